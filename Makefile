@@ -1,0 +1,42 @@
+# attestd - a thin front for meson + ninja. See README.md.
+#   make run    set up, build, run attestd on https://127.0.0.1:8443 (state in ./var)
+#   make test   set up, build with ASan + UBSan, run every test
+#   make build  release build into build/ (build/attestd, build/attestctl)
+#   make fuzz   libFuzzer targets into build-fuzz/ (clang), short run of each
+#   make bench  benchmarks (never part of make test)
+
+BUILD      ?= build
+TEST_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+DATA_DIR   ?= var
+
+.PHONY: all deps build run test fuzz bench format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=release -Dtests=false
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	@scripts/run.sh $(BUILD) $(DATA_DIR)
+
+test: deps
+	@scripts/test.sh $(TEST_BUILD)
+
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_BUILD)
+
+bench: deps
+	@scripts/bench.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD) $(FUZZ_BUILD) build-bench

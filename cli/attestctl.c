@@ -1,0 +1,215 @@
+/*
+ * attestctl - administration tool for attestd, built only on include/att/.
+ *
+ *   attestctl [--config FILE] [--data-dir DIR] COMMAND ...
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "att/admin.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: attestctl [--config FILE] [--data-dir DIR] COMMAND\n"
+            "\n"
+            "commands:\n"
+            "  provider create NAME [--issuer URL] [--alg RS256|ES256]\n"
+            "  provider list\n"
+            "  provider show NAME\n"
+            "  provider delete NAME\n"
+            "  kek generate FILE                 write a new key-encryption key (mode 0600)\n"
+            "  kek rotate --new-kek-file FILE    rewrap every data key under FILE's key\n"
+            "  token issue --provider NAME [--claims JSON] [--lifetime SECONDS]\n"
+            "                                    sign a test token (marked x-attestd-test-token)\n"
+            "  version\n"
+            "\n"
+            "The store, keys and defaults are those of attestd with the same --config and\n"
+            "--data-dir. A running attestd picks up provider changes on SIGHUP.\n");
+}
+
+/* Find "--name VALUE" among args; NULL when absent. Returns -1 through *bad on a dangling flag. */
+static const char *flag(int argc, char **argv, const char *name, int *bad)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], name) == 0) {
+            if (i + 1 >= argc) {
+                *bad = 1;
+                return NULL;
+            }
+            return argv[i + 1];
+        }
+    }
+    return NULL;
+}
+
+static int print_and_free(char *json)
+{
+    printf("%s\n", json);
+    att_admin_free_string(json);
+    return 0;
+}
+
+static int open_admin(const char *config, const char *data_dir, struct att_admin **a)
+{
+    char err[1024];
+    if (att_admin_open(config, data_dir, a, err, sizeof(err)) != 0) {
+        fprintf(stderr, "attestctl: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_provider(struct att_admin *a, int argc, char **argv)
+{
+    char err[1024];
+    char *json = NULL;
+    int bad = 0;
+    if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc == 1) {
+        if (att_admin_provider_list(a, &json, err, sizeof(err)) == 0) {
+            return print_and_free(json);
+        }
+    } else if (argc >= 2 && strcmp(argv[0], "create") == 0) {
+        const char *issuer = flag(argc - 2, argv + 2, "--issuer", &bad);
+        const char *alg = flag(argc - 2, argv + 2, "--alg", &bad);
+        if (bad) {
+            fprintf(stderr, "attestctl: a flag is missing its value\n");
+            return 2;
+        }
+        if (att_admin_provider_create(a, argv[1], issuer, alg, &json, err, sizeof(err)) == 0) {
+            return print_and_free(json);
+        }
+    } else if (argc == 2 && strcmp(argv[0], "show") == 0) {
+        if (att_admin_provider_show(a, argv[1], &json, err, sizeof(err)) == 0) {
+            return print_and_free(json);
+        }
+    } else if (argc == 2 && strcmp(argv[0], "delete") == 0) {
+        if (att_admin_provider_delete(a, argv[1], err, sizeof(err)) == 0) {
+            printf("deleted provider %s\n", argv[1]);
+            return 0;
+        }
+    } else {
+        usage(stderr);
+        return 2;
+    }
+    fprintf(stderr, "attestctl: %s\n", err);
+    return 1;
+}
+
+static int cmd_kek_rotate(struct att_admin *a, int argc, char **argv)
+{
+    char err[1024];
+    int bad = 0;
+    size_t count = 0;
+    const char *next = flag(argc, argv, "--new-kek-file", &bad);
+    if (next == NULL) {
+        fprintf(stderr, "attestctl: kek rotate needs --new-kek-file FILE\n");
+        return 2;
+    }
+    if (att_admin_kek_rotate(a, next, &count, err, sizeof(err)) != 0) {
+        fprintf(stderr, "attestctl: %s\n", err);
+        return 1;
+    }
+    printf("rewrapped %zu data key(s) under %s\n"
+           "now point kek_file at it (or replace the old key file with it) and restart attestd\n",
+           count, next);
+    return 0;
+}
+
+static int cmd_token(struct att_admin *a, int argc, char **argv)
+{
+    char err[1024];
+    char *token = NULL;
+    int bad = 0;
+    if (argc < 1 || strcmp(argv[0], "issue") != 0) {
+        usage(stderr);
+        return 2;
+    }
+    const char *provider = flag(argc - 1, argv + 1, "--provider", &bad);
+    const char *claims = flag(argc - 1, argv + 1, "--claims", &bad);
+    const char *lifetime_text = flag(argc - 1, argv + 1, "--lifetime", &bad);
+    long long lifetime = 3600;
+    if (lifetime_text != NULL) {
+        char *end = NULL;
+        lifetime = strtoll(lifetime_text, &end, 10);
+        if (end == lifetime_text || *end != 0 || lifetime < 1 || lifetime > 31536000) {
+            fprintf(stderr, "attestctl: --lifetime must be 1 to 31536000 seconds\n");
+            return 2;
+        }
+    }
+    if (bad || provider == NULL) {
+        fprintf(stderr, "attestctl: token issue needs --provider NAME\n");
+        return 2;
+    }
+    if (att_admin_token_issue(a, provider, claims, lifetime, &token, err, sizeof(err)) != 0) {
+        fprintf(stderr, "attestctl: %s\n", err);
+        return 1;
+    }
+    printf("%s\n", token);
+    att_admin_free_string(token);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "data-dir", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *config = NULL;
+    const char *data_dir = NULL;
+    int ch;
+    /* '+': stop at the first non-option, so subcommand flags are left to the subcommand. */
+    while ((ch = getopt_long(argc, argv, "+c:d:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'd':
+            data_dir = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    int n = argc - optind;
+    char **args = argv + optind;
+    if (n < 1) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(args[0], "version") == 0) {
+        printf("attestctl %s\n", ATT_VERSION);
+        return 0;
+    }
+    if (n == 3 && strcmp(args[0], "kek") == 0 && strcmp(args[1], "generate") == 0) {
+        char err[1024];
+        if (att_admin_kek_generate(args[2], err, sizeof(err)) != 0) {
+            fprintf(stderr, "attestctl: %s\n", err);
+            return 1;
+        }
+        printf("wrote a new key-encryption key to %s (mode 0600)\n", args[2]);
+        return 0;
+    }
+    struct att_admin *a = NULL;
+    int rc = 2;
+    if (strcmp(args[0], "provider") == 0) {
+        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_provider(a, n - 1, args + 1);
+    } else if (n >= 2 && strcmp(args[0], "kek") == 0 && strcmp(args[1], "rotate") == 0) {
+        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_kek_rotate(a, n - 2, args + 2);
+    } else if (strcmp(args[0], "token") == 0) {
+        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_token(a, n - 1, args + 1);
+    } else {
+        usage(stderr);
+    }
+    att_admin_close(a);
+    return rc;
+}

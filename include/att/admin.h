@@ -1,0 +1,50 @@
+/*
+ * att/admin.h - the administration API used by attestctl.
+ *
+ * attestctl is a client of this library and of nothing else (STYLE.md §1):
+ * every operation opens the same store, with the same key-encryption key,
+ * as the daemon, through the same code. Results are JSON text; failures
+ * return non-zero and write a one-line explanation into `err`.
+ *
+ * Strings returned through `char **` are owned by the caller: release them
+ * with att_admin_free_string().
+ */
+#ifndef ATT_ADMIN_H
+#define ATT_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct att_admin;
+
+/* Read the configuration (file optional; data_dir overrides it) and open store and keys. */
+int att_admin_open(const char *config_path, const char *data_dir, struct att_admin **out,
+                   char *err, size_t err_len);
+void att_admin_close(struct att_admin *a);
+
+/* issuer and alg may be NULL: issuer defaults to <public_url>/providers/<name>, alg to RS256. */
+int att_admin_provider_create(struct att_admin *a, const char *name, const char *issuer,
+                              const char *alg, char **json_out, char *err, size_t err_len);
+int att_admin_provider_list(struct att_admin *a, char **json_out, char *err, size_t err_len);
+int att_admin_provider_show(struct att_admin *a, const char *name, char **json_out, char *err,
+                            size_t err_len);
+int att_admin_provider_delete(struct att_admin *a, const char *name, char *err, size_t err_len);
+
+/* Write a new random key-encryption key file (mode 0600). Needs no open admin. */
+int att_admin_kek_generate(const char *path, char *err, size_t err_len);
+/* Rewrap every data key from the configured KEK to the one in new_kek_file. */
+int att_admin_kek_rotate(struct att_admin *a, const char *new_kek_file, size_t *count, char *err,
+                         size_t err_len);
+
+/*
+ * Sign a test token with a provider's key: `claims_json` (an object, may be
+ * NULL) plus the registered claims, valid for lifetime seconds. For checking
+ * relying-party setups against /certs; the token carries
+ * "x-attestd-test-token": true so nobody mistakes it for an attestation.
+ */
+int att_admin_token_issue(struct att_admin *a, const char *provider, const char *claims_json,
+                          int64_t lifetime, char **token_out, char *err, size_t err_len);
+
+void att_admin_free_string(char *s);
+
+#endif

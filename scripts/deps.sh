@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install the Debian packages that building and testing attestd need, when missing.
+# Machines run as root (CI too); elsewhere sudo is used when available.
+set -euo pipefail
+
+packages=(
+  gcc make pkg-config meson ninja-build
+  libssl-dev libevent-dev libjansson-dev libsqlite3-dev libcmocka-dev
+  openssl curl python3 sqlite3
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+# Node.js + npm run the JavaScript checks (jose, and later the official MAA client).
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

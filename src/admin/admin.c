@@ -1,0 +1,319 @@
+/*
+ * admin.c - the administration API behind attestctl (include/att/admin.h).
+ *
+ * Input: operator command-line values (checked by the domain modules) and
+ * our own store.
+ */
+#include "att/admin.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/codec.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "provider/provider.h"
+#include "seal/keyring.h"
+#include "seal/seal.h"
+#include "server/config.h"
+#include "store/store.h"
+
+struct att_admin {
+    struct att_config cfg;
+    struct att_kek kek;
+    struct att_store *store;
+    struct att_keyring *keyring;
+};
+
+static int failf(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int failf(char *err, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+static int dump(json_t *doc, char **out, char *err, size_t n)
+{
+    char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    if (text == NULL) {
+        return failf(err, n, "out of memory");
+    }
+    *out = text;
+    return 0;
+}
+
+void att_admin_free_string(char *s)
+{
+    free(s);
+}
+
+int att_admin_open(const char *config_path, const char *data_dir, struct att_admin **out,
+                   char *err, size_t err_len)
+{
+    char msg[1024];
+    struct att_admin *a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        return failf(err, err_len, "out of memory");
+    }
+    /* Diagnostics of the library go to stderr as JSON lines, warnings and up only. */
+    att_ignore_err(att_log_open(NULL, ATT_LOG_WARN)); /* stderr cannot fail to open */
+    att_config_defaults(&a->cfg);
+    int rc = 1;
+    if (config_path != NULL && att_config_load_file(&a->cfg, config_path, msg, sizeof(msg)) != ATT_OK) {
+        failf(err, err_len, "%s", msg);
+        goto out;
+    }
+    if (data_dir != NULL && att_config_set(&a->cfg, "data_dir", data_dir, msg, sizeof(msg)) != ATT_OK) {
+        failf(err, err_len, "--data-dir: %s", msg);
+        goto out;
+    }
+    if (att_config_finish(&a->cfg, msg, sizeof(msg)) != ATT_OK) {
+        failf(err, err_len, "%s", msg);
+        goto out;
+    }
+    att_err e = getenv(a->cfg.kek_env) != NULL ? att_kek_load_env(a->cfg.kek_env, &a->kek)
+                                               : att_kek_load_file(a->cfg.kek_file, &a->kek);
+    if (e != ATT_OK) {
+        failf(err, err_len, "key-encryption key (%s or $%s): %s", a->cfg.kek_file, a->cfg.kek_env,
+              e == ATT_ERR_PERM ? "file must not be accessible by group or others" : att_err_str(e));
+        goto out;
+    }
+    e = att_store_open_sqlite(a->cfg.database, &a->store);
+    if (e != ATT_OK) {
+        failf(err, err_len, "%s: %s", a->cfg.database, att_err_str(e));
+        goto out;
+    }
+    e = att_keyring_new(a->store, &a->kek, &a->keyring);
+    if (e != ATT_OK) {
+        failf(err, err_len, "keyring: %s", att_err_str(e));
+        goto out;
+    }
+    *out = a;
+    a = NULL;
+    rc = 0;
+out:
+    att_admin_close(a);
+    return rc;
+}
+
+void att_admin_close(struct att_admin *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    att_keyring_free(a->keyring);
+    att_store_close(a->store);
+    att_kek_wipe(&a->kek);
+    free(a);
+}
+
+/* ---- providers ---- */
+
+static json_t *provider_json(const struct att_provider_rec *p)
+{
+    char created[32];
+    att_time_format(p->created_at, created, sizeof(created));
+    return json_pack("{s:s,s:s,s:s,s:b,s:s}", "name", p->name, "issuer", p->issuer, "signing_alg",
+                     p->signing_alg, "default", p->is_default, "created", created);
+}
+
+static att_err collect_provider(const struct att_provider_rec *p, void *arg)
+{
+    json_t *item = provider_json(p);
+    ATT_ENSURE(item != NULL && json_array_append_new(arg, item) == 0, ATT_ERR_NOMEM);
+    return ATT_OK;
+}
+
+static att_err collect_key(const struct att_key_rec *k, void *arg)
+{
+    uint8_t digest[32];
+    char created[32];
+    char not_after[32] = "";
+    struct att_buf fp;
+    const unsigned char *p = k->cert_der.data;
+    X509 *cert = d2i_X509(NULL, &p, (long)k->cert_der.len);
+    if (cert != NULL) {
+        struct tm tm;
+        if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) {
+            strftime(not_after, sizeof(not_after), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        }
+        X509_free(cert);
+    }
+    ATT_ENSURE(EVP_Digest(k->cert_der.data, k->cert_der.len, digest, NULL, EVP_sha256(), NULL) == 1,
+               ATT_ERR_CRYPTO);
+    att_buf_init(&fp, 128);
+    att_err rc = att_hex_encode(digest, sizeof(digest), &fp);
+    att_time_format(k->created_at, created, sizeof(created));
+    json_t *item = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kid", k->kid, "alg", k->alg, "created",
+                             created, "certificate_not_after", not_after,
+                             "certificate_sha256", att_buf_cstr(&fp));
+    att_buf_cleanup(&fp);
+    ATT_TRY(rc);
+    ATT_ENSURE(item != NULL && json_array_append_new(arg, item) == 0, ATT_ERR_NOMEM);
+    return ATT_OK;
+}
+
+int att_admin_provider_show(struct att_admin *a, const char *name, char **json_out, char *err,
+                            size_t err_len)
+{
+    struct att_provider_rec p;
+    if (att_provider_name_check(name) != ATT_OK) {
+        return failf(err, err_len, "'%s' is not a valid provider name", name);
+    }
+    att_err e = att_store_provider_get(a->store, name, &p);
+    if (e != ATT_OK) {
+        return failf(err, err_len, "provider '%s': %s", name, att_err_str(e));
+    }
+    json_t *doc = provider_json(&p);
+    json_t *keys = json_array();
+    e = doc != NULL && keys != NULL ? att_store_key_list(a->store, name, collect_key, keys)
+                                    : ATT_ERR_NOMEM;
+    if (e != ATT_OK) {
+        json_decref(doc);
+        json_decref(keys);
+        return failf(err, err_len, "provider '%s' keys: %s", name, att_err_str(e));
+    }
+    json_object_set_new(doc, "keys", keys);
+    return dump(doc, json_out, err, err_len);
+}
+
+int att_admin_provider_create(struct att_admin *a, const char *name, const char *issuer,
+                              const char *alg, char **json_out, char *err, size_t err_len)
+{
+    char default_issuer[ATT_URL_MAX + 1];
+    enum att_jws_alg jalg = ATT_JWS_RS256;
+    if (att_provider_name_check(name) != ATT_OK) {
+        return failf(err, err_len,
+                     "'%s' is not a valid provider name (1-63 of a-z, 0-9 and '-', not starting "
+                     "with '-')", name);
+    }
+    if (issuer == NULL) {
+        int n = snprintf(default_issuer, sizeof(default_issuer), "%s/providers/%s",
+                         a->cfg.public_url, name);
+        if (n < 0 || (size_t)n >= sizeof(default_issuer)) {
+            return failf(err, err_len, "issuer URL too long");
+        }
+        issuer = default_issuer;
+    }
+    if (att_provider_issuer_check(issuer) != ATT_OK) {
+        return failf(err, err_len, "issuer must be an https:// URL without trailing slash, query "
+                                   "or fragment");
+    }
+    if (alg != NULL && (att_jws_alg_parse(alg, &jalg) != ATT_OK || jalg == ATT_JWS_NONE)) {
+        return failf(err, err_len, "--alg must be RS256 or ES256");
+    }
+    att_err e = att_provider_create(a->store, a->keyring, name, issuer, jalg, false, att_time_now());
+    if (e == ATT_ERR_EXISTS) {
+        return failf(err, err_len, "provider '%s' already exists", name);
+    }
+    if (e != ATT_OK) {
+        return failf(err, err_len, "cannot create provider '%s': %s", name, att_err_str(e));
+    }
+    return att_admin_provider_show(a, name, json_out, err, err_len);
+}
+
+int att_admin_provider_list(struct att_admin *a, char **json_out, char *err, size_t err_len)
+{
+    json_t *arr = json_array();
+    att_err e = arr != NULL ? att_store_provider_list(a->store, collect_provider, arr) : ATT_ERR_NOMEM;
+    if (e != ATT_OK) {
+        json_decref(arr);
+        return failf(err, err_len, "cannot list providers: %s", att_err_str(e));
+    }
+    return dump(arr, json_out, err, err_len);
+}
+
+int att_admin_provider_delete(struct att_admin *a, const char *name, char *err, size_t err_len)
+{
+    att_err e = att_provider_delete(a->store, name);
+    if (e == ATT_ERR_STATE) {
+        return failf(err, err_len, "the default provider cannot be deleted");
+    }
+    if (e != ATT_OK) {
+        return failf(err, err_len, "cannot delete provider '%s': %s", name, att_err_str(e));
+    }
+    return 0;
+}
+
+/* ---- keys ---- */
+
+int att_admin_kek_generate(const char *path, char *err, size_t err_len)
+{
+    att_err e = att_kek_generate_file(path);
+    if (e != ATT_OK) {
+        return failf(err, err_len, "%s: %s", path,
+                     e == ATT_ERR_EXISTS ? "file exists (refusing to overwrite a key)" : att_err_str(e));
+    }
+    return 0;
+}
+
+int att_admin_kek_rotate(struct att_admin *a, const char *new_kek_file, size_t *count, char *err,
+                         size_t err_len)
+{
+    struct att_kek next;
+    att_err e = att_kek_load_file(new_kek_file, &next);
+    if (e != ATT_OK) {
+        return failf(err, err_len, "%s: %s", new_kek_file,
+                     e == ATT_ERR_PERM ? "file must not be accessible by group or others" : att_err_str(e));
+    }
+    e = att_keyring_rotate_kek(a->store, &a->kek, &next, count);
+    att_kek_wipe(&next);
+    if (e != ATT_OK) {
+        return failf(err, err_len, "rotation failed, nothing changed: %s", att_err_str(e));
+    }
+    return 0;
+}
+
+/* ---- test tokens ---- */
+
+int att_admin_token_issue(struct att_admin *a, const char *provider, const char *claims_json,
+                          int64_t lifetime, char **token_out, char *err, size_t err_len)
+{
+    struct att_provider_set *set = NULL;
+    json_t *claims = NULL;
+    struct att_buf token;
+    int rc = 1;
+    att_buf_init(&token, 1 << 20);
+    if (claims_json != NULL) {
+        json_error_t jerr;
+        claims = json_loads(claims_json, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_object(claims)) {
+            failf(err, err_len, "--claims must be a JSON object");
+            goto out;
+        }
+    } else {
+        claims = json_object();
+    }
+    json_object_set_new(claims, "x-attestd-test-token", json_true());
+    att_err e = att_provider_set_load(a->store, a->keyring, &set);
+    if (e != ATT_OK) {
+        failf(err, err_len, "cannot load providers: %s", att_err_str(e));
+        goto out;
+    }
+    const struct att_provider *p = att_provider_set_find(set, provider, strlen(provider));
+    if (p == NULL) {
+        failf(err, err_len, "no provider named '%s'", provider);
+        goto out;
+    }
+    e = att_provider_issue_token(set, p, claims, att_time_now(), lifetime, &token);
+    if (e != ATT_OK) {
+        failf(err, err_len, "cannot sign: %s", att_err_str(e));
+        goto out;
+    }
+    *token_out = strdup(att_buf_cstr(&token));
+    rc = *token_out != NULL ? 0 : failf(err, err_len, "out of memory");
+out:
+    json_decref(claims);
+    att_provider_set_free(set);
+    att_buf_cleanup(&token);
+    return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * api.h - the MAA-shaped REST API: routing and handlers.
+ *
+ * Handlers decode a request, call one domain function and encode the answer
+ * (STYLE.md §11). The route table (router.c) is the single list of what
+ * attestd serves; later issues add routes and the permission each needs.
+ *
+ * Providers are reached at /providers/{name}/... and the default provider
+ * also at /. The provider set can be replaced at run time (SIGHUP); each
+ * request holds a reference to the set it started with.
+ */
+#ifndef ATT_API_API_H
+#define ATT_API_API_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http/server.h"
+#include "provider/provider.h"
+#include "store/store.h"
+
+/* A reference-counted provider set. */
+struct att_api_snapshot {
+    struct att_provider_set *providers;
+    unsigned refs;
+};
+
+struct att_api {
+    pthread_mutex_t lock;
+    struct att_api_snapshot *current;
+    struct att_store *store;
+};
+
+/* What a handler gets. */
+struct att_api_call {
+    const struct att_http_request *req;
+    const struct att_provider_set *providers;
+    const struct att_provider *provider; /* NULL on provider-less routes */
+    struct att_api *api;
+};
+
+att_err att_api_init(struct att_api *api, struct att_store *store,
+                     struct att_provider_set *providers) ATT_WUR;
+void att_api_cleanup(struct att_api *api);
+/* Install a new provider set (takes ownership); the old one is freed when its last request ends. */
+att_err att_api_swap_providers(struct att_api *api, struct att_provider_set *providers) ATT_WUR;
+
+/* The att_http_handler: route and answer one request. */
+void att_api_handle(void *arg, const struct att_http_request *req, struct att_http_response *resp);
+
+/* ---- handlers (metadata.c, health.c) ---- */
+void att_api_get_certs(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_get_openid(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_healthz(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_readyz(const struct att_api_call *call, struct att_http_response *resp);
+
+#endif

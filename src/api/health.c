@@ -1,0 +1,43 @@
+/*
+ * health.c - GET /healthz (the process answers) and GET /readyz (the store
+ * answers and every provider has a loaded signing key).
+ */
+#include "api/api.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void send_doc(struct att_http_response *resp, int status, json_t *doc)
+{
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text == NULL || att_http_response_json(resp, status, text, strlen(text)) != ATT_OK) {
+        att_http_error(resp, 500, "InternalServerError", "cannot encode the status");
+    }
+    free(text);
+    json_decref(doc);
+}
+
+void att_api_healthz(const struct att_api_call *call, struct att_http_response *resp)
+{
+    (void)call;
+    send_doc(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void att_api_readyz(const struct att_api_call *call, struct att_http_response *resp)
+{
+    bool store_ok = att_store_ping(call->api->store) == ATT_OK;
+    size_t with_keys = 0;
+    for (size_t i = 0; i < call->providers->n; i++) {
+        if (call->providers->items[i].kid[0] != 0) {
+            with_keys++;
+        }
+    }
+    bool keys_ok = call->providers->n > 0 && with_keys == call->providers->n &&
+                   att_provider_set_default(call->providers) != NULL;
+    bool ready = store_ok && keys_ok;
+    send_doc(resp, ready ? 200 : 503,
+             json_pack("{s:s,s:{s:s,s:{s:s,s:I}}}", "status", ready ? "ready" : "not ready",
+                       "checks", "store", store_ok ? "ok" : "unreachable", "keys", "status",
+                       keys_ok ? "ok" : "missing", "providers", (json_int_t)call->providers->n));
+}

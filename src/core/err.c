@@ -1,0 +1,91 @@
+/*
+ * err.c - names and messages of att_err codes. Trusted input only (our own codes).
+ */
+#include "core/err.h"
+
+#include <stddef.h>
+
+struct err_info {
+    att_err code;
+    const char *name;
+    const char *msg;
+};
+
+#define E(c, m) { c, #c, m }
+static const struct err_info infos[] = {
+    E(ATT_OK, "success"),
+    E(ATT_ERR_USAGE, "invalid use"),
+    E(ATT_ERR_ARG, "invalid argument"),
+    E(ATT_ERR_NOT_FOUND, "not found"),
+    E(ATT_ERR_EXISTS, "already exists"),
+    E(ATT_ERR_CONFIG, "invalid configuration"),
+    E(ATT_ERR_STATE, "operation not allowed in the current state"),
+    E(ATT_ERR_PARSE, "malformed input"),
+    E(ATT_ERR_TRUNCATED, "input is truncated"),
+    E(ATT_ERR_TRAILING, "unexpected bytes after the end of the input"),
+    E(ATT_ERR_ENCODING, "invalid base64, base64url or hex encoding"),
+    E(ATT_ERR_TOO_LARGE, "input or output exceeds its size limit"),
+    E(ATT_ERR_JSON, "malformed JSON or unexpected JSON shape"),
+    E(ATT_ERR_JWS_FORMAT, "malformed compact JWS"),
+    E(ATT_ERR_VALIDATE, "value not accepted"),
+    E(ATT_ERR_ALG_UNSUPPORTED, "signature algorithm not supported"),
+    E(ATT_ERR_ALG_NONE, "unsigned token (alg none) not accepted"),
+    E(ATT_ERR_ALG_MISMATCH, "token algorithm differs from the key's algorithm"),
+    E(ATT_ERR_KEY_TYPE, "key type does not fit the algorithm"),
+    E(ATT_ERR_VERIFY, "verification failed"),
+    E(ATT_ERR_SIGNATURE, "signature is invalid"),
+    E(ATT_ERR_SEAL_AUTH, "sealed data failed authentication"),
+    E(ATT_ERR_KEK_MISMATCH, "data key is wrapped by a different key-encryption key"),
+    E(ATT_ERR_POLICY, "policy error"),
+    E(ATT_ERR_STORE, "store error"),
+    E(ATT_ERR_STORE_BUSY, "store is busy"),
+    E(ATT_ERR_STORE_SCHEMA, "store schema is newer than this program or a migration failed"),
+    E(ATT_ERR_STORE_CONSTRAINT, "store constraint violated"),
+    E(ATT_ERR_IO, "input/output error"),
+    E(ATT_ERR_PERM, "permission problem"),
+    E(ATT_ERR_NET, "network error"),
+    E(ATT_ERR_INTERNAL, "internal error"),
+    E(ATT_ERR_NOMEM, "out of memory"),
+    E(ATT_ERR_CRYPTO, "cryptographic library failure"),
+};
+#undef E
+
+static const struct err_info *find(att_err e)
+{
+    for (size_t i = 0; i < sizeof(infos) / sizeof(infos[0]); i++) {
+        if (infos[i].code == e) {
+            return &infos[i];
+        }
+    }
+    return NULL;
+}
+
+const char *att_err_name(att_err e)
+{
+    const struct err_info *i = find(e);
+    return i != NULL ? i->name : "ATT_ERR_UNKNOWN";
+}
+
+const char *att_err_str(att_err e)
+{
+    const struct err_info *i = find(e);
+    return i != NULL ? i->msg : "unknown error";
+}
+
+enum att_err_kind att_err_kind(att_err e)
+{
+    int c = (int)e;
+    if (c == 0) {
+        return ATT_KIND_OK;
+    }
+    switch (c / 100) {
+    case 1: return ATT_KIND_USAGE;
+    case 2: return ATT_KIND_PARSE;
+    case 3: return ATT_KIND_VALIDATE;
+    case 4: return ATT_KIND_VERIFY;
+    case 5: return ATT_KIND_POLICY;
+    case 6: return ATT_KIND_STORE;
+    case 7: return ATT_KIND_IO;
+    default: return ATT_KIND_INTERNAL;
+    }
+}

@@ -1,0 +1,130 @@
+/*
+ * err.h - the one error type of attestd.
+ *
+ * Every fallible function returns an att_err. Codes are grouped in ranges by
+ * kind (usage, parse, validate, verify, policy, store, io, internal) so a
+ * caller can ask "whose fault?" with att_err_kind(). Each verification
+ * failure gets its own code; never reuse a code for a different failure.
+ * Names (att_err_name) are stable and appear in logs and tests; messages
+ * (att_err_str) are for humans. See docs/internals/errors.md.
+ */
+#ifndef ATT_CORE_ERR_H
+#define ATT_CORE_ERR_H
+
+#define ATT_WUR __attribute__((warn_unused_result))
+
+typedef enum att_err {
+    ATT_OK = 0,
+
+    /* usage: the caller asked for something impossible */
+    ATT_ERR_USAGE = 100,
+    ATT_ERR_ARG,           /* invalid argument */
+    ATT_ERR_NOT_FOUND,     /* no such object */
+    ATT_ERR_EXISTS,        /* object already exists */
+    ATT_ERR_CONFIG,        /* configuration invalid */
+    ATT_ERR_STATE,         /* operation not allowed in this state */
+
+    /* parse: input bytes are malformed */
+    ATT_ERR_PARSE = 200,
+    ATT_ERR_TRUNCATED,     /* read past the end of the input */
+    ATT_ERR_TRAILING,      /* bytes left over after a complete structure */
+    ATT_ERR_ENCODING,      /* bad base64/base64url/hex alphabet or padding */
+    ATT_ERR_TOO_LARGE,     /* input or output over its cap */
+    ATT_ERR_JSON,          /* JSON text malformed or of the wrong shape */
+    ATT_ERR_JWS_FORMAT,    /* compact JWS is not three base64url parts */
+
+    /* validate: well-formed, but a field has a value we do not accept */
+    ATT_ERR_VALIDATE = 300,
+    ATT_ERR_ALG_UNSUPPORTED, /* JOSE alg not on the allow-list */
+    ATT_ERR_ALG_NONE,        /* alg "none" where a signature is required */
+    ATT_ERR_ALG_MISMATCH,    /* alg differs from the one pinned to the key */
+    ATT_ERR_KEY_TYPE,        /* key type does not fit the algorithm */
+
+    /* verify: a signature or binding does not hold */
+    ATT_ERR_VERIFY = 400,
+    ATT_ERR_SIGNATURE,       /* signature invalid */
+    ATT_ERR_SEAL_AUTH,       /* sealed record fails authentication (wrong key, AAD or tampered) */
+    ATT_ERR_KEK_MISMATCH,    /* data key wrapped by a different key-encryption key */
+
+    /* policy */
+    ATT_ERR_POLICY = 500,
+
+    /* store */
+    ATT_ERR_STORE = 600,
+    ATT_ERR_STORE_BUSY,      /* database locked past the busy timeout */
+    ATT_ERR_STORE_SCHEMA,    /* schema newer than this binary, or migration failed */
+    ATT_ERR_STORE_CONSTRAINT,/* uniqueness or foreign-key constraint */
+
+    /* io: files, sockets, permissions */
+    ATT_ERR_IO = 700,
+    ATT_ERR_PERM,            /* file permissions too open, or access denied */
+    ATT_ERR_NET,             /* socket / address error */
+
+    /* internal: our bug or resource exhaustion */
+    ATT_ERR_INTERNAL = 800,
+    ATT_ERR_NOMEM,
+    ATT_ERR_CRYPTO,          /* the crypto library failed unexpectedly */
+} att_err;
+
+enum att_err_kind {
+    ATT_KIND_OK,
+    ATT_KIND_USAGE,
+    ATT_KIND_PARSE,
+    ATT_KIND_VALIDATE,
+    ATT_KIND_VERIFY,
+    ATT_KIND_POLICY,
+    ATT_KIND_STORE,
+    ATT_KIND_IO,
+    ATT_KIND_INTERNAL,
+};
+
+/* Stable identifier, e.g. "ATT_ERR_TRUNCATED". Never NULL. */
+const char *att_err_name(att_err e);
+/* Short human-readable description. Never NULL. */
+const char *att_err_str(att_err e);
+enum att_err_kind att_err_kind(att_err e);
+
+/*
+ * Deliberately drop a result (gcc does not let a (void) cast silence
+ * warn_unused_result). Use only where a failure changes nothing, and say why.
+ */
+static inline void att_ignore_err(att_err e)
+{
+    (void)e;
+}
+
+/*
+ * Guard macros (docs/internals/errors.md).
+ * ATT_TRY / ATT_ENSURE / ATT_FAIL return at once: for functions that own nothing.
+ * ATT_GUARD / ATT_CHECK set `rc` and jump to `out:`: for functions with cleanup.
+ */
+#define ATT_TRY(expr)                                                          \
+    do {                                                                       \
+        att_err att_try_rc_ = (expr);                                          \
+        if (att_try_rc_ != ATT_OK) {                                           \
+            return att_try_rc_;                                                \
+        }                                                                      \
+    } while (0)
+#define ATT_ENSURE(cond, code)                                                 \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            return (code);                                                     \
+        }                                                                      \
+    } while (0)
+#define ATT_FAIL(code) return (code)
+#define ATT_GUARD(expr)                                                        \
+    do {                                                                       \
+        rc = (expr);                                                           \
+        if (rc != ATT_OK) {                                                    \
+            goto out;                                                          \
+        }                                                                      \
+    } while (0)
+#define ATT_CHECK(cond, code)                                                  \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            rc = (code);                                                       \
+            goto out;                                                          \
+        }                                                                      \
+    } while (0)
+
+#endif

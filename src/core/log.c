@@ -1,0 +1,117 @@
+/*
+ * log.c - structured JSON-line logging (see log.h).
+ *
+ * Each line is built in memory and written with one write(2) on an O_APPEND
+ * descriptor, so concurrent threads never interleave within a line.
+ */
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int log_fd = STDERR_FILENO;
+static _Atomic int log_min = ATT_LOG_INFO;
+
+static const char *level_names[] = { "debug", "info", "warn", "error" };
+
+att_err att_log_level_parse(const char *s, enum att_log_level *out)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = (enum att_log_level)i;
+            return ATT_OK;
+        }
+    }
+    return ATT_ERR_ARG;
+}
+
+att_err att_log_open(const char *path, enum att_log_level min_level)
+{
+    int fd = STDERR_FILENO;
+    if (path != NULL) {
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            return ATT_ERR_IO;
+        }
+    }
+    att_log_close();
+    log_fd = fd;
+    atomic_store(&log_min, (int)min_level);
+    return ATT_OK;
+}
+
+void att_log_close(void)
+{
+    if (log_fd != STDERR_FILENO) {
+        close(log_fd);
+    }
+    log_fd = STDERR_FILENO;
+}
+
+static void put_time(json_t *o)
+{
+    struct timespec ts;
+    struct tm tm;
+    char base[32];
+    char full[48];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        return;
+    }
+    snprintf(full, sizeof(full), "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+    json_object_set_new(o, "time", json_string(full));
+}
+
+void att_log(enum att_log_level level, const char *msg, ...)
+{
+    va_list ap;
+    va_start(ap, msg);
+    bool on = (int)level >= atomic_load(&log_min);
+    json_t *o = on ? json_object() : NULL;
+    if (o != NULL) {
+        put_time(o);
+        json_object_set_new(o, "level", json_string(level_names[level]));
+        json_object_set_new(o, "msg", json_string(msg));
+    }
+    /* Always walk the list so stolen values are freed even when filtered out. */
+    for (;;) {
+        const char *key = va_arg(ap, const char *);
+        if (key == NULL) {
+            break;
+        }
+        json_t *v = va_arg(ap, json_t *);
+        if (v == NULL) {
+            continue;
+        }
+        if (o != NULL) {
+            json_object_set_new(o, key, v);
+        } else {
+            json_decref(v);
+        }
+    }
+    va_end(ap);
+    if (o == NULL) {
+        return;
+    }
+    char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    json_decref(o);
+    if (line == NULL) {
+        return;
+    }
+    size_t n = strlen(line);
+    line[n] = '\n'; /* json_dumps leaves room only for the NUL: overwrite it and write n+1 */
+    ssize_t w;
+    do {
+        w = write(log_fd, line, n + 1);
+    } while (w < 0 && errno == EINTR);
+    free(line);
+}

@@ -1,0 +1,20 @@
+/*
+ * timeutil.h - wall-clock and monotonic time.
+ *
+ * Verifiers never call these: time is an input to them. Only the server,
+ * the CLI and the token builder read the clock.
+ */
+#ifndef ATT_CORE_TIMEUTIL_H
+#define ATT_CORE_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Seconds since the Unix epoch. */
+int64_t att_time_now(void);
+/* Milliseconds from a monotonic clock, for durations. */
+int64_t att_time_mono_ms(void);
+/* Format `t` as RFC 3339 UTC ("2026-11-28T03:32:55Z") into out (>= 21 bytes). */
+void att_time_format(int64_t t, char *out, size_t n);
+
+#endif

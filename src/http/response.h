@@ -1,0 +1,56 @@
+/*
+ * response.h - an HTTP response being built by a handler.
+ *
+ * Handlers set a status, a few headers and a body; the server adds framing
+ * headers (Content-Length, Connection, Date, x-ms-request-id) and writes it.
+ * Errors use MAA's body {"error":{"code":"…","message":"…"}} (MAA-API.md
+ * §1.5) through att_http_error(); the message must name the problem and must
+ * never echo raw input.
+ */
+#ifndef ATT_HTTP_RESPONSE_H
+#define ATT_HTTP_RESPONSE_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+#define ATT_HTTP_MAX_RESP_HEADERS 16
+#define ATT_HTTP_MAX_RESP_BODY ((size_t)4 << 20)
+
+struct att_http_response {
+    int status;
+    struct att_buf headers; /* extra header lines, each "Name: value\r\n" */
+    struct att_buf body;
+    const char *content_type;
+    /* For the access log; constant strings or NULL. */
+    const char *route;
+    const char *error_code;
+    char provider[64];
+};
+
+void att_http_response_init(struct att_http_response *r);
+void att_http_response_cleanup(struct att_http_response *r);
+
+/* Add a header; name and value must be trusted (no CR/LF) - checked, ATT_ERR_ARG otherwise. */
+att_err att_http_response_header(struct att_http_response *r, const char *name,
+                                 const char *value) ATT_WUR;
+
+/* Set a JSON body (serialised compactly). */
+att_err att_http_response_json(struct att_http_response *r, int status, const char *json_text,
+                               size_t len) ATT_WUR;
+
+/*
+ * Replace whatever the response held with an MAA-shaped error. Also sets the
+ * x-ms-error-code header (2025-06-01 error model). `code` is the public code
+ * ("InvalidParameter", "NotFound", ...), `message` a human sentence.
+ */
+void att_http_error(struct att_http_response *r, int status, const char *code, const char *message);
+
+/* Reason phrase for a status code ("Not Found"). */
+const char *att_http_reason(int status);
+
+/* Default public code for a status without a more specific one. */
+const char *att_http_status_code_name(int status);
+
+#endif

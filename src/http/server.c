@@ -1,0 +1,689 @@
+/*
+ * server.c - HTTPS connections on libevent bufferevents (see server.h).
+ *
+ * Input: bytes from any network peer, untrusted. The head is handed to
+ * parser.c only when complete and within max_header_bytes; the body is read
+ * only when its declared length is within max_body_bytes. Every limit
+ * failure is answered in MAA's error shape, then the connection is closed.
+ *
+ * Connection life:
+ *   accept -> (limits, allow-list, TCP_NODELAY) -> TLS handshake
+ *   -> S_HEAD -> S_BODY -> handler -> S_WRITE -> (keep-alive) S_HEAD ...
+ *   any error -> S_CLOSING (answer flushed) -> free
+ * A deadline timer covers handshake + one whole request (slowloris);
+ * bufferevent timeouts cover silence.
+ */
+#include "http/server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+
+#define MAX_LISTENERS 8
+#define MAX_WORKERS 64
+
+enum conn_state { S_HEAD, S_BODY, S_WRITE, S_CLOSING };
+
+struct worker;
+
+struct conn {
+    struct worker *w;
+    struct conn *prev, *next;
+    struct bufferevent *bev;
+    struct event *deadline;
+    enum conn_state state;
+    struct sockaddr_storage peer;
+    char peer_text[64];
+    bool denied;      /* peer outside allowed_networks: answer 403 */
+    bool keep_alive;
+    bool head_method; /* HEAD: framing headers but no body */
+    unsigned requests;
+    int64_t start_ms;
+    struct att_http_head head;
+    struct att_buf body;
+};
+
+struct worker {
+    struct att_http_server *s;
+    pthread_t thread;
+    bool started;
+    struct event_base *base;
+    struct evconnlistener *listeners[MAX_LISTENERS];
+    struct event *stop_ev;
+    struct conn *conns;
+    unsigned n_conns;
+    bool draining;
+};
+
+struct att_http_server {
+    struct att_http_server_config cfg;
+    struct att_tls_holder *tls;
+    att_http_handler handler;
+    void *arg;
+    int fds[MAX_LISTENERS];
+    size_t n_fds;
+    struct worker workers[MAX_WORKERS];
+    unsigned n_workers;
+    _Atomic unsigned open_conns;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Connection teardown                                                       */
+
+static void conn_free(struct conn *c)
+{
+    struct worker *w = c->w;
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        w->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    w->n_conns--;
+    atomic_fetch_sub(&w->s->open_conns, 1);
+    if (c->deadline != NULL) {
+        event_free(c->deadline);
+    }
+    if (c->bev != NULL) {
+        bufferevent_free(c->bev); /* BEV_OPT_CLOSE_ON_FREE: frees the SSL and closes the socket */
+    }
+    att_http_head_cleanup(&c->head);
+    att_buf_cleanup(&c->body);
+    free(c);
+    if (w->draining && w->n_conns == 0) {
+        event_base_loopbreak(w->base);
+    }
+}
+
+static void set_timeouts(struct conn *c, unsigned read_s)
+{
+    struct timeval rt = { (time_t)read_s, 0 };
+    struct timeval wt = { (time_t)c->w->s->cfg.write_timeout_s, 0 };
+    bufferevent_set_timeouts(c->bev, &rt, &wt);
+}
+
+static void arm_deadline(struct conn *c)
+{
+    struct timeval tv = { (time_t)c->w->s->cfg.request_timeout_s, 0 };
+    evtimer_add(c->deadline, &tv);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing answers                                                           */
+
+static void new_request_id(char out[37])
+{
+    uint8_t b[16];
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        memset(b, 0, sizeof(b));
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* RFC 9562 §5.4: version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
+}
+
+static void write_response(struct conn *c, const struct att_http_response *r, const char *rid)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\nx-ms-request-id: %s\r\n", r->status,
+                        att_http_reason(r->status), date, rid);
+    if (r->content_type != NULL) {
+        evbuffer_add_printf(out, "Content-Type: %s\r\n", r->content_type);
+    }
+    evbuffer_add_printf(out, "Content-Length: %zu\r\n", r->body.len);
+    if (!c->keep_alive) {
+        evbuffer_add_printf(out, "Connection: close\r\n");
+    } else if (c->head.version_minor == 0) {
+        evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+    }
+    evbuffer_add(out, r->headers.data != NULL ? r->headers.data : (const uint8_t *)"",
+                 r->headers.len);
+    evbuffer_add(out, "\r\n", 2);
+    if (!c->head_method && r->body.len > 0) {
+        evbuffer_add(out, r->body.data, r->body.len);
+    }
+}
+
+static void log_access(struct conn *c, const struct att_http_response *r, const char *rid)
+{
+    char path[257] = "";
+    if (c->head.path.len > 0) {
+        size_t n = c->head.path.len < sizeof(path) - 1 ? c->head.path.len : sizeof(path) - 1;
+        memcpy(path, c->head.path.ptr, n);
+        path[n] = 0;
+    }
+    enum att_log_level lvl = r->status >= 500 ? ATT_LOG_ERROR : ATT_LOG_INFO;
+    att_log(lvl, "request", "request_id", json_string(rid), "peer", json_string(c->peer_text),
+            "method", c->head.method_name.len > 0 ? json_stringn((const char *)c->head.method_name.ptr, c->head.method_name.len) : NULL,
+            "path", path[0] != 0 ? json_string(path) : NULL,
+            "provider", r->provider[0] != 0 ? json_string(r->provider) : NULL,
+            "route", r->route != NULL ? json_string(r->route) : NULL, "status",
+            json_integer(r->status), "error", r->error_code != NULL ? json_string(r->error_code) : NULL,
+            "duration_ms", json_integer(att_time_mono_ms() - c->start_ms), NULL);
+}
+
+/* Answer an error the handler never saw, then close. */
+static void fail_conn(struct conn *c, int status, const char *message)
+{
+    struct att_http_response r;
+    char rid[37];
+    att_http_response_init(&r);
+    att_http_error(&r, status, att_http_status_code_name(status), message);
+    r.route = "-";
+    new_request_id(rid);
+    c->keep_alive = false;
+    c->state = S_CLOSING;
+    evtimer_del(c->deadline);
+    bufferevent_disable(c->bev, EV_READ);
+    bufferevent_enable(c->bev, EV_WRITE);
+    write_response(c, &r, rid);
+    log_access(c, &r, rid);
+    att_http_response_cleanup(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading requests                                                          */
+
+static void dispatch(struct conn *c)
+{
+    struct att_http_server *s = c->w->s;
+    struct att_http_response r;
+    char rid[37];
+    struct att_http_request req = {
+        .head = &c->head,
+        .body = c->body.data,
+        .body_len = c->body.len,
+        .peer = (const struct sockaddr *)&c->peer,
+        .peer_text = c->peer_text,
+        .request_id = rid,
+    };
+    new_request_id(rid);
+    att_http_response_init(&r);
+    s->handler(s->arg, &req, &r);
+    if (att_buf_err(&r.body) != ATT_OK || att_buf_err(&r.headers) != ATT_OK) {
+        att_http_error(&r, 500, "InternalServerError", "the response could not be built");
+    }
+    c->requests++;
+    c->state = S_WRITE;
+    evtimer_del(c->deadline);
+    bufferevent_disable(c->bev, EV_READ);
+    write_response(c, &r, rid);
+    log_access(c, &r, rid);
+    att_http_response_cleanup(&r);
+}
+
+static void read_head(struct conn *c, struct evbuffer *in)
+{
+    const struct att_http_server_config *cfg = &c->w->s->cfg;
+    size_t avail = evbuffer_get_length(in);
+    struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+    if (end.pos < 0) {
+        if (avail > cfg->limits.max_header_bytes) {
+            fail_conn(c, 431, "request head too large");
+        }
+        return;
+    }
+    size_t head_len = (size_t)end.pos + 4;
+    if (head_len > cfg->limits.max_header_bytes) {
+        fail_conn(c, 431, "request head too large");
+        return;
+    }
+    uint8_t *raw = malloc(head_len);
+    if (raw == NULL) {
+        fail_conn(c, 500, "out of memory");
+        return;
+    }
+    evbuffer_remove(in, raw, head_len);
+    struct att_http_parse_error perr;
+    att_http_head_cleanup(&c->head);
+    att_http_head_init(&c->head);
+    att_err rc = att_http_head_parse(raw, head_len, &cfg->limits, &c->head, &perr);
+    free(raw);
+    c->head_method = c->head.method == ATT_HTTP_HEAD;
+    if (rc != ATT_OK) {
+        fail_conn(c, perr.status, perr.message);
+        return;
+    }
+    if (c->denied) {
+        fail_conn(c, 403, "the client address is not in allowed_networks");
+        return;
+    }
+    c->keep_alive = c->head.keep_alive && !c->w->draining &&
+                    c->requests + 1 < cfg->max_requests_per_connection;
+    att_buf_cleanup(&c->body);
+    att_buf_init(&c->body, cfg->limits.max_body_bytes);
+    if (c->head.expect_continue && c->head.content_length > 0) {
+        /* RFC 9110 §10.1.1: the length is acceptable, ask for the body. */
+        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    }
+    c->state = S_BODY;
+}
+
+static void process(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (c->state == S_HEAD) {
+        if (evbuffer_get_length(in) == 0) {
+            return;
+        }
+        if (c->start_ms == 0) {
+            c->start_ms = att_time_mono_ms();
+            set_timeouts(c, c->w->s->cfg.read_timeout_s);
+            arm_deadline(c);
+        }
+        read_head(c, in);
+    }
+    if (c->state == S_BODY) {
+        size_t want = (size_t)c->head.content_length;
+        if (evbuffer_get_length(in) < want) {
+            return;
+        }
+        if (att_buf_reserve(&c->body, want) != ATT_OK) {
+            fail_conn(c, 500, "out of memory");
+            return;
+        }
+        evbuffer_remove(in, c->body.data, want);
+        c->body.len = want;
+        c->body.data[want] = 0;
+        dispatch(c);
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    process(arg);
+}
+
+/* The answer is flushed: close, or wait for the next request on this connection. */
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    (void)bev;
+    if (c->state == S_CLOSING || (c->state == S_WRITE && !c->keep_alive)) {
+        conn_free(c);
+        return;
+    }
+    if (c->state != S_WRITE) {
+        return;
+    }
+    c->state = S_HEAD;
+    c->start_ms = 0;
+    att_buf_cleanup(&c->body);
+    set_timeouts(c, c->w->s->cfg.idle_timeout_s);
+    bufferevent_enable(c->bev, EV_READ);
+    process(c); /* pipelined bytes already buffered */
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED) {
+        return; /* TLS handshake done */
+    }
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+        (c->state == S_BODY || (c->state == S_HEAD && c->start_ms != 0))) {
+        fail_conn(c, 408, "the request was not received in time");
+        return;
+    }
+    conn_free(c);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->state == S_HEAD || c->state == S_BODY) {
+        if (c->start_ms != 0) {
+            fail_conn(c, 408, "the request was not received in time");
+        } else {
+            conn_free(c); /* TLS handshake never finished */
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Accepting                                                                 */
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    struct worker *w = arg;
+    struct att_http_server *s = w->s;
+    char peer[64];
+    (void)l;
+    att_addr_format(sa, false, peer, sizeof(peer));
+    if (atomic_fetch_add(&s->open_conns, 1) >= s->cfg.max_connections) {
+        atomic_fetch_sub(&s->open_conns, 1);
+        att_log(ATT_LOG_WARN, "connection refused: max_connections reached", "peer",
+                json_string(peer), "max_connections", json_integer(s->cfg.max_connections), NULL);
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct conn *c = calloc(1, sizeof(*c));
+    SSL *ssl = c != NULL ? att_tls_holder_new_ssl(s->tls) : NULL;
+    struct bufferevent *bev =
+        ssl != NULL ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
+                    : NULL;
+    struct event *deadline = bev != NULL ? evtimer_new(w->base, on_deadline, c) : NULL;
+    if (deadline == NULL) {
+        att_log(ATT_LOG_ERROR, "cannot set up connection", "peer", json_string(peer), NULL);
+        if (bev != NULL) {
+            bufferevent_free(bev);
+        } else {
+            SSL_free(ssl); /* bufferevent_openssl_socket_new frees ssl itself only on success */
+            evutil_closesocket(fd);
+        }
+        free(c);
+        atomic_fetch_sub(&s->open_conns, 1);
+        return;
+    }
+    c->w = w;
+    c->bev = bev;
+    c->deadline = deadline;
+    c->state = S_HEAD;
+    memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
+    memcpy(c->peer_text, peer, sizeof(peer));
+    att_http_head_init(&c->head);
+    att_buf_init(&c->body, s->cfg.limits.max_body_bytes);
+    c->next = w->conns;
+    if (w->conns != NULL) {
+        w->conns->prev = c;
+    }
+    w->conns = c;
+    w->n_conns++;
+    if (!att_acl_allows(&s->cfg.acl, sa)) {
+        /* Answered with 403 once the request arrives (DESIGN.md: checked on every connection). */
+        c->denied = true;
+        att_log(ATT_LOG_WARN, "connection from outside allowed_networks", "peer", json_string(peer),
+                NULL);
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    bufferevent_setcb(bev, on_read, on_write, on_event, c);
+    bufferevent_setwatermark(bev, EV_READ, 0,
+                             s->cfg.limits.max_header_bytes + s->cfg.limits.max_body_bytes + 1);
+    set_timeouts(c, s->cfg.idle_timeout_s);
+    /* Handshake + first request must complete within request_timeout. */
+    struct timeval tv = { (time_t)s->cfg.request_timeout_s, 0 };
+    evtimer_add(c->deadline, &tv);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static void on_listener_error(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    att_log(ATT_LOG_WARN, "accept failed", "error", json_string(evutil_socket_error_to_string(err)),
+            NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Workers and draining                                                      */
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)fd;
+    (void)what;
+    w->draining = true;
+    for (size_t i = 0; i < MAX_LISTENERS; i++) {
+        if (w->listeners[i] != NULL) {
+            evconnlistener_free(w->listeners[i]);
+            w->listeners[i] = NULL;
+        }
+    }
+    /* Idle connections go now; busy ones finish their request (keep_alive is off from here). */
+    struct conn *c = w->conns;
+    while (c != NULL) {
+        struct conn *next = c->next;
+        c->keep_alive = false;
+        if (c->state == S_HEAD && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+            conn_free(c);
+        }
+        c = next;
+    }
+    if (w->n_conns == 0) {
+        event_base_loopbreak(w->base);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+att_err att_http_server_new(const struct att_http_server_config *cfg, struct att_tls_holder *tls,
+                            att_http_handler handler, void *arg, struct att_http_server **out)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, (void (*)(void))evthread_use_pthreads);
+    struct att_http_server *s = calloc(1, sizeof(*s));
+    ATT_ENSURE(s != NULL, ATT_ERR_NOMEM);
+    s->cfg = *cfg;
+    s->tls = tls;
+    s->handler = handler;
+    s->arg = arg;
+    unsigned n = cfg->threads;
+    if (n == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (unsigned)cores : 1;
+    }
+    s->n_workers = n < MAX_WORKERS ? n : MAX_WORKERS;
+    *out = s;
+    return ATT_OK;
+}
+
+static att_err split_host_port(const char *addr, char *host, size_t hn, char *port, size_t pn)
+{
+    const char *colon;
+    const char *h = addr;
+    size_t hlen;
+    if (addr[0] == '[') {
+        const char *close = strchr(addr, ']');
+        ATT_ENSURE(close != NULL && close[1] == ':', ATT_ERR_ARG);
+        h = addr + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        ATT_ENSURE(colon != NULL && strchr(addr, ':') == colon, ATT_ERR_ARG);
+        hlen = (size_t)(colon - addr);
+    }
+    ATT_ENSURE(hlen > 0 && hlen < hn && strlen(colon + 1) > 0 && strlen(colon + 1) < pn, ATT_ERR_ARG);
+    memcpy(host, h, hlen);
+    host[hlen] = 0;
+    snprintf(port, pn, "%s", colon + 1);
+    for (const char *p = port; *p != 0; p++) {
+        ATT_ENSURE(*p >= '0' && *p <= '9', ATT_ERR_ARG);
+    }
+    ATT_ENSURE(strtoul(port, NULL, 10) <= 65535, ATT_ERR_ARG);
+    return ATT_OK;
+}
+
+att_err att_http_server_listen(struct att_http_server *s, const char *addr, bool allow_public,
+                               char *detail, size_t detail_len)
+{
+    char host[256];
+    char port[8];
+    struct addrinfo hints;
+    struct addrinfo *ai = NULL;
+    int fd = -1;
+    att_err rc = ATT_ERR_NET;
+
+    if (s->n_fds == MAX_LISTENERS) {
+        snprintf(detail, detail_len, "too many listen addresses (at most %d)", MAX_LISTENERS);
+        return ATT_ERR_CONFIG;
+    }
+    if (split_host_port(addr, host, sizeof(host), port, sizeof(port)) != ATT_OK) {
+        snprintf(detail, detail_len, "'%s' is not ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)", addr);
+        return ATT_ERR_CONFIG;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL) {
+        snprintf(detail, detail_len, "'%s' is not a numeric IP address and port", addr);
+        return ATT_ERR_CONFIG;
+    }
+    if (!allow_public && !att_addr_is_loopback(ai->ai_addr)) {
+        snprintf(detail, detail_len,
+                 "refusing to listen on non-loopback address %s: public network access is "
+                 "disabled (set public_network_access = enabled to allow it)",
+                 addr);
+        rc = ATT_ERR_CONFIG;
+        goto out;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+        snprintf(detail, detail_len, "socket: %s", strerror(errno));
+        goto out;
+    }
+    if (ai->ai_family == AF_INET6) {
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0 ||
+        evutil_make_socket_nonblocking(fd) != 0) {
+        snprintf(detail, detail_len, "cannot listen on %s: %s", addr, strerror(errno));
+        goto out;
+    }
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    char text[80];
+    getsockname(fd, (struct sockaddr *)&bound, &blen);
+    att_addr_format((struct sockaddr *)&bound, true, text, sizeof(text));
+    att_log(ATT_LOG_INFO, "listening", "address", json_string(text), NULL);
+    s->fds[s->n_fds++] = fd;
+    fd = -1;
+    rc = ATT_OK;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return rc;
+}
+
+att_err att_http_server_start(struct att_http_server *s)
+{
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+        w->s = s;
+        w->base = event_base_new();
+        ATT_ENSURE(w->base != NULL, ATT_ERR_INTERNAL);
+        w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+        ATT_ENSURE(w->stop_ev != NULL, ATT_ERR_INTERNAL);
+        for (size_t j = 0; j < s->n_fds; j++) {
+            int fd = dup(s->fds[j]);
+            ATT_ENSURE(fd >= 0, ATT_ERR_NET);
+            w->listeners[j] = evconnlistener_new(w->base, on_accept, w,
+                                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+            if (w->listeners[j] == NULL) {
+                close(fd);
+                return ATT_ERR_NET;
+            }
+            evconnlistener_set_error_cb(w->listeners[j], on_listener_error);
+        }
+    }
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        ATT_ENSURE(pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) == 0,
+                   ATT_ERR_INTERNAL);
+        s->workers[i].started = true;
+    }
+    return ATT_OK;
+}
+
+unsigned att_http_server_drain(struct att_http_server *s, unsigned timeout_s)
+{
+    unsigned cut = 0;
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        if (s->workers[i].started) {
+            event_active(s->workers[i].stop_ev, EV_READ, 0);
+        }
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t)timeout_s;
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+        if (!w->started) {
+            continue;
+        }
+        if (pthread_timedjoin_np(w->thread, NULL, &deadline) != 0) {
+            event_base_loopexit(w->base, NULL); /* thread-safe with evthread_use_pthreads */
+            pthread_join(w->thread, NULL);
+        }
+        w->started = false;
+        cut += w->n_conns;
+    }
+    return cut;
+}
+
+void att_http_server_free(struct att_http_server *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+        if (w->started) {
+            event_base_loopexit(w->base, NULL);
+            pthread_join(w->thread, NULL);
+        }
+        while (w->conns != NULL) {
+            w->draining = false;
+            conn_free(w->conns);
+        }
+        for (size_t j = 0; j < MAX_LISTENERS; j++) {
+            if (w->listeners[j] != NULL) {
+                evconnlistener_free(w->listeners[j]);
+            }
+        }
+        if (w->stop_ev != NULL) {
+            event_free(w->stop_ev);
+        }
+        if (w->base != NULL) {
+            event_base_free(w->base);
+        }
+    }
+    for (size_t j = 0; j < s->n_fds; j++) {
+        close(s->fds[j]);
+    }
+    free(s);
+}

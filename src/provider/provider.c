@@ -1,0 +1,364 @@
+/*
+ * provider.c - provider lifecycle and metadata (see provider.h).
+ *
+ * Input: names and URLs from the operator (checked), records from our own
+ * store (sealed keys are authenticated by att_keyring_open).
+ */
+#include "provider/provider.h"
+
+#include <openssl/encoder.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/codec.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "seal/keyring.h"
+#include "token/claims.h"
+#include "token/jwk.h"
+#include "x509/selfsigned.h"
+
+#define KEYS_TABLE "signing_keys"
+
+att_err att_provider_name_check(const char *name)
+{
+    size_t n = strlen(name);
+    ATT_ENSURE(n >= 1 && n <= ATT_PROVIDER_NAME_MAX, ATT_ERR_ARG);
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c == '-' && i > 0);
+        ATT_ENSURE(ok, ATT_ERR_ARG);
+    }
+    return ATT_OK;
+}
+
+att_err att_provider_issuer_check(const char *issuer)
+{
+    size_t n = strlen(issuer);
+    ATT_ENSURE(n > 8 && n <= ATT_URL_MAX && strncmp(issuer, "https://", 8) == 0, ATT_ERR_ARG);
+    ATT_ENSURE(issuer[n - 1] != '/', ATT_ERR_ARG);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)issuer[i];
+        ATT_ENSURE(c > 0x20 && c < 0x7f && c != '?' && c != '#' && c != '"' && c != '\\',
+                   ATT_ERR_ARG);
+    }
+    return ATT_OK;
+}
+
+/* PKCS#8 PrivateKeyInfo DER (RFC 5208) into a secret buffer. */
+static att_err private_key_der(EVP_PKEY *key, struct att_buf *out)
+{
+    att_err rc = ATT_ERR_CRYPTO;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    OSSL_ENCODER_CTX *ectx =
+        OSSL_ENCODER_CTX_new_for_pkey(key, EVP_PKEY_KEYPAIR, "DER", "PrivateKeyInfo", NULL);
+    ATT_CHECK(ectx != NULL && OSSL_ENCODER_to_data(ectx, &der, &len) == 1, ATT_ERR_CRYPTO);
+    ATT_GUARD(att_buf_put(out, der, len));
+    rc = ATT_OK;
+out:
+    OPENSSL_clear_free(der, len);
+    OSSL_ENCODER_CTX_free(ectx);
+    return rc;
+}
+
+static att_err private_key_parse(const struct att_buf *der, EVP_PKEY **out)
+{
+    const unsigned char *p = der->data;
+    EVP_PKEY *key = d2i_AutoPrivateKey(NULL, &p, (long)der->len);
+    ATT_ENSURE(key != NULL, ATT_ERR_CRYPTO);
+    *out = key;
+    return ATT_OK;
+}
+
+/* kid = base64url(SHA-256(certificate DER)): opaque to clients, as MAA's (MAA-API.md §2.1). */
+static att_err make_kid(const struct att_buf *cert, char kid[ATT_KID_MAX + 1])
+{
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    struct att_buf b;
+    ATT_ENSURE(EVP_Digest(cert->data, cert->len, digest, NULL, EVP_sha256(), NULL) == 1,
+               ATT_ERR_CRYPTO);
+    att_buf_init(&b, ATT_KID_MAX);
+    att_err rc = att_b64url_encode(digest, sizeof(digest), &b);
+    if (rc == ATT_OK) {
+        memcpy(kid, b.data, b.len + 1);
+    }
+    att_buf_cleanup(&b);
+    return rc;
+}
+
+static att_err copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    ATT_ENSURE(n < cap, ATT_ERR_ARG);
+    memcpy(dst, src, n + 1);
+    return ATT_OK;
+}
+
+att_err att_provider_create(struct att_store *store, struct att_keyring *kr, const char *name,
+                            const char *issuer, enum att_jws_alg alg, bool is_default, int64_t now)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    EVP_PKEY *key = NULL;
+    struct att_buf pkcs8;
+    struct att_provider_rec p;
+    struct att_key_rec k;
+    bool in_tx = false;
+
+    att_buf_init_secret(&pkcs8, 16384);
+    att_key_rec_init(&k);
+    memset(&p, 0, sizeof(p));
+    ATT_GUARD(att_provider_name_check(name));
+    ATT_GUARD(att_provider_issuer_check(issuer));
+    ATT_CHECK(alg == ATT_JWS_RS256 || alg == ATT_JWS_ES256, ATT_ERR_ALG_UNSUPPORTED);
+
+    ATT_GUARD(copy_str(p.name, sizeof(p.name), name));
+    ATT_GUARD(copy_str(p.issuer, sizeof(p.issuer), issuer));
+    ATT_GUARD(copy_str(p.signing_alg, sizeof(p.signing_alg), att_jws_alg_name(alg)));
+    p.is_default = is_default;
+    p.created_at = now;
+
+    ATT_GUARD(att_signer_generate(alg, &key));
+    ATT_GUARD(att_x509_self_signed(key, issuer, now, ATT_CERT_DAYS, &k.cert_der));
+    ATT_GUARD(make_kid(&k.cert_der, k.kid));
+    ATT_GUARD(copy_str(k.provider, sizeof(k.provider), name));
+    ATT_GUARD(copy_str(k.alg, sizeof(k.alg), att_jws_alg_name(alg)));
+    k.created_at = now;
+    ATT_GUARD(private_key_der(key, &pkcs8));
+    ATT_GUARD(att_keyring_seal(kr, KEYS_TABLE, k.kid, pkcs8.data, pkcs8.len, &k.sealed_key));
+
+    ATT_GUARD(att_store_begin(store));
+    in_tx = true;
+    ATT_GUARD(att_store_provider_insert(store, &p));
+    ATT_GUARD(att_store_key_insert(store, &k));
+    ATT_GUARD(att_store_commit(store));
+    in_tx = false;
+    rc = ATT_OK;
+out:
+    if (in_tx) {
+        att_store_rollback(store);
+    }
+    EVP_PKEY_free(key);
+    att_buf_cleanup(&pkcs8);
+    att_key_rec_cleanup(&k);
+    return rc;
+}
+
+struct find_default {
+    bool found;
+};
+
+static att_err note_default(const struct att_provider_rec *p, void *arg)
+{
+    struct find_default *fd = arg;
+    if (p->is_default) {
+        fd->found = true;
+    }
+    return ATT_OK;
+}
+
+att_err att_provider_ensure_default(struct att_store *store, struct att_keyring *kr,
+                                    const char *issuer, enum att_jws_alg alg, int64_t now,
+                                    bool *created)
+{
+    struct find_default fd = { false };
+    ATT_TRY(att_store_provider_list(store, note_default, &fd));
+    *created = false;
+    if (fd.found) {
+        return ATT_OK;
+    }
+    ATT_TRY(att_provider_create(store, kr, ATT_DEFAULT_PROVIDER, issuer, alg, true, now));
+    *created = true;
+    return ATT_OK;
+}
+
+att_err att_provider_delete(struct att_store *store, const char *name)
+{
+    struct att_provider_rec p;
+    ATT_TRY(att_provider_name_check(name));
+    ATT_TRY(att_store_provider_get(store, name, &p));
+    ATT_ENSURE(!p.is_default, ATT_ERR_STATE);
+    return att_store_provider_delete(store, name);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loading                                                                   */
+
+struct load_ctx {
+    struct att_provider_set *set;
+    struct att_keyring *kr;
+    struct att_store *store;
+    struct att_provider *cur; /* provider whose keys are being loaded */
+    json_t *jwks_keys;        /* its JWKS "keys" array */
+};
+
+/* Every key of a provider is published in /certs; the newest one signs. */
+static att_err load_key(const struct att_key_rec *k, void *arg)
+{
+    struct load_ctx *ctx = arg;
+    struct att_buf pkcs8;
+    EVP_PKEY *key = NULL;
+    json_t *jwk = NULL;
+    enum att_jws_alg alg;
+    att_err rc = ATT_ERR_INTERNAL;
+
+    att_buf_init_secret(&pkcs8, 16384);
+    ATT_GUARD(att_jws_alg_parse(k->alg, &alg));
+    ATT_GUARD(att_keyring_open(ctx->kr, KEYS_TABLE, k->kid, k->sealed_key.data, k->sealed_key.len,
+                               &pkcs8));
+    ATT_GUARD(private_key_parse(&pkcs8, &key));
+    ATT_GUARD(att_jwk_from_cert(k->cert_der.data, k->cert_der.len, k->kid, alg, &jwk));
+    ATT_GUARD(att_signer_add(ctx->set->signer, k->kid, alg, key));
+    key = NULL; /* owned by the signer now */
+    ATT_CHECK(json_array_append_new(ctx->jwks_keys, jwk) == 0, ATT_ERR_NOMEM);
+    jwk = NULL;
+    ATT_GUARD(copy_str(ctx->cur->kid, sizeof(ctx->cur->kid), k->kid));
+    ctx->cur->alg = alg;
+    rc = ATT_OK;
+out:
+    EVP_PKEY_free(key);
+    json_decref(jwk);
+    att_buf_cleanup(&pkcs8);
+    return rc;
+}
+
+static att_err dump_json(const json_t *doc, struct att_buf *out)
+{
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    ATT_ENSURE(text != NULL, ATT_ERR_NOMEM);
+    att_buf_init(out, 1 << 20);
+    att_err rc = att_buf_puts(out, text);
+    free(text);
+    return rc;
+}
+
+/* OpenID provider metadata (MAA-API.md §1.4). Only endpoints attestd serves are listed. */
+static att_err render_openid(struct att_provider *p)
+{
+    static const char *claims[] = {
+        "iss", "iat", "nbf", "exp", "jti", "nonce", "x-ms-ver", "x-ms-attestation-type",
+        "x-ms-policy-hash", "x-ms-policy-signer", "x-ms-runtime", "x-ms-inittime",
+        "x-ms-sgx-is-debuggable", "x-ms-sgx-mrenclave", "x-ms-sgx-mrsigner",
+        "x-ms-sgx-product-id", "x-ms-sgx-svn", "x-ms-sgx-ehd", "x-ms-sgx-collateral",
+    };
+    char jwks_uri[ATT_URL_MAX + 16];
+    snprintf(jwks_uri, sizeof(jwks_uri), "%s/certs", p->rec.issuer);
+    json_t *claims_arr = json_array();
+    for (size_t i = 0; claims_arr != NULL && i < sizeof(claims) / sizeof(claims[0]); i++) {
+        json_array_append_new(claims_arr, json_string(claims[i]));
+    }
+    json_t *doc = json_pack("{s:s,s:s,s:[s,s],s:[s],s:o*}", "issuer", p->rec.issuer, "jwks_uri",
+                            jwks_uri, "response_types_supported", "token", "none",
+                            "id_token_signing_alg_values_supported", att_jws_alg_name(p->alg),
+                            "claims_supported", claims_arr);
+    ATT_ENSURE(doc != NULL, ATT_ERR_NOMEM);
+    att_err rc = dump_json(doc, &p->openid);
+    json_decref(doc);
+    return rc;
+}
+
+static att_err load_provider(const struct att_provider_rec *rec, void *arg)
+{
+    struct load_ctx *ctx = arg;
+    ATT_ENSURE(ctx->set->n < ATT_PROVIDERS_MAX, ATT_ERR_TOO_LARGE);
+    struct att_provider *p = &ctx->set->items[ctx->set->n++];
+    p->rec = *rec;
+    att_buf_init(&p->jwks, 0);
+    att_buf_init(&p->openid, 0);
+    ctx->cur = p;
+    ctx->jwks_keys = json_array();
+    ATT_ENSURE(ctx->jwks_keys != NULL, ATT_ERR_NOMEM);
+    att_err rc = att_store_key_list(ctx->store, rec->name, load_key, ctx);
+    if (rc == ATT_OK && p->kid[0] == 0) {
+        rc = ATT_ERR_NOT_FOUND; /* a provider without a key cannot sign */
+    }
+    json_t *jwks = json_pack("{s:o}", "keys", ctx->jwks_keys); /* steals the array */
+    ctx->jwks_keys = NULL;
+    if (rc == ATT_OK) {
+        rc = jwks != NULL ? dump_json(jwks, &p->jwks) : ATT_ERR_NOMEM;
+    }
+    json_decref(jwks);
+    if (rc == ATT_OK) {
+        rc = render_openid(p);
+    }
+    if (rc != ATT_OK) {
+        att_log(ATT_LOG_ERROR, "cannot load provider", "provider", json_string(rec->name), "error",
+                json_string(att_err_name(rc)), NULL);
+    }
+    return rc;
+}
+
+att_err att_provider_set_load(struct att_store *store, struct att_keyring *kr,
+                              struct att_provider_set **out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_provider_set *set = calloc(1, sizeof(*set));
+    ATT_ENSURE(set != NULL, ATT_ERR_NOMEM);
+    set->items = calloc(ATT_PROVIDERS_MAX, sizeof(*set->items));
+    ATT_CHECK(set->items != NULL, ATT_ERR_NOMEM);
+    ATT_GUARD(att_signer_new(&set->signer));
+    struct load_ctx ctx = { set, kr, store, NULL, NULL };
+    ATT_GUARD(att_store_provider_list(store, load_provider, &ctx));
+    *out = set;
+    set = NULL;
+    rc = ATT_OK;
+out:
+    att_provider_set_free(set);
+    return rc;
+}
+
+void att_provider_set_free(struct att_provider_set *set)
+{
+    if (set == NULL) {
+        return;
+    }
+    for (size_t i = 0; set->items != NULL && i < set->n; i++) {
+        att_buf_cleanup(&set->items[i].jwks);
+        att_buf_cleanup(&set->items[i].openid);
+    }
+    free(set->items);
+    att_signer_free(set->signer);
+    free(set);
+}
+
+const struct att_provider *att_provider_set_find(const struct att_provider_set *set,
+                                                 const char *name, size_t len)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        const char *n = set->items[i].rec.name;
+        if (strlen(n) == len && memcmp(n, name, len) == 0) {
+            return &set->items[i];
+        }
+    }
+    return NULL;
+}
+
+const struct att_provider *att_provider_set_default(const struct att_provider_set *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        if (set->items[i].rec.is_default) {
+            return &set->items[i];
+        }
+    }
+    return NULL;
+}
+
+att_err att_provider_issue_token(const struct att_provider_set *set, const struct att_provider *p,
+                                 json_t *claims, int64_t now, int64_t lifetime, struct att_buf *out)
+{
+    char jku[ATT_URL_MAX + 16];
+    snprintf(jku, sizeof(jku), "%s/certs", p->rec.issuer);
+    ATT_TRY(att_claims_set_registered(claims, p->rec.issuer, now, lifetime));
+    json_t *header = json_pack("{s:s,s:s}", "jku", jku, "typ", "JWT");
+    ATT_ENSURE(header != NULL, ATT_ERR_NOMEM);
+    char *payload = json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    att_err rc = ATT_ERR_NOMEM;
+    if (payload != NULL) {
+        rc = att_jws_sign(set->signer, p->kid, header, payload, strlen(payload), out);
+    }
+    free(payload);
+    json_decref(header);
+    return rc;
+}

@@ -1,0 +1,86 @@
+/*
+ * provider.h - attestation providers: tenants with their own issuer URL and
+ * token signing key (DESIGN.md "Words").
+ *
+ * Creating a provider generates its key (RSA-2048/RS256 by default, as MAA;
+ * P-256/ES256 on request), a self-signed certificate naming the issuer URL,
+ * and stores the private key only sealed (table "signing_keys", record id =
+ * kid). Loading opens every key into a fresh att_signer and pre-renders the
+ * provider's metadata documents (/certs JWKS, OpenID configuration), so
+ * serving them costs nothing.
+ *
+ * A loaded att_provider_set is immutable and may be shared by threads.
+ */
+#ifndef ATT_PROVIDER_PROVIDER_H
+#define ATT_PROVIDER_PROVIDER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "signer/signer.h"
+#include "store/store.h"
+#include "token/jws.h"
+
+#define ATT_DEFAULT_PROVIDER "default"
+#define ATT_PROVIDERS_MAX 256
+#define ATT_CERT_DAYS 3650
+
+struct att_keyring;
+
+struct att_provider {
+    struct att_provider_rec rec;
+    char kid[ATT_KID_MAX + 1];
+    enum att_jws_alg alg;
+    struct att_buf jwks;   /* {"keys":[...]} */
+    struct att_buf openid; /* OpenID provider metadata */
+};
+
+struct att_provider_set {
+    struct att_provider *items;
+    size_t n;
+    struct att_signer *signer;
+};
+
+/* Names: 1-63 characters of [a-z0-9-], starting with a letter or digit. */
+att_err att_provider_name_check(const char *name) ATT_WUR;
+/* Issuer URLs: https://, no trailing slash, no query or fragment, <= ATT_URL_MAX. */
+att_err att_provider_issuer_check(const char *issuer) ATT_WUR;
+
+/*
+ * Create provider `name` with a new signing key, in one transaction.
+ * ATT_ERR_EXISTS when the name is taken.
+ */
+att_err att_provider_create(struct att_store *store, struct att_keyring *kr, const char *name,
+                            const char *issuer, enum att_jws_alg alg, bool is_default,
+                            int64_t now) ATT_WUR;
+
+/* Create the default provider when the store has none. *created says whether it did. */
+att_err att_provider_ensure_default(struct att_store *store, struct att_keyring *kr,
+                                    const char *issuer, enum att_jws_alg alg, int64_t now,
+                                    bool *created) ATT_WUR;
+
+/* Delete a provider and its keys. The default provider cannot be deleted (ATT_ERR_STATE). */
+att_err att_provider_delete(struct att_store *store, const char *name) ATT_WUR;
+
+/* Load every provider and open its key. */
+att_err att_provider_set_load(struct att_store *store, struct att_keyring *kr,
+                              struct att_provider_set **out) ATT_WUR;
+void att_provider_set_free(struct att_provider_set *set);
+const struct att_provider *att_provider_set_find(const struct att_provider_set *set,
+                                                 const char *name, size_t len);
+const struct att_provider *att_provider_set_default(const struct att_provider_set *set);
+
+/*
+ * Sign `claims` as a JWT of provider `p`: header {"alg","kid","jku","typ":"JWT"}
+ * (MAA-API.md §2.1), registered claims set by att_claims_set_registered.
+ * `claims` is modified (registered claims added).
+ */
+att_err att_provider_issue_token(const struct att_provider_set *set, const struct att_provider *p,
+                                 json_t *claims, int64_t now, int64_t lifetime,
+                                 struct att_buf *out) ATT_WUR;
+
+#endif

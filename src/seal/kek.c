@@ -1,0 +1,209 @@
+/*
+ * kek.c - loading and creating the key-encryption key (KEK).
+ *
+ * Input trust: the key file and the environment are set up by the operator,
+ * but a key file readable by others is a leaked key, so it is refused. The
+ * file's mode is checked with fstat on the descriptor we then read, so the
+ * file cannot be swapped between the check and the read (no TOCTOU).
+ *
+ * Format: exactly 64 hex characters, optionally followed by one "\n".
+ */
+#include "seal/seal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/codec.h"
+#include "core/mem.h"
+
+#define KEK_HEX_LEN (2 * ATT_KEK_LEN)
+
+static const char kek_id_label[] = "attestd/kek-id/v1";
+
+void att_kek_wipe(struct att_kek *k)
+{
+    if (k != NULL) {
+        att_wipe(k, sizeof(*k));
+    }
+}
+
+/* id = lowercase hex of SHA-256("attestd/kek-id/v1" || key)[0..8): public, names the key. */
+static att_err kek_id(const uint8_t key[ATT_KEK_LEN], char id[ATT_KEK_ID_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    att_err rc = ATT_ERR_CRYPTO;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    uint8_t digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    ATT_CHECK(md != NULL, ATT_ERR_NOMEM);
+    ATT_CHECK(EVP_DigestInit_ex2(md, EVP_sha256(), NULL) == 1, ATT_ERR_CRYPTO);
+    ATT_CHECK(EVP_DigestUpdate(md, kek_id_label, strlen(kek_id_label)) == 1, ATT_ERR_CRYPTO);
+    ATT_CHECK(EVP_DigestUpdate(md, key, ATT_KEK_LEN) == 1, ATT_ERR_CRYPTO);
+    ATT_CHECK(EVP_DigestFinal_ex(md, digest, &n) == 1 && n >= ATT_KEK_ID_LEN / 2, ATT_ERR_CRYPTO);
+    for (size_t i = 0; i < ATT_KEK_ID_LEN / 2; i++) {
+        id[2 * i] = digits[digest[i] >> 4];
+        id[2 * i + 1] = digits[digest[i] & 15];
+    }
+    id[ATT_KEK_ID_LEN] = '\0';
+    rc = ATT_OK;
+out:
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+/* Decode 64 hex characters into a KEK and name it; *out written only on success. */
+static att_err kek_from_hex(const char *hex, size_t len, struct att_kek *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_buf raw;
+    struct att_kek k;
+
+    att_buf_init_secret(&raw, ATT_KEK_LEN);
+    ATT_CHECK(len == KEK_HEX_LEN, ATT_ERR_ENCODING);
+    ATT_GUARD(att_hex_decode(hex, len, &raw));
+    ATT_CHECK(raw.len == ATT_KEK_LEN, ATT_ERR_ENCODING);
+    for (size_t i = 0; i < ATT_KEK_LEN; i++) {
+        k.key[i] = raw.data[i];
+    }
+    ATT_GUARD(kek_id(k.key, k.id));
+    *out = k;
+    rc = ATT_OK;
+out:
+    att_kek_wipe(&k);
+    att_buf_cleanup(&raw);
+    return rc;
+}
+
+static att_err errno_to_err(int e)
+{
+    switch (e) {
+    case ENOENT:
+        return ATT_ERR_NOT_FOUND;
+    case EACCES:
+    case EPERM:
+        return ATT_ERR_PERM;
+    case EEXIST:
+        return ATT_ERR_EXISTS;
+    default:
+        return ATT_ERR_IO;
+    }
+}
+
+/* Read at most `cap` bytes (until EOF) into buf. */
+static att_err read_all(int fd, char *buf, size_t cap, size_t *got)
+{
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            return ATT_ERR_IO;
+        }
+        if (r == 0) {
+            break;
+        }
+        n += (size_t)r;
+    }
+    *got = n;
+    return ATT_OK;
+}
+
+att_err att_kek_load_file(const char *path, struct att_kek *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    /* One byte more than the longest valid file, to notice longer files. */
+    char text[KEK_HEX_LEN + 2];
+    size_t len = 0;
+    struct stat st;
+    int fd = -1;
+
+    ATT_CHECK(path != NULL && out != NULL, ATT_ERR_ARG);
+    /* O_NONBLOCK: a FIFO in place of the key file must not hang startup. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    ATT_CHECK(fd >= 0, errno_to_err(errno));
+    ATT_CHECK(fstat(fd, &st) == 0, ATT_ERR_IO);
+    ATT_CHECK(S_ISREG(st.st_mode), ATT_ERR_IO);
+    ATT_CHECK((st.st_mode & 077) == 0, ATT_ERR_PERM);
+    ATT_GUARD(read_all(fd, text, sizeof(text), &len));
+    if (len == KEK_HEX_LEN + 1 && text[KEK_HEX_LEN] == '\n') {
+        len = KEK_HEX_LEN;
+    }
+    ATT_GUARD(kek_from_hex(text, len, out));
+    rc = ATT_OK;
+out:
+    att_wipe(text, sizeof(text));
+    if (fd >= 0) {
+        close(fd);
+    }
+    return rc;
+}
+
+att_err att_kek_load_env(const char *name, struct att_kek *out)
+{
+    ATT_ENSURE(name != NULL && out != NULL, ATT_ERR_ARG);
+    const char *v = getenv(name);
+    ATT_ENSURE(v != NULL, ATT_ERR_NOT_FOUND);
+    return kek_from_hex(v, strnlen(v, KEK_HEX_LEN + 1), out);
+}
+
+static att_err write_all(int fd, const char *p, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, p + done, n - done);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return ATT_ERR_IO;
+        }
+        done += (size_t)w;
+    }
+    return ATT_OK;
+}
+
+att_err att_kek_generate_file(const char *path)
+{
+    static const char digits[] = "0123456789abcdef";
+    att_err rc = ATT_ERR_INTERNAL;
+    uint8_t key[ATT_KEK_LEN];
+    char text[KEK_HEX_LEN + 1];
+    int fd = -1;
+
+    ATT_CHECK(path != NULL, ATT_ERR_ARG);
+    /* O_EXCL: never overwrite a key (losing a KEK loses every sealed value).
+     * O_NOFOLLOW: do not write a key through a planted symlink. */
+    fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    ATT_CHECK(fd >= 0, errno_to_err(errno));
+    ATT_CHECK(RAND_bytes(key, sizeof(key)) == 1, ATT_ERR_CRYPTO);
+    for (size_t i = 0; i < ATT_KEK_LEN; i++) {
+        text[2 * i] = digits[key[i] >> 4];
+        text[2 * i + 1] = digits[key[i] & 15];
+    }
+    text[KEK_HEX_LEN] = '\n';
+    ATT_GUARD(write_all(fd, text, sizeof(text)));
+    ATT_CHECK(fsync(fd) == 0, ATT_ERR_IO);
+    rc = ATT_OK;
+out:
+    att_wipe(key, sizeof(key));
+    att_wipe(text, sizeof(text));
+    if (fd >= 0) {
+        if (close(fd) != 0 && rc == ATT_OK) {
+            rc = ATT_ERR_IO;
+        }
+        if (rc != ATT_OK) {
+            /* We created it (O_EXCL), so a half-written key file is ours to remove. */
+            (void)unlink(path);
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * keyring.h - data keys in use: the KEK plus the unwrapped DEKs, cached.
+ *
+ * The keyring seals new values under the active DEK (creating and storing
+ * one, wrapped, on first use) and opens values under whichever DEK their
+ * blob names, fetching and unwrapping it from the store once.
+ * Thread-safe (one mutex; sealing is not on the attestation hot path).
+ */
+#ifndef ATT_SEAL_KEYRING_H
+#define ATT_SEAL_KEYRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "seal/seal.h"
+
+struct att_store;
+struct att_keyring;
+
+/* The keyring copies `kek` (the caller should wipe its copy). */
+att_err att_keyring_new(struct att_store *store, const struct att_kek *kek,
+                        struct att_keyring **out) ATT_WUR;
+/* Wipes every key. Accepts NULL. */
+void att_keyring_free(struct att_keyring *kr);
+
+att_err att_keyring_seal(struct att_keyring *kr, const char *table, const char *record_id,
+                         const void *pt, size_t len, struct att_buf *out) ATT_WUR;
+/* `out` should be initialised with att_buf_init_secret. */
+att_err att_keyring_open(struct att_keyring *kr, const char *table, const char *record_id,
+                         const uint8_t *blob, size_t len, struct att_buf *out) ATT_WUR;
+
+/*
+ * Rewrap every data key in `store` from `old_kek` to `new_kek` in one
+ * transaction. A data key not wrapped by old_kek stops the rotation with
+ * ATT_ERR_KEK_MISMATCH and nothing changes. *count gets the number rewrapped.
+ */
+att_err att_keyring_rotate_kek(struct att_store *store, const struct att_kek *old_kek,
+                               const struct att_kek *new_kek, size_t *count) ATT_WUR;
+
+#endif

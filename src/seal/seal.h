@@ -1,0 +1,63 @@
+/*
+ * seal.h - envelope encryption at rest.
+ *
+ * Three layers (docs/internals/sealing.md):
+ *   KEK  key-encryption key, 32 bytes, from a key file (refused when group-
+ *        or world-accessible) or an environment variable. Never stored.
+ *   DEK  data keys, 32 random bytes each, stored only wrapped by the KEK
+ *        (AES-256-GCM, AAD = "attestd/dek/v1" || dek id), with the id of the
+ *        KEK that wrapped them.
+ *   record  every sensitive column is sealed under the active DEK with
+ *        AES-256-GCM and AAD = table name and record id, so a sealed value
+ *        copied into another row or table fails to open (ATT_ERR_SEAL_AUTH).
+ *
+ * Sealed record layout (all fields fixed or length-prefixed, see seal.c):
+ *   u8 version (1) | u8 dek_id_len | dek_id | 12-byte nonce | ciphertext | 16-byte tag
+ */
+#ifndef ATT_SEAL_SEAL_H
+#define ATT_SEAL_SEAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+#define ATT_KEK_LEN 32
+#define ATT_DEK_LEN 32
+#define ATT_KEK_ID_LEN 16 /* hex characters */
+#define ATT_DEK_ID_LEN 32 /* hex characters */
+
+struct att_kek {
+    uint8_t key[ATT_KEK_LEN];
+    char id[ATT_KEK_ID_LEN + 1]; /* hex of SHA-256("attestd/kek-id/v1" || key)[0..8) */
+};
+
+/*
+ * Load a KEK from a file holding 64 hex characters (an optional trailing
+ * newline is allowed). Refuses a file whose mode grants any group or other
+ * permission (ATT_ERR_PERM) and any other content (ATT_ERR_ENCODING).
+ */
+att_err att_kek_load_file(const char *path, struct att_kek *out) ATT_WUR;
+/* Load a KEK from environment variable `name` (64 hex characters). */
+att_err att_kek_load_env(const char *name, struct att_kek *out) ATT_WUR;
+/* Create a new random KEK file with mode 0600; fails if the file exists. */
+att_err att_kek_generate_file(const char *path) ATT_WUR;
+void att_kek_wipe(struct att_kek *k);
+
+/* Wrap / unwrap a data key under a KEK. */
+att_err att_dek_wrap(const struct att_kek *kek, const char *dek_id, const uint8_t dek[ATT_DEK_LEN],
+                     struct att_buf *out) ATT_WUR;
+att_err att_dek_unwrap(const struct att_kek *kek, const char *dek_id, const uint8_t *wrapped,
+                       size_t len, uint8_t dek[ATT_DEK_LEN]) ATT_WUR;
+
+/* Seal / open one record value. `out` of att_open should be a secret buffer. */
+att_err att_seal(const uint8_t dek[ATT_DEK_LEN], const char *dek_id, const char *table,
+                 const char *record_id, const void *pt, size_t len, struct att_buf *out) ATT_WUR;
+/* The DEK id named in a sealed blob (borrowed into out, NUL-terminated). */
+att_err att_seal_dek_id(const uint8_t *blob, size_t len, char out[ATT_DEK_ID_LEN + 1]) ATT_WUR;
+att_err att_open(const uint8_t dek[ATT_DEK_LEN], const char *table, const char *record_id,
+                 const uint8_t *blob, size_t len, struct att_buf *out) ATT_WUR;
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * config.h - attestd configuration: defaults, the config file, and flags.
+ *
+ * File format (docs/config.md): one `key = value` per line; `#` starts a
+ * comment line; blank lines are ignored; `listen` may repeat, every other
+ * key may appear once. Unknown keys and bad values stop the start with
+ * "FILE:LINE: message". Command-line flags override the file.
+ */
+#ifndef ATT_SERVER_CONFIG_H
+#define ATT_SERVER_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "http/acl.h"
+#include "token/jws.h"
+
+#define ATT_CONFIG_MAX_LISTEN 8
+#define ATT_CONFIG_PATH_MAX 1024
+#define ATT_CONFIG_MAX_FILE (256 * 1024)
+
+struct att_config {
+    char listen[ATT_CONFIG_MAX_LISTEN][128];
+    size_t n_listen;
+    bool public_network_access;
+    char allowed_networks_text[2048];
+    struct att_acl allowed_networks;
+    char data_dir[ATT_CONFIG_PATH_MAX];
+    char database[ATT_CONFIG_PATH_MAX];
+    char tls_cert[ATT_CONFIG_PATH_MAX];
+    char tls_key[ATT_CONFIG_PATH_MAX];
+    char kek_file[ATT_CONFIG_PATH_MAX];
+    char kek_env[128];
+    char public_url[512];
+    enum att_jws_alg default_signing_alg;
+    size_t max_body_size;
+    size_t max_header_size;
+    unsigned read_timeout;
+    unsigned write_timeout;
+    unsigned idle_timeout;
+    unsigned request_timeout;
+    unsigned shutdown_timeout;
+    unsigned max_connections;
+    unsigned threads;
+    char log_file[ATT_CONFIG_PATH_MAX];
+    enum att_log_level log_level;
+    /* which keys were set explicitly (so derived defaults know) */
+    bool set_database, set_tls_cert, set_tls_key, set_kek_file, set_public_url;
+};
+
+/* Built-in defaults (everything private: loopback only). */
+void att_config_defaults(struct att_config *c);
+
+/*
+ * Read `path` into `c`. On failure `msg` holds "path:line: what is wrong".
+ */
+att_err att_config_load_file(struct att_config *c, const char *path, char *msg,
+                             size_t msg_len) ATT_WUR;
+
+/* The same, from text in memory; `name` stands for the file in messages. */
+att_err att_config_parse_text(struct att_config *c, const char *name, const uint8_t *text,
+                              size_t len, char *msg, size_t msg_len) ATT_WUR;
+
+/*
+ * Set one key from text (used by the file parser and by flags).
+ * On failure `msg` says what is wrong (without location).
+ */
+att_err att_config_set(struct att_config *c, const char *key, const char *value, char *msg,
+                       size_t msg_len) ATT_WUR;
+
+/*
+ * Fill values derived from others (paths under data_dir, public_url from the
+ * first listen address) and check the whole: e.g. listen addresses given.
+ */
+att_err att_config_finish(struct att_config *c, char *msg, size_t msg_len) ATT_WUR;
+
+#endif

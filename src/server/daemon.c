@@ -1,0 +1,260 @@
+/*
+ * daemon.c - start-up, signal handling and shutdown of attestd.
+ *
+ * Start-up order: log -> data dir -> TLS -> listeners (bound, not yet
+ * accepting) -> KEK -> store (migrations) -> keyring -> default provider ->
+ * provider set -> workers.
+ * Every failure before serving prints one clear line and exits non-zero.
+ */
+#include "server/daemon.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/api.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "http/server.h"
+#include "http/tls.h"
+#include "provider/provider.h"
+#include "seal/keyring.h"
+#include "seal/seal.h"
+#include "store/store.h"
+
+struct daemon {
+    const struct att_config *cfg;
+    struct att_store *store;
+    struct att_keyring *keyring;
+    struct att_tls_holder *tls;
+    struct att_http_server *http;
+    struct att_api api;
+    bool api_ready;
+};
+
+static int startup_error(const char *what, const char *detail)
+{
+    att_log(ATT_LOG_ERROR, "cannot start", "step", json_string(what), "detail", json_string(detail),
+            NULL);
+    fprintf(stderr, "attestd: %s: %s\n", what, detail);
+    return 1;
+}
+
+/* The KEK comes from the environment when set there, else from kek_file. */
+static att_err load_kek(const struct att_config *cfg, struct att_kek *kek, char *msg, size_t n)
+{
+    att_err rc;
+    if (getenv(cfg->kek_env) != NULL) {
+        rc = att_kek_load_env(cfg->kek_env, kek);
+        snprintf(msg, n, "environment variable %s: %s (expected 64 hex characters)", cfg->kek_env,
+                 att_err_str(rc));
+        return rc;
+    }
+    rc = att_kek_load_file(cfg->kek_file, kek);
+    if (rc == ATT_ERR_PERM) {
+        snprintf(msg, n, "%s: key file must not be accessible by group or others (chmod 600)",
+                 cfg->kek_file);
+    } else if (rc == ATT_ERR_IO) {
+        snprintf(msg, n, "%s: cannot read the key-encryption key (create one with "
+                         "'attestctl kek generate %s', or set %s)",
+                 cfg->kek_file, cfg->kek_file, cfg->kek_env);
+    } else {
+        snprintf(msg, n, "%s: %s (expected 64 hex characters)", cfg->kek_file, att_err_str(rc));
+    }
+    return rc;
+}
+
+static att_err load_tls(const struct att_config *cfg, SSL_CTX **ctx, char *msg, size_t n)
+{
+    const char *detail = NULL;
+    att_err rc = att_tls_ctx_new(cfg->tls_cert, cfg->tls_key, ctx, &detail);
+    if (rc != ATT_OK) {
+        snprintf(msg, n, "%s (tls_cert %s, tls_key %s)", detail != NULL ? detail : "TLS error",
+                 cfg->tls_cert, cfg->tls_key);
+    }
+    return rc;
+}
+
+static void reload(struct daemon *d)
+{
+    char msg[1024];
+    SSL_CTX *ctx = NULL;
+    if (load_tls(d->cfg, &ctx, msg, sizeof(msg)) == ATT_OK) {
+        att_tls_holder_swap(d->tls, ctx);
+        att_log(ATT_LOG_INFO, "reloaded TLS certificate", "tls_cert", json_string(d->cfg->tls_cert),
+                NULL);
+    } else {
+        att_log(ATT_LOG_ERROR, "TLS reload failed; keeping the old certificate", "detail",
+                json_string(msg), NULL);
+    }
+    struct att_provider_set *set = NULL;
+    att_err rc = att_provider_set_load(d->store, d->keyring, &set);
+    if (rc == ATT_OK) {
+        rc = att_api_swap_providers(&d->api, set);
+    }
+    if (rc == ATT_OK) {
+        att_log(ATT_LOG_INFO, "reloaded providers", NULL);
+    } else {
+        att_log(ATT_LOG_ERROR, "provider reload failed; keeping the old set", "error",
+                json_string(att_err_name(rc)), NULL);
+    }
+}
+
+/*
+ * Bind every listen address before any state is created, so a bad address or
+ * a busy port fails the start without side effects.
+ */
+static int bind_listeners(struct daemon *d)
+{
+    const struct att_config *cfg = d->cfg;
+    struct att_http_server_config hc = {
+        .limits = { cfg->max_header_size, cfg->max_body_size },
+        .read_timeout_s = cfg->read_timeout,
+        .write_timeout_s = cfg->write_timeout,
+        .idle_timeout_s = cfg->idle_timeout,
+        .request_timeout_s = cfg->request_timeout,
+        .max_connections = cfg->max_connections,
+        .max_requests_per_connection = 10000,
+        .threads = cfg->threads,
+        .acl = cfg->allowed_networks,
+    };
+    char msg[512];
+    if (att_http_server_new(&hc, d->tls, att_api_handle, &d->api, &d->http) != ATT_OK) {
+        return startup_error("http", "cannot create the server");
+    }
+    for (size_t i = 0; i < cfg->n_listen; i++) {
+        if (att_http_server_listen(d->http, cfg->listen[i], cfg->public_network_access, msg,
+                                   sizeof(msg)) != ATT_OK) {
+            return startup_error("listen", msg);
+        }
+    }
+    return 0;
+}
+
+static int serve(struct daemon *d, const sigset_t *sigs)
+{
+    const struct att_config *cfg = d->cfg;
+    if (att_http_server_start(d->http) != ATT_OK) {
+        return startup_error("http", "cannot start the worker threads");
+    }
+    att_log(ATT_LOG_INFO, "attestd ready", "version", json_string(ATT_VERSION), "public_url",
+            json_string(cfg->public_url), NULL);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(sigs, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGHUP) {
+            reload(d);
+            continue;
+        }
+        att_log(ATT_LOG_INFO, "draining", "signal", json_string(sig == SIGTERM ? "SIGTERM" : "SIGINT"),
+                "shutdown_timeout", json_integer(cfg->shutdown_timeout), NULL);
+        unsigned cut = att_http_server_drain(d->http, cfg->shutdown_timeout);
+        att_log(cut > 0 ? ATT_LOG_WARN : ATT_LOG_INFO, "stopped", "connections_cut",
+                json_integer(cut), NULL);
+        return 0;
+    }
+}
+
+int att_daemon_run(const struct att_config *cfg)
+{
+    struct daemon d;
+    struct att_kek kek;
+    char msg[2048];
+    int code = 1;
+    sigset_t sigs;
+
+    memset(&d, 0, sizeof(d));
+    memset(&kek, 0, sizeof(kek));
+    d.cfg = cfg;
+    if (att_log_open(cfg->log_file[0] != 0 ? cfg->log_file : NULL, cfg->log_level) != ATT_OK) {
+        fprintf(stderr, "attestd: log_file %s: cannot open: %s\n", cfg->log_file, strerror(errno));
+        return 1;
+    }
+    /* Signals are taken by sigwait in this thread only; workers never see them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(msg, sizeof(msg), "%s: %s", cfg->data_dir, strerror(errno));
+        code = startup_error("data_dir", msg);
+        goto out;
+    }
+    SSL_CTX *ctx = NULL;
+    if (load_tls(cfg, &ctx, msg, sizeof(msg)) != ATT_OK) {
+        code = startup_error("tls", msg);
+        goto out;
+    }
+    if (att_tls_holder_new(ctx, &d.tls) != ATT_OK) {
+        code = startup_error("tls", "out of memory");
+        goto out;
+    }
+    if (bind_listeners(&d) != 0) {
+        goto out;
+    }
+    if (load_kek(cfg, &kek, msg, sizeof(msg)) != ATT_OK) {
+        code = startup_error("key-encryption key", msg);
+        goto out;
+    }
+    att_err rc = att_store_open_sqlite(cfg->database, &d.store);
+    if (rc != ATT_OK) {
+        snprintf(msg, sizeof(msg), "%s: %s", cfg->database, att_err_str(rc));
+        code = startup_error("store", msg);
+        goto out;
+    }
+    rc = att_keyring_new(d.store, &kek, &d.keyring);
+    att_kek_wipe(&kek);
+    if (rc != ATT_OK) {
+        code = startup_error("keyring", att_err_str(rc));
+        goto out;
+    }
+    bool created = false;
+    rc = att_provider_ensure_default(d.store, d.keyring, cfg->public_url, cfg->default_signing_alg,
+                                     att_time_now(), &created);
+    if (rc != ATT_OK) {
+        code = startup_error("default provider", att_err_str(rc));
+        goto out;
+    }
+    if (created) {
+        att_log(ATT_LOG_INFO, "created the default provider", "provider",
+                json_string(ATT_DEFAULT_PROVIDER), "issuer", json_string(cfg->public_url), "alg",
+                json_string(att_jws_alg_name(cfg->default_signing_alg)), NULL);
+    }
+    struct att_provider_set *set = NULL;
+    rc = att_provider_set_load(d.store, d.keyring, &set);
+    if (rc != ATT_OK) {
+        snprintf(msg, sizeof(msg), "%s%s", att_err_str(rc),
+                 rc == ATT_ERR_KEK_MISMATCH || rc == ATT_ERR_SEAL_AUTH
+                     ? " (is this the key-encryption key the data was sealed with?)"
+                     : "");
+        code = startup_error("providers", msg);
+        goto out;
+    }
+    if (att_api_init(&d.api, d.store, set) != ATT_OK) {
+        att_provider_set_free(set);
+        code = startup_error("api", "out of memory");
+        goto out;
+    }
+    d.api_ready = true;
+    code = serve(&d, &sigs);
+out:
+    att_http_server_free(d.http);
+    att_tls_holder_free(d.tls);
+    if (d.api_ready) {
+        att_api_cleanup(&d.api);
+    }
+    att_keyring_free(d.keyring);
+    att_store_close(d.store);
+    att_kek_wipe(&kek);
+    att_log_close();
+    return code;
+}

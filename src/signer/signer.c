@@ -1,0 +1,264 @@
+/*
+ * signer.c - the key table and the only code that signs with a private key.
+ *
+ * Input: key ids and messages from our own token builder (trusted callers);
+ * keys from the keyring at start-up. Nothing here parses untrusted bytes
+ * except the DER ECDSA signature OpenSSL itself just produced.
+ *
+ * Algorithms (RFC 7518 §3.1): RS256 = RSASSA-PKCS1-v1_5 with SHA-256
+ * (§3.3), ES256 = ECDSA P-256 with SHA-256 (§3.4), whose JOSE signature is
+ * the 64-byte R||S concatenation, not the DER ECDSA-Sig-Value OpenSSL emits.
+ */
+#include "signer/signer.h"
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+/* RFC 7518 §3.4: "the 64-octet sequence" R||S, each 32 octets for P-256. */
+#define ES256_COORD 32
+#define ES256_SIG_LEN (2 * ES256_COORD)
+
+struct signer_key {
+    char kid[ATT_KID_MAX + 1];
+    enum att_jws_alg alg;
+    EVP_PKEY *key;
+};
+
+struct att_signer {
+    pthread_mutex_t lock;
+    size_t n;
+    struct signer_key keys[ATT_SIGNER_MAX_KEYS];
+};
+
+att_err att_signer_new(struct att_signer **out)
+{
+    ATT_ENSURE(out != NULL, ATT_ERR_ARG);
+    struct att_signer *s = calloc(1, sizeof(*s));
+    ATT_ENSURE(s != NULL, ATT_ERR_NOMEM);
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        free(s);
+        return ATT_ERR_INTERNAL;
+    }
+    *out = s;
+    return ATT_OK;
+}
+
+void att_signer_free(struct att_signer *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        EVP_PKEY_free(s->keys[i].key); /* OpenSSL clears private key material */
+    }
+    pthread_mutex_destroy(&s->lock);
+    att_freezero(s, sizeof(*s));
+}
+
+att_err att_signer_generate(enum att_jws_alg alg, EVP_PKEY **out)
+{
+    ATT_ENSURE(out != NULL, ATT_ERR_ARG);
+    EVP_PKEY *key = NULL;
+    switch (alg) {
+    case ATT_JWS_RS256:
+        /* RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used". */
+        key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+        break;
+    case ATT_JWS_ES256:
+        key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        break;
+    case ATT_JWS_NONE:
+    default:
+        return ATT_ERR_ARG;
+    }
+    if (key == NULL) {
+        ERR_clear_error();
+        return ATT_ERR_CRYPTO;
+    }
+    *out = key;
+    return ATT_OK;
+}
+
+static bool kid_ok(const char *kid)
+{
+    if (kid == NULL) {
+        return false;
+    }
+    size_t n = strnlen(kid, ATT_KID_MAX + 1);
+    return n > 0 && n <= ATT_KID_MAX;
+}
+
+/* Index of `kid`, or s->n when absent. Caller holds the lock. */
+static size_t find(const struct att_signer *s, const char *kid)
+{
+    size_t i = 0;
+    while (i < s->n && strcmp(s->keys[i].kid, kid) != 0) {
+        i++;
+    }
+    return i;
+}
+
+att_err att_signer_add(struct att_signer *s, const char *kid, enum att_jws_alg alg, EVP_PKEY *key)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    bool locked = false;
+    enum att_jws_alg key_alg = ATT_JWS_NONE;
+    struct signer_key *k = NULL;
+
+    ATT_CHECK(s != NULL && key != NULL && kid_ok(kid), ATT_ERR_ARG);
+    ATT_CHECK(alg == ATT_JWS_RS256 || alg == ATT_JWS_ES256, ATT_ERR_ALG_UNSUPPORTED);
+    /* One key, one algorithm (RFC 8725 §3.1): the key must fit the pinned alg. */
+    ATT_GUARD(att_jws_alg_for_key(key, &key_alg));
+    ATT_CHECK(key_alg == alg, ATT_ERR_KEY_TYPE);
+
+    ATT_CHECK(pthread_mutex_lock(&s->lock) == 0, ATT_ERR_INTERNAL);
+    locked = true;
+    ATT_CHECK(find(s, kid) == s->n, ATT_ERR_EXISTS);
+    ATT_CHECK(s->n < ATT_SIGNER_MAX_KEYS, ATT_ERR_TOO_LARGE);
+    k = &s->keys[s->n];
+    memset(k, 0, sizeof(*k));
+    memcpy(k->kid, kid, strlen(kid)); /* kid_ok bounded the length */
+    k->alg = alg;
+    k->key = key;
+    key = NULL;
+    s->n++;
+    rc = ATT_OK;
+out:
+    if (locked) {
+        pthread_mutex_unlock(&s->lock);
+    }
+    EVP_PKEY_free(key); /* ownership was taken, also on failure */
+    return rc;
+}
+
+/*
+ * Look up `kid`. The returned key pointer stays valid until att_signer_free:
+ * entries are never removed or moved.
+ */
+static att_err lookup(struct att_signer *s, const char *kid, enum att_jws_alg *alg, EVP_PKEY **key)
+{
+    ATT_ENSURE(s != NULL && kid_ok(kid), ATT_ERR_ARG);
+    ATT_ENSURE(pthread_mutex_lock(&s->lock) == 0, ATT_ERR_INTERNAL);
+    size_t i = find(s, kid);
+    att_err rc = ATT_ERR_NOT_FOUND;
+    if (i < s->n) {
+        *alg = s->keys[i].alg;
+        *key = s->keys[i].key;
+        rc = ATT_OK;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+att_err att_signer_alg(struct att_signer *s, const char *kid, enum att_jws_alg *out)
+{
+    ATT_ENSURE(out != NULL, ATT_ERR_ARG);
+    enum att_jws_alg alg = ATT_JWS_NONE;
+    EVP_PKEY *key = NULL;
+    ATT_TRY(lookup(s, kid, &alg, &key));
+    *out = alg;
+    return ATT_OK;
+}
+
+/*
+ * DER ECDSA-Sig-Value (RFC 3279 §2.2.3: SEQUENCE { r INTEGER, s INTEGER })
+ * to the JOSE form: "the R and S values ... each 32-octet ... concatenated
+ * into a 64-octet sequence" (RFC 7518 §3.4). The DER comes from OpenSSL.
+ */
+static att_err ecdsa_der_to_raw(const uint8_t *der, size_t der_len, uint8_t raw[ES256_SIG_LEN])
+{
+    att_err rc = ATT_ERR_CRYPTO;
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = NULL;
+    unsigned char *re = NULL;
+    int re_len = 0;
+    const BIGNUM *r = NULL;
+    const BIGNUM *s = NULL;
+
+    ATT_CHECK(der_len <= 255, ATT_ERR_CRYPTO);
+    sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    ATT_CHECK(sig != NULL, ATT_ERR_CRYPTO);
+    /* Re-encode to prove the whole input was one canonical signature. */
+    re_len = i2d_ECDSA_SIG(sig, &re);
+    ATT_CHECK(re_len > 0 && (size_t)re_len == der_len, ATT_ERR_CRYPTO);
+    ECDSA_SIG_get0(sig, &r, &s);
+    ATT_CHECK(BN_bn2binpad(r, raw, ES256_COORD) == ES256_COORD, ATT_ERR_CRYPTO);
+    ATT_CHECK(BN_bn2binpad(s, raw + ES256_COORD, ES256_COORD) == ES256_COORD, ATT_ERR_CRYPTO);
+    rc = ATT_OK;
+out:
+    OPENSSL_free(re);
+    ECDSA_SIG_free(sig);
+    if (rc != ATT_OK) {
+        ERR_clear_error();
+    }
+    return rc;
+}
+
+/* Sign with OpenSSL; `raw` receives the signature exactly as OpenSSL encodes it. */
+static att_err digest_sign(EVP_PKEY *key, enum att_jws_alg alg, const void *msg, size_t len,
+                           struct att_buf *raw)
+{
+    att_err rc = ATT_ERR_CRYPTO;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    unsigned char *buf = NULL;
+    size_t sig_len = 0;
+
+    ATT_CHECK(md != NULL, ATT_ERR_NOMEM);
+    ATT_CHECK(EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, key) == 1, ATT_ERR_CRYPTO);
+    if (alg == ATT_JWS_RS256) {
+        /* RFC 7518 §3.3: RSASSA-PKCS1-v1_5, never PSS for RS256. */
+        ATT_CHECK(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1, ATT_ERR_CRYPTO);
+    }
+    ATT_CHECK(EVP_DigestSign(md, NULL, &sig_len, msg, len) == 1, ATT_ERR_CRYPTO);
+    buf = OPENSSL_malloc(sig_len);
+    ATT_CHECK(buf != NULL, ATT_ERR_NOMEM);
+    ATT_CHECK(EVP_DigestSign(md, buf, &sig_len, msg, len) == 1, ATT_ERR_CRYPTO);
+    ATT_GUARD(att_buf_put(raw, buf, sig_len));
+    rc = ATT_OK;
+out:
+    OPENSSL_free(buf);
+    EVP_MD_CTX_free(md);
+    if (rc != ATT_OK) {
+        ERR_clear_error();
+    }
+    return rc;
+}
+
+att_err att_signer_sign(struct att_signer *s, const char *kid, const void *msg, size_t len,
+                        struct att_buf *sig)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_buf raw;
+    enum att_jws_alg alg = ATT_JWS_NONE;
+    EVP_PKEY *key = NULL;
+    uint8_t rs[ES256_SIG_LEN];
+
+    att_buf_init(&raw, 16 * 1024);
+    ATT_CHECK(sig != NULL && (msg != NULL || len == 0), ATT_ERR_ARG);
+    ATT_GUARD(lookup(s, kid, &alg, &key));
+    ATT_GUARD(digest_sign(key, alg, msg != NULL ? msg : "", len, &raw));
+    switch (alg) {
+    case ATT_JWS_RS256:
+        ATT_GUARD(att_buf_put(sig, raw.data, raw.len));
+        break;
+    case ATT_JWS_ES256:
+        ATT_GUARD(ecdsa_der_to_raw(raw.data, raw.len, rs));
+        ATT_GUARD(att_buf_put(sig, rs, sizeof(rs)));
+        break;
+    case ATT_JWS_NONE:
+    default:
+        ATT_CHECK(false, ATT_ERR_INTERNAL); /* att_signer_add admits no other alg */
+    }
+    rc = ATT_OK;
+out:
+    att_buf_cleanup(&raw);
+    return rc;
+}

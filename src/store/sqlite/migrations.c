@@ -1,0 +1,156 @@
+/*
+ * migrations.c - the SQLite schema, as numbered migrations compiled in.
+ *
+ * Input trust: the SQL below is ours; the database file is not (it may come
+ * from a newer binary, which is refused rather than guessed at).
+ *
+ * Rules: a migration is never edited once released; changes go in a new
+ * entry with the next version. Each migration runs in its own transaction
+ * together with its schema_migrations row, so a crash leaves either all of
+ * it or none. The version is re-read after taking the write lock, so two
+ * processes opening a new database at once apply each migration only once.
+ *
+ * Tables later issues will add, each in a new migration (not created yet):
+ *   policies, policy_versions, policy_signers, principals,
+ *   principal_secrets, role_assignments, collateral, audit_log.
+ */
+#include "store/sqlite/sqlite_int.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "store/store.h"
+
+struct migration {
+    int version;
+    const char *sql;
+};
+
+static const struct migration migrations[] = {
+    {
+        1,
+        /* The partial unique index allows any number of is_default = 0 rows
+         * but only one row with is_default = 1. */
+        "CREATE TABLE providers ("
+        "  name TEXT PRIMARY KEY,"
+        "  issuer TEXT NOT NULL,"
+        "  signing_alg TEXT NOT NULL,"
+        "  is_default INTEGER NOT NULL DEFAULT 0,"
+        "  created_at INTEGER NOT NULL);"
+        "CREATE UNIQUE INDEX providers_one_default ON providers(is_default)"
+        "  WHERE is_default = 1;"
+        "CREATE TABLE signing_keys ("
+        "  kid TEXT PRIMARY KEY,"
+        "  provider TEXT NOT NULL REFERENCES providers(name) ON DELETE CASCADE,"
+        "  alg TEXT NOT NULL,"
+        "  cert_der BLOB NOT NULL,"
+        "  sealed_key BLOB NOT NULL,"
+        "  created_at INTEGER NOT NULL);"
+        /* Foreign-key children need an index, or each provider delete scans. */
+        "CREATE INDEX signing_keys_provider ON signing_keys(provider, created_at);"
+        "CREATE TABLE data_keys ("
+        "  id TEXT PRIMARY KEY,"
+        "  kek_id TEXT NOT NULL,"
+        "  wrapped BLOB NOT NULL,"
+        "  active INTEGER NOT NULL,"
+        "  created_at INTEGER NOT NULL);",
+    },
+};
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+int att_store_schema_latest(void)
+{
+    return migrations[N_MIGRATIONS - 1].version;
+}
+
+att_err att_sqlite_schema_version(sqlite3 *db, int *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                                 -1, &st, NULL);
+    ATT_CHECK(src == SQLITE_OK, att_sqlite_err(src));
+    src = sqlite3_step(st);
+    ATT_CHECK(src == SQLITE_ROW, att_sqlite_err(src));
+    ATT_CHECK(sqlite3_column_type(st, 0) == SQLITE_INTEGER, ATT_ERR_STORE_SCHEMA);
+    sqlite3_int64 v = sqlite3_column_int64(st, 0);
+    ATT_CHECK(v >= 0 && v <= INT32_MAX, ATT_ERR_STORE_SCHEMA);
+    *out = (int)v;
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static att_err record_version(sqlite3 *db, int version)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(
+        db, "INSERT INTO schema_migrations(version, applied_at) VALUES(?1, ?2)", -1, &st, NULL);
+    ATT_CHECK(src == SQLITE_OK, att_sqlite_err(src));
+    src = sqlite3_bind_int(st, 1, version);
+    ATT_CHECK(src == SQLITE_OK, att_sqlite_err(src));
+    src = sqlite3_bind_int64(st, 2, att_time_now());
+    ATT_CHECK(src == SQLITE_OK, att_sqlite_err(src));
+    src = sqlite3_step(st);
+    ATT_CHECK(src == SQLITE_DONE, att_sqlite_err(src));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static att_err apply(sqlite3 *db, const struct migration *m)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    int cur = 0;
+
+    /* IMMEDIATE takes the write lock now, so the version read below stays true. */
+    ATT_TRY(att_sqlite_exec(db, "BEGIN IMMEDIATE"));
+    ATT_GUARD(att_sqlite_schema_version(db, &cur));
+    ATT_CHECK(cur <= att_store_schema_latest(), ATT_ERR_STORE_SCHEMA);
+    if (cur < m->version) {
+        ATT_GUARD(att_sqlite_exec(db, m->sql));
+        ATT_GUARD(record_version(db, m->version));
+    }
+    ATT_GUARD(att_sqlite_exec(db, "COMMIT"));
+    rc = ATT_OK;
+out:
+    if (rc != ATT_OK) {
+        att_err rb = att_sqlite_exec(db, "ROLLBACK"); /* nothing more to do if it fails */
+        (void)rb;
+        att_log(ATT_LOG_ERROR, "store: migration failed", "version", json_integer(m->version),
+                "error", json_string(att_err_name(rc)), NULL);
+        /* A busy database may succeed on retry; anything else is a schema problem. */
+        if (rc != ATT_ERR_STORE_BUSY) {
+            rc = ATT_ERR_STORE_SCHEMA;
+        }
+    }
+    return rc;
+}
+
+att_err att_sqlite_migrate(sqlite3 *db)
+{
+    int cur = 0;
+
+    ATT_TRY(att_sqlite_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                "  version INTEGER PRIMARY KEY,"
+                                "  applied_at INTEGER NOT NULL)"));
+    ATT_TRY(att_sqlite_schema_version(db, &cur));
+    if (cur > att_store_schema_latest()) {
+        att_log(ATT_LOG_ERROR, "store: database schema is newer than this binary",
+                "schema_version", json_integer(cur), "supported",
+                json_integer(att_store_schema_latest()), NULL);
+        return ATT_ERR_STORE_SCHEMA;
+    }
+    for (size_t i = 0; i < N_MIGRATIONS; i++) {
+        if (migrations[i].version > cur) {
+            ATT_TRY(apply(db, &migrations[i]));
+        }
+    }
+    return ATT_OK;
+}

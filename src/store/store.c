@@ -1,0 +1,179 @@
+/*
+ * store.c - the att_store_* wrappers over a backend's operation table, and
+ * the record init/cleanup helpers.
+ *
+ * Input trust: records come from our own callers. The wrappers check what
+ * every backend would otherwise have to: a store and its operation exist,
+ * string arguments are present, and fixed-size string fields are
+ * NUL-terminated inside their arrays (so backends may use them as C strings).
+ */
+#include "store/store.h"
+
+#include <string.h>
+
+/* ---- records ------------------------------------------------------------- */
+
+void att_key_rec_init(struct att_key_rec *k)
+{
+    memset(k, 0, sizeof(*k));
+    att_buf_init(&k->cert_der, ATT_STORE_BLOB_MAX);
+    att_buf_init(&k->sealed_key, ATT_STORE_BLOB_MAX);
+}
+
+void att_key_rec_cleanup(struct att_key_rec *k)
+{
+    if (k != NULL) {
+        att_buf_cleanup(&k->cert_der);
+        att_buf_cleanup(&k->sealed_key);
+    }
+}
+
+void att_dek_rec_init(struct att_dek_rec *d)
+{
+    memset(d, 0, sizeof(*d));
+    att_buf_init(&d->wrapped, ATT_STORE_BLOB_MAX);
+}
+
+void att_dek_rec_cleanup(struct att_dek_rec *d)
+{
+    if (d != NULL) {
+        att_buf_cleanup(&d->wrapped);
+    }
+}
+
+/* ---- argument checks ----------------------------------------------------- */
+
+#define FIELD_OK(arr) (strnlen((arr), sizeof(arr)) < sizeof(arr))
+
+static bool blob_ok(const struct att_buf *b)
+{
+    return b->err == ATT_OK && b->len <= ATT_STORE_BLOB_MAX && (b->data != NULL || b->len == 0);
+}
+
+static bool provider_ok(const struct att_provider_rec *p)
+{
+    return p != NULL && FIELD_OK(p->name) && FIELD_OK(p->issuer) && FIELD_OK(p->signing_alg) &&
+           p->name[0] != '\0';
+}
+
+static bool key_ok(const struct att_key_rec *k)
+{
+    return k != NULL && FIELD_OK(k->kid) && FIELD_OK(k->provider) && FIELD_OK(k->alg) &&
+           k->kid[0] != '\0' && blob_ok(&k->cert_der) && blob_ok(&k->sealed_key);
+}
+
+static bool dek_ok(const struct att_dek_rec *d)
+{
+    return d != NULL && FIELD_OK(d->id) && FIELD_OK(d->kek_id) && d->id[0] != '\0' &&
+           blob_ok(&d->wrapped);
+}
+
+#define HAS_OP(s, op) ((s) != NULL && (s)->ops != NULL && (s)->ops->op != NULL)
+
+/* ---- wrappers -------------------------------------------------------------- */
+
+void att_store_close(struct att_store *s)
+{
+    if (HAS_OP(s, close)) {
+        s->ops->close(s);
+    }
+}
+
+att_err att_store_ping(struct att_store *s)
+{
+    ATT_ENSURE(HAS_OP(s, ping), ATT_ERR_ARG);
+    return s->ops->ping(s);
+}
+
+att_err att_store_schema_version(struct att_store *s, int *out)
+{
+    ATT_ENSURE(HAS_OP(s, schema_version) && out != NULL, ATT_ERR_ARG);
+    return s->ops->schema_version(s, out);
+}
+
+att_err att_store_begin(struct att_store *s)
+{
+    ATT_ENSURE(HAS_OP(s, begin), ATT_ERR_ARG);
+    return s->ops->begin(s);
+}
+
+att_err att_store_commit(struct att_store *s)
+{
+    ATT_ENSURE(HAS_OP(s, commit), ATT_ERR_ARG);
+    return s->ops->commit(s);
+}
+
+att_err att_store_rollback(struct att_store *s)
+{
+    ATT_ENSURE(HAS_OP(s, rollback), ATT_ERR_ARG);
+    return s->ops->rollback(s);
+}
+
+att_err att_store_provider_insert(struct att_store *s, const struct att_provider_rec *p)
+{
+    ATT_ENSURE(HAS_OP(s, provider_insert) && provider_ok(p), ATT_ERR_ARG);
+    return s->ops->provider_insert(s, p);
+}
+
+att_err att_store_provider_get(struct att_store *s, const char *name, struct att_provider_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, provider_get) && name != NULL && out != NULL, ATT_ERR_ARG);
+    return s->ops->provider_get(s, name, out);
+}
+
+att_err att_store_provider_list(struct att_store *s, att_store_provider_cb cb, void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, provider_list) && cb != NULL, ATT_ERR_ARG);
+    return s->ops->provider_list(s, cb, arg);
+}
+
+att_err att_store_provider_delete(struct att_store *s, const char *name)
+{
+    ATT_ENSURE(HAS_OP(s, provider_delete) && name != NULL, ATT_ERR_ARG);
+    return s->ops->provider_delete(s, name);
+}
+
+att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k)
+{
+    ATT_ENSURE(HAS_OP(s, key_insert) && key_ok(k), ATT_ERR_ARG);
+    return s->ops->key_insert(s, k);
+}
+
+att_err att_store_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,
+                           void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, key_list) && provider != NULL && cb != NULL, ATT_ERR_ARG);
+    return s->ops->key_list(s, provider, cb, arg);
+}
+
+att_err att_store_dek_insert(struct att_store *s, const struct att_dek_rec *d)
+{
+    ATT_ENSURE(HAS_OP(s, dek_insert) && dek_ok(d), ATT_ERR_ARG);
+    return s->ops->dek_insert(s, d);
+}
+
+att_err att_store_dek_get(struct att_store *s, const char *id, struct att_dek_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, dek_get) && id != NULL && out != NULL, ATT_ERR_ARG);
+    return s->ops->dek_get(s, id, out);
+}
+
+att_err att_store_dek_get_active(struct att_store *s, struct att_dek_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, dek_get_active) && out != NULL, ATT_ERR_ARG);
+    return s->ops->dek_get_active(s, out);
+}
+
+att_err att_store_dek_list(struct att_store *s, att_store_dek_cb cb, void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, dek_list) && cb != NULL, ATT_ERR_ARG);
+    return s->ops->dek_list(s, cb, arg);
+}
+
+att_err att_store_dek_rewrap(struct att_store *s, const char *id, const char *kek_id,
+                             const uint8_t *wrapped, size_t len)
+{
+    ATT_ENSURE(HAS_OP(s, dek_rewrap) && id != NULL && kek_id != NULL, ATT_ERR_ARG);
+    ATT_ENSURE((wrapped != NULL || len == 0) && len <= ATT_STORE_BLOB_MAX, ATT_ERR_ARG);
+    return s->ops->dek_rewrap(s, id, kek_id, wrapped, len);
+}

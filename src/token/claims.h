@@ -1,0 +1,20 @@
+/*
+ * claims.h - registered JWT claims (RFC 7519 §4.1) for attestd's tokens.
+ */
+#ifndef ATT_TOKEN_CLAIMS_H
+#define ATT_TOKEN_CLAIMS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+/*
+ * Set "iss" (no trailing slash, as MAA), "iat" = "nbf" = now,
+ * "exp" = now + lifetime, and "jti" = 64 lowercase hex characters from
+ * 32 random bytes (MAA-API.md §2.2) on the object `claims`.
+ */
+att_err att_claims_set_registered(json_t *claims, const char *issuer, int64_t now,
+                                  int64_t lifetime) ATT_WUR;
+
+#endif

@@ -1,0 +1,498 @@
+/*
+ * jws.c - compact JWS (RFC 7515 §7.1): sign through the signer, verify
+ * with an algorithm pinned to the key.
+ *
+ * Input: att_jws_verify and att_jws_decode_unverified read tokens that come
+ * from the network: untrusted bytes, capped at ATT_JWS_MAX and split only
+ * through the bounded reader (core/rd.h). att_jws_sign* take header fields
+ * and payload from attestd's own code (trusted).
+ *
+ * Deliberately not supported: JSON serialization (RFC 7515 §7.2), detached
+ * content (RFC 7515 appendix F: an empty payload part is refused), unencoded
+ * payloads (RFC 7797) and any "crit" extension (RFC 7515 §4.1.11).
+ */
+#include "token/jws.h"
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/rsa.h>
+#include <string.h>
+
+#include "core/codec.h"
+#include "core/rd.h"
+#include "signer/signer.h"
+
+/* RFC 7518 §3.4: R and S are 32 octets each for P-256, 64 in all. */
+#define ES256_COORD 32
+#define ES256_SIG_LEN (2 * ES256_COORD)
+/* RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used". */
+#define RSA_MIN_BITS 2048
+/* The largest JOSE signature we produce or accept (RSA-16384). */
+#define SIG_MAX 2048
+
+/* =====================================================================
+ * Algorithms and keys
+ * ===================================================================== */
+
+const char *att_jws_alg_name(enum att_jws_alg alg)
+{
+    switch (alg) {
+    case ATT_JWS_RS256:
+        return "RS256";
+    case ATT_JWS_ES256:
+        return "ES256";
+    case ATT_JWS_NONE:
+        return "none";
+    default:
+        return "unknown";
+    }
+}
+
+/* RFC 7515 §4.1.1: the "alg" value "is a case-sensitive ASCII string". */
+static att_err alg_from_bytes(struct att_bytes name, enum att_jws_alg *out)
+{
+    if (att_bytes_eq_str(name, "RS256")) {
+        *out = ATT_JWS_RS256;
+    } else if (att_bytes_eq_str(name, "ES256")) {
+        *out = ATT_JWS_ES256;
+    } else if (att_bytes_eq_str(name, "none")) {
+        *out = ATT_JWS_NONE;
+    } else {
+        return ATT_ERR_ALG_UNSUPPORTED;
+    }
+    return ATT_OK;
+}
+
+att_err att_jws_alg_parse(const char *name, enum att_jws_alg *out)
+{
+    ATT_ENSURE(name != NULL && out != NULL, ATT_ERR_ARG);
+    struct att_bytes b = { (const uint8_t *)name, strlen(name) };
+    return alg_from_bytes(b, out);
+}
+
+static bool is_p256(const EVP_PKEY *key)
+{
+    char group[64];
+    size_t len = 0;
+    if (EVP_PKEY_get_group_name(key, group, sizeof(group), &len) != 1) {
+        ERR_clear_error();
+        return false;
+    }
+    int nid = OBJ_sn2nid(group);
+    if (nid == NID_undef) {
+        nid = EC_curve_nist2nid(group);
+    }
+    return nid == NID_X9_62_prime256v1;
+}
+
+att_err att_jws_alg_for_key(EVP_PKEY *key, enum att_jws_alg *out)
+{
+    ATT_ENSURE(key != NULL && out != NULL, ATT_ERR_ARG);
+    /* "RSA" only: an RSA-PSS-restricted key cannot make RS256 signatures. */
+    if (EVP_PKEY_is_a(key, "RSA")) {
+        ATT_ENSURE(EVP_PKEY_get_bits(key) >= RSA_MIN_BITS, ATT_ERR_KEY_TYPE);
+        *out = ATT_JWS_RS256;
+        return ATT_OK;
+    }
+    /* RFC 7518 §3.4: ES256 is "ECDSA using P-256 and SHA-256". */
+    if (EVP_PKEY_is_a(key, "EC") && is_p256(key)) {
+        *out = ATT_JWS_ES256;
+        return ATT_OK;
+    }
+    return ATT_ERR_KEY_TYPE;
+}
+
+/* =====================================================================
+ * Signing (trusted input)
+ * ===================================================================== */
+
+static int dump_to_buf(const char *buffer, size_t size, void *data)
+{
+    return att_buf_put(data, buffer, size) == ATT_OK ? 0 : -1;
+}
+
+/* Append BASE64URL(UTF8(compact JSON of obj)) to out. */
+static att_err put_b64_json(const json_t *obj, struct att_buf *out)
+{
+    struct att_buf text;
+    att_buf_init(&text, ATT_JWS_MAX);
+    att_err rc = ATT_OK;
+    if (json_dump_callback(obj, dump_to_buf, &text, JSON_COMPACT) != 0) {
+        rc = att_buf_err(&text) != ATT_OK ? att_buf_err(&text) : ATT_ERR_JSON;
+    } else {
+        rc = att_b64url_encode(text.data, text.len, out);
+    }
+    att_buf_cleanup(&text);
+    return rc;
+}
+
+/*
+ * The protected header: "alg" (RFC 7515 §4.1.1), then "kid" (§4.1.4) when
+ * given, then the caller's fields in their order. The caller may not set
+ * "alg" or "kid": those come from the key, never from the request.
+ */
+static att_err build_header(const json_t *extra, enum att_jws_alg alg, const char *kid,
+                            json_t **out)
+{
+    att_err rc = ATT_ERR_NOMEM;
+    json_t *hdr = json_object();
+    json_t *copy = NULL;
+    json_t *v = NULL;
+
+    ATT_CHECK(hdr != NULL, ATT_ERR_NOMEM);
+    ATT_CHECK(extra == NULL || json_is_object(extra), ATT_ERR_ARG);
+    ATT_CHECK(extra == NULL || json_object_get(extra, "alg") == NULL, ATT_ERR_ARG);
+    ATT_CHECK(extra == NULL || kid == NULL || json_object_get(extra, "kid") == NULL,
+              ATT_ERR_ARG);
+    ATT_CHECK(json_object_set_new(hdr, "alg", json_string(att_jws_alg_name(alg))) == 0,
+              ATT_ERR_NOMEM);
+    if (kid != NULL) {
+        v = json_string(kid);
+        ATT_CHECK(v != NULL, ATT_ERR_ARG); /* not UTF-8 */
+        ATT_CHECK(json_object_set_new(hdr, "kid", v) == 0, ATT_ERR_NOMEM);
+    }
+    if (extra != NULL) {
+        copy = json_deep_copy(extra); /* json_object_update needs a non-const source */
+        ATT_CHECK(copy != NULL, ATT_ERR_NOMEM);
+        ATT_CHECK(json_object_update(hdr, copy) == 0, ATT_ERR_NOMEM);
+    }
+    *out = hdr;
+    hdr = NULL;
+    rc = ATT_OK;
+out:
+    json_decref(copy);
+    json_decref(hdr);
+    return rc;
+}
+
+/*
+ * RFC 7515 §5.1 steps 2-6: the JWS Signing Input is
+ * ASCII(BASE64URL(UTF8(JWS Protected Header)) || '.' || BASE64URL(JWS Payload)).
+ */
+static att_err put_signing_input(const json_t *hdr, const void *payload, size_t len,
+                                 struct att_buf *tok)
+{
+    ATT_TRY(put_b64_json(hdr, tok));
+    ATT_TRY(att_buf_putc(tok, '.'));
+    return att_b64url_encode(payload, len, tok);
+}
+
+att_err att_jws_sign(struct att_signer *signer, const char *kid, const json_t *header,
+                     const void *payload, size_t payload_len, struct att_buf *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    json_t *hdr = NULL;
+    struct att_buf tok;
+    struct att_buf sig;
+    enum att_jws_alg alg = ATT_JWS_NONE;
+
+    att_buf_init(&tok, ATT_JWS_MAX);
+    att_buf_init(&sig, SIG_MAX);
+    ATT_CHECK(signer != NULL && kid != NULL && out != NULL, ATT_ERR_ARG);
+    ATT_CHECK(payload != NULL && payload_len > 0, ATT_ERR_ARG);
+    ATT_GUARD(att_signer_alg(signer, kid, &alg));
+    ATT_GUARD(build_header(header, alg, kid, &hdr));
+    ATT_GUARD(put_signing_input(hdr, payload, payload_len, &tok));
+    ATT_GUARD(att_signer_sign(signer, kid, tok.data, tok.len, &sig));
+    /* RFC 7515 §7.1: ... || '.' || BASE64URL(JWS Signature) */
+    ATT_GUARD(att_buf_putc(&tok, '.'));
+    ATT_GUARD(att_b64url_encode(sig.data, sig.len, &tok));
+    ATT_GUARD(att_buf_put(out, tok.data, tok.len));
+    rc = ATT_OK;
+out:
+    json_decref(hdr);
+    att_buf_cleanup(&sig);
+    att_buf_cleanup(&tok);
+    return rc;
+}
+
+att_err att_jws_sign_none(const json_t *header, const void *payload, size_t payload_len,
+                          struct att_buf *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    json_t *hdr = NULL;
+    struct att_buf tok;
+
+    att_buf_init(&tok, ATT_JWS_MAX);
+    ATT_CHECK(out != NULL && payload != NULL && payload_len > 0, ATT_ERR_ARG);
+    ATT_GUARD(build_header(header, ATT_JWS_NONE, NULL, &hdr));
+    ATT_GUARD(put_signing_input(hdr, payload, payload_len, &tok));
+    /* RFC 7515 appendix A.5: the signature is the empty octet sequence, the dot stays. */
+    ATT_GUARD(att_buf_putc(&tok, '.'));
+    ATT_GUARD(att_buf_put(out, tok.data, tok.len));
+    rc = ATT_OK;
+out:
+    json_decref(hdr);
+    att_buf_cleanup(&tok);
+    return rc;
+}
+
+/* =====================================================================
+ * Parsing (untrusted input)
+ * ===================================================================== */
+
+/* The parts of a compact JWS, borrowed from the token (base64url text). */
+struct parts {
+    struct att_bytes header;
+    struct att_bytes payload;
+    struct att_bytes signature;
+    struct att_bytes signing_input; /* header '.' payload, as received */
+};
+
+/*
+ * RFC 7515 §7.1: BASE64URL(UTF8(JWS Protected Header)) || '.' ||
+ * BASE64URL(JWS Payload) || '.' || BASE64URL(JWS Signature).
+ * Exactly two dots; a third would make it a JWE (RFC 7516 §7.1) or garbage.
+ */
+static att_err split(const char *token, size_t len, struct parts *p)
+{
+    struct att_rd r;
+    struct att_rd rest;
+    struct att_rd all;
+    struct att_bytes extra;
+
+    ATT_ENSURE(token != NULL || len == 0, ATT_ERR_ARG);
+    ATT_ENSURE(len <= ATT_JWS_MAX, ATT_ERR_TOO_LARGE);
+    att_rd_init(&r, token, len);
+    ATT_ENSURE(att_rd_until(&r, '.', &p->header) == ATT_OK, ATT_ERR_JWS_FORMAT);
+    ATT_ENSURE(att_rd_until(&r, '.', &p->payload) == ATT_OK, ATT_ERR_JWS_FORMAT);
+    att_rd_rest(&r, &p->signature);
+    att_rd_init(&rest, p->signature.ptr, p->signature.len);
+    ATT_ENSURE(att_rd_until(&rest, '.', &extra) != ATT_OK, ATT_ERR_JWS_FORMAT);
+    /* The header is never empty; an empty payload would be detached content. */
+    ATT_ENSURE(p->header.len > 0 && p->payload.len > 0, ATT_ERR_JWS_FORMAT);
+    /* RFC 7515 §5.2 step 8: the signature covers the received bytes. */
+    att_rd_init(&all, token, len);
+    return att_rd_bytes(&all, p->header.len + 1 + p->payload.len, &p->signing_input);
+}
+
+/*
+ * RFC 7515 §5.2 steps 2-4: decode the header and check that it is "a
+ * completely valid JSON object". §4: "JWS parsers MUST either reject JWSs
+ * with duplicate Header Parameter names or ..."; we reject.
+ */
+static att_err decode_header(struct att_bytes text, json_t **out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_buf raw;
+    json_t *hdr = NULL;
+    json_error_t jerr;
+
+    att_buf_init(&raw, ATT_JWS_MAX);
+    ATT_GUARD(att_b64url_decode((const char *)text.ptr, text.len, &raw));
+    hdr = json_loadb(att_buf_cstr(&raw), raw.len, JSON_REJECT_DUPLICATES, &jerr);
+    ATT_CHECK(hdr != NULL && json_is_object(hdr), ATT_ERR_JSON);
+    *out = hdr;
+    hdr = NULL;
+    rc = ATT_OK;
+out:
+    json_decref(hdr);
+    att_buf_cleanup(&raw);
+    return rc;
+}
+
+/* The header's "alg"; a missing or non-string value is not on the allow-list. */
+static att_err header_alg(const json_t *hdr, enum att_jws_alg *out)
+{
+    const json_t *v = json_object_get(hdr, "alg");
+    ATT_ENSURE(json_is_string(v), ATT_ERR_ALG_UNSUPPORTED);
+    struct att_bytes name = { (const uint8_t *)json_string_value(v), json_string_length(v) };
+    return alg_from_bytes(name, out);
+}
+
+/* Split and decode all three parts; the signature bytes go to `sig`. */
+static att_err decode(const char *token, size_t len, struct parts *p, json_t **hdr,
+                      struct att_buf *payload, struct att_buf *sig)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    json_t *h = NULL;
+
+    ATT_GUARD(split(token, len, p));
+    ATT_GUARD(decode_header(p->header, &h));
+    ATT_GUARD(att_b64url_decode((const char *)p->payload.ptr, p->payload.len, payload));
+    ATT_GUARD(att_b64url_decode((const char *)p->signature.ptr, p->signature.len, sig));
+    *hdr = h;
+    h = NULL;
+    rc = ATT_OK;
+out:
+    json_decref(h);
+    return rc;
+}
+
+/* =====================================================================
+ * Signature verification
+ * ===================================================================== */
+
+/*
+ * RFC 7518 §3.4: turn the 64-octet R||S into the DER ECDSA-Sig-Value
+ * (RFC 3279 §2.2.3) that OpenSSL verifies. *der is freed with OPENSSL_free.
+ */
+static att_err ecdsa_raw_to_der(struct att_bytes raw, unsigned char **der, size_t *der_len)
+{
+    att_err rc = ATT_ERR_NOMEM;
+    struct att_rd r;
+    struct att_bytes rb;
+    struct att_bytes sb;
+    BIGNUM *br = NULL;
+    BIGNUM *bs = NULL;
+    ECDSA_SIG *sig = NULL;
+    unsigned char *enc = NULL;
+    int n = 0;
+
+    att_rd_init(&r, raw.ptr, raw.len);
+    ATT_CHECK(att_rd_bytes(&r, ES256_COORD, &rb) == ATT_OK, ATT_ERR_SIGNATURE);
+    ATT_CHECK(att_rd_bytes(&r, ES256_COORD, &sb) == ATT_OK, ATT_ERR_SIGNATURE);
+    ATT_CHECK(att_rd_end(&r) == ATT_OK, ATT_ERR_SIGNATURE);
+    br = BN_bin2bn(rb.ptr, ES256_COORD, NULL);
+    bs = BN_bin2bn(sb.ptr, ES256_COORD, NULL);
+    sig = ECDSA_SIG_new();
+    ATT_CHECK(br != NULL && bs != NULL && sig != NULL, ATT_ERR_NOMEM);
+    ATT_CHECK(ECDSA_SIG_set0(sig, br, bs) == 1, ATT_ERR_CRYPTO);
+    br = NULL; /* owned by sig now */
+    bs = NULL;
+    n = i2d_ECDSA_SIG(sig, &enc);
+    ATT_CHECK(n > 0, ATT_ERR_CRYPTO);
+    *der = enc;
+    *der_len = (size_t)n;
+    enc = NULL;
+    rc = ATT_OK;
+out:
+    OPENSSL_free(enc);
+    ECDSA_SIG_free(sig);
+    BN_free(bs);
+    BN_free(br);
+    return rc;
+}
+
+static att_err check_signature(EVP_PKEY *key, enum att_jws_alg alg, struct att_bytes input,
+                               struct att_bytes sig)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    EVP_MD_CTX *md = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    unsigned char *der = NULL;
+    size_t der_len = 0;
+    struct att_bytes s = sig;
+
+    switch (alg) {
+    case ATT_JWS_RS256:
+        /*
+         * RFC 8017 §8.2.2 step 1: "If the length of the signature S is not
+         * k octets, output 'invalid signature'".
+         */
+        ATT_CHECK(EVP_PKEY_get_size(key) > 0 && sig.len == (size_t)EVP_PKEY_get_size(key),
+                  ATT_ERR_SIGNATURE);
+        break;
+    case ATT_JWS_ES256:
+        /* RFC 7518 §3.4: the signature "MUST be a 64-octet sequence". */
+        ATT_CHECK(sig.len == ES256_SIG_LEN, ATT_ERR_SIGNATURE);
+        ATT_GUARD(ecdsa_raw_to_der(sig, &der, &der_len));
+        s.ptr = der;
+        s.len = der_len;
+        break;
+    case ATT_JWS_NONE:
+    default:
+        ATT_CHECK(false, ATT_ERR_INTERNAL);
+    }
+    md = EVP_MD_CTX_new();
+    ATT_CHECK(md != NULL, ATT_ERR_NOMEM);
+    ATT_CHECK(EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, key) == 1, ATT_ERR_CRYPTO);
+    if (alg == ATT_JWS_RS256) {
+        ATT_CHECK(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1, ATT_ERR_CRYPTO);
+    }
+    /* 1 is valid; 0 is a bad signature, < 0 a malformed one: both refused. */
+    ATT_CHECK(EVP_DigestVerify(md, s.ptr, s.len, input.ptr, input.len) == 1, ATT_ERR_SIGNATURE);
+    rc = ATT_OK;
+out:
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(der);
+    ERR_clear_error();
+    return rc;
+}
+
+/* =====================================================================
+ * Public entry points for untrusted tokens
+ * ===================================================================== */
+
+void att_jws_cleanup(struct att_jws *jws)
+{
+    if (jws == NULL) {
+        return;
+    }
+    json_decref(jws->header);
+    jws->header = NULL;
+    att_buf_cleanup(&jws->payload);
+}
+
+att_err att_jws_verify(const char *token, size_t len, EVP_PKEY *key, enum att_jws_alg alg,
+                       struct att_jws *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct parts p;
+    json_t *hdr = NULL;
+    struct att_buf payload;
+    struct att_buf sig;
+    enum att_jws_alg tok_alg = ATT_JWS_NONE;
+    enum att_jws_alg key_alg = ATT_JWS_NONE;
+    struct att_bytes sig_bytes;
+
+    att_buf_init(&payload, ATT_JWS_MAX);
+    att_buf_init(&sig, ATT_JWS_MAX);
+    ATT_CHECK(key != NULL && out != NULL, ATT_ERR_ARG);
+    /* The caller pins a real algorithm; "none" can never be pinned. */
+    ATT_CHECK(alg == ATT_JWS_RS256 || alg == ATT_JWS_ES256, ATT_ERR_ARG);
+
+    /* Parse. */
+    ATT_GUARD(decode(token, len, &p, &hdr, &payload, &sig));
+
+    /* Validate (RFC 8725 §3.1: the key's pinned alg decides, not the token). */
+    ATT_GUARD(header_alg(hdr, &tok_alg));
+    ATT_CHECK(tok_alg != ATT_JWS_NONE, ATT_ERR_ALG_NONE);
+    ATT_CHECK(tok_alg == alg, ATT_ERR_ALG_MISMATCH);
+    ATT_GUARD(att_jws_alg_for_key(key, &key_alg));
+    ATT_CHECK(key_alg == alg, ATT_ERR_KEY_TYPE);
+    /* RFC 7515 §4.1.11: we understand no extension, so any "crit" makes the JWS invalid. */
+    ATT_CHECK(json_object_get(hdr, "crit") == NULL, ATT_ERR_VALIDATE);
+
+    /* Verify. */
+    sig_bytes.ptr = sig.data;
+    sig_bytes.len = sig.len;
+    ATT_GUARD(check_signature(key, alg, p.signing_input, sig_bytes));
+
+    out->header = hdr;
+    out->payload = payload; /* moved: ownership passes to out */
+    hdr = NULL;
+    att_buf_init(&payload, ATT_JWS_MAX);
+    rc = ATT_OK;
+out:
+    json_decref(hdr);
+    att_buf_cleanup(&payload);
+    att_buf_cleanup(&sig);
+    return rc;
+}
+
+att_err att_jws_decode_unverified(const char *token, size_t len, struct att_jws *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct parts p;
+    json_t *hdr = NULL;
+    struct att_buf payload;
+    struct att_buf sig;
+
+    att_buf_init(&payload, ATT_JWS_MAX);
+    att_buf_init(&sig, ATT_JWS_MAX);
+    ATT_CHECK(out != NULL, ATT_ERR_ARG);
+    ATT_GUARD(decode(token, len, &p, &hdr, &payload, &sig));
+    out->header = hdr;
+    out->payload = payload; /* moved: ownership passes to out */
+    hdr = NULL;
+    att_buf_init(&payload, ATT_JWS_MAX);
+    rc = ATT_OK;
+out:
+    json_decref(hdr);
+    att_buf_cleanup(&payload);
+    att_buf_cleanup(&sig);
+    return rc;
+}

@@ -1,0 +1,80 @@
+/*
+ * jws.h - JSON Web Signature, compact serialization (RFC 7515 §7.1).
+ *
+ * Signing goes through src/signer (this module never sees a private key).
+ * Verification takes a public key and the algorithm pinned to that key:
+ * the token's "alg" must equal it, "none" is always refused, and the key type
+ * must fit the algorithm (RFC 8725 §3.1: never let the token pick the alg).
+ * ES256 signatures are the 64-byte R||S form of RFC 7518 §3.4.
+ *
+ * Input tokens are untrusted bytes: the compact form is parsed through the
+ * bounded reader and capped at ATT_JWS_MAX bytes.
+ */
+#ifndef ATT_TOKEN_JWS_H
+#define ATT_TOKEN_JWS_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+#define ATT_JWS_MAX ((size_t)256 * 1024)
+
+enum att_jws_alg {
+    ATT_JWS_NONE = 0,
+    ATT_JWS_RS256,
+    ATT_JWS_ES256,
+};
+
+/* "RS256", "ES256", "none". */
+const char *att_jws_alg_name(enum att_jws_alg alg);
+/* Only names on the allow-list parse; ATT_ERR_ALG_UNSUPPORTED otherwise. */
+att_err att_jws_alg_parse(const char *name, enum att_jws_alg *out) ATT_WUR;
+/* The algorithm a key can sign with: RSA (>= 2048 bits) -> RS256, P-256 -> ES256. */
+att_err att_jws_alg_for_key(EVP_PKEY *key, enum att_jws_alg *out) ATT_WUR;
+
+struct att_signer;
+
+/*
+ * Sign `payload` as a compact JWS with the signer's key `kid`.
+ * `header` holds extra protected header fields (e.g. "jku", "typ"); "alg" and
+ * "kid" are set from the key and must not be in it. `header` is not modified.
+ * The token is appended to `out`.
+ */
+att_err att_jws_sign(struct att_signer *signer, const char *kid, const json_t *header,
+                     const void *payload, size_t payload_len, struct att_buf *out) ATT_WUR;
+
+/* Unsecured JWS (alg "none", empty signature), RFC 7515 appendix A.5. */
+att_err att_jws_sign_none(const json_t *header, const void *payload, size_t payload_len,
+                          struct att_buf *out) ATT_WUR;
+
+/* What a successful verification returns; release with att_jws_cleanup. */
+struct att_jws {
+    json_t *header;      /* decoded protected header (object) */
+    struct att_buf payload; /* decoded payload bytes */
+};
+
+void att_jws_cleanup(struct att_jws *jws);
+
+/*
+ * Verify a compact JWS with public key `key` and pinned algorithm `alg`.
+ * Refuses: malformed compact form (ATT_ERR_JWS_FORMAT), bad base64url
+ * (ATT_ERR_ENCODING), header not a JSON object or with duplicate keys
+ * (ATT_ERR_JSON), "alg" missing / unknown (ATT_ERR_ALG_UNSUPPORTED),
+ * "none" (ATT_ERR_ALG_NONE), alg != pinned (ATT_ERR_ALG_MISMATCH), key not
+ * fit for alg (ATT_ERR_KEY_TYPE), bad signature (ATT_ERR_SIGNATURE).
+ * `out` is written only on success.
+ */
+att_err att_jws_verify(const char *token, size_t len, EVP_PKEY *key, enum att_jws_alg alg,
+                       struct att_jws *out) ATT_WUR;
+
+/*
+ * Split and decode without verifying (for inspection tools and for choosing
+ * a key by "kid"). The result must not be trusted.
+ */
+att_err att_jws_decode_unverified(const char *token, size_t len, struct att_jws *out) ATT_WUR;
+
+#endif

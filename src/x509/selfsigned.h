@@ -1,0 +1,26 @@
+/*
+ * selfsigned.h - self-signed certificates for token signing keys.
+ *
+ * MAA publishes each token signing key as a self-signed certificate whose
+ * subject names the instance URL (MAA-API.md §1.4); relying parties read the
+ * public key from x5c[0] of /certs.
+ */
+#ifndef ATT_X509_SELFSIGNED_H
+#define ATT_X509_SELFSIGNED_H
+
+#include <openssl/evp.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+/*
+ * Make a self-signed X.509 v3 certificate for `key` with subject and issuer
+ * CN = `subject_cn` (e.g. the issuer URL), valid from `not_before` for
+ * `days` days, random 16-byte serial, basicConstraints CA:FALSE,
+ * keyUsage digitalSignature. The DER is appended to `der`.
+ */
+att_err att_x509_self_signed(EVP_PKEY *key, const char *subject_cn, int64_t not_before, int days,
+                             struct att_buf *der) ATT_WUR;
+
+#endif
