@@ -68,14 +68,24 @@ def run_integration(build):
     return result.testsRun - failed - len(result.skipped), failed, len(result.skipped)
 
 
+def run_lint():
+    proc = subprocess.run(["scripts/lint.sh"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    print(f"lint: banned calls: {'ok' if proc.returncode == 0 else 'FAIL'}")
+    if proc.returncode != 0:
+        print(proc.stdout)
+    return (1, 0) if proc.returncode == 0 else (0, 1)
+
+
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build-asan"
     os.chdir(ROOT)
+    p0, f0 = run_lint()
     p1, f1 = run_meson_suite(build, "unit")
     p2, f2 = run_meson_suite(build, "fuzz")
     p3, f3, skipped = run_integration(build)
-    passed, failed = p1 + p2 + p3, f1 + f2 + f3
-    print(f"unit: {p1} passed, {f1} failed; fuzz replay: {p2} passed, {f2} failed; "
+    passed, failed = p0 + p1 + p2 + p3, f0 + f1 + f2 + f3
+    print(f"lint: {p0} passed, {f0} failed; unit: {p1} passed, {f1} failed; fuzz replay: {p2} passed, {f2} failed; "
           f"black-box: {p3} passed, {f3} failed, {skipped} skipped")
     line = f"{passed} passed, {failed} failed"
     if skipped:

@@ -32,6 +32,7 @@ static const struct err_info infos[] = {
     E(ATT_ERR_ALG_NONE, "unsigned token (alg none) not accepted"),
     E(ATT_ERR_ALG_MISMATCH, "token algorithm differs from the key's algorithm"),
     E(ATT_ERR_KEY_TYPE, "key type does not fit the algorithm"),
+    E(ATT_ERR_JWS_CRIT, "token header lists a critical extension that is not supported"),
     E(ATT_ERR_VERIFY, "verification failed"),
     E(ATT_ERR_SIGNATURE, "signature is invalid"),
     E(ATT_ERR_SEAL_AUTH, "sealed data failed authentication"),

@@ -39,6 +39,7 @@ typedef enum att_err {
     ATT_ERR_ALG_NONE,        /* alg "none" where a signature is required */
     ATT_ERR_ALG_MISMATCH,    /* alg differs from the one pinned to the key */
     ATT_ERR_KEY_TYPE,        /* key type does not fit the algorithm */
+    ATT_ERR_JWS_CRIT,        /* JWS header names a critical extension we do not understand */
 
     /* verify: a signature or binding does not hold */
     ATT_ERR_VERIFY = 400,
@@ -57,7 +58,7 @@ typedef enum att_err {
 
     /* io: files, sockets, permissions */
     ATT_ERR_IO = 700,
-    ATT_ERR_PERM,            /* file permissions too open, or access denied */
+    ATT_ERR_PERM,            /* file permissions too open (a secret readable by group or others) */
     ATT_ERR_NET,             /* socket / address error */
 
     /* internal: our bug or resource exhaustion */

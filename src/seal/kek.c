@@ -81,21 +81,6 @@ out:
     return rc;
 }
 
-static att_err errno_to_err(int e)
-{
-    switch (e) {
-    case ENOENT:
-        return ATT_ERR_NOT_FOUND;
-    case EACCES:
-    case EPERM:
-        return ATT_ERR_PERM;
-    case EEXIST:
-        return ATT_ERR_EXISTS;
-    default:
-        return ATT_ERR_IO;
-    }
-}
-
 /* Read at most `cap` bytes (until EOF) into buf. */
 static att_err read_all(int fd, char *buf, size_t cap, size_t *got)
 {
@@ -127,9 +112,11 @@ att_err att_kek_load_file(const char *path, struct att_kek *out)
     int fd = -1;
 
     ATT_CHECK(path != NULL && out != NULL, ATT_ERR_ARG);
-    /* O_NONBLOCK: a FIFO in place of the key file must not hang startup. */
+    /* O_NONBLOCK: a FIFO in place of the key file must not hang startup.
+     * Any failure to open (missing, unreadable) is ATT_ERR_IO; ATT_ERR_PERM
+     * means only "mode too open", which callers explain as such. */
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    ATT_CHECK(fd >= 0, errno_to_err(errno));
+    ATT_CHECK(fd >= 0, ATT_ERR_IO);
     ATT_CHECK(fstat(fd, &st) == 0, ATT_ERR_IO);
     ATT_CHECK(S_ISREG(st.st_mode), ATT_ERR_IO);
     ATT_CHECK((st.st_mode & 077) == 0, ATT_ERR_PERM);
@@ -183,7 +170,7 @@ att_err att_kek_generate_file(const char *path)
     /* O_EXCL: never overwrite a key (losing a KEK loses every sealed value).
      * O_NOFOLLOW: do not write a key through a planted symlink. */
     fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-    ATT_CHECK(fd >= 0, errno_to_err(errno));
+    ATT_CHECK(fd >= 0, errno == EEXIST ? ATT_ERR_EXISTS : ATT_ERR_IO);
     ATT_CHECK(RAND_bytes(key, sizeof(key)) == 1, ATT_ERR_CRYPTO);
     for (size_t i = 0; i < ATT_KEK_LEN; i++) {
         text[2 * i] = digits[key[i] >> 4];

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/codec.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/timeutil.h"
 #include "store/store.h"
@@ -97,9 +98,15 @@ static void cache_add(struct att_keyring *kr, const char *id, const struct dek_k
 static att_err unwrap_rec(const struct att_kek *kek, const struct att_dek_rec *d,
                           struct dek_key *key)
 {
-    /* Ids are public fingerprints, so a plain comparison is fine. Checking
-     * first turns "wrong key file" into a clear error instead of SEAL_AUTH. */
-    ATT_ENSURE(strcmp(d->kek_id, kek->id) == 0, ATT_ERR_KEK_MISMATCH);
+    /* Ids are public fingerprints, so a plain comparison (and logging them) is
+     * fine. Checking first turns "wrong key file" into a clear error instead
+     * of SEAL_AUTH. */
+    if (strcmp(d->kek_id, kek->id) != 0) {
+        att_log(ATT_LOG_WARN, "seal: data key is wrapped by another key-encryption key", "dek_id",
+                json_string(d->id), "dek_kek_id", json_string(d->kek_id), "loaded_kek_id",
+                json_string(kek->id), NULL);
+        return ATT_ERR_KEK_MISMATCH;
+    }
     return att_dek_unwrap(kek, d->id, d->wrapped.data, d->wrapped.len, key->b);
 }
 
@@ -128,8 +135,7 @@ out:
 }
 
 /* Make, wrap and store a new active DEK. */
-static att_err create_dek(struct att_keyring *kr, char id[ATT_DEK_ID_LEN + 1],
-                          struct dek_key *key)
+static att_err create_dek(struct att_keyring *kr, char id[ATT_DEK_ID_LEN + 1], struct dek_key *key)
 {
     att_err rc = ATT_ERR_INTERNAL;
     struct att_dek_rec d;
@@ -163,8 +169,7 @@ out:
  * Another node may create its own active DEK concurrently; that is harmless,
  * because every blob names the DEK that sealed it.
  */
-static att_err active_dek(struct att_keyring *kr, char id[ATT_DEK_ID_LEN + 1],
-                          struct dek_key *key)
+static att_err active_dek(struct att_keyring *kr, char id[ATT_DEK_ID_LEN + 1], struct dek_key *key)
 {
     att_err rc = ATT_ERR_INTERNAL;
     struct att_dek_rec d;
@@ -284,7 +289,7 @@ att_err att_keyring_rotate_kek(struct att_store *store, const struct att_kek *ol
                                const struct att_kek *new_kek, size_t *count)
 {
     att_err rc = ATT_ERR_INTERNAL;
-    struct dek_list l = { NULL, 0, 0 };
+    struct dek_list l = {NULL, 0, 0};
     bool in_tx = false;
 
     ATT_CHECK(store != NULL && old_kek != NULL && new_kek != NULL && count != NULL, ATT_ERR_ARG);

@@ -85,8 +85,8 @@ out:
  * written to `pt` is wiped, so unauthenticated plaintext never escapes.
  */
 static att_err gcm_open(const uint8_t key[32], const uint8_t nonce[GCM_NONCE_LEN],
-                        const struct att_buf *aad, struct att_bytes ct,
-                        uint8_t tag[GCM_TAG_LEN], uint8_t *pt)
+                        const struct att_buf *aad, struct att_bytes ct, uint8_t tag[GCM_TAG_LEN],
+                        uint8_t *pt)
 {
     att_err rc = ATT_ERR_CRYPTO;
     EVP_CIPHER_CTX *ctx = NULL;
@@ -125,23 +125,36 @@ static att_err random_nonce(uint8_t nonce[GCM_NONCE_LEN])
 }
 
 /* DEK ids are exactly ATT_DEK_ID_LEN lowercase hex characters. */
-static bool dek_id_ok(const char *id, size_t len)
+static bool is_lower_hex(uint8_t c)
 {
-    if (len != ATT_DEK_ID_LEN) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* The id as read from a blob: checked byte by byte through the reader. */
+static bool dek_id_ok(struct att_bytes id)
+{
+    struct att_rd r;
+    uint8_t c = 0;
+    if (id.len != ATT_DEK_ID_LEN) {
         return false;
     }
-    for (size_t i = 0; i < len; i++) {
-        char c = id[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+    att_rd_init(&r, id.ptr, id.len);
+    while (att_rd_left(&r) > 0) {
+        if (att_rd_u8(&r, &c) != ATT_OK || !is_lower_hex(c)) {
             return false;
         }
     }
     return true;
 }
 
+/* The id as given by our own callers (a C string). */
 static bool dek_id_str_ok(const char *id)
 {
-    return id != NULL && dek_id_ok(id, strnlen(id, ATT_DEK_ID_LEN + 1));
+    if (id == NULL) {
+        return false;
+    }
+    struct att_bytes b = {(const uint8_t *)id, strnlen(id, ATT_DEK_ID_LEN + 1)};
+    return dek_id_ok(b);
 }
 
 /* ---- data-key wrapping --------------------------------------------------- */
@@ -233,7 +246,7 @@ static att_err parse_sealed(const uint8_t *blob, size_t len, struct sealed *s)
     ATT_ENSURE(s->version == SEAL_VERSION, ATT_ERR_VALIDATE);
     ATT_TRY(att_rd_u8(&r, &s->dek_id_len));
     ATT_TRY(att_rd_bytes(&r, s->dek_id_len, &s->dek_id));
-    ATT_ENSURE(dek_id_ok((const char *)s->dek_id.ptr, s->dek_id.len), ATT_ERR_PARSE);
+    ATT_ENSURE(dek_id_ok(s->dek_id), ATT_ERR_PARSE);
     ATT_TRY(att_rd_copy(&r, s->nonce, sizeof(s->nonce)));
     /* What is left is ciphertext followed by the tag. */
     ATT_ENSURE(att_rd_left(&r) >= GCM_TAG_LEN, ATT_ERR_TRUNCATED);
@@ -271,7 +284,7 @@ att_err att_seal(const uint8_t dek[ATT_DEK_LEN], const char *dek_id, const char 
     ATT_CHECK(dek != NULL && dek_id_str_ok(dek_id) && table != NULL && record_id != NULL,
               ATT_ERR_ARG);
     ATT_CHECK(pt != NULL || len == 0, ATT_ERR_ARG);
-    struct att_bytes id = { (const uint8_t *)dek_id, ATT_DEK_ID_LEN };
+    struct att_bytes id = {(const uint8_t *)dek_id, ATT_DEK_ID_LEN};
     ATT_GUARD(random_nonce(nonce));
     ATT_GUARD(record_aad(table, record_id, SEAL_VERSION, id, &aad));
     ATT_GUARD(att_buf_putc(out, SEAL_VERSION));

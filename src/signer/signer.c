@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,12 +72,9 @@ att_err att_signer_generate(enum att_jws_alg alg, EVP_PKEY **out)
         /* RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used". */
         key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
         break;
-    case ATT_JWS_ES256:
-        key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-        break;
+    case ATT_JWS_ES256: key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"); break;
     case ATT_JWS_NONE:
-    default:
-        return ATT_ERR_ARG;
+    default: return ATT_ERR_ARG;
     }
     if (key == NULL) {
         ERR_clear_error();
@@ -124,7 +122,7 @@ att_err att_signer_add(struct att_signer *s, const char *kid, enum att_jws_alg a
     ATT_CHECK(s->n < ATT_SIGNER_MAX_KEYS, ATT_ERR_TOO_LARGE);
     k = &s->keys[s->n];
     memset(k, 0, sizeof(*k));
-    memcpy(k->kid, kid, strlen(kid)); /* kid_ok bounded the length */
+    (void)snprintf(k->kid, sizeof(k->kid), "%s", kid); /* kid_ok bounded the length */
     k->alg = alg;
     k->key = key;
     key = NULL;
@@ -246,16 +244,13 @@ att_err att_signer_sign(struct att_signer *s, const char *kid, const void *msg, 
     ATT_GUARD(lookup(s, kid, &alg, &key));
     ATT_GUARD(digest_sign(key, alg, msg != NULL ? msg : "", len, &raw));
     switch (alg) {
-    case ATT_JWS_RS256:
-        ATT_GUARD(att_buf_put(sig, raw.data, raw.len));
-        break;
+    case ATT_JWS_RS256: ATT_GUARD(att_buf_put(sig, raw.data, raw.len)); break;
     case ATT_JWS_ES256:
         ATT_GUARD(ecdsa_der_to_raw(raw.data, raw.len, rs));
         ATT_GUARD(att_buf_put(sig, rs, sizeof(rs)));
         break;
     case ATT_JWS_NONE:
-    default:
-        ATT_CHECK(false, ATT_ERR_INTERNAL); /* att_signer_add admits no other alg */
+    default: ATT_CHECK(false, ATT_ERR_INTERNAL); /* att_signer_add admits no other alg */
     }
     rc = ATT_OK;
 out:

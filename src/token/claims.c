@@ -46,8 +46,7 @@ static att_err set_new(json_t *obj, const char *key, json_t *v)
     return ATT_OK;
 }
 
-att_err att_claims_set_registered(json_t *claims, const char *issuer, int64_t now,
-                                  int64_t lifetime)
+att_err att_claims_set_registered(json_t *claims, const char *issuer, int64_t now, int64_t lifetime)
 {
     att_err rc = ATT_ERR_INTERNAL;
     json_t *reg = NULL;
@@ -75,13 +74,13 @@ att_err att_claims_set_registered(json_t *claims, const char *issuer, int64_t no
     ATT_GUARD(new_jti(&jti));
     v = iss; /* set_new steals its value, also on failure */
     iss = NULL;
-    ATT_GUARD(set_new(reg, "iss", v));                  /* RFC 7519 §4.1.1 */
-    ATT_GUARD(set_new(reg, "iat", json_integer(now)));  /* §4.1.6 */
-    ATT_GUARD(set_new(reg, "nbf", json_integer(now)));  /* §4.1.5 */
+    ATT_GUARD(set_new(reg, "iss", v));                            /* RFC 7519 §4.1.1 */
+    ATT_GUARD(set_new(reg, "iat", json_integer(now)));            /* §4.1.6 */
+    ATT_GUARD(set_new(reg, "nbf", json_integer(now)));            /* §4.1.5 */
     ATT_GUARD(set_new(reg, "exp", json_integer(now + lifetime))); /* §4.1.4 */
     v = jti;
     jti = NULL;
-    ATT_GUARD(set_new(reg, "jti", v));                  /* §4.1.7 */
+    ATT_GUARD(set_new(reg, "jti", v)); /* §4.1.7 */
     ATT_CHECK(json_object_update(claims, reg) == 0, ATT_ERR_NOMEM);
     rc = ATT_OK;
 out:

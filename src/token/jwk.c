@@ -170,7 +170,7 @@ att_err att_jwk_from_cert(const uint8_t *cert_der, size_t cert_len, const char *
 
     jwk = json_object();
     ATT_CHECK(jwk != NULL, ATT_ERR_NOMEM);
-    ATT_GUARD(set_str(jwk, "kid", kid));                   /* RFC 7517 §4.5 */
+    ATT_GUARD(set_str(jwk, "kid", kid)); /* RFC 7517 §4.5 */
     /* RFC 7517 §4.1 "kty"; RFC 7518 §6.1: "EC" or "RSA". */
     ATT_GUARD(set_str(jwk, "kty", alg == ATT_JWS_RS256 ? "RSA" : "EC"));
     ATT_GUARD(set_str(jwk, "alg", att_jws_alg_name(alg))); /* RFC 7517 §4.4 */

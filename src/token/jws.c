@@ -39,14 +39,10 @@
 const char *att_jws_alg_name(enum att_jws_alg alg)
 {
     switch (alg) {
-    case ATT_JWS_RS256:
-        return "RS256";
-    case ATT_JWS_ES256:
-        return "ES256";
-    case ATT_JWS_NONE:
-        return "none";
-    default:
-        return "unknown";
+    case ATT_JWS_RS256: return "RS256";
+    case ATT_JWS_ES256: return "ES256";
+    case ATT_JWS_NONE: return "none";
+    default: return "unknown";
     }
 }
 
@@ -68,7 +64,7 @@ static att_err alg_from_bytes(struct att_bytes name, enum att_jws_alg *out)
 att_err att_jws_alg_parse(const char *name, enum att_jws_alg *out)
 {
     ATT_ENSURE(name != NULL && out != NULL, ATT_ERR_ARG);
-    struct att_bytes b = { (const uint8_t *)name, strlen(name) };
+    struct att_bytes b = {(const uint8_t *)name, strlen(name)};
     return alg_from_bytes(b, out);
 }
 
@@ -144,8 +140,7 @@ static att_err build_header(const json_t *extra, enum att_jws_alg alg, const cha
     ATT_CHECK(hdr != NULL, ATT_ERR_NOMEM);
     ATT_CHECK(extra == NULL || json_is_object(extra), ATT_ERR_ARG);
     ATT_CHECK(extra == NULL || json_object_get(extra, "alg") == NULL, ATT_ERR_ARG);
-    ATT_CHECK(extra == NULL || kid == NULL || json_object_get(extra, "kid") == NULL,
-              ATT_ERR_ARG);
+    ATT_CHECK(extra == NULL || kid == NULL || json_object_get(extra, "kid") == NULL, ATT_ERR_ARG);
     ATT_CHECK(json_object_set_new(hdr, "alg", json_string(att_jws_alg_name(alg))) == 0,
               ATT_ERR_NOMEM);
     if (kid != NULL) {
@@ -298,7 +293,7 @@ static att_err header_alg(const json_t *hdr, enum att_jws_alg *out)
 {
     const json_t *v = json_object_get(hdr, "alg");
     ATT_ENSURE(json_is_string(v), ATT_ERR_ALG_UNSUPPORTED);
-    struct att_bytes name = { (const uint8_t *)json_string_value(v), json_string_length(v) };
+    struct att_bytes name = {(const uint8_t *)json_string_value(v), json_string_length(v)};
     return alg_from_bytes(name, out);
 }
 
@@ -393,8 +388,7 @@ static att_err check_signature(EVP_PKEY *key, enum att_jws_alg alg, struct att_b
         s.len = der_len;
         break;
     case ATT_JWS_NONE:
-    default:
-        ATT_CHECK(false, ATT_ERR_INTERNAL);
+    default: ATT_CHECK(false, ATT_ERR_INTERNAL);
     }
     md = EVP_MD_CTX_new();
     ATT_CHECK(md != NULL, ATT_ERR_NOMEM);
@@ -454,7 +448,7 @@ att_err att_jws_verify(const char *token, size_t len, EVP_PKEY *key, enum att_jw
     ATT_GUARD(att_jws_alg_for_key(key, &key_alg));
     ATT_CHECK(key_alg == alg, ATT_ERR_KEY_TYPE);
     /* RFC 7515 §4.1.11: we understand no extension, so any "crit" makes the JWS invalid. */
-    ATT_CHECK(json_object_get(hdr, "crit") == NULL, ATT_ERR_VALIDATE);
+    ATT_CHECK(json_object_get(hdr, "crit") == NULL, ATT_ERR_JWS_CRIT);
 
     /* Verify. */
     sig_bytes.ptr = sig.data;

@@ -40,14 +40,18 @@ struct att_signer;
 
 /*
  * Sign `payload` as a compact JWS with the signer's key `kid`.
- * `header` holds extra protected header fields (e.g. "jku", "typ"); "alg" and
- * "kid" are set from the key and must not be in it. `header` is not modified.
- * The token is appended to `out`.
+ * `header` holds extra protected header fields (e.g. "jku", "typ"), or NULL;
+ * "alg" and "kid" are set from the key and must not be in it (ATT_ERR_ARG).
+ * `header` is not modified. `payload` must not be empty (no detached
+ * content). The token is appended to `out`; ATT_ERR_TOO_LARGE over ATT_JWS_MAX.
  */
 att_err att_jws_sign(struct att_signer *signer, const char *kid, const json_t *header,
                      const void *payload, size_t payload_len, struct att_buf *out) ATT_WUR;
 
-/* Unsecured JWS (alg "none", empty signature), RFC 7515 appendix A.5. */
+/*
+ * Unsecured JWS (alg "none", empty signature), RFC 7515 appendix A.5.
+ * `header` may be NULL and may not hold "alg"; the rest as att_jws_sign.
+ */
 att_err att_jws_sign_none(const json_t *header, const void *payload, size_t payload_len,
                           struct att_buf *out) ATT_WUR;
 
@@ -65,7 +69,11 @@ void att_jws_cleanup(struct att_jws *jws);
  * (ATT_ERR_ENCODING), header not a JSON object or with duplicate keys
  * (ATT_ERR_JSON), "alg" missing / unknown (ATT_ERR_ALG_UNSUPPORTED),
  * "none" (ATT_ERR_ALG_NONE), alg != pinned (ATT_ERR_ALG_MISMATCH), key not
- * fit for alg (ATT_ERR_KEY_TYPE), bad signature (ATT_ERR_SIGNATURE).
+ * fit for alg (ATT_ERR_KEY_TYPE), any "crit" header (ATT_ERR_JWS_CRIT, RFC
+ * 7515 §4.1.11: we understand no extension), bad signature or signature of
+ * the wrong length (ATT_ERR_SIGNATURE), token over ATT_JWS_MAX
+ * (ATT_ERR_TOO_LARGE). An empty header or payload part is
+ * ATT_ERR_JWS_FORMAT. A pinned alg other than RS256/ES256 is ATT_ERR_ARG.
  * `out` is written only on success.
  */
 att_err att_jws_verify(const char *token, size_t len, EVP_PKEY *key, enum att_jws_alg alg,

@@ -31,7 +31,7 @@
 #include <time.h>
 
 #define SUBJECT_MAX 511
-#define CN_MAX 64            /* RFC 5280 appendix A: ub-common-name INTEGER ::= 64 */
+#define CN_MAX 64 /* RFC 5280 appendix A: ub-common-name INTEGER ::= 64 */
 #define SERIAL_BYTES 16
 #define DAYS_MAX (100 * 366)
 #define SECONDS_PER_DAY 86400

@@ -19,6 +19,10 @@
  * CN = `subject_cn` (e.g. the issuer URL), valid from `not_before` for
  * `days` days, random 16-byte serial, basicConstraints CA:FALSE,
  * keyUsage digitalSignature. The DER is appended to `der`.
+ * `subject_cn` is 1..511 printable ASCII characters. X.509 bounds a CN at
+ * 64 characters (RFC 5280 ub-common-name), so a longer subject is cut to
+ * its first 64 in the CN; a subject starting "http://" or "https://" is
+ * also put whole in a subjectAltName URI. `days` is 1..36600.
  */
 att_err att_x509_self_signed(EVP_PKEY *key, const char *subject_cn, int64_t not_before, int days,
                              struct att_buf *der) ATT_WUR;

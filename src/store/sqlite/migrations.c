@@ -70,8 +70,8 @@ att_err att_sqlite_schema_version(sqlite3 *db, int *out)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                                 -1, &st, NULL);
+    int src = sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1,
+                                 &st, NULL);
     ATT_CHECK(src == SQLITE_OK, att_sqlite_err(src));
     src = sqlite3_step(st);
     ATT_CHECK(src == SQLITE_ROW, att_sqlite_err(src));
@@ -142,9 +142,8 @@ att_err att_sqlite_migrate(sqlite3 *db)
                                 "  applied_at INTEGER NOT NULL)"));
     ATT_TRY(att_sqlite_schema_version(db, &cur));
     if (cur > att_store_schema_latest()) {
-        att_log(ATT_LOG_ERROR, "store: database schema is newer than this binary",
-                "schema_version", json_integer(cur), "supported",
-                json_integer(att_store_schema_latest()), NULL);
+        att_log(ATT_LOG_ERROR, "store: database schema is newer than this binary", "schema_version",
+                json_integer(cur), "supported", json_integer(att_store_schema_latest()), NULL);
         return ATT_ERR_STORE_SCHEMA;
     }
     for (size_t i = 0; i < N_MIGRATIONS; i++) {

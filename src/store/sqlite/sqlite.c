@@ -44,8 +44,7 @@ att_err att_sqlite_err(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return ATT_ERR_STORE_BUSY;
+    case SQLITE_LOCKED: return ATT_ERR_STORE_BUSY;
     case SQLITE_CONSTRAINT:
         if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
             return ATT_ERR_EXISTS;
@@ -242,8 +241,8 @@ static att_err sq_provider_insert(struct att_store *s, const struct att_provider
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
-    ATT_GUARD(prepare(db_of(s), "INSERT INTO providers(" PROVIDER_COLS ") VALUES(?1,?2,?3,?4,?5)",
-                      &st));
+    ATT_GUARD(
+        prepare(db_of(s), "INSERT INTO providers(" PROVIDER_COLS ") VALUES(?1,?2,?3,?4,?5)", &st));
     ATT_GUARD(bind_text(st, 1, p->name));
     ATT_GUARD(bind_text(st, 2, p->issuer));
     ATT_GUARD(bind_text(st, 3, p->signing_alg));
@@ -332,8 +331,8 @@ static att_err sq_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
-    ATT_GUARD(prepare(db_of(s), "INSERT INTO signing_keys(" KEY_COLS ") VALUES(?1,?2,?3,?4,?5,?6)",
-                      &st));
+    ATT_GUARD(
+        prepare(db_of(s), "INSERT INTO signing_keys(" KEY_COLS ") VALUES(?1,?2,?3,?4,?5,?6)", &st));
     ATT_GUARD(bind_text(st, 1, k->kid));
     ATT_GUARD(bind_text(st, 2, k->provider));
     ATT_GUARD(bind_text(st, 3, k->alg));
@@ -467,8 +466,8 @@ static att_err sq_dek_list(struct att_store *s, att_store_dek_cb cb, void *arg)
     bool done = false;
 
     att_dek_rec_init(&d);
-    ATT_GUARD(prepare(db_of(s), "SELECT " DEK_COLS " FROM data_keys ORDER BY created_at, rowid",
-                      &st));
+    ATT_GUARD(
+        prepare(db_of(s), "SELECT " DEK_COLS " FROM data_keys ORDER BY created_at, rowid", &st));
     for (;;) {
         ATT_GUARD(step_row(st, &done));
         if (done) {
@@ -491,8 +490,8 @@ static att_err sq_dek_rewrap(struct att_store *s, const char *id, const char *ke
     sqlite3_stmt *st = NULL;
     int changes = 0;
 
-    ATT_GUARD(prepare(db_of(s), "UPDATE data_keys SET kek_id = ?2, wrapped = ?3 WHERE id = ?1",
-                      &st));
+    ATT_GUARD(
+        prepare(db_of(s), "UPDATE data_keys SET kek_id = ?2, wrapped = ?3 WHERE id = ?1", &st));
     ATT_GUARD(bind_text(st, 1, id));
     ATT_GUARD(bind_text(st, 2, kek_id));
     ATT_GUARD(bind_blob(st, 3, wrapped, len));
@@ -596,9 +595,8 @@ att_err att_store_open_sqlite(const char *path, struct att_store **out)
 
     ATT_CHECK(path != NULL && out != NULL, ATT_ERR_ARG);
     ATT_GUARD(create_private(path));
-    int src = sqlite3_open_v2(path, &db,
-                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                              NULL);
+    int src = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     ATT_CHECK(src == SQLITE_OK, att_sqlite_err(src));
     ATT_GUARD(configure(db));
     ATT_GUARD(att_sqlite_migrate(db));

@@ -110,7 +110,7 @@ static att_err count_dek(const struct att_dek_rec *d, void *arg)
 
 static struct dek_count count_deks(struct att_store *s, const char *kek_id)
 {
-    struct dek_count c = { 0, 0, kek_id };
+    struct dek_count c = {0, 0, kek_id};
     EXPECT_OK(att_store_dek_list(s, count_dek, &c));
     return c;
 }
@@ -201,7 +201,7 @@ static void test_unknown_dek_and_garbage(void **state)
     /* Point the blob at a DEK id the store does not have. */
     b.data[2] = b.data[2] == 'a' ? 'b' : 'a';
     EXPECT_ERR(open_str(kr, "kid-1", &b, "value"), ATT_ERR_NOT_FOUND);
-    EXPECT_ERR(open_str(kr, "kid-1", &(struct att_buf){ 0 }, ""), ATT_ERR_TRUNCATED);
+    EXPECT_ERR(open_str(kr, "kid-1", &(struct att_buf){0}, ""), ATT_ERR_TRUNCATED);
     att_buf_cleanup(&b);
     att_keyring_free(kr);
 }
@@ -323,7 +323,7 @@ static void test_threads(void **state)
 
     EXPECT_OK(att_keyring_new(f->store, &f->a, &kr));
     for (int i = 0; i < 4; i++) {
-        w[i] = (struct worker){ kr, i, ATT_OK };
+        w[i] = (struct worker){kr, i, ATT_OK};
         assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
     }
     for (int i = 0; i < 4; i++) {

@@ -227,7 +227,7 @@ static void test_unknown_version(void **state)
     char id[ATT_DEK_ID_LEN + 1];
     fill_key(dek, 11);
     seal_sample(dek, "t", "r", &blob);
-    const uint8_t versions[] = { 0, 2, 0xff };
+    const uint8_t versions[] = {0, 2, 0xff};
     for (size_t i = 0; i < sizeof(versions); i++) {
         blob.data[0] = versions[i];
         EXPECT_ERR(open_into(dek, "t", "r", blob.data, blob.len, &pt), ATT_ERR_VALIDATE);

@@ -264,7 +264,7 @@ static void test_threads(void **state)
     assert_int_equal(EVP_PKEY_up_ref(key), 1);
     EXPECT_OK(att_signer_add(s, "k", ATT_JWS_ES256, key));
     for (int i = 0; i < 4; i++) {
-        args[i] = (struct thread_arg){ s, key, 0 };
+        args[i] = (struct thread_arg){s, key, 0};
         assert_int_equal(pthread_create(&th[i], NULL, sign_many, &args[i]), 0);
     }
     for (int i = 0; i < 4; i++) {
@@ -278,14 +278,10 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_new_free),
-        cmocka_unit_test(test_generate),
-        cmocka_unit_test(test_add_and_lookup),
-        cmocka_unit_test(test_small_rsa_refused),
-        cmocka_unit_test(test_table_full),
-        cmocka_unit_test(test_sign_rs256),
-        cmocka_unit_test(test_sign_es256),
-        cmocka_unit_test(test_es256_randomized),
+        cmocka_unit_test(test_new_free),       cmocka_unit_test(test_generate),
+        cmocka_unit_test(test_add_and_lookup), cmocka_unit_test(test_small_rsa_refused),
+        cmocka_unit_test(test_table_full),     cmocka_unit_test(test_sign_rs256),
+        cmocka_unit_test(test_sign_es256),     cmocka_unit_test(test_es256_randomized),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

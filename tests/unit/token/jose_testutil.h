@@ -119,9 +119,8 @@ static inline EVP_PKEY *tu_ec_from_xy(const char *x_b64u, const char *y_b64u)
     memcpy(point + 33, y.data, 32);
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     assert_non_null(bld);
-    assert_int_equal(OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-                                                     "prime256v1", 0),
-                     1);
+    assert_int_equal(
+        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0), 1);
     assert_int_equal(
         OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)), 1);
     EVP_PKEY *key = tu_fromdata("EC", bld);
@@ -136,8 +135,7 @@ static inline unsigned char *tu_rs_to_der(const uint8_t *rs, size_t *der_len)
 {
     ECDSA_SIG *sig = ECDSA_SIG_new();
     assert_non_null(sig);
-    assert_int_equal(
-        ECDSA_SIG_set0(sig, BN_bin2bn(rs, 32, NULL), BN_bin2bn(rs + 32, 32, NULL)), 1);
+    assert_int_equal(ECDSA_SIG_set0(sig, BN_bin2bn(rs, 32, NULL), BN_bin2bn(rs + 32, 32, NULL)), 1);
     unsigned char *der = NULL;
     int n = i2d_ECDSA_SIG(sig, &der);
     assert_true(n > 0);

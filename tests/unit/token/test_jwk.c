@@ -93,7 +93,7 @@ static void test_jwk_rsa(void **state)
     make_cert(key, "https://attest.example", &der);
     EXPECT_OK(att_jwk_from_cert(der.data, der.len, "kid-1", ATT_JWS_RS256, &jwk));
 
-    static const char *const order[] = { "kid", "kty", "alg", "use", "x5c", "n", "e" };
+    static const char *const order[] = {"kid", "kty", "alg", "use", "x5c", "n", "e"};
     check_order(jwk, order, 7);
     assert_string_equal(jstr(jwk, "kid"), "kid-1");
     assert_string_equal(jstr(jwk, "kty"), "RSA");
@@ -151,7 +151,7 @@ static void test_jwk_ec(void **state)
     make_cert(key, "https://attest.example", &der);
     EXPECT_OK(att_jwk_from_cert(der.data, der.len, "ec-1", ATT_JWS_ES256, &jwk));
 
-    static const char *const order[] = { "kid", "kty", "alg", "use", "x5c", "crv", "x", "y" };
+    static const char *const order[] = {"kid", "kty", "alg", "use", "x5c", "crv", "x", "y"};
     check_order(jwk, order, 8);
     assert_string_equal(jstr(jwk, "kty"), "EC");
     assert_string_equal(jstr(jwk, "alg"), "ES256");

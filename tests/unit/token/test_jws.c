@@ -24,12 +24,14 @@ static const char a2_n[] =
     "H7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
 static const char a2_e[] = "AQAB";
 static const char a_payload_b64u[] =
-    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+    "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
 static const char a_payload[] =
     "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
 static const char a2_token[] =
     "eyJhbGciOiJSUzI1NiJ9."
-    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+    "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
     "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2F"
     "p5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQB"
     "MHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeY"
@@ -39,12 +41,13 @@ static const char a3_x[] = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
 static const char a3_y[] = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
 static const char a3_token[] =
     "eyJhbGciOiJFUzI1NiJ9."
-    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+    "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
     "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
 /* A.5 unsecured JWS. */
-static const char a5_token[] =
-    "eyJhbGciOiJub25lIn0."
-    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.";
+static const char a5_token[] = "eyJhbGciOiJub25lIn0."
+                               "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+                               "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ.";
 
 /* ---- fixture: keys made once per run ---- */
 
@@ -321,8 +324,8 @@ static void test_verifies_openssl_es256(void **state)
     unsigned char der[128];
     size_t der_len = sizeof(der);
     assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, K.ec), 1);
-    assert_int_equal(
-        EVP_DigestSign(md, der, &der_len, (const unsigned char *)input, strlen(input)), 1);
+    assert_int_equal(EVP_DigestSign(md, der, &der_len, (const unsigned char *)input, strlen(input)),
+                     1);
     EVP_MD_CTX_free(md);
     uint8_t rs[64];
     tu_der_to_rs(der, der_len, rs);
@@ -442,10 +445,10 @@ static void test_alg_unsupported(void **state)
 {
     (void)state;
     static const char *const headers[] = {
-        "{\"alg\":\"HS256\"}", "{\"alg\":\"PS256\"}", "{\"alg\":\"RS256 \"}",
-        "{\"alg\":\"rs256\"}", "{\"alg\":\"None\"}",  "{\"alg\":\"NONE\"}",
-        "{\"typ\":\"JWT\"}",   "{\"alg\":256}",       "{\"alg\":null}",
-        "{\"alg\":[\"RS256\"]}", "{\"alg\":{}}",      "{\"alg\":\"\"}",
+        "{\"alg\":\"HS256\"}",   "{\"alg\":\"PS256\"}", "{\"alg\":\"RS256 \"}",
+        "{\"alg\":\"rs256\"}",   "{\"alg\":\"None\"}",  "{\"alg\":\"NONE\"}",
+        "{\"typ\":\"JWT\"}",     "{\"alg\":256}",       "{\"alg\":null}",
+        "{\"alg\":[\"RS256\"]}", "{\"alg\":{}}",        "{\"alg\":\"\"}",
     };
     for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
         char *t = tu_token(headers[i], claims, "c2ln");
@@ -459,7 +462,7 @@ static void test_crit_refused(void **state)
 {
     (void)state;
     char *t = sign("ec", "{\"crit\":[\"exp\"],\"exp\":1}");
-    EXPECT_ERR(verify(t, K.ec, ATT_JWS_ES256), ATT_ERR_VALIDATE);
+    EXPECT_ERR(verify(t, K.ec, ATT_JWS_ES256), ATT_ERR_JWS_CRIT);
     free(t);
 }
 
@@ -619,8 +622,17 @@ static void test_dots_and_empty_parts(void **state)
     struct att_jws jws;
 
     static const char *const bad[] = {
-        "", ".", "..", "...", "abc", "eyJ9.eyJ9", "eyJ9..c2ln", ".eyJ9.c2ln", "eyJ9.eyJ9.c2ln.",
-        "eyJ9.eyJ9.c2ln.c2ln", "eyJ9.eyJ9..",
+        "",
+        ".",
+        "..",
+        "...",
+        "abc",
+        "eyJ9.eyJ9",
+        "eyJ9..c2ln",
+        ".eyJ9.c2ln",
+        "eyJ9.eyJ9.c2ln.",
+        "eyJ9.eyJ9.c2ln.c2ln",
+        "eyJ9.eyJ9..",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         EXPECT_ERR(verify(bad[i], K.ec, ATT_JWS_ES256), ATT_ERR_JWS_FORMAT);
@@ -638,8 +650,7 @@ static void test_dots_and_empty_parts(void **state)
     snprintf(buf, sizeof(buf), "%s.", t);
     EXPECT_ERR(verify(buf, K.ec, ATT_JWS_ES256), ATT_ERR_SIGNATURE);
     /* An embedded NUL is just a bad character. */
-    EXPECT_ERR(att_jws_verify("eyJ9\0.eyJ9.c2ln", 15, K.ec, ATT_JWS_ES256, &jws),
-               ATT_ERR_ENCODING);
+    EXPECT_ERR(att_jws_verify("eyJ9\0.eyJ9.c2ln", 15, K.ec, ATT_JWS_ES256, &jws), ATT_ERR_ENCODING);
     free(t);
 }
 
@@ -696,7 +707,7 @@ static void test_padding_and_alphabet(void **state)
     snprintf(buf, sizeof(buf), "%s==", t);
     EXPECT_ERR(verify(buf, K.rsa, ATT_JWS_RS256), ATT_ERR_ENCODING);
     /* Standard-alphabet characters and whitespace. */
-    static const char swaps[] = { '+', '/', ' ', '\n', '=' };
+    static const char swaps[] = {'+', '/', ' ', '\n', '='};
     for (size_t i = 0; i < sizeof(swaps); i++) {
         snprintf(buf, sizeof(buf), "%s", t);
         buf[p2 - t + 5] = swaps[i];
@@ -744,7 +755,7 @@ static void test_signature_length(void **state)
     char *h = tu_b64u_str("{\"alg\":\"ES256\"}");
     char *hr = tu_b64u_str("{\"alg\":\"RS256\"}");
     char *p = tu_b64u_str(claims);
-    static const size_t es_lens[] = { 1, 32, 63, 65, 72, 128 };
+    static const size_t es_lens[] = {1, 32, 63, 65, 72, 128};
     for (size_t i = 0; i < sizeof(es_lens) / sizeof(es_lens[0]); i++) {
         char *s = tu_b64u(zeros, es_lens[i]);
         char *t = tu_join3(h, p, s);
@@ -763,7 +774,7 @@ static void test_signature_length(void **state)
     char *t1 = tu_join3(h, p, s1);
     EXPECT_ERR(verify(t1, K.ec, ATT_JWS_ES256), ATT_ERR_SIGNATURE);
 
-    static const size_t rs_lens[] = { 1, 64, 255, 257, 512 };
+    static const size_t rs_lens[] = {1, 64, 255, 257, 512};
     for (size_t i = 0; i < sizeof(rs_lens) / sizeof(rs_lens[0]); i++) {
         char *s = tu_b64u(zeros, rs_lens[i]);
         char *t = tu_join3(hr, p, s);

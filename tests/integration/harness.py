@@ -1,0 +1,558 @@
+"""Black-box test harness for attestd: start the real daemon, talk HTTPS to it, check JWS.
+
+Everything here uses the Python standard library and the `openssl` command line only.
+The build directory comes from ATTESTD_BUILD (set by tests/run_tests.py); it defaults to
+build-asan in the repository.
+
+Daemon life: Daemon(config=...) makes a temporary data dir (scripts/dev-setup.sh: CA, server
+certificate, KEK), writes a config file, starts `attestd`, and waits for "attestd ready".
+stop() sends SIGTERM and asserts exit code 0 and a sanitizer-clean stderr; cleanup() also removes
+the data dir. Always stop daemons you start (setUpClass/tearDownClass or addCleanup).
+"""
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import http.client
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.abspath(os.environ.get("ATTESTD_BUILD") or os.path.join(ROOT, "build-asan"))
+ATTESTD = os.path.join(BUILD, "attestd")
+ATTESTCTL = os.path.join(BUILD, "attestctl")
+DEV_SETUP = os.path.join(ROOT, "scripts", "dev-setup.sh")
+JS_DIR = os.path.join(ROOT, "tests", "integration", "js")
+
+SAN_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+}
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
+                     "ERROR: UndefinedBehaviorSanitizer")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 45.0
+
+
+def project_version():
+    with open(os.path.join(ROOT, "meson.build"), encoding="utf-8") as f:
+        m = re.search(r"version\s*:\s*'([^']+)'", f.read())
+    return m.group(1)
+
+
+def san_env(extra=None):
+    env = dict(os.environ)
+    env.pop("ATTESTD_KEK", None)  # the daemon prefers this variable over kek_file
+    env.update(SAN_ENV)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def sanitizer_problems(text):
+    """The sanitizer report markers found in `text` (empty list when clean)."""
+    return [m for m in SANITIZER_MARKERS if m in text]
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def new_data_dir():
+    """A fresh temporary data dir prepared by scripts/dev-setup.sh."""
+    d = tempfile.mkdtemp(prefix="attestd-it-")
+    data = os.path.join(d, "data")
+    subprocess.run([DEV_SETUP, data, ATTESTCTL], check=True, env=san_env(),
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    return d, data
+
+
+def run_attestd(args, timeout=60):
+    """Run attestd to completion (for start-up failures, --help, --version)."""
+    proc = subprocess.run([ATTESTD] + list(args), env=san_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=timeout)
+    return proc
+
+
+class Daemon:
+    """One attestd process with its own data directory.
+
+    config: extra config file text (lines "key = value"); the harness appends one
+            "listen = ADDR" line per listen address so attestctl (same --config) derives the
+            same public_url as the daemon.
+    listen: list of addresses; default ["127.0.0.1:<free port>"].
+    """
+
+    def __init__(self, config="", listen=None, start=True, data=None):
+        if data is None:
+            self.tmp, self.data = new_data_dir()
+        else:
+            self.tmp, self.data = data
+        self.port = free_port()
+        self.listen = listen if listen is not None else [f"127.0.0.1:{self.port}"]
+        if listen is not None:
+            self.port = int(listen[0].rsplit(":", 1)[1])
+        self.config_path = os.path.join(self.tmp, "attestd.conf")
+        self.write_config(config)
+        self.ca = os.path.join(self.data, "tls", "ca.pem")
+        self.proc = None
+        self.stderr_path = None
+        self.returncode = None
+        self._runs = 0
+        if start:
+            try:
+                self.start()
+            except BaseException:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                raise
+
+    # ---- configuration and process ----
+
+    def write_config(self, config=""):
+        text = config.strip("\n")
+        lines = [text] if text else []
+        lines += [f"listen = {a}" for a in self.listen]
+        with open(self.config_path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+
+    @property
+    def base_url(self):
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self, timeout=START_TIMEOUT):
+        assert self.proc is None, "already running"
+        self._runs += 1
+        self.stderr_path = os.path.join(self.tmp, f"stderr.{self._runs}.log")
+        args = [ATTESTD, "--config", self.config_path, "--data-dir", self.data]
+        for a in self.listen:
+            args += ["--listen", a]
+        self._stderr_file = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(args, env=san_env(), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=self._stderr_file)
+        self.returncode = None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if '"msg":"attestd ready"' in self.logs():
+                return
+            if self.proc.poll() is not None:
+                self._reap()
+                raise RuntimeError(f"attestd exited with {self.returncode} during start-up:\n"
+                                   f"{self.logs()}")
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"attestd not ready within {timeout}s:\n{self.logs()}")
+
+    def _reap(self):
+        self.returncode = self.proc.wait()
+        self._stderr_file.close()
+        self.proc = None
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def logs(self):
+        if self.stderr_path is None or not os.path.exists(self.stderr_path):
+            return ""
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def log_events(self):
+        """The JSON log lines on stderr, parsed (other lines skipped)."""
+        out = []
+        for line in self.logs().splitlines():
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+        return out
+
+    def wait_log(self, msg, count=1, timeout=15.0, **fields):
+        """Wait until at least `count` log events with this msg (and fields) exist; return them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.log_events() if e.get("msg") == msg and
+                     all(e.get(k) == v for k, v in fields.items())]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no log {msg!r} {fields} x{count} within {timeout}s:\n"
+                                     f"{self.logs()[-4000:]}")
+            time.sleep(0.05)
+
+    def reload(self, timeout=15.0):
+        """SIGHUP and wait until the providers are reloaded."""
+        n = len([e for e in self.log_events() if e.get("msg") == "reloaded providers"])
+        self.signal(signal.SIGHUP)
+        self.wait_log("reloaded providers", count=n + 1, timeout=timeout)
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM; assert exit code 0 and no sanitizer report. Returns the exit code."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"attestd did not exit within {timeout}s of SIGTERM:\n"
+                                 f"{self.logs()[-4000:]}")
+        self._reap()
+        self.check_clean_exit()
+        return self.returncode
+
+    def check_clean_exit(self):
+        text = self.logs()
+        bad = sanitizer_problems(text)
+        if bad or self.returncode != 0:
+            raise AssertionError(f"attestd exit code {self.returncode}, sanitizer markers {bad}:\n"
+                                 f"{text[-6000:]}")
+
+    def kill(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self._reap()
+
+    def cleanup(self):
+        """Stop (asserting a clean exit) and remove the data dir, even when stop fails."""
+        try:
+            self.stop()
+        finally:
+            self.kill()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ---- admin tool ----
+
+    def attestctl(self, *args, check=True, use_config=True):
+        cmd = [ATTESTCTL]
+        if use_config:
+            cmd += ["--config", self.config_path, "--data-dir", self.data]
+        cmd += list(args)
+        proc = subprocess.run(cmd, env=san_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+        bad = sanitizer_problems(proc.stderr)
+        if bad:
+            raise AssertionError(f"attestctl {args}: sanitizer report {bad}:\n{proc.stderr}")
+        if check and proc.returncode != 0:
+            raise AssertionError(f"attestctl {args} exited {proc.returncode}:\n{proc.stderr}")
+        return proc
+
+    # ---- HTTPS ----
+
+    def ssl_context(self):
+        ctx = ssl.create_default_context(cafile=self.ca)
+        return ctx
+
+    def connection(self, timeout=15.0):
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ssl_context(),
+                                           timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None):
+        """One request; returns (status, headers (case-insensitive HTTPMessage), body bytes)."""
+        own = conn is None
+        if own:
+            conn = self.connection()
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, resp.headers, data
+        finally:
+            if own:
+                conn.close()
+
+    def get_json(self, path, **kw):
+        status, headers, body = self.request("GET", path, **kw)
+        return status, headers, json.loads(body) if body else None
+
+    def tls_socket(self, timeout=15.0):
+        """A raw TLS socket to the daemon (handshake done)."""
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        try:
+            return self.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1")
+        except BaseException:
+            raw.close()
+            raise
+
+
+# ---- raw HTTP/1.1 over a socket ----
+
+def read_response(f):
+    """Read one HTTP/1.1 response from a binary file object; (status, headers, body).
+
+    Returns None at a clean EOF before the status line. Headers: dict of lowercased name to value
+    (last one wins) plus "_list" with all (name, value) pairs.
+    """
+    line = f.readline(65536)
+    if not line:
+        return None
+    m = re.match(rb"^HTTP/1\.1 (\d{3}) [^\r\n]*\r\n$", line)
+    if not m:
+        raise AssertionError(f"bad status line {line!r}")
+    status = int(m.group(1))
+    headers = {}
+    pairs = []
+    while True:
+        h = f.readline(65536)
+        if h in (b"\r\n", b""):
+            break
+        name, _, value = h.decode("latin-1").partition(":")
+        pairs.append((name.strip(), value.strip()))
+        headers[name.strip().lower()] = value.strip()
+    headers["_list"] = pairs
+    n = int(headers.get("content-length", "0"))
+    body = f.read(n) if n else b""
+    if len(body) != n:
+        raise AssertionError(f"short body: {len(body)} of {n} bytes")
+    return status, headers, body
+
+
+def read_until_eof(sock, timeout=10.0):
+    """Read everything until the peer closes (or an error/timeout ends the connection)."""
+    sock.settimeout(timeout)
+    chunks = []
+    try:
+        while True:
+            b = sock.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        pass
+    return b"".join(chunks)
+
+
+def parse_responses(data):
+    """Split raw bytes holding zero or more complete responses."""
+    import io
+    f = io.BytesIO(data)
+    out = []
+    while True:
+        r = read_response(f)
+        if r is None:
+            return out
+        out.append(r)
+
+
+def error_of(body):
+    """The (code, message) of an MAA-shaped error body; asserts the exact shape."""
+    doc = json.loads(body)
+    if set(doc) != {"error"} or not isinstance(doc["error"], dict):
+        raise AssertionError(f"not an MAA error body: {body!r}")
+    err = doc["error"]
+    if not isinstance(err.get("code"), str) or not isinstance(err.get("message"), str) \
+            or not err["message"]:
+        raise AssertionError(f"error without code/message strings: {body!r}")
+    return err["code"], err["message"]
+
+
+# ---- JOSE helpers ----
+
+class VerifyError(Exception):
+    pass
+
+
+def b64url_decode(s):
+    if isinstance(s, str):
+        s = s.encode("ascii")
+    if b"=" in s or re.search(rb"[^A-Za-z0-9_-]", s):
+        raise VerifyError(f"not unpadded base64url: {s[:40]!r}")
+    return base64.urlsafe_b64decode(s + b"=" * (-len(s) % 4))
+
+
+def b64url_encode(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode("ascii")
+
+
+def _json_part(part, what):
+    try:
+        doc = json.loads(b64url_decode(part))
+    except ValueError as e:
+        raise VerifyError(f"JWS {what} is not base64url JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise VerifyError(f"JWS {what} is not a JSON object")
+    return doc
+
+
+def split_jws(token):
+    """(header dict, payload part text, signing_input bytes, signature bytes)."""
+    parts = token.strip().split(".")
+    if len(parts) != 3:
+        raise VerifyError("a compact JWS has three parts")
+    return (_json_part(parts[0], "header"), parts[1], f"{parts[0]}.{parts[1]}".encode("ascii"),
+            b64url_decode(parts[2]))
+
+
+def decode_jwt(token):
+    """(header, payload, signing_input bytes, signature bytes); no verification."""
+    header, payload_part, signing_input, sig = split_jws(token)
+    return header, _json_part(payload_part, "payload"), signing_input, sig
+
+
+def _der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(b)]) + b
+
+
+def _tlv(tag, content):
+    return bytes([tag]) + _der_len(len(content)) + content
+
+
+def _der_uint(b):
+    b = b.lstrip(b"\x00") or b"\x00"
+    if b[0] & 0x80:
+        b = b"\x00" + b
+    return _tlv(0x02, b)
+
+
+OID_RSA = bytes.fromhex("06092a864886f70d010101")
+OID_EC = bytes.fromhex("06072a8648ce3d0201")
+OID_P256 = bytes.fromhex("06082a8648ce3d030107")
+
+
+def jwk_to_spki_der(jwk):
+    """SubjectPublicKeyInfo DER built from the JWK's own members (n/e or crv/x/y)."""
+    if jwk.get("kty") == "RSA":
+        n, e = b64url_decode(jwk["n"]), b64url_decode(jwk["e"])
+        rsa = _tlv(0x30, _der_uint(n) + _der_uint(e))
+        return _tlv(0x30, _tlv(0x30, OID_RSA + b"\x05\x00") + _tlv(0x03, b"\x00" + rsa))
+    if jwk.get("kty") == "EC":
+        if jwk.get("crv") != "P-256":
+            raise VerifyError(f"unsupported curve {jwk.get('crv')}")
+        x, y = b64url_decode(jwk["x"]), b64url_decode(jwk["y"])
+        if len(x) != 32 or len(y) != 32:
+            raise VerifyError("P-256 coordinates must be 32 bytes")
+        return _tlv(0x30, _tlv(0x30, OID_EC + OID_P256) + _tlv(0x03, b"\x00\x04" + x + y))
+    raise VerifyError(f"unsupported kty {jwk.get('kty')}")
+
+
+def der_to_pem(der, label):
+    b = base64.b64encode(der).decode("ascii")
+    lines = [b[i:i + 64] for i in range(0, len(b), 64)]
+    return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----\n"
+
+
+def pem_to_der(pem):
+    body = "".join(l for l in pem.strip().splitlines() if not l.startswith("-----"))
+    return base64.b64decode(body)
+
+
+def openssl(*args, input=None, check=True):
+    proc = subprocess.run(["openssl"] + list(args), input=input, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"openssl {args} failed: {proc.stderr.decode(errors='replace')}")
+    return proc
+
+
+def cert_der_from_x5c(entry):
+    return base64.b64decode(entry, validate=True)
+
+
+def cert_spki_der(cert_der):
+    out = openssl("x509", "-inform", "DER", "-noout", "-pubkey", input=cert_der)
+    return pem_to_der(out.stdout.decode())
+
+
+def cert_subject(cert_der):
+    """'subject=CN=...' in RFC 2253 form."""
+    out = openssl("x509", "-inform", "DER", "-noout", "-subject", "-nameopt", "RFC2253",
+                  input=cert_der)
+    return out.stdout.decode().strip()
+
+
+def cert_serial(cert_der):
+    out = openssl("x509", "-inform", "DER", "-noout", "-serial", input=cert_der)
+    return out.stdout.decode().strip()
+
+
+def ecdsa_raw_to_der(sig):
+    """JWS ES256 signature R||S (64 bytes) to the DER ECDSA-Sig-Value openssl expects."""
+    if len(sig) != 64:
+        raise VerifyError(f"ES256 signature must be 64 bytes, got {len(sig)}")
+    return _tlv(0x30, _der_uint(sig[:32]) + _der_uint(sig[32:]))
+
+
+def verify_jws(token, jwks):
+    """Verify a compact JWS using nothing but the JWKS document (a dict from GET /certs).
+
+    The key is chosen by the header's kid; the public key is built from the JWK members and must
+    equal the key in x5c[0]; the signature is checked by `openssl dgst`. Returns
+    (header, payload); raises VerifyError when anything does not check out.
+    """
+    header, payload_part, signing_input, sig = split_jws(token)
+    alg = header.get("alg")
+    if alg not in ("RS256", "ES256"):
+        raise VerifyError(f"unexpected alg {alg!r}")
+    keys = [k for k in jwks.get("keys", []) if k.get("kid") == header.get("kid")]
+    if len(keys) != 1:
+        raise VerifyError(f"kid {header.get('kid')!r} matches {len(keys)} keys in the JWKS")
+    jwk = keys[0]
+    want_kty = "RSA" if alg == "RS256" else "EC"
+    if jwk.get("kty") != want_kty or jwk.get("alg", alg) != alg:
+        raise VerifyError(f"key {jwk.get('kid')} is {jwk.get('kty')}/{jwk.get('alg')}, token "
+                          f"says {alg}")
+    spki = jwk_to_spki_der(jwk)
+    if jwk.get("x5c"):
+        if cert_spki_der(cert_der_from_x5c(jwk["x5c"][0])) != spki:
+            raise VerifyError("the JWK members and its x5c certificate hold different keys")
+    if alg == "ES256":
+        sig = ecdsa_raw_to_der(sig)
+    with tempfile.TemporaryDirectory(prefix="attestd-jws-") as d:
+        pub = os.path.join(d, "pub.pem")
+        sigf = os.path.join(d, "sig.bin")
+        data = os.path.join(d, "data.bin")
+        with open(pub, "w") as f:
+            f.write(der_to_pem(spki, "PUBLIC KEY"))
+        with open(sigf, "wb") as f:
+            f.write(sig)
+        with open(data, "wb") as f:
+            f.write(signing_input)
+        proc = openssl("dgst", "-sha256", "-verify", pub, "-signature", sigf, data, check=False)
+    if proc.returncode != 0 or b"Verified OK" not in proc.stdout:
+        raise VerifyError(f"signature does not verify: {proc.stdout!r} {proc.stderr!r}")
+    return header, _json_part(payload_part, "payload")
+
+
+def jose_verify(jwks_url, token, issuer, ca_file):
+    """Verify with the npm `jose` package (tests/integration/js); returns the CompletedProcess."""
+    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "jose")):
+        raise AssertionError("tests/integration/js/node_modules is missing: run "
+                             "'cd tests/integration/js && npm ci'")
+    env = dict(os.environ, NODE_EXTRA_CA_CERTS=ca_file)
+    return subprocess.run(["node", os.path.join(JS_DIR, "verify_jwt.mjs"), jwks_url, token, issuer],
+                          cwd=JS_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=60)
+
+
+def tamper_payload(token):
+    """The token with one payload claim value changed (the signature no longer matches)."""
+    h, p, s = token.split(".")
+    payload = json.loads(b64url_decode(p))
+    payload["x-attestd-test-token"] = False if payload.get("x-attestd-test-token") else True
+    payload["tampered"] = 1
+    return f"{h}.{b64url_encode(json.dumps(payload, separators=(',', ':')).encode())}.{s}"
+
+
+def flip_payload_char(token):
+    """Flip one character in the middle of the payload part (still valid base64url)."""
+    h, p, s = token.split(".")
+    i = len(p) // 2
+    c = p[i]
+    repl = "A" if c != "A" else "B"
+    return f"{h}.{p[:i]}{repl}{p[i + 1:]}.{s}"

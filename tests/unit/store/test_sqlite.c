@@ -1,0 +1,548 @@
+/*
+ * Unit tests for src/store/store.c and src/store/sqlite/ (sqlite.c,
+ * migrations.c) against real database files in a temp directory:
+ * migrations, connection settings, file mode, every record operation and
+ * its error codes, and rows a tampered database may hold.
+ */
+#include "att_test.h"
+
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+struct fx {
+    char dir[64];
+    char db[128];
+    struct att_store *s;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/att-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof(f->db), "%s/attestd.db", f->dir);
+    EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    att_store_close(f->s);
+    DIR *d = opendir(f->dir);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+                char p[256];
+                snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
+                unlink(p);
+            }
+        }
+        closedir(d);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Run SQL on a second, raw connection (as an attacker with the file would). */
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    char *err = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK) {
+        fail_msg("raw_exec: %s", err != NULL ? err : "?");
+    }
+    sqlite3_free(err);
+    sqlite3_close(db);
+}
+
+static void make_provider(struct att_provider_rec *p, const char *name, bool is_default)
+{
+    memset(p, 0, sizeof(*p));
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    snprintf(p->issuer, sizeof(p->issuer), "https://%s.attest.example", name);
+    snprintf(p->signing_alg, sizeof(p->signing_alg), "ES256");
+    p->is_default = is_default;
+    p->created_at = 1700000000;
+}
+
+static void make_key(struct att_key_rec *k, const char *kid, const char *provider, int64_t at)
+{
+    att_key_rec_init(k);
+    snprintf(k->kid, sizeof(k->kid), "%s", kid);
+    snprintf(k->provider, sizeof(k->provider), "%s", provider);
+    snprintf(k->alg, sizeof(k->alg), "ES256");
+    EXPECT_OK(att_buf_put(&k->cert_der, "\x30\x82\x01\x00", 4));
+    EXPECT_OK(att_buf_put(&k->sealed_key, "\x01\x20sealed", 8));
+    k->created_at = at;
+}
+
+static void make_dek(struct att_dek_rec *d, const char *id, const char *kek, bool active,
+                     int64_t at)
+{
+    att_dek_rec_init(d);
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    snprintf(d->kek_id, sizeof(d->kek_id), "%s", kek);
+    EXPECT_OK(att_buf_puts(&d->wrapped, id));
+    d->active = active;
+    d->created_at = at;
+}
+
+/* ---- schema and connection ------------------------------------------------ */
+
+static void test_fresh_db_migrated(void **state)
+{
+    struct fx *f = *state;
+    int v = -1;
+    EXPECT_OK(att_store_ping(f->s));
+    EXPECT_OK(att_store_schema_version(f->s, &v));
+    assert_int_equal(v, att_store_schema_latest());
+    assert_true(att_store_schema_latest() >= 1);
+    assert_string_equal(f->s->ops->name, "sqlite");
+}
+
+static void test_reopen_is_idempotent(void **state)
+{
+    struct fx *f = *state;
+    struct att_provider_rec p, got;
+    int v = -1;
+    make_provider(&p, "p1", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    for (int i = 0; i < 3; i++) {
+        att_store_close(f->s);
+        f->s = NULL;
+        EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
+    }
+    EXPECT_OK(att_store_schema_version(f->s, &v));
+    assert_int_equal(v, att_store_schema_latest());
+    EXPECT_OK(att_store_provider_get(f->s, "p1", &got));
+    /* Each migration is recorded once. */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM schema_migrations", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), att_store_schema_latest());
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    struct fx *f = *state;
+    char sql[128];
+    struct att_store *s2 = NULL;
+    snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES(%d, 0)",
+             att_store_schema_latest() + 1);
+    raw_exec(f->db, sql);
+    EXPECT_ERR(att_store_open_sqlite(f->db, &s2), ATT_ERR_STORE_SCHEMA);
+    assert_null(s2);
+}
+
+/* journal_mode is stored in the file, so a second connection sees it. */
+static void test_wal_and_file_modes(void **state)
+{
+    struct fx *f = *state;
+    struct stat st;
+    struct att_provider_rec p;
+    char wal[160];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+
+    make_provider(&p, "p1", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    assert_int_equal(stat(f->db, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(wal, sizeof(wal), "%s-wal", f->db);
+    assert_int_equal(stat(wal, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+/*
+ * PRAGMA foreign_keys is per connection, so another connection cannot see
+ * ours; its effects can: a dangling reference is refused and deletes cascade.
+ */
+static void test_foreign_keys_enforced(void **state)
+{
+    struct fx *f = *state;
+    struct att_key_rec k;
+    make_key(&k, "kid-1", "no-such-provider", 1);
+    EXPECT_ERR(att_store_key_insert(f->s, &k), ATT_ERR_STORE_CONSTRAINT);
+    att_key_rec_cleanup(&k);
+}
+
+static void test_file_mode_with_loose_umask(void **state)
+{
+    struct fx *f = *state;
+    char path[160];
+    struct att_store *s2 = NULL;
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/second.db", f->dir);
+    mode_t old = umask(0);
+    EXPECT_OK(att_store_open_sqlite(path, &s2));
+    umask(old);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    att_store_close(s2);
+    att_store_close(NULL);
+}
+
+static void test_open_failures(void **state)
+{
+    struct fx *f = *state;
+    struct att_store *s2 = NULL;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/missing-dir/x.db", f->dir);
+    EXPECT_ERR(att_store_open_sqlite(path, &s2), ATT_ERR_IO);
+    /* Not a database: refused, nothing leaked. */
+    snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
+    FILE *g = fopen(path, "wb");
+    assert_non_null(g);
+    for (int i = 0; i < 4096; i++) {
+        fputc('x', g);
+    }
+    fclose(g);
+    EXPECT_ERR(att_store_open_sqlite(path, &s2), ATT_ERR_STORE);
+    assert_null(s2);
+    EXPECT_ERR(att_store_open_sqlite(NULL, &s2), ATT_ERR_ARG);
+}
+
+/* ---- providers -------------------------------------------------------------- */
+
+struct names {
+    char v[8][64];
+    size_t n;
+    att_err stop_with;
+};
+
+static att_err collect_provider(const struct att_provider_rec *p, void *arg)
+{
+    struct names *n = arg;
+    if (n->stop_with != ATT_OK) {
+        return n->stop_with;
+    }
+    snprintf(n->v[n->n++], sizeof(n->v[0]), "%s", p->name);
+    return ATT_OK;
+}
+
+static void test_provider_crud(void **state)
+{
+    struct fx *f = *state;
+    struct att_provider_rec p, got;
+    struct names n = {0};
+
+    make_provider(&p, "beta", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    make_provider(&p, "alpha", true);
+    p.created_at = 42;
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    EXPECT_ERR(att_store_provider_insert(f->s, &p), ATT_ERR_EXISTS);
+
+    memset(&got, 0x7f, sizeof(got));
+    EXPECT_OK(att_store_provider_get(f->s, "alpha", &got));
+    assert_string_equal(got.name, "alpha");
+    assert_string_equal(got.issuer, "https://alpha.attest.example");
+    assert_string_equal(got.signing_alg, "ES256");
+    assert_true(got.is_default);
+    assert_int_equal(got.created_at, 42);
+
+    /* Out-parameters untouched on failure. */
+    got.created_at = 7;
+    EXPECT_ERR(att_store_provider_get(f->s, "gamma", &got), ATT_ERR_NOT_FOUND);
+    assert_int_equal(got.created_at, 7);
+
+    EXPECT_OK(att_store_provider_list(f->s, collect_provider, &n));
+    assert_int_equal(n.n, 2);
+    assert_string_equal(n.v[0], "alpha");
+    assert_string_equal(n.v[1], "beta");
+    n = (struct names){.stop_with = ATT_ERR_STATE};
+    EXPECT_ERR(att_store_provider_list(f->s, collect_provider, &n), ATT_ERR_STATE);
+
+    EXPECT_OK(att_store_provider_delete(f->s, "alpha"));
+    EXPECT_ERR(att_store_provider_delete(f->s, "alpha"), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_provider_get(f->s, "alpha", &got), ATT_ERR_NOT_FOUND);
+    n = (struct names){0};
+    EXPECT_OK(att_store_provider_list(f->s, collect_provider, &n));
+    assert_int_equal(n.n, 1);
+}
+
+static void test_only_one_default_provider(void **state)
+{
+    struct fx *f = *state;
+    struct att_provider_rec p;
+    make_provider(&p, "one", true);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    make_provider(&p, "two", true);
+    EXPECT_ERR(att_store_provider_insert(f->s, &p), ATT_ERR_EXISTS);
+    p.is_default = false;
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    make_provider(&p, "three", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    /* Once the default is gone, another provider may become it. */
+    EXPECT_OK(att_store_provider_delete(f->s, "one"));
+    make_provider(&p, "four", true);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+}
+
+static void test_provider_bad_arguments(void **state)
+{
+    struct fx *f = *state;
+    struct att_provider_rec p;
+    make_provider(&p, "x", false);
+    memset(p.name, 'a', sizeof(p.name)); /* not NUL-terminated */
+    EXPECT_ERR(att_store_provider_insert(f->s, &p), ATT_ERR_ARG);
+    make_provider(&p, "", false);
+    EXPECT_ERR(att_store_provider_insert(f->s, &p), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_provider_insert(NULL, &p), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_provider_get(f->s, NULL, &p), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_provider_list(f->s, NULL, NULL), ATT_ERR_ARG);
+}
+
+/* A name longer than the record field (a tampered file) is an error, never truncated. */
+static void test_oversized_column_refused(void **state)
+{
+    struct fx *f = *state;
+    struct att_provider_rec got;
+    struct names n = {0};
+    char sql[512];
+    char longname[ATT_PROVIDER_NAME_MAX + 2];
+    memset(longname, 'n', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    snprintf(sql, sizeof(sql), "INSERT INTO providers VALUES('%s', 'https://i', 'ES256', 0, 1)",
+             longname);
+    raw_exec(f->db, sql);
+    EXPECT_ERR(att_store_provider_get(f->s, longname, &got), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_provider_list(f->s, collect_provider, &n), ATT_ERR_STORE);
+    assert_int_equal(n.n, 0);
+    /* Exactly the maximum still fits. */
+    longname[ATT_PROVIDER_NAME_MAX] = '\0';
+    raw_exec(f->db, "DELETE FROM providers");
+    snprintf(sql, sizeof(sql), "INSERT INTO providers VALUES('%s', 'https://i', 'ES256', 0, 1)",
+             longname);
+    raw_exec(f->db, sql);
+    EXPECT_OK(att_store_provider_get(f->s, longname, &got));
+    assert_string_equal(got.name, longname);
+}
+
+static void test_wrong_column_types_refused(void **state)
+{
+    struct fx *f = *state;
+    struct att_provider_rec got;
+    struct att_dek_rec d;
+    raw_exec(f->db, "INSERT INTO providers VALUES('p', 'https://i', 'ES256', 5, 1);"
+                    "INSERT INTO providers VALUES('q', 'https://i', 'ES256', 0, 'noon');"
+                    "INSERT INTO providers VALUES('r', X'68747470', 'ES256', 0, 1);"
+                    "INSERT INTO data_keys VALUES('d1', 'k', 'text not blob', 1, 1);"
+                    "INSERT INTO data_keys VALUES('d2', 'k', X'00', 1, 1);");
+    EXPECT_ERR(att_store_provider_get(f->s, "p", &got), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_provider_get(f->s, "q", &got), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_provider_get(f->s, "r", &got), ATT_ERR_STORE);
+    att_dek_rec_init(&d);
+    EXPECT_ERR(att_store_dek_get(f->s, "d1", &d), ATT_ERR_STORE);
+    EXPECT_OK(att_store_dek_get(f->s, "d2", &d));
+    assert_int_equal(d.wrapped.len, 1);
+    att_dek_rec_cleanup(&d);
+}
+
+/* ---- signing keys --------------------------------------------------------- */
+
+struct kids {
+    char v[8][65];
+    size_t n;
+    size_t cert_len;
+};
+
+static att_err collect_key(const struct att_key_rec *k, void *arg)
+{
+    struct kids *c = arg;
+    snprintf(c->v[c->n++], sizeof(c->v[0]), "%s", k->kid);
+    c->cert_len = k->cert_der.len;
+    return ATT_OK;
+}
+
+static void test_keys_and_cascade(void **state)
+{
+    struct fx *f = *state;
+    struct att_provider_rec p;
+    struct att_key_rec k;
+    struct kids c = {0};
+
+    make_provider(&p, "p1", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    make_provider(&p, "p2", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    make_key(&k, "kid-new", "p1", 200);
+    EXPECT_OK(att_store_key_insert(f->s, &k));
+    EXPECT_ERR(att_store_key_insert(f->s, &k), ATT_ERR_EXISTS);
+    att_key_rec_cleanup(&k);
+    make_key(&k, "kid-old", "p1", 100);
+    EXPECT_OK(att_store_key_insert(f->s, &k));
+    att_key_rec_cleanup(&k);
+    make_key(&k, "kid-other", "p2", 100);
+    att_buf_cleanup(&k.cert_der); /* an empty blob stays a blob */
+    EXPECT_OK(att_store_key_insert(f->s, &k));
+    att_key_rec_cleanup(&k);
+
+    EXPECT_OK(att_store_key_list(f->s, "p1", collect_key, &c));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.v[0], "kid-old"); /* oldest first */
+    assert_string_equal(c.v[1], "kid-new");
+    assert_int_equal(c.cert_len, 4);
+    c = (struct kids){0};
+    EXPECT_OK(att_store_key_list(f->s, "p2", collect_key, &c));
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.cert_len, 0);
+
+    EXPECT_OK(att_store_provider_delete(f->s, "p1"));
+    c = (struct kids){0};
+    EXPECT_OK(att_store_key_list(f->s, "p1", collect_key, &c));
+    assert_int_equal(c.n, 0);
+    c = (struct kids){0};
+    EXPECT_OK(att_store_key_list(f->s, "p2", collect_key, &c));
+    assert_int_equal(c.n, 1);
+}
+
+/* ---- data keys ---------------------------------------------------------------- */
+
+struct dek_ids {
+    char v[8][33];
+    size_t n;
+};
+
+static att_err collect_dek(const struct att_dek_rec *d, void *arg)
+{
+    struct dek_ids *c = arg;
+    snprintf(c->v[c->n++], sizeof(c->v[0]), "%s", d->id);
+    return ATT_OK;
+}
+
+static void test_deks(void **state)
+{
+    struct fx *f = *state;
+    struct att_dek_rec d, got;
+    struct dek_ids c = {0};
+
+    att_dek_rec_init(&got);
+    EXPECT_ERR(att_store_dek_get_active(f->s, &got), ATT_ERR_NOT_FOUND);
+    make_dek(&d, "dek-old", "kek-1", true, 100);
+    EXPECT_OK(att_store_dek_insert(f->s, &d));
+    EXPECT_ERR(att_store_dek_insert(f->s, &d), ATT_ERR_EXISTS);
+    att_dek_rec_cleanup(&d);
+    make_dek(&d, "dek-new", "kek-1", true, 200);
+    EXPECT_OK(att_store_dek_insert(f->s, &d));
+    att_dek_rec_cleanup(&d);
+    make_dek(&d, "dek-retired", "kek-1", false, 300);
+    EXPECT_OK(att_store_dek_insert(f->s, &d));
+    att_dek_rec_cleanup(&d);
+
+    EXPECT_OK(att_store_dek_get(f->s, "dek-old", &got));
+    assert_string_equal(got.id, "dek-old");
+    assert_string_equal(got.kek_id, "kek-1");
+    assert_int_equal(got.wrapped.len, 7);
+    assert_memory_equal(got.wrapped.data, "dek-old", 7);
+    assert_true(got.active);
+    assert_int_equal(got.created_at, 100);
+    /* A second get into the same record releases the first buffer (LeakSanitizer checks). */
+    EXPECT_OK(att_store_dek_get_active(f->s, &got));
+    assert_string_equal(got.id, "dek-new");
+    EXPECT_ERR(att_store_dek_get(f->s, "nope", &got), ATT_ERR_NOT_FOUND);
+    assert_string_equal(got.id, "dek-new");
+
+    EXPECT_OK(att_store_dek_list(f->s, collect_dek, &c));
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.v[0], "dek-old");
+    assert_string_equal(c.v[2], "dek-retired");
+
+    EXPECT_OK(att_store_dek_rewrap(f->s, "dek-old", "kek-2", (const uint8_t *)"rewrapped", 9));
+    EXPECT_OK(att_store_dek_get(f->s, "dek-old", &got));
+    assert_string_equal(got.kek_id, "kek-2");
+    assert_int_equal(got.wrapped.len, 9);
+    assert_memory_equal(got.wrapped.data, "rewrapped", 9);
+    EXPECT_ERR(att_store_dek_rewrap(f->s, "nope", "kek-2", (const uint8_t *)"x", 1),
+               ATT_ERR_NOT_FOUND);
+    att_dek_rec_cleanup(&got);
+}
+
+static void test_transactions(void **state)
+{
+    struct fx *f = *state;
+    struct att_dek_rec d, got;
+
+    att_dek_rec_init(&got);
+    make_dek(&d, "dek-tx", "kek-1", true, 1);
+    EXPECT_OK(att_store_begin(f->s));
+    EXPECT_OK(att_store_dek_insert(f->s, &d));
+    EXPECT_OK(att_store_rollback(f->s));
+    EXPECT_ERR(att_store_dek_get(f->s, "dek-tx", &got), ATT_ERR_NOT_FOUND);
+    EXPECT_OK(att_store_begin(f->s));
+    EXPECT_OK(att_store_dek_insert(f->s, &d));
+    EXPECT_OK(att_store_commit(f->s));
+    EXPECT_OK(att_store_dek_get(f->s, "dek-tx", &got));
+    /* COMMIT without BEGIN is an error, not a silent success. */
+    EXPECT_ERR(att_store_commit(f->s), ATT_ERR_STORE);
+    att_dek_rec_cleanup(&d);
+    att_dek_rec_cleanup(&got);
+}
+
+/* A writer holding the lock on another connection makes ours report BUSY (after the timeout). */
+static void test_busy_maps(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db = NULL;
+    struct att_dek_rec d;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    make_dek(&d, "dek-busy", "kek-1", true, 1);
+    /* This waits out the 5 s busy_timeout once. */
+    EXPECT_ERR(att_store_dek_insert(f->s, &d), ATT_ERR_STORE_BUSY);
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    EXPECT_OK(att_store_dek_insert(f->s, &d));
+    att_dek_rec_cleanup(&d);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_fresh_db_migrated),
+        T(test_reopen_is_idempotent),
+        T(test_newer_schema_refused),
+        T(test_wal_and_file_modes),
+        T(test_foreign_keys_enforced),
+        T(test_file_mode_with_loose_umask),
+        T(test_open_failures),
+        T(test_provider_crud),
+        T(test_only_one_default_provider),
+        T(test_provider_bad_arguments),
+        T(test_oversized_column_refused),
+        T(test_wrong_column_types_refused),
+        T(test_keys_and_cascade),
+        T(test_deks),
+        T(test_transactions),
+        T(test_busy_maps),
+    };
+#undef T
+    return cmocka_run_group_tests_name("store_sqlite", tests, NULL, NULL);
+}
