@@ -18,10 +18,12 @@ deps:
 	@scripts/deps.sh
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) --buildtype=release -Dtests=false
+	@meson setup $(BUILD) --buildtype=release -Dtests=false > $(BUILD).setup.log \
+	  || { cat $(BUILD).setup.log; exit 1; }
 
 build: deps $(BUILD)/build.ninja
-	ninja -C $(BUILD)
+	@ninja -C $(BUILD) | grep -v '^\[' || true
+	@test -x $(BUILD)/attestd && test -x $(BUILD)/attestctl
 
 run: build
 	@scripts/run.sh $(BUILD) $(DATA_DIR)

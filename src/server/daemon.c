@@ -231,6 +231,13 @@ int att_daemon_run(const struct att_config *cfg)
     }
     struct att_provider_set *set = NULL;
     rc = att_provider_set_load(d.store, d.keyring, &set);
+    const struct att_provider *def = rc == ATT_OK ? att_provider_set_default(set) : NULL;
+    if (def != NULL && strcmp(def->rec.issuer, cfg->public_url) != 0) {
+        /* The issuer is fixed when the provider is created (it is in its certificate). */
+        att_log(ATT_LOG_WARN, "the default provider's issuer differs from public_url; tokens "
+                "carry the issuer", "issuer", json_string(def->rec.issuer), "public_url",
+                json_string(cfg->public_url), NULL);
+    }
     if (rc != ATT_OK) {
         snprintf(msg, sizeof(msg), "%s%s", att_err_str(rc),
                  rc == ATT_ERR_KEK_MISMATCH || rc == ATT_ERR_SEAL_AUTH

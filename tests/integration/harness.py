@@ -217,8 +217,14 @@ class Daemon:
         text = self.logs()
         bad = sanitizer_problems(text)
         if bad or self.returncode != 0:
-            raise AssertionError(f"attestd exit code {self.returncode}, sanitizer markers {bad}:\n"
-                                 f"{text[-6000:]}")
+            # Keep the whole log for inspection; show the start of the first report.
+            kept = os.path.join(tempfile.gettempdir(),
+                                f"attestd-failed-{os.getpid()}-{id(self):x}-{self._runs}.log")
+            shutil.copyfile(self.stderr_path, kept)
+            starts = [text.find(m) for m in SANITIZER_MARKERS if m in text]
+            at = max(0, min(starts) - 200) if starts else max(0, len(text) - 6000)
+            raise AssertionError(f"attestd exit code {self.returncode}, sanitizer markers {bad} "
+                                 f"(full log: {kept}):\n{text[at:at + 8000]}")
 
     def kill(self):
         if self.proc is not None:

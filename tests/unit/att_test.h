@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -34,5 +38,30 @@
                      att_err_name(expect_rc_));                                          \
         }                                                                                \
     } while (0)
+
+/* Make a fresh directory /tmp/att-<tag>-XXXXXX into dir (>= 64 bytes). */
+static inline void att_test_mkdtemp(const char *tag, char *dir, size_t n)
+{
+    snprintf(dir, n, "/tmp/att-%s-XXXXXX", tag);
+    assert_non_null(mkdtemp(dir));
+}
+
+/* Remove a flat directory made by att_test_mkdtemp and its files. */
+static inline void att_test_rmdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char p[512];
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    rmdir(dir);
+}
 
 #endif

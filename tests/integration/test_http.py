@@ -1,0 +1,509 @@
+"""HTTP/1.1 behaviour of attestd: limits, framing errors, error shape, keep-alive, pipelining,
+timeouts, allow-list, connection limit and draining on SIGTERM."""
+import json
+import select
+import signal
+import socket
+import ssl
+import time
+import unittest
+
+import harness as h
+
+GET_HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def raw_exchange(d, data, timeout=10.0):
+    """Send raw bytes over TLS and read until the server closes; the parsed responses."""
+    with d.tls_socket(timeout=timeout) as s:
+        s.sendall(data)
+        return h.parse_responses(h.read_until_eof(s, timeout))
+
+
+def raw_one(d, data, timeout=10.0):
+    """Send raw bytes and read exactly one response (the connection may stay open)."""
+    with d.tls_socket(timeout=timeout) as s:
+        s.sendall(data)
+        with s.makefile("rb") as f:
+            return h.read_response(f)
+
+
+def wait_app_data(s, timeout):
+    """Wait up to timeout for application data on a TLS socket (TLS 1.3 session tickets make
+    the raw socket readable without any); returns the bytes read, b"" if none (or at EOF)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b""
+        r, _, _ = select.select([s], [], [], left)
+        if not r:
+            return b""
+        s.setblocking(False)
+        try:
+            return s.recv(65536)
+        except ssl.SSLWantReadError:
+            continue
+        except (ssl.SSLError, OSError):
+            return b""
+        finally:
+            s.setblocking(True)
+
+
+class HttpErrorsMixin:
+    def assert_error(self, resp, status, code):
+        self.assertIsNotNone(resp, "no response")
+        st, headers, body = resp
+        self.assertEqual(st, status, body)
+        self.assertEqual(h.error_of(body)[0], code)
+        self.assertEqual(headers["x-ms-error-code"], code)
+        self.assertRegex(headers["x-ms-request-id"], h.UUID_RE)
+        self.assertEqual(headers["content-type"], "application/json; charset=utf-8")
+
+
+class HttpDefaultsTest(HttpErrorsMixin, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    # ---- error shape and routing ----
+
+    def test_unknown_route_404_in_maa_shape(self):
+        status, headers, body = self.d.request("GET", "/no/such/route")
+        self.assertEqual(status, 404)
+        self.assertEqual(json.loads(body), {"error": {"code": "NotFound",
+                                                      "message": "no such route"}})
+        self.assertEqual(headers["x-ms-error-code"], "NotFound")
+        self.assertRegex(headers["x-ms-request-id"], h.UUID_RE)
+        self.assertEqual(headers["Content-Type"], "application/json; charset=utf-8")
+
+    def test_request_ids_are_unique_uuid4(self):
+        ids = set()
+        for path in ("/healthz", "/certs", "/nope", "/healthz"):
+            _, headers, _ = self.d.request("GET", path)
+            rid = headers["x-ms-request-id"]
+            self.assertRegex(rid, h.UUID_RE)
+            self.assertEqual(rid[14], "4", "version 4 UUID")
+            self.assertIn(rid[19], "89ab", "RFC 9562 variant")
+            ids.add(rid)
+        self.assertEqual(len(ids), 4)
+        # The access log carries the same id.
+        logged = {e["request_id"] for e in self.d.log_events() if e.get("msg") == "request"}
+        self.assertLessEqual(ids, logged)
+
+    def test_wrong_method_405_with_allow(self):
+        for method, path in (("POST", "/certs"), ("DELETE", "/.well-known/openid-configuration"),
+                             ("PUT", "/providers/default/certs"), ("POST", "/healthz")):
+            with self.subTest(method=method, path=path):
+                status, headers, body = self.d.request(method, path, body=b"" if method != "DELETE"
+                                                       else None)
+                self.assertEqual(status, 405)
+                self.assertEqual(h.error_of(body)[0], "MethodNotAllowed")
+                self.assertEqual(headers["x-ms-error-code"], "MethodNotAllowed")
+                self.assertEqual(headers["Allow"], "GET")
+
+    def test_unknown_method_501(self):
+        resp = raw_one(self.d, b"BREW /certs HTTP/1.1\r\nHost: a\r\n\r\n")
+        self.assert_error(resp, 501, "NotImplemented")
+
+    # ---- body limit ----
+
+    def test_oversize_content_length_413_before_body(self):
+        t0 = time.monotonic()
+        resps = raw_exchange(self.d, b"POST /certs HTTP/1.1\r\nHost: a\r\nContent-Type: "
+                                     b"application/json\r\nContent-Length: 300000\r\n\r\n")
+        self.assertLess(time.monotonic() - t0, 5.0, "answered without waiting for the body")
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 413, "PayloadTooLarge")
+        self.assertEqual(resps[0][1]["connection"], "close")
+
+    def test_absurd_content_length_413(self):
+        resps = raw_exchange(self.d, b"POST /certs HTTP/1.1\r\nHost: a\r\n"
+                                     b"Content-Length: 99999999999999999999\r\n\r\n")
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 413, "PayloadTooLarge")
+
+    def test_bad_content_length_400(self):
+        for value in (b"12abc", b"-1", b"1, 1"):
+            with self.subTest(value=value):
+                resps = raw_exchange(self.d, b"POST /certs HTTP/1.1\r\nHost: a\r\n"
+                                             b"Content-Length: " + value + b"\r\n\r\n")
+                self.assertEqual(len(resps), 1)
+                self.assert_error(resps[0], 400, "InvalidParameter")
+        resps = raw_exchange(self.d, b"POST /certs HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+                                     b"Content-Length: 1\r\n\r\nx")
+        self.assert_error(resps[0], 400, "InvalidParameter")
+
+    # ---- framing errors over a raw socket ----
+
+    def test_malformed_request_line_400(self):
+        for line in (b"GARBAGE\r\n\r\n", b"GET  /certs HTTP/1.1\r\nHost: a\r\n\r\n",
+                     b"GET certs HTTP/1.1\r\nHost: a\r\n\r\n", b"GET /certs HTTP/1.1 x\r\n\r\n",
+                     b"GET /certs\r\nHost: a\r\n\r\n"):
+            with self.subTest(line=line):
+                resps = raw_exchange(self.d, line)
+                self.assertEqual(len(resps), 1, "one answer, then the connection is closed")
+                self.assert_error(resps[0], 400, "InvalidParameter")
+                self.assertEqual(resps[0][1]["connection"], "close")
+
+    def test_bare_lf_and_folding_400(self):
+        for data in (b"GET /certs HTTP/1.1\nHost: a\r\n\r\n",
+                     b"GET /certs HTTP/1.1\r\nHost: a\nX-A: 1\r\n\r\n",
+                     b"GET /certs HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  folded\r\n\r\n",
+                     b"GET /certs HTTP/1.1\r\nHost : a\r\n\r\n"):
+            with self.subTest(data=data):
+                resps = raw_exchange(self.d, data)
+                self.assertEqual(len(resps), 1)
+                self.assert_error(resps[0], 400, "InvalidParameter")
+
+    def test_dot_segments_and_encoded_slash_400(self):
+        for path in (b"/providers/../certs", b"/./certs", b"/providers%2Fdefault/certs"):
+            with self.subTest(path=path):
+                resps = raw_exchange(self.d, b"GET " + path + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+                self.assertEqual(len(resps), 1)
+                self.assert_error(resps[0], 400, "InvalidParameter")
+
+    def test_http_version_505(self):
+        resps = raw_exchange(self.d, b"GET /certs HTTP/2.0\r\nHost: a\r\n\r\n")
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 505, "HttpVersionNotSupported")
+
+    def test_header_section_too_large_431(self):
+        big = b"X-Filler: " + b"a" * 20000 + b"\r\n"
+        resps = raw_exchange(self.d, b"GET /certs HTTP/1.1\r\nHost: a\r\n" + big + b"\r\n")
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 431, "RequestHeaderFieldsTooLarge")
+
+    def test_unterminated_head_over_limit_431(self):
+        # No end of head at all: the server must stop buffering at max_header_size.
+        with self.d.tls_socket() as s:
+            s.sendall(b"GET /certs HTTP/1.1\r\nHost: a\r\nX-Filler: " + b"a" * 20000)
+            resps = h.parse_responses(h.read_until_eof(s))
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 431, "RequestHeaderFieldsTooLarge")
+
+    def test_transfer_encoding_chunked_501(self):
+        resps = raw_exchange(self.d, b"POST /certs HTTP/1.1\r\nHost: a\r\n"
+                                     b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 501, "NotImplemented")
+        self.assertEqual(resps[0][1]["connection"], "close")
+
+    def test_transfer_encoding_with_content_length_400(self):
+        resps = raw_exchange(self.d, b"POST /certs HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                                     b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 400, "InvalidParameter")
+
+    def test_missing_host_400(self):
+        resps = raw_exchange(self.d, b"GET /healthz HTTP/1.1\r\n\r\n")
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 400, "InvalidParameter")
+        resps = raw_exchange(self.d, b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 400, "InvalidParameter")
+
+    def test_http10_without_host_is_served_and_closed(self):
+        resps = raw_exchange(self.d, b"GET /healthz HTTP/1.0\r\n\r\n")
+        self.assertEqual(len(resps), 1)
+        status, headers, body = resps[0]
+        self.assertEqual((status, body), (200, b'{"status":"ok"}'))
+        self.assertEqual(headers["connection"], "close")
+
+    # ---- connection reuse ----
+
+    def test_keep_alive_two_requests_one_connection(self):
+        conn = self.d.connection()
+        try:
+            status, headers, body = self.d.request("GET", "/healthz", conn=conn)
+            self.assertEqual((status, body), (200, b'{"status":"ok"}'))
+            self.assertIsNone(headers["Connection"])
+            sock = conn.sock
+            self.assertIsNotNone(sock)
+            # An error answered by the router keeps the connection too.
+            status, _, _ = self.d.request("GET", "/nope", conn=conn)
+            self.assertEqual(status, 404)
+            status, _, doc = self.d.request("GET", "/readyz", conn=conn)
+            self.assertEqual(status, 200)
+            self.assertIs(conn.sock, sock, "the same connection served every request")
+        finally:
+            conn.close()
+
+    def test_http10_keep_alive(self):
+        with self.d.tls_socket() as s, s.makefile("rb") as f:
+            for _ in range(2):
+                s.sendall(b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                status, headers, body = h.read_response(f)
+                self.assertEqual((status, body), (200, b'{"status":"ok"}'))
+                self.assertEqual(headers["connection"], "keep-alive")
+
+    def test_pipelined_requests_in_one_write(self):
+        data = (b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
+                b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
+                b"GET /readyz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        resps = raw_exchange(self.d, data)
+        self.assertEqual([r[0] for r in resps], [200, 404, 200])
+        self.assertEqual(resps[0][2], b'{"status":"ok"}')
+        self.assertEqual(h.error_of(resps[1][2])[0], "NotFound")
+        self.assertEqual(json.loads(resps[2][2])["status"], "ready")
+        self.assertEqual(resps[2][1]["connection"], "close")
+        self.assertEqual(len({r[1]["x-ms-request-id"] for r in resps}), 3)
+
+    def test_connection_close_honoured(self):
+        resps = raw_exchange(self.d, b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close"
+                                     b"\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        self.assertEqual(len(resps), 1, "nothing is answered after Connection: close")
+        self.assertEqual(resps[0][1]["connection"], "close")
+
+    def test_expect_100_continue(self):
+        with self.d.tls_socket() as s, s.makefile("rb") as f:
+            s.sendall(b"POST /certs HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
+                      b"Expect: 100-continue\r\n\r\n")
+            self.assertEqual(f.readline(), b"HTTP/1.1 100 Continue\r\n")
+            self.assertEqual(f.readline(), b"\r\n")
+            s.sendall(b"abcd")
+            status, headers, body = h.read_response(f)
+            self.assertEqual(status, 405)
+            self.assertEqual(h.error_of(body)[0], "MethodNotAllowed")
+
+
+class SmallBodyLimitTest(HttpErrorsMixin, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(config="max_body_size = 2k")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def post(self, n):
+        return raw_exchange(self.d, b"POST /certs HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                                    b"Content-Length: %d\r\n\r\n" % n + b"x" * n)
+
+    def test_body_over_limit_413(self):
+        resps = self.post(3000)
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 413, "PayloadTooLarge")
+
+    def test_body_one_over_limit_413(self):
+        resps = self.post(2049)
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 413, "PayloadTooLarge")
+
+    def test_body_at_limit_reaches_router(self):
+        resps = self.post(2048)
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 405, "MethodNotAllowed")
+
+    def test_http_client_post_over_limit(self):
+        status, headers, body = self.d.request("POST", "/certs", body=b"{}" * 1500,
+                                               headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 413)
+        self.assertEqual(h.error_of(body)[0], "PayloadTooLarge")
+
+
+class TimeoutTest(HttpErrorsMixin, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(config="read_timeout = 1\nrequest_timeout = 2")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def test_silent_client_cut_after_read_timeout(self):
+        with self.d.tls_socket() as s:
+            t0 = time.monotonic()
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+            data = h.read_until_eof(s, timeout=10)
+            elapsed = time.monotonic() - t0
+        self.assertGreaterEqual(elapsed, 0.8)
+        self.assertLess(elapsed, 3.0, "cut off after read_timeout = 1")
+        resps = h.parse_responses(data)
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 408, "RequestTimeout")
+        self.assertEqual(resps[0][1]["connection"], "close")
+
+    def test_silent_body_cut_after_read_timeout(self):
+        with self.d.tls_socket() as s:
+            t0 = time.monotonic()
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+            data = h.read_until_eof(s, timeout=10)
+            elapsed = time.monotonic() - t0
+        self.assertLess(elapsed, 3.0)
+        resps = h.parse_responses(data)
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 408, "RequestTimeout")
+
+    def test_trickling_client_cut_after_request_timeout(self):
+        """Slowloris: a byte every 0.4 s never trips read_timeout, but request_timeout = 2 does."""
+        head = b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Slow: " + b"z" * 100
+        with self.d.tls_socket() as s:
+            t0 = time.monotonic()
+            data = b""
+            for i in range(len(head)):
+                try:
+                    s.sendall(head[i:i + 1])
+                except (ssl.SSLError, OSError):
+                    break
+                data = wait_app_data(s, 0.4)
+                if data or time.monotonic() - t0 > 8:
+                    break
+            data += h.read_until_eof(s, timeout=10)
+            elapsed = time.monotonic() - t0
+        self.assertGreaterEqual(elapsed, 1.8, "read_timeout must not fire while bytes arrive")
+        self.assertLess(elapsed, 3.5, "cut off after request_timeout = 2")
+        resps = h.parse_responses(data)
+        self.assertEqual(len(resps), 1)
+        self.assert_error(resps[0], 408, "RequestTimeout")
+
+    def test_fast_request_still_served(self):
+        self.assertEqual(self.d.request("GET", "/healthz")[0], 200)
+
+
+class AllowedNetworksTest(HttpErrorsMixin, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.outside = h.Daemon(config="allowed_networks = 10.0.0.0/8")
+        try:
+            cls.inside = h.Daemon(config="allowed_networks = 10.0.0.0/8, 127.0.0.0/8")
+        except BaseException:
+            cls.outside.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.outside.cleanup()
+        finally:
+            cls.inside.cleanup()
+
+    def test_peer_outside_allowed_networks_403(self):
+        for path in ("/healthz", "/certs"):
+            with self.subTest(path=path):
+                resps = raw_exchange(self.outside, b"GET " + path.encode() +
+                                     b" HTTP/1.1\r\nHost: a\r\n\r\n")
+                self.assertEqual(len(resps), 1)
+                self.assert_error(resps[0], 403, "Forbidden")
+                self.assertEqual(resps[0][1]["connection"], "close")
+        self.outside.wait_log("connection from outside allowed_networks", peer="127.0.0.1")
+
+    def test_peer_inside_allowed_networks_200(self):
+        status, _, body = self.inside.request("GET", "/healthz")
+        self.assertEqual((status, body), (200, b'{"status":"ok"}'))
+        self.assertEqual(self.inside.request("GET", "/certs")[0], 200)
+
+
+class MaxConnectionsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(config="max_connections = 2")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def try_connect(self):
+        """A TLS connection that completed one request, or the exception that stopped it."""
+        try:
+            s = self.d.tls_socket(timeout=5)
+        except (ssl.SSLError, OSError) as e:
+            return e
+        try:
+            s.sendall(GET_HEALTHZ)
+            f = s.makefile("rb")
+            resp = h.read_response(f)
+            f.close()
+            if resp is None:
+                s.close()
+                return ConnectionError("closed before answering")
+            self.assertEqual(resp[0], 200)
+            return s
+        except (ssl.SSLError, OSError) as e:
+            s.close()
+            return e
+
+    def test_third_connection_closed(self):
+        a = self.try_connect()
+        b = self.try_connect()
+        try:
+            self.assertIsInstance(a, ssl.SSLSocket, a)
+            self.assertIsInstance(b, ssl.SSLSocket, b)
+            c = self.try_connect()
+            if isinstance(c, ssl.SSLSocket):
+                c.close()
+                self.fail("a third simultaneous connection was served")
+            self.d.wait_log("connection refused: max_connections reached", max_connections=2)
+            # The first two are still served.
+            for s in (a, b):
+                s.sendall(GET_HEALTHZ)
+                with s.makefile("rb") as f:
+                    self.assertEqual(h.read_response(f)[0], 200)
+        finally:
+            for s in (a, b):
+                if isinstance(s, ssl.SSLSocket):
+                    s.close()
+        # Once they are gone, new connections are accepted again.
+        deadline = time.monotonic() + 10
+        while True:
+            c = self.try_connect()
+            if isinstance(c, ssl.SSLSocket):
+                c.close()
+                break
+            self.assertLess(time.monotonic(), deadline, f"slot never freed: {c!r}")
+            time.sleep(0.1)
+
+
+class ShutdownTest(unittest.TestCase):
+    def setUp(self):
+        self.d = h.Daemon()
+        self.addCleanup(self.d.cleanup)
+
+    def drain_with(self, first, rest):
+        s = self.d.tls_socket()
+        try:
+            s.sendall(first)
+            time.sleep(0.3)  # let the server buffer the partial request
+            self.d.signal(signal.SIGTERM)
+            self.d.wait_log("draining")
+            time.sleep(0.5)
+            self.assertTrue(self.d.running(), "attestd exited with a request in flight")
+            s.sendall(rest)
+            resps = h.parse_responses(h.read_until_eof(s))
+        finally:
+            s.close()
+        self.assertEqual(len(resps), 1)
+        status, headers, body = resps[0]
+        self.assertEqual((status, body), (200, b'{"status":"ok"}'))
+        self.assertEqual(headers["connection"], "close")
+        self.d.proc.wait(timeout=15)
+        self.assertEqual(self.d.stop(), 0)
+        self.assertEqual(self.d.wait_log("stopped")[0]["connections_cut"], 0)
+
+    def test_sigterm_waits_for_request_head_in_flight(self):
+        self.drain_with(b"GET /healthz HTTP/1.1\r\nHost: a\r\n", b"\r\n")
+
+    def test_sigterm_waits_for_request_body_in_flight(self):
+        self.drain_with(b"GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nabc",
+                        b"def")
+
+    def test_sigterm_does_not_wait_for_idle_connections(self):
+        conn = self.d.connection()
+        try:
+            self.assertEqual(self.d.request("GET", "/healthz", conn=conn)[0], 200)
+            t0 = time.monotonic()
+            self.d.signal(signal.SIGTERM)
+            self.d.proc.wait(timeout=10)
+            self.assertLess(time.monotonic() - t0, 5.0)
+        finally:
+            conn.close()
+        self.assertEqual(self.d.stop(), 0)
+        self.assertEqual(self.d.wait_log("stopped")[0]["connections_cut"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
