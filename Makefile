@@ -22,8 +22,7 @@ $(BUILD)/build.ninja:
 	  || { cat $(BUILD).setup.log; exit 1; }
 
 build: deps $(BUILD)/build.ninja
-	@ninja -C $(BUILD) | grep -v '^\[' || true
-	@test -x $(BUILD)/attestd && test -x $(BUILD)/attestctl
+	@ninja -C $(BUILD)
 
 run: build
 	@scripts/run.sh $(BUILD) $(DATA_DIR)
