@@ -27,7 +27,8 @@ static double now_s(void)
 /* A payload of the size of a typical SGX attestation token body (~1.5 KB). */
 static void make_payload(char *out, size_t n)
 {
-    size_t used = (size_t)snprintf(out, n, "{\"x-ms-attestation-type\":\"sgx\",\"x-ms-ver\":\"1.0\"");
+    size_t used =
+        (size_t)snprintf(out, n, "{\"x-ms-attestation-type\":\"sgx\",\"x-ms-ver\":\"1.0\"");
     for (int i = 0; used + 80 < n && i < 20; i++) {
         used += (size_t)snprintf(out + used, n - used,
                                  ",\"claim-%02d\":\"0123456789abcdef0123456789abcdef0123\"", i);
@@ -82,7 +83,8 @@ static int run(enum att_jws_alg alg, unsigned iters)
         EVP_MD_CTX_free(md);
         double t3 = now_s();
         struct att_jws jws;
-        if (ok != 1 || att_jws_verify(att_buf_cstr(&token), token.len, pub_copy, alg, &jws) != ATT_OK) {
+        if (ok != 1 ||
+            att_jws_verify(att_buf_cstr(&token), token.len, pub_copy, alg, &jws) != ATT_OK) {
             return 1;
         }
         att_jws_cleanup(&jws);

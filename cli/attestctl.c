@@ -155,10 +155,10 @@ static int cmd_token(struct att_admin *a, int argc, char **argv)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' },
-        { "data-dir", required_argument, NULL, 'd' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        {"config", required_argument, NULL, 'c'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *config = NULL;
     const char *data_dir = NULL;
@@ -166,18 +166,10 @@ int main(int argc, char **argv)
     /* '+': stop at the first non-option, so subcommand flags are left to the subcommand. */
     while ((ch = getopt_long(argc, argv, "+c:d:h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c':
-            config = optarg;
-            break;
-        case 'd':
-            data_dir = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        case 'c': config = optarg; break;
+        case 'd': data_dir = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
         }
     }
     int n = argc - optind;

@@ -7,7 +7,7 @@ packages=(
   gcc make pkg-config meson ninja-build
   libssl-dev libevent-dev libjansson-dev libsqlite3-dev libcmocka-dev
   openssl curl python3 sqlite3
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
 )
 
 missing=()

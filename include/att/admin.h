@@ -18,8 +18,8 @@
 struct att_admin;
 
 /* Read the configuration (file optional; data_dir overrides it) and open store and keys. */
-int att_admin_open(const char *config_path, const char *data_dir, struct att_admin **out,
-                   char *err, size_t err_len);
+int att_admin_open(const char *config_path, const char *data_dir, struct att_admin **out, char *err,
+                   size_t err_len);
 void att_admin_close(struct att_admin *a);
 
 /* issuer and alg may be NULL: issuer defaults to <public_url>/providers/<name>, alg to RS256. */

@@ -56,8 +56,8 @@ void att_admin_free_string(char *s)
     free(s);
 }
 
-int att_admin_open(const char *config_path, const char *data_dir, struct att_admin **out,
-                   char *err, size_t err_len)
+int att_admin_open(const char *config_path, const char *data_dir, struct att_admin **out, char *err,
+                   size_t err_len)
 {
     char msg[1024];
     struct att_admin *a = calloc(1, sizeof(*a));
@@ -68,11 +68,13 @@ int att_admin_open(const char *config_path, const char *data_dir, struct att_adm
     att_ignore_err(att_log_open(NULL, ATT_LOG_WARN)); /* stderr cannot fail to open */
     att_config_defaults(&a->cfg);
     int rc = 1;
-    if (config_path != NULL && att_config_load_file(&a->cfg, config_path, msg, sizeof(msg)) != ATT_OK) {
+    if (config_path != NULL &&
+        att_config_load_file(&a->cfg, config_path, msg, sizeof(msg)) != ATT_OK) {
         failf(err, err_len, "%s", msg);
         goto out;
     }
-    if (data_dir != NULL && att_config_set(&a->cfg, "data_dir", data_dir, msg, sizeof(msg)) != ATT_OK) {
+    if (data_dir != NULL &&
+        att_config_set(&a->cfg, "data_dir", data_dir, msg, sizeof(msg)) != ATT_OK) {
         failf(err, err_len, "--data-dir: %s", msg);
         goto out;
     }
@@ -84,7 +86,8 @@ int att_admin_open(const char *config_path, const char *data_dir, struct att_adm
                                                : att_kek_load_file(a->cfg.kek_file, &a->kek);
     if (e != ATT_OK) {
         failf(err, err_len, "key-encryption key (%s or $%s): %s", a->cfg.kek_file, a->cfg.kek_env,
-              e == ATT_ERR_PERM ? "file must not be accessible by group or others" : att_err_str(e));
+              e == ATT_ERR_PERM ? "file must not be accessible by group or others"
+                                : att_err_str(e));
         goto out;
     }
     e = att_store_open_sqlite(a->cfg.database, &a->store);
@@ -153,9 +156,9 @@ static att_err collect_key(const struct att_key_rec *k, void *arg)
     att_buf_init(&fp, 128);
     att_err rc = att_hex_encode(digest, sizeof(digest), &fp);
     att_time_format(k->created_at, created, sizeof(created));
-    json_t *item = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kid", k->kid, "alg", k->alg, "created",
-                             created, "certificate_not_after", not_after,
-                             "certificate_sha256", att_buf_cstr(&fp));
+    json_t *item =
+        json_pack("{s:s,s:s,s:s,s:s,s:s}", "kid", k->kid, "alg", k->alg, "created", created,
+                  "certificate_not_after", not_after, "certificate_sha256", att_buf_cstr(&fp));
     att_buf_cleanup(&fp);
     ATT_TRY(rc);
     ATT_ENSURE(item != NULL && json_array_append_new(arg, item) == 0, ATT_ERR_NOMEM);
@@ -194,7 +197,8 @@ int att_admin_provider_create(struct att_admin *a, const char *name, const char 
     if (att_provider_name_check(name) != ATT_OK) {
         return failf(err, err_len,
                      "'%s' is not a valid provider name (1-63 of a-z, 0-9 and '-', not starting "
-                     "with '-')", name);
+                     "with '-')",
+                     name);
     }
     if (issuer == NULL) {
         int n = snprintf(default_issuer, sizeof(default_issuer), "%s/providers/%s",
@@ -205,13 +209,15 @@ int att_admin_provider_create(struct att_admin *a, const char *name, const char 
         issuer = default_issuer;
     }
     if (att_provider_issuer_check(issuer) != ATT_OK) {
-        return failf(err, err_len, "issuer must be an https:// URL without trailing slash, query "
-                                   "or fragment");
+        return failf(err, err_len,
+                     "issuer must be an https:// URL without trailing slash, query "
+                     "or fragment");
     }
     if (alg != NULL && (att_jws_alg_parse(alg, &jalg) != ATT_OK || jalg == ATT_JWS_NONE)) {
         return failf(err, err_len, "--alg must be RS256 or ES256");
     }
-    att_err e = att_provider_create(a->store, a->keyring, name, issuer, jalg, false, att_time_now());
+    att_err e =
+        att_provider_create(a->store, a->keyring, name, issuer, jalg, false, att_time_now());
     if (e == ATT_ERR_EXISTS) {
         return failf(err, err_len, "provider '%s' already exists", name);
     }
@@ -224,7 +230,8 @@ int att_admin_provider_create(struct att_admin *a, const char *name, const char 
 int att_admin_provider_list(struct att_admin *a, char **json_out, char *err, size_t err_len)
 {
     json_t *arr = json_array();
-    att_err e = arr != NULL ? att_store_provider_list(a->store, collect_provider, arr) : ATT_ERR_NOMEM;
+    att_err e =
+        arr != NULL ? att_store_provider_list(a->store, collect_provider, arr) : ATT_ERR_NOMEM;
     if (e != ATT_OK) {
         json_decref(arr);
         return failf(err, err_len, "cannot list providers: %s", att_err_str(e));
@@ -251,7 +258,8 @@ int att_admin_kek_generate(const char *path, char *err, size_t err_len)
     att_err e = att_kek_generate_file(path);
     if (e != ATT_OK) {
         return failf(err, err_len, "%s: %s", path,
-                     e == ATT_ERR_EXISTS ? "file exists (refusing to overwrite a key)" : att_err_str(e));
+                     e == ATT_ERR_EXISTS ? "file exists (refusing to overwrite a key)"
+                                         : att_err_str(e));
     }
     return 0;
 }
@@ -263,7 +271,8 @@ int att_admin_kek_rotate(struct att_admin *a, const char *new_kek_file, size_t *
     att_err e = att_kek_load_file(new_kek_file, &next);
     if (e != ATT_OK) {
         return failf(err, err_len, "%s: %s", new_kek_file,
-                     e == ATT_ERR_PERM ? "file must not be accessible by group or others" : att_err_str(e));
+                     e == ATT_ERR_PERM ? "file must not be accessible by group or others"
+                                       : att_err_str(e));
     }
     e = att_keyring_rotate_kek(a->store, &a->kek, &next, count);
     att_kek_wipe(&next);

@@ -25,16 +25,16 @@ struct route {
     const char *path; /* relative to the provider's base */
     const char *name; /* for logs */
     enum version_rule version;
-    bool root_only;   /* not under /providers/{name} */
+    bool root_only; /* not under /providers/{name} */
     void (*handler)(const struct att_api_call *call, struct att_http_response *resp);
 };
 
 static const struct route routes[] = {
-    { ATT_HTTP_GET, "/certs", "GetCerts", VERSION_OPTIONAL, false, att_api_get_certs },
-    { ATT_HTTP_GET, "/.well-known/openid-configuration", "GetOpenIdMetadata", VERSION_OPTIONAL,
-      false, att_api_get_openid },
-    { ATT_HTTP_GET, "/healthz", "Healthz", VERSION_IGNORED, true, att_api_healthz },
-    { ATT_HTTP_GET, "/readyz", "Readyz", VERSION_IGNORED, true, att_api_readyz },
+    {ATT_HTTP_GET, "/certs", "GetCerts", VERSION_OPTIONAL, false, att_api_get_certs},
+    {ATT_HTTP_GET, "/.well-known/openid-configuration", "GetOpenIdMetadata", VERSION_OPTIONAL,
+     false, att_api_get_openid},
+    {ATT_HTTP_GET, "/healthz", "Healthz", VERSION_IGNORED, true, att_api_healthz},
+    {ATT_HTTP_GET, "/readyz", "Readyz", VERSION_IGNORED, true, att_api_readyz},
 };
 
 /* api-version values of MAA's published specs (MAA-API.md §1.1). */
@@ -162,7 +162,7 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
                           const struct att_http_request *req, struct att_http_response *resp)
 {
     const struct att_http_head *h = req->head;
-    struct att_bytes name = { NULL, 0 };
+    struct att_bytes name = {NULL, 0};
     struct att_bytes rest = h->path;
     bool under_provider = split_provider(h->path, &name, &rest);
     const struct att_provider *provider = NULL;
@@ -212,7 +212,8 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
     }
     const struct att_bytes *version = att_http_query_get(h, "api-version");
     if (match->version == VERSION_REQUIRED && version == NULL) {
-        att_http_error(resp, 400, "InvalidParameter", "the api-version query parameter is required");
+        att_http_error(resp, 400, "InvalidParameter",
+                       "the api-version query parameter is required");
         return;
     }
     if (match->version != VERSION_IGNORED && version != NULL && !version_known(*version)) {
@@ -221,7 +222,7 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
                        "2022-08-01, 2022-09-01-preview, 2025-06-01");
         return;
     }
-    struct att_api_call call = { req, snap->providers, provider, api };
+    struct att_api_call call = {req, snap->providers, provider, api};
     match->handler(&call, resp);
 }
 

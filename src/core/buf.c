@@ -9,7 +9,7 @@
 
 #include "core/mem.h"
 
-static const char empty_cstr[1] = { 0 };
+static const char empty_cstr[1] = {0};
 
 void att_buf_init(struct att_buf *b, size_t max)
 {

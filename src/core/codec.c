@@ -20,12 +20,12 @@ static att_err encode(const void *p, size_t n, const char *alpha, bool pad, stru
     size_t before = out->len;
     ATT_TRY(att_buf_reserve(out, (n + 2) / 3 * 4));
     while (att_rd_left(&r) > 0) {
-        uint8_t in[3] = { 0, 0, 0 };
+        uint8_t in[3] = {0, 0, 0};
         size_t k = att_rd_left(&r) < 3 ? att_rd_left(&r) : 3;
         ATT_TRY(att_rd_copy(&r, in, k));
         uint32_t v = (uint32_t)in[0] << 16 | (uint32_t)in[1] << 8 | in[2];
-        char q[4] = { alpha[(v >> 18) & 63], alpha[(v >> 12) & 63], alpha[(v >> 6) & 63],
-                      alpha[v & 63] };
+        char q[4] = {alpha[(v >> 18) & 63], alpha[(v >> 12) & 63], alpha[(v >> 6) & 63],
+                     alpha[v & 63]};
         size_t emit = k + 1;
         if (pad) {
             for (size_t i = emit; i < 4; i++) {
@@ -84,7 +84,7 @@ static att_err decode_symbols(struct att_bytes text, bool url, struct att_buf *o
     att_err rc = att_buf_reserve(out, text.len / 4 * 3 + 2);
     while (rc == ATT_OK && att_rd_left(&r) > 0) {
         size_t k = att_rd_left(&r) < 4 ? att_rd_left(&r) : 4;
-        uint8_t q[4] = { 0, 0, 0, 0 };
+        uint8_t q[4] = {0, 0, 0, 0};
         uint32_t v = 0;
         rc = att_rd_copy(&r, q, k);
         for (size_t i = 0; rc == ATT_OK && i < 4; i++) {
@@ -97,7 +97,7 @@ static att_err decode_symbols(struct att_bytes text, bool url, struct att_buf *o
         if (rc != ATT_OK) {
             break;
         }
-        uint8_t bytes[3] = { (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+        uint8_t bytes[3] = {(uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
         size_t nbytes = k - 1;
         if ((k == 2 && (v & 0xffff) != 0) || (k == 3 && (v & 0xff) != 0)) {
             rc = ATT_ERR_ENCODING; /* non-zero padding bits */
@@ -117,14 +117,14 @@ static att_err decode_symbols(struct att_bytes text, bool url, struct att_buf *o
 
 att_err att_b64url_decode(const char *s, size_t n, struct att_buf *out)
 {
-    struct att_bytes text = { (const uint8_t *)s, n };
+    struct att_bytes text = {(const uint8_t *)s, n};
     return decode_symbols(text, true, out);
 }
 
 att_err att_b64_decode(const char *s, size_t n, struct att_buf *out)
 {
     ATT_ENSURE(n % 4 == 0, ATT_ERR_ENCODING);
-    struct att_bytes text = { (const uint8_t *)s, n };
+    struct att_bytes text = {(const uint8_t *)s, n};
     size_t pad = 0;
     while (pad < 2 && text.len > 0 && pad < text.len && s[text.len - 1 - pad] == '=') {
         pad++;
@@ -143,7 +143,7 @@ att_err att_hex_encode(const void *p, size_t n, struct att_buf *out)
     while (att_rd_left(&r) > 0) {
         uint8_t c = 0;
         ATT_TRY(att_rd_u8(&r, &c));
-        char pair[2] = { digits[c >> 4], digits[c & 15] };
+        char pair[2] = {digits[c >> 4], digits[c & 15]};
         if (att_buf_put(out, pair, 2) != ATT_OK) {
             out->len = before;
             return att_buf_err(out);

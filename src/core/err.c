@@ -11,7 +11,10 @@ struct err_info {
     const char *msg;
 };
 
-#define E(c, m) { c, #c, m }
+#define E(c, m)                                                                                    \
+    {                                                                                              \
+        c, #c, m                                                                                   \
+    }
 static const struct err_info infos[] = {
     E(ATT_OK, "success"),
     E(ATT_ERR_USAGE, "invalid use"),

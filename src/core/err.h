@@ -18,20 +18,20 @@ typedef enum att_err {
 
     /* usage: the caller asked for something impossible */
     ATT_ERR_USAGE = 100,
-    ATT_ERR_ARG,           /* invalid argument */
-    ATT_ERR_NOT_FOUND,     /* no such object */
-    ATT_ERR_EXISTS,        /* object already exists */
-    ATT_ERR_CONFIG,        /* configuration invalid */
-    ATT_ERR_STATE,         /* operation not allowed in this state */
+    ATT_ERR_ARG,       /* invalid argument */
+    ATT_ERR_NOT_FOUND, /* no such object */
+    ATT_ERR_EXISTS,    /* object already exists */
+    ATT_ERR_CONFIG,    /* configuration invalid */
+    ATT_ERR_STATE,     /* operation not allowed in this state */
 
     /* parse: input bytes are malformed */
     ATT_ERR_PARSE = 200,
-    ATT_ERR_TRUNCATED,     /* read past the end of the input */
-    ATT_ERR_TRAILING,      /* bytes left over after a complete structure */
-    ATT_ERR_ENCODING,      /* bad base64/base64url/hex alphabet or padding */
-    ATT_ERR_TOO_LARGE,     /* input or output over its cap */
-    ATT_ERR_JSON,          /* JSON text malformed or of the wrong shape */
-    ATT_ERR_JWS_FORMAT,    /* compact JWS is not three base64url parts */
+    ATT_ERR_TRUNCATED,  /* read past the end of the input */
+    ATT_ERR_TRAILING,   /* bytes left over after a complete structure */
+    ATT_ERR_ENCODING,   /* bad base64/base64url/hex alphabet or padding */
+    ATT_ERR_TOO_LARGE,  /* input or output over its cap */
+    ATT_ERR_JSON,       /* JSON text malformed or of the wrong shape */
+    ATT_ERR_JWS_FORMAT, /* compact JWS is not three base64url parts */
 
     /* validate: well-formed, but a field has a value we do not accept */
     ATT_ERR_VALIDATE = 300,
@@ -43,28 +43,28 @@ typedef enum att_err {
 
     /* verify: a signature or binding does not hold */
     ATT_ERR_VERIFY = 400,
-    ATT_ERR_SIGNATURE,       /* signature invalid */
-    ATT_ERR_SEAL_AUTH,       /* sealed record fails authentication (wrong key, AAD or tampered) */
-    ATT_ERR_KEK_MISMATCH,    /* data key wrapped by a different key-encryption key */
+    ATT_ERR_SIGNATURE,    /* signature invalid */
+    ATT_ERR_SEAL_AUTH,    /* sealed record fails authentication (wrong key, AAD or tampered) */
+    ATT_ERR_KEK_MISMATCH, /* data key wrapped by a different key-encryption key */
 
     /* policy */
     ATT_ERR_POLICY = 500,
 
     /* store */
     ATT_ERR_STORE = 600,
-    ATT_ERR_STORE_BUSY,      /* database locked past the busy timeout */
-    ATT_ERR_STORE_SCHEMA,    /* schema newer than this binary, or migration failed */
-    ATT_ERR_STORE_CONSTRAINT,/* uniqueness or foreign-key constraint */
+    ATT_ERR_STORE_BUSY,       /* database locked past the busy timeout */
+    ATT_ERR_STORE_SCHEMA,     /* schema newer than this binary, or migration failed */
+    ATT_ERR_STORE_CONSTRAINT, /* uniqueness or foreign-key constraint */
 
     /* io: files, sockets, permissions */
     ATT_ERR_IO = 700,
-    ATT_ERR_PERM,            /* file permissions too open (a secret readable by group or others) */
-    ATT_ERR_NET,             /* socket / address error */
+    ATT_ERR_PERM, /* file permissions too open (a secret readable by group or others) */
+    ATT_ERR_NET,  /* socket / address error */
 
     /* internal: our bug or resource exhaustion */
     ATT_ERR_INTERNAL = 800,
     ATT_ERR_NOMEM,
-    ATT_ERR_CRYPTO,          /* the crypto library failed unexpectedly */
+    ATT_ERR_CRYPTO, /* the crypto library failed unexpectedly */
 } att_err;
 
 enum att_err_kind {
@@ -99,33 +99,33 @@ static inline void att_ignore_err(att_err e)
  * ATT_TRY / ATT_ENSURE / ATT_FAIL return at once: for functions that own nothing.
  * ATT_GUARD / ATT_CHECK set `rc` and jump to `out:`: for functions with cleanup.
  */
-#define ATT_TRY(expr)                                                          \
-    do {                                                                       \
-        att_err att_try_rc_ = (expr);                                          \
-        if (att_try_rc_ != ATT_OK) {                                           \
-            return att_try_rc_;                                                \
-        }                                                                      \
+#define ATT_TRY(expr)                                                                              \
+    do {                                                                                           \
+        att_err att_try_rc_ = (expr);                                                              \
+        if (att_try_rc_ != ATT_OK) {                                                               \
+            return att_try_rc_;                                                                    \
+        }                                                                                          \
     } while (0)
-#define ATT_ENSURE(cond, code)                                                 \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            return (code);                                                     \
-        }                                                                      \
+#define ATT_ENSURE(cond, code)                                                                     \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            return (code);                                                                         \
+        }                                                                                          \
     } while (0)
 #define ATT_FAIL(code) return (code)
-#define ATT_GUARD(expr)                                                        \
-    do {                                                                       \
-        rc = (expr);                                                           \
-        if (rc != ATT_OK) {                                                    \
-            goto out;                                                          \
-        }                                                                      \
+#define ATT_GUARD(expr)                                                                            \
+    do {                                                                                           \
+        rc = (expr);                                                                               \
+        if (rc != ATT_OK) {                                                                        \
+            goto out;                                                                              \
+        }                                                                                          \
     } while (0)
-#define ATT_CHECK(cond, code)                                                  \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            rc = (code);                                                       \
-            goto out;                                                          \
-        }                                                                      \
+#define ATT_CHECK(cond, code)                                                                      \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            rc = (code);                                                                           \
+            goto out;                                                                              \
+        }                                                                                          \
     } while (0)
 
 #endif

@@ -20,7 +20,7 @@
 static int log_fd = STDERR_FILENO;
 static _Atomic int log_min = ATT_LOG_INFO;
 
-static const char *level_names[] = { "debug", "info", "warn", "error" };
+static const char *level_names[] = {"debug", "info", "warn", "error"};
 
 att_err att_log_level_parse(const char *s, enum att_log_level *out)
 {

@@ -61,13 +61,13 @@ att_err att_rd_u8(struct att_rd *r, uint8_t *out)
     return ATT_OK;
 }
 
-#define RD_INT(fn, type, n, load)                                                        \
-    att_err fn(struct att_rd *r, type *out)                                              \
-    {                                                                                    \
-        const uint8_t *p;                                                                \
-        ATT_TRY(take(r, n, &p));                                                         \
-        *out = (type)load(p, n);                                                         \
-        return ATT_OK;                                                                   \
+#define RD_INT(fn, type, n, load)                                                                  \
+    att_err fn(struct att_rd *r, type *out)                                                        \
+    {                                                                                              \
+        const uint8_t *p;                                                                          \
+        ATT_TRY(take(r, n, &p));                                                                   \
+        *out = (type)load(p, n);                                                                   \
+        return ATT_OK;                                                                             \
     }
 RD_INT(att_rd_u16le, uint16_t, 2, load_le)
 RD_INT(att_rd_u16be, uint16_t, 2, load_be)
@@ -179,7 +179,7 @@ struct att_bytes att_bytes_trim(struct att_bytes b)
     while (end > start && (b.ptr[end - 1] == ' ' || b.ptr[end - 1] == '\t')) {
         end--;
     }
-    struct att_bytes out = { b.len > 0 ? b.ptr + start : b.ptr, end - start };
+    struct att_bytes out = {b.len > 0 ? b.ptr + start : b.ptr, end - start};
     return out;
 }
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 att_err att_cidr_parse(const char *s, struct att_cidr *out)
 {
@@ -120,7 +120,8 @@ bool att_acl_allows(const struct att_acl *acl, const struct sockaddr *sa)
         return false;
     }
     for (size_t i = 0; i < acl->n; i++) {
-        if (acl->items[i].family == family && prefix_match(acl->items[i].addr, addr, acl->items[i].prefix)) {
+        if (acl->items[i].family == family &&
+            prefix_match(acl->items[i].addr, addr, acl->items[i].prefix)) {
             return true;
         }
     }
@@ -131,7 +132,7 @@ bool att_addr_is_loopback(const struct sockaddr *sa)
 {
     int family;
     uint8_t addr[16];
-    static const uint8_t v6_loopback[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+    static const uint8_t v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     if (!peer_bytes(sa, &family, addr)) {
         return false;
     }

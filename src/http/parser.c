@@ -88,9 +88,9 @@ static const struct {
     const char *name;
     enum att_http_method m;
 } methods[] = {
-    { "GET", ATT_HTTP_GET },       { "HEAD", ATT_HTTP_HEAD },   { "POST", ATT_HTTP_POST },
-    { "PUT", ATT_HTTP_PUT },       { "DELETE", ATT_HTTP_DELETE }, { "PATCH", ATT_HTTP_PATCH },
-    { "OPTIONS", ATT_HTTP_OPTIONS },
+    {"GET", ATT_HTTP_GET},         {"HEAD", ATT_HTTP_HEAD},     {"POST", ATT_HTTP_POST},
+    {"PUT", ATT_HTTP_PUT},         {"DELETE", ATT_HTTP_DELETE}, {"PATCH", ATT_HTTP_PATCH},
+    {"OPTIONS", ATT_HTTP_OPTIONS},
 };
 
 static int hexval(uint8_t c)
@@ -184,7 +184,7 @@ static att_err parse_query(struct att_bytes query, struct att_http_head *h,
         }
         struct att_rd pr;
         struct att_bytes name;
-        struct att_bytes value = { pair.ptr, 0 };
+        struct att_bytes value = {pair.ptr, 0};
         att_rd_init(&pr, pair.ptr, pair.len);
         if (att_rd_until(&pr, '=', &name) == ATT_OK) {
             att_rd_rest(&pr, &value);
@@ -350,7 +350,7 @@ att_err att_http_head_parse(const uint8_t *p, size_t n, const struct att_http_li
     struct att_bytes line;
     struct att_bytes target;
     struct att_bytes path_raw;
-    struct att_bytes query = { NULL, 0 };
+    struct att_bytes query = {NULL, 0};
     size_t path_off;
 
     err->status = 400;

@@ -52,7 +52,7 @@ struct conn {
     enum conn_state state;
     struct sockaddr_storage peer;
     char peer_text[64];
-    bool denied;      /* peer outside allowed_networks: answer 403 */
+    bool denied; /* peer outside allowed_networks: answer 403 */
     bool keep_alive;
     bool head_method; /* HEAD: framing headers but no body */
     unsigned requests;
@@ -117,14 +117,14 @@ static void conn_free(struct conn *c)
 
 static void set_timeouts(struct conn *c, unsigned read_s)
 {
-    struct timeval rt = { (time_t)read_s, 0 };
-    struct timeval wt = { (time_t)c->w->s->cfg.write_timeout_s, 0 };
+    struct timeval rt = {(time_t)read_s, 0};
+    struct timeval wt = {(time_t)c->w->s->cfg.write_timeout_s, 0};
     bufferevent_set_timeouts(c->bev, &rt, &wt);
 }
 
 static void arm_deadline(struct conn *c)
 {
-    struct timeval tv = { (time_t)c->w->s->cfg.request_timeout_s, 0 };
+    struct timeval tv = {(time_t)c->w->s->cfg.request_timeout_s, 0};
     evtimer_add(c->deadline, &tv);
 }
 
@@ -139,9 +139,9 @@ static void new_request_id(char out[37])
     }
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* RFC 9562 §5.4: version 4 */
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 static void write_response(struct conn *c, const struct att_http_response *r, const char *rid)
@@ -181,12 +181,15 @@ static void log_access(struct conn *c, const struct att_http_response *r, const 
     }
     enum att_log_level lvl = r->status >= 500 ? ATT_LOG_ERROR : ATT_LOG_INFO;
     att_log(lvl, "request", "request_id", json_string(rid), "peer", json_string(c->peer_text),
-            "method", c->head.method_name.len > 0 ? json_stringn((const char *)c->head.method_name.ptr, c->head.method_name.len) : NULL,
-            "path", path[0] != 0 ? json_string(path) : NULL,
-            "provider", r->provider[0] != 0 ? json_string(r->provider) : NULL,
-            "route", r->route != NULL ? json_string(r->route) : NULL, "status",
-            json_integer(r->status), "error", r->error_code != NULL ? json_string(r->error_code) : NULL,
-            "duration_ms", json_integer(att_time_mono_ms() - c->start_ms), NULL);
+            "method",
+            c->head.method_name.len > 0
+                ? json_stringn((const char *)c->head.method_name.ptr, c->head.method_name.len)
+                : NULL,
+            "path", path[0] != 0 ? json_string(path) : NULL, "provider",
+            r->provider[0] != 0 ? json_string(r->provider) : NULL, "route",
+            r->route != NULL ? json_string(r->route) : NULL, "status", json_integer(r->status),
+            "error", r->error_code != NULL ? json_string(r->error_code) : NULL, "duration_ms",
+            json_integer(att_time_mono_ms() - c->start_ms), NULL);
 }
 
 /* Answer an error the handler never saw, then close. */
@@ -275,8 +278,8 @@ static void read_head(struct conn *c, struct evbuffer *in)
         fail_conn(c, 403, "the client address is not in allowed_networks");
         return;
     }
-    c->keep_alive = c->head.keep_alive && !c->w->draining &&
-                    c->requests + 1 < cfg->max_requests_per_connection;
+    c->keep_alive =
+        c->head.keep_alive && !c->w->draining && c->requests + 1 < cfg->max_requests_per_connection;
     att_buf_cleanup(&c->body);
     att_buf_init(&c->body, cfg->limits.max_body_bytes);
     if (c->head.expect_continue && c->head.content_length > 0) {
@@ -374,8 +377,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------------ */
 /* Accepting                                                                 */
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
 {
     struct worker *w = arg;
     struct att_http_server *s = w->s;
@@ -394,9 +397,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct conn *c = calloc(1, sizeof(*c));
     SSL *ssl = c != NULL ? att_tls_holder_new_ssl(s->tls) : NULL;
     struct bufferevent *bev =
-        ssl != NULL ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
-                    : NULL;
+        ssl != NULL
+            ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
+            : NULL;
     struct event *deadline = bev != NULL ? evtimer_new(w->base, on_deadline, c) : NULL;
     if (deadline == NULL) {
         att_log(ATT_LOG_ERROR, "cannot set up connection", "peer", json_string(peer), NULL);
@@ -436,7 +440,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                              s->cfg.limits.max_header_bytes + s->cfg.limits.max_body_bytes + 1);
     set_timeouts(c, s->cfg.idle_timeout_s);
     /* Handshake + first request must complete within request_timeout. */
-    struct timeval tv = { (time_t)s->cfg.request_timeout_s, 0 };
+    struct timeval tv = {(time_t)s->cfg.request_timeout_s, 0};
     evtimer_add(c->deadline, &tv);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
@@ -524,7 +528,8 @@ static att_err split_host_port(const char *addr, char *host, size_t hn, char *po
         ATT_ENSURE(colon != NULL && strchr(addr, ':') == colon, ATT_ERR_ARG);
         hlen = (size_t)(colon - addr);
     }
-    ATT_ENSURE(hlen > 0 && hlen < hn && strlen(colon + 1) > 0 && strlen(colon + 1) < pn, ATT_ERR_ARG);
+    ATT_ENSURE(hlen > 0 && hlen < hn && strlen(colon + 1) > 0 && strlen(colon + 1) < pn,
+               ATT_ERR_ARG);
     memcpy(host, h, hlen);
     host[hlen] = 0;
     snprintf(port, pn, "%s", colon + 1);
@@ -612,8 +617,8 @@ att_err att_http_server_start(struct att_http_server *s)
         for (size_t j = 0; j < s->n_fds; j++) {
             int fd = dup(s->fds[j]);
             ATT_ENSURE(fd >= 0, ATT_ERR_NET);
-            w->listeners[j] = evconnlistener_new(w->base, on_accept, w,
-                                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+            w->listeners[j] = evconnlistener_new(
+                w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
             if (w->listeners[j] == NULL) {
                 close(fd);
                 return ATT_ERR_NET;

@@ -44,8 +44,8 @@ struct att_http_server_config {
     unsigned request_timeout_s; /* TLS handshake + whole request, however slowly it trickles */
     unsigned max_connections;   /* over this, new connections are closed at once */
     unsigned max_requests_per_connection;
-    unsigned threads;           /* 0 = one per core */
-    struct att_acl acl;         /* empty = every peer allowed */
+    unsigned threads;   /* 0 = one per core */
+    struct att_acl acl; /* empty = every peer allowed */
 };
 
 struct att_http_server;

@@ -163,7 +163,7 @@ att_err att_provider_ensure_default(struct att_store *store, struct att_keyring 
                                     const char *issuer, enum att_jws_alg alg, int64_t now,
                                     bool *created)
 {
-    struct find_default fd = { false };
+    struct find_default fd = {false};
     ATT_TRY(att_store_provider_list(store, note_default, &fd));
     *created = false;
     if (fd.found) {
@@ -238,10 +238,25 @@ static att_err dump_json(const json_t *doc, struct att_buf *out)
 static att_err render_openid(struct att_provider *p)
 {
     static const char *claims[] = {
-        "iss", "iat", "nbf", "exp", "jti", "nonce", "x-ms-ver", "x-ms-attestation-type",
-        "x-ms-policy-hash", "x-ms-policy-signer", "x-ms-runtime", "x-ms-inittime",
-        "x-ms-sgx-is-debuggable", "x-ms-sgx-mrenclave", "x-ms-sgx-mrsigner",
-        "x-ms-sgx-product-id", "x-ms-sgx-svn", "x-ms-sgx-ehd", "x-ms-sgx-collateral",
+        "iss",
+        "iat",
+        "nbf",
+        "exp",
+        "jti",
+        "nonce",
+        "x-ms-ver",
+        "x-ms-attestation-type",
+        "x-ms-policy-hash",
+        "x-ms-policy-signer",
+        "x-ms-runtime",
+        "x-ms-inittime",
+        "x-ms-sgx-is-debuggable",
+        "x-ms-sgx-mrenclave",
+        "x-ms-sgx-mrsigner",
+        "x-ms-sgx-product-id",
+        "x-ms-sgx-svn",
+        "x-ms-sgx-ehd",
+        "x-ms-sgx-collateral",
     };
     char jwks_uri[ATT_URL_MAX + 16];
     snprintf(jwks_uri, sizeof(jwks_uri), "%s/certs", p->rec.issuer);
@@ -299,7 +314,7 @@ att_err att_provider_set_load(struct att_store *store, struct att_keyring *kr,
     set->items = calloc(ATT_PROVIDERS_MAX, sizeof(*set->items));
     ATT_CHECK(set->items != NULL, ATT_ERR_NOMEM);
     ATT_GUARD(att_signer_new(&set->signer));
-    struct load_ctx ctx = { set, kr, store, NULL, NULL };
+    struct load_ctx ctx = {set, kr, store, NULL, NULL};
     ATT_GUARD(att_store_provider_list(store, load_provider, &ctx));
     *out = set;
     set = NULL;

@@ -41,7 +41,7 @@ void att_config_defaults(struct att_config *c)
 static att_err parse_uint(const char *v, unsigned long long min, unsigned long long max,
                           unsigned long long *out)
 {
-    struct att_bytes b = { (const uint8_t *)v, strlen(v) };
+    struct att_bytes b = {(const uint8_t *)v, strlen(v)};
     uint64_t n;
     ATT_TRY(att_bytes_to_u64(b, max, &n));
     ATT_ENSURE(n >= min, ATT_ERR_TOO_LARGE);
@@ -86,7 +86,19 @@ static att_err set_string(char *dst, size_t cap, const char *v, char *msg, size_
     return ATT_OK;
 }
 
-enum key_kind { K_LISTEN, K_BOOL_ENABLED, K_NETS, K_PATH, K_NAME, K_URL, K_ALG, K_SIZE, K_SECONDS, K_COUNT, K_LEVEL };
+enum key_kind {
+    K_LISTEN,
+    K_BOOL_ENABLED,
+    K_NETS,
+    K_PATH,
+    K_NAME,
+    K_URL,
+    K_ALG,
+    K_SIZE,
+    K_SECONDS,
+    K_COUNT,
+    K_LEVEL
+};
 
 struct key_def {
     const char *name;
@@ -97,28 +109,28 @@ struct key_def {
 
 #define OFF(f) offsetof(struct att_config, f)
 static const struct key_def keys[] = {
-    { "listen", K_LISTEN, OFF(listen), 0, 0 },
-    { "public_network_access", K_BOOL_ENABLED, OFF(public_network_access), 0, 0 },
-    { "allowed_networks", K_NETS, OFF(allowed_networks), 0, 0 },
-    { "data_dir", K_PATH, OFF(data_dir), 0, 0 },
-    { "database", K_PATH, OFF(database), 0, 0 },
-    { "tls_cert", K_PATH, OFF(tls_cert), 0, 0 },
-    { "tls_key", K_PATH, OFF(tls_key), 0, 0 },
-    { "kek_file", K_PATH, OFF(kek_file), 0, 0 },
-    { "kek_env", K_NAME, OFF(kek_env), 0, 0 },
-    { "public_url", K_URL, OFF(public_url), 0, 0 },
-    { "default_signing_alg", K_ALG, OFF(default_signing_alg), 0, 0 },
-    { "max_body_size", K_SIZE, OFF(max_body_size), 1024, 64ULL << 20 },
-    { "max_header_size", K_SIZE, OFF(max_header_size), 1024, 1ULL << 20 },
-    { "read_timeout", K_SECONDS, OFF(read_timeout), 1, 3600 },
-    { "write_timeout", K_SECONDS, OFF(write_timeout), 1, 3600 },
-    { "idle_timeout", K_SECONDS, OFF(idle_timeout), 1, 3600 },
-    { "request_timeout", K_SECONDS, OFF(request_timeout), 1, 3600 },
-    { "shutdown_timeout", K_SECONDS, OFF(shutdown_timeout), 0, 3600 },
-    { "max_connections", K_COUNT, OFF(max_connections), 1, 1000000 },
-    { "threads", K_COUNT, OFF(threads), 0, 64 },
-    { "log_file", K_PATH, OFF(log_file), 0, 0 },
-    { "log_level", K_LEVEL, OFF(log_level), 0, 0 },
+    {"listen", K_LISTEN, OFF(listen), 0, 0},
+    {"public_network_access", K_BOOL_ENABLED, OFF(public_network_access), 0, 0},
+    {"allowed_networks", K_NETS, OFF(allowed_networks), 0, 0},
+    {"data_dir", K_PATH, OFF(data_dir), 0, 0},
+    {"database", K_PATH, OFF(database), 0, 0},
+    {"tls_cert", K_PATH, OFF(tls_cert), 0, 0},
+    {"tls_key", K_PATH, OFF(tls_key), 0, 0},
+    {"kek_file", K_PATH, OFF(kek_file), 0, 0},
+    {"kek_env", K_NAME, OFF(kek_env), 0, 0},
+    {"public_url", K_URL, OFF(public_url), 0, 0},
+    {"default_signing_alg", K_ALG, OFF(default_signing_alg), 0, 0},
+    {"max_body_size", K_SIZE, OFF(max_body_size), 1024, 64ULL << 20},
+    {"max_header_size", K_SIZE, OFF(max_header_size), 1024, 1ULL << 20},
+    {"read_timeout", K_SECONDS, OFF(read_timeout), 1, 3600},
+    {"write_timeout", K_SECONDS, OFF(write_timeout), 1, 3600},
+    {"idle_timeout", K_SECONDS, OFF(idle_timeout), 1, 3600},
+    {"request_timeout", K_SECONDS, OFF(request_timeout), 1, 3600},
+    {"shutdown_timeout", K_SECONDS, OFF(shutdown_timeout), 0, 3600},
+    {"max_connections", K_COUNT, OFF(max_connections), 1, 1000000},
+    {"threads", K_COUNT, OFF(threads), 0, 64},
+    {"log_file", K_PATH, OFF(log_file), 0, 0},
+    {"log_level", K_LEVEL, OFF(log_level), 0, 0},
 };
 #undef OFF
 
@@ -187,7 +199,8 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
         if (att_acl_parse(value, (struct att_acl *)field) != ATT_OK) {
             snprintf(msg, msg_len,
                      "%s: expected a comma-separated list of CIDR blocks such as 10.0.0.0/8, "
-                     "fd00::/8 (at most %d)", key, ATT_ACL_MAX);
+                     "fd00::/8 (at most %d)",
+                     key, ATT_ACL_MAX);
             return ATT_ERR_CONFIG;
         }
         snprintf(c->allowed_networks_text, sizeof(c->allowed_networks_text), "%s", value);
@@ -205,8 +218,10 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
     case K_URL:
         if (strncmp(value, "https://", 8) != 0 || strlen(value) < 9 ||
             value[strlen(value) - 1] == '/' || strpbrk(value, "?# \t\"\\") != NULL) {
-            snprintf(msg, msg_len, "%s: expected an https:// URL without a trailing slash, query "
-                                   "or fragment", key);
+            snprintf(msg, msg_len,
+                     "%s: expected an https:// URL without a trailing slash, query "
+                     "or fragment",
+                     key);
             return ATT_ERR_CONFIG;
         }
         ATT_TRY(set_string(field, sizeof(c->public_url), value, msg, msg_len, key));
@@ -244,9 +259,7 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
             return ATT_ERR_CONFIG;
         }
         return ATT_OK;
-    default:
-        snprintf(msg, msg_len, "%s: internal error", key);
-        return ATT_ERR_INTERNAL;
+    default: snprintf(msg, msg_len, "%s: internal error", key); return ATT_ERR_INTERNAL;
     }
 }
 
@@ -338,11 +351,11 @@ static att_err read_file(const char *path, struct att_buf *out, char *msg, size_
 }
 
 att_err att_config_parse_text(struct att_config *c, const char *name, const uint8_t *text,
-                             size_t len, char *msg, size_t msg_len)
+                              size_t len, char *msg, size_t msg_len)
 {
     struct att_rd r;
     struct att_config tmp = *c;
-    bool seen[sizeof(keys) / sizeof(keys[0])] = { false };
+    bool seen[sizeof(keys) / sizeof(keys[0])] = {false};
     char detail[512];
     size_t lineno = 0;
     att_err rc = ATT_OK;

@@ -59,8 +59,9 @@ static att_err load_kek(const struct att_config *cfg, struct att_kek *kek, char 
         snprintf(msg, n, "%s: key file must not be accessible by group or others (chmod 600)",
                  cfg->kek_file);
     } else if (rc == ATT_ERR_IO) {
-        snprintf(msg, n, "%s: cannot read the key-encryption key (create one with "
-                         "'attestctl kek generate %s', or set %s)",
+        snprintf(msg, n,
+                 "%s: cannot read the key-encryption key (create one with "
+                 "'attestctl kek generate %s', or set %s)",
                  cfg->kek_file, cfg->kek_file, cfg->kek_env);
     } else {
         snprintf(msg, n, "%s: %s (expected 64 hex characters)", cfg->kek_file, att_err_str(rc));
@@ -112,7 +113,7 @@ static int bind_listeners(struct daemon *d)
 {
     const struct att_config *cfg = d->cfg;
     struct att_http_server_config hc = {
-        .limits = { cfg->max_header_size, cfg->max_body_size },
+        .limits = {cfg->max_header_size, cfg->max_body_size},
         .read_timeout_s = cfg->read_timeout,
         .write_timeout_s = cfg->write_timeout,
         .idle_timeout_s = cfg->idle_timeout,
@@ -152,8 +153,9 @@ static int serve(struct daemon *d, const sigset_t *sigs)
             reload(d);
             continue;
         }
-        att_log(ATT_LOG_INFO, "draining", "signal", json_string(sig == SIGTERM ? "SIGTERM" : "SIGINT"),
-                "shutdown_timeout", json_integer(cfg->shutdown_timeout), NULL);
+        att_log(ATT_LOG_INFO, "draining", "signal",
+                json_string(sig == SIGTERM ? "SIGTERM" : "SIGINT"), "shutdown_timeout",
+                json_integer(cfg->shutdown_timeout), NULL);
         unsigned cut = att_http_server_drain(d->http, cfg->shutdown_timeout);
         att_log(cut > 0 ? ATT_LOG_WARN : ATT_LOG_INFO, "stopped", "connections_cut",
                 json_integer(cut), NULL);
@@ -234,9 +236,11 @@ int att_daemon_run(const struct att_config *cfg)
     const struct att_provider *def = rc == ATT_OK ? att_provider_set_default(set) : NULL;
     if (def != NULL && strcmp(def->rec.issuer, cfg->public_url) != 0) {
         /* The issuer is fixed when the provider is created (it is in its certificate). */
-        att_log(ATT_LOG_WARN, "the default provider's issuer differs from public_url; tokens "
-                "carry the issuer", "issuer", json_string(def->rec.issuer), "public_url",
-                json_string(cfg->public_url), NULL);
+        att_log(ATT_LOG_WARN,
+                "the default provider's issuer differs from public_url; tokens "
+                "carry the issuer",
+                "issuer", json_string(def->rec.issuer), "public_url", json_string(cfg->public_url),
+                NULL);
     }
     if (rc != ATT_OK) {
         snprintf(msg, sizeof(msg), "%s%s", att_err_str(rc),

@@ -14,25 +14,24 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: attestd [--config FILE] [--listen ADDR:PORT]... [--data-dir DIR]\n"
-            "\n"
-            "A self-hosted remote attestation service, API-compatible with Microsoft Azure\n"
-            "Attestation. With no options it listens on https://127.0.0.1:8443 only.\n"
-            "\n"
-            "  -c, --config FILE      read settings from FILE (docs/config.md)\n"
-            "  -l, --listen ADDR:PORT listen here instead (repeatable; IPv6 as [ADDR]:PORT)\n"
-            "  -d, --data-dir DIR     keep state under DIR (database, TLS files, key file)\n"
-            "  -h, --help             show this help\n"
-            "  -V, --version          show the version\n");
+    fprintf(f, "usage: attestd [--config FILE] [--listen ADDR:PORT]... [--data-dir DIR]\n"
+               "\n"
+               "A self-hosted remote attestation service, API-compatible with Microsoft Azure\n"
+               "Attestation. With no options it listens on https://127.0.0.1:8443 only.\n"
+               "\n"
+               "  -c, --config FILE      read settings from FILE (docs/config.md)\n"
+               "  -l, --listen ADDR:PORT listen here instead (repeatable; IPv6 as [ADDR]:PORT)\n"
+               "  -d, --data-dir DIR     keep state under DIR (database, TLS files, key file)\n"
+               "  -h, --help             show this help\n"
+               "  -V, --version          show the version\n");
 }
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { "listen", required_argument, NULL, 'l' },
-        { "data-dir", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
+        {"config", required_argument, NULL, 'c'},   {"listen", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
     const char *data_dir = NULL;
@@ -42,9 +41,7 @@ int main(int argc, char **argv)
 
     while ((ch = getopt_long(argc, argv, "c:l:d:hV", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c':
-            config_path = optarg;
-            break;
+        case 'c': config_path = optarg; break;
         case 'l':
             if (n_listen == ATT_CONFIG_MAX_LISTEN) {
                 fprintf(stderr, "attestd: at most %d --listen addresses\n", ATT_CONFIG_MAX_LISTEN);
@@ -52,18 +49,10 @@ int main(int argc, char **argv)
             }
             listen[n_listen++] = optarg;
             break;
-        case 'd':
-            data_dir = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("attestd %s\n", ATT_VERSION);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        case 'd': data_dir = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("attestd %s\n", ATT_VERSION); return 0;
+        default: usage(stderr); return 2;
         }
     }
     if (optind < argc) {
@@ -75,7 +64,8 @@ int main(int argc, char **argv)
     struct att_config cfg;
     char msg[1024];
     att_config_defaults(&cfg);
-    if (config_path != NULL && att_config_load_file(&cfg, config_path, msg, sizeof(msg)) != ATT_OK) {
+    if (config_path != NULL &&
+        att_config_load_file(&cfg, config_path, msg, sizeof(msg)) != ATT_OK) {
         fprintf(stderr, "attestd: %s\n", msg);
         return 2;
     }
@@ -88,7 +78,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (data_dir != NULL && att_config_set(&cfg, "data_dir", data_dir, msg, sizeof(msg)) != ATT_OK) {
+    if (data_dir != NULL &&
+        att_config_set(&cfg, "data_dir", data_dir, msg, sizeof(msg)) != ATT_OK) {
         fprintf(stderr, "attestd: --data-dir: %s\n", msg);
         return 2;
     }

@@ -57,7 +57,7 @@ att_err att_jws_sign_none(const json_t *header, const void *payload, size_t payl
 
 /* What a successful verification returns; release with att_jws_cleanup. */
 struct att_jws {
-    json_t *header;      /* decoded protected header (object) */
+    json_t *header;         /* decoded protected header (object) */
     struct att_buf payload; /* decoded payload bytes */
 };
 

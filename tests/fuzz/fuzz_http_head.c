@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct att_http_limits limits = { 16384, 262144 };
+    static const struct att_http_limits limits = {16384, 262144};
     struct att_http_head h;
     struct att_http_parse_error e;
     att_http_head_init(&h);

@@ -22,21 +22,21 @@
 
 #include "core/err.h"
 
-#define EXPECT_OK(expr)                                                                  \
-    do {                                                                                 \
-        att_err expect_rc_ = (expr);                                                     \
-        if (expect_rc_ != ATT_OK) {                                                      \
-            fail_msg("%s: expected ATT_OK, got %s", #expr, att_err_name(expect_rc_));    \
-        }                                                                                \
+#define EXPECT_OK(expr)                                                                            \
+    do {                                                                                           \
+        att_err expect_rc_ = (expr);                                                               \
+        if (expect_rc_ != ATT_OK) {                                                                \
+            fail_msg("%s: expected ATT_OK, got %s", #expr, att_err_name(expect_rc_));              \
+        }                                                                                          \
     } while (0)
 
-#define EXPECT_ERR(expr, code)                                                           \
-    do {                                                                                 \
-        att_err expect_rc_ = (expr);                                                     \
-        if (expect_rc_ != (code)) {                                                      \
-            fail_msg("%s: expected %s, got %s", #expr, att_err_name(code),               \
-                     att_err_name(expect_rc_));                                          \
-        }                                                                                \
+#define EXPECT_ERR(expr, code)                                                                     \
+    do {                                                                                           \
+        att_err expect_rc_ = (expr);                                                               \
+        if (expect_rc_ != (code)) {                                                                \
+            fail_msg("%s: expected %s, got %s", #expr, att_err_name(code),                         \
+                     att_err_name(expect_rc_));                                                    \
+        }                                                                                          \
     } while (0)
 
 /* Make a fresh directory /tmp/att-<tag>-XXXXXX into dir (>= 64 bytes). */

@@ -13,13 +13,13 @@ struct vec {
 
 /* RFC 4648 §10 test vectors (base64url has no padding). */
 static const struct vec vectors[] = {
-    { "", "", "" },
-    { "f", "Zg==", "Zg" },
-    { "fo", "Zm8=", "Zm8" },
-    { "foo", "Zm9v", "Zm9v" },
-    { "foob", "Zm9vYg==", "Zm9vYg" },
-    { "fooba", "Zm9vYmE=", "Zm9vYmE" },
-    { "foobar", "Zm9vYmFy", "Zm9vYmFy" },
+    {"", "", ""},
+    {"f", "Zg==", "Zg"},
+    {"fo", "Zm8=", "Zm8"},
+    {"foo", "Zm9v", "Zm9v"},
+    {"foob", "Zm9vYg==", "Zm9vYg"},
+    {"fooba", "Zm9vYmE=", "Zm9vYmE"},
+    {"foobar", "Zm9vYmFy", "Zm9vYmFy"},
 };
 
 static void test_rfc4648_vectors(void **state)
@@ -46,7 +46,7 @@ static void test_rfc4648_vectors(void **state)
 static void test_url_alphabet(void **state)
 {
     (void)state;
-    const uint8_t raw[] = { 0xfb, 0xff, 0xbf };
+    const uint8_t raw[] = {0xfb, 0xff, 0xbf};
     struct att_buf b;
     att_buf_init(&b, 64);
     EXPECT_OK(att_b64url_encode(raw, sizeof(raw), &b));
@@ -65,17 +65,12 @@ static void test_b64url_rejects(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "Zg==",     /* padding is not allowed in base64url (RFC 7515 §2) */
-        "Zm8=",
-        "Z",        /* 4k+1 symbols cannot encode whole bytes */
-        "Zm9vY",
-        "Zh",       /* non-zero unused bits: not canonical */
-        "Zm9",      /* 'Zm9' -> unused bits of '9' non-zero */
-        "Zm 9v",    /* whitespace */
-        "Zm9v\n",
-        "Zm9*",
-        "Zm9v=",
-        "\xc3\xa9xx",
+        "Zg==",         /* padding is not allowed in base64url (RFC 7515 §2) */
+        "Zm8=",   "Z",  /* 4k+1 symbols cannot encode whole bytes */
+        "Zm9vY",  "Zh", /* non-zero unused bits: not canonical */
+        "Zm9",          /* 'Zm9' -> unused bits of '9' non-zero */
+        "Zm 9v",        /* whitespace */
+        "Zm9v\n", "Zm9*", "Zm9v=", "\xc3\xa9xx",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct att_buf b;
@@ -95,14 +90,11 @@ static void test_b64_rejects(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "Zg",       /* missing padding */
-        "Zg=",      /* short padding */
-        "Zg===",    /* too much */
-        "====",
-        "Z===",
-        "Zh==",     /* non-canonical */
-        "Zm9=",
-        "Zg==Zg==", /* padding in the middle */
+        "Zg",                            /* missing padding */
+        "Zg=",                           /* short padding */
+        "Zg===",                         /* too much */
+        "====",      "Z===",     "Zh==", /* non-canonical */
+        "Zm9=",      "Zg==Zg==",         /* padding in the middle */
         "Zm9v YmFy",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -178,12 +170,9 @@ static void test_output_cap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc4648_vectors),
-        cmocka_unit_test(test_url_alphabet),
-        cmocka_unit_test(test_b64url_rejects),
-        cmocka_unit_test(test_b64_rejects),
-        cmocka_unit_test(test_all_bytes_round_trip),
-        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_rfc4648_vectors),      cmocka_unit_test(test_url_alphabet),
+        cmocka_unit_test(test_b64url_rejects),       cmocka_unit_test(test_b64_rejects),
+        cmocka_unit_test(test_all_bytes_round_trip), cmocka_unit_test(test_hex),
         cmocka_unit_test(test_output_cap),
     };
     return cmocka_run_group_tests_name("core_codec", tests, NULL, NULL);

@@ -5,7 +5,7 @@
 
 #include "core/rd.h"
 
-static const uint8_t sample[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09 };
+static const uint8_t sample[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09};
 
 static void test_integers_byte_order(void **state)
 {
@@ -34,7 +34,8 @@ static void test_integers_byte_order(void **state)
     EXPECT_OK(att_rd_u32be(&r, &u32) == ATT_ERR_TRUNCATED ? ATT_OK : ATT_ERR_INTERNAL);
 }
 
-/* For every starting offset and every read width, a read that does not fit fails and leaves the offset. */
+/* For every starting offset and every read width, a read that does not fit fails and leaves the
+ * offset. */
 static void test_every_read_past_end_refused(void **state)
 {
     (void)state;
@@ -51,17 +52,17 @@ static void test_every_read_past_end_refused(void **state)
             struct att_rd child;
             att_rd_init(&r, sample, len);
             EXPECT_OK(att_rd_skip(&r, start));
-#define CHECK_READ(width, call)                                                          \
-    do {                                                                                 \
-        att_err rc_ = (call);                                                            \
-        if (left >= (width)) {                                                           \
-            assert_int_equal(rc_, ATT_OK);                                               \
-            att_rd_init(&r, sample, len);                                                \
-            EXPECT_OK(att_rd_skip(&r, start));                                           \
-        } else {                                                                         \
-            assert_int_equal(rc_, ATT_ERR_TRUNCATED);                                    \
-            assert_int_equal(att_rd_offset(&r), start);                                  \
-        }                                                                                \
+#define CHECK_READ(width, call)                                                                    \
+    do {                                                                                           \
+        att_err rc_ = (call);                                                                      \
+        if (left >= (width)) {                                                                     \
+            assert_int_equal(rc_, ATT_OK);                                                         \
+            att_rd_init(&r, sample, len);                                                          \
+            EXPECT_OK(att_rd_skip(&r, start));                                                     \
+        } else {                                                                                   \
+            assert_int_equal(rc_, ATT_ERR_TRUNCATED);                                              \
+            assert_int_equal(att_rd_offset(&r), start);                                            \
+        }                                                                                          \
     } while (0)
             CHECK_READ(1, att_rd_u8(&r, &u8));
             CHECK_READ(2, att_rd_u16le(&r, &u16));
@@ -150,7 +151,7 @@ static void test_views(void **state)
 {
     (void)state;
     const char *s = " \t 1234 \t";
-    struct att_bytes b = { (const uint8_t *)s, strlen(s) };
+    struct att_bytes b = {(const uint8_t *)s, strlen(s)};
     struct att_bytes t = att_bytes_trim(b);
     uint64_t v;
     struct att_bytes sl;
@@ -159,15 +160,15 @@ static void test_views(void **state)
     assert_int_equal(v, 1234);
     EXPECT_ERR(att_bytes_to_u64(t, 1000, &v), ATT_ERR_TOO_LARGE);
     EXPECT_ERR(att_bytes_to_u64(b, 5000, &v), ATT_ERR_PARSE);
-    struct att_bytes big = { (const uint8_t *)"99999999999999999999", 20 };
+    struct att_bytes big = {(const uint8_t *)"99999999999999999999", 20};
     EXPECT_ERR(att_bytes_to_u64(big, UINT64_MAX, &v), ATT_ERR_TOO_LARGE);
-    struct att_bytes empty = { (const uint8_t *)"", 0 };
+    struct att_bytes empty = {(const uint8_t *)"", 0};
     EXPECT_ERR(att_bytes_to_u64(empty, 10, &v), ATT_ERR_PARSE);
     EXPECT_OK(att_bytes_slice(t, 1, 3, &sl));
     assert_true(att_bytes_eq_str(sl, "234"));
     EXPECT_ERR(att_bytes_slice(t, 2, 3, &sl), ATT_ERR_TRUNCATED);
     EXPECT_ERR(att_bytes_slice(t, SIZE_MAX, 1, &sl), ATT_ERR_TRUNCATED);
-    struct att_bytes mixed = { (const uint8_t *)"Content-LENGTH", 14 };
+    struct att_bytes mixed = {(const uint8_t *)"Content-LENGTH", 14};
     assert_true(att_bytes_eq_str_nocase(mixed, "content-length"));
     assert_false(att_bytes_eq_str(mixed, "content-length"));
 }

@@ -66,8 +66,9 @@ static void test_bad_lists(void **state)
 {
     (void)state;
     struct att_acl acl;
-    static const char *bad[] = { "10.0.0.0/33", "10.0.0/8", "::1/129", "10.0.0.0/", "10.0.0.0/a",
-                                 "host.example", "10.0.0.0/8/8", "10.0.0.0/-1", "1.2.3.4/ 8" };
+    static const char *bad[] = {"10.0.0.0/33",  "10.0.0/8",    "::1/129",
+                                "10.0.0.0/",    "10.0.0.0/a",  "host.example",
+                                "10.0.0.0/8/8", "10.0.0.0/-1", "1.2.3.4/ 8"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (att_acl_parse(bad[i], &acl) == ATT_OK) {
             fail_msg("'%s' accepted", bad[i]);
@@ -84,8 +85,8 @@ static void test_bad_lists(void **state)
 static void test_loopback(void **state)
 {
     (void)state;
-    static const char *yes[] = { "127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1" };
-    static const char *no[] = { "0.0.0.0", "10.0.0.1", "::", "::2", "128.0.0.1" };
+    static const char *yes[] = {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"};
+    static const char *no[] = {"0.0.0.0", "10.0.0.1", "::", "::2", "128.0.0.1"};
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
         struct sockaddr_storage ss = addr(yes[i]);
         assert_true(att_addr_is_loopback((struct sockaddr *)&ss));

@@ -5,7 +5,7 @@
 
 #include "http/request.h"
 
-static const struct att_http_limits limits = { 16384, 262144 };
+static const struct att_http_limits limits = {16384, 262144};
 
 static att_err parse(const char *text, struct att_http_head *h, struct att_http_parse_error *e)
 {
@@ -19,7 +19,8 @@ static void test_valid_get(void **state)
     struct att_http_head h;
     struct att_http_parse_error e;
     EXPECT_OK(parse("GET /providers/p1/certs?api-version=2020-10-01&x=%41b HTTP/1.1\r\n"
-                    "Host: 127.0.0.1\r\nAccept:  application/json \r\n\r\n", &h, &e));
+                    "Host: 127.0.0.1\r\nAccept:  application/json \r\n\r\n",
+                    &h, &e));
     assert_int_equal(h.method, ATT_HTTP_GET);
     assert_true(att_bytes_eq_str(h.path, "/providers/p1/certs"));
     assert_int_equal(h.n_query, 2);
@@ -70,47 +71,47 @@ struct bad_case {
 };
 
 static const struct bad_case bad[] = {
-    { "GET /\r\nHost: x\r\n\r\n", 400, "malformed request line" },
-    { "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "malformed request line" },
-    { "GET / HTTP/1.1 \r\nHost: x\r\n\r\n", 400, "malformed request line" },
-    { "GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "request target must be an absolute path" },
-    { "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "malformed request line" },
-    { "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP version not supported; use HTTP/1.1" },
-    { "GET / HTTP/1.1\nHost: x\r\n\r\n", 400, "request head lines must end with CRLF" },
-    { "GET / HTTP/1.1\r\nHost: x\r\r\n\r\n", 400, "stray CR in request head" },
-    { "GET / HTTP/1.1\r\n\r\n", 400, "exactly one Host header is required" },
-    { "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "exactly one Host header is required" },
-    { "GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400,
-      "obsolete header line folding is not allowed" },
-    { "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, "malformed header field" },
-    { "GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400, "malformed header field" },
-    { "GET / HTTP/1.1\r\nHost: x\x01y\r\n\r\n", 400, "control character in header value" },
-    { "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", 400,
-      "more than one Content-Length header" },
-    { "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400,
-      "Content-Length is not a decimal number" },
-    { "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1e3\r\n\r\n", 400,
-      "Content-Length is not a decimal number" },
-    { "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 262145\r\n\r\n", 413, "request body too large" },
-    { "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400,
-      "Content-Length is not a decimal number" },
-    { "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 501,
-      "Transfer-Encoding is not supported; send Content-Length" },
-    { "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400,
-      "both Transfer-Encoding and Content-Length" },
-    { "GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", 417, "unsupported expectation" },
-    { "GET /a/../certs HTTP/1.1\r\nHost: x\r\n\r\n", 400,
-      "dot segments are not allowed in the request path" },
-    { "GET /a/%2e%2e/certs HTTP/1.1\r\nHost: x\r\n\r\n", 400,
-      "dot segments are not allowed in the request path" },
-    { "GET /a%2Fb HTTP/1.1\r\nHost: x\r\n\r\n", 400, "encoded '/' or NUL in request path" },
-    { "GET /a%00 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "encoded '/' or NUL in request path" },
-    { "GET /a%4 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad percent-encoding in request target" },
-    { "GET /a?x=%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad percent-encoding in request target" },
-    { "GET /1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17 HTTP/1.1\r\nHost: x\r\n\r\n", 414,
-      "request path has too many segments" },
-    { "GET / HTTP/1.1\r\nHost: x\r\n", 400, "request head is not terminated by an empty line" },
-    { "GET / HTTP/1.1\r\nHost: x\r\n\r\nX", 400, "bytes after the end of the request head" },
+    {"GET /\r\nHost: x\r\n\r\n", 400, "malformed request line"},
+    {"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "malformed request line"},
+    {"GET / HTTP/1.1 \r\nHost: x\r\n\r\n", 400, "malformed request line"},
+    {"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "request target must be an absolute path"},
+    {"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "malformed request line"},
+    {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP version not supported; use HTTP/1.1"},
+    {"GET / HTTP/1.1\nHost: x\r\n\r\n", 400, "request head lines must end with CRLF"},
+    {"GET / HTTP/1.1\r\nHost: x\r\r\n\r\n", 400, "stray CR in request head"},
+    {"GET / HTTP/1.1\r\n\r\n", 400, "exactly one Host header is required"},
+    {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "exactly one Host header is required"},
+    {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400,
+     "obsolete header line folding is not allowed"},
+    {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, "malformed header field"},
+    {"GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400, "malformed header field"},
+    {"GET / HTTP/1.1\r\nHost: x\x01y\r\n\r\n", 400, "control character in header value"},
+    {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", 400,
+     "more than one Content-Length header"},
+    {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400,
+     "Content-Length is not a decimal number"},
+    {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1e3\r\n\r\n", 400,
+     "Content-Length is not a decimal number"},
+    {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 262145\r\n\r\n", 413, "request body too large"},
+    {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400,
+     "Content-Length is not a decimal number"},
+    {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 501,
+     "Transfer-Encoding is not supported; send Content-Length"},
+    {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400,
+     "both Transfer-Encoding and Content-Length"},
+    {"GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", 417, "unsupported expectation"},
+    {"GET /a/../certs HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+     "dot segments are not allowed in the request path"},
+    {"GET /a/%2e%2e/certs HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+     "dot segments are not allowed in the request path"},
+    {"GET /a%2Fb HTTP/1.1\r\nHost: x\r\n\r\n", 400, "encoded '/' or NUL in request path"},
+    {"GET /a%00 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "encoded '/' or NUL in request path"},
+    {"GET /a%4 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad percent-encoding in request target"},
+    {"GET /a?x=%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad percent-encoding in request target"},
+    {"GET /1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17 HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+     "request path has too many segments"},
+    {"GET / HTTP/1.1\r\nHost: x\r\n", 400, "request head is not terminated by an empty line"},
+    {"GET / HTTP/1.1\r\nHost: x\r\n\r\nX", 400, "bytes after the end of the request head"},
 };
 
 static void test_bad_heads(void **state)
@@ -153,7 +154,7 @@ static void test_caps(void **state)
     assert_string_equal(e.message, "too many query parameters");
     att_http_head_cleanup(&h);
 
-    struct att_http_limits small = { 32, 10 };
+    struct att_http_limits small = {32, 10};
     const char *head = "GET / HTTP/1.1\r\nHost: xxxxxxxxxxxxxxxx\r\n\r\n";
     att_http_head_init(&h);
     assert_int_not_equal(att_http_head_parse((const uint8_t *)head, strlen(head), &small, &h, &e),

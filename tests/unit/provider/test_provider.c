@@ -48,8 +48,9 @@ static int setup(void **state)
     EXPECT_OK(att_provider_ensure_default(f->store, f->kr, "https://attest.example", ATT_JWS_RS256,
                                           NOW, &created));
     assert_true(created);
-    EXPECT_OK(att_provider_create(f->store, f->kr, "tenant-es", "https://attest.example/providers/tenant-es",
-                                  ATT_JWS_ES256, false, NOW));
+    EXPECT_OK(att_provider_create(f->store, f->kr, "tenant-es",
+                                  "https://attest.example/providers/tenant-es", ATT_JWS_ES256,
+                                  false, NOW));
     *state = f;
     return 0;
 }
@@ -99,7 +100,8 @@ static void test_load_and_metadata(void **state)
 
     json_t *oid = json_loads(att_buf_cstr(&def->openid), JSON_REJECT_DUPLICATES, &err);
     assert_non_null(oid);
-    assert_string_equal(json_string_value(json_object_get(oid, "issuer")), "https://attest.example");
+    assert_string_equal(json_string_value(json_object_get(oid, "issuer")),
+                        "https://attest.example");
     assert_string_equal(json_string_value(json_object_get(oid, "jwks_uri")),
                         "https://attest.example/certs");
     json_decref(oid);
@@ -123,8 +125,8 @@ static void test_token_verifies_from_published_cert(void **state)
         att_buf_init(&der, 1 << 16);
         EXPECT_OK(att_provider_issue_token(set, p, claims, NOW, 28800, &token));
         json_t *jwks = json_loads(att_buf_cstr(&p->jwks), 0, NULL);
-        const char *x5c = json_string_value(
-            json_array_get(json_object_get(json_array_get(json_object_get(jwks, "keys"), 0), "x5c"), 0));
+        const char *x5c = json_string_value(json_array_get(
+            json_object_get(json_array_get(json_object_get(jwks, "keys"), 0), "x5c"), 0));
         EXPECT_OK(att_b64_decode(x5c, strlen(x5c), &der));
         EXPECT_OK(att_jwk_cert_pubkey(der.data, der.len, &pub));
         EXPECT_OK(att_jws_verify(att_buf_cstr(&token), token.len, pub, p->alg, &jws));
@@ -208,7 +210,7 @@ static att_err scan_key(const struct att_key_rec *k, void *arg)
 static void test_no_private_key_in_database(void **state)
 {
     struct fx *f = *state;
-    struct key_scan ks = { f, 0 };
+    struct key_scan ks = {f, 0};
     EXPECT_OK(att_store_key_list(f->store, "default", scan_key, &ks));
     EXPECT_OK(att_store_key_list(f->store, "tenant-es", scan_key, &ks));
     assert_int_equal(ks.keys, 2);
@@ -217,22 +219,33 @@ static void test_no_private_key_in_database(void **state)
 static void test_refusals(void **state)
 {
     struct fx *f = *state;
-    static const char *bad_names[] = { "", "-a", "A", "a_b", "a.b", "a/b",
-                                       "0123456789012345678901234567890123456789012345678901234567890123" };
+    static const char *bad_names[] = {
+        "",
+        "-a",
+        "A",
+        "a_b",
+        "a.b",
+        "a/b",
+        "0123456789012345678901234567890123456789012345678901234567890123"};
     for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
         EXPECT_ERR(att_provider_create(f->store, f->kr, bad_names[i], "https://x.example",
-                                       ATT_JWS_RS256, false, NOW), ATT_ERR_ARG);
+                                       ATT_JWS_RS256, false, NOW),
+                   ATT_ERR_ARG);
     }
-    static const char *bad_issuers[] = { "http://x.example", "https://x.example/", "https://",
-                                         "https://x.example?q", "https://x.example#f", "https://x y" };
+    static const char *bad_issuers[] = {
+        "http://x.example",    "https://x.example/",  "https://",
+        "https://x.example?q", "https://x.example#f", "https://x y"};
     for (size_t i = 0; i < sizeof(bad_issuers) / sizeof(bad_issuers[0]); i++) {
-        EXPECT_ERR(att_provider_create(f->store, f->kr, "ok", bad_issuers[i], ATT_JWS_RS256, false,
-                                       NOW), ATT_ERR_ARG);
+        EXPECT_ERR(
+            att_provider_create(f->store, f->kr, "ok", bad_issuers[i], ATT_JWS_RS256, false, NOW),
+            ATT_ERR_ARG);
     }
-    EXPECT_ERR(att_provider_create(f->store, f->kr, "ok", "https://x.example", ATT_JWS_NONE, false,
-                                   NOW), ATT_ERR_ALG_UNSUPPORTED);
+    EXPECT_ERR(
+        att_provider_create(f->store, f->kr, "ok", "https://x.example", ATT_JWS_NONE, false, NOW),
+        ATT_ERR_ALG_UNSUPPORTED);
     EXPECT_ERR(att_provider_create(f->store, f->kr, "tenant-es", "https://x.example", ATT_JWS_ES256,
-                                   false, NOW), ATT_ERR_EXISTS);
+                                   false, NOW),
+               ATT_ERR_EXISTS);
     EXPECT_ERR(att_provider_delete(f->store, "default"), ATT_ERR_STATE);
     EXPECT_ERR(att_provider_delete(f->store, "nobody"), ATT_ERR_NOT_FOUND);
     /* Nothing above left a trace. */
@@ -267,11 +280,12 @@ static void test_swapped_sealed_keys_refused(void **state)
     sqlite3 *db = NULL;
     struct att_provider_set *set = NULL;
     assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "UPDATE signing_keys SET sealed_key = (SELECT sealed_key FROM "
-                                  "signing_keys WHERE provider = 'tenant-es') WHERE provider = 'default'",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "UPDATE signing_keys SET sealed_key = (SELECT sealed_key FROM "
+                     "signing_keys WHERE provider = 'tenant-es') WHERE provider = 'default'",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     EXPECT_ERR(att_provider_set_load(f->store, f->kr, &set), ATT_ERR_SEAL_AUTH);
     assert_null(set);
