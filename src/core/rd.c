@@ -193,12 +193,14 @@ att_err att_bytes_slice(struct att_bytes b, size_t off, size_t n, struct att_byt
 
 att_err att_bytes_to_u64(struct att_bytes b, uint64_t max, uint64_t *out)
 {
-    ATT_ENSURE(b.len > 0 && b.len <= 20, ATT_ERR_PARSE);
+    ATT_ENSURE(b.len > 0, ATT_ERR_PARSE);
+    /* Syntax first, so a long number is "too large" and a long non-number "malformed". */
+    for (size_t i = 0; i < b.len; i++) {
+        ATT_ENSURE(b.ptr[i] >= '0' && b.ptr[i] <= '9', ATT_ERR_PARSE);
+    }
     uint64_t v = 0;
     for (size_t i = 0; i < b.len; i++) {
-        uint8_t c = b.ptr[i];
-        ATT_ENSURE(c >= '0' && c <= '9', ATT_ERR_PARSE);
-        uint64_t d = (uint64_t)(c - '0');
+        uint64_t d = (uint64_t)(b.ptr[i] - '0');
         ATT_ENSURE(v <= (UINT64_MAX - d) / 10, ATT_ERR_TOO_LARGE);
         v = v * 10 + d;
     }

@@ -246,14 +246,20 @@ static void read_head(struct conn *c, struct evbuffer *in)
 {
     const struct att_http_server_config *cfg = &c->w->s->cfg;
     size_t avail = evbuffer_get_length(in);
-    struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-    if (end.pos < 0) {
+    struct evbuffer_ptr crlf = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+    /* A head ended by bare LFs is handed over too, so the parser refuses it now (400)
+     * instead of the client waiting for a CRLF that never comes. */
+    struct evbuffer_ptr lf = evbuffer_search(in, "\n\n", 2, NULL);
+    if (crlf.pos < 0 && lf.pos < 0) {
         if (avail > cfg->limits.max_header_bytes) {
             fail_conn(c, 431, "request head too large");
         }
         return;
     }
-    size_t head_len = (size_t)end.pos + 4;
+    size_t head_len = crlf.pos >= 0 ? (size_t)crlf.pos + 4 : 0;
+    if (lf.pos >= 0 && (crlf.pos < 0 || (size_t)lf.pos + 2 < head_len)) {
+        head_len = (size_t)lf.pos + 2;
+    }
     if (head_len > cfg->limits.max_header_bytes) {
         fail_conn(c, 431, "request head too large");
         return;
@@ -671,9 +677,21 @@ void att_http_server_free(struct att_http_server *s)
             event_base_loopexit(w->base, NULL);
             pthread_join(w->thread, NULL);
         }
+        /*
+         * Connections use deferred callbacks: a bufferevent freed (or closed by its peer)
+         * just before the loop stopped still has a callback queued that holds the last
+         * reference. Run the queue before and after freeing what is left, or those
+         * bufferevents, their SSL objects and buffers leak.
+         */
+        w->draining = false;
+        if (w->base != NULL) {
+            event_base_loop(w->base, EVLOOP_NONBLOCK);
+        }
         while (w->conns != NULL) {
-            w->draining = false;
             conn_free(w->conns);
+        }
+        if (w->base != NULL) {
+            event_base_loop(w->base, EVLOOP_NONBLOCK);
         }
         for (size_t j = 0; j < MAX_LISTENERS; j++) {
             if (w->listeners[j] != NULL) {

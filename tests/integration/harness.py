@@ -197,11 +197,16 @@ class Daemon:
         self.signal(signal.SIGHUP)
         self.wait_log("reloaded providers", count=n + 1, timeout=timeout)
 
-    def stop(self, timeout=STOP_TIMEOUT):
-        """SIGTERM; assert exit code 0 and no sanitizer report. Returns the exit code."""
+    def stop(self, timeout=STOP_TIMEOUT, settle=0):
+        """SIGTERM; assert exit code 0 and no sanitizer report. Returns the exit code.
+
+        settle: seconds to wait before the signal (0: a SIGTERM racing a client's close must
+        be clean too; see test_http.CloseThenSigtermTest).
+        """
         if self.proc is None:
             return self.returncode
         if self.proc.poll() is None:
+            time.sleep(settle)
             self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=timeout)

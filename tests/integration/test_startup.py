@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import unittest
 
 import harness as h
@@ -238,10 +239,10 @@ class KeyStorageTest(unittest.TestCase):
         self.assertNotIn('"msg":"attestd ready"', proc.stderr)
         assert_clean(self, proc)
         # attestctl with that KEK cannot sign either.
-        ctl = h.subprocess.run([h.ATTESTCTL, "--config", conf, "--data-dir", self.d.data,
-                                "token", "issue", "--provider", "default"], env=h.san_env(),
-                               stdout=h.subprocess.PIPE, stderr=h.subprocess.PIPE, text=True,
-                               timeout=60)
+        ctl = subprocess.run([h.ATTESTCTL, "--config", conf, "--data-dir", self.d.data,
+                              "token", "issue", "--provider", "default"], env=h.san_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             timeout=60)
         self.assertEqual(ctl.returncode, 1, ctl.stderr)
         self.assertEqual(ctl.stdout, "")
         self.assertIn("key-encryption key", ctl.stderr)

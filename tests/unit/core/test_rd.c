@@ -162,6 +162,15 @@ static void test_views(void **state)
     EXPECT_ERR(att_bytes_to_u64(b, 5000, &v), ATT_ERR_PARSE);
     struct att_bytes big = {(const uint8_t *)"99999999999999999999", 20};
     EXPECT_ERR(att_bytes_to_u64(big, UINT64_MAX, &v), ATT_ERR_TOO_LARGE);
+    struct att_bytes huge = {(const uint8_t *)"123456789012345678901234567890", 30};
+    EXPECT_ERR(att_bytes_to_u64(huge, UINT64_MAX, &v), ATT_ERR_TOO_LARGE);
+    struct att_bytes longbad = {(const uint8_t *)"123456789012345678901234567890x", 31};
+    EXPECT_ERR(att_bytes_to_u64(longbad, UINT64_MAX, &v), ATT_ERR_PARSE);
+    struct att_bytes max = {(const uint8_t *)"18446744073709551615", 20};
+    EXPECT_OK(att_bytes_to_u64(max, UINT64_MAX, &v));
+    assert_true(v == UINT64_MAX);
+    struct att_bytes max1 = {(const uint8_t *)"18446744073709551616", 20};
+    EXPECT_ERR(att_bytes_to_u64(max1, UINT64_MAX, &v), ATT_ERR_TOO_LARGE);
     struct att_bytes empty = {(const uint8_t *)"", 0};
     EXPECT_ERR(att_bytes_to_u64(empty, 10, &v), ATT_ERR_PARSE);
     EXPECT_OK(att_bytes_slice(t, 1, 3, &sl));
