@@ -33,7 +33,8 @@ test: deps
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_BUILD)
 
-bench: deps
+bench:
+	@scripts/deps.sh --bench
 	@scripts/bench.sh
 
 format:

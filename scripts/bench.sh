@@ -8,3 +8,5 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build" >/dev/null
 "$build/bench/bench_token" "${BENCH_ITERS:-2000}"
+echo
+bench/http.sh "$build"

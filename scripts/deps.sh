@@ -10,6 +10,9 @@ packages=(
   clang libclang-rt-14-dev clang-format
 )
 
+# `scripts/deps.sh --bench` adds the load generator and the reference server of bench/http.sh.
+if [ "${1:-}" = "--bench" ]; then packages+=(wrk nginx-light); fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -71,11 +71,16 @@ static void put_time(json_t *o)
     json_object_set_new(o, "time", json_string(full));
 }
 
+bool att_log_enabled(enum att_log_level level)
+{
+    return (int)level >= atomic_load(&log_min);
+}
+
 void att_log(enum att_log_level level, const char *msg, ...)
 {
     va_list ap;
     va_start(ap, msg);
-    bool on = (int)level >= atomic_load(&log_min);
+    bool on = att_log_enabled(level);
     json_t *o = on ? json_object() : NULL;
     if (o != NULL) {
         put_time(o);

@@ -12,6 +12,7 @@
 #define ATT_CORE_LOG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "core/err.h"
 
@@ -26,6 +27,9 @@ enum att_log_level {
 att_err att_log_open(const char *path, enum att_log_level min_level) ATT_WUR;
 void att_log_close(void);
 att_err att_log_level_parse(const char *s, enum att_log_level *out) ATT_WUR;
+
+/* Whether lines of `level` are written (to skip building fields nobody reads). */
+bool att_log_enabled(enum att_log_level level);
 
 /*
  * Log `msg` with extra fields: a NULL-terminated list of (const char *key,

@@ -144,31 +144,44 @@ static void new_request_id(char out[37])
              b[14], b[15]);
 }
 
+/*
+ * Assemble the whole answer in one buffer and hand it over with one evbuffer_add, so it
+ * leaves in as few TLS records (and syscalls) as its size allows.
+ */
 static void write_response(struct conn *c, const struct att_http_response *r, const char *rid)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
     char date[64];
     time_t now = time(NULL);
     struct tm tm;
+    struct att_buf msg;
     gmtime_r(&now, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\nx-ms-request-id: %s\r\n", r->status,
-                        att_http_reason(r->status), date, rid);
+    att_buf_init(&msg, ATT_HTTP_MAX_RESP_BODY + 8192);
+    att_ignore_err(att_buf_reserve(&msg, 512 + r->headers.len + r->body.len));
+    att_buf_printf(&msg, "HTTP/1.1 %d %s\r\nDate: %s\r\nx-ms-request-id: %s\r\n", r->status,
+                   att_http_reason(r->status), date, rid);
     if (r->content_type != NULL) {
-        evbuffer_add_printf(out, "Content-Type: %s\r\n", r->content_type);
+        att_buf_printf(&msg, "Content-Type: %s\r\n", r->content_type);
     }
-    evbuffer_add_printf(out, "Content-Length: %zu\r\n", r->body.len);
+    att_buf_printf(&msg, "Content-Length: %zu\r\n", r->body.len);
     if (!c->keep_alive) {
-        evbuffer_add_printf(out, "Connection: close\r\n");
+        att_buf_puts(&msg, "Connection: close\r\n");
     } else if (c->head.version_minor == 0) {
-        evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+        att_buf_puts(&msg, "Connection: keep-alive\r\n");
     }
-    evbuffer_add(out, r->headers.data != NULL ? r->headers.data : (const uint8_t *)"",
-                 r->headers.len);
-    evbuffer_add(out, "\r\n", 2);
-    if (!c->head_method && r->body.len > 0) {
-        evbuffer_add(out, r->body.data, r->body.len);
+    att_buf_put(&msg, r->headers.data, r->headers.len);
+    att_buf_puts(&msg, "\r\n");
+    if (!c->head_method) {
+        att_buf_put(&msg, r->body.data, r->body.len);
     }
+    if (att_buf_err(&msg) != ATT_OK) {
+        /* Cannot happen within the caps; never send a partial answer. */
+        c->keep_alive = false;
+        c->state = S_CLOSING;
+    } else {
+        evbuffer_add(bufferevent_get_output(c->bev), msg.data, msg.len);
+    }
+    att_buf_cleanup(&msg);
 }
 
 static void log_access(struct conn *c, const struct att_http_response *r, const char *rid)
@@ -180,6 +193,9 @@ static void log_access(struct conn *c, const struct att_http_response *r, const 
         path[n] = 0;
     }
     enum att_log_level lvl = r->status >= 500 ? ATT_LOG_ERROR : ATT_LOG_INFO;
+    if (!att_log_enabled(lvl)) {
+        return;
+    }
     att_log(lvl, "request", "request_id", json_string(rid), "peer", json_string(c->peer_text),
             "method",
             c->head.method_name.len > 0
