@@ -1,12 +1,13 @@
 # attestd - a thin front for meson + ninja. See README.md.
 #   make run    set up, build, run attestd on https://127.0.0.1:8443 (state in ./var)
-#   make test   set up, build with ASan + UBSan, run every test
+#   make test   set up, build with ASan + UBSan (and TSan for the daemon), run every test
 #   make build  release build into build/ (build/attestd, build/attestctl)
 #   make fuzz   libFuzzer targets into build-fuzz/ (clang), short run of each
 #   make bench  benchmarks (never part of make test)
 
 BUILD      ?= build
 TEST_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 DATA_DIR   ?= var
 
@@ -28,7 +29,7 @@ run: build
 	@scripts/run.sh $(BUILD) $(DATA_DIR)
 
 test: deps
-	@scripts/test.sh $(TEST_BUILD)
+	@scripts/test.sh $(TEST_BUILD) $(TSAN_BUILD)
 
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_BUILD)
@@ -41,4 +42,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) $(FUZZ_BUILD) build-bench
+	rm -rf $(BUILD) $(TEST_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-bench

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# make test: build with ASan + UBSan into BUILD and run every test; the last line is
-# "N passed, N failed".
+# make test: build with ASan + UBSan into BUILD (and with TSan into TSAN_BUILD, for the
+# daemon's threads) and run every test; the last line is "N passed, N failed".
 set -euo pipefail
 build=${1:-build-asan}
-if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" --buildtype=debugoptimized -Db_sanitize=address,undefined \
-    -Db_lundef=false -Dtests=true >/dev/null
-fi
-ninja -C "$build" >/dev/null
+tsan_build=${2:-build-tsan}
+setup() { # dir sanitizers
+  if [ ! -f "$1/build.ninja" ]; then
+    meson setup "$1" --buildtype=debugoptimized -Db_sanitize="$2" -Db_lundef=false \
+      -Dtests=true >/dev/null
+  fi
+  ninja -C "$1" >/dev/null
+}
+setup "$build" address,undefined
+setup "$tsan_build" thread
 # JavaScript peers used by the black-box tests (exact versions from the lockfile).
 if [ ! -d tests/integration/js/node_modules ] || \
    [ tests/integration/js/package-lock.json -nt tests/integration/js/node_modules ]; then
   (cd tests/integration/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
-exec python3 tests/run_tests.py "$build"
+exec python3 tests/run_tests.py "$build" "$tsan_build"

@@ -4,7 +4,8 @@
 - unit tests: the cmocka executables meson registered (suite "unit"); each test case counts.
 - fuzz replays: every fuzz target over its seed corpus (suite "fuzz"); each target counts.
 - black-box tests: tests/integration/test_*.py (unittest), each test method counts; they start
-  the real daemon from BUILD and speak HTTPS to it.
+  the real daemon from BUILD and speak HTTPS to it; with a second build dir (ThreadSanitizer)
+  they run again against that daemon.
 Sanitizers: ASan + UBSan abort on the first report, so a report is a failure.
 """
 import json
@@ -58,7 +59,8 @@ class CountingResult(unittest.TextTestResult):
 
 def run_integration(build):
     os.environ["ATTESTD_BUILD"] = os.path.abspath(build)
-    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    if os.path.join(ROOT, "tests", "integration") not in sys.path:
+        sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
     suite = unittest.defaultTestLoader.discover(os.path.join(ROOT, "tests", "integration"),
                                                 pattern="test_*.py",
                                                 top_level_dir=os.path.join(ROOT, "tests", "integration"))
@@ -79,14 +81,21 @@ def run_lint():
 
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build-asan"
+    tsan_build = sys.argv[2] if len(sys.argv) > 2 else None
     os.chdir(ROOT)
     p0, f0 = run_lint()
     p1, f1 = run_meson_suite(build, "unit")
     p2, f2 = run_meson_suite(build, "fuzz")
     p3, f3, skipped = run_integration(build)
-    passed, failed = p0 + p1 + p2 + p3, f0 + f1 + f2 + f3
-    print(f"lint: {p0} passed, {f0} failed; unit: {p1} passed, {f1} failed; fuzz replay: {p2} passed, {f2} failed; "
-          f"black-box: {p3} passed, {f3} failed, {skipped} skipped")
+    p4 = f4 = 0
+    if tsan_build:
+        print("black-box again against the ThreadSanitizer build (worker threads, reloads)")
+        p4, f4, s4 = run_integration(tsan_build)
+        skipped += s4
+    passed, failed = p0 + p1 + p2 + p3 + p4, f0 + f1 + f2 + f3 + f4
+    print(f"lint: {p0} passed, {f0} failed; unit: {p1} passed, {f1} failed; "
+          f"fuzz replay: {p2} passed, {f2} failed; black-box (ASan+UBSan): {p3} passed, "
+          f"{f3} failed; black-box (TSan): {p4} passed, {f4} failed; {skipped} skipped")
     line = f"{passed} passed, {failed} failed"
     if skipped:
         line += f", {skipped} skipped"

@@ -32,9 +32,10 @@ JS_DIR = os.path.join(ROOT, "tests", "integration", "js")
 SAN_ENV = {
     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1",
     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+    "TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1",
 }
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
-                     "ERROR: UndefinedBehaviorSanitizer")
+                     "ERROR: UndefinedBehaviorSanitizer", "WARNING: ThreadSanitizer")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 45.0
