@@ -13,7 +13,7 @@ ninja -C "$build" >/dev/null
 mkdir -p "$build/crashes"
 status=0
 for target in "$build"/tests/fuzz/fuzz_*; do
-  [ -x "$target" ] || continue
+  [ -f "$target" ] && [ -x "$target" ] || continue
   name=$(basename "$target"); name=${name#fuzz_}
   work="$build/corpus/$name"
   mkdir -p "$work"

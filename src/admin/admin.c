@@ -86,7 +86,7 @@ int att_admin_open(const char *config_path, const char *data_dir, struct att_adm
                                                : att_kek_load_file(a->cfg.kek_file, &a->kek);
     if (e != ATT_OK) {
         failf(err, err_len, "key-encryption key (%s or $%s): %s", a->cfg.kek_file, a->cfg.kek_env,
-              e == ATT_ERR_PERM ? "file must not be accessible by group or others"
+              e == ATT_ERR_PERM ? "must be a regular file owned by this user with mode 0600 or 0400"
                                 : att_err_str(e));
         goto out;
     }
@@ -271,8 +271,9 @@ int att_admin_kek_rotate(struct att_admin *a, const char *new_kek_file, size_t *
     att_err e = att_kek_load_file(new_kek_file, &next);
     if (e != ATT_OK) {
         return failf(err, err_len, "%s: %s", new_kek_file,
-                     e == ATT_ERR_PERM ? "file must not be accessible by group or others"
-                                       : att_err_str(e));
+                     e == ATT_ERR_PERM
+                         ? "must be a regular file owned by this user with mode 0600 or 0400"
+                         : att_err_str(e));
     }
     e = att_keyring_rotate_kek(a->store, &a->kek, &next, count);
     att_kek_wipe(&next);

@@ -44,7 +44,8 @@ att_err att_buf_putc(struct att_buf *b, uint8_t c);
 att_err att_buf_puts(struct att_buf *b, const char *s);
 att_err att_buf_printf(struct att_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-att_err att_buf_vprintf(struct att_buf *b, const char *fmt, va_list ap);
+att_err att_buf_vprintf(struct att_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Ensure room for n more bytes. */
 att_err att_buf_reserve(struct att_buf *b, size_t n) ATT_WUR;
 /* First error recorded, or ATT_OK. */

@@ -46,7 +46,8 @@ static const struct err_info infos[] = {
     E(ATT_ERR_STORE_SCHEMA, "store schema is newer than this program or a migration failed"),
     E(ATT_ERR_STORE_CONSTRAINT, "store constraint violated"),
     E(ATT_ERR_IO, "input/output error"),
-    E(ATT_ERR_PERM, "permission problem"),
+    E(ATT_ERR_PERM, "unsafe file: accessible by group or others, not owned by this user, a "
+                    "symbolic link or not a regular file"),
     E(ATT_ERR_NET, "network error"),
     E(ATT_ERR_INTERNAL, "internal error"),
     E(ATT_ERR_NOMEM, "out of memory"),

@@ -58,7 +58,7 @@ typedef enum att_err {
 
     /* io: files, sockets, permissions */
     ATT_ERR_IO = 700,
-    ATT_ERR_PERM, /* file permissions too open (a secret readable by group or others) */
+    ATT_ERR_PERM, /* unsafe file: readable by group/others, not ours, a link, not regular */
     ATT_ERR_NET,  /* socket / address error */
 
     /* internal: our bug or resource exhaustion */

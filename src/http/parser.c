@@ -388,11 +388,18 @@ att_err att_http_head_parse(const uint8_t *p, size_t n, const struct att_http_li
         att_rd_rest(&tr, &path_raw);
     }
     ATT_TRY(pct_decode(path_raw, true, &h->decoded, &path_off, err));
-    h->path.len = h->decoded.len - 1 - path_off;
-    ATT_TRY(parse_query(query, h, pp, err));
+    size_t path_len = h->decoded.len - 1 - path_off;
+    if (parse_query(query, h, pp, err) != ATT_OK) {
+        h->n_query = 0; /* their views were never set */
+        return ATT_ERR_PARSE;
+    }
 
-    /* The decoded buffer is complete: only now turn offsets into views. */
+    /*
+     * The decoded buffer is complete: only now turn offsets into views, each pointer with its
+     * length, so a head refused above never holds a length without its pointer.
+     */
     h->path.ptr = h->decoded.data + path_off;
+    h->path.len = path_len;
     for (size_t i = 0; i < h->n_query; i++) {
         h->query[i].name.ptr = h->decoded.data + pp[i].name_off;
         h->query[i].name.len = pp[i].name_len;

@@ -9,7 +9,7 @@
  * Connection life:
  *   accept -> (limits, allow-list, TCP_NODELAY) -> TLS handshake
  *   -> S_HEAD -> S_BODY -> handler -> S_WRITE -> (keep-alive) S_HEAD ...
- *   any error -> S_CLOSING (answer flushed) -> free
+ *   any error -> S_CLOSING (answer flushed) -> S_LINGER (input discarded, <= 2 s) -> free
  * A deadline timer covers handshake + one whole request (slowloris);
  * bufferevent timeouts cover silence.
  */
@@ -25,6 +25,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,8 +40,14 @@
 
 #define MAX_LISTENERS 8
 #define MAX_WORKERS 64
+#define LINGER_SECONDS 2
+#define ACCEPT_RETRY_MS 500
+/* File descriptors kept back from max_connections for listeners, the store and logs. */
+#define FD_RESERVE 64
 
-enum conn_state { S_HEAD, S_BODY, S_WRITE, S_CLOSING };
+/* S_LINGER: the error answer is flushed; read and discard what the client still sends for a
+ * moment, so it reads our answer instead of a reset (nginx's lingering close). */
+enum conn_state { S_HEAD, S_BODY, S_WRITE, S_CLOSING, S_LINGER };
 
 struct worker;
 
@@ -57,6 +64,7 @@ struct conn {
     bool head_method; /* HEAD: framing headers but no body */
     unsigned requests;
     int64_t start_ms;
+    size_t scanned; /* input bytes already searched for the end of the head */
     struct att_http_head head;
     struct att_buf body;
 };
@@ -68,6 +76,7 @@ struct worker {
     struct event_base *base;
     struct evconnlistener *listeners[MAX_LISTENERS];
     struct event *stop_ev;
+    struct event *resume_ev; /* re-enables accepting after running out of descriptors */
     struct conn *conns;
     unsigned n_conns;
     bool draining;
@@ -175,9 +184,14 @@ static void write_response(struct conn *c, const struct att_http_response *r, co
         att_buf_put(&msg, r->body.data, r->body.len);
     }
     if (att_buf_err(&msg) != ATT_OK) {
-        /* Cannot happen within the caps; never send a partial answer. */
+        /* Out of memory: never send a partial answer; this one needs no allocation. */
+        static const char fallback[] =
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json; "
+            "charset=utf-8\r\nContent-Length: 66\r\nConnection: close\r\n\r\n"
+            "{\"error\":{\"code\":\"InternalServerError\",\"message\":\"out of memory\"}}";
         c->keep_alive = false;
         c->state = S_CLOSING;
+        evbuffer_add(bufferevent_get_output(c->bev), fallback, sizeof(fallback) - 1);
     } else {
         evbuffer_add(bufferevent_get_output(c->bev), msg.data, msg.len);
     }
@@ -187,7 +201,7 @@ static void write_response(struct conn *c, const struct att_http_response *r, co
 static void log_access(struct conn *c, const struct att_http_response *r, const char *rid)
 {
     char path[257] = "";
-    if (c->head.path.len > 0) {
+    if (c->head.path.ptr != NULL && c->head.path.len > 0) {
         size_t n = c->head.path.len < sizeof(path) - 1 ? c->head.path.len : sizeof(path) - 1;
         memcpy(path, c->head.path.ptr, n);
         path[n] = 0;
@@ -198,7 +212,7 @@ static void log_access(struct conn *c, const struct att_http_response *r, const 
     }
     att_log(lvl, "request", "request_id", json_string(rid), "peer", json_string(c->peer_text),
             "method",
-            c->head.method_name.len > 0
+            c->head.method_name.ptr != NULL && c->head.method_name.len > 0
                 ? json_stringn((const char *)c->head.method_name.ptr, c->head.method_name.len)
                 : NULL,
             "path", path[0] != 0 ? json_string(path) : NULL, "provider",
@@ -258,24 +272,48 @@ static void dispatch(struct conn *c)
     att_http_response_cleanup(&r);
 }
 
+static struct evbuffer_ptr search_from(struct evbuffer *in, const char *what, size_t len,
+                                       size_t from)
+{
+    struct evbuffer_ptr start;
+    evbuffer_ptr_set(in, &start, from, EVBUFFER_PTR_SET);
+    return evbuffer_search(in, what, len, &start);
+}
+
+/*
+ * Find the end of the head: CRLF CRLF, or a bare LF LF (handed to the parser too, so it is
+ * refused at once with 400 instead of the client waiting for a CRLF that never comes).
+ * Each byte is searched once however slowly the head trickles in (c->scanned).
+ */
+static bool find_head_end(struct conn *c, struct evbuffer *in, size_t *head_len)
+{
+    size_t from = c->scanned > 3 ? c->scanned - 3 : 0;
+    struct evbuffer_ptr crlf = search_from(in, "\r\n\r\n", 4, from);
+    struct evbuffer_ptr lf = search_from(in, "\n\n", 2, from);
+    c->scanned = evbuffer_get_length(in);
+    if (crlf.pos < 0 && lf.pos < 0) {
+        return false;
+    }
+    size_t n = crlf.pos >= 0 ? (size_t)crlf.pos + 4 : SIZE_MAX;
+    if (lf.pos >= 0 && (size_t)lf.pos + 2 < n) {
+        n = (size_t)lf.pos + 2;
+    }
+    *head_len = n;
+    return true;
+}
+
 static void read_head(struct conn *c, struct evbuffer *in)
 {
     const struct att_http_server_config *cfg = &c->w->s->cfg;
     size_t avail = evbuffer_get_length(in);
-    struct evbuffer_ptr crlf = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-    /* A head ended by bare LFs is handed over too, so the parser refuses it now (400)
-     * instead of the client waiting for a CRLF that never comes. */
-    struct evbuffer_ptr lf = evbuffer_search(in, "\n\n", 2, NULL);
-    if (crlf.pos < 0 && lf.pos < 0) {
+    size_t head_len = 0;
+    if (!find_head_end(c, in, &head_len)) {
         if (avail > cfg->limits.max_header_bytes) {
             fail_conn(c, 431, "request head too large");
         }
         return;
     }
-    size_t head_len = crlf.pos >= 0 ? (size_t)crlf.pos + 4 : 0;
-    if (lf.pos >= 0 && (crlf.pos < 0 || (size_t)lf.pos + 2 < head_len)) {
-        head_len = (size_t)lf.pos + 2;
-    }
+    c->scanned = 0;
     if (head_len > cfg->limits.max_header_bytes) {
         fail_conn(c, 431, "request head too large");
         return;
@@ -321,7 +359,9 @@ static void process(struct conn *c)
         if (c->start_ms == 0) {
             c->start_ms = att_time_mono_ms();
             set_timeouts(c, c->w->s->cfg.read_timeout_s);
-            arm_deadline(c);
+            if (c->requests > 0) {
+                arm_deadline(c); /* the first request's deadline runs from the accept */
+            }
         }
         read_head(c, in);
     }
@@ -343,8 +383,33 @@ static void process(struct conn *c)
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
-    process(arg);
+    struct conn *c = arg;
+    if (c->state == S_LINGER) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    process(c);
+}
+
+/*
+ * After an error answer: tell the client we are done (TLS close_notify, then a TCP half
+ * close, so it sees the end at once), then discard what it still sends for a moment before
+ * closing, so that unread body bytes do not turn into a reset that destroys our answer.
+ */
+static void start_linger(struct conn *c)
+{
+    struct timeval tv = {LINGER_SECONDS, 0};
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    if (ssl != NULL) {
+        SSL_shutdown(ssl); /* the output buffer is empty: nothing can be overtaken */
+        ERR_clear_error();
+    }
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    c->state = S_LINGER;
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    bufferevent_enable(c->bev, EV_READ);
+    evtimer_add(c->deadline, &tv);
 }
 
 /* The answer is flushed: close, or wait for the next request on this connection. */
@@ -352,15 +417,23 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     (void)bev;
-    if (c->state == S_CLOSING || (c->state == S_WRITE && !c->keep_alive)) {
+    if (c->state == S_CLOSING) {
+        start_linger(c);
+        return;
+    }
+    if (c->state == S_WRITE && !c->keep_alive) {
         conn_free(c);
         return;
     }
     if (c->state != S_WRITE) {
         return;
     }
+    /* Back to waiting: nothing of the previous request may colour the next one. */
     c->state = S_HEAD;
     c->start_ms = 0;
+    c->head_method = false;
+    att_http_head_cleanup(&c->head);
+    att_http_head_init(&c->head);
     att_buf_cleanup(&c->body);
     set_timeouts(c, c->w->s->cfg.idle_timeout_s);
     bufferevent_enable(c->bev, EV_READ);
@@ -373,6 +446,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     if (what & BEV_EVENT_CONNECTED) {
         return; /* TLS handshake done */
+    }
+    if (c->state == S_LINGER || c->state == S_CLOSING) {
+        conn_free(c);
+        return;
     }
     if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
         (c->state == S_BODY || (c->state == S_HEAD && c->start_ms != 0))) {
@@ -387,6 +464,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     (void)fd;
     (void)what;
+    if (c->state == S_LINGER) {
+        conn_free(c);
+        return;
+    }
     if (c->state == S_HEAD || c->state == S_BODY) {
         if (c->start_ms != 0) {
             fail_conn(c, 408, "the request was not received in time");
@@ -467,13 +548,39 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
+static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < MAX_LISTENERS; i++) {
+        if (w->listeners[i] != NULL) {
+            evconnlistener_enable(w->listeners[i]);
+        }
+    }
+}
+
+/*
+ * Out of descriptors (EMFILE/ENFILE) the listening socket stays readable and accept keeps
+ * failing: pause this worker's listeners for a moment instead of spinning and flooding the
+ * log with one line per attempt.
+ */
 static void on_listener_error(struct evconnlistener *l, void *arg)
 {
-    (void)l;
-    (void)arg;
+    struct worker *w = arg;
     int err = EVUTIL_SOCKET_ERROR();
+    (void)l;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+        for (size_t i = 0; i < MAX_LISTENERS; i++) {
+            if (w->listeners[i] != NULL) {
+                evconnlistener_disable(w->listeners[i]);
+            }
+        }
+        evtimer_add(w->resume_ev, &tv);
+    }
     att_log(ATT_LOG_WARN, "accept failed", "error", json_string(evutil_socket_error_to_string(err)),
-            NULL);
+            "retry_ms", json_integer(ACCEPT_RETRY_MS), NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -496,7 +603,8 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     while (c != NULL) {
         struct conn *next = c->next;
         c->keep_alive = false;
-        if (c->state == S_HEAD && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+        bool idle = c->state == S_HEAD && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
+        if (idle || c->state == S_LINGER) {
             conn_free(c);
         }
         c = next;
@@ -513,11 +621,19 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static void use_pthreads(void)
+{
+    if (evthread_use_pthreads() != 0) {
+        att_log(ATT_LOG_ERROR, "libevent has no pthreads support", NULL);
+        abort(); /* workers would share event bases without locks */
+    }
+}
+
 att_err att_http_server_new(const struct att_http_server_config *cfg, struct att_tls_holder *tls,
                             att_http_handler handler, void *arg, struct att_http_server **out)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, (void (*)(void))evthread_use_pthreads);
+    pthread_once(&once, use_pthreads);
     struct att_http_server *s = calloc(1, sizeof(*s));
     ATT_ENSURE(s != NULL, ATT_ERR_NOMEM);
     s->cfg = *cfg;
@@ -635,7 +751,8 @@ att_err att_http_server_start(struct att_http_server *s)
         w->base = event_base_new();
         ATT_ENSURE(w->base != NULL, ATT_ERR_INTERNAL);
         w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
-        ATT_ENSURE(w->stop_ev != NULL, ATT_ERR_INTERNAL);
+        w->resume_ev = evtimer_new(w->base, on_resume_accept, w);
+        ATT_ENSURE(w->stop_ev != NULL && w->resume_ev != NULL, ATT_ERR_INTERNAL);
         for (size_t j = 0; j < s->n_fds; j++) {
             int fd = dup(s->fds[j]);
             ATT_ENSURE(fd >= 0, ATT_ERR_NET);
@@ -716,6 +833,9 @@ void att_http_server_free(struct att_http_server *s)
         }
         if (w->stop_ev != NULL) {
             event_free(w->stop_ev);
+        }
+        if (w->resume_ev != NULL) {
+            event_free(w->resume_ev);
         }
         if (w->base != NULL) {
             event_base_free(w->base);

@@ -14,6 +14,8 @@
 static const char tls12_ciphers[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                                     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                                     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+/* Not const: OpenSSL's SSL_CTX_set1_groups_list macro casts its argument to char *. */
+static char groups[] = "X25519:P-256:P-384";
 static const char tls13_suites[] =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
@@ -27,7 +29,7 @@ att_err att_tls_ctx_new(const char *cert_file, const char *key_file, SSL_CTX **o
     ATT_CHECK(SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1, ATT_ERR_CRYPTO);
     ATT_CHECK(SSL_CTX_set_cipher_list(ctx, tls12_ciphers) == 1, ATT_ERR_CRYPTO);
     ATT_CHECK(SSL_CTX_set_ciphersuites(ctx, tls13_suites) == 1, ATT_ERR_CRYPTO);
-    ATT_CHECK(SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") == 1, ATT_ERR_CRYPTO);
+    ATT_CHECK(SSL_CTX_set1_groups_list(ctx, groups) == 1, ATT_ERR_CRYPTO);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);

@@ -2,8 +2,9 @@
  * kek.c - loading and creating the key-encryption key (KEK).
  *
  * Input trust: the key file and the environment are set up by the operator,
- * but a key file readable by others is a leaked key, so it is refused. The
- * file's mode is checked with fstat on the descriptor we then read, so the
+ * but a key file readable by others is a leaked key, and one owned by another
+ * user can be replaced or re-permitted by them, so both are refused. Owner
+ * and mode are checked with fstat on the descriptor we then read, so the
  * file cannot be swapped between the check and the read (no TOCTOU).
  *
  * Format: exactly 64 hex characters, optionally followed by one "\n".
@@ -36,25 +37,25 @@ void att_kek_wipe(struct att_kek *k)
 /* id = lowercase hex of SHA-256("attestd/kek-id/v1" || key)[0..8): public, names the key. */
 static att_err kek_id(const uint8_t key[ATT_KEK_LEN], char id[ATT_KEK_ID_LEN + 1])
 {
-    static const char digits[] = "0123456789abcdef";
     att_err rc = ATT_ERR_CRYPTO;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     uint8_t digest[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
+    struct att_buf hex;
 
+    att_buf_init(&hex, ATT_KEK_ID_LEN);
     ATT_CHECK(md != NULL, ATT_ERR_NOMEM);
     ATT_CHECK(EVP_DigestInit_ex2(md, EVP_sha256(), NULL) == 1, ATT_ERR_CRYPTO);
     ATT_CHECK(EVP_DigestUpdate(md, kek_id_label, strlen(kek_id_label)) == 1, ATT_ERR_CRYPTO);
     ATT_CHECK(EVP_DigestUpdate(md, key, ATT_KEK_LEN) == 1, ATT_ERR_CRYPTO);
     ATT_CHECK(EVP_DigestFinal_ex(md, digest, &n) == 1 && n >= ATT_KEK_ID_LEN / 2, ATT_ERR_CRYPTO);
-    for (size_t i = 0; i < ATT_KEK_ID_LEN / 2; i++) {
-        id[2 * i] = digits[digest[i] >> 4];
-        id[2 * i + 1] = digits[digest[i] & 15];
-    }
-    id[ATT_KEK_ID_LEN] = '\0';
+    ATT_GUARD(att_hex_encode(digest, ATT_KEK_ID_LEN / 2, &hex));
+    /* hex holds exactly ATT_KEK_ID_LEN characters and their NUL. */
+    memcpy(id, att_buf_cstr(&hex), ATT_KEK_ID_LEN + 1);
     rc = ATT_OK;
 out:
     EVP_MD_CTX_free(md);
+    att_buf_cleanup(&hex);
     return rc;
 }
 
@@ -114,11 +115,12 @@ att_err att_kek_load_file(const char *path, struct att_kek *out)
     ATT_CHECK(path != NULL && out != NULL, ATT_ERR_ARG);
     /* O_NONBLOCK: a FIFO in place of the key file must not hang startup.
      * Any failure to open (missing, unreadable) is ATT_ERR_IO; ATT_ERR_PERM
-     * means only "mode too open", which callers explain as such. */
+     * means only "owned by someone else or mode too open". */
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     ATT_CHECK(fd >= 0, ATT_ERR_IO);
     ATT_CHECK(fstat(fd, &st) == 0, ATT_ERR_IO);
     ATT_CHECK(S_ISREG(st.st_mode), ATT_ERR_IO);
+    ATT_CHECK(st.st_uid == geteuid(), ATT_ERR_PERM);
     ATT_CHECK((st.st_mode & 077) == 0, ATT_ERR_PERM);
     ATT_GUARD(read_all(fd, text, sizeof(text), &len));
     if (len == KEK_HEX_LEN + 1 && text[KEK_HEX_LEN] == '\n') {
@@ -134,12 +136,25 @@ out:
     return rc;
 }
 
+/*
+ * The variable is removed once read, valid or not, so the key is not handed
+ * to child processes or left in the environment; its value is wiped first
+ * because unsetenv only drops the pointer (glibc never frees setenv strings,
+ * and a value from the initial environment also shows in /proc/<pid>/environ).
+ * getenv points into environ, writable memory unless a string literal was
+ * putenv()ed, which attestd never does.
+ */
 att_err att_kek_load_env(const char *name, struct att_kek *out)
 {
-    ATT_ENSURE(name != NULL && out != NULL, ATT_ERR_ARG);
-    const char *v = getenv(name);
+    /* A name unsetenv would refuse is refused first, so removal cannot fail. */
+    ATT_ENSURE(name != NULL && name[0] != '\0' && strchr(name, '=') == NULL && out != NULL,
+               ATT_ERR_ARG);
+    char *v = getenv(name);
     ATT_ENSURE(v != NULL, ATT_ERR_NOT_FOUND);
-    return kek_from_hex(v, strnlen(v, KEK_HEX_LEN + 1), out);
+    att_err rc = kek_from_hex(v, strnlen(v, KEK_HEX_LEN + 1), out);
+    att_wipe(v, strlen(v));
+    (void)unsetenv(name);
+    return rc;
 }
 
 static att_err write_all(int fd, const char *p, size_t n)
@@ -160,29 +175,26 @@ static att_err write_all(int fd, const char *p, size_t n)
 
 att_err att_kek_generate_file(const char *path)
 {
-    static const char digits[] = "0123456789abcdef";
     att_err rc = ATT_ERR_INTERNAL;
     uint8_t key[ATT_KEK_LEN];
-    char text[KEK_HEX_LEN + 1];
+    struct att_buf text;
     int fd = -1;
 
+    att_buf_init_secret(&text, KEK_HEX_LEN + 1);
     ATT_CHECK(path != NULL, ATT_ERR_ARG);
     /* O_EXCL: never overwrite a key (losing a KEK loses every sealed value).
      * O_NOFOLLOW: do not write a key through a planted symlink. */
     fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
     ATT_CHECK(fd >= 0, errno == EEXIST ? ATT_ERR_EXISTS : ATT_ERR_IO);
     ATT_CHECK(RAND_bytes(key, sizeof(key)) == 1, ATT_ERR_CRYPTO);
-    for (size_t i = 0; i < ATT_KEK_LEN; i++) {
-        text[2 * i] = digits[key[i] >> 4];
-        text[2 * i + 1] = digits[key[i] & 15];
-    }
-    text[KEK_HEX_LEN] = '\n';
-    ATT_GUARD(write_all(fd, text, sizeof(text)));
+    ATT_GUARD(att_hex_encode(key, sizeof(key), &text));
+    ATT_GUARD(att_buf_putc(&text, '\n'));
+    ATT_GUARD(write_all(fd, (const char *)text.data, text.len));
     ATT_CHECK(fsync(fd) == 0, ATT_ERR_IO);
     rc = ATT_OK;
 out:
     att_wipe(key, sizeof(key));
-    att_wipe(text, sizeof(text));
+    att_buf_cleanup(&text);
     if (fd >= 0) {
         if (close(fd) != 0 && rc == ATT_OK) {
             rc = ATT_ERR_IO;

@@ -36,11 +36,19 @@ struct att_kek {
 
 /*
  * Load a KEK from a file holding 64 hex characters (an optional trailing
- * newline is allowed). Refuses a file whose mode grants any group or other
- * permission (ATT_ERR_PERM) and any other content (ATT_ERR_ENCODING).
+ * newline is allowed). Refuses a file owned by another user than the
+ * effective uid or whose mode grants any group or other permission
+ * (ATT_ERR_PERM), a missing, unreadable or non-regular file (ATT_ERR_IO) and
+ * any other content (ATT_ERR_ENCODING).
  */
 att_err att_kek_load_file(const char *path, struct att_kek *out) ATT_WUR;
-/* Load a KEK from environment variable `name` (64 hex characters). */
+/*
+ * Load a KEK from environment variable `name` (64 hex characters). The
+ * variable is then wiped and removed from the environment, whether or not
+ * its value was valid, so the key does not outlive startup there or reach
+ * child processes: a second call finds nothing (ATT_ERR_NOT_FOUND). Not
+ * thread-safe (getenv/unsetenv): call before starting threads.
+ */
 att_err att_kek_load_env(const char *name, struct att_kek *out) ATT_WUR;
 /* Create a new random KEK file with mode 0600; fails if the file exists. */
 att_err att_kek_generate_file(const char *path) ATT_WUR;

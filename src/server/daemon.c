@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "api/api.h"
@@ -56,7 +57,9 @@ static att_err load_kek(const struct att_config *cfg, struct att_kek *kek, char 
     }
     rc = att_kek_load_file(cfg->kek_file, kek);
     if (rc == ATT_ERR_PERM) {
-        snprintf(msg, n, "%s: key file must not be accessible by group or others (chmod 600)",
+        snprintf(msg, n,
+                 "%s: key file must be a regular file owned by this user and not accessible by "
+                 "group or others (chmod 600)",
                  cfg->kek_file);
     } else if (rc == ATT_ERR_IO) {
         snprintf(msg, n,
@@ -106,6 +109,34 @@ static void reload(struct daemon *d)
 }
 
 /*
+ * Each connection holds a descriptor: raise the soft limit to the hard one, and keep
+ * max_connections below it with a reserve for listeners, the store and the log, so running
+ * out of descriptors cannot be reached by connecting (the accept loop would fail).
+ */
+static unsigned usable_connections(unsigned wanted)
+{
+    const unsigned reserve = 64;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return wanted;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            (void)getrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)wanted + reserve) {
+        return wanted;
+    }
+    unsigned usable = rl.rlim_cur > reserve * 2 ? (unsigned)(rl.rlim_cur - reserve) : reserve;
+    att_log(ATT_LOG_WARN, "max_connections lowered to fit the open-file limit", "max_connections",
+            json_integer(wanted), "open_file_limit", json_integer((json_int_t)rl.rlim_cur), "using",
+            json_integer(usable), NULL);
+    return usable;
+}
+
+/*
  * Bind every listen address before any state is created, so a bad address or
  * a busy port fails the start without side effects.
  */
@@ -118,7 +149,7 @@ static int bind_listeners(struct daemon *d)
         .write_timeout_s = cfg->write_timeout,
         .idle_timeout_s = cfg->idle_timeout,
         .request_timeout_s = cfg->request_timeout,
-        .max_connections = cfg->max_connections,
+        .max_connections = usable_connections(cfg->max_connections),
         .max_requests_per_connection = 10000,
         .threads = cfg->threads,
         .acl = cfg->allowed_networks,

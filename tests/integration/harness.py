@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -92,7 +93,7 @@ class Daemon:
     listen: list of addresses; default ["127.0.0.1:<free port>"].
     """
 
-    def __init__(self, config="", listen=None, start=True, data=None):
+    def __init__(self, config="", listen=None, start=True, data=None, nofile=None):
         if data is None:
             self.tmp, self.data = new_data_dir()
         else:
@@ -104,6 +105,7 @@ class Daemon:
         self.config_path = os.path.join(self.tmp, "attestd.conf")
         self.write_config(config)
         self.ca = os.path.join(self.data, "tls", "ca.pem")
+        self.nofile = nofile  # RLIMIT_NOFILE (soft = hard) for the daemon, or None
         self.proc = None
         self.stderr_path = None
         self.returncode = None
@@ -136,8 +138,13 @@ class Daemon:
         for a in self.listen:
             args += ["--listen", a]
         self._stderr_file = open(self.stderr_path, "wb")
+        limit = None
+        if self.nofile is not None:
+            n = self.nofile
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))  # noqa: E731
         self.proc = subprocess.Popen(args, env=san_env(), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self._stderr_file)
+                                     stdout=subprocess.DEVNULL, stderr=self._stderr_file,
+                                     preexec_fn=limit)
         self.returncode = None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -4,6 +4,7 @@ import json
 import select
 import shutil
 import signal
+import socket
 import ssl
 import time
 import unittest
@@ -174,6 +175,37 @@ class HttpDefaultsTest(HttpErrorsMixin, unittest.TestCase):
         self.assert_error(resps[0], 400, "InvalidParameter")
         self.assertIn("CRLF", json.loads(resps[0][2])["error"]["message"])
 
+    def test_bad_query_400_and_daemon_survives(self):
+        """A query refused by the parser once left the head half-built and crashed the access
+        log; the answer must be a 400 and the daemon must go on serving."""
+        many = b"&".join(b"a%d=b" % i for i in range(40))
+        for target in (b"/certs?a=%zz", b"/certs?a=1&b=%4", b"/certs?" + many):
+            with self.subTest(target=target):
+                resps = raw_exchange(self.d, b"GET " + target + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+                self.assertEqual(len(resps), 1)
+                self.assert_error(resps[0], 400, "InvalidParameter")
+        self.assertEqual(raw_one(self.d, GET_HEALTHZ)[0], 200)
+        self.assertTrue(self.d.running())
+
+    def test_error_after_head_request_on_same_connection(self):
+        """Nothing of a HEAD request may carry over to the next request's answer."""
+        with self.d.tls_socket() as s:
+            s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = s.recv(4096)
+                self.assertTrue(chunk)
+                head += chunk
+            self.assertTrue(head.startswith(b"HTTP/1.1 200 "))
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: " + b"x" * 20000)
+            with s.makefile("rb") as f:
+                status, headers, body = h.read_response(f)
+        self.assertEqual(status, 431)
+        self.assertEqual(h.error_of(body)[0], "RequestHeaderFieldsTooLarge")
+        self.assertEqual(int(headers["content-length"]), len(body))
+        last = [e for e in self.d.log_events() if e.get("status") == 431][-1]
+        self.assertNotIn("method", last)  # not the HEAD of the previous request
+
     def test_dot_segments_and_encoded_slash_400(self):
         for path in (b"/providers/../certs", b"/./certs", b"/providers%2Fdefault/certs"):
             with self.subTest(path=path):
@@ -312,6 +344,15 @@ class SmallBodyLimitTest(HttpErrorsMixin, unittest.TestCase):
         resps = self.post(2048)
         self.assertEqual(len(resps), 1)
         self.assert_error(resps[0], 405, "MethodNotAllowed")
+
+    def test_large_unread_body_answered_not_reset(self):
+        """The server refuses at the head and never reads the body; it discards what the
+        client still sends for a moment, so a client that writes its whole body before
+        reading gets the 413 rather than a connection reset."""
+        status, headers, body = self.d.request("POST", "/certs", body=b"x" * 1_000_000,
+                                               headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 413)
+        self.assertEqual(h.error_of(body)[0], "PayloadTooLarge")
 
     def test_http_client_post_over_limit(self):
         status, headers, body = self.d.request("POST", "/certs", body=b"{}" * 1500,
@@ -470,6 +511,39 @@ class MaxConnectionsTest(unittest.TestCase):
                 break
             self.assertLess(time.monotonic(), deadline, f"slot never freed: {c!r}")
             time.sleep(0.1)
+
+
+class FileLimitTest(unittest.TestCase):
+    """With few descriptors, max_connections is lowered below the open-file limit, so
+    connecting cannot exhaust descriptors (where accept() would fail in a loop)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(nofile=200)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def test_max_connections_lowered_and_flood_survived(self):
+        ev = self.d.wait_log("max_connections lowered to fit the open-file limit")[0]
+        self.assertEqual(ev["open_file_limit"], 200)
+        self.assertEqual(ev["using"], 136)
+        socks = []
+        try:
+            for _ in range(170):
+                socks.append(socket.create_connection(("127.0.0.1", self.d.port), timeout=5))
+            time.sleep(1.0)
+            refused = [e for e in self.d.log_events()
+                       if e.get("msg") == "connection refused: max_connections reached"]
+            self.assertGreaterEqual(len(refused), 170 - 136)
+            failed = [e for e in self.d.log_events() if e.get("msg") == "accept failed"]
+            self.assertEqual(failed, [])
+        finally:
+            for s in socks:
+                s.close()
+        time.sleep(0.5)
+        self.assertEqual(raw_one(self.d, GET_HEALTHZ)[0], 200)
 
 
 class ShutdownTest(unittest.TestCase):

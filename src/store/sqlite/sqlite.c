@@ -19,6 +19,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -527,26 +529,85 @@ static const struct att_store_ops sqlite_ops = {
 /* ---- open ------------------------------------------------------------------ */
 
 /*
- * Create the file ourselves with mode 0600 before SQLite sees it: SQLite
- * would create it 0644 (less umask), and it gives the -wal and -shm files
- * the main file's mode, so this covers all three. An existing file is left
- * as it is. O_NOFOLLOW: never create the database through a planted symlink.
+ * The database holds sealed signing keys and wrapped data keys: its files
+ * must be private to us. Checked on the open descriptor, so the file checked
+ * is the file used. Required: a regular file owned by our effective uid
+ * (else ATT_ERR_PERM; a file of another user is also root running attestctl
+ * on the service's database, which would leave root-owned -wal/-shm files the
+ * service cannot open). A file open to group or others is a leftover of an
+ * older release or a careless copy: it is set to 0600 with a warning, so
+ * upgrades heal instead of failing to start.
  */
-static att_err create_private(const char *path)
+static att_err check_private_fd(int fd, const char *path)
 {
-    if (strcmp(path, ":memory:") == 0) {
-        return ATT_OK;
+    struct stat st;
+
+    ATT_ENSURE(fstat(fd, &st) == 0, ATT_ERR_IO);
+    ATT_ENSURE(S_ISREG(st.st_mode), ATT_ERR_PERM);
+    ATT_ENSURE(st.st_uid == geteuid(), ATT_ERR_PERM);
+    if ((st.st_mode & 077) != 0) {
+        char mode[8];
+        snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
+        att_log(ATT_LOG_WARN, "store: file was accessible by group or others; setting mode 0600",
+                "path", json_string(path), "mode", json_string(mode), NULL);
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        return errno == EEXIST ? ATT_OK : ATT_ERR_IO;
+    /* Also when only owner bits differ: a umask may have stripped some from a
+     * file we just created, and SQLite gives -wal and -shm this file's mode. */
+    if ((st.st_mode & 07777) != 0600) {
+        ATT_ENSURE(fchmod(fd, 0600) == 0, ATT_ERR_IO);
     }
-    /* umask can only remove bits from 0600; fchmod makes the mode exact. */
-    att_err rc = fchmod(fd, 0600) == 0 ? ATT_OK : ATT_ERR_IO;
-    if (close(fd) != 0) {
+    return ATT_OK;
+}
+
+static att_err close_checked(int fd, att_err rc)
+{
+    if (close(fd) != 0 && rc == ATT_OK) {
         rc = ATT_ERR_IO;
     }
     return rc;
+}
+
+/*
+ * Create or check the database file before SQLite sees it; SQLite would
+ * create it 0644 (less umask). O_NOFOLLOW: never create or open the database
+ * through a planted symlink (without it, a dangling link makes SQLite create
+ * the target world-readable); ELOOP is that case. O_NONBLOCK: a FIFO or
+ * device at the path must not hang startup (no effect on a regular file).
+ */
+static att_err open_private(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    if (fd < 0) {
+        return errno == ELOOP || errno == EISDIR ? ATT_ERR_PERM : ATT_ERR_IO;
+    }
+    return close_checked(fd, check_private_fd(fd, path));
+}
+
+/*
+ * The -wal and -shm files hold recent pages, so they need the same care.
+ * SQLite creates them with the main file's mode, but files left by a crash
+ * under an older release may be loose. Called before SQLite opens the
+ * database (it must not write into a loose file) and again once WAL mode is
+ * on. A missing file is fine: SQLite creates it from the main file's mode.
+ */
+static att_err check_sidecars(const char *path)
+{
+    static const char *const suffixes[] = {"-wal", "-shm"};
+    char name[PATH_MAX];
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        int n = snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
+        ATT_ENSURE(n > 0 && (size_t)n < sizeof(name), ATT_ERR_ARG);
+        int fd = open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0 && errno == ENOENT) {
+            continue;
+        }
+        if (fd < 0) {
+            return errno == ELOOP || errno == EISDIR ? ATT_ERR_PERM : ATT_ERR_IO;
+        }
+        ATT_TRY(close_checked(fd, check_private_fd(fd, name)));
+    }
+    return ATT_OK;
 }
 
 /* Run a PRAGMA that answers with one text row, and check the answer. */
@@ -594,11 +655,22 @@ att_err att_store_open_sqlite(const char *path, struct att_store **out)
     sqlite3 *db = NULL;
 
     ATT_CHECK(path != NULL && out != NULL, ATT_ERR_ARG);
-    ATT_GUARD(create_private(path));
+    bool on_disk = strcmp(path, ":memory:") != 0;
+    if (on_disk) {
+        ATT_GUARD(open_private(path));
+        ATT_GUARD(check_sidecars(path));
+    }
+    /*
+     * The file itself was checked above (regular, ours, 0600, not a link). Directories on
+     * the way may be links: operators commonly point /var/lib/attestd at a data volume.
+     */
     int src = sqlite3_open_v2(
         path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     ATT_CHECK(src == SQLITE_OK, att_sqlite_err(src));
     ATT_GUARD(configure(db));
+    if (on_disk) {
+        ATT_GUARD(check_sidecars(path));
+    }
     ATT_GUARD(att_sqlite_migrate(db));
     ss = calloc(1, sizeof(*ss));
     ATT_CHECK(ss != NULL, ATT_ERR_NOMEM);

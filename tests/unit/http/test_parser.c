@@ -163,6 +163,30 @@ static void test_caps(void **state)
     att_http_head_cleanup(&h);
 }
 
+/* A refused head is still consistent: every view has its pointer (the access log reads them). */
+static void test_refused_head_is_consistent(void **state)
+{
+    (void)state;
+    static const char *heads[] = {
+        "GET /certs?a=%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /certs?a=1&b=%4 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /a/../b?x=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /a%2Fb HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /certs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        struct att_http_head h;
+        struct att_http_parse_error e;
+        assert_int_not_equal(parse(heads[i], &h, &e), ATT_OK);
+        assert_true(h.path.len == 0 || h.path.ptr != NULL);
+        assert_true(h.method_name.len == 0 || h.method_name.ptr != NULL);
+        for (size_t q = 0; q < h.n_query; q++) {
+            assert_non_null(h.query[q].name.ptr);
+        }
+        att_http_head_cleanup(&h);
+    }
+}
+
 /* A valid head cut at any point is refused, never read past. */
 static void test_truncation_everywhere(void **state)
 {
@@ -192,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_http10_keep_alive),
         cmocka_unit_test(test_bad_heads),
         cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_refused_head_is_consistent),
         cmocka_unit_test(test_truncation_everywhere),
     };
     return cmocka_run_group_tests_name("http_parser", tests, NULL, NULL);

@@ -131,6 +131,22 @@ static void test_load_refuses_non_regular(void **state)
     EXPECT_ERR(att_kek_load_file(f->path, &k), ATT_ERR_IO);
 }
 
+/* A key file another user owns could be swapped or re-permitted by them. */
+static void test_load_refuses_other_owner(void **state)
+{
+    struct fx *f = *state;
+    struct att_kek k;
+    if (geteuid() != 0) {
+        skip(); /* only root can give a file away */
+    }
+    write_file(f->path, HEX64 "\n", 0600);
+    assert_int_equal(chown(f->path, 65534, 65534), 0);
+    EXPECT_ERR(att_kek_load_file(f->path, &k), ATT_ERR_PERM);
+    assert_int_equal(chown(f->path, 0, 0), 0);
+    EXPECT_OK(att_kek_load_file(f->path, &k));
+    att_kek_wipe(&k);
+}
+
 /* The id is hex(SHA-256("attestd/kek-id/v1" || key)[0..8)), computed here independently. */
 static void test_kek_id(void **state)
 {
@@ -160,7 +176,17 @@ static void test_load_env(void **state)
     struct att_kek a, b;
     struct fx *f = *state;
     assert_int_equal(setenv("ATT_TEST_KEK", HEX64, 1), 0);
+    /* glibc never frees a setenv string, so the old value can be inspected. */
+    const char *old = getenv("ATT_TEST_KEK");
+    assert_non_null(old);
     EXPECT_OK(att_kek_load_env("ATT_TEST_KEK", &a));
+    /* Read once: the secret is gone from the environment (and from children)... */
+    assert_null(getenv("ATT_TEST_KEK"));
+    /* ...and wiped where it was. */
+    for (size_t i = 0; i < strlen(HEX64); i++) {
+        assert_int_equal(old[i], 0);
+    }
+    EXPECT_ERR(att_kek_load_env("ATT_TEST_KEK", &b), ATT_ERR_NOT_FOUND);
     write_file(f->path, HEX64 "\n", 0600);
     EXPECT_OK(att_kek_load_file(f->path, &b));
     assert_memory_equal(a.key, b.key, ATT_KEK_LEN);
@@ -173,10 +199,13 @@ static void test_load_env(void **state)
     assert_string_equal(a.id, b.id);
     assert_int_equal(setenv("ATT_TEST_KEK", HEX64 "00", 1), 0);
     EXPECT_ERR(att_kek_load_env("ATT_TEST_KEK", &a), ATT_ERR_ENCODING);
+    /* A bad value is removed too: it may be a mistyped key. */
+    assert_null(getenv("ATT_TEST_KEK"));
     assert_int_equal(setenv("ATT_TEST_KEK", "abcd", 1), 0);
     EXPECT_ERR(att_kek_load_env("ATT_TEST_KEK", &a), ATT_ERR_ENCODING);
-    assert_int_equal(unsetenv("ATT_TEST_KEK"), 0);
     EXPECT_ERR(att_kek_load_env("ATT_TEST_KEK", &a), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_kek_load_env("", &a), ATT_ERR_ARG);
+    EXPECT_ERR(att_kek_load_env("ATT=TEST", &a), ATT_ERR_ARG);
     att_kek_wipe(&a);
     att_kek_wipe(&b);
 }
@@ -218,6 +247,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_refuses_open_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_refuses_bad_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_refuses_non_regular, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_refuses_other_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kek_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generate, setup, teardown),

@@ -7,6 +7,7 @@
 #include "att_test.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +227,132 @@ static void test_open_failures(void **state)
     EXPECT_ERR(att_store_open_sqlite(path, &s2), ATT_ERR_STORE);
     assert_null(s2);
     EXPECT_ERR(att_store_open_sqlite(NULL, &s2), ATT_ERR_ARG);
+}
+
+/* ---- file ownership and permissions ---------------------------------------- */
+
+static void make_file(const char *path, mode_t mode)
+{
+    int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(fchmod(fd, mode), 0);
+    assert_int_equal(close(fd), 0);
+}
+
+static void assert_mode(const char *path, mode_t want)
+{
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, want);
+}
+
+/* A dangling link used to make SQLite create its target world-readable. */
+static void test_symlink_refused(void **state)
+{
+    struct fx *f = *state;
+    struct att_store *s2 = NULL;
+    char link[160], target[160];
+    snprintf(link, sizeof(link), "%s/link.db", f->dir);
+    snprintf(target, sizeof(target), "%s/target.db", f->dir);
+    assert_int_equal(symlink(target, link), 0);
+    EXPECT_ERR(att_store_open_sqlite(link, &s2), ATT_ERR_PERM);
+    assert_null(s2);
+    assert_int_not_equal(access(target, F_OK), 0);
+    /* A link to an existing database is refused too, and the target untouched. */
+    assert_int_equal(unlink(link), 0);
+    assert_int_equal(symlink(f->db, link), 0);
+    EXPECT_ERR(att_store_open_sqlite(link, &s2), ATT_ERR_PERM);
+    assert_null(s2);
+    assert_int_equal(unlink(link), 0);
+}
+
+/* Only the file itself must not be a link: a data directory reached through one is fine. */
+static void test_symlinked_dir_allowed(void **state)
+{
+    struct fx *f = *state;
+    struct att_store *s2 = NULL;
+    char link[160], path[192];
+    snprintf(link, sizeof(link), "%s-link", f->dir);
+    assert_int_equal(symlink(f->dir, link), 0);
+    snprintf(path, sizeof(path), "%s/attestd.db", link);
+    EXPECT_OK(att_store_open_sqlite(path, &s2));
+    EXPECT_OK(att_store_ping(s2));
+    att_store_close(s2);
+    assert_int_equal(unlink(link), 0);
+}
+
+static void test_sidecar_symlink_refused(void **state)
+{
+    struct fx *f = *state;
+    struct att_store *s2 = NULL;
+    char path[160], wal[192], target[160];
+    snprintf(path, sizeof(path), "%s/second.db", f->dir);
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    snprintf(target, sizeof(target), "%s/target-wal", f->dir);
+    assert_int_equal(symlink(target, wal), 0);
+    EXPECT_ERR(att_store_open_sqlite(path, &s2), ATT_ERR_PERM);
+    assert_null(s2);
+    assert_int_not_equal(access(target, F_OK), 0);
+}
+
+/* Files from an older release may be 0644: they are tightened, not refused. */
+static void test_loose_files_fixed(void **state)
+{
+    struct fx *f = *state;
+    struct att_store *s2 = NULL;
+    char path[160], wal[192], shm[192];
+    struct att_provider_rec p;
+    snprintf(path, sizeof(path), "%s/second.db", f->dir);
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    snprintf(shm, sizeof(shm), "%s-shm", path);
+    make_file(path, 0644);
+    make_file(wal, 0644);
+    make_file(shm, 0666);
+    EXPECT_OK(att_store_open_sqlite(path, &s2));
+    assert_mode(path, 0600);
+    assert_mode(wal, 0600);
+    assert_mode(shm, 0600);
+    make_provider(&p, "p1", false);
+    EXPECT_OK(att_store_provider_insert(s2, &p));
+    att_store_close(s2);
+    /* An existing database (as left by an older release) heals the same way. */
+    assert_int_equal(chmod(f->db, 0644), 0);
+    EXPECT_OK(att_store_open_sqlite(f->db, &s2));
+    assert_mode(f->db, 0600);
+    att_store_close(s2);
+}
+
+static void test_non_regular_refused(void **state)
+{
+    struct fx *f = *state;
+    struct att_store *s2 = NULL;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/dir.db", f->dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    EXPECT_ERR(att_store_open_sqlite(path, &s2), ATT_ERR_PERM);
+    assert_null(s2);
+    assert_int_equal(rmdir(path), 0);
+    snprintf(path, sizeof(path), "%s/fifo.db", f->dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    EXPECT_ERR(att_store_open_sqlite(path, &s2), ATT_ERR_PERM);
+    assert_null(s2);
+}
+
+static void test_other_owner_refused(void **state)
+{
+    struct fx *f = *state;
+    struct att_store *s2 = NULL;
+    char path[160];
+    if (geteuid() != 0) {
+        skip(); /* only root can give a file away */
+    }
+    snprintf(path, sizeof(path), "%s/theirs.db", f->dir);
+    make_file(path, 0600);
+    assert_int_equal(chown(path, 65534, 65534), 0);
+    EXPECT_ERR(att_store_open_sqlite(path, &s2), ATT_ERR_PERM);
+    assert_null(s2);
+    assert_mode(path, 0600);
 }
 
 /* ---- providers -------------------------------------------------------------- */
@@ -533,6 +660,12 @@ int main(void)
         T(test_foreign_keys_enforced),
         T(test_file_mode_with_loose_umask),
         T(test_open_failures),
+        T(test_symlink_refused),
+        T(test_symlinked_dir_allowed),
+        T(test_sidecar_symlink_refused),
+        T(test_loose_files_fixed),
+        T(test_non_regular_refused),
+        T(test_other_owner_refused),
         T(test_provider_crud),
         T(test_only_one_default_provider),
         T(test_provider_bad_arguments),
