@@ -117,8 +117,9 @@ class CommandLineTest(unittest.TestCase):
             os.chmod(kek, 0o644)
             proc = h.run_attestd(["--data-dir", data, "--listen", f"127.0.0.1:{h.free_port()}"])
             self.assertEqual(proc.returncode, 1, proc.stderr)
-            self.assertIn(f"attestd: key-encryption key: {kek}: key file must not be accessible "
-                          "by group or others (chmod 600)", proc.stderr)
+            self.assertIn(f"attestd: key-encryption key: {kek}: key file must be a regular file "
+                          "owned by this user and not accessible by group or others (chmod 600)",
+                          proc.stderr)
             assert_clean(self, proc)
             self.assertFalse(os.path.exists(os.path.join(data, "attestd.db")),
                              "nothing may be created before the KEK is accepted")
