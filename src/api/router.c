@@ -52,20 +52,6 @@ static bool version_known(struct att_bytes v)
     return false;
 }
 
-static const char *method_name(enum att_http_method m)
-{
-    switch (m) {
-    case ATT_HTTP_GET: return "GET";
-    case ATT_HTTP_HEAD: return "HEAD";
-    case ATT_HTTP_POST: return "POST";
-    case ATT_HTTP_PUT: return "PUT";
-    case ATT_HTTP_DELETE: return "DELETE";
-    case ATT_HTTP_PATCH: return "PATCH";
-    case ATT_HTTP_OPTIONS: return "OPTIONS";
-    default: return "?";
-    }
-}
-
 att_err att_api_init(struct att_api *api, struct att_store *store,
                      struct att_provider_set *providers)
 {
@@ -138,18 +124,16 @@ static bool split_provider(struct att_bytes path, struct att_bytes *name, struct
     if (att_rd_bytes(&r, sizeof(prefix) - 1, &head) != ATT_OK || !att_bytes_eq_str(head, prefix)) {
         return false;
     }
-    if (att_rd_until(&r, '/', name) != ATT_OK) {
-        att_rd_rest(&r, name);
+    struct att_rd after = r;
+    if (att_rd_until(&after, '/', name) != ATT_OK) {
+        att_rd_rest(&r, name); /* "/providers/NAME": no route under it */
         rest->ptr = NULL;
         rest->len = 0;
         return true;
     }
-    /* Give the separator back to the rest of the path. */
-    struct att_rd all;
-    att_rd_init(&all, path.ptr, path.len);
-    size_t used = sizeof(prefix) - 1 + name->len;
-    att_ignore_err(att_rd_skip(&all, used)); /* used <= path.len: name came from path */
-    att_rd_rest(&all, rest);
+    /* The rest keeps its leading '/': it starts where the name ends. */
+    att_ignore_err(att_bytes_slice(path, att_rd_offset(&r) + name->len,
+                                   path.len - att_rd_offset(&r) - name->len, rest));
     return true;
 }
 
@@ -193,7 +177,7 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
         } else {
             size_t used = strlen(allow);
             snprintf(allow + used, sizeof(allow) - used, "%s%s", used > 0 ? ", " : "",
-                     method_name(rt->method));
+                     att_http_method_name(rt->method));
         }
     }
     if (match == NULL && allow[0] != 0) {
@@ -217,9 +201,12 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
         return;
     }
     if (match->version != VERSION_IGNORED && version != NULL && !version_known(*version)) {
-        att_http_error(resp, 400, "InvalidParameter",
-                       "unsupported api-version; supported: 2018-09-01-preview, 2020-10-01, "
-                       "2022-08-01, 2022-09-01-preview, 2025-06-01");
+        char msg[256] = "unsupported api-version; supported:";
+        for (size_t i = 0; i < sizeof(api_versions) / sizeof(api_versions[0]); i++) {
+            size_t used = strlen(msg);
+            snprintf(msg + used, sizeof(msg) - used, "%s %s", i > 0 ? "," : "", api_versions[i]);
+        }
+        att_http_error(resp, 400, "InvalidParameter", msg);
         return;
     }
     struct att_api_call call = {req, snap->providers, provider, api};

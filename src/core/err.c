@@ -39,6 +39,7 @@ static const struct err_info infos[] = {
     E(ATT_ERR_VERIFY, "verification failed"),
     E(ATT_ERR_SIGNATURE, "signature is invalid"),
     E(ATT_ERR_SEAL_AUTH, "sealed data failed authentication"),
+    E(ATT_ERR_KEY_MISMATCH, "certificate or key id does not belong to the private key"),
     E(ATT_ERR_KEK_MISMATCH, "data key is wrapped by a different key-encryption key"),
     E(ATT_ERR_POLICY, "policy error"),
     E(ATT_ERR_STORE, "store error"),

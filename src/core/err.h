@@ -43,9 +43,13 @@ typedef enum att_err {
 
     /* verify: a signature or binding does not hold */
     ATT_ERR_VERIFY = 400,
-    ATT_ERR_SIGNATURE,    /* signature invalid */
-    ATT_ERR_SEAL_AUTH,    /* sealed record fails authentication (wrong key, AAD or tampered) */
-    ATT_ERR_KEK_MISMATCH, /* data key wrapped by a different key-encryption key */
+    ATT_ERR_SIGNATURE, /* signature invalid */
+    ATT_ERR_SEAL_AUTH, /* sealed record fails authentication (wrong key, AAD or tampered) */
+    ATT_ERR_KEK_MISMATCH,
+    ATT_ERR_KEY_MISMATCH,
+    /* certificate or key id does not belong to the private key */ /* data key wrapped by a
+                                                                      different key-encryption key
+                                                                    */
 
     /* policy */
     ATT_ERR_POLICY = 500,

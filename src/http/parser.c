@@ -93,6 +93,16 @@ static const struct {
     {"OPTIONS", ATT_HTTP_OPTIONS},
 };
 
+const char *att_http_method_name(enum att_http_method m)
+{
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (methods[i].m == m) {
+            return methods[i].name;
+        }
+    }
+    return "?";
+}
+
 static int hexval(uint8_t c)
 {
     if (c >= '0' && c <= '9') {

@@ -87,6 +87,9 @@ void att_http_head_cleanup(struct att_http_head *h);
 att_err att_http_head_parse(const uint8_t *p, size_t n, const struct att_http_limits *lim,
                             struct att_http_head *h, struct att_http_parse_error *err) ATT_WUR;
 
+/* "GET", "POST", ... for a known method; "?" otherwise. */
+const char *att_http_method_name(enum att_http_method m);
+
 /* First header named `name` (case-insensitive), or NULL. */
 const struct att_bytes *att_http_header_get(const struct att_http_head *h, const char *name);
 /* First query parameter named `name` (case-sensitive), or NULL. */

@@ -6,7 +6,6 @@
  */
 #include "provider/provider.h"
 
-#include <openssl/encoder.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 #include "seal/keyring.h"
 #include "token/claims.h"
 #include "token/jwk.h"
-#include "x509/selfsigned.h"
 
 #define KEYS_TABLE "signing_keys"
 
@@ -44,32 +42,6 @@ att_err att_provider_issuer_check(const char *issuer)
         ATT_ENSURE(c > 0x20 && c < 0x7f && c != '?' && c != '#' && c != '"' && c != '\\',
                    ATT_ERR_ARG);
     }
-    return ATT_OK;
-}
-
-/* PKCS#8 PrivateKeyInfo DER (RFC 5208) into a secret buffer. */
-static att_err private_key_der(EVP_PKEY *key, struct att_buf *out)
-{
-    att_err rc = ATT_ERR_CRYPTO;
-    unsigned char *der = NULL;
-    size_t len = 0;
-    OSSL_ENCODER_CTX *ectx =
-        OSSL_ENCODER_CTX_new_for_pkey(key, EVP_PKEY_KEYPAIR, "DER", "PrivateKeyInfo", NULL);
-    ATT_CHECK(ectx != NULL && OSSL_ENCODER_to_data(ectx, &der, &len) == 1, ATT_ERR_CRYPTO);
-    ATT_GUARD(att_buf_put(out, der, len));
-    rc = ATT_OK;
-out:
-    OPENSSL_clear_free(der, len);
-    OSSL_ENCODER_CTX_free(ectx);
-    return rc;
-}
-
-static att_err private_key_parse(const struct att_buf *der, EVP_PKEY **out)
-{
-    const unsigned char *p = der->data;
-    EVP_PKEY *key = d2i_AutoPrivateKey(NULL, &p, (long)der->len);
-    ATT_ENSURE(key != NULL, ATT_ERR_CRYPTO);
-    *out = key;
     return ATT_OK;
 }
 
@@ -101,7 +73,6 @@ att_err att_provider_create(struct att_store *store, struct att_keyring *kr, con
                             const char *issuer, enum att_jws_alg alg, bool is_default, int64_t now)
 {
     att_err rc = ATT_ERR_INTERNAL;
-    EVP_PKEY *key = NULL;
     struct att_buf pkcs8;
     struct att_provider_rec p;
     struct att_key_rec k;
@@ -120,13 +91,12 @@ att_err att_provider_create(struct att_store *store, struct att_keyring *kr, con
     p.is_default = is_default;
     p.created_at = now;
 
-    ATT_GUARD(att_signer_generate(alg, &key));
-    ATT_GUARD(att_x509_self_signed(key, issuer, now, ATT_CERT_DAYS, &k.cert_der));
+    /* The certificate's subject names the issuer URL, as MAA's do (MAA-API.md §1.4). */
+    ATT_GUARD(att_signer_create_key(alg, issuer, now, ATT_CERT_DAYS, &pkcs8, &k.cert_der));
     ATT_GUARD(make_kid(&k.cert_der, k.kid));
     ATT_GUARD(copy_str(k.provider, sizeof(k.provider), name));
     ATT_GUARD(copy_str(k.alg, sizeof(k.alg), att_jws_alg_name(alg)));
     k.created_at = now;
-    ATT_GUARD(private_key_der(key, &pkcs8));
     ATT_GUARD(att_keyring_seal(kr, KEYS_TABLE, k.kid, pkcs8.data, pkcs8.len, &k.sealed_key));
 
     ATT_GUARD(att_store_begin(store));
@@ -140,7 +110,6 @@ out:
     if (in_tx) {
         att_store_rollback(store);
     }
-    EVP_PKEY_free(key);
     att_buf_cleanup(&pkcs8);
     att_key_rec_cleanup(&k);
     return rc;
@@ -199,26 +168,31 @@ static att_err load_key(const struct att_key_rec *k, void *arg)
 {
     struct load_ctx *ctx = arg;
     struct att_buf pkcs8;
-    EVP_PKEY *key = NULL;
     json_t *jwk = NULL;
     enum att_jws_alg alg;
+    char kid[ATT_KID_MAX + 1];
     att_err rc = ATT_ERR_INTERNAL;
 
     att_buf_init_secret(&pkcs8, 16384);
     ATT_GUARD(att_jws_alg_parse(k->alg, &alg));
+    /*
+     * The certificate is stored in clear: bind it to the sealed key. The kid is the hash of
+     * the certificate and the sealed key's AAD names the kid, so a swapped certificate fails
+     * here or in the signer's public-key check (ATT_ERR_KEY_MISMATCH).
+     */
+    ATT_GUARD(make_kid(&k->cert_der, kid));
+    ATT_CHECK(strcmp(kid, k->kid) == 0, ATT_ERR_KEY_MISMATCH);
     ATT_GUARD(att_keyring_open(ctx->kr, KEYS_TABLE, k->kid, k->sealed_key.data, k->sealed_key.len,
                                &pkcs8));
-    ATT_GUARD(private_key_parse(&pkcs8, &key));
+    ATT_GUARD(att_signer_add_pkcs8(ctx->set->signer, k->kid, alg, pkcs8.data, pkcs8.len,
+                                   k->cert_der.data, k->cert_der.len));
     ATT_GUARD(att_jwk_from_cert(k->cert_der.data, k->cert_der.len, k->kid, alg, &jwk));
-    ATT_GUARD(att_signer_add(ctx->set->signer, k->kid, alg, key));
-    key = NULL; /* owned by the signer now */
     ATT_CHECK(json_array_append_new(ctx->jwks_keys, jwk) == 0, ATT_ERR_NOMEM);
     jwk = NULL;
     ATT_GUARD(copy_str(ctx->cur->kid, sizeof(ctx->cur->kid), k->kid));
     ctx->cur->alg = alg;
     rc = ATT_OK;
 out:
-    EVP_PKEY_free(key);
     json_decref(jwk);
     att_buf_cleanup(&pkcs8);
     return rc;

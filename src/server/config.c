@@ -17,6 +17,7 @@
 
 #include "core/buf.h"
 #include "core/rd.h"
+#include "provider/provider.h"
 
 void att_config_defaults(struct att_config *c)
 {
@@ -216,8 +217,7 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
         }
         return set_string(field, sizeof(c->kek_env), value, msg, msg_len, key);
     case K_URL:
-        if (strncmp(value, "https://", 8) != 0 || strlen(value) < 9 ||
-            value[strlen(value) - 1] == '/' || strpbrk(value, "?# \t\"\\") != NULL) {
+        if (att_provider_issuer_check(value) != ATT_OK) {
             snprintf(msg, msg_len,
                      "%s: expected an https:// URL without a trailing slash, query "
                      "or fragment",

@@ -13,18 +13,18 @@
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/encoder.h>
+#include <openssl/x509.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
-
-/* RFC 7518 §3.4: "the 64-octet sequence" R||S, each 32 octets for P-256. */
-#define ES256_COORD 32
-#define ES256_SIG_LEN (2 * ES256_COORD)
+#include "x509/selfsigned.h"
 
 struct signer_key {
     char kid[ATT_KID_MAX + 1];
@@ -170,7 +170,7 @@ att_err att_signer_alg(struct att_signer *s, const char *kid, enum att_jws_alg *
  * to the JOSE form: "the R and S values ... each 32-octet ... concatenated
  * into a 64-octet sequence" (RFC 7518 §3.4). The DER comes from OpenSSL.
  */
-static att_err ecdsa_der_to_raw(const uint8_t *der, size_t der_len, uint8_t raw[ES256_SIG_LEN])
+static att_err ecdsa_der_to_raw(const uint8_t *der, size_t der_len, uint8_t raw[ATT_ES256_SIG_LEN])
 {
     att_err rc = ATT_ERR_CRYPTO;
     const unsigned char *p = der;
@@ -187,8 +187,9 @@ static att_err ecdsa_der_to_raw(const uint8_t *der, size_t der_len, uint8_t raw[
     re_len = i2d_ECDSA_SIG(sig, &re);
     ATT_CHECK(re_len > 0 && (size_t)re_len == der_len, ATT_ERR_CRYPTO);
     ECDSA_SIG_get0(sig, &r, &s);
-    ATT_CHECK(BN_bn2binpad(r, raw, ES256_COORD) == ES256_COORD, ATT_ERR_CRYPTO);
-    ATT_CHECK(BN_bn2binpad(s, raw + ES256_COORD, ES256_COORD) == ES256_COORD, ATT_ERR_CRYPTO);
+    ATT_CHECK(BN_bn2binpad(r, raw, ATT_ES256_COORD) == ATT_ES256_COORD, ATT_ERR_CRYPTO);
+    ATT_CHECK(BN_bn2binpad(s, raw + ATT_ES256_COORD, ATT_ES256_COORD) == ATT_ES256_COORD,
+              ATT_ERR_CRYPTO);
     rc = ATT_OK;
 out:
     OPENSSL_free(re);
@@ -237,7 +238,7 @@ att_err att_signer_sign(struct att_signer *s, const char *kid, const void *msg, 
     struct att_buf raw;
     enum att_jws_alg alg = ATT_JWS_NONE;
     EVP_PKEY *key = NULL;
-    uint8_t rs[ES256_SIG_LEN];
+    uint8_t rs[ATT_ES256_SIG_LEN];
 
     att_buf_init(&raw, 16 * 1024);
     ATT_CHECK(sig != NULL && (msg != NULL || len == 0), ATT_ERR_ARG);
@@ -255,5 +256,73 @@ att_err att_signer_sign(struct att_signer *s, const char *kid, const void *msg, 
     rc = ATT_OK;
 out:
     att_buf_cleanup(&raw);
+    return rc;
+}
+
+/* =====================================================================
+ * Keys at rest: PKCS#8 out (to be sealed by the caller) and back in
+ * ===================================================================== */
+
+/* PKCS#8 PrivateKeyInfo DER (RFC 5208 §5), appended to a secret buffer. */
+static att_err encode_pkcs8(EVP_PKEY *key, struct att_buf *out)
+{
+    att_err rc = ATT_ERR_CRYPTO;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    OSSL_ENCODER_CTX *ectx =
+        OSSL_ENCODER_CTX_new_for_pkey(key, EVP_PKEY_KEYPAIR, "DER", "PrivateKeyInfo", NULL);
+    ATT_CHECK(out->secret, ATT_ERR_ARG);
+    ATT_CHECK(ectx != NULL && OSSL_ENCODER_to_data(ectx, &der, &len) == 1, ATT_ERR_CRYPTO);
+    ATT_GUARD(att_buf_put(out, der, len));
+    rc = ATT_OK;
+out:
+    OPENSSL_clear_free(der, len);
+    OSSL_ENCODER_CTX_free(ectx);
+    ERR_clear_error();
+    return rc;
+}
+
+att_err att_signer_create_key(enum att_jws_alg alg, const char *subject_cn, int64_t not_before,
+                              int days, struct att_buf *pkcs8, struct att_buf *cert_der)
+{
+    EVP_PKEY *key = NULL;
+    size_t pkcs8_len = pkcs8->len;
+    size_t cert_len = cert_der->len;
+    ATT_TRY(att_signer_generate(alg, &key));
+    att_err rc = att_x509_self_signed(key, subject_cn, not_before, days, cert_der);
+    if (rc == ATT_OK) {
+        rc = encode_pkcs8(key, pkcs8);
+    }
+    if (rc != ATT_OK) {
+        pkcs8->len = pkcs8_len; /* outputs untouched on failure */
+        cert_der->len = cert_len;
+    }
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+att_err att_signer_add_pkcs8(struct att_signer *s, const char *kid, enum att_jws_alg alg,
+                             const uint8_t *pkcs8, size_t pkcs8_len, const uint8_t *cert_der,
+                             size_t cert_len)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    const unsigned char *p = pkcs8;
+    const unsigned char *c = cert_der;
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+
+    ATT_CHECK(pkcs8_len > 0 && pkcs8_len <= LONG_MAX && cert_len > 0 && cert_len <= LONG_MAX,
+              ATT_ERR_ARG);
+    key = d2i_AutoPrivateKey(NULL, &p, (long)pkcs8_len);
+    ATT_CHECK(key != NULL && p == pkcs8 + pkcs8_len, ATT_ERR_PARSE);
+    cert = d2i_X509(NULL, &c, (long)cert_len);
+    ATT_CHECK(cert != NULL && c == cert_der + cert_len, ATT_ERR_PARSE);
+    ATT_CHECK(EVP_PKEY_eq(X509_get0_pubkey(cert), key) == 1, ATT_ERR_KEY_MISMATCH);
+    rc = att_signer_add(s, kid, alg, key);
+    key = NULL; /* att_signer_add took it, also on failure */
+out:
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    ERR_clear_error();
     return rc;
 }

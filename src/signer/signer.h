@@ -32,9 +32,28 @@ att_err att_signer_new(struct att_signer **out) ATT_WUR;
 void att_signer_free(struct att_signer *s);
 
 /*
+ * Create a signing key for `alg` (RSA-2048 for RS256, P-256 for ES256) and its self-signed
+ * certificate (subject CN = `subject_cn`, valid from `not_before` for `days` days). The key
+ * leaves this module only as PKCS#8 DER in `pkcs8`, which must be a secret buffer and is
+ * meant to be sealed at once; the certificate DER is appended to `cert_der`.
+ */
+att_err att_signer_create_key(enum att_jws_alg alg, const char *subject_cn, int64_t not_before,
+                              int days, struct att_buf *pkcs8, struct att_buf *cert_der) ATT_WUR;
+
+/*
+ * Add a key from PKCS#8 DER together with the certificate that publishes it. Refused with
+ * ATT_ERR_KEY_MISMATCH when the certificate's public key is not this private key (a
+ * certificate swapped in the store must never be published for a key it does not match),
+ * ATT_ERR_KEY_TYPE when the key does not fit `alg`.
+ */
+att_err att_signer_add_pkcs8(struct att_signer *s, const char *kid, enum att_jws_alg alg,
+                             const uint8_t *pkcs8, size_t pkcs8_len, const uint8_t *cert_der,
+                             size_t cert_len) ATT_WUR;
+
+/*
  * Generate a fresh key for `alg`: RSA-2048 (e=65537) for RS256, P-256 for
  * ES256. The caller owns the result and must hand it to att_signer_add or
- * free it.
+ * free it. For tests and benchmarks; the service uses att_signer_create_key.
  */
 att_err att_signer_generate(enum att_jws_alg alg, EVP_PKEY **out) ATT_WUR;
 

@@ -24,9 +24,6 @@
 #include "core/rd.h"
 #include "signer/signer.h"
 
-/* RFC 7518 §3.4: R and S are 32 octets each for P-256, 64 in all. */
-#define ES256_COORD 32
-#define ES256_SIG_LEN (2 * ES256_COORD)
 /* RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used". */
 #define RSA_MIN_BITS 2048
 /* The largest JOSE signature we produce or accept (RSA-16384). */
@@ -337,11 +334,11 @@ static att_err ecdsa_raw_to_der(struct att_bytes raw, unsigned char **der, size_
     int n = 0;
 
     att_rd_init(&r, raw.ptr, raw.len);
-    ATT_CHECK(att_rd_bytes(&r, ES256_COORD, &rb) == ATT_OK, ATT_ERR_SIGNATURE);
-    ATT_CHECK(att_rd_bytes(&r, ES256_COORD, &sb) == ATT_OK, ATT_ERR_SIGNATURE);
+    ATT_CHECK(att_rd_bytes(&r, ATT_ES256_COORD, &rb) == ATT_OK, ATT_ERR_SIGNATURE);
+    ATT_CHECK(att_rd_bytes(&r, ATT_ES256_COORD, &sb) == ATT_OK, ATT_ERR_SIGNATURE);
     ATT_CHECK(att_rd_end(&r) == ATT_OK, ATT_ERR_SIGNATURE);
-    br = BN_bin2bn(rb.ptr, ES256_COORD, NULL);
-    bs = BN_bin2bn(sb.ptr, ES256_COORD, NULL);
+    br = BN_bin2bn(rb.ptr, ATT_ES256_COORD, NULL);
+    bs = BN_bin2bn(sb.ptr, ATT_ES256_COORD, NULL);
     sig = ECDSA_SIG_new();
     ATT_CHECK(br != NULL && bs != NULL && sig != NULL, ATT_ERR_NOMEM);
     ATT_CHECK(ECDSA_SIG_set0(sig, br, bs) == 1, ATT_ERR_CRYPTO);
@@ -382,7 +379,7 @@ static att_err check_signature(EVP_PKEY *key, enum att_jws_alg alg, struct att_b
         break;
     case ATT_JWS_ES256:
         /* RFC 7518 §3.4: the signature "MUST be a 64-octet sequence". */
-        ATT_CHECK(sig.len == ES256_SIG_LEN, ATT_ERR_SIGNATURE);
+        ATT_CHECK(sig.len == ATT_ES256_SIG_LEN, ATT_ERR_SIGNATURE);
         ATT_GUARD(ecdsa_raw_to_der(sig, &der, &der_len));
         s.ptr = der;
         s.len = der_len;

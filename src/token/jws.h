@@ -22,6 +22,9 @@
 #include "core/err.h"
 
 #define ATT_JWS_MAX ((size_t)256 * 1024)
+/* RFC 7518 §3.4: an ES256 signature is R and S, 32 octets each. */
+#define ATT_ES256_COORD 32
+#define ATT_ES256_SIG_LEN (2 * ATT_ES256_COORD)
 
 enum att_jws_alg {
     ATT_JWS_NONE = 0,

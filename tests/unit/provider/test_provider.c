@@ -291,6 +291,39 @@ static void test_swapped_sealed_keys_refused(void **state)
     assert_null(set);
 }
 
+/*
+ * The certificate is stored in clear. Swapping in another one must not publish it: with the
+ * kid unchanged the kid no longer matches the certificate; with the kid changed to match,
+ * the sealed key's AAD (table + kid) no longer opens.
+ */
+static void test_swapped_certificate_refused(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db = NULL;
+    struct att_provider_set *set = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE signing_keys SET cert_der = (SELECT cert_der FROM "
+                                  "signing_keys WHERE provider = 'tenant-es') WHERE provider = "
+                                  "'default'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    EXPECT_ERR(att_provider_set_load(f->store, f->kr, &set), ATT_ERR_KEY_MISMATCH);
+    assert_null(set);
+    /* Now make the kid match the certificate (the other provider's row gives way). */
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TEMP TABLE t AS SELECT kid FROM signing_keys WHERE "
+                     "provider = 'tenant-es'; DELETE FROM signing_keys WHERE provider "
+                     "= 'tenant-es'; UPDATE signing_keys SET kid = (SELECT kid FROM t) "
+                     "WHERE provider = 'default'",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    EXPECT_ERR(att_provider_set_load(f->store, f->kr, &set), ATT_ERR_SEAL_AUTH);
+    assert_null(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +333,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_kek_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_swapped_sealed_keys_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_swapped_certificate_refused, setup, teardown),
     };
     return cmocka_run_group_tests_name("provider", tests, NULL, NULL);
 }

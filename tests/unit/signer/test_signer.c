@@ -10,6 +10,7 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -275,14 +276,96 @@ static void test_threads(void **state)
     att_signer_free(s);
 }
 
+/* Keys created inside the signer come back only as PKCS#8 + certificate, and load again. */
+static void test_create_key_and_add_pkcs8(void **state)
+{
+    (void)state;
+    static const enum att_jws_alg algs[] = {ATT_JWS_RS256, ATT_JWS_ES256};
+    for (size_t i = 0; i < 2; i++) {
+        struct att_signer *s = NULL;
+        struct att_buf pkcs8;
+        struct att_buf cert;
+        struct att_buf sig;
+        att_buf_init_secret(&pkcs8, 1 << 14);
+        att_buf_init(&cert, 1 << 14);
+        att_buf_init(&sig, 1024);
+        EXPECT_OK(att_signer_create_key(algs[i], "https://attest.example", 1795000000, 30, &pkcs8,
+                                        &cert));
+        EXPECT_OK(att_signer_new(&s));
+        EXPECT_OK(
+            att_signer_add_pkcs8(s, "k1", algs[i], pkcs8.data, pkcs8.len, cert.data, cert.len));
+        EXPECT_OK(att_signer_sign(s, "k1", msg, strlen(msg), &sig));
+        const unsigned char *p = cert.data;
+        X509 *x = d2i_X509(NULL, &p, (long)cert.len);
+        assert_non_null(x);
+        assert_int_equal(
+            openssl_verify(X509_get0_pubkey(x), algs[i] == ATT_JWS_ES256, sig.data, sig.len), 1);
+        /* The pinned algorithm must fit the key. */
+        enum att_jws_alg other = algs[i] == ATT_JWS_RS256 ? ATT_JWS_ES256 : ATT_JWS_RS256;
+        EXPECT_ERR(att_signer_add_pkcs8(s, "k2", other, pkcs8.data, pkcs8.len, cert.data, cert.len),
+                   ATT_ERR_KEY_TYPE);
+        /* Truncated key or certificate. */
+        EXPECT_ERR(
+            att_signer_add_pkcs8(s, "k3", algs[i], pkcs8.data, pkcs8.len - 1, cert.data, cert.len),
+            ATT_ERR_PARSE);
+        EXPECT_ERR(
+            att_signer_add_pkcs8(s, "k3", algs[i], pkcs8.data, pkcs8.len, cert.data, cert.len - 1),
+            ATT_ERR_PARSE);
+        X509_free(x);
+        att_signer_free(s);
+        att_buf_cleanup(&pkcs8);
+        att_buf_cleanup(&cert);
+        att_buf_cleanup(&sig);
+    }
+}
+
+/* A certificate of another key is refused: a swapped certificate is never published. */
+static void test_add_pkcs8_certificate_mismatch(void **state)
+{
+    (void)state;
+    struct att_signer *s = NULL;
+    struct att_buf k1, c1, k2, c2;
+    att_buf_init_secret(&k1, 1 << 14);
+    att_buf_init_secret(&k2, 1 << 14);
+    att_buf_init(&c1, 1 << 14);
+    att_buf_init(&c2, 1 << 14);
+    EXPECT_OK(att_signer_create_key(ATT_JWS_ES256, "https://a.example", 1795000000, 30, &k1, &c1));
+    EXPECT_OK(att_signer_create_key(ATT_JWS_ES256, "https://a.example", 1795000000, 30, &k2, &c2));
+    EXPECT_OK(att_signer_new(&s));
+    EXPECT_ERR(att_signer_add_pkcs8(s, "k1", ATT_JWS_ES256, k1.data, k1.len, c2.data, c2.len),
+               ATT_ERR_KEY_MISMATCH);
+    struct att_buf sig;
+    att_buf_init(&sig, 1024);
+    EXPECT_ERR(att_signer_sign(s, "k1", msg, strlen(msg), &sig), ATT_ERR_NOT_FOUND);
+    /* The private key must arrive in a secret buffer. */
+    struct att_buf plain;
+    att_buf_init(&plain, 1 << 14);
+    EXPECT_ERR(
+        att_signer_create_key(ATT_JWS_ES256, "https://a.example", 1795000000, 30, &plain, &c1),
+        ATT_ERR_ARG);
+    att_buf_cleanup(&plain);
+    att_buf_cleanup(&sig);
+    att_signer_free(s);
+    att_buf_cleanup(&k1);
+    att_buf_cleanup(&k2);
+    att_buf_cleanup(&c1);
+    att_buf_cleanup(&c2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_new_free),       cmocka_unit_test(test_generate),
-        cmocka_unit_test(test_add_and_lookup), cmocka_unit_test(test_small_rsa_refused),
-        cmocka_unit_test(test_table_full),     cmocka_unit_test(test_sign_rs256),
-        cmocka_unit_test(test_sign_es256),     cmocka_unit_test(test_es256_randomized),
+        cmocka_unit_test(test_new_free),
+        cmocka_unit_test(test_generate),
+        cmocka_unit_test(test_add_and_lookup),
+        cmocka_unit_test(test_small_rsa_refused),
+        cmocka_unit_test(test_table_full),
+        cmocka_unit_test(test_sign_rs256),
+        cmocka_unit_test(test_sign_es256),
+        cmocka_unit_test(test_es256_randomized),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_create_key_and_add_pkcs8),
+        cmocka_unit_test(test_add_pkcs8_certificate_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
