@@ -27,8 +27,7 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/att-kek-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    att_test_mkdtemp("kek", f->dir, sizeof(f->dir));
     snprintf(f->path, sizeof(f->path), "%s/kek", f->dir);
     *state = f;
     return 0;

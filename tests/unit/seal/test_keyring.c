@@ -38,8 +38,7 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/att-keyring-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    att_test_mkdtemp("keyring", f->dir, sizeof(f->dir));
     snprintf(f->db, sizeof(f->db), "%s/attestd.db", f->dir);
     EXPECT_OK(att_store_open_sqlite(f->db, &f->store));
     kek_from(KEK_A, &f->a);
@@ -52,19 +51,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     att_store_close(f->store);
-    DIR *d = opendir(f->dir);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-                char p[256];
-                snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
-                unlink(p);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(f->dir);
+    att_test_rmdir(f->dir);
     att_kek_wipe(&f->a);
     att_kek_wipe(&f->b);
     free(f);

@@ -27,8 +27,7 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/att-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    att_test_mkdtemp("store", f->dir, sizeof(f->dir));
     snprintf(f->db, sizeof(f->db), "%s/attestd.db", f->dir);
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     *state = f;
@@ -39,19 +38,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     att_store_close(f->s);
-    DIR *d = opendir(f->dir);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-                char p[256];
-                snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
-                unlink(p);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(f->dir);
+    att_test_rmdir(f->dir);
     free(f);
     return 0;
 }
