@@ -318,17 +318,17 @@ static void read_head(struct conn *c, struct evbuffer *in)
         fail_conn(c, 431, "request head too large");
         return;
     }
-    uint8_t *raw = malloc(head_len);
+    /* Contiguous view of the head; the parser copies what it keeps. */
+    const uint8_t *raw = evbuffer_pullup(in, (ev_ssize_t)head_len);
     if (raw == NULL) {
         fail_conn(c, 500, "out of memory");
         return;
     }
-    evbuffer_remove(in, raw, head_len);
     struct att_http_parse_error perr;
     att_http_head_cleanup(&c->head);
     att_http_head_init(&c->head);
     att_err rc = att_http_head_parse(raw, head_len, &cfg->limits, &c->head, &perr);
-    free(raw);
+    evbuffer_drain(in, head_len);
     c->head_method = c->head.method == ATT_HTTP_HEAD;
     if (rc != ATT_OK) {
         fail_conn(c, perr.status, perr.message);
