@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth/rbac.h"
 #include "http/server.h"
 #include "provider/provider.h"
 #include "store/store.h"
@@ -26,10 +27,13 @@ struct att_api_snapshot {
     unsigned refs;
 };
 
+struct att_auth;
+
 struct att_api {
     pthread_mutex_t lock;
     struct att_api_snapshot *current;
     struct att_store *store;
+    struct att_auth *auth; /* attestd's access tokens (not owned) */
 };
 
 /* What a handler gets. */
@@ -38,9 +42,10 @@ struct att_api_call {
     const struct att_provider_set *providers;
     const struct att_provider *provider; /* NULL on provider-less routes */
     struct att_api *api;
+    const struct att_identity *who; /* NULL on public routes */
 };
 
-att_err att_api_init(struct att_api *api, struct att_store *store,
+att_err att_api_init(struct att_api *api, struct att_store *store, struct att_auth *auth,
                      struct att_provider_set *providers) ATT_WUR;
 void att_api_cleanup(struct att_api *api);
 /* Install a new provider set (takes ownership); the old one is freed when its last request ends. */
@@ -54,5 +59,16 @@ void att_api_get_certs(const struct att_api_call *call, struct att_http_response
 void att_api_get_openid(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_healthz(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_readyz(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_oauth_token(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_whoami(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_roles_list(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_roles_add(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_roles_remove(const struct att_api_call *call, struct att_http_response *resp);
+
+/*
+ * The route table as JSON: [{"method","path","permission","providerScoped"}...], for
+ * `attestctl routes` and the role x route test matrix. Caller frees with free().
+ */
+char *att_api_routes_json(void);
 
 #endif

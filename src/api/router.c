@@ -11,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/access.h"
 #include "core/log.h"
+#include "core/timeutil.h"
+
+#include <openssl/evp.h>
 
 /* Whether a route takes the api-version query parameter (MAA-API.md §1.1). */
 enum version_rule {
@@ -25,16 +29,29 @@ struct route {
     const char *path; /* relative to the provider's base */
     const char *name; /* for logs */
     enum version_rule version;
-    bool root_only; /* not under /providers/{name} */
+    bool root_only;     /* not under /providers/{name} */
+    enum att_perm perm; /* what the caller must hold (src/auth/rbac.h) */
     void (*handler)(const struct att_api_call *call, struct att_http_response *resp);
 };
 
+/* The one list of what attestd serves, and who may call it. */
 static const struct route routes[] = {
-    {ATT_HTTP_GET, "/certs", "GetCerts", VERSION_OPTIONAL, false, att_api_get_certs},
+    {ATT_HTTP_GET, "/certs", "GetCerts", VERSION_OPTIONAL, false, ATT_PERM_PUBLIC,
+     att_api_get_certs},
     {ATT_HTTP_GET, "/.well-known/openid-configuration", "GetOpenIdMetadata", VERSION_OPTIONAL,
-     false, att_api_get_openid},
-    {ATT_HTTP_GET, "/healthz", "Healthz", VERSION_IGNORED, true, att_api_healthz},
-    {ATT_HTTP_GET, "/readyz", "Readyz", VERSION_IGNORED, true, att_api_readyz},
+     false, ATT_PERM_PUBLIC, att_api_get_openid},
+    {ATT_HTTP_GET, "/healthz", "Healthz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_healthz},
+    {ATT_HTTP_GET, "/readyz", "Readyz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_readyz},
+    {ATT_HTTP_POST, "/oauth2/token", "OAuthToken", VERSION_IGNORED, true, ATT_PERM_PUBLIC,
+     att_api_oauth_token},
+    {ATT_HTTP_GET, "/admin/whoami", "WhoAmI", VERSION_IGNORED, true, ATT_PERM_AUTHENTICATED,
+     att_api_whoami},
+    {ATT_HTTP_GET, "/admin/roleAssignments", "ListRoleAssignments", VERSION_IGNORED, true,
+     ATT_PERM_ADMIN, att_api_roles_list},
+    {ATT_HTTP_POST, "/admin/roleAssignments", "AddRoleAssignment", VERSION_IGNORED, true,
+     ATT_PERM_ADMIN, att_api_roles_add},
+    {ATT_HTTP_POST, "/admin/roleAssignments:remove", "RemoveRoleAssignment", VERSION_IGNORED, true,
+     ATT_PERM_ADMIN, att_api_roles_remove},
 };
 
 /* api-version values of MAA's published specs (MAA-API.md §1.1). */
@@ -52,7 +69,7 @@ static bool version_known(struct att_bytes v)
     return false;
 }
 
-att_err att_api_init(struct att_api *api, struct att_store *store,
+att_err att_api_init(struct att_api *api, struct att_store *store, struct att_auth *auth,
                      struct att_provider_set *providers)
 {
     memset(api, 0, sizeof(*api));
@@ -61,6 +78,7 @@ att_err att_api_init(struct att_api *api, struct att_store *store,
     api->current->providers = providers;
     api->current->refs = 1;
     api->store = store;
+    api->auth = auth;
     pthread_mutex_init(&api->lock, NULL);
     return ATT_OK;
 }
@@ -137,6 +155,112 @@ static bool split_provider(struct att_bytes path, struct att_bytes *name, struct
     return true;
 }
 
+/* ---- authentication and authorisation ---- */
+
+static void unauthorized(struct att_http_response *resp, const char *error, const char *message)
+{
+    char challenge[256];
+    att_http_error(resp, 401, "Unauthorized", message);
+    if (error != NULL) {
+        /* RFC 6750 §3: say what was wrong with the token. */
+        snprintf(challenge, sizeof(challenge),
+                 "Bearer realm=\"attestd\", error=\"%s\", error_description=\"%s\"", error,
+                 message);
+    } else {
+        snprintf(challenge, sizeof(challenge), "Bearer realm=\"attestd\"");
+    }
+    att_ignore_err(att_http_response_header(resp, "WWW-Authenticate", challenge));
+}
+
+/* A token is never logged: only the first 8 bytes of its SHA-256, in hex. */
+static void fingerprint(const uint8_t *token, size_t len, char out[17])
+{
+    uint8_t d[32];
+    static const char hex[] = "0123456789abcdef";
+    if (EVP_Digest(token, len, d, NULL, EVP_sha256(), NULL) != 1) {
+        memset(d, 0, sizeof(d));
+    }
+    for (size_t i = 0; i < 8; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[16] = 0;
+}
+
+static void log_decision(const struct att_http_request *req, const struct route *rt,
+                         const char *scope, const struct att_identity *who, const char *result,
+                         const char *reason, const char *token_fp)
+{
+    att_log(strcmp(result, "allowed") == 0 ? ATT_LOG_INFO : ATT_LOG_WARN, "authorization",
+            "request_id", json_string(req->request_id), "peer", json_string(req->peer_text),
+            "route", json_string(rt->name), "provider", scope[0] != 0 ? json_string(scope) : NULL,
+            "principal", who != NULL && who->subject[0] != 0 ? json_string(who->subject) : NULL,
+            "principal_name", who != NULL && who->name[0] != 0 ? json_string(who->name) : NULL,
+            "permission", json_string(att_perm_name(rt->perm)), "result", json_string(result),
+            "reason", reason != NULL ? json_string(reason) : NULL, "token",
+            token_fp != NULL ? json_string(token_fp) : NULL, NULL);
+}
+
+/*
+ * Who is calling (Authorization: Bearer, RFC 6750 §2.1) and may they use this route here?
+ * Answers 401 (no or bad token) or 403 (no role grants the permission) itself.
+ */
+static bool authorize(struct att_api *api, const struct att_http_request *req,
+                      const struct route *rt, const char *scope, struct att_identity *who,
+                      struct att_http_response *resp)
+{
+    const struct att_bytes *h = att_http_header_get(req->head, "authorization");
+    struct att_bytes scheme;
+    struct att_bytes token;
+    char fp[17];
+    if (h == NULL || att_bytes_slice(*h, 0, 7, &scheme) != ATT_OK ||
+        !att_bytes_eq_str_nocase(scheme, "bearer ")) {
+        log_decision(req, rt, scope, NULL, "unauthenticated", "no bearer token", NULL);
+        unauthorized(resp, NULL, "a bearer token is required");
+        return false;
+    }
+    att_ignore_err(att_bytes_slice(*h, 7, h->len - 7, &token)); /* h->len >= 7 */
+    token = att_bytes_trim(token);
+    fingerprint(token.ptr, token.len, fp);
+    att_err rc = att_auth_verify(api->auth, api->store, (const char *)token.ptr, token.len,
+                                 att_time_now(), who);
+    if (rc != ATT_OK) {
+        log_decision(req, rt, scope, NULL, "unauthenticated", att_err_name(rc), fp);
+        unauthorized(resp, "invalid_token", att_err_str(rc));
+        return false;
+    }
+    bool allowed = false;
+    rc = att_rbac_check(api->store, who, scope, rt->perm, &allowed);
+    if (rc != ATT_OK) {
+        log_decision(req, rt, scope, who, "error", att_err_name(rc), fp);
+        att_http_error(resp, 500, "InternalServerError", "cannot read role assignments");
+        return false;
+    }
+    if (!allowed) {
+        log_decision(req, rt, scope, who, "forbidden", "no role grants the permission", fp);
+        att_http_error(resp, 403, "Forbidden",
+                       "the caller has no role that grants this operation here");
+        return false;
+    }
+    log_decision(req, rt, scope, who, "allowed", NULL, fp);
+    return true;
+}
+
+char *att_api_routes_json(void)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < sizeof(routes) / sizeof(routes[0]); i++) {
+        json_array_append_new(arr,
+                              json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", routes[i].name, "method",
+                                        att_http_method_name(routes[i].method), "path",
+                                        routes[i].path, "permission", att_perm_name(routes[i].perm),
+                                        "providerScoped", !routes[i].root_only));
+    }
+    char *text = arr != NULL ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(arr);
+    return text;
+}
+
 static void not_found(struct att_http_response *resp)
 {
     att_http_error(resp, 404, "NotFound", "no such route");
@@ -209,7 +333,15 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
         att_http_error(resp, 400, "InvalidParameter", msg);
         return;
     }
-    struct att_api_call call = {req, snap->providers, provider, api};
+    struct att_identity who;
+    struct att_api_call call = {req, snap->providers, provider, api, NULL};
+    if (match->perm != ATT_PERM_PUBLIC) {
+        const char *scope = match->root_only || provider == NULL ? "" : provider->rec.name;
+        if (!authorize(api, req, match, scope, &who, resp)) {
+            return;
+        }
+        call.who = &who;
+    }
     match->handler(&call, resp);
 }
 

@@ -41,15 +41,22 @@ typedef enum att_err {
     ATT_ERR_KEY_TYPE,        /* key type does not fit the algorithm */
     ATT_ERR_JWS_CRIT,        /* JWS header names a critical extension we do not understand */
 
-    /* verify: a signature or binding does not hold */
+    /* verify: a signature, binding or credential does not hold */
     ATT_ERR_VERIFY = 400,
-    ATT_ERR_SIGNATURE, /* signature invalid */
-    ATT_ERR_SEAL_AUTH, /* sealed record fails authentication (wrong key, AAD or tampered) */
-    ATT_ERR_KEK_MISMATCH,
-    ATT_ERR_KEY_MISMATCH,
-    /* certificate or key id does not belong to the private key */ /* data key wrapped by a
-                                                                      different key-encryption key
-                                                                    */
+    ATT_ERR_SIGNATURE,           /* signature invalid */
+    ATT_ERR_SEAL_AUTH,           /* sealed record fails authentication (key, AAD or tampered) */
+    ATT_ERR_KEK_MISMATCH,        /* data key wrapped by a different key-encryption key */
+    ATT_ERR_KEY_MISMATCH,        /* certificate or key id does not belong to the private key */
+    ATT_ERR_CREDENTIALS,         /* unknown client or wrong secret (never say which outward) */
+    ATT_ERR_PRINCIPAL_DISABLED,  /* the principal is disabled */
+    ATT_ERR_SECRET_EXPIRED,      /* the secret matched but has expired */
+    ATT_ERR_TOKEN_EXPIRED,       /* bearer token past "exp" (+ leeway) */
+    ATT_ERR_TOKEN_NOT_YET_VALID, /* bearer token before "nbf"/"iat" (- leeway) */
+    ATT_ERR_TOKEN_LIFETIME,      /* bearer token valid for longer than allowed */
+    ATT_ERR_TOKEN_ISSUER,        /* "iss" is not a trusted issuer */
+    ATT_ERR_TOKEN_AUDIENCE,      /* "aud" does not name attestd */
+    ATT_ERR_TOKEN_KID,           /* no key of the issuer has this "kid" */
+    ATT_ERR_TOKEN_CLAIMS,        /* a required claim is missing or of the wrong type */
 
     /* policy */
     ATT_ERR_POLICY = 500,

@@ -9,6 +9,8 @@
 #include "server/daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,9 @@
 #include <sys/stat.h>
 
 #include "api/api.h"
+#include "auth/access.h"
+#include "auth/principal.h"
+#include "core/mem.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/server.h"
@@ -31,11 +36,91 @@ struct daemon {
     const struct att_config *cfg;
     struct att_store *store;
     struct att_keyring *keyring;
+    struct att_auth *auth;
     struct att_tls_holder *tls;
     struct att_http_server *http;
     struct att_api api;
     bool api_ready;
 };
+
+static int startup_error(const char *what, const char *detail);
+
+static att_err count_principal(const struct att_principal_rec *p, void *arg)
+{
+    (void)p;
+    (*(size_t *)arg)++;
+    return ATT_OK;
+}
+
+/*
+ * First run: with no principal at all, create "bootstrap-owner" with the Owner role on every
+ * provider and write its credentials, once, to DATA_DIR/bootstrap-owner.json (mode 0600,
+ * never overwritten). Without it nobody could ever call an admin route.
+ */
+static int bootstrap_owner(struct daemon *d)
+{
+    const struct att_config *cfg = d->cfg;
+    size_t n = 0;
+    char path[ATT_CONFIG_PATH_MAX + 32];
+    if (att_store_principal_list(d->store, count_principal, &n) != ATT_OK) {
+        return startup_error("bootstrap owner", "cannot list principals");
+    }
+    if (n > 0) {
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/bootstrap-owner.json", cfg->data_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        char msg[ATT_CONFIG_PATH_MAX + 128];
+        snprintf(msg, sizeof(msg), "%s: %s (remove it to create a new bootstrap owner)", path,
+                 strerror(errno));
+        return startup_error("bootstrap owner", msg);
+    }
+    struct att_principal_rec p;
+    struct att_new_secret sec;
+    struct att_role_rec r;
+    int64_t now = att_time_now();
+    att_err rc = att_principal_create(d->store, "bootstrap-owner", now, 0, &p, &sec);
+    memset(&r, 0, sizeof(r));
+    if (rc == ATT_OK) {
+        snprintf(r.id, sizeof(r.id), "%.32s", sec.id); /* any unique id; reuse the random one */
+        snprintf(r.subject_kind, sizeof(r.subject_kind), "%s", "principal");
+        snprintf(r.subject, sizeof(r.subject), "%s", p.id);
+        snprintf(r.role, sizeof(r.role), "%s", "Owner");
+        snprintf(r.provider, sizeof(r.provider), "%s", "*");
+        r.created_at = now;
+        rc = att_store_role_insert(d->store, &r);
+    }
+    json_t *doc =
+        rc == ATT_OK ? json_pack("{s:s,s:s,s:s,s:s}", "client_id", p.id, "client_secret",
+                                 sec.secret, "token_endpoint", "", "role", "Owner on all providers")
+                     : NULL;
+    char endpoint[600];
+    snprintf(endpoint, sizeof(endpoint), "%s/oauth2/token", cfg->public_url);
+    if (doc != NULL) {
+        json_object_set_new(doc, "token_endpoint", json_string(endpoint));
+    }
+    char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    bool written = text != NULL && write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
+                   write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    if (text != NULL) {
+        att_wipe(text, strlen(text));
+        free(text);
+    }
+    json_decref(doc);
+    att_new_secret_wipe(&sec);
+    close(fd);
+    if (!written) {
+        unlink(path);
+        return startup_error("bootstrap owner",
+                             rc != ATT_OK ? att_err_str(rc) : "cannot write the credentials file");
+    }
+    att_log(ATT_LOG_INFO, "created the bootstrap owner; its credentials are in the file",
+            "principal", json_string("bootstrap-owner"), "client_id", json_string(p.id), "file",
+            json_string(path), NULL);
+    fprintf(stderr, "attestd: first run: Owner credentials written to %s (mode 0600)\n", path);
+    return 0;
+}
 
 static int startup_error(const char *what, const char *detail)
 {
@@ -281,7 +366,17 @@ int att_daemon_run(const struct att_config *cfg)
         code = startup_error("providers", msg);
         goto out;
     }
-    if (att_api_init(&d.api, d.store, set) != ATT_OK) {
+    rc = att_auth_new(d.store, d.keyring, cfg->public_url, att_time_now(), &d.auth);
+    if (rc != ATT_OK) {
+        att_provider_set_free(set);
+        code = startup_error("auth key", att_err_str(rc));
+        goto out;
+    }
+    if (bootstrap_owner(&d) != 0) {
+        att_provider_set_free(set);
+        goto out;
+    }
+    if (att_api_init(&d.api, d.store, d.auth, set) != ATT_OK) {
         att_provider_set_free(set);
         code = startup_error("api", "out of memory");
         goto out;
@@ -294,6 +389,7 @@ out:
     if (d.api_ready) {
         att_api_cleanup(&d.api);
     }
+    att_auth_free(d.auth);
     att_keyring_free(d.keyring);
     att_store_close(d.store);
     att_kek_wipe(&kek);

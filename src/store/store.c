@@ -68,6 +68,38 @@ static bool dek_ok(const struct att_dek_rec *d)
            blob_ok(&d->wrapped);
 }
 
+static bool principal_ok(const struct att_principal_rec *p)
+{
+    return p != NULL && FIELD_OK(p->id) && FIELD_OK(p->name) && FIELD_OK(p->cert_sha256) &&
+           FIELD_OK(p->last_used_from) && p->id[0] != '\0' && p->name[0] != '\0';
+}
+
+static bool secret_ok(const struct att_secret_rec *sec)
+{
+    return sec != NULL && FIELD_OK(sec->id) && FIELD_OK(sec->principal_id) && FIELD_OK(sec->hash) &&
+           sec->id[0] != '\0' && sec->principal_id[0] != '\0' && sec->hash[0] != '\0';
+}
+
+static bool subject_kind_ok(const char *kind)
+{
+    return strcmp(kind, "principal") == 0 || strcmp(kind, "subject") == 0 ||
+           strcmp(kind, "group") == 0;
+}
+
+static bool role_ok(const struct att_role_rec *r)
+{
+    return r != NULL && FIELD_OK(r->id) && FIELD_OK(r->subject_kind) && FIELD_OK(r->subject) &&
+           FIELD_OK(r->issuer) && FIELD_OK(r->role) && FIELD_OK(r->provider) && r->id[0] != '\0' &&
+           subject_kind_ok(r->subject_kind) && r->subject[0] != '\0' && r->role[0] != '\0' &&
+           r->provider[0] != '\0';
+}
+
+/* A string argument that must fit a record field of `cap` bytes, NUL included. */
+static bool fits(const char *s, size_t cap)
+{
+    return s != NULL && strnlen(s, cap) < cap;
+}
+
 #define HAS_OP(s, op) ((s) != NULL && (s)->ops != NULL && (s)->ops->op != NULL)
 
 /* ---- wrappers -------------------------------------------------------------- */
@@ -176,4 +208,101 @@ att_err att_store_dek_rewrap(struct att_store *s, const char *id, const char *ke
     ATT_ENSURE(HAS_OP(s, dek_rewrap) && id != NULL && kek_id != NULL, ATT_ERR_ARG);
     ATT_ENSURE((wrapped != NULL || len == 0) && len <= ATT_STORE_BLOB_MAX, ATT_ERR_ARG);
     return s->ops->dek_rewrap(s, id, kek_id, wrapped, len);
+}
+
+/* ---- identity -------------------------------------------------------------- */
+
+/* Auth keys belong to attestd itself: the record's provider must be "". */
+att_err att_store_auth_key_insert(struct att_store *s, const struct att_key_rec *k)
+{
+    ATT_ENSURE(HAS_OP(s, auth_key_insert) && key_ok(k) && k->provider[0] == '\0', ATT_ERR_ARG);
+    return s->ops->auth_key_insert(s, k);
+}
+
+att_err att_store_auth_key_list(struct att_store *s, att_store_key_cb cb, void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, auth_key_list) && cb != NULL, ATT_ERR_ARG);
+    return s->ops->auth_key_list(s, cb, arg);
+}
+
+att_err att_store_principal_insert(struct att_store *s, const struct att_principal_rec *p)
+{
+    ATT_ENSURE(HAS_OP(s, principal_insert) && principal_ok(p), ATT_ERR_ARG);
+    return s->ops->principal_insert(s, p);
+}
+
+att_err att_store_principal_get(struct att_store *s, const char *id, struct att_principal_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, principal_get) && id != NULL && out != NULL, ATT_ERR_ARG);
+    return s->ops->principal_get(s, id, out);
+}
+
+att_err att_store_principal_get_by_name(struct att_store *s, const char *name,
+                                        struct att_principal_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, principal_get_by_name) && name != NULL && out != NULL, ATT_ERR_ARG);
+    return s->ops->principal_get_by_name(s, name, out);
+}
+
+att_err att_store_principal_list(struct att_store *s, att_store_principal_cb cb, void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, principal_list) && cb != NULL, ATT_ERR_ARG);
+    return s->ops->principal_list(s, cb, arg);
+}
+
+att_err att_store_principal_set_disabled(struct att_store *s, const char *id, bool disabled)
+{
+    ATT_ENSURE(HAS_OP(s, principal_set_disabled) && id != NULL, ATT_ERR_ARG);
+    return s->ops->principal_set_disabled(s, id, disabled);
+}
+
+/* `from` must fit last_used_from, or the row could not be read back. */
+att_err att_store_principal_touch(struct att_store *s, const char *id, int64_t at, const char *from)
+{
+    ATT_ENSURE(HAS_OP(s, principal_touch) && id != NULL, ATT_ERR_ARG);
+    ATT_ENSURE(fits(from, sizeof(((struct att_principal_rec *)NULL)->last_used_from)), ATT_ERR_ARG);
+    return s->ops->principal_touch(s, id, at, from);
+}
+
+att_err att_store_principal_delete(struct att_store *s, const char *id)
+{
+    ATT_ENSURE(HAS_OP(s, principal_delete) && id != NULL, ATT_ERR_ARG);
+    return s->ops->principal_delete(s, id);
+}
+
+att_err att_store_secret_insert(struct att_store *s, const struct att_secret_rec *sec)
+{
+    ATT_ENSURE(HAS_OP(s, secret_insert) && secret_ok(sec), ATT_ERR_ARG);
+    return s->ops->secret_insert(s, sec);
+}
+
+att_err att_store_secret_list(struct att_store *s, const char *principal_id, att_store_secret_cb cb,
+                              void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, secret_list) && principal_id != NULL && cb != NULL, ATT_ERR_ARG);
+    return s->ops->secret_list(s, principal_id, cb, arg);
+}
+
+att_err att_store_secret_revoke(struct att_store *s, const char *id, int64_t at)
+{
+    ATT_ENSURE(HAS_OP(s, secret_revoke) && id != NULL, ATT_ERR_ARG);
+    return s->ops->secret_revoke(s, id, at);
+}
+
+att_err att_store_role_insert(struct att_store *s, const struct att_role_rec *r)
+{
+    ATT_ENSURE(HAS_OP(s, role_insert) && role_ok(r), ATT_ERR_ARG);
+    return s->ops->role_insert(s, r);
+}
+
+att_err att_store_role_list(struct att_store *s, att_store_role_cb cb, void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, role_list) && cb != NULL, ATT_ERR_ARG);
+    return s->ops->role_list(s, cb, arg);
+}
+
+att_err att_store_role_delete(struct att_store *s, const char *id)
+{
+    ATT_ENSURE(HAS_OP(s, role_delete) && id != NULL, ATT_ERR_ARG);
+    return s->ops->role_delete(s, id);
 }

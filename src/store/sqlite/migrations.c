@@ -10,9 +10,11 @@
  * it or none. The version is re-read after taking the write lock, so two
  * processes opening a new database at once apply each migration only once.
  *
+ * Versions: 1 providers, signing_keys, data_keys; 2 identity (auth_keys,
+ * principals, principal_secrets, role_assignments).
+ *
  * Tables later issues will add, each in a new migration (not created yet):
- *   policies, policy_versions, policy_signers, principals,
- *   principal_secrets, role_assignments, collateral, audit_log.
+ *   policies, policy_versions, policy_signers, collateral, audit_log.
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -56,6 +58,45 @@ static const struct migration migrations[] = {
         "  wrapped BLOB NOT NULL,"
         "  active INTEGER NOT NULL,"
         "  created_at INTEGER NOT NULL);",
+    },
+    {
+        2,
+        /* Keys of attestd's own access tokens: the signing_keys shape without a provider. */
+        "CREATE TABLE auth_keys ("
+        "  kid TEXT PRIMARY KEY,"
+        "  alg TEXT NOT NULL,"
+        "  cert_der BLOB NOT NULL,"
+        "  sealed_key BLOB NOT NULL,"
+        "  created_at INTEGER NOT NULL);"
+        "CREATE TABLE principals ("
+        "  id TEXT PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  disabled INTEGER NOT NULL DEFAULT 0,"
+        "  cert_sha256 TEXT NOT NULL DEFAULT '',"
+        "  created_at INTEGER NOT NULL,"
+        "  last_used_at INTEGER NOT NULL DEFAULT 0,"
+        "  last_used_from TEXT NOT NULL DEFAULT '');"
+        /* Secrets hold only slow hashes; they go with their principal. */
+        "CREATE TABLE principal_secrets ("
+        "  id TEXT PRIMARY KEY,"
+        "  principal_id TEXT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,"
+        "  hash TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL DEFAULT 0,"
+        "  revoked_at INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX principal_secrets_principal ON principal_secrets(principal_id);"
+        /* No foreign key: a subject may be a principal id or an external claim
+         * value; principal_delete removes a principal's assignments itself. */
+        "CREATE TABLE role_assignments ("
+        "  id TEXT PRIMARY KEY,"
+        "  subject_kind TEXT NOT NULL"
+        "    CHECK(subject_kind IN ('principal','subject','group')),"
+        "  subject TEXT NOT NULL,"
+        "  issuer TEXT NOT NULL DEFAULT '',"
+        "  role TEXT NOT NULL,"
+        "  provider TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  UNIQUE(subject_kind, subject, issuer, role, provider));",
     },
 };
 

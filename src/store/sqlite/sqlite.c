@@ -1,19 +1,18 @@
 /*
- * sqlite.c - the SQLite backend of struct att_store_ops.
+ * sqlite.c - the SQLite backend of struct att_store_ops: the connection
+ * (open, file checks, configuration, transactions) and the operation table.
+ * The record operations live in providers.c and identity.c (sqlite_int.h).
  *
- * Input trust: records come from our callers (checked in store.c); rows come
- * from a database file that someone else may have edited, so every column is
- * type-checked and every string must fit its record field exactly (a value
- * that does not fit is ATT_ERR_STORE, never silently truncated).
- *
- * Prepared statements only, with bound parameters; each operation prepares,
- * runs and finalizes its own statement, so threads never share one.
+ * Input trust: the path comes from configuration; the file at it may not be
+ * ours (checked before SQLite sees it).
  *
  * Threads: the connection is opened with SQLITE_OPEN_FULLMUTEX and shared by
  * all threads. Single statements are therefore safe, but a BEGIN/COMMIT span
  * would take in other threads' statements on the same connection: begin,
  * commit and rollback are only used by the CLI and at startup, when no other
- * thread is using the store.
+ * thread is using the store. An operation that needs several statements to
+ * stand or fall together (principal delete, identity.c) uses a SAVEPOINT and
+ * holds the connection's mutex for its whole span instead.
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -27,7 +26,6 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "core/rd.h"
 #include "store/store.h"
 
 struct sqlite_store {
@@ -35,159 +33,9 @@ struct sqlite_store {
     sqlite3 *db;
 };
 
-static sqlite3 *db_of(struct att_store *s)
+sqlite3 *att_sqlite_db(struct att_store *s)
 {
     return ((struct sqlite_store *)s)->db;
-}
-
-/* ---- result codes and statement helpers --------------------------------- */
-
-att_err att_sqlite_err(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: return ATT_ERR_STORE_BUSY;
-    case SQLITE_CONSTRAINT:
-        if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
-            return ATT_ERR_EXISTS;
-        }
-        return ATT_ERR_STORE_CONSTRAINT;
-    default:
-        /* sqlite3_errstr is a static description: thread-safe and free of values. */
-        att_log(ATT_LOG_WARN, "store: sqlite error", "code", json_integer(rc), "error",
-                json_string(sqlite3_errstr(rc)), NULL);
-        return ATT_ERR_STORE;
-    }
-}
-
-att_err att_sqlite_exec(sqlite3 *db, const char *sql)
-{
-    att_err rc = ATT_OK;
-    const char *next = sql;
-
-    while (rc == ATT_OK && next != NULL && next[0] != '\0') {
-        sqlite3_stmt *st = NULL;
-        const char *tail = NULL;
-        int src = sqlite3_prepare_v2(db, next, -1, &st, &tail);
-        if (src != SQLITE_OK) {
-            return att_sqlite_err(src);
-        }
-        if (st == NULL) { /* only whitespace or comments were left */
-            break;
-        }
-        do {
-            src = sqlite3_step(st);
-        } while (src == SQLITE_ROW);
-        if (src != SQLITE_DONE) {
-            rc = att_sqlite_err(src);
-        }
-        sqlite3_finalize(st);
-        next = tail;
-    }
-    return rc;
-}
-
-static att_err prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
-{
-    int src = sqlite3_prepare_v2(db, sql, -1, st, NULL);
-    ATT_ENSURE(src == SQLITE_OK, att_sqlite_err(src));
-    return ATT_OK;
-}
-
-static att_err bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    int src = sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    ATT_ENSURE(src == SQLITE_OK, att_sqlite_err(src));
-    return ATT_OK;
-}
-
-/* An empty blob must still be a BLOB: binding a NULL pointer would bind SQL NULL. */
-static att_err bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t n)
-{
-    int src = n == 0 ? sqlite3_bind_zeroblob(st, i, 0)
-                     : sqlite3_bind_blob64(st, i, p, (sqlite3_uint64)n, SQLITE_STATIC);
-    ATT_ENSURE(src == SQLITE_OK, att_sqlite_err(src));
-    return ATT_OK;
-}
-
-static att_err bind_i64(sqlite3_stmt *st, int i, int64_t v)
-{
-    int src = sqlite3_bind_int64(st, i, v);
-    ATT_ENSURE(src == SQLITE_OK, att_sqlite_err(src));
-    return ATT_OK;
-}
-
-/* Run a statement that returns no rows; *changes (if asked) gets the rows it changed. */
-static att_err step_done(sqlite3 *db, sqlite3_stmt *st, int *changes)
-{
-    /* Hold the connection's mutex so another thread's statement cannot slip in
-     * between the step and sqlite3_changes(). */
-    sqlite3_mutex_enter(sqlite3_db_mutex(db));
-    int src = sqlite3_step(st);
-    if (changes != NULL) {
-        *changes = sqlite3_changes(db);
-    }
-    sqlite3_mutex_leave(sqlite3_db_mutex(db));
-    ATT_ENSURE(src == SQLITE_DONE, att_sqlite_err(src));
-    return ATT_OK;
-}
-
-/* Copy a TEXT column into a fixed field; it must fit with its NUL and hold no NUL. */
-static att_err col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
-{
-    struct att_rd r;
-    ATT_ENSURE(sqlite3_column_type(st, i) == SQLITE_TEXT, ATT_ERR_STORE);
-    const unsigned char *p = sqlite3_column_text(st, i); /* before _bytes, as documented */
-    int n = sqlite3_column_bytes(st, i);
-    ATT_ENSURE(p != NULL && n >= 0 && (size_t)n < cap, ATT_ERR_STORE);
-    ATT_ENSURE(memchr(p, 0, (size_t)n) == NULL, ATT_ERR_STORE);
-    att_rd_init(&r, p, (size_t)n);
-    ATT_ENSURE(att_rd_copy(&r, dst, (size_t)n) == ATT_OK, ATT_ERR_STORE);
-    dst[n] = '\0';
-    return ATT_OK;
-}
-
-static att_err col_blob(sqlite3_stmt *st, int i, struct att_buf *b)
-{
-    ATT_ENSURE(sqlite3_column_type(st, i) == SQLITE_BLOB, ATT_ERR_STORE);
-    const void *p = sqlite3_column_blob(st, i);
-    int n = sqlite3_column_bytes(st, i);
-    ATT_ENSURE(n >= 0 && (p != NULL || n == 0), ATT_ERR_STORE);
-    att_buf_reset(b);
-    ATT_ENSURE(att_buf_put(b, p, (size_t)n) == ATT_OK, ATT_ERR_STORE);
-    return ATT_OK;
-}
-
-static att_err col_i64(sqlite3_stmt *st, int i, int64_t *out)
-{
-    ATT_ENSURE(sqlite3_column_type(st, i) == SQLITE_INTEGER, ATT_ERR_STORE);
-    *out = sqlite3_column_int64(st, i);
-    return ATT_OK;
-}
-
-static att_err col_bool(sqlite3_stmt *st, int i, bool *out)
-{
-    int64_t v = 0;
-    ATT_TRY(col_i64(st, i, &v));
-    ATT_ENSURE(v == 0 || v == 1, ATT_ERR_STORE);
-    *out = v == 1;
-    return ATT_OK;
-}
-
-/*
- * Step a query: ATT_OK with a row, ATT_ERR_NOT_FOUND at the end, or the
- * mapped error. `done` tells the end apart from a row for list loops.
- */
-static att_err step_row(sqlite3_stmt *st, bool *done)
-{
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        *done = false;
-        return ATT_OK;
-    }
-    ATT_ENSURE(src == SQLITE_DONE, att_sqlite_err(src));
-    *done = true;
-    return ATT_OK;
 }
 
 /* ---- connection ---------------------------------------------------------- */
@@ -201,309 +49,30 @@ static void sq_close(struct att_store *s)
 
 static att_err sq_ping(struct att_store *s)
 {
-    return att_sqlite_exec(db_of(s), "SELECT 1");
+    return att_sqlite_exec(att_sqlite_db(s), "SELECT 1");
 }
 
 static att_err sq_schema_version(struct att_store *s, int *out)
 {
-    return att_sqlite_schema_version(db_of(s), out);
+    return att_sqlite_schema_version(att_sqlite_db(s), out);
 }
 
 /* IMMEDIATE: take the write lock at BEGIN rather than fail to upgrade later. */
 static att_err sq_begin(struct att_store *s)
 {
-    return att_sqlite_exec(db_of(s), "BEGIN IMMEDIATE");
+    return att_sqlite_exec(att_sqlite_db(s), "BEGIN IMMEDIATE");
 }
 
 static att_err sq_commit(struct att_store *s)
 {
-    return att_sqlite_exec(db_of(s), "COMMIT");
+    return att_sqlite_exec(att_sqlite_db(s), "COMMIT");
 }
 
 static att_err sq_rollback(struct att_store *s)
 {
-    return att_sqlite_exec(db_of(s), "ROLLBACK");
+    return att_sqlite_exec(att_sqlite_db(s), "ROLLBACK");
 }
-
-/* ---- providers ------------------------------------------------------------ */
-
-#define PROVIDER_COLS "name, issuer, signing_alg, is_default, created_at"
-
-static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
-{
-    ATT_TRY(col_text(st, 0, p->name, sizeof(p->name)));
-    ATT_TRY(col_text(st, 1, p->issuer, sizeof(p->issuer)));
-    ATT_TRY(col_text(st, 2, p->signing_alg, sizeof(p->signing_alg)));
-    ATT_TRY(col_bool(st, 3, &p->is_default));
-    ATT_TRY(col_i64(st, 4, &p->created_at));
-    return ATT_OK;
-}
-
-static att_err sq_provider_insert(struct att_store *s, const struct att_provider_rec *p)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    ATT_GUARD(
-        prepare(db_of(s), "INSERT INTO providers(" PROVIDER_COLS ") VALUES(?1,?2,?3,?4,?5)", &st));
-    ATT_GUARD(bind_text(st, 1, p->name));
-    ATT_GUARD(bind_text(st, 2, p->issuer));
-    ATT_GUARD(bind_text(st, 3, p->signing_alg));
-    ATT_GUARD(bind_i64(st, 4, p->is_default ? 1 : 0));
-    ATT_GUARD(bind_i64(st, 5, p->created_at));
-    ATT_GUARD(step_done(db_of(s), st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static att_err sq_provider_get(struct att_store *s, const char *name, struct att_provider_rec *out)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    struct att_provider_rec p;
-    bool done = false;
-
-    ATT_GUARD(prepare(db_of(s), "SELECT " PROVIDER_COLS " FROM providers WHERE name = ?1", &st));
-    ATT_GUARD(bind_text(st, 1, name));
-    ATT_GUARD(step_row(st, &done));
-    ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(read_provider(st, &p));
-    *out = p;
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static att_err sq_provider_list(struct att_store *s, att_store_provider_cb cb, void *arg)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    bool done = false;
-
-    ATT_GUARD(prepare(db_of(s), "SELECT " PROVIDER_COLS " FROM providers ORDER BY name", &st));
-    for (;;) {
-        struct att_provider_rec p;
-        ATT_GUARD(step_row(st, &done));
-        if (done) {
-            break;
-        }
-        ATT_GUARD(read_provider(st, &p));
-        ATT_GUARD(cb(&p, arg));
-    }
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static att_err sq_provider_delete(struct att_store *s, const char *name)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    int changes = 0;
-
-    ATT_GUARD(prepare(db_of(s), "DELETE FROM providers WHERE name = ?1", &st));
-    ATT_GUARD(bind_text(st, 1, name));
-    ATT_GUARD(step_done(db_of(s), st, &changes));
-    ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* ---- signing keys ---------------------------------------------------------- */
-
-#define KEY_COLS "kid, provider, alg, cert_der, sealed_key, created_at"
-
-static att_err read_key(sqlite3_stmt *st, struct att_key_rec *k)
-{
-    ATT_TRY(col_text(st, 0, k->kid, sizeof(k->kid)));
-    ATT_TRY(col_text(st, 1, k->provider, sizeof(k->provider)));
-    ATT_TRY(col_text(st, 2, k->alg, sizeof(k->alg)));
-    ATT_TRY(col_blob(st, 3, &k->cert_der));
-    ATT_TRY(col_blob(st, 4, &k->sealed_key));
-    ATT_TRY(col_i64(st, 5, &k->created_at));
-    return ATT_OK;
-}
-
-static att_err sq_key_insert(struct att_store *s, const struct att_key_rec *k)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    ATT_GUARD(
-        prepare(db_of(s), "INSERT INTO signing_keys(" KEY_COLS ") VALUES(?1,?2,?3,?4,?5,?6)", &st));
-    ATT_GUARD(bind_text(st, 1, k->kid));
-    ATT_GUARD(bind_text(st, 2, k->provider));
-    ATT_GUARD(bind_text(st, 3, k->alg));
-    ATT_GUARD(bind_blob(st, 4, k->cert_der.data, k->cert_der.len));
-    ATT_GUARD(bind_blob(st, 5, k->sealed_key.data, k->sealed_key.len));
-    ATT_GUARD(bind_i64(st, 6, k->created_at));
-    ATT_GUARD(step_done(db_of(s), st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static att_err sq_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,
-                           void *arg)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    struct att_key_rec k;
-    bool done = false;
-
-    att_key_rec_init(&k);
-    ATT_GUARD(prepare(db_of(s),
-                      "SELECT " KEY_COLS " FROM signing_keys WHERE provider = ?1"
-                      " ORDER BY created_at, rowid",
-                      &st));
-    ATT_GUARD(bind_text(st, 1, provider));
-    for (;;) {
-        ATT_GUARD(step_row(st, &done));
-        if (done) {
-            break;
-        }
-        ATT_GUARD(read_key(st, &k));
-        ATT_GUARD(cb(&k, arg));
-    }
-    rc = ATT_OK;
-out:
-    att_key_rec_cleanup(&k);
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* ---- data keys ------------------------------------------------------------- */
-
-#define DEK_COLS "id, kek_id, wrapped, active, created_at"
-
-static att_err read_dek(sqlite3_stmt *st, struct att_dek_rec *d)
-{
-    ATT_TRY(col_text(st, 0, d->id, sizeof(d->id)));
-    ATT_TRY(col_text(st, 1, d->kek_id, sizeof(d->kek_id)));
-    ATT_TRY(col_blob(st, 2, &d->wrapped));
-    ATT_TRY(col_bool(st, 3, &d->active));
-    ATT_TRY(col_i64(st, 4, &d->created_at));
-    return ATT_OK;
-}
-
-/*
- * Run a query that yields at most one data key. The row is read into a
- * local record and moved into *out only on success; *out must have been
- * initialised (att_dek_rec_init), and its old buffer is released.
- */
-static att_err dek_query_one(sqlite3_stmt *st, struct att_dek_rec *out)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    struct att_dek_rec d;
-    bool done = false;
-
-    att_dek_rec_init(&d);
-    ATT_GUARD(step_row(st, &done));
-    ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(read_dek(st, &d));
-    att_dek_rec_cleanup(out);
-    *out = d;
-    att_dek_rec_init(&d); /* ownership moved */
-    rc = ATT_OK;
-out:
-    att_dek_rec_cleanup(&d);
-    return rc;
-}
-
-static att_err sq_dek_insert(struct att_store *s, const struct att_dek_rec *d)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    ATT_GUARD(prepare(db_of(s), "INSERT INTO data_keys(" DEK_COLS ") VALUES(?1,?2,?3,?4,?5)", &st));
-    ATT_GUARD(bind_text(st, 1, d->id));
-    ATT_GUARD(bind_text(st, 2, d->kek_id));
-    ATT_GUARD(bind_blob(st, 3, d->wrapped.data, d->wrapped.len));
-    ATT_GUARD(bind_i64(st, 4, d->active ? 1 : 0));
-    ATT_GUARD(bind_i64(st, 5, d->created_at));
-    ATT_GUARD(step_done(db_of(s), st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static att_err sq_dek_get(struct att_store *s, const char *id, struct att_dek_rec *out)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    ATT_GUARD(prepare(db_of(s), "SELECT " DEK_COLS " FROM data_keys WHERE id = ?1", &st));
-    ATT_GUARD(bind_text(st, 1, id));
-    ATT_GUARD(dek_query_one(st, out));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static att_err sq_dek_get_active(struct att_store *s, struct att_dek_rec *out)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    ATT_GUARD(prepare(db_of(s),
-                      "SELECT " DEK_COLS " FROM data_keys WHERE active = 1"
-                      " ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                      &st));
-    ATT_GUARD(dek_query_one(st, out));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static att_err sq_dek_list(struct att_store *s, att_store_dek_cb cb, void *arg)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    struct att_dek_rec d;
-    bool done = false;
-
-    att_dek_rec_init(&d);
-    ATT_GUARD(
-        prepare(db_of(s), "SELECT " DEK_COLS " FROM data_keys ORDER BY created_at, rowid", &st));
-    for (;;) {
-        ATT_GUARD(step_row(st, &done));
-        if (done) {
-            break;
-        }
-        ATT_GUARD(read_dek(st, &d));
-        ATT_GUARD(cb(&d, arg));
-    }
-    rc = ATT_OK;
-out:
-    att_dek_rec_cleanup(&d);
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static att_err sq_dek_rewrap(struct att_store *s, const char *id, const char *kek_id,
-                             const uint8_t *wrapped, size_t len)
-{
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    int changes = 0;
-
-    ATT_GUARD(
-        prepare(db_of(s), "UPDATE data_keys SET kek_id = ?2, wrapped = ?3 WHERE id = ?1", &st));
-    ATT_GUARD(bind_text(st, 1, id));
-    ATT_GUARD(bind_text(st, 2, kek_id));
-    ATT_GUARD(bind_blob(st, 3, wrapped, len));
-    ATT_GUARD(step_done(db_of(s), st, &changes));
-    ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
-}
+/* ---- the operation table ---------------------------------------------------- */
 
 static const struct att_store_ops sqlite_ops = {
     .name = "sqlite",
@@ -513,17 +82,32 @@ static const struct att_store_ops sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .provider_insert = sq_provider_insert,
-    .provider_get = sq_provider_get,
-    .provider_list = sq_provider_list,
-    .provider_delete = sq_provider_delete,
-    .key_insert = sq_key_insert,
-    .key_list = sq_key_list,
-    .dek_insert = sq_dek_insert,
-    .dek_get = sq_dek_get,
-    .dek_get_active = sq_dek_get_active,
-    .dek_list = sq_dek_list,
-    .dek_rewrap = sq_dek_rewrap,
+    .provider_insert = att_sqlite_provider_insert,
+    .provider_get = att_sqlite_provider_get,
+    .provider_list = att_sqlite_provider_list,
+    .provider_delete = att_sqlite_provider_delete,
+    .key_insert = att_sqlite_key_insert,
+    .key_list = att_sqlite_key_list,
+    .dek_insert = att_sqlite_dek_insert,
+    .dek_get = att_sqlite_dek_get,
+    .dek_get_active = att_sqlite_dek_get_active,
+    .dek_list = att_sqlite_dek_list,
+    .dek_rewrap = att_sqlite_dek_rewrap,
+    .auth_key_insert = att_sqlite_auth_key_insert,
+    .auth_key_list = att_sqlite_auth_key_list,
+    .principal_insert = att_sqlite_principal_insert,
+    .principal_get = att_sqlite_principal_get,
+    .principal_get_by_name = att_sqlite_principal_get_by_name,
+    .principal_list = att_sqlite_principal_list,
+    .principal_set_disabled = att_sqlite_principal_set_disabled,
+    .principal_touch = att_sqlite_principal_touch,
+    .principal_delete = att_sqlite_principal_delete,
+    .secret_insert = att_sqlite_secret_insert,
+    .secret_list = att_sqlite_secret_list,
+    .secret_revoke = att_sqlite_secret_revoke,
+    .role_insert = att_sqlite_role_insert,
+    .role_list = att_sqlite_role_list,
+    .role_delete = att_sqlite_role_delete,
 };
 
 /* ---- open ------------------------------------------------------------------ */
@@ -617,8 +201,8 @@ static att_err pragma_expect(sqlite3 *db, const char *sql, const char *want)
     sqlite3_stmt *st = NULL;
     bool done = false;
 
-    ATT_GUARD(prepare(db, sql, &st));
-    ATT_GUARD(step_row(st, &done));
+    ATT_GUARD(att_sqlite_prepare(db, sql, &st));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_STORE);
     const unsigned char *got = sqlite3_column_text(st, 0);
     ATT_CHECK(got != NULL && strcmp((const char *)got, want) == 0, ATT_ERR_STORE);

@@ -1,15 +1,37 @@
 /*
  * sqlite_int.h - shared by the files of the SQLite backend only.
  *
- * sqlite.c owns the connection and the record operations; migrations.c owns
- * the schema. Nothing outside src/store/sqlite/ includes this header.
+ * The backend is split by concern:
+ *   sqlite.c      the connection (open, configure, close, transactions) and
+ *                 the one operation table, which names the functions below
+ *   helpers.c     result-code mapping and the statement helpers
+ *   migrations.c  the schema
+ *   providers.c   providers, their signing keys, data keys
+ *   identity.c    principals, client secrets, role assignments, auth keys
+ * Nothing outside src/store/sqlite/ includes this header.
+ *
+ * The record operations below are the backend's implementations of struct
+ * att_store_ops; callers go through the att_store_* wrappers (store.c), which
+ * have checked the arguments already. Their contracts are in store.h.
  */
 #ifndef ATT_STORE_SQLITE_SQLITE_INT_H
 #define ATT_STORE_SQLITE_SQLITE_INT_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
+#include "core/buf.h"
 #include "core/err.h"
+#include "store/store.h"
+
+/* ---- connection (sqlite.c) ------------------------------------------------ */
+
+/* The connection of a store opened by att_store_open_sqlite. */
+sqlite3 *att_sqlite_db(struct att_store *s);
+
+/* ---- result codes and statements (helpers.c) ------------------------------ */
 
 /*
  * Map an SQLite result code (extended codes are on) to att_err:
@@ -20,9 +42,80 @@
 att_err att_sqlite_err(int rc);
 /* Run constant SQL (one or more statements, no parameters) to completion. */
 att_err att_sqlite_exec(sqlite3 *db, const char *sql) ATT_WUR;
+
+/* Prepare one statement; *st is the caller's to sqlite3_finalize (also on failure). */
+att_err att_sqlite_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st) ATT_WUR;
+/* Bind without copying (SQLITE_STATIC): the value must outlive the statement's last step. */
+att_err att_sqlite_bind_text(sqlite3_stmt *st, int i, const char *s) ATT_WUR;
+/* Binds a BLOB even when n == 0 (never SQL NULL). */
+att_err att_sqlite_bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t n) ATT_WUR;
+att_err att_sqlite_bind_i64(sqlite3_stmt *st, int i, int64_t v) ATT_WUR;
+/* Run a statement that returns no rows; *changes (if not NULL) gets the rows it changed. */
+att_err att_sqlite_step_done(sqlite3 *db, sqlite3_stmt *st, int *changes) ATT_WUR;
+/* Step a query: ATT_OK with *done = false at a row, *done = true at the end. */
+att_err att_sqlite_step_row(sqlite3_stmt *st, bool *done) ATT_WUR;
+
+/*
+ * Column readers for rows of a file someone else may have edited: each
+ * checks the column's type. col_text copies into a fixed field of `cap`
+ * bytes and fails (ATT_ERR_STORE) when the value does not fit with its NUL
+ * or holds a NUL: never truncated. col_bool accepts only 0 and 1.
+ */
+att_err att_sqlite_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap) ATT_WUR;
+/* Replaces b's content with the BLOB (over b's cap is ATT_ERR_STORE). */
+att_err att_sqlite_col_blob(sqlite3_stmt *st, int i, struct att_buf *b) ATT_WUR;
+att_err att_sqlite_col_i64(sqlite3_stmt *st, int i, int64_t *out) ATT_WUR;
+att_err att_sqlite_col_bool(sqlite3_stmt *st, int i, bool *out) ATT_WUR;
+
+/* ---- schema (migrations.c) ------------------------------------------------ */
+
 /* The highest version recorded in schema_migrations (0 for a new database). */
 att_err att_sqlite_schema_version(sqlite3 *db, int *out) ATT_WUR;
 /* Create schema_migrations if needed and apply every pending migration. */
 att_err att_sqlite_migrate(sqlite3 *db) ATT_WUR;
+
+/* ---- providers, signing keys, data keys (providers.c) --------------------- */
+
+att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provider_rec *p);
+att_err att_sqlite_provider_get(struct att_store *s, const char *name,
+                                struct att_provider_rec *out);
+att_err att_sqlite_provider_list(struct att_store *s, att_store_provider_cb cb, void *arg);
+att_err att_sqlite_provider_delete(struct att_store *s, const char *name);
+
+att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k);
+att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,
+                            void *arg);
+
+att_err att_sqlite_dek_insert(struct att_store *s, const struct att_dek_rec *d);
+att_err att_sqlite_dek_get(struct att_store *s, const char *id, struct att_dek_rec *out);
+att_err att_sqlite_dek_get_active(struct att_store *s, struct att_dek_rec *out);
+att_err att_sqlite_dek_list(struct att_store *s, att_store_dek_cb cb, void *arg);
+att_err att_sqlite_dek_rewrap(struct att_store *s, const char *id, const char *kek_id,
+                              const uint8_t *wrapped, size_t len);
+
+/* ---- identity (identity.c) ------------------------------------------------ */
+
+att_err att_sqlite_auth_key_insert(struct att_store *s, const struct att_key_rec *k);
+att_err att_sqlite_auth_key_list(struct att_store *s, att_store_key_cb cb, void *arg);
+
+att_err att_sqlite_principal_insert(struct att_store *s, const struct att_principal_rec *p);
+att_err att_sqlite_principal_get(struct att_store *s, const char *id,
+                                 struct att_principal_rec *out);
+att_err att_sqlite_principal_get_by_name(struct att_store *s, const char *name,
+                                         struct att_principal_rec *out);
+att_err att_sqlite_principal_list(struct att_store *s, att_store_principal_cb cb, void *arg);
+att_err att_sqlite_principal_set_disabled(struct att_store *s, const char *id, bool disabled);
+att_err att_sqlite_principal_touch(struct att_store *s, const char *id, int64_t at,
+                                   const char *from);
+att_err att_sqlite_principal_delete(struct att_store *s, const char *id);
+
+att_err att_sqlite_secret_insert(struct att_store *s, const struct att_secret_rec *sec);
+att_err att_sqlite_secret_list(struct att_store *s, const char *principal_id,
+                               att_store_secret_cb cb, void *arg);
+att_err att_sqlite_secret_revoke(struct att_store *s, const char *id, int64_t at);
+
+att_err att_sqlite_role_insert(struct att_store *s, const struct att_role_rec *r);
+att_err att_sqlite_role_list(struct att_store *s, att_store_role_cb cb, void *arg);
+att_err att_sqlite_role_delete(struct att_store *s, const char *id);
 
 #endif

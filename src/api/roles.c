@@ -1,0 +1,241 @@
+/*
+ * roles.c - Owner-only REST routes for role assignments, and "who am I".
+ *
+ *   GET  /admin/whoami                   any authenticated caller: identity and its roles
+ *   GET  /admin/roleAssignments          list
+ *   POST /admin/roleAssignments          {"subjectKind","subject","issuer"?,"role","provider"}
+ *   POST /admin/roleAssignments:remove   {"id"}
+ *
+ * Input: JSON bodies from authenticated Owners (still validated field by field).
+ */
+#include "api/api.h"
+
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+
+static void send_json(struct att_http_response *resp, int status, json_t *doc)
+{
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text == NULL || att_http_response_json(resp, status, text, strlen(text)) != ATT_OK) {
+        att_http_error(resp, 500, "InternalServerError", "cannot encode the answer");
+    }
+    free(text);
+    json_decref(doc);
+}
+
+static json_t *role_json(const struct att_role_rec *r)
+{
+    char created[32];
+    att_time_format(r->created_at, created, sizeof(created));
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", r->id, "subjectKind", r->subject_kind,
+                     "subject", r->subject, "issuer", r->issuer, "role", r->role, "provider",
+                     r->provider, "created", created);
+}
+
+struct collect {
+    json_t *arr;
+    const struct att_identity *who; /* NULL: all */
+};
+
+static att_err collect_role(const struct att_role_rec *r, void *arg)
+{
+    struct collect *c = arg;
+    if (c->who != NULL && !att_rbac_names(r, c->who)) {
+        return ATT_OK;
+    }
+    json_t *item = c->who != NULL ? json_pack("{s:s,s:s}", "role", r->role, "provider", r->provider)
+                                  : role_json(r);
+    ATT_ENSURE(item != NULL && json_array_append_new(c->arr, item) == 0, ATT_ERR_NOMEM);
+    return ATT_OK;
+}
+
+void att_api_whoami(const struct att_api_call *call, struct att_http_response *resp)
+{
+    struct collect c = {json_array(), call->who};
+    if (c.arr == NULL || att_store_role_list(call->api->store, collect_role, &c) != ATT_OK) {
+        json_decref(c.arr);
+        att_http_error(resp, 500, "InternalServerError", "cannot read role assignments");
+        return;
+    }
+    send_json(resp, 200,
+              json_pack("{s:s,s:s,s:s,s:o}", "kind", call->who->kind, "subject", call->who->subject,
+                        "name", call->who->name, "roles", c.arr));
+}
+
+void att_api_roles_list(const struct att_api_call *call, struct att_http_response *resp)
+{
+    struct collect c = {json_array(), NULL};
+    if (c.arr == NULL || att_store_role_list(call->api->store, collect_role, &c) != ATT_OK) {
+        json_decref(c.arr);
+        att_http_error(resp, 500, "InternalServerError", "cannot read role assignments");
+        return;
+    }
+    send_json(resp, 200, json_pack("{s:o}", "roleAssignments", c.arr));
+}
+
+static json_t *parse_body(const struct att_api_call *call, struct att_http_response *resp)
+{
+    json_error_t err;
+    json_t *body = json_loadb((const char *)call->req->body, call->req->body_len,
+                              JSON_REJECT_DUPLICATES, &err);
+    if (!json_is_object(body)) {
+        json_decref(body);
+        att_http_error(resp, 400, "InvalidParameter", "the body must be a JSON object");
+        return NULL;
+    }
+    return body;
+}
+
+/* Copy a string member into out; false (and a 400) when missing, not a string or too long. */
+static bool member(json_t *body, const char *name, bool required, char *out, size_t cap,
+                   struct att_http_response *resp)
+{
+    json_t *v = json_object_get(body, name);
+    out[0] = 0;
+    if (v == NULL && !required) {
+        return true;
+    }
+    const char *s = json_string_value(v);
+    if (s == NULL || strlen(s) == 0 || strlen(s) >= cap) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "'%s' must be a non-empty string of at most %zu characters",
+                 name, cap - 1);
+        att_http_error(resp, 400, "InvalidParameter", msg);
+        return false;
+    }
+    memcpy(out, s, strlen(s) + 1);
+    return true;
+}
+
+void att_api_roles_add(const struct att_api_call *call, struct att_http_response *resp)
+{
+    struct att_role_rec r;
+    enum att_role role;
+    memset(&r, 0, sizeof(r));
+    json_t *body = parse_body(call, resp);
+    if (body == NULL) {
+        return;
+    }
+    bool ok = member(body, "subjectKind", true, r.subject_kind, sizeof(r.subject_kind), resp) &&
+              member(body, "subject", true, r.subject, sizeof(r.subject), resp) &&
+              member(body, "issuer", false, r.issuer, sizeof(r.issuer), resp) &&
+              member(body, "role", true, r.role, sizeof(r.role), resp) &&
+              member(body, "provider", true, r.provider, sizeof(r.provider), resp);
+    json_decref(body);
+    if (!ok) {
+        return;
+    }
+    bool principal = strcmp(r.subject_kind, "principal") == 0;
+    if (!principal && strcmp(r.subject_kind, "subject") != 0 &&
+        strcmp(r.subject_kind, "group") != 0) {
+        att_http_error(resp, 400, "InvalidParameter",
+                       "subjectKind must be principal, subject or group");
+        return;
+    }
+    if (principal != (r.issuer[0] == 0)) {
+        att_http_error(resp, 400, "InvalidParameter",
+                       "issuer is required for external subjects and groups, and only for them");
+        return;
+    }
+    if (att_role_parse(r.role, &role) != ATT_OK) {
+        att_http_error(resp, 400, "InvalidParameter",
+                       "role must be Owner, AttestationContributor, AttestationReader or Attester");
+        return;
+    }
+    if (strcmp(r.provider, "*") != 0 &&
+        att_provider_set_find(call->providers, r.provider, strlen(r.provider)) == NULL) {
+        att_http_error(resp, 404, "NotFound", "no such attestation provider");
+        return;
+    }
+    struct att_principal_rec p;
+    if (principal && att_store_principal_get(call->api->store, r.subject, &p) != ATT_OK) {
+        att_http_error(resp, 404, "NotFound", "no principal with this client id");
+        return;
+    }
+    uint8_t rnd[16];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        att_http_error(resp, 500, "InternalServerError", "no randomness");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(rnd); i++) {
+        snprintf(r.id + 2 * i, 3, "%02x", rnd[i]);
+    }
+    r.created_at = att_time_now();
+    att_err rc = att_store_role_insert(call->api->store, &r);
+    if (rc == ATT_ERR_EXISTS) {
+        att_http_error(resp, 409, "Conflict", "this role assignment exists already");
+        return;
+    }
+    if (rc != ATT_OK) {
+        att_http_error(resp, 500, "InternalServerError", "cannot store the role assignment");
+        return;
+    }
+    att_log(ATT_LOG_INFO, "role assigned", "by", json_string(call->who->subject), "id",
+            json_string(r.id), "subject", json_string(r.subject), "role", json_string(r.role),
+            "provider", json_string(r.provider), NULL);
+    send_json(resp, 201, role_json(&r));
+}
+
+struct find_ctx {
+    const char *id;
+    struct att_role_rec found;
+    bool hit;
+    size_t global_owners;
+};
+
+static att_err find_role(const struct att_role_rec *r, void *arg)
+{
+    struct find_ctx *f = arg;
+    if (strcmp(r->id, f->id) == 0) {
+        f->found = *r;
+        f->hit = true;
+    }
+    if (strcmp(r->role, "Owner") == 0 && strcmp(r->provider, "*") == 0) {
+        f->global_owners++;
+    }
+    return ATT_OK;
+}
+
+void att_api_roles_remove(const struct att_api_call *call, struct att_http_response *resp)
+{
+    char id[33];
+    json_t *body = parse_body(call, resp);
+    if (body == NULL) {
+        return;
+    }
+    bool ok = member(body, "id", true, id, sizeof(id), resp);
+    json_decref(body);
+    if (!ok) {
+        return;
+    }
+    struct find_ctx f;
+    memset(&f, 0, sizeof(f));
+    f.id = id;
+    if (att_store_role_list(call->api->store, find_role, &f) != ATT_OK) {
+        att_http_error(resp, 500, "InternalServerError", "cannot read role assignments");
+        return;
+    }
+    if (!f.hit) {
+        att_http_error(resp, 404, "NotFound", "no role assignment with this id");
+        return;
+    }
+    /* Never lock everyone out: one Owner on all providers must remain. */
+    if (strcmp(f.found.role, "Owner") == 0 && strcmp(f.found.provider, "*") == 0 &&
+        f.global_owners <= 1) {
+        att_http_error(resp, 409, "Conflict",
+                       "the last Owner assignment on all providers cannot be removed");
+        return;
+    }
+    if (att_store_role_delete(call->api->store, id) != ATT_OK) {
+        att_http_error(resp, 500, "InternalServerError", "cannot remove the role assignment");
+        return;
+    }
+    att_log(ATT_LOG_INFO, "role removed", "by", json_string(call->who->subject), "id",
+            json_string(id), NULL);
+    send_json(resp, 200, json_pack("{s:s,s:b}", "id", id, "removed", 1));
+}

@@ -1,0 +1,59 @@
+/*
+ * principal.h - service principals: callers with a client id and rotated secrets.
+ *
+ * MAA's baseline asks for dedicated service principals with least privilege and rotated
+ * credentials, and for their use to be monitored. A principal has up to two active secrets
+ * (so a secret can be replaced without downtime), each with an expiry; the last successful
+ * use (time, peer address) is recorded.
+ */
+#ifndef ATT_AUTH_PRINCIPAL_H
+#define ATT_AUTH_PRINCIPAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth/secret.h"
+#include "core/err.h"
+#include "store/store.h"
+
+#define ATT_PRINCIPAL_MAX_ACTIVE_SECRETS 2
+#define ATT_SECRET_DEFAULT_LIFETIME (180 * 86400)
+
+/* A secret as shown once to the operator. Wipe with att_new_secret_wipe. */
+struct att_new_secret {
+    char id[33];
+    char secret[ATT_SECRET_TEXT_LEN + 1];
+    int64_t expires_at; /* 0 = never */
+};
+
+void att_new_secret_wipe(struct att_new_secret *s);
+
+/* Names: 1-63 of [a-z0-9._-], starting with a letter or digit. */
+att_err att_principal_name_check(const char *name) ATT_WUR;
+
+/*
+ * Create principal `name` (client id = a new UUID) with one secret valid for `lifetime`
+ * seconds (0 = no expiry). ATT_ERR_EXISTS when the name is taken.
+ */
+att_err att_principal_create(struct att_store *store, const char *name, int64_t now,
+                             int64_t lifetime, struct att_principal_rec *out,
+                             struct att_new_secret *secret) ATT_WUR;
+
+/* Add a secret; ATT_ERR_STATE when two unexpired, unrevoked secrets exist already. */
+att_err att_principal_secret_add(struct att_store *store, const char *principal_id, int64_t now,
+                                 int64_t lifetime, struct att_new_secret *out) ATT_WUR;
+
+/* Revoke one secret of this principal; ATT_ERR_NOT_FOUND if it has no such active secret. */
+att_err att_principal_secret_revoke(struct att_store *store, const char *principal_id,
+                                    const char *secret_id, int64_t now) ATT_WUR;
+
+/*
+ * Check client credentials. ATT_OK fills *out and records the use (now, peer). Failures:
+ * ATT_ERR_CREDENTIALS (unknown client or no secret matches; the same time is spent either
+ * way), ATT_ERR_PRINCIPAL_DISABLED, ATT_ERR_SECRET_EXPIRED (only an expired secret matched).
+ */
+att_err att_principal_authenticate(struct att_store *store, const char *client_id,
+                                   const char *secret, size_t secret_len, int64_t now,
+                                   const char *peer, struct att_principal_rec *out) ATT_WUR;
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * rbac.h - roles, permissions and the decision "may this caller do this here?".
+ *
+ * Roles follow MAA's data-plane roles (MAA-API.md §5): Owner (everything), Attestation
+ * Contributor (read and change policies and signers), Attestation Reader (read them),
+ * Attester (call /attest on providers that require authentication). A role is assigned to a
+ * principal, an external subject or an external group, on one provider or on all ("*").
+ * Every route names the one permission it needs (src/api/router.c).
+ */
+#ifndef ATT_AUTH_RBAC_H
+#define ATT_AUTH_RBAC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+#include "store/store.h"
+
+enum att_role {
+    ATT_ROLE_OWNER,
+    ATT_ROLE_CONTRIBUTOR,
+    ATT_ROLE_READER,
+    ATT_ROLE_ATTESTER,
+    ATT_ROLE_COUNT,
+};
+
+enum att_perm {
+    ATT_PERM_PUBLIC,        /* anyone: metadata, health, the token endpoint */
+    ATT_PERM_AUTHENTICATED, /* any authenticated caller (e.g. "who am I") */
+    ATT_PERM_ATTEST, /* the attest routes: public unless the provider requires authentication */
+    ATT_PERM_READ,   /* read policies and signers */
+    ATT_PERM_WRITE,  /* set/reset policies, add/remove signers */
+    ATT_PERM_ADMIN,  /* providers, principals, role assignments, keys, backup */
+};
+
+#define ATT_IDENTITY_MAX_GROUPS 32
+
+/* Who the caller is, once authenticated. */
+struct att_identity {
+    char kind[16];     /* "principal" (attestd's own) or "subject" (an external issuer's) */
+    char subject[256]; /* principal id, or the external subject claim */
+    char issuer[512];  /* "" for principals */
+    char name[64];     /* principal name, for logs */
+    char groups[ATT_IDENTITY_MAX_GROUPS][128];
+    size_t n_groups;
+};
+
+const char *att_role_name(enum att_role r);
+/* "Owner", "AttestationContributor", "AttestationReader", "Attester". */
+att_err att_role_parse(const char *name, enum att_role *out) ATT_WUR;
+const char *att_perm_name(enum att_perm p);
+/* The fixed role -> permission table. */
+bool att_role_grants(enum att_role r, enum att_perm p);
+
+/* Whether assignment `r` names `who` (by principal id, external subject or group + issuer). */
+bool att_rbac_names(const struct att_role_rec *r, const struct att_identity *who);
+
+/*
+ * Decide whether `who` holds `perm` on `provider` through any role assignment in the store
+ * (by principal id, by external subject and issuer, or by one of its groups and issuer).
+ * *allowed is false, not an error, when no assignment grants it.
+ */
+att_err att_rbac_check(struct att_store *store, const struct att_identity *who,
+                       const char *provider, enum att_perm perm, bool *allowed) ATT_WUR;
+
+#endif

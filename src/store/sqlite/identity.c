@@ -1,0 +1,441 @@
+/*
+ * identity.c - who may call attestd, in the SQLite backend: service
+ * principals, their client secrets (slow hashes only), role assignments and
+ * the keys of attestd's own access tokens (tables principals,
+ * principal_secrets, role_assignments, auth_keys; migration 2).
+ *
+ * Input trust: records come from our callers (checked in store.c); rows come
+ * from a database file that someone else may have edited, so every column is
+ * type-checked and every string must fit its record field exactly (a value
+ * that does not fit is ATT_ERR_STORE, never silently truncated).
+ *
+ * Prepared statements only, with bound parameters; each operation prepares,
+ * runs and finalizes its own statement, so threads never share one.
+ */
+#include "store/sqlite/sqlite_int.h"
+
+#include <stdbool.h>
+
+#include "store/store.h"
+
+/* ---- auth keys --------------------------------------------------------------- */
+
+#define AUTH_KEY_COLS "kid, alg, cert_der, sealed_key, created_at"
+
+/* The record's provider stays "": auth keys belong to attestd, not to a provider. */
+static att_err read_auth_key(sqlite3_stmt *st, struct att_key_rec *k)
+{
+    ATT_TRY(att_sqlite_col_text(st, 0, k->kid, sizeof(k->kid)));
+    k->provider[0] = '\0';
+    ATT_TRY(att_sqlite_col_text(st, 1, k->alg, sizeof(k->alg)));
+    ATT_TRY(att_sqlite_col_blob(st, 2, &k->cert_der));
+    ATT_TRY(att_sqlite_col_blob(st, 3, &k->sealed_key));
+    ATT_TRY(att_sqlite_col_i64(st, 4, &k->created_at));
+    return ATT_OK;
+}
+
+att_err att_sqlite_auth_key_insert(struct att_store *s, const struct att_key_rec *k)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = att_sqlite_db(s);
+
+    ATT_GUARD(att_sqlite_prepare(
+        db, "INSERT INTO auth_keys(" AUTH_KEY_COLS ") VALUES(?1,?2,?3,?4,?5)", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, k->kid));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, k->alg));
+    ATT_GUARD(att_sqlite_bind_blob(st, 3, k->cert_der.data, k->cert_der.len));
+    ATT_GUARD(att_sqlite_bind_blob(st, 4, k->sealed_key.data, k->sealed_key.len));
+    ATT_GUARD(att_sqlite_bind_i64(st, 5, k->created_at));
+    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_auth_key_list(struct att_store *s, att_store_key_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    struct att_key_rec k;
+    bool done = false;
+
+    att_key_rec_init(&k);
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "SELECT " AUTH_KEY_COLS " FROM auth_keys ORDER BY created_at, rowid",
+        &st));
+    for (;;) {
+        ATT_GUARD(att_sqlite_step_row(st, &done));
+        if (done) {
+            break;
+        }
+        ATT_GUARD(read_auth_key(st, &k));
+        ATT_GUARD(cb(&k, arg));
+    }
+    rc = ATT_OK;
+out:
+    att_key_rec_cleanup(&k);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- principals ---------------------------------------------------------------- */
+
+#define PRINCIPAL_COLS "id, name, disabled, cert_sha256, created_at, last_used_at, last_used_from"
+
+static att_err read_principal(sqlite3_stmt *st, struct att_principal_rec *p)
+{
+    ATT_TRY(att_sqlite_col_text(st, 0, p->id, sizeof(p->id)));
+    ATT_TRY(att_sqlite_col_text(st, 1, p->name, sizeof(p->name)));
+    ATT_TRY(att_sqlite_col_bool(st, 2, &p->disabled));
+    ATT_TRY(att_sqlite_col_text(st, 3, p->cert_sha256, sizeof(p->cert_sha256)));
+    ATT_TRY(att_sqlite_col_i64(st, 4, &p->created_at));
+    ATT_TRY(att_sqlite_col_i64(st, 5, &p->last_used_at));
+    ATT_TRY(att_sqlite_col_text(st, 6, p->last_used_from, sizeof(p->last_used_from)));
+    return ATT_OK;
+}
+
+/* Run a query that yields at most one principal (bound by the caller); *out only on success. */
+static att_err principal_query_one(sqlite3_stmt *st, struct att_principal_rec *out)
+{
+    struct att_principal_rec p;
+    bool done = false;
+
+    ATT_TRY(att_sqlite_step_row(st, &done));
+    ATT_ENSURE(!done, ATT_ERR_NOT_FOUND);
+    ATT_TRY(read_principal(st, &p));
+    *out = p;
+    return ATT_OK;
+}
+
+/* Look a principal up by one text column; `sql` has one parameter. */
+static att_err principal_get_by(struct att_store *s, const char *sql, const char *key,
+                                struct att_principal_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), sql, &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, key));
+    ATT_GUARD(principal_query_one(st, out));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_principal_insert(struct att_store *s, const struct att_principal_rec *p)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = att_sqlite_db(s);
+
+    ATT_GUARD(att_sqlite_prepare(
+        db, "INSERT INTO principals(" PRINCIPAL_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, p->id));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, p->name));
+    ATT_GUARD(att_sqlite_bind_i64(st, 3, p->disabled ? 1 : 0));
+    ATT_GUARD(att_sqlite_bind_text(st, 4, p->cert_sha256));
+    ATT_GUARD(att_sqlite_bind_i64(st, 5, p->created_at));
+    ATT_GUARD(att_sqlite_bind_i64(st, 6, p->last_used_at));
+    ATT_GUARD(att_sqlite_bind_text(st, 7, p->last_used_from));
+    /* Both the primary key (id) and UNIQUE(name) map to ATT_ERR_EXISTS. */
+    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_principal_get(struct att_store *s, const char *id, struct att_principal_rec *out)
+{
+    return principal_get_by(s, "SELECT " PRINCIPAL_COLS " FROM principals WHERE id = ?1", id, out);
+}
+
+att_err att_sqlite_principal_get_by_name(struct att_store *s, const char *name,
+                                         struct att_principal_rec *out)
+{
+    return principal_get_by(s, "SELECT " PRINCIPAL_COLS " FROM principals WHERE name = ?1", name,
+                            out);
+}
+
+att_err att_sqlite_principal_list(struct att_store *s, att_store_principal_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " PRINCIPAL_COLS " FROM principals ORDER BY name", &st));
+    for (;;) {
+        struct att_principal_rec p;
+        ATT_GUARD(att_sqlite_step_row(st, &done));
+        if (done) {
+            break;
+        }
+        ATT_GUARD(read_principal(st, &p));
+        ATT_GUARD(cb(&p, arg));
+    }
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_principal_set_disabled(struct att_store *s, const char *id, bool disabled)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = att_sqlite_db(s);
+    int changes = 0;
+
+    ATT_GUARD(att_sqlite_prepare(db, "UPDATE principals SET disabled = ?2 WHERE id = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, id));
+    ATT_GUARD(att_sqlite_bind_i64(st, 2, disabled ? 1 : 0));
+    /* SQLite counts every row the WHERE matched, also when the value was already set. */
+    ATT_GUARD(att_sqlite_step_done(db, st, &changes));
+    ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_principal_touch(struct att_store *s, const char *id, int64_t at,
+                                   const char *from)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = att_sqlite_db(s);
+    int changes = 0;
+
+    ATT_GUARD(att_sqlite_prepare(
+        db, "UPDATE principals SET last_used_at = ?2, last_used_from = ?3 WHERE id = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, id));
+    ATT_GUARD(att_sqlite_bind_i64(st, 2, at));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, from));
+    ATT_GUARD(att_sqlite_step_done(db, st, &changes));
+    ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Run a statement with one text parameter; *changes gets the rows it changed. */
+static att_err exec_with_id(sqlite3 *db, const char *sql, const char *id, int *changes)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+
+    ATT_GUARD(att_sqlite_prepare(db, sql, &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, id));
+    ATT_GUARD(att_sqlite_step_done(db, st, changes));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The two deletes of att_sqlite_principal_delete; the caller holds a savepoint. */
+static att_err principal_delete_rows(sqlite3 *db, const char *id)
+{
+    int changes = 0;
+
+    ATT_TRY(exec_with_id(db,
+                         "DELETE FROM role_assignments"
+                         " WHERE subject_kind = 'principal' AND subject = ?1",
+                         id, NULL));
+    /* principal_secrets go by ON DELETE CASCADE (not counted in changes). */
+    ATT_TRY(exec_with_id(db, "DELETE FROM principals WHERE id = ?1", id, &changes));
+    ATT_ENSURE(changes > 0, ATT_ERR_NOT_FOUND);
+    return ATT_OK;
+}
+
+/*
+ * Two statements that must stand or fall together. A SAVEPOINT works both
+ * alone (it opens a transaction, RELEASE commits it) and inside a caller's
+ * BEGIN (CLI). The connection is shared by threads (sqlite.c), so its
+ * mutex, which is recursive, is held throughout: no other thread's statement
+ * can land inside this transaction, or be rolled back with it.
+ */
+att_err att_sqlite_principal_delete(struct att_store *s, const char *id)
+{
+    sqlite3 *db = att_sqlite_db(s);
+    sqlite3_mutex *mu = sqlite3_db_mutex(db);
+
+    sqlite3_mutex_enter(mu);
+    att_err rc = att_sqlite_exec(db, "SAVEPOINT principal_delete");
+    if (rc == ATT_OK) {
+        rc = principal_delete_rows(db, id);
+        if (rc == ATT_OK) {
+            rc = att_sqlite_exec(db, "RELEASE principal_delete");
+        }
+        if (rc != ATT_OK) {
+            /* Undo and close the savepoint; the first error is the one reported. */
+            att_ignore_err(att_sqlite_exec(db, "ROLLBACK TO principal_delete"));
+            att_ignore_err(att_sqlite_exec(db, "RELEASE principal_delete"));
+        }
+    }
+    sqlite3_mutex_leave(mu);
+    return rc;
+}
+
+/* ---- client secrets ---------------------------------------------------------------- */
+
+#define SECRET_COLS "id, principal_id, hash, created_at, expires_at, revoked_at"
+
+static att_err read_secret(sqlite3_stmt *st, struct att_secret_rec *sec)
+{
+    ATT_TRY(att_sqlite_col_text(st, 0, sec->id, sizeof(sec->id)));
+    ATT_TRY(att_sqlite_col_text(st, 1, sec->principal_id, sizeof(sec->principal_id)));
+    ATT_TRY(att_sqlite_col_text(st, 2, sec->hash, sizeof(sec->hash)));
+    ATT_TRY(att_sqlite_col_i64(st, 3, &sec->created_at));
+    ATT_TRY(att_sqlite_col_i64(st, 4, &sec->expires_at));
+    ATT_TRY(att_sqlite_col_i64(st, 5, &sec->revoked_at));
+    return ATT_OK;
+}
+
+att_err att_sqlite_secret_insert(struct att_store *s, const struct att_secret_rec *sec)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = att_sqlite_db(s);
+
+    ATT_GUARD(att_sqlite_prepare(
+        db, "INSERT INTO principal_secrets(" SECRET_COLS ") VALUES(?1,?2,?3,?4,?5,?6)", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, sec->id));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, sec->principal_id));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, sec->hash));
+    ATT_GUARD(att_sqlite_bind_i64(st, 4, sec->created_at));
+    ATT_GUARD(att_sqlite_bind_i64(st, 5, sec->expires_at));
+    ATT_GUARD(att_sqlite_bind_i64(st, 6, sec->revoked_at));
+    /* An unknown principal_id fails the foreign key: ATT_ERR_STORE_CONSTRAINT. */
+    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_secret_list(struct att_store *s, const char *principal_id,
+                               att_store_secret_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " SECRET_COLS " FROM principal_secrets"
+                                 " WHERE principal_id = ?1 ORDER BY created_at, rowid",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, principal_id));
+    for (;;) {
+        struct att_secret_rec sec;
+        ATT_GUARD(att_sqlite_step_row(st, &done));
+        if (done) {
+            break;
+        }
+        ATT_GUARD(read_secret(st, &sec));
+        ATT_GUARD(cb(&sec, arg));
+    }
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_secret_revoke(struct att_store *s, const char *id, int64_t at)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = att_sqlite_db(s);
+    int changes = 0;
+
+    /* revoked_at = 0 in the WHERE: a revocation time, once set, is never moved. */
+    ATT_GUARD(att_sqlite_prepare(
+        db, "UPDATE principal_secrets SET revoked_at = ?2 WHERE id = ?1 AND revoked_at = 0", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, id));
+    ATT_GUARD(att_sqlite_bind_i64(st, 2, at));
+    ATT_GUARD(att_sqlite_step_done(db, st, &changes));
+    ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- role assignments ------------------------------------------------------------ */
+
+#define ROLE_COLS "id, subject_kind, subject, issuer, role, provider, created_at"
+
+static att_err read_role(sqlite3_stmt *st, struct att_role_rec *r)
+{
+    ATT_TRY(att_sqlite_col_text(st, 0, r->id, sizeof(r->id)));
+    ATT_TRY(att_sqlite_col_text(st, 1, r->subject_kind, sizeof(r->subject_kind)));
+    ATT_TRY(att_sqlite_col_text(st, 2, r->subject, sizeof(r->subject)));
+    ATT_TRY(att_sqlite_col_text(st, 3, r->issuer, sizeof(r->issuer)));
+    ATT_TRY(att_sqlite_col_text(st, 4, r->role, sizeof(r->role)));
+    ATT_TRY(att_sqlite_col_text(st, 5, r->provider, sizeof(r->provider)));
+    ATT_TRY(att_sqlite_col_i64(st, 6, &r->created_at));
+    return ATT_OK;
+}
+
+att_err att_sqlite_role_insert(struct att_store *s, const struct att_role_rec *r)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = att_sqlite_db(s);
+
+    ATT_GUARD(att_sqlite_prepare(
+        db, "INSERT INTO role_assignments(" ROLE_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, r->id));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, r->subject_kind));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, r->subject));
+    ATT_GUARD(att_sqlite_bind_text(st, 4, r->issuer));
+    ATT_GUARD(att_sqlite_bind_text(st, 5, r->role));
+    ATT_GUARD(att_sqlite_bind_text(st, 6, r->provider));
+    ATT_GUARD(att_sqlite_bind_i64(st, 7, r->created_at));
+    /* The id and the UNIQUE(kind, subject, issuer, role, provider) both map to ATT_ERR_EXISTS. */
+    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_role_list(struct att_store *s, att_store_role_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " ROLE_COLS " FROM role_assignments"
+                                 " ORDER BY created_at, rowid",
+                                 &st));
+    for (;;) {
+        struct att_role_rec r;
+        ATT_GUARD(att_sqlite_step_row(st, &done));
+        if (done) {
+            break;
+        }
+        ATT_GUARD(read_role(st, &r));
+        ATT_GUARD(cb(&r, arg));
+    }
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_role_delete(struct att_store *s, const char *id)
+{
+    int changes = 0;
+
+    ATT_TRY(
+        exec_with_id(att_sqlite_db(s), "DELETE FROM role_assignments WHERE id = ?1", id, &changes));
+    ATT_ENSURE(changes > 0, ATT_ERR_NOT_FOUND);
+    return ATT_OK;
+}

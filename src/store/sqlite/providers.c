@@ -1,0 +1,301 @@
+/*
+ * providers.c - providers, their signing keys and data keys in the SQLite
+ * backend (tables providers, signing_keys, data_keys).
+ *
+ * Input trust: records come from our callers (checked in store.c); rows come
+ * from a database file that someone else may have edited, so every column is
+ * type-checked and every string must fit its record field exactly (a value
+ * that does not fit is ATT_ERR_STORE, never silently truncated).
+ *
+ * Prepared statements only, with bound parameters; each operation prepares,
+ * runs and finalizes its own statement, so threads never share one.
+ */
+#include "store/sqlite/sqlite_int.h"
+
+#include <stdbool.h>
+
+#include "store/store.h"
+
+/* ---- providers ------------------------------------------------------------ */
+
+#define PROVIDER_COLS "name, issuer, signing_alg, is_default, created_at"
+
+static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
+{
+    ATT_TRY(att_sqlite_col_text(st, 0, p->name, sizeof(p->name)));
+    ATT_TRY(att_sqlite_col_text(st, 1, p->issuer, sizeof(p->issuer)));
+    ATT_TRY(att_sqlite_col_text(st, 2, p->signing_alg, sizeof(p->signing_alg)));
+    ATT_TRY(att_sqlite_col_bool(st, 3, &p->is_default));
+    ATT_TRY(att_sqlite_col_i64(st, 4, &p->created_at));
+    return ATT_OK;
+}
+
+att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provider_rec *p)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "INSERT INTO providers(" PROVIDER_COLS ") VALUES(?1,?2,?3,?4,?5)", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, p->name));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, p->issuer));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, p->signing_alg));
+    ATT_GUARD(att_sqlite_bind_i64(st, 4, p->is_default ? 1 : 0));
+    ATT_GUARD(att_sqlite_bind_i64(st, 5, p->created_at));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_provider_get(struct att_store *s, const char *name, struct att_provider_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    struct att_provider_rec p;
+    bool done = false;
+
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " PROVIDER_COLS " FROM providers WHERE name = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, name));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(read_provider(st, &p));
+    *out = p;
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_provider_list(struct att_store *s, att_store_provider_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " PROVIDER_COLS " FROM providers ORDER BY name", &st));
+    for (;;) {
+        struct att_provider_rec p;
+        ATT_GUARD(att_sqlite_step_row(st, &done));
+        if (done) {
+            break;
+        }
+        ATT_GUARD(read_provider(st, &p));
+        ATT_GUARD(cb(&p, arg));
+    }
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_provider_delete(struct att_store *s, const char *name)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    int changes = 0;
+
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), "DELETE FROM providers WHERE name = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, name));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
+    ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- signing keys ---------------------------------------------------------- */
+
+#define KEY_COLS "kid, provider, alg, cert_der, sealed_key, created_at"
+
+static att_err read_key(sqlite3_stmt *st, struct att_key_rec *k)
+{
+    ATT_TRY(att_sqlite_col_text(st, 0, k->kid, sizeof(k->kid)));
+    ATT_TRY(att_sqlite_col_text(st, 1, k->provider, sizeof(k->provider)));
+    ATT_TRY(att_sqlite_col_text(st, 2, k->alg, sizeof(k->alg)));
+    ATT_TRY(att_sqlite_col_blob(st, 3, &k->cert_der));
+    ATT_TRY(att_sqlite_col_blob(st, 4, &k->sealed_key));
+    ATT_TRY(att_sqlite_col_i64(st, 5, &k->created_at));
+    return ATT_OK;
+}
+
+att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "INSERT INTO signing_keys(" KEY_COLS ") VALUES(?1,?2,?3,?4,?5,?6)", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, k->kid));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, k->provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, k->alg));
+    ATT_GUARD(att_sqlite_bind_blob(st, 4, k->cert_der.data, k->cert_der.len));
+    ATT_GUARD(att_sqlite_bind_blob(st, 5, k->sealed_key.data, k->sealed_key.len));
+    ATT_GUARD(att_sqlite_bind_i64(st, 6, k->created_at));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,
+                            void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    struct att_key_rec k;
+    bool done = false;
+
+    att_key_rec_init(&k);
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " KEY_COLS " FROM signing_keys WHERE provider = ?1"
+                                 " ORDER BY created_at, rowid",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
+    for (;;) {
+        ATT_GUARD(att_sqlite_step_row(st, &done));
+        if (done) {
+            break;
+        }
+        ATT_GUARD(read_key(st, &k));
+        ATT_GUARD(cb(&k, arg));
+    }
+    rc = ATT_OK;
+out:
+    att_key_rec_cleanup(&k);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- data keys ------------------------------------------------------------- */
+
+#define DEK_COLS "id, kek_id, wrapped, active, created_at"
+
+static att_err read_dek(sqlite3_stmt *st, struct att_dek_rec *d)
+{
+    ATT_TRY(att_sqlite_col_text(st, 0, d->id, sizeof(d->id)));
+    ATT_TRY(att_sqlite_col_text(st, 1, d->kek_id, sizeof(d->kek_id)));
+    ATT_TRY(att_sqlite_col_blob(st, 2, &d->wrapped));
+    ATT_TRY(att_sqlite_col_bool(st, 3, &d->active));
+    ATT_TRY(att_sqlite_col_i64(st, 4, &d->created_at));
+    return ATT_OK;
+}
+
+/*
+ * Run a query that yields at most one data key. The row is read into a
+ * local record and moved into *out only on success; *out must have been
+ * initialised (att_dek_rec_init), and its old buffer is released.
+ */
+static att_err dek_query_one(sqlite3_stmt *st, struct att_dek_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_dek_rec d;
+    bool done = false;
+
+    att_dek_rec_init(&d);
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(read_dek(st, &d));
+    att_dek_rec_cleanup(out);
+    *out = d;
+    att_dek_rec_init(&d); /* ownership moved */
+    rc = ATT_OK;
+out:
+    att_dek_rec_cleanup(&d);
+    return rc;
+}
+
+att_err att_sqlite_dek_insert(struct att_store *s, const struct att_dek_rec *d)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "INSERT INTO data_keys(" DEK_COLS ") VALUES(?1,?2,?3,?4,?5)", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, d->id));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, d->kek_id));
+    ATT_GUARD(att_sqlite_bind_blob(st, 3, d->wrapped.data, d->wrapped.len));
+    ATT_GUARD(att_sqlite_bind_i64(st, 4, d->active ? 1 : 0));
+    ATT_GUARD(att_sqlite_bind_i64(st, 5, d->created_at));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_dek_get(struct att_store *s, const char *id, struct att_dek_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " DEK_COLS " FROM data_keys WHERE id = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, id));
+    ATT_GUARD(dek_query_one(st, out));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_dek_get_active(struct att_store *s, struct att_dek_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " DEK_COLS " FROM data_keys WHERE active = 1"
+                                 " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                                 &st));
+    ATT_GUARD(dek_query_one(st, out));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_dek_list(struct att_store *s, att_store_dek_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    struct att_dek_rec d;
+    bool done = false;
+
+    att_dek_rec_init(&d);
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "SELECT " DEK_COLS " FROM data_keys ORDER BY created_at, rowid", &st));
+    for (;;) {
+        ATT_GUARD(att_sqlite_step_row(st, &done));
+        if (done) {
+            break;
+        }
+        ATT_GUARD(read_dek(st, &d));
+        ATT_GUARD(cb(&d, arg));
+    }
+    rc = ATT_OK;
+out:
+    att_dek_rec_cleanup(&d);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_dek_rewrap(struct att_store *s, const char *id, const char *kek_id,
+                              const uint8_t *wrapped, size_t len)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    int changes = 0;
+
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "UPDATE data_keys SET kek_id = ?2, wrapped = ?3 WHERE id = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, id));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, kek_id));
+    ATT_GUARD(att_sqlite_bind_blob(st, 3, wrapped, len));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
+    ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,791 @@
+/*
+ * Unit tests for the identity part of the store (src/store/sqlite/identity.c,
+ * migration 2 in migrations.c, the identity wrappers in store.c) against
+ * real database files in a temp directory: the upgrade from schema 1, every
+ * operation and its error codes, the cascade on principal delete, and rows a
+ * tampered database may hold.
+ */
+#include "att_test.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+struct fx {
+    char dir[64];
+    char db[128];
+    struct att_store *s;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    att_test_mkdtemp("ident", f->dir, sizeof(f->dir));
+    snprintf(f->db, sizeof(f->db), "%s/attestd.db", f->dir);
+    EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
+    *state = f;
+    return 0;
+}
+
+/* Like setup, but leaves the database to the test (for the upgrade test). */
+static int setup_empty(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    att_test_mkdtemp("ident", f->dir, sizeof(f->dir));
+    snprintf(f->db, sizeof(f->db), "%s/attestd.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    att_store_close(f->s);
+    att_test_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Run SQL on a second, raw connection (as an attacker with the file would). */
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    char *err = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK) {
+        fail_msg("raw_exec: %s", err != NULL ? err : "?");
+    }
+    sqlite3_free(err);
+    sqlite3_close(db);
+}
+
+/* One integer from a query on a raw connection. */
+static int64_t raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void make_principal(struct att_principal_rec *p, const char *id, const char *name,
+                           int64_t at)
+{
+    memset(p, 0, sizeof(*p));
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->created_at = at;
+}
+
+static void make_secret(struct att_secret_rec *sec, const char *id, const char *principal_id,
+                        int64_t at)
+{
+    memset(sec, 0, sizeof(*sec));
+    snprintf(sec->id, sizeof(sec->id), "%s", id);
+    snprintf(sec->principal_id, sizeof(sec->principal_id), "%s", principal_id);
+    snprintf(sec->hash, sizeof(sec->hash), "$scrypt$ln=15,r=8,p=1$salt$hash-of-%s", id);
+    sec->created_at = at;
+}
+
+static void make_role(struct att_role_rec *r, const char *id, const char *kind, const char *subject,
+                      const char *role, const char *provider)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->id, sizeof(r->id), "%s", id);
+    snprintf(r->subject_kind, sizeof(r->subject_kind), "%s", kind);
+    snprintf(r->subject, sizeof(r->subject), "%s", subject);
+    snprintf(r->role, sizeof(r->role), "%s", role);
+    snprintf(r->provider, sizeof(r->provider), "%s", provider);
+    r->created_at = 1700000000;
+}
+
+static void make_auth_key(struct att_key_rec *k, const char *kid, int64_t at)
+{
+    att_key_rec_init(k);
+    snprintf(k->kid, sizeof(k->kid), "%s", kid);
+    snprintf(k->alg, sizeof(k->alg), "ES256");
+    EXPECT_OK(att_buf_put(&k->cert_der, "\x30\x82\x01\x00", 4));
+    EXPECT_OK(att_buf_put(&k->sealed_key, "\x01\x20sealed", 8));
+    k->created_at = at;
+}
+
+/* Collected ids, in callback order; stop_at > 0 makes the callback fail on that call. */
+struct ids {
+    char v[8][65];
+    size_t n;
+    size_t stop_at;
+};
+
+static att_err collect_id(struct ids *c, const char *id)
+{
+    if (c->stop_at != 0 && c->n + 1 == c->stop_at) {
+        return ATT_ERR_STATE;
+    }
+    assert_true(c->n < 8);
+    snprintf(c->v[c->n++], sizeof(c->v[0]), "%s", id);
+    return ATT_OK;
+}
+
+static att_err collect_key(const struct att_key_rec *k, void *arg)
+{
+    assert_string_equal(k->provider, "");
+    return collect_id(arg, k->kid);
+}
+
+static att_err collect_principal(const struct att_principal_rec *p, void *arg)
+{
+    return collect_id(arg, p->name);
+}
+
+static att_err collect_secret(const struct att_secret_rec *sec, void *arg)
+{
+    return collect_id(arg, sec->id);
+}
+
+static att_err collect_role(const struct att_role_rec *r, void *arg)
+{
+    return collect_id(arg, r->id);
+}
+
+/* ---- schema ------------------------------------------------------------------ */
+
+static void test_fresh_db_at_version_2(void **state)
+{
+    struct fx *f = *state;
+    int v = -1;
+    EXPECT_OK(att_store_schema_version(f->s, &v));
+    assert_int_equal(v, 2);
+    assert_int_equal(att_store_schema_latest(), 2);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND"
+                                    " name IN ('auth_keys', 'principals', 'principal_secrets',"
+                                    " 'role_assignments')"),
+                     4);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND"
+                                    " name = 'principal_secrets_principal'"),
+                     1);
+}
+
+/* Migration 1 exactly as released, plus its schema_migrations row. */
+static const char v1_schema[] =
+    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);"
+    "CREATE TABLE providers ("
+    "  name TEXT PRIMARY KEY,"
+    "  issuer TEXT NOT NULL,"
+    "  signing_alg TEXT NOT NULL,"
+    "  is_default INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX providers_one_default ON providers(is_default) WHERE is_default = 1;"
+    "CREATE TABLE signing_keys ("
+    "  kid TEXT PRIMARY KEY,"
+    "  provider TEXT NOT NULL REFERENCES providers(name) ON DELETE CASCADE,"
+    "  alg TEXT NOT NULL,"
+    "  cert_der BLOB NOT NULL,"
+    "  sealed_key BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX signing_keys_provider ON signing_keys(provider, created_at);"
+    "CREATE TABLE data_keys ("
+    "  id TEXT PRIMARY KEY,"
+    "  kek_id TEXT NOT NULL,"
+    "  wrapped BLOB NOT NULL,"
+    "  active INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "INSERT INTO schema_migrations VALUES(1, 1690000000);"
+    "INSERT INTO providers VALUES('p1', 'https://p1.example', 'ES256', 1, 1690000001);"
+    "INSERT INTO signing_keys VALUES('kid-1', 'p1', 'ES256', X'3082', X'0120', 1690000002);"
+    "INSERT INTO data_keys VALUES('dek-1', 'kek-1', X'AABB', 1, 1690000003);";
+
+static att_err count_key(const struct att_key_rec *k, void *arg)
+{
+    (void)k;
+    (*(int *)arg)++;
+    return ATT_OK;
+}
+
+static void test_upgrade_from_version_1(void **state)
+{
+    struct fx *f = *state;
+    struct att_provider_rec p;
+    struct att_dek_rec d;
+    struct att_principal_rec pr, got;
+    int v = -1;
+    int nkeys = 0;
+
+    /* A private file first, so the open does not have to fix its mode. */
+    int fd = open(f->db, O_RDWR | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    raw_exec(f->db, v1_schema);
+
+    EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
+    EXPECT_OK(att_store_schema_version(f->s, &v));
+    assert_int_equal(v, 2);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 2);
+    assert_int_equal(raw_int(f->db, "SELECT applied_at FROM schema_migrations WHERE version = 1"),
+                     1690000000);
+
+    /* Old data survived. */
+    EXPECT_OK(att_store_provider_get(f->s, "p1", &p));
+    assert_string_equal(p.issuer, "https://p1.example");
+    assert_true(p.is_default);
+    EXPECT_OK(att_store_key_list(f->s, "p1", count_key, &nkeys));
+    assert_int_equal(nkeys, 1);
+    att_dek_rec_init(&d);
+    EXPECT_OK(att_store_dek_get(f->s, "dek-1", &d));
+    assert_int_equal(d.wrapped.len, 2);
+    att_dek_rec_cleanup(&d);
+
+    /* The new tables work. */
+    make_principal(&pr, "11111111-1111-1111-1111-111111111111", "svc", 1);
+    EXPECT_OK(att_store_principal_insert(f->s, &pr));
+    EXPECT_OK(att_store_principal_get(f->s, pr.id, &got));
+
+    /* Reopening applies nothing twice. */
+    att_store_close(f->s);
+    f->s = NULL;
+    EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 2);
+}
+
+/* ---- auth keys ------------------------------------------------------------- */
+
+static void test_auth_keys(void **state)
+{
+    struct fx *f = *state;
+    struct att_key_rec k;
+    struct ids c = {0};
+
+    EXPECT_OK(att_store_auth_key_list(f->s, collect_key, &c));
+    assert_int_equal(c.n, 0);
+
+    make_auth_key(&k, "kid-new", 200);
+    EXPECT_OK(att_store_auth_key_insert(f->s, &k));
+    EXPECT_ERR(att_store_auth_key_insert(f->s, &k), ATT_ERR_EXISTS);
+    att_key_rec_cleanup(&k);
+    make_auth_key(&k, "kid-old", 100);
+    EXPECT_OK(att_store_auth_key_insert(f->s, &k));
+    att_key_rec_cleanup(&k);
+    make_auth_key(&k, "kid-new-2", 200); /* same time: insertion order */
+    EXPECT_OK(att_store_auth_key_insert(f->s, &k));
+    /* Auth keys have no provider. */
+    snprintf(k.provider, sizeof(k.provider), "p1");
+    snprintf(k.kid, sizeof(k.kid), "kid-with-provider");
+    EXPECT_ERR(att_store_auth_key_insert(f->s, &k), ATT_ERR_ARG);
+    att_key_rec_cleanup(&k);
+
+    EXPECT_OK(att_store_auth_key_list(f->s, collect_key, &c));
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.v[0], "kid-old");
+    assert_string_equal(c.v[1], "kid-new");
+    assert_string_equal(c.v[2], "kid-new-2");
+
+    /* Signing keys and auth keys are separate tables. */
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM signing_keys"), 0);
+
+    struct ids stop = {.stop_at = 2};
+    EXPECT_ERR(att_store_auth_key_list(f->s, collect_key, &stop), ATT_ERR_STATE);
+    assert_int_equal(stop.n, 1);
+}
+
+/* Blobs and fields come back exactly as stored. */
+static void test_auth_key_round_trip(void **state)
+{
+    struct fx *f = *state;
+    struct att_key_rec k;
+    make_auth_key(&k, "kid-rt", 42);
+    EXPECT_OK(att_store_auth_key_insert(f->s, &k));
+    att_key_rec_cleanup(&k);
+    assert_int_equal(raw_int(f->db, "SELECT length(cert_der) FROM auth_keys"), 4);
+    assert_int_equal(raw_int(f->db, "SELECT length(sealed_key) FROM auth_keys"), 8);
+    assert_int_equal(raw_int(f->db, "SELECT created_at FROM auth_keys"), 42);
+}
+
+/* ---- principals ------------------------------------------------------------ */
+
+#define ID_A "aaaaaaaa-0000-4000-8000-000000000001"
+#define ID_B "bbbbbbbb-0000-4000-8000-000000000002"
+#define ID_C "cccccccc-0000-4000-8000-000000000003"
+
+static void test_principal_crud(void **state)
+{
+    struct fx *f = *state;
+    struct att_principal_rec p, got;
+    struct ids c = {0};
+
+    make_principal(&p, ID_B, "zeta", 100);
+    snprintf(p.cert_sha256, sizeof(p.cert_sha256), "%064d", 7);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    make_principal(&p, ID_A, "alpha", 200);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+
+    /* Duplicate id, then duplicate name. */
+    make_principal(&p, ID_A, "other", 300);
+    EXPECT_ERR(att_store_principal_insert(f->s, &p), ATT_ERR_EXISTS);
+    make_principal(&p, ID_C, "alpha", 300);
+    EXPECT_ERR(att_store_principal_insert(f->s, &p), ATT_ERR_EXISTS);
+
+    memset(&got, 0x5a, sizeof(got));
+    EXPECT_OK(att_store_principal_get(f->s, ID_B, &got));
+    assert_string_equal(got.id, ID_B);
+    assert_string_equal(got.name, "zeta");
+    assert_false(got.disabled);
+    assert_int_equal(strlen(got.cert_sha256), 64);
+    assert_int_equal(got.created_at, 100);
+    assert_int_equal(got.last_used_at, 0);
+    assert_string_equal(got.last_used_from, "");
+
+    EXPECT_OK(att_store_principal_get_by_name(f->s, "alpha", &got));
+    assert_string_equal(got.id, ID_A);
+    assert_string_equal(got.cert_sha256, "");
+
+    /* Not found leaves *out alone. */
+    EXPECT_ERR(att_store_principal_get(f->s, ID_C, &got), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_principal_get_by_name(f->s, "nobody", &got), ATT_ERR_NOT_FOUND);
+    assert_string_equal(got.id, ID_A);
+    /* Lookups are exact: the name does not match the id column and vice versa. */
+    EXPECT_ERR(att_store_principal_get(f->s, "alpha", &got), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_principal_get_by_name(f->s, ID_A, &got), ATT_ERR_NOT_FOUND);
+
+    EXPECT_OK(att_store_principal_list(f->s, collect_principal, &c));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.v[0], "alpha");
+    assert_string_equal(c.v[1], "zeta");
+    struct ids stop = {.stop_at = 1};
+    EXPECT_ERR(att_store_principal_list(f->s, collect_principal, &stop), ATT_ERR_STATE);
+    assert_int_equal(stop.n, 0);
+
+    EXPECT_OK(att_store_principal_set_disabled(f->s, ID_A, true));
+    EXPECT_OK(att_store_principal_get(f->s, ID_A, &got));
+    assert_true(got.disabled);
+    /* Setting the same value again still finds the row. */
+    EXPECT_OK(att_store_principal_set_disabled(f->s, ID_A, true));
+    EXPECT_OK(att_store_principal_set_disabled(f->s, ID_A, false));
+    EXPECT_OK(att_store_principal_get(f->s, ID_A, &got));
+    assert_false(got.disabled);
+    EXPECT_ERR(att_store_principal_set_disabled(f->s, ID_C, true), ATT_ERR_NOT_FOUND);
+
+    EXPECT_OK(att_store_principal_touch(f->s, ID_A, 1700000123, "192.0.2.7"));
+    EXPECT_OK(att_store_principal_get(f->s, ID_A, &got));
+    assert_int_equal(got.last_used_at, 1700000123);
+    assert_string_equal(got.last_used_from, "192.0.2.7");
+    EXPECT_ERR(att_store_principal_touch(f->s, ID_C, 1, "192.0.2.7"), ATT_ERR_NOT_FOUND);
+
+    EXPECT_OK(att_store_principal_delete(f->s, ID_A));
+    EXPECT_ERR(att_store_principal_get(f->s, ID_A, &got), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_principal_delete(f->s, ID_A), ATT_ERR_NOT_FOUND);
+    /* The name is free again. */
+    make_principal(&p, ID_C, "alpha", 400);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+}
+
+/* The longest address a touch accepts is the longest a get returns. */
+static void test_principal_touch_limits(void **state)
+{
+    struct fx *f = *state;
+    struct att_principal_rec p, got;
+    char from[sizeof(p.last_used_from) + 1];
+
+    make_principal(&p, ID_A, "alpha", 1);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    memset(from, 'f', sizeof(from) - 1);
+    from[sizeof(from) - 1] = '\0';
+    EXPECT_ERR(att_store_principal_touch(f->s, ID_A, 2, from), ATT_ERR_ARG);
+    from[sizeof(p.last_used_from) - 1] = '\0';
+    EXPECT_OK(att_store_principal_touch(f->s, ID_A, 2, from));
+    EXPECT_OK(att_store_principal_get(f->s, ID_A, &got));
+    assert_string_equal(got.last_used_from, from);
+    EXPECT_ERR(att_store_principal_touch(f->s, ID_A, 2, NULL), ATT_ERR_ARG);
+}
+
+/* ---- secrets --------------------------------------------------------------- */
+
+static void test_secrets(void **state)
+{
+    struct fx *f = *state;
+    struct att_principal_rec p;
+    struct att_secret_rec sec;
+    struct ids c = {0};
+
+    make_principal(&p, ID_A, "alpha", 1);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+
+    make_secret(&sec, "s2", ID_A, 200);
+    sec.expires_at = 900;
+    EXPECT_OK(att_store_secret_insert(f->s, &sec));
+    EXPECT_ERR(att_store_secret_insert(f->s, &sec), ATT_ERR_EXISTS);
+    make_secret(&sec, "s1", ID_A, 100);
+    EXPECT_OK(att_store_secret_insert(f->s, &sec));
+    make_secret(&sec, "s3", ID_A, 200); /* same time as s2: insertion order */
+    EXPECT_OK(att_store_secret_insert(f->s, &sec));
+    /* A secret for a principal that does not exist breaks the foreign key. */
+    make_secret(&sec, "s4", ID_C, 1);
+    EXPECT_ERR(att_store_secret_insert(f->s, &sec), ATT_ERR_STORE_CONSTRAINT);
+
+    EXPECT_OK(att_store_secret_list(f->s, ID_A, collect_secret, &c));
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.v[0], "s1");
+    assert_string_equal(c.v[1], "s2");
+    assert_string_equal(c.v[2], "s3");
+    c.n = 0;
+    EXPECT_OK(att_store_secret_list(f->s, ID_C, collect_secret, &c));
+    assert_int_equal(c.n, 0);
+
+    EXPECT_OK(att_store_secret_revoke(f->s, "s2", 500));
+    EXPECT_ERR(att_store_secret_revoke(f->s, "s2", 600), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_secret_revoke(f->s, "nope", 600), ATT_ERR_NOT_FOUND);
+    /* The first revocation time stays. */
+    assert_int_equal(raw_int(f->db, "SELECT revoked_at FROM principal_secrets WHERE id = 's2'"),
+                     500);
+    /* Revoked secrets are still listed. */
+    c.n = 0;
+    EXPECT_OK(att_store_secret_list(f->s, ID_A, collect_secret, &c));
+    assert_int_equal(c.n, 3);
+}
+
+struct secret_copy {
+    struct att_secret_rec v;
+    size_t n;
+};
+
+static att_err copy_secret(const struct att_secret_rec *sec, void *arg)
+{
+    struct secret_copy *c = arg;
+    c->v = *sec;
+    c->n++;
+    return ATT_OK;
+}
+
+static void test_secret_round_trip(void **state)
+{
+    struct fx *f = *state;
+    struct att_principal_rec p;
+    struct att_secret_rec sec;
+    struct secret_copy c = {0};
+
+    make_principal(&p, ID_A, "alpha", 1);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    make_secret(&sec, "0123456789abcdef0123456789abcdef", ID_A, 100);
+    memset(sec.hash, 'h', sizeof(sec.hash) - 1); /* the longest hash that fits */
+    sec.expires_at = 1000;
+    EXPECT_OK(att_store_secret_insert(f->s, &sec));
+    EXPECT_OK(att_store_secret_revoke(f->s, sec.id, 300));
+    EXPECT_OK(att_store_secret_list(f->s, ID_A, copy_secret, &c));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.v.id, sec.id);
+    assert_string_equal(c.v.principal_id, ID_A);
+    assert_string_equal(c.v.hash, sec.hash);
+    assert_int_equal(c.v.created_at, 100);
+    assert_int_equal(c.v.expires_at, 1000);
+    assert_int_equal(c.v.revoked_at, 300);
+}
+
+/* ---- role assignments ------------------------------------------------------- */
+
+struct role_copy {
+    struct att_role_rec v[4];
+    size_t n;
+};
+
+static att_err copy_role(const struct att_role_rec *r, void *arg)
+{
+    struct role_copy *c = arg;
+    assert_true(c->n < 4);
+    c->v[c->n++] = *r;
+    return ATT_OK;
+}
+
+static void test_roles(void **state)
+{
+    struct fx *f = *state;
+    struct att_role_rec r;
+    struct role_copy c;
+    struct ids ids = {0};
+
+    make_role(&r, "r1", "principal", ID_A, "Owner", "*");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    /* Same id. */
+    make_role(&r, "r1", "group", "admins", "Owner", "*");
+    EXPECT_ERR(att_store_role_insert(f->s, &r), ATT_ERR_EXISTS);
+    /* Same (kind, subject, issuer, role, provider) under a new id. */
+    make_role(&r, "r2", "principal", ID_A, "Owner", "*");
+    EXPECT_ERR(att_store_role_insert(f->s, &r), ATT_ERR_EXISTS);
+    /* Any one column different is a different assignment. */
+    make_role(&r, "r3", "principal", ID_A, "Owner", "p1");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "r4", "subject", "user@example", "AttestationContributor", "p1");
+    snprintf(r.issuer, sizeof(r.issuer), "https://login.example");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "r5", "subject", "user@example", "AttestationContributor", "p1");
+    snprintf(r.issuer, sizeof(r.issuer), "https://other.example");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    snprintf(r.id, sizeof(r.id), "r6");
+    EXPECT_ERR(att_store_role_insert(f->s, &r), ATT_ERR_EXISTS);
+
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(att_store_role_list(f->s, copy_role, &c));
+    assert_int_equal(c.n, 4);
+    assert_string_equal(c.v[0].id, "r1");
+    assert_string_equal(c.v[0].subject_kind, "principal");
+    assert_string_equal(c.v[0].subject, ID_A);
+    assert_string_equal(c.v[0].issuer, "");
+    assert_string_equal(c.v[0].role, "Owner");
+    assert_string_equal(c.v[0].provider, "*");
+    assert_int_equal(c.v[0].created_at, 1700000000);
+    assert_string_equal(c.v[2].issuer, "https://login.example");
+
+    EXPECT_OK(att_store_role_delete(f->s, "r3"));
+    EXPECT_ERR(att_store_role_delete(f->s, "r3"), ATT_ERR_NOT_FOUND);
+    EXPECT_OK(att_store_role_list(f->s, collect_role, &ids));
+    assert_int_equal(ids.n, 3);
+    assert_string_equal(ids.v[1], "r4");
+
+    struct ids stop = {.stop_at = 3};
+    EXPECT_ERR(att_store_role_list(f->s, collect_role, &stop), ATT_ERR_STATE);
+    assert_int_equal(stop.n, 2);
+}
+
+/* The CHECK on subject_kind holds even for a writer that skips store.c. */
+static void test_role_kind_checked_by_schema(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO role_assignments VALUES('r', 'user', 's', '',"
+                                  " 'Owner', '*', 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_CONSTRAINT);
+    sqlite3_close(db);
+}
+
+/* ---- principal delete --------------------------------------------------------- */
+
+static void test_principal_delete_cascades(void **state)
+{
+    struct fx *f = *state;
+    struct att_principal_rec p;
+    struct att_secret_rec sec;
+    struct att_role_rec r;
+    struct ids c = {0};
+
+    make_principal(&p, ID_A, "alpha", 1);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    make_principal(&p, ID_B, "beta", 1);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    make_secret(&sec, "sa1", ID_A, 1);
+    EXPECT_OK(att_store_secret_insert(f->s, &sec));
+    make_secret(&sec, "sa2", ID_A, 2);
+    EXPECT_OK(att_store_secret_insert(f->s, &sec));
+    make_secret(&sec, "sb1", ID_B, 1);
+    EXPECT_OK(att_store_secret_insert(f->s, &sec));
+    make_role(&r, "ra1", "principal", ID_A, "Owner", "*");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "ra2", "principal", ID_A, "AttestationContributor", "p1");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "rb1", "principal", ID_B, "Owner", "*");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    /* An external subject that happens to equal the id is not the principal. */
+    make_role(&r, "rs1", "subject", ID_A, "Owner", "*");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+
+    EXPECT_OK(att_store_principal_delete(f->s, ID_A));
+
+    EXPECT_OK(att_store_secret_list(f->s, ID_A, collect_secret, &c));
+    assert_int_equal(c.n, 0);
+    EXPECT_OK(att_store_secret_list(f->s, ID_B, collect_secret, &c));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.v[0], "sb1");
+    c.n = 0;
+    EXPECT_OK(att_store_role_list(f->s, collect_role, &c));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.v[0], "rb1");
+    assert_string_equal(c.v[1], "rs1");
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM principal_secrets"), 1);
+
+    /* A miss deletes nothing, not even roles that name the id. */
+    make_role(&r, "rx", "principal", ID_C, "Owner", "*");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    EXPECT_ERR(att_store_principal_delete(f->s, ID_C), ATT_ERR_NOT_FOUND);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM role_assignments WHERE id = 'rx'"), 1);
+    /* No transaction is left open after either outcome. */
+    EXPECT_ERR(att_store_commit(f->s), ATT_ERR_STORE);
+}
+
+/* Inside a caller's transaction the delete joins it and goes with its rollback. */
+static void test_principal_delete_in_transaction(void **state)
+{
+    struct fx *f = *state;
+    struct att_principal_rec p, got;
+    struct att_role_rec r;
+
+    make_principal(&p, ID_A, "alpha", 1);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    make_role(&r, "ra1", "principal", ID_A, "Owner", "*");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+
+    EXPECT_OK(att_store_begin(f->s));
+    EXPECT_OK(att_store_principal_delete(f->s, ID_A));
+    EXPECT_ERR(att_store_principal_get(f->s, ID_A, &got), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_principal_delete(f->s, ID_B), ATT_ERR_NOT_FOUND);
+    EXPECT_OK(att_store_rollback(f->s));
+    EXPECT_OK(att_store_principal_get(f->s, ID_A, &got));
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM role_assignments"), 1);
+
+    EXPECT_OK(att_store_begin(f->s));
+    EXPECT_OK(att_store_principal_delete(f->s, ID_A));
+    EXPECT_OK(att_store_commit(f->s));
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM role_assignments"), 0);
+}
+
+/* ---- arguments and tampered rows ------------------------------------------------ */
+
+static void test_identity_bad_arguments(void **state)
+{
+    struct fx *f = *state;
+    struct att_principal_rec p, got;
+    struct att_secret_rec sec;
+    struct att_role_rec r;
+    struct att_key_rec k;
+    struct ids c = {0};
+
+    make_principal(&p, ID_A, "alpha", 1);
+    EXPECT_ERR(att_store_principal_insert(NULL, &p), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_insert(f->s, NULL), ATT_ERR_ARG);
+    memset(p.name, 'x', sizeof(p.name)); /* no NUL inside the field */
+    EXPECT_ERR(att_store_principal_insert(f->s, &p), ATT_ERR_ARG);
+    make_principal(&p, "", "alpha", 1);
+    EXPECT_ERR(att_store_principal_insert(f->s, &p), ATT_ERR_ARG);
+    make_principal(&p, ID_A, "", 1);
+    EXPECT_ERR(att_store_principal_insert(f->s, &p), ATT_ERR_ARG);
+    make_principal(&p, ID_A, "alpha", 1);
+    memset(p.last_used_from, 'x', sizeof(p.last_used_from));
+    EXPECT_ERR(att_store_principal_insert(f->s, &p), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_get(f->s, NULL, &got), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_get(f->s, ID_A, NULL), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_get_by_name(f->s, NULL, &got), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_list(f->s, NULL, NULL), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_set_disabled(f->s, NULL, true), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_touch(f->s, NULL, 1, "x"), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_delete(f->s, NULL), ATT_ERR_ARG);
+
+    make_secret(&sec, "s1", ID_A, 1);
+    sec.hash[0] = '\0';
+    EXPECT_ERR(att_store_secret_insert(f->s, &sec), ATT_ERR_ARG);
+    make_secret(&sec, "s1", "", 1);
+    EXPECT_ERR(att_store_secret_insert(f->s, &sec), ATT_ERR_ARG);
+    make_secret(&sec, "s1", ID_A, 1);
+    memset(sec.hash, 'h', sizeof(sec.hash));
+    EXPECT_ERR(att_store_secret_insert(f->s, &sec), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_secret_insert(f->s, NULL), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_secret_list(f->s, NULL, collect_secret, &c), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_secret_list(f->s, ID_A, NULL, &c), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_secret_revoke(f->s, NULL, 1), ATT_ERR_ARG);
+
+    make_role(&r, "r1", "user", ID_A, "Owner", "*");
+    EXPECT_ERR(att_store_role_insert(f->s, &r), ATT_ERR_ARG);
+    make_role(&r, "r1", "principal", "", "Owner", "*");
+    EXPECT_ERR(att_store_role_insert(f->s, &r), ATT_ERR_ARG);
+    make_role(&r, "r1", "principal", ID_A, "", "*");
+    EXPECT_ERR(att_store_role_insert(f->s, &r), ATT_ERR_ARG);
+    make_role(&r, "r1", "principal", ID_A, "Owner", "");
+    EXPECT_ERR(att_store_role_insert(f->s, &r), ATT_ERR_ARG);
+    make_role(&r, "r1", "principal", ID_A, "Owner", "*");
+    memset(r.issuer, 'i', sizeof(r.issuer));
+    EXPECT_ERR(att_store_role_insert(f->s, &r), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_insert(f->s, NULL), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_list(f->s, NULL, NULL), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_delete(f->s, NULL), ATT_ERR_ARG);
+
+    make_auth_key(&k, "", 1);
+    EXPECT_ERR(att_store_auth_key_insert(f->s, &k), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_auth_key_insert(f->s, NULL), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_auth_key_list(f->s, NULL, NULL), ATT_ERR_ARG);
+    att_key_rec_cleanup(&k);
+
+    /* Nothing was written. */
+    assert_int_equal(raw_int(f->db, "SELECT (SELECT COUNT(*) FROM principals) +"
+                                    " (SELECT COUNT(*) FROM principal_secrets) +"
+                                    " (SELECT COUNT(*) FROM role_assignments) +"
+                                    " (SELECT COUNT(*) FROM auth_keys)"),
+                     0);
+}
+
+/* Values that do not fit their field, or have the wrong type, are errors, never truncated. */
+static void test_identity_tampered_rows(void **state)
+{
+    struct fx *f = *state;
+    struct att_principal_rec got;
+    struct ids c = {0};
+    char sql[512];
+    char longname[ATT_PRINCIPAL_NAME_MAX + 2];
+
+    memset(longname, 'n', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    snprintf(sql, sizeof(sql), "INSERT INTO principals(id, name, created_at) VALUES('p1', '%s', 1)",
+             longname);
+    raw_exec(f->db, sql);
+    EXPECT_ERR(att_store_principal_get(f->s, "p1", &got), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_principal_get_by_name(f->s, longname, &got), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_principal_list(f->s, collect_principal, &c), ATT_ERR_STORE);
+    assert_int_equal(c.n, 0);
+    /* Exactly the maximum still fits. */
+    longname[ATT_PRINCIPAL_NAME_MAX] = '\0';
+    snprintf(sql, sizeof(sql), "UPDATE principals SET name = '%s' WHERE id = 'p1'", longname);
+    raw_exec(f->db, sql);
+    EXPECT_OK(att_store_principal_get(f->s, "p1", &got));
+    assert_string_equal(got.name, longname);
+
+    raw_exec(f->db,
+             "INSERT INTO principals(id, name, disabled, created_at) VALUES('p2', 'b', 2, 1);"
+             "INSERT INTO principals(id, name, created_at) VALUES('p3', 'c', 'noon');"
+             "INSERT INTO principals(id, name, created_at, last_used_from)"
+             "  VALUES('p4', 'd', 1, X'31');"
+             "INSERT INTO principal_secrets(id, principal_id, hash, created_at)"
+             "  VALUES('s1', 'p1', 'h', 1.5);"
+             "INSERT INTO role_assignments VALUES('r1', 'group', 'g', '', 'Owner', X'37', 1);"
+             "INSERT INTO auth_keys VALUES('k1', 'ES256', 'text not blob', X'00', 1);");
+    EXPECT_ERR(att_store_principal_get(f->s, "p2", &got), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_principal_get(f->s, "p3", &got), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_principal_get(f->s, "p4", &got), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_secret_list(f->s, "p1", collect_secret, &c), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_role_list(f->s, collect_role, &c), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_auth_key_list(f->s, collect_key, &c), ATT_ERR_STORE);
+    assert_int_equal(c.n, 0);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_fresh_db_at_version_2),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_version_1, setup_empty, teardown),
+        T(test_auth_keys),
+        T(test_auth_key_round_trip),
+        T(test_principal_crud),
+        T(test_principal_touch_limits),
+        T(test_secrets),
+        T(test_secret_round_trip),
+        T(test_roles),
+        T(test_role_kind_checked_by_schema),
+        T(test_principal_delete_cascades),
+        T(test_principal_delete_in_transaction),
+        T(test_identity_bad_arguments),
+        T(test_identity_tampered_rows),
+    };
+#undef T
+    return cmocka_run_group_tests_name("store_identity", tests, NULL, NULL);
+}
