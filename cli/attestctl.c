@@ -22,6 +22,15 @@ static void usage(FILE *f)
             "  provider delete NAME\n"
             "  kek generate FILE                 write a new key-encryption key (mode 0600)\n"
             "  kek rotate --new-kek-file FILE    rewrap every data key under FILE's key\n"
+            "  principal create NAME [--secret-days N]   prints client_id and client_secret once\n"
+            "  principal list | show NAME | disable NAME | enable NAME | delete NAME\n"
+            "  principal secret add NAME [--secret-days N]\n"
+            "  principal secret revoke NAME SECRET_ID\n"
+            "  role assign --role ROLE (--principal NAME | --subject SUB --issuer URL |\n"
+            "              --group GROUP --issuer URL) [--provider NAME|*]\n"
+            "  role list\n"
+            "  role revoke ID\n"
+            "  routes                            every route and the permission it needs\n"
             "  token issue --provider NAME [--claims JSON] [--lifetime SECONDS]\n"
             "                                    sign a test token (marked x-attestd-test-token)\n"
             "  version\n"
@@ -96,6 +105,109 @@ static int cmd_provider(struct att_admin *a, int argc, char **argv)
     }
     fprintf(stderr, "attestctl: %s\n", err);
     return 1;
+}
+
+static int secret_days(int argc, char **argv, int *out)
+{
+    int bad = 0;
+    const char *text = flag(argc, argv, "--secret-days", &bad);
+    *out = 180;
+    if (bad) {
+        return -1;
+    }
+    if (text != NULL) {
+        char *end = NULL;
+        long v = strtol(text, &end, 10);
+        if (end == text || *end != 0 || v < 0 || v > 3650) {
+            return -1;
+        }
+        *out = (int)v;
+    }
+    return 0;
+}
+
+static int cmd_principal(struct att_admin *a, int argc, char **argv)
+{
+    char err[1024];
+    char *json = NULL;
+    int days = 0;
+    int rc = -1;
+    if (argc >= 2 && strcmp(argv[0], "create") == 0) {
+        if (secret_days(argc - 2, argv + 2, &days) != 0) {
+            fprintf(stderr, "attestctl: --secret-days must be 0 (no expiry) to 3650\n");
+            return 2;
+        }
+        rc = att_admin_principal_create(a, argv[1], days, &json, err, sizeof(err));
+    } else if (argc == 1 && strcmp(argv[0], "list") == 0) {
+        rc = att_admin_principal_list(a, &json, err, sizeof(err));
+    } else if (argc == 2 && strcmp(argv[0], "show") == 0) {
+        rc = att_admin_principal_show(a, argv[1], &json, err, sizeof(err));
+    } else if (argc == 2 && (strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0)) {
+        rc = att_admin_principal_set_disabled(a, argv[1], strcmp(argv[0], "disable") == 0, err,
+                                              sizeof(err));
+    } else if (argc == 2 && strcmp(argv[0], "delete") == 0) {
+        rc = att_admin_principal_delete(a, argv[1], err, sizeof(err));
+    } else if (argc >= 3 && strcmp(argv[0], "secret") == 0 && strcmp(argv[1], "add") == 0) {
+        if (secret_days(argc - 3, argv + 3, &days) != 0) {
+            fprintf(stderr, "attestctl: --secret-days must be 0 (no expiry) to 3650\n");
+            return 2;
+        }
+        rc = att_admin_secret_add(a, argv[2], days, &json, err, sizeof(err));
+    } else if (argc == 4 && strcmp(argv[0], "secret") == 0 && strcmp(argv[1], "revoke") == 0) {
+        rc = att_admin_secret_revoke(a, argv[2], argv[3], err, sizeof(err));
+    } else {
+        usage(stderr);
+        return 2;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "attestctl: %s\n", err);
+        return 1;
+    }
+    if (json != NULL) {
+        return print_and_free(json);
+    }
+    printf("ok\n");
+    return 0;
+}
+
+static int cmd_role(struct att_admin *a, int argc, char **argv)
+{
+    char err[1024];
+    char *json = NULL;
+    int bad = 0;
+    int rc = -1;
+    if (argc >= 1 && strcmp(argv[0], "assign") == 0) {
+        int n = argc - 1;
+        char **v = argv + 1;
+        const char *role = flag(n, v, "--role", &bad);
+        const char *principal = flag(n, v, "--principal", &bad);
+        const char *subject = flag(n, v, "--subject", &bad);
+        const char *group = flag(n, v, "--group", &bad);
+        const char *issuer = flag(n, v, "--issuer", &bad);
+        const char *provider = flag(n, v, "--provider", &bad);
+        if (bad) {
+            fprintf(stderr, "attestctl: a flag is missing its value\n");
+            return 2;
+        }
+        rc = att_admin_role_assign(a, principal, subject, group, issuer, role, provider, &json, err,
+                                   sizeof(err));
+    } else if (argc == 1 && strcmp(argv[0], "list") == 0) {
+        rc = att_admin_role_list(a, &json, err, sizeof(err));
+    } else if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
+        rc = att_admin_role_revoke(a, argv[1], err, sizeof(err));
+    } else {
+        usage(stderr);
+        return 2;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "attestctl: %s\n", err);
+        return 1;
+    }
+    if (json != NULL) {
+        return print_and_free(json);
+    }
+    printf("ok\n");
+    return 0;
 }
 
 static int cmd_kek_rotate(struct att_admin *a, int argc, char **argv)
@@ -178,6 +290,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (n == 1 && strcmp(args[0], "routes") == 0) {
+        char *json = att_admin_routes();
+        if (json == NULL) {
+            fprintf(stderr, "attestctl: out of memory\n");
+            return 1;
+        }
+        return print_and_free(json);
+    }
     if (strcmp(args[0], "version") == 0) {
         printf("attestctl %s\n", ATT_VERSION);
         return 0;
@@ -197,6 +317,10 @@ int main(int argc, char **argv)
         rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_provider(a, n - 1, args + 1);
     } else if (n >= 2 && strcmp(args[0], "kek") == 0 && strcmp(args[1], "rotate") == 0) {
         rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_kek_rotate(a, n - 2, args + 2);
+    } else if (strcmp(args[0], "principal") == 0) {
+        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_principal(a, n - 1, args + 1);
+    } else if (strcmp(args[0], "role") == 0) {
+        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_role(a, n - 1, args + 1);
     } else if (strcmp(args[0], "token") == 0) {
         rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_token(a, n - 1, args + 1);
     } else {

@@ -45,6 +45,41 @@ int att_admin_kek_rotate(struct att_admin *a, const char *new_kek_file, size_t *
 int att_admin_token_issue(struct att_admin *a, const char *provider, const char *claims_json,
                           int64_t lifetime, char **token_out, char *err, size_t err_len);
 
+/* ---- principals (service identities with rotated secrets) ---- */
+
+/*
+ * Create principal `name` with one secret valid `lifetime_days` (0 = no expiry). The JSON
+ * holds client_id and client_secret: the only time the secret is shown.
+ */
+int att_admin_principal_create(struct att_admin *a, const char *name, int lifetime_days,
+                               char **json_out, char *err, size_t err_len);
+int att_admin_principal_list(struct att_admin *a, char **json_out, char *err, size_t err_len);
+/* Principal, its secrets (ids, dates, state; never hashes) and its role assignments. */
+int att_admin_principal_show(struct att_admin *a, const char *name, char **json_out, char *err,
+                             size_t err_len);
+int att_admin_principal_set_disabled(struct att_admin *a, const char *name, int disabled, char *err,
+                                     size_t err_len);
+int att_admin_principal_delete(struct att_admin *a, const char *name, char *err, size_t err_len);
+int att_admin_secret_add(struct att_admin *a, const char *name, int lifetime_days, char **json_out,
+                         char *err, size_t err_len);
+int att_admin_secret_revoke(struct att_admin *a, const char *name, const char *secret_id, char *err,
+                            size_t err_len);
+
+/* ---- role assignments ---- */
+
+/*
+ * Assign `role` on `provider` ("*" = all) to exactly one of: principal `principal` (by name),
+ * external `subject` of `issuer`, or external `group` of `issuer`.
+ */
+int att_admin_role_assign(struct att_admin *a, const char *principal, const char *subject,
+                          const char *group, const char *issuer, const char *role,
+                          const char *provider, char **json_out, char *err, size_t err_len);
+int att_admin_role_list(struct att_admin *a, char **json_out, char *err, size_t err_len);
+int att_admin_role_revoke(struct att_admin *a, const char *id, char *err, size_t err_len);
+
+/* The route table with each route's permission, as JSON (no store needed). */
+char *att_admin_routes(void);
+
 void att_admin_free_string(char *s);
 
 #endif

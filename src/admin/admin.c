@@ -6,6 +6,8 @@
  */
 #include "att/admin.h"
 
+#include "admin/admin_int.h"
+
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -30,8 +32,7 @@ struct att_admin {
     struct att_keyring *keyring;
 };
 
-static int failf(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int failf(char *err, size_t n, const char *fmt, ...)
+int att_admin_fail(char *err, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -40,15 +41,20 @@ static int failf(char *err, size_t n, const char *fmt, ...)
     return 1;
 }
 
-static int dump(json_t *doc, char **out, char *err, size_t n)
+int att_admin_dump(json_t *doc, char **out, char *err, size_t n)
 {
     char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);
     if (text == NULL) {
-        return failf(err, n, "out of memory");
+        return att_admin_fail(err, n, "out of memory");
     }
     *out = text;
     return 0;
+}
+
+struct att_store *att_admin_store(struct att_admin *a)
+{
+    return a->store;
 }
 
 void att_admin_free_string(char *s)
@@ -62,7 +68,7 @@ int att_admin_open(const char *config_path, const char *data_dir, struct att_adm
     char msg[1024];
     struct att_admin *a = calloc(1, sizeof(*a));
     if (a == NULL) {
-        return failf(err, err_len, "out of memory");
+        return att_admin_fail(err, err_len, "out of memory");
     }
     /* Diagnostics of the library go to stderr as JSON lines, warnings and up only. */
     att_ignore_err(att_log_open(NULL, ATT_LOG_WARN)); /* stderr cannot fail to open */
@@ -70,34 +76,35 @@ int att_admin_open(const char *config_path, const char *data_dir, struct att_adm
     int rc = 1;
     if (config_path != NULL &&
         att_config_load_file(&a->cfg, config_path, msg, sizeof(msg)) != ATT_OK) {
-        failf(err, err_len, "%s", msg);
+        att_admin_fail(err, err_len, "%s", msg);
         goto out;
     }
     if (data_dir != NULL &&
         att_config_set(&a->cfg, "data_dir", data_dir, msg, sizeof(msg)) != ATT_OK) {
-        failf(err, err_len, "--data-dir: %s", msg);
+        att_admin_fail(err, err_len, "--data-dir: %s", msg);
         goto out;
     }
     if (att_config_finish(&a->cfg, msg, sizeof(msg)) != ATT_OK) {
-        failf(err, err_len, "%s", msg);
+        att_admin_fail(err, err_len, "%s", msg);
         goto out;
     }
     att_err e = getenv(a->cfg.kek_env) != NULL ? att_kek_load_env(a->cfg.kek_env, &a->kek)
                                                : att_kek_load_file(a->cfg.kek_file, &a->kek);
     if (e != ATT_OK) {
-        failf(err, err_len, "key-encryption key (%s or $%s): %s", a->cfg.kek_file, a->cfg.kek_env,
-              e == ATT_ERR_PERM ? "must be a regular file owned by this user with mode 0600 or 0400"
-                                : att_err_str(e));
+        att_admin_fail(
+            err, err_len, "key-encryption key (%s or $%s): %s", a->cfg.kek_file, a->cfg.kek_env,
+            e == ATT_ERR_PERM ? "must be a regular file owned by this user with mode 0600 or 0400"
+                              : att_err_str(e));
         goto out;
     }
     e = att_store_open_sqlite(a->cfg.database, &a->store);
     if (e != ATT_OK) {
-        failf(err, err_len, "%s: %s", a->cfg.database, att_err_str(e));
+        att_admin_fail(err, err_len, "%s: %s", a->cfg.database, att_err_str(e));
         goto out;
     }
     e = att_keyring_new(a->store, &a->kek, &a->keyring);
     if (e != ATT_OK) {
-        failf(err, err_len, "keyring: %s", att_err_str(e));
+        att_admin_fail(err, err_len, "keyring: %s", att_err_str(e));
         goto out;
     }
     *out = a;
@@ -170,11 +177,11 @@ int att_admin_provider_show(struct att_admin *a, const char *name, char **json_o
 {
     struct att_provider_rec p;
     if (att_provider_name_check(name) != ATT_OK) {
-        return failf(err, err_len, "'%s' is not a valid provider name", name);
+        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
     }
     att_err e = att_store_provider_get(a->store, name, &p);
     if (e != ATT_OK) {
-        return failf(err, err_len, "provider '%s': %s", name, att_err_str(e));
+        return att_admin_fail(err, err_len, "provider '%s': %s", name, att_err_str(e));
     }
     json_t *doc = provider_json(&p);
     json_t *keys = json_array();
@@ -183,10 +190,10 @@ int att_admin_provider_show(struct att_admin *a, const char *name, char **json_o
     if (e != ATT_OK) {
         json_decref(doc);
         json_decref(keys);
-        return failf(err, err_len, "provider '%s' keys: %s", name, att_err_str(e));
+        return att_admin_fail(err, err_len, "provider '%s' keys: %s", name, att_err_str(e));
     }
     json_object_set_new(doc, "keys", keys);
-    return dump(doc, json_out, err, err_len);
+    return att_admin_dump(doc, json_out, err, err_len);
 }
 
 int att_admin_provider_create(struct att_admin *a, const char *name, const char *issuer,
@@ -195,34 +202,36 @@ int att_admin_provider_create(struct att_admin *a, const char *name, const char 
     char default_issuer[ATT_URL_MAX + 1];
     enum att_jws_alg jalg = ATT_JWS_RS256;
     if (att_provider_name_check(name) != ATT_OK) {
-        return failf(err, err_len,
-                     "'%s' is not a valid provider name (1-63 of a-z, 0-9 and '-', not starting "
-                     "with '-')",
-                     name);
+        return att_admin_fail(
+            err, err_len,
+            "'%s' is not a valid provider name (1-63 of a-z, 0-9 and '-', not starting "
+            "with '-')",
+            name);
     }
     if (issuer == NULL) {
         int n = snprintf(default_issuer, sizeof(default_issuer), "%s/providers/%s",
                          a->cfg.public_url, name);
         if (n < 0 || (size_t)n >= sizeof(default_issuer)) {
-            return failf(err, err_len, "issuer URL too long");
+            return att_admin_fail(err, err_len, "issuer URL too long");
         }
         issuer = default_issuer;
     }
     if (att_provider_issuer_check(issuer) != ATT_OK) {
-        return failf(err, err_len,
-                     "issuer must be an https:// URL without trailing slash, query "
-                     "or fragment");
+        return att_admin_fail(err, err_len,
+                              "issuer must be an https:// URL without trailing slash, query "
+                              "or fragment");
     }
     if (alg != NULL && (att_jws_alg_parse(alg, &jalg) != ATT_OK || jalg == ATT_JWS_NONE)) {
-        return failf(err, err_len, "--alg must be RS256 or ES256");
+        return att_admin_fail(err, err_len, "--alg must be RS256 or ES256");
     }
     att_err e =
         att_provider_create(a->store, a->keyring, name, issuer, jalg, false, att_time_now());
     if (e == ATT_ERR_EXISTS) {
-        return failf(err, err_len, "provider '%s' already exists", name);
+        return att_admin_fail(err, err_len, "provider '%s' already exists", name);
     }
     if (e != ATT_OK) {
-        return failf(err, err_len, "cannot create provider '%s': %s", name, att_err_str(e));
+        return att_admin_fail(err, err_len, "cannot create provider '%s': %s", name,
+                              att_err_str(e));
     }
     return att_admin_provider_show(a, name, json_out, err, err_len);
 }
@@ -234,19 +243,20 @@ int att_admin_provider_list(struct att_admin *a, char **json_out, char *err, siz
         arr != NULL ? att_store_provider_list(a->store, collect_provider, arr) : ATT_ERR_NOMEM;
     if (e != ATT_OK) {
         json_decref(arr);
-        return failf(err, err_len, "cannot list providers: %s", att_err_str(e));
+        return att_admin_fail(err, err_len, "cannot list providers: %s", att_err_str(e));
     }
-    return dump(arr, json_out, err, err_len);
+    return att_admin_dump(arr, json_out, err, err_len);
 }
 
 int att_admin_provider_delete(struct att_admin *a, const char *name, char *err, size_t err_len)
 {
     att_err e = att_provider_delete(a->store, name);
     if (e == ATT_ERR_STATE) {
-        return failf(err, err_len, "the default provider cannot be deleted");
+        return att_admin_fail(err, err_len, "the default provider cannot be deleted");
     }
     if (e != ATT_OK) {
-        return failf(err, err_len, "cannot delete provider '%s': %s", name, att_err_str(e));
+        return att_admin_fail(err, err_len, "cannot delete provider '%s': %s", name,
+                              att_err_str(e));
     }
     return 0;
 }
@@ -257,9 +267,9 @@ int att_admin_kek_generate(const char *path, char *err, size_t err_len)
 {
     att_err e = att_kek_generate_file(path);
     if (e != ATT_OK) {
-        return failf(err, err_len, "%s: %s", path,
-                     e == ATT_ERR_EXISTS ? "file exists (refusing to overwrite a key)"
-                                         : att_err_str(e));
+        return att_admin_fail(err, err_len, "%s: %s", path,
+                              e == ATT_ERR_EXISTS ? "file exists (refusing to overwrite a key)"
+                                                  : att_err_str(e));
     }
     return 0;
 }
@@ -270,15 +280,15 @@ int att_admin_kek_rotate(struct att_admin *a, const char *new_kek_file, size_t *
     struct att_kek next;
     att_err e = att_kek_load_file(new_kek_file, &next);
     if (e != ATT_OK) {
-        return failf(err, err_len, "%s: %s", new_kek_file,
-                     e == ATT_ERR_PERM
-                         ? "must be a regular file owned by this user with mode 0600 or 0400"
-                         : att_err_str(e));
+        return att_admin_fail(
+            err, err_len, "%s: %s", new_kek_file,
+            e == ATT_ERR_PERM ? "must be a regular file owned by this user with mode 0600 or 0400"
+                              : att_err_str(e));
     }
     e = att_keyring_rotate_kek(a->store, &a->kek, &next, count);
     att_kek_wipe(&next);
     if (e != ATT_OK) {
-        return failf(err, err_len, "rotation failed, nothing changed: %s", att_err_str(e));
+        return att_admin_fail(err, err_len, "rotation failed, nothing changed: %s", att_err_str(e));
     }
     return 0;
 }
@@ -297,7 +307,7 @@ int att_admin_token_issue(struct att_admin *a, const char *provider, const char 
         json_error_t jerr;
         claims = json_loads(claims_json, JSON_REJECT_DUPLICATES, &jerr);
         if (!json_is_object(claims)) {
-            failf(err, err_len, "--claims must be a JSON object");
+            att_admin_fail(err, err_len, "--claims must be a JSON object");
             goto out;
         }
     } else {
@@ -306,21 +316,21 @@ int att_admin_token_issue(struct att_admin *a, const char *provider, const char 
     json_object_set_new(claims, "x-attestd-test-token", json_true());
     att_err e = att_provider_set_load(a->store, a->keyring, &set);
     if (e != ATT_OK) {
-        failf(err, err_len, "cannot load providers: %s", att_err_str(e));
+        att_admin_fail(err, err_len, "cannot load providers: %s", att_err_str(e));
         goto out;
     }
     const struct att_provider *p = att_provider_set_find(set, provider, strlen(provider));
     if (p == NULL) {
-        failf(err, err_len, "no provider named '%s'", provider);
+        att_admin_fail(err, err_len, "no provider named '%s'", provider);
         goto out;
     }
     e = att_provider_issue_token(set, p, claims, att_time_now(), lifetime, &token);
     if (e != ATT_OK) {
-        failf(err, err_len, "cannot sign: %s", att_err_str(e));
+        att_admin_fail(err, err_len, "cannot sign: %s", att_err_str(e));
         goto out;
     }
     *token_out = strdup(att_buf_cstr(&token));
-    rc = *token_out != NULL ? 0 : failf(err, err_len, "out of memory");
+    rc = *token_out != NULL ? 0 : att_admin_fail(err, err_len, "out of memory");
 out:
     json_decref(claims);
     att_provider_set_free(set);

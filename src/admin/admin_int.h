@@ -1,0 +1,19 @@
+/*
+ * admin_int.h - what the files of src/admin/ share (not part of the public API).
+ */
+#ifndef ATT_ADMIN_ADMIN_INT_H
+#define ATT_ADMIN_ADMIN_INT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "att/admin.h"
+#include "store/store.h"
+
+struct att_store *att_admin_store(struct att_admin *a);
+/* Write a message into err and return 1 (the CLI's failure value). */
+int att_admin_fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Serialise `doc` (stolen) as indented JSON into *out; 0 on success. */
+int att_admin_dump(json_t *doc, char **out, char *err, size_t n);
+
+#endif
