@@ -33,7 +33,8 @@ struct att_api {
     pthread_mutex_t lock;
     struct att_api_snapshot *current;
     struct att_store *store;
-    struct att_auth *auth; /* attestd's access tokens (not owned) */
+    struct att_auth *auth;       /* attestd's access tokens (not owned) */
+    struct att_backoff *backoff; /* brute-force backoff (not owned; NULL = off) */
 };
 
 /* What a handler gets. */

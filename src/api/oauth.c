@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "auth/access.h"
+#include "auth/backoff.h"
 #include "auth/principal.h"
 #include "core/codec.h"
 #include "core/log.h"
@@ -41,6 +42,30 @@ static void oauth_error(struct att_http_response *resp, int status, const char *
     }
     free(text);
     json_decref(doc);
+}
+
+/* Keys of the backoff table: the source address and the claimed client id. */
+static void backoff_keys(const struct att_http_request *req, const char *client_id,
+                         char ip_key[ATT_BACKOFF_KEY_MAX], char client_key[ATT_BACKOFF_KEY_MAX])
+{
+    snprintf(ip_key, ATT_BACKOFF_KEY_MAX, "ip:%s", req->peer_text);
+    snprintf(client_key, ATT_BACKOFF_KEY_MAX, "client:%s", client_id);
+}
+
+static bool too_many(const struct att_api_call *call, const char *ip_key, const char *client_key,
+                     int64_t now, struct att_http_response *resp, bool basic)
+{
+    unsigned retry = 0;
+    if (!att_backoff_blocked(call->api->backoff, ip_key, now, &retry) &&
+        (client_key[7] == 0 || !att_backoff_blocked(call->api->backoff, client_key, now, &retry))) {
+        return false;
+    }
+    char value[16];
+    snprintf(value, sizeof(value), "%u", retry > 0 ? retry : 1);
+    oauth_error(resp, 429, "temporarily_unavailable",
+                "too many failed authentication attempts; retry later", basic);
+    att_ignore_err(att_http_response_header(resp, "Retry-After", value));
+    return true;
 }
 
 static bool copy_view(struct att_bytes v, char *out, size_t cap)
@@ -148,21 +173,33 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
         have = copy_view(*post_id, client_id, sizeof(client_id)) &&
                att_buf_put(&secret, post_secret->ptr, post_secret->len) == ATT_OK;
     }
+    char ip_key[ATT_BACKOFF_KEY_MAX];
+    char client_key[ATT_BACKOFF_KEY_MAX];
+    int64_t now = att_time_now();
+    backoff_keys(req, client_id, ip_key, client_key);
+    if (too_many(call, ip_key, client_key, now, resp, basic)) {
+        log_decision(req, client_id, "throttled", ATT_ERR_CREDENTIALS);
+        goto out;
+    }
     if (!have) {
+        att_backoff_fail(call->api->backoff, ip_key, now);
         log_decision(req, client_id, "refused", ATT_ERR_CREDENTIALS);
         oauth_error(resp, 401, "invalid_client", "client authentication is missing or malformed",
                     basic);
         goto out;
     }
     struct att_principal_rec p;
-    int64_t now = att_time_now();
     att_err rc = att_principal_authenticate(call->api->store, client_id, (const char *)secret.data,
                                             secret.len, now, req->peer_text, &p);
     if (rc != ATT_OK) {
+        att_backoff_fail(call->api->backoff, ip_key, now);
+        att_backoff_fail(call->api->backoff, client_key, now);
         log_decision(req, client_id, "refused", rc);
         oauth_error(resp, 401, "invalid_client", "client authentication failed", basic);
         goto out;
     }
+    att_backoff_success(call->api->backoff, ip_key);
+    att_backoff_success(call->api->backoff, client_key);
     struct att_buf token;
     att_buf_init(&token, ATT_ACCESS_MAX_TOKEN);
     rc = att_auth_issue(call->api->auth, &p, now, &token);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "auth/access.h"
+#include "auth/backoff.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -213,6 +214,19 @@ static bool authorize(struct att_api *api, const struct att_http_request *req,
     struct att_bytes scheme;
     struct att_bytes token;
     char fp[17];
+    char ip_key[ATT_BACKOFF_KEY_MAX];
+    unsigned retry = 0;
+    int64_t now = att_time_now();
+    snprintf(ip_key, sizeof(ip_key), "ip:%s", req->peer_text);
+    if (att_backoff_blocked(api->backoff, ip_key, now, &retry)) {
+        char value[16];
+        snprintf(value, sizeof(value), "%u", retry > 0 ? retry : 1);
+        log_decision(req, rt, scope, NULL, "throttled", "too many failures", NULL);
+        att_http_error(resp, 429, "TooManyRequests",
+                       "too many failed authentication attempts; retry later");
+        att_ignore_err(att_http_response_header(resp, "Retry-After", value));
+        return false;
+    }
     if (h == NULL || att_bytes_slice(*h, 0, 7, &scheme) != ATT_OK ||
         !att_bytes_eq_str_nocase(scheme, "bearer ")) {
         log_decision(req, rt, scope, NULL, "unauthenticated", "no bearer token", NULL);
@@ -222,9 +236,10 @@ static bool authorize(struct att_api *api, const struct att_http_request *req,
     att_ignore_err(att_bytes_slice(*h, 7, h->len - 7, &token)); /* h->len >= 7 */
     token = att_bytes_trim(token);
     fingerprint(token.ptr, token.len, fp);
-    att_err rc = att_auth_verify(api->auth, api->store, (const char *)token.ptr, token.len,
-                                 att_time_now(), who);
+    att_err rc =
+        att_auth_verify(api->auth, api->store, (const char *)token.ptr, token.len, now, who);
     if (rc != ATT_OK) {
+        att_backoff_fail(api->backoff, ip_key, now);
         log_decision(req, rt, scope, NULL, "unauthenticated", att_err_name(rc), fp);
         unauthorized(resp, "invalid_token", att_err_str(rc));
         return false;

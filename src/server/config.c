@@ -34,6 +34,9 @@ void att_config_defaults(struct att_config *c)
     c->shutdown_timeout = 30;
     c->max_connections = 1024;
     c->threads = 0;
+    c->auth_max_failures = 10;
+    c->auth_failure_window = 60;
+    c->auth_block_seconds = 60;
     c->log_level = ATT_LOG_INFO;
 }
 
@@ -130,6 +133,9 @@ static const struct key_def keys[] = {
     {"shutdown_timeout", K_SECONDS, OFF(shutdown_timeout), 0, 3600},
     {"max_connections", K_COUNT, OFF(max_connections), 1, 1000000},
     {"threads", K_COUNT, OFF(threads), 0, 64},
+    {"auth_max_failures", K_COUNT, OFF(auth_max_failures), 0, 1000000},
+    {"auth_failure_window", K_SECONDS, OFF(auth_failure_window), 1, 86400},
+    {"auth_block_seconds", K_SECONDS, OFF(auth_block_seconds), 1, 86400},
     {"log_file", K_PATH, OFF(log_file), 0, 0},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
 };

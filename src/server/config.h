@@ -46,6 +46,9 @@ struct att_config {
     unsigned shutdown_timeout;
     unsigned max_connections;
     unsigned threads;
+    unsigned auth_max_failures;
+    unsigned auth_failure_window;
+    unsigned auth_block_seconds;
     char log_file[ATT_CONFIG_PATH_MAX];
     enum att_log_level log_level;
     /* which keys were set explicitly (so derived defaults know) */

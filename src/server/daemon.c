@@ -21,6 +21,7 @@
 
 #include "api/api.h"
 #include "auth/access.h"
+#include "auth/backoff.h"
 #include "auth/principal.h"
 #include "core/mem.h"
 #include "core/log.h"
@@ -37,6 +38,7 @@ struct daemon {
     struct att_store *store;
     struct att_keyring *keyring;
     struct att_auth *auth;
+    struct att_backoff *backoff;
     struct att_tls_holder *tls;
     struct att_http_server *http;
     struct att_api api;
@@ -376,12 +378,20 @@ int att_daemon_run(const struct att_config *cfg)
         att_provider_set_free(set);
         goto out;
     }
+    struct att_backoff_config bc = {cfg->auth_max_failures, cfg->auth_failure_window,
+                                    cfg->auth_block_seconds};
+    if (att_backoff_new(&bc, &d.backoff) != ATT_OK) {
+        att_provider_set_free(set);
+        code = startup_error("backoff", "out of memory");
+        goto out;
+    }
     if (att_api_init(&d.api, d.store, d.auth, set) != ATT_OK) {
         att_provider_set_free(set);
         code = startup_error("api", "out of memory");
         goto out;
     }
     d.api_ready = true;
+    d.api.backoff = d.backoff;
     code = serve(&d, &sigs);
 out:
     att_http_server_free(d.http);
@@ -390,6 +400,7 @@ out:
         att_api_cleanup(&d.api);
     }
     att_auth_free(d.auth);
+    att_backoff_free(d.backoff);
     att_keyring_free(d.keyring);
     att_store_close(d.store);
     att_kek_wipe(&kek);

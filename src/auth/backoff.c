@@ -1,0 +1,143 @@
+/*
+ * backoff.c - failure counting and blocking (see backoff.h). Keys come from network peers
+ * (addresses, claimed client ids): they are bounded in length and in number.
+ */
+#include "auth/backoff.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct slot {
+    char key[ATT_BACKOFF_KEY_MAX];
+    unsigned failures;
+    int64_t window_start;
+    int64_t blocked_until;
+    int64_t last_seen;
+};
+
+struct att_backoff {
+    struct att_backoff_config cfg;
+    pthread_mutex_t lock;
+    struct slot slots[ATT_BACKOFF_SLOTS];
+};
+
+att_err att_backoff_new(const struct att_backoff_config *cfg, struct att_backoff **out)
+{
+    struct att_backoff *b = calloc(1, sizeof(*b));
+    ATT_ENSURE(b != NULL, ATT_ERR_NOMEM);
+    b->cfg = *cfg;
+    pthread_mutex_init(&b->lock, NULL);
+    *out = b;
+    return ATT_OK;
+}
+
+void att_backoff_free(struct att_backoff *b)
+{
+    if (b != NULL) {
+        pthread_mutex_destroy(&b->lock);
+        free(b);
+    }
+}
+
+/* Linear search: the table is small and failures are rare on a healthy system. */
+static struct slot *find(struct att_backoff *b, const char *key)
+{
+    for (size_t i = 0; i < ATT_BACKOFF_SLOTS; i++) {
+        if (b->slots[i].key[0] != 0 && strcmp(b->slots[i].key, key) == 0) {
+            return &b->slots[i];
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A free slot, else the unblocked one seen longest ago, else the oldest of all: a flood of
+ * new keys (addresses are cheap in IPv6) must not evict the keys that are blocked.
+ */
+static struct slot *claim(struct att_backoff *b, const char *key, int64_t now)
+{
+    struct slot *victim = NULL;
+    struct slot *oldest = &b->slots[0];
+    for (size_t i = 0; i < ATT_BACKOFF_SLOTS; i++) {
+        struct slot *s = &b->slots[i];
+        if (s->key[0] == 0) {
+            victim = s;
+            break;
+        }
+        if (s->blocked_until <= now && (victim == NULL || s->last_seen < victim->last_seen)) {
+            victim = s;
+        }
+        if (s->last_seen < oldest->last_seen) {
+            oldest = s;
+        }
+    }
+    if (victim == NULL) {
+        victim = oldest;
+    }
+    memset(victim, 0, sizeof(*victim));
+    size_t n = strlen(key);
+    n = n < sizeof(victim->key) - 1 ? n : sizeof(victim->key) - 1;
+    memcpy(victim->key, key, n);
+    victim->window_start = now;
+    victim->last_seen = now;
+    return victim;
+}
+
+bool att_backoff_blocked(struct att_backoff *b, const char *key, int64_t now, unsigned *retry_after)
+{
+    bool blocked = false;
+    if (b == NULL || b->cfg.max_failures == 0) {
+        return false;
+    }
+    pthread_mutex_lock(&b->lock);
+    struct slot *s = find(b, key);
+    if (s != NULL && s->blocked_until > now) {
+        blocked = true;
+        *retry_after = (unsigned)(s->blocked_until - now);
+    }
+    pthread_mutex_unlock(&b->lock);
+    return blocked;
+}
+
+bool att_backoff_fail(struct att_backoff *b, const char *key, int64_t now)
+{
+    bool started = false;
+    if (b == NULL || b->cfg.max_failures == 0) {
+        return false;
+    }
+    pthread_mutex_lock(&b->lock);
+    struct slot *s = find(b, key);
+    if (s == NULL) {
+        s = claim(b, key, now);
+    }
+    if (now - s->window_start >= (int64_t)b->cfg.window) {
+        s->window_start = now;
+        s->failures = 0;
+    }
+    s->last_seen = now;
+    s->failures++;
+    if (s->failures >= b->cfg.max_failures && s->blocked_until <= now) {
+        s->blocked_until = now + (int64_t)b->cfg.block;
+        s->failures = 0;
+        s->window_start = now;
+        started = true;
+    }
+    pthread_mutex_unlock(&b->lock);
+    return started;
+}
+
+void att_backoff_success(struct att_backoff *b, const char *key)
+{
+    if (b == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&b->lock);
+    struct slot *s = find(b, key);
+    if (s != NULL && s->blocked_until == 0) {
+        memset(s, 0, sizeof(*s));
+    } else if (s != NULL) {
+        s->failures = 0;
+    }
+    pthread_mutex_unlock(&b->lock);
+}
