@@ -26,6 +26,7 @@ static void usage(FILE *f)
             "  principal list | show NAME | disable NAME | enable NAME | delete NAME\n"
             "  principal secret add NAME [--secret-days N]\n"
             "  principal secret revoke NAME SECRET_ID\n"
+            "  principal cert NAME (CERT.pem | --clear)   client certificate for mutual TLS\n"
             "  role assign --role ROLE (--principal NAME | --subject SUB --issuer URL |\n"
             "              --group GROUP --issuer URL) [--provider NAME|*]\n"
             "  role list\n"
@@ -147,6 +148,9 @@ static int cmd_principal(struct att_admin *a, int argc, char **argv)
                                               sizeof(err));
     } else if (argc == 2 && strcmp(argv[0], "delete") == 0) {
         rc = att_admin_principal_delete(a, argv[1], err, sizeof(err));
+    } else if (argc == 3 && strcmp(argv[0], "cert") == 0) {
+        const char *pem = strcmp(argv[2], "--clear") == 0 ? NULL : argv[2];
+        rc = att_admin_principal_set_cert(a, argv[1], pem, err, sizeof(err));
     } else if (argc >= 3 && strcmp(argv[0], "secret") == 0 && strcmp(argv[1], "add") == 0) {
         if (secret_days(argc - 3, argv + 3, &days) != 0) {
             fprintf(stderr, "attestctl: --secret-days must be 0 (no expiry) to 3650\n");

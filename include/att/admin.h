@@ -60,6 +60,12 @@ int att_admin_principal_show(struct att_admin *a, const char *name, char **json_
 int att_admin_principal_set_disabled(struct att_admin *a, const char *name, int disabled, char *err,
                                      size_t err_len);
 int att_admin_principal_delete(struct att_admin *a, const char *name, char *err, size_t err_len);
+/*
+ * Register the client certificate in PEM file `cert_pem` to principal `name` for mutual TLS
+ * (its SHA-256 is stored), or clear it when cert_pem is NULL.
+ */
+int att_admin_principal_set_cert(struct att_admin *a, const char *name, const char *cert_pem,
+                                 char *err, size_t err_len);
 int att_admin_secret_add(struct att_admin *a, const char *name, int lifetime_days, char **json_out,
                          char *err, size_t err_len);
 int att_admin_secret_revoke(struct att_admin *a, const char *name, const char *secret_id, char *err,

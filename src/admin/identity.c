@@ -6,8 +6,11 @@
 #include "att/admin.h"
 
 #include <jansson.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,9 +85,10 @@ static json_t *principal_json(const struct att_principal_rec *p)
 {
     char created[32];
     att_time_format(p->created_at, created, sizeof(created));
-    return json_pack("{s:s,s:s,s:b,s:s,s:o,s:s}", "name", p->name, "client_id", p->id, "disabled",
-                     p->disabled, "created", created, "last_used", time_or_null(p->last_used_at),
-                     "last_used_from", p->last_used_from);
+    return json_pack("{s:s,s:s,s:b,s:s,s:o,s:s,s:s}", "name", p->name, "client_id", p->id,
+                     "disabled", p->disabled, "created", created, "last_used",
+                     time_or_null(p->last_used_at), "last_used_from", p->last_used_from,
+                     "client_cert_sha256", p->cert_sha256);
 }
 
 static att_err collect_principal(const struct att_principal_rec *p, void *arg)
@@ -238,6 +242,40 @@ int att_admin_principal_delete(struct att_admin *a, const char *name, char *err,
     return e == ATT_OK
                ? 0
                : att_admin_fail(err, err_len, "cannot delete '%s': %s", name, att_err_str(e));
+}
+
+int att_admin_principal_set_cert(struct att_admin *a, const char *name, const char *cert_pem,
+                                 char *err, size_t err_len)
+{
+    static const char hex[] = "0123456789abcdef";
+    struct att_principal_rec p;
+    char sha[65] = "";
+    if (find_principal(a, name, &p, err, err_len) != 0) {
+        return 1;
+    }
+    if (cert_pem != NULL) {
+        FILE *f = fopen(cert_pem, "r");
+        X509 *cert = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+        uint8_t d[32];
+        unsigned int n = 0;
+        if (f != NULL) {
+            fclose(f);
+        }
+        bool ok = cert != NULL && X509_digest(cert, EVP_sha256(), d, &n) == 1 && n == 32;
+        X509_free(cert);
+        if (!ok) {
+            return att_admin_fail(err, err_len, "%s: not a PEM certificate", cert_pem);
+        }
+        for (size_t i = 0; i < 32; i++) {
+            sha[2 * i] = hex[d[i] >> 4];
+            sha[2 * i + 1] = hex[d[i] & 15];
+        }
+        sha[64] = 0;
+    }
+    att_err e = att_store_principal_set_cert(att_admin_store(a), p.id, sha);
+    return e == ATT_OK
+               ? 0
+               : att_admin_fail(err, err_len, "cannot change '%s': %s", name, att_err_str(e));
 }
 
 int att_admin_secret_add(struct att_admin *a, const char *name, int lifetime_days, char **json_out,

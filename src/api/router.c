@@ -202,8 +202,44 @@ static void log_decision(const struct att_http_request *req, const struct route 
             token_fp != NULL ? json_string(token_fp) : NULL, NULL);
 }
 
+struct cert_match {
+    const char *sha256;
+    struct att_principal_rec found;
+    bool hit;
+};
+
+static att_err match_cert(const struct att_principal_rec *p, void *arg)
+{
+    struct cert_match *m = arg;
+    if (!m->hit && p->cert_sha256[0] != 0 && strcmp(p->cert_sha256, m->sha256) == 0) {
+        m->found = *p;
+        m->hit = true;
+    }
+    return ATT_OK;
+}
+
 /*
- * Who is calling (Authorization: Bearer, RFC 6750 §2.1) and may they use this route here?
+ * Mutual TLS: a verified client certificate registered to a principal identifies it
+ * (for admin tooling that holds a certificate instead of a secret).
+ */
+static att_err identify_by_cert(struct att_api *api, const char *sha256, struct att_identity *who)
+{
+    struct cert_match m;
+    memset(&m, 0, sizeof(m));
+    m.sha256 = sha256;
+    ATT_TRY(att_store_principal_list(api->store, match_cert, &m));
+    ATT_ENSURE(m.hit, ATT_ERR_CREDENTIALS);
+    ATT_ENSURE(!m.found.disabled, ATT_ERR_PRINCIPAL_DISABLED);
+    memset(who, 0, sizeof(*who));
+    snprintf(who->kind, sizeof(who->kind), "%s", "principal");
+    snprintf(who->subject, sizeof(who->subject), "%s", m.found.id);
+    snprintf(who->name, sizeof(who->name), "%s", m.found.name);
+    return ATT_OK;
+}
+
+/*
+ * Who is calling (Authorization: Bearer, RFC 6750 §2.1, or a client certificate) and may
+ * they use this route here?
  * Answers 401 (no or bad token) or 403 (no role grants the permission) itself.
  */
 static bool authorize(struct att_api *api, const struct att_http_request *req,
@@ -227,22 +263,36 @@ static bool authorize(struct att_api *api, const struct att_http_request *req,
         att_ignore_err(att_http_response_header(resp, "Retry-After", value));
         return false;
     }
-    if (h == NULL || att_bytes_slice(*h, 0, 7, &scheme) != ATT_OK ||
-        !att_bytes_eq_str_nocase(scheme, "bearer ")) {
+    bool by_cert = h == NULL && req->client_cert_sha256 != NULL && req->client_cert_sha256[0] != 0;
+    if (by_cert) {
+        att_err crc = identify_by_cert(api, req->client_cert_sha256, who);
+        if (crc != ATT_OK) {
+            att_backoff_fail(api->backoff, ip_key, now);
+            log_decision(req, rt, scope, NULL, "unauthenticated", att_err_name(crc), NULL);
+            unauthorized(resp, NULL,
+                         "the client certificate is not registered to an enabled "
+                         "principal");
+            return false;
+        }
+        snprintf(fp, sizeof(fp), "mtls");
+    } else if (h == NULL || att_bytes_slice(*h, 0, 7, &scheme) != ATT_OK ||
+               !att_bytes_eq_str_nocase(scheme, "bearer ")) {
         log_decision(req, rt, scope, NULL, "unauthenticated", "no bearer token", NULL);
         unauthorized(resp, NULL, "a bearer token is required");
         return false;
     }
-    att_ignore_err(att_bytes_slice(*h, 7, h->len - 7, &token)); /* h->len >= 7 */
-    token = att_bytes_trim(token);
-    fingerprint(token.ptr, token.len, fp);
-    att_err rc =
-        att_auth_verify(api->auth, api->store, (const char *)token.ptr, token.len, now, who);
-    if (rc != ATT_OK) {
-        att_backoff_fail(api->backoff, ip_key, now);
-        log_decision(req, rt, scope, NULL, "unauthenticated", att_err_name(rc), fp);
-        unauthorized(resp, "invalid_token", att_err_str(rc));
-        return false;
+    att_err rc = ATT_OK;
+    if (!by_cert) {
+        att_ignore_err(att_bytes_slice(*h, 7, h->len - 7, &token)); /* h->len >= 7 */
+        token = att_bytes_trim(token);
+        fingerprint(token.ptr, token.len, fp);
+        rc = att_auth_verify(api->auth, api->store, (const char *)token.ptr, token.len, now, who);
+        if (rc != ATT_OK) {
+            att_backoff_fail(api->backoff, ip_key, now);
+            log_decision(req, rt, scope, NULL, "unauthenticated", att_err_name(rc), fp);
+            unauthorized(resp, "invalid_token", att_err_str(rc));
+            return false;
+        }
     }
     bool allowed = false;
     rc = att_rbac_check(api->store, who, scope, rt->perm, &allowed);

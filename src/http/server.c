@@ -27,6 +27,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -59,6 +60,8 @@ struct conn {
     enum conn_state state;
     struct sockaddr_storage peer;
     char peer_text[64];
+    char cert_sha256[65]; /* verified client certificate, "" when none */
+    bool cert_checked;
     bool denied; /* peer outside allowed_networks: answer 403 */
     bool keep_alive;
     bool head_method; /* HEAD: framing headers but no body */
@@ -244,6 +247,26 @@ static void fail_conn(struct conn *c, int status, const char *message)
 /* ------------------------------------------------------------------------ */
 /* Reading requests                                                          */
 
+/* The verified client certificate's SHA-256 (computed once per connection). */
+static void client_cert(struct conn *c)
+{
+    static const char hex[] = "0123456789abcdef";
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    X509 *peer = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+    uint8_t d[32];
+    unsigned int n = 0;
+    c->cert_checked = true;
+    if (peer == NULL || SSL_get_verify_result(ssl) != X509_V_OK ||
+        X509_digest(peer, EVP_sha256(), d, &n) != 1 || n != sizeof(d)) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof(d); i++) {
+        c->cert_sha256[2 * i] = hex[d[i] >> 4];
+        c->cert_sha256[2 * i + 1] = hex[d[i] & 15];
+    }
+    c->cert_sha256[64] = 0;
+}
+
 static void dispatch(struct conn *c)
 {
     struct att_http_server *s = c->w->s;
@@ -256,7 +279,11 @@ static void dispatch(struct conn *c)
         .peer = (const struct sockaddr *)&c->peer,
         .peer_text = c->peer_text,
         .request_id = rid,
+        .client_cert_sha256 = c->cert_sha256,
     };
+    if (!c->cert_checked) {
+        client_cert(c);
+    }
     new_request_id(rid);
     att_http_response_init(&r);
     s->handler(s->arg, &req, &r);

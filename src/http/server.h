@@ -31,6 +31,8 @@ struct att_http_request {
     const struct sockaddr *peer;
     const char *peer_text;  /* "ip" */
     const char *request_id; /* the x-ms-request-id of the answer */
+    /* hex SHA-256 of a verified client certificate (mutual TLS), or "" */
+    const char *client_cert_sha256;
 };
 
 typedef void (*att_http_handler)(void *arg, const struct att_http_request *req,

@@ -19,8 +19,8 @@ static char groups[] = "X25519:P-256:P-384";
 static const char tls13_suites[] =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
-att_err att_tls_ctx_new(const char *cert_file, const char *key_file, SSL_CTX **out,
-                        const char **detail)
+att_err att_tls_ctx_new(const char *cert_file, const char *key_file, const char *client_ca,
+                        SSL_CTX **out, const char **detail)
 {
     att_err rc = ATT_ERR_CRYPTO;
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -39,6 +39,20 @@ att_err att_tls_ctx_new(const char *cert_file, const char *key_file, SSL_CTX **o
     ATT_CHECK(SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) == 1, ATT_ERR_IO);
     *detail = "the TLS private key does not match the certificate";
     ATT_CHECK(SSL_CTX_check_private_key(ctx) == 1, ATT_ERR_CONFIG);
+    if (client_ca != NULL) {
+        static const unsigned char sid_ctx[] = "attestd";
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(client_ca);
+        *detail = "cannot read the client CA file (tls_client_ca)";
+        ATT_CHECK(names != NULL, ATT_ERR_IO);
+        SSL_CTX_set_client_CA_list(ctx, names); /* tells clients which CAs are trusted */
+        ATT_CHECK(SSL_CTX_load_verify_locations(ctx, client_ca, NULL) == 1, ATT_ERR_IO);
+        /* Verify a certificate when one is sent; sending none is not a handshake failure. */
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_verify_depth(ctx, 4);
+        /* Session resumption with client certificates needs a session id context. */
+        ATT_CHECK(SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1) == 1,
+                  ATT_ERR_CRYPTO);
+    }
     *detail = NULL;
     *out = ctx;
     ctx = NULL;

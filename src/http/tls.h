@@ -10,11 +10,13 @@
 #include "core/err.h"
 
 /*
- * Build a server SSL_CTX from a PEM certificate chain and a PEM private key.
- * On failure *detail names the problem (a constant string).
+ * Build a server SSL_CTX from a PEM certificate chain and a PEM private key. With
+ * `client_ca` (PEM file, or NULL) clients may present a certificate (mutual TLS); one that
+ * does not chain to these CAs fails the handshake, none at all is allowed (the route then
+ * needs a bearer token). On failure *detail names the problem (a constant string).
  */
-att_err att_tls_ctx_new(const char *cert_file, const char *key_file, SSL_CTX **out,
-                        const char **detail) ATT_WUR;
+att_err att_tls_ctx_new(const char *cert_file, const char *key_file, const char *client_ca,
+                        SSL_CTX **out, const char **detail) ATT_WUR;
 
 /* A context holder that can be swapped while connections use the old one. */
 struct att_tls_holder;

@@ -33,6 +33,7 @@ struct att_config {
     char database[ATT_CONFIG_PATH_MAX];
     char tls_cert[ATT_CONFIG_PATH_MAX];
     char tls_key[ATT_CONFIG_PATH_MAX];
+    char tls_client_ca[ATT_CONFIG_PATH_MAX]; /* "" = no mutual TLS */
     char kek_file[ATT_CONFIG_PATH_MAX];
     char kek_env[128];
     char public_url[512];

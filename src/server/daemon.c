@@ -162,7 +162,9 @@ static att_err load_kek(const struct att_config *cfg, struct att_kek *kek, char 
 static att_err load_tls(const struct att_config *cfg, SSL_CTX **ctx, char *msg, size_t n)
 {
     const char *detail = NULL;
-    att_err rc = att_tls_ctx_new(cfg->tls_cert, cfg->tls_key, ctx, &detail);
+    att_err rc =
+        att_tls_ctx_new(cfg->tls_cert, cfg->tls_key,
+                        cfg->tls_client_ca[0] != 0 ? cfg->tls_client_ca : NULL, ctx, &detail);
     if (rc != ATT_OK) {
         snprintf(msg, n, "%s (tls_cert %s, tls_key %s)", detail != NULL ? detail : "TLS error",
                  cfg->tls_cert, cfg->tls_key);

@@ -250,6 +250,14 @@ att_err att_store_principal_list(struct att_store *s, att_store_principal_cb cb,
     return s->ops->principal_list(s, cb, arg);
 }
 
+att_err att_store_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256)
+{
+    ATT_ENSURE(HAS_OP(s, principal_set_cert) && id != NULL && cert_sha256 != NULL, ATT_ERR_ARG);
+    size_t n = strlen(cert_sha256);
+    ATT_ENSURE(n == 0 || n == 64, ATT_ERR_ARG);
+    return s->ops->principal_set_cert(s, id, cert_sha256);
+}
+
 att_err att_store_principal_set_disabled(struct att_store *s, const char *id, bool disabled)
 {
     ATT_ENSURE(HAS_OP(s, principal_set_disabled) && id != NULL, ATT_ERR_ARG);

@@ -133,6 +133,7 @@ struct att_store_ops {
                                      struct att_principal_rec *out);
     att_err (*principal_list)(struct att_store *s, att_store_principal_cb cb, void *arg);
     att_err (*principal_set_disabled)(struct att_store *s, const char *id, bool disabled);
+    att_err (*principal_set_cert)(struct att_store *s, const char *id, const char *cert_sha256);
     att_err (*principal_touch)(struct att_store *s, const char *id, int64_t at, const char *from);
     att_err (*principal_delete)(struct att_store *s, const char *id);
 
@@ -205,6 +206,9 @@ att_err att_store_principal_list(struct att_store *s, att_store_principal_cb cb,
 /* ATT_ERR_NOT_FOUND when absent (here and for touch and delete). */
 att_err att_store_principal_set_disabled(struct att_store *s, const char *id,
                                          bool disabled) ATT_WUR;
+/* Register (64 hex) or clear ("") the client certificate that identifies the principal (mTLS). */
+att_err att_store_principal_set_cert(struct att_store *s, const char *id,
+                                     const char *cert_sha256) ATT_WUR;
 /* Record the last successful use (time and peer address; `from` must fit last_used_from). */
 att_err att_store_principal_touch(struct att_store *s, const char *id, int64_t at,
                                   const char *from) ATT_WUR;

@@ -202,6 +202,24 @@ out:
     return rc;
 }
 
+att_err att_sqlite_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = att_sqlite_db(s);
+    int changes = 0;
+
+    ATT_GUARD(att_sqlite_prepare(db, "UPDATE principals SET cert_sha256 = ?2 WHERE id = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, id));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, cert_sha256));
+    ATT_GUARD(att_sqlite_step_done(db, st, &changes));
+    ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
 att_err att_sqlite_principal_touch(struct att_store *s, const char *id, int64_t at,
                                    const char *from)
 {

@@ -100,6 +100,7 @@ static const struct att_store_ops sqlite_ops = {
     .principal_get_by_name = att_sqlite_principal_get_by_name,
     .principal_list = att_sqlite_principal_list,
     .principal_set_disabled = att_sqlite_principal_set_disabled,
+    .principal_set_cert = att_sqlite_principal_set_cert,
     .principal_touch = att_sqlite_principal_touch,
     .principal_delete = att_sqlite_principal_delete,
     .secret_insert = att_sqlite_secret_insert,

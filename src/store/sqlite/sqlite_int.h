@@ -105,6 +105,7 @@ att_err att_sqlite_principal_get_by_name(struct att_store *s, const char *name,
                                          struct att_principal_rec *out);
 att_err att_sqlite_principal_list(struct att_store *s, att_store_principal_cb cb, void *arg);
 att_err att_sqlite_principal_set_disabled(struct att_store *s, const char *id, bool disabled);
+att_err att_sqlite_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256);
 att_err att_sqlite_principal_touch(struct att_store *s, const char *id, int64_t at,
                                    const char *from);
 att_err att_sqlite_principal_delete(struct att_store *s, const char *id);
