@@ -130,7 +130,10 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     struct att_buf secret;
     char client_id[CLIENT_ID_MAX] = "";
     const struct att_bytes *auth = att_http_header_get(req->head, "authorization");
-    bool basic = auth != NULL;
+    /* The 401 challenge names the scheme the client used (RFC 6749 §5.2). */
+    struct att_bytes scheme;
+    bool basic = auth != NULL && (att_bytes_slice(*auth, 0, 6, &scheme) != ATT_OK ||
+                                  !att_bytes_eq_str_nocase(scheme, "bearer"));
 
     att_form_init(&form);
     att_buf_init_secret(&secret, SECRET_MAX);
