@@ -12,6 +12,8 @@ attestd $("$build/attestd" --version | cut -d' ' -f2) on $url   (state in ./$dat
   try:             curl --cacert $data_dir/tls/ca.pem $url/.well-known/openid-configuration
                    curl --cacert $data_dir/tls/ca.pem $url/certs
                    curl --cacert $data_dir/tls/ca.pem $url/readyz
+  admin:           first start writes Owner credentials to ./$data_dir/bootstrap-owner.json;
+                   docs/quickstart.md gets a token with curl and calls an admin route
   providers:       build/attestctl --data-dir $data_dir provider list
   stop:            Ctrl-C (drains requests in flight)
 

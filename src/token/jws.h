@@ -5,7 +5,11 @@
  * Verification takes a public key and the algorithm pinned to that key:
  * the token's "alg" must equal it, "none" is always refused, and the key type
  * must fit the algorithm (RFC 8725 §3.1: never let the token pick the alg).
- * ES256 signatures are the 64-byte R||S form of RFC 7518 §3.4.
+ * ES256 and ES384 signatures are the 64- and 96-byte R||S forms of RFC 7518
+ * §3.4. PS256 (RFC 7518 §3.5) and ES384 are verified only: they exist for
+ * tokens of external OpenID providers; attestd's signer makes RS256 and ES256.
+ * HMAC algorithms (HS256/384/512) are never accepted: a shared secret cannot
+ * be pinned to a public key.
  *
  * Input tokens are untrusted bytes: the compact form is parsed through the
  * bounded reader and capped at ATT_JWS_MAX bytes.
@@ -15,6 +19,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,19 +30,42 @@
 /* RFC 7518 §3.4: an ES256 signature is R and S, 32 octets each. */
 #define ATT_ES256_COORD 32
 #define ATT_ES256_SIG_LEN (2 * ATT_ES256_COORD)
+/* RFC 7518 §3.4: an ES384 signature is R and S, 48 octets each. */
+#define ATT_ES384_COORD 48
+#define ATT_ES384_SIG_LEN (2 * ATT_ES384_COORD)
 
+/* New values go at the end: the numbers are not stored, but keep them stable. */
 enum att_jws_alg {
     ATT_JWS_NONE = 0,
-    ATT_JWS_RS256,
-    ATT_JWS_ES256,
+    ATT_JWS_RS256, /* RSASSA-PKCS1-v1_5 SHA-256, RFC 7518 §3.3 */
+    ATT_JWS_ES256, /* ECDSA P-256 SHA-256, RFC 7518 §3.4 */
+    ATT_JWS_PS256, /* RSASSA-PSS SHA-256, MGF1 SHA-256, 32-byte salt, RFC 7518 §3.5 */
+    ATT_JWS_ES384, /* ECDSA P-384 SHA-384, RFC 7518 §3.4 */
 };
 
-/* "RS256", "ES256", "none". */
+/* "RS256", "ES256", "PS256", "ES384", "none". */
 const char *att_jws_alg_name(enum att_jws_alg alg);
-/* Only names on the allow-list parse; ATT_ERR_ALG_UNSUPPORTED otherwise. */
+/*
+ * Only names on the allow-list parse; ATT_ERR_ALG_UNSUPPORTED otherwise.
+ * "none" parses (to ATT_JWS_NONE) so callers can say why they refuse it.
+ * PS256 and ES384 parse too: a caller choosing a *signing* algorithm must
+ * also check att_jws_alg_can_sign.
+ */
 att_err att_jws_alg_parse(const char *name, enum att_jws_alg *out) ATT_WUR;
-/* The algorithm a key can sign with: RSA (>= 2048 bits) -> RS256, P-256 -> ES256. */
+/* True for the algorithms attestd's signer makes: RS256 and ES256. */
+bool att_jws_alg_can_sign(enum att_jws_alg alg);
+/*
+ * The default algorithm of a key: RSA (>= 2048 bits) -> RS256, P-256 ->
+ * ES256, P-384 -> ES384; ATT_ERR_KEY_TYPE for anything else. An RSA key may
+ * also be pinned to PS256: use att_jws_key_fits to check a pinned pair.
+ */
 att_err att_jws_alg_for_key(EVP_PKEY *key, enum att_jws_alg *out) ATT_WUR;
+/*
+ * ATT_OK when `key` can verify `alg`: RS256 and PS256 need an RSA key of at
+ * least 2048 bits, ES256 exactly P-256, ES384 exactly P-384. ATT_ERR_KEY_TYPE
+ * otherwise; ATT_ERR_ARG for ATT_JWS_NONE or an unknown value.
+ */
+att_err att_jws_key_fits(EVP_PKEY *key, enum att_jws_alg alg) ATT_WUR;
 
 struct att_signer;
 
@@ -76,7 +104,8 @@ void att_jws_cleanup(struct att_jws *jws);
  * 7515 §4.1.11: we understand no extension), bad signature or signature of
  * the wrong length (ATT_ERR_SIGNATURE), token over ATT_JWS_MAX
  * (ATT_ERR_TOO_LARGE). An empty header or payload part is
- * ATT_ERR_JWS_FORMAT. A pinned alg other than RS256/ES256 is ATT_ERR_ARG.
+ * ATT_ERR_JWS_FORMAT. The pinned alg must be RS256, ES256, PS256 or ES384
+ * (ATT_ERR_ARG otherwise).
  * `out` is written only on success.
  */
 att_err att_jws_verify(const char *token, size_t len, EVP_PKEY *key, enum att_jws_alg alg,
