@@ -221,7 +221,7 @@ int att_admin_provider_create(struct att_admin *a, const char *name, const char 
                               "issuer must be an https:// URL without trailing slash, query "
                               "or fragment");
     }
-    if (alg != NULL && (att_jws_alg_parse(alg, &jalg) != ATT_OK || jalg == ATT_JWS_NONE)) {
+    if (alg != NULL && (att_jws_alg_parse(alg, &jalg) != ATT_OK || !att_jws_alg_can_sign(jalg))) {
         return att_admin_fail(err, err_len, "--alg must be RS256 or ES256");
     }
     att_err e =

@@ -236,7 +236,7 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
         return ATT_OK;
     case K_ALG: {
         enum att_jws_alg alg;
-        if (att_jws_alg_parse(value, &alg) != ATT_OK || alg == ATT_JWS_NONE) {
+        if (att_jws_alg_parse(value, &alg) != ATT_OK || !att_jws_alg_can_sign(alg)) {
             snprintf(msg, msg_len, "%s: expected RS256 or ES256", key);
             return ATT_ERR_CONFIG;
         }

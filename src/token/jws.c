@@ -9,7 +9,8 @@
  *
  * Deliberately not supported: JSON serialization (RFC 7515 §7.2), detached
  * content (RFC 7515 appendix F: an empty payload part is refused), unencoded
- * payloads (RFC 7797) and any "crit" extension (RFC 7515 §4.1.11).
+ * payloads (RFC 7797), any "crit" extension (RFC 7515 §4.1.11), and HMAC
+ * algorithms (a shared secret cannot be pinned to a public key).
  */
 #include "token/jws.h"
 
@@ -38,6 +39,8 @@ const char *att_jws_alg_name(enum att_jws_alg alg)
     switch (alg) {
     case ATT_JWS_RS256: return "RS256";
     case ATT_JWS_ES256: return "ES256";
+    case ATT_JWS_PS256: return "PS256";
+    case ATT_JWS_ES384: return "ES384";
     case ATT_JWS_NONE: return "none";
     default: return "unknown";
     }
@@ -50,6 +53,10 @@ static att_err alg_from_bytes(struct att_bytes name, enum att_jws_alg *out)
         *out = ATT_JWS_RS256;
     } else if (att_bytes_eq_str(name, "ES256")) {
         *out = ATT_JWS_ES256;
+    } else if (att_bytes_eq_str(name, "PS256")) {
+        *out = ATT_JWS_PS256;
+    } else if (att_bytes_eq_str(name, "ES384")) {
+        *out = ATT_JWS_ES384;
     } else if (att_bytes_eq_str(name, "none")) {
         *out = ATT_JWS_NONE;
     } else {
@@ -65,36 +72,71 @@ att_err att_jws_alg_parse(const char *name, enum att_jws_alg *out)
     return alg_from_bytes(b, out);
 }
 
-static bool is_p256(const EVP_PKEY *key)
+bool att_jws_alg_can_sign(enum att_jws_alg alg)
+{
+    return alg == ATT_JWS_RS256 || alg == ATT_JWS_ES256;
+}
+
+/* The NID of an EC key's named curve, NID_undef for anything else. */
+static int curve_nid(const EVP_PKEY *key)
 {
     char group[64];
     size_t len = 0;
+    if (!EVP_PKEY_is_a(key, "EC")) {
+        return NID_undef;
+    }
     if (EVP_PKEY_get_group_name(key, group, sizeof(group), &len) != 1) {
         ERR_clear_error();
-        return false;
+        return NID_undef;
     }
     int nid = OBJ_sn2nid(group);
     if (nid == NID_undef) {
         nid = EC_curve_nist2nid(group);
     }
-    return nid == NID_X9_62_prime256v1;
+    return nid;
+}
+
+/* "RSA" only: an RSA-PSS-restricted key cannot make RS256 signatures. */
+static bool is_rsa(const EVP_PKEY *key)
+{
+    return EVP_PKEY_is_a(key, "RSA") != 0;
 }
 
 att_err att_jws_alg_for_key(EVP_PKEY *key, enum att_jws_alg *out)
 {
     ATT_ENSURE(key != NULL && out != NULL, ATT_ERR_ARG);
-    /* "RSA" only: an RSA-PSS-restricted key cannot make RS256 signatures. */
-    if (EVP_PKEY_is_a(key, "RSA")) {
+    if (is_rsa(key)) {
         ATT_ENSURE(EVP_PKEY_get_bits(key) >= RSA_MIN_BITS, ATT_ERR_KEY_TYPE);
         *out = ATT_JWS_RS256;
         return ATT_OK;
     }
+    switch (curve_nid(key)) {
     /* RFC 7518 §3.4: ES256 is "ECDSA using P-256 and SHA-256". */
-    if (EVP_PKEY_is_a(key, "EC") && is_p256(key)) {
-        *out = ATT_JWS_ES256;
-        return ATT_OK;
+    case NID_X9_62_prime256v1: *out = ATT_JWS_ES256; return ATT_OK;
+    /* ... and ES384 "ECDSA using P-384 and SHA-384". */
+    case NID_secp384r1: *out = ATT_JWS_ES384; return ATT_OK;
+    default: return ATT_ERR_KEY_TYPE;
     }
-    return ATT_ERR_KEY_TYPE;
+}
+
+att_err att_jws_key_fits(EVP_PKEY *key, enum att_jws_alg alg)
+{
+    ATT_ENSURE(key != NULL, ATT_ERR_ARG);
+    switch (alg) {
+    case ATT_JWS_RS256:
+    case ATT_JWS_PS256:
+        /* RFC 7518 §3.3 and §3.5: "A key of size 2048 bits or larger MUST be used". */
+        ATT_ENSURE(is_rsa(key) && EVP_PKEY_get_bits(key) >= RSA_MIN_BITS, ATT_ERR_KEY_TYPE);
+        return ATT_OK;
+    case ATT_JWS_ES256:
+        ATT_ENSURE(curve_nid(key) == NID_X9_62_prime256v1, ATT_ERR_KEY_TYPE);
+        return ATT_OK;
+    case ATT_JWS_ES384:
+        ATT_ENSURE(curve_nid(key) == NID_secp384r1, ATT_ERR_KEY_TYPE);
+        return ATT_OK;
+    case ATT_JWS_NONE:
+    default: return ATT_ERR_ARG;
+    }
 }
 
 /* =====================================================================
@@ -318,10 +360,12 @@ out:
  * ===================================================================== */
 
 /*
- * RFC 7518 §3.4: turn the 64-octet R||S into the DER ECDSA-Sig-Value
- * (RFC 3279 §2.2.3) that OpenSSL verifies. *der is freed with OPENSSL_free.
+ * RFC 7518 §3.4: turn the R||S octets (`coord` each) into the DER
+ * ECDSA-Sig-Value (RFC 3279 §2.2.3) that OpenSSL verifies. *der is freed
+ * with OPENSSL_free.
  */
-static att_err ecdsa_raw_to_der(struct att_bytes raw, unsigned char **der, size_t *der_len)
+static att_err ecdsa_raw_to_der(struct att_bytes raw, size_t coord, unsigned char **der,
+                                size_t *der_len)
 {
     att_err rc = ATT_ERR_NOMEM;
     struct att_rd r;
@@ -334,11 +378,11 @@ static att_err ecdsa_raw_to_der(struct att_bytes raw, unsigned char **der, size_
     int n = 0;
 
     att_rd_init(&r, raw.ptr, raw.len);
-    ATT_CHECK(att_rd_bytes(&r, ATT_ES256_COORD, &rb) == ATT_OK, ATT_ERR_SIGNATURE);
-    ATT_CHECK(att_rd_bytes(&r, ATT_ES256_COORD, &sb) == ATT_OK, ATT_ERR_SIGNATURE);
+    ATT_CHECK(att_rd_bytes(&r, coord, &rb) == ATT_OK, ATT_ERR_SIGNATURE);
+    ATT_CHECK(att_rd_bytes(&r, coord, &sb) == ATT_OK, ATT_ERR_SIGNATURE);
     ATT_CHECK(att_rd_end(&r) == ATT_OK, ATT_ERR_SIGNATURE);
-    br = BN_bin2bn(rb.ptr, ATT_ES256_COORD, NULL);
-    bs = BN_bin2bn(sb.ptr, ATT_ES256_COORD, NULL);
+    br = BN_bin2bn(rb.ptr, (int)rb.len, NULL);
+    bs = BN_bin2bn(sb.ptr, (int)sb.len, NULL);
     sig = ECDSA_SIG_new();
     ATT_CHECK(br != NULL && bs != NULL && sig != NULL, ATT_ERR_NOMEM);
     ATT_CHECK(ECDSA_SIG_set0(sig, br, bs) == 1, ATT_ERR_CRYPTO);
@@ -358,6 +402,42 @@ out:
     return rc;
 }
 
+/*
+ * RFC 7518 §3.3 and §3.5, RFC 8017 §8.1.2 and §8.2.2 step 1: "If the length
+ * of the signature S is not k octets, output 'invalid signature'".
+ */
+static att_err check_rsa_len(EVP_PKEY *key, struct att_bytes sig)
+{
+    int k = EVP_PKEY_get_size(key);
+    ATT_ENSURE(k > 0 && sig.len == (size_t)k, ATT_ERR_SIGNATURE);
+    return ATT_OK;
+}
+
+/* Padding for the RSA algorithms; nothing to set for ECDSA. */
+static att_err set_padding(EVP_PKEY_CTX *pctx, enum att_jws_alg alg)
+{
+    switch (alg) {
+    case ATT_JWS_RS256:
+        ATT_ENSURE(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1, ATT_ERR_CRYPTO);
+        return ATT_OK;
+    case ATT_JWS_PS256:
+        /*
+         * RFC 7518 §3.5: "RSASSA-PSS using SHA-256 and MGF1 with SHA-256";
+         * "The size of the salt value is the same size as the hash function
+         * output." A salt length other than 32 fails the PSS check.
+         */
+        ATT_ENSURE(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+                       EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
+                       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1,
+                   ATT_ERR_CRYPTO);
+        return ATT_OK;
+    case ATT_JWS_ES256:
+    case ATT_JWS_ES384: return ATT_OK;
+    case ATT_JWS_NONE:
+    default: return ATT_ERR_INTERNAL;
+    }
+}
+
 static att_err check_signature(EVP_PKEY *key, enum att_jws_alg alg, struct att_bytes input,
                                struct att_bytes sig)
 {
@@ -367,32 +447,33 @@ static att_err check_signature(EVP_PKEY *key, enum att_jws_alg alg, struct att_b
     unsigned char *der = NULL;
     size_t der_len = 0;
     struct att_bytes s = sig;
+    const EVP_MD *hash = EVP_sha256();
 
     switch (alg) {
     case ATT_JWS_RS256:
-        /*
-         * RFC 8017 §8.2.2 step 1: "If the length of the signature S is not
-         * k octets, output 'invalid signature'".
-         */
-        ATT_CHECK(EVP_PKEY_get_size(key) > 0 && sig.len == (size_t)EVP_PKEY_get_size(key),
-                  ATT_ERR_SIGNATURE);
-        break;
+    case ATT_JWS_PS256: ATT_GUARD(check_rsa_len(key, sig)); break;
     case ATT_JWS_ES256:
         /* RFC 7518 §3.4: the signature "MUST be a 64-octet sequence". */
         ATT_CHECK(sig.len == ATT_ES256_SIG_LEN, ATT_ERR_SIGNATURE);
-        ATT_GUARD(ecdsa_raw_to_der(sig, &der, &der_len));
+        ATT_GUARD(ecdsa_raw_to_der(sig, ATT_ES256_COORD, &der, &der_len));
         s.ptr = der;
         s.len = der_len;
+        break;
+    case ATT_JWS_ES384:
+        /* RFC 7518 §3.4: for P-384, R and S are 48 octets each: 96 in all. */
+        ATT_CHECK(sig.len == ATT_ES384_SIG_LEN, ATT_ERR_SIGNATURE);
+        ATT_GUARD(ecdsa_raw_to_der(sig, ATT_ES384_COORD, &der, &der_len));
+        s.ptr = der;
+        s.len = der_len;
+        hash = EVP_sha384();
         break;
     case ATT_JWS_NONE:
     default: ATT_CHECK(false, ATT_ERR_INTERNAL);
     }
     md = EVP_MD_CTX_new();
     ATT_CHECK(md != NULL, ATT_ERR_NOMEM);
-    ATT_CHECK(EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, key) == 1, ATT_ERR_CRYPTO);
-    if (alg == ATT_JWS_RS256) {
-        ATT_CHECK(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1, ATT_ERR_CRYPTO);
-    }
+    ATT_CHECK(EVP_DigestVerifyInit(md, &pctx, hash, NULL, key) == 1, ATT_ERR_CRYPTO);
+    ATT_GUARD(set_padding(pctx, alg));
     /* 1 is valid; 0 is a bad signature, < 0 a malformed one: both refused. */
     ATT_CHECK(EVP_DigestVerify(md, s.ptr, s.len, input.ptr, input.len) == 1, ATT_ERR_SIGNATURE);
     rc = ATT_OK;
@@ -426,14 +507,15 @@ att_err att_jws_verify(const char *token, size_t len, EVP_PKEY *key, enum att_jw
     struct att_buf payload;
     struct att_buf sig;
     enum att_jws_alg tok_alg = ATT_JWS_NONE;
-    enum att_jws_alg key_alg = ATT_JWS_NONE;
     struct att_bytes sig_bytes;
 
     att_buf_init(&payload, ATT_JWS_MAX);
     att_buf_init(&sig, ATT_JWS_MAX);
     ATT_CHECK(key != NULL && out != NULL, ATT_ERR_ARG);
     /* The caller pins a real algorithm; "none" can never be pinned. */
-    ATT_CHECK(alg == ATT_JWS_RS256 || alg == ATT_JWS_ES256, ATT_ERR_ARG);
+    ATT_CHECK(alg == ATT_JWS_RS256 || alg == ATT_JWS_ES256 || alg == ATT_JWS_PS256 ||
+                  alg == ATT_JWS_ES384,
+              ATT_ERR_ARG);
 
     /* Parse. */
     ATT_GUARD(decode(token, len, &p, &hdr, &payload, &sig));
@@ -442,8 +524,7 @@ att_err att_jws_verify(const char *token, size_t len, EVP_PKEY *key, enum att_jw
     ATT_GUARD(header_alg(hdr, &tok_alg));
     ATT_CHECK(tok_alg != ATT_JWS_NONE, ATT_ERR_ALG_NONE);
     ATT_CHECK(tok_alg == alg, ATT_ERR_ALG_MISMATCH);
-    ATT_GUARD(att_jws_alg_for_key(key, &key_alg));
-    ATT_CHECK(key_alg == alg, ATT_ERR_KEY_TYPE);
+    ATT_GUARD(att_jws_key_fits(key, alg));
     /* RFC 7515 §4.1.11: we understand no extension, so any "crit" makes the JWS invalid. */
     ATT_CHECK(json_object_get(hdr, "crit") == NULL, ATT_ERR_JWS_CRIT);
 

@@ -110,6 +110,8 @@ static const struct bad_case bad[] = {
      "1: public_url: expected an https:// URL without a trailing slash, query or fragment"},
     {"default_signing_alg = HS256\n", "1: default_signing_alg: expected RS256 or ES256"},
     {"default_signing_alg = none\n", "1: default_signing_alg: expected RS256 or ES256"},
+    {"default_signing_alg = PS256\n", "1: default_signing_alg: expected RS256 or ES256"},
+    {"default_signing_alg = ES384\n", "1: default_signing_alg: expected RS256 or ES256"},
     {"log_level = loud\n", "1: log_level: expected debug, info, warn or error"},
     {"kek_env = 1BAD\n", "1: kek_env: expected an environment variable name"},
     {"data_dir =\n", "1: data_dir: value must be 1 to 1023 characters"},

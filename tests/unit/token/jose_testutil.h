@@ -15,8 +15,11 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "core/buf.h"
 #include "core/codec.h"
@@ -144,15 +147,120 @@ static inline unsigned char *tu_rs_to_der(const uint8_t *rs, size_t *der_len)
     return der;
 }
 
-/* DER ECDSA-Sig-Value to the 64-byte R||S form. */
-static inline void tu_der_to_rs(const unsigned char *der, size_t der_len, uint8_t rs[64])
+/* DER ECDSA-Sig-Value to R||S with `coord` octets each (32 for P-256, 48 for P-384). */
+static inline void tu_der_to_rs_n(const unsigned char *der, size_t der_len, uint8_t *rs, int coord)
 {
     const unsigned char *p = der;
     ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
     assert_non_null(sig);
-    assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, 32), 32);
-    assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs + 32, 32), 32);
+    assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(sig), rs, coord), coord);
+    assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_s(sig), rs + coord, coord), coord);
     ECDSA_SIG_free(sig);
+}
+
+/* DER ECDSA-Sig-Value to the 64-byte R||S form. */
+static inline void tu_der_to_rs(const unsigned char *der, size_t der_len, uint8_t rs[64])
+{
+    tu_der_to_rs_n(der, der_len, rs, 32);
+}
+
+/*
+ * How tu_sign_token signs, with plain OpenSSL (independent of src/signer):
+ * RSASSA-PKCS1-v1_5, RSASSA-PSS with a given salt length, or ECDSA with R||S
+ * of `coord` octets each.
+ */
+struct tu_sig_spec {
+    const EVP_MD *(*md)(void);
+    int pss_salt; /* >= 0: PSS (MGF1 with the same hash) with this salt; < 0: no PSS */
+    int coord;    /* > 0: ECDSA, R||S of this many octets each */
+};
+#define TU_RS256 ((struct tu_sig_spec){EVP_sha256, -1, 0})
+#define TU_PS256 ((struct tu_sig_spec){EVP_sha256, 32, 0})
+#define TU_ES256 ((struct tu_sig_spec){EVP_sha256, -1, 32})
+#define TU_ES384 ((struct tu_sig_spec){EVP_sha384, -1, 48})
+
+/* The JOSE signature of `input` by private key `key`, as base64url; free() it. */
+static inline char *tu_sign_b64u(EVP_PKEY *key, struct tu_sig_spec spec, const char *input)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    unsigned char sig[2048];
+    size_t sig_len = sizeof(sig);
+    assert_non_null(md);
+    assert_int_equal(EVP_DigestSignInit(md, &pctx, spec.md(), NULL, key), 1);
+    if (spec.pss_salt >= 0) {
+        assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
+        assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, spec.md()), 1);
+        assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, spec.pss_salt), 1);
+    }
+    assert_int_equal(EVP_DigestSign(md, sig, &sig_len, (const unsigned char *)input, strlen(input)),
+                     1);
+    EVP_MD_CTX_free(md);
+    if (spec.coord > 0) {
+        uint8_t rs[132];
+        assert_true((size_t)spec.coord * 2 <= sizeof(rs));
+        tu_der_to_rs_n(sig, sig_len, rs, spec.coord);
+        return tu_b64u(rs, (size_t)spec.coord * 2);
+    }
+    return tu_b64u(sig, sig_len);
+}
+
+/* A compact JWS of header and payload text, signed with `key`; free() it. */
+static inline char *tu_sign_token(EVP_PKEY *key, struct tu_sig_spec spec, const char *header_json,
+                                  const char *payload)
+{
+    char *h = tu_b64u_str(header_json);
+    char *p = tu_b64u_str(payload);
+    struct att_buf input;
+    att_buf_init(&input, ATT_BUF_DEFAULT_MAX);
+    EXPECT_OK(att_buf_printf(&input, "%s.%s", h, p));
+    char *s = tu_sign_b64u(key, spec, att_buf_cstr(&input));
+    char *t = tu_join3(h, p, s);
+    att_buf_cleanup(&input);
+    free(h);
+    free(p);
+    free(s);
+    return t;
+}
+
+/*
+ * BASE64URL of a big-integer parameter of `key` (e.g. OSSL_PKEY_PARAM_RSA_N):
+ * minimal octets when pad == 0, else exactly `pad` octets; free() it.
+ */
+static inline char *tu_bn_b64u(const EVP_PKEY *key, const char *param, int pad)
+{
+    BIGNUM *bn = NULL;
+    unsigned char bytes[1100];
+    assert_int_equal(EVP_PKEY_get_bn_param(key, param, &bn), 1);
+    assert_true(BN_num_bytes(bn) <= (int)sizeof(bytes));
+    int n = pad > 0 ? BN_bn2binpad(bn, bytes, pad) : BN_bn2bin(bn, bytes);
+    assert_true(n > 0);
+    BN_free(bn);
+    return tu_b64u(bytes, (size_t)n);
+}
+
+/* The public JWK of an RSA key, by hand: {"kty":"RSA","n":...,"e":...}. */
+static inline json_t *tu_jwk_rsa(const EVP_PKEY *key)
+{
+    char *n = tu_bn_b64u(key, OSSL_PKEY_PARAM_RSA_N, 0);
+    char *e = tu_bn_b64u(key, OSSL_PKEY_PARAM_RSA_E, 0);
+    json_t *jwk = json_pack("{s:s,s:s,s:s}", "kty", "RSA", "n", n, "e", e);
+    assert_non_null(jwk);
+    free(n);
+    free(e);
+    return jwk;
+}
+
+/* The public JWK of an EC key on curve `crv` with `coord`-octet x and y. */
+static inline json_t *tu_jwk_ec(const EVP_PKEY *key, const char *crv, int coord)
+{
+    char *x = tu_bn_b64u(key, OSSL_PKEY_PARAM_EC_PUB_X, coord);
+    char *y = tu_bn_b64u(key, OSSL_PKEY_PARAM_EC_PUB_Y, coord);
+    json_t *jwk = json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", crv, "x", x, "y", y);
+    assert_non_null(jwk);
+    free(x);
+    free(y);
+    return jwk;
 }
 
 #endif

@@ -4,6 +4,10 @@
  *
  * Keys rebuilt from the JWK members with plain OpenSSL must equal the
  * original (EVP_PKEY_eq); certificates are read back with OpenSSL's parser.
+ * Import (att_jwk_to_key): the RFC 7515 appendix A keys verify their RFC
+ * tokens; keys generated here are exported by hand (BN -> base64url), signed
+ * with plain OpenSSL and verified through att_jws_verify; every refusal is
+ * checked for its exact code.
  */
 #include "jose_testutil.h"
 
@@ -17,6 +21,30 @@
 #include "x509/selfsigned.h"
 
 #define NOW ((int64_t)1700000000)
+
+/* RFC 7515 A.2.1: the RSA key (public members) and the A.2 token it signed. */
+static const char a2_n[] =
+    "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0"
+    "Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS"
+    "5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJ"
+    "H7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
+static const char a2_token[] =
+    "eyJhbGciOiJSUzI1NiJ9."
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+    "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
+    "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2F"
+    "p5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQB"
+    "MHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeY"
+    "I2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
+/* RFC 7515 A.3.1: the P-256 key, its private "d" too, and the A.3 token. */
+static const char a3_x[] = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+static const char a3_y[] = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+static const char a3_d[] = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
+static const char a3_token[] =
+    "eyJhbGciOiJFUzI1NiJ9."
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+    "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
+    "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
 
 static void make_cert(EVP_PKEY *key, const char *cn, struct att_buf *der)
 {
@@ -222,6 +250,467 @@ static void test_jwk_errors(void **state)
     EVP_PKEY_free(rsa);
     EVP_PKEY_free(p384);
     EVP_PKEY_free(rsa1024);
+}
+
+/* ===================================================================== */
+/* JWK import (att_jwk_to_key)                                           */
+/* ===================================================================== */
+
+static json_t *jwk_parse(const char *text)
+{
+    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+    assert_non_null(j);
+    return j;
+}
+
+static void jset(json_t *o, const char *k, const char *v)
+{
+    assert_int_equal(json_object_set_new(o, k, json_string(v)), 0);
+}
+
+static void jset_json(json_t *o, const char *k, const char *text)
+{
+    assert_int_equal(json_object_set_new(o, k, jwk_parse(text)), 0);
+}
+
+static att_err import(const json_t *jwk, enum att_jws_alg *alg)
+{
+    EVP_PKEY *key = NULL;
+    enum att_jws_alg a = ATT_JWS_NONE;
+    att_err rc = att_jwk_to_key(jwk, &key, &a);
+    if (rc == ATT_OK) {
+        assert_non_null(key);
+        EVP_PKEY_free(key);
+        if (alg != NULL) {
+            *alg = a;
+        }
+    } else {
+        assert_null(key); /* outputs untouched on failure */
+        assert_int_equal(a, ATT_JWS_NONE);
+    }
+    return rc;
+}
+
+/* Import `jwk`, verify `token` with the key and its pinned alg; return that alg. */
+static enum att_jws_alg import_and_verify(const json_t *jwk, const char *token)
+{
+    EVP_PKEY *key = NULL;
+    enum att_jws_alg alg = ATT_JWS_NONE;
+    struct att_jws jws;
+    memset(&jws, 0, sizeof(jws));
+    EXPECT_OK(att_jwk_to_key(jwk, &key, &alg));
+    EXPECT_OK(att_jws_verify(token, strlen(token), key, alg, &jws));
+    att_jws_cleanup(&jws);
+    EVP_PKEY_free(key);
+    return alg;
+}
+
+static void test_jwk_import_rfc7515(void **state)
+{
+    (void)state;
+    /* A.2: RSA, no "alg": RS256 by default. */
+    json_t *a2 = json_pack("{s:s,s:s,s:s}", "kty", "RSA", "n", a2_n, "e", "AQAB");
+    assert_int_equal(import_and_verify(a2, a2_token), ATT_JWS_RS256);
+    EVP_PKEY *key = NULL;
+    enum att_jws_alg alg = ATT_JWS_NONE;
+    EXPECT_OK(att_jwk_to_key(a2, &key, &alg));
+    EVP_PKEY *ref = tu_rsa_from_ne(a2_n, "AQAB");
+    assert_int_equal(EVP_PKEY_eq(key, ref), 1);
+    assert_int_equal(EVP_PKEY_get_bits(key), 2048);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ref);
+    /* With every optional member set the way a provider would. */
+    jset(a2, "alg", "RS256");
+    jset(a2, "use", "sig");
+    jset(a2, "kid", "a2");
+    jset_json(a2, "key_ops", "[\"verify\"]");
+    assert_int_equal(import_and_verify(a2, a2_token), ATT_JWS_RS256);
+    /* Pinned to PS256, the RS256 token no longer verifies. */
+    jset(a2, "alg", "PS256");
+    EXPECT_OK(att_jwk_to_key(a2, &key, &alg));
+    assert_int_equal(alg, ATT_JWS_PS256);
+    struct att_jws jws;
+    EXPECT_ERR(att_jws_verify(a2_token, strlen(a2_token), key, alg, &jws), ATT_ERR_ALG_MISMATCH);
+    EVP_PKEY_free(key);
+
+    /* A.3: P-256, ES256 from the curve. */
+    json_t *a3 = json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", a3_x, "y", a3_y);
+    assert_int_equal(import_and_verify(a3, a3_token), ATT_JWS_ES256);
+    EXPECT_OK(att_jwk_to_key(a3, &key, &alg));
+    ref = tu_ec_from_xy(a3_x, a3_y);
+    assert_int_equal(EVP_PKEY_eq(key, ref), 1);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ref);
+    jset(a3, "alg", "ES256");
+    assert_int_equal(import_and_verify(a3, a3_token), ATT_JWS_ES256);
+    /* The full A.3.1 JWK carries the private "d": never in a published key. */
+    jset(a3, "d", a3_d);
+    EXPECT_ERR(import(a3, NULL), ATT_ERR_VALIDATE);
+
+    json_decref(a2);
+    json_decref(a3);
+}
+
+static void test_jwk_import_generated(void **state)
+{
+    (void)state;
+    static const char claims[] = "{\"iss\":\"https://idp.example\",\"sub\":\"s\"}";
+    EVP_PKEY *rsa = NULL;
+    EVP_PKEY *p256 = NULL;
+    EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    EVP_PKEY *rsa3072 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+    assert_true(p384 != NULL && rsa3072 != NULL);
+    EXPECT_OK(att_signer_generate(ATT_JWS_RS256, &rsa));
+    EXPECT_OK(att_signer_generate(ATT_JWS_ES256, &p256));
+
+    /* RS256 and PS256 with one RSA key, by the JWK's "alg". */
+    json_t *jwk = tu_jwk_rsa(rsa);
+    char *t_rs = tu_sign_token(rsa, TU_RS256, "{\"alg\":\"RS256\"}", claims);
+    char *t_ps = tu_sign_token(rsa, TU_PS256, "{\"alg\":\"PS256\"}", claims);
+    assert_int_equal(import_and_verify(jwk, t_rs), ATT_JWS_RS256);
+    jset(jwk, "alg", "PS256");
+    assert_int_equal(import_and_verify(jwk, t_ps), ATT_JWS_PS256);
+    json_decref(jwk);
+
+    /* RSA-3072 (e = 65537) and PS256. */
+    jwk = tu_jwk_rsa(rsa3072);
+    jset(jwk, "alg", "PS256");
+    char *t_ps3072 = tu_sign_token(rsa3072, TU_PS256, "{\"alg\":\"PS256\"}", claims);
+    assert_int_equal(import_and_verify(jwk, t_ps3072), ATT_JWS_PS256);
+    json_decref(jwk);
+
+    /* ES256 and ES384, "alg" absent and present. */
+    jwk = tu_jwk_ec(p256, "P-256", 32);
+    char *t_es256 = tu_sign_token(p256, TU_ES256, "{\"alg\":\"ES256\"}", claims);
+    assert_int_equal(import_and_verify(jwk, t_es256), ATT_JWS_ES256);
+    json_decref(jwk);
+    jwk = tu_jwk_ec(p384, "P-384", 48);
+    char *t_es384 = tu_sign_token(p384, TU_ES384, "{\"alg\":\"ES384\"}", claims);
+    assert_int_equal(import_and_verify(jwk, t_es384), ATT_JWS_ES384);
+    jset(jwk, "alg", "ES384");
+    jset(jwk, "use", "sig");
+    jset_json(jwk, "key_ops", "[\"sign\",\"verify\"]");
+    assert_int_equal(import_and_verify(jwk, t_es384), ATT_JWS_ES384);
+    json_decref(jwk);
+
+    /* attestd's own JWK (att_jwk_from_cert) imports to the same key; x5c is ignored. */
+    struct att_buf der;
+    make_cert(p256, "t", &der);
+    EXPECT_OK(att_jwk_from_cert(der.data, der.len, "own", ATT_JWS_ES256, &jwk));
+    EVP_PKEY *back = NULL;
+    enum att_jws_alg alg = ATT_JWS_NONE;
+    EXPECT_OK(att_jwk_to_key(jwk, &back, &alg));
+    assert_int_equal(alg, ATT_JWS_ES256);
+    assert_int_equal(EVP_PKEY_eq(back, p256), 1);
+    EVP_PKEY_free(back);
+    json_decref(jwk);
+    att_buf_cleanup(&der);
+
+    /* RFC 7518 §6.3.1.1 says no leading zeros in "n"; tolerated, not required. */
+    BIGNUM *n = NULL;
+    uint8_t nbytes[257];
+    assert_int_equal(EVP_PKEY_get_bn_param(rsa, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+    nbytes[0] = 0;
+    assert_int_equal(BN_bn2binpad(n, nbytes + 1, 256), 256);
+    BN_free(n);
+    char *n0 = tu_b64u(nbytes, sizeof(nbytes));
+    jwk = tu_jwk_rsa(rsa);
+    jset(jwk, "n", n0);
+    jset(jwk, "e", "AAEAAQ"); /* 00 01 00 01 */
+    EXPECT_OK(att_jwk_to_key(jwk, &back, &alg));
+    assert_int_equal(EVP_PKEY_eq(back, rsa), 1);
+    EVP_PKEY_free(back);
+    json_decref(jwk);
+    free(n0);
+
+    free(t_rs);
+    free(t_ps);
+    free(t_ps3072);
+    free(t_es256);
+    free(t_es384);
+    EVP_PKEY_free(rsa);
+    EVP_PKEY_free(rsa3072);
+    EVP_PKEY_free(p256);
+    EVP_PKEY_free(p384);
+}
+
+/* A copy of `base` with member k set to the JSON text v. */
+static json_t *with(const json_t *base, const char *k, const char *json_text)
+{
+    json_t *j = json_deep_copy(base);
+    assert_non_null(j);
+    jset_json(j, k, json_text);
+    return j;
+}
+
+static void expect_with(const json_t *base, const char *k, const char *json_text, att_err code)
+{
+    json_t *j = with(base, k, json_text);
+    att_err rc = import(j, NULL);
+    if (rc != code) {
+        fail_msg("%s = %s: expected %s, got %s", k, json_text, att_err_name(code),
+                 att_err_name(rc));
+    }
+    json_decref(j);
+}
+
+static void expect_without(const json_t *base, const char *k, att_err code)
+{
+    json_t *j = json_deep_copy(base);
+    assert_int_equal(json_object_del(j, k), 0);
+    EXPECT_ERR(import(j, NULL), code);
+    json_decref(j);
+}
+
+static void test_jwk_import_refusals_rsa(void **state)
+{
+    (void)state;
+    json_t *rsa = json_pack("{s:s,s:s,s:s}", "kty", "RSA", "n", a2_n, "e", "AQAB");
+    EXPECT_OK(import(rsa, NULL));
+
+    /* Private members: a published key must not carry its private part. */
+    static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi", "k"};
+    for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]); i++) {
+        expect_with(rsa, priv[i], "\"AQAB\"", ATT_ERR_VALIDATE);
+    }
+    expect_with(rsa, "oth", "[]", ATT_ERR_VALIDATE);
+    expect_with(rsa, "d", "null", ATT_ERR_VALIDATE); /* present is enough */
+
+    /* Key types. */
+    expect_with(rsa, "kty", "\"oct\"", ATT_ERR_KEY_TYPE);
+    expect_with(rsa, "kty", "\"OKP\"", ATT_ERR_KEY_TYPE);
+    expect_with(rsa, "kty", "\"rsa\"", ATT_ERR_KEY_TYPE);
+    expect_with(rsa, "kty", "\"\"", ATT_ERR_KEY_TYPE);
+    json_t *oct =
+        jwk_parse("{\"kty\":\"oct\",\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T\"}");
+    EXPECT_ERR(import(oct, NULL), ATT_ERR_KEY_TYPE);
+    json_decref(oct);
+
+    /* "alg": allow-listed and fitting the key. */
+    expect_with(rsa, "alg", "\"HS256\"", ATT_ERR_ALG_UNSUPPORTED);
+    expect_with(rsa, "alg", "\"HS512\"", ATT_ERR_ALG_UNSUPPORTED);
+    expect_with(rsa, "alg", "\"RS512\"", ATT_ERR_ALG_UNSUPPORTED);
+    expect_with(rsa, "alg", "\"PS384\"", ATT_ERR_ALG_UNSUPPORTED);
+    expect_with(rsa, "alg", "\"rs256\"", ATT_ERR_ALG_UNSUPPORTED);
+    expect_with(rsa, "alg", "\"\"", ATT_ERR_ALG_UNSUPPORTED);
+    /* A NUL inside the value (only a json_t built in code can hold one) does not cut it short. */
+    json_t *nul = json_deep_copy(rsa);
+    assert_int_equal(json_object_set_new(nul, "alg", json_stringn("RS256\0x", 7)), 0);
+    EXPECT_ERR(import(nul, NULL), ATT_ERR_ALG_UNSUPPORTED);
+    json_decref(nul);
+    expect_with(rsa, "alg", "\"none\"", ATT_ERR_ALG_NONE);
+    expect_with(rsa, "alg", "\"ES256\"", ATT_ERR_KEY_TYPE);
+    expect_with(rsa, "alg", "\"ES384\"", ATT_ERR_KEY_TYPE);
+    expect_with(rsa, "alg", "5", ATT_ERR_JSON);
+    expect_with(rsa, "alg", "null", ATT_ERR_JSON);
+
+    /* "use" and "key_ops". */
+    expect_with(rsa, "use", "\"enc\"", ATT_ERR_VALIDATE);
+    expect_with(rsa, "use", "\"SIG\"", ATT_ERR_VALIDATE);
+    expect_with(rsa, "use", "1", ATT_ERR_JSON);
+    expect_with(rsa, "key_ops", "[\"sign\"]", ATT_ERR_VALIDATE);
+    expect_with(rsa, "key_ops", "[]", ATT_ERR_VALIDATE);
+    expect_with(rsa, "key_ops", "[\"verify\",\"verify\"]", ATT_ERR_VALIDATE);
+    expect_with(rsa, "key_ops", "\"verify\"", ATT_ERR_JSON);
+    expect_with(rsa, "key_ops", "[\"verify\",1]", ATT_ERR_JSON);
+    expect_with(rsa, "key_ops", "[\"verify\",\"sign\",\"encrypt\",\"decrypt\"]", ATT_OK);
+
+    /* Wrong JSON types and missing members. */
+    expect_with(rsa, "n", "1", ATT_ERR_JSON);
+    expect_with(rsa, "e", "65537", ATT_ERR_JSON);
+    expect_with(rsa, "kty", "[\"RSA\"]", ATT_ERR_JSON);
+    expect_without(rsa, "n", ATT_ERR_JSON);
+    expect_without(rsa, "e", ATT_ERR_JSON);
+    expect_without(rsa, "kty", ATT_ERR_JSON);
+    json_t *arr = jwk_parse("[]");
+    EXPECT_ERR(import(arr, NULL), ATT_ERR_JSON);
+    json_decref(arr);
+
+    /* Strict base64url. */
+    char buf[512];
+    snprintf(buf, sizeof(buf), "\"%s=\"", "AQAB");
+    expect_with(rsa, "e", buf, ATT_ERR_ENCODING);
+    expect_with(rsa, "e", "\"AQAB==\"", ATT_ERR_ENCODING);
+    expect_with(rsa, "e", "\"AQ+B\"", ATT_ERR_ENCODING);
+    expect_with(rsa, "e", "\"AQ B\"", ATT_ERR_ENCODING);
+    expect_with(rsa, "e", "\"Ax\"", ATT_ERR_ENCODING); /* non-canonical last symbol */
+    struct att_buf nstd;
+    att_buf_init(&nstd, ATT_BUF_DEFAULT_MAX);
+    EXPECT_OK(att_buf_printf(&nstd, "\"%s\"", a2_n));
+    for (size_t i = 0; i < nstd.len; i++) {
+        if (nstd.data[i] == '-') {
+            nstd.data[i] = '+'; /* standard alphabet */
+        }
+    }
+    expect_with(rsa, "n", att_buf_cstr(&nstd), ATT_ERR_ENCODING);
+    att_buf_cleanup(&nstd);
+
+    /* Exponents: odd, > 1, at most 64 bits. */
+    expect_with(rsa, "e", "\"AQ\"", ATT_ERR_KEY_TYPE);           /* 1 */
+    expect_with(rsa, "e", "\"AA\"", ATT_ERR_KEY_TYPE);           /* 0 */
+    expect_with(rsa, "e", "\"\"", ATT_ERR_KEY_TYPE);             /* empty */
+    expect_with(rsa, "e", "\"AQAA\"", ATT_ERR_KEY_TYPE);         /* 65536, even */
+    expect_with(rsa, "e", "\"Aw\"", ATT_OK);                     /* 3 */
+    expect_with(rsa, "e", "\"AQAAAAAAAAAB\"", ATT_ERR_KEY_TYPE); /* 9 octets */
+    expect_with(rsa, "e", "\"AAAAAAAAAAEAAQ\"", ATT_OK);         /* 65537 with zero octets */
+
+    json_decref(rsa);
+}
+
+/* A modulus of `bits` bits (top bit set, odd), as a JSON string; free() it. */
+static char *fake_n(int bits, bool odd)
+{
+    size_t len = (size_t)(bits + 7) / 8;
+    uint8_t *b = calloc(1, len);
+    assert_non_null(b);
+    memset(b, 0xa5, len);
+    b[0] = (uint8_t)(1u << ((bits - 1) % 8));
+    b[len - 1] = odd ? 0x01 : 0x02;
+    char *s = tu_b64u(b, len);
+    free(b);
+    struct att_buf q;
+    att_buf_init(&q, ATT_BUF_DEFAULT_MAX);
+    EXPECT_OK(att_buf_printf(&q, "\"%s\"", s));
+    char *out = strdup(att_buf_cstr(&q));
+    att_buf_cleanup(&q);
+    free(s);
+    return out;
+}
+
+static void test_jwk_import_rsa_sizes(void **state)
+{
+    (void)state;
+    EVP_PKEY *rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+    EVP_PKEY *rsa2047 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2047);
+    assert_true(rsa1024 != NULL && rsa2047 != NULL);
+    json_t *j = tu_jwk_rsa(rsa1024);
+    EXPECT_ERR(import(j, NULL), ATT_ERR_KEY_TYPE);
+    json_decref(j);
+    j = tu_jwk_rsa(rsa2047);
+    EXPECT_ERR(import(j, NULL), ATT_ERR_KEY_TYPE);
+    json_decref(j);
+
+    /* Size bounds on the modulus alone (no real key needed to be refused or built). */
+    json_t *rsa = json_pack("{s:s,s:s,s:s}", "kty", "RSA", "n", a2_n, "e", "AQAB");
+    const struct {
+        int bits;
+        bool odd;
+        att_err code;
+    } cases[] = {
+        {2047, true, ATT_ERR_KEY_TYPE},  {2048, true, ATT_OK},
+        {2048, false, ATT_ERR_KEY_TYPE}, {8192, true, ATT_OK},
+        {8193, true, ATT_ERR_KEY_TYPE},  {16384, true, ATT_ERR_KEY_TYPE},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *n = fake_n(cases[i].bits, cases[i].odd);
+        expect_with(rsa, "n", n, cases[i].code);
+        free(n);
+    }
+    /* Decoded members are capped (4096 octets): bigger is ATT_ERR_TOO_LARGE. */
+    char *huge = fake_n(4097 * 8, true);
+    expect_with(rsa, "n", huge, ATT_ERR_TOO_LARGE);
+    free(huge);
+    json_decref(rsa);
+    EVP_PKEY_free(rsa1024);
+    EVP_PKEY_free(rsa2047);
+}
+
+static void test_jwk_import_refusals_ec(void **state)
+{
+    (void)state;
+    EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    assert_non_null(p384);
+    json_t *ec = json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", a3_x, "y", a3_y);
+    json_t *ec384 = tu_jwk_ec(p384, "P-384", 48);
+    EXPECT_OK(import(ec, NULL));
+    EXPECT_OK(import(ec384, NULL));
+
+    expect_with(ec, "d", "\"AQAB\"", ATT_ERR_VALIDATE);
+    expect_with(ec384, "d", "\"AQAB\"", ATT_ERR_VALIDATE);
+
+    /* Curves. */
+    expect_with(ec, "crv", "\"P-521\"", ATT_ERR_KEY_TYPE);
+    expect_with(ec, "crv", "\"secp256k1\"", ATT_ERR_KEY_TYPE);
+    expect_with(ec, "crv", "\"p-256\"", ATT_ERR_KEY_TYPE);
+    expect_with(ec, "crv", "\"P-384\"", ATT_ERR_KEY_TYPE); /* 32-byte x, y for P-384 */
+    expect_with(ec384, "crv", "\"P-256\"", ATT_ERR_KEY_TYPE);
+    expect_with(ec, "crv", "256", ATT_ERR_JSON);
+    expect_without(ec, "crv", ATT_ERR_JSON);
+    expect_without(ec, "x", ATT_ERR_JSON);
+    expect_without(ec, "y", ATT_ERR_JSON);
+    expect_with(ec, "y", "[]", ATT_ERR_JSON);
+
+    /* Algorithms. */
+    expect_with(ec, "alg", "\"ES384\"", ATT_ERR_KEY_TYPE);
+    expect_with(ec, "alg", "\"RS256\"", ATT_ERR_KEY_TYPE);
+    expect_with(ec, "alg", "\"PS256\"", ATT_ERR_KEY_TYPE);
+    expect_with(ec384, "alg", "\"ES256\"", ATT_ERR_KEY_TYPE);
+    expect_with(ec, "alg", "\"ES512\"", ATT_ERR_ALG_UNSUPPORTED);
+    expect_with(ec, "alg", "\"HS256\"", ATT_ERR_ALG_UNSUPPORTED);
+    expect_with(ec, "alg", "\"none\"", ATT_ERR_ALG_NONE);
+    expect_with(ec, "use", "\"enc\"", ATT_ERR_VALIDATE);
+
+    /* RFC 7518 §6.2.1.2: x and y are exactly 32 (P-256) / 48 (P-384) octets. */
+    struct att_buf x;
+    tu_b64u_decode(a3_x, strlen(a3_x), &x);
+    char *x31 = tu_b64u(x.data + 1, 31);
+    uint8_t x33[33] = {0};
+    memcpy(x33 + 1, x.data, 32);
+    char *x33s = tu_b64u(x33, sizeof(x33));
+    char q[128];
+    snprintf(q, sizeof(q), "\"%s\"", x31);
+    expect_with(ec, "x", q, ATT_ERR_KEY_TYPE);
+    snprintf(q, sizeof(q), "\"%s\"", x33s);
+    expect_with(ec, "x", q, ATT_ERR_KEY_TYPE);
+    expect_with(ec, "y", q, ATT_ERR_KEY_TYPE);
+    expect_with(ec, "x", "\"\"", ATT_ERR_KEY_TYPE);
+    snprintf(q, sizeof(q), "\"%s=\"", a3_x);
+    expect_with(ec, "x", q, ATT_ERR_ENCODING);
+    att_buf_cleanup(&x);
+    free(x31);
+    free(x33s);
+
+    /* Point not on the curve: flip one byte of y (P-256 and P-384). */
+    const json_t *bases[] = {ec, ec384};
+    for (size_t b = 0; b < 2; b++) {
+        const char *y = json_string_value(json_object_get(bases[b], "y"));
+        struct att_buf yb;
+        tu_b64u_decode(y, strlen(y), &yb);
+        for (size_t i = 0; i < yb.len; i += 5) {
+            yb.data[i] ^= 0x01;
+            char *ys = tu_b64u(yb.data, yb.len);
+            snprintf(q, sizeof(q), "\"%s\"", ys);
+            expect_with(bases[b], "y", q, ATT_ERR_KEY_TYPE);
+            yb.data[i] ^= 0x01;
+            free(ys);
+        }
+        /* The point at infinity / (0, 0) and coordinates >= p. */
+        memset(yb.data, 0, yb.len);
+        char *zero = tu_b64u(yb.data, yb.len);
+        json_t *z = json_deep_copy(bases[b]);
+        jset(z, "x", zero);
+        jset(z, "y", zero);
+        EXPECT_ERR(import(z, NULL), ATT_ERR_KEY_TYPE);
+        memset(yb.data, 0xff, yb.len);
+        char *ff = tu_b64u(yb.data, yb.len);
+        jset(z, "x", ff);
+        EXPECT_ERR(import(z, NULL), ATT_ERR_KEY_TYPE);
+        json_decref(z);
+        free(zero);
+        free(ff);
+        att_buf_cleanup(&yb);
+    }
+
+    /* Arguments. */
+    EVP_PKEY *key = NULL;
+    enum att_jws_alg alg = ATT_JWS_NONE;
+    EXPECT_ERR(att_jwk_to_key(NULL, &key, &alg), ATT_ERR_ARG);
+    EXPECT_ERR(att_jwk_to_key(ec, NULL, &alg), ATT_ERR_ARG);
+    EXPECT_ERR(att_jwk_to_key(ec, &key, NULL), ATT_ERR_ARG);
+
+    json_decref(ec);
+    json_decref(ec384);
+    EVP_PKEY_free(p384);
 }
 
 /* ===================================================================== */
@@ -477,6 +966,11 @@ int main(void)
         cmocka_unit_test(test_jwk_rsa),
         cmocka_unit_test(test_jwk_ec),
         cmocka_unit_test(test_jwk_errors),
+        cmocka_unit_test(test_jwk_import_rfc7515),
+        cmocka_unit_test(test_jwk_import_generated),
+        cmocka_unit_test(test_jwk_import_refusals_rsa),
+        cmocka_unit_test(test_jwk_import_rsa_sizes),
+        cmocka_unit_test(test_jwk_import_refusals_ec),
         cmocka_unit_test(test_selfsigned_rsa),
         cmocka_unit_test(test_selfsigned_ec),
         cmocka_unit_test(test_selfsigned_san),

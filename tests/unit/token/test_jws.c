@@ -149,6 +149,28 @@ static void test_alg_names(void **state)
     assert_int_equal(alg, ATT_JWS_ES256);
     EXPECT_OK(att_jws_alg_parse("none", &alg));
     assert_int_equal(alg, ATT_JWS_NONE);
+    assert_string_equal(att_jws_alg_name(ATT_JWS_PS256), "PS256");
+    assert_string_equal(att_jws_alg_name(ATT_JWS_ES384), "ES384");
+    EXPECT_OK(att_jws_alg_parse("PS256", &alg));
+    assert_int_equal(alg, ATT_JWS_PS256);
+    EXPECT_OK(att_jws_alg_parse("ES384", &alg));
+    assert_int_equal(alg, ATT_JWS_ES384);
+    /* Existing values keep their numbers (appended at the end of the enum). */
+    assert_int_equal(ATT_JWS_NONE, 0);
+    assert_int_equal(ATT_JWS_RS256, 1);
+    assert_int_equal(ATT_JWS_ES256, 2);
+    /* Only RS256 and ES256 are made by attestd's signer. */
+    assert_true(att_jws_alg_can_sign(ATT_JWS_RS256));
+    assert_true(att_jws_alg_can_sign(ATT_JWS_ES256));
+    assert_false(att_jws_alg_can_sign(ATT_JWS_PS256));
+    assert_false(att_jws_alg_can_sign(ATT_JWS_ES384));
+    assert_false(att_jws_alg_can_sign(ATT_JWS_NONE));
+    /* Not on the allow-list: HMAC, other hash sizes. */
+    static const char *const refused[] = {"HS256", "HS384", "HS512", "RS384", "RS512",
+                                          "PS384", "PS512", "ES512", "EdDSA", "ES256K"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        EXPECT_ERR(att_jws_alg_parse(refused[i], &alg), ATT_ERR_ALG_UNSUPPORTED);
+    }
     /* RFC 7515 §4.1.1: case-sensitive. */
     EXPECT_ERR(att_jws_alg_parse("rs256", &alg), ATT_ERR_ALG_UNSUPPORTED);
     EXPECT_ERR(att_jws_alg_parse("None", &alg), ATT_ERR_ALG_UNSUPPORTED);
@@ -166,10 +188,33 @@ static void test_alg_for_key(void **state)
     EXPECT_OK(att_jws_alg_for_key(K.ec, &alg));
     assert_int_equal(alg, ATT_JWS_ES256);
     EXPECT_ERR(att_jws_alg_for_key(K.rsa1024, &alg), ATT_ERR_KEY_TYPE);
-    EXPECT_ERR(att_jws_alg_for_key(K.p384, &alg), ATT_ERR_KEY_TYPE);
     EXPECT_ERR(att_jws_alg_for_key(K.ed25519, &alg), ATT_ERR_KEY_TYPE);
     assert_int_equal(alg, ATT_JWS_ES256); /* untouched on failure */
+    EXPECT_OK(att_jws_alg_for_key(K.p384, &alg));
+    assert_int_equal(alg, ATT_JWS_ES384);
     EXPECT_ERR(att_jws_alg_for_key(NULL, &alg), ATT_ERR_ARG);
+}
+
+static void test_key_fits(void **state)
+{
+    (void)state;
+    EXPECT_OK(att_jws_key_fits(K.rsa, ATT_JWS_RS256));
+    EXPECT_OK(att_jws_key_fits(K.rsa, ATT_JWS_PS256));
+    EXPECT_ERR(att_jws_key_fits(K.rsa, ATT_JWS_ES256), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(att_jws_key_fits(K.rsa, ATT_JWS_ES384), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(att_jws_key_fits(K.rsa1024, ATT_JWS_RS256), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(att_jws_key_fits(K.rsa1024, ATT_JWS_PS256), ATT_ERR_KEY_TYPE);
+    EXPECT_OK(att_jws_key_fits(K.ec, ATT_JWS_ES256));
+    EXPECT_ERR(att_jws_key_fits(K.ec, ATT_JWS_ES384), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(att_jws_key_fits(K.ec, ATT_JWS_PS256), ATT_ERR_KEY_TYPE);
+    EXPECT_OK(att_jws_key_fits(K.p384, ATT_JWS_ES384));
+    EXPECT_ERR(att_jws_key_fits(K.p384, ATT_JWS_ES256), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(att_jws_key_fits(K.p384, ATT_JWS_RS256), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(att_jws_key_fits(K.ed25519, ATT_JWS_ES256), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(att_jws_key_fits(K.ed25519, ATT_JWS_PS256), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(att_jws_key_fits(K.rsa, ATT_JWS_NONE), ATT_ERR_ARG);
+    EXPECT_ERR(att_jws_key_fits(K.rsa, (enum att_jws_alg)99), ATT_ERR_ARG);
+    EXPECT_ERR(att_jws_key_fits(NULL, ATT_JWS_RS256), ATT_ERR_ARG);
 }
 
 /* Sign, check the exact protected header bytes, verify, decode. */
@@ -445,7 +490,7 @@ static void test_alg_unsupported(void **state)
 {
     (void)state;
     static const char *const headers[] = {
-        "{\"alg\":\"HS256\"}",   "{\"alg\":\"PS256\"}", "{\"alg\":\"RS256 \"}",
+        "{\"alg\":\"HS256\"}",   "{\"alg\":\"PS384\"}", "{\"alg\":\"RS256 \"}",
         "{\"alg\":\"rs256\"}",   "{\"alg\":\"None\"}",  "{\"alg\":\"NONE\"}",
         "{\"typ\":\"JWT\"}",     "{\"alg\":256}",       "{\"alg\":null}",
         "{\"alg\":[\"RS256\"]}", "{\"alg\":{}}",        "{\"alg\":\"\"}",
@@ -455,6 +500,191 @@ static void test_alg_unsupported(void **state)
         EXPECT_ERR(verify(t, K.rsa, ATT_JWS_RS256), ATT_ERR_ALG_UNSUPPORTED);
         free(t);
     }
+}
+
+/* ---- PS256 and ES384 (verification only, signed here with plain OpenSSL) ---- */
+
+static void test_ps256(void **state)
+{
+    (void)state;
+    static const char hdr[] = "{\"alg\":\"PS256\",\"kid\":\"k1\"}";
+    char *t = tu_sign_token(K.rsa, TU_PS256, hdr, claims);
+    struct att_jws jws;
+    memset(&jws, 0, sizeof(jws));
+    EXPECT_OK(att_jws_verify(t, strlen(t), K.rsa, ATT_JWS_PS256, &jws));
+    assert_string_equal(hdr_str(&jws, "alg"), "PS256");
+    assert_int_equal(jws.payload.len, strlen(claims));
+    assert_memory_equal(jws.payload.data, claims, strlen(claims));
+    att_jws_cleanup(&jws);
+    /* PSS is randomised: a second signature differs and verifies too. */
+    char *t2 = tu_sign_token(K.rsa, TU_PS256, hdr, claims);
+    assert_string_not_equal(t, t2);
+    EXPECT_OK(verify(t2, K.rsa, ATT_JWS_PS256));
+
+    /* Pinning: an RS256 key never takes a PS256 token, nor the reverse. */
+    EXPECT_ERR(verify(t, K.rsa, ATT_JWS_RS256), ATT_ERR_ALG_MISMATCH);
+    char *rs = sign("rsa", NULL);
+    EXPECT_ERR(verify(rs, K.rsa, ATT_JWS_PS256), ATT_ERR_ALG_MISMATCH);
+    /* A PKCS#1 v1.5 signature under a "PS256" header is not a PSS signature. */
+    struct tu_sig_spec pkcs1 = TU_RS256;
+    char *t_v15 = tu_sign_token(K.rsa, pkcs1, hdr, claims);
+    EXPECT_ERR(verify(t_v15, K.rsa, ATT_JWS_PS256), ATT_ERR_SIGNATURE);
+    /* RFC 7518 §3.5: the salt is exactly the hash size; 20 or 0 octets are refused. */
+    struct tu_sig_spec salt20 = {EVP_sha256, 20, 0};
+    struct tu_sig_spec salt0 = {EVP_sha256, 0, 0};
+    char *t20 = tu_sign_token(K.rsa, salt20, hdr, claims);
+    char *t0 = tu_sign_token(K.rsa, salt0, hdr, claims);
+    EXPECT_ERR(verify(t20, K.rsa, ATT_JWS_PS256), ATT_ERR_SIGNATURE);
+    EXPECT_ERR(verify(t0, K.rsa, ATT_JWS_PS256), ATT_ERR_SIGNATURE);
+    /* MGF1 must use SHA-256 too: SHA-384 digest with PSS is another algorithm. */
+    struct tu_sig_spec sha384 = {EVP_sha384, 32, 0};
+    char *t384 = tu_sign_token(K.rsa, sha384, hdr, claims);
+    EXPECT_ERR(verify(t384, K.rsa, ATT_JWS_PS256), ATT_ERR_SIGNATURE);
+    /* Key type: RSA >= 2048 bits only. */
+    EXPECT_ERR(verify(t, K.rsa1024, ATT_JWS_PS256), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(verify(t, K.ec, ATT_JWS_PS256), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(verify(t, K.p384, ATT_JWS_PS256), ATT_ERR_KEY_TYPE);
+    /* Wrong key (RFC 7515 A.2's). */
+    EVP_PKEY *other = tu_rsa_from_ne(a2_n, a2_e);
+    EXPECT_ERR(verify(t, other, ATT_JWS_PS256), ATT_ERR_SIGNATURE);
+    EVP_PKEY_free(other);
+
+    /* Every signature byte matters; a signature one byte short or long is refused. */
+    const char *dot = strrchr(t, '.');
+    struct att_buf sig;
+    tu_b64u_decode(dot + 1, strlen(dot + 1), &sig);
+    assert_int_equal(sig.len, 256);
+    char *h = tu_b64u_str(hdr);
+    char *p = tu_b64u_str(claims);
+    for (size_t i = 0; i < sig.len; i += 37) {
+        sig.data[i] ^= 0x01;
+        char *sb = tu_b64u(sig.data, sig.len);
+        char *tt = tu_join3(h, p, sb);
+        EXPECT_ERR(verify(tt, K.rsa, ATT_JWS_PS256), ATT_ERR_SIGNATURE);
+        sig.data[i] ^= 0x01;
+        free(sb);
+        free(tt);
+    }
+    char *short_sig = tu_b64u(sig.data, sig.len - 1);
+    char *t_short = tu_join3(h, p, short_sig);
+    EXPECT_ERR(verify(t_short, K.rsa, ATT_JWS_PS256), ATT_ERR_SIGNATURE);
+
+    free(short_sig);
+    free(t_short);
+    free(h);
+    free(p);
+    att_buf_cleanup(&sig);
+    free(t);
+    free(t2);
+    free(rs);
+    free(t_v15);
+    free(t20);
+    free(t0);
+    free(t384);
+}
+
+static void test_es384(void **state)
+{
+    (void)state;
+    static const char hdr[] = "{\"alg\":\"ES384\"}";
+    char *t = tu_sign_token(K.p384, TU_ES384, hdr, claims);
+    struct att_jws jws;
+    memset(&jws, 0, sizeof(jws));
+    EXPECT_OK(att_jws_verify(t, strlen(t), K.p384, ATT_JWS_ES384, &jws));
+    assert_string_equal(hdr_str(&jws, "alg"), "ES384");
+    assert_memory_equal(jws.payload.data, claims, strlen(claims));
+    att_jws_cleanup(&jws);
+
+    /* Pinning and key types. */
+    EXPECT_ERR(verify(t, K.p384, ATT_JWS_ES256), ATT_ERR_ALG_MISMATCH);
+    EXPECT_ERR(verify(t, K.ec, ATT_JWS_ES384), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(verify(t, K.rsa, ATT_JWS_ES384), ATT_ERR_KEY_TYPE);
+    EXPECT_ERR(verify(t, K.ed25519, ATT_JWS_ES384), ATT_ERR_KEY_TYPE);
+    char *es = sign("ec", NULL);
+    EXPECT_ERR(verify(es, K.p384, ATT_JWS_ES384), ATT_ERR_ALG_MISMATCH);
+    /* An ES256 header over a P-384 key: the pinned alg decides. */
+    struct tu_sig_spec p384_sha256 = {EVP_sha256, -1, 48};
+    char *t256 = tu_sign_token(K.p384, p384_sha256, "{\"alg\":\"ES256\"}", claims);
+    EXPECT_ERR(verify(t256, K.p384, ATT_JWS_ES384), ATT_ERR_ALG_MISMATCH);
+    EXPECT_ERR(verify(t256, K.p384, ATT_JWS_ES256), ATT_ERR_KEY_TYPE);
+    /* Right length, wrong hash: SHA-256 over P-384 under an ES384 header. */
+    char *t_wrong_md = tu_sign_token(K.p384, p384_sha256, hdr, claims);
+    EXPECT_ERR(verify(t_wrong_md, K.p384, ATT_JWS_ES384), ATT_ERR_SIGNATURE);
+
+    /* RFC 7518 §3.4: exactly 96 octets of R||S; DER, 64 or 97 octets are refused. */
+    const char *dot = strrchr(t, '.');
+    struct att_buf sig;
+    tu_b64u_decode(dot + 1, strlen(dot + 1), &sig);
+    assert_int_equal(sig.len, 96);
+    char *h = tu_b64u_str(hdr);
+    char *p = tu_b64u_str(claims);
+    const size_t lens[] = {64, 95};
+    for (size_t i = 0; i < 2; i++) {
+        char *sb = tu_b64u(sig.data, lens[i]);
+        char *tt = tu_join3(h, p, sb);
+        EXPECT_ERR(verify(tt, K.p384, ATT_JWS_ES384), ATT_ERR_SIGNATURE);
+        free(sb);
+        free(tt);
+    }
+    EXPECT_OK(att_buf_putc(&sig, 0));
+    char *long_sig = tu_b64u(sig.data, sig.len);
+    char *t_long = tu_join3(h, p, long_sig);
+    EXPECT_ERR(verify(t_long, K.p384, ATT_JWS_ES384), ATT_ERR_SIGNATURE);
+    sig.len--;
+    for (size_t i = 0; i < sig.len; i += 7) {
+        sig.data[i] ^= 0x80;
+        char *sb = tu_b64u(sig.data, sig.len);
+        char *tt = tu_join3(h, p, sb);
+        EXPECT_ERR(verify(tt, K.p384, ATT_JWS_ES384), ATT_ERR_SIGNATURE);
+        sig.data[i] ^= 0x80;
+        free(sb);
+        free(tt);
+    }
+    /* R = 0, S = 0 and R = S = n (out of range) never verify. */
+    memset(sig.data, 0, sig.len);
+    char *zero = tu_b64u(sig.data, sig.len);
+    char *t_zero = tu_join3(h, p, zero);
+    EXPECT_ERR(verify(t_zero, K.p384, ATT_JWS_ES384), ATT_ERR_SIGNATURE);
+    memset(sig.data, 0xff, sig.len);
+    char *ones = tu_b64u(sig.data, sig.len);
+    char *t_ones = tu_join3(h, p, ones);
+    EXPECT_ERR(verify(t_ones, K.p384, ATT_JWS_ES384), ATT_ERR_SIGNATURE);
+
+    free(zero);
+    free(t_zero);
+    free(ones);
+    free(t_ones);
+    free(long_sig);
+    free(t_long);
+    free(h);
+    free(p);
+    att_buf_cleanup(&sig);
+    free(t);
+    free(es);
+    free(t256);
+    free(t_wrong_md);
+}
+
+/* HMAC is never accepted, whatever the pinned algorithm; "none" neither. */
+static void test_hmac_and_none_refused(void **state)
+{
+    (void)state;
+    static const char *const hmac[] = {"{\"alg\":\"HS256\"}", "{\"alg\":\"HS384\"}",
+                                       "{\"alg\":\"HS512\"}"};
+    EVP_PKEY *keys[] = {K.rsa, K.ec, K.rsa, K.p384};
+    const enum att_jws_alg pins[] = {ATT_JWS_RS256, ATT_JWS_ES256, ATT_JWS_PS256, ATT_JWS_ES384};
+    for (size_t i = 0; i < 3; i++) {
+        char *t = tu_token(hmac[i], claims, "c2ln");
+        for (size_t j = 0; j < 4; j++) {
+            EXPECT_ERR(verify(t, keys[j], pins[j]), ATT_ERR_ALG_UNSUPPORTED);
+        }
+        free(t);
+    }
+    char *none = tu_token("{\"alg\":\"none\"}", claims, "");
+    for (size_t j = 0; j < 4; j++) {
+        EXPECT_ERR(verify(none, keys[j], pins[j]), ATT_ERR_ALG_NONE);
+    }
+    free(none);
 }
 
 /* RFC 7515 §4.1.11: an extension we do not understand in "crit" invalidates the JWS. */
@@ -812,6 +1042,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alg_names),
         cmocka_unit_test(test_alg_for_key),
+        cmocka_unit_test(test_key_fits),
+        cmocka_unit_test(test_ps256),
+        cmocka_unit_test(test_es384),
+        cmocka_unit_test(test_hmac_and_none_refused),
         cmocka_unit_test(test_roundtrip_rs256),
         cmocka_unit_test(test_roundtrip_es256),
         cmocka_unit_test(test_sign_args),
