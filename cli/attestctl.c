@@ -108,6 +108,20 @@ static int cmd_provider(struct att_admin *a, int argc, char **argv)
     return 1;
 }
 
+/* Print the JSON answer (or "ok"), or the error; the command's exit code. */
+static int finish(int rc, char *json, const char *err)
+{
+    if (rc != 0) {
+        fprintf(stderr, "attestctl: %s\n", err);
+        return 1;
+    }
+    if (json != NULL) {
+        return print_and_free(json);
+    }
+    printf("ok\n");
+    return 0;
+}
+
 static int secret_days(int argc, char **argv, int *out)
 {
     int bad = 0;
@@ -163,15 +177,7 @@ static int cmd_principal(struct att_admin *a, int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (rc != 0) {
-        fprintf(stderr, "attestctl: %s\n", err);
-        return 1;
-    }
-    if (json != NULL) {
-        return print_and_free(json);
-    }
-    printf("ok\n");
-    return 0;
+    return finish(rc, json, err);
 }
 
 static int cmd_role(struct att_admin *a, int argc, char **argv)
@@ -203,15 +209,7 @@ static int cmd_role(struct att_admin *a, int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (rc != 0) {
-        fprintf(stderr, "attestctl: %s\n", err);
-        return 1;
-    }
-    if (json != NULL) {
-        return print_and_free(json);
-    }
-    printf("ok\n");
-    return 0;
+    return finish(rc, json, err);
 }
 
 static int cmd_kek_rotate(struct att_admin *a, int argc, char **argv)
