@@ -181,6 +181,21 @@ int att_admin_principal_show(struct att_admin *a, const char *name, char **json_
     return att_admin_dump(doc, json_out, err, err_len);
 }
 
+/*
+ * Would this change leave no usable Owner on all providers (while there is one now)? Then
+ * nobody could administer attestd over REST again. Unsure (store error) counts as yes.
+ */
+static bool removes_last_owner(struct att_admin *a, const char *principal_id, const char *role_id)
+{
+    size_t before = 0;
+    size_t after = 0;
+    if (att_rbac_usable_owners(att_admin_store(a), NULL, NULL, &before) != ATT_OK ||
+        att_rbac_usable_owners(att_admin_store(a), role_id, principal_id, &after) != ATT_OK) {
+        return true;
+    }
+    return before > 0 && after == 0;
+}
+
 int att_admin_principal_set_disabled(struct att_admin *a, const char *name, int disabled, char *err,
                                      size_t err_len)
 {
@@ -188,42 +203,16 @@ int att_admin_principal_set_disabled(struct att_admin *a, const char *name, int 
     if (find_principal(a, name, &p, err, err_len) != 0) {
         return 1;
     }
+    if (disabled != 0 && removes_last_owner(a, p.id, NULL)) {
+        return att_admin_fail(err, err_len,
+                              "'%s' holds the last usable Owner role on all providers; assign "
+                              "Owner to another principal first",
+                              name);
+    }
     att_err e = att_store_principal_set_disabled(att_admin_store(a), p.id, disabled != 0);
     return e == ATT_OK
                ? 0
                : att_admin_fail(err, err_len, "cannot change '%s': %s", name, att_err_str(e));
-}
-
-/* The last Owner on all providers must remain, or nobody could administer attestd again. */
-struct owners_ctx {
-    const char *principal_id;
-    const char *role_id;
-    size_t others;
-};
-
-static att_err count_owners(const struct att_role_rec *r, void *arg)
-{
-    struct owners_ctx *c = arg;
-    bool global_owner = strcmp(r->role, "Owner") == 0 && strcmp(r->provider, "*") == 0;
-    bool excluded = (c->principal_id != NULL && strcmp(r->subject_kind, "principal") == 0 &&
-                     strcmp(r->subject, c->principal_id) == 0) ||
-                    (c->role_id != NULL && strcmp(r->id, c->role_id) == 0);
-    if (global_owner && !excluded) {
-        c->others++;
-    }
-    return ATT_OK;
-}
-
-static bool is_global_owner_removal(struct att_admin *a, const char *principal_id,
-                                    const char *role_id)
-{
-    struct owners_ctx all = {NULL, NULL, 0};
-    struct owners_ctx rest = {principal_id, role_id, 0};
-    if (att_store_role_list(att_admin_store(a), count_owners, &all) != ATT_OK ||
-        att_store_role_list(att_admin_store(a), count_owners, &rest) != ATT_OK) {
-        return true; /* cannot tell: refuse */
-    }
-    return all.others > 0 && rest.others == 0;
 }
 
 int att_admin_principal_delete(struct att_admin *a, const char *name, char *err, size_t err_len)
@@ -232,7 +221,7 @@ int att_admin_principal_delete(struct att_admin *a, const char *name, char *err,
     if (find_principal(a, name, &p, err, err_len) != 0) {
         return 1;
     }
-    if (is_global_owner_removal(a, p.id, NULL)) {
+    if (removes_last_owner(a, p.id, NULL)) {
         return att_admin_fail(err, err_len,
                               "'%s' holds the last Owner role on all providers; assign Owner "
                               "to another principal first",
@@ -389,7 +378,7 @@ int att_admin_role_list(struct att_admin *a, char **json_out, char *err, size_t 
 
 int att_admin_role_revoke(struct att_admin *a, const char *id, char *err, size_t err_len)
 {
-    if (is_global_owner_removal(a, NULL, id)) {
+    if (removes_last_owner(a, NULL, id)) {
         return att_admin_fail(err, err_len,
                               "this is the last Owner assignment on all providers; assign "
                               "another Owner first");

@@ -23,8 +23,12 @@
 #define CLIENT_ID_MAX 64
 #define SECRET_MAX 256
 
+/*
+ * `bearer_used`: the client sent "Authorization: Bearer" (RFC 6749 §5.2: a 401 names the
+ * scheme the client used; otherwise it names the one we support, Basic).
+ */
 static void oauth_error(struct att_http_response *resp, int status, const char *error,
-                        const char *description, bool basic)
+                        const char *description, bool bearer_used)
 {
     json_t *doc = json_pack("{s:s,s:s}", "error", error, "error_description", description);
     char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -35,10 +39,9 @@ static void oauth_error(struct att_http_response *resp, int status, const char *
     resp->error_code = error;
     att_ignore_err(att_http_response_header(resp, "Cache-Control", "no-store"));
     if (status == 401) {
-        /* RFC 6749 §5.2: answer 401 with the scheme the client used. */
         att_ignore_err(att_http_response_header(resp, "WWW-Authenticate",
-                                                basic ? "Basic realm=\"attestd\""
-                                                      : "Bearer realm=\"attestd\""));
+                                                bearer_used ? "Bearer realm=\"attestd\""
+                                                            : "Basic realm=\"attestd\""));
     }
     free(text);
     json_decref(doc);
@@ -53,7 +56,7 @@ static void backoff_keys(const struct att_http_request *req, const char *client_
 }
 
 static bool too_many(const struct att_api_call *call, const char *ip_key, const char *client_key,
-                     int64_t now, struct att_http_response *resp, bool basic)
+                     int64_t now, struct att_http_response *resp, bool bearer_used)
 {
     unsigned retry = 0;
     if (!att_backoff_blocked(call->api->backoff, ip_key, now, &retry) &&
@@ -62,8 +65,9 @@ static bool too_many(const struct att_api_call *call, const char *ip_key, const 
     }
     char value[16];
     snprintf(value, sizeof(value), "%u", retry > 0 ? retry : 1);
-    oauth_error(resp, 429, "temporarily_unavailable",
-                "too many failed authentication attempts; retry later", basic);
+    /* RFC 6749 §5.2 has no throttling code; invalid_client with 429 and Retry-After. */
+    oauth_error(resp, 429, "invalid_client", "too many failed authentication attempts; retry later",
+                bearer_used);
     att_ignore_err(att_http_response_header(resp, "Retry-After", value));
     return true;
 }
@@ -130,10 +134,10 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     struct att_buf secret;
     char client_id[CLIENT_ID_MAX] = "";
     const struct att_bytes *auth = att_http_header_get(req->head, "authorization");
-    /* The 401 challenge names the scheme the client used (RFC 6749 §5.2). */
     struct att_bytes scheme;
-    bool basic = auth != NULL && (att_bytes_slice(*auth, 0, 6, &scheme) != ATT_OK ||
-                                  !att_bytes_eq_str_nocase(scheme, "bearer"));
+    bool bearer_used = auth != NULL && att_bytes_slice(*auth, 0, 7, &scheme) == ATT_OK &&
+                       att_bytes_eq_str_nocase(scheme, "bearer ");
+    bool basic = auth != NULL && !bearer_used;
 
     att_form_init(&form);
     att_buf_init_secret(&secret, SECRET_MAX);
@@ -149,29 +153,38 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     }
     if (!att_bytes_eq_str_nocase(media, "application/x-www-form-urlencoded")) {
         oauth_error(resp, 400, "invalid_request",
-                    "the body must be application/x-www-form-urlencoded", basic);
+                    "the body must be application/x-www-form-urlencoded", bearer_used);
         goto out;
     }
     if (att_form_parse(req->body, req->body_len, &form) != ATT_OK) {
         oauth_error(resp, 400, "invalid_request",
-                    "the form is malformed, too large or repeats a parameter", basic);
+                    "the form is malformed, too large or repeats a parameter", bearer_used);
         goto out;
     }
     const struct att_bytes *grant = att_form_get(&form, "grant_type");
     if (grant == NULL || !att_bytes_eq_str(*grant, "client_credentials")) {
         oauth_error(resp, 400, grant == NULL ? "invalid_request" : "unsupported_grant_type",
-                    "grant_type must be client_credentials", basic);
+                    "grant_type must be client_credentials", bearer_used);
         goto out;
     }
     const struct att_bytes *post_id = att_form_get(&form, "client_id");
     const struct att_bytes *post_secret = att_form_get(&form, "client_secret");
     if (basic && post_secret != NULL) {
-        oauth_error(resp, 400, "invalid_request", "use one client authentication method", basic);
+        oauth_error(resp, 400, "invalid_request", "use one client authentication method",
+                    bearer_used);
         goto out;
     }
     bool have = false;
     if (basic) {
         have = parse_basic(*auth, client_id, sizeof(client_id), &secret);
+        /* A client_id in the body must name the same client (RFC 6749 §3.2.1). */
+        if (have && post_id != NULL &&
+            (post_id->len != strlen(client_id) ||
+             memcmp(post_id->ptr, client_id, post_id->len) != 0)) {
+            oauth_error(resp, 400, "invalid_request",
+                        "client_id in the body differs from the authenticated client", bearer_used);
+            goto out;
+        }
     } else if (post_id != NULL && post_secret != NULL) {
         have = copy_view(*post_id, client_id, sizeof(client_id)) &&
                att_buf_put(&secret, post_secret->ptr, post_secret->len) == ATT_OK;
@@ -180,7 +193,7 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     char client_key[ATT_BACKOFF_KEY_MAX];
     int64_t now = att_time_now();
     backoff_keys(req, client_id, ip_key, client_key);
-    if (too_many(call, ip_key, client_key, now, resp, basic)) {
+    if (too_many(call, ip_key, client_key, now, resp, bearer_used)) {
         log_decision(req, client_id, "throttled", ATT_ERR_CREDENTIALS);
         goto out;
     }
@@ -188,7 +201,7 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
         att_backoff_fail(call->api->backoff, ip_key, now);
         log_decision(req, client_id, "refused", ATT_ERR_CREDENTIALS);
         oauth_error(resp, 401, "invalid_client", "client authentication is missing or malformed",
-                    basic);
+                    bearer_used);
         goto out;
     }
     struct att_principal_rec p;
@@ -198,10 +211,10 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
         att_backoff_fail(call->api->backoff, ip_key, now);
         att_backoff_fail(call->api->backoff, client_key, now);
         log_decision(req, client_id, "refused", rc);
-        oauth_error(resp, 401, "invalid_client", "client authentication failed", basic);
+        oauth_error(resp, 401, "invalid_client", "client authentication failed", bearer_used);
         goto out;
     }
-    att_backoff_success(call->api->backoff, ip_key);
+    /* Only the client's own count: one good credential must not wipe an address's failures. */
     att_backoff_success(call->api->backoff, client_key);
     struct att_buf token;
     att_buf_init(&token, ATT_ACCESS_MAX_TOKEN);

@@ -11,6 +11,7 @@
 #include "api/api.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,23 +184,20 @@ void att_api_roles_add(const struct att_api_call *call, struct att_http_response
 
 struct find_ctx {
     const char *id;
-    struct att_role_rec found;
     bool hit;
-    size_t global_owners;
 };
 
 static att_err find_role(const struct att_role_rec *r, void *arg)
 {
     struct find_ctx *f = arg;
     if (strcmp(r->id, f->id) == 0) {
-        f->found = *r;
         f->hit = true;
-    }
-    if (strcmp(r->role, "Owner") == 0 && strcmp(r->provider, "*") == 0) {
-        f->global_owners++;
     }
     return ATT_OK;
 }
+
+/* Check-then-delete must not interleave with another removal (handlers run on many threads). */
+static pthread_mutex_t remove_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void att_api_roles_remove(const struct att_api_call *call, struct att_http_response *resp)
 {
@@ -213,26 +211,34 @@ void att_api_roles_remove(const struct att_api_call *call, struct att_http_respo
     if (!ok) {
         return;
     }
-    struct find_ctx f;
-    memset(&f, 0, sizeof(f));
-    f.id = id;
-    if (att_store_role_list(call->api->store, find_role, &f) != ATT_OK) {
-        att_http_error(resp, 500, "InternalServerError", "cannot read role assignments");
+    struct find_ctx f = {id, false};
+    size_t before = 0;
+    size_t after = 0;
+    pthread_mutex_lock(&remove_lock);
+    att_err rc = att_store_role_list(call->api->store, find_role, &f);
+    if (rc == ATT_OK && f.hit) {
+        rc = att_rbac_usable_owners(call->api->store, NULL, NULL, &before);
+    }
+    if (rc == ATT_OK && f.hit) {
+        rc = att_rbac_usable_owners(call->api->store, id, NULL, &after);
+    }
+    /* Never lock everyone out: one usable Owner on all providers must remain. */
+    bool last_owner = rc == ATT_OK && f.hit && before > 0 && after == 0;
+    if (rc == ATT_OK && f.hit && !last_owner) {
+        rc = att_store_role_delete(call->api->store, id);
+    }
+    pthread_mutex_unlock(&remove_lock);
+    if (rc != ATT_OK) {
+        att_http_error(resp, 500, "InternalServerError", "cannot remove the role assignment");
         return;
     }
     if (!f.hit) {
         att_http_error(resp, 404, "NotFound", "no role assignment with this id");
         return;
     }
-    /* Never lock everyone out: one Owner on all providers must remain. */
-    if (strcmp(f.found.role, "Owner") == 0 && strcmp(f.found.provider, "*") == 0 &&
-        f.global_owners <= 1) {
+    if (last_owner) {
         att_http_error(resp, 409, "Conflict",
-                       "the last Owner assignment on all providers cannot be removed");
-        return;
-    }
-    if (att_store_role_delete(call->api->store, id) != ATT_OK) {
-        att_http_error(resp, 500, "InternalServerError", "cannot remove the role assignment");
+                       "the last usable Owner assignment on all providers cannot be removed");
         return;
     }
     att_log(ATT_LOG_INFO, "role removed", "by", json_string(call->who->subject), "id",

@@ -238,18 +238,14 @@ static att_err identify_by_cert(struct att_api *api, const char *sha256, struct 
 }
 
 /*
- * Who is calling (Authorization: Bearer, RFC 6750 §2.1, or a client certificate) and may
- * they use this route here?
- * Answers 401 (no or bad token) or 403 (no role grants the permission) itself.
+ * A failed authentication: 429 while the address is blocked (RFC 6585 §4), else 401; the
+ * failure counts towards a block. A valid credential is never blocked, so callers sharing an
+ * address (NAT, a proxy) are not locked out by someone else's failures.
  */
-static bool authorize(struct att_api *api, const struct att_http_request *req,
-                      const struct route *rt, const char *scope, struct att_identity *who,
-                      struct att_http_response *resp)
+static void refuse(struct att_api *api, const struct att_http_request *req, const struct route *rt,
+                   const char *scope, const char *reason, const char *token_fp, const char *error,
+                   const char *message, struct att_http_response *resp)
 {
-    const struct att_bytes *h = att_http_header_get(req->head, "authorization");
-    struct att_bytes scheme;
-    struct att_bytes token;
-    char fp[17];
     char ip_key[ATT_BACKOFF_KEY_MAX];
     unsigned retry = 0;
     int64_t now = att_time_now();
@@ -257,45 +253,67 @@ static bool authorize(struct att_api *api, const struct att_http_request *req,
     if (att_backoff_blocked(api->backoff, ip_key, now, &retry)) {
         char value[16];
         snprintf(value, sizeof(value), "%u", retry > 0 ? retry : 1);
-        log_decision(req, rt, scope, NULL, "throttled", "too many failures", NULL);
+        log_decision(req, rt, scope, NULL, "throttled", reason, token_fp);
         att_http_error(resp, 429, "TooManyRequests",
                        "too many failed authentication attempts; retry later");
         att_ignore_err(att_http_response_header(resp, "Retry-After", value));
-        return false;
+        return;
     }
-    bool by_cert = h == NULL && req->client_cert_sha256 != NULL && req->client_cert_sha256[0] != 0;
-    if (by_cert) {
-        att_err crc = identify_by_cert(api, req->client_cert_sha256, who);
-        if (crc != ATT_OK) {
-            att_backoff_fail(api->backoff, ip_key, now);
-            log_decision(req, rt, scope, NULL, "unauthenticated", att_err_name(crc), NULL);
-            unauthorized(resp, NULL,
-                         "the client certificate is not registered to an enabled "
-                         "principal");
-            return false;
-        }
-        snprintf(fp, sizeof(fp), "mtls");
-    } else if (h == NULL || att_bytes_slice(*h, 0, 7, &scheme) != ATT_OK ||
-               !att_bytes_eq_str_nocase(scheme, "bearer ")) {
-        log_decision(req, rt, scope, NULL, "unauthenticated", "no bearer token", NULL);
-        unauthorized(resp, NULL, "a bearer token is required");
-        return false;
-    }
-    att_err rc = ATT_OK;
-    if (!by_cert) {
-        att_ignore_err(att_bytes_slice(*h, 7, h->len - 7, &token)); /* h->len >= 7 */
-        token = att_bytes_trim(token);
-        fingerprint(token.ptr, token.len, fp);
-        rc = att_auth_verify(api->auth, api->store, (const char *)token.ptr, token.len, now, who);
+    att_backoff_fail(api->backoff, ip_key, now);
+    log_decision(req, rt, scope, NULL, "unauthenticated", reason, token_fp);
+    unauthorized(resp, error, message);
+}
+
+/* Who is calling: a bearer token (RFC 6750 §2.1), else a registered client certificate. */
+static bool authenticate(struct att_api *api, const struct att_http_request *req,
+                         const struct route *rt, const char *scope, struct att_identity *who,
+                         char fp[17], struct att_http_response *resp)
+{
+    const struct att_bytes *h = att_http_header_get(req->head, "authorization");
+    struct att_bytes scheme;
+    struct att_bytes token;
+    if (h == NULL && req->client_cert_sha256 != NULL && req->client_cert_sha256[0] != 0) {
+        snprintf(fp, 17, "mtls");
+        att_err rc = identify_by_cert(api, req->client_cert_sha256, who);
         if (rc != ATT_OK) {
-            att_backoff_fail(api->backoff, ip_key, now);
-            log_decision(req, rt, scope, NULL, "unauthenticated", att_err_name(rc), fp);
-            unauthorized(resp, "invalid_token", att_err_str(rc));
+            refuse(api, req, rt, scope, att_err_name(rc), fp, NULL,
+                   "the client certificate is not registered to an enabled principal", resp);
             return false;
         }
+        return true;
+    }
+    if (h == NULL || att_bytes_slice(*h, 0, 7, &scheme) != ATT_OK ||
+        !att_bytes_eq_str_nocase(scheme, "bearer ")) {
+        refuse(api, req, rt, scope, "no bearer token", NULL, NULL, "a bearer token is required",
+               resp);
+        return false;
+    }
+    att_ignore_err(att_bytes_slice(*h, 7, h->len - 7, &token)); /* h->len >= 7 */
+    token = att_bytes_trim(token);
+    fingerprint(token.ptr, token.len, fp);
+    att_err rc = att_auth_verify(api->auth, api->store, (const char *)token.ptr, token.len,
+                                 att_time_now(), who);
+    if (rc != ATT_OK) {
+        refuse(api, req, rt, scope, att_err_name(rc), fp, "invalid_token", att_err_str(rc), resp);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Who is calling and may they use this route here? Answers 401 (no or bad credential), 429
+ * (too many failures from this address) or 403 (no role grants the permission) itself.
+ */
+static bool authorize(struct att_api *api, const struct att_http_request *req,
+                      const struct route *rt, const char *scope, struct att_identity *who,
+                      struct att_http_response *resp)
+{
+    char fp[17] = "";
+    if (!authenticate(api, req, rt, scope, who, fp, resp)) {
+        return false;
     }
     bool allowed = false;
-    rc = att_rbac_check(api->store, who, scope, rt->perm, &allowed);
+    att_err rc = att_rbac_check(api->store, who, scope, rt->perm, &allowed);
     if (rc != ATT_OK) {
         log_decision(req, rt, scope, who, "error", att_err_name(rc), fp);
         att_http_error(resp, 500, "InternalServerError", "cannot read role assignments");

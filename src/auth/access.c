@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/codec.h"
 #include "seal/keyring.h"
@@ -206,6 +207,11 @@ att_err att_auth_verify(const struct att_auth *a, struct att_store *store, const
     ATT_CHECK(alg == NULL || strcmp(alg, "none") != 0, ATT_ERR_ALG_NONE);
     ATT_CHECK(kid != NULL && strcmp(kid, a->kid) == 0, ATT_ERR_TOKEN_KID);
     ATT_GUARD(att_jws_verify(token, len, a->pub, ATT_JWS_ES256, &jws));
+    /* RFC 9068 §4: only a token typed as an access token is one (no token-kind confusion). */
+    const char *typ = json_string_value(json_object_get(jws.header, "typ"));
+    ATT_CHECK(typ != NULL &&
+                  (strcasecmp(typ, "at+jwt") == 0 || strcasecmp(typ, "application/at+jwt") == 0),
+              ATT_ERR_TOKEN_CLAIMS);
     json_error_t jerr;
     claims =
         json_loadb((const char *)jws.payload.data, jws.payload.len, JSON_REJECT_DUPLICATES, &jerr);
@@ -216,6 +222,8 @@ att_err att_auth_verify(const struct att_auth *a, struct att_store *store, const
     ATT_CHECK(aud != NULL && strcmp(aud, ATT_ACCESS_AUDIENCE) == 0, ATT_ERR_TOKEN_AUDIENCE);
     ATT_GUARD(check_times(claims, now));
     ATT_GUARD(copy_claim(claims, "sub", id.subject, sizeof(id.subject)));
+    const char *client_id = json_string_value(json_object_get(claims, "client_id"));
+    ATT_CHECK(client_id != NULL && strcmp(client_id, id.subject) == 0, ATT_ERR_TOKEN_CLAIMS);
     rc = att_store_principal_get(store, id.subject, &p);
     ATT_CHECK(rc != ATT_ERR_NOT_FOUND, ATT_ERR_CREDENTIALS);
     ATT_GUARD(rc);

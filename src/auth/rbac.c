@@ -111,6 +111,39 @@ static att_err consider(const struct att_role_rec *r, void *arg)
     return ATT_OK;
 }
 
+struct owners {
+    struct att_store *store;
+    const char *except_role;
+    const char *except_principal;
+    size_t count;
+};
+
+static att_err count_owner(const struct att_role_rec *r, void *arg)
+{
+    struct owners *o = arg;
+    struct att_principal_rec p;
+    if (strcmp(r->role, "Owner") != 0 || strcmp(r->provider, "*") != 0 ||
+        strcmp(r->subject_kind, "principal") != 0 ||
+        (o->except_role != NULL && strcmp(r->id, o->except_role) == 0) ||
+        (o->except_principal != NULL && strcmp(r->subject, o->except_principal) == 0)) {
+        return ATT_OK;
+    }
+    att_err rc = att_store_principal_get(o->store, r->subject, &p);
+    if (rc == ATT_OK && !p.disabled) {
+        o->count++;
+    }
+    return rc == ATT_ERR_NOT_FOUND ? ATT_OK : rc;
+}
+
+att_err att_rbac_usable_owners(struct att_store *store, const char *except_role,
+                               const char *except_principal, size_t *count)
+{
+    struct owners o = {store, except_role, except_principal, 0};
+    ATT_TRY(att_store_role_list(store, count_owner, &o));
+    *count = o.count;
+    return ATT_OK;
+}
+
 att_err att_rbac_check(struct att_store *store, const struct att_identity *who,
                        const char *provider, enum att_perm perm, bool *allowed)
 {

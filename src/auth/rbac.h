@@ -56,6 +56,15 @@ bool att_role_grants(enum att_role r, enum att_perm p);
 bool att_rbac_names(const struct att_role_rec *r, const struct att_identity *who);
 
 /*
+ * How many Owner-on-all-providers assignments can still be used to administer attestd,
+ * leaving out assignment `except_role` and principal `except_principal` (either may be NULL):
+ * only those held by existing, enabled principals count (an external subject's Owner cannot
+ * be used while its issuer is not trusted). The guard against locking everyone out.
+ */
+att_err att_rbac_usable_owners(struct att_store *store, const char *except_role,
+                               const char *except_principal, size_t *count) ATT_WUR;
+
+/*
  * Decide whether `who` holds `perm` on `provider` through any role assignment in the store
  * (by principal id, by external subject and issuer, or by one of its groups and issuer).
  * *allowed is false, not an error, when no assignment grants it.

@@ -366,6 +366,12 @@ def parse_responses(data):
         out.append(r)
 
 
+def uuid4():
+    """A random client id that no principal has."""
+    import uuid
+    return str(uuid.uuid4())
+
+
 def error_of(body):
     """The (code, message) of an MAA-shaped error body; asserts the exact shape."""
     doc = json.loads(body)

@@ -40,7 +40,7 @@ class BackoffTest(unittest.TestCase):
             self.assertEqual(json.loads(body)["error"], "invalid_client")
         status, headers, body = self.token_request(cid, "wrong-secret")
         self.assertEqual(status, 429)
-        self.assertEqual(json.loads(body)["error"], "temporarily_unavailable")
+        self.assertEqual(json.loads(body)["error"], "invalid_client")  # RFC 6749 §5.2 codes only
         retry = int(headers["Retry-After"])
         self.assertTrue(1 <= retry <= 3, retry)
         # The right secret is refused too while the block lasts: nothing is checked.
@@ -53,6 +53,32 @@ class BackoffTest(unittest.TestCase):
         h.time.sleep(retry + 1)
         status, _, body = self.token_request(cid, self.cred["client_secret"])
         self.assertEqual(status, 200, body)
+
+    def test_good_login_does_not_reset_the_address_count(self):
+        """One valid credential must not buy an address unlimited guesses at other clients."""
+        cid = self.cred["client_id"]
+        for _ in range(MAX - 1):
+            self.assertEqual(self.token_request(h.uuid4(), "guess")[0], 401)
+        self.assertEqual(self.token_request(cid, self.cred["client_secret"])[0], 200)
+        self.assertEqual(self.token_request(h.uuid4(), "guess")[0], 401)  # the MAX-th failure
+        self.assertEqual(self.token_request(h.uuid4(), "guess")[0], 429)
+
+    def test_valid_token_works_while_the_address_is_blocked(self):
+        """Callers sharing an address (NAT, proxy) keep working with valid credentials."""
+        status, _, body = self.token_request(self.cred["client_id"], self.cred["client_secret"])
+        self.assertEqual(status, 200)
+        token = json.loads(body)["access_token"]
+        self.d.attestctl("role", "assign", "--principal", "bf-target", "--role", "Owner")
+        for _ in range(MAX):
+            self.token_request(self.cred["client_id"], "wrong")
+        self.assertEqual(self.token_request(self.cred["client_id"], "wrong")[0], 429)
+        status, _, _ = self.d.request("GET", "/admin/whoami",
+                                      headers={"Authorization": "Bearer " + token})
+        self.assertEqual(status, 200)
+        # A bad token from the blocked address is throttled.
+        status, _, _ = self.d.request("GET", "/admin/whoami",
+                                      headers={"Authorization": "Bearer x.y.z"})
+        self.assertEqual(status, 429)
 
     def test_bearer_failures_429(self):
         for i in range(MAX):

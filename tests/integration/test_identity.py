@@ -24,6 +24,8 @@ import harness as h
 CONFIG = "auth_max_failures = 0"
 FORM = "application/x-www-form-urlencoded"
 BEARER_CHALLENGE = 'Bearer realm="attestd"'
+# At /oauth2/token a 401 names the scheme the client used in its Authorization header, or the
+# one attestd supports (Basic) when it used none (RFC 6749 §5.2).
 BASIC_CHALLENGE = 'Basic realm="attestd"'
 HEX16_RE = re.compile(r"^[0-9a-f]{16}$")
 HEX32_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -590,7 +592,7 @@ class SecretRotationTest(IdentityCase):
         self.assert_oauth_error(token_request(self.d, cid, first["client_secret"]), 401,
                                 "invalid_client", BASIC_CHALLENGE)
         self.assert_oauth_error(token_request(self.d, cid, first["client_secret"], "post"), 401,
-                                "invalid_client", BEARER_CHALLENGE)
+                                "invalid_client", BASIC_CHALLENGE)
         token = get_token(self.d, cid, second["client_secret"])
         self.assertEqual(self.whoami(token)[0], 200)
         shown = json.loads(self.d.attestctl("principal", "show", "rot").stdout)
@@ -631,7 +633,7 @@ class SecretRotationTest(IdentityCase):
                  (self.owner["client_id"], self.owner["client_secret"][:-1]),
                  (self.owner["client_id"].upper(), self.owner["client_secret"])]
         for cid, secret in cases:
-            for how, challenge in (("basic", BASIC_CHALLENGE), ("post", BEARER_CHALLENGE)):
+            for how, challenge in (("basic", BASIC_CHALLENGE), ("post", BASIC_CHALLENGE)):
                 with self.subTest(client_id=cid, how=how):
                     self.assert_oauth_error(token_request(self.d, cid, secret, how), 401,
                                             "invalid_client", challenge)
@@ -647,7 +649,7 @@ class SecretRotationTest(IdentityCase):
                 self.assert_oauth_error(
                     self.d.request("POST", "/oauth2/token", body=form(*fields),
                                    headers={"Content-Type": FORM}),
-                    401, "invalid_client", BEARER_CHALLENGE)
+                    401, "invalid_client", BASIC_CHALLENGE)
         # A malformed Basic header, or another scheme: the challenge names the scheme the
         # client used (RFC 6749 §5.2).
         for value, challenge in (("Basic !!!", BASIC_CHALLENGE),
@@ -865,6 +867,46 @@ class RoleAssignmentTest(IdentityCase):
         self.assert_error(self.post("/admin/roleAssignments:remove", {"id": boot["id"]}), 409,
                           "Conflict")
         self.assertIn(boot, self.list_assignments())
+
+
+class LockoutGuardTest(IdentityCase):
+    """Only usable Owners (existing, enabled principals) keep attestd administrable: an Owner
+    given to an external subject of an untrusted issuer, or to a disabled principal, does not
+    count when the last usable one would go."""
+
+    def owner_rows(self):
+        status, _, body = self.d.request("GET", "/admin/roleAssignments",
+                                         headers={"Authorization": "Bearer " + self.owner_token})
+        self.assertEqual(status, 200)
+        return json.loads(body)["roleAssignments"]
+
+    def test_unusable_owners_do_not_count(self):
+        auth = {"Authorization": "Bearer " + self.owner_token, "Content-Type": "application/json"}
+        ext = {"subjectKind": "subject", "subject": "nobody", "issuer": "https://nowhere.invalid",
+               "role": "Owner", "provider": "*"}
+        self.assertEqual(self.d.request("POST", "/admin/roleAssignments",
+                                        body=json.dumps(ext).encode(), headers=auth)[0], 201)
+        self.d.attestctl("principal", "create", "sleeper")
+        self.d.attestctl("role", "assign", "--principal", "sleeper", "--role", "Owner")
+        self.d.attestctl("principal", "disable", "sleeper")
+        mine = [r for r in self.owner_rows() if r["subject"] == self.owner["client_id"]][0]
+        status, _, body = self.d.request(
+            "POST", "/admin/roleAssignments:remove", body=json.dumps({"id": mine["id"]}).encode(),
+            headers=auth)
+        self.assertEqual(status, 409, body)
+        # The CLI guards the same way, for revoke and for disabling the last usable Owner.
+        proc = self.d.attestctl("role", "revoke", mine["id"], check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("last Owner", proc.stderr)
+        proc = self.d.attestctl("principal", "disable", "bootstrap-owner", check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("last usable Owner", proc.stderr)
+        # With a second usable Owner, the first can go.
+        self.d.attestctl("principal", "enable", "sleeper")
+        status, _, body = self.d.request(
+            "POST", "/admin/roleAssignments:remove", body=json.dumps({"id": mine["id"]}).encode(),
+            headers=auth)
+        self.assertEqual(status, 200, body)
 
 
 class LoggingTest(IdentityCase):
