@@ -83,6 +83,7 @@ static int bootstrap_owner(struct daemon *d)
     struct att_role_rec r;
     int64_t now = att_time_now();
     att_err rc = att_principal_create(d->store, "bootstrap-owner", now, 0, &p, &sec);
+    bool created = rc == ATT_OK;
     memset(&r, 0, sizeof(r));
     if (rc == ATT_OK) {
         snprintf(r.id, sizeof(r.id), "%.32s", sec.id); /* any unique id; reuse the random one */
@@ -113,6 +114,11 @@ static int bootstrap_owner(struct daemon *d)
     att_new_secret_wipe(&sec);
     close(fd);
     if (!written) {
+        /* Undo, so the next start bootstraps again instead of finding a principal nobody can use.
+         */
+        if (created) {
+            att_ignore_err(att_store_principal_delete(d->store, p.id)); /* its roles go with it */
+        }
         unlink(path);
         return startup_error("bootstrap owner",
                              rc != ATT_OK ? att_err_str(rc) : "cannot write the credentials file");
