@@ -289,6 +289,18 @@ att_err att_principal_secret_revoke(struct att_store *store, const char *princip
     return att_store_secret_revoke(store, secret_id, now);
 }
 
+/*
+ * Spend scrypt runs up to the number a principal with two active secrets costs, so that
+ * timing tells neither whether a client id exists nor how many secrets it has (a principal
+ * with expired-but-unrevoked secrets beyond that costs one run more per such secret).
+ */
+static void burn_up_to(const char *secret, size_t len, size_t spent)
+{
+    for (size_t i = spent; i < ATT_PRINCIPAL_MAX_ACTIVE_SECRETS; i++) {
+        att_secret_burn(secret, len);
+    }
+}
+
 att_err att_principal_authenticate(struct att_store *store, const char *client_id,
                                    const char *secret, size_t secret_len, int64_t now,
                                    const char *peer, struct att_principal_rec *out)
@@ -303,22 +315,19 @@ att_err att_principal_authenticate(struct att_store *store, const char *client_i
 
     ATT_CHECK(store != NULL && out != NULL && (secret != NULL || secret_len == 0), ATT_ERR_ARG);
     if (!looks_like_uuid(client_id)) {
-        att_secret_burn(secret, secret_len);
+        burn_up_to(secret, secret_len, 0);
         rc = ATT_ERR_CREDENTIALS;
         goto out;
     }
     rc = att_store_principal_get(store, client_id, &p);
     if (rc == ATT_ERR_NOT_FOUND) {
-        att_secret_burn(secret, secret_len);
+        burn_up_to(secret, secret_len, 0);
         rc = ATT_ERR_CREDENTIALS;
         goto out;
     }
     ATT_GUARD(rc);
     ATT_GUARD(load_secrets(store, p.id, now, &set));
-    if (set.n == 0) {
-        /* Every secret revoked: spend the time a wrong secret would. */
-        att_secret_burn(secret, secret_len);
-    }
+    burn_up_to(secret, secret_len, set.n); /* also when every secret is revoked */
     /* Every candidate is tried, so the time spent does not depend on which one matches. */
     for (size_t i = 0; i < set.n; i++) {
         att_err v = att_secret_verify(secret, secret_len, set.items[i].hash);

@@ -49,8 +49,9 @@ att_err att_principal_secret_revoke(struct att_store *store, const char *princip
 
 /*
  * Check client credentials. ATT_OK fills *out and records the use (now, peer). Failures:
- * ATT_ERR_CREDENTIALS (unknown client or no secret matches; the same time is spent either
- * way), ATT_ERR_PRINCIPAL_DISABLED, ATT_ERR_SECRET_EXPIRED (only an expired secret matched).
+ * ATT_ERR_CREDENTIALS (unknown client or no secret matches; at least as many scrypt runs as
+ * a principal with two active secrets costs are spent either way), ATT_ERR_PRINCIPAL_DISABLED,
+ * ATT_ERR_SECRET_EXPIRED (only an expired secret matched).
  */
 att_err att_principal_authenticate(struct att_store *store, const char *client_id,
                                    const char *secret, size_t secret_len, int64_t now,
