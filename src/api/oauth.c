@@ -51,7 +51,7 @@ static void oauth_error(struct att_http_response *resp, int status, const char *
 static void backoff_keys(const struct att_http_request *req, const char *client_id,
                          char ip_key[ATT_BACKOFF_KEY_MAX], char client_key[ATT_BACKOFF_KEY_MAX])
 {
-    snprintf(ip_key, ATT_BACKOFF_KEY_MAX, "ip:%s", req->peer_text);
+    att_backoff_addr_key(req->peer, ip_key);
     snprintf(client_key, ATT_BACKOFF_KEY_MAX, "client:%s", client_id);
 }
 

@@ -249,7 +249,7 @@ static void refuse(struct att_api *api, const struct att_http_request *req, cons
     char ip_key[ATT_BACKOFF_KEY_MAX];
     unsigned retry = 0;
     int64_t now = att_time_now();
-    snprintf(ip_key, sizeof(ip_key), "ip:%s", req->peer_text);
+    att_backoff_addr_key(req->peer, ip_key);
     if (att_backoff_blocked(api->backoff, ip_key, now, &retry)) {
         char value[16];
         snprintf(value, sizeof(value), "%u", retry > 0 ? retry : 1);

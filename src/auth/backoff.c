@@ -4,7 +4,10 @@
  */
 #include "auth/backoff.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +24,30 @@ struct att_backoff {
     pthread_mutex_t lock;
     struct slot slots[ATT_BACKOFF_SLOTS];
 };
+
+void att_backoff_addr_key(const struct sockaddr *sa, char out[ATT_BACKOFF_KEY_MAX])
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        struct in6_addr a = in6->sin6_addr;
+        if (memcmp(a.s6_addr, mapped, sizeof(mapped)) == 0) {
+            inet_ntop(AF_INET, &a.s6_addr[12], text, sizeof(text));
+            snprintf(out, ATT_BACKOFF_KEY_MAX, "ip:%s", text);
+            return;
+        }
+        memset(&a.s6_addr[8], 0, 8);
+        inet_ntop(AF_INET6, &a, text, sizeof(text));
+        snprintf(out, ATT_BACKOFF_KEY_MAX, "ip6:%s/64", text);
+        return;
+    }
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+    }
+    snprintf(out, ATT_BACKOFF_KEY_MAX, "ip:%s", text);
+}
 
 att_err att_backoff_new(const struct att_backoff_config *cfg, struct att_backoff **out)
 {

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "core/err.h"
 
@@ -30,6 +31,13 @@ struct att_backoff;
 
 att_err att_backoff_new(const struct att_backoff_config *cfg, struct att_backoff **out) ATT_WUR;
 void att_backoff_free(struct att_backoff *b);
+
+/*
+ * The backoff key of a peer address: "ip:a.b.c.d" for IPv4 (and IPv4-mapped IPv6), and the
+ * /64 for IPv6 ("ip6:2001:db8:1:2::/64"), since one host commonly holds a whole /64 and could
+ * otherwise rotate addresses to escape its block.
+ */
+void att_backoff_addr_key(const struct sockaddr *sa, char out[ATT_BACKOFF_KEY_MAX]);
 
 /* Is `key` blocked at `now`? *retry_after (seconds, >= 1) is set when it is. */
 bool att_backoff_blocked(struct att_backoff *b, const char *key, int64_t now,

@@ -3,6 +3,10 @@
 
 #include "auth/backoff.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
 static void test_block_after_n(void **state)
 {
     (void)state;
@@ -80,13 +84,45 @@ static void test_bounded_table(void **state)
     att_backoff_free(b);
 }
 
+static void key_of(const char *addr, char out[ATT_BACKOFF_KEY_MAX])
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+    } else {
+        assert_int_equal(inet_pton(AF_INET6, addr, &in6->sin6_addr), 1);
+        in6->sin6_family = AF_INET6;
+    }
+    att_backoff_addr_key((struct sockaddr *)&ss, out);
+}
+
+/* IPv6 peers are counted per /64; IPv4 (also IPv4-mapped) per address. */
+static void test_address_keys(void **state)
+{
+    (void)state;
+    char a[ATT_BACKOFF_KEY_MAX];
+    char b[ATT_BACKOFF_KEY_MAX];
+    key_of("192.0.2.7", a);
+    assert_string_equal(a, "ip:192.0.2.7");
+    key_of("::ffff:192.0.2.7", b);
+    assert_string_equal(b, "ip:192.0.2.7");
+    key_of("2001:db8:1:2:aaaa:bbbb:cccc:dddd", a);
+    key_of("2001:db8:1:2::1", b);
+    assert_string_equal(a, "ip6:2001:db8:1:2::/64");
+    assert_string_equal(a, b);
+    key_of("2001:db8:1:3::1", b);
+    assert_string_not_equal(a, b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_block_after_n),
-        cmocka_unit_test(test_window_and_success),
-        cmocka_unit_test(test_disabled),
-        cmocka_unit_test(test_bounded_table),
+        cmocka_unit_test(test_block_after_n), cmocka_unit_test(test_window_and_success),
+        cmocka_unit_test(test_disabled),      cmocka_unit_test(test_bounded_table),
+        cmocka_unit_test(test_address_keys),
     };
     return cmocka_run_group_tests_name("auth_backoff", tests, NULL, NULL);
 }
