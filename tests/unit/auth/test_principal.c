@@ -6,6 +6,7 @@
  * the whole file stays around 35 of them.
  */
 #include "att_test.h"
+#include "store_fixture.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -17,33 +18,17 @@
 #define DAY INT64_C(86400)
 #define PEER "192.0.2.7"
 
-struct fx {
-    char dir[64];
-    char db[128];
-    struct att_store *s;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    att_test_mkdtemp("auth", f->dir, sizeof(f->dir));
-    snprintf(f->db, sizeof(f->db), "%s/attestd.db", f->dir);
-    EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    *state = f;
-    return 0;
+    return store_fx_setup(state, "auth", true);
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    att_store_close(f->s);
-    att_test_rmdir(f->dir);
-    free(f);
-    return 0;
+    return store_fx_teardown(state);
 }
 
-static att_err auth(struct fx *f, const char *id, const char *secret, int64_t now,
+static att_err auth(struct store_fx *f, const char *id, const char *secret, int64_t now,
                     struct att_principal_rec *out)
 {
     return att_principal_authenticate(f->s, id, secret, strlen(secret), now, PEER, out);
@@ -97,7 +82,7 @@ static void test_name_check(void **state)
 /* Bad names and arguments are refused before any work or write. */
 static void test_create_refusals(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p;
     struct att_new_secret ns;
 
@@ -132,7 +117,7 @@ static att_err count_principal(const struct att_principal_rec *p, void *arg)
 
 static void test_create_and_authenticate(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p;
     struct att_principal_rec got;
     struct att_new_secret ns;
@@ -197,7 +182,7 @@ static void test_create_and_authenticate(void **state)
 
 static void test_non_uuid_ids(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec got;
     /* No hash in the store is reached: each costs one burn. */
     EXPECT_ERR(att_principal_authenticate(f->s, NULL, "x", 1, NOW, PEER, &got),
@@ -208,7 +193,7 @@ static void test_non_uuid_ids(void **state)
 
 static void test_disabled(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p;
     struct att_principal_rec got;
     struct att_new_secret ns;
@@ -225,7 +210,7 @@ static void test_disabled(void **state)
 
 static void test_expiry(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p;
     struct att_principal_rec q;
     struct att_principal_rec got;
@@ -249,7 +234,7 @@ static void test_expiry(void **state)
 
 static void test_rotation(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p;
     struct att_principal_rec got;
     struct att_new_secret s1;
@@ -284,7 +269,7 @@ static void test_rotation(void **state)
 /* An expired, unrevoked secret frees its slot but is still recognised as expired. */
 static void test_expired_frees_slot(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p;
     struct att_principal_rec got;
     struct att_new_secret s1;
@@ -304,7 +289,7 @@ static void test_expired_frees_slot(void **state)
 
 static void test_revoke_scope(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec a;
     struct att_principal_rec b;
     struct att_principal_rec got;
@@ -332,7 +317,7 @@ static void test_revoke_scope(void **state)
 
 static void test_duplicate_name(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p;
     struct att_principal_rec q;
     struct att_new_secret s1;
@@ -356,7 +341,7 @@ static void test_duplicate_name(void **state)
 
 static void test_add_unknown_principal(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_new_secret ns;
     EXPECT_ERR(
         att_principal_secret_add(f->s, "00000000-0000-4000-8000-000000000000", NOW, DAY, &ns),

@@ -6,6 +6,7 @@
  * tampered database may hold.
  */
 #include "att_test.h"
+#include "store_fixture.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -18,41 +19,20 @@
 
 #include "store/store.h"
 
-struct fx {
-    char dir[64];
-    char db[128];
-    struct att_store *s;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    att_test_mkdtemp("ident", f->dir, sizeof(f->dir));
-    snprintf(f->db, sizeof(f->db), "%s/attestd.db", f->dir);
-    EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    *state = f;
-    return 0;
+    return store_fx_setup(state, "ident", true);
 }
 
 /* Like setup, but leaves the database to the test (for the upgrade test). */
 static int setup_empty(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    att_test_mkdtemp("ident", f->dir, sizeof(f->dir));
-    snprintf(f->db, sizeof(f->db), "%s/attestd.db", f->dir);
-    *state = f;
-    return 0;
+    return store_fx_setup(state, "ident", false);
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    att_store_close(f->s);
-    att_test_rmdir(f->dir);
-    free(f);
-    return 0;
+    return store_fx_teardown(state);
 }
 
 /* Run SQL on a second, raw connection (as an attacker with the file would). */
@@ -166,7 +146,7 @@ static att_err collect_role(const struct att_role_rec *r, void *arg)
 
 static void test_fresh_db_at_version_2(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_schema_version(f->s, &v));
     assert_int_equal(v, 2);
@@ -218,7 +198,7 @@ static att_err count_key(const struct att_key_rec *k, void *arg)
 
 static void test_upgrade_from_version_1(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_provider_rec p;
     struct att_dek_rec d;
     struct att_principal_rec pr, got;
@@ -265,7 +245,7 @@ static void test_upgrade_from_version_1(void **state)
 
 static void test_auth_keys(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_key_rec k;
     struct ids c = {0};
 
@@ -304,7 +284,7 @@ static void test_auth_keys(void **state)
 /* Blobs and fields come back exactly as stored. */
 static void test_auth_key_round_trip(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_key_rec k;
     make_auth_key(&k, "kid-rt", 42);
     EXPECT_OK(att_store_auth_key_insert(f->s, &k));
@@ -322,7 +302,7 @@ static void test_auth_key_round_trip(void **state)
 
 static void test_principal_crud(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p, got;
     struct ids c = {0};
 
@@ -395,7 +375,7 @@ static void test_principal_crud(void **state)
 /* The longest address a touch accepts is the longest a get returns. */
 static void test_principal_touch_limits(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p, got;
     char from[sizeof(p.last_used_from) + 1];
 
@@ -415,7 +395,7 @@ static void test_principal_touch_limits(void **state)
 
 static void test_secrets(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p;
     struct att_secret_rec sec;
     struct ids c = {0};
@@ -471,7 +451,7 @@ static att_err copy_secret(const struct att_secret_rec *sec, void *arg)
 
 static void test_secret_round_trip(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p;
     struct att_secret_rec sec;
     struct secret_copy c = {0};
@@ -510,7 +490,7 @@ static att_err copy_role(const struct att_role_rec *r, void *arg)
 
 static void test_roles(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_role_rec r;
     struct role_copy c;
     struct ids ids = {0};
@@ -561,7 +541,7 @@ static void test_roles(void **state)
 /* The CHECK on subject_kind holds even for a writer that skips store.c. */
 static void test_role_kind_checked_by_schema(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
@@ -576,7 +556,7 @@ static void test_role_kind_checked_by_schema(void **state)
 
 static void test_principal_delete_cascades(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p;
     struct att_secret_rec sec;
     struct att_role_rec r;
@@ -628,7 +608,7 @@ static void test_principal_delete_cascades(void **state)
 /* Inside a caller's transaction the delete joins it and goes with its rollback. */
 static void test_principal_delete_in_transaction(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p, got;
     struct att_role_rec r;
 
@@ -655,7 +635,7 @@ static void test_principal_delete_in_transaction(void **state)
 
 static void test_identity_bad_arguments(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec p, got;
     struct att_secret_rec sec;
     struct att_role_rec r;
@@ -727,7 +707,7 @@ static void test_identity_bad_arguments(void **state)
 /* Values that do not fit their field, or have the wrong type, are errors, never truncated. */
 static void test_identity_tampered_rows(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_principal_rec got;
     struct ids c = {0};
     char sql[512];

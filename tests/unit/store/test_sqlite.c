@@ -5,6 +5,7 @@
  * its error codes, and rows a tampered database may hold.
  */
 #include "att_test.h"
+#include "store_fixture.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,30 +18,14 @@
 
 #include "store/store.h"
 
-struct fx {
-    char dir[64];
-    char db[128];
-    struct att_store *s;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    att_test_mkdtemp("store", f->dir, sizeof(f->dir));
-    snprintf(f->db, sizeof(f->db), "%s/attestd.db", f->dir);
-    EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    *state = f;
-    return 0;
+    return store_fx_setup(state, "store", true);
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    att_store_close(f->s);
-    att_test_rmdir(f->dir);
-    free(f);
-    return 0;
+    return store_fx_teardown(state);
 }
 
 /* Run SQL on a second, raw connection (as an attacker with the file would). */
@@ -93,7 +78,7 @@ static void make_dek(struct att_dek_rec *d, const char *id, const char *kek, boo
 
 static void test_fresh_db_migrated(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_ping(f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
@@ -104,7 +89,7 @@ static void test_fresh_db_migrated(void **state)
 
 static void test_reopen_is_idempotent(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_provider_rec p, got;
     int v = -1;
     make_provider(&p, "p1", false);
@@ -131,7 +116,7 @@ static void test_reopen_is_idempotent(void **state)
 
 static void test_newer_schema_refused(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     char sql[128];
     struct att_store *s2 = NULL;
     snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES(%d, 0)",
@@ -144,7 +129,7 @@ static void test_newer_schema_refused(void **state)
 /* journal_mode is stored in the file, so a second connection sees it. */
 static void test_wal_and_file_modes(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct stat st;
     struct att_provider_rec p;
     char wal[160];
@@ -173,7 +158,7 @@ static void test_wal_and_file_modes(void **state)
  */
 static void test_foreign_keys_enforced(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_key_rec k;
     make_key(&k, "kid-1", "no-such-provider", 1);
     EXPECT_ERR(att_store_key_insert(f->s, &k), ATT_ERR_STORE_CONSTRAINT);
@@ -182,7 +167,7 @@ static void test_foreign_keys_enforced(void **state)
 
 static void test_file_mode_with_loose_umask(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     char path[160];
     struct att_store *s2 = NULL;
     struct stat st;
@@ -198,7 +183,7 @@ static void test_file_mode_with_loose_umask(void **state)
 
 static void test_open_failures(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_store *s2 = NULL;
     char path[160];
     snprintf(path, sizeof(path), "%s/missing-dir/x.db", f->dir);
@@ -237,7 +222,7 @@ static void assert_mode(const char *path, mode_t want)
 /* A dangling link used to make SQLite create its target world-readable. */
 static void test_symlink_refused(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_store *s2 = NULL;
     char link[160], target[160];
     snprintf(link, sizeof(link), "%s/link.db", f->dir);
@@ -257,7 +242,7 @@ static void test_symlink_refused(void **state)
 /* Only the file itself must not be a link: a data directory reached through one is fine. */
 static void test_symlinked_dir_allowed(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_store *s2 = NULL;
     char link[160], path[192];
     snprintf(link, sizeof(link), "%s-link", f->dir);
@@ -271,7 +256,7 @@ static void test_symlinked_dir_allowed(void **state)
 
 static void test_sidecar_symlink_refused(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_store *s2 = NULL;
     char path[160], wal[192], target[160];
     snprintf(path, sizeof(path), "%s/second.db", f->dir);
@@ -286,7 +271,7 @@ static void test_sidecar_symlink_refused(void **state)
 /* Files from an older release may be 0644: they are tightened, not refused. */
 static void test_loose_files_fixed(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_store *s2 = NULL;
     char path[160], wal[192], shm[192];
     struct att_provider_rec p;
@@ -312,7 +297,7 @@ static void test_loose_files_fixed(void **state)
 
 static void test_non_regular_refused(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_store *s2 = NULL;
     char path[160];
     snprintf(path, sizeof(path), "%s/dir.db", f->dir);
@@ -328,7 +313,7 @@ static void test_non_regular_refused(void **state)
 
 static void test_other_owner_refused(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_store *s2 = NULL;
     char path[160];
     if (geteuid() != 0) {
@@ -362,7 +347,7 @@ static att_err collect_provider(const struct att_provider_rec *p, void *arg)
 
 static void test_provider_crud(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_provider_rec p, got;
     struct names n = {0};
 
@@ -403,7 +388,7 @@ static void test_provider_crud(void **state)
 
 static void test_only_one_default_provider(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_provider_rec p;
     make_provider(&p, "one", true);
     EXPECT_OK(att_store_provider_insert(f->s, &p));
@@ -421,7 +406,7 @@ static void test_only_one_default_provider(void **state)
 
 static void test_provider_bad_arguments(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_provider_rec p;
     make_provider(&p, "x", false);
     memset(p.name, 'a', sizeof(p.name)); /* not NUL-terminated */
@@ -436,7 +421,7 @@ static void test_provider_bad_arguments(void **state)
 /* A name longer than the record field (a tampered file) is an error, never truncated. */
 static void test_oversized_column_refused(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_provider_rec got;
     struct names n = {0};
     char sql[512];
@@ -461,7 +446,7 @@ static void test_oversized_column_refused(void **state)
 
 static void test_wrong_column_types_refused(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_provider_rec got;
     struct att_dek_rec d;
     raw_exec(f->db, "INSERT INTO providers VALUES('p', 'https://i', 'ES256', 5, 1);"
@@ -497,7 +482,7 @@ static att_err collect_key(const struct att_key_rec *k, void *arg)
 
 static void test_keys_and_cascade(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_provider_rec p;
     struct att_key_rec k;
     struct kids c = {0};
@@ -553,7 +538,7 @@ static att_err collect_dek(const struct att_dek_rec *d, void *arg)
 
 static void test_deks(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_dek_rec d, got;
     struct dek_ids c = {0};
 
@@ -600,7 +585,7 @@ static void test_deks(void **state)
 
 static void test_transactions(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct att_dek_rec d, got;
 
     att_dek_rec_init(&got);
@@ -622,7 +607,7 @@ static void test_transactions(void **state)
 /* A writer holding the lock on another connection makes ours report BUSY (after the timeout). */
 static void test_busy_maps(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     sqlite3 *db = NULL;
     struct att_dek_rec d;
     assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
