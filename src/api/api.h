@@ -21,13 +21,15 @@
 #include "provider/provider.h"
 #include "store/store.h"
 
-/* A reference-counted provider set. */
+/* What a reload replaces, reference counted: requests in flight keep the set they started with. */
 struct att_api_snapshot {
     struct att_provider_set *providers;
+    struct att_issuers *issuers; /* trusted external token issuers (one reference) */
     unsigned refs;
 };
 
 struct att_auth;
+struct att_issuers;
 
 struct att_api {
     pthread_mutex_t lock;
@@ -46,11 +48,17 @@ struct att_api_call {
     const struct att_identity *who; /* NULL on public routes */
 };
 
+/* Takes ownership of `providers` and of one reference to `issuers`, also on failure. */
 att_err att_api_init(struct att_api *api, struct att_store *store, struct att_auth *auth,
-                     struct att_provider_set *providers) ATT_WUR;
+                     struct att_provider_set *providers, struct att_issuers *issuers) ATT_WUR;
 void att_api_cleanup(struct att_api *api);
-/* Install a new provider set (takes ownership); the old one is freed when its last request ends. */
-att_err att_api_swap_providers(struct att_api *api, struct att_provider_set *providers) ATT_WUR;
+/*
+ * Install a new provider set and issuer registry (taking ownership of both, also on failure;
+ * `issuers` NULL keeps the current registry). The old ones are freed when their last request
+ * ends.
+ */
+att_err att_api_swap(struct att_api *api, struct att_provider_set *providers,
+                     struct att_issuers *issuers) ATT_WUR;
 
 /* The att_http_handler: route and answer one request. */
 void att_api_handle(void *arg, const struct att_http_request *req, struct att_http_response *resp);

@@ -63,9 +63,26 @@ void att_api_whoami(const struct att_api_call *call, struct att_http_response *r
         att_http_error(resp, 500, "InternalServerError", "cannot read role assignments");
         return;
     }
-    send_json(resp, 200,
-              json_pack("{s:s,s:s,s:s,s:o}", "kind", call->who->kind, "subject", call->who->subject,
-                        "name", call->who->name, "roles", c.arr));
+    const struct att_identity *who = call->who;
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:o}", "kind", who->kind, "subject", who->subject, "name",
+                            who->name, "roles", c.arr);
+    if (doc != NULL && strcmp(who->kind, "subject") == 0) {
+        /* An external caller: its issuer, its groups, and the roles its token carries. */
+        json_t *groups = json_array();
+        json_t *token_roles = json_array();
+        for (size_t i = 0; i < who->n_groups; i++) {
+            json_array_append_new(groups, json_string(who->groups[i]));
+        }
+        for (size_t i = 0; i < who->n_token_roles; i++) {
+            json_array_append_new(token_roles, json_pack("{s:s,s:s}", "role",
+                                                         att_role_name(who->token_roles[i].role),
+                                                         "provider", who->token_roles[i].provider));
+        }
+        json_object_set_new(doc, "issuer", json_string(who->issuer));
+        json_object_set_new(doc, "groups", groups);
+        json_object_set_new(doc, "tokenRoles", token_roles);
+    }
+    send_json(resp, 200, doc);
 }
 
 void att_api_roles_list(const struct att_api_call *call, struct att_http_response *resp)

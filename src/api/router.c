@@ -13,6 +13,8 @@
 
 #include "auth/access.h"
 #include "auth/backoff.h"
+#include "auth/bearer.h"
+#include "auth/issuers.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -71,12 +73,17 @@ static bool version_known(struct att_bytes v)
 }
 
 att_err att_api_init(struct att_api *api, struct att_store *store, struct att_auth *auth,
-                     struct att_provider_set *providers)
+                     struct att_provider_set *providers, struct att_issuers *issuers)
 {
     memset(api, 0, sizeof(*api));
     api->current = calloc(1, sizeof(*api->current));
-    ATT_ENSURE(api->current != NULL, ATT_ERR_NOMEM);
+    if (api->current == NULL) {
+        att_provider_set_free(providers);
+        att_issuers_free(issuers);
+        return ATT_ERR_NOMEM;
+    }
     api->current->providers = providers;
+    api->current->issuers = issuers;
     api->current->refs = 1;
     api->store = store;
     api->auth = auth;
@@ -91,6 +98,7 @@ static void snapshot_release(struct att_api *api, struct att_api_snapshot *snap)
     pthread_mutex_unlock(&api->lock);
     if (last) {
         att_provider_set_free(snap->providers);
+        att_issuers_free(snap->issuers);
         free(snap);
     }
 }
@@ -113,17 +121,20 @@ void att_api_cleanup(struct att_api *api)
     pthread_mutex_destroy(&api->lock);
 }
 
-att_err att_api_swap_providers(struct att_api *api, struct att_provider_set *providers)
+att_err att_api_swap(struct att_api *api, struct att_provider_set *providers,
+                     struct att_issuers *issuers)
 {
     struct att_api_snapshot *snap = calloc(1, sizeof(*snap));
     if (snap == NULL) {
         att_provider_set_free(providers);
+        att_issuers_free(issuers);
         return ATT_ERR_NOMEM;
     }
     snap->providers = providers;
     snap->refs = 1;
     pthread_mutex_lock(&api->lock);
     struct att_api_snapshot *old = api->current;
+    snap->issuers = issuers != NULL ? issuers : att_issuers_retain(old->issuers);
     api->current = snap;
     pthread_mutex_unlock(&api->lock);
     snapshot_release(api, old);
@@ -197,6 +208,7 @@ static void log_decision(const struct att_http_request *req, const struct route 
             "route", json_string(rt->name), "provider", scope[0] != 0 ? json_string(scope) : NULL,
             "principal", who != NULL && who->subject[0] != 0 ? json_string(who->subject) : NULL,
             "principal_name", who != NULL && who->name[0] != 0 ? json_string(who->name) : NULL,
+            "issuer", who != NULL && who->issuer[0] != 0 ? json_string(who->issuer) : NULL,
             "permission", json_string(att_perm_name(rt->perm)), "result", json_string(result),
             "reason", reason != NULL ? json_string(reason) : NULL, "token",
             token_fp != NULL ? json_string(token_fp) : NULL, NULL);
@@ -265,9 +277,10 @@ static void refuse(struct att_api *api, const struct att_http_request *req, cons
 }
 
 /* Who is calling: a bearer token (RFC 6750 §2.1), else a registered client certificate. */
-static bool authenticate(struct att_api *api, const struct att_http_request *req,
-                         const struct route *rt, const char *scope, struct att_identity *who,
-                         char fp[17], struct att_http_response *resp)
+static bool authenticate(struct att_api *api, const struct att_api_snapshot *snap,
+                         const struct att_http_request *req, const struct route *rt,
+                         const char *scope, struct att_identity *who, char fp[17],
+                         struct att_http_response *resp)
 {
     const struct att_bytes *h = att_http_header_get(req->head, "authorization");
     struct att_bytes scheme;
@@ -291,8 +304,8 @@ static bool authenticate(struct att_api *api, const struct att_http_request *req
     att_ignore_err(att_bytes_slice(*h, 7, h->len - 7, &token)); /* h->len >= 7 */
     token = att_bytes_trim(token);
     fingerprint(token.ptr, token.len, fp);
-    att_err rc = att_auth_verify(api->auth, api->store, (const char *)token.ptr, token.len,
-                                 att_time_now(), who);
+    att_err rc = att_bearer_verify(api->auth, snap->issuers, api->store, (const char *)token.ptr,
+                                   token.len, att_time_now(), who);
     if (rc != ATT_OK) {
         refuse(api, req, rt, scope, att_err_name(rc), fp, "invalid_token", att_err_str(rc), resp);
         return false;
@@ -304,12 +317,12 @@ static bool authenticate(struct att_api *api, const struct att_http_request *req
  * Who is calling and may they use this route here? Answers 401 (no or bad credential), 429
  * (too many failures from this address) or 403 (no role grants the permission) itself.
  */
-static bool authorize(struct att_api *api, const struct att_http_request *req,
-                      const struct route *rt, const char *scope, struct att_identity *who,
-                      struct att_http_response *resp)
+static bool authorize(struct att_api *api, const struct att_api_snapshot *snap,
+                      const struct att_http_request *req, const struct route *rt, const char *scope,
+                      struct att_identity *who, struct att_http_response *resp)
 {
     char fp[17] = "";
-    if (!authenticate(api, req, rt, scope, who, fp, resp)) {
+    if (!authenticate(api, snap, req, rt, scope, who, fp, resp)) {
         return false;
     }
     bool allowed = false;
@@ -420,7 +433,7 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
     struct att_api_call call = {req, snap->providers, provider, api, NULL};
     if (match->perm != ATT_PERM_PUBLIC) {
         const char *scope = match->root_only || provider == NULL ? "" : provider->rec.name;
-        if (!authorize(api, req, match, scope, &who, resp)) {
+        if (!authorize(api, snap, req, match, scope, &who, resp)) {
             return;
         }
         call.who = &who;

@@ -141,6 +141,11 @@ void att_auth_free(struct att_auth *a)
     free(a);
 }
 
+const char *att_auth_issuer(const struct att_auth *a)
+{
+    return a->issuer;
+}
+
 att_err att_auth_issue(const struct att_auth *a, const struct att_principal_rec *p, int64_t now,
                        struct att_buf *token)
 {

@@ -32,6 +32,9 @@ att_err att_auth_new(struct att_store *store, struct att_keyring *kr, const char
                      int64_t now, struct att_auth **out) ATT_WUR;
 void att_auth_free(struct att_auth *a);
 
+/* The issuer of attestd's access tokens (its public URL). */
+const char *att_auth_issuer(const struct att_auth *a);
+
 /* Issue an access token for principal `p`, valid ATT_ACCESS_LIFETIME seconds from `now`. */
 att_err att_auth_issue(const struct att_auth *a, const struct att_principal_rec *p, int64_t now,
                        struct att_buf *token) ATT_WUR;

@@ -152,6 +152,14 @@ att_err att_rbac_check(struct att_store *store, const struct att_identity *who,
         *allowed = true;
         return ATT_OK;
     }
+    for (size_t i = 0; i < who->n_token_roles; i++) {
+        const struct att_token_role *t = &who->token_roles[i];
+        bool scope = strcmp(t->provider, "*") == 0 || strcmp(t->provider, c.provider) == 0;
+        if (scope && grants(t->role, perm)) {
+            *allowed = true;
+            return ATT_OK;
+        }
+    }
     ATT_TRY(att_store_role_list(store, consider, &c));
     *allowed = c.allowed;
     return ATT_OK;

@@ -34,15 +34,24 @@ enum att_perm {
 };
 
 #define ATT_IDENTITY_MAX_GROUPS 32
+#define ATT_IDENTITY_MAX_TOKEN_ROLES 16
+
+/* A role an external token carries (its roles claim through the issuer's role_map). */
+struct att_token_role {
+    enum att_role role;
+    char provider[ATT_PROVIDER_NAME_MAX + 1]; /* a provider name, or "*" */
+};
 
 /* Who the caller is, once authenticated. */
 struct att_identity {
     char kind[16];     /* "principal" (attestd's own) or "subject" (an external issuer's) */
     char subject[256]; /* principal id, or the external subject claim */
     char issuer[512];  /* "" for principals */
-    char name[64];     /* principal name, for logs */
-    char groups[ATT_IDENTITY_MAX_GROUPS][128];
+    char name[64];     /* principal name, or the external issuer's configured name; for logs */
+    char groups[ATT_IDENTITY_MAX_GROUPS][128]; /* external groups claim (first N kept) */
     size_t n_groups;
+    struct att_token_role token_roles[ATT_IDENTITY_MAX_TOKEN_ROLES];
+    size_t n_token_roles;
 };
 
 const char *att_role_name(enum att_role r);
@@ -65,8 +74,9 @@ att_err att_rbac_usable_owners(struct att_store *store, const char *except_role,
                                const char *except_principal, size_t *count) ATT_WUR;
 
 /*
- * Decide whether `who` holds `perm` on `provider` through any role assignment in the store
- * (by principal id, by external subject and issuer, or by one of its groups and issuer).
+ * Decide whether `who` holds `perm` on `provider` through a role its token carries or any role
+ * assignment in the store (by principal id, by external subject and issuer, or by one of its
+ * groups and issuer).
  * *allowed is false, not an error, when no assignment grants it.
  */
 att_err att_rbac_check(struct att_store *store, const struct att_identity *who,

@@ -60,6 +60,7 @@ static const struct err_info infos[] = {
     E(ATT_ERR_PERM, "unsafe file: accessible by group or others, not owned by this user, a "
                     "symbolic link or not a regular file"),
     E(ATT_ERR_NET, "network error"),
+    E(ATT_ERR_FETCH, "download failed"),
     E(ATT_ERR_INTERNAL, "internal error"),
     E(ATT_ERR_NOMEM, "out of memory"),
     E(ATT_ERR_CRYPTO, "cryptographic library failure"),

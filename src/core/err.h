@@ -69,8 +69,9 @@ typedef enum att_err {
 
     /* io: files, sockets, permissions */
     ATT_ERR_IO = 700,
-    ATT_ERR_PERM, /* unsafe file: readable by group/others, not ours, a link, not regular */
-    ATT_ERR_NET,  /* socket / address error */
+    ATT_ERR_PERM,  /* unsafe file: readable by group/others, not ours, a link, not regular */
+    ATT_ERR_NET,   /* socket / address error */
+    ATT_ERR_FETCH, /* a download failed: connection, TLS, timeout or HTTP status */
 
     /* internal: our bug or resource exhaustion */
     ATT_ERR_INTERNAL = 800,

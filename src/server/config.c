@@ -121,6 +121,7 @@ static const struct key_def keys[] = {
     {"tls_cert", K_PATH, OFF(tls_cert), 0, 0},
     {"tls_key", K_PATH, OFF(tls_key), 0, 0},
     {"tls_client_ca", K_PATH, OFF(tls_client_ca), 0, 0},
+    {"issuers_file", K_PATH, OFF(issuers_file), 0, 0},
     {"kek_file", K_PATH, OFF(kek_file), 0, 0},
     {"kek_env", K_NAME, OFF(kek_env), 0, 0},
     {"public_url", K_URL, OFF(public_url), 0, 0},

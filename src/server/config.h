@@ -34,6 +34,7 @@ struct att_config {
     char tls_cert[ATT_CONFIG_PATH_MAX];
     char tls_key[ATT_CONFIG_PATH_MAX];
     char tls_client_ca[ATT_CONFIG_PATH_MAX]; /* "" = no mutual TLS */
+    char issuers_file[ATT_CONFIG_PATH_MAX];  /* "" = no external token issuers */
     char kek_file[ATT_CONFIG_PATH_MAX];
     char kek_env[128];
     char public_url[512];

@@ -3,7 +3,7 @@
  *
  * Start-up order: log -> data dir -> TLS -> listeners (bound, not yet
  * accepting) -> KEK -> store (migrations) -> keyring -> default provider ->
- * provider set -> workers.
+ * provider set -> auth key -> bootstrap owner -> trusted issuers (keys fetched) -> workers.
  * Every failure before serving prints one clear line and exits non-zero.
  */
 #include "server/daemon.h"
@@ -22,12 +22,14 @@
 #include "api/api.h"
 #include "auth/access.h"
 #include "auth/backoff.h"
+#include "auth/issuers.h"
 #include "auth/principal.h"
 #include "core/mem.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/server.h"
 #include "http/tls.h"
+#include "net/https.h"
 #include "provider/provider.h"
 #include "seal/keyring.h"
 #include "seal/seal.h"
@@ -178,6 +180,16 @@ static att_err load_tls(const struct att_config *cfg, SSL_CTX **ctx, char *msg, 
     return rc;
 }
 
+/* The trusted external issuers (an empty registry without issuers_file). */
+static att_err load_issuers(const struct att_config *cfg, struct att_issuers **out, char *msg,
+                            size_t n)
+{
+    if (cfg->issuers_file[0] == 0) {
+        return att_issuers_empty(out);
+    }
+    return att_issuers_load(cfg->issuers_file, cfg->public_url, out, msg, n);
+}
+
 static void reload(struct daemon *d)
 {
     char msg[1024];
@@ -190,16 +202,26 @@ static void reload(struct daemon *d)
         att_log(ATT_LOG_ERROR, "TLS reload failed; keeping the old certificate", "detail",
                 json_string(msg), NULL);
     }
+    struct att_issuers *issuers = NULL;
+    if (load_issuers(d->cfg, &issuers, msg, sizeof(msg)) == ATT_OK) {
+        att_log(ATT_LOG_INFO, "reloaded issuers", "issuers",
+                json_integer((json_int_t)att_issuers_count(issuers)), NULL);
+    } else {
+        att_log(ATT_LOG_ERROR, "issuers reload failed; keeping the old ones", "detail",
+                json_string(msg), NULL);
+    }
     struct att_provider_set *set = NULL;
     att_err rc = att_provider_set_load(d->store, d->keyring, &set);
     if (rc == ATT_OK) {
-        rc = att_api_swap_providers(&d->api, set);
+        rc = att_api_swap(&d->api, set, issuers); /* NULL issuers: keep the current ones */
+    } else {
+        att_issuers_free(issuers);
     }
     if (rc == ATT_OK) {
         att_log(ATT_LOG_INFO, "reloaded providers", NULL);
     } else {
-        att_log(ATT_LOG_ERROR, "provider reload failed; keeping the old set", "error",
-                json_string(att_err_name(rc)), NULL);
+        att_log(ATT_LOG_ERROR, "provider reload failed; keeping the old providers and issuers",
+                "error", json_string(att_err_name(rc)), NULL);
     }
 }
 
@@ -312,6 +334,10 @@ int att_daemon_run(const struct att_config *cfg)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (att_https_global_init() != ATT_OK) { /* before any thread: libcurl's rule */
+        code = startup_error("https client", "cannot initialise libcurl");
+        goto out;
+    }
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(msg, sizeof(msg), "%s: %s", cfg->data_dir, strerror(errno));
         code = startup_error("data_dir", msg);
@@ -393,8 +419,13 @@ int att_daemon_run(const struct att_config *cfg)
         code = startup_error("backoff", "out of memory");
         goto out;
     }
-    if (att_api_init(&d.api, d.store, d.auth, set) != ATT_OK) {
+    struct att_issuers *issuers = NULL;
+    if (load_issuers(cfg, &issuers, msg, sizeof(msg)) != ATT_OK) {
         att_provider_set_free(set);
+        code = startup_error("issuers", msg);
+        goto out;
+    }
+    if (att_api_init(&d.api, d.store, d.auth, set, issuers) != ATT_OK) {
         code = startup_error("api", "out of memory");
         goto out;
     }
@@ -412,6 +443,7 @@ out:
     att_keyring_free(d.keyring);
     att_store_close(d.store);
     att_kek_wipe(&kek);
+    att_https_global_cleanup();
     att_log_close();
     return code;
 }

@@ -269,8 +269,10 @@ static att_err check_usage(const json_t *jwk)
     struct att_bytes use;
     att_err rc = member_str(jwk, "use", &use);
     if (rc == ATT_OK) {
-        /* §4.2: "sig" (signature) or "enc" (encryption); only "sig" verifies. */
-        ATT_ENSURE(att_bytes_eq_str(use, "sig"), ATT_ERR_VALIDATE);
+        /* §4.2: "sig" (signature) or "enc" (encryption); only "sig" verifies, and SPIFFE's
+         * "jwt-svid" (Trust Domain and Bundle §4.2.2), which is a JWT signing key. */
+        ATT_ENSURE(att_bytes_eq_str(use, "sig") || att_bytes_eq_str(use, "jwt-svid"),
+                   ATT_ERR_VALIDATE);
     } else if (rc != ATT_ERR_NOT_FOUND) {
         return rc;
     }

@@ -23,7 +23,8 @@
 
 /*
  * Entries we pass over without failing the set: keys for encryption (RFC
- * 7517 §4.2 "use":"enc") and key types or curves we do not verify with (a
+ * 7517 §4.2 "use":"enc"), X.509 authorities of a SPIFFE bundle ("use":
+ * "x509-svid") and key types or curves we do not verify with (a
  * provider may publish OKP or P-521 keys beside the ones it signs with).
  * Anything else that looks like ours must import cleanly.
  */
@@ -33,7 +34,9 @@ static bool skipped(const json_t *jwk)
     const char *kty = json_string_value(json_object_get(jwk, "kty"));
     const char *crv = json_string_value(json_object_get(jwk, "crv"));
 
-    if (use != NULL && strcmp(use, "enc") == 0) {
+    /* SPIFFE Trust Domain and Bundle §4.2.2: "x509-svid" keys are X.509 authorities of a
+     * SPIFFE bundle, never token signers. */
+    if (use != NULL && (strcmp(use, "enc") == 0 || strcmp(use, "x509-svid") == 0)) {
         return true;
     }
     if (kty == NULL) {

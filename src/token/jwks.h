@@ -44,7 +44,8 @@ struct att_jwks {
  *   - not an object, or a "kid" that is not a string: ATT_ERR_JSON;
  *   - a private-key member ("d", "k", ...): ATT_ERR_VALIDATE, even on an
  *     entry that would be skipped (the publisher has leaked a secret);
- *   - "use":"enc", a "kty" other than "RSA"/"EC", or an "EC" "crv" we do
+ *   - "use":"enc" or "x509-svid" (SPIFFE bundles), a "kty" other than
+ *     "RSA"/"EC", or an "EC" "crv" we do
  *     not support: skipped;
  *   - otherwise imported with att_jwk_to_key, whose errors fail the set.
  * A kid longer than ATT_JWKS_KID_MAX or with a NUL byte: ATT_ERR_TOO_LARGE /

@@ -581,3 +581,76 @@ def flip_payload_char(token):
     c = p[i]
     repl = "A" if c != "A" else "B"
     return f"{h}.{p[:i]}{repl}{p[i + 1:]}.{s}"
+
+
+# ---- signing tokens as an external issuer would (openssl CLI; no PyPI here) ----
+
+def b64url_encode_json(doc):
+    return b64url_encode(json.dumps(doc, separators=(",", ":")).encode())
+
+
+def new_signing_key(path, kind):
+    """A private key in PEM at `path`: kind "rsa" (2048 bits), "p256" or "p384"."""
+    if kind == "rsa":
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", path)
+    else:
+        curve = {"p256": "P-256", "p384": "P-384"}[kind]
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", f"ec_paramgen_curve:{curve}",
+                "-out", path)
+    return path
+
+
+def public_jwk(key_path, kid, alg=None):
+    """The public JWK of a key made by new_signing_key (RSA n/e, EC crv/x/y)."""
+    text = openssl("pkey", "-in", key_path, "-noout", "-text").stdout.decode()
+    jwk = {"kid": kid, "use": "sig"}
+    if "ASN1 OID" in text or "NIST CURVE" in text:
+        spki = pem_to_der(openssl("pkey", "-in", key_path, "-pubout").stdout.decode())
+        size = 32 if "P-256" in text or "prime256v1" in text else 48
+        point = spki[-(2 * size + 1):]
+        assert point[0] == 4
+        jwk.update(kty="EC", crv="P-256" if size == 32 else "P-384",
+                   x=b64url_encode(point[1:1 + size]), y=b64url_encode(point[1 + size:]))
+    else:
+        modulus = openssl("rsa", "-in", key_path, "-noout", "-modulus").stdout.decode()
+        n = bytes.fromhex(modulus.strip().split("=", 1)[1])
+        jwk.update(kty="RSA", n=b64url_encode(n), e="AQAB")
+    if alg is not None:
+        jwk["alg"] = alg
+    return jwk
+
+
+def _der_read(b, i):
+    tag, n = b[i], b[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(b[i:i + k], "big")
+        i += k
+    return tag, b[i:i + n], i + n
+
+
+def ecdsa_der_to_raw(der, size):
+    """openssl's DER ECDSA-Sig-Value to the JWS form R||S of `size`-byte halves."""
+    _, seq, _ = _der_read(der, 0)
+    _, r, j = _der_read(seq, 0)
+    _, s, _ = _der_read(seq, j)
+    return r.lstrip(b"\0").rjust(size, b"\0") + s.lstrip(b"\0").rjust(size, b"\0")
+
+
+def sign_jwt(key_path, alg, claims, kid=None, header=None):
+    """A compact JWS over `claims` signed with the key at `key_path` (RS256, PS256, ES256,
+    ES384). `header` replaces the default {"alg", "kid", "typ": "JWT"} members it names."""
+    head = {"alg": alg, "typ": "JWT"}
+    if kid is not None:
+        head["kid"] = kid
+    head.update(header or {})
+    signing_input = (b64url_encode_json(head) + "." + b64url_encode_json(claims)).encode()
+    digest = "-sha384" if alg == "ES384" else "-sha256"
+    args = ["dgst", digest, "-sign", key_path]
+    if alg == "PS256":
+        args += ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32"]
+    sig = openssl(*args, input=signing_input).stdout
+    if alg in ("ES256", "ES384"):
+        sig = ecdsa_der_to_raw(sig, 32 if alg == "ES256" else 48)
+    return signing_input.decode() + "." + b64url_encode(sig)

@@ -186,6 +186,8 @@ static void test_skipped_entries(void **state)
         /* An encryption key, even a malformed one, is passed over. */
         json_pack("{s:s,s:s,s:s,s:s}", "kty", "RSA", "use", "enc", "n", "!!", "e", "AQAB"),
         jwk_of(K.rsa, "{\"kid\":\"enc\",\"use\":\"enc\"}"),
+        /* A SPIFFE bundle's X.509 authority is no token signer. */
+        jwk_of(K.rsa, "{\"kid\":\"x509\",\"use\":\"x509-svid\"}"),
         /* Key types and curves we do not verify with. */
         json_pack("{s:s,s:s,s:s,s:s}", "kty", "OKP", "crv", "Ed25519", "x",
                   "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid", "ed"),
@@ -205,9 +207,19 @@ static void test_skipped_entries(void **state)
     assert_ptr_equal(att_jwks_find(set, ""), &set->keys[0]);
     assert_null(att_jwks_find(set, "enc"));
     assert_null(att_jwks_find(set, "rs512"));
+    assert_null(att_jwks_find(set, "x509"));
     char *t = tu_sign_token(K.p256, TU_ES256, "{\"alg\":\"ES256\"}", claims);
     EXPECT_OK(verify_by_kid(set, t));
     free(t);
+    free(text);
+    att_jwks_free(set);
+
+    /* A SPIFFE JWT authority ("use":"jwt-svid") is a signing key. */
+    json_t *svid[] = {jwk_of(K.p256, "{\"kid\":\"jwt\",\"use\":\"jwt-svid\"}")};
+    text = set_text(svid, 1);
+    EXPECT_OK(parse_text(text, ATT_JWKS_MAX_KEYS, &set));
+    assert_int_equal(set->n, 1);
+    assert_string_equal(set->keys[0].kid, "jwt");
     free(text);
     att_jwks_free(set);
 
