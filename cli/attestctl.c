@@ -4,6 +4,7 @@
  *   attestctl [--config FILE] [--data-dir DIR] COMMAND ...
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,32 +13,43 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: attestctl [--config FILE] [--data-dir DIR] COMMAND\n"
-            "\n"
-            "commands:\n"
-            "  provider create NAME [--issuer URL] [--alg RS256|ES256]\n"
-            "  provider list\n"
-            "  provider show NAME\n"
-            "  provider delete NAME\n"
-            "  kek generate FILE                 write a new key-encryption key (mode 0600)\n"
-            "  kek rotate --new-kek-file FILE    rewrap every data key under FILE's key\n"
-            "  principal create NAME [--secret-days N]   prints client_id and client_secret once\n"
-            "  principal list | show NAME | disable NAME | enable NAME | delete NAME\n"
-            "  principal secret add NAME [--secret-days N]\n"
-            "  principal secret revoke NAME SECRET_ID\n"
-            "  principal cert NAME (CERT.pem | --clear)   client certificate for mutual TLS\n"
-            "  role assign --role ROLE (--principal NAME | --subject SUB --issuer URL |\n"
-            "              --group GROUP --issuer URL) [--provider NAME|*]\n"
-            "  role list\n"
-            "  role revoke ID\n"
-            "  routes                            every route and the permission it needs\n"
-            "  token issue --provider NAME [--claims JSON] [--lifetime SECONDS]\n"
-            "                                    sign a test token (marked x-attestd-test-token)\n"
-            "  version\n"
-            "\n"
-            "The store, keys and defaults are those of attestd with the same --config and\n"
-            "--data-dir. A running attestd picks up provider changes on SIGHUP.\n");
+    fprintf(
+        f,
+        "usage: attestctl [--config FILE] [--data-dir DIR] COMMAND\n"
+        "\n"
+        "commands:\n"
+        "  provider create NAME [--issuer URL] [--alg RS256|ES256]\n"
+        "                  [--isolated --signer CERT.pem [--signer CERT.pem ...]]\n"
+        "                                    Isolated: policy changes must be signed\n"
+        "  provider list\n"
+        "  provider show NAME\n"
+        "  provider set NAME --attest-requires-auth on|off\n"
+        "                                    /attest routes need authentication (SIGHUP)\n"
+        "  provider delete NAME\n"
+        "  kek generate FILE                 write a new key-encryption key (mode 0600)\n"
+        "  kek rotate --new-kek-file FILE    rewrap every data key under FILE's key\n"
+        "  principal create NAME [--secret-days N]   prints client_id and client_secret once\n"
+        "  principal list | show NAME | disable NAME | enable NAME | delete NAME\n"
+        "  principal secret add NAME [--secret-days N]\n"
+        "  principal secret revoke NAME SECRET_ID\n"
+        "  principal cert NAME (CERT.pem | --clear)   client certificate for mutual TLS\n"
+        "                                    and private_key_jwt\n"
+        "  role assign --role ROLE (--principal NAME | --subject SUB --issuer URL |\n"
+        "              --group GROUP --issuer URL) [--provider NAME|*]\n"
+        "  role list\n"
+        "  role revoke ID\n"
+        "  policy history TYPE [--provider NAME]       every version of TYPE's policy\n"
+        "  policy show TYPE [VERSION] [--provider NAME] a version's text (default: in force)\n"
+        "  policy diff TYPE FROM TO [--provider NAME]   line diff of two versions (0 = in force)\n"
+        "  policy rollback TYPE VERSION [--provider NAME] [--signed JWS-FILE]\n"
+        "                                    bring a version back (Isolated: --signed)\n"
+        "  routes                            every route and the permission it needs\n"
+        "  token issue --provider NAME [--claims JSON] [--lifetime SECONDS]\n"
+        "                                    sign a test token (marked x-attestd-test-token)\n"
+        "  version\n"
+        "\n"
+        "The store, keys and defaults are those of attestd with the same --config and\n"
+        "--data-dir. A running attestd picks up provider changes on SIGHUP.\n");
 }
 
 /* Find "--name VALUE" among args; NULL when absent. Returns -1 through *bad on a dangling flag. */
@@ -76,19 +88,38 @@ static int cmd_provider(struct att_admin *a, int argc, char **argv)
 {
     char err[1024];
     char *json = NULL;
-    int bad = 0;
     if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc == 1) {
         if (att_admin_provider_list(a, &json, err, sizeof(err)) == 0) {
             return print_and_free(json);
         }
     } else if (argc >= 2 && strcmp(argv[0], "create") == 0) {
-        const char *issuer = flag(argc - 2, argv + 2, "--issuer", &bad);
-        const char *alg = flag(argc - 2, argv + 2, "--alg", &bad);
-        if (bad) {
-            fprintf(stderr, "attestctl: a flag is missing its value\n");
+        const char *issuer = NULL;
+        const char *alg = NULL;
+        const char *signers[64];
+        size_t n_signers = 0;
+        bool isolated = false;
+        for (int i = 2; i < argc; i++) {
+            bool has_value = i + 1 < argc;
+            if (strcmp(argv[i], "--isolated") == 0) {
+                isolated = true;
+            } else if (strcmp(argv[i], "--issuer") == 0 && has_value) {
+                issuer = argv[++i];
+            } else if (strcmp(argv[i], "--alg") == 0 && has_value) {
+                alg = argv[++i];
+            } else if (strcmp(argv[i], "--signer") == 0 && has_value && n_signers < 64) {
+                signers[n_signers++] = argv[++i];
+            } else {
+                usage(stderr);
+                return 2;
+            }
+        }
+        if (isolated != (n_signers > 0)) {
+            fprintf(stderr, "attestctl: --isolated needs at least one --signer CERT.pem, and "
+                            "--signer needs --isolated\n");
             return 2;
         }
-        if (att_admin_provider_create(a, argv[1], issuer, alg, &json, err, sizeof(err)) == 0) {
+        if (att_admin_provider_create(a, argv[1], issuer, alg, signers, n_signers, &json, err,
+                                      sizeof(err)) == 0) {
             return print_and_free(json);
         }
     } else if (argc == 2 && strcmp(argv[0], "show") == 0) {
@@ -99,6 +130,17 @@ static int cmd_provider(struct att_admin *a, int argc, char **argv)
         if (att_admin_provider_delete(a, argv[1], err, sizeof(err)) == 0) {
             printf("deleted provider %s\n", argv[1]);
             return 0;
+        }
+    } else if (argc == 4 && strcmp(argv[0], "set") == 0 &&
+               strcmp(argv[2], "--attest-requires-auth") == 0) {
+        bool on = strcmp(argv[3], "on") == 0;
+        if (!on && strcmp(argv[3], "off") != 0) {
+            fprintf(stderr, "attestctl: --attest-requires-auth must be on or off\n");
+            return 2;
+        }
+        if (att_admin_provider_set_attest_requires_auth(a, argv[1], on, &json, err, sizeof(err)) ==
+            0) {
+            return print_and_free(json);
         }
     } else {
         usage(stderr);
@@ -266,6 +308,77 @@ static int cmd_token(struct att_admin *a, int argc, char **argv)
     return 0;
 }
 
+/* A version number: a positive integer (0 where `zero_ok`, meaning the one in force). */
+static bool parse_version(const char *text, bool zero_ok, int64_t *out)
+{
+    char *end = NULL;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end != 0 || v < (zero_ok ? 0 : 1)) {
+        fprintf(stderr, "attestctl: '%s' is not a policy version\n", text);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static int cmd_policy(struct att_admin *a, int argc, char **argv)
+{
+    char err[1024];
+    char *out = NULL;
+    const char *provider = NULL;
+    const char *signed_path = NULL;
+    const char *pos[4];
+    size_t n_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--provider") == 0 && i + 1 < argc) {
+            provider = argv[++i];
+        } else if (strcmp(argv[i], "--signed") == 0 && i + 1 < argc) {
+            signed_path = argv[++i];
+        } else if (argv[i][0] != '-' && n_pos < 4) {
+            pos[n_pos++] = argv[i];
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    int64_t v1 = 0;
+    int64_t v2 = 0;
+    int rc = -1;
+    if (n_pos == 2 && strcmp(pos[0], "history") == 0) {
+        rc = att_admin_policy_history(a, provider, pos[1], &out, err, sizeof(err));
+    } else if ((n_pos == 2 || n_pos == 3) && strcmp(pos[0], "show") == 0) {
+        if (n_pos == 3 && !parse_version(pos[2], true, &v1)) {
+            return 2;
+        }
+        rc = att_admin_policy_show(a, provider, pos[1], v1, &out, err, sizeof(err));
+    } else if (n_pos == 4 && strcmp(pos[0], "diff") == 0) {
+        if (!parse_version(pos[2], true, &v1) || !parse_version(pos[3], true, &v2)) {
+            return 2;
+        }
+        rc = att_admin_policy_diff(a, provider, pos[1], v1, v2, &out, err, sizeof(err));
+        if (rc == 0) {
+            fputs(out, stdout);
+            att_admin_free_string(out);
+            return 0;
+        }
+    } else if (n_pos == 3 && strcmp(pos[0], "rollback") == 0) {
+        if (!parse_version(pos[2], false, &v1)) {
+            return 2;
+        }
+        rc =
+            att_admin_policy_rollback(a, provider, pos[1], v1, signed_path, &out, err, sizeof(err));
+    }
+    if (rc < 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (rc == 0) {
+        return print_and_free(out);
+    }
+    fprintf(stderr, "attestctl: %s\n", err);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -323,6 +436,8 @@ int main(int argc, char **argv)
         rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_principal(a, n - 1, args + 1);
     } else if (strcmp(args[0], "role") == 0) {
         rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_role(a, n - 1, args + 1);
+    } else if (strcmp(args[0], "policy") == 0) {
+        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_policy(a, n - 1, args + 1);
     } else if (strcmp(args[0], "token") == 0) {
         rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_token(a, n - 1, args + 1);
     } else {

@@ -22,13 +22,25 @@ int att_admin_open(const char *config_path, const char *data_dir, struct att_adm
                    size_t err_len);
 void att_admin_close(struct att_admin *a);
 
-/* issuer and alg may be NULL: issuer defaults to <public_url>/providers/<name>, alg to RS256. */
+/*
+ * issuer and alg may be NULL: issuer defaults to <public_url>/providers/<name>, alg to RS256.
+ * With signers (PEM certificate files, n_signers > 0) the provider is Isolated (MAA-API.md
+ * §4.1): its policies and signers change only by JWS signed by one of them.
+ */
 int att_admin_provider_create(struct att_admin *a, const char *name, const char *issuer,
-                              const char *alg, char **json_out, char *err, size_t err_len);
+                              const char *alg, const char *const *signers, size_t n_signers,
+                              char **json_out, char *err, size_t err_len);
 int att_admin_provider_list(struct att_admin *a, char **json_out, char *err, size_t err_len);
 int att_admin_provider_show(struct att_admin *a, const char *name, char **json_out, char *err,
                             size_t err_len);
 int att_admin_provider_delete(struct att_admin *a, const char *name, char *err, size_t err_len);
+/*
+ * Whether provider `name`'s attestation routes require an authenticated caller (on != 0) or
+ * are open (0, the default). Prints the provider as `show` does. A running attestd applies
+ * the change at its next provider reload (SIGHUP).
+ */
+int att_admin_provider_set_attest_requires_auth(struct att_admin *a, const char *name, int on,
+                                                char **json_out, char *err, size_t err_len);
 
 /* Write a new random key-encryption key file (mode 0600). Needs no open admin. */
 int att_admin_kek_generate(const char *path, char *err, size_t err_len);
@@ -44,6 +56,26 @@ int att_admin_kek_rotate(struct att_admin *a, const char *new_kek_file, size_t *
  */
 int att_admin_token_issue(struct att_admin *a, const char *provider, const char *claims_json,
                           int64_t lifetime, char **token_out, char *err, size_t err_len);
+
+/* ---- policy history (provider NULL = the default provider) ---- */
+
+/* Every version of a type's policy, oldest first. */
+int att_admin_policy_history(struct att_admin *a, const char *provider, const char *type,
+                             char **json_out, char *err, size_t err_len);
+/* One version (0 = the one in force) with its text. */
+int att_admin_policy_show(struct att_admin *a, const char *provider, const char *type,
+                          int64_t version, char **json_out, char *err, size_t err_len);
+/* A line diff of two versions' texts (0 = the one in force), as text. */
+int att_admin_policy_diff(struct att_admin *a, const char *provider, const char *type, int64_t from,
+                          int64_t to, char **text_out, char *err, size_t err_len);
+/*
+ * Bring version `version` back as a new version. An Isolated provider needs `signed_path`: a
+ * file holding a JWS of a trusted signer whose payload is
+ * {"policyRollback": {"attestationType": TYPE, "version": N}}.
+ */
+int att_admin_policy_rollback(struct att_admin *a, const char *provider, const char *type,
+                              int64_t version, const char *signed_path, char **json_out, char *err,
+                              size_t err_len);
 
 /* ---- principals (service identities with rotated secrets) ---- */
 
@@ -61,8 +93,9 @@ int att_admin_principal_set_disabled(struct att_admin *a, const char *name, int 
                                      size_t err_len);
 int att_admin_principal_delete(struct att_admin *a, const char *name, char *err, size_t err_len);
 /*
- * Register the client certificate in PEM file `cert_pem` to principal `name` for mutual TLS
- * (its SHA-256 is stored), or clear it when cert_pem is NULL.
+ * Register the client certificate in PEM file `cert_pem` to principal `name`, or clear it
+ * when cert_pem is NULL. Its SHA-256 identifies the principal over mutual TLS; the
+ * certificate itself (DER) verifies the principal's private_key_jwt client assertions.
  */
 int att_admin_principal_set_cert(struct att_admin *a, const char *name, const char *cert_pem,
                                  char *err, size_t err_len);

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "core/codec.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "policymgmt/manage.h"
 #include "provider/provider.h"
 #include "seal/keyring.h"
 #include "seal/seal.h"
@@ -55,6 +57,11 @@ int att_admin_dump(json_t *doc, char **out, char *err, size_t n)
 struct att_store *att_admin_store(struct att_admin *a)
 {
     return a->store;
+}
+
+struct att_keyring *att_admin_keyring(struct att_admin *a)
+{
+    return a->keyring;
 }
 
 void att_admin_free_string(char *s)
@@ -132,8 +139,10 @@ static json_t *provider_json(const struct att_provider_rec *p)
 {
     char created[32];
     att_time_format(p->created_at, created, sizeof(created));
-    return json_pack("{s:s,s:s,s:s,s:b,s:s}", "name", p->name, "issuer", p->issuer, "signing_alg",
-                     p->signing_alg, "default", p->is_default, "created", created);
+    return json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:s}", "name", p->name, "issuer", p->issuer,
+                     "signing_alg", p->signing_alg, "default", p->is_default, "created", created,
+                     "attest_requires_auth", p->attest_requires_auth, "trust_model",
+                     p->trust_model);
 }
 
 static att_err collect_provider(const struct att_provider_rec *p, void *arg)
@@ -196,9 +205,27 @@ int att_admin_provider_show(struct att_admin *a, const char *name, char **json_o
     return att_admin_dump(doc, json_out, err, err_len);
 }
 
-int att_admin_provider_create(struct att_admin *a, const char *name, const char *issuer,
-                              const char *alg, char **json_out, char *err, size_t err_len)
+/* Read PEM certificates (one per file) for an Isolated provider's signers. */
+static int read_signers(const char *const *paths, size_t n, X509 **out, char *err, size_t err_len)
 {
+    for (size_t i = 0; i < n; i++) {
+        FILE *f = fopen(paths[i], "r");
+        out[i] = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+        if (f != NULL) {
+            fclose(f);
+        }
+        if (out[i] == NULL) {
+            return att_admin_fail(err, err_len, "%s: not a readable PEM certificate", paths[i]);
+        }
+    }
+    return 0;
+}
+
+int att_admin_provider_create(struct att_admin *a, const char *name, const char *issuer,
+                              const char *alg, const char *const *signers, size_t n_signers,
+                              char **json_out, char *err, size_t err_len)
+{
+    X509 *certs[ATT_POLICY_MAX_SIGNERS] = {NULL};
     char default_issuer[ATT_URL_MAX + 1];
     enum att_jws_alg jalg = ATT_JWS_RS256;
     if (att_provider_name_check(name) != ATT_OK) {
@@ -224,8 +251,26 @@ int att_admin_provider_create(struct att_admin *a, const char *name, const char 
     if (alg != NULL && (att_jws_alg_parse(alg, &jalg) != ATT_OK || !att_jws_alg_can_sign(jalg))) {
         return att_admin_fail(err, err_len, "--alg must be RS256 or ES256");
     }
-    att_err e =
-        att_provider_create(a->store, a->keyring, name, issuer, jalg, false, att_time_now());
+    if (n_signers > ATT_POLICY_MAX_SIGNERS) {
+        return att_admin_fail(err, err_len, "at most %d signers", ATT_POLICY_MAX_SIGNERS);
+    }
+    if (read_signers(signers, n_signers, certs, err, err_len) != 0) {
+        for (size_t i = 0; i < n_signers; i++) {
+            X509_free(certs[i]);
+        }
+        return 1;
+    }
+    att_err e = att_provider_create_isolated(a->store, a->keyring, name, issuer, jalg, false,
+                                             att_time_now(), certs, n_signers);
+    for (size_t i = 0; i < n_signers; i++) {
+        X509_free(certs[i]);
+    }
+    if (n_signers > 0 && e != ATT_OK && e != ATT_ERR_EXISTS) {
+        return att_admin_fail(err, err_len,
+                              "cannot create provider '%s': %s (each signer must be a CA "
+                              "certificate valid now)",
+                              name, att_err_str(e));
+    }
     if (e == ATT_ERR_EXISTS) {
         return att_admin_fail(err, err_len, "provider '%s' already exists", name);
     }
@@ -259,6 +304,23 @@ int att_admin_provider_delete(struct att_admin *a, const char *name, char *err, 
                               att_err_str(e));
     }
     return 0;
+}
+
+int att_admin_provider_set_attest_requires_auth(struct att_admin *a, const char *name, int on,
+                                                char **json_out, char *err, size_t err_len)
+{
+    if (att_provider_name_check(name) != ATT_OK) {
+        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
+    }
+    att_err e = att_store_provider_set_attest_requires_auth(a->store, name, on != 0);
+    if (e == ATT_ERR_NOT_FOUND) {
+        return att_admin_fail(err, err_len, "no provider named '%s'", name);
+    }
+    if (e != ATT_OK) {
+        return att_admin_fail(err, err_len, "cannot change provider '%s': %s", name,
+                              att_err_str(e));
+    }
+    return att_admin_provider_show(a, name, json_out, err, err_len);
 }
 
 /* ---- keys ---- */

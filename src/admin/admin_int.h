@@ -11,6 +11,7 @@
 #include "store/store.h"
 
 struct att_store *att_admin_store(struct att_admin *a);
+struct att_keyring *att_admin_keyring(struct att_admin *a);
 /* Write a message into err and return 1 (the CLI's failure value). */
 int att_admin_fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Serialise `doc` (stolen) as indented JSON into *out; 0 on success. */

@@ -85,10 +85,11 @@ static json_t *principal_json(const struct att_principal_rec *p)
 {
     char created[32];
     att_time_format(p->created_at, created, sizeof(created));
-    return json_pack("{s:s,s:s,s:b,s:s,s:o,s:s,s:s}", "name", p->name, "client_id", p->id,
+    /* private_key_jwt needs the certificate itself (registered since schema version 3). */
+    return json_pack("{s:s,s:s,s:b,s:s,s:o,s:s,s:s,s:b}", "name", p->name, "client_id", p->id,
                      "disabled", p->disabled, "created", created, "last_used",
                      time_or_null(p->last_used_at), "last_used_from", p->last_used_from,
-                     "client_cert_sha256", p->cert_sha256);
+                     "client_cert_sha256", p->cert_sha256, "private_key_jwt", p->cert_der_len > 0);
 }
 
 static att_err collect_principal(const struct att_principal_rec *p, void *arg)
@@ -236,32 +237,33 @@ int att_admin_principal_delete(struct att_admin *a, const char *name, char *err,
 int att_admin_principal_set_cert(struct att_admin *a, const char *name, const char *cert_pem,
                                  char *err, size_t err_len)
 {
-    static const char hex[] = "0123456789abcdef";
     struct att_principal_rec p;
-    char sha[65] = "";
+    unsigned char *der = NULL;
+    int der_len = 0;
     if (find_principal(a, name, &p, err, err_len) != 0) {
         return 1;
     }
     if (cert_pem != NULL) {
         FILE *f = fopen(cert_pem, "r");
         X509 *cert = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-        uint8_t d[32];
-        unsigned int n = 0;
         if (f != NULL) {
             fclose(f);
         }
-        bool ok = cert != NULL && X509_digest(cert, EVP_sha256(), d, &n) == 1 && n == 32;
+        /* The DER as read: OpenSSL keeps the received encoding, so its hash is the mTLS one. */
+        der_len = cert != NULL ? i2d_X509(cert, &der) : 0;
         X509_free(cert);
-        if (!ok) {
+        if (der_len <= 0) {
+            OPENSSL_free(der);
             return att_admin_fail(err, err_len, "%s: not a PEM certificate", cert_pem);
         }
-        for (size_t i = 0; i < 32; i++) {
-            sha[2 * i] = hex[d[i] >> 4];
-            sha[2 * i + 1] = hex[d[i] & 15];
-        }
-        sha[64] = 0;
     }
-    att_err e = att_store_principal_set_cert(att_admin_store(a), p.id, sha);
+    /* Both the SHA-256 (mutual TLS) and the DER (private_key_jwt), or neither (--clear). */
+    att_err e = att_principal_set_cert(att_admin_store(a), p.id, der, (size_t)der_len);
+    OPENSSL_free(der);
+    if (e == ATT_ERR_TOO_LARGE) {
+        return att_admin_fail(err, err_len, "%s: certificate larger than %d bytes", cert_pem,
+                              ATT_PRINCIPAL_CERT_MAX);
+    }
     return e == ATT_OK
                ? 0
                : att_admin_fail(err, err_len, "cannot change '%s': %s", name, att_err_str(e));

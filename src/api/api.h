@@ -30,6 +30,7 @@ struct att_api_snapshot {
 
 struct att_auth;
 struct att_issuers;
+struct att_keyring;
 
 struct att_api {
     pthread_mutex_t lock;
@@ -37,7 +38,10 @@ struct att_api {
     struct att_store *store;
     struct att_auth *auth;       /* attestd's access tokens (not owned) */
     struct att_backoff *backoff; /* brute-force backoff (not owned; NULL = off) */
+    struct att_keyring *keyring; /* seals policy versions (not owned) */
 };
+
+#define ATT_API_MAX_PARAMS 2
 
 /* What a handler gets. */
 struct att_api_call {
@@ -46,6 +50,8 @@ struct att_api_call {
     const struct att_provider *provider; /* NULL on provider-less routes */
     struct att_api *api;
     const struct att_identity *who; /* NULL on public routes */
+    /* The "{...}" parts of the route's path, in order (percent-decoded, never empty). */
+    struct att_bytes params[ATT_API_MAX_PARAMS];
 };
 
 /* Takes ownership of `providers` and of one reference to `issuers`, also on failure. */
@@ -73,9 +79,20 @@ void att_api_whoami(const struct att_api_call *call, struct att_http_response *r
 void att_api_roles_list(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_roles_add(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_roles_remove(const struct att_api_call *call, struct att_http_response *resp);
+/* policies.c */
+void att_api_policy_get(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_policy_set(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_policy_reset(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_certificates_get(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_certificates_add(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_certificates_remove(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_policy_versions(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_policy_version(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_policy_rollback(const struct att_api_call *call, struct att_http_response *resp);
 
 /*
- * The route table as JSON: [{"method","path","permission","providerScoped"}...], for
+ * The route table as JSON: [{"name","method","path","permission","providerScoped",
+ * "apiVersion": "ignored"|"optional"|"required"}...] (paths are templates: "{type}"), for
  * `attestctl routes` and the role x route test matrix. Caller frees with free().
  */
 char *att_api_routes_json(void);

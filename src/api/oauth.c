@@ -2,17 +2,23 @@
  * oauth.c - POST /oauth2/token: the OAuth 2.0 client-credentials grant (RFC 6749 §4.4).
  *
  * Client authentication: client_secret_basic (Authorization: Basic, RFC 6749 §2.3.1, with
- * form-urlencoded id and secret) or client_secret_post (client_id and client_secret in the
- * body); using both is refused (§2.3). Errors use OAuth's shape {"error", "error_description"}
- * (§5.2), not MAA's. Every decision is logged with client id and peer, never the secret.
+ * form-urlencoded id and secret), client_secret_post (client_id and client_secret in the
+ * body), or private_key_jwt (client_assertion_type and client_assertion in the body, RFC 7523
+ * §2.2, OpenID Connect Core §9; src/auth/assertion.h). Using more than one is refused (§2.3).
+ * Errors use OAuth's shape {"error", "error_description"} (§5.2), not MAA's. Every decision
+ * is logged with client id, method and peer, never the secret or the assertion (at most the
+ * first 8 bytes of its SHA-256).
  */
 #include "api/api.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/access.h"
+#include "auth/assertion.h"
 #include "auth/backoff.h"
 #include "auth/principal.h"
 #include "core/codec.h"
@@ -118,13 +124,186 @@ static bool parse_basic(struct att_bytes header, char *id, size_t id_cap, struct
     return ok;
 }
 
+/* An assertion is never logged: only the first 8 bytes of its SHA-256, in hex. */
+static void fingerprint(struct att_bytes v, char out[17])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t d[32];
+    if (EVP_Digest(v.ptr, v.len, d, NULL, EVP_sha256(), NULL) != 1) {
+        memset(d, 0, sizeof(d));
+    }
+    for (size_t i = 0; i < 8; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[16] = 0;
+}
+
+/* How the client authenticated (or tried to). */
+struct attempt {
+    const char *method;    /* "client_secret_basic", "client_secret_post", "private_key_jwt" */
+    char assertion_fp[17]; /* fingerprint of the client_assertion; "" for the other methods */
+};
+
 static void log_decision(const struct att_http_request *req, const char *client_id,
-                         const char *result, att_err reason)
+                         const struct attempt *how, const char *result, att_err reason)
 {
     att_log(reason == ATT_OK ? ATT_LOG_INFO : ATT_LOG_WARN, "token request", "request_id",
             json_string(req->request_id), "peer", json_string(req->peer_text), "client_id",
-            client_id[0] != 0 ? json_string(client_id) : NULL, "result", json_string(result),
-            "reason", reason != ATT_OK ? json_string(att_err_name(reason)) : NULL, NULL);
+            client_id[0] != 0 ? json_string(client_id) : NULL, "method",
+            how->method != NULL ? json_string(how->method) : NULL, "assertion",
+            how->assertion_fp[0] != 0 ? json_string(how->assertion_fp) : NULL, "result",
+            json_string(result), "reason",
+            reason != ATT_OK ? json_string(att_err_name(reason)) : NULL, NULL);
+}
+
+/* Answer 200 with a new access token for `p`. */
+static void issue(const struct att_api_call *call, const struct att_principal_rec *p,
+                  const struct attempt *how, int64_t now, struct att_http_response *resp)
+{
+    struct att_buf token;
+    att_buf_init(&token, ATT_ACCESS_MAX_TOKEN);
+    att_err rc = att_auth_issue(call->api->auth, p, now, &token);
+    json_t *doc = rc == ATT_OK
+                      ? json_pack("{s:s,s:s,s:i}", "access_token", att_buf_cstr(&token),
+                                  "token_type", "Bearer", "expires_in", ATT_ACCESS_LIFETIME)
+                      : NULL;
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text == NULL || att_http_response_json(resp, 200, text, strlen(text)) != ATT_OK) {
+        att_http_error(resp, 500, "InternalServerError", "cannot issue the token");
+    } else {
+        /* RFC 6749 §5.1: tokens must not be cached. */
+        att_ignore_err(att_http_response_header(resp, "Cache-Control", "no-store"));
+        att_ignore_err(att_http_response_header(resp, "Pragma", "no-cache"));
+        log_decision(call->req, p->id, how, "issued", ATT_OK);
+    }
+    free(text);
+    json_decref(doc);
+    att_buf_cleanup(&token);
+}
+
+/* ---- private_key_jwt ---- */
+
+/*
+ * The error_description of a refused assertion: what is wrong, in terms of the claims the
+ * client controls. An unknown client and one without a certificate read the same, so
+ * principals without a certificate cannot be found this way. (A principal with one answers
+ * the signature check, which shows that it exists: client ids are random UUIDs, not secrets.)
+ * The numbers below are those of assertion.h.
+ */
+_Static_assert(ATT_ASSERTION_MAX == 8192 && ATT_ASSERTION_MAX_LIFETIME == 600 &&
+                   ATT_ASSERTION_JTI_MAX == 256,
+               "update the error descriptions");
+static const char *assertion_problem(att_err rc)
+{
+    switch (rc) {
+    case ATT_ERR_TOO_LARGE: return "client_assertion is larger than 8192 bytes";
+    case ATT_ERR_JWS_FORMAT:
+    case ATT_ERR_ENCODING:
+    case ATT_ERR_JSON:
+        return "client_assertion is not a compact JWS with a JSON object as header and payload";
+    case ATT_ERR_ALG_NONE: return "client_assertion must be signed: alg none is refused";
+    case ATT_ERR_ALG_UNSUPPORTED:
+        return "client_assertion alg must be RS256, PS256, ES256 or ES384 (HMAC is refused)";
+    case ATT_ERR_ALG_MISMATCH:
+        return "client_assertion alg does not fit the key of the registered certificate "
+               "(RSA: RS256 or PS256; P-256: ES256; P-384: ES384)";
+    case ATT_ERR_KEY_TYPE:
+        return "the registered certificate's key cannot verify assertions (use RSA of at least "
+               "2048 bits, P-256 or P-384)";
+    case ATT_ERR_JWS_CRIT: return "client_assertion names a critical header extension";
+    case ATT_ERR_SIGNATURE:
+        return "client_assertion signature does not verify with the registered certificate";
+    case ATT_ERR_TOKEN_ISSUER: return "client_assertion iss must be the client_id (and equal sub)";
+    case ATT_ERR_TOKEN_SUBJECT:
+        return "client_assertion sub must be the client_id (and equal iss and any client_id "
+               "parameter)";
+    case ATT_ERR_TOKEN_AUDIENCE:
+        return "client_assertion aud must contain the token endpoint URL or the issuer URL";
+    case ATT_ERR_TOKEN_EXPIRED: return "client_assertion has expired (exp)";
+    case ATT_ERR_TOKEN_NOT_YET_VALID: return "client_assertion nbf or iat is in the future";
+    case ATT_ERR_TOKEN_LIFETIME:
+        return "client_assertion lifetime (exp minus iat, nbf or now) exceeds 600 seconds";
+    case ATT_ERR_TOKEN_CLAIMS:
+        return "client_assertion needs exp and a jti of 1-256 bytes, and claims of the right "
+               "types (integer times, string or array aud)";
+    case ATT_ERR_TOKEN_REPLAY:
+        return "client_assertion jti was used before; sign a new assertion for every request";
+    case ATT_ERR_CREDENTIALS:
+    case ATT_ERR_NO_CLIENT_CERT: return "unknown client, or no certificate is registered to it";
+    case ATT_ERR_PRINCIPAL_DISABLED: return "the client is disabled";
+    default: return "client authentication failed";
+    }
+}
+
+/*
+ * RFC 7521 §4.2 and RFC 7523 §2.2. The client id used for the log and the backoff key is the
+ * one the assertion claims (unverified), else the client_id parameter; the verified one is
+ * in *p on success.
+ */
+static bool authenticate_assertion(const struct att_api_call *call, const struct att_form *form,
+                                   int64_t now, bool bearer_used, struct att_principal_rec *p,
+                                   struct attempt *how, struct att_http_response *resp)
+{
+    const struct att_http_request *req = call->req;
+    const struct att_bytes *type = att_form_get(form, "client_assertion_type");
+    const struct att_bytes *value = att_form_get(form, "client_assertion");
+    const struct att_bytes *post_id = att_form_get(form, "client_id");
+    char client_id[ATT_ASSERTION_CLIENT_ID_MAX + 1] = "";
+    char given_id[CLIENT_ID_MAX] = "";
+    char ip_key[ATT_BACKOFF_KEY_MAX];
+    char client_key[ATT_BACKOFF_KEY_MAX];
+    char endpoint[ATT_URL_MAX + 32];
+
+    if (type == NULL || value == NULL) {
+        oauth_error(resp, 400, "invalid_request",
+                    "client_assertion and client_assertion_type go together", bearer_used);
+        return false;
+    }
+    if (!att_bytes_eq_str(*type, ATT_ASSERTION_TYPE)) {
+        oauth_error(resp, 400, "invalid_request",
+                    "client_assertion_type must be " ATT_ASSERTION_TYPE, bearer_used);
+        return false;
+    }
+    fingerprint(*value, how->assertion_fp);
+    bool id_ok = post_id == NULL || copy_view(*post_id, given_id, sizeof(given_id));
+    if (att_assertion_claimed_client((const char *)value->ptr, value->len, client_id) != ATT_OK) {
+        snprintf(client_id, sizeof(client_id), "%s", given_id);
+    }
+    backoff_keys(req, client_id, ip_key, client_key);
+    if (too_many(call, ip_key, client_key, now, resp, bearer_used)) {
+        log_decision(req, client_id, how, "throttled", ATT_ERR_CREDENTIALS);
+        return false;
+    }
+    const char *issuer = att_auth_issuer(call->api->auth);
+    snprintf(endpoint, sizeof(endpoint), "%s/oauth2/token", issuer);
+    struct att_assertion_ctx ctx = {call->api->store, att_auth_replay(call->api->auth), issuer,
+                                    endpoint};
+    att_err rc = id_ok ? att_assertion_verify(&ctx, (const char *)value->ptr, value->len,
+                                              post_id != NULL ? given_id : NULL, now, p)
+                       : ATT_ERR_TOKEN_SUBJECT;
+    if (rc == ATT_OK) {
+        rc = att_principal_record_use(call->api->store, p, now, req->peer_text);
+    }
+    if (rc == ATT_ERR_REPLAY_CACHE_FULL) {
+        /* Not the client's fault: no backoff; it may retry once assertions expire. */
+        log_decision(req, client_id, how, "unavailable", rc);
+        oauth_error(resp, 503, "temporarily_unavailable",
+                    "too many unexpired client assertions in use; retry later", bearer_used);
+        att_ignore_err(att_http_response_header(resp, "Retry-After", "60"));
+    } else if (rc != ATT_OK) {
+        att_backoff_fail(call->api->backoff, ip_key, now);
+        if (client_id[0] != 0) {
+            att_backoff_fail(call->api->backoff, client_key, now);
+        }
+        log_decision(req, client_id, how, "refused", rc);
+        oauth_error(resp, 401, "invalid_client", assertion_problem(rc), bearer_used);
+    } else {
+        /* The verified id (the claimed one may have been cut or absent): its count only. */
+        backoff_keys(req, p->id, ip_key, client_key);
+        att_backoff_success(call->api->backoff, client_key);
+    }
+    return rc == ATT_OK;
 }
 
 void att_api_oauth_token(const struct att_api_call *call, struct att_http_response *resp)
@@ -138,6 +317,8 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     bool bearer_used = auth != NULL && att_bytes_slice(*auth, 0, 7, &scheme) == ATT_OK &&
                        att_bytes_eq_str_nocase(scheme, "bearer ");
     bool basic = auth != NULL && !bearer_used;
+    struct attempt how = {basic ? "client_secret_basic" : NULL, ""};
+    struct att_principal_rec p;
 
     att_form_init(&form);
     att_buf_init_secret(&secret, SECRET_MAX);
@@ -169,9 +350,23 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     }
     const struct att_bytes *post_id = att_form_get(&form, "client_id");
     const struct att_bytes *post_secret = att_form_get(&form, "client_secret");
-    if (basic && post_secret != NULL) {
+    bool assertion = att_form_get(&form, "client_assertion") != NULL ||
+                     att_form_get(&form, "client_assertion_type") != NULL;
+    /* RFC 6749 §2.3: "The client MUST NOT use more than one authentication method". */
+    if ((basic && post_secret != NULL) || (assertion && (basic || post_secret != NULL))) {
         oauth_error(resp, 400, "invalid_request", "use one client authentication method",
                     bearer_used);
+        goto out;
+    }
+    int64_t now = att_time_now();
+    if (!basic && post_secret != NULL) {
+        how.method = "client_secret_post";
+    }
+    if (assertion) {
+        how.method = "private_key_jwt";
+        if (authenticate_assertion(call, &form, now, bearer_used, &p, &how, resp)) {
+            issue(call, &p, &how, now, resp);
+        }
         goto out;
     }
     bool have = false;
@@ -191,50 +386,30 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     }
     char ip_key[ATT_BACKOFF_KEY_MAX];
     char client_key[ATT_BACKOFF_KEY_MAX];
-    int64_t now = att_time_now();
     backoff_keys(req, client_id, ip_key, client_key);
     if (too_many(call, ip_key, client_key, now, resp, bearer_used)) {
-        log_decision(req, client_id, "throttled", ATT_ERR_CREDENTIALS);
+        log_decision(req, client_id, &how, "throttled", ATT_ERR_CREDENTIALS);
         goto out;
     }
     if (!have) {
         att_backoff_fail(call->api->backoff, ip_key, now);
-        log_decision(req, client_id, "refused", ATT_ERR_CREDENTIALS);
+        log_decision(req, client_id, &how, "refused", ATT_ERR_CREDENTIALS);
         oauth_error(resp, 401, "invalid_client", "client authentication is missing or malformed",
                     bearer_used);
         goto out;
     }
-    struct att_principal_rec p;
     att_err rc = att_principal_authenticate(call->api->store, client_id, (const char *)secret.data,
                                             secret.len, now, req->peer_text, &p);
     if (rc != ATT_OK) {
         att_backoff_fail(call->api->backoff, ip_key, now);
         att_backoff_fail(call->api->backoff, client_key, now);
-        log_decision(req, client_id, "refused", rc);
+        log_decision(req, client_id, &how, "refused", rc);
         oauth_error(resp, 401, "invalid_client", "client authentication failed", bearer_used);
         goto out;
     }
     /* Only the client's own count: one good credential must not wipe an address's failures. */
     att_backoff_success(call->api->backoff, client_key);
-    struct att_buf token;
-    att_buf_init(&token, ATT_ACCESS_MAX_TOKEN);
-    rc = att_auth_issue(call->api->auth, &p, now, &token);
-    json_t *doc = rc == ATT_OK
-                      ? json_pack("{s:s,s:s,s:i}", "access_token", att_buf_cstr(&token),
-                                  "token_type", "Bearer", "expires_in", ATT_ACCESS_LIFETIME)
-                      : NULL;
-    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (text == NULL || att_http_response_json(resp, 200, text, strlen(text)) != ATT_OK) {
-        att_http_error(resp, 500, "InternalServerError", "cannot issue the token");
-    } else {
-        /* RFC 6749 §5.1: tokens must not be cached. */
-        att_ignore_err(att_http_response_header(resp, "Cache-Control", "no-store"));
-        att_ignore_err(att_http_response_header(resp, "Pragma", "no-cache"));
-        log_decision(req, client_id, "issued", ATT_OK);
-    }
-    free(text);
-    json_decref(doc);
-    att_buf_cleanup(&token);
+    issue(call, &p, &how, now, resp);
 out:
     att_form_cleanup(&form);
     att_buf_cleanup(&secret);

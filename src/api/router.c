@@ -55,6 +55,26 @@ static const struct route routes[] = {
      ATT_PERM_ADMIN, att_api_roles_add},
     {ATT_HTTP_POST, "/admin/roleAssignments:remove", "RemoveRoleAssignment", VERSION_IGNORED, true,
      ATT_PERM_ADMIN, att_api_roles_remove},
+    /* Policy management (MAA-API.md §4; roles §5: Reader reads, Contributor changes). */
+    {ATT_HTTP_GET, "/policies/{type}", "GetPolicy", VERSION_REQUIRED, false, ATT_PERM_READ,
+     att_api_policy_get},
+    {ATT_HTTP_PUT, "/policies/{type}", "SetPolicy", VERSION_REQUIRED, false, ATT_PERM_WRITE,
+     att_api_policy_set},
+    {ATT_HTTP_POST, "/policies/{type}:reset", "ResetPolicy", VERSION_REQUIRED, false,
+     ATT_PERM_WRITE, att_api_policy_reset},
+    {ATT_HTTP_GET, "/certificates", "GetPolicyCertificates", VERSION_REQUIRED, false, ATT_PERM_READ,
+     att_api_certificates_get},
+    {ATT_HTTP_POST, "/certificates:add", "AddPolicyCertificate", VERSION_REQUIRED, false,
+     ATT_PERM_WRITE, att_api_certificates_add},
+    {ATT_HTTP_POST, "/certificates:remove", "RemovePolicyCertificate", VERSION_REQUIRED, false,
+     ATT_PERM_WRITE, att_api_certificates_remove},
+    /* Policy history (attestd's own, not MAA's). */
+    {ATT_HTTP_GET, "/attestd/policies/{type}/versions", "ListPolicyVersions", VERSION_IGNORED,
+     false, ATT_PERM_READ, att_api_policy_versions},
+    {ATT_HTTP_GET, "/attestd/policies/{type}/versions/{version}", "GetPolicyVersion",
+     VERSION_IGNORED, false, ATT_PERM_READ, att_api_policy_version},
+    {ATT_HTTP_POST, "/attestd/policies/{type}/versions/{version}:rollback", "RollbackPolicy",
+     VERSION_IGNORED, false, ATT_PERM_WRITE, att_api_policy_rollback},
 };
 
 /* api-version values of MAA's published specs (MAA-API.md §1.1). */
@@ -346,15 +366,51 @@ char *att_api_routes_json(void)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < sizeof(routes) / sizeof(routes[0]); i++) {
-        json_array_append_new(arr,
-                              json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", routes[i].name, "method",
-                                        att_http_method_name(routes[i].method), "path",
-                                        routes[i].path, "permission", att_perm_name(routes[i].perm),
-                                        "providerScoped", !routes[i].root_only));
+        static const char *const version_rules[] = {"ignored", "optional", "required"};
+        json_array_append_new(
+            arr, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "name", routes[i].name, "method",
+                           att_http_method_name(routes[i].method), "path", routes[i].path,
+                           "permission", att_perm_name(routes[i].perm), "providerScoped",
+                           !routes[i].root_only, "apiVersion", version_rules[routes[i].version]));
     }
     char *text = arr != NULL ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(arr);
     return text;
+}
+
+/*
+ * Match `path` against a route template: literal bytes, and "{name}" placeholders that take one
+ * non-empty run of bytes up to the next '/' or ':' (MAA's ":reset", ":add" follow a segment,
+ * MAA-API.md §1.2). Captures go to params[0..ATT_API_MAX_PARAMS).
+ */
+static bool match_template(const char *tmpl, struct att_bytes path,
+                           struct att_bytes params[ATT_API_MAX_PARAMS])
+{
+    struct att_rd r;
+    size_t n_params = 0;
+    att_rd_init(&r, path.ptr, path.len);
+    for (size_t i = 0; tmpl[i] != 0; i++) {
+        uint8_t c = 0;
+        if (tmpl[i] != '{') {
+            if (att_rd_u8(&r, &c) != ATT_OK || c != (uint8_t)tmpl[i]) {
+                return false;
+            }
+            continue;
+        }
+        while (tmpl[i] != '}') { /* our own constant text: always closed */
+            i++;
+        }
+        size_t start = att_rd_offset(&r);
+        while (att_rd_peek_u8(&r, &c) == ATT_OK && c != '/' && c != ':') {
+            att_ignore_err(att_rd_skip(&r, 1)); /* peeked: one byte is there */
+        }
+        if (att_rd_offset(&r) == start || n_params == ATT_API_MAX_PARAMS ||
+            att_bytes_slice(path, start, att_rd_offset(&r) - start, &params[n_params]) != ATT_OK) {
+            return false;
+        }
+        n_params++;
+    }
+    return att_rd_left(&r) == 0;
 }
 
 static void not_found(struct att_http_response *resp)
@@ -386,14 +442,19 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
 
     enum att_http_method m = h->method == ATT_HTTP_HEAD ? ATT_HTTP_GET : h->method;
     const struct route *match = NULL;
+    struct att_bytes params[ATT_API_MAX_PARAMS];
+    struct att_bytes found[ATT_API_MAX_PARAMS];
     char allow[64] = "";
+    memset(found, 0, sizeof(found));
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const struct route *rt = &routes[i];
-        if (!att_bytes_eq_str(rest, rt->path) || (rt->root_only && under_provider)) {
+        memset(params, 0, sizeof(params));
+        if (!match_template(rt->path, rest, params) || (rt->root_only && under_provider)) {
             continue;
         }
         if (rt->method == m) {
             match = rt;
+            memcpy(found, params, sizeof(found));
         } else {
             size_t used = strlen(allow);
             snprintf(allow + used, sizeof(allow) - used, "%s%s", used > 0 ? ", " : "",
@@ -430,8 +491,13 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
         return;
     }
     struct att_identity who;
-    struct att_api_call call = {req, snap->providers, provider, api, NULL};
-    if (match->perm != ATT_PERM_PUBLIC) {
+    struct att_api_call call = {req, snap->providers, provider, api, NULL, {{NULL, 0}}};
+    memcpy(call.params, found, sizeof(call.params));
+    /* Attesting is open unless the provider requires authentication (attest_requires_auth). */
+    bool open =
+        match->perm == ATT_PERM_PUBLIC ||
+        (match->perm == ATT_PERM_ATTEST && provider != NULL && !provider->rec.attest_requires_auth);
+    if (!open) {
         const char *scope = match->root_only || provider == NULL ? "" : provider->rec.name;
         if (!authorize(api, snap, req, match, scope, &who, resp)) {
             return;

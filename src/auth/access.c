@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/assertion.h"
 #include "core/codec.h"
 #include "seal/keyring.h"
 #include "signer/signer.h"
@@ -28,6 +29,7 @@ struct att_auth {
     char kid[ATT_KID_MAX + 1];
     EVP_PKEY *pub; /* public half, for verification */
     char issuer[ATT_URL_MAX + 1];
+    struct att_replay *replay; /* used private_key_jwt assertion ids */
 };
 
 static att_err kid_of(const struct att_buf *cert, char kid[ATT_KID_MAX + 1])
@@ -116,6 +118,7 @@ att_err att_auth_new(struct att_store *store, struct att_keyring *kr, const char
     ATT_ENSURE(a != NULL, ATT_ERR_NOMEM);
     ATT_CHECK(strlen(issuer) < sizeof(a->issuer), ATT_ERR_ARG);
     memcpy(a->issuer, issuer, strlen(issuer) + 1);
+    ATT_GUARD(att_replay_new(ATT_ASSERTION_REPLAY_SLOTS, &a->replay));
     ATT_GUARD(att_store_auth_key_list(store, count_key, &n));
     if (n == 0) {
         ATT_GUARD(create_key(store, kr, issuer, now));
@@ -138,12 +141,18 @@ void att_auth_free(struct att_auth *a)
     }
     att_signer_free(a->signer);
     EVP_PKEY_free(a->pub);
+    att_replay_free(a->replay);
     free(a);
 }
 
 const char *att_auth_issuer(const struct att_auth *a)
 {
     return a->issuer;
+}
+
+struct att_replay *att_auth_replay(const struct att_auth *a)
+{
+    return a->replay;
 }
 
 att_err att_auth_issue(const struct att_auth *a, const struct att_principal_rec *p, int64_t now,

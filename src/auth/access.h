@@ -26,6 +26,7 @@
 
 struct att_keyring;
 struct att_auth;
+struct att_replay;
 
 /* Load (creating on first use) the auth key; `issuer` is attestd's public URL. */
 att_err att_auth_new(struct att_store *store, struct att_keyring *kr, const char *issuer,
@@ -34,6 +35,12 @@ void att_auth_free(struct att_auth *a);
 
 /* The issuer of attestd's access tokens (its public URL). */
 const char *att_auth_issuer(const struct att_auth *a);
+
+/*
+ * The single-use cache of private_key_jwt assertion ids (src/auth/assertion.h), shared by
+ * all workers (it has its own lock) and freed with `a`.
+ */
+struct att_replay *att_auth_replay(const struct att_auth *a);
 
 /* Issue an access token for principal `p`, valid ATT_ACCESS_LIFETIME seconds from `now`. */
 att_err att_auth_issue(const struct att_auth *a, const struct att_principal_rec *p, int64_t now,

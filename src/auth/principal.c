@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "core/buf.h"
 #include "core/codec.h"
@@ -289,6 +292,60 @@ att_err att_principal_secret_revoke(struct att_store *store, const char *princip
     return att_store_secret_revoke(store, secret_id, now);
 }
 
+/* ---- client certificates ---- */
+
+/* RFC 5280 §4.1: exactly one Certificate covering all `len` bytes. */
+static att_err check_cert_der(const uint8_t *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (x == NULL) {
+        ERR_clear_error();
+        return ATT_ERR_PARSE;
+    }
+    /* OpenSSL keeps the received encoding, so this is the length it consumed. */
+    int used = i2d_X509(x, NULL);
+    X509_free(x);
+    ERR_clear_error();
+    ATT_ENSURE(used > 0 && (size_t)used == len, ATT_ERR_TRAILING);
+    return ATT_OK;
+}
+
+att_err att_principal_set_cert(struct att_store *store, const char *principal_id,
+                               const uint8_t *der, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t d[32];
+    char sha[65] = "";
+
+    ATT_ENSURE(store != NULL && principal_id != NULL && (der != NULL || len == 0), ATT_ERR_ARG);
+    if (len > 0) {
+        ATT_ENSURE(len <= ATT_PRINCIPAL_CERT_MAX, ATT_ERR_TOO_LARGE);
+        ATT_TRY(check_cert_der(der, len));
+        /* The hash of the DER: what X509_digest gives, and what mutual TLS compares. */
+        ATT_ENSURE(EVP_Digest(der, len, d, NULL, EVP_sha256(), NULL) == 1, ATT_ERR_CRYPTO);
+        for (size_t i = 0; i < sizeof(d); i++) {
+            sha[2 * i] = hex[d[i] >> 4];
+            sha[2 * i + 1] = hex[d[i] & 15];
+        }
+        sha[64] = '\0';
+    }
+    return att_store_principal_set_cert(store, principal_id, sha, der, len);
+}
+
+att_err att_principal_record_use(struct att_store *store, struct att_principal_rec *p, int64_t now,
+                                 const char *peer)
+{
+    char from[sizeof(p->last_used_from)];
+
+    ATT_ENSURE(store != NULL && p != NULL, ATT_ERR_ARG);
+    (void)snprintf(from, sizeof(from), "%s", peer != NULL ? peer : "");
+    ATT_TRY(att_store_principal_touch(store, p->id, now, from));
+    p->last_used_at = now;
+    (void)snprintf(p->last_used_from, sizeof(p->last_used_from), "%s", from);
+    return ATT_OK;
+}
+
 /*
  * Spend scrypt runs up to the number a principal with two active secrets costs, so that
  * timing tells neither whether a client id exists nor how many secrets it has (a principal
@@ -311,7 +368,6 @@ att_err att_principal_authenticate(struct att_store *store, const char *client_i
     bool matched_active = false;
     bool matched_expired = false;
     att_err stored_err = ATT_OK;
-    char from[sizeof(p.last_used_from)];
 
     ATT_CHECK(store != NULL && out != NULL && (secret != NULL || secret_len == 0), ATT_ERR_ARG);
     if (!looks_like_uuid(client_id)) {
@@ -353,10 +409,7 @@ att_err att_principal_authenticate(struct att_store *store, const char *client_i
     }
     /* Only a caller holding a valid secret learns that the principal is disabled. */
     ATT_CHECK(!p.disabled, ATT_ERR_PRINCIPAL_DISABLED);
-    (void)snprintf(from, sizeof(from), "%s", peer != NULL ? peer : "");
-    ATT_GUARD(att_store_principal_touch(store, p.id, now, from));
-    p.last_used_at = now;
-    (void)snprintf(p.last_used_from, sizeof(p.last_used_from), "%s", from);
+    ATT_GUARD(att_principal_record_use(store, &p, now, peer));
     *out = p;
     rc = ATT_OK;
 out:

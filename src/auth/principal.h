@@ -48,6 +48,24 @@ att_err att_principal_secret_revoke(struct att_store *store, const char *princip
                                     const char *secret_id, int64_t now) ATT_WUR;
 
 /*
+ * Register the client certificate `der` (one DER X.509 certificate, exactly `len` bytes, at
+ * most ATT_PRINCIPAL_CERT_MAX) to the principal: its SHA-256 identifies the principal over
+ * mutual TLS and its public key verifies the principal's private_key_jwt assertions. `der`
+ * NULL with `len` 0 clears both. Errors: ATT_ERR_TOO_LARGE, ATT_ERR_PARSE (not a
+ * certificate), ATT_ERR_TRAILING (bytes after it), ATT_ERR_NOT_FOUND (no such principal).
+ * The certificate's dates and issuer are not checked here (see assertion.h).
+ */
+att_err att_principal_set_cert(struct att_store *store, const char *principal_id,
+                               const uint8_t *der, size_t len) ATT_WUR;
+
+/*
+ * Record a successful authentication of `p` (time, peer address cut to fit
+ * last_used_from) in the store and in *p. Every client authentication method calls it.
+ */
+att_err att_principal_record_use(struct att_store *store, struct att_principal_rec *p, int64_t now,
+                                 const char *peer) ATT_WUR;
+
+/*
  * Check client credentials. ATT_OK fills *out and records the use (now, peer). Failures:
  * ATT_ERR_CREDENTIALS (unknown client or no secret matches; at least as many scrypt runs as
  * a principal with two active secrets costs are spent either way), ATT_ERR_PRINCIPAL_DISABLED,

@@ -57,9 +57,30 @@ typedef enum att_err {
     ATT_ERR_TOKEN_AUDIENCE,      /* "aud" does not name attestd */
     ATT_ERR_TOKEN_KID,           /* no key of the issuer has this "kid" */
     ATT_ERR_TOKEN_CLAIMS,        /* a required claim is missing or of the wrong type */
+    ATT_ERR_TOKEN_REPLAY,        /* the token's "jti" was used before (single-use tokens) */
+    ATT_ERR_TOKEN_SUBJECT,       /* "sub" does not name the expected subject */
+    ATT_ERR_NO_CLIENT_CERT,      /* the principal has no registered client certificate */
+    ATT_ERR_CERT_PARSE,          /* a certificate (x5c entry) is not DER X.509 */
+    ATT_ERR_CERT_EXPIRED,        /* a certificate is past its notAfter */
+    ATT_ERR_CERT_NOT_YET_VALID,  /* a certificate is before its notBefore */
+    ATT_ERR_CERT_NOT_CA,         /* an issuing or root certificate lacks CA basic constraints */
+    ATT_ERR_CERT_CHAIN,          /* a certificate is not signed by the next one in the chain */
+    ATT_ERR_SIGNER_UNTRUSTED,    /* the signing certificate is not a trusted policy signer */
 
     /* policy */
     ATT_ERR_POLICY = 500,
+    ATT_ERR_JMESPATH_SYNTAX,      /* JMESPath query is not valid JMESPath */
+    ATT_ERR_JMESPATH_UNSUPPORTED, /* valid JMESPath outside the supported subset */
+    ATT_ERR_JMESPATH_BUDGET,      /* JMESPath nesting depth or step budget exhausted */
+    ATT_ERR_JMESPATH_TYPE,        /* JMESPath function argument of the wrong type */
+
+    ATT_ERR_POLICY_PARSE,       /* policy text does not follow the grammar (line:column in msg) */
+    ATT_ERR_POLICY_LIMIT,       /* policy text over a cap: size, rules, conditions, nesting, ... */
+    ATT_ERR_POLICY_EVAL,        /* evaluation failed: bad function argument, bad JSON, read-only */
+    ATT_ERR_POLICY_BUDGET,      /* evaluation ran out of its step budget */
+    ATT_ERR_POLICY_CLAIM_LIMIT, /* evaluation would add too many claims or too large a value */
+    ATT_ERR_POLICY_DENIED,      /* a deny() rule fired */
+    ATT_ERR_POLICY_NO_PERMIT,   /* no permit() rule fired */
 
     /* store */
     ATT_ERR_STORE = 600,
@@ -76,7 +97,8 @@ typedef enum att_err {
     /* internal: our bug or resource exhaustion */
     ATT_ERR_INTERNAL = 800,
     ATT_ERR_NOMEM,
-    ATT_ERR_CRYPTO, /* the crypto library failed unexpectedly */
+    ATT_ERR_CRYPTO,            /* the crypto library failed unexpectedly */
+    ATT_ERR_REPLAY_CACHE_FULL, /* the replay cache is full of unexpired entries (fails closed) */
 } att_err;
 
 enum att_err_kind {

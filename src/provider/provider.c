@@ -6,6 +6,8 @@
  */
 #include "provider/provider.h"
 
+#include "policymgmt/manage.h"
+
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
@@ -72,6 +74,14 @@ static att_err copy_str(char *dst, size_t cap, const char *src)
 att_err att_provider_create(struct att_store *store, struct att_keyring *kr, const char *name,
                             const char *issuer, enum att_jws_alg alg, bool is_default, int64_t now)
 {
+    return att_provider_create_isolated(store, kr, name, issuer, alg, is_default, now, NULL, 0);
+}
+
+att_err att_provider_create_isolated(struct att_store *store, struct att_keyring *kr,
+                                     const char *name, const char *issuer, enum att_jws_alg alg,
+                                     bool is_default, int64_t now, X509 *const *signers,
+                                     size_t n_signers)
+{
     att_err rc = ATT_ERR_INTERNAL;
     struct att_buf pkcs8;
     struct att_provider_rec p;
@@ -90,6 +100,10 @@ att_err att_provider_create(struct att_store *store, struct att_keyring *kr, con
     ATT_GUARD(copy_str(p.signing_alg, sizeof(p.signing_alg), att_jws_alg_name(alg)));
     p.is_default = is_default;
     p.created_at = now;
+    /* MAA-API.md §4.1: an Isolated provider is born with its trusted policy signers. */
+    ATT_GUARD(copy_str(p.trust_model, sizeof(p.trust_model),
+                       n_signers > 0 ? ATT_TRUST_ISOLATED : ATT_TRUST_AAD));
+    ATT_CHECK(n_signers <= ATT_POLICY_MAX_SIGNERS, ATT_ERR_TOO_LARGE);
 
     /* The certificate's subject names the issuer URL, as MAA's do (MAA-API.md §1.4). */
     ATT_GUARD(att_signer_create_key(alg, issuer, now, ATT_CERT_DAYS, &pkcs8, &k.cert_der));
@@ -103,6 +117,9 @@ att_err att_provider_create(struct att_store *store, struct att_keyring *kr, con
     in_tx = true;
     ATT_GUARD(att_store_provider_insert(store, &p));
     ATT_GUARD(att_store_key_insert(store, &k));
+    for (size_t i = 0; i < n_signers; i++) {
+        ATT_GUARD(att_signers_add_cert(store, name, signers[i], now));
+    }
     ATT_GUARD(att_store_commit(store));
     in_tx = false;
     rc = ATT_OK;

@@ -15,6 +15,7 @@
 #define ATT_PROVIDER_PROVIDER_H
 
 #include <jansson.h>
+#include <openssl/x509.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,16 @@ att_err att_provider_issuer_check(const char *issuer) ATT_WUR;
 att_err att_provider_create(struct att_store *store, struct att_keyring *kr, const char *name,
                             const char *issuer, enum att_jws_alg alg, bool is_default,
                             int64_t now) ATT_WUR;
+
+/*
+ * The same, for an Isolated provider (MAA-API.md §4.1) when `n_signers` > 0: its policy and
+ * signers can then only be changed by JWS signed by one of `signers` (each a CA certificate
+ * valid at `now`, or the whole creation fails). n_signers 0 makes an AAD provider.
+ */
+att_err att_provider_create_isolated(struct att_store *store, struct att_keyring *kr,
+                                     const char *name, const char *issuer, enum att_jws_alg alg,
+                                     bool is_default, int64_t now, X509 *const *signers,
+                                     size_t n_signers) ATT_WUR;
 
 /* Create the default provider when the store has none. *created says whether it did. */
 att_err att_provider_ensure_default(struct att_store *store, struct att_keyring *kr,

@@ -431,6 +431,7 @@ int att_daemon_run(const struct att_config *cfg)
     }
     d.api_ready = true;
     d.api.backoff = d.backoff;
+    d.api.keyring = d.keyring;
     code = serve(&d, &sigs);
 out:
     att_http_server_free(d.http);

@@ -13,6 +13,28 @@
 
 /* ---- records ------------------------------------------------------------- */
 
+void att_policy_version_rec_init(struct att_policy_version_rec *v)
+{
+    memset(v, 0, sizeof(*v));
+    att_buf_init(&v->sealed_jws, ATT_STORE_BLOB_MAX);
+}
+
+void att_policy_version_rec_cleanup(struct att_policy_version_rec *v)
+{
+    att_buf_cleanup(&v->sealed_jws);
+}
+
+void att_signer_rec_init(struct att_signer_rec *r)
+{
+    memset(r, 0, sizeof(*r));
+    att_buf_init(&r->cert_der, ATT_STORE_BLOB_MAX);
+}
+
+void att_signer_rec_cleanup(struct att_signer_rec *r)
+{
+    att_buf_cleanup(&r->cert_der);
+}
+
 void att_key_rec_init(struct att_key_rec *k)
 {
     memset(k, 0, sizeof(*k));
@@ -53,7 +75,9 @@ static bool blob_ok(const struct att_buf *b)
 static bool provider_ok(const struct att_provider_rec *p)
 {
     return p != NULL && FIELD_OK(p->name) && FIELD_OK(p->issuer) && FIELD_OK(p->signing_alg) &&
-           p->name[0] != '\0';
+           p->name[0] != '\0' &&
+           (strcmp(p->trust_model, ATT_TRUST_AAD) == 0 ||
+            strcmp(p->trust_model, ATT_TRUST_ISOLATED) == 0);
 }
 
 static bool key_ok(const struct att_key_rec *k)
@@ -68,10 +92,30 @@ static bool dek_ok(const struct att_dek_rec *d)
            blob_ok(&d->wrapped);
 }
 
+/*
+ * A certificate's DER never comes without its SHA-256 (mutual TLS matches on the hash); a
+ * hash without DER is a certificate registered before migration 3.
+ */
 static bool principal_ok(const struct att_principal_rec *p)
 {
     return p != NULL && FIELD_OK(p->id) && FIELD_OK(p->name) && FIELD_OK(p->cert_sha256) &&
-           FIELD_OK(p->last_used_from) && p->id[0] != '\0' && p->name[0] != '\0';
+           FIELD_OK(p->last_used_from) && p->id[0] != '\0' && p->name[0] != '\0' &&
+           p->cert_der_len <= ATT_PRINCIPAL_CERT_MAX &&
+           (p->cert_der_len == 0 || p->cert_sha256[0] != '\0');
+}
+
+/* 64 lowercase hex digits: the form att_principal_set_cert writes and mutual TLS compares. */
+static bool sha256_hex_ok(const char *s)
+{
+    if (strnlen(s, 65) != 64) {
+        return false;
+    }
+    for (size_t i = 0; i < 64; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static bool secret_ok(const struct att_secret_rec *sec)
@@ -165,6 +209,12 @@ att_err att_store_provider_delete(struct att_store *s, const char *name)
     return s->ops->provider_delete(s, name);
 }
 
+att_err att_store_provider_set_attest_requires_auth(struct att_store *s, const char *name, bool on)
+{
+    ATT_ENSURE(HAS_OP(s, provider_set_attest_requires_auth) && name != NULL, ATT_ERR_ARG);
+    return s->ops->provider_set_attest_requires_auth(s, name, on);
+}
+
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
     ATT_ENSURE(HAS_OP(s, key_insert) && key_ok(k), ATT_ERR_ARG);
@@ -250,12 +300,18 @@ att_err att_store_principal_list(struct att_store *s, att_store_principal_cb cb,
     return s->ops->principal_list(s, cb, arg);
 }
 
-att_err att_store_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256)
+att_err att_store_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256,
+                                     const uint8_t *cert_der, size_t cert_der_len)
 {
     ATT_ENSURE(HAS_OP(s, principal_set_cert) && id != NULL && cert_sha256 != NULL, ATT_ERR_ARG);
-    size_t n = strlen(cert_sha256);
-    ATT_ENSURE(n == 0 || n == 64, ATT_ERR_ARG);
-    return s->ops->principal_set_cert(s, id, cert_sha256);
+    if (cert_sha256[0] == '\0') {
+        ATT_ENSURE(cert_der_len == 0, ATT_ERR_ARG);
+    } else {
+        ATT_ENSURE(sha256_hex_ok(cert_sha256), ATT_ERR_ARG);
+        ATT_ENSURE(cert_der != NULL && cert_der_len > 0 && cert_der_len <= ATT_PRINCIPAL_CERT_MAX,
+                   ATT_ERR_ARG);
+    }
+    return s->ops->principal_set_cert(s, id, cert_sha256, cert_der, cert_der_len);
 }
 
 att_err att_store_principal_set_disabled(struct att_store *s, const char *id, bool disabled)
@@ -313,4 +369,59 @@ att_err att_store_role_delete(struct att_store *s, const char *id)
 {
     ATT_ENSURE(HAS_OP(s, role_delete) && id != NULL, ATT_ERR_ARG);
     return s->ops->role_delete(s, id);
+}
+
+/* ---- policies ---- */
+
+static bool version_ok(const struct att_policy_version_rec *v)
+{
+    return v != NULL && FIELD_OK(v->id) && v->id[0] != 0 && FIELD_OK(v->provider) &&
+           FIELD_OK(v->type) && v->type[0] != 0 && FIELD_OK(v->action) &&
+           FIELD_OK(v->policy_hash) && FIELD_OK(v->signer_sha256) && FIELD_OK(v->principal) &&
+           FIELD_OK(v->principal_name) && FIELD_OK(v->source) && blob_ok(&v->sealed_jws);
+}
+
+att_err att_store_policy_version_append(struct att_store *s, struct att_policy_version_rec *v)
+{
+    ATT_ENSURE(HAS_OP(s, policy_version_append) && version_ok(v), ATT_ERR_ARG);
+    return s->ops->policy_version_append(s, v);
+}
+
+att_err att_store_policy_version_get(struct att_store *s, const char *provider, const char *type,
+                                     int64_t version, struct att_policy_version_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, policy_version_get) && provider != NULL && type != NULL && version >= 0 &&
+                   out != NULL,
+               ATT_ERR_ARG);
+    return s->ops->policy_version_get(s, provider, type, version, out);
+}
+
+att_err att_store_policy_version_list(struct att_store *s, const char *provider, const char *type,
+                                      att_store_policy_version_cb cb, void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, policy_version_list) && provider != NULL && type != NULL && cb != NULL,
+               ATT_ERR_ARG);
+    return s->ops->policy_version_list(s, provider, type, cb, arg);
+}
+
+att_err att_store_signer_insert(struct att_store *s, const struct att_signer_rec *r)
+{
+    ATT_ENSURE(HAS_OP(s, signer_insert) && r != NULL && FIELD_OK(r->provider) &&
+                   strlen(r->sha256) == 64 && strlen(r->sha1) == 40 && r->cert_der.len > 0 &&
+                   blob_ok(&r->cert_der),
+               ATT_ERR_ARG);
+    return s->ops->signer_insert(s, r);
+}
+
+att_err att_store_signer_delete(struct att_store *s, const char *provider, const char *sha256)
+{
+    ATT_ENSURE(HAS_OP(s, signer_delete) && provider != NULL && sha256 != NULL, ATT_ERR_ARG);
+    return s->ops->signer_delete(s, provider, sha256);
+}
+
+att_err att_store_signer_list(struct att_store *s, const char *provider, att_store_signer_cb cb,
+                              void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, signer_list) && provider != NULL && cb != NULL, ATT_ERR_ARG);
+    return s->ops->signer_list(s, provider, cb, arg);
 }

@@ -30,6 +30,38 @@ struct att_provider_rec {
     char issuer[ATT_URL_MAX + 1];         /* token "iss", no trailing slash */
     char signing_alg[8];                  /* "RS256" or "ES256" */
     bool is_default;
+    bool attest_requires_auth; /* /attest routes need an authenticated caller (migration 3) */
+    char trust_model[12];      /* ATT_TRUST_AAD or ATT_TRUST_ISOLATED (migration 4) */
+    int64_t created_at;
+};
+
+/* MAA's trust models of a provider (MAA-API.md §4.1). */
+#define ATT_TRUST_AAD "AAD"
+#define ATT_TRUST_ISOLATED "Isolated"
+
+/* One entry of a policy's history (policy management, migration 4). */
+struct att_policy_version_rec {
+    char id[33]; /* random; the sealing record id */
+    char provider[ATT_PROVIDER_NAME_MAX + 1];
+    char type[16];             /* "SgxEnclave", ... */
+    int64_t version;           /* 1, 2, ... per provider and type */
+    char action[12];           /* "set", "reset" or "rollback" */
+    struct att_buf sealed_jws; /* the JWS as sent (table "policy_versions", id = id) */
+    char policy_hash[44];   /* x-ms-policy-hash of the text in force; "" when it is the default */
+    char signer_sha256[65]; /* hex SHA-256 of the signing certificate, or "" */
+    char principal[256];
+    char principal_name[64];
+    char source[64];
+    int64_t created_at;
+    int64_t rollback_of; /* the version brought back, or 0 */
+};
+
+/* A trusted policy signer certificate of an Isolated provider. */
+struct att_signer_rec {
+    char provider[ATT_PROVIDER_NAME_MAX + 1];
+    char sha256[65]; /* hex, lower case */
+    char sha1[41];   /* MAA's thumbprint: hex, upper case */
+    struct att_buf cert_der;
     int64_t created_at;
 };
 
@@ -52,11 +84,24 @@ struct att_dek_rec {
 
 /* A service principal: a caller of attestd with its own client id (identity issue). */
 #define ATT_PRINCIPAL_NAME_MAX 63
+/*
+ * Largest registered client certificate (DER). The certificate is kept in a fixed array, not
+ * an att_buf, so the record stays a plain struct that callers copy and declare on the stack
+ * without init/cleanup; 8 KiB holds any RSA-8192 or EC certificate with ordinary extensions.
+ */
+#define ATT_PRINCIPAL_CERT_MAX 8192
 struct att_principal_rec {
     char id[37];                           /* client_id, a UUID */
     char name[ATT_PRINCIPAL_NAME_MAX + 1]; /* unique, [a-z0-9][a-z0-9._-]{0,62} */
     bool disabled;
     char cert_sha256[65]; /* hex SHA-256 of a registered client certificate, or "" */
+    /*
+     * The registered certificate itself (migration 3): its public key verifies the client's
+     * private_key_jwt assertions. cert_der_len 0 = none (also for certificates registered
+     * before migration 3, which carry only cert_sha256 until registered again).
+     */
+    size_t cert_der_len;
+    uint8_t cert_der[ATT_PRINCIPAL_CERT_MAX];
     int64_t created_at;
     int64_t last_used_at;    /* 0 = never */
     char last_used_from[64]; /* peer address of the last successful use */
@@ -86,6 +131,13 @@ struct att_role_rec {
 typedef att_err (*att_store_principal_cb)(const struct att_principal_rec *p, void *arg);
 typedef att_err (*att_store_secret_cb)(const struct att_secret_rec *s, void *arg);
 typedef att_err (*att_store_role_cb)(const struct att_role_rec *r, void *arg);
+typedef att_err (*att_store_policy_version_cb)(const struct att_policy_version_rec *v, void *arg);
+typedef att_err (*att_store_signer_cb)(const struct att_signer_rec *r, void *arg);
+
+void att_policy_version_rec_init(struct att_policy_version_rec *v);
+void att_policy_version_rec_cleanup(struct att_policy_version_rec *v);
+void att_signer_rec_init(struct att_signer_rec *r);
+void att_signer_rec_cleanup(struct att_signer_rec *r);
 
 void att_key_rec_init(struct att_key_rec *k);
 void att_key_rec_cleanup(struct att_key_rec *k);
@@ -112,6 +164,7 @@ struct att_store_ops {
     att_err (*provider_get)(struct att_store *s, const char *name, struct att_provider_rec *out);
     att_err (*provider_list)(struct att_store *s, att_store_provider_cb cb, void *arg);
     att_err (*provider_delete)(struct att_store *s, const char *name);
+    att_err (*provider_set_attest_requires_auth)(struct att_store *s, const char *name, bool on);
 
     att_err (*key_insert)(struct att_store *s, const struct att_key_rec *k);
     att_err (*key_list)(struct att_store *s, const char *provider, att_store_key_cb cb, void *arg);
@@ -133,7 +186,8 @@ struct att_store_ops {
                                      struct att_principal_rec *out);
     att_err (*principal_list)(struct att_store *s, att_store_principal_cb cb, void *arg);
     att_err (*principal_set_disabled)(struct att_store *s, const char *id, bool disabled);
-    att_err (*principal_set_cert)(struct att_store *s, const char *id, const char *cert_sha256);
+    att_err (*principal_set_cert)(struct att_store *s, const char *id, const char *cert_sha256,
+                                  const uint8_t *cert_der, size_t cert_der_len);
     att_err (*principal_touch)(struct att_store *s, const char *id, int64_t at, const char *from);
     att_err (*principal_delete)(struct att_store *s, const char *id);
 
@@ -145,6 +199,16 @@ struct att_store_ops {
     att_err (*role_insert)(struct att_store *s, const struct att_role_rec *r);
     att_err (*role_list)(struct att_store *s, att_store_role_cb cb, void *arg);
     att_err (*role_delete)(struct att_store *s, const char *id);
+
+    att_err (*policy_version_append)(struct att_store *s, struct att_policy_version_rec *v);
+    att_err (*policy_version_get)(struct att_store *s, const char *provider, const char *type,
+                                  int64_t version, struct att_policy_version_rec *out);
+    att_err (*policy_version_list)(struct att_store *s, const char *provider, const char *type,
+                                   att_store_policy_version_cb cb, void *arg);
+    att_err (*signer_insert)(struct att_store *s, const struct att_signer_rec *r);
+    att_err (*signer_delete)(struct att_store *s, const char *provider, const char *sha256);
+    att_err (*signer_list)(struct att_store *s, const char *provider, att_store_signer_cb cb,
+                           void *arg);
 };
 
 /* Every backend's struct starts with this. */
@@ -173,6 +237,12 @@ att_err att_store_provider_get(struct att_store *s, const char *name,
 att_err att_store_provider_list(struct att_store *s, att_store_provider_cb cb, void *arg) ATT_WUR;
 /* Deletes the provider and (ON DELETE CASCADE) its keys. ATT_ERR_NOT_FOUND when absent. */
 att_err att_store_provider_delete(struct att_store *s, const char *name) ATT_WUR;
+/*
+ * Whether the provider's attestation routes require authentication. ATT_ERR_NOT_FOUND when
+ * absent. A running daemon sees the change after its next provider reload (SIGHUP).
+ */
+att_err att_store_provider_set_attest_requires_auth(struct att_store *s, const char *name,
+                                                    bool on) ATT_WUR;
 
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k) ATT_WUR;
 /* Keys of one provider, oldest first. */
@@ -206,9 +276,15 @@ att_err att_store_principal_list(struct att_store *s, att_store_principal_cb cb,
 /* ATT_ERR_NOT_FOUND when absent (here and for touch and delete). */
 att_err att_store_principal_set_disabled(struct att_store *s, const char *id,
                                          bool disabled) ATT_WUR;
-/* Register (64 hex) or clear ("") the client certificate that identifies the principal (mTLS). */
-att_err att_store_principal_set_cert(struct att_store *s, const char *id,
-                                     const char *cert_sha256) ATT_WUR;
+/*
+ * Register or clear the client certificate that identifies the principal: its SHA-256 (64
+ * lowercase hex, for mutual TLS) and its DER (1..ATT_PRINCIPAL_CERT_MAX bytes, for
+ * private_key_jwt), always together; clear with cert_sha256 "" and cert_der_len 0. The store
+ * does not parse the certificate (src/auth/principal.h: att_principal_set_cert does).
+ * ATT_ERR_ARG when the two disagree in presence or a value is malformed or too large.
+ */
+att_err att_store_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256,
+                                     const uint8_t *cert_der, size_t cert_der_len) ATT_WUR;
 /* Record the last successful use (time and peer address; `from` must fit last_used_from). */
 att_err att_store_principal_touch(struct att_store *s, const char *id, int64_t at,
                                   const char *from) ATT_WUR;
@@ -229,5 +305,28 @@ att_err att_store_role_insert(struct att_store *s, const struct att_role_rec *r)
 att_err att_store_role_list(struct att_store *s, att_store_role_cb cb, void *arg) ATT_WUR;
 /* ATT_ERR_NOT_FOUND when absent. */
 att_err att_store_role_delete(struct att_store *s, const char *id) ATT_WUR;
+
+/* ---- policies (versions and signers) ---- */
+
+/*
+ * Append a version: v->version is set to the next number for (provider, type), atomically.
+ * ATT_ERR_EXISTS when v->id is taken; ATT_ERR_STORE_CONSTRAINT when the provider is absent.
+ */
+att_err att_store_policy_version_append(struct att_store *s,
+                                        struct att_policy_version_rec *v) ATT_WUR;
+/* `version` 0 = the newest. ATT_ERR_NOT_FOUND when there is none. `out` must be initialised. */
+att_err att_store_policy_version_get(struct att_store *s, const char *provider, const char *type,
+                                     int64_t version, struct att_policy_version_rec *out) ATT_WUR;
+/* Oldest first. */
+att_err att_store_policy_version_list(struct att_store *s, const char *provider, const char *type,
+                                      att_store_policy_version_cb cb, void *arg) ATT_WUR;
+/* ATT_ERR_EXISTS when the provider has this certificate already. */
+att_err att_store_signer_insert(struct att_store *s, const struct att_signer_rec *r) ATT_WUR;
+/* ATT_ERR_NOT_FOUND when absent; ATT_ERR_STATE when it is the provider's last signer. */
+att_err att_store_signer_delete(struct att_store *s, const char *provider,
+                                const char *sha256) ATT_WUR;
+/* In the order they were added. */
+att_err att_store_signer_list(struct att_store *s, const char *provider, att_store_signer_cb cb,
+                              void *arg) ATT_WUR;
 
 #endif

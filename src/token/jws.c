@@ -280,7 +280,7 @@ struct parts {
  * BASE64URL(JWS Payload) || '.' || BASE64URL(JWS Signature).
  * Exactly two dots; a third would make it a JWE (RFC 7516 §7.1) or garbage.
  */
-static att_err split(const char *token, size_t len, struct parts *p)
+static att_err split(const char *token, size_t len, unsigned flags, struct parts *p)
 {
     struct att_rd r;
     struct att_rd rest;
@@ -295,8 +295,10 @@ static att_err split(const char *token, size_t len, struct parts *p)
     att_rd_rest(&r, &p->signature);
     att_rd_init(&rest, p->signature.ptr, p->signature.len);
     ATT_ENSURE(att_rd_until(&rest, '.', &extra) != ATT_OK, ATT_ERR_JWS_FORMAT);
-    /* The header is never empty; an empty payload would be detached content. */
-    ATT_ENSURE(p->header.len > 0 && p->payload.len > 0, ATT_ERR_JWS_FORMAT);
+    /* The header is never empty; an empty payload would be detached content, unless the caller
+     * expects one (MAA's policy reset carries a JWS with an empty payload, MAA-API.md §4.3). */
+    ATT_ENSURE(p->header.len > 0, ATT_ERR_JWS_FORMAT);
+    ATT_ENSURE(p->payload.len > 0 || (flags & ATT_JWS_EMPTY_PAYLOAD) != 0, ATT_ERR_JWS_FORMAT);
     /* RFC 7515 §5.2 step 8: the signature covers the received bytes. */
     att_rd_init(&all, token, len);
     return att_rd_bytes(&all, p->header.len + 1 + p->payload.len, &p->signing_input);
@@ -337,13 +339,13 @@ static att_err header_alg(const json_t *hdr, enum att_jws_alg *out)
 }
 
 /* Split and decode all three parts; the signature bytes go to `sig`. */
-static att_err decode(const char *token, size_t len, struct parts *p, json_t **hdr,
+static att_err decode(const char *token, size_t len, unsigned flags, struct parts *p, json_t **hdr,
                       struct att_buf *payload, struct att_buf *sig)
 {
     att_err rc = ATT_ERR_INTERNAL;
     json_t *h = NULL;
 
-    ATT_GUARD(split(token, len, p));
+    ATT_GUARD(split(token, len, flags, p));
     ATT_GUARD(decode_header(p->header, &h));
     ATT_GUARD(att_b64url_decode((const char *)p->payload.ptr, p->payload.len, payload));
     ATT_GUARD(att_b64url_decode((const char *)p->signature.ptr, p->signature.len, sig));
@@ -501,6 +503,12 @@ void att_jws_cleanup(struct att_jws *jws)
 att_err att_jws_verify(const char *token, size_t len, EVP_PKEY *key, enum att_jws_alg alg,
                        struct att_jws *out)
 {
+    return att_jws_verify_flags(token, len, key, alg, 0, out);
+}
+
+att_err att_jws_verify_flags(const char *token, size_t len, EVP_PKEY *key, enum att_jws_alg alg,
+                             unsigned flags, struct att_jws *out)
+{
     att_err rc = ATT_ERR_INTERNAL;
     struct parts p;
     json_t *hdr = NULL;
@@ -518,7 +526,7 @@ att_err att_jws_verify(const char *token, size_t len, EVP_PKEY *key, enum att_jw
               ATT_ERR_ARG);
 
     /* Parse. */
-    ATT_GUARD(decode(token, len, &p, &hdr, &payload, &sig));
+    ATT_GUARD(decode(token, len, flags, &p, &hdr, &payload, &sig));
 
     /* Validate (RFC 8725 §3.1: the key's pinned alg decides, not the token). */
     ATT_GUARD(header_alg(hdr, &tok_alg));
@@ -547,6 +555,12 @@ out:
 
 att_err att_jws_decode_unverified(const char *token, size_t len, struct att_jws *out)
 {
+    return att_jws_decode_unverified_flags(token, len, 0, out, NULL);
+}
+
+att_err att_jws_decode_unverified_flags(const char *token, size_t len, unsigned flags,
+                                        struct att_jws *out, struct att_buf *signature)
+{
     att_err rc = ATT_ERR_INTERNAL;
     struct parts p;
     json_t *hdr = NULL;
@@ -556,7 +570,10 @@ att_err att_jws_decode_unverified(const char *token, size_t len, struct att_jws 
     att_buf_init(&payload, ATT_JWS_MAX);
     att_buf_init(&sig, ATT_JWS_MAX);
     ATT_CHECK(out != NULL, ATT_ERR_ARG);
-    ATT_GUARD(decode(token, len, &p, &hdr, &payload, &sig));
+    ATT_GUARD(decode(token, len, flags, &p, &hdr, &payload, &sig));
+    if (signature != NULL) {
+        ATT_GUARD(att_buf_put(signature, sig.data, sig.len));
+    }
     out->header = hdr;
     out->payload = payload; /* moved: ownership passes to out */
     hdr = NULL;

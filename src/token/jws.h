@@ -111,10 +111,20 @@ void att_jws_cleanup(struct att_jws *jws);
 att_err att_jws_verify(const char *token, size_t len, EVP_PKEY *key, enum att_jws_alg alg,
                        struct att_jws *out) ATT_WUR;
 
+/* Flags of the *_flags variants. */
+#define ATT_JWS_EMPTY_PAYLOAD 1u /* accept an empty payload part (policy reset, MAA §4.3) */
+
+/* att_jws_verify with flags. */
+att_err att_jws_verify_flags(const char *token, size_t len, EVP_PKEY *key, enum att_jws_alg alg,
+                             unsigned flags, struct att_jws *out) ATT_WUR;
+
 /*
  * Split and decode without verifying (for inspection tools and for choosing
  * a key by "kid"). The result must not be trusted.
  */
 att_err att_jws_decode_unverified(const char *token, size_t len, struct att_jws *out) ATT_WUR;
+/* The same with flags; the decoded signature bytes are appended to `signature` (may be NULL). */
+att_err att_jws_decode_unverified_flags(const char *token, size_t len, unsigned flags,
+                                        struct att_jws *out, struct att_buf *signature) ATT_WUR;
 
 #endif

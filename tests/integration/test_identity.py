@@ -54,6 +54,19 @@ def basic(client_id, secret):
     return "Basic " + base64.b64encode(raw.encode()).decode()
 
 
+# Values for the "{...}" parts of route templates in the matrix.
+PATH_PARAMS = {"type": "SgxEnclave", "version": "1"}
+
+
+def concrete_path(route):
+    """A request path for a route of `attestctl routes`: template parts filled in, and the
+    api-version MAA's routes require."""
+    path = re.sub(r"\{(\w+)\}", lambda m: PATH_PARAMS[m.group(1)], route["path"])
+    if route["apiVersion"] == "required":
+        path += "?api-version=2020-10-01"
+    return path
+
+
 def bearer(token):
     return {"Authorization": "Bearer " + token}
 
@@ -275,6 +288,7 @@ class RouteMatrixTest(IdentityCase):
     @classmethod
     def prepare(cls):
         cls.routes = json.loads(cls.d.attestctl("routes").stdout)
+        cls.seed_policy_version()
         cls.callers = {"anonymous": (None, None)}
         for role in (None,) + cls.ROLES:
             name = "mx-" + (role or "norole").lower()
@@ -291,7 +305,8 @@ class RouteMatrixTest(IdentityCase):
         for rt in self.routes:
             with self.subTest(route=rt.get("name")):
                 self.assertEqual(set(rt), {"name", "method", "path", "permission",
-                                           "providerScoped"})
+                                           "providerScoped", "apiVersion"})
+                self.assertIn(rt["apiVersion"], ("ignored", "optional", "required"))
                 self.assertIn(rt["method"], ("GET", "POST", "PUT", "DELETE", "PATCH"))
                 self.assertTrue(rt["path"].startswith("/"))
                 self.assertIsInstance(rt["providerScoped"], bool)
@@ -307,10 +322,38 @@ class RouteMatrixTest(IdentityCase):
                 "ListRoleAssignments": ("GET", "/admin/roleAssignments", "admin", False),
                 "AddRoleAssignment": ("POST", "/admin/roleAssignments", "admin", False),
                 "RemoveRoleAssignment": ("POST", "/admin/roleAssignments:remove", "admin",
-                                         False)}
+                                         False),
+                # MAA-API.md §5: Reader reads policies and signers, Contributor changes them.
+                "GetPolicy": ("GET", "/policies/{type}", "read", True),
+                "SetPolicy": ("PUT", "/policies/{type}", "write", True),
+                "ResetPolicy": ("POST", "/policies/{type}:reset", "write", True),
+                "GetPolicyCertificates": ("GET", "/certificates", "read", True),
+                "AddPolicyCertificate": ("POST", "/certificates:add", "write", True),
+                "RemovePolicyCertificate": ("POST", "/certificates:remove", "write", True),
+                "ListPolicyVersions": ("GET", "/attestd/policies/{type}/versions", "read", True),
+                "GetPolicyVersion": ("GET", "/attestd/policies/{type}/versions/{version}",
+                                     "read", True),
+                "RollbackPolicy": ("POST",
+                                   "/attestd/policies/{type}/versions/{version}:rollback",
+                                   "write", True)}
         got = {rt["name"]: (rt["method"], rt["path"], rt["permission"], rt["providerScoped"])
                for rt in self.routes if rt["name"] in want}
         self.assertEqual(got, want)
+
+    @classmethod
+    def seed_policy_version(cls):
+        """Version 1 of the default provider's SgxEnclave policy, so the history routes of the
+        matrix (".../versions/1") name something that exists."""
+        with open(os.path.join(cls.d.data, "bootstrap-owner.json"), encoding="utf-8") as f:
+            owner = json.load(f)
+        token = get_token(cls.d, owner["client_id"], owner["client_secret"])
+        text = b"version=1.0; authorizationrules{=> permit();}; issuancerules{};"
+        jws = "eyJhbGciOiJub25lIn0." + h.b64url_encode_json(
+            {"AttestationPolicy": h.b64url_encode(text)}) + "."
+        status, _, body = cls.d.request("PUT", "/policies/SgxEnclave?api-version=2020-10-01",
+                                        body=jws.encode(),
+                                        headers={**bearer(token), "Content-Type": "text/plain"})
+        assert status == 200, body
 
     def expected(self, permission, role, anonymous):
         """'allowed', 401 or 403."""
@@ -330,9 +373,9 @@ class RouteMatrixTest(IdentityCase):
             perm = rt["permission"]
             self.assertIn(perm, KNOWN_PERMISSIONS, f"route {rt['name']}: unknown permission "
                                                    f"{perm!r}; the matrix cannot judge it")
-            paths = [rt["path"]]
+            paths = [concrete_path(rt)]
             if rt["providerScoped"]:
-                paths.append("/providers/default" + rt["path"])
+                paths.append("/providers/default" + paths[0])
             for path in paths:
                 for caller, (role, token) in self.callers.items():
                     headers = bearer(token) if token is not None else {}

@@ -2,7 +2,7 @@
  * identity.c - who may call attestd, in the SQLite backend: service
  * principals, their client secrets (slow hashes only), role assignments and
  * the keys of attestd's own access tokens (tables principals,
- * principal_secrets, role_assignments, auth_keys; migration 2).
+ * principal_secrets, role_assignments, auth_keys; migrations 2 and 3).
  *
  * Input trust: records come from our callers (checked in store.c); rows come
  * from a database file that someone else may have edited, so every column is
@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 
+#include "core/rd.h"
 #include "store/store.h"
 
 /* ---- auth keys --------------------------------------------------------------- */
@@ -82,7 +83,33 @@ out:
 
 /* ---- principals ---------------------------------------------------------------- */
 
-#define PRINCIPAL_COLS "id, name, disabled, cert_sha256, created_at, last_used_at, last_used_from"
+#define PRINCIPAL_COLS                                                                             \
+    "id, name, disabled, cert_sha256, created_at, last_used_at, last_used_from, cert_der"
+
+/*
+ * cert_der: NULL or an empty BLOB (none), or a BLOB that fits the record's array; a
+ * certificate without its hash in cert_sha256 is a tampered row.
+ */
+static att_err read_cert_der(sqlite3_stmt *st, int i, struct att_principal_rec *p)
+{
+    struct att_rd r;
+    p->cert_der_len = 0;
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+        return ATT_OK;
+    }
+    ATT_ENSURE(sqlite3_column_type(st, i) == SQLITE_BLOB, ATT_ERR_STORE);
+    const void *v = sqlite3_column_blob(st, i); /* before _bytes, as documented */
+    int n = sqlite3_column_bytes(st, i);
+    ATT_ENSURE(n >= 0 && (size_t)n <= sizeof(p->cert_der) && (v != NULL || n == 0), ATT_ERR_STORE);
+    if (n == 0) {
+        return ATT_OK;
+    }
+    ATT_ENSURE(p->cert_sha256[0] != '\0', ATT_ERR_STORE);
+    att_rd_init(&r, v, (size_t)n);
+    ATT_TRY(att_rd_copy(&r, p->cert_der, (size_t)n));
+    p->cert_der_len = (size_t)n;
+    return ATT_OK;
+}
 
 static att_err read_principal(sqlite3_stmt *st, struct att_principal_rec *p)
 {
@@ -93,7 +120,19 @@ static att_err read_principal(sqlite3_stmt *st, struct att_principal_rec *p)
     ATT_TRY(att_sqlite_col_i64(st, 4, &p->created_at));
     ATT_TRY(att_sqlite_col_i64(st, 5, &p->last_used_at));
     ATT_TRY(att_sqlite_col_text(st, 6, p->last_used_from, sizeof(p->last_used_from)));
+    ATT_TRY(read_cert_der(st, 7, p));
     return ATT_OK;
+}
+
+/* Bind the certificate DER, or SQL NULL when there is none. */
+static att_err bind_cert_der(sqlite3_stmt *st, int i, const uint8_t *der, size_t len)
+{
+    if (len == 0) {
+        int src = sqlite3_bind_null(st, i);
+        ATT_ENSURE(src == SQLITE_OK, att_sqlite_err(src));
+        return ATT_OK;
+    }
+    return att_sqlite_bind_blob(st, i, der, len);
 }
 
 /* Run a query that yields at most one principal (bound by the caller); *out only on success. */
@@ -132,7 +171,7 @@ att_err att_sqlite_principal_insert(struct att_store *s, const struct att_princi
     sqlite3 *db = att_sqlite_db(s);
 
     ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO principals(" PRINCIPAL_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)", &st));
+        db, "INSERT INTO principals(" PRINCIPAL_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, p->id));
     ATT_GUARD(att_sqlite_bind_text(st, 2, p->name));
     ATT_GUARD(att_sqlite_bind_i64(st, 3, p->disabled ? 1 : 0));
@@ -140,6 +179,7 @@ att_err att_sqlite_principal_insert(struct att_store *s, const struct att_princi
     ATT_GUARD(att_sqlite_bind_i64(st, 5, p->created_at));
     ATT_GUARD(att_sqlite_bind_i64(st, 6, p->last_used_at));
     ATT_GUARD(att_sqlite_bind_text(st, 7, p->last_used_from));
+    ATT_GUARD(bind_cert_der(st, 8, p->cert_der, p->cert_der_len));
     /* Both the primary key (id) and UNIQUE(name) map to ATT_ERR_EXISTS. */
     ATT_GUARD(att_sqlite_step_done(db, st, NULL));
     rc = ATT_OK;
@@ -202,16 +242,20 @@ out:
     return rc;
 }
 
-att_err att_sqlite_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256)
+att_err att_sqlite_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256,
+                                      const uint8_t *cert_der, size_t cert_der_len)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     sqlite3 *db = att_sqlite_db(s);
     int changes = 0;
 
-    ATT_GUARD(att_sqlite_prepare(db, "UPDATE principals SET cert_sha256 = ?2 WHERE id = ?1", &st));
+    /* One statement: the hash and the DER never disagree, not even for a moment. */
+    ATT_GUARD(att_sqlite_prepare(
+        db, "UPDATE principals SET cert_sha256 = ?2, cert_der = ?3 WHERE id = ?1", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, id));
     ATT_GUARD(att_sqlite_bind_text(st, 2, cert_sha256));
+    ATT_GUARD(bind_cert_der(st, 3, cert_der, cert_der_len));
     ATT_GUARD(att_sqlite_step_done(db, st, &changes));
     ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
     rc = ATT_OK;

@@ -11,7 +11,8 @@
  * processes opening a new database at once apply each migration only once.
  *
  * Versions: 1 providers, signing_keys, data_keys; 2 identity (auth_keys,
- * principals, principal_secrets, role_assignments).
+ * principals, principal_secrets, role_assignments); 3 principals.cert_der
+ * (client certificates for private_key_jwt) and providers.attest_requires_auth.
  *
  * Tables later issues will add, each in a new migration (not created yet):
  *   policies, policy_versions, policy_signers, collateral, audit_log.
@@ -97,6 +98,46 @@ static const struct migration migrations[] = {
         "  provider TEXT NOT NULL,"
         "  created_at INTEGER NOT NULL,"
         "  UNIQUE(subject_kind, subject, issuer, role, provider));",
+    },
+    {
+        3,
+        /* The registered client certificate itself, not only its hash: its public key
+         * verifies private_key_jwt assertions. NULL = none; rows registered before this
+         * migration keep only cert_sha256 (mutual TLS) until registered again. */
+        "ALTER TABLE principals ADD COLUMN cert_der BLOB;"
+        /* Whether a provider's attestation routes need an authenticated caller. */
+        "ALTER TABLE providers ADD COLUMN attest_requires_auth INTEGER NOT NULL DEFAULT 0;",
+    },
+    {
+        4,
+        /* MAA's trust models (MAA-API.md §4.1): 'AAD' or 'Isolated', fixed at creation. */
+        "ALTER TABLE providers ADD COLUMN trust_model TEXT NOT NULL DEFAULT 'AAD'"
+        "  CHECK(trust_model IN ('AAD','Isolated'));"
+        /* Every policy set, reset and rollback, never changed or deleted; the JWS as sent is
+         * sealed (table policy_versions, record id = id). Versions count from 1 per type. */
+        "CREATE TABLE policy_versions ("
+        "  id TEXT PRIMARY KEY,"
+        "  provider TEXT NOT NULL REFERENCES providers(name) ON DELETE CASCADE,"
+        "  type TEXT NOT NULL,"
+        "  version INTEGER NOT NULL,"
+        "  action TEXT NOT NULL CHECK(action IN ('set','reset','rollback')),"
+        "  sealed_jws BLOB NOT NULL,"
+        "  policy_hash TEXT NOT NULL,"
+        "  signer_sha256 TEXT NOT NULL,"
+        "  principal TEXT NOT NULL,"
+        "  principal_name TEXT NOT NULL,"
+        "  source TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  rollback_of INTEGER NOT NULL DEFAULT 0,"
+        "  UNIQUE(provider, type, version));"
+        /* Trusted policy signer certificates of Isolated providers (§4.4). */
+        "CREATE TABLE policy_signers ("
+        "  provider TEXT NOT NULL REFERENCES providers(name) ON DELETE CASCADE,"
+        "  sha256 TEXT NOT NULL,"
+        "  sha1 TEXT NOT NULL,"
+        "  cert_der BLOB NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  PRIMARY KEY(provider, sha256));",
     },
 };
 

@@ -1,6 +1,6 @@
 /*
  * providers.c - providers, their signing keys and data keys in the SQLite
- * backend (tables providers, signing_keys, data_keys).
+ * backend (tables providers, signing_keys, data_keys; migrations 1 and 3).
  *
  * Input trust: records come from our callers (checked in store.c); rows come
  * from a database file that someone else may have edited, so every column is
@@ -18,7 +18,8 @@
 
 /* ---- providers ------------------------------------------------------------ */
 
-#define PROVIDER_COLS "name, issuer, signing_alg, is_default, created_at"
+#define PROVIDER_COLS                                                                              \
+    "name, issuer, signing_alg, is_default, created_at, attest_requires_auth, trust_model"
 
 static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
 {
@@ -27,6 +28,8 @@ static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
     ATT_TRY(att_sqlite_col_text(st, 2, p->signing_alg, sizeof(p->signing_alg)));
     ATT_TRY(att_sqlite_col_bool(st, 3, &p->is_default));
     ATT_TRY(att_sqlite_col_i64(st, 4, &p->created_at));
+    ATT_TRY(att_sqlite_col_bool(st, 5, &p->attest_requires_auth));
+    ATT_TRY(att_sqlite_col_text(st, 6, p->trust_model, sizeof(p->trust_model)));
     return ATT_OK;
 }
 
@@ -35,12 +38,15 @@ att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provide
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "INSERT INTO providers(" PROVIDER_COLS ") VALUES(?1,?2,?3,?4,?5)", &st));
+        att_sqlite_db(s), "INSERT INTO providers(" PROVIDER_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
+        &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, p->name));
     ATT_GUARD(att_sqlite_bind_text(st, 2, p->issuer));
     ATT_GUARD(att_sqlite_bind_text(st, 3, p->signing_alg));
     ATT_GUARD(att_sqlite_bind_i64(st, 4, p->is_default ? 1 : 0));
     ATT_GUARD(att_sqlite_bind_i64(st, 5, p->created_at));
+    ATT_GUARD(att_sqlite_bind_i64(st, 6, p->attest_requires_auth ? 1 : 0));
+    ATT_GUARD(att_sqlite_bind_text(st, 7, p->trust_model));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:
@@ -99,6 +105,25 @@ att_err att_sqlite_provider_delete(struct att_store *s, const char *name)
 
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), "DELETE FROM providers WHERE name = ?1", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, name));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
+    ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_provider_set_attest_requires_auth(struct att_store *s, const char *name, bool on)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    int changes = 0;
+
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "UPDATE providers SET attest_requires_auth = ?2 WHERE name = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, name));
+    ATT_GUARD(att_sqlite_bind_i64(st, 2, on ? 1 : 0));
+    /* SQLite counts every row the WHERE matched, also when the value was already set. */
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
     ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
     rc = ATT_OK;

@@ -86,6 +86,7 @@ static const struct att_store_ops sqlite_ops = {
     .provider_get = att_sqlite_provider_get,
     .provider_list = att_sqlite_provider_list,
     .provider_delete = att_sqlite_provider_delete,
+    .provider_set_attest_requires_auth = att_sqlite_provider_set_attest_requires_auth,
     .key_insert = att_sqlite_key_insert,
     .key_list = att_sqlite_key_list,
     .dek_insert = att_sqlite_dek_insert,
@@ -109,6 +110,12 @@ static const struct att_store_ops sqlite_ops = {
     .role_insert = att_sqlite_role_insert,
     .role_list = att_sqlite_role_list,
     .role_delete = att_sqlite_role_delete,
+    .policy_version_append = att_sqlite_policy_version_append,
+    .policy_version_get = att_sqlite_policy_version_get,
+    .policy_version_list = att_sqlite_policy_version_list,
+    .signer_insert = att_sqlite_signer_insert,
+    .signer_delete = att_sqlite_signer_delete,
+    .signer_list = att_sqlite_signer_list,
 };
 
 /* ---- open ------------------------------------------------------------------ */

@@ -8,6 +8,7 @@
  *   migrations.c  the schema
  *   providers.c   providers, their signing keys, data keys
  *   identity.c    principals, client secrets, role assignments, auth keys
+ *   policies.c    policy versions and policy signer certificates
  * Nothing outside src/store/sqlite/ includes this header.
  *
  * The record operations below are the backend's implementations of struct
@@ -81,6 +82,8 @@ att_err att_sqlite_provider_get(struct att_store *s, const char *name,
                                 struct att_provider_rec *out);
 att_err att_sqlite_provider_list(struct att_store *s, att_store_provider_cb cb, void *arg);
 att_err att_sqlite_provider_delete(struct att_store *s, const char *name);
+att_err att_sqlite_provider_set_attest_requires_auth(struct att_store *s, const char *name,
+                                                     bool on);
 
 att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k);
 att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,
@@ -105,7 +108,8 @@ att_err att_sqlite_principal_get_by_name(struct att_store *s, const char *name,
                                          struct att_principal_rec *out);
 att_err att_sqlite_principal_list(struct att_store *s, att_store_principal_cb cb, void *arg);
 att_err att_sqlite_principal_set_disabled(struct att_store *s, const char *id, bool disabled);
-att_err att_sqlite_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256);
+att_err att_sqlite_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256,
+                                      const uint8_t *cert_der, size_t cert_der_len);
 att_err att_sqlite_principal_touch(struct att_store *s, const char *id, int64_t at,
                                    const char *from);
 att_err att_sqlite_principal_delete(struct att_store *s, const char *id);
@@ -118,5 +122,17 @@ att_err att_sqlite_secret_revoke(struct att_store *s, const char *id, int64_t at
 att_err att_sqlite_role_insert(struct att_store *s, const struct att_role_rec *r);
 att_err att_sqlite_role_list(struct att_store *s, att_store_role_cb cb, void *arg);
 att_err att_sqlite_role_delete(struct att_store *s, const char *id);
+
+/* ---- policy versions and signers (policies.c) ------------------------------ */
+
+att_err att_sqlite_policy_version_append(struct att_store *s, struct att_policy_version_rec *v);
+att_err att_sqlite_policy_version_get(struct att_store *s, const char *provider, const char *type,
+                                      int64_t version, struct att_policy_version_rec *out);
+att_err att_sqlite_policy_version_list(struct att_store *s, const char *provider, const char *type,
+                                       att_store_policy_version_cb cb, void *arg);
+att_err att_sqlite_signer_insert(struct att_store *s, const struct att_signer_rec *r);
+att_err att_sqlite_signer_delete(struct att_store *s, const char *provider, const char *sha256);
+att_err att_sqlite_signer_list(struct att_store *s, const char *provider, att_store_signer_cb cb,
+                               void *arg);
 
 #endif

@@ -207,6 +207,23 @@ static att_err scan_key(const struct att_key_rec *k, void *arg)
     return ATT_OK;
 }
 
+/* attest_requires_auth: off for new providers, set in the store, seen by the next load. */
+static void test_attest_requires_auth_loaded(void **state)
+{
+    struct fx *f = *state;
+    struct att_provider_set *set = NULL;
+    EXPECT_OK(att_provider_set_load(f->store, f->kr, &set));
+    assert_false(att_provider_set_find(set, "tenant-es", 9)->rec.attest_requires_auth);
+    assert_false(att_provider_set_default(set)->rec.attest_requires_auth);
+    att_provider_set_free(set);
+
+    EXPECT_OK(att_store_provider_set_attest_requires_auth(f->store, "tenant-es", true));
+    EXPECT_OK(att_provider_set_load(f->store, f->kr, &set));
+    assert_true(att_provider_set_find(set, "tenant-es", 9)->rec.attest_requires_auth);
+    assert_false(att_provider_set_default(set)->rec.attest_requires_auth);
+    att_provider_set_free(set);
+}
+
 static void test_no_private_key_in_database(void **state)
 {
     struct fx *f = *state;
@@ -329,6 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_load_and_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_verifies_from_published_cert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attest_requires_auth_loaded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_private_key_in_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_kek_refused, setup, teardown),

@@ -1,9 +1,9 @@
 /*
  * Unit tests for the identity part of the store (src/store/sqlite/identity.c,
- * migration 2 in migrations.c, the identity wrappers in store.c) against
- * real database files in a temp directory: the upgrade from schema 1, every
- * operation and its error codes, the cascade on principal delete, and rows a
- * tampered database may hold.
+ * migrations 2 and 3 in migrations.c, the identity wrappers in store.c) against
+ * real database files in a temp directory: the upgrades from schemas 1 and 2,
+ * every operation and its error codes, the cascade on principal delete,
+ * registered client certificates, and rows a tampered database may hold.
  */
 #include "att_test.h"
 #include "store_fixture.h"
@@ -144,19 +144,27 @@ static att_err collect_role(const struct att_role_rec *r, void *arg)
 
 /* ---- schema ------------------------------------------------------------------ */
 
-static void test_fresh_db_at_version_2(void **state)
+static void test_fresh_db_at_latest(void **state)
 {
     struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 2);
-    assert_int_equal(att_store_schema_latest(), 2);
+    assert_int_equal(v, 4);
+    assert_int_equal(att_store_schema_latest(), 4);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND"
                                     " name IN ('auth_keys', 'principals', 'principal_secrets',"
                                     " 'role_assignments')"),
                      4);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND"
                                     " name = 'principal_secrets_principal'"),
+                     1);
+    /* Migration 3's columns. */
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM pragma_table_info('principals')"
+                                    " WHERE name = 'cert_der' AND type = 'BLOB'"),
+                     1);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM pragma_table_info('providers')"
+                                    " WHERE name = 'attest_requires_auth' AND \"notnull\" = 1"
+                                    " AND dflt_value = '0'"),
                      1);
 }
 
@@ -213,8 +221,8 @@ static void test_upgrade_from_version_1(void **state)
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 2);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 2);
+    assert_int_equal(v, 4);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 4);
     assert_int_equal(raw_int(f->db, "SELECT applied_at FROM schema_migrations WHERE version = 1"),
                      1690000000);
 
@@ -238,7 +246,75 @@ static void test_upgrade_from_version_1(void **state)
     att_store_close(f->s);
     f->s = NULL;
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 2);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 4);
+}
+
+/* Migration 2 exactly as released, with its row and data, on top of v1_schema. */
+static const char v2_schema[] =
+    "CREATE TABLE auth_keys ("
+    "  kid TEXT PRIMARY KEY,"
+    "  alg TEXT NOT NULL,"
+    "  cert_der BLOB NOT NULL,"
+    "  sealed_key BLOB NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE principals ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  cert_sha256 TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_used_from TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE principal_secrets ("
+    "  id TEXT PRIMARY KEY,"
+    "  principal_id TEXT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,"
+    "  hash TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX principal_secrets_principal ON principal_secrets(principal_id);"
+    "CREATE TABLE role_assignments ("
+    "  id TEXT PRIMARY KEY,"
+    "  subject_kind TEXT NOT NULL"
+    "    CHECK(subject_kind IN ('principal','subject','group')),"
+    "  subject TEXT NOT NULL,"
+    "  issuer TEXT NOT NULL DEFAULT '',"
+    "  role TEXT NOT NULL,"
+    "  provider TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE(subject_kind, subject, issuer, role, provider));"
+    "INSERT INTO schema_migrations VALUES(2, 1690000100);"
+    "INSERT INTO principals(id, name, cert_sha256, created_at) VALUES("
+    "  'aaaaaaaa-0000-4000-8000-000000000001', 'mtls-tool',"
+    "  '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 1690000101);";
+
+/* An mTLS certificate registered before migration 3 keeps working and has no DER. */
+static void test_upgrade_from_version_2(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_provider_rec p;
+    struct att_principal_rec got;
+    int v = -1;
+
+    int fd = open(f->db, O_RDWR | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    raw_exec(f->db, v1_schema);
+    raw_exec(f->db, v2_schema);
+
+    EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
+    EXPECT_OK(att_store_schema_version(f->s, &v));
+    assert_int_equal(v, 4);
+    assert_int_equal(raw_int(f->db, "SELECT applied_at FROM schema_migrations WHERE version = 2"),
+                     1690000100);
+    EXPECT_OK(att_store_principal_get(f->s, "aaaaaaaa-0000-4000-8000-000000000001", &got));
+    assert_string_equal(got.name, "mtls-tool");
+    assert_string_equal(got.cert_sha256,
+                        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+    assert_int_equal(got.cert_der_len, 0);
+    EXPECT_OK(att_store_provider_get(f->s, "p1", &p));
+    assert_true(p.is_default);
+    assert_false(p.attest_requires_auth);
 }
 
 /* ---- auth keys ------------------------------------------------------------- */
@@ -631,6 +707,123 @@ static void test_principal_delete_in_transaction(void **state)
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM role_assignments"), 0);
 }
 
+/* ---- client certificates (migration 3) ------------------------------------------ */
+
+#define SHA_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+struct cert_seen {
+    size_t der_len;
+    uint8_t first;
+    size_t n;
+};
+
+static att_err see_cert(const struct att_principal_rec *p, void *arg)
+{
+    struct cert_seen *c = arg;
+    c->der_len = p->cert_der_len;
+    c->first = p->cert_der_len > 0 ? p->cert_der[0] : 0;
+    c->n++;
+    return ATT_OK;
+}
+
+static void test_principal_cert(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_principal_rec p, got;
+    uint8_t der[ATT_PRINCIPAL_CERT_MAX + 1];
+    struct cert_seen seen = {0};
+
+    for (size_t i = 0; i < sizeof(der); i++) {
+        der[i] = (uint8_t)(0x30 + i % 7);
+    }
+    make_principal(&p, ID_A, "alpha", 1);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    EXPECT_OK(att_store_principal_get(f->s, ID_A, &got));
+    assert_int_equal(got.cert_der_len, 0);
+    assert_int_equal(raw_int(f->db, "SELECT cert_der IS NULL FROM principals"), 1);
+
+    /* Hash and DER together; the largest DER that fits comes back byte for byte. */
+    EXPECT_OK(att_store_principal_set_cert(f->s, ID_A, SHA_A, der, ATT_PRINCIPAL_CERT_MAX));
+    memset(&got, 0x5a, sizeof(got));
+    EXPECT_OK(att_store_principal_get(f->s, ID_A, &got));
+    assert_string_equal(got.cert_sha256, SHA_A);
+    assert_int_equal(got.cert_der_len, ATT_PRINCIPAL_CERT_MAX);
+    assert_memory_equal(got.cert_der, der, ATT_PRINCIPAL_CERT_MAX);
+    EXPECT_OK(att_store_principal_list(f->s, see_cert, &seen));
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.der_len, ATT_PRINCIPAL_CERT_MAX);
+    assert_int_equal(seen.first, 0x30);
+
+    /* Cleared: both, and the column is NULL again. */
+    EXPECT_OK(att_store_principal_set_cert(f->s, ID_A, "", NULL, 0));
+    EXPECT_OK(att_store_principal_get(f->s, ID_A, &got));
+    assert_string_equal(got.cert_sha256, "");
+    assert_int_equal(got.cert_der_len, 0);
+    assert_int_equal(raw_int(f->db, "SELECT cert_der IS NULL FROM principals"), 1);
+
+    /* Never one without the other, never malformed, never too large. */
+    EXPECT_ERR(att_store_principal_set_cert(f->s, ID_A, SHA_A, NULL, 0), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_set_cert(f->s, ID_A, SHA_A, der, 0), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_set_cert(f->s, ID_A, "", der, 10), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_set_cert(f->s, ID_A, SHA_A, der, sizeof(der)), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_set_cert(f->s, ID_A, "0123", der, 10), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_set_cert(
+                   f->s, ID_A, "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+                   der, 10),
+               ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_set_cert(
+                   f->s, ID_A, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
+                   der, 10),
+               ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_set_cert(f->s, ID_A, NULL, NULL, 0), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_set_cert(f->s, ID_B, SHA_A, der, 10), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_principal_set_cert(f->s, ID_B, "", NULL, 0), ATT_ERR_NOT_FOUND);
+    assert_int_equal(raw_int(f->db, "SELECT cert_der IS NULL FROM principals"), 1);
+
+    /* Insert carries the certificate too, under the same rules. */
+    make_principal(&p, ID_B, "beta", 2);
+    snprintf(p.cert_sha256, sizeof(p.cert_sha256), "%s", SHA_A);
+    memcpy(p.cert_der, der, 100);
+    p.cert_der_len = 100;
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    EXPECT_OK(att_store_principal_get(f->s, ID_B, &got));
+    assert_int_equal(got.cert_der_len, 100);
+    assert_memory_equal(got.cert_der, der, 100);
+    make_principal(&p, ID_C, "gamma", 3);
+    p.cert_der_len = 100; /* DER without its hash */
+    EXPECT_ERR(att_store_principal_insert(f->s, &p), ATT_ERR_ARG);
+    snprintf(p.cert_sha256, sizeof(p.cert_sha256), "%s", SHA_A);
+    p.cert_der_len = ATT_PRINCIPAL_CERT_MAX + 1;
+    EXPECT_ERR(att_store_principal_insert(f->s, &p), ATT_ERR_ARG);
+}
+
+/* A certificate column someone else wrote: wrong type, too large, or without its hash. */
+static void test_principal_cert_tampered(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_principal_rec got;
+    struct ids c = {0};
+
+    raw_exec(f->db, "INSERT INTO principals(id, name, cert_sha256, created_at, cert_der)"
+                    "  VALUES('t1', 'a', '" SHA_A "', 1, 'text not blob');"
+                    "INSERT INTO principals(id, name, cert_sha256, created_at, cert_der)"
+                    "  VALUES('t2', 'b', '" SHA_A "', 1, zeroblob(8193));"
+                    "INSERT INTO principals(id, name, cert_sha256, created_at, cert_der)"
+                    "  VALUES('t3', 'c', '', 1, X'3082');"
+                    "INSERT INTO principals(id, name, cert_sha256, created_at, cert_der)"
+                    "  VALUES('t4', 'd', '" SHA_A "', 1, zeroblob(8192));"
+                    "INSERT INTO principals(id, name, cert_sha256, created_at, cert_der)"
+                    "  VALUES('t5', 'e', '', 1, X'');");
+    EXPECT_ERR(att_store_principal_get(f->s, "t1", &got), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_principal_get(f->s, "t2", &got), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_principal_get(f->s, "t3", &got), ATT_ERR_STORE);
+    EXPECT_ERR(att_store_principal_list(f->s, collect_principal, &c), ATT_ERR_STORE);
+    EXPECT_OK(att_store_principal_get(f->s, "t4", &got));
+    assert_int_equal(got.cert_der_len, 8192);
+    EXPECT_OK(att_store_principal_get(f->s, "t5", &got));
+    assert_int_equal(got.cert_der_len, 0);
+}
+
 /* ---- arguments and tampered rows ------------------------------------------------ */
 
 static void test_identity_bad_arguments(void **state)
@@ -751,12 +944,15 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_fresh_db_at_version_2),
+        T(test_fresh_db_at_latest),
         cmocka_unit_test_setup_teardown(test_upgrade_from_version_1, setup_empty, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_version_2, setup_empty, teardown),
         T(test_auth_keys),
         T(test_auth_key_round_trip),
         T(test_principal_crud),
         T(test_principal_touch_limits),
+        T(test_principal_cert),
+        T(test_principal_cert_tampered),
         T(test_secrets),
         T(test_secret_round_trip),
         T(test_roles),

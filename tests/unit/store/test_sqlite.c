@@ -42,12 +42,16 @@ static void raw_exec(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
+/* A provider row as migration 1 shaped it; later columns take their defaults. */
+#define PROVIDER_ROW "INSERT INTO providers(name, issuer, signing_alg, is_default, created_at) "
+
 static void make_provider(struct att_provider_rec *p, const char *name, bool is_default)
 {
     memset(p, 0, sizeof(*p));
     snprintf(p->name, sizeof(p->name), "%s", name);
     snprintf(p->issuer, sizeof(p->issuer), "https://%s.attest.example", name);
     snprintf(p->signing_alg, sizeof(p->signing_alg), "ES256");
+    snprintf(p->trust_model, sizeof(p->trust_model), "%s", ATT_TRUST_AAD);
     p->is_default = is_default;
     p->created_at = 1700000000;
 }
@@ -363,8 +367,19 @@ static void test_provider_crud(void **state)
     assert_string_equal(got.name, "alpha");
     assert_string_equal(got.issuer, "https://alpha.attest.example");
     assert_string_equal(got.signing_alg, "ES256");
+    assert_string_equal(got.trust_model, "AAD");
     assert_true(got.is_default);
     assert_int_equal(got.created_at, 42);
+    /* Only MAA's two trust models exist. */
+    snprintf(p.name, sizeof(p.name), "isolated-one");
+    p.is_default = false;
+    snprintf(p.trust_model, sizeof(p.trust_model), "Other");
+    EXPECT_ERR(att_store_provider_insert(f->s, &p), ATT_ERR_ARG);
+    snprintf(p.trust_model, sizeof(p.trust_model), "%s", ATT_TRUST_ISOLATED);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    EXPECT_OK(att_store_provider_get(f->s, "isolated-one", &got));
+    assert_string_equal(got.trust_model, "Isolated");
+    EXPECT_OK(att_store_provider_delete(f->s, "isolated-one"));
 
     /* Out-parameters untouched on failure. */
     got.created_at = 7;
@@ -418,6 +433,49 @@ static void test_provider_bad_arguments(void **state)
     EXPECT_ERR(att_store_provider_list(f->s, NULL, NULL), ATT_ERR_ARG);
 }
 
+/* Migration 3: attest_requires_auth defaults to off, round-trips and is changed in place. */
+static void test_provider_attest_requires_auth(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_provider_rec p;
+    struct att_provider_rec got;
+    struct names n = {0};
+
+    make_provider(&p, "open", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    make_provider(&p, "closed", false);
+    p.attest_requires_auth = true;
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    EXPECT_OK(att_store_provider_get(f->s, "open", &got));
+    assert_false(got.attest_requires_auth);
+    EXPECT_OK(att_store_provider_get(f->s, "closed", &got));
+    assert_true(got.attest_requires_auth);
+
+    EXPECT_OK(att_store_provider_set_attest_requires_auth(f->s, "open", true));
+    EXPECT_OK(att_store_provider_set_attest_requires_auth(f->s, "open", true)); /* same value */
+    EXPECT_OK(att_store_provider_get(f->s, "open", &got));
+    assert_true(got.attest_requires_auth);
+    assert_string_equal(got.issuer, "https://open.attest.example"); /* nothing else changed */
+    EXPECT_OK(att_store_provider_set_attest_requires_auth(f->s, "closed", false));
+    EXPECT_OK(att_store_provider_get(f->s, "closed", &got));
+    assert_false(got.attest_requires_auth);
+    EXPECT_OK(att_store_provider_list(f->s, collect_provider, &n));
+    assert_int_equal(n.n, 2);
+
+    EXPECT_ERR(att_store_provider_set_attest_requires_auth(f->s, "absent", true),
+               ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_provider_set_attest_requires_auth(f->s, NULL, true), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_provider_set_attest_requires_auth(NULL, "open", true), ATT_ERR_ARG);
+
+    /* A row written without the column gets the default; a tampered value is refused. */
+    raw_exec(f->db, PROVIDER_ROW
+             "VALUES('old', 'https://i', 'ES256', 0, 1);"
+             "INSERT INTO providers VALUES('bad', 'https://i', 'ES256', 0, 1, 2, 'AAD');");
+    EXPECT_OK(att_store_provider_get(f->s, "old", &got));
+    assert_false(got.attest_requires_auth);
+    EXPECT_ERR(att_store_provider_get(f->s, "bad", &got), ATT_ERR_STORE);
+}
+
 /* A name longer than the record field (a tampered file) is an error, never truncated. */
 static void test_oversized_column_refused(void **state)
 {
@@ -428,8 +486,7 @@ static void test_oversized_column_refused(void **state)
     char longname[ATT_PROVIDER_NAME_MAX + 2];
     memset(longname, 'n', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
-    snprintf(sql, sizeof(sql), "INSERT INTO providers VALUES('%s', 'https://i', 'ES256', 0, 1)",
-             longname);
+    snprintf(sql, sizeof(sql), PROVIDER_ROW "VALUES('%s', 'https://i', 'ES256', 0, 1)", longname);
     raw_exec(f->db, sql);
     EXPECT_ERR(att_store_provider_get(f->s, longname, &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_provider_list(f->s, collect_provider, &n), ATT_ERR_STORE);
@@ -437,8 +494,7 @@ static void test_oversized_column_refused(void **state)
     /* Exactly the maximum still fits. */
     longname[ATT_PROVIDER_NAME_MAX] = '\0';
     raw_exec(f->db, "DELETE FROM providers");
-    snprintf(sql, sizeof(sql), "INSERT INTO providers VALUES('%s', 'https://i', 'ES256', 0, 1)",
-             longname);
+    snprintf(sql, sizeof(sql), PROVIDER_ROW "VALUES('%s', 'https://i', 'ES256', 0, 1)", longname);
     raw_exec(f->db, sql);
     EXPECT_OK(att_store_provider_get(f->s, longname, &got));
     assert_string_equal(got.name, longname);
@@ -449,11 +505,11 @@ static void test_wrong_column_types_refused(void **state)
     struct store_fx *f = *state;
     struct att_provider_rec got;
     struct att_dek_rec d;
-    raw_exec(f->db, "INSERT INTO providers VALUES('p', 'https://i', 'ES256', 5, 1);"
-                    "INSERT INTO providers VALUES('q', 'https://i', 'ES256', 0, 'noon');"
-                    "INSERT INTO providers VALUES('r', X'68747470', 'ES256', 0, 1);"
-                    "INSERT INTO data_keys VALUES('d1', 'k', 'text not blob', 1, 1);"
-                    "INSERT INTO data_keys VALUES('d2', 'k', X'00', 1, 1);");
+    raw_exec(f->db, PROVIDER_ROW "VALUES('p', 'https://i', 'ES256', 5, 1);" PROVIDER_ROW
+                                 "VALUES('q', 'https://i', 'ES256', 0, 'noon');" PROVIDER_ROW
+                                 "VALUES('r', X'68747470', 'ES256', 0, 1);"
+                                 "INSERT INTO data_keys VALUES('d1', 'k', 'text not blob', 1, 1);"
+                                 "INSERT INTO data_keys VALUES('d2', 'k', X'00', 1, 1);");
     EXPECT_ERR(att_store_provider_get(f->s, "p", &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_provider_get(f->s, "q", &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_provider_get(f->s, "r", &got), ATT_ERR_STORE);
@@ -641,6 +697,7 @@ int main(void)
         T(test_provider_crud),
         T(test_only_one_default_provider),
         T(test_provider_bad_arguments),
+        T(test_provider_attest_requires_auth),
         T(test_oversized_column_refused),
         T(test_wrong_column_types_refused),
         T(test_keys_and_cascade),

@@ -1,0 +1,945 @@
+/*
+ * eval.c - policy evaluation: (parsed policy, incoming claims, limits) -> decision,
+ * outgoing claims, properties. A pure function: no I/O, no clock, no global state.
+ *
+ * Inputs: the tree from parser.c (trusted: built by us, but shaped by untrusted text)
+ * and the incoming claims (built by the caller from verified evidence and from the
+ * client's request: their values are untrusted, e.g. the TPM event log JSON).
+ *
+ * Semantics (MAA-API.md §3.3, docs/internals/policy.md):
+ *   - sections run configurationrules -> authorizationrules -> issuancerules, rules
+ *     top to bottom; issuance runs only when authorized;
+ *   - a condition holds when at least one claim of the incoming set satisfies all of
+ *     its property conditions; IDENT binds the first such claim (set-valued function
+ *     arguments see all of them); `!cond` holds when none does;
+ *   - authorized = at least one permit() fired and no deny() fired; the first deny()
+ *     ends the authorization section;
+ *   - add -> incoming; issue -> incoming + outgoing; issueproperty -> incoming +
+ *     properties; rule-made claims have issuer AttestationPolicy.
+ *
+ * Every evaluation is bounded by a step budget (one step per rule run, per claim a
+ * condition examines, per expression evaluated, per set element compared, and one per
+ * 256 bytes a function reads), by a cap on added claims, on value size and on memory.
+ */
+#include "policy/policy_int.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "policy/jmespath.h"
+
+/* ======================================================================================
+ * Values and evaluation state
+ * ====================================================================================== */
+
+enum vkind {
+    V_EMPTY, /* JsonToClaimValue(null): adding or issuing it is a no-op */
+    V_STRING,
+    V_INTEGER,
+    V_BOOLEAN,
+    V_SET, /* scalar elements only */
+};
+
+struct val {
+    enum vkind kind;
+    bool read_only;
+    const char *s; /* V_STRING */
+    size_t len;
+    int64_t i;         /* V_INTEGER */
+    bool b;            /* V_BOOLEAN */
+    struct val *elems; /* V_SET */
+    size_t n;
+};
+
+enum ctx {
+    CTX_SCALAR,
+    CTX_SET, /* IDENT.prop means the property of every claim the condition matches */
+};
+
+#define NONE SIZE_MAX
+
+struct frame {
+    size_t first;    /* index of the first matching claim, NONE if none */
+    struct val *rhs; /* evaluated right-hand sides, one per property condition */
+};
+
+struct claim_vec {
+    struct att_claim *items;
+    size_t n;
+    size_t cap;
+};
+
+struct att_policy_mem {
+    struct pol_arena keep; /* strings of every rule-made claim */
+};
+
+struct ev {
+    const struct att_policy *pol;
+    const struct att_policy_limits *lim;
+    const struct pol_diag *diag;
+    const struct att_claim *in;
+    size_t n_in;
+    struct claim_vec added; /* rule-made incoming claims, in order */
+    struct claim_vec out;
+    struct claim_vec props;
+    struct att_policy_mem *mem;
+    struct pol_arena scratch; /* values of one rule; rewound after each rule */
+    struct frame *frame;
+    size_t visible; /* claims the current rule sees (fixed while it runs) */
+    const struct pol_rule *rule;
+    uint64_t steps;
+    bool permit;
+    bool deny;
+    struct pol_pos deny_pos;
+    struct att_jmespath_limits jl;
+};
+
+static const struct att_claim *claim_at(const struct ev *ev, size_t i)
+{
+    return i < ev->n_in ? &ev->in[i] : &ev->added.items[i - ev->n_in];
+}
+
+static att_err fail(const struct ev *ev, att_err code, struct pol_pos at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static att_err fail(const struct ev *ev, att_err code, struct pol_pos at, const char *fmt, ...)
+{
+    char detail[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    return pol_fail(ev->diag, code, at.line, at.col, "%s", detail);
+}
+
+static att_err step(struct ev *ev, uint64_t n, struct pol_pos at)
+{
+    if (ev->steps > ev->lim->max_steps || n > ev->lim->max_steps - ev->steps) {
+        return fail(ev, ATT_ERR_POLICY_BUDGET, at, "step budget of %llu exhausted",
+                    (unsigned long long)ev->lim->max_steps);
+    }
+    ev->steps += n;
+    return ATT_OK;
+}
+
+/* One step per 256 bytes of text a function reads or writes (plus one). */
+static att_err step_bytes(struct ev *ev, size_t bytes, struct pol_pos at)
+{
+    return step(ev, 1 + (uint64_t)(bytes / 256), at);
+}
+
+static att_err scratch_alloc(struct ev *ev, size_t n, struct pol_pos at, void **out)
+{
+    att_err rc = pol_arena_alloc(&ev->scratch, n, out);
+    if (rc == ATT_ERR_TOO_LARGE) {
+        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "evaluation memory over %zu bytes",
+                    ev->lim->max_memory);
+    }
+    return rc;
+}
+
+static att_err scratch_vals(struct ev *ev, size_t n, struct pol_pos at, struct val **out)
+{
+    ATT_ENSURE(n <= SIZE_MAX / sizeof(struct val), ATT_ERR_INTERNAL);
+    void *p;
+    ATT_TRY(scratch_alloc(ev, n * sizeof(struct val), at, &p));
+    *out = p;
+    return ATT_OK;
+}
+
+static const char *kind_name(enum vkind k)
+{
+    switch (k) {
+    case V_EMPTY: return "an empty value (JSON null)";
+    case V_STRING: return "a String";
+    case V_INTEGER: return "an Integer";
+    case V_BOOLEAN: return "a Boolean";
+    case V_SET: return "a Set";
+    default: return "?";
+    }
+}
+
+static struct val string_val(const char *s, size_t len)
+{
+    struct val v;
+    memset(&v, 0, sizeof(v));
+    v.kind = V_STRING;
+    v.s = s;
+    v.len = len;
+    return v;
+}
+
+static struct val claim_field(const struct att_claim *c, enum pol_field f)
+{
+    const char *name;
+    switch (f) {
+    case PF_TYPE: return string_val(c->type, c->type_len);
+    case PF_ISSUER: name = att_claim_issuer_name(c->issuer); return string_val(name, strlen(name));
+    case PF_VALUE_TYPE:
+        name = att_claim_value_type_name(c->value_type);
+        return string_val(name, strlen(name));
+    case PF_VALUE:
+    default: break;
+    }
+    struct val v;
+    memset(&v, 0, sizeof(v));
+    v.read_only = c->read_only;
+    switch (c->value_type) {
+    case ATT_CLAIM_INTEGER:
+        v.kind = V_INTEGER;
+        v.i = c->integer;
+        break;
+    case ATT_CLAIM_BOOLEAN:
+        v.kind = V_BOOLEAN;
+        v.b = c->boolean;
+        break;
+    case ATT_CLAIM_STRING:
+    default:
+        v.kind = V_STRING;
+        v.s = c->str != NULL ? c->str : "";
+        v.len = c->str_len;
+        break;
+    }
+    return v;
+}
+
+static bool scalar_equal(const struct val *a, const struct val *b)
+{
+    if (a->kind != b->kind) {
+        return false;
+    }
+    switch (a->kind) {
+    case V_STRING: return a->len == b->len && (a->len == 0 || memcmp(a->s, b->s, a->len) == 0);
+    case V_INTEGER: return a->i == b->i;
+    case V_BOOLEAN: return a->b == b->b;
+    default: return false;
+    }
+}
+
+/*
+ * Claim-rule grammar: "Integer: == != <= < >= >; String: == !=; Boolean: == !=".
+ * A value of another kind than the right-hand side (or an empty or set right-hand
+ * side) does not satisfy the property, whatever the operator, including != (a claim
+ * of the wrong kind is not evidence of anything). Ordering operators on strings or
+ * Booleans are refused by the parser when the right-hand side is a literal; with a
+ * computed right-hand side they do not match.
+ */
+static bool compare(const struct val *lhs, enum pol_op op, const struct val *rhs)
+{
+    if (rhs->kind == V_EMPTY || rhs->kind == V_SET || lhs->kind != rhs->kind) {
+        return false;
+    }
+    if (lhs->kind == V_INTEGER) {
+        switch (op) {
+        case OP_EQ: return lhs->i == rhs->i;
+        case OP_NE: return lhs->i != rhs->i;
+        case OP_LT: return lhs->i < rhs->i;
+        case OP_LE: return lhs->i <= rhs->i;
+        case OP_GT: return lhs->i > rhs->i;
+        case OP_GE: return lhs->i >= rhs->i;
+        default: return false;
+        }
+    }
+    switch (op) {
+    case OP_EQ: return scalar_equal(lhs, rhs);
+    case OP_NE: return !scalar_equal(lhs, rhs);
+    default: return false;
+    }
+}
+
+static bool claim_matches(const struct att_claim *c, const struct pol_cond *cond,
+                          const struct val *rhs)
+{
+    for (size_t k = 0; k < cond->nprops; k++) {
+        struct val lhs = claim_field(c, cond->props[k].field);
+        if (!compare(&lhs, cond->props[k].op, &rhs[k])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ======================================================================================
+ * Expressions
+ * ====================================================================================== */
+
+static att_err eval_expr(struct ev *ev, const struct pol_expr *e, enum ctx ctx, struct val *out);
+
+/* IDENT.prop over every claim the binding condition matches (set context). */
+static att_err field_set(struct ev *ev, const struct pol_expr *e, struct val *out)
+{
+    const struct pol_cond *cond = &ev->rule->conds[e->binding];
+    const struct frame *fr = &ev->frame[e->binding];
+    size_t n = 0;
+    for (size_t j = fr->first; j < ev->visible; j++) {
+        ATT_TRY(step(ev, 1, e->pos));
+        if (claim_matches(claim_at(ev, j), cond, fr->rhs)) {
+            n++;
+        }
+    }
+    struct val *elems;
+    ATT_TRY(scratch_vals(ev, n, e->pos, &elems));
+    size_t k = 0;
+    for (size_t j = fr->first; j < ev->visible && k < n; j++) {
+        ATT_TRY(step(ev, 1, e->pos));
+        const struct att_claim *c = claim_at(ev, j);
+        if (claim_matches(c, cond, fr->rhs)) {
+            elems[k++] = claim_field(c, e->field);
+        }
+    }
+    memset(out, 0, sizeof(*out));
+    out->kind = V_SET;
+    out->elems = elems;
+    out->n = n;
+    for (size_t i = 0; i < n; i++) {
+        out->read_only = out->read_only || elems[i].read_only;
+    }
+    return ATT_OK;
+}
+
+/* A value seen as a set: a set is itself, a scalar a one-element set, empty is {}. */
+static void as_set(const struct val *v, const struct val **elems, size_t *n)
+{
+    if (v->kind == V_SET) {
+        *elems = v->elems;
+        *n = v->n;
+    } else if (v->kind == V_EMPTY) {
+        *elems = NULL;
+        *n = 0;
+    } else {
+        *elems = v;
+        *n = 1;
+    }
+}
+
+static att_err need_kind(const struct ev *ev, const struct pol_expr *call, size_t arg,
+                         const struct val *v, enum vkind want)
+{
+    if (v->kind == want) {
+        return ATT_OK;
+    }
+    return fail(ev, ATT_ERR_POLICY_EVAL, call->pos, "%s: argument %zu must be %s, found %s",
+                pol_func_name(call->func), arg, kind_name(want), kind_name(v->kind));
+}
+
+static att_err copy_to_scratch(struct ev *ev, const char *s, size_t n, struct pol_pos at,
+                               const char **out)
+{
+    att_err rc = pol_arena_strdup(&ev->scratch, s, n, out);
+    if (rc == ATT_ERR_TOO_LARGE) {
+        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "evaluation memory over %zu bytes",
+                    ev->lim->max_memory);
+    }
+    return rc;
+}
+
+/* JmesPath(json, query): claim-rule-functions, "JmesPath function". */
+static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct val *a,
+                           struct val *out)
+{
+    ATT_TRY(need_kind(ev, e, 1, &a[0], V_STRING));
+    ATT_TRY(need_kind(ev, e, 2, &a[1], V_STRING));
+    /* "The first argument must evaluate a non-empty JSON ... The second argument must
+     * evaluate to a non-empty valid JmesPath query string." */
+    if (a[0].len == 0 || a[1].len == 0) {
+        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos, "JmesPath: argument %d is empty",
+                    a[0].len == 0 ? 1 : 2);
+    }
+    ATT_TRY(step_bytes(ev, a[0].len + a[1].len, e->pos));
+    struct att_buf res;
+    att_buf_init(&res, ev->lim->max_value);
+    char detail[160] = "";
+    att_err rc = att_jmespath_eval(a[0].s, a[0].len, a[1].s, a[1].len, &ev->jl, &res, detail,
+                                   sizeof(detail));
+    if (rc == ATT_OK) {
+        rc = step_bytes(ev, res.len, e->pos);
+        if (rc == ATT_OK) {
+            *out = string_val(NULL, 0);
+            rc = copy_to_scratch(ev, att_buf_cstr(&res), res.len, e->pos, &out->s);
+            out->len = res.len;
+            out->read_only = a[0].read_only || a[1].read_only;
+        }
+    } else if (rc == ATT_ERR_NOMEM) {
+        /* passed through */
+    } else if (rc == ATT_ERR_JMESPATH_BUDGET) {
+        rc = fail(ev, ATT_ERR_POLICY_BUDGET, e->pos, "JmesPath: %s", detail);
+    } else if (rc == ATT_ERR_TOO_LARGE) {
+        /* query, JSON input or result over the JMESPath caps (result <= max_value) */
+        rc = fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, e->pos, "JmesPath: %s",
+                  detail[0] != 0 ? detail : "input or result over its size limit");
+    } else {
+        rc = fail(ev, ATT_ERR_POLICY_EVAL, e->pos, "JmesPath: %s (%s)",
+                  detail[0] != 0 ? detail : att_err_str(rc), att_err_name(rc));
+    }
+    att_buf_cleanup(&res);
+    return rc;
+}
+
+/* One JSON primitive as a claim value; objects, arrays and fractions are refused. */
+static att_err json_scalar(struct ev *ev, const struct pol_expr *e, const json_t *j, bool ro,
+                           struct val *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->read_only = ro;
+    switch (json_typeof(j)) {
+    case JSON_NULL: out->kind = V_EMPTY; return ATT_OK;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        out->kind = V_BOOLEAN;
+        out->b = json_is_true(j);
+        return ATT_OK;
+    case JSON_INTEGER:
+        out->kind = V_INTEGER;
+        out->i = (int64_t)json_integer_value(j);
+        return ATT_OK;
+    case JSON_STRING:
+        out->kind = V_STRING;
+        out->len = json_string_length(j);
+        return copy_to_scratch(ev, json_string_value(j), out->len, e->pos, &out->s);
+    case JSON_REAL:
+        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
+                    "JsonToClaimValue: fractional numbers are not claim values");
+    case JSON_OBJECT:
+        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
+                    "JsonToClaimValue: JSON objects are not claim values");
+    case JSON_ARRAY:
+    default:
+        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
+                    "JsonToClaimValue: arrays may hold only numbers, Booleans, strings and "
+                    "null");
+    }
+}
+
+/* JsonToClaimValue(json): claim-rule-functions, "JsonToClaimValue function". */
+static att_err fn_json_to_claim_value(struct ev *ev, const struct pol_expr *e, const struct val *a,
+                                      struct val *out)
+{
+    ATT_TRY(need_kind(ev, e, 1, &a[0], V_STRING));
+    ATT_TRY(step_bytes(ev, a[0].len, e->pos));
+    json_error_t jerr;
+    json_t *j = json_loadb(a[0].s, a[0].len, JSON_DECODE_ANY, &jerr);
+    if (j == NULL) {
+        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
+                    "JsonToClaimValue: argument is not JSON (at character %d)", jerr.position);
+    }
+    att_err rc = ATT_OK;
+    if (!json_is_array(j)) {
+        rc = json_scalar(ev, e, j, a[0].read_only, out);
+        json_decref(j);
+        return rc;
+    }
+    /* "Such an array is converted to a set"; null elements carry no value and are
+     * skipped, as JsonToClaimValue(null) is. */
+    size_t n = json_array_size(j);
+    struct val *elems = NULL;
+    rc = step(ev, n, e->pos);
+    if (rc == ATT_OK) {
+        rc = scratch_vals(ev, n, e->pos, &elems);
+    }
+    size_t k = 0;
+    for (size_t i = 0; rc == ATT_OK && i < n; i++) {
+        const json_t *item = json_array_get(j, i);
+        if (json_is_array(item) || json_is_object(item)) {
+            rc = fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
+                      "JsonToClaimValue: arrays may hold only numbers, Booleans, strings and "
+                      "null");
+            break;
+        }
+        rc = json_scalar(ev, e, item, a[0].read_only, &elems[k]);
+        if (rc == ATT_OK && elems[k].kind != V_EMPTY) {
+            k++;
+        }
+    }
+    json_decref(j);
+    ATT_TRY(rc);
+    memset(out, 0, sizeof(*out));
+    out->kind = V_SET;
+    out->elems = elems;
+    out->n = k;
+    out->read_only = a[0].read_only;
+    return ATT_OK;
+}
+
+/* IsSubsetOf(a, b): every element of a equals some element of b. */
+static att_err fn_is_subset_of(struct ev *ev, const struct pol_expr *e, const struct val *a,
+                               struct val *out)
+{
+    const struct val *x;
+    const struct val *y;
+    size_t nx;
+    size_t ny;
+    as_set(&a[0], &x, &nx);
+    as_set(&a[1], &y, &ny);
+    bool subset = true;
+    for (size_t i = 0; i < nx && subset; i++) {
+        bool found = false;
+        for (size_t k = 0; k < ny && !found; k++) {
+            ATT_TRY(step(ev, 1, e->pos));
+            found = scalar_equal(&x[i], &y[k]);
+        }
+        subset = found;
+    }
+    memset(out, 0, sizeof(*out));
+    out->kind = V_BOOLEAN;
+    out->b = subset;
+    return ATT_OK;
+}
+
+static att_err fn_append_string(struct ev *ev, const struct pol_expr *e, const struct val *a,
+                                struct val *out)
+{
+    ATT_TRY(need_kind(ev, e, 1, &a[0], V_STRING));
+    ATT_TRY(need_kind(ev, e, 2, &a[1], V_STRING));
+    if (a[0].len > ev->lim->max_value || a[1].len > ev->lim->max_value - a[0].len) {
+        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, e->pos, "AppendString: result over %zu bytes",
+                    ev->lim->max_value);
+    }
+    size_t n = a[0].len + a[1].len;
+    ATT_TRY(step_bytes(ev, n, e->pos));
+    void *p;
+    ATT_TRY(scratch_alloc(ev, n + 1, e->pos, &p));
+    char *s = p;
+    if (a[0].len > 0) {
+        memcpy(s, a[0].s, a[0].len);
+    }
+    if (a[1].len > 0) {
+        memcpy(s + a[0].len, a[1].s, a[1].len);
+    }
+    *out = string_val(s, n);
+    out->read_only = a[0].read_only || a[1].read_only;
+    return ATT_OK;
+}
+
+static att_err fn_negate_bool(struct ev *ev, const struct pol_expr *e, const struct val *a,
+                              struct val *out)
+{
+    ATT_TRY(need_kind(ev, e, 1, &a[0], V_BOOLEAN));
+    *out = a[0];
+    out->b = !a[0].b;
+    return ATT_OK;
+}
+
+/* ContainsOnlyValue(set, v): true iff the set is non-empty and every element equals v. */
+static att_err fn_contains_only_value(struct ev *ev, const struct pol_expr *e, const struct val *a,
+                                      struct val *out)
+{
+    if (a[1].kind == V_SET || a[1].kind == V_EMPTY) {
+        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
+                    "ContainsOnlyValue: argument 2 must be a single value, found %s",
+                    kind_name(a[1].kind));
+    }
+    const struct val *x;
+    size_t nx;
+    as_set(&a[0], &x, &nx);
+    bool only = nx > 0;
+    for (size_t i = 0; i < nx && only; i++) {
+        ATT_TRY(step(ev, 1, e->pos));
+        only = scalar_equal(&x[i], &a[1]);
+    }
+    memset(out, 0, sizeof(*out));
+    out->kind = V_BOOLEAN;
+    out->b = only;
+    return ATT_OK;
+}
+
+static att_err eval_call(struct ev *ev, const struct pol_expr *e, struct val *out)
+{
+    /* Arguments "are evaluated from left to right before the evaluation of the function
+     * begins". IsSubsetOf and ContainsOnlyValue (first argument) take sets. */
+    struct val a[POL_MAX_ARGS];
+    memset(a, 0, sizeof(a));
+    for (size_t i = 0; i < e->nargs && i < POL_MAX_ARGS; i++) {
+        enum ctx c = e->func == FN_IS_SUBSET_OF || (e->func == FN_CONTAINS_ONLY_VALUE && i == 0)
+                         ? CTX_SET
+                         : CTX_SCALAR;
+        ATT_TRY(eval_expr(ev, e->args[i], c, &a[i]));
+    }
+    for (size_t i = 0; i < e->nargs && i < POL_MAX_ARGS; i++) {
+        if (a[i].kind == V_SET && e->func != FN_IS_SUBSET_OF &&
+            !(e->func == FN_CONTAINS_ONLY_VALUE && i == 0)) {
+            return fail(ev, ATT_ERR_POLICY_EVAL, e->pos, "%s: argument %zu must not be a Set",
+                        pol_func_name(e->func), i + 1);
+        }
+    }
+    switch (e->func) {
+    case FN_JMESPATH: return fn_jmespath(ev, e, a, out);
+    case FN_JSON_TO_CLAIM_VALUE: return fn_json_to_claim_value(ev, e, a, out);
+    case FN_IS_SUBSET_OF: return fn_is_subset_of(ev, e, a, out);
+    case FN_APPEND_STRING: return fn_append_string(ev, e, a, out);
+    case FN_NEGATE_BOOL: return fn_negate_bool(ev, e, a, out);
+    case FN_CONTAINS_ONLY_VALUE: return fn_contains_only_value(ev, e, a, out);
+    default: return ATT_ERR_INTERNAL;
+    }
+}
+
+static att_err eval_expr(struct ev *ev, const struct pol_expr *e, enum ctx ctx, struct val *out)
+{
+    ATT_TRY(step(ev, 1, e->pos));
+    memset(out, 0, sizeof(*out));
+    switch (e->kind) {
+    case PE_STRING: *out = string_val(e->str, e->str_len); return ATT_OK;
+    case PE_INTEGER:
+        out->kind = V_INTEGER;
+        out->i = e->integer;
+        return ATT_OK;
+    case PE_BOOLEAN:
+        out->kind = V_BOOLEAN;
+        out->b = e->boolean;
+        return ATT_OK;
+    case PE_FIELD:
+        /* The parser allows only identifiers of earlier, non-negated conditions, and a
+         * rule's expressions run only once those conditions matched. */
+        ATT_ENSURE(ev->frame[e->binding].first != NONE, ATT_ERR_INTERNAL);
+        if (ctx == CTX_SET) {
+            return field_set(ev, e, out);
+        }
+        *out = claim_field(claim_at(ev, ev->frame[e->binding].first), e->field);
+        return ATT_OK;
+    case PE_CALL: return eval_call(ev, e, out);
+    default: return ATT_ERR_INTERNAL;
+    }
+}
+
+/* ======================================================================================
+ * Conditions
+ * ====================================================================================== */
+
+static att_err eval_condition(struct ev *ev, size_t k, bool *holds)
+{
+    const struct pol_cond *cond = &ev->rule->conds[k];
+    struct frame *fr = &ev->frame[k];
+    fr->first = NONE;
+    ATT_TRY(scratch_vals(ev, cond->nprops, cond->pos, &fr->rhs));
+    /* The right-hand sides depend only on earlier bindings: evaluate them once. */
+    for (size_t p = 0; p < cond->nprops; p++) {
+        ATT_TRY(eval_expr(ev, cond->props[p].rhs, CTX_SCALAR, &fr->rhs[p]));
+    }
+    for (size_t j = 0; j < ev->visible; j++) {
+        ATT_TRY(step(ev, 1, cond->pos));
+        if (claim_matches(claim_at(ev, j), cond, fr->rhs)) {
+            fr->first = j;
+            break;
+        }
+    }
+    if (cond->negated) {
+        *holds = fr->first == NONE;
+        fr->first = NONE; /* a negated condition binds nothing */
+    } else {
+        *holds = fr->first != NONE;
+    }
+    return ATT_OK;
+}
+
+/* ======================================================================================
+ * Actions
+ * ====================================================================================== */
+
+static att_err vec_push(struct ev *ev, struct claim_vec *v, const struct att_claim *c,
+                        struct pol_pos at)
+{
+    if (v->n == v->cap) {
+        size_t ncap = v->cap == 0 ? 16 : v->cap * 2;
+        if (ncap > ev->lim->max_claims) {
+            ncap = ev->lim->max_claims;
+        }
+        if (ncap <= v->n) {
+            return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "more than %zu claims added",
+                        ev->lim->max_claims);
+        }
+        struct att_claim *grown = realloc(v->items, ncap * sizeof(*grown));
+        ATT_ENSURE(grown != NULL, ATT_ERR_NOMEM);
+        v->items = grown;
+        v->cap = ncap;
+    }
+    v->items[v->n++] = *c;
+    return ATT_OK;
+}
+
+static att_err keep_str(struct ev *ev, const char *s, size_t n, struct pol_pos at, const char **out)
+{
+    if (n > ev->lim->max_value) {
+        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "a claim string over %zu bytes",
+                    ev->lim->max_value);
+    }
+    att_err rc = pol_arena_strdup(&ev->mem->keep, n > 0 ? s : "", n, out);
+    if (rc == ATT_ERR_TOO_LARGE) {
+        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "evaluation memory over %zu bytes",
+                    ev->lim->max_memory);
+    }
+    return rc;
+}
+
+/* Add one rule-made claim to the incoming set and, by action, to outgoing or properties. */
+static att_err add_claim(struct ev *ev, const struct pol_action *a, const struct val *type,
+                         const struct val *v)
+{
+    if (ev->added.n >= ev->lim->max_claims) {
+        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, a->pos, "more than %zu claims added",
+                    ev->lim->max_claims);
+    }
+    struct att_claim c;
+    memset(&c, 0, sizeof(c));
+    ATT_TRY(keep_str(ev, type->s, type->len, a->pos, &c.type));
+    c.type_len = type->len;
+    c.issuer = ATT_ISSUER_ATTESTATION_POLICY;
+    c.read_only = v->read_only;
+    switch (v->kind) {
+    case V_STRING:
+        c.value_type = ATT_CLAIM_STRING;
+        ATT_TRY(keep_str(ev, v->s, v->len, a->pos, &c.str));
+        c.str_len = v->len;
+        break;
+    case V_INTEGER:
+        c.value_type = ATT_CLAIM_INTEGER;
+        c.integer = v->i;
+        break;
+    case V_BOOLEAN:
+        c.value_type = ATT_CLAIM_BOOLEAN;
+        c.boolean = v->b;
+        break;
+    default: return ATT_ERR_INTERNAL;
+    }
+    ATT_TRY(vec_push(ev, &ev->added, &c, a->pos));
+    c.read_only = false;
+    if (a->kind == PA_ISSUE) {
+        ATT_TRY(vec_push(ev, &ev->out, &c, a->pos));
+    } else if (a->kind == PA_ISSUEPROPERTY) {
+        ATT_TRY(vec_push(ev, &ev->props, &c, a->pos));
+    }
+    return ATT_OK;
+}
+
+static enum vkind kind_of(enum att_claim_value_type t)
+{
+    switch (t) {
+    case ATT_CLAIM_INTEGER: return V_INTEGER;
+    case ATT_CLAIM_BOOLEAN: return V_BOOLEAN;
+    case ATT_CLAIM_STRING:
+    default: return V_STRING;
+    }
+}
+
+static att_err exec_claim_action(struct ev *ev, const struct pol_action *a)
+{
+    struct val type;
+    struct val value;
+    if (a->by_claim) {
+        /* claim=IDENT re-creates the bound claim (type, value, valueType) as a
+         * rule-made claim: issuer AttestationPolicy (MAA-API.md §3.3). */
+        const struct att_claim *c = claim_at(ev, ev->frame[a->claim_binding].first);
+        type = claim_field(c, PF_TYPE);
+        value = claim_field(c, PF_VALUE);
+    } else {
+        ATT_TRY(eval_expr(ev, a->type, CTX_SCALAR, &type));
+        ATT_TRY(eval_expr(ev, a->value, CTX_SCALAR, &value));
+    }
+    if (type.kind != V_STRING || type.len == 0) {
+        return fail(ev, ATT_ERR_POLICY_EVAL, a->type != NULL ? a->type->pos : a->pos,
+                    "a claim type must be a non-empty String, found %s",
+                    type.kind == V_STRING ? "an empty String" : kind_name(type.kind));
+    }
+    const struct val *elems;
+    size_t n;
+    as_set(&value, &elems, &n); /* empty (JSON null) and {} add nothing */
+    for (size_t i = 0; i < n; i++) {
+        if (a->has_value_type && elems[i].kind != kind_of(a->value_type)) {
+            return fail(ev, ATT_ERR_POLICY_EVAL, a->pos, "value is %s but valueType is \"%s\"",
+                        kind_name(elems[i].kind), att_claim_value_type_name(a->value_type));
+        }
+        if (elems[i].read_only && a->kind != PA_ADD) {
+            return fail(ev, ATT_ERR_POLICY_EVAL, a->pos,
+                        "%s(): the value comes from a read-only claim and cannot be issued",
+                        pol_action_name(a->kind));
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        ATT_TRY(add_claim(ev, a, &type, &elems[i]));
+    }
+    return ATT_OK;
+}
+
+static att_err exec_action(struct ev *ev, const struct pol_action *a)
+{
+    switch (a->kind) {
+    case PA_PERMIT: ev->permit = true; return ATT_OK;
+    case PA_DENY:
+        ev->deny = true;
+        ev->deny_pos = ev->rule->pos; /* the rule, as authors count them */
+        return ATT_OK;
+    case PA_ADD:
+    case PA_ISSUE:
+    case PA_ISSUEPROPERTY: return exec_claim_action(ev, a);
+    default: return ATT_ERR_INTERNAL;
+    }
+}
+
+/* ======================================================================================
+ * Rules and sections
+ * ====================================================================================== */
+
+static att_err run_rule(struct ev *ev, const struct pol_rule *r)
+{
+    ATT_TRY(step(ev, 1, r->pos));
+    struct pol_mark mark;
+    pol_arena_mark(&ev->scratch, &mark);
+    ev->rule = r;
+    ev->visible = ev->n_in + ev->added.n;
+    bool fire = true;
+    att_err rc = ATT_OK;
+    for (size_t k = 0; k < r->nconds && fire && rc == ATT_OK; k++) {
+        rc = eval_condition(ev, k, &fire);
+    }
+    if (rc == ATT_OK && fire) {
+        rc = exec_action(ev, &r->action);
+    }
+    pol_arena_rewind(&ev->scratch, &mark);
+    return rc;
+}
+
+static att_err run_sections(struct ev *ev)
+{
+    const struct pol_section *cfg = &ev->pol->sections[SEC_CONFIG];
+    for (size_t i = 0; i < cfg->nrules; i++) {
+        ATT_TRY(run_rule(ev, &cfg->rules[i]));
+    }
+    const struct pol_section *auth = &ev->pol->sections[SEC_AUTHZ];
+    for (size_t i = 0; i < auth->nrules && !ev->deny; i++) {
+        ATT_TRY(run_rule(ev, &auth->rules[i]));
+    }
+    if (!ev->permit || ev->deny) {
+        return ATT_OK; /* "Issuance rules" run only for an authorized request */
+    }
+    const struct pol_section *iss = &ev->pol->sections[SEC_ISSUANCE];
+    for (size_t i = 0; i < iss->nrules; i++) {
+        ATT_TRY(run_rule(ev, &iss->rules[i]));
+    }
+    return ATT_OK;
+}
+
+/* ======================================================================================
+ * Entry points
+ * ====================================================================================== */
+
+static bool claim_ok(const struct att_claim *c)
+{
+    return c->type != NULL && (unsigned)c->value_type <= ATT_CLAIM_BOOLEAN &&
+           (unsigned)c->issuer <= ATT_ISSUER_ATTESTATION_POLICY &&
+           (c->value_type != ATT_CLAIM_STRING || c->str != NULL || c->str_len == 0);
+}
+
+static void free_state(struct ev *ev)
+{
+    free(ev->added.items);
+    free(ev->out.items);
+    free(ev->props.items);
+    free(ev->frame);
+    pol_arena_cleanup(&ev->scratch);
+    if (ev->mem != NULL) {
+        pol_arena_cleanup(&ev->mem->keep);
+        free(ev->mem);
+    }
+}
+
+att_err att_policy_eval(const struct att_policy *p, const struct att_claim *in, size_t n_in,
+                        const struct att_policy_limits *lim, struct att_policy_result *out,
+                        char *msg, size_t msg_len)
+{
+    struct pol_diag diag = {msg, msg_len};
+    struct att_policy_limits defaults;
+    if (msg != NULL && msg_len > 0) {
+        msg[0] = 0;
+    }
+    ATT_ENSURE(p != NULL && out != NULL && (in != NULL || n_in == 0), ATT_ERR_ARG);
+    for (size_t i = 0; i < n_in; i++) {
+        ATT_ENSURE(claim_ok(&in[i]), ATT_ERR_ARG);
+    }
+    if (lim == NULL) {
+        att_policy_limits_init(&defaults);
+        lim = &defaults;
+    }
+    struct ev ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.pol = p;
+    ev.lim = lim;
+    ev.diag = &diag;
+    ev.in = in;
+    ev.n_in = n_in;
+    pol_arena_init(&ev.scratch, lim->max_memory);
+    att_jmespath_limits_default(&ev.jl);
+    if (ev.jl.max_output > lim->max_value) {
+        ev.jl.max_output = lim->max_value;
+    }
+    att_err rc = ATT_ERR_NOMEM;
+    ev.mem = calloc(1, sizeof(*ev.mem));
+    ATT_CHECK(ev.mem != NULL, ATT_ERR_NOMEM);
+    pol_arena_init(&ev.mem->keep, lim->max_memory);
+    if (p->max_nconds > 0) {
+        ev.frame = calloc(p->max_nconds, sizeof(*ev.frame));
+        ATT_CHECK(ev.frame != NULL, ATT_ERR_NOMEM);
+    }
+    ATT_GUARD(run_sections(&ev));
+
+    memset(out, 0, sizeof(*out));
+    out->authorized = ev.permit && !ev.deny;
+    if (ev.deny) {
+        out->decision = ATT_ERR_POLICY_DENIED;
+        snprintf(out->reason, sizeof(out->reason), "%zu:%zu: deny() rule fired", ev.deny_pos.line,
+                 ev.deny_pos.col);
+    } else if (!ev.permit) {
+        out->decision = ATT_ERR_POLICY_NO_PERMIT;
+        snprintf(out->reason, sizeof(out->reason), "no permit() rule fired");
+    } else {
+        out->decision = ATT_OK;
+    }
+    out->outgoing = ev.out.items;
+    out->n_outgoing = ev.out.n;
+    out->properties = ev.props.items;
+    out->n_properties = ev.props.n;
+    out->steps = ev.steps;
+    out->mem = ev.mem;
+    ev.out.items = NULL;
+    ev.props.items = NULL;
+    ev.mem = NULL;
+    rc = ATT_OK;
+out:
+    free_state(&ev);
+    return rc;
+}
+
+void att_policy_result_cleanup(struct att_policy_result *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    free(r->outgoing);
+    free(r->properties);
+    if (r->mem != NULL) {
+        pol_arena_cleanup(&r->mem->keep);
+        free(r->mem);
+    }
+    memset(r, 0, sizeof(*r));
+}
+
+att_err att_policy_result_check(const struct att_policy_result *r)
+{
+    if (r->authorized) {
+        return ATT_OK;
+    }
+    return r->decision != ATT_OK ? r->decision : ATT_ERR_POLICY_NO_PERMIT;
+}
+
+const struct att_claim *att_policy_result_property(const struct att_policy_result *r,
+                                                   const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = r->n_properties; i > 0; i--) {
+        const struct att_claim *c = &r->properties[i - 1];
+        if (c->type_len == n && memcmp(c->type, name, n) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,71 @@
+/*
+ * jmespath.h - the JMESPath subset used by Microsoft Azure Attestation's TPM
+ * measured-boot policies (`JmesPath(json, query)`, MAA-API.md §3.7).
+ *
+ * Both the query and the JSON are untrusted (they come from policy text and
+ * from the attested event log). The query is read through the bounded reader;
+ * nesting depth, evaluation steps and output size are capped by
+ * struct att_jmespath_limits. The function is pure: no I/O, no global state.
+ *
+ * Supported (JMESPath specification, https://jmespath.org/specification.html):
+ * identifiers (bare and "quoted"), sub-expressions `a.b`, index `[0]`/`[-1]`,
+ * `@`, list wildcard `[*]`, flatten `[]`, filters `[?expr]` with
+ * `== != < <= > >=`, `&&`, `||`, `!`, parentheses, pipes `|`, raw string
+ * literals `'...'`, JSON literals in backticks, and the function `length()`.
+ *
+ * Not supported (ATT_ERR_JMESPATH_UNSUPPORTED, the message names the feature):
+ * slices, object wildcard `.*`, multiselect lists and hashes, expression
+ * references `&`, and every function other than length(). See
+ * docs/internals/policy.md, section "JMESPath subset".
+ */
+#ifndef ATT_POLICY_JMESPATH_H
+#define ATT_POLICY_JMESPATH_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+struct att_jmespath_limits {
+    size_t max_query;  /* bytes of the query text (default 4096) */
+    size_t max_json;   /* bytes of the JSON input (default 1 MiB) */
+    size_t max_depth;  /* expression nesting depth (default 32) */
+    size_t max_steps;  /* evaluation steps: nodes visited (default 1,000,000) */
+    size_t max_output; /* bytes of the JSON result (default 1 MiB) */
+};
+
+#define ATT_JMESPATH_DEFAULT_MAX_QUERY ((size_t)4096)
+#define ATT_JMESPATH_DEFAULT_MAX_JSON ((size_t)1 << 20)
+#define ATT_JMESPATH_DEFAULT_MAX_DEPTH ((size_t)32)
+#define ATT_JMESPATH_DEFAULT_MAX_STEPS ((size_t)1000000)
+#define ATT_JMESPATH_DEFAULT_MAX_OUTPUT ((size_t)1 << 20)
+
+/* Fill `lim` with the defaults above. */
+void att_jmespath_limits_default(struct att_jmespath_limits *lim);
+
+/*
+ * Evaluate `query` on the JSON text `json`; the result is appended to `out`
+ * as compact JSON text (null when the expression yields null). Neither input
+ * needs to be NUL-terminated; neither is kept. `lim` may be NULL for the
+ * defaults. `msg` (may be NULL when msg_len is 0) receives a NUL-terminated
+ * human-readable detail on failure ("" on success); it never echoes the JSON.
+ * On failure `out` is left as it was (nothing is appended).
+ *
+ * Errors:
+ *   ATT_ERR_JMESPATH_SYNTAX       query is not JMESPath; msg gives the 1-based
+ *                                 column and what was expected
+ *   ATT_ERR_JMESPATH_UNSUPPORTED  valid JMESPath outside the subset; msg names
+ *                                 the feature (e.g. "function 'contains'")
+ *   ATT_ERR_JSON                  `json` is not JSON text
+ *   ATT_ERR_TOO_LARGE             query, JSON or result over its cap
+ *   ATT_ERR_JMESPATH_BUDGET       nesting depth or step budget exhausted
+ *   ATT_ERR_JMESPATH_TYPE         length() of a number, boolean or null (spec
+ *                                 "invalid-type"); msg gives the column
+ *   ATT_ERR_ARG                   NULL pointers
+ *   ATT_ERR_NOMEM                 allocation failed
+ */
+att_err att_jmespath_eval(const char *json, size_t json_len, const char *query, size_t query_len,
+                          const struct att_jmespath_limits *lim, struct att_buf *out, char *msg,
+                          size_t msg_len) ATT_WUR;
+
+#endif
