@@ -9,4 +9,6 @@ fi
 ninja -C "$build" >/dev/null
 "$build/bench/bench_token" "${BENCH_ITERS:-2000}"
 echo
+"$build/bench/bench_policy"
+echo
 bench/http.sh "$build"
