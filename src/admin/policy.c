@@ -187,12 +187,12 @@ static att_err line_diff(const struct att_buf *x, const struct att_buf *y, struc
             att_ignore_err(att_buf_printf(out, " %.*s\n", (int)xn[i], xl[i])); /* sticky */
             i++;
             j++;
-        } else if (j < m && (i == n || L(i, j + 1) >= L(i + 1, j))) {
-            att_ignore_err(att_buf_printf(out, "+%.*s\n", (int)yn[j], yl[j]));
-            j++;
-        } else {
+        } else if (i < n && (j == m || L(i + 1, j) >= L(i, j + 1))) {
             att_ignore_err(att_buf_printf(out, "-%.*s\n", (int)xn[i], xl[i]));
             i++;
+        } else {
+            att_ignore_err(att_buf_printf(out, "+%.*s\n", (int)yn[j], yl[j]));
+            j++;
         }
     }
 #undef L
@@ -290,6 +290,9 @@ int att_admin_policy_rollback(struct att_admin *a, const char *provider, const c
         rc = att_admin_dump(state_json(&s), json_out, err, err_len);
     } else if (why.code != NULL) {
         rc = att_admin_fail(err, err_len, "%s", why.message);
+    } else if (e == ATT_ERR_NOT_FOUND) {
+        rc = att_admin_fail(err, err_len, "%s has no version %lld on provider '%s'", t,
+                            (long long)version, p.name);
     } else {
         rc = att_admin_fail(err, err_len, "cannot roll back to version %lld: %s",
                             (long long)version, att_err_str(e));

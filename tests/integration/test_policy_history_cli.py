@@ -1,0 +1,133 @@
+"""attestctl policy history | show | diff | rollback against the daemon's store, black-box.
+
+The REST side of the history is covered by test_policy_mgmt.py; this checks the local tool
+sees the same versions, diffs two of them line by line, rolls back (a new version the running
+daemon serves at once) and refuses what it must (unknown type or version, unsigned rollback
+on an Isolated provider).
+"""
+import json
+import os
+import unittest
+
+import harness as h
+
+API = "?api-version=2020-10-01"
+V1 = "version=1.0;\nauthorizationrules{\n=> permit();\n};\nissuancerules{};\n"
+V2 = ("version=1.0;\nauthorizationrules{\n=> permit();\n};\nissuancerules{\n"
+      "=> issue(type=\"tier\", value=2);\n};\n")
+
+
+def unsigned(text):
+    return ("eyJhbGciOiJub25lIn0." +
+            h.b64url_encode_json({"AttestationPolicy": h.b64url_encode(text.encode())}) + ".")
+
+
+class PolicyHistoryCli(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon()
+        try:
+            with open(os.path.join(cls.d.data, "bootstrap-owner.json"), encoding="utf-8") as f:
+                owner = json.load(f)
+            status, _, body = cls.d.request(
+                "POST", "/oauth2/token",
+                body=(f"grant_type=client_credentials&client_id={owner['client_id']}"
+                      f"&client_secret={owner['client_secret']}").encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert status == 200, body
+            cls.auth = {"Authorization": "Bearer " + json.loads(body)["access_token"]}
+            for text in (V1, V2):
+                status, _, body = cls.d.request("PUT", "/policies/SgxEnclave" + API,
+                                                body=unsigned(text).encode(),
+                                                headers={**cls.auth,
+                                                         "Content-Type": "text/plain"})
+                assert status == 200, body
+        except BaseException:
+            cls.d.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def ctl_json(self, *args):
+        return json.loads(self.d.attestctl("policy", *args).stdout)
+
+    def served_text(self):
+        status, _, body = self.d.request("GET", "/policies/SgxEnclave" + API, headers=self.auth)
+        self.assertEqual(status, 200, body)
+        jws = h.decode_jwt(json.loads(body)["token"])[1]["x-ms-policy"]
+        stored = json.loads(h.b64url_decode(jws.split(".")[1]))
+        return h.b64url_decode(stored["AttestationPolicy"]).decode()
+
+    def test_1_history_and_show(self):
+        hist = self.ctl_json("history", "sgxenclave")  # type names are case-insensitive
+        self.assertEqual([(v["version"], v["action"], v["principal_name"], v["source"])
+                          for v in hist],
+                         [(1, "set", "bootstrap-owner", "127.0.0.1"),
+                          (2, "set", "bootstrap-owner", "127.0.0.1")])
+        shown = self.ctl_json("show", "SgxEnclave", "1")
+        self.assertEqual(shown["policy"], V1)
+        self.assertEqual(shown["policy_hash"], hist[0]["policy_hash"])
+        self.assertEqual(self.ctl_json("show", "SgxEnclave")["policy"], V2)
+        # A type never set shows its default, version 0.
+        tdx = self.ctl_json("show", "TdxVm")
+        self.assertEqual((tdx["version"], tdx["action"], tdx["is_default"]), (0, "default", True))
+
+    def test_2_diff(self):
+        out = self.d.attestctl("policy", "diff", "SgxEnclave", "1", "2").stdout
+        lines = out.splitlines()
+        self.assertTrue(lines[0].startswith("--- SgxEnclave version 1 ("), lines)
+        self.assertTrue(lines[1].startswith("+++ SgxEnclave version 2 ("), lines)
+        self.assertEqual(lines[2:], [" version=1.0;", " authorizationrules{", " => permit();",
+                                     " };", "-issuancerules{};", "+issuancerules{",
+                                     "+=> issue(type=\"tier\", value=2);", "+};"])
+
+    def test_3_rollback_is_served_at_once(self):
+        self.assertEqual(self.served_text(), V2)
+        back = self.ctl_json("rollback", "SgxEnclave", "1")
+        self.assertEqual((back["version"], back["action"], back["rollback_of"], back["policy"]),
+                         (3, "rollback", 1, V1))
+        self.assertTrue(back["principal"].startswith("attestctl:"))
+        self.assertEqual(self.served_text(), V1)
+        self.assertEqual(len(self.ctl_json("history", "SgxEnclave")), 3)
+
+    def test_4_refusals(self):
+        for args, message in [
+                (("show", "Nope"), "unknown attestation type 'Nope'"),
+                (("show", "SgxEnclave", "99"), "SgxEnclave has no version 99 on provider "
+                                               "'default'"),
+                (("rollback", "SgxEnclave", "99"), "SgxEnclave has no version 99 on provider "
+                                                   "'default'"),
+                (("history", "SgxEnclave", "--provider", "ghost"), "provider 'ghost': "),
+                (("rollback", "SgxEnclave", "0"), "'0' is not a policy version")]:
+            with self.subTest(args=args):
+                proc = self.d.attestctl("policy", *args, check=False)
+                self.assertNotEqual(proc.returncode, 0)
+                self.assertIn(message, proc.stderr)
+        self.assertEqual(len(self.ctl_json("history", "SgxEnclave")), 3)
+
+    def test_5_isolated_rollback_needs_a_signature(self):
+        key = h.new_signing_key(os.path.join(self.d.tmp, "signer.key"), "rsa")
+        cert = os.path.join(self.d.tmp, "signer.pem")
+        h.openssl("req", "-x509", "-key", key, "-out", cert, "-subj", "/CN=signer", "-days", "2")
+        self.d.attestctl("provider", "create", "iso", "--isolated", "--signer", cert)
+        shown = json.loads(self.d.attestctl("provider", "show", "iso").stdout)
+        self.assertEqual(shown["trust_model"], "Isolated")
+        proc = self.d.attestctl("policy", "rollback", "SgxEnclave", "1", "--provider", "iso",
+                                check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("iso: the provider is in Isolated mode; a rollback must be signed by a "
+                      "trusted policy signer", proc.stderr)
+        # A non-CA certificate cannot be a signer.
+        leaf = os.path.join(self.d.tmp, "leaf.pem")
+        h.openssl("req", "-x509", "-key", key, "-out", leaf, "-subj", "/CN=leaf", "-days", "2",
+                  "-addext", "basicConstraints=critical,CA:FALSE")
+        proc = self.d.attestctl("provider", "create", "iso2", "--isolated", "--signer", leaf,
+                                check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("an issuing or root certificate lacks CA basic constraints", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
