@@ -171,18 +171,10 @@ static att_err is_trusted(struct att_store *store, const char *provider, X509 *c
  * Open the envelope and apply the trust model: in Isolated mode it must be signed by a trusted
  * signer. Fills `why` on refusal.
  */
-static att_err open_checked(struct att_store *store, const struct att_provider_rec *provider,
-                            const char *jws, size_t len, bool empty, int64_t now,
-                            struct att_envelope *e, struct att_policy_refusal *why)
+/* In Isolated mode the envelope must be signed by a trusted signer. Fills `why` on refusal. */
+static att_err check_trust(struct att_store *store, const struct att_provider_rec *provider,
+                           const struct att_envelope *e, struct att_policy_refusal *why)
 {
-    att_err rc = att_envelope_open(jws, len, empty, now, e);
-    if (rc != ATT_OK) {
-        enum att_err_kind kind = att_err_kind(rc);
-        bool chain = rc >= ATT_ERR_CERT_PARSE && rc <= ATT_ERR_CERT_CHAIN;
-        refuse(why, chain || kind == ATT_KIND_VERIFY ? "InvalidParameter" : "InvalidOperation",
-               "the request is not a valid policy JWS: %s", att_err_str(rc));
-        return rc;
-    }
     X509 *signer = att_envelope_signer(e);
     if (!isolated(provider)) {
         return ATT_OK;
@@ -202,6 +194,29 @@ static att_err open_checked(struct att_store *store, const struct att_provider_r
         return ATT_ERR_SIGNER_UNTRUSTED;
     }
     return ATT_OK;
+}
+
+/*
+ * Open the envelope and apply the trust model. On success the caller owns *e (cleanup); on
+ * failure nothing is left to release and `why` says why (when it is the request's fault).
+ */
+static att_err open_checked(struct att_store *store, const struct att_provider_rec *provider,
+                            const char *jws, size_t len, bool empty, int64_t now,
+                            struct att_envelope *e, struct att_policy_refusal *why)
+{
+    att_err rc = att_envelope_open(jws, len, empty, now, e);
+    if (rc != ATT_OK) {
+        enum att_err_kind kind = att_err_kind(rc);
+        bool chain = rc >= ATT_ERR_CERT_PARSE && rc <= ATT_ERR_CERT_CHAIN;
+        refuse(why, chain || kind == ATT_KIND_VERIFY ? "InvalidParameter" : "InvalidOperation",
+               "the request is not a valid policy JWS: %s", att_err_str(rc));
+        return rc;
+    }
+    rc = check_trust(store, provider, e, why);
+    if (rc != ATT_OK) {
+        att_envelope_cleanup(e);
+    }
+    return rc;
 }
 
 static att_err new_version_id(char id[33])
