@@ -71,7 +71,8 @@ int att_admin_policy_diff(struct att_admin *a, const char *provider, const char 
 /*
  * Bring version `version` back as a new version. An Isolated provider needs `signed_path`: a
  * file holding a JWS of a trusted signer whose payload is
- * {"policyRollback": {"attestationType": TYPE, "version": N}}.
+ * {"policyRollback": {"provider": NAME, "attestationType": TYPE, "version": N}, "iat": NOW},
+ * made within the last 10 minutes.
  */
 int att_admin_policy_rollback(struct att_admin *a, const char *provider, const char *type,
                               int64_t version, const char *signed_path, char **json_out, char *err,

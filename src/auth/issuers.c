@@ -772,8 +772,8 @@ static att_err check_times(const struct issuer *it, const json_t *claims, int64_
             start = json_integer_value(nbf);
         }
     }
-    ATT_ENSURE(start > INT64_MIN + it->max_lifetime && e - start <= it->max_lifetime && e > start,
-               ATT_ERR_TOKEN_LIFETIME);
+    /* e >= now - leeway here, so e - max_lifetime cannot overflow; e - start could. */
+    ATT_ENSURE(e > start && start >= e - it->max_lifetime, ATT_ERR_TOKEN_LIFETIME);
     return ATT_OK;
 }
 

@@ -76,8 +76,11 @@ att_err att_envelope_open(const char *jws, size_t len, bool empty_payload, int64
     ATT_CHECK(alg_name != NULL, ATT_ERR_ALG_UNSUPPORTED);
     ATT_GUARD(att_jws_alg_parse(alg_name, &alg));
     if (alg == ATT_JWS_NONE) {
-        /* RFC 7515 appendix A.5: an unsecured JWS has an empty signature. */
+        /* RFC 7515 appendix A.5: an unsecured JWS has an empty signature. A certificate in
+         * it would name a signer nobody proved: refused, so none is ever shown as one. */
         ATT_CHECK(sig.len == 0, ATT_ERR_SIGNATURE);
+        ATT_CHECK(find_x5c(peek.header) == NULL && json_object_get(peek.header, "jwk") == NULL,
+                  ATT_ERR_VALIDATE);
         out->header = peek.header;
         out->payload = peek.payload;
         peek.header = NULL;

@@ -62,11 +62,13 @@ static att_err read_stored_jws(struct att_policy_state *s, bool empty)
     STACK_OF(X509) *chain = NULL;
     ATT_GUARD(att_jws_decode_unverified_flags((const char *)s->jws.data, s->jws.len,
                                               empty ? ATT_JWS_EMPTY_PAYLOAD : 0, &jws, NULL));
+    /* Only a signed JWS has a signer (envelope.c refuses certificates on unsigned ones). */
+    const char *alg = json_string_value(json_object_get(jws.header, "alg"));
     const json_t *x5c = json_object_get(jws.header, "x5c");
     if (x5c == NULL) {
         x5c = json_object_get(json_object_get(jws.header, "jwk"), "x5c");
     }
-    if (x5c != NULL) {
+    if (x5c != NULL && alg != NULL && strcmp(alg, "none") != 0) {
         ATT_GUARD(att_x5c_parse(x5c, &chain));
         s->signer = sk_X509_shift(chain);
     }
@@ -254,6 +256,16 @@ static att_err append(struct att_store *store, struct att_keyring *kr,
     snprintf(v->source, sizeof(v->source), "%s", actor->peer);
     v->created_at = now;
     v->rollback_of = rollback_of;
+    /* Read it back before storing: once committed, a version must always be readable (a
+     * request answered 500 must not have changed anything). */
+    struct att_policy_state probe;
+    att_policy_state_init(&probe);
+    att_err rc = att_buf_put(&probe.jws, jws, len);
+    if (rc == ATT_OK) {
+        rc = read_stored_jws(&probe, hash[0] == 0);
+    }
+    att_policy_state_cleanup(&probe);
+    ATT_TRY(rc);
     att_buf_reset(&v->sealed_jws);
     ATT_TRY(att_keyring_seal(kr, SEAL_TABLE, v->id, jws, len, &v->sealed_jws));
     ATT_TRY(att_store_policy_version_append(store, v));
@@ -330,23 +342,42 @@ att_err att_policy_reset(struct att_store *store, struct att_keyring *kr,
 }
 
 /* Isolated mode: {"policyRollback": {"attestationType": type, "version": n}} signed. */
-static att_err check_rollback_request(const struct att_envelope *e, const char *type,
-                                      int64_t version, struct att_policy_refusal *why)
+/*
+ * Isolated mode: {"policyRollback": {"provider": P, "attestationType": T, "version": N},
+ * "iat": seconds} signed. The provider and a fresh "iat" bind the request to one provider and
+ * a short window, so a captured rollback cannot be replayed elsewhere or later.
+ */
+#define ROLLBACK_FRESHNESS 600 /* seconds an "iat" stays acceptable */
+#define ROLLBACK_LEEWAY 60
+
+static att_err check_rollback_request(const struct att_envelope *e, const char *provider,
+                                      const char *type, int64_t version, int64_t now,
+                                      struct att_policy_refusal *why)
 {
     json_error_t jerr;
     json_t *doc =
         json_loadb((const char *)e->payload.data, e->payload.len, JSON_REJECT_DUPLICATES, &jerr);
     const json_t *r = json_object_get(doc, "policyRollback");
+    const char *p = json_string_value(json_object_get(r, "provider"));
     const char *t = json_string_value(json_object_get(r, "attestationType"));
     const json_t *v = json_object_get(r, "version");
-    bool ok =
-        t != NULL && strcmp(t, type) == 0 && json_is_integer(v) && json_integer_value(v) == version;
+    const json_t *iat = json_object_get(doc, "iat");
+    bool ok = p != NULL && strcmp(p, provider) == 0 && t != NULL && strcmp(t, type) == 0 &&
+              json_is_integer(v) && json_integer_value(v) == version;
+    bool fresh = json_is_integer(iat) && json_integer_value(iat) <= now + ROLLBACK_LEEWAY &&
+                 json_integer_value(iat) >= now - ROLLBACK_FRESHNESS;
     json_decref(doc);
     if (!ok) {
         refuse(why, "InvalidOperation", "%s",
-               "the JWS payload must be {\"policyRollback\": {\"attestationType\": TYPE, "
-               "\"version\": N}} naming this type and version");
+               "the JWS payload must be {\"policyRollback\": {\"provider\": NAME, "
+               "\"attestationType\": TYPE, \"version\": N}, \"iat\": SECONDS} naming this "
+               "provider, type and version");
         return ATT_ERR_JSON;
+    }
+    if (!fresh) {
+        refuse(why, "InvalidOperation", "%s",
+               "the rollback request's iat is missing or not within the last 10 minutes");
+        return ATT_ERR_TOKEN_EXPIRED;
     }
     return ATT_OK;
 }
@@ -378,7 +409,7 @@ att_err att_policy_rollback(struct att_store *store, struct att_keyring *kr,
             return rc;
         }
         opened = true;
-        rc = check_rollback_request(&e, type, version, why);
+        rc = check_rollback_request(&e, provider->name, type, version, now, why);
     } else {
         rc = ATT_OK;
     }
@@ -450,8 +481,11 @@ att_err att_signers_add_cert(struct att_store *store, const char *provider, X509
     att_err rc = sk_X509_push(one, cert) > 0 ? att_x5c_check_chain(one, now) : ATT_ERR_NOMEM;
     sk_X509_free(one);
     ATT_TRY(rc);
-    struct trust_ctx t = {"", false, 0};
+    char sha[65];
+    ATT_TRY(att_cert_sha256_hex(cert, sha));
+    struct trust_ctx t = {sha, false, 0};
     ATT_TRY(att_store_signer_list(store, provider, match_signer, &t));
+    ATT_ENSURE(!t.hit, ATT_ERR_EXISTS); /* present already: not a new signer, whatever the cap */
     ATT_ENSURE(t.n < ATT_POLICY_MAX_SIGNERS, ATT_ERR_TOO_LARGE);
     att_signer_rec_init(&r);
     snprintf(r.provider, sizeof(r.provider), "%s", provider);

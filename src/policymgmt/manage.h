@@ -80,7 +80,8 @@ att_err att_policy_reset(struct att_store *store, struct att_keyring *kr,
 /*
  * Make version `version` the policy in force again, as a new version (action "rollback").
  * In Isolated mode `jws` must be a JWS of a trusted signer whose payload is
- * {"policyRollback": {"attestationType": type, "version": version}}; in AAD mode `jws` may be
+ * {"policyRollback": {"provider": name, "attestationType": type, "version": version},
+ * "iat": seconds} with an iat of the last 10 minutes; in AAD mode `jws` may be
  * NULL. ATT_ERR_NOT_FOUND when the version does not exist.
  */
 att_err att_policy_rollback(struct att_store *store, struct att_keyring *kr,

@@ -102,9 +102,12 @@ att_err att_x5c_check_chain(STACK_OF(X509) * chain, int64_t now)
     }
     X509 *root = sk_X509_value(chain, n - 1);
     ATT_ENSURE(is_ca(root), ATT_ERR_CERT_NOT_CA);
-    /* A self-issued root must verify itself; a chain may also end below a root it omits. */
-    if (X509_check_issued(root, root) == X509_V_OK) {
-        ATT_TRY(signed_by(root, root));
+    /* A self-issued root (subject = issuer) must verify itself; a chain may also end below a
+     * root it omits. Names, not X509_check_issued, decide: that also weighs keyUsage. */
+    if (X509_NAME_cmp(X509_get_subject_name(root), X509_get_issuer_name(root)) == 0) {
+        EVP_PKEY *key = X509_get0_pubkey(root);
+        ATT_ENSURE(key != NULL, ATT_ERR_CERT_PARSE);
+        ATT_ENSURE(X509_verify(root, key) == 1, ATT_ERR_CERT_CHAIN);
     }
     return ATT_OK;
 }

@@ -190,6 +190,8 @@ static void test_claims_refused(void **state)
         {"{\"exp\": 1795003700}", ATT_ERR_TOKEN_LIFETIME}, /* iat - 10 .. +3700 > 3600 */
         {"{\"exp\": 9223372036854775807}", ATT_ERR_TOKEN_LIFETIME},
         {"{\"iat\": -9223372036854775807}", ATT_ERR_TOKEN_LIFETIME},
+        /* exp - iat would overflow and wrap negative (found in review). */
+        {"{\"iat\": -9223372036000000000, \"exp\": 4000000000000000000}", ATT_ERR_TOKEN_LIFETIME},
         {"{\"tid\": \"t2\"}", ATT_ERR_TOKEN_CLAIMS},
         {"{\"tid\": 1}", ATT_ERR_TOKEN_CLAIMS},
         {"{\"sub\": \"\"}", ATT_ERR_TOKEN_CLAIMS},

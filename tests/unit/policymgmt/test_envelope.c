@@ -224,6 +224,15 @@ static void test_unsigned_and_signed(void **state)
     EXPECT_OK(att_envelope_policy_text(&e, &text));
     assert_string_equal(att_buf_cstr(&text), "version=1.0; authorizationrules{=> permit();};");
     att_envelope_cleanup(&e);
+    /* An unsigned JWS naming a certificate would show a signer nobody proved: refused. */
+    json_t *hdr = json_pack("{s:o}", "x5c", x5c_of(f->cert, NULL));
+    struct att_buf claimed;
+    att_buf_init(&claimed, ATT_JWS_MAX);
+    EXPECT_OK(att_jws_sign_none(hdr, payload, strlen(payload), &claimed));
+    EXPECT_ERR(att_envelope_open((const char *)claimed.data, claimed.len, false, NOW, &e),
+               ATT_ERR_VALIDATE);
+    att_buf_cleanup(&claimed);
+    json_decref(hdr);
     /* An unsigned JWS with a signature part is refused. */
     EXPECT_OK(att_buf_puts(&tok, "AAAA"));
     EXPECT_ERR(att_envelope_open((const char *)tok.data, tok.len, false, NOW, &e),
