@@ -12,10 +12,11 @@
  *
  * Versions: 1 providers, signing_keys, data_keys; 2 identity (auth_keys,
  * principals, principal_secrets, role_assignments); 3 principals.cert_der
- * (client certificates for private_key_jwt) and providers.attest_requires_auth.
+ * (client certificates for private_key_jwt) and providers.attest_requires_auth; 4 policies
+ * (providers.trust_model, policy_versions, policy_signers).
  *
  * Tables later issues will add, each in a new migration (not created yet):
- *   policies, policy_versions, policy_signers, collateral, audit_log.
+ *   collateral, audit_log.
  */
 #include "store/sqlite/sqlite_int.h"
 
