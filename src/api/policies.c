@@ -258,8 +258,9 @@ static void change_signers(const struct att_api_call *call, bool add,
     char thumb[41] = "";
     struct att_policy_refusal why = {NULL, ""};
     if (!signer_body(call, &holder, &jws, &len)) {
-        att_http_error(resp, 400, "InvalidOperation",
-                       "the body must be a JWS, or a JWS as a JSON string");
+        struct att_policy_refusal bad = {"InvalidOperation",
+                                         "the body must be a JWS, or a JWS as a JSON string"};
+        refused(call, add ? "signer add" : "signer remove", NULL, ATT_ERR_JSON, &bad, resp);
         return;
     }
     att_err rc = att_signers_change(call->api->store, &call->provider->rec, add, jws, len,
@@ -394,6 +395,7 @@ void att_api_policy_rollback(const struct att_api_call *call, struct att_http_re
         att_policy_rollback(call->api->store, call->api->keyring, &call->provider->rec, type,
                             version, body, call->req->body_len, &actor, att_time_now(), &s, &why);
     if (rc == ATT_ERR_NOT_FOUND && why.code == NULL) {
+        log_change(call, "rollback", type, NULL, "no such policy version");
         att_http_error(resp, 404, "NotFound", "no such policy version");
     } else if (rc != ATT_OK) {
         refused(call, "rollback", type, rc, &why, resp);

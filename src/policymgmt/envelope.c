@@ -70,7 +70,10 @@ att_err att_envelope_open(const char *jws, size_t len, bool empty_payload, int64
     att_buf_init(&sig, ATT_JWS_MAX);
     ATT_CHECK(len <= ATT_ENVELOPE_MAX, ATT_ERR_TOO_LARGE);
     ATT_GUARD(att_jws_decode_unverified_flags(jws, len, flags, &peek, &sig));
-    ATT_CHECK(!empty_payload || peek.payload.len == 0, ATT_ERR_JWS_FORMAT);
+    if (empty_payload && peek.payload.len != 0) {
+        out->problem = "a reset carries a JWS whose payload is empty (MAA-API.md 4.3)";
+        ATT_CHECK(false, ATT_ERR_JWS_FORMAT);
+    }
     ATT_CHECK(json_object_get(peek.header, "crit") == NULL, ATT_ERR_JWS_CRIT);
     const char *alg_name = json_string_value(json_object_get(peek.header, "alg"));
     ATT_CHECK(alg_name != NULL, ATT_ERR_ALG_UNSUPPORTED);
@@ -78,16 +81,25 @@ att_err att_envelope_open(const char *jws, size_t len, bool empty_payload, int64
     if (alg == ATT_JWS_NONE) {
         /* RFC 7515 appendix A.5: an unsecured JWS has an empty signature. A certificate in
          * it would name a signer nobody proved: refused, so none is ever shown as one. */
-        ATT_CHECK(sig.len == 0, ATT_ERR_SIGNATURE);
-        ATT_CHECK(find_x5c(peek.header) == NULL && json_object_get(peek.header, "jwk") == NULL,
-                  ATT_ERR_VALIDATE);
+        if (sig.len != 0) {
+            out->problem = "an unsigned JWS (alg none) has an empty signature part";
+            ATT_CHECK(false, ATT_ERR_SIGNATURE);
+        }
+        if (find_x5c(peek.header) != NULL || json_object_get(peek.header, "jwk") != NULL) {
+            out->problem = "an unsigned JWS (alg none) must not carry x5c or jwk: it would name "
+                           "a signer nobody proved";
+            ATT_CHECK(false, ATT_ERR_VALIDATE);
+        }
         out->header = peek.header;
         out->payload = peek.payload;
         peek.header = NULL;
         att_buf_init(&peek.payload, ATT_JWS_MAX);
     } else {
         const json_t *x5c = find_x5c(peek.header);
-        ATT_CHECK(x5c != NULL, ATT_ERR_VALIDATE);
+        if (x5c == NULL) {
+            out->problem = "a signed JWS must carry its signing certificate in x5c (or jwk.x5c)";
+            ATT_CHECK(false, ATT_ERR_VALIDATE);
+        }
         ATT_GUARD(att_x5c_parse(x5c, &chain));
         ATT_GUARD(att_x5c_check_chain(chain, now));
         EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(chain, 0));

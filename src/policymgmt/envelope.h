@@ -27,6 +27,7 @@ struct att_envelope {
     struct att_buf payload;                  /* decoded payload bytes (empty for a reset) */
     STACK_OF(X509) * chain;                  /* x5c, leaf first; NULL when unsigned */
     char token_hash[ATT_TOKEN_HASH_LEN + 1]; /* b64url(SHA-256(JWS as sent)), §4.2 */
+    const char *problem; /* after a refusal: what is wrong, when the code alone does not say */
 };
 
 void att_envelope_cleanup(struct att_envelope *e);

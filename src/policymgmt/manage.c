@@ -73,7 +73,7 @@ static att_err read_stored_jws(struct att_policy_state *s, bool empty)
         s->signer = sk_X509_shift(chain);
     }
     if (!empty) {
-        struct att_envelope e = {jws.header, jws.payload, NULL, ""};
+        struct att_envelope e = {jws.header, jws.payload, NULL, "", NULL};
         ATT_GUARD(att_envelope_policy_text(&e, &s->text));
     }
     rc = ATT_OK;
@@ -211,7 +211,8 @@ static att_err open_checked(struct att_store *store, const struct att_provider_r
         enum att_err_kind kind = att_err_kind(rc);
         bool chain = rc >= ATT_ERR_CERT_PARSE && rc <= ATT_ERR_CERT_CHAIN;
         refuse(why, chain || kind == ATT_KIND_VERIFY ? "InvalidParameter" : "InvalidOperation",
-               "the request is not a valid policy JWS: %s", att_err_str(rc));
+               "the request is not a valid policy JWS: %s",
+               e->problem != NULL ? e->problem : att_err_str(rc));
         return rc;
     }
     rc = check_trust(store, provider, e, why);

@@ -654,3 +654,107 @@ def sign_jwt(key_path, alg, claims, kid=None, header=None):
     if alg in ("ES256", "ES384"):
         sig = ecdsa_der_to_raw(sig, 32 if alg == "ES256" else 48)
     return signing_input.decode() + "." + b64url_encode(sig)
+
+
+# ---- certificates and JWS for policy management (test_policy_mgmt.py) ----
+
+_CERT_CNF = """[ca]
+default_ca = att_ca
+[att_ca]
+dir = {dir}
+database = {dir}/index.txt
+new_certs_dir = {dir}
+serial = {dir}/serial
+default_md = sha256
+policy = att_policy
+unique_subject = no
+email_in_dn = no
+copy_extensions = none
+[att_policy]
+commonName = supplied
+[req]
+distinguished_name = att_dn
+prompt = no
+[att_dn]
+CN = unused
+[ca_ext]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign,digitalSignature
+subjectKeyIdentifier = hash
+[leaf_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+subjectKeyIdentifier = hash
+[noca_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,keyCertSign,digitalSignature
+subjectKeyIdentifier = hash
+[nobc_ext]
+keyUsage = critical,keyCertSign,digitalSignature
+subjectKeyIdentifier = hash
+"""
+
+
+def asn1_time(t):
+    """An `openssl ca -startdate/-enddate` value (GeneralizedTime, UTC) for epoch seconds t."""
+    return time.strftime("%Y%m%d%H%M%SZ", time.gmtime(t))
+
+
+def make_cert(directory, name, kind="rsa", ext="ca", issuer=None, not_before=None,
+              not_after=None):
+    """A key (new_signing_key kind) and an X.509 certificate with subject CN=name, made by
+    `openssl ca` with exact validity dates (OpenSSL 3.0 has no x509 -not_before/-not_after).
+
+    ext: "ca" (basicConstraints critical CA:TRUE), "leaf" (CA:FALSE), "noca" (CA:FALSE but
+    keyCertSign) or "nobc" (no basicConstraints at all). issuer: (key_path, cert_path) of the
+    issuing certificate, or None for a self-signed one. not_before / not_after: epoch seconds
+    (default: an hour ago / two days from now). Returns (key_path, cert_pem_path, cert_der).
+    """
+    now = int(time.time())
+    work = os.path.join(directory, f"{name}.ca")
+    os.makedirs(work)
+    open(os.path.join(work, "index.txt"), "w").close()
+    with open(os.path.join(work, "serial"), "w") as f:
+        f.write("01" + os.urandom(8).hex() + "\n")
+    cnf = os.path.join(work, "openssl.cnf")
+    with open(cnf, "w") as f:
+        f.write(_CERT_CNF.format(dir=work))
+    key = new_signing_key(os.path.join(directory, f"{name}.key"), kind)
+    csr = os.path.join(work, "req.csr")
+    openssl("req", "-new", "-config", cnf, "-key", key, "-subj", f"/CN={name}", "-out", csr)
+    cert = os.path.join(directory, f"{name}.pem")
+    args = ["ca", "-batch", "-notext", "-config", cnf, "-in", csr, "-out", cert,
+            "-extensions", f"{ext}_ext",
+            "-startdate", asn1_time(now - 3600 if not_before is None else not_before),
+            "-enddate", asn1_time(now + 2 * 86400 if not_after is None else not_after)]
+    if issuer is None:
+        args += ["-selfsign", "-keyfile", key]
+    else:
+        args += ["-keyfile", issuer[0], "-cert", issuer[1]]
+    openssl(*args)
+    with open(cert, encoding="ascii") as f:
+        der = pem_to_der(f.read())
+    return key, cert, der
+
+
+def sign_jws(key_path, header, payload, key_alg=None):
+    """A compact JWS with exactly this protected header over the payload bytes as given (b""
+    for an empty payload, as a signed policy reset has). The signature is RS256 or ES256 as
+    key_alg says (default: the header's "alg"; differ to test an alg that does not fit)."""
+    signing_input = (b64url_encode_json(header) + "." + b64url_encode(payload)).encode()
+    sig = openssl("dgst", "-sha256", "-sign", key_path, input=signing_input).stdout
+    if (key_alg or header.get("alg")) == "ES256":
+        sig = ecdsa_der_to_raw(sig, 32)
+    return signing_input.decode() + "." + b64url_encode(sig)
+
+
+def client_token(d, client_id, secret):
+    """An access token from POST /oauth2/token (client_credentials, client_secret_post)."""
+    import urllib.parse
+    body = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": client_id,
+                                   "client_secret": secret}).encode()
+    status, _, data = d.request("POST", "/oauth2/token", body=body,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    if status != 200:
+        raise AssertionError(f"token request for {client_id} failed: {status} {data!r}")
+    return json.loads(data)["access_token"]
