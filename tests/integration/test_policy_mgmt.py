@@ -257,11 +257,13 @@ class PolicyCase(unittest.TestCase):
     # ---- answers ----
 
     def jwks(self, provider):
-        if provider not in self._jwks:
+        # Keyed by daemon too: the suite runs twice in one process (ASan, then TSan builds).
+        key = (self.d.base_url, provider)
+        if key not in self._jwks:
             status, _, body = self.d.request("GET", self.url("/certs", provider, maa=False))
             self.assertEqual(status, 200, body)
-            self._jwks[provider] = json.loads(body)
-        return self._jwks[provider]
+            self._jwks[key] = json.loads(body)
+        return self._jwks[key]
 
     def result(self, resp, provider=None, status=200):
         """The claims of a {"token": JWT} answer, verified against the provider's /certs, with
