@@ -11,11 +11,13 @@
  * identifiers (bare and "quoted"), sub-expressions `a.b`, index `[0]`/`[-1]`,
  * `@`, list wildcard `[*]`, flatten `[]`, filters `[?expr]` with
  * `== != < <= > >=`, `&&`, `||`, `!`, parentheses, pipes `|`, raw string
- * literals `'...'`, JSON literals in backticks, and the function `length()`.
+ * literals `'...'`, JSON literals in backticks, multi-select hashes
+ * `{key: expr, ...}`, the function `length()` and MAA's extension
+ * `equals_ignore_case(string, string)` (ASCII case folding).
  *
  * Not supported (ATT_ERR_JMESPATH_UNSUPPORTED, the message names the feature):
- * slices, object wildcard `.*`, multiselect lists and hashes, expression
- * references `&`, and every function other than length(). See
+ * slices, object wildcard `.*`, multi-select lists, expression references `&`,
+ * a key written twice in one multi-select hash, and every other function. See
  * docs/internals/policy.md, section "JMESPath subset".
  */
 #ifndef ATT_POLICY_JMESPATH_H
@@ -59,8 +61,10 @@ void att_jmespath_limits_default(struct att_jmespath_limits *lim);
  *   ATT_ERR_JSON                  `json` is not JSON text
  *   ATT_ERR_TOO_LARGE             query, JSON or result over its cap
  *   ATT_ERR_JMESPATH_BUDGET       nesting depth or step budget exhausted
- *   ATT_ERR_JMESPATH_TYPE         length() of a number, boolean or null (spec
- *                                 "invalid-type"); msg gives the column
+ *   ATT_ERR_JMESPATH_TYPE         a function argument of the wrong type: length()
+ *                                 of a number, boolean or null, equals_ignore_case()
+ *                                 of a non-string (spec "invalid-type"); msg gives
+ *                                 the column
  *   ATT_ERR_ARG                   NULL pointers
  *   ATT_ERR_NOMEM                 allocation failed
  */

@@ -1,5 +1,5 @@
 /*
- * fuzz_jmespath.c - libFuzzer target for the JMESPath subset (src/policy/jmespath.c).
+ * fuzz_jmespath.c - libFuzzer target for the JMESPath subset (src/policy/jmespath*.c).
  *
  * Input: arbitrary bytes, fully untrusted. Everything before the first NUL
  * byte is the query, everything after it the JSON text; without a NUL the

@@ -418,38 +418,200 @@ static void test_tpm_v1_2_measured_boot(void **state)
     free(pcrs);
 }
 
+/* Run `policy` (NUL-terminated) over one events claim; NULL events: no claims at all. */
+static void run_events(struct golden *g, const char *policy, const char *events)
+{
+    struct att_claim in[1];
+    in[0] = att_claim_string("events", events != NULL ? events : "", AS);
+    g->p = parse_str(policy);
+    eval_ok(g->p, in, events != NULL ? 1 : 0, &g->r);
+    assert_true(g->r.authorized);
+}
+
+/* One EV_EVENT_TAG event in PCR 13 whose trust boundary loaded `modules` (JSON array). */
+#define ELAM_EVENTS(modules)                                                                       \
+    "{\"Events\":[{\"EventSeq\":6,\"PcrIndex\":13,\"EventTypeString\":\"EV_EVENT_TAG\","           \
+    "\"ProcessedData\":{\"EVENT_TRUSTBOUNDARY\":{\"EVENT_LOADEDMODULE_AGGREGATION\":" modules      \
+    "}}}]}"
+
 /*
- * The ELAM recipe calls equals_ignore_case(), which the JMESPath subset does not have
- * (src/policy/jmespath.h): the evaluation fails with a precise error instead of
- * guessing.
+ * The ELAM recipe: MAA's equals_ignore_case() finds Windows Defender's early-launch
+ * driver among the validated modules. Values cross-checked with python jmespath 1.1
+ * plus an ASCII equals_ignore_case.
  */
-static void test_tpm_v1_2_elam_unsupported(void **state)
+static void test_tpm_v1_2_elam(void **state)
 {
     (void)state;
+    static const struct exp_claim on[] = {EXP_B("elamDriverLoaded", true)};
+    static const struct exp_claim off[] = {EXP_B("elamDriverLoaded", false)};
+    size_t len;
+    char *text = read_fixture("maa_tpm_v1_2_elam.policy", &len);
+    struct golden g;
+
+    /* The measured-boot claim set: wdboot.sys loaded from PCR 13 and validated. */
     char *events;
     char *pcrs;
     struct att_claim in[8];
     size_t n = tpm12_claims(in, &events, &pcrs);
-    size_t len;
-    char *text = read_fixture("maa_tpm_v1_2_elam.policy", &len);
+    run_golden(&g, "maa_tpm_v1_2_elam.policy", in, n);
+    assert_true(g.r.authorized);
+    assert_claims("outgoing", g.r.outgoing, g.r.n_outgoing, on, NELEM(on));
+    golden_done(&g);
+    free(events);
+    free(pcrs);
+
+    /* The path's letter case does not matter (ASCII case folding). */
+    run_events(&g, text,
+               ELAM_EVENTS("[{\"EVENT_FILEPATH\":\"\\\\Windows\\\\System32\\\\drivers\\\\wd\\\\"
+                           "WdBoot.sys\",\"EVENT_IMAGEVALIDATED\":true}]"));
+    assert_claims("outgoing", g.r.outgoing, g.r.n_outgoing, on, NELEM(on));
+    golden_done(&g);
+
+    /* A log without an Events array: boolProperties is null, the recipe issues false. */
+    run_events(&g, text, "{\"Log\":[]}");
+    assert_claims("outgoing", g.r.outgoing, g.r.n_outgoing, off, NELEM(off));
+    golden_done(&g);
+
+    /* No events claim: no boolProperties, the `!` fallback issues false. */
+    run_events(&g, text, NULL);
+    assert_claims("outgoing", g.r.outgoing, g.r.n_outgoing, off, NELEM(off));
+    golden_done(&g);
+
+    /*
+     * As published, the recipe ends in `@ != `null``, and an empty filter result ([]) is
+     * not null: a log where WdBoot is missing or not validated still yields true (python
+     * jmespath agrees). attestd runs the recipe as MAA wrote it.
+     */
+    run_events(&g, text,
+               ELAM_EVENTS("[{\"EVENT_FILEPATH\":\"\\\\Windows\\\\System32\\\\drivers\\\\wd\\\\"
+                           "WdBoot.sys\",\"EVENT_IMAGEVALIDATED\":false},{\"EVENT_FILEPATH\":"
+                           "\"\\\\windows\\\\system32\\\\drivers\\\\evil.sys\","
+                           "\"EVENT_IMAGEVALIDATED\":true}]"));
+    assert_claims("outgoing", g.r.outgoing, g.r.n_outgoing, on, NELEM(on));
+    golden_done(&g);
+
+    /* A validated module without a path: equals_ignore_case(null, ...) is a type error. */
+    struct att_claim bad[1] = {
+        att_claim_string("events", ELAM_EVENTS("[{\"EVENT_IMAGEVALIDATED\":true}]"), AS)};
     struct att_policy *p = parse_ok(text, len);
     struct att_policy_result r;
     memset(&r, 0, sizeof(r));
     char msg[256];
-    EXPECT_ERR(att_policy_eval(p, in, n, NULL, &r, msg, sizeof(msg)), ATT_ERR_POLICY_EVAL);
+    EXPECT_ERR(att_policy_eval(p, bad, 1, NULL, &r, msg, sizeof(msg)), ATT_ERR_POLICY_EVAL);
     assert_non_null(strstr(msg, "JmesPath"));
-    assert_non_null(strstr(msg, "equals_ignore_case"));
+    assert_non_null(
+        strstr(msg, "column 78: equals_ignore_case() expects a string as argument 1, got null"));
     assert_int_equal(r.n_outgoing, 0); /* untouched on failure */
-    /* no boolProperties (no events): the `!` fallback issues false */
-    struct att_policy_result r2;
-    eval_ok(p, in + 2, 1, &r2);
-    static const struct exp_claim off[] = {EXP_B("elamDriverLoaded", false)};
-    assert_claims("outgoing", r2.outgoing, r2.n_outgoing, off, NELEM(off));
-    att_policy_result_cleanup(&r2);
     att_policy_free(p);
     free(text);
+}
+
+/*
+ * MAA's System Guard sample (learn.microsoft.com/azure/attestation/
+ * tpm-attestation-sample-policies, "Attestation policy to validate System Guard is
+ * enabled as expected and has been validated for its state"; azure-docs
+ * articles/attestation/tpm-attestation-sample-policies.md, comments shortened). Its
+ * first query ends in a multi-select hash; a later rule builds the SMM query with
+ * AppendString.
+ */
+static const char system_guard_policy[] =
+    "version = 1.2;\n"
+    "\n"
+    "authorizationrules\n"
+    "{\n"
+    "    => permit();\n"
+    "};\n"
+    "\n"
+    "issuancerules\n"
+    "{\n"
+    "    // Extract the DRTM state auth event\n"
+    "    c:[type==\"events\", issuer==\"AttestationService\"] => "
+    "add(type=\"validDrtmStateAuthEvent\", value=JmesPath(c.value, \"Events[? EventTypeString "
+    "== 'EV_EVENT_TAG' && PcrIndex == `20` && "
+    "ProcessedData.EVENT_TRUSTBOUNDARY.EVENT_DRTM_STATE_AUTH.SignatureValid != `null`] | "
+    "length(@) == `1` && @[0] | @.{EventSeq:EventSeq, "
+    "SignatureValid:ProcessedData.EVENT_TRUSTBOUNDARY.EVENT_DRTM_STATE_AUTH.SignatureValid}\"));\n"
+    "\n"
+    "    // Check if Signature is valid in extracted state auth events\n"
+    "    c:[type==\"validDrtmStateAuthEvent\", issuer==\"AttestationPolicy\"] => "
+    "issue(type=\"drtmMleValid\", value=JsonToClaimValue(JmesPath(c.value, "
+    "\"SignatureValid\")));\n"
+    "    ![type==\"drtmMleValid\", issuer==\"AttestationPolicy\"] => issue(type=\"drtmMleValid\", "
+    "value=false);\n"
+    "\n"
+    "    // Get the sequence number of the DRTM state auth event.\n"
+    "    [type==\"drtmMleValid\", value==true, issuer==\"AttestationPolicy\"] &&\n"
+    "    c:[type==\"validDrtmStateAuthEvent\", issuer==\"AttestationPolicy\"] => "
+    "add(type=\"validDrtmStateAuthEventSeq\", value=JmesPath(c.value, \"EventSeq\"));\n"
+    "\n"
+    "    // Create query for SMM event\n"
+    "    [type==\"drtmMleValid\", value==true, issuer==\"AttestationPolicy\"] &&\n"
+    "    c:[type==\"validDrtmStateAuthEventSeq\", issuer==\"AttestationPolicy\"] => "
+    "add(type=\"smmQuery\", value=AppendString(AppendString(\"Events[? EventTypeString == "
+    "'EV_EVENT_TAG' && PcrIndex == `20` && EventSeq < `\", c.value), "
+    "\"`].ProcessedData.EVENT_DRTM_SMM | length(@) == `1` && @[0] | @.Value\"));\n"
+    "\n"
+    "    // Extract SMM value\n"
+    "    [type==\"drtmMleValid\", value==true, issuer==\"AttestationPolicy\"] &&\n"
+    "    c1:[type==\"smmQuery\", issuer==\"AttestationPolicy\"] &&\n"
+    "    c2:[type==\"events\", issuer==\"AttestationService\"] => issue(type=\"smmLevel\", "
+    "value=JsonToClaimValue(JmesPath(c2.value, c1.value)));\n"
+    "};\n";
+
+/* A PCR 20 DRTM state-auth event (EventSeq 12) after an SMM event (EventSeq 11, level 2). */
+#define DRTM_SMM                                                                                   \
+    "{\"EventSeq\":11,\"PcrIndex\":20,\"EventTypeString\":\"EV_EVENT_TAG\",\"ProcessedData\":{"    \
+    "\"EVENT_DRTM_SMM\":{\"Value\":2}}}"
+#define DRTM_AUTH(seq, valid)                                                                      \
+    "{\"EventSeq\":" seq ",\"PcrIndex\":20,\"EventTypeString\":\"EV_EVENT_TAG\","                  \
+    "\"ProcessedData\":{\"EVENT_TRUSTBOUNDARY\":{\"EVENT_DRTM_STATE_AUTH\":{"                      \
+    "\"SignatureValid\":" valid "}}}}"
+
+static void test_tpm_v1_2_system_guard(void **state)
+{
+    (void)state;
+    static const struct exp_claim valid[] = {
+        EXP_B("drtmMleValid", true),
+        EXP_I("smmLevel", 2),
+    };
+    static const struct exp_claim invalid[] = {EXP_B("drtmMleValid", false)};
+    struct golden g;
+
+    /* The Windows event log of the JMESPath tests: one valid state auth at EventSeq 12. */
+    size_t len;
+    char *events = read_fixture("jmespath_tpm_windows_events.json", &len);
+    run_events(&g, system_guard_policy, events);
+    assert_claims("outgoing", g.r.outgoing, g.r.n_outgoing, valid, NELEM(valid));
+    golden_done(&g);
     free(events);
-    free(pcrs);
+
+    run_events(&g, system_guard_policy, "{\"Events\":[" DRTM_SMM "," DRTM_AUTH("12", "true") "]}");
+    assert_claims("outgoing", g.r.outgoing, g.r.n_outgoing, valid, NELEM(valid));
+    golden_done(&g);
+
+    /* The signature did not verify: the hash carries false, no SMM level. */
+    run_events(&g, system_guard_policy, "{\"Events\":[" DRTM_SMM "," DRTM_AUTH("12", "false") "]}");
+    assert_claims("outgoing", g.r.outgoing, g.r.n_outgoing, invalid, NELEM(invalid));
+    golden_done(&g);
+
+    /* Two state-auth events: `false | @.{...}` is {"EventSeq":null,"SignatureValid":null},
+     * JsonToClaimValue(null) adds nothing and the `!` fallback issues false. */
+    run_events(&g, system_guard_policy,
+               "{\"Events\":[" DRTM_SMM
+               "," DRTM_AUTH("12", "true") "," DRTM_AUTH("13", "true") "]}");
+    assert_claims("outgoing", g.r.outgoing, g.r.n_outgoing, invalid, NELEM(invalid));
+    golden_done(&g);
+
+    /* The SMM event after the state auth does not count: smmLevel is null, not issued. */
+    static const struct exp_claim no_smm[] = {EXP_B("drtmMleValid", true)};
+    run_events(&g, system_guard_policy, "{\"Events\":[" DRTM_AUTH("10", "true") "," DRTM_SMM "]}");
+    assert_claims("outgoing", g.r.outgoing, g.r.n_outgoing, no_smm, NELEM(no_smm));
+    golden_done(&g);
+
+    /* No event log. */
+    run_events(&g, system_guard_policy, NULL);
+    assert_claims("outgoing", g.r.outgoing, g.r.n_outgoing, invalid, NELEM(invalid));
+    golden_done(&g);
 }
 
 /* ---- Azure-Samples signing tool policies ----------------------------------------------- */
@@ -639,7 +801,8 @@ int main(void)
         cmocka_unit_test(test_vbs_samples),
         cmocka_unit_test(test_tpm_v1_2_secure_boot),
         cmocka_unit_test(test_tpm_v1_2_measured_boot),
-        cmocka_unit_test(test_tpm_v1_2_elam_unsupported),
+        cmocka_unit_test(test_tpm_v1_2_elam),
+        cmocka_unit_test(test_tpm_v1_2_system_guard),
         cmocka_unit_test(test_signing_tool_samples),
         cmocka_unit_test(test_truncation_every_offset),
         cmocka_unit_test(test_bit_flips),
