@@ -43,6 +43,14 @@ static void usage(FILE *f)
         "  policy diff TYPE FROM TO [--provider NAME]   line diff of two versions (0 = in force)\n"
         "  policy rollback TYPE VERSION [--provider NAME] [--signed JWS-FILE]\n"
         "                                    bring a version back (Isolated: --signed)\n"
+        "  verify sgx|oe --quote FILE [--runtime-data FILE [--runtime-json]]\n"
+        "         [--collateral BUNDLE] [--at TIME] [--policy FILE] [--trust ROOTS.pem]\n"
+        "                                    verify evidence offline with the server's code and\n"
+        "                                    print its token claims (TIME: RFC 3339 or epoch;\n"
+        "                                    without --collateral: the store's collateral)\n"
+        "  inspect sgx|oe FILE               print a quote's fields and claims, UNVERIFIED\n"
+        "  collateral import BUNDLE          store an offline Intel collateral bundle\n"
+        "  collateral list                   stored collateral, issue dates and ages\n"
         "  routes                            every route and the permission it needs\n"
         "  token issue --provider NAME [--claims JSON] [--lifetime SECONDS]\n"
         "                                    sign a test token (marked x-attestd-test-token)\n"
@@ -379,6 +387,73 @@ static int cmd_policy(struct att_admin *a, int argc, char **argv)
     return 1;
 }
 
+/* Print a command's JSON answer, or its error ("error: ATT_ERR_...: ..." for evidence). */
+static int answer(int rc, char **json, const char *err)
+{
+    if (rc == 0) {
+        return print_and_free(*json);
+    }
+    fprintf(stderr, "error: %s\n", err);
+    return 1;
+}
+
+static int cmd_verify(const char *config, const char *data_dir, int argc, char **argv)
+{
+    struct att_admin_verify_args v;
+    struct att_admin *a = NULL;
+    char err[1024];
+    char *json = NULL;
+    memset(&v, 0, sizeof(v));
+    if (argc < 1 || (strcmp(argv[0], "sgx") != 0 && strcmp(argv[0], "oe") != 0)) {
+        usage(stderr);
+        return 2;
+    }
+    v.open_enclave = strcmp(argv[0], "oe") == 0;
+    for (int i = 1; i < argc; i++) {
+        const char **slot = strcmp(argv[i], "--quote") == 0 || strcmp(argv[i], "--report") == 0
+                                ? &v.evidence_path
+                            : strcmp(argv[i], "--runtime-data") == 0 ? &v.runtime_path
+                            : strcmp(argv[i], "--collateral") == 0   ? &v.bundle_path
+                            : strcmp(argv[i], "--at") == 0           ? &v.at
+                            : strcmp(argv[i], "--policy") == 0       ? &v.policy_path
+                            : strcmp(argv[i], "--trust") == 0        ? &v.trust_path
+                                                                     : NULL;
+        if (strcmp(argv[i], "--runtime-json") == 0) {
+            v.runtime_json = true;
+        } else if (slot != NULL && i + 1 < argc) {
+            *slot = argv[++i];
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (v.evidence_path == NULL) {
+        fprintf(stderr, "attestctl: verify needs --quote FILE\n");
+        return 2;
+    }
+    /* The store is needed only for its collateral. */
+    if (v.bundle_path == NULL && open_admin(config, data_dir, &a) != 0) {
+        return 1;
+    }
+    int rc = answer(att_admin_verify(a, &v, &json, err, sizeof(err)), &json, err);
+    att_admin_close(a);
+    return rc;
+}
+
+static int cmd_collateral(struct att_admin *a, int argc, char **argv)
+{
+    char err[1024];
+    char *json = NULL;
+    if (argc == 2 && strcmp(argv[0], "import") == 0) {
+        return answer(att_admin_collateral_import(a, argv[1], &json, err, sizeof(err)), &json, err);
+    }
+    if (argc == 1 && strcmp(argv[0], "list") == 0) {
+        return answer(att_admin_collateral_list(a, &json, err, sizeof(err)), &json, err);
+    }
+    usage(stderr);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -426,9 +501,22 @@ int main(int argc, char **argv)
         printf("wrote a new key-encryption key to %s (mode 0600)\n", args[2]);
         return 0;
     }
+    if (strcmp(args[0], "verify") == 0) {
+        return cmd_verify(config, data_dir, n - 1, args + 1);
+    }
+    if (n == 3 && strcmp(args[0], "inspect") == 0 &&
+        (strcmp(args[1], "sgx") == 0 || strcmp(args[1], "oe") == 0)) {
+        char err[1024];
+        char *json = NULL;
+        return answer(
+            att_admin_inspect(args[2], strcmp(args[1], "oe") == 0, &json, err, sizeof(err)), &json,
+            err);
+    }
     struct att_admin *a = NULL;
     int rc = 2;
-    if (strcmp(args[0], "provider") == 0) {
+    if (strcmp(args[0], "collateral") == 0) {
+        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_collateral(a, n - 1, args + 1);
+    } else if (strcmp(args[0], "provider") == 0) {
         rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_provider(a, n - 1, args + 1);
     } else if (n >= 2 && strcmp(args[0], "kek") == 0 && strcmp(args[1], "rotate") == 0) {
         rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_kek_rotate(a, n - 2, args + 2);

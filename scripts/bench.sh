@@ -12,3 +12,5 @@ echo
 "$build/bench/bench_policy"
 echo
 bench/http.sh "$build"
+echo
+bench/attest.sh "$build"

@@ -7,7 +7,9 @@ tsan_build=${2:-build-tsan}
 setup() { # dir sanitizers
   if [ ! -f "$1/build.ninja" ]; then
     meson setup "$1" --buildtype=debugoptimized -Db_sanitize="$2" -Db_lundef=false \
-      -Dtests=true >/dev/null
+      -Dtests=true -Dtest_hooks=true >/dev/null
+  else
+    meson configure "$1" -Dtest_hooks=true >/dev/null
   fi
   ninja -C "$1" >/dev/null
 }

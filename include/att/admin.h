@@ -12,6 +12,7 @@
 #ifndef ATT_ADMIN_H
 #define ATT_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -116,6 +117,34 @@ int att_admin_role_assign(struct att_admin *a, const char *principal, const char
                           const char *provider, char **json_out, char *err, size_t err_len);
 int att_admin_role_list(struct att_admin *a, char **json_out, char *err, size_t err_len);
 int att_admin_role_revoke(struct att_admin *a, const char *id, char *err, size_t err_len);
+
+/* ---- evidence and collateral (src/admin/evidence.c) ---- */
+
+struct att_admin_verify_args {
+    const char *evidence_path; /* quote (or Open Enclave report): binary, or hex text */
+    bool open_enclave;
+    const char *runtime_path; /* runtime data bound to REPORTDATA, or NULL */
+    bool runtime_json;        /* the runtime data is JSON (x-ms-runtime) */
+    const char *bundle_path;  /* collateral bundle; NULL: the store's (needs a store) */
+    const char *at;           /* verification time, RFC 3339 or epoch seconds; NULL: now */
+    const char *policy_path;  /* policy text; NULL: the type's default */
+    const char *trust_path;   /* DCAP trust anchors (PEM); NULL: dcap_trust_anchors or Intel's */
+};
+
+/*
+ * Verify evidence offline with the server's code and print the token claims as JSON. `a` may
+ * be NULL when a bundle is given. On failure err is "ATT_ERR_...: message".
+ */
+int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *args, char **json_out,
+                     char *err, size_t err_len);
+/* Parse evidence and print its fields and the claims they map to, WITHOUT verifying. */
+int att_admin_inspect(const char *path, bool open_enclave, char **json_out, char *err,
+                      size_t err_len);
+/* Import an offline collateral bundle (dcap-qvl QuoteCollateralV3 JSON) into the store. */
+int att_admin_collateral_import(struct att_admin *a, const char *bundle_path, char **json_out,
+                                char *err, size_t err_len);
+/* The stored collateral with issue dates, nextUpdate and ages. */
+int att_admin_collateral_list(struct att_admin *a, char **json_out, char *err, size_t err_len);
 
 /* The route table with each route's permission, as JSON (no store needed). */
 char *att_admin_routes(void);

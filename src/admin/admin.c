@@ -34,6 +34,11 @@ struct att_admin {
     struct att_keyring *keyring;
 };
 
+const char *att_admin_trust_path(struct att_admin *a)
+{
+    return a != NULL && a->cfg.dcap_trust_anchors[0] != '\0' ? a->cfg.dcap_trust_anchors : NULL;
+}
+
 int att_admin_fail(char *err, size_t n, const char *fmt, ...)
 {
     va_list ap;

@@ -29,16 +29,23 @@ struct att_api_snapshot {
 };
 
 struct att_auth;
+struct att_collateral;
 struct att_issuers;
+struct att_policy_cache;
 struct att_keyring;
 
 struct att_api {
     pthread_mutex_t lock;
     struct att_api_snapshot *current;
     struct att_store *store;
-    struct att_auth *auth;       /* attestd's access tokens (not owned) */
-    struct att_backoff *backoff; /* brute-force backoff (not owned; NULL = off) */
-    struct att_keyring *keyring; /* seals policy versions (not owned) */
+    struct att_auth *auth;                 /* attestd's access tokens (not owned) */
+    struct att_backoff *backoff;           /* brute-force backoff (not owned; NULL = off) */
+    struct att_keyring *keyring;           /* seals policy versions (not owned) */
+    struct att_policy_cache *policy_cache; /* parsed policies in force (not owned) */
+    struct att_collateral *collateral;     /* Intel collateral (not owned; NULL: none) */
+    int64_t collateral_grace;              /* seconds past nextUpdate collateral may be used */
+    int64_t attest_token_lifetime;         /* seconds; 0 = ATT_ATTEST_TOKEN_LIFETIME */
+    int64_t test_verify_time; /* 0: verify evidence at the wall clock (test builds only) */
 };
 
 #define ATT_API_MAX_PARAMS 2
@@ -79,6 +86,9 @@ void att_api_whoami(const struct att_api_call *call, struct att_http_response *r
 void att_api_roles_list(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_roles_add(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_roles_remove(const struct att_api_call *call, struct att_http_response *resp);
+/* attest.c */
+void att_api_attest_sgx(const struct att_api_call *call, struct att_http_response *resp);
+void att_api_attest_open_enclave(const struct att_api_call *call, struct att_http_response *resp);
 /* policies.c */
 void att_api_policy_get(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_policy_set(const struct att_api_call *call, struct att_http_response *resp);

@@ -4,6 +4,9 @@
  */
 #include "api/api.h"
 
+#include "collateral/service.h"
+#include "core/timeutil.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +39,17 @@ void att_api_readyz(const struct att_api_call *call, struct att_http_response *r
     bool keys_ok = call->providers->n > 0 && with_keys == call->providers->n &&
                    att_provider_set_default(call->providers) != NULL;
     bool ready = store_ok && keys_ok;
-    send_doc(resp, ready ? 200 : 503,
-             json_pack("{s:s,s:{s:s,s:{s:s,s:I}}}", "status", ready ? "ready" : "not ready",
-                       "checks", "store", store_ok ? "ok" : "unreachable", "keys", "status",
-                       keys_ok ? "ok" : "missing", "providers", (json_int_t)call->providers->n));
+    json_t *doc =
+        json_pack("{s:s,s:{s:s,s:{s:s,s:I}}}", "status", ready ? "ready" : "not ready", "checks",
+                  "store", store_ok ? "ok" : "unreachable", "keys", "status",
+                  keys_ok ? "ok" : "missing", "providers", (json_int_t)call->providers->n);
+    /* Each collateral item's issue date, nextUpdate and age (detail, not a readiness check:
+     * a node without collateral still serves everything else). */
+    if (doc != NULL && store_ok && call->api->collateral != NULL) {
+        json_t *items = att_collateral_status(call->api->collateral, att_time_now());
+        if (items != NULL) {
+            json_object_set_new(doc, "collateral", items);
+        }
+    }
+    send_doc(resp, ready ? 200 : 503, doc);
 }

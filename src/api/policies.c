@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "policy/policy.h"
+#include "policymgmt/cache.h"
 #include "policymgmt/manage.h"
 #include "x509/chain.h"
 
@@ -73,20 +74,6 @@ static const char *path_type(const struct att_api_call *call, struct att_http_re
     return type;
 }
 
-/* A signer as MAA's x-ms-policy-signer: a JWK with kty and x5c (MAA-API.md §2.3). */
-static json_t *signer_jwk(X509 *cert)
-{
-    struct att_buf b64;
-    att_buf_init(&b64, 64 * 1024);
-    EVP_PKEY *key = X509_get0_pubkey(cert);
-    const char *kty = key != NULL && EVP_PKEY_base_id(key) == EVP_PKEY_EC ? "EC" : "RSA";
-    json_t *jwk = att_cert_b64(cert, &b64) == ATT_OK
-                      ? json_pack("{s:s,s:[s]}", "kty", kty, "x5c", att_buf_cstr(&b64))
-                      : NULL;
-    att_buf_cleanup(&b64);
-    return jwk;
-}
-
 static void actor_of(const struct att_api_call *call, struct att_policy_actor *a)
 {
     a->subject = call->who != NULL ? call->who->subject : "";
@@ -119,13 +106,21 @@ static void refused(const struct att_api_call *call, const char *what, const cha
     att_http_error(resp, 500, "InternalServerError", "cannot store the policy change");
 }
 
+/* Attestations on this node use the new policy at once (others within the cache's lifetime). */
+static void forget_policy(const struct att_api_call *call, const char *type)
+{
+    if (call->api->policy_cache != NULL) {
+        att_policy_cache_invalidate(call->api->policy_cache, call->provider->rec.name, type);
+    }
+}
+
 static json_t *policy_result(const char *result, const struct att_policy_state *s)
 {
     json_t *claims =
         json_pack("{s:s,s:s,s:s%}", "x-ms-policy-result", result, "x-ms-policy-token-hash",
                   s->token_hash, "x-ms-policy", (const char *)s->jws.data, s->jws.len);
     if (claims != NULL && s->signer != NULL) {
-        json_object_set_new(claims, "x-ms-policy-signer", signer_jwk(s->signer));
+        json_object_set_new(claims, "x-ms-policy-signer", att_policy_signer_jwk(s->signer));
     }
     return claims;
 }
@@ -147,7 +142,7 @@ void att_api_policy_get(const struct att_api_call *call, struct att_http_respons
     }
     json_t *claims = json_pack("{s:s%}", "x-ms-policy", (const char *)s.jws.data, s.jws.len);
     if (claims != NULL && s.signer != NULL) {
-        json_object_set_new(claims, "x-ms-policy-signer", signer_jwk(s.signer));
+        json_object_set_new(claims, "x-ms-policy-signer", att_policy_signer_jwk(s.signer));
     }
     att_policy_state_cleanup(&s);
     send_token(call, claims, resp);
@@ -176,6 +171,7 @@ static void change_policy(const struct att_api_call *call, bool reset,
         refused(call, reset ? "reset" : "set", type, rc, &why, resp);
     } else {
         log_change(call, reset ? "reset" : "set", type, &s, NULL);
+        forget_policy(call, type);
         json_t *claims = policy_result(reset ? "Removed" : "Updated", &s);
         if (reset && claims != NULL) {
             json_object_del(claims, "x-ms-policy"); /* MAA answers a reset without it */
@@ -205,7 +201,7 @@ static att_err add_signer_key(const struct att_signer_rec *r, void *arg)
     att_err rc = att_b64_encode(r->cert_der.data, r->cert_der.len, &b64);
     const unsigned char *p = r->cert_der.data;
     X509 *cert = rc == ATT_OK ? d2i_X509(NULL, &p, (long)r->cert_der.len) : NULL;
-    json_t *jwk = cert != NULL ? signer_jwk(cert) : NULL;
+    json_t *jwk = cert != NULL ? att_policy_signer_jwk(cert) : NULL;
     if (jwk != NULL) {
         json_object_set_new(jwk, "kid", json_string(r->sha1));
         rc = json_array_append_new(keys, jwk) == 0 ? ATT_OK : ATT_ERR_NOMEM;
@@ -401,6 +397,7 @@ void att_api_policy_rollback(const struct att_api_call *call, struct att_http_re
         refused(call, "rollback", type, rc, &why, resp);
     } else {
         log_change(call, "rollback", type, &s, NULL);
+        forget_policy(call, type);
         send_state(&s, 201, resp);
     }
     att_policy_state_cleanup(&s);

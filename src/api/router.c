@@ -55,6 +55,11 @@ static const struct route routes[] = {
      ATT_PERM_ADMIN, att_api_roles_add},
     {ATT_HTTP_POST, "/admin/roleAssignments:remove", "RemoveRoleAssignment", VERSION_IGNORED, true,
      ATT_PERM_ADMIN, att_api_roles_remove},
+    /* Attestation (MAA-API.md §1.2): public unless the provider sets attest_requires_auth. */
+    {ATT_HTTP_POST, "/attest/SgxEnclave", "AttestSgxEnclave", VERSION_REQUIRED, false,
+     ATT_PERM_ATTEST, att_api_attest_sgx},
+    {ATT_HTTP_POST, "/attest/OpenEnclave", "AttestOpenEnclave", VERSION_REQUIRED, false,
+     ATT_PERM_ATTEST, att_api_attest_open_enclave},
     /* Policy management (MAA-API.md §4; roles §5: Reader reads, Contributor changes). */
     {ATT_HTTP_GET, "/policies/{type}", "GetPolicy", VERSION_REQUIRED, false, ATT_PERM_READ,
      att_api_policy_get},

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "net/https.h"
@@ -488,23 +489,6 @@ bool att_issuers_trusts(const struct att_issuers *is, const char *iss)
 
 /* ---- keys ---- */
 
-static att_err read_file(const char *path, size_t max, struct att_buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    ATT_ENSURE(f != NULL, ATT_ERR_IO);
-    char chunk[4096];
-    size_t n;
-    att_err rc = ATT_OK;
-    while (rc == ATT_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rc = out->len + n > max ? ATT_ERR_TOO_LARGE : att_buf_put(out, chunk, n);
-    }
-    if (rc == ATT_OK && ferror(f)) {
-        rc = ATT_ERR_IO;
-    }
-    fclose(f);
-    return rc;
-}
-
 /* OpenID Connect Discovery 1.0 §4: the document's issuer must be exactly ours. */
 static att_err discover_jwks_uri(const struct issuer *it, char *uri, size_t cap, char *detail,
                                  size_t detail_len)
@@ -554,7 +538,7 @@ static att_err fetch_keys(const struct issuer *it, struct att_jwks **out, char *
     snprintf(detail, detail_len, "%s", "");
     att_buf_init(&body, ATT_JWKS_MAX_BYTES);
     if (it->source == SOURCE_FILE) {
-        rc = read_file(it->location, ATT_JWKS_MAX_BYTES, &body);
+        rc = att_file_read(it->location, ATT_JWKS_MAX_BYTES, &body);
         if (rc != ATT_OK) {
             snprintf(detail, detail_len, "%s: %s", it->location, att_err_str(rc));
         }
@@ -652,7 +636,7 @@ att_err att_issuers_load(const char *path, const char *own_issuer, struct att_is
     char base[PATH_MAX_LEN + 1];
     struct att_issuers *is = NULL;
     att_buf_init(&text, ATT_ISSUERS_FILE_MAX);
-    att_err rc = read_file(path, ATT_ISSUERS_FILE_MAX, &text);
+    att_err rc = att_file_read(path, ATT_ISSUERS_FILE_MAX, &text);
     if (rc != ATT_OK) {
         snprintf(msg, msg_len, "%s: %s", path,
                  rc == ATT_ERR_TOO_LARGE ? "larger than 64 KiB" : "cannot read the file");

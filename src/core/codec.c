@@ -51,59 +51,79 @@ att_err att_b64_encode(const void *p, size_t n, struct att_buf *out)
     return encode(p, n, b64_std, true, out);
 }
 
-static int sym(uint8_t c, bool url)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == (url ? '-' : '+')) {
-        return 62;
-    }
-    if (c == (url ? '_' : '/')) {
-        return 63;
-    }
-    return -1;
-}
+/* Symbol values of each byte, -1 for bytes outside the alphabet (RFC 4648 tables 1, 2). */
+static const int8_t sym_std[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1, -1, 0,  1,  2,  3,  4,  5,  6,
+    7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48,
+    49, 50, 51, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+static const int8_t sym_url[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1, -1, 0,  1,  2,  3,  4,  5,  6,
+    7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48,
+    49, 50, 51, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+#define DECODE_CHUNK 1024 /* symbols decoded per att_buf_put */
 
 /*
  * Decode `n` symbols (no padding). A final group of 2 or 3 symbols carries
  * 1 or 2 bytes; its unused low bits must be zero (RFC 4648 §3.5, canonical).
+ * Symbols are read a chunk at a time through the bounded reader and decoded
+ * with a table: this decodes every quote an attestation receives.
  */
 static att_err decode_symbols(struct att_bytes text, bool url, struct att_buf *out)
 {
-    ATT_ENSURE(text.len % 4 != 1, ATT_ERR_ENCODING);
+    const int8_t *table = url ? sym_url : sym_std;
+    uint8_t in[DECODE_CHUNK];
+    uint8_t bytes[DECODE_CHUNK / 4 * 3];
     struct att_rd r;
-    att_rd_init(&r, text.ptr, text.len);
     size_t before = out->len;
-    att_err rc = att_buf_reserve(out, text.len / 4 * 3 + 2);
+    att_err rc;
+
+    ATT_ENSURE(text.len % 4 != 1, ATT_ERR_ENCODING);
+    att_rd_init(&r, text.ptr, text.len);
+    rc = att_buf_reserve(out, text.len / 4 * 3 + 2);
     while (rc == ATT_OK && att_rd_left(&r) > 0) {
-        size_t k = att_rd_left(&r) < 4 ? att_rd_left(&r) : 4;
-        uint8_t q[4] = {0, 0, 0, 0};
-        uint32_t v = 0;
-        rc = att_rd_copy(&r, q, k);
-        for (size_t i = 0; rc == ATT_OK && i < 4; i++) {
-            int s = i < k ? sym(q[i], url) : 0;
-            if (s < 0) {
-                rc = ATT_ERR_ENCODING;
+        size_t k = att_rd_left(&r) < DECODE_CHUNK ? att_rd_left(&r) : DECODE_CHUNK;
+        size_t nbytes = 0;
+        rc = att_rd_copy(&r, in, k);
+        for (size_t i = 0; rc == ATT_OK && i < k; i += 4) {
+            size_t g = k - i < 4 ? k - i : 4; /* 2 or 3 only in the last group */
+            uint32_t v = 0;
+            int bad = 0;
+            for (size_t j = 0; j < 4; j++) {
+                int s = j < g ? table[in[i + j]] : 0;
+                bad |= s;
+                v = v << 6 | (uint32_t)(s & 63);
             }
-            v = v << 6 | (uint32_t)(s < 0 ? 0 : s);
+            if (bad < 0 || (g == 2 && (v & 0xffff) != 0) || (g == 3 && (v & 0xff) != 0)) {
+                rc = ATT_ERR_ENCODING; /* outside the alphabet, or non-zero padding bits */
+                break;
+            }
+            bytes[nbytes] = (uint8_t)(v >> 16);
+            bytes[nbytes + 1] = (uint8_t)(v >> 8);
+            bytes[nbytes + 2] = (uint8_t)v;
+            nbytes += g - 1;
         }
-        if (rc != ATT_OK) {
-            break;
+        if (rc == ATT_OK) {
+            rc = att_buf_put(out, bytes, nbytes);
         }
-        uint8_t bytes[3] = {(uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-        size_t nbytes = k - 1;
-        if ((k == 2 && (v & 0xffff) != 0) || (k == 3 && (v & 0xff) != 0)) {
-            rc = ATT_ERR_ENCODING; /* non-zero padding bits */
-            break;
-        }
-        rc = att_buf_put(out, bytes, nbytes);
     }
     if (rc != ATT_OK) {
         out->len = before;
@@ -152,7 +172,7 @@ att_err att_hex_encode(const void *p, size_t n, struct att_buf *out)
     return ATT_OK;
 }
 
-static int nibble(uint8_t c)
+int att_hex_nibble(uint8_t c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -176,8 +196,8 @@ att_err att_hex_decode(const char *s, size_t n, struct att_buf *out)
     while (att_rd_left(&r) > 0) {
         uint8_t pair[2];
         ATT_TRY(att_rd_copy(&r, pair, 2));
-        int hi = nibble(pair[0]);
-        int lo = nibble(pair[1]);
+        int hi = att_hex_nibble(pair[0]);
+        int lo = att_hex_nibble(pair[1]);
         if (hi < 0 || lo < 0) {
             out->len = before;
             if (out->data != NULL) {

@@ -26,5 +26,7 @@ att_err att_b64_encode(const void *p, size_t n, struct att_buf *out) ATT_WUR;
 att_err att_b64_decode(const char *s, size_t n, struct att_buf *out) ATT_WUR;
 att_err att_hex_encode(const void *p, size_t n, struct att_buf *out) ATT_WUR;
 att_err att_hex_decode(const char *s, size_t n, struct att_buf *out) ATT_WUR;
+/* The value of one hex digit (0-9 a-f A-F), or -1. */
+int att_hex_nibble(uint8_t c);
 
 #endif

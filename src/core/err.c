@@ -3,7 +3,9 @@
  */
 #include "core/err.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct err_info {
     att_err code;
@@ -60,6 +62,43 @@ static const struct err_info infos[] = {
     E(ATT_ERR_CERT_CHAIN, "a certificate is not signed by the next certificate of the chain"),
     E(ATT_ERR_SIGNER_UNTRUSTED, "the signing certificate is not a trusted policy signer"),
     E(ATT_ERR_KEK_MISMATCH, "data key is wrapped by a different key-encryption key"),
+    E(ATT_ERR_QUOTE_VERSION, "quote version not supported"),
+    E(ATT_ERR_QUOTE_KEY_TYPE, "quote attestation key type is not ECDSA P-256"),
+    E(ATT_ERR_QUOTE_TEE_TYPE, "quote TEE type does not fit its version or the endpoint"),
+    E(ATT_ERR_QUOTE_QE_VENDOR, "quote QE vendor id is not Intel's"),
+    E(ATT_ERR_QUOTE_CERT_TYPE, "quote certification data type not supported"),
+    E(ATT_ERR_QUOTE_PADDING, "non-zero bytes after the end of the quote"),
+    E(ATT_ERR_OE_HEADER, "Open Enclave report header invalid or not a remote report"),
+    E(ATT_ERR_COLLATERAL_FORMAT, "collateral document malformed"),
+    E(ATT_ERR_TCB_STATUS_UNKNOWN, "collateral names an unknown TCB status"),
+    E(ATT_ERR_COLLATERAL_MISSING, "collateral needed for the quote is not available"),
+    E(ATT_ERR_COLLATERAL_EXPIRED, "collateral has passed its next update"),
+    E(ATT_ERR_COLLATERAL_NOT_YET_VALID, "collateral was issued after the verification time"),
+    E(ATT_ERR_ROOT_UNTRUSTED, "certificate chain does not end in a trusted root key"),
+    E(ATT_ERR_ROOT_CRL_INVALID, "Root CA CRL is not signed by the root or is out of date"),
+    E(ATT_ERR_PCK_CRL_INVALID,
+      "PCK CRL is not issued by the PCK certificate's CA or is out of date"),
+    E(ATT_ERR_TCB_SIGNING_CHAIN,
+      "TCB signing certificate does not chain to the root or is revoked"),
+    E(ATT_ERR_TCB_INFO_SIGNATURE, "TCB info signature is invalid"),
+    E(ATT_ERR_QE_IDENTITY_SIGNATURE, "QE identity signature is invalid"),
+    E(ATT_ERR_PCK_CHAIN, "PCK certificate chain is invalid"),
+    E(ATT_ERR_PCK_EXTENSION, "PCK certificate SGX extension missing or malformed"),
+    E(ATT_ERR_PCK_REVOKED, "PCK certificate is revoked"),
+    E(ATT_ERR_PCK_CA_REVOKED, "PCK CA certificate is revoked"),
+    E(ATT_ERR_TCB_INFO_MISMATCH, "TCB info does not fit the quote's TEE type"),
+    E(ATT_ERR_FMSPC_MISMATCH, "PCK FMSPC differs from the TCB info FMSPC"),
+    E(ATT_ERR_PCEID_MISMATCH, "PCK PCE-ID differs from the TCB info PCE-ID"),
+    E(ATT_ERR_QE_REPORT_SIGNATURE, "QE report signature is invalid"),
+    E(ATT_ERR_QE_REPORT_DATA, "QE report data does not bind the attestation key"),
+    E(ATT_ERR_QE_IDENTITY_MISMATCH, "quoting enclave does not match the QE identity"),
+    E(ATT_ERR_QE_TCB_NOT_SUPPORTED, "quoting enclave SVN is below every QE identity level"),
+    E(ATT_ERR_QE_TCB_REVOKED, "quoting enclave TCB level is revoked"),
+    E(ATT_ERR_QUOTE_SIGNATURE, "quote signature is invalid"),
+    E(ATT_ERR_TCB_NOT_SUPPORTED, "platform TCB is below every TCB level Intel lists"),
+    E(ATT_ERR_TCB_REVOKED, "platform TCB level is revoked"),
+    E(ATT_ERR_RUNTIME_DATA_BINDING, "SHA-256 of the runtime data does not match the report data"),
+    E(ATT_ERR_INIT_DATA_BINDING, "SHA-256 of the init-time data does not match the CONFIGID"),
     E(ATT_ERR_POLICY, "policy error"),
     E(ATT_ERR_JMESPATH_SYNTAX, "JMESPath query syntax error"),
     E(ATT_ERR_JMESPATH_UNSUPPORTED, "JMESPath feature not supported"),
@@ -126,4 +165,15 @@ enum att_err_kind att_err_kind(att_err e)
     case 7: return ATT_KIND_IO;
     default: return ATT_KIND_INTERNAL;
     }
+}
+
+att_err att_failf(att_err code, char *msg, size_t msg_len, const char *fmt, ...)
+{
+    if (msg != NULL && msg_len > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        (void)vsnprintf(msg, msg_len, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

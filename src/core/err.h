@@ -11,6 +11,8 @@
 #ifndef ATT_CORE_ERR_H
 #define ATT_CORE_ERR_H
 
+#include <stddef.h>
+
 #define ATT_WUR __attribute__((warn_unused_result))
 
 typedef enum att_err {
@@ -41,6 +43,17 @@ typedef enum att_err {
     ATT_ERR_KEY_TYPE,        /* key type does not fit the algorithm */
     ATT_ERR_JWS_CRIT,        /* JWS header names a critical extension we do not understand */
 
+    /* evidence format (quotes, reports): well-formed framing, value not accepted */
+    ATT_ERR_QUOTE_VERSION = 350, /* quote version not supported */
+    ATT_ERR_QUOTE_KEY_TYPE,      /* attestation key type is not ECDSA P-256 */
+    ATT_ERR_QUOTE_TEE_TYPE,      /* TEE type does not fit the quote version or endpoint */
+    ATT_ERR_QUOTE_QE_VENDOR,     /* QE vendor id is not Intel's */
+    ATT_ERR_QUOTE_CERT_TYPE,     /* certification data type not supported */
+    ATT_ERR_QUOTE_PADDING,       /* non-zero bytes after the declared end of the quote */
+    ATT_ERR_OE_HEADER,           /* Open Enclave report header invalid or not a remote report */
+    ATT_ERR_COLLATERAL_FORMAT,   /* TCB info, QE identity or bundle document malformed */
+    ATT_ERR_TCB_STATUS_UNKNOWN,  /* collateral names a tcbStatus Intel does not define */
+
     /* verify: a signature, binding or credential does not hold */
     ATT_ERR_VERIFY = 400,
     ATT_ERR_SIGNATURE,           /* signature invalid */
@@ -66,6 +79,34 @@ typedef enum att_err {
     ATT_ERR_CERT_NOT_CA,         /* an issuing or root certificate lacks CA basic constraints */
     ATT_ERR_CERT_CHAIN,          /* a certificate is not signed by the next one in the chain */
     ATT_ERR_SIGNER_UNTRUSTED,    /* the signing certificate is not a trusted policy signer */
+
+    /* DCAP quote verification (FORMATS.md §5), one code per step */
+    ATT_ERR_COLLATERAL_MISSING = 440, /* collateral the quote needs is not available */
+    ATT_ERR_COLLATERAL_EXPIRED,       /* collateral past its nextUpdate (and any grace) */
+    ATT_ERR_COLLATERAL_NOT_YET_VALID, /* collateral issued after the verification time */
+    ATT_ERR_ROOT_UNTRUSTED,           /* a chain does not end in a trusted root key */
+    ATT_ERR_ROOT_CRL_INVALID,         /* Root CA CRL not signed by the root, or out of date */
+    ATT_ERR_PCK_CRL_INVALID,          /* PCK CRL not issued by the PCK's CA, or out of date */
+    ATT_ERR_TCB_SIGNING_CHAIN,        /* TCB signing certificate does not chain or is revoked */
+    ATT_ERR_TCB_INFO_SIGNATURE,       /* TCB info signature invalid */
+    ATT_ERR_QE_IDENTITY_SIGNATURE,    /* QE identity signature invalid */
+    ATT_ERR_PCK_CHAIN,                /* PCK chain does not build or a certificate is invalid */
+    ATT_ERR_PCK_EXTENSION,            /* PCK SGX extension missing or malformed */
+    ATT_ERR_PCK_REVOKED,              /* PCK certificate listed in the PCK CRL */
+    ATT_ERR_PCK_CA_REVOKED,           /* PCK CA certificate listed in the Root CA CRL */
+    ATT_ERR_TCB_INFO_MISMATCH,        /* TCB info id or version does not fit the TEE type */
+    ATT_ERR_FMSPC_MISMATCH,           /* PCK FMSPC differs from the TCB info's */
+    ATT_ERR_PCEID_MISMATCH,           /* PCK PCE-ID differs from the TCB info's */
+    ATT_ERR_QE_REPORT_SIGNATURE,      /* QE report not signed by the PCK key */
+    ATT_ERR_QE_REPORT_DATA,           /* QE report data != SHA-256(attestation key || auth data) */
+    ATT_ERR_QE_IDENTITY_MISMATCH,     /* QE MRSIGNER, ISVPRODID, attributes or MISCSELECT */
+    ATT_ERR_QE_TCB_NOT_SUPPORTED,     /* QE ISVSVN below every QE identity level */
+    ATT_ERR_QE_TCB_REVOKED,           /* QE identity level of the QE is Revoked */
+    ATT_ERR_QUOTE_SIGNATURE,          /* quote not signed by the attestation key */
+    ATT_ERR_TCB_NOT_SUPPORTED,        /* platform TCB below every listed TCB level */
+    ATT_ERR_TCB_REVOKED,              /* platform TCB level is Revoked */
+    ATT_ERR_RUNTIME_DATA_BINDING,     /* SHA-256(runtime data) != REPORTDATA[0..32] */
+    ATT_ERR_INIT_DATA_BINDING,        /* SHA-256(init-time data) != CONFIGID[0..32] */
 
     /* policy */
     ATT_ERR_POLICY = 500,
@@ -118,6 +159,13 @@ const char *att_err_name(att_err e);
 /* Short human-readable description. Never NULL. */
 const char *att_err_str(att_err e);
 enum att_err_kind att_err_kind(att_err e);
+
+/*
+ * Write a message for the caller (when msg is not NULL and msg_len > 0; truncated to fit)
+ * and return `code`: `return att_failf(ATT_ERR_X, msg, msg_len, "field %s", name);`.
+ */
+att_err att_failf(att_err code, char *msg, size_t msg_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /*
  * Deliberately drop a result (gcc does not let a (void) cast silence

@@ -150,6 +150,17 @@ bool att_bytes_eq_str(struct att_bytes b, const char *s)
     return b.len == n && (n == 0 || memcmp(b.ptr, s, n) == 0);
 }
 
+bool att_bytes_printable_except(struct att_bytes b, uint8_t except)
+{
+    for (size_t i = 0; i < b.len; i++) {
+        uint8_t c = b.ptr[i];
+        if (c < 0x20 || c > 0x7E || c == except) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static uint8_t lower(uint8_t c)
 {
     return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;

@@ -10,11 +10,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 /* Seconds since the Unix epoch. */
 int64_t att_time_now(void);
 /* Milliseconds from a monotonic clock, for durations. */
 int64_t att_time_mono_ms(void);
 /* Format `t` as RFC 3339 UTC ("2026-11-28T03:32:55Z") into out (>= 21 bytes). */
 void att_time_format(int64_t t, char *out, size_t n);
+/*
+ * Parse RFC 3339 UTC date-time text (exactly the n bytes of s, no NUL needed):
+ * "YYYY-MM-DDTHH:MM:SSZ", optionally with 1-9 fractional digits before the "Z"
+ * (dropped: the result is whole seconds). Upper-case "T" and "Z" only, no offsets,
+ * no leap second, the day must exist in its month. Pure: reads no clock.
+ * Errors: ATT_ERR_PARSE. *out is written only on success.
+ */
+att_err att_time_parse_rfc3339(const char *s, size_t n, int64_t *out) ATT_WUR;
 
 #endif

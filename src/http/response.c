@@ -43,7 +43,17 @@ att_err att_http_response_json(struct att_http_response *r, int status, const ch
 
 void att_http_error(struct att_http_response *r, int status, const char *code, const char *message)
 {
+    att_http_error_inner(r, status, code, message, NULL);
+}
+
+void att_http_error_inner(struct att_http_response *r, int status, const char *code,
+                          const char *message, const char *inner)
+{
     json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    if (body != NULL && inner != NULL) {
+        json_object_set_new(json_object_get(body, "error"), "innererror",
+                            json_pack("{s:s}", "code", inner));
+    }
     char *text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     att_buf_reset(&r->headers);
     att_buf_reset(&r->body);

@@ -46,6 +46,12 @@ att_err att_http_response_json(struct att_http_response *r, int status, const ch
  * ("InvalidParameter", "NotFound", ...), `message` a human sentence.
  */
 void att_http_error(struct att_http_response *r, int status, const char *code, const char *message);
+/*
+ * The same with "innererror": {"code": inner} (the 2025-06-01 error model, MAA-API.md §1.5):
+ * attestd's precise reason under MAA's coarse code.
+ */
+void att_http_error_inner(struct att_http_response *r, int status, const char *code,
+                          const char *message, const char *inner);
 
 /* Reason phrase for a status code ("Not Found"). */
 const char *att_http_reason(int status);

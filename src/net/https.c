@@ -1,8 +1,8 @@
 /*
  * https.c - GET over HTTPS with libcurl, with the rules of https.h.
  *
- * Input trust: the body is untrusted bytes from the network; this file only caps and copies
- * it. Callers parse it (e.g. att_jwks_parse).
+ * Input trust: the body and the header lines are untrusted bytes from the network; this file
+ * only caps and copies them. Callers parse them (e.g. att_jwks_parse, src/collateral/fetch.c).
  */
 #include "net/https.h"
 
@@ -44,6 +44,85 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+/*
+ * Header lines, one per call (curl passes each complete line, CR LF included). A status line
+ * starts a new response block: only the final response's block is kept, but every byte counts
+ * towards the cap, so a run of interim responses cannot go on for ever.
+ */
+struct head_sink {
+    struct att_buf block; /* the current response's header lines */
+    size_t got;
+    bool too_large;
+};
+
+static size_t on_header(char *ptr, size_t size, size_t nitems, void *arg)
+{
+    struct head_sink *h = arg;
+    size_t n = size * nitems; /* curl guarantees size == 1 */
+    if (n > ATT_HTTPS_MAX_HEADERS - h->got) {
+        h->too_large = true;
+        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    h->got += n;
+    if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+        att_buf_reset(&h->block); /* a new response: forget the interim one */
+    }
+    if (att_buf_put(&h->block, ptr, n) != ATT_OK) {
+        h->too_large = true;
+        return 0;
+    }
+    return n;
+}
+
+/* "Name: value" with a name free of white space, and no CR, LF or other controls anywhere. */
+static bool req_header_ok(const char *h)
+{
+    size_t n = strnlen(h, ATT_HTTPS_MAX_REQ_HEADER + 1);
+    if (n == 0 || n > ATT_HTTPS_MAX_REQ_HEADER) {
+        return false;
+    }
+    bool in_name = true;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)h[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+            return false; /* CR and LF included: no header injection */
+        }
+        if (in_name && ch == ':') {
+            if (i == 0) {
+                return false;
+            }
+            in_name = false;
+        } else if (in_name && (ch == ' ' || ch == '\t')) {
+            return false;
+        }
+    }
+    return !in_name;
+}
+
+/* The request headers as a curl list; ATT_ERR_ARG for a malformed one. */
+static att_err header_list(const char *const *req_headers, struct curl_slist **out)
+{
+    struct curl_slist *list = NULL;
+    *out = NULL;
+    if (req_headers == NULL) {
+        return ATT_OK;
+    }
+    for (size_t i = 0; req_headers[i] != NULL; i++) {
+        if (i >= ATT_HTTPS_MAX_REQ_HEADERS || !req_header_ok(req_headers[i])) {
+            curl_slist_free_all(list);
+            return ATT_ERR_ARG;
+        }
+        struct curl_slist *next = curl_slist_append(list, req_headers[i]);
+        if (next == NULL) {
+            curl_slist_free_all(list);
+            return ATT_ERR_NOMEM;
+        }
+        list = next;
+    }
+    *out = list;
+    return ATT_OK;
+}
+
 __attribute__((format(printf, 3, 4))) static void say(char *detail, size_t len, const char *fmt,
                                                       ...)
 {
@@ -55,21 +134,34 @@ __attribute__((format(printf, 3, 4))) static void say(char *detail, size_t len, 
     }
 }
 
-att_err att_https_get(const char *url, const char *ca_file, size_t max, struct att_buf *out,
-                      char *detail, size_t detail_len)
+att_err att_https_get_ex(const char *url, const char *ca_file, const char *const *req_headers,
+                         size_t max, long *status, struct att_buf *body, struct att_buf *headers,
+                         char *detail, size_t detail_len)
 {
     say(detail, detail_len, "%s", "");
+    if (url == NULL || status == NULL || body == NULL) {
+        return ATT_ERR_ARG;
+    }
     if (strncmp(url, "https://", 8) != 0) {
         say(detail, detail_len, "%s: only https URLs are fetched", url);
         return ATT_ERR_ARG;
     }
+    struct curl_slist *hdrs = NULL;
+    att_err rc = header_list(req_headers, &hdrs);
+    if (rc != ATT_OK) {
+        say(detail, detail_len, "%s: a request header is malformed", url);
+        return rc;
+    }
     CURL *c = curl_easy_init();
     if (c == NULL) {
+        curl_slist_free_all(hdrs);
         return ATT_ERR_NOMEM;
     }
-    struct sink s = {out, max, 0, false};
+    struct sink s = {body, max, 0, false};
+    struct head_sink hs = {.got = 0, .too_large = false};
+    att_buf_init(&hs.block, ATT_HTTPS_MAX_HEADERS);
     char curl_err[CURL_ERROR_SIZE] = "";
-    long status = 0;
+    long got_status = 0;
     CURLcode cc = CURLE_OK;
     /* Each option is set or the fetch is refused: a silently ignored rule is no rule. */
 #define OPT(o, v)                                                                                  \
@@ -89,9 +181,16 @@ att_err att_https_get(const char *url, const char *ca_file, size_t max, struct a
     OPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
     OPT(CURLOPT_WRITEFUNCTION, on_data);
     OPT(CURLOPT_WRITEDATA, &s);
+    OPT(CURLOPT_HEADERFUNCTION, on_header);
+    OPT(CURLOPT_HEADERDATA, &hs);
     OPT(CURLOPT_ERRORBUFFER, curl_err);
     OPT(CURLOPT_USERAGENT, "attestd/" ATT_VERSION);
     OPT(CURLOPT_ACCEPT_ENCODING, NULL); /* no compression: the cap is on the wire bytes */
+    if (hdrs != NULL) {
+        /* Ours go to the server only, never to a proxy's CONNECT (they may hold an API key). */
+        OPT(CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE);
+        OPT(CURLOPT_HTTPHEADER, hdrs);
+    }
     if (ca_file != NULL && ca_file[0] != 0) {
         OPT(CURLOPT_CAINFO, ca_file);
         OPT(CURLOPT_CAPATH, NULL);
@@ -101,11 +200,22 @@ att_err att_https_get(const char *url, const char *ca_file, size_t max, struct a
         cc = curl_easy_perform(c);
     }
     if (cc == CURLE_OK) {
-        cc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        cc = curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &got_status);
     }
     curl_easy_cleanup(c);
+    curl_slist_free_all(hdrs);
+    if (cc == CURLE_OK && headers != NULL &&
+        att_buf_put(headers, hs.block.data, hs.block.len) != ATT_OK) {
+        hs.too_large = true;
+    }
+    att_buf_cleanup(&hs.block);
     if (s.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
         say(detail, detail_len, "%s: the answer is larger than %zu bytes", url, max);
+        return ATT_ERR_TOO_LARGE;
+    }
+    if (hs.too_large) {
+        say(detail, detail_len, "%s: the response headers are larger than %zu bytes", url,
+            ATT_HTTPS_MAX_HEADERS);
         return ATT_ERR_TOO_LARGE;
     }
     if (cc != CURLE_OK) {
@@ -113,6 +223,19 @@ att_err att_https_get(const char *url, const char *ca_file, size_t max, struct a
             curl_err[0] != 0 ? curl_err : curl_easy_strerror(cc));
         return ATT_ERR_FETCH;
     }
+    if (got_status < 100 || got_status > 599) {
+        say(detail, detail_len, "%s: no valid HTTP status", url);
+        return ATT_ERR_FETCH;
+    }
+    *status = got_status;
+    return ATT_OK;
+}
+
+att_err att_https_get(const char *url, const char *ca_file, size_t max, struct att_buf *out,
+                      char *detail, size_t detail_len)
+{
+    long status = 0;
+    ATT_TRY(att_https_get_ex(url, ca_file, NULL, max, &status, out, NULL, detail, detail_len));
     if (status != 200) {
         say(detail, detail_len, "%s: HTTP status %ld", url, status);
         return ATT_ERR_FETCH;

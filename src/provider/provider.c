@@ -16,6 +16,7 @@
 #include "core/codec.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "token/json_out.h"
 #include "seal/keyring.h"
 #include "token/claims.h"
 #include "token/jwk.h"
@@ -359,12 +360,13 @@ att_err att_provider_issue_token(const struct att_provider_set *set, const struc
     ATT_TRY(att_claims_set_registered(claims, p->rec.issuer, now, lifetime));
     json_t *header = json_pack("{s:s,s:s}", "jku", jku, "typ", "JWT");
     ATT_ENSURE(header != NULL, ATT_ERR_NOMEM);
-    char *payload = json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    att_err rc = ATT_ERR_NOMEM;
-    if (payload != NULL) {
-        rc = att_jws_sign(set->signer, p->kid, header, payload, strlen(payload), out);
+    struct att_buf payload;
+    att_buf_init(&payload, ATT_JWS_MAX);
+    att_err rc = att_json_compact(claims, &payload);
+    if (rc == ATT_OK) {
+        rc = att_jws_sign(set->signer, p->kid, header, payload.data, payload.len, out);
     }
-    free(payload);
+    att_buf_cleanup(&payload);
     json_decref(header);
     return rc;
 }

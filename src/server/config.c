@@ -32,6 +32,7 @@ void att_config_defaults(struct att_config *c)
     c->idle_timeout = 60;
     c->request_timeout = 30;
     c->shutdown_timeout = 30;
+    c->attest_token_lifetime = 28800; /* MAA-API.md §2.2 */
     c->max_connections = 1024;
     c->threads = 0;
     c->auth_max_failures = 10;
@@ -138,6 +139,12 @@ static const struct key_def keys[] = {
     {"auth_max_failures", K_COUNT, OFF(auth_max_failures), 0, 1000000},
     {"auth_failure_window", K_SECONDS, OFF(auth_failure_window), 1, 86400},
     {"auth_block_seconds", K_SECONDS, OFF(auth_block_seconds), 1, 86400},
+    {"pcs_url", K_URL, OFF(pcs_url), 0, 0},
+    {"pcs_root_crl_url", K_URL, OFF(pcs_root_crl_url), 0, 0},
+    {"pcs_ca_file", K_PATH, OFF(pcs_ca_file), 0, 0},
+    {"dcap_trust_anchors", K_PATH, OFF(dcap_trust_anchors), 0, 0},
+    {"collateral_grace", K_SECONDS, OFF(collateral_grace), 0, 30 * 86400},
+    {"attest_token_lifetime", K_SECONDS, OFF(attest_token_lifetime), 60, 365 * 86400},
     {"log_file", K_PATH, OFF(log_file), 0, 0},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
 };

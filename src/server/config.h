@@ -51,6 +51,13 @@ struct att_config {
     unsigned auth_max_failures;
     unsigned auth_failure_window;
     unsigned auth_block_seconds;
+    /* Intel DCAP collateral (issue 5; docs/config.md) */
+    char pcs_url[512];          /* PCS v4 / PCCS base URL; "" = offline (imported bundles) */
+    char pcs_root_crl_url[512]; /* "" = Intel's IntelSGXRootCA.der */
+    char pcs_ca_file[ATT_CONFIG_PATH_MAX];        /* "" = the system's trust store */
+    char dcap_trust_anchors[ATT_CONFIG_PATH_MAX]; /* "" = the built-in Intel SGX Root CA */
+    unsigned collateral_grace;                    /* seconds past nextUpdate; default 0 */
+    unsigned attest_token_lifetime;               /* seconds; default 28800 (MAA) */
     char log_file[ATT_CONFIG_PATH_MAX];
     enum att_log_level log_level;
     /* which keys were set explicitly (so derived defaults know) */

@@ -23,6 +23,10 @@
 #include "auth/access.h"
 #include "auth/backoff.h"
 #include "auth/issuers.h"
+#include "collateral/service.h"
+#include "core/file.h"
+#include "evidence/sgx/intel_root.h"
+#include "policymgmt/cache.h"
 #include "auth/principal.h"
 #include "core/mem.h"
 #include "core/log.h"
@@ -35,8 +39,13 @@
 #include "seal/seal.h"
 #include "store/store.h"
 
+#define POLICY_CACHE_MS 2000 /* a policy changed on another node shows within this */
+
 struct daemon {
     const struct att_config *cfg;
+    struct att_dcap_trust *dcap_trust;
+    struct att_collateral *collateral;
+    struct att_policy_cache *policy_cache;
     struct att_store *store;
     struct att_keyring *keyring;
     struct att_auth *auth;
@@ -284,6 +293,60 @@ static int bind_listeners(struct daemon *d)
     return 0;
 }
 
+/* The DCAP trust anchors: dcap_trust_anchors, or the built-in Intel SGX Root CA. */
+static att_err load_dcap_trust(const struct att_config *cfg, struct att_dcap_trust **out, char *msg,
+                               size_t msg_len)
+{
+    struct att_buf pem;
+    att_err rc;
+    if (cfg->dcap_trust_anchors[0] == '\0') {
+        return att_dcap_trust_from_pem(att_intel_sgx_root_ca_pem, strlen(att_intel_sgx_root_ca_pem),
+                                       out, msg, msg_len);
+    }
+    att_buf_init(&pem, ATT_DCAP_MAX_CHAIN_PEM * 2);
+    rc = att_file_read(cfg->dcap_trust_anchors, ATT_DCAP_MAX_CHAIN_PEM * 2, &pem);
+    if (rc != ATT_OK) {
+        snprintf(msg, msg_len, "%s: %s", cfg->dcap_trust_anchors, att_err_str(rc));
+    } else {
+        rc = att_dcap_trust_from_pem((const char *)pem.data, pem.len, out, msg, msg_len);
+    }
+    att_buf_cleanup(&pem);
+    return rc;
+}
+
+/* Attestation: trust anchors, the collateral service, the policy cache, token lifetime. */
+static int attestation_setup(struct daemon *d)
+{
+    const struct att_config *cfg = d->cfg;
+    char msg[512] = "";
+    if (load_dcap_trust(cfg, &d->dcap_trust, msg, sizeof(msg)) != ATT_OK) {
+        return startup_error("dcap_trust_anchors", msg);
+    }
+    struct att_collateral_config cc = {
+        cfg->pcs_url, cfg->pcs_ca_file[0] ? cfg->pcs_ca_file : NULL, NULL,
+        cfg->pcs_root_crl_url[0] ? cfg->pcs_root_crl_url : NULL, 3600};
+    if (att_collateral_new(d->store, d->dcap_trust, &cc, &d->collateral) != ATT_OK ||
+        att_policy_cache_new(POLICY_CACHE_MS, &d->policy_cache) != ATT_OK) {
+        return startup_error("attestation", "out of memory");
+    }
+    d->api.collateral = d->collateral;
+    d->api.policy_cache = d->policy_cache;
+    d->api.collateral_grace = cfg->collateral_grace;
+    d->api.attest_token_lifetime = cfg->attest_token_lifetime;
+#ifdef ATT_TEST_HOOKS
+    const char *at = getenv("ATTESTD_TEST_VERIFY_TIME");
+    if (at != NULL && at[0] != '\0') {
+        d->api.test_verify_time = strtoll(at, NULL, 10);
+        att_log(ATT_LOG_WARN, "TEST BUILD: evidence is verified at a fixed time", "verify_time",
+                json_integer(d->api.test_verify_time), NULL);
+    }
+#endif
+    att_log(ATT_LOG_INFO, "attestation ready", "pcs_url",
+            json_string(cfg->pcs_url[0] ? cfg->pcs_url : "(offline)"), "trust_anchors",
+            json_string(att_dcap_trust_id(d->dcap_trust)), NULL);
+    return 0;
+}
+
 static int serve(struct daemon *d, const sigset_t *sigs)
 {
     const struct att_config *cfg = d->cfg;
@@ -432,6 +495,9 @@ int att_daemon_run(const struct att_config *cfg)
     d.api_ready = true;
     d.api.backoff = d.backoff;
     d.api.keyring = d.keyring;
+    if (attestation_setup(&d) != 0) {
+        goto out;
+    }
     code = serve(&d, &sigs);
 out:
     att_http_server_free(d.http);
@@ -439,6 +505,9 @@ out:
     if (d.api_ready) {
         att_api_cleanup(&d.api);
     }
+    att_collateral_free(d.collateral);
+    att_dcap_trust_free(d.dcap_trust);
+    att_policy_cache_free(d.policy_cache);
     att_auth_free(d.auth);
     att_backoff_free(d.backoff);
     att_keyring_free(d.keyring);

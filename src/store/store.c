@@ -9,6 +9,7 @@
  */
 #include "store/store.h"
 
+#include <openssl/evp.h>
 #include <string.h>
 
 /* ---- records ------------------------------------------------------------- */
@@ -60,6 +61,23 @@ void att_dek_rec_cleanup(struct att_dek_rec *d)
 {
     if (d != NULL) {
         att_buf_cleanup(&d->wrapped);
+    }
+}
+
+void att_collateral_rec_init(struct att_collateral_rec *r)
+{
+    memset(r, 0, sizeof(*r));
+    att_buf_init(&r->body, ATT_STORE_COLLATERAL_BODY_MAX);
+    att_buf_init(&r->signature, ATT_STORE_COLLATERAL_SIG_LEN);
+    att_buf_init(&r->issuer_chain, ATT_STORE_COLLATERAL_CHAIN_MAX);
+}
+
+void att_collateral_rec_cleanup(struct att_collateral_rec *r)
+{
+    if (r != NULL) {
+        att_buf_cleanup(&r->body);
+        att_buf_cleanup(&r->signature);
+        att_buf_cleanup(&r->issuer_chain);
     }
 }
 
@@ -424,4 +442,107 @@ att_err att_store_signer_list(struct att_store *s, const char *provider, att_sto
 {
     ATT_ENSURE(HAS_OP(s, signer_list) && provider != NULL && cb != NULL, ATT_ERR_ARG);
     return s->ops->signer_list(s, provider, cb, arg);
+}
+
+/* ---- collateral ---- */
+
+static bool upper_hex(const char *s, size_t n)
+{
+    if (strnlen(s, n + 1) != n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The key shapes of each kind (store.h); documents are signed, CRLs are not. */
+static bool collateral_kind_key_ok(const char *kind, const char *key, bool *document)
+{
+    *document = false;
+    if (strcmp(kind, "root_crl") == 0) {
+        return key[0] == '\0';
+    }
+    if (strcmp(kind, "pck_crl") == 0) {
+        return strcmp(key, "processor") == 0 || strcmp(key, "platform") == 0;
+    }
+    *document = true;
+    if (strcmp(kind, "tcb_info") == 0) {
+        return (strncmp(key, "sgx:", 4) == 0 || strncmp(key, "tdx:", 4) == 0) &&
+               upper_hex(key + 4, 12);
+    }
+    if (strcmp(kind, "qe_identity") == 0) {
+        return strcmp(key, "sgx") == 0 || strcmp(key, "tdx") == 0;
+    }
+    return false;
+}
+
+/* r->sha256 must name r->body: the store compares items by it. */
+static bool collateral_hash_ok(const struct att_collateral_rec *r)
+{
+    static const char digits[] = "0123456789abcdef";
+    uint8_t md[32];
+    unsigned int n = 0;
+    if (EVP_Digest(r->body.data, r->body.len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+        return false;
+    }
+    for (size_t i = 0; i < 32; i++) {
+        if (r->sha256[2 * i] != digits[md[i] >> 4] || r->sha256[2 * i + 1] != digits[md[i] & 15]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool collateral_ok(const struct att_collateral_rec *r)
+{
+    bool document = false;
+    if (r == NULL || !FIELD_OK(r->kind) || !FIELD_OK(r->key) || !FIELD_OK(r->sha256) ||
+        !FIELD_OK(r->source)) {
+        return false;
+    }
+    if (!collateral_kind_key_ok(r->kind, r->key, &document)) {
+        return false;
+    }
+    if (strcmp(r->source, "pcs") != 0 && strcmp(r->source, "import") != 0) {
+        return false;
+    }
+    if (!blob_ok(&r->body) || !blob_ok(&r->signature) || !blob_ok(&r->issuer_chain) ||
+        r->body.len == 0 || r->body.len > ATT_STORE_COLLATERAL_BODY_MAX ||
+        r->issuer_chain.len > ATT_STORE_COLLATERAL_CHAIN_MAX) {
+        return false;
+    }
+    if (r->signature.len != (document ? (size_t)ATT_STORE_COLLATERAL_SIG_LEN : 0)) {
+        return false;
+    }
+    return sha256_hex_ok(r->sha256) && collateral_hash_ok(r);
+}
+
+att_err att_store_collateral_put(struct att_store *s, const struct att_collateral_rec *r,
+                                 bool *replaced)
+{
+    ATT_ENSURE(HAS_OP(s, collateral_put) && collateral_ok(r), ATT_ERR_ARG);
+    bool changed = false;
+    ATT_TRY(s->ops->collateral_put(s, r, &changed));
+    if (replaced != NULL) {
+        *replaced = changed;
+    }
+    return ATT_OK;
+}
+
+att_err att_store_collateral_get(struct att_store *s, const char *kind, const char *key,
+                                 struct att_collateral_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, collateral_get) && kind != NULL && key != NULL && out != NULL,
+               ATT_ERR_ARG);
+    return s->ops->collateral_get(s, kind, key, out);
+}
+
+att_err att_store_collateral_list(struct att_store *s, att_store_collateral_cb cb, void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, collateral_list) && cb != NULL, ATT_ERR_ARG);
+    return s->ops->collateral_list(s, cb, arg);
 }

@@ -128,11 +128,37 @@ struct att_role_rec {
     int64_t created_at;
 };
 
+/*
+ * One item of Intel collateral as fetched or imported (migration 5; table "collateral"): the
+ * newest per (kind, key). The store keeps the bytes; it neither parses nor verifies them
+ * (src/collateral does, before and after).
+ */
+#define ATT_STORE_COLLATERAL_BODY_MAX ((size_t)1 << 20)   /* CRL DER or signed document */
+#define ATT_STORE_COLLATERAL_CHAIN_MAX ((size_t)64 << 10) /* issuer chain PEM */
+#define ATT_STORE_COLLATERAL_SIG_LEN 64                   /* ECDSA P-256 r || s */
+struct att_collateral_rec {
+    /* "root_crl", "pck_crl", "tcb_info" or "qe_identity" */
+    char kind[16];
+    /* "" for root_crl; "processor" or "platform" for pck_crl; "sgx:<FMSPC>" or "tdx:<FMSPC>"
+     * (12 upper-case hex digits) for tcb_info; "sgx" or "tdx" for qe_identity */
+    char key[32];
+    char sha256[65];             /* lower-case hex SHA-256 of body */
+    struct att_buf body;         /* CRL DER, or the exact signed document text (non-empty) */
+    struct att_buf signature;    /* 64 bytes r || s for documents, empty for CRLs */
+    struct att_buf issuer_chain; /* PEM text; empty for the root CRL */
+    int64_t issued;              /* issueDate / thisUpdate */
+    int64_t next_update;         /* nextUpdate */
+    int64_t eval_num;            /* tcbEvaluationDataNumber, 0 for CRLs */
+    char source[16];             /* "pcs" or "import" */
+    int64_t stored_at;
+};
+
 typedef att_err (*att_store_principal_cb)(const struct att_principal_rec *p, void *arg);
 typedef att_err (*att_store_secret_cb)(const struct att_secret_rec *s, void *arg);
 typedef att_err (*att_store_role_cb)(const struct att_role_rec *r, void *arg);
 typedef att_err (*att_store_policy_version_cb)(const struct att_policy_version_rec *v, void *arg);
 typedef att_err (*att_store_signer_cb)(const struct att_signer_rec *r, void *arg);
+typedef att_err (*att_store_collateral_cb)(const struct att_collateral_rec *r, void *arg);
 
 void att_policy_version_rec_init(struct att_policy_version_rec *v);
 void att_policy_version_rec_cleanup(struct att_policy_version_rec *v);
@@ -143,6 +169,10 @@ void att_key_rec_init(struct att_key_rec *k);
 void att_key_rec_cleanup(struct att_key_rec *k);
 void att_dek_rec_init(struct att_dek_rec *d);
 void att_dek_rec_cleanup(struct att_dek_rec *d);
+/* Buffers capped at the ATT_STORE_COLLATERAL_* sizes. */
+void att_collateral_rec_init(struct att_collateral_rec *r);
+/* Accepts NULL. */
+void att_collateral_rec_cleanup(struct att_collateral_rec *r);
 
 /* Iteration callbacks: return ATT_OK to go on, anything else stops and is returned. */
 typedef att_err (*att_store_provider_cb)(const struct att_provider_rec *p, void *arg);
@@ -209,6 +239,12 @@ struct att_store_ops {
     att_err (*signer_delete)(struct att_store *s, const char *provider, const char *sha256);
     att_err (*signer_list)(struct att_store *s, const char *provider, att_store_signer_cb cb,
                            void *arg);
+
+    att_err (*collateral_put)(struct att_store *s, const struct att_collateral_rec *r,
+                              bool *replaced);
+    att_err (*collateral_get)(struct att_store *s, const char *kind, const char *key,
+                              struct att_collateral_rec *out);
+    att_err (*collateral_list)(struct att_store *s, att_store_collateral_cb cb, void *arg);
 };
 
 /* Every backend's struct starts with this. */
@@ -328,5 +364,29 @@ att_err att_store_signer_delete(struct att_store *s, const char *provider,
 /* In the order they were added. */
 att_err att_store_signer_list(struct att_store *s, const char *provider, att_store_signer_cb cb,
                               void *arg) ATT_WUR;
+
+/* ---- collateral (Intel PCS items, migration 5) ---- */
+
+/*
+ * Keep the newest item per (kind, key): insert `r`, or replace the stored item when r->issued
+ * is later, or equal with a different sha256 and a higher eval_num. Storing the item already
+ * held (same sha256) changes nothing and is ATT_OK. *replaced (may be NULL) says whether the
+ * row changed. One statement decides, so concurrent writers cannot replace a newer item.
+ * Errors: ATT_ERR_EXISTS (the stored item is as new or newer, with other content),
+ * ATT_ERR_ARG (a kind, key, source or sha256 of the wrong shape, sha256 not that of body, an
+ * empty body, a signature that is not 64 bytes for documents or empty for CRLs, a blob over
+ * its cap), store errors.
+ */
+att_err att_store_collateral_put(struct att_store *s, const struct att_collateral_rec *r,
+                                 bool *replaced) ATT_WUR;
+/*
+ * The item of (kind, key) into `out` (initialised by the caller; its previous content is
+ * released). ATT_ERR_NOT_FOUND when absent; `out` is written only on success.
+ */
+att_err att_store_collateral_get(struct att_store *s, const char *kind, const char *key,
+                                 struct att_collateral_rec *out) ATT_WUR;
+/* Every item, ordered by kind, then key. */
+att_err att_store_collateral_list(struct att_store *s, att_store_collateral_cb cb,
+                                  void *arg) ATT_WUR;
 
 #endif

@@ -14,6 +14,8 @@
  */
 #include "token/jws.h"
 
+#include "crypto/ecdsa.h"
+
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -362,49 +364,6 @@ out:
  * ===================================================================== */
 
 /*
- * RFC 7518 §3.4: turn the R||S octets (`coord` each) into the DER
- * ECDSA-Sig-Value (RFC 3279 §2.2.3) that OpenSSL verifies. *der is freed
- * with OPENSSL_free.
- */
-static att_err ecdsa_raw_to_der(struct att_bytes raw, size_t coord, unsigned char **der,
-                                size_t *der_len)
-{
-    att_err rc = ATT_ERR_NOMEM;
-    struct att_rd r;
-    struct att_bytes rb;
-    struct att_bytes sb;
-    BIGNUM *br = NULL;
-    BIGNUM *bs = NULL;
-    ECDSA_SIG *sig = NULL;
-    unsigned char *enc = NULL;
-    int n = 0;
-
-    att_rd_init(&r, raw.ptr, raw.len);
-    ATT_CHECK(att_rd_bytes(&r, coord, &rb) == ATT_OK, ATT_ERR_SIGNATURE);
-    ATT_CHECK(att_rd_bytes(&r, coord, &sb) == ATT_OK, ATT_ERR_SIGNATURE);
-    ATT_CHECK(att_rd_end(&r) == ATT_OK, ATT_ERR_SIGNATURE);
-    br = BN_bin2bn(rb.ptr, (int)rb.len, NULL);
-    bs = BN_bin2bn(sb.ptr, (int)sb.len, NULL);
-    sig = ECDSA_SIG_new();
-    ATT_CHECK(br != NULL && bs != NULL && sig != NULL, ATT_ERR_NOMEM);
-    ATT_CHECK(ECDSA_SIG_set0(sig, br, bs) == 1, ATT_ERR_CRYPTO);
-    br = NULL; /* owned by sig now */
-    bs = NULL;
-    n = i2d_ECDSA_SIG(sig, &enc);
-    ATT_CHECK(n > 0, ATT_ERR_CRYPTO);
-    *der = enc;
-    *der_len = (size_t)n;
-    enc = NULL;
-    rc = ATT_OK;
-out:
-    OPENSSL_free(enc);
-    ECDSA_SIG_free(sig);
-    BN_free(bs);
-    BN_free(br);
-    return rc;
-}
-
-/*
  * RFC 7518 §3.3 and §3.5, RFC 8017 §8.1.2 and §8.2.2 step 1: "If the length
  * of the signature S is not k octets, output 'invalid signature'".
  */
@@ -457,14 +416,14 @@ static att_err check_signature(EVP_PKEY *key, enum att_jws_alg alg, struct att_b
     case ATT_JWS_ES256:
         /* RFC 7518 §3.4: the signature "MUST be a 64-octet sequence". */
         ATT_CHECK(sig.len == ATT_ES256_SIG_LEN, ATT_ERR_SIGNATURE);
-        ATT_GUARD(ecdsa_raw_to_der(sig, ATT_ES256_COORD, &der, &der_len));
+        ATT_GUARD(att_ecdsa_raw_to_der(sig.ptr, sig.len, ATT_ES256_COORD, &der, &der_len));
         s.ptr = der;
         s.len = der_len;
         break;
     case ATT_JWS_ES384:
         /* RFC 7518 §3.4: for P-384, R and S are 48 octets each: 96 in all. */
         ATT_CHECK(sig.len == ATT_ES384_SIG_LEN, ATT_ERR_SIGNATURE);
-        ATT_GUARD(ecdsa_raw_to_der(sig, ATT_ES384_COORD, &der, &der_len));
+        ATT_GUARD(att_ecdsa_raw_to_der(sig.ptr, sig.len, ATT_ES384_COORD, &der, &der_len));
         s.ptr = der;
         s.len = der_len;
         hash = EVP_sha384();

@@ -93,7 +93,7 @@ class Daemon:
     listen: list of addresses; default ["127.0.0.1:<free port>"].
     """
 
-    def __init__(self, config="", listen=None, start=True, data=None, nofile=None):
+    def __init__(self, config="", listen=None, start=True, data=None, nofile=None, env=None):
         if data is None:
             self.tmp, self.data = new_data_dir()
         else:
@@ -106,6 +106,7 @@ class Daemon:
         self.write_config(config)
         self.ca = os.path.join(self.data, "tls", "ca.pem")
         self.nofile = nofile  # RLIMIT_NOFILE (soft = hard) for the daemon, or None
+        self.env = env  # extra environment of the daemon (e.g. ATTESTD_TEST_VERIFY_TIME)
         self.proc = None
         self.stderr_path = None
         self.returncode = None
@@ -142,7 +143,7 @@ class Daemon:
         if self.nofile is not None:
             n = self.nofile
             limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))  # noqa: E731
-        self.proc = subprocess.Popen(args, env=san_env(), stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(args, env=san_env(self.env), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=self._stderr_file,
                                      preexec_fn=limit)
         self.returncode = None
@@ -746,6 +747,30 @@ def sign_jws(key_path, header, payload, key_alg=None):
     if (key_alg or header.get("alg")) == "ES256":
         sig = ecdsa_der_to_raw(sig, 32)
     return signing_input.decode() + "." + b64url_encode(sig)
+
+
+NONE_HEADER = "eyJhbGciOiJub25lIn0"  # b64url('{"alg":"none"}')
+
+
+def policy_hash(text):
+    """x-ms-policy-hash: b64url(SHA-256(ASCII(b64url(UTF-8 text)))) (MAA-API.md §2.3)."""
+    import hashlib
+    return b64url_encode(hashlib.sha256(b64url_encode(text.encode()).encode()).digest())
+
+
+def unsigned_policy_jws(text):
+    """An unsigned policy JWS (AAD providers); text None: the empty payload of a reset."""
+    if text is None:
+        return NONE_HEADER + ".."
+    return (NONE_HEADER + "." +
+            b64url_encode_json({"AttestationPolicy": b64url_encode(text.encode())}) + ".")
+
+
+def owner_token(d):
+    """An access token of the bootstrap Owner (credentials in the data dir)."""
+    with open(os.path.join(d.data, "bootstrap-owner.json"), encoding="utf-8") as f:
+        owner = json.load(f)
+    return client_token(d, owner["client_id"], owner["client_secret"])
 
 
 def client_token(d, client_id, secret):

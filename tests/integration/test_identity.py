@@ -289,6 +289,11 @@ class RouteMatrixTest(IdentityCase):
     def prepare(cls):
         cls.routes = json.loads(cls.d.attestctl("routes").stdout)
         cls.seed_policy_version()
+        # /attest routes are public unless the provider says otherwise (MAA's shared
+        # providers); here they need the "attest" permission, so RBAC covers them too. Public
+        # attestation is tested in test_attest_testpki.py.
+        cls.d.attestctl("provider", "set", "default", "--attest-requires-auth", "on")
+        cls.d.reload()
         cls.callers = {"anonymous": (None, None)}
         for role in (None,) + cls.ROLES:
             name = "mx-" + (role or "norole").lower()

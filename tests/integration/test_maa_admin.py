@@ -74,11 +74,6 @@ def bearer(token):
     return {"Authorization": "Bearer " + token}
 
 
-def unsigned_policy_jws(text):
-    return ("eyJhbGciOiJub25lIn0." +
-            h.b64url_encode_json({"AttestationPolicy": h.b64url_encode(text.encode())}) + ".")
-
-
 class Signer:
     """A policy signing key and its certificate (basicConstraints CA:TRUE), made with openssl:
     self-signed, or issued by `issuer` (another Signer)."""
@@ -320,7 +315,7 @@ class AadProviderTest(AdminCase):
     def test_unsigned_set_then_get(self):
         r = self.set_policy(CUSTOM)
         jws = self.check_set_result(r)
-        self.assertEqual(jws, unsigned_policy_jws(CUSTOM))
+        self.assertEqual(jws, h.unsigned_policy_jws(CUSTOM))
         self.assertEqual(r["policy"], jws)  # x-ms-policy: the stored JWS
         got = self.assert_policy(CUSTOM)
         self.assertEqual(got["policyJws"], jws)
@@ -378,7 +373,7 @@ class AadProviderTest(AdminCase):
 
     def test_raw_put_answer_token(self):
         # What the client hides: the answer is signed by a /certs key and hashes the body sent.
-        body = unsigned_policy_jws(CUSTOM)
+        body = h.unsigned_policy_jws(CUSTOM)
         header, claims = self.raw_token(self.raw("PUT", "/policies/SgxEnclave", body))
         self.assertIn(header["alg"], ("RS256", "ES256"))
         self.assertEqual(claims["x-ms-policy-result"], "Updated")
@@ -482,7 +477,7 @@ class IsolatedProviderTest(AdminCase):
         r = self.iso({"op": "resetPolicy", "type": "SgxEnclave"})
         self.assert_refused(r, 400, "InvalidOperation", "Isolated")
         # Raw: the same refusal as MAA's error body.
-        status, _, body = self.raw("PUT", "/policies/SgxEnclave", unsigned_policy_jws(CUSTOM),
+        status, _, body = self.raw("PUT", "/policies/SgxEnclave", h.unsigned_policy_jws(CUSTOM),
                                    provider=self.PROVIDER)
         self.assertEqual(status, 400, body)
         self.assertEqual(h.error_of(body)[0], "InvalidOperation")

@@ -23,7 +23,7 @@ import unittest
 import harness as h
 
 API = "?api-version=2020-10-01"
-NONE_HEADER = "eyJhbGciOiJub25lIn0"  # b64url('{"alg":"none"}')
+NONE_HEADER = h.NONE_HEADER
 ISO = "iso"
 ISO_KEYS = "iso-keys"
 RESULT_LIFETIME = 3600
@@ -130,11 +130,6 @@ def server_errors():
 
 
 # ---- JOSE and policy helpers ----
-
-def policy_hash(text):
-    """x-ms-policy-hash: b64url(SHA-256(ASCII(b64url(UTF-8 text)))) (MAA-API.md §2.3)."""
-    return h.b64url_encode(hashlib.sha256(h.b64url_encode(text.encode()).encode()).digest())
-
 
 def token_hash(jws):
     return h.b64url_encode(hashlib.sha256(jws.encode()).digest())
@@ -362,7 +357,7 @@ class AadPolicyTest(PolicyCase):
         self.assertEqual(after[:-1], before)
         self.assertEqual(after[-1]["version"], len(before) + 1)
         self.assertEqual(after[-1]["action"], "set")
-        self.assertEqual(after[-1]["policyHash"], policy_hash(POLICY_A))
+        self.assertEqual(after[-1]["policyHash"], h.policy_hash(POLICY_A))
         self.assertNotIn("signerSha256", after[-1])
 
     def check_signed_put(self, name, alg, kty):
@@ -377,7 +372,7 @@ class AadPolicyTest(PolicyCase):
         self.assertEqual(self.in_force("SgxEnclave"), (body, jwk))
         last = self.history("SgxEnclave")[-1]
         self.assertEqual((last["action"], last["policyHash"], last["signerSha256"]),
-                         ("set", policy_hash(POLICY_C), sha256_hex(CERTS[name][2])))
+                         ("set", h.policy_hash(POLICY_C), sha256_hex(CERTS[name][2])))
 
     def test_put_signed_rs256(self):
         self.check_signed_put("signer", "RS256", "RSA")
@@ -481,8 +476,8 @@ class AadPolicyTest(PolicyCase):
             self.assertRegex(v.pop("created"), TIME_RE)
         common = {"principal": owner, "principalName": "bootstrap-owner", "source": "127.0.0.1"}
         self.assertEqual(new, [
-            {"version": n + 1, "action": "set", "policyHash": policy_hash(POLICY_A), **common},
-            {"version": n + 2, "action": "set", "policyHash": policy_hash(POLICY_B),
+            {"version": n + 1, "action": "set", "policyHash": h.policy_hash(POLICY_A), **common},
+            {"version": n + 2, "action": "set", "policyHash": h.policy_hash(POLICY_B),
              "signerSha256": sha256_hex(CERTS["ec-signer"][2]), **common},
             {"version": n + 3, "action": "reset", "policyHash": "", **common},
         ])
@@ -509,7 +504,7 @@ class AadPolicyTest(PolicyCase):
         shown = self.version("TdxVm", vb["version"])
         self.assertEqual((shown["policy"], shown["jws"], shown["signerSha256"],
                           shown["policyHash"]),
-                         (POLICY_B, b, sha256_hex(CERTS["signer"][2]), policy_hash(POLICY_B)))
+                         (POLICY_B, b, sha256_hex(CERTS["signer"][2]), h.policy_hash(POLICY_B)))
 
     def test_rollback(self):
         a = unsigned_policy(POLICY_A)
@@ -526,7 +521,7 @@ class AadPolicyTest(PolicyCase):
             "version": len(before) + 1, "action": "rollback",
             "principal": PRINCIPALS["bootstrap-owner"]["client_id"],
             "principalName": "bootstrap-owner", "source": "127.0.0.1",
-            "policyHash": policy_hash(POLICY_A), "rollbackOf": va, "isDefault": False,
+            "policyHash": h.policy_hash(POLICY_A), "rollbackOf": va, "isDefault": False,
             "policy": POLICY_A, "jws": a})
         self.assertEqual(self.in_force("OpenEnclave"), (a, None))
         after = self.history("OpenEnclave")
@@ -620,7 +615,7 @@ class RequestValidationTest(PolicyCase):
 
     def test_type_names_are_case_insensitive(self):
         self.result(self.put("sgxenclave", unsigned_policy(POLICY_A)))
-        self.assertEqual(self.history("SgxEnclave")[-1]["policyHash"], policy_hash(POLICY_A))
+        self.assertEqual(self.history("SgxEnclave")[-1]["policyHash"], h.policy_hash(POLICY_A))
 
     def test_api_version_required(self):
         for method, path, body in (
@@ -1148,7 +1143,7 @@ class LogTest(PolicyCase):
         self.assertEqual({k: e[k] for k in e if k != "level"},
                          {**base, "request_id": resp[1]["x-ms-request-id"], "provider": "default",
                           "type": "Tpm", "action": "set", "version": v,
-                          "policy_hash": policy_hash(POLICY_A)})
+                          "policy_hash": h.policy_hash(POLICY_A)})
         self.assertEqual(e["level"], "info")
 
         resp = self.put("Tpm", unsigned_policy(BROKEN))
@@ -1167,7 +1162,7 @@ class LogTest(PolicyCase):
         resp = self.rollback("Tpm", v)
         e = self.one_change(resp)
         self.assertEqual((e["action"], e["version"], e["policy_hash"]),
-                         ("rollback", v + 2, policy_hash(POLICY_A)))
+                         ("rollback", v + 2, h.policy_hash(POLICY_A)))
 
         resp = self.put("Tpm", unsigned_policy(POLICY_A), provider=ISO)
         e = self.one_change(resp)

@@ -13,10 +13,10 @@
  * Versions: 1 providers, signing_keys, data_keys; 2 identity (auth_keys,
  * principals, principal_secrets, role_assignments); 3 principals.cert_der
  * (client certificates for private_key_jwt) and providers.attest_requires_auth; 4 policies
- * (providers.trust_model, policy_versions, policy_signers).
+ * (providers.trust_model, policy_versions, policy_signers); 5 collateral (the newest Intel
+ * collateral item per kind and key).
  *
- * Tables later issues will add, each in a new migration (not created yet):
- *   collateral, audit_log.
+ * Tables later issues will add, each in a new migration (not created yet): audit_log.
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -139,6 +139,27 @@ static const struct migration migrations[] = {
         "  cert_der BLOB NOT NULL,"
         "  created_at INTEGER NOT NULL,"
         "  PRIMARY KEY(provider, sha256));",
+    },
+    {
+        5,
+        /* Intel collateral (FORMATS.md §4), the newest item per (kind, key), shared by every
+         * node on this database and kept across restarts. body is the CRL DER or the exact
+         * signed document text; signature is r || s (empty for CRLs); issuer_chain is PEM
+         * text (empty for the Root CA CRL). Items are verified when loaded, not here. */
+        "CREATE TABLE collateral ("
+        "  kind TEXT NOT NULL"
+        "    CHECK(kind IN ('root_crl','pck_crl','tcb_info','qe_identity')),"
+        "  key TEXT NOT NULL,"
+        "  sha256 TEXT NOT NULL,"
+        "  body BLOB NOT NULL,"
+        "  signature BLOB NOT NULL,"
+        "  issuer_chain BLOB NOT NULL,"
+        "  issued INTEGER NOT NULL,"
+        "  next_update INTEGER NOT NULL,"
+        "  eval_num INTEGER NOT NULL DEFAULT 0,"
+        "  source TEXT NOT NULL CHECK(source IN ('pcs','import')),"
+        "  stored_at INTEGER NOT NULL,"
+        "  PRIMARY KEY(kind, key));",
     },
 };
 

@@ -1,7 +1,8 @@
 /*
  * sqlite.c - the SQLite backend of struct att_store_ops: the connection
  * (open, file checks, configuration, transactions) and the operation table.
- * The record operations live in providers.c and identity.c (sqlite_int.h).
+ * The record operations live in providers.c, identity.c, policies.c and collateral.c
+ * (sqlite_int.h).
  *
  * Input trust: the path comes from configuration; the file at it may not be
  * ours (checked before SQLite sees it).
@@ -116,6 +117,9 @@ static const struct att_store_ops sqlite_ops = {
     .signer_insert = att_sqlite_signer_insert,
     .signer_delete = att_sqlite_signer_delete,
     .signer_list = att_sqlite_signer_list,
+    .collateral_put = att_sqlite_collateral_put,
+    .collateral_get = att_sqlite_collateral_get,
+    .collateral_list = att_sqlite_collateral_list,
 };
 
 /* ---- open ------------------------------------------------------------------ */

@@ -9,6 +9,7 @@
  *   providers.c   providers, their signing keys, data keys
  *   identity.c    principals, client secrets, role assignments, auth keys
  *   policies.c    policy versions and policy signer certificates
+ *   collateral.c  Intel collateral items (the newest per kind and key)
  * Nothing outside src/store/sqlite/ includes this header.
  *
  * The record operations below are the backend's implementations of struct
@@ -134,5 +135,13 @@ att_err att_sqlite_signer_insert(struct att_store *s, const struct att_signer_re
 att_err att_sqlite_signer_delete(struct att_store *s, const char *provider, const char *sha256);
 att_err att_sqlite_signer_list(struct att_store *s, const char *provider, att_store_signer_cb cb,
                                void *arg);
+
+/* ---- collateral (collateral.c) --------------------------------------------- */
+
+att_err att_sqlite_collateral_put(struct att_store *s, const struct att_collateral_rec *r,
+                                  bool *replaced);
+att_err att_sqlite_collateral_get(struct att_store *s, const char *kind, const char *key,
+                                  struct att_collateral_rec *out);
+att_err att_sqlite_collateral_list(struct att_store *s, att_store_collateral_cb cb, void *arg);
 
 #endif

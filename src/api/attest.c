@@ -1,0 +1,288 @@
+/*
+ * attest.c - POST /attest/SgxEnclave and /attest/OpenEnclave (MAA-API.md §1.2, §1.3).
+ *
+ * Decodes the request body (the current shape {quote|report, runtimeData, initTimeData,
+ * nonce, draftPolicyForAttestation} and the legacy {Quote, EnclaveHeldData}), runs the
+ * attestation (src/attest) and answers {"token": JWT}: signed by the provider, or unsigned
+ * (alg "none") for a draft policy (§4.5). Failures are MAA's error body; the "innererror"
+ * member names attestd's precise reason (one code per verification step).
+ */
+#include "api/api.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attest/attest.h"
+#include "core/codec.h"
+#include "core/json_plain.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "policymgmt/cache.h"
+#include "token/claims.h"
+#include "token/json_out.h"
+
+#define MAX_EVIDENCE ((size_t)64 * 1024)   /* decoded quote or report */
+#define MAX_BOUND_DATA ((size_t)64 * 1024) /* decoded runtime / init-time data */
+#define MAX_NONCE 1024
+
+/* Decoded request: owns the decoded bytes the att_attest_request views. */
+struct decoded {
+    json_t *doc;
+    struct att_buf evidence;
+    struct att_buf runtime;
+    struct att_buf init_time;
+    struct att_attest_request req;
+};
+
+static void decoded_init(struct decoded *d)
+{
+    memset(d, 0, sizeof(*d));
+    att_buf_init(&d->evidence, MAX_EVIDENCE);
+    att_buf_init(&d->runtime, MAX_BOUND_DATA);
+    att_buf_init(&d->init_time, MAX_BOUND_DATA);
+}
+
+static void decoded_cleanup(struct decoded *d)
+{
+    json_decref(d->doc);
+    att_buf_cleanup(&d->evidence);
+    att_buf_cleanup(&d->runtime);
+    att_buf_cleanup(&d->init_time);
+}
+
+/*
+ * base64url as the SDKs send it (RFC 4648 §5, unpadded); trailing '=' padding, which some
+ * clients add, is tolerated.
+ */
+static att_err b64url_field(const json_t *v, struct att_buf *out)
+{
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    while (n > 0 && s[n - 1] == '=') {
+        n--;
+    }
+    return att_b64url_decode(s, n, out);
+}
+
+static att_err field_error(struct att_attest_error *err, att_err rc, const char *field)
+{
+    return att_attest_fail(
+        err, 400, "InvalidParameter", rc,
+        rc == ATT_ERR_TOO_LARGE ? "%s is too large" : "%s is not a base64url string", field);
+}
+
+/* RuntimeData / InitTimeData: {"data": b64url, "dataType": "Binary" | "JSON"}. */
+static att_err bound_data(const json_t *obj, const char *field, struct att_buf *buf,
+                          struct att_bound_data *out, struct att_attest_error *err)
+{
+    const json_t *data = json_object_get(obj, "data");
+    const json_t *type = json_object_get(obj, "dataType");
+    if (!json_is_object(obj) || !json_is_string(data)) {
+        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
+                               "%s must be an object with a string member \"data\"", field);
+    }
+    att_err rc = b64url_field(data, buf);
+    if (rc != ATT_OK) {
+        return field_error(err, rc, field);
+    }
+    if (type == NULL || (json_is_string(type) && strcmp(json_string_value(type), "Binary") == 0)) {
+        out->json = false;
+    } else if (json_is_string(type) && strcmp(json_string_value(type), "JSON") == 0) {
+        out->json = true;
+    } else {
+        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
+                               "%s.dataType must be \"Binary\" or \"JSON\"", field);
+    }
+    out->present = true;
+    out->bytes.ptr = buf->data;
+    out->bytes.len = buf->len;
+    return ATT_OK;
+}
+
+static att_err optional_string(const json_t *doc, const char *key, size_t max, const char **out,
+                               size_t *len, struct att_attest_error *err)
+{
+    const json_t *v = json_object_get(doc, key);
+    if (v == NULL || json_is_null(v)) {
+        return ATT_OK;
+    }
+    if (!json_is_string(v) || json_string_length(v) > max) {
+        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
+                               "%s must be a string of at most %zu bytes", key, max);
+    }
+    *out = json_string_value(v);
+    if (len != NULL) {
+        *len = json_string_length(v);
+    }
+    return ATT_OK;
+}
+
+static att_err decode(const struct att_http_request *hr, bool open_enclave, struct decoded *d,
+                      struct att_attest_error *err)
+{
+    json_error_t jerr;
+    const char *field = open_enclave ? "report" : "quote";
+    const json_t *evidence;
+    const json_t *v;
+
+    /* The plain fast path (core/json_plain.h) takes the usual bodies, jansson the rest. */
+    if (att_json_plain_load(hr->body, hr->body_len, &d->doc) != ATT_OK) {
+        d->doc = json_loadb((const char *)hr->body, hr->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    }
+    if (d->doc == NULL || !json_is_object(d->doc)) {
+        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
+                               "the request body is not a JSON object");
+    }
+    evidence = json_object_get(d->doc, field);
+    /* Legacy shape (2018-09-01-preview): {"Quote", "EnclaveHeldData"} = quote + Binary data. */
+    const json_t *legacy = open_enclave ? NULL : json_object_get(d->doc, "Quote");
+    if (evidence == NULL && legacy != NULL) {
+        evidence = legacy;
+        field = "Quote";
+        v = json_object_get(d->doc, "EnclaveHeldData");
+        if (v != NULL) {
+            att_err rc = json_is_string(v) ? b64url_field(v, &d->runtime) : ATT_ERR_ENCODING;
+            if (rc != ATT_OK) {
+                return field_error(err, rc, "EnclaveHeldData");
+            }
+            d->req.runtime.present = true;
+            d->req.runtime.bytes.ptr = d->runtime.data;
+            d->req.runtime.bytes.len = d->runtime.len;
+        }
+    }
+    if (!json_is_string(evidence)) {
+        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
+                               "the request has no string member \"%s\"", field);
+    }
+    att_err rc = b64url_field(evidence, &d->evidence);
+    if (rc != ATT_OK) {
+        return field_error(err, rc, field);
+    }
+    d->req.evidence.ptr = d->evidence.data;
+    d->req.evidence.len = d->evidence.len;
+    d->req.open_enclave = open_enclave;
+    if ((v = json_object_get(d->doc, "runtimeData")) != NULL && !json_is_null(v)) {
+        ATT_TRY(bound_data(v, "runtimeData", &d->runtime, &d->req.runtime, err));
+    }
+    if ((v = json_object_get(d->doc, "initTimeData")) != NULL && !json_is_null(v)) {
+        ATT_TRY(bound_data(v, "initTimeData", &d->init_time, &d->req.init_time, err));
+    }
+    ATT_TRY(optional_string(d->doc, "nonce", MAX_NONCE, &d->req.nonce, NULL, err));
+    return optional_string(d->doc, "draftPolicyForAttestation", ATT_POLICY_DEFAULT_MAX_TEXT,
+                           &d->req.draft_policy, &d->req.draft_len, err);
+}
+
+static void answer_error(const struct att_api_call *call, const struct att_attest_error *e,
+                         const char *type, struct att_http_response *resp)
+{
+    att_log(e->status >= 500 ? ATT_LOG_ERROR : ATT_LOG_INFO, "attestation refused", "request_id",
+            json_string(call->req->request_id), "provider", json_string(call->provider->rec.name),
+            "type", json_string(type), "status", json_integer(e->status), "code",
+            json_string(e->code), "reason", json_string(att_err_name(e->err)), "message",
+            json_string(e->message), "peer", json_string(call->req->peer_text), NULL);
+    if (e->status >= 500) {
+        att_http_error(resp, e->status, e->code, "the attestation could not be completed");
+        return;
+    }
+    att_http_error_inner(resp, e->status, e->code, e->message, att_err_name(e->err));
+}
+
+static void answer_token(struct att_http_response *resp, const struct att_buf *token)
+{
+    json_t *doc = json_pack("{s:s%}", "token", (const char *)token->data, token->len);
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    if (text == NULL || att_http_response_json(resp, 200, text, strlen(text)) != ATT_OK) {
+        att_http_error(resp, 500, "InternalServerError", "cannot encode the answer");
+    }
+    free(text);
+    json_decref(doc);
+}
+
+/* Sign the claims (or, for a draft policy, leave them unsigned: MAA-API.md §4.5). */
+static att_err issue(const struct att_api_call *call, json_t *claims, bool draft, int64_t now,
+                     struct att_buf *token)
+{
+    int64_t lifetime = call->api->attest_token_lifetime > 0 ? call->api->attest_token_lifetime
+                                                            : ATT_ATTEST_TOKEN_LIFETIME;
+    if (!draft) {
+        return att_provider_issue_token(call->providers, call->provider, claims, now, lifetime,
+                                        token);
+    }
+    ATT_TRY(att_claims_set_registered(claims, call->provider->rec.issuer, now, lifetime));
+    json_t *header = json_pack("{s:s}", "typ", "JWT");
+    struct att_buf payload;
+    att_buf_init(&payload, ATT_JWS_MAX);
+    att_err rc = header != NULL ? att_json_compact(claims, &payload) : ATT_ERR_NOMEM;
+    if (rc == ATT_OK) {
+        rc = att_jws_sign_none(header, payload.data, payload.len, token);
+    }
+    att_buf_cleanup(&payload);
+    json_decref(header);
+    return rc;
+}
+
+static void attest(const struct att_api_call *call, bool open_enclave,
+                   struct att_http_response *resp)
+{
+    const char *type = open_enclave ? "OpenEnclave" : "SgxEnclave";
+    struct att_attest_error err = {0, NULL, ATT_OK, ""};
+    struct decoded d;
+    struct att_cached_policy *pol = NULL;
+    json_t *claims = NULL;
+    struct att_buf token;
+    int64_t now = att_time_now();
+    att_err rc;
+
+    decoded_init(&d);
+    att_buf_init(&token, ATT_JWS_MAX);
+    rc = decode(call->req, open_enclave, &d, &err);
+    if (rc == ATT_OK && d.req.draft_policy == NULL) {
+        rc = att_policy_cache_get(call->api->policy_cache, call->api->store, call->api->keyring,
+                                  &call->provider->rec, type, att_time_mono_ms(), &pol);
+        if (rc != ATT_OK) {
+            att_attest_fail(&err, 500, "InternalServerError", rc, "cannot read the policy");
+        }
+    }
+    if (rc == ATT_OK) {
+        /* Evidence is judged at the wall clock; only test builds may move that time. */
+        int64_t at = call->api->test_verify_time != 0 ? call->api->test_verify_time : now;
+        struct att_attest_env env = {call->api->collateral, NULL, NULL, at,
+                                     call->api->collateral_grace};
+        struct att_attest_policy ap = {pol != NULL ? pol->policy : NULL,
+                                       pol != NULL ? pol->hash : "",
+                                       pol != NULL ? pol->signer_jwk : NULL};
+        rc = att_attest_sgx(&d.req, &env, &ap, &claims, &err);
+    }
+    if (rc == ATT_OK) {
+        rc = issue(call, claims, d.req.draft_policy != NULL, now, &token);
+        if (rc != ATT_OK) {
+            att_attest_fail(&err, 500, "InternalServerError", rc, "cannot sign the token");
+        }
+    }
+    if (rc != ATT_OK) {
+        answer_error(call, &err, type, resp);
+    } else {
+        att_log(ATT_LOG_INFO, "attestation", "request_id", json_string(call->req->request_id),
+                "provider", json_string(call->provider->rec.name), "type", json_string(type),
+                "policy_hash", json_incref(json_object_get(claims, "x-ms-policy-hash")),
+                "tcb_status", json_incref(json_object_get(claims, "x-ms-sgx-tcb-status")), "draft",
+                json_boolean(d.req.draft_policy != NULL), "peer", json_string(call->req->peer_text),
+                NULL);
+        answer_token(resp, &token);
+    }
+    json_decref(claims);
+    att_cached_policy_release(pol);
+    att_buf_cleanup(&token);
+    decoded_cleanup(&d);
+}
+
+void att_api_attest_sgx(const struct att_api_call *call, struct att_http_response *resp)
+{
+    attest(call, false, resp);
+}
+
+void att_api_attest_open_enclave(const struct att_api_call *call, struct att_http_response *resp)
+{
+    attest(call, true, resp);
+}

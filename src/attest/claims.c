@@ -1,0 +1,255 @@
+/*
+ * claims.c - the steps every attestation type shares: token claims -> incoming claims,
+ * policy appraisal, merging the policy's outcome into the token (MAA-API.md §2.3, §3.3, §3.6).
+ */
+#include "attest/attest.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_INCOMING 1024 /* claims one token's members may turn into */
+
+att_err att_attest_fail(struct att_attest_error *err, int status, const char *maa_code,
+                        att_err code, const char *fmt, ...)
+{
+    va_list ap;
+    err->status = status;
+    err->code = maa_code;
+    err->err = code;
+    va_start(ap, fmt);
+    (void)vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void att_claim_list_init(struct att_claim_list *l)
+{
+    memset(l, 0, sizeof(*l));
+}
+
+void att_claim_list_cleanup(struct att_claim_list *l)
+{
+    for (size_t i = 0; i < l->n_owned; i++) {
+        free(l->owned[i]);
+    }
+    free(l->owned);
+    free(l->items);
+    att_claim_list_init(l);
+}
+
+/* Append a copy of `c` (type and string duplicated). */
+static att_err list_add(struct att_claim_list *l, struct att_claim c)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap == 0 ? 64 : l->cap * 2;
+        ATT_ENSURE(cap <= MAX_INCOMING, ATT_ERR_TOO_LARGE);
+        struct att_claim *items = realloc(l->items, cap * sizeof(*items));
+        ATT_ENSURE(items != NULL, ATT_ERR_NOMEM);
+        l->items = items;
+        char **owned = realloc(l->owned, 2 * cap * sizeof(*owned));
+        ATT_ENSURE(owned != NULL, ATT_ERR_NOMEM);
+        l->owned = owned;
+        l->cap = cap;
+    }
+    char *type = strndup(c.type, c.type_len);
+    char *str = c.value_type == ATT_CLAIM_STRING ? strndup(c.str, c.str_len) : NULL;
+    if (type == NULL || (c.value_type == ATT_CLAIM_STRING && str == NULL)) {
+        free(type);
+        free(str);
+        return ATT_ERR_NOMEM;
+    }
+    c.type = type;
+    c.str = str;
+    l->items[l->n++] = c;
+    l->owned[l->n_owned++] = type;
+    if (str != NULL) {
+        l->owned[l->n_owned++] = str;
+    }
+    return ATT_OK;
+}
+
+/* One claim for a scalar JSON value; objects (and nested arrays) as their JSON text. */
+static att_err add_value(struct att_claim_list *l, const char *type, const json_t *v)
+{
+    struct att_claim c;
+    att_err rc;
+    char *text = NULL;
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        c = att_claim_string(type, json_string_value(v), ATT_ISSUER_ATTESTATION_SERVICE);
+        c.str_len = json_string_length(v);
+        return list_add(l, c);
+    case JSON_INTEGER:
+        return list_add(
+            l, att_claim_integer(type, json_integer_value(v), ATT_ISSUER_ATTESTATION_SERVICE));
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return list_add(l,
+                        att_claim_boolean(type, json_is_true(v), ATT_ISSUER_ATTESTATION_SERVICE));
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        ATT_ENSURE(text != NULL, ATT_ERR_NOMEM);
+        rc = list_add(l, att_claim_string(type, text, ATT_ISSUER_ATTESTATION_SERVICE));
+        free(text);
+        return rc;
+    default: return ATT_OK; /* null and reals: no claim */
+    }
+}
+
+static att_err add_member(struct att_claim_list *l, const char *type, const json_t *v)
+{
+    if (!json_is_array(v)) {
+        return add_value(l, type, v);
+    }
+    size_t i;
+    const json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        ATT_TRY(add_value(l, type, e));
+    }
+    return ATT_OK;
+}
+
+att_err att_claims_incoming(json_t *token_claims, const char *const *aliases,
+                            struct att_claim_list *out)
+{
+    const char *key;
+    const json_t *v;
+    json_object_foreach(token_claims, key, v)
+    {
+        ATT_TRY(add_member(out, key, v));
+    }
+    for (size_t i = 0; aliases != NULL && aliases[i] != NULL; i += 2) {
+        const json_t *target = json_object_get(token_claims, aliases[i + 1]);
+        if (target != NULL) {
+            ATT_TRY(add_member(out, aliases[i], target));
+        }
+    }
+    return ATT_OK;
+}
+
+/* A claim's value as JSON. */
+static json_t *claim_json(const struct att_claim *c)
+{
+    switch (c->value_type) {
+    case ATT_CLAIM_STRING: return json_stringn(c->str, c->str_len);
+    case ATT_CLAIM_INTEGER: return json_integer(c->integer);
+    case ATT_CLAIM_BOOLEAN: return json_boolean(c->boolean);
+    }
+    return NULL;
+}
+
+/*
+ * Outgoing claims as top-level members. A type issued twice becomes an array. A name the
+ * service set (x-ms-*, iss, nonce, ...) stays the service's: a policy cannot forge it.
+ */
+static att_err merge_outgoing(const struct att_policy_result *res, json_t *token)
+{
+    json_t *issued = json_object();
+    ATT_ENSURE(issued != NULL, ATT_ERR_NOMEM);
+    for (size_t i = 0; i < res->n_outgoing; i++) {
+        const struct att_claim *c = &res->outgoing[i];
+        json_t *v = claim_json(c);
+        json_t *prev = json_object_get(issued, c->type);
+        int rc;
+        if (v == NULL) {
+            json_decref(issued);
+            return ATT_ERR_NOMEM;
+        }
+        if (prev == NULL) {
+            rc = json_object_set_new(issued, c->type, v);
+        } else if (json_is_array(prev)) {
+            rc = json_array_append_new(prev, v);
+        } else {
+            rc = json_object_set_new(issued, c->type, json_pack("[Oo]", prev, v));
+        }
+        if (rc != 0) {
+            json_decref(issued);
+            return ATT_ERR_NOMEM;
+        }
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(issued, key, v)
+    {
+        if (json_object_get(token, key) == NULL && json_object_set(token, key, v) != 0) {
+            json_decref(issued);
+            return ATT_ERR_NOMEM;
+        }
+    }
+    json_decref(issued);
+    return ATT_OK;
+}
+
+att_err att_attest_appraise(const struct att_attest_policy *pol, const struct att_claim_list *in,
+                            json_t *token_claims, struct att_attest_error *err)
+{
+    struct att_policy_result res;
+    char msg[256] = "";
+    att_err rc = att_policy_eval(pol->policy, in->items, in->n, NULL, &res, msg, sizeof(msg));
+    if (rc == ATT_ERR_NOMEM) {
+        return att_attest_fail(err, 500, "InternalServerError", rc, "out of memory");
+    }
+    if (rc != ATT_OK) {
+        return att_attest_fail(err, 400, "PolicyEvaluationError", rc,
+                               "policy evaluation failed: %s", msg);
+    }
+    if (!res.authorized) {
+        rc = res.decision;
+        att_attest_fail(err, 400, "PolicyEvaluationError", rc, "Authorization failed: %s",
+                        res.reason);
+        att_policy_result_cleanup(&res);
+        return rc;
+    }
+    rc = merge_outgoing(&res, token_claims);
+    const struct att_claim *tcbid = att_policy_result_property(&res, "x-ms-sgx-tcbidentifier");
+    if (rc == ATT_OK && tcbid != NULL && json_object_get(token_claims, "x-ms-attestation-type") &&
+        strcmp(json_string_value(json_object_get(token_claims, "x-ms-attestation-type")), "sgx") ==
+            0) {
+        json_t *v = claim_json(tcbid);
+        rc = v != NULL && json_object_set_new(token_claims, "x-ms-sgx-tcbidentifier", v) == 0
+                 ? ATT_OK
+                 : ATT_ERR_NOMEM;
+    }
+    att_policy_result_cleanup(&res);
+    if (rc == ATT_OK) {
+        rc = json_object_set_new(token_claims, "x-ms-policy-hash", json_string(pol->hash)) == 0
+                 ? ATT_OK
+                 : ATT_ERR_NOMEM;
+    }
+    if (rc == ATT_OK && pol->signer_jwk != NULL) {
+        rc = json_object_set(token_claims, "x-ms-policy-signer", pol->signer_jwk) == 0
+                 ? ATT_OK
+                 : ATT_ERR_NOMEM;
+    }
+    if (rc != ATT_OK) {
+        return att_attest_fail(err, 500, "InternalServerError", rc, "cannot build the token");
+    }
+    return ATT_OK;
+}
+
+att_err att_claims_bound_data(json_t *token_claims, const struct att_bound_data *d,
+                              const char *json_claim, struct att_attest_error *err)
+{
+    json_error_t jerr;
+    json_t *doc;
+    if (!d->present || !d->json) {
+        return ATT_OK;
+    }
+    /* MAA-API.md §1.3: JSON data must be a UTF-8 JSON text; the token carries the object. */
+    doc = json_loadb((const char *)d->bytes.ptr, d->bytes.len,
+                     JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (doc == NULL || !json_is_object(doc)) {
+        json_decref(doc);
+        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
+                               "%s data of type JSON is not a JSON object",
+                               strcmp(json_claim, "x-ms-runtime") == 0 ? "runtime" : "init-time");
+    }
+    if (json_object_set_new(token_claims, json_claim, doc) != 0) {
+        return att_attest_fail(err, 500, "InternalServerError", ATT_ERR_NOMEM, "out of memory");
+    }
+    return ATT_OK;
+}

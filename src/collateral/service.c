@@ -1,0 +1,618 @@
+/*
+ * service.c - the collateral service: cache (verified items by content hash), then store,
+ * then upstream PCS; bundles imported offline (service.h).
+ *
+ * Locking: `lock` guards the index and the PCK cache for lookups only (no I/O under it);
+ * `fetch_lock` lets one thread at a time go to the store or upstream for a refresh, and the
+ * index is checked again once it is held, so a burst of requests for the same new FMSPC
+ * costs one download.
+ */
+#include "collateral/service.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collateral/fetch.h"
+#include "core/codec.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "crypto/ecdsa.h"
+
+#define MAX_ENTRIES 256  /* (kind, key) pairs: FMSPCs in use plus four */
+#define PCK_CACHE 1024   /* distinct PCK chains (platforms) kept */
+#define FETCH_BACKOFF 30 /* seconds before asking a failing upstream again */
+
+enum { K_ROOT_CRL, K_PCK_CRL, K_TCB_INFO, K_QE_IDENTITY };
+static const char *const kind_names[] = {"root_crl", "pck_crl", "tcb_info", "qe_identity"};
+
+struct entry {
+    int kind;
+    char key[32];
+    struct att_dcap_item *item; /* NULL until one was loaded */
+    int64_t retry_at;           /* no upstream fetch before this time */
+};
+
+struct pck_slot {
+    struct att_dcap_item *item;
+    uint64_t last_used;
+};
+
+struct att_collateral {
+    struct att_store *store;
+    const struct att_dcap_trust *trust;
+    struct att_pcs_client pcs;
+    bool has_pcs;
+    int64_t retry_after_max;
+    char *strings[4]; /* owned copies behind `pcs` */
+
+    pthread_mutex_t lock;
+    pthread_mutex_t fetch_lock;
+    struct entry entries[MAX_ENTRIES];
+    size_t n_entries;
+    struct pck_slot pcks[PCK_CACHE];
+    uint64_t tick;
+};
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+static char *dup_or_null(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? strdup(s) : NULL;
+}
+
+att_err att_collateral_new(struct att_store *store, const struct att_dcap_trust *trust,
+                           const struct att_collateral_config *cfg, struct att_collateral **out)
+{
+    struct att_collateral *cl;
+    if (store == NULL || trust == NULL || cfg == NULL || out == NULL) {
+        return ATT_ERR_ARG;
+    }
+    cl = calloc(1, sizeof(*cl));
+    if (cl == NULL) {
+        return ATT_ERR_NOMEM;
+    }
+    cl->store = store;
+    cl->trust = trust;
+    cl->strings[0] = dup_or_null(cfg->pcs_url);
+    cl->strings[1] = dup_or_null(cfg->pcs_ca_file);
+    cl->strings[2] = dup_or_null(cfg->pcs_api_key);
+    cl->strings[3] = dup_or_null(cfg->pcs_root_crl_url);
+    cl->pcs.base_url = cl->strings[0];
+    cl->pcs.ca_file = cl->strings[1];
+    cl->pcs.api_key = cl->strings[2];
+    cl->pcs.root_crl_url = cl->strings[3];
+    cl->has_pcs = cl->strings[0] != NULL;
+    cl->retry_after_max = cfg->retry_after_max > 0 ? cfg->retry_after_max : 3600;
+    if ((cfg->pcs_url != NULL && cfg->pcs_url[0] != '\0' && cl->strings[0] == NULL) ||
+        pthread_mutex_init(&cl->lock, NULL) != 0) {
+        free(cl->strings[0]);
+        free(cl);
+        return ATT_ERR_NOMEM;
+    }
+    if (pthread_mutex_init(&cl->fetch_lock, NULL) != 0) {
+        pthread_mutex_destroy(&cl->lock);
+        free(cl->strings[0]);
+        free(cl);
+        return ATT_ERR_NOMEM;
+    }
+    *out = cl;
+    return ATT_OK;
+}
+
+void att_collateral_free(struct att_collateral *cl)
+{
+    if (cl == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < cl->n_entries; i++) {
+        att_dcap_item_unref(cl->entries[i].item);
+    }
+    for (size_t i = 0; i < PCK_CACHE; i++) {
+        att_dcap_item_unref(cl->pcks[i].item);
+    }
+    for (size_t i = 0; i < sizeof(cl->strings) / sizeof(cl->strings[0]); i++) {
+        free(cl->strings[i]);
+    }
+    pthread_mutex_destroy(&cl->fetch_lock);
+    pthread_mutex_destroy(&cl->lock);
+    free(cl);
+}
+
+/* ---- keys ----------------------------------------------------------------------------- */
+
+static void tcb_key(bool tdx, const uint8_t fmspc[6], char key[32])
+{
+    snprintf(key, 32, "%s:%02X%02X%02X%02X%02X%02X", tdx ? "tdx" : "sgx", fmspc[0], fmspc[1],
+             fmspc[2], fmspc[3], fmspc[4], fmspc[5]);
+}
+
+/* The (kind, key) an item is filed under. */
+static void item_key(const struct att_dcap_item *it, int *kind, char key[32])
+{
+    key[0] = '\0';
+    switch (it->kind) {
+    case ATT_DCAP_ROOT_CRL: *kind = K_ROOT_CRL; break;
+    case ATT_DCAP_PCK_CRL:
+        *kind = K_PCK_CRL;
+        snprintf(key, 32, "%s", it->pck_platform_ca ? "platform" : "processor");
+        break;
+    case ATT_DCAP_TCB_INFO:
+        *kind = K_TCB_INFO;
+        tcb_key(it->tcb_info->id == ATT_TCB_INFO_TDX, it->tcb_info->fmspc, key);
+        break;
+    case ATT_DCAP_QE_IDENTITY:
+    default: /* PCK chains are not filed here (pck_get) */
+        *kind = K_QE_IDENTITY;
+        snprintf(key, 32, "%s", it->qe_identity->id == ATT_QE_ID_TD_QE ? "tdx" : "sgx");
+        break;
+    }
+}
+
+/* ---- loading items -------------------------------------------------------------------- */
+
+static att_err load(const struct att_dcap_trust *t, int kind, const struct att_buf *body,
+                    const uint8_t *sig, size_t sig_len, const struct att_buf *chain,
+                    struct att_dcap_item **out, char *msg, size_t msg_len)
+{
+    const char *pem = (const char *)chain->data;
+    switch (kind) {
+    case K_ROOT_CRL: return att_dcap_root_crl_load(t, body->data, body->len, out, msg, msg_len);
+    case K_PCK_CRL:
+        return att_dcap_pck_crl_load(t, body->data, body->len, pem, chain->len, out, msg, msg_len);
+    default: break;
+    }
+    if (sig_len != 64) {
+        return att_failf(ATT_ERR_COLLATERAL_FORMAT, msg, msg_len, "%s has no 64-byte signature",
+                         kind_names[kind]);
+    }
+    if (kind == K_TCB_INFO) {
+        return att_dcap_tcb_info_load(t, (const char *)body->data, body->len, sig, pem, chain->len,
+                                      out, msg, msg_len);
+    }
+    return att_dcap_qe_identity_load(t, (const char *)body->data, body->len, sig, pem, chain->len,
+                                     out, msg, msg_len);
+}
+
+static void log_item(const char *what, const struct att_dcap_item *it, const char *key,
+                     const char *source, int64_t now)
+{
+    char issued[32];
+    char next[32];
+    att_time_format(it->issued, issued, sizeof(issued));
+    att_time_format(it->next_update, next, sizeof(next));
+    att_log(ATT_LOG_INFO, what, "kind", json_string(att_dcap_kind_name(it->kind)), "key",
+            json_string(key), "source", json_string(source), "issued", json_string(issued),
+            "next_update", json_string(next), "age_seconds", json_integer(now - it->issued), NULL);
+}
+
+/* ---- the index -------------------------------------------------------------------------- */
+
+/* The entry for (kind, key), created empty when absent; NULL when the index is full. */
+static struct entry *entry_for(struct att_collateral *cl, int kind, const char *key)
+{
+    for (size_t i = 0; i < cl->n_entries; i++) {
+        if (cl->entries[i].kind == kind && strcmp(cl->entries[i].key, key) == 0) {
+            return &cl->entries[i];
+        }
+    }
+    if (cl->n_entries == MAX_ENTRIES) {
+        return NULL;
+    }
+    struct entry *e = &cl->entries[cl->n_entries++];
+    e->kind = kind;
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    e->item = NULL;
+    e->retry_at = 0;
+    return e;
+}
+
+static bool fresh(const struct att_dcap_item *it, int64_t now)
+{
+    return it != NULL && now >= it->issued && now <= it->next_update;
+}
+
+/* A reference to the entry's item when it is fresh at `now`. */
+static struct att_dcap_item *cached(struct att_collateral *cl, int kind, const char *key,
+                                    int64_t now, bool any)
+{
+    struct att_dcap_item *it = NULL;
+    pthread_mutex_lock(&cl->lock);
+    struct entry *e = entry_for(cl, kind, key);
+    if (e != NULL && e->item != NULL && (any || fresh(e->item, now))) {
+        it = att_dcap_item_ref(e->item);
+    }
+    pthread_mutex_unlock(&cl->lock);
+    return it;
+}
+
+/* Install `it` as the entry's item unless the entry holds a later one. */
+static void install(struct att_collateral *cl, struct att_dcap_item *it)
+{
+    int kind = 0;
+    char key[32];
+    item_key(it, &kind, key);
+    pthread_mutex_lock(&cl->lock);
+    struct entry *e = entry_for(cl, kind, key);
+    if (e != NULL && (e->item == NULL || e->item->issued <= it->issued)) {
+        att_dcap_item_unref(e->item);
+        e->item = att_dcap_item_ref(it);
+    }
+    pthread_mutex_unlock(&cl->lock);
+}
+
+/* ---- store and upstream ------------------------------------------------------------------ */
+
+/* A store row for a loaded item (kind, key and source set by the caller). */
+static att_err rec_fill(struct att_collateral_rec *rec, const struct att_dcap_item *it,
+                        const struct att_buf *body, const uint8_t *sig, bool has_sig,
+                        const struct att_buf *chain, int64_t now)
+{
+    struct att_buf hex;
+    att_buf_init(&hex, 128);
+    att_err rc = att_hex_encode(it->hash, 32, &hex);
+    if (rc == ATT_OK) {
+        memcpy(rec->sha256, hex.data, 64);
+        rec->sha256[64] = '\0';
+        rc = att_buf_put(&rec->body, body->data, body->len);
+    }
+    if (rc == ATT_OK && has_sig) {
+        rc = att_buf_put(&rec->signature, sig, 64);
+    }
+    if (rc == ATT_OK) {
+        rc = att_buf_put(&rec->issuer_chain, chain->data, chain->len);
+    }
+    rec->issued = it->issued;
+    rec->next_update = it->next_update;
+    rec->eval_num = it->tcb_info != NULL      ? it->tcb_info->eval_num
+                    : it->qe_identity != NULL ? it->qe_identity->eval_num
+                                              : 0;
+    rec->stored_at = now;
+    att_buf_cleanup(&hex);
+    return rc;
+}
+
+/* The stored item of (kind, key), reusing the cached one when its content is the same. */
+static att_err from_store(struct att_collateral *cl, int kind, const char *key, int64_t now,
+                          struct att_dcap_item **out, char *msg, size_t msg_len)
+{
+    struct att_collateral_rec rec;
+    struct att_dcap_item *have = cached(cl, kind, key, now, true);
+    att_err rc;
+    att_collateral_rec_init(&rec);
+    rc = att_store_collateral_get(cl->store, kind_names[kind], key, &rec);
+    if (rc == ATT_OK && have != NULL) {
+        char hex[65];
+        struct att_buf h;
+        att_buf_init(&h, 128);
+        if (att_hex_encode(have->hash, 32, &h) == ATT_OK) {
+            memcpy(hex, h.data, 64);
+            hex[64] = '\0';
+            if (strcmp(hex, rec.sha256) == 0) {
+                *out = have; /* same content: already verified */
+                have = NULL;
+                att_buf_cleanup(&h);
+                att_collateral_rec_cleanup(&rec);
+                return ATT_OK;
+            }
+        }
+        att_buf_cleanup(&h);
+    }
+    if (rc == ATT_OK) {
+        rc = load(cl->trust, kind, &rec.body, rec.signature.data, rec.signature.len,
+                  &rec.issuer_chain, out, msg, msg_len);
+        if (rc == ATT_OK) {
+            log_item("collateral loaded", *out, key, "store", now);
+        }
+    }
+    att_dcap_item_unref(have);
+    att_collateral_rec_cleanup(&rec);
+    return rc;
+}
+
+static att_err fetch(struct att_collateral *cl, int kind, const char *key,
+                     const struct att_dcap_item *pck, struct att_pcs_item *got, char *msg,
+                     size_t msg_len)
+{
+    bool tdx = strncmp(key, "tdx", 3) == 0;
+    switch (kind) {
+    case K_ROOT_CRL: return att_pcs_fetch_root_crl(&cl->pcs, got, msg, msg_len);
+    case K_PCK_CRL:
+        return att_pcs_fetch_pck_crl(&cl->pcs, strcmp(key, "platform") == 0, got, msg, msg_len);
+    case K_TCB_INFO:
+        return att_pcs_fetch_tcb_info(&cl->pcs, tdx, pck->pck.fmspc, got, msg, msg_len);
+    default: return att_pcs_fetch_qe_identity(&cl->pcs, tdx, got, msg, msg_len);
+    }
+}
+
+/* Download (kind, key), verify it and keep it in the store. */
+static att_err from_upstream(struct att_collateral *cl, int kind, const char *key,
+                             const struct att_dcap_item *pck, int64_t now,
+                             struct att_dcap_item **out, char *msg, size_t msg_len)
+{
+    struct att_pcs_item got;
+    struct att_collateral_rec rec;
+    struct att_dcap_item *it = NULL;
+    att_err rc;
+    att_pcs_item_init(&got);
+    att_collateral_rec_init(&rec);
+    rc = fetch(cl, kind, key, pck, &got, msg, msg_len);
+    if (rc != ATT_OK) {
+        int64_t wait = got.retry_after > FETCH_BACKOFF ? got.retry_after : FETCH_BACKOFF;
+        wait = wait > cl->retry_after_max ? cl->retry_after_max : wait;
+        pthread_mutex_lock(&cl->lock);
+        struct entry *e = entry_for(cl, kind, key);
+        if (e != NULL) {
+            e->retry_at = now + wait;
+        }
+        pthread_mutex_unlock(&cl->lock);
+        att_log(ATT_LOG_WARN, "collateral fetch failed", "kind", json_string(kind_names[kind]),
+                "key", json_string(key), "error", json_string(att_err_name(rc)), "detail",
+                json_string(msg), "retry_in_seconds", json_integer(wait), NULL);
+        goto out;
+    }
+    rc = load(cl->trust, kind, &got.body, got.signature, got.has_signature ? 64 : 0,
+              &got.issuer_chain, &it, msg, msg_len);
+    if (rc == ATT_OK) {
+        /* Filed under what it is, not what was asked for: a PCCS may answer the wrong item. */
+        int got_kind = 0;
+        char got_key[32];
+        item_key(it, &got_kind, got_key);
+        if (got_kind != kind || strcmp(got_key, key) != 0) {
+            rc = att_failf(ATT_ERR_COLLATERAL_FORMAT, msg, msg_len,
+                           "the upstream answered %s %s when asked for %s", kind_names[got_kind],
+                           got_key, key);
+        }
+    }
+    if (rc != ATT_OK) {
+        att_log(ATT_LOG_WARN, "collateral from upstream refused", "kind",
+                json_string(kind_names[kind]), "key", json_string(key), "error",
+                json_string(att_err_name(rc)), "detail", json_string(msg), NULL);
+        goto out;
+    }
+    /* Store it for the other nodes and for restarts; an older row never replaces a newer. */
+    snprintf(rec.kind, sizeof(rec.kind), "%s", kind_names[kind]);
+    snprintf(rec.key, sizeof(rec.key), "%s", key);
+    snprintf(rec.source, sizeof(rec.source), "pcs");
+    rc = rec_fill(&rec, it, &got.body, got.signature, got.has_signature, &got.issuer_chain, now);
+    if (rc == ATT_OK) {
+        att_err put = att_store_collateral_put(cl->store, &rec, NULL);
+        if (put != ATT_OK && put != ATT_ERR_EXISTS) {
+            att_log(ATT_LOG_WARN, "collateral not stored", "kind", json_string(kind_names[kind]),
+                    "error", json_string(att_err_name(put)), NULL);
+        }
+        log_item("collateral fetched", it, key, "pcs", now);
+        *out = it;
+        it = NULL;
+    }
+out:
+    att_dcap_item_unref(it);
+    att_collateral_rec_cleanup(&rec);
+    att_pcs_item_cleanup(&got);
+    return rc;
+}
+
+/*
+ * A current item of (kind, key): cache, else store, else upstream; failing those, the best
+ * stale one held (the verifier then says how stale), else the error.
+ */
+static att_err get_item(struct att_collateral *cl, int kind, const char *key,
+                        const struct att_dcap_item *pck, int64_t now, struct att_dcap_item **out,
+                        char *msg, size_t msg_len)
+{
+    struct att_dcap_item *it = cached(cl, kind, key, now, false);
+    att_err rc = ATT_ERR_COLLATERAL_MISSING;
+    if (it != NULL) {
+        *out = it;
+        return ATT_OK;
+    }
+    pthread_mutex_lock(&cl->fetch_lock);
+    it = cached(cl, kind, key, now, false); /* another thread may have refreshed it */
+    if (it == NULL) {
+        rc = from_store(cl, kind, key, now, &it, msg, msg_len);
+        if (rc == ATT_OK) {
+            install(cl, it);
+        }
+        if (cl->has_pcs && !fresh(it, now)) {
+            pthread_mutex_lock(&cl->lock);
+            struct entry *e = entry_for(cl, kind, key);
+            bool may = e != NULL && now >= e->retry_at;
+            pthread_mutex_unlock(&cl->lock);
+            struct att_dcap_item *up = NULL;
+            att_err urc = may ? from_upstream(cl, kind, key, pck, now, &up, msg, msg_len)
+                              : att_failf(ATT_ERR_FETCH, msg, msg_len,
+                                          "upstream failed recently; not asked again yet");
+            if (urc == ATT_OK) {
+                install(cl, up);
+                att_dcap_item_unref(it);
+                it = up;
+            } else if (it == NULL) {
+                rc = urc;
+            }
+        }
+    }
+    pthread_mutex_unlock(&cl->fetch_lock);
+    if (it == NULL) {
+        it = cached(cl, kind, key, now, true); /* stale, but the verifier names the date */
+    }
+    if (it == NULL) {
+        if (rc == ATT_ERR_NOT_FOUND || rc == ATT_ERR_COLLATERAL_MISSING) {
+            return att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
+                             "no %s for %s%s: import a bundle (attestctl collateral import) or "
+                             "set pcs_url",
+                             kind_names[kind], key[0] != '\0' ? key : "the root",
+                             cl->has_pcs ? " (the upstream has none)" : "");
+        }
+        return rc;
+    }
+    *out = it;
+    return ATT_OK;
+}
+
+/* ---- PCK chains -------------------------------------------------------------------------- */
+
+static att_err pck_get(struct att_collateral *cl, const uint8_t *pem, size_t len,
+                       struct att_dcap_item **out, char *msg, size_t msg_len)
+{
+    uint8_t h[32];
+    struct att_dcap_item *it = NULL;
+    size_t victim = 0;
+    ATT_TRY(att_sha256(pem, len, h));
+    pthread_mutex_lock(&cl->lock);
+    for (size_t i = 0; i < PCK_CACHE; i++) {
+        struct pck_slot *s = &cl->pcks[i];
+        if (s->item != NULL && memcmp(s->item->hash, h, 32) == 0) {
+            s->last_used = ++cl->tick;
+            it = att_dcap_item_ref(s->item);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cl->lock);
+    if (it != NULL) {
+        *out = it;
+        return ATT_OK;
+    }
+    ATT_TRY(att_dcap_pck_chain_load(cl->trust, pem, len, &it, msg, msg_len));
+    pthread_mutex_lock(&cl->lock);
+    for (size_t i = 0; i < PCK_CACHE; i++) {
+        if (cl->pcks[i].item == NULL || cl->pcks[i].last_used < cl->pcks[victim].last_used) {
+            victim = i;
+            if (cl->pcks[i].item == NULL) {
+                break;
+            }
+        }
+    }
+    att_dcap_item_unref(cl->pcks[victim].item);
+    cl->pcks[victim].item = att_dcap_item_ref(it);
+    cl->pcks[victim].last_used = ++cl->tick;
+    pthread_mutex_unlock(&cl->lock);
+    *out = it;
+    return ATT_OK;
+}
+
+att_err att_collateral_sgx(struct att_collateral *cl, const uint8_t *pem, size_t len, int64_t now,
+                           int64_t grace, struct att_sgx_inputs *out, char *msg, size_t msg_len)
+{
+    struct att_sgx_inputs in;
+    char key[32];
+    att_err rc;
+    (void)grace; /* the verifier applies it; a refresh is tried at nextUpdate regardless */
+    memset(&in, 0, sizeof(in));
+    rc = pck_get(cl, pem, len, &in.pck, msg, msg_len);
+    if (rc == ATT_OK) {
+        rc = get_item(cl, K_ROOT_CRL, "", in.pck, now, &in.root_crl, msg, msg_len);
+    }
+    if (rc == ATT_OK) {
+        rc = get_item(cl, K_PCK_CRL, in.pck->pck_platform_ca ? "platform" : "processor", in.pck,
+                      now, &in.pck_crl, msg, msg_len);
+    }
+    if (rc == ATT_OK) {
+        tcb_key(false, in.pck->pck.fmspc, key);
+        rc = get_item(cl, K_TCB_INFO, key, in.pck, now, &in.tcb_info, msg, msg_len);
+    }
+    if (rc == ATT_OK) {
+        rc = get_item(cl, K_QE_IDENTITY, "sgx", in.pck, now, &in.qe_identity, msg, msg_len);
+    }
+    if (rc != ATT_OK) {
+        att_sgx_inputs_release(&in);
+        return rc;
+    }
+    *out = in;
+    return ATT_OK;
+}
+
+/* ---- bundles ----------------------------------------------------------------------------- */
+
+/* Store one imported item; *is_new when the store took it. */
+static att_err import_one(struct att_collateral *cl, struct att_dcap_item *it,
+                          const struct att_buf *body, const uint8_t *sig,
+                          const struct att_buf *chain, int64_t now, bool *is_new)
+{
+    struct att_collateral_rec rec;
+    int kind = 0;
+    char key[32];
+    att_err rc;
+    item_key(it, &kind, key);
+    att_collateral_rec_init(&rec);
+    snprintf(rec.kind, sizeof(rec.kind), "%s", kind_names[kind]);
+    snprintf(rec.key, sizeof(rec.key), "%s", key);
+    snprintf(rec.source, sizeof(rec.source), "import");
+    rc = rec_fill(&rec, it, body, sig, sig != NULL, chain, now);
+    if (rc == ATT_OK) {
+        rc = att_store_collateral_put(cl->store, &rec, is_new);
+        if (rc == ATT_ERR_EXISTS) { /* the store holds a newer one: keep it */
+            *is_new = false;
+            rc = ATT_OK;
+        }
+    }
+    if (rc == ATT_OK) {
+        install(cl, it);
+        log_item(*is_new ? "collateral imported" : "collateral import skipped (not newer)", it, key,
+                 "import", now);
+    }
+    att_collateral_rec_cleanup(&rec);
+    return rc;
+}
+
+att_err att_collateral_import(struct att_collateral *cl, const struct att_dcap_bundle *b,
+                              int64_t now, int *imported, char *msg, size_t msg_len)
+{
+    struct att_sgx_inputs in;
+    static const struct att_buf no_chain;
+    bool is_new[4] = {false, false, false, false};
+    att_err rc = att_collateral_from_bundle(cl->trust, b, &in, msg, msg_len);
+    if (rc != ATT_OK) {
+        return rc;
+    }
+    rc = import_one(cl, in.root_crl, &b->root_ca_crl, NULL, &no_chain, now, &is_new[0]);
+    if (rc == ATT_OK) {
+        rc = import_one(cl, in.pck_crl, &b->pck_crl, NULL, &b->pck_crl_issuer_chain, now,
+                        &is_new[1]);
+    }
+    if (rc == ATT_OK) {
+        rc = import_one(cl, in.tcb_info, &b->tcb_info, b->tcb_info_signature,
+                        &b->tcb_info_issuer_chain, now, &is_new[2]);
+    }
+    if (rc == ATT_OK) {
+        rc = import_one(cl, in.qe_identity, &b->qe_identity, b->qe_identity_signature,
+                        &b->qe_identity_issuer_chain, now, &is_new[3]);
+    }
+    att_sgx_inputs_release(&in);
+    if (rc == ATT_OK && imported != NULL) {
+        *imported = is_new[0] + is_new[1] + is_new[2] + is_new[3];
+    }
+    return rc;
+}
+
+/* ---- status ------------------------------------------------------------------------------ */
+
+struct status_arg {
+    json_t *list;
+    int64_t now;
+};
+
+static att_err status_row(const struct att_collateral_rec *r, void *arg)
+{
+    struct status_arg *a = arg;
+    char issued[32];
+    char next[32];
+    att_time_format(r->issued, issued, sizeof(issued));
+    att_time_format(r->next_update, next, sizeof(next));
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:s}", "kind", r->kind, "key", r->key, "issued", issued,
+                  "nextUpdate", next, "ageSeconds", (json_int_t)(a->now - r->issued), "expired",
+                  a->now > r->next_update, "source", r->source);
+    ATT_ENSURE(o != NULL && json_array_append_new(a->list, o) == 0, ATT_ERR_NOMEM);
+    return ATT_OK;
+}
+
+json_t *att_collateral_status(struct att_collateral *cl, int64_t now)
+{
+    struct status_arg a = {json_array(), now};
+    if (a.list == NULL || att_store_collateral_list(cl->store, status_row, &a) != ATT_OK) {
+        json_decref(a.list);
+        return NULL;
+    }
+    return a.list;
+}

@@ -1,0 +1,91 @@
+/*
+ * service.h - where verifiers get Intel collateral: a per-node cache of parsed and verified
+ * items, then the store, then an upstream PCS v4 service (Intel PCS or a PCCS), plus offline
+ * bundles imported with `attestctl collateral import` (issue 5; DESIGN.md "collateral").
+ *
+ * The cache is keyed by content hash (a verified item never changes) and an index names the
+ * current item per (kind, key): TCB info per (tee, FMSPC), QE identity per tee, PCK CRL per CA,
+ * the Root CA CRL. An item is used until its own nextUpdate (plus the provider's grace); then
+ * the store is read again, and the upstream asked, for a newer one. PCK chains from quotes are
+ * cached too, by the SHA-256 of their PEM text. All functions are thread-safe.
+ */
+#ifndef ATT_COLLATERAL_SERVICE_H
+#define ATT_COLLATERAL_SERVICE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "collateral/bundle.h"
+#include "core/err.h"
+#include "evidence/sgx/dcap.h"
+#include "evidence/sgx/verify.h"
+#include "store/store.h"
+
+struct att_collateral_config {
+    const char *pcs_url;          /* base URL of a PCS v4 service ("" or NULL: none, offline) */
+    const char *pcs_ca_file;      /* PEM trust anchors for its TLS, NULL: the system's */
+    const char *pcs_api_key;      /* Intel PCS subscription key header, NULL: none */
+    const char *pcs_root_crl_url; /* NULL: Intel's IntelSGXRootCA.der */
+    int64_t retry_after_max;      /* cap on an upstream's Retry-After, seconds */
+};
+
+struct att_collateral;
+
+/*
+ * `store` and `trust` are borrowed and must outlive the service. Errors: ATT_ERR_ARG,
+ * ATT_ERR_NOMEM.
+ */
+att_err att_collateral_new(struct att_store *store, const struct att_dcap_trust *trust,
+                           const struct att_collateral_config *cfg,
+                           struct att_collateral **out) ATT_WUR;
+void att_collateral_free(struct att_collateral *cl);
+
+/* What verifying one SGX quote needs, each item holding a reference. */
+struct att_sgx_inputs {
+    struct att_dcap_item *pck;
+    struct att_dcap_item *root_crl;
+    struct att_dcap_item *pck_crl;
+    struct att_dcap_item *tcb_info;
+    struct att_dcap_item *qe_identity;
+};
+
+/*
+ * Load (or find cached) the quote's PCK chain `pem`, then the collateral for its FMSPC and
+ * CA, current at `now` (nextUpdate + `grace` not passed). Errors: the PCK chain loader's
+ * (ATT_ERR_PCK_CHAIN, ATT_ERR_ROOT_UNTRUSTED, ATT_ERR_PCK_EXTENSION), ATT_ERR_COLLATERAL_MISSING
+ * (none held and none fetched; `msg` names the item), ATT_ERR_COLLATERAL_EXPIRED (only stale
+ * copies), ATT_ERR_FETCH (the upstream failed and nothing is held), and a fetched item's
+ * loader errors.
+ */
+att_err att_collateral_sgx(struct att_collateral *cl, const uint8_t *pem, size_t len, int64_t now,
+                           int64_t grace, struct att_sgx_inputs *out, char *msg,
+                           size_t msg_len) ATT_WUR;
+void att_sgx_inputs_release(struct att_sgx_inputs *in);
+/* The verification view of `in` (borrowed pointers). */
+struct att_sgx_collateral att_sgx_inputs_view(const struct att_sgx_inputs *in);
+
+/*
+ * Import an offline bundle: load (verify) all four items at no particular time, store them
+ * (replacing older items of the same kind and key, never newer ones) and refresh the cache.
+ * Errors: the loaders'. *imported (may be NULL) counts the items that were new.
+ */
+att_err att_collateral_import(struct att_collateral *cl, const struct att_dcap_bundle *b,
+                              int64_t now, int *imported, char *msg, size_t msg_len) ATT_WUR;
+
+/*
+ * Load a bundle's items without storing them (the offline verifier). Each out item holds a
+ * reference; release with att_sgx_inputs_release (out->pck stays NULL).
+ */
+att_err att_collateral_from_bundle(const struct att_dcap_trust *trust,
+                                   const struct att_dcap_bundle *b, struct att_sgx_inputs *out,
+                                   char *msg, size_t msg_len) ATT_WUR;
+
+/*
+ * Every cached and stored item with its kind, key, issue date, nextUpdate and age at `now`,
+ * for /readyz detail and `attestctl collateral list`: [{"kind","key","issued","nextUpdate",
+ * "ageSeconds","expired"}...]. New reference.
+ */
+json_t *att_collateral_status(struct att_collateral *cl, int64_t now);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * file.h - read a whole (small) file into a buffer, with a cap.
+ */
+#ifndef ATT_CORE_FILE_H
+#define ATT_CORE_FILE_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+/*
+ * Append the file at `path` to `out`. Errors: ATT_ERR_IO (cannot open or read; errno is
+ * kept), ATT_ERR_TOO_LARGE (more than `max` bytes, or over out's own cap).
+ */
+att_err att_file_read(const char *path, size_t max, struct att_buf *out) ATT_WUR;
+
+#endif

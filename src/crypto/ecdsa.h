@@ -1,0 +1,35 @@
+/*
+ * ecdsa.h - the raw-format crypto the evidence verifiers need: ECDSA signatures given as
+ * fixed-size big-endian r || s (Intel DCAP quotes and collateral, JWS ES256/ES384), public
+ * keys given as raw x || y, and SHA-256.
+ */
+#ifndef ATT_CRYPTO_ECDSA_H
+#define ATT_CRYPTO_ECDSA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "core/err.h"
+
+/*
+ * DER-encode a raw r || s signature of 2 * coord bytes (as ECDSA_SIG); *der is for
+ * OPENSSL_free. ATT_ERR_SIGNATURE when `raw_len` is not 2 * coord.
+ */
+att_err att_ecdsa_raw_to_der(const uint8_t *raw, size_t raw_len, size_t coord, unsigned char **der,
+                             size_t *der_len) ATT_WUR;
+
+/*
+ * Verify a raw r || s ECDSA signature by `key` over `data` with SHA-256 (P-256) or SHA-384
+ * (P-384), chosen by the key's size. ATT_ERR_SIGNATURE when it does not verify.
+ */
+att_err att_ecdsa_verify_raw(EVP_PKEY *key, const uint8_t *sig, size_t sig_len, const void *data,
+                             size_t len) ATT_WUR;
+
+/* A P-256 public key from raw x || y (64 bytes). ATT_ERR_KEY_TYPE when not on the curve. */
+att_err att_p256_key_from_xy(const uint8_t xy[64], EVP_PKEY **out) ATT_WUR;
+
+att_err att_sha256(const void *data, size_t len, uint8_t out[32]) ATT_WUR;
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * collateral.c - Intel collateral items in the SQLite backend (table collateral; migration 5):
+ * the newest item per (kind, key).
+ *
+ * Input trust: records come from our callers (checked in store.c: shapes, caps, sha256 of the
+ * body); rows come from a database file someone else may have edited, so every column is
+ * type-checked and must fit its field or buffer. Nothing here parses or verifies the items:
+ * src/collateral loads (verifies) what it reads back.
+ */
+#include "store/sqlite/sqlite_int.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "store/store.h"
+
+#define COLLATERAL_COLS                                                                            \
+    "kind, key, sha256, body, signature, issuer_chain, issued, next_update, eval_num, source,"     \
+    " stored_at"
+
+static att_err read_rec(sqlite3_stmt *st, struct att_collateral_rec *r)
+{
+    ATT_TRY(att_sqlite_col_text(st, 0, r->kind, sizeof(r->kind)));
+    ATT_TRY(att_sqlite_col_text(st, 1, r->key, sizeof(r->key)));
+    ATT_TRY(att_sqlite_col_text(st, 2, r->sha256, sizeof(r->sha256)));
+    ATT_TRY(att_sqlite_col_blob(st, 3, &r->body));
+    ATT_TRY(att_sqlite_col_blob(st, 4, &r->signature));
+    ATT_TRY(att_sqlite_col_blob(st, 5, &r->issuer_chain));
+    ATT_TRY(att_sqlite_col_i64(st, 6, &r->issued));
+    ATT_TRY(att_sqlite_col_i64(st, 7, &r->next_update));
+    ATT_TRY(att_sqlite_col_i64(st, 8, &r->eval_num));
+    ATT_TRY(att_sqlite_col_text(st, 9, r->source, sizeof(r->source)));
+    ATT_TRY(att_sqlite_col_i64(st, 10, &r->stored_at));
+    return ATT_OK;
+}
+
+/*
+ * Insert, or replace the stored item when the new one is newer (store.h): the rule is the
+ * WHERE of the upsert, so it is decided inside SQLite's write lock, also against other
+ * processes on the same file. *changes is 1 when the row was written, 0 when it was kept.
+ */
+static att_err upsert(sqlite3 *db, const struct att_collateral_rec *r, int *changes)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(
+        db,
+        "INSERT INTO collateral(" COLLATERAL_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+        " ON CONFLICT(kind, key) DO UPDATE SET"
+        "  sha256 = excluded.sha256, body = excluded.body, signature = excluded.signature,"
+        "  issuer_chain = excluded.issuer_chain, issued = excluded.issued,"
+        "  next_update = excluded.next_update, eval_num = excluded.eval_num,"
+        "  source = excluded.source, stored_at = excluded.stored_at"
+        " WHERE excluded.sha256 <> collateral.sha256"
+        "  AND (excluded.issued > collateral.issued"
+        "       OR (excluded.issued = collateral.issued"
+        "           AND excluded.eval_num > collateral.eval_num))",
+        &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, r->kind));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, r->key));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, r->sha256));
+    ATT_GUARD(att_sqlite_bind_blob(st, 4, r->body.data, r->body.len));
+    ATT_GUARD(att_sqlite_bind_blob(st, 5, r->signature.data, r->signature.len));
+    ATT_GUARD(att_sqlite_bind_blob(st, 6, r->issuer_chain.data, r->issuer_chain.len));
+    ATT_GUARD(att_sqlite_bind_i64(st, 7, r->issued));
+    ATT_GUARD(att_sqlite_bind_i64(st, 8, r->next_update));
+    ATT_GUARD(att_sqlite_bind_i64(st, 9, r->eval_num));
+    ATT_GUARD(att_sqlite_bind_text(st, 10, r->source));
+    ATT_GUARD(att_sqlite_bind_i64(st, 11, r->stored_at));
+    ATT_GUARD(att_sqlite_step_done(db, st, changes));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Whether the stored item of (kind, key) has this sha256. */
+static att_err stored_is(sqlite3 *db, const struct att_collateral_rec *r, bool *same)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    char sha[65];
+    ATT_GUARD(
+        att_sqlite_prepare(db, "SELECT sha256 FROM collateral WHERE kind = ?1 AND key = ?2", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, r->kind));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, r->key));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_STORE); /* the upsert kept a row that is not there */
+    ATT_GUARD(att_sqlite_col_text(st, 0, sha, sizeof(sha)));
+    *same = strcmp(sha, r->sha256) == 0;
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * The connection is shared by threads (sqlite.c): its mutex, which is recursive, is held over
+ * both statements so the row read back is the one the upsert kept. Another process may still
+ * replace it in between, but only with a newer item, which does not change the answer.
+ */
+att_err att_sqlite_collateral_put(struct att_store *s, const struct att_collateral_rec *r,
+                                  bool *replaced)
+{
+    sqlite3 *db = att_sqlite_db(s);
+    sqlite3_mutex *mu = sqlite3_db_mutex(db);
+    int changes = 0;
+    bool same = false;
+
+    sqlite3_mutex_enter(mu);
+    att_err rc = upsert(db, r, &changes);
+    if (rc == ATT_OK && changes == 0) {
+        rc = stored_is(db, r, &same);
+        if (rc == ATT_OK && !same) {
+            rc = ATT_ERR_EXISTS; /* the stored item is as new or newer */
+        }
+    }
+    sqlite3_mutex_leave(mu);
+    if (rc == ATT_OK) {
+        *replaced = changes > 0;
+    }
+    return rc;
+}
+
+att_err att_sqlite_collateral_get(struct att_store *s, const char *kind, const char *key,
+                                  struct att_collateral_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    struct att_collateral_rec r;
+    att_collateral_rec_init(&r);
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "SELECT " COLLATERAL_COLS " FROM collateral WHERE kind = ?1 AND key = ?2",
+        &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, kind));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, key));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(read_rec(st, &r));
+    /* Written only now: hand the buffers over and release out's old ones. */
+    att_collateral_rec_cleanup(out);
+    *out = r;
+    att_collateral_rec_init(&r);
+    rc = ATT_OK;
+out:
+    att_collateral_rec_cleanup(&r);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_collateral_list(struct att_store *s, att_store_collateral_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    struct att_collateral_rec r;
+    att_collateral_rec_init(&r);
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "SELECT " COLLATERAL_COLS " FROM collateral ORDER BY kind, key", &st));
+    for (;;) {
+        ATT_GUARD(att_sqlite_step_row(st, &done));
+        if (done) {
+            break;
+        }
+        ATT_GUARD(read_rec(st, &r));
+        ATT_GUARD(cb(&r, arg));
+    }
+    rc = ATT_OK;
+out:
+    att_collateral_rec_cleanup(&r);
+    sqlite3_finalize(st);
+    return rc;
+}

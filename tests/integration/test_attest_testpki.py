@@ -1,0 +1,215 @@
+"""Attestation end to end with fresh evidence from the test PKI (tests/tools/sgx_testpki):
+collateral valid today, report data binding chosen runtime data, so the daemon verifies at
+the wall clock (no test hook) and the official @azure/attestation AttestationClient can check
+its tokens' lifetimes for real.
+
+Covered here: Binary and JSON runtime data, init-time data, Open Enclave reports, the official
+client (SGX Binary, SGX JSON, Open Enclave), refusals of revoked and out-of-date platforms, and
+the attest_requires_auth switch. The real Intel samples are in test_attest_sgx.py.
+"""
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import unittest
+
+import harness as h
+
+TESTPKI = os.path.join(h.BUILD, "tests", "tools", "sgx_testpki")
+API = "?api-version=2020-10-01"
+RUNTIME_JSON = json.dumps({"jwk": {"kty": "EC", "crv": "P-256", "x": "18wHLeIgW9wVN6VD1Txgpq"
+                                   "y2LszYkMf6J8njVAibvhM", "y": "cV4dS4UaLMgP_4fY4j8ir7cl1TX"
+                                   "lFdAgcx55o7TkcSA"}}).encode()
+INIT_DATA = b"init-time configuration"
+
+
+def make_evidence(out, *args):
+    """Run the test PKI tool into directory `out`; returns (quote bytes, bundle path, root)."""
+    os.makedirs(out, exist_ok=True)
+    subprocess.run([TESTPKI, "--out", out] + list(args), check=True, env=h.san_env(),
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    with open(os.path.join(out, "quote.bin"), "rb") as f:
+        quote = f.read()
+    return quote, os.path.join(out, "bundle.json"), os.path.join(out, "root.pem")
+
+
+def report_data_for(data):
+    return (hashlib.sha256(data).digest() + b"\x00" * 32).hex()
+
+
+def oe_report(quote):
+    """An Open Enclave remote report: version 1, type 2 (remote), size, then the quote."""
+    return struct.pack("<IIQ", 1, 2, len(quote)) + quote
+
+
+def start_daemon(root, bundle, config=""):
+    d = h.Daemon(config=f"dcap_trust_anchors = {root}\n" + config)
+    try:
+        out = json.loads(d.attestctl("collateral", "import", bundle).stdout)
+        assert out["imported"] == 4, out
+    except BaseException:
+        d.cleanup()
+        raise
+    return d
+
+
+class AttestTestPkiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="attestd-testpki-")
+        base = os.path.join(cls.tmp, "base")
+        cls.quote_json, cls.bundle, cls.root = make_evidence(
+            base, "--report-data", report_data_for(RUNTIME_JSON),
+            "--config-id", (hashlib.sha256(INIT_DATA).digest() + b"\x00" * 32).hex())
+        cls.d = start_daemon(cls.root, cls.bundle)
+        cls.jwks = cls.d.get_json("/certs")[2]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def attest(self, body, path="/attest/SgxEnclave", headers=None):
+        status, _, data = self.d.request(
+            "POST", path + API, body=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})})
+        return status, json.loads(data) if data else None
+
+    def claims(self, body, path="/attest/SgxEnclave"):
+        status, doc = self.attest(body, path)
+        self.assertEqual(status, 200, doc)
+        return h.verify_jws(doc["token"], self.jwks)[1]
+
+    def test_binary_runtime_data(self):
+        c = self.claims({"quote": h.b64url_encode(self.quote_json),
+                         "runtimeData": {"data": h.b64url_encode(RUNTIME_JSON),
+                                         "dataType": "Binary"}})
+        self.assertEqual(c["x-ms-sgx-ehd"], h.b64url_encode(RUNTIME_JSON))
+        self.assertEqual(c["maa-ehd"], c["x-ms-sgx-ehd"])
+        self.assertEqual(c["aas-ehd"], c["x-ms-sgx-ehd"])
+        self.assertNotIn("x-ms-runtime", c)
+        self.assertEqual(c["x-ms-sgx-tcb-status"], "UpToDate")
+        self.assertEqual(c["x-ms-sgx-advisory-ids"], [])
+
+    def test_json_runtime_and_init_data(self):
+        c = self.claims({"quote": h.b64url_encode(self.quote_json),
+                         "runtimeData": {"data": h.b64url_encode(RUNTIME_JSON),
+                                         "dataType": "JSON"},
+                         "initTimeData": {"data": h.b64url_encode(INIT_DATA),
+                                          "dataType": "Binary"}})
+        self.assertEqual(c["x-ms-runtime"], json.loads(RUNTIME_JSON))
+        self.assertNotIn("x-ms-sgx-ehd", c)
+        status, doc = self.attest({"quote": h.b64url_encode(self.quote_json),
+                                   "initTimeData": {"data": h.b64url_encode(b"other"),
+                                                    "dataType": "Binary"}})
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc["error"]["innererror"]["code"], "ATT_ERR_INIT_DATA_BINDING")
+        status, doc = self.attest({"quote": h.b64url_encode(self.quote_json),
+                                   "runtimeData": {"data": h.b64url_encode(b"not json"),
+                                                   "dataType": "JSON"}})
+        self.assertEqual(status, 400, doc)
+
+    def test_runtime_json_in_policy(self):
+        draft = ('version=1.2;authorizationrules{=> permit();};issuancerules{'
+                 'c:[type=="x-ms-runtime"] => issue(type="crv", '
+                 'value=JsonToClaimValue(JmesPath(c.value, "jwk.crv")));};')
+        status, doc = self.attest({"quote": h.b64url_encode(self.quote_json),
+                                   "runtimeData": {"data": h.b64url_encode(RUNTIME_JSON),
+                                                   "dataType": "JSON"},
+                                   "draftPolicyForAttestation": draft})
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(h.decode_jwt(doc["token"])[1]["crv"], "P-256")
+
+    def test_open_enclave(self):
+        report = oe_report(self.quote_json)
+        c = self.claims({"report": h.b64url_encode(report),
+                         "runtimeData": {"data": h.b64url_encode(RUNTIME_JSON),
+                                         "dataType": "Binary"}},
+                        path="/attest/OpenEnclave")
+        self.assertEqual(c["x-ms-attestation-type"], "sgx")
+        self.assertEqual(c["x-ms-sgx-collateral"]["quotehash"],
+                         hashlib.sha256(self.quote_json).hexdigest())
+
+    def official_client(self, ops):
+        env = dict(os.environ, NODE_EXTRA_CA_CERTS=self.d.ca)
+        proc = subprocess.run(["node", os.path.join(h.JS_DIR, "attest_client.mjs"),
+                               json.dumps({"endpoint": self.d.base_url, "ops": ops})],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return [json.loads(line) for line in proc.stdout.splitlines()]
+
+    def test_official_client(self):
+        import base64
+        b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+        sgx_bin, sgx_json, oe = self.official_client([
+            {"op": "attestSgxEnclave", "quote": b64(self.quote_json),
+             "runTimeData": b64(RUNTIME_JSON)},
+            {"op": "attestSgxEnclave", "quote": b64(self.quote_json),
+             "runTimeJson": b64(RUNTIME_JSON)},
+            {"op": "attestOpenEnclave", "report": b64(oe_report(self.quote_json)),
+             "runTimeData": b64(RUNTIME_JSON)},
+        ])
+        for r in (sgx_bin, sgx_json, oe):
+            self.assertNotIn("error", r, r)
+            self.assertEqual(r["algorithm"], "RS256")
+            self.assertEqual(r["issuer"], self.d.base_url)
+            self.assertEqual(r["version"], "1.0")
+            self.assertEqual(r["verifierType"], "sgx")
+            self.assertIs(r["isDebuggable"], False)
+            self.assertEqual(r["mrEnclave"], r["body"]["x-ms-sgx-mrenclave"])
+            self.assertEqual(r["quotehash"], hashlib.sha256(self.quote_json).hexdigest())
+            self.assertEqual(r["policyHash"],
+                             h.b64url_decode(r["body"]["x-ms-policy-hash"]).hex())
+        self.assertEqual(bytes.fromhex(sgx_bin["enclaveHeldData"]), RUNTIME_JSON)
+        self.assertEqual(sgx_json["runTimeClaims"]["jwk"]["crv"], "P-256")
+        self.assertNotIn("enclaveHeldData", sgx_json)  # JSON runtime data is not echoed raw
+        # A quote the service refuses surfaces as the client's error with MAA's code.
+        bad = bytearray(self.quote_json)
+        bad[0x70] ^= 1
+        (r,) = self.official_client([{"op": "attestSgxEnclave", "quote": b64(bytes(bad))}])
+        self.assertEqual(r["error"]["statusCode"], 400, r)
+        self.assertEqual(r["error"]["code"], "InvalidParameter", r)
+
+    def test_attest_requires_auth(self):
+        self.d.attestctl("provider", "create", "private-attest")
+        self.d.attestctl("provider", "set", "private-attest", "--attest-requires-auth", "on")
+        self.d.reload()
+        body = {"quote": h.b64url_encode(self.quote_json)}
+        path = "/providers/private-attest/attest/SgxEnclave"
+        status, doc = self.attest(body, path=path)
+        self.assertEqual(status, 401, doc)
+        token = h.owner_token(self.d)
+        status, doc = self.attest(body, path=path, headers={"Authorization": "Bearer " + token})
+        self.assertEqual(status, 200, doc)
+
+
+class AttestTestPkiRefusalsTest(unittest.TestCase):
+    """Platforms the verifier must refuse, each in its own daemon (one PKI per store)."""
+
+    def refusal(self, args, inner):
+        tmp = tempfile.mkdtemp(prefix="attestd-testpki-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        quote, bundle, root = make_evidence(tmp, *args)
+        d = start_daemon(root, bundle)
+        self.addCleanup(d.cleanup)
+        status, _, data = d.request("POST", "/attest/SgxEnclave" + API,
+                                    body=json.dumps({"quote": h.b64url_encode(quote)}).encode(),
+                                    headers={"Content-Type": "application/json"})
+        doc = json.loads(data)
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc["error"]["code"], "InvalidParameter")
+        self.assertEqual(doc["error"]["innererror"]["code"], inner, doc)
+
+    def test_revoked_pck(self):
+        self.refusal(["--revoke-pck"], "ATT_ERR_PCK_REVOKED")
+
+    def test_tcb_below_every_level(self):
+        self.refusal(["--status", "below"], "ATT_ERR_TCB_NOT_SUPPORTED")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,1227 @@
+/*
+ * sgx_testpki.c - a test SGX DCAP PKI, collateral and quote built in code (see sgx_testpki.h).
+ *
+ * Test-only: trusted input (the caller's knobs), fresh keys per build. Layout references are
+ * to /work/shared/FORMATS.md.
+ */
+#include "sgx_testpki.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+/* ================================================================================
+ * Growable byte buffer (DER writer, quote, JSON text). Sticky failure flag.
+ * ================================================================================ */
+
+struct tbuf {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+    bool bad;
+};
+
+static void tb_put(struct tbuf *b, const void *d, size_t n)
+{
+    if (b->bad) {
+        return;
+    }
+    if (n > b->cap - b->len) {
+        size_t cap = b->cap == 0 ? 256 : b->cap;
+        while (cap - b->len < n + 1) {
+            cap *= 2;
+        }
+        uint8_t *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->bad = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n > 0) {
+        memcpy(b->p + b->len, d, n);
+    }
+    b->len += n;
+}
+
+static void tb_u8(struct tbuf *b, unsigned v)
+{
+    uint8_t x = (uint8_t)v;
+    tb_put(b, &x, 1);
+}
+
+static void tb_u16le(struct tbuf *b, unsigned v)
+{
+    uint8_t x[2] = {(uint8_t)(v & 0xFF), (uint8_t)((v >> 8) & 0xFF)};
+    tb_put(b, x, 2);
+}
+
+static void tb_u32le(struct tbuf *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    tb_put(b, x, 4);
+}
+
+static void tb_u64le(struct tbuf *b, uint64_t v)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        tb_u8(b, (unsigned)((v >> (8 * i)) & 0xFF));
+    }
+}
+
+static void tb_zero(struct tbuf *b, size_t n)
+{
+    static const uint8_t z[64];
+    while (n > 0) {
+        size_t k = n < sizeof(z) ? n : sizeof(z);
+        tb_put(b, z, k);
+        n -= k;
+    }
+}
+
+__attribute__((format(printf, 2, 3))) static void tb_printf(struct tbuf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        b->bad = true;
+        return;
+    }
+    tb_put(b, tmp, (size_t)n);
+}
+
+static void tb_hex(struct tbuf *b, const uint8_t *d, size_t n, bool upper)
+{
+    static const char lo[] = "0123456789abcdef";
+    static const char up[] = "0123456789ABCDEF";
+    const char *digits = upper ? up : lo;
+    for (size_t i = 0; i < n; i++) {
+        char two[2] = {digits[d[i] >> 4], digits[d[i] & 0xF]};
+        tb_put(b, two, 2);
+    }
+}
+
+/* NUL-terminate and hand over the text (NULL on failure); the buffer is emptied either way. */
+static char *tb_take_str(struct tbuf *b)
+{
+    tb_u8(b, 0);
+    char *s = b->bad ? NULL : (char *)b->p;
+    if (s == NULL) {
+        free(b->p);
+    }
+    memset(b, 0, sizeof(*b));
+    return s;
+}
+
+static void tb_free(struct tbuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+/* ================================================================================
+ * DER writer for the SGX extension (FORMATS.md §3.2): SEQUENCE of SEQUENCE { OID, value }.
+ * ================================================================================ */
+
+enum { DER_BOOLEAN = 0x01, DER_INTEGER = 0x02, DER_OCTETS = 0x04, DER_OID = 0x06 };
+enum { DER_ENUMERATED = 0x0A, DER_SEQUENCE = 0x30 };
+
+static void der_len(struct tbuf *b, size_t n)
+{
+    if (n < 0x80) {
+        tb_u8(b, (unsigned)n);
+    } else if (n <= 0xFF) {
+        tb_u8(b, 0x81);
+        tb_u8(b, (unsigned)n);
+    } else {
+        tb_u8(b, 0x82);
+        tb_u8(b, (unsigned)(n >> 8));
+        tb_u8(b, (unsigned)(n & 0xFF));
+    }
+}
+
+static void der_tlv(struct tbuf *b, unsigned tag, const uint8_t *v, size_t n)
+{
+    tb_u8(b, tag);
+    der_len(b, n);
+    tb_put(b, v, n);
+}
+
+/* Non-negative INTEGER or ENUMERATED, minimal two's complement. */
+static void der_uint(struct tbuf *b, unsigned tag, unsigned v)
+{
+    uint8_t c[5];
+    size_t n = 0;
+    uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    size_t i = 0;
+    while (i < 3 && be[i] == 0) {
+        i++;
+    }
+    if (be[i] & 0x80) {
+        c[n++] = 0;
+    }
+    for (; i < 4; i++) {
+        c[n++] = be[i];
+    }
+    der_tlv(b, tag, c, n);
+}
+
+/* 1.2.840.113741.1.13.1 */
+static const uint8_t SGX_OID[] = {0x2A, 0x86, 0x48, 0x86, 0xF8, 0x4D, 0x01, 0x0D, 0x01};
+
+/* SEQUENCE { OID 1.2.840.113741.1.13.1.<arcs>, <value TLV> } appended to b. */
+static void der_pair(struct tbuf *b, const uint8_t *arcs, size_t n_arcs, const struct tbuf *value)
+{
+    struct tbuf in = {0};
+    uint8_t oid[sizeof(SGX_OID) + 4];
+    memcpy(oid, SGX_OID, sizeof(SGX_OID));
+    memcpy(oid + sizeof(SGX_OID), arcs, n_arcs);
+    der_tlv(&in, DER_OID, oid, sizeof(SGX_OID) + n_arcs);
+    tb_put(&in, value->p, value->len);
+    if (in.bad || value->bad) {
+        b->bad = true;
+    } else {
+        der_tlv(b, DER_SEQUENCE, in.p, in.len);
+    }
+    tb_free(&in);
+}
+
+static void der_pair_uint(struct tbuf *b, const uint8_t *arcs, size_t n_arcs, unsigned tag,
+                          unsigned v)
+{
+    struct tbuf val = {0};
+    der_uint(&val, tag, v);
+    der_pair(b, arcs, n_arcs, &val);
+    tb_free(&val);
+}
+
+static void der_pair_octets(struct tbuf *b, const uint8_t *arcs, size_t n_arcs, const uint8_t *d,
+                            size_t n)
+{
+    struct tbuf val = {0};
+    der_tlv(&val, DER_OCTETS, d, n);
+    der_pair(b, arcs, n_arcs, &val);
+    tb_free(&val);
+}
+
+static void der_pair_seq(struct tbuf *b, const uint8_t *arcs, size_t n_arcs,
+                         const struct tbuf *content)
+{
+    struct tbuf val = {0};
+    if (content->bad) {
+        b->bad = true;
+    }
+    der_tlv(&val, DER_SEQUENCE, content->p, content->len);
+    der_pair(b, arcs, n_arcs, &val);
+    tb_free(&val);
+}
+
+struct pck_tcb {
+    uint8_t comp[16];
+    unsigned pcesvn;
+    uint8_t cpusvn[16];
+};
+
+static const uint8_t PPID[16] = {0x7E, 0x57, 0x9F, 0x1D, 0x00, 0x11, 0x22, 0x33,
+                                 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB};
+static const uint8_t PCEID[2] = {0x00, 0x00};
+static const uint8_t PLATFORM_INSTANCE_ID[16] = {0x1A, 0x57, 0xA7, 0xCE, 0x5E, 0xED, 0x01, 0x02,
+                                                 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A};
+
+/* The extension value, in the order and shape of a real PCK (sgx01; sgx02 for Platform CA). */
+static void sgx_ext_der(struct tbuf *out, const struct pck_tcb *tcb, const uint8_t fmspc[6],
+                        unsigned sgx_type, bool platform)
+{
+    struct tbuf top = {0};
+    struct tbuf t = {0};
+    uint8_t a1[] = {1};
+    der_pair_octets(&top, a1, 1, PPID, sizeof(PPID));
+    for (uint8_t i = 1; i <= 16; i++) {
+        uint8_t arcs[] = {2, i};
+        der_pair_uint(&t, arcs, 2, DER_INTEGER, tcb->comp[i - 1]);
+    }
+    uint8_t a217[] = {2, 17};
+    der_pair_uint(&t, a217, 2, DER_INTEGER, tcb->pcesvn);
+    uint8_t a218[] = {2, 18};
+    der_pair_octets(&t, a218, 2, tcb->cpusvn, 16);
+    uint8_t a2[] = {2};
+    der_pair_seq(&top, a2, 1, &t);
+    uint8_t a3[] = {3};
+    der_pair_octets(&top, a3, 1, PCEID, sizeof(PCEID));
+    uint8_t a4[] = {4};
+    der_pair_octets(&top, a4, 1, fmspc, 6);
+    uint8_t a5[] = {5};
+    der_pair_uint(&top, a5, 1, DER_ENUMERATED, sgx_type);
+    if (platform) {
+        /* .6 platform instance ID, .7 configuration {dynamicPlatform, cachedKeys,
+         * SMTEnabled} BOOLEANs, as in the Platform-CA leaf of sgx02. */
+        uint8_t a6[] = {6};
+        der_pair_octets(&top, a6, 1, PLATFORM_INSTANCE_ID, sizeof(PLATFORM_INSTANCE_ID));
+        struct tbuf cfg = {0};
+        static const uint8_t vals[3] = {0xFF, 0x00, 0x00};
+        for (uint8_t i = 1; i <= 3; i++) {
+            uint8_t arcs[] = {7, i};
+            struct tbuf v = {0};
+            der_tlv(&v, DER_BOOLEAN, &vals[i - 1], 1);
+            der_pair(&cfg, arcs, 2, &v);
+            tb_free(&v);
+        }
+        uint8_t a7[] = {7};
+        der_pair_seq(&top, a7, 1, &cfg);
+        tb_free(&cfg);
+    }
+    if (top.bad) {
+        out->bad = true;
+    }
+    der_tlv(out, DER_SEQUENCE, top.p, top.len);
+    tb_free(&t);
+    tb_free(&top);
+}
+
+/* ================================================================================
+ * Keys, signatures, certificates, CRLs (OpenSSL 3 EVP / X509).
+ * ================================================================================ */
+
+static void ossl_fail(const char *what)
+{
+    fprintf(stderr, "sgx_testpki: %s failed\n", what);
+    ERR_print_errors_fp(stderr);
+}
+
+static EVP_PKEY *gen_p256(void)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    if (k == NULL) {
+        ossl_fail("P-256 key generation");
+    }
+    return k;
+}
+
+/* ECDSA P-256 / SHA-256 over msg as raw r || s (32 bytes each, big-endian). */
+static int sign_rs(EVP_PKEY *key, const void *msg, size_t n, uint8_t out[64])
+{
+    int rc = -1;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char der[80];
+    size_t der_len = sizeof(der);
+    ECDSA_SIG *sig = NULL;
+    const BIGNUM *r = NULL;
+    const BIGNUM *s = NULL;
+    if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) != 1 ||
+        EVP_DigestSign(ctx, der, &der_len, msg, n) != 1) {
+        ossl_fail("ECDSA sign");
+        goto out;
+    }
+    const unsigned char *p = der;
+    sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    if (sig == NULL) {
+        ossl_fail("d2i_ECDSA_SIG");
+        goto out;
+    }
+    ECDSA_SIG_get0(sig, &r, &s);
+    if (BN_bn2binpad(r, out, 32) != 32 || BN_bn2binpad(s, out + 32, 32) != 32) {
+        goto out;
+    }
+    rc = 0;
+out:
+    ECDSA_SIG_free(sig);
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* Uncompressed public point as x || y. */
+static int pub_xy(EVP_PKEY *key, uint8_t out[64])
+{
+    BIGNUM *x = NULL;
+    BIGNUM *y = NULL;
+    int rc = -1;
+    if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
+        EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
+        BN_bn2binpad(x, out, 32) == 32 && BN_bn2binpad(y, out + 32, 32) == 32) {
+        rc = 0;
+    } else {
+        ossl_fail("public key export");
+    }
+    BN_free(x);
+    BN_free(y);
+    return rc;
+}
+
+static X509_NAME *make_name(const char *cn)
+{
+    X509_NAME *n = X509_NAME_new();
+    static const char *const keys[] = {"CN", "O", "L", "ST", "C"};
+    const char *vals[] = {cn, "Attestd Test PKI", "Santa Clara", "CA", "US"};
+    if (n == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < 5; i++) {
+        if (X509_NAME_add_entry_by_txt(n, keys[i], MBSTRING_UTF8, (const unsigned char *)vals[i],
+                                       -1, -1, 0) != 1) {
+            X509_NAME_free(n);
+            return NULL;
+        }
+    }
+    return n;
+}
+
+static int set_time(ASN1_TIME *t, int64_t when)
+{
+    return ASN1_TIME_set(t, (time_t)when) != NULL ? 0 : -1;
+}
+
+static int add_ext_conf(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+{
+    X509_EXTENSION *ex = X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
+    if (ex == NULL) {
+        ossl_fail(value);
+        return -1;
+    }
+    int ok = X509_add_ext(x, ex, -1);
+    X509_EXTENSION_free(ex);
+    return ok == 1 ? 0 : -1;
+}
+
+enum cert_kind { CERT_ROOT, CERT_CA, CERT_PCK, CERT_SIGNER };
+
+struct cert_spec {
+    enum cert_kind kind;
+    const char *cn;
+    EVP_PKEY *key;        /* subject key */
+    X509 *issuer;         /* NULL: self-signed */
+    EVP_PKEY *issuer_key; /* == key when self-signed */
+    int64_t not_before;
+    int64_t not_after;
+    const char *crl_url;        /* CRL distribution point */
+    const struct tbuf *sgx_ext; /* PCK only */
+};
+
+static const char ROOT_CRL_URL[] = "URI:https://certificates.test.invalid/TestSGXRootCA.der";
+static const char PCK_CRL_URL_PROCESSOR[] =
+    "URI:https://api.test.invalid/sgx/certification/v4/pckcrl?ca=processor&encoding=der";
+static const char PCK_CRL_URL_PLATFORM[] =
+    "URI:https://api.test.invalid/sgx/certification/v4/pckcrl?ca=platform&encoding=der";
+
+static X509 *make_cert(const struct cert_spec *s)
+{
+    X509 *x = X509_new();
+    X509_NAME *subject = make_name(s->cn);
+    BIGNUM *bn = BN_new();
+    ASN1_INTEGER *serial = NULL;
+    ASN1_OBJECT *obj = NULL;
+    ASN1_OCTET_STRING *os = NULL;
+    X509_EXTENSION *ex = NULL;
+    X509V3_CTX ctx;
+    bool ok = false;
+
+    if (x == NULL || subject == NULL || bn == NULL) {
+        goto out;
+    }
+    /* 20-byte positive serial, as Intel's (RFC 5280 §4.1.2.2 allows up to 20 octets). */
+    if (BN_rand(bn, 159, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) != 1) {
+        goto out;
+    }
+    serial = BN_to_ASN1_INTEGER(bn, NULL);
+    if (serial == NULL || X509_set_version(x, X509_VERSION_3) != 1 ||
+        X509_set_serialNumber(x, serial) != 1 || X509_set_subject_name(x, subject) != 1 ||
+        X509_set_issuer_name(x, s->issuer != NULL ? X509_get_subject_name(s->issuer) : subject) !=
+            1 ||
+        set_time(X509_getm_notBefore(x), s->not_before) != 0 ||
+        set_time(X509_getm_notAfter(x), s->not_after) != 0 || X509_set_pubkey(x, s->key) != 1) {
+        goto out;
+    }
+    X509V3_set_ctx(&ctx, s->issuer != NULL ? s->issuer : x, x, NULL, NULL, 0);
+    /* Order as in Intel's certificates: AKI, CRL DP, SKI, key usage, basic constraints. */
+    if (s->kind == CERT_ROOT) {
+        /* A self-signed AKI needs the subject's own SKI first. */
+        if (add_ext_conf(x, &ctx, NID_subject_key_identifier, "hash") != 0) {
+            goto out;
+        }
+        X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+    }
+    if (add_ext_conf(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0 ||
+        add_ext_conf(x, &ctx, NID_crl_distribution_points, s->crl_url) != 0) {
+        goto out;
+    }
+    if (s->kind != CERT_ROOT && add_ext_conf(x, &ctx, NID_subject_key_identifier, "hash") != 0) {
+        goto out;
+    }
+    switch (s->kind) {
+    case CERT_ROOT:
+        ok = add_ext_conf(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
+             add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:1") == 0;
+        break;
+    case CERT_CA:
+        ok = add_ext_conf(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
+             add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") == 0;
+        break;
+    case CERT_PCK:
+    case CERT_SIGNER:
+        ok =
+            add_ext_conf(x, &ctx, NID_key_usage, "critical,digitalSignature,nonRepudiation") == 0 &&
+            add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") == 0;
+        break;
+    default: ok = false; break;
+    }
+    if (!ok) {
+        goto out;
+    }
+    ok = false;
+    if (s->kind == CERT_PCK) {
+        /* Non-critical, like Intel's. */
+        obj = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
+        os = ASN1_OCTET_STRING_new();
+        if (obj == NULL || os == NULL || s->sgx_ext == NULL || s->sgx_ext->bad ||
+            ASN1_OCTET_STRING_set(os, s->sgx_ext->p, (int)s->sgx_ext->len) != 1) {
+            goto out;
+        }
+        ex = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
+        if (ex == NULL || X509_add_ext(x, ex, -1) != 1) {
+            goto out;
+        }
+    }
+    if (X509_sign(x, s->issuer_key, EVP_sha256()) <= 0) {
+        goto out;
+    }
+    ok = true;
+out:
+    if (!ok) {
+        ossl_fail(s->cn);
+        X509_free(x);
+        x = NULL;
+    }
+    X509_EXTENSION_free(ex);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(obj);
+    ASN1_INTEGER_free(serial);
+    BN_free(bn);
+    X509_NAME_free(subject);
+    return x;
+}
+
+/* A v2 CRL by `issuer` with AKI and CRL number, listing `revoked` (may be NULL). */
+static X509_CRL *make_crl(X509 *issuer, EVP_PKEY *key, int64_t this_update, int64_t next_update,
+                          X509 *const *revoked, size_t n_revoked, int64_t revoked_at)
+{
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *t = ASN1_TIME_new();
+    ASN1_INTEGER *num = ASN1_INTEGER_new();
+    X509_EXTENSION *ex = NULL;
+    X509V3_CTX ctx;
+    bool ok = false;
+
+    if (crl == NULL || t == NULL || num == NULL ||
+        X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
+        X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) != 1 ||
+        set_time(t, this_update) != 0 || X509_CRL_set1_lastUpdate(crl, t) != 1 ||
+        set_time(t, next_update) != 0 || X509_CRL_set1_nextUpdate(crl, t) != 1) {
+        goto out;
+    }
+    for (size_t i = 0; i < n_revoked; i++) {
+        X509_REVOKED *rev = X509_REVOKED_new();
+        if (rev == NULL ||
+            X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(revoked[i])) != 1 ||
+            set_time(t, revoked_at) != 0 || X509_REVOKED_set_revocationDate(rev, t) != 1 ||
+            X509_CRL_add0_revoked(crl, rev) != 1) {
+            X509_REVOKED_free(rev);
+            goto out;
+        }
+    }
+    if (n_revoked > 0 && X509_CRL_sort(crl) != 1) {
+        goto out;
+    }
+    X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
+    ex = X509V3_EXT_nconf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
+    if (ex == NULL || X509_CRL_add_ext(crl, ex, -1) != 1 || ASN1_INTEGER_set(num, 1) != 1 ||
+        X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1 ||
+        X509_CRL_sign(crl, key, EVP_sha256()) <= 0) {
+        goto out;
+    }
+    ok = true;
+out:
+    if (!ok) {
+        ossl_fail("CRL");
+        X509_CRL_free(crl);
+        crl = NULL;
+    }
+    X509_EXTENSION_free(ex);
+    ASN1_INTEGER_free(num);
+    ASN1_TIME_free(t);
+    return crl;
+}
+
+static bool pem_append(struct tbuf *b, X509 *x)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    bool ok = bio != NULL && PEM_write_bio_X509(bio, x) == 1;
+    long n = ok ? BIO_get_mem_data(bio, &data) : 0;
+    if (ok && n > 0) {
+        tb_put(b, data, (size_t)n);
+    } else {
+        ok = false;
+        b->bad = true;
+    }
+    BIO_free(bio);
+    return ok;
+}
+
+static char *pem_of(X509 *const *certs, size_t n)
+{
+    struct tbuf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        pem_append(&b, certs[i]);
+    }
+    return tb_take_str(&b);
+}
+
+static char *crl_hex(X509_CRL *crl)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509_CRL(crl, &der);
+    struct tbuf b = {0};
+    if (n <= 0) {
+        return NULL;
+    }
+    tb_hex(&b, der, (size_t)n, false);
+    OPENSSL_free(der);
+    return tb_take_str(&b);
+}
+
+/* ================================================================================
+ * Collateral documents (FORMATS.md §4.2, §4.3): compact JSON, keys in Intel's order.
+ * ================================================================================ */
+
+static const struct {
+    const char *status;
+    int svn;
+    const char *date;
+    const char *advisories; /* JSON array body or NULL */
+} LEVELS[SGX_TESTPKI_LEVELS] = {
+    {"UpToDate", 10, "2024-03-13T00:00:00Z", NULL},
+    {"SWHardeningNeeded", 9, "2023-08-09T00:00:00Z", "\"INTEL-SA-00615\""},
+    {"ConfigurationNeeded", 8, "2023-02-15T00:00:00Z", NULL},
+    {"ConfigurationAndSWHardeningNeeded", 7, "2022-11-09T00:00:00Z",
+     "\"INTEL-SA-00289\",\"INTEL-SA-00615\""},
+    {"OutOfDate", 6, "2021-11-10T00:00:00Z", NULL},
+    {"OutOfDateConfigurationNeeded", 5, "2020-11-11T00:00:00Z", NULL},
+    {"Revoked", 4, "2019-11-13T00:00:00Z", NULL},
+};
+
+const char *sgx_testpki_level_status(size_t i)
+{
+    return i < SGX_TESTPKI_LEVELS ? LEVELS[i].status : NULL;
+}
+
+int sgx_testpki_status_svn(const char *status)
+{
+    if (status == NULL) {
+        return -1;
+    }
+    if (strcmp(status, "below") == 0) {
+        return SGX_TESTPKI_BELOW_SVN;
+    }
+    for (size_t i = 0; i < SGX_TESTPKI_LEVELS; i++) {
+        if (strcmp(status, LEVELS[i].status) == 0) {
+            return LEVELS[i].svn;
+        }
+    }
+    return -1;
+}
+
+static void json_date(struct tbuf *b, const char *key, int64_t when)
+{
+    time_t t = (time_t)when;
+    struct tm tm;
+    char s[32];
+    if (gmtime_r(&t, &tm) == NULL || strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        b->bad = true;
+        return;
+    }
+    tb_printf(b, "\"%s\":\"%s\",", key, s);
+}
+
+static char *tcb_info_text(int64_t issue, int64_t next, const uint8_t fmspc[6], bool lower,
+                           const char *pceid, int eval_num)
+{
+    struct tbuf b = {0};
+    tb_printf(&b, "{\"id\":\"SGX\",\"version\":3,");
+    json_date(&b, "issueDate", issue);
+    json_date(&b, "nextUpdate", next);
+    tb_printf(&b, "\"fmspc\":\"");
+    tb_hex(&b, fmspc, 6, !lower);
+    tb_printf(&b, "\",\"pceId\":\"%s\",\"tcbType\":0,\"tcbEvaluationDataNumber\":%d,", pceid,
+              eval_num);
+    tb_printf(&b, "\"tcbLevels\":[");
+    for (size_t i = 0; i < SGX_TESTPKI_LEVELS; i++) {
+        tb_printf(&b, "%s{\"tcb\":{\"sgxtcbcomponents\":[", i == 0 ? "" : ",");
+        for (int c = 0; c < 16; c++) {
+            tb_printf(&b, "%s{\"svn\":%d}", c == 0 ? "" : ",", LEVELS[i].svn);
+        }
+        tb_printf(&b, "],\"pcesvn\":%d},\"tcbDate\":\"%s\",\"tcbStatus\":\"%s\"",
+                  SGX_TESTPKI_PCESVN, LEVELS[i].date, LEVELS[i].status);
+        if (LEVELS[i].advisories != NULL) {
+            tb_printf(&b, ",\"advisoryIDs\":[%s]", LEVELS[i].advisories);
+        }
+        tb_printf(&b, "}");
+    }
+    tb_printf(&b, "]}");
+    return tb_take_str(&b);
+}
+
+static char *qe_identity_text(int64_t issue, int64_t next, int eval_num, const uint8_t mrsigner[32])
+{
+    struct tbuf b = {0};
+    tb_printf(&b, "{\"id\":\"QE\",\"version\":2,");
+    json_date(&b, "issueDate", issue);
+    json_date(&b, "nextUpdate", next);
+    tb_printf(&b,
+              "\"tcbEvaluationDataNumber\":%d,\"miscselect\":\"00000000\","
+              "\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\","
+              "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"",
+              eval_num);
+    tb_hex(&b, mrsigner, 32, true);
+    tb_printf(&b, "\",\"isvprodid\":1,\"tcbLevels\":["
+                  "{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-03-13T00:00:00Z\","
+                  "\"tcbStatus\":\"UpToDate\"},"
+                  "{\"tcb\":{\"isvsvn\":6},\"tcbDate\":\"2021-11-10T00:00:00Z\","
+                  "\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-00615\"]},"
+                  "{\"tcb\":{\"isvsvn\":2},\"tcbDate\":\"2019-05-15T00:00:00Z\","
+                  "\"tcbStatus\":\"Revoked\"}]}");
+    return tb_take_str(&b);
+}
+
+/* ================================================================================
+ * The quote (FORMATS.md §1).
+ * ================================================================================ */
+
+static const uint8_t INTEL_QE_VENDOR[16] = {0x93, 0x9A, 0x72, 0x33, 0xF7, 0x9C, 0x4C, 0xA9,
+                                            0x94, 0x0A, 0x0D, 0xB3, 0x95, 0x7F, 0x06, 0x07};
+static const uint8_t QE_ID[16] = {0x0E, 0x1D, 0x7E, 0x57, 0x00, 0x01, 0x02, 0x03,
+                                  0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B};
+
+struct body_fields {
+    const uint8_t *cpusvn; /* 16 */
+    uint32_t miscselect;
+    uint64_t flags;
+    uint64_t xfrm;
+    const uint8_t *mrenclave; /* 32 */
+    const uint8_t *mrsigner;  /* 32 */
+    const uint8_t *configid;  /* 64 or NULL */
+    uint16_t isvprodid;
+    uint16_t isvsvn;
+    uint16_t configsvn;
+    const uint8_t *reportdata; /* 64 or NULL */
+};
+
+/* sgx_report_body_t, 384 bytes (FORMATS.md §1.2). */
+static void report_body(struct tbuf *b, const struct body_fields *f)
+{
+    size_t start = b->len;
+    tb_put(b, f->cpusvn, 16);
+    tb_u32le(b, f->miscselect);
+    tb_zero(b, 12); /* reserved */
+    tb_zero(b, 16); /* ISVEXTPRODID */
+    tb_u64le(b, f->flags);
+    tb_u64le(b, f->xfrm);
+    tb_put(b, f->mrenclave, 32);
+    tb_zero(b, 32);
+    tb_put(b, f->mrsigner, 32);
+    tb_zero(b, 32);
+    if (f->configid != NULL) {
+        tb_put(b, f->configid, 64);
+    } else {
+        tb_zero(b, 64);
+    }
+    tb_u16le(b, f->isvprodid);
+    tb_u16le(b, f->isvsvn);
+    tb_u16le(b, f->configsvn);
+    tb_zero(b, 42); /* reserved */
+    tb_zero(b, 16); /* ISVFAMILYID */
+    if (f->reportdata != NULL) {
+        tb_put(b, f->reportdata, 64);
+    } else {
+        tb_zero(b, 64);
+    }
+    if (!b->bad && b->len - start != SGX_TESTPKI_BODY_LEN) {
+        b->bad = true;
+    }
+}
+
+/* ================================================================================
+ * Assembly.
+ * ================================================================================ */
+
+static const uint8_t DEFAULT_FMSPC[6] = {0x00, 0x90, 0x6E, 0xD5, 0x00, 0x00};
+static const uint8_t QE_MRENCLAVE[32] = {
+    0x9E, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F,
+    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F};
+static const uint8_t QE_MRSIGNER[32] = {
+    0x5E, 0x7E, 0x57, 0x0E, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+    0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x01, 0x23, 0x45, 0x67, 0x89, 0xAB};
+
+static bool in_range(int v, int lo, int hi, const char *name)
+{
+    if (v < lo || v > hi) {
+        fprintf(stderr, "sgx_testpki: %s %d out of range %d..%d\n", name, v, lo, hi);
+        return false;
+    }
+    return true;
+}
+
+/* Everything one build works on; p is handed to the caller on success. */
+struct build {
+    const struct sgx_testpki_opts *o;
+    struct sgx_testpki p;
+    int64_t now;
+    struct pck_tcb tcb;
+    int qe_isvsvn;
+    int eval_num;
+    /* The untrusted signer pair (tcb_info_untrusted_signer, qe_identity_untrusted_signer). */
+    X509 *rogue_root;
+    EVP_PKEY *rogue_root_key;
+    X509 *rogue;
+    EVP_PKEY *rogue_key;
+};
+
+/* Defaults for zero knobs, range checks, and the PCK's TCB. */
+static int resolve_knobs(struct build *b)
+{
+    const struct sgx_testpki_opts *o = b->o;
+    int comp_svn = o->comp_svn != 0 ? o->comp_svn : SGX_TESTPKI_COMP_SVN;
+    int pcesvn = o->pcesvn != 0 ? o->pcesvn : SGX_TESTPKI_PCESVN;
+    b->qe_isvsvn = o->qe_isvsvn != 0 ? o->qe_isvsvn : SGX_TESTPKI_QE_ISVSVN;
+    b->eval_num = o->tcb_eval_num != 0 ? o->tcb_eval_num : SGX_TESTPKI_TCB_EVAL_NUM;
+    if (!in_range(comp_svn, 0, 255, "comp_svn") || !in_range(pcesvn, 0, 65535, "pcesvn") ||
+        !in_range(b->qe_isvsvn, 0, 65535, "qe_isvsvn") ||
+        !in_range(o->comp_override_index, 0, 16, "comp_override_index") ||
+        !in_range(o->comp_override_svn, 0, 255, "comp_override_svn") ||
+        !in_range(o->sgx_type, 0, 2, "sgx_type") ||
+        !in_range(b->eval_num, 0, 1 << 30, "tcb_eval_num")) {
+        return -1;
+    }
+    b->now = o->now != 0 ? o->now : (int64_t)time(NULL);
+    b->p.now = b->now;
+    memset(b->tcb.comp, comp_svn, sizeof(b->tcb.comp));
+    if (o->comp_override_index != 0) {
+        b->tcb.comp[o->comp_override_index - 1] = (uint8_t)o->comp_override_svn;
+    }
+    b->tcb.pcesvn = (unsigned)pcesvn;
+    memcpy(b->tcb.cpusvn, o->cpu_svn != NULL ? o->cpu_svn : b->tcb.comp, 16);
+    memcpy(b->p.fmspc, o->fmspc != NULL ? o->fmspc : DEFAULT_FMSPC, 6);
+    memcpy(b->p.qe_mrsigner, QE_MRSIGNER, 32);
+    return 0;
+}
+
+/* Keys and certificates (FORMATS.md §3.1); the untrusted pair only when asked for. */
+static int build_certs(struct build *b)
+{
+    const struct sgx_testpki_opts *o = b->o;
+    struct sgx_testpki *p = &b->p;
+    const int64_t now = b->now;
+    const int64_t day = SGX_TESTPKI_DAY;
+    struct tbuf ext = {0};
+    int rc = -1;
+
+    p->root_key = gen_p256();
+    p->pck_ca_key = gen_p256();
+    p->pck_leaf_key = gen_p256();
+    p->tcb_signer_key = gen_p256();
+    p->attest_key = gen_p256();
+    if (p->root_key == NULL || p->pck_ca_key == NULL || p->pck_leaf_key == NULL ||
+        p->tcb_signer_key == NULL || p->attest_key == NULL) {
+        goto out;
+    }
+    sgx_ext_der(&ext, &b->tcb, p->fmspc, (unsigned)o->sgx_type, o->pck_ca_platform);
+    struct cert_spec root = {
+        .kind = CERT_ROOT,
+        .cn = "Test SGX Root CA",
+        .key = p->root_key,
+        .issuer_key = p->root_key,
+        .not_before = now - 30 * day,
+        .not_after = now + 3650 * day,
+        .crl_url = ROOT_CRL_URL,
+    };
+    struct cert_spec ca = {
+        .kind = CERT_CA,
+        .cn = o->pck_ca_platform ? "Test SGX PCK Platform CA" : "Test SGX PCK Processor CA",
+        .key = p->pck_ca_key,
+        .issuer_key = p->root_key,
+        .not_before = now - 30 * day,
+        .not_after = now + 1825 * day,
+        .crl_url = ROOT_CRL_URL,
+    };
+    struct cert_spec leaf = {
+        .kind = CERT_PCK,
+        .cn = "Test SGX PCK Certificate",
+        .key = p->pck_leaf_key,
+        .issuer_key = p->pck_ca_key,
+        .not_before = now - 30 * day + o->pck_cert_date_shift,
+        .not_after = now + 365 * day + o->pck_cert_date_shift,
+        .crl_url = o->pck_ca_platform ? PCK_CRL_URL_PLATFORM : PCK_CRL_URL_PROCESSOR,
+        .sgx_ext = &ext,
+    };
+    struct cert_spec signer = {
+        .kind = CERT_SIGNER,
+        .cn = "Test SGX TCB Signing",
+        .key = p->tcb_signer_key,
+        .issuer_key = p->root_key,
+        .not_before = now - 30 * day,
+        .not_after = now + 365 * day,
+        .crl_url = ROOT_CRL_URL,
+    };
+    p->root = make_cert(&root);
+    ca.issuer = signer.issuer = p->root;
+    p->pck_ca = p->root != NULL ? make_cert(&ca) : NULL;
+    leaf.issuer = p->pck_ca;
+    p->pck_leaf = p->pck_ca != NULL ? make_cert(&leaf) : NULL;
+    p->tcb_signer = p->root != NULL ? make_cert(&signer) : NULL;
+    if (p->pck_leaf == NULL || p->tcb_signer == NULL) {
+        goto out;
+    }
+    if (o->tcb_info_untrusted_signer || o->qe_identity_untrusted_signer) {
+        /* Same names and shape, another key: a chain that only looks like ours. */
+        b->rogue_root_key = gen_p256();
+        b->rogue_key = gen_p256();
+        if (b->rogue_root_key == NULL || b->rogue_key == NULL) {
+            goto out;
+        }
+        root.key = root.issuer_key = b->rogue_root_key;
+        b->rogue_root = make_cert(&root);
+        signer.key = b->rogue_key;
+        signer.issuer = b->rogue_root;
+        signer.issuer_key = b->rogue_root_key;
+        b->rogue = b->rogue_root != NULL ? make_cert(&signer) : NULL;
+        if (b->rogue == NULL) {
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    tb_free(&ext);
+    return rc;
+}
+
+/* Root CA CRL (by the root) and PCK CRL (by the PCK CA). */
+static int build_crls(struct build *b)
+{
+    const struct sgx_testpki_opts *o = b->o;
+    struct sgx_testpki *p = &b->p;
+    const int64_t now = b->now;
+    const int64_t day = SGX_TESTPKI_DAY;
+    X509 *root_revoked[2];
+    size_t n_root = 0;
+    if (o->revoke_pck_ca) {
+        root_revoked[n_root++] = p->pck_ca;
+    }
+    if (o->revoke_tcb_signer) {
+        root_revoked[n_root++] = p->tcb_signer;
+    }
+    p->root_crl =
+        make_crl(p->root, p->root_key, now - day + o->root_crl_date_shift,
+                 now + 29 * day + o->root_crl_date_shift, root_revoked, n_root, now - 2 * day);
+    p->pck_crl = make_crl(p->pck_ca, p->pck_ca_key, now - day + o->pck_crl_date_shift,
+                          now + 29 * day + o->pck_crl_date_shift, &p->pck_leaf,
+                          o->revoke_pck ? 1 : 0, now - 2 * day);
+    return p->root_crl != NULL && p->pck_crl != NULL ? 0 : -1;
+}
+
+/* TCB info and QE identity, signed over the exact text (FORMATS.md §4.4). */
+static int build_documents(struct build *b)
+{
+    const struct sgx_testpki_opts *o = b->o;
+    struct sgx_testpki *p = &b->p;
+    const int64_t now = b->now;
+    const int64_t day = SGX_TESTPKI_DAY;
+    uint8_t id_mrsigner[32];
+    memcpy(id_mrsigner, QE_MRSIGNER, 32);
+    if (o->qe_identity_mrsigner_wrong) {
+        id_mrsigner[31] ^= 0x01;
+    }
+    p->tcb_info = tcb_info_text(
+        now - day + o->tcb_info_date_shift, now + 29 * day + o->tcb_info_date_shift,
+        o->tcb_info_fmspc != NULL ? o->tcb_info_fmspc : p->fmspc, o->tcb_info_fmspc_lowercase,
+        o->pceid_mismatch ? "0001" : "0000", b->eval_num);
+    p->qe_identity =
+        qe_identity_text(now - day + o->qe_identity_date_shift,
+                         now + 29 * day + o->qe_identity_date_shift, b->eval_num, id_mrsigner);
+    if (p->tcb_info == NULL || p->qe_identity == NULL ||
+        sign_rs(o->tcb_info_untrusted_signer ? b->rogue_key : p->tcb_signer_key, p->tcb_info,
+                strlen(p->tcb_info), p->tcb_info_sig) != 0 ||
+        sign_rs(o->qe_identity_untrusted_signer ? b->rogue_key : p->tcb_signer_key, p->qe_identity,
+                strlen(p->qe_identity), p->qe_identity_sig) != 0) {
+        return -1;
+    }
+    if (o->corrupt_tcb_info_sig) {
+        p->tcb_info_sig[63] ^= 0x01;
+    }
+    if (o->corrupt_qe_identity_sig) {
+        p->qe_identity_sig[63] ^= 0x01;
+    }
+    return 0;
+}
+
+/* The SGX ECDSA quote v3 (FORMATS.md §1). */
+static int build_quote(struct build *b)
+{
+    const struct sgx_testpki_opts *o = b->o;
+    struct sgx_testpki *p = &b->p;
+    struct tbuf q = {0};
+    struct tbuf chain = {0};
+    struct tbuf qe_report = {0};
+    int rc = -1;
+
+    /* Certification data: type 5, PEM chain leaf, CA, root (+ NUL), §1.4. */
+    X509 *leaf_first[3] = {p->pck_leaf, p->pck_ca, p->root};
+    X509 *root_first[3] = {p->root, p->pck_ca, p->pck_leaf};
+    for (size_t i = 0; i < 3; i++) {
+        pem_append(&chain, o->chain_root_first ? root_first[i] : leaf_first[i]);
+    }
+    if (chain.bad) {
+        goto out;
+    }
+    size_t cert_len = chain.len + (o->no_trailing_nul ? 0 : 1);
+
+    /* Header (48 bytes, §1.1) and ISV enclave report body (384 bytes, §1.2). */
+    uint8_t default_mrenclave[32];
+    uint8_t default_mrsigner[32];
+    memset(default_mrenclave, 0xE1, sizeof(default_mrenclave));
+    memset(default_mrsigner, 0x51, sizeof(default_mrsigner));
+    tb_u16le(&q, 3);                      /* version */
+    tb_u16le(&q, 2);                      /* att_key_type: ECDSA-256 with P-256 */
+    tb_u32le(&q, 0);                      /* tee_type: SGX */
+    tb_u16le(&q, (unsigned)b->qe_isvsvn); /* qe_svn */
+    tb_u16le(&q, b->tcb.pcesvn);          /* pce_svn */
+    tb_put(&q, INTEL_QE_VENDOR, 16);
+    tb_put(&q, QE_ID, 16); /* user_data: QE-ID, then 4 zero bytes */
+    tb_zero(&q, 4);
+    struct body_fields isv = {
+        .cpusvn = b->tcb.cpusvn,
+        .miscselect = 0,
+        .flags = SGX_TESTPKI_ATTR_FLAGS | (o->debug ? 0x2u : 0u),
+        .xfrm = SGX_TESTPKI_ATTR_XFRM,
+        .mrenclave = o->mr_enclave != NULL ? o->mr_enclave : default_mrenclave,
+        .mrsigner = o->mr_signer != NULL ? o->mr_signer : default_mrsigner,
+        .configid = o->config_id,
+        .isvprodid = o->isv_prod_id,
+        .isvsvn = o->isv_svn,
+        .configsvn = o->config_svn,
+        .reportdata = o->report_data,
+    };
+    report_body(&q, &isv);
+    if (q.bad || q.len != SGX_TESTPKI_SIGNED_LEN) {
+        goto out;
+    }
+
+    /* Signature data (§1.3): quote signature by the attestation key over header || body. */
+    uint8_t quote_sig[64];
+    uint8_t att_pub[64];
+    uint8_t auth[SGX_TESTPKI_QE_AUTH_LEN];
+    for (size_t i = 0; i < sizeof(auth); i++) {
+        auth[i] = (uint8_t)i;
+    }
+    if (sign_rs(p->attest_key, q.p, q.len, quote_sig) != 0 || pub_xy(p->attest_key, att_pub) != 0) {
+        goto out;
+    }
+    if (o->corrupt_quote_sig) {
+        quote_sig[63] ^= 0x01;
+    }
+    /* "QE REPORTDATA[0..31] = SHA-256(attestation public key || QE auth data) and
+     * QE REPORTDATA[32..63] = zero." */
+    uint8_t qe_rd[64] = {0};
+    uint8_t bind_in[64 + sizeof(auth)];
+    unsigned int md_len = 0;
+    memcpy(bind_in, att_pub, 64);
+    memcpy(bind_in + 64, auth, sizeof(auth));
+    if (EVP_Digest(bind_in, sizeof(bind_in), qe_rd, &md_len, EVP_sha256(), NULL) != 1 ||
+        md_len != 32) {
+        goto out;
+    }
+    if (o->corrupt_qe_report_data) {
+        qe_rd[0] ^= 0x01;
+    }
+    /* The QE's own report, as the QE identity describes it; signed by the PCK key. */
+    struct body_fields qe = {
+        .cpusvn = b->tcb.cpusvn,
+        .miscselect = 0,
+        .flags = 0x15u | (o->qe_attributes_mismatch ? 0x2u : 0u), /* INIT|MODE64BIT|PROVKEY */
+        .xfrm = SGX_TESTPKI_ATTR_XFRM,
+        .mrenclave = QE_MRENCLAVE,
+        .mrsigner = QE_MRSIGNER,
+        .isvprodid = o->qe_isvprodid_wrong ? 2 : 1,
+        .isvsvn = (uint16_t)b->qe_isvsvn,
+        .reportdata = qe_rd,
+    };
+    report_body(&qe_report, &qe);
+    uint8_t qe_sig[64];
+    if (qe_report.bad || sign_rs(p->pck_leaf_key, qe_report.p, qe_report.len, qe_sig) != 0) {
+        goto out;
+    }
+    if (o->corrupt_qe_report_sig) {
+        qe_sig[63] ^= 0x01;
+    }
+    size_t sig_len = 64 + 64 + SGX_TESTPKI_BODY_LEN + 64 + 2 + sizeof(auth) + 2 + 4 + cert_len;
+    tb_u32le(&q, (uint32_t)sig_len);
+    tb_put(&q, quote_sig, 64);
+    tb_put(&q, att_pub, 64);
+    tb_put(&q, qe_report.p, qe_report.len);
+    tb_put(&q, qe_sig, 64);
+    tb_u16le(&q, (unsigned)sizeof(auth));
+    tb_put(&q, auth, sizeof(auth));
+    tb_u16le(&q, 5); /* PCK_CERT_CHAIN */
+    tb_u32le(&q, (uint32_t)cert_len);
+    tb_put(&q, chain.p, chain.len);
+    if (!o->no_trailing_nul) {
+        tb_u8(&q, 0);
+    }
+    if (q.bad || q.len != SGX_TESTPKI_SIGNED_LEN + 4 + sig_len) {
+        goto out;
+    }
+    p->pck_chain_pem = tb_take_str(&chain);
+    if (p->pck_chain_pem == NULL) {
+        goto out;
+    }
+    p->quote = q.p;
+    p->quote_len = q.len;
+    memset(&q, 0, sizeof(q));
+    rc = 0;
+out:
+    tb_free(&qe_report);
+    tb_free(&chain);
+    tb_free(&q);
+    return rc;
+}
+
+/* The bundle: dcap-qvl QuoteCollateralV3 layout (MANIFEST.md "Conventions"). */
+static int build_bundle(struct build *b)
+{
+    const struct sgx_testpki_opts *o = b->o;
+    struct sgx_testpki *p = &b->p;
+    X509 *ca_chain[2] = {p->pck_ca, p->root};
+    X509 *tcb_chain[2] = {p->tcb_signer, p->root};
+    X509 *rogue_chain[2] = {b->rogue, b->rogue_root};
+    struct tbuf tsig = {0};
+    struct tbuf qsig = {0};
+    json_t *bundle = NULL;
+    int rc = -1;
+
+    p->root_pem = pem_of(&p->root, 1);
+    p->pck_crl_issuer_pem = pem_of(ca_chain, 2);
+    p->tcb_issuer_pem = pem_of(o->tcb_info_untrusted_signer ? rogue_chain : tcb_chain, 2);
+    p->qe_id_issuer_pem = pem_of(o->qe_identity_untrusted_signer ? rogue_chain : tcb_chain, 2);
+    char *root_crl = crl_hex(p->root_crl);
+    char *pck_crl = crl_hex(p->pck_crl);
+    tb_hex(&tsig, p->tcb_info_sig, 64, false);
+    tb_hex(&qsig, p->qe_identity_sig, 64, false);
+    char *tsig_s = tb_take_str(&tsig);
+    char *qsig_s = tb_take_str(&qsig);
+    if (p->root_pem == NULL || p->pck_crl_issuer_pem == NULL || p->tcb_issuer_pem == NULL ||
+        p->qe_id_issuer_pem == NULL || root_crl == NULL || pck_crl == NULL || tsig_s == NULL ||
+        qsig_s == NULL) {
+        goto out;
+    }
+    const char *const keys[9] = {
+        "pck_crl_issuer_chain",     "root_ca_crl", "pck_crl",
+        "tcb_info_issuer_chain",    "tcb_info",    "tcb_info_signature",
+        "qe_identity_issuer_chain", "qe_identity", "qe_identity_signature"};
+    const char *const vals[9] = {p->pck_crl_issuer_pem, root_crl,       pck_crl,
+                                 p->tcb_issuer_pem,     p->tcb_info,    tsig_s,
+                                 p->qe_id_issuer_pem,   p->qe_identity, qsig_s};
+    bundle = json_object();
+    if (bundle == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < 9; i++) {
+        if (json_object_set_new(bundle, keys[i], json_string(vals[i])) != 0) {
+            goto out;
+        }
+    }
+    p->bundle_json = json_dumps(bundle, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    rc = p->bundle_json != NULL ? 0 : -1;
+out:
+    json_decref(bundle);
+    free(root_crl);
+    free(pck_crl);
+    free(tsig_s);
+    free(qsig_s);
+    return rc;
+}
+
+int sgx_testpki_build(const struct sgx_testpki_opts *opts, struct sgx_testpki *out)
+{
+    static const struct sgx_testpki_opts defaults;
+    struct build b;
+    memset(&b, 0, sizeof(b));
+    memset(out, 0, sizeof(*out));
+    b.o = opts != NULL ? opts : &defaults;
+
+    int rc = resolve_knobs(&b);
+    if (rc == 0) {
+        rc = build_certs(&b);
+    }
+    if (rc == 0) {
+        rc = build_crls(&b);
+    }
+    if (rc == 0) {
+        rc = build_documents(&b);
+    }
+    if (rc == 0) {
+        rc = build_quote(&b);
+    }
+    if (rc == 0) {
+        rc = build_bundle(&b);
+    }
+    X509_free(b.rogue_root);
+    X509_free(b.rogue);
+    EVP_PKEY_free(b.rogue_root_key);
+    EVP_PKEY_free(b.rogue_key);
+    if (rc != 0) {
+        fprintf(stderr, "sgx_testpki: build failed\n");
+        sgx_testpki_free(&b.p);
+        return -1;
+    }
+    *out = b.p;
+    return 0;
+}
+
+void sgx_testpki_free(struct sgx_testpki *pki)
+{
+    if (pki == NULL) {
+        return;
+    }
+    free(pki->quote);
+    free(pki->bundle_json);
+    free(pki->root_pem);
+    free(pki->pck_chain_pem);
+    free(pki->pck_crl_issuer_pem);
+    free(pki->tcb_issuer_pem);
+    free(pki->qe_id_issuer_pem);
+    free(pki->tcb_info);
+    free(pki->qe_identity);
+    X509_CRL_free(pki->root_crl);
+    X509_CRL_free(pki->pck_crl);
+    X509_free(pki->root);
+    X509_free(pki->pck_ca);
+    X509_free(pki->pck_leaf);
+    X509_free(pki->tcb_signer);
+    EVP_PKEY_free(pki->root_key);
+    EVP_PKEY_free(pki->pck_ca_key);
+    EVP_PKEY_free(pki->pck_leaf_key);
+    EVP_PKEY_free(pki->tcb_signer_key);
+    EVP_PKEY_free(pki->attest_key);
+    memset(pki, 0, sizeof(*pki));
+}

@@ -1,0 +1,599 @@
+/*
+ * Unit tests for the collateral part of the store (src/store/sqlite/collateral.c, migration 5
+ * in migrations.c, the collateral wrappers in store.c) against real database files in a temp
+ * directory: insert, get and list; which item wins per (kind, key) (newer replaces, older and
+ * equal-but-different are refused, the same item again changes nothing); argument checks; the
+ * upgrade of a version 4 database; and rows a tampered database may hold.
+ */
+#include "att_test.h"
+#include "store_fixture.h"
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+
+static int setup(void **state)
+{
+    return store_fx_setup(state, "coll", true);
+}
+
+static int teardown(void **state)
+{
+    return store_fx_teardown(state);
+}
+
+/* Run SQL on a second, raw connection (as an attacker with the file would). */
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    char *err = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK) {
+        fail_msg("raw_exec: %s", err != NULL ? err : "?");
+    }
+    sqlite3_free(err);
+    sqlite3_close(db);
+}
+
+/* Like raw_exec, but the SQL must fail; returns SQLite's result code. */
+static int raw_exec_fails(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_not_equal(rc, SQLITE_OK);
+    return rc;
+}
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* r->sha256 from r->body, as callers must set it. */
+static void set_sha(struct att_collateral_rec *r)
+{
+    uint8_t md[32];
+    unsigned int n = 0;
+    assert_int_equal(EVP_Digest(r->body.data, r->body.len, md, &n, EVP_sha256(), NULL), 1);
+    for (size_t i = 0; i < 32; i++) {
+        snprintf(r->sha256 + 2 * i, 3, "%02x", md[i]);
+    }
+}
+
+/*
+ * A record of `kind`/`key` whose body is `body` (text); documents get a 64-byte signature,
+ * every item but the root CRL an issuer chain.
+ */
+static void make_rec(struct att_collateral_rec *r, const char *kind, const char *key,
+                     const char *body, int64_t issued, int64_t eval_num)
+{
+    att_collateral_rec_init(r);
+    snprintf(r->kind, sizeof(r->kind), "%s", kind);
+    snprintf(r->key, sizeof(r->key), "%s", key);
+    EXPECT_OK(att_buf_puts(&r->body, body));
+    if (strcmp(kind, "tcb_info") == 0 || strcmp(kind, "qe_identity") == 0) {
+        uint8_t sig[64];
+        memset(sig, 0xa5, sizeof(sig));
+        EXPECT_OK(att_buf_put(&r->signature, sig, sizeof(sig)));
+    }
+    if (strcmp(kind, "root_crl") != 0) {
+        EXPECT_OK(att_buf_puts(&r->issuer_chain, "-----BEGIN CERTIFICATE-----\nMIIB\n"
+                                                 "-----END CERTIFICATE-----\n"));
+    }
+    r->issued = issued;
+    r->next_update = issued + 30 * 86400;
+    r->eval_num = eval_num;
+    snprintf(r->source, sizeof(r->source), "pcs");
+    r->stored_at = 1750000000;
+    set_sha(r);
+}
+
+static void assert_same_rec(const struct att_collateral_rec *a, const struct att_collateral_rec *b)
+{
+    assert_string_equal(a->kind, b->kind);
+    assert_string_equal(a->key, b->key);
+    assert_string_equal(a->sha256, b->sha256);
+    assert_int_equal(a->body.len, b->body.len);
+    assert_memory_equal(a->body.data, b->body.data, a->body.len);
+    assert_int_equal(a->signature.len, b->signature.len);
+    if (a->signature.len > 0) {
+        assert_memory_equal(a->signature.data, b->signature.data, a->signature.len);
+    }
+    assert_int_equal(a->issuer_chain.len, b->issuer_chain.len);
+    if (a->issuer_chain.len > 0) {
+        assert_memory_equal(a->issuer_chain.data, b->issuer_chain.data, a->issuer_chain.len);
+    }
+    assert_int_equal(a->issued, b->issued);
+    assert_int_equal(a->next_update, b->next_update);
+    assert_int_equal(a->eval_num, b->eval_num);
+    assert_string_equal(a->source, b->source);
+    assert_int_equal(a->stored_at, b->stored_at);
+}
+
+/* The stored body of (kind, key), as a string in `out`. */
+static void stored_body(struct att_store *s, const char *kind, const char *key, char *out, size_t n)
+{
+    struct att_collateral_rec got;
+    att_collateral_rec_init(&got);
+    EXPECT_OK(att_store_collateral_get(s, kind, key, &got));
+    snprintf(out, n, "%s", att_buf_cstr(&got.body));
+    att_collateral_rec_cleanup(&got);
+}
+
+struct seen {
+    char v[8][64];
+    size_t n;
+    size_t stop_at; /* > 0: fail on that call */
+};
+
+static att_err collect(const struct att_collateral_rec *r, void *arg)
+{
+    struct seen *c = arg;
+    if (c->stop_at != 0 && c->n + 1 == c->stop_at) {
+        return ATT_ERR_STATE;
+    }
+    assert_true(c->n < 8);
+    snprintf(c->v[c->n++], sizeof(c->v[0]), "%s/%s", r->kind, r->key);
+    return ATT_OK;
+}
+
+/* ---- schema ------------------------------------------------------------------------- */
+
+static void test_fresh_db_has_collateral(void **state)
+{
+    struct store_fx *f = *state;
+    int v = -1;
+    EXPECT_OK(att_store_schema_version(f->s, &v));
+    assert_int_equal(v, 5);
+    assert_int_equal(att_store_schema_latest(), 5);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'"
+                                    " AND name = 'collateral'"),
+                     1);
+    /* The schema itself refuses kinds and sources the store does not know. */
+    raw_exec_fails(f->db, "INSERT INTO collateral VALUES('pck_cert', '', '', X'01', X'', X'',"
+                          " 1, 2, 0, 'pcs', 3)");
+    raw_exec_fails(f->db, "INSERT INTO collateral VALUES('root_crl', '', '', X'01', X'', X'',"
+                          " 1, 2, 0, 'web', 3)");
+}
+
+/* A version 4 database (migrations 1-4 as released) with data gains the table, keeps its data. */
+static void test_upgrade_from_version_4(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_provider_rec p;
+    struct att_collateral_rec r;
+    int v = -1;
+
+    memset(&p, 0, sizeof(p));
+    snprintf(p.name, sizeof(p.name), "p1");
+    snprintf(p.issuer, sizeof(p.issuer), "https://p1.example");
+    snprintf(p.signing_alg, sizeof(p.signing_alg), "ES256");
+    snprintf(p.trust_model, sizeof(p.trust_model), "%s", ATT_TRUST_ISOLATED);
+    p.created_at = 1700000000;
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    att_store_close(f->s);
+    f->s = NULL;
+    /* Take migration 5 back out: what is left is exactly a version 4 database. */
+    raw_exec(f->db, "DROP TABLE collateral; DELETE FROM schema_migrations WHERE version = 5;");
+    assert_int_equal(raw_int(f->db, "SELECT MAX(version) FROM schema_migrations"), 4);
+
+    EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
+    EXPECT_OK(att_store_schema_version(f->s, &v));
+    assert_int_equal(v, 5);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 5);
+    memset(&p, 0, sizeof(p));
+    EXPECT_OK(att_store_provider_get(f->s, "p1", &p));
+    assert_string_equal(p.trust_model, ATT_TRUST_ISOLATED);
+
+    make_rec(&r, "root_crl", "", "root crl der", 1000, 0);
+    EXPECT_OK(att_store_collateral_put(f->s, &r, NULL));
+    att_collateral_rec_cleanup(&r);
+
+    /* Reopening applies nothing twice. */
+    att_store_close(f->s);
+    f->s = NULL;
+    EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 5);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
+}
+
+/* ---- put, get, list ------------------------------------------------------------------- */
+
+static void test_put_get_list(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_collateral_rec r[5], got;
+    struct seen c = {0};
+    bool replaced = false;
+
+    make_rec(&r[0], "tcb_info", "sgx:00606A000000", "{\"id\":\"SGX\"}", 1000, 17);
+    make_rec(&r[1], "qe_identity", "sgx", "{\"id\":\"QE\"}", 1001, 17);
+    make_rec(&r[2], "pck_crl", "processor", "\x30\x03\x02\x01\x01", 1002, 0);
+    make_rec(&r[3], "root_crl", "", "\x30\x03\x02\x01\x02", 1003, 0);
+    make_rec(&r[4], "tcb_info", "tdx:00806F050000", "{\"id\":\"TDX\"}", 1004, 18);
+    snprintf(r[3].source, sizeof(r[3].source), "import");
+
+    EXPECT_OK(att_store_collateral_list(f->s, collect, &c));
+    assert_int_equal(c.n, 0);
+    for (size_t i = 0; i < 5; i++) {
+        replaced = false;
+        EXPECT_OK(att_store_collateral_put(f->s, &r[i], &replaced));
+        assert_true(replaced);
+    }
+    for (size_t i = 0; i < 5; i++) {
+        att_collateral_rec_init(&got);
+        EXPECT_OK(att_store_collateral_get(f->s, r[i].kind, r[i].key, &got));
+        assert_same_rec(&got, &r[i]);
+        att_collateral_rec_cleanup(&got);
+    }
+
+    /* Ordered by kind, then key. */
+    EXPECT_OK(att_store_collateral_list(f->s, collect, &c));
+    assert_int_equal(c.n, 5);
+    assert_string_equal(c.v[0], "pck_crl/processor");
+    assert_string_equal(c.v[1], "qe_identity/sgx");
+    assert_string_equal(c.v[2], "root_crl/");
+    assert_string_equal(c.v[3], "tcb_info/sgx:00606A000000");
+    assert_string_equal(c.v[4], "tcb_info/tdx:00806F050000");
+
+    /* A callback's error stops the walk and is returned. */
+    memset(&c, 0, sizeof(c));
+    c.stop_at = 2;
+    EXPECT_ERR(att_store_collateral_list(f->s, collect, &c), ATT_ERR_STATE);
+    assert_int_equal(c.n, 1);
+
+    for (size_t i = 0; i < 5; i++) {
+        att_collateral_rec_cleanup(&r[i]);
+    }
+}
+
+/* get: absent keys, and `out` is left alone unless the call succeeds. */
+static void test_get_not_found(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_collateral_rec r, got;
+
+    make_rec(&r, "tcb_info", "sgx:00606A000000", "doc", 1000, 17);
+    EXPECT_OK(att_store_collateral_put(f->s, &r, NULL));
+
+    att_collateral_rec_init(&got);
+    EXPECT_OK(att_buf_puts(&got.body, "previous"));
+    snprintf(got.kind, sizeof(got.kind), "untouched");
+    EXPECT_ERR(att_store_collateral_get(f->s, "tcb_info", "sgx:00606A000001", &got),
+               ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_collateral_get(f->s, "tcb_info", "tdx:00606A000000", &got),
+               ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_collateral_get(f->s, "qe_identity", "sgx", &got), ATT_ERR_NOT_FOUND);
+    assert_string_equal(got.kind, "untouched");
+    assert_string_equal(att_buf_cstr(&got.body), "previous");
+
+    /* A reused record is replaced whole, not appended to. */
+    EXPECT_OK(att_store_collateral_get(f->s, "tcb_info", "sgx:00606A000000", &got));
+    assert_same_rec(&got, &r);
+    EXPECT_OK(att_store_collateral_get(f->s, "tcb_info", "sgx:00606A000000", &got));
+    assert_same_rec(&got, &r);
+    att_collateral_rec_cleanup(&got);
+    att_collateral_rec_cleanup(&r);
+}
+
+static void test_newer_replaces(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_collateral_rec old, newer, got;
+    bool replaced = false;
+    char body[64];
+
+    make_rec(&old, "tcb_info", "sgx:00606A000000", "v17", 1000, 17);
+    make_rec(&newer, "tcb_info", "sgx:00606A000000", "v18", 2000, 18);
+    snprintf(newer.source, sizeof(newer.source), "import");
+    newer.stored_at = 1760000000;
+    EXPECT_OK(att_store_collateral_put(f->s, &old, &replaced));
+    assert_true(replaced);
+    replaced = false;
+    EXPECT_OK(att_store_collateral_put(f->s, &newer, &replaced));
+    assert_true(replaced);
+    att_collateral_rec_init(&got);
+    EXPECT_OK(att_store_collateral_get(f->s, "tcb_info", "sgx:00606A000000", &got));
+    assert_same_rec(&got, &newer);
+    att_collateral_rec_cleanup(&got);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
+
+    /* A later issue date wins even with a lower evaluation number (issued decides first). */
+    att_collateral_rec_cleanup(&old);
+    make_rec(&old, "tcb_info", "sgx:00606A000000", "v16 reissued", 3000, 16);
+    EXPECT_OK(att_store_collateral_put(f->s, &old, &replaced));
+    assert_true(replaced);
+    stored_body(f->s, "tcb_info", "sgx:00606A000000", body, sizeof(body));
+    assert_string_equal(body, "v16 reissued");
+
+    att_collateral_rec_cleanup(&old);
+    att_collateral_rec_cleanup(&newer);
+}
+
+static void test_older_refused(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_collateral_rec cur, old;
+    bool replaced = true;
+    char body[64];
+
+    make_rec(&cur, "pck_crl", "platform", "crl at 2000", 2000, 0);
+    make_rec(&old, "pck_crl", "platform", "crl at 1000", 1000, 0);
+    EXPECT_OK(att_store_collateral_put(f->s, &cur, NULL));
+    EXPECT_ERR(att_store_collateral_put(f->s, &old, &replaced), ATT_ERR_EXISTS);
+    assert_true(replaced); /* untouched on error */
+    stored_body(f->s, "pck_crl", "platform", body, sizeof(body));
+    assert_string_equal(body, "crl at 2000");
+
+    /* An older item with a higher evaluation number is still older. */
+    att_collateral_rec_cleanup(&old);
+    make_rec(&old, "tcb_info", "tdx:00806F050000", "old but eval 99", 1000, 99);
+    att_collateral_rec_cleanup(&cur);
+    make_rec(&cur, "tcb_info", "tdx:00806F050000", "current", 2000, 18);
+    EXPECT_OK(att_store_collateral_put(f->s, &cur, NULL));
+    EXPECT_ERR(att_store_collateral_put(f->s, &old, NULL), ATT_ERR_EXISTS);
+    stored_body(f->s, "tcb_info", "tdx:00806F050000", body, sizeof(body));
+    assert_string_equal(body, "current");
+
+    /* The other CA's CRL is a different key. */
+    att_collateral_rec_cleanup(&old);
+    make_rec(&old, "pck_crl", "processor", "crl at 1000", 1000, 0);
+    EXPECT_OK(att_store_collateral_put(f->s, &old, &replaced));
+    assert_true(replaced);
+
+    att_collateral_rec_cleanup(&cur);
+    att_collateral_rec_cleanup(&old);
+}
+
+static void test_equal_issued(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_collateral_rec cur, again, other;
+    bool replaced = true;
+    char body[64];
+
+    make_rec(&cur, "qe_identity", "tdx", "qe eval 17", 1000, 17);
+    EXPECT_OK(att_store_collateral_put(f->s, &cur, NULL));
+
+    /* The same item again (same sha256): nothing changes, not even its source or time. */
+    make_rec(&again, "qe_identity", "tdx", "qe eval 17", 1000, 17);
+    snprintf(again.source, sizeof(again.source), "import");
+    again.stored_at = 1790000000;
+    EXPECT_OK(att_store_collateral_put(f->s, &again, &replaced));
+    assert_false(replaced);
+    EXPECT_OK(att_store_collateral_put(f->s, &again, NULL));
+    assert_int_equal(raw_int(f->db, "SELECT stored_at FROM collateral WHERE kind = 'qe_identity'"),
+                     cur.stored_at);
+
+    /* Same issue date, other content: refused unless its evaluation number is higher. */
+    make_rec(&other, "qe_identity", "tdx", "qe eval 17 bis", 1000, 17);
+    EXPECT_ERR(att_store_collateral_put(f->s, &other, &replaced), ATT_ERR_EXISTS);
+    att_collateral_rec_cleanup(&other);
+    make_rec(&other, "qe_identity", "tdx", "qe eval 16", 1000, 16);
+    EXPECT_ERR(att_store_collateral_put(f->s, &other, NULL), ATT_ERR_EXISTS);
+    stored_body(f->s, "qe_identity", "tdx", body, sizeof(body));
+    assert_string_equal(body, "qe eval 17");
+    att_collateral_rec_cleanup(&other);
+    make_rec(&other, "qe_identity", "tdx", "qe eval 18", 1000, 18);
+    replaced = false;
+    EXPECT_OK(att_store_collateral_put(f->s, &other, &replaced));
+    assert_true(replaced);
+    stored_body(f->s, "qe_identity", "tdx", body, sizeof(body));
+    assert_string_equal(body, "qe eval 18");
+
+    /* Equal CRLs (eval_num 0) with other content: the first one stays. */
+    att_collateral_rec_cleanup(&other);
+    make_rec(&other, "root_crl", "", "crl a", 1000, 0);
+    EXPECT_OK(att_store_collateral_put(f->s, &other, NULL));
+    att_collateral_rec_cleanup(&other);
+    make_rec(&other, "root_crl", "", "crl b", 1000, 0);
+    EXPECT_ERR(att_store_collateral_put(f->s, &other, NULL), ATT_ERR_EXISTS);
+
+    att_collateral_rec_cleanup(&cur);
+    att_collateral_rec_cleanup(&again);
+    att_collateral_rec_cleanup(&other);
+}
+
+/* ---- argument checks ------------------------------------------------------------------- */
+
+static void expect_bad(struct att_store *s, struct att_collateral_rec *r)
+{
+    bool replaced = true;
+    EXPECT_ERR(att_store_collateral_put(s, r, &replaced), ATT_ERR_ARG);
+    assert_true(replaced);
+    att_collateral_rec_cleanup(r);
+}
+
+static void test_bad_arguments(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_collateral_rec r;
+    struct seen c = {0};
+
+    EXPECT_ERR(att_store_collateral_put(f->s, NULL, NULL), ATT_ERR_ARG);
+    make_rec(&r, "tcb_info", "sgx:00606A000000", "doc", 1, 1);
+    EXPECT_ERR(att_store_collateral_put(NULL, &r, NULL), ATT_ERR_ARG);
+    att_collateral_rec_cleanup(&r);
+    EXPECT_ERR(att_store_collateral_get(f->s, NULL, "", &r), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_collateral_get(f->s, "root_crl", NULL, &r), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_collateral_get(f->s, "root_crl", "", NULL), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_collateral_list(f->s, NULL, &c), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_collateral_list(NULL, collect, &c), ATT_ERR_ARG);
+
+    /* Kinds and key shapes. */
+    static const char *const bad[][2] = {
+        {"pck_cert", "processor"},
+        {"root_crl", "x"},
+        {"pck_crl", ""},
+        {"pck_crl", "Processor"},
+        {"tcb_info", "sgx:00606a000000"}, /* lower-case hex */
+        {"tcb_info", "sgx:00606A00000"},
+        {"tcb_info", "sgx:00606A0000000"},
+        {"tcb_info", "sev:00606A000000"},
+        {"tcb_info", "00606A000000"},
+        {"tcb_info", "sgx:00606A00000G"},
+        {"qe_identity", "SGX"},
+        {"qe_identity", ""},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        make_rec(&r, bad[i][0], bad[i][1], "body", 1, 1);
+        expect_bad(f->s, &r);
+    }
+
+    /* sha256: not that of the body, upper case, short. */
+    make_rec(&r, "root_crl", "", "body", 1, 0);
+    r.sha256[0] = r.sha256[0] == '0' ? '1' : '0';
+    expect_bad(f->s, &r);
+    make_rec(&r, "root_crl", "", "body", 1, 0);
+    for (size_t i = 0; i < 64; i++) {
+        if (r.sha256[i] >= 'a' && r.sha256[i] <= 'f') {
+            r.sha256[i] = (char)(r.sha256[i] - 'a' + 'A');
+        }
+    }
+    expect_bad(f->s, &r);
+    make_rec(&r, "root_crl", "", "body", 1, 0);
+    r.sha256[63] = '\0';
+    expect_bad(f->s, &r);
+    make_rec(&r, "root_crl", "", "body", 1, 0);
+    memset(r.sha256, 'a', sizeof(r.sha256)); /* not NUL-terminated */
+    expect_bad(f->s, &r);
+
+    /* An empty body. */
+    make_rec(&r, "root_crl", "", "", 1, 0);
+    expect_bad(f->s, &r);
+
+    /* Signatures: documents need exactly 64 bytes, CRLs none. */
+    make_rec(&r, "tcb_info", "sgx:00606A000000", "doc", 1, 1);
+    att_buf_reset(&r.signature);
+    expect_bad(f->s, &r);
+    make_rec(&r, "qe_identity", "sgx", "doc", 1, 1);
+    att_buf_reset(&r.signature);
+    EXPECT_OK(att_buf_put(&r.signature, "short", 5));
+    expect_bad(f->s, &r);
+    make_rec(&r, "pck_crl", "platform", "crl", 1, 0);
+    EXPECT_OK(att_buf_putc(&r.signature, 1));
+    expect_bad(f->s, &r);
+
+    /* Sources. */
+    make_rec(&r, "pck_crl", "platform", "crl", 1, 0);
+    snprintf(r.source, sizeof(r.source), "web");
+    expect_bad(f->s, &r);
+    make_rec(&r, "pck_crl", "platform", "crl", 1, 0);
+    r.source[0] = '\0';
+    expect_bad(f->s, &r);
+
+    /* Blobs over their caps (a caller's own larger buffer), or in error. */
+    uint8_t *big = calloc(1, ATT_STORE_COLLATERAL_CHAIN_MAX + 1);
+    assert_non_null(big);
+    make_rec(&r, "pck_crl", "platform", "crl", 1, 0);
+    att_buf_cleanup(&r.issuer_chain);
+    att_buf_init(&r.issuer_chain, 2 * ATT_STORE_COLLATERAL_CHAIN_MAX);
+    EXPECT_OK(att_buf_put(&r.issuer_chain, big, ATT_STORE_COLLATERAL_CHAIN_MAX + 1));
+    expect_bad(f->s, &r);
+    free(big);
+    uint8_t sig[ATT_STORE_COLLATERAL_SIG_LEN + 1] = {0};
+    make_rec(&r, "pck_crl", "platform", "crl", 1, 0);
+    EXPECT_ERR(att_buf_put(&r.signature, sig, sizeof(sig)), ATT_ERR_TOO_LARGE); /* sticky */
+    expect_bad(f->s, &r);
+
+    /* Nothing was stored. */
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 0);
+}
+
+/* The largest body and chain fit. */
+static void test_caps(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_collateral_rec r, got;
+
+    uint8_t *big = malloc(ATT_STORE_COLLATERAL_BODY_MAX + 1);
+    assert_non_null(big);
+    for (size_t i = 0; i <= ATT_STORE_COLLATERAL_BODY_MAX; i++) {
+        big[i] = (uint8_t)(i * 7);
+    }
+    make_rec(&r, "pck_crl", "processor", "x", 1, 0);
+    att_buf_reset(&r.body);
+    EXPECT_OK(att_buf_put(&r.body, big, ATT_STORE_COLLATERAL_BODY_MAX));
+    att_buf_reset(&r.issuer_chain);
+    EXPECT_OK(att_buf_put(&r.issuer_chain, big, ATT_STORE_COLLATERAL_CHAIN_MAX));
+    free(big);
+    set_sha(&r);
+    EXPECT_OK(att_store_collateral_put(f->s, &r, NULL));
+    att_collateral_rec_init(&got);
+    EXPECT_OK(att_store_collateral_get(f->s, "pck_crl", "processor", &got));
+    assert_same_rec(&got, &r);
+    att_collateral_rec_cleanup(&got);
+    att_collateral_rec_cleanup(&r);
+}
+
+/* ---- tampered rows ----------------------------------------------------------------------- */
+
+static void test_tampered_rows(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_collateral_rec r, got;
+    struct seen c = {0};
+    static const struct {
+        const char *sql;
+        bool same_key; /* the row is still found by its key */
+    } tamper[] = {
+        {"UPDATE collateral SET signature = zeroblob(65)", true}, /* over the record's cap */
+        {"UPDATE collateral SET sha256 = sha256 || 'ff'", true},  /* over its field */
+        {"UPDATE collateral SET body = 'text'", true},            /* text where a blob belongs */
+        {"UPDATE collateral SET issued = X'01'", true},
+        {"UPDATE collateral SET next_update = 1.5", true},
+        {"UPDATE collateral SET key = 'sgx:00606A000000-and-a-lot-more-text'", false},
+    };
+
+    make_rec(&r, "tcb_info", "sgx:00606A000000", "doc", 1, 1);
+    for (size_t i = 0; i < sizeof(tamper) / sizeof(tamper[0]); i++) {
+        raw_exec(f->db, "DELETE FROM collateral");
+        EXPECT_OK(att_store_collateral_put(f->s, &r, NULL));
+        raw_exec(f->db, tamper[i].sql);
+        if (tamper[i].same_key) {
+            att_collateral_rec_init(&got);
+            EXPECT_ERR(att_store_collateral_get(f->s, "tcb_info", "sgx:00606A000000", &got),
+                       ATT_ERR_STORE);
+            att_collateral_rec_cleanup(&got);
+        }
+        memset(&c, 0, sizeof(c));
+        EXPECT_ERR(att_store_collateral_list(f->s, collect, &c), ATT_ERR_STORE);
+        assert_int_equal(c.n, 0);
+    }
+    att_collateral_rec_cleanup(&r);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_fresh_db_has_collateral),
+        T(test_upgrade_from_version_4),
+        T(test_put_get_list),
+        T(test_get_not_found),
+        T(test_newer_replaces),
+        T(test_older_refused),
+        T(test_equal_issued),
+        T(test_bad_arguments),
+        T(test_caps),
+        T(test_tampered_rows),
+    };
+#undef T
+    return cmocka_run_group_tests_name("store_collateral", tests, NULL, NULL);
+}
