@@ -25,6 +25,9 @@ static void usage(FILE *f)
         "  provider show NAME\n"
         "  provider set NAME --attest-requires-auth on|off\n"
         "                                    /attest routes need authentication (SIGHUP)\n"
+        "  provider set NAME --collateral-grace SECONDS\n"
+        "                                    use collateral up to SECONDS past its nextUpdate\n"
+        "                                    when no newer copy can be had (SIGHUP)\n"
         "  provider delete NAME\n"
         "  kek generate FILE                 write a new key-encryption key (mode 0600)\n"
         "  kek rotate --new-kek-file FILE    rewrap every data key under FILE's key\n"
@@ -147,6 +150,12 @@ static int cmd_provider(struct att_admin *a, int argc, char **argv)
             return 2;
         }
         if (att_admin_provider_set_attest_requires_auth(a, argv[1], on, &json, err, sizeof(err)) ==
+            0) {
+            return print_and_free(json);
+        }
+    } else if (argc == 4 && strcmp(argv[0], "set") == 0 &&
+               strcmp(argv[2], "--collateral-grace") == 0) {
+        if (att_admin_provider_set_collateral_grace(a, argv[1], argv[3], &json, err, sizeof(err)) ==
             0) {
             return print_and_free(json);
         }

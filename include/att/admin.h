@@ -42,6 +42,10 @@ int att_admin_provider_delete(struct att_admin *a, const char *name, char *err, 
  */
 int att_admin_provider_set_attest_requires_auth(struct att_admin *a, const char *name, int on,
                                                 char **json_out, char *err, size_t err_len);
+/* Seconds (0..30 days, decimal text) collateral may be used past its nextUpdate. */
+int att_admin_provider_set_collateral_grace(struct att_admin *a, const char *name,
+                                            const char *seconds, char **json_out, char *err,
+                                            size_t err_len);
 
 /* Write a new random key-encryption key file (mode 0600). Needs no open admin. */
 int att_admin_kek_generate(const char *path, char *err, size_t err_len);

@@ -144,10 +144,10 @@ static json_t *provider_json(const struct att_provider_rec *p)
 {
     char created[32];
     att_time_format(p->created_at, created, sizeof(created));
-    return json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:s}", "name", p->name, "issuer", p->issuer,
+    return json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:s,s:I}", "name", p->name, "issuer", p->issuer,
                      "signing_alg", p->signing_alg, "default", p->is_default, "created", created,
-                     "attest_requires_auth", p->attest_requires_auth, "trust_model",
-                     p->trust_model);
+                     "attest_requires_auth", p->attest_requires_auth, "trust_model", p->trust_model,
+                     "collateral_grace", (json_int_t)p->collateral_grace);
 }
 
 static att_err collect_provider(const struct att_provider_rec *p, void *arg)
@@ -311,13 +311,10 @@ int att_admin_provider_delete(struct att_admin *a, const char *name, char *err, 
     return 0;
 }
 
-int att_admin_provider_set_attest_requires_auth(struct att_admin *a, const char *name, int on,
-                                                char **json_out, char *err, size_t err_len)
+/* The answer to a provider setting change: the provider as `show` prints it, or the error. */
+static int provider_changed(struct att_admin *a, const char *name, att_err e, char **json_out,
+                            char *err, size_t err_len)
 {
-    if (att_provider_name_check(name) != ATT_OK) {
-        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
-    }
-    att_err e = att_store_provider_set_attest_requires_auth(a->store, name, on != 0);
     if (e == ATT_ERR_NOT_FOUND) {
         return att_admin_fail(err, err_len, "no provider named '%s'", name);
     }
@@ -326,6 +323,34 @@ int att_admin_provider_set_attest_requires_auth(struct att_admin *a, const char 
                               att_err_str(e));
     }
     return att_admin_provider_show(a, name, json_out, err, err_len);
+}
+
+int att_admin_provider_set_collateral_grace(struct att_admin *a, const char *name,
+                                            const char *seconds, char **json_out, char *err,
+                                            size_t err_len)
+{
+    char *end = NULL;
+    long long v = seconds != NULL ? strtoll(seconds, &end, 10) : -1;
+    if (att_provider_name_check(name) != ATT_OK) {
+        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
+    }
+    if (end == NULL || end == seconds || *end != '\0' || v < 0 || v > ATT_COLLATERAL_GRACE_MAX) {
+        return att_admin_fail(err, err_len,
+                              "--collateral-grace: expected seconds from 0 to %lld (30 days)",
+                              (long long)ATT_COLLATERAL_GRACE_MAX);
+    }
+    att_err e = att_store_provider_set_collateral_grace(a->store, name, (int64_t)v);
+    return provider_changed(a, name, e, json_out, err, err_len);
+}
+
+int att_admin_provider_set_attest_requires_auth(struct att_admin *a, const char *name, int on,
+                                                char **json_out, char *err, size_t err_len)
+{
+    if (att_provider_name_check(name) != ATT_OK) {
+        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
+    }
+    att_err e = att_store_provider_set_attest_requires_auth(a->store, name, on != 0);
+    return provider_changed(a, name, e, json_out, err, err_len);
 }
 
 /* ---- keys ---- */

@@ -222,7 +222,7 @@ int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *ar
         }
         env.preloaded = &s.inputs;
     } else {
-        struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0};
+        struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0};
         if (a == NULL ||
             att_collateral_new(att_admin_store(a), s.trust, &cc, &s.service) != ATT_OK) {
             att_admin_fail(err, err_len, "no --collateral and no store to read collateral from");
@@ -360,7 +360,7 @@ int att_admin_collateral_import(struct att_admin *a, const char *bundle_path, ch
     struct att_dcap_bundle b;
     struct att_dcap_trust *trust = NULL;
     struct att_collateral *cl = NULL;
-    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0};
+    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0};
     char msg[256] = "";
     int imported = 0;
     int rc = 1;
@@ -392,7 +392,7 @@ int att_admin_collateral_list(struct att_admin *a, char **json_out, char *err, s
 {
     struct att_dcap_trust *trust = NULL;
     struct att_collateral *cl = NULL;
-    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0};
+    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0};
     int rc = 1;
     if (load_trust(att_admin_trust_path(a), &trust, err, err_len) == 0) {
         if (att_collateral_new(att_admin_store(a), trust, &cc, &cl) == ATT_OK) {

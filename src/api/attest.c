@@ -190,13 +190,16 @@ static void answer_error(const struct att_api_call *call, const struct att_attes
 
 static void answer_token(struct att_http_response *resp, const struct att_buf *token)
 {
-    json_t *doc = json_pack("{s:s%}", "token", (const char *)token->data, token->len);
-    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
-    if (text == NULL || att_http_response_json(resp, 200, text, strlen(text)) != ATT_OK) {
+    /* {"token": JWT}: a compact JWS is base64url and dots, nothing to escape. */
+    struct att_buf body;
+    att_buf_init(&body, token->len + 16);
+    if (att_buf_puts(&body, "{\"token\":\"") != ATT_OK ||
+        att_buf_put(&body, token->data, token->len) != ATT_OK ||
+        att_buf_puts(&body, "\"}") != ATT_OK ||
+        att_http_response_json(resp, 200, (const char *)body.data, body.len) != ATT_OK) {
         att_http_error(resp, 500, "InternalServerError", "cannot encode the answer");
     }
-    free(text);
-    json_decref(doc);
+    att_buf_cleanup(&body);
 }
 
 /* Sign the claims (or, for a draft policy, leave them unsigned: MAA-API.md §4.5). */
@@ -247,8 +250,11 @@ static void attest(const struct att_api_call *call, bool open_enclave,
     if (rc == ATT_OK) {
         /* Evidence is judged at the wall clock; only test builds may move that time. */
         int64_t at = call->api->test_verify_time != 0 ? call->api->test_verify_time : now;
-        struct att_attest_env env = {call->api->collateral, NULL, NULL, at,
-                                     call->api->collateral_grace};
+        /* The provider's grace period, else the node's default (collateral_grace). */
+        int64_t grace = call->provider->rec.collateral_grace > 0
+                            ? call->provider->rec.collateral_grace
+                            : call->api->collateral_grace;
+        struct att_attest_env env = {call->api->collateral, NULL, NULL, at, grace};
         struct att_attest_policy ap = {pol != NULL ? pol->policy : NULL,
                                        pol != NULL ? pol->hash : "",
                                        pol != NULL ? pol->signer_jwk : NULL};

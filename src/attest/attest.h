@@ -82,12 +82,12 @@ att_err att_attest_sgx(const struct att_attest_request *req, const struct att_at
 
 /* ---- shared steps (claims.c) --------------------------------------------------------- */
 
-/* A growable list of incoming claims that owns its strings. */
+/* A growable list of incoming claims (see att_claims_incoming for what it borrows). */
 struct att_claim_list {
     struct att_claim *items;
     size_t n;
     size_t cap;
-    char **owned; /* the strings the items point to */
+    char **owned; /* the strings the list made (JSON text of objects) */
     size_t n_owned;
 };
 
@@ -98,7 +98,8 @@ void att_claim_list_cleanup(struct att_claim_list *l);
  * The incoming claims of a token claim set: every member becomes a claim of issuer
  * AttestationService (strings, integers and booleans as they are; arrays as one claim per
  * scalar element; objects as their JSON text), then each alias in `aliases` (pairs of "$alias",
- * "x-ms-name", ended by NULL) repeats the claim under the legacy name.
+ * "x-ms-name", ended by NULL) repeats the claim under the legacy name. The claims borrow
+ * their types and scalar strings from `token_claims`: change it only after the last use.
  */
 att_err att_claims_incoming(json_t *token_claims, const char *const *aliases,
                             struct att_claim_list *out) ATT_WUR;

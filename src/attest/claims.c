@@ -4,6 +4,9 @@
  */
 #include "attest/attest.h"
 
+#include "core/buf.h"
+#include "token/json_out.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +43,11 @@ void att_claim_list_cleanup(struct att_claim_list *l)
 }
 
 /* Append a copy of `c` (type and string duplicated). */
-static att_err list_add(struct att_claim_list *l, struct att_claim c)
+/*
+ * Append `c`. Its type and (unless `copy`) its string are borrowed from the token claims or
+ * static text; with `copy` the string is duplicated and owned by the list.
+ */
+static att_err list_add(struct att_claim_list *l, struct att_claim c, bool copy)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap == 0 ? 64 : l->cap * 2;
@@ -48,25 +55,18 @@ static att_err list_add(struct att_claim_list *l, struct att_claim c)
         struct att_claim *items = realloc(l->items, cap * sizeof(*items));
         ATT_ENSURE(items != NULL, ATT_ERR_NOMEM);
         l->items = items;
-        char **owned = realloc(l->owned, 2 * cap * sizeof(*owned));
+        char **owned = realloc(l->owned, cap * sizeof(*owned));
         ATT_ENSURE(owned != NULL, ATT_ERR_NOMEM);
         l->owned = owned;
         l->cap = cap;
     }
-    char *type = strndup(c.type, c.type_len);
-    char *str = c.value_type == ATT_CLAIM_STRING ? strndup(c.str, c.str_len) : NULL;
-    if (type == NULL || (c.value_type == ATT_CLAIM_STRING && str == NULL)) {
-        free(type);
-        free(str);
-        return ATT_ERR_NOMEM;
-    }
-    c.type = type;
-    c.str = str;
-    l->items[l->n++] = c;
-    l->owned[l->n_owned++] = type;
-    if (str != NULL) {
+    if (copy) {
+        char *str = strndup(c.str, c.str_len);
+        ATT_ENSURE(str != NULL, ATT_ERR_NOMEM);
+        c.str = str;
         l->owned[l->n_owned++] = str;
     }
+    l->items[l->n++] = c;
     return ATT_OK;
 }
 
@@ -75,26 +75,31 @@ static att_err add_value(struct att_claim_list *l, const char *type, const json_
 {
     struct att_claim c;
     att_err rc;
-    char *text = NULL;
     switch (json_typeof(v)) {
     case JSON_STRING:
         c = att_claim_string(type, json_string_value(v), ATT_ISSUER_ATTESTATION_SERVICE);
         c.str_len = json_string_length(v);
-        return list_add(l, c);
+        return list_add(l, c, false);
     case JSON_INTEGER:
-        return list_add(
-            l, att_claim_integer(type, json_integer_value(v), ATT_ISSUER_ATTESTATION_SERVICE));
+        c = att_claim_integer(type, json_integer_value(v), ATT_ISSUER_ATTESTATION_SERVICE);
+        return list_add(l, c, false);
     case JSON_TRUE:
     case JSON_FALSE:
-        return list_add(l,
-                        att_claim_boolean(type, json_is_true(v), ATT_ISSUER_ATTESTATION_SERVICE));
+        c = att_claim_boolean(type, json_is_true(v), ATT_ISSUER_ATTESTATION_SERVICE);
+        return list_add(l, c, false);
     case JSON_OBJECT:
-    case JSON_ARRAY:
-        text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-        ATT_ENSURE(text != NULL, ATT_ERR_NOMEM);
-        rc = list_add(l, att_claim_string(type, text, ATT_ISSUER_ATTESTATION_SERVICE));
-        free(text);
+    case JSON_ARRAY: {
+        struct att_buf text;
+        att_buf_init(&text, ATT_POLICY_DEFAULT_MAX_VALUE);
+        rc = att_json_compact(v, &text);
+        if (rc == ATT_OK) {
+            c = att_claim_string(type, (const char *)text.data, ATT_ISSUER_ATTESTATION_SERVICE);
+            c.str_len = text.len;
+            rc = list_add(l, c, true);
+        }
+        att_buf_cleanup(&text);
         return rc;
+    }
     default: return ATT_OK; /* null and reals: no claim */
     }
 }

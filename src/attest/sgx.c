@@ -45,14 +45,14 @@ static att_err set(json_t *obj, const char *key, json_t *v)
 
 static att_err set_hex(json_t *obj, const char *key, const uint8_t *p, size_t n)
 {
-    struct att_buf hex;
-    att_buf_init(&hex, 1024);
-    att_err rc = att_hex_encode(p, n, &hex);
-    if (rc == ATT_OK) {
-        rc = set(obj, key, json_stringn((const char *)hex.data, hex.len));
+    static const char digits[] = "0123456789abcdef";
+    char hex[129];
+    ATT_ENSURE(n <= 64, ATT_ERR_ARG);
+    for (size_t i = 0; i < n; i++) {
+        hex[2 * i] = digits[p[i] >> 4];
+        hex[2 * i + 1] = digits[p[i] & 15];
     }
-    att_buf_cleanup(&hex);
-    return rc;
+    return set(obj, key, json_stringn_nocheck(hex, 2 * n));
 }
 
 static att_err set_b64url(json_t *obj, const char *key, struct att_bytes b)

@@ -683,8 +683,8 @@ static att_err fetch(const struct att_pcs_client *c, const char *url, enum att_p
         ATT_GUARD(att_buf_printf(&key_hdr, "Ocp-Apim-Subscription-Key: %s", c->api_key));
         req[0] = att_buf_cstr(&key_hdr);
     }
-    ATT_GUARD(att_https_get_ex(url, c->ca_file, req, kinds[kind].max_response, &status, &body,
-                               &headers, detail, detail_len));
+    ATT_GUARD(att_https_get_ex(url, c->ca_file, req, kinds[kind].max_response, c->timeout, &status,
+                               &body, &headers, detail, detail_len));
     rc = att_pcs_response_parse(kind, status, &body, &headers, att_time_now(), out, why,
                                 sizeof(why));
     if (rc != ATT_OK) {

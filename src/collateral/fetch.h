@@ -39,6 +39,7 @@ struct att_pcs_client {
     const char *ca_file;      /* PEM trust anchors for TLS, NULL: the system's */
     const char *api_key;      /* sent as Ocp-Apim-Subscription-Key, NULL or "": none */
     const char *root_crl_url; /* NULL: ATT_PCS_DEFAULT_ROOT_CRL_URL */
+    long timeout;             /* seconds per request; 0: ATT_HTTPS_TOTAL_TIMEOUT */
 };
 
 struct att_pcs_item {

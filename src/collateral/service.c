@@ -83,6 +83,7 @@ att_err att_collateral_new(struct att_store *store, const struct att_dcap_trust 
     cl->pcs.ca_file = cl->strings[1];
     cl->pcs.api_key = cl->strings[2];
     cl->pcs.root_crl_url = cl->strings[3];
+    cl->pcs.timeout = cfg->timeout;
     cl->has_pcs = cl->strings[0] != NULL;
     cl->retry_after_max = cfg->retry_after_max > 0 ? cfg->retry_after_max : 3600;
     if ((cfg->pcs_url != NULL && cfg->pcs_url[0] != '\0' && cl->strings[0] == NULL) ||

@@ -28,6 +28,7 @@ struct att_collateral_config {
     const char *pcs_api_key;      /* Intel PCS subscription key header, NULL: none */
     const char *pcs_root_crl_url; /* NULL: Intel's IntelSGXRootCA.der */
     int64_t retry_after_max;      /* cap on an upstream's Retry-After, seconds */
+    long timeout;                 /* seconds per upstream request; 0: the default (5) */
 };
 
 struct att_collateral;

@@ -13,27 +13,35 @@
 static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+#define ENCODE_CHUNK 768 /* input bytes encoded per att_buf_put (1024 symbols) */
+
 static att_err encode(const void *p, size_t n, const char *alpha, bool pad, struct att_buf *out)
 {
+    uint8_t in[ENCODE_CHUNK];
+    char sym[ENCODE_CHUNK / 3 * 4];
     struct att_rd r;
-    att_rd_init(&r, p, n);
     size_t before = out->len;
+    att_rd_init(&r, p, n);
     ATT_TRY(att_buf_reserve(out, (n + 2) / 3 * 4));
     while (att_rd_left(&r) > 0) {
-        uint8_t in[3] = {0, 0, 0};
-        size_t k = att_rd_left(&r) < 3 ? att_rd_left(&r) : 3;
+        size_t k = att_rd_left(&r) < ENCODE_CHUNK ? att_rd_left(&r) : ENCODE_CHUNK;
+        size_t m = 0;
         ATT_TRY(att_rd_copy(&r, in, k));
-        uint32_t v = (uint32_t)in[0] << 16 | (uint32_t)in[1] << 8 | in[2];
-        char q[4] = {alpha[(v >> 18) & 63], alpha[(v >> 12) & 63], alpha[(v >> 6) & 63],
-                     alpha[v & 63]};
-        size_t emit = k + 1;
-        if (pad) {
-            for (size_t i = emit; i < 4; i++) {
-                q[i] = '=';
+        for (size_t i = 0; i < k; i += 3) {
+            size_t g = k - i < 3 ? k - i : 3; /* 1 or 2 only in the last group */
+            uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)(g > 1 ? in[i + 1] : 0) << 8 |
+                         (uint32_t)(g > 2 ? in[i + 2] : 0);
+            char q[4] = {alpha[(v >> 18) & 63], alpha[(v >> 12) & 63], alpha[(v >> 6) & 63],
+                         alpha[v & 63]};
+            size_t emit = g + 1;
+            for (size_t e = emit; pad && e < 4; e++) {
+                q[e] = '=';
             }
-            emit = 4;
+            emit = pad ? 4 : emit;
+            memcpy(sym + m, q, emit);
+            m += emit;
         }
-        if (att_buf_put(out, q, emit) != ATT_OK) {
+        if (att_buf_put(out, sym, m) != ATT_OK) {
             out->len = before;
             return att_buf_err(out);
         }

@@ -150,6 +150,15 @@ bool att_bytes_eq_str(struct att_bytes b, const char *s)
     return b.len == n && (n == 0 || memcmp(b.ptr, s, n) == 0);
 }
 
+size_t att_bytes_span(struct att_bytes b, size_t from, const bool accept[256])
+{
+    size_t i = from;
+    while (i < b.len && accept[b.ptr[i]]) {
+        i++;
+    }
+    return i > from ? i - from : 0;
+}
+
 bool att_bytes_printable_except(struct att_bytes b, uint8_t except)
 {
     for (size_t i = 0; i < b.len; i++) {

@@ -135,8 +135,8 @@ __attribute__((format(printf, 3, 4))) static void say(char *detail, size_t len, 
 }
 
 att_err att_https_get_ex(const char *url, const char *ca_file, const char *const *req_headers,
-                         size_t max, long *status, struct att_buf *body, struct att_buf *headers,
-                         char *detail, size_t detail_len)
+                         size_t max, long timeout, long *status, struct att_buf *body,
+                         struct att_buf *headers, char *detail, size_t detail_len)
 {
     say(detail, detail_len, "%s", "");
     if (url == NULL || status == NULL || body == NULL) {
@@ -176,8 +176,10 @@ att_err att_https_get_ex(const char *url, const char *ca_file, const char *const
     OPT(CURLOPT_SSL_VERIFYHOST, 2L);
     OPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     OPT(CURLOPT_NOSIGNAL, 1L); /* we run in worker threads */
-    OPT(CURLOPT_CONNECTTIMEOUT, (long)ATT_HTTPS_CONNECT_TIMEOUT);
-    OPT(CURLOPT_TIMEOUT, (long)ATT_HTTPS_TOTAL_TIMEOUT);
+    long total = timeout > 0 ? timeout : ATT_HTTPS_TOTAL_TIMEOUT;
+    OPT(CURLOPT_CONNECTTIMEOUT,
+        total < ATT_HTTPS_CONNECT_TIMEOUT ? total : (long)ATT_HTTPS_CONNECT_TIMEOUT);
+    OPT(CURLOPT_TIMEOUT, total);
     OPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
     OPT(CURLOPT_WRITEFUNCTION, on_data);
     OPT(CURLOPT_WRITEDATA, &s);
@@ -235,7 +237,7 @@ att_err att_https_get(const char *url, const char *ca_file, size_t max, struct a
                       char *detail, size_t detail_len)
 {
     long status = 0;
-    ATT_TRY(att_https_get_ex(url, ca_file, NULL, max, &status, out, NULL, detail, detail_len));
+    ATT_TRY(att_https_get_ex(url, ca_file, NULL, max, 0, &status, out, NULL, detail, detail_len));
     if (status != 200) {
         say(detail, detail_len, "%s: HTTP status %ld", url, status);
         return ATT_ERR_FETCH;

@@ -50,8 +50,10 @@ att_err att_https_get(const char *url, const char *ca_file, size_t max, struct a
  * (connection, TLS, timeout; `detail` says which), ATT_ERR_TOO_LARGE (body over `max`, or the
  * headers over their cap). *status is written only on ATT_OK.
  */
+/* `timeout`: seconds for the whole transfer (the connection gets at most
+ * ATT_HTTPS_CONNECT_TIMEOUT of them); 0 = ATT_HTTPS_TOTAL_TIMEOUT. */
 att_err att_https_get_ex(const char *url, const char *ca_file, const char *const *req_headers,
-                         size_t max, long *status, struct att_buf *body, struct att_buf *headers,
-                         char *detail, size_t detail_len) ATT_WUR;
+                         size_t max, long timeout, long *status, struct att_buf *body,
+                         struct att_buf *headers, char *detail, size_t detail_len) ATT_WUR;
 
 #endif

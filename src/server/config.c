@@ -33,6 +33,7 @@ void att_config_defaults(struct att_config *c)
     c->request_timeout = 30;
     c->shutdown_timeout = 30;
     c->attest_token_lifetime = 28800; /* MAA-API.md §2.2 */
+    c->pcs_timeout = 5;
     c->max_connections = 1024;
     c->threads = 0;
     c->auth_max_failures = 10;
@@ -144,6 +145,7 @@ static const struct key_def keys[] = {
     {"pcs_ca_file", K_PATH, OFF(pcs_ca_file), 0, 0},
     {"dcap_trust_anchors", K_PATH, OFF(dcap_trust_anchors), 0, 0},
     {"collateral_grace", K_SECONDS, OFF(collateral_grace), 0, 30 * 86400},
+    {"pcs_timeout", K_SECONDS, OFF(pcs_timeout), 1, 120},
     {"attest_token_lifetime", K_SECONDS, OFF(attest_token_lifetime), 60, 365 * 86400},
     {"log_file", K_PATH, OFF(log_file), 0, 0},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},

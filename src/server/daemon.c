@@ -323,8 +323,9 @@ static int attestation_setup(struct daemon *d)
         return startup_error("dcap_trust_anchors", msg);
     }
     struct att_collateral_config cc = {
-        cfg->pcs_url, cfg->pcs_ca_file[0] ? cfg->pcs_ca_file : NULL, NULL,
-        cfg->pcs_root_crl_url[0] ? cfg->pcs_root_crl_url : NULL, 3600};
+        cfg->pcs_url, cfg->pcs_ca_file[0] ? cfg->pcs_ca_file : NULL,
+        NULL,         cfg->pcs_root_crl_url[0] ? cfg->pcs_root_crl_url : NULL,
+        3600,         (long)cfg->pcs_timeout};
     if (att_collateral_new(d->store, d->dcap_trust, &cc, &d->collateral) != ATT_OK ||
         att_policy_cache_new(POLICY_CACHE_MS, &d->policy_cache) != ATT_OK) {
         return startup_error("attestation", "out of memory");

@@ -233,6 +233,15 @@ att_err att_store_provider_set_attest_requires_auth(struct att_store *s, const c
     return s->ops->provider_set_attest_requires_auth(s, name, on);
 }
 
+att_err att_store_provider_set_collateral_grace(struct att_store *s, const char *name,
+                                                int64_t seconds)
+{
+    ATT_ENSURE(HAS_OP(s, provider_set_collateral_grace) && name != NULL && seconds >= 0 &&
+                   seconds <= ATT_COLLATERAL_GRACE_MAX,
+               ATT_ERR_ARG);
+    return s->ops->provider_set_collateral_grace(s, name, seconds);
+}
+
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
     ATT_ENSURE(HAS_OP(s, key_insert) && key_ok(k), ATT_ERR_ARG);

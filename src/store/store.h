@@ -32,8 +32,11 @@ struct att_provider_rec {
     bool is_default;
     bool attest_requires_auth; /* /attest routes need an authenticated caller (migration 3) */
     char trust_model[12];      /* ATT_TRUST_AAD or ATT_TRUST_ISOLATED (migration 4) */
+    int64_t collateral_grace;  /* seconds collateral may be used past nextUpdate (migration 6) */
     int64_t created_at;
 };
+
+#define ATT_COLLATERAL_GRACE_MAX ((int64_t)30 * 86400)
 
 /* MAA's trust models of a provider (MAA-API.md §4.1). */
 #define ATT_TRUST_AAD "AAD"
@@ -195,6 +198,8 @@ struct att_store_ops {
     att_err (*provider_list)(struct att_store *s, att_store_provider_cb cb, void *arg);
     att_err (*provider_delete)(struct att_store *s, const char *name);
     att_err (*provider_set_attest_requires_auth)(struct att_store *s, const char *name, bool on);
+    att_err (*provider_set_collateral_grace)(struct att_store *s, const char *name,
+                                             int64_t seconds);
 
     att_err (*key_insert)(struct att_store *s, const struct att_key_rec *k);
     att_err (*key_list)(struct att_store *s, const char *provider, att_store_key_cb cb, void *arg);
@@ -279,6 +284,9 @@ att_err att_store_provider_delete(struct att_store *s, const char *name) ATT_WUR
  */
 att_err att_store_provider_set_attest_requires_auth(struct att_store *s, const char *name,
                                                     bool on) ATT_WUR;
+/* Seconds (0 .. 30 days) the provider lets collateral be used past its nextUpdate. */
+att_err att_store_provider_set_collateral_grace(struct att_store *s, const char *name,
+                                                int64_t seconds) ATT_WUR;
 
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k) ATT_WUR;
 /* Keys of one provider, oldest first. */

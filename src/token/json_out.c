@@ -9,28 +9,42 @@
 
 #include "core/rd.h"
 
+#include <stdbool.h>
+
+/* Bytes JSON strings carry as they are (RFC 8259 §7): all but '"', '\\' and controls. */
+static const bool plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 /* RFC 8259 §7: quote, backslash and control characters are escaped, the rest copied. */
 static att_err put_string(const char *s, size_t n, struct att_buf *out)
 {
     static const char hex[] = "0123456789ABCDEF"; /* as jansson writes them */
     struct att_bytes all = {(const uint8_t *)s, n};
-    struct att_bytes piece;
-    struct att_rd r;
-    size_t run = 0; /* bytes of the current unescaped run */
-    att_rd_init(&r, s, n);
+    struct att_bytes run;
+    size_t at = 0;
     ATT_TRY(att_buf_putc(out, '"'));
-    while (att_rd_left(&r) > 0) {
+    while (at < n) {
+        size_t len = att_bytes_span(all, at, plain);
         uint8_t c = 0;
-        ATT_TRY(att_rd_u8(&r, &c));
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            run++;
-            continue;
+        ATT_TRY(att_bytes_slice(all, at, len, &run));
+        ATT_TRY(att_buf_put(out, run.ptr, run.len));
+        at += len;
+        if (at == n) {
+            break;
         }
-        ATT_TRY(att_bytes_slice(all, att_rd_offset(&r) - 1 - run, run, &piece));
-        ATT_TRY(att_buf_put(out, piece.ptr, piece.len));
-        run = 0;
+        ATT_TRY(att_bytes_slice(all, at, 1, &run));
+        c = run.ptr[0];
+        at++;
         char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t len = 2;
+        size_t elen = 2;
         switch (c) {
         case '"': esc[1] = '"'; break;
         case '\\': esc[1] = '\\'; break;
@@ -43,12 +57,10 @@ static att_err put_string(const char *s, size_t n, struct att_buf *out)
             memcpy(esc + 1, "u00", 3);
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
-            len = 6;
+            elen = 6;
         }
-        ATT_TRY(att_buf_put(out, esc, len));
+        ATT_TRY(att_buf_put(out, esc, elen));
     }
-    ATT_TRY(att_bytes_slice(all, n - run, run, &piece));
-    ATT_TRY(att_buf_put(out, piece.ptr, piece.len));
     return att_buf_putc(out, '"');
 }
 

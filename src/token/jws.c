@@ -15,6 +15,7 @@
 #include "token/jws.h"
 
 #include "crypto/ecdsa.h"
+#include "token/json_out.h"
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -145,20 +146,13 @@ att_err att_jws_key_fits(EVP_PKEY *key, enum att_jws_alg alg)
  * Signing (trusted input)
  * ===================================================================== */
 
-static int dump_to_buf(const char *buffer, size_t size, void *data)
-{
-    return att_buf_put(data, buffer, size) == ATT_OK ? 0 : -1;
-}
-
 /* Append BASE64URL(UTF8(compact JSON of obj)) to out. */
 static att_err put_b64_json(const json_t *obj, struct att_buf *out)
 {
     struct att_buf text;
     att_buf_init(&text, ATT_JWS_MAX);
-    att_err rc = ATT_OK;
-    if (json_dump_callback(obj, dump_to_buf, &text, JSON_COMPACT) != 0) {
-        rc = att_buf_err(&text) != ATT_OK ? att_buf_err(&text) : ATT_ERR_JSON;
-    } else {
+    att_err rc = att_json_compact(obj, &text);
+    if (rc == ATT_OK) {
         rc = att_b64url_encode(text.data, text.len, out);
     }
     att_buf_cleanup(&text);

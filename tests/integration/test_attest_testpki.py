@@ -210,6 +210,34 @@ class AttestTestPkiRefusalsTest(unittest.TestCase):
     def test_tcb_below_every_level(self):
         self.refusal(["--status", "below"], "ATT_ERR_TCB_NOT_SUPPORTED")
 
+    def test_collateral_grace_per_provider(self):
+        # TCB info that passed its nextUpdate 11 days ago: refused, unless the provider grants
+        # a grace period longer than that (`provider set --collateral-grace`).
+        tmp = tempfile.mkdtemp(prefix="attestd-testpki-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        quote, bundle, root = make_evidence(tmp, "--tcb-info-shift", str(-40 * 86400))
+        d = start_daemon(root, bundle)
+        self.addCleanup(d.cleanup)
+        d.attestctl("provider", "create", "lenient")
+        shown = json.loads(d.attestctl("provider", "set", "lenient", "--collateral-grace",
+                                       str(12 * 86400)).stdout)
+        self.assertEqual(shown["collateral_grace"], 12 * 86400)
+        bad = d.attestctl("provider", "set", "lenient", "--collateral-grace", "2592001",
+                          check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("0 to 2592000", bad.stderr)
+        d.reload()
+        body = json.dumps({"quote": h.b64url_encode(quote)}).encode()
+        headers = {"Content-Type": "application/json"}
+        status, _, data = d.request("POST", "/attest/SgxEnclave" + API, body=body,
+                                    headers=headers)
+        self.assertEqual(status, 400, data)
+        self.assertEqual(json.loads(data)["error"]["innererror"]["code"],
+                         "ATT_ERR_COLLATERAL_EXPIRED")
+        status, _, data = d.request("POST", "/providers/lenient/attest/SgxEnclave" + API,
+                                    body=body, headers=headers)
+        self.assertEqual(status, 200, data)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -14,7 +14,7 @@
  * principals, principal_secrets, role_assignments); 3 principals.cert_der
  * (client certificates for private_key_jwt) and providers.attest_requires_auth; 4 policies
  * (providers.trust_model, policy_versions, policy_signers); 5 collateral (the newest Intel
- * collateral item per kind and key).
+ * collateral item per kind and key); 6 providers.collateral_grace.
  *
  * Tables later issues will add, each in a new migration (not created yet): audit_log.
  */
@@ -160,6 +160,12 @@ static const struct migration migrations[] = {
         "  source TEXT NOT NULL CHECK(source IN ('pcs','import')),"
         "  stored_at INTEGER NOT NULL,"
         "  PRIMARY KEY(kind, key));",
+    },
+    {
+        6,
+        /* Seconds a provider lets collateral be used past its nextUpdate (0 .. 30 days,
+         * checked by the store). */
+        "ALTER TABLE providers ADD COLUMN collateral_grace INTEGER NOT NULL DEFAULT 0;",
     },
 };
 

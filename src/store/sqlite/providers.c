@@ -19,7 +19,8 @@
 /* ---- providers ------------------------------------------------------------ */
 
 #define PROVIDER_COLS                                                                              \
-    "name, issuer, signing_alg, is_default, created_at, attest_requires_auth, trust_model"
+    "name, issuer, signing_alg, is_default, created_at, attest_requires_auth, trust_model, "       \
+    "collateral_grace"
 
 static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
 {
@@ -30,6 +31,7 @@ static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
     ATT_TRY(att_sqlite_col_i64(st, 4, &p->created_at));
     ATT_TRY(att_sqlite_col_bool(st, 5, &p->attest_requires_auth));
     ATT_TRY(att_sqlite_col_text(st, 6, p->trust_model, sizeof(p->trust_model)));
+    ATT_TRY(att_sqlite_col_i64(st, 7, &p->collateral_grace));
     return ATT_OK;
 }
 
@@ -38,8 +40,8 @@ att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provide
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "INSERT INTO providers(" PROVIDER_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
-        &st));
+        att_sqlite_db(s),
+        "INSERT INTO providers(" PROVIDER_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, p->name));
     ATT_GUARD(att_sqlite_bind_text(st, 2, p->issuer));
     ATT_GUARD(att_sqlite_bind_text(st, 3, p->signing_alg));
@@ -47,6 +49,7 @@ att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provide
     ATT_GUARD(att_sqlite_bind_i64(st, 5, p->created_at));
     ATT_GUARD(att_sqlite_bind_i64(st, 6, p->attest_requires_auth ? 1 : 0));
     ATT_GUARD(att_sqlite_bind_text(st, 7, p->trust_model));
+    ATT_GUARD(att_sqlite_bind_i64(st, 8, p->collateral_grace));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:
@@ -113,16 +116,17 @@ out:
     return rc;
 }
 
-att_err att_sqlite_provider_set_attest_requires_auth(struct att_store *s, const char *name, bool on)
+/* UPDATE one column of one provider; `sql` binds ?1 = name, ?2 = value. */
+static att_err provider_update(struct att_store *s, const char *sql, const char *name,
+                               int64_t value)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     int changes = 0;
 
-    ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "UPDATE providers SET attest_requires_auth = ?2 WHERE name = ?1", &st));
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), sql, &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, name));
-    ATT_GUARD(att_sqlite_bind_i64(st, 2, on ? 1 : 0));
+    ATT_GUARD(att_sqlite_bind_i64(st, 2, value));
     /* SQLite counts every row the WHERE matched, also when the value was already set. */
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
     ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
@@ -130,6 +134,19 @@ att_err att_sqlite_provider_set_attest_requires_auth(struct att_store *s, const 
 out:
     sqlite3_finalize(st);
     return rc;
+}
+
+att_err att_sqlite_provider_set_attest_requires_auth(struct att_store *s, const char *name, bool on)
+{
+    return provider_update(s, "UPDATE providers SET attest_requires_auth = ?2 WHERE name = ?1",
+                           name, on ? 1 : 0);
+}
+
+att_err att_sqlite_provider_set_collateral_grace(struct att_store *s, const char *name,
+                                                 int64_t seconds)
+{
+    return provider_update(s, "UPDATE providers SET collateral_grace = ?2 WHERE name = ?1", name,
+                           seconds);
 }
 
 /* ---- signing keys ---------------------------------------------------------- */

@@ -88,6 +88,7 @@ static const struct att_store_ops sqlite_ops = {
     .provider_list = att_sqlite_provider_list,
     .provider_delete = att_sqlite_provider_delete,
     .provider_set_attest_requires_auth = att_sqlite_provider_set_attest_requires_auth,
+    .provider_set_collateral_grace = att_sqlite_provider_set_collateral_grace,
     .key_insert = att_sqlite_key_insert,
     .key_list = att_sqlite_key_list,
     .dek_insert = att_sqlite_dek_insert,

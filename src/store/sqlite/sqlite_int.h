@@ -85,6 +85,8 @@ att_err att_sqlite_provider_list(struct att_store *s, att_store_provider_cb cb, 
 att_err att_sqlite_provider_delete(struct att_store *s, const char *name);
 att_err att_sqlite_provider_set_attest_requires_auth(struct att_store *s, const char *name,
                                                      bool on);
+att_err att_sqlite_provider_set_collateral_grace(struct att_store *s, const char *name,
+                                                 int64_t seconds);
 
 att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k);
 att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,

@@ -708,9 +708,10 @@ static void test_fetch_arguments(void **state)
     char detail[200];
     att_pcs_item_init(&it);
 
-    struct att_pcs_client none = {NULL, NULL, NULL, NULL};
-    struct att_pcs_client http = {"http://pcs.example", NULL, NULL, "http://pcs.example/root.der"};
-    struct att_pcs_client badkey = {"https://127.0.0.1:1", NULL, "key\r\nX-Injected: 1", NULL};
+    struct att_pcs_client none = {NULL, NULL, NULL, NULL, 0};
+    struct att_pcs_client http = {"http://pcs.example", NULL, NULL, "http://pcs.example/root.der",
+                                  0};
+    struct att_pcs_client badkey = {"https://127.0.0.1:1", NULL, "key\r\nX-Injected: 1", NULL, 0};
     EXPECT_ERR(att_pcs_fetch_tcb_info(&none, false, fmspc, &it, detail, sizeof(detail)),
                ATT_ERR_ARG);
     EXPECT_ERR(att_pcs_fetch_tcb_info(&http, true, fmspc, &it, detail, sizeof(detail)),
@@ -922,7 +923,7 @@ static void test_live_fetches(void **state)
         skip();
     }
     snprintf(root_url, sizeof(root_url), "%s/IntelSGXRootCA.der", srv.base);
-    struct att_pcs_client c = {srv.base, srv.ca, "k-123", root_url};
+    struct att_pcs_client c = {srv.base, srv.ca, "k-123", root_url, 0};
     att_pcs_item_init(&it);
 
     FETCH_OK(att_pcs_fetch_tcb_info(&c, false, sgx_fmspc, &it, detail, sizeof(detail)));
@@ -974,23 +975,23 @@ static void test_live_fetches(void **state)
     assert_int_equal(stat_of(&srv, "/sgx/certification/v4/qe/identity"), 5);
 
     /* The key is sent (the server refuses requests without it) and never shown. */
-    struct att_pcs_client nokey = {srv.base, srv.ca, NULL, root_url};
+    struct att_pcs_client nokey = {srv.base, srv.ca, NULL, root_url, 0};
     EXPECT_ERR(att_pcs_fetch_qe_identity(&nokey, false, &it, detail, sizeof(detail)),
                ATT_ERR_FETCH);
     assert_non_null(strstr(detail, "401"));
-    struct att_pcs_client wrongkey = {srv.base, srv.ca, "k-999", root_url};
+    struct att_pcs_client wrongkey = {srv.base, srv.ca, "k-999", root_url, 0};
     EXPECT_ERR(att_pcs_fetch_qe_identity(&wrongkey, false, &it, detail, sizeof(detail)),
                ATT_ERR_FETCH);
     assert_null(strstr(detail, "k-999"));
 
     /* TLS: the system's trust anchors do not know the test CA. */
-    struct att_pcs_client untrusted = {srv.base, NULL, "k-123", root_url};
+    struct att_pcs_client untrusted = {srv.base, NULL, "k-123", root_url, 0};
     EXPECT_ERR(att_pcs_fetch_qe_identity(&untrusted, false, &it, detail, sizeof(detail)),
                ATT_ERR_FETCH);
     /* A trailing slash on the base is fine. */
     char slash[80];
     snprintf(slash, sizeof(slash), "%s/", srv.base);
-    struct att_pcs_client with_slash = {slash, srv.ca, "k-123", root_url};
+    struct att_pcs_client with_slash = {slash, srv.ca, "k-123", root_url, 0};
     FETCH_OK(att_pcs_fetch_qe_identity(&with_slash, true, &it, detail, sizeof(detail)));
 
     att_pcs_item_cleanup(&it);
@@ -1012,7 +1013,7 @@ static void test_live_hex_crls(void **state)
         skip();
     }
     snprintf(root_url, sizeof(root_url), "%s/sgx/certification/v4/rootcacrl", srv.base);
-    struct att_pcs_client c = {srv.base, srv.ca, NULL, root_url};
+    struct att_pcs_client c = {srv.base, srv.ca, NULL, root_url, 0};
     att_pcs_item_init(&it);
     FETCH_OK(att_pcs_fetch_pck_crl(&c, true, &it, detail, sizeof(detail)));
     expect_item(&it, TDX_BUNDLE, NULL, "pck_crl", "pck_crl_issuer_chain");

@@ -470,7 +470,7 @@ static void test_provider_attest_requires_auth(void **state)
     /* A row written without the column gets the default; a tampered value is refused. */
     raw_exec(f->db, PROVIDER_ROW
              "VALUES('old', 'https://i', 'ES256', 0, 1);"
-             "INSERT INTO providers VALUES('bad', 'https://i', 'ES256', 0, 1, 2, 'AAD');");
+             "INSERT INTO providers VALUES('bad', 'https://i', 'ES256', 0, 1, 2, 'AAD', 0);");
     EXPECT_OK(att_store_provider_get(f->s, "old", &got));
     assert_false(got.attest_requires_auth);
     EXPECT_ERR(att_store_provider_get(f->s, "bad", &got), ATT_ERR_STORE);
