@@ -144,12 +144,12 @@ static att_err token_claims(const struct att_sgx_quote *q, const struct att_sgx_
     ATT_TRY(verdict_claims(t, v));
     ATT_TRY(collateral_claim(in, q->bytes, &coll));
     ATT_TRY(set(t, "x-ms-sgx-collateral", coll));
-    ATT_TRY(set(t, "maa-attestationcollateral", json_deep_copy(coll)));
+    ATT_TRY(set(t, "maa-attestationcollateral", json_incref(coll))); /* the same value */
     if (req->runtime.present && !req->runtime.json) {
         /* Binary runtime data is echoed as x-ms-sgx-ehd and its two legacy names. */
         ATT_TRY(set_b64url(t, "x-ms-sgx-ehd", req->runtime.bytes));
-        ATT_TRY(set(t, "maa-ehd", json_deep_copy(json_object_get(t, "x-ms-sgx-ehd"))));
-        ATT_TRY(set(t, "aas-ehd", json_deep_copy(json_object_get(t, "x-ms-sgx-ehd"))));
+        ATT_TRY(set(t, "maa-ehd", json_incref(json_object_get(t, "x-ms-sgx-ehd"))));
+        ATT_TRY(set(t, "aas-ehd", json_incref(json_object_get(t, "x-ms-sgx-ehd"))));
     }
     if (req->nonce != NULL) {
         ATT_TRY(set(t, "nonce", json_string(req->nonce)));
