@@ -6,15 +6,20 @@
 #         quote (RS256 tokens from the default provider, ES256 from provider "es");
 #   cold: a new platform per request (4096 quotes with distinct PCK certificates, more than the
 #         PCK cache holds), collateral cached.
-# attestd runs one worker thread (one core), wrk one thread on the other; the floor runs on one
-# core. Evidence comes from the test PKI (tests/tools/sgx_testpki), fresh, so no test hook is
-# needed. Usage: bench/attest.sh BUILD_DIR
+# attestd runs one worker thread pinned to CPU 0, wrk one thread pinned to CPU 1 (unpinned, the
+# scheduler sometimes puts both on one core and the rate wanders by +-5%); the floor, the
+# verification loop and the reference verifier run on CPU 0 too. Evidence comes from the test
+# PKI (tests/tools/sgx_testpki), fresh, so no test hook is needed. Usage: bench/attest.sh BUILD_DIR
 set -euo pipefail
 build=${1:-build-bench}
 seconds=${BENCH_SECONDS:-5}
 conns=${BENCH_CONNS:-16}
 cold_quotes=${BENCH_COLD_QUOTES:-4096}
 command -v wrk >/dev/null || { echo "bench: wrk missing (scripts/deps.sh --bench)"; exit 1; }
+server_cpu=() client_cpu=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+fi
 tmp=$(mktemp -d /tmp/attestd-bench-attest-XXXXXX)
 cleanup() {
   [ -n "${att_pid:-}" ] && kill "$att_pid" 2>/dev/null && wait "$att_pid" 2>/dev/null
@@ -31,7 +36,7 @@ ctl() { "$build/attestctl" --config "$tmp/attestd.conf" --data-dir "$tmp/data" "
 ctl collateral import "$tmp/pki/bundle.json" >/dev/null
 ctl provider create es --alg ES256 >/dev/null
 port=$(free_port)
-"$build/attestd" --config "$tmp/attestd.conf" --data-dir "$tmp/data" \
+"${server_cpu[@]}" "$build/attestd" --config "$tmp/attestd.conf" --data-dir "$tmp/data" \
   --listen "127.0.0.1:$port" 2>"$tmp/attestd.log" &
 att_pid=$!
 for _ in $(seq 100); do
@@ -67,7 +72,7 @@ LUA
 
 load() { # name bodies url -> "rate p50 p99"
   local out
-  out=$(BODIES=$2 wrk -t1 -c"$conns" -d"${seconds}s" --latency -s "$tmp/post.lua" "$3")
+  out=$(BODIES=$2 "${client_cpu[@]}" wrk -t1 -c"$conns" -d"${seconds}s" --latency -s "$tmp/post.lua" "$3")
   if ! grep -q "Non-2xx" <<<"$out"; then :; else echo "bench: $1 got non-2xx answers" >&2; fi
   awk '/Requests\/sec/ {r=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print r, p50, p99}' <<<"$out"
 }
@@ -79,11 +84,11 @@ curl -sf --cacert "$tmp/data/tls/ca.pem" -H 'Content-Type: application/json' \
 read -r warm_rs w_rs_p50 w_rs_p99 < <(load warm-rs256 "$tmp/warm.jsonl" "$base/attest/SgxEnclave?$api")
 read -r warm_es w_es_p50 w_es_p99 < <(load warm-es256 "$tmp/warm.jsonl" "$base/providers/es/attest/SgxEnclave?$api")
 read -r cold_rs c_rs_p50 c_rs_p99 < <(load cold-rs256 "$tmp/cold.jsonl" "$base/attest/SgxEnclave?$api")
-floors=$("$build/bench/bench_attest_floor" 4 "$tmp/pki/pck_chain.pem")
-verify=$("$build/bench/bench_verify" 4 tests/fixtures)
+floors=$("${server_cpu[@]}" "$build/bench/bench_attest_floor" 4 "$tmp/pki/pck_chain.pem")
+verify=$("${server_cpu[@]}" "$build/bench/bench_verify" 4 tests/fixtures)
 peer='{}'
 if [ -d tests/integration/js/node_modules/@phala/dcap-qvl ]; then
-  peer=$(node bench/dcap_qvl_bench.mjs 2>/dev/null | tail -1 || echo '{}')
+  peer=$("${server_cpu[@]}" node bench/dcap_qvl_bench.mjs 2>/dev/null | tail -1 || echo '{}')
 fi
 python3 - "$floors" "$peer" "$warm_rs $w_rs_p50 $w_rs_p99" "$warm_es $w_es_p50 $w_es_p99" \
   "$cold_rs $c_rs_p50 $c_rs_p99" "$conns" "$seconds" "$verify" <<'PY'

@@ -42,7 +42,6 @@ void att_claim_list_cleanup(struct att_claim_list *l)
     att_claim_list_init(l);
 }
 
-/* Append a copy of `c` (type and string duplicated). */
 /*
  * Append `c`. Its type and (unless `copy`) its string are borrowed from the token claims or
  * static text; with `copy` the string is duplicated and owned by the list.
@@ -70,11 +69,52 @@ static att_err list_add(struct att_claim_list *l, struct att_claim c, bool copy)
     return ATT_OK;
 }
 
-/* One claim for a scalar JSON value; objects (and nested arrays) as their JSON text. */
-static att_err add_value(struct att_claim_list *l, const char *type, const json_t *v)
+/*
+ * JSON texts already written for object values: the legacy aliases share their values with
+ * the current names (x-ms-sgx-collateral has two), so each object is written out once.
+ */
+#define MEMO_SLOTS 4
+struct text_memo {
+    const json_t *value[MEMO_SLOTS];
+    const char *text[MEMO_SLOTS]; /* owned by the claim list */
+    size_t len[MEMO_SLOTS];
+    size_t n;
+};
+
+/* A claim for an object or array value: its compact JSON text. */
+static att_err add_json_text(struct att_claim_list *l, const char *type, const json_t *v,
+                             struct text_memo *memo)
 {
     struct att_claim c;
-    att_err rc;
+    for (size_t i = 0; i < memo->n; i++) {
+        if (memo->value[i] == v) {
+            c = att_claim_string(type, memo->text[i], ATT_ISSUER_ATTESTATION_SERVICE);
+            c.str_len = memo->len[i];
+            return list_add(l, c, false);
+        }
+    }
+    struct att_buf text;
+    att_buf_init(&text, ATT_POLICY_DEFAULT_MAX_VALUE);
+    att_err rc = att_json_compact(v, &text);
+    if (rc == ATT_OK) {
+        c = att_claim_string(type, (const char *)text.data, ATT_ISSUER_ATTESTATION_SERVICE);
+        c.str_len = text.len;
+        rc = list_add(l, c, true);
+    }
+    if (rc == ATT_OK && memo->n < MEMO_SLOTS) {
+        memo->value[memo->n] = v;
+        memo->text[memo->n] = l->owned[l->n_owned - 1];
+        memo->len[memo->n++] = text.len;
+    }
+    att_buf_cleanup(&text);
+    return rc;
+}
+
+/* One claim for a scalar JSON value; objects (and nested arrays) as their JSON text. */
+static att_err add_value(struct att_claim_list *l, const char *type, const json_t *v,
+                         struct text_memo *memo)
+{
+    struct att_claim c;
     switch (json_typeof(v)) {
     case JSON_STRING:
         c = att_claim_string(type, json_string_value(v), ATT_ISSUER_ATTESTATION_SERVICE);
@@ -88,32 +128,22 @@ static att_err add_value(struct att_claim_list *l, const char *type, const json_
         c = att_claim_boolean(type, json_is_true(v), ATT_ISSUER_ATTESTATION_SERVICE);
         return list_add(l, c, false);
     case JSON_OBJECT:
-    case JSON_ARRAY: {
-        struct att_buf text;
-        att_buf_init(&text, ATT_POLICY_DEFAULT_MAX_VALUE);
-        rc = att_json_compact(v, &text);
-        if (rc == ATT_OK) {
-            c = att_claim_string(type, (const char *)text.data, ATT_ISSUER_ATTESTATION_SERVICE);
-            c.str_len = text.len;
-            rc = list_add(l, c, true);
-        }
-        att_buf_cleanup(&text);
-        return rc;
-    }
+    case JSON_ARRAY: return add_json_text(l, type, v, memo);
     default: return ATT_OK; /* null and reals: no claim */
     }
 }
 
-static att_err add_member(struct att_claim_list *l, const char *type, const json_t *v)
+static att_err add_member(struct att_claim_list *l, const char *type, const json_t *v,
+                          struct text_memo *memo)
 {
     if (!json_is_array(v)) {
-        return add_value(l, type, v);
+        return add_value(l, type, v, memo);
     }
     size_t i;
     const json_t *e;
     json_array_foreach(v, i, e)
     {
-        ATT_TRY(add_value(l, type, e));
+        ATT_TRY(add_value(l, type, e, memo));
     }
     return ATT_OK;
 }
@@ -123,14 +153,15 @@ att_err att_claims_incoming(json_t *token_claims, const char *const *aliases,
 {
     const char *key;
     const json_t *v;
+    struct text_memo memo = {.n = 0};
     json_object_foreach(token_claims, key, v)
     {
-        ATT_TRY(add_member(out, key, v));
+        ATT_TRY(add_member(out, key, v, &memo));
     }
     for (size_t i = 0; aliases != NULL && aliases[i] != NULL; i += 2) {
         const json_t *target = json_object_get(token_claims, aliases[i + 1]);
         if (target != NULL) {
-            ATT_TRY(add_member(out, aliases[i], target));
+            ATT_TRY(add_member(out, aliases[i], target, &memo));
         }
     }
     return ATT_OK;

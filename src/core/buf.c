@@ -100,6 +100,14 @@ att_err att_buf_reserve(struct att_buf *b, size_t n)
     return ATT_OK;
 }
 
+void att_buf_presize(struct att_buf *b, size_t n)
+{
+    if (b->err == ATT_OK && n <= b->max && b->len <= b->max - n) {
+        att_ignore_err(att_buf_reserve(b, n)); /* within max: only NOMEM can fail... */
+        b->err = ATT_OK;                       /* ...and a hint leaves no error behind */
+    }
+}
+
 att_err att_buf_put(struct att_buf *b, const void *p, size_t n)
 {
     ATT_TRY(att_buf_reserve(b, n));

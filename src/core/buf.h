@@ -48,6 +48,12 @@ att_err att_buf_vprintf(struct att_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* Ensure room for n more bytes. */
 att_err att_buf_reserve(struct att_buf *b, size_t n) ATT_WUR;
+/*
+ * A hint: make room for n more bytes now, so a buffer about to grow piece by piece is
+ * allocated once. Never fails and never sets the error: over max, or out of memory, it does
+ * nothing and the puts decide.
+ */
+void att_buf_presize(struct att_buf *b, size_t n);
 /* First error recorded, or ATT_OK. */
 att_err att_buf_err(const struct att_buf *b);
 /* The contents as a C string ("" when empty). Valid until the next put. */

@@ -13,39 +13,49 @@
 static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-#define ENCODE_CHUNK 768 /* input bytes encoded per att_buf_put (1024 symbols) */
+#define ENCODE_CHUNK 768 /* input bytes read per att_rd_copy (1024 symbols) */
 
+/*
+ * Encode `n` bytes (trusted or not: encoding cannot fail on content). The output is reserved
+ * once, then written in place: every token an attestation returns passes through here.
+ */
 static att_err encode(const void *p, size_t n, const char *alpha, bool pad, struct att_buf *out)
 {
     uint8_t in[ENCODE_CHUNK];
-    char sym[ENCODE_CHUNK / 3 * 4];
     struct att_rd r;
-    size_t before = out->len;
+    size_t tail = n % 3;
+    size_t syms = n / 3 * 4 + (tail == 0 ? 0 : pad ? 4 : tail + 1);
     att_rd_init(&r, p, n);
-    ATT_TRY(att_buf_reserve(out, (n + 2) / 3 * 4));
+    ATT_TRY(att_buf_reserve(out, syms));
+    uint8_t *w = out->data;
+    size_t at = out->len;
     while (att_rd_left(&r) > 0) {
         size_t k = att_rd_left(&r) < ENCODE_CHUNK ? att_rd_left(&r) : ENCODE_CHUNK;
-        size_t m = 0;
         ATT_TRY(att_rd_copy(&r, in, k));
-        for (size_t i = 0; i < k; i += 3) {
-            size_t g = k - i < 3 ? k - i : 3; /* 1 or 2 only in the last group */
-            uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)(g > 1 ? in[i + 1] : 0) << 8 |
-                         (uint32_t)(g > 2 ? in[i + 2] : 0);
-            char q[4] = {alpha[(v >> 18) & 63], alpha[(v >> 12) & 63], alpha[(v >> 6) & 63],
-                         alpha[v & 63]};
-            size_t emit = g + 1;
-            for (size_t e = emit; pad && e < 4; e++) {
-                q[e] = '=';
-            }
-            emit = pad ? 4 : emit;
-            memcpy(sym + m, q, emit);
-            m += emit;
+        size_t full = k - k % 3; /* only the last chunk has a partial group */
+        for (size_t i = 0; i < full; i += 3) {
+            uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+            w[at] = (uint8_t)alpha[v >> 18];
+            w[at + 1] = (uint8_t)alpha[(v >> 12) & 63];
+            w[at + 2] = (uint8_t)alpha[(v >> 6) & 63];
+            w[at + 3] = (uint8_t)alpha[v & 63];
+            at += 4;
         }
-        if (att_buf_put(out, sym, m) != ATT_OK) {
-            out->len = before;
-            return att_buf_err(out);
+        if (full < k) {
+            size_t g = k - full; /* 1 or 2 bytes left: 2 or 3 symbols, '=' to 4 when padding */
+            uint32_t v = (uint32_t)in[full] << 16 | (g == 2 ? (uint32_t)in[full + 1] << 8 : 0);
+            w[at++] = (uint8_t)alpha[v >> 18];
+            w[at++] = (uint8_t)alpha[(v >> 12) & 63];
+            if (g == 2) {
+                w[at++] = (uint8_t)alpha[(v >> 6) & 63];
+            }
+            for (size_t e = g + 1; pad && e < 4; e++) {
+                w[at++] = '=';
+            }
         }
     }
+    out->len = at;
+    out->data[at] = 0;
     return ATT_OK;
 }
 
@@ -87,60 +97,73 @@ static const int8_t sym_url[256] = {
     -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 };
 
-#define DECODE_CHUNK 1024 /* symbols decoded per att_buf_put */
+#define DECODE_CHUNK 1024 /* symbols read per att_rd_copy */
+
+/*
+ * One group of 4 symbols -> 3 bytes at w[at]; false when a symbol is outside the alphabet.
+ * An outside symbol is -1, which converts to all ones: it sets bit 31 of `v`, which valid
+ * symbols (6 bits each, 24 in all) never reach. One test then covers all four.
+ */
+static bool decode_group(const int8_t *table, const uint8_t sym[4], uint8_t *w, size_t at)
+{
+    uint32_t v = (uint32_t)table[sym[0]] << 18 | (uint32_t)table[sym[1]] << 12 |
+                 (uint32_t)table[sym[2]] << 6 | (uint32_t)table[sym[3]];
+    w[at] = (uint8_t)(v >> 16);
+    w[at + 1] = (uint8_t)(v >> 8);
+    w[at + 2] = (uint8_t)v;
+    return (v >> 31) == 0;
+}
 
 /*
  * Decode `n` symbols (no padding). A final group of 2 or 3 symbols carries
  * 1 or 2 bytes; its unused low bits must be zero (RFC 4648 §3.5, canonical).
  * Symbols are read a chunk at a time through the bounded reader and decoded
- * with a table: this decodes every quote an attestation receives.
+ * with a table straight into the reserved output: this decodes every quote an
+ * attestation receives. On failure nothing is appended.
  */
 static att_err decode_symbols(struct att_bytes text, bool url, struct att_buf *out)
 {
     const int8_t *table = url ? sym_url : sym_std;
     uint8_t in[DECODE_CHUNK];
-    uint8_t bytes[DECODE_CHUNK / 4 * 3];
     struct att_rd r;
-    size_t before = out->len;
-    att_err rc;
+    size_t tail = text.len % 4;
 
-    ATT_ENSURE(text.len % 4 != 1, ATT_ERR_ENCODING);
-    att_rd_init(&r, text.ptr, text.len);
-    rc = att_buf_reserve(out, text.len / 4 * 3 + 2);
-    while (rc == ATT_OK && att_rd_left(&r) > 0) {
-        size_t k = att_rd_left(&r) < DECODE_CHUNK ? att_rd_left(&r) : DECODE_CHUNK;
-        size_t nbytes = 0;
-        rc = att_rd_copy(&r, in, k);
-        for (size_t i = 0; rc == ATT_OK && i < k; i += 4) {
-            size_t g = k - i < 4 ? k - i : 4; /* 2 or 3 only in the last group */
-            uint32_t v = 0;
-            int bad = 0;
-            for (size_t j = 0; j < 4; j++) {
-                int s = j < g ? table[in[i + j]] : 0;
-                bad |= s;
-                v = v << 6 | (uint32_t)(s & 63);
-            }
-            if (bad < 0 || (g == 2 && (v & 0xffff) != 0) || (g == 3 && (v & 0xff) != 0)) {
-                rc = ATT_ERR_ENCODING; /* outside the alphabet, or non-zero padding bits */
-                break;
-            }
-            bytes[nbytes] = (uint8_t)(v >> 16);
-            bytes[nbytes + 1] = (uint8_t)(v >> 8);
-            bytes[nbytes + 2] = (uint8_t)v;
-            nbytes += g - 1;
-        }
-        if (rc == ATT_OK) {
-            rc = att_buf_put(out, bytes, nbytes);
-        }
-    }
+    ATT_ENSURE(tail != 1, ATT_ERR_ENCODING);
+    att_err rc = att_buf_reserve(out, text.len / 4 * 3 + (tail > 0 ? tail - 1 : 0));
     if (rc != ATT_OK) {
-        out->len = before;
-        out->err = ATT_OK;
-        if (out->data != NULL) {
-            out->data[before] = 0;
+        out->err = ATT_OK; /* a refusal of this input, not a broken buffer */
+        return rc;
+    }
+    uint8_t *w = out->data;
+    size_t at = out->len;
+    att_rd_init(&r, text.ptr, text.len);
+    bool ok = true;
+    while (ok && att_rd_left(&r) > 0) {
+        size_t k = att_rd_left(&r) < DECODE_CHUNK ? att_rd_left(&r) : DECODE_CHUNK;
+        ok = att_rd_copy(&r, in, k) == ATT_OK;
+        size_t full = ok ? k - k % 4 : 0; /* only the last chunk has a partial group */
+        for (size_t i = 0; i < full; i += 4) {
+            uint8_t sym[4] = {in[i], in[i + 1], in[i + 2], in[i + 3]};
+            ok &= decode_group(table, sym, w, at);
+            at += 3;
+        }
+        if (ok && full < k) {
+            uint8_t last[4] = {in[full], in[full + 1], k - full == 3 ? in[full + 2] : 'A', 'A'};
+            uint8_t bytes[3];
+            ok &= decode_group(table, last, bytes, 0);
+            /* The unused low bits of the final symbol must be zero. */
+            ok &= k - full == 2 ? (bytes[1] | bytes[2]) == 0 : bytes[2] == 0;
+            memcpy(w + at, bytes, k - full - 1);
+            at += k - full - 1;
         }
     }
-    return rc;
+    if (!ok) { /* outside the alphabet, or non-zero padding bits */
+        w[out->len] = 0;
+        return ATT_ERR_ENCODING;
+    }
+    w[at] = 0;
+    out->len = at;
+    return ATT_OK;
 }
 
 att_err att_b64url_decode(const char *s, size_t n, struct att_buf *out)

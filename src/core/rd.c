@@ -161,7 +161,22 @@ size_t att_bytes_span(struct att_bytes b, size_t from, const bool accept[256])
 
 bool att_bytes_printable_except(struct att_bytes b, uint8_t except)
 {
-    for (size_t i = 0; i < b.len; i++) {
+    /*
+     * Branch-free over blocks of 64 so the compiler can vectorise it: request bodies carry
+     * quotes of many kilobytes through here.
+     */
+    size_t i = 0;
+    for (; i + 64 <= b.len; i += 64) {
+        unsigned bad = 0;
+        for (size_t j = 0; j < 64; j++) {
+            uint8_t c = b.ptr[i + j];
+            bad |= (unsigned)(c < 0x20) | (unsigned)(c > 0x7E) | (unsigned)(c == except);
+        }
+        if (bad != 0) {
+            return false;
+        }
+    }
+    for (; i < b.len; i++) {
         uint8_t c = b.ptr[i];
         if (c < 0x20 || c > 0x7E || c == except) {
             return false;

@@ -3,51 +3,56 @@
  */
 #include "crypto/ecdsa.h"
 
+#include <stdbool.h>
 #include <string.h>
 
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
 
-att_err att_ecdsa_raw_to_der(const uint8_t *raw, size_t raw_len, size_t coord, unsigned char **der,
-                             size_t *der_len)
+/* One DER INTEGER (X.690 §8.3) for an unsigned big-endian value: minimal, non-negative. */
+static size_t der_uint(const uint8_t *v, size_t n, uint8_t *out)
 {
-    att_err rc = ATT_ERR_NOMEM;
-    BIGNUM *br = NULL;
-    BIGNUM *bs = NULL;
-    ECDSA_SIG *sig = NULL;
-    unsigned char *enc = NULL;
-    int n;
+    size_t skip = 0;
+    while (skip + 1 < n && v[skip] == 0) {
+        skip++;
+    }
+    size_t len = n - skip;
+    bool pad = (v[skip] & 0x80) != 0; /* a set top bit would read as negative */
+    out[0] = 0x02;
+    out[1] = (uint8_t)(len + pad);
+    out[2] = 0;
+    memcpy(out + 2 + pad, v + skip, len);
+    return 2 + pad + len;
+}
 
+att_err att_ecdsa_raw_to_der(const uint8_t *raw, size_t raw_len, size_t coord,
+                             uint8_t der[ATT_ECDSA_DER_MAX], size_t *der_len)
+{
+    uint8_t ints[2 * (3 + 66)];
     ATT_ENSURE(coord > 0 && coord <= 66 && raw_len == 2 * coord, ATT_ERR_SIGNATURE);
-    br = BN_bin2bn(raw, (int)coord, NULL);
-    bs = BN_bin2bn(raw + coord, (int)coord, NULL);
-    sig = ECDSA_SIG_new();
-    ATT_CHECK(br != NULL && bs != NULL && sig != NULL, ATT_ERR_NOMEM);
-    ATT_CHECK(ECDSA_SIG_set0(sig, br, bs) == 1, ATT_ERR_CRYPTO);
-    br = NULL; /* owned by sig now */
-    bs = NULL;
-    n = i2d_ECDSA_SIG(sig, &enc);
-    ATT_CHECK(n > 0, ATT_ERR_CRYPTO);
-    *der = enc;
-    *der_len = (size_t)n;
-    enc = NULL;
-    rc = ATT_OK;
-out:
-    OPENSSL_free(enc);
-    ECDSA_SIG_free(sig);
-    BN_free(bs);
-    BN_free(br);
-    return rc;
+    size_t n = der_uint(raw, coord, ints);
+    n += der_uint(raw + coord, coord, ints + n);
+    /* The SEQUENCE: short-form length below 128 (P-256, P-384), else 0x81 LL (P-521). */
+    size_t hdr = n < 128 ? 2 : 3;
+    der[0] = 0x30;
+    if (n < 128) {
+        der[1] = (uint8_t)n;
+    } else {
+        der[1] = 0x81;
+        der[2] = (uint8_t)n;
+    }
+    memcpy(der + hdr, ints, n);
+    *der_len = hdr + n;
+    return ATT_OK;
 }
 
 att_err att_ecdsa_verify_raw(EVP_PKEY *key, const uint8_t *sig, size_t sig_len, const void *data,
                              size_t len)
 {
     att_err rc = ATT_ERR_NOMEM;
-    unsigned char *der = NULL;
+    uint8_t der[ATT_ECDSA_DER_MAX];
     size_t der_len = 0;
     EVP_MD_CTX *md = NULL;
     int bits = EVP_PKEY_get_bits(key);
@@ -55,7 +60,7 @@ att_err att_ecdsa_verify_raw(EVP_PKEY *key, const uint8_t *sig, size_t sig_len, 
     const char *digest = bits <= 256 ? "SHA256" : "SHA384";
 
     ATT_ENSURE(EVP_PKEY_is_a(key, "EC") && (bits == 256 || bits == 384), ATT_ERR_KEY_TYPE);
-    ATT_GUARD(att_ecdsa_raw_to_der(sig, sig_len, coord, &der, &der_len));
+    ATT_GUARD(att_ecdsa_raw_to_der(sig, sig_len, coord, der, &der_len));
     md = EVP_MD_CTX_new();
     ATT_CHECK(md != NULL, ATT_ERR_NOMEM);
     ATT_CHECK(EVP_DigestVerifyInit_ex(md, NULL, digest, NULL, NULL, key, NULL) == 1,
@@ -64,7 +69,6 @@ att_err att_ecdsa_verify_raw(EVP_PKEY *key, const uint8_t *sig, size_t sig_len, 
     rc = ATT_OK;
 out:
     EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
     ERR_clear_error();
     return rc;
 }

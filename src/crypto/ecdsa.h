@@ -13,12 +13,16 @@
 
 #include "core/err.h"
 
+/* Largest DER ECDSA-Sig-Value for coordinates of up to 66 bytes (P-521). */
+#define ATT_ECDSA_DER_MAX 144
+
 /*
- * DER-encode a raw r || s signature of 2 * coord bytes (as ECDSA_SIG); *der is for
- * OPENSSL_free. ATT_ERR_SIGNATURE when `raw_len` is not 2 * coord.
+ * DER-encode a raw r || s signature of 2 * coord bytes (coord <= 66) as the ECDSA-Sig-Value
+ * SEQUENCE { r INTEGER, s INTEGER } (RFC 3279 §2.2.3) into `der`. ATT_ERR_SIGNATURE when
+ * `raw_len` is not 2 * coord.
  */
-att_err att_ecdsa_raw_to_der(const uint8_t *raw, size_t raw_len, size_t coord, unsigned char **der,
-                             size_t *der_len) ATT_WUR;
+att_err att_ecdsa_raw_to_der(const uint8_t *raw, size_t raw_len, size_t coord,
+                             uint8_t der[ATT_ECDSA_DER_MAX], size_t *der_len) ATT_WUR;
 
 /*
  * Verify a raw r || s ECDSA signature by `key` over `data` with SHA-256 (P-256) or SHA-384

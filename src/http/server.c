@@ -26,7 +26,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,6 +36,8 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/mem.h"
+#include "crypto/ids.h"
 #include "core/timeutil.h"
 
 #define MAX_LISTENERS 8
@@ -45,6 +46,8 @@
 #define ACCEPT_RETRY_MS 500
 /* File descriptors kept back from max_connections for listeners, the store and logs. */
 #define FD_RESERVE 64
+/* A connection keeps its body buffer between requests up to this size. */
+#define BODY_KEEP_BYTES ((size_t)64 * 1024)
 
 /* S_LINGER: the error answer is flushed; read and discard what the client still sends for a
  * moment, so it reads our answer instead of a reset (nginx's lingering close). */
@@ -65,6 +68,7 @@ struct conn {
     bool denied; /* peer outside allowed_networks: answer 403 */
     bool keep_alive;
     bool head_method; /* HEAD: framing headers but no body */
+    bool input_ended; /* the client half-closed while an answer was draining */
     unsigned requests;
     int64_t start_ms;
     size_t scanned; /* input bytes already searched for the end of the head */
@@ -83,6 +87,8 @@ struct worker {
     struct conn *conns;
     unsigned n_conns;
     bool draining;
+    time_t date_at; /* second `date` was formatted for */
+    char date[40];
 };
 
 struct att_http_server {
@@ -99,6 +105,20 @@ struct att_http_server {
 
 /* ------------------------------------------------------------------------ */
 /* Connection teardown                                                       */
+
+/*
+ * Done with a request body. It may hold a secret (a client secret in a token request), so it
+ * is wiped; the buffer is kept for the connection's next request unless it grew large.
+ */
+static void body_drop(struct conn *c, bool keep)
+{
+    att_wipe(c->body.data, c->body.len);
+    if (keep && c->body.cap <= BODY_KEEP_BYTES) {
+        att_buf_reset(&c->body);
+    } else {
+        att_buf_cleanup(&c->body);
+    }
+}
 
 static void conn_free(struct conn *c)
 {
@@ -120,7 +140,7 @@ static void conn_free(struct conn *c)
         bufferevent_free(c->bev); /* BEV_OPT_CLOSE_ON_FREE: frees the SSL and closes the socket */
     }
     att_http_head_cleanup(&c->head);
-    att_buf_cleanup(&c->body);
+    body_drop(c, false);
     free(c);
     if (w->draining && w->n_conns == 0) {
         event_base_loopbreak(w->base);
@@ -145,48 +165,91 @@ static void arm_deadline(struct conn *c)
 
 static void new_request_id(char out[37])
 {
-    uint8_t b[16];
-    if (RAND_bytes(b, sizeof(b)) != 1) {
-        memset(b, 0, sizeof(b));
+    if (att_id_uuid4(out) != ATT_OK) {
+        memcpy(out, "00000000-0000-4000-8000-000000000000", 37);
     }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* RFC 9562 §5.4: version 4 */
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+}
+
+/* RFC 9110 §5.6.7 IMF-fixdate, formatted once a second per worker. */
+static const char *http_date(struct worker *w)
+{
+    time_t now = time(NULL);
+    if (now != w->date_at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        w->date_at = now;
+    }
+    return w->date;
+}
+
+/* A bounded appender for the response head; `len` counts past `cap` to detect overflow. */
+struct head_out {
+    char *p;
+    size_t len, cap;
+};
+
+static void head_put(struct head_out *o, const char *s, size_t n)
+{
+    if (n <= o->cap && o->len <= o->cap - n) {
+        memcpy(o->p + o->len, s, n);
+    }
+    o->len += n;
+}
+
+static void head_puts(struct head_out *o, const char *s)
+{
+    head_put(o, s, strlen(s));
+}
+
+static void head_putu(struct head_out *o, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    head_put(o, digits + sizeof(digits) - n, n);
 }
 
 /*
- * Assemble the whole answer in one buffer and hand it over with one evbuffer_add, so it
- * leaves in as few TLS records (and syscalls) as its size allows.
+ * Assemble the whole answer in one contiguous piece of the output buffer and commit it at once,
+ * so it leaves in as few TLS records (and syscalls) as its size allows.
  */
 static void write_response(struct conn *c, const struct att_http_response *r, const char *rid)
 {
-    char date[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    struct att_buf msg;
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    att_buf_init(&msg, ATT_HTTP_MAX_RESP_BODY + 8192);
-    att_ignore_err(att_buf_reserve(&msg, 512 + r->headers.len + r->body.len));
-    att_buf_printf(&msg, "HTTP/1.1 %d %s\r\nDate: %s\r\nx-ms-request-id: %s\r\n", r->status,
-                   att_http_reason(r->status), date, rid);
+    char head[1024];
+    struct head_out h = {head, 0, sizeof(head)};
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer_iovec v;
+    size_t body_len = c->head_method ? 0 : r->body.len;
+
+    head_puts(&h, "HTTP/1.1 ");
+    head_putu(&h, (uint64_t)r->status);
+    head_puts(&h, " ");
+    head_puts(&h, att_http_reason(r->status));
+    head_puts(&h, "\r\nDate: ");
+    head_puts(&h, http_date(c->w));
+    head_puts(&h, "\r\nx-ms-request-id: ");
+    head_puts(&h, rid);
+    head_puts(&h, "\r\n");
     if (r->content_type != NULL) {
-        att_buf_printf(&msg, "Content-Type: %s\r\n", r->content_type);
+        head_puts(&h, "Content-Type: ");
+        head_puts(&h, r->content_type);
+        head_puts(&h, "\r\n");
     }
-    att_buf_printf(&msg, "Content-Length: %zu\r\n", r->body.len);
+    head_puts(&h, "Content-Length: ");
+    head_putu(&h, r->body.len);
+    head_puts(&h, "\r\n");
     if (!c->keep_alive) {
-        att_buf_puts(&msg, "Connection: close\r\n");
+        head_puts(&h, "Connection: close\r\n");
     } else if (c->head.version_minor == 0) {
-        att_buf_puts(&msg, "Connection: keep-alive\r\n");
+        head_puts(&h, "Connection: keep-alive\r\n");
     }
-    att_buf_put(&msg, r->headers.data, r->headers.len);
-    att_buf_puts(&msg, "\r\n");
-    if (!c->head_method) {
-        att_buf_put(&msg, r->body.data, r->body.len);
-    }
-    if (att_buf_err(&msg) != ATT_OK) {
+    size_t total = h.len + r->headers.len + 2 + body_len;
+    if (h.len > h.cap || evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) != 1 ||
+        v.iov_len < total) {
         /* Out of memory: never send a partial answer; this one needs no allocation. */
         static const char fallback[] =
             "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json; "
@@ -194,11 +257,20 @@ static void write_response(struct conn *c, const struct att_http_response *r, co
             "{\"error\":{\"code\":\"InternalServerError\",\"message\":\"out of memory\"}}";
         c->keep_alive = false;
         c->state = S_CLOSING;
-        evbuffer_add(bufferevent_get_output(c->bev), fallback, sizeof(fallback) - 1);
-    } else {
-        evbuffer_add(bufferevent_get_output(c->bev), msg.data, msg.len);
+        evbuffer_add(out, fallback, sizeof(fallback) - 1);
+        return;
     }
-    att_buf_cleanup(&msg);
+    uint8_t *p = v.iov_base;
+    memcpy(p, head, h.len);
+    if (r->headers.len > 0) {
+        memcpy(p + h.len, r->headers.data, r->headers.len);
+    }
+    memcpy(p + h.len + r->headers.len, "\r\n", 2);
+    if (body_len > 0) {
+        memcpy(p + h.len + r->headers.len + 2, r->body.data, body_len);
+    }
+    v.iov_len = total;
+    evbuffer_commit_space(out, &v, 1);
 }
 
 static void log_access(struct conn *c, const struct att_http_response *r, const char *rid)
@@ -293,7 +365,11 @@ static void dispatch(struct conn *c)
     c->requests++;
     c->state = S_WRITE;
     evtimer_del(c->deadline);
-    bufferevent_disable(c->bev, EV_READ);
+    /*
+     * Reading stays on while the answer drains (toggling it costs two epoll_ctl calls per
+     * request): pipelined bytes wait in the input buffer, bounded by its high watermark, and
+     * process() ignores them until on_write takes the connection back to S_HEAD.
+     */
     write_response(c, &r, rid);
     log_access(c, &r, rid);
     att_http_response_cleanup(&r);
@@ -367,8 +443,7 @@ static void read_head(struct conn *c, struct evbuffer *in)
     }
     c->keep_alive =
         c->head.keep_alive && !c->w->draining && c->requests + 1 < cfg->max_requests_per_connection;
-    att_buf_cleanup(&c->body);
-    att_buf_init(&c->body, cfg->limits.max_body_bytes);
+    att_buf_reset(&c->body);
     if (c->head.expect_continue && c->head.content_length > 0) {
         /* RFC 9110 §10.1.1: the length is acceptable, ask for the body. */
         evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -461,10 +536,12 @@ static void on_write(struct bufferevent *bev, void *arg)
     c->head_method = false;
     att_http_head_cleanup(&c->head);
     att_http_head_init(&c->head);
-    att_buf_cleanup(&c->body);
+    body_drop(c, true);
     set_timeouts(c, c->w->s->cfg.idle_timeout_s);
-    bufferevent_enable(c->bev, EV_READ);
     process(c); /* pipelined bytes already buffered */
+    if (c->input_ended && (c->state == S_HEAD || c->state == S_BODY)) {
+        conn_free(c); /* no more requests can come */
+    }
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -476,6 +553,22 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     }
     if (c->state == S_LINGER || c->state == S_CLOSING) {
         conn_free(c);
+        return;
+    }
+    if (c->state == S_WRITE && (what & BEV_EVENT_READING) && !(what & BEV_EVENT_ERROR)) {
+        /* The answer is still draining (reading stays on meanwhile, see dispatch). */
+        if (what & BEV_EVENT_TIMEOUT) {
+            bufferevent_enable(c->bev, EV_READ); /* silence now is no fault: write_timeout rules */
+            return;
+        }
+        /*
+         * End of input (a TLS 1.3 half-close): answer this request and any complete ones
+         * already buffered, then close (on_write). libevent stopped writing at the EOF: resume
+         * it, with the deadline as a backstop should the answers never drain.
+         */
+        c->input_ended = true;
+        bufferevent_enable(c->bev, EV_WRITE);
+        arm_deadline(c);
         return;
     }
     if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
@@ -491,8 +584,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     (void)fd;
     (void)what;
-    if (c->state == S_LINGER) {
-        conn_free(c);
+    if (c->state == S_LINGER || c->state == S_WRITE) {
+        conn_free(c); /* S_WRITE: an answer to a half-closed client that never drained */
         return;
     }
     if (c->state == S_HEAD || c->state == S_BODY) {

@@ -266,6 +266,22 @@ static att_err render_openid(struct att_provider *p)
     return rc;
 }
 
+/*
+ * The protected header of the provider's tokens (MAA-API.md §2.1: "jku" names its /certs,
+ * "kid" its current key), encoded once instead of per token.
+ */
+static att_err encode_token_header(struct att_signer *signer, struct att_provider *p)
+{
+    char jku[ATT_URL_MAX + 16];
+    snprintf(jku, sizeof(jku), "%s/certs", p->rec.issuer);
+    json_t *extra = json_pack("{s:s,s:s}", "jku", jku, "typ", "JWT");
+    ATT_ENSURE(extra != NULL, ATT_ERR_NOMEM);
+    att_jws_header_cleanup(&p->token_header);
+    att_err rc = att_jws_header_encode(signer, p->kid, extra, &p->token_header);
+    json_decref(extra);
+    return rc;
+}
+
 static att_err load_provider(const struct att_provider_rec *rec, void *arg)
 {
     struct load_ctx *ctx = arg;
@@ -274,6 +290,7 @@ static att_err load_provider(const struct att_provider_rec *rec, void *arg)
     p->rec = *rec;
     att_buf_init(&p->jwks, 0);
     att_buf_init(&p->openid, 0);
+    att_buf_init(&p->token_header.b64, 0);
     ctx->cur = p;
     ctx->jwks_keys = json_array();
     ATT_ENSURE(ctx->jwks_keys != NULL, ATT_ERR_NOMEM);
@@ -289,6 +306,9 @@ static att_err load_provider(const struct att_provider_rec *rec, void *arg)
     json_decref(jwks);
     if (rc == ATT_OK) {
         rc = render_openid(p);
+    }
+    if (rc == ATT_OK) {
+        rc = encode_token_header(ctx->set->signer, p);
     }
     if (rc != ATT_OK) {
         att_log(ATT_LOG_ERROR, "cannot load provider", "provider", json_string(rec->name), "error",
@@ -324,6 +344,7 @@ void att_provider_set_free(struct att_provider_set *set)
     for (size_t i = 0; set->items != NULL && i < set->n; i++) {
         att_buf_cleanup(&set->items[i].jwks);
         att_buf_cleanup(&set->items[i].openid);
+        att_jws_header_cleanup(&set->items[i].token_header);
     }
     free(set->items);
     att_signer_free(set->signer);
@@ -355,18 +376,15 @@ const struct att_provider *att_provider_set_default(const struct att_provider_se
 att_err att_provider_issue_token(const struct att_provider_set *set, const struct att_provider *p,
                                  json_t *claims, int64_t now, int64_t lifetime, struct att_buf *out)
 {
-    char jku[ATT_URL_MAX + 16];
-    snprintf(jku, sizeof(jku), "%s/certs", p->rec.issuer);
     ATT_TRY(att_claims_set_registered(claims, p->rec.issuer, now, lifetime));
-    json_t *header = json_pack("{s:s,s:s}", "jku", jku, "typ", "JWT");
-    ATT_ENSURE(header != NULL, ATT_ERR_NOMEM);
     struct att_buf payload;
     att_buf_init(&payload, ATT_JWS_MAX);
+    att_buf_presize(&payload, 4096); /* an SGX token's claims take about 2.3 KiB */
     att_err rc = att_json_compact(claims, &payload);
     if (rc == ATT_OK) {
-        rc = att_jws_sign(set->signer, p->kid, header, payload.data, payload.len, out);
+        rc = att_jws_sign_encoded(set->signer, p->kid, &p->token_header, payload.data, payload.len,
+                                  out);
     }
     att_buf_cleanup(&payload);
-    json_decref(header);
     return rc;
 }

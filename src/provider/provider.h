@@ -36,8 +36,9 @@ struct att_provider {
     struct att_provider_rec rec;
     char kid[ATT_KID_MAX + 1];
     enum att_jws_alg alg;
-    struct att_buf jwks;   /* {"keys":[...]} */
-    struct att_buf openid; /* OpenID provider metadata */
+    struct att_buf jwks;                /* {"keys":[...]} */
+    struct att_buf openid;              /* OpenID provider metadata */
+    struct att_jws_header token_header; /* {"alg","kid","jku","typ"} of its tokens, encoded */
 };
 
 struct att_provider_set {

@@ -7,15 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/rd.h"
-
-#include <stdbool.h>
-
-/* Bytes JSON strings carry as they are (RFC 8259 §7): all but '"', '\\' and controls. */
-static const bool plain[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+/*
+ * Bytes of JSON text each string byte becomes (RFC 8259 §7): 1 for bytes carried as they are,
+ * 2 for the short escapes \" \\ \b \f \n \r \t, 6 for the other controls (\u00XX).
+ */
+static const uint8_t width[256] = {
+    6, 6, 6, 6, 6, 6, 6, 6, 2, 2, 2, 6, 2, 2, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+    1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -23,86 +22,120 @@ static const bool plain[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-/* RFC 8259 §7: quote, backslash and control characters are escaped, the rest copied. */
+/* Append `n` bytes: the common short writes skip att_buf_put's checks when room is known. */
+static att_err put(struct att_buf *out, const char *p, size_t n)
+{
+    if (out->err == ATT_OK && out->cap - out->len > n && out->max - out->len >= n) {
+        memcpy(out->data + out->len, p, n);
+        out->len += n;
+        out->data[out->len] = 0;
+        return ATT_OK;
+    }
+    return att_buf_put(out, p, n);
+}
+
+/*
+ * RFC 8259 §7: quote, backslash and control characters are escaped, the rest copied. The
+ * escaped length is counted first, so the buffer grows once and the bytes go straight in.
+ */
 static att_err put_string(const char *s, size_t n, struct att_buf *out)
 {
     static const char hex[] = "0123456789ABCDEF"; /* as jansson writes them */
-    struct att_bytes all = {(const uint8_t *)s, n};
-    struct att_bytes run;
-    size_t at = 0;
-    ATT_TRY(att_buf_putc(out, '"'));
-    while (at < n) {
-        size_t len = att_bytes_span(all, at, plain);
-        uint8_t c = 0;
-        ATT_TRY(att_bytes_slice(all, at, len, &run));
-        ATT_TRY(att_buf_put(out, run.ptr, run.len));
-        at += len;
-        if (at == n) {
-            break;
-        }
-        ATT_TRY(att_bytes_slice(all, at, 1, &run));
-        c = run.ptr[0];
-        at++;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t elen = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            elen = 6;
-        }
-        ATT_TRY(att_buf_put(out, esc, elen));
+    const uint8_t *in = (const uint8_t *)s;
+    size_t need = 2;
+    for (size_t i = 0; i < n; i++) {
+        need += width[in[i]];
     }
-    return att_buf_putc(out, '"');
+    ATT_TRY(att_buf_reserve(out, need));
+    uint8_t *w = out->data;
+    size_t at = out->len;
+    w[at++] = '"';
+    if (need == n + 2) { /* nothing to escape: the usual case */
+        memcpy(w + at, in, n);
+        at += n;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            uint8_t c = in[i];
+            if (width[c] == 1) {
+                w[at++] = c;
+                continue;
+            }
+            w[at++] = '\\';
+            switch (c) {
+            case '"': w[at++] = '"'; break;
+            case '\\': w[at++] = '\\'; break;
+            case '\b': w[at++] = 'b'; break;
+            case '\f': w[at++] = 'f'; break;
+            case '\n': w[at++] = 'n'; break;
+            case '\r': w[at++] = 'r'; break;
+            case '\t': w[at++] = 't'; break;
+            default:
+                memcpy(w + at, "u00", 3);
+                w[at + 3] = (uint8_t)hex[c >> 4];
+                w[at + 4] = (uint8_t)hex[c & 15];
+                at += 5;
+            }
+        }
+    }
+    w[at++] = '"';
+    w[at] = 0;
+    out->len = at;
+    return ATT_OK;
+}
+
+/* A JSON integer (jansson's JSON_INTEGER_FORMAT, "%lld"), without printf. */
+static att_err put_integer(json_int_t v, struct att_buf *out)
+{
+    char digits[24];
+    size_t n = 0;
+    /* Negated as unsigned, so the most negative value needs no special case. */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[sizeof(digits) - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        digits[sizeof(digits) - 1 - n++] = '-';
+    }
+    return put(out, digits + sizeof(digits) - n, n);
 }
 
 static att_err put_value(const json_t *v, struct att_buf *out, int depth)
 {
-    char num[32];
     ATT_ENSURE(depth < ATT_JSON_OUT_MAX_DEPTH, ATT_ERR_TOO_LARGE);
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
         const char *key;
         json_t *m;
         bool first = true;
-        ATT_TRY(att_buf_putc(out, '{'));
+        ATT_TRY(put(out, "{", 1));
         json_object_foreach((json_t *)(uintptr_t)v, key, m)
         {
             if (!first) {
-                ATT_TRY(att_buf_putc(out, ','));
+                ATT_TRY(put(out, ",", 1));
             }
             first = false;
             ATT_TRY(put_string(key, strlen(key), out));
-            ATT_TRY(att_buf_putc(out, ':'));
+            ATT_TRY(put(out, ":", 1));
             ATT_TRY(put_value(m, out, depth + 1));
         }
-        return att_buf_putc(out, '}');
+        return put(out, "}", 1);
     }
     case JSON_ARRAY: {
-        ATT_TRY(att_buf_putc(out, '['));
+        ATT_TRY(put(out, "[", 1));
         for (size_t i = 0; i < json_array_size(v); i++) {
             if (i > 0) {
-                ATT_TRY(att_buf_putc(out, ','));
+                ATT_TRY(put(out, ",", 1));
             }
             ATT_TRY(put_value(json_array_get(v, i), out, depth + 1));
         }
-        return att_buf_putc(out, ']');
+        return put(out, "]", 1);
     }
     case JSON_STRING: return put_string(json_string_value(v), json_string_length(v), out);
-    case JSON_INTEGER:
-        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return att_buf_puts(out, num);
-    case JSON_TRUE: return att_buf_puts(out, "true");
-    case JSON_FALSE: return att_buf_puts(out, "false");
-    case JSON_NULL: return att_buf_puts(out, "null");
+    case JSON_INTEGER: return put_integer(json_integer_value(v), out);
+    case JSON_TRUE: return put(out, "true", 4);
+    case JSON_FALSE: return put(out, "false", 5);
+    case JSON_NULL: return put(out, "null", 4);
     case JSON_REAL:
     default: {
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);

@@ -197,34 +197,50 @@ out:
     return rc;
 }
 
-/*
- * RFC 7515 §5.1 steps 2-6: the JWS Signing Input is
- * ASCII(BASE64URL(UTF8(JWS Protected Header)) || '.' || BASE64URL(JWS Payload)).
- */
-static att_err put_signing_input(const json_t *hdr, const void *payload, size_t len,
-                                 struct att_buf *tok)
+att_err att_jws_header_encode(struct att_signer *signer, const char *kid, const json_t *header,
+                              struct att_jws_header *out)
 {
-    ATT_TRY(put_b64_json(hdr, tok));
-    ATT_TRY(att_buf_putc(tok, '.'));
-    return att_b64url_encode(payload, len, tok);
+    json_t *hdr = NULL;
+    ATT_ENSURE(out != NULL, ATT_ERR_ARG);
+    out->alg = ATT_JWS_NONE;
+    att_buf_init(&out->b64, ATT_JWS_MAX);
+    ATT_ENSURE(signer != NULL && kid != NULL, ATT_ERR_ARG);
+    ATT_TRY(att_signer_alg(signer, kid, &out->alg));
+    ATT_TRY(build_header(header, out->alg, kid, &hdr));
+    att_err rc = put_b64_json(hdr, &out->b64);
+    json_decref(hdr);
+    return rc;
 }
 
-att_err att_jws_sign(struct att_signer *signer, const char *kid, const json_t *header,
-                     const void *payload, size_t payload_len, struct att_buf *out)
+void att_jws_header_cleanup(struct att_jws_header *h)
+{
+    att_buf_cleanup(&h->b64);
+}
+
+att_err att_jws_sign_encoded(struct att_signer *signer, const char *kid,
+                             const struct att_jws_header *header, const void *payload,
+                             size_t payload_len, struct att_buf *out)
 {
     att_err rc = ATT_ERR_INTERNAL;
-    json_t *hdr = NULL;
     struct att_buf tok;
     struct att_buf sig;
     enum att_jws_alg alg = ATT_JWS_NONE;
 
     att_buf_init(&tok, ATT_JWS_MAX);
     att_buf_init(&sig, SIG_MAX);
-    ATT_CHECK(signer != NULL && kid != NULL && out != NULL, ATT_ERR_ARG);
-    ATT_CHECK(payload != NULL && payload_len > 0, ATT_ERR_ARG);
+    ATT_CHECK(signer != NULL && kid != NULL && out != NULL && header != NULL, ATT_ERR_ARG);
+    ATT_CHECK(payload != NULL && payload_len > 0 && header->b64.len > 0, ATT_ERR_ARG);
     ATT_GUARD(att_signer_alg(signer, kid, &alg));
-    ATT_GUARD(build_header(header, alg, kid, &hdr));
-    ATT_GUARD(put_signing_input(hdr, payload, payload_len, &tok));
+    ATT_CHECK(alg == header->alg, ATT_ERR_ARG);
+    /* header '.' payload '.' signature: base64url of at most SIG_MAX bytes. */
+    att_buf_presize(&tok, header->b64.len + (payload_len + 2) / 3 * 4 + (SIG_MAX + 2) / 3 * 4 + 2);
+    /*
+     * RFC 7515 §5.1 steps 2-6: the JWS Signing Input is
+     * ASCII(BASE64URL(UTF8(JWS Protected Header)) || '.' || BASE64URL(JWS Payload)).
+     */
+    ATT_GUARD(att_buf_put(&tok, header->b64.data, header->b64.len));
+    ATT_GUARD(att_buf_putc(&tok, '.'));
+    ATT_GUARD(att_b64url_encode(payload, payload_len, &tok));
     ATT_GUARD(att_signer_sign(signer, kid, tok.data, tok.len, &sig));
     /* RFC 7515 §7.1: ... || '.' || BASE64URL(JWS Signature) */
     ATT_GUARD(att_buf_putc(&tok, '.'));
@@ -232,10 +248,30 @@ att_err att_jws_sign(struct att_signer *signer, const char *kid, const json_t *h
     ATT_GUARD(att_buf_put(out, tok.data, tok.len));
     rc = ATT_OK;
 out:
-    json_decref(hdr);
     att_buf_cleanup(&sig);
     att_buf_cleanup(&tok);
     return rc;
+}
+
+att_err att_jws_sign(struct att_signer *signer, const char *kid, const json_t *header,
+                     const void *payload, size_t payload_len, struct att_buf *out)
+{
+    struct att_jws_header hdr;
+    att_err rc = att_jws_header_encode(signer, kid, header, &hdr);
+    if (rc == ATT_OK) {
+        rc = att_jws_sign_encoded(signer, kid, &hdr, payload, payload_len, out);
+    }
+    att_jws_header_cleanup(&hdr);
+    return rc;
+}
+
+/* The JWS Signing Input of an unsecured token (RFC 7515 §5.1 steps 2-6), as for a signed one. */
+static att_err put_signing_input(const json_t *hdr, const void *payload, size_t len,
+                                 struct att_buf *tok)
+{
+    ATT_TRY(put_b64_json(hdr, tok));
+    ATT_TRY(att_buf_putc(tok, '.'));
+    return att_b64url_encode(payload, len, tok);
 }
 
 att_err att_jws_sign_none(const json_t *header, const void *payload, size_t payload_len,
@@ -399,7 +435,7 @@ static att_err check_signature(EVP_PKEY *key, enum att_jws_alg alg, struct att_b
     att_err rc = ATT_ERR_INTERNAL;
     EVP_MD_CTX *md = NULL;
     EVP_PKEY_CTX *pctx = NULL;
-    unsigned char *der = NULL;
+    uint8_t der[ATT_ECDSA_DER_MAX];
     size_t der_len = 0;
     struct att_bytes s = sig;
     const EVP_MD *hash = EVP_sha256();
@@ -410,14 +446,14 @@ static att_err check_signature(EVP_PKEY *key, enum att_jws_alg alg, struct att_b
     case ATT_JWS_ES256:
         /* RFC 7518 §3.4: the signature "MUST be a 64-octet sequence". */
         ATT_CHECK(sig.len == ATT_ES256_SIG_LEN, ATT_ERR_SIGNATURE);
-        ATT_GUARD(att_ecdsa_raw_to_der(sig.ptr, sig.len, ATT_ES256_COORD, &der, &der_len));
+        ATT_GUARD(att_ecdsa_raw_to_der(sig.ptr, sig.len, ATT_ES256_COORD, der, &der_len));
         s.ptr = der;
         s.len = der_len;
         break;
     case ATT_JWS_ES384:
         /* RFC 7518 §3.4: for P-384, R and S are 48 octets each: 96 in all. */
         ATT_CHECK(sig.len == ATT_ES384_SIG_LEN, ATT_ERR_SIGNATURE);
-        ATT_GUARD(att_ecdsa_raw_to_der(sig.ptr, sig.len, ATT_ES384_COORD, &der, &der_len));
+        ATT_GUARD(att_ecdsa_raw_to_der(sig.ptr, sig.len, ATT_ES384_COORD, der, &der_len));
         s.ptr = der;
         s.len = der_len;
         hash = EVP_sha384();
@@ -434,7 +470,6 @@ static att_err check_signature(EVP_PKEY *key, enum att_jws_alg alg, struct att_b
     rc = ATT_OK;
 out:
     EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
     ERR_clear_error();
     return rc;
 }

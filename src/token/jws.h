@@ -80,6 +80,29 @@ att_err att_jws_sign(struct att_signer *signer, const char *kid, const json_t *h
                      const void *payload, size_t payload_len, struct att_buf *out) ATT_WUR;
 
 /*
+ * A protected header encoded once for many tokens (a provider's attestation tokens):
+ * BASE64URL(UTF8(compact JSON)) as att_jws_sign would build it, and the "alg" it names.
+ */
+struct att_jws_header {
+    enum att_jws_alg alg;
+    struct att_buf b64;
+};
+
+/* Build `out` for key `kid` and extra fields `header` (as att_jws_sign); att_jws_header_cleanup. */
+att_err att_jws_header_encode(struct att_signer *signer, const char *kid, const json_t *header,
+                              struct att_jws_header *out) ATT_WUR;
+void att_jws_header_cleanup(struct att_jws_header *h);
+
+/*
+ * att_jws_sign with a header from att_jws_header_encode for the same signer and `kid`. The
+ * key's algorithm must still be the one the header names: a mismatch is ATT_ERR_ARG, never a
+ * token whose "alg" lies.
+ */
+att_err att_jws_sign_encoded(struct att_signer *signer, const char *kid,
+                             const struct att_jws_header *header, const void *payload,
+                             size_t payload_len, struct att_buf *out) ATT_WUR;
+
+/*
  * Unsecured JWS (alg "none", empty signature), RFC 7515 appendix A.5.
  * `header` may be NULL and may not hold "alg"; the rest as att_jws_sign.
  */

@@ -299,6 +299,59 @@ class HttpDefaultsTest(HttpErrorsMixin, unittest.TestCase):
         self.assertEqual(resps[2][1]["connection"], "close")
         self.assertEqual(len({r[1]["x-ms-request-id"] for r in resps}), 3)
 
+    def half_closed_exchange(self, data):
+        """Send `data`, then end our side as TLS 1.3 allows (close_notify, then a TCP FIN) and
+        read until the daemon closes: what a client that half-closes after its requests gets."""
+        ctx = self.d.ssl_context()
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(inc, out, server_hostname="127.0.0.1")
+        with socket.create_connection(("127.0.0.1", self.d.port), timeout=10) as s:
+            def flush():
+                pending = out.read()
+                if pending:
+                    s.sendall(pending)
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    flush()
+                    inc.write(s.recv(65536))
+            flush()
+            tls.write(data)
+            try:
+                tls.unwrap()  # sends our close_notify; the daemon's comes later
+            except ssl.SSLWantReadError:
+                pass
+            flush()
+            s.shutdown(socket.SHUT_WR)
+            got = b""
+            while True:
+                chunk = s.recv(65536)
+                if chunk:
+                    inc.write(chunk)
+                else:
+                    inc.write_eof()
+                try:
+                    while True:
+                        got += tls.read(65536)
+                except (ssl.SSLWantReadError, ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    pass
+                if not chunk:
+                    return got
+
+    def test_half_closed_client_gets_its_answers(self):
+        # Answers drain while reading stays on, so the client's close_notify can arrive before
+        # they are out: it must not cost the client what it asked for. (A bare TCP FIN without
+        # close_notify is a truncation to OpenSSL: fatal, nothing more can be sent.)
+        data = (b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n" * 3 +
+                b"POST /attest/SgxEnclave?api-version=2020-10-01 HTTP/1.1\r\nHost: a\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        resps = h.parse_responses(self.half_closed_exchange(data))
+        self.assertEqual([r[0] for r in resps], [200, 200, 200, 400])
+        self.assertEqual(resps[0][2], b'{"status":"ok"}')
+        self.assertEqual(h.error_of(resps[3][2])[0], "InvalidParameter")
+
     def test_connection_close_honoured(self):
         resps = raw_exchange(self.d, b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close"
                                      b"\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")

@@ -1,4 +1,6 @@
 /* Unit tests for src/core/codec.c: RFC 4648 vectors, strictness, bad alphabet and padding. */
+#include <openssl/evp.h>
+
 #include "att_test.h"
 
 #include <string.h>
@@ -167,13 +169,88 @@ static void test_output_cap(void **state)
     att_buf_cleanup(&b);
 }
 
+/*
+ * Against OpenSSL's encoder, at every length up to several encoder and decoder chunks (768
+ * input bytes, 1024 symbols), so chunk seams and final partial groups are all crossed.
+ */
+static void test_against_openssl(void **state)
+{
+    (void)state;
+    static uint8_t raw[3100];
+    static unsigned char want[4200];
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        raw[i] = (uint8_t)(i * 131 + (i >> 3));
+    }
+    for (size_t n = 0; n <= sizeof(raw); n += (n < 80 ? 1 : 7)) {
+        struct att_buf enc;
+        struct att_buf dec;
+        int wlen = EVP_EncodeBlock(want, raw, (int)n);
+        att_buf_init(&enc, 8192);
+        att_buf_init(&dec, 8192);
+        EXPECT_OK(att_b64_encode(raw, n, &enc));
+        assert_int_equal(enc.len, (size_t)wlen);
+        assert_memory_equal(enc.data, want, (size_t)wlen);
+        EXPECT_OK(att_b64_decode((const char *)enc.data, enc.len, &dec));
+        assert_int_equal(dec.len, n);
+        assert_true(n == 0 || memcmp(dec.data, raw, n) == 0);
+        /* base64url: the same symbols but '-' and '_', no padding. */
+        att_buf_reset(&enc);
+        att_buf_reset(&dec);
+        EXPECT_OK(att_b64url_encode(raw, n, &enc));
+        size_t unpadded = (size_t)wlen;
+        while (unpadded > 0 && want[unpadded - 1] == '=') {
+            unpadded--;
+        }
+        assert_int_equal(enc.len, unpadded);
+        for (size_t i = 0; i < unpadded; i++) {
+            char c = (char)want[i] == '+' ? '-' : (char)want[i] == '/' ? '_' : (char)want[i];
+            assert_int_equal(enc.data[i], c);
+        }
+        EXPECT_OK(att_b64url_decode((const char *)enc.data, enc.len, &dec));
+        assert_int_equal(dec.len, n);
+        assert_true(n == 0 || memcmp(dec.data, raw, n) == 0);
+        att_buf_cleanup(&enc);
+        att_buf_cleanup(&dec);
+    }
+}
+
+/* One bad symbol anywhere in a long text (any chunk, any place in a group) is refused. */
+static void test_bad_symbol_everywhere(void **state)
+{
+    (void)state;
+    static uint8_t raw[2300];
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        raw[i] = (uint8_t)(i * 7);
+    }
+    struct att_buf enc;
+    att_buf_init(&enc, 8192);
+    EXPECT_OK(att_b64url_encode(raw, sizeof(raw), &enc));
+    for (size_t at = 0; at < enc.len; at++) {
+        struct att_buf dec;
+        uint8_t keep = enc.data[at];
+        enc.data[at] = (at % 3 == 0) ? '=' : (at % 3 == 1) ? '+' : 0x80;
+        att_buf_init(&dec, 8192);
+        EXPECT_OK(att_buf_puts(&dec, "keep"));
+        EXPECT_ERR(att_b64url_decode((const char *)enc.data, enc.len, &dec), ATT_ERR_ENCODING);
+        assert_string_equal(att_buf_cstr(&dec), "keep");
+        att_buf_cleanup(&dec);
+        enc.data[at] = keep;
+    }
+    att_buf_cleanup(&enc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc4648_vectors),      cmocka_unit_test(test_url_alphabet),
-        cmocka_unit_test(test_b64url_rejects),       cmocka_unit_test(test_b64_rejects),
-        cmocka_unit_test(test_all_bytes_round_trip), cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_rfc4648_vectors),
+        cmocka_unit_test(test_url_alphabet),
+        cmocka_unit_test(test_b64url_rejects),
+        cmocka_unit_test(test_b64_rejects),
+        cmocka_unit_test(test_all_bytes_round_trip),
+        cmocka_unit_test(test_hex),
         cmocka_unit_test(test_output_cap),
+        cmocka_unit_test(test_against_openssl),
+        cmocka_unit_test(test_bad_symbol_everywhere),
     };
     return cmocka_run_group_tests_name("core_codec", tests, NULL, NULL);
 }

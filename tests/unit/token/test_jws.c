@@ -307,6 +307,48 @@ static void test_sign_args(void **state)
     att_buf_cleanup(&out);
 }
 
+/*
+ * A header encoded once signs like att_jws_sign (same header and payload parts, a verifying
+ * signature), and is refused for a key whose algorithm it does not name.
+ */
+static void test_sign_encoded(void **state)
+{
+    (void)state;
+    struct att_jws_header hdr;
+    struct att_buf out;
+    json_t *extra = json_pack("{s:s,s:s}", "jku", "https://a.example/certs", "typ", "JWT");
+    att_buf_init(&out, ATT_JWS_MAX);
+    EXPECT_OK(att_jws_header_encode(K.signer, "rsa", extra, &hdr));
+    assert_int_equal(hdr.alg, ATT_JWS_RS256);
+    for (int i = 0; i < 2; i++) { /* reusable */
+        att_buf_reset(&out);
+        EXPECT_OK(att_jws_sign_encoded(K.signer, "rsa", &hdr, claims, strlen(claims), &out));
+        EXPECT_OK(verify(att_buf_cstr(&out), K.rsa, ATT_JWS_RS256));
+    }
+    char *plain = sign("rsa", "{\"jku\":\"https://a.example/certs\",\"typ\":\"JWT\"}");
+    assert_string_equal(att_buf_cstr(&out), plain); /* RS256 is deterministic */
+    free(plain);
+
+    /* The key "ec" is ES256: a header naming RS256 must not sign with it. */
+    att_buf_reset(&out);
+    EXPECT_ERR(att_jws_sign_encoded(K.signer, "ec", &hdr, claims, strlen(claims), &out),
+               ATT_ERR_ARG);
+    EXPECT_ERR(att_jws_sign_encoded(K.signer, "missing", &hdr, claims, strlen(claims), &out),
+               ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_jws_sign_encoded(K.signer, "rsa", NULL, claims, strlen(claims), &out),
+               ATT_ERR_ARG);
+    EXPECT_ERR(att_jws_sign_encoded(K.signer, "rsa", &hdr, "", 0, &out), ATT_ERR_ARG);
+    assert_int_equal(out.len, 0);
+    att_jws_header_cleanup(&hdr);
+
+    EXPECT_ERR(att_jws_header_encode(K.signer, "missing", extra, &hdr), ATT_ERR_NOT_FOUND);
+    att_jws_header_cleanup(&hdr);
+    EXPECT_ERR(att_jws_header_encode(NULL, "rsa", extra, &hdr), ATT_ERR_ARG);
+    att_jws_header_cleanup(&hdr);
+    json_decref(extra);
+    att_buf_cleanup(&out);
+}
+
 /* ---- independent checks against plain OpenSSL ---- */
 
 /* Split a token at its last dot; returns the signing input length. */
@@ -1049,6 +1091,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_rs256),
         cmocka_unit_test(test_roundtrip_es256),
         cmocka_unit_test(test_sign_args),
+        cmocka_unit_test(test_sign_encoded),
         cmocka_unit_test(test_openssl_verifies_rs256),
         cmocka_unit_test(test_openssl_verifies_es256),
         cmocka_unit_test(test_verifies_openssl_es256),
