@@ -78,20 +78,27 @@ load() { # name bodies url -> "rate p50 p99"
 }
 base="https://127.0.0.1:$port"
 api="api-version=2020-10-01"
-# A first request per body set warms the caches (PCK chain, collateral, policy).
+# A first request per body set warms the caches (PCK chain, collateral, policy). The ES256 one
+# also gives the bytes one attestation moves each way, for the TLS part of the floor.
 curl -sf --cacert "$tmp/data/tls/ca.pem" -H 'Content-Type: application/json' \
   --data-binary @"$tmp/warm.jsonl" "$base/attest/SgxEnclave?$api" >/dev/null
+read -r request_bytes answer_bytes < <(curl -sf --cacert "$tmp/data/tls/ca.pem" -o /dev/null \
+  -H 'Content-Type: application/json' --data-binary @"$tmp/warm.jsonl" \
+  -w '%{size_request} %{size_header} %{size_download}\n' \
+  "$base/providers/es/attest/SgxEnclave?$api" | awk '{print $1, $2 + $3}')
 read -r warm_rs w_rs_p50 w_rs_p99 < <(load warm-rs256 "$tmp/warm.jsonl" "$base/attest/SgxEnclave?$api")
 read -r warm_es w_es_p50 w_es_p99 < <(load warm-es256 "$tmp/warm.jsonl" "$base/providers/es/attest/SgxEnclave?$api")
 read -r cold_rs c_rs_p50 c_rs_p99 < <(load cold-rs256 "$tmp/cold.jsonl" "$base/attest/SgxEnclave?$api")
-floors=$("${server_cpu[@]}" "$build/bench/bench_attest_floor" 4 "$tmp/pki/pck_chain.pem")
+floors=$("${server_cpu[@]}" "$build/bench/bench_attest_floor" 4 "$tmp/pki/pck_chain.pem" \
+  "$request_bytes" "$answer_bytes")
 verify=$("${server_cpu[@]}" "$build/bench/bench_verify" 4 tests/fixtures)
 peer='{}'
 if [ -d tests/integration/js/node_modules/@phala/dcap-qvl ]; then
   peer=$("${server_cpu[@]}" node bench/dcap_qvl_bench.mjs 2>/dev/null | tail -1 || echo '{}')
 fi
 python3 - "$floors" "$peer" "$warm_rs $w_rs_p50 $w_rs_p99" "$warm_es $w_es_p50 $w_es_p99" \
-  "$cold_rs $c_rs_p50 $c_rs_p99" "$conns" "$seconds" "$verify" <<'PY'
+  "$cold_rs $c_rs_p50 $c_rs_p99" "$conns" "$seconds" "$verify" "$request_bytes" \
+  "$answer_bytes" <<'PY'
 import json, sys
 floors = {l.split()[1]: float(l.split()[2]) for l in sys.argv[1].splitlines() if l.startswith("floor")}
 verify = {l.split()[1]: float(l.split()[2]) for l in sys.argv[8].splitlines() if l.startswith("verify")}
@@ -99,7 +106,8 @@ peer = json.loads(sys.argv[2] or "{}")
 rows = [("warm RS256", sys.argv[3], "warm-RS256"), ("warm ES256", sys.argv[4], "warm-ES256"),
         ("cold RS256", sys.argv[5], "cold-RS256")]
 print(f"POST /attest/SgxEnclave, attestd 1 worker, wrk 1 thread x {sys.argv[6]} connections "
-      f"keep-alive, {sys.argv[7]}s per run")
+      f"keep-alive, {sys.argv[7]}s per run; floor includes TLS records of {sys.argv[9]} B in, "
+      f"{sys.argv[10]} B out")
 for name, vals, key in rows:
     rate, p50, p99 = vals.split()
     rate = float(rate)

@@ -88,8 +88,8 @@ static att_err add_json_text(struct att_claim_list *l, const char *type, const j
     struct att_claim c;
     for (size_t i = 0; i < memo->n; i++) {
         if (memo->value[i] == v) {
-            c = att_claim_string(type, memo->text[i], ATT_ISSUER_ATTESTATION_SERVICE);
-            c.str_len = memo->len[i];
+            c = att_claim_stringn(type, memo->text[i], memo->len[i],
+                                  ATT_ISSUER_ATTESTATION_SERVICE);
             return list_add(l, c, false);
         }
     }
@@ -97,8 +97,8 @@ static att_err add_json_text(struct att_claim_list *l, const char *type, const j
     att_buf_init(&text, ATT_POLICY_DEFAULT_MAX_VALUE);
     att_err rc = att_json_compact(v, &text);
     if (rc == ATT_OK) {
-        c = att_claim_string(type, (const char *)text.data, ATT_ISSUER_ATTESTATION_SERVICE);
-        c.str_len = text.len;
+        c = att_claim_stringn(type, (const char *)text.data, text.len,
+                              ATT_ISSUER_ATTESTATION_SERVICE);
         rc = list_add(l, c, true);
     }
     if (rc == ATT_OK && memo->n < MEMO_SLOTS) {
@@ -117,8 +117,8 @@ static att_err add_value(struct att_claim_list *l, const char *type, const json_
     struct att_claim c;
     switch (json_typeof(v)) {
     case JSON_STRING:
-        c = att_claim_string(type, json_string_value(v), ATT_ISSUER_ATTESTATION_SERVICE);
-        c.str_len = json_string_length(v);
+        c = att_claim_stringn(type, json_string_value(v), json_string_length(v),
+                              ATT_ISSUER_ATTESTATION_SERVICE);
         return list_add(l, c, false);
     case JSON_INTEGER:
         c = att_claim_integer(type, json_integer_value(v), ATT_ISSUER_ATTESTATION_SERVICE);
@@ -182,8 +182,35 @@ static json_t *claim_json(const struct att_claim *c)
  * Outgoing claims as top-level members. A type issued twice becomes an array. A name the
  * service set (x-ms-*, iss, nonce, ...) stays the service's: a policy cannot forge it.
  */
+/* True when every outgoing name is new to the token and issued once: set them directly. */
+static bool outgoing_all_distinct(const struct att_policy_result *res, const json_t *token)
+{
+    if (res->n_outgoing > 32) {
+        return false; /* the pairwise check would cost more than the general merge */
+    }
+    for (size_t i = 0; i < res->n_outgoing; i++) {
+        if (json_object_get(token, res->outgoing[i].type) != NULL) {
+            return false;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(res->outgoing[i].type, res->outgoing[j].type) == 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 static att_err merge_outgoing(const struct att_policy_result *res, json_t *token)
 {
+    if (outgoing_all_distinct(res, token)) { /* the usual case, e.g. MAA's default policies */
+        for (size_t i = 0; i < res->n_outgoing; i++) {
+            json_t *v = claim_json(&res->outgoing[i]);
+            ATT_ENSURE(v != NULL && json_object_set_new(token, res->outgoing[i].type, v) == 0,
+                       ATT_ERR_NOMEM);
+        }
+        return ATT_OK;
+    }
     json_t *issued = json_object();
     ATT_ENSURE(issued != NULL, ATT_ERR_NOMEM);
     for (size_t i = 0; i < res->n_outgoing; i++) {

@@ -37,8 +37,8 @@
 
 #include "core/log.h"
 #include "core/mem.h"
-#include "crypto/ids.h"
 #include "core/timeutil.h"
+#include "crypto/ids.h"
 
 #define MAX_LISTENERS 8
 #define MAX_WORKERS 64

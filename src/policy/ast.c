@@ -267,6 +267,16 @@ struct att_claim att_claim_string(const char *type, const char *value, enum att_
     return c;
 }
 
+struct att_claim att_claim_stringn(const char *type, const char *value, size_t len,
+                                   enum att_claim_issuer issuer)
+{
+    struct att_claim c = claim_base(type, issuer);
+    c.value_type = ATT_CLAIM_STRING;
+    c.str = value;
+    c.str_len = len;
+    return c;
+}
+
 struct att_claim att_claim_integer(const char *type, int64_t value, enum att_claim_issuer issuer)
 {
     struct att_claim c = claim_base(type, issuer);

@@ -99,6 +99,9 @@ struct att_claim {
 /* Convenience constructors for callers and tests; the strings are borrowed (strlen). */
 struct att_claim att_claim_string(const char *type, const char *value,
                                   enum att_claim_issuer issuer);
+/* A string claim of `len` bytes (which may hold what strlen would stop at). */
+struct att_claim att_claim_stringn(const char *type, const char *value, size_t len,
+                                   enum att_claim_issuer issuer);
 struct att_claim att_claim_integer(const char *type, int64_t value, enum att_claim_issuer issuer);
 struct att_claim att_claim_boolean(const char *type, bool value, enum att_claim_issuer issuer);
 

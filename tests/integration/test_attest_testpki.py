@@ -123,6 +123,27 @@ class AttestTestPkiTest(unittest.TestCase):
         self.assertEqual(status, 200, doc)
         self.assertEqual(h.decode_jwt(doc["token"])[1]["crv"], "P-256")
 
+    def test_policy_claims_merged_into_the_token(self):
+        # Names issued once are plain values; a name issued twice becomes an array in issue
+        # order; a service claim (x-ms-*) cannot be overwritten by a policy.
+        quote = h.b64url_encode(self.quote_json)
+        once = ('version=1.2;authorizationrules{=> permit();};issuancerules{'
+                '=> issue(type="a", value="one"); => issue(type="b", value=2);};')
+        status, doc = self.attest({"quote": quote, "draftPolicyForAttestation": once})
+        self.assertEqual(status, 200, doc)
+        c = h.decode_jwt(doc["token"])[1]
+        self.assertEqual((c["a"], c["b"]), ("one", 2))
+        twice = ('version=1.2;authorizationrules{=> permit();};issuancerules{'
+                 '=> issue(type="a", value="one"); => issue(type="x-ms-sgx-mrsigner", value="f");'
+                 ' => issue(type="a", value=true); => issue(type="b", value=2);'
+                 ' => issue(type="a", value="three");};')
+        status, doc = self.attest({"quote": quote, "draftPolicyForAttestation": twice})
+        self.assertEqual(status, 200, doc)
+        c = h.decode_jwt(doc["token"])[1]
+        self.assertEqual(c["a"], ["one", True, "three"])
+        self.assertEqual(c["b"], 2)
+        self.assertRegex(c["x-ms-sgx-mrsigner"], "^[0-9a-f]{64}$")
+
     def test_open_enclave(self):
         report = oe_report(self.quote_json)
         c = self.claims({"report": h.b64url_encode(report),
