@@ -1191,8 +1191,8 @@ static void test_truncation(void **state)
         "\"quoted \\\"id\\\"\".'raw \\' string'",
         "a[-1][0][?b != `{\"c\": [1, \"\\`\"]}`] | [*].x[] | !(@ <= `2` || @ >= `3`)",
         "foo[::2].{a: [b, c], d: sort_by(@, &e)}",
-        "Events[*].{\"a b\": EventSeq, c: {d: equals_ignore_case(EventTypeString, "
-        "'ev_event_tag')}}",
+        ("Events[*].{\"a b\": EventSeq, c: {d: equals_ignore_case(EventTypeString, "
+         "'ev_event_tag')}}"), /* one query, split for width */
     };
     char *events = read_fixture("jmespath_tpm_windows_events.json");
     for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
