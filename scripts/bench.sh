@@ -11,6 +11,8 @@ ninja -C "$build" >/dev/null
 echo
 "$build/bench/bench_policy"
 echo
+"$build/bench/bench_policy_budget"
+echo
 bench/http.sh "$build"
 echo
 bench/attest.sh "$build"

@@ -111,6 +111,7 @@ static const struct err_info infos[] = {
     E(ATT_ERR_POLICY_CLAIM_LIMIT, "policy evaluation exceeds the claim count or value size limit"),
     E(ATT_ERR_POLICY_DENIED, "a deny rule of the policy fired"),
     E(ATT_ERR_POLICY_NO_PERMIT, "no permit rule of the policy fired"),
+    E(ATT_ERR_POLICY_RESERVED_CLAIM, "the policy issues a claim only the service sets"),
     E(ATT_ERR_STORE, "store error"),
     E(ATT_ERR_STORE_BUSY, "store is busy"),
     E(ATT_ERR_STORE_SCHEMA, "store schema is newer than this program or a migration failed"),

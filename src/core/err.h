@@ -122,6 +122,7 @@ typedef enum att_err {
     ATT_ERR_POLICY_CLAIM_LIMIT, /* evaluation would add too many claims or too large a value */
     ATT_ERR_POLICY_DENIED,      /* a deny() rule fired */
     ATT_ERR_POLICY_NO_PERMIT,   /* no permit() rule fired */
+    ATT_ERR_POLICY_RESERVED_CLAIM, /* a rule issues a claim name only the service sets */
 
     /* store */
     ATT_ERR_STORE = 600,

@@ -17,9 +17,11 @@
  *   - add -> incoming; issue -> incoming + outgoing; issueproperty -> incoming +
  *     properties; rule-made claims have issuer AttestationPolicy.
  *
- * Every evaluation is bounded by a step budget (one step per rule run, per claim a
- * condition examines, per expression evaluated, per set element compared, and one per
- * 256 bytes a function reads), by a cap on added claims, on value size and on memory.
+ * Every evaluation is bounded by one step budget that everything it does draws from: one
+ * step per rule run, per claim a condition examines, per expression evaluated, per set
+ * element compared; text by its size (copied, decoded as JSON, read as a JMESPath query,
+ * written as a JMESPath result, at the rates below); and every step JMESPath takes. Also
+ * by caps on added claims, on value size and on memory. docs/internals/policy.md, "Budget".
  */
 #include "policy/policy_int.h"
 
@@ -29,7 +31,25 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "policy/budget.h"
 #include "policy/jmespath.h"
+
+/*
+ * Steps per KiB of text, by what is done with it. A step is calibrated to cost at most about
+ * as much CPU time as the dearest plain step (bench/bench_policy_budget.c measures each kind
+ * of work to exhaustion): copying or comparing bytes is cheap, decoding JSON with jansson
+ * (an allocation per value) and lexing a query are dear.
+ */
+#define STEPS_PER_KIB_COPY 64
+#define STEPS_PER_KIB_JSON_DECODE 4096
+#define STEPS_PER_KIB_QUERY 2048
+#define STEPS_PER_KIB_JSON_WRITE 768
+/* JsonToClaimValue: an array element becomes a set element (a decoded value and a copy). */
+#define STEPS_PER_SET_ELEMENT 4
+
+/* Decoded JSON documents one evaluation keeps, so the JmesPath calls of a measured-boot
+ * policy decode their event log once, not once per call. */
+#define DOC_CACHE_SLOTS 4
 
 /* ======================================================================================
  * Values and evaluation state
@@ -76,6 +96,13 @@ struct att_policy_mem {
     struct pol_arena keep; /* strings of every rule-made claim */
 };
 
+/* A decoded JmesPath document and a copy of the text it came from (the key). */
+struct doc_slot {
+    char *text;
+    size_t len;
+    json_t *doc;
+};
+
 struct ev {
     const struct att_policy *pol;
     const struct att_policy_limits *lim;
@@ -90,11 +117,13 @@ struct ev {
     struct frame *frame;
     size_t visible; /* claims the current rule sees (fixed while it runs) */
     const struct pol_rule *rule;
-    uint64_t steps;
+    struct att_budget budget;
     bool permit;
     bool deny;
     struct pol_pos deny_pos;
     struct att_jmespath_limits jl;
+    struct doc_slot docs[DOC_CACHE_SLOTS];
+    size_t next_doc; /* the slot the next miss replaces */
 };
 
 static const struct att_claim *claim_at(const struct ev *ev, size_t i)
@@ -115,20 +144,27 @@ static att_err fail(const struct ev *ev, att_err code, struct pol_pos at, const 
     return pol_fail(ev->diag, code, at.line, at.col, "%s", detail);
 }
 
-static att_err step(struct ev *ev, uint64_t n, struct pol_pos at)
+static att_err budget_spent(const struct ev *ev, struct pol_pos at)
 {
-    if (ev->steps > ev->lim->max_steps || n > ev->lim->max_steps - ev->steps) {
-        return fail(ev, ATT_ERR_POLICY_BUDGET, at, "step budget of %llu exhausted",
-                    (unsigned long long)ev->lim->max_steps);
-    }
-    ev->steps += n;
-    return ATT_OK;
+    return fail(ev, ATT_ERR_POLICY_BUDGET, at, "step budget of %llu exhausted",
+                (unsigned long long)ev->lim->max_steps);
 }
 
-/* One step per 256 bytes of text a function reads or writes (plus one). */
+static att_err step(struct ev *ev, uint64_t n, struct pol_pos at)
+{
+    return att_budget_take(&ev->budget, n) ? ATT_OK : budget_spent(ev, at);
+}
+
+/* Work on `bytes` of text at `per_kib` steps per KiB (at least one step). */
+static att_err step_text(struct ev *ev, size_t bytes, uint64_t per_kib, struct pol_pos at)
+{
+    return step(ev, 1 + (uint64_t)bytes / 1024 * per_kib + (uint64_t)bytes % 1024 * per_kib / 1024,
+                at);
+}
+
 static att_err step_bytes(struct ev *ev, size_t bytes, struct pol_pos at)
 {
-    return step(ev, 1 + (uint64_t)(bytes / 256), at);
+    return step_text(ev, bytes, STEPS_PER_KIB_COPY, at);
 }
 
 static att_err scratch_alloc(struct ev *ev, size_t n, struct pol_pos at, void **out)
@@ -336,6 +372,59 @@ static att_err copy_to_scratch(struct ev *ev, const char *s, size_t n, struct po
     return rc;
 }
 
+static void docs_free(struct ev *ev)
+{
+    for (size_t i = 0; i < DOC_CACHE_SLOTS; i++) {
+        free(ev->docs[i].text);
+        json_decref(ev->docs[i].doc);
+    }
+}
+
+/*
+ * The decoded document of JSON text `v` (borrowed from the cache): looked up by content,
+ * since text a rule computes lives only as long as the rule. A miss pays for decoding.
+ */
+static att_err jmes_doc(struct ev *ev, const struct pol_expr *e, const struct val *v, json_t **out)
+{
+    for (size_t i = 0; i < DOC_CACHE_SLOTS; i++) {
+        struct doc_slot *d = &ev->docs[i];
+        if (d->doc != NULL && d->len == v->len) {
+            ATT_TRY(step_bytes(ev, v->len, e->pos));
+            if (memcmp(d->text, v->s, v->len) == 0) {
+                *out = d->doc;
+                return ATT_OK;
+            }
+        }
+    }
+    ATT_TRY(step_text(ev, v->len, STEPS_PER_KIB_JSON_DECODE, e->pos));
+    char detail[160] = "";
+    json_t *doc = NULL;
+    att_err rc = att_jmespath_load(v->s, v->len, &ev->jl, &doc, detail, sizeof(detail));
+    if (rc == ATT_ERR_TOO_LARGE) {
+        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, e->pos, "JmesPath: %s", detail);
+    }
+    if (rc != ATT_OK) {
+        return rc == ATT_ERR_NOMEM ? rc
+                                   : fail(ev, ATT_ERR_POLICY_EVAL, e->pos, "JmesPath: %s (%s)",
+                                          detail, att_err_name(rc));
+    }
+    char *text = malloc(v->len + 1);
+    if (text == NULL) {
+        json_decref(doc);
+        return ATT_ERR_NOMEM;
+    }
+    memcpy(text, v->s, v->len);
+    struct doc_slot *d = &ev->docs[ev->next_doc];
+    ev->next_doc = (ev->next_doc + 1) % DOC_CACHE_SLOTS;
+    free(d->text);
+    json_decref(d->doc);
+    d->text = text;
+    d->len = v->len;
+    d->doc = doc;
+    *out = doc;
+    return ATT_OK;
+}
+
 /* JmesPath(json, query): claim-rule-functions, "JmesPath function". */
 static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct val *a,
                            struct val *out)
@@ -348,14 +437,16 @@ static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct
         return fail(ev, ATT_ERR_POLICY_EVAL, e->pos, "JmesPath: argument %d is empty",
                     a[0].len == 0 ? 1 : 2);
     }
-    ATT_TRY(step_bytes(ev, a[0].len + a[1].len, e->pos));
+    ATT_TRY(step_text(ev, a[1].len, STEPS_PER_KIB_QUERY, e->pos));
+    json_t *doc = NULL;
+    ATT_TRY(jmes_doc(ev, e, &a[0], &doc));
     struct att_buf res;
     att_buf_init(&res, ev->lim->max_value);
     char detail[160] = "";
-    att_err rc = att_jmespath_eval(a[0].s, a[0].len, a[1].s, a[1].len, &ev->jl, &res, detail,
-                                   sizeof(detail));
+    att_err rc = att_jmespath_eval_doc(doc, a[1].s, a[1].len, &ev->jl, &ev->budget, &res, detail,
+                                       sizeof(detail));
     if (rc == ATT_OK) {
-        rc = step_bytes(ev, res.len, e->pos);
+        rc = step_text(ev, res.len, STEPS_PER_KIB_JSON_WRITE + STEPS_PER_KIB_COPY, e->pos);
         if (rc == ATT_OK) {
             *out = string_val(NULL, 0);
             rc = copy_to_scratch(ev, att_buf_cstr(&res), res.len, e->pos, &out->s);
@@ -365,11 +456,11 @@ static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct
     } else if (rc == ATT_ERR_NOMEM) {
         /* passed through */
     } else if (rc == ATT_ERR_JMESPATH_BUDGET) {
-        rc = fail(ev, ATT_ERR_POLICY_BUDGET, e->pos, "JmesPath: %s", detail);
+        rc = budget_spent(ev, e->pos);
     } else if (rc == ATT_ERR_TOO_LARGE) {
-        /* query, JSON input or result over the JMESPath caps (result <= max_value) */
+        /* query or result over the JMESPath caps (result <= max_value) */
         rc = fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, e->pos, "JmesPath: %s",
-                  detail[0] != 0 ? detail : "input or result over its size limit");
+                  detail[0] != 0 ? detail : "query or result over its size limit");
     } else {
         rc = fail(ev, ATT_ERR_POLICY_EVAL, e->pos, "JmesPath: %s (%s)",
                   detail[0] != 0 ? detail : att_err_str(rc), att_err_name(rc));
@@ -418,7 +509,7 @@ static att_err fn_json_to_claim_value(struct ev *ev, const struct pol_expr *e, c
                                       struct val *out)
 {
     ATT_TRY(need_kind(ev, e, 1, &a[0], V_STRING));
-    ATT_TRY(step_bytes(ev, a[0].len, e->pos));
+    ATT_TRY(step_text(ev, a[0].len, STEPS_PER_KIB_JSON_DECODE, e->pos));
     json_error_t jerr;
     json_t *j = json_loadb(a[0].s, a[0].len, JSON_DECODE_ANY, &jerr);
     if (j == NULL) {
@@ -435,7 +526,7 @@ static att_err fn_json_to_claim_value(struct ev *ev, const struct pol_expr *e, c
      * skipped, as JsonToClaimValue(null) is. */
     size_t n = json_array_size(j);
     struct val *elems = NULL;
-    rc = step(ev, n, e->pos);
+    rc = step(ev, (uint64_t)n * STEPS_PER_SET_ELEMENT, e->pos);
     if (rc == ATT_OK) {
         rc = scratch_vals(ev, n, e->pos, &elems);
     }
@@ -741,6 +832,11 @@ static att_err exec_claim_action(struct ev *ev, const struct pol_action *a)
                     "a claim type must be a non-empty String, found %s",
                     type.kind == V_STRING ? "an empty String" : kind_name(type.kind));
     }
+    if (a->kind == PA_ISSUE && att_policy_claim_reserved(type.s, type.len)) {
+        return fail(ev, ATT_ERR_POLICY_RESERVED_CLAIM, a->type != NULL ? a->type->pos : a->pos,
+                    "issue(): '%.*s' is a claim only the service sets",
+                    pol_quote_len(type.s, type.len), type.s);
+    }
     const struct val *elems;
     size_t n;
     as_set(&value, &elems, &n); /* empty (JSON null) and {} add nothing */
@@ -836,6 +932,7 @@ static void free_state(struct ev *ev)
     free(ev->out.items);
     free(ev->props.items);
     free(ev->frame);
+    docs_free(ev);
     pol_arena_cleanup(&ev->scratch);
     if (ev->mem != NULL) {
         pol_arena_cleanup(&ev->mem->keep);
@@ -867,6 +964,7 @@ att_err att_policy_eval(const struct att_policy *p, const struct att_claim *in, 
     ev.diag = &diag;
     ev.in = in;
     ev.n_in = n_in;
+    ev.budget.max = lim->max_steps;
     pol_arena_init(&ev.scratch, lim->max_memory);
     att_jmespath_limits_default(&ev.jl);
     if (ev.jl.max_output > lim->max_value) {
@@ -898,7 +996,7 @@ att_err att_policy_eval(const struct att_policy *p, const struct att_claim *in, 
     out->n_outgoing = ev.out.n;
     out->properties = ev.props.items;
     out->n_properties = ev.props.n;
-    out->steps = ev.steps;
+    out->steps = ev.budget.used;
     out->mem = ev.mem;
     ev.out.items = NULL;
     ev.props.items = NULL;

@@ -53,64 +53,65 @@ void jmes_set_msg(char *msg, size_t msg_len, const char *fmt, ...)
     va_end(ap);
 }
 
-att_err att_jmespath_eval(const char *json, size_t json_len, const char *query, size_t query_len,
-                          const struct att_jmespath_limits *lim, struct att_buf *out, char *msg,
-                          size_t msg_len)
+att_err att_jmespath_load(const char *json, size_t json_len, const struct att_jmespath_limits *lim,
+                          json_t **out, char *msg, size_t msg_len)
 {
     struct att_jmespath_limits defaults;
-    struct jmes_lexer lx;
-    struct jmes_parser p;
-    struct att_buf text;
-    json_t *doc = NULL;
-    json_t *result = NULL;
-    att_err rc = ATT_ERR_INTERNAL;
-
-    memset(&lx, 0, sizeof(lx));
-    memset(&p, 0, sizeof(p));
+    json_error_t jerr;
     jmes_set_msg(msg, msg_len, "%s", "");
+    ATT_ENSURE(out != NULL && (json != NULL || json_len == 0), ATT_ERR_ARG);
     if (lim == NULL) {
         att_jmespath_limits_default(&defaults);
         lim = &defaults;
     }
-    att_buf_init(&text, lim->max_output);
-    ATT_CHECK(out != NULL && (query != NULL || query_len == 0) && (json != NULL || json_len == 0),
-              ATT_ERR_ARG);
-    if (query_len > lim->max_query) {
-        jmes_set_msg(msg, msg_len, "query is %zu bytes, over the limit of %zu", query_len,
-                     lim->max_query);
-        ATT_CHECK(false, ATT_ERR_TOO_LARGE);
-    }
     if (json_len > lim->max_json) {
         jmes_set_msg(msg, msg_len, "JSON input is %zu bytes, over the limit of %zu", json_len,
                      lim->max_json);
-        ATT_CHECK(false, ATT_ERR_TOO_LARGE);
+        return ATT_ERR_TOO_LARGE;
     }
-
-    /* 1. Query text -> tokens -> tree; query errors win over JSON errors. */
-    jmes_lex_init(&lx, query, query_len, msg, msg_len);
-    ATT_GUARD(jmes_lex_all(&lx));
-    p.toks = lx.toks;
-    p.ntoks = lx.n;
-    p.max_depth = lim->max_depth;
-    p.msg = msg;
-    p.msg_len = msg_len;
-    size_t root = JMES_NO_NODE;
-    ATT_GUARD(jmes_parse(&p, &root));
-
-    /* 2. JSON text -> value. */
-    json_error_t jerr;
-    doc = json_loadb(json != NULL ? json : "", json_len,
-                     JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    json_t *doc = json_loadb(json != NULL ? json : "", json_len,
+                             JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (doc == NULL) {
         /* Position only: jansson's text may quote the input. */
         jmes_set_msg(msg, msg_len, "JSON input is not valid JSON (line %d, column %d)", jerr.line,
                      jerr.column);
-        ATT_CHECK(false, ATT_ERR_JSON);
+        return ATT_ERR_JSON;
     }
+    *out = doc;
+    return ATT_OK;
+}
 
-    /* 3. Evaluate and write. */
+/* The query's tree (lexer, then parser); the caller frees p->nodes and the lexer. */
+static att_err compile(const char *query, size_t query_len, const struct att_jmespath_limits *lim,
+                       struct jmes_lexer *lx, struct jmes_parser *p, size_t *root, char *msg,
+                       size_t msg_len)
+{
+    if (query_len > lim->max_query) {
+        jmes_set_msg(msg, msg_len, "query is %zu bytes, over the limit of %zu", query_len,
+                     lim->max_query);
+        return ATT_ERR_TOO_LARGE;
+    }
+    jmes_lex_init(lx, query, query_len, msg, msg_len);
+    ATT_TRY(jmes_lex_all(lx));
+    p->toks = lx->toks;
+    p->ntoks = lx->n;
+    p->max_depth = lim->max_depth;
+    p->msg = msg;
+    p->msg_len = msg_len;
+    return jmes_parse(p, root);
+}
+
+/* Evaluate the compiled query on `doc` and append the result's JSON text to `out`. */
+static att_err run(const struct jmes_parser *p, size_t root, json_t *doc,
+                   const struct att_jmespath_limits *lim, struct att_budget *budget,
+                   struct att_buf *out, char *msg, size_t msg_len)
+{
     struct jmes_evaluator ev = {
-        .nodes = p.nodes, .steps = 0, .max_steps = lim->max_steps, .msg = msg, .msg_len = msg_len};
+        .nodes = p->nodes, .budget = budget, .msg = msg, .msg_len = msg_len};
+    struct att_buf text;
+    json_t *result = NULL;
+    att_err rc = ATT_ERR_INTERNAL;
+    att_buf_init(&text, lim->max_output);
     ATT_GUARD(jmes_eval(&ev, root, doc, &result));
     jmes_write_json(&text, result);
     if (att_buf_err(&text) == ATT_ERR_TOO_LARGE) {
@@ -118,16 +119,82 @@ att_err att_jmespath_eval(const char *json, size_t json_len, const char *query, 
     }
     ATT_GUARD(att_buf_err(&text));
     ATT_GUARD(att_buf_put(out, text.len > 0 ? text.data : (const uint8_t *)"", text.len));
-    jmes_set_msg(msg, msg_len, "%s", "");
     rc = ATT_OK;
 out:
-    if (rc != ATT_OK && msg != NULL && msg_len > 0 && msg[0] == '\0') {
-        jmes_set_msg(msg, msg_len, "%s", att_err_str(rc)); /* every failure explains itself */
-    }
     json_decref(result);
+    att_buf_cleanup(&text);
+    return rc;
+}
+
+/* Every failure explains itself, even one without a detail of its own. */
+static att_err explained(att_err rc, char *msg, size_t msg_len)
+{
+    if (rc == ATT_OK) {
+        jmes_set_msg(msg, msg_len, "%s", "");
+    } else if (msg != NULL && msg_len > 0 && msg[0] == '\0') {
+        jmes_set_msg(msg, msg_len, "%s", att_err_str(rc));
+    }
+    return rc;
+}
+
+att_err att_jmespath_eval_doc(json_t *doc, const char *query, size_t query_len,
+                              const struct att_jmespath_limits *lim, struct att_budget *budget,
+                              struct att_buf *out, char *msg, size_t msg_len)
+{
+    struct att_jmespath_limits defaults;
+    struct jmes_lexer lx;
+    struct jmes_parser p;
+    size_t root = JMES_NO_NODE;
+    att_err rc = ATT_ERR_INTERNAL;
+    memset(&lx, 0, sizeof(lx));
+    memset(&p, 0, sizeof(p));
+    jmes_set_msg(msg, msg_len, "%s", "");
+    if (lim == NULL) {
+        att_jmespath_limits_default(&defaults);
+        lim = &defaults;
+    }
+    ATT_CHECK(doc != NULL && budget != NULL && out != NULL && (query != NULL || query_len == 0),
+              ATT_ERR_ARG);
+    ATT_GUARD(compile(query, query_len, lim, &lx, &p, &root, msg, msg_len));
+    ATT_GUARD(run(&p, root, doc, lim, budget, out, msg, msg_len));
+    rc = ATT_OK;
+out:
+    free(p.nodes);
+    jmes_lex_cleanup(&lx);
+    return explained(rc, msg, msg_len);
+}
+
+att_err att_jmespath_eval(const char *json, size_t json_len, const char *query, size_t query_len,
+                          const struct att_jmespath_limits *lim, struct att_buf *out, char *msg,
+                          size_t msg_len)
+{
+    struct att_jmespath_limits defaults;
+    struct jmes_lexer lx;
+    struct jmes_parser p;
+    size_t root = JMES_NO_NODE;
+    json_t *doc = NULL;
+    att_err rc = ATT_ERR_INTERNAL;
+    memset(&lx, 0, sizeof(lx));
+    memset(&p, 0, sizeof(p));
+    jmes_set_msg(msg, msg_len, "%s", "");
+    if (lim == NULL) {
+        att_jmespath_limits_default(&defaults);
+        lim = &defaults;
+    }
+    ATT_CHECK(out != NULL && (query != NULL || query_len == 0) && (json != NULL || json_len == 0),
+              ATT_ERR_ARG);
+    /* Sizes first (the query's, then the JSON's), then query errors, then JSON errors. */
+    if (query_len <= lim->max_query && json_len > lim->max_json) {
+        ATT_GUARD(att_jmespath_load(json, json_len, lim, &doc, msg, msg_len));
+    }
+    ATT_GUARD(compile(query, query_len, lim, &lx, &p, &root, msg, msg_len));
+    ATT_GUARD(att_jmespath_load(json, json_len, lim, &doc, msg, msg_len));
+    struct att_budget budget = {0, lim->max_steps};
+    ATT_GUARD(run(&p, root, doc, lim, &budget, out, msg, msg_len));
+    rc = ATT_OK;
+out:
     json_decref(doc);
     free(p.nodes);
     jmes_lex_cleanup(&lx);
-    att_buf_cleanup(&text);
-    return rc;
+    return explained(rc, msg, msg_len);
 }

@@ -25,14 +25,17 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "core/buf.h"
 #include "core/err.h"
+#include "policy/budget.h"
 
 struct att_jmespath_limits {
     size_t max_query;  /* bytes of the query text (default 4096) */
     size_t max_json;   /* bytes of the JSON input (default 1 MiB) */
     size_t max_depth;  /* expression nesting depth (default 32) */
-    size_t max_steps;  /* evaluation steps: nodes visited (default 1,000,000) */
+    size_t max_steps;  /* evaluation steps of att_jmespath_eval (default 1,000,000) */
     size_t max_output; /* bytes of the JSON result (default 1 MiB) */
 };
 
@@ -71,5 +74,25 @@ void att_jmespath_limits_default(struct att_jmespath_limits *lim);
 att_err att_jmespath_eval(const char *json, size_t json_len, const char *query, size_t query_len,
                           const struct att_jmespath_limits *lim, struct att_buf *out, char *msg,
                           size_t msg_len) ATT_WUR;
+
+/*
+ * The two halves of att_jmespath_eval, for a caller that queries one document many times
+ * and bounds all its work with one budget (a policy evaluation, src/policy/eval.c).
+ *
+ * att_jmespath_load decodes JSON text the way att_jmespath_eval does (at most
+ * lim->max_json bytes, duplicate keys refused); *out is a new reference.
+ * Errors: ATT_ERR_TOO_LARGE, ATT_ERR_JSON (msg gives the position only), ATT_ERR_ARG.
+ *
+ * att_jmespath_eval_doc evaluates `query` on `doc` (borrowed, never modified) and appends
+ * the result as att_jmespath_eval does. Evaluation steps are taken from `budget`, which the
+ * caller may share with other work; lim->max_steps is not used. Decoding the document,
+ * reading the query and writing the result are the caller's to charge (it knows their
+ * sizes). Errors as att_jmespath_eval, ATT_ERR_JMESPATH_BUDGET when `budget` runs out.
+ */
+att_err att_jmespath_load(const char *json, size_t json_len, const struct att_jmespath_limits *lim,
+                          json_t **out, char *msg, size_t msg_len) ATT_WUR;
+att_err att_jmespath_eval_doc(json_t *doc, const char *query, size_t query_len,
+                              const struct att_jmespath_limits *lim, struct att_budget *budget,
+                              struct att_buf *out, char *msg, size_t msg_len) ATT_WUR;
 
 #endif

@@ -22,16 +22,17 @@
 
 att_err jmes_charge(struct jmes_evaluator *e, size_t n)
 {
-    if (n > e->max_steps - e->steps) {
-        e->steps = e->max_steps;
-        jmes_set_msg(e->msg, e->msg_len, "evaluation exceeds the step budget of %zu", e->max_steps);
+    if (!att_budget_take(e->budget, n)) {
+        jmes_set_msg(e->msg, e->msg_len, "evaluation exceeds the step budget of %llu",
+                     (unsigned long long)e->budget->max);
         return ATT_ERR_JMESPATH_BUDGET;
     }
-    e->steps += n;
     return ATT_OK;
 }
 
-/* Work proportional to a string's length costs one step per 64 bytes. */
+/* Work proportional to a string's length costs one step per 64 bytes. (A plain step is one
+ * node evaluated or one element visited; the JMES_COST_* rates of jmespath_int.h weigh the
+ * dearer operations so that a step costs about the same CPU time whatever takes it.) */
 size_t jmes_string_cost(size_t len)
 {
     return 1 + len / 64;
@@ -75,6 +76,7 @@ static att_err objects_equal(struct jmes_evaluator *e, json_t *a, json_t *b, boo
         return ATT_OK;
     }
     for (void *it = json_object_iter(a); it != NULL; it = json_object_iter_next(a, it)) {
+        ATT_TRY(jmes_charge(e, JMES_COST_KEY_LOOKUP));
         json_t *vb = json_object_getn(b, json_object_iter_key(it), json_object_iter_key_len(it));
         if (vb == NULL) {
             *eq = false;
@@ -276,11 +278,13 @@ static att_err eval_hash(struct jmes_evaluator *e, const struct jmes_node *nd, j
         *out = json_null();
         return ATT_OK;
     }
+    ATT_TRY(jmes_charge(e, JMES_COST_NEW_VALUE));
     res = json_object();
     ATT_CHECK(res != NULL, ATT_ERR_NOMEM);
     for (size_t c = nd->first; c != JMES_NO_NODE; c = e->nodes[c].next) {
         const struct jmes_node *member = &e->nodes[c];
         json_t *v = NULL;
+        ATT_GUARD(jmes_charge(e, JMES_COST_NEW_MEMBER));
         ATT_GUARD(jmes_eval(e, c, cur, &v));
         /* The key is a quoted identifier decoded by jansson (valid UTF-8) or an
          * unquoted one (ASCII); json_object_setn_new takes v even when it fails. */

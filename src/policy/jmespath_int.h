@@ -27,6 +27,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/rd.h"
+#include "policy/budget.h"
 
 /* Format a detail ("column N: ...") into the caller's message buffer; msg may be NULL
  * when msg_len is 0. */
@@ -167,8 +168,7 @@ att_err jmes_parse(struct jmes_parser *p, size_t *root) ATT_WUR;
 
 struct jmes_evaluator {
     const struct jmes_node *nodes;
-    size_t steps;
-    size_t max_steps;
+    struct att_budget *budget; /* shared with the caller (a policy evaluation) */
     char *msg;
     size_t msg_len;
 };
@@ -176,7 +176,16 @@ struct jmes_evaluator {
 /* Evaluate node `n` against `cur` (borrowed); *out is a new reference, never NULL.
  * ATT_ERR_JMESPATH_BUDGET, ATT_ERR_JMESPATH_TYPE, ATT_ERR_NOMEM; msg explains. */
 att_err jmes_eval(struct jmes_evaluator *e, size_t n, json_t *cur, json_t **out) ATT_WUR;
-/* Charge n steps against the budget; ATT_ERR_JMESPATH_BUDGET when it runs out. */
+/*
+ * Steps of the dearer operations, so that a step costs about the same CPU time whatever
+ * takes it (bench/bench_policy_budget.c): making an object (an allocation and a hash table),
+ * adding a member to one (a key copied and hashed), looking a key up by value.
+ */
+#define JMES_COST_NEW_VALUE 4
+#define JMES_COST_NEW_MEMBER 4
+#define JMES_COST_KEY_LOOKUP 2
+
+/* Take n steps from the budget; ATT_ERR_JMESPATH_BUDGET when it runs out. */
 att_err jmes_charge(struct jmes_evaluator *e, size_t n) ATT_WUR;
 /* Steps for work proportional to a string's length: one per 64 bytes. */
 size_t jmes_string_cost(size_t len);

@@ -24,14 +24,33 @@
 #include "core/buf.h"
 #include "core/rd.h"
 
+/* Bytes JSON text carries as they are: not a control character, quote or backslash. */
+static bool plain_byte(uint8_t c)
+{
+    return c >= 0x20 && c != '"' && c != '\\';
+}
+
 static void write_string(struct att_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     struct att_rd r;
+    struct att_bytes run;
     att_rd_init(&r, s, len);
     uint8_t c;
     att_ignore_err(att_buf_putc(b, '"')); /* errors are sticky; checked by the caller */
-    while (att_rd_u8(&r, &c) == ATT_OK) {
+    for (;;) {
+        /* Runs of plain bytes go out in one piece. */
+        size_t n = 0;
+        struct att_rd look = r;
+        while (att_rd_u8(&look, &c) == ATT_OK && plain_byte(c)) {
+            n++;
+        }
+        if (n > 0 && att_rd_bytes(&r, n, &run) == ATT_OK) {
+            att_ignore_err(att_buf_put(b, run.ptr, run.len));
+        }
+        if (att_rd_u8(&r, &c) != ATT_OK) {
+            break;
+        }
         switch (c) {
         case '"': att_ignore_err(att_buf_puts(b, "\\\"")); break;
         case '\\': att_ignore_err(att_buf_puts(b, "\\\\")); break;
@@ -40,17 +59,31 @@ static void write_string(struct att_buf *b, const char *s, size_t len)
         case '\t': att_ignore_err(att_buf_puts(b, "\\t")); break;
         case '\b': att_ignore_err(att_buf_puts(b, "\\b")); break;
         case '\f': att_ignore_err(att_buf_puts(b, "\\f")); break;
-        default:
-            if (c < 0x20) {
-                char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-                att_ignore_err(att_buf_puts(b, u));
-            } else {
-                att_ignore_err(att_buf_putc(b, c));
-            }
+        default: {
+            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+            att_ignore_err(att_buf_puts(b, u));
             break;
+        }
         }
     }
     att_ignore_err(att_buf_putc(b, '"'));
+}
+
+/* A decimal integer, without printf (values are written by the thousand). */
+static void write_integer(struct att_buf *b, json_int_t v)
+{
+    char digits[24];
+    size_t n = sizeof(digits);
+    /* Negate through unsigned: -INT64_MIN does not fit json_int_t. */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        digits[--n] = '-';
+    }
+    att_ignore_err(att_buf_put(b, digits + n, sizeof(digits) - n));
 }
 
 /* Shortest "%.*g" that reads back as the same double; a ".0" keeps integral reals real. */
@@ -78,9 +111,7 @@ void jmes_write_json(struct att_buf *b, json_t *v)
     case JSON_NULL: att_ignore_err(att_buf_puts(b, "null")); break;
     case JSON_TRUE: att_ignore_err(att_buf_puts(b, "true")); break;
     case JSON_FALSE: att_ignore_err(att_buf_puts(b, "false")); break;
-    case JSON_INTEGER:
-        att_ignore_err(att_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
-        break;
+    case JSON_INTEGER: write_integer(b, json_integer_value(v)); break;
     case JSON_REAL: write_real(b, json_real_value(v)); break;
     case JSON_STRING: write_string(b, json_string_value(v), json_string_length(v)); break;
     case JSON_ARRAY:

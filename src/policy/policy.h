@@ -40,7 +40,7 @@ struct att_policy_limits {
     size_t max_string;     /* bytes of one decoded string literal (8 KiB) */
     size_t max_ident;      /* characters of one identifier (64) */
     /* evaluation */
-    uint64_t max_steps; /* step budget (100000); see docs/internals/policy.md */
+    uint64_t max_steps; /* the budget of all work (4000000 steps); docs/internals/policy.md */
     size_t max_claims;  /* claims added by add/issue/issueproperty (4096) */
     size_t max_value;   /* bytes of one string value a rule creates (1 MiB) */
     size_t max_memory;  /* bytes of each of an evaluation's two value arenas (16 MiB) */
@@ -53,7 +53,7 @@ struct att_policy_limits {
 #define ATT_POLICY_DEFAULT_MAX_DEPTH ((size_t)16)
 #define ATT_POLICY_DEFAULT_MAX_STRING ((size_t)8 * 1024)
 #define ATT_POLICY_DEFAULT_MAX_IDENT ((size_t)64)
-#define ATT_POLICY_DEFAULT_MAX_STEPS ((uint64_t)100000)
+#define ATT_POLICY_DEFAULT_MAX_STEPS ((uint64_t)4000000)
 #define ATT_POLICY_DEFAULT_MAX_CLAIMS ((size_t)4096)
 #define ATT_POLICY_DEFAULT_MAX_VALUE ((size_t)1 << 20)
 #define ATT_POLICY_DEFAULT_MAX_MEMORY ((size_t)16 << 20)
@@ -235,5 +235,33 @@ att_err att_policy_type_parse(const char *s, size_t len, enum att_policy_type *o
  * §3.7). SevSnpVm, TdxVm, Tpm: attestd's own, documented in docs/internals/policy.md.
  */
 const char *att_policy_default(enum att_policy_type t);
+
+/* ---- reserved claim names and the checks of a policy being set ---------------------- */
+
+/*
+ * True when `type` (len bytes) names a claim only the service sets, which no policy may
+ * issue(): the x-ms- and tdx_ namespaces, the JWT registered claims, nonce, cnf, and the legacy
+ * aliases of service claims (the list: docs/attestation.md, "Reserved claim names").
+ * att_policy_eval refuses to issue one (ATT_ERR_POLICY_RESERVED_CLAIM).
+ */
+bool att_policy_claim_reserved(const char *type, size_t len);
+
+/*
+ * For a policy being set: ATT_ERR_POLICY_RESERVED_CLAIM when a rule issue()s a reserved name
+ * written as a literal, with msg "line:column: issue(): 'x-ms-foo' is a claim only the
+ * service sets". (Names computed at run time are refused when the rule runs.)
+ */
+att_err att_policy_check_reserved(const struct att_policy *p, char *msg, size_t msg_len) ATT_WUR;
+
+/*
+ * For a policy being set for attestation type `t`: evaluate it against a representative
+ * claim set of that type (src/policy/samples.c). ATT_ERR_POLICY_BUDGET or
+ * ATT_ERR_POLICY_CLAIM_LIMIT when that already exceeds the default evaluation limits, with
+ * msg "line:column: step budget of N exhausted (evaluated against a representative
+ * SgxEnclave claim set)"; ATT_OK otherwise, whatever the decision (a deny or an evaluation
+ * error that depends on the claims is not a reason to refuse the policy).
+ */
+att_err att_policy_check_cost(const struct att_policy *p, enum att_policy_type t, char *msg,
+                              size_t msg_len) ATT_WUR;
 
 #endif

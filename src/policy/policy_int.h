@@ -58,6 +58,9 @@ struct pol_diag {
 att_err pol_fail(const struct pol_diag *d, att_err code, size_t line, size_t col, const char *fmt,
                  ...) __attribute__((format(printf, 5, 6)));
 
+/* How many bytes of `s` a message quotes: at most 32, never half a UTF-8 character. */
+int pol_quote_len(const char *s, size_t len);
+
 /* ---- syntax tree --------------------------------------------------------------------- */
 
 struct pol_pos {

@@ -273,16 +273,36 @@ static att_err append(struct att_store *store, struct att_keyring *kr,
     return state_of_row(kr, type, out);
 }
 
-static att_err check_text(const struct att_buf *text, struct att_policy_refusal *why)
+/*
+ * A policy is stored only if it parses, issues no claim only the service sets, and stays
+ * within the evaluation limits on an ordinary attestation of its type (docs/policies.md).
+ */
+static att_err check_text(const struct att_buf *text, const char *type,
+                          struct att_policy_refusal *why)
 {
     char msg[sizeof(why->message)];
     struct att_policy *policy = NULL;
-    att_err rc =
-        att_policy_parse((const char *)text->data, text->len, NULL, &policy, msg, sizeof(msg));
-    att_policy_free(policy);
-    if (rc != ATT_OK) {
-        refuse(why, "PolicyParsingError", "%s", msg);
+    enum att_policy_type t;
+    att_err rc = att_policy_type_parse(type, strlen(type), &t);
+    if (rc == ATT_OK) {
+        rc = att_policy_parse((const char *)text->data, text->len, NULL, &policy, msg, sizeof(msg));
+        if (rc != ATT_OK) {
+            refuse(why, "PolicyParsingError", "%s", msg);
+        }
     }
+    if (rc == ATT_OK) {
+        rc = att_policy_check_reserved(policy, msg, sizeof(msg));
+        if (rc != ATT_OK) {
+            refuse(why, "PolicyParsingError", "%s", msg);
+        }
+    }
+    if (rc == ATT_OK) {
+        rc = att_policy_check_cost(policy, t, msg, sizeof(msg));
+        if (rc != ATT_OK && rc != ATT_ERR_NOMEM) {
+            refuse(why, "PolicyEvaluationError", "%s", msg);
+        }
+    }
+    att_policy_free(policy);
     return rc;
 }
 
@@ -308,7 +328,7 @@ att_err att_policy_set(struct att_store *store, struct att_keyring *kr,
                    : "the JWS payload must be {\"AttestationPolicy\": base64url(policy text)}");
     }
     if (rc == ATT_OK) {
-        rc = check_text(&text, why);
+        rc = check_text(&text, type, why);
     }
     if (rc == ATT_OK) {
         rc = att_policy_hash((const char *)text.data, text.len, hash);

@@ -52,7 +52,7 @@ void att_policy_state_cleanup(struct att_policy_state *s);
 
 /* Why a change was refused, for the HTTP answer: MAA's error code and a message. */
 struct att_policy_refusal {
-    const char *code; /* "PolicyParsingError", "InvalidOperation", "InvalidParameter" */
+    const char *code; /* "PolicyParsingError", "PolicyEvaluationError", "InvalidOperation", ... */
     char message[512];
 };
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import struct
 import subprocess
+import time
 import tempfile
 import unittest
 
@@ -125,7 +126,7 @@ class AttestTestPkiTest(unittest.TestCase):
 
     def test_policy_claims_merged_into_the_token(self):
         # Names issued once are plain values; a name issued twice becomes an array in issue
-        # order; a service claim (x-ms-*) cannot be overwritten by a policy.
+        # order.
         quote = h.b64url_encode(self.quote_json)
         once = ('version=1.2;authorizationrules{=> permit();};issuancerules{'
                 '=> issue(type="a", value="one"); => issue(type="b", value=2);};')
@@ -134,15 +135,66 @@ class AttestTestPkiTest(unittest.TestCase):
         c = h.decode_jwt(doc["token"])[1]
         self.assertEqual((c["a"], c["b"]), ("one", 2))
         twice = ('version=1.2;authorizationrules{=> permit();};issuancerules{'
-                 '=> issue(type="a", value="one"); => issue(type="x-ms-sgx-mrsigner", value="f");'
-                 ' => issue(type="a", value=true); => issue(type="b", value=2);'
-                 ' => issue(type="a", value="three");};')
+                 '=> issue(type="a", value="one"); => issue(type="a", value=true);'
+                 ' => issue(type="b", value=2); => issue(type="a", value="three");};')
         status, doc = self.attest({"quote": quote, "draftPolicyForAttestation": twice})
         self.assertEqual(status, 200, doc)
         c = h.decode_jwt(doc["token"])[1]
         self.assertEqual(c["a"], ["one", True, "three"])
         self.assertEqual(c["b"], 2)
         self.assertRegex(c["x-ms-sgx-mrsigner"], "^[0-9a-f]{64}$")
+
+    def test_policy_cannot_mint_service_claims(self):
+        # Security review: a policy issued x-ms-policy-signer (an unsigned policy then looked
+        # signed), nonce, x-ms-runtime, x-ms-sgx-ehd, x-ms-sgx-tcbidentifier... whenever the
+        # service had not set them itself. Service names are reserved (docs/attestation.md).
+        quote = h.b64url_encode(self.quote_json)
+        for name, value in (("x-ms-policy-signer", '"{}"'), ("nonce", '"n"'),
+                            ("x-ms-runtime", '"{}"'), ("x-ms-sgx-ehd", '"AA"'),
+                            ("x-ms-sgx-tcbidentifier", '"10"'), ("policy_signer", '"x"'),
+                            ("exp", "99999999999"), ("cnf", '"{}"')):
+            with self.subTest(claim=name):
+                draft = ('version=1.2;authorizationrules{=> permit();};issuancerules{'
+                         f'=> issue(type="{name}", value={value});}};')
+                status, doc = self.attest({"quote": quote, "draftPolicyForAttestation": draft})
+                self.assertEqual(status, 400, doc)
+                self.assertEqual(doc["error"]["code"], "PolicyEvaluationError")
+                self.assertEqual(doc["error"]["innererror"]["code"],
+                                 "ATT_ERR_POLICY_RESERVED_CLAIM")
+                self.assertIn(f"'{name}' is a claim only the service sets",
+                              doc["error"]["message"])
+        # computed names too
+        draft = ('version=1.2;authorizationrules{=> permit();};issuancerules{'
+                 '=> issue(type=AppendString("x-ms-policy-", "signer"), value="{}");};')
+        status, doc = self.attest({"quote": quote, "draftPolicyForAttestation": draft})
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc["error"]["innererror"]["code"], "ATT_ERR_POLICY_RESERVED_CLAIM")
+        # MAA's own names that policies do issue stay issuable
+        draft = ('version=1.2;authorizationrules{=> permit();};issuancerules{'
+                 '=> issue(type="tee", value="sgx"); => issue(type="aas-ehd", value="x");};')
+        status, doc = self.attest({"quote": quote, "draftPolicyForAttestation": draft})
+        self.assertEqual(status, 200, doc)
+        c = h.decode_jwt(doc["token"])[1]
+        self.assertEqual((c["tee"], c["aas-ehd"]), ("sgx", "x"))
+
+    def test_policy_evaluation_is_bounded(self):
+        # Security review: JmesPath() calls each had a budget of their own; a 65 KB draft of
+        # calls that each build a 2^18-member value from "0" and compare it with itself took
+        # 29 s of a worker. Now one budget bounds the whole evaluation: a prompt 400 that
+        # names the limit.
+        query = "{a:@,b:@}|" * 18 + "@==@"
+        rule = f'=> issue(type="r", value=JmesPath("\\"0\\"", "{query}"));'
+        draft = ("version=1.2;authorizationrules{=> permit();};issuancerules{" +
+                 rule * (60000 // len(rule)) + "};")
+        t0 = time.monotonic()
+        status, doc = self.attest({"quote": h.b64url_encode(self.quote_json),
+                                   "draftPolicyForAttestation": draft})
+        took = time.monotonic() - t0
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc["error"]["code"], "PolicyEvaluationError")
+        self.assertEqual(doc["error"]["innererror"]["code"], "ATT_ERR_POLICY_BUDGET")
+        self.assertRegex(doc["error"]["message"], r"step budget of \d+ exhausted")
+        self.assertLess(took, 5.0)  # generous: sanitizers and a shared machine
 
     def test_open_enclave(self):
         report = oe_report(self.quote_json)

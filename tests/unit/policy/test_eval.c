@@ -576,7 +576,7 @@ static char *many_rules(const char *first, size_t n1, const char *second, size_t
 /*
  * A policy that would run away: 500 rules each add a claim, then 500 rules each scan
  * the whole (growing) incoming set for a claim that is not there. 500 * 500 claims
- * examined is over the default budget of 100000 steps.
+ * examined is over a budget of 100000 steps.
  */
 static void test_budget_runaway(void **state)
 {
@@ -587,11 +587,12 @@ static void test_budget_runaway(void **state)
     EXPECT_OK(att_policy_parse(text, strlen(text), NULL, &p, NULL, 0));
     struct att_policy_result r;
     char msg[256];
-    EXPECT_ERR(att_policy_eval(p, NULL, 0, NULL, &r, msg, sizeof(msg)), ATT_ERR_POLICY_BUDGET);
-    assert_non_null(strstr(msg, ": step budget of 100000 exhausted"));
-    /* the same policy fits a larger budget, which the result reports */
     struct att_policy_limits lim;
     att_policy_limits_init(&lim);
+    lim.max_steps = 100000;
+    EXPECT_ERR(att_policy_eval(p, NULL, 0, &lim, &r, msg, sizeof(msg)), ATT_ERR_POLICY_BUDGET);
+    assert_non_null(strstr(msg, ": step budget of 100000 exhausted"));
+    /* the same policy fits a larger budget, which the result reports */
     lim.max_steps = 1000000;
     EXPECT_OK(att_policy_eval(p, NULL, 0, &lim, &r, msg, sizeof(msg)));
     assert_true(r.steps > 100000 && r.steps <= 1000000);
@@ -603,29 +604,33 @@ static void test_budget_runaway(void **state)
     att_policy_free(p);
     free(text);
 
-    /* many incoming claims: scanning them is what costs */
+    /* many incoming claims: scanning them is what costs; 250 rules * 20000 claims is over
+     * the default budget */
     size_t n = 20000;
     struct att_claim *in = calloc(n, sizeof(*in));
     assert_non_null(in);
     for (size_t i = 0; i < n; i++) {
         in[i] = att_claim_integer("noise", (int64_t)i, CC);
     }
-    text = many_rules("[type==\"absent\"] => add(type=\"y\", value=2);", 6, "", 0);
+    text = many_rules("[type==\"absent\"] => add(type=\"y\", value=2);", 250, "", 0);
     p = parse_str(text);
     EXPECT_ERR(att_policy_eval(p, in, n, NULL, &r, msg, sizeof(msg)), ATT_ERR_POLICY_BUDGET);
+    snprintf(text, 64, ": step budget of %llu exhausted",
+             (unsigned long long)ATT_POLICY_DEFAULT_MAX_STEPS);
+    assert_non_null(strstr(msg, text));
     att_policy_free(p);
     free(text);
     free(in);
 
-    /* set arguments cost per element compared: 1200 ones, each found only at the end of
-     * a set of 1199 twos and a one */
+    /* set arguments cost per element compared: 2000 ones, each found only at the end of
+     * a set of 2000 twos and a one (2000 * 2001 comparisons, over the default budget) */
     char ones[128];
     char twos[128];
     snprintf(ones, sizeof(ones), "=> add(type=\"c\", value=JsonToClaimValue(\"[%s]\"));",
              "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1");
     snprintf(twos, sizeof(twos), "=> add(type=\"d\", value=JsonToClaimValue(\"[%s]\"));",
              "2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2");
-    char *head = many_rules(twos, 60, ones, 60);
+    char *head = many_rules(twos, 100, ones, 100);
     size_t hl = strlen(head) - 2; /* drop "};" */
     const char *tail = "=> add(type=\"d\", value=1);c:[type==\"c\"] && d:[type==\"d\"] => "
                        "add(type=\"r\", value=IsSubsetOf(c.value, d.value));};";
@@ -637,13 +642,222 @@ static void test_budget_runaway(void **state)
     text[10] = '2'; /* functions need 1.2 */
     p = parse_str(text);
     EXPECT_ERR(att_policy_eval(p, NULL, 0, NULL, &r, msg, sizeof(msg)), ATT_ERR_POLICY_BUDGET);
-    lim.max_steps = 10000000;
+    lim.max_steps = 20000000;
     EXPECT_OK(att_policy_eval(p, NULL, 0, &lim, &r, msg, sizeof(msg)));
     assert_int_equal(r.n_outgoing, 0);
-    assert_true(r.steps > 1200 * 1200);
+    assert_true(r.steps > 2000 * 2001);
     att_policy_result_cleanup(&r);
     att_policy_free(p);
     free(text);
+}
+
+/*
+ * One budget for the whole evaluation: JmesPath() work draws from it (the attack of the
+ * security review: each call built a 2^18-member value from "0" and compared it with itself,
+ * within a budget of its own, so a 65 KB draft policy took 29 s of one worker).
+ */
+static void test_budget_is_shared_with_jmespath(void **state)
+{
+    (void)state;
+    char query[256] = "";
+    for (int i = 0; i < 18; i++) {
+        strcat(query, "{a:@,b:@}|");
+    }
+    strcat(query, "@==@");
+    char rule[320];
+    snprintf(rule, sizeof(rule), "=> issue(type=\"r\", value=JmesPath(\"\\\"0\\\"\", \"%s\"));",
+             query);
+    char *text = many_rules(rule, 20, "", 0);
+    text[10] = '2';
+    struct att_policy *p = parse_str(text);
+    struct att_policy_result r;
+    char msg[256];
+    EXPECT_ERR(att_policy_eval(p, NULL, 0, NULL, &r, msg, sizeof(msg)), ATT_ERR_POLICY_BUDGET);
+    char want[64];
+    snprintf(want, sizeof(want), ": step budget of %llu exhausted",
+             (unsigned long long)ATT_POLICY_DEFAULT_MAX_STEPS);
+    assert_non_null(strstr(msg, want));
+    att_policy_free(p);
+    free(text);
+
+    /* The steps a JmesPath() call takes are counted in the policy's: a projection over 1000
+     * elements costs more than 2000 steps, far more than the rule alone. */
+    char doc[8192] = "[0";
+    for (int i = 1; i < 1000; i++) {
+        strcat(doc, ",0");
+    }
+    strcat(doc, "]");
+    struct att_claim in[1] = {att_claim_string("doc", doc, AS)};
+    p = parse_str(HEAD12 "issuancerules{c:[type==\"doc\"] => issue(type=\"n\", "
+                         "value=JmesPath(c.value, \"length([*])\"));};");
+    EXPECT_OK(att_policy_eval(p, in, 1, NULL, &r, msg, sizeof(msg)));
+    assert_int_equal(r.n_outgoing, 1);
+    assert_string_equal(r.outgoing[0].str, "1000");
+    assert_true(r.steps > 2000);
+    att_policy_result_cleanup(&r);
+    struct att_policy_limits lim;
+    att_policy_limits_init(&lim);
+    lim.max_steps = 1500;
+    EXPECT_ERR(att_policy_eval(p, in, 1, &lim, &r, msg, sizeof(msg)), ATT_ERR_POLICY_BUDGET);
+    assert_string_equal(msg, "1:100: step budget of 1500 exhausted");
+    att_policy_free(p);
+}
+
+/*
+ * A document queried by several JmesPath() calls is decoded once per evaluation; the cache
+ * is keyed by content, so text a rule computes (gone when the rule ends, its memory reused by
+ * the next) is never mistaken for another.
+ */
+static void test_jmespath_document_cache(void **state)
+{
+    (void)state;
+    char doc[16384] = "[\"x\"";
+    for (int i = 1; i < 2000; i++) {
+        strcat(doc, ",\"x\"");
+    }
+    strcat(doc, "]");
+    struct att_claim in[1] = {att_claim_string("doc", doc, AS)};
+    struct att_policy_result one;
+    struct att_policy_result ten;
+    char msg[256];
+    struct att_policy *p = parse_str(HEAD12 "issuancerules{c:[type==\"doc\"] => issue(type=\"n\","
+                                            " value=JmesPath(c.value, \"@[0]\"));};");
+    EXPECT_OK(att_policy_eval(p, in, 1, NULL, &one, msg, sizeof(msg)));
+    att_policy_free(p);
+    char *text = many_rules("c:[type==\"doc\"] => issue(type=\"n\", value=JmesPath(c.value, "
+                            "\"@[0]\"));",
+                            10, "", 0);
+    text[10] = '2';
+    p = parse_str(text);
+    EXPECT_OK(att_policy_eval(p, in, 1, NULL, &ten, msg, sizeof(msg)));
+    assert_int_equal(ten.n_outgoing, 10);
+    /* decoding 10 KB costs thousands of steps; nine more lookups cost a fraction of that */
+    assert_true(ten.steps < 2 * one.steps);
+    att_policy_result_cleanup(&one);
+    att_policy_result_cleanup(&ten);
+    att_policy_free(p);
+    free(text);
+
+    p = parse_str(HEAD12
+                  "issuancerules{"
+                  "=> issue(type=\"a\", value=JmesPath(AppendString(\"[1\", \"]\"), \"@[0]\"));"
+                  "=> issue(type=\"b\", value=JmesPath(AppendString(\"[2\", \"]\"), \"@[0]\"));"
+                  "=> issue(type=\"c\", value=JmesPath(AppendString(\"[1\", \"]\"), \"@[0]\"));};");
+    EXPECT_OK(att_policy_eval(p, NULL, 0, NULL, &one, msg, sizeof(msg)));
+    assert_int_equal(one.n_outgoing, 3);
+    assert_string_equal(one.outgoing[0].str, "1");
+    assert_string_equal(one.outgoing[1].str, "2");
+    assert_string_equal(one.outgoing[2].str, "1");
+    att_policy_result_cleanup(&one);
+    att_policy_free(p);
+}
+
+/* A policy being set is evaluated once against a representative claim set of its type. */
+static void test_check_cost(void **state)
+{
+    (void)state;
+    char msg[256];
+    for (enum att_policy_type t = 0; t < ATT_POLICY_TYPE_COUNT; t++) {
+        struct att_policy *p = parse_str(att_policy_default(t));
+        EXPECT_OK(att_policy_check_cost(p, t, msg, sizeof(msg)));
+        att_policy_free(p);
+    }
+    /* a deny, or an error that depends on the claims, is no reason to refuse */
+    struct att_policy *p =
+        parse_str(HEAD12 "issuancerules{c:[type==\"x-ms-runtime\"] => "
+                         "issue(type=\"n\", value=JsonToClaimValue(c.value));};");
+    EXPECT_OK(att_policy_check_cost(p, ATT_POLICY_SGX_ENCLAVE, msg, sizeof(msg)));
+    att_policy_free(p);
+    /* a policy that spends the budget on the runtime key of an ordinary attestation */
+    char *text = many_rules("c:[type==\"x-ms-runtime\"] => issue(type=\"r\", value=JmesPath("
+                            "c.value, \"{a:@,b:@}|{a:@,b:@}|{a:@,b:@}|{a:@,b:@}|{a:@,b:@}|"
+                            "{a:@,b:@}|{a:@,b:@}|{a:@,b:@}|{a:@,b:@}|{a:@,b:@}|{a:@,b:@}|"
+                            "{a:@,b:@}|{a:@,b:@}|{a:@,b:@}|@==@\"));",
+                            60, "", 0);
+    text[10] = '2';
+    p = parse_str(text);
+    EXPECT_ERR(att_policy_check_cost(p, ATT_POLICY_SGX_ENCLAVE, msg, sizeof(msg)),
+               ATT_ERR_POLICY_BUDGET);
+    assert_non_null(strstr(msg, "step budget of 4000000 exhausted (evaluated against a "
+                                "representative SgxEnclave claim set)"));
+    /* the SEV-SNP set has a runtime key too; the TPM set has none */
+    EXPECT_ERR(att_policy_check_cost(p, ATT_POLICY_SEV_SNP_VM, msg, sizeof(msg)),
+               ATT_ERR_POLICY_BUDGET);
+    EXPECT_OK(att_policy_check_cost(p, ATT_POLICY_TPM, msg, sizeof(msg)));
+    EXPECT_ERR(att_policy_check_cost(p, ATT_POLICY_TYPE_COUNT, msg, sizeof(msg)), ATT_ERR_ARG);
+    att_policy_free(p);
+    free(text);
+    /* MAA's measured-boot recipes fit the TPM set */
+    size_t len;
+    char *recipe = read_fixture("maa_tpm_v1_2_measured_boot.policy", &len);
+    p = NULL;
+    EXPECT_OK(att_policy_parse(recipe, len, NULL, &p, msg, sizeof(msg)));
+    EXPECT_OK(att_policy_check_cost(p, ATT_POLICY_TPM, msg, sizeof(msg)));
+    att_policy_free(p);
+    free(recipe);
+}
+
+/* Service claim names cannot be issued: literal names are found before evaluation
+ * (att_policy_check_reserved), computed ones when the rule runs. */
+static void test_reserved_claims(void **state)
+{
+    (void)state;
+    static const char *const reserved[] = {"x-ms-policy-signer",
+                                           "x-ms-sgx-tcbidentifier",
+                                           "x-ms-runtime",
+                                           "x-ms-anything",
+                                           "nonce",
+                                           "cnf",
+                                           "iss",
+                                           "exp",
+                                           "jti",
+                                           "rp_data",
+                                           "policy_signer",
+                                           "maa-policyHash",
+                                           "maa-ehd",
+                                           "maa-attestationcollateral",
+                                           "tdx_mrtd",
+                                           "eat_profile",
+                                           "ver"};
+    static const char *const allowed[] = {"tee",          "aas-ehd", "is-debuggable",
+                                          "sgx-mrsigner", "x-ms",    "x-m-s-a",
+                                          "Nonce",        "nonce2",  "tdx-mrtd"};
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+        assert_true(att_policy_claim_reserved(reserved[i], strlen(reserved[i])));
+    }
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+        assert_false(att_policy_claim_reserved(allowed[i], strlen(allowed[i])));
+    }
+
+    char msg[256];
+    struct att_policy *p =
+        parse_str(HEAD12 "issuancerules{\n=> issue(type=\"tee\", value=1);\n"
+                         "=> issue(type=\"x-ms-policy-signer\", value=\"{}\");};");
+    EXPECT_ERR(att_policy_check_reserved(p, msg, sizeof(msg)), ATT_ERR_POLICY_RESERVED_CLAIM);
+    assert_string_equal(msg, "3:15: issue(): 'x-ms-policy-signer' is a claim only the service "
+                             "sets");
+    att_policy_free(p);
+    /* issueproperty() names are properties, and add() only feeds later rules */
+    p = parse_str("version=1.1;configurationrules{=> issueproperty(type=\"x-ms-sgx-tcbidentifier\","
+                  " value=\"azuredefault\");};authorizationrules{=> add(type=\"nonce\", value=1);"
+                  "=> permit();};");
+    EXPECT_OK(att_policy_check_reserved(p, msg, sizeof(msg)));
+    att_policy_free(p);
+    for (enum att_policy_type t = 0; t < ATT_POLICY_TYPE_COUNT; t++) {
+        const char *d = att_policy_default(t);
+        p = parse_str(d);
+        EXPECT_OK(att_policy_check_reserved(p, msg, sizeof(msg)));
+        att_policy_free(p);
+    }
+
+    /* computed names and claim=IDENT are refused when the rule runs */
+    struct att_claim in[1] = {att_claim_string("x-ms-sgx-mrsigner", "ab", AS)};
+    run_err(HEAD12 "issuancerules{=> issue(type=AppendString(\"non\", \"ce\"), value=\"n\");};",
+            NULL, 0, NULL, ATT_ERR_POLICY_RESERVED_CLAIM,
+            "1:73: issue(): 'nonce' is a claim only the service sets");
+    run_err(HEAD12 "issuancerules{c:[type==\"x-ms-sgx-mrsigner\"] => issue(claim=c);};", in, 1,
+            NULL, ATT_ERR_POLICY_RESERVED_CLAIM,
+            "1:92: issue(): 'x-ms-sgx-mrsigner' is a claim only the service sets");
 }
 
 static void test_claim_and_value_caps(void **state)
@@ -773,6 +987,10 @@ int main(void)
         cmocka_unit_test(test_fn_strings_and_bools),
         cmocka_unit_test(test_read_only),
         cmocka_unit_test(test_budget_runaway),
+        cmocka_unit_test(test_budget_is_shared_with_jmespath),
+        cmocka_unit_test(test_jmespath_document_cache),
+        cmocka_unit_test(test_reserved_claims),
+        cmocka_unit_test(test_check_cost),
         cmocka_unit_test(test_claim_and_value_caps),
         cmocka_unit_test(test_incoming_validation),
         cmocka_unit_test(test_result_is_self_contained),

@@ -955,17 +955,18 @@ static void test_multi_select_hash(void **state)
     lim.max_output = 15;
     run_lim(doc, "{a: a, b: b}", &lim, &r);
     EXPECT_OK(r.rc);
-    /* Steps: the hash and each member's value node, per element of a projection. The
-     * projection, its left side, and per element 1 + (hash + 2 fields) = 2 + 3 * 4. */
+    /* Steps: the hash node, the new object, and each member (its insertion and its value
+     * node), per element of a projection. The projection, its left side, and per element
+     * 1 + (1 + JMES_COST_NEW_VALUE + 2 * (JMES_COST_NEW_MEMBER + 1)) = 2 + 3 * 16. */
     att_jmespath_limits_default(&lim);
-    lim.max_steps = 14;
+    lim.max_steps = 50;
     run_lim("[{},{},{}]", "[*].{a: a, b: b}", &lim, &r);
     EXPECT_OK(r.rc);
     assert_string_equal(
         r.out, "[{\"a\":null,\"b\":null},{\"a\":null,\"b\":null},{\"a\":null,\"b\":null}]");
-    lim.max_steps = 13;
+    lim.max_steps = 49;
     expect_error_lim("[{},{},{}]", "[*].{a: a, b: b}", &lim, ATT_ERR_JMESPATH_BUDGET,
-                     "evaluation exceeds the step budget of 13");
+                     "evaluation exceeds the step budget of 49");
 
     /* Many members: 400 keys fit in a 4 KiB query. */
     struct att_buf q;
