@@ -30,7 +30,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 "$build/tests/tools/sgx_testpki" --out "$tmp/pki" --count "$cold_quotes" >/dev/null
 scripts/dev-setup.sh "$tmp/data" "$build/attestctl" >/dev/null
-printf 'threads = 1\nlog_level = warn\ndcap_trust_anchors = %s\n' "$tmp/pki/root.pem" \
+printf 'threads = 1\njob_threads = 1\nlog_level = warn\ndcap_trust_anchors = %s\n' "$tmp/pki/root.pem" \
   > "$tmp/attestd.conf"
 ctl() { "$build/attestctl" --config "$tmp/attestd.conf" --data-dir "$tmp/data" "$@"; }
 ctl collateral import "$tmp/pki/bundle.json" >/dev/null

@@ -56,7 +56,8 @@ struct att_api_call {
     const struct att_provider_set *providers;
     const struct att_provider *provider; /* NULL on provider-less routes */
     struct att_api *api;
-    const struct att_identity *who; /* NULL on public routes */
+    /* NULL on public routes; on /readyz, the caller when it is an authenticated Reader */
+    const struct att_identity *who;
     /* The "{...}" parts of the route's path, in order (percent-decoded, never empty). */
     struct att_bytes params[ATT_API_MAX_PARAMS];
 };
@@ -75,6 +76,12 @@ att_err att_api_swap(struct att_api *api, struct att_provider_set *providers,
 
 /* The att_http_handler: route and answer one request. */
 void att_api_handle(void *arg, const struct att_http_request *req, struct att_http_response *resp);
+/*
+ * The att_http_light_fn: true for requests answered from memory without waiting (health and
+ * metadata, /readyz without credentials, requests no route takes), which the server answers on
+ * its event loop; everything else runs on the job pool.
+ */
+bool att_api_is_light(void *arg, const struct att_http_request *req);
 
 /* ---- handlers (metadata.c, health.c) ---- */
 void att_api_get_certs(const struct att_api_call *call, struct att_http_response *resp);

@@ -27,6 +27,12 @@ void att_api_healthz(const struct att_api_call *call, struct att_http_response *
     send_doc(resp, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/*
+ * Ready: the store answers, every provider has a loaded signing key and there is a default
+ * provider. Everyone gets the status; an authenticated Reader of every provider also gets the
+ * checks, the provider count and each collateral item's dates (what an anonymous caller need
+ * not learn about the deployment).
+ */
 void att_api_readyz(const struct att_api_call *call, struct att_http_response *resp)
 {
     bool store_ok = att_store_ping(call->api->store) == ATT_OK;
@@ -39,6 +45,11 @@ void att_api_readyz(const struct att_api_call *call, struct att_http_response *r
     bool keys_ok = call->providers->n > 0 && with_keys == call->providers->n &&
                    att_provider_set_default(call->providers) != NULL;
     bool ready = store_ok && keys_ok;
+    if (call->who == NULL) {
+        send_doc(resp, ready ? 200 : 503,
+                 json_pack("{s:s}", "status", ready ? "ready" : "not ready"));
+        return;
+    }
     json_t *doc =
         json_pack("{s:s,s:{s:s,s:{s:s,s:I}}}", "status", ready ? "ready" : "not ready", "checks",
                   "store", store_ok ? "ok" : "unreachable", "keys", "status",

@@ -27,6 +27,16 @@ enum version_rule {
     VERSION_REQUIRED,
 };
 
+/*
+ * Where a route's handler runs (docs/internals/http.md, "Job pool"): on the job pool unless it
+ * is cheap and never waits, so that health and metadata answer while the pool is saturated.
+ */
+enum weight {
+    HEAVY,           /* verifies, evaluates, hashes, fetches or checks credentials: the pool */
+    LIGHT,           /* answers from memory: the event loop */
+    LIGHT_ANONYMOUS, /* the event loop when the caller brings no credential to check */
+};
+
 struct route {
     enum att_http_method method;
     const char *path; /* relative to the provider's base */
@@ -35,51 +45,55 @@ struct route {
     bool root_only;     /* not under /providers/{name} */
     enum att_perm perm; /* what the caller must hold (src/auth/rbac.h) */
     void (*handler)(const struct att_api_call *call, struct att_http_response *resp);
+    enum weight weight;
 };
 
 /* The one list of what attestd serves, and who may call it. */
 static const struct route routes[] = {
     {ATT_HTTP_GET, "/certs", "GetCerts", VERSION_OPTIONAL, false, ATT_PERM_PUBLIC,
-     att_api_get_certs},
+     att_api_get_certs, LIGHT},
     {ATT_HTTP_GET, "/.well-known/openid-configuration", "GetOpenIdMetadata", VERSION_OPTIONAL,
-     false, ATT_PERM_PUBLIC, att_api_get_openid},
-    {ATT_HTTP_GET, "/healthz", "Healthz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_healthz},
-    {ATT_HTTP_GET, "/readyz", "Readyz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_readyz},
+     false, ATT_PERM_PUBLIC, att_api_get_openid, LIGHT},
+    {ATT_HTTP_GET, "/healthz", "Healthz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_healthz,
+     LIGHT},
+    /* Status for everyone; the detail for an authenticated Reader (whose token is checked). */
+    {ATT_HTTP_GET, "/readyz", "Readyz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_readyz,
+     LIGHT_ANONYMOUS},
     {ATT_HTTP_POST, "/oauth2/token", "OAuthToken", VERSION_IGNORED, true, ATT_PERM_PUBLIC,
-     att_api_oauth_token},
+     att_api_oauth_token, HEAVY},
     {ATT_HTTP_GET, "/admin/whoami", "WhoAmI", VERSION_IGNORED, true, ATT_PERM_AUTHENTICATED,
-     att_api_whoami},
+     att_api_whoami, HEAVY},
     {ATT_HTTP_GET, "/admin/roleAssignments", "ListRoleAssignments", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_list},
+     ATT_PERM_ADMIN, att_api_roles_list, HEAVY},
     {ATT_HTTP_POST, "/admin/roleAssignments", "AddRoleAssignment", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_add},
+     ATT_PERM_ADMIN, att_api_roles_add, HEAVY},
     {ATT_HTTP_POST, "/admin/roleAssignments:remove", "RemoveRoleAssignment", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_remove},
+     ATT_PERM_ADMIN, att_api_roles_remove, HEAVY},
     /* Attestation (MAA-API.md §1.2): public unless the provider sets attest_requires_auth. */
     {ATT_HTTP_POST, "/attest/SgxEnclave", "AttestSgxEnclave", VERSION_REQUIRED, false,
-     ATT_PERM_ATTEST, att_api_attest_sgx},
+     ATT_PERM_ATTEST, att_api_attest_sgx, HEAVY},
     {ATT_HTTP_POST, "/attest/OpenEnclave", "AttestOpenEnclave", VERSION_REQUIRED, false,
-     ATT_PERM_ATTEST, att_api_attest_open_enclave},
+     ATT_PERM_ATTEST, att_api_attest_open_enclave, HEAVY},
     /* Policy management (MAA-API.md §4; roles §5: Reader reads, Contributor changes). */
     {ATT_HTTP_GET, "/policies/{type}", "GetPolicy", VERSION_REQUIRED, false, ATT_PERM_READ,
-     att_api_policy_get},
+     att_api_policy_get, HEAVY},
     {ATT_HTTP_PUT, "/policies/{type}", "SetPolicy", VERSION_REQUIRED, false, ATT_PERM_WRITE,
-     att_api_policy_set},
+     att_api_policy_set, HEAVY},
     {ATT_HTTP_POST, "/policies/{type}:reset", "ResetPolicy", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_policy_reset},
+     ATT_PERM_WRITE, att_api_policy_reset, HEAVY},
     {ATT_HTTP_GET, "/certificates", "GetPolicyCertificates", VERSION_REQUIRED, false, ATT_PERM_READ,
-     att_api_certificates_get},
+     att_api_certificates_get, HEAVY},
     {ATT_HTTP_POST, "/certificates:add", "AddPolicyCertificate", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_certificates_add},
+     ATT_PERM_WRITE, att_api_certificates_add, HEAVY},
     {ATT_HTTP_POST, "/certificates:remove", "RemovePolicyCertificate", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_certificates_remove},
+     ATT_PERM_WRITE, att_api_certificates_remove, HEAVY},
     /* Policy history (attestd's own, not MAA's). */
     {ATT_HTTP_GET, "/attestd/policies/{type}/versions", "ListPolicyVersions", VERSION_IGNORED,
-     false, ATT_PERM_READ, att_api_policy_versions},
+     false, ATT_PERM_READ, att_api_policy_versions, HEAVY},
     {ATT_HTTP_GET, "/attestd/policies/{type}/versions/{version}", "GetPolicyVersion",
-     VERSION_IGNORED, false, ATT_PERM_READ, att_api_policy_version},
+     VERSION_IGNORED, false, ATT_PERM_READ, att_api_policy_version, HEAVY},
     {ATT_HTTP_POST, "/attestd/policies/{type}/versions/{version}:rollback", "RollbackPolicy",
-     VERSION_IGNORED, false, ATT_PERM_WRITE, att_api_policy_rollback},
+     VERSION_IGNORED, false, ATT_PERM_WRITE, att_api_policy_rollback, HEAVY},
 };
 
 /* api-version values of MAA's published specs (MAA-API.md §1.1). */
@@ -367,6 +381,12 @@ static bool authorize(struct att_api *api, const struct att_api_snapshot *snap,
     return true;
 }
 
+static bool has_credentials(const struct att_http_request *req)
+{
+    return att_http_header_get(req->head, "authorization") != NULL ||
+           (req->client_cert_sha256 != NULL && req->client_cert_sha256[0] != 0);
+}
+
 char *att_api_routes_json(void)
 {
     json_t *arr = json_array();
@@ -498,6 +518,17 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
     struct att_identity who;
     struct att_api_call call = {req, snap->providers, provider, api, NULL, {{NULL, 0}}};
     memcpy(call.params, found, sizeof(call.params));
+    if (match->weight == LIGHT_ANONYMOUS && has_credentials(req)) {
+        /* A public route with more to show an authenticated Reader of every provider. */
+        char fp[17] = "";
+        if (!authenticate(api, snap, req, match, "", &who, fp, resp)) {
+            return;
+        }
+        bool reader = false;
+        if (att_rbac_check(api->store, &who, "", ATT_PERM_READ, &reader) == ATT_OK && reader) {
+            call.who = &who;
+        }
+    }
     /* Attesting is open unless the provider requires authentication (attest_requires_auth). */
     bool open =
         match->perm == ATT_PERM_PUBLIC ||
@@ -510,6 +541,25 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
         call.who = &who;
     }
     match->handler(&call, resp);
+}
+
+bool att_api_is_light(void *arg, const struct att_http_request *req)
+{
+    (void)arg;
+    const struct att_http_head *h = req->head;
+    struct att_bytes name;
+    struct att_bytes rest = h->path;
+    struct att_bytes params[ATT_API_MAX_PARAMS];
+    bool under_provider = split_provider(h->path, &name, &rest);
+    enum att_http_method m = h->method == ATT_HTTP_HEAD ? ATT_HTTP_GET : h->method;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *rt = &routes[i];
+        if (rt->method == m && match_template(rt->path, rest, params) &&
+            !(rt->root_only && under_provider)) {
+            return rt->weight == LIGHT || (rt->weight == LIGHT_ANONYMOUS && !has_credentials(req));
+        }
+    }
+    return true; /* no route: 404 or 405 at once */
 }
 
 void att_api_handle(void *arg, const struct att_http_request *req, struct att_http_response *resp)

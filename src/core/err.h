@@ -141,6 +141,7 @@ typedef enum att_err {
     ATT_ERR_NOMEM,
     ATT_ERR_CRYPTO,            /* the crypto library failed unexpectedly */
     ATT_ERR_REPLAY_CACHE_FULL, /* the replay cache is full of unexpired entries (fails closed) */
+    ATT_ERR_BUSY,              /* the job queue is full: the work was not started */
 } att_err;
 
 enum att_err_kind {

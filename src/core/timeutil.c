@@ -112,3 +112,27 @@ att_err att_time_parse_rfc3339(const char *s, size_t n, int64_t *out)
     *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
     return ATT_OK;
 }
+
+static _Thread_local int64_t thread_deadline;
+
+void att_deadline_set(int64_t mono_ms)
+{
+    thread_deadline = mono_ms;
+}
+
+int64_t att_deadline_get(void)
+{
+    return thread_deadline;
+}
+
+int64_t att_deadline_cap_ms(int64_t want_ms)
+{
+    if (thread_deadline == 0) {
+        return want_ms;
+    }
+    int64_t left = thread_deadline - att_time_mono_ms();
+    if (left <= 0) {
+        return 0;
+    }
+    return left < want_ms ? left : want_ms;
+}

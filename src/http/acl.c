@@ -71,8 +71,7 @@ att_err att_acl_parse(const char *list, struct att_acl *out)
     return ATT_OK;
 }
 
-/* The peer's address as family + bytes, with IPv4-mapped IPv6 turned into IPv4. */
-static bool peer_bytes(const struct sockaddr *sa, int *family, uint8_t addr[16])
+bool att_addr_bytes(const struct sockaddr *sa, int *family, uint8_t addr[16])
 {
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
@@ -116,7 +115,7 @@ bool att_acl_allows(const struct att_acl *acl, const struct sockaddr *sa)
     if (acl->n == 0) {
         return true;
     }
-    if (!peer_bytes(sa, &family, addr)) {
+    if (!att_addr_bytes(sa, &family, addr)) {
         return false;
     }
     for (size_t i = 0; i < acl->n; i++) {
@@ -133,7 +132,7 @@ bool att_addr_is_loopback(const struct sockaddr *sa)
     int family;
     uint8_t addr[16];
     static const uint8_t v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    if (!peer_bytes(sa, &family, addr)) {
+    if (!att_addr_bytes(sa, &family, addr)) {
         return false;
     }
     if (family == AF_INET) {

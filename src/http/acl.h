@@ -35,6 +35,9 @@ att_err att_cidr_parse(const char *s, struct att_cidr *out) ATT_WUR;
 att_err att_acl_parse(const char *list, struct att_acl *out) ATT_WUR;
 /* True when the list is empty or one entry contains the address. */
 bool att_acl_allows(const struct att_acl *acl, const struct sockaddr *sa);
+/* The address as family + bytes (4 or 16 used), IPv4-mapped IPv6 turned into IPv4; false for
+ * other families. */
+bool att_addr_bytes(const struct sockaddr *sa, int *family, uint8_t addr[16]);
 /* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
 bool att_addr_is_loopback(const struct sockaddr *sa);
 /* "ip" or "[ip6]" text of a socket address, with port when port is true. */

@@ -7,11 +7,19 @@
  * failure is answered in MAA's error shape, then the connection is closed.
  *
  * Connection life:
- *   accept -> (limits, allow-list, TCP_NODELAY) -> TLS handshake
- *   -> S_HEAD -> S_BODY -> handler -> S_WRITE -> (keep-alive) S_HEAD ...
+ *   accept -> (allow-list, limits: total and per source, TCP_NODELAY) -> TLS handshake
+ *   -> S_HEAD -> S_BODY -> handler on the loop (light requests)     -> S_WRITE
+ *                       -> S_WORK: handler on the job pool, answer back -> S_WRITE
+ *   -> (keep-alive) S_HEAD ...
  *   any error -> S_CLOSING (answer flushed) -> S_LINGER (input discarded, <= 2 s) -> free
- * A deadline timer covers handshake + one whole request (slowloris);
- * bufferevent timeouts cover silence.
+ * Deadline timers cover the handshake (handshake_timeout) and each request from its first
+ * byte to its answer, work included (request_timeout; slowloris, stuck work); bufferevent
+ * timeouts cover silence.
+ *
+ * Pool hand-off: the request's head and body move into a `struct work`, which a pool thread
+ * answers into its own response; only the loop thread touches the connection, and a
+ * connection that goes away (or answers 503 at its deadline) while its work runs just lets
+ * go of the work, which is freed when it comes back.
  */
 #include "http/server.h"
 
@@ -35,10 +43,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/jobs.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/timeutil.h"
 #include "crypto/ids.h"
+#include "http/peers.h"
 
 #define MAX_LISTENERS 8
 #define MAX_WORKERS 64
@@ -48,12 +58,34 @@
 #define FD_RESERVE 64
 /* A connection keeps its body buffer between requests up to this size. */
 #define BODY_KEEP_BYTES ((size_t)64 * 1024)
+/* Retry-After of a 503 for a full job queue: seconds. */
+#define BUSY_RETRY_AFTER "1"
 
 /* S_LINGER: the error answer is flushed; read and discard what the client still sends for a
  * moment, so it reads our answer instead of a reset (nginx's lingering close). */
-enum conn_state { S_HEAD, S_BODY, S_WRITE, S_CLOSING, S_LINGER };
+enum conn_state { S_HEAD, S_BODY, S_WORK, S_WRITE, S_CLOSING, S_LINGER };
 
 struct worker;
+struct conn;
+
+/* One request handed to the job pool (see the banner). */
+struct work {
+    struct att_job job;
+    struct worker *w;
+    struct conn *c; /* loop thread only; NULL once the connection let go */
+    /* moved from the connection; the pool thread reads them */
+    struct att_http_head head;
+    struct att_buf body;
+    struct sockaddr_storage peer;
+    char peer_text[64];
+    char cert_sha256[65];
+    char rid[37];
+    int64_t deadline_ms;
+    /* written by the pool thread, read by the loop after the hand-back */
+    struct att_http_response resp;
+    bool late; /* the deadline passed before a pool thread took it: not run */
+    struct work *next_done;
+};
 
 struct conn {
     struct worker *w;
@@ -65,13 +97,15 @@ struct conn {
     char peer_text[64];
     char cert_sha256[65]; /* verified client certificate, "" when none */
     bool cert_checked;
-    bool denied; /* peer outside allowed_networks: answer 403 */
     bool keep_alive;
     bool head_method; /* HEAD: framing headers but no body */
-    bool input_ended; /* the client half-closed while an answer was draining */
+    bool input_ended; /* the client half-closed while an answer was being made or drained */
+    bool counted;     /* holds a slot of its source in the per-source table */
     unsigned requests;
     int64_t start_ms;
-    size_t scanned; /* input bytes already searched for the end of the head */
+    int64_t deadline_ms; /* when the deadline timer fires (monotonic) */
+    struct work *work;   /* S_WORK: the request on the job pool */
+    size_t scanned;      /* input bytes already searched for the end of the head */
     struct att_http_head head;
     struct att_buf body;
 };
@@ -89,13 +123,20 @@ struct worker {
     bool draining;
     time_t date_at; /* second `date` was formatted for */
     char date[40];
+    /* answers the pool hands back (done_lock), and the event that makes the loop take them */
+    pthread_mutex_t done_lock;
+    struct work *done_head;
+    struct event *done_ev;
 };
 
 struct att_http_server {
     struct att_http_server_config cfg;
     struct att_tls_holder *tls;
     att_http_handler handler;
+    att_http_light_fn light;
     void *arg;
+    struct att_jobs *jobs;
+    struct att_peers *peers;
     int fds[MAX_LISTENERS];
     size_t n_fds;
     struct worker workers[MAX_WORKERS];
@@ -133,6 +174,12 @@ static void conn_free(struct conn *c)
     }
     w->n_conns--;
     atomic_fetch_sub(&w->s->open_conns, 1);
+    if (c->counted) {
+        att_peers_release(w->s->peers, (const struct sockaddr *)&c->peer);
+    }
+    if (c->work != NULL) {
+        c->work->c = NULL; /* the work is freed when the pool hands it back */
+    }
     if (c->deadline != NULL) {
         event_free(c->deadline);
     }
@@ -154,10 +201,16 @@ static void set_timeouts(struct conn *c, unsigned read_s)
     bufferevent_set_timeouts(c->bev, &rt, &wt);
 }
 
+static void arm_deadline_in(struct conn *c, unsigned seconds)
+{
+    struct timeval tv = {(time_t)seconds, 0};
+    c->deadline_ms = att_time_mono_ms() + 1000 * (int64_t)seconds;
+    evtimer_add(c->deadline, &tv);
+}
+
 static void arm_deadline(struct conn *c)
 {
-    struct timeval tv = {(time_t)c->w->s->cfg.request_timeout_s, 0};
-    evtimer_add(c->deadline, &tv);
+    arm_deadline_in(c, c->w->s->cfg.request_timeout_s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -339,6 +392,159 @@ static void client_cert(struct conn *c)
     c->cert_sha256[64] = 0;
 }
 
+/* The answer is made: count it, send it, log it. Reading stays on meanwhile (see on_write). */
+static void answer(struct conn *c, struct att_http_response *r, const char *rid)
+{
+    if (att_buf_err(&r->body) != ATT_OK || att_buf_err(&r->headers) != ATT_OK) {
+        att_http_error(r, 500, "InternalServerError", "the response could not be built");
+    }
+    c->requests++;
+    c->state = S_WRITE;
+    evtimer_del(c->deadline);
+    /*
+     * Reading stays on while the answer drains (toggling it costs two epoll_ctl calls per
+     * request): pipelined bytes wait in the input buffer, bounded by its high watermark, and
+     * process() ignores them until on_write takes the connection back to S_HEAD.
+     */
+    write_response(c, r, rid);
+    log_access(c, r, rid);
+}
+
+static void work_free(struct work *wk)
+{
+    att_http_head_cleanup(&wk->head);
+    att_wipe(wk->body.data, wk->body.len); /* a body may hold a client secret */
+    att_buf_cleanup(&wk->body);
+    att_http_response_cleanup(&wk->resp);
+    free(wk);
+}
+
+/* Pool thread: answer the request, unless its deadline passed while it waited. */
+static void work_run(struct att_job *job)
+{
+    struct work *wk = (struct work *)job;
+    struct att_http_server *s = wk->w->s;
+    if (att_time_mono_ms() >= wk->deadline_ms) {
+        wk->late = true;
+        return;
+    }
+    struct att_http_request req = {
+        .head = &wk->head,
+        .body = wk->body.data,
+        .body_len = wk->body.len,
+        .peer = (const struct sockaddr *)&wk->peer,
+        .peer_text = wk->peer_text,
+        .request_id = wk->rid,
+        .client_cert_sha256 = wk->cert_sha256,
+        .deadline_ms = wk->deadline_ms,
+    };
+    att_deadline_set(wk->deadline_ms);
+    s->handler(s->arg, &req, &wk->resp);
+    att_deadline_set(0);
+}
+
+/* Pool thread: hand the work back to its loop (one wake-up for all that came back meanwhile). */
+static void work_done(struct att_job *job, bool canceled)
+{
+    struct work *wk = (struct work *)job;
+    struct worker *w = wk->w;
+    wk->late = wk->late || canceled;
+    pthread_mutex_lock(&w->done_lock);
+    bool first = w->done_head == NULL;
+    wk->next_done = w->done_head;
+    w->done_head = wk;
+    pthread_mutex_unlock(&w->done_lock);
+    if (first) {
+        event_active(w->done_ev, EV_READ, 0); /* thread-safe: evthread_use_pthreads */
+    }
+}
+
+/* Loop thread: send what came back from the pool, if its connection still waits for it. */
+static void deliver(struct work *wk)
+{
+    struct conn *c = wk->c;
+    if (c != NULL) {
+        c->work = NULL;
+        /* The head goes back to the connection: the answer's framing and log read it. */
+        att_http_head_cleanup(&c->head);
+        c->head = wk->head;
+        att_http_head_init(&wk->head);
+        if (wk->late) {
+            att_http_error(&wk->resp, 503, "ServiceUnavailable",
+                           "the request could not be started before its deadline");
+        }
+        if (c->input_ended) {
+            bufferevent_enable(c->bev, EV_WRITE); /* libevent stopped writing at the EOF */
+        }
+        answer(c, &wk->resp, wk->rid);
+    }
+    work_free(wk);
+}
+
+static void on_work_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)fd;
+    (void)what;
+    pthread_mutex_lock(&w->done_lock);
+    struct work *list = w->done_head;
+    w->done_head = NULL;
+    pthread_mutex_unlock(&w->done_lock);
+    while (list != NULL) {
+        struct work *next = list->next_done;
+        deliver(list);
+        list = next;
+    }
+}
+
+/* 503 with Retry-After, at once and without the work: the job queue is full. */
+static void answer_busy(struct conn *c, const char *rid)
+{
+    struct att_http_response r;
+    att_http_response_init(&r);
+    att_http_error(&r, 503, "ServiceUnavailable",
+                   "the server is busy: too many requests are waiting; retry later");
+    att_ignore_err(att_http_response_header(&r, "Retry-After", BUSY_RETRY_AFTER));
+    answer(c, &r, rid);
+    att_http_response_cleanup(&r);
+}
+
+/* Move the request into a work item and queue it; the connection waits in S_WORK. */
+static void to_pool(struct conn *c, const char *rid)
+{
+    struct att_http_server *s = c->w->s;
+    struct work *wk = calloc(1, sizeof(*wk));
+    if (wk == NULL) {
+        fail_conn(c, 500, "out of memory");
+        return;
+    }
+    wk->job.run = work_run;
+    wk->job.done = work_done;
+    wk->w = c->w;
+    wk->c = c;
+    wk->head = c->head;
+    att_http_head_init(&c->head);
+    wk->body = c->body;
+    att_buf_init(&c->body, s->cfg.limits.max_body_bytes);
+    memcpy(&wk->peer, &c->peer, sizeof(wk->peer));
+    memcpy(wk->peer_text, c->peer_text, sizeof(wk->peer_text));
+    memcpy(wk->cert_sha256, c->cert_sha256, sizeof(wk->cert_sha256));
+    memcpy(wk->rid, rid, sizeof(wk->rid));
+    wk->deadline_ms = c->deadline_ms;
+    att_http_response_init(&wk->resp);
+    if (att_jobs_submit(s->jobs, &wk->job) != ATT_OK) {
+        att_http_head_cleanup(&c->head);
+        c->head = wk->head;
+        att_http_head_init(&wk->head);
+        work_free(wk);
+        answer_busy(c, rid);
+        return;
+    }
+    c->work = wk;
+    c->state = S_WORK;
+}
+
+/* A whole request is in: answer it here when it is light, else hand it to the job pool. */
 static void dispatch(struct conn *c)
 {
     struct att_http_server *s = c->w->s;
@@ -352,26 +558,19 @@ static void dispatch(struct conn *c)
         .peer_text = c->peer_text,
         .request_id = rid,
         .client_cert_sha256 = c->cert_sha256,
+        .deadline_ms = c->deadline_ms,
     };
     if (!c->cert_checked) {
         client_cert(c);
     }
     new_request_id(rid);
+    if (s->light == NULL || !s->light(s->arg, &req)) {
+        to_pool(c, rid);
+        return;
+    }
     att_http_response_init(&r);
     s->handler(s->arg, &req, &r);
-    if (att_buf_err(&r.body) != ATT_OK || att_buf_err(&r.headers) != ATT_OK) {
-        att_http_error(&r, 500, "InternalServerError", "the response could not be built");
-    }
-    c->requests++;
-    c->state = S_WRITE;
-    evtimer_del(c->deadline);
-    /*
-     * Reading stays on while the answer drains (toggling it costs two epoll_ctl calls per
-     * request): pipelined bytes wait in the input buffer, bounded by its high watermark, and
-     * process() ignores them until on_write takes the connection back to S_HEAD.
-     */
-    write_response(c, &r, rid);
-    log_access(c, &r, rid);
+    answer(c, &r, rid);
     att_http_response_cleanup(&r);
 }
 
@@ -384,22 +583,28 @@ static struct evbuffer_ptr search_from(struct evbuffer *in, const char *what, si
 }
 
 /*
- * Find the end of the head: CRLF CRLF, or a bare LF LF (handed to the parser too, so it is
- * refused at once with 400 instead of the client waiting for a CRLF that never comes).
- * Each byte is searched once however slowly the head trickles in (c->scanned).
+ * Find the end of the head: CRLF CRLF, or an empty line written with a bare LF on either side
+ * (LF LF, LF CRLF), handed to the parser too so that it is refused at once with 400 instead of
+ * the client waiting for a CRLF CRLF that never comes. Each byte is searched once however
+ * slowly the head trickles in (c->scanned).
  */
 static bool find_head_end(struct conn *c, struct evbuffer *in, size_t *head_len)
 {
+    static const struct {
+        const char *end;
+        size_t len;
+    } ends[] = {{"\r\n\r\n", 4}, {"\n\n", 2}, {"\n\r\n", 3}};
     size_t from = c->scanned > 3 ? c->scanned - 3 : 0;
-    struct evbuffer_ptr crlf = search_from(in, "\r\n\r\n", 4, from);
-    struct evbuffer_ptr lf = search_from(in, "\n\n", 2, from);
-    c->scanned = evbuffer_get_length(in);
-    if (crlf.pos < 0 && lf.pos < 0) {
-        return false;
+    size_t n = SIZE_MAX;
+    for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        struct evbuffer_ptr at = search_from(in, ends[i].end, ends[i].len, from);
+        if (at.pos >= 0 && (size_t)at.pos + ends[i].len < n) {
+            n = (size_t)at.pos + ends[i].len;
+        }
     }
-    size_t n = crlf.pos >= 0 ? (size_t)crlf.pos + 4 : SIZE_MAX;
-    if (lf.pos >= 0 && (size_t)lf.pos + 2 < n) {
-        n = (size_t)lf.pos + 2;
+    c->scanned = evbuffer_get_length(in);
+    if (n == SIZE_MAX) {
+        return false;
     }
     *head_len = n;
     return true;
@@ -435,10 +640,6 @@ static void read_head(struct conn *c, struct evbuffer *in)
     c->head_method = c->head.method == ATT_HTTP_HEAD;
     if (rc != ATT_OK) {
         fail_conn(c, perr.status, perr.message);
-        return;
-    }
-    if (c->denied) {
-        fail_conn(c, 403, "the client address is not in allowed_networks");
         return;
     }
     c->keep_alive =
@@ -549,26 +750,33 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     struct conn *c = arg;
     (void)bev;
     if (what & BEV_EVENT_CONNECTED) {
-        return; /* TLS handshake done */
+        /* TLS handshake done: the first request has request_timeout from here. */
+        arm_deadline(c);
+        return;
     }
     if (c->state == S_LINGER || c->state == S_CLOSING) {
         conn_free(c);
         return;
     }
-    if (c->state == S_WRITE && (what & BEV_EVENT_READING) && !(what & BEV_EVENT_ERROR)) {
-        /* The answer is still draining (reading stays on meanwhile, see dispatch). */
+    if ((c->state == S_WRITE || c->state == S_WORK) && (what & BEV_EVENT_READING) &&
+        !(what & BEV_EVENT_ERROR)) {
+        /* The answer is being made or still draining (reading stays on meanwhile). */
         if (what & BEV_EVENT_TIMEOUT) {
-            bufferevent_enable(c->bev, EV_READ); /* silence now is no fault: write_timeout rules */
+            /* silence now is no fault: the deadline and write_timeout rule */
+            bufferevent_enable(c->bev, EV_READ);
             return;
         }
         /*
          * End of input (a TLS 1.3 half-close): answer this request and any complete ones
          * already buffered, then close (on_write). libevent stopped writing at the EOF: resume
-         * it, with the deadline as a backstop should the answers never drain.
+         * it (S_WORK: when the answer comes), with the deadline as a backstop should the
+         * answers never drain.
          */
         c->input_ended = true;
-        bufferevent_enable(c->bev, EV_WRITE);
-        arm_deadline(c);
+        if (c->state == S_WRITE) {
+            bufferevent_enable(c->bev, EV_WRITE);
+            arm_deadline(c);
+        }
         return;
     }
     if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
@@ -588,17 +796,33 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         conn_free(c); /* S_WRITE: an answer to a half-closed client that never drained */
         return;
     }
+    if (c->state == S_WORK) {
+        /* The work took too long: the client hears so now; the work is dropped on return. */
+        c->work->c = NULL;
+        c->work = NULL;
+        fail_conn(c, 503, "the request was not answered within request_timeout");
+        return;
+    }
     if (c->state == S_HEAD || c->state == S_BODY) {
         if (c->start_ms != 0) {
             fail_conn(c, 408, "the request was not received in time");
         } else {
-            conn_free(c); /* TLS handshake never finished */
+            conn_free(c); /* the handshake, or the first request, never started in time */
         }
     }
 }
 
 /* ------------------------------------------------------------------------ */
 /* Accepting                                                                 */
+
+/* Close a connection refused at accept; `limit` (may be NULL) names the cap it hit. */
+static void refuse_conn(evutil_socket_t fd, const char *why, const char *peer, const char *limit,
+                        unsigned value)
+{
+    evutil_closesocket(fd);
+    att_log(ATT_LOG_WARN, why, "peer", json_string(peer), limit,
+            limit != NULL ? json_integer(value) : NULL, NULL);
+}
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
@@ -608,11 +832,21 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     char peer[64];
     (void)l;
     att_addr_format(sa, false, peer, sizeof(peer));
+    /* Refusals cost no slot, no TLS and no allocation: the socket is closed at once. */
+    if (!att_acl_allows(&s->cfg.acl, sa)) {
+        refuse_conn(fd, "connection refused: outside allowed_networks", peer, NULL, 0);
+        return;
+    }
     if (atomic_fetch_add(&s->open_conns, 1) >= s->cfg.max_connections) {
         atomic_fetch_sub(&s->open_conns, 1);
-        att_log(ATT_LOG_WARN, "connection refused: max_connections reached", "peer",
-                json_string(peer), "max_connections", json_integer(s->cfg.max_connections), NULL);
-        evutil_closesocket(fd);
+        refuse_conn(fd, "connection refused: max_connections reached", peer, "max_connections",
+                    s->cfg.max_connections);
+        return;
+    }
+    if (!att_peers_acquire(s->peers, sa, s->cfg.max_connections_per_address)) {
+        atomic_fetch_sub(&s->open_conns, 1);
+        refuse_conn(fd, "connection refused: max_connections_per_address reached", peer,
+                    "max_connections_per_address", s->cfg.max_connections_per_address);
         return;
     }
     int one = 1;
@@ -635,9 +869,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         }
         free(c);
         atomic_fetch_sub(&s->open_conns, 1);
+        att_peers_release(s->peers, sa);
         return;
     }
     c->w = w;
+    c->counted = true;
     c->bev = bev;
     c->deadline = deadline;
     c->state = S_HEAD;
@@ -651,20 +887,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     w->conns = c;
     w->n_conns++;
-    if (!att_acl_allows(&s->cfg.acl, sa)) {
-        /* Answered with 403 once the request arrives (DESIGN.md: checked on every connection). */
-        c->denied = true;
-        att_log(ATT_LOG_WARN, "connection from outside allowed_networks", "peer", json_string(peer),
-                NULL);
-    }
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     bufferevent_setcb(bev, on_read, on_write, on_event, c);
     bufferevent_setwatermark(bev, EV_READ, 0,
                              s->cfg.limits.max_header_bytes + s->cfg.limits.max_body_bytes + 1);
     set_timeouts(c, s->cfg.idle_timeout_s);
-    /* Handshake + first request must complete within request_timeout. */
-    struct timeval tv = {(time_t)s->cfg.request_timeout_s, 0};
-    evtimer_add(c->deadline, &tv);
+    arm_deadline_in(c, s->cfg.handshake_timeout_s); /* re-armed when the handshake is done */
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
@@ -749,8 +977,15 @@ static void use_pthreads(void)
     }
 }
 
+static unsigned one_per_core(unsigned n)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return n != 0 ? n : (cores > 0 ? (unsigned)cores : 1);
+}
+
 att_err att_http_server_new(const struct att_http_server_config *cfg, struct att_tls_holder *tls,
-                            att_http_handler handler, void *arg, struct att_http_server **out)
+                            att_http_handler handler, att_http_light_fn light, void *arg,
+                            struct att_http_server **out)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, use_pthreads);
@@ -759,13 +994,19 @@ att_err att_http_server_new(const struct att_http_server_config *cfg, struct att
     s->cfg = *cfg;
     s->tls = tls;
     s->handler = handler;
+    s->light = light;
     s->arg = arg;
-    unsigned n = cfg->threads;
-    if (n == 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cores > 0 ? (unsigned)cores : 1;
-    }
+    unsigned n = one_per_core(cfg->threads);
     s->n_workers = n < MAX_WORKERS ? n : MAX_WORKERS;
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        pthread_mutex_init(&s->workers[i].done_lock, NULL);
+    }
+    if (att_peers_new(cfg->max_connections, &s->peers) != ATT_OK ||
+        att_jobs_new(one_per_core(cfg->job_threads), cfg->job_queue > 0 ? cfg->job_queue : 1,
+                     &s->jobs) != ATT_OK) {
+        att_http_server_free(s);
+        return ATT_ERR_NOMEM;
+    }
     *out = s;
     return ATT_OK;
 }
@@ -872,7 +1113,9 @@ att_err att_http_server_start(struct att_http_server *s)
         ATT_ENSURE(w->base != NULL, ATT_ERR_INTERNAL);
         w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
         w->resume_ev = evtimer_new(w->base, on_resume_accept, w);
-        ATT_ENSURE(w->stop_ev != NULL && w->resume_ev != NULL, ATT_ERR_INTERNAL);
+        w->done_ev = event_new(w->base, -1, 0, on_work_done, w);
+        ATT_ENSURE(w->stop_ev != NULL && w->resume_ev != NULL && w->done_ev != NULL,
+                   ATT_ERR_INTERNAL);
         for (size_t j = 0; j < s->n_fds; j++) {
             int fd = dup(s->fds[j]);
             ATT_ENSURE(fd >= 0, ATT_ERR_NET);
@@ -919,6 +1162,21 @@ unsigned att_http_server_drain(struct att_http_server *s, unsigned timeout_s)
     return cut;
 }
 
+/* After the pool stopped: the work it handed back that no loop delivered. */
+static void drop_done(struct worker *w)
+{
+    struct work *wk = w->done_head;
+    w->done_head = NULL;
+    while (wk != NULL) {
+        struct work *next = wk->next_done;
+        if (wk->c != NULL) {
+            wk->c->work = NULL;
+        }
+        work_free(wk);
+        wk = next;
+    }
+}
+
 void att_http_server_free(struct att_http_server *s)
 {
     if (s == NULL) {
@@ -929,7 +1187,15 @@ void att_http_server_free(struct att_http_server *s)
         if (w->started) {
             event_base_loopexit(w->base, NULL);
             pthread_join(w->thread, NULL);
+            w->started = false;
         }
+    }
+    /* Work running finishes, work waiting is canceled; all of it comes back to done lists. */
+    att_jobs_free(s->jobs);
+    s->jobs = NULL;
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        struct worker *w = &s->workers[i];
+        drop_done(w);
         /*
          * Connections use deferred callbacks: a bufferevent freed (or closed by its peer)
          * just before the loop stopped still has a callback queued that holds the last
@@ -957,6 +1223,10 @@ void att_http_server_free(struct att_http_server *s)
         if (w->resume_ev != NULL) {
             event_free(w->resume_ev);
         }
+        if (w->done_ev != NULL) {
+            event_free(w->done_ev);
+        }
+        pthread_mutex_destroy(&w->done_lock);
         if (w->base != NULL) {
             event_base_free(w->base);
         }
@@ -964,5 +1234,6 @@ void att_http_server_free(struct att_http_server *s)
     for (size_t j = 0; j < s->n_fds; j++) {
         close(s->fds[j]);
     }
+    att_peers_free(s->peers);
     free(s);
 }

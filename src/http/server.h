@@ -4,8 +4,13 @@
  * request goes to one handler function (the router, src/api/router.c).
  *
  * Threads: one libevent loop per worker thread (default: one per core);
- * every worker accepts on every listening socket. The handler is called on
- * worker threads, concurrently, and must be thread-safe.
+ * every worker accepts on every listening socket. The loops only do I/O and
+ * cheap routing: a request the `light` function does not call cheap goes to a
+ * bounded job pool (src/core/jobs.h), whose threads run the handler; a full
+ * queue is answered 503 with Retry-After at once. The handler is called on
+ * loop threads (light requests) and pool threads, concurrently, and must be
+ * thread-safe. One deadline covers each request from its first byte to its
+ * answer, the work included (docs/internals/http.md, "Job pool").
  *
  * Built on libevent bufferevents with bufferevent_openssl rather than on
  * evhttp: see docs/internals/http.md for why.
@@ -33,27 +38,38 @@ struct att_http_request {
     const char *request_id; /* the x-ms-request-id of the answer */
     /* hex SHA-256 of a verified client certificate (mutual TLS), or "" */
     const char *client_cert_sha256;
+    int64_t deadline_ms; /* monotonic (att_time_mono_ms) time the answer is due by */
 };
 
 typedef void (*att_http_handler)(void *arg, const struct att_http_request *req,
                                  struct att_http_response *resp);
+/*
+ * True when the handler answers `req` cheaply and without blocking (health, metadata,
+ * routing errors): it then runs on the event loop. Called on loop threads.
+ */
+typedef bool (*att_http_light_fn)(void *arg, const struct att_http_request *req);
 
 struct att_http_server_config {
     struct att_http_limits limits;
-    unsigned read_timeout_s;    /* silence allowed while a request is being received */
-    unsigned write_timeout_s;   /* silence allowed while an answer is being sent */
-    unsigned idle_timeout_s;    /* keep-alive silence between requests */
-    unsigned request_timeout_s; /* TLS handshake + whole request, however slowly it trickles */
-    unsigned max_connections;   /* over this, new connections are closed at once */
+    unsigned read_timeout_s;              /* silence allowed while a request is being received */
+    unsigned write_timeout_s;             /* silence allowed while an answer is being sent */
+    unsigned idle_timeout_s;              /* keep-alive silence between requests */
+    unsigned handshake_timeout_s;         /* accept to the end of the TLS handshake */
+    unsigned request_timeout_s;           /* first byte of a request to its answer, work included */
+    unsigned max_connections;             /* over this, new connections are closed at once */
+    unsigned max_connections_per_address; /* per IPv4 address / IPv6 /64; 0 = no cap */
     unsigned max_requests_per_connection;
-    unsigned threads;   /* 0 = one per core */
-    struct att_acl acl; /* empty = every peer allowed */
+    unsigned threads;     /* event loops; 0 = one per core */
+    unsigned job_threads; /* job pool threads; 0 = one per core */
+    unsigned job_queue;   /* requests that may wait for the pool; more get 503 */
+    struct att_acl acl;   /* empty = every peer allowed; others are closed at accept */
 };
 
 struct att_http_server;
 
+/* `light` may be NULL: every request then goes to the job pool. */
 att_err att_http_server_new(const struct att_http_server_config *cfg, struct att_tls_holder *tls,
-                            att_http_handler handler, void *arg,
+                            att_http_handler handler, att_http_light_fn light, void *arg,
                             struct att_http_server **out) ATT_WUR;
 /*
  * Bind and listen on "ip:port" or "[ip6]:port". Refuses a non-loopback

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/timeutil.h"
+
 att_err att_https_global_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? ATT_OK : ATT_ERR_INTERNAL;
@@ -146,6 +148,13 @@ att_err att_https_get_ex(const char *url, const char *ca_file, const char *const
         say(detail, detail_len, "%s: only https URLs are fetched", url);
         return ATT_ERR_ARG;
     }
+    /* The transfer also ends with the request that waits for it (att_deadline_cap_ms). */
+    long total_ms =
+        (long)att_deadline_cap_ms(1000L * (timeout > 0 ? timeout : ATT_HTTPS_TOTAL_TIMEOUT));
+    if (total_ms <= 0) {
+        say(detail, detail_len, "%s: not fetched: the request's deadline has passed", url);
+        return ATT_ERR_FETCH;
+    }
     struct curl_slist *hdrs = NULL;
     att_err rc = header_list(req_headers, &hdrs);
     if (rc != ATT_OK) {
@@ -176,10 +185,10 @@ att_err att_https_get_ex(const char *url, const char *ca_file, const char *const
     OPT(CURLOPT_SSL_VERIFYHOST, 2L);
     OPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     OPT(CURLOPT_NOSIGNAL, 1L); /* we run in worker threads */
-    long total = timeout > 0 ? timeout : ATT_HTTPS_TOTAL_TIMEOUT;
-    OPT(CURLOPT_CONNECTTIMEOUT,
-        total < ATT_HTTPS_CONNECT_TIMEOUT ? total : (long)ATT_HTTPS_CONNECT_TIMEOUT);
-    OPT(CURLOPT_TIMEOUT, total);
+    OPT(CURLOPT_CONNECTTIMEOUT_MS, total_ms < 1000L * ATT_HTTPS_CONNECT_TIMEOUT
+                                       ? total_ms
+                                       : 1000L * ATT_HTTPS_CONNECT_TIMEOUT);
+    OPT(CURLOPT_TIMEOUT_MS, total_ms);
     OPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
     OPT(CURLOPT_WRITEFUNCTION, on_data);
     OPT(CURLOPT_WRITEDATA, &s);

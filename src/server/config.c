@@ -30,12 +30,16 @@ void att_config_defaults(struct att_config *c)
     c->read_timeout = 10;
     c->write_timeout = 10;
     c->idle_timeout = 60;
+    c->handshake_timeout = 10;
     c->request_timeout = 30;
     c->shutdown_timeout = 30;
     c->attest_token_lifetime = 28800; /* MAA-API.md §2.2 */
     c->pcs_timeout = 5;
     c->max_connections = 1024;
+    c->max_connections_per_address = 128;
     c->threads = 0;
+    c->job_threads = 0;
+    c->job_queue = 256;
     c->auth_max_failures = 10;
     c->auth_failure_window = 60;
     c->auth_block_seconds = 60;
@@ -133,10 +137,14 @@ static const struct key_def keys[] = {
     {"read_timeout", K_SECONDS, OFF(read_timeout), 1, 3600},
     {"write_timeout", K_SECONDS, OFF(write_timeout), 1, 3600},
     {"idle_timeout", K_SECONDS, OFF(idle_timeout), 1, 3600},
+    {"handshake_timeout", K_SECONDS, OFF(handshake_timeout), 1, 3600},
     {"request_timeout", K_SECONDS, OFF(request_timeout), 1, 3600},
     {"shutdown_timeout", K_SECONDS, OFF(shutdown_timeout), 0, 3600},
     {"max_connections", K_COUNT, OFF(max_connections), 1, 1000000},
+    {"max_connections_per_address", K_COUNT, OFF(max_connections_per_address), 0, 1000000},
     {"threads", K_COUNT, OFF(threads), 0, 64},
+    {"job_threads", K_COUNT, OFF(job_threads), 0, 256},
+    {"job_queue", K_COUNT, OFF(job_queue), 1, 1000000},
     {"auth_max_failures", K_COUNT, OFF(auth_max_failures), 0, 1000000},
     {"auth_failure_window", K_SECONDS, OFF(auth_failure_window), 1, 86400},
     {"auth_block_seconds", K_SECONDS, OFF(auth_block_seconds), 1, 86400},

@@ -44,10 +44,14 @@ struct att_config {
     unsigned read_timeout;
     unsigned write_timeout;
     unsigned idle_timeout;
+    unsigned handshake_timeout;
     unsigned request_timeout;
     unsigned shutdown_timeout;
     unsigned max_connections;
+    unsigned max_connections_per_address; /* 0 = no cap */
     unsigned threads;
+    unsigned job_threads; /* 0 = one per core */
+    unsigned job_queue;
     unsigned auth_max_failures;
     unsigned auth_failure_window;
     unsigned auth_block_seconds;

@@ -274,14 +274,19 @@ static int bind_listeners(struct daemon *d)
         .read_timeout_s = cfg->read_timeout,
         .write_timeout_s = cfg->write_timeout,
         .idle_timeout_s = cfg->idle_timeout,
+        .handshake_timeout_s = cfg->handshake_timeout,
         .request_timeout_s = cfg->request_timeout,
         .max_connections = usable_connections(cfg->max_connections),
+        .max_connections_per_address = cfg->max_connections_per_address,
         .max_requests_per_connection = 10000,
         .threads = cfg->threads,
+        .job_threads = cfg->job_threads,
+        .job_queue = cfg->job_queue,
         .acl = cfg->allowed_networks,
     };
     char msg[512];
-    if (att_http_server_new(&hc, d->tls, att_api_handle, &d->api, &d->http) != ATT_OK) {
+    if (att_http_server_new(&hc, d->tls, att_api_handle, att_api_is_light, &d->api, &d->http) !=
+        ATT_OK) {
         return startup_error("http", "cannot create the server");
     }
     for (size_t i = 0; i < cfg->n_listen; i++) {

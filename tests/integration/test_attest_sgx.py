@@ -238,7 +238,9 @@ class AttestSgxRealSamplesTest(unittest.TestCase):
         self.assertEqual(status, 400, data)
 
     def test_readyz_lists_collateral_ages(self):
-        status, _, doc = self.d.get_json("/readyz")
+        # (for an authenticated Reader; anonymous callers get the status alone)
+        status, _, doc = self.d.get_json(
+            "/readyz", headers={"Authorization": "Bearer " + h.owner_token(self.d)})
         self.assertEqual(status, 200, doc)
         kinds = {(c["kind"], c["key"]) for c in doc["collateral"]}
         self.assertEqual(kinds, {("root_crl", ""), ("pck_crl", "processor"),

@@ -187,12 +187,22 @@ class MetadataTest(unittest.TestCase):
         self.assertRegex(headers["x-ms-request-id"], h.UUID_RE)
 
     def test_readyz(self):
+        # Anyone gets the status; the detail (provider count, collateral) is for an
+        # authenticated Reader of every provider (security review: it told anonymous
+        # callers about the deployment).
         status, _, doc = self.d.get_json("/readyz")
+        self.assertEqual((status, doc), (200, {"status": "ready"}))
+        auth = {"Authorization": "Bearer " + h.owner_token(self.d)}
+        status, _, doc = self.d.get_json("/readyz", headers=auth)
         self.assertEqual(status, 200)
         self.assertEqual(doc["status"], "ready")
         self.assertEqual(doc["checks"]["store"], "ok")
         self.assertEqual(doc["checks"]["keys"]["status"], "ok")
         self.assertEqual(doc["checks"]["keys"]["providers"], 3)
+        # a bad token is refused as anywhere else
+        status, _, body = self.d.request("GET", "/readyz",
+                                         headers={"Authorization": "Bearer x.y.z"})
+        self.assertEqual(status, 401, body)
 
     def test_health_routes_are_root_only(self):
         for path in ("/providers/ectest/healthz", "/providers/default/readyz"):

@@ -1,0 +1,193 @@
+"""The job pool, black-box: no request can hold an event loop (security review, issue 11 §2).
+
+Work that costs CPU or may wait (verifying evidence, evaluating a policy, hashing a secret,
+fetching collateral upstream) runs on a bounded job pool; the event loops only do I/O and cheap
+routing. The attack replayed here: attestations whose collateral must come from an upstream that
+never answers (TLS completes, then silence), so each holds its worker for pcs_timeout. Before the pool, they held the event loop itself, and /healthz waited behind them.
+"""
+import json
+import os
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+import time
+import unittest
+
+import harness as h
+from test_attest_testpki import make_evidence
+
+API = "?api-version=2020-10-01"
+GENEROUS = 1.5  # seconds: far above a loop's answer, far below a stuck upstream's 4 s
+
+
+class SilentUpstream:
+    """An HTTPS server that completes the TLS handshake, reads the request and never answers:
+    each fetch from it waits for its whole timeout."""
+
+    def __init__(self, tls_dir):
+        self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ctx.load_cert_chain(os.path.join(tls_dir, "server.pem"),
+                                 os.path.join(tls_dir, "server.key"))
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.url = f"https://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.held = []
+        self.stopping = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stopping:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                continue
+            try:
+                raw.settimeout(5)
+                tls = self.ctx.wrap_socket(raw, server_side=True)
+                tls.recv(65536)  # the request; no answer ever comes
+                self.held.append(tls)
+            except OSError:
+                raw.close()
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(5)
+        self.sock.close()
+        for t in self.held:
+            t.close()
+
+
+def silent_daemon(root, config):
+    """A daemon whose pcs_url is a SilentUpstream trusted through the daemon's own dev CA."""
+    tmp, data = h.new_data_dir()
+    hole = SilentUpstream(os.path.join(data, "tls"))
+    try:
+        d = h.Daemon(data=(tmp, data),
+                     config=f"dcap_trust_anchors = {root}\npcs_url = {hole.url}\n"
+                            f"pcs_root_crl_url = {hole.url}/IntelSGXRootCA.der\n"
+                            f"pcs_ca_file = {os.path.join(data, 'tls', 'ca.pem')}\n" + config)
+    except BaseException:
+        hole.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return d, hole
+
+
+class PoolTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="attestd-pool-")
+        cls.quote, _, root = make_evidence(os.path.join(cls.tmp, "pki"))
+        # One event loop, two pool threads, room for two waiting requests.
+        cls.d, cls.hole = silent_daemon(root, "pcs_timeout = 4\nthreads = 1\njob_threads = 2\n"
+                                              "job_queue = 2\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.d.cleanup()
+        finally:
+            cls.hole.close()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def attest(self, out, i):
+        conn = self.d.connection(timeout=60)
+        try:
+            status, headers, data = self.d.request(
+                "POST", "/attest/SgxEnclave" + API,
+                body=json.dumps({"quote": h.b64url_encode(self.quote)}).encode(),
+                headers={"Content-Type": "application/json"}, conn=conn)
+            out[i] = (status, headers, json.loads(data), time.monotonic())
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            out[i] = e
+        finally:
+            conn.close()
+
+    def timed(self, path):
+        t0 = time.monotonic()
+        status, _, body = self.d.request("GET", path)
+        return status, body, time.monotonic() - t0
+
+    def test_loops_answer_while_the_pool_is_stuck(self):
+        results = [None] * 4
+        started = time.monotonic()
+        threads = [threading.Thread(target=self.attest, args=(results, i)) for i in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)  # both are on the pool now, waiting for the silent upstream
+        for path in ("/healthz", "/readyz", "/certs", "/.well-known/openid-configuration"):
+            with self.subTest(path=path):
+                status, body, took = self.timed(path)
+                self.assertEqual(status, 200, body)
+                self.assertLess(took, GENEROUS, f"{path} waited behind the stuck work")
+        # Two more wait in the queue; the next one is refused at once, without the work.
+        more = [threading.Thread(target=self.attest, args=(results, i)) for i in (2, 3)]
+        for t in more:
+            t.start()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        status, headers, body = self.d.request(
+            "POST", "/attest/SgxEnclave" + API,
+            body=json.dumps({"quote": h.b64url_encode(self.quote)}).encode(),
+            headers={"Content-Type": "application/json"})
+        self.assertLess(time.monotonic() - t0, GENEROUS)
+        self.assertEqual(status, 503, body)
+        self.assertEqual(headers["Retry-After"], "1")
+        code, message = h.error_of(body)
+        self.assertEqual(code, "ServiceUnavailable")
+        self.assertIn("busy", message)
+        for t in threads + more:
+            t.join(60)
+        for r in results:
+            self.assertNotIsInstance(r, Exception, r)
+            status, _, doc, _ = r
+            # the upstream never answered: collateral unavailable, a 503 naming it
+            self.assertEqual(status, 503, doc)
+        # the silent upstream held them for pcs_timeout
+        self.assertGreaterEqual(max(r[3] for r in results) - started, 3.5)
+        self.assertEqual(self.timed("/healthz")[0], 200)
+
+
+class DeadlineTest(unittest.TestCase):
+    """One deadline covers a request from its first byte to its answer, the work included."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="attestd-deadline-")
+        cls.quote, _, root = make_evidence(os.path.join(cls.tmp, "pki"))
+        cls.d, cls.hole = silent_daemon(root, "pcs_timeout = 20\nrequest_timeout = 2\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.d.cleanup()
+        finally:
+            cls.hole.close()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_work_ends_with_the_request_deadline(self):
+        t0 = time.monotonic()
+        conn = self.d.connection(timeout=60)
+        try:
+            status, _, body = self.d.request(
+                "POST", "/attest/SgxEnclave" + API,
+                body=json.dumps({"quote": h.b64url_encode(self.quote)}).encode(),
+                headers={"Content-Type": "application/json"}, conn=conn)
+        finally:
+            conn.close()
+        took = time.monotonic() - t0
+        self.assertEqual(status, 503, body)
+        self.assertEqual(h.error_of(body)[0], "ServiceUnavailable")
+        self.assertGreater(took, 1.5)
+        self.assertLess(took, 8, "the 20 s upstream timeout was not cut to the request's 2 s")
+        # the fetch itself gave up at the deadline: the pool thread is free again
+        self.d.wait_log("collateral fetch failed", timeout=10)
+
+
+if __name__ == "__main__":
+    unittest.main()
