@@ -144,10 +144,12 @@ static json_t *provider_json(const struct att_provider_rec *p)
 {
     char created[32];
     att_time_format(p->created_at, created, sizeof(created));
-    return json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:s,s:I}", "name", p->name, "issuer", p->issuer,
-                     "signing_alg", p->signing_alg, "default", p->is_default, "created", created,
-                     "attest_requires_auth", p->attest_requires_auth, "trust_model", p->trust_model,
-                     "collateral_grace", (json_int_t)p->collateral_grace);
+    return json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:s,s:I,s:b,s:I}", "name", p->name, "issuer",
+                     p->issuer, "signing_alg", p->signing_alg, "default", p->is_default, "created",
+                     created, "attest_requires_auth", p->attest_requires_auth, "trust_model",
+                     p->trust_model, "collateral_grace", (json_int_t)p->collateral_grace,
+                     "require_bound_requests", p->require_bound_requests, "policy_history_keep",
+                     (json_int_t)p->policy_history_keep);
 }
 
 static att_err collect_provider(const struct att_provider_rec *p, void *arg)
@@ -340,6 +342,34 @@ int att_admin_provider_set_collateral_grace(struct att_admin *a, const char *nam
                               (long long)ATT_COLLATERAL_GRACE_MAX);
     }
     att_err e = att_store_provider_set_collateral_grace(a->store, name, (int64_t)v);
+    return provider_changed(a, name, e, json_out, err, err_len);
+}
+
+int att_admin_provider_set_policy_history_keep(struct att_admin *a, const char *name,
+                                               const char *count, char **json_out, char *err,
+                                               size_t err_len)
+{
+    char *end = NULL;
+    long long v = count != NULL ? strtoll(count, &end, 10) : -1;
+    if (att_provider_name_check(name) != ATT_OK) {
+        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
+    }
+    if (end == NULL || end == count || *end != '\0' || v < 0 || v > ATT_POLICY_HISTORY_KEEP_MAX) {
+        return att_admin_fail(err, err_len,
+                              "--policy-history-keep: expected a count from 0 (keep all) to %lld",
+                              (long long)ATT_POLICY_HISTORY_KEEP_MAX);
+    }
+    att_err e = att_store_provider_set_policy_history_keep(a->store, name, (int64_t)v);
+    return provider_changed(a, name, e, json_out, err, err_len);
+}
+
+int att_admin_provider_set_require_bound_requests(struct att_admin *a, const char *name, int on,
+                                                  char **json_out, char *err, size_t err_len)
+{
+    if (att_provider_name_check(name) != ATT_OK) {
+        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
+    }
+    att_err e = att_store_provider_set_require_bound_requests(a->store, name, on != 0);
     return provider_changed(a, name, e, json_out, err, err_len);
 }
 

@@ -74,7 +74,7 @@ int att_admin_policy_history(struct att_admin *a, const char *provider, const ch
         return 1;
     }
     json_t *arr = json_array();
-    att_err e = arr != NULL ? att_policy_history(att_admin_store(a), p.name, t, collect, arr)
+    att_err e = arr != NULL ? att_policy_history(att_admin_store(a), p.name, t, 0, 0, collect, arr)
                             : ATT_ERR_NOMEM;
     if (e != ATT_OK) {
         json_decref(arr);

@@ -90,9 +90,10 @@ att_err att_policy_rollback(struct att_store *store, struct att_keyring *kr,
                             const struct att_policy_actor *actor, int64_t now,
                             struct att_policy_state *out, struct att_policy_refusal *why) ATT_WUR;
 
-/* The history, oldest first. */
+/* The history, oldest first: versions numbered above `after`, at most `limit` (0 = all). */
 att_err att_policy_history(struct att_store *store, const char *provider, const char *type,
-                           att_store_policy_version_cb cb, void *arg) ATT_WUR;
+                           int64_t after, int64_t limit, att_store_policy_version_cb cb,
+                           void *arg) ATT_WUR;
 
 /* ---- signers (Isolated mode, §4.4) ---- */
 
