@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "core/codec.h"
+#include "crypto/ids.h"
 #include "policy/policy.h"
 #include "policymgmt/binding.h"
 #include "policymgmt/envelope.h"
@@ -139,6 +140,13 @@ static json_t *header_of(const struct att_admin_sign_args *args, bool bind, cons
                     : NULL;
     att_buf_cleanup(&b64);
     if (h != NULL && bind) {
+        /* RFC 7519 §4.1.7: a random "jti" keeps two requests signed in one second apart. */
+        char jti[33];
+        if (att_id_hex(16, jti, sizeof(jti)) != ATT_OK) {
+            json_decref(h);
+            return NULL;
+        }
+        json_object_set_new(h, "jti", json_string(jti));
         json_object_set_new(h, "iat", json_integer(now));
         json_object_set_new(h, "aud", json_string(args->audience));
         if (type != NULL) {
