@@ -26,25 +26,6 @@
 
 #define INPUT_MAX ATT_POLICY_DEFAULT_MAX_TEXT
 
-/* A whole file into `out` (at most INPUT_MAX bytes). */
-static int read_whole(const char *path, struct att_buf *out, char *err, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    char chunk[4096];
-    size_t got;
-    if (f == NULL) {
-        return att_admin_fail(err, n, "%s: cannot open", path);
-    }
-    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0 && out->len + got <= INPUT_MAX) {
-        att_ignore_err(att_buf_put(out, chunk, got)); /* sticky; checked below */
-    }
-    fclose(f);
-    if (got > 0 || att_buf_err(out) != ATT_OK) {
-        return att_admin_fail(err, n, "%s: larger than 64 KiB", path);
-    }
-    return 0;
-}
-
 static X509 *read_cert(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -103,7 +84,7 @@ static int payload_of(const struct att_admin_sign_args *args, const char *type, 
         struct att_buf b64;
         att_buf_init(&policy, INPUT_MAX);
         att_buf_init(&b64, 2 * INPUT_MAX);
-        int rc = read_whole(args->input_path, &policy, err, n);
+        int rc = att_admin_read_file(args->input_path, &policy, INPUT_MAX, false, err, n);
         if (rc == 0 && att_b64url_encode(policy.data, policy.len, &b64) == ATT_OK) {
             doc = json_pack("{s:s}", "AttestationPolicy", att_buf_cstr(&b64));
         }
@@ -134,10 +115,10 @@ static json_t *header_of(const struct att_admin_sign_args *args, bool bind, cons
 {
     struct att_buf b64;
     att_buf_init(&b64, 64 * 1024);
-    json_t *h = att_cert_b64(cert, &b64) == ATT_OK
-                    ? json_pack("{s:s,s:[s]}", "alg", att_jws_alg_name(alg), "x5c",
-                                att_buf_cstr(&b64))
-                    : NULL;
+    json_t *h =
+        att_cert_b64(cert, &b64) == ATT_OK
+            ? json_pack("{s:s,s:[s]}", "alg", att_jws_alg_name(alg), "x5c", att_buf_cstr(&b64))
+            : NULL;
     att_buf_cleanup(&b64);
     if (h != NULL && bind) {
         /* RFC 7519 §4.1.7: a random "jti" keeps two requests signed in one second apart. */
@@ -239,8 +220,9 @@ int att_admin_policy_sign(const struct att_admin_sign_args *args, int64_t now, c
     X509 *cert = read_cert(args->cert_path);
     att_buf_init(&jws, ATT_ENVELOPE_MAX);
     if (key == NULL || cert == NULL) {
-        rc = att_admin_fail(err, err_len, "%s", key == NULL ? "--key: not a PEM private key"
-                                                            : "--cert: not a PEM certificate");
+        rc = att_admin_fail(err, err_len, "%s",
+                            key == NULL ? "--key: not a PEM private key"
+                                        : "--cert: not a PEM certificate");
     } else if (X509_check_private_key(cert, key) != 1) {
         rc = att_admin_fail(err, err_len, "%s", "--cert does not certify the --key key");
     } else if (att_jws_alg_for_key(key, &alg) != ATT_OK || !att_jws_alg_can_sign(alg)) {

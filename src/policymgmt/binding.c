@@ -19,8 +19,7 @@
 /* NumericDate values above 9999-12-31T23:59:59Z are refused, so sums cannot overflow. */
 #define TIME_MAX ((int64_t)253402300799)
 
-__attribute__((format(printf, 3, 4))) static void say(char *problem, size_t n, const char *fmt,
-                                                      ...)
+__attribute__((format(printf, 3, 4))) static void say(char *problem, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -72,7 +71,8 @@ static bool names_issuer(const json_t *aud, const char *issuer)
     }
     size_t i;
     const json_t *one;
-    json_array_foreach (aud, i, one) {
+    json_array_foreach(aud, i, one)
+    {
         if (json_is_string(one) && strcmp(json_string_value(one), issuer) == 0) {
             return true;
         }

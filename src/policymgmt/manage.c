@@ -435,9 +435,8 @@ att_err att_policy_set(struct att_store *store, struct att_keyring *kr,
         rc = att_policy_get(store, kr, provider, type, 0, out); /* nothing changes */
     } else if (rc == ATT_OK) {
         rc = append(store, kr, provider, type, "set", (const uint8_t *)jws, len, hash,
-                    att_envelope_signer(&e), 0, actor, now, request_rec(provider->name, type, &b,
-                                                                        true, &req),
-                    out, why);
+                    att_envelope_signer(&e), 0, actor, now,
+                    request_rec(provider->name, type, &b, true, &req), out, why);
     }
     if (rc == ATT_OK) {
         snprintf(out->token_hash, sizeof(out->token_hash), "%s", e.token_hash);

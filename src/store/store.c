@@ -462,8 +462,7 @@ att_err att_store_policy_version_list(struct att_store *s, const char *provider,
 att_err att_store_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
                                        int64_t now)
 {
-    ATT_ENSURE(HAS_OP(s, policy_request_claim) && request_ok(r) && r->expires_at > 0,
-               ATT_ERR_ARG);
+    ATT_ENSURE(HAS_OP(s, policy_request_claim) && request_ok(r) && r->expires_at > 0, ATT_ERR_ARG);
     return s->ops->policy_request_claim(s, r, now);
 }
 

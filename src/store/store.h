@@ -417,7 +417,8 @@ att_err att_store_policy_request_claim(struct att_store *s, const struct att_pol
                                        int64_t now) ATT_WUR;
 /* The record of (provider, scope, digest) into *out. ATT_ERR_NOT_FOUND when none. */
 att_err att_store_policy_request_get(struct att_store *s, const char *provider, const char *scope,
-                                     const char *digest, struct att_policy_request_rec *out) ATT_WUR;
+                                     const char *digest,
+                                     struct att_policy_request_rec *out) ATT_WUR;
 /* Drop a record (a claimed request whose change then failed). ATT_ERR_NOT_FOUND when none. */
 att_err att_store_policy_request_forget(struct att_store *s, const char *provider,
                                         const char *scope, const char *digest) ATT_WUR;

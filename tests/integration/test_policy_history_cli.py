@@ -209,7 +209,7 @@ class PolicyHistoryCli(unittest.TestCase):
         proc = self.d.attestctl("provider", "set", "default", "--policy-history-keep", "-1",
                                 check=False)
         self.assertEqual(proc.returncode, 1)
-        self.assertIn("--policy-history-keep: expected a count from 0 (keep all) to 1000000",
+        self.assertIn("--policy-history-keep: expected a count from 0 to 1000000 (0 keeps all)",
                       proc.stderr)
 
 

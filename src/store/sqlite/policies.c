@@ -215,8 +215,8 @@ out:
 
 /* `limit` 0 = all (SQLite: a negative LIMIT has no upper bound). */
 att_err att_sqlite_policy_version_list(struct att_store *s, const char *provider, const char *type,
-                                       int64_t after, int64_t limit,
-                                       att_store_policy_version_cb cb, void *arg)
+                                       int64_t after, int64_t limit, att_store_policy_version_cb cb,
+                                       void *arg)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;

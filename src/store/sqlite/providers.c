@@ -163,8 +163,8 @@ att_err att_sqlite_provider_set_require_bound_requests(struct att_store *s, cons
 att_err att_sqlite_provider_set_policy_history_keep(struct att_store *s, const char *name,
                                                     int64_t keep)
 {
-    return provider_update(s, "UPDATE providers SET policy_history_keep = ?2 WHERE name = ?1",
-                           name, keep);
+    return provider_update(s, "UPDATE providers SET policy_history_keep = ?2 WHERE name = ?1", name,
+                           keep);
 }
 
 /* ---- signing keys ---------------------------------------------------------- */

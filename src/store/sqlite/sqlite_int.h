@@ -137,8 +137,8 @@ att_err att_sqlite_policy_version_append(struct att_store *s, struct att_policy_
 att_err att_sqlite_policy_version_get(struct att_store *s, const char *provider, const char *type,
                                       int64_t version, struct att_policy_version_rec *out);
 att_err att_sqlite_policy_version_list(struct att_store *s, const char *provider, const char *type,
-                                       int64_t after, int64_t limit,
-                                       att_store_policy_version_cb cb, void *arg);
+                                       int64_t after, int64_t limit, att_store_policy_version_cb cb,
+                                       void *arg);
 att_err att_sqlite_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
                                         int64_t now);
 att_err att_sqlite_policy_request_get(struct att_store *s, const char *provider, const char *scope,

@@ -697,9 +697,9 @@ static void test_provider_policy_settings(void **state)
     EXPECT_ERR(att_store_provider_set_require_bound_requests(f->s, "absent", true),
                ATT_ERR_NOT_FOUND);
     EXPECT_ERR(att_store_provider_set_policy_history_keep(f->s, "pol", -1), ATT_ERR_ARG);
-    EXPECT_ERR(att_store_provider_set_policy_history_keep(f->s, "pol",
-                                                          ATT_POLICY_HISTORY_KEEP_MAX + 1),
-               ATT_ERR_ARG);
+    EXPECT_ERR(
+        att_store_provider_set_policy_history_keep(f->s, "pol", ATT_POLICY_HISTORY_KEEP_MAX + 1),
+        ATT_ERR_ARG);
     /* A tampered flag is refused, not read as true. */
     raw_exec(f->db, "UPDATE providers SET require_bound_requests = 2 WHERE name = 'pol'");
     EXPECT_ERR(att_store_provider_get(f->s, "pol", &got), ATT_ERR_STORE);
@@ -762,8 +762,8 @@ static void test_policy_requests_and_retention(void **state)
     make_version(&v, "v2", 1001);
     EXPECT_ERR(att_store_policy_version_append(f->s, &v, &r, 0), ATT_ERR_TOKEN_REPLAY);
     /* ... and the refused append stored no version. */
-    EXPECT_OK(att_store_policy_version_list(f->s, "pol", "SgxEnclave", 0, 0,
-                                            collect_version_number, &n));
+    EXPECT_OK(
+        att_store_policy_version_list(f->s, "pol", "SgxEnclave", 0, 0, collect_version_number, &n));
     assert_int_equal(n.n, 1);
 
     /* An unbound request keeps its first record. */
@@ -798,20 +798,20 @@ static void test_policy_requests_and_retention(void **state)
     EXPECT_OK(att_store_policy_version_append(f->s, &v, NULL, 2));
     assert_int_equal(v.version, 5);
     n.n = 0;
-    EXPECT_OK(att_store_policy_version_list(f->s, "pol", "SgxEnclave", 0, 0,
-                                            collect_version_number, &n));
+    EXPECT_OK(
+        att_store_policy_version_list(f->s, "pol", "SgxEnclave", 0, 0, collect_version_number, &n));
     assert_int_equal(n.n, 2);
     assert_int_equal(n.v[0], 4);
     assert_int_equal(n.v[1], 5);
     n.n = 0;
-    EXPECT_OK(att_store_policy_version_list(f->s, "pol", "SgxEnclave", 4, 1,
-                                            collect_version_number, &n));
+    EXPECT_OK(
+        att_store_policy_version_list(f->s, "pol", "SgxEnclave", 4, 1, collect_version_number, &n));
     assert_int_equal(n.n, 1);
     assert_int_equal(n.v[0], 5);
     EXPECT_ERR(att_store_policy_version_append(f->s, &v, NULL, -1), ATT_ERR_ARG);
-    EXPECT_ERR(att_store_policy_version_list(f->s, "pol", "SgxEnclave", -1, 0,
-                                             collect_version_number, &n),
-               ATT_ERR_ARG);
+    EXPECT_ERR(
+        att_store_policy_version_list(f->s, "pol", "SgxEnclave", -1, 0, collect_version_number, &n),
+        ATT_ERR_ARG);
     /* The records go with their provider. */
     EXPECT_OK(att_store_provider_delete(f->s, "pol"));
     make_request(&r, 'b', 0);
