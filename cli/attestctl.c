@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "att/admin.h"
 
@@ -28,6 +29,12 @@ static void usage(FILE *f)
         "  provider set NAME --collateral-grace SECONDS\n"
         "                                    use collateral up to SECONDS past its nextUpdate\n"
         "                                    when no newer copy can be had (SIGHUP)\n"
+        "  provider set NAME --require-bound-requests on|off\n"
+        "                                    signed policy changes must carry iat, aud and\n"
+        "                                    attestationType (at once, no SIGHUP)\n"
+        "  provider set NAME --policy-history-keep N\n"
+        "                                    keep the newest N policy versions per type\n"
+        "                                    (0 = all; at once, no SIGHUP)\n"
         "  provider delete NAME\n"
         "  kek generate FILE                 write a new key-encryption key (mode 0600)\n"
         "  kek rotate --new-kek-file FILE    rewrap every data key under FILE's key\n"
@@ -46,6 +53,14 @@ static void usage(FILE *f)
         "  policy diff TYPE FROM TO [--provider NAME]   line diff of two versions (0 = in force)\n"
         "  policy rollback TYPE VERSION [--provider NAME] [--signed JWS-FILE]\n"
         "                                    bring a version back (Isolated: --signed)\n"
+        "  policy sign set TYPE POLICY-FILE | reset TYPE | add-signer CERT.pem |\n"
+        "              remove-signer CERT.pem  --key KEY.pem --cert CERT.pem\n"
+        "              (--audience ISSUER-URL | --unbound)\n"
+        "  policy sign rollback TYPE VERSION [--provider NAME] --key KEY.pem --cert CERT.pem\n"
+        "                                    print a signed request (JWS) for PUT /policies,\n"
+        "                                    :reset, /certificates:add|remove or a rollback;\n"
+        "                                    bound to the provider, type and time unless\n"
+        "                                    --unbound (needs no store)\n"
         "  verify sgx|oe --quote FILE [--runtime-data FILE [--runtime-json]]\n"
         "         [--collateral BUNDLE] [--at TIME] [--policy FILE] [--trust ROOTS.pem]\n"
         "                                    verify evidence offline with the server's code and\n"
@@ -151,6 +166,23 @@ static int cmd_provider(struct att_admin *a, int argc, char **argv)
         }
         if (att_admin_provider_set_attest_requires_auth(a, argv[1], on, &json, err, sizeof(err)) ==
             0) {
+            return print_and_free(json);
+        }
+    } else if (argc == 4 && strcmp(argv[0], "set") == 0 &&
+               strcmp(argv[2], "--require-bound-requests") == 0) {
+        bool on = strcmp(argv[3], "on") == 0;
+        if (!on && strcmp(argv[3], "off") != 0) {
+            fprintf(stderr, "attestctl: --require-bound-requests must be on or off\n");
+            return 2;
+        }
+        if (att_admin_provider_set_require_bound_requests(a, argv[1], on, &json, err,
+                                                          sizeof(err)) == 0) {
+            return print_and_free(json);
+        }
+    } else if (argc == 4 && strcmp(argv[0], "set") == 0 &&
+               strcmp(argv[2], "--policy-history-keep") == 0) {
+        if (att_admin_provider_set_policy_history_keep(a, argv[1], argv[3], &json, err,
+                                                       sizeof(err)) == 0) {
             return print_and_free(json);
         }
     } else if (argc == 4 && strcmp(argv[0], "set") == 0 &&
@@ -338,6 +370,62 @@ static bool parse_version(const char *text, bool zero_ok, int64_t *out)
     return true;
 }
 
+/* policy sign WHAT ARGS... --key K --cert C (--audience URL | --unbound) [--provider NAME] */
+static int cmd_policy_sign(int argc, char **argv)
+{
+    struct att_admin_sign_args args = {0};
+    const char *pos[3];
+    size_t n_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char **dst = NULL;
+        if (strcmp(argv[i], "--key") == 0) {
+            dst = &args.key_path;
+        } else if (strcmp(argv[i], "--cert") == 0) {
+            dst = &args.cert_path;
+        } else if (strcmp(argv[i], "--audience") == 0) {
+            dst = &args.audience;
+        } else if (strcmp(argv[i], "--provider") == 0) {
+            dst = &args.provider;
+        }
+        if (dst != NULL && i + 1 < argc) {
+            *dst = argv[++i];
+        } else if (strcmp(argv[i], "--unbound") == 0) {
+            args.unbound = true;
+        } else if (argv[i][0] != '-' && n_pos < 3) {
+            pos[n_pos++] = argv[i];
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (n_pos < 1 || args.key_path == NULL || args.cert_path == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    args.what = pos[0];
+    bool set = strcmp(pos[0], "set") == 0;
+    bool rollback = strcmp(pos[0], "rollback") == 0;
+    bool signer = strcmp(pos[0], "add-signer") == 0 || strcmp(pos[0], "remove-signer") == 0;
+    if (n_pos != ((set || rollback) ? 3 : 2)) {
+        usage(stderr);
+        return 2;
+    }
+    args.type = signer ? NULL : pos[1];
+    args.input_path = set ? pos[2] : signer ? pos[1] : NULL;
+    if (rollback && !parse_version(pos[2], false, &args.version)) {
+        return 2;
+    }
+    char err[1024];
+    char *jws = NULL;
+    if (att_admin_policy_sign(&args, (int64_t)time(NULL), &jws, err, sizeof(err)) != 0) {
+        fprintf(stderr, "attestctl: %s\n", err);
+        return 1;
+    }
+    printf("%s\n", jws);
+    att_admin_free_string(jws);
+    return 0;
+}
+
 static int cmd_policy(struct att_admin *a, int argc, char **argv)
 {
     char err[1024];
@@ -509,6 +597,9 @@ int main(int argc, char **argv)
         }
         printf("wrote a new key-encryption key to %s (mode 0600)\n", args[2]);
         return 0;
+    }
+    if (n >= 2 && strcmp(args[0], "policy") == 0 && strcmp(args[1], "sign") == 0) {
+        return cmd_policy_sign(n - 2, args + 2);
     }
     if (strcmp(args[0], "verify") == 0) {
         return cmd_verify(config, data_dir, n - 1, args + 1);

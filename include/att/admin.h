@@ -46,6 +46,17 @@ int att_admin_provider_set_attest_requires_auth(struct att_admin *a, const char 
 int att_admin_provider_set_collateral_grace(struct att_admin *a, const char *name,
                                             const char *seconds, char **json_out, char *err,
                                             size_t err_len);
+/*
+ * Whether provider `name`'s signed policy changes must carry binding claims (on != 0;
+ * docs/policies.md, "Bound requests"). Applies at once: policy management reads it from the
+ * store on each change.
+ */
+int att_admin_provider_set_require_bound_requests(struct att_admin *a, const char *name, int on,
+                                                  char **json_out, char *err, size_t err_len);
+/* How many policy versions per attestation type provider `name` keeps (decimal text; 0 = all). */
+int att_admin_provider_set_policy_history_keep(struct att_admin *a, const char *name,
+                                               const char *count, char **json_out, char *err,
+                                               size_t err_len);
 
 /* Write a new random key-encryption key file (mode 0600). Needs no open admin. */
 int att_admin_kek_generate(const char *path, char *err, size_t err_len);
@@ -64,7 +75,7 @@ int att_admin_token_issue(struct att_admin *a, const char *provider, const char 
 
 /* ---- policy history (provider NULL = the default provider) ---- */
 
-/* Every version of a type's policy, oldest first. */
+/* Every version of a type's policy still kept, oldest first. */
 int att_admin_policy_history(struct att_admin *a, const char *provider, const char *type,
                              char **json_out, char *err, size_t err_len);
 /* One version (0 = the one in force) with its text. */
@@ -82,6 +93,26 @@ int att_admin_policy_diff(struct att_admin *a, const char *provider, const char 
 int att_admin_policy_rollback(struct att_admin *a, const char *provider, const char *type,
                               int64_t version, const char *signed_path, char **json_out, char *err,
                               size_t err_len);
+
+/* What `attestctl policy sign` signs (docs/policies.md, "Bound requests"). */
+struct att_admin_sign_args {
+    const char *what;       /* "set", "reset", "rollback", "add-signer" or "remove-signer" */
+    const char *type;       /* set, reset, rollback: the attestation type */
+    const char *input_path; /* set: the policy text; add-/remove-signer: the certificate (PEM) */
+    int64_t version;        /* rollback: the version to bring back */
+    const char *provider;   /* rollback: the provider's name (NULL: the default provider) */
+    const char *key_path;   /* the policy signer's private key (PEM) */
+    const char *cert_path;  /* its certificate (PEM), sent as the header's x5c */
+    const char *audience;   /* the provider's issuer URL (not for rollback or unbound) */
+    bool unbound;           /* MAA's own form, without binding claims */
+};
+
+/*
+ * A signed policy-management request as a compact JWS (*jws_out), bound to the audience and
+ * type with "iat" = now unless `unbound` (a rollback is bound by its payload). Needs no store.
+ */
+int att_admin_policy_sign(const struct att_admin_sign_args *args, int64_t now, char **jws_out,
+                          char *err, size_t err_len);
 
 /* ---- principals (service identities with rotated secrets) ---- */
 

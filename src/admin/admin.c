@@ -144,10 +144,12 @@ static json_t *provider_json(const struct att_provider_rec *p)
 {
     char created[32];
     att_time_format(p->created_at, created, sizeof(created));
-    return json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:s,s:I}", "name", p->name, "issuer", p->issuer,
-                     "signing_alg", p->signing_alg, "default", p->is_default, "created", created,
-                     "attest_requires_auth", p->attest_requires_auth, "trust_model", p->trust_model,
-                     "collateral_grace", (json_int_t)p->collateral_grace);
+    return json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:s,s:I,s:b,s:I}", "name", p->name, "issuer",
+                     p->issuer, "signing_alg", p->signing_alg, "default", p->is_default, "created",
+                     created, "attest_requires_auth", p->attest_requires_auth, "trust_model",
+                     p->trust_model, "collateral_grace", (json_int_t)p->collateral_grace,
+                     "require_bound_requests", p->require_bound_requests, "policy_history_keep",
+                     (json_int_t)p->policy_history_keep);
 }
 
 static att_err collect_provider(const struct att_provider_rec *p, void *arg)
@@ -325,32 +327,67 @@ static int provider_changed(struct att_admin *a, const char *name, att_err e, ch
     return att_admin_provider_show(a, name, json_out, err, err_len);
 }
 
+/* Provider `name`: set an on/off setting through `set`, then print the provider. */
+static int set_flag(struct att_admin *a, const char *name,
+                    att_err (*set)(struct att_store *, const char *, bool), int on, char **json_out,
+                    char *err, size_t err_len)
+{
+    if (att_provider_name_check(name) != ATT_OK) {
+        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
+    }
+    att_err e = set(a->store, name, on != 0);
+    return provider_changed(a, name, e, json_out, err, err_len);
+}
+
+/* The same for a count (decimal text from 0 to `max`); `flag`, `unit`, `note` word the error. */
+static int set_count(struct att_admin *a, const char *name,
+                     att_err (*set)(struct att_store *, const char *, int64_t), const char *text,
+                     int64_t max, const char *flag, const char *unit, const char *note,
+                     char **json_out, char *err, size_t err_len)
+{
+    char *end = NULL;
+    long long v = text != NULL ? strtoll(text, &end, 10) : -1;
+    if (att_provider_name_check(name) != ATT_OK) {
+        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
+    }
+    if (end == NULL || end == text || *end != '\0' || v < 0 || v > max) {
+        return att_admin_fail(err, err_len, "%s: expected %s from 0 to %lld%s", flag, unit,
+                              (long long)max, note);
+    }
+    att_err e = set(a->store, name, (int64_t)v);
+    return provider_changed(a, name, e, json_out, err, err_len);
+}
+
 int att_admin_provider_set_collateral_grace(struct att_admin *a, const char *name,
                                             const char *seconds, char **json_out, char *err,
                                             size_t err_len)
 {
-    char *end = NULL;
-    long long v = seconds != NULL ? strtoll(seconds, &end, 10) : -1;
-    if (att_provider_name_check(name) != ATT_OK) {
-        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
-    }
-    if (end == NULL || end == seconds || *end != '\0' || v < 0 || v > ATT_COLLATERAL_GRACE_MAX) {
-        return att_admin_fail(err, err_len,
-                              "--collateral-grace: expected seconds from 0 to %lld (30 days)",
-                              (long long)ATT_COLLATERAL_GRACE_MAX);
-    }
-    att_err e = att_store_provider_set_collateral_grace(a->store, name, (int64_t)v);
-    return provider_changed(a, name, e, json_out, err, err_len);
+    return set_count(a, name, att_store_provider_set_collateral_grace, seconds,
+                     ATT_COLLATERAL_GRACE_MAX, "--collateral-grace", "seconds", " (30 days)",
+                     json_out, err, err_len);
+}
+
+int att_admin_provider_set_policy_history_keep(struct att_admin *a, const char *name,
+                                               const char *count, char **json_out, char *err,
+                                               size_t err_len)
+{
+    return set_count(a, name, att_store_provider_set_policy_history_keep, count,
+                     ATT_POLICY_HISTORY_KEEP_MAX, "--policy-history-keep", "a count",
+                     " (0 keeps all)", json_out, err, err_len);
+}
+
+int att_admin_provider_set_require_bound_requests(struct att_admin *a, const char *name, int on,
+                                                  char **json_out, char *err, size_t err_len)
+{
+    return set_flag(a, name, att_store_provider_set_require_bound_requests, on, json_out, err,
+                    err_len);
 }
 
 int att_admin_provider_set_attest_requires_auth(struct att_admin *a, const char *name, int on,
                                                 char **json_out, char *err, size_t err_len)
 {
-    if (att_provider_name_check(name) != ATT_OK) {
-        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
-    }
-    att_err e = att_store_provider_set_attest_requires_auth(a->store, name, on != 0);
-    return provider_changed(a, name, e, json_out, err, err_len);
+    return set_flag(a, name, att_store_provider_set_attest_requires_auth, on, json_out, err,
+                    err_len);
 }
 
 /* ---- keys ---- */

@@ -5,9 +5,11 @@
 #define ATT_ADMIN_ADMIN_INT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "att/admin.h"
+#include "core/buf.h"
 #include "store/store.h"
 
 struct att_store *att_admin_store(struct att_admin *a);
@@ -16,6 +18,12 @@ struct att_keyring *att_admin_keyring(struct att_admin *a);
 const char *att_admin_trust_path(struct att_admin *a);
 /* Write a message into err and return 1 (the CLI's failure value). */
 int att_admin_fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Append file `path` (at most `max` bytes) to `out`, less trailing newlines when `trim` (a JWS
+ * saved by an editor or echo); 0 on success, else 1 with err written.
+ */
+int att_admin_read_file(const char *path, struct att_buf *out, size_t max, bool trim, char *err,
+                        size_t err_len);
 /* Serialise `doc` (stolen) as indented JSON into *out; 0 on success. */
 int att_admin_dump(json_t *doc, char **out, char *err, size_t n);
 

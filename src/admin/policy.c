@@ -74,7 +74,7 @@ int att_admin_policy_history(struct att_admin *a, const char *provider, const ch
         return 1;
     }
     json_t *arr = json_array();
-    att_err e = arr != NULL ? att_policy_history(att_admin_store(a), p.name, t, collect, arr)
+    att_err e = arr != NULL ? att_policy_history(att_admin_store(a), p.name, t, 0, 0, collect, arr)
                             : ATT_ERR_NOMEM;
     if (e != ATT_OK) {
         json_decref(arr);
@@ -238,7 +238,8 @@ int att_admin_policy_diff(struct att_admin *a, const char *provider, const char 
     return rc;
 }
 
-static int read_signed(const char *path, struct att_buf *out, char *err, size_t err_len)
+int att_admin_read_file(const char *path, struct att_buf *out, size_t max, bool trim, char *err,
+                        size_t err_len)
 {
     FILE *f = fopen(path, "rb");
     char chunk[4096];
@@ -246,16 +247,17 @@ static int read_signed(const char *path, struct att_buf *out, char *err, size_t 
     if (f == NULL) {
         return att_admin_fail(err, err_len, "%s: cannot open", path);
     }
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && out->len + n <= SIGNED_FILE_MAX) {
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && out->len + n <= max) {
         att_ignore_err(att_buf_put(out, chunk, n)); /* sticky; checked below */
     }
     fclose(f);
-    /* A trailing newline from an editor or `echo` is not part of the JWS. */
-    while (out->len > 0 && (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\r')) {
+    /* A trailing newline from an editor or `echo` is not part of a JWS. */
+    while (trim && out->len > 0 &&
+           (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\r')) {
         out->len--;
     }
     if (n > 0 || att_buf_err(out) != ATT_OK) {
-        return att_admin_fail(err, err_len, "%s: larger than 256 KiB", path);
+        return att_admin_fail(err, err_len, "%s: larger than %zu KiB", path, max / 1024);
     }
     return 0;
 }
@@ -274,7 +276,8 @@ int att_admin_policy_rollback(struct att_admin *a, const char *provider, const c
         return 1;
     }
     att_buf_init(&jws, SIGNED_FILE_MAX + 1);
-    if (signed_path != NULL && read_signed(signed_path, &jws, err, err_len) != 0) {
+    if (signed_path != NULL &&
+        att_admin_read_file(signed_path, &jws, SIGNED_FILE_MAX, true, err, err_len) != 0) {
         att_buf_cleanup(&jws);
         return 1;
     }

@@ -6,7 +6,7 @@
  *   POST /policies/{type}:reset                        write   JWS, empty payload -> "Removed"
  *   GET  /certificates                                 read    x-ms-policy-certificates
  *   POST /certificates:add, /certificates:remove       write   JSON string (or raw) JWS
- *   GET  /attestd/policies/{type}/versions             read    the history (beyond MAA)
+ *   GET  /attestd/policies/{type}/versions             read    the history (beyond MAA), paged
  *   GET  /attestd/policies/{type}/versions/{version}   read    one version with its text
  *   POST /attestd/policies/{type}/versions/{version}:rollback  write (signed in Isolated mode)
  *
@@ -16,6 +16,7 @@
 #include "api/api.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,27 +307,77 @@ static json_t *version_json(const struct att_policy_version_rec *v)
     return doc;
 }
 
+/*
+ * Paging of the versions list, after the Microsoft REST API guidelines' "maxpagesize" and
+ * "nextLink": a page holds the versions numbered above "after" (a stable cursor: numbers are
+ * never reused, and retention removes only the oldest), oldest first.
+ */
+#define VERSIONS_PAGE_DEFAULT 100
+#define VERSIONS_PAGE_MAX 1000
+
+struct versions_page {
+    json_t *arr;
+    int64_t limit; /* versions in the page */
+    int64_t last;  /* the number of the last one in it */
+    bool more;     /* one more was read: another page follows */
+};
+
 static att_err collect_version(const struct att_policy_version_rec *v, void *arg)
 {
+    struct versions_page *page = arg;
+    if ((int64_t)json_array_size(page->arr) == page->limit) {
+        page->more = true;
+        return ATT_OK;
+    }
     json_t *doc = version_json(v);
-    ATT_ENSURE(doc != NULL && json_array_append_new(arg, doc) == 0, ATT_ERR_NOMEM);
+    ATT_ENSURE(doc != NULL && json_array_append_new(page->arr, doc) == 0, ATT_ERR_NOMEM);
+    page->last = v->version;
     return ATT_OK;
+}
+
+/* An optional non-negative integer query parameter up to `max`; false when malformed. */
+static bool query_int(const struct att_api_call *call, const char *name, uint64_t max,
+                      uint64_t *out)
+{
+    const struct att_bytes *v = att_http_query_get(call->req->head, name);
+    return v == NULL || att_bytes_to_u64(*v, max, out) == ATT_OK;
 }
 
 void att_api_policy_versions(const struct att_api_call *call, struct att_http_response *resp)
 {
     const char *type = path_type(call, resp);
+    uint64_t after = 0;
+    uint64_t size = VERSIONS_PAGE_DEFAULT;
     if (type == NULL) {
         return;
     }
-    json_t *arr = json_array();
-    if (arr == NULL || att_policy_history(call->api->store, call->provider->rec.name, type,
-                                          collect_version, arr) != ATT_OK) {
-        json_decref(arr);
+    if (!query_int(call, "maxpagesize", VERSIONS_PAGE_MAX, &size) || size == 0) {
+        att_http_error(resp, 400, "InvalidParameter",
+                       "maxpagesize must be an integer from 1 to 1000");
+        return;
+    }
+    if (!query_int(call, "after", INT64_MAX, &after)) {
+        att_http_error(resp, 400, "InvalidParameter",
+                       "after must be a policy version number (0 or more)");
+        return;
+    }
+    struct versions_page page = {json_array(), (int64_t)size, 0, false};
+    /* One more than the page: whether another page follows. */
+    if (page.arr == NULL ||
+        att_policy_history(call->api->store, call->provider->rec.name, type, (int64_t)after,
+                           page.limit + 1, collect_version, &page) != ATT_OK) {
+        json_decref(page.arr);
         att_http_error(resp, 500, "InternalServerError", "cannot read the policy history");
         return;
     }
-    send_json(resp, 200, json_pack("{s:s,s:o}", "attestationType", type, "versions", arr));
+    json_t *doc = json_pack("{s:s,s:o}", "attestationType", type, "versions", page.arr);
+    if (doc != NULL && page.more) {
+        char next[ATT_URL_MAX + 128];
+        snprintf(next, sizeof(next), "%s/attestd/policies/%s/versions?after=%lld&maxpagesize=%lld",
+                 call->provider->rec.issuer, type, (long long)page.last, (long long)page.limit);
+        json_object_set_new(doc, "nextLink", json_string(next));
+    }
+    send_json(resp, 200, doc);
 }
 
 static bool path_version(const struct att_api_call *call, int64_t *out,

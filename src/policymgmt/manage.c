@@ -14,6 +14,7 @@
 
 #include "core/codec.h"
 #include "policy/policy.h"
+#include "policymgmt/binding.h"
 #include "seal/keyring.h"
 #include "token/jws.h"
 #include "x509/chain.h"
@@ -160,9 +161,9 @@ att_err att_policy_get(struct att_store *store, struct att_keyring *kr,
 }
 
 att_err att_policy_history(struct att_store *store, const char *provider, const char *type,
-                           att_store_policy_version_cb cb, void *arg)
+                           int64_t after, int64_t limit, att_store_policy_version_cb cb, void *arg)
 {
-    return att_store_policy_version_list(store, provider, type, cb, arg);
+    return att_store_policy_version_list(store, provider, type, after, limit, cb, arg);
 }
 
 /* ---- changes ---- */
@@ -198,13 +199,46 @@ static att_err check_trust(struct att_store *store, const struct att_provider_re
     return ATT_OK;
 }
 
+/* The provider's policy settings as stored now: attestctl's changes bind at once (no SIGHUP). */
+static att_err stored_settings(struct att_store *store, const struct att_provider_rec *provider,
+                               struct att_provider_rec *stored)
+{
+    return att_store_provider_get(store, provider->name, stored);
+}
+
 /*
- * Open the envelope and apply the trust model. On success the caller owns *e (cleanup); on
- * failure nothing is left to release and `why` says why (when it is the request's fault).
+ * The binding claims of a signed request for `type` (NULL: a signer change), required when the
+ * provider says so (binding.h). An unsigned request is not bound (b->digest stays "").
+ */
+static att_err check_binding(struct att_store *store, const struct att_provider_rec *provider,
+                             const struct att_envelope *e, const char *jws, size_t len,
+                             const char *type, int64_t now, struct att_binding *b,
+                             struct att_policy_refusal *why)
+{
+    struct att_provider_rec stored;
+    char problem[sizeof(why->message)];
+    memset(b, 0, sizeof(*b));
+    if (att_envelope_signer(e) == NULL) {
+        return ATT_OK;
+    }
+    ATT_TRY(stored_settings(store, provider, &stored));
+    att_err rc = att_binding_check(e, jws, len, provider->issuer, type,
+                                   stored.require_bound_requests, now, b, problem, sizeof(problem));
+    if (rc != ATT_OK) {
+        refuse(why, "InvalidOperation", "%s", problem);
+    }
+    return rc;
+}
+
+/*
+ * Open the envelope and apply the trust model, then (with `b`) the binding claims for `type`.
+ * On success the caller owns *e (cleanup); on failure nothing is left to release and `why`
+ * says why (when it is the request's fault).
  */
 static att_err open_checked(struct att_store *store, const struct att_provider_rec *provider,
-                            const char *jws, size_t len, bool empty, int64_t now,
-                            struct att_envelope *e, struct att_policy_refusal *why)
+                            const char *jws, size_t len, bool empty, const char *type, int64_t now,
+                            struct att_envelope *e, struct att_binding *b,
+                            struct att_policy_refusal *why)
 {
     att_err rc = att_envelope_open(jws, len, empty, now, e);
     if (rc != ATT_OK) {
@@ -216,10 +250,39 @@ static att_err open_checked(struct att_store *store, const struct att_provider_r
         return rc;
     }
     rc = check_trust(store, provider, e, why);
+    if (rc == ATT_OK && b != NULL) {
+        rc = check_binding(store, provider, e, jws, len, type, now, b, why);
+    }
     if (rc != ATT_OK) {
         att_envelope_cleanup(e);
     }
     return rc;
+}
+
+/*
+ * The record of a signed request (store.h): a bound one until its window closes; an unbound
+ * one for good when `keep_unbound` (a set). NULL when nothing is to be recorded.
+ */
+static struct att_policy_request_rec *request_rec(const char *provider, const char *scope,
+                                                  const struct att_binding *b, bool keep_unbound,
+                                                  struct att_policy_request_rec *r)
+{
+    if (b == NULL || b->digest[0] == 0 || (!b->bound && !keep_unbound)) {
+        return NULL;
+    }
+    memset(r, 0, sizeof(*r));
+    snprintf(r->provider, sizeof(r->provider), "%s", provider);
+    snprintf(r->scope, sizeof(r->scope), "%s", scope);
+    snprintf(r->digest, sizeof(r->digest), "%s", b->digest);
+    r->expires_at = b->bound ? b->iat + ATT_BINDING_WINDOW : 0;
+    return r;
+}
+
+static void refuse_replay(struct att_policy_refusal *why)
+{
+    refuse(why, "InvalidOperation", "%s",
+           "this signed request was applied already: a bound request is accepted only once "
+           "(sign a new one)");
 }
 
 static att_err new_version_id(char id[33])
@@ -236,13 +299,17 @@ static att_err new_version_id(char id[33])
 }
 
 /* Append a history row for `jws` (sealed) and fill *out from it. */
+/* With `req`, the request is recorded with it (a bound one refused when seen before). */
 static att_err append(struct att_store *store, struct att_keyring *kr,
                       const struct att_provider_rec *provider, const char *type, const char *action,
                       const uint8_t *jws, size_t len, const char *hash, X509 *signer,
                       int64_t rollback_of, const struct att_policy_actor *actor, int64_t now,
-                      struct att_policy_state *out)
+                      struct att_policy_request_rec *req, struct att_policy_state *out,
+                      struct att_policy_refusal *why)
 {
     struct att_policy_version_rec *v = &out->rec;
+    struct att_provider_rec stored;
+    ATT_TRY(stored_settings(store, provider, &stored));
     ATT_TRY(new_version_id(v->id));
     snprintf(v->provider, sizeof(v->provider), "%s", provider->name);
     snprintf(v->type, sizeof(v->type), "%s", type);
@@ -269,7 +336,11 @@ static att_err append(struct att_store *store, struct att_keyring *kr,
     ATT_TRY(rc);
     att_buf_reset(&v->sealed_jws);
     ATT_TRY(att_keyring_seal(kr, SEAL_TABLE, v->id, jws, len, &v->sealed_jws));
-    ATT_TRY(att_store_policy_version_append(store, v));
+    rc = att_store_policy_version_append(store, v, req, stored.policy_history_keep);
+    if (rc == ATT_ERR_TOKEN_REPLAY) {
+        refuse_replay(why);
+    }
+    ATT_TRY(rc);
     return state_of_row(kr, type, out);
 }
 
@@ -306,16 +377,60 @@ static att_err check_text(const struct att_buf *text, const char *type,
     return rc;
 }
 
+/*
+ * An unbound signed set (MAA's own form: no provider, type or time) whose signing input
+ * `digest` was applied before on this provider and type and is no longer in force is refused:
+ * Readers can copy any earlier JWS from the history, so a Contributor without the signing key
+ * could otherwise bring back an older, weaker policy. Re-sending the policy in force changes
+ * nothing (*in_force). docs/policies.md, "Replayed signed requests".
+ */
+static att_err check_resubmission(struct att_store *store, struct att_keyring *kr,
+                                  const struct att_provider_rec *provider, const char *type,
+                                  const char *digest, bool *in_force,
+                                  struct att_policy_refusal *why)
+{
+    struct att_policy_state cur;
+    struct att_policy_request_rec seen;
+    char cur_digest[65] = "";
+    att_policy_state_init(&cur);
+    att_err rc = att_policy_get(store, kr, provider, type, 0, &cur);
+    if (rc == ATT_OK && !cur.is_default && cur.signer != NULL) {
+        rc = att_binding_digest((const char *)cur.jws.data, cur.jws.len, cur_digest);
+    }
+    att_policy_state_cleanup(&cur);
+    ATT_TRY(rc);
+    *in_force = strcmp(cur_digest, digest) == 0;
+    if (*in_force) {
+        return ATT_OK;
+    }
+    rc = att_store_policy_request_get(store, provider->name, type, digest, &seen);
+    if (rc == ATT_ERR_NOT_FOUND) {
+        return ATT_OK;
+    }
+    ATT_TRY(rc);
+    refuse(why, "InvalidOperation",
+           "this signed policy was applied before (version %lld of %s) and has since been "
+           "superseded; a signed request is not applied twice. To make it the policy in force "
+           "again, roll back to that version: attestctl policy rollback %s %lld --provider %s, "
+           "or POST /attestd/policies/%s/versions/%lld:rollback",
+           (long long)seen.version, type, type, (long long)seen.version, provider->name, type,
+           (long long)seen.version);
+    return ATT_ERR_STATE;
+}
+
 att_err att_policy_set(struct att_store *store, struct att_keyring *kr,
                        const struct att_provider_rec *provider, const char *type, const char *jws,
                        size_t len, const struct att_policy_actor *actor, int64_t now,
                        struct att_policy_state *out, struct att_policy_refusal *why)
 {
     struct att_envelope e;
+    struct att_binding b;
+    struct att_policy_request_rec req;
     struct att_buf text;
     char hash[64];
+    bool in_force = false;
     att_buf_init(&text, ATT_POLICY_DEFAULT_MAX_TEXT);
-    att_err rc = open_checked(store, provider, jws, len, false, now, &e, why);
+    att_err rc = open_checked(store, provider, jws, len, false, type, now, &e, &b, why);
     if (rc != ATT_OK) {
         att_buf_cleanup(&text);
         return rc;
@@ -333,9 +448,15 @@ att_err att_policy_set(struct att_store *store, struct att_keyring *kr,
     if (rc == ATT_OK) {
         rc = att_policy_hash((const char *)text.data, text.len, hash);
     }
-    if (rc == ATT_OK) {
+    if (rc == ATT_OK && b.digest[0] != 0 && !b.bound) {
+        rc = check_resubmission(store, kr, provider, type, b.digest, &in_force, why);
+    }
+    if (rc == ATT_OK && in_force) {
+        rc = att_policy_get(store, kr, provider, type, 0, out); /* nothing changes */
+    } else if (rc == ATT_OK) {
         rc = append(store, kr, provider, type, "set", (const uint8_t *)jws, len, hash,
-                    att_envelope_signer(&e), 0, actor, now, out);
+                    att_envelope_signer(&e), 0, actor, now,
+                    request_rec(provider->name, type, &b, true, &req), out, why);
     }
     if (rc == ATT_OK) {
         snprintf(out->token_hash, sizeof(out->token_hash), "%s", e.token_hash);
@@ -351,10 +472,13 @@ att_err att_policy_reset(struct att_store *store, struct att_keyring *kr,
                          struct att_policy_state *out, struct att_policy_refusal *why)
 {
     struct att_envelope e;
-    att_err rc = open_checked(store, provider, jws, len, true, now, &e, why);
+    struct att_binding b;
+    struct att_policy_request_rec req;
+    att_err rc = open_checked(store, provider, jws, len, true, type, now, &e, &b, why);
     ATT_TRY(rc);
     rc = append(store, kr, provider, type, "reset", (const uint8_t *)jws, len, "",
-                att_envelope_signer(&e), 0, actor, now, out);
+                att_envelope_signer(&e), 0, actor, now,
+                request_rec(provider->name, type, &b, false, &req), out, why);
     if (rc == ATT_OK) {
         snprintf(out->token_hash, sizeof(out->token_hash), "%s", e.token_hash);
     }
@@ -373,7 +497,7 @@ att_err att_policy_reset(struct att_store *store, struct att_keyring *kr,
 
 static att_err check_rollback_request(const struct att_envelope *e, const char *provider,
                                       const char *type, int64_t version, int64_t now,
-                                      struct att_policy_refusal *why)
+                                      int64_t *iat_out, struct att_policy_refusal *why)
 {
     json_error_t jerr;
     json_t *doc =
@@ -387,6 +511,7 @@ static att_err check_rollback_request(const struct att_envelope *e, const char *
               json_is_integer(v) && json_integer_value(v) == version;
     bool fresh = json_is_integer(iat) && json_integer_value(iat) <= now + ROLLBACK_LEEWAY &&
                  json_integer_value(iat) >= now - ROLLBACK_FRESHNESS;
+    *iat_out = fresh ? (int64_t)json_integer_value(iat) : 0;
     json_decref(doc);
     if (!ok) {
         refuse(why, "InvalidOperation", "%s",
@@ -411,6 +536,8 @@ att_err att_policy_rollback(struct att_store *store, struct att_keyring *kr,
 {
     struct att_policy_state old;
     struct att_envelope e;
+    struct att_binding b;
+    struct att_policy_request_rec req;
     bool opened = false;
     att_err rc;
     att_policy_state_init(&old);
@@ -424,13 +551,20 @@ att_err att_policy_rollback(struct att_store *store, struct att_keyring *kr,
             att_policy_state_cleanup(&old);
             return ATT_ERR_STATE;
         }
-        rc = open_checked(store, provider, jws, len, false, now, &e, why);
+        rc = open_checked(store, provider, jws, len, false, type, now, &e, NULL, why);
         if (rc != ATT_OK) {
             att_policy_state_cleanup(&old);
             return rc;
         }
         opened = true;
-        rc = check_rollback_request(&e, provider->name, type, version, now, why);
+        /* Bound by its payload (provider, type, version, iat): accepted once, like any bound
+         * request. */
+        memset(&b, 0, sizeof(b));
+        b.bound = true;
+        rc = check_rollback_request(&e, provider->name, type, version, now, &b.iat, why);
+        if (rc == ATT_OK) {
+            rc = att_binding_digest(jws, len, b.digest);
+        }
     } else {
         rc = ATT_OK;
     }
@@ -449,7 +583,9 @@ att_err att_policy_rollback(struct att_store *store, struct att_keyring *kr,
         }
         if (rc == ATT_OK) {
             rc = append(store, kr, provider, type, "rollback", copy.data, copy.len,
-                        old.is_default ? "" : old.hash, old.signer, version, actor, now, out);
+                        old.is_default ? "" : old.hash, old.signer, version, actor, now,
+                        request_rec(provider->name, type, opened ? &b : NULL, false, &req), out,
+                        why);
         }
         att_buf_cleanup(&copy);
     }
@@ -532,6 +668,9 @@ att_err att_signers_change(struct att_store *store, const struct att_provider_re
                            struct att_policy_refusal *why)
 {
     struct att_envelope e;
+    struct att_binding b;
+    struct att_policy_request_rec req;
+    bool claimed = false;
     X509 *cert = NULL;
     if (!isolated(provider)) {
         refuse(why, "InvalidOperation",
@@ -539,7 +678,7 @@ att_err att_signers_change(struct att_store *store, const struct att_provider_re
                provider->name);
         return ATT_ERR_STATE;
     }
-    ATT_TRY(open_checked(store, provider, jws, len, false, now, &e, why));
+    ATT_TRY(open_checked(store, provider, jws, len, false, NULL, now, &e, &b, why));
     att_err rc = att_envelope_policy_certificate(&e, &cert);
     if (rc != ATT_OK) {
         refuse(why, rc == ATT_ERR_NOT_FOUND ? "InvalidOperation" : "InvalidParameter", "%s",
@@ -549,6 +688,16 @@ att_err att_signers_change(struct att_store *store, const struct att_provider_re
     }
     if (rc == ATT_OK) {
         rc = att_cert_sha1_hex(cert, thumbprint);
+    }
+    /* A bound change is recorded first (a replay refused), and forgotten if it then fails. */
+    const struct att_policy_request_rec *r =
+        rc == ATT_OK ? request_rec(provider->name, "", &b, false, &req) : NULL;
+    if (r != NULL) {
+        rc = att_store_policy_request_claim(store, r, now);
+        claimed = rc == ATT_OK;
+        if (rc == ATT_ERR_TOKEN_REPLAY) {
+            refuse_replay(why);
+        }
     }
     if (rc == ATT_OK && add) {
         rc = att_signers_add_cert(store, provider->name, cert, now);
@@ -571,6 +720,9 @@ att_err att_signers_change(struct att_store *store, const struct att_provider_re
         } else if (rc == ATT_ERR_STATE) {
             refuse(why, "InvalidOperation", "%s", "the last policy signer cannot be removed");
         }
+    }
+    if (rc != ATT_OK && claimed) {
+        att_ignore_err(att_store_policy_request_forget(store, provider->name, "", b.digest));
     }
     X509_free(cert);
     att_envelope_cleanup(&e);

@@ -5,7 +5,13 @@
  * or the type's built-in default when there is none or the newest is a reset. Every set, reset
  * and rollback is a new version: the JWS exactly as uploaded (sealed at rest: table
  * "policy_versions", record id = the version's id), its policy hash, the signer, the caller,
- * the time and the source address. A version is never changed or deleted.
+ * the time and the source address. A version is never changed; the provider's retention
+ * (policy_history_keep) deletes the oldest when a version is stored.
+ *
+ * Replays (docs/policies.md, "Replayed signed requests"): a signed request carrying binding
+ * claims (binding.h) is accepted once, on its provider and type, within its window; a provider
+ * may require them. An unbound signed set applied before and since superseded is refused
+ * (rollback is the way back); re-sending the signed policy in force changes nothing.
  *
  * Trust models (§4.1): AAD - a Contributor may upload unsigned policies (a signed one is
  * checked and its signer recorded). Isolated - every set, reset, rollback and signer change
@@ -62,9 +68,12 @@ att_err att_policy_get(struct att_store *store, struct att_keyring *kr,
                        struct att_policy_state *out) ATT_WUR;
 
 /*
- * PUT /policies/{type}: `jws` as sent. On success *out is the new state (with token_hash).
- * Refusals (ATT_ERR_* with *why filled): the envelope's errors, ATT_ERR_POLICY_* for a policy
- * that does not parse, ATT_ERR_SIGNER_UNTRUSTED / ATT_ERR_STATE (unsigned in Isolated mode).
+ * PUT /policies/{type}: `jws` as sent. On success *out is the new state (with token_hash), or
+ * the state in force when `jws` is the signed policy already in force. Refusals (ATT_ERR_* with
+ * *why filled): the envelope's errors, ATT_ERR_POLICY_* for a policy that does not parse,
+ * ATT_ERR_SIGNER_UNTRUSTED / ATT_ERR_STATE (unsigned in Isolated mode; an unbound signed set
+ * superseded since it was applied), the binding errors of att_binding_check,
+ * ATT_ERR_TOKEN_REPLAY (a bound request seen before).
  */
 att_err att_policy_set(struct att_store *store, struct att_keyring *kr,
                        const struct att_provider_rec *provider, const char *type, const char *jws,
@@ -90,9 +99,10 @@ att_err att_policy_rollback(struct att_store *store, struct att_keyring *kr,
                             const struct att_policy_actor *actor, int64_t now,
                             struct att_policy_state *out, struct att_policy_refusal *why) ATT_WUR;
 
-/* The history, oldest first. */
+/* The history, oldest first: versions numbered above `after`, at most `limit` (0 = all). */
 att_err att_policy_history(struct att_store *store, const char *provider, const char *type,
-                           att_store_policy_version_cb cb, void *arg) ATT_WUR;
+                           int64_t after, int64_t limit, att_store_policy_version_cb cb,
+                           void *arg) ATT_WUR;
 
 /* ---- signers (Isolated mode, §4.4) ---- */
 

@@ -242,6 +242,22 @@ att_err att_store_provider_set_collateral_grace(struct att_store *s, const char 
     return s->ops->provider_set_collateral_grace(s, name, seconds);
 }
 
+att_err att_store_provider_set_require_bound_requests(struct att_store *s, const char *name,
+                                                      bool on)
+{
+    ATT_ENSURE(HAS_OP(s, provider_set_require_bound_requests) && name != NULL, ATT_ERR_ARG);
+    return s->ops->provider_set_require_bound_requests(s, name, on);
+}
+
+att_err att_store_provider_set_policy_history_keep(struct att_store *s, const char *name,
+                                                   int64_t keep)
+{
+    ATT_ENSURE(HAS_OP(s, provider_set_policy_history_keep) && name != NULL && keep >= 0 &&
+                   keep <= ATT_POLICY_HISTORY_KEEP_MAX,
+               ATT_ERR_ARG);
+    return s->ops->provider_set_policy_history_keep(s, name, keep);
+}
+
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
     ATT_ENSURE(HAS_OP(s, key_insert) && key_ok(k), ATT_ERR_ARG);
@@ -408,10 +424,20 @@ static bool version_ok(const struct att_policy_version_rec *v)
            FIELD_OK(v->principal_name) && FIELD_OK(v->source) && blob_ok(&v->sealed_jws);
 }
 
-att_err att_store_policy_version_append(struct att_store *s, struct att_policy_version_rec *v)
+static bool request_ok(const struct att_policy_request_rec *r)
 {
-    ATT_ENSURE(HAS_OP(s, policy_version_append) && version_ok(v), ATT_ERR_ARG);
-    return s->ops->policy_version_append(s, v);
+    return r != NULL && FIELD_OK(r->provider) && r->provider[0] != '\0' && FIELD_OK(r->scope) &&
+           sha256_hex_ok(r->digest) && r->expires_at >= 0;
+}
+
+att_err att_store_policy_version_append(struct att_store *s, struct att_policy_version_rec *v,
+                                        struct att_policy_request_rec *req, int64_t keep)
+{
+    ATT_ENSURE(HAS_OP(s, policy_version_append) && version_ok(v) &&
+                   (req == NULL || request_ok(req)) && keep >= 0 &&
+                   keep <= ATT_POLICY_HISTORY_KEEP_MAX,
+               ATT_ERR_ARG);
+    return s->ops->policy_version_append(s, v, req, keep);
 }
 
 att_err att_store_policy_version_get(struct att_store *s, const char *provider, const char *type,
@@ -424,11 +450,38 @@ att_err att_store_policy_version_get(struct att_store *s, const char *provider, 
 }
 
 att_err att_store_policy_version_list(struct att_store *s, const char *provider, const char *type,
-                                      att_store_policy_version_cb cb, void *arg)
+                                      int64_t after, int64_t limit, att_store_policy_version_cb cb,
+                                      void *arg)
 {
-    ATT_ENSURE(HAS_OP(s, policy_version_list) && provider != NULL && type != NULL && cb != NULL,
+    ATT_ENSURE(HAS_OP(s, policy_version_list) && provider != NULL && type != NULL && cb != NULL &&
+                   after >= 0 && limit >= 0,
                ATT_ERR_ARG);
-    return s->ops->policy_version_list(s, provider, type, cb, arg);
+    return s->ops->policy_version_list(s, provider, type, after, limit, cb, arg);
+}
+
+att_err att_store_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
+                                       int64_t now)
+{
+    ATT_ENSURE(HAS_OP(s, policy_request_claim) && request_ok(r) && r->expires_at > 0, ATT_ERR_ARG);
+    return s->ops->policy_request_claim(s, r, now);
+}
+
+att_err att_store_policy_request_get(struct att_store *s, const char *provider, const char *scope,
+                                     const char *digest, struct att_policy_request_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, policy_request_get) && provider != NULL && scope != NULL &&
+                   digest != NULL && out != NULL,
+               ATT_ERR_ARG);
+    return s->ops->policy_request_get(s, provider, scope, digest, out);
+}
+
+att_err att_store_policy_request_forget(struct att_store *s, const char *provider,
+                                        const char *scope, const char *digest)
+{
+    ATT_ENSURE(HAS_OP(s, policy_request_forget) && provider != NULL && scope != NULL &&
+                   digest != NULL,
+               ATT_ERR_ARG);
+    return s->ops->policy_request_forget(s, provider, scope, digest);
 }
 
 att_err att_store_signer_insert(struct att_store *s, const struct att_signer_rec *r)

@@ -33,10 +33,14 @@ struct att_provider_rec {
     bool attest_requires_auth; /* /attest routes need an authenticated caller (migration 3) */
     char trust_model[12];      /* ATT_TRUST_AAD or ATT_TRUST_ISOLATED (migration 4) */
     int64_t collateral_grace;  /* seconds collateral may be used past nextUpdate (migration 6) */
+    /* Signed policy changes must carry binding claims (docs/policies.md; migration 7). */
+    bool require_bound_requests;
+    int64_t policy_history_keep; /* versions kept per attestation type; 0 = all (migration 7) */
     int64_t created_at;
 };
 
 #define ATT_COLLATERAL_GRACE_MAX ((int64_t)30 * 86400)
+#define ATT_POLICY_HISTORY_KEEP_MAX ((int64_t)1000000)
 
 /* MAA's trust models of a provider (MAA-API.md §4.1). */
 #define ATT_TRUST_AAD "AAD"
@@ -57,6 +61,21 @@ struct att_policy_version_rec {
     char source[64];
     int64_t created_at;
     int64_t rollback_of; /* the version brought back, or 0 */
+};
+
+/*
+ * A signed policy change a provider has seen (migration 7, table policy_requests), known by the
+ * SHA-256 of its JWS signing input, per provider and scope (the attestation type of a set or
+ * reset, "" for a signer change). Two kinds: a bound request is kept until `expires_at` (the
+ * end of its acceptance window) so it works only once; an applied unbound set is kept for good
+ * (expires_at 0) so it cannot be applied again once superseded.
+ */
+struct att_policy_request_rec {
+    char provider[ATT_PROVIDER_NAME_MAX + 1];
+    char scope[16];
+    char digest[65];    /* hex SHA-256 of the JWS signing input, lower case */
+    int64_t expires_at; /* 0 = kept for good */
+    int64_t version;    /* the policy version it made, or 0 */
 };
 
 /* A trusted policy signer certificate of an Isolated provider. */
@@ -200,6 +219,9 @@ struct att_store_ops {
     att_err (*provider_set_attest_requires_auth)(struct att_store *s, const char *name, bool on);
     att_err (*provider_set_collateral_grace)(struct att_store *s, const char *name,
                                              int64_t seconds);
+    att_err (*provider_set_require_bound_requests)(struct att_store *s, const char *name, bool on);
+    att_err (*provider_set_policy_history_keep)(struct att_store *s, const char *name,
+                                                int64_t keep);
 
     att_err (*key_insert)(struct att_store *s, const struct att_key_rec *k);
     att_err (*key_list)(struct att_store *s, const char *provider, att_store_key_cb cb, void *arg);
@@ -235,11 +257,19 @@ struct att_store_ops {
     att_err (*role_list)(struct att_store *s, att_store_role_cb cb, void *arg);
     att_err (*role_delete)(struct att_store *s, const char *id);
 
-    att_err (*policy_version_append)(struct att_store *s, struct att_policy_version_rec *v);
+    att_err (*policy_version_append)(struct att_store *s, struct att_policy_version_rec *v,
+                                     struct att_policy_request_rec *req, int64_t keep);
     att_err (*policy_version_get)(struct att_store *s, const char *provider, const char *type,
                                   int64_t version, struct att_policy_version_rec *out);
     att_err (*policy_version_list)(struct att_store *s, const char *provider, const char *type,
-                                   att_store_policy_version_cb cb, void *arg);
+                                   int64_t after, int64_t limit, att_store_policy_version_cb cb,
+                                   void *arg);
+    att_err (*policy_request_claim)(struct att_store *s, const struct att_policy_request_rec *r,
+                                    int64_t now);
+    att_err (*policy_request_get)(struct att_store *s, const char *provider, const char *scope,
+                                  const char *digest, struct att_policy_request_rec *out);
+    att_err (*policy_request_forget)(struct att_store *s, const char *provider, const char *scope,
+                                     const char *digest);
     att_err (*signer_insert)(struct att_store *s, const struct att_signer_rec *r);
     att_err (*signer_delete)(struct att_store *s, const char *provider, const char *sha256);
     att_err (*signer_list)(struct att_store *s, const char *provider, att_store_signer_cb cb,
@@ -287,6 +317,15 @@ att_err att_store_provider_set_attest_requires_auth(struct att_store *s, const c
 /* Seconds (0 .. 30 days) the provider lets collateral be used past its nextUpdate. */
 att_err att_store_provider_set_collateral_grace(struct att_store *s, const char *name,
                                                 int64_t seconds) ATT_WUR;
+/*
+ * Whether the provider's signed policy changes must carry binding claims, and how many policy
+ * versions per attestation type it keeps (0 = all, at most ATT_POLICY_HISTORY_KEEP_MAX). Policy
+ * management reads both from the store on each change: they bind at once, without SIGHUP.
+ */
+att_err att_store_provider_set_require_bound_requests(struct att_store *s, const char *name,
+                                                      bool on) ATT_WUR;
+att_err att_store_provider_set_policy_history_keep(struct att_store *s, const char *name,
+                                                   int64_t keep) ATT_WUR;
 
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k) ATT_WUR;
 /* Keys of one provider, oldest first. */
@@ -354,16 +393,35 @@ att_err att_store_role_delete(struct att_store *s, const char *id) ATT_WUR;
 
 /*
  * Append a version: v->version is set to the next number for (provider, type), atomically.
+ * With `req` (may be NULL) the same transaction records the request that made it
+ * (req->version is set): a bound one (expires_at > 0) must be new, else ATT_ERR_TOKEN_REPLAY
+ * and nothing is stored; an unbound one (expires_at 0) is recorded unless it is already. Records
+ * whose expires_at passed v->created_at are pruned. `keep` > 0 then deletes the versions older
+ * than the newest `keep` of (provider, type); the new one, in force, always stays.
  * ATT_ERR_EXISTS when v->id is taken; ATT_ERR_STORE_CONSTRAINT when the provider is absent.
  */
-att_err att_store_policy_version_append(struct att_store *s,
-                                        struct att_policy_version_rec *v) ATT_WUR;
+att_err att_store_policy_version_append(struct att_store *s, struct att_policy_version_rec *v,
+                                        struct att_policy_request_rec *req, int64_t keep) ATT_WUR;
 /* `version` 0 = the newest. ATT_ERR_NOT_FOUND when there is none. `out` must be initialised. */
 att_err att_store_policy_version_get(struct att_store *s, const char *provider, const char *type,
                                      int64_t version, struct att_policy_version_rec *out) ATT_WUR;
-/* Oldest first. */
+/* Oldest first: the versions numbered above `after`, at most `limit` of them (0 = all). */
 att_err att_store_policy_version_list(struct att_store *s, const char *provider, const char *type,
-                                      att_store_policy_version_cb cb, void *arg) ATT_WUR;
+                                      int64_t after, int64_t limit, att_store_policy_version_cb cb,
+                                      void *arg) ATT_WUR;
+/*
+ * Record a bound request that changes no policy version (a signer change): ATT_ERR_TOKEN_REPLAY
+ * when it was recorded before. Records whose expires_at passed `now` are pruned first.
+ */
+att_err att_store_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
+                                       int64_t now) ATT_WUR;
+/* The record of (provider, scope, digest) into *out. ATT_ERR_NOT_FOUND when none. */
+att_err att_store_policy_request_get(struct att_store *s, const char *provider, const char *scope,
+                                     const char *digest,
+                                     struct att_policy_request_rec *out) ATT_WUR;
+/* Drop a record (a claimed request whose change then failed). ATT_ERR_NOT_FOUND when none. */
+att_err att_store_policy_request_forget(struct att_store *s, const char *provider,
+                                        const char *scope, const char *digest) ATT_WUR;
 /* ATT_ERR_EXISTS when the provider has this certificate already. */
 att_err att_store_signer_insert(struct att_store *s, const struct att_signer_rec *r) ATT_WUR;
 /* ATT_ERR_NOT_FOUND when absent; ATT_ERR_STATE when it is the provider's last signer. */

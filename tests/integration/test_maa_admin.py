@@ -544,6 +544,46 @@ class IsolatedProviderTest(AdminCase):
         self.check_set_result(self.set_iso(CUSTOM3, signer=self.signer1), signer=self.signer1)
         self.assert_iso_policy(CUSTOM3, signer=self.signer1)
 
+    def test_8_required_bound_requests_refuse_the_clients_form(self):
+        # docs/policies.md, "Bound requests": the official client cannot add binding claims, so
+        # with the setting on its signed changes are refused, and a bound request made by
+        # attestctl is accepted; the client still reads what that request set.
+        self.d.attestctl("provider", "set", self.PROVIDER, "--require-bound-requests", "on")
+        try:
+            r = self.set_iso(CUSTOM2, signer=self.signer1)
+            self.assert_refused(r, 400, "InvalidOperation",
+                                'requires bound policy requests: the JWS protected header has '
+                                'no "iat"')
+            self.assert_iso_policy(CUSTOM3, signer=self.signer1)
+            policy = os.path.join(self.d.tmp, "bound-policy.txt")
+            with open(policy, "w", encoding="utf-8") as f:
+                f.write(CUSTOM)
+            jws = self.d.attestctl("policy", "sign", "set", "SgxEnclave", policy, "--key",
+                                   self.signer1.key_path, "--cert", self.signer1.cert_path,
+                                   "--audience", self.endpoint(self.PROVIDER),
+                                   use_config=False).stdout.strip()
+            header = h.split_jws(jws)[0]
+            self.assertEqual(header["aud"], self.endpoint(self.PROVIDER))
+            self.assertEqual(header["attestationType"], "SgxEnclave")
+            status, _, body = self.raw("PUT", "/policies/SgxEnclave", jws, provider=self.PROVIDER)
+            self.assertEqual(status, 200, body)
+            got = self.assert_iso_policy(CUSTOM, signer=self.signer1)
+            self.assertEqual(got["policyJws"], jws)
+            # The same request again: refused, once only.
+            status, _, body = self.raw("PUT", "/policies/SgxEnclave", jws, provider=self.PROVIDER)
+            self.assertEqual(status, 400, body)
+            self.assertEqual(h.error_of(body)[0], "InvalidOperation")
+        finally:
+            self.d.attestctl("provider", "set", self.PROVIDER, "--require-bound-requests", "off")
+        # Off again: the client's own form works as before. Re-sending CUSTOM3 as signed in
+        # test_6, since superseded, is a replay: refused, pointing to rollback.
+        r = self.set_iso(CUSTOM3, signer=self.signer1)
+        self.assert_refused(r, 400, "InvalidOperation", "has since been superseded",
+                            "attestctl policy rollback SgxEnclave")
+        self.assert_iso_policy(CUSTOM, signer=self.signer1)
+        self.check_set_result(self.set_iso(CUSTOM2, signer=self.signer1), signer=self.signer1)
+        self.assert_iso_policy(CUSTOM2, signer=self.signer1)
+
     def test_7_default_provider_untouched(self):
         # Nothing done to the Isolated provider changed the default provider.
         self.assert_policy(DEFAULT_SGX)

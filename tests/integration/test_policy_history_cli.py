@@ -5,8 +5,10 @@ sees the same versions, diffs two of them line by line, rolls back (a new versio
 daemon serves at once) and refuses what it must (unknown type or version, unsigned rollback
 on an Isolated provider).
 """
+import base64
 import json
 import os
+import time
 import unittest
 
 import harness as h
@@ -127,6 +129,88 @@ class PolicyHistoryCli(unittest.TestCase):
                                 check=False)
         self.assertEqual(proc.returncode, 1)
         self.assertIn("an issuing or root certificate lacks CA basic constraints", proc.stderr)
+
+    def send(self, method, path, body):
+        return self.d.request(method, path + API, body=body.encode(),
+                              headers={**self.auth, "Content-Type": "text/plain"})
+
+    def test_6_sign_makes_bound_requests(self):
+        # docs/policies.md, "Bound requests": attestctl policy sign, accepted once.
+        certs = os.path.join(self.d.tmp, "sign-certs")
+        os.makedirs(certs)
+        key, cert, der = h.make_cert(certs, "signer", "p256")
+        other_key, other_cert, other_der = h.make_cert(certs, "other", "rsa")
+        policy = os.path.join(self.d.tmp, "v2.txt")
+        with open(policy, "w", encoding="utf-8") as f:
+            f.write(V2)
+        issuer = self.d.base_url
+
+        def sign(*args, **kw):
+            return self.d.attestctl("policy", "sign", *args, "--key", key, "--cert", cert,
+                                    use_config=False, **kw)
+        jws = sign("set", "sgxenclave", policy, "--audience", issuer).stdout.strip()
+        header, payload = (json.loads(h.b64url_decode(p)) for p in jws.split(".")[:2])
+        self.assertEqual(set(header), {"alg", "x5c", "jti", "iat", "aud", "attestationType"})
+        self.assertEqual((header["alg"], header["aud"], header["attestationType"]),
+                         ("ES256", issuer, "SgxEnclave"))
+        self.assertEqual(header["x5c"], [base64.b64encode(der).decode()])
+        self.assertRegex(header["jti"], r"^[0-9a-f]{32}$")
+        self.assertLessEqual(abs(header["iat"] - time.time()), 5)
+        self.assertEqual(h.b64url_decode(payload["AttestationPolicy"]).decode(), V2)
+        status, _, body = self.send("PUT", "/policies/SgxEnclave", jws)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.served_text(), V2)
+        status, _, body = self.send("PUT", "/policies/SgxEnclave", jws)
+        self.assertEqual(status, 400, body)
+        self.assertEqual(h.error_of(body)[1], "this signed request was applied already: a bound "
+                                              "request is accepted only once (sign a new one)")
+        # A reset has an empty payload; a signer change names the certificate and no type.
+        reset = sign("reset", "SgxEnclave", "--audience", issuer).stdout.strip()
+        self.assertEqual(reset.split(".")[1], "")
+        status, _, body = self.send("POST", "/policies/SgxEnclave:reset", reset)
+        self.assertEqual(status, 200, body)
+        add = sign("add-signer", other_cert, "--audience", issuer).stdout.strip()
+        header, payload = (json.loads(h.b64url_decode(p)) for p in add.split(".")[:2])
+        self.assertNotIn("attestationType", header)
+        self.assertEqual(payload["policyCertificate"]["kty"], "RSA")
+        self.assertEqual(payload["policyCertificate"]["x5c"],
+                         [base64.b64encode(other_der).decode()])
+        # --unbound: MAA's own form.
+        unbound = sign("set", "SgxEnclave", policy, "--unbound").stdout.strip()
+        self.assertEqual(set(json.loads(h.b64url_decode(unbound.split(".")[0]))), {"alg", "x5c"})
+        for args, message in [
+                (("set", "SgxEnclave", policy), "--audience must be the provider's issuer URL"),
+                (("set", "SgxEnclave", policy, "--audience", issuer + "/"),
+                 "--audience must be the provider's issuer URL"),
+                (("set", "Nope", policy, "--unbound"), "unknown attestation type 'Nope'"),
+                (("set", "SgxEnclave", "/nonexistent", "--unbound"), "/nonexistent: cannot open")]:
+            with self.subTest(args=args):
+                proc = sign(*args, check=False)
+                self.assertEqual(proc.returncode, 1, proc.stderr)
+                self.assertIn(message, proc.stderr)
+        proc = self.d.attestctl("policy", "sign", "set", "SgxEnclave", policy, "--unbound",
+                                "--key", other_key, "--cert", cert, use_config=False,
+                                check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("--cert does not certify the --key key", proc.stderr)
+
+    def test_7_history_keeps_what_retention_says(self):
+        shown = json.loads(self.d.attestctl("provider", "set", "default",
+                                            "--policy-history-keep", "2").stdout)
+        self.assertEqual(shown["policy_history_keep"], 2)
+        for text in (V1, V2, V1):
+            status, _, body = self.send("PUT", "/policies/OpenEnclave", unsigned(text))
+            self.assertEqual(status, 200, body)
+        hist = self.ctl_json("history", "OpenEnclave")
+        self.assertEqual([(v["version"], v["action"]) for v in hist], [(2, "set"), (3, "set")])
+        proc = self.d.attestctl("policy", "show", "OpenEnclave", "1", check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("OpenEnclave has no version 1 on provider 'default'", proc.stderr)
+        proc = self.d.attestctl("provider", "set", "default", "--policy-history-keep", "-1",
+                                check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("--policy-history-keep: expected a count from 0 to 1000000 (0 keeps all)",
+                      proc.stderr)
 
 
 if __name__ == "__main__":

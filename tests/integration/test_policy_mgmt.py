@@ -26,6 +26,9 @@ API = "?api-version=2020-10-01"
 NONE_HEADER = h.NONE_HEADER
 ISO = "iso"
 ISO_KEYS = "iso-keys"
+ISO_REPLAY = "iso-replay"  # unbound (MAA's form) and bound requests, the setting off
+ISO_BOUND = "iso-bound"    # require_bound_requests on
+KEEP = "keep"              # AAD, policy_history_keep 3
 RESULT_LIFETIME = 3600
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -96,9 +99,10 @@ def setUpModule():
         mk("lone-leaf", "p256", ext="leaf")      # self-signed, CA:FALSE
         mk("no-bc", "p256", ext="nobc")          # self-signed, no basicConstraints at all
         mk("leaf-of-signer", "p256", ext="leaf", issuer=CERTS["signer"][:2])
-        for name in (ISO, ISO_KEYS):
+        for name in (ISO, ISO_KEYS, ISO_REPLAY, ISO_BOUND):
             D.attestctl("provider", "create", name, "--isolated", "--signer",
                         CERTS["signer"][1])
+        D.attestctl("provider", "create", KEEP)
         for name, role in (("pm-reader", "AttestationReader"),
                            ("pm-contributor", "AttestationContributor")):
             PRINCIPALS[name] = json.loads(D.attestctl("principal", "create", name).stdout)
@@ -174,6 +178,22 @@ def rollback_payload(provider, type_, version, iat=None):
                        "iat": int(time.time()) if iat is None else iat}).encode()
 
 
+def issuer_of(provider):
+    """The provider's issuer URL (its token "iss"; the "aud" of a bound request)."""
+    return D.base_url + (f"/providers/{provider}" if provider not in (None, "default") else "")
+
+
+def bound_header(provider, type_=None, iat=None, **extra):
+    """Binding claims (docs/policies.md, "Bound requests") for the JWS protected header, with a
+    random "jti" as attestctl adds: two requests signed in the same second differ."""
+    hdr = {"iat": int(time.time()) if iat is None else iat, "aud": issuer_of(provider),
+           "jti": os.urandom(8).hex()}
+    if type_ is not None:
+        hdr["attestationType"] = type_
+    hdr.update(extra)
+    return hdr
+
+
 def text_of(jws):
     """The policy text inside a StoredAttestationPolicy JWS."""
     payload = json.loads(h.b64url_decode(jws.split(".")[1]))
@@ -226,13 +246,21 @@ class PolicyCase(unittest.TestCase):
         return self.call("POST", f"/policies/{type_}:reset", body, provider=provider, **kw)
 
     def history(self, type_, provider=None, who="owner"):
-        status, _, body = self.call("GET", f"/attestd/policies/{type_}/versions",
-                                    provider=provider, maa=False, who=who)
-        self.assertEqual(status, 200, body)
-        doc = json.loads(body)
-        self.assertEqual(set(doc), {"attestationType", "versions"})
-        self.assertEqual(doc["attestationType"], type_)
-        return doc["versions"]
+        """Every version kept, following the pages' nextLink."""
+        path = f"/attestd/policies/{type_}/versions"
+        versions = []
+        while path is not None:
+            status, _, body = self.call("GET", path, provider=provider, maa=False, who=who)
+            self.assertEqual(status, 200, body)
+            doc = json.loads(body)
+            self.assertLessEqual(set(doc), {"attestationType", "versions", "nextLink"})
+            self.assertEqual(doc["attestationType"], type_)
+            versions += doc["versions"]
+            path = None
+            if "nextLink" in doc:
+                self.assertTrue(doc["nextLink"].startswith(issuer_of(provider) + "/"), doc)
+                path = doc["nextLink"].removeprefix(issuer_of(provider))
+        return versions
 
     def version(self, type_, n, provider=None):
         status, _, body = self.call("GET", f"/attestd/policies/{type_}/versions/{n}",
@@ -1229,6 +1257,373 @@ class LogTest(PolicyCase):
                 if len(part) >= 20:
                     self.assertNotIn(part, log)
         self.assertNotIn(b64der("signer2")[:60], log)
+
+
+# =====================================================================
+# 5. Replayed signed requests (docs/policies.md, "Bound requests")
+# =====================================================================
+
+REPLAYED = ("this signed request was applied already: a bound request is accepted only once "
+            "(sign a new one)")
+
+
+def requires(claim):
+    return (f'this provider requires bound policy requests: the JWS protected header has no '
+            f'"{claim}" (docs/policies.md, "Bound requests")')
+
+
+def superseded(version, type_, provider):
+    return (f"this signed policy was applied before (version {version} of {type_}) and has "
+            f"since been superseded; a signed request is not applied twice. To make it the "
+            f"policy in force again, roll back to that version: attestctl policy rollback "
+            f"{type_} {version} --provider {provider}, or POST /attestd/policies/{type_}/"
+            f"versions/{version}:rollback")
+
+
+class UnboundReplayTest(PolicyCase):
+    """MAA's own form (no binding claims), the setting off: what the official client sends."""
+
+    def test_superseded_signed_set_is_refused(self):
+        # A Reader copies an old, weaker signed policy from the history; a Contributor without
+        # the signing key re-submits it after it was superseded.
+        weak = signed_policy("signer", POLICY_A)
+        self.result(self.put("OpenEnclave", weak, provider=ISO_REPLAY), ISO_REPLAY)
+        v = self.history("OpenEnclave", ISO_REPLAY)[-1]["version"]
+        self.assertEqual(self.version("OpenEnclave", v, ISO_REPLAY)["jws"], weak)
+        self.result(self.put("OpenEnclave", signed_policy("signer", POLICY_B),
+                             provider=ISO_REPLAY), ISO_REPLAY)
+        before = self.snapshot("OpenEnclave", ISO_REPLAY)
+        self.assert_error(self.put("OpenEnclave", weak, provider=ISO_REPLAY), 400,
+                          "InvalidOperation", superseded(v, "OpenEnclave", ISO_REPLAY))
+        self.assertEqual(self.snapshot("OpenEnclave", ISO_REPLAY), before)
+        # After a reset too.
+        self.result(self.reset("OpenEnclave", signed("signer", b""), provider=ISO_REPLAY),
+                    ISO_REPLAY)
+        before = self.snapshot("OpenEnclave", ISO_REPLAY)
+        self.assert_error(self.put("OpenEnclave", weak, provider=ISO_REPLAY), 400,
+                          "InvalidOperation", superseded(v, "OpenEnclave", ISO_REPLAY))
+        self.assertEqual(self.snapshot("OpenEnclave", ISO_REPLAY), before)
+        # The way back is a rollback (signed, bound by its own payload).
+        status, _, body = self.rollback(
+            "OpenEnclave", v, signed("signer", rollback_payload(ISO_REPLAY, "OpenEnclave", v)),
+            provider=ISO_REPLAY)
+        self.assertEqual(status, 201, body)
+        self.assertEqual(self.in_force("OpenEnclave", ISO_REPLAY)[0], weak)
+
+    def test_a_new_signature_over_the_same_request_is_the_same_request(self):
+        # ES256 signatures differ each time: the signing input identifies the request.
+        first = signed_policy("ec-signer", POLICY_A)
+        again = signed_policy("ec-signer", POLICY_A)
+        self.assertEqual(first.rsplit(".", 1)[0], again.rsplit(".", 1)[0])
+        self.assertNotEqual(first, again)
+        self.result(self.put("SevSnpVm", first))
+        v = self.history("SevSnpVm")[-1]["version"]
+        self.result(self.put("SevSnpVm", unsigned_policy(POLICY_B)))
+        before = self.snapshot("SevSnpVm")
+        self.assert_error(self.put("SevSnpVm", again), 400, "InvalidOperation",
+                          superseded(v, "SevSnpVm", "default"))
+        self.assertEqual(self.snapshot("SevSnpVm"), before)
+
+    def test_resubmitting_the_policy_in_force_changes_nothing(self):
+        body = signed_policy("signer", POLICY_C)
+        self.result(self.put("Tpm", body, provider=ISO_REPLAY), ISO_REPLAY)
+        before = self.snapshot("Tpm", ISO_REPLAY)
+        claims = self.result(self.put("Tpm", body, provider=ISO_REPLAY), ISO_REPLAY)
+        self.assertEqual(claims, {"x-ms-policy-result": "Updated",
+                                  "x-ms-policy-token-hash": token_hash(body),
+                                  "x-ms-policy": body,
+                                  "x-ms-policy-signer": signer_jwk("signer", "RSA")})
+        self.assertEqual(self.snapshot("Tpm", ISO_REPLAY), before)
+
+    def test_unbound_requests_stay_portable(self):
+        # Documented difference from nothing: MAA's form names no provider or type, so the same
+        # request is accepted once on each (docs/policies.md): what bound requests are for.
+        body = signed_policy("signer", POLICY_B)
+        for provider, type_ in ((ISO_REPLAY, "TdxVm"), (ISO_REPLAY, "SgxEnclave"), (ISO, "Tpm")):
+            with self.subTest(provider=provider, type=type_):
+                self.result(self.put(type_, body, provider=provider), provider)
+
+
+class BoundRequestTest(PolicyCase):
+    """Requests carrying binding claims, the setting off: checked, and accepted once."""
+
+    def test_bound_set_works_once(self):
+        body = signed_policy("signer", POLICY_A, header=bound_header(ISO_REPLAY, "SgxEnclave"))
+        claims = self.result(self.put("SgxEnclave", body, provider=ISO_REPLAY), ISO_REPLAY)
+        self.assertEqual(claims["x-ms-policy"], body)
+        before = self.snapshot("SgxEnclave", ISO_REPLAY)
+        self.assert_error(self.put("SgxEnclave", body, provider=ISO_REPLAY), 400,
+                          "InvalidOperation", REPLAYED)
+        self.assertEqual(self.snapshot("SgxEnclave", ISO_REPLAY), before)
+
+    def test_bound_reset_works_once(self):
+        self.result(self.put("SevSnpVm", signed_policy("signer", POLICY_C), provider=ISO_REPLAY),
+                    ISO_REPLAY)
+        reset = signed("signer", b"", header=bound_header(ISO_REPLAY, "SevSnpVm"))
+        claims = self.result(self.reset("SevSnpVm", reset, provider=ISO_REPLAY), ISO_REPLAY)
+        self.assertEqual(claims["x-ms-policy-result"], "Removed")
+        self.result(self.put("SevSnpVm", signed_policy("signer", POLICY_B), provider=ISO_REPLAY),
+                    ISO_REPLAY)
+        before = self.snapshot("SevSnpVm", ISO_REPLAY)
+        self.assert_error(self.reset("SevSnpVm", reset, provider=ISO_REPLAY), 400,
+                          "InvalidOperation", REPLAYED)
+        self.assertEqual(self.snapshot("SevSnpVm", ISO_REPLAY), before)
+
+    def test_bound_signer_changes_work_once(self):
+        # A captured "add signer2" must not bring signer2 back after its removal.
+        add = signed("signer", cert_payload("signer2"), header=bound_header(ISO_REPLAY))
+        remove = signed("signer", cert_payload("signer2"), header=bound_header(ISO_REPLAY))
+        self.assertEqual(self.result(self.signers_change("add", add, provider=ISO_REPLAY),
+                                     ISO_REPLAY)["x-ms-policycertificates-result"], "IsPresent")
+        self.assertEqual(self.result(self.signers_change("remove", remove, provider=ISO_REPLAY),
+                                     ISO_REPLAY)["x-ms-policycertificates-result"], "IsAbsent")
+        for op, body in (("add", add), ("remove", remove)):
+            with self.subTest(op=op):
+                self.assert_error(self.signers_change(op, body, provider=ISO_REPLAY), 400,
+                                  "InvalidOperation", REPLAYED)
+        self.assertEqual([h.cert_der_from_x5c(k["x5c"][0]) for k in self.signer_keys(ISO_REPLAY)],
+                         [CERTS["signer"][2]])
+
+    def test_refused_signer_change_is_not_recorded(self):
+        # Removing the last signer is refused; the same bound request is refused the same way
+        # again (not as a replay): a refused request changes nothing, its record included.
+        self.assertEqual([h.cert_der_from_x5c(k["x5c"][0]) for k in self.signer_keys(ISO_REPLAY)],
+                         [CERTS["signer"][2]])
+        remove = signed("signer", cert_payload("signer"), header=bound_header(ISO_REPLAY))
+        for _ in range(2):
+            self.assert_error(self.signers_change("remove", remove, provider=ISO_REPLAY), 400,
+                              "InvalidOperation", "the last policy signer cannot be removed")
+
+    def test_binding_claims_are_checked(self):
+        now = int(time.time())
+        issuer = issuer_of(ISO_REPLAY)
+        cases = [
+            # Another provider's audience, another type, on the right path.
+            (bound_header(ISO, "TdxVm"), "the request's \"aud\" must name this provider's "
+             f"issuer, {issuer}"),
+            (bound_header(ISO_REPLAY, "TdxVm", aud=[issuer_of(None), issuer_of(ISO)]),
+             f"the request's \"aud\" must name this provider's issuer, {issuer}"),
+            (bound_header(ISO_REPLAY, "SgxEnclave"),
+             "the request's \"attestationType\" must be TdxVm, the attestation type it changes"),
+            (bound_header(ISO_REPLAY, "TdxVm", iat=now - 660),
+             "the request's \"iat\" is older than 10 minutes: sign a new request"),
+            (bound_header(ISO_REPLAY, "TdxVm", iat=now + 300),
+             "the request's \"iat\" is in the future"),
+            (bound_header(ISO_REPLAY, "TdxVm", iat=str(now)),
+             'the "iat" header claim must be a NumericDate (whole seconds)'),
+            (bound_header(ISO_REPLAY, "TdxVm", nbf=now + 300),
+             'the request is not valid yet (its "nbf" is in the future)'),
+            (bound_header(ISO_REPLAY, "TdxVm", exp=now - 300),
+             'the request has expired (its "exp" has passed)'),
+            # Partly bound: all three claims or none.
+            ({"iat": now}, 'a bound request carries iat, aud and attestationType in its JWS '
+             'protected header: "aud" is missing'),
+            ({"iat": now, "aud": issuer}, 'a bound request carries iat, aud and attestationType '
+             'in its JWS protected header: "attestationType" is missing'),
+            ({"attestationType": "TdxVm"}, 'a bound request carries iat, aud and attestationType '
+             'in its JWS protected header: "iat" is missing'),
+        ]
+        before = self.snapshot("TdxVm", ISO_REPLAY)
+        for header, message in cases:
+            with self.subTest(message=message, header=header):
+                self.assert_error(self.put("TdxVm", signed_policy("signer", POLICY_A,
+                                                                  header=header),
+                                           provider=ISO_REPLAY),
+                                  400, "InvalidOperation", message)
+        self.assertEqual(self.snapshot("TdxVm", ISO_REPLAY), before)
+        # An array audience naming the issuer, and a type named in another case, are accepted.
+        ok = bound_header(ISO_REPLAY, "tdxvm", aud=[issuer_of(ISO), issuer])
+        self.result(self.put("TdxVm", signed_policy("signer", POLICY_C, header=ok),
+                             provider=ISO_REPLAY), ISO_REPLAY)
+        # A signer change has no type.
+        self.assert_error(self.signers_change("add", signed("signer", cert_payload("signer2"),
+                                                            header=bound_header(ISO_REPLAY,
+                                                                                "TdxVm")),
+                                              provider=ISO_REPLAY),
+                          400, "InvalidOperation", 'a signer change applies to the whole '
+                          'provider: "attestationType" does not belong in it')
+
+    def test_bound_rollback_works_once(self):
+        self.result(self.put("OpenEnclave", signed_policy("signer", POLICY_C),
+                             provider=ISO), ISO)
+        v = self.history("OpenEnclave", ISO)[-1]["version"]
+        self.result(self.put("OpenEnclave", signed_policy("signer", POLICY_B, header={"x": 1}),
+                             provider=ISO), ISO)
+        body = signed("signer", rollback_payload(ISO, "OpenEnclave", v))
+        status, _, answer = self.rollback("OpenEnclave", v, body, provider=ISO)
+        self.assertEqual(status, 201, answer)
+        self.result(self.put("OpenEnclave", signed_policy("signer", POLICY_B, header={"x": 2}),
+                             provider=ISO), ISO)
+        before = self.snapshot("OpenEnclave", ISO)
+        self.assert_error(self.rollback("OpenEnclave", v, body, provider=ISO), 400,
+                          "InvalidOperation", REPLAYED)
+        self.assertEqual(self.snapshot("OpenEnclave", ISO), before)
+
+    def test_replay_records_survive_a_restart(self):
+        body = signed_policy("signer", POLICY_B, header=bound_header(ISO_REPLAY, "Tpm"))
+        self.result(self.put("Tpm", body, provider=ISO_REPLAY), ISO_REPLAY)
+        self.d.stop()
+        self.d.start()
+        self.assert_error(self.put("Tpm", body, provider=ISO_REPLAY), 400, "InvalidOperation",
+                          REPLAYED)
+
+
+class RequiredBindingTest(PolicyCase):
+    """ISO_BOUND with require_bound_requests on (set by attestctl, effective without SIGHUP)."""
+
+    @classmethod
+    def setUpClass(cls):
+        shown = json.loads(D.attestctl("provider", "set", ISO_BOUND, "--require-bound-requests",
+                                       "on").stdout)
+        assert shown["require_bound_requests"] is True, shown
+
+    @classmethod
+    def tearDownClass(cls):
+        D.attestctl("provider", "set", ISO_BOUND, "--require-bound-requests", "off")
+
+    def test_unbound_requests_refused(self):
+        before = self.snapshot("SgxEnclave", ISO_BOUND)
+        signers = self.signer_keys(ISO_BOUND)
+        for what, resp, claim in (
+                ("set", lambda: self.put("SgxEnclave", signed_policy("signer", POLICY_A),
+                                         provider=ISO_BOUND), "iat"),
+                ("set without aud", lambda: self.put(
+                    "SgxEnclave", signed_policy("signer", POLICY_A,
+                                                header={"iat": int(time.time())}),
+                    provider=ISO_BOUND), None),
+                ("reset", lambda: self.reset("SgxEnclave", signed("signer", b""),
+                                             provider=ISO_BOUND), "iat"),
+                ("add", lambda: self.signers_change("add", signed("signer",
+                                                                  cert_payload("signer2")),
+                                                    provider=ISO_BOUND), "iat"),
+                ("remove", lambda: self.signers_change("remove", signed("signer",
+                                                                        cert_payload("signer")),
+                                                       provider=ISO_BOUND), "iat")):
+            with self.subTest(what=what):
+                message = requires(claim) if claim else (
+                    'a bound request carries iat, aud and attestationType in its JWS protected '
+                    'header: "aud" is missing')
+                self.assert_error(resp(), 400, "InvalidOperation", message)
+        self.assertEqual(self.snapshot("SgxEnclave", ISO_BOUND), before)
+        self.assertEqual(self.signer_keys(ISO_BOUND), signers)
+
+    def test_bound_requests_accepted(self):
+        body = signed_policy("signer", POLICY_C, header=bound_header(ISO_BOUND, "SgxEnclave"))
+        claims = self.result(self.put("SgxEnclave", body, provider=ISO_BOUND), ISO_BOUND)
+        self.assertEqual(claims["x-ms-policy"], body)
+        reset = signed("signer", b"", header=bound_header(ISO_BOUND, "SgxEnclave"))
+        self.assertEqual(self.result(self.reset("SgxEnclave", reset, provider=ISO_BOUND),
+                                     ISO_BOUND)["x-ms-policy-result"], "Removed")
+        for op, result in (("add", "IsPresent"), ("remove", "IsAbsent")):
+            req = signed("signer", cert_payload("signer2"), header=bound_header(ISO_BOUND))
+            self.assertEqual(self.result(self.signers_change(op, req, provider=ISO_BOUND),
+                                         ISO_BOUND)["x-ms-policycertificates-result"], result)
+
+    def test_the_setting_binds_at_once(self):
+        body = signed_policy("signer", POLICY_B)
+        self.assert_error(self.put("TdxVm", body, provider=ISO_BOUND), 400, "InvalidOperation",
+                          requires("iat"))
+        self.d.attestctl("provider", "set", ISO_BOUND, "--require-bound-requests", "off")
+        try:
+            self.result(self.put("TdxVm", body, provider=ISO_BOUND), ISO_BOUND)
+        finally:
+            self.d.attestctl("provider", "set", ISO_BOUND, "--require-bound-requests", "on")
+        self.assert_error(self.put("TdxVm", signed_policy("signer", POLICY_A),
+                                   provider=ISO_BOUND), 400, "InvalidOperation", requires("iat"))
+
+
+# =====================================================================
+# 6. History: paging and retention
+# =====================================================================
+
+class HistoryPagingTest(PolicyCase):
+
+    def test_pages_follow_next_link(self):
+        for text in (POLICY_A, POLICY_B, POLICY_C, POLICY_A, POLICY_B):
+            self.result(self.put("OpenEnclave", unsigned_policy(text)))
+        everything = self.history("OpenEnclave")
+        self.assertGreaterEqual(len(everything), 5)
+        pages = []
+        path = "/attestd/policies/OpenEnclave/versions?maxpagesize=2"
+        while path:
+            status, _, body = self.call("GET", path, maa=False)
+            self.assertEqual(status, 200, body)
+            doc = json.loads(body)
+            pages.append(doc["versions"])
+            self.assertLessEqual(len(doc["versions"]), 2)
+            if "nextLink" in doc:
+                last = doc["versions"][-1]["version"]
+                self.assertEqual(doc["nextLink"], self.d.base_url + "/attestd/policies/"
+                                 f"OpenEnclave/versions?after={last}&maxpagesize=2")
+                path = doc["nextLink"].removeprefix(self.d.base_url)
+            else:
+                path = None
+        self.assertEqual([v for p in pages for v in p], everything)
+        self.assertEqual(len(pages), (len(everything) + 1) // 2)
+        # "after" alone: the rest, in one page of the default size.
+        status, _, body = self.call("GET", "/attestd/policies/OpenEnclave/versions?after="
+                                    f"{everything[1]['version']}", maa=False)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body), {"attestationType": "OpenEnclave",
+                                            "versions": everything[2:]})
+
+    def test_bad_paging_parameters(self):
+        for query, message in (
+                ("?maxpagesize=0", "maxpagesize must be an integer from 1 to 1000"),
+                ("?maxpagesize=1001", "maxpagesize must be an integer from 1 to 1000"),
+                ("?maxpagesize=ten", "maxpagesize must be an integer from 1 to 1000"),
+                ("?after=-1", "after must be a policy version number (0 or more)"),
+                ("?after=", "after must be a policy version number (0 or more)")):
+            with self.subTest(query=query):
+                status, _, body = self.call("GET", "/attestd/policies/OpenEnclave/versions" +
+                                            query, maa=False)
+                self.assertEqual(status, 400, body)
+                self.assertEqual(h.error_of(body), ("InvalidParameter", message))
+
+
+class RetentionTest(PolicyCase):
+    """KEEP keeps the newest 3 versions per type (attestctl provider set --policy-history-keep)."""
+
+    @classmethod
+    def setUpClass(cls):
+        shown = json.loads(D.attestctl("provider", "set", KEEP, "--policy-history-keep",
+                                       "3").stdout)
+        assert shown["policy_history_keep"] == 3, shown
+
+    def test_only_the_newest_versions_are_kept(self):
+        bodies = [unsigned_policy(t) for t in (POLICY_A, POLICY_B, POLICY_C)]
+        bodies.append(signed_policy("signer", POLICY_A))
+        bodies.append(signed_policy("signer", POLICY_B))
+        for body in bodies:
+            self.result(self.put("SgxEnclave", body, provider=KEEP), KEEP)
+        kept = self.history("SgxEnclave", KEEP)
+        newest = kept[-1]["version"]
+        self.assertEqual([v["version"] for v in kept], [newest - 2, newest - 1, newest])
+        self.assertEqual(self.in_force("SgxEnclave", KEEP)[0], bodies[-1])
+        status, _, body = self.call("GET", f"/attestd/policies/SgxEnclave/versions/{newest - 3}",
+                                    provider=KEEP, maa=False)
+        self.assertEqual(status, 404, body)
+        self.assert_error(self.rollback("SgxEnclave", newest - 3, provider=KEEP), 404,
+                          "NotFound", "no such policy version")
+        # A reset and a rollback are versions too; the one in force is always kept.
+        self.result(self.reset("SgxEnclave", provider=KEEP), KEEP)
+        status, _, body = self.rollback("SgxEnclave", newest, provider=KEEP)
+        self.assertEqual(status, 201, body)
+        kept = self.history("SgxEnclave", KEEP)
+        self.assertEqual([v["action"] for v in kept], ["set", "reset", "rollback"])
+        self.assertEqual(self.in_force("SgxEnclave", KEEP)[0], bodies[-1])
+
+    def test_a_forgotten_version_is_still_not_reapplied(self):
+        weak = signed_policy("signer", POLICY_C)
+        self.result(self.put("Tpm", weak, provider=KEEP), KEEP)
+        v = self.history("Tpm", KEEP)[-1]["version"]
+        for text in (POLICY_A, POLICY_B, POLICY_A, POLICY_B):
+            self.result(self.put("Tpm", unsigned_policy(text), provider=KEEP), KEEP)
+        self.assertNotIn(v, [x["version"] for x in self.history("Tpm", KEEP)])
+        before = self.snapshot("Tpm", KEEP)
+        self.assert_error(self.put("Tpm", weak, provider=KEEP), 400, "InvalidOperation",
+                          superseded(v, "Tpm", KEEP))
+        self.assertEqual(self.snapshot("Tpm", KEEP), before)
 
 
 if __name__ == "__main__":

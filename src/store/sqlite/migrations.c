@@ -14,7 +14,8 @@
  * principals, principal_secrets, role_assignments); 3 principals.cert_der
  * (client certificates for private_key_jwt) and providers.attest_requires_auth; 4 policies
  * (providers.trust_model, policy_versions, policy_signers); 5 collateral (the newest Intel
- * collateral item per kind and key); 6 providers.collateral_grace.
+ * collateral item per kind and key); 6 providers.collateral_grace; 7 signed policy requests
+ * (providers.require_bound_requests, providers.policy_history_keep, policy_requests).
  *
  * Tables later issues will add, each in a new migration (not created yet): audit_log.
  */
@@ -166,6 +167,25 @@ static const struct migration migrations[] = {
         /* Seconds a provider lets collateral be used past its nextUpdate (0 .. 30 days,
          * checked by the store). */
         "ALTER TABLE providers ADD COLUMN collateral_grace INTEGER NOT NULL DEFAULT 0;",
+    },
+    {
+        7,
+        /* Whether a provider's signed policy changes must carry binding claims, and how many
+         * policy versions per type it keeps (0 = all): both off for existing providers. */
+        "ALTER TABLE providers ADD COLUMN require_bound_requests INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE providers ADD COLUMN policy_history_keep INTEGER NOT NULL DEFAULT 0;"
+        /* Signed policy changes seen, by the SHA-256 of their JWS signing input: bound ones
+         * until their window ends (expires_at), applied unbound sets for good (0). scope is
+         * the attestation type, '' for signer changes. */
+        "CREATE TABLE policy_requests ("
+        "  provider TEXT NOT NULL REFERENCES providers(name) ON DELETE CASCADE,"
+        "  scope TEXT NOT NULL,"
+        "  digest TEXT NOT NULL,"
+        "  expires_at INTEGER NOT NULL,"
+        "  version INTEGER NOT NULL DEFAULT 0,"
+        "  PRIMARY KEY(provider, scope, digest));"
+        "CREATE INDEX policy_requests_expiry ON policy_requests(expires_at)"
+        "  WHERE expires_at > 0;",
     },
 };
 

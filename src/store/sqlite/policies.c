@@ -1,6 +1,6 @@
 /*
  * policies.c - policy versions and policy signer certificates in the SQLite backend (tables
- * policy_versions and policy_signers; migration 4).
+ * policy_versions and policy_signers, migration 4; policy_requests, migration 7).
  *
  * Input trust: records come from our callers (checked in store.c); rows come from a database
  * file someone else may have edited, so every column is type-checked and must fit its field.
@@ -9,6 +9,7 @@
 #include "store/sqlite/sqlite_int.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "store/store.h"
 
@@ -40,12 +41,11 @@ static att_err read_version(sqlite3_stmt *st, struct att_policy_version_rec *v)
  * One statement takes the next version number and inserts the row, so two writers can never
  * get the same number (the UNIQUE index would refuse the second anyway).
  */
-att_err att_sqlite_policy_version_append(struct att_store *s, struct att_policy_version_rec *v)
+static att_err insert_version(sqlite3 *db, struct att_policy_version_rec *v)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     bool done = false;
-    sqlite3 *db = att_sqlite_db(s);
     ATT_GUARD(att_sqlite_prepare(
         db,
         "INSERT INTO policy_versions(" VERSION_COLS ")"
@@ -78,6 +78,112 @@ out:
     return rc;
 }
 
+/* Bounded growth: a bound request's record is useless once its window has closed. */
+static att_err prune_requests(sqlite3 *db, int64_t now)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(
+        db, "DELETE FROM policy_requests WHERE expires_at > 0 AND expires_at < ?1", &st));
+    ATT_GUARD(att_sqlite_bind_i64(st, 1, now));
+    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * Record a request: a bound one (expires_at > 0) must be new (ATT_ERR_TOKEN_REPLAY); an
+ * unbound one keeps its first record (the version that first applied it).
+ */
+static att_err insert_request(sqlite3 *db, const struct att_policy_request_rec *r)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool once = r->expires_at > 0;
+    ATT_GUARD(att_sqlite_prepare(db,
+                                 once ? "INSERT INTO policy_requests(provider, scope, digest,"
+                                        " expires_at, version) VALUES(?1, ?2, ?3, ?4, ?5)"
+                                      : "INSERT OR IGNORE INTO policy_requests(provider, scope,"
+                                        " digest, expires_at, version) VALUES(?1, ?2, ?3, ?4, ?5)",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, r->provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, r->scope));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, r->digest));
+    ATT_GUARD(att_sqlite_bind_i64(st, 4, r->expires_at));
+    ATT_GUARD(att_sqlite_bind_i64(st, 5, r->version));
+    rc = att_sqlite_step_done(db, st, NULL);
+    if (rc == ATT_ERR_EXISTS) {
+        rc = ATT_ERR_TOKEN_REPLAY;
+    }
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Retention: the newest `keep` versions of (provider, type) stay; the newest is in force. */
+static att_err prune_versions(sqlite3 *db, const struct att_policy_version_rec *v, int64_t keep)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(db,
+                                 "DELETE FROM policy_versions WHERE provider = ?1 AND type = ?2"
+                                 " AND version <= ?3",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, v->provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, v->type));
+    ATT_GUARD(att_sqlite_bind_i64(st, 3, v->version - keep));
+    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static att_err append_rows(sqlite3 *db, struct att_policy_version_rec *v,
+                           struct att_policy_request_rec *req, int64_t keep)
+{
+    ATT_TRY(insert_version(db, v));
+    if (req != NULL) {
+        req->version = v->version;
+        ATT_TRY(prune_requests(db, v->created_at));
+        ATT_TRY(insert_request(db, req));
+    }
+    if (keep > 0) {
+        ATT_TRY(prune_versions(db, v, keep));
+    }
+    return ATT_OK;
+}
+
+/*
+ * The version, its request record and the retention pruning stand or fall together: a SAVEPOINT
+ * with the connection's (recursive) mutex held throughout, as in identity.c, so no other
+ * thread's statement lands inside it.
+ */
+att_err att_sqlite_policy_version_append(struct att_store *s, struct att_policy_version_rec *v,
+                                         struct att_policy_request_rec *req, int64_t keep)
+{
+    sqlite3 *db = att_sqlite_db(s);
+    sqlite3_mutex *mu = sqlite3_db_mutex(db);
+
+    sqlite3_mutex_enter(mu);
+    att_err rc = att_sqlite_exec(db, "SAVEPOINT policy_append");
+    if (rc == ATT_OK) {
+        rc = append_rows(db, v, req, keep);
+        if (rc == ATT_OK) {
+            rc = att_sqlite_exec(db, "RELEASE policy_append");
+        }
+        if (rc != ATT_OK) {
+            /* Undo and close the savepoint; the first error is the one reported. */
+            att_ignore_err(att_sqlite_exec(db, "ROLLBACK TO policy_append"));
+            att_ignore_err(att_sqlite_exec(db, "RELEASE policy_append"));
+        }
+    }
+    sqlite3_mutex_leave(mu);
+    return rc;
+}
+
 /* `version` 0 = the newest. */
 att_err att_sqlite_policy_version_get(struct att_store *s, const char *provider, const char *type,
                                       int64_t version, struct att_policy_version_rec *out)
@@ -107,8 +213,10 @@ out:
     return rc;
 }
 
+/* `limit` 0 = all (SQLite: a negative LIMIT has no upper bound). */
 att_err att_sqlite_policy_version_list(struct att_store *s, const char *provider, const char *type,
-                                       att_store_policy_version_cb cb, void *arg)
+                                       int64_t after, int64_t limit, att_store_policy_version_cb cb,
+                                       void *arg)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
@@ -117,10 +225,13 @@ att_err att_sqlite_policy_version_list(struct att_store *s, const char *provider
     att_policy_version_rec_init(&v);
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
                                  "SELECT " VERSION_COLS " FROM policy_versions"
-                                 " WHERE provider = ?1 AND type = ?2 ORDER BY version",
+                                 " WHERE provider = ?1 AND type = ?2 AND version > ?3"
+                                 " ORDER BY version LIMIT ?4",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
     ATT_GUARD(att_sqlite_bind_text(st, 2, type));
+    ATT_GUARD(att_sqlite_bind_i64(st, 3, after));
+    ATT_GUARD(att_sqlite_bind_i64(st, 4, limit > 0 ? limit : -1));
     for (;;) {
         ATT_GUARD(att_sqlite_step_row(st, &done));
         if (done) {
@@ -132,6 +243,66 @@ att_err att_sqlite_policy_version_list(struct att_store *s, const char *provider
     rc = ATT_OK;
 out:
     att_policy_version_rec_cleanup(&v);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- policy requests (migration 7) ----------------------------------------------------- */
+
+att_err att_sqlite_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
+                                        int64_t now)
+{
+    sqlite3 *db = att_sqlite_db(s);
+    ATT_TRY(prune_requests(db, now));
+    return insert_request(db, r);
+}
+
+att_err att_sqlite_policy_request_get(struct att_store *s, const char *provider, const char *scope,
+                                      const char *digest, struct att_policy_request_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    struct att_policy_request_rec r;
+    memset(&r, 0, sizeof(r));
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT provider, scope, digest, expires_at, version"
+                                 " FROM policy_requests"
+                                 " WHERE provider = ?1 AND scope = ?2 AND digest = ?3",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, scope));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, digest));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(att_sqlite_col_text(st, 0, r.provider, sizeof(r.provider)));
+    ATT_GUARD(att_sqlite_col_text(st, 1, r.scope, sizeof(r.scope)));
+    ATT_GUARD(att_sqlite_col_text(st, 2, r.digest, sizeof(r.digest)));
+    ATT_GUARD(att_sqlite_col_i64(st, 3, &r.expires_at));
+    ATT_GUARD(att_sqlite_col_i64(st, 4, &r.version));
+    *out = r;
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_policy_request_forget(struct att_store *s, const char *provider,
+                                         const char *scope, const char *digest)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    int changes = 0;
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s),
+        "DELETE FROM policy_requests WHERE provider = ?1 AND scope = ?2 AND digest = ?3", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, scope));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, digest));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
+    ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
+    rc = ATT_OK;
+out:
     sqlite3_finalize(st);
     return rc;
 }

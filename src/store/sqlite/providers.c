@@ -20,7 +20,7 @@
 
 #define PROVIDER_COLS                                                                              \
     "name, issuer, signing_alg, is_default, created_at, attest_requires_auth, trust_model, "       \
-    "collateral_grace"
+    "collateral_grace, require_bound_requests, policy_history_keep"
 
 static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
 {
@@ -32,6 +32,8 @@ static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
     ATT_TRY(att_sqlite_col_bool(st, 5, &p->attest_requires_auth));
     ATT_TRY(att_sqlite_col_text(st, 6, p->trust_model, sizeof(p->trust_model)));
     ATT_TRY(att_sqlite_col_i64(st, 7, &p->collateral_grace));
+    ATT_TRY(att_sqlite_col_bool(st, 8, &p->require_bound_requests));
+    ATT_TRY(att_sqlite_col_i64(st, 9, &p->policy_history_keep));
     return ATT_OK;
 }
 
@@ -41,7 +43,7 @@ att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provide
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
         att_sqlite_db(s),
-        "INSERT INTO providers(" PROVIDER_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", &st));
+        "INSERT INTO providers(" PROVIDER_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, p->name));
     ATT_GUARD(att_sqlite_bind_text(st, 2, p->issuer));
     ATT_GUARD(att_sqlite_bind_text(st, 3, p->signing_alg));
@@ -50,6 +52,8 @@ att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provide
     ATT_GUARD(att_sqlite_bind_i64(st, 6, p->attest_requires_auth ? 1 : 0));
     ATT_GUARD(att_sqlite_bind_text(st, 7, p->trust_model));
     ATT_GUARD(att_sqlite_bind_i64(st, 8, p->collateral_grace));
+    ATT_GUARD(att_sqlite_bind_i64(st, 9, p->require_bound_requests ? 1 : 0));
+    ATT_GUARD(att_sqlite_bind_i64(st, 10, p->policy_history_keep));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:
@@ -147,6 +151,20 @@ att_err att_sqlite_provider_set_collateral_grace(struct att_store *s, const char
 {
     return provider_update(s, "UPDATE providers SET collateral_grace = ?2 WHERE name = ?1", name,
                            seconds);
+}
+
+att_err att_sqlite_provider_set_require_bound_requests(struct att_store *s, const char *name,
+                                                       bool on)
+{
+    return provider_update(s, "UPDATE providers SET require_bound_requests = ?2 WHERE name = ?1",
+                           name, on ? 1 : 0);
+}
+
+att_err att_sqlite_provider_set_policy_history_keep(struct att_store *s, const char *name,
+                                                    int64_t keep)
+{
+    return provider_update(s, "UPDATE providers SET policy_history_keep = ?2 WHERE name = ?1", name,
+                           keep);
 }
 
 /* ---- signing keys ---------------------------------------------------------- */

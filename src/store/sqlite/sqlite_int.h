@@ -87,6 +87,10 @@ att_err att_sqlite_provider_set_attest_requires_auth(struct att_store *s, const 
                                                      bool on);
 att_err att_sqlite_provider_set_collateral_grace(struct att_store *s, const char *name,
                                                  int64_t seconds);
+att_err att_sqlite_provider_set_require_bound_requests(struct att_store *s, const char *name,
+                                                       bool on);
+att_err att_sqlite_provider_set_policy_history_keep(struct att_store *s, const char *name,
+                                                    int64_t keep);
 
 att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k);
 att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,
@@ -128,11 +132,19 @@ att_err att_sqlite_role_delete(struct att_store *s, const char *id);
 
 /* ---- policy versions and signers (policies.c) ------------------------------ */
 
-att_err att_sqlite_policy_version_append(struct att_store *s, struct att_policy_version_rec *v);
+att_err att_sqlite_policy_version_append(struct att_store *s, struct att_policy_version_rec *v,
+                                         struct att_policy_request_rec *req, int64_t keep);
 att_err att_sqlite_policy_version_get(struct att_store *s, const char *provider, const char *type,
                                       int64_t version, struct att_policy_version_rec *out);
 att_err att_sqlite_policy_version_list(struct att_store *s, const char *provider, const char *type,
-                                       att_store_policy_version_cb cb, void *arg);
+                                       int64_t after, int64_t limit, att_store_policy_version_cb cb,
+                                       void *arg);
+att_err att_sqlite_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
+                                        int64_t now);
+att_err att_sqlite_policy_request_get(struct att_store *s, const char *provider, const char *scope,
+                                      const char *digest, struct att_policy_request_rec *out);
+att_err att_sqlite_policy_request_forget(struct att_store *s, const char *provider,
+                                         const char *scope, const char *digest);
 att_err att_sqlite_signer_insert(struct att_store *s, const struct att_signer_rec *r);
 att_err att_sqlite_signer_delete(struct att_store *s, const char *provider, const char *sha256);
 att_err att_sqlite_signer_list(struct att_store *s, const char *provider, att_store_signer_cb cb,

@@ -160,8 +160,8 @@ static void test_fresh_db_has_collateral(void **state)
     struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 6);
-    assert_int_equal(att_store_schema_latest(), 6);
+    assert_int_equal(v, 7);
+    assert_int_equal(att_store_schema_latest(), 7);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'"
                                     " AND name = 'collateral'"),
                      1);
@@ -189,15 +189,18 @@ static void test_upgrade_from_version_4(void **state)
     EXPECT_OK(att_store_provider_insert(f->s, &p));
     att_store_close(f->s);
     f->s = NULL;
-    /* Take migrations 5 and 6 back out: what is left is exactly a version 4 database. */
+    /* Take migrations 5 to 7 back out: what is left is exactly a version 4 database. */
     raw_exec(f->db, "DROP TABLE collateral; ALTER TABLE providers DROP COLUMN collateral_grace;"
+                    " DROP TABLE policy_requests;"
+                    " ALTER TABLE providers DROP COLUMN require_bound_requests;"
+                    " ALTER TABLE providers DROP COLUMN policy_history_keep;"
                     " DELETE FROM schema_migrations WHERE version >= 5;");
     assert_int_equal(raw_int(f->db, "SELECT MAX(version) FROM schema_migrations"), 4);
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 6);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 6);
+    assert_int_equal(v, 7);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 7);
     memset(&p, 0, sizeof(p));
     EXPECT_OK(att_store_provider_get(f->s, "p1", &p));
     assert_string_equal(p.trust_model, ATT_TRUST_ISOLATED);
@@ -210,7 +213,7 @@ static void test_upgrade_from_version_4(void **state)
     att_store_close(f->s);
     f->s = NULL;
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 6);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 7);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
 }
 

@@ -470,7 +470,7 @@ static void test_provider_attest_requires_auth(void **state)
     /* A row written without the column gets the default; a tampered value is refused. */
     raw_exec(f->db, PROVIDER_ROW
              "VALUES('old', 'https://i', 'ES256', 0, 1);"
-             "INSERT INTO providers VALUES('bad', 'https://i', 'ES256', 0, 1, 2, 'AAD', 0);");
+             "INSERT INTO providers VALUES('bad', 'https://i', 'ES256', 0, 1, 2, 'AAD', 0, 0, 0);");
     EXPECT_OK(att_store_provider_get(f->s, "old", &got));
     assert_false(got.attest_requires_auth);
     EXPECT_ERR(att_store_provider_get(f->s, "bad", &got), ATT_ERR_STORE);
@@ -677,6 +677,149 @@ static void test_busy_maps(void **state)
     att_dek_rec_cleanup(&d);
 }
 
+/* ---- policy settings, versions and requests (migration 7) ---------------------------- */
+
+static void test_provider_policy_settings(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_provider_rec p;
+    struct att_provider_rec got;
+    make_provider(&p, "pol", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    EXPECT_OK(att_store_provider_get(f->s, "pol", &got));
+    assert_false(got.require_bound_requests);
+    assert_int_equal(got.policy_history_keep, 0);
+    EXPECT_OK(att_store_provider_set_require_bound_requests(f->s, "pol", true));
+    EXPECT_OK(att_store_provider_set_policy_history_keep(f->s, "pol", 3));
+    EXPECT_OK(att_store_provider_get(f->s, "pol", &got));
+    assert_true(got.require_bound_requests);
+    assert_int_equal(got.policy_history_keep, 3);
+    EXPECT_ERR(att_store_provider_set_require_bound_requests(f->s, "absent", true),
+               ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_provider_set_policy_history_keep(f->s, "pol", -1), ATT_ERR_ARG);
+    EXPECT_ERR(
+        att_store_provider_set_policy_history_keep(f->s, "pol", ATT_POLICY_HISTORY_KEEP_MAX + 1),
+        ATT_ERR_ARG);
+    /* A tampered flag is refused, not read as true. */
+    raw_exec(f->db, "UPDATE providers SET require_bound_requests = 2 WHERE name = 'pol'");
+    EXPECT_ERR(att_store_provider_get(f->s, "pol", &got), ATT_ERR_STORE);
+}
+
+static void make_version(struct att_policy_version_rec *v, const char *id, int64_t at)
+{
+    snprintf(v->id, sizeof(v->id), "%s", id);
+    snprintf(v->provider, sizeof(v->provider), "pol");
+    snprintf(v->type, sizeof(v->type), "SgxEnclave");
+    snprintf(v->action, sizeof(v->action), "set");
+    snprintf(v->policy_hash, sizeof(v->policy_hash), "hash");
+    v->created_at = at;
+    att_buf_reset(&v->sealed_jws);
+    EXPECT_OK(att_buf_puts(&v->sealed_jws, "sealed"));
+}
+
+static void make_request(struct att_policy_request_rec *r, char digit, int64_t expires_at)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->provider, sizeof(r->provider), "pol");
+    snprintf(r->scope, sizeof(r->scope), "SgxEnclave");
+    memset(r->digest, digit, 64);
+    r->expires_at = expires_at;
+}
+
+struct version_numbers {
+    int64_t v[8];
+    size_t n;
+};
+
+static att_err collect_version_number(const struct att_policy_version_rec *v, void *arg)
+{
+    struct version_numbers *n = arg;
+    assert_true(n->n < 8);
+    n->v[n->n++] = v->version;
+    return ATT_OK;
+}
+
+static void test_policy_requests_and_retention(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_provider_rec p;
+    struct att_policy_version_rec v;
+    struct att_policy_request_rec r;
+    struct att_policy_request_rec got;
+    struct version_numbers n = {{0}, 0};
+    make_provider(&p, "pol", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    att_policy_version_rec_init(&v);
+
+    /* A bound request is recorded with its version, and only once. */
+    make_version(&v, "v1", 1000);
+    make_request(&r, 'a', 1600);
+    EXPECT_OK(att_store_policy_version_append(f->s, &v, &r, 0));
+    assert_int_equal(v.version, 1);
+    EXPECT_OK(att_store_policy_request_get(f->s, "pol", "SgxEnclave", r.digest, &got));
+    assert_int_equal(got.version, 1);
+    assert_int_equal(got.expires_at, 1600);
+    make_version(&v, "v2", 1001);
+    EXPECT_ERR(att_store_policy_version_append(f->s, &v, &r, 0), ATT_ERR_TOKEN_REPLAY);
+    /* ... and the refused append stored no version. */
+    EXPECT_OK(
+        att_store_policy_version_list(f->s, "pol", "SgxEnclave", 0, 0, collect_version_number, &n));
+    assert_int_equal(n.n, 1);
+
+    /* An unbound request keeps its first record. */
+    make_request(&r, 'b', 0);
+    EXPECT_OK(att_store_policy_version_append(f->s, &v, &r, 0));
+    make_version(&v, "v3", 1002);
+    EXPECT_OK(att_store_policy_version_append(f->s, &v, &r, 0));
+    EXPECT_OK(att_store_policy_request_get(f->s, "pol", "SgxEnclave", r.digest, &got));
+    assert_int_equal(got.version, 2);
+
+    /* A claim (signer change) after the window of 'a' prunes it; 'b' is kept for good. */
+    make_request(&r, 'c', 5000);
+    snprintf(r.scope, sizeof(r.scope), "%s", "");
+    EXPECT_OK(att_store_policy_request_claim(f->s, &r, 2000));
+    EXPECT_ERR(att_store_policy_request_claim(f->s, &r, 2000), ATT_ERR_TOKEN_REPLAY);
+    make_request(&r, 'a', 1600);
+    EXPECT_ERR(att_store_policy_request_get(f->s, "pol", "SgxEnclave", r.digest, &got),
+               ATT_ERR_NOT_FOUND);
+    make_request(&r, 'b', 0);
+    EXPECT_OK(att_store_policy_request_get(f->s, "pol", "SgxEnclave", r.digest, &got));
+    make_request(&r, 'c', 5000);
+    EXPECT_OK(att_store_policy_request_forget(f->s, "pol", "", r.digest));
+    EXPECT_ERR(att_store_policy_request_forget(f->s, "pol", "", r.digest), ATT_ERR_NOT_FOUND);
+    make_request(&r, 'd', 0);
+    memset(r.digest, 'A', 64); /* not lower-case hex */
+    EXPECT_ERR(att_store_policy_request_claim(f->s, &r, 2000), ATT_ERR_ARG);
+
+    /* Retention: keep 2 of versions 1..5; paging over what is left. */
+    make_version(&v, "v4", 1003);
+    EXPECT_OK(att_store_policy_version_append(f->s, &v, NULL, 0));
+    make_version(&v, "v5", 1004);
+    EXPECT_OK(att_store_policy_version_append(f->s, &v, NULL, 2));
+    assert_int_equal(v.version, 5);
+    n.n = 0;
+    EXPECT_OK(
+        att_store_policy_version_list(f->s, "pol", "SgxEnclave", 0, 0, collect_version_number, &n));
+    assert_int_equal(n.n, 2);
+    assert_int_equal(n.v[0], 4);
+    assert_int_equal(n.v[1], 5);
+    n.n = 0;
+    EXPECT_OK(
+        att_store_policy_version_list(f->s, "pol", "SgxEnclave", 4, 1, collect_version_number, &n));
+    assert_int_equal(n.n, 1);
+    assert_int_equal(n.v[0], 5);
+    EXPECT_ERR(att_store_policy_version_append(f->s, &v, NULL, -1), ATT_ERR_ARG);
+    EXPECT_ERR(
+        att_store_policy_version_list(f->s, "pol", "SgxEnclave", -1, 0, collect_version_number, &n),
+        ATT_ERR_ARG);
+    /* The records go with their provider. */
+    EXPECT_OK(att_store_provider_delete(f->s, "pol"));
+    make_request(&r, 'b', 0);
+    EXPECT_ERR(att_store_policy_request_get(f->s, "pol", "SgxEnclave", r.digest, &got),
+               ATT_ERR_NOT_FOUND);
+    att_policy_version_rec_cleanup(&v);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -698,6 +841,8 @@ int main(void)
         T(test_only_one_default_provider),
         T(test_provider_bad_arguments),
         T(test_provider_attest_requires_auth),
+        T(test_provider_policy_settings),
+        T(test_policy_requests_and_retention),
         T(test_oversized_column_refused),
         T(test_wrong_column_types_refused),
         T(test_keys_and_cascade),
