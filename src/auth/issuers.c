@@ -589,7 +589,8 @@ static void refresh(struct issuer *it, int64_t now)
 
 /*
  * The key for `kid`, refetching first when the cache is stale or lacks the kid and the rate
- * limit allows. *key is a new reference (EVP_PKEY_free it).
+ * limit allows. *key is a new reference (EVP_PKEY_free it); *alg the algorithm to verify
+ * with, `requested` (the token's "alg") choosing among those the key allows (att_jwks_key_alg).
  */
 static att_err key_for(struct issuer *it, const char *kid, enum att_jws_alg requested, int64_t now,
                        EVP_PKEY **key, enum att_jws_alg *alg)

@@ -49,7 +49,7 @@ class BackoffTest(unittest.TestCase):
 
     # A daemon per test: blocks are per node and must not leak from one test into the next.
     def setUp(self):
-        self.d = h.Daemon(config=f"auth_max_failures = {MAX}\nauth_failure_window = 60\n"
+        self.d = h.Daemon(config=f"auth_max_failures = {MAX}\nauth_failure_window = 600\n"
                                  f"auth_block_seconds = {self.BLOCK}\n"
                                  f"log_summary_interval = {SUMMARY_INTERVAL}")
         self.addCleanup(lambda: self.d.cleanup())  # the daemon of the test's end
