@@ -260,8 +260,8 @@ class BackoffTest(unittest.TestCase):
         token = json.loads(body)["access_token"]
         self.d.attestctl("role", "assign", "--principal", "bf-target", "--role", "Owner")
         for _ in range(MAX):
-            self.token_request(h.uuid4(), "wrong")
-        self.assertEqual(self.token_request(h.uuid4(), "wrong")[0], 429)
+            self.token_request(self.cred["client_id"], "wrong")
+        self.assertEqual(self.token_request(self.cred["client_id"], "wrong")[0], 429)
         status, _, _ = self.d.request("GET", "/admin/whoami",
                                       headers={"Authorization": "Bearer " + token})
         self.assertEqual(status, 200)
