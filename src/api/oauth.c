@@ -7,7 +7,8 @@
  * §2.2, OpenID Connect Core §9; src/auth/assertion.h). Using more than one is refused (§2.3).
  * Errors use OAuth's shape {"error", "error_description"} (§5.2), not MAA's. Every decision
  * is logged with client id, method and peer, never the secret or the assertion (at most the
- * first 8 bytes of its SHA-256).
+ * first 8 bytes of its SHA-256); refusals and throttling that repeat are summarised
+ * (src/core/log_summary.h). Brute-force backoff follows src/auth/backoff.h.
  */
 #include "api/api.h"
 
@@ -23,6 +24,7 @@
 #include "auth/principal.h"
 #include "core/codec.h"
 #include "core/log.h"
+#include "core/log_summary.h"
 #include "core/timeutil.h"
 #include "http/form.h"
 
@@ -53,20 +55,31 @@ static void oauth_error(struct att_http_response *resp, int status, const char *
     json_decref(doc);
 }
 
-/* Keys of the backoff table: the source address and the claimed client id. */
-static void backoff_keys(const struct att_http_request *req, const char *client_id,
-                         char ip_key[ATT_BACKOFF_KEY_MAX], char client_key[ATT_BACKOFF_KEY_MAX])
+/* Does `client_id` name a principal? A store error counts as yes: the check then reports it. */
+static bool principal_exists(const struct att_api_call *call, const char *client_id)
 {
-    att_backoff_addr_key(req->peer, ip_key);
-    snprintf(client_key, ATT_BACKOFF_KEY_MAX, "client:%s", client_id);
+    struct att_principal_rec p;
+    return att_store_principal_get(call->api->store, client_id, &p) != ATT_ERR_NOT_FOUND;
 }
 
-static bool too_many(const struct att_api_call *call, const char *ip_key, const char *client_key,
-                     int64_t now, struct att_http_response *resp, bool bearer_used)
+/*
+ * Backoff before any credential is checked (src/auth/backoff.h), for an attempt naming
+ * `client_id` (NULL: none usable; `keys` made from the same): a blocked (source, client) pair
+ * is refused; a blocked source only what no valid caller sends: no usable client id, or one
+ * that names no principal. Credentials for a principal that exists are checked, so a valid
+ * one is not refused because others failed from the same address.
+ */
+static bool too_many(const struct att_api_call *call, const struct att_backoff_keys *keys,
+                     const char *client_id, int64_t now, struct att_http_response *resp,
+                     bool bearer_used)
 {
+    struct att_backoff *b = call->api->backoff;
     unsigned retry = 0;
-    if (!att_backoff_blocked(call->api->backoff, ip_key, now, &retry) &&
-        (client_key[7] == 0 || !att_backoff_blocked(call->api->backoff, client_key, now, &retry))) {
+    bool blocked = client_id != NULL && att_backoff_blocked(b, keys->pair, now, &retry);
+    if (!blocked && att_backoff_blocked(b, keys->source, now, &retry)) {
+        blocked = client_id == NULL || !principal_exists(call, client_id);
+    }
+    if (!blocked) {
         return false;
     }
     char value[16];
@@ -145,9 +158,28 @@ struct attempt {
     char assertion_fp[17]; /* fingerprint of the client_assertion; "" for the other methods */
 };
 
+/*
+ * One line per decision, except that refusals repeat at an attacker's pace: those are logged
+ * the first time per (result, source, client id, reason) and then counted (log_summary.h).
+ */
 static void log_decision(const struct att_http_request *req, const char *client_id,
                          const struct attempt *how, const char *result, att_err reason)
 {
+    if (reason != ATT_OK) {
+        char source[ATT_BACKOFF_KEY_MAX];
+        char key[ATT_LOG_SUMMARY_KEY_MAX];
+        att_backoff_addr_key(req->peer, source);
+        if (strcmp(result, "throttled") == 0) {
+            /* Counted per source: a blocked source may try any client id. */
+            snprintf(key, sizeof(key), "token throttled %s", source);
+        } else {
+            snprintf(key, sizeof(key), "token %s %s %s %s", result, source, client_id,
+                     att_err_name(reason));
+        }
+        if (!att_log_summary_admit(ATT_LOG_WARN, "token request", key, att_time_now())) {
+            return;
+        }
+    }
     att_log(reason == ATT_OK ? ATT_LOG_INFO : ATT_LOG_WARN, "token request", "request_id",
             json_string(req->request_id), "peer", json_string(req->peer_text), "client_id",
             client_id[0] != 0 ? json_string(client_id) : NULL, "method",
@@ -237,9 +269,8 @@ static const char *assertion_problem(att_err rc)
 }
 
 /*
- * RFC 7521 §4.2 and RFC 7523 §2.2. The client id used for the log and the backoff key is the
- * one the assertion claims (unverified), else the client_id parameter; the verified one is
- * in *p on success.
+ * RFC 7521 §4.2 and RFC 7523 §2.2. The client id used for the log and the backoff keys is the
+ * one a well-formed assertion names (unverified; it is the verified one on success, *p).
  */
 static bool authenticate_assertion(const struct att_api_call *call, const struct att_form *form,
                                    int64_t now, bool bearer_used, struct att_principal_rec *p,
@@ -251,8 +282,7 @@ static bool authenticate_assertion(const struct att_api_call *call, const struct
     const struct att_bytes *post_id = att_form_get(form, "client_id");
     char client_id[ATT_ASSERTION_CLIENT_ID_MAX + 1] = "";
     char given_id[CLIENT_ID_MAX] = "";
-    char ip_key[ATT_BACKOFF_KEY_MAX];
-    char client_key[ATT_BACKOFF_KEY_MAX];
+    struct att_backoff_keys keys;
     char endpoint[ATT_URL_MAX + 32];
 
     if (type == NULL || value == NULL) {
@@ -267,11 +297,31 @@ static bool authenticate_assertion(const struct att_api_call *call, const struct
     }
     fingerprint(*value, how->assertion_fp);
     bool id_ok = post_id == NULL || copy_view(*post_id, given_id, sizeof(given_id));
-    if (att_assertion_claimed_client((const char *)value->ptr, value->len, client_id) != ATT_OK) {
-        snprintf(client_id, sizeof(client_id), "%s", given_id);
+    att_err rc = id_ok ? att_assertion_precheck((const char *)value->ptr, value->len,
+                                                post_id != NULL ? given_id : NULL, client_id)
+                       : ATT_ERR_TOKEN_SUBJECT;
+    /* Unsigned or malformed: refused before it can count against the client it names. */
+    if (rc != ATT_OK) {
+        if (att_assertion_claimed_client((const char *)value->ptr, value->len, client_id) !=
+            ATT_OK) {
+            snprintf(client_id, sizeof(client_id), "%s", given_id); /* for the log only */
+        }
+        att_backoff_keys_init(&keys, req->peer, NULL);
+        if (too_many(call, &keys, NULL, now, resp, bearer_used)) {
+            log_decision(req, client_id, how, "throttled", rc);
+            return false;
+        }
+        att_backoff_fail(call->api->backoff, keys.source, now);
+        log_decision(req, client_id, how, "refused", rc);
+        oauth_error(resp, 401, "invalid_client",
+                    rc == ATT_ERR_SIGNATURE ? "client_assertion is not signed: its signature "
+                                              "part is empty"
+                                            : assertion_problem(rc),
+                    bearer_used);
+        return false;
     }
-    backoff_keys(req, client_id, ip_key, client_key);
-    if (too_many(call, ip_key, client_key, now, resp, bearer_used)) {
+    att_backoff_keys_init(&keys, req->peer, client_id);
+    if (too_many(call, &keys, client_id, now, resp, bearer_used)) {
         log_decision(req, client_id, how, "throttled", ATT_ERR_CREDENTIALS);
         return false;
     }
@@ -279,9 +329,8 @@ static bool authenticate_assertion(const struct att_api_call *call, const struct
     snprintf(endpoint, sizeof(endpoint), "%s/oauth2/token", issuer);
     struct att_assertion_ctx ctx = {call->api->store, att_auth_replay(call->api->auth), issuer,
                                     endpoint};
-    att_err rc = id_ok ? att_assertion_verify(&ctx, (const char *)value->ptr, value->len,
-                                              post_id != NULL ? given_id : NULL, now, p)
-                       : ATT_ERR_TOKEN_SUBJECT;
+    rc = att_assertion_verify(&ctx, (const char *)value->ptr, value->len,
+                              post_id != NULL ? given_id : NULL, now, p);
     if (rc == ATT_OK) {
         rc = att_principal_record_use(call->api->store, p, now, req->peer_text);
     }
@@ -292,16 +341,11 @@ static bool authenticate_assertion(const struct att_api_call *call, const struct
                     "too many unexpired client assertions in use; retry later", bearer_used);
         att_ignore_err(att_http_response_header(resp, "Retry-After", "60"));
     } else if (rc != ATT_OK) {
-        att_backoff_fail(call->api->backoff, ip_key, now);
-        if (client_id[0] != 0) {
-            att_backoff_fail(call->api->backoff, client_key, now);
-        }
+        att_backoff_credential_failed(call->api->backoff, &keys, now);
         log_decision(req, client_id, how, "refused", rc);
         oauth_error(resp, 401, "invalid_client", assertion_problem(rc), bearer_used);
     } else {
-        /* The verified id (the claimed one may have been cut or absent): its count only. */
-        backoff_keys(req, p->id, ip_key, client_key);
-        att_backoff_success(call->api->backoff, client_key);
+        att_backoff_success(call->api->backoff, keys.pair);
     }
     return rc == ATT_OK;
 }
@@ -384,15 +428,15 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
         have = copy_view(*post_id, client_id, sizeof(client_id)) &&
                att_buf_put(&secret, post_secret->ptr, post_secret->len) == ATT_OK;
     }
-    char ip_key[ATT_BACKOFF_KEY_MAX];
-    char client_key[ATT_BACKOFF_KEY_MAX];
-    backoff_keys(req, client_id, ip_key, client_key);
-    if (too_many(call, ip_key, client_key, now, resp, bearer_used)) {
+    struct att_backoff_keys keys;
+    const char *named = have && client_id[0] != 0 ? client_id : NULL;
+    att_backoff_keys_init(&keys, req->peer, named);
+    if (too_many(call, &keys, named, now, resp, bearer_used)) {
         log_decision(req, client_id, &how, "throttled", ATT_ERR_CREDENTIALS);
         goto out;
     }
     if (!have) {
-        att_backoff_fail(call->api->backoff, ip_key, now);
+        att_backoff_fail(call->api->backoff, keys.source, now);
         log_decision(req, client_id, &how, "refused", ATT_ERR_CREDENTIALS);
         oauth_error(resp, 401, "invalid_client", "client authentication is missing or malformed",
                     bearer_used);
@@ -401,14 +445,13 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     att_err rc = att_principal_authenticate(call->api->store, client_id, (const char *)secret.data,
                                             secret.len, now, req->peer_text, &p);
     if (rc != ATT_OK) {
-        att_backoff_fail(call->api->backoff, ip_key, now);
-        att_backoff_fail(call->api->backoff, client_key, now);
+        att_backoff_credential_failed(call->api->backoff, &keys, now);
         log_decision(req, client_id, &how, "refused", rc);
         oauth_error(resp, 401, "invalid_client", "client authentication failed", bearer_used);
         goto out;
     }
-    /* Only the client's own count: one good credential must not wipe an address's failures. */
-    att_backoff_success(call->api->backoff, client_key);
+    /* Only the pair's count: one good credential must not wipe an address's failures. */
+    att_backoff_success(call->api->backoff, keys.pair);
     issue(call, &p, &how, now, resp);
 out:
     att_form_cleanup(&form);

@@ -16,6 +16,7 @@
 #include "auth/bearer.h"
 #include "auth/issuers.h"
 #include "core/log.h"
+#include "core/log_summary.h"
 #include "core/timeutil.h"
 
 #include <openssl/evp.h>
@@ -303,8 +304,13 @@ static void refuse(struct att_api *api, const struct att_http_request *req, cons
     att_backoff_addr_key(req->peer, ip_key);
     if (att_backoff_blocked(api->backoff, ip_key, now, &retry)) {
         char value[16];
+        char summary_key[ATT_LOG_SUMMARY_KEY_MAX];
         snprintf(value, sizeof(value), "%u", retry > 0 ? retry : 1);
-        log_decision(req, rt, scope, NULL, "throttled", reason, token_fp);
+        /* A blocked source repeats at its own pace: its first refusal logged, then counts. */
+        snprintf(summary_key, sizeof(summary_key), "authorization throttled %s", ip_key);
+        if (att_log_summary_admit(ATT_LOG_WARN, "authorization", summary_key, now)) {
+            log_decision(req, rt, scope, NULL, "throttled", reason, token_fp);
+        }
         att_http_error(resp, 429, "TooManyRequests",
                        "too many failed authentication attempts; retry later");
         att_ignore_err(att_http_response_header(resp, "Retry-After", value));

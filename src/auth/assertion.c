@@ -308,6 +308,67 @@ static att_err requested_alg(const json_t *header, enum att_jws_alg *out)
 }
 
 /*
+ * Everything that can be checked without a key or the store: the compact JWS, the algorithm
+ * asked for, a signature at all (RFC 7515 appendix A.5: an unsecured JWS has an empty one;
+ * with a real "alg" named it is just as unsigned), no "crit" (RFC 7515 §4.1.11), a JSON object as
+ * payload, and "iss", "sub" and the client_id parameter naming one client. These claims are
+ * unverified; they only choose the key, and are checked again on the verified payload. On
+ * success *peek and *claims belong to the caller.
+ */
+static att_err parse_unverified(const char *assertion, size_t len, const char *client_id,
+                                struct att_jws *peek, enum att_jws_alg *requested, json_t **claims)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_buf sig;
+    json_t *c = NULL;
+
+    att_buf_init(&sig, ATT_ASSERTION_MAX);
+    ATT_CHECK(len <= ATT_ASSERTION_MAX, ATT_ERR_TOO_LARGE);
+    ATT_GUARD(att_jws_decode_unverified_flags(assertion, len, 0, peek, &sig));
+    ATT_GUARD(requested_alg(peek->header, requested));
+    ATT_CHECK(sig.len > 0, ATT_ERR_SIGNATURE);
+    ATT_CHECK(json_object_get(peek->header, "crit") == NULL, ATT_ERR_JWS_CRIT);
+    c = payload_object(peek);
+    ATT_CHECK(c != NULL, ATT_ERR_JSON);
+    const json_t *sub = json_object_get(c, "sub");
+    const char *sub_text = json_string_value(sub);
+    ATT_CHECK(sub_text != NULL, ATT_ERR_TOKEN_SUBJECT);
+    ATT_CHECK(str_is(json_object_get(c, "iss"), sub_text), ATT_ERR_TOKEN_ISSUER);
+    /* RFC 7521 §4.2: a client_id parameter, when present, identifies the same client. */
+    ATT_CHECK(client_id == NULL || str_is(sub, client_id), ATT_ERR_TOKEN_SUBJECT);
+    *claims = c;
+    c = NULL;
+    rc = ATT_OK;
+out:
+    json_decref(c);
+    att_buf_cleanup(&sig);
+    if (rc != ATT_OK) {
+        att_jws_cleanup(peek);
+    }
+    return rc;
+}
+
+att_err att_assertion_precheck(const char *assertion, size_t len, const char *client_id,
+                               char out[ATT_ASSERTION_CLIENT_ID_MAX + 1])
+{
+    struct att_jws peek = {0};
+    json_t *claims = NULL;
+    enum att_jws_alg requested = ATT_JWS_NONE;
+
+    ATT_ENSURE(out != NULL && (assertion != NULL || len == 0), ATT_ERR_ARG);
+    ATT_TRY(parse_unverified(assertion, len, client_id, &peek, &requested, &claims));
+    const json_t *sub = json_object_get(claims, "sub");
+    /* A value that cannot be a client id names no client. */
+    att_err rc = id_fits(sub, ATT_ASSERTION_CLIENT_ID_MAX + 1) ? ATT_OK : ATT_ERR_CREDENTIALS;
+    if (rc == ATT_OK) {
+        memcpy(out, json_string_value(sub), json_string_length(sub) + 1);
+    }
+    json_decref(claims);
+    att_jws_cleanup(&peek);
+    return rc;
+}
+
+/*
  * RFC 8725 §3.1: the key decides the algorithm. An RSA key verifies RS256 or PS256 (the
  * client may use either padding); a P-256 key only ES256, a P-384 key only ES384.
  */
@@ -323,23 +384,14 @@ static att_err pin_alg(EVP_PKEY *key, enum att_jws_alg requested, enum att_jws_a
     return ATT_OK;
 }
 
-/*
- * Before the signature: iss, sub and the client_id parameter name the same client, and that
- * client is a principal with a certificate. These claims are unverified; they only choose
- * the key, and are checked again on the verified payload.
- */
+/* The principal the (unverified, consistent) claims name, with a certificate. */
 static att_err find_client(const struct att_assertion_ctx *ctx, const json_t *claims,
-                           const char *client_id, struct att_principal_rec *p)
+                           struct att_principal_rec *p)
 {
     const json_t *sub = json_object_get(claims, "sub");
-    const char *sub_text = json_string_value(sub);
-    ATT_ENSURE(sub_text != NULL, ATT_ERR_TOKEN_SUBJECT);
-    ATT_ENSURE(str_is(json_object_get(claims, "iss"), sub_text), ATT_ERR_TOKEN_ISSUER);
-    /* RFC 7521 §4.2: a client_id parameter, when present, identifies the same client. */
-    ATT_ENSURE(client_id == NULL || str_is(sub, client_id), ATT_ERR_TOKEN_SUBJECT);
     /* A value that cannot be a principal id names no principal. */
     ATT_ENSURE(id_fits(sub, sizeof(p->id)), ATT_ERR_CREDENTIALS);
-    att_err rc = att_store_principal_get(ctx->store, sub_text, p);
+    att_err rc = att_store_principal_get(ctx->store, json_string_value(sub), p);
     ATT_ENSURE(rc != ATT_ERR_NOT_FOUND, ATT_ERR_CREDENTIALS);
     ATT_TRY(rc);
     ATT_ENSURE(p->cert_der_len > 0, ATT_ERR_NO_CLIENT_CERT);
@@ -363,14 +415,10 @@ att_err att_assertion_verify(const struct att_assertion_ctx *ctx, const char *as
                   ctx->token_endpoint != NULL && out != NULL,
               ATT_ERR_ARG);
     ATT_CHECK(assertion != NULL || len == 0, ATT_ERR_ARG);
-    ATT_CHECK(len <= ATT_ASSERTION_MAX, ATT_ERR_TOO_LARGE);
 
     /* Parse, unverified: the algorithm asked for and the client, to find the key. */
-    ATT_GUARD(att_jws_decode_unverified(assertion, len, &peek));
-    ATT_GUARD(requested_alg(peek.header, &requested));
-    unverified = payload_object(&peek);
-    ATT_CHECK(unverified != NULL, ATT_ERR_JSON);
-    ATT_GUARD(find_client(ctx, unverified, client_id, &p));
+    ATT_GUARD(parse_unverified(assertion, len, client_id, &peek, &requested, &unverified));
+    ATT_GUARD(find_client(ctx, unverified, &p));
 
     /* Verify with the registered certificate's key and the algorithm pinned to it. */
     ATT_GUARD(att_jwk_cert_pubkey(p.cert_der, p.cert_der_len, &key));

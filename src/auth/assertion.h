@@ -5,11 +5,13 @@
  *
  * What an assertion must be, in the order it is checked:
  *   - at most ATT_ASSERTION_MAX bytes, a compact JWS parsed by src/token/jws.c only;
- *   - header "alg" pinned to the registered key: RSA (>= 2048 bits) -> RS256 or PS256,
- *     P-256 -> ES256, P-384 -> ES384; "none" and HMAC are refused (RFC 8725 §3.1);
- *     "kid" is not needed (a principal has one certificate) and is ignored;
- *   - "iss" and "sub" both the client id (RFC 7523 §3 items 1 and 2), of a principal that
- *     exists and has a certificate; the optional client_id request parameter must match;
+ *   - header "alg" RS256, PS256, ES256 or ES384 ("none" and HMAC are refused, RFC 8725
+ *     §3.1), a signature part that is not empty, no "crit"; "kid" is not needed (a
+ *     principal has one certificate) and is ignored;
+ *   - "iss" and "sub" both the client id (RFC 7523 §3 items 1 and 2); the optional client_id
+ *     request parameter must match (up to here: att_assertion_precheck, no key, no store);
+ *   - the client is a principal that exists and has a certificate, and "alg" fits its key:
+ *     RSA (>= 2048 bits) -> RS256 or PS256, P-256 -> ES256, P-384 -> ES384;
  *   - the signature verifies with the certificate's public key; only then are the claims
  *     trusted, and the principal's "disabled" flag revealed;
  *   - "aud" (a string or an array of strings) contains attestd's token endpoint URL
@@ -103,6 +105,21 @@ att_err att_assertion_check_claims(const uint8_t *payload, size_t len, const cha
 att_err att_assertion_claimed_client(const char *assertion, size_t len,
                                      char out[ATT_ASSERTION_CLIENT_ID_MAX + 1]) ATT_WUR;
 
+/*
+ * The checks of att_assertion_verify that need neither a key nor the store (see the file
+ * comment), so that a malformed or unsigned assertion can be told from one that names a
+ * client and needs its key: the first must not count against the client it names (backoff).
+ * `client_id` is the client_id request parameter, or NULL. On success `out` is the client
+ * id the assertion names (unverified: it proves nothing about the client).
+ * Errors as att_assertion_verify for these checks: ATT_ERR_TOO_LARGE, ATT_ERR_JWS_FORMAT,
+ * ATT_ERR_ENCODING, ATT_ERR_JSON, ATT_ERR_ALG_NONE, ATT_ERR_ALG_UNSUPPORTED,
+ * ATT_ERR_SIGNATURE (an empty signature part), ATT_ERR_JWS_CRIT,
+ * ATT_ERR_TOKEN_ISSUER, ATT_ERR_TOKEN_SUBJECT; ATT_ERR_CREDENTIALS for a "sub" longer than
+ * ATT_ASSERTION_CLIENT_ID_MAX (no such client). `out` is written only on success.
+ */
+att_err att_assertion_precheck(const char *assertion, size_t len, const char *client_id,
+                               char out[ATT_ASSERTION_CLIENT_ID_MAX + 1]) ATT_WUR;
+
 struct att_assertion_ctx {
     struct att_store *store;
     struct att_replay *replay;  /* single-use jti cache, shared by all workers */
@@ -117,13 +134,13 @@ struct att_assertion_ctx {
  *
  * Errors, each for one failure: ATT_ERR_TOO_LARGE; ATT_ERR_JWS_FORMAT, ATT_ERR_ENCODING,
  * ATT_ERR_JSON (malformed); ATT_ERR_ALG_NONE, ATT_ERR_ALG_UNSUPPORTED (HMAC and unknown
- * names), ATT_ERR_ALG_MISMATCH (alg does not fit the registered key), ATT_ERR_KEY_TYPE (the
- * registered key cannot sign JWS: e.g. RSA < 2048 bits, Ed25519, another curve),
- * ATT_ERR_JWS_CRIT; ATT_ERR_TOKEN_ISSUER / ATT_ERR_TOKEN_SUBJECT (iss, sub or client_id
- * disagree); ATT_ERR_CREDENTIALS (no such principal); ATT_ERR_NO_CLIENT_CERT;
- * ATT_ERR_SIGNATURE; the claim errors of att_assertion_check_claims;
- * ATT_ERR_PRINCIPAL_DISABLED (only after the signature verified); ATT_ERR_TOKEN_REPLAY;
- * ATT_ERR_REPLAY_CACHE_FULL; store errors.
+ * names), ATT_ERR_SIGNATURE (an empty signature part), ATT_ERR_JWS_CRIT;
+ * ATT_ERR_TOKEN_ISSUER / ATT_ERR_TOKEN_SUBJECT (iss, sub or client_id disagree);
+ * ATT_ERR_CREDENTIALS (no such principal); ATT_ERR_NO_CLIENT_CERT; ATT_ERR_ALG_MISMATCH (alg
+ * does not fit the registered key), ATT_ERR_KEY_TYPE (the registered key cannot sign JWS:
+ * e.g. RSA < 2048 bits, Ed25519, another curve); ATT_ERR_SIGNATURE; the claim errors of
+ * att_assertion_check_claims; ATT_ERR_PRINCIPAL_DISABLED (only after the signature verified);
+ * ATT_ERR_TOKEN_REPLAY; ATT_ERR_REPLAY_CACHE_FULL; store errors.
  */
 att_err att_assertion_verify(const struct att_assertion_ctx *ctx, const char *assertion, size_t len,
                              const char *client_id, int64_t now,

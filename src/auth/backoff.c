@@ -49,6 +49,18 @@ void att_backoff_addr_key(const struct sockaddr *sa, char out[ATT_BACKOFF_KEY_MA
     snprintf(out, ATT_BACKOFF_KEY_MAX, "ip:%s", text);
 }
 
+void att_backoff_keys_init(struct att_backoff_keys *k, const struct sockaddr *peer,
+                           const char *client_id)
+{
+    memset(k, 0, sizeof(*k));
+    att_backoff_addr_key(peer, k->source);
+    if (client_id != NULL && client_id[0] != 0) {
+        /* The source part has no space, so no client id can make one pair look like another. */
+        snprintf(k->pair, sizeof(k->pair), "%s client:%s", k->source, client_id);
+        snprintf(k->client, sizeof(k->client), "client:%s", client_id);
+    }
+}
+
 att_err att_backoff_new(const struct att_backoff_config *cfg, struct att_backoff **out)
 {
     struct att_backoff *b = calloc(1, sizeof(*b));
@@ -67,11 +79,15 @@ void att_backoff_free(struct att_backoff *b)
     }
 }
 
-/* Linear search: the table is small and failures are rare on a healthy system. */
+/*
+ * Linear search: the table is small and failures are rare on a healthy system. Slots hold
+ * keys cut to ATT_BACKOFF_KEY_MAX - 1 bytes (claim), so only that much is compared.
+ */
 static struct slot *find(struct att_backoff *b, const char *key)
 {
     for (size_t i = 0; i < ATT_BACKOFF_SLOTS; i++) {
-        if (b->slots[i].key[0] != 0 && strcmp(b->slots[i].key, key) == 0) {
+        if (b->slots[i].key[0] != 0 &&
+            strncmp(b->slots[i].key, key, sizeof(b->slots[i].key) - 1) == 0) {
             return &b->slots[i];
         }
     }
@@ -127,13 +143,12 @@ bool att_backoff_blocked(struct att_backoff *b, const char *key, int64_t now, un
     return blocked;
 }
 
-bool att_backoff_fail(struct att_backoff *b, const char *key, int64_t now)
+/*
+ * One failure for `key` (caller holds the lock). `block_at`: the failures within the window
+ * that start a block; 0 never blocks (client keys). True when this one started a block.
+ */
+static bool count_failure(struct att_backoff *b, const char *key, int64_t now, unsigned block_at)
 {
-    bool started = false;
-    if (b == NULL || b->cfg.max_failures == 0) {
-        return false;
-    }
-    pthread_mutex_lock(&b->lock);
     struct slot *s = find(b, key);
     if (s == NULL) {
         s = claim(b, key, now);
@@ -144,11 +159,51 @@ bool att_backoff_fail(struct att_backoff *b, const char *key, int64_t now)
     }
     s->last_seen = now;
     s->failures++;
-    if (s->failures >= b->cfg.max_failures && s->blocked_until <= now) {
-        s->blocked_until = now + (int64_t)b->cfg.block;
-        s->failures = 0;
-        s->window_start = now;
-        started = true;
+    if (block_at == 0 || s->failures < block_at || s->blocked_until > now) {
+        return false;
+    }
+    s->blocked_until = now + (int64_t)b->cfg.block;
+    s->failures = 0;
+    s->window_start = now;
+    return true;
+}
+
+/* The failures `key` has within its window at `now` (caller holds the lock). */
+static unsigned failures_of(struct att_backoff *b, const char *key, int64_t now)
+{
+    const struct slot *s = find(b, key);
+    if (s == NULL || now - s->window_start >= (int64_t)b->cfg.window) {
+        return 0;
+    }
+    return s->failures;
+}
+
+bool att_backoff_fail(struct att_backoff *b, const char *key, int64_t now)
+{
+    bool started = false;
+    if (b == NULL || b->cfg.max_failures == 0) {
+        return false;
+    }
+    pthread_mutex_lock(&b->lock);
+    started = count_failure(b, key, now, b->cfg.max_failures);
+    pthread_mutex_unlock(&b->lock);
+    return started;
+}
+
+bool att_backoff_credential_failed(struct att_backoff *b, const struct att_backoff_keys *k,
+                                   int64_t now)
+{
+    bool started = false;
+    if (b == NULL || b->cfg.max_failures == 0) {
+        return false;
+    }
+    pthread_mutex_lock(&b->lock);
+    (void)count_failure(b, k->source, now, b->cfg.max_failures);
+    if (k->client[0] != 0) {
+        /* Under attack from elsewhere: this source's first failure for the client blocks it. */
+        bool attacked = failures_of(b, k->client, now) >= b->cfg.max_failures;
+        (void)count_failure(b, k->client, now, 0);
+        started = count_failure(b, k->pair, now, attacked ? 1 : b->cfg.max_failures);
     }
     pthread_mutex_unlock(&b->lock);
     return started;

@@ -589,10 +589,11 @@ static void refresh(struct issuer *it, int64_t now)
 
 /*
  * The key for `kid`, refetching first when the cache is stale or lacks the kid and the rate
- * limit allows. *key is a new reference (EVP_PKEY_free it).
+ * limit allows. *key is a new reference (EVP_PKEY_free it); *alg the algorithm to verify
+ * with, `requested` (the token's "alg") choosing among those the key allows (att_jwks_key_alg).
  */
-static att_err key_for(struct issuer *it, const char *kid, int64_t now, EVP_PKEY **key,
-                       enum att_jws_alg *alg)
+static att_err key_for(struct issuer *it, const char *kid, enum att_jws_alg requested, int64_t now,
+                       EVP_PKEY **key, enum att_jws_alg *alg)
 {
     pthread_mutex_lock(&it->lock);
     const struct att_jwks_key *k = it->keys != NULL ? att_jwks_find(it->keys, kid) : NULL;
@@ -609,7 +610,7 @@ static att_err key_for(struct issuer *it, const char *kid, int64_t now, EVP_PKEY
     }
     if (k != NULL && EVP_PKEY_up_ref(k->key) == 1) {
         *key = k->key;
-        *alg = k->alg;
+        *alg = att_jwks_key_alg(k, requested);
     } else {
         k = NULL;
     }
@@ -818,6 +819,11 @@ att_err att_issuers_verify(struct att_issuers *is, const char *token, size_t len
     ATT_GUARD(att_jws_decode_unverified(token, len, &peek));
     const char *hdr_alg = json_string_value(json_object_get(peek.header, "alg"));
     ATT_CHECK(hdr_alg == NULL || strcmp(hdr_alg, "none") != 0, ATT_ERR_ALG_NONE);
+    /* Only chooses between the algorithms the key allows (att_jwks_key_alg). */
+    enum att_jws_alg requested = ATT_JWS_NONE;
+    if (hdr_alg == NULL || att_jws_alg_parse(hdr_alg, &requested) != ATT_OK) {
+        requested = ATT_JWS_NONE;
+    }
     unverified = json_loadb((const char *)peek.payload.data, peek.payload.len,
                             JSON_REJECT_DUPLICATES, &jerr);
     ATT_CHECK(json_is_object(unverified), ATT_ERR_JSON);
@@ -828,7 +834,7 @@ att_err att_issuers_verify(struct att_issuers *is, const char *token, size_t len
     ATT_CHECK(kid_v == NULL || json_is_string(kid_v), ATT_ERR_TOKEN_KID);
     const char *kid = kid_v != NULL ? json_string_value(kid_v) : "";
     ATT_CHECK(strlen(kid) <= ATT_JWKS_KID_MAX, ATT_ERR_TOKEN_KID);
-    ATT_GUARD(key_for(it, kid, now, &key, &alg));
+    ATT_GUARD(key_for(it, kid, requested, now, &key, &alg));
     ATT_GUARD(att_jws_verify(token, len, key, alg, &jws));
     claims =
         json_loadb((const char *)jws.payload.data, jws.payload.len, JSON_REJECT_DUPLICATES, &jerr);

@@ -9,6 +9,10 @@
  * Locking: one mutex guards the cache and the active DEK. A key is copied
  * out under the lock and used after unlocking, so a slow store call or a
  * large value does not hold other threads for longer than a lookup.
+ *
+ * Memory: the keyring (the KEK and every cached DEK) lives in pages that core
+ * dumps leave out (att_key_memory_new); the stack copies made for one seal or
+ * open are wiped right after.
  */
 #include "seal/keyring.h"
 
@@ -50,10 +54,10 @@ att_err att_keyring_new(struct att_store *store, const struct att_kek *kek,
                         struct att_keyring **out)
 {
     ATT_ENSURE(store != NULL && kek != NULL && out != NULL, ATT_ERR_ARG);
-    struct att_keyring *kr = calloc(1, sizeof(*kr));
+    struct att_keyring *kr = att_key_memory_new(sizeof(*kr));
     ATT_ENSURE(kr != NULL, ATT_ERR_NOMEM);
     if (pthread_mutex_init(&kr->mu, NULL) != 0) {
-        free(kr);
+        att_key_memory_free(kr, sizeof(*kr));
         return ATT_ERR_INTERNAL;
     }
     kr->store = store;
@@ -68,7 +72,7 @@ void att_keyring_free(struct att_keyring *kr)
         return;
     }
     (void)pthread_mutex_destroy(&kr->mu);
-    att_freezero(kr, sizeof(*kr));
+    att_key_memory_free(kr, sizeof(*kr));
 }
 
 /* ---- cache (caller holds kr->mu) ----------------------------------------- */

@@ -4,7 +4,8 @@
  * The keyring seals new values under the active DEK (creating and storing
  * one, wrapped, on first use) and opens values under whichever DEK their
  * blob names, fetching and unwrapping it from the store once.
- * Thread-safe (one mutex; sealing is not on the attestation hot path).
+ * Thread-safe (one mutex; sealing is not on the attestation hot path). The
+ * keys are kept in memory that core dumps leave out (core/mem.h).
  */
 #ifndef ATT_SEAL_KEYRING_H
 #define ATT_SEAL_KEYRING_H

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/log_summary.h"
 #include "core/rd.h"
 #include "provider/provider.h"
 
@@ -44,6 +45,7 @@ void att_config_defaults(struct att_config *c)
     c->auth_failure_window = 60;
     c->auth_block_seconds = 60;
     c->log_level = ATT_LOG_INFO;
+    c->log_summary_interval = ATT_LOG_SUMMARY_DEFAULT_INTERVAL;
 }
 
 /* ---- value parsers: each writes its output only on success ---- */
@@ -157,6 +159,8 @@ static const struct key_def keys[] = {
     {"attest_token_lifetime", K_SECONDS, OFF(attest_token_lifetime), 60, 365 * 86400},
     {"log_file", K_PATH, OFF(log_file), 0, 0},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
+    {"log_summary_interval", K_SECONDS, OFF(log_summary_interval), 1, 3600},
+    {"core_dumps", K_BOOL_ENABLED, OFF(core_dumps), 0, 0},
 };
 #undef OFF
 

@@ -65,6 +65,8 @@ struct att_config {
     unsigned attest_token_lifetime;               /* seconds; default 28800 (MAA) */
     char log_file[ATT_CONFIG_PATH_MAX];
     enum att_log_level log_level;
+    unsigned log_summary_interval; /* seconds between summaries of repeated events */
+    bool core_dumps;               /* false: not dumpable, RLIMIT_CORE 0 (daemon.c) */
     /* which keys were set explicitly (so derived defaults know) */
     bool set_database, set_tls_cert, set_tls_key, set_kek_file, set_public_url;
 };

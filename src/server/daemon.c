@@ -1,7 +1,7 @@
 /*
  * daemon.c - start-up, signal handling and shutdown of attestd.
  *
- * Start-up order: log -> data dir -> TLS -> listeners (bound, not yet
+ * Start-up order: log -> core dumps off -> data dir -> TLS -> listeners (bound, not yet
  * accepting) -> KEK -> store (migrations) -> keyring -> default provider ->
  * provider set -> auth key -> bootstrap owner -> trusted issuers (keys fetched) -> workers.
  * Every failure before serving prints one clear line and exits non-zero.
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -30,6 +31,7 @@
 #include "auth/principal.h"
 #include "core/mem.h"
 #include "core/log.h"
+#include "core/log_summary.h"
 #include "core/timeutil.h"
 #include "http/server.h"
 #include "http/tls.h"
@@ -147,6 +149,29 @@ static int startup_error(const char *what, const char *detail)
             NULL);
     fprintf(stderr, "attestd: %s: %s\n", what, detail);
     return 1;
+}
+
+/*
+ * Keys stay out of core dumps (docs/operations.md, "Core dumps"): before any secret is read,
+ * the process is made non-dumpable (prctl(2) PR_SET_DUMPABLE: no core, no ptrace attach or
+ * /proc/PID/mem by the same user without CAP_SYS_PTRACE) and its core size limit is set to 0,
+ * soft and hard (a core_pattern pipe ignores RLIMIT_CORE, so both are needed). core_dumps =
+ * enabled leaves both as they were, for debugging; key memory is then still marked
+ * MADV_DONTDUMP (src/seal/keyring.c).
+ */
+static int keep_keys_out_of_core_dumps(const struct att_config *cfg)
+{
+    if (cfg->core_dumps) {
+        att_log(ATT_LOG_WARN, "core dumps are allowed (core_dumps = enabled)", NULL);
+        return 0;
+    }
+    struct rlimit none = {0, 0};
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0) {
+        return startup_error("core dumps", strerror(errno));
+    }
+    att_log(ATT_LOG_INFO, "core dumps disabled", "dumpable",
+            json_integer(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)), NULL);
+    return 0;
 }
 
 /* The KEK comes from the environment when set there, else from kek_file. */
@@ -356,14 +381,17 @@ static int attestation_setup(struct daemon *d)
 static int serve(struct daemon *d, const sigset_t *sigs)
 {
     const struct att_config *cfg = d->cfg;
+    const struct timespec second = {1, 0};
     if (att_http_server_start(d->http) != ATT_OK) {
         return startup_error("http", "cannot start the worker threads");
     }
     att_log(ATT_LOG_INFO, "attestd ready", "version", json_string(ATT_VERSION), "public_url",
             json_string(cfg->public_url), NULL);
     for (;;) {
-        int sig = 0;
-        if (sigwait(sigs, &sig) != 0) {
+        /* Once a second, the counts of repeated events whose interval ended are logged. */
+        int sig = sigtimedwait(sigs, NULL, &second);
+        if (sig < 0) {
+            att_log_summary_flush(att_time_now());
             continue;
         }
         if (sig == SIGHUP) {
@@ -374,6 +402,7 @@ static int serve(struct daemon *d, const sigset_t *sigs)
                 json_string(sig == SIGTERM ? "SIGTERM" : "SIGINT"), "shutdown_timeout",
                 json_integer(cfg->shutdown_timeout), NULL);
         unsigned cut = att_http_server_drain(d->http, cfg->shutdown_timeout);
+        att_log_summary_flush_all(att_time_now());
         att_log(cut > 0 ? ATT_LOG_WARN : ATT_LOG_INFO, "stopped", "connections_cut",
                 json_integer(cut), NULL);
         return 0;
@@ -395,7 +424,11 @@ int att_daemon_run(const struct att_config *cfg)
         fprintf(stderr, "attestd: log_file %s: cannot open: %s\n", cfg->log_file, strerror(errno));
         return 1;
     }
-    /* Signals are taken by sigwait in this thread only; workers never see them. */
+    att_log_summary_set_interval(cfg->log_summary_interval);
+    if (keep_keys_out_of_core_dumps(cfg) != 0) {
+        goto out;
+    }
+    /* Signals are taken by sigtimedwait in this thread only; workers never see them. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);

@@ -105,6 +105,7 @@ static att_err add_entry(struct att_jwks *set, size_t max, const json_t *jwk)
     k = &set->keys[set->n++];
     snprintf(k->kid, sizeof(k->kid), "%s", kid);
     k->alg = alg;
+    k->alg_named = json_object_get(jwk, "alg") != NULL;
     k->key = key;
     return ATT_OK;
 }
@@ -170,4 +171,12 @@ const struct att_jwks_key *att_jwks_find(const struct att_jwks *jwks, const char
         }
     }
     return NULL;
+}
+
+enum att_jws_alg att_jwks_key_alg(const struct att_jwks_key *k, enum att_jws_alg requested)
+{
+    if (!k->alg_named && k->alg == ATT_JWS_RS256 && requested == ATT_JWS_PS256) {
+        return ATT_JWS_PS256;
+    }
+    return k->alg;
 }

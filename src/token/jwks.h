@@ -11,6 +11,7 @@
 #define ATT_TOKEN_JWKS_H
 
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/err.h"
@@ -27,7 +28,8 @@
 
 struct att_jwks_key {
     char kid[ATT_JWKS_KID_MAX + 1]; /* "" when the JWK has no "kid" */
-    enum att_jws_alg alg;           /* the one algorithm this key verifies */
+    enum att_jws_alg alg;           /* its "alg", else the key's default (att_jwk_to_key) */
+    bool alg_named;                 /* the JWK has an "alg": it verifies that one only */
     EVP_PKEY *key;                  /* public key, owned by the set */
 };
 
@@ -69,5 +71,14 @@ void att_jwks_free(struct att_jwks *jwks);
  * Borrowed: valid while the set lives; EVP_PKEY_up_ref to keep it longer.
  */
 const struct att_jwks_key *att_jwks_find(const struct att_jwks *jwks, const char *kid);
+
+/*
+ * The algorithm to verify a token whose header names `requested` with key `k`: `k->alg`,
+ * except that an RSA key whose JWK names no "alg" verifies PS256 as well as RS256 (RFC 7518
+ * §3.3 and §3.5 use the same RSA keys), so such a token's header chooses between the two
+ * paddings; a JWK that names its "alg" is held to it (RFC 8725 §3.1). A `requested` that
+ * does not fit gets `k->alg`, and att_jws_verify refuses the token (ATT_ERR_ALG_MISMATCH).
+ */
+enum att_jws_alg att_jwks_key_alg(const struct att_jwks_key *k, enum att_jws_alg requested);
 
 #endif

@@ -1,7 +1,8 @@
 """External token issuers with static JWK Sets, black-box: the real daemon over HTTPS.
 
 Covers (docs/identity.md): a Kubernetes service-account token (RS256, static JWKS from the
-cluster) and a SPIFFE JWT-SVID (ES256, static trust bundle) as callers; roles from explicit
+cluster) and a SPIFFE JWT-SVID (ES256, static trust bundle) as callers; an RSA key published
+without "alg" takes RS256 and PS256, one with "alg" only that; roles from explicit
 assignments to an external subject and group, and from a roles claim through role_map; every
 token check refused with 401 + `error="invalid_token"` and MAA's error body; key rotation by
 SIGHUP; a broken issuers file refused at start and kept out at reload; the decision log.
@@ -35,10 +36,12 @@ class ExternalIssuers(unittest.TestCase):
             cls.keys = os.path.join(cls.d.tmp, "keys")
             os.makedirs(cls.keys)
             cls.k8s_key = h.new_signing_key(os.path.join(cls.keys, "k8s.pem"), "rsa")
+            cls.k8s_key2 = h.new_signing_key(os.path.join(cls.keys, "k8s-2.pem"), "rsa")
             cls.spiffe_key = h.new_signing_key(os.path.join(cls.keys, "spiffe.pem"), "p256")
             cls.corp_key = h.new_signing_key(os.path.join(cls.keys, "corp.pem"), "p384")
             cls.other_key = h.new_signing_key(os.path.join(cls.keys, "other.pem"), "p256")
-            cls.write_jwks("k8s.json", [h.public_jwk(cls.k8s_key, "k8s-1", "RS256")])
+            cls.write_jwks("k8s.json", [h.public_jwk(cls.k8s_key, "k8s-1", "RS256"),
+                                        h.public_jwk(cls.k8s_key2, "k8s-2")])  # no "alg"
             cls.write_jwks("spiffe.json", [h.public_jwk(cls.spiffe_key, "svid-1")])
             cls.write_jwks("corp.json", [h.public_jwk(cls.corp_key, "corp-1")])
             cls.issuers_path = os.path.join(cls.d.tmp, "issuers.json")
@@ -82,14 +85,14 @@ class ExternalIssuers(unittest.TestCase):
 
     # ---- tokens ----
 
-    def k8s_token(self, **over):
+    def k8s_token(self, key=None, kid="k8s-1", alg="RS256", header=None, **over):
         now = int(time.time())
         claims = {"iss": K8S_ISS, "sub": K8S_SUB, "aud": ["attestd"], "iat": now,
                   "nbf": now, "exp": now + 600,
                   "kubernetes.io": {"namespace": "attest",
                                     "serviceaccount": {"name": "attester", "uid": "u-1"}}}
         claims.update(over)
-        return h.sign_jwt(self.k8s_key, "RS256", claims, kid="k8s-1")
+        return h.sign_jwt(key or self.k8s_key, alg, claims, kid=kid, header=header)
 
     def svid(self, key=None, kid="svid-1", **over):
         now = int(time.time())
@@ -145,6 +148,18 @@ class ExternalIssuers(unittest.TestCase):
         finally:
             self.d.attestctl("role", "revoke", role_id)
         self.assertEqual(self.roles_status(token), 403)
+
+    def test_rsa_key_without_alg_takes_rs256_and_ps256(self):
+        """docs/identity.md: "RS256 or PS256 for RSA keys"; a JWK naming its alg keeps to it."""
+        for alg in ("PS256", "RS256"):
+            with self.subTest(alg=alg):
+                who = self.whoami(self.k8s_token(key=self.k8s_key2, kid="k8s-2", alg=alg))
+                self.assertEqual((who["subject"], who["issuer"]), (K8S_SUB, K8S_ISS))
+        self.assert_refused(self.k8s_token(alg="PS256"),
+                            "token algorithm differs from the key's algorithm")
+        # The header chooses the padding, and the signature must have it.
+        lie = self.k8s_token(key=self.k8s_key2, kid="k8s-2", header={"alg": "PS256"})
+        self.assert_refused(lie, "signature is invalid")
 
     def test_spiffe_jwt_svid(self):
         who = self.whoami(self.svid())

@@ -702,6 +702,63 @@ static void test_claimed_client(void **state)
     free(t);
 }
 
+/*
+ * The checks without key or store: what they accept (any signature, even a stranger's) and
+ * each refusal, so that unsigned and malformed assertions never reach a client's backoff.
+ */
+static void test_precheck(void **state)
+{
+    struct fx *f = *state;
+    char id[ATT_ASSERTION_CLIENT_ID_MAX + 1] = "untouched";
+    char *claims = claims_for(f, f->rsa.p.id, NULL);
+    char *token = sign_as(f->stranger, TU_ES256, "ES256", claims);
+    EXPECT_OK(att_assertion_precheck(token, strlen(token), NULL, id));
+    assert_string_equal(id, f->rsa.p.id);
+    EXPECT_OK(att_assertion_precheck(token, strlen(token), f->rsa.p.id, id));
+    EXPECT_ERR(att_assertion_precheck(token, strlen(token), f->p256.p.id, id),
+               ATT_ERR_TOKEN_SUBJECT);
+    free(token);
+
+    struct {
+        const char *header;
+        const char *payload;
+        const char *sig;
+        att_err want;
+    } cases[] = {
+        {"{\"alg\":\"none\"}", claims, "", ATT_ERR_ALG_NONE},
+        {"{\"alg\":\"RS256\"}", claims, "", ATT_ERR_SIGNATURE}, /* unsigned, real alg */
+        {"{\"alg\":\"ES256\"}", claims, "", ATT_ERR_SIGNATURE},
+        {"{\"alg\":\"HS256\"}", claims, "c2ln", ATT_ERR_ALG_UNSUPPORTED},
+        {"{\"typ\":\"JWT\"}", claims, "c2ln", ATT_ERR_ALG_UNSUPPORTED},
+        {"{\"alg\":\"ES256\",\"crit\":[\"x\"],\"x\":1}", claims, "c2ln", ATT_ERR_JWS_CRIT},
+        {"{\"alg\":\"ES256\"}", "not json", "c2ln", ATT_ERR_JSON},
+        {"{\"alg\":\"ES256\"}", "{\"iss\":\"a\",\"sub\":\"b\"}", "c2ln", ATT_ERR_TOKEN_ISSUER},
+        {"{\"alg\":\"ES256\"}", "{\"iss\":\"a\"}", "c2ln", ATT_ERR_TOKEN_SUBJECT},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *t = tu_token(cases[i].header, cases[i].payload, cases[i].sig);
+        att_err rc = att_assertion_precheck(t, strlen(t), NULL, id);
+        if (rc != cases[i].want) {
+            fail_msg("case %zu: expected %s, got %s", i, att_err_name(cases[i].want),
+                     att_err_name(rc));
+        }
+        /* The full verification refuses them the same way, before the store is asked. */
+        EXPECT_ERR(verify_text(f, t, NULL), cases[i].want);
+        free(t);
+    }
+    assert_string_equal(id, f->rsa.p.id); /* untouched by the refusals */
+    /* A sub that cannot be a client id names no client. */
+    char long_id[ATT_ASSERTION_CLIENT_ID_MAX + 2];
+    char payload[200];
+    memset(long_id, 'x', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = 0;
+    snprintf(payload, sizeof(payload), "{\"iss\":\"%s\",\"sub\":\"%s\"}", long_id, long_id);
+    char *t = tu_token("{\"alg\":\"ES256\"}", payload, "c2ln");
+    EXPECT_ERR(att_assertion_precheck(t, strlen(t), NULL, id), ATT_ERR_CREDENTIALS);
+    free(t);
+    free(claims);
+}
+
 /* The pure claim check on its own: shape errors and what it returns. */
 static void test_check_claims(void **state)
 {
@@ -746,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_claimed_client),
+        cmocka_unit_test(test_precheck),
         cmocka_unit_test(test_check_claims),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -2,7 +2,8 @@
  * Unit tests for src/seal/keyring.c through a real SQLite store in a temp
  * directory: sealing creates one stored, wrapped DEK; another keyring with
  * the same KEK opens values, one with another KEK is refused; KEK rotation
- * rewraps every DEK in one transaction or changes nothing.
+ * rewraps every DEK in one transaction or changes nothing. The keys are
+ * held in memory that core dumps leave out.
  */
 #include "att_test.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/dump_testutil.h"
 #include "seal/keyring.h"
 #include "store/store.h"
 
@@ -321,6 +323,20 @@ static void test_threads(void **state)
     att_keyring_free(kr);
 }
 
+/* The KEK and the cached data keys live in memory marked MADV_DONTDUMP. */
+static void test_keys_left_out_of_core_dumps(void **state)
+{
+    struct fx *f = *state;
+    struct att_keyring *kr = NULL;
+    struct att_buf b;
+
+    EXPECT_OK(att_keyring_new(f->store, &f->a, &kr));
+    seal_str(kr, "kid-1", "secret", &b); /* caches the active DEK */
+    assert_int_equal(tu_excluded_from_dumps(kr), 1);
+    att_buf_cleanup(&b);
+    att_keyring_free(kr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +348,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotate_with_wrong_old_kek_changes_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_left_out_of_core_dumps, setup, teardown),
     };
     return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
 }

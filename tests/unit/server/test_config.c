@@ -38,6 +38,8 @@ static void test_defaults_are_private(void **state)
     assert_string_equal(c.database, "/var/lib/attestd/attestd.db");
     assert_string_equal(c.kek_file, "/var/lib/attestd/kek.key");
     assert_int_equal(c.default_signing_alg, ATT_JWS_RS256);
+    assert_false(c.core_dumps);
+    assert_int_equal(c.log_summary_interval, 60);
 }
 
 static void test_full_file(void **state)
@@ -62,6 +64,8 @@ static void test_full_file(void **state)
                         "max_connections = 10\n"
                         "threads = 2\n"
                         "log_level = debug\n"
+                        "log_summary_interval = 5\n"
+                        "core_dumps = enabled\n"
                         "kek_env = MY_KEK\n",
                         &c, msg, sizeof(msg)));
     EXPECT_OK(att_config_finish(&c, msg, sizeof(msg)));
@@ -82,6 +86,8 @@ static void test_full_file(void **state)
     assert_int_equal(c.max_connections, 10);
     assert_int_equal(c.threads, 2);
     assert_int_equal(c.log_level, ATT_LOG_DEBUG);
+    assert_int_equal(c.log_summary_interval, 5);
+    assert_true(c.core_dumps);
     assert_string_equal(c.kek_env, "MY_KEK");
 }
 
@@ -113,6 +119,9 @@ static const struct bad_case bad[] = {
     {"default_signing_alg = PS256\n", "1: default_signing_alg: expected RS256 or ES256"},
     {"default_signing_alg = ES384\n", "1: default_signing_alg: expected RS256 or ES256"},
     {"log_level = loud\n", "1: log_level: expected debug, info, warn or error"},
+    {"log_summary_interval = 0\n",
+     "1: log_summary_interval: expected a whole number from 1 to 3600 (seconds)"},
+    {"core_dumps = yes\n", "1: core_dumps: expected 'enabled' or 'disabled'"},
     {"kek_env = 1BAD\n", "1: kek_env: expected an environment variable name"},
     {"data_dir =\n", "1: data_dir: value must be 1 to 1023 characters"},
     {"just words\n", "1: expected 'key = value'"},

@@ -96,11 +96,17 @@ static att_err verify_by_kid(const struct att_jwks *set, const char *token)
     EXPECT_OK(att_jws_decode_unverified(token, strlen(token), &unverified));
     const char *kid = json_string_value(json_object_get(unverified.header, "kid"));
     const struct att_jwks_key *k = att_jwks_find(set, kid != NULL ? kid : "");
+    const char *alg_name = json_string_value(json_object_get(unverified.header, "alg"));
+    enum att_jws_alg requested = ATT_JWS_NONE;
+    if (alg_name != NULL) {
+        att_ignore_err(att_jws_alg_parse(alg_name, &requested));
+    }
     att_jws_cleanup(&unverified);
     if (k == NULL) {
         return ATT_ERR_TOKEN_KID;
     }
-    att_err rc = att_jws_verify(token, strlen(token), k->key, k->alg, &jws);
+    /* As src/auth/issuers.c does: the header chooses among the algorithms the key allows. */
+    att_err rc = att_jws_verify(token, strlen(token), k->key, att_jwks_key_alg(k, requested), &jws);
     if (rc == ATT_OK) {
         att_jws_cleanup(&jws);
     }
@@ -175,6 +181,49 @@ static void test_ps256_es384(void **state)
     free(t_ps);
     free(t_es);
     free(t_rs);
+    free(text);
+    att_jwks_free(set);
+}
+
+/*
+ * An RSA key published without "alg" verifies RS256 and PS256 (docs/identity.md); with an
+ * "alg" it verifies that one only; the header never makes it verify an EC algorithm.
+ */
+static void test_rsa_without_alg(void **state)
+{
+    (void)state;
+    json_t *keys[] = {
+        jwk_of(K.rsa, "{\"kid\":\"any\"}"),
+        jwk_of(K.rsa, "{\"kid\":\"rs\",\"alg\":\"RS256\"}"),
+    };
+    char *text = set_text(keys, 2);
+    struct att_jwks *set = NULL;
+    EXPECT_OK(parse_text(text, 2, &set));
+    const struct att_jwks_key *any = att_jwks_find(set, "any");
+    const struct att_jwks_key *rs = att_jwks_find(set, "rs");
+    assert_false(any->alg_named);
+    assert_true(rs->alg_named);
+    assert_int_equal(att_jwks_key_alg(any, ATT_JWS_PS256), ATT_JWS_PS256);
+    assert_int_equal(att_jwks_key_alg(any, ATT_JWS_RS256), ATT_JWS_RS256);
+    assert_int_equal(att_jwks_key_alg(any, ATT_JWS_NONE), ATT_JWS_RS256);
+    assert_int_equal(att_jwks_key_alg(any, ATT_JWS_ES256), ATT_JWS_RS256);
+    assert_int_equal(att_jwks_key_alg(rs, ATT_JWS_PS256), ATT_JWS_RS256);
+    struct {
+        struct tu_sig_spec spec;
+        const char *header;
+        att_err want;
+    } cases[] = {
+        {TU_PS256, "{\"alg\":\"PS256\",\"kid\":\"any\"}", ATT_OK},
+        {TU_RS256, "{\"alg\":\"RS256\",\"kid\":\"any\"}", ATT_OK},
+        {TU_PS256, "{\"alg\":\"PS256\",\"kid\":\"rs\"}", ATT_ERR_ALG_MISMATCH},
+        /* A PKCS#1 v1.5 signature under a PS256 header: the padding is checked. */
+        {TU_RS256, "{\"alg\":\"PS256\",\"kid\":\"any\"}", ATT_ERR_SIGNATURE},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *t = tu_sign_token(K.rsa, cases[i].spec, cases[i].header, claims);
+        EXPECT_ERR(verify_by_kid(set, t), cases[i].want);
+        free(t);
+    }
     free(text);
     att_jwks_free(set);
 }
@@ -432,6 +481,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_keys_by_kid),
         cmocka_unit_test(test_ps256_es384),
+        cmocka_unit_test(test_rsa_without_alg),
         cmocka_unit_test(test_skipped_entries),
         cmocka_unit_test(test_enc_and_malformed_signing_key),
         cmocka_unit_test(test_private_members),
