@@ -45,6 +45,7 @@
 
 #include "core/jobs.h"
 #include "core/log.h"
+#include "core/log_summary.h"
 #include "core/mem.h"
 #include "core/timeutil.h"
 #include "crypto/ids.h"
@@ -334,7 +335,10 @@ static void log_access(struct conn *c, const struct att_http_response *r, const 
         memcpy(path, c->head.path.ptr, n);
         path[n] = 0;
     }
-    enum att_log_level lvl = r->status >= 500 ? ATT_LOG_ERROR : ATT_LOG_INFO;
+    /* 503 is load (a full job queue, a deadline, an upstream down), not a fault of ours. */
+    enum att_log_level lvl = r->status == 503   ? ATT_LOG_WARN
+                             : r->status >= 500 ? ATT_LOG_ERROR
+                                                : ATT_LOG_INFO;
     if (!att_log_enabled(lvl)) {
         return;
     }
@@ -815,13 +819,21 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------------ */
 /* Accepting                                                                 */
 
-/* Close a connection refused at accept; `limit` (may be NULL) names the cap it hit. */
+/*
+ * Close a connection refused at accept; `limit` (may be NULL) names the cap it hit. The first
+ * refusal of a reason and peer is logged; repeats become one count line per
+ * log_summary_interval (core/log_summary.h), so a flood cannot flood the log.
+ */
 static void refuse_conn(evutil_socket_t fd, const char *why, const char *peer, const char *limit,
                         unsigned value)
 {
+    char key[ATT_LOG_SUMMARY_KEY_MAX];
     evutil_closesocket(fd);
-    att_log(ATT_LOG_WARN, why, "peer", json_string(peer), limit,
-            limit != NULL ? json_integer(value) : NULL, NULL);
+    snprintf(key, sizeof(key), "%s %s", why, peer);
+    if (att_log_summary_admit(ATT_LOG_WARN, why, key, att_time_now())) {
+        att_log(ATT_LOG_WARN, why, "peer", json_string(peer), limit,
+                limit != NULL ? json_integer(value) : NULL, NULL);
+    }
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,

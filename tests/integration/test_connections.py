@@ -85,7 +85,8 @@ class PerAddressCapTest(unittest.TestCase):
 class RefusedAtAcceptTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = h.Daemon(config="max_connections = 4\nallowed_networks = 127.0.0.2/32")
+        cls.d = h.Daemon(config="max_connections = 4\nallowed_networks = 127.0.0.2/32\n"
+                                "log_summary_interval = 1")
 
     @classmethod
     def tearDownClass(cls):
@@ -103,7 +104,12 @@ class RefusedAtAcceptTest(unittest.TestCase):
         finally:
             for raw in outsiders:
                 raw.close()
-        self.d.wait_log("connection refused: outside allowed_networks", peer="127.0.0.1")
+        # One line for the first refusal, then counts: never a line per refused connection.
+        msg = "connection refused: outside allowed_networks"
+        self.d.wait_log(msg, repeat_key=f"{msg} 127.0.0.1")
+        lines = [e for e in self.d.log_events() if e.get("msg") == msg]
+        self.assertEqual([e["peer"] for e in lines if "repeats" not in e], ["127.0.0.1"])
+        self.assertEqual(sum(e.get("repeats", 0) for e in lines), 11)
         requests = [e for e in self.d.log_events() if e.get("msg") == "request"]
         self.assertEqual({e["peer"] for e in requests}, {"127.0.0.2"})
 
