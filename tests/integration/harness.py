@@ -344,11 +344,13 @@ def read_response(f):
 
 
 def read_until_eof(sock, timeout=10.0):
-    """Read everything until the peer closes (or an error/timeout ends the connection)."""
-    sock.settimeout(timeout)
+    """Read everything until the peer closes (or an error ends the connection); a peer that has
+    not closed within `timeout` seconds in all fails the test (TimeoutError)."""
+    deadline = time.monotonic() + timeout
     chunks = []
     try:
         while True:
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
             b = sock.recv(65536)
             if not b:
                 break
