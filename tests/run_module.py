@@ -123,7 +123,7 @@ def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(module_file)))
     name = os.path.splitext(os.path.basename(module_file))[0]
     with open(events_file, "a", encoding="utf-8") as events:
-        arm(TEST_LIMIT, f"loading {name}")
+        arm(TEST_LIMIT, f"{name} before its first test")
         suite = unittest.defaultTestLoader.loadTestsFromName(name)
         emit(events, planned=suite.countTestCases())
         runner = unittest.TextTestRunner(
