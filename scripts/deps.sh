@@ -19,9 +19,11 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-# Node.js + npm run the JavaScript checks (jose, and later the official MAA client).
-if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
-if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+# Node.js + npm run the JavaScript peers of the black-box tests (jose, the official MAA client,
+# an OpenID provider). The tests run /usr/bin/node and scripts/test.sh /usr/bin/npm (Debian's
+# nodejs and npm), whatever else the PATH holds; a node elsewhere does not count.
+if [ ! -x /usr/bin/node ]; then missing+=(nodejs); fi
+if [ ! -x /usr/bin/npm ]; then missing+=(npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -1,106 +1,223 @@
-#!/usr/bin/env python3
-"""Run every attestd test and print one closing line: "N passed, N failed".
+#!/usr/bin/python3
+"""Run every attestd test and print one closing line: "N passed, N failed" (", N skipped").
 
+- lint: scripts/lint.sh (banned calls, formatting); counts one.
 - unit tests: the cmocka executables meson registered (suite "unit"); each test case counts.
 - fuzz replays: every fuzz target over its seed corpus (suite "fuzz"); each target counts.
+- runner self-test: tests/runner/test_*.py, that the time limits below hold.
 - black-box tests: tests/integration/test_*.py (unittest), each test method counts; they start
   the real daemon from BUILD and speak HTTPS to it; with a second build dir (ThreadSanitizer)
   they run again against that daemon.
 Sanitizers: ASan + UBSan abort on the first report, so a report is a failure.
+
+Time limits, so that a hang fails with its name and the run goes on:
+- a unit or fuzz replay executable: BINARY_LIMIT seconds (one fuzz input: replay_main.c);
+- a black-box test: run_module.TEST_LIMIT seconds, unless it declares more (run_module.py);
+- a black-box module: MODULE_LIMIT seconds. Each module runs in a child process of its own
+  (run_module.py) in a process group of its own; past the limit the group is killed, with the
+  daemons and helpers its tests started, and the test in progress fails by name.
+scripts/test.sh runs this with /usr/bin/python3 (Debian's, as scripts/deps.sh installs it);
+the modules run under the same interpreter (sys.executable), and so does pcs_server.py.
 """
+import glob
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
-import unittest
+import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN_MODULE = os.path.join(ROOT, "tests", "run_module.py")
 SAN_ENV = {
     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1:strict_string_checks=1",
     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
 }
+BINARY_LIMIT = 300
+MODULE_LIMIT = 300
+
+
+class Tally:
+    """Counts of one stage, and the name and reason of each failure."""
+
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+        self.failures = []
+        self.slowest = (0, None)  # (seconds, name) of the slowest black-box test
+
+    def count(self, outcome, name):
+        if outcome == "passed":
+            self.passed += 1
+        elif outcome == "skipped":
+            self.skipped += 1
+        else:
+            self.fail(name, outcome)
+
+    def fail(self, name, reason, count=1):
+        self.failed += count
+        self.failures.append(f"{name}: {reason}")
+
+    def add(self, other):
+        self.passed += other.passed
+        self.failed += other.failed
+        self.skipped += other.skipped
+        self.failures += other.failures
+        self.slowest = max(self.slowest, other.slowest, key=lambda s: s[0])
+
+
+def kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def run_limited(cmd, limit, **kwargs):
+    """Run cmd in a process group of its own, its output captured; past `limit` seconds the
+    group is killed. Returns (the exit code, or None when the limit passed; the output)."""
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          start_new_session=True, **kwargs) as proc:
+        try:
+            out = proc.communicate(timeout=limit)[0]
+            return proc.returncode, out
+        except subprocess.TimeoutExpired:
+            kill_group(proc.pid)
+            return None, proc.communicate()[0]
 
 
 def run_meson_suite(build, suite):
     tests = json.loads(subprocess.check_output(["meson", "introspect", "--tests", build]))
-    passed = failed = 0
+    tally = Tally()
     env = dict(os.environ, **SAN_ENV)
     for t in tests:
         if suite not in t["suite"] and f"attestd:{suite}" not in t["suite"]:
             continue
-        proc = subprocess.run(t["cmd"], cwd=t.get("workdir") or ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=600)
-        out = proc.stdout
-        if suite == "unit":
+        name = f"{suite}: {t['name']}"
+        rc, out = run_limited(t["cmd"], BINARY_LIMIT, cwd=t.get("workdir") or ROOT, env=env)
+        if rc is None:
+            tally.fail(name, f"ran past its time limit of {BINARY_LIMIT} s")
+        elif suite == "unit":
             ok = re.search(r"\[  PASSED  \] (\d+) test", out)
             bad = re.search(r"\[  FAILED  \] (\d+) test", out)
-            n_ok = int(ok.group(1)) if ok else 0
-            n_bad = int(bad.group(1)) if bad else 0
-            if proc.returncode != 0 and n_bad == 0:
-                n_bad = 1  # crashed or sanitizer report before cmocka's summary
-            passed += n_ok
-            failed += n_bad
+            tally.passed += int(ok.group(1)) if ok else 0
+            if bad:
+                cases = dict.fromkeys(re.findall(r"^\[  FAILED  \] (\w+)$", out, re.M))
+                tally.fail(name, "failed: " + " ".join(cases), count=int(bad.group(1)))
+            elif rc != 0:  # crashed or sanitizer report before cmocka's summary
+                tally.fail(name, f"exited with {rc}")
+        elif rc == 0:
+            tally.passed += 1
         else:
-            n_bad = 1 if proc.returncode != 0 else 0
-            passed += 1 - n_bad
-            failed += n_bad
-        status = "ok" if proc.returncode == 0 else "FAIL"
-        print(f"{suite}: {t['name']}: {status}")
-        if proc.returncode != 0:
+            tally.fail(name, f"exited with {rc}")
+        print(f"{name}: {'ok' if rc == 0 else 'FAIL'}")
+        if rc != 0:
             print(out[-6000:])
-    return passed, failed
+    return tally
 
 
-class CountingResult(unittest.TextTestResult):
-    pass
+def wait_exit(pid, limit):
+    """Wait up to `limit` seconds for child `pid` to exit; True if it did. The child is left
+    unreaped: while it is a zombie its process group id cannot be reused, so killing that group
+    afterwards cannot hit anyone else."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return True
+        time.sleep(0.1)
+    return False
 
 
-def run_integration(build):
-    os.environ["ATTESTD_BUILD"] = os.path.abspath(build)
-    if os.path.join(ROOT, "tests", "integration") not in sys.path:
-        sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-    suite = unittest.defaultTestLoader.discover(os.path.join(ROOT, "tests", "integration"),
-                                                pattern="test_*.py",
-                                                top_level_dir=os.path.join(ROOT, "tests", "integration"))
-    runner = unittest.TextTestRunner(verbosity=2, stream=sys.stdout, resultclass=CountingResult)
-    result = runner.run(suite)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    return result.testsRun - failed - len(result.skipped), failed, len(result.skipped)
+def run_module(path, build, limit=MODULE_LIMIT, log=None):
+    """Run one unittest module through run_module.py in a child process, within `limit`
+    seconds; its output goes to `log` (a file), by default straight to ours. Returns its
+    Tally."""
+    module = os.path.splitext(os.path.basename(path))[0]
+    with tempfile.NamedTemporaryFile("r", prefix=f"attestd-{module}-", suffix=".jsonl") as f:
+        sys.stdout.flush()
+        proc = subprocess.Popen([sys.executable, RUN_MODULE, path, f.name],
+                                env=dict(os.environ, ATTESTD_BUILD=os.path.abspath(build)),
+                                stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=None if log is None else subprocess.STDOUT,
+                                start_new_session=True)
+        exited = wait_exit(proc.pid, limit)
+        kill_group(proc.pid)  # at the limit: all of it; else whatever its tests left running
+        proc.wait()
+        events = [json.loads(line) for line in f if line.endswith("\n")]
+    tally = Tally()
+    planned, running, last, finished = 0, None, None, 0
+    for e in events:
+        if "planned" in e:
+            planned = e["planned"]
+        elif "start" in e:
+            running = e["start"]
+        elif "test" in e:
+            running, last, finished = None, e["test"], finished + 1
+            tally.count(e["outcome"], e["test"])
+            tally.slowest = max(tally.slowest, (e["seconds"], e["test"]), key=lambda s: s[0])
+        elif "fixture" in e:
+            tally.count(e["outcome"], e["fixture"])
+    where = running or (f"{module}, the fixtures after {last}" if last else module)
+    if not exited:
+        tally.fail(where, f"killed at the module's time limit of {limit} s "
+                          f"({planned - finished} of its {planned} tests unfinished)")
+    elif not any(e.get("done") for e in events) or proc.returncode != 0:
+        tally.fail(where, f"the test process ended with {proc.returncode} before the module did")
+    return tally
+
+
+def run_modules(pattern, build, label):
+    tally = Tally()
+    for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
+        t0 = time.monotonic()
+        t = run_module(path, build)
+        print(f"{label}: {os.path.basename(path)}: {t.passed} passed, {t.failed} failed "
+              f"in {time.monotonic() - t0:.0f} s (slowest: {t.slowest[1]}, {t.slowest[0]} s)")
+        tally.add(t)
+    return tally
 
 
 def run_lint():
     proc = subprocess.run(["scripts/lint.sh"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
     print(f"lint: banned calls: {'ok' if proc.returncode == 0 else 'FAIL'}")
-    if proc.returncode != 0:
+    tally = Tally()
+    if proc.returncode == 0:
+        tally.passed = 1
+    else:
         print(proc.stdout)
-    return (1, 0) if proc.returncode == 0 else (0, 1)
+        tally.fail("lint", "scripts/lint.sh failed")
+    return tally
 
 
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build-asan"
     tsan_build = sys.argv[2] if len(sys.argv) > 2 else None
     os.chdir(ROOT)
-    p0, f0 = run_lint()
-    p1, f1 = run_meson_suite(build, "unit")
-    p2, f2 = run_meson_suite(build, "fuzz")
-    p3, f3, skipped = run_integration(build)
-    p4 = f4 = 0
+    sys.stdout.reconfigure(line_buffering=True)
+    stages = [("lint", run_lint()),
+              ("unit", run_meson_suite(build, "unit")),
+              ("fuzz replay", run_meson_suite(build, "fuzz")),
+              ("runner self-test", run_modules("tests/runner/test_*.py", build, "runner")),
+              ("black-box (ASan+UBSan)", run_modules("tests/integration/test_*.py", build,
+                                                     "black-box (ASan+UBSan)"))]
     if tsan_build:
         print("black-box again against the ThreadSanitizer build (worker threads, reloads)")
-        p4, f4, s4 = run_integration(tsan_build)
-        skipped += s4
-    passed, failed = p0 + p1 + p2 + p3 + p4, f0 + f1 + f2 + f3 + f4
-    print(f"lint: {p0} passed, {f0} failed; unit: {p1} passed, {f1} failed; "
-          f"fuzz replay: {p2} passed, {f2} failed; black-box (ASan+UBSan): {p3} passed, "
-          f"{f3} failed; black-box (TSan): {p4} passed, {f4} failed; {skipped} skipped")
-    line = f"{passed} passed, {failed} failed"
-    if skipped:
-        line += f", {skipped} skipped"
+        stages.append(("black-box (TSan)", run_modules("tests/integration/test_*.py",
+                                                       tsan_build, "black-box (TSan)")))
+    total = Tally()
+    for name, tally in stages:
+        total.add(tally)
+        for failure in tally.failures:
+            print(f"FAILED ({name}) {failure}")
+    print("; ".join(f"{name}: {t.passed} passed, {t.failed} failed" for name, t in stages) +
+          f"; {total.skipped} skipped")
+    line = f"{total.passed} passed, {total.failed} failed"
+    if total.skipped:
+        line += f", {total.skipped} skipped"
     print(line)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if total.failed else 0)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,34 @@
  * `make test` builds every target with this driver under ASan + UBSan and
  * replays its seed corpus (and any crashers saved there), so the corpus is
  * a regression suite on every build (SQLite test/fuzzcheck.c does the same).
+ * An input that takes more than INPUT_SECONDS fails the replay the way a crash
+ * does (`make fuzz` gives libFuzzer the same limit, -timeout).
  * Usage: replay_TARGET FILE_OR_DIR...
  */
 #include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#define INPUT_SECONDS 5
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* What SIGALRM prints: made before each input, as a handler may only write(). */
+static char slow_message[4200];
+static size_t slow_message_len;
+
+static void on_slow_input(int sig)
+{
+    (void)sig;
+    ssize_t ignored = write(STDERR_FILENO, slow_message, slow_message_len);
+    (void)ignored;
+    _exit(1);
+}
 
 static int run_file(const char *path)
 {
@@ -36,7 +54,12 @@ static int run_file(const char *path)
     }
     memcpy(exact, buf, n);
     free(buf);
+    snprintf(slow_message, sizeof(slow_message), "replay: %s took more than %d s\n", path,
+             INPUT_SECONDS);
+    slow_message_len = strlen(slow_message);
+    alarm(INPUT_SECONDS);
     LLVMFuzzerTestOneInput(exact, n);
+    alarm(0);
     free(exact);
     return 0;
 }
@@ -44,6 +67,7 @@ static int run_file(const char *path)
 int main(int argc, char **argv)
 {
     int files = 0;
+    signal(SIGALRM, on_slow_input);
     for (int i = 1; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st) != 0) {

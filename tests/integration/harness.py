@@ -29,6 +29,9 @@ ATTESTD = os.path.join(BUILD, "attestd")
 ATTESTCTL = os.path.join(BUILD, "attestctl")
 DEV_SETUP = os.path.join(ROOT, "scripts", "dev-setup.sh")
 JS_DIR = os.path.join(ROOT, "tests", "integration", "js")
+# The Node.js the setup installs (Debian's nodejs, scripts/deps.sh), not whichever `node` the
+# PATH finds first. ATTESTD_TEST_NODE names another one, to check the scripts against it.
+NODE = os.environ.get("ATTESTD_TEST_NODE") or "/usr/bin/node"
 
 SAN_ENV = {
     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1",
@@ -341,11 +344,13 @@ def read_response(f):
 
 
 def read_until_eof(sock, timeout=10.0):
-    """Read everything until the peer closes (or an error/timeout ends the connection)."""
-    sock.settimeout(timeout)
+    """Read everything until the peer closes (or an error ends the connection); a peer that has
+    not closed within `timeout` seconds in all fails the test (TimeoutError)."""
+    deadline = time.monotonic() + timeout
     chunks = []
     try:
         while True:
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
             b = sock.recv(65536)
             if not b:
                 break
@@ -555,13 +560,23 @@ def verify_jws(token, jwks):
     return header, _json_part(payload_part, "payload")
 
 
+def require_node(*packages):
+    """NODE and these npm packages (tests/integration/js) are part of the test set-up: missing
+    means FAIL, not skip."""
+    if not os.access(NODE, os.X_OK):
+        raise AssertionError(f"{NODE} is missing: the JavaScript peers need Debian's nodejs "
+                             "(scripts/deps.sh installs it)")
+    for pkg in packages:
+        if not os.path.isdir(os.path.join(JS_DIR, "node_modules", pkg)):
+            raise AssertionError(f"tests/integration/js/node_modules/{pkg} is missing: run "
+                                 "'cd tests/integration/js && npm ci' (scripts/test.sh does)")
+
+
 def jose_verify(jwks_url, token, issuer, ca_file):
     """Verify with the npm `jose` package (tests/integration/js); returns the CompletedProcess."""
-    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "jose")):
-        raise AssertionError("tests/integration/js/node_modules is missing: run "
-                             "'cd tests/integration/js && npm ci'")
+    require_node("jose")
     env = dict(os.environ, NODE_EXTRA_CA_CERTS=ca_file)
-    return subprocess.run(["node", os.path.join(JS_DIR, "verify_jwt.mjs"), jwks_url, token, issuer],
+    return subprocess.run([NODE, os.path.join(JS_DIR, "verify_jwt.mjs"), jwks_url, token, issuer],
                           cwd=JS_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=60)
 

@@ -208,7 +208,7 @@ class AttestTestPkiTest(unittest.TestCase):
 
     def official_client(self, ops):
         env = dict(os.environ, NODE_EXTRA_CA_CERTS=self.d.ca)
-        proc = subprocess.run(["node", os.path.join(h.JS_DIR, "attest_client.mjs"),
+        proc = subprocess.run([h.NODE, os.path.join(h.JS_DIR, "attest_client.mjs"),
                                json.dumps({"endpoint": self.d.base_url, "ops": ops})],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, timeout=120)

@@ -80,16 +80,14 @@ class Peer:
 
     @staticmethod
     def check_installed():
+        h.require_node(PEER_NAME)
         pkg = os.path.join(h.JS_DIR, "node_modules", *PEER_NAME.split("/"), "package.json")
-        if shutil.which("node") is None or not os.path.isfile(pkg):
-            raise AssertionError(f"node or {PEER_NAME} is missing: run "
-                                 "'cd tests/integration/js && npm ci' (scripts/test.sh does)")
         with open(pkg, encoding="utf-8") as f:
             return json.load(f)["version"]
 
     @staticmethod
     def verify(quote, bundle, at, allow_debug=False):
-        cmd = ["node", PEER_CLI, "--quote", quote, "--collateral", bundle, "--at", at]
+        cmd = [h.NODE, PEER_CLI, "--quote", quote, "--collateral", bundle, "--at", at]
         if allow_debug:
             cmd.append("--allow-debug-enclave")
         proc = subprocess.run(cmd, cwd=h.JS_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

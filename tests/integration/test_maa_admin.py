@@ -24,7 +24,6 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import unittest
 
@@ -50,16 +49,6 @@ CUSTOM3 = 'version=1.0;authorizationrules{=> deny();};issuancerules{};'
 NOT_A_POLICY = "version=1.0;authorizationrules{=> permit()};"  # missing ';' after the action
 UNSIGNED_RESET = "eyJhbGciOiJub25lIn0.."
 PRINCIPAL_CONFIG = "auth_max_failures = 0"
-
-
-def require_node():
-    """node and the npm packages are part of the test set-up: missing means FAIL, not skip."""
-    if shutil.which("node") is None:
-        raise AssertionError("node is not installed: the MAA client test needs Node.js")
-    for pkg in ("@azure/attestation", "jsrsasign", "@azure/core-client"):
-        if not os.path.isdir(os.path.join(h.JS_DIR, "node_modules", pkg)):
-            raise AssertionError(f"tests/integration/js/node_modules/{pkg} is missing: run "
-                                 "'cd tests/integration/js && npm ci'")
 
 
 def sha256_b64url(text):
@@ -122,7 +111,7 @@ class AdminCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        require_node()
+        h.require_node("@azure/attestation", "jsrsasign", "@azure/core-client")
         cls.d = h.Daemon(config=PRINCIPAL_CONFIG)
         try:
             with open(os.path.join(cls.d.data, "bootstrap-owner.json"), encoding="utf-8") as f:
@@ -173,7 +162,7 @@ class AdminCase(unittest.TestCase):
         if expected_issuer is not None:
             cmd["expectedIssuer"] = expected_issuer
         env = dict(os.environ, NODE_EXTRA_CA_CERTS=self.d.ca)
-        proc = subprocess.run(["node", DRIVER], input=json.dumps(cmd), cwd=h.JS_DIR, env=env,
+        proc = subprocess.run([h.NODE, DRIVER], input=json.dumps(cmd), cwd=h.JS_DIR, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               timeout=120)
         self.assertEqual(proc.returncode, 0, f"maa_admin.mjs failed:\n{proc.stderr}")

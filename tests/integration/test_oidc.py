@@ -27,7 +27,6 @@ import json
 import os
 import re
 import select
-import shutil
 import signal
 import ssl
 import subprocess
@@ -62,16 +61,6 @@ def fingerprint(token):
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def require_node():
-    """node and the npm packages are part of the test set-up: missing means FAIL, not skip."""
-    if shutil.which("node") is None:
-        raise AssertionError("node is not installed: the OpenID provider test needs Node.js")
-    for pkg in ("oidc-provider", "jose"):
-        if not os.path.isdir(os.path.join(h.JS_DIR, "node_modules", pkg)):
-            raise AssertionError(f"tests/integration/js/node_modules/{pkg} is missing: run "
-                                 "'cd tests/integration/js && npm ci'")
-
-
 def make_test_ca(d):
     """A throwaway CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
     Returns (ca.pem, server.pem, server.key)."""
@@ -95,7 +84,7 @@ def make_test_ca(d):
 
 def new_jwks(path, kid):
     """A private JWK Set with one new RSA-2048 key (gen_jwks.mjs); returns the public JWK."""
-    proc = subprocess.run(["node", GEN_JWKS, path, kid], cwd=h.JS_DIR, stdout=subprocess.PIPE,
+    proc = subprocess.run([h.NODE, GEN_JWKS, path, kid], cwd=h.JS_DIR, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=60)
     if proc.returncode != 0:
         raise AssertionError(f"gen_jwks.mjs failed ({proc.returncode}): {proc.stderr}")
@@ -119,7 +108,7 @@ class OidcProvider:
         self.stderr_path = os.path.join(self.tmp, f"oidc-provider.{self.runs}.log")
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
-                ["node", OIDC_SERVER, "--port", str(self.port), "--cert", self.cert,
+                [h.NODE, OIDC_SERVER, "--port", str(self.port), "--cert", self.cert,
                  "--key", self.key, "--jwks", jwks_path, "--clients", self.clients_path,
                  "--resources", f"{AUDIENCE},{OTHER_AUDIENCE}"],
                 cwd=h.JS_DIR, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
@@ -210,7 +199,7 @@ class OidcProviderIssuer(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        require_node()
+        h.require_node("oidc-provider", "jose")
         cls.provider = None
         cls.d = h.Daemon(start=False)
         try:

@@ -12,6 +12,7 @@
 // validateExpirationTime, validateNotBeforeTime, validateIssuer with expectedIssuer = the
 // endpoint. Prints one JSON line per op: the AttestationResult fields the client decoded (and
 // the token's raw body), or {"op", "error": {name, message, statusCode, code}}.
+import './webcrypto.mjs'; // first: Node 18 has no global Web Crypto object
 import { AttestationClient } from '@azure/attestation';
 import { readFileSync } from 'node:fs';
 

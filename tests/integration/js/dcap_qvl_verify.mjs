@@ -18,6 +18,7 @@
 // Intel's QVL leave that to the appraisal policy). Done by loading the pinned version's
 // verify.js with that one call removed; the QE report's debug check stays. The answer then
 // carries "enclave_debug_check":"skipped".
+import './webcrypto.mjs'; // first: Node 18 has no global Web Crypto object
 import { createRequire, Module } from 'node:module';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -21,6 +21,7 @@
 // the wire: method, url, content-type, body exactly as sent) and "validations" (one entry per
 // token the client checked: the signer's kid and whether it came from GET /certs).
 // Exit status: 0 when every op ran (whatever it answered), 2 on a bad command.
+import './webcrypto.mjs'; // first: Node 18 has no global Web Crypto object
 import { AttestationAdministrationClient } from '@azure/attestation';
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -18,6 +18,7 @@
 //   client's entry (left out when it has none).
 // Prints {"ready": true, "issuer", "jwks_uri", "kids"} (one JSON line) on stdout once listening;
 // exits 0 on SIGTERM or SIGINT.
+import './webcrypto.mjs'; // first: Node 18 has no global Web Crypto object
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { parseArgs } from 'node:util';

@@ -3,6 +3,7 @@
 // Prints the payload as JSON and exits 0 when the token verifies; prints the
 // error and exits 1 otherwise. Trust for the HTTPS fetch comes from
 // NODE_EXTRA_CA_CERTS.
+import './webcrypto.mjs'; // first: Node 18 has no global Web Crypto object
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 const [jwksUrl, token, issuer] = process.argv.slice(2);
