@@ -42,8 +42,8 @@
  */
 #define STEPS_PER_KIB_COPY 64
 #define STEPS_PER_KIB_JSON_DECODE 4096
-#define STEPS_PER_KIB_QUERY 2048
-#define STEPS_PER_KIB_JSON_WRITE 768
+#define STEPS_PER_KIB_QUERY 3072
+#define STEPS_PER_KIB_JSON_WRITE 1024
 /* JsonToClaimValue: an array element becomes a set element (a decoded value and a copy). */
 #define STEPS_PER_SET_ELEMENT 4
 

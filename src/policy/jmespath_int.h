@@ -181,9 +181,9 @@ att_err jmes_eval(struct jmes_evaluator *e, size_t n, json_t *cur, json_t **out)
  * takes it (bench/bench_policy_budget.c): making an object (an allocation and a hash table),
  * adding a member to one (a key copied and hashed), looking a key up by value.
  */
-#define JMES_COST_NEW_VALUE 4
-#define JMES_COST_NEW_MEMBER 4
-#define JMES_COST_KEY_LOOKUP 2
+#define JMES_COST_NEW_VALUE 6
+#define JMES_COST_NEW_MEMBER 6
+#define JMES_COST_KEY_LOOKUP 3
 
 /* Take n steps from the budget; ATT_ERR_JMESPATH_BUDGET when it runs out. */
 att_err jmes_charge(struct jmes_evaluator *e, size_t n) ATT_WUR;
