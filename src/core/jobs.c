@@ -9,6 +9,7 @@
 #include "core/jobs.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -33,8 +34,11 @@ struct att_jobs {
 static void *pool_main(void *arg)
 {
     struct att_jobs *p = arg;
-    /* On Linux a nice value belongs to the thread: lower this one only. */
+    struct sched_param batch = {0};
+    /* On Linux a nice value belongs to the thread: lower this one only. SCHED_BATCH: a job
+     * handed over does not preempt the loop that hands it (see jobs.h). */
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_NICE);
+    (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &batch);
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (p->head == NULL && !p->stopping) {

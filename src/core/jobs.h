@@ -11,7 +11,10 @@
  * then `done` on the same thread; nothing else of the job is touched by the pool. A job
  * submitted but not yet started when the pool is freed gets `done` with canceled = true and
  * no `run`. The pool's threads run at a lower scheduling priority than the event loops
- * (nice +5), so loops keep answering while the pool is saturated.
+ * (nice +5), so loops keep answering while the pool is saturated, and as SCHED_BATCH: a
+ * submitted job does not preempt its submitter, so a loop hands over every request it has
+ * read before a pool thread takes the first (one context switch per batch, not two per
+ * request; measured: docs/internals/http.md, "Job pool").
  */
 #ifndef ATT_CORE_JOBS_H
 #define ATT_CORE_JOBS_H

@@ -36,6 +36,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -977,6 +978,11 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    struct sched_param batch = {0};
+    /* SCHED_BATCH: a loop woken by an answer coming back from the pool does not preempt the
+     * pool thread at work; it runs when that thread waits or its time slice ends, and then
+     * sends every answer that came back meanwhile (docs/internals/http.md, "Job pool"). */
+    (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &batch);
     event_base_dispatch(w->base);
     return NULL;
 }
