@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/rd.h"
 #include "policy/budget.h"
 #include "policy/jmespath.h"
 
@@ -41,11 +42,20 @@
  * (an allocation per value) and lexing a query are dear.
  */
 #define STEPS_PER_KIB_COPY 64
-#define STEPS_PER_KIB_JSON_DECODE 4096
 #define STEPS_PER_KIB_QUERY 3072
 #define STEPS_PER_KIB_JSON_WRITE 1024
 /* JsonToClaimValue: an array element becomes a set element (a decoded value and a copy). */
 #define STEPS_PER_SET_ELEMENT 4
+/*
+ * Decoding JSON with jansson costs per byte and, far more, per value it makes (an allocation
+ * each; an array a table, an object a hash table): measured, 11-16 ns a byte of strings, about
+ * 200 ns an integer, 500 ns an array, 100-1400 ns an object. So the text is charged a step a
+ * byte plus steps per structural character (json_decode_cost), not by size alone: text dense
+ * in small values ([[],[],...]) costs what it costs.
+ */
+#define STEPS_PER_JSON_ARRAY 50
+#define STEPS_PER_JSON_OBJECT 100
+#define STEPS_PER_JSON_SEPARATOR 16 /* ',' and ':': one more value, or one more member */
 
 /* Decoded JSON documents one evaluation keeps, so the JmesPath calls of a measured-boot
  * policy decode their event log once, not once per call. */
@@ -167,6 +177,28 @@ static att_err step_bytes(struct ev *ev, size_t bytes, struct pol_pos at)
     return step_text(ev, bytes, STEPS_PER_KIB_COPY, at);
 }
 
+/*
+ * What decoding `len` bytes of JSON text costs (see STEPS_PER_JSON_*). Structural characters
+ * inside strings are counted too: an overestimate, never an underestimate.
+ */
+static uint64_t json_decode_cost(const char *text, size_t len)
+{
+    struct att_rd r;
+    uint8_t c;
+    uint64_t cost = 1 + (uint64_t)len;
+    att_rd_init(&r, text, len);
+    while (att_rd_u8(&r, &c) == ATT_OK) {
+        switch (c) {
+        case '[': cost += STEPS_PER_JSON_ARRAY; break;
+        case '{': cost += STEPS_PER_JSON_OBJECT; break;
+        case ',':
+        case ':': cost += STEPS_PER_JSON_SEPARATOR; break;
+        default: break;
+        }
+    }
+    return cost;
+}
+
 static att_err scratch_alloc(struct ev *ev, size_t n, struct pol_pos at, void **out)
 {
     att_err rc = pol_arena_alloc(&ev->scratch, n, out);
@@ -242,6 +274,14 @@ static struct val claim_field(const struct att_claim *c, enum pol_field f)
     return v;
 }
 
+/* Steps of comparing `a` and `b` beyond the one of the comparison itself: strings of equal
+ * length are compared byte by byte (of unequal length, not at all). */
+static uint64_t compare_cost(const struct val *a, const struct val *b)
+{
+    bool strings = a->kind == V_STRING && b->kind == V_STRING && a->len == b->len;
+    return strings ? (uint64_t)a->len * STEPS_PER_KIB_COPY / 1024 : 0;
+}
+
 static bool scalar_equal(const struct val *a, const struct val *b)
 {
     if (a->kind != b->kind) {
@@ -286,16 +326,22 @@ static bool compare(const struct val *lhs, enum pol_op op, const struct val *rhs
     }
 }
 
-static bool claim_matches(const struct att_claim *c, const struct pol_cond *cond,
-                          const struct val *rhs)
+/*
+ * Does claim `c` satisfy every property condition of `cond`? One step, and the bytes of the
+ * strings it compares: a condition may compare long values (a claim a rule built) with each
+ * claim it examines.
+ */
+static att_err claim_matches(struct ev *ev, const struct att_claim *c, const struct pol_cond *cond,
+                             const struct val *rhs, bool *match)
 {
-    for (size_t k = 0; k < cond->nprops; k++) {
+    uint64_t cost = 1;
+    *match = true;
+    for (size_t k = 0; k < cond->nprops && *match; k++) {
         struct val lhs = claim_field(c, cond->props[k].field);
-        if (!compare(&lhs, cond->props[k].op, &rhs[k])) {
-            return false;
-        }
+        cost += compare_cost(&lhs, &rhs[k]);
+        *match = compare(&lhs, cond->props[k].op, &rhs[k]);
     }
-    return true;
+    return step(ev, cost, cond->pos);
 }
 
 /* ======================================================================================
@@ -310,19 +356,18 @@ static att_err field_set(struct ev *ev, const struct pol_expr *e, struct val *ou
     const struct pol_cond *cond = &ev->rule->conds[e->binding];
     const struct frame *fr = &ev->frame[e->binding];
     size_t n = 0;
+    bool match = false;
     for (size_t j = fr->first; j < ev->visible; j++) {
-        ATT_TRY(step(ev, 1, e->pos));
-        if (claim_matches(claim_at(ev, j), cond, fr->rhs)) {
-            n++;
-        }
+        ATT_TRY(claim_matches(ev, claim_at(ev, j), cond, fr->rhs, &match));
+        n += match ? 1 : 0;
     }
     struct val *elems;
     ATT_TRY(scratch_vals(ev, n, e->pos, &elems));
     size_t k = 0;
     for (size_t j = fr->first; j < ev->visible && k < n; j++) {
-        ATT_TRY(step(ev, 1, e->pos));
         const struct att_claim *c = claim_at(ev, j);
-        if (claim_matches(c, cond, fr->rhs)) {
+        ATT_TRY(claim_matches(ev, c, cond, fr->rhs, &match));
+        if (match) {
             elems[k++] = claim_field(c, e->field);
         }
     }
@@ -396,7 +441,7 @@ static att_err jmes_doc(struct ev *ev, const struct pol_expr *e, const struct va
             }
         }
     }
-    ATT_TRY(step_text(ev, v->len, STEPS_PER_KIB_JSON_DECODE, e->pos));
+    ATT_TRY(step(ev, json_decode_cost(v->s, v->len), e->pos));
     char detail[160] = "";
     json_t *doc = NULL;
     att_err rc = att_jmespath_load(v->s, v->len, &ev->jl, &doc, detail, sizeof(detail));
@@ -509,7 +554,7 @@ static att_err fn_json_to_claim_value(struct ev *ev, const struct pol_expr *e, c
                                       struct val *out)
 {
     ATT_TRY(need_kind(ev, e, 1, &a[0], V_STRING));
-    ATT_TRY(step_text(ev, a[0].len, STEPS_PER_KIB_JSON_DECODE, e->pos));
+    ATT_TRY(step(ev, json_decode_cost(a[0].s, a[0].len), e->pos));
     json_error_t jerr;
     json_t *j = json_loadb(a[0].s, a[0].len, JSON_DECODE_ANY, &jerr);
     if (j == NULL) {
@@ -568,7 +613,7 @@ static att_err fn_is_subset_of(struct ev *ev, const struct pol_expr *e, const st
     for (size_t i = 0; i < nx && subset; i++) {
         bool found = false;
         for (size_t k = 0; k < ny && !found; k++) {
-            ATT_TRY(step(ev, 1, e->pos));
+            ATT_TRY(step(ev, 1 + compare_cost(&x[i], &y[k]), e->pos));
             found = scalar_equal(&x[i], &y[k]);
         }
         subset = found;
@@ -627,7 +672,7 @@ static att_err fn_contains_only_value(struct ev *ev, const struct pol_expr *e, c
     as_set(&a[0], &x, &nx);
     bool only = nx > 0;
     for (size_t i = 0; i < nx && only; i++) {
-        ATT_TRY(step(ev, 1, e->pos));
+        ATT_TRY(step(ev, 1 + compare_cost(&x[i], &a[1]), e->pos));
         only = scalar_equal(&x[i], &a[1]);
     }
     memset(out, 0, sizeof(*out));
@@ -708,12 +753,10 @@ static att_err eval_condition(struct ev *ev, size_t k, bool *holds)
     for (size_t p = 0; p < cond->nprops; p++) {
         ATT_TRY(eval_expr(ev, cond->props[p].rhs, CTX_SCALAR, &fr->rhs[p]));
     }
-    for (size_t j = 0; j < ev->visible; j++) {
-        ATT_TRY(step(ev, 1, cond->pos));
-        if (claim_matches(claim_at(ev, j), cond, fr->rhs)) {
-            fr->first = j;
-            break;
-        }
+    bool match = false;
+    for (size_t j = 0; j < ev->visible && !match; j++) {
+        ATT_TRY(claim_matches(ev, claim_at(ev, j), cond, fr->rhs, &match));
+        fr->first = match ? j : NONE;
     }
     if (cond->negated) {
         *holds = fr->first == NONE;
@@ -755,6 +798,8 @@ static att_err keep_str(struct ev *ev, const char *s, size_t n, struct pol_pos a
         return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "a claim string over %zu bytes",
                     ev->lim->max_value);
     }
+    /* copied, into memory that grows: the bytes cost, beyond the action's own step */
+    ATT_TRY(step(ev, (uint64_t)n * STEPS_PER_KIB_COPY / 1024, at));
     att_err rc = pol_arena_strdup(&ev->mem->keep, n > 0 ? s : "", n, out);
     if (rc == ATT_ERR_TOO_LARGE) {
         return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "evaluation memory over %zu bytes",

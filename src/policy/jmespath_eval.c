@@ -38,6 +38,11 @@ size_t jmes_string_cost(size_t len)
     return 1 + len / 64;
 }
 
+size_t jmes_key_cost(size_t len)
+{
+    return len / JMES_KEY_BYTES_PER_STEP;
+}
+
 /* Spec, "Or Expressions": false, null, "", [] and {} are false; everything else is true. */
 static bool truthy(const json_t *v)
 {
@@ -76,7 +81,7 @@ static att_err objects_equal(struct jmes_evaluator *e, json_t *a, json_t *b, boo
         return ATT_OK;
     }
     for (void *it = json_object_iter(a); it != NULL; it = json_object_iter_next(a, it)) {
-        ATT_TRY(jmes_charge(e, JMES_COST_KEY_LOOKUP));
+        ATT_TRY(jmes_charge(e, JMES_COST_KEY_LOOKUP + jmes_key_cost(json_object_iter_key_len(it))));
         json_t *vb = json_object_getn(b, json_object_iter_key(it), json_object_iter_key_len(it));
         if (vb == NULL) {
             *eq = false;
@@ -284,7 +289,7 @@ static att_err eval_hash(struct jmes_evaluator *e, const struct jmes_node *nd, j
     for (size_t c = nd->first; c != JMES_NO_NODE; c = e->nodes[c].next) {
         const struct jmes_node *member = &e->nodes[c];
         json_t *v = NULL;
-        ATT_GUARD(jmes_charge(e, JMES_COST_NEW_MEMBER));
+        ATT_GUARD(jmes_charge(e, JMES_COST_NEW_MEMBER + jmes_key_cost(member->key.len)));
         ATT_GUARD(jmes_eval(e, c, cur, &v));
         /* The key is a quoted identifier decoded by jansson (valid UTF-8) or an
          * unquoted one (ASCII); json_object_setn_new takes v even when it fails. */
@@ -349,9 +354,11 @@ att_err jmes_eval(struct jmes_evaluator *e, size_t n, json_t *cur, json_t **out)
     case JN_LITERAL: *out = json_incref(nd->literal); return ATT_OK;
     case JN_FIELD: {
         /* Spec, "Identifiers": a missing key or a non-object gives null. */
-        json_t *v = json_is_object(cur)
-                        ? json_object_getn(cur, (const char *)nd->name.ptr, nd->name.len)
-                        : NULL;
+        json_t *v = NULL;
+        if (json_is_object(cur)) {
+            ATT_TRY(jmes_charge(e, jmes_key_cost(nd->name.len)));
+            v = json_object_getn(cur, (const char *)nd->name.ptr, nd->name.len);
+        }
         *out = v != NULL ? json_incref(v) : json_null();
         return ATT_OK;
     }

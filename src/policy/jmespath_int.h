@@ -184,11 +184,15 @@ att_err jmes_eval(struct jmes_evaluator *e, size_t n, json_t *cur, json_t **out)
 #define JMES_COST_NEW_VALUE 6
 #define JMES_COST_NEW_MEMBER 6
 #define JMES_COST_KEY_LOOKUP 3
+/* A key is hashed (looked up, inserted) and, inserted, copied: one more step per 8 bytes. */
+#define JMES_KEY_BYTES_PER_STEP 8
 
 /* Take n steps from the budget; ATT_ERR_JMESPATH_BUDGET when it runs out. */
 att_err jmes_charge(struct jmes_evaluator *e, size_t n) ATT_WUR;
 /* Steps for work proportional to a string's length: one per 64 bytes. */
 size_t jmes_string_cost(size_t len);
+/* Steps for hashing (and copying) an object key of `len` bytes. */
+size_t jmes_key_cost(size_t len);
 /* Spec type names ("string", "number", ...) for messages. */
 const char *jmes_type_name(const json_t *v);
 

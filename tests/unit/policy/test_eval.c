@@ -752,6 +752,76 @@ static void test_jmespath_document_cache(void **state)
     att_policy_free(p);
 }
 
+/*
+ * Work whose cost grows with the data is charged by the data (the outside review's second
+ * round): comparing long strings in conditions and set functions, copying values into claims,
+ * hashing long JMESPath keys, decoding JSON dense in small values.
+ */
+static uint64_t steps_of(const char *text, const struct att_claim *in, size_t n)
+{
+    struct att_policy_result r;
+    struct att_policy *p = parse_str(text);
+    char msg[256];
+    EXPECT_OK(att_policy_eval(p, in, n, NULL, &r, msg, sizeof(msg)));
+    uint64_t steps = r.steps;
+    att_policy_result_cleanup(&r);
+    att_policy_free(p);
+    return steps;
+}
+
+static void test_costs_grow_with_the_data(void **state)
+{
+    (void)state;
+    size_t big = 64 * 1024;
+    char *a = malloc(big + 1);
+    char *b = malloc(big + 1);
+    assert_non_null(a);
+    assert_non_null(b);
+    memset(a, 'A', big);
+    memset(b, 'A', big);
+    a[big] = b[big] = 0;
+    struct att_claim in[2] = {att_claim_string("a", a, AS), att_claim_string("b", b, AS)};
+    /* a condition comparing 64 KiB with 64 KiB: 64 steps a KiB, not one step */
+    uint64_t steps = steps_of(HEAD12 "issuancerules{c:[type==\"a\"] && [type==\"b\", "
+                                     "value==c.value] => issue(type=\"r\", value=1);};",
+                              in, 2);
+    assert_true(steps >= 64 * 64);
+    /* the same through a set function */
+    steps = steps_of(HEAD12 "issuancerules{c:[type==\"a\"] && d:[type==\"b\"] => "
+                            "issue(type=\"r\", value=IsSubsetOf(c.value, d.value));};",
+                     in, 2);
+    assert_true(steps >= 64 * 64);
+    /* copying a 64 KiB value into a new claim */
+    steps = steps_of(HEAD12 "issuancerules{c:[type==\"a\"] => add(type=\"x\", value=c.value);};",
+                     in, 2);
+    assert_true(steps >= 64 * 64);
+    free(a);
+    free(b);
+
+    /* a JMESPath field lookup hashes its key: a 4000-byte key costs 500 steps per object */
+    char query[4200] = "[*].\"";
+    memset(query + 5, 'K', 4000);
+    query[4005] = 0;
+    strcat(query, "\"");
+    struct att_claim q[2] = {att_claim_string("q", query, AS),
+                             att_claim_string("d", "[{},{},{},{},{},{},{},{},{},{}]", AS)};
+    steps = steps_of(HEAD12 "issuancerules{c:[type==\"d\"] && q:[type==\"q\"] => "
+                            "issue(type=\"r\", value=JmesPath(c.value, q.value));};",
+                     q, 2);
+    assert_true(steps >= 10 * 500);
+    /* decoding [{},{},...]: an object is 100 steps, not 3 bytes' worth */
+    char objects[3001] = "[{}";
+    for (int i = 1; i < 999; i++) {
+        strcat(objects, ",{}");
+    }
+    strcat(objects, "]");
+    struct att_claim o[1] = {att_claim_string("o", objects, AS)};
+    steps = steps_of(HEAD12 "issuancerules{c:[type==\"o\"] => issue(type=\"r\", "
+                            "value=JmesPath(c.value, \"length(@)\"));};",
+                     o, 1);
+    assert_true(steps >= 999 * 100);
+}
+
 /* A policy being set is evaluated once against a representative claim set of its type. */
 static void test_check_cost(void **state)
 {
@@ -991,6 +1061,7 @@ int main(void)
         cmocka_unit_test(test_jmespath_document_cache),
         cmocka_unit_test(test_reserved_claims),
         cmocka_unit_test(test_check_cost),
+        cmocka_unit_test(test_costs_grow_with_the_data),
         cmocka_unit_test(test_claim_and_value_caps),
         cmocka_unit_test(test_incoming_validation),
         cmocka_unit_test(test_result_is_self_contained),
