@@ -13,6 +13,7 @@
 #define ATT_API_API_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,6 +35,16 @@ struct att_issuers;
 struct att_policy_cache;
 struct att_keyring;
 
+/* The readiness probe: a thread that asks the store once a second (health.c). */
+struct att_api_probe {
+    pthread_t thread;
+    bool running;
+    bool stop;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    _Atomic int64_t store_ok_ms; /* att_time_mono_ms() of the store's last answer; 0: none */
+};
+
 struct att_api {
     pthread_mutex_t lock;
     struct att_api_snapshot *current;
@@ -46,6 +57,7 @@ struct att_api {
     int64_t collateral_grace;              /* seconds past nextUpdate collateral may be used */
     int64_t attest_token_lifetime;         /* seconds; 0 = ATT_ATTEST_TOKEN_LIFETIME */
     int64_t test_verify_time; /* 0: verify evidence at the wall clock (test builds only) */
+    struct att_api_probe probe;
 };
 
 #define ATT_API_MAX_PARAMS 2
@@ -73,6 +85,15 @@ void att_api_cleanup(struct att_api *api);
  */
 att_err att_api_swap(struct att_api *api, struct att_provider_set *providers,
                      struct att_issuers *issuers) ATT_WUR;
+
+/*
+ * Start the readiness probe: the store is asked now, then once a second on a thread of its
+ * own, so that an anonymous GET /readyz, answered on an event loop, reads the result and never
+ * waits for the store (which may be locked by another process for its busy timeout).
+ * att_api_probe_stop (also called by att_api_cleanup) ends it.
+ */
+att_err att_api_probe_start(struct att_api *api) ATT_WUR;
+void att_api_probe_stop(struct att_api *api);
 
 /* The att_http_handler: route and answer one request. */
 void att_api_handle(void *arg, const struct att_http_request *req, struct att_http_response *resp);

@@ -1,6 +1,7 @@
 /*
  * health.c - GET /healthz (the process answers) and GET /readyz (the store
- * answers and every provider has a loaded signing key).
+ * answers and every provider has a loaded signing key), and the readiness probe
+ * that asks the store off the event loops.
  */
 #include "api/api.h"
 
@@ -8,7 +9,9 @@
 #include "core/timeutil.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 static void send_doc(struct att_http_response *resp, int status, json_t *doc)
@@ -19,6 +22,62 @@ static void send_doc(struct att_http_response *resp, int status, json_t *doc)
     }
     free(text);
     json_decref(doc);
+}
+
+/* The store counts as answering while its last answer to the probe is this recent. */
+#define PROBE_FRESH_MS 3000
+
+static void probe_once(struct att_api *api)
+{
+    if (att_store_ping(api->store) == ATT_OK) {
+        atomic_store(&api->probe.store_ok_ms, att_time_mono_ms());
+    }
+}
+
+static void *probe_main(void *arg)
+{
+    struct att_api *api = arg;
+    pthread_mutex_lock(&api->probe.lock);
+    while (!api->probe.stop) {
+        struct timespec at;
+        clock_gettime(CLOCK_REALTIME, &at);
+        at.tv_sec += 1;
+        pthread_cond_timedwait(&api->probe.wake, &api->probe.lock, &at);
+        if (api->probe.stop) {
+            break;
+        }
+        pthread_mutex_unlock(&api->probe.lock);
+        probe_once(api);
+        pthread_mutex_lock(&api->probe.lock);
+    }
+    pthread_mutex_unlock(&api->probe.lock);
+    return NULL;
+}
+
+att_err att_api_probe_start(struct att_api *api)
+{
+    pthread_mutex_init(&api->probe.lock, NULL);
+    pthread_cond_init(&api->probe.wake, NULL);
+    api->probe.stop = false;
+    probe_once(api);
+    ATT_ENSURE(pthread_create(&api->probe.thread, NULL, probe_main, api) == 0, ATT_ERR_INTERNAL);
+    api->probe.running = true;
+    return ATT_OK;
+}
+
+void att_api_probe_stop(struct att_api *api)
+{
+    if (!api->probe.running) {
+        return;
+    }
+    pthread_mutex_lock(&api->probe.lock);
+    api->probe.stop = true;
+    pthread_cond_signal(&api->probe.wake);
+    pthread_mutex_unlock(&api->probe.lock);
+    pthread_join(api->probe.thread, NULL);
+    pthread_cond_destroy(&api->probe.wake);
+    pthread_mutex_destroy(&api->probe.lock);
+    api->probe.running = false;
 }
 
 void att_api_healthz(const struct att_api_call *call, struct att_http_response *resp)
@@ -35,7 +94,11 @@ void att_api_healthz(const struct att_api_call *call, struct att_http_response *
  */
 void att_api_readyz(const struct att_api_call *call, struct att_http_response *resp)
 {
-    bool store_ok = att_store_ping(call->api->store) == ATT_OK;
+    /* Anonymous: on an event loop, so the probe's last answer; a Reader (on the job pool): the
+     * store is asked now. */
+    int64_t seen = atomic_load(&call->api->probe.store_ok_ms);
+    bool store_ok = call->who == NULL ? seen != 0 && att_time_mono_ms() - seen < PROBE_FRESH_MS
+                                      : att_store_ping(call->api->store) == ATT_OK;
     size_t with_keys = 0;
     for (size_t i = 0; i < call->providers->n; i++) {
         if (call->providers->items[i].kid[0] != 0) {

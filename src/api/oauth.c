@@ -189,6 +189,30 @@ static void log_decision(const struct att_http_request *req, const char *client_
             reason != ATT_OK ? json_string(att_err_name(reason)) : NULL, NULL);
 }
 
+/*
+ * A failure of ours while checking credentials (the store busy or broken, memory, crypto) is
+ * not the client's: it is not counted against the client or its address, and is answered 503
+ * (retry) for a store that may come back, 500 otherwise. True when it answered.
+ */
+static bool refused_by_us(const struct att_http_request *req, const char *client_id,
+                          const struct attempt *how, att_err rc, struct att_http_response *resp,
+                          bool bearer_used)
+{
+    enum att_err_kind kind = att_err_kind(rc);
+    if (kind != ATT_KIND_STORE && kind != ATT_KIND_IO && kind != ATT_KIND_INTERNAL) {
+        return false;
+    }
+    log_decision(req, client_id, how, "unavailable", rc);
+    if (kind == ATT_KIND_STORE) {
+        oauth_error(resp, 503, "temporarily_unavailable",
+                    "the credential store is busy; retry later", bearer_used);
+        att_ignore_err(att_http_response_header(resp, "Retry-After", "1"));
+    } else {
+        oauth_error(resp, 500, "server_error", "the credentials could not be checked", bearer_used);
+    }
+    return true;
+}
+
 /* Answer 200 with a new access token for `p`. */
 static void issue(const struct att_api_call *call, const struct att_principal_rec *p,
                   const struct attempt *how, int64_t now, struct att_http_response *resp)
@@ -340,11 +364,11 @@ static bool authenticate_assertion(const struct att_api_call *call, const struct
         oauth_error(resp, 503, "temporarily_unavailable",
                     "too many unexpired client assertions in use; retry later", bearer_used);
         att_ignore_err(att_http_response_header(resp, "Retry-After", "60"));
-    } else if (rc != ATT_OK) {
+    } else if (rc != ATT_OK && !refused_by_us(req, client_id, how, rc, resp, bearer_used)) {
         att_backoff_credential_failed(call->api->backoff, &keys, now);
         log_decision(req, client_id, how, "refused", rc);
         oauth_error(resp, 401, "invalid_client", assertion_problem(rc), bearer_used);
-    } else {
+    } else if (rc == ATT_OK) {
         att_backoff_success(call->api->backoff, keys.pair);
     }
     return rc == ATT_OK;
@@ -444,6 +468,9 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     }
     att_err rc = att_principal_authenticate(call->api->store, client_id, (const char *)secret.data,
                                             secret.len, now, req->peer_text, &p);
+    if (rc != ATT_OK && refused_by_us(req, client_id, &how, rc, resp, bearer_used)) {
+        goto out;
+    }
     if (rc != ATT_OK) {
         att_backoff_credential_failed(call->api->backoff, &keys, now);
         log_decision(req, client_id, &how, "refused", rc);

@@ -154,6 +154,7 @@ static struct att_api_snapshot *snapshot_acquire(struct att_api *api)
 
 void att_api_cleanup(struct att_api *api)
 {
+    att_api_probe_stop(api);
     if (api->current != NULL) {
         snapshot_release(api, api->current);
         api->current = NULL;

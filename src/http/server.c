@@ -336,10 +336,9 @@ static void log_access(struct conn *c, const struct att_http_response *r, const 
         memcpy(path, c->head.path.ptr, n);
         path[n] = 0;
     }
-    /* 503 is load (a full job queue, a deadline, an upstream down), not a fault of ours. */
-    enum att_log_level lvl = r->status == 503   ? ATT_LOG_WARN
-                             : r->status >= 500 ? ATT_LOG_ERROR
-                                                : ATT_LOG_INFO;
+    /* A 503 is load (a full job queue, a deadline, an upstream down), not a fault of ours, and
+     * comes as fast as a client asks: it is counted in a summary warning where it is made. */
+    enum att_log_level lvl = r->status >= 500 && r->status != 503 ? ATT_LOG_ERROR : ATT_LOG_INFO;
     if (!att_log_enabled(lvl)) {
         return;
     }
@@ -415,6 +414,16 @@ static void answer(struct conn *c, struct att_http_response *r, const char *rid)
     log_access(c, r, rid);
 }
 
+/* A warning for load the server sheds, once per peer and interval (core/log_summary.h). */
+static void warn_shed(const char *what, const struct conn *c)
+{
+    char key[ATT_LOG_SUMMARY_KEY_MAX];
+    snprintf(key, sizeof(key), "%s %s", what, c->peer_text);
+    if (att_log_summary_admit(ATT_LOG_WARN, what, key, att_time_now())) {
+        att_log(ATT_LOG_WARN, what, "peer", json_string(c->peer_text), NULL);
+    }
+}
+
 static void work_free(struct work *wk)
 {
     att_http_head_cleanup(&wk->head);
@@ -475,6 +484,7 @@ static void deliver(struct work *wk)
         c->head = wk->head;
         att_http_head_init(&wk->head);
         if (wk->late) {
+            warn_shed("request answered 503: its deadline passed in the job queue", c);
             att_http_error(&wk->resp, 503, "ServiceUnavailable",
                            "the request could not be started before its deadline");
         }
@@ -506,6 +516,7 @@ static void on_work_done(evutil_socket_t fd, short what, void *arg)
 static void answer_busy(struct conn *c, const char *rid)
 {
     struct att_http_response r;
+    warn_shed("request refused: the job queue is full", c);
     att_http_response_init(&r);
     att_http_error(&r, 503, "ServiceUnavailable",
                    "the server is busy: too many requests are waiting; retry later");
@@ -805,6 +816,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         /* The work took too long: the client hears so now; the work is dropped on return. */
         c->work->c = NULL;
         c->work = NULL;
+        warn_shed("request answered 503: request_timeout passed during its work", c);
         fail_conn(c, 503, "the request was not answered within request_timeout");
         return;
     }

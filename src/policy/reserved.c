@@ -6,7 +6,9 @@
  * registered claims), and what the client bound to it (nonce, cnf). A policy that could issue
  * one whenever the service did not set it could make an unsigned policy look signed, or a
  * token look bound to a nonce nobody sent. The list is docs/attestation.md, "Reserved claim
- * names"; issueproperty() names are properties, not token claims, and are not affected.
+ * names"; issueproperty() names are properties, not token claims, and are not affected. Names
+ * are compared without regard to ASCII case: JSON member names are case-sensitive, but a
+ * relying party's claim lookup may not be ("X-MS-Policy-Signer" must not pass for the real one).
  *
  * Input: claim types from policy text and rule evaluation, untrusted, compared as bytes.
  */
@@ -57,12 +59,12 @@ bool att_policy_claim_reserved(const char *type, size_t len)
     for (size_t i = 0; i < sizeof(reserved_prefixes) / sizeof(reserved_prefixes[0]); i++) {
         size_t n = strlen(reserved_prefixes[i]);
         if (att_bytes_slice(t, 0, n, &head) == ATT_OK &&
-            att_bytes_eq_str(head, reserved_prefixes[i])) {
+            att_bytes_eq_str_nocase(head, reserved_prefixes[i])) {
             return true;
         }
     }
     for (size_t i = 0; i < sizeof(reserved_names) / sizeof(reserved_names[0]); i++) {
-        if (att_bytes_eq_str(t, reserved_names[i])) {
+        if (att_bytes_eq_str_nocase(t, reserved_names[i])) {
             return true;
         }
     }

@@ -537,6 +537,10 @@ int att_daemon_run(const struct att_config *cfg)
     if (attestation_setup(&d) != 0) {
         goto out;
     }
+    if (att_api_probe_start(&d.api) != ATT_OK) {
+        code = startup_error("api", "cannot start the readiness probe");
+        goto out;
+    }
     code = serve(&d, &sigs);
 out:
     att_http_server_free(d.http);

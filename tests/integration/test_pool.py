@@ -141,6 +141,22 @@ class PoolTest(unittest.TestCase):
         code, message = h.error_of(body)
         self.assertEqual(code, "ServiceUnavailable")
         self.assertIn("busy", message)
+        # A flood of such refusals is one warning and counts, never a warning per request
+        # (outside review, round 2).
+        conn = self.d.connection()
+        try:
+            for _ in range(50):
+                status, _, _ = self.d.request("POST", "/attest/SgxEnclave" + API, body=b"{}",
+                                              headers={"Content-Type": "application/json"},
+                                              conn=conn)
+                self.assertEqual(status, 503)
+        finally:
+            conn.close()
+        warnings = [e for e in self.d.log_events() if e.get("level") == "warn"]
+        self.assertLessEqual(len(warnings), 3, warnings)
+        self.assertEqual(
+            [e["msg"] for e in warnings if e.get("repeats") is None and "queue" in e["msg"]],
+            ["request refused: the job queue is full"])
         for t in threads + more:
             t.join(60)
         for r in results:

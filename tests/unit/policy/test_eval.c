@@ -889,9 +889,15 @@ static void test_reserved_claims(void **state)
                                            "tdx_mrtd",
                                            "eat_profile",
                                            "ver"};
-    static const char *const allowed[] = {"tee",          "aas-ehd", "is-debuggable",
-                                          "sgx-mrsigner", "x-ms",    "x-m-s-a",
-                                          "Nonce",        "nonce2",  "tdx-mrtd"};
+    /* case does not matter: a relying party's lookup may ignore it */
+    static const char *const cased[] = {"X-MS-Policy-Signer", "NONCE", "Iss", "TDX_MRTD",
+                                        "Maa-PolicyHash"};
+    static const char *const allowed[] = {"tee",          "aas-ehd",  "is-debuggable",
+                                          "sgx-mrsigner", "x-ms",     "x-m-s-a",
+                                          "nonce2",       "tdx-mrtd", "TEE"};
+    for (size_t i = 0; i < sizeof(cased) / sizeof(cased[0]); i++) {
+        assert_true(att_policy_claim_reserved(cased[i], strlen(cased[i])));
+    }
     for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
         assert_true(att_policy_claim_reserved(reserved[i], strlen(reserved[i])));
     }
