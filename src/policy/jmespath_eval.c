@@ -43,6 +43,11 @@ size_t jmes_key_cost(size_t len)
     return len / JMES_KEY_BYTES_PER_STEP;
 }
 
+size_t jmes_bytewise_cost(size_t len)
+{
+    return 1 + len / 4;
+}
+
 /* Spec, "Or Expressions": false, null, "", [] and {} are false; everything else is true. */
 static bool truthy(const json_t *v)
 {

@@ -54,7 +54,7 @@ static att_err fn_length(struct jmes_evaluator *e, const struct jmes_node *call,
     json_t *v = args[0];
     size_t n;
     if (json_is_string(v)) {
-        ATT_TRY(jmes_charge(e, jmes_string_cost(json_string_length(v))));
+        ATT_TRY(jmes_charge(e, jmes_bytewise_cost(json_string_length(v))));
         n = count_code_points(v);
     } else if (json_is_array(v)) {
         n = json_array_size(v);
@@ -97,7 +97,7 @@ static att_err fn_equals_ignore_case(struct jmes_evaluator *e, const struct jmes
     size_t len = json_string_length(args[0]);
     bool eq = len == json_string_length(args[1]);
     if (eq) {
-        ATT_TRY(jmes_charge(e, jmes_string_cost(len)));
+        ATT_TRY(jmes_charge(e, jmes_bytewise_cost(2 * len))); /* both strings are read */
         struct att_rd ra;
         struct att_rd rb;
         att_rd_init(&ra, json_string_value(args[0]), len);

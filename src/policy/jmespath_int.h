@@ -193,6 +193,9 @@ att_err jmes_charge(struct jmes_evaluator *e, size_t n) ATT_WUR;
 size_t jmes_string_cost(size_t len);
 /* Steps for hashing (and copying) an object key of `len` bytes. */
 size_t jmes_key_cost(size_t len);
+/* Steps for reading a string a byte at a time through the bounded reader (length() counts
+ * code points, equals_ignore_case() folds case): one per 4 bytes, the rate such a loop runs. */
+size_t jmes_bytewise_cost(size_t len);
 /* Spec type names ("string", "number", ...) for messages. */
 const char *jmes_type_name(const json_t *v);
 
