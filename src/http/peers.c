@@ -90,6 +90,25 @@ static size_t find(const struct att_peers *t, const uint8_t key[17])
     return i;
 }
 
+/* Count one more for `key` unless it holds `cap` (0: no cap; share: the fair share of cap). */
+static bool acquire(struct att_peers *t, const uint8_t key[17], unsigned cap, bool share)
+{
+    size_t i = find(t, key);
+    struct slot *s = &t->slots[i];
+    bool fresh = s->count == 0;
+    if (share) {
+        size_t sources = t->used + (fresh ? 1 : 0);
+        cap = sources + 1 < cap ? (unsigned)(cap / (sources + 1)) : 1;
+    }
+    bool ok = (cap == 0 || s->count < cap) && (!fresh || t->used < (t->mask + 1) / 2);
+    if (ok) {
+        memcpy(s->key, key, 17);
+        s->count++;
+        t->used += fresh ? 1 : 0;
+    }
+    return ok;
+}
+
 bool att_peers_acquire(struct att_peers *t, const struct sockaddr *sa, unsigned cap)
 {
     uint8_t key[17];
@@ -97,15 +116,19 @@ bool att_peers_acquire(struct att_peers *t, const struct sockaddr *sa, unsigned 
         return true; /* not an IP peer: nothing to count */
     }
     pthread_mutex_lock(&t->lock);
-    size_t i = find(t, key);
-    struct slot *s = &t->slots[i];
-    bool fresh = s->count == 0;
-    bool ok = (cap == 0 || s->count < cap) && (!fresh || t->used < (t->mask + 1) / 2);
-    if (ok) {
-        memcpy(s->key, key, sizeof(key));
-        s->count++;
-        t->used += fresh ? 1 : 0;
+    bool ok = acquire(t, key, cap, false);
+    pthread_mutex_unlock(&t->lock);
+    return ok;
+}
+
+bool att_peers_acquire_share(struct att_peers *t, const struct sockaddr *sa, unsigned total)
+{
+    uint8_t key[17];
+    if (!key_of(sa, key)) {
+        return true;
     }
+    pthread_mutex_lock(&t->lock);
+    bool ok = acquire(t, key, total, true);
     pthread_mutex_unlock(&t->lock);
     return ok;
 }

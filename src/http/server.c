@@ -85,7 +85,8 @@ struct work {
     int64_t deadline_ms;
     /* written by the pool thread, read by the loop after the hand-back */
     struct att_http_response resp;
-    bool late; /* the deadline passed before a pool thread took it: not run */
+    bool late;              /* the deadline passed before a pool thread took it: not run */
+    _Atomic bool abandoned; /* its connection went away: not run if not started yet */
     struct work *next_done;
 };
 
@@ -105,9 +106,10 @@ struct conn {
     bool counted;     /* holds a slot of its source in the per-source table */
     unsigned requests;
     int64_t start_ms;
-    int64_t deadline_ms; /* when the deadline timer fires (monotonic) */
-    struct work *work;   /* S_WORK: the request on the job pool */
-    size_t scanned;      /* input bytes already searched for the end of the head */
+    int64_t deadline_ms;   /* when the deadline timer fires (monotonic) */
+    int64_t idle_since_ms; /* S_HEAD without a request byte: since when (reclaim_idle) */
+    struct work *work;     /* S_WORK: the request on the job pool */
+    size_t scanned;        /* input bytes already searched for the end of the head */
     struct att_http_head head;
     struct att_buf body;
 };
@@ -138,7 +140,9 @@ struct att_http_server {
     att_http_light_fn light;
     void *arg;
     struct att_jobs *jobs;
-    struct att_peers *peers;
+    struct att_peers *peers;  /* open connections per source */
+    struct att_peers *queued; /* requests on the job pool per source */
+    unsigned pool_size;       /* job threads + job_queue: what sources share */
     int fds[MAX_LISTENERS];
     size_t n_fds;
     struct worker workers[MAX_WORKERS];
@@ -181,6 +185,7 @@ static void conn_free(struct conn *c)
     }
     if (c->work != NULL) {
         c->work->c = NULL; /* the work is freed when the pool hands it back */
+        atomic_store(&c->work->abandoned, true);
     }
     if (c->deadline != NULL) {
         event_free(c->deadline);
@@ -426,6 +431,7 @@ static void warn_shed(const char *what, const struct conn *c)
 
 static void work_free(struct work *wk)
 {
+    att_peers_release(wk->w->s->queued, (const struct sockaddr *)&wk->peer);
     att_http_head_cleanup(&wk->head);
     att_wipe(wk->body.data, wk->body.len); /* a body may hold a client secret */
     att_buf_cleanup(&wk->body);
@@ -438,6 +444,9 @@ static void work_run(struct att_job *job)
 {
     struct work *wk = (struct work *)job;
     struct att_http_server *s = wk->w->s;
+    if (atomic_load(&wk->abandoned)) {
+        return; /* nobody waits for the answer */
+    }
     if (att_time_mono_ms() >= wk->deadline_ms) {
         wk->late = true;
         return;
@@ -512,14 +521,19 @@ static void on_work_done(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* 503 with Retry-After, at once and without the work: the job queue is full. */
-static void answer_busy(struct conn *c, const char *rid)
+/* 503 with Retry-After, at once and without the work: the job queue is full, or this client
+ * holds its share of it. */
+static void answer_busy(struct conn *c, const char *rid, bool share)
 {
     struct att_http_response r;
-    warn_shed("request refused: the job queue is full", c);
+    warn_shed(share ? "request refused: its source holds its share of the job queue"
+                    : "request refused: the job queue is full",
+              c);
     att_http_response_init(&r);
     att_http_error(&r, 503, "ServiceUnavailable",
-                   "the server is busy: too many requests are waiting; retry later");
+                   share ? "the server is busy: this client has its share of the requests "
+                           "waiting; retry later"
+                         : "the server is busy: too many requests are waiting; retry later");
     att_ignore_err(att_http_response_header(&r, "Retry-After", BUSY_RETRY_AFTER));
     answer(c, &r, rid);
     att_http_response_cleanup(&r);
@@ -529,8 +543,14 @@ static void answer_busy(struct conn *c, const char *rid)
 static void to_pool(struct conn *c, const char *rid)
 {
     struct att_http_server *s = c->w->s;
+    /* A source may hold its fair share of the pool's capacity (its threads and queue). */
+    if (!att_peers_acquire_share(s->queued, (const struct sockaddr *)&c->peer, s->pool_size)) {
+        answer_busy(c, rid, true);
+        return;
+    }
     struct work *wk = calloc(1, sizeof(*wk));
     if (wk == NULL) {
+        att_peers_release(s->queued, (const struct sockaddr *)&c->peer);
         fail_conn(c, 500, "out of memory");
         return;
     }
@@ -553,7 +573,7 @@ static void to_pool(struct conn *c, const char *rid)
         c->head = wk->head;
         att_http_head_init(&wk->head);
         work_free(wk);
-        answer_busy(c, rid);
+        answer_busy(c, rid, false);
         return;
     }
     c->work = wk;
@@ -600,8 +620,9 @@ static struct evbuffer_ptr search_from(struct evbuffer *in, const char *what, si
 
 /*
  * Find the end of the head: CRLF CRLF, or an empty line written with a bare LF on either side
- * (LF LF, LF CRLF), handed to the parser too so that it is refused at once with 400 instead of
- * the client waiting for a CRLF CRLF that never comes. Each byte is searched once however
+ * (LF LF, LF CRLF), or a bare CR (CR CR: no valid head holds one), handed to the parser too so
+ * that it is refused at once with 400 instead of the client waiting for a CRLF CRLF that never
+ * comes. Each byte is searched once however
  * slowly the head trickles in (c->scanned).
  */
 static bool find_head_end(struct conn *c, struct evbuffer *in, size_t *head_len)
@@ -609,7 +630,7 @@ static bool find_head_end(struct conn *c, struct evbuffer *in, size_t *head_len)
     static const struct {
         const char *end;
         size_t len;
-    } ends[] = {{"\r\n\r\n", 4}, {"\n\n", 2}, {"\n\r\n", 3}};
+    } ends[] = {{"\r\n\r\n", 4}, {"\n\n", 2}, {"\n\r\n", 3}, {"\r\r", 2}};
     size_t from = c->scanned > 3 ? c->scanned - 3 : 0;
     size_t n = SIZE_MAX;
     for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
@@ -750,6 +771,7 @@ static void on_write(struct bufferevent *bev, void *arg)
     /* Back to waiting: nothing of the previous request may colour the next one. */
     c->state = S_HEAD;
     c->start_ms = 0;
+    c->idle_since_ms = att_time_mono_ms();
     c->head_method = false;
     att_http_head_cleanup(&c->head);
     att_http_head_init(&c->head);
@@ -759,6 +781,17 @@ static void on_write(struct bufferevent *bev, void *arg)
     if (c->input_ended && (c->state == S_HEAD || c->state == S_BODY)) {
         conn_free(c); /* no more requests can come */
     }
+}
+
+/*
+ * Did the client end its side with TLS close_notify (a half-close: it still reads the
+ * answers)? An end without one (a reset, a bare FIN; allow_dirty_shutdown reports both as
+ * EOF) is a truncation to OpenSSL: nothing more can be sent.
+ */
+static bool clean_close(struct conn *c)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    return ssl != NULL && (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -788,6 +821,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
          * it (S_WORK: when the answer comes), with the deadline as a backstop should the
          * answers never drain.
          */
+        if (c->state == S_WORK && !clean_close(c)) {
+            conn_free(c); /* gone (a reset, a bare FIN): its work is dropped, unstarted skipped */
+            return;
+        }
         c->input_ended = true;
         if (c->state == S_WRITE) {
             bufferevent_enable(c->bev, EV_WRITE);
@@ -815,6 +852,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     if (c->state == S_WORK) {
         /* The work took too long: the client hears so now; the work is dropped on return. */
         c->work->c = NULL;
+        atomic_store(&c->work->abandoned, true);
         c->work = NULL;
         warn_shed("request answered 503: request_timeout passed during its work", c);
         fail_conn(c, 503, "the request was not answered within request_timeout");
@@ -831,6 +869,50 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------------------ */
 /* Accepting                                                                 */
+
+/* Take one of the max_connections slots the loops share; false when none is free. */
+static bool take_slot(struct att_http_server *s)
+{
+    if (atomic_fetch_add(&s->open_conns, 1) < s->cfg.max_connections) {
+        return true;
+    }
+    atomic_fetch_sub(&s->open_conns, 1);
+    return false;
+}
+
+/*
+ * All slots are taken: close this loop's connection that has waited longest without a request
+ * in progress (a keep-alive connection between requests, or one that has sent no request yet,
+ * the handshake included), as nginx drains idle keep-alive connections. Connections that only
+ * hold a slot then cannot keep anyone else out; a client whose idle connection is closed
+ * connects again. True when one was closed.
+ */
+static bool reclaim_idle(struct worker *w)
+{
+    struct conn *oldest = NULL;
+    for (struct conn *c = w->conns; c != NULL; c = c->next) {
+        bool idle = c->state == S_HEAD && c->start_ms == 0 &&
+                    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
+        if (idle && (oldest == NULL || c->idle_since_ms < oldest->idle_since_ms)) {
+            oldest = c;
+        }
+    }
+    if (oldest == NULL) {
+        return false;
+    }
+    char key[ATT_LOG_SUMMARY_KEY_MAX];
+    snprintf(key, sizeof(key), "idle connection closed to make room %s", oldest->peer_text);
+    if (att_log_summary_admit(ATT_LOG_WARN,
+                              "idle connection closed to make room: "
+                              "max_connections reached",
+                              key, att_time_now())) {
+        att_log(ATT_LOG_WARN, "idle connection closed to make room: max_connections reached",
+                "peer", json_string(oldest->peer_text), "max_connections",
+                json_integer(w->s->cfg.max_connections), NULL);
+    }
+    conn_free(oldest);
+    return true;
+}
 
 /*
  * Close a connection refused at accept; `limit` (may be NULL) names the cap it hit. The first
@@ -862,8 +944,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         refuse_conn(fd, "connection refused: outside allowed_networks", peer, NULL, 0);
         return;
     }
-    if (atomic_fetch_add(&s->open_conns, 1) >= s->cfg.max_connections) {
-        atomic_fetch_sub(&s->open_conns, 1);
+    if (!take_slot(s) && !(reclaim_idle(w) && take_slot(s))) {
         refuse_conn(fd, "connection refused: max_connections reached", peer, "max_connections",
                     s->cfg.max_connections);
         return;
@@ -904,6 +985,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->state = S_HEAD;
     memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
     memcpy(c->peer_text, peer, sizeof(peer));
+    c->idle_since_ms = att_time_mono_ms();
     att_http_head_init(&c->head);
     att_buf_init(&c->body, s->cfg.limits.max_body_bytes);
     c->next = w->conns;
@@ -1031,9 +1113,12 @@ att_err att_http_server_new(const struct att_http_server_config *cfg, struct att
     for (unsigned i = 0; i < s->n_workers; i++) {
         pthread_mutex_init(&s->workers[i].done_lock, NULL);
     }
+    unsigned pool_threads = one_per_core(cfg->job_threads);
+    unsigned queue = cfg->job_queue > 0 ? cfg->job_queue : 1;
+    s->pool_size = pool_threads + queue;
     if (att_peers_new(cfg->max_connections, &s->peers) != ATT_OK ||
-        att_jobs_new(one_per_core(cfg->job_threads), cfg->job_queue > 0 ? cfg->job_queue : 1,
-                     &s->jobs) != ATT_OK) {
+        att_peers_new(s->pool_size, &s->queued) != ATT_OK ||
+        att_jobs_new(pool_threads, queue, &s->jobs) != ATT_OK) {
         att_http_server_free(s);
         return ATT_ERR_NOMEM;
     }
@@ -1265,5 +1350,6 @@ void att_http_server_free(struct att_http_server *s)
         close(s->fds[j]);
     }
     att_peers_free(s->peers);
+    att_peers_free(s->queued);
     free(s);
 }

@@ -82,6 +82,37 @@ class PerAddressCapTest(unittest.TestCase):
                 time.sleep(0.1)
 
 
+class FewAddressesTest(unittest.TestCase):
+    """Outside review, round 2: a few addresses, each within its cap, held every slot with bare
+    TCP connections (no ClientHello) and a bystander was refused. At the limit the connection
+    idle the longest is closed to make room."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(config="max_connections = 16\nmax_connections_per_address = 4\n"
+                                "threads = 1\nlog_summary_interval = 1")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def test_bystander_served_when_addresses_hold_every_slot(self):
+        held = []
+        try:
+            for i in range(4):
+                for _ in range(4):
+                    held.append(socket.create_connection(("127.0.0.1", self.d.port), timeout=10,
+                                                         source_address=(f"127.0.0.{2 + i}", 0)))
+            time.sleep(0.3)
+            for _ in range(3):
+                self.assertIn(b" 200 ", healthz_from(self.d, "127.0.0.100"))
+            closed = sum(1 for s in held if closed_by_peer(s, 0.2))
+            self.assertGreaterEqual(closed, 1)
+        finally:
+            for s in held:
+                s.close()
+
+
 class RefusedAtAcceptTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
