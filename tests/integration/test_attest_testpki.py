@@ -177,6 +177,47 @@ class AttestTestPkiTest(unittest.TestCase):
         c = h.decode_jwt(doc["token"])[1]
         self.assertEqual((c["tee"], c["aas-ehd"]), ("sgx", "x"))
 
+    def test_costs_follow_the_data(self):
+        # Outside review, round 2: work that grows with the data was charged by the operation:
+        # claim conditions comparing 1 MiB values (1 s a request), JMESPath lookups with 4 KB
+        # keys (2 s), hash members with 4 KB keys (850 MB), all far inside the budget. Now
+        # each runs into the budget.
+        def doubling(leaf, depth):
+            return leaf if depth == 0 else \
+                f"AppendString({doubling(leaf, depth - 1)},{doubling(leaf, depth - 1)})"
+        long_values = ["version=1.2;authorizationrules{",
+                       '=> add(type="s0", value="' + "A" * 8192 + '");',
+                       f'c:[type=="s0"] => add(type="s7", value={doubling("c.value", 7)});']
+        long_values += ['c:[type=="s7"] => add(type="big", value=c.value);'] * 10
+        cond = "![" + "value==c.value," * 15 + 'type=="zz"]'
+        long_values += ["=> permit();"] + \
+            ['c:[type=="s7"] && ' + " && ".join([cond] * 60) + " => permit();"] * 3
+        long_values.append("};issuancerules{};")
+
+        def over_doc(query, elem, depth, calls):
+            lit = ",".join([elem] * (8190 // (len(elem) + 1)))
+            rules = ["version=1.2;authorizationrules{", f'=> add(type="q", value="{query}");',
+                     f'=> add(type="d0", value="{lit}");',
+                     'c:[type=="d0"] => add(type="doc", value=AppendString("[", AppendString('
+                     + doubling('AppendString(c.value, ",")', depth) + f', "{elem}]")));',
+                     "=> permit();",
+                     'c:[type=="doc"] && q:[type=="q"] && ' +
+                     " && ".join(['![type=="x", value==JmesPath(c.value, q.value)]'] * calls) +
+                     " => permit();", "};issuancerules{};"]
+            return "\n".join(rules)
+        long_key = over_doc('[*].\\"' + "K" * 4088 + '\\"', "{}", 3, 60)
+        long_member = over_doc('[*].{\\"' + "K" * 4080 + '\\": @}', "1", 5, 1)
+        for name, draft in (("long values", "\n".join(long_values)), ("long keys", long_key),
+                            ("long members", long_member)):
+            with self.subTest(policy=name):
+                t0 = time.monotonic()
+                status, doc = self.attest({"quote": h.b64url_encode(self.quote_json),
+                                           "draftPolicyForAttestation": draft})
+                self.assertLess(time.monotonic() - t0, 1.5)  # generous: sanitizers
+                self.assertEqual(status, 400, doc)
+                self.assertEqual(doc["error"]["innererror"]["code"], "ATT_ERR_POLICY_BUDGET", (name,
+                                 doc["error"]["message"]))
+
     def test_policy_evaluation_is_bounded(self):
         # Security review: JmesPath() calls each had a budget of their own; a 65 KB draft of
         # calls that each build a 2^18-member value from "0" and compare it with itself took
