@@ -358,11 +358,14 @@ static bool authenticate_assertion(const struct att_api_call *call, const struct
     if (rc == ATT_OK) {
         rc = att_principal_record_use(call->api->store, p, now, req->peer_text);
     }
-    if (rc == ATT_ERR_REPLAY_CACHE_FULL) {
-        /* Not the client's fault: no backoff; it may retry once assertions expire. */
-        log_decision(req, client_id, how, "unavailable", rc);
-        oauth_error(resp, 503, "temporarily_unavailable",
-                    "too many unexpired client assertions in use; retry later", bearer_used);
+    if (rc == ATT_ERR_REPLAY_CACHE_FULL || rc == ATT_ERR_REPLAY_CLIENT_QUOTA) {
+        /* A valid assertion: no backoff; it may retry once older assertions expire. */
+        bool full = rc == ATT_ERR_REPLAY_CACHE_FULL;
+        log_decision(req, client_id, how, full ? "unavailable" : "throttled", rc);
+        oauth_error(resp, full ? 503 : 429, "temporarily_unavailable",
+                    full ? "too many unexpired client assertions in use; retry later"
+                         : "this client has too many unexpired assertions in use; retry later",
+                    bearer_used);
         att_ignore_err(att_http_response_header(resp, "Retry-After", "60"));
     } else if (rc != ATT_OK && !refused_by_us(req, client_id, how, rc, resp, bearer_used)) {
         att_backoff_credential_failed(call->api->backoff, &keys, now);
