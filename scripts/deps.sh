@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   gcc make pkg-config meson ninja-build
   libssl-dev libevent-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev
-  openssl curl python3 sqlite3
+  openssl curl python3 python3-cryptography sqlite3
   clang libclang-rt-14-dev clang-format
 )
 

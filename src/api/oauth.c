@@ -62,6 +62,17 @@ static bool principal_exists(const struct att_api_call *call, const char *client
     return att_store_principal_get(call->api->store, client_id, &p) != ATT_ERR_NOT_FOUND;
 }
 
+/* 429 with Retry-After: too many failures (RFC 6585 §4). */
+static void throttle(struct att_http_response *resp, unsigned retry, bool bearer_used)
+{
+    char value[16];
+    snprintf(value, sizeof(value), "%u", retry > 0 ? retry : 1);
+    /* RFC 6749 §5.2 has no throttling code; invalid_client with 429 and Retry-After. */
+    oauth_error(resp, 429, "invalid_client", "too many failed authentication attempts; retry later",
+                bearer_used);
+    att_ignore_err(att_http_response_header(resp, "Retry-After", value));
+}
+
 /*
  * Backoff before any credential is checked (src/auth/backoff.h), for an attempt naming
  * `client_id` (NULL: none usable; `keys` made from the same): a blocked (source, client) pair
@@ -75,20 +86,37 @@ static bool too_many(const struct att_api_call *call, const struct att_backoff_k
 {
     struct att_backoff *b = call->api->backoff;
     unsigned retry = 0;
-    bool blocked = client_id != NULL && att_backoff_blocked(b, keys->pair, now, &retry);
-    if (!blocked && att_backoff_blocked(b, keys->source, now, &retry)) {
+    bool blocked = client_id != NULL && att_backoff_pair_blocked(b, keys->pair, now, &retry);
+    if (!blocked && att_backoff_source_blocked(b, keys->source, now, &retry)) {
         blocked = client_id == NULL || !principal_exists(call, client_id);
     }
-    if (!blocked) {
-        return false;
+    if (blocked) {
+        throttle(resp, retry, bearer_used);
     }
-    char value[16];
-    snprintf(value, sizeof(value), "%u", retry > 0 ? retry : 1);
-    /* RFC 6749 §5.2 has no throttling code; invalid_client with 429 and Retry-After. */
-    oauth_error(resp, 429, "invalid_client", "too many failed authentication attempts; retry later",
-                bearer_used);
-    att_ignore_err(att_http_response_header(resp, "Retry-After", value));
-    return true;
+    return blocked;
+}
+
+/*
+ * Count a failed attempt and answer it: 401 with `description`, or 429 when the backoff has
+ * no room to count it (src/auth/backoff.h: it fails closed). `principal` says whether the
+ * client id names a principal whose credential was checked: only then does the failure count
+ * against the (source, client) pair and the client; anything else counts against the source.
+ * True when it answered 429.
+ */
+static bool count_failure(const struct att_api_call *call, const struct att_backoff_keys *keys,
+                          bool principal, int64_t now, const char *description,
+                          struct att_http_response *resp, bool bearer_used)
+{
+    struct att_backoff *b = call->api->backoff;
+    unsigned retry = 0;
+    enum att_backoff_count c = principal ? att_backoff_credential_failed(b, keys, now, &retry)
+                                         : att_backoff_fail(b, keys->source, now, &retry);
+    if (c == ATT_BACKOFF_NO_ROOM) {
+        throttle(resp, retry, bearer_used);
+        return true;
+    }
+    oauth_error(resp, 401, "invalid_client", description, bearer_used);
+    return false;
 }
 
 static bool copy_view(struct att_bytes v, char *out, size_t cap)
@@ -335,13 +363,12 @@ static bool authenticate_assertion(const struct att_api_call *call, const struct
             log_decision(req, client_id, how, "throttled", rc);
             return false;
         }
-        att_backoff_fail(call->api->backoff, keys.source, now);
-        log_decision(req, client_id, how, "refused", rc);
-        oauth_error(resp, 401, "invalid_client",
-                    rc == ATT_ERR_SIGNATURE ? "client_assertion is not signed: its signature "
-                                              "part is empty"
-                                            : assertion_problem(rc),
-                    bearer_used);
+        bool full = count_failure(call, &keys, false, now,
+                                  rc == ATT_ERR_SIGNATURE ? "client_assertion is not signed: its "
+                                                            "signature part is empty"
+                                                          : assertion_problem(rc),
+                                  resp, bearer_used);
+        log_decision(req, client_id, how, full ? "throttled" : "refused", rc);
         return false;
     }
     att_backoff_keys_init(&keys, req->peer, client_id);
@@ -358,16 +385,21 @@ static bool authenticate_assertion(const struct att_api_call *call, const struct
     if (rc == ATT_OK) {
         rc = att_principal_record_use(call->api->store, p, now, req->peer_text);
     }
-    if (rc == ATT_ERR_REPLAY_CACHE_FULL) {
-        /* Not the client's fault: no backoff; it may retry once assertions expire. */
-        log_decision(req, client_id, how, "unavailable", rc);
-        oauth_error(resp, 503, "temporarily_unavailable",
-                    "too many unexpired client assertions in use; retry later", bearer_used);
+    if (rc == ATT_ERR_REPLAY_CACHE_FULL || rc == ATT_ERR_REPLAY_CLIENT_QUOTA) {
+        /* A valid assertion: no backoff; it may retry once older assertions expire. */
+        bool full = rc == ATT_ERR_REPLAY_CACHE_FULL;
+        log_decision(req, client_id, how, full ? "unavailable" : "throttled", rc);
+        oauth_error(resp, full ? 503 : 429, "temporarily_unavailable",
+                    full ? "too many unexpired client assertions in use; retry later"
+                         : "this client has too many unexpired assertions in use; retry later",
+                    bearer_used);
         att_ignore_err(att_http_response_header(resp, "Retry-After", "60"));
     } else if (rc != ATT_OK && !refused_by_us(req, client_id, how, rc, resp, bearer_used)) {
-        att_backoff_credential_failed(call->api->backoff, &keys, now);
-        log_decision(req, client_id, how, "refused", rc);
-        oauth_error(resp, 401, "invalid_client", assertion_problem(rc), bearer_used);
+        /* No such principal, or none that holds a key: nothing of a principal was checked. */
+        bool principal = rc != ATT_ERR_CREDENTIALS && rc != ATT_ERR_NO_CLIENT_CERT;
+        bool full =
+            count_failure(call, &keys, principal, now, assertion_problem(rc), resp, bearer_used);
+        log_decision(req, client_id, how, full ? "throttled" : "refused", rc);
     } else if (rc == ATT_OK) {
         att_backoff_success(call->api->backoff, keys.pair);
     }
@@ -453,17 +485,21 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
                att_buf_put(&secret, post_secret->ptr, post_secret->len) == ATT_OK;
     }
     struct att_backoff_keys keys;
-    const char *named = have && client_id[0] != 0 ? client_id : NULL;
+    /* No principal has an id that is not a UUID: such an id is refused without a check. */
+    bool well_formed = have && att_principal_id_well_formed(client_id);
+    const char *named = well_formed ? client_id : NULL;
     att_backoff_keys_init(&keys, req->peer, named);
     if (too_many(call, &keys, named, now, resp, bearer_used)) {
         log_decision(req, client_id, &how, "throttled", ATT_ERR_CREDENTIALS);
         goto out;
     }
-    if (!have) {
-        att_backoff_fail(call->api->backoff, keys.source, now);
-        log_decision(req, client_id, &how, "refused", ATT_ERR_CREDENTIALS);
-        oauth_error(resp, 401, "invalid_client", "client authentication is missing or malformed",
-                    bearer_used);
+    if (!well_formed) {
+        bool full = count_failure(call, &keys, false, now,
+                                  have ? "client_id is not a client id of attestd (a lowercase "
+                                         "UUID)"
+                                       : "client authentication is missing or malformed",
+                                  resp, bearer_used);
+        log_decision(req, client_id, &how, full ? "throttled" : "refused", ATT_ERR_CREDENTIALS);
         goto out;
     }
     att_err rc = att_principal_authenticate(call->api->store, client_id, (const char *)secret.data,
@@ -472,9 +508,11 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
         goto out;
     }
     if (rc != ATT_OK) {
-        att_backoff_credential_failed(call->api->backoff, &keys, now);
-        log_decision(req, client_id, &how, "refused", rc);
-        oauth_error(resp, 401, "invalid_client", "client authentication failed", bearer_used);
+        /* A client id that names no principal counts against the source only. */
+        bool principal = rc != ATT_ERR_CREDENTIALS || principal_exists(call, client_id);
+        bool full = count_failure(call, &keys, principal, now, "client authentication failed", resp,
+                                  bearer_used);
+        log_decision(req, client_id, &how, full ? "throttled" : "refused", rc);
         goto out;
     }
     /* Only the pair's count: one good credential must not wipe an address's failures. */

@@ -291,9 +291,28 @@ static att_err identify_by_cert(struct att_api *api, const char *sha256, struct 
 }
 
 /*
- * A failed authentication: 429 while the address is blocked (RFC 6585 §4), else 401; the
- * failure counts towards a block. A valid credential is never blocked, so callers sharing an
- * address (NAT, a proxy) are not locked out by someone else's failures.
+ * A refusal a caller can repeat at its own pace, logged through the summary: the first per
+ * `result` and `summary_of` in full, then counts (src/core/log_summary.h).
+ */
+static void log_refusal(const struct att_http_request *req, const struct route *rt,
+                        const char *scope, const struct att_identity *who, const char *result,
+                        const char *reason, const char *token_fp, const char *summary_of,
+                        int64_t now)
+{
+    char summary_key[ATT_LOG_SUMMARY_KEY_MAX];
+    snprintf(summary_key, sizeof(summary_key), "authorization %s %s", result, summary_of);
+    if (att_log_summary_admit(ATT_LOG_WARN, "authorization", summary_key, now)) {
+        log_decision(req, rt, scope, who, result, reason, token_fp);
+    }
+}
+
+/*
+ * A failed authentication: 429 while the address is blocked (RFC 6585 §4), or when the
+ * backoff has no room left to count the failure (it fails closed), else 401; the failure
+ * counts towards a block. A valid credential is never blocked, so callers sharing an address
+ * (NAT, a proxy) are not locked out by someone else's failures. Logged once per source, or
+ * for 401 once per source, token and reason, then counted: with backoff on, a source gets N
+ * of those per window, and the summary's own bounds hold across sources.
  */
 static void refuse(struct att_api *api, const struct att_http_request *req, const struct route *rt,
                    const char *scope, const char *reason, const char *token_fp, const char *error,
@@ -303,22 +322,21 @@ static void refuse(struct att_api *api, const struct att_http_request *req, cons
     unsigned retry = 0;
     int64_t now = att_time_now();
     att_backoff_addr_key(req->peer, ip_key);
-    if (att_backoff_blocked(api->backoff, ip_key, now, &retry)) {
+    bool throttled = att_backoff_source_blocked(api->backoff, ip_key, now, &retry) ||
+                     att_backoff_fail(api->backoff, ip_key, now, &retry) == ATT_BACKOFF_NO_ROOM;
+    if (throttled) {
         char value[16];
-        char summary_key[ATT_LOG_SUMMARY_KEY_MAX];
         snprintf(value, sizeof(value), "%u", retry > 0 ? retry : 1);
-        /* A blocked source repeats at its own pace: its first refusal logged, then counts. */
-        snprintf(summary_key, sizeof(summary_key), "authorization throttled %s", ip_key);
-        if (att_log_summary_admit(ATT_LOG_WARN, "authorization", summary_key, now)) {
-            log_decision(req, rt, scope, NULL, "throttled", reason, token_fp);
-        }
+        log_refusal(req, rt, scope, NULL, "throttled", reason, token_fp, ip_key, now);
         att_http_error(resp, 429, "TooManyRequests",
                        "too many failed authentication attempts; retry later");
         att_ignore_err(att_http_response_header(resp, "Retry-After", value));
         return;
     }
-    att_backoff_fail(api->backoff, ip_key, now);
-    log_decision(req, rt, scope, NULL, "unauthenticated", reason, token_fp);
+    char attempt[ATT_LOG_SUMMARY_KEY_MAX];
+    snprintf(attempt, sizeof(attempt), "%s %s %s", ip_key, token_fp != NULL ? token_fp : "-",
+             reason);
+    log_refusal(req, rt, scope, NULL, "unauthenticated", reason, token_fp, attempt, now);
     unauthorized(resp, error, message);
 }
 
@@ -379,7 +397,11 @@ static bool authorize(struct att_api *api, const struct att_api_snapshot *snap,
         return false;
     }
     if (!allowed) {
-        log_decision(req, rt, scope, who, "forbidden", "no role grants the permission", fp);
+        /* Per route, principal and token: a valid token can repeat this as fast as it likes. */
+        char whom[ATT_LOG_SUMMARY_KEY_MAX];
+        snprintf(whom, sizeof(whom), "%s %s %s", rt->name, fp, who->subject);
+        log_refusal(req, rt, scope, who, "forbidden", "no role grants the permission", fp, whom,
+                    att_time_now());
         att_http_error(resp, 403, "Forbidden",
                        "the caller has no role that grants this operation here");
         return false;

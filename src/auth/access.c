@@ -118,7 +118,8 @@ att_err att_auth_new(struct att_store *store, struct att_keyring *kr, const char
     ATT_ENSURE(a != NULL, ATT_ERR_NOMEM);
     ATT_CHECK(strlen(issuer) < sizeof(a->issuer), ATT_ERR_ARG);
     memcpy(a->issuer, issuer, strlen(issuer) + 1);
-    ATT_GUARD(att_replay_new(ATT_ASSERTION_REPLAY_SLOTS, &a->replay));
+    ATT_GUARD(
+        att_replay_new(ATT_ASSERTION_REPLAY_SLOTS, ATT_ASSERTION_REPLAY_PER_CLIENT, &a->replay));
     ATT_GUARD(att_store_auth_key_list(store, count_key, &n));
     if (n == 0) {
         ATT_GUARD(create_key(store, kr, issuer, now));

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,20 +32,23 @@
  * ===================================================================== */
 
 struct replay_slot {
-    uint8_t key[REPLAY_KEY_LEN]; /* SHA-256(client_id || 0x00 || jti) */
-    int64_t until;               /* remembered through this second */
+    uint8_t key[REPLAY_KEY_LEN];                  /* SHA-256(client_id || 0x00 || jti) */
+    char client[ATT_ASSERTION_CLIENT_ID_MAX + 1]; /* whose entry (cut) */
+    int64_t until;                                /* remembered through this second */
     bool used;
 };
 
 struct att_replay {
     pthread_mutex_t lock;
     size_t n;
+    size_t per_client;
     struct replay_slot *slots;
 };
 
-att_err att_replay_new(size_t slots, struct att_replay **out)
+att_err att_replay_new(size_t slots, size_t per_client, struct att_replay **out)
 {
     ATT_ENSURE(out != NULL && slots > 0 && slots <= REPLAY_SLOTS_MAX, ATT_ERR_ARG);
+    ATT_ENSURE(per_client > 0 && per_client <= slots, ATT_ERR_ARG);
     struct att_replay *r = calloc(1, sizeof(*r));
     ATT_ENSURE(r != NULL, ATT_ERR_NOMEM);
     r->slots = calloc(slots, sizeof(r->slots[0]));
@@ -53,6 +57,7 @@ att_err att_replay_new(size_t slots, struct att_replay **out)
         return ATT_ERR_NOMEM;
     }
     r->n = slots;
+    r->per_client = per_client;
     pthread_mutex_init(&r->lock, NULL);
     *out = r;
     return ATT_OK;
@@ -90,14 +95,20 @@ att_err att_replay_use(struct att_replay *r, const char *client_id, const uint8_
                        size_t jti_len, int64_t until, int64_t now)
 {
     uint8_t key[REPLAY_KEY_LEN];
+    char client[ATT_ASSERTION_CLIENT_ID_MAX + 1];
     ATT_ENSURE(r != NULL && client_id != NULL && (jti != NULL || jti_len == 0), ATT_ERR_ARG);
     ATT_TRY(replay_key(client_id, jti, jti_len, key));
+    snprintf(client, sizeof(client), "%s", client_id);
 
     att_err rc = ATT_OK;
+    size_t held = 0; /* unexpired entries of this client */
     struct replay_slot *free_slot = NULL;
     struct replay_slot *expired = NULL; /* the one that expired first */
     pthread_mutex_lock(&r->lock);
-    /* One pass finds a replay, a free slot and the oldest expired entry; the table is small. */
+    /*
+     * One pass finds a replay, the client's share, a free slot and the oldest expired entry;
+     * the table is small.
+     */
     for (size_t i = 0; i < r->n; i++) {
         struct replay_slot *s = &r->slots[i];
         if (!s->used) {
@@ -107,15 +118,20 @@ att_err att_replay_use(struct att_replay *r, const char *client_id, const uint8_
         } else if (memcmp(s->key, key, sizeof(key)) == 0) {
             rc = ATT_ERR_TOKEN_REPLAY;
             break;
+        } else if (strcmp(s->client, client) == 0) {
+            held++;
         }
     }
     struct replay_slot *slot = free_slot != NULL ? free_slot : expired;
-    if (rc == ATT_OK && slot == NULL) {
-        /* Every entry may still be replayed: forgetting one would let it through. */
+    /* Every entry may still be replayed: forgetting one would let it through. */
+    if (rc == ATT_OK && held >= r->per_client) {
+        rc = ATT_ERR_REPLAY_CLIENT_QUOTA;
+    } else if (rc == ATT_OK && slot == NULL) {
         rc = ATT_ERR_REPLAY_CACHE_FULL;
     }
     if (rc == ATT_OK) {
         memcpy(slot->key, key, sizeof(key));
+        memcpy(slot->client, client, sizeof(client));
         slot->until = until;
         slot->used = true;
     }

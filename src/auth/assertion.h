@@ -43,32 +43,40 @@
 
 /* RFC 7523 §2.2: the client_assertion_type of a JWT client assertion. */
 #define ATT_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-#define ATT_ASSERTION_MAX 8192          /* bytes of the compact JWS */
-#define ATT_ASSERTION_LEEWAY 60         /* seconds of clock skew on exp / nbf / iat */
-#define ATT_ASSERTION_MAX_LIFETIME 600  /* seconds from iat (or nbf, or now) to exp */
-#define ATT_ASSERTION_JTI_MAX 256       /* bytes */
-#define ATT_ASSERTION_REPLAY_SLOTS 4096 /* unexpired assertions remembered at once */
-#define ATT_ASSERTION_CLIENT_ID_MAX 63  /* characters of a claimed client id (for logs) */
+#define ATT_ASSERTION_MAX 8192              /* bytes of the compact JWS */
+#define ATT_ASSERTION_LEEWAY 60             /* seconds of clock skew on exp / nbf / iat */
+#define ATT_ASSERTION_MAX_LIFETIME 600      /* seconds from iat (or nbf, or now) to exp */
+#define ATT_ASSERTION_JTI_MAX 256           /* bytes */
+#define ATT_ASSERTION_REPLAY_SLOTS 4096     /* unexpired assertions remembered at once */
+#define ATT_ASSERTION_REPLAY_PER_CLIENT 256 /* of which one client may hold */
+#define ATT_ASSERTION_CLIENT_ID_MAX 63      /* characters of a claimed client id (for logs) */
 
 /* ---- replay cache ----------------------------------------------------------------------- */
 
 /*
  * A bounded, thread-safe set of used (client id, jti) pairs, each with the time until which
- * it is remembered. Entries hold a SHA-256 of the pair, so memory does not depend on the jti.
+ * it is remembered. Entries hold a SHA-256 of the pair, so memory does not depend on the jti,
+ * and the client id (cut to ATT_ASSERTION_CLIENT_ID_MAX characters), so that no client can
+ * hold more than its share: one client filling the table would lock every other client out.
  */
 struct att_replay;
 
-/* `slots` entries (1..1048576); ATT_ERR_ARG or ATT_ERR_NOMEM. */
-att_err att_replay_new(size_t slots, struct att_replay **out) ATT_WUR;
+/*
+ * `slots` entries (1..1048576), of which each client may hold `per_client` (1..slots) at
+ * once; ATT_ERR_ARG or ATT_ERR_NOMEM.
+ */
+att_err att_replay_new(size_t slots, size_t per_client, struct att_replay **out) ATT_WUR;
 /* Accepts NULL. */
 void att_replay_free(struct att_replay *r);
 
 /*
  * Use `jti` (`jti_len` bytes, may hold any byte) of `client_id` once: remember it until
  * `until` (inclusive). ATT_ERR_TOKEN_REPLAY when the pair is remembered and `until` of that
- * entry is not before `now`. A free slot is taken first, else the expired entry that expired
- * first; when every slot holds an unexpired entry nothing is evicted and the call fails
- * closed with ATT_ERR_REPLAY_CACHE_FULL.
+ * entry is not before `now`. Nothing unexpired is ever evicted: when `client_id` already
+ * holds `per_client` unexpired entries the call fails closed with
+ * ATT_ERR_REPLAY_CLIENT_QUOTA (that client waits for its own entries to expire), and when
+ * every slot holds an unexpired entry with ATT_ERR_REPLAY_CACHE_FULL. Otherwise a free slot
+ * is taken, else the expired entry that expired first.
  */
 att_err att_replay_use(struct att_replay *r, const char *client_id, const uint8_t *jti,
                        size_t jti_len, int64_t until, int64_t now) ATT_WUR;
@@ -140,7 +148,7 @@ struct att_assertion_ctx {
  * does not fit the registered key), ATT_ERR_KEY_TYPE (the registered key cannot sign JWS:
  * e.g. RSA < 2048 bits, Ed25519, another curve); ATT_ERR_SIGNATURE; the claim errors of
  * att_assertion_check_claims; ATT_ERR_PRINCIPAL_DISABLED (only after the signature verified);
- * ATT_ERR_TOKEN_REPLAY; ATT_ERR_REPLAY_CACHE_FULL; store errors.
+ * ATT_ERR_TOKEN_REPLAY; ATT_ERR_REPLAY_CLIENT_QUOTA; ATT_ERR_REPLAY_CACHE_FULL; store errors.
  */
 att_err att_assertion_verify(const struct att_assertion_ctx *ctx, const char *assertion, size_t len,
                              const char *client_id, int64_t now,

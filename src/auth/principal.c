@@ -5,9 +5,12 @@
  * and secret ids come from an operator; records come from the store. Secrets are never
  * logged or kept: nothing here logs at all, the callers log the decisions.
  *
- * Timing: an unknown client id costs one scrypt (att_secret_burn), as does a principal with
- * one secret, so the usual case does not tell which ids exist. A principal with more
- * unrevoked secrets costs one scrypt per secret (capped at MAX_TRIED).
+ * Timing: a well-formed client id costs ATT_PRINCIPAL_MAX_ACTIVE_SECRETS (two) scrypt runs
+ * whether it names a principal with one secret, one with two, or nobody (att_secret_burn
+ * makes up the difference), so timing tells neither which ids exist nor how many secrets a
+ * principal has. A principal with expired-but-unrevoked secrets beyond that costs one more run
+ * per such secret (capped at MAX_TRIED). An id that is not a UUID is refused at once: no
+ * principal can have one (we issue only UUIDs, a public format), so that reveals nothing.
  */
 #include "auth/principal.h"
 
@@ -58,7 +61,7 @@ static bool is_lower_hex(char c)
 }
 
 /* RFC 9562 §4: 8-4-4-4-12 hex digits; we issue and accept lowercase only. */
-static bool looks_like_uuid(const char *s)
+bool att_principal_id_well_formed(const char *s)
 {
     if (s == NULL || strnlen(s, UUID_LEN + 1) != UUID_LEN) {
         return false;
@@ -370,11 +373,8 @@ att_err att_principal_authenticate(struct att_store *store, const char *client_i
     att_err stored_err = ATT_OK;
 
     ATT_CHECK(store != NULL && out != NULL && (secret != NULL || secret_len == 0), ATT_ERR_ARG);
-    if (!looks_like_uuid(client_id)) {
-        burn_up_to(secret, secret_len, 0);
-        rc = ATT_ERR_CREDENTIALS;
-        goto out;
-    }
+    /* No principal has this id, and the format is public: no time to hide. */
+    ATT_CHECK(att_principal_id_well_formed(client_id), ATT_ERR_CREDENTIALS);
     rc = att_store_principal_get(store, client_id, &p);
     if (rc == ATT_ERR_NOT_FOUND) {
         burn_up_to(secret, secret_len, 0);

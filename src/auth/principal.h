@@ -66,9 +66,16 @@ att_err att_principal_record_use(struct att_store *store, struct att_principal_r
                                  const char *peer) ATT_WUR;
 
 /*
+ * Is `id` a client id attestd could have issued: a UUID in lowercase hex, 8-4-4-4-12 (RFC 9562
+ * §4)? Every principal's id is one; anything else names no principal.
+ */
+bool att_principal_id_well_formed(const char *id);
+
+/*
  * Check client credentials. ATT_OK fills *out and records the use (now, peer). Failures:
- * ATT_ERR_CREDENTIALS (unknown client or no secret matches; at least as many scrypt runs as
- * a principal with two active secrets costs are spent either way), ATT_ERR_PRINCIPAL_DISABLED,
+ * ATT_ERR_CREDENTIALS (unknown client or no secret matches; for a well-formed client id at
+ * least as many scrypt runs as a principal with two active secrets costs are spent either
+ * way, for an id that is not well-formed none), ATT_ERR_PRINCIPAL_DISABLED,
  * ATT_ERR_SECRET_EXPIRED (only an expired secret matched).
  */
 att_err att_principal_authenticate(struct att_store *store, const char *client_id,

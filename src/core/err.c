@@ -126,6 +126,8 @@ static const struct err_info infos[] = {
     E(ATT_ERR_CRYPTO, "cryptographic library failure"),
     E(ATT_ERR_REPLAY_CACHE_FULL, "too many unexpired single-use tokens; retry later"),
     E(ATT_ERR_BUSY, "the server is busy; retry later"),
+    E(ATT_ERR_REPLAY_CLIENT_QUOTA, "this client has too many unexpired single-use tokens; retry "
+                                   "later"),
 };
 #undef E
 

@@ -139,9 +139,10 @@ typedef enum att_err {
     /* internal: our bug or resource exhaustion */
     ATT_ERR_INTERNAL = 800,
     ATT_ERR_NOMEM,
-    ATT_ERR_CRYPTO,            /* the crypto library failed unexpectedly */
-    ATT_ERR_REPLAY_CACHE_FULL, /* the replay cache is full of unexpired entries (fails closed) */
-    ATT_ERR_BUSY,              /* the job queue is full: the work was not started */
+    ATT_ERR_CRYPTO,              /* the crypto library failed unexpectedly */
+    ATT_ERR_REPLAY_CACHE_FULL,   /* the replay cache is full of unexpired entries (fails closed) */
+    ATT_ERR_BUSY,                /* the job queue is full: the work was not started */
+    ATT_ERR_REPLAY_CLIENT_QUOTA, /* one client holds its share of the replay cache (fails closed) */
 } att_err;
 
 enum att_err_kind {

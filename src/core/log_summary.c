@@ -20,15 +20,21 @@ struct slot {
     bool used;
 };
 
-/* Events whose key found no slot: counted together. */
-struct overflow {
-    int64_t start;
+/*
+ * Events whose key found no slot, per msg: a budget of full lines (a token bucket), and the
+ * count of those beyond it.
+ */
+struct untracked {
+    const char *msg; /* NULL: unused */
+    unsigned tokens;
+    int64_t refilled; /* when tokens were last added */
+    int64_t start;    /* when the current count began */
     uint64_t count;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slot slots[ATT_LOG_SUMMARY_KEYS];
-static struct overflow other;
+static struct untracked others[ATT_LOG_SUMMARY_MSGS];
 static _Atomic unsigned interval = ATT_LOG_SUMMARY_DEFAULT_INTERVAL;
 
 void att_log_summary_set_interval(unsigned seconds)
@@ -46,8 +52,8 @@ static bool ended(int64_t start, int64_t now)
 static void report(const char *msg, enum att_log_level level, const char *key, uint64_t count,
                    int64_t seconds)
 {
-    att_log(level, msg, "repeat_key", key != NULL ? json_string(key) : NULL, "repeats",
-            json_integer((json_int_t)count), "seconds", json_integer(seconds), NULL);
+    att_log(level, msg, "repeat_key", json_string(key), "repeats", json_integer((json_int_t)count),
+            "seconds", json_integer(seconds), NULL);
 }
 
 /* End `s`'s interval at `now`: report its count and start another, or forget an idle key. */
@@ -62,13 +68,54 @@ static void close_slot(struct slot *s, int64_t now)
     s->count = 0;
 }
 
-static void close_other(int64_t now)
+static void close_other(struct untracked *u, int64_t now)
 {
-    if (other.count > 0) {
-        report("repeated events of other keys", ATT_LOG_WARN, NULL, other.count,
-               now > other.start ? now - other.start : 0);
+    if (u->count > 0) {
+        att_log(ATT_LOG_WARN, "repeated events of other keys", "of", json_string(u->msg), "repeats",
+                json_integer((json_int_t)u->count), "seconds",
+                json_integer(now > u->start ? now - u->start : 0), NULL);
     }
-    other.count = 0;
+    u->count = 0;
+}
+
+/* The budget of `msg`: its own, else a free one, else the last (shared). */
+static struct untracked *untracked_of(const char *msg)
+{
+    for (size_t i = 0; i < ATT_LOG_SUMMARY_MSGS; i++) {
+        if (others[i].msg == NULL || strcmp(others[i].msg, msg) == 0) {
+            return &others[i];
+        }
+    }
+    return &others[ATT_LOG_SUMMARY_MSGS - 1];
+}
+
+/*
+ * An event of a key the table cannot hold: admitted while `msg` has budget (a token bucket,
+ * full at first), else counted for the "other keys" line.
+ */
+static bool admit_untracked(const char *msg, int64_t now)
+{
+    struct untracked *u = untracked_of(msg);
+    if (u->msg == NULL) {
+        u->msg = msg;
+        u->tokens = ATT_LOG_SUMMARY_UNTRACKED_BURST;
+        u->refilled = now;
+    }
+    if (now > u->refilled) {
+        int64_t add = (now - u->refilled) * ATT_LOG_SUMMARY_UNTRACKED_RATE;
+        int64_t room = ATT_LOG_SUMMARY_UNTRACKED_BURST - (int64_t)u->tokens;
+        u->tokens += (unsigned)(add < room ? add : room);
+    }
+    u->refilled = now;
+    if (u->tokens > 0) {
+        u->tokens--;
+        return true;
+    }
+    if (u->count == 0) {
+        u->start = now;
+    }
+    u->count++;
+    return false;
 }
 
 static struct slot *find(const char *key)
@@ -98,8 +145,10 @@ static void flush_ended(int64_t now)
             close_slot(&slots[i], now);
         }
     }
-    if (other.count > 0 && ended(other.start, now)) {
-        close_other(now);
+    for (size_t i = 0; i < ATT_LOG_SUMMARY_MSGS; i++) {
+        if (others[i].count > 0 && ended(others[i].start, now)) {
+            close_other(&others[i], now);
+        }
     }
 }
 
@@ -134,10 +183,7 @@ bool att_log_summary_admit(enum att_log_level level, const char *msg, const char
             s->used = true;
             admitted = true;
         } else {
-            if (other.count == 0) {
-                other.start = now;
-            }
-            other.count++;
+            admitted = admit_untracked(msg, now);
         }
     }
     pthread_mutex_unlock(&lock);
@@ -160,6 +206,9 @@ void att_log_summary_flush_all(int64_t now)
             memset(&slots[i], 0, sizeof(slots[i]));
         }
     }
-    close_other(now);
+    for (size_t i = 0; i < ATT_LOG_SUMMARY_MSGS; i++) {
+        close_other(&others[i], now);
+    }
+    memset(others, 0, sizeof(others));
     pthread_mutex_unlock(&lock);
 }

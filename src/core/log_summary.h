@@ -13,10 +13,17 @@
  *     (N events over the last S seconds that were not logged one by one) and a new interval
  *     starts; an interval that ends without events forgets the key, so its next event is
  *     admitted (logged in full) again;
- *   - at most ATT_LOG_SUMMARY_KEYS keys are followed at once; events of further keys are
- *     counted together and reported as {"msg": "repeated events of other keys", ...}.
- * So a key costs at most one line per interval while it repeats, and the whole table at most
- * 2 * ATT_LOG_SUMMARY_KEYS + 1 lines per interval, however many events there are.
+ *   - at most ATT_LOG_SUMMARY_KEYS keys are followed at once. The event of a key that finds
+ *     no room is still admitted (logged in full) while its `msg` has budget left: a token
+ *     bucket per `msg` of ATT_LOG_SUMMARY_UNTRACKED_BURST lines, refilled at
+ *     ATT_LOG_SUMMARY_UNTRACKED_RATE per second, so a flood of one kind of event (refused
+ *     connections) cannot hide the first occurrence of another (a guesser's token request).
+ *     Beyond the budget, events are counted per `msg` and reported as
+ *     {"msg": "repeated events of other keys", "of": <msg>, "repeats": N, "seconds": S}.
+ * So a key costs at most one line per interval while it repeats, the table at most
+ * 2 * ATT_LOG_SUMMARY_KEYS lines per interval, and keys it cannot hold at most
+ * ATT_LOG_SUMMARY_UNTRACKED_BURST + ATT_LOG_SUMMARY_UNTRACKED_RATE * interval + 1 lines per
+ * interval and `msg` (the callers use a handful of literals), however many events there are.
  *
  * Counts are reported by att_log_summary_flush (the daemon calls it once a second), by the
  * next event of the same key once its interval has ended, and by att_log_summary_flush_all
@@ -32,7 +39,10 @@
 
 #include "core/log.h"
 
-#define ATT_LOG_SUMMARY_KEYS 256
+#define ATT_LOG_SUMMARY_KEYS 1024
+#define ATT_LOG_SUMMARY_UNTRACKED_BURST 20 /* full lines per msg for keys without room... */
+#define ATT_LOG_SUMMARY_UNTRACKED_RATE 1   /* ...and more per second */
+#define ATT_LOG_SUMMARY_MSGS 16            /* msgs budgeted apart; further ones share the last */
 #define ATT_LOG_SUMMARY_KEY_MAX 160
 #define ATT_LOG_SUMMARY_DEFAULT_INTERVAL 60 /* seconds */
 

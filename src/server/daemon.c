@@ -409,6 +409,24 @@ static int serve(struct daemon *d, const sigset_t *sigs)
     }
 }
 
+/*
+ * Test builds only: ATTESTD_TEST_BACKOFF_SLOTS makes the brute-force backoff tables small
+ * enough for a black-box test to fill (production: ATT_BACKOFF_SLOTS, src/auth/backoff.h).
+ */
+static size_t test_backoff_slots(void)
+{
+#ifdef ATT_TEST_HOOKS
+    const char *v = getenv("ATTESTD_TEST_BACKOFF_SLOTS");
+    if (v != NULL && v[0] != '\0') {
+        size_t slots = (size_t)strtoull(v, NULL, 10);
+        att_log(ATT_LOG_WARN, "TEST BUILD: small brute-force backoff tables", "slots",
+                json_integer((json_int_t)slots), NULL);
+        return slots;
+    }
+#endif
+    return 0;
+}
+
 int att_daemon_run(const struct att_config *cfg)
 {
     struct daemon d;
@@ -515,10 +533,11 @@ int att_daemon_run(const struct att_config *cfg)
         goto out;
     }
     struct att_backoff_config bc = {cfg->auth_max_failures, cfg->auth_failure_window,
-                                    cfg->auth_block_seconds};
-    if (att_backoff_new(&bc, &d.backoff) != ATT_OK) {
+                                    cfg->auth_block_seconds, test_backoff_slots()};
+    rc = att_backoff_new(&bc, &d.backoff);
+    if (rc != ATT_OK) {
         att_provider_set_free(set);
-        code = startup_error("backoff", "out of memory");
+        code = startup_error("backoff", att_err_str(rc));
         goto out;
     }
     struct att_issuers *issuers = NULL;

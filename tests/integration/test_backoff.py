@@ -16,9 +16,11 @@ from the attacker's own address. Throttled and repeated refusals are logged once
 then as counts (log_summary_interval).
 """
 import base64
+import concurrent.futures
 import http.client
 import json
 import os
+import socket
 import time
 import unittest
 import urllib.parse
@@ -44,6 +46,47 @@ def b64url_json(obj):
     return b64url(json.dumps(obj).encode())
 
 
+def conn_from(d, source):
+    return http.client.HTTPSConnection("127.0.0.1", d.port, context=d.ssl_context(), timeout=30,
+                                       source_address=(source, 0))
+
+
+def post_token(d, body, source, conn=None, headers=None):
+    """POST /oauth2/token from `source` (on `conn` when given)."""
+    own = conn is None
+    conn = conn if conn is not None else conn_from(d, source)
+    try:
+        return d.request("POST", "/oauth2/token", body=body, conn=conn,
+                         headers={"Content-Type": FORM, **(headers or {})})
+    finally:
+        if own:
+            conn.close()
+
+
+def secret_request(d, client_id, secret, source, conn=None):
+    """A client_secret_basic token request from `source` (on `conn` when given)."""
+    auth = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return post_token(d, form(grant_type="client_credentials"), source, conn,
+                      headers={"Authorization": "Basic " + auth})
+
+
+def junk_bearer(d, source, n, same=False):
+    """`n` invalid bearer tokens (distinct, or the `same` one) from `source` on one connection:
+    their statuses."""
+    conn = conn_from(d, source)
+    try:
+        return [d.request("GET", "/admin/whoami", conn=conn,
+                          headers={"Authorization": f"Bearer junk{0 if same else i}"})[0]
+                for i in range(n)]
+    finally:
+        conn.close()
+
+
+def flood_sources(count, third=1):
+    """`count` loopback addresses outside 127.0.0.0/24 (Linux answers all of 127/8)."""
+    return [f"127.{third + k // 250}.{k // 250 % 250}.{1 + k % 250}" for k in range(count)]
+
+
 class BackoffTest(unittest.TestCase):
     BLOCK = 30
 
@@ -57,23 +100,11 @@ class BackoffTest(unittest.TestCase):
 
     # ---- requests from a chosen loopback source address ----
 
-    def conn_from(self, source):
-        return http.client.HTTPSConnection("127.0.0.1", self.d.port,
-                                           context=self.d.ssl_context(), timeout=30,
-                                           source_address=(source, 0))
-
     def post_token(self, body, source="127.0.0.1", headers=None):
-        conn = self.conn_from(source)
-        try:
-            return self.d.request("POST", "/oauth2/token", body=body, conn=conn,
-                                  headers={"Content-Type": FORM, **(headers or {})})
-        finally:
-            conn.close()
+        return post_token(self.d, body, source, headers=headers)
 
     def token_request(self, client_id, secret, source="127.0.0.1"):
-        auth = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-        return self.post_token(form(grant_type="client_credentials"), source,
-                               headers={"Authorization": "Basic " + auth})
+        return secret_request(self.d, client_id, secret, source)
 
     def assertion_request(self, assertion, source="127.0.0.1"):
         return self.post_token(form(grant_type="client_credentials",
@@ -81,7 +112,10 @@ class BackoffTest(unittest.TestCase):
                                     client_assertion=assertion), source)
 
     def login(self, source="127.0.0.1"):
-        return self.token_request(self.cred["client_id"], self.cred["client_secret"], source)
+        return self.login_as(self.cred, source)
+
+    def login_as(self, cred, source="127.0.0.1"):
+        return self.token_request(cred["client_id"], cred["client_secret"], source)
 
     def assert_status(self, resp, status, what=""):
         self.assertEqual(resp[0], status, f"{what}: {resp[2]!r}")
@@ -198,6 +232,40 @@ class BackoffTest(unittest.TestCase):
                            "a principal's wrong secret is checked")
         # Elsewhere nothing is blocked.
         self.assert_status(self.token_request(h.uuid4(), "guess", "127.0.0.2"), 401, "elsewhere")
+
+    def test_client_id_not_a_uuid_costs_no_scrypt(self):
+        """F13: no principal has an id that is not a UUID, so such an id is refused at once,
+        without the scrypt runs that hide whether a well-formed id exists: its refusal costs
+        the server a small part of one such check. It counts against the source only."""
+        def server_cpu():
+            with open(f"/proc/{self.d.proc.pid}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        conn = conn_from(self.d, "127.0.0.5")
+        try:
+            secret_request(self.d, h.uuid4(), "guess", None, conn)  # the TLS handshake
+            before = server_cpu()
+            for _ in range(2):
+                self.assert_status(secret_request(self.d, h.uuid4(), "guess", None, conn), 401)
+            unknown = (server_cpu() - before) / 2
+        finally:
+            conn.close()
+        conn = conn_from(self.d, "127.0.0.6")
+        try:
+            self.assert_status(secret_request(self.d, "x0", "y", None, conn), 401)
+            before = server_cpu()
+            statuses = [secret_request(self.d, f"x{i}", "y", None, conn) for i in range(1, 6)]
+            garbage = (server_cpu() - before) / 5
+        finally:
+            conn.close()
+        self.assertGreater(unknown, 0.02)  # two scrypt runs: tens of ms even optimised
+        self.assertLess(garbage, unknown / 10, f"{garbage:.3f} s vs {unknown:.3f} s")
+        # MAX failures from the source, then it is blocked for what no valid caller sends.
+        self.assertEqual([s[0] for s in statuses], [401] * (MAX - 1) + [429] * (6 - MAX))
+        self.assertEqual(json.loads(statuses[0][2])["error_description"],
+                         "client_id is not a client id of attestd (a lowercase UUID)")
+        self.assert_status(self.login("127.0.0.6"), 200, "a principal behind that address")
 
     def test_good_login_does_not_reset_the_address_count(self):
         """One valid credential must not buy an address unlimited guesses at other clients."""
@@ -322,6 +390,40 @@ class BackoffTest(unittest.TestCase):
         counted = self.wait_repeats("authorization throttled ip:127.0.0.1", 29)
         self.assertEqual(counted[0]["msg"], "authorization")
 
+    def test_forbidden_requests_logged_once_then_counted(self):
+        """F06: a valid token without the role repeats a 403 as fast as it likes: one line per
+        route, principal and token, then a count per log_summary_interval."""
+        p = json.loads(self.d.attestctl("principal", "create", "no-role").stdout)
+        token = json.loads(self.login_as(p)[2])["access_token"]
+        conn = self.d.connection()
+        try:
+            for _ in range(60):
+                status, _, _ = self.d.request("GET", "/admin/roleAssignments", conn=conn,
+                                              headers={"Authorization": "Bearer " + token})
+                self.assertEqual(status, 403)
+        finally:
+            conn.close()
+        forbidden = [e for e in self.d.log_events()
+                     if e.get("msg") == "authorization" and e.get("result") == "forbidden"]
+        self.assertEqual(len(forbidden), 1)
+        self.assertEqual(forbidden[0]["principal"], p["client_id"])
+        self.assertEqual(forbidden[0]["level"], "warn")
+        self.wait_repeats(f"authorization forbidden ListRoleAssignments "
+                          f"{forbidden[0]['token']} {p['client_id']}", 59)
+
+    def test_unauthenticated_logged_once_per_token_and_source(self):
+        """F06: a refused bearer token is logged once per source, token and reason, then
+        counted."""
+        sources = flood_sources(20)
+        for source in sources:
+            self.assertEqual(junk_bearer(self.d, source, MAX, same=True), [401] * MAX)
+        lines = [e for e in self.d.log_events()
+                 if e.get("msg") == "authorization" and e.get("result") == "unauthenticated"]
+        self.assertEqual(sorted(e["peer"] for e in lines), sorted(sources))
+        fp = lines[0]["token"]
+        self.wait_repeats(f"authorization unauthenticated ip:{sources[0]} {fp} ATT_ERR_JWS_FORMAT",
+                          MAX - 1)
+
     def test_counts_reported_at_shutdown(self):
         """Counts of an interval that has not ended are logged when attestd stops."""
         self.d.stop()
@@ -333,6 +435,133 @@ class BackoffTest(unittest.TestCase):
         self.d.stop()
         counted = self.summaries("token throttled ip:127.0.0.1")
         self.assertEqual([e["repeats"] for e in counted], [2])
+
+
+class BackoffTableTest(unittest.TestCase):
+    """F08: filling the backoff tables with blocked addresses (junk bearer tokens, the
+    cheapest failure) must neither forget a block before it ends nor let new failures go
+    uncounted: a full table fails closed. Valid credentials are never refused for it."""
+
+    def start(self, max_failures, env=None):
+        self.d = h.Daemon(config=f"auth_max_failures = {max_failures}\n"
+                                 "auth_failure_window = 3600\nauth_block_seconds = 3600",
+                          env=env)
+        self.addCleanup(lambda: self.d.cleanup())
+        self.victim = json.loads(self.d.attestctl("principal", "create", "victim").stdout)
+
+    def guess(self, source, n):
+        return [secret_request(self.d, self.victim["client_id"], f"guess-{i}", source)[0]
+                for i in range(n)]
+
+    def flood(self, sources, n, parallel):
+        """`n` junk bearer tokens from each source: the first `parallel` sources four at a
+        time, the rest one at a time (as f08 does: once a table is full, sources still
+        collecting their failures would push one another out rather than the guesser)."""
+        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+            first = list(ex.map(lambda s: junk_bearer(self.d, s, n), sources[:parallel]))
+        return first + [junk_bearer(self.d, s, n) for s in sources[parallel:]]
+
+    def test_flood_of_blocked_sources_lifts_no_block(self):
+        """The replay of f08 with production tables: 4100 addresses blocked after 2 junk
+        tokens each (8200 requests) used to push the guesser's blocks out of the 4096-slot
+        table, after which its wrong secrets were checked again without limit."""
+        self.start(2)
+        guesser = "127.0.0.2"
+        self.assertEqual(self.guess(guesser, 3), [401, 401, 429])
+        self.flood(flood_sources(4100), 2, 4000)
+        self.assertEqual(self.guess(guesser, 6), [429] * 6)
+        # The owner's secret, from an address without failures.
+        status, _, body = secret_request(self.d, self.victim["client_id"],
+                                         self.victim["client_secret"], "127.0.0.1")
+        self.assertEqual(status, 200, body)
+
+    def test_full_table_fails_closed(self):
+        """With tables of 64 slots (a test hook): 80 flooding addresses blocked after 3 junk
+        tokens each. The guesser's blocks stay; the failures that find no room are answered
+        429, and every address the table does not hold counts as blocked, which refuses only
+        what no valid caller sends; valid credentials still work from anywhere."""
+        self.start(3, env={"ATTESTD_TEST_BACKOFF_SLOTS": "64"})
+        guesser = "127.0.0.2"
+        self.assertEqual(self.guess(guesser, 4), [401, 401, 401, 429])
+        sources = flood_sources(80)
+        statuses = self.flood(sources, 3, 60)
+        self.assertEqual(statuses[:63], [[401, 401, 401]] * 63)  # 63 + the guesser: 64 slots
+        self.assertEqual(statuses[63:], [[429, 429, 429]] * 17)  # no room: fail closed
+        self.assertEqual(self.guess(guesser, 6), [429] * 6)
+        fresh = "127.0.9.9"
+        self.assertEqual(junk_bearer(self.d, fresh, 1), [429])
+        unknown = secret_request(self.d, h.uuid4(), "guess", fresh)
+        self.assertEqual(unknown[0], 429, unknown[2])  # no scrypt for an id nobody has
+        # Valid credentials: the owner from a fresh address and from a flooding one, and the
+        # token it gets, presented from a flooding address.
+        for source in (fresh, sources[-1]):
+            status, _, body = secret_request(self.d, self.victim["client_id"],
+                                             self.victim["client_secret"], source)
+            self.assertEqual(status, 200, body)
+        token = json.loads(body)["access_token"]
+        self.d.attestctl("role", "assign", "--principal", "victim", "--role", "Owner")
+        conn = conn_from(self.d, sources[-1])
+        try:
+            status, _, body = self.d.request("GET", "/admin/whoami", conn=conn,
+                                             headers={"Authorization": "Bearer " + token})
+        finally:
+            conn.close()
+        self.assertEqual(status, 200, body)
+        # A principal's wrong secret from a fresh address is still checked (the pair table
+        # has room): 401, not 429.
+        self.assertEqual(self.guess("127.0.9.10", 1), [401])
+
+
+class LogTableTest(unittest.TestCase):
+    """The table of repeated events holds 1024 keys (for log_summary_interval, 60 s here);
+    a key it cannot hold is logged in full from a budget of its msg (20 lines, then one a
+    second), beyond which it is only counted."""
+
+    def test_guesser_logged_after_a_flood_of_refused_connections(self):
+        """F14: refused connections from 1100 addresses fill the table and spend the budget
+        of "connection refused"; a guesser's token requests right after are still logged in
+        full: each kind of event has its own budget."""
+        d = h.Daemon(config=f"allowed_networks = 127.0.0.0/24\nauth_max_failures = {MAX}")
+        self.addCleanup(lambda: d.cleanup())
+        with open(os.path.join(d.data, "bootstrap-owner.json"), encoding="utf-8") as f:
+            owner = json.load(f)
+        for source in flood_sources(1100):
+            with socket.socket() as s:
+                s.bind((source, 0))
+                s.settimeout(5)
+                s.connect(("127.0.0.1", d.port))
+                try:
+                    self.assertEqual(s.recv(1), b"")  # closed at once: refused
+                except ConnectionResetError:
+                    pass
+        statuses = [secret_request(d, owner["client_id"], f"guess-{i}", "127.0.0.2")[0]
+                    for i in range(MAX + 2)]
+        self.assertEqual(statuses, [401] * MAX + [429] * 2)
+        # The table is full: each of the guesser's events is logged from its kind's budget.
+        named = [e for e in d.log_events()
+                 if e.get("msg") == "token request" and e.get("peer") == "127.0.0.2"]
+        self.assertEqual([e["result"] for e in named], ["refused"] * MAX + ["throttled"] * 2,
+                         named)
+        refused = [e for e in d.log_events()
+                   if e.get("msg") == "connection refused: outside allowed_networks"]
+        self.assertEqual(len(refused), 1024 + 20)  # the table, then the budget of full lines
+        self.assertEqual({e["client_id"] for e in named}, {owner["client_id"]})
+
+
+    def test_distinct_junk_tokens_from_many_sources_bounded(self):
+        """F06: 1100 distinct invalid bearer tokens (MAX from each of 275 addresses) write at
+        most the table, the budget and its refill, not a line each (the f08 flood wrote
+        41,000)."""
+        d = h.Daemon(config=f"auth_max_failures = {MAX}")
+        self.addCleanup(lambda: d.cleanup())
+        t0 = time.monotonic()
+        for source in flood_sources(1100 // MAX):
+            self.assertEqual(junk_bearer(d, source, MAX), [401] * MAX)
+        elapsed = time.monotonic() - t0
+        lines = [e for e in d.log_events()
+                 if e.get("msg") == "authorization" and e.get("result") == "unauthenticated"]
+        self.assertGreaterEqual(len(lines), 1024 + 20)
+        self.assertLessEqual(len(lines), 1024 + 20 + int(elapsed) + 1)
 
 
 if __name__ == "__main__":

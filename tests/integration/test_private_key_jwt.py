@@ -17,6 +17,9 @@ import unittest
 import urllib.parse
 import uuid
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+
 import harness as h
 
 CONFIG = "auth_max_failures = 0"
@@ -309,6 +312,73 @@ class PrivateKeyJwtTest(unittest.TestCase):
         self.assertNotIn(probe.split(".")[2], log)
         self.assertNotIn(probe, log)
         self.assertIn(fingerprint(probe), log)
+
+
+def es256(key, claims):
+    """A compact ES256 JWS in-process (python3-cryptography): thousands a second, where
+    harness.sign_jwt runs the openssl CLI once per signature."""
+    signing_input = (h.b64url_encode_json({"alg": "ES256", "typ": "JWT"}) + "." +
+                     h.b64url_encode_json(claims)).encode()
+    r, s = utils.decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+    return signing_input.decode() + "." + h.b64url_encode(r.to_bytes(32, "big") +
+                                                          s.to_bytes(32, "big"))
+
+
+class ReplayCacheShareTest(unittest.TestCase):
+    """F09: the used-jti table (4096 entries, each kept until its assertion's exp + 60 s) is
+    shared by every client. A principal with a registered certificate and no role at all used
+    to fill it with 4096 valid assertions (exp = now + 600) and lock every other client out of
+    private_key_jwt (503) for up to 11 minutes. Each client now holds at most its share (256):
+    beyond it its own assertions are refused with 429, and nobody else's are."""
+
+    def setUp(self):
+        self.d = h.Daemon(config=CONFIG)
+        self.addCleanup(lambda: self.d.cleanup())
+        pki = os.path.join(self.d.tmp, "pki")
+        os.mkdir(pki)
+        self.endpoint = self.d.base_url + "/oauth2/token"
+        self.mallory = self.client(pki, "mallory")  # no role
+        self.alice = self.client(pki, "alice")
+
+    def client(self, pki, name):
+        doc = json.loads(self.d.attestctl("principal", "create", name).stdout)
+        key_path, pem = make_cert(pki, name, "p256")
+        self.d.attestctl("principal", "cert", name, pem)
+        with open(key_path, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), None)
+        return {"id": doc["client_id"], "key": key}
+
+    def post(self, client, conn, lifetime=600):
+        now = int(time.time())
+        claims = {"iss": client["id"], "sub": client["id"], "aud": self.endpoint, "iat": now,
+                  "exp": now + lifetime, "jti": str(uuid.uuid4())}
+        status, headers, body = self.d.request(
+            "POST", "/oauth2/token", conn=conn, headers={"Content-Type": FORM},
+            body=form(("grant_type", "client_credentials"),
+                      ("client_assertion_type", JWT_BEARER),
+                      ("client_assertion", es256(client["key"], claims))))
+        return status, headers, json.loads(body)
+
+    def test_one_client_cannot_lock_the_others_out(self):
+        conn = self.d.connection()
+        try:
+            counts = {}
+            for _ in range(4097):
+                status, headers, doc = self.post(self.mallory, conn)
+                counts[status] = counts.get(status, 0) + 1
+            self.assertEqual(counts, {200: 256, 429: 4097 - 256})
+            self.assertEqual(doc["error"], "temporarily_unavailable")
+            self.assertEqual(doc["error_description"],
+                             "this client has too many unexpired assertions in use; retry later")
+            self.assertEqual(headers["Retry-After"], "60")
+            status, _, doc = self.post(self.alice, conn, lifetime=120)
+            self.assertEqual(status, 200, doc)
+        finally:
+            conn.close()
+        throttled = [e for e in self.d.log_events() if e.get("msg") == "token request" and
+                     e.get("result") == "throttled"]
+        self.assertEqual(len(throttled), 1, throttled)  # then counted
+        self.assertEqual(throttled[0]["reason"], "ATT_ERR_REPLAY_CLIENT_QUOTA")
 
 
 if __name__ == "__main__":

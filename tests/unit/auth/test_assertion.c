@@ -63,7 +63,8 @@ static int group_setup(void **state)
     assert_non_null(f);
     store_fx_setup(&f->store_state, "assertion", true);
     f->store = ((struct store_fx *)f->store_state)->s;
-    EXPECT_OK(att_replay_new(ATT_ASSERTION_REPLAY_SLOTS, &f->replay));
+    EXPECT_OK(
+        att_replay_new(ATT_ASSERTION_REPLAY_SLOTS, ATT_ASSERTION_REPLAY_PER_CLIENT, &f->replay));
     f->ctx = (struct att_assertion_ctx){f->store, f->replay, ISSUER, ENDPOINT};
     add_client(f, "rsa", EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048), &f->rsa);
     add_client(f, "p256", EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), &f->p256);
@@ -388,25 +389,27 @@ static void test_replay_cache(void **state)
     const uint8_t a[] = "a";
     const uint8_t b[] = "b";
     const uint8_t c[] = "c";
-    EXPECT_ERR(att_replay_new(0, &r), ATT_ERR_ARG);
-    EXPECT_OK(att_replay_new(2, &r));
+    EXPECT_ERR(att_replay_new(0, 1, &r), ATT_ERR_ARG);
+    EXPECT_ERR(att_replay_new(2, 0, &r), ATT_ERR_ARG);
+    EXPECT_ERR(att_replay_new(2, 3, &r), ATT_ERR_ARG);
+    EXPECT_OK(att_replay_new(2, 2, &r));
     EXPECT_OK(att_replay_use(r, "x", a, 1, NOW + 10, NOW));
-    EXPECT_OK(att_replay_use(r, "x", b, 1, NOW + 20, NOW));
+    EXPECT_OK(att_replay_use(r, "y", b, 1, NOW + 20, NOW));
     EXPECT_ERR(att_replay_use(r, "x", a, 1, NOW + 10, NOW), ATT_ERR_TOKEN_REPLAY);
     /* Full of unexpired entries: nothing is evicted, the new one is refused. */
-    EXPECT_ERR(att_replay_use(r, "x", c, 1, NOW + 30, NOW + 10), ATT_ERR_REPLAY_CACHE_FULL);
+    EXPECT_ERR(att_replay_use(r, "z", c, 1, NOW + 30, NOW + 10), ATT_ERR_REPLAY_CACHE_FULL);
     EXPECT_ERR(att_replay_use(r, "x", a, 1, NOW + 30, NOW + 10), ATT_ERR_TOKEN_REPLAY);
     /* At NOW + 11, "a" has expired: its slot is reused, "b" is still remembered. */
-    EXPECT_OK(att_replay_use(r, "x", c, 1, NOW + 30, NOW + 11));
-    EXPECT_ERR(att_replay_use(r, "x", b, 1, NOW + 30, NOW + 11), ATT_ERR_TOKEN_REPLAY);
-    EXPECT_ERR(att_replay_use(r, "x", c, 1, NOW + 30, NOW + 11), ATT_ERR_TOKEN_REPLAY);
+    EXPECT_OK(att_replay_use(r, "z", c, 1, NOW + 30, NOW + 11));
+    EXPECT_ERR(att_replay_use(r, "y", b, 1, NOW + 30, NOW + 11), ATT_ERR_TOKEN_REPLAY);
+    EXPECT_ERR(att_replay_use(r, "z", c, 1, NOW + 30, NOW + 11), ATT_ERR_TOKEN_REPLAY);
     /* Both expired at NOW + 40: both slots are reused, then the cache is full again. */
     EXPECT_OK(att_replay_use(r, "x", a, 1, NOW + 100, NOW + 40));
-    EXPECT_OK(att_replay_use(r, "x", b, 1, NOW + 100, NOW + 40));
-    EXPECT_ERR(att_replay_use(r, "x", c, 1, NOW + 100, NOW + 40), ATT_ERR_REPLAY_CACHE_FULL);
+    EXPECT_OK(att_replay_use(r, "y", b, 1, NOW + 100, NOW + 40));
+    EXPECT_ERR(att_replay_use(r, "z", c, 1, NOW + 100, NOW + 40), ATT_ERR_REPLAY_CACHE_FULL);
     /* The pair is the key: (client, jti) boundaries do not collide. */
     att_replay_free(r);
-    EXPECT_OK(att_replay_new(4, &r));
+    EXPECT_OK(att_replay_new(4, 4, &r));
     EXPECT_OK(att_replay_use(r, "ab", (const uint8_t *)"c", 1, NOW + 10, NOW));
     EXPECT_OK(att_replay_use(r, "a", (const uint8_t *)"bc", 2, NOW + 10, NOW));
     EXPECT_OK(att_replay_use(r, "a", (const uint8_t *)"b\0c", 3, NOW + 10, NOW));
@@ -414,6 +417,40 @@ static void test_replay_cache(void **state)
     EXPECT_ERR(att_replay_use(r, NULL, a, 1, NOW, NOW), ATT_ERR_ARG);
     att_replay_free(r);
     att_replay_free(NULL);
+}
+
+/*
+ * F09: one client holds at most its share of the cache; over it, its own new assertions are
+ * refused (nothing unexpired is evicted) while every other client's are accepted.
+ */
+static void test_replay_client_quota(void **state)
+{
+    (void)state;
+    struct att_replay *r = NULL;
+    uint8_t jti[16];
+    EXPECT_OK(att_replay_new(8, 3, &r));
+    for (int i = 0; i < 3; i++) {
+        jti[0] = (uint8_t)i;
+        EXPECT_OK(att_replay_use(r, "mallory", jti, 1, NOW + 10 + i, NOW));
+    }
+    jti[0] = 3;
+    EXPECT_ERR(att_replay_use(r, "mallory", jti, 1, NOW + 600, NOW), ATT_ERR_REPLAY_CLIENT_QUOTA);
+    jti[0] = 0; /* a replay is still called one */
+    EXPECT_ERR(att_replay_use(r, "mallory", jti, 1, NOW + 600, NOW), ATT_ERR_TOKEN_REPLAY);
+    /* Others are not affected, up to their own share and the table's size. */
+    for (int i = 0; i < 3; i++) {
+        jti[0] = (uint8_t)i;
+        EXPECT_OK(att_replay_use(r, "alice", jti, 1, NOW + 10, NOW));
+    }
+    EXPECT_OK(att_replay_use(r, "bob", jti, 1, NOW + 10, NOW));
+    EXPECT_OK(att_replay_use(r, "carol", jti, 1, NOW + 10, NOW));
+    EXPECT_ERR(att_replay_use(r, "dave", jti, 1, NOW + 10, NOW), ATT_ERR_REPLAY_CACHE_FULL);
+    /* Once its first entry has expired, the client may use one more. */
+    jti[0] = 3;
+    EXPECT_ERR(att_replay_use(r, "mallory", jti, 1, NOW + 600, NOW + 10),
+               ATT_ERR_REPLAY_CLIENT_QUOTA);
+    EXPECT_OK(att_replay_use(r, "mallory", jti, 1, NOW + 600, NOW + 11));
+    att_replay_free(r);
 }
 
 struct race {
@@ -440,7 +477,7 @@ static void test_replay_threads(void **state)
         pthread_barrier_t start;
         pthread_t th[N];
         struct race x[N];
-        EXPECT_OK(att_replay_new(64, &r));
+        EXPECT_OK(att_replay_new(64, 64, &r));
         assert_int_equal(pthread_barrier_init(&start, NULL, N), 0);
         for (int i = 0; i < N; i++) {
             x[i] = (struct race){r, &start, ATT_ERR_INTERNAL};
@@ -794,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_refusal_keeps_jti),
         cmocka_unit_test(test_replay_cache),
+        cmocka_unit_test(test_replay_client_quota),
         cmocka_unit_test(test_replay_threads),
         cmocka_unit_test(test_alg_none_and_hmac),
         cmocka_unit_test(test_alg_key_mismatch),

@@ -13,54 +13,71 @@
 static void test_block_after_n(void **state)
 {
     (void)state;
-    struct att_backoff_config cfg = {3, 60, 30};
+    struct att_backoff_config cfg = {3, 60, 30, 0};
     struct att_backoff *b = NULL;
     unsigned retry = 0;
     EXPECT_OK(att_backoff_new(&cfg, &b));
-    assert_false(att_backoff_fail(b, "ip:1", 1000));
-    assert_false(att_backoff_fail(b, "ip:1", 1001));
-    assert_false(att_backoff_blocked(b, "ip:1", 1001, &retry));
-    assert_true(att_backoff_fail(b, "ip:1", 1002)); /* the 3rd failure starts the block */
-    assert_true(att_backoff_blocked(b, "ip:1", 1002, &retry));
+    assert_int_equal(att_backoff_fail(b, "ip:1", 1000, &retry), ATT_BACKOFF_COUNTED);
+    assert_int_equal(att_backoff_fail(b, "ip:1", 1001, &retry), ATT_BACKOFF_COUNTED);
+    assert_false(att_backoff_source_blocked(b, "ip:1", 1001, &retry));
+    /* The 3rd failure starts the block. */
+    assert_int_equal(att_backoff_fail(b, "ip:1", 1002, &retry), ATT_BACKOFF_BLOCKED);
+    assert_true(att_backoff_source_blocked(b, "ip:1", 1002, &retry));
     assert_int_equal(retry, 30);
-    assert_true(att_backoff_blocked(b, "ip:1", 1031, &retry));
+    assert_true(att_backoff_source_blocked(b, "ip:1", 1031, &retry));
     assert_int_equal(retry, 1);
-    assert_false(att_backoff_blocked(b, "ip:1", 1032, &retry));
-    assert_false(att_backoff_blocked(b, "ip:2", 1002, &retry)); /* other keys unaffected */
+    assert_false(att_backoff_source_blocked(b, "ip:1", 1032, &retry));
+    assert_false(att_backoff_source_blocked(b, "ip:2", 1002, &retry)); /* other keys unaffected */
     att_backoff_free(b);
 }
+
+static void keys_of(const char *addr, const char *client_id, struct att_backoff_keys *k);
 
 static void test_window_and_success(void **state)
 {
     (void)state;
-    struct att_backoff_config cfg = {3, 10, 30};
+    struct att_backoff_config cfg = {4, 10, 30, 0};
     struct att_backoff *b = NULL;
+    struct att_backoff_keys k;
     unsigned retry = 0;
     EXPECT_OK(att_backoff_new(&cfg, &b));
-    assert_false(att_backoff_fail(b, "k", 100));
-    assert_false(att_backoff_fail(b, "k", 101));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(att_backoff_fail(b, "ip:1", 100, &retry), ATT_BACKOFF_COUNTED);
+    }
     /* The window ran out: counting starts again. */
-    assert_false(att_backoff_fail(b, "k", 111));
-    assert_false(att_backoff_fail(b, "k", 112));
-    att_backoff_success(b, "k");
-    assert_false(att_backoff_fail(b, "k", 113));
-    assert_false(att_backoff_fail(b, "k", 114));
-    assert_false(att_backoff_blocked(b, "k", 114, &retry));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(att_backoff_fail(b, "ip:1", 110, &retry), ATT_BACKOFF_COUNTED);
+    }
+    assert_int_equal(att_backoff_fail(b, "ip:1", 111, &retry), ATT_BACKOFF_BLOCKED);
+    /* A success forgets the pair's failures: two, then two more, and it is not blocked. */
+    keys_of("192.0.2.1", "c", &k);
+    assert_int_equal(att_backoff_credential_failed(b, &k, 200, &retry), ATT_BACKOFF_COUNTED);
+    assert_int_equal(att_backoff_credential_failed(b, &k, 200, &retry), ATT_BACKOFF_COUNTED);
+    att_backoff_success(b, k.pair);
+    assert_int_equal(att_backoff_credential_failed(b, &k, 201, &retry), ATT_BACKOFF_COUNTED);
+    assert_int_equal(att_backoff_credential_failed(b, &k, 201, &retry), ATT_BACKOFF_COUNTED);
+    assert_false(att_backoff_pair_blocked(b, k.pair, 201, &retry));
+    /* Without the success, the fourth failure blocks the pair. */
+    keys_of("192.0.2.2", "d", &k);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(att_backoff_credential_failed(b, &k, 300, &retry), ATT_BACKOFF_COUNTED);
+    }
+    assert_int_equal(att_backoff_credential_failed(b, &k, 300, &retry), ATT_BACKOFF_BLOCKED);
     att_backoff_free(b);
 }
 
 static void test_disabled(void **state)
 {
     (void)state;
-    struct att_backoff_config cfg = {0, 10, 30};
+    struct att_backoff_config cfg = {0, 10, 30, 0};
     struct att_backoff *b = NULL;
     unsigned retry = 0;
     EXPECT_OK(att_backoff_new(&cfg, &b));
     for (int i = 0; i < 100; i++) {
-        assert_false(att_backoff_fail(b, "k", 100));
+        assert_int_equal(att_backoff_fail(b, "k", 100, &retry), ATT_BACKOFF_COUNTED);
     }
-    assert_false(att_backoff_blocked(b, "k", 100, &retry));
-    assert_false(att_backoff_blocked(NULL, "k", 100, &retry));
+    assert_false(att_backoff_source_blocked(b, "k", 100, &retry));
+    assert_false(att_backoff_source_blocked(NULL, "k", 100, &retry));
     att_backoff_free(b);
 }
 
@@ -68,25 +85,26 @@ static void test_disabled(void **state)
 static void test_bounded_table(void **state)
 {
     (void)state;
-    struct att_backoff_config cfg = {2, 1000, 100000};
+    struct att_backoff_config cfg = {2, 1000, 100000, 0};
     struct att_backoff *b = NULL;
     unsigned retry = 0;
     char key[32];
     EXPECT_OK(att_backoff_new(&cfg, &b));
-    assert_false(att_backoff_fail(b, "victim", 1));
-    assert_true(att_backoff_fail(b, "victim", 2));
+    assert_int_equal(att_backoff_fail(b, "victim", 1, &retry), ATT_BACKOFF_COUNTED);
+    assert_int_equal(att_backoff_fail(b, "victim", 2, &retry), ATT_BACKOFF_BLOCKED);
     for (int i = 0; i < ATT_BACKOFF_SLOTS + 10; i++) {
         snprintf(key, sizeof(key), "k%d", i);
-        assert_false(att_backoff_fail(b, key, 10 + i));
+        assert_int_equal(att_backoff_fail(b, key, 10 + i, &retry), ATT_BACKOFF_COUNTED);
     }
-    assert_true(att_backoff_blocked(b, "victim", 20, &retry)); /* still blocked */
+    assert_true(att_backoff_source_blocked(b, "victim", 20, &retry)); /* still blocked */
     char longkey[300];
     memset(longkey, 'x', sizeof(longkey) - 1);
     longkey[sizeof(longkey) - 1] = 0;
-    assert_false(att_backoff_fail(b, longkey, 5000));
+    assert_int_equal(att_backoff_fail(b, longkey, 5000, &retry), ATT_BACKOFF_COUNTED);
     /* Keys are cut to ATT_BACKOFF_KEY_MAX - 1 bytes: a long key is still one key. */
-    assert_true(att_backoff_fail(b, longkey, 5001));
-    assert_true(att_backoff_blocked(b, longkey, 5001, &retry));
+    longkey[ATT_BACKOFF_KEY_MAX] = 'y';
+    assert_int_equal(att_backoff_fail(b, longkey, 5001, &retry), ATT_BACKOFF_BLOCKED);
+    assert_true(att_backoff_source_blocked(b, longkey, 5001, &retry));
     att_backoff_free(b);
 }
 
@@ -134,7 +152,7 @@ static void sockaddr_of(const char *addr, struct sockaddr_storage *ss)
 /* A table with N = 3 failures in a 60 s window, blocks of 30 s. */
 static struct att_backoff *three_in_a_minute(void)
 {
-    struct att_backoff_config cfg = {3, 60, 30};
+    struct att_backoff_config cfg = {3, 60, 30, 0};
     struct att_backoff *b = NULL;
     EXPECT_OK(att_backoff_new(&cfg, &b));
     return b;
@@ -173,16 +191,17 @@ static void test_pair_not_client(void **state)
     unsigned retry = 0;
     keys_of("192.0.2.66", "victim", &attacker);
     keys_of("198.51.100.1", "victim", &owner);
-    assert_false(att_backoff_credential_failed(b, &attacker, 100));
-    assert_false(att_backoff_credential_failed(b, &attacker, 100));
-    assert_true(att_backoff_credential_failed(b, &attacker, 101)); /* the 3rd blocks the pair */
-    assert_true(att_backoff_blocked(b, attacker.pair, 101, &retry));
+    assert_int_equal(att_backoff_credential_failed(b, &attacker, 100, &retry), ATT_BACKOFF_COUNTED);
+    assert_int_equal(att_backoff_credential_failed(b, &attacker, 100, &retry), ATT_BACKOFF_COUNTED);
+    assert_int_equal(att_backoff_credential_failed(b, &attacker, 101, &retry),
+                     ATT_BACKOFF_BLOCKED); /* the 3rd blocks the pair */
+    assert_true(att_backoff_pair_blocked(b, attacker.pair, 101, &retry));
     assert_int_equal(retry, 30);
-    assert_true(att_backoff_blocked(b, attacker.source, 101, &retry)); /* and the source */
+    assert_true(att_backoff_source_blocked(b, attacker.source, 101, &retry)); /* and the source */
     /* The client itself and the owner's address are not blocked. */
-    assert_false(att_backoff_blocked(b, attacker.client, 101, &retry));
-    assert_false(att_backoff_blocked(b, owner.pair, 101, &retry));
-    assert_false(att_backoff_blocked(b, owner.source, 101, &retry));
+    assert_false(att_backoff_pair_blocked(b, attacker.client, 101, &retry));
+    assert_false(att_backoff_pair_blocked(b, owner.pair, 101, &retry));
+    assert_false(att_backoff_source_blocked(b, owner.source, 101, &retry));
     att_backoff_free(b);
 }
 
@@ -200,27 +219,28 @@ static void test_client_under_attack(void **state)
     /* Two sources, 3 failures for the client in all: no pair blocked yet. */
     for (int i = 0; i < 3; i++) {
         keys_of(i % 2 == 0 ? "192.0.2.1" : "192.0.2.2", "victim", &k);
-        assert_false(att_backoff_credential_failed(b, &k, 200));
+        assert_int_equal(att_backoff_credential_failed(b, &k, 200, &retry), ATT_BACKOFF_COUNTED);
     }
     for (int i = 2; i < 20; i++) {
         snprintf(addr, sizeof(addr), "192.0.2.%d", i); /* .2 has failed before, the rest not */
         keys_of(addr, "victim", &k);
-        assert_false(att_backoff_blocked(b, k.pair, 201, &retry));
-        assert_true(att_backoff_credential_failed(b, &k, 201)); /* blocked at the first */
-        assert_true(att_backoff_blocked(b, k.pair, 201, &retry));
-        assert_false(att_backoff_blocked(b, k.source, 201, &retry));
+        assert_false(att_backoff_pair_blocked(b, k.pair, 201, &retry));
+        assert_int_equal(att_backoff_credential_failed(b, &k, 201, &retry),
+                         ATT_BACKOFF_BLOCKED); /* blocked at the first */
+        assert_true(att_backoff_pair_blocked(b, k.pair, 201, &retry));
+        assert_false(att_backoff_source_blocked(b, k.source, 201, &retry));
     }
     /* Another client from the same sources: counted on its own. */
     keys_of("192.0.2.5", "other", &k);
-    assert_false(att_backoff_credential_failed(b, &k, 201));
-    assert_false(att_backoff_blocked(b, k.pair, 201, &retry));
+    assert_int_equal(att_backoff_credential_failed(b, &k, 201, &retry), ATT_BACKOFF_COUNTED);
+    assert_false(att_backoff_pair_blocked(b, k.pair, 201, &retry));
     /* A source that never failed for the victim is not blocked for it. */
     keys_of("198.51.100.1", "victim", &k);
-    assert_false(att_backoff_blocked(b, k.pair, 201, &retry));
+    assert_false(att_backoff_pair_blocked(b, k.pair, 201, &retry));
     /* Once the client's window has passed without failures, N per pair again. */
     keys_of("198.51.100.1", "victim", &k);
-    assert_false(att_backoff_credential_failed(b, &k, 261));
-    assert_false(att_backoff_blocked(b, k.pair, 261, &retry));
+    assert_int_equal(att_backoff_credential_failed(b, &k, 261, &retry), ATT_BACKOFF_COUNTED);
+    assert_false(att_backoff_pair_blocked(b, k.pair, 261, &retry));
     att_backoff_free(b);
 }
 
@@ -234,23 +254,190 @@ static void test_success_clears_pair_only(void **state)
     unsigned retry = 0;
     keys_of("192.0.2.1", "c", &k);
     keys_of("192.0.2.1", NULL, &none);
-    assert_false(att_backoff_credential_failed(b, &k, 300));
-    assert_false(att_backoff_credential_failed(b, &k, 300));
+    assert_int_equal(att_backoff_credential_failed(b, &k, 300, &retry), ATT_BACKOFF_COUNTED);
+    assert_int_equal(att_backoff_credential_failed(b, &k, 300, &retry), ATT_BACKOFF_COUNTED);
     att_backoff_success(b, k.pair);
-    assert_false(att_backoff_credential_failed(b, &k, 300)); /* pair: 1; source: 3, blocked */
-    assert_false(att_backoff_blocked(b, k.pair, 300, &retry));
-    assert_true(att_backoff_blocked(b, k.source, 300, &retry));
+    assert_int_equal(att_backoff_credential_failed(b, &k, 300, &retry),
+                     ATT_BACKOFF_COUNTED); /* pair: 1; source: 3, blocked */
+    assert_false(att_backoff_pair_blocked(b, k.pair, 300, &retry));
+    assert_true(att_backoff_source_blocked(b, k.source, 300, &retry));
     /* Without a client id only the source counts. */
-    assert_false(att_backoff_credential_failed(b, &none, 400));
-    assert_false(att_backoff_blocked(b, none.source, 400, &retry));
+    assert_int_equal(att_backoff_credential_failed(b, &none, 400, &retry), ATT_BACKOFF_COUNTED);
+    assert_false(att_backoff_source_blocked(b, none.source, 400, &retry));
     /* Off: nothing counts. */
     att_backoff_free(b);
-    struct att_backoff_config off = {0, 60, 30};
+    struct att_backoff_config off = {0, 60, 30, 0};
     EXPECT_OK(att_backoff_new(&off, &b));
     for (int i = 0; i < 10; i++) {
-        assert_false(att_backoff_credential_failed(b, &k, 500));
+        assert_int_equal(att_backoff_credential_failed(b, &k, 500, &retry), ATT_BACKOFF_COUNTED);
     }
-    assert_false(att_backoff_blocked(b, k.pair, 500, &retry));
+    assert_false(att_backoff_pair_blocked(b, k.pair, 500, &retry));
+    att_backoff_free(b);
+}
+
+/* The smallest table: 8 slots each for sources and for pairs and clients. */
+static struct att_backoff *tiny(unsigned max_failures)
+{
+    struct att_backoff_config cfg = {max_failures, 600, 100, ATT_BACKOFF_SLOTS_MIN};
+    struct att_backoff *b = NULL;
+    EXPECT_OK(att_backoff_new(&cfg, &b));
+    return b;
+}
+
+/* Block `source` (N failures) at `now`. */
+static void block_source(struct att_backoff *b, const char *source, unsigned n, int64_t now)
+{
+    unsigned retry = 0;
+    for (unsigned i = 1; i < n; i++) {
+        assert_int_equal(att_backoff_fail(b, source, now, &retry), ATT_BACKOFF_COUNTED);
+    }
+    assert_int_equal(att_backoff_fail(b, source, now, &retry), ATT_BACKOFF_BLOCKED);
+}
+
+/*
+ * F08: a table full of blocked sources forgets none of them before its block ends; a new
+ * source's failure finds no room and fails closed: every source the table does not hold
+ * counts as blocked for B seconds.
+ */
+static void test_full_of_blocked_sources_fails_closed(void **state)
+{
+    (void)state;
+    struct att_backoff *b = tiny(3);
+    unsigned retry = 0;
+    char key[32];
+    block_source(b, "ip:guesser", 3, 1000);
+    for (int i = 1; i < ATT_BACKOFF_SLOTS_MIN; i++) {
+        snprintf(key, sizeof(key), "ip:flood-%d", i);
+        block_source(b, key, 3, 1000 + i);
+    }
+    /* Full of running blocks: a new failure is not counted, and answered as blocked. */
+    assert_int_equal(att_backoff_fail(b, "ip:late", 1010, &retry), ATT_BACKOFF_NO_ROOM);
+    assert_int_equal(retry, 100);
+    assert_true(att_backoff_source_blocked(b, "ip:guesser", 1010, &retry));
+    assert_int_equal(retry, 90); /* its own block, unchanged */
+    assert_true(att_backoff_source_blocked(b, "ip:late", 1010, &retry));
+    assert_int_equal(retry, 100);
+    assert_true(att_backoff_source_blocked(b, "ip:never-seen", 1011, &retry));
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof(key), "ip:more-%d", i);
+        assert_int_equal(att_backoff_fail(b, key, 1020, &retry), ATT_BACKOFF_NO_ROOM);
+    }
+    assert_true(att_backoff_source_blocked(b, "ip:guesser", 1099, &retry));
+    assert_int_equal(retry, 1);
+    /* The first block has ended: its slot is reused; a new source is counted again. */
+    assert_false(att_backoff_source_blocked(b, "ip:guesser", 1100, &retry));
+    assert_true(att_backoff_source_blocked(b, "ip:never-seen", 1100, &retry)); /* until 1120 */
+    assert_int_equal(att_backoff_fail(b, "ip:new", 1120, &retry), ATT_BACKOFF_COUNTED);
+    assert_false(att_backoff_source_blocked(b, "ip:never-seen", 1120, &retry));
+    att_backoff_free(b);
+}
+
+/*
+ * F08, the attack: a guesser's blocked pair, its source and the client's count survive a
+ * flood of blocked sources (a separate table), so its next guesses stay refused.
+ */
+static void test_sources_never_push_out_pairs(void **state)
+{
+    (void)state;
+    struct att_backoff *b = tiny(3);
+    struct att_backoff_keys g;
+    struct att_backoff_keys k;
+    unsigned retry = 0;
+    char key[32];
+    keys_of("192.0.2.66", "victim", &g);
+    for (int i = 0; i < 3; i++) {
+        (void)att_backoff_credential_failed(b, &g, 1000, &retry);
+    }
+    assert_true(att_backoff_pair_blocked(b, g.pair, 1000, &retry));
+    assert_true(att_backoff_source_blocked(b, g.source, 1000, &retry));
+    for (int i = 0; i < 10 * ATT_BACKOFF_SLOTS_MIN; i++) {
+        snprintf(key, sizeof(key), "ip:198.51.100.%d", i);
+        for (int n = 0; n < 3; n++) {
+            (void)att_backoff_fail(b, key, 1001, &retry);
+        }
+    }
+    assert_true(att_backoff_pair_blocked(b, g.pair, 1002, &retry));
+    assert_int_equal(retry, 98);
+    assert_true(att_backoff_source_blocked(b, g.source, 1002, &retry));
+    /* The client still counts 3 failures: another source's first failure blocks its pair. */
+    keys_of("203.0.113.1", "victim", &k);
+    assert_int_equal(att_backoff_credential_failed(b, &k, 1003, &retry), ATT_BACKOFF_BLOCKED);
+    att_backoff_free(b);
+}
+
+/*
+ * A table of pairs full of running blocks: a new pair's failure is not counted and is
+ * answered as blocked (NO_ROOM, retry when the first block ends), but the pair itself is
+ * not blocked: its next attempt, perhaps a valid credential, is checked.
+ */
+static void test_full_of_blocked_pairs(void **state)
+{
+    (void)state;
+    struct att_backoff *b = tiny(1); /* every failure blocks its pair */
+    struct att_backoff_keys k;
+    unsigned retry = 0;
+    char addr[32];
+    for (int i = 1; i <= ATT_BACKOFF_SLOTS_MIN; i++) {
+        snprintf(addr, sizeof(addr), "192.0.2.%d", i);
+        keys_of(addr, "victim", &k);
+        /* The client's key is idle: the last pair evicts it. */
+        assert_int_equal(att_backoff_credential_failed(b, &k, 1000 + i, &retry),
+                         ATT_BACKOFF_BLOCKED);
+    }
+    keys_of("198.51.100.1", "victim", &k);
+    assert_int_equal(att_backoff_credential_failed(b, &k, 1050, &retry), ATT_BACKOFF_NO_ROOM);
+    assert_int_equal(retry, 51); /* the first block ends at 1101 */
+    assert_false(att_backoff_pair_blocked(b, k.pair, 1050, &retry));
+    for (int i = 1; i <= ATT_BACKOFF_SLOTS_MIN; i++) {
+        snprintf(addr, sizeof(addr), "192.0.2.%d", i);
+        keys_of(addr, "victim", &k);
+        assert_true(att_backoff_pair_blocked(b, k.pair, 1100, &retry));
+    }
+    /* Once a block has ended, its slot counts the next new pair. */
+    keys_of("198.51.100.1", "victim", &k);
+    assert_int_equal(att_backoff_credential_failed(b, &k, 1101, &retry), ATT_BACKOFF_BLOCKED);
+    att_backoff_free(b);
+}
+
+/* A full table gives up the idle key counted longest ago, never a recent one. */
+static void test_idle_eviction_oldest_first(void **state)
+{
+    (void)state;
+    struct att_backoff *b = tiny(3);
+    unsigned retry = 0;
+    char key[32];
+    for (int i = 0; i < ATT_BACKOFF_SLOTS_MIN; i++) {
+        snprintf(key, sizeof(key), "ip:%d", i);
+        assert_int_equal(att_backoff_fail(b, key, 100 + i, &retry), ATT_BACKOFF_COUNTED);
+    }
+    assert_int_equal(att_backoff_fail(b, "ip:0", 200, &retry), ATT_BACKOFF_COUNTED); /* 2 */
+    assert_int_equal(att_backoff_fail(b, "ip:new", 201, &retry), ATT_BACKOFF_COUNTED);
+    /* "ip:1" was counted longest ago: forgotten, so it starts again at 1. */
+    assert_int_equal(att_backoff_fail(b, "ip:0", 202, &retry), ATT_BACKOFF_BLOCKED);
+    assert_int_equal(att_backoff_fail(b, "ip:1", 203, &retry), ATT_BACKOFF_COUNTED);
+    assert_int_equal(att_backoff_fail(b, "ip:1", 203, &retry), ATT_BACKOFF_COUNTED);
+    assert_int_equal(att_backoff_fail(b, "ip:1", 203, &retry), ATT_BACKOFF_BLOCKED);
+    att_backoff_free(b);
+}
+
+/* Table sizes: rounded up to a power of two, bounded. */
+static void test_sizes(void **state)
+{
+    (void)state;
+    struct att_backoff_config cfg = {3, 60, 30, ATT_BACKOFF_SLOTS_MIN - 1};
+    struct att_backoff *b = NULL;
+    EXPECT_ERR(att_backoff_new(&cfg, &b), ATT_ERR_ARG);
+    cfg.slots = (size_t)ATT_BACKOFF_SLOTS_MAX + 1;
+    EXPECT_ERR(att_backoff_new(&cfg, &b), ATT_ERR_ARG);
+    cfg.slots = 9; /* 16 */
+    EXPECT_OK(att_backoff_new(&cfg, &b));
+    unsigned retry = 0;
+    char key[32];
+    for (int i = 0; i < 16; i++) {
+        snprintf(key, sizeof(key), "ip:%d", i);
+        block_source(b, key, 3, 100);
+    }
+    assert_int_equal(att_backoff_fail(b, "ip:16", 100, &retry), ATT_BACKOFF_NO_ROOM);
     att_backoff_free(b);
 }
 
@@ -266,6 +453,11 @@ int main(void)
         cmocka_unit_test(test_pair_not_client),
         cmocka_unit_test(test_client_under_attack),
         cmocka_unit_test(test_success_clears_pair_only),
+        cmocka_unit_test(test_full_of_blocked_sources_fails_closed),
+        cmocka_unit_test(test_sources_never_push_out_pairs),
+        cmocka_unit_test(test_full_of_blocked_pairs),
+        cmocka_unit_test(test_idle_eviction_oldest_first),
+        cmocka_unit_test(test_sizes),
     };
     return cmocka_run_group_tests_name("auth_backoff", tests, NULL, NULL);
 }

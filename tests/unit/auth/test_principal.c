@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/principal.h"
 #include "store/store.h"
@@ -180,15 +181,42 @@ static void test_create_and_authenticate(void **state)
     assert_int_equal(ns.secret[0], 0);
 }
 
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * F13: no principal has an id that is not a UUID, and the form is public: such an id is
+ * refused without any scrypt run (ten refusals take less than a tenth of one run).
+ */
 static void test_non_uuid_ids(void **state)
 {
     struct store_fx *f = *state;
     struct att_principal_rec got;
-    /* No hash in the store is reached: each costs one burn. */
-    EXPECT_ERR(att_principal_authenticate(f->s, NULL, "x", 1, NOW, PEER, &got),
-               ATT_ERR_CREDENTIALS);
-    EXPECT_ERR(auth(f, "", "x", NOW, &got), ATT_ERR_CREDENTIALS);
-    EXPECT_ERR(auth(f, "00000000-0000-4000-8000-00000000000", "x", NOW, &got), ATT_ERR_CREDENTIALS);
+    assert_true(att_principal_id_well_formed("0f0e0d0c-0b0a-4908-8706-050403020100"));
+    assert_false(att_principal_id_well_formed("0F0E0D0C-0B0A-4908-8706-050403020100"));
+    assert_false(att_principal_id_well_formed("0f0e0d0c-0b0a-4908-8706-05040302010"));
+    assert_false(att_principal_id_well_formed("0f0e0d0c-0b0a-4908-8706-0504030201000"));
+    assert_false(att_principal_id_well_formed("0f0e0d0c0-b0a-4908-8706-050403020100"));
+    assert_false(att_principal_id_well_formed("0f0e0d0c-0b0a-4908-8706-05040302010g"));
+    assert_false(att_principal_id_well_formed(""));
+    assert_false(att_principal_id_well_formed(NULL));
+    double t0 = seconds_now();
+    for (int i = 0; i < 10; i++) {
+        EXPECT_ERR(att_principal_authenticate(f->s, NULL, "x", 1, NOW, PEER, &got),
+                   ATT_ERR_CREDENTIALS);
+        EXPECT_ERR(auth(f, "", "x", NOW, &got), ATT_ERR_CREDENTIALS);
+        EXPECT_ERR(auth(f, "00000000-0000-4000-8000-00000000000", "x", NOW, &got),
+                   ATT_ERR_CREDENTIALS);
+    }
+    double refusals = seconds_now() - t0;
+    t0 = seconds_now();
+    att_secret_burn("x", 1);
+    double one_run = seconds_now() - t0;
+    assert_true(refusals < one_run / 10);
 }
 
 static void test_disabled(void **state)

@@ -143,7 +143,24 @@ static void test_keys_independent(void **state)
     json_decref(lines);
 }
 
-/* A flood of distinct keys: the table holds its maximum, the rest is one "other" count. */
+/* A flush at `now` writes exactly one line: the count of `of` events of keys without room. */
+static void expect_other_keys_line(int64_t now, const char *of, json_int_t repeats)
+{
+    att_log_summary_flush(now);
+    json_t *lines = take_lines();
+    assert_int_equal(json_array_size(lines), 1);
+    const json_t *l = json_array_get(lines, 0);
+    assert_string_equal(str_of(l, "msg"), "repeated events of other keys");
+    assert_string_equal(str_of(l, "of"), of);
+    assert_int_equal(int_of(l, "repeats"), repeats);
+    assert_null(json_object_get(l, "repeat_key"));
+    json_decref(lines);
+}
+
+/*
+ * A flood of distinct keys: the table holds its maximum, the budget of full lines for keys it
+ * cannot hold is spent, the rest is one "other" count.
+ */
 static void test_full_table(void **state)
 {
     (void)state;
@@ -153,15 +170,8 @@ static void test_full_table(void **state)
         snprintf(key, sizeof(key), "ip:%d", i);
         admitted += att_log_summary_admit(ATT_LOG_WARN, "m", key, 100) ? 1 : 0;
     }
-    assert_int_equal(admitted, ATT_LOG_SUMMARY_KEYS);
-    att_log_summary_flush(110);
-    json_t *lines = take_lines();
-    assert_int_equal(json_array_size(lines), 1);
-    const json_t *l = json_array_get(lines, 0);
-    assert_string_equal(str_of(l, "msg"), "repeated events of other keys");
-    assert_int_equal(int_of(l, "repeats"), 500);
-    assert_null(json_object_get(l, "repeat_key"));
-    json_decref(lines);
+    assert_int_equal(admitted, ATT_LOG_SUMMARY_KEYS + ATT_LOG_SUMMARY_UNTRACKED_BURST);
+    expect_other_keys_line(110, "m", 500 - ATT_LOG_SUMMARY_UNTRACKED_BURST);
     /* The flush freed the idle keys: new keys are admitted again. */
     assert_true(att_log_summary_admit(ATT_LOG_WARN, "m", "new", 111));
 }
@@ -175,8 +185,73 @@ static void test_full_table_without_flush(void **state)
         snprintf(key, sizeof(key), "ip:%d", i);
         assert_true(att_log_summary_admit(ATT_LOG_WARN, "m", key, 100));
     }
+    for (int i = 0; i < ATT_LOG_SUMMARY_UNTRACKED_BURST; i++) {
+        snprintf(key, sizeof(key), "late:%d", i);
+        assert_true(att_log_summary_admit(ATT_LOG_WARN, "m", key, 105)); /* the budget */
+    }
     assert_false(att_log_summary_admit(ATT_LOG_WARN, "m", "late", 105));
+    /* The intervals have ended: the new key has a slot, so its repeat is only counted. */
     assert_true(att_log_summary_admit(ATT_LOG_WARN, "m", "later", 200));
+    assert_false(att_log_summary_admit(ATT_LOG_WARN, "m", "later", 201));
+}
+
+/* Fill the table with keys of `msg` at `now`. */
+static void fill(const char *msg, int64_t now)
+{
+    char key[32];
+    for (int i = 0; i < ATT_LOG_SUMMARY_KEYS; i++) {
+        snprintf(key, sizeof(key), "ip:%d", i);
+        assert_true(att_log_summary_admit(ATT_LOG_WARN, msg, key, now));
+    }
+}
+
+/*
+ * F14: a table filled by a flood of one kind of event (refused connections) does not hide
+ * the first event of another kind: its budget of full lines is its own.
+ */
+static void test_full_table_keeps_other_kinds(void **state)
+{
+    (void)state;
+    char key[32];
+    fill("connection refused", 100);
+    for (int i = 0; i < 1000; i++) { /* the flood spends its own budget */
+        snprintf(key, sizeof(key), "ip:x%d", i);
+        (void)att_log_summary_admit(ATT_LOG_WARN, "connection refused", key, 100);
+    }
+    assert_true(att_log_summary_admit(ATT_LOG_WARN, "token request", "token refused g", 100));
+    assert_true(att_log_summary_admit(ATT_LOG_WARN, "token request", "token throttled g", 100));
+    /* The flood stays counted. */
+    assert_false(att_log_summary_admit(ATT_LOG_WARN, "connection refused", "ip:y", 100));
+    expect_other_keys_line(110, "connection refused", 1001 - ATT_LOG_SUMMARY_UNTRACKED_BURST);
+}
+
+/* The budget refills at ATT_LOG_SUMMARY_UNTRACKED_RATE lines a second, up to the burst. */
+static void test_untracked_budget_refills(void **state)
+{
+    (void)state;
+    char key[32];
+    att_log_summary_set_interval(1000); /* the table's keys stay for the whole test */
+    fill("m", 100);
+    int admitted = 0;
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "new:%d", i);
+        admitted += att_log_summary_admit(ATT_LOG_WARN, "m", key, 100) ? 1 : 0;
+    }
+    assert_int_equal(admitted, ATT_LOG_SUMMARY_UNTRACKED_BURST);
+    /* Five seconds later (the table's keys still in their interval): five more. */
+    admitted = 0;
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "later:%d", i);
+        admitted += att_log_summary_admit(ATT_LOG_WARN, "m", key, 105) ? 1 : 0;
+    }
+    assert_int_equal(admitted, 5 * ATT_LOG_SUMMARY_UNTRACKED_RATE);
+    /* Long idle: full again, never more than the burst. */
+    admitted = 0;
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "much-later:%d", i);
+        admitted += att_log_summary_admit(ATT_LOG_WARN, "m", key, 500) ? 1 : 0;
+    }
+    assert_int_equal(admitted, ATT_LOG_SUMMARY_UNTRACKED_BURST);
 }
 
 struct worker {
@@ -221,6 +296,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keys_independent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_table_without_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_table_keeps_other_kinds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_untracked_budget_refills, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
     };
     return cmocka_run_group_tests_name("core_log_summary", tests, NULL, NULL);
