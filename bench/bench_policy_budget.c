@@ -242,8 +242,9 @@ static char *decode_small_values_policy(const char *elem, int depth)
     put(&s, "\");");
     for (int i = 0; i < 8; i++) {
         /* i spaces after the '[': each document is a text not decoded before */
-        put(&s, "c:[type==\"d0\"] => add(type=\"x\", value=JmesPath(AppendString(\"[%*s\", "
-                "AppendString(",
+        put(&s,
+            "c:[type==\"d0\"] => add(type=\"x\", value=JmesPath(AppendString(\"[%*s\", "
+            "AppendString(",
             i, "");
         put_doubling(&s, "c.value", depth);
         put(&s, ", \"%s]\")), \"@[0]\"));", elem);
