@@ -114,6 +114,19 @@ struct conn {
     struct att_buf body;
 };
 
+/*
+ * A socket accepted at max_connections by a loop with no idle connection of its own to close,
+ * handed to the loop holding the most connections, which closes one of its idle ones for it
+ * (reclaim_idle works within one loop). Each waiting hand-off holds a descriptor, so few wait.
+ */
+#define MAX_HANDOFFS 16
+struct handoff {
+    struct handoff *next;
+    evutil_socket_t fd;
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+};
+
 struct worker {
     struct att_http_server *s;
     pthread_t thread;
@@ -123,7 +136,7 @@ struct worker {
     struct event *stop_ev;
     struct event *resume_ev; /* re-enables accepting after running out of descriptors */
     struct conn *conns;
-    unsigned n_conns;
+    _Atomic unsigned n_conns; /* read by other loops choosing where to hand a socket off */
     bool draining;
     time_t date_at; /* second `date` was formatted for */
     char date[40];
@@ -131,6 +144,12 @@ struct worker {
     pthread_mutex_t done_lock;
     struct work *done_head;
     struct event *done_ev;
+    /* sockets other loops handed off (handoff_lock), and the event that makes this loop take them
+     */
+    pthread_mutex_t handoff_lock;
+    struct handoff *handoffs;
+    unsigned n_handoffs;
+    struct event *handoff_ev;
 };
 
 struct att_http_server {
@@ -931,20 +950,29 @@ static void refuse_conn(evutil_socket_t fd, const char *why, const char *peer, c
     }
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+static bool hand_off(struct worker *from, evutil_socket_t fd, const struct sockaddr *sa,
+                     socklen_t salen);
+
+/* may_hand_off: false for a socket another loop handed off already (no second hop). */
+static void accept_conn(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa,
+                        socklen_t salen, bool may_hand_off)
 {
-    struct worker *w = arg;
     struct att_http_server *s = w->s;
     char peer[64];
-    (void)l;
     att_addr_format(sa, false, peer, sizeof(peer));
+    if (w->draining) { /* a hand-off that arrived after this loop stopped accepting */
+        evutil_closesocket(fd);
+        return;
+    }
     /* Refusals cost no slot, no TLS and no allocation: the socket is closed at once. */
     if (!att_acl_allows(&s->cfg.acl, sa)) {
         refuse_conn(fd, "connection refused: outside allowed_networks", peer, NULL, 0);
         return;
     }
     if (!take_slot(s) && !(reclaim_idle(w) && take_slot(s))) {
+        if (may_hand_off && hand_off(w, fd, sa, salen)) {
+            return;
+        }
         refuse_conn(fd, "connection refused: max_connections reached", peer, "max_connections",
                     s->cfg.max_connections);
         return;
@@ -983,7 +1011,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->bev = bev;
     c->deadline = deadline;
     c->state = S_HEAD;
-    memcpy(&c->peer, sa, (size_t)salen < sizeof(c->peer) ? (size_t)salen : sizeof(c->peer));
+    memcpy(&c->peer, sa, salen < sizeof(c->peer) ? salen : sizeof(c->peer));
     memcpy(c->peer_text, peer, sizeof(peer));
     c->idle_since_ms = att_time_mono_ms();
     att_http_head_init(&c->head);
@@ -1001,6 +1029,74 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     set_timeouts(c, s->cfg.idle_timeout_s);
     arm_deadline_in(c, s->cfg.handshake_timeout_s); /* re-armed when the handshake is done */
     bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    (void)l;
+    accept_conn(arg, fd, sa, (socklen_t)salen, true);
+}
+
+/* False when no other loop holds a connection or the chosen one has MAX_HANDOFFS waiting. */
+static bool hand_off(struct worker *from, evutil_socket_t fd, const struct sockaddr *sa,
+                     socklen_t salen)
+{
+    struct att_http_server *s = from->s;
+    struct worker *to = NULL;
+    unsigned most = 0;
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        unsigned n = atomic_load(&s->workers[i].n_conns);
+        if (&s->workers[i] != from && n > most) {
+            to = &s->workers[i];
+            most = n;
+        }
+    }
+    struct handoff *h = to != NULL && salen <= sizeof(h->peer) ? calloc(1, sizeof(*h)) : NULL;
+    if (h == NULL) {
+        return false;
+    }
+    h->fd = fd;
+    memcpy(&h->peer, sa, salen);
+    h->peer_len = salen;
+    pthread_mutex_lock(&to->handoff_lock);
+    bool room = to->n_handoffs < MAX_HANDOFFS;
+    if (room) {
+        h->next = to->handoffs;
+        to->handoffs = h;
+        to->n_handoffs++;
+    }
+    pthread_mutex_unlock(&to->handoff_lock);
+    if (!room) {
+        free(h);
+        return false;
+    }
+    event_active(to->handoff_ev, EV_READ, 0); /* thread-safe: evthread_use_pthreads */
+    return true;
+}
+
+static struct handoff *take_handoffs(struct worker *w)
+{
+    pthread_mutex_lock(&w->handoff_lock);
+    struct handoff *h = w->handoffs;
+    w->handoffs = NULL;
+    w->n_handoffs = 0;
+    pthread_mutex_unlock(&w->handoff_lock);
+    return h;
+}
+
+static void on_handoff(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)fd;
+    (void)what;
+    struct handoff *h = take_handoffs(w);
+    while (h != NULL) {
+        struct handoff *next = h->next;
+        accept_conn(w, h->fd, (const struct sockaddr *)&h->peer, h->peer_len, false);
+        free(h);
+        h = next;
+    }
 }
 
 static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
@@ -1112,6 +1208,7 @@ att_err att_http_server_new(const struct att_http_server_config *cfg, struct att
     s->n_workers = n < MAX_WORKERS ? n : MAX_WORKERS;
     for (unsigned i = 0; i < s->n_workers; i++) {
         pthread_mutex_init(&s->workers[i].done_lock, NULL);
+        pthread_mutex_init(&s->workers[i].handoff_lock, NULL);
     }
     unsigned pool_threads = one_per_core(cfg->job_threads);
     unsigned queue = cfg->job_queue > 0 ? cfg->job_queue : 1;
@@ -1229,7 +1326,9 @@ att_err att_http_server_start(struct att_http_server *s)
         w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
         w->resume_ev = evtimer_new(w->base, on_resume_accept, w);
         w->done_ev = event_new(w->base, -1, 0, on_work_done, w);
-        ATT_ENSURE(w->stop_ev != NULL && w->resume_ev != NULL && w->done_ev != NULL,
+        w->handoff_ev = event_new(w->base, -1, 0, on_handoff, w);
+        ATT_ENSURE(w->stop_ev != NULL && w->resume_ev != NULL && w->done_ev != NULL &&
+                       w->handoff_ev != NULL,
                    ATT_ERR_INTERNAL);
         for (size_t j = 0; j < s->n_fds; j++) {
             int fd = dup(s->fds[j]);
@@ -1311,6 +1410,11 @@ void att_http_server_free(struct att_http_server *s)
     for (unsigned i = 0; i < s->n_workers; i++) {
         struct worker *w = &s->workers[i];
         drop_done(w);
+        for (struct handoff *h = take_handoffs(w), *next; h != NULL; h = next) {
+            next = h->next;
+            evutil_closesocket(h->fd);
+            free(h);
+        }
         /*
          * Connections use deferred callbacks: a bufferevent freed (or closed by its peer)
          * just before the loop stopped still has a callback queued that holds the last
@@ -1341,7 +1445,11 @@ void att_http_server_free(struct att_http_server *s)
         if (w->done_ev != NULL) {
             event_free(w->done_ev);
         }
+        if (w->handoff_ev != NULL) {
+            event_free(w->handoff_ev);
+        }
         pthread_mutex_destroy(&w->done_lock);
+        pthread_mutex_destroy(&w->handoff_lock);
         if (w->base != NULL) {
             event_base_free(w->base);
         }

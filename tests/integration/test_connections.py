@@ -113,6 +113,36 @@ class FewAddressesTest(unittest.TestCase):
                 s.close()
 
 
+class ReclaimAcrossLoopsTest(unittest.TestCase):
+    """At max_connections, the idle connection closed to make room may belong to another
+    event loop than the one that accepted the new connection: that loop hands the new socket
+    to the loop holding the idle one. (CI, TSan: a loop without connections of its own once
+    refused a newcomer while another loop held only idle ones.)"""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(config="max_connections = 1\nthreads = 4\nlog_summary_interval = 1")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def test_newcomer_served_whichever_loop_accepts_it(self):
+        # Which loop accepts a connection is up to the kernel; with four loops a newcomer
+        # lands on another loop than the idle connection's most of the time.
+        for _ in range(20):
+            idle = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
+            try:
+                time.sleep(0.05)  # accepted: it holds the only slot
+                self.assertIn(b" 200 ", healthz_from(self.d, "127.0.0.1"))
+                self.assertTrue(closed_by_peer(idle, 5), "the idle connection was kept")
+            finally:
+                idle.close()
+        refused = [e for e in self.d.log_events()
+                   if e.get("msg") == "connection refused: max_connections reached"]
+        self.assertEqual(refused, [])
+
+
 class RefusedAtAcceptTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
