@@ -7,7 +7,7 @@
 - runner self-test: tests/runner/test_*.py, that the time limits below hold.
 - black-box tests: tests/integration/test_*.py (unittest), each test method counts; they start
   the real daemon from BUILD and speak HTTPS to it; with a second build dir (ThreadSanitizer)
-  they run again against that daemon.
+  they run again against that daemon, in a second pass alongside the first.
 Sanitizers: ASan + UBSan abort on the first report, so a report is a failure.
 
 Time limits, so that a hang fails with its name and the run goes on:
@@ -19,6 +19,7 @@ Time limits, so that a hang fails with its name and the run goes on:
 scripts/test.sh runs this with /usr/bin/python3 (Debian's, as scripts/deps.sh installs it);
 the modules run under the same interpreter (sys.executable), and so does pcs_server.py.
 """
+import concurrent.futures
 import glob
 import json
 import os
@@ -27,6 +28,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -167,15 +169,37 @@ def run_module(path, build, limit=MODULE_LIMIT, log=None):
     return tally
 
 
-def run_modules(pattern, build, label):
+def run_modules(pattern, build, label, print_lock=None):
+    """Run the modules one after another. With print_lock (passes running side by side), each
+    module's output is kept in a file and printed whole when the module ends."""
     tally = Tally()
     for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
         t0 = time.monotonic()
-        t = run_module(path, build)
-        print(f"{label}: {os.path.basename(path)}: {t.passed} passed, {t.failed} failed "
-              f"in {time.monotonic() - t0:.0f} s (slowest: {t.slowest[1]}, {t.slowest[0]} s)")
+        with tempfile.TemporaryFile("w+") as log:
+            t = run_module(path, build, log=log if print_lock else None)
+            line = (f"{label}: {os.path.basename(path)}: {t.passed} passed, {t.failed} failed "
+                    f"in {time.monotonic() - t0:.0f} s (slowest: {t.slowest[1]}, "
+                    f"{t.slowest[0]} s)")
+            if print_lock is None:
+                print(line)
+            else:
+                log.seek(0)
+                with print_lock:
+                    sys.stdout.write(log.read())
+                    print(line)
         tally.add(t)
     return tally
+
+
+def run_side_by_side(passes):
+    """Run black-box passes [(label, build)] at once, each in a thread of its own: the tests
+    mostly wait (daemons starting, timeouts, scrypt on one core), so two passes take little
+    longer than one on two cores. Returns [(label, Tally)] in the order given."""
+    lock = threading.Lock()
+    with concurrent.futures.ThreadPoolExecutor(len(passes)) as pool:
+        futures = [pool.submit(run_modules, "tests/integration/test_*.py", build, label, lock)
+                   for label, build in passes]
+        return [(label, f.result()) for (label, _), f in zip(passes, futures)]
 
 
 def run_lint():
@@ -199,13 +223,13 @@ def main():
     stages = [("lint", run_lint()),
               ("unit", run_meson_suite(build, "unit")),
               ("fuzz replay", run_meson_suite(build, "fuzz")),
-              ("runner self-test", run_modules("tests/runner/test_*.py", build, "runner")),
-              ("black-box (ASan+UBSan)", run_modules("tests/integration/test_*.py", build,
-                                                     "black-box (ASan+UBSan)"))]
+              ("runner self-test", run_modules("tests/runner/test_*.py", build, "runner"))]
+    passes = [("black-box (ASan+UBSan)", build)]
     if tsan_build:
-        print("black-box again against the ThreadSanitizer build (worker threads, reloads)")
-        stages.append(("black-box (TSan)", run_modules("tests/integration/test_*.py",
-                                                       tsan_build, "black-box (TSan)")))
+        print("black-box against the ASan+UBSan build and, side by side, the ThreadSanitizer "
+              "build (worker threads, reloads)")
+        passes.append(("black-box (TSan)", tsan_build))
+    stages += run_side_by_side(passes)
     total = Tally()
     for name, tally in stages:
         total.add(tally)
