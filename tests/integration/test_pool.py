@@ -102,14 +102,18 @@ def silent_daemon(root, config):
     return d, hole
 
 
-class PoolTest(unittest.TestCase):
+class SilentUpstreamCase(unittest.TestCase):
+    """A daemon (CONFIG added to its configuration) whose Intel PCS never answers, and
+    evidence from the test PKI whose collateral it has to fetch there: each attestation holds
+    a pool thread until pcs_timeout or the request's deadline."""
+
+    CONFIG = ""
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="attestd-pool-")
         cls.quote, _, root = make_evidence(os.path.join(cls.tmp, "pki"))
-        # One event loop, two pool threads, room for two waiting requests.
-        cls.d, cls.hole = silent_daemon(root, "pcs_timeout = 4\nthreads = 1\njob_threads = 2\n"
-                                              "job_queue = 2\n")
+        cls.d, cls.hole = silent_daemon(root, cls.CONFIG)
 
     @classmethod
     def tearDownClass(cls):
@@ -118,6 +122,11 @@ class PoolTest(unittest.TestCase):
         finally:
             cls.hole.close()
             shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+class PoolTest(SilentUpstreamCase):
+    # One event loop, two pool threads, room for two waiting requests.
+    CONFIG = "pcs_timeout = 4\nthreads = 1\njob_threads = 2\njob_queue = 2\n"
 
     def attest(self, out, i, source="127.0.0.1"):
         attest_into(self.d, self.quote, out, i, source)
@@ -189,25 +198,13 @@ class PoolTest(unittest.TestCase):
         self.assertEqual(self.timed("/healthz")[0], 200)
 
 
-class FairShareTest(unittest.TestCase):
+class FairShareTest(SilentUpstreamCase):
     """One source cannot fill the job pool: it may hold its fair share of the pool's capacity
     (threads + queue, divided among the sources holding any, plus one for a newcomer), so
     another source still gets in (outside review, round 2: two addresses filled the queue)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="attestd-share-")
-        cls.quote, _, root = make_evidence(os.path.join(cls.tmp, "pki"))
-        # capacity 1 + 7 = 8: a source alone may hold 8 / 2 = 4
-        cls.d, cls.hole = silent_daemon(root, "pcs_timeout = 3\njob_threads = 1\njob_queue = 7\n")
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.cleanup()
-        finally:
-            cls.hole.close()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+    # capacity 1 + 7 = 8: a source alone may hold 8 / 2 = 4
+    CONFIG = "pcs_timeout = 3\njob_threads = 1\njob_queue = 7\n"
 
     def test_one_source_gets_its_share_and_no_more(self):
         body = json.dumps({"quote": h.b64url_encode(self.quote)}).encode()
@@ -243,25 +240,13 @@ class FairShareTest(unittest.TestCase):
         self.assertNotIn("busy", json.dumps(doc))  # answered by the work (upstream silent)
 
 
-class AbandonedWorkTest(unittest.TestCase):
+class AbandonedWorkTest(SilentUpstreamCase):
     """A client that goes away (a reset) while its request waits for the pool costs the pool
     nothing more: its connection is freed at once and its work is not started (outside review,
     round 2: resets were taken for a half-close and every request was still worked and
     logged)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="attestd-abandon-")
-        cls.quote, _, root = make_evidence(os.path.join(cls.tmp, "pki"))
-        cls.d, cls.hole = silent_daemon(root, "pcs_timeout = 3\njob_threads = 1\njob_queue = 8\n")
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.cleanup()
-        finally:
-            cls.hole.close()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+    CONFIG = "pcs_timeout = 3\njob_threads = 1\njob_queue = 8\n"
 
     def test_reset_clients_work_is_not_run(self):
         body = json.dumps({"quote": h.b64url_encode(self.quote)}).encode()
@@ -283,22 +268,10 @@ class AbandonedWorkTest(unittest.TestCase):
         self.assertEqual(self.d.request("GET", "/healthz")[0], 200)
 
 
-class DeadlineTest(unittest.TestCase):
+class DeadlineTest(SilentUpstreamCase):
     """One deadline covers a request from its first byte to its answer, the work included."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="attestd-deadline-")
-        cls.quote, _, root = make_evidence(os.path.join(cls.tmp, "pki"))
-        cls.d, cls.hole = silent_daemon(root, "pcs_timeout = 20\nrequest_timeout = 2\n")
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.cleanup()
-        finally:
-            cls.hole.close()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+    CONFIG = "pcs_timeout = 20\nrequest_timeout = 2\n"
 
     def test_work_ends_with_the_request_deadline(self):
         t0 = time.monotonic()
