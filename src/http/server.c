@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,8 +57,6 @@
 #define MAX_WORKERS 64
 #define LINGER_SECONDS 2
 #define ACCEPT_RETRY_MS 500
-/* File descriptors kept back from max_connections for listeners, the store and logs. */
-#define FD_RESERVE 64
 /* A connection keeps its body buffer between requests up to this size. */
 #define BODY_KEEP_BYTES ((size_t)64 * 1024)
 /* Retry-After of a 503 for a full job queue: seconds. */
@@ -115,16 +114,18 @@ struct conn {
 };
 
 /*
- * A socket accepted at max_connections by a loop with no idle connection of its own to close,
- * handed to the loop holding the most connections, which closes one of its idle ones for it
- * (reclaim_idle works within one loop). Each waiting hand-off holds a descriptor, so few wait.
+ * A socket accepted at max_connections by a loop with no idle connection of its own to close
+ * (reclaim_idle works within one loop) goes on to the next loop that holds connections, which
+ * tries the same, until it is placed or every loop was tried: `origin` is the loop that
+ * accepted it. Each waiting hand-off holds a descriptor, so at most ATT_HTTP_HANDOFFS wait,
+ * across the loops; att_http_spare_descriptors counts them.
  */
-#define MAX_HANDOFFS 16
 struct handoff {
     struct handoff *next;
     evutil_socket_t fd;
     struct sockaddr_storage peer;
     socklen_t peer_len;
+    unsigned origin;
 };
 
 struct worker {
@@ -148,7 +149,6 @@ struct worker {
      */
     pthread_mutex_t handoff_lock;
     struct handoff *handoffs;
-    unsigned n_handoffs;
     struct event *handoff_ev;
 };
 
@@ -167,6 +167,7 @@ struct att_http_server {
     struct worker workers[MAX_WORKERS];
     unsigned n_workers;
     _Atomic unsigned open_conns;
+    _Atomic unsigned handoffs; /* waiting in the loops' lists, at most ATT_HTTP_HANDOFFS */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -889,6 +890,12 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------------ */
 /* Accepting                                                                 */
 
+static unsigned one_per_core(unsigned n)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return n != 0 ? n : (cores > 0 ? (unsigned)cores : 1);
+}
+
 /* Take one of the max_connections slots the loops share; false when none is free. */
 static bool take_slot(struct att_http_server *s)
 {
@@ -897,6 +904,23 @@ static bool take_slot(struct att_http_server *s)
     }
     atomic_fetch_sub(&s->open_conns, 1);
     return false;
+}
+
+/*
+ * True when nothing of a request has arrived on `c`: no byte decrypted, none in a TLS record
+ * OpenSSL holds unfinished, none unread in the socket (a request's first record may arrive in
+ * several TCP segments; outside review: such a request was closed as idle).
+ */
+static bool nothing_received(struct conn *c)
+{
+    if (c->state != S_HEAD || c->start_ms != 0 ||
+        evbuffer_get_length(bufferevent_get_input(c->bev)) != 0) {
+        return false;
+    }
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    int unread = 0;
+    return (ssl == NULL || !SSL_has_pending(ssl)) &&
+           ioctl(bufferevent_getfd(c->bev), FIONREAD, &unread) == 0 && unread == 0;
 }
 
 /*
@@ -910,9 +934,8 @@ static bool reclaim_idle(struct worker *w)
 {
     struct conn *oldest = NULL;
     for (struct conn *c = w->conns; c != NULL; c = c->next) {
-        bool idle = c->state == S_HEAD && c->start_ms == 0 &&
-                    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
-        if (idle && (oldest == NULL || c->idle_since_ms < oldest->idle_since_ms)) {
+        /* the cheap test first: the system calls only for a connection that would be chosen */
+        if ((oldest == NULL || c->idle_since_ms < oldest->idle_since_ms) && nothing_received(c)) {
             oldest = c;
         }
     }
@@ -951,11 +974,11 @@ static void refuse_conn(evutil_socket_t fd, const char *why, const char *peer, c
 }
 
 static bool hand_off(struct worker *from, evutil_socket_t fd, const struct sockaddr *sa,
-                     socklen_t salen);
+                     socklen_t salen, unsigned origin);
 
-/* may_hand_off: false for a socket another loop handed off already (no second hop). */
+/* `origin`: the index of the loop that accepted the socket (this one, unless handed off). */
 static void accept_conn(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa,
-                        socklen_t salen, bool may_hand_off)
+                        socklen_t salen, unsigned origin)
 {
     struct att_http_server *s = w->s;
     char peer[64];
@@ -969,18 +992,18 @@ static void accept_conn(struct worker *w, evutil_socket_t fd, const struct socka
         refuse_conn(fd, "connection refused: outside allowed_networks", peer, NULL, 0);
         return;
     }
-    if (!take_slot(s) && !(reclaim_idle(w) && take_slot(s))) {
-        if (may_hand_off && hand_off(w, fd, sa, salen)) {
-            return;
-        }
-        refuse_conn(fd, "connection refused: max_connections reached", peer, "max_connections",
-                    s->cfg.max_connections);
-        return;
-    }
+    /* The source's cap before a slot: a refused newcomer must not close anyone's connection. */
     if (!att_peers_acquire(s->peers, sa, s->cfg.max_connections_per_address)) {
-        atomic_fetch_sub(&s->open_conns, 1);
         refuse_conn(fd, "connection refused: max_connections_per_address reached", peer,
                     "max_connections_per_address", s->cfg.max_connections_per_address);
+        return;
+    }
+    if (!take_slot(s) && !(reclaim_idle(w) && take_slot(s))) {
+        att_peers_release(s->peers, sa);
+        if (!hand_off(w, fd, sa, salen, origin)) {
+            refuse_conn(fd, "connection refused: max_connections reached", peer, "max_connections",
+                        s->cfg.max_connections);
+        }
         return;
     }
     int one = 1;
@@ -1034,43 +1057,50 @@ static void accept_conn(struct worker *w, evutil_socket_t fd, const struct socka
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
 {
+    struct worker *w = arg;
     (void)l;
-    accept_conn(arg, fd, sa, (socklen_t)salen, true);
+    accept_conn(w, fd, sa, (socklen_t)salen, (unsigned)(w - w->s->workers));
 }
 
-/* False when no other loop holds a connection or the chosen one has MAX_HANDOFFS waiting. */
+/*
+ * Pass the socket to the next loop after `from` (in index order, wrapping) that holds
+ * connections and is not `origin`. False when there is none or ATT_HTTP_HANDOFFS wait already.
+ */
 static bool hand_off(struct worker *from, evutil_socket_t fd, const struct sockaddr *sa,
-                     socklen_t salen)
+                     socklen_t salen, unsigned origin)
 {
     struct att_http_server *s = from->s;
     struct worker *to = NULL;
-    unsigned most = 0;
-    for (unsigned i = 0; i < s->n_workers; i++) {
-        unsigned n = atomic_load(&s->workers[i].n_conns);
-        if (&s->workers[i] != from && n > most) {
-            to = &s->workers[i];
-            most = n;
+    for (unsigned i = (unsigned)(from - s->workers) + 1;; i++) {
+        struct worker *w = &s->workers[i % s->n_workers];
+        if (i % s->n_workers == origin) {
+            break;
+        }
+        if (atomic_load(&w->n_conns) > 0) {
+            to = w;
+            break;
         }
     }
-    struct handoff *h = to != NULL && salen <= sizeof(h->peer) ? calloc(1, sizeof(*h)) : NULL;
+    if (to == NULL || salen > sizeof(struct sockaddr_storage)) {
+        return false;
+    }
+    if (atomic_fetch_add(&s->handoffs, 1) >= ATT_HTTP_HANDOFFS) {
+        atomic_fetch_sub(&s->handoffs, 1);
+        return false;
+    }
+    struct handoff *h = calloc(1, sizeof(*h));
     if (h == NULL) {
+        atomic_fetch_sub(&s->handoffs, 1);
         return false;
     }
     h->fd = fd;
     memcpy(&h->peer, sa, salen);
     h->peer_len = salen;
+    h->origin = origin;
     pthread_mutex_lock(&to->handoff_lock);
-    bool room = to->n_handoffs < MAX_HANDOFFS;
-    if (room) {
-        h->next = to->handoffs;
-        to->handoffs = h;
-        to->n_handoffs++;
-    }
+    h->next = to->handoffs;
+    to->handoffs = h;
     pthread_mutex_unlock(&to->handoff_lock);
-    if (!room) {
-        free(h);
-        return false;
-    }
     event_active(to->handoff_ev, EV_READ, 0); /* thread-safe: evthread_use_pthreads */
     return true;
 }
@@ -1080,7 +1110,6 @@ static struct handoff *take_handoffs(struct worker *w)
     pthread_mutex_lock(&w->handoff_lock);
     struct handoff *h = w->handoffs;
     w->handoffs = NULL;
-    w->n_handoffs = 0;
     pthread_mutex_unlock(&w->handoff_lock);
     return h;
 }
@@ -1093,10 +1122,17 @@ static void on_handoff(evutil_socket_t fd, short what, void *arg)
     struct handoff *h = take_handoffs(w);
     while (h != NULL) {
         struct handoff *next = h->next;
-        accept_conn(w, h->fd, (const struct sockaddr *)&h->peer, h->peer_len, false);
+        atomic_fetch_sub(&w->s->handoffs, 1); /* before accept_conn may hand it on */
+        accept_conn(w, h->fd, (const struct sockaddr *)&h->peer, h->peer_len, h->origin);
         free(h);
         h = next;
     }
+}
+
+unsigned att_http_spare_descriptors(unsigned threads)
+{
+    unsigned loops = one_per_core(threads);
+    return ATT_HTTP_HANDOFFS + (loops < MAX_WORKERS ? loops : MAX_WORKERS);
 }
 
 static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
@@ -1183,12 +1219,6 @@ static void use_pthreads(void)
         att_log(ATT_LOG_ERROR, "libevent has no pthreads support", NULL);
         abort(); /* workers would share event bases without locks */
     }
-}
-
-static unsigned one_per_core(unsigned n)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return n != 0 ? n : (cores > 0 ? (unsigned)cores : 1);
 }
 
 att_err att_http_server_new(const struct att_http_server_config *cfg, struct att_tls_holder *tls,

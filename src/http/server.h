@@ -67,6 +67,14 @@ struct att_http_server_config {
 
 struct att_http_server;
 
+/* Sockets that may wait at once to be handed from one event loop to another. */
+#define ATT_HTTP_HANDOFFS 16
+/*
+ * Descriptors the server may hold beyond max_connections with `threads` event loops (0: one per
+ * core): a socket each loop has accepted and is about to refuse, and the hand-offs waiting.
+ */
+unsigned att_http_spare_descriptors(unsigned threads);
+
 /* `light` may be NULL: every request then goes to the job pool. */
 att_err att_http_server_new(const struct att_http_server_config *cfg, struct att_tls_holder *tls,
                             att_http_handler handler, att_http_light_fn light, void *arg,

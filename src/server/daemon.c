@@ -261,12 +261,14 @@ static void reload(struct daemon *d)
 
 /*
  * Each connection holds a descriptor: raise the soft limit to the hard one, and keep
- * max_connections below it with a reserve for listeners, the store and the log, so running
- * out of descriptors cannot be reached by connecting (the accept loop would fail).
+ * max_connections below it with a reserve for listeners, the store, the log and upstream
+ * fetches (64), and for the sockets the server holds beyond its connections (accepted and
+ * being refused, or handed between loops), so running out of descriptors cannot be reached by
+ * connecting (the accept loop would fail).
  */
-static unsigned usable_connections(unsigned wanted)
+static unsigned usable_connections(unsigned wanted, unsigned threads)
 {
-    const unsigned reserve = 64;
+    const unsigned reserve = 64 + att_http_spare_descriptors(threads);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
         return wanted;
@@ -301,7 +303,7 @@ static int bind_listeners(struct daemon *d)
         .idle_timeout_s = cfg->idle_timeout,
         .handshake_timeout_s = cfg->handshake_timeout,
         .request_timeout_s = cfg->request_timeout,
-        .max_connections = usable_connections(cfg->max_connections),
+        .max_connections = usable_connections(cfg->max_connections, cfg->threads),
         .max_connections_per_address = cfg->max_connections_per_address,
         .max_requests_per_connection = 10000,
         .threads = cfg->threads,

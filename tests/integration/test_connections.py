@@ -8,6 +8,7 @@ listeners accept it as a different peer.
 """
 import socket
 import ssl
+import threading
 import time
 import unittest
 
@@ -141,6 +142,194 @@ class ReclaimAcrossLoopsTest(unittest.TestCase):
         refused = [e for e in self.d.log_events()
                    if e.get("msg") == "connection refused: max_connections reached"]
         self.assertEqual(refused, [])
+
+
+def busy_connection(d, source="127.0.0.1"):
+    """A connection in the middle of a request: part of a head sent, the rest never."""
+    s = tls_connect(d, source)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n")
+    return s
+
+
+class HandOffChainTest(unittest.TestCase):
+    """Outside review, round 3 (g01): the newcomer went to the loop holding the most
+    connections, all of them busy, and was refused while a third loop held an idle one. It
+    now goes from loop to loop until one has an idle connection to close for it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(config="threads = 4\nmax_connections = 12\n"
+                                "max_connections_per_address = 0\nlog_summary_interval = 1")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def test_idle_connection_found_on_any_loop(self):
+        for _ in range(10):
+            busy = [busy_connection(self.d) for _ in range(11)]
+            idle = tls_connect(self.d, "127.0.0.3")
+            try:
+                time.sleep(0.2)
+                self.assertIn(b" 200 ", healthz_from(self.d, "127.0.0.2"))
+                self.assertTrue(closed_by_peer(idle, 5), "the idle connection was kept")
+                self.assertFalse(any(closed_by_peer(s, 0.01) for s in busy),
+                                 "a connection in the middle of a request was closed")
+            finally:
+                for s in busy + [idle]:
+                    s.close()
+            time.sleep(0.2)  # the slots given back
+        refused = [e for e in self.d.log_events()
+                   if e.get("msg") == "connection refused: max_connections reached"]
+        self.assertEqual(refused, [])
+
+
+class RefusedNewcomerTest(unittest.TestCase):
+    """Outside review, round 3 (g02): a source at its per-address cap still made an idle
+    connection of someone else close "to make room" before it was refused itself. The cap is
+    now checked first."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(config="threads = 1\nmax_connections = 8\n"
+                                "max_connections_per_address = 4")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def test_refused_connect_closes_nobody(self):
+        served, busy, extra = [], [], []
+        try:
+            for _ in range(4):  # keep-alive clients, served once, now idle
+                s = tls_connect(self.d, "127.0.0.2")
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+                self.assertIn(b" 200 ", s.recv(4096))
+                served.append(s)
+            busy = [busy_connection(self.d) for _ in range(4)]  # 127.0.0.1 at its cap
+            time.sleep(0.2)
+            for _ in range(4):
+                extra.append(socket.create_connection(("127.0.0.1", self.d.port), timeout=10))
+            for s in extra:
+                self.assertTrue(closed_by_peer(s, 5), "over its cap, yet kept")
+            self.assertFalse(any(closed_by_peer(s, 0.2) for s in served),
+                             "an idle connection was closed for a newcomer that was refused")
+        finally:
+            for s in served + busy + extra:
+                s.close()
+        self.assertEqual([e for e in self.d.log_events() if e.get("msg") ==
+                          "idle connection closed to make room: max_connections reached"], [])
+
+
+class RecordInFlightTest(unittest.TestCase):
+    """Outside review, round 3 (g03): a request whose first TLS record had only partly arrived
+    counted as idle (nothing decrypted yet) and was closed to make room. Bytes OpenSSL holds or
+    the socket has unread now count as a request under way."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(config="threads = 1\nmax_connections = 4\n"
+                                "max_connections_per_address = 0")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def test_half_a_record_is_a_request_under_way(self):
+        raw = socket.create_connection(("127.0.0.1", self.d.port), timeout=10,
+                                       source_address=("127.0.0.2", 0))
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.d.ssl_context().wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+        others = []
+        try:
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    raw.sendall(outgoing.read())
+                    incoming.write(raw.recv(65536))
+            raw.sendall(outgoing.read())
+            tls.write(b"GET /healthz HTTP/1.1\r\nHost: a\r\nUser-Agent: " + b"a" * 600 +
+                      b"\r\nConnection: close\r\n\r\n")
+            record = outgoing.read()
+            raw.sendall(record[:len(record) // 2])
+            time.sleep(0.3)
+            others = [tls_connect(self.d) for _ in range(3)]  # every slot taken
+            time.sleep(0.2)
+            others.append(tls_connect(self.d, "127.0.0.3"))  # makes room: not at our cost
+            time.sleep(0.2)
+            raw.sendall(record[len(record) // 2:])
+            answer = b""
+            while b"\r\n" not in answer:
+                data = raw.recv(65536)
+                self.assertNotEqual(data, b"", "closed in the middle of its request")
+                incoming.write(data)
+                try:
+                    answer += tls.read(65536)
+                except ssl.SSLWantReadError:
+                    pass
+            self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer)
+        finally:
+            raw.close()
+            for s in others:
+                s.close()
+
+
+class DescriptorFloodTest(unittest.TestCase):
+    """Outside review, round 3 (g04): with every slot busy, a flood of connects ran the daemon
+    out of descriptors ("accept failed: Too many open files"): sockets being refused and handed
+    between loops were not in the reserve kept back from max_connections. They are now."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(config="threads = 4\nmax_connections_per_address = 0\n"
+                                "log_summary_interval = 1", nofile=200)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def flood(self, source, stop_at):
+        held = []
+        while time.monotonic() < stop_at:
+            s = socket.socket()
+            s.setblocking(False)
+            s.bind((source, 0))
+            s.connect_ex(("127.0.0.1", self.d.port))
+            held.append(s)
+            if len(held) > 200:
+                for old in held[:100]:
+                    old.close()
+                del held[:100]
+        for s in held:
+            s.close()
+
+    def test_connect_flood_with_every_slot_busy(self):
+        using = self.d.wait_log("max_connections lowered to fit the open-file limit")[0]["using"]
+        self.assertEqual(using, 200 - 64 - 16 - 4)  # reserve, hand-offs, one socket per loop
+        busy = [busy_connection(self.d) for _ in range(using)]
+        try:
+            stop_at = time.monotonic() + 3
+            flooders = [threading.Thread(target=self.flood, args=(f"127.0.1.{i}", stop_at))
+                        for i in range(1, 5)]
+            for t in flooders:
+                t.start()
+            for t in flooders:
+                t.join()
+        finally:
+            for s in busy:
+                s.close()
+        self.assertEqual([e for e in self.d.log_events() if e.get("msg") == "accept failed"],
+                         [])
+        deadline = time.monotonic() + 10
+        while True:  # the slots come back as the daemon sees the closes
+            try:
+                self.assertIn(b" 200 ", healthz_from(self.d, "127.0.0.2"))
+                break
+            except (AssertionError, ssl.SSLError, ConnectionError, OSError):
+                self.assertLess(time.monotonic(), deadline, "the slots were never given back")
+                time.sleep(0.1)
 
 
 class RefusedAtAcceptTest(unittest.TestCase):

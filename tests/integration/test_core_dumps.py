@@ -49,11 +49,16 @@ class NobodyDaemon:
         self.config_path = os.path.join(self.tmp, "attestd.conf")
         with open(self.config_path, "w", encoding="utf-8") as f:
             f.write(config + f"\nlisten = 127.0.0.1:{self.port}\n")
+        # A copy nobody may run: the checkout may sit where nobody cannot reach it (a clone
+        # in /root, or a home directory of mode 0700, as in a fresh Debian root).
+        self.binary = os.path.join(self.tmp, "attestd")
+        shutil.copyfile(h.ATTESTD, self.binary)
+        os.chmod(self.binary, 0o755)
         chown_tree(self.tmp, NOBODY.pw_uid, NOBODY.pw_gid)
         self.stderr_path = os.path.join(self.tmp, "stderr.log")
         self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [h.ATTESTD, "--config", self.config_path, "--data-dir", self.data],
+            [self.binary, "--config", self.config_path, "--data-dir", self.data],
             env=h.san_env(NO_SANITIZER_CORE_LIMIT), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self.stderr, preexec_fn=as_nobody_with_core_limit)
         deadline = time.monotonic() + h.START_TIMEOUT
