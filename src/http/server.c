@@ -34,6 +34,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <sched.h>
@@ -166,8 +167,9 @@ struct att_http_server {
     size_t n_fds;
     struct worker workers[MAX_WORKERS];
     unsigned n_workers;
-    _Atomic unsigned open_conns;
-    _Atomic unsigned handoffs; /* waiting in the loops' lists, at most ATT_HTTP_HANDOFFS */
+    _Atomic unsigned open_conns; /* connections: the max_connections slots taken */
+    _Atomic unsigned held;       /* their sockets, and those of freed ones libevent closes later */
+    _Atomic unsigned handoffs;   /* waiting in the loops' lists, at most ATT_HTTP_HANDOFFS */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -199,7 +201,7 @@ static void conn_free(struct conn *c)
         c->next->prev = c->prev;
     }
     w->n_conns--;
-    atomic_fetch_sub(&w->s->open_conns, 1);
+    atomic_fetch_sub(&w->s->open_conns, 1); /* `held` drops when the socket is closed */
     if (c->counted) {
         att_peers_release(w->s->peers, (const struct sockaddr *)&c->peer);
     }
@@ -797,6 +799,13 @@ static void on_write(struct bufferevent *bev, void *arg)
     att_http_head_init(&c->head);
     body_drop(c, true);
     set_timeouts(c, c->w->s->cfg.idle_timeout_s);
+    /*
+     * idle_timeout as a deadline too: the read timeout restarts with every byte, and bytes of
+     * a TLS record that never completes decrypt to nothing, so without it a client trickling
+     * one byte at a time would keep an idle connection forever (outside review, round 3). The
+     * first decrypted byte of the next request replaces it with request_timeout (process).
+     */
+    arm_deadline_in(c, c->w->s->cfg.idle_timeout_s);
     process(c); /* pipelined bytes already buffered */
     if (c->input_ended && (c->state == S_HEAD || c->state == S_BODY)) {
         conn_free(c); /* no more requests can come */
@@ -896,14 +905,56 @@ static unsigned one_per_core(unsigned n)
     return n != 0 ? n : (cores > 0 ? (unsigned)cores : 1);
 }
 
+/*
+ * A freed connection's socket is closed later, by a libevent finalizer (be_openssl_destruct:
+ * close, then SSL_free), so a burst of newcomers each closing an idle connection could hold
+ * max_connections plus the burst in descriptors (outside review, round 3). `held` counts the
+ * sockets until they are closed: the SSL object of each connection carries the server in this
+ * ex_data index, and freeing it gives the socket back. At most ATT_HTTP_CLOSING wait to be
+ * closed beyond max_connections.
+ */
+static int held_ex_index = -1;
+
+static void release_held(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                         void *argp)
+{
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    if (ptr != NULL) {
+        struct att_http_server *s = ptr;
+        atomic_fetch_sub(&s->held, 1);
+    }
+}
+
+/* True when one more socket may be held: an idle connection closed for a newcomer is one. */
+static bool room_to_hold(struct att_http_server *s)
+{
+    return atomic_load(&s->held) < s->cfg.max_connections + ATT_HTTP_CLOSING;
+}
+
 /* Take one of the max_connections slots the loops share; false when none is free. */
 static bool take_slot(struct att_http_server *s)
 {
-    if (atomic_fetch_add(&s->open_conns, 1) < s->cfg.max_connections) {
-        return true;
+    if (atomic_fetch_add(&s->held, 1) >= s->cfg.max_connections + ATT_HTTP_CLOSING) {
+        atomic_fetch_sub(&s->held, 1);
+        return false;
     }
+    if (atomic_fetch_add(&s->open_conns, 1) >= s->cfg.max_connections) {
+        atomic_fetch_sub(&s->open_conns, 1);
+        atomic_fetch_sub(&s->held, 1);
+        return false;
+    }
+    return true;
+}
+
+/* Give back a slot and its socket at once (a connection that was never set up). */
+static void give_back_slot(struct att_http_server *s)
+{
     atomic_fetch_sub(&s->open_conns, 1);
-    return false;
+    atomic_fetch_sub(&s->held, 1);
 }
 
 /*
@@ -975,6 +1026,8 @@ static void refuse_conn(evutil_socket_t fd, const char *why, const char *peer, c
 
 static bool hand_off(struct worker *from, evutil_socket_t fd, const struct sockaddr *sa,
                      socklen_t salen, unsigned origin);
+static bool defer_until_closed(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa,
+                               socklen_t salen, unsigned origin);
 
 /* `origin`: the index of the loop that accepted the socket (this one, unless handed off). */
 static void accept_conn(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa,
@@ -998,9 +1051,11 @@ static void accept_conn(struct worker *w, evutil_socket_t fd, const struct socka
                     "max_connections_per_address", s->cfg.max_connections_per_address);
         return;
     }
-    if (!take_slot(s) && !(reclaim_idle(w) && take_slot(s))) {
+    if (!take_slot(s) && !(room_to_hold(s) && reclaim_idle(w) && take_slot(s))) {
         att_peers_release(s->peers, sa);
-        if (!hand_off(w, fd, sa, salen, origin)) {
+        bool kept = room_to_hold(s) ? hand_off(w, fd, sa, salen, origin)
+                                    : defer_until_closed(w, fd, sa, salen, origin);
+        if (!kept) {
             refuse_conn(fd, "connection refused: max_connections reached", peer, "max_connections",
                         s->cfg.max_connections);
         }
@@ -1015,7 +1070,9 @@ static void accept_conn(struct worker *w, evutil_socket_t fd, const struct socka
             ? bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                              BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
             : NULL;
-    struct event *deadline = bev != NULL ? evtimer_new(w->base, on_deadline, c) : NULL;
+    /* From here the SSL object gives the socket back when libevent frees it (release_held). */
+    bool releases = bev != NULL && SSL_set_ex_data(ssl, held_ex_index, s) == 1;
+    struct event *deadline = releases ? evtimer_new(w->base, on_deadline, c) : NULL;
     if (deadline == NULL) {
         att_log(ATT_LOG_ERROR, "cannot set up connection", "peer", json_string(peer), NULL);
         if (bev != NULL) {
@@ -1025,7 +1082,11 @@ static void accept_conn(struct worker *w, evutil_socket_t fd, const struct socka
             evutil_closesocket(fd);
         }
         free(c);
-        atomic_fetch_sub(&s->open_conns, 1);
+        if (releases) {
+            atomic_fetch_sub(&s->open_conns, 1);
+        } else {
+            give_back_slot(s);
+        }
         att_peers_release(s->peers, sa);
         return;
     }
@@ -1062,26 +1123,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     accept_conn(w, fd, sa, (socklen_t)salen, (unsigned)(w - w->s->workers));
 }
 
-/*
- * Pass the socket to the next loop after `from` (in index order, wrapping) that holds
- * connections and is not `origin`. False when there is none or ATT_HTTP_HANDOFFS wait already.
- */
-static bool hand_off(struct worker *from, evutil_socket_t fd, const struct sockaddr *sa,
-                     socklen_t salen, unsigned origin)
+/* Put a socket on `to`'s hand-off list; false when ATT_HTTP_HANDOFFS wait already. */
+static bool queue_handoff(struct worker *to, evutil_socket_t fd, const struct sockaddr *sa,
+                          socklen_t salen, unsigned origin)
 {
-    struct att_http_server *s = from->s;
-    struct worker *to = NULL;
-    for (unsigned i = (unsigned)(from - s->workers) + 1;; i++) {
-        struct worker *w = &s->workers[i % s->n_workers];
-        if (i % s->n_workers == origin) {
-            break;
-        }
-        if (atomic_load(&w->n_conns) > 0) {
-            to = w;
-            break;
-        }
-    }
-    if (to == NULL || salen > sizeof(struct sockaddr_storage)) {
+    struct att_http_server *s = to->s;
+    if (salen > sizeof(struct sockaddr_storage)) {
         return false;
     }
     if (atomic_fetch_add(&s->handoffs, 1) >= ATT_HTTP_HANDOFFS) {
@@ -1101,7 +1148,54 @@ static bool hand_off(struct worker *from, evutil_socket_t fd, const struct socka
     h->next = to->handoffs;
     to->handoffs = h;
     pthread_mutex_unlock(&to->handoff_lock);
+    return true;
+}
+
+/*
+ * Pass the socket to the next loop after `from` (in index order, wrapping) that holds
+ * connections and is not `origin`. False when there is none or ATT_HTTP_HANDOFFS wait already.
+ */
+static bool hand_off(struct worker *from, evutil_socket_t fd, const struct sockaddr *sa,
+                     socklen_t salen, unsigned origin)
+{
+    struct att_http_server *s = from->s;
+    struct worker *to = NULL;
+    for (unsigned i = (unsigned)(from - s->workers) + 1;; i++) {
+        struct worker *w = &s->workers[i % s->n_workers];
+        if (i % s->n_workers == origin) {
+            break;
+        }
+        if (atomic_load(&w->n_conns) > 0) {
+            to = w;
+            break;
+        }
+    }
+    if (to == NULL || !queue_handoff(to, fd, sa, salen, origin)) {
+        return false;
+    }
     event_active(to->handoff_ev, EV_READ, 0); /* thread-safe: evthread_use_pthreads */
+    return true;
+}
+
+/*
+ * ATT_HTTP_CLOSING sockets wait to be closed: keep this one on this loop's own hand-off list
+ * and stop accepting until the next loop iteration, when libevent has closed them (its
+ * finalizers run before timers: on_resume_accept then takes the list and accepts again).
+ * False when ATT_HTTP_HANDOFFS wait already.
+ */
+static bool defer_until_closed(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa,
+                               socklen_t salen, unsigned origin)
+{
+    if (!queue_handoff(w, fd, sa, salen, origin)) {
+        return false;
+    }
+    for (size_t i = 0; i < MAX_LISTENERS; i++) {
+        if (w->listeners[i] != NULL) {
+            evconnlistener_disable(w->listeners[i]);
+        }
+    }
+    struct timeval now = {0, 0};
+    evtimer_add(w->resume_ev, &now);
     return true;
 }
 
@@ -1129,17 +1223,19 @@ static void on_handoff(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-unsigned att_http_spare_descriptors(unsigned threads)
+unsigned att_http_spare_descriptors(unsigned threads, unsigned listeners)
 {
     unsigned loops = one_per_core(threads);
-    return ATT_HTTP_HANDOFFS + (loops < MAX_WORKERS ? loops : MAX_WORKERS);
+    loops = loops < MAX_WORKERS ? loops : MAX_WORKERS;
+    /* epoll, a wake-up pipe (two ends at worst), the listeners, the socket being refused */
+    return ATT_HTTP_HANDOFFS + ATT_HTTP_CLOSING +
+           loops * (4 + (listeners < MAX_LISTENERS ? listeners : MAX_LISTENERS));
 }
 
 static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
-    (void)fd;
-    (void)what;
+    on_handoff(fd, what, w); /* sockets deferred until others were closed go first */
     for (size_t i = 0; i < MAX_LISTENERS; i++) {
         if (w->listeners[i] != NULL) {
             evconnlistener_enable(w->listeners[i]);
@@ -1213,11 +1309,16 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void use_pthreads(void)
+static void init_once(void)
 {
     if (evthread_use_pthreads() != 0) {
         att_log(ATT_LOG_ERROR, "libevent has no pthreads support", NULL);
         abort(); /* workers would share event bases without locks */
+    }
+    held_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, release_held);
+    if (held_ex_index < 0) {
+        att_log(ATT_LOG_ERROR, "cannot register an SSL ex_data index", NULL);
+        abort(); /* sockets could not be counted until closed */
     }
 }
 
@@ -1226,7 +1327,7 @@ att_err att_http_server_new(const struct att_http_server_config *cfg, struct att
                             struct att_http_server **out)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, use_pthreads);
+    pthread_once(&once, init_once);
     struct att_http_server *s = calloc(1, sizeof(*s));
     ATT_ENSURE(s != NULL, ATT_ERR_NOMEM);
     s->cfg = *cfg;

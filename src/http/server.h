@@ -69,11 +69,15 @@ struct att_http_server;
 
 /* Sockets that may wait at once to be handed from one event loop to another. */
 #define ATT_HTTP_HANDOFFS 16
+/* Sockets of freed connections that may wait at once for libevent to close them. */
+#define ATT_HTTP_CLOSING 16
 /*
- * Descriptors the server may hold beyond max_connections with `threads` event loops (0: one per
- * core): a socket each loop has accepted and is about to refuse, and the hand-offs waiting.
+ * Descriptors the server holds beyond max_connections with `threads` event loops (0: one per
+ * core) and `listeners` listen addresses: each loop's epoll and wake-up descriptors, its copy
+ * of each listening socket and a socket it has accepted and is about to refuse; the hand-offs
+ * waiting; and the sockets waiting to be closed.
  */
-unsigned att_http_spare_descriptors(unsigned threads);
+unsigned att_http_spare_descriptors(unsigned threads, unsigned listeners);
 
 /* `light` may be NULL: every request then goes to the job pool. */
 att_err att_http_server_new(const struct att_http_server_config *cfg, struct att_tls_holder *tls,

@@ -261,14 +261,16 @@ static void reload(struct daemon *d)
 
 /*
  * Each connection holds a descriptor: raise the soft limit to the hard one, and keep
- * max_connections below it with a reserve for listeners, the store, the log and upstream
- * fetches (64), and for the sockets the server holds beyond its connections (accepted and
- * being refused, or handed between loops), so running out of descriptors cannot be reached by
- * connecting (the accept loop would fail).
+ * max_connections below it with a reserve for the store, the log and upstream fetches (64),
+ * and for what the server holds beyond its connections (att_http_spare_descriptors: the event
+ * loops' own descriptors, sockets being refused, handed between loops or waiting to be
+ * closed), so running out of descriptors cannot be reached by connecting (the accept loop
+ * would fail).
  */
-static unsigned usable_connections(unsigned wanted, unsigned threads)
+static unsigned usable_connections(const struct att_config *cfg)
 {
-    const unsigned reserve = 64 + att_http_spare_descriptors(threads);
+    const unsigned wanted = cfg->max_connections;
+    const unsigned reserve = 64 + att_http_spare_descriptors(cfg->threads, (unsigned)cfg->n_listen);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
         return wanted;
@@ -282,10 +284,18 @@ static unsigned usable_connections(unsigned wanted, unsigned threads)
     if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)wanted + reserve) {
         return wanted;
     }
-    unsigned usable = rl.rlim_cur > reserve * 2 ? (unsigned)(rl.rlim_cur - reserve) : reserve;
+    const unsigned least = 16;
+    if (rl.rlim_cur < (rlim_t)reserve + least) {
+        /* No setting is safe here; a few connections at least, and the operator told. */
+        att_log(ATT_LOG_ERROR, "open-file limit too low: connecting may exhaust descriptors",
+                "open_file_limit", json_integer((json_int_t)rl.rlim_cur), "reserve",
+                json_integer(reserve), "using", json_integer(least), NULL);
+        return least;
+    }
+    unsigned usable = (unsigned)(rl.rlim_cur - reserve);
     att_log(ATT_LOG_WARN, "max_connections lowered to fit the open-file limit", "max_connections",
-            json_integer(wanted), "open_file_limit", json_integer((json_int_t)rl.rlim_cur), "using",
-            json_integer(usable), NULL);
+            json_integer(wanted), "open_file_limit", json_integer((json_int_t)rl.rlim_cur),
+            "reserve", json_integer(reserve), "using", json_integer(usable), NULL);
     return usable;
 }
 
@@ -303,7 +313,7 @@ static int bind_listeners(struct daemon *d)
         .idle_timeout_s = cfg->idle_timeout,
         .handshake_timeout_s = cfg->handshake_timeout,
         .request_timeout_s = cfg->request_timeout,
-        .max_connections = usable_connections(cfg->max_connections, cfg->threads),
+        .max_connections = usable_connections(cfg),
         .max_connections_per_address = cfg->max_connections_per_address,
         .max_requests_per_connection = 10000,
         .threads = cfg->threads,

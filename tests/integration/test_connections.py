@@ -307,7 +307,9 @@ class DescriptorFloodTest(unittest.TestCase):
 
     def test_connect_flood_with_every_slot_busy(self):
         using = self.d.wait_log("max_connections lowered to fit the open-file limit")[0]["using"]
-        self.assertEqual(using, 200 - 64 - 16 - 4)  # reserve, hand-offs, one socket per loop
+        # the reserve, hand-offs, sockets closing, and per loop epoll, wake-up pipe, listener
+        # and a socket being refused
+        self.assertEqual(using, 200 - 64 - 16 - 16 - 4 * 5)
         busy = [busy_connection(self.d) for _ in range(using)]
         try:
             stop_at = time.monotonic() + 3
@@ -330,6 +332,103 @@ class DescriptorFloodTest(unittest.TestCase):
             except (AssertionError, ssl.SSLError, ConnectionError, OSError):
                 self.assertLess(time.monotonic(), deadline, "the slots were never given back")
                 time.sleep(0.1)
+
+
+class ClosingBurstTest(unittest.TestCase):
+    """Outside review, round 3 (g09): libevent closes a freed connection's socket later, while
+    its slot was given back at once, so a burst of newcomers each closing an idle connection
+    ran the daemon out of descriptors. A socket now holds its place until it is closed."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(config="threads = 1\nmax_connections_per_address = 0\n"
+                                "log_summary_interval = 1", nofile=200)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def test_burst_of_newcomers_at_the_limit(self):
+        using = self.d.wait_log("max_connections lowered to fit the open-file limit")[0]["using"]
+        idle = [socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
+                for _ in range(using)]
+        bursts = []
+        try:
+            time.sleep(0.3)
+            for round_ in range(4):  # connects queue in the backlog; one accept callback takes all
+                burst = []
+                for _ in range(150):
+                    s = socket.socket()
+                    s.setblocking(False)
+                    s.connect_ex(("127.0.0.1", self.d.port))
+                    burst.append(s)
+                bursts += burst
+                time.sleep(0.3)
+        finally:
+            for s in idle + bursts:
+                s.close()
+        self.assertEqual([e for e in self.d.log_events() if e.get("msg") == "accept failed"],
+                         [])
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.assertIn(b" 200 ", healthz_from(self.d, "127.0.0.2"))
+                break
+            except (AssertionError, ssl.SSLError, ConnectionError, OSError):
+                self.assertLess(time.monotonic(), deadline, "the slots were never given back")
+                time.sleep(0.1)
+
+
+class KeepAliveTrickleTest(unittest.TestCase):
+    """Outside review, round 3 (g08): after an answer, a keep-alive connection that sent one
+    byte of a TLS record every few seconds was never closed: the read timeout restarts with
+    each byte and an unfinished record decrypts to nothing. idle_timeout is now a deadline."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon(config="threads = 1\nidle_timeout = 3\nread_timeout = 2")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def test_trickling_keep_alive_connection_closed_at_idle_timeout(self):
+        raw = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.d.ssl_context().wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+        try:
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    raw.sendall(outgoing.read())
+                    incoming.write(raw.recv(65536))
+            tls.write(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+            raw.sendall(outgoing.read())
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                incoming.write(raw.recv(65536))
+                try:
+                    answer += tls.read(65536)
+                except ssl.SSLWantReadError:
+                    pass
+            self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer)
+            tls.write(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+            record = outgoing.read()
+            t0 = time.monotonic()
+            for byte in record[:12]:  # one byte a second, well within read_timeout
+                try:
+                    raw.sendall(bytes([byte]))
+                except OSError:
+                    break
+                if closed_by_peer(raw, 1.0):
+                    break
+            elapsed = time.monotonic() - t0
+            self.assertLess(elapsed, 3 + 2, "a trickling keep-alive connection outlived "
+                                            "idle_timeout")
+        finally:
+            raw.close()
 
 
 class RefusedAtAcceptTest(unittest.TestCase):
