@@ -115,18 +115,25 @@ struct conn {
 };
 
 /*
- * A socket accepted at max_connections by a loop with no idle connection of its own to close
- * (reclaim_idle works within one loop) goes on to the next loop that holds connections, which
- * tries the same, until it is placed or every loop was tried: `origin` is the loop that
- * accepted it. Each waiting hand-off holds a descriptor, so at most ATT_HTTP_HANDOFFS wait,
- * across the loops; att_http_spare_descriptors counts them.
+ * A socket accepted at max_connections by a loop with no connection of its own idle for
+ * RECLAIM_AGE_MS (reclaim_idle works within one loop) goes on to the next loop that holds
+ * connections, which tries the same. Back at the loop that accepted it (`origin`), a second
+ * lap closes idle connections of any age: so a burst of newcomers closes connections that
+ * have been idle for a while anywhere before it closes the newcomers of a moment ago, and
+ * still gets room where only those are idle. Each waiting hand-off holds a descriptor, so at
+ * most ATT_HTTP_HANDOFFS wait across the loops; att_http_spare_descriptors counts them.
  */
+#define RECLAIM_AGE_MS 1000
+struct chain {
+    unsigned origin; /* index of the loop that accepted the socket */
+    bool any_age;    /* second lap: an idle connection of any age may be closed */
+};
 struct handoff {
     struct handoff *next;
     evutil_socket_t fd;
     struct sockaddr_storage peer;
     socklen_t peer_len;
-    unsigned origin;
+    struct chain chain;
 };
 
 struct worker {
@@ -151,6 +158,7 @@ struct worker {
     pthread_mutex_t handoff_lock;
     struct handoff *handoffs;
     struct event *handoff_ev;
+    struct handoff *parked; /* one socket kept while accepting is paused (defer_until_closed) */
 };
 
 struct att_http_server {
@@ -977,14 +985,18 @@ static bool nothing_received(struct conn *c)
 /*
  * All slots are taken: close this loop's connection that has waited longest without a request
  * in progress (a keep-alive connection between requests, or one that has sent no request yet,
- * the handshake included), as nginx drains idle keep-alive connections. Connections that only
- * hold a slot then cannot keep anyone else out; a client whose idle connection is closed
- * connects again. True when one was closed.
+ * the handshake included), as nginx drains idle keep-alive connections, if it has waited at
+ * least min_age_ms. Connections that only hold a slot then cannot keep anyone else out; a
+ * client whose idle connection is closed connects again. True when one was closed.
  */
-static bool reclaim_idle(struct worker *w)
+static bool reclaim_idle(struct worker *w, int64_t min_age_ms)
 {
     struct conn *oldest = NULL;
+    int64_t since = att_time_mono_ms() - min_age_ms;
     for (struct conn *c = w->conns; c != NULL; c = c->next) {
+        if (c->idle_since_ms > since) {
+            continue;
+        }
         /* the cheap test first: the system calls only for a connection that would be chosen */
         if ((oldest == NULL || c->idle_since_ms < oldest->idle_since_ms) && nothing_received(c)) {
             oldest = c;
@@ -1024,14 +1036,15 @@ static void refuse_conn(evutil_socket_t fd, const char *why, const char *peer, c
     }
 }
 
-static bool hand_off(struct worker *from, evutil_socket_t fd, const struct sockaddr *sa,
-                     socklen_t salen, unsigned origin);
+enum handed { HANDED_OFF, NO_LOOP_LEFT, LISTS_FULL };
+static enum handed hand_off(struct worker *from, evutil_socket_t fd, const struct sockaddr *sa,
+                            socklen_t salen, struct chain chain);
 static bool defer_until_closed(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa,
-                               socklen_t salen, unsigned origin);
+                               socklen_t salen, struct chain chain);
+static void pause_accepting(struct worker *w);
 
-/* `origin`: the index of the loop that accepted the socket (this one, unless handed off). */
 static void accept_conn(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa,
-                        socklen_t salen, unsigned origin)
+                        socklen_t salen, struct chain chain)
 {
     struct att_http_server *s = w->s;
     char peer[64];
@@ -1051,14 +1064,29 @@ static void accept_conn(struct worker *w, evutil_socket_t fd, const struct socka
                     "max_connections_per_address", s->cfg.max_connections_per_address);
         return;
     }
-    if (!take_slot(s) && !(room_to_hold(s) && reclaim_idle(w) && take_slot(s))) {
-        att_peers_release(s->peers, sa);
-        bool kept = room_to_hold(s) ? hand_off(w, fd, sa, salen, origin)
-                                    : defer_until_closed(w, fd, sa, salen, origin);
-        if (!kept) {
-            refuse_conn(fd, "connection refused: max_connections reached", peer, "max_connections",
-                        s->cfg.max_connections);
+    /* At max_connections: close an idle connection for it, here or on another loop (above). */
+    bool placed = take_slot(s);
+    enum handed handed = NO_LOOP_LEFT;
+    if (!placed && !room_to_hold(s)) {
+        handed = defer_until_closed(w, fd, sa, salen, chain) ? HANDED_OFF : LISTS_FULL;
+    } else if (!placed) {
+        placed = reclaim_idle(w, chain.any_age ? 0 : RECLAIM_AGE_MS) && take_slot(s);
+        if (!placed) {
+            /* on the lists' cap, the best here: the longest idle, whatever its age */
+            handed = hand_off(w, fd, sa, salen, chain);
+            placed = handed != HANDED_OFF && reclaim_idle(w, 0) && take_slot(s);
         }
+    }
+    if (!placed) {
+        att_peers_release(s->peers, sa); /* taken again where the socket is placed */
+        if (handed == HANDED_OFF) {
+            return;
+        }
+        if (handed == LISTS_FULL) {
+            pause_accepting(w); /* the rest of the burst waits in the kernel's backlog */
+        }
+        refuse_conn(fd, "connection refused: max_connections reached", peer, "max_connections",
+                    s->cfg.max_connections);
         return;
     }
     int one = 1;
@@ -1120,12 +1148,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     struct worker *w = arg;
     (void)l;
-    accept_conn(w, fd, sa, (socklen_t)salen, (unsigned)(w - w->s->workers));
+    struct chain chain = {(unsigned)(w - w->s->workers), false};
+    accept_conn(w, fd, sa, (socklen_t)salen, chain);
 }
 
 /* Put a socket on `to`'s hand-off list; false when ATT_HTTP_HANDOFFS wait already. */
 static bool queue_handoff(struct worker *to, evutil_socket_t fd, const struct sockaddr *sa,
-                          socklen_t salen, unsigned origin)
+                          socklen_t salen, struct chain chain)
 {
     struct att_http_server *s = to->s;
     if (salen > sizeof(struct sockaddr_storage)) {
@@ -1143,7 +1172,7 @@ static bool queue_handoff(struct worker *to, evutil_socket_t fd, const struct so
     h->fd = fd;
     memcpy(&h->peer, sa, salen);
     h->peer_len = salen;
-    h->origin = origin;
+    h->chain = chain;
     pthread_mutex_lock(&to->handoff_lock);
     h->next = to->handoffs;
     to->handoffs = h;
@@ -1153,16 +1182,21 @@ static bool queue_handoff(struct worker *to, evutil_socket_t fd, const struct so
 
 /*
  * Pass the socket to the next loop after `from` (in index order, wrapping) that holds
- * connections and is not `origin`. False when there is none or ATT_HTTP_HANDOFFS wait already.
+ * connections, up to the chain's origin; back at the origin on the first lap, to the origin
+ * for a second lap (any age). NO_LOOP_LEFT when the chain has ended.
  */
-static bool hand_off(struct worker *from, evutil_socket_t fd, const struct sockaddr *sa,
-                     socklen_t salen, unsigned origin)
+static enum handed hand_off(struct worker *from, evutil_socket_t fd, const struct sockaddr *sa,
+                            socklen_t salen, struct chain chain)
 {
     struct att_http_server *s = from->s;
     struct worker *to = NULL;
     for (unsigned i = (unsigned)(from - s->workers) + 1;; i++) {
         struct worker *w = &s->workers[i % s->n_workers];
-        if (i % s->n_workers == origin) {
+        if (i % s->n_workers == chain.origin) {
+            if (!chain.any_age && w != from) {
+                to = w;
+                chain.any_age = true;
+            }
             break;
         }
         if (atomic_load(&w->n_conns) > 0) {
@@ -1170,11 +1204,26 @@ static bool hand_off(struct worker *from, evutil_socket_t fd, const struct socka
             break;
         }
     }
-    if (to == NULL || !queue_handoff(to, fd, sa, salen, origin)) {
-        return false;
+    if (to == NULL) {
+        return NO_LOOP_LEFT;
+    }
+    if (!queue_handoff(to, fd, sa, salen, chain)) {
+        return LISTS_FULL;
     }
     event_active(to->handoff_ev, EV_READ, 0); /* thread-safe: evthread_use_pthreads */
-    return true;
+    return HANDED_OFF;
+}
+
+/* Stop accepting until the next loop iteration (on_resume_accept). */
+static void pause_accepting(struct worker *w)
+{
+    for (size_t i = 0; i < MAX_LISTENERS; i++) {
+        if (w->listeners[i] != NULL) {
+            evconnlistener_disable(w->listeners[i]);
+        }
+    }
+    struct timeval now = {0, 0};
+    evtimer_add(w->resume_ev, &now);
 }
 
 /*
@@ -1184,28 +1233,43 @@ static bool hand_off(struct worker *from, evutil_socket_t fd, const struct socka
  * False when ATT_HTTP_HANDOFFS wait already.
  */
 static bool defer_until_closed(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa,
-                               socklen_t salen, unsigned origin)
+                               socklen_t salen, struct chain chain)
 {
-    if (!queue_handoff(w, fd, sa, salen, origin)) {
-        return false;
-    }
-    for (size_t i = 0; i < MAX_LISTENERS; i++) {
-        if (w->listeners[i] != NULL) {
-            evconnlistener_disable(w->listeners[i]);
+    if (!queue_handoff(w, fd, sa, salen, chain)) {
+        /*
+         * The lists are full: keep it as this loop's one parked socket (the one socket per
+         * loop att_http_spare_descriptors counts as being accepted), as accepting pauses.
+         */
+        struct handoff *h =
+            w->parked == NULL && salen <= sizeof(h->peer) ? calloc(1, sizeof(*h)) : NULL;
+        if (h == NULL) {
+            return false;
         }
+        h->fd = fd;
+        memcpy(&h->peer, sa, salen);
+        h->peer_len = salen;
+        h->chain = chain;
+        w->parked = h;
     }
-    struct timeval now = {0, 0};
-    evtimer_add(w->resume_ev, &now);
+    pause_accepting(w);
     return true;
 }
 
+/* The list, oldest first. */
 static struct handoff *take_handoffs(struct worker *w)
 {
     pthread_mutex_lock(&w->handoff_lock);
     struct handoff *h = w->handoffs;
     w->handoffs = NULL;
     pthread_mutex_unlock(&w->handoff_lock);
-    return h;
+    struct handoff *oldest_first = NULL;
+    while (h != NULL) {
+        struct handoff *next = h->next;
+        h->next = oldest_first;
+        oldest_first = h;
+        h = next;
+    }
+    return oldest_first;
 }
 
 static void on_handoff(evutil_socket_t fd, short what, void *arg)
@@ -1217,7 +1281,7 @@ static void on_handoff(evutil_socket_t fd, short what, void *arg)
     while (h != NULL) {
         struct handoff *next = h->next;
         atomic_fetch_sub(&w->s->handoffs, 1); /* before accept_conn may hand it on */
-        accept_conn(w, h->fd, (const struct sockaddr *)&h->peer, h->peer_len, h->origin);
+        accept_conn(w, h->fd, (const struct sockaddr *)&h->peer, h->peer_len, h->chain);
         free(h);
         h = next;
     }
@@ -1235,7 +1299,17 @@ unsigned att_http_spare_descriptors(unsigned threads, unsigned listeners)
 static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
-    on_handoff(fd, what, w); /* sockets deferred until others were closed go first */
+    struct handoff *parked = w->parked;
+    w->parked = NULL;
+    if (parked != NULL) { /* sockets deferred until others were closed go first */
+        accept_conn(w, parked->fd, (const struct sockaddr *)&parked->peer, parked->peer_len,
+                    parked->chain);
+        free(parked);
+    }
+    on_handoff(fd, what, w);
+    if (evtimer_pending(w->resume_ev, NULL)) {
+        return; /* one of them was deferred again: accept once it is placed */
+    }
     for (size_t i = 0; i < MAX_LISTENERS; i++) {
         if (w->listeners[i] != NULL) {
             evconnlistener_enable(w->listeners[i]);
@@ -1545,6 +1619,10 @@ void att_http_server_free(struct att_http_server *s)
             next = h->next;
             evutil_closesocket(h->fd);
             free(h);
+        }
+        if (w->parked != NULL) {
+            evutil_closesocket(w->parked->fd);
+            free(w->parked);
         }
         /*
          * Connections use deferred callbacks: a bufferevent freed (or closed by its peer)
