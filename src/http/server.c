@@ -104,6 +104,7 @@ struct conn {
     bool head_method; /* HEAD: framing headers but no body */
     bool input_ended; /* the client half-closed while an answer was being made or drained */
     bool counted;     /* holds a slot of its source in the per-source table */
+    bool slot_passed; /* closed to make room: its max_connections slot goes to the newcomer */
     unsigned requests;
     int64_t start_ms;
     int64_t deadline_ms;   /* when the deadline timer fires (monotonic) */
@@ -209,7 +210,9 @@ static void conn_free(struct conn *c)
         c->next->prev = c->prev;
     }
     w->n_conns--;
-    atomic_fetch_sub(&w->s->open_conns, 1); /* `held` drops when the socket is closed */
+    if (!c->slot_passed) {
+        atomic_fetch_sub(&w->s->open_conns, 1); /* `held` drops when the socket is closed */
+    }
     if (c->counted) {
         att_peers_release(w->s->peers, (const struct sockaddr *)&c->peer);
     }
@@ -987,7 +990,9 @@ static bool nothing_received(struct conn *c)
  * in progress (a keep-alive connection between requests, or one that has sent no request yet,
  * the handshake included), as nginx drains idle keep-alive connections, if it has waited at
  * least min_age_ms. Connections that only hold a slot then cannot keep anyone else out; a
- * client whose idle connection is closed connects again. True when one was closed.
+ * client whose idle connection is closed connects again. True when one was closed: its slot
+ * passes to the caller's newcomer (given back and taken again, another loop could take it
+ * first), whose socket is then held too (room_to_hold was checked).
  */
 static bool reclaim_idle(struct worker *w, int64_t min_age_ms)
 {
@@ -1015,7 +1020,9 @@ static bool reclaim_idle(struct worker *w, int64_t min_age_ms)
                 "peer", json_string(oldest->peer_text), "max_connections",
                 json_integer(w->s->cfg.max_connections), NULL);
     }
+    oldest->slot_passed = true;
     conn_free(oldest);
+    atomic_fetch_add(&w->s->held, 1);
     return true;
 }
 
@@ -1070,11 +1077,11 @@ static void accept_conn(struct worker *w, evutil_socket_t fd, const struct socka
     if (!placed && !room_to_hold(s)) {
         handed = defer_until_closed(w, fd, sa, salen, chain) ? HANDED_OFF : LISTS_FULL;
     } else if (!placed) {
-        placed = reclaim_idle(w, chain.any_age ? 0 : RECLAIM_AGE_MS) && take_slot(s);
+        placed = reclaim_idle(w, chain.any_age ? 0 : RECLAIM_AGE_MS);
         if (!placed) {
             /* on the lists' cap, the best here: the longest idle, whatever its age */
             handed = hand_off(w, fd, sa, salen, chain);
-            placed = handed != HANDED_OFF && reclaim_idle(w, 0) && take_slot(s);
+            placed = handed != HANDED_OFF && reclaim_idle(w, 0);
         }
     }
     if (!placed) {
