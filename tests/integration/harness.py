@@ -203,6 +203,18 @@ class Daemon:
                                      f"{self.logs()[-4000:]}")
             time.sleep(0.05)
 
+    def wait_counted(self, msg, count, timeout=15.0):
+        """Wait until the events with this msg, full lines (one each) and summary lines (their
+        "repeats"), add up to `count`; they may be spread over several summaries (a slow
+        sanitizer build). Returns (the lines, their sum) when they do or the time is up."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [e for e in self.log_events() if e.get("msg") == msg]
+            counted = sum(e.get("repeats", 1) for e in lines)
+            if counted >= count or time.monotonic() > deadline:
+                return lines, counted
+            time.sleep(0.1)
+
     def reload(self, timeout=15.0):
         """SIGHUP and wait until the providers are reloaded."""
         n = len([e for e in self.log_events() if e.get("msg") == "reloaded providers"])

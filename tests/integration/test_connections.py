@@ -44,6 +44,29 @@ def closed_by_peer(sock, within):
         return False
 
 
+def served_again(test, d, source):
+    """Once held connections are closed, the slots come back as the daemon sees the closes."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            test.assertIn(b" 200 ", healthz_from(d, source))
+            return
+        except (AssertionError, ssl.SSLError, ConnectionError, OSError):
+            test.assertLess(time.monotonic(), deadline, "the slots were never given back")
+            time.sleep(0.1)
+
+
+def handshake_over(raw, tls, incoming, outgoing):
+    """A TLS handshake through memory BIOs, so the test chooses how the records are sent."""
+    while True:
+        try:
+            tls.do_handshake()
+            return
+        except ssl.SSLWantReadError:
+            raw.sendall(outgoing.read())
+            incoming.write(raw.recv(65536))
+
+
 class PerAddressCapTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -73,14 +96,7 @@ class PerAddressCapTest(unittest.TestCase):
             for s in held:
                 s.close()
         # Once they are gone the first address may connect again.
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.assertIn(b" 200 ", healthz_from(self.d, "127.0.0.1"))
-                break
-            except (AssertionError, ssl.SSLError, ConnectionError, OSError):
-                self.assertLess(time.monotonic(), deadline, "the slots were never given back")
-                time.sleep(0.1)
+        served_again(self, self.d, "127.0.0.1")
 
 
 class FewAddressesTest(unittest.TestCase):
@@ -242,13 +258,7 @@ class RecordInFlightTest(unittest.TestCase):
         tls = self.d.ssl_context().wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
         others = []
         try:
-            while True:
-                try:
-                    tls.do_handshake()
-                    break
-                except ssl.SSLWantReadError:
-                    raw.sendall(outgoing.read())
-                    incoming.write(raw.recv(65536))
+            handshake_over(raw, tls, incoming, outgoing)
             raw.sendall(outgoing.read())
             tls.write(b"GET /healthz HTTP/1.1\r\nHost: a\r\nUser-Agent: " + b"a" * 600 +
                       b"\r\nConnection: close\r\n\r\n")
@@ -324,14 +334,7 @@ class DescriptorFloodTest(unittest.TestCase):
                 s.close()
         self.assertEqual([e for e in self.d.log_events() if e.get("msg") == "accept failed"],
                          [])
-        deadline = time.monotonic() + 10
-        while True:  # the slots come back as the daemon sees the closes
-            try:
-                self.assertIn(b" 200 ", healthz_from(self.d, "127.0.0.2"))
-                break
-            except (AssertionError, ssl.SSLError, ConnectionError, OSError):
-                self.assertLess(time.monotonic(), deadline, "the slots were never given back")
-                time.sleep(0.1)
+        served_again(self, self.d, "127.0.0.2")
 
 
 class BurstAtTheLimitTest(unittest.TestCase):
@@ -410,14 +413,7 @@ class ClosingBurstTest(unittest.TestCase):
                 s.close()
         self.assertEqual([e for e in self.d.log_events() if e.get("msg") == "accept failed"],
                          [])
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.assertIn(b" 200 ", healthz_from(self.d, "127.0.0.2"))
-                break
-            except (AssertionError, ssl.SSLError, ConnectionError, OSError):
-                self.assertLess(time.monotonic(), deadline, "the slots were never given back")
-                time.sleep(0.1)
+        served_again(self, self.d, "127.0.0.2")
 
 
 class KeepAliveTrickleTest(unittest.TestCase):
@@ -438,13 +434,7 @@ class KeepAliveTrickleTest(unittest.TestCase):
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         tls = self.d.ssl_context().wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
         try:
-            while True:
-                try:
-                    tls.do_handshake()
-                    break
-                except ssl.SSLWantReadError:
-                    raw.sendall(outgoing.read())
-                    incoming.write(raw.recv(65536))
+            handshake_over(raw, tls, incoming, outgoing)
             tls.write(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
             raw.sendall(outgoing.read())
             answer = b""
@@ -497,14 +487,7 @@ class RefusedAtAcceptTest(unittest.TestCase):
         # One line for the first refusal, then counts: never a line per refused connection.
         # The counts come once a second and may be spread over several summaries (a slow
         # sanitizer build): wait until they add up to the twelve refusals.
-        msg = "connection refused: outside allowed_networks"
-        deadline = time.monotonic() + 15
-        while True:
-            lines = [e for e in self.d.log_events() if e.get("msg") == msg]
-            counted = sum(e.get("repeats", 1) for e in lines)  # a full line is one
-            if counted >= 12 or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
+        lines, counted = self.d.wait_counted("connection refused: outside allowed_networks", 12)
         self.assertEqual(counted, 12, lines)
         full = [e for e in lines if "repeats" not in e]
         self.assertEqual(full[0]["peer"], "127.0.0.1")

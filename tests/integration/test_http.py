@@ -642,14 +642,8 @@ class FileLimitTest(unittest.TestCase):
             # second (log_summary_interval = 1), so under a slow sanitizer the count may be
             # spread over several, and a second without one forgets the key (its next event is
             # logged in full again): wait until the count adds up.
-            msg = "idle connection closed to make room: max_connections reached"
-            deadline = time.monotonic() + 15
-            while True:
-                closed = [e for e in self.d.log_events() if e.get("msg") == msg]
-                counted = sum(e.get("repeats", 1) for e in closed)  # a full line is one
-                if counted >= 170 - ev["using"] or time.monotonic() > deadline:
-                    break
-                time.sleep(0.1)
+            closed, counted = self.d.wait_counted(
+                "idle connection closed to make room: max_connections reached", 170 - ev["using"])
             full = [e for e in closed if "repeats" not in e]
             self.assertLessEqual(len(full), 1 + int(time.monotonic() - t0), closed)
             self.assertGreaterEqual(counted, 170 - ev["using"], closed)
