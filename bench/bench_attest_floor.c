@@ -1,6 +1,7 @@
 /*
- * bench_attest_floor.c - the crypto floor of one SGX attestation (DESIGN.md, performance
- * model): the EVP operations attestd cannot avoid, in a loop on one core, with nothing else.
+ * bench_attest_floor.c - the crypto floor of one SGX attestation (docs/internals/design.md,
+ * performance model): the EVP operations attestd cannot avoid, in a loop on one core, with nothing
+ * else.
  *
  *   warm (collateral and the platform's PCK chain cached):
  *     SHA-256 of the PCK chain PEM (the cache key) and of the quote (quotehash),

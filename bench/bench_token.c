@@ -5,7 +5,7 @@
  * signing input of the same size; attestd's figure is att_jws_sign (header JSON,
  * base64url, signature via the signer, assembly) and att_jws_verify (split, decode,
  * pin checks, verify). Both run in the same process, interleaved, so the ratio
- * survives a noisy machine (DESIGN.md, "Performance model").
+ * survives a noisy machine (docs/internals/design.md, "Performance model").
  */
 #include <openssl/evp.h>
 #include <stdio.h>

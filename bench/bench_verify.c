@@ -17,8 +17,8 @@
 #include "collateral/bundle.h"
 #include "collateral/service.h"
 #include "core/file.h"
-#include "evidence/sgx/intel_root.h"
-#include "evidence/sgx/verify.h"
+#include "evidence/intel/intel_root.h"
+#include "evidence/intel/verify.h"
 
 #define AT 1750334171 + 3600 /* 2025-06-19T11:56:11Z */
 
@@ -33,17 +33,18 @@ struct ctx {
     struct att_dcap_trust *trust;
     struct att_buf quote;
     struct att_dcap_bundle bundle;
-    struct att_sgx_inputs in; /* warm */
+    struct att_intel_inputs in; /* warm */
 };
 
 static int verify(struct ctx *c, int full)
 {
-    struct att_sgx_quote q;
-    struct att_sgx_inputs fresh;
-    struct att_sgx_verdict v;
+    struct att_intel_quote q;
+    struct att_intel_inputs fresh;
+    struct att_intel_verdict v;
     struct att_dcap_item *pck = c->in.pck;
     char msg[256];
-    int ok = att_sgx_quote_parse(c->quote.data, c->quote.len, &q, msg, sizeof(msg)) == ATT_OK;
+    int ok = att_intel_quote_parse(c->quote.data, c->quote.len, ATT_INTEL_TEE_SGX, &q, msg,
+                                   sizeof(msg)) == ATT_OK;
     memset(&fresh, 0, sizeof(fresh));
     if (ok && full) {
         ok = att_collateral_from_bundle(c->trust, &c->bundle, &fresh, msg, sizeof(msg)) == ATT_OK &&
@@ -52,10 +53,10 @@ static int verify(struct ctx *c, int full)
         pck = fresh.pck;
     }
     if (ok) {
-        struct att_sgx_collateral view = att_sgx_inputs_view(full ? &fresh : &c->in);
-        ok = att_sgx_quote_verify(&q, pck, &view, AT, 0, &v, msg, sizeof(msg)) == ATT_OK;
+        struct att_intel_collateral view = att_intel_inputs_view(full ? &fresh : &c->in);
+        ok = att_intel_quote_verify(&q, pck, &view, AT, 0, &v, msg, sizeof(msg)) == ATT_OK;
     }
-    att_sgx_inputs_release(&fresh);
+    att_intel_inputs_release(&fresh);
     if (!ok) {
         fprintf(stderr, "bench_verify: %s\n", msg);
     }
@@ -103,8 +104,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_verify: cannot load the sample\n");
         return 1;
     }
-    struct att_sgx_quote q;
-    if (att_sgx_quote_parse(c.quote.data, c.quote.len, &q, msg, sizeof(msg)) != ATT_OK ||
+    struct att_intel_quote q;
+    if (att_intel_quote_parse(c.quote.data, c.quote.len, ATT_INTEL_TEE_SGX, &q, msg, sizeof(msg)) !=
+            ATT_OK ||
         att_dcap_pck_chain_load(c.trust, q.sig.pck_pem.ptr, q.sig.pck_pem.len, &c.in.pck, msg,
                                 sizeof(msg)) != ATT_OK) {
         fprintf(stderr, "bench_verify: %s\n", msg);
@@ -112,7 +114,7 @@ int main(int argc, char **argv)
     }
     printf("verify full %.0f\nverify warm %.0f\n", rate(&c, 1, seconds / 2),
            rate(&c, 0, seconds / 2));
-    att_sgx_inputs_release(&c.in);
+    att_intel_inputs_release(&c.in);
     att_dcap_bundle_cleanup(&c.bundle);
     att_dcap_trust_free(c.trust);
     att_buf_cleanup(&c.quote);

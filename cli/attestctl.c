@@ -61,12 +61,12 @@ static void usage(FILE *f)
         "                                    :reset, /certificates:add|remove or a rollback;\n"
         "                                    bound to the provider, type and time unless\n"
         "                                    --unbound (needs no store)\n"
-        "  verify sgx|oe --quote FILE [--runtime-data FILE [--runtime-json]]\n"
+        "  verify sgx|oe|tdx --quote FILE [--runtime-data FILE [--runtime-json]]\n"
         "         [--collateral BUNDLE] [--at TIME] [--policy FILE] [--trust ROOTS.pem]\n"
         "                                    verify evidence offline with the server's code and\n"
         "                                    print its token claims (TIME: RFC 3339 or epoch;\n"
         "                                    without --collateral: the store's collateral)\n"
-        "  inspect sgx|oe FILE               print a quote's fields and claims, UNVERIFIED\n"
+        "  inspect sgx|oe|tdx FILE           print a quote's fields and claims, UNVERIFIED\n"
         "  collateral import BUNDLE          store an offline Intel collateral bundle\n"
         "  collateral list                   stored collateral, issue dates and ages\n"
         "  routes                            every route and the permission it needs\n"
@@ -501,11 +501,11 @@ static int cmd_verify(const char *config, const char *data_dir, int argc, char *
     char err[1024];
     char *json = NULL;
     memset(&v, 0, sizeof(v));
-    if (argc < 1 || (strcmp(argv[0], "sgx") != 0 && strcmp(argv[0], "oe") != 0)) {
+    if (argc < 1) {
         usage(stderr);
         return 2;
     }
-    v.open_enclave = strcmp(argv[0], "oe") == 0;
+    v.type = argv[0];
     for (int i = 1; i < argc; i++) {
         const char **slot = strcmp(argv[i], "--quote") == 0 || strcmp(argv[i], "--report") == 0
                                 ? &v.evidence_path
@@ -604,13 +604,10 @@ int main(int argc, char **argv)
     if (strcmp(args[0], "verify") == 0) {
         return cmd_verify(config, data_dir, n - 1, args + 1);
     }
-    if (n == 3 && strcmp(args[0], "inspect") == 0 &&
-        (strcmp(args[1], "sgx") == 0 || strcmp(args[1], "oe") == 0)) {
+    if (n == 3 && strcmp(args[0], "inspect") == 0) {
         char err[1024];
         char *json = NULL;
-        return answer(
-            att_admin_inspect(args[2], strcmp(args[1], "oe") == 0, &json, err, sizeof(err)), &json,
-            err);
+        return answer(att_admin_inspect(args[1], args[2], &json, err, sizeof(err)), &json, err);
     }
     struct att_admin *a = NULL;
     int rc = 2;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails on banned calls (STYLE.md §10): unbounded string functions and unchecked
+# Fails on banned calls (docs/internals/style.md §10): unbounded string functions and unchecked
 # conversions anywhere in src/ and cli/, and memcmp in the modules that handle secrets
 # (use att_ct_equal), and formatting (.clang-format). Run by `make test`.
 set -euo pipefail

@@ -1,7 +1,7 @@
 /*
  * att/admin.h - the administration API used by attestctl.
  *
- * attestctl is a client of this library and of nothing else (STYLE.md §1):
+ * attestctl is a client of this library and of nothing else (docs/internals/style.md §1):
  * every operation opens the same store, with the same key-encryption key,
  * as the daemon, through the same code. Results are JSON text; failures
  * return non-zero and write a one-line explanation into `err`.
@@ -25,8 +25,9 @@ void att_admin_close(struct att_admin *a);
 
 /*
  * issuer and alg may be NULL: issuer defaults to <public_url>/providers/<name>, alg to RS256.
- * With signers (PEM certificate files, n_signers > 0) the provider is Isolated (MAA-API.md
- * §4.1): its policies and signers change only by JWS signed by one of them.
+ * With signers (PEM certificate files, n_signers > 0) the provider is Isolated
+ * (docs/reference/maa-policy.md §4.1): its policies and signers change only by JWS signed by one of
+ * them.
  */
 int att_admin_provider_create(struct att_admin *a, const char *name, const char *issuer,
                               const char *alg, const char *const *signers, size_t n_signers,
@@ -156,14 +157,14 @@ int att_admin_role_revoke(struct att_admin *a, const char *id, char *err, size_t
 /* ---- evidence and collateral (src/admin/evidence.c) ---- */
 
 struct att_admin_verify_args {
-    const char *evidence_path; /* quote (or Open Enclave report): binary, or hex text */
-    bool open_enclave;
-    const char *runtime_path; /* runtime data bound to REPORTDATA, or NULL */
-    bool runtime_json;        /* the runtime data is JSON (x-ms-runtime) */
-    const char *bundle_path;  /* collateral bundle; NULL: the store's (needs a store) */
-    const char *at;           /* verification time, RFC 3339 or epoch seconds; NULL: now */
-    const char *policy_path;  /* policy text; NULL: the type's default */
-    const char *trust_path;   /* DCAP trust anchors (PEM); NULL: dcap_trust_anchors or Intel's */
+    const char *type;          /* evidence type: "sgx", "oe", "tdx" or MAA's name ("TdxVm") */
+    const char *evidence_path; /* quote or report: binary, or hex text */
+    const char *runtime_path;  /* runtime data bound to REPORTDATA, or NULL */
+    bool runtime_json;         /* the runtime data is JSON (x-ms-runtime) */
+    const char *bundle_path;   /* collateral bundle; NULL: the store's (needs a store) */
+    const char *at;            /* verification time, RFC 3339 or epoch seconds; NULL: now */
+    const char *policy_path;   /* policy text; NULL: the type's default */
+    const char *trust_path;    /* DCAP trust anchors (PEM); NULL: dcap_trust_anchors or Intel's */
 };
 
 /*
@@ -173,7 +174,7 @@ struct att_admin_verify_args {
 int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *args, char **json_out,
                      char *err, size_t err_len);
 /* Parse evidence and print its fields and the claims they map to, WITHOUT verifying. */
-int att_admin_inspect(const char *path, bool open_enclave, char **json_out, char *err,
+int att_admin_inspect(const char *type, const char *path, char **json_out, char *err,
                       size_t err_len);
 /* Import an offline collateral bundle (dcap-qvl QuoteCollateralV3 JSON) into the store. */
 int att_admin_collateral_import(struct att_admin *a, const char *bundle_path, char **json_out,

@@ -1,6 +1,8 @@
 /*
- * evidence.c - attestctl's evidence commands: the offline verifier (`verify sgx|oe`), the
- * unverified inspector (`inspect sgx|oe`) and collateral bundles (`collateral import|list`).
+ * evidence.c - attestctl's evidence commands: the offline verifier (`verify TYPE`), the
+ * unverified inspector (`inspect TYPE`) and collateral bundles (`collateral import|list`).
+ * TYPE is any evidence type of the registry (src/evidence/evidence.h): its cli_name ("sgx",
+ * "oe", "tdx") or MAA's name.
  *
  * `verify` runs the server's own attestation code (src/attest) with the bundle's collateral or
  * the store's, at the time the operator names; only here (and in tests) can that time differ
@@ -18,10 +20,8 @@
 #include "core/codec.h"
 #include "core/file.h"
 #include "core/timeutil.h"
-#include "evidence/sgx/intel_root.h"
-#include "evidence/sgx/pck.h"
-#include "evidence/sgx/quote.h"
-#include "x509/certs.h"
+#include "evidence/evidence.h"
+#include "evidence/intel/intel_root.h"
 
 #define MAX_FILE ((size_t)1 << 20)
 
@@ -99,6 +99,22 @@ static int parse_time(const char *s, int64_t *out, char *err, size_t n)
     return 0;
 }
 
+/* The evidence type named on the command line; the error lists the names there are. */
+static int find_type(const char *name, const struct att_evidence_type **out, char *err, size_t n)
+{
+    char names[128] = "";
+    *out = att_evidence_find(name);
+    if (*out != NULL) {
+        return 0;
+    }
+    for (size_t i = 0; att_evidence_types[i] != NULL; i++) {
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof(names) - used, "%s%s", i > 0 ? ", " : "",
+                 att_evidence_types[i]->cli_name);
+    }
+    return att_admin_fail(err, n, "unknown evidence type \"%s\" (one of: %s)", name, names);
+}
+
 static int load_trust(const char *path, struct att_dcap_trust **out, char *err, size_t n)
 {
     char msg[256] = "";
@@ -144,7 +160,7 @@ struct verify_state {
     struct att_buf policy_text;
     struct att_dcap_bundle bundle;
     struct att_dcap_trust *trust;
-    struct att_sgx_inputs inputs;
+    struct att_intel_inputs inputs;
     struct att_collateral *service;
     struct att_policy *policy;
 };
@@ -155,18 +171,18 @@ static void verify_state_cleanup(struct verify_state *s)
     att_buf_cleanup(&s->runtime);
     att_buf_cleanup(&s->policy_text);
     att_dcap_bundle_cleanup(&s->bundle);
-    att_sgx_inputs_release(&s->inputs);
+    att_intel_inputs_release(&s->inputs);
     att_collateral_free(s->service);
     att_dcap_trust_free(s->trust);
     att_policy_free(s->policy);
 }
 
 /* The policy: --policy FILE, else the type's default. */
-static int load_policy(const char *path, bool oe, struct verify_state *s, char *hash, char *err,
-                       size_t n)
+static int load_policy(const char *path, const struct att_evidence_type *t, struct verify_state *s,
+                       char *hash, char *err, size_t n)
 {
     char msg[256] = "";
-    const char *text = att_policy_default(oe ? ATT_POLICY_OPEN_ENCLAVE : ATT_POLICY_SGX_ENCLAVE);
+    const char *text = att_policy_default(t->policy);
     size_t len = strlen(text);
     if (path != NULL) {
         if (att_file_read(path, ATT_POLICY_DEFAULT_MAX_TEXT, &s->policy_text) != ATT_OK) {
@@ -187,8 +203,11 @@ int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *ar
                      char *err, size_t err_len)
 {
     struct verify_state s;
-    struct att_attest_request req;
-    struct att_attest_error aerr = {0, NULL, ATT_OK, ""};
+    struct att_evidence_request req;
+    struct att_attest_error aerr;
+    const struct att_evidence_type *t = NULL;
+    struct att_intel_fixed fixed;
+    struct att_intel_source intel;
     char hash[ATT_POLICY_HASH_LEN + 1] = "";
     char msg[256] = "";
     json_t *claims = NULL;
@@ -197,20 +216,21 @@ int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *ar
 
     memset(&s, 0, sizeof(s));
     memset(&req, 0, sizeof(req));
+    memset(&aerr, 0, sizeof(aerr));
     att_buf_init(&s.evidence, MAX_FILE);
     att_buf_init(&s.runtime, MAX_FILE);
     att_buf_init(&s.policy_text, ATT_POLICY_DEFAULT_MAX_TEXT);
-    if ((args->at != NULL && parse_time(args->at, &at, err, err_len) != 0) ||
+    if (find_type(args->type, &t, err, err_len) != 0 ||
+        (args->at != NULL && parse_time(args->at, &at, err, err_len) != 0) ||
         read_evidence(args->evidence_path, &s.evidence, err, err_len) != 0 ||
         (args->runtime_path != NULL &&
          att_file_read(args->runtime_path, MAX_FILE, &s.runtime) != ATT_OK &&
          att_admin_fail(err, err_len, "%s: cannot read", args->runtime_path)) ||
-        load_policy(args->policy_path, args->open_enclave, &s, hash, err, err_len) != 0 ||
+        load_policy(args->policy_path, t, &s, hash, err, err_len) != 0 ||
         load_trust(args->trust_path != NULL ? args->trust_path : att_admin_trust_path(a), &s.trust,
                    err, err_len) != 0) {
         goto out;
     }
-    struct att_attest_env env = {NULL, NULL, s.trust, at, 0};
     if (args->bundle_path != NULL) {
         if (load_bundle(args->bundle_path, &s.bundle, err, err_len) != 0) {
             goto out;
@@ -220,7 +240,9 @@ int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *ar
             att_admin_fail(err, err_len, "%s: %s", att_err_name(e), msg);
             goto out;
         }
-        env.preloaded = &s.inputs;
+        fixed.trust = s.trust;
+        fixed.items = &s.inputs;
+        intel = att_intel_fixed_source(&fixed);
     } else {
         struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0};
         if (a == NULL ||
@@ -228,19 +250,19 @@ int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *ar
             att_admin_fail(err, err_len, "no --collateral and no store to read collateral from");
             goto out;
         }
-        env.collateral = s.service;
+        intel = att_collateral_intel_source(s.service);
     }
     req.evidence.ptr = s.evidence.data;
     req.evidence.len = s.evidence.len;
-    req.open_enclave = args->open_enclave;
     if (args->runtime_path != NULL) {
         req.runtime.present = true;
         req.runtime.json = args->runtime_json;
         req.runtime.bytes.ptr = s.runtime.data;
         req.runtime.bytes.len = s.runtime.len;
     }
+    struct att_evidence_env env = {&intel, at, 0};
     struct att_attest_policy pol = {s.policy, hash, NULL};
-    if (att_attest_sgx(&req, &env, &pol, &claims, &aerr) != ATT_OK) {
+    if (att_attest_run(t, &req, &env, &pol, &claims, &aerr) != ATT_OK) {
         att_admin_fail(err, err_len, "%s: %s", att_err_name(aerr.err), aerr.message);
         goto out;
     }
@@ -254,98 +276,27 @@ out:
 
 /* ---- inspect ---------------------------------------------------------------------------- */
 
-static json_t *hex_json(const uint8_t *p, size_t n)
-{
-    struct att_buf h;
-    att_buf_init(&h, 2 * n + 1);
-    json_t *v =
-        att_hex_encode(p, n, &h) == ATT_OK ? json_stringn((const char *)h.data, h.len) : NULL;
-    att_buf_cleanup(&h);
-    return v;
-}
-
-static json_t *body_json(const struct att_sgx_report_body *b)
-{
-    return json_pack(
-        "{s:o,s:I,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:b}", "cpusvn", hex_json(b->cpusvn, 16),
-        "miscselect", (json_int_t)b->miscselect, "attributes", hex_json(b->attributes, 16),
-        "mrenclave", hex_json(b->mrenclave, 32), "mrsigner", hex_json(b->mrsigner, 32), "configid",
-        hex_json(b->configid, 64), "isvprodid", (json_int_t)b->isvprodid, "isvsvn",
-        (json_int_t)b->isvsvn, "configsvn", (json_int_t)b->configsvn, "isvextprodid",
-        hex_json(b->isvextprodid, 16), "isvfamilyid", hex_json(b->isvfamilyid, 16), "reportdata",
-        hex_json(b->reportdata, 64), "debug", (b->flags & ATT_SGX_FLAGS_DEBUG) != 0);
-}
-
-/* The PCK leaf's SGX extension, read without checking anything. */
-static json_t *pck_json(const struct att_sgx_quote *q)
-{
-    STACK_OF(X509) *certs = NULL;
-    X509 *leaf = NULL;
-    struct att_pck_info pck;
-    char msg[160] = "";
-    json_t *out = NULL;
-    if (att_pem_certs_parse(q->sig.pck_pem.ptr, q->sig.pck_pem.len, 4, &certs, msg, sizeof(msg)) !=
-            ATT_OK ||
-        att_certs_leaf(certs, &leaf) != ATT_OK ||
-        att_pck_info_from_cert(leaf, &pck, msg, sizeof(msg)) != ATT_OK) {
-        out = json_pack("{s:s}", "error", msg[0] ? msg : "no PCK certificate chain");
-    } else {
-        char subject[256] = "";
-        char issuer[256] = "";
-        X509_NAME_oneline(X509_get_subject_name(leaf), subject, sizeof(subject));
-        X509_NAME_oneline(X509_get_issuer_name(leaf), issuer, sizeof(issuer));
-        out =
-            json_pack("{s:s,s:s,s:i,s:o,s:o,s:o,s:I,s:o}", "subject", subject, "issuer", issuer,
-                      "certificates", sk_X509_num(certs), "fmspc", hex_json(pck.fmspc, 6), "pceid",
-                      hex_json(pck.pceid, 2), "tcbComponents", hex_json(pck.comp_svn, 16), "pcesvn",
-                      (json_int_t)pck.pcesvn, "cpusvn", hex_json(pck.cpusvn, 16));
-    }
-    sk_X509_pop_free(certs, X509_free);
-    return out;
-}
-
-int att_admin_inspect(const char *path, bool open_enclave, char **json_out, char *err,
+int att_admin_inspect(const char *type, const char *path, char **json_out, char *err,
                       size_t err_len)
 {
+    const struct att_evidence_type *t = NULL;
     struct att_buf evidence;
-    struct att_sgx_quote q;
-    struct att_bytes quote;
+    struct att_bytes bytes;
+    json_t *doc = NULL;
     char msg[256] = "";
     int rc = 1;
     att_buf_init(&evidence, MAX_FILE);
-    if (read_evidence(path, &evidence, err, err_len) != 0) {
+    if (find_type(type, &t, err, err_len) != 0 ||
+        read_evidence(path, &evidence, err, err_len) != 0) {
         goto out;
     }
-    quote.ptr = evidence.data;
-    quote.len = evidence.len;
-    att_err e = open_enclave
-                    ? att_oe_report_unwrap(evidence.data, evidence.len, &quote, msg, sizeof(msg))
-                    : ATT_OK;
-    if (e == ATT_OK) {
-        e = att_sgx_quote_parse(quote.ptr, quote.len, &q, msg, sizeof(msg));
-    }
+    bytes.ptr = evidence.data;
+    bytes.len = evidence.len;
+    att_err e = t->inspect(bytes, &doc, msg, sizeof(msg));
     if (e != ATT_OK) {
         att_admin_fail(err, err_len, "%s: %s", att_err_name(e), msg);
         goto out;
     }
-    const struct att_quote_header *h = &q.header;
-    json_t *doc = json_pack(
-        "{s:s,s:{s:i,s:i,s:I,s:i,s:i,s:o,s:o},s:o,s:{s:o,s:o,s:o,s:I,s:i,s:I},s:o,s:I,s:{"
-        "s:b,s:o,s:o,s:i,s:i,s:o,s:s}}",
-        "warning", "UNVERIFIED: parsed only; no signature, certificate or collateral was checked",
-        "header", "version", h->version, "attKeyType", h->att_key_type, "teeType",
-        (json_int_t)h->tee_type, "qeSvn", h->qe_svn, "pceSvn", h->pce_svn, "qeVendorId",
-        hex_json(h->qe_vendor_id, 16), "userData", hex_json(h->user_data, 20), "reportBody",
-        body_json(&q.body), "signature", "attestationKey", hex_json(q.sig.attest_key, 64),
-        "qeReport", body_json(&q.sig.qe_report), "qeAuthData",
-        hex_json(q.sig.qe_auth_data.ptr, q.sig.qe_auth_data.len), "qeAuthDataSize",
-        (json_int_t)q.sig.qe_auth_data.len, "certificationDataType", q.sig.cert_type,
-        "pckChainBytes", (json_int_t)q.sig.pck_pem.len, "pck", pck_json(&q), "trailingZeroBytes",
-        (json_int_t)q.padding, "claims (unverified)", "x-ms-sgx-is-debuggable",
-        (q.body.flags & ATT_SGX_FLAGS_DEBUG) != 0, "x-ms-sgx-mrenclave",
-        hex_json(q.body.mrenclave, 32), "x-ms-sgx-mrsigner", hex_json(q.body.mrsigner, 32),
-        "x-ms-sgx-product-id", q.body.isvprodid, "x-ms-sgx-svn", q.body.isvsvn,
-        "x-ms-sgx-report-data", hex_json(q.body.reportdata, 64), "x-ms-attestation-type", "sgx");
     rc = att_admin_dump(doc, json_out, err, err_len);
 out:
     att_buf_cleanup(&evidence);

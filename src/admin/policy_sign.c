@@ -46,7 +46,7 @@ static EVP_PKEY *read_key(const char *path)
     return key;
 }
 
-/* {"kty", "x5c": [cert]} of a signer change (MAA-API.md §4.4). */
+/* {"kty", "x5c": [cert]} of a signer change (docs/reference/maa-policy.md §4.4). */
 static json_t *certificate_payload(const char *path, char *err, size_t n)
 {
     X509 *cert = read_cert(path);
@@ -77,7 +77,7 @@ static int payload_of(const struct att_admin_sign_args *args, const char *type, 
     json_t *doc = NULL;
     *text = NULL;
     if (strcmp(args->what, "reset") == 0) {
-        return 0; /* MAA-API.md §4.3: empty */
+        return 0; /* docs/reference/maa-policy.md §4.3: empty */
     }
     if (strcmp(args->what, "set") == 0) {
         struct att_buf policy;

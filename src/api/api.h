@@ -2,7 +2,7 @@
  * api.h - the MAA-shaped REST API: routing and handlers.
  *
  * Handlers decode a request, call one domain function and encode the answer
- * (STYLE.md §11). The route table (router.c) is the single list of what
+ * (docs/internals/style.md §11). The route table (router.c) is the single list of what
  * attestd serves; later issues add routes and the permission each needs.
  *
  * Providers are reached at /providers/{name}/... and the default provider
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "auth/rbac.h"
+#include "evidence/evidence.h"
 #include "http/server.h"
 #include "provider/provider.h"
 #include "store/store.h"
@@ -72,6 +73,7 @@ struct att_api_call {
     const struct att_identity *who;
     /* The "{...}" parts of the route's path, in order (percent-decoded, never empty). */
     struct att_bytes params[ATT_API_MAX_PARAMS];
+    const struct att_evidence_type *evidence; /* on /attest/<type> routes */
 };
 
 /* Takes ownership of `providers` and of one reference to `issuers`, also on failure. */
@@ -114,9 +116,8 @@ void att_api_whoami(const struct att_api_call *call, struct att_http_response *r
 void att_api_roles_list(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_roles_add(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_roles_remove(const struct att_api_call *call, struct att_http_response *resp);
-/* attest.c */
-void att_api_attest_sgx(const struct att_api_call *call, struct att_http_response *resp);
-void att_api_attest_open_enclave(const struct att_api_call *call, struct att_http_response *resp);
+/* attest.c: POST /attest/<type> for every evidence type of the registry (call->evidence) */
+void att_api_attest(const struct att_api_call *call, struct att_http_response *resp);
 /* policies.c */
 void att_api_policy_get(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_policy_set(const struct att_api_call *call, struct att_http_response *resp);

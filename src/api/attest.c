@@ -1,11 +1,14 @@
 /*
- * attest.c - POST /attest/SgxEnclave and /attest/OpenEnclave (MAA-API.md §1.2, §1.3).
+ * attest.c - POST /attest/<type> for every evidence type of the registry (docs/reference/maa-api.md
+ * §1.2, §1.3; src/evidence/evidence.h).
  *
- * Decodes the request body (the current shape {quote|report, runtimeData, initTimeData,
- * nonce, draftPolicyForAttestation} and the legacy {Quote, EnclaveHeldData}), runs the
- * attestation (src/attest) and answers {"token": JWT}: signed by the provider, or unsigned
- * (alg "none") for a draft policy (§4.5). Failures are MAA's error body; the "innererror"
- * member names attestd's precise reason (one code per verification step).
+ * Decodes the request body (MAA's shape {<member>, runtimeData, initTimeData, nonce,
+ * draftPolicyForAttestation}, where the type names the member - "quote", "report" - and, for
+ * SgxEnclave, the legacy {Quote, EnclaveHeldData}), runs the attestation (src/attest) and
+ * answers {"token": JWT}: signed by the provider, or unsigned (alg "none") for a draft policy
+ * (§4.5). Failures are MAA's error body, its status and code taken from the error list
+ * (src/core/errors.def); the "innererror" member names attestd's precise reason (one code per
+ * verification step). This is the only place attestation errors become HTTP answers.
  */
 #include "api/api.h"
 
@@ -14,6 +17,7 @@
 #include <string.h>
 
 #include "attest/attest.h"
+#include "collateral/service.h"
 #include "core/codec.h"
 #include "core/json_plain.h"
 #include "core/log.h"
@@ -32,7 +36,7 @@ struct decoded {
     struct att_buf evidence;
     struct att_buf runtime;
     struct att_buf init_time;
-    struct att_attest_request req;
+    struct att_evidence_request req;
 };
 
 static void decoded_init(struct decoded *d)
@@ -68,8 +72,8 @@ static att_err b64url_field(const json_t *v, struct att_buf *out)
 static att_err field_error(struct att_attest_error *err, att_err rc, const char *field)
 {
     return att_attest_fail(
-        err, 400, "InvalidParameter", rc,
-        rc == ATT_ERR_TOO_LARGE ? "%s is too large" : "%s is not a base64url string", field);
+        err, rc, rc == ATT_ERR_TOO_LARGE ? "%s is too large" : "%s is not a base64url string",
+        field);
 }
 
 /* RuntimeData / InitTimeData: {"data": b64url, "dataType": "Binary" | "JSON"}. */
@@ -79,7 +83,7 @@ static att_err bound_data(const json_t *obj, const char *field, struct att_buf *
     const json_t *data = json_object_get(obj, "data");
     const json_t *type = json_object_get(obj, "dataType");
     if (!json_is_object(obj) || !json_is_string(data)) {
-        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
+        return att_attest_fail(err, ATT_ERR_JSON,
                                "%s must be an object with a string member \"data\"", field);
     }
     att_err rc = b64url_field(data, buf);
@@ -91,8 +95,8 @@ static att_err bound_data(const json_t *obj, const char *field, struct att_buf *
     } else if (json_is_string(type) && strcmp(json_string_value(type), "JSON") == 0) {
         out->json = true;
     } else {
-        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
-                               "%s.dataType must be \"Binary\" or \"JSON\"", field);
+        return att_attest_fail(err, ATT_ERR_JSON, "%s.dataType must be \"Binary\" or \"JSON\"",
+                               field);
     }
     out->present = true;
     out->bytes.ptr = buf->data;
@@ -108,8 +112,8 @@ static att_err optional_string(const json_t *doc, const char *key, size_t max, c
         return ATT_OK;
     }
     if (!json_is_string(v) || json_string_length(v) > max) {
-        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
-                               "%s must be a string of at most %zu bytes", key, max);
+        return att_attest_fail(err, ATT_ERR_JSON, "%s must be a string of at most %zu bytes", key,
+                               max);
     }
     *out = json_string_value(v);
     if (len != NULL) {
@@ -118,11 +122,11 @@ static att_err optional_string(const json_t *doc, const char *key, size_t max, c
     return ATT_OK;
 }
 
-static att_err decode(const struct att_http_request *hr, bool open_enclave, struct decoded *d,
-                      struct att_attest_error *err)
+static att_err decode(const struct att_http_request *hr, const struct att_evidence_type *t,
+                      struct decoded *d, struct att_attest_error *err)
 {
     json_error_t jerr;
-    const char *field = open_enclave ? "report" : "quote";
+    const char *field = t->member;
     const json_t *evidence;
     const json_t *v;
 
@@ -131,12 +135,11 @@ static att_err decode(const struct att_http_request *hr, bool open_enclave, stru
         d->doc = json_loadb((const char *)hr->body, hr->body_len, JSON_REJECT_DUPLICATES, &jerr);
     }
     if (d->doc == NULL || !json_is_object(d->doc)) {
-        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
-                               "the request body is not a JSON object");
+        return att_attest_fail(err, ATT_ERR_JSON, "the request body is not a JSON object");
     }
     evidence = json_object_get(d->doc, field);
     /* Legacy shape (2018-09-01-preview): {"Quote", "EnclaveHeldData"} = quote + Binary data. */
-    const json_t *legacy = open_enclave ? NULL : json_object_get(d->doc, "Quote");
+    const json_t *legacy = t->legacy_body ? json_object_get(d->doc, "Quote") : NULL;
     if (evidence == NULL && legacy != NULL) {
         evidence = legacy;
         field = "Quote";
@@ -152,8 +155,7 @@ static att_err decode(const struct att_http_request *hr, bool open_enclave, stru
         }
     }
     if (!json_is_string(evidence)) {
-        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
-                               "the request has no string member \"%s\"", field);
+        return att_attest_fail(err, ATT_ERR_JSON, "the request has no string member \"%s\"", field);
     }
     att_err rc = b64url_field(evidence, &d->evidence);
     if (rc != ATT_OK) {
@@ -161,7 +163,6 @@ static att_err decode(const struct att_http_request *hr, bool open_enclave, stru
     }
     d->req.evidence.ptr = d->evidence.data;
     d->req.evidence.len = d->evidence.len;
-    d->req.open_enclave = open_enclave;
     if ((v = json_object_get(d->doc, "runtimeData")) != NULL && !json_is_null(v)) {
         ATT_TRY(bound_data(v, "runtimeData", &d->runtime, &d->req.runtime, err));
     }
@@ -174,18 +175,27 @@ static att_err decode(const struct att_http_request *hr, bool open_enclave, stru
 }
 
 static void answer_error(const struct att_api_call *call, const struct att_attest_error *e,
-                         const char *type, struct att_http_response *resp)
+                         struct att_http_response *resp)
 {
-    att_log(e->status >= 500 ? ATT_LOG_ERROR : ATT_LOG_INFO, "attestation refused", "request_id",
+    int status = att_err_http_status(e->err);
+    const char *code =
+        e->appraisal && status == 400 ? "PolicyEvaluationError" : att_err_maa_code(e->err);
+    att_log(status >= 500 ? ATT_LOG_ERROR : ATT_LOG_INFO, "attestation refused", "request_id",
             json_string(call->req->request_id), "provider", json_string(call->provider->rec.name),
-            "type", json_string(type), "status", json_integer(e->status), "code",
-            json_string(e->code), "reason", json_string(att_err_name(e->err)), "message",
+            "type", json_string(call->evidence->name), "status", json_integer(status), "code",
+            json_string(code), "reason", json_string(att_err_name(e->err)), "message",
             json_string(e->message), "peer", json_string(call->req->peer_text), NULL);
-    if (e->status >= 500) {
-        att_http_error(resp, e->status, e->code, "the attestation could not be completed");
+    if (status >= 500) {
+        att_http_error(resp, status, code, "the attestation could not be completed");
         return;
     }
-    att_http_error_inner(resp, e->status, e->code, e->message, att_err_name(e->err));
+    att_http_error_inner(resp, status, code, e->message, att_err_name(e->err));
+}
+
+/* A failure of ours (reading the policy, signing): always a 5xx, whatever `rc` says. */
+static att_err internal(struct att_attest_error *err, att_err rc, const char *what)
+{
+    return att_attest_fail(err, att_err_http_status(rc) >= 500 ? rc : ATT_ERR_INTERNAL, "%s", what);
 }
 
 static void answer_token(struct att_http_response *resp, const struct att_buf *token)
@@ -199,7 +209,8 @@ static void answer_token(struct att_http_response *resp, const struct att_buf *t
     }
 }
 
-/* Sign the claims (or, for a draft policy, leave them unsigned: MAA-API.md §4.5). */
+/* Sign the claims (or, for a draft policy, leave them unsigned: docs/reference/maa-policy.md §4.5).
+ */
 static att_err issue(const struct att_api_call *call, json_t *claims, bool draft, int64_t now,
                      struct att_buf *token)
 {
@@ -222,11 +233,10 @@ static att_err issue(const struct att_api_call *call, json_t *claims, bool draft
     return rc;
 }
 
-static void attest(const struct att_api_call *call, bool open_enclave,
-                   struct att_http_response *resp)
+void att_api_attest(const struct att_api_call *call, struct att_http_response *resp)
 {
-    const char *type = open_enclave ? "OpenEnclave" : "SgxEnclave";
-    struct att_attest_error err = {0, NULL, ATT_OK, ""};
+    const struct att_evidence_type *t = call->evidence;
+    struct att_attest_error err;
     struct decoded d;
     struct att_cached_policy *pol = NULL;
     json_t *claims = NULL;
@@ -234,14 +244,15 @@ static void attest(const struct att_api_call *call, bool open_enclave,
     int64_t now = att_time_now();
     att_err rc;
 
+    memset(&err, 0, sizeof(err));
     decoded_init(&d);
     att_buf_init(&token, ATT_JWS_MAX);
-    rc = decode(call->req, open_enclave, &d, &err);
+    rc = decode(call->req, t, &d, &err);
     if (rc == ATT_OK && d.req.draft_policy == NULL) {
         rc = att_policy_cache_get(call->api->policy_cache, call->api->store, call->api->keyring,
-                                  &call->provider->rec, type, att_time_mono_ms(), &pol);
+                                  &call->provider->rec, t->name, att_time_mono_ms(), &pol);
         if (rc != ATT_OK) {
-            att_attest_fail(&err, 500, "InternalServerError", rc, "cannot read the policy");
+            internal(&err, rc, "cannot read the policy");
         }
     }
     if (rc == ATT_OK) {
@@ -251,26 +262,27 @@ static void attest(const struct att_api_call *call, bool open_enclave,
         int64_t grace = call->provider->rec.collateral_grace > 0
                             ? call->provider->rec.collateral_grace
                             : call->api->collateral_grace;
-        struct att_attest_env env = {call->api->collateral, NULL, NULL, at, grace};
+        struct att_intel_source intel = att_collateral_intel_source(call->api->collateral);
+        struct att_evidence_env env = {call->api->collateral != NULL ? &intel : NULL, at, grace};
         struct att_attest_policy ap = {pol != NULL ? pol->policy : NULL,
                                        pol != NULL ? pol->hash : "",
                                        pol != NULL ? pol->signer_jwk : NULL};
-        rc = att_attest_sgx(&d.req, &env, &ap, &claims, &err);
+        rc = att_attest_run(t, &d.req, &env, &ap, &claims, &err);
     }
     if (rc == ATT_OK) {
         rc = issue(call, claims, d.req.draft_policy != NULL, now, &token);
         if (rc != ATT_OK) {
-            att_attest_fail(&err, 500, "InternalServerError", rc, "cannot sign the token");
+            internal(&err, rc, "cannot sign the token");
         }
     }
     if (rc != ATT_OK) {
-        answer_error(call, &err, type, resp);
+        answer_error(call, &err, resp);
     } else {
         if (att_log_enabled(ATT_LOG_INFO)) { /* spares building the fields when filtered out */
             att_log(ATT_LOG_INFO, "attestation", "request_id", json_string(call->req->request_id),
-                    "provider", json_string(call->provider->rec.name), "type", json_string(type),
+                    "provider", json_string(call->provider->rec.name), "type", json_string(t->name),
                     "policy_hash", json_incref(json_object_get(claims, "x-ms-policy-hash")),
-                    "tcb_status", json_incref(json_object_get(claims, "x-ms-sgx-tcb-status")),
+                    "tcb_status", json_incref(json_object_get(claims, t->tcb_status_claim)),
                     "draft", json_boolean(d.req.draft_policy != NULL), "peer",
                     json_string(call->req->peer_text), NULL);
         }
@@ -280,14 +292,4 @@ static void attest(const struct att_api_call *call, bool open_enclave,
     att_cached_policy_release(pol);
     att_buf_cleanup(&token);
     decoded_cleanup(&d);
-}
-
-void att_api_attest_sgx(const struct att_api_call *call, struct att_http_response *resp)
-{
-    attest(call, false, resp);
-}
-
-void att_api_attest_open_enclave(const struct att_api_call *call, struct att_http_response *resp)
-{
-    attest(call, true, resp);
 }

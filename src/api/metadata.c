@@ -1,6 +1,6 @@
 /*
  * metadata.c - GET /certs and GET /.well-known/openid-configuration
- * (MAA-API.md §1.4). The documents are rendered once when providers load.
+ * (docs/reference/maa-api.md §1.4). The documents are rendered once when providers load.
  */
 #include "api/api.h"
 

@@ -1,5 +1,6 @@
 /*
- * policies.c - MAA's policy management routes (MAA-API.md §4) and attestd's policy history.
+ * policies.c - MAA's policy management routes (docs/reference/maa-policy.md §4) and attestd's
+ * policy history.
  *
  *   GET  /policies/{type}                              read    PolicyResult with x-ms-policy
  *   PUT  /policies/{type}                              write   text/plain JWS -> "Updated"

@@ -3,7 +3,7 @@
  *
  * Input: a parsed request (path already percent-decoded and free of dot
  * segments). Routing is on literal strings: MAA's ":reset", ":add" are part
- * of the last segment (MAA-API.md §1.2).
+ * of the last segment (docs/reference/maa-api.md §1.2).
  */
 #include "api/api.h"
 
@@ -18,10 +18,12 @@
 #include "core/log.h"
 #include "core/log_summary.h"
 #include "core/timeutil.h"
+#include "evidence/sgx/sgx.h"
+#include "evidence/tdx/tdx.h"
 
 #include <openssl/evp.h>
 
-/* Whether a route takes the api-version query parameter (MAA-API.md §1.1). */
+/* Whether a route takes the api-version query parameter (docs/reference/maa-api.md §1.1). */
 enum version_rule {
     VERSION_IGNORED,  /* attestd-specific routes */
     VERSION_OPTIONAL, /* /certs and OpenID metadata: SDKs send none */
@@ -47,57 +49,62 @@ struct route {
     enum att_perm perm; /* what the caller must hold (src/auth/rbac.h) */
     void (*handler)(const struct att_api_call *call, struct att_http_response *resp);
     enum weight weight;
+    const struct att_evidence_type *evidence; /* /attest/<type> routes: the type they serve */
 };
 
 /* The one list of what attestd serves, and who may call it. */
 static const struct route routes[] = {
     {ATT_HTTP_GET, "/certs", "GetCerts", VERSION_OPTIONAL, false, ATT_PERM_PUBLIC,
-     att_api_get_certs, LIGHT},
+     att_api_get_certs, LIGHT, NULL},
     {ATT_HTTP_GET, "/.well-known/openid-configuration", "GetOpenIdMetadata", VERSION_OPTIONAL,
-     false, ATT_PERM_PUBLIC, att_api_get_openid, LIGHT},
+     false, ATT_PERM_PUBLIC, att_api_get_openid, LIGHT, NULL},
     {ATT_HTTP_GET, "/healthz", "Healthz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_healthz,
-     LIGHT},
+     LIGHT, NULL},
     /* Status for everyone; the detail for an authenticated Reader (whose token is checked). */
     {ATT_HTTP_GET, "/readyz", "Readyz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_readyz,
-     LIGHT_ANONYMOUS},
+     LIGHT_ANONYMOUS, NULL},
     {ATT_HTTP_POST, "/oauth2/token", "OAuthToken", VERSION_IGNORED, true, ATT_PERM_PUBLIC,
-     att_api_oauth_token, HEAVY},
+     att_api_oauth_token, HEAVY, NULL},
     {ATT_HTTP_GET, "/admin/whoami", "WhoAmI", VERSION_IGNORED, true, ATT_PERM_AUTHENTICATED,
-     att_api_whoami, HEAVY},
+     att_api_whoami, HEAVY, NULL},
     {ATT_HTTP_GET, "/admin/roleAssignments", "ListRoleAssignments", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_list, HEAVY},
+     ATT_PERM_ADMIN, att_api_roles_list, HEAVY, NULL},
     {ATT_HTTP_POST, "/admin/roleAssignments", "AddRoleAssignment", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_add, HEAVY},
+     ATT_PERM_ADMIN, att_api_roles_add, HEAVY, NULL},
     {ATT_HTTP_POST, "/admin/roleAssignments:remove", "RemoveRoleAssignment", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_remove, HEAVY},
-    /* Attestation (MAA-API.md §1.2): public unless the provider sets attest_requires_auth. */
+     ATT_PERM_ADMIN, att_api_roles_remove, HEAVY, NULL},
+    /* Attestation (docs/reference/maa-api.md §1.2): public unless the provider sets
+       attest_requires_auth. */
     {ATT_HTTP_POST, "/attest/SgxEnclave", "AttestSgxEnclave", VERSION_REQUIRED, false,
-     ATT_PERM_ATTEST, att_api_attest_sgx, HEAVY},
+     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_sgx},
     {ATT_HTTP_POST, "/attest/OpenEnclave", "AttestOpenEnclave", VERSION_REQUIRED, false,
-     ATT_PERM_ATTEST, att_api_attest_open_enclave, HEAVY},
-    /* Policy management (MAA-API.md §4; roles §5: Reader reads, Contributor changes). */
+     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_open_enclave},
+    {ATT_HTTP_POST, "/attest/TdxVm", "AttestTdxVm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
+     att_api_attest, HEAVY, &att_evidence_tdx},
+    /* Policy management (docs/reference/maa-policy.md §4; roles §5: Reader reads, Contributor
+       changes). */
     {ATT_HTTP_GET, "/policies/{type}", "GetPolicy", VERSION_REQUIRED, false, ATT_PERM_READ,
-     att_api_policy_get, HEAVY},
+     att_api_policy_get, HEAVY, NULL},
     {ATT_HTTP_PUT, "/policies/{type}", "SetPolicy", VERSION_REQUIRED, false, ATT_PERM_WRITE,
-     att_api_policy_set, HEAVY},
+     att_api_policy_set, HEAVY, NULL},
     {ATT_HTTP_POST, "/policies/{type}:reset", "ResetPolicy", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_policy_reset, HEAVY},
+     ATT_PERM_WRITE, att_api_policy_reset, HEAVY, NULL},
     {ATT_HTTP_GET, "/certificates", "GetPolicyCertificates", VERSION_REQUIRED, false, ATT_PERM_READ,
-     att_api_certificates_get, HEAVY},
+     att_api_certificates_get, HEAVY, NULL},
     {ATT_HTTP_POST, "/certificates:add", "AddPolicyCertificate", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_certificates_add, HEAVY},
+     ATT_PERM_WRITE, att_api_certificates_add, HEAVY, NULL},
     {ATT_HTTP_POST, "/certificates:remove", "RemovePolicyCertificate", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_certificates_remove, HEAVY},
+     ATT_PERM_WRITE, att_api_certificates_remove, HEAVY, NULL},
     /* Policy history (attestd's own, not MAA's). */
     {ATT_HTTP_GET, "/attestd/policies/{type}/versions", "ListPolicyVersions", VERSION_IGNORED,
-     false, ATT_PERM_READ, att_api_policy_versions, HEAVY},
+     false, ATT_PERM_READ, att_api_policy_versions, HEAVY, NULL},
     {ATT_HTTP_GET, "/attestd/policies/{type}/versions/{version}", "GetPolicyVersion",
-     VERSION_IGNORED, false, ATT_PERM_READ, att_api_policy_version, HEAVY},
+     VERSION_IGNORED, false, ATT_PERM_READ, att_api_policy_version, HEAVY, NULL},
     {ATT_HTTP_POST, "/attestd/policies/{type}/versions/{version}:rollback", "RollbackPolicy",
-     VERSION_IGNORED, false, ATT_PERM_WRITE, att_api_policy_rollback, HEAVY},
+     VERSION_IGNORED, false, ATT_PERM_WRITE, att_api_policy_rollback, HEAVY, NULL},
 };
 
-/* api-version values of MAA's published specs (MAA-API.md §1.1). */
+/* api-version values of MAA's published specs (docs/reference/maa-api.md §1.1). */
 static const char *const api_versions[] = {
     "2018-09-01-preview", "2020-10-01", "2022-08-01", "2022-09-01-preview", "2025-06-01",
 };
@@ -435,7 +442,7 @@ char *att_api_routes_json(void)
 /*
  * Match `path` against a route template: literal bytes, and "{name}" placeholders that take one
  * non-empty run of bytes up to the next '/' or ':' (MAA's ":reset", ":add" follow a segment,
- * MAA-API.md §1.2). Captures go to params[0..ATT_API_MAX_PARAMS).
+ * docs/reference/maa-api.md §1.2). Captures go to params[0..ATT_API_MAX_PARAMS).
  */
 static bool match_template(const char *tmpl, struct att_bytes path,
                            struct att_bytes params[ATT_API_MAX_PARAMS])
@@ -545,7 +552,8 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
         return;
     }
     struct att_identity who;
-    struct att_api_call call = {req, snap->providers, provider, api, NULL, {{NULL, 0}}};
+    struct att_api_call call = {req,  snap->providers, provider,       api,
+                                NULL, {{NULL, 0}},     match->evidence};
     memcpy(call.params, found, sizeof(call.params));
     if (match->weight == LIGHT_ANONYMOUS && has_credentials(req)) {
         /* A public route with more to show an authenticated Reader of every provider. */

@@ -1,10 +1,11 @@
 /*
- * attest.h - the attestation flow shared by every evidence type: verified evidence becomes
- * claims, the provider's policy (or a draft policy) appraises them, and the answer is the
- * claim set of a token (MAA-API.md §2, §3). HTTP and signing stay in src/api.
+ * attest.h - the attestation flow shared by every evidence type: the type's steps
+ * (src/evidence/evidence.h) turn evidence into claims, the provider's policy (or a draft
+ * policy) appraises them, and the answer is the claim set of a token (docs/reference/maa-tokens.md
+ * §2, docs/reference/maa-policy.md §3). HTTP and signing stay in src/api.
  *
- *   evidence verifier -> token claims (x-ms-*) -> incoming claims (+ "$" aliases, §3.6)
- *                     -> policy -> outgoing claims and properties merged into the token
+ *   parse -> collateral -> verify -> bind -> token claims -> incoming claims (+ "$" aliases,
+ *   §3.6) -> policy -> outgoing claims and properties merged into the token
  */
 #ifndef ATT_ATTEST_ATTEST_H
 #define ATT_ATTEST_ATTEST_H
@@ -16,32 +17,12 @@
 
 #include "core/err.h"
 #include "core/rd.h"
+#include "evidence/evidence.h"
 #include "policy/policy.h"
 
-struct att_collateral;
-struct att_dcap_trust;
-struct att_sgx_inputs;
-
-/* Attestation tokens live 8 hours (MAA-API.md §2.2); configurable (attest_token_lifetime). */
+/* Attestation tokens live 8 hours (docs/reference/maa-tokens.md §2.2); configurable
+ * (attest_token_lifetime). */
 #define ATT_ATTEST_TOKEN_LIFETIME 28800
-
-/* Data the client binds to the evidence (MAA-API.md §1.3): RuntimeData / InitTimeData. */
-struct att_bound_data {
-    bool present;
-    bool json; /* dataType "JSON" (else "Binary") */
-    struct att_bytes bytes;
-};
-
-/* One attestation request, decoded by src/api. All views are borrowed. */
-struct att_attest_request {
-    struct att_bytes evidence; /* the quote, or the Open Enclave report */
-    bool open_enclave;
-    struct att_bound_data runtime;
-    struct att_bound_data init_time;
-    const char *nonce;        /* NULL when absent */
-    const char *draft_policy; /* draftPolicyForAttestation text, NULL when absent */
-    size_t draft_len;
-};
 
 /* The policy that appraises the claims: parsed, with its hash and signer. */
 struct att_attest_policy {
@@ -50,35 +31,24 @@ struct att_attest_policy {
     json_t *signer_jwk; /* x-ms-policy-signer, or NULL when unsigned */
 };
 
-/* Everything the flow needs beyond the request. */
-struct att_attest_env {
-    /* Collateral: the service (the server), or loaded items and the trust anchors to load the
-     * quote's PCK chain with (the offline verifier, `attestctl verify --collateral`). */
-    struct att_collateral *collateral;
-    const struct att_sgx_inputs *preloaded;
-    const struct att_dcap_trust *trust;
-    int64_t now;   /* verification time: the wall clock in the server */
-    int64_t grace; /* seconds a provider lets collateral be used past its nextUpdate */
-};
-
-/* Why an attestation failed, for the HTTP answer (MAA-API.md §1.5). */
+/* Why an attestation failed: one precise code, and a message naming the problem. src/api turns
+ * the code into MAA's answer (att_err_http_status, att_err_maa_code). */
 struct att_attest_error {
-    int status;       /* 400, or 503 when the collateral upstream failed, 500 for our bugs */
-    const char *code; /* "InvalidParameter", "PolicyEvaluationError", "PolicyParsingError", ... */
-    att_err err;      /* the precise reason (one code per verification step) */
+    att_err err;
+    bool appraisal; /* the policy's evaluation failed: MAA answers PolicyEvaluationError */
     char message[512];
 };
 
 /*
- * SgxEnclave and OpenEnclave (MAA-API.md §2.4, §2.9): parse and verify the quote at env->now,
- * check the runtime/init-time bindings, and build the token claims (x-ms-sgx-*, the legacy
- * aliases, x-ms-runtime / x-ms-inittime, nonce) before the policy runs. On success *claims is
- * a new object. `pol` is the provider's policy; with req->draft_policy set the draft is parsed
- * and used instead (a parse failure is PolicyParsingError).
+ * Attest evidence of type `t` (src/evidence/evidence.h): parse, fetch collateral, verify at
+ * env->now, check the bindings, build the type's token claims plus x-ms-runtime /
+ * x-ms-inittime, then let the policy appraise them. `pol` is the provider's policy; with
+ * req->draft_policy set the draft is parsed and used instead (a parse failure is
+ * ATT_ERR_POLICY_PARSE or ATT_ERR_POLICY_LIMIT). On success *claims is a new object.
  */
-att_err att_attest_sgx(const struct att_attest_request *req, const struct att_attest_env *env,
-                       const struct att_attest_policy *pol, json_t **claims,
-                       struct att_attest_error *err) ATT_WUR;
+att_err att_attest_run(const struct att_evidence_type *t, const struct att_evidence_request *req,
+                       const struct att_evidence_env *env, const struct att_attest_policy *pol,
+                       json_t **claims, struct att_attest_error *err) ATT_WUR;
 
 /* ---- shared steps (claims.c) --------------------------------------------------------- */
 
@@ -107,16 +77,18 @@ att_err att_claims_incoming(json_t *token_claims, const char *const *aliases,
 /*
  * Appraise: evaluate `pol` over `in` and merge the outcome into `token_claims` - outgoing
  * claims as top-level members (repeated types become arrays; a name the service already set
- * is not overwritten), x-ms-sgx-tcbidentifier from the properties, x-ms-policy-hash and
- * x-ms-policy-signer. Refusals fill *err: PolicyEvaluationError for a deny, no permit, or an
- * evaluation failure.
+ * is not overwritten), x-ms-sgx-tcbidentifier from the properties when `echo_tcb_identifier`
+ * (the SGX types: docs/reference/maa-tokens.md §2.8), x-ms-policy-hash and
+ * x-ms-policy-signer. Refusals fill *err: ATT_ERR_POLICY_DENIED, ATT_ERR_POLICY_NO_PERMIT, or
+ * the evaluation's error.
  */
 att_err att_attest_appraise(const struct att_attest_policy *pol, const struct att_claim_list *in,
-                            json_t *token_claims, struct att_attest_error *err) ATT_WUR;
+                            bool echo_tcb_identifier, json_t *token_claims,
+                            struct att_attest_error *err) ATT_WUR;
 
 /* Fill *err and return `code`. */
-att_err att_attest_fail(struct att_attest_error *err, int status, const char *maa_code,
-                        att_err code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+att_err att_attest_fail(struct att_attest_error *err, att_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The runtime/init-time claims: x-ms-runtime / x-ms-inittime objects for JSON data. */
 att_err att_claims_bound_data(json_t *token_claims, const struct att_bound_data *d,

@@ -1,6 +1,7 @@
 /*
  * claims.c - the steps every attestation type shares: token claims -> incoming claims,
- * policy appraisal, merging the policy's outcome into the token (MAA-API.md §2.3, §3.3, §3.6).
+ * policy appraisal, merging the policy's outcome into the token (docs/reference/maa-tokens.md §2.3,
+ * docs/reference/maa-policy.md §3.3, §3.6).
  */
 #include "attest/attest.h"
 
@@ -14,12 +15,9 @@
 
 #define MAX_INCOMING 1024 /* claims one token's members may turn into */
 
-att_err att_attest_fail(struct att_attest_error *err, int status, const char *maa_code,
-                        att_err code, const char *fmt, ...)
+att_err att_attest_fail(struct att_attest_error *err, att_err code, const char *fmt, ...)
 {
     va_list ap;
-    err->status = status;
-    err->code = maa_code;
     err->err = code;
     va_start(ap, fmt);
     (void)vsnprintf(err->message, sizeof(err->message), fmt, ap);
@@ -248,30 +246,29 @@ static att_err merge_outgoing(const struct att_policy_result *res, json_t *token
 }
 
 att_err att_attest_appraise(const struct att_attest_policy *pol, const struct att_claim_list *in,
-                            json_t *token_claims, struct att_attest_error *err)
+                            bool echo_tcb_identifier, json_t *token_claims,
+                            struct att_attest_error *err)
 {
     struct att_policy_result res;
     char msg[256] = "";
     att_err rc = att_policy_eval(pol->policy, in->items, in->n, NULL, &res, msg, sizeof(msg));
     if (rc == ATT_ERR_NOMEM) {
-        return att_attest_fail(err, 500, "InternalServerError", rc, "out of memory");
+        return att_attest_fail(err, rc, "out of memory");
     }
     if (rc != ATT_OK) {
-        return att_attest_fail(err, 400, "PolicyEvaluationError", rc,
-                               "policy evaluation failed: %s", msg);
+        err->appraisal = true;
+        return att_attest_fail(err, rc, "policy evaluation failed: %s", msg);
     }
     if (!res.authorized) {
         rc = res.decision;
-        att_attest_fail(err, 400, "PolicyEvaluationError", rc, "Authorization failed: %s",
-                        res.reason);
+        err->appraisal = true;
+        att_attest_fail(err, rc, "Authorization failed: %s", res.reason);
         att_policy_result_cleanup(&res);
         return rc;
     }
     rc = merge_outgoing(&res, token_claims);
     const struct att_claim *tcbid = att_policy_result_property(&res, "x-ms-sgx-tcbidentifier");
-    if (rc == ATT_OK && tcbid != NULL && json_object_get(token_claims, "x-ms-attestation-type") &&
-        strcmp(json_string_value(json_object_get(token_claims, "x-ms-attestation-type")), "sgx") ==
-            0) {
+    if (rc == ATT_OK && tcbid != NULL && echo_tcb_identifier) {
         json_t *v = claim_json(tcbid);
         rc = v != NULL && json_object_set_new(token_claims, "x-ms-sgx-tcbidentifier", v) == 0
                  ? ATT_OK
@@ -289,7 +286,7 @@ att_err att_attest_appraise(const struct att_attest_policy *pol, const struct at
                  : ATT_ERR_NOMEM;
     }
     if (rc != ATT_OK) {
-        return att_attest_fail(err, 500, "InternalServerError", rc, "cannot build the token");
+        return att_attest_fail(err, rc, "cannot build the token");
     }
     return ATT_OK;
 }
@@ -302,17 +299,17 @@ att_err att_claims_bound_data(json_t *token_claims, const struct att_bound_data 
     if (!d->present || !d->json) {
         return ATT_OK;
     }
-    /* MAA-API.md §1.3: JSON data must be a UTF-8 JSON text; the token carries the object. */
+    /* docs/reference/maa-api.md §1.3: JSON data must be a UTF-8 JSON text; the token carries the
+     * object. */
     doc = json_loadb((const char *)d->bytes.ptr, d->bytes.len,
                      JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (doc == NULL || !json_is_object(doc)) {
         json_decref(doc);
-        return att_attest_fail(err, 400, "InvalidParameter", ATT_ERR_JSON,
-                               "%s data of type JSON is not a JSON object",
+        return att_attest_fail(err, ATT_ERR_JSON, "%s data of type JSON is not a JSON object",
                                strcmp(json_claim, "x-ms-runtime") == 0 ? "runtime" : "init-time");
     }
     if (json_object_set_new(token_claims, json_claim, doc) != 0) {
-        return att_attest_fail(err, 500, "InternalServerError", ATT_ERR_NOMEM, "out of memory");
+        return att_attest_fail(err, ATT_ERR_NOMEM, "out of memory");
     }
     return ATT_OK;
 }

@@ -15,8 +15,8 @@ static const char *const role_names[ATT_ROLE_COUNT] = {
 };
 
 /*
- * What each role may do (MAA-API.md §5): Contributor = read + write (+ attest, as MAA's
- * Contributor includes read, which covers attesting on custom providers); Reader = read +
+ * What each role may do (docs/reference/maa-policy.md §5): Contributor = read + write (+ attest, as
+ * MAA's Contributor includes read, which covers attesting on custom providers); Reader = read +
  * attest; Attester = attest only; Owner = everything.
  */
 static bool grants(enum att_role r, enum att_perm p)

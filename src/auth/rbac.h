@@ -1,8 +1,8 @@
 /*
  * rbac.h - roles, permissions and the decision "may this caller do this here?".
  *
- * Roles follow MAA's data-plane roles (MAA-API.md §5): Owner (everything), Attestation
- * Contributor (read and change policies and signers), Attestation Reader (read them),
+ * Roles follow MAA's data-plane roles (docs/reference/maa-policy.md §5): Owner (everything),
+ * Attestation Contributor (read and change policies and signers), Attestation Reader (read them),
  * Attester (call /attest on providers that require authentication). A role is assigned to a
  * principal, an external subject or an external group, on one provider or on all ("*").
  * Every route names the one permission it needs (src/api/router.c).

@@ -5,7 +5,7 @@
  * Input: an operator-supplied file, untrusted: capped, parsed by jansson with duplicate names
  * refused, every member type- and size-checked and decoded strictly (hex through src/core/codec,
  * PEM CRLs through OpenSSL's PEM reader with the label checked). Contents are verified later by
- * src/evidence/sgx/dcap.c; nothing here judges certificates, CRLs or signatures.
+ * src/evidence/intel/dcap.c; nothing here judges certificates, CRLs or signatures.
  */
 #include "collateral/bundle.h"
 
@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "collateral/tcbinfo.h"
+#include "evidence/intel/tcbinfo.h"
 #include "core/codec.h"
 #include "core/rd.h"
 

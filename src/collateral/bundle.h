@@ -1,6 +1,6 @@
 /*
  * bundle.h - an offline Intel collateral bundle: one JSON object in the layout of dcap-qvl's
- * QuoteCollateralV3 (tests/fixtures, /work/shared/testdata/MANIFEST.md "Conventions"):
+ * QuoteCollateralV3 (tests/fixtures/dcap/README.md):
  *
  *   pck_crl_issuer_chain      PEM text          tcb_info                 signed text of tcbInfo
  *   root_ca_crl               hex DER (or PEM)  tcb_info_signature       128 hex (r || s)
@@ -10,7 +10,7 @@
  *                                               qe_identity_signature    128 hex (r || s)
  *
  * Input: a file an operator imports (`attestctl collateral import`), untrusted: every item is
- * verified later by src/evidence/sgx/dcap.c. This module only frames: it checks types, sizes and
+ * verified later by src/evidence/intel/dcap.c. This module only frames: it checks types, sizes and
  * encodings, never certificates, CRL contents, signatures or the signed documents' content.
  */
 #ifndef ATT_COLLATERAL_BUNDLE_H

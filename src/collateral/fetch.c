@@ -5,7 +5,7 @@
  *
  * Input: HTTP status, header lines and bodies from a PCS or PCCS, untrusted. Everything is
  * read through the bounded reader; nothing here verifies signatures or chains (the loaders in
- * src/evidence/sgx/dcap.c do, before anything fetched is used or stored).
+ * src/evidence/intel/dcap.c do, before anything fetched is used or stored).
  */
 #include "collateral/fetch.h"
 

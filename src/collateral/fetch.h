@@ -1,7 +1,8 @@
 /*
  * fetch.h - a client of the Intel PCS API v4 (Intel's service or a PCCS, which mirrors its
- * paths; FORMATS.md §4.1): TCB info, QE identity, PCK CRLs and the Root CA CRL, each with its
- * signature and issuer chain, as raw items ready for the loaders of src/evidence/sgx/dcap.h.
+ * paths; docs/reference/intel-collateral.md §4.1): TCB info, QE identity, PCK CRLs and the Root CA
+ * CRL, each with its signature and issuer chain, as raw items ready for the loaders of
+ * src/evidence/intel/dcap.h.
  *
  * What this does not do: verify anything (signatures, chains, dates: the loaders do), parse the
  * documents' content, cache, retry or back off (src/collateral/service.c decides when to ask

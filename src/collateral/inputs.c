@@ -1,32 +1,16 @@
 /*
- * inputs.c - the collateral one SGX quote needs, as references (service.h): release, view,
- * and loading a bundle's items without a store (the offline verifier and tests).
+ * inputs.c - a bundle's items loaded without a store, and served as a fixed collateral source
+ * (the offline verifier and tests).
  */
 #include "collateral/service.h"
 
 #include <string.h>
 
-void att_sgx_inputs_release(struct att_sgx_inputs *in)
-{
-    att_dcap_item_unref(in->pck);
-    att_dcap_item_unref(in->root_crl);
-    att_dcap_item_unref(in->pck_crl);
-    att_dcap_item_unref(in->tcb_info);
-    att_dcap_item_unref(in->qe_identity);
-    memset(in, 0, sizeof(*in));
-}
-
-struct att_sgx_collateral att_sgx_inputs_view(const struct att_sgx_inputs *in)
-{
-    struct att_sgx_collateral c = {in->root_crl, in->pck_crl, in->tcb_info, in->qe_identity};
-    return c;
-}
-
 att_err att_collateral_from_bundle(const struct att_dcap_trust *trust,
-                                   const struct att_dcap_bundle *b, struct att_sgx_inputs *out,
+                                   const struct att_dcap_bundle *b, struct att_intel_inputs *out,
                                    char *msg, size_t msg_len)
 {
-    struct att_sgx_inputs in;
+    struct att_intel_inputs in;
     att_err rc;
     memset(&in, 0, sizeof(in));
     rc = att_dcap_root_crl_load(trust, b->root_ca_crl.data, b->root_ca_crl.len, &in.root_crl, msg,
@@ -49,9 +33,32 @@ att_err att_collateral_from_bundle(const struct att_dcap_trust *trust,
             &in.qe_identity, msg, msg_len);
     }
     if (rc != ATT_OK) {
-        att_sgx_inputs_release(&in);
+        att_intel_inputs_release(&in);
         return rc;
     }
     *out = in;
     return ATT_OK;
+}
+
+static att_err fixed_get(void *ctx, enum att_intel_tee tee, const uint8_t *pem, size_t len,
+                         int64_t now, struct att_intel_inputs *out, char *msg, size_t msg_len)
+{
+    const struct att_intel_fixed *f = ctx;
+    struct att_intel_inputs in;
+    (void)tee; /* the verifier refuses items of the other TEE (ATT_ERR_TCB_INFO_MISMATCH) */
+    (void)now;
+    memset(&in, 0, sizeof(in));
+    ATT_TRY(att_dcap_pck_chain_load(f->trust, pem, len, &in.pck, msg, msg_len));
+    in.root_crl = att_dcap_item_ref(f->items->root_crl);
+    in.pck_crl = att_dcap_item_ref(f->items->pck_crl);
+    in.tcb_info = att_dcap_item_ref(f->items->tcb_info);
+    in.qe_identity = att_dcap_item_ref(f->items->qe_identity);
+    *out = in;
+    return ATT_OK;
+}
+
+struct att_intel_source att_intel_fixed_source(struct att_intel_fixed *f)
+{
+    struct att_intel_source s = {fixed_get, f};
+    return s;
 }

@@ -1,14 +1,15 @@
 /*
  * pcs.c - raw Intel PCS API v4 responses: the signed body of a TCB info / enclave identity
- * response, and percent-encoded issuer-chain headers (FORMATS.md §4.1, §4.4, §8.3).
+ * response, and percent-encoded issuer-chain headers (docs/reference/intel-collateral.md §4.1,
+ * §4.4, §8.3).
  *
  * Input: HTTP bodies and header values from the network, untrusted.
  *
  * The signature covers "the exact bytes of the value of tcbInfo / enclaveIdentity as they appear
- * in the response, from its { to the matching }" (FORMATS.md §4.4), so the body is located by a
- * small scanner over the raw text, never re-serialised. jansson validates the whole text first
- * (so the scanner only ever walks valid JSON), and afterwards the span is parsed on its own and
- * compared with jansson's view of the member: the two readings must agree.
+ * in the response, from its { to the matching }" (docs/reference/intel-collateral.md §4.4), so the
+ * body is located by a small scanner over the raw text, never re-serialised. jansson validates the
+ * whole text first (so the scanner only ever walks valid JSON), and afterwards the span is parsed
+ * on its own and compared with jansson's view of the member: the two readings must agree.
  */
 #include "collateral/pcs.h"
 
@@ -197,7 +198,8 @@ att_err att_pcs_signed_body(const char *text, size_t len, const char *key, struc
         goto out;
     }
 
-    /* The signature: 64 bytes r || s as 128 hex digits (FORMATS.md §4.4). */
+    /* The signature: 64 bytes r || s as 128 hex digits (docs/reference/intel-collateral.md §4.4).
+     */
     const json_t *hex = json_object_get(doc, "signature");
     if (!json_is_string(hex)) {
         rc = att_failf(ATT_ERR_COLLATERAL_FORMAT, msg, msg_len, "signature: %s",

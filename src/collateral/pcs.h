@@ -1,6 +1,7 @@
 /*
- * pcs.h - raw Intel PCS API v4 responses (FORMATS.md §4.1, §4.4, §8.3): cutting the signed body
- * out of a TCB info or enclave identity response, and decoding the issuer-chain header.
+ * pcs.h - raw Intel PCS API v4 responses (docs/reference/intel-collateral.md §4.1, §4.4, §8.3):
+ * cutting the signed body out of a TCB info or enclave identity response, and decoding the
+ * issuer-chain header.
  *
  * Input: HTTP bodies and header values from a PCS or PCCS, untrusted. Nothing here fetches,
  * verifies a signature or parses the body's content (tcbinfo.h and qeidentity.h do).
@@ -11,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collateral/tcbinfo.h"
+#include "evidence/intel/tcbinfo.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/rd.h"
@@ -24,8 +25,8 @@
 /*
  * From a PCS response body {"tcbInfo":{...},"signature":"<128 hex>"} (or "enclaveIdentity"),
  * find the exact bytes of the value of top-level member `key`, from its '{' to the matching '}'
- * (FORMATS.md §4.4: the signature covers those bytes; nothing is re-serialised), and decode the
- * signature into sig (r || s, 32 bytes each, big-endian).
+ * (docs/reference/intel-collateral.md §4.4: the signature covers those bytes; nothing is
+ * re-serialised), and decode the signature into sig (r || s, 32 bytes each, big-endian).
  *
  * The whole text must be one JSON object (jansson, duplicate names refused) holding at least
  * `key` (an object) and "signature" (128 hex digits, either case); other members are ignored.

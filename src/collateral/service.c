@@ -498,13 +498,14 @@ static att_err pck_get(struct att_collateral *cl, const uint8_t *pem, size_t len
     return ATT_OK;
 }
 
-att_err att_collateral_sgx(struct att_collateral *cl, const uint8_t *pem, size_t len, int64_t now,
-                           int64_t grace, struct att_sgx_inputs *out, char *msg, size_t msg_len)
+att_err att_collateral_intel(struct att_collateral *cl, enum att_intel_tee tee, const uint8_t *pem,
+                             size_t len, int64_t now, struct att_intel_inputs *out, char *msg,
+                             size_t msg_len)
 {
-    struct att_sgx_inputs in;
+    struct att_intel_inputs in;
+    bool tdx = tee == ATT_INTEL_TEE_TDX;
     char key[32];
     att_err rc;
-    (void)grace; /* the verifier applies it; a refresh is tried at nextUpdate regardless */
     memset(&in, 0, sizeof(in));
     rc = pck_get(cl, pem, len, &in.pck, msg, msg_len);
     if (rc == ATT_OK) {
@@ -515,18 +516,31 @@ att_err att_collateral_sgx(struct att_collateral *cl, const uint8_t *pem, size_t
                       now, &in.pck_crl, msg, msg_len);
     }
     if (rc == ATT_OK) {
-        tcb_key(false, in.pck->pck.fmspc, key);
+        tcb_key(tdx, in.pck->pck.fmspc, key);
         rc = get_item(cl, K_TCB_INFO, key, in.pck, now, &in.tcb_info, msg, msg_len);
     }
     if (rc == ATT_OK) {
-        rc = get_item(cl, K_QE_IDENTITY, "sgx", in.pck, now, &in.qe_identity, msg, msg_len);
+        rc = get_item(cl, K_QE_IDENTITY, tdx ? "tdx" : "sgx", in.pck, now, &in.qe_identity, msg,
+                      msg_len);
     }
     if (rc != ATT_OK) {
-        att_sgx_inputs_release(&in);
+        att_intel_inputs_release(&in);
         return rc;
     }
     *out = in;
     return ATT_OK;
+}
+
+static att_err service_get(void *ctx, enum att_intel_tee tee, const uint8_t *pem, size_t len,
+                           int64_t now, struct att_intel_inputs *out, char *msg, size_t msg_len)
+{
+    return att_collateral_intel(ctx, tee, pem, len, now, out, msg, msg_len);
+}
+
+struct att_intel_source att_collateral_intel_source(struct att_collateral *cl)
+{
+    struct att_intel_source s = {service_get, cl};
+    return s;
 }
 
 /* ---- bundles ----------------------------------------------------------------------------- */
@@ -565,7 +579,7 @@ static att_err import_one(struct att_collateral *cl, struct att_dcap_item *it,
 att_err att_collateral_import(struct att_collateral *cl, const struct att_dcap_bundle *b,
                               int64_t now, int *imported, char *msg, size_t msg_len)
 {
-    struct att_sgx_inputs in;
+    struct att_intel_inputs in;
     static const struct att_buf no_chain;
     bool is_new[4] = {false, false, false, false};
     att_err rc = att_collateral_from_bundle(cl->trust, b, &in, msg, msg_len);
@@ -585,7 +599,7 @@ att_err att_collateral_import(struct att_collateral *cl, const struct att_dcap_b
         rc = import_one(cl, in.qe_identity, &b->qe_identity, b->qe_identity_signature,
                         &b->qe_identity_issuer_chain, now, &is_new[3]);
     }
-    att_sgx_inputs_release(&in);
+    att_intel_inputs_release(&in);
     if (rc == ATT_OK && imported != NULL) {
         *imported = is_new[0] + is_new[1] + is_new[2] + is_new[3];
     }

@@ -1,7 +1,8 @@
 /*
- * service.h - where verifiers get Intel collateral: a per-node cache of parsed and verified
- * items, then the store, then an upstream PCS v4 service (Intel PCS or a PCCS), plus offline
- * bundles imported with `attestctl collateral import` (issue 5; DESIGN.md "collateral").
+ * service.h - where verifiers get Intel collateral (struct att_intel_source): a per-node cache of
+ * parsed and verified items, then the store, then an upstream PCS v4 service (Intel PCS or a PCCS),
+ * plus offline bundles imported with `attestctl collateral import` (issue 5;
+ * docs/internals/design.md "collateral").
  *
  * The cache is keyed by content hash (a verified item never changes) and an index names the
  * current item per (kind, key): TCB info per (tee, FMSPC), QE identity per tee, PCK CRL per CA,
@@ -18,8 +19,8 @@
 
 #include "collateral/bundle.h"
 #include "core/err.h"
-#include "evidence/sgx/dcap.h"
-#include "evidence/sgx/verify.h"
+#include "evidence/intel/dcap.h"
+#include "evidence/intel/verify.h"
 #include "store/store.h"
 
 struct att_collateral_config {
@@ -42,29 +43,20 @@ att_err att_collateral_new(struct att_store *store, const struct att_dcap_trust 
                            struct att_collateral **out) ATT_WUR;
 void att_collateral_free(struct att_collateral *cl);
 
-/* What verifying one SGX quote needs, each item holding a reference. */
-struct att_sgx_inputs {
-    struct att_dcap_item *pck;
-    struct att_dcap_item *root_crl;
-    struct att_dcap_item *pck_crl;
-    struct att_dcap_item *tcb_info;
-    struct att_dcap_item *qe_identity;
-};
-
 /*
- * Load (or find cached) the quote's PCK chain `pem`, then the collateral for its FMSPC and
- * CA, current at `now` (nextUpdate + `grace` not passed). Errors: the PCK chain loader's
- * (ATT_ERR_PCK_CHAIN, ATT_ERR_ROOT_UNTRUSTED, ATT_ERR_PCK_EXTENSION), ATT_ERR_COLLATERAL_MISSING
- * (none held and none fetched; `msg` names the item), ATT_ERR_COLLATERAL_EXPIRED (only stale
- * copies), ATT_ERR_FETCH (the upstream failed and nothing is held), and a fetched item's
- * loader errors.
+ * Load (or find cached) the quote's PCK chain `pem`, then the collateral of `tee` for its FMSPC
+ * and CA, current at `now` (nextUpdate not passed; the verifier applies a provider's grace).
+ * Errors: the PCK chain loader's (ATT_ERR_PCK_CHAIN, ATT_ERR_ROOT_UNTRUSTED,
+ * ATT_ERR_PCK_EXTENSION), ATT_ERR_COLLATERAL_MISSING (none held and none fetched; `msg` names
+ * the item), ATT_ERR_FETCH (the upstream failed and nothing is held), and a fetched item's
+ * loader errors. A stale copy is returned when nothing newer can be had (the verifier then says
+ * how stale).
  */
-att_err att_collateral_sgx(struct att_collateral *cl, const uint8_t *pem, size_t len, int64_t now,
-                           int64_t grace, struct att_sgx_inputs *out, char *msg,
-                           size_t msg_len) ATT_WUR;
-void att_sgx_inputs_release(struct att_sgx_inputs *in);
-/* The verification view of `in` (borrowed pointers). */
-struct att_sgx_collateral att_sgx_inputs_view(const struct att_sgx_inputs *in);
+att_err att_collateral_intel(struct att_collateral *cl, enum att_intel_tee tee, const uint8_t *pem,
+                             size_t len, int64_t now, struct att_intel_inputs *out, char *msg,
+                             size_t msg_len) ATT_WUR;
+/* The service as the evidence verifiers' source of Intel collateral (`cl` borrowed). */
+struct att_intel_source att_collateral_intel_source(struct att_collateral *cl);
 
 /*
  * Import an offline bundle: load (verify) all four items at no particular time, store them
@@ -76,11 +68,19 @@ att_err att_collateral_import(struct att_collateral *cl, const struct att_dcap_b
 
 /*
  * Load a bundle's items without storing them (the offline verifier). Each out item holds a
- * reference; release with att_sgx_inputs_release (out->pck stays NULL).
+ * reference; release with att_intel_inputs_release (out->pck stays NULL).
  */
 att_err att_collateral_from_bundle(const struct att_dcap_trust *trust,
-                                   const struct att_dcap_bundle *b, struct att_sgx_inputs *out,
+                                   const struct att_dcap_bundle *b, struct att_intel_inputs *out,
                                    char *msg, size_t msg_len) ATT_WUR;
+
+/* A source that serves the same loaded items to every quote (whose PCK chain it loads against
+ * `trust`): the offline verifier's, with a bundle's items. Both members borrowed. */
+struct att_intel_fixed {
+    const struct att_dcap_trust *trust;
+    const struct att_intel_inputs *items;
+};
+struct att_intel_source att_intel_fixed_source(struct att_intel_fixed *f);
 
 /*
  * Every cached and stored item with its kind, key, issue date, nextUpdate and age at `now`,

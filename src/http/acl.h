@@ -1,7 +1,7 @@
 /*
  * acl.h - network access: loopback detection and CIDR allow-lists.
  *
- * "Private by default" (DESIGN.md): attestd listens on loopback unless
+ * "Private by default" (docs/internals/design.md): attestd listens on loopback unless
  * public network access is enabled, and may check every peer against an
  * allow-list of IPv4 and IPv6 CIDR blocks. IPv4-mapped IPv6 peers
  * (::ffff:a.b.c.d) are matched as IPv4.

@@ -1,5 +1,5 @@
 /*
- * response.c - building responses and MAA-shaped errors (MAA-API.md §1.5).
+ * response.c - building responses and MAA-shaped errors (docs/reference/maa-api.md §1.5).
  */
 #include "http/response.h"
 

@@ -3,7 +3,7 @@
  *
  * Handlers set a status, a few headers and a body; the server adds framing
  * headers (Content-Length, Connection, Date, x-ms-request-id) and writes it.
- * Errors use MAA's body {"error":{"code":"…","message":"…"}} (MAA-API.md
+ * Errors use MAA's body {"error":{"code":"…","message":"…"}} (docs/reference/maa-api.md
  * §1.5) through att_http_error(); the message must name the problem and must
  * never echo raw input.
  */
@@ -47,8 +47,8 @@ att_err att_http_response_json(struct att_http_response *r, int status, const ch
  */
 void att_http_error(struct att_http_response *r, int status, const char *code, const char *message);
 /*
- * The same with "innererror": {"code": inner} (the 2025-06-01 error model, MAA-API.md §1.5):
- * attestd's precise reason under MAA's coarse code.
+ * The same with "innererror": {"code": inner} (the 2025-06-01 error model,
+ * docs/reference/maa-api.md §1.5): attestd's precise reason under MAA's coarse code.
  */
 void att_http_error_inner(struct att_http_response *r, int status, const char *code,
                           const char *message, const char *inner);

@@ -1,5 +1,5 @@
 /*
- * tls.c - server TLS configuration (DESIGN.md: "TLS 1.2 or higher in transit").
+ * tls.c - server TLS configuration (docs/internals/design.md: "TLS 1.2 or higher in transit").
  *
  * TLS 1.2: only ECDHE key exchange with AEAD ciphers (AES-GCM, ChaCha20-
  * Poly1305), per RFC 9325 §4.2. TLS 1.3: its suites are all AEAD with

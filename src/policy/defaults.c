@@ -4,9 +4,9 @@
  * caller's string through the bounded-view helpers.
  *
  * SgxEnclave and OpenEnclave use MAA's default SGX policy, version 1.0, byte-exact as
- * GET /policies/SgxEnclave returned it (MAA-API.md §3.7, "[verified, byte-exact]"),
- * whose x-ms-policy-hash is egjnANIzEpS2WgpE4Nk-QEwM69XRCgTs42_G0qLlbnk. MAA publishes
- * no default for SevSnpVm and TdxVm and has none for Tpm, so those are attestd's own
+ * GET /policies/SgxEnclave returned it (docs/reference/maa-policy.md §3.7, "[verified,
+ * byte-exact]"), whose x-ms-policy-hash is egjnANIzEpS2WgpE4Nk-QEwM69XRCgTs42_G0qLlbnk. MAA
+ * publishes no default for SevSnpVm and TdxVm and has none for Tpm, so those are attestd's own
  * (docs/internals/policy.md): permit when the verifier produced the type's main
  * measurement claim, and issue the measurements under short names the way the SGX
  * default issues sgx-mrsigner and sgx-mrenclave. Tpm uses the policy the Azure SDK
@@ -27,7 +27,7 @@ static const char sgx_default[] =
     "c:[type==\"$svn\"] => issue(type=\"svn\", value=c.value);"
     "c:[type==\"$tee\"] => issue(type=\"tee\", value=c.value);};";
 
-/* SEV-SNP claims of MAA-API.md §2.5. */
+/* SEV-SNP claims of docs/reference/maa-tokens.md §2.5. */
 // clang-format off
 static const char snp_default[] =
     "version= 1.0;\n"
@@ -48,11 +48,17 @@ static const char snp_default[] =
     "};\n";
 // clang-format on
 
-/* TDX claims of MAA-API.md §2.6 (the EAT profile drops the x-ms- prefix). */
+/*
+ * TDX claims of docs/reference/maa-tokens.md §2.6 (the EAT profile drops the x-ms- prefix). A TD
+ * whose DEBUG attribute is set (its host can read and change its state) is refused first; any other
+ * verified TD is permitted (its TCB status is judged by the verifier: below every level or
+ * revoked never reaches the policy).
+ */
 // clang-format off
 static const char tdx_default[] =
     "version= 1.0;\n"
     "authorizationrules{\n"
+    "\tc:[type==\"tdx_td_attributes_debug\", issuer==\"AttestationService\", value==true] => deny();\n"
     "\tc:[type==\"tdx_mrtd\", issuer==\"AttestationService\"] => permit();\n"
     "};\n"
     "issuancerules{\n"
@@ -71,7 +77,8 @@ static const char tdx_default[] =
     "};\n";
 // clang-format on
 
-/* What the Azure SDK tests set for /attest/Tpm (MAA-API.md §3.7, "Other defaults"). */
+/* What the Azure SDK tests set for /attest/Tpm (docs/reference/maa-policy.md §3.7, "Other
+ * defaults"). */
 static const char tpm_default[] = "version=1.0; authorizationrules{=> permit();}; issuancerules{};";
 
 static const struct {

@@ -6,7 +6,7 @@
  * and the incoming claims (built by the caller from verified evidence and from the
  * client's request: their values are untrusted, e.g. the TPM event log JSON).
  *
- * Semantics (MAA-API.md §3.3, docs/internals/policy.md):
+ * Semantics (docs/reference/maa-policy.md §3.3, docs/internals/policy.md):
  *   - sections run configurationrules -> authorizationrules -> issuancerules, rules
  *     top to bottom; issuance runs only when authorized;
  *   - a condition holds when at least one claim of the incoming set satisfies all of
@@ -864,7 +864,7 @@ static att_err exec_claim_action(struct ev *ev, const struct pol_action *a)
     struct val value;
     if (a->by_claim) {
         /* claim=IDENT re-creates the bound claim (type, value, valueType) as a
-         * rule-made claim: issuer AttestationPolicy (MAA-API.md §3.3). */
+         * rule-made claim: issuer AttestationPolicy (docs/reference/maa-policy.md §3.3). */
         const struct att_claim *c = claim_at(ev, ev->frame[a->claim_binding].first);
         type = claim_field(c, PF_TYPE);
         value = claim_field(c, PF_VALUE);

@@ -1,5 +1,5 @@
 /*
- * hash.c - x-ms-policy-hash (MAA-API.md §2.3):
+ * hash.c - x-ms-policy-hash (docs/reference/maa-tokens.md §2.3):
  *
  *   BASE64URL( SHA-256( ASCII( BASE64URL( UTF-8(policy text) ) ) ) )
  *

@@ -1,6 +1,6 @@
 /*
  * jmespath.h - the JMESPath subset used by Microsoft Azure Attestation's TPM
- * measured-boot policies (`JmesPath(json, query)`, MAA-API.md §3.7).
+ * measured-boot policies (`JmesPath(json, query)`, docs/reference/maa-policy.md §3.7).
  *
  * Both the query and the JSON are untrusted (they come from policy text and
  * from the attested event log). The query is read through the bounded reader;

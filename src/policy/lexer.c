@@ -1,5 +1,5 @@
 /*
- * lexer.c - tokens of the MAA policy language (MAA-API.md §3.1-§3.2).
+ * lexer.c - tokens of the MAA policy language (docs/reference/maa-policy.md §3.1-§3.2).
  *
  * Input: policy text from PUT /policies, untrusted. Every byte is read through the
  * bounded reader (core/rd.h): the lexer peeks and consumes with att_rd_* only and

@@ -6,7 +6,7 @@
  * Every collection has a cap (struct att_policy_limits); recursion happens only
  * through function-call arguments and is bounded by max_depth.
  *
- * Grammar (MAA-API.md §3.2, as implemented; docs/internals/policy.md):
+ * Grammar (docs/reference/maa-policy.md §3.2, as implemented; docs/internals/policy.md):
  *
  *   policy     := 'version' '=' VERSION ';' config? auth issue? EOF
  *   config     := 'configurationrules' '{' rule* '}' ';'          (1.1+)
@@ -718,7 +718,7 @@ static att_err parse_section(struct parser *ps, enum pol_section_id sec)
     return expect(ps, T_SEMI, "';' after '}'");
 }
 
-/* version=MAJOR.MINOR; with 1.0, 1.1 and 1.2 known (MAA-API.md §3.1). */
+/* version=MAJOR.MINOR; with 1.0, 1.1 and 1.2 known (docs/reference/maa-policy.md §3.1). */
 static att_err parse_version(struct parser *ps)
 {
     ATT_TRY(expect_word(ps, "version", "'version'"));

@@ -6,10 +6,10 @@
  * pure function from a parsed policy and the incoming claims to a decision, the
  * outgoing claims and the properties, bounded by a step budget. Neither does I/O,
  * reads the clock or keeps global state. Grammar, semantics and every decision
- * where MAA's documentation is silent: docs/internals/policy.md (MAA-API.md §3).
+ * where MAA's documentation is silent: docs/internals/policy.md (docs/reference/maa-policy.md §3).
  *
  * What this module does NOT do: it does not produce the "$"-prefixed legacy
- * incoming claims (MAA-API.md §3.6) or any claim from evidence (the caller builds
+ * incoming claims (docs/reference/maa-policy.md §3.6) or any claim from evidence (the caller builds
  * the incoming set), it does not interpret properties (report_validity_in_minutes,
  * required_pcr_mask, ...: the caller reads them from the result), and it does not
  * build the token.
@@ -63,7 +63,7 @@ void att_policy_limits_init(struct att_policy_limits *lim);
 /* ---- claims ---------------------------------------------------------------------------- */
 
 /*
- * A claim: {type, value, valueType, issuer} (MAA-API.md §3.3). Only scalar claims
+ * A claim: {type, value, valueType, issuer} (docs/reference/maa-policy.md §3.3). Only scalar claims
  * exist: a Set (from JsonToClaimValue of a JSON array) becomes one claim per element
  * when a rule adds it, as MAA's claim-rule-functions documentation shows.
  */
@@ -89,7 +89,7 @@ struct att_claim {
     bool boolean;    /* ATT_CLAIM_BOOLEAN */
     enum att_claim_issuer issuer;
     /*
-     * Read-only claims (e.g. TPM "pcrs", MAA-API.md §3.4) can be queried but not
+     * Read-only claims (e.g. TPM "pcrs", docs/reference/maa-policy.md §3.4) can be queried but not
      * issued: a value taken from one, or computed from one by JmesPath, AppendString,
      * JsonToClaimValue or NegateBool, cannot be issue()d or issueproperty()d.
      */
@@ -147,7 +147,7 @@ size_t att_policy_rule_count(const struct att_policy *p);
 struct att_policy_mem; /* private: the memory behind a result's strings */
 
 struct att_policy_result {
-    /* true when at least one permit() and no deny() fired (MAA-API.md §3.3) */
+    /* true when at least one permit() and no deny() fired (docs/reference/maa-policy.md §3.3) */
     bool authorized;
     /* ATT_OK, ATT_ERR_POLICY_DENIED or ATT_ERR_POLICY_NO_PERMIT (for the caller's mapping) */
     att_err decision;
@@ -204,7 +204,7 @@ const struct att_claim *att_policy_result_property(const struct att_policy_resul
 #define ATT_POLICY_HASH_LEN 43 /* base64url of 32 bytes, unpadded */
 
 /*
- * x-ms-policy-hash (MAA-API.md §2.3):
+ * x-ms-policy-hash (docs/reference/maa-tokens.md §2.3):
  * BASE64URL(SHA-256(ASCII(BASE64URL(UTF-8 policy text)))), written to `out` as 43
  * characters plus a NUL. The text is hashed as given (no parsing, no trimming).
  * Errors: ATT_ERR_ARG (NULL), ATT_ERR_CRYPTO.
@@ -231,8 +231,9 @@ att_err att_policy_type_parse(const char *s, size_t len, enum att_policy_type *o
 
 /*
  * The default policy text of a type (static storage, NUL-terminated); NULL when out
- * of range. SgxEnclave and OpenEnclave: MAA's v1.0 default, byte-exact (MAA-API.md
- * §3.7). SevSnpVm, TdxVm, Tpm: attestd's own, documented in docs/internals/policy.md.
+ * of range. SgxEnclave and OpenEnclave: MAA's v1.0 default, byte-exact
+ * (docs/reference/maa-policy.md §3.7). SevSnpVm, TdxVm, Tpm: attestd's own, documented in
+ * docs/internals/policy.md.
  */
 const char *att_policy_default(enum att_policy_type t);
 

@@ -15,7 +15,8 @@
 #include "core/rd.h"
 #include "policy/policy.h"
 
-/* ---- arena: bump allocation, freed at once (STYLE.md §4 "per-request arenas") -------- */
+/* ---- arena: bump allocation, freed at once (docs/internals/style.md §4 "per-request arenas")
+ * -------- */
 
 struct pol_chunk;
 

@@ -5,8 +5,8 @@
  * attestation of its provider fail, after spending the whole budget each time; it is refused
  * up front instead.
  *
- * The sets hold the claims of MAA-API.md §2.3-§2.7 with typical values (SGX: what
- * src/attest/sgx.c makes of a quote, with a runtime key as JSON; TPM: a short measured-boot
+ * The sets hold the claims of docs/reference/maa-tokens.md §2.3-§2.7 with typical values (SGX: what
+ * src/evidence/sgx/sgx.c makes of a quote, with a runtime key as JSON; TPM: a short measured-boot
  * log and two PCRs). They stand for the usual case, not the worst: the budget bounds every
  * real evaluation whatever its claims.
  */

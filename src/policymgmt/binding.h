@@ -1,10 +1,10 @@
 /*
  * binding.h - binding claims of signed policy changes (docs/policies.md, "Bound requests").
  *
- * MAA's signed set, reset and signer change (MAA-API.md §4.2-§4.4) name no provider, type or
- * time: a captured one could be applied again later, elsewhere, or to another type trusting
- * the same signer. A signed request may therefore carry, in its JWS protected header (a reset's
- * payload is empty; RFC 7519 §5.3 replicates claims as header parameters):
+ * MAA's signed set, reset and signer change (docs/reference/maa-policy.md §4.2-§4.4) name no
+ * provider, type or time: a captured one could be applied again later, elsewhere, or to another
+ * type trusting the same signer. A signed request may therefore carry, in its JWS protected header
+ * (a reset's payload is empty; RFC 7519 §5.3 replicates claims as header parameters):
  *
  *   "iat"              NumericDate (RFC 7519 §4.1.6): accepted from 60 s before it (clock
  *                      skew) to 600 s after it (ATT_BINDING_WINDOW);

@@ -48,7 +48,8 @@ void att_cached_policy_release(struct att_cached_policy *p);
 void att_policy_cache_invalidate(struct att_policy_cache *c, const char *provider,
                                  const char *type);
 
-/* A signer certificate as MAA's x-ms-policy-signer: a JWK {kty, x5c} (MAA-API.md §2.3). */
+/* A signer certificate as MAA's x-ms-policy-signer: a JWK {kty, x5c} (docs/reference/maa-tokens.md
+ * §2.3). */
 json_t *att_policy_signer_jwk(X509 *cert);
 
 #endif

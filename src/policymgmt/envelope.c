@@ -29,7 +29,8 @@ X509 *att_envelope_signer(const struct att_envelope *e)
     return e->chain != NULL ? sk_X509_value(e->chain, 0) : NULL;
 }
 
-/* MAA-API.md §4.2: x-ms-policy-token-hash = b64url(SHA-256 of the JWS exactly as sent). */
+/* docs/reference/maa-policy.md §4.2: x-ms-policy-token-hash = b64url(SHA-256 of the JWS exactly as
+ * sent). */
 static att_err token_hash(const char *jws, size_t len, char out[ATT_TOKEN_HASH_LEN + 1])
 {
     unsigned char d[32];
@@ -71,7 +72,8 @@ att_err att_envelope_open(const char *jws, size_t len, bool empty_payload, int64
     ATT_CHECK(len <= ATT_ENVELOPE_MAX, ATT_ERR_TOO_LARGE);
     ATT_GUARD(att_jws_decode_unverified_flags(jws, len, flags, &peek, &sig));
     if (empty_payload && peek.payload.len != 0) {
-        out->problem = "a reset carries a JWS whose payload is empty (MAA-API.md 4.3)";
+        out->problem =
+            "a reset carries a JWS whose payload is empty (docs/reference/maa-policy.md §4.3)";
         ATT_CHECK(false, ATT_ERR_JWS_FORMAT);
     }
     ATT_CHECK(json_object_get(peek.header, "crit") == NULL, ATT_ERR_JWS_CRIT);

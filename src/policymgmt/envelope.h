@@ -1,5 +1,6 @@
 /*
- * envelope.h - the JWS envelopes of MAA's policy management (MAA-API.md §4.2-§4.4).
+ * envelope.h - the JWS envelopes of MAA's policy management (docs/reference/maa-policy.md
+ * §4.2-§4.4).
  *
  * Policy uploads, resets and signer changes arrive as compact JWS: unsigned ({"alg":"none"},
  * empty signature) or signed, with the signing certificate (and optionally its issuers) in the

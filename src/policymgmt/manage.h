@@ -1,5 +1,6 @@
 /*
- * manage.h - policy management with MAA's semantics (MAA-API.md §4), plus history.
+ * manage.h - policy management with MAA's semantics (docs/reference/maa-policy.md §4), plus
+ * history.
  *
  * Per provider and attestation type, the policy in force is the newest version in the store,
  * or the type's built-in default when there is none or the newest is a reset. Every set, reset

@@ -48,7 +48,8 @@ att_err att_provider_issuer_check(const char *issuer)
     return ATT_OK;
 }
 
-/* kid = base64url(SHA-256(certificate DER)): opaque to clients, as MAA's (MAA-API.md §2.1). */
+/* kid = base64url(SHA-256(certificate DER)): opaque to clients, as MAA's
+ * (docs/reference/maa-tokens.md §2.1). */
 static att_err make_kid(const struct att_buf *cert, char kid[ATT_KID_MAX + 1])
 {
     uint8_t digest[SHA256_DIGEST_LENGTH];
@@ -101,12 +102,14 @@ att_err att_provider_create_isolated(struct att_store *store, struct att_keyring
     ATT_GUARD(copy_str(p.signing_alg, sizeof(p.signing_alg), att_jws_alg_name(alg)));
     p.is_default = is_default;
     p.created_at = now;
-    /* MAA-API.md §4.1: an Isolated provider is born with its trusted policy signers. */
+    /* docs/reference/maa-policy.md §4.1: an Isolated provider is born with its trusted policy
+     * signers. */
     ATT_GUARD(copy_str(p.trust_model, sizeof(p.trust_model),
                        n_signers > 0 ? ATT_TRUST_ISOLATED : ATT_TRUST_AAD));
     ATT_CHECK(n_signers <= ATT_POLICY_MAX_SIGNERS, ATT_ERR_TOO_LARGE);
 
-    /* The certificate's subject names the issuer URL, as MAA's do (MAA-API.md §1.4). */
+    /* The certificate's subject names the issuer URL, as MAA's do (docs/reference/maa-api.md §1.4).
+     */
     ATT_GUARD(att_signer_create_key(alg, issuer, now, ATT_CERT_DAYS, &pkcs8, &k.cert_der));
     ATT_GUARD(make_kid(&k.cert_der, k.kid));
     ATT_GUARD(copy_str(k.provider, sizeof(k.provider), name));
@@ -226,7 +229,8 @@ static att_err dump_json(const json_t *doc, struct att_buf *out)
     return rc;
 }
 
-/* OpenID provider metadata (MAA-API.md §1.4). Only endpoints attestd serves are listed. */
+/* OpenID provider metadata (docs/reference/maa-api.md §1.4). Only endpoints attestd serves are
+ * listed. */
 static att_err render_openid(struct att_provider *p)
 {
     static const char *claims[] = {
@@ -267,8 +271,8 @@ static att_err render_openid(struct att_provider *p)
 }
 
 /*
- * The protected header of the provider's tokens (MAA-API.md §2.1: "jku" names its /certs,
- * "kid" its current key), encoded once instead of per token.
+ * The protected header of the provider's tokens (docs/reference/maa-tokens.md §2.1: "jku" names its
+ * /certs, "kid" its current key), encoded once instead of per token.
  */
 static att_err encode_token_header(struct att_signer *signer, struct att_provider *p)
 {

@@ -1,6 +1,6 @@
 /*
  * provider.h - attestation providers: tenants with their own issuer URL and
- * token signing key (DESIGN.md "Words").
+ * token signing key (docs/internals/design.md "Words").
  *
  * Creating a provider generates its key (RSA-2048/RS256 by default, as MAA;
  * P-256/ES256 on request), a self-signed certificate naming the issuer URL,
@@ -61,9 +61,9 @@ att_err att_provider_create(struct att_store *store, struct att_keyring *kr, con
                             int64_t now) ATT_WUR;
 
 /*
- * The same, for an Isolated provider (MAA-API.md §4.1) when `n_signers` > 0: its policy and
- * signers can then only be changed by JWS signed by one of `signers` (each a CA certificate
- * valid at `now`, or the whole creation fails). n_signers 0 makes an AAD provider.
+ * The same, for an Isolated provider (docs/reference/maa-policy.md §4.1) when `n_signers` > 0: its
+ * policy and signers can then only be changed by JWS signed by one of `signers` (each a CA
+ * certificate valid at `now`, or the whole creation fails). n_signers 0 makes an AAD provider.
  */
 att_err att_provider_create_isolated(struct att_store *store, struct att_keyring *kr,
                                      const char *name, const char *issuer, enum att_jws_alg alg,
@@ -88,7 +88,7 @@ const struct att_provider *att_provider_set_default(const struct att_provider_se
 
 /*
  * Sign `claims` as a JWT of provider `p`: header {"alg","kid","jku","typ":"JWT"}
- * (MAA-API.md §2.1), registered claims set by att_claims_set_registered.
+ * (docs/reference/maa-tokens.md §2.1), registered claims set by att_claims_set_registered.
  * `claims` is modified (registered claims added).
  */
 att_err att_provider_issue_token(const struct att_provider_set *set, const struct att_provider *p,

@@ -34,7 +34,7 @@ void att_config_defaults(struct att_config *c)
     c->handshake_timeout = 10;
     c->request_timeout = 30;
     c->shutdown_timeout = 30;
-    c->attest_token_lifetime = 28800; /* MAA-API.md §2.2 */
+    c->attest_token_lifetime = 28800; /* docs/reference/maa-tokens.md §2.2 */
     c->pcs_timeout = 5;
     c->max_connections = 1024;
     c->max_connections_per_address = 128;

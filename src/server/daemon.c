@@ -26,7 +26,7 @@
 #include "auth/issuers.h"
 #include "collateral/service.h"
 #include "core/file.h"
-#include "evidence/sgx/intel_root.h"
+#include "evidence/intel/intel_root.h"
 #include "policymgmt/cache.h"
 #include "auth/principal.h"
 #include "core/mem.h"

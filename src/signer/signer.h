@@ -3,7 +3,7 @@
  *
  * Everything that signs asks the signer by key id; nothing else gets an
  * EVP_PKEY with a private part. This small interface is the seam at which
- * keys can later move to a separate process (keyd, STYLE.md §1) or a PKCS#11
+ * keys can later move to a separate process (keyd, docs/internals/style.md §1) or a PKCS#11
  * token: only signer.c changes.
  *
  * Each key has exactly one algorithm, pinned when it is added.

@@ -42,7 +42,7 @@ struct att_provider_rec {
 #define ATT_COLLATERAL_GRACE_MAX ((int64_t)30 * 86400)
 #define ATT_POLICY_HISTORY_KEEP_MAX ((int64_t)1000000)
 
-/* MAA's trust models of a provider (MAA-API.md §4.1). */
+/* MAA's trust models of a provider (docs/reference/maa-policy.md §4.1). */
 #define ATT_TRUST_AAD "AAD"
 #define ATT_TRUST_ISOLATED "Isolated"
 

@@ -10,7 +10,7 @@
 
 #include "crypto/ids.h"
 
-#define JTI_BYTES 32 /* MAA-API.md §2.2: 64 lowercase hex characters */
+#define JTI_BYTES 32 /* docs/reference/maa-tokens.md §2.2: 64 lowercase hex characters */
 
 static att_err new_jti(json_t **out)
 {
@@ -41,7 +41,7 @@ att_err att_claims_set_registered(json_t *claims, const char *issuer, int64_t no
     ATT_ENSURE(json_is_object(claims) && issuer != NULL, ATT_ERR_ARG);
     ilen = strlen(issuer);
     /*
-     * MAA-API.md §2.2: "iss" is the instance URL with no trailing slash.
+     * docs/reference/maa-tokens.md §2.2: "iss" is the instance URL with no trailing slash.
      * Refused rather than trimmed, so "iss" never silently differs from the
      * issuer published in /.well-known/openid-configuration.
      */

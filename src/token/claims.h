@@ -12,7 +12,7 @@
 /*
  * Set "iss" (no trailing slash, as MAA), "iat" = "nbf" = now,
  * "exp" = now + lifetime, and "jti" = 64 lowercase hex characters from
- * 32 random bytes (MAA-API.md §2.2) on the object `claims`.
+ * 32 random bytes (docs/reference/maa-tokens.md §2.2) on the object `claims`.
  * An issuer ending in '/' is refused (ATT_ERR_ARG) rather than trimmed, so
  * "iss" never differs from the issuer published elsewhere. `claims` is
  * changed only on success.

@@ -1,6 +1,6 @@
 /*
  * jwk.c - JSON Web Keys (RFC 7517 §4, RFC 7518 §6): a certificate's public
- * key as a JWK, for the /certs JWKS (MAA-API.md §1.4), and the import of
+ * key as a JWK, for the /certs JWKS (docs/reference/maa-api.md §1.4), and the import of
  * public JWKs published by external OpenID providers.
  *
  * Input: export reads DER certificates from attestd's own key store (made

@@ -328,7 +328,8 @@ static att_err split(const char *token, size_t len, unsigned flags, struct parts
     att_rd_init(&rest, p->signature.ptr, p->signature.len);
     ATT_ENSURE(att_rd_until(&rest, '.', &extra) != ATT_OK, ATT_ERR_JWS_FORMAT);
     /* The header is never empty; an empty payload would be detached content, unless the caller
-     * expects one (MAA's policy reset carries a JWS with an empty payload, MAA-API.md §4.3). */
+     * expects one (MAA's policy reset carries a JWS with an empty payload,
+     * docs/reference/maa-policy.md §4.3). */
     ATT_ENSURE(p->header.len > 0, ATT_ERR_JWS_FORMAT);
     ATT_ENSURE(p->payload.len > 0 || (flags & ATT_JWS_EMPTY_PAYLOAD) != 0, ATT_ERR_JWS_FORMAT);
     /* RFC 7515 §5.2 step 8: the signature covers the received bytes. */

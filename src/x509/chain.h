@@ -1,9 +1,9 @@
 /*
  * chain.h - certificate chains carried in JOSE "x5c" headers (RFC 7515 §4.1.6).
  *
- * Used for policy signers (MAA-API.md §4.1): a signed policy or signer change carries its
- * signing certificate, and optionally the certificates that issued it, in "x5c". The trust
- * decision (is the leaf a trusted signer?) is the caller's; this module checks the chain is
+ * Used for policy signers (docs/reference/maa-policy.md §4.1): a signed policy or signer change
+ * carries its signing certificate, and optionally the certificates that issued it, in "x5c". The
+ * trust decision (is the leaf a trusted signer?) is the caller's; this module checks the chain is
  * sound: every certificate within its validity, each one signed by the next, and the issuing
  * certificates, the root included, carrying CA basic constraints (MAA refuses a root without
  * them with 400 InvalidParameter).

@@ -1,6 +1,6 @@
 /*
  * selfsigned.c - self-signed X.509 v3 certificates (RFC 5280) that publish
- * token signing keys in /certs (MAA-API.md §1.4).
+ * token signing keys in /certs (docs/reference/maa-api.md §1.4).
  *
  * Input: a key from the signer and a subject from configuration (trusted),
  * still checked: the subject must be 1..511 printable ASCII characters.

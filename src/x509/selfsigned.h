@@ -2,7 +2,7 @@
  * selfsigned.h - self-signed certificates for token signing keys.
  *
  * MAA publishes each token signing key as a self-signed certificate whose
- * subject names the instance URL (MAA-API.md §1.4); relying parties read the
+ * subject names the instance URL (docs/reference/maa-api.md §1.4); relying parties read the
  * public key from x5c[0] of /certs.
  */
 #ifndef ATT_X509_SELFSIGNED_H

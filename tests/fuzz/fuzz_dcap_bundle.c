@@ -16,7 +16,7 @@
 
 #include "collateral/bundle.h"
 #include "collateral/pcs.h"
-#include "collateral/tcbinfo.h"
+#include "evidence/intel/tcbinfo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_qeidentity.c - libFuzzer target for the enclave identity parser
- * (src/collateral/qeidentity.c) and the PCS response framing (att_pcs_signed_body).
+ * (src/evidence/intel/qeidentity.c) and the PCS response framing (att_pcs_signed_body).
  *
  * Input: arbitrary bytes, fully untrusted, read as the signed text of an enclaveIdentity object
  * and as a PCS response {"enclaveIdentity":{...},"signature":"..."} whose span is parsed too.
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "collateral/pcs.h"
-#include "collateral/qeidentity.h"
+#include "evidence/intel/qeidentity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_sgx_quote.c - libFuzzer target for the DCAP quote parser, the Open Enclave header and
- * the PCK SGX extension decoder (src/evidence/sgx/quote.c, pck.c; src/x509/der.c, certs.c).
+ * the PCK SGX extension decoder (src/evidence/intel/quote.c, pck.c; src/x509/der.c, certs.c).
  *
  * Input: arbitrary bytes, fully untrusted, read as an SGX quote, as an Open Enclave report,
  * and as the DER of a PCK SGX extension. Oracles beyond the sanitizers: a parsed quote's views
@@ -13,8 +13,8 @@
 
 #include <openssl/x509.h>
 
-#include "evidence/sgx/pck.h"
-#include "evidence/sgx/quote.h"
+#include "evidence/intel/pck.h"
+#include "evidence/intel/quote.h"
 #include "x509/certs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,9 +28,9 @@ static void check_view(struct att_bytes v, const uint8_t *data, size_t size)
 
 static void quote(const uint8_t *data, size_t size)
 {
-    struct att_sgx_quote q;
+    struct att_intel_quote q;
     char msg[256];
-    if (att_sgx_quote_parse(data, size, &q, msg, sizeof(msg)) != ATT_OK) {
+    if (att_intel_quote_parse(data, size, ATT_INTEL_TEE_SGX, &q, msg, sizeof(msg)) != ATT_OK) {
         return;
     }
     if (q.signed_part.len != ATT_QUOTE_HEADER_LEN + ATT_SGX_REPORT_BODY_LEN ||

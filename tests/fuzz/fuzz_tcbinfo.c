@@ -1,5 +1,5 @@
 /*
- * fuzz_tcbinfo.c - libFuzzer target for the TCB info parser (src/collateral/tcbinfo.c) and the
+ * fuzz_tcbinfo.c - libFuzzer target for the TCB info parser (src/evidence/intel/tcbinfo.c) and the
  * PCS response framing (src/collateral/pcs.c, att_pcs_signed_body).
  *
  * Input: arbitrary bytes, fully untrusted, read twice: as the signed text of a tcbInfo object,
@@ -17,7 +17,7 @@
 #include <strings.h>
 
 #include "collateral/pcs.h"
-#include "collateral/tcbinfo.h"
+#include "evidence/intel/tcbinfo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

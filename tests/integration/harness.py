@@ -780,7 +780,7 @@ NONE_HEADER = "eyJhbGciOiJub25lIn0"  # b64url('{"alg":"none"}')
 
 
 def policy_hash(text):
-    """x-ms-policy-hash: b64url(SHA-256(ASCII(b64url(UTF-8 text)))) (MAA-API.md §2.3)."""
+    """x-ms-policy-hash: b64url(SHA-256(ASCII(b64url(UTF-8 text)))) (docs/reference/maa-tokens.md §2.3)."""
     import hashlib
     return b64url_encode(hashlib.sha256(b64url_encode(text.encode()).encode()).digest())
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A small Intel PCS API v4 server for tests (FORMATS.md §4.1): HTTPS, threaded, stdlib only.
+"""A small Intel PCS API v4 server for tests (docs/reference/intel-collateral.md §4.1): HTTPS, threaded, stdlib only.
 
 It serves collateral fixtures on the paths of Intel's service (and of a PCCS):
 

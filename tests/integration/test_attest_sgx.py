@@ -19,7 +19,7 @@ SGX01_BUNDLE = os.path.join(FIX, "sgx", "sgx01_dcapqvl_collateral.json")
 SGX03_QUOTE = os.path.join(FIX, "sgx", "sgx03_automata_godcap_quote.hex")
 OE01_REPORT = os.path.join(FIX, "openenclave", "oe01_azure_sdk_oe_report_debug.bin")
 SGX01_VERIFY_AT = 1750334171 + 3600  # 2025-06-19T11:56:11Z, inside sgx01's window
-V10_DEFAULT_HASH = "egjnANIzEpS2WgpE4Nk-QEwM69XRCgTs42_G0qLlbnk"  # MAA-API.md §3.7
+V10_DEFAULT_HASH = "egjnANIzEpS2WgpE4Nk-QEwM69XRCgTs42_G0qLlbnk"  # docs/reference/maa-policy.md §3.7
 API = "?api-version=2020-10-01"
 
 
@@ -93,7 +93,7 @@ class AttestSgxRealSamplesTest(unittest.TestCase):
         self.assertEqual(sorted(c["x-ms-sgx-advisory-ids"]), ["INTEL-SA-00289", "INTEL-SA-00615"])
         self.assertEqual(c["x-ms-sgx-tcb-evaluation-data-number"], 17)
         self.assertEqual(c["x-ms-sgx-fmspc"], "00a067110000")
-        # Collateral hashes; quotehash is SHA-256 of the quote (MAA-API.md §2.4).
+        # Collateral hashes; quotehash is SHA-256 of the quote (docs/reference/maa-tokens.md §2.4).
         coll = c["x-ms-sgx-collateral"]
         self.assertEqual(coll["quotehash"], hashlib.sha256(self.quote).hexdigest())
         self.assertEqual(sorted(coll), ["qeidcertshash", "qeidcrlhash", "qeidhash", "quotehash",

@@ -101,11 +101,11 @@ class Peer:
 
 
 class Attestd:
-    """attestctl verify sgx: ("accept", claims) or ("refuse", code, first stderr line)."""
+    """attestctl verify sgx|tdx: ("accept", claims) or ("refuse", code, first stderr line)."""
 
     @staticmethod
-    def verify(quote, bundle, at):
-        cmd = [h.ATTESTCTL, "verify", "sgx", "--quote", quote, "--collateral", bundle, "--at", at]
+    def verify(quote, bundle, at, kind="sgx"):
+        cmd = [h.ATTESTCTL, "verify", kind, "--quote", quote, "--collateral", bundle, "--at", at]
         proc = subprocess.run(cmd, env=h.san_env(), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, timeout=120)
         bad = h.sanitizer_problems(proc.stderr)
@@ -187,7 +187,7 @@ class DcapQvlPeerTest(unittest.TestCase):
             doc = f.read()
         section = doc.split("## Deliberate differences", 1)
         self.assertEqual(len(section), 2, "docs/verification.md lacks '## Deliberate differences'")
-        for row in ("D1", "D2", "D3"):
+        for row in ("D1", "D2", "D3", "D4", "D5", "D6"):
             self.assertRegex(section[1], rf"(?m)^\| {row} \|")
 
     # ---- agreement: inside the window ----
@@ -259,6 +259,104 @@ class DcapQvlPeerTest(unittest.TestCase):
         self.assertEqual((peer["status"], set(peer["advisory_ids"])), SGX01_VERDICT)
         self.assertEqual(ours[0], "refuse", ours)
         self.assertEqual(ours[1], "ATT_ERR_PCK_CRL_INVALID", ours[2])
+
+
+# ---- TDX (v4 and v5): attestctl verify tdx against the same peer ----
+
+TDX_DIR = os.path.join(h.ROOT, "tests", "fixtures", "dcap", "tdx")
+
+
+def tdx(name):
+    return os.path.join(TDX_DIR, name)
+
+
+# (quote, bundle, time inside the bundle's window): tests/fixtures/dcap/tdx/README.md
+TDX01 = (tdx("tdx01_dcapqvl_v4_quote.bin"), tdx("tdx01_dcapqvl_collateral.json"),
+         "2025-06-20T00:00:00Z")
+TDX02 = (tdx("tdx02_dcapqvl_v5_outdated_quote.bin"), tdx("tdx02_dcapqvl_outdated_collateral.json"),
+         "2026-02-19T00:00:00Z")
+TDX03 = (tdx("tdx03_dcapqvl_tappd_quote.hex"), tdx("tdx01_dcapqvl_collateral.json"),
+         "2025-06-20T00:00:00Z")
+TDX04 = (tdx("tdx04_gotdx_spr_e4_v4_quote.bin"),
+         tdx("tdx04_gotdx_collateral_50806f_2023-06_bundle.json"), "2023-07-01T01:00:00Z")
+TDX05 = (tdx("tdx05_gotdx_v5_quote.bin"), tdx("tdx05_gotdx_collateral_90c06f_2026-02_bundle.json"),
+         "2026-02-05T00:00:00Z")
+B00806F = tdx("collateral_00806f050000_2025-10_bundle.json")
+TDX06 = (tdx("tdx06_automata_v4_quote_padded8000.hex"), B00806F, "2025-10-20T00:00:00Z")
+TDX07 = (tdx("tdx07_gotdx_cos113_quote_padded8000.bin"), B00806F, "2025-10-20T00:00:00Z")
+TDX08 = (tdx("tdx08_trustee_v4_quote.bin"),
+         tdx("tdx08_trustee_collateral_00a06d080000_2025-10_bundle.json"), "2025-10-29T00:00:00Z")
+TDX09 = (tdx("tdx09_automata_alibaba_v5_quote.bin"),
+         tdx("collateral_90c06f000000_2025-06_bundle.json"), "2025-06-20T00:00:00Z")
+TDX10 = (tdx("tdx10_azure_tdx_vtpm_td_quote.bin"), B00806F, "2025-10-20T00:00:00Z")
+ADVISORIES_00806F = {"INTEL-SA-00960", "INTEL-SA-00982", "INTEL-SA-00986"}
+
+
+class DcapQvlPeerTdxTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        Peer.check_installed()
+
+    def both(self, case):
+        quote, bundle, at = case
+        return Peer.verify(quote, bundle, at), Attestd.verify(quote, bundle, at, kind="tdx")
+
+    def assert_agree_accept(self, case, status, advisories):
+        peer, ours = self.both(case)
+        self.assertTrue(peer["ok"], f"peer refused: {peer}")
+        self.assertEqual(ours[0], "accept", f"attestd refused, peer accepted {peer}: {ours}")
+        self.assertEqual((peer["status"], set(peer["advisory_ids"])), (status, advisories))
+        self.assertEqual(ours[1]["attester_tcb_status"], status)
+        self.assertEqual(set(ours[1]["attester_advisory_ids"]), advisories)
+
+    def assert_agree_refuse(self, case, peer_error, code):
+        peer, ours = self.both(case)
+        self.assertEqual(peer, {"ok": False, "error": peer_error})
+        self.assertEqual(ours[0], "refuse", ours)
+        self.assertEqual(ours[1], code, ours[2])
+
+    def test_tdx01_v4_up_to_date(self):
+        self.assert_agree_accept(TDX01, "UpToDate", set())
+
+    def test_tdx05_v5_up_to_date(self):
+        self.assert_agree_accept(TDX05, "UpToDate", set())
+
+    def test_tdx06_out_of_date(self):
+        self.assert_agree_accept(TDX06, "OutOfDate", ADVISORIES_00806F)
+
+    def test_tdx08_out_of_date(self):
+        self.assert_agree_accept(TDX08, "OutOfDate", set())
+
+    def test_tdx02_tdx03_below_every_level(self):
+        for case in (TDX02, TDX03):
+            self.assert_agree_refuse(case, "No matching TCB level found",
+                                     "ATT_ERR_TCB_NOT_SUPPORTED")
+
+    def test_d4_tdx04_bytes_after_the_quote(self):
+        """D4: tdx04 carries non-zero bytes after its declared end; attestd refuses them."""
+        peer, ours = self.both(TDX04)
+        self.assertEqual(peer, {"ok": False, "error": "No matching TCB level found"})
+        self.assertEqual(ours[:2], ("refuse", "ATT_ERR_QUOTE_PADDING"), ours)
+
+    def test_d5_module_identity_judges_the_module_svn(self):
+        """D5: with a module major version, QVL judges TEE_TCB_SVN[0..1] by the module identity;
+        the peer compares them with the TDX components of the platform levels."""
+        peer, ours = self.both(TDX07)
+        self.assertEqual((peer["status"], set(peer["advisory_ids"])),
+                         ("OutOfDate", ADVISORIES_00806F))
+        self.assertEqual(ours[0], "accept", ours)
+        self.assertEqual(ours[1]["attester_tcb_status"], "UpToDate")
+        peer, ours = self.both(TDX10)
+        self.assertEqual(peer, {"ok": False, "error": "No matching TCB level found"})
+        self.assertEqual(ours[0], "accept", ours)
+        self.assertEqual(ours[1]["attester_tcb_status"], "OutOfDate")
+
+    def test_d6_service_td_left_to_policy(self):
+        """D6: a bound service TD (MRSERVICETD) is appraisal policy, as a debug enclave is (D1)."""
+        peer, ours = self.both(TDX09)
+        self.assertEqual(peer, {"ok": False, "error": "Invalid mr service td"})
+        self.assertEqual(ours[0], "accept", ours)
+        self.assertNotEqual(ours[1]["tdx_mrservicetd"], "00" * 48)
 
 
 if __name__ == "__main__":

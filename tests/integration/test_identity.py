@@ -328,7 +328,7 @@ class RouteMatrixTest(IdentityCase):
                 "AddRoleAssignment": ("POST", "/admin/roleAssignments", "admin", False),
                 "RemoveRoleAssignment": ("POST", "/admin/roleAssignments:remove", "admin",
                                          False),
-                # MAA-API.md §5: Reader reads policies and signers, Contributor changes them.
+                # docs/reference/maa-policy.md §5: Reader reads policies and signers, Contributor changes them.
                 "GetPolicy": ("GET", "/policies/{type}", "read", True),
                 "SetPolicy": ("PUT", "/policies/{type}", "write", True),
                 "ResetPolicy": ("POST", "/policies/{type}:reset", "write", True),

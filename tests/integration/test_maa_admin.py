@@ -31,7 +31,7 @@ import harness as h
 
 API = "?api-version=2020-10-01"
 DRIVER = os.path.join(h.JS_DIR, "maa_admin.mjs")
-# The default SGX policy, version 1.0, byte-exact (MAA-API.md §3.7).
+# The default SGX policy, version 1.0, byte-exact (docs/reference/maa-policy.md §3.7).
 DEFAULT_SGX = (
     'version= 1.0;authorizationrules{c:[type=="$is-debuggable"] => permit();};issuancerules{'
     'c:[type=="$is-debuggable"] => issue(type="is-debuggable", value=c.value);'

@@ -1,4 +1,4 @@
-"""Policy management over raw HTTPS, black-box (MAA-API.md §4, docs/policies.md).
+"""Policy management over raw HTTPS, black-box (docs/reference/maa-policy.md §4, docs/policies.md).
 
 One daemon for the module. The default provider (AAD trust model) is served at the root URL;
 two Isolated providers ("iso" for policies, "iso-keys" for signer changes) are made with
@@ -32,7 +32,7 @@ KEEP = "keep"              # AAD, policy_history_keep 3
 RESULT_LIFETIME = 3600
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
-# MAA-API.md §3.7: the v1.0 default SGX policy as MAA returned it, byte for byte.
+# docs/reference/maa-policy.md §3.7: the v1.0 default SGX policy as MAA returned it, byte for byte.
 DEFAULT_SGX = (
     'version= 1.0;authorizationrules{c:[type=="$is-debuggable"] => permit();};issuancerules{'
     'c:[type=="$is-debuggable"] => issue(type="is-debuggable", value=c.value);'
@@ -742,7 +742,7 @@ class RequestValidationTest(PolicyCase):
         self.assertEqual(self.snapshot("SgxEnclave"), before)
 
     def test_reset_with_a_payload_names_the_problem(self):
-        # MAA-API.md §4.3: a reset carries an empty payload. One with a payload (a client
+        # docs/reference/maa-policy.md §4.3: a reset carries an empty payload. One with a payload (a client
         # sending its policy JWS to :reset) is refused, and the message must say why: a
         # "malformed compact JWS" is a well-formed JWS here.
         before = self.snapshot("SgxEnclave")

@@ -5,6 +5,8 @@
  * summary. Test-only; built with -Dtests=true, never installed. Input: the test's arguments.
  *
  *   sgx_testpki --out DIR [--now EPOCH] [--status NAME|below] [--debug] [--report-data HEX] ...
+ *   sgx_testpki --out DIR --tdx 4|5 [--tdx-status NAME|below] [--tdx-module-status NAME|below]
+ *               [--mrtd HEX96] [--rtmr0 HEX96] ...   (Intel TDX quote and TDX collateral)
  *
  * Also writes DIR/pck_chain.pem (the quote's certification data), and with --count N the files
  * DIR/quotes/quote-NNNNN.bin: N more quotes of the same enclave and collateral, each from a
@@ -34,7 +36,8 @@ static const struct {
 } FLAGS[] = {
     {"--platform-ca", offsetof(struct sgx_testpki_opts, pck_ca_platform),
      "PCK Platform CA instead of Processor CA"},
-    {"--debug", offsetof(struct sgx_testpki_opts, debug), "enclave ATTRIBUTES.DEBUG set"},
+    {"--debug", offsetof(struct sgx_testpki_opts, debug),
+     "enclave ATTRIBUTES.DEBUG (TDX: TDATTRIBUTES.DEBUG) set"},
     {"--revoke-pck", offsetof(struct sgx_testpki_opts, revoke_pck), "PCK CRL lists the leaf"},
     {"--revoke-pck-ca", offsetof(struct sgx_testpki_opts, revoke_pck_ca),
      "Root CA CRL lists the PCK CA"},
@@ -46,7 +49,7 @@ static const struct {
     {"--qe-mrsigner-wrong", offsetof(struct sgx_testpki_opts, qe_identity_mrsigner_wrong),
      "QE identity mrsigner differs"},
     {"--qe-isvprodid-wrong", offsetof(struct sgx_testpki_opts, qe_isvprodid_wrong),
-     "QE report ISVPRODID 2"},
+     "QE report ISVPRODID 2 (TDX: 1)"},
     {"--qe-attributes-mismatch", offsetof(struct sgx_testpki_opts, qe_attributes_mismatch),
      "QE report DEBUG attribute set"},
     {"--corrupt-qe-report-data", offsetof(struct sgx_testpki_opts, corrupt_qe_report_data),
@@ -68,6 +71,20 @@ static const struct {
      "PEM chain root, CA, leaf"},
     {"--no-trailing-nul", offsetof(struct sgx_testpki_opts, no_trailing_nul),
      "no NUL after the PEM chain"},
+    {"--tcb-info-other-tee", offsetof(struct sgx_testpki_opts, tcb_info_other_tee),
+     "TCB info of the other TEE (SGX for --tdx, TDX otherwise)"},
+    {"--qe-identity-other-tee", offsetof(struct sgx_testpki_opts, qe_identity_other_tee),
+     "QE identity of the other TEE (QE for --tdx, TD_QE otherwise)"},
+    {"--tdx-body-size-mismatch", offsetof(struct sgx_testpki_opts, tdx_body_size_mismatch),
+     "v5 body size (and body) of the other TD report"},
+    {"--tdx-module-identity-missing",
+     offsetof(struct sgx_testpki_opts, tdx_module_identity_missing),
+     "no tdxModuleIdentities entry for TEE_TCB_SVN[1]"},
+    {"--tdx-module-identity-mrsigner-wrong",
+     offsetof(struct sgx_testpki_opts, tdx_module_identity_mrsigner_wrong),
+     "that identity's mrsigner differs"},
+    {"--tdx-module-mrsigner-wrong", offsetof(struct sgx_testpki_opts, tdx_module_mrsigner_wrong),
+     "tdxModule.mrsigner differs (counts only with major 0)"},
 };
 
 static void usage(FILE *f)
@@ -97,7 +114,28 @@ static void usage(FILE *f)
             "  --report-data HEX          up to 64 bytes, zero-padded\n"
             "  --config-id HEX            up to 64 bytes, zero-padded\n"
             "  --cpusvn HEX32             raw CPUSVN\n"
-            "  --isvprodid N  --isvsvn N  --configsvn N\n");
+            "  --isvprodid N  --isvsvn N  --configsvn N\n"
+            "Intel TDX (a TDX quote, TDX TCB info and TD_QE identity; --debug sets\n"
+            "TDATTRIBUTES.DEBUG, --report-data the TD's REPORTDATA):\n"
+            "  --tdx 4|5                  TDX quote version (default: an SGX quote v3)\n"
+            "  --tdx-body-type N          v5 body type: 3 TD report 1.5 (default), 2 TD\n"
+            "                             report 1.0, 1 SGX report (refused with TDX)\n"
+            "  --tdx-status NAME          TDX level by TEE_TCB_SVN[2]: UpToDate (default) ...\n"
+            "                             Revoked, below (names as --status)\n"
+            "  --tdx-module-status NAME   module level by TEE_TCB_SVN[0]: UpToDate (default),\n"
+            "                             OutOfDate, Revoked, below\n"
+            "  --tdx-tcb-svn N            TEE_TCB_SVN[2] (overrides --tdx-status)\n"
+            "  --tdx-module-svn N         TEE_TCB_SVN[0] (overrides --tdx-module-status)\n"
+            "  --tdx-module-major N       TEE_TCB_SVN[1] (default 1 TDX_01; 3 TDX_03; 0 none)\n"
+            "  --tee-tcb-svn HEX32        raw TEE_TCB_SVN (overrides the three above)\n"
+            "  --tee-tcb-svn2 HEX32       raw TEE_TCB_SVN2 (default TEE_TCB_SVN)\n"
+            "  --mrseam HEX96  --mrsignerseam HEX96 (default zero)\n"
+            "  --seam-attributes HEX16    SEAMATTRIBUTES (default zero; non-zero is refused)\n"
+            "  --td-attributes HEX16      TDATTRIBUTES as in the quote (default\n"
+            "                             0000001000000000, SEPT_VE_DISABLE)\n"
+            "  --xfam HEX16               XFAM (default E702060000000000)\n"
+            "  --mrtd HEX96  --mrconfigid HEX96  --mrowner HEX96  --mrownerconfig HEX96\n"
+            "  --rtmr0 HEX96 ... --rtmr3 HEX96  --mrservicetd HEX96\n");
     for (size_t i = 0; i < sizeof(FLAGS) / sizeof(FLAGS[0]); i++) {
         bool wide = strlen(FLAGS[i].name) > 26;
         fprintf(f, "  %-26s%s%s\n", FLAGS[i].name, wide ? "\n                             " : " ",
@@ -234,17 +272,20 @@ static int requote(const struct sgx_testpki *pki, long serial, uint8_t **out, si
         goto out;
     }
     long n = BIO_get_mem_data(bio, &pem);
-    size_t total = SGX_TESTPKI_OFF_CERT_DATA + (size_t)n;
+    const struct sgx_testpki_offsets *off = &pki->off;
+    size_t total = off->pck_cert_data + (size_t)n;
     uint8_t *q = malloc(total);
     if (q == NULL) {
         goto out;
     }
-    memcpy(q, pki->quote, SGX_TESTPKI_OFF_CERT_DATA);
-    memcpy(q + SGX_TESTPKI_OFF_CERT_DATA, pem, (size_t)n);
-    put_u32le(q + SGX_TESTPKI_OFF_CERT_LEN, (size_t)n);
-    put_u32le(q + SGX_TESTPKI_OFF_SIG_LEN, total - SGX_TESTPKI_OFF_QUOTE_SIG);
-    if (sign_raw(key, q + SGX_TESTPKI_OFF_QE_REPORT, SGX_TESTPKI_BODY_LEN,
-                 q + SGX_TESTPKI_OFF_QE_REPORT_SIG) != 0) {
+    memcpy(q, pki->quote, off->pck_cert_data);
+    memcpy(q + off->pck_cert_data, pem, (size_t)n);
+    put_u32le(q + off->pck_cert_len, (size_t)n);
+    if (pki->quote_version > 3) {
+        put_u32le(q + off->cert_len, total - (off->cert_len + 4)); /* type 6 around it */
+    }
+    put_u32le(q + off->sig_len, total - (off->sig_len + 4));
+    if (sign_raw(key, q + off->qe_report, SGX_TESTPKI_BODY_LEN, q + off->qe_report_sig) != 0) {
         free(q);
         goto out;
     }
@@ -284,6 +325,66 @@ static int other_platforms(const struct sgx_testpki *pki, const char *dir, long 
     return 0;
 }
 
+static void set_hex(json_t *obj, const char *key, const uint8_t *d, size_t n)
+{
+    char h[2 * 64 + 1];
+    json_object_set_new(obj, key, json_string(hex_of(d, n, h)));
+}
+
+/* The TDX members of the summary: what the quote carries and what the levels give. */
+static int tdx_summary(json_t *s, const struct sgx_testpki *pki, const struct sgx_testpki_opts *o,
+                       const char *tdx_status, const char *module_status)
+{
+    const uint8_t *q = pki->quote;
+    const uint8_t *t = q + pki->off.body;
+    size_t len = pki->off.body_len;
+    json_object_set_new(s, "tdx", json_integer(pki->quote_version));
+    if (pki->quote_version == 5) {
+        json_object_set_new(s, "body_type", json_integer(q[SGX_TESTPKI_V5_OFF_BODY_TYPE]));
+    }
+    json_object_set_new(s, "body_len", json_integer((json_int_t)len));
+    json_object_set_new(s, "tdx_status",
+                        json_string(o->tee_tcb_svn != NULL ? "custom" : tdx_status));
+    json_object_set_new(s, "tdx_module_status",
+                        json_string(o->tee_tcb_svn != NULL ? "custom" : module_status));
+    json_object_set_new(s, "expected_status", json_string(pki->expected_status));
+    set_hex(s, "tee_tcb_svn", pki->tee_tcb_svn, 16);
+    if (len == SGX_TESTPKI_BODY_LEN) {
+        return 0; /* v5 body type 1: an SGX report body, summarised as for SGX */
+    }
+    static const struct {
+        const char *key;
+        size_t off;
+        size_t len;
+    } F[] = {
+        {"mrseam", SGX_TESTPKI_T_MRSEAM, 48},
+        {"mrsignerseam", SGX_TESTPKI_T_MRSIGNERSEAM, 48},
+        {"seam_attributes", SGX_TESTPKI_T_SEAMATTRIBUTES, 8},
+        {"td_attributes", SGX_TESTPKI_T_TDATTRIBUTES, 8},
+        {"xfam", SGX_TESTPKI_T_XFAM, 8},
+        {"mrtd", SGX_TESTPKI_T_MRTD, 48},
+        {"mrconfigid", SGX_TESTPKI_T_MRCONFIGID, 48},
+        {"mrowner", SGX_TESTPKI_T_MROWNER, 48},
+        {"mrownerconfig", SGX_TESTPKI_T_MROWNERCONFIG, 48},
+        {"rtmr0", SGX_TESTPKI_T_RTMR(0), 48},
+        {"rtmr1", SGX_TESTPKI_T_RTMR(1), 48},
+        {"rtmr2", SGX_TESTPKI_T_RTMR(2), 48},
+        {"rtmr3", SGX_TESTPKI_T_RTMR(3), 48},
+        {"report_data", SGX_TESTPKI_T_REPORTDATA, 64},
+        {"tee_tcb_svn2", SGX_TESTPKI_T_TEE_TCB_SVN2, 16},
+        {"mrservicetd", SGX_TESTPKI_T_MRSERVICETD, 48},
+    };
+    for (size_t i = 0; i < sizeof(F) / sizeof(F[0]); i++) {
+        if (F[i].off + F[i].len <= len) {
+            set_hex(s, F[i].key, t + F[i].off, F[i].len);
+        }
+    }
+    char h6[13];
+    json_object_set_new(s, "fmspc", json_string(hex_of(pki->fmspc, 6, h6)));
+    json_object_set_new(s, "debug", json_boolean((t[SGX_TESTPKI_T_TDATTRIBUTES] & 1) != 0));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct sgx_testpki_opts o;
@@ -300,6 +401,48 @@ int main(int argc, char **argv)
     uint8_t tcb_fmspc[6];
     long long v = 0;
     long long count = 0;
+    /* TDX */
+    const char *tdx_status = "UpToDate";
+    const char *module_status = "UpToDate";
+    bool tdx_svn_set = false;
+    bool module_svn_set = false;
+    uint8_t tee_tcb_svn[16];
+    uint8_t tee_tcb_svn2[16];
+    uint8_t mrseam[48];
+    uint8_t mrsignerseam[48];
+    uint8_t seam_attributes[8];
+    uint8_t td_attributes[8];
+    uint8_t xfam[8];
+    uint8_t mrtd[48];
+    uint8_t mrconfigid[48];
+    uint8_t mrowner[48];
+    uint8_t mrownerconfig[48];
+    uint8_t rtmr[4][48];
+    uint8_t mrservicetd[48];
+    /* Hex setters of the TD report: option, buffer, exact length, option field. */
+    const struct {
+        const char *name;
+        uint8_t *buf;
+        size_t len;
+        const uint8_t **field;
+    } HEX_FIELDS[] = {
+        {"--tee-tcb-svn", tee_tcb_svn, 16, &o.tee_tcb_svn},
+        {"--tee-tcb-svn2", tee_tcb_svn2, 16, &o.tee_tcb_svn2},
+        {"--mrseam", mrseam, 48, &o.mr_seam},
+        {"--mrsignerseam", mrsignerseam, 48, &o.mr_signer_seam},
+        {"--seam-attributes", seam_attributes, 8, &o.seam_attributes},
+        {"--td-attributes", td_attributes, 8, &o.td_attributes},
+        {"--xfam", xfam, 8, &o.xfam},
+        {"--mrtd", mrtd, 48, &o.mr_td},
+        {"--mrconfigid", mrconfigid, 48, &o.mr_config_id},
+        {"--mrowner", mrowner, 48, &o.mr_owner},
+        {"--mrownerconfig", mrownerconfig, 48, &o.mr_owner_config},
+        {"--rtmr0", rtmr[0], 48, &o.rtmr[0]},
+        {"--rtmr1", rtmr[1], 48, &o.rtmr[1]},
+        {"--rtmr2", rtmr[2], 48, &o.rtmr[2]},
+        {"--rtmr3", rtmr[3], 48, &o.rtmr[3]},
+        {"--mrservicetd", mrservicetd, 48, &o.mr_service_td},
+    };
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -325,6 +468,19 @@ int main(int argc, char **argv)
         }
         const char *val = argv[++i];
         int rc = 0;
+        for (size_t k = 0; k < sizeof(HEX_FIELDS) / sizeof(HEX_FIELDS[0]); k++) {
+            if (strcmp(a, HEX_FIELDS[k].name) == 0) {
+                rc = parse_hex(a, val, HEX_FIELDS[k].buf, HEX_FIELDS[k].len, true);
+                *HEX_FIELDS[k].field = HEX_FIELDS[k].buf;
+                matched = true;
+            }
+        }
+        if (matched) {
+            if (rc != 0) {
+                return 2;
+            }
+            continue;
+        }
         if (strcmp(a, "--out") == 0) {
             out_dir = val;
         } else if (strcmp(a, "--count") == 0) {
@@ -413,6 +569,35 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--configsvn") == 0) {
             rc = parse_int(a, val, 0, 65535, &v);
             o.config_svn = (uint16_t)v;
+        } else if (strcmp(a, "--tdx") == 0) {
+            rc = parse_int(a, val, 4, 5, &v);
+            o.tdx = (int)v;
+        } else if (strcmp(a, "--tdx-body-type") == 0) {
+            rc = parse_int(a, val, 1, 3, &v);
+            o.tdx_body_type = (int)v;
+        } else if (strcmp(a, "--tdx-status") == 0) {
+            tdx_status = val;
+            if (sgx_testpki_status_svn(tdx_status) < 0) {
+                fprintf(stderr, "sgx_testpki: unknown TDX status %s\n", tdx_status);
+                rc = -1;
+            }
+        } else if (strcmp(a, "--tdx-module-status") == 0) {
+            module_status = val;
+            if (sgx_testpki_module_status_svn(module_status) < 0) {
+                fprintf(stderr, "sgx_testpki: unknown module status %s\n", module_status);
+                rc = -1;
+            }
+        } else if (strcmp(a, "--tdx-tcb-svn") == 0) {
+            rc = parse_int(a, val, 1, 255, &v);
+            o.tdx_tcb_svn = (int)v;
+            tdx_svn_set = true;
+        } else if (strcmp(a, "--tdx-module-svn") == 0) {
+            rc = parse_int(a, val, 1, 255, &v);
+            o.tdx_module_svn = (int)v;
+            module_svn_set = true;
+        } else if (strcmp(a, "--tdx-module-major") == 0) {
+            rc = parse_int(a, val, 0, 255, &v);
+            o.tdx_module_major = v == 0 ? -1 : (int)v;
         } else {
             fprintf(stderr, "sgx_testpki: unknown option %s\n", a);
             usage(stderr);
@@ -428,6 +613,16 @@ int main(int argc, char **argv)
     }
     if (!comp_set) {
         o.comp_svn = sgx_testpki_status_svn(status);
+    }
+    if (!tdx_svn_set) {
+        o.tdx_tcb_svn = sgx_testpki_status_svn(tdx_status);
+    }
+    if (!module_svn_set) {
+        o.tdx_module_svn = sgx_testpki_module_status_svn(module_status);
+    }
+    if (o.tdx == 0 && (o.tdx_body_type != 0 || o.tdx_module_major != 0)) {
+        fprintf(stderr, "sgx_testpki: TDX options need --tdx 4|5\n");
+        return 2;
     }
     if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "sgx_testpki: %s: %s\n", out_dir, strerror(errno));
@@ -449,7 +644,7 @@ int main(int argc, char **argv)
         goto out;
     }
     /* What the black-box tests compare claims against. */
-    const uint8_t *body = pki.quote + SGX_TESTPKI_OFF_BODY;
+    const uint8_t *body = pki.quote + pki.off.body;
     char h32[65];
     char h64[129];
     char h6[13];
@@ -459,6 +654,13 @@ int main(int argc, char **argv)
     }
     json_object_set_new(summary, "now", json_integer((json_int_t)pki.now));
     json_object_set_new(summary, "status", json_string(comp_set ? "custom" : status));
+    if (o.tdx != 0 && tdx_summary(summary, &pki, &o, tdx_svn_set ? "custom" : tdx_status,
+                                  module_svn_set ? "custom" : module_status) != 0) {
+        goto out;
+    }
+    if (o.tdx != 0 && pki.off.body_len != SGX_TESTPKI_BODY_LEN) {
+        goto print; /* the TD's fields are in; no enclave fields */
+    }
     json_object_set_new(summary, "mrenclave",
                         json_string(hex_of(body + SGX_TESTPKI_B_MRENCLAVE, 32, h32)));
     json_object_set_new(summary, "mrsigner",
@@ -467,6 +669,7 @@ int main(int argc, char **argv)
                         json_string(hex_of(body + SGX_TESTPKI_B_REPORTDATA, 64, h64)));
     json_object_set_new(summary, "fmspc", json_string(hex_of(pki.fmspc, 6, h6)));
     json_object_set_new(summary, "debug", json_boolean(o.debug));
+print:
     text = json_dumps(summary, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (text == NULL) {
         goto out;

@@ -112,7 +112,8 @@ static const struct migration migrations[] = {
     },
     {
         4,
-        /* MAA's trust models (MAA-API.md §4.1): 'AAD' or 'Isolated', fixed at creation. */
+        /* MAA's trust models (docs/reference/maa-policy.md §4.1): 'AAD' or 'Isolated', fixed at
+           creation. */
         "ALTER TABLE providers ADD COLUMN trust_model TEXT NOT NULL DEFAULT 'AAD'"
         "  CHECK(trust_model IN ('AAD','Isolated'));"
         /* Every policy set, reset and rollback, never changed or deleted; the JWS as sent is
@@ -143,10 +144,10 @@ static const struct migration migrations[] = {
     },
     {
         5,
-        /* Intel collateral (FORMATS.md §4), the newest item per (kind, key), shared by every
-         * node on this database and kept across restarts. body is the CRL DER or the exact
-         * signed document text; signature is r || s (empty for CRLs); issuer_chain is PEM
-         * text (empty for the Root CA CRL). Items are verified when loaded, not here. */
+        /* Intel collateral (docs/reference/intel-collateral.md §4), the newest item per (kind,
+         * key), shared by every node on this database and kept across restarts. body is the CRL DER
+         * or the exact signed document text; signature is r || s (empty for CRLs); issuer_chain is
+         * PEM text (empty for the Root CA CRL). Items are verified when loaded, not here. */
         "CREATE TABLE collateral ("
         "  kind TEXT NOT NULL"
         "    CHECK(kind IN ('root_crl','pck_crl','tcb_info','qe_identity')),"

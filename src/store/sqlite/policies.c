@@ -331,8 +331,9 @@ out:
 }
 
 /*
- * Remove a signer unless it is the provider's last one (MAA-API.md §4.4): one statement, so
- * two concurrent removals cannot both pass the check. ATT_ERR_STATE for the last signer.
+ * Remove a signer unless it is the provider's last one (docs/reference/maa-policy.md §4.4): one
+ * statement, so two concurrent removals cannot both pass the check. ATT_ERR_STATE for the last
+ * signer.
  */
 att_err att_sqlite_signer_delete(struct att_store *s, const char *provider, const char *sha256)
 {

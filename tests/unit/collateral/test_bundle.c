@@ -9,7 +9,7 @@
 #include <openssl/x509.h>
 
 #include "collateral/bundle.h"
-#include "collateral/tcbinfo.h"
+#include "evidence/intel/tcbinfo.h"
 
 #define SGX01 "dcap/sgx/sgx01_dcapqvl_collateral.json"
 #define TDX04 "dcap/tdx/tdx04_gotdx_collateral_50806f_2023-06_bundle.json"

@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/collateral/qeidentity.c: every real QE / TD_QE identity in
+ * Unit tests for src/evidence/intel/qeidentity.c: every real QE / TD_QE identity in
  * tests/fixtures/dcap parsed to exact values, and the refusals: truncation at every offset,
  * wrong types, missing members, ids, versions, hex lengths, ranges, statuses, caps, dates and
  * duplicate names.
@@ -7,7 +7,7 @@
 #include "coll_test.h"
 
 #include "collateral/pcs.h"
-#include "collateral/qeidentity.h"
+#include "evidence/intel/qeidentity.h"
 
 #define SGX01 "dcap/sgx/sgx01_dcapqvl_collateral.json"
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/collateral/tcbinfo.c (and att_time_parse_rfc3339 in src/core/timeutil.c):
+ * Unit tests for src/evidence/intel/tcbinfo.c (and att_time_parse_rfc3339 in src/core/timeutil.c):
  * every real TCB info in tests/fixtures/dcap parsed to exact values, a version 2 document built
  * from a real one, and the refusals: truncation at every offset, wrong types, missing members,
  * ranges, hex lengths, component counts, unknown statuses, caps, dates, duplicates, TDX rules.
@@ -7,7 +7,7 @@
 #include "coll_test.h"
 
 #include "collateral/pcs.h"
-#include "collateral/tcbinfo.h"
+#include "evidence/intel/tcbinfo.h"
 #include "core/timeutil.h"
 
 #define SGX01 "dcap/sgx/sgx01_dcapqvl_collateral.json"

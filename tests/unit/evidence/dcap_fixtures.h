@@ -10,6 +10,9 @@
 #include "core/buf.h"
 #include "core/codec.h"
 #include "core/file.h"
+#include "collateral/bundle.h"
+#include "collateral/service.h"
+#include "evidence/intel/intel_root.h"
 
 #define FIXTURE_MAX ((size_t)4 << 20)
 
@@ -45,6 +48,41 @@ static inline int64_t fixture_time(const char *s)
     memset(&tm, 0, sizeof(tm));
     assert_non_null(strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm));
     return (int64_t)timegm(&tm);
+}
+
+/* cmocka state for the tests of real samples: the Intel SGX Root CA as the trust anchor. */
+static inline int fixture_trust_setup(void **state)
+{
+    struct att_dcap_trust *t = NULL;
+    char msg[256];
+    EXPECT_OK(att_dcap_trust_from_pem(att_intel_sgx_root_ca_pem, strlen(att_intel_sgx_root_ca_pem),
+                                      &t, msg, sizeof(msg)));
+    *state = t;
+    return 0;
+}
+
+static inline int fixture_trust_teardown(void **state)
+{
+    att_dcap_trust_free(*state);
+    return 0;
+}
+
+/* A bundle's items, loaded (verified) at no particular time. */
+static inline void fixture_load_inputs(const struct att_dcap_trust *trust, const char *bundle,
+                                       struct att_intel_inputs *in)
+{
+    struct att_buf text;
+    struct att_dcap_bundle b;
+    char msg[256] = "";
+    fixture_load(bundle, &text);
+    memset(&b, 0, sizeof(b));
+    EXPECT_OK(att_dcap_bundle_parse((const char *)text.data, text.len, &b, msg, sizeof(msg)));
+    att_err rc = att_collateral_from_bundle(trust, &b, in, msg, sizeof(msg));
+    if (rc != ATT_OK) {
+        fail_msg("%s: %s: %s", bundle, att_err_name(rc), msg);
+    }
+    att_dcap_bundle_cleanup(&b);
+    att_buf_cleanup(&text);
 }
 
 #endif

@@ -655,38 +655,174 @@ static void json_date(struct tbuf *b, const char *key, int64_t when)
     tb_printf(b, "\"%s\":\"%s\",", key, s);
 }
 
-static char *tcb_info_text(int64_t issue, int64_t next, const uint8_t fmspc[6], bool lower,
-                           const char *pceid, int eval_num)
+/* The TDX module identity levels (FORMATS.md §5.3), highest first. */
+static const struct {
+    const char *status;
+    int svn;
+    const char *date;
+    const char *advisories;
+} MODULE_LEVELS[SGX_TESTPKI_MODULE_LEVELS] = {
+    {"UpToDate", 5, "2024-03-13T00:00:00Z", NULL},
+    {"OutOfDate", 3, "2023-08-09T00:00:00Z", "\"INTEL-SA-00960\""},
+    {"Revoked", 2, "2021-11-10T00:00:00Z", NULL},
+};
+
+int sgx_testpki_module_status_svn(const char *status)
+{
+    if (status == NULL) {
+        return -1;
+    }
+    if (strcmp(status, "below") == 0) {
+        return SGX_TESTPKI_MODULE_BELOW_SVN;
+    }
+    for (size_t i = 0; i < SGX_TESTPKI_MODULE_LEVELS; i++) {
+        if (strcmp(status, MODULE_LEVELS[i].status) == 0) {
+            return MODULE_LEVELS[i].svn;
+        }
+    }
+    return -1;
+}
+
+/* Category and type of the 16 SGX components, as in Intel's TDX TCB info for 00806F050000. */
+static const struct {
+    const char *category;
+    const char *type;
+} SGX_COMP_KIND[16] = {
+    {"BIOS", "Early Microcode Update"},
+    {"OS/VMM", "SGX Late Microcode Update"},
+    {"OS/VMM", "TXT SINIT"},
+    {"BIOS", NULL},
+    {"BIOS", NULL},
+    {"BIOS", NULL},
+    {NULL, NULL},
+    {"OS/VMM", "SEAMLDR ACM"},
+};
+
+/* tdxtcbcomponents[k] of level i (see sgx_testpki.h). */
+static int tdx_level_comp(size_t i, size_t k)
+{
+    switch (k) {
+    case 0: return SGX_TESTPKI_TDX_LEVEL_MODULE_SVN;
+    case 2: return LEVELS[i].svn;
+    default: return 0;
+    }
+}
+
+static const char *const TDX_COMP_TYPE[3] = {"TDX Module", "TDX Module",
+                                             "TDX Late Microcode Update"};
+
+static void comp_json(struct tbuf *b, bool first, int svn, const char *category, const char *type)
+{
+    tb_printf(b, "%s{\"svn\":%d", first ? "" : ",", svn);
+    if (category != NULL) {
+        tb_printf(b, ",\"category\":\"%s\"", category);
+    }
+    if (type != NULL) {
+        tb_printf(b, ",\"type\":\"%s\"", type);
+    }
+    tb_printf(b, "}");
+}
+
+static void advisories_json(struct tbuf *b, const char *advisories)
+{
+    if (advisories != NULL) {
+        tb_printf(b, ",\"advisoryIDs\":[%s]", advisories);
+    }
+}
+
+/* What the TCB info says; tdx selects the TDX document (FORMATS.md §4.2). */
+struct tcb_doc {
+    int64_t issue;
+    int64_t next;
+    const uint8_t *fmspc;
+    bool lower;
+    const char *pceid;
+    int eval_num;
+    bool tdx;
+    int missing_major;            /* TDX: no identity for this major version (-1: none missing) */
+    bool identity_mrsigner_wrong; /* TDX: of that major version's identity */
+    int identity_major;           /* which identity identity_mrsigner_wrong changes */
+    bool module_mrsigner_wrong;   /* TDX: tdxModule's */
+};
+
+/* mrsigner, attributes, attributesMask of tdxModule or an identity. */
+static void module_json(struct tbuf *b, bool mrsigner_wrong)
+{
+    uint8_t mrsigner[48] = {0};
+    if (mrsigner_wrong) {
+        mrsigner[47] ^= 0x01;
+    }
+    tb_printf(b, "\"mrsigner\":\"");
+    tb_hex(b, mrsigner, sizeof(mrsigner), true);
+    tb_printf(b, "\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"");
+}
+
+static char *tcb_info_text(const struct tcb_doc *d)
 {
     struct tbuf b = {0};
-    tb_printf(&b, "{\"id\":\"SGX\",\"version\":3,");
-    json_date(&b, "issueDate", issue);
-    json_date(&b, "nextUpdate", next);
+    tb_printf(&b, "{\"id\":\"%s\",\"version\":3,", d->tdx ? "TDX" : "SGX");
+    json_date(&b, "issueDate", d->issue);
+    json_date(&b, "nextUpdate", d->next);
     tb_printf(&b, "\"fmspc\":\"");
-    tb_hex(&b, fmspc, 6, !lower);
-    tb_printf(&b, "\",\"pceId\":\"%s\",\"tcbType\":0,\"tcbEvaluationDataNumber\":%d,", pceid,
-              eval_num);
+    tb_hex(&b, d->fmspc, 6, !d->lower);
+    tb_printf(&b, "\",\"pceId\":\"%s\",\"tcbType\":0,\"tcbEvaluationDataNumber\":%d,", d->pceid,
+              d->eval_num);
+    if (d->tdx) {
+        tb_printf(&b, "\"tdxModule\":{");
+        module_json(&b, d->module_mrsigner_wrong);
+        tb_printf(&b, "},\"tdxModuleIdentities\":[");
+        static const int majors[2] = {3, 1}; /* Intel's order: TDX_03, TDX_01 */
+        bool first = true;
+        for (size_t m = 0; m < 2; m++) {
+            if (majors[m] == d->missing_major) {
+                continue;
+            }
+            tb_printf(&b, "%s{\"id\":\"TDX_%02X\",", first ? "" : ",", (unsigned)majors[m]);
+            first = false;
+            module_json(&b, d->identity_mrsigner_wrong && majors[m] == d->identity_major);
+            tb_printf(&b, ",\"tcbLevels\":[");
+            for (size_t i = 0; i < SGX_TESTPKI_MODULE_LEVELS; i++) {
+                tb_printf(&b, "%s{\"tcb\":{\"isvsvn\":%d},\"tcbDate\":\"%s\",\"tcbStatus\":\"%s\"",
+                          i == 0 ? "" : ",", MODULE_LEVELS[i].svn, MODULE_LEVELS[i].date,
+                          MODULE_LEVELS[i].status);
+                advisories_json(&b, MODULE_LEVELS[i].advisories);
+                tb_printf(&b, "}");
+            }
+            tb_printf(&b, "]}");
+        }
+        tb_printf(&b, "],");
+    }
     tb_printf(&b, "\"tcbLevels\":[");
     for (size_t i = 0; i < SGX_TESTPKI_LEVELS; i++) {
         tb_printf(&b, "%s{\"tcb\":{\"sgxtcbcomponents\":[", i == 0 ? "" : ",");
-        for (int c = 0; c < 16; c++) {
-            tb_printf(&b, "%s{\"svn\":%d}", c == 0 ? "" : ",", LEVELS[i].svn);
+        for (size_t c = 0; c < 16; c++) {
+            comp_json(&b, c == 0, LEVELS[i].svn, d->tdx ? SGX_COMP_KIND[c].category : NULL,
+                      d->tdx ? SGX_COMP_KIND[c].type : NULL);
         }
-        tb_printf(&b, "],\"pcesvn\":%d},\"tcbDate\":\"%s\",\"tcbStatus\":\"%s\"",
-                  SGX_TESTPKI_PCESVN, LEVELS[i].date, LEVELS[i].status);
-        if (LEVELS[i].advisories != NULL) {
-            tb_printf(&b, ",\"advisoryIDs\":[%s]", LEVELS[i].advisories);
+        tb_printf(&b, "],\"pcesvn\":%d", SGX_TESTPKI_PCESVN);
+        if (d->tdx) {
+            tb_printf(&b, ",\"tdxtcbcomponents\":[");
+            for (size_t k = 0; k < 16; k++) {
+                comp_json(&b, k == 0, tdx_level_comp(i, k), k < 3 ? "OS/VMM" : NULL,
+                          k < 3 ? TDX_COMP_TYPE[k] : NULL);
+            }
+            tb_printf(&b, "]");
         }
+        tb_printf(&b, "},\"tcbDate\":\"%s\",\"tcbStatus\":\"%s\"", LEVELS[i].date,
+                  LEVELS[i].status);
+        advisories_json(&b, LEVELS[i].advisories);
         tb_printf(&b, "}");
     }
     tb_printf(&b, "]}");
     return tb_take_str(&b);
 }
 
-static char *qe_identity_text(int64_t issue, int64_t next, int eval_num, const uint8_t mrsigner[32])
+/* The SGX QE identity ("QE", isvprodid 1) or the TD QE's ("TD_QE", isvprodid 2). */
+static char *qe_identity_text(int64_t issue, int64_t next, int eval_num, const uint8_t mrsigner[32],
+                              bool td_qe)
 {
     struct tbuf b = {0};
-    tb_printf(&b, "{\"id\":\"QE\",\"version\":2,");
+    tb_printf(&b, "{\"id\":\"%s\",\"version\":2,", td_qe ? "TD_QE" : "QE");
     json_date(&b, "issueDate", issue);
     json_date(&b, "nextUpdate", next);
     tb_printf(&b,
@@ -695,13 +831,15 @@ static char *qe_identity_text(int64_t issue, int64_t next, int eval_num, const u
               "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"",
               eval_num);
     tb_hex(&b, mrsigner, 32, true);
-    tb_printf(&b, "\",\"isvprodid\":1,\"tcbLevels\":["
-                  "{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-03-13T00:00:00Z\","
-                  "\"tcbStatus\":\"UpToDate\"},"
-                  "{\"tcb\":{\"isvsvn\":6},\"tcbDate\":\"2021-11-10T00:00:00Z\","
-                  "\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-00615\"]},"
-                  "{\"tcb\":{\"isvsvn\":2},\"tcbDate\":\"2019-05-15T00:00:00Z\","
-                  "\"tcbStatus\":\"Revoked\"}]}");
+    tb_printf(&b,
+              "\",\"isvprodid\":%d,\"tcbLevels\":["
+              "{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-03-13T00:00:00Z\","
+              "\"tcbStatus\":\"UpToDate\"},"
+              "{\"tcb\":{\"isvsvn\":6},\"tcbDate\":\"2021-11-10T00:00:00Z\","
+              "\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-00615\"]},"
+              "{\"tcb\":{\"isvsvn\":2},\"tcbDate\":\"2019-05-15T00:00:00Z\","
+              "\"tcbStatus\":\"Revoked\"}]}",
+              td_qe ? 2 : 1);
     return tb_take_str(&b);
 }
 
@@ -762,17 +900,82 @@ static void report_body(struct tbuf *b, const struct body_fields *f)
     }
 }
 
+static void tb_put_or(struct tbuf *b, const uint8_t *d, size_t n, unsigned fill)
+{
+    if (d != NULL) {
+        tb_put(b, d, n);
+        return;
+    }
+    uint8_t f[64];
+    memset(f, (int)fill, sizeof(f));
+    tb_put(b, f, n);
+}
+
+/* The fields of a TD report (FORMATS.md §2.2, §2.4); NULL: zero (or the default fill). */
+struct td_fields {
+    const uint8_t *tee_tcb_svn; /* 16 */
+    const uint8_t *mrseam;
+    const uint8_t *mrsignerseam;
+    const uint8_t *seam_attributes; /* 8 */
+    const uint8_t *td_attributes;   /* 8 */
+    const uint8_t *xfam;            /* 8 */
+    const uint8_t *mrtd;
+    const uint8_t *mrconfigid;
+    const uint8_t *mrowner;
+    const uint8_t *mrownerconfig;
+    const uint8_t *rtmr[4];
+    const uint8_t *reportdata;   /* 64 */
+    const uint8_t *tee_tcb_svn2; /* 16, 1.5 only */
+    const uint8_t *mrservicetd;  /* 1.5 only */
+};
+
+/* TD report 1.0 (584 bytes) or 1.5 (648 bytes). */
+static void td_report_body(struct tbuf *b, const struct td_fields *f, bool v15)
+{
+    size_t start = b->len;
+    tb_put(b, f->tee_tcb_svn, 16);
+    tb_put_or(b, f->mrseam, 48, 0x5E);
+    tb_put_or(b, f->mrsignerseam, 48, 0);
+    tb_put_or(b, f->seam_attributes, 8, 0);
+    tb_put(b, f->td_attributes, 8);
+    tb_put(b, f->xfam, 8);
+    tb_put_or(b, f->mrtd, 48, 0x7D);
+    tb_put_or(b, f->mrconfigid, 48, 0);
+    tb_put_or(b, f->mrowner, 48, 0);
+    tb_put_or(b, f->mrownerconfig, 48, 0);
+    for (unsigned i = 0; i < 4; i++) {
+        tb_put_or(b, f->rtmr[i], 48, 0xA0 + i);
+    }
+    tb_put_or(b, f->reportdata, 64, 0);
+    if (v15) {
+        tb_put_or(b, f->tee_tcb_svn2 != NULL ? f->tee_tcb_svn2 : f->tee_tcb_svn, 16, 0);
+        tb_put_or(b, f->mrservicetd, 48, 0);
+    }
+    size_t want = v15 ? SGX_TESTPKI_TD15_BODY_LEN : SGX_TESTPKI_TD10_BODY_LEN;
+    if (!b->bad && b->len - start != want) {
+        b->bad = true;
+    }
+}
+
 /* ================================================================================
  * Assembly.
  * ================================================================================ */
 
 static const uint8_t DEFAULT_FMSPC[6] = {0x00, 0x90, 0x6E, 0xD5, 0x00, 0x00};
+static const uint8_t TDX_FMSPC[6] = {0x00, 0x80, 0x6F, 0x05, 0x00, 0x00};
 static const uint8_t QE_MRENCLAVE[32] = {
     0x9E, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F,
     0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F};
 static const uint8_t QE_MRSIGNER[32] = {
     0x5E, 0x7E, 0x57, 0x0E, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
     0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x01, 0x23, 0x45, 0x67, 0x89, 0xAB};
+/* The TD QE: another enclave, another signer (the real one is DC9E2A7C...). */
+static const uint8_t TD_QE_MRENCLAVE[32] = {
+    0x7D, 0x0E, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F,
+    0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x7D};
+static const uint8_t TD_QE_MRSIGNER[32] = {
+    0xDC, 0x7E, 0x57, 0x0E, 0x7D, 0x0E, 0xCC, 0xDD, 0xEE, 0xFF, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+    0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x01, 0x23, 0x45, 0x67, 0x89, 0xDC};
 
 static bool in_range(int v, int lo, int hi, const char *name)
 {
@@ -783,6 +986,9 @@ static bool in_range(int v, int lo, int hi, const char *name)
     return true;
 }
 
+/* What a TDX quote's body is made of (the v5 type field may say otherwise). */
+enum body_kind { BODY_SGX, BODY_TD10, BODY_TD15 };
+
 /* Everything one build works on; p is handed to the caller on success. */
 struct build {
     const struct sgx_testpki_opts *o;
@@ -791,6 +997,12 @@ struct build {
     struct pck_tcb tcb;
     int qe_isvsvn;
     int eval_num;
+    /* TDX (tdx != 0). */
+    bool tdx;
+    int body_type; /* v5 type field */
+    enum body_kind body_kind;
+    uint8_t tee_tcb_svn[16];
+    uint8_t tee_tcb_svn2[16];
     /* The untrusted signer pair (tcb_info_untrusted_signer, qe_identity_untrusted_signer). */
     X509 *rogue_root;
     EVP_PKEY *rogue_root_key;
@@ -798,12 +1010,142 @@ struct build {
     EVP_PKEY *rogue_key;
 };
 
+/* ---- The status the levels give (FORMATS.md §5.1-§5.6): sgx_testpki.expected_status ---- */
+
+enum { L_UPTODATE = 0, L_SWHN = 1, L_CN = 2, L_CSWHN = 3, L_OOD = 4, L_OODCN = 5, L_REVOKED = 6 };
+
+static bool sgx_level_ok(const struct build *b, size_t i)
+{
+    for (size_t c = 0; c < 16; c++) {
+        if (b->tcb.comp[c] < LEVELS[i].svn) {
+            return false;
+        }
+    }
+    return b->tcb.pcesvn >= SGX_TESTPKI_PCESVN;
+}
+
+static bool tdx_level_ok(const uint8_t svn[16], size_t i)
+{
+    for (size_t k = svn[1] > 0 ? 2 : 0; k < 16; k++) {
+        if (svn[k] < tdx_level_comp(i, k)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Module level index (0 UpToDate, 1 OutOfDate, 2 Revoked) for a module svn; -1 below. */
+static int module_level(unsigned svn)
+{
+    for (int i = 0; i < SGX_TESTPKI_MODULE_LEVELS; i++) {
+        if (svn >= (unsigned)MODULE_LEVELS[i].svn) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static bool has_identity(const struct build *b, unsigned major)
+{
+    return (major == 1 || major == 3) &&
+           !(b->o->tdx_module_identity_missing && major == b->tee_tcb_svn[1]);
+}
+
+/* convergeTcbStatusWithTdxModuleStatus / convergeTcbStatusWithQeTcbStatus: an OutOfDate
+ * module or QE lowers the status, a Revoked one revokes it. */
+static int converge(int level, int other_ood_or_revoked)
+{
+    if (other_ood_or_revoked == L_OOD) {
+        if (level == L_UPTODATE || level == L_SWHN) {
+            return L_OOD;
+        }
+        if (level == L_CN || level == L_CSWHN) {
+            return L_OODCN;
+        }
+    }
+    return other_ood_or_revoked == L_REVOKED ? L_REVOKED : level;
+}
+
+static bool config_needed(int level)
+{
+    return level == L_CN || level == L_CSWHN || level == L_OODCN;
+}
+
+static const char *expected_status(const struct build *b)
+{
+    static const int AS_LEVEL[3] = {L_UPTODATE, L_OOD, L_REVOKED};
+    const uint8_t *svn = b->tee_tcb_svn;
+    /* §5 step 7: the module identity is looked up before anything is judged. */
+    if (b->tdx && svn[1] > 0 && !has_identity(b, svn[1])) {
+        return "TdxModuleMismatch";
+    }
+    /* §5 step 10: the QE level. */
+    int qe;
+    if (b->qe_isvsvn >= 8) {
+        qe = L_UPTODATE;
+    } else if (b->qe_isvsvn >= 6) {
+        qe = L_OOD;
+    } else if (b->qe_isvsvn >= 2) {
+        qe = L_REVOKED;
+    } else {
+        return "NotSupported";
+    }
+    /* §5.1, §5.2: the SGX level, and the first level passing both. */
+    int sgx = -1;
+    int plat = -1;
+    for (size_t i = 0; i < SGX_TESTPKI_LEVELS && plat < 0; i++) {
+        if (sgx_level_ok(b, i)) {
+            sgx = sgx < 0 ? (int)i : sgx;
+            if (!b->tdx || tdx_level_ok(svn, i)) {
+                plat = (int)i;
+            }
+        }
+    }
+    if (plat < 0) {
+        return "NotSupported";
+    }
+    if (b->tdx && svn[1] > 0) {
+        /* §5.3: the module level, folded into the platform status. */
+        int mod = module_level(svn[0]);
+        if (mod < 0) {
+            return "NotSupported";
+        }
+        plat = converge(plat, AS_LEVEL[mod]);
+        if (plat == L_REVOKED) {
+            return "Revoked";
+        }
+        /* §5.6: TD relaunch, v5 TD report 1.5 only. */
+        const uint8_t *svn2 = b->tee_tcb_svn2;
+        if (b->body_kind == BODY_TD15 && b->body_type == 3 && qe == L_UPTODATE && sgx <= L_CSWHN &&
+            (plat == L_OOD || plat == L_OODCN) && mod == 1) {
+            int need = svn2[1] == 0 ? SGX_TESTPKI_TDX_LEVEL_MODULE_SVN : MODULE_LEVELS[0].svn;
+            if (svn2[1] != 0 && !has_identity(b, svn2[1])) {
+                return "TdxModuleMismatch";
+            }
+            if (svn2[0] >= need && svn2[2] >= tdx_level_comp(0, 2)) {
+                return config_needed(sgx) || config_needed(plat)
+                           ? "TDRelaunchAdvisedConfigurationNeeded"
+                           : "TDRelaunchAdvised";
+            }
+        }
+    }
+    if (plat == L_REVOKED) {
+        return "Revoked";
+    }
+    return LEVELS[converge(plat, qe)].status;
+}
+
 /* Defaults for zero knobs, range checks, and the PCK's TCB. */
 static int resolve_knobs(struct build *b)
 {
     const struct sgx_testpki_opts *o = b->o;
     int comp_svn = o->comp_svn != 0 ? o->comp_svn : SGX_TESTPKI_COMP_SVN;
     int pcesvn = o->pcesvn != 0 ? o->pcesvn : SGX_TESTPKI_PCESVN;
+    int tdx_tcb_svn = o->tdx_tcb_svn != 0 ? o->tdx_tcb_svn : SGX_TESTPKI_TDX_TCB_SVN;
+    int module_svn = o->tdx_module_svn != 0 ? o->tdx_module_svn : SGX_TESTPKI_TDX_MODULE_SVN;
+    int major = o->tdx_module_major == 0    ? SGX_TESTPKI_TDX_MODULE_MAJOR
+                : o->tdx_module_major == -1 ? 0
+                                            : o->tdx_module_major;
     b->qe_isvsvn = o->qe_isvsvn != 0 ? o->qe_isvsvn : SGX_TESTPKI_QE_ISVSVN;
     b->eval_num = o->tcb_eval_num != 0 ? o->tcb_eval_num : SGX_TESTPKI_TCB_EVAL_NUM;
     if (!in_range(comp_svn, 0, 255, "comp_svn") || !in_range(pcesvn, 0, 65535, "pcesvn") ||
@@ -814,6 +1156,18 @@ static int resolve_knobs(struct build *b)
         !in_range(b->eval_num, 0, 1 << 30, "tcb_eval_num")) {
         return -1;
     }
+    if ((o->tdx != 0 && o->tdx != 4 && o->tdx != 5) ||
+        !in_range(o->tdx_body_type, 0, o->tdx == 5 ? 3 : 0, "tdx_body_type") ||
+        (o->tdx_body_size_mismatch && o->tdx != 5) ||
+        !in_range(tdx_tcb_svn, 0, 255, "tdx_tcb_svn") ||
+        !in_range(module_svn, 0, 255, "tdx_module_svn") ||
+        !in_range(o->tdx_module_major, -1, 255, "tdx_module_major")) {
+        fprintf(stderr,
+                "sgx_testpki: bad TDX knobs (tdx %d: 0, 4 or 5; body type and size "
+                "mismatch for v5 only)\n",
+                o->tdx);
+        return -1;
+    }
     b->now = o->now != 0 ? o->now : (int64_t)time(NULL);
     b->p.now = b->now;
     memset(b->tcb.comp, comp_svn, sizeof(b->tcb.comp));
@@ -822,8 +1176,32 @@ static int resolve_knobs(struct build *b)
     }
     b->tcb.pcesvn = (unsigned)pcesvn;
     memcpy(b->tcb.cpusvn, o->cpu_svn != NULL ? o->cpu_svn : b->tcb.comp, 16);
-    memcpy(b->p.fmspc, o->fmspc != NULL ? o->fmspc : DEFAULT_FMSPC, 6);
-    memcpy(b->p.qe_mrsigner, QE_MRSIGNER, 32);
+    b->tdx = o->tdx != 0;
+    memcpy(b->p.fmspc, o->fmspc != NULL ? o->fmspc : b->tdx ? TDX_FMSPC : DEFAULT_FMSPC, 6);
+    memcpy(b->p.qe_mrsigner, b->tdx ? TD_QE_MRSIGNER : QE_MRSIGNER, 32);
+    b->p.quote_version = b->tdx ? o->tdx : 3;
+    if (b->tdx) {
+        if (o->tee_tcb_svn != NULL) {
+            memcpy(b->tee_tcb_svn, o->tee_tcb_svn, 16);
+        } else {
+            b->tee_tcb_svn[0] = (uint8_t)module_svn;
+            b->tee_tcb_svn[1] = (uint8_t)major;
+            b->tee_tcb_svn[2] = (uint8_t)tdx_tcb_svn;
+        }
+        memcpy(b->tee_tcb_svn2, o->tee_tcb_svn2 != NULL ? o->tee_tcb_svn2 : b->tee_tcb_svn, 16);
+        memcpy(b->p.tee_tcb_svn, b->tee_tcb_svn, 16);
+        /* The body written: what the type says, or with tdx_body_size_mismatch the other TD
+         * report (TD 1.0 for types 3 and 1, TD 1.5 for type 2). */
+        b->body_type = o->tdx == 5 ? (o->tdx_body_type != 0 ? o->tdx_body_type : 3) : 0;
+        if (o->tdx == 4) {
+            b->body_kind = BODY_TD10;
+        } else if (o->tdx_body_size_mismatch) {
+            b->body_kind = b->body_type == 2 ? BODY_TD15 : BODY_TD10;
+        } else {
+            b->body_kind = b->body_type == 1 ? BODY_SGX : b->body_type == 2 ? BODY_TD10 : BODY_TD15;
+        }
+    }
+    b->p.expected_status = expected_status(b);
     return 0;
 }
 
@@ -947,18 +1325,31 @@ static int build_documents(struct build *b)
     struct sgx_testpki *p = &b->p;
     const int64_t now = b->now;
     const int64_t day = SGX_TESTPKI_DAY;
+    /* The documents of the quote's TEE, or of the other one when asked. */
+    bool td_doc = b->tdx != o->tcb_info_other_tee;
+    bool td_qe = b->tdx != o->qe_identity_other_tee;
     uint8_t id_mrsigner[32];
-    memcpy(id_mrsigner, QE_MRSIGNER, 32);
+    memcpy(id_mrsigner, td_qe ? TD_QE_MRSIGNER : QE_MRSIGNER, 32);
     if (o->qe_identity_mrsigner_wrong) {
         id_mrsigner[31] ^= 0x01;
     }
-    p->tcb_info = tcb_info_text(
-        now - day + o->tcb_info_date_shift, now + 29 * day + o->tcb_info_date_shift,
-        o->tcb_info_fmspc != NULL ? o->tcb_info_fmspc : p->fmspc, o->tcb_info_fmspc_lowercase,
-        o->pceid_mismatch ? "0001" : "0000", b->eval_num);
-    p->qe_identity =
-        qe_identity_text(now - day + o->qe_identity_date_shift,
-                         now + 29 * day + o->qe_identity_date_shift, b->eval_num, id_mrsigner);
+    struct tcb_doc doc = {
+        .issue = now - day + o->tcb_info_date_shift,
+        .next = now + 29 * day + o->tcb_info_date_shift,
+        .fmspc = o->tcb_info_fmspc != NULL ? o->tcb_info_fmspc : p->fmspc,
+        .lower = o->tcb_info_fmspc_lowercase,
+        .pceid = o->pceid_mismatch ? "0001" : "0000",
+        .eval_num = b->eval_num,
+        .tdx = td_doc,
+        .missing_major = o->tdx_module_identity_missing ? b->tee_tcb_svn[1] : -1,
+        .identity_mrsigner_wrong = o->tdx_module_identity_mrsigner_wrong,
+        .identity_major = b->tee_tcb_svn[1],
+        .module_mrsigner_wrong = o->tdx_module_mrsigner_wrong,
+    };
+    p->tcb_info = tcb_info_text(&doc);
+    p->qe_identity = qe_identity_text(now - day + o->qe_identity_date_shift,
+                                      now + 29 * day + o->qe_identity_date_shift, b->eval_num,
+                                      id_mrsigner, td_qe);
     if (p->tcb_info == NULL || p->qe_identity == NULL ||
         sign_rs(o->tcb_info_untrusted_signer ? b->rogue_key : p->tcb_signer_key, p->tcb_info,
                 strlen(p->tcb_info), p->tcb_info_sig) != 0 ||
@@ -975,11 +1366,12 @@ static int build_documents(struct build *b)
     return 0;
 }
 
-/* The SGX ECDSA quote v3 (FORMATS.md §1). */
+/* The SGX ECDSA quote v3 (FORMATS.md §1), or a TDX quote v4/v5 (§2). */
 static int build_quote(struct build *b)
 {
     const struct sgx_testpki_opts *o = b->o;
     struct sgx_testpki *p = &b->p;
+    struct sgx_testpki_offsets *off = &p->off;
     struct tbuf q = {0};
     struct tbuf chain = {0};
     struct tbuf qe_report = {0};
@@ -996,19 +1388,21 @@ static int build_quote(struct build *b)
     }
     size_t cert_len = chain.len + (o->no_trailing_nul ? 0 : 1);
 
-    /* Header (48 bytes, §1.1) and ISV enclave report body (384 bytes, §1.2). */
+    /* Header (48 bytes, §1.1, §2.1). TDX: TEE type 0x81, the SVN word reserved (zero). */
     uint8_t default_mrenclave[32];
     uint8_t default_mrsigner[32];
     memset(default_mrenclave, 0xE1, sizeof(default_mrenclave));
     memset(default_mrsigner, 0x51, sizeof(default_mrsigner));
-    tb_u16le(&q, 3);                      /* version */
-    tb_u16le(&q, 2);                      /* att_key_type: ECDSA-256 with P-256 */
-    tb_u32le(&q, 0);                      /* tee_type: SGX */
-    tb_u16le(&q, (unsigned)b->qe_isvsvn); /* qe_svn */
-    tb_u16le(&q, b->tcb.pcesvn);          /* pce_svn */
+    tb_u16le(&q, (unsigned)p->quote_version);           /* version */
+    tb_u16le(&q, 2);                                    /* ECDSA-256 with P-256 */
+    tb_u32le(&q, b->tdx ? 0x81u : 0u);                  /* tee_type */
+    tb_u16le(&q, b->tdx ? 0u : (unsigned)b->qe_isvsvn); /* qe_svn */
+    tb_u16le(&q, b->tdx ? 0u : b->tcb.pcesvn);          /* pce_svn */
     tb_put(&q, INTEL_QE_VENDOR, 16);
     tb_put(&q, QE_ID, 16); /* user_data: QE-ID, then 4 zero bytes */
     tb_zero(&q, 4);
+    /* The body: ISV enclave report (384 bytes, §1.2) or TD report (§2.2, §2.4); v5 puts the
+     * body type and size first. */
     struct body_fields isv = {
         .cpusvn = b->tcb.cpusvn,
         .miscselect = 0,
@@ -1022,12 +1416,59 @@ static int build_quote(struct build *b)
         .configsvn = o->config_svn,
         .reportdata = o->report_data,
     };
-    report_body(&q, &isv);
-    if (q.bad || q.len != SGX_TESTPKI_SIGNED_LEN) {
+    uint8_t td_attr[8] = {0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00};
+    uint8_t xfam[8] = {0xE7, 0x02, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00};
+    if (o->td_attributes != NULL) {
+        memcpy(td_attr, o->td_attributes, 8);
+    }
+    if (o->debug) {
+        td_attr[0] |= 0x01; /* TDATTRIBUTES.DEBUG */
+    }
+    if (o->xfam != NULL) {
+        memcpy(xfam, o->xfam, 8);
+    }
+    struct td_fields td = {
+        .tee_tcb_svn = b->tee_tcb_svn,
+        .mrseam = o->mr_seam,
+        .mrsignerseam = o->mr_signer_seam,
+        .seam_attributes = o->seam_attributes,
+        .td_attributes = td_attr,
+        .xfam = xfam,
+        .mrtd = o->mr_td,
+        .mrconfigid = o->mr_config_id,
+        .mrowner = o->mr_owner,
+        .mrownerconfig = o->mr_owner_config,
+        .rtmr = {o->rtmr[0], o->rtmr[1], o->rtmr[2], o->rtmr[3]},
+        .reportdata = o->report_data,
+        .tee_tcb_svn2 = b->tee_tcb_svn2,
+        .mrservicetd = o->mr_service_td,
+    };
+    if (!b->tdx) {
+        off->body = q.len;
+        report_body(&q, &isv);
+    } else {
+        size_t body_len = b->body_kind == BODY_SGX    ? SGX_TESTPKI_BODY_LEN
+                          : b->body_kind == BODY_TD10 ? SGX_TESTPKI_TD10_BODY_LEN
+                                                      : SGX_TESTPKI_TD15_BODY_LEN;
+        if (p->quote_version == 5) {
+            tb_u16le(&q, (unsigned)b->body_type);
+            tb_u32le(&q, (uint32_t)body_len);
+        }
+        off->body = q.len;
+        if (b->body_kind == BODY_SGX) {
+            report_body(&q, &isv);
+        } else {
+            td_report_body(&q, &td, b->body_kind == BODY_TD15);
+        }
+    }
+    off->body_len = q.len - off->body;
+    off->signed_len = q.len;
+    if (q.bad) {
         goto out;
     }
 
-    /* Signature data (§1.3): quote signature by the attestation key over header || body. */
+    /* Signature data (§1.3, §2.5): quote signature by the attestation key over the signed
+     * span (header || body; v5: header || type || size || body). */
     uint8_t quote_sig[64];
     uint8_t att_pub[64];
     uint8_t auth[SGX_TESTPKI_QE_AUTH_LEN];
@@ -1054,15 +1495,20 @@ static int build_quote(struct build *b)
     if (o->corrupt_qe_report_data) {
         qe_rd[0] ^= 0x01;
     }
-    /* The QE's own report, as the QE identity describes it; signed by the PCK key. */
+    /* The QE's own report (the SGX QE, or the TD QE for TDX), as its identity describes it;
+     * signed by the PCK key. */
+    unsigned prodid = b->tdx ? 2 : 1;
+    if (o->qe_isvprodid_wrong) {
+        prodid = 3 - prodid;
+    }
     struct body_fields qe = {
         .cpusvn = b->tcb.cpusvn,
         .miscselect = 0,
         .flags = 0x15u | (o->qe_attributes_mismatch ? 0x2u : 0u), /* INIT|MODE64BIT|PROVKEY */
         .xfrm = SGX_TESTPKI_ATTR_XFRM,
-        .mrenclave = QE_MRENCLAVE,
-        .mrsigner = QE_MRSIGNER,
-        .isvprodid = o->qe_isvprodid_wrong ? 2 : 1,
+        .mrenclave = b->tdx ? TD_QE_MRENCLAVE : QE_MRENCLAVE,
+        .mrsigner = p->qe_mrsigner,
+        .isvprodid = (uint16_t)prodid,
         .isvsvn = (uint16_t)b->qe_isvsvn,
         .reportdata = qe_rd,
     };
@@ -1074,21 +1520,44 @@ static int build_quote(struct build *b)
     if (o->corrupt_qe_report_sig) {
         qe_sig[63] ^= 0x01;
     }
-    size_t sig_len = 64 + 64 + SGX_TESTPKI_BODY_LEN + 64 + 2 + sizeof(auth) + 2 + 4 + cert_len;
+    /* QE part: QE report, its signature, auth data, then type 5 and the chain. */
+    size_t qe_part_len = SGX_TESTPKI_BODY_LEN + 64 + 2 + sizeof(auth) + 2 + 4 + cert_len;
+    size_t sig_len = 64 + 64 + (b->tdx ? 2 + 4 : 0) + qe_part_len;
+    off->sig_len = q.len;
     tb_u32le(&q, (uint32_t)sig_len);
+    off->quote_sig = q.len;
     tb_put(&q, quote_sig, 64);
+    off->att_key = q.len;
     tb_put(&q, att_pub, 64);
+    if (b->tdx) {
+        /* Type 6: QE report certification data wrapping type 5 (§2.5). */
+        off->cert_type = q.len;
+        tb_u16le(&q, 6);
+        off->cert_len = q.len;
+        tb_u32le(&q, (uint32_t)qe_part_len);
+    }
+    off->qe_report = q.len;
     tb_put(&q, qe_report.p, qe_report.len);
+    off->qe_report_sig = q.len;
     tb_put(&q, qe_sig, 64);
+    off->qe_auth_len = q.len;
     tb_u16le(&q, (unsigned)sizeof(auth));
     tb_put(&q, auth, sizeof(auth));
+    off->pck_cert_type = q.len;
     tb_u16le(&q, 5); /* PCK_CERT_CHAIN */
+    off->pck_cert_len = q.len;
     tb_u32le(&q, (uint32_t)cert_len);
+    off->pck_cert_data = q.len;
     tb_put(&q, chain.p, chain.len);
     if (!o->no_trailing_nul) {
         tb_u8(&q, 0);
     }
-    if (q.bad || q.len != SGX_TESTPKI_SIGNED_LEN + 4 + sig_len) {
+    if (!b->tdx) {
+        off->cert_type = off->pck_cert_type;
+        off->cert_len = off->pck_cert_len;
+    }
+    if (q.bad || q.len != off->signed_len + 4 + sig_len ||
+        (!b->tdx && q.len != SGX_TESTPKI_SIGNED_LEN + 4 + sig_len)) {
         goto out;
     }
     p->pck_chain_pem = tb_take_str(&chain);

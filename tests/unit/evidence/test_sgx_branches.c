@@ -1,29 +1,30 @@
 /*
  * test_sgx_branches.c - every verification branch the real samples cannot reach, driven by
- * the test PKI (sgx_testpki.h): each TCB status, QE levels and their combination (FORMATS.md
- * §5.1, §5.4), revocation, expired and not-yet-valid collateral, grace, FMSPC / PCE-ID
- * mismatch, QE identity mismatch, and every corrupted signature or binding. Each case asserts
- * the exact error code (one per verification step) or the exact verdict.
+ * the test PKI (sgx_testpki.h): each TCB status, QE levels and their combination
+ * (docs/reference/dcap-verification.md §5.1, §5.4), revocation, expired and not-yet-valid
+ * collateral, grace, FMSPC / PCE-ID mismatch, QE identity mismatch, and every corrupted signature
+ * or binding. Each case asserts the exact error code (one per verification step) or the exact
+ * verdict.
  */
 #include <time.h>
 
 #include "collateral/bundle.h"
 #include "collateral/service.h"
 #include "dcap_fixtures.h"
-#include "evidence/sgx/verify.h"
+#include "evidence/intel/verify.h"
 #include "sgx_testpki.h"
 
 #define DAY SGX_TESTPKI_DAY
 
 /* Build a PKI with `o`, load its collateral and quote as attestd does, verify at `at`. */
 static att_err run_at(const struct sgx_testpki_opts *o, int64_t at_offset, int64_t grace,
-                      struct att_sgx_verdict *v, char *msg, size_t msg_len)
+                      struct att_intel_verdict *v, char *msg, size_t msg_len)
 {
     struct sgx_testpki pki;
     struct att_dcap_trust *trust = NULL;
     struct att_dcap_bundle b;
-    struct att_sgx_inputs in;
-    struct att_sgx_quote q;
+    struct att_intel_inputs in;
+    struct att_intel_quote q;
     struct att_dcap_item *pck = NULL;
     att_err rc;
 
@@ -34,25 +35,25 @@ static att_err run_at(const struct sgx_testpki_opts *o, int64_t at_offset, int64
     EXPECT_OK(att_dcap_bundle_parse(pki.bundle_json, strlen(pki.bundle_json), &b, msg, msg_len));
     rc = att_collateral_from_bundle(trust, &b, &in, msg, msg_len);
     if (rc == ATT_OK) {
-        rc = att_sgx_quote_parse(pki.quote, pki.quote_len, &q, msg, msg_len);
+        rc = att_intel_quote_parse(pki.quote, pki.quote_len, ATT_INTEL_TEE_SGX, &q, msg, msg_len);
     }
     if (rc == ATT_OK) {
         rc = att_dcap_pck_chain_load(trust, q.sig.pck_pem.ptr, q.sig.pck_pem.len, &pck, msg,
                                      msg_len);
     }
     if (rc == ATT_OK) {
-        struct att_sgx_collateral c = att_sgx_inputs_view(&in);
-        rc = att_sgx_quote_verify(&q, pck, &c, pki.now + at_offset, grace, v, msg, msg_len);
+        struct att_intel_collateral c = att_intel_inputs_view(&in);
+        rc = att_intel_quote_verify(&q, pck, &c, pki.now + at_offset, grace, v, msg, msg_len);
     }
     att_dcap_item_unref(pck);
-    att_sgx_inputs_release(&in);
+    att_intel_inputs_release(&in);
     att_dcap_bundle_cleanup(&b);
     att_dcap_trust_free(trust);
     sgx_testpki_free(&pki);
     return rc;
 }
 
-static att_err run(const struct sgx_testpki_opts *o, struct att_sgx_verdict *v, char *msg,
+static att_err run(const struct sgx_testpki_opts *o, struct att_intel_verdict *v, char *msg,
                    size_t msg_len)
 {
     return run_at(o, 0, 0, v, msg, msg_len);
@@ -60,7 +61,7 @@ static att_err run(const struct sgx_testpki_opts *o, struct att_sgx_verdict *v, 
 
 static void expect_code(const struct sgx_testpki_opts *o, att_err want, const char *msg_part)
 {
-    struct att_sgx_verdict v;
+    struct att_intel_verdict v;
     char msg[256] = "";
     att_err rc = run(o, &v, msg, sizeof(msg));
     if (rc != want) {
@@ -74,7 +75,7 @@ static void expect_code(const struct sgx_testpki_opts *o, att_err want, const ch
 static void expect_verdict(const struct sgx_testpki_opts *o, enum att_tcb_status status,
                            const char *advisories)
 {
-    struct att_sgx_verdict v;
+    struct att_intel_verdict v;
     char msg[256] = "";
     char got[512] = "";
     att_err rc = run(o, &v, msg, sizeof(msg));
@@ -105,7 +106,8 @@ static void test_up_to_date(void **state)
     expect_verdict(&o, ATT_TCB_UP_TO_DATE, "");
 }
 
-/* FORMATS.md §5.1: the first level whose every component and PCE SVN the PCK reaches. */
+/* docs/reference/dcap-verification.md §5.1: the first level whose every component and PCE SVN the
+ * PCK reaches. */
 static void test_each_platform_status(void **state)
 {
     (void)state;
@@ -151,7 +153,8 @@ static void test_components_compared_one_by_one(void **state)
     expect_code(&o, ATT_ERR_TCB_NOT_SUPPORTED, NULL);
 }
 
-/* FORMATS.md §5.4: the QE's level, and how it combines with the platform's. */
+/* docs/reference/dcap-verification.md §5.4: the QE's level, and how it combines with the
+ * platform's. */
 static void test_qe_levels(void **state)
 {
     (void)state;
@@ -200,7 +203,7 @@ static void test_dates(void **state)
         {offsetof(struct sgx_testpki_opts, root_crl_date_shift), "Root CA CRL"},
         {offsetof(struct sgx_testpki_opts, pck_crl_date_shift), "PCK CRL"},
     };
-    struct att_sgx_verdict v;
+    struct att_intel_verdict v;
     char msg[256];
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
         struct sgx_testpki_opts o = {0};

@@ -3,9 +3,12 @@
  * never with attestd's verifier: every default artefact verifies, and each knob breaks exactly
  * the check it names. The checks read only what a verifier sees (quote bytes, bundle JSON,
  * root PEM). Also: the PCK leaf's SGX extension has the DER shape of the real PCKs in sgx01
- * (Processor CA) and sgx02 (Platform CA).
+ * (Processor CA) and sgx02 (Platform CA). The same for the TDX evidence (tdx = 4, 5): quote v4/v5
+ * framing (FORMATS.md §2), type 6 wrapping type 5, the TDX TCB levels, module identity and
+ * TD_QE identity (§5.2, §5.3), and documents shaped like Intel's (tests/fixtures/dcap/tdx).
  */
 #include <stdbool.h>
+#include <strings.h>
 #include <time.h>
 
 #include "dcap_fixtures.h"
@@ -21,7 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "collateral/bundle.h"
-#include "evidence/sgx/quote.h"
+#include "evidence/intel/quote.h"
 #include "sgx_testpki.h"
 
 #define NOW ((int64_t)1767225600) /* 2026-01-01T00:00:00Z */
@@ -368,7 +371,13 @@ static void pck_values(X509 *leaf, struct pck_values *v)
 struct view {
     const uint8_t *q;
     size_t q_len;
-    const uint8_t *body;      /* ISV report body */
+    int version;              /* 3, 4, 5 */
+    bool tdx;                 /* TEE type 0x81 */
+    unsigned body_type;       /* v5 field; 1 (v3), 2 (v4) otherwise */
+    size_t body_len;          /* as declared (v5) or implied */
+    bool body_framing_ok;     /* v5: the size fits the type, and TDX does not use type 1 */
+    size_t signed_len;        /* header (|| type || size) || body */
+    const uint8_t *body;      /* ISV report body or TD report */
     const uint8_t *quote_sig; /* 64 */
     const uint8_t *att_key;   /* 64 */
     const uint8_t *qe_report; /* 384 */
@@ -385,6 +394,73 @@ struct view {
     X509_CRL *pck_crl;
 };
 
+static const uint8_t INTEL_VENDOR[16] = {0x93, 0x9A, 0x72, 0x33, 0xF7, 0x9C, 0x4C, 0xA9,
+                                         0x94, 0x0A, 0x0D, 0xB3, 0x95, 0x7F, 0x06, 0x07};
+
+/* TDX quote v4/v5 (FORMATS.md §2.1, §2.4, §2.5): every declared size consumed exactly, type 6
+ * wrapping type 5; the offsets found are the ones the PKI reports. */
+static void view_open_tdx(const struct sgx_testpki *pki, struct view *v)
+{
+    const uint8_t *q = v->q;
+    assert_int_equal(rd16(q + 2), 2);
+    assert_int_equal(rd32(q + 4), 0x81);
+    assert_int_equal(rd32(q + 8), 0); /* reserved in sgx_quote4_header_t */
+    assert_memory_equal(q + 12, INTEL_VENDOR, 16);
+    v->tdx = true;
+    size_t body_off = SGX_TESTPKI_V4_OFF_BODY;
+    if (v->version == 4) {
+        v->body_type = 2;
+        v->body_len = SGX_TESTPKI_TD10_BODY_LEN;
+        v->body_framing_ok = true;
+    } else {
+        assert_int_equal(v->version, 5);
+        v->body_type = rd16(q + SGX_TESTPKI_V5_OFF_BODY_TYPE);
+        v->body_len = rd32(q + SGX_TESTPKI_V5_OFF_BODY_SIZE);
+        body_off = SGX_TESTPKI_V5_OFF_BODY;
+        v->body_framing_ok = (v->body_type == 2 && v->body_len == SGX_TESTPKI_TD10_BODY_LEN) ||
+                             (v->body_type == 3 && v->body_len == SGX_TESTPKI_TD15_BODY_LEN);
+    }
+    v->body = q + body_off;
+    v->signed_len = body_off + v->body_len;
+    assert_true(v->signed_len + 4 < v->q_len);
+    /* Signature data: quote signature, key, then type 6 of size M = the rest. */
+    size_t s0 = v->signed_len + 4;
+    uint32_t sig_len = rd32(q + v->signed_len);
+    assert_int_equal(s0 + sig_len, v->q_len);
+    v->quote_sig = q + s0;
+    v->att_key = q + s0 + 0x40;
+    assert_int_equal(rd16(q + s0 + 0x80), 6);
+    uint32_t m = rd32(q + s0 + 0x82);
+    assert_int_equal(0x86 + (size_t)m, sig_len);
+    const uint8_t *c = q + s0 + 0x86;
+    v->qe_report = c;
+    v->qe_sig = c + 384;
+    v->auth_len = rd16(c + 448);
+    assert_int_equal(v->auth_len, SGX_TESTPKI_QE_AUTH_LEN);
+    v->auth = c + 450;
+    size_t inner = 450 + v->auth_len;
+    assert_int_equal(rd16(c + inner), 5);
+    v->cert_len = rd32(c + inner + 2);
+    assert_int_equal(inner + 6 + v->cert_len, m); /* the inner structure ends exactly at M */
+    v->cert = (const char *)c + inner + 6;
+    /* The layout the PKI reports is the one parsed. */
+    const struct sgx_testpki_offsets *o = &pki->off;
+    assert_int_equal(o->body, body_off);
+    assert_int_equal(o->body_len, v->body_len);
+    assert_int_equal(o->signed_len, v->signed_len);
+    assert_int_equal(o->sig_len, v->signed_len);
+    assert_int_equal(o->quote_sig, s0);
+    assert_int_equal(o->att_key, s0 + 0x40);
+    assert_int_equal(o->cert_type, s0 + 0x80);
+    assert_int_equal(o->cert_len, s0 + 0x82);
+    assert_int_equal(o->qe_report, s0 + 0x86);
+    assert_int_equal(o->qe_report_sig, s0 + 0x86 + 384);
+    assert_int_equal(o->qe_auth_len, s0 + 0x86 + 448);
+    assert_int_equal(o->pck_cert_type, s0 + 0x86 + inner);
+    assert_int_equal(o->pck_cert_len, s0 + 0x86 + inner + 2);
+    assert_int_equal(o->pck_cert_data, s0 + 0x86 + inner + 6);
+}
+
 static void view_open(const struct sgx_testpki *pki, struct view *v)
 {
     memset(v, 0, sizeof(*v));
@@ -392,28 +468,50 @@ static void view_open(const struct sgx_testpki *pki, struct view *v)
     v->q = q;
     v->q_len = pki->quote_len;
     assert_true(v->q_len > SGX_TESTPKI_OFF_CERT_DATA);
-    /* Header (FORMATS.md §1.1). */
-    assert_int_equal(rd16(q), 3);
-    assert_int_equal(rd16(q + 2), 2);
-    assert_int_equal(rd32(q + 4), 0);
-    static const uint8_t vendor[16] = {0x93, 0x9A, 0x72, 0x33, 0xF7, 0x9C, 0x4C, 0xA9,
-                                       0x94, 0x0A, 0x0D, 0xB3, 0x95, 0x7F, 0x06, 0x07};
-    assert_memory_equal(q + 12, vendor, 16);
-    v->body = q + SGX_TESTPKI_OFF_BODY;
-    /* Signature data (§1.3), declared lengths consumed exactly. */
-    uint32_t sig_len = rd32(q + SGX_TESTPKI_OFF_SIG_LEN);
-    assert_int_equal((size_t)sig_len + SGX_TESTPKI_OFF_QUOTE_SIG, v->q_len);
-    v->quote_sig = q + SGX_TESTPKI_OFF_QUOTE_SIG;
-    v->att_key = q + SGX_TESTPKI_OFF_ATT_KEY;
-    v->qe_report = q + SGX_TESTPKI_OFF_QE_REPORT;
-    v->qe_sig = q + SGX_TESTPKI_OFF_QE_REPORT_SIG;
-    v->auth_len = rd16(q + SGX_TESTPKI_OFF_QE_AUTH_LEN);
-    assert_int_equal(v->auth_len, SGX_TESTPKI_QE_AUTH_LEN);
-    v->auth = q + SGX_TESTPKI_OFF_QE_AUTH_LEN + 2;
-    assert_int_equal(rd16(q + SGX_TESTPKI_OFF_CERT_TYPE), 5);
-    v->cert_len = rd32(q + SGX_TESTPKI_OFF_CERT_LEN);
-    assert_int_equal(SGX_TESTPKI_OFF_CERT_DATA + v->cert_len, v->q_len);
-    v->cert = (const char *)q + SGX_TESTPKI_OFF_CERT_DATA;
+    v->version = rd16(q);
+    assert_int_equal(v->version, pki->quote_version);
+    if (v->version != 3) {
+        view_open_tdx(pki, v);
+    } else {
+        /* Header (FORMATS.md §1.1). */
+        assert_int_equal(rd16(q + 2), 2);
+        assert_int_equal(rd32(q + 4), 0);
+        assert_memory_equal(q + 12, INTEL_VENDOR, 16);
+        v->body_type = 1;
+        v->body_len = SGX_TESTPKI_BODY_LEN;
+        v->body_framing_ok = true;
+        v->signed_len = SGX_TESTPKI_SIGNED_LEN;
+        v->body = q + SGX_TESTPKI_OFF_BODY;
+        /* Signature data (§1.3), declared lengths consumed exactly. */
+        uint32_t sig_len = rd32(q + SGX_TESTPKI_OFF_SIG_LEN);
+        assert_int_equal((size_t)sig_len + SGX_TESTPKI_OFF_QUOTE_SIG, v->q_len);
+        v->quote_sig = q + SGX_TESTPKI_OFF_QUOTE_SIG;
+        v->att_key = q + SGX_TESTPKI_OFF_ATT_KEY;
+        v->qe_report = q + SGX_TESTPKI_OFF_QE_REPORT;
+        v->qe_sig = q + SGX_TESTPKI_OFF_QE_REPORT_SIG;
+        v->auth_len = rd16(q + SGX_TESTPKI_OFF_QE_AUTH_LEN);
+        assert_int_equal(v->auth_len, SGX_TESTPKI_QE_AUTH_LEN);
+        v->auth = q + SGX_TESTPKI_OFF_QE_AUTH_LEN + 2;
+        assert_int_equal(rd16(q + SGX_TESTPKI_OFF_CERT_TYPE), 5);
+        v->cert_len = rd32(q + SGX_TESTPKI_OFF_CERT_LEN);
+        assert_int_equal(SGX_TESTPKI_OFF_CERT_DATA + v->cert_len, v->q_len);
+        v->cert = (const char *)q + SGX_TESTPKI_OFF_CERT_DATA;
+        const struct sgx_testpki_offsets *o = &pki->off;
+        assert_int_equal(o->body, SGX_TESTPKI_OFF_BODY);
+        assert_int_equal(o->body_len, SGX_TESTPKI_BODY_LEN);
+        assert_int_equal(o->signed_len, SGX_TESTPKI_SIGNED_LEN);
+        assert_int_equal(o->sig_len, SGX_TESTPKI_OFF_SIG_LEN);
+        assert_int_equal(o->quote_sig, SGX_TESTPKI_OFF_QUOTE_SIG);
+        assert_int_equal(o->att_key, SGX_TESTPKI_OFF_ATT_KEY);
+        assert_int_equal(o->qe_report, SGX_TESTPKI_OFF_QE_REPORT);
+        assert_int_equal(o->qe_report_sig, SGX_TESTPKI_OFF_QE_REPORT_SIG);
+        assert_int_equal(o->qe_auth_len, SGX_TESTPKI_OFF_QE_AUTH_LEN);
+        assert_int_equal(o->cert_type, SGX_TESTPKI_OFF_CERT_TYPE);
+        assert_int_equal(o->pck_cert_type, SGX_TESTPKI_OFF_CERT_TYPE);
+        assert_int_equal(o->cert_len, SGX_TESTPKI_OFF_CERT_LEN);
+        assert_int_equal(o->pck_cert_len, SGX_TESTPKI_OFF_CERT_LEN);
+        assert_int_equal(o->pck_cert_data, SGX_TESTPKI_OFF_CERT_DATA);
+    }
     size_t pem_len = v->cert_len;
     if (pem_len > 0 && v->cert[pem_len - 1] == '\0') {
         pem_len--;
@@ -478,21 +576,30 @@ enum {
     F_QEID_CHAIN = 1u << 9,
     F_TCB_DATES = 1u << 10, /* issueDate <= now < nextUpdate */
     F_QEID_DATES = 1u << 11,
-    F_FMSPC = 1u << 12,         /* PCK FMSPC == tcbInfo.fmspc (any case) */
-    F_PCEID = 1u << 13,         /* PCK PCE-ID == tcbInfo.pceId */
-    F_QEID_MISC = 1u << 14,     /* QE MISCSELECT under mask */
-    F_QEID_ATTR = 1u << 15,     /* QE ATTRIBUTES under mask */
-    F_QEID_MRSIGNER = 1u << 16, /* QE MRSIGNER */
-    F_QEID_PRODID = 1u << 17,   /* QE ISVPRODID */
-    F_QE_LEVEL = 1u << 18,      /* QE level not UpToDate (or none) */
-    F_TCB_LEVEL = 1u << 19,     /* platform level not UpToDate (or none) */
-    F_DEBUG = 1u << 20,         /* ATTRIBUTES.DEBUG of the enclave */
+    F_FMSPC = 1u << 12,           /* PCK FMSPC == tcbInfo.fmspc (any case) */
+    F_PCEID = 1u << 13,           /* PCK PCE-ID == tcbInfo.pceId */
+    F_QEID_MISC = 1u << 14,       /* QE MISCSELECT under mask */
+    F_QEID_ATTR = 1u << 15,       /* QE ATTRIBUTES under mask */
+    F_QEID_MRSIGNER = 1u << 16,   /* QE MRSIGNER */
+    F_QEID_PRODID = 1u << 17,     /* QE ISVPRODID */
+    F_QE_LEVEL = 1u << 18,        /* QE level not UpToDate (or none) */
+    F_TCB_LEVEL = 1u << 19,       /* platform level not UpToDate (or none) */
+    F_DEBUG = 1u << 20,           /* ATTRIBUTES.DEBUG of the enclave; TDATTRIBUTES.DEBUG */
+    F_TCB_ID = 1u << 21,          /* tcbInfo.id is not the quote's TEE (§5 step 5) */
+    F_QEID_ID = 1u << 22,         /* enclaveIdentity.id is not the quote's QE (§5 step 10) */
+    F_BODY = 1u << 23,            /* v5 body type/size rule (§2.4) */
+    F_MODULE_ID = 1u << 24,       /* no module identity "TDX_%02X" of TEE_TCB_SVN[1] (§5.3) */
+    F_MODULE_MRSIGNER = 1u << 25, /* MRSIGNERSEAM vs the identity's (tdxModule's) mrsigner */
+    F_MODULE_ATTR = 1u << 26,     /* SEAMATTRIBUTES under mask, and zero */
+    F_MODULE_LEVEL = 1u << 27,    /* module level not UpToDate (or none) */
 };
 
 static const char *const F_NAMES[] = {
-    "quote sig", "QE sig",   "QE binding",  "PCK chain", "root CRL sig", "PCK CRL sig", "TCB sig",
-    "TCB chain", "QEID sig", "QEID chain",  "TCB dates", "QEID dates",   "FMSPC",       "PCE-ID",
-    "QE misc",   "QE attr",  "QE mrsigner", "QE prodid", "QE level",     "TCB level",   "debug"};
+    "quote sig", "QE sig",          "QE binding",  "PCK chain",   "root CRL sig", "PCK CRL sig",
+    "TCB sig",   "TCB chain",       "QEID sig",    "QEID chain",  "TCB dates",    "QEID dates",
+    "FMSPC",     "PCE-ID",          "QE misc",     "QE attr",     "QE mrsigner",  "QE prodid",
+    "QE level",  "TCB level",       "debug",       "TCB info id", "QEID id",      "v5 body",
+    "module id", "module mrsigner", "module attr", "module level"};
 
 static void describe(unsigned mask, char *out, size_t n)
 {
@@ -574,6 +681,53 @@ static const char *qe_status(const json_t *qe_id, unsigned isvsvn)
     return "none";
 }
 
+/* TDX platform level (FORMATS.md §5.2): the first level whose SGX components and pcesvn the
+ * PCK reaches and whose tdxtcbcomponents TEE_TCB_SVN reaches (bytes 0 and 1 skipped when
+ * TEE_TCB_SVN[1] > 0). */
+static const char *tdx_tcb_status(const json_t *tcb_info, const struct pck_values *pv,
+                                  const uint8_t svn[16])
+{
+    const json_t *levels = json_object_get(tcb_info, "tcbLevels");
+    size_t i;
+    const json_t *level;
+    json_array_foreach(levels, i, level)
+    {
+        const json_t *tcb = json_object_get(level, "tcb");
+        const json_t *comps = json_object_get(tcb, "sgxtcbcomponents");
+        const json_t *tdx = json_object_get(tcb, "tdxtcbcomponents");
+        assert_int_equal(json_array_size(comps), 16);
+        assert_int_equal(json_array_size(tdx), 16);
+        bool ok = pv->pcesvn >= jint(tcb, "pcesvn");
+        for (size_t c = 0; c < 16; c++) {
+            ok = ok && pv->comp[c] >= jint(json_array_get(comps, c), "svn");
+            if (c >= 2 || svn[1] == 0) {
+                ok = ok && svn[c] >= jint(json_array_get(tdx, c), "svn");
+            }
+        }
+        if (ok) {
+            return jstr(level, "tcbStatus");
+        }
+    }
+    return "none";
+}
+
+/* The module identity "TDX_%02X" of the major version (case-insensitive), or NULL. */
+static const json_t *module_identity(const json_t *tcb_info, unsigned major)
+{
+    char id[16];
+    snprintf(id, sizeof(id), "TDX_%02X", major);
+    const json_t *ids = json_object_get(tcb_info, "tdxModuleIdentities");
+    size_t i;
+    const json_t *e;
+    json_array_foreach(ids, i, e)
+    {
+        if (strcasecmp(jstr(e, "id"), id) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
 /* (report & mask) == expected, bytewise, n bytes (FORMATS.md §4.3). */
 static bool masked_equal(const uint8_t *report, const char *mask_hex, const char *want_hex,
                          size_t n)
@@ -591,17 +745,61 @@ static bool masked_equal(const uint8_t *report, const char *mask_hex, const char
     return true;
 }
 
-/* Run every check at `now`; the mask of failures. status/qe_level (>= 48 bytes) get the
- * platform and QE level names ("none" below every level). */
-static unsigned check_all(const struct sgx_testpki *pki, int64_t now, char *status, char *qe_level)
+/* The TDX module checks (FORMATS.md §5 step 7, §5.3): identity of the major version (or
+ * tdxModule when it is 0), MRSIGNERSEAM and SEAMATTRIBUTES against it, its level. */
+static unsigned check_module(const json_t *tcb_info, const uint8_t *td, char *module_level)
+{
+    const uint8_t *svn = td + SGX_TESTPKI_T_TEE_TCB_SVN;
+    const json_t *m = json_object_get(tcb_info, "tdxModule");
+    unsigned mask = 0;
+    snprintf(module_level, 48, "%s", "n/a");
+    if (svn[1] != 0) {
+        m = module_identity(tcb_info, svn[1]);
+        if (m == NULL) {
+            snprintf(module_level, 48, "%s", "mismatch");
+            return F_MODULE_ID;
+        }
+    }
+    assert_non_null(m);
+    uint8_t mrsigner[48];
+    assert_true(unhex(jstr(m, "mrsigner"), mrsigner, 48));
+    if (memcmp(mrsigner, td + SGX_TESTPKI_T_MRSIGNERSEAM, 48) != 0) {
+        mask |= F_MODULE_MRSIGNER;
+    }
+    static const uint8_t zero[8];
+    if (!masked_equal(td + SGX_TESTPKI_T_SEAMATTRIBUTES, jstr(m, "attributesMask"),
+                      jstr(m, "attributes"), 8) ||
+        memcmp(td + SGX_TESTPKI_T_SEAMATTRIBUTES, zero, 8) != 0) {
+        mask |= F_MODULE_ATTR;
+    }
+    if (svn[1] != 0) {
+        const char *st = qe_status(m, svn[0]); /* same shape: tcbLevels of {tcb:{isvsvn}} */
+        snprintf(module_level, 48, "%s", st);
+        if (strcmp(st, "UpToDate") != 0) {
+            mask |= F_MODULE_LEVEL;
+        }
+    }
+    return mask;
+}
+
+/* Run every check at `now`; the mask of failures. status/qe_level/module_level (>= 48 bytes,
+ * module_level may be NULL) get the platform, QE and TDX module level names ("none" below
+ * every level; module "n/a" for SGX or TEE_TCB_SVN[1] == 0, "mismatch" without identity). */
+static unsigned check_all_ex(const struct sgx_testpki *pki, int64_t now, char *status,
+                             char *qe_level, char *module_level)
 {
     struct view v;
     unsigned mask = 0;
+    char module_buf[48];
+    if (module_level == NULL) {
+        module_level = module_buf;
+    }
+    snprintf(module_level, 48, "%s", "n/a");
     view_open(pki, &v);
 
-    /* Quote signature over header || body (§1.3). */
+    /* Quote signature over header (|| v5 body type and size) || body (§1.3, §2.4). */
     EVP_PKEY *att = key_from_xy(v.att_key);
-    if (!verify_rs(att, v.q, SGX_TESTPKI_SIGNED_LEN, v.quote_sig)) {
+    if (!verify_rs(att, v.q, v.signed_len, v.quote_sig)) {
         mask |= F_QUOTE_SIG;
     }
     EVP_PKEY_free(att);
@@ -649,10 +847,20 @@ static unsigned check_all(const struct sgx_testpki *pki, int64_t now, char *stat
     json_t *qe_id = json_loads(jstr(v.bundle, "qe_identity"), JSON_REJECT_DUPLICATES, &jerr);
     assert_non_null(tcb_info);
     assert_non_null(qe_id);
-    assert_string_equal(jstr(tcb_info, "id"), "SGX");
+    bool tcb_id_ok = strcmp(jstr(tcb_info, "id"), v.tdx ? "TDX" : "SGX") == 0;
+    if (!tcb_id_ok) {
+        mask |= F_TCB_ID;
+    }
     assert_int_equal(jint(tcb_info, "version"), 3);
-    assert_string_equal(jstr(qe_id, "id"), "QE");
+    if (strcmp(jstr(qe_id, "id"), v.tdx ? "TD_QE" : "QE") != 0) {
+        mask |= F_QEID_ID;
+    }
     assert_int_equal(jint(qe_id, "version"), 2);
+    if (!v.body_framing_ok) {
+        mask |= F_BODY;
+    }
+    /* What the TD report says is judged only when it is one (§2.4) and the TCB info is TDX. */
+    bool td_body = v.tdx && v.body_framing_ok;
     if (!window_ok(tcb_info, now)) {
         mask |= F_TCB_DATES;
     }
@@ -672,8 +880,13 @@ static unsigned check_all(const struct sgx_testpki *pki, int64_t now, char *stat
     if (memcmp(pceid, pv.pceid, 2) != 0) {
         mask |= F_PCEID;
     }
-    const char *st = tcb_status(tcb_info, &pv);
+    const char *st = td_body && tcb_id_ok
+                         ? tdx_tcb_status(tcb_info, &pv, v.body + SGX_TESTPKI_T_TEE_TCB_SVN)
+                         : tcb_status(tcb_info, &pv);
     snprintf(status, 48, "%s", st);
+    if (td_body && tcb_id_ok) {
+        mask |= check_module(tcb_info, v.body, module_level);
+    }
     if (strcmp(st, "UpToDate") != 0) {
         mask |= F_TCB_LEVEL;
     }
@@ -700,13 +913,19 @@ static unsigned check_all(const struct sgx_testpki *pki, int64_t now, char *stat
     if (strcmp(qst, "UpToDate") != 0) {
         mask |= F_QE_LEVEL;
     }
-    if (rd64(v.body + SGX_TESTPKI_B_ATTRIBUTES) & 0x2) {
+    if (td_body ? (rd64(v.body + SGX_TESTPKI_T_TDATTRIBUTES) & 0x1) != 0
+                : !v.tdx && (rd64(v.body + SGX_TESTPKI_B_ATTRIBUTES) & 0x2) != 0) {
         mask |= F_DEBUG;
     }
     json_decref(tcb_info);
     json_decref(qe_id);
     view_close(&v);
     return mask;
+}
+
+static unsigned check_all(const struct sgx_testpki *pki, int64_t now, char *status, char *qe_level)
+{
+    return check_all_ex(pki, now, status, qe_level, NULL);
 }
 
 static void build(const struct sgx_testpki_opts *o, struct sgx_testpki *pki)
@@ -917,8 +1136,9 @@ static void test_attestd_parsers_accept(void **state)
         struct sgx_testpki pki;
         build(&variants[i], &pki);
         char msg[256] = "";
-        struct att_sgx_quote quote;
-        att_err rc = att_sgx_quote_parse(pki.quote, pki.quote_len, &quote, msg, sizeof(msg));
+        struct att_intel_quote quote;
+        att_err rc = att_intel_quote_parse(pki.quote, pki.quote_len, ATT_INTEL_TEE_SGX, &quote, msg,
+                                           sizeof(msg));
         if (rc != ATT_OK) {
             fail_msg("variant %zu: quote: %s (%s)", i, att_err_name(rc), msg);
         }
@@ -1410,6 +1630,917 @@ static void test_wall_clock_default(void **state)
     sgx_testpki_free(&pki); /* zeroed: a no-op */
 }
 
+/* ================================================================================
+ * Intel TDX (tdx = 4, 5): FORMATS.md §2, §4.2, §4.3, §5.2, §5.3, §5.6
+ * ================================================================================ */
+
+static void tdx_build(int version, const struct sgx_testpki_opts *base, struct sgx_testpki *pki)
+{
+    struct sgx_testpki_opts o;
+    if (base != NULL) {
+        o = *base;
+    } else {
+        memset(&o, 0, sizeof(o));
+    }
+    o.now = NOW;
+    o.tdx = version;
+    build(&o, pki);
+}
+
+/* The fixed layouts of sgx_testpki.h, as the tests flip bytes at them. */
+struct tdx_layout {
+    const char *name;
+    int version;
+    int body_type; /* the knob */
+    size_t body, body_len, signed_len, sig_len, quote_sig, att_key, cert_type, cert_len;
+    size_t qe_report, qe_report_sig, qe_auth_len, pck_cert_type, pck_cert_len, pck_cert_data;
+};
+
+static const struct tdx_layout TDX_LAYOUTS[] = {
+    {"v4", 4, 0, SGX_TESTPKI_V4_OFF_BODY, SGX_TESTPKI_TD10_BODY_LEN, SGX_TESTPKI_V4_SIGNED_LEN,
+     SGX_TESTPKI_V4_OFF_SIG_LEN, SGX_TESTPKI_V4_OFF_QUOTE_SIG, SGX_TESTPKI_V4_OFF_ATT_KEY,
+     SGX_TESTPKI_V4_OFF_CERT_TYPE, SGX_TESTPKI_V4_OFF_CERT_LEN, SGX_TESTPKI_V4_OFF_QE_REPORT,
+     SGX_TESTPKI_V4_OFF_QE_REPORT_SIG, SGX_TESTPKI_V4_OFF_QE_AUTH_LEN,
+     SGX_TESTPKI_V4_OFF_PCK_CERT_TYPE, SGX_TESTPKI_V4_OFF_PCK_CERT_LEN,
+     SGX_TESTPKI_V4_OFF_PCK_CERT_DATA},
+    {"v5", 5, 0, SGX_TESTPKI_V5_OFF_BODY, SGX_TESTPKI_TD15_BODY_LEN, SGX_TESTPKI_V5_SIGNED_LEN,
+     SGX_TESTPKI_V5_OFF_SIG_LEN, SGX_TESTPKI_V5_OFF_QUOTE_SIG, SGX_TESTPKI_V5_OFF_ATT_KEY,
+     SGX_TESTPKI_V5_OFF_CERT_TYPE, SGX_TESTPKI_V5_OFF_CERT_LEN, SGX_TESTPKI_V5_OFF_QE_REPORT,
+     SGX_TESTPKI_V5_OFF_QE_REPORT_SIG, SGX_TESTPKI_V5_OFF_QE_AUTH_LEN,
+     SGX_TESTPKI_V5_OFF_PCK_CERT_TYPE, SGX_TESTPKI_V5_OFF_PCK_CERT_LEN,
+     SGX_TESTPKI_V5_OFF_PCK_CERT_DATA},
+    /* v5 with TD report 1.0: v4's signature data, 6 bytes later. */
+    {"v5 TD 1.0", 5, 2, SGX_TESTPKI_V5_OFF_BODY, SGX_TESTPKI_TD10_BODY_LEN,
+     SGX_TESTPKI_V5_TD10_OFF_SIG_LEN, SGX_TESTPKI_V5_TD10_OFF_SIG_LEN,
+     SGX_TESTPKI_V4_OFF_QUOTE_SIG + 6, SGX_TESTPKI_V4_OFF_ATT_KEY + 6,
+     SGX_TESTPKI_V4_OFF_CERT_TYPE + 6, SGX_TESTPKI_V4_OFF_CERT_LEN + 6,
+     SGX_TESTPKI_V4_OFF_QE_REPORT + 6, SGX_TESTPKI_V4_OFF_QE_REPORT_SIG + 6,
+     SGX_TESTPKI_V4_OFF_QE_AUTH_LEN + 6, SGX_TESTPKI_V4_OFF_PCK_CERT_TYPE + 6,
+     SGX_TESTPKI_V4_OFF_PCK_CERT_LEN + 6, SGX_TESTPKI_V4_OFF_PCK_CERT_DATA + 6},
+};
+
+static void test_tdx_default_is_valid(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(TDX_LAYOUTS) / sizeof(TDX_LAYOUTS[0]); i++) {
+        struct sgx_testpki_opts o = {.tdx_body_type = TDX_LAYOUTS[i].body_type};
+        struct sgx_testpki pki;
+        tdx_build(TDX_LAYOUTS[i].version, &o, &pki);
+        char status[48];
+        char qe_level[48];
+        char module[48];
+        unsigned mask = check_all_ex(&pki, NOW, status, qe_level, module);
+        if (mask != 0) {
+            char g[512];
+            describe(mask, g, sizeof(g));
+            fail_msg("%s: failed checks [%s]", TDX_LAYOUTS[i].name, g);
+        }
+        assert_string_equal(status, "UpToDate");
+        assert_string_equal(qe_level, "UpToDate");
+        assert_string_equal(module, "UpToDate");
+        assert_string_equal(pki.expected_status, "UpToDate");
+        assert_int_equal(pki.quote_version, TDX_LAYOUTS[i].version);
+        expect_mask(&pki, NOW - DAY + 60, 0, "TDX at the window start");
+        expect_mask(&pki, NOW + 30 * DAY,
+                    F_TCB_DATES | F_QEID_DATES | F_PCK_CHAIN | F_TCB_CHAIN | F_QEID_CHAIN,
+                    "TDX after nextUpdate");
+        sgx_testpki_free(&pki);
+    }
+}
+
+/* The quote, proved piece by piece with OpenSSL at the fixed offsets of sgx_testpki.h. */
+static void test_tdx_quote_layout(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(TDX_LAYOUTS) / sizeof(TDX_LAYOUTS[0]); i++) {
+        const struct tdx_layout *l = &TDX_LAYOUTS[i];
+        struct sgx_testpki_opts o = {.tdx_body_type = l->body_type};
+        struct sgx_testpki pki;
+        tdx_build(l->version, &o, &pki);
+        const uint8_t *q = pki.quote;
+        size_t n = pki.quote_len;
+        /* The reported layout is the fixed one. */
+        const struct sgx_testpki_offsets *off = &pki.off;
+        const size_t want[14] = {
+            l->body,        l->body_len,      l->signed_len,   l->sig_len,      l->quote_sig,
+            l->att_key,     l->cert_type,     l->cert_len,     l->qe_report,    l->qe_report_sig,
+            l->qe_auth_len, l->pck_cert_type, l->pck_cert_len, l->pck_cert_data};
+        const size_t got[14] = {off->body,          off->body_len,     off->signed_len,
+                                off->sig_len,       off->quote_sig,    off->att_key,
+                                off->cert_type,     off->cert_len,     off->qe_report,
+                                off->qe_report_sig, off->qe_auth_len,  off->pck_cert_type,
+                                off->pck_cert_len,  off->pck_cert_data};
+        for (size_t k = 0; k < 14; k++) {
+            if (want[k] != got[k]) {
+                fail_msg("%s: offset %zu is 0x%zx, expected 0x%zx", l->name, k, got[k], want[k]);
+            }
+        }
+        /* Header (§2.1). */
+        assert_int_equal(rd16(q), l->version);
+        assert_int_equal(rd16(q + 2), 2);
+        assert_int_equal(rd32(q + 4), 0x81);
+        assert_int_equal(rd32(q + 8), 0);
+        assert_memory_equal(q + 12, INTEL_VENDOR, 16);
+        if (l->version == 5) {
+            assert_int_equal(rd16(q + SGX_TESTPKI_V5_OFF_BODY_TYPE), l->body_type ? 2 : 3);
+            assert_int_equal(rd32(q + SGX_TESTPKI_V5_OFF_BODY_SIZE), l->body_len);
+            assert_int_equal(l->body + l->body_len, l->signed_len);
+        }
+        /* Signature data (§2.5): sizes end exactly. */
+        assert_int_equal(l->sig_len, l->signed_len);
+        assert_int_equal(l->quote_sig + rd32(q + l->sig_len), n);
+        assert_int_equal(rd16(q + l->cert_type), 6);
+        assert_int_equal(l->qe_report + rd32(q + l->cert_len), n);
+        assert_int_equal(rd16(q + l->qe_auth_len), SGX_TESTPKI_QE_AUTH_LEN);
+        assert_int_equal(l->qe_auth_len + 2 + SGX_TESTPKI_QE_AUTH_LEN, l->pck_cert_type);
+        assert_int_equal(rd16(q + l->pck_cert_type), 5);
+        assert_int_equal(l->pck_cert_data + rd32(q + l->pck_cert_len), n);
+        assert_int_equal(q[n - 1], '\0');
+        assert_memory_equal(q + l->pck_cert_data, pki.pck_chain_pem, n - 1 - l->pck_cert_data);
+        /* Quote signature: the attestation key over header (|| type || size) || body, and over
+         * nothing shorter or longer. */
+        EVP_PKEY *att = key_from_xy(q + l->att_key);
+        assert_int_equal(EVP_PKEY_eq(att, pki.attest_key), 1);
+        assert_true(verify_rs(att, q, l->signed_len, q + l->quote_sig));
+        assert_false(verify_rs(att, q, l->signed_len - 1, q + l->quote_sig));
+        assert_false(verify_rs(att, q, l->signed_len + 4, q + l->quote_sig));
+        if (l->version == 5) {
+            /* The 6-byte body descriptor is signed: header || body alone does not verify. */
+            uint8_t *hb = malloc(48 + l->body_len);
+            assert_non_null(hb);
+            memcpy(hb, q, 48);
+            memcpy(hb + 48, q + l->body, l->body_len);
+            assert_false(verify_rs(att, hb, 48 + l->body_len, q + l->quote_sig));
+            free(hb);
+        }
+        EVP_PKEY_free(att);
+        /* QE report signed by the PCK leaf key. */
+        assert_true(
+            verify_rs(X509_get0_pubkey(pki.pck_leaf), q + l->qe_report, 384, q + l->qe_report_sig));
+        /* QE REPORTDATA = SHA-256(attestation key || auth data) || 32 zero bytes. */
+        uint8_t in[64 + SGX_TESTPKI_QE_AUTH_LEN];
+        uint8_t rd[64] = {0};
+        unsigned int md_len = 0;
+        memcpy(in, q + l->att_key, 64);
+        memcpy(in + 64, q + l->qe_auth_len + 2, SGX_TESTPKI_QE_AUTH_LEN);
+        assert_int_equal(EVP_Digest(in, sizeof(in), rd, &md_len, EVP_sha256(), NULL), 1);
+        assert_memory_equal(q + l->qe_report + SGX_TESTPKI_B_REPORTDATA, rd, 64);
+        /* TCB info and QE identity: signed by the TCB signing key, the TDX ones. */
+        EVP_PKEY *signer = X509_get0_pubkey(pki.tcb_signer);
+        assert_true(verify_rs(signer, pki.tcb_info, strlen(pki.tcb_info), pki.tcb_info_sig));
+        assert_true(
+            verify_rs(signer, pki.qe_identity, strlen(pki.qe_identity), pki.qe_identity_sig));
+        json_t *ti = json_loads(pki.tcb_info, 0, NULL);
+        json_t *qi = json_loads(pki.qe_identity, 0, NULL);
+        assert_non_null(ti);
+        assert_non_null(qi);
+        assert_string_equal(jstr(ti, "id"), "TDX");
+        assert_string_equal(jstr(qi, "id"), "TD_QE");
+        assert_int_equal(jint(qi, "isvprodid"), 2);
+        assert_int_equal(rd16(q + l->qe_report + SGX_TESTPKI_B_ISVPRODID), 2);
+        json_decref(ti);
+        json_decref(qi);
+        sgx_testpki_free(&pki);
+    }
+}
+
+/* Keys of a JSON object in document order, comma-separated. */
+static void keys_of(const json_t *o, char *out, size_t n)
+{
+    const char *key;
+    const json_t *val;
+    size_t off = 0;
+    out[0] = '\0';
+    assert_true(json_is_object(o));
+    json_t *obj; /* jansson iterates non-const objects; this one is only read */
+    memcpy(&obj, &o, sizeof(obj));
+    json_object_foreach(obj, key, val)
+    {
+        (void)val;
+        int k = snprintf(out + off, n - off, "%s%s", off ? "," : "", key);
+        assert_true(k > 0 && (size_t)k < n - off);
+        off += (size_t)k;
+    }
+}
+
+static void expect_same_keys(const json_t *real, const json_t *mine, const char *what)
+{
+    char a[512];
+    char b[512];
+    keys_of(real, a, sizeof(a));
+    keys_of(mine, b, sizeof(b));
+    if (strcmp(a, b) != 0) {
+        fail_msg("%s: members [%s], Intel's [%s]", what, b, a);
+    }
+}
+
+static json_t *fixture_json(const char *rel, const char *member)
+{
+    struct att_buf raw;
+    fixture_load(rel, &raw);
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)raw.data, raw.len, 0, &jerr);
+    att_buf_cleanup(&raw);
+    if (doc == NULL) {
+        fail_msg("%s: %s", rel, jerr.text);
+    }
+    json_t *o = json_incref(json_object_get(doc, member));
+    json_decref(doc);
+    assert_non_null(o);
+    return o;
+}
+
+/* Component i of the levels' "sgxtcbcomponents" / "tdxtcbcomponents" has the same members,
+ * category and type as Intel's. */
+static void expect_same_components(const json_t *real_tcb, const json_t *mine_tcb, const char *key)
+{
+    const json_t *ra = json_object_get(real_tcb, key);
+    const json_t *ma = json_object_get(mine_tcb, key);
+    assert_int_equal(json_array_size(ra), 16);
+    assert_int_equal(json_array_size(ma), 16);
+    for (size_t c = 0; c < 16; c++) {
+        const json_t *r = json_array_get(ra, c);
+        const json_t *m = json_array_get(ma, c);
+        expect_same_keys(r, m, key);
+        static const char *const attrs[2] = {"category", "type"};
+        for (size_t k = 0; k < 2; k++) {
+            const char *rv = json_string_value(json_object_get(r, attrs[k]));
+            const char *mv = json_string_value(json_object_get(m, attrs[k]));
+            if ((rv == NULL) != (mv == NULL) || (rv != NULL && strcmp(rv, mv) != 0)) {
+                fail_msg("%s[%zu].%s: \"%s\", Intel's \"%s\"", key, c, attrs[k], mv ? mv : "(none)",
+                         rv ? rv : "(none)");
+            }
+        }
+    }
+}
+
+static void test_tdx_default_contents(void **state)
+{
+    (void)state;
+    struct sgx_testpki pki;
+    struct sgx_testpki sgx;
+    static const uint8_t zero[64];
+    build(&(struct sgx_testpki_opts){.now = NOW}, &sgx);
+    for (int version = 4; version <= 5; version++) {
+        tdx_build(version, NULL, &pki);
+        struct view v;
+        view_open(&pki, &v);
+        const uint8_t *t = v.body;
+        /* TEE_TCB_SVN {5, 1, 10, 0...}. */
+        static const uint8_t svn[16] = {5, 1, 10};
+        assert_memory_equal(t + SGX_TESTPKI_T_TEE_TCB_SVN, svn, 16);
+        assert_memory_equal(pki.tee_tcb_svn, svn, 16);
+        uint8_t fill[48];
+        memset(fill, 0x5E, sizeof(fill));
+        assert_memory_equal(t + SGX_TESTPKI_T_MRSEAM, fill, 48);
+        assert_memory_equal(t + SGX_TESTPKI_T_MRSIGNERSEAM, zero, 48);
+        assert_memory_equal(t + SGX_TESTPKI_T_SEAMATTRIBUTES, zero, 8);
+        assert_int_equal(rd64(t + SGX_TESTPKI_T_TDATTRIBUTES), SGX_TESTPKI_TD_ATTRIBUTES);
+        assert_int_equal(rd64(t + SGX_TESTPKI_T_XFAM), SGX_TESTPKI_TD_XFAM);
+        memset(fill, 0x7D, sizeof(fill));
+        assert_memory_equal(t + SGX_TESTPKI_T_MRTD, fill, 48);
+        assert_memory_equal(t + SGX_TESTPKI_T_MRCONFIGID, zero, 48);
+        assert_memory_equal(t + SGX_TESTPKI_T_MROWNER, zero, 48);
+        assert_memory_equal(t + SGX_TESTPKI_T_MROWNERCONFIG, zero, 48);
+        for (int r = 0; r < 4; r++) {
+            memset(fill, 0xA0 + r, sizeof(fill));
+            assert_memory_equal(t + SGX_TESTPKI_T_RTMR(r), fill, 48);
+        }
+        assert_memory_equal(t + SGX_TESTPKI_T_REPORTDATA, zero, 64);
+        if (version == 5) {
+            assert_int_equal(v.body_len, SGX_TESTPKI_TD15_BODY_LEN);
+            assert_memory_equal(t + SGX_TESTPKI_T_TEE_TCB_SVN2, svn, 16);
+            assert_memory_equal(t + SGX_TESTPKI_T_MRSERVICETD, zero, 48);
+        } else {
+            assert_int_equal(v.body_len, SGX_TESTPKI_TD10_BODY_LEN);
+        }
+        /* QE-ID in user_data, then 4 zero bytes. */
+        assert_memory_not_equal(v.q + 0x1C, zero, 16);
+        assert_memory_equal(v.q + 0x2C, zero, 4);
+        /* The TD QE: prodid 2, isvsvn 8, another signer than the SGX QE. */
+        assert_int_equal(rd16(v.qe_report + SGX_TESTPKI_B_ISVPRODID), 2);
+        assert_int_equal(rd16(v.qe_report + SGX_TESTPKI_B_ISVSVN), SGX_TESTPKI_QE_ISVSVN);
+        assert_int_equal(rd64(v.qe_report + SGX_TESTPKI_B_ATTRIBUTES), 0x15);
+        assert_memory_equal(v.qe_report + SGX_TESTPKI_B_MRSIGNER, pki.qe_mrsigner, 32);
+        assert_memory_not_equal(pki.qe_mrsigner, sgx.qe_mrsigner, 32);
+        /* The PCK: the SGX components and pcesvn of the UpToDate level, a TDX FMSPC. */
+        struct pck_values pv;
+        pck_values(v.leaf, &pv);
+        static const uint8_t fmspc[6] = {0x00, 0x80, 0x6F, 0x05, 0x00, 0x00};
+        assert_memory_equal(pv.fmspc, fmspc, 6);
+        assert_memory_equal(pki.fmspc, fmspc, 6);
+        for (int c = 0; c < 16; c++) {
+            assert_int_equal(pv.comp[c], SGX_TESTPKI_COMP_SVN);
+        }
+        assert_memory_equal(v.qe_report + SGX_TESTPKI_B_CPUSVN, pv.cpusvn, 16);
+        view_close(&v);
+
+        /* TCB info: compact (spaces only inside "type" strings), Intel's members in order. */
+        assert_null(strchr(pki.tcb_info, '\n'));
+        assert_null(strstr(pki.tcb_info, "\": "));
+        assert_null(strstr(pki.tcb_info, ", "));
+        static const char head[] =
+            "{\"id\":\"TDX\",\"version\":3,\"issueDate\":\"2025-12-31T00:00:00Z\","
+            "\"nextUpdate\":\"2026-01-30T00:00:00Z\",\"fmspc\":\"00806F050000\","
+            "\"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":17,"
+            "\"tdxModule\":{\"mrsigner\":\"";
+        assert_true(strncmp(pki.tcb_info, head, sizeof(head) - 1) == 0);
+        json_t *ti = json_loads(pki.tcb_info, 0, NULL);
+        json_t *real =
+            fixture_json("dcap/tdx/raw_tcbinfo_tdx_00806f050000_2025-10.json", "tcbInfo");
+        assert_non_null(ti);
+        expect_same_keys(real, ti, "tcbInfo");
+        expect_same_keys(json_object_get(real, "tdxModule"), json_object_get(ti, "tdxModule"),
+                         "tdxModule");
+        const json_t *tm = json_object_get(ti, "tdxModule");
+        char zeros96[97];
+        memset(zeros96, '0', 96);
+        zeros96[96] = '\0';
+        assert_string_equal(jstr(tm, "mrsigner"), zeros96);
+        assert_string_equal(jstr(tm, "attributes"), "0000000000000000");
+        assert_string_equal(jstr(tm, "attributesMask"), "FFFFFFFFFFFFFFFF");
+        /* Module identities: TDX_03 then TDX_01, levels 5 / 3 / 2. */
+        const json_t *ids = json_object_get(ti, "tdxModuleIdentities");
+        const json_t *real_ids = json_object_get(real, "tdxModuleIdentities");
+        assert_int_equal(json_array_size(ids), 2);
+        static const char *const id_names[2] = {"TDX_03", "TDX_01"};
+        static const char *const mod_st[3] = {"UpToDate", "OutOfDate", "Revoked"};
+        for (size_t k = 0; k < 2; k++) {
+            const json_t *id = json_array_get(ids, k);
+            expect_same_keys(json_array_get(real_ids, k), id, "module identity");
+            assert_string_equal(jstr(id, "id"), id_names[k]);
+            assert_string_equal(jstr(id, "mrsigner"), zeros96);
+            assert_string_equal(jstr(id, "attributes"), "0000000000000000");
+            assert_string_equal(jstr(id, "attributesMask"), "FFFFFFFFFFFFFFFF");
+            const json_t *lv = json_object_get(id, "tcbLevels");
+            assert_int_equal(json_array_size(lv), SGX_TESTPKI_MODULE_LEVELS);
+            for (size_t m = 0; m < SGX_TESTPKI_MODULE_LEVELS; m++) {
+                const json_t *e = json_array_get(lv, m);
+                assert_string_equal(jstr(e, "tcbStatus"), mod_st[m]);
+                assert_int_equal(jint(json_object_get(e, "tcb"), "isvsvn"),
+                                 sgx_testpki_module_status_svn(mod_st[m]));
+                parse_date(jstr(e, "tcbDate"));
+                const json_t *real_e =
+                    json_array_get(json_object_get(json_array_get(real_ids, 1), "tcbLevels"), 0);
+                expect_same_keys(json_object_get(real_e, "tcb"), json_object_get(e, "tcb"),
+                                 "module level tcb");
+                if (json_object_get(e, "advisoryIDs") == NULL) {
+                    expect_same_keys(real_e, e, "module level");
+                }
+            }
+            assert_string_equal(qe_status(id, 5), "UpToDate");
+            assert_string_equal(qe_status(id, 4), "OutOfDate");
+            assert_string_equal(qe_status(id, 2), "Revoked");
+            assert_string_equal(qe_status(id, 1), "none");
+        }
+        /* Platform levels: seven, with SGX and TDX components shaped as Intel's. */
+        const json_t *levels = json_object_get(ti, "tcbLevels");
+        const json_t *real_levels = json_object_get(real, "tcbLevels");
+        assert_int_equal(json_array_size(levels), SGX_TESTPKI_LEVELS);
+        for (size_t k = 0; k < SGX_TESTPKI_LEVELS; k++) {
+            const json_t *lv = json_array_get(levels, k);
+            const char *st = jstr(lv, "tcbStatus");
+            assert_string_equal(st, sgx_testpki_level_status(k));
+            const json_t *tcb = json_object_get(lv, "tcb");
+            const json_t *rtcb = json_object_get(json_array_get(real_levels, 0), "tcb");
+            expect_same_keys(rtcb, tcb, "level tcb");
+            expect_same_components(rtcb, tcb, "sgxtcbcomponents");
+            expect_same_components(rtcb, tcb, "tdxtcbcomponents");
+            assert_int_equal(jint(tcb, "pcesvn"), SGX_TESTPKI_PCESVN);
+            const json_t *sc = json_object_get(tcb, "sgxtcbcomponents");
+            const json_t *tc = json_object_get(tcb, "tdxtcbcomponents");
+            for (size_t c = 0; c < 16; c++) {
+                assert_int_equal(jint(json_array_get(sc, c), "svn"), sgx_testpki_status_svn(st));
+                int64_t want = c == 0   ? SGX_TESTPKI_TDX_LEVEL_MODULE_SVN
+                               : c == 2 ? sgx_testpki_status_svn(st)
+                                        : 0;
+                assert_int_equal(jint(json_array_get(tc, c), "svn"), want);
+            }
+            /* Same member list as Intel's levels with and without advisories. */
+            bool adv = json_object_get(lv, "advisoryIDs") != NULL;
+            expect_same_keys(json_array_get(real_levels, adv ? 1 : 0), lv, "level");
+        }
+        json_decref(real);
+        json_decref(ti);
+
+        /* TD_QE identity: Intel's members and order. */
+        json_t *qi = json_loads(pki.qe_identity, 0, NULL);
+        real = fixture_json("dcap/tdx/raw_qeidentity_tdqe_2025-10.json", "enclaveIdentity");
+        assert_non_null(qi);
+        expect_same_keys(real, qi, "enclaveIdentity");
+        assert_string_equal(jstr(qi, "id"), "TD_QE");
+        assert_int_equal(jint(qi, "isvprodid"), 2);
+        assert_string_equal(jstr(qi, "miscselect"), jstr(real, "miscselect"));
+        assert_string_equal(jstr(qi, "miscselectMask"), jstr(real, "miscselectMask"));
+        assert_string_equal(jstr(qi, "attributes"), jstr(real, "attributes"));
+        assert_string_equal(jstr(qi, "attributesMask"), jstr(real, "attributesMask"));
+        uint8_t mrsigner[32];
+        assert_true(unhex(jstr(qi, "mrsigner"), mrsigner, 32));
+        assert_memory_equal(mrsigner, pki.qe_mrsigner, 32);
+        assert_string_equal(qe_status(qi, 8), "UpToDate");
+        assert_string_equal(qe_status(qi, 6), "OutOfDate");
+        assert_string_equal(qe_status(qi, 2), "Revoked");
+        json_decref(real);
+        json_decref(qi);
+        sgx_testpki_free(&pki);
+    }
+    sgx_testpki_free(&sgx);
+}
+
+static const uint8_t ONES8[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+static const uint8_t SEAM_SIGNER[48] = {0x5E, 0xA5};
+static const uint8_t ZERO8[8];
+static const uint8_t SVN_5_1_9[16] = {5, 1, 9};
+static const uint8_t SVN_5_1_10[16] = {5, 1, 10};
+static const uint8_t SVN_5_1_10_LATE3[16] = {5, 1, 10, 1};
+
+struct tdx_knob_case {
+    const char *name;
+    struct sgx_testpki_opts opts;
+    unsigned expect;
+    bool v5_only;
+};
+
+static const struct tdx_knob_case TDX_KNOBS[] = {
+    {"defaults", {0}, 0, false},
+    {"debug", {.debug = true}, F_DEBUG, false},
+    {"revoke_pck", {.revoke_pck = true}, F_PCK_CHAIN, false},
+    {"revoke_tcb_signer", {.revoke_tcb_signer = true}, F_TCB_CHAIN | F_QEID_CHAIN, false},
+    {"tcb_info expired", {.tcb_info_date_shift = -40 * DAY}, F_TCB_DATES, false},
+    {"qe_identity expired", {.qe_identity_date_shift = -40 * DAY}, F_QEID_DATES, false},
+    {"PCK CRL expired", {.pck_crl_date_shift = -40 * DAY}, F_PCK_CHAIN, false},
+    {"tcb_info_fmspc", {.tcb_info_fmspc = OTHER_FMSPC}, F_FMSPC, false},
+    {"fmspc (both)", {.fmspc = OTHER_FMSPC}, 0, false},
+    {"tcb_info_fmspc_lowercase", {.tcb_info_fmspc_lowercase = true}, 0, false},
+    {"pceid_mismatch", {.pceid_mismatch = true}, F_PCEID, false},
+    {"qe_identity_mrsigner_wrong", {.qe_identity_mrsigner_wrong = true}, F_QEID_MRSIGNER, false},
+    {"qe_isvprodid_wrong", {.qe_isvprodid_wrong = true}, F_QEID_PRODID, false},
+    {"qe_attributes_mismatch", {.qe_attributes_mismatch = true}, F_QEID_ATTR, false},
+    {"qe_isvsvn 7", {.qe_isvsvn = 7}, F_QE_LEVEL, false},
+    {"qe_isvsvn 1", {.qe_isvsvn = 1}, F_QE_LEVEL, false},
+    {"corrupt_qe_report_data", {.corrupt_qe_report_data = true}, F_QE_BINDING, false},
+    {"corrupt_qe_report_sig", {.corrupt_qe_report_sig = true}, F_QE_SIG, false},
+    {"corrupt_quote_sig", {.corrupt_quote_sig = true}, F_QUOTE_SIG, false},
+    {"corrupt_tcb_info_sig", {.corrupt_tcb_info_sig = true}, F_TCB_SIG, false},
+    {"corrupt_qe_identity_sig", {.corrupt_qe_identity_sig = true}, F_QEID_SIG, false},
+    {"tcb_info_untrusted_signer", {.tcb_info_untrusted_signer = true}, F_TCB_CHAIN, false},
+    {"qe_identity_untrusted_signer", {.qe_identity_untrusted_signer = true}, F_QEID_CHAIN, false},
+    {"pck_ca_platform", {.pck_ca_platform = true}, 0, false},
+    {"chain_root_first", {.chain_root_first = true}, 0, false},
+    {"no_trailing_nul", {.no_trailing_nul = true}, 0, false},
+    /* The documents of the other TEE. */
+    {"tcb_info_other_tee (SGX TCB info)", {.tcb_info_other_tee = true}, F_TCB_ID, false},
+    {"qe_identity_other_tee (QE identity)",
+     {.qe_identity_other_tee = true},
+     F_QEID_ID | F_QEID_MRSIGNER | F_QEID_PRODID,
+     false},
+    /* Platform levels: SGX components and TEE_TCB_SVN (§5.2). */
+    {"comp_svn 9", {.comp_svn = 9}, F_TCB_LEVEL, false},
+    {"tdx_tcb_svn 9", {.tdx_tcb_svn = 9}, F_TCB_LEVEL, false},
+    {"tdx_tcb_svn 3 (below)", {.tdx_tcb_svn = 3}, F_TCB_LEVEL, false},
+    {"tdx_tcb_svn 11", {.tdx_tcb_svn = 11}, 0, false},
+    {"tee_tcb_svn {5,1,9}", {.tee_tcb_svn = SVN_5_1_9}, F_TCB_LEVEL, false},
+    {"tee_tcb_svn {5,1,10}", {.tee_tcb_svn = SVN_5_1_10}, 0, false},
+    {"tee_tcb_svn {5,1,10,1}", {.tee_tcb_svn = SVN_5_1_10_LATE3}, 0, false},
+    /* The module (§5.3). */
+    {"tdx_module_svn 3", {.tdx_module_svn = 3}, F_MODULE_LEVEL, false},
+    {"tdx_module_svn 2", {.tdx_module_svn = 2}, F_MODULE_LEVEL, false},
+    {"tdx_module_svn 1 (below)", {.tdx_module_svn = 1}, F_MODULE_LEVEL, false},
+    {"tdx_module_svn 6", {.tdx_module_svn = 6}, 0, false},
+    {"tdx_module_major 3", {.tdx_module_major = 3}, 0, false},
+    {"tdx_module_major 2", {.tdx_module_major = 2}, F_MODULE_ID, false},
+    {"tdx_module_major 0", {.tdx_module_major = -1}, 0, false},
+    {"tdx_module_major 0, svn 2",
+     {.tdx_module_major = -1, .tdx_module_svn = 2},
+     F_TCB_LEVEL,
+     false},
+    {"tdx_module_major 0, svn 3 (no module level)",
+     {.tdx_module_major = -1, .tdx_module_svn = 3},
+     0,
+     false},
+    {"tdx_module_identity_missing", {.tdx_module_identity_missing = true}, F_MODULE_ID, false},
+    {"tdx_module_identity_missing, major 3",
+     {.tdx_module_identity_missing = true, .tdx_module_major = 3},
+     F_MODULE_ID,
+     false},
+    {"tdx_module_identity_mrsigner_wrong",
+     {.tdx_module_identity_mrsigner_wrong = true},
+     F_MODULE_MRSIGNER,
+     false},
+    {"tdx_module_identity_mrsigner_wrong, major 3",
+     {.tdx_module_identity_mrsigner_wrong = true, .tdx_module_major = 3},
+     F_MODULE_MRSIGNER,
+     false},
+    {"tdx_module_mrsigner_wrong (ignored with an identity)",
+     {.tdx_module_mrsigner_wrong = true},
+     0,
+     false},
+    {"tdx_module_mrsigner_wrong, major 0",
+     {.tdx_module_mrsigner_wrong = true, .tdx_module_major = -1},
+     F_MODULE_MRSIGNER,
+     false},
+    {"mr_signer_seam", {.mr_signer_seam = SEAM_SIGNER}, F_MODULE_MRSIGNER, false},
+    {"mr_signer_seam, major 0",
+     {.mr_signer_seam = SEAM_SIGNER, .tdx_module_major = -1},
+     F_MODULE_MRSIGNER,
+     false},
+    {"seam_attributes", {.seam_attributes = ONES8}, F_MODULE_ATTR, false},
+    {"seam_attributes zero (explicit)", {.seam_attributes = ZERO8}, 0, false},
+    {"td_attributes zero (no SEPT_VE_DISABLE: valid)", {.td_attributes = ZERO8}, 0, false},
+    {"td_attributes DEBUG", {.td_attributes = ONES8}, F_DEBUG, false},
+    /* v5 framing (§2.4). */
+    {"tdx_body_type 2", {.tdx_body_type = 2}, 0, true},
+    {"tdx_body_type 3", {.tdx_body_type = 3}, 0, true},
+    {"tdx_body_type 1 (SGX body, TEE 0x81)", {.tdx_body_type = 1}, F_BODY, true},
+    {"tdx_body_size_mismatch (type 3, 584)", {.tdx_body_size_mismatch = true}, F_BODY, true},
+    {"tdx_body_size_mismatch (type 2, 648)",
+     {.tdx_body_type = 2, .tdx_body_size_mismatch = true},
+     F_BODY,
+     true},
+    {"tdx_body_size_mismatch (type 1, 584)",
+     {.tdx_body_type = 1, .tdx_body_size_mismatch = true},
+     F_BODY,
+     true},
+    {"tee_tcb_svn2 (TD relaunch information only)", {.tee_tcb_svn2 = SVN_5_1_9}, 0, true},
+};
+
+static void test_tdx_knobs_break_exactly_their_check(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(TDX_KNOBS) / sizeof(TDX_KNOBS[0]); i++) {
+        for (int version = 4; version <= 5; version++) {
+            if (TDX_KNOBS[i].v5_only && version == 4) {
+                continue;
+            }
+            struct sgx_testpki pki;
+            char what[160];
+            snprintf(what, sizeof(what), "v%d %s", version, TDX_KNOBS[i].name);
+            tdx_build(version, &TDX_KNOBS[i].opts, &pki);
+            expect_mask(&pki, NOW, TDX_KNOBS[i].expect, what);
+            sgx_testpki_free(&pki);
+        }
+    }
+}
+
+/* The status the matched levels give (FORMATS.md §5.3, §5.4), from what check_all_ex found in
+ * the documents: an independent oracle for sgx_testpki.expected_status (no TD relaunch). */
+static const char *combine_status(const char *platform, const char *module, const char *qe)
+{
+    if (strcmp(module, "mismatch") == 0) {
+        return "TdxModuleMismatch";
+    }
+    if (strcmp(qe, "none") == 0 || strcmp(platform, "none") == 0 || strcmp(module, "none") == 0) {
+        return "NotSupported";
+    }
+    const char *st = platform;
+    for (size_t k = 0; k < 2; k++) {
+        const char *other = k == 0 ? module : qe; /* the module first, then the QE */
+        if (strcmp(st, "Revoked") == 0) {
+            return st;
+        }
+        if (strcmp(other, "Revoked") == 0) {
+            return "Revoked";
+        }
+        if (strcmp(other, "OutOfDate") == 0) {
+            if (strcmp(st, "UpToDate") == 0 || strcmp(st, "SWHardeningNeeded") == 0) {
+                st = "OutOfDate";
+            } else if (strcmp(st, "ConfigurationNeeded") == 0 ||
+                       strcmp(st, "ConfigurationAndSWHardeningNeeded") == 0) {
+                st = "OutOfDateConfigurationNeeded";
+            }
+        }
+    }
+    return st;
+}
+
+static void expect_status(int version, const struct sgx_testpki_opts *o, const char *platform,
+                          const char *module, const char *want, const char *what)
+{
+    struct sgx_testpki pki;
+    char st[48];
+    char qe[48];
+    char mod[48];
+    tdx_build(version, o, &pki);
+    check_all_ex(&pki, NOW, st, qe, mod);
+    if (platform != NULL && strcmp(st, platform) != 0) {
+        fail_msg("%s: platform level %s, expected %s", what, st, platform);
+    }
+    if (module != NULL && strcmp(mod, module) != 0) {
+        fail_msg("%s: module level %s, expected %s", what, mod, module);
+    }
+    if (strcmp(pki.expected_status, want) != 0) {
+        fail_msg("%s: expected_status %s, expected %s", what, pki.expected_status, want);
+    }
+    sgx_testpki_free(&pki);
+}
+
+static void test_tdx_status_levels(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"UpToDate",
+                                        "SWHardeningNeeded",
+                                        "ConfigurationNeeded",
+                                        "ConfigurationAndSWHardeningNeeded",
+                                        "OutOfDate",
+                                        "OutOfDateConfigurationNeeded",
+                                        "Revoked",
+                                        "below"};
+    static const char *const module_names[] = {"UpToDate", "OutOfDate", "Revoked", "below"};
+    assert_int_equal(sgx_testpki_module_status_svn("UpToDate"), 5);
+    assert_int_equal(sgx_testpki_module_status_svn("OutOfDate"), 3);
+    assert_int_equal(sgx_testpki_module_status_svn("Revoked"), 2);
+    assert_int_equal(sgx_testpki_module_status_svn("below"), 1);
+    assert_int_equal(sgx_testpki_module_status_svn("SWHardeningNeeded"), -1);
+    assert_int_equal(sgx_testpki_module_status_svn(NULL), -1);
+    /* TEE_TCB_SVN[2] picks the TDX level; TEE_TCB_SVN[0] the module level; both (and the
+     * SGX level and the QE level) fold into expected_status as the documents say. */
+    for (size_t i = 0; i < 8; i++) {
+        for (size_t m = 0; m < 4; m++) {
+            static const int qe_svns[4] = {8, 6, 5, 1}; /* UpToDate, OutOfDate, Revoked, none */
+            for (size_t k = 0; k < 4; k++) {
+                struct sgx_testpki_opts o = {
+                    .tdx_tcb_svn = sgx_testpki_status_svn(names[i]),
+                    .tdx_module_svn = sgx_testpki_module_status_svn(module_names[m]),
+                    .qe_isvsvn = qe_svns[k],
+                };
+                struct sgx_testpki pki;
+                char st[48];
+                char qe[48];
+                char mod[48];
+                tdx_build(m % 2 == 0 ? 4 : 5, &o, &pki);
+                check_all_ex(&pki, NOW, st, qe, mod);
+                assert_string_equal(st, i == 7 ? "none" : names[i]);
+                assert_string_equal(mod, m == 3 ? "none" : module_names[m]);
+                const char *want = combine_status(st, mod, qe);
+                if (strcmp(pki.expected_status, want) != 0) {
+                    fail_msg("tdx %s, module %s, qe %s: expected_status %s, documents say %s",
+                             names[i], module_names[m], qe, pki.expected_status, want);
+                }
+                sgx_testpki_free(&pki);
+            }
+        }
+    }
+    /* The SGX components still count: the lower of the two levels. */
+    struct sgx_testpki_opts o = {.comp_svn = 8, .tdx_tcb_svn = 9};
+    expect_status(4, &o, "ConfigurationNeeded", "UpToDate", "ConfigurationNeeded", "SGX lower");
+    o = (struct sgx_testpki_opts){.comp_svn = 9, .tdx_tcb_svn = 5};
+    expect_status(4, &o, "OutOfDateConfigurationNeeded", "UpToDate", "OutOfDateConfigurationNeeded",
+                  "TDX lower");
+    o = (struct sgx_testpki_opts){.comp_svn = 8, .tdx_module_svn = 3};
+    expect_status(4, &o, "ConfigurationNeeded", "OutOfDate", "OutOfDateConfigurationNeeded",
+                  "module OutOfDate on ConfigurationNeeded");
+    o = (struct sgx_testpki_opts){.pcesvn = 12};
+    expect_status(4, &o, "none", "UpToDate", "NotSupported", "pcesvn below");
+    /* Major version 0: no module level; bytes 0 and 1 are compared with the levels. */
+    o = (struct sgx_testpki_opts){.tdx_module_major = -1, .tdx_module_svn = 3};
+    expect_status(4, &o, "UpToDate", "n/a", "UpToDate", "major 0, svn 3");
+    o = (struct sgx_testpki_opts){.tdx_module_major = -1, .tdx_module_svn = 2};
+    expect_status(4, &o, "none", "n/a", "NotSupported", "major 0, svn 2");
+    o = (struct sgx_testpki_opts){.tdx_module_major = 3, .tdx_module_svn = 3};
+    expect_status(4, &o, "UpToDate", "OutOfDate", "OutOfDate", "TDX_03 OutOfDate");
+    o = (struct sgx_testpki_opts){.tdx_module_identity_missing = true};
+    expect_status(4, &o, "UpToDate", "mismatch", "TdxModuleMismatch", "identity missing");
+    o = (struct sgx_testpki_opts){.tdx_module_major = 0x42};
+    expect_status(5, &o, "UpToDate", "mismatch", "TdxModuleMismatch", "TDX_42");
+    /* TD relaunch (§5.6): v5 TD report 1.5, module OutOfDate, TEE_TCB_SVN2 at the newest. */
+    static const uint8_t svn2_new[16] = {5, 1, 10};
+    static const uint8_t svn2_old_module[16] = {4, 1, 10};
+    static const uint8_t svn2_old_late[16] = {5, 1, 9};
+    static const uint8_t svn2_major2[16] = {5, 2, 10};
+    static const uint8_t svn2_major0[16] = {3, 0, 10};
+    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new};
+    expect_status(5, &o, "UpToDate", "OutOfDate", "TDRelaunchAdvised", "relaunch");
+    expect_status(4, &o, "UpToDate", "OutOfDate", "OutOfDate", "relaunch needs v5");
+    o.tdx_body_type = 2;
+    expect_status(5, &o, "UpToDate", "OutOfDate", "OutOfDate", "relaunch needs TD 1.5");
+    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .comp_svn = 8};
+    expect_status(5, &o, "ConfigurationNeeded", "OutOfDate", "TDRelaunchAdvisedConfigurationNeeded",
+                  "relaunch, configuration");
+    o = (struct sgx_testpki_opts){
+        .tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .tdx_tcb_svn = 6, .comp_svn = 8};
+    expect_status(5, &o, "OutOfDate", "OutOfDate", "TDRelaunchAdvisedConfigurationNeeded",
+                  "relaunch, SGX level ConfigurationNeeded, TDX level OutOfDate");
+    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .tdx_tcb_svn = 6};
+    expect_status(5, &o, "OutOfDate", "OutOfDate", "TDRelaunchAdvised", "relaunch, TDX OutOfDate");
+    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_old_module};
+    expect_status(5, &o, "UpToDate", "OutOfDate", "OutOfDate", "SVN2 module not newest");
+    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_old_late};
+    expect_status(5, &o, "UpToDate", "OutOfDate", "OutOfDate", "SVN2 microcode not newest");
+    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .qe_isvsvn = 6};
+    expect_status(5, &o, "UpToDate", "OutOfDate", "OutOfDate", "QE OutOfDate: no relaunch");
+    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .comp_svn = 6};
+    expect_status(5, &o, "OutOfDate", "OutOfDate", "OutOfDate", "SGX OutOfDate: no relaunch");
+    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_major2};
+    expect_status(5, &o, "UpToDate", "OutOfDate", "TdxModuleMismatch", "SVN2 of TDX_02");
+    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_major0};
+    expect_status(5, &o, "UpToDate", "OutOfDate", "TDRelaunchAdvised", "SVN2 without major");
+    o = (struct sgx_testpki_opts){.tdx_module_svn = 2, .tee_tcb_svn2 = svn2_new};
+    expect_status(5, &o, "UpToDate", "Revoked", "Revoked", "module Revoked: no relaunch");
+    /* An SGX quote's expected status ignores the TDX knobs. */
+    struct sgx_testpki pki;
+    build(&(struct sgx_testpki_opts){.now = NOW, .comp_svn = 7, .qe_isvsvn = 6}, &pki);
+    assert_string_equal(pki.expected_status, "OutOfDateConfigurationNeeded");
+    assert_int_equal(pki.quote_version, 3);
+    sgx_testpki_free(&pki);
+}
+
+static void test_tdx_fields(void **state)
+{
+    (void)state;
+    uint8_t m[10][48];
+    uint8_t rd[64];
+    uint8_t attr[8] = {0x00, 0x00, 0x00, 0x50, 0x00, 0x00, 0x00, 0x00}; /* SEPT_VE|PKS */
+    uint8_t xfam[8] = {0xE7, 0x18, 0x06, 0, 0, 0, 0, 0};
+    uint8_t svn[16] = {7, 3, 12, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+    uint8_t svn2[16] = {8, 3, 13, 4};
+    for (size_t i = 0; i < 10; i++) {
+        for (size_t k = 0; k < 48; k++) {
+            m[i][k] = (uint8_t)(i * 16 + k);
+        }
+    }
+    for (size_t k = 0; k < 64; k++) {
+        rd[k] = (uint8_t)(0x80 + k);
+    }
+    struct sgx_testpki_opts o = {
+        .mr_seam = m[0],
+        .mr_td = m[1],
+        .mr_config_id = m[2],
+        .mr_owner = m[3],
+        .mr_owner_config = m[4],
+        .rtmr = {m[5], m[6], m[7], m[8]},
+        .mr_service_td = m[9],
+        .report_data = rd,
+        .td_attributes = attr,
+        .xfam = xfam,
+        .tee_tcb_svn = svn,
+        .tee_tcb_svn2 = svn2,
+        .debug = true,
+    };
+    for (int version = 4; version <= 5; version++) {
+        struct sgx_testpki pki;
+        tdx_build(version, &o, &pki);
+        const uint8_t *t =
+            pki.quote + (version == 4 ? SGX_TESTPKI_V4_OFF_BODY : SGX_TESTPKI_V5_OFF_BODY);
+        assert_memory_equal(t + SGX_TESTPKI_T_TEE_TCB_SVN, svn, 16);
+        assert_memory_equal(pki.tee_tcb_svn, svn, 16);
+        assert_memory_equal(t + SGX_TESTPKI_T_MRSEAM, m[0], 48);
+        assert_memory_equal(t + SGX_TESTPKI_T_MRTD, m[1], 48);
+        assert_memory_equal(t + SGX_TESTPKI_T_MRCONFIGID, m[2], 48);
+        assert_memory_equal(t + SGX_TESTPKI_T_MROWNER, m[3], 48);
+        assert_memory_equal(t + SGX_TESTPKI_T_MROWNERCONFIG, m[4], 48);
+        for (int r = 0; r < 4; r++) {
+            assert_memory_equal(t + SGX_TESTPKI_T_RTMR(r), m[5 + r], 48);
+        }
+        assert_memory_equal(t + SGX_TESTPKI_T_REPORTDATA, rd, 64);
+        assert_int_equal(rd64(t + SGX_TESTPKI_T_TDATTRIBUTES), 0x50000001); /* + DEBUG */
+        assert_memory_equal(t + SGX_TESTPKI_T_XFAM, xfam, 8);
+        /* FORMATS.md §2.2 absolute offsets of v4. */
+        if (version == 4) {
+            assert_memory_equal(pki.quote + 0xB8, m[1], 48);  /* MRTD */
+            assert_memory_equal(pki.quote + 0x178, m[5], 48); /* RTMR0 */
+            assert_memory_equal(pki.quote + 0x238, rd, 64);   /* REPORTDATA */
+        } else {
+            assert_memory_equal(pki.quote + 0x27E, svn2, 16); /* TEE_TCB_SVN2 */
+            assert_memory_equal(pki.quote + 0x28E, m[9], 48); /* MRSERVICETD */
+        }
+        /* TDX_03 at module svn 7, TEE_TCB_SVN[2] 12: UpToDate; only DEBUG fails. */
+        expect_mask(&pki, NOW, F_DEBUG, "TD fields");
+        sgx_testpki_free(&pki);
+    }
+}
+
+static void test_tdx_corruptions_in_detail(void **state)
+{
+    (void)state;
+    for (int version = 4; version <= 5; version++) {
+        struct sgx_testpki pki;
+        struct sgx_testpki_opts o = {.corrupt_quote_sig = true};
+        tdx_build(version, &o, &pki);
+        pki.quote[pki.off.quote_sig + 63] ^= 1;
+        expect_mask(&pki, NOW, 0, "TDX quote signature bit restored");
+        sgx_testpki_free(&pki);
+        o = (struct sgx_testpki_opts){.corrupt_qe_report_sig = true};
+        tdx_build(version, &o, &pki);
+        pki.quote[pki.off.qe_report_sig + 63] ^= 1;
+        expect_mask(&pki, NOW, 0, "TDX QE report signature bit restored");
+        sgx_testpki_free(&pki);
+        /* A valid quote breaks when a signed byte changes: MRTD, RTMR3, REPORTDATA. */
+        static const size_t flips[3] = {SGX_TESTPKI_T_MRTD, SGX_TESTPKI_T_RTMR(3) + 47,
+                                        SGX_TESTPKI_T_REPORTDATA};
+        for (size_t i = 0; i < 3; i++) {
+            tdx_build(version, NULL, &pki);
+            pki.quote[pki.off.body + flips[i]] ^= 1;
+            expect_mask(&pki, NOW, F_QUOTE_SIG, "TD field flipped");
+            sgx_testpki_free(&pki);
+        }
+    }
+    /* v5: the body descriptor is signed. Type 3 -> 2 breaks the framing and the signature. */
+    struct sgx_testpki pki;
+    tdx_build(5, NULL, &pki);
+    pki.quote[SGX_TESTPKI_V5_OFF_BODY_TYPE] = 2;
+    expect_mask(&pki, NOW, F_BODY | F_QUOTE_SIG, "v5 body type flipped");
+    sgx_testpki_free(&pki);
+    /* The SGX quote v3 is still what it was: no TDX member set. */
+    build(&(struct sgx_testpki_opts){.now = NOW}, &pki);
+    static const uint8_t zero[16];
+    assert_memory_equal(pki.tee_tcb_svn, zero, 16);
+    assert_int_equal(pki.quote_version, 3);
+    assert_string_equal(pki.expected_status, "UpToDate");
+    sgx_testpki_free(&pki);
+}
+
+static void test_tdx_bad_knobs(void **state)
+{
+    (void)state;
+    static const struct sgx_testpki_opts bad[] = {
+        {.tdx = 3},
+        {.tdx = 6},
+        {.tdx = -1},
+        {.tdx = 4, .tdx_body_type = 2},
+        {.tdx = 5, .tdx_body_type = 4},
+        {.tdx = 5, .tdx_body_type = -1},
+        {.tdx_body_type = 3},
+        {.tdx_body_size_mismatch = true},
+        {.tdx = 4, .tdx_body_size_mismatch = true},
+        {.tdx = 5, .tdx_module_major = -2},
+        {.tdx = 5, .tdx_module_major = 256},
+        {.tdx = 4, .tdx_tcb_svn = 256},
+        {.tdx = 4, .tdx_module_svn = -1},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sgx_testpki pki;
+        memset(&pki, 0xA5, sizeof(pki));
+        if (sgx_testpki_build(&bad[i], &pki) != -1) {
+            fail_msg("bad TDX knobs %zu accepted", i);
+        }
+        assert_null(pki.quote);
+        assert_null(pki.root);
+        sgx_testpki_free(&pki);
+    }
+    /* Knobs of the other TEE are harmless on an SGX quote. */
+    struct sgx_testpki pki;
+    build(&(struct sgx_testpki_opts){.now = NOW, .tdx_tcb_svn = 3, .tdx_module_major = 7}, &pki);
+    expect_mask(&pki, NOW, 0, "TDX knobs on an SGX quote");
+    sgx_testpki_free(&pki);
+    /* The other TEE's documents for an SGX quote: the TDX TCB info, the TD_QE identity. */
+    build(&(struct sgx_testpki_opts){.now = NOW, .tcb_info_other_tee = true}, &pki);
+    expect_mask(&pki, NOW, F_TCB_ID, "SGX quote, TDX TCB info");
+    assert_true(strncmp(pki.tcb_info, "{\"id\":\"TDX\"", 11) == 0);
+    sgx_testpki_free(&pki);
+    build(&(struct sgx_testpki_opts){.now = NOW, .qe_identity_other_tee = true}, &pki);
+    expect_mask(&pki, NOW, F_QEID_ID | F_QEID_MRSIGNER | F_QEID_PRODID,
+                "SGX quote, TD_QE identity");
+    sgx_testpki_free(&pki);
+}
+
+/* attestd's framing parsers (not its verifier) take the TDX evidence, and refuse the two
+ * v5 framing knobs where QVL does. */
+static void test_attestd_parsers_accept_tdx(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(TDX_LAYOUTS) / sizeof(TDX_LAYOUTS[0]); i++) {
+        struct sgx_testpki_opts o = {.tdx_body_type = TDX_LAYOUTS[i].body_type};
+        struct sgx_testpki pki;
+        tdx_build(TDX_LAYOUTS[i].version, &o, &pki);
+        char msg[256] = "";
+        struct att_intel_quote quote;
+        att_err rc = att_intel_quote_parse(pki.quote, pki.quote_len, ATT_INTEL_TEE_TDX, &quote, msg,
+                                           sizeof(msg));
+        if (rc != ATT_OK) {
+            fail_msg("%s: quote: %s (%s)", TDX_LAYOUTS[i].name, att_err_name(rc), msg);
+        }
+        assert_int_equal(quote.signed_part.len, pki.off.signed_len);
+        assert_memory_equal(quote.td.tee_tcb_svn, pki.tee_tcb_svn, 16);
+        assert_int_equal(quote.sig.pck_pem.len, strlen(pki.pck_chain_pem));
+        struct att_dcap_bundle b;
+        memset(&b, 0, sizeof(b));
+        rc = att_dcap_bundle_parse(pki.bundle_json, strlen(pki.bundle_json), &b, msg, sizeof(msg));
+        if (rc != ATT_OK) {
+            fail_msg("%s: bundle: %s (%s)", TDX_LAYOUTS[i].name, att_err_name(rc), msg);
+        }
+        assert_memory_equal(b.tcb_info.data, pki.tcb_info, b.tcb_info.len);
+        att_dcap_bundle_cleanup(&b);
+        sgx_testpki_free(&pki);
+    }
+    static const struct sgx_testpki_opts refused[] = {
+        {.tdx_body_type = 1},
+        {.tdx_body_size_mismatch = true},
+        {.tdx_body_type = 2, .tdx_body_size_mismatch = true},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        struct sgx_testpki pki;
+        tdx_build(5, &refused[i], &pki);
+        char msg[256] = "";
+        struct att_intel_quote quote;
+        att_err rc = att_intel_quote_parse(pki.quote, pki.quote_len, ATT_INTEL_TEE_TDX, &quote, msg,
+                                           sizeof(msg));
+        if (rc != ATT_ERR_QUOTE_BODY_TYPE) {
+            fail_msg("refused %zu: %s (%s)", i, att_err_name(rc), msg);
+        }
+        sgx_testpki_free(&pki);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1426,6 +2557,15 @@ int main(void)
         cmocka_unit_test(test_certification_data_variants),
         cmocka_unit_test(test_extension_matches_real_pck),
         cmocka_unit_test(test_wall_clock_default),
+        cmocka_unit_test(test_tdx_default_is_valid),
+        cmocka_unit_test(test_tdx_quote_layout),
+        cmocka_unit_test(test_tdx_default_contents),
+        cmocka_unit_test(test_tdx_knobs_break_exactly_their_check),
+        cmocka_unit_test(test_tdx_status_levels),
+        cmocka_unit_test(test_tdx_fields),
+        cmocka_unit_test(test_tdx_corruptions_in_detail),
+        cmocka_unit_test(test_tdx_bad_knobs),
+        cmocka_unit_test(test_attestd_parsers_accept_tdx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

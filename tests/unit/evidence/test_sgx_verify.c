@@ -1,5 +1,5 @@
 /*
- * test_sgx_verify.c - SGX quote verification (src/evidence/sgx/{dcap,verify}.c) on the real
+ * test_sgx_verify.c - SGX quote verification (src/evidence/intel/{dcap,verify}.c) on the real
  * samples of tests/fixtures/dcap at times inside and outside their collateral windows
  * (tests/fixtures/dcap/README.md), and a bit flip in every signed region of a real quote.
  * The branches real samples cannot reach are in test_sgx_branches.c (test PKI).
@@ -13,8 +13,8 @@
 #include "collateral/bundle.h"
 #include "collateral/service.h"
 #include "dcap_fixtures.h"
-#include "evidence/sgx/intel_root.h"
-#include "evidence/sgx/verify.h"
+#include "evidence/intel/intel_root.h"
+#include "evidence/intel/verify.h"
 
 #define SGX01_QUOTE "dcap/sgx/sgx01_dcapqvl_quote.bin"
 #define SGX01_BUNDLE "dcap/sgx/sgx01_dcapqvl_collateral.json"
@@ -26,66 +26,29 @@
 #define B00606A_FROM "2025-08-15T05:41:26Z"
 #define B00606A_UNTIL "2025-09-14T04:36:46Z"
 
-struct fixture {
-    struct att_dcap_trust *trust;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    char msg[256];
-    EXPECT_OK(att_dcap_trust_from_pem(att_intel_sgx_root_ca_pem, strlen(att_intel_sgx_root_ca_pem),
-                                      &f->trust, msg, sizeof(msg)));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    att_dcap_trust_free(f->trust);
-    free(f);
-    return 0;
-}
-
-static void load_inputs(struct fixture *f, const char *bundle, struct att_sgx_inputs *in)
-{
-    struct att_buf text;
-    struct att_dcap_bundle b;
-    char msg[256] = "";
-    fixture_load(bundle, &text);
-    memset(&b, 0, sizeof(b));
-    EXPECT_OK(att_dcap_bundle_parse((const char *)text.data, text.len, &b, msg, sizeof(msg)));
-    att_err rc = att_collateral_from_bundle(f->trust, &b, in, msg, sizeof(msg));
-    if (rc != ATT_OK) {
-        fail_msg("%s: %s: %s", bundle, att_err_name(rc), msg);
-    }
-    att_dcap_bundle_cleanup(&b);
-    att_buf_cleanup(&text);
-}
-
 /* Verify `quote` with `bundle` at `at`; *v filled on success; returns the result. */
-static att_err verify_at(struct fixture *f, const char *quote, const char *bundle, int64_t at,
-                         int64_t grace, struct att_sgx_verdict *v, char *msg, size_t msg_len)
+static att_err verify_at(const struct att_dcap_trust *trust, const char *quote, const char *bundle,
+                         int64_t at, int64_t grace, struct att_intel_verdict *v, char *msg,
+                         size_t msg_len)
 {
     struct att_buf qb;
-    struct att_sgx_quote q;
-    struct att_sgx_inputs in;
+    struct att_intel_quote q;
+    struct att_intel_inputs in;
     struct att_dcap_item *pck = NULL;
     fixture_load(quote, &qb);
-    EXPECT_OK(att_sgx_quote_parse(qb.data, qb.len, &q, msg, msg_len));
-    load_inputs(f, bundle, &in);
-    EXPECT_OK(att_dcap_pck_chain_load(f->trust, q.sig.pck_pem.ptr, q.sig.pck_pem.len, &pck, msg,
-                                      msg_len));
-    struct att_sgx_collateral c = att_sgx_inputs_view(&in);
-    att_err rc = att_sgx_quote_verify(&q, pck, &c, at, grace, v, msg, msg_len);
+    EXPECT_OK(att_intel_quote_parse(qb.data, qb.len, ATT_INTEL_TEE_SGX, &q, msg, msg_len));
+    fixture_load_inputs(trust, bundle, &in);
+    EXPECT_OK(
+        att_dcap_pck_chain_load(trust, q.sig.pck_pem.ptr, q.sig.pck_pem.len, &pck, msg, msg_len));
+    struct att_intel_collateral c = att_intel_inputs_view(&in);
+    att_err rc = att_intel_quote_verify(&q, pck, &c, at, grace, v, msg, msg_len);
     att_dcap_item_unref(pck);
-    att_sgx_inputs_release(&in);
+    att_intel_inputs_release(&in);
     att_buf_cleanup(&qb);
     return rc;
 }
 
-static void expect_advisories(const struct att_sgx_verdict *v, const char *const *want, size_t n)
+static void expect_advisories(const struct att_intel_verdict *v, const char *const *want, size_t n)
 {
     assert_int_equal(v->n_advisories, n);
     for (size_t i = 0; i < n; i++) {
@@ -102,7 +65,7 @@ static void expect_advisories(const struct att_sgx_verdict *v, const char *const
 /* MANIFEST: valid, ConfigurationAndSWHardeningNeeded, INTEL-SA-00289, INTEL-SA-00615. */
 static void test_sgx01_in_window(void **state)
 {
-    struct att_sgx_verdict v;
+    struct att_intel_verdict v;
     char msg[256] = "";
     static const char *const want[] = {"INTEL-SA-00289", "INTEL-SA-00615"};
     int64_t at[] = {fixture_time(SGX01_FROM), fixture_time(SGX01_FROM) + 3600,
@@ -122,7 +85,7 @@ static void test_sgx01_in_window(void **state)
 /* MANIFEST: valid, SWHardeningNeeded, INTEL-SA-00615. */
 static void test_sgx03_in_window(void **state)
 {
-    struct att_sgx_verdict v;
+    struct att_intel_verdict v;
     char msg[256] = "";
     static const char *const want[] = {"INTEL-SA-00615"};
     att_err rc = verify_at(*state, SGX03_QUOTE, BUNDLE_00606A, fixture_time(B00606A_FROM) + 3600, 0,
@@ -137,7 +100,7 @@ static void test_sgx03_in_window(void **state)
 /* MANIFEST: signatures and chain good; a debug enclave, which only policy catches. */
 static void test_sgx02_debug_verifies(void **state)
 {
-    struct att_sgx_verdict v;
+    struct att_intel_verdict v;
     char msg[256] = "";
     att_err rc = verify_at(*state, SGX02_QUOTE, BUNDLE_00606A, fixture_time(B00606A_FROM) + 3600, 0,
                            &v, msg, sizeof(msg));
@@ -149,7 +112,7 @@ static void test_sgx02_debug_verifies(void **state)
 /* Outside the window: the item and date are named; a grace period covers nextUpdate only. */
 static void test_sgx01_out_of_window(void **state)
 {
-    struct att_sgx_verdict v;
+    struct att_intel_verdict v;
     char msg[256] = "";
     EXPECT_ERR(verify_at(*state, SGX01_QUOTE, SGX01_BUNDLE, fixture_time(SGX01_FROM) - 1, 0, &v,
                          msg, sizeof(msg)),
@@ -172,7 +135,7 @@ static void test_sgx01_out_of_window(void **state)
 /* Collateral of another platform: the PCK CRL is the other CA's (step 4 comes first). */
 static void test_wrong_collateral(void **state)
 {
-    struct att_sgx_verdict v;
+    struct att_intel_verdict v;
     char msg[256] = "";
     EXPECT_ERR(verify_at(*state, SGX01_QUOTE, BUNDLE_00606A, fixture_time(B00606A_FROM) + 3600, 0,
                          &v, msg, sizeof(msg)),
@@ -184,16 +147,16 @@ static void test_wrong_collateral(void **state)
 /* The OE sample's chain ends in an older copy of the Intel root (same key): anchored by key. */
 static void test_oe_old_root_copy(void **state)
 {
-    struct fixture *f = *state;
+    const struct att_dcap_trust *trust = *state;
     struct att_buf b;
     struct att_bytes inner;
-    struct att_sgx_quote q;
+    struct att_intel_quote q;
     struct att_dcap_item *pck = NULL;
     char msg[256] = "";
     fixture_load("dcap/openenclave/oe01_azure_sdk_oe_report_debug.bin", &b);
     EXPECT_OK(att_oe_report_unwrap(b.data, b.len, &inner, msg, sizeof(msg)));
-    EXPECT_OK(att_sgx_quote_parse(inner.ptr, inner.len, &q, msg, sizeof(msg)));
-    att_err rc = att_dcap_pck_chain_load(f->trust, q.sig.pck_pem.ptr, q.sig.pck_pem.len, &pck, msg,
+    EXPECT_OK(att_intel_quote_parse(inner.ptr, inner.len, ATT_INTEL_TEE_SGX, &q, msg, sizeof(msg)));
+    att_err rc = att_dcap_pck_chain_load(trust, q.sig.pck_pem.ptr, q.sig.pck_pem.len, &pck, msg,
                                          sizeof(msg));
     if (rc != ATT_OK) {
         fail_msg("%s: %s", att_err_name(rc), msg);
@@ -211,7 +174,7 @@ static void test_untrusted_root(void **state)
     struct att_buf pem;
     struct att_buf qb;
     struct att_dcap_trust *other = NULL;
-    struct att_sgx_quote q;
+    struct att_intel_quote q;
     struct att_dcap_item *pck = NULL;
     char msg[256] = "";
     /* Any self-signed CA that is not Intel's: the TCB signing chain's root is Intel's, so use
@@ -244,7 +207,7 @@ static void test_untrusted_root(void **state)
     EXPECT_OK(att_dcap_trust_from_pem((const char *)pem.data, pem.len, &other, msg, sizeof(msg)));
 
     fixture_load(SGX01_QUOTE, &qb);
-    EXPECT_OK(att_sgx_quote_parse(qb.data, qb.len, &q, msg, sizeof(msg)));
+    EXPECT_OK(att_intel_quote_parse(qb.data, qb.len, ATT_INTEL_TEE_SGX, &q, msg, sizeof(msg)));
     EXPECT_ERR(att_dcap_pck_chain_load(other, q.sig.pck_pem.ptr, q.sig.pck_pem.len, &pck, msg,
                                        sizeof(msg)),
                ATT_ERR_ROOT_UNTRUSTED);
@@ -264,19 +227,19 @@ static void test_untrusted_root(void **state)
  */
 static void test_bit_flips(void **state)
 {
-    struct fixture *f = *state;
+    const struct att_dcap_trust *trust = *state;
     struct att_buf qb;
-    struct att_sgx_quote q;
-    struct att_sgx_inputs in;
+    struct att_intel_quote q;
+    struct att_intel_inputs in;
     struct att_dcap_item *pck = NULL;
     char msg[256] = "";
     int64_t at = fixture_time(SGX01_FROM) + 3600;
     fixture_load(SGX01_QUOTE, &qb);
-    load_inputs(f, SGX01_BUNDLE, &in);
-    EXPECT_OK(att_sgx_quote_parse(qb.data, qb.len, &q, msg, sizeof(msg)));
-    EXPECT_OK(att_dcap_pck_chain_load(f->trust, q.sig.pck_pem.ptr, q.sig.pck_pem.len, &pck, msg,
+    fixture_load_inputs(trust, SGX01_BUNDLE, &in);
+    EXPECT_OK(att_intel_quote_parse(qb.data, qb.len, ATT_INTEL_TEE_SGX, &q, msg, sizeof(msg)));
+    EXPECT_OK(att_dcap_pck_chain_load(trust, q.sig.pck_pem.ptr, q.sig.pck_pem.len, &pck, msg,
                                       sizeof(msg)));
-    struct att_sgx_collateral c = att_sgx_inputs_view(&in);
+    struct att_intel_collateral c = att_intel_inputs_view(&in);
     size_t auth_end = 0x3F6 + q.sig.qe_auth_data.len;
     size_t flips = 0;
     for (size_t i = 0; i < auth_end; i++) {
@@ -287,12 +250,13 @@ static void test_bit_flips(void **state)
             continue; /* the QE auth data size: framing too */
         }
         for (int bit = 0; bit < 8; bit += 3) {
-            struct att_sgx_quote fq;
-            struct att_sgx_verdict v;
+            struct att_intel_quote fq;
+            struct att_intel_verdict v;
             qb.data[i] ^= (uint8_t)(1u << bit);
-            att_err rc = att_sgx_quote_parse(qb.data, qb.len, &fq, msg, sizeof(msg));
+            att_err rc =
+                att_intel_quote_parse(qb.data, qb.len, ATT_INTEL_TEE_SGX, &fq, msg, sizeof(msg));
             if (rc == ATT_OK) {
-                rc = att_sgx_quote_verify(&fq, pck, &c, at, 0, &v, msg, sizeof(msg));
+                rc = att_intel_quote_verify(&fq, pck, &c, at, 0, &v, msg, sizeof(msg));
             }
             qb.data[i] ^= (uint8_t)(1u << bit);
             if (rc == ATT_OK) {
@@ -303,7 +267,7 @@ static void test_bit_flips(void **state)
     }
     assert_true(flips > 3000);
     att_dcap_item_unref(pck);
-    att_sgx_inputs_release(&in);
+    att_intel_inputs_release(&in);
     att_buf_cleanup(&qb);
 }
 
@@ -315,5 +279,5 @@ int main(void)
         cmocka_unit_test(test_wrong_collateral),     cmocka_unit_test(test_oe_old_root_copy),
         cmocka_unit_test(test_untrusted_root),       cmocka_unit_test(test_bit_flips),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fixture_trust_setup, fixture_trust_teardown);
 }

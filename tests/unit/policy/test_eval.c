@@ -40,9 +40,9 @@ static void run_err(const char *text, const struct att_claim *in, size_t n,
 
 /*
  * A condition without an issuer property matches claims of any issuer: the default SGX
- * policy (MAA-API.md §3.7) permits on c:[type=="$is-debuggable"], a claim issued by
- * AttestationService; were CustomClaim the default issuer of a condition, MAA's own
- * default policy would permit nothing.
+ * policy (docs/reference/maa-policy.md §3.7) permits on c:[type=="$is-debuggable"], a claim issued
+ * by AttestationService; were CustomClaim the default issuer of a condition, MAA's own default
+ * policy would permit nothing.
  */
 static void test_condition_any_issuer(void **state)
 {

@@ -1,9 +1,8 @@
 /*
- * test_golden.c - every example policy of MAA-API.md §3.7 (fixtures/, provenance in
- * fixtures/README.md): parse, evaluate against claim sets and compare the decision and
- * the EXACT outgoing claims and properties (type, value, valueType, order). Then
- * truncate each golden policy at every offset and flip every bit: parsing must never
- * crash, and whatever parses is evaluated.
+ * test_golden.c - every example policy of docs/reference/maa-policy.md §3.7 (fixtures/, provenance
+ * in fixtures/README.md): parse, evaluate against claim sets and compare the decision and the EXACT
+ * outgoing claims and properties (type, value, valueType, order). Then truncate each golden policy
+ * at every offset and flip every bit: parsing must never crash, and whatever parses is evaluated.
  */
 #include "policy_test.h"
 
@@ -15,8 +14,8 @@
 #define MRSIGNER_SQL "e31c9e505f37a58de09335075fc8591254313eb20bb1a27e5443cc450b6e33e5"
 
 /*
- * The SGX claims of the 2021 recorded token (MAA-API.md §7.2), in both spellings: the
- * caller adds the "$" aliases (§3.6), which the v1.0 default policy reads.
+ * The SGX claims of the 2021 recorded token (docs/reference/maa-tokens.md §7.2), in both spellings:
+ * the caller adds the "$" aliases (§3.6), which the v1.0 default policy reads.
  */
 static size_t sgx_claims(struct att_claim *c, const char *mrsigner, bool debuggable,
                          int64_t product_id, bool aliases)
@@ -70,7 +69,7 @@ static void test_sgx_default_v1_0(void **state)
     run_golden(&g, "maa_sgx_default_v1_0.policy", in, n);
     assert_true(g.r.authorized);
     EXPECT_OK(att_policy_result_check(&g.r));
-    /* Exactly the legacy claims of the 2021 token (MAA-API.md §7.2). */
+    /* Exactly the legacy claims of the 2021 token (docs/reference/maa-tokens.md §7.2). */
     static const struct exp_claim exp[] = {
         EXP_B("is-debuggable", false),
         EXP_S("sgx-mrsigner", MRSIGNER_2021),

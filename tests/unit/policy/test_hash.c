@@ -31,7 +31,8 @@ static void reference_hash(const char *text, size_t len, char out[ATT_POLICY_HAS
     att_buf_cleanup(&h);
 }
 
-/* MAA-API.md §2.3: the v1.0 default SGX text of §3.7 hashes to egjn... [verified]. */
+/* docs/reference/maa-tokens.md §2.3: the v1.0 default SGX text of docs/reference/maa-policy.md §3.7
+ * hashes to egjn... [verified]. */
 static void test_golden_hash(void **state)
 {
     (void)state;

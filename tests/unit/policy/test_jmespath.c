@@ -2,7 +2,7 @@
  * Unit tests for src/policy/jmespath*.c: the JMESPath subset of MAA's TPM
  * measured-boot policies.
  *
- * - every JmesPath() query of the MAA TPM sample policies (MAA-API.md §3.7,
+ * - every JmesPath() query of the MAA TPM sample policies (docs/reference/maa-policy.md §3.7,
  *   learn.microsoft.com "tpm-attestation-sample-policies") against event-log
  *   JSON in fixtures/, with exact results (ELAM's equals_ignore_case() and System
  *   Guard's multi-select hash included);

@@ -103,7 +103,8 @@ static void test_chains(void **state)
     EXPECT_OK(check(x5c_of(leaf, root), NOW));
     EXPECT_OK(check(x5c_of(ca_leaf, NULL), NOW));
     EXPECT_OK(check(x5c_of(root, NULL), NOW));
-    /* A single certificate is its own root: it needs CA:TRUE (MAA-API.md §4.1). */
+    /* A single certificate is its own root: it needs CA:TRUE (docs/reference/maa-policy.md §4.1).
+     */
     EXPECT_ERR(check(x5c_of(plain, NULL), NOW), ATT_ERR_CERT_NOT_CA);
     EXPECT_ERR(check(x5c_of(leaf, NULL), NOW), ATT_ERR_CERT_NOT_CA);
     /* An issuer without CA constraints. */

@@ -926,7 +926,7 @@ static void test_claims(void **state)
     assert_int_equal(json_integer_value(json_object_get(c, "nbf")), NOW);
     assert_int_equal(json_integer_value(json_object_get(c, "exp")), NOW + 28800);
     assert_string_equal(jstr(c, "nonce"), "n-1");
-    /* MAA-API.md §2.2: 64 lowercase hex characters. */
+    /* docs/reference/maa-tokens.md §2.2: 64 lowercase hex characters. */
     const char *jti = jstr(c, "jti");
     assert_int_equal(strlen(jti), 64);
     for (size_t i = 0; i < 64; i++) {
