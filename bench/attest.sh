@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# SGX attestation throughput over HTTPS keep-alive, as a ratio to the crypto floor measured in
-# the same run (bench_attest_floor), and against the reference verifier @phala/dcap-qvl.
+# SGX and TDX attestation throughput over HTTPS keep-alive, as ratios measured in the same run:
+# to the crypto floor (bench_attest_floor), to OpenSSL's P-256 verify rate on the same core
+# (`openssl speed ecdsap256`: a machine-independent figure), and to the reference verifier
+# @phala/dcap-qvl on one core.
 #
-#   warm: one platform, collateral and PCK chain cached: POST /attest/SgxEnclave with the same
-#         quote (RS256 tokens from the default provider, ES256 from provider "es");
+#   warm: one platform, collateral and PCK chain cached: the same quote again and again
+#         (RS256 tokens from the default provider, ES256 from provider "es");
 #   cold: a new platform per request (4096 quotes with distinct PCK certificates, more than the
 #         PCK cache holds), collateral cached.
-# attestd runs one worker thread pinned to CPU 0, wrk one thread pinned to CPU 1 (unpinned, the
-# scheduler sometimes puts both on one core and the rate wanders by +-5%); the floor, the
-# verification loop and the reference verifier run on CPU 0 too. Evidence comes from the test
-# PKI (tests/tools/sgx_testpki), fresh, so no test hook is needed. Usage: bench/attest.sh BUILD_DIR
+# Floors: "memo" is what no cache can avoid (one P-256 verify of the quote, the hashes, the
+# token signature, the TLS records; since the QE report check and the attestation key are
+# memoized); "warm" is the floor before that (two verifies and the key), kept for comparison.
+# attestd runs one worker thread pinned to CPU 0, wrk one thread pinned to CPU 1; the floor,
+# openssl speed, the verification loop and the reference verifier run on CPU 0 too. Evidence
+# comes from the test PKI (tests/tools/sgx_testpki: SGX v3, and TDX v4 with --tdx 4), fresh, so
+# no test hook is needed. Usage: bench/attest.sh BUILD_DIR
 set -euo pipefail
 build=${1:-build-bench}
 seconds=${BENCH_SECONDS:-5}
@@ -21,43 +26,15 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
 fi
 tmp=$(mktemp -d /tmp/attestd-bench-attest-XXXXXX)
-cleanup() {
-  [ -n "${att_pid:-}" ] && kill "$att_pid" 2>/dev/null && wait "$att_pid" 2>/dev/null
-  rm -rf "$tmp"
+att_pid=
+stop_daemon() {
+  if [ -n "$att_pid" ]; then kill "$att_pid" 2>/dev/null; wait "$att_pid" 2>/dev/null || true; fi
+  att_pid=
 }
+cleanup() { stop_daemon; rm -rf "$tmp"; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-"$build/tests/tools/sgx_testpki" --out "$tmp/pki" --count "$cold_quotes" >/dev/null
-scripts/dev-setup.sh "$tmp/data" "$build/attestctl" >/dev/null
-printf 'threads = 1\njob_threads = 1\nlog_level = warn\ndcap_trust_anchors = %s\n' "$tmp/pki/root.pem" \
-  > "$tmp/attestd.conf"
-ctl() { "$build/attestctl" --config "$tmp/attestd.conf" --data-dir "$tmp/data" "$@"; }
-ctl collateral import "$tmp/pki/bundle.json" >/dev/null
-ctl provider create es --alg ES256 >/dev/null
-port=$(free_port)
-"${server_cpu[@]}" "$build/attestd" --config "$tmp/attestd.conf" --data-dir "$tmp/data" \
-  --listen "127.0.0.1:$port" 2>"$tmp/attestd.log" &
-att_pid=$!
-for _ in $(seq 100); do
-  curl -sf --cacert "$tmp/data/tls/ca.pem" "https://127.0.0.1:$port/healthz" >/dev/null && break
-  sleep 0.1
-done
-
-# Request bodies: one JSON line per quote.
-python3 - "$tmp/pki" "$cold_quotes" "$tmp" <<'PY'
-import base64, json, os, sys
-pki, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-def body(path):
-    with open(path, "rb") as f:
-        q = base64.urlsafe_b64encode(f.read()).rstrip(b"=").decode()
-    return json.dumps({"quote": q})
-with open(os.path.join(out, "warm.jsonl"), "w") as f:
-    f.write(body(os.path.join(pki, "quote.bin")) + "\n")
-with open(os.path.join(out, "cold.jsonl"), "w") as f:
-    for i in range(n):
-        f.write(body(os.path.join(pki, "quotes", f"quote-{i:05d}.bin")) + "\n")
-PY
 cat > "$tmp/post.lua" <<'LUA'
 local bodies = {}
 for line in io.lines(os.getenv("BODIES")) do bodies[#bodies + 1] = line end
@@ -73,56 +50,114 @@ LUA
 load() { # name bodies url -> "rate p50 p99"
   local out
   out=$(BODIES=$2 "${client_cpu[@]}" wrk -t1 -c"$conns" -d"${seconds}s" --latency -s "$tmp/post.lua" "$3")
-  if ! grep -q "Non-2xx" <<<"$out"; then :; else echo "bench: $1 got non-2xx answers" >&2; fi
+  if grep -q "Non-2xx" <<<"$out"; then echo "bench: $1 got non-2xx answers" >&2; fi
   awk '/Requests\/sec/ {r=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print r, p50, p99}' <<<"$out"
 }
-base="https://127.0.0.1:$port"
-api="api-version=2020-10-01"
-# A first request per body set warms the caches (PCK chain, collateral, policy). The ES256 one
-# also gives the bytes one attestation moves each way, for the TLS part of the floor.
-curl -sf --cacert "$tmp/data/tls/ca.pem" -H 'Content-Type: application/json' \
-  --data-binary @"$tmp/warm.jsonl" "$base/attest/SgxEnclave?$api" >/dev/null
-read -r request_bytes answer_bytes < <(curl -sf --cacert "$tmp/data/tls/ca.pem" -o /dev/null \
-  -H 'Content-Type: application/json' --data-binary @"$tmp/warm.jsonl" \
-  -w '%{size_request} %{size_header} %{size_download}\n' \
-  "$base/providers/es/attest/SgxEnclave?$api" | awk '{print $1, $2 + $3}')
-read -r warm_rs w_rs_p50 w_rs_p99 < <(load warm-rs256 "$tmp/warm.jsonl" "$base/attest/SgxEnclave?$api")
-read -r warm_es w_es_p50 w_es_p99 < <(load warm-es256 "$tmp/warm.jsonl" "$base/providers/es/attest/SgxEnclave?$api")
-read -r cold_rs c_rs_p50 c_rs_p99 < <(load cold-rs256 "$tmp/cold.jsonl" "$base/attest/SgxEnclave?$api")
-floors=$("${server_cpu[@]}" "$build/bench/bench_attest_floor" 4 "$tmp/pki/pck_chain.pem" \
+
+# run KIND TESTPKI-ARGS... : a fresh PKI and daemon for KIND (sgx or tdx), then its loads;
+# prints "KIND warm-rs RATE P50 P99", "warm-es", "cold-rs" lines and "KIND bytes REQ ANS".
+run() {
+  local kind=$1 dir="$tmp/$1" route port base api
+  shift
+  mkdir -p "$dir"
+  "$build/tests/tools/sgx_testpki" --out "$dir/pki" --count "$cold_quotes" "$@" >/dev/null
+  scripts/dev-setup.sh "$dir/data" "$build/attestctl" >/dev/null
+  printf 'threads = 1\njob_threads = 1\nlog_level = warn\ndcap_trust_anchors = %s\n' \
+    "$dir/pki/root.pem" > "$dir/attestd.conf"
+  ctl() { "$build/attestctl" --config "$dir/attestd.conf" --data-dir "$dir/data" "$@"; }
+  ctl collateral import "$dir/pki/bundle.json" >/dev/null
+  ctl provider create es --alg ES256 >/dev/null
+  port=$(free_port)
+  "${server_cpu[@]}" "$build/attestd" --config "$dir/attestd.conf" --data-dir "$dir/data" \
+    --listen "127.0.0.1:$port" 2>"$dir/attestd.log" &
+  att_pid=$!
+  for _ in $(seq 100); do
+    curl -sf --cacert "$dir/data/tls/ca.pem" "https://127.0.0.1:$port/healthz" >/dev/null && break
+    sleep 0.1
+  done
+  python3 - "$dir/pki" "$cold_quotes" "$dir" <<'PY'
+import base64, json, os, sys
+pki, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def body(path):
+    with open(path, "rb") as f:
+        q = base64.urlsafe_b64encode(f.read()).rstrip(b"=").decode()
+    return json.dumps({"quote": q})
+with open(os.path.join(out, "warm.jsonl"), "w") as f:
+    f.write(body(os.path.join(pki, "quote.bin")) + "\n")
+with open(os.path.join(out, "cold.jsonl"), "w") as f:
+    for i in range(n):
+        f.write(body(os.path.join(pki, "quotes", f"quote-{i:05d}.bin")) + "\n")
+PY
+  if [ "$kind" = tdx ]; then route=TdxVm api=api-version=2025-06-01; else
+    route=SgxEnclave api=api-version=2020-10-01; fi
+  base="https://127.0.0.1:$port"
+  # A first request warms the caches (PCK chain, collateral, policy, memo); the ES256 one also
+  # gives the bytes one attestation moves each way, for the TLS part of the floor.
+  curl -sf --cacert "$dir/data/tls/ca.pem" -H 'Content-Type: application/json' \
+    --data-binary @"$dir/warm.jsonl" "$base/attest/$route?$api" >/dev/null
+  curl -sf --cacert "$dir/data/tls/ca.pem" -o /dev/null -H 'Content-Type: application/json' \
+    --data-binary @"$dir/warm.jsonl" -w '%{size_request} %{size_header} %{size_download}\n' \
+    "$base/providers/es/attest/$route?$api" | awk -v k="$kind" '{print k, "bytes", $1, $2 + $3}'
+  echo "$kind warm-rs $(load "$kind-warm-rs256" "$dir/warm.jsonl" "$base/attest/$route?$api")"
+  echo "$kind warm-es $(load "$kind-warm-es256" "$dir/warm.jsonl" "$base/providers/es/attest/$route?$api")"
+  echo "$kind cold-rs $(load "$kind-cold-rs256" "$dir/cold.jsonl" "$base/attest/$route?$api")"
+  stop_daemon
+}
+
+results=$( { run sgx; run tdx --tdx 4; } )
+read -r _ _ request_bytes answer_bytes < <(grep '^sgx bytes' <<<"$results")
+floors=$("${server_cpu[@]}" "$build/bench/bench_attest_floor" 4 "$tmp/sgx/pki/pck_chain.pem" \
   "$request_bytes" "$answer_bytes")
-verify=$("${server_cpu[@]}" "$build/bench/bench_verify" 4 tests/fixtures)
-peer='{}'
+p256=$("${server_cpu[@]}" openssl speed -seconds 3 ecdsap256 2>/dev/null |
+  awk '/nistp256/ {print $NF}' | tail -1)
+verify_sgx=$("${server_cpu[@]}" "$build/bench/bench_verify" 4 tests/fixtures sgx)
+verify_tdx=$("${server_cpu[@]}" "$build/bench/bench_verify" 4 tests/fixtures tdx)
+peer_sgx='{}' peer_tdx='{}'
 if [ -d tests/integration/js/node_modules/@phala/dcap-qvl ]; then
-  peer=$("${server_cpu[@]}" node bench/dcap_qvl_bench.mjs 2>/dev/null | tail -1 || echo '{}')
+  peer_sgx=$("${server_cpu[@]}" node bench/dcap_qvl_bench.mjs 2>/dev/null | tail -1 || echo '{}')
+  peer_tdx=$("${server_cpu[@]}" node bench/dcap_qvl_bench.mjs --sample tdx01 2>/dev/null |
+    tail -1 || echo '{}')
 fi
-python3 - "$floors" "$peer" "$warm_rs $w_rs_p50 $w_rs_p99" "$warm_es $w_es_p50 $w_es_p99" \
-  "$cold_rs $c_rs_p50 $c_rs_p99" "$conns" "$seconds" "$verify" "$request_bytes" \
-  "$answer_bytes" <<'PY'
+python3 - "$results" "$floors" "$p256" "$verify_sgx" "$verify_tdx" "$peer_sgx" "$peer_tdx" \
+  "$conns" "$seconds" <<'PY'
 import json, sys
-floors = {l.split()[1]: float(l.split()[2]) for l in sys.argv[1].splitlines() if l.startswith("floor")}
-verify = {l.split()[1]: float(l.split()[2]) for l in sys.argv[8].splitlines() if l.startswith("verify")}
-peer = json.loads(sys.argv[2] or "{}")
-rows = [("warm RS256", sys.argv[3], "warm-RS256"), ("warm ES256", sys.argv[4], "warm-ES256"),
-        ("cold RS256", sys.argv[5], "cold-RS256")]
-print(f"POST /attest/SgxEnclave, attestd 1 worker, wrk 1 thread x {sys.argv[6]} connections "
-      f"keep-alive, {sys.argv[7]}s per run; floor includes TLS records of {sys.argv[9]} B in, "
-      f"{sys.argv[10]} B out")
-for name, vals, key in rows:
-    rate, p50, p99 = vals.split()
-    rate = float(rate)
-    print(f"{name}: attestd {rate:8.0f}/s  p50 {p50:>8s}  p99 {p99:>8s}  "
-          f"floor {floors[key]:8.0f}/s  ratio {rate / floors[key]:.2f}")
-if peer.get("per_sec"):
-    ref = peer["per_sec"]
-    print(f"reference verifier {peer.get('peer')} {peer.get('version')}: {ref:.0f}/s on one core "
-          f"(sgx01 + its bundle, everything verified each call)")
-    print(f"  attestd verification, same quote, bundle and time, one core: full (nothing cached) "
-          f"{verify['full']:.0f}/s = {verify['full'] / ref:.1f}x; warm {verify['warm']:.0f}/s = "
-          f"{verify['warm'] / ref:.1f}x")
-    for name, vals, _ in rows[:2]:
-        rate = float(vals.split()[0])
-        print(f"  attestd HTTPS {name} / reference = {rate / ref:.1f}x")
-else:
-    print("reference verifier: not installed (npm ci in tests/integration/js)")
+res = {}
+for line in sys.argv[1].splitlines():
+    f = line.split()
+    res[(f[0], f[1])] = f[2:]
+floors = {l.split()[1]: float(l.split()[2]) for l in sys.argv[2].splitlines() if l.startswith("floor")}
+p256 = float(sys.argv[3] or 0)
+verify = {k: {l.split()[1]: float(l.split()[2]) for l in v.splitlines() if l.startswith("verify")}
+          for k, v in (("sgx", sys.argv[4]), ("tdx", sys.argv[5]))}
+peers = {"sgx": json.loads(sys.argv[6] or "{}"), "tdx": json.loads(sys.argv[7] or "{}")}
+print(f"attestd 1 worker, wrk 1 thread x {sys.argv[8]} connections keep-alive, {sys.argv[9]}s per "
+      f"run; OpenSSL P-256 verify on the same core: {p256:.0f}/s")
+for kind, route in (("sgx", "SgxEnclave"), ("tdx", "TdxVm")):
+    req, ans = res[(kind, "bytes")]
+    print(f"POST /attest/{route} (requests {req} B, answers {ans} B):")
+    for key, name, alg, warmth in (("warm-rs", "warm RS256", "RS256", "memo"),
+                                   ("warm-es", "warm ES256", "ES256", "memo"),
+                                   ("cold-rs", "cold RS256", "RS256", "cold")):
+        rate, p50, p99 = res[(kind, key)]
+        rate = float(rate)
+        floor = floors[f"{warmth}-{alg}"]
+        line = (f"  {name}: {rate:8.0f}/s  p50 {p50:>8s}  p99 {p99:>8s}  floor {floor:8.0f}/s  "
+                f"ratio {rate / floor:.2f}")
+        if warmth == "memo":
+            old = floors[f"warm-{alg}"]
+            line += f"  (old floor {old:.0f}/s: {rate / old:.2f})"
+        if p256:
+            line += f"  / P-256 verify {rate / p256:.3f}"
+        print(line)
+    v, peer = verify[kind], peers[kind]
+    if peer.get("per_sec"):
+        ref = peer["per_sec"]
+        warm_es = float(res[(kind, "warm-es")][0])
+        print(f"  reference verifier {peer.get('peer')} {peer.get('version')}: {ref:.0f}/s on one "
+              f"core ({'sgx01' if kind == 'sgx' else 'tdx01'} + its bundle, everything verified "
+              f"each call); attestd verification, same inputs, one core: full {v['full']:.0f}/s = "
+              f"{v['full'] / ref:.1f}x, warm {v['warm']:.0f}/s = {v['warm'] / ref:.1f}x; HTTPS warm "
+              f"ES256 = {warm_es / ref:.1f}x")
+    else:
+        print("  reference verifier: not installed (npm ci in tests/integration/js)")
 PY

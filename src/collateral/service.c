@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "collateral/fetch.h"
 #include "core/codec.h"
@@ -23,6 +24,11 @@
 #define MAX_ENTRIES 256  /* (kind, key) pairs: FMSPCs in use plus four */
 #define PCK_CACHE 1024   /* distinct PCK chains (platforms) kept */
 #define FETCH_BACKOFF 30 /* seconds before asking a failing upstream again */
+/* Background refresh: an item is renewed once it is within REFRESH_LEAD_MAX of its nextUpdate
+ * (or a quarter of its validity, if that is shorter); each (kind, key) is tried at most once
+ * every REFRESH_RETRY seconds, whatever the outcome. */
+#define REFRESH_LEAD_MAX 86400
+#define REFRESH_RETRY 600
 
 enum { K_ROOT_CRL, K_PCK_CRL, K_TCB_INFO, K_QE_IDENTITY };
 static const char *const kind_names[] = {"root_crl", "pck_crl", "tcb_info", "qe_identity"};
@@ -32,6 +38,7 @@ struct entry {
     char key[32];
     struct att_dcap_item *item; /* NULL until one was loaded */
     int64_t retry_at;           /* no upstream fetch before this time */
+    int64_t refresh_at;         /* no background refresh before this time */
 };
 
 struct pck_slot {
@@ -53,6 +60,13 @@ struct att_collateral {
     size_t n_entries;
     struct pck_slot pcks[PCK_CACHE];
     uint64_t tick;
+
+    /* the background refresher (att_collateral_refresher_start) */
+    pthread_t refresher;
+    bool refresher_running;
+    bool stopping;
+    pthread_cond_t wake;
+    int64_t refresh_interval;
 };
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
@@ -98,6 +112,13 @@ att_err att_collateral_new(struct att_store *store, const struct att_dcap_trust 
         free(cl);
         return ATT_ERR_NOMEM;
     }
+    if (pthread_cond_init(&cl->wake, NULL) != 0) {
+        pthread_mutex_destroy(&cl->fetch_lock);
+        pthread_mutex_destroy(&cl->lock);
+        free(cl->strings[0]);
+        free(cl);
+        return ATT_ERR_NOMEM;
+    }
     *out = cl;
     return ATT_OK;
 }
@@ -107,6 +128,7 @@ void att_collateral_free(struct att_collateral *cl)
     if (cl == NULL) {
         return;
     }
+    att_collateral_refresher_stop(cl);
     for (size_t i = 0; i < cl->n_entries; i++) {
         att_dcap_item_unref(cl->entries[i].item);
     }
@@ -116,6 +138,7 @@ void att_collateral_free(struct att_collateral *cl)
     for (size_t i = 0; i < sizeof(cl->strings) / sizeof(cl->strings[0]); i++) {
         free(cl->strings[i]);
     }
+    pthread_cond_destroy(&cl->wake);
     pthread_mutex_destroy(&cl->fetch_lock);
     pthread_mutex_destroy(&cl->lock);
     free(cl);
@@ -318,24 +341,37 @@ static att_err from_store(struct att_collateral *cl, int kind, const char *key, 
     return rc;
 }
 
-static att_err fetch(struct att_collateral *cl, int kind, const char *key,
-                     const struct att_dcap_item *pck, struct att_pcs_item *got, char *msg,
-                     size_t msg_len)
+/* The FMSPC of a TCB info key "sgx:00906ED50000" (written by tcb_key). */
+static att_err key_fmspc(const char *key, uint8_t fmspc[6])
+{
+    struct att_buf b;
+    att_buf_init(&b, 6);
+    att_err rc = strlen(key) == 16 ? att_hex_decode(key + 4, 12, &b) : ATT_ERR_ARG;
+    if (rc == ATT_OK) {
+        memcpy(fmspc, b.data, 6);
+    }
+    att_buf_cleanup(&b);
+    return rc;
+}
+
+static att_err fetch(struct att_collateral *cl, int kind, const char *key, struct att_pcs_item *got,
+                     char *msg, size_t msg_len)
 {
     bool tdx = strncmp(key, "tdx", 3) == 0;
+    uint8_t fmspc[6];
     switch (kind) {
     case K_ROOT_CRL: return att_pcs_fetch_root_crl(&cl->pcs, got, msg, msg_len);
     case K_PCK_CRL:
         return att_pcs_fetch_pck_crl(&cl->pcs, strcmp(key, "platform") == 0, got, msg, msg_len);
     case K_TCB_INFO:
-        return att_pcs_fetch_tcb_info(&cl->pcs, tdx, pck->pck.fmspc, got, msg, msg_len);
+        ATT_TRY(key_fmspc(key, fmspc));
+        return att_pcs_fetch_tcb_info(&cl->pcs, tdx, fmspc, got, msg, msg_len);
     default: return att_pcs_fetch_qe_identity(&cl->pcs, tdx, got, msg, msg_len);
     }
 }
 
 /* Download (kind, key), verify it and keep it in the store. */
-static att_err from_upstream(struct att_collateral *cl, int kind, const char *key,
-                             const struct att_dcap_item *pck, int64_t now,
+static att_err from_upstream(struct att_collateral *cl, int kind, const char *key, int64_t now,
                              struct att_dcap_item **out, char *msg, size_t msg_len)
 {
     struct att_pcs_item got;
@@ -344,7 +380,7 @@ static att_err from_upstream(struct att_collateral *cl, int kind, const char *ke
     att_err rc;
     att_pcs_item_init(&got);
     att_collateral_rec_init(&rec);
-    rc = fetch(cl, kind, key, pck, &got, msg, msg_len);
+    rc = fetch(cl, kind, key, &got, msg, msg_len);
     if (rc != ATT_OK) {
         int64_t wait = got.retry_after > FETCH_BACKOFF ? got.retry_after : FETCH_BACKOFF;
         wait = wait > cl->retry_after_max ? cl->retry_after_max : wait;
@@ -404,9 +440,8 @@ out:
  * A current item of (kind, key): cache, else store, else upstream; failing those, the best
  * stale one held (the verifier then says how stale), else the error.
  */
-static att_err get_item(struct att_collateral *cl, int kind, const char *key,
-                        const struct att_dcap_item *pck, int64_t now, struct att_dcap_item **out,
-                        char *msg, size_t msg_len)
+static att_err get_item(struct att_collateral *cl, int kind, const char *key, int64_t now,
+                        struct att_dcap_item **out, char *msg, size_t msg_len)
 {
     struct att_dcap_item *it = cached(cl, kind, key, now, false);
     att_err rc = ATT_ERR_COLLATERAL_MISSING;
@@ -427,7 +462,7 @@ static att_err get_item(struct att_collateral *cl, int kind, const char *key,
             bool may = e != NULL && now >= e->retry_at;
             pthread_mutex_unlock(&cl->lock);
             struct att_dcap_item *up = NULL;
-            att_err urc = may ? from_upstream(cl, kind, key, pck, now, &up, msg, msg_len)
+            att_err urc = may ? from_upstream(cl, kind, key, now, &up, msg, msg_len)
                               : att_failf(ATT_ERR_FETCH, msg, msg_len,
                                           "upstream failed recently; not asked again yet");
             if (urc == ATT_OK) {
@@ -455,6 +490,116 @@ static att_err get_item(struct att_collateral *cl, int kind, const char *key,
     }
     *out = it;
     return ATT_OK;
+}
+
+/* ---- background refresh ----------------------------------------------------------------- */
+
+/* Due: within its lead of nextUpdate (a quarter of its validity, at most a day), not tried lately.
+ */
+static bool refresh_due(const struct entry *e, int64_t now)
+{
+    const struct att_dcap_item *it = e->item;
+    if (it == NULL || now < e->refresh_at || now < e->retry_at) {
+        return false;
+    }
+    int64_t lead = (it->next_update - it->issued) / 4;
+    lead = lead > REFRESH_LEAD_MAX ? REFRESH_LEAD_MAX : lead;
+    return now >= it->next_update - lead;
+}
+
+/* Renew one item: the store first (another node may have fetched it), then the upstream. */
+static void refresh_one(struct att_collateral *cl, int kind, const char *key, int64_t now)
+{
+    char msg[256] = "";
+    struct att_dcap_item *have = cached(cl, kind, key, now, true);
+    struct att_dcap_item *it = NULL;
+    pthread_mutex_lock(&cl->fetch_lock);
+    if (from_store(cl, kind, key, now, &it, msg, sizeof(msg)) == ATT_OK && have != NULL &&
+        it->next_update <= have->next_update) {
+        att_dcap_item_unref(it); /* nothing newer stored */
+        it = NULL;
+    }
+    if (it == NULL && cl->has_pcs &&
+        from_upstream(cl, kind, key, now, &it, msg, sizeof(msg)) == ATT_OK && have != NULL &&
+        it->next_update <= have->next_update) {
+        att_dcap_item_unref(it); /* the upstream has nothing newer yet */
+        it = NULL;
+    }
+    if (it != NULL) {
+        install(cl, it);
+        log_item("collateral refreshed", it, key, "background", now);
+    }
+    pthread_mutex_unlock(&cl->fetch_lock);
+    att_dcap_item_unref(it);
+    att_dcap_item_unref(have);
+}
+
+void att_collateral_refresh(struct att_collateral *cl, int64_t now)
+{
+    for (size_t i = 0;; i++) {
+        int kind = 0;
+        char key[32];
+        bool due = false;
+        pthread_mutex_lock(&cl->lock);
+        if (i >= cl->n_entries) {
+            pthread_mutex_unlock(&cl->lock);
+            return;
+        }
+        struct entry *e = &cl->entries[i];
+        if (refresh_due(e, now)) {
+            due = true;
+            kind = e->kind;
+            memcpy(key, e->key, sizeof(key));
+            e->refresh_at = now + REFRESH_RETRY;
+        }
+        pthread_mutex_unlock(&cl->lock);
+        if (due) {
+            refresh_one(cl, kind, key, now);
+        }
+    }
+}
+
+static void *refresher_main(void *arg)
+{
+    struct att_collateral *cl = arg;
+    pthread_mutex_lock(&cl->lock);
+    while (!cl->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += cl->refresh_interval;
+        pthread_cond_timedwait(&cl->wake, &cl->lock, &until);
+        if (cl->stopping) {
+            break;
+        }
+        pthread_mutex_unlock(&cl->lock);
+        att_collateral_refresh(cl, att_time_now());
+        pthread_mutex_lock(&cl->lock);
+    }
+    pthread_mutex_unlock(&cl->lock);
+    return NULL;
+}
+
+att_err att_collateral_refresher_start(struct att_collateral *cl, int64_t interval)
+{
+    ATT_ENSURE(cl != NULL && interval > 0 && !cl->refresher_running, ATT_ERR_ARG);
+    cl->refresh_interval = interval;
+    cl->stopping = false;
+    ATT_ENSURE(pthread_create(&cl->refresher, NULL, refresher_main, cl) == 0, ATT_ERR_INTERNAL);
+    cl->refresher_running = true;
+    return ATT_OK;
+}
+
+void att_collateral_refresher_stop(struct att_collateral *cl)
+{
+    if (cl == NULL || !cl->refresher_running) {
+        return;
+    }
+    pthread_mutex_lock(&cl->lock);
+    cl->stopping = true;
+    pthread_cond_signal(&cl->wake);
+    pthread_mutex_unlock(&cl->lock);
+    pthread_join(cl->refresher, NULL);
+    cl->refresher_running = false;
 }
 
 /* ---- PCK chains -------------------------------------------------------------------------- */
@@ -509,19 +654,18 @@ att_err att_collateral_intel(struct att_collateral *cl, enum att_intel_tee tee, 
     memset(&in, 0, sizeof(in));
     rc = pck_get(cl, pem, len, &in.pck, msg, msg_len);
     if (rc == ATT_OK) {
-        rc = get_item(cl, K_ROOT_CRL, "", in.pck, now, &in.root_crl, msg, msg_len);
+        rc = get_item(cl, K_ROOT_CRL, "", now, &in.root_crl, msg, msg_len);
     }
     if (rc == ATT_OK) {
-        rc = get_item(cl, K_PCK_CRL, in.pck->pck_platform_ca ? "platform" : "processor", in.pck,
-                      now, &in.pck_crl, msg, msg_len);
+        rc = get_item(cl, K_PCK_CRL, in.pck->pck_platform_ca ? "platform" : "processor", now,
+                      &in.pck_crl, msg, msg_len);
     }
     if (rc == ATT_OK) {
         tcb_key(tdx, in.pck->pck.fmspc, key);
-        rc = get_item(cl, K_TCB_INFO, key, in.pck, now, &in.tcb_info, msg, msg_len);
+        rc = get_item(cl, K_TCB_INFO, key, now, &in.tcb_info, msg, msg_len);
     }
     if (rc == ATT_OK) {
-        rc = get_item(cl, K_QE_IDENTITY, tdx ? "tdx" : "sgx", in.pck, now, &in.qe_identity, msg,
-                      msg_len);
+        rc = get_item(cl, K_QE_IDENTITY, tdx ? "tdx" : "sgx", now, &in.qe_identity, msg, msg_len);
     }
     if (rc != ATT_OK) {
         att_intel_inputs_release(&in);

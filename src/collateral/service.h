@@ -83,6 +83,18 @@ struct att_intel_fixed {
 struct att_intel_source att_intel_fixed_source(struct att_intel_fixed *f);
 
 /*
+ * Background refresh (so no request waits on an upstream while a valid copy exists): every
+ * cached item within its lead of nextUpdate - a quarter of its validity, at most a day - is
+ * renewed from the store (another node may have fetched it) or else the upstream, each (kind,
+ * key) at most once every 10 minutes. att_collateral_refresh does one pass at `now`; the
+ * refresher thread does one every `interval` seconds until att_collateral_refresher_stop (also
+ * called by att_collateral_free). Errors (start): ATT_ERR_ARG, ATT_ERR_INTERNAL.
+ */
+void att_collateral_refresh(struct att_collateral *cl, int64_t now);
+att_err att_collateral_refresher_start(struct att_collateral *cl, int64_t interval) ATT_WUR;
+void att_collateral_refresher_stop(struct att_collateral *cl);
+
+/*
  * Every cached and stored item with its kind, key, issue date, nextUpdate and age at `now`,
  * for /readyz detail and `attestctl collateral list`: [{"kind","key","issued","nextUpdate",
  * "ageSeconds","expired"}...]. New reference.

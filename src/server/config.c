@@ -36,6 +36,7 @@ void att_config_defaults(struct att_config *c)
     c->shutdown_timeout = 30;
     c->attest_token_lifetime = 28800; /* docs/reference/maa-tokens.md §2.2 */
     c->pcs_timeout = 5;
+    c->collateral_refresh_interval = 60;
     c->max_connections = 1024;
     c->max_connections_per_address = 128;
     c->threads = 0;
@@ -156,6 +157,7 @@ static const struct key_def keys[] = {
     {"dcap_trust_anchors", K_PATH, OFF(dcap_trust_anchors), 0, 0},
     {"collateral_grace", K_SECONDS, OFF(collateral_grace), 0, 30 * 86400},
     {"pcs_timeout", K_SECONDS, OFF(pcs_timeout), 1, 120},
+    {"collateral_refresh_interval", K_SECONDS, OFF(collateral_refresh_interval), 1, 3600},
     {"attest_token_lifetime", K_SECONDS, OFF(attest_token_lifetime), 60, 365 * 86400},
     {"log_file", K_PATH, OFF(log_file), 0, 0},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},

@@ -61,6 +61,7 @@ struct att_config {
     char pcs_ca_file[ATT_CONFIG_PATH_MAX];        /* "" = the system's trust store */
     char dcap_trust_anchors[ATT_CONFIG_PATH_MAX]; /* "" = the built-in Intel SGX Root CA */
     unsigned collateral_grace;                    /* seconds past nextUpdate; default 0 */
+    unsigned collateral_refresh_interval;         /* seconds between refresh passes; 60 */
     unsigned pcs_timeout;                         /* seconds per upstream request; default 5 */
     unsigned attest_token_lifetime;               /* seconds; default 28800 (MAA) */
     char log_file[ATT_CONFIG_PATH_MAX];

@@ -372,6 +372,9 @@ static int attestation_setup(struct daemon *d)
         att_policy_cache_new(POLICY_CACHE_MS, &d->policy_cache) != ATT_OK) {
         return startup_error("attestation", "out of memory");
     }
+    if (att_collateral_refresher_start(d->collateral, cfg->collateral_refresh_interval) != ATT_OK) {
+        return startup_error("attestation", "cannot start the collateral refresher");
+    }
     d->api.collateral = d->collateral;
     d->api.policy_cache = d->policy_cache;
     d->api.collateral_grace = cfg->collateral_grace;

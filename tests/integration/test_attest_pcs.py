@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import unittest
 
 import harness as h
@@ -106,6 +107,59 @@ class AttestFromPcsTest(unittest.TestCase):
             self.assertEqual(len(loaded), 4)
         finally:
             self.pcs.start()  # for tearDownClass (on a new port; this daemon is done)
+
+
+class TdxFromPcsTest(unittest.TestCase):
+    """TDX collateral over PCS v4's /tdx/ paths, and the background refresh: a TCB info close to
+    its nextUpdate is renewed by the refresher, not by a request."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="attestd-pcs-tdx-")
+        # TCB info valid until an hour from now (its validity shifted 29 days minus an hour back):
+        # within its refresh lead (a quarter of its validity, at most a day) from the start.
+        cls.quote, cls.bundle, root = make_evidence(
+            os.path.join(cls.tmp, "pki"), "--tdx", "4", "--tcb-info-shift",
+            str(-(29 * 86400 - 3600)))
+        os.makedirs(os.path.join(cls.tmp, "pcs"))
+        cls.pcs = PcsServer(os.path.join(cls.tmp, "pcs"), bundles=[cls.bundle]).start()
+        cls.d = h.Daemon(config=f"dcap_trust_anchors = {root}\n"
+                                f"pcs_url = {cls.pcs.base_url}\n"
+                                f"pcs_root_crl_url = {cls.pcs.base_url}/IntelSGXRootCA.der\n"
+                                f"pcs_ca_file = {cls.pcs.ca_file}\n"
+                                "collateral_refresh_interval = 1\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.pcs.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_fetched_then_refreshed_in_the_background(self):
+        status, _, data = self.d.request(
+            "POST", "/attest/TdxVm?api-version=2025-06-01",
+            body=json.dumps({"quote": h.b64url_encode(self.quote)}).encode(),
+            headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 200, data)
+        self.assertEqual(h.decode_jwt(json.loads(data)["token"])[1]["attester_tcb_status"],
+                         "UpToDate")
+        paths = self.pcs.stats()["by_path"]
+        self.assertEqual(paths.get("/tdx/certification/v4/qe/identity"), 1, paths)
+        self.assertNotIn("/sgx/certification/v4/tcb", paths)
+        # No further request: the refresher asks for the TCB info again on its own, once (then
+        # not before 10 minutes), and leaves the items far from their nextUpdate alone.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and \
+                self.pcs.stats()["by_path"].get("/tdx/certification/v4/tcb", 0) < 2:
+            time.sleep(0.2)
+        time.sleep(2.5)  # two more passes
+        paths = self.pcs.stats()["by_path"]
+        self.assertEqual(paths.get("/tdx/certification/v4/tcb"), 2, paths)
+        self.assertEqual(paths.get("/tdx/certification/v4/qe/identity"), 1, paths)
+        listed = {(c["kind"], c["key"]) for c in
+                  json.loads(self.d.attestctl("collateral", "list").stdout)}
+        self.assertIn(("tcb_info", "tdx:00806F050000"), listed)
+        self.assertIn(("qe_identity", "tdx"), listed)
 
 
 if __name__ == "__main__":
