@@ -272,12 +272,55 @@ static void test_bit_flips(void **state)
     }
 }
 
+/*
+ * The memo (src/evidence/intel/memo.h) remembers a QE report check by the PCK chain, report and
+ * signature: after tdx07 verified, its PCK key must not vouch for tdx06's QE report (same CA,
+ * FMSPC and collateral, another platform), and tdx07 itself still verifies.
+ */
+static void test_memo_is_keyed_by_the_pck_chain(void **state)
+{
+    const struct att_dcap_trust *trust = *state;
+    struct att_buf q6;
+    struct att_buf q7;
+    struct att_intel_inputs in;
+    struct att_intel_quote quote6;
+    struct att_intel_quote quote7;
+    struct att_intel_verdict v;
+    struct att_dcap_item *pck7 = NULL;
+    char msg[384] = "";
+    int64_t at = fixture_time("2025-10-20T00:00:00Z");
+    fixture_load(DIR "tdx06_automata_v4_quote_padded8000.hex", &q6);
+    fixture_load(DIR "tdx07_gotdx_cos113_quote_padded8000.bin", &q7);
+    fixture_load_inputs(trust, DIR "collateral_00806f050000_2025-10_bundle.json", &in);
+    struct att_intel_collateral c = att_intel_inputs_view(&in);
+    EXPECT_OK(att_intel_quote_parse(q6.data, q6.len, ATT_INTEL_TEE_TDX, &quote6, msg, sizeof(msg)));
+    EXPECT_OK(att_intel_quote_parse(q7.data, q7.len, ATT_INTEL_TEE_TDX, &quote7, msg, sizeof(msg)));
+    EXPECT_OK(att_dcap_pck_chain_load(trust, quote7.sig.pck_pem.ptr, quote7.sig.pck_pem.len, &pck7,
+                                      msg, sizeof(msg)));
+    EXPECT_OK(att_intel_quote_verify(&quote7, pck7, &c, at, 0, &v, msg, sizeof(msg)));
+    EXPECT_ERR(att_intel_quote_verify(&quote6, pck7, &c, at, 0, &v, msg, sizeof(msg)),
+               ATT_ERR_QE_REPORT_SIGNATURE);
+    EXPECT_OK(att_intel_quote_verify(&quote7, pck7, &c, at, 0, &v, msg, sizeof(msg)));
+    /* The same attestation key with another signature over the same body: refused. */
+    quote7.sig.quote_sig[10] ^= 1;
+    EXPECT_ERR(att_intel_quote_verify(&quote7, pck7, &c, at, 0, &v, msg, sizeof(msg)),
+               ATT_ERR_QUOTE_SIGNATURE);
+    att_dcap_item_unref(pck7);
+    att_intel_inputs_release(&in);
+    att_buf_cleanup(&q6);
+    att_buf_cleanup(&q7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_samples),      cmocka_unit_test(test_tdx04_without_its_extra_bytes),
-        cmocka_unit_test(test_body_offsets), cmocka_unit_test(test_v5_body_framing),
-        cmocka_unit_test(test_truncation),   cmocka_unit_test(test_bit_flips),
+        cmocka_unit_test(test_samples),
+        cmocka_unit_test(test_tdx04_without_its_extra_bytes),
+        cmocka_unit_test(test_body_offsets),
+        cmocka_unit_test(test_v5_body_framing),
+        cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_bit_flips),
+        cmocka_unit_test(test_memo_is_keyed_by_the_pck_chain),
     };
     return cmocka_run_group_tests_name("evidence_tdx", tests, fixture_trust_setup,
                                        fixture_trust_teardown);
