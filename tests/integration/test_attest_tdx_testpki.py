@@ -106,6 +106,21 @@ class TdxTestPkiOverHttpsTest(unittest.TestCase):
             self.assertEqual(status, 400, doc)
             self.assertEqual(doc["error"]["innererror"]["code"], inner)
 
+    def test_init_time_data_binds_all_of_mrconfigid(self):
+        # Outside review (t11): MRCONFIGID = SHA-256(init) || any 16 bytes passed as bound.
+        tmp = os.path.join(self.tmp, "tail")
+        cfg = (hashlib.sha256(INIT).digest() + b"\xab" * 16).hex()
+        quote, bundle, root, _ = pki(tmp, "--tdx", "4", "--mrconfigid", cfg)
+        d = start_daemon(root, bundle)
+        self.addCleanup(d.cleanup)
+        status, doc = post(d, {"quote": h.b64url_encode(quote),
+                               "initTimeData": {"data": h.b64url_encode(INIT)}})
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc["error"]["innererror"]["code"], "ATT_ERR_INIT_DATA_BINDING")
+        self.assertIn("last 16 bytes zero", doc["error"]["message"])
+        status, doc = post(d, {"quote": h.b64url_encode(quote)})  # nothing bound: fine
+        self.assertEqual(status, 200, doc)
+
     def test_v5_td_report_15(self):
         tmp = os.path.join(self.tmp, "v5")
         quote, bundle, root, summary = pki(tmp, "--tdx", "5", "--mrservicetd", "ab" * 48)

@@ -353,5 +353,45 @@ class AttestTestPkiRefusalsTest(unittest.TestCase):
         self.assertEqual(status, 200, data)
 
 
+class TwoRootsTest(unittest.TestCase):
+    """Outside review of issue 12 (t04): with two trusted roots whose CAs share names, the CRLs
+    of one (filed by kind and key, whatever root issued them) revoked nothing of the other: A's
+    revoked platform got a token once B's newer CRLs replaced A's. Every item must now come from
+    the PCK chain's own root."""
+
+    def test_crls_of_another_root_never_judge_a_platform(self):
+        for kind in ([], ["--tdx", "4"]):
+            with self.subTest(tdx=bool(kind)):
+                tmp = tempfile.mkdtemp(prefix="attestd-tworoots-")
+                self.addCleanup(shutil.rmtree, tmp, True)
+                now = int(time.time())
+                quote_a, bundle_a, root_a = make_evidence(os.path.join(tmp, "a"), "--revoke-pck",
+                                                          "--now", str(now), *kind)
+                quote_b, bundle_b, root_b = make_evidence(os.path.join(tmp, "b"), "--now",
+                                                          str(now + 60), *kind)
+                roots = os.path.join(tmp, "roots.pem")
+                with open(roots, "w", encoding="utf-8") as out:
+                    for path in (root_a, root_b):
+                        with open(path, encoding="utf-8") as f:
+                            out.write(f.read())
+                d = h.Daemon(config=f"dcap_trust_anchors = {roots}\n")
+                self.addCleanup(d.cleanup)
+                d.attestctl("collateral", "import", bundle_a)
+                d.attestctl("collateral", "import", bundle_b)  # newer: replaces A's CRLs
+                path = "/attest/TdxVm?api-version=2025-06-01" if kind else "/attest/SgxEnclave" + API
+                for quote, inner in ((quote_a, "ATT_ERR_ROOT_CRL_INVALID"), (quote_b, None)):
+                    status, _, data = d.request("POST", path,
+                                                body=json.dumps({"quote": h.b64url_encode(quote)})
+                                                .encode(),
+                                                headers={"Content-Type": "application/json"})
+                    doc = json.loads(data)
+                    if inner is None:
+                        self.assertEqual(status, 200, doc)
+                    else:
+                        self.assertEqual(status, 400, doc)
+                        self.assertEqual(doc["error"]["innererror"]["code"], inner, doc)
+                        self.assertIn("another trust anchor", doc["error"]["message"])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -98,6 +98,43 @@ static att_err collateral_check(const struct att_intel_collateral *c, int64_t no
 
 /* ---- PCK ------------------------------------------------------------------------------ */
 
+/* Whether two loaded items end in the same trust anchor. Anchors are root keys (dcap.h), so
+ * two copies of one root certificate count as one. */
+static bool same_anchor(const struct att_dcap_item *a, const struct att_dcap_item *b)
+{
+    X509 *x = sk_X509_value(a->chain, sk_X509_num(a->chain) - 1);
+    X509 *y = sk_X509_value(b->chain, sk_X509_num(b->chain) - 1);
+    return x == y || EVP_PKEY_eq(X509_get0_pubkey(x), X509_get0_pubkey(y)) == 1;
+}
+
+/*
+ * With several trust anchors (dcap_trust_anchors), every item must come from the PCK chain's
+ * own root: a CRL of another root does not revoke this platform's certificates, and a TCB
+ * info or QE identity signed under another root does not rate it. Collateral is filed per
+ * kind and key, not per root, so this is checked here, for each quote.
+ */
+static att_err same_root_check(const struct att_dcap_item *pck,
+                               const struct att_intel_collateral *c, char *msg, size_t msg_len)
+{
+    if (!same_anchor(c->root_crl, pck)) {
+        return att_failf(ATT_ERR_ROOT_CRL_INVALID, msg, msg_len,
+                         "Root CA CRL is issued by another trust anchor than the PCK chain's");
+    }
+    if (!same_anchor(c->pck_crl, pck)) {
+        return att_failf(ATT_ERR_PCK_CRL_INVALID, msg, msg_len,
+                         "PCK CRL chains to another trust anchor than the PCK chain");
+    }
+    const struct att_dcap_item *docs[] = {c->tcb_info, c->qe_identity};
+    for (size_t i = 0; i < 2; i++) {
+        if (!same_anchor(docs[i], pck)) {
+            return att_failf(ATT_ERR_TCB_SIGNING_CHAIN, msg, msg_len,
+                             "%s is signed under another trust anchor than the PCK chain's",
+                             att_dcap_kind_name(docs[i]->kind));
+        }
+    }
+    return ATT_OK;
+}
+
 /* docs/reference/dcap-verification.md §5 steps 3-4: PCK chain in date, PCK CRL of the leaf's CA,
  * nothing revoked. */
 static att_err pck_check(const struct att_dcap_item *pck, const struct att_intel_collateral *c,
@@ -107,11 +144,18 @@ static att_err pck_check(const struct att_dcap_item *pck, const struct att_intel
     X509 *ca = sk_X509_value(pck->chain, 1);
 
     ATT_TRY(item_in_date(pck, now, 0, msg, msg_len));
+    ATT_TRY(same_root_check(pck, c, msg, msg_len));
     if (X509_NAME_cmp(X509_CRL_get_issuer(c->pck_crl->crl), X509_get_issuer_name(leaf)) != 0) {
         return att_failf(ATT_ERR_PCK_CRL_INVALID, msg, msg_len,
                          "PCK CRL is from the %s CA, the PCK certificate from the %s CA",
                          c->pck_crl->pck_platform_ca ? "Platform" : "Processor",
                          pck->pck_platform_ca ? "Platform" : "Processor");
+    }
+    /* The CA that signed the CRL is the one that signed the leaf (a name can be reused). */
+    if (EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(c->pck_crl->chain, 0)), X509_get0_pubkey(ca)) !=
+        1) {
+        return att_failf(ATT_ERR_PCK_CRL_INVALID, msg, msg_len,
+                         "PCK CRL is signed by another key than the PCK certificate's CA");
     }
     if (is_revoked(c->pck_crl, leaf)) {
         return att_failf(ATT_ERR_PCK_REVOKED, msg, msg_len,

@@ -4,10 +4,11 @@
  * against Intel's TDX collateral (TDX TCB info with its module identities, the TD_QE identity;
  * src/evidence/intel), and the claims of MAA's TDX EAT profile.
  *
- * Bindings: runtime data to REPORTDATA[0..32], as MAA documents; init-time data to
- * MRCONFIGID[0..32], which MAA leaves unspecified: MRCONFIGID is the TD's counterpart of SGX's
- * CONFIGID (set by the host at launch, measured by the TDX module), so attestd binds it the
- * same way (docs/attestation.md, "TdxVm").
+ * Bindings: runtime data to REPORTDATA[0..32], as MAA documents; init-time data to the whole
+ * of MRCONFIGID, which MAA leaves unspecified: MRCONFIGID is the TD's counterpart of SGX's
+ * CONFIGID (set by the host at launch, measured by the TDX module); attestd requires it to be
+ * SHA-256(init-time data) followed by 16 zero bytes, so no byte of it is left to the host
+ * (docs/attestation.md, "TdxVm").
  */
 #include "evidence/tdx/tdx.h"
 
@@ -35,10 +36,16 @@ static att_err tdx_bind(void *state, const struct att_evidence_request *req, cha
                         size_t msg_len)
 {
     const struct att_td_report *td = &((struct att_intel_state *)state)->q.td;
+    static const uint8_t zero[16];
     ATT_TRY(att_evidence_binding(&req->runtime, td->reportdata, ATT_ERR_RUNTIME_DATA_BINDING,
                                  "REPORTDATA", msg, msg_len));
-    return att_evidence_binding(&req->init_time, td->mrconfigid, ATT_ERR_INIT_DATA_BINDING,
-                                "MRCONFIGID", msg, msg_len);
+    ATT_TRY(att_evidence_binding(&req->init_time, td->mrconfigid, ATT_ERR_INIT_DATA_BINDING,
+                                 "MRCONFIGID", msg, msg_len));
+    if (req->init_time.present && memcmp(td->mrconfigid + 32, zero, sizeof(zero)) != 0) {
+        return att_failf(ATT_ERR_INIT_DATA_BINDING, msg, msg_len,
+                         "MRCONFIGID binds the init-time data only with its last 16 bytes zero");
+    }
+    return ATT_OK;
 }
 
 static att_err hex_claims(const struct att_td_report *td, json_t *t)
