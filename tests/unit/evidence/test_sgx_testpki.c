@@ -1231,32 +1231,35 @@ static void test_knobs_break_exactly_their_check(void **state)
     }
 }
 
+/* The level names of the TCB info the test PKI writes, highest first, then "below". */
+static const char *const level_names[] = {"UpToDate",
+                                          "SWHardeningNeeded",
+                                          "ConfigurationNeeded",
+                                          "ConfigurationAndSWHardeningNeeded",
+                                          "OutOfDate",
+                                          "OutOfDateConfigurationNeeded",
+                                          "Revoked",
+                                          "below"};
+
 static void test_status_levels(void **state)
 {
     (void)state;
-    static const char *const names[] = {"UpToDate",
-                                        "SWHardeningNeeded",
-                                        "ConfigurationNeeded",
-                                        "ConfigurationAndSWHardeningNeeded",
-                                        "OutOfDate",
-                                        "OutOfDateConfigurationNeeded",
-                                        "Revoked",
-                                        "below"};
     assert_int_equal(sgx_testpki_status_svn("UpToDate"), 10);
     assert_int_equal(sgx_testpki_status_svn("Revoked"), 4);
     assert_int_equal(sgx_testpki_status_svn("below"), 3);
     assert_int_equal(sgx_testpki_status_svn("Unknown"), -1);
     assert_int_equal(sgx_testpki_status_svn(NULL), -1);
     assert_null(sgx_testpki_level_status(SGX_TESTPKI_LEVELS));
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        struct sgx_testpki_opts o = {.now = NOW, .comp_svn = sgx_testpki_status_svn(names[i])};
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        struct sgx_testpki_opts o = {.now = NOW,
+                                     .comp_svn = sgx_testpki_status_svn(level_names[i])};
         struct sgx_testpki pki;
         build(&o, &pki);
         char status[48];
         char qe_level[48];
         unsigned mask = check_all(&pki, NOW, status, qe_level);
         assert_int_equal(mask, i == 0 ? 0 : F_TCB_LEVEL);
-        assert_string_equal(status, i == 7 ? "none" : names[i]);
+        assert_string_equal(status, i == 7 ? "none" : level_names[i]);
         assert_string_equal(qe_level, "UpToDate");
         sgx_testpki_free(&pki);
     }
@@ -2237,14 +2240,6 @@ static void expect_status(int version, const struct sgx_testpki_opts *o, const c
 static void test_tdx_status_levels(void **state)
 {
     (void)state;
-    static const char *const names[] = {"UpToDate",
-                                        "SWHardeningNeeded",
-                                        "ConfigurationNeeded",
-                                        "ConfigurationAndSWHardeningNeeded",
-                                        "OutOfDate",
-                                        "OutOfDateConfigurationNeeded",
-                                        "Revoked",
-                                        "below"};
     static const char *const module_names[] = {"UpToDate", "OutOfDate", "Revoked", "below"};
     assert_int_equal(sgx_testpki_module_status_svn("UpToDate"), 5);
     assert_int_equal(sgx_testpki_module_status_svn("OutOfDate"), 3);
@@ -2259,7 +2254,7 @@ static void test_tdx_status_levels(void **state)
             static const int qe_svns[4] = {8, 6, 5, 1}; /* UpToDate, OutOfDate, Revoked, none */
             for (size_t k = 0; k < 4; k++) {
                 struct sgx_testpki_opts o = {
-                    .tdx_tcb_svn = sgx_testpki_status_svn(names[i]),
+                    .tdx_tcb_svn = sgx_testpki_status_svn(level_names[i]),
                     .tdx_module_svn = sgx_testpki_module_status_svn(module_names[m]),
                     .qe_isvsvn = qe_svns[k],
                 };
@@ -2269,12 +2264,12 @@ static void test_tdx_status_levels(void **state)
                 char mod[48];
                 tdx_build(m % 2 == 0 ? 4 : 5, &o, &pki);
                 check_all_ex(&pki, NOW, st, qe, mod);
-                assert_string_equal(st, i == 7 ? "none" : names[i]);
+                assert_string_equal(st, i == 7 ? "none" : level_names[i]);
                 assert_string_equal(mod, m == 3 ? "none" : module_names[m]);
                 const char *want = combine_status(st, mod, qe);
                 if (strcmp(pki.expected_status, want) != 0) {
                     fail_msg("tdx %s, module %s, qe %s: expected_status %s, documents say %s",
-                             names[i], module_names[m], qe, pki.expected_status, want);
+                             level_names[i], module_names[m], qe, pki.expected_status, want);
                 }
                 sgx_testpki_free(&pki);
             }
