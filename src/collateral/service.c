@@ -10,6 +10,7 @@
 #include "collateral/service.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "core/codec.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "net/https.h"
 #include "crypto/ecdsa.h"
 
 #define MAX_ENTRIES 256  /* (kind, key) pairs: FMSPCs in use plus four */
@@ -65,6 +67,8 @@ struct att_collateral {
     pthread_t refresher;
     bool refresher_running;
     bool stopping;
+    atomic_bool
+        abort_fetch; /* ends the refresher's transfer in flight (att_https_set_abort_flag) */
     pthread_cond_t wake;
     int64_t refresh_interval;
 };
@@ -494,6 +498,14 @@ static att_err get_item(struct att_collateral *cl, int kind, const char *key, in
 
 /* ---- background refresh ----------------------------------------------------------------- */
 
+static bool refresher_stopping(struct att_collateral *cl)
+{
+    pthread_mutex_lock(&cl->lock);
+    bool stop = cl->stopping;
+    pthread_mutex_unlock(&cl->lock);
+    return stop;
+}
+
 /* Due: within its lead of nextUpdate (a quarter of its validity, at most a day), not tried lately.
  */
 static bool refresh_due(const struct entry *e, int64_t now)
@@ -507,29 +519,43 @@ static bool refresh_due(const struct entry *e, int64_t now)
     return now >= it->next_update - lead;
 }
 
-/* Renew one item: the store first (another node may have fetched it), then the upstream. */
+/* A replacement for `have`: later, and from the same root (an item of another trust anchor
+ * would refuse every platform of have's root: a refresh must not turn one odd answer into an
+ * outage). Takes `it`; returns it or NULL. */
+static struct att_dcap_item *better(struct att_dcap_item *it, const struct att_dcap_item *have)
+{
+    if (it != NULL && (it->next_update <= have->next_update || !att_dcap_same_anchor(it, have))) {
+        att_dcap_item_unref(it);
+        return NULL;
+    }
+    return it;
+}
+
+/*
+ * Renew one item: the store first (another node may have fetched it), then the upstream.
+ * Without the fetch lock: requests that need a missing item never queue behind a refresh
+ * waiting on the network (at worst an item is fetched twice).
+ */
 static void refresh_one(struct att_collateral *cl, int kind, const char *key, int64_t now)
 {
     char msg[256] = "";
     struct att_dcap_item *have = cached(cl, kind, key, now, true);
     struct att_dcap_item *it = NULL;
-    pthread_mutex_lock(&cl->fetch_lock);
-    if (from_store(cl, kind, key, now, &it, msg, sizeof(msg)) == ATT_OK && have != NULL &&
-        it->next_update <= have->next_update) {
-        att_dcap_item_unref(it); /* nothing newer stored */
+    if (have == NULL) {
+        return;
+    }
+    if (from_store(cl, kind, key, now, &it, msg, sizeof(msg)) != ATT_OK) {
         it = NULL;
     }
-    if (it == NULL && cl->has_pcs &&
-        from_upstream(cl, kind, key, now, &it, msg, sizeof(msg)) == ATT_OK && have != NULL &&
-        it->next_update <= have->next_update) {
-        att_dcap_item_unref(it); /* the upstream has nothing newer yet */
-        it = NULL;
+    it = better(it, have);
+    if (it == NULL && cl->has_pcs && !refresher_stopping(cl) &&
+        from_upstream(cl, kind, key, now, &it, msg, sizeof(msg)) == ATT_OK) {
+        it = better(it, have);
     }
     if (it != NULL) {
         install(cl, it);
         log_item("collateral refreshed", it, key, "background", now);
     }
-    pthread_mutex_unlock(&cl->fetch_lock);
     att_dcap_item_unref(it);
     att_dcap_item_unref(have);
 }
@@ -541,7 +567,7 @@ void att_collateral_refresh(struct att_collateral *cl, int64_t now)
         char key[32];
         bool due = false;
         pthread_mutex_lock(&cl->lock);
-        if (i >= cl->n_entries) {
+        if (i >= cl->n_entries || cl->stopping) {
             pthread_mutex_unlock(&cl->lock);
             return;
         }
@@ -562,6 +588,7 @@ void att_collateral_refresh(struct att_collateral *cl, int64_t now)
 static void *refresher_main(void *arg)
 {
     struct att_collateral *cl = arg;
+    att_https_set_abort_flag(&cl->abort_fetch);
     pthread_mutex_lock(&cl->lock);
     while (!cl->stopping) {
         struct timespec until;
@@ -589,16 +616,25 @@ att_err att_collateral_refresher_start(struct att_collateral *cl, int64_t interv
     return ATT_OK;
 }
 
+void att_collateral_refresher_signal_stop(struct att_collateral *cl)
+{
+    if (cl == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&cl->lock);
+    cl->stopping = true;
+    atomic_store(&cl->abort_fetch, true);
+    pthread_cond_signal(&cl->wake);
+    pthread_mutex_unlock(&cl->lock);
+}
+
 void att_collateral_refresher_stop(struct att_collateral *cl)
 {
     if (cl == NULL || !cl->refresher_running) {
         return;
     }
-    pthread_mutex_lock(&cl->lock);
-    cl->stopping = true;
-    pthread_cond_signal(&cl->wake);
-    pthread_mutex_unlock(&cl->lock);
-    pthread_join(cl->refresher, NULL);
+    att_collateral_refresher_signal_stop(cl);
+    pthread_join(cl->refresher, NULL); /* a transfer in flight ends within about a second */
     cl->refresher_running = false;
 }
 

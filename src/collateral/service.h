@@ -86,12 +86,16 @@ struct att_intel_source att_intel_fixed_source(struct att_intel_fixed *f);
  * Background refresh (so no request waits on an upstream while a valid copy exists): every
  * cached item within its lead of nextUpdate - a quarter of its validity, at most a day - is
  * renewed from the store (another node may have fetched it) or else the upstream, each (kind,
- * key) at most once every 10 minutes. att_collateral_refresh does one pass at `now`; the
- * refresher thread does one every `interval` seconds until att_collateral_refresher_stop (also
- * called by att_collateral_free). Errors (start): ATT_ERR_ARG, ATT_ERR_INTERNAL.
+ * key) at most once every 10 minutes, and only by a later item of the same trust anchor. The
+ * refresher holds no lock while it waits on the network. att_collateral_refresh does one pass
+ * at `now`; the refresher thread does one every `interval` seconds until stopped:
+ * att_collateral_refresher_signal_stop asks it to stop and ends its transfer in flight (within
+ * about a second); att_collateral_refresher_stop also waits for it (and is called by
+ * att_collateral_free). Errors (start): ATT_ERR_ARG, ATT_ERR_INTERNAL.
  */
 void att_collateral_refresh(struct att_collateral *cl, int64_t now);
 att_err att_collateral_refresher_start(struct att_collateral *cl, int64_t interval) ATT_WUR;
+void att_collateral_refresher_signal_stop(struct att_collateral *cl);
 void att_collateral_refresher_stop(struct att_collateral *cl);
 
 /*

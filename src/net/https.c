@@ -136,6 +136,23 @@ __attribute__((format(printf, 3, 4))) static void say(char *detail, size_t len, 
     }
 }
 
+static _Thread_local atomic_bool *abort_flag;
+
+void att_https_set_abort_flag(atomic_bool *flag)
+{
+    abort_flag = flag;
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return atomic_load((atomic_bool *)arg) ? 1 : 0; /* non-zero: abort the transfer */
+}
+
 att_err att_https_get_ex(const char *url, const char *ca_file, const char *const *req_headers,
                          size_t max, long timeout, long *status, struct att_buf *body,
                          struct att_buf *headers, char *detail, size_t detail_len)
@@ -205,6 +222,11 @@ att_err att_https_get_ex(const char *url, const char *ca_file, const char *const
     if (ca_file != NULL && ca_file[0] != 0) {
         OPT(CURLOPT_CAINFO, ca_file);
         OPT(CURLOPT_CAPATH, NULL);
+    }
+    if (abort_flag != NULL) {
+        OPT(CURLOPT_XFERINFOFUNCTION, on_progress);
+        OPT(CURLOPT_XFERINFODATA, abort_flag);
+        OPT(CURLOPT_NOPROGRESS, 0L);
     }
 #undef OPT
     if (cc == CURLE_OK) {

@@ -13,6 +13,7 @@
 #ifndef ATT_NET_HTTPS_H
 #define ATT_NET_HTTPS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -52,6 +53,14 @@ att_err att_https_get(const char *url, const char *ca_file, size_t max, struct a
  */
 /* `timeout`: seconds for the whole transfer (the connection gets at most
  * ATT_HTTPS_CONNECT_TIMEOUT of them); 0 = ATT_HTTPS_TOTAL_TIMEOUT. */
+/*
+ * For a thread that fetches in the background: transfers it starts afterwards end with
+ * ATT_ERR_FETCH soon after *flag becomes true (libcurl's progress callback looks about once a
+ * second, also while connecting), so the thread can be stopped without waiting out a slow
+ * server. NULL: no flag (the default).
+ */
+void att_https_set_abort_flag(atomic_bool *flag);
+
 att_err att_https_get_ex(const char *url, const char *ca_file, const char *const *req_headers,
                          size_t max, long timeout, long *status, struct att_buf *body,
                          struct att_buf *headers, char *detail, size_t detail_len) ATT_WUR;

@@ -244,7 +244,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with st.lock:
                 st.fail = {"status": status, "count": count,
                            "retry_after": q.get("retry_after", [None])[0],
-                           "path": q.get("path", [""])[0]}
+                           "path": q.get("path", [""])[0],
+                           "delay": float(q.get("delay", ["0"])[0])}
             return self.send(200, b'{"ok":true}')
         if self.command == "POST" and url.path == "/__reset":
             st.reset()
@@ -263,6 +264,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(401, b'{"error":"subscription key"}')
         f = st.take_failure(url.path)
         if f is not None:
+            time.sleep(f["delay"])  # a server that hangs before it fails
             h = {"Retry-After": f["retry_after"]} if f["retry_after"] is not None else {}
             return self.send(f["status"], b'{"error":"injected"}', h)
 
@@ -410,8 +412,8 @@ class PcsServer:
         """{"total": N, "by_path": {...}, "by_target": {...}}"""
         return self._request("GET", "/__stats")
 
-    def fail(self, status=429, count=1, retry_after=None, path=None):
-        q = {"status": status, "count": count}
+    def fail(self, status=429, count=1, retry_after=None, path=None, delay=0):
+        q = {"status": status, "count": count, "delay": delay}
         if retry_after is not None:
             q["retry_after"] = retry_after
         if path is not None:

@@ -161,6 +161,109 @@ class TdxFromPcsTest(unittest.TestCase):
         self.assertIn(("tcb_info", "tdx:00806F050000"), listed)
         self.assertIn(("qe_identity", "tdx"), listed)
 
+    def test_a_hung_refresh_holds_up_neither_requests_nor_the_exit(self):
+        # Outside review, round 2 (u01): the refresher kept the fetch lock through a hung fetch,
+        # so a request needing any missing item waited behind it (30 s, then 503), and SIGTERM
+        # waited pcs_timeout for every item of the pass.
+        other, _, other_root = make_evidence(os.path.join(self.tmp, "other"), "--tdx", "4",
+                                             "--fmspc", "00A06D080000")
+        roots = os.path.join(self.tmp, "roots2.pem")
+        with open(roots, "w", encoding="utf-8") as out:
+            for path in (os.path.join(self.tmp, "pki", "root.pem"), other_root):
+                with open(path, encoding="utf-8") as f:
+                    out.write(f.read())
+        d = h.Daemon(config=f"dcap_trust_anchors = {roots}\n"
+                            f"pcs_url = {self.pcs.base_url}\n"
+                            f"pcs_root_crl_url = {self.pcs.base_url}/IntelSGXRootCA.der\n"
+                            f"pcs_ca_file = {self.pcs.ca_file}\n"
+                            "pcs_timeout = 60\ncollateral_refresh_interval = 1\n"
+                            "shutdown_timeout = 2\n")
+        self.addCleanup(d.cleanup)
+        body = json.dumps({"quote": h.b64url_encode(self.quote)}).encode()
+        headers = {"Content-Type": "application/json"}
+        path = "/attest/TdxVm?api-version=2025-06-01"
+        tcb = "/tdx/certification/v4/tcb"
+        before = self.pcs.stats()["by_path"].get(tcb, 0)
+        status, _, data = d.request("POST", path, body=body, headers=headers)
+        self.assertEqual(status, 200, data)  # fetched the four items itself
+        self.pcs.fail(status=503, count=1, path=tcb, delay=45)  # the refresher's fetch hangs
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and \
+                self.pcs.stats()["by_path"].get(tcb, 0) < before + 2:
+            time.sleep(0.2)
+        self.assertGreaterEqual(self.pcs.stats()["by_path"].get(tcb, 0), before + 2)
+        # The refresher now waits on the hung fetch. A request that needs an item nobody holds
+        # (another FMSPC: the upstream has none) is answered at once, and a held one too.
+        t0 = time.monotonic()
+        status, _, data = d.request("POST", path, body=json.dumps(
+            {"quote": h.b64url_encode(other)}).encode(), headers=headers)
+        self.assertLess(time.monotonic() - t0, 5, data)
+        self.assertEqual(json.loads(data)["error"]["innererror"]["code"],
+                         "ATT_ERR_COLLATERAL_MISSING")
+        status, _, data = d.request("POST", path, body=body, headers=headers)
+        self.assertEqual(status, 200, data)
+        # And SIGTERM ends the daemon without waiting for the hung fetch.
+        t0 = time.monotonic()
+        d.stop()
+        self.assertLess(time.monotonic() - t0, 8)
+        self.pcs.reset()
+
+
+class RefreshFromAnotherRootTest(unittest.TestCase):
+    """Outside review, round 2 (u02): with two trusted roots, the upstream's newer TCB info of
+    root B for the FMSPC of root A's platforms replaced A's good one in the background, and A's
+    platforms were refused from then on. A refresh now takes only an item of the same root."""
+
+    def test_refresh_keeps_the_root(self):
+        tmp = tempfile.mkdtemp(prefix="attestd-pcs-roots-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        now = int(time.time())
+        quote_a, bundle_a, root_a = make_evidence(
+            os.path.join(tmp, "a"), "--tdx", "4", "--now", str(now), "--tcb-info-shift",
+            str(-(29 * 86400 - 3600)))
+        _, bundle_b, root_b = make_evidence(os.path.join(tmp, "b"), "--tdx", "4",
+                                            "--now", str(now + 60))
+        with open(bundle_b, encoding="utf-8") as f:
+            b = json.load(f)
+        with open(os.path.join(tmp, "tcb_b.json"), "w", encoding="utf-8") as f:
+            f.write('{"tcbInfo":' + b["tcb_info"] + ',"signature":"' + b["tcb_info_signature"]
+                    + '"}')
+        with open(os.path.join(tmp, "tcb_b_chain.pem"), "w", encoding="utf-8") as f:
+            f.write(b["tcb_info_issuer_chain"])
+        with open(os.path.join(tmp, "pcs.json"), "w", encoding="utf-8") as f:
+            json.dump({"tcb_info": [{"tee": "tdx", "fmspc": "00806f050000",
+                                     "response": "tcb_b.json", "chain": "tcb_b_chain.pem"}]}, f)
+        roots = os.path.join(tmp, "roots.pem")
+        with open(roots, "w", encoding="utf-8") as out:
+            for path in (root_a, root_b):
+                with open(path, encoding="utf-8") as f:
+                    out.write(f.read())
+        os.makedirs(os.path.join(tmp, "pcs"))
+        # The upstream knows only B's TCB info (A's items come from A's imported bundle).
+        pcs = PcsServer(os.path.join(tmp, "pcs"), config=os.path.join(tmp, "pcs.json")).start()
+        self.addCleanup(pcs.stop)
+        d = h.Daemon(config=f"dcap_trust_anchors = {roots}\n"
+                            f"pcs_url = {pcs.base_url}\n"
+                            f"pcs_root_crl_url = {pcs.base_url}/IntelSGXRootCA.der\n"
+                            f"pcs_ca_file = {pcs.ca_file}\n"
+                            "collateral_refresh_interval = 1\n")
+        self.addCleanup(d.cleanup)
+        d.attestctl("collateral", "import", bundle_a)  # A's own items, TCB info due soon
+        body = json.dumps({"quote": h.b64url_encode(quote_a)}).encode()
+        headers = {"Content-Type": "application/json"}
+        path = "/attest/TdxVm?api-version=2025-06-01"
+        status, _, data = d.request("POST", path, body=body, headers=headers)
+        self.assertEqual(status, 200, data)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and \
+                pcs.stats()["by_path"].get("/tdx/certification/v4/tcb", 0) < 1:
+            time.sleep(0.2)
+        time.sleep(1.5)
+        self.assertEqual(pcs.stats()["by_path"].get("/tdx/certification/v4/tcb"), 1)
+        status, _, data = d.request("POST", path, body=body, headers=headers)
+        self.assertEqual(status, 200, data)  # still A's TCB info
+        self.assertNotIn("collateral refreshed", [e.get("msg") for e in d.log_events()])
+
 
 if __name__ == "__main__":
     unittest.main()

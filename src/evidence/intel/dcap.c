@@ -402,3 +402,10 @@ out:
     ERR_clear_error();
     return rc;
 }
+
+bool att_dcap_same_anchor(const struct att_dcap_item *a, const struct att_dcap_item *b)
+{
+    X509 *x = sk_X509_value(a->chain, sk_X509_num(a->chain) - 1);
+    X509 *y = sk_X509_value(b->chain, sk_X509_num(b->chain) - 1);
+    return x == y || EVP_PKEY_eq(X509_get0_pubkey(x), X509_get0_pubkey(y)) == 1;
+}

@@ -101,6 +101,10 @@ att_err att_dcap_qe_identity_load(const struct att_dcap_trust *t, const char *te
 att_err att_dcap_pck_chain_load(const struct att_dcap_trust *t, const uint8_t *pem, size_t len,
                                 struct att_dcap_item **out, char *msg, size_t msg_len) ATT_WUR;
 
+/* Whether two loaded items chain to the same trust anchor. Anchors are root keys, so two
+ * copies of one root certificate count as one. */
+bool att_dcap_same_anchor(const struct att_dcap_item *a, const struct att_dcap_item *b);
+
 struct att_dcap_item *att_dcap_item_ref(struct att_dcap_item *it);
 void att_dcap_item_unref(struct att_dcap_item *it); /* accepts NULL */
 

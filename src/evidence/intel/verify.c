@@ -98,15 +98,6 @@ static att_err collateral_check(const struct att_intel_collateral *c, int64_t no
 
 /* ---- PCK ------------------------------------------------------------------------------ */
 
-/* Whether two loaded items end in the same trust anchor. Anchors are root keys (dcap.h), so
- * two copies of one root certificate count as one. */
-static bool same_anchor(const struct att_dcap_item *a, const struct att_dcap_item *b)
-{
-    X509 *x = sk_X509_value(a->chain, sk_X509_num(a->chain) - 1);
-    X509 *y = sk_X509_value(b->chain, sk_X509_num(b->chain) - 1);
-    return x == y || EVP_PKEY_eq(X509_get0_pubkey(x), X509_get0_pubkey(y)) == 1;
-}
-
 /*
  * With several trust anchors (dcap_trust_anchors), every item must come from the PCK chain's
  * own root: a CRL of another root does not revoke this platform's certificates, and a TCB
@@ -116,17 +107,17 @@ static bool same_anchor(const struct att_dcap_item *a, const struct att_dcap_ite
 static att_err same_root_check(const struct att_dcap_item *pck,
                                const struct att_intel_collateral *c, char *msg, size_t msg_len)
 {
-    if (!same_anchor(c->root_crl, pck)) {
+    if (!att_dcap_same_anchor(c->root_crl, pck)) {
         return att_failf(ATT_ERR_ROOT_CRL_INVALID, msg, msg_len,
                          "Root CA CRL is issued by another trust anchor than the PCK chain's");
     }
-    if (!same_anchor(c->pck_crl, pck)) {
+    if (!att_dcap_same_anchor(c->pck_crl, pck)) {
         return att_failf(ATT_ERR_PCK_CRL_INVALID, msg, msg_len,
                          "PCK CRL chains to another trust anchor than the PCK chain");
     }
     const struct att_dcap_item *docs[] = {c->tcb_info, c->qe_identity};
     for (size_t i = 0; i < 2; i++) {
-        if (!same_anchor(docs[i], pck)) {
+        if (!att_dcap_same_anchor(docs[i], pck)) {
             return att_failf(ATT_ERR_TCB_SIGNING_CHAIN, msg, msg_len,
                              "%s is signed under another trust anchor than the PCK chain's",
                              att_dcap_kind_name(docs[i]->kind));
