@@ -231,7 +231,7 @@ static void put_u32le(uint8_t *p, size_t v)
     }
 }
 
-/* ECDSA P-256 over SHA-256 as raw r || s (FORMATS.md §0). */
+/* ECDSA P-256 over SHA-256 as raw r || s (docs/reference/README.md §0). */
 static int sign_raw(EVP_PKEY *key, const uint8_t *msg, size_t n, uint8_t out[64])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();

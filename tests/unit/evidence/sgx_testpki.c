@@ -2,7 +2,7 @@
  * sgx_testpki.c - a test SGX DCAP PKI, collateral and quote built in code (see sgx_testpki.h).
  *
  * Test-only: trusted input (the caller's knobs), fresh keys per build. Layout references are
- * to /work/shared/FORMATS.md.
+ * to docs/reference/ (section numbers as in its README.md).
  */
 #include "sgx_testpki.h"
 
@@ -134,7 +134,8 @@ static void tb_free(struct tbuf *b)
 }
 
 /* ================================================================================
- * DER writer for the SGX extension (FORMATS.md §3.2): SEQUENCE of SEQUENCE { OID, value }.
+ * DER writer for the SGX extension (docs/reference/intel-collateral.md §3.2): SEQUENCE of SEQUENCE
+ * { OID, value }.
  * ================================================================================ */
 
 enum { DER_BOOLEAN = 0x01, DER_INTEGER = 0x02, DER_OCTETS = 0x04, DER_OID = 0x06 };
@@ -603,7 +604,8 @@ static char *crl_hex(X509_CRL *crl)
 }
 
 /* ================================================================================
- * Collateral documents (FORMATS.md §4.2, §4.3): compact JSON, keys in Intel's order.
+ * Collateral documents (docs/reference/intel-collateral.md §4.2, §4.3): compact JSON, keys in
+ * Intel's order.
  * ================================================================================ */
 
 static const struct {
@@ -655,7 +657,7 @@ static void json_date(struct tbuf *b, const char *key, int64_t when)
     tb_printf(b, "\"%s\":\"%s\",", key, s);
 }
 
-/* The TDX module identity levels (FORMATS.md §5.3), highest first. */
+/* The TDX module identity levels (docs/reference/dcap-verification.md §5.3), highest first. */
 static const struct {
     const char *status;
     int svn;
@@ -730,7 +732,8 @@ static void advisories_json(struct tbuf *b, const char *advisories)
     }
 }
 
-/* What the TCB info says; tdx selects the TDX document (FORMATS.md §4.2). */
+/* What the TCB info says; tdx selects the TDX document (docs/reference/intel-collateral.md §4.2).
+ */
 struct tcb_doc {
     int64_t issue;
     int64_t next;
@@ -844,7 +847,7 @@ static char *qe_identity_text(int64_t issue, int64_t next, int eval_num, const u
 }
 
 /* ================================================================================
- * The quote (FORMATS.md §1).
+ * The quote (docs/reference/intel-quotes.md §1).
  * ================================================================================ */
 
 static const uint8_t INTEL_QE_VENDOR[16] = {0x93, 0x9A, 0x72, 0x33, 0xF7, 0x9C, 0x4C, 0xA9,
@@ -866,7 +869,7 @@ struct body_fields {
     const uint8_t *reportdata; /* 64 or NULL */
 };
 
-/* sgx_report_body_t, 384 bytes (FORMATS.md §1.2). */
+/* sgx_report_body_t, 384 bytes (docs/reference/intel-quotes.md §1.2). */
 static void report_body(struct tbuf *b, const struct body_fields *f)
 {
     size_t start = b->len;
@@ -911,7 +914,8 @@ static void tb_put_or(struct tbuf *b, const uint8_t *d, size_t n, unsigned fill)
     tb_put(b, f, n);
 }
 
-/* The fields of a TD report (FORMATS.md §2.2, §2.4); NULL: zero (or the default fill). */
+/* The fields of a TD report (docs/reference/intel-quotes.md §2.2, §2.4); NULL: zero (or the default
+ * fill). */
 struct td_fields {
     const uint8_t *tee_tcb_svn; /* 16 */
     const uint8_t *mrseam;
@@ -1010,7 +1014,8 @@ struct build {
     EVP_PKEY *rogue_key;
 };
 
-/* ---- The status the levels give (FORMATS.md §5.1-§5.6): sgx_testpki.expected_status ---- */
+/* ---- The status the levels give (docs/reference/dcap-verification.md §5.1-§5.6):
+ * sgx_testpki.expected_status ---- */
 
 enum { L_UPTODATE = 0, L_SWHN = 1, L_CN = 2, L_CSWHN = 3, L_OOD = 4, L_OODCN = 5, L_REVOKED = 6 };
 
@@ -1205,7 +1210,8 @@ static int resolve_knobs(struct build *b)
     return 0;
 }
 
-/* Keys and certificates (FORMATS.md §3.1); the untrusted pair only when asked for. */
+/* Keys and certificates (docs/reference/intel-collateral.md §3.1); the untrusted pair only when
+ * asked for. */
 static int build_certs(struct build *b)
 {
     const struct sgx_testpki_opts *o = b->o;
@@ -1318,7 +1324,8 @@ static int build_crls(struct build *b)
     return p->root_crl != NULL && p->pck_crl != NULL ? 0 : -1;
 }
 
-/* TCB info and QE identity, signed over the exact text (FORMATS.md §4.4). */
+/* TCB info and QE identity, signed over the exact text (docs/reference/intel-collateral.md §4.4).
+ */
 static int build_documents(struct build *b)
 {
     const struct sgx_testpki_opts *o = b->o;
@@ -1366,7 +1373,7 @@ static int build_documents(struct build *b)
     return 0;
 }
 
-/* The SGX ECDSA quote v3 (FORMATS.md §1), or a TDX quote v4/v5 (§2). */
+/* The SGX ECDSA quote v3 (docs/reference/intel-quotes.md §1), or a TDX quote v4/v5 (§2). */
 static int build_quote(struct build *b)
 {
     const struct sgx_testpki_opts *o = b->o;

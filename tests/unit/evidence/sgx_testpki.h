@@ -9,9 +9,10 @@
  *
  * Test code only: never linked into attestd. It depends on OpenSSL 3 and jansson, not on
  * libattest, so the CLI in tests/tools/ can use it on its own. Layouts follow
- * /work/shared/FORMATS.md §1 (quote v3), §2 (TDX quotes v4/v5), §3.2 (SGX extension, same DER
- * shape as a real PCK), §4 (collateral) and the dcap-qvl QuoteCollateralV3 "bundle" JSON of
- * testdata/MANIFEST.md.
+ * docs/reference/intel-quotes.md §1 (quote v3), §2 (TDX quotes v4/v5),
+ * docs/reference/intel-collateral.md §3.2 (SGX extension, same DER shape as a real PCK), §4
+ * (Intel collateral) and the dcap-qvl QuoteCollateralV3 "bundle" JSON of
+ * tests/fixtures/dcap/README.md.
  *
  * Every knob of struct sgx_testpki_opts breaks one verification step (or changes one value);
  * a zero-initialised struct gives a fully valid quote whose platform and QE are UpToDate.
@@ -28,7 +29,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-/* Quote v3 offsets (FORMATS.md §1), for tests that read or flip fields. */
+/* Quote v3 offsets (docs/reference/intel-quotes.md §1), for tests that read or flip fields. */
 #define SGX_TESTPKI_HEADER_LEN 48
 #define SGX_TESTPKI_BODY_LEN 384
 #define SGX_TESTPKI_SIGNED_LEN 432    /* header || ISV report body */
@@ -55,7 +56,8 @@
 #define SGX_TESTPKI_B_CONFIGSVN 0x104
 #define SGX_TESTPKI_B_REPORTDATA 0x140
 
-/* TDX quote v4 (FORMATS.md §2.2, §2.5): header, TD report 1.0 at Q+0x30, signature data. */
+/* TDX quote v4 (docs/reference/intel-quotes.md §2.2, §2.5): header, TD report 1.0 at Q+0x30,
+ * signature data. */
 #define SGX_TESTPKI_TD10_BODY_LEN 584
 #define SGX_TESTPKI_TD15_BODY_LEN 648
 #define SGX_TESTPKI_V4_OFF_BODY 0x030
@@ -89,7 +91,7 @@
 #define SGX_TESTPKI_V5_OFF_PCK_CERT_LEN 0x52C
 #define SGX_TESTPKI_V5_OFF_PCK_CERT_DATA 0x530
 #define SGX_TESTPKI_V5_TD10_OFF_SIG_LEN 0x27E /* v5 with a TD report 1.0 body (type 2) */
-/* Inside a TD report body (T+, FORMATS.md §2.2, §2.4). */
+/* Inside a TD report body (T+, docs/reference/intel-quotes.md §2.2, §2.4). */
 #define SGX_TESTPKI_T_TEE_TCB_SVN 0x000
 #define SGX_TESTPKI_T_MRSEAM 0x010
 #define SGX_TESTPKI_T_MRSIGNERSEAM 0x040
@@ -148,8 +150,8 @@ int sgx_testpki_status_svn(const char *status);
  * and tdxtcbcomponents {3 "TDX Module", 0 "TDX Module", `svn` "TDX Late Microcode Update",
  * 13 x 0}. So TEE_TCB_SVN[2] picks the TDX level with the same numbers as the components pick
  * the SGX one (sgx_testpki_status_svn: 10 UpToDate ... 4 Revoked, 3 below every level), and the
- * platform status is the lower of the two (FORMATS.md §5.2). Bytes 0 and 1 count only when
- * TEE_TCB_SVN[1] is 0 (module SVN 3 or more passes every level).
+ * platform status is the lower of the two (docs/reference/dcap-verification.md §5.2). Bytes 0 and 1
+ * count only when TEE_TCB_SVN[1] is 0 (module SVN 3 or more passes every level).
  *
  * tdxModule {mrsigner 48 zero bytes, attributes 0000000000000000, attributesMask
  * FFFFFFFFFFFFFFFF}; tdxModuleIdentities "TDX_03" then "TDX_01" (as in Intel's 00806F050000
@@ -249,7 +251,8 @@ struct sgx_testpki_opts {
     bool chain_root_first; /* root, CA, leaf instead of leaf, CA, root */
     bool no_trailing_nul;  /* no NUL after the last PEM block */
 
-    /* ---- Intel TDX (FORMATS.md §2, §4.2, §4.3, §5.2, §5.3, §5.6) ---- */
+    /* ---- Intel TDX (docs/reference/intel-quotes.md §2, docs/reference/intel-collateral.md §4.2,
+     * §4.3, docs/reference/dcap-verification.md §5.2, §5.3, §5.6) ---- */
     /* 0: the SGX quote v3 and SGX collateral above. 4 or 5: a TDX quote of that version (TEE
      * type 0x81, signature data type 6 wrapping type 5), the TDX TCB info and the TD_QE
      * identity; the PKI, CRLs, dates, FMSPC/PCE-ID, QE, corruption and chain knobs act the

@@ -4,8 +4,9 @@
  * the check it names. The checks read only what a verifier sees (quote bytes, bundle JSON,
  * root PEM). Also: the PCK leaf's SGX extension has the DER shape of the real PCKs in sgx01
  * (Processor CA) and sgx02 (Platform CA). The same for the TDX evidence (tdx = 4, 5): quote v4/v5
- * framing (FORMATS.md §2), type 6 wrapping type 5, the TDX TCB levels, module identity and
- * TD_QE identity (§5.2, §5.3), and documents shaped like Intel's (tests/fixtures/dcap/tdx).
+ * framing (docs/reference/intel-quotes.md §2), type 6 wrapping type 5, the TDX TCB levels, module
+ * identity and TD_QE identity (§5.2, §5.3), and documents shaped like Intel's
+ * (tests/fixtures/dcap/tdx).
  */
 #include <stdbool.h>
 #include <strings.h>
@@ -224,7 +225,7 @@ static int64_t jint(const json_t *o, const char *key)
 }
 
 /* ================================================================================
- * The SGX extension, walked with d2i (FORMATS.md §3.2)
+ * The SGX extension, walked with d2i (docs/reference/intel-collateral.md §3.2)
  * ================================================================================ */
 
 struct ext_item {
@@ -397,8 +398,8 @@ struct view {
 static const uint8_t INTEL_VENDOR[16] = {0x93, 0x9A, 0x72, 0x33, 0xF7, 0x9C, 0x4C, 0xA9,
                                          0x94, 0x0A, 0x0D, 0xB3, 0x95, 0x7F, 0x06, 0x07};
 
-/* TDX quote v4/v5 (FORMATS.md §2.1, §2.4, §2.5): every declared size consumed exactly, type 6
- * wrapping type 5; the offsets found are the ones the PKI reports. */
+/* TDX quote v4/v5 (docs/reference/intel-quotes.md §2.1, §2.4, §2.5): every declared size consumed
+ * exactly, type 6 wrapping type 5; the offsets found are the ones the PKI reports. */
 static void view_open_tdx(const struct sgx_testpki *pki, struct view *v)
 {
     const uint8_t *q = v->q;
@@ -473,7 +474,7 @@ static void view_open(const struct sgx_testpki *pki, struct view *v)
     if (v->version != 3) {
         view_open_tdx(pki, v);
     } else {
-        /* Header (FORMATS.md §1.1). */
+        /* Header (docs/reference/intel-quotes.md §1.1). */
         assert_int_equal(rd16(q + 2), 2);
         assert_int_equal(rd32(q + 4), 0);
         assert_memory_equal(q + 12, INTEL_VENDOR, 16);
@@ -560,7 +561,7 @@ static void view_close(struct view *v)
 }
 
 /* ================================================================================
- * The checks of FORMATS.md §5, each to its own bit
+ * The checks of docs/reference/dcap-verification.md §5, each to its own bit
  * ================================================================================ */
 
 enum {
@@ -645,7 +646,8 @@ static void check_doc(const struct view *v, const char *text_key, const char *si
     sk_X509_pop_free(chain, X509_free);
 }
 
-/* First level every component and pcesvn of which the PCK reaches (FORMATS.md §5.1). */
+/* First level every component and pcesvn of which the PCK reaches
+ * (docs/reference/dcap-verification.md §5.1). */
 static const char *tcb_status(const json_t *tcb_info, const struct pck_values *pv)
 {
     const json_t *levels = json_object_get(tcb_info, "tcbLevels");
@@ -681,9 +683,9 @@ static const char *qe_status(const json_t *qe_id, unsigned isvsvn)
     return "none";
 }
 
-/* TDX platform level (FORMATS.md §5.2): the first level whose SGX components and pcesvn the
- * PCK reaches and whose tdxtcbcomponents TEE_TCB_SVN reaches (bytes 0 and 1 skipped when
- * TEE_TCB_SVN[1] > 0). */
+/* TDX platform level (docs/reference/dcap-verification.md §5.2): the first level whose SGX
+ * components and pcesvn the PCK reaches and whose tdxtcbcomponents TEE_TCB_SVN reaches (bytes 0 and
+ * 1 skipped when TEE_TCB_SVN[1] > 0). */
 static const char *tdx_tcb_status(const json_t *tcb_info, const struct pck_values *pv,
                                   const uint8_t svn[16])
 {
@@ -728,7 +730,7 @@ static const json_t *module_identity(const json_t *tcb_info, unsigned major)
     return NULL;
 }
 
-/* (report & mask) == expected, bytewise, n bytes (FORMATS.md §4.3). */
+/* (report & mask) == expected, bytewise, n bytes (docs/reference/intel-collateral.md §4.3). */
 static bool masked_equal(const uint8_t *report, const char *mask_hex, const char *want_hex,
                          size_t n)
 {
@@ -745,8 +747,9 @@ static bool masked_equal(const uint8_t *report, const char *mask_hex, const char
     return true;
 }
 
-/* The TDX module checks (FORMATS.md §5 step 7, §5.3): identity of the major version (or
- * tdxModule when it is 0), MRSIGNERSEAM and SEAMATTRIBUTES against it, its level. */
+/* The TDX module checks (docs/reference/dcap-verification.md §5 step 7, §5.3): identity of the
+ * major version (or tdxModule when it is 0), MRSIGNERSEAM and SEAMATTRIBUTES against it, its level.
+ */
 static unsigned check_module(const json_t *tcb_info, const uint8_t *td, char *module_level)
 {
     const uint8_t *svn = td + SGX_TESTPKI_T_TEE_TCB_SVN;
@@ -1462,7 +1465,7 @@ static void test_enclave_fields(void **state)
     assert_int_equal(rd16(b + SGX_TESTPKI_B_ISVSVN), 0x0102);
     assert_int_equal(rd16(b + SGX_TESTPKI_B_CONFIGSVN), 9);
     assert_int_equal(rd64(b + SGX_TESTPKI_B_ATTRIBUTES), 0x7);
-    /* MRENCLAVE sits at Q+0x70 (FORMATS.md §1.2), REPORTDATA at Q+0x170. */
+    /* MRENCLAVE sits at Q+0x70 (docs/reference/intel-quotes.md §1.2), REPORTDATA at Q+0x170. */
     assert_memory_equal(pki.quote + 0x70, mre, 32);
     assert_memory_equal(pki.quote + 0x170, rd, 64);
     struct pck_values pv;
@@ -1634,7 +1637,8 @@ static void test_wall_clock_default(void **state)
 }
 
 /* ================================================================================
- * Intel TDX (tdx = 4, 5): FORMATS.md §2, §4.2, §4.3, §5.2, §5.3, §5.6
+ * Intel TDX (tdx = 4, 5): docs/reference/intel-quotes.md §2, docs/reference/intel-collateral.md
+ * §4.2, §4.3, docs/reference/dcap-verification.md §5.2, §5.3, §5.6
  * ================================================================================ */
 
 static void tdx_build(int version, const struct sgx_testpki_opts *base, struct sgx_testpki *pki)
@@ -2185,8 +2189,9 @@ static void test_tdx_knobs_break_exactly_their_check(void **state)
     }
 }
 
-/* The status the matched levels give (FORMATS.md §5.3, §5.4), from what check_all_ex found in
- * the documents: an independent oracle for sgx_testpki.expected_status (no TD relaunch). */
+/* The status the matched levels give (docs/reference/dcap-verification.md §5.3, §5.4), from what
+ * check_all_ex found in the documents: an independent oracle for sgx_testpki.expected_status (no TD
+ * relaunch). */
 static const char *combine_status(const char *platform, const char *module, const char *qe)
 {
     if (strcmp(module, "mismatch") == 0) {
@@ -2389,7 +2394,7 @@ static void test_tdx_fields(void **state)
         assert_memory_equal(t + SGX_TESTPKI_T_REPORTDATA, rd, 64);
         assert_int_equal(rd64(t + SGX_TESTPKI_T_TDATTRIBUTES), 0x50000001); /* + DEBUG */
         assert_memory_equal(t + SGX_TESTPKI_T_XFAM, xfam, 8);
-        /* FORMATS.md §2.2 absolute offsets of v4. */
+        /* docs/reference/intel-quotes.md §2.2 absolute offsets of v4. */
         if (version == 4) {
             assert_memory_equal(pki.quote + 0xB8, m[1], 48);  /* MRTD */
             assert_memory_equal(pki.quote + 0x178, m[5], 48); /* RTMR0 */
