@@ -16,12 +16,13 @@ It serves collateral fixtures on the paths of Intel's service (and of a PCCS):
 Issuer-chain header values are the PEM percent-encoded like Intel's (every byte but the RFC 3986
 unreserved ones). An unknown FMSPC, or an item with no fixture, answers 404.
 
-Test controls (not counted):
+Test controls (not counted; https_standin.py, shared with kds_server.py):
 
   GET  /__stats      {"total": N, "by_path": {path: n}, "by_target": {path?query: n}}
-  POST /__fail?status=429&count=K[&retry_after=N][&path=PREFIX]
+  POST /__fail?status=429&count=K[&retry_after=N][&path=PREFIX][&delay=S]
                      the next K collateral requests (whose path starts with PREFIX, if given)
-                     answer `status`, with Retry-After: N when given (a number or an HTTP-date)
+                     wait S seconds, then answer `status`, with Retry-After: N when given (a
+                     number or an HTTP-date)
   POST /__reset      counts and pending failures cleared
 
 Fixtures come from any mix of:
@@ -53,19 +54,16 @@ From a test, PcsServer (below) runs this file as a child process:
 """
 import argparse
 import binascii
-import http.client
-import http.server
 import json
 import os
 import re
-import select
-import signal
-import ssl
-import subprocess
 import sys
-import threading
-import time
 import urllib.parse
+
+from https_standin import (ChildServer, StandInHandler, TlsServer, add_common_args, make_tls,
+                           openssl, serve, tls_context)
+
+__all__ = ["PcsServer", "make_tls", "openssl"]
 
 FMSPC_RE = re.compile(r"^[0-9a-fA-F]{12}$")
 
@@ -164,60 +162,8 @@ class Fixtures:
             self.root_crl = read(at(cfg["root_crl"]))
 
 
-class State:
-    """Request counts and pending failures, shared by the handler threads."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.by_path = {}
-        self.by_target = {}
-        self.total = 0
-        self.fail = None  # dict(status, count, retry_after, path)
-
-    def count(self, path, target):
-        with self.lock:
-            self.total += 1
-            self.by_path[path] = self.by_path.get(path, 0) + 1
-            self.by_target[target] = self.by_target.get(target, 0) + 1
-
-    def take_failure(self, path):
-        with self.lock:
-            f = self.fail
-            if f is None or f["count"] <= 0 or not path.startswith(f["path"]):
-                return None
-            f["count"] -= 1
-            if f["count"] == 0:
-                self.fail = None
-            return dict(f)
-
-    def stats(self):
-        with self.lock:
-            return {"total": self.total, "by_path": dict(self.by_path),
-                    "by_target": dict(self.by_target)}
-
-    def reset(self):
-        with self.lock:
-            self.by_path, self.by_target, self.total, self.fail = {}, {}, 0, None
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(StandInHandler):
     server_version = "pcs-test-server/1"
-
-    def log_message(self, fmt, *args):  # quiet unless asked
-        if self.server.verbose:
-            sys.stderr.write("pcs_server: " + (fmt % args) + "\n")
-
-    def send(self, status, body=b"", headers=None, ctype="application/json"):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Request-ID", "%032x" % self.server.state.total)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
     def chain_header(self, name, pem):
         return {name: pct_encode(pem)} if pem else {}
@@ -229,45 +175,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return der, "application/pkix-crl"
         return pem_from_der(der), "application/x-pem-file"
 
-    # ---- controls ----
-    def control(self, url):
-        q = urllib.parse.parse_qs(url.query)
-        st = self.server.state
-        if self.command == "GET" and url.path == "/__stats":
-            return self.send(200, json.dumps(st.stats()).encode())
-        if self.command == "POST" and url.path == "/__fail":
-            try:
-                status = int(q.get("status", ["429"])[0])
-                count = int(q.get("count", ["1"])[0])
-            except ValueError:
-                return self.send(400, b'{"error":"status and count are numbers"}')
-            with st.lock:
-                st.fail = {"status": status, "count": count,
-                           "retry_after": q.get("retry_after", [None])[0],
-                           "path": q.get("path", [""])[0],
-                           "delay": float(q.get("delay", ["0"])[0])}
-            return self.send(200, b'{"ok":true}')
-        if self.command == "POST" and url.path == "/__reset":
-            st.reset()
-            return self.send(200, b'{"ok":true}')
-        return self.send(404, b'{"error":"unknown control"}')
-
-    # ---- collateral ----
-    def do_GET(self):
-        url = urllib.parse.urlsplit(self.path)
-        if url.path.startswith("/__"):
-            return self.control(url)
-        st = self.server.state
-        st.count(url.path, self.path)
+    def gate(self, url):
         if self.server.api_key is not None and \
                 self.headers.get("Ocp-Apim-Subscription-Key") != self.server.api_key:
-            return self.send(401, b'{"error":"subscription key"}')
-        f = st.take_failure(url.path)
-        if f is not None:
-            time.sleep(f["delay"])  # a server that hangs before it fails
-            h = {"Retry-After": f["retry_after"]} if f["retry_after"] is not None else {}
-            return self.send(f["status"], b'{"error":"injected"}', h)
+            self.send(401, b'{"error":"subscription key"}')
+            return True
+        return False
 
+    # ---- collateral ----
+    def serve(self, url):
         q = urllib.parse.parse_qs(url.query)
         fx = self.server.fixtures
         m = re.match(r"^/(sgx|tdx)/certification/v4/(tcb|qe/identity)$", url.path)
@@ -302,175 +218,35 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(200, body, None, ctype)
         return self.send(404, b"")
 
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        if n > 0:
-            self.rfile.read(min(n, 65536))
-        url = urllib.parse.urlsplit(self.path)
-        if url.path.startswith("/__"):
-            return self.control(url)
-        return self.send(405, b"")
 
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class Server(TlsServer):
     def __init__(self, addr, ctx, fixtures, api_key, crl_hex, verbose):
-        super().__init__(addr, Handler)
-        self.ctx, self.fixtures, self.api_key = ctx, fixtures, api_key
-        self.crl_hex, self.verbose = crl_hex, verbose
-        self.state = State()
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake runs here, in the connection's own thread, not in accept().
-        try:
-            tls = self.ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as e:
-            if self.verbose:
-                sys.stderr.write("pcs_server: TLS handshake failed: %s\n" % e)
-            return
-        try:
-            super().finish_request(tls, client_address)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
-
-    def handle_error(self, request, client_address):
-        if self.verbose:
-            super().handle_error(request, client_address)
+        super().__init__(addr, Handler, ctx, verbose, "pcs_server")
+        self.fixtures, self.api_key, self.crl_hex = fixtures, api_key, crl_hex
 
 
-class PcsServer:
-    """This server as a child process, for tests: start() waits for its port line; stop() sends
-    SIGTERM and expects exit code 0. TLS comes from a throwaway CA in DIR/tls (ca_file)."""
+class PcsServer(ChildServer):
+    """This server as a child process, for tests (https_standin.ChildServer): start() waits
+    for its port line; stop() sends SIGTERM and expects exit code 0. TLS comes from a
+    throwaway CA in DIR/tls (ca_file)."""
+
+    script = os.path.abspath(__file__)
+    name = "pcs_server"
 
     def __init__(self, directory, bundles=(), dirs=(), config=None, require_key=None,
                  crl_hex=False):
-        self.directory = directory
-        self.args = []
+        args = []
         for b in bundles:
-            self.args += ["--bundle", b]
+            args += ["--bundle", b]
         for d in dirs:
-            self.args += ["--dir", d]
+            args += ["--dir", d]
         if config:
-            self.args += ["--config", config]
+            args += ["--config", config]
         if require_key:
-            self.args += ["--require-key", require_key]
+            args += ["--require-key", require_key]
         if crl_hex:
-            self.args.append("--crl-hex")
-        self.tls_dir = os.path.join(directory, "tls")
-        self.ca_file = os.path.join(self.tls_dir, "ca.pem")
-        self.proc = None
-        self.port = None
-        self.base_url = None
-        self.stderr_path = os.path.join(directory, "pcs_server.log")
-
-    def start(self, timeout=30.0):
-        assert self.proc is None, "already running"
-        with open(self.stderr_path, "ab") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), "--tls-dir", self.tls_dir,
-                 "--port", "0"] + self.args,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
-        deadline = time.monotonic() + timeout
-        line = b""
-        while not line.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            ready = select.select([self.proc.stdout], [], [], max(left, 0))[0] if left > 0 else []
-            chunk = os.read(self.proc.stdout.fileno(), 64) if ready else b""
-            if not chunk:
-                self.kill()
-                raise AssertionError("pcs_server.py did not start:\n" + self.logs())
-            line += chunk
-        self.port = int(line)
-        self.base_url = "https://127.0.0.1:%d" % self.port
-        return self
-
-    def logs(self):
-        if not os.path.exists(self.stderr_path):
-            return ""
-        with open(self.stderr_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def _request(self, method, path):
-        ctx = ssl.create_default_context(cafile=self.ca_file)
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, timeout=15)
-        try:
-            conn.request(method, path)
-            r = conn.getresponse()
-            body = r.read()
-            if r.status != 200:
-                raise AssertionError("pcs_server.py %s %s: %d" % (method, path, r.status))
-            return json.loads(body)
-        finally:
-            conn.close()
-
-    def stats(self):
-        """{"total": N, "by_path": {...}, "by_target": {...}}"""
-        return self._request("GET", "/__stats")
-
-    def fail(self, status=429, count=1, retry_after=None, path=None, delay=0):
-        q = {"status": status, "count": count, "delay": delay}
-        if retry_after is not None:
-            q["retry_after"] = retry_after
-        if path is not None:
-            q["path"] = path
-        return self._request("POST", "/__fail?" + urllib.parse.urlencode(q))
-
-    def reset(self):
-        return self._request("POST", "/__reset")
-
-    def stop(self, timeout=15.0):
-        if self.proc is None:
-            return None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError("pcs_server.py ignored SIGTERM")
-        self.proc.stdout.close()
-        self.proc = None
-        if rc != 0:
-            raise AssertionError("pcs_server.py exited with %d:\n%s" % (rc, self.logs()))
-        return rc
-
-    def kill(self):
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait()
-            self.proc.stdout.close()
-            self.proc = None
-
-
-def openssl(*args):
-    subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.PIPE, timeout=60)
-
-
-def make_tls(d):
-    """A throwaway CA (d/ca.pem) and a server certificate for 127.0.0.1 (d/server.{pem,key})."""
-    os.makedirs(d, exist_ok=True)
-    ca, ca_key = os.path.join(d, "ca.pem"), os.path.join(d, "ca.key")
-    cert, key = os.path.join(d, "server.pem"), os.path.join(d, "server.key")
-    csr, ext = os.path.join(d, "server.csr"), os.path.join(d, "server.ext")
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-sha256", "-days", "2", "-keyout", ca_key, "-out", ca,
-            "-subj", "/CN=attestd test PCS CA",
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-sha256", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
-    with open(ext, "w", encoding="utf-8") as f:
-        f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-            "-days", "2", "-sha256", "-extfile", ext, "-out", cert)
-    return cert, key
+            args.append("--crl-hex")
+        super().__init__(directory, args)
 
 
 def main(argv=None):
@@ -478,14 +254,9 @@ def main(argv=None):
     ap.add_argument("--bundle", action="append", default=[])
     ap.add_argument("--dir", action="append", default=[])
     ap.add_argument("--config")
-    ap.add_argument("--cert")
-    ap.add_argument("--key")
-    ap.add_argument("--tls-dir")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--require-key")
     ap.add_argument("--crl-hex", action="store_true", help="CRLs as hex text, like some PCCS")
-    ap.add_argument("--verbose", action="store_true")
+    add_common_args(ap)
     a = ap.parse_args(argv)
 
     fx = Fixtures()
@@ -496,30 +267,8 @@ def main(argv=None):
     for b in a.bundle:
         fx.add_bundle(b)
 
-    if a.tls_dir:
-        cert, key = make_tls(a.tls_dir)
-    elif a.cert and a.key:
-        cert, key = a.cert, a.key
-    else:
-        ap.error("--cert and --key, or --tls-dir, are required")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert, key)
-
-    srv = Server((a.host, a.port), ctx, fx, a.require_key, a.crl_hex, a.verbose)
-
-    def stop(*_):
-        threading.Thread(target=srv.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    sys.stdout.write("%d\n" % srv.server_address[1])
-    sys.stdout.flush()
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    finally:
-        srv.server_close()
-    return 0
+    ctx = tls_context(ap, a, "attestd test PCS CA")
+    return serve(Server((a.host, a.port), ctx, fx, a.require_key, a.crl_hex, a.verbose))
 
 
 if __name__ == "__main__":

@@ -8,19 +8,13 @@
  * python3 or openssl cannot be run.
  */
 #include "coll_test.h"
+#include "standin.h"
 
-#include <curl/curl.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "collateral/fetch.h"
 #include "collateral/pcs.h"
@@ -32,7 +26,6 @@
 #define RAW_QE "dcap/sgx/raw_qeidentity_sgx_2025-08.json"
 #define RAW_PCK_CRL "dcap/sgx/raw_pck_platform_crl_2025-08.der"
 #define TDX_BUNDLE "dcap/tdx/collateral_00806f050000_2025-10_bundle.json"
-#define PCS_SERVER ATT_FIXTURES_DIR "/../integration/pcs_server.py"
 
 /* 1994-11-06T08:49:37Z, the RFC's example date. */
 #define RFC_DATE 784111777
@@ -734,135 +727,27 @@ static void test_fetch_arguments(void **state)
 
 /* ---- real fetches against pcs_server.py ---------------------------------------------------- */
 
-struct pcs_child {
-    pid_t pid;
-    int port;
-    char dir[64];
-    char ca[128];
-    char base[64];
-};
-
 /*
- * Start pcs_server.py serving the SGX and TDX bundles, with a throwaway CA in a temp dir and
- * `extra` (NULL-terminated, up to 4) added to its arguments. false when it cannot run here.
+ * Start pcs_server.py serving the SGX and TDX bundles, with `extra` (NULL-terminated, up to 4)
+ * added to its arguments. false when it cannot run here.
  */
-static bool pcs_start(struct pcs_child *c, const char *const *extra)
+static bool pcs_start(struct standin *c, const char *const *extra)
 {
-    char tls[96], b1[512], b2[512];
-    int fds[2];
-    att_test_mkdtemp("pcs", c->dir, sizeof(c->dir));
-    snprintf(tls, sizeof(tls), "%s/tls", c->dir);
-    snprintf(c->ca, sizeof(c->ca), "%s/ca.pem", tls);
+    char b1[512], b2[512];
     snprintf(b1, sizeof(b1), "%s/%s", ATT_FIXTURES_DIR, SGX_BUNDLE);
     snprintf(b2, sizeof(b2), "%s/%s", ATT_FIXTURES_DIR, TDX_BUNDLE);
-    const char *argv[20] = {"python3", PCS_SERVER, "--tls-dir", tls,        "--port",
-                            "0",       "--bundle", b1,          "--bundle", b2};
-    size_t n = 10;
-    for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 19; i++) {
-        argv[n++] = extra[i];
+    const char *args[10] = {"--bundle", b1, "--bundle", b2};
+    size_t n = 4;
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 9; i++) {
+        args[n++] = extra[i];
     }
-    argv[n] = NULL;
-    assert_int_equal(pipe(fds), 0);
-    c->pid = fork();
-    assert_true(c->pid >= 0);
-    if (c->pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) {
-            dup2(devnull, 2);
-        }
-        execvp("python3", (char *const *)(uintptr_t)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    /* The first line is the port; making the CA takes a moment. */
-    char line[32] = "";
-    size_t got = 0;
-    struct pollfd pfd = {fds[0], POLLIN, 0};
-    while (got + 1 < sizeof(line) && memchr(line, '\n', got) == NULL && poll(&pfd, 1, 30000) > 0) {
-        ssize_t r = read(fds[0], line + got, sizeof(line) - 1 - got);
-        if (r <= 0) {
-            break;
-        }
-        got += (size_t)r;
-        line[got] = '\0';
-    }
-    close(fds[0]);
-    c->port = atoi(line);
-    if (c->port <= 0) {
-        kill(c->pid, SIGKILL);
-        waitpid(c->pid, NULL, 0);
-        c->pid = -1;
-        return false;
-    }
-    snprintf(c->base, sizeof(c->base), "https://127.0.0.1:%d", c->port);
-    return true;
+    args[n] = NULL;
+    return standin_start(c, "pcs_server.py", args);
 }
 
-static void pcs_stop(struct pcs_child *c)
+static json_int_t stat_of(const struct standin *c, const char *path)
 {
-    int st = 0;
-    if (c->pid > 0) {
-        kill(c->pid, SIGTERM);
-        assert_int_equal(waitpid(c->pid, &st, 0), c->pid);
-        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    }
-    char p[160];
-    const char *files[] = {"ca.pem",     "ca.key",     "ca.srl",    "server.pem",
-                           "server.key", "server.csr", "server.ext"};
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(p, sizeof(p), "%s/tls/%s", c->dir, files[i]);
-        unlink(p);
-    }
-    snprintf(p, sizeof(p), "%s/tls", c->dir);
-    rmdir(p);
-    att_test_rmdir(c->dir);
-}
-
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    (void)ptr;
-    (void)arg;
-    return size * nmemb;
-}
-
-/* A control request (POST /__fail..., GET /__stats) with libcurl; the answer in `out`. */
-static void pcs_control(const struct pcs_child *c, bool post, const char *path, struct att_buf *out)
-{
-    char url[256];
-    snprintf(url, sizeof(url), "%s%s", c->base, path);
-    if (!post) {
-        char detail[256];
-        EXPECT_OK(att_https_get(url, c->ca, 65536, out, detail, sizeof(detail)));
-        return;
-    }
-    CURL *h = curl_easy_init();
-    assert_non_null(h);
-    assert_int_equal(curl_easy_setopt(h, CURLOPT_URL, url), CURLE_OK);
-    assert_int_equal(curl_easy_setopt(h, CURLOPT_CAINFO, c->ca), CURLE_OK);
-    assert_int_equal(curl_easy_setopt(h, CURLOPT_POSTFIELDS, ""), CURLE_OK);
-    assert_int_equal(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard), CURLE_OK);
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    long status = 0;
-    assert_int_equal(curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status), CURLE_OK);
-    assert_int_equal(status, 200);
-    curl_easy_cleanup(h);
-}
-
-static json_int_t stat_of(const struct pcs_child *c, const char *path)
-{
-    struct att_buf out;
-    json_error_t jerr;
-    att_buf_init(&out, 65536);
-    pcs_control(c, false, "/__stats", &out);
-    json_t *doc = json_loadb((const char *)out.data, out.len, 0, &jerr);
-    assert_non_null(doc);
-    json_int_t n = json_integer_value(json_object_get(json_object_get(doc, "by_path"), path));
-    json_decref(doc);
-    att_buf_cleanup(&out);
-    return n;
+    return standin_stat(c, "by_path", path);
 }
 
 /* A fetched item against the bundle member `doc_key` (or hex DER `crl_key`) and chain. */
@@ -912,7 +797,7 @@ static void test_live_fetches(void **state)
     static const uint8_t tdx_fmspc[6] = {0x00, 0x80, 0x6f, 0x05, 0x00, 0x00};
     static const uint8_t unknown[6] = {0x00, 0x60, 0x6a, 0x00, 0x00, 0x01};
     static const char *const extra[] = {"--require-key", "k-123", NULL};
-    struct pcs_child srv;
+    struct standin srv;
     struct att_pcs_item it;
     struct att_buf ignored;
     char detail[512] = "";
@@ -952,7 +837,7 @@ static void test_live_fetches(void **state)
 
     /* Rate limited: Retry-After is reported, the next request goes through. */
     att_buf_init(&ignored, 65536);
-    pcs_control(&srv, true, "/__fail?status=429&count=2&retry_after=42", &ignored);
+    standin_control(&srv, true, "/__fail?status=429&count=2&retry_after=42", &ignored);
     EXPECT_ERR(att_pcs_fetch_qe_identity(&c, false, &it, detail, sizeof(detail)), ATT_ERR_FETCH);
     assert_int_equal(it.retry_after, 42);
     assert_non_null(strstr(detail, "429"));
@@ -961,10 +846,10 @@ static void test_live_fetches(void **state)
     assert_int_equal(it.retry_after, 42);
     FETCH_OK(att_pcs_fetch_qe_identity(&c, false, &it, detail, sizeof(detail)));
     assert_int_equal(it.retry_after, 0);
-    pcs_control(&srv, true, "/__fail?status=503&count=1", &ignored);
+    standin_control(&srv, true, "/__fail?status=503&count=1", &ignored);
     EXPECT_ERR(att_pcs_fetch_qe_identity(&c, false, &it, detail, sizeof(detail)), ATT_ERR_FETCH);
     assert_int_equal(it.retry_after, 0);
-    pcs_control(&srv, true, "/__fail?status=500&count=1&retry_after=9", &ignored);
+    standin_control(&srv, true, "/__fail?status=500&count=1&retry_after=9", &ignored);
     EXPECT_ERR(att_pcs_fetch_qe_identity(&c, false, &it, detail, sizeof(detail)), ATT_ERR_FETCH);
     assert_int_equal(it.retry_after, 0);
     att_buf_cleanup(&ignored);
@@ -995,7 +880,7 @@ static void test_live_fetches(void **state)
     FETCH_OK(att_pcs_fetch_qe_identity(&with_slash, true, &it, detail, sizeof(detail)));
 
     att_pcs_item_cleanup(&it);
-    pcs_stop(&srv);
+    standin_stop(&srv);
 }
 
 /* A PCCS that answers CRLs as hex text. */
@@ -1003,7 +888,7 @@ static void test_live_hex_crls(void **state)
 {
     (void)state;
     static const char *const extra[] = {"--crl-hex", NULL};
-    struct pcs_child srv;
+    struct standin srv;
     struct att_pcs_item it;
     char detail[512] = "";
     char root_url[128];
@@ -1020,7 +905,7 @@ static void test_live_hex_crls(void **state)
     FETCH_OK(att_pcs_fetch_root_crl(&c, &it, detail, sizeof(detail)));
     expect_item(&it, TDX_BUNDLE, NULL, "root_ca_crl", NULL);
     att_pcs_item_cleanup(&it);
-    pcs_stop(&srv);
+    standin_stop(&srv);
 }
 
 int main(void)
