@@ -61,13 +61,16 @@ static void usage(FILE *f)
         "                                    :reset, /certificates:add|remove or a rollback;\n"
         "                                    bound to the provider, type and time unless\n"
         "                                    --unbound (needs no store)\n"
-        "  verify sgx|oe|tdx --quote FILE [--runtime-data FILE [--runtime-json]]\n"
+        "  verify sgx|oe|snp|tdx --quote FILE [--runtime-data FILE [--runtime-json]]\n"
         "         [--collateral BUNDLE] [--at TIME] [--policy FILE] [--trust ROOTS.pem]\n"
+        "         [--no-crl]\n"
         "                                    verify evidence offline with the server's code and\n"
         "                                    print its token claims (TIME: RFC 3339 or epoch;\n"
-        "                                    without --collateral: the store's collateral)\n"
-        "  inspect sgx|oe|tdx FILE           print a quote's fields and claims, UNVERIFIED\n"
-        "  collateral import BUNDLE          store an offline Intel collateral bundle\n"
+        "                                    without --collateral: the store's collateral; snp:\n"
+        "                                    --report FILE, MAA's JSON document or a raw report;\n"
+        "                                    --trust: AMD ARKs; --no-crl: skip revocation)\n"
+        "  inspect sgx|oe|snp|tdx FILE       print evidence's fields and claims, UNVERIFIED\n"
+        "  collateral import BUNDLE          store an offline Intel or AMD collateral bundle\n"
         "  collateral list                   stored collateral, issue dates and ages\n"
         "  routes                            every route and the permission it needs\n"
         "  token issue --provider NAME [--claims JSON] [--lifetime SECONDS]\n"
@@ -517,6 +520,8 @@ static int cmd_verify(const char *config, const char *data_dir, int argc, char *
                                                                      : NULL;
         if (strcmp(argv[i], "--runtime-json") == 0) {
             v.runtime_json = true;
+        } else if (strcmp(argv[i], "--no-crl") == 0) {
+            v.no_crl = true;
         } else if (slot != NULL && i + 1 < argc) {
             *slot = argv[++i];
         } else {
@@ -525,11 +530,12 @@ static int cmd_verify(const char *config, const char *data_dir, int argc, char *
         }
     }
     if (v.evidence_path == NULL) {
-        fprintf(stderr, "attestctl: verify needs --quote FILE\n");
+        fprintf(stderr, "attestctl: verify needs --quote FILE (or --report FILE)\n");
         return 2;
     }
-    /* The store is needed only for its collateral. */
-    if (v.bundle_path == NULL && open_admin(config, data_dir, &a) != 0) {
+    /* The store is needed only for its collateral (SEV-SNP evidence may carry its own). */
+    if (v.bundle_path == NULL && strcmp(v.type, "snp") != 0 && strcmp(v.type, "SevSnpVm") != 0 &&
+        open_admin(config, data_dir, &a) != 0) {
         return 1;
     }
     int rc = answer(att_admin_verify(a, &v, &json, err, sizeof(err)), &json, err);

@@ -157,14 +157,17 @@ int att_admin_role_revoke(struct att_admin *a, const char *id, char *err, size_t
 /* ---- evidence and collateral (src/admin/evidence.c) ---- */
 
 struct att_admin_verify_args {
-    const char *type;          /* evidence type: "sgx", "oe", "tdx" or MAA's name ("TdxVm") */
+    const char *type;          /* evidence type: "sgx", "oe", "snp", "tdx" or MAA's name */
     const char *evidence_path; /* quote or report: binary, or hex text */
     const char *runtime_path;  /* runtime data bound to REPORTDATA, or NULL */
     bool runtime_json;         /* the runtime data is JSON (x-ms-runtime) */
-    const char *bundle_path;   /* collateral bundle; NULL: the store's (needs a store) */
+    const char *bundle_path;   /* collateral bundle (Intel's, or AMD's for snp); NULL: the
+                                  store's (needs a store; snp: only what the evidence carries) */
     const char *at;            /* verification time, RFC 3339 or epoch seconds; NULL: now */
     const char *policy_path;   /* policy text; NULL: the type's default */
-    const char *trust_path;    /* DCAP trust anchors (PEM); NULL: dcap_trust_anchors or Intel's */
+    const char *trust_path;    /* trust anchors (PEM): Intel roots, or AMD ARKs for snp; NULL:
+                                  dcap_trust_anchors or Intel's root, AMD's built-in ARKs */
+    bool no_crl;               /* snp: verify without an AMD CRL */
 };
 
 /*

@@ -15,6 +15,7 @@
 
 #include "admin/admin_int.h"
 #include "attest/attest.h"
+#include "collateral/amd.h"
 #include "collateral/bundle.h"
 #include "collateral/service.h"
 #include "core/codec.h"
@@ -22,6 +23,7 @@
 #include "core/timeutil.h"
 #include "evidence/evidence.h"
 #include "evidence/intel/intel_root.h"
+#include "evidence/snp/snp.h"
 
 #define MAX_FILE ((size_t)1 << 20)
 
@@ -162,6 +164,8 @@ struct verify_state {
     struct att_dcap_trust *trust;
     struct att_intel_inputs inputs;
     struct att_collateral *service;
+    struct att_amd_trust *amd_trust;
+    struct att_amd_collateral *amd;
     struct att_policy *policy;
 };
 
@@ -174,7 +178,93 @@ static void verify_state_cleanup(struct verify_state *s)
     att_intel_inputs_release(&s->inputs);
     att_collateral_free(s->service);
     att_dcap_trust_free(s->trust);
+    att_amd_collateral_free(s->amd);
+    att_amd_trust_free(s->amd_trust);
     att_policy_free(s->policy);
+}
+
+/* AMD anchors: a PEM file of ARKs, or the built-in ones. */
+static int load_amd_trust(const char *path, struct att_amd_trust **out, char *err, size_t n)
+{
+    char msg[256] = "";
+    struct att_buf pem;
+    att_err rc;
+    if (path == NULL || path[0] == '\0') {
+        rc = att_amd_trust_builtin(out, msg, sizeof(msg));
+        return rc == ATT_OK ? 0 : att_admin_fail(err, n, "built-in AMD anchors: %s", msg);
+    }
+    att_buf_init(&pem, MAX_FILE);
+    rc = att_file_read(path, MAX_FILE, &pem);
+    if (rc == ATT_OK) {
+        rc = att_amd_trust_from_pem((const char *)pem.data, pem.len, out, msg, sizeof(msg));
+    }
+    att_buf_cleanup(&pem);
+    return rc == ATT_OK ? 0 : att_admin_fail(err, n, "%s: %s", path, msg[0] ? msg : "unreadable");
+}
+
+/* The AMD collateral `verify` uses: the bundle's items (in memory), else the store's, else
+ * only what the evidence carries. A CRL is required unless --no-crl. */
+static int amd_source(struct att_admin *a, const struct att_admin_verify_args *args,
+                      struct verify_state *s, char *err, size_t n)
+{
+    char msg[256] = "";
+    att_err rc;
+    if (load_amd_trust(args->trust_path, &s->amd_trust, err, n) != 0) {
+        return 1;
+    }
+    if (args->bundle_path != NULL) {
+        struct att_buf text;
+        att_buf_init(&text, 8 * MAX_FILE);
+        rc = att_file_read(args->bundle_path, 8 * MAX_FILE, &text);
+        if (rc == ATT_OK) {
+            rc = att_amd_collateral_offline(s->amd_trust, (const char *)text.data, text.len,
+                                            !args->no_crl, &s->amd, msg, sizeof(msg));
+        }
+        att_buf_cleanup(&text);
+    } else if (a != NULL) {
+        struct att_amd_collateral_config cfg = {NULL, NULL, 0, 0, !args->no_crl};
+        rc = att_amd_collateral_new(att_admin_store(a), s->amd_trust, &cfg, &s->amd);
+    } else {
+        rc = att_amd_collateral_offline(s->amd_trust, NULL, 0, !args->no_crl, &s->amd, msg,
+                                        sizeof(msg));
+    }
+    if (rc != ATT_OK) {
+        return att_admin_fail(err, n, "%s: %s: %s",
+                              args->bundle_path != NULL ? args->bundle_path : "AMD collateral",
+                              att_err_name(rc), msg[0] ? msg : att_err_str(rc));
+    }
+    return 0;
+}
+
+/* The Intel collateral `verify` uses: the bundle's, else the store's. */
+static int intel_source(struct att_admin *a, const struct att_admin_verify_args *args,
+                        struct verify_state *s, struct att_intel_fixed *fixed,
+                        struct att_intel_source *intel, char *err, size_t n)
+{
+    char msg[256] = "";
+    if (load_trust(args->trust_path != NULL ? args->trust_path : att_admin_trust_path(a), &s->trust,
+                   err, n) != 0) {
+        return 1;
+    }
+    if (args->bundle_path != NULL) {
+        if (load_bundle(args->bundle_path, &s->bundle, err, n) != 0) {
+            return 1;
+        }
+        att_err e = att_collateral_from_bundle(s->trust, &s->bundle, &s->inputs, msg, sizeof(msg));
+        if (e != ATT_OK) {
+            return att_admin_fail(err, n, "%s: %s", att_err_name(e), msg);
+        }
+        fixed->trust = s->trust;
+        fixed->items = &s->inputs;
+        *intel = att_intel_fixed_source(fixed);
+        return 0;
+    }
+    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0};
+    if (a == NULL || att_collateral_new(att_admin_store(a), s->trust, &cc, &s->service) != ATT_OK) {
+        return att_admin_fail(err, n, "no --collateral and no store to read collateral from");
+    }
+    *intel = att_collateral_intel_source(s->service);
+    return 0;
 }
 
 /* The policy: --policy FILE, else the type's default. */
@@ -208,8 +298,8 @@ int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *ar
     const struct att_evidence_type *t = NULL;
     struct att_intel_fixed fixed;
     struct att_intel_source intel;
+    struct att_snp_source snp;
     char hash[ATT_POLICY_HASH_LEN + 1] = "";
-    char msg[256] = "";
     json_t *claims = NULL;
     int64_t at = att_time_now();
     int rc = 1;
@@ -226,32 +316,15 @@ int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *ar
         (args->runtime_path != NULL &&
          att_file_read(args->runtime_path, MAX_FILE, &s.runtime) != ATT_OK &&
          att_admin_fail(err, err_len, "%s: cannot read", args->runtime_path)) ||
-        load_policy(args->policy_path, t, &s, hash, err, err_len) != 0 ||
-        load_trust(args->trust_path != NULL ? args->trust_path : att_admin_trust_path(a), &s.trust,
-                   err, err_len) != 0) {
+        load_policy(args->policy_path, t, &s, hash, err, err_len) != 0) {
         goto out;
     }
-    if (args->bundle_path != NULL) {
-        if (load_bundle(args->bundle_path, &s.bundle, err, err_len) != 0) {
-            goto out;
-        }
-        att_err e = att_collateral_from_bundle(s.trust, &s.bundle, &s.inputs, msg, sizeof(msg));
-        if (e != ATT_OK) {
-            att_admin_fail(err, err_len, "%s: %s", att_err_name(e), msg);
-            goto out;
-        }
-        fixed.trust = s.trust;
-        fixed.items = &s.inputs;
-        intel = att_intel_fixed_source(&fixed);
-    } else {
-        struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0};
-        if (a == NULL ||
-            att_collateral_new(att_admin_store(a), s.trust, &cc, &s.service) != ATT_OK) {
-            att_admin_fail(err, err_len, "no --collateral and no store to read collateral from");
-            goto out;
-        }
-        intel = att_collateral_intel_source(s.service);
+    bool amd = t == &att_evidence_snp;
+    if (amd ? amd_source(a, args, &s, err, err_len) != 0
+            : intel_source(a, args, &s, &fixed, &intel, err, err_len) != 0) {
+        goto out;
     }
+    snp = att_amd_collateral_source(s.amd);
     req.evidence.ptr = s.evidence.data;
     req.evidence.len = s.evidence.len;
     if (args->runtime_path != NULL) {
@@ -260,7 +333,7 @@ int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *ar
         req.runtime.bytes.ptr = s.runtime.data;
         req.runtime.bytes.len = s.runtime.len;
     }
-    struct att_evidence_env env = {&intel, at, 0};
+    struct att_evidence_env env = {amd ? NULL : &intel, amd ? &snp : NULL, at, 0};
     struct att_attest_policy pol = {s.policy, hash, NULL};
     if (att_attest_run(t, &req, &env, &pol, &claims, &aerr) != ATT_OK) {
         att_admin_fail(err, err_len, "%s: %s", att_err_name(aerr.err), aerr.message);
@@ -305,8 +378,74 @@ out:
 
 /* ---- collateral ------------------------------------------------------------------------- */
 
+static int intel_import(struct att_admin *a, const char *bundle_path, char **json_out, char *err,
+                        size_t err_len);
+
+/* An AMD bundle is a JSON object with an "amd" member (collateral/amd.h). */
+static int amd_import(struct att_admin *a, const char *path, const struct att_buf *text,
+                      char **json_out, char *err, size_t err_len)
+{
+    struct att_amd_trust *trust = NULL;
+    struct att_amd_collateral *c = NULL;
+    struct att_amd_collateral_config cfg = {NULL, NULL, 0, 0, true};
+    struct att_collateral *cl = NULL;
+    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0};
+    struct att_dcap_trust *dcap = NULL;
+    char msg[256] = "";
+    int imported = 0;
+    int rc = 1;
+    if (load_amd_trust(NULL, &trust, err, err_len) != 0) {
+        return 1;
+    }
+    if (att_amd_collateral_new(att_admin_store(a), trust, &cfg, &c) != ATT_OK) {
+        att_admin_fail(err, err_len, "out of memory");
+        goto out;
+    }
+    att_err e = att_amd_collateral_import(c, (const char *)text->data, text->len, att_time_now(),
+                                          &imported, msg, sizeof(msg));
+    if (e != ATT_OK) {
+        att_admin_fail(err, err_len, "%s: %s: %s", path, att_err_name(e), msg);
+        goto out;
+    }
+    /* The store's list, as `collateral list` shows it. */
+    if (load_trust(att_admin_trust_path(a), &dcap, err, err_len) == 0 &&
+        att_collateral_new(att_admin_store(a), dcap, &cc, &cl) == ATT_OK) {
+        rc = att_admin_dump(json_pack("{s:i,s:o}", "imported", imported, "collateral",
+                                      att_collateral_status(cl, att_time_now())),
+                            json_out, err, err_len);
+    }
+out:
+    att_collateral_free(cl);
+    att_dcap_trust_free(dcap);
+    att_amd_collateral_free(c);
+    att_amd_trust_free(trust);
+    return rc;
+}
+
+static bool is_amd_bundle(const struct att_buf *text)
+{
+    json_t *root = json_loadb((const char *)text->data, text->len, 0, NULL);
+    bool amd = json_object_get(root, "amd") != NULL;
+    json_decref(root);
+    return amd;
+}
+
 int att_admin_collateral_import(struct att_admin *a, const char *bundle_path, char **json_out,
                                 char *err, size_t err_len)
+{
+    struct att_buf text;
+    att_buf_init(&text, 8 * MAX_FILE);
+    if (att_file_read(bundle_path, 8 * MAX_FILE, &text) == ATT_OK && is_amd_bundle(&text)) {
+        int rc = amd_import(a, bundle_path, &text, json_out, err, err_len);
+        att_buf_cleanup(&text);
+        return rc;
+    }
+    att_buf_cleanup(&text);
+    return intel_import(a, bundle_path, json_out, err, err_len);
+}
+
+static int intel_import(struct att_admin *a, const char *bundle_path, char **json_out, char *err,
+                        size_t err_len)
 {
     struct att_dcap_bundle b;
     struct att_dcap_trust *trust = NULL;

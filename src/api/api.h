@@ -32,6 +32,7 @@ struct att_api_snapshot {
 
 struct att_auth;
 struct att_collateral;
+struct att_amd_collateral;
 struct att_issuers;
 struct att_policy_cache;
 struct att_keyring;
@@ -55,6 +56,7 @@ struct att_api {
     struct att_keyring *keyring;           /* seals policy versions (not owned) */
     struct att_policy_cache *policy_cache; /* parsed policies in force (not owned) */
     struct att_collateral *collateral;     /* Intel collateral (not owned; NULL: none) */
+    struct att_amd_collateral *amd;        /* AMD SEV-SNP collateral (not owned; NULL: none) */
     int64_t collateral_grace;              /* seconds past nextUpdate collateral may be used */
     int64_t attest_token_lifetime;         /* seconds; 0 = ATT_ATTEST_TOKEN_LIFETIME */
     int64_t test_verify_time; /* 0: verify evidence at the wall clock (test builds only) */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "attest/attest.h"
+#include "collateral/amd.h"
 #include "collateral/service.h"
 #include "core/codec.h"
 #include "core/json_plain.h"
@@ -263,7 +264,9 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
                             ? call->provider->rec.collateral_grace
                             : call->api->collateral_grace;
         struct att_intel_source intel = att_collateral_intel_source(call->api->collateral);
-        struct att_evidence_env env = {call->api->collateral != NULL ? &intel : NULL, at, grace};
+        struct att_snp_source snp = att_amd_collateral_source(call->api->amd);
+        struct att_evidence_env env = {call->api->collateral != NULL ? &intel : NULL,
+                                       call->api->amd != NULL ? &snp : NULL, at, grace};
         struct att_attest_policy ap = {pol != NULL ? pol->policy : NULL,
                                        pol != NULL ? pol->hash : "",
                                        pol != NULL ? pol->signer_jwk : NULL};
@@ -282,7 +285,10 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
             att_log(ATT_LOG_INFO, "attestation", "request_id", json_string(call->req->request_id),
                     "provider", json_string(call->provider->rec.name), "type", json_string(t->name),
                     "policy_hash", json_incref(json_object_get(claims, "x-ms-policy-hash")),
-                    "tcb_status", json_incref(json_object_get(claims, t->tcb_status_claim)),
+                    "tcb_status",
+                    t->tcb_status_claim != NULL
+                        ? json_incref(json_object_get(claims, t->tcb_status_claim))
+                        : NULL,
                     "draft", json_boolean(d.req.draft_policy != NULL), "peer",
                     json_string(call->req->peer_text), NULL);
         }

@@ -19,6 +19,7 @@
 #include "core/log_summary.h"
 #include "core/timeutil.h"
 #include "evidence/sgx/sgx.h"
+#include "evidence/snp/snp.h"
 #include "evidence/tdx/tdx.h"
 
 #include <openssl/evp.h>
@@ -79,6 +80,8 @@ static const struct route routes[] = {
      ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_sgx},
     {ATT_HTTP_POST, "/attest/OpenEnclave", "AttestOpenEnclave", VERSION_REQUIRED, false,
      ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_open_enclave},
+    {ATT_HTTP_POST, "/attest/SevSnpVm", "AttestSevSnpVm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
+     att_api_attest, HEAVY, &att_evidence_snp},
     {ATT_HTTP_POST, "/attest/TdxVm", "AttestTdxVm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
      att_api_attest, HEAVY, &att_evidence_tdx},
     /* Policy management (docs/reference/maa-policy.md §4; roles §5: Reader reads, Contributor
@@ -548,6 +551,16 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
             size_t used = strlen(msg);
             snprintf(msg + used, sizeof(msg) - used, "%s %s", i > 0 ? "," : "", api_versions[i]);
         }
+        att_http_error(resp, 400, "InvalidParameter", msg);
+        return;
+    }
+    /* A type MAA added in a later version is not served under an earlier one. The versions
+     * are dates (a "-preview" suffix sorts after its date), so text order is time order. */
+    const char *since = match->evidence != NULL ? match->evidence->since_api_version : NULL;
+    if (since != NULL && version != NULL && att_bytes_cmp_str(*version, since) < 0) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s needs api-version %s or later", match->evidence->name,
+                 since);
         att_http_error(resp, 400, "InvalidParameter", msg);
         return;
     }

@@ -71,6 +71,9 @@ struct att_collateral {
         abort_fetch; /* ends the refresher's transfer in flight (att_https_set_abort_flag) */
     pthread_cond_t wake;
     int64_t refresh_interval;
+    /* other collateral renewed by the same thread (att_collateral_refresher_also) */
+    void (*also)(void *ctx, int64_t now);
+    void *also_ctx;
 };
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
@@ -600,10 +603,20 @@ static void *refresher_main(void *arg)
         }
         pthread_mutex_unlock(&cl->lock);
         att_collateral_refresh(cl, att_time_now());
+        if (cl->also != NULL) {
+            cl->also(cl->also_ctx, att_time_now());
+        }
         pthread_mutex_lock(&cl->lock);
     }
     pthread_mutex_unlock(&cl->lock);
     return NULL;
+}
+
+void att_collateral_refresher_also(struct att_collateral *cl, void (*fn)(void *ctx, int64_t now),
+                                   void *ctx)
+{
+    cl->also = fn;
+    cl->also_ctx = ctx;
 }
 
 att_err att_collateral_refresher_start(struct att_collateral *cl, int64_t interval)

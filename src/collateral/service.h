@@ -95,6 +95,10 @@ struct att_intel_source att_intel_fixed_source(struct att_intel_fixed *f);
  */
 void att_collateral_refresh(struct att_collateral *cl, int64_t now);
 att_err att_collateral_refresher_start(struct att_collateral *cl, int64_t interval) ATT_WUR;
+/* Also call fn(ctx, now) on each pass (the AMD service's refresh), in the refresher's thread,
+ * so SIGTERM ends its transfers too. Set before att_collateral_refresher_start. */
+void att_collateral_refresher_also(struct att_collateral *cl, void (*fn)(void *ctx, int64_t now),
+                                   void *ctx);
 void att_collateral_refresher_signal_stop(struct att_collateral *cl);
 void att_collateral_refresher_stop(struct att_collateral *cl);
 

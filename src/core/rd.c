@@ -150,6 +150,17 @@ bool att_bytes_eq_str(struct att_bytes b, const char *s)
     return b.len == n && (n == 0 || memcmp(b.ptr, s, n) == 0);
 }
 
+int att_bytes_cmp_str(struct att_bytes b, const char *s)
+{
+    size_t n = strlen(s);
+    size_t k = b.len < n ? b.len : n;
+    int c = k > 0 ? memcmp(b.ptr, s, k) : 0;
+    if (c != 0) {
+        return c;
+    }
+    return b.len < n ? -1 : b.len > n ? 1 : 0;
+}
+
 size_t att_bytes_span(struct att_bytes b, size_t from, const bool accept[256])
 {
     size_t i = from;

@@ -67,6 +67,8 @@ att_err att_rd_until(struct att_rd *r, uint8_t delim, struct att_bytes *out) ATT
 /* Helpers on borrowed views (no input pointers leave these). */
 bool att_bytes_eq_str(struct att_bytes b, const char *s);
 bool att_bytes_eq_str_nocase(struct att_bytes b, const char *s);
+/* Byte-wise order of b against s, as strcmp: < 0, 0, > 0 (a prefix sorts first). */
+int att_bytes_cmp_str(struct att_bytes b, const char *s);
 /* How many bytes of b from offset `from` on are in `accept` (0 when from >= b.len). */
 size_t att_bytes_span(struct att_bytes b, size_t from, const bool accept[256]);
 /* True when every byte of b is in 0x20..0x7E and none is `except` (empty views: true). */

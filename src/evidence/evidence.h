@@ -31,6 +31,7 @@
 #include "policy/policy.h"
 
 struct att_intel_source;
+struct att_snp_source;
 
 /* Data the client binds to the evidence (docs/reference/maa-api.md §1.3): RuntimeData /
  * InitTimeData. */
@@ -53,6 +54,7 @@ struct att_evidence_request {
 /* What the steps get beyond the request: where collateral comes from, and the time. */
 struct att_evidence_env {
     const struct att_intel_source *intel; /* Intel DCAP collateral (SGX, Open Enclave, TDX) */
+    const struct att_snp_source *snp;     /* AMD SEV-SNP collateral */
     int64_t now;                          /* verification time: the wall clock in the server */
     int64_t grace; /* seconds a provider lets collateral be used past its nextUpdate */
 };
@@ -65,7 +67,8 @@ struct att_evidence_type {
      * draftPolicyForAttestation}; with legacy_body also {"Quote", "EnclaveHeldData"}. */
     const char *member;
     bool legacy_body;
-    const char *verified; /* what `verify` judges, for messages: "quote" */
+    const char *verified;          /* what `verify` judges, for messages: "quote" */
+    const char *since_api_version; /* the first api-version serving the type; NULL: all */
     /* The "$" names policies also see (pairs "$alias", "claim", NULL-ended), or NULL. */
     const char *const *aliases;
     const char *tcb_status_claim; /* the claim logged as the attestation's TCB status */

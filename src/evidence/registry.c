@@ -7,13 +7,11 @@
 #include <string.h>
 
 #include "evidence/sgx/sgx.h"
+#include "evidence/snp/snp.h"
 #include "evidence/tdx/tdx.h"
 
 const struct att_evidence_type *const att_evidence_types[] = {
-    &att_evidence_sgx,
-    &att_evidence_open_enclave,
-    &att_evidence_tdx,
-    NULL,
+    &att_evidence_sgx, &att_evidence_open_enclave, &att_evidence_snp, &att_evidence_tdx, NULL,
 };
 
 const struct att_evidence_type *att_evidence_find(const char *name)

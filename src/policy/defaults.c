@@ -27,14 +27,23 @@ static const char sgx_default[] =
     "c:[type==\"$svn\"] => issue(type=\"svn\", value=c.value);"
     "c:[type==\"$tee\"] => issue(type=\"tee\", value=c.value);};";
 
-/* SEV-SNP claims of docs/reference/maa-tokens.md §2.5. */
+/*
+ * SEV-SNP claims of docs/reference/maa-tokens.md §2.5. A guest whose policy allows debugging (its
+ * host can read and change its memory) is refused first; any other verified guest is permitted.
+ * x-ms-compliance-status "azure-compliant-cvm" is issued, as MAA's default does, for a guest that
+ * cannot be debugged, has no migration agent and asked for its report from VMPL 0 (where Azure's
+ * paravisor runs); attestd cannot check Azure's own firmware measurements (docs/attestation.md,
+ * "SevSnpVm").
+ */
 // clang-format off
 static const char snp_default[] =
     "version= 1.0;\n"
     "authorizationrules{\n"
+    "\tc:[type==\"x-ms-sevsnpvm-is-debuggable\", issuer==\"AttestationService\", value==true] => deny();\n"
     "\tc:[type==\"x-ms-sevsnpvm-launchmeasurement\", issuer==\"AttestationService\"] => permit();\n"
     "};\n"
     "issuancerules{\n"
+    "\tc1:[type==\"x-ms-sevsnpvm-is-debuggable\", issuer==\"AttestationService\", value==false] && c2:[type==\"x-ms-sevsnpvm-migration-allowed\", issuer==\"AttestationService\", value==false] && c3:[type==\"x-ms-sevsnpvm-vmpl\", issuer==\"AttestationService\", value==0] => issue(type=\"x-ms-compliance-status\", value=\"azure-compliant-cvm\");\n"
     "\tc:[type==\"x-ms-sevsnpvm-is-debuggable\", issuer==\"AttestationService\"] => issue(type=\"is-debuggable\", value=c.value);\n"
     "\tc:[type==\"x-ms-sevsnpvm-launchmeasurement\", issuer==\"AttestationService\"] => issue(type=\"sevsnpvm-launchmeasurement\", value=c.value);\n"
     "\tc:[type==\"x-ms-sevsnpvm-hostdata\", issuer==\"AttestationService\"] => issue(type=\"sevsnpvm-hostdata\", value=c.value);\n"

@@ -37,10 +37,19 @@ static const char *const reserved_names[] = {
     "attester_advisory_ids", /* attestd's companion of attester_tcb_status (docs/attestation.md) */
 };
 
+/* Policy verdicts under the service's prefix: MAA's default SevSnpVm policy issues
+ * x-ms-compliance-status (docs/reference/maa-tokens.md §2.5), so policies may. */
+static const char *const policy_names[] = {"x-ms-compliance-status"};
+
 bool att_policy_claim_reserved(const char *type, size_t len)
 {
     struct att_bytes t = {(const uint8_t *)type, len};
     struct att_bytes head;
+    for (size_t i = 0; i < sizeof(policy_names) / sizeof(policy_names[0]); i++) {
+        if (att_bytes_eq_str_nocase(t, policy_names[i])) {
+            return false;
+        }
+    }
     for (size_t i = 0; i < sizeof(reserved_prefixes) / sizeof(reserved_prefixes[0]); i++) {
         size_t n = strlen(reserved_prefixes[i]);
         if (att_bytes_slice(t, 0, n, &head) == ATT_OK &&

@@ -36,6 +36,7 @@ void att_config_defaults(struct att_config *c)
     c->shutdown_timeout = 30;
     c->attest_token_lifetime = 28800; /* docs/reference/maa-tokens.md §2.2 */
     c->pcs_timeout = 5;
+    c->amd_crl_check = true;
     c->collateral_refresh_interval = 60;
     c->max_connections = 1024;
     c->max_connections_per_address = 128;
@@ -155,6 +156,10 @@ static const struct key_def keys[] = {
     {"pcs_root_crl_url", K_URL, OFF(pcs_root_crl_url), 0, 0},
     {"pcs_ca_file", K_PATH, OFF(pcs_ca_file), 0, 0},
     {"dcap_trust_anchors", K_PATH, OFF(dcap_trust_anchors), 0, 0},
+    {"kds_url", K_URL, OFF(kds_url), 0, 0},
+    {"kds_ca_file", K_PATH, OFF(kds_ca_file), 0, 0},
+    {"amd_trust_anchors", K_PATH, OFF(amd_trust_anchors), 0, 0},
+    {"amd_crl_check", K_BOOL_ENABLED, OFF(amd_crl_check), 0, 0},
     {"collateral_grace", K_SECONDS, OFF(collateral_grace), 0, 30 * 86400},
     {"pcs_timeout", K_SECONDS, OFF(pcs_timeout), 1, 120},
     {"collateral_refresh_interval", K_SECONDS, OFF(collateral_refresh_interval), 1, 3600},

@@ -60,10 +60,15 @@ struct att_config {
     char pcs_root_crl_url[512]; /* "" = Intel's IntelSGXRootCA.der */
     char pcs_ca_file[ATT_CONFIG_PATH_MAX];        /* "" = the system's trust store */
     char dcap_trust_anchors[ATT_CONFIG_PATH_MAX]; /* "" = the built-in Intel SGX Root CA */
-    unsigned collateral_grace;                    /* seconds past nextUpdate; default 0 */
-    unsigned collateral_refresh_interval;         /* seconds between refresh passes; 60 */
-    unsigned pcs_timeout;                         /* seconds per upstream request; default 5 */
-    unsigned attest_token_lifetime;               /* seconds; default 28800 (MAA) */
+    /* AMD SEV-SNP collateral (issue 13; docs/config.md) */
+    char kds_url[512];                           /* AMD KDS base URL; "" = offline */
+    char kds_ca_file[ATT_CONFIG_PATH_MAX];       /* "" = the system's trust store */
+    char amd_trust_anchors[ATT_CONFIG_PATH_MAX]; /* "" = the built-in ARKs */
+    bool amd_crl_check;        /* refuse SEV-SNP evidence without a current CRL; default enabled */
+    unsigned collateral_grace; /* seconds past nextUpdate; default 0 */
+    unsigned collateral_refresh_interval; /* seconds between refresh passes; 60 */
+    unsigned pcs_timeout;                 /* seconds per upstream request; default 5 */
+    unsigned attest_token_lifetime;       /* seconds; default 28800 (MAA) */
     char log_file[ATT_CONFIG_PATH_MAX];
     enum att_log_level log_level;
     unsigned log_summary_interval; /* seconds between summaries of repeated events */

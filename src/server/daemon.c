@@ -24,6 +24,7 @@
 #include "auth/access.h"
 #include "auth/backoff.h"
 #include "auth/issuers.h"
+#include "collateral/amd.h"
 #include "collateral/service.h"
 #include "core/file.h"
 #include "evidence/intel/intel_root.h"
@@ -47,6 +48,8 @@ struct daemon {
     const struct att_config *cfg;
     struct att_dcap_trust *dcap_trust;
     struct att_collateral *collateral;
+    struct att_amd_trust *amd_trust;
+    struct att_amd_collateral *amd;
     struct att_policy_cache *policy_cache;
     struct att_store *store;
     struct att_keyring *keyring;
@@ -356,6 +359,26 @@ static att_err load_dcap_trust(const struct att_config *cfg, struct att_dcap_tru
     return rc;
 }
 
+/* The AMD SEV-SNP trust anchors: amd_trust_anchors, or the built-in ARKs. */
+static att_err load_amd_trust(const struct att_config *cfg, struct att_amd_trust **out, char *msg,
+                              size_t msg_len)
+{
+    struct att_buf pem;
+    att_err rc;
+    if (cfg->amd_trust_anchors[0] == '\0') {
+        return att_amd_trust_builtin(out, msg, msg_len);
+    }
+    att_buf_init(&pem, ATT_AMD_MAX_CHAIN_PEM * 2);
+    rc = att_file_read(cfg->amd_trust_anchors, ATT_AMD_MAX_CHAIN_PEM * 2, &pem);
+    if (rc != ATT_OK) {
+        snprintf(msg, msg_len, "%s: %s", cfg->amd_trust_anchors, att_err_str(rc));
+    } else {
+        rc = att_amd_trust_from_pem((const char *)pem.data, pem.len, out, msg, msg_len);
+    }
+    att_buf_cleanup(&pem);
+    return rc;
+}
+
 /* Attestation: trust anchors, the collateral service, the policy cache, token lifetime. */
 static int attestation_setup(struct daemon *d)
 {
@@ -368,14 +391,23 @@ static int attestation_setup(struct daemon *d)
         cfg->pcs_url, cfg->pcs_ca_file[0] ? cfg->pcs_ca_file : NULL,
         NULL,         cfg->pcs_root_crl_url[0] ? cfg->pcs_root_crl_url : NULL,
         3600,         (long)cfg->pcs_timeout};
+    if (load_amd_trust(cfg, &d->amd_trust, msg, sizeof(msg)) != ATT_OK) {
+        return startup_error("amd_trust_anchors", msg);
+    }
+    struct att_amd_collateral_config ac = {cfg->kds_url,
+                                           cfg->kds_ca_file[0] ? cfg->kds_ca_file : NULL,
+                                           (long)cfg->pcs_timeout, 3600, cfg->amd_crl_check};
     if (att_collateral_new(d->store, d->dcap_trust, &cc, &d->collateral) != ATT_OK ||
+        att_amd_collateral_new(d->store, d->amd_trust, &ac, &d->amd) != ATT_OK ||
         att_policy_cache_new(POLICY_CACHE_MS, &d->policy_cache) != ATT_OK) {
         return startup_error("attestation", "out of memory");
     }
+    att_collateral_refresher_also(d->collateral, att_amd_collateral_refresh_cb, d->amd);
     if (att_collateral_refresher_start(d->collateral, cfg->collateral_refresh_interval) != ATT_OK) {
         return startup_error("attestation", "cannot start the collateral refresher");
     }
     d->api.collateral = d->collateral;
+    d->api.amd = d->amd;
     d->api.policy_cache = d->policy_cache;
     d->api.collateral_grace = cfg->collateral_grace;
     d->api.attest_token_lifetime = cfg->attest_token_lifetime;
@@ -389,7 +421,10 @@ static int attestation_setup(struct daemon *d)
 #endif
     att_log(ATT_LOG_INFO, "attestation ready", "pcs_url",
             json_string(cfg->pcs_url[0] ? cfg->pcs_url : "(offline)"), "trust_anchors",
-            json_string(att_dcap_trust_id(d->dcap_trust)), NULL);
+            json_string(att_dcap_trust_id(d->dcap_trust)), "kds_url",
+            json_string(cfg->kds_url[0] ? cfg->kds_url : "(offline)"), "amd_trust_anchors",
+            json_string(att_amd_trust_id(d->amd_trust)), "amd_crl_check",
+            json_boolean(cfg->amd_crl_check), NULL);
     return 0;
 }
 
@@ -585,6 +620,8 @@ out:
         att_api_cleanup(&d.api);
     }
     att_collateral_free(d.collateral);
+    att_amd_collateral_free(d.amd);
+    att_amd_trust_free(d.amd_trust);
     att_dcap_trust_free(d.dcap_trust);
     att_policy_cache_free(d.policy_cache);
     att_auth_free(d.auth);

@@ -521,7 +521,40 @@ static bool upper_hex(const char *s, size_t n)
     return true;
 }
 
-/* The key shapes of each kind (store.h); documents are signed, CRLs are not. */
+/* The first n characters are lower-case hex digits. */
+static bool hex_run(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return false; /* also stops at the terminating NUL */
+        }
+    }
+    return true;
+}
+
+static bool amd_product(const char *s)
+{
+    return strncmp(s, "Milan", 5) == 0 || strncmp(s, "Genoa", 5) == 0 ||
+           strncmp(s, "Turin", 5) == 0;
+}
+
+/* "vcek:<Product>" or "vlek:<Product>" */
+static bool amd_chain_key_ok(const char *key)
+{
+    return (strncmp(key, "vcek:", 5) == 0 || strncmp(key, "vlek:", 5) == 0) &&
+           amd_product(key + 5) && key[10] == '\0';
+}
+
+/* "<Product>:<hwid hex, 16 digits on Turin, else 128>:<16 hex digits>" */
+static bool amd_vcek_key_ok(const char *key)
+{
+    size_t hwid = strncmp(key, "Turin", 5) == 0 ? 16 : 128;
+    return amd_product(key) && key[5] == ':' && hex_run(key + 6, hwid) && key[6 + hwid] == ':' &&
+           hex_run(key + 7 + hwid, 16) && key[7 + hwid + 16] == '\0';
+}
+
+/* The key shapes of each kind (store.h); Intel documents are signed, CRLs and AMD items are
+ * not. */
 static bool collateral_kind_key_ok(const char *kind, const char *key, bool *document)
 {
     *document = false;
@@ -539,7 +572,11 @@ static bool collateral_kind_key_ok(const char *kind, const char *key, bool *docu
     if (strcmp(kind, "qe_identity") == 0) {
         return strcmp(key, "sgx") == 0 || strcmp(key, "tdx") == 0;
     }
-    return false;
+    *document = false;
+    if (strcmp(kind, "amd_chain") == 0 || strcmp(kind, "amd_crl") == 0) {
+        return amd_chain_key_ok(key);
+    }
+    return strcmp(kind, "amd_vcek") == 0 && amd_vcek_key_ok(key);
 }
 
 /* r->sha256 must name r->body: the store compares items by it. */
@@ -569,7 +606,8 @@ static bool collateral_ok(const struct att_collateral_rec *r)
     if (!collateral_kind_key_ok(r->kind, r->key, &document)) {
         return false;
     }
-    if (strcmp(r->source, "pcs") != 0 && strcmp(r->source, "import") != 0) {
+    if (strcmp(r->source, "pcs") != 0 && strcmp(r->source, "import") != 0 &&
+        strcmp(r->source, "kds") != 0) {
         return false;
     }
     if (!blob_ok(&r->body) || !blob_ok(&r->signature) || !blob_ok(&r->issuer_chain) ||

@@ -159,19 +159,24 @@ struct att_role_rec {
 #define ATT_STORE_COLLATERAL_CHAIN_MAX ((size_t)64 << 10) /* issuer chain PEM */
 #define ATT_STORE_COLLATERAL_SIG_LEN 64                   /* ECDSA P-256 r || s */
 struct att_collateral_rec {
-    /* "root_crl", "pck_crl", "tcb_info" or "qe_identity" */
+    /* Intel: "root_crl", "pck_crl", "tcb_info" or "qe_identity"; AMD SEV-SNP (migration 8):
+     * "amd_chain" (ASK or ASVK PEM, then the ARK), "amd_crl" (DER), "amd_vcek" (DER) */
     char kind[16];
-    /* "" for root_crl; "processor" or "platform" for pck_crl; "sgx:<FMSPC>" or "tdx:<FMSPC>"
-     * (12 upper-case hex digits) for tcb_info; "sgx" or "tdx" for qe_identity */
-    char key[32];
+    /* Intel: "" for root_crl; "processor" or "platform" for pck_crl; "sgx:<FMSPC>" or
+     * "tdx:<FMSPC>" (12 upper-case hex digits) for tcb_info; "sgx" or "tdx" for qe_identity.
+     * AMD: "vcek:<Product>" or "vlek:<Product>" (Milan, Genoa, Turin) for amd_chain and amd_crl;
+     * "<Product>:<hwid>:<tcb>" for amd_vcek (lower-case hex: 128 digits of CHIP_ID, 16 on
+     * Turin; 16 digits of REPORTED_TCB as a big-endian number) */
+    char key[160];
     char sha256[65];             /* lower-case hex SHA-256 of body */
-    struct att_buf body;         /* CRL DER, or the exact signed document text (non-empty) */
-    struct att_buf signature;    /* 64 bytes r || s for documents, empty for CRLs */
-    struct att_buf issuer_chain; /* PEM text; empty for the root CRL */
-    int64_t issued;              /* issueDate / thisUpdate */
-    int64_t next_update;         /* nextUpdate */
-    int64_t eval_num;            /* tcbEvaluationDataNumber, 0 for CRLs */
-    char source[16];             /* "pcs" or "import" */
+    struct att_buf body;         /* CRL or certificate DER, PEM text, or the exact signed
+                                    document text (non-empty) */
+    struct att_buf signature;    /* 64 bytes r || s for Intel documents, else empty */
+    struct att_buf issuer_chain; /* PEM text; empty for the root CRL and AMD items */
+    int64_t issued;              /* issueDate / thisUpdate / the certificate's notBefore */
+    int64_t next_update;         /* nextUpdate / the certificate's notAfter */
+    int64_t eval_num;            /* tcbEvaluationDataNumber, 0 for CRLs and AMD items */
+    char source[16];             /* "pcs", "kds" or "import" */
     int64_t stored_at;
 };
 

@@ -193,3 +193,33 @@ att_err att_certs_window(STACK_OF(X509) * chain, int64_t *from, int64_t *until)
     *until = hi;
     return ATT_OK;
 }
+
+att_err att_certs_keys_id(STACK_OF(X509) * certs, char out[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    att_err rc = ATT_ERR_CRYPTO;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    uint8_t digest[32];
+    unsigned int n = 0;
+
+    ATT_CHECK(md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1, ATT_ERR_CRYPTO);
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        unsigned char *der = NULL;
+        int len = i2d_PUBKEY(X509_get0_pubkey(sk_X509_value(certs, i)), &der);
+        ATT_CHECK(len > 0, ATT_ERR_CRYPTO);
+        int ok = EVP_DigestUpdate(md, der, (size_t)len);
+        OPENSSL_free(der);
+        ATT_CHECK(ok == 1, ATT_ERR_CRYPTO);
+    }
+    ATT_CHECK(EVP_DigestFinal_ex(md, digest, &n) == 1 && n == sizeof(digest), ATT_ERR_CRYPTO);
+    for (size_t i = 0; i < sizeof(digest); i++) {
+        out[2 * i] = digits[digest[i] >> 4];
+        out[2 * i + 1] = digits[digest[i] & 15];
+    }
+    out[64] = '\0';
+    rc = ATT_OK;
+out:
+    EVP_MD_CTX_free(md);
+    ERR_clear_error();
+    return rc;
+}

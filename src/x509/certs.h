@@ -41,6 +41,10 @@ att_err att_certs_leaf(STACK_OF(X509) * certs, X509 **leaf) ATT_WUR;
 att_err att_certs_verify_to(X509 *leaf, STACK_OF(X509) * untrusted, STACK_OF(X509) * anchors,
                             STACK_OF(X509) * *chain, char *msg, size_t msg_len) ATT_WUR;
 
+/* SHA-256 over the DER public keys of `certs`, in order, as lower-case hex: names a set of trust
+ * anchors. */
+att_err att_certs_keys_id(STACK_OF(X509) * certs, char out[65]) ATT_WUR;
+
 /* The latest notBefore and earliest notAfter of `chain`. */
 att_err att_certs_window(STACK_OF(X509) * chain, int64_t *from, int64_t *until) ATT_WUR;
 

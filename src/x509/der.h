@@ -17,6 +17,7 @@
 #define ATT_DER_OID 0x06
 #define ATT_DER_ENUMERATED 0x0A
 #define ATT_DER_BOOLEAN 0x01
+#define ATT_DER_IA5STRING 0x16
 #define ATT_DER_SEQUENCE 0x30
 
 /*

@@ -37,35 +37,6 @@ const char *att_dcap_kind_name(enum att_dcap_kind k)
 
 /* ---- trust anchors -------------------------------------------------------------------- */
 
-static att_err trust_id(struct att_dcap_trust *t)
-{
-    att_err rc = ATT_ERR_NOMEM;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    uint8_t digest[32];
-    unsigned int n = 0;
-    struct att_buf hex;
-    att_buf_init(&hex, 128);
-
-    ATT_CHECK(md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1, ATT_ERR_CRYPTO);
-    for (int i = 0; i < sk_X509_num(t->anchors); i++) {
-        unsigned char *der = NULL;
-        int len = i2d_PUBKEY(X509_get0_pubkey(sk_X509_value(t->anchors, i)), &der);
-        ATT_CHECK(len > 0, ATT_ERR_CRYPTO);
-        int ok = EVP_DigestUpdate(md, der, (size_t)len);
-        OPENSSL_free(der);
-        ATT_CHECK(ok == 1, ATT_ERR_CRYPTO);
-    }
-    ATT_CHECK(EVP_DigestFinal_ex(md, digest, &n) == 1 && n == sizeof(digest), ATT_ERR_CRYPTO);
-    ATT_GUARD(att_hex_encode(digest, sizeof(digest), &hex));
-    memcpy(t->id, hex.data, 64);
-    t->id[64] = '\0';
-    rc = ATT_OK;
-out:
-    att_buf_cleanup(&hex);
-    EVP_MD_CTX_free(md);
-    return rc;
-}
-
 att_err att_dcap_trust_from_pem(const char *pem, size_t len, struct att_dcap_trust **out, char *msg,
                                 size_t msg_len)
 {
@@ -85,7 +56,7 @@ att_err att_dcap_trust_from_pem(const char *pem, size_t len, struct att_dcap_tru
             goto out;
         }
     }
-    ATT_GUARD(trust_id(t));
+    ATT_GUARD(att_certs_keys_id(t->anchors, t->id));
     *out = t;
     t = NULL;
     rc = ATT_OK;

@@ -15,7 +15,8 @@
  * (client certificates for private_key_jwt) and providers.attest_requires_auth; 4 policies
  * (providers.trust_model, policy_versions, policy_signers); 5 collateral (the newest Intel
  * collateral item per kind and key); 6 providers.collateral_grace; 7 signed policy requests
- * (providers.require_bound_requests, providers.policy_history_keep, policy_requests).
+ * (providers.require_bound_requests, providers.policy_history_keep, policy_requests); 8
+ * collateral also holds AMD SEV-SNP items (kinds amd_chain, amd_crl, amd_vcek; source kds).
  *
  * Tables later issues will add, each in a new migration (not created yet): audit_log.
  */
@@ -187,6 +188,31 @@ static const struct migration migrations[] = {
         "  PRIMARY KEY(provider, scope, digest));"
         "CREATE INDEX policy_requests_expiry ON policy_requests(expires_at)"
         "  WHERE expires_at > 0;",
+    },
+    {
+        8,
+        /* AMD SEV-SNP collateral (docs/reference/amd-sev-snp.md §6.7) in the same table: the
+         * ASK/ASVK chain and the CRL per product and chain, the VCEK per chip and TCB. SQLite
+         * cannot change a CHECK, so the table is copied into one with the wider lists. */
+        "CREATE TABLE collateral_v8 ("
+        "  kind TEXT NOT NULL"
+        "    CHECK(kind IN ('root_crl','pck_crl','tcb_info','qe_identity',"
+        "                   'amd_chain','amd_crl','amd_vcek')),"
+        "  key TEXT NOT NULL,"
+        "  sha256 TEXT NOT NULL,"
+        "  body BLOB NOT NULL,"
+        "  signature BLOB NOT NULL,"
+        "  issuer_chain BLOB NOT NULL,"
+        "  issued INTEGER NOT NULL,"
+        "  next_update INTEGER NOT NULL,"
+        "  eval_num INTEGER NOT NULL DEFAULT 0,"
+        "  source TEXT NOT NULL CHECK(source IN ('pcs','import','kds')),"
+        "  stored_at INTEGER NOT NULL,"
+        "  PRIMARY KEY(kind, key));"
+        "INSERT INTO collateral_v8 SELECT kind, key, sha256, body, signature, issuer_chain, issued,"
+        "  next_update, eval_num, source, stored_at FROM collateral;"
+        "DROP TABLE collateral;"
+        "ALTER TABLE collateral_v8 RENAME TO collateral;",
     },
 };
 

@@ -92,7 +92,7 @@ static void make_rec(struct att_collateral_rec *r, const char *kind, const char 
         memset(sig, 0xa5, sizeof(sig));
         EXPECT_OK(att_buf_put(&r->signature, sig, sizeof(sig)));
     }
-    if (strcmp(kind, "root_crl") != 0) {
+    if (strcmp(kind, "root_crl") != 0 && strncmp(kind, "amd_", 4) != 0) {
         EXPECT_OK(att_buf_puts(&r->issuer_chain, "-----BEGIN CERTIFICATE-----\nMIIB\n"
                                                  "-----END CERTIFICATE-----\n"));
     }
@@ -160,8 +160,8 @@ static void test_fresh_db_has_collateral(void **state)
     struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 7);
-    assert_int_equal(att_store_schema_latest(), 7);
+    assert_int_equal(v, 8);
+    assert_int_equal(att_store_schema_latest(), 8);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'"
                                     " AND name = 'collateral'"),
                      1);
@@ -189,7 +189,7 @@ static void test_upgrade_from_version_4(void **state)
     EXPECT_OK(att_store_provider_insert(f->s, &p));
     att_store_close(f->s);
     f->s = NULL;
-    /* Take migrations 5 to 7 back out: what is left is exactly a version 4 database. */
+    /* Take migrations 5 to 8 back out: what is left is exactly a version 4 database. */
     raw_exec(f->db, "DROP TABLE collateral; ALTER TABLE providers DROP COLUMN collateral_grace;"
                     " DROP TABLE policy_requests;"
                     " ALTER TABLE providers DROP COLUMN require_bound_requests;"
@@ -199,8 +199,8 @@ static void test_upgrade_from_version_4(void **state)
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 7);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 7);
+    assert_int_equal(v, 8);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 8);
     memset(&p, 0, sizeof(p));
     EXPECT_OK(att_store_provider_get(f->s, "p1", &p));
     assert_string_equal(p.trust_model, ATT_TRUST_ISOLATED);
@@ -213,7 +213,7 @@ static void test_upgrade_from_version_4(void **state)
     att_store_close(f->s);
     f->s = NULL;
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 7);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 8);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
 }
 
@@ -454,6 +454,16 @@ static void test_bad_arguments(void **state)
         {"tcb_info", "sgx:00606A00000G"},
         {"qe_identity", "SGX"},
         {"qe_identity", ""},
+        {"amd_chain", "vcek:milan"},
+        {"amd_chain", "vcek:Rome"},
+        {"amd_chain", "vcek:Milan:"},
+        {"amd_crl", "Milan"},
+        {"amd_vcek", "Milan:00"},
+        {"amd_vcek", "Turin:0011223344556677:00000000000000"}, /* TCB too short */
+        {"amd_vcek", "Turin:0011223344556677:0000000000000000:"},
+        {"amd_vcek", "Turin:00112233445566778899aabbccddeeff:0000000000000000"}, /* 16 bytes */
+        {"amd_vcek", "Turin:001122334455667G:0000000000000000"},
+        {"amd_vcek", "Milan:0011223344556677:0000000000000000"}, /* 8 bytes */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         make_rec(&r, bad[i][0], bad[i][1], "body", 1, 1);
@@ -521,6 +531,36 @@ static void test_bad_arguments(void **state)
 }
 
 /* The largest body and chain fit. */
+/* AMD SEV-SNP items (migration 8): chains and CRLs per product and chain, VCEKs per chip and
+ * TCB; unsigned, with no issuer chain; source "kds". */
+static void test_amd_kinds(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_collateral_rec r;
+    struct att_collateral_rec got;
+    char milan[160];
+    snprintf(milan, sizeof(milan), "Milan:%0128d:7308000000000003", 0);
+    const char *const items[][2] = {
+        {"amd_chain", "vcek:Milan"}, {"amd_chain", "vlek:Turin"},
+        {"amd_crl", "vcek:Genoa"},   {"amd_vcek", "Turin:1e550a8ee5cf9f4d:0900000000000000"},
+        {"amd_vcek", milan},
+    };
+    for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+        make_rec(&r, items[i][0], items[i][1], "der", 1000, 0);
+        snprintf(r.source, sizeof(r.source), "kds");
+        EXPECT_OK(att_store_collateral_put(f->s, &r, NULL));
+        att_collateral_rec_init(&got);
+        EXPECT_OK(att_store_collateral_get(f->s, items[i][0], items[i][1], &got));
+        assert_same_rec(&r, &got);
+        att_collateral_rec_cleanup(&got);
+        att_collateral_rec_cleanup(&r);
+    }
+    /* a signature on an AMD item is refused */
+    make_rec(&r, "amd_chain", "vcek:Genoa", "pem", 1000, 0);
+    EXPECT_OK(att_buf_puts(&r.signature, "sig"));
+    expect_bad(f->s, &r);
+}
+
 static void test_caps(void **state)
 {
     struct store_fx *f = *state;
@@ -562,7 +602,7 @@ static void test_tampered_rows(void **state)
         {"UPDATE collateral SET body = 'text'", true},            /* text where a blob belongs */
         {"UPDATE collateral SET issued = X'01'", true},
         {"UPDATE collateral SET next_update = 1.5", true},
-        {"UPDATE collateral SET key = 'sgx:00606A000000-and-a-lot-more-text'", false},
+        {"UPDATE collateral SET key = 'sgx:00606A000000' || printf('%.200c', 'x')", false},
     };
 
     make_rec(&r, "tcb_info", "sgx:00606A000000", "doc", 1, 1);
@@ -596,6 +636,7 @@ int main(void)
         T(test_equal_issued),
         T(test_bad_arguments),
         T(test_caps),
+        T(test_amd_kinds),
         T(test_tampered_rows),
     };
 #undef T

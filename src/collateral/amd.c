@@ -1,0 +1,872 @@
+/*
+ * amd.c - the AMD collateral service: cache, then store, then KDS; bundles imported offline
+ * (amd.h; docs/reference/amd-sev-snp.md §6.7).
+ *
+ * Locking: `lock` guards the held items and the leaf cache for lookups only (no I/O under it);
+ * `fetch_lock` lets one thread at a time go to the store or KDS, and the held items are checked
+ * again once it is held, so a burst of requests for one new chip costs one download.
+ */
+#include "collateral/amd.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "collateral/kds.h"
+#include "core/buf.h"
+#include "core/codec.h"
+#include "core/log.h"
+#include "crypto/ecdsa.h"
+#include "x509/certs.h"
+
+#define PRODUCTS 4       /* indexed by enum att_snp_product (0: unknown, unused) */
+#define LEAF_CACHE 1024  /* carried chains and fetched VCEKs kept */
+#define FETCH_BACKOFF 30 /* seconds before asking KDS again for an item it refused */
+#define REFRESH_LEAD_MAX 86400
+#define MAX_BUNDLE ((size_t)4 << 20)
+#define MAX_BUNDLE_CHAINS 6 /* three products, two chains */
+#define MAX_BUNDLE_VCEKS 256
+
+struct held {
+    struct att_amd_item *item;
+    int64_t retry_at; /* no KDS request before this time */
+};
+
+struct leaf_slot {
+    uint8_t key[32]; /* SHA-256 of the carried bytes, or of the VCEK's store key */
+    struct att_amd_item *leaf;
+    int64_t retry_at; /* with leaf NULL: KDS refused this VCEK; not asked before */
+    att_err refusal;  /* and how: ATT_ERR_COLLATERAL_MISSING (404) or ATT_ERR_FETCH */
+    uint64_t used;
+    bool in_use;
+};
+
+struct att_amd_collateral {
+    struct att_store *store; /* NULL: offline (items held in memory only) */
+    const struct att_amd_trust *trust;
+    struct att_kds_client kds;
+    bool has_kds;
+    char *strings[2];
+    int64_t retry_after_max;
+    bool crl_required;
+
+    pthread_mutex_t lock;
+    pthread_mutex_t fetch_lock;
+    struct held chains[PRODUCTS][2]; /* [product][vlek]: the ASK or ASVK */
+    struct held crls[PRODUCTS][2];
+    struct leaf_slot leaves[LEAF_CACHE];
+    uint64_t tick;
+};
+
+static const char *chain_name(bool vlek)
+{
+    return vlek ? "vlek" : "vcek";
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+static char *dup_or_null(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? strdup(s) : NULL;
+}
+
+static att_err service_new(struct att_store *store, const struct att_amd_trust *trust,
+                           const struct att_amd_collateral_config *cfg,
+                           struct att_amd_collateral **out)
+{
+    struct att_amd_collateral *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return ATT_ERR_NOMEM;
+    }
+    c->store = store;
+    c->trust = trust;
+    c->strings[0] = dup_or_null(cfg->kds_url);
+    c->strings[1] = dup_or_null(cfg->kds_ca_file);
+    c->kds.base_url = c->strings[0];
+    c->kds.ca_file = c->strings[1];
+    c->kds.timeout = cfg->timeout;
+    c->has_kds = c->strings[0] != NULL;
+    c->retry_after_max = cfg->retry_after_max > 0 ? cfg->retry_after_max : 3600;
+    c->crl_required = cfg->crl_required;
+    if ((cfg->kds_url != NULL && cfg->kds_url[0] != '\0' && c->strings[0] == NULL) ||
+        (cfg->kds_ca_file != NULL && cfg->kds_ca_file[0] != '\0' && c->strings[1] == NULL) ||
+        pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c->strings[0]);
+        free(c->strings[1]);
+        free(c);
+        return ATT_ERR_NOMEM;
+    }
+    if (pthread_mutex_init(&c->fetch_lock, NULL) != 0) {
+        pthread_mutex_destroy(&c->lock);
+        free(c->strings[0]);
+        free(c->strings[1]);
+        free(c);
+        return ATT_ERR_NOMEM;
+    }
+    *out = c;
+    return ATT_OK;
+}
+
+att_err att_amd_collateral_new(struct att_store *store, const struct att_amd_trust *trust,
+                               const struct att_amd_collateral_config *cfg,
+                               struct att_amd_collateral **out)
+{
+    if (store == NULL || trust == NULL || cfg == NULL || out == NULL) {
+        return ATT_ERR_ARG;
+    }
+    return service_new(store, trust, cfg, out);
+}
+
+void att_amd_collateral_free(struct att_amd_collateral *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    for (int p = 0; p < PRODUCTS; p++) {
+        for (int v = 0; v < 2; v++) {
+            att_amd_item_unref(c->chains[p][v].item);
+            att_amd_item_unref(c->crls[p][v].item);
+        }
+    }
+    for (size_t i = 0; i < LEAF_CACHE; i++) {
+        att_amd_item_unref(c->leaves[i].leaf);
+    }
+    pthread_mutex_destroy(&c->fetch_lock);
+    pthread_mutex_destroy(&c->lock);
+    free(c->strings[0]);
+    free(c->strings[1]);
+    free(c);
+}
+
+/* ---- held items ----------------------------------------------------------------------- */
+
+/* A reference to the held item (NULL when none), under the lock. */
+static struct att_amd_item *held_get(struct att_amd_collateral *c, struct held *h)
+{
+    pthread_mutex_lock(&c->lock);
+    struct att_amd_item *it = h->item != NULL ? att_amd_item_ref(h->item) : NULL;
+    pthread_mutex_unlock(&c->lock);
+    return it;
+}
+
+/* Hold `it` (a new reference) unless what is held is as new; true when it was taken. */
+static bool held_put(struct att_amd_collateral *c, struct held *h, struct att_amd_item *it)
+{
+    bool take;
+    pthread_mutex_lock(&c->lock);
+    take = h->item == NULL || it->not_before > h->item->not_before ||
+           (it->not_before == h->item->not_before && memcmp(it->hash, h->item->hash, 32) != 0 &&
+            it->not_after > h->item->not_after);
+    if (take) {
+        att_amd_item_unref(h->item);
+        h->item = att_amd_item_ref(it);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return take;
+}
+
+static bool backoff_passed(struct att_amd_collateral *c, const struct held *h, int64_t now)
+{
+    pthread_mutex_lock(&c->lock);
+    bool ok = now >= h->retry_at;
+    pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+static void backoff_set(struct att_amd_collateral *c, struct held *h, int64_t now,
+                        int64_t retry_after)
+{
+    int64_t wait = retry_after > 0 ? retry_after : FETCH_BACKOFF;
+    pthread_mutex_lock(&c->lock);
+    h->retry_at = now + (wait < c->retry_after_max ? wait : c->retry_after_max);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- the store ------------------------------------------------------------------------- */
+
+static void store_put(struct att_amd_collateral *c, const char *kind, const char *key,
+                      const uint8_t *body, size_t len, const struct att_amd_item *it,
+                      const char *source)
+{
+    struct att_collateral_rec rec;
+    struct att_buf hex;
+    uint8_t md[32];
+    if (c->store == NULL) {
+        return;
+    }
+    att_collateral_rec_init(&rec);
+    att_buf_init(&hex, 128);
+    snprintf(rec.kind, sizeof(rec.kind), "%s", kind);
+    snprintf(rec.key, sizeof(rec.key), "%s", key);
+    snprintf(rec.source, sizeof(rec.source), "%s", source);
+    rec.issued = it->not_before;
+    rec.next_update = it->not_after;
+    att_err rc = att_sha256(body, len, md);
+    if (rc == ATT_OK) {
+        rc = att_hex_encode(md, sizeof(md), &hex);
+    }
+    if (rc == ATT_OK) {
+        memcpy(rec.sha256, hex.data, 64);
+        rc = att_buf_put(&rec.body, body, len);
+    }
+    if (rc == ATT_OK) {
+        rc = att_store_collateral_put(c->store, &rec, NULL);
+    }
+    /* An older item than the one stored (another node got a newer one) is no failure. */
+    if (rc != ATT_OK && rc != ATT_ERR_EXISTS) {
+        att_log(ATT_LOG_WARN, "AMD collateral not stored", "kind", json_string(kind), "key",
+                json_string(key), "error", json_string(att_err_name(rc)), NULL);
+    }
+    att_buf_cleanup(&hex);
+    att_collateral_rec_cleanup(&rec);
+}
+
+/* The stored body of (kind, key) into `out`; ATT_ERR_NOT_FOUND when none (or no store). */
+static att_err store_get(struct att_amd_collateral *c, const char *kind, const char *key,
+                         struct att_buf *out)
+{
+    struct att_collateral_rec rec;
+    att_err rc;
+    if (c->store == NULL) {
+        return ATT_ERR_NOT_FOUND;
+    }
+    att_collateral_rec_init(&rec);
+    rc = att_store_collateral_get(c->store, kind, key, &rec);
+    if (rc == ATT_OK) {
+        rc = att_buf_put(out, rec.body.data, rec.body.len);
+    }
+    att_collateral_rec_cleanup(&rec);
+    return rc;
+}
+
+/* ---- loading --------------------------------------------------------------------------- */
+
+/* The signing key (ASK or ASVK: the certificate that is not self-signed) of a PEM chain as KDS
+ * serves it, loaded against the anchors; it must be of `product` and chain `vlek`. */
+static att_err chain_load(struct att_amd_collateral *c, const uint8_t *pem, size_t len,
+                          enum att_snp_product product, bool vlek, struct att_amd_item **out,
+                          char *msg, size_t msg_len)
+{
+    STACK_OF(X509) *certs = NULL;
+    char why[160] = "";
+    att_err rc = att_pem_certs_parse(pem, len, 3, &certs, why, sizeof(why));
+    if (rc != ATT_OK) {
+        return att_failf(ATT_ERR_CERT_PARSE, msg, msg_len, "AMD %s cert_chain of %s: %s",
+                         chain_name(vlek), att_amd_product_name(product), why);
+    }
+    rc = att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len, "AMD %s cert_chain of %s holds no %s",
+                   chain_name(vlek), att_amd_product_name(product), vlek ? "ASVK" : "ASK");
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        X509 *x = sk_X509_value(certs, i);
+        if (X509_check_issued(x, x) == X509_V_OK) {
+            continue; /* the ARK: the anchors stand for it */
+        }
+        rc = att_amd_signing_key_load(c->trust, x, out, msg, msg_len);
+        if (rc == ATT_OK && ((*out)->product != product || (*out)->vlek != vlek)) {
+            rc = att_failf(ATT_ERR_SNP_PRODUCT_MISMATCH, msg, msg_len,
+                           "AMD %s cert_chain of %s holds the %s of %s", chain_name(vlek),
+                           att_amd_product_name(product), (*out)->vlek ? "ASVK" : "ASK",
+                           att_amd_product_name((*out)->product));
+            att_amd_item_unref(*out);
+            *out = NULL;
+        }
+        break;
+    }
+    sk_X509_pop_free(certs, X509_free);
+    ERR_clear_error();
+    return rc;
+}
+
+typedef att_err (*kds_fetch_fn)(struct att_amd_collateral *c, enum att_snp_product product,
+                                bool vlek, struct att_kds_item *out, char *detail, size_t len);
+
+static att_err kds_chain(struct att_amd_collateral *c, enum att_snp_product product, bool vlek,
+                         struct att_kds_item *out, char *detail, size_t len)
+{
+    return att_kds_fetch_cert_chain(&c->kds, att_amd_product_name(product), vlek, out, detail, len);
+}
+
+static att_err kds_crl(struct att_amd_collateral *c, enum att_snp_product product, bool vlek,
+                       struct att_kds_item *out, char *detail, size_t len)
+{
+    return att_kds_fetch_crl(&c->kds, att_amd_product_name(product), vlek, out, detail, len);
+}
+
+/* Load `body` as the kind's item: a chain (kind "amd_chain") or a CRL. */
+static att_err held_load(struct att_amd_collateral *c, bool crl, enum att_snp_product product,
+                         bool vlek, const struct att_buf *body, struct att_amd_item **out,
+                         char *msg, size_t msg_len)
+{
+    if (!crl) {
+        return chain_load(c, body->data, body->len, product, vlek, out, msg, msg_len);
+    }
+    ATT_TRY(att_amd_crl_load(c->trust, body->data, body->len, vlek, out, msg, msg_len));
+    if ((*out)->product != product) {
+        att_amd_item_unref(*out);
+        *out = NULL;
+        return att_failf(ATT_ERR_SNP_CRL_INVALID, msg, msg_len,
+                         "AMD %s CRL of %s is signed by another product's ARK", chain_name(vlek),
+                         att_amd_product_name(product));
+    }
+    return ATT_OK;
+}
+
+/*
+ * The held chain or CRL of (product, vlek), current at `now` (a CRL before its nextUpdate),
+ * else a newer one from the store, else from KDS. Returns what is held when nothing newer can
+ * be had (the verifier says how stale), NULL with ATT_OK when there is none at all.
+ */
+static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp_product product,
+                            bool vlek, int64_t now, struct att_amd_item **out, char *msg,
+                            size_t msg_len)
+{
+    struct held *h = crl ? &c->crls[product][vlek] : &c->chains[product][vlek];
+    const char *kind = crl ? "amd_crl" : "amd_chain";
+    char key[32];
+    struct att_buf body;
+    struct att_amd_item *it = held_get(c, h);
+    att_err rc = ATT_OK;
+
+    if (it != NULL && (!crl || now <= it->not_after)) {
+        *out = it;
+        return ATT_OK;
+    }
+    att_amd_item_unref(it);
+    snprintf(key, sizeof(key), "%s:%s", chain_name(vlek), att_amd_product_name(product));
+    att_buf_init(&body, crl ? ATT_AMD_MAX_CRL : ATT_AMD_MAX_CHAIN_PEM);
+    pthread_mutex_lock(&c->fetch_lock);
+    it = held_get(c, h); /* another thread may have renewed it meanwhile */
+    if (it == NULL || (crl && now > it->not_after)) {
+        struct att_amd_item *got = NULL;
+        if (store_get(c, kind, key, &body) == ATT_OK &&
+            held_load(c, crl, product, vlek, &body, &got, msg, msg_len) == ATT_OK &&
+            (!crl || now <= got->not_after)) {
+            held_put(c, h, got);
+        } else if (c->has_kds && backoff_passed(c, h, now)) {
+            struct att_kds_item ki;
+            char detail[256] = "";
+            att_amd_item_unref(got);
+            got = NULL;
+            att_kds_item_init(&ki);
+            rc = (crl ? kds_crl : kds_chain)(c, product, vlek, &ki, detail, sizeof(detail));
+            if (rc == ATT_OK) {
+                rc = held_load(c, crl, product, vlek, &ki.body, &got, msg, msg_len);
+            }
+            if (rc == ATT_OK) {
+                if (held_put(c, h, got)) {
+                    store_put(c, kind, key, ki.body.data, ki.body.len, got, "kds");
+                }
+            } else {
+                backoff_set(c, h, now, ki.retry_after);
+                att_log(ATT_LOG_WARN, "AMD KDS fetch failed", "kind", json_string(kind), "key",
+                        json_string(key), "error", json_string(att_err_name(rc)), "detail",
+                        json_string(detail), NULL);
+                /* A held (stale) item still answers; the verifier judges it. */
+                rc = it != NULL || crl ? ATT_OK : rc;
+                if (rc != ATT_OK) {
+                    rc = att_failf(rc == ATT_ERR_NOT_FOUND ? ATT_ERR_COLLATERAL_MISSING : rc, msg,
+                                   msg_len, "AMD %s cert_chain of %s could not be fetched: %s",
+                                   chain_name(vlek), att_amd_product_name(product),
+                                   detail[0] != '\0' ? detail : att_err_str(rc));
+                }
+            }
+            att_kds_item_cleanup(&ki);
+        }
+        att_amd_item_unref(got);
+        att_amd_item_unref(it);
+        it = held_get(c, h);
+    }
+    pthread_mutex_unlock(&c->fetch_lock);
+    att_buf_cleanup(&body);
+    if (rc != ATT_OK) {
+        att_amd_item_unref(it);
+        return rc;
+    }
+    *out = it;
+    return ATT_OK;
+}
+
+/* ---- leaves ---------------------------------------------------------------------------- */
+
+/* The cached slot for `key`: a reference to its leaf (or NULL), and its retry time. */
+static struct att_amd_item *leaf_get(struct att_amd_collateral *c, const uint8_t key[32],
+                                     int64_t *retry_at, att_err *refusal)
+{
+    struct att_amd_item *it = NULL;
+    *retry_at = 0;
+    *refusal = ATT_OK;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < LEAF_CACHE; i++) {
+        struct leaf_slot *s = &c->leaves[i];
+        if (s->in_use && memcmp(s->key, key, 32) == 0) {
+            s->used = ++c->tick;
+            it = s->leaf != NULL ? att_amd_item_ref(s->leaf) : NULL;
+            *retry_at = s->retry_at;
+            *refusal = s->refusal;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return it;
+}
+
+/* Cache `leaf` (or, NULL, a retry time) under `key`, evicting the least recently used. */
+static void leaf_put(struct att_amd_collateral *c, const uint8_t key[32], struct att_amd_item *leaf,
+                     int64_t retry_at, att_err refusal)
+{
+    struct leaf_slot *victim = &c->leaves[0];
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < LEAF_CACHE; i++) {
+        struct leaf_slot *s = &c->leaves[i];
+        if (s->in_use && memcmp(s->key, key, 32) == 0) {
+            victim = s;
+            break;
+        }
+        if (!s->in_use || (victim->in_use && s->used < victim->used)) {
+            victim = s;
+        }
+    }
+    att_amd_item_unref(victim->leaf);
+    memcpy(victim->key, key, 32);
+    victim->leaf = leaf != NULL ? att_amd_item_ref(leaf) : NULL;
+    victim->retry_at = retry_at;
+    victim->refusal = refusal;
+    victim->used = ++c->tick;
+    victim->in_use = true;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* The product a leaf's issuer names ("SEV-Milan", "SEV-VLEK-Milan"). */
+static enum att_snp_product issuer_product(X509 *leaf)
+{
+    char cn[64] = "";
+    if (X509_NAME_get_text_by_NID(X509_get_issuer_name(leaf), NID_commonName, cn, sizeof(cn)) <=
+        0) {
+        ERR_clear_error();
+        return ATT_SNP_UNKNOWN;
+    }
+    const char *p = strncmp(cn, "SEV-VLEK-", 9) == 0 ? cn + 9
+                    : strncmp(cn, "SEV-", 4) == 0    ? cn + 4
+                                                     : "";
+    return att_amd_product_of_name(p);
+}
+
+/* The leaf the evidence carries, chained to the anchors through the carried signing key or the
+ * held one of its product. */
+static att_err carried_leaf(struct att_amd_collateral *c, const struct att_snp_report *r,
+                            const struct att_snp_carried *carried, X509 *lc, X509 *sc, int64_t now,
+                            struct att_amd_item **out, char *msg, size_t msg_len)
+{
+    struct att_bytes bytes = carried->pem.len > 0 ? carried->pem : carried->table;
+    bool vlek = r->signing_key == ATT_SNP_KEY_VLEK;
+    struct att_amd_item *sk = NULL;
+    uint8_t key[32];
+    int64_t retry_at = 0;
+
+    att_err refusal = ATT_OK;
+    ATT_TRY(att_sha256(bytes.ptr, bytes.len, key));
+    *out = leaf_get(c, key, &retry_at, &refusal);
+    if (*out != NULL) {
+        return ATT_OK;
+    }
+    if (sc != NULL) {
+        ATT_TRY(att_amd_signing_key_load(c->trust, sc, &sk, msg, msg_len));
+    } else {
+        enum att_snp_product p = r->product != ATT_SNP_UNKNOWN ? r->product : issuer_product(lc);
+        if (p == ATT_SNP_UNKNOWN) {
+            return att_failf(ATT_ERR_SNP_LEAF_CHAIN, msg, msg_len,
+                             "the carried %s names no known product as its issuer",
+                             vlek ? "VLEK" : "VCEK");
+        }
+        ATT_TRY(held_current(c, false, p, vlek, now, &sk, msg, msg_len));
+        if (sk == NULL) {
+            return att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
+                             "the %s chain of %s is not available: the evidence carries no %s",
+                             chain_name(vlek), att_amd_product_name(p), vlek ? "ASVK" : "ASK");
+        }
+    }
+    att_err rc = att_amd_leaf_load(lc, sk, out, msg, msg_len);
+    att_amd_item_unref(sk);
+    if (rc == ATT_OK) {
+        leaf_put(c, key, *out, 0, ATT_OK);
+    }
+    return rc;
+}
+
+/* "<Product>:<hwid hex>:<REPORTED_TCB as 16 hex digits>" (store.h). */
+static void vcek_key(const struct att_snp_report *r, enum att_snp_product p, char *key, size_t cap)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t hwid = p == ATT_SNP_TURIN ? 8 : 64;
+    size_t n = (size_t)snprintf(key, cap, "%s:", att_amd_product_name(p));
+    for (size_t i = 0; i < hwid && n + 2 < cap; i++) {
+        key[n++] = digits[r->chip_id[i] >> 4];
+        key[n++] = digits[r->chip_id[i] & 15];
+    }
+    snprintf(key + n, cap - n, ":%016llx", (unsigned long long)r->reported_tcb);
+}
+
+/* The VCEK of the report's chip and TCB for product `p`: cache, store, KDS. */
+static att_err fetched_vcek(struct att_amd_collateral *c, const struct att_snp_report *r,
+                            enum att_snp_product p, int64_t now, struct att_amd_item **out,
+                            char *msg, size_t msg_len)
+{
+    char key[160];
+    uint8_t hkey[32];
+    int64_t retry_at = 0;
+    att_err refusal = ATT_OK;
+    struct att_buf der;
+    struct att_amd_item *sk = NULL;
+    X509 *x = NULL;
+    att_err rc;
+
+    vcek_key(r, p, key, sizeof(key));
+    ATT_TRY(att_sha256(key, strlen(key), hkey));
+    *out = leaf_get(c, hkey, &retry_at, &refusal);
+    if (*out != NULL) {
+        return ATT_OK;
+    }
+    if (now < retry_at) {
+        return att_failf(refusal, msg, msg_len,
+                         "the VCEK of this chip and TCB could not be fetched from KDS (asked "
+                         "again in %lld seconds)",
+                         (long long)(retry_at - now));
+    }
+    ATT_TRY(held_current(c, false, p, false, now, &sk, msg, msg_len));
+    if (sk == NULL) {
+        return att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
+                         "the VCEK chain (ASK) of %s is not held%s", att_amd_product_name(p),
+                         c->has_kds ? ""
+                                    : " and no KDS is configured; the evidence can carry the "
+                                      "VCEK and ASK (VcekCertChain)");
+    }
+    att_buf_init(&der, ATT_AMD_MAX_CERT_DER);
+    pthread_mutex_lock(&c->fetch_lock);
+    const char *source = "store";
+    rc = store_get(c, "amd_vcek", key, &der);
+    if (rc != ATT_OK && c->has_kds) {
+        struct att_kds_item ki;
+        struct att_kds_tcb tcb;
+        struct att_snp_tcb t = att_snp_tcb_decode(r->reported_tcb, p);
+        char detail[256] = "";
+        tcb.fmc = t.fmc;
+        tcb.bl = t.bootloader;
+        tcb.tee = t.tee;
+        tcb.snp = t.snp;
+        tcb.ucode = t.microcode;
+        att_kds_item_init(&ki);
+        rc = att_kds_fetch_vcek(&c->kds, att_amd_product_name(p), r->chip_id,
+                                p == ATT_SNP_TURIN ? 8 : 64, &tcb, &ki, detail, sizeof(detail));
+        if (rc == ATT_OK) {
+            att_buf_reset(&der);
+            rc = att_buf_put(&der, ki.body.data, ki.body.len);
+            source = "kds";
+        } else {
+            int64_t wait = ki.retry_after > 0 ? ki.retry_after : FETCH_BACKOFF;
+            rc = rc == ATT_ERR_NOT_FOUND ? ATT_ERR_COLLATERAL_MISSING : rc;
+            leaf_put(c, hkey, NULL, now + (wait < c->retry_after_max ? wait : c->retry_after_max),
+                     rc);
+            att_log(ATT_LOG_WARN, "AMD KDS fetch failed", "kind", json_string("amd_vcek"), "key",
+                    json_string(key), "error", json_string(att_err_name(rc)), "detail",
+                    json_string(detail), NULL);
+            rc = att_failf(rc, msg, msg_len,
+                           "the VCEK of this chip and TCB could not be fetched from KDS: %s",
+                           detail[0] != '\0' ? detail : att_err_str(rc));
+        }
+        att_kds_item_cleanup(&ki);
+    } else if (rc != ATT_OK) {
+        rc = att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
+                       "the VCEK of this chip and TCB is not held and no KDS is configured; the "
+                       "evidence can carry it (VcekCertChain)");
+    }
+    if (rc == ATT_OK && att_amd_cert_from_der(der.data, der.len, &x) != ATT_OK) {
+        rc = att_failf(ATT_ERR_CERT_PARSE, msg, msg_len, "the VCEK from %s is not DER", source);
+    }
+    if (rc == ATT_OK) {
+        rc = att_amd_leaf_load(x, sk, out, msg, msg_len);
+    }
+    if (rc == ATT_OK) {
+        leaf_put(c, hkey, *out, 0, ATT_OK);
+        if (strcmp(source, "kds") == 0) {
+            store_put(c, "amd_vcek", key, der.data, der.len, *out, "kds");
+        }
+    }
+    pthread_mutex_unlock(&c->fetch_lock);
+    X509_free(x);
+    att_amd_item_unref(sk);
+    att_buf_cleanup(&der);
+    return rc;
+}
+
+static att_err source_get(void *ctx, const struct att_snp_report *r,
+                          const struct att_snp_carried *carried, int64_t now,
+                          struct att_snp_inputs *out, char *msg, size_t msg_len)
+{
+    struct att_amd_collateral *c = ctx;
+    bool vlek = r->signing_key == ATT_SNP_KEY_VLEK;
+    X509 *lc = NULL;
+    X509 *sc = NULL;
+    att_err rc;
+
+    memset(out, 0, sizeof(*out));
+    out->crl_required = c->crl_required;
+    ATT_TRY(att_snp_carried_certs(carried, vlek, &lc, &sc, msg, msg_len));
+    if (lc != NULL) {
+        rc = carried_leaf(c, r, carried, lc, sc, now, &out->leaf, msg, msg_len);
+    } else if (vlek) {
+        rc = att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
+                       "the report is signed by a VLEK and the evidence carries none (KDS does "
+                       "not publish VLEKs: the host supplies them)");
+    } else if (r->signing_key != ATT_SNP_KEY_VCEK) {
+        rc = att_failf(ATT_ERR_SNP_KEY_KIND, msg, msg_len,
+                       "report is not signed by a VCEK or VLEK (SIGNING_KEY is none)");
+    } else if (r->product != ATT_SNP_UNKNOWN) {
+        rc = fetched_vcek(c, r, r->product, now, &out->leaf, msg, msg_len);
+    } else {
+        /* A v2 report does not name its product; v2 firmware ran on Milan and Genoa only, and
+         * a chip ID is known to KDS under one of them. The chain check decides either way. */
+        char genoa[256] = "";
+        rc = fetched_vcek(c, r, ATT_SNP_MILAN, now, &out->leaf, msg, msg_len);
+        if (rc == ATT_ERR_COLLATERAL_MISSING &&
+            fetched_vcek(c, r, ATT_SNP_GENOA, now, &out->leaf, genoa, sizeof(genoa)) == ATT_OK) {
+            rc = ATT_OK;
+        }
+    }
+    X509_free(lc);
+    X509_free(sc);
+    if (rc == ATT_OK) {
+        rc = held_current(c, true, out->leaf->product, out->leaf->vlek, now, &out->crl, msg,
+                          msg_len);
+    }
+    if (rc != ATT_OK) {
+        att_snp_inputs_release(out);
+    }
+    return rc;
+}
+
+struct att_snp_source att_amd_collateral_source(struct att_amd_collateral *c)
+{
+    struct att_snp_source s = {source_get, c};
+    return s;
+}
+
+/* ---- bundles --------------------------------------------------------------------------- */
+
+static att_err bundle_fail(char *msg, size_t msg_len, const char *what)
+{
+    return att_failf(ATT_ERR_COLLATERAL_FORMAT, msg, msg_len, "AMD bundle: %s", what);
+}
+
+/* One {"product", "chain", "cert_chain", "crl"?} entry: load both, then hold and store. */
+static att_err bundle_chain(struct att_amd_collateral *c, json_t *e, int *imported, char *msg,
+                            size_t msg_len)
+{
+    const char *product = NULL;
+    const char *chain = NULL;
+    const char *pem = NULL;
+    const char *crl_hex = NULL;
+    size_t pem_len = 0;
+    size_t crl_len = 0;
+    json_error_t jerr;
+    struct att_amd_item *sk = NULL;
+    struct att_amd_item *crl = NULL;
+    struct att_buf der;
+    char key[32];
+    att_err rc;
+
+    if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:s, s:s, s:s%, s?s%}", "product", &product,
+                       "chain", &chain, "cert_chain", &pem, &pem_len, "crl", &crl_hex,
+                       &crl_len) != 0) {
+        return bundle_fail(msg, msg_len,
+                           "each \"amd\" entry is {\"product\", \"chain\", \"cert_chain\", "
+                           "\"crl\"?} of strings");
+    }
+    enum att_snp_product p = att_amd_product_of_name(product);
+    bool vlek = strcmp(chain, "vlek") == 0;
+    if (p == ATT_SNP_UNKNOWN || strchr(product, '-') != NULL ||
+        (!vlek && strcmp(chain, "vcek") != 0)) {
+        return bundle_fail(msg, msg_len,
+                           "\"product\" is Milan, Genoa or Turin and \"chain\" vcek or vlek");
+    }
+    if (pem_len > ATT_AMD_MAX_CHAIN_PEM || crl_len > 2 * ATT_AMD_MAX_CRL) {
+        return att_failf(ATT_ERR_TOO_LARGE, msg, msg_len, "AMD bundle: an item is too large");
+    }
+    att_buf_init(&der, ATT_AMD_MAX_CRL);
+    rc = chain_load(c, (const uint8_t *)pem, pem_len, p, vlek, &sk, msg, msg_len);
+    if (rc == ATT_OK && sk == NULL) {
+        rc = bundle_fail(msg, msg_len, "a cert_chain holds no signing key");
+    }
+    if (rc == ATT_OK && crl_hex != NULL) {
+        rc = att_hex_decode(crl_hex, crl_len, &der) == ATT_OK
+                 ? held_load(c, true, p, vlek, &der, &crl, msg, msg_len)
+                 : bundle_fail(msg, msg_len, "\"crl\" is not hex DER");
+    }
+    snprintf(key, sizeof(key), "%s:%s", chain_name(vlek), att_amd_product_name(p));
+    if (rc == ATT_OK && held_put(c, &c->chains[p][vlek], sk)) {
+        store_put(c, "amd_chain", key, (const uint8_t *)pem, pem_len, sk, "import");
+        (*imported)++;
+    }
+    if (rc == ATT_OK && crl != NULL && held_put(c, &c->crls[p][vlek], crl)) {
+        store_put(c, "amd_crl", key, der.data, der.len, crl, "import");
+        (*imported)++;
+    }
+    att_amd_item_unref(sk);
+    att_amd_item_unref(crl);
+    att_buf_cleanup(&der);
+    return rc;
+}
+
+/* One VCEK (hex DER): load it against its product's held ASK, then store it under its key. */
+static att_err bundle_vcek(struct att_amd_collateral *c, json_t *e, int64_t now, int *imported,
+                           char *msg, size_t msg_len)
+{
+    struct att_buf der;
+    X509 *x = NULL;
+    struct att_amd_item *sk = NULL;
+    struct att_amd_item *leaf = NULL;
+    att_err rc;
+
+    att_buf_init(&der, ATT_AMD_MAX_CERT_DER);
+    if (!json_is_string(e) ||
+        att_hex_decode(json_string_value(e), json_string_length(e), &der) != ATT_OK ||
+        att_amd_cert_from_der(der.data, der.len, &x) != ATT_OK) {
+        att_buf_cleanup(&der);
+        return bundle_fail(msg, msg_len, "each \"vceks\" entry is a VCEK as hex DER");
+    }
+    enum att_snp_product p = issuer_product(x);
+    rc = p != ATT_SNP_UNKNOWN ? held_current(c, false, p, false, now, &sk, msg, msg_len)
+                              : bundle_fail(msg, msg_len, "a VCEK's issuer names no product");
+    if (rc == ATT_OK && sk == NULL) {
+        rc = att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
+                       "AMD bundle: a VCEK of %s comes without its product's VCEK cert_chain",
+                       att_amd_product_name(p));
+    }
+    if (rc == ATT_OK) {
+        rc = att_amd_leaf_load(x, sk, &leaf, msg, msg_len);
+    }
+    if (rc == ATT_OK && (leaf->info.hwid_len == 0 || leaf->vlek)) {
+        rc = bundle_fail(msg, msg_len, "a \"vceks\" entry is not a VCEK with a hwID");
+    }
+    if (rc == ATT_OK) {
+        /* The store key names the chip and TCB the certificate was issued for. */
+        struct att_snp_report r;
+        char key[160];
+        uint8_t hkey[32];
+        struct att_amd_cert_info *i = &leaf->info;
+        memset(&r, 0, sizeof(r));
+        memcpy(r.chip_id, i->hwid, i->hwid_len);
+        r.reported_tcb = p == ATT_SNP_TURIN
+                             ? (uint64_t)i->fmc | (uint64_t)i->bootloader << 8 |
+                                   (uint64_t)i->tee << 16 | (uint64_t)i->snp << 24 |
+                                   (uint64_t)i->microcode << 56
+                             : (uint64_t)i->bootloader | (uint64_t)i->tee << 8 |
+                                   (uint64_t)i->snp << 48 | (uint64_t)i->microcode << 56;
+        vcek_key(&r, p, key, sizeof(key));
+        rc = att_sha256(key, strlen(key), hkey);
+        if (rc == ATT_OK) {
+            leaf_put(c, hkey, leaf, 0, ATT_OK);
+            store_put(c, "amd_vcek", key, der.data, der.len, leaf, "import");
+            (*imported)++;
+        }
+    }
+    att_amd_item_unref(leaf);
+    att_amd_item_unref(sk);
+    X509_free(x);
+    att_buf_cleanup(&der);
+    return rc;
+}
+
+att_err att_amd_collateral_import(struct att_amd_collateral *c, const char *json, size_t len,
+                                  int64_t now, int *imported, char *msg, size_t msg_len)
+{
+    json_error_t jerr;
+    json_t *root = NULL;
+    json_t *chains = NULL;
+    json_t *vceks = NULL;
+    int count = 0;
+    att_err rc = ATT_OK;
+
+    if (len > MAX_BUNDLE) {
+        return att_failf(ATT_ERR_TOO_LARGE, msg, msg_len, "AMD bundle is over %zu bytes",
+                         MAX_BUNDLE);
+    }
+    root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (json_unpack_ex(root, &jerr, 0, "{s:o, s?o}", "amd", &chains, "vceks", &vceks) != 0 ||
+        !json_is_array(chains) || (vceks != NULL && !json_is_array(vceks))) {
+        json_decref(root);
+        return bundle_fail(msg, msg_len, "not an object {\"amd\": [...], \"vceks\": [...]?}");
+    }
+    if (json_array_size(chains) > MAX_BUNDLE_CHAINS ||
+        (vceks != NULL && json_array_size(vceks) > MAX_BUNDLE_VCEKS)) {
+        json_decref(root);
+        return att_failf(ATT_ERR_TOO_LARGE, msg, msg_len,
+                         "AMD bundle holds over %d chains or %d VCEKs", MAX_BUNDLE_CHAINS,
+                         MAX_BUNDLE_VCEKS);
+    }
+    for (size_t i = 0; rc == ATT_OK && i < json_array_size(chains); i++) {
+        rc = bundle_chain(c, json_array_get(chains, i), &count, msg, msg_len);
+    }
+    for (size_t i = 0; rc == ATT_OK && vceks != NULL && i < json_array_size(vceks); i++) {
+        rc = bundle_vcek(c, json_array_get(vceks, i), now, &count, msg, msg_len);
+    }
+    json_decref(root);
+    if (imported != NULL) {
+        *imported = count;
+    }
+    return rc;
+}
+
+att_err att_amd_collateral_offline(const struct att_amd_trust *trust, const char *json, size_t len,
+                                   bool crl_required, struct att_amd_collateral **out, char *msg,
+                                   size_t msg_len)
+{
+    struct att_amd_collateral_config cfg = {NULL, NULL, 0, 0, crl_required};
+    struct att_amd_collateral *c = NULL;
+    att_err rc = service_new(NULL, trust, &cfg, &c);
+    if (rc == ATT_OK && json != NULL) {
+        rc = att_amd_collateral_import(c, json, len, 0, NULL, msg, msg_len);
+    }
+    if (rc != ATT_OK) {
+        att_amd_collateral_free(c);
+        return rc;
+    }
+    *out = c;
+    return ATT_OK;
+}
+
+/* ---- refresh --------------------------------------------------------------------------- */
+
+void att_amd_collateral_refresh(struct att_amd_collateral *c, int64_t now)
+{
+    for (int p = ATT_SNP_MILAN; p <= ATT_SNP_TURIN; p++) {
+        for (int v = 0; v < 2; v++) {
+            struct att_amd_item *it = held_get(c, &c->crls[p][v]);
+            if (it == NULL) {
+                continue;
+            }
+            int64_t lead = (it->not_after - it->not_before) / 4;
+            int64_t next = it->not_after;
+            lead = lead < REFRESH_LEAD_MAX ? lead : REFRESH_LEAD_MAX;
+            att_amd_item_unref(it);
+            if (now < next - lead) {
+                continue;
+            }
+            /* Ask as if it had expired: the store first, then KDS (within its backoff). */
+            struct att_amd_item *got = NULL;
+            char msg[256] = "";
+            if (held_current(c, true, (enum att_snp_product)p, v != 0,
+                             next + 1 > now ? next + 1 : now, &got, msg, sizeof(msg)) == ATT_OK) {
+                att_amd_item_unref(got);
+            }
+        }
+    }
+}
+
+void att_amd_collateral_refresh_cb(void *c, int64_t now)
+{
+    att_amd_collateral_refresh(c, now);
+}
