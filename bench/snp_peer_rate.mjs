@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Throughput of the reference SEV-SNP verifier @tinfoilsh/verifier (the version pinned in
-// tests/integration/js/package.json; `npm ci` there first; Node.js >= 20): full verification of
+// tests/integration/js/package.json; `npm ci` there first): full verification of
 // sample snp03 (Genoa) with its VCEK through the peer's public verifyAttestation(), as
 // tests/integration/js/snp_peer_verify.mjs calls it: gunzip + parse of the report, format checks
 // of ARK/ASK/VCEK, their validity at the given time, ARK self-signature, ASK and VCEK RSA-PSS
@@ -28,7 +28,7 @@ import path from 'node:path';
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const JS_DIR = path.join(ROOT, 'tests', 'integration', 'js');
 const REPORT = path.join(ROOT, 'tests', 'fixtures', 'snp', 'snp03_tinfoil_genoa_report.bin');
-const VCEK = path.join(ROOT, 'tests', 'fixtures', 'snp', 'peer', 'snp03_tinfoil_genoa_vcek.der');
+const VCEK = path.join(ROOT, 'tests', 'fixtures', 'snp', 'snp03_tinfoil_genoa_vcek.der');
 const PEER = '@tinfoilsh/verifier';
 const PREDICATE_SEV_V2 = 'https://tinfoil.sh/predicate/sev-snp-guest/v2';
 const MEASUREMENT = '09ef32acf90fcfeb6206d1a46c13145cef736ebbb83f18eaff680b686232031546ff5fd39c44599699ee8734cbbeb519';

@@ -39,6 +39,11 @@ const char *att_admin_trust_path(struct att_admin *a)
     return a != NULL && a->cfg.dcap_trust_anchors[0] != '\0' ? a->cfg.dcap_trust_anchors : NULL;
 }
 
+const char *att_admin_amd_trust_path(struct att_admin *a)
+{
+    return a != NULL && a->cfg.amd_trust_anchors[0] != '\0' ? a->cfg.amd_trust_anchors : NULL;
+}
+
 int att_admin_fail(char *err, size_t n, const char *fmt, ...)
 {
     va_list ap;

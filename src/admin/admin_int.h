@@ -16,6 +16,8 @@ struct att_store *att_admin_store(struct att_admin *a);
 struct att_keyring *att_admin_keyring(struct att_admin *a);
 /* The configured dcap_trust_anchors file, or NULL (built-in Intel root; also when a is NULL). */
 const char *att_admin_trust_path(struct att_admin *a);
+/* The configured amd_trust_anchors file, or NULL (built-in ARKs; also when a is NULL). */
+const char *att_admin_amd_trust_path(struct att_admin *a);
 /* Write a message into err and return 1 (the CLI's failure value). */
 int att_admin_fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /*

@@ -209,7 +209,8 @@ static int amd_source(struct att_admin *a, const struct att_admin_verify_args *a
 {
     char msg[256] = "";
     att_err rc;
-    if (load_amd_trust(args->trust_path, &s->amd_trust, err, n) != 0) {
+    if (load_amd_trust(args->trust_path != NULL ? args->trust_path : att_admin_amd_trust_path(a),
+                       &s->amd_trust, err, n) != 0) {
         return 1;
     }
     if (args->bundle_path != NULL) {
@@ -394,7 +395,7 @@ static int amd_import(struct att_admin *a, const char *path, const struct att_bu
     char msg[256] = "";
     int imported = 0;
     int rc = 1;
-    if (load_amd_trust(NULL, &trust, err, err_len) != 0) {
+    if (load_amd_trust(att_admin_amd_trust_path(a), &trust, err, err_len) != 0) {
         return 1;
     }
     if (att_amd_collateral_new(att_admin_store(a), trust, &cfg, &c) != ATT_OK) {

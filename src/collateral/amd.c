@@ -27,13 +27,15 @@
 #define LEAF_CACHE 1024  /* carried chains and fetched VCEKs kept */
 #define FETCH_BACKOFF 30 /* seconds before asking KDS again for an item it refused */
 #define REFRESH_LEAD_MAX 86400
+#define REFRESH_RETRY 600 /* seconds between background refreshes of one CRL */
 #define MAX_BUNDLE ((size_t)4 << 20)
 #define MAX_BUNDLE_CHAINS 6 /* three products, two chains */
 #define MAX_BUNDLE_VCEKS 256
 
 struct held {
     struct att_amd_item *item;
-    int64_t retry_at; /* no KDS request before this time */
+    int64_t retry_at;   /* no KDS request before this time */
+    int64_t refresh_at; /* no background refresh before this time */
 };
 
 struct leaf_slot {
@@ -188,15 +190,17 @@ static void backoff_set(struct att_amd_collateral *c, struct held *h, int64_t no
 
 /* ---- the store ------------------------------------------------------------------------- */
 
-static void store_put(struct att_amd_collateral *c, const char *kind, const char *key,
+/* Store the item's bytes; true when the stored row changed (or, offline, always). */
+static bool store_put(struct att_amd_collateral *c, const char *kind, const char *key,
                       const uint8_t *body, size_t len, const struct att_amd_item *it,
                       const char *source)
 {
     struct att_collateral_rec rec;
     struct att_buf hex;
     uint8_t md[32];
+    bool changed = false;
     if (c->store == NULL) {
-        return;
+        return true;
     }
     att_collateral_rec_init(&rec);
     att_buf_init(&hex, 128);
@@ -214,7 +218,7 @@ static void store_put(struct att_amd_collateral *c, const char *kind, const char
         rc = att_buf_put(&rec.body, body, len);
     }
     if (rc == ATT_OK) {
-        rc = att_store_collateral_put(c->store, &rec, NULL);
+        rc = att_store_collateral_put(c->store, &rec, &changed);
     }
     /* An older item than the one stored (another node got a newer one) is no failure. */
     if (rc != ATT_OK && rc != ATT_ERR_EXISTS) {
@@ -223,6 +227,7 @@ static void store_put(struct att_amd_collateral *c, const char *kind, const char
     }
     att_buf_cleanup(&hex);
     att_collateral_rec_cleanup(&rec);
+    return changed;
 }
 
 /* The stored body of (kind, key) into `out`; ATT_ERR_NOT_FOUND when none (or no store). */
@@ -360,6 +365,9 @@ static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp
                 if (held_put(c, h, got)) {
                     store_put(c, kind, key, ki.body.data, ki.body.len, got, "kds");
                 }
+                if (crl && now > got->not_after) {
+                    backoff_set(c, h, now, 0); /* KDS has nothing newer yet */
+                }
             } else {
                 backoff_set(c, h, now, ki.retry_after);
                 att_log(ATT_LOG_WARN, "AMD KDS fetch failed", "kind", json_string(kind), "key",
@@ -455,24 +463,30 @@ static enum att_snp_product issuer_product(X509 *leaf)
     return att_amd_product_of_name(p);
 }
 
-/* The leaf the evidence carries, chained to the anchors through the carried signing key or the
- * held one of its product. */
-static att_err carried_leaf(struct att_amd_collateral *c, const struct att_snp_report *r,
-                            const struct att_snp_carried *carried, X509 *lc, X509 *sc, int64_t now,
-                            struct att_amd_item **out, char *msg, size_t msg_len)
+/* The cache key of carried certificates: SHA-256 of the chain kind and the bytes (a table
+ * yields a VCEK or a VLEK as the report asks). */
+static att_err carried_key(struct att_bytes bytes, bool vlek, uint8_t key[32])
 {
-    struct att_bytes bytes = carried->pem.len > 0 ? carried->pem : carried->table;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    uint8_t kind = vlek;
+    bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+              EVP_DigestUpdate(md, &kind, 1) == 1 &&
+              EVP_DigestUpdate(md, bytes.ptr, bytes.len) == 1 &&
+              EVP_DigestFinal_ex(md, key, &n) == 1 && n == 32;
+    EVP_MD_CTX_free(md);
+    return ok ? ATT_OK : ATT_ERR_CRYPTO;
+}
+
+/* The leaf the evidence carries, chained to the anchors through the carried signing key or the
+ * held one of its product, and cached under `key`. */
+static att_err carried_leaf(struct att_amd_collateral *c, const struct att_snp_report *r, X509 *lc,
+                            X509 *sc, const uint8_t key[32], int64_t now, struct att_amd_item **out,
+                            char *msg, size_t msg_len)
+{
     bool vlek = r->signing_key == ATT_SNP_KEY_VLEK;
     struct att_amd_item *sk = NULL;
-    uint8_t key[32];
-    int64_t retry_at = 0;
 
-    att_err refusal = ATT_OK;
-    ATT_TRY(att_sha256(bytes.ptr, bytes.len, key));
-    *out = leaf_get(c, key, &retry_at, &refusal);
-    if (*out != NULL) {
-        return ATT_OK;
-    }
     if (sc != NULL) {
         ATT_TRY(att_amd_signing_key_load(c->trust, sc, &sk, msg, msg_len));
     } else {
@@ -602,39 +616,64 @@ static att_err fetched_vcek(struct att_amd_collateral *c, const struct att_snp_r
     return rc;
 }
 
+/* The leaf when the evidence carries none: fetched (or held) by chip and TCB. */
+static att_err fetched_leaf(struct att_amd_collateral *c, const struct att_snp_report *r,
+                            int64_t now, struct att_amd_item **out, char *msg, size_t msg_len)
+{
+    char genoa[256] = "";
+    att_err rc;
+    if (r->signing_key == ATT_SNP_KEY_VLEK) {
+        return att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
+                         "the report is signed by a VLEK and the evidence carries none (KDS does "
+                         "not publish VLEKs: the host supplies them)");
+    }
+    if (r->signing_key != ATT_SNP_KEY_VCEK) {
+        return att_failf(ATT_ERR_SNP_KEY_KIND, msg, msg_len,
+                         "report is not signed by a VCEK or VLEK (SIGNING_KEY is none)");
+    }
+    if (r->product != ATT_SNP_UNKNOWN) {
+        return fetched_vcek(c, r, r->product, now, out, msg, msg_len);
+    }
+    /* A v2 report does not name its product; v2 firmware ran on Milan and Genoa only, and a
+     * chip ID is known to KDS under one of them. The chain check decides either way. */
+    rc = fetched_vcek(c, r, ATT_SNP_MILAN, now, out, msg, msg_len);
+    if (rc == ATT_ERR_COLLATERAL_MISSING &&
+        fetched_vcek(c, r, ATT_SNP_GENOA, now, out, genoa, sizeof(genoa)) == ATT_OK) {
+        rc = ATT_OK;
+    }
+    return rc;
+}
+
 static att_err source_get(void *ctx, const struct att_snp_report *r,
                           const struct att_snp_carried *carried, int64_t now,
                           struct att_snp_inputs *out, char *msg, size_t msg_len)
 {
     struct att_amd_collateral *c = ctx;
-    bool vlek = r->signing_key == ATT_SNP_KEY_VLEK;
+    struct att_bytes bytes = carried->pem.len > 0 ? carried->pem : carried->table;
     X509 *lc = NULL;
     X509 *sc = NULL;
-    att_err rc;
+    att_err rc = ATT_OK;
 
     memset(out, 0, sizeof(*out));
     out->crl_required = c->crl_required;
-    ATT_TRY(att_snp_carried_certs(carried, vlek, &lc, &sc, msg, msg_len));
-    if (lc != NULL) {
-        rc = carried_leaf(c, r, carried, lc, sc, now, &out->leaf, msg, msg_len);
-    } else if (vlek) {
-        rc = att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
-                       "the report is signed by a VLEK and the evidence carries none (KDS does "
-                       "not publish VLEKs: the host supplies them)");
-    } else if (r->signing_key != ATT_SNP_KEY_VCEK) {
-        rc = att_failf(ATT_ERR_SNP_KEY_KIND, msg, msg_len,
-                       "report is not signed by a VCEK or VLEK (SIGNING_KEY is none)");
-    } else if (r->product != ATT_SNP_UNKNOWN) {
-        rc = fetched_vcek(c, r, r->product, now, &out->leaf, msg, msg_len);
-    } else {
-        /* A v2 report does not name its product; v2 firmware ran on Milan and Genoa only, and
-         * a chip ID is known to KDS under one of them. The chain check decides either way. */
-        char genoa[256] = "";
-        rc = fetched_vcek(c, r, ATT_SNP_MILAN, now, &out->leaf, msg, msg_len);
-        if (rc == ATT_ERR_COLLATERAL_MISSING &&
-            fetched_vcek(c, r, ATT_SNP_GENOA, now, &out->leaf, genoa, sizeof(genoa)) == ATT_OK) {
-            rc = ATT_OK;
+    /* Certificates the evidence carries: the cache by their bytes first, so a warm request
+     * parses no certificate. */
+    if (bytes.len > 0) {
+        bool vlek = r->signing_key == ATT_SNP_KEY_VLEK;
+        uint8_t key[32];
+        int64_t retry_at = 0;
+        att_err refusal = ATT_OK;
+        ATT_TRY(carried_key(bytes, vlek, key));
+        out->leaf = leaf_get(c, key, &retry_at, &refusal);
+        if (out->leaf == NULL) {
+            ATT_TRY(att_snp_carried_certs(carried, vlek, &lc, &sc, msg, msg_len));
         }
+        if (lc != NULL) {
+            rc = carried_leaf(c, r, lc, sc, key, now, &out->leaf, msg, msg_len);
+        }
+    }
+    if (rc == ATT_OK && out->leaf == NULL) {
+        rc = fetched_leaf(c, r, now, &out->leaf, msg, msg_len);
     }
     X509_free(lc);
     X509_free(sc);
@@ -706,12 +745,12 @@ static att_err bundle_chain(struct att_amd_collateral *c, json_t *e, int *import
                  : bundle_fail(msg, msg_len, "\"crl\" is not hex DER");
     }
     snprintf(key, sizeof(key), "%s:%s", chain_name(vlek), att_amd_product_name(p));
-    if (rc == ATT_OK && held_put(c, &c->chains[p][vlek], sk)) {
-        store_put(c, "amd_chain", key, (const uint8_t *)pem, pem_len, sk, "import");
+    if (rc == ATT_OK && held_put(c, &c->chains[p][vlek], sk) &&
+        store_put(c, "amd_chain", key, (const uint8_t *)pem, pem_len, sk, "import")) {
         (*imported)++;
     }
-    if (rc == ATT_OK && crl != NULL && held_put(c, &c->crls[p][vlek], crl)) {
-        store_put(c, "amd_crl", key, der.data, der.len, crl, "import");
+    if (rc == ATT_OK && crl != NULL && held_put(c, &c->crls[p][vlek], crl) &&
+        store_put(c, "amd_crl", key, der.data, der.len, crl, "import")) {
         (*imported)++;
     }
     att_amd_item_unref(sk);
@@ -769,8 +808,7 @@ static att_err bundle_vcek(struct att_amd_collateral *c, json_t *e, int64_t now,
         rc = att_sha256(key, strlen(key), hkey);
         if (rc == ATT_OK) {
             leaf_put(c, hkey, leaf, 0, ATT_OK);
-            store_put(c, "amd_vcek", key, der.data, der.len, leaf, "import");
-            (*imported)++;
+            *imported += store_put(c, "amd_vcek", key, der.data, der.len, leaf, "import");
         }
     }
     att_amd_item_unref(leaf);
@@ -848,11 +886,18 @@ void att_amd_collateral_refresh(struct att_amd_collateral *c, int64_t now)
             if (it == NULL) {
                 continue;
             }
+            struct held *h = &c->crls[p][v];
             int64_t lead = (it->not_after - it->not_before) / 4;
             int64_t next = it->not_after;
             lead = lead < REFRESH_LEAD_MAX ? lead : REFRESH_LEAD_MAX;
             att_amd_item_unref(it);
-            if (now < next - lead) {
+            pthread_mutex_lock(&c->lock);
+            bool due = now >= next - lead && now >= h->refresh_at;
+            if (due) {
+                h->refresh_at = now + REFRESH_RETRY;
+            }
+            pthread_mutex_unlock(&c->lock);
+            if (!due) {
                 continue;
             }
             /* Ask as if it had expired: the store first, then KDS (within its backoff). */

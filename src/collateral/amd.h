@@ -59,7 +59,8 @@ att_err att_amd_collateral_import(struct att_amd_collateral *c, const char *json
                                   int64_t now, int *imported, char *msg, size_t msg_len) ATT_WUR;
 
 /* Renew every held CRL within a quarter of its validity (at most a day) of its nextUpdate,
- * from the store or KDS (the collateral refresher calls this). */
+ * from the store or KDS, each at most once every 10 minutes (the collateral refresher calls
+ * this). */
 void att_amd_collateral_refresh(struct att_amd_collateral *c, int64_t now);
 /* The same with the signature of att_collateral_refresher_also. */
 void att_amd_collateral_refresh_cb(void *c, int64_t now);

@@ -20,12 +20,16 @@
 
 #include "core/buf.h"
 #include "core/codec.h"
+#include "core/json_plain.h"
 #include "evidence/common.h"
 #include "evidence/snp/verify.h"
 
 #define MAX_DOCUMENT (64 * 1024) /* the JSON document: report and chain, base64url */
 #define MAX_CARRIED (48 * 1024)  /* a decoded VcekCertChain (PEM or table) */
-#define REPORT_B64_MAX (ATT_SNP_REPORT_LEN * 4 / 3 + 4)
+/* SnpReport decodes into a buffer with room to spare, so a report of the wrong length reaches
+ * the parser and gets its precise code (truncated, trailing bytes). */
+#define REPORT_MAX 4096
+#define REPORT_B64_MAX (REPORT_MAX * 4 / 3)
 
 struct snp_state {
     struct att_buf report_bytes;
@@ -71,7 +75,10 @@ static att_err document_parse(struct snp_state *s, struct att_bytes doc, char *m
                          "SEV-SNP evidence document of %zu bytes is over %d", doc.len,
                          MAX_DOCUMENT);
     }
-    root = json_loadb((const char *)doc.ptr, doc.len, JSON_REJECT_DUPLICATES, &jerr);
+    /* The plain-JSON fast path first (core/json_plain.h): the document is mostly base64url. */
+    if (att_json_plain_load(doc.ptr, doc.len, &root) != ATT_OK) {
+        root = json_loadb((const char *)doc.ptr, doc.len, JSON_REJECT_DUPLICATES, &jerr);
+    }
     if (!json_is_object(root)) {
         rc = att_failf(ATT_ERR_SNP_EVIDENCE_FORMAT, msg, msg_len,
                        "report is not a JSON object {\"SnpReport\", \"VcekCertChain\"} nor a "
@@ -94,7 +101,7 @@ static att_err document_parse(struct snp_state *s, struct att_bytes doc, char *m
     if (report_len > REPORT_B64_MAX ||
         b64url_padded(report, report_len, &s->report_bytes) != ATT_OK) {
         rc = att_failf(ATT_ERR_SNP_EVIDENCE_FORMAT, msg, msg_len,
-                       "report.SnpReport is not base64url of a 1184-byte report");
+                       "report.SnpReport is not base64url of at most %d bytes", REPORT_MAX);
         goto out;
     }
     if (chain != NULL && b64url_padded(chain, chain_len, &s->carried_bytes) != ATT_OK) {
@@ -113,7 +120,7 @@ out:
 static att_err evidence_parse(struct snp_state *s, struct att_bytes evidence, char *msg,
                               size_t msg_len)
 {
-    att_buf_init(&s->report_bytes, ATT_SNP_REPORT_LEN + 3);
+    att_buf_init(&s->report_bytes, REPORT_MAX);
     att_buf_init(&s->carried_bytes, MAX_CARRIED);
     if (evidence.len == ATT_SNP_REPORT_LEN && evidence.ptr[0] != '{') {
         ATT_TRY(att_buf_put(&s->report_bytes, evidence.ptr, evidence.len));

@@ -95,11 +95,13 @@ static att_err revocation(const struct att_amd_item *leaf, const struct att_snp_
                                             att_amd_product_name(leaf->product), chain)
                                 : ATT_OK;
     }
-    if (crl->product != leaf->product || crl->vlek != leaf->vlek) {
+    if (crl->product != leaf->product || crl->vlek != leaf->vlek ||
+        X509_cmp(crl->ark, sk->ark) != 0) {
         return att_failf(ATT_ERR_SNP_CRL_INVALID, msg, msg_len,
-                         "AMD CRL is %s's %s CRL, the report needs %s's %s CRL",
-                         att_amd_product_name(crl->product), crl->vlek ? "VLEK" : "VCEK",
-                         att_amd_product_name(leaf->product), chain);
+                         "AMD CRL is %s's %s CRL, the report needs the %s CRL of the ARK of %s "
+                         "that certified its chain",
+                         att_amd_product_name(crl->product), crl->vlek ? "VLEK" : "VCEK", chain,
+                         att_amd_product_name(leaf->product));
     }
     if (now < crl->not_before) {
         return att_failf(ATT_ERR_COLLATERAL_NOT_YET_VALID, msg, msg_len,

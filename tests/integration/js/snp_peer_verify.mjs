@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Reference SEV-SNP verifier for differential tests: @tinfoilsh/verifier (pure JS + Web Crypto,
-// version pinned exactly in package.json; needs Node.js >= 20). SNP_PEER_NOTES.md beside this
-// file says what the peer checks and what it does not.
+// version pinned exactly in package.json; runs on Debian 12's Node 18.20). docs/verification.md
+// ("SEV-SNP") says what the peer checks and what it does not.
 //
 //   node snp_peer_verify.mjs --report FILE(.bin|.hex) --vcek FILE(.der|.pem)
 //                            [--chain ASK_ARK.pem] [--time ISO8601]

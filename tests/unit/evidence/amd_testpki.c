@@ -1375,6 +1375,15 @@ static void blob_free(struct amd_testpki_blob *b)
     b->len = 0;
 }
 
+int amd_testpki_crl_der(const struct amd_testpki *pki, int64_t at, struct amd_testpki_blob *out)
+{
+    struct pss amd = {EVP_sha384(), 48, true};
+    X509_CRL *crl = make_crl(pki->ark, pki->ark_key, at, NULL, &amd);
+    bool ok = crl != NULL && der_of_crl(crl, out);
+    X509_CRL_free(crl);
+    return ok ? 0 : -1;
+}
+
 void amd_testpki_free(struct amd_testpki *pki)
 {
     if (pki == NULL) {

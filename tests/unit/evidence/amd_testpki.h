@@ -300,4 +300,11 @@ int amd_testpki_build(const struct amd_testpki_opts *opts, struct amd_testpki *o
 /* Release everything in `pki` and zero it. Accepts NULL and a zeroed struct. */
 void amd_testpki_free(struct amd_testpki *pki);
 
+/*
+ * Another CRL of the PKI's ARK, issued around `at` (thisUpdate a day before, nextUpdate 29 days
+ * after, as the build's own), revoking nothing: a later CRL for refresh tests. DER into *out
+ * (free with free()). 0 or -1.
+ */
+int amd_testpki_crl_der(const struct amd_testpki *pki, int64_t at, struct amd_testpki_blob *out);
+
 #endif

@@ -268,12 +268,53 @@ static void test_crl_rules(void **state)
            ATT_ERR_COLLATERAL_NOT_YET_VALID);
 }
 
+/* Two Milan ARKs trusted: the CRL held must be the one of the ARK that certified the chain. */
+static void test_crl_of_another_ark(void **state)
+{
+    (void)state;
+    struct amd_testpki a;
+    struct amd_testpki b;
+    struct amd_testpki_opts o = base();
+    struct att_amd_trust *t = NULL;
+    struct att_amd_collateral *c = NULL;
+    struct att_snp_report r;
+    struct att_snp_inputs in;
+    struct att_snp_verdict v;
+    struct att_buf pem;
+    struct att_buf bundle;
+    char msg[256] = "";
+    memset(&in, 0, sizeof(in));
+    assert_int_equal(amd_testpki_build(&o, &a), 0);
+    assert_int_equal(amd_testpki_build(&o, &b), 0);
+    att_buf_init(&pem, 1 << 16);
+    EXPECT_OK(att_buf_puts(&pem, a.ark_pem));
+    EXPECT_OK(att_buf_puts(&pem, b.ark_pem));
+    EXPECT_OK(att_amd_trust_from_pem((const char *)pem.data, pem.len, &t, msg, sizeof(msg)));
+    bundle_json(&b, true, &bundle); /* b's chain and CRL */
+    EXPECT_OK(att_amd_collateral_offline(t, (const char *)bundle.data, bundle.len, true, &c, msg,
+                                         sizeof(msg)));
+    EXPECT_OK(att_snp_report_parse(a.report, sizeof(a.report), &r, msg, sizeof(msg)));
+    struct att_snp_carried carried = {{(const uint8_t *)a.chain_pem, strlen(a.chain_pem)},
+                                      {NULL, 0}};
+    struct att_snp_source src = att_amd_collateral_source(c);
+    EXPECT_OK(src.get(src.ctx, &r, &carried, NOW, &in, msg, sizeof(msg)));
+    EXPECT_ERR(att_snp_verify(&r, &in, NOW, 0, &v, msg, sizeof(msg)), ATT_ERR_SNP_CRL_INVALID);
+    att_snp_inputs_release(&in);
+    att_amd_collateral_free(c);
+    att_amd_trust_free(t);
+    att_buf_cleanup(&bundle);
+    att_buf_cleanup(&pem);
+    amd_testpki_free(&a);
+    amd_testpki_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_variants),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_crl_rules),
+        cmocka_unit_test(test_crl_of_another_ark),
     };
     return cmocka_run_group_tests_name("evidence_snp_branches", tests, NULL, NULL);
 }
