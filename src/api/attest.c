@@ -245,6 +245,18 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
     int64_t now = att_time_now();
     att_err rc;
 
+    /* A type MAA added in a later version is not served under an earlier one (checked here,
+     * after the caller's credentials). The versions are dates (a "-preview" suffix sorts after
+     * its date), so text order is time order. */
+    const struct att_bytes *version = att_http_query_get(call->req->head, "api-version");
+    if (t->since_api_version != NULL && version != NULL &&
+        att_bytes_cmp_str(*version, t->since_api_version) < 0) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s needs api-version %s or later", t->name,
+                 t->since_api_version);
+        att_http_error(resp, 400, "InvalidParameter", msg);
+        return;
+    }
     memset(&err, 0, sizeof(err));
     decoded_init(&d);
     att_buf_init(&token, ATT_JWS_MAX);

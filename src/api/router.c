@@ -554,16 +554,6 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
         att_http_error(resp, 400, "InvalidParameter", msg);
         return;
     }
-    /* A type MAA added in a later version is not served under an earlier one. The versions
-     * are dates (a "-preview" suffix sorts after its date), so text order is time order. */
-    const char *since = match->evidence != NULL ? match->evidence->since_api_version : NULL;
-    if (since != NULL && version != NULL && att_bytes_cmp_str(*version, since) < 0) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "%s needs api-version %s or later", match->evidence->name,
-                 since);
-        att_http_error(resp, 400, "InvalidParameter", msg);
-        return;
-    }
     struct att_identity who;
     struct att_api_call call = {req,  snap->providers, provider,       api,
                                 NULL, {{NULL, 0}},     match->evidence};

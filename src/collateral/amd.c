@@ -2,9 +2,14 @@
  * amd.c - the AMD collateral service: cache, then store, then KDS; bundles imported offline
  * (amd.h; docs/reference/amd-sev-snp.md §6.7).
  *
- * Locking: `lock` guards the held items and the leaf cache for lookups only (no I/O under it);
- * `fetch_lock` lets one thread at a time go to the store or KDS, and the held items are checked
- * again once it is held, so a burst of requests for one new chip costs one download.
+ * Locking: `lock` guards the held items, the leaf cache and the KDS backoff (no I/O under it).
+ * Store reads take no lock. `kds_lock` lets one transfer at a time go to KDS, node-wide (KDS
+ * throttles its callers, not items): a request waits for it at most the KDS timeout, then gets
+ * 503; what it needs is looked up again once the lock is held, so a burst for one new chip
+ * costs one download. After a 429 or 503 from KDS no request goes to KDS before its
+ * Retry-After. A fetched VCEK must be the one asked for (hwID and SPLs) and is stored only once
+ * a report has verified with it (att_snp_source.verified), so unauthenticated requests cannot
+ * fill the store.
  */
 #include "collateral/amd.h"
 
@@ -57,7 +62,8 @@ struct att_amd_collateral {
     bool crl_required;
 
     pthread_mutex_t lock;
-    pthread_mutex_t fetch_lock;
+    pthread_mutex_t kds_lock;
+    int64_t kds_retry_at;            /* after KDS's 429/503: no KDS request before this time */
     struct held chains[PRODUCTS][2]; /* [product][vlek]: the ASK or ASVK */
     struct held crls[PRODUCTS][2];
     struct leaf_slot leaves[LEAF_CACHE];
@@ -102,7 +108,7 @@ static att_err service_new(struct att_store *store, const struct att_amd_trust *
         free(c);
         return ATT_ERR_NOMEM;
     }
-    if (pthread_mutex_init(&c->fetch_lock, NULL) != 0) {
+    if (pthread_mutex_init(&c->kds_lock, NULL) != 0) {
         pthread_mutex_destroy(&c->lock);
         free(c->strings[0]);
         free(c->strings[1]);
@@ -137,7 +143,7 @@ void att_amd_collateral_free(struct att_amd_collateral *c)
     for (size_t i = 0; i < LEAF_CACHE; i++) {
         att_amd_item_unref(c->leaves[i].leaf);
     }
-    pthread_mutex_destroy(&c->fetch_lock);
+    pthread_mutex_destroy(&c->kds_lock);
     pthread_mutex_destroy(&c->lock);
     free(c->strings[0]);
     free(c->strings[1]);
@@ -186,6 +192,47 @@ static void backoff_set(struct att_amd_collateral *c, struct held *h, int64_t no
     pthread_mutex_lock(&c->lock);
     h->retry_at = now + (wait < c->retry_after_max ? wait : c->retry_after_max);
     pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- the KDS gate ---------------------------------------------------------------------- */
+
+/*
+ * Take the right to one KDS transfer: none while KDS asked the node to wait, and at most the
+ * KDS timeout of waiting for another transfer to end (no wait at all when `wait` is false: for
+ * what a request can do without). ATT_ERR_FETCH (503) otherwise.
+ */
+static att_err kds_enter(struct att_amd_collateral *c, int64_t now, bool wait_for_it, char *msg,
+                         size_t msg_len)
+{
+    struct timespec until;
+    pthread_mutex_lock(&c->lock);
+    int64_t wait = c->kds_retry_at - now;
+    pthread_mutex_unlock(&c->lock);
+    if (wait > 0) {
+        return att_failf(ATT_ERR_FETCH, msg, msg_len,
+                         "AMD KDS asked attestd to wait (429/503); asked again in %lld seconds",
+                         (long long)wait);
+    }
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += c->kds.timeout > 0 ? c->kds.timeout : 5;
+    if ((wait_for_it ? pthread_mutex_timedlock(&c->kds_lock, &until)
+                     : pthread_mutex_trylock(&c->kds_lock)) != 0) {
+        return att_failf(ATT_ERR_FETCH, msg, msg_len, "another AMD KDS request is still in flight");
+    }
+    return ATT_OK;
+}
+
+/* End the transfer (`ki` NULL: none was made); a 429 or 503 answer (a Retry-After) holds every
+ * KDS request back. */
+static void kds_leave(struct att_amd_collateral *c, int64_t now, const struct att_kds_item *ki)
+{
+    if (ki != NULL && ki->retry_after > 0) {
+        int64_t wait = ki->retry_after < c->retry_after_max ? ki->retry_after : c->retry_after_max;
+        pthread_mutex_lock(&c->lock);
+        c->kds_retry_at = now + wait;
+        pthread_mutex_unlock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->kds_lock);
 }
 
 /* ---- the store ------------------------------------------------------------------------- */
@@ -320,10 +367,38 @@ static att_err held_load(struct att_amd_collateral *c, bool crl, enum att_snp_pr
     return ATT_OK;
 }
 
+/* Hold the stored item of (kind, key) when it is newer than what is held. Store reads take no
+ * lock; a stored CRL already held (same bytes) is not loaded (verified) again. */
+static void held_from_store(struct att_amd_collateral *c, bool crl, enum att_snp_product product,
+                            bool vlek, struct held *h, const char *key)
+{
+    struct att_buf body;
+    struct att_amd_item *got = NULL;
+    struct att_amd_item *it = held_get(c, h);
+    char ignored[256];
+    uint8_t md[32];
+    att_buf_init(&body, crl ? ATT_AMD_MAX_CRL : ATT_AMD_MAX_CHAIN_PEM);
+    if (store_get(c, crl ? "amd_crl" : "amd_chain", key, &body) == ATT_OK &&
+        !(crl && it != NULL && att_sha256(body.data, body.len, md) == ATT_OK &&
+          memcmp(md, it->hash, 32) == 0) &&
+        held_load(c, crl, product, vlek, &body, &got, ignored, sizeof(ignored)) == ATT_OK) {
+        held_put(c, h, got);
+    }
+    att_amd_item_unref(got);
+    att_amd_item_unref(it);
+    att_buf_cleanup(&body);
+}
+
+/* Whether `it` answers at `now` (a chain always; a CRL before its nextUpdate). */
+static bool held_fresh(const struct att_amd_item *it, bool crl, int64_t now)
+{
+    return it != NULL && (!crl || now <= it->not_after);
+}
+
 /*
  * The held chain or CRL of (product, vlek), current at `now` (a CRL before its nextUpdate),
  * else a newer one from the store, else from KDS. Returns what is held when nothing newer can
- * be had (the verifier says how stale), NULL with ATT_OK when there is none at all.
+ * be had (the verifier says how stale), NULL with ATT_OK when no CRL is held at all.
  */
 static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp_product product,
                             bool vlek, int64_t now, struct att_amd_item **out, char *msg,
@@ -332,32 +407,31 @@ static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp
     struct held *h = crl ? &c->crls[product][vlek] : &c->chains[product][vlek];
     const char *kind = crl ? "amd_crl" : "amd_chain";
     char key[32];
-    struct att_buf body;
     struct att_amd_item *it = held_get(c, h);
     att_err rc = ATT_OK;
 
-    if (it != NULL && (!crl || now <= it->not_after)) {
+    if (held_fresh(it, crl, now)) {
         *out = it;
         return ATT_OK;
     }
     att_amd_item_unref(it);
     snprintf(key, sizeof(key), "%s:%s", chain_name(vlek), att_amd_product_name(product));
-    att_buf_init(&body, crl ? ATT_AMD_MAX_CRL : ATT_AMD_MAX_CHAIN_PEM);
-    pthread_mutex_lock(&c->fetch_lock);
-    it = held_get(c, h); /* another thread may have renewed it meanwhile */
-    if (it == NULL || (crl && now > it->not_after)) {
-        struct att_amd_item *got = NULL;
-        if (store_get(c, kind, key, &body) == ATT_OK &&
-            held_load(c, crl, product, vlek, &body, &got, msg, msg_len) == ATT_OK &&
-            (!crl || now <= got->not_after)) {
-            held_put(c, h, got);
-        } else if (c->has_kds && backoff_passed(c, h, now)) {
+    held_from_store(c, crl, product, vlek, h, key);
+    it = held_get(c, h);
+    if (!held_fresh(it, crl, now) && c->has_kds && backoff_passed(c, h, now)) {
+        /* A CRL the deployment does not require is not worth waiting for. */
+        rc = kds_enter(c, now, !crl || c->crl_required, msg, msg_len);
+        if (rc == ATT_OK) {
+            att_amd_item_unref(it);
+            it = held_get(c, h); /* another thread may have renewed it meanwhile */
+        }
+        if (rc == ATT_OK && !held_fresh(it, crl, now)) {
             struct att_kds_item ki;
+            struct att_amd_item *got = NULL;
             char detail[256] = "";
-            att_amd_item_unref(got);
-            got = NULL;
             att_kds_item_init(&ki);
             rc = (crl ? kds_crl : kds_chain)(c, product, vlek, &ki, detail, sizeof(detail));
+            kds_leave(c, now, &ki);
             if (rc == ATT_OK) {
                 rc = held_load(c, crl, product, vlek, &ki.body, &got, msg, msg_len);
             }
@@ -373,29 +447,27 @@ static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp
                 att_log(ATT_LOG_WARN, "AMD KDS fetch failed", "kind", json_string(kind), "key",
                         json_string(key), "error", json_string(att_err_name(rc)), "detail",
                         json_string(detail), NULL);
-                /* A held (stale) item still answers; the verifier judges it. */
-                rc = it != NULL || crl ? ATT_OK : rc;
-                if (rc != ATT_OK) {
+                if (rc != ATT_ERR_FETCH && detail[0] != '\0') {
                     rc = att_failf(rc == ATT_ERR_NOT_FOUND ? ATT_ERR_COLLATERAL_MISSING : rc, msg,
-                                   msg_len, "AMD %s cert_chain of %s could not be fetched: %s",
-                                   chain_name(vlek), att_amd_product_name(product),
+                                   msg_len, "AMD %s %s of %s could not be fetched: %s",
+                                   chain_name(vlek), crl ? "CRL" : "cert_chain",
+                                   att_amd_product_name(product), detail);
+                } else if (rc == ATT_ERR_FETCH) {
+                    rc = att_failf(rc, msg, msg_len, "AMD KDS: %s",
                                    detail[0] != '\0' ? detail : att_err_str(rc));
                 }
             }
+            att_amd_item_unref(got);
             att_kds_item_cleanup(&ki);
+            att_amd_item_unref(it);
+            it = held_get(c, h);
+        } else if (rc == ATT_OK) {
+            kds_leave(c, now, NULL);
         }
-        att_amd_item_unref(got);
-        att_amd_item_unref(it);
-        it = held_get(c, h);
     }
-    pthread_mutex_unlock(&c->fetch_lock);
-    att_buf_cleanup(&body);
-    if (rc != ATT_OK) {
-        att_amd_item_unref(it);
-        return rc;
-    }
+    /* A held (stale) item, or none for a CRL, still answers: the verifier judges it. */
     *out = it;
-    return ATT_OK;
+    return it != NULL || crl ? ATT_OK : rc;
 }
 
 /* ---- leaves ---------------------------------------------------------------------------- */
@@ -511,17 +583,111 @@ static att_err carried_leaf(struct att_amd_collateral *c, const struct att_snp_r
     return rc;
 }
 
-/* "<Product>:<hwid hex>:<REPORTED_TCB as 16 hex digits>" (store.h). */
-static void vcek_key(const struct att_snp_report *r, enum att_snp_product p, char *key, size_t cap)
+/* TCB_VERSION of these parts in the product's layout, reserved bytes zero (§6.4): what KDS is
+ * asked for, and so what a VCEK is filed under. */
+static uint64_t tcb_encode(enum att_snp_product p, uint8_t fmc, uint8_t bl, uint8_t tee,
+                           uint8_t snp, uint8_t ucode)
+{
+    if (p == ATT_SNP_TURIN) {
+        return (uint64_t)fmc | (uint64_t)bl << 8 | (uint64_t)tee << 16 | (uint64_t)snp << 24 |
+               (uint64_t)ucode << 56;
+    }
+    return (uint64_t)bl | (uint64_t)tee << 8 | (uint64_t)snp << 48 | (uint64_t)ucode << 56;
+}
+
+/* "<Product>:<hwid hex>:<TCB as 16 hex digits>" (store.h). */
+static void vcek_key(enum att_snp_product p, const uint8_t *hwid, uint64_t tcb, char *key,
+                     size_t cap)
 {
     static const char digits[] = "0123456789abcdef";
-    size_t hwid = p == ATT_SNP_TURIN ? 8 : 64;
     size_t n = (size_t)snprintf(key, cap, "%s:", att_amd_product_name(p));
-    for (size_t i = 0; i < hwid && n + 2 < cap; i++) {
-        key[n++] = digits[r->chip_id[i] >> 4];
-        key[n++] = digits[r->chip_id[i] & 15];
+    for (size_t i = 0; i < (p == ATT_SNP_TURIN ? 8u : 64u) && n + 2 < cap; i++) {
+        key[n++] = digits[hwid[i] >> 4];
+        key[n++] = digits[hwid[i] & 15];
     }
-    snprintf(key + n, cap - n, ":%016llx", (unsigned long long)r->reported_tcb);
+    snprintf(key + n, cap - n, ":%016llx", (unsigned long long)tcb);
+}
+
+/* The key a report's VCEK is filed under: its CHIP_ID and the SPLs of its REPORTED_TCB. */
+static void vcek_key_of_report(const struct att_snp_report *r, enum att_snp_product p, char *key,
+                               size_t cap)
+{
+    struct att_snp_tcb t = att_snp_tcb_decode(r->reported_tcb, p);
+    vcek_key(p, r->chip_id, tcb_encode(p, t.fmc, t.bootloader, t.tee, t.snp, t.microcode), key,
+             cap);
+}
+
+/* The key a VCEK is filed under, from its own hwID and SPL extensions. */
+static void vcek_key_of_leaf(const struct att_amd_item *leaf, char *key, size_t cap)
+{
+    const struct att_amd_cert_info *i = &leaf->info;
+    uint8_t hwid[64];
+    memset(hwid, 0, sizeof(hwid));
+    memcpy(hwid, i->hwid, i->hwid_len);
+    vcek_key(leaf->product, hwid,
+             tcb_encode(leaf->product, i->fmc, i->bootloader, i->tee, i->snp, i->microcode), key,
+             cap);
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Ask KDS for the VCEK of `key` (the report's chip and TCB); the answer must be that VCEK. */
+static att_err kds_vcek(struct att_amd_collateral *c, const struct att_snp_report *r,
+                        enum att_snp_product p, struct att_amd_item *sk, const char *key,
+                        int64_t now, struct att_amd_item **out, char *msg, size_t msg_len)
+{
+    struct att_kds_item ki;
+    struct att_kds_tcb tcb;
+    struct att_snp_tcb t = att_snp_tcb_decode(r->reported_tcb, p);
+    char detail[256] = "";
+    char got_key[160];
+    X509 *x = NULL;
+    tcb.fmc = t.fmc;
+    tcb.bl = t.bootloader;
+    tcb.tee = t.tee;
+    tcb.snp = t.snp;
+    tcb.ucode = t.microcode;
+    att_kds_item_init(&ki);
+    att_err rc = att_kds_fetch_vcek(&c->kds, att_amd_product_name(p), r->chip_id,
+                                    p == ATT_SNP_TURIN ? 8 : 64, &tcb, &ki, detail, sizeof(detail));
+    kds_leave(c, now, &ki);
+    if (rc != ATT_OK) {
+        rc = rc == ATT_ERR_NOT_FOUND ? ATT_ERR_COLLATERAL_MISSING : rc;
+        att_failf(rc, msg, msg_len,
+                  "the VCEK of this chip and TCB could not be fetched from KDS: %s",
+                  detail[0] != '\0' ? detail : att_err_str(rc));
+    } else if (att_amd_cert_from_der(ki.body.data, ki.body.len, &x) != ATT_OK ||
+               att_amd_leaf_load(x, sk, out, msg, msg_len) != ATT_OK) {
+        rc = att_failf(ATT_ERR_FETCH, msg, msg_len,
+                       "AMD KDS answered a certificate that is not a VCEK of the ASK of %s",
+                       att_amd_product_name(p));
+    } else {
+        vcek_key_of_leaf(*out, got_key, sizeof(got_key));
+        if (strcmp(got_key, key) != 0) {
+            att_amd_item_unref(*out);
+            *out = NULL;
+            rc = att_failf(ATT_ERR_FETCH, msg, msg_len,
+                           "AMD KDS answered the VCEK of another chip or TCB");
+        } else {
+            (*out)->from_kds = true; /* stored once a report verifies with it */
+        }
+    }
+    if (rc != ATT_OK) {
+        att_log(ATT_LOG_WARN, "AMD KDS fetch failed", "kind", json_string("amd_vcek"), "key",
+                json_string(key), "error", json_string(att_err_name(rc)), "detail",
+                json_string(detail[0] != '\0' ? detail : msg), NULL);
+    }
+    X509_free(x);
+    att_kds_item_cleanup(&ki);
+    return rc;
 }
 
 /* The VCEK of the report's chip and TCB for product `p`: cache, store, KDS. */
@@ -538,7 +704,12 @@ static att_err fetched_vcek(struct att_amd_collateral *c, const struct att_snp_r
     X509 *x = NULL;
     att_err rc;
 
-    vcek_key(r, p, key, sizeof(key));
+    if (r->mask_chip_key || all_zero(r->chip_id, p == ATT_SNP_TURIN ? 8 : 64)) {
+        return att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
+                         "the report masks its CHIP_ID (MASK_CHIP_KEY): its VCEK cannot be "
+                         "looked up, the evidence must carry it (VcekCertChain)");
+    }
+    vcek_key_of_report(r, p, key, sizeof(key));
     ATT_TRY(att_sha256(key, strlen(key), hkey));
     *out = leaf_get(c, hkey, &retry_at, &refusal);
     if (*out != NULL) {
@@ -559,57 +730,31 @@ static att_err fetched_vcek(struct att_amd_collateral *c, const struct att_snp_r
                                       "VCEK and ASK (VcekCertChain)");
     }
     att_buf_init(&der, ATT_AMD_MAX_CERT_DER);
-    pthread_mutex_lock(&c->fetch_lock);
-    const char *source = "store";
     rc = store_get(c, "amd_vcek", key, &der);
-    if (rc != ATT_OK && c->has_kds) {
-        struct att_kds_item ki;
-        struct att_kds_tcb tcb;
-        struct att_snp_tcb t = att_snp_tcb_decode(r->reported_tcb, p);
-        char detail[256] = "";
-        tcb.fmc = t.fmc;
-        tcb.bl = t.bootloader;
-        tcb.tee = t.tee;
-        tcb.snp = t.snp;
-        tcb.ucode = t.microcode;
-        att_kds_item_init(&ki);
-        rc = att_kds_fetch_vcek(&c->kds, att_amd_product_name(p), r->chip_id,
-                                p == ATT_SNP_TURIN ? 8 : 64, &tcb, &ki, detail, sizeof(detail));
-        if (rc == ATT_OK) {
-            att_buf_reset(&der);
-            rc = att_buf_put(&der, ki.body.data, ki.body.len);
-            source = "kds";
-        } else {
-            int64_t wait = ki.retry_after > 0 ? ki.retry_after : FETCH_BACKOFF;
-            rc = rc == ATT_ERR_NOT_FOUND ? ATT_ERR_COLLATERAL_MISSING : rc;
-            leaf_put(c, hkey, NULL, now + (wait < c->retry_after_max ? wait : c->retry_after_max),
-                     rc);
-            att_log(ATT_LOG_WARN, "AMD KDS fetch failed", "kind", json_string("amd_vcek"), "key",
-                    json_string(key), "error", json_string(att_err_name(rc)), "detail",
-                    json_string(detail), NULL);
-            rc = att_failf(rc, msg, msg_len,
-                           "the VCEK of this chip and TCB could not be fetched from KDS: %s",
-                           detail[0] != '\0' ? detail : att_err_str(rc));
-        }
-        att_kds_item_cleanup(&ki);
-    } else if (rc != ATT_OK) {
+    if (rc == ATT_OK) {
+        rc = att_amd_cert_from_der(der.data, der.len, &x) == ATT_OK
+                 ? att_amd_leaf_load(x, sk, out, msg, msg_len)
+                 : att_failf(ATT_ERR_CERT_PARSE, msg, msg_len, "the stored VCEK is not DER");
+    } else if (!c->has_kds) {
         rc = att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
                        "the VCEK of this chip and TCB is not held and no KDS is configured; the "
                        "evidence can carry it (VcekCertChain)");
-    }
-    if (rc == ATT_OK && att_amd_cert_from_der(der.data, der.len, &x) != ATT_OK) {
-        rc = att_failf(ATT_ERR_CERT_PARSE, msg, msg_len, "the VCEK from %s is not DER", source);
-    }
-    if (rc == ATT_OK) {
-        rc = att_amd_leaf_load(x, sk, out, msg, msg_len);
+    } else if ((rc = kds_enter(c, now, true, msg, msg_len)) == ATT_OK) {
+        *out = leaf_get(c, hkey, &retry_at, &refusal); /* fetched meanwhile? */
+        if (*out == NULL) {
+            rc = kds_vcek(c, r, p, sk, key, now, out, msg, msg_len);
+            if (rc != ATT_OK) {
+                int64_t wait =
+                    FETCH_BACKOFF < c->retry_after_max ? FETCH_BACKOFF : c->retry_after_max;
+                leaf_put(c, hkey, NULL, now + wait, rc);
+            }
+        } else {
+            kds_leave(c, now, NULL);
+        }
     }
     if (rc == ATT_OK) {
         leaf_put(c, hkey, *out, 0, ATT_OK);
-        if (strcmp(source, "kds") == 0) {
-            store_put(c, "amd_vcek", key, der.data, der.len, *out, "kds");
-        }
     }
-    pthread_mutex_unlock(&c->fetch_lock);
     X509_free(x);
     att_amd_item_unref(sk);
     att_buf_cleanup(&der);
@@ -687,9 +832,29 @@ static att_err source_get(void *ctx, const struct att_snp_report *r,
     return rc;
 }
 
+/* A report verified with a VCEK fetched for it: now it may be stored (once). */
+static void source_verified(void *ctx, const struct att_snp_inputs *in)
+{
+    struct att_amd_collateral *c = ctx;
+    struct att_amd_item *leaf = in->leaf;
+    unsigned char *der = NULL;
+    char key[160];
+    if (leaf == NULL || !leaf->from_kds ||
+        __atomic_exchange_n(&leaf->stored, 1, __ATOMIC_ACQ_REL)) {
+        return;
+    }
+    int n = i2d_X509(leaf->cert, &der);
+    if (n > 0) {
+        vcek_key_of_leaf(leaf, key, sizeof(key));
+        store_put(c, "amd_vcek", key, der, (size_t)n, leaf, "kds");
+    }
+    OPENSSL_free(der);
+    ERR_clear_error();
+}
+
 struct att_snp_source att_amd_collateral_source(struct att_amd_collateral *c)
 {
-    struct att_snp_source s = {source_get, c};
+    struct att_snp_source s = {source_get, source_verified, c};
     return s;
 }
 
@@ -700,8 +865,45 @@ static att_err bundle_fail(char *msg, size_t msg_len, const char *what)
     return att_failf(ATT_ERR_COLLATERAL_FORMAT, msg, msg_len, "AMD bundle: %s", what);
 }
 
-/* One {"product", "chain", "cert_chain", "crl"?} entry: load both, then hold and store. */
-static att_err bundle_chain(struct att_amd_collateral *c, json_t *e, int *imported, char *msg,
+/* A bundle's items, loaded (verified) before any of them is held or stored. */
+struct staged {
+    const char *kind; /* "amd_chain", "amd_crl", "amd_vcek" */
+    char key[160];
+    struct att_buf bytes; /* as stored: chain PEM, CRL DER, VCEK DER */
+    struct att_amd_item *item;
+    struct held *held; /* chains and CRLs; NULL for VCEKs */
+};
+
+struct stage {
+    struct staged v[MAX_BUNDLE_CHAINS * 2 + MAX_BUNDLE_VCEKS];
+    size_t n;
+};
+
+static att_err stage_add(struct stage *st, const char *kind, const char *key, const void *bytes,
+                         size_t len, struct att_amd_item *item, struct held *held)
+{
+    struct staged *e = &st->v[st->n];
+    att_buf_init(&e->bytes, len);
+    ATT_TRY(att_buf_put(&e->bytes, bytes, len));
+    e->kind = kind;
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    e->item = att_amd_item_ref(item);
+    e->held = held;
+    st->n++;
+    return ATT_OK;
+}
+
+static void stage_free(struct stage *st)
+{
+    for (size_t i = 0; st != NULL && i < st->n; i++) {
+        att_amd_item_unref(st->v[i].item);
+        att_buf_cleanup(&st->v[i].bytes);
+    }
+    free(st);
+}
+
+/* One {"product", "chain", "cert_chain", "crl"?} entry: load both into the stage. */
+static att_err bundle_chain(struct att_amd_collateral *c, json_t *e, struct stage *st, char *msg,
                             size_t msg_len)
 {
     const char *product = NULL;
@@ -745,13 +947,11 @@ static att_err bundle_chain(struct att_amd_collateral *c, json_t *e, int *import
                  : bundle_fail(msg, msg_len, "\"crl\" is not hex DER");
     }
     snprintf(key, sizeof(key), "%s:%s", chain_name(vlek), att_amd_product_name(p));
-    if (rc == ATT_OK && held_put(c, &c->chains[p][vlek], sk) &&
-        store_put(c, "amd_chain", key, (const uint8_t *)pem, pem_len, sk, "import")) {
-        (*imported)++;
+    if (rc == ATT_OK) {
+        rc = stage_add(st, "amd_chain", key, pem, pem_len, sk, &c->chains[p][vlek]);
     }
-    if (rc == ATT_OK && crl != NULL && held_put(c, &c->crls[p][vlek], crl) &&
-        store_put(c, "amd_crl", key, der.data, der.len, crl, "import")) {
-        (*imported)++;
+    if (rc == ATT_OK && crl != NULL) {
+        rc = stage_add(st, "amd_crl", key, der.data, der.len, crl, &c->crls[p][vlek]);
     }
     att_amd_item_unref(sk);
     att_amd_item_unref(crl);
@@ -759,14 +959,15 @@ static att_err bundle_chain(struct att_amd_collateral *c, json_t *e, int *import
     return rc;
 }
 
-/* One VCEK (hex DER): load it against its product's held ASK, then store it under its key. */
-static att_err bundle_vcek(struct att_amd_collateral *c, json_t *e, int64_t now, int *imported,
+/* One VCEK (hex DER), loaded against its product's VCEK chain: the bundle's, else the held. */
+static att_err bundle_vcek(struct att_amd_collateral *c, json_t *e, struct stage *st, int64_t now,
                            char *msg, size_t msg_len)
 {
     struct att_buf der;
     X509 *x = NULL;
     struct att_amd_item *sk = NULL;
     struct att_amd_item *leaf = NULL;
+    char key[160];
     att_err rc;
 
     att_buf_init(&der, ATT_AMD_MAX_CERT_DER);
@@ -777,8 +978,14 @@ static att_err bundle_vcek(struct att_amd_collateral *c, json_t *e, int64_t now,
         return bundle_fail(msg, msg_len, "each \"vceks\" entry is a VCEK as hex DER");
     }
     enum att_snp_product p = issuer_product(x);
-    rc = p != ATT_SNP_UNKNOWN ? held_current(c, false, p, false, now, &sk, msg, msg_len)
-                              : bundle_fail(msg, msg_len, "a VCEK's issuer names no product");
+    for (size_t i = 0; i < st->n && sk == NULL; i++) {
+        if (st->v[i].held == &c->chains[p][0]) {
+            sk = att_amd_item_ref(st->v[i].item);
+        }
+    }
+    rc = p == ATT_SNP_UNKNOWN ? bundle_fail(msg, msg_len, "a VCEK's issuer names no product")
+         : sk == NULL         ? held_current(c, false, p, false, now, &sk, msg, msg_len)
+                              : ATT_OK;
     if (rc == ATT_OK && sk == NULL) {
         rc = att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
                        "AMD bundle: a VCEK of %s comes without its product's VCEK cert_chain",
@@ -792,30 +999,34 @@ static att_err bundle_vcek(struct att_amd_collateral *c, json_t *e, int64_t now,
     }
     if (rc == ATT_OK) {
         /* The store key names the chip and TCB the certificate was issued for. */
-        struct att_snp_report r;
-        char key[160];
-        uint8_t hkey[32];
-        struct att_amd_cert_info *i = &leaf->info;
-        memset(&r, 0, sizeof(r));
-        memcpy(r.chip_id, i->hwid, i->hwid_len);
-        r.reported_tcb = p == ATT_SNP_TURIN
-                             ? (uint64_t)i->fmc | (uint64_t)i->bootloader << 8 |
-                                   (uint64_t)i->tee << 16 | (uint64_t)i->snp << 24 |
-                                   (uint64_t)i->microcode << 56
-                             : (uint64_t)i->bootloader | (uint64_t)i->tee << 8 |
-                                   (uint64_t)i->snp << 48 | (uint64_t)i->microcode << 56;
-        vcek_key(&r, p, key, sizeof(key));
-        rc = att_sha256(key, strlen(key), hkey);
-        if (rc == ATT_OK) {
-            leaf_put(c, hkey, leaf, 0, ATT_OK);
-            *imported += store_put(c, "amd_vcek", key, der.data, der.len, leaf, "import");
-        }
+        vcek_key_of_leaf(leaf, key, sizeof(key));
+        rc = stage_add(st, "amd_vcek", key, der.data, der.len, leaf, NULL);
     }
     att_amd_item_unref(leaf);
     att_amd_item_unref(sk);
     X509_free(x);
     att_buf_cleanup(&der);
     return rc;
+}
+
+/* Hold and store what the stage holds; the count of rows that changed. */
+static int stage_commit(struct att_amd_collateral *c, const struct stage *st)
+{
+    int count = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        const struct staged *e = &st->v[i];
+        if (e->held != NULL && !held_put(c, e->held, e->item)) {
+            continue; /* what is held is as new */
+        }
+        if (e->held == NULL) {
+            uint8_t hkey[32];
+            if (att_sha256(e->key, strlen(e->key), hkey) == ATT_OK) {
+                leaf_put(c, hkey, e->item, 0, ATT_OK);
+            }
+        }
+        count += store_put(c, e->kind, e->key, e->bytes.data, e->bytes.len, e->item, "import");
+    }
+    return count;
 }
 
 att_err att_amd_collateral_import(struct att_amd_collateral *c, const char *json, size_t len,
@@ -825,9 +1036,12 @@ att_err att_amd_collateral_import(struct att_amd_collateral *c, const char *json
     json_t *root = NULL;
     json_t *chains = NULL;
     json_t *vceks = NULL;
-    int count = 0;
+    struct stage *st = NULL;
     att_err rc = ATT_OK;
 
+    if (imported != NULL) {
+        *imported = 0;
+    }
     if (len > MAX_BUNDLE) {
         return att_failf(ATT_ERR_TOO_LARGE, msg, msg_len, "AMD bundle is over %zu bytes",
                          MAX_BUNDLE);
@@ -845,16 +1059,23 @@ att_err att_amd_collateral_import(struct att_amd_collateral *c, const char *json
                          "AMD bundle holds over %d chains or %d VCEKs", MAX_BUNDLE_CHAINS,
                          MAX_BUNDLE_VCEKS);
     }
+    st = calloc(1, sizeof(*st));
+    rc = st != NULL ? ATT_OK : ATT_ERR_NOMEM;
     for (size_t i = 0; rc == ATT_OK && i < json_array_size(chains); i++) {
-        rc = bundle_chain(c, json_array_get(chains, i), &count, msg, msg_len);
+        rc = bundle_chain(c, json_array_get(chains, i), st, msg, msg_len);
     }
     for (size_t i = 0; rc == ATT_OK && vceks != NULL && i < json_array_size(vceks); i++) {
-        rc = bundle_vcek(c, json_array_get(vceks, i), now, &count, msg, msg_len);
+        rc = bundle_vcek(c, json_array_get(vceks, i), st, now, msg, msg_len);
     }
+    /* All or nothing: an item that does not load leaves the store as it was. */
+    if (rc == ATT_OK) {
+        int count = stage_commit(c, st);
+        if (imported != NULL) {
+            *imported = count;
+        }
+    }
+    stage_free(st);
     json_decref(root);
-    if (imported != NULL) {
-        *imported = count;
-    }
     return rc;
 }
 

@@ -51,8 +51,9 @@ struct att_snp_source att_amd_collateral_source(struct att_amd_collateral *c);
  * An offline AMD bundle (attestctl collateral import, attestctl verify --collateral): one JSON
  * object {"amd": [{"product": "Milan", "chain": "vcek"|"vlek", "cert_chain": PEM (ASK or ASVK,
  * then the ARK), "crl": hex DER (optional)}...], "vceks": [hex DER...] (optional)}. Every item
- * is loaded (verified against the anchors) before anything is stored; newer items replace
- * older ones, never the reverse. *imported (may be NULL) counts the new items. Errors:
+ * is loaded (verified against the anchors) before anything is held or stored: a bundle with one
+ * bad item changes nothing. Newer items replace older ones, never the reverse. *imported (may
+ * be NULL) counts the rows that changed. Errors:
  * ATT_ERR_COLLATERAL_FORMAT (msg names the member), ATT_ERR_TOO_LARGE, the loaders' (amd.h).
  */
 att_err att_amd_collateral_import(struct att_amd_collateral *c, const char *json, size_t len,

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import unittest
 
@@ -342,16 +343,104 @@ class AttestSnpKdsTest(unittest.TestCase):
         self.assertEqual(self.kds.stats()["total"], before)
 
     def test_rate_limited(self):
-        # KDS's 429: a 503 for the caller, and KDS is not asked again before Retry-After
+        # KDS's 429: a 503 for the caller, and KDS is not asked again before Retry-After, for
+        # any item (KDS throttles callers, not items): another chip's request does not go out
         self.kds.fail(429, count=1, retry_after=120, path="/vcek/v1/Milan/d4")
         status, _, doc = self.attest(report("snp02"))
         self.assertEqual(status, 503, doc)
         self.assertEqual(doc["error"]["code"], "ServiceUnavailable")
         before = self.kds.stats()["total"]
-        status, _, doc = self.attest(report("snp02"))
-        self.assertEqual(status, 503, doc)
+        for name in ("snp02", "snp05"):
+            status, _, doc = self.attest(report(name))
+            self.assertEqual(status, 503, doc)
         self.assertEqual(self.kds.stats()["total"], before)
         self.t.d.wait_log("AMD KDS fetch failed", error="ATT_ERR_FETCH")
+
+    def test_unverified_reports_store_nothing(self):
+        # Attack u06: reports that do not verify (here: REPORTED_TCB's reserved bytes changed)
+        # cost at most one KDS download per chip and TCB asked for, and no store row
+        rep = bytearray(report("snp02"))
+        for i in range(5):
+            rep[0x182] = i + 1  # a reserved byte of REPORTED_TCB (Milan layout)
+            status, _, doc = self.attest(bytes(rep))
+            self.assertEqual(status, 400, doc)
+            self.assertEqual(doc["error"]["innererror"]["code"], "ATT_ERR_SNP_REPORT_SIGNATURE")
+        paths = self.kds.stats()["by_path"]
+        self.assertEqual(len([p for p in paths if p.startswith("/vcek/v1/Milan/d49554ec")]), 1,
+                         paths)
+        self.assertEqual(sum(n for p, n in paths.items() if p.startswith("/vcek/v1/Milan/d4")),
+                         1, paths)
+        stored = {c["kind"] for c in json.loads(self.t.d.attestctl("collateral", "list").stdout)}
+        self.assertNotIn("amd_vcek", stored)
+        # the genuine report verifies with the VCEK fetched above, and only then is it stored
+        self.assertEqual(self.attest(report("snp02"))[0], 200)
+        stored = {c["kind"] for c in json.loads(self.t.d.attestctl("collateral", "list").stdout)}
+        self.assertIn("amd_vcek", stored)
+
+    def test_masked_chip_id(self):
+        # Attack u11: a bare report with MASK_CHIP_KEY has no CHIP_ID to ask KDS for
+        rep = bytearray(report("snp02"))
+        rep[0x48] |= 2
+        status, _, doc = self.attest(bytes(rep))
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc["error"]["innererror"]["code"], "ATT_ERR_COLLATERAL_MISSING")
+        self.assertIn("MASK_CHIP_KEY", doc["error"]["message"])
+        self.assertFalse([p for p in self.kds.stats()["by_path"] if "SPL" in p])
+
+    def test_stalled_kds_does_not_block_stored_items(self):
+        # Attack u09: a chip whose VCEK, chain and CRL are stored is served while another chip's
+        # KDS download hangs
+        self.assertEqual(self.attest(report("snp02"))[0], 200)  # fetched, verified, stored
+        self.t.d.stop()
+        self.t.d.start()  # an empty cache: everything comes from the store
+        self.kds.fail(404, count=1, delay=6, path="/vcek/v1/Milan/19")  # snp05's chip
+        slow = threading.Thread(target=self.attest, args=(report("snp05"),))
+        slow.start()
+        time.sleep(0.5)
+        start = time.monotonic()
+        status, _, doc = self.attest(report("snp02"))
+        self.assertEqual(status, 200, doc)
+        self.assertLess(time.monotonic() - start, 3.0)
+        slow.join()
+
+
+class AttestSnpWrongKdsTest(unittest.TestCase):
+    """Attack u07: a KDS (or a mirror) that answers another chip's VCEK: refused with 503, not
+    cached or stored, so the chip verifies once KDS answers right."""
+
+    def kds(self, tmp, vcek):
+        os.makedirs(tmp)
+        config = os.path.join(tmp, "kds.json")
+        url = ("/vcek/v1/Milan/" + report("snp02")[0x1A0:0x1E0].hex() +
+               "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115")
+        with open(config, "w") as f:
+            json.dump({url: os.path.join(SNP, vcek),
+                       "/vcek/v1/Milan/cert_chain": os.path.join(SNP, "kds", "cert_chain_milan.pem")}, f)
+        os.makedirs(os.path.join(tmp, "run"))
+        return KdsServer(os.path.join(tmp, "run"), configs=[config]).start()
+
+    def test_wrong_vcek_refused_not_stored(self):
+        tmp = tempfile.mkdtemp(prefix="attestd-kds-wrong-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        kds = self.kds(os.path.join(tmp, "wrong"), "snp05_azure_snp_vtpm_vcek.der")
+        config = ("amd_crl_check = disabled\n"
+                  f"kds_url = {kds.base_url}\nkds_ca_file = {kds.ca_file}\n")
+        t = SnpDaemon("2025-06-01T00:00:00Z", config)
+        self.addCleanup(t.d.cleanup)
+        status, _, doc = t.attest({"report": document(report("snp02"))})
+        kds.stop()
+        self.assertEqual(status, 503, doc)
+        t.d.wait_log("AMD KDS fetch failed", error="ATT_ERR_FETCH")
+        self.assertNotIn("amd_vcek", {c["kind"] for c in
+                                      json.loads(t.d.attestctl("collateral", "list").stdout)})
+        kds = self.kds(os.path.join(tmp, "right"), "snp02_virtee_milan_vcek.der")
+        self.addCleanup(kds.stop)
+        t.d.stop()
+        t.d.write_config("amd_crl_check = disabled\n"
+                         f"kds_url = {kds.base_url}\nkds_ca_file = {kds.ca_file}\n")
+        t.d.start()
+        status, _, doc = t.attest({"report": document(report("snp02"))})
+        self.assertEqual(status, 200, doc)
 
 
 if __name__ == "__main__":

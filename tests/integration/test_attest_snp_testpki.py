@@ -179,6 +179,8 @@ class TurinVlekTest(SnpTestPkiCase):
         self.assertEqual(c["x-ms-sevsnpvm-signing-key"], "vlek")
         self.assertEqual(c["x-ms-sevsnpvm-report-version"], 5)
         self.assertIn("x-ms-sevsnpvm-fmc-svn", c)
+        self.assertEqual(c["x-ms-sevsnpvm-launch-mit-vector"], "0000000000000011")
+        self.assertEqual(c["x-ms-sevsnpvm-current-mit-vector"], "0000000000000013")
         self.assertEqual(c["x-ms-sevsnpvm-csp-id"], "CN=cc-us-east-2.amazonaws.com")
 
 

@@ -69,6 +69,8 @@ struct att_amd_item {
     struct att_amd_item *issuer;   /* leaf: its signing key (held) */
     struct att_amd_cert_info info; /* leaf: AMD extensions */
     EVP_PKEY *key;                 /* leaf: its P-384 key (borrowed from cert) */
+    bool from_kds;                 /* leaf: fetched, not yet stored (src/collateral/amd.c) */
+    int stored;                    /* leaf: atomic; set once it has been stored */
 };
 
 struct att_amd_item *att_amd_item_ref(struct att_amd_item *it);

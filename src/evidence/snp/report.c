@@ -129,6 +129,11 @@ static att_err fields_check(struct att_snp_report *s, uint32_t key_info, char *m
         return att_failf(ATT_ERR_SNP_REPORT_FIELD, msg, msg_len,
                          "key info 0x%08x has reserved bits or a reserved signing key", key_info);
     }
+    /* VMPL 0-3: the privilege levels SEV-SNP defines (ABI spec, "VMPL"); the report says which
+     * level asked for it, so a policy can insist on 0 (x-ms-sevsnpvm-vmpl). */
+    if (s->vmpl > 3) {
+        return att_failf(ATT_ERR_SNP_VMPL, msg, msg_len, "VMPL %u is not 0 to 3", s->vmpl);
+    }
     if ((s->policy & ATT_SNP_POLICY_RESERVED_1) == 0) {
         return att_failf(ATT_ERR_SNP_REPORT_FIELD, msg, msg_len,
                          "guest policy 0x%llx has bit 17 clear (the ABI fixes it to 1)",

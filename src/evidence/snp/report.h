@@ -79,10 +79,10 @@ struct att_snp_report {
 /*
  * Parse a report of exactly ATT_SNP_REPORT_LEN bytes. Errors: ATT_ERR_TRUNCATED (shorter),
  * ATT_ERR_TRAILING (longer), ATT_ERR_SNP_REPORT_VERSION (not 2-5), ATT_ERR_SNP_SIG_ALGO (not
- * ECDSA P-384), ATT_ERR_SNP_REPORT_FIELD (a reserved bit set where the ABI fixes it: key info
- * bits 31:5, a reserved signing key, POLICY bit 17 clear), ATT_ERR_SNP_SIGNATURE_FORMAT (R or
- * S not zero-extended from 48 bytes, or the rest of the signature area not zero). `msg` names
- * the field.
+ * ECDSA P-384), ATT_ERR_SNP_VMPL (not 0-3), ATT_ERR_SNP_REPORT_FIELD (a reserved bit set where the
+ * ABI fixes it: key info bits 31:5, a reserved signing key, POLICY bit 17 clear),
+ * ATT_ERR_SNP_SIGNATURE_FORMAT (R or S not zero-extended from 48 bytes, or the rest of the
+ * signature area not zero). `msg` names the field.
  */
 att_err att_snp_report_parse(const uint8_t *p, size_t len, struct att_snp_report *out, char *msg,
                              size_t msg_len) ATT_WUR;

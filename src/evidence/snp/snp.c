@@ -37,6 +37,7 @@ struct snp_state {
     struct att_snp_report report;
     struct att_snp_carried carried;
     struct att_snp_inputs in;
+    struct att_snp_source source; /* where `in` came from (told when the report verified) */
     struct att_snp_verdict verdict;
 };
 
@@ -49,14 +50,19 @@ static att_err b64url_padded(const char *s, size_t n, struct att_buf *out)
     return att_b64url_decode(s, n, out);
 }
 
+/* PEM text (after optional whitespace), as opposed to a binary certificate table. */
 static bool starts_pem(const struct att_buf *b)
 {
-    size_t i = 0;
-    while (i < b->len &&
-           (b->data[i] == ' ' || b->data[i] == '\t' || b->data[i] == '\r' || b->data[i] == '\n')) {
-        i++;
+    static const char begin[] = "-----BEGIN";
+    struct att_rd r;
+    struct att_bytes head;
+    uint8_t c = 0;
+    att_rd_init(&r, b->data, b->len);
+    while (att_rd_peek_u8(&r, &c) == ATT_OK && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+        att_ignore_err(att_rd_skip(&r, 1)); /* cannot fail: a byte was peeked */
     }
-    return b->len - i >= 10 && memcmp(b->data + i, "-----BEGIN", 10) == 0;
+    return att_rd_bytes(&r, sizeof(begin) - 1, &head) == ATT_OK &&
+           memcmp(head.ptr, begin, sizeof(begin) - 1) == 0;
 }
 
 /* The JSON document's members into the state's buffers. */
@@ -85,8 +91,8 @@ static att_err document_parse(struct snp_state *s, struct att_bytes doc, char *m
                        "1184-byte SEV-SNP report");
         goto out;
     }
-    if (json_unpack_ex(json_object_get(root, "SnpReport"), &jerr, JSON_STRICT, "s%", &report,
-                       &report_len) != 0) {
+    if (json_unpack_ex(json_object_get(root, "SnpReport"), &jerr, 0, "s%", &report, &report_len) !=
+        0) {
         rc = att_failf(ATT_ERR_SNP_EVIDENCE_FORMAT, msg, msg_len,
                        "report.SnpReport is missing or not a string");
         goto out;
@@ -120,9 +126,13 @@ out:
 static att_err evidence_parse(struct snp_state *s, struct att_bytes evidence, char *msg,
                               size_t msg_len)
 {
+    struct att_rd r;
+    uint8_t first = 0;
     att_buf_init(&s->report_bytes, REPORT_MAX);
     att_buf_init(&s->carried_bytes, MAX_CARRIED);
-    if (evidence.len == ATT_SNP_REPORT_LEN && evidence.ptr[0] != '{') {
+    att_rd_init(&r, evidence.ptr, evidence.len);
+    if (evidence.len == ATT_SNP_REPORT_LEN && att_rd_peek_u8(&r, &first) == ATT_OK &&
+        first != '{') {
         ATT_TRY(att_buf_put(&s->report_bytes, evidence.ptr, evidence.len));
     } else {
         ATT_TRY(document_parse(s, evidence, msg, msg_len));
@@ -152,13 +162,18 @@ static att_err snp_collateral(void *state, const struct att_evidence_env *env, c
         return att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
                          "no AMD collateral source is configured");
     }
+    s->source = *env->snp;
     return env->snp->get(env->snp->ctx, &s->report, &s->carried, env->now, &s->in, msg, msg_len);
 }
 
 static att_err snp_verify(void *state, int64_t now, int64_t grace, char *msg, size_t msg_len)
 {
     struct snp_state *s = state;
-    return att_snp_verify(&s->report, &s->in, now, grace, &s->verdict, msg, msg_len);
+    ATT_TRY(att_snp_verify(&s->report, &s->in, now, grace, &s->verdict, msg, msg_len));
+    if (s->source.verified != NULL) {
+        s->source.verified(s->source.ctx, &s->in);
+    }
+    return ATT_OK;
 }
 
 static att_err snp_bind(void *state, const struct att_evidence_request *req, char *msg,
@@ -236,6 +251,14 @@ static att_err report_claims(const struct att_snp_report *r, enum att_snp_produc
     ATT_TRY(att_claim_set(t, "x-ms-sevsnpvm-abi-major", json_integer((r->policy >> 8) & 0xFF)));
     ATT_TRY(att_claim_set(t, "x-ms-sevsnpvm-abi-minor", json_integer(r->policy & 0xFF)));
     ATT_TRY(att_claim_set(t, "x-ms-sevsnpvm-report-version", json_integer(r->version)));
+    if (r->version >= 5) {
+        /* Mitigation vectors (v5): bit masks of the mitigations applied, as 16 hex digits. */
+        char v[17];
+        snprintf(v, sizeof(v), "%016llx", (unsigned long long)r->launch_mit_vector);
+        ATT_TRY(att_claim_set(t, "x-ms-sevsnpvm-launch-mit-vector", json_string(v)));
+        snprintf(v, sizeof(v), "%016llx", (unsigned long long)r->current_mit_vector);
+        ATT_TRY(att_claim_set(t, "x-ms-sevsnpvm-current-mit-vector", json_string(v)));
+    }
     struct att_snp_tcb reported = att_snp_tcb_decode(r->reported_tcb, product);
     struct att_snp_tcb current = att_snp_tcb_decode(r->current_tcb, product);
     struct att_snp_tcb committed = att_snp_tcb_decode(r->committed_tcb, product);

@@ -70,6 +70,12 @@ static att_err kind_and_product(const struct att_snp_report *r, const struct att
                          att_amd_product_name(r->product), what,
                          att_amd_product_name(leaf->product));
     }
+    /* Version 2 reports come from firmware older than Turin's (which reports v3 on). */
+    if (r->version < 3 && leaf->product == ATT_SNP_TURIN) {
+        return att_failf(ATT_ERR_SNP_PRODUCT_MISMATCH, msg, msg_len,
+                         "a version %u report cannot come from Turin, whose chain this is",
+                         r->version);
+    }
     if ((leaf->info.seen & (1u << ATT_AMD_EXT_PRODUCT_NAME)) == 0) {
         return att_failf(ATT_ERR_SNP_CERT_EXTENSION, msg, msg_len, "%s has no productName", what);
     }

@@ -36,6 +36,9 @@ struct att_snp_source {
     att_err (*get)(void *ctx, const struct att_snp_report *report,
                    const struct att_snp_carried *carried, int64_t now, struct att_snp_inputs *out,
                    char *msg, size_t msg_len);
+    /* Told when a report verified with `in` (may be NULL): the source may now keep what it
+     * fetched for it, which an unverified request must not make it do. */
+    void (*verified)(void *ctx, const struct att_snp_inputs *in);
     void *ctx;
 };
 

@@ -47,6 +47,16 @@ static char *bundle(const struct amd_testpki *p, const struct amd_testpki_blob *
     return text;
 }
 
+/* A Milan VCEK PKI at NOW (small RSA keys: the key size does not matter here). */
+static void milan_pki(struct amd_testpki *p)
+{
+    struct amd_testpki_opts o;
+    memset(&o, 0, sizeof(o));
+    o.now = NOW;
+    o.rsa_bits = 1024;
+    assert_int_equal(amd_testpki_build(&o, p), 0);
+}
+
 static struct att_amd_trust *trust_of(const struct amd_testpki *p)
 {
     struct att_amd_trust *t = NULL;
@@ -61,6 +71,13 @@ static struct att_amd_collateral *service(struct att_store *s, const struct att_
     struct att_amd_collateral *c = NULL;
     EXPECT_OK(att_amd_collateral_new(s, t, &cfg, &c));
     return c;
+}
+
+static att_err count_rows(const struct att_collateral_rec *r, void *arg)
+{
+    (void)r;
+    (*(int *)arg)++;
+    return ATT_OK;
 }
 
 static att_err import(struct att_amd_collateral *c, const char *text, int *n, char *msg,
@@ -126,12 +143,8 @@ static void test_bundle_refusals(void **state)
 {
     struct store_fx *f = *state;
     struct amd_testpki p;
-    struct amd_testpki_opts o;
     char msg[256] = "";
-    memset(&o, 0, sizeof(o));
-    o.now = NOW;
-    o.rsa_bits = 1024;
-    assert_int_equal(amd_testpki_build(&o, &p), 0);
+    milan_pki(&p);
     struct att_amd_trust *t = trust_of(&p);
     struct att_amd_collateral *c = service(f->s, t);
     const struct {
@@ -178,21 +191,46 @@ static void test_bundle_refusals(void **state)
     amd_testpki_free(&p);
 }
 
+/* Attack u13: a bundle with one bad item stores nothing, not even its good items. */
+static void test_bundle_all_or_nothing(void **state)
+{
+    struct store_fx *f = *state;
+    struct amd_testpki p;
+    struct att_buf hex;
+    char msg[256] = "";
+    int rows = 0;
+    milan_pki(&p);
+    struct att_amd_trust *t = trust_of(&p);
+    struct att_amd_collateral *c = service(f->s, t);
+    att_buf_init(&hex, 1 << 20);
+    EXPECT_OK(att_hex_encode(p.crl_vcek_der.p, p.crl_vcek_der.len, &hex));
+    json_t *doc = json_pack("{s:[{s:s, s:s, s:s, s:s%}, {s:s, s:s, s:s, s:s}]}", "amd", "product",
+                            "Milan", "chain", "vcek", "cert_chain", p.kds_chain_pem, "crl",
+                            (const char *)hex.data, (size_t)hex.len, "product", "Milan", "chain",
+                            "vlek", "cert_chain", p.kds_chain_pem, "crl", "zz");
+    char *text = json_dumps(doc, JSON_COMPACT);
+    EXPECT_ERR(import(c, text, NULL, msg, sizeof(msg)), ATT_ERR_SNP_PRODUCT_MISMATCH);
+    EXPECT_OK(att_store_collateral_list(f->s, count_rows, &rows));
+    assert_int_equal(rows, 0);
+    free(text);
+    json_decref(doc);
+    att_buf_cleanup(&hex);
+    att_amd_collateral_free(c);
+    att_amd_trust_free(t);
+    amd_testpki_free(&p);
+}
+
 /* A CRL within a day of its nextUpdate is renewed from the store, where another node put a
  * later one. */
 static void test_refresh_from_store(void **state)
 {
     struct store_fx *f = *state;
     struct amd_testpki p;
-    struct amd_testpki_opts o;
     struct amd_testpki_blob later = {NULL, 0};
     struct att_snp_inputs in;
     char msg[256] = "";
-    memset(&o, 0, sizeof(o));
     memset(&in, 0, sizeof(in));
-    o.now = NOW;
-    o.rsa_bits = 1024;
-    assert_int_equal(amd_testpki_build(&o, &p), 0);
+    milan_pki(&p);
     struct att_amd_trust *t = trust_of(&p);
     struct att_amd_collateral *a = service(f->s, t);
     struct att_amd_collateral *b = service(f->s, t);
@@ -229,6 +267,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_vcek_bundles),
         T(test_bundle_refusals),
+        T(test_bundle_all_or_nothing),
         T(test_refresh_from_store),
     };
     return cmocka_run_group_tests_name("collateral_amd", tests, NULL, NULL);

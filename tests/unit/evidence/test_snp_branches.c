@@ -268,6 +268,24 @@ static void test_crl_rules(void **state)
            ATT_ERR_COLLATERAL_NOT_YET_VALID);
 }
 
+/* Parse `p`'s report, get its inputs from `c` with the chain carried, and verify at NOW. */
+static att_err get_and_verify(struct att_amd_collateral *c, const struct amd_testpki *p)
+{
+    struct att_snp_report r;
+    struct att_snp_inputs in;
+    struct att_snp_verdict v;
+    char msg[256] = "";
+    memset(&in, 0, sizeof(in));
+    EXPECT_OK(att_snp_report_parse(p->report, sizeof(p->report), &r, msg, sizeof(msg)));
+    struct att_snp_carried carried = {{(const uint8_t *)p->chain_pem, strlen(p->chain_pem)},
+                                      {NULL, 0}};
+    struct att_snp_source src = att_amd_collateral_source(c);
+    EXPECT_OK(src.get(src.ctx, &r, &carried, NOW, &in, msg, sizeof(msg)));
+    att_err rc = att_snp_verify(&r, &in, NOW, 0, &v, msg, sizeof(msg));
+    att_snp_inputs_release(&in);
+    return rc;
+}
+
 /* Two Milan ARKs trusted: the CRL held must be the one of the ARK that certified the chain. */
 static void test_crl_of_another_ark(void **state)
 {
@@ -277,13 +295,9 @@ static void test_crl_of_another_ark(void **state)
     struct amd_testpki_opts o = base();
     struct att_amd_trust *t = NULL;
     struct att_amd_collateral *c = NULL;
-    struct att_snp_report r;
-    struct att_snp_inputs in;
-    struct att_snp_verdict v;
     struct att_buf pem;
     struct att_buf bundle;
     char msg[256] = "";
-    memset(&in, 0, sizeof(in));
     assert_int_equal(amd_testpki_build(&o, &a), 0);
     assert_int_equal(amd_testpki_build(&o, &b), 0);
     att_buf_init(&pem, 1 << 16);
@@ -293,19 +307,34 @@ static void test_crl_of_another_ark(void **state)
     bundle_json(&b, true, &bundle); /* b's chain and CRL */
     EXPECT_OK(att_amd_collateral_offline(t, (const char *)bundle.data, bundle.len, true, &c, msg,
                                          sizeof(msg)));
-    EXPECT_OK(att_snp_report_parse(a.report, sizeof(a.report), &r, msg, sizeof(msg)));
-    struct att_snp_carried carried = {{(const uint8_t *)a.chain_pem, strlen(a.chain_pem)},
-                                      {NULL, 0}};
-    struct att_snp_source src = att_amd_collateral_source(c);
-    EXPECT_OK(src.get(src.ctx, &r, &carried, NOW, &in, msg, sizeof(msg)));
-    EXPECT_ERR(att_snp_verify(&r, &in, NOW, 0, &v, msg, sizeof(msg)), ATT_ERR_SNP_CRL_INVALID);
-    att_snp_inputs_release(&in);
+    assert_int_equal(get_and_verify(c, &a), ATT_ERR_SNP_CRL_INVALID);
     att_amd_collateral_free(c);
     att_amd_trust_free(t);
     att_buf_cleanup(&bundle);
     att_buf_cleanup(&pem);
     amd_testpki_free(&a);
     amd_testpki_free(&b);
+}
+
+/* Attack u12: a version 2 report cannot come from Turin (whose firmware reports v3 on). */
+static void test_v2_report_with_turin_chain(void **state)
+{
+    (void)state;
+    struct amd_testpki p;
+    struct amd_testpki_opts o = base();
+    struct att_amd_trust *t = NULL;
+    struct att_amd_collateral *c = NULL;
+    char msg[256] = "";
+    o.product = AMD_TESTPKI_TURIN;
+    assert_int_equal(amd_testpki_build(&o, &p), 0);
+    p.report[0] = 2;                /* VERSION */
+    memset(p.report + 0x188, 0, 3); /* v2 has no CPUID fields */
+    EXPECT_OK(anchors(&p, false, &t, msg, sizeof(msg)));
+    EXPECT_OK(att_amd_collateral_offline(t, NULL, 0, false, &c, msg, sizeof(msg)));
+    assert_int_equal(get_and_verify(c, &p), ATT_ERR_SNP_PRODUCT_MISMATCH);
+    att_amd_collateral_free(c);
+    att_amd_trust_free(t);
+    amd_testpki_free(&p);
 }
 
 int main(void)
@@ -315,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_crl_rules),
         cmocka_unit_test(test_crl_of_another_ark),
+        cmocka_unit_test(test_v2_report_with_turin_chain),
     };
     return cmocka_run_group_tests_name("evidence_snp_branches", tests, NULL, NULL);
 }

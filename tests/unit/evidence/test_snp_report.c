@@ -115,6 +115,8 @@ static void test_fixed_fields(void **state)
         {0x00A, 0x00, ATT_ERR_SNP_REPORT_FIELD},
         {0x2A0 + 48, 1, ATT_ERR_SNP_SIGNATURE_FORMAT},
         {0x2E8 + 71, 1, ATT_ERR_SNP_SIGNATURE_FORMAT},
+        {0x030, 4, ATT_ERR_SNP_VMPL}, /* VMPL 4 */
+        {0x033, 0x80, ATT_ERR_SNP_VMPL},
         {0x330, 1, ATT_ERR_SNP_SIGNATURE_FORMAT},
         {0x49F, 1, ATT_ERR_SNP_SIGNATURE_FORMAT},
     };
