@@ -14,6 +14,7 @@
 #include "collateral/amd.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "core/buf.h"
 #include "core/codec.h"
 #include "core/log.h"
+#include "net/https.h"
 #include "crypto/ecdsa.h"
 #include "x509/certs.h"
 
@@ -63,7 +65,8 @@ struct att_amd_collateral {
 
     pthread_mutex_t lock;
     pthread_mutex_t kds_lock;
-    int64_t kds_retry_at;            /* after KDS's 429/503: no KDS request before this time */
+    int64_t kds_retry_at; /* after KDS's 429/503: no KDS request before this time */
+    atomic_bool stopping; /* ends KDS transfers in flight (att_amd_collateral_signal_stop) */
     struct held chains[PRODUCTS][2]; /* [product][vlek]: the ASK or ASVK */
     struct held crls[PRODUCTS][2];
     struct leaf_slot leaves[LEAF_CACHE];
@@ -196,6 +199,21 @@ static void backoff_set(struct att_amd_collateral *c, struct held *h, int64_t no
 
 /* ---- the KDS gate ---------------------------------------------------------------------- */
 
+/* True (with msg) while KDS asked the node to wait. */
+static bool kds_held_back(struct att_amd_collateral *c, int64_t now, char *msg, size_t msg_len)
+{
+    pthread_mutex_lock(&c->lock);
+    int64_t wait = c->kds_retry_at - now;
+    pthread_mutex_unlock(&c->lock);
+    if (wait <= 0) {
+        return false;
+    }
+    att_failf(ATT_ERR_FETCH, msg, msg_len,
+              "AMD KDS asked attestd to wait (429/503); asked again in %lld seconds",
+              (long long)wait);
+    return true;
+}
+
 /*
  * Take the right to one KDS transfer: none while KDS asked the node to wait, and at most the
  * KDS timeout of waiting for another transfer to end (no wait at all when `wait` is false: for
@@ -205,20 +223,26 @@ static att_err kds_enter(struct att_amd_collateral *c, int64_t now, bool wait_fo
                          size_t msg_len)
 {
     struct timespec until;
-    pthread_mutex_lock(&c->lock);
-    int64_t wait = c->kds_retry_at - now;
-    pthread_mutex_unlock(&c->lock);
-    if (wait > 0) {
-        return att_failf(ATT_ERR_FETCH, msg, msg_len,
-                         "AMD KDS asked attestd to wait (429/503); asked again in %lld seconds",
-                         (long long)wait);
-    }
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += c->kds.timeout > 0 ? c->kds.timeout : 5;
+    if (kds_held_back(c, now, msg, msg_len)) {
+        return ATT_ERR_FETCH;
+    }
     if ((wait_for_it ? pthread_mutex_timedlock(&c->kds_lock, &until)
                      : pthread_mutex_trylock(&c->kds_lock)) != 0) {
         return att_failf(ATT_ERR_FETCH, msg, msg_len, "another AMD KDS request is still in flight");
     }
+    /* KDS may have refused another request while this one waited. */
+    if (kds_held_back(c, now, msg, msg_len)) {
+        pthread_mutex_unlock(&c->kds_lock);
+        return ATT_ERR_FETCH;
+    }
+    if (atomic_load(&c->stopping)) {
+        pthread_mutex_unlock(&c->kds_lock);
+        return att_failf(ATT_ERR_FETCH, msg, msg_len, "attestd is stopping");
+    }
+    /* A transfer in flight ends within about a second once the daemon stops. */
+    att_https_set_abort_flag(&c->stopping);
     return ATT_OK;
 }
 
@@ -226,6 +250,7 @@ static att_err kds_enter(struct att_amd_collateral *c, int64_t now, bool wait_fo
  * KDS request back. */
 static void kds_leave(struct att_amd_collateral *c, int64_t now, const struct att_kds_item *ki)
 {
+    att_https_set_abort_flag(NULL);
     if (ki != NULL && ki->retry_after > 0) {
         int64_t wait = ki->retry_after < c->retry_after_max ? ki->retry_after : c->retry_after_max;
         pthread_mutex_lock(&c->lock);
@@ -233,6 +258,13 @@ static void kds_leave(struct att_amd_collateral *c, int64_t now, const struct at
         pthread_mutex_unlock(&c->lock);
     }
     pthread_mutex_unlock(&c->kds_lock);
+}
+
+void att_amd_collateral_signal_stop(struct att_amd_collateral *c)
+{
+    if (c != NULL) {
+        atomic_store(&c->stopping, true);
+    }
 }
 
 /* ---- the store ------------------------------------------------------------------------- */
@@ -396,13 +428,14 @@ static bool held_fresh(const struct att_amd_item *it, bool crl, int64_t now)
 }
 
 /*
- * The held chain or CRL of (product, vlek), current at `now` (a CRL before its nextUpdate),
- * else a newer one from the store, else from KDS. Returns what is held when nothing newer can
+ * The held chain or CRL of (product, vlek), current at `fresh_at` (a CRL before its
+ * nextUpdate; the refresher asks as of a later time than `now`), else a newer one from the
+ * store, else from KDS (its backoffs run on `now`). Returns what is held when nothing newer can
  * be had (the verifier says how stale), NULL with ATT_OK when no CRL is held at all.
  */
 static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp_product product,
-                            bool vlek, int64_t now, struct att_amd_item **out, char *msg,
-                            size_t msg_len)
+                            bool vlek, int64_t now, int64_t fresh_at, struct att_amd_item **out,
+                            char *msg, size_t msg_len)
 {
     struct held *h = crl ? &c->crls[product][vlek] : &c->chains[product][vlek];
     const char *kind = crl ? "amd_crl" : "amd_chain";
@@ -410,7 +443,7 @@ static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp
     struct att_amd_item *it = held_get(c, h);
     att_err rc = ATT_OK;
 
-    if (held_fresh(it, crl, now)) {
+    if (held_fresh(it, crl, fresh_at)) {
         *out = it;
         return ATT_OK;
     }
@@ -418,14 +451,15 @@ static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp
     snprintf(key, sizeof(key), "%s:%s", chain_name(vlek), att_amd_product_name(product));
     held_from_store(c, crl, product, vlek, h, key);
     it = held_get(c, h);
-    if (!held_fresh(it, crl, now) && c->has_kds && backoff_passed(c, h, now)) {
+    if (!held_fresh(it, crl, fresh_at) && c->has_kds && backoff_passed(c, h, now)) {
         /* A CRL the deployment does not require is not worth waiting for. */
         rc = kds_enter(c, now, !crl || c->crl_required, msg, msg_len);
         if (rc == ATT_OK) {
             att_amd_item_unref(it);
             it = held_get(c, h); /* another thread may have renewed it meanwhile */
         }
-        if (rc == ATT_OK && !held_fresh(it, crl, now)) {
+        /* Renewed, or refused, while this request waited for the lock? */
+        if (rc == ATT_OK && !held_fresh(it, crl, fresh_at) && backoff_passed(c, h, now)) {
             struct att_kds_item ki;
             struct att_amd_item *got = NULL;
             char detail[256] = "";
@@ -439,7 +473,7 @@ static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp
                 if (held_put(c, h, got)) {
                     store_put(c, kind, key, ki.body.data, ki.body.len, got, "kds");
                 }
-                if (crl && now > got->not_after) {
+                if (crl && fresh_at > got->not_after) {
                     backoff_set(c, h, now, 0); /* KDS has nothing newer yet */
                 }
             } else {
@@ -568,7 +602,7 @@ static att_err carried_leaf(struct att_amd_collateral *c, const struct att_snp_r
                              "the carried %s names no known product as its issuer",
                              vlek ? "VLEK" : "VCEK");
         }
-        ATT_TRY(held_current(c, false, p, vlek, now, &sk, msg, msg_len));
+        ATT_TRY(held_current(c, false, p, vlek, now, now, &sk, msg, msg_len));
         if (sk == NULL) {
             return att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
                              "the %s chain of %s is not available: the evidence carries no %s",
@@ -721,7 +755,7 @@ static att_err fetched_vcek(struct att_amd_collateral *c, const struct att_snp_r
                          "again in %lld seconds)",
                          (long long)(retry_at - now));
     }
-    ATT_TRY(held_current(c, false, p, false, now, &sk, msg, msg_len));
+    ATT_TRY(held_current(c, false, p, false, now, now, &sk, msg, msg_len));
     if (sk == NULL) {
         return att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
                          "the VCEK chain (ASK) of %s is not held%s", att_amd_product_name(p),
@@ -740,8 +774,15 @@ static att_err fetched_vcek(struct att_amd_collateral *c, const struct att_snp_r
                        "the VCEK of this chip and TCB is not held and no KDS is configured; the "
                        "evidence can carry it (VcekCertChain)");
     } else if ((rc = kds_enter(c, now, true, msg, msg_len)) == ATT_OK) {
-        *out = leaf_get(c, hkey, &retry_at, &refusal); /* fetched meanwhile? */
-        if (*out == NULL) {
+        /* Fetched, or refused, while this request waited for the lock? */
+        *out = leaf_get(c, hkey, &retry_at, &refusal);
+        if (*out == NULL && now < retry_at) {
+            kds_leave(c, now, NULL);
+            rc = att_failf(refusal, msg, msg_len,
+                           "the VCEK of this chip and TCB could not be fetched from KDS (asked "
+                           "again in %lld seconds)",
+                           (long long)(retry_at - now));
+        } else if (*out == NULL) {
             rc = kds_vcek(c, r, p, sk, key, now, out, msg, msg_len);
             if (rc != ATT_OK) {
                 int64_t wait =
@@ -823,7 +864,7 @@ static att_err source_get(void *ctx, const struct att_snp_report *r,
     X509_free(lc);
     X509_free(sc);
     if (rc == ATT_OK) {
-        rc = held_current(c, true, out->leaf->product, out->leaf->vlek, now, &out->crl, msg,
+        rc = held_current(c, true, out->leaf->product, out->leaf->vlek, now, now, &out->crl, msg,
                           msg_len);
     }
     if (rc != ATT_OK) {
@@ -984,7 +1025,7 @@ static att_err bundle_vcek(struct att_amd_collateral *c, json_t *e, struct stage
         }
     }
     rc = p == ATT_SNP_UNKNOWN ? bundle_fail(msg, msg_len, "a VCEK's issuer names no product")
-         : sk == NULL         ? held_current(c, false, p, false, now, &sk, msg, msg_len)
+         : sk == NULL         ? held_current(c, false, p, false, now, now, &sk, msg, msg_len)
                               : ATT_OK;
     if (rc == ATT_OK && sk == NULL) {
         rc = att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
@@ -1124,7 +1165,7 @@ void att_amd_collateral_refresh(struct att_amd_collateral *c, int64_t now)
             /* Ask as if it had expired: the store first, then KDS (within its backoff). */
             struct att_amd_item *got = NULL;
             char msg[256] = "";
-            if (held_current(c, true, (enum att_snp_product)p, v != 0,
+            if (held_current(c, true, (enum att_snp_product)p, v != 0, now,
                              next + 1 > now ? next + 1 : now, &got, msg, sizeof(msg)) == ATT_OK) {
                 att_amd_item_unref(got);
             }

@@ -63,6 +63,9 @@ att_err att_amd_collateral_import(struct att_amd_collateral *c, const char *json
  * from the store or KDS, each at most once every 10 minutes (the collateral refresher calls
  * this). */
 void att_amd_collateral_refresh(struct att_amd_collateral *c, int64_t now);
+/* End KDS transfers in flight (within about a second) and start no more: the daemon is
+ * stopping. */
+void att_amd_collateral_signal_stop(struct att_amd_collateral *c);
 /* The same with the signature of att_collateral_refresher_also. */
 void att_amd_collateral_refresh_cb(void *c, int64_t now);
 

@@ -889,6 +889,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         conn_free(c); /* S_WRITE: an answer to a half-closed client that never drained */
         return;
     }
+    if (c->state == S_WORK && c->work == NULL) {
+        conn_free(c); /* its work was dropped as the server shut down (drop_done) */
+        return;
+    }
     if (c->state == S_WORK) {
         /* The work took too long: the client hears so now; the work is dropped on return. */
         c->work->c = NULL;

@@ -450,6 +450,7 @@ static int serve(struct daemon *d, const sigset_t *sigs)
         }
         /* A refresh waiting on the upstream must not hold the exit up (it ends meanwhile). */
         att_collateral_refresher_signal_stop(d->collateral);
+        att_amd_collateral_signal_stop(d->amd);
         att_log(ATT_LOG_INFO, "draining", "signal",
                 json_string(sig == SIGTERM ? "SIGTERM" : "SIGINT"), "shutdown_timeout",
                 json_integer(cfg->shutdown_timeout), NULL);

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -29,11 +30,11 @@ ERR = "error: "
 
 
 class Pki:
-    """One run of the test PKI into `out`."""
+    """One run of the test PKI into `out` (its time: now, or `age` seconds ago)."""
 
-    def __init__(self, out, *args):
+    def __init__(self, out, *args, age=0):
         os.makedirs(out, exist_ok=True)
-        now = str(int(time.time()))
+        now = str(int(time.time()) - age)
         proc = subprocess.run([AMD_TESTPKI, "--out", out, "--time", now] + list(args),
                               check=True, env=h.san_env(), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=120, text=True)
@@ -184,34 +185,126 @@ class TurinVlekTest(SnpTestPkiCase):
         self.assertEqual(c["x-ms-sevsnpvm-csp-id"], "CN=cc-us-east-2.amazonaws.com")
 
 
+def vcek_path(rep):
+    """The KDS path of a Milan report's VCEK (docs/reference/amd-sev-snp.md §6.7)."""
+    tcb = rep[0x180:0x188]  # REPORTED_TCB, Milan layout: BL, TEE, ..., SNP, ucode
+    return ("/vcek/v1/Milan/%s?blSPL=%d&teeSPL=%d&snpSPL=%d&ucodeSPL=%d" %
+            (rep[0x1A0:0x1E0].hex(), tcb[0], tcb[1], tcb[6], tcb[7]))
+
+
+def other_chip(rep, i):
+    """The report with another CHIP_ID (its signature no longer verifies; its VCEK is looked up
+    first, which is what these tests count)."""
+    rep = bytearray(rep)
+    rep[0x1A0:0x1A4] = i.to_bytes(4, "big")
+    return bytes(rep)
+
+
 class KdsTest(SnpTestPkiCase):
-    """A bare report: chain, VCEK and CRL from the KDS stand-in, the CRL checked."""
+    """Bare reports: chain, VCEK and CRL from the KDS stand-in, the CRL checked."""
+
+    def start(self, pki, extra=""):
+        tmp = tempfile.mkdtemp(dir=self.tmp)
+        config = os.path.join(tmp, "kds.json")
+        with open(config, "w") as f:
+            json.dump({vcek_path(pki.report): pki.path("leaf.der"),
+                       "/vcek/v1/Milan/cert_chain": pki.path("kds_chain.pem"),
+                       "/vcek/v1/Milan/crl": pki.path("crl.der")}, f)
+        os.makedirs(os.path.join(tmp, "run"))
+        self.kds = KdsServer(os.path.join(tmp, "run"), configs=[config]).start()
+        self.addCleanup(self.kds.stop)
+        d = daemon(pki, f"kds_url = {self.kds.base_url}\nkds_ca_file = {self.kds.ca_file}\n"
+                        + extra)
+        self.addCleanup(d.cleanup)
+        return d
+
+    def vcek_requests(self):
+        return sum(n for p, n in self.kds.stats()["by_path"].items()
+                   if p.startswith("/vcek/v1/Milan/") and p.count("/") == 4 and
+                   not p.endswith(("cert_chain", "crl")))
 
     def test_bare_report_from_kds(self):
         pki = Pki(os.path.join(self.tmp, "kds"))
-        rep = pki.report
-        tcb = rep[0x180:0x188]  # REPORTED_TCB, Milan layout: BL, TEE, ..., SNP, ucode
-        vcek = ("/vcek/v1/Milan/%s?blSPL=%d&teeSPL=%d&snpSPL=%d&ucodeSPL=%d" %
-                (rep[0x1A0:0x1E0].hex(), tcb[0], tcb[1], tcb[6], tcb[7]))
-        config = os.path.join(self.tmp, "kds.json")
-        with open(config, "w") as f:
-            json.dump({vcek: pki.path("leaf.der"),
-                       "/vcek/v1/Milan/cert_chain": pki.path("kds_chain.pem"),
-                       "/vcek/v1/Milan/crl": pki.path("crl.der")}, f)
-        os.makedirs(os.path.join(self.tmp, "kds-run"))
-        kds = KdsServer(os.path.join(self.tmp, "kds-run"), configs=[config]).start()
-        self.addCleanup(kds.stop)
-        d = daemon(pki, f"kds_url = {kds.base_url}\nkds_ca_file = {kds.ca_file}\n")
-        self.addCleanup(d.cleanup)
+        d = self.start(pki)
         for _ in range(3):
             status, doc = post(d, {"report": pki.document(None)})
             self.assertEqual(status, 200, doc)
-        paths = kds.stats()["by_path"]
-        self.assertEqual(kds.stats()["total"], 3, paths)
+        paths = self.kds.stats()["by_path"]
+        self.assertEqual(self.kds.stats()["total"], 3, paths)
         self.assertEqual(paths.get("/vcek/v1/Milan/crl"), 1, paths)
         listed = {(c["kind"], c["source"]) for c in
                   json.loads(d.attestctl("collateral", "list").stdout)}
         self.assertEqual(listed, {("amd_chain", "kds"), ("amd_crl", "kds"), ("amd_vcek", "kds")})
+
+    def test_bursts_ask_kds_once(self):
+        # Attack u16: concurrent requests for one unknown chip cost one KDS request (the others
+        # find its refusal once they have the lock); after a 429, no other chip's either
+        pki = Pki(os.path.join(self.tmp, "burst"))
+        d = self.start(pki, "job_threads = 8\n")
+        self.assertEqual(post(d, {"report": pki.document(None)})[0], 200)
+        self.kds.reset()
+        self.kds.fail(404, count=10, delay=1, path="/vcek/v1/Milan/00000001")
+        rep = other_chip(pki.report, 1)
+        body = {"report": h.b64url_encode(json.dumps({"SnpReport": h.b64url_encode(rep)}).encode())}
+        threads = [threading.Thread(target=post, args=(d, body)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(self.vcek_requests(), 1, self.kds.stats())
+        self.kds.reset()
+        self.kds.fail(429, count=10, retry_after=60, delay=1, path="/vcek/v1/Milan/")
+        bodies = [{"report": h.b64url_encode(json.dumps(
+            {"SnpReport": h.b64url_encode(other_chip(pki.report, 100 + i))}).encode())}
+            for i in range(6)]
+        threads = [threading.Thread(target=post, args=(d, b)) for b in bodies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(self.vcek_requests(), 1, self.kds.stats())
+
+    def test_refresher_backoff_is_retry_after(self):
+        # Attack u15: KDS's 503 to the CRL refresher (a CRL due for renewal: issued 28.5 days
+        # ago, next update in half a day) holds KDS back for its Retry-After, not until the
+        # CRL's nextUpdate
+        pki = Pki(os.path.join(self.tmp, "refresh"), age=28 * 86400 + 43200)
+        d = self.start(pki, "collateral_refresh_interval = 1\n")
+        self.assertEqual(post(d, {"report": pki.document(None)})[0], 200)
+        self.kds.fail(503, count=1000, retry_after=2, path="/vcek/v1/Milan/crl")
+        d.wait_log("AMD KDS fetch failed", kind="amd_crl")
+        time.sleep(3)
+        before = self.vcek_requests()
+        body = {"report": h.b64url_encode(json.dumps(
+            {"SnpReport": h.b64url_encode(other_chip(pki.report, 7))}).encode())}
+        status, doc = post(d, body)
+        self.assertEqual(status, 400, doc)  # another chip: KDS was asked (404), not held back
+        self.assertEqual(self.vcek_requests(), before + 1, self.kds.stats())
+
+    def test_sigterm_ends_kds_transfers(self):
+        # Attack u17: SIGTERM while request threads wait on a hung KDS: a clean, prompt exit
+        pki = Pki(os.path.join(self.tmp, "sigterm"))
+        d = self.start(pki, "pcs_timeout = 30\nshutdown_timeout = 2\njob_threads = 4\n")
+        self.kds.fail(404, count=100, delay=25, path="/vcek/v1/Milan/0")
+        bodies = [{"report": h.b64url_encode(json.dumps(
+            {"SnpReport": h.b64url_encode(other_chip(pki.report, 200 + i))}).encode())}
+            for i in range(3)]
+        threads = [threading.Thread(target=lambda b=b: _quiet(post, d, b)) for b in bodies]
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        start = time.monotonic()
+        self.assertEqual(d.stop(timeout=20), 0)  # also: no sanitizer report
+        self.assertLess(time.monotonic() - start, 10)
+        for t in threads:
+            t.join(timeout=30)
+
+
+def _quiet(fn, *args):
+    try:
+        fn(*args)
+    except OSError:
+        pass  # the daemon went away under the request: expected here
 
 
 if __name__ == "__main__":
