@@ -11,7 +11,7 @@
  * a report has verified with it (att_snp_source.verified), so unauthenticated requests cannot
  * fill the store.
  */
-#include "collateral/amd.h"
+#include "collateral/amd_int.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,50 +30,11 @@
 #include "crypto/ecdsa.h"
 #include "x509/certs.h"
 
-#define PRODUCTS 4       /* indexed by enum att_snp_product (0: unknown, unused) */
-#define LEAF_CACHE 1024  /* carried chains and fetched VCEKs kept */
 #define FETCH_BACKOFF 30 /* seconds before asking KDS again for an item it refused */
 #define REFRESH_LEAD_MAX 86400
 #define REFRESH_RETRY 600 /* seconds between background refreshes of one CRL */
-#define MAX_BUNDLE ((size_t)4 << 20)
-#define MAX_BUNDLE_CHAINS 6 /* three products, two chains */
-#define MAX_BUNDLE_VCEKS 256
 
-struct held {
-    struct att_amd_item *item;
-    int64_t retry_at;   /* no KDS request before this time */
-    int64_t refresh_at; /* no background refresh before this time */
-};
-
-struct leaf_slot {
-    uint8_t key[32]; /* SHA-256 of the carried bytes, or of the VCEK's store key */
-    struct att_amd_item *leaf;
-    int64_t retry_at; /* with leaf NULL: KDS refused this VCEK; not asked before */
-    att_err refusal;  /* and how: ATT_ERR_COLLATERAL_MISSING (404) or ATT_ERR_FETCH */
-    uint64_t used;
-    bool in_use;
-};
-
-struct att_amd_collateral {
-    struct att_store *store; /* NULL: offline (items held in memory only) */
-    const struct att_amd_trust *trust;
-    struct att_kds_client kds;
-    bool has_kds;
-    char *strings[2];
-    int64_t retry_after_max;
-    bool crl_required;
-
-    pthread_mutex_t lock;
-    pthread_mutex_t kds_lock;
-    int64_t kds_retry_at; /* after KDS's 429/503: no KDS request before this time */
-    atomic_bool stopping; /* ends KDS transfers in flight (att_amd_collateral_signal_stop) */
-    struct held chains[PRODUCTS][2]; /* [product][vlek]: the ASK or ASVK */
-    struct held crls[PRODUCTS][2];
-    struct leaf_slot leaves[LEAF_CACHE];
-    uint64_t tick;
-};
-
-static const char *chain_name(bool vlek)
+const char *amdc_chain_name(bool vlek)
 {
     return vlek ? "vlek" : "vcek";
 }
@@ -85,9 +46,9 @@ static char *dup_or_null(const char *s)
     return s != NULL && s[0] != '\0' ? strdup(s) : NULL;
 }
 
-static att_err service_new(struct att_store *store, const struct att_amd_trust *trust,
-                           const struct att_amd_collateral_config *cfg,
-                           struct att_amd_collateral **out)
+att_err amdc_service_new(struct att_store *store, const struct att_amd_trust *trust,
+                         const struct att_amd_collateral_config *cfg,
+                         struct att_amd_collateral **out)
 {
     struct att_amd_collateral *c = calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -129,7 +90,7 @@ att_err att_amd_collateral_new(struct att_store *store, const struct att_amd_tru
     if (store == NULL || trust == NULL || cfg == NULL || out == NULL) {
         return ATT_ERR_ARG;
     }
-    return service_new(store, trust, cfg, out);
+    return amdc_service_new(store, trust, cfg, out);
 }
 
 void att_amd_collateral_free(struct att_amd_collateral *c)
@@ -165,7 +126,7 @@ static struct att_amd_item *held_get(struct att_amd_collateral *c, struct held *
 }
 
 /* Hold `it` (a new reference) unless what is held is as new; true when it was taken. */
-static bool held_put(struct att_amd_collateral *c, struct held *h, struct att_amd_item *it)
+bool amdc_held_put(struct att_amd_collateral *c, struct held *h, struct att_amd_item *it)
 {
     bool take;
     pthread_mutex_lock(&c->lock);
@@ -270,9 +231,9 @@ void att_amd_collateral_signal_stop(struct att_amd_collateral *c)
 /* ---- the store ------------------------------------------------------------------------- */
 
 /* Store the item's bytes; true when the stored row changed (or, offline, always). */
-static bool store_put(struct att_amd_collateral *c, const char *kind, const char *key,
-                      const uint8_t *body, size_t len, const struct att_amd_item *it,
-                      const char *source)
+bool amdc_store_put(struct att_amd_collateral *c, const char *kind, const char *key,
+                    const uint8_t *body, size_t len, const struct att_amd_item *it,
+                    const char *source)
 {
     struct att_collateral_rec rec;
     struct att_buf hex;
@@ -331,19 +292,19 @@ static att_err store_get(struct att_amd_collateral *c, const char *kind, const c
 
 /* The signing key (ASK or ASVK: the certificate that is not self-signed) of a PEM chain as KDS
  * serves it, loaded against the anchors; it must be of `product` and chain `vlek`. */
-static att_err chain_load(struct att_amd_collateral *c, const uint8_t *pem, size_t len,
-                          enum att_snp_product product, bool vlek, struct att_amd_item **out,
-                          char *msg, size_t msg_len)
+att_err amdc_chain_load(struct att_amd_collateral *c, const uint8_t *pem, size_t len,
+                        enum att_snp_product product, bool vlek, struct att_amd_item **out,
+                        char *msg, size_t msg_len)
 {
     STACK_OF(X509) *certs = NULL;
     char why[160] = "";
     att_err rc = att_pem_certs_parse(pem, len, 3, &certs, why, sizeof(why));
     if (rc != ATT_OK) {
         return att_failf(ATT_ERR_CERT_PARSE, msg, msg_len, "AMD %s cert_chain of %s: %s",
-                         chain_name(vlek), att_amd_product_name(product), why);
+                         amdc_chain_name(vlek), att_amd_product_name(product), why);
     }
     rc = att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len, "AMD %s cert_chain of %s holds no %s",
-                   chain_name(vlek), att_amd_product_name(product), vlek ? "ASVK" : "ASK");
+                   amdc_chain_name(vlek), att_amd_product_name(product), vlek ? "ASVK" : "ASK");
     for (int i = 0; i < sk_X509_num(certs); i++) {
         X509 *x = sk_X509_value(certs, i);
         if (X509_check_issued(x, x) == X509_V_OK) {
@@ -352,7 +313,7 @@ static att_err chain_load(struct att_amd_collateral *c, const uint8_t *pem, size
         rc = att_amd_signing_key_load(c->trust, x, out, msg, msg_len);
         if (rc == ATT_OK && ((*out)->product != product || (*out)->vlek != vlek)) {
             rc = att_failf(ATT_ERR_SNP_PRODUCT_MISMATCH, msg, msg_len,
-                           "AMD %s cert_chain of %s holds the %s of %s", chain_name(vlek),
+                           "AMD %s cert_chain of %s holds the %s of %s", amdc_chain_name(vlek),
                            att_amd_product_name(product), (*out)->vlek ? "ASVK" : "ASK",
                            att_amd_product_name((*out)->product));
             att_amd_item_unref(*out);
@@ -381,20 +342,20 @@ static att_err kds_crl(struct att_amd_collateral *c, enum att_snp_product produc
 }
 
 /* Load `body` as the kind's item: a chain (kind "amd_chain") or a CRL. */
-static att_err held_load(struct att_amd_collateral *c, bool crl, enum att_snp_product product,
-                         bool vlek, const struct att_buf *body, struct att_amd_item **out,
-                         char *msg, size_t msg_len)
+att_err amdc_held_load(struct att_amd_collateral *c, bool crl, enum att_snp_product product,
+                       bool vlek, const struct att_buf *body, struct att_amd_item **out, char *msg,
+                       size_t msg_len)
 {
     if (!crl) {
-        return chain_load(c, body->data, body->len, product, vlek, out, msg, msg_len);
+        return amdc_chain_load(c, body->data, body->len, product, vlek, out, msg, msg_len);
     }
     ATT_TRY(att_amd_crl_load(c->trust, body->data, body->len, vlek, out, msg, msg_len));
     if ((*out)->product != product) {
         att_amd_item_unref(*out);
         *out = NULL;
         return att_failf(ATT_ERR_SNP_CRL_INVALID, msg, msg_len,
-                         "AMD %s CRL of %s is signed by another product's ARK", chain_name(vlek),
-                         att_amd_product_name(product));
+                         "AMD %s CRL of %s is signed by another product's ARK",
+                         amdc_chain_name(vlek), att_amd_product_name(product));
     }
     return ATT_OK;
 }
@@ -413,8 +374,8 @@ static void held_from_store(struct att_amd_collateral *c, bool crl, enum att_snp
     if (store_get(c, crl ? "amd_crl" : "amd_chain", key, &body) == ATT_OK &&
         !(crl && it != NULL && att_sha256(body.data, body.len, md) == ATT_OK &&
           memcmp(md, it->hash, 32) == 0) &&
-        held_load(c, crl, product, vlek, &body, &got, ignored, sizeof(ignored)) == ATT_OK) {
-        held_put(c, h, got);
+        amdc_held_load(c, crl, product, vlek, &body, &got, ignored, sizeof(ignored)) == ATT_OK) {
+        amdc_held_put(c, h, got);
     }
     att_amd_item_unref(got);
     att_amd_item_unref(it);
@@ -433,9 +394,9 @@ static bool held_fresh(const struct att_amd_item *it, bool crl, int64_t now)
  * store, else from KDS (its backoffs run on `now`). Returns what is held when nothing newer can
  * be had (the verifier says how stale), NULL with ATT_OK when no CRL is held at all.
  */
-static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp_product product,
-                            bool vlek, int64_t now, int64_t fresh_at, struct att_amd_item **out,
-                            char *msg, size_t msg_len)
+att_err amdc_held_current(struct att_amd_collateral *c, bool crl, enum att_snp_product product,
+                          bool vlek, int64_t now, int64_t fresh_at, struct att_amd_item **out,
+                          char *msg, size_t msg_len)
 {
     struct held *h = crl ? &c->crls[product][vlek] : &c->chains[product][vlek];
     const char *kind = crl ? "amd_crl" : "amd_chain";
@@ -448,7 +409,7 @@ static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp
         return ATT_OK;
     }
     att_amd_item_unref(it);
-    snprintf(key, sizeof(key), "%s:%s", chain_name(vlek), att_amd_product_name(product));
+    snprintf(key, sizeof(key), "%s:%s", amdc_chain_name(vlek), att_amd_product_name(product));
     held_from_store(c, crl, product, vlek, h, key);
     it = held_get(c, h);
     if (!held_fresh(it, crl, fresh_at) && c->has_kds && backoff_passed(c, h, now)) {
@@ -467,11 +428,11 @@ static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp
             rc = (crl ? kds_crl : kds_chain)(c, product, vlek, &ki, detail, sizeof(detail));
             kds_leave(c, now, &ki);
             if (rc == ATT_OK) {
-                rc = held_load(c, crl, product, vlek, &ki.body, &got, msg, msg_len);
+                rc = amdc_held_load(c, crl, product, vlek, &ki.body, &got, msg, msg_len);
             }
             if (rc == ATT_OK) {
-                if (held_put(c, h, got)) {
-                    store_put(c, kind, key, ki.body.data, ki.body.len, got, "kds");
+                if (amdc_held_put(c, h, got)) {
+                    amdc_store_put(c, kind, key, ki.body.data, ki.body.len, got, "kds");
                 }
                 if (crl && fresh_at > got->not_after) {
                     backoff_set(c, h, now, 0); /* KDS has nothing newer yet */
@@ -484,7 +445,7 @@ static att_err held_current(struct att_amd_collateral *c, bool crl, enum att_snp
                 if (rc != ATT_ERR_FETCH && detail[0] != '\0') {
                     rc = att_failf(rc == ATT_ERR_NOT_FOUND ? ATT_ERR_COLLATERAL_MISSING : rc, msg,
                                    msg_len, "AMD %s %s of %s could not be fetched: %s",
-                                   chain_name(vlek), crl ? "CRL" : "cert_chain",
+                                   amdc_chain_name(vlek), crl ? "CRL" : "cert_chain",
                                    att_amd_product_name(product), detail);
                 } else if (rc == ATT_ERR_FETCH) {
                     rc = att_failf(rc, msg, msg_len, "AMD KDS: %s",
@@ -529,8 +490,8 @@ static struct att_amd_item *leaf_get(struct att_amd_collateral *c, const uint8_t
 }
 
 /* Cache `leaf` (or, NULL, a retry time) under `key`, evicting the least recently used. */
-static void leaf_put(struct att_amd_collateral *c, const uint8_t key[32], struct att_amd_item *leaf,
-                     int64_t retry_at, att_err refusal)
+void amdc_leaf_put(struct att_amd_collateral *c, const uint8_t key[32], struct att_amd_item *leaf,
+                   int64_t retry_at, att_err refusal)
 {
     struct leaf_slot *victim = &c->leaves[0];
     pthread_mutex_lock(&c->lock);
@@ -555,7 +516,7 @@ static void leaf_put(struct att_amd_collateral *c, const uint8_t key[32], struct
 }
 
 /* The product a leaf's issuer names ("SEV-Milan", "SEV-VLEK-Milan"). */
-static enum att_snp_product issuer_product(X509 *leaf)
+enum att_snp_product amdc_issuer_product(X509 *leaf)
 {
     char cn[64] = "";
     if (X509_NAME_get_text_by_NID(X509_get_issuer_name(leaf), NID_commonName, cn, sizeof(cn)) <=
@@ -596,23 +557,24 @@ static att_err carried_leaf(struct att_amd_collateral *c, const struct att_snp_r
     if (sc != NULL) {
         ATT_TRY(att_amd_signing_key_load(c->trust, sc, &sk, msg, msg_len));
     } else {
-        enum att_snp_product p = r->product != ATT_SNP_UNKNOWN ? r->product : issuer_product(lc);
+        enum att_snp_product p =
+            r->product != ATT_SNP_UNKNOWN ? r->product : amdc_issuer_product(lc);
         if (p == ATT_SNP_UNKNOWN) {
             return att_failf(ATT_ERR_SNP_LEAF_CHAIN, msg, msg_len,
                              "the carried %s names no known product as its issuer",
                              vlek ? "VLEK" : "VCEK");
         }
-        ATT_TRY(held_current(c, false, p, vlek, now, now, &sk, msg, msg_len));
+        ATT_TRY(amdc_held_current(c, false, p, vlek, now, now, &sk, msg, msg_len));
         if (sk == NULL) {
             return att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
                              "the %s chain of %s is not available: the evidence carries no %s",
-                             chain_name(vlek), att_amd_product_name(p), vlek ? "ASVK" : "ASK");
+                             amdc_chain_name(vlek), att_amd_product_name(p), vlek ? "ASVK" : "ASK");
         }
     }
     att_err rc = att_amd_leaf_load(lc, sk, out, msg, msg_len);
     att_amd_item_unref(sk);
     if (rc == ATT_OK) {
-        leaf_put(c, key, *out, 0, ATT_OK);
+        amdc_leaf_put(c, key, *out, 0, ATT_OK);
     }
     return rc;
 }
@@ -652,7 +614,7 @@ static void vcek_key_of_report(const struct att_snp_report *r, enum att_snp_prod
 }
 
 /* The key a VCEK is filed under, from its own hwID and SPL extensions. */
-static void vcek_key_of_leaf(const struct att_amd_item *leaf, char *key, size_t cap)
+void amdc_vcek_key_of_leaf(const struct att_amd_item *leaf, char *key, size_t cap)
 {
     const struct att_amd_cert_info *i = &leaf->info;
     uint8_t hwid[64];
@@ -704,7 +666,7 @@ static att_err kds_vcek(struct att_amd_collateral *c, const struct att_snp_repor
                        "AMD KDS answered a certificate that is not a VCEK of the ASK of %s",
                        att_amd_product_name(p));
     } else {
-        vcek_key_of_leaf(*out, got_key, sizeof(got_key));
+        amdc_vcek_key_of_leaf(*out, got_key, sizeof(got_key));
         if (strcmp(got_key, key) != 0) {
             att_amd_item_unref(*out);
             *out = NULL;
@@ -755,7 +717,7 @@ static att_err fetched_vcek(struct att_amd_collateral *c, const struct att_snp_r
                          "again in %lld seconds)",
                          (long long)(retry_at - now));
     }
-    ATT_TRY(held_current(c, false, p, false, now, now, &sk, msg, msg_len));
+    ATT_TRY(amdc_held_current(c, false, p, false, now, now, &sk, msg, msg_len));
     if (sk == NULL) {
         return att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
                          "the VCEK chain (ASK) of %s is not held%s", att_amd_product_name(p),
@@ -787,14 +749,14 @@ static att_err fetched_vcek(struct att_amd_collateral *c, const struct att_snp_r
             if (rc != ATT_OK) {
                 int64_t wait =
                     FETCH_BACKOFF < c->retry_after_max ? FETCH_BACKOFF : c->retry_after_max;
-                leaf_put(c, hkey, NULL, now + wait, rc);
+                amdc_leaf_put(c, hkey, NULL, now + wait, rc);
             }
         } else {
             kds_leave(c, now, NULL);
         }
     }
     if (rc == ATT_OK) {
-        leaf_put(c, hkey, *out, 0, ATT_OK);
+        amdc_leaf_put(c, hkey, *out, 0, ATT_OK);
     }
     X509_free(x);
     att_amd_item_unref(sk);
@@ -864,8 +826,8 @@ static att_err source_get(void *ctx, const struct att_snp_report *r,
     X509_free(lc);
     X509_free(sc);
     if (rc == ATT_OK) {
-        rc = held_current(c, true, out->leaf->product, out->leaf->vlek, now, now, &out->crl, msg,
-                          msg_len);
+        rc = amdc_held_current(c, true, out->leaf->product, out->leaf->vlek, now, now, &out->crl,
+                               msg, msg_len);
     }
     if (rc != ATT_OK) {
         att_snp_inputs_release(out);
@@ -886,8 +848,8 @@ static void source_verified(void *ctx, const struct att_snp_inputs *in)
     }
     int n = i2d_X509(leaf->cert, &der);
     if (n > 0) {
-        vcek_key_of_leaf(leaf, key, sizeof(key));
-        store_put(c, "amd_vcek", key, der, (size_t)n, leaf, "kds");
+        amdc_vcek_key_of_leaf(leaf, key, sizeof(key));
+        amdc_store_put(c, "amd_vcek", key, der, (size_t)n, leaf, "kds");
     }
     OPENSSL_free(der);
     ERR_clear_error();
@@ -897,245 +859,6 @@ struct att_snp_source att_amd_collateral_source(struct att_amd_collateral *c)
 {
     struct att_snp_source s = {source_get, source_verified, c};
     return s;
-}
-
-/* ---- bundles --------------------------------------------------------------------------- */
-
-static att_err bundle_fail(char *msg, size_t msg_len, const char *what)
-{
-    return att_failf(ATT_ERR_COLLATERAL_FORMAT, msg, msg_len, "AMD bundle: %s", what);
-}
-
-/* A bundle's items, loaded (verified) before any of them is held or stored. */
-struct staged {
-    const char *kind; /* "amd_chain", "amd_crl", "amd_vcek" */
-    char key[160];
-    struct att_buf bytes; /* as stored: chain PEM, CRL DER, VCEK DER */
-    struct att_amd_item *item;
-    struct held *held; /* chains and CRLs; NULL for VCEKs */
-};
-
-struct stage {
-    struct staged v[MAX_BUNDLE_CHAINS * 2 + MAX_BUNDLE_VCEKS];
-    size_t n;
-};
-
-static att_err stage_add(struct stage *st, const char *kind, const char *key, const void *bytes,
-                         size_t len, struct att_amd_item *item, struct held *held)
-{
-    struct staged *e = &st->v[st->n];
-    att_buf_init(&e->bytes, len);
-    ATT_TRY(att_buf_put(&e->bytes, bytes, len));
-    e->kind = kind;
-    snprintf(e->key, sizeof(e->key), "%s", key);
-    e->item = att_amd_item_ref(item);
-    e->held = held;
-    st->n++;
-    return ATT_OK;
-}
-
-static void stage_free(struct stage *st)
-{
-    for (size_t i = 0; st != NULL && i < st->n; i++) {
-        att_amd_item_unref(st->v[i].item);
-        att_buf_cleanup(&st->v[i].bytes);
-    }
-    free(st);
-}
-
-/* One {"product", "chain", "cert_chain", "crl"?} entry: load both into the stage. */
-static att_err bundle_chain(struct att_amd_collateral *c, json_t *e, struct stage *st, char *msg,
-                            size_t msg_len)
-{
-    const char *product = NULL;
-    const char *chain = NULL;
-    const char *pem = NULL;
-    const char *crl_hex = NULL;
-    size_t pem_len = 0;
-    size_t crl_len = 0;
-    json_error_t jerr;
-    struct att_amd_item *sk = NULL;
-    struct att_amd_item *crl = NULL;
-    struct att_buf der;
-    char key[32];
-    att_err rc;
-
-    if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:s, s:s, s:s%, s?s%}", "product", &product,
-                       "chain", &chain, "cert_chain", &pem, &pem_len, "crl", &crl_hex,
-                       &crl_len) != 0) {
-        return bundle_fail(msg, msg_len,
-                           "each \"amd\" entry is {\"product\", \"chain\", \"cert_chain\", "
-                           "\"crl\"?} of strings");
-    }
-    enum att_snp_product p = att_amd_product_of_name(product);
-    bool vlek = strcmp(chain, "vlek") == 0;
-    if (p == ATT_SNP_UNKNOWN || strchr(product, '-') != NULL ||
-        (!vlek && strcmp(chain, "vcek") != 0)) {
-        return bundle_fail(msg, msg_len,
-                           "\"product\" is Milan, Genoa or Turin and \"chain\" vcek or vlek");
-    }
-    if (pem_len > ATT_AMD_MAX_CHAIN_PEM || crl_len > 2 * ATT_AMD_MAX_CRL) {
-        return att_failf(ATT_ERR_TOO_LARGE, msg, msg_len, "AMD bundle: an item is too large");
-    }
-    att_buf_init(&der, ATT_AMD_MAX_CRL);
-    rc = chain_load(c, (const uint8_t *)pem, pem_len, p, vlek, &sk, msg, msg_len);
-    if (rc == ATT_OK && sk == NULL) {
-        rc = bundle_fail(msg, msg_len, "a cert_chain holds no signing key");
-    }
-    if (rc == ATT_OK && crl_hex != NULL) {
-        rc = att_hex_decode(crl_hex, crl_len, &der) == ATT_OK
-                 ? held_load(c, true, p, vlek, &der, &crl, msg, msg_len)
-                 : bundle_fail(msg, msg_len, "\"crl\" is not hex DER");
-    }
-    snprintf(key, sizeof(key), "%s:%s", chain_name(vlek), att_amd_product_name(p));
-    if (rc == ATT_OK) {
-        rc = stage_add(st, "amd_chain", key, pem, pem_len, sk, &c->chains[p][vlek]);
-    }
-    if (rc == ATT_OK && crl != NULL) {
-        rc = stage_add(st, "amd_crl", key, der.data, der.len, crl, &c->crls[p][vlek]);
-    }
-    att_amd_item_unref(sk);
-    att_amd_item_unref(crl);
-    att_buf_cleanup(&der);
-    return rc;
-}
-
-/* One VCEK (hex DER), loaded against its product's VCEK chain: the bundle's, else the held. */
-static att_err bundle_vcek(struct att_amd_collateral *c, json_t *e, struct stage *st, int64_t now,
-                           char *msg, size_t msg_len)
-{
-    struct att_buf der;
-    X509 *x = NULL;
-    struct att_amd_item *sk = NULL;
-    struct att_amd_item *leaf = NULL;
-    char key[160];
-    att_err rc;
-
-    att_buf_init(&der, ATT_AMD_MAX_CERT_DER);
-    if (!json_is_string(e) ||
-        att_hex_decode(json_string_value(e), json_string_length(e), &der) != ATT_OK ||
-        att_amd_cert_from_der(der.data, der.len, &x) != ATT_OK) {
-        att_buf_cleanup(&der);
-        return bundle_fail(msg, msg_len, "each \"vceks\" entry is a VCEK as hex DER");
-    }
-    enum att_snp_product p = issuer_product(x);
-    for (size_t i = 0; i < st->n && sk == NULL; i++) {
-        if (st->v[i].held == &c->chains[p][0]) {
-            sk = att_amd_item_ref(st->v[i].item);
-        }
-    }
-    rc = p == ATT_SNP_UNKNOWN ? bundle_fail(msg, msg_len, "a VCEK's issuer names no product")
-         : sk == NULL         ? held_current(c, false, p, false, now, now, &sk, msg, msg_len)
-                              : ATT_OK;
-    if (rc == ATT_OK && sk == NULL) {
-        rc = att_failf(ATT_ERR_COLLATERAL_MISSING, msg, msg_len,
-                       "AMD bundle: a VCEK of %s comes without its product's VCEK cert_chain",
-                       att_amd_product_name(p));
-    }
-    if (rc == ATT_OK) {
-        rc = att_amd_leaf_load(x, sk, &leaf, msg, msg_len);
-    }
-    if (rc == ATT_OK && (leaf->info.hwid_len == 0 || leaf->vlek)) {
-        rc = bundle_fail(msg, msg_len, "a \"vceks\" entry is not a VCEK with a hwID");
-    }
-    if (rc == ATT_OK) {
-        /* The store key names the chip and TCB the certificate was issued for. */
-        vcek_key_of_leaf(leaf, key, sizeof(key));
-        rc = stage_add(st, "amd_vcek", key, der.data, der.len, leaf, NULL);
-    }
-    att_amd_item_unref(leaf);
-    att_amd_item_unref(sk);
-    X509_free(x);
-    att_buf_cleanup(&der);
-    return rc;
-}
-
-/* Hold and store what the stage holds; the count of rows that changed. */
-static int stage_commit(struct att_amd_collateral *c, const struct stage *st)
-{
-    int count = 0;
-    for (size_t i = 0; i < st->n; i++) {
-        const struct staged *e = &st->v[i];
-        if (e->held != NULL && !held_put(c, e->held, e->item)) {
-            continue; /* what is held is as new */
-        }
-        if (e->held == NULL) {
-            uint8_t hkey[32];
-            if (att_sha256(e->key, strlen(e->key), hkey) == ATT_OK) {
-                leaf_put(c, hkey, e->item, 0, ATT_OK);
-            }
-        }
-        count += store_put(c, e->kind, e->key, e->bytes.data, e->bytes.len, e->item, "import");
-    }
-    return count;
-}
-
-att_err att_amd_collateral_import(struct att_amd_collateral *c, const char *json, size_t len,
-                                  int64_t now, int *imported, char *msg, size_t msg_len)
-{
-    json_error_t jerr;
-    json_t *root = NULL;
-    json_t *chains = NULL;
-    json_t *vceks = NULL;
-    struct stage *st = NULL;
-    att_err rc = ATT_OK;
-
-    if (imported != NULL) {
-        *imported = 0;
-    }
-    if (len > MAX_BUNDLE) {
-        return att_failf(ATT_ERR_TOO_LARGE, msg, msg_len, "AMD bundle is over %zu bytes",
-                         MAX_BUNDLE);
-    }
-    root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (json_unpack_ex(root, &jerr, 0, "{s:o, s?o}", "amd", &chains, "vceks", &vceks) != 0 ||
-        !json_is_array(chains) || (vceks != NULL && !json_is_array(vceks))) {
-        json_decref(root);
-        return bundle_fail(msg, msg_len, "not an object {\"amd\": [...], \"vceks\": [...]?}");
-    }
-    if (json_array_size(chains) > MAX_BUNDLE_CHAINS ||
-        (vceks != NULL && json_array_size(vceks) > MAX_BUNDLE_VCEKS)) {
-        json_decref(root);
-        return att_failf(ATT_ERR_TOO_LARGE, msg, msg_len,
-                         "AMD bundle holds over %d chains or %d VCEKs", MAX_BUNDLE_CHAINS,
-                         MAX_BUNDLE_VCEKS);
-    }
-    st = calloc(1, sizeof(*st));
-    rc = st != NULL ? ATT_OK : ATT_ERR_NOMEM;
-    for (size_t i = 0; rc == ATT_OK && i < json_array_size(chains); i++) {
-        rc = bundle_chain(c, json_array_get(chains, i), st, msg, msg_len);
-    }
-    for (size_t i = 0; rc == ATT_OK && vceks != NULL && i < json_array_size(vceks); i++) {
-        rc = bundle_vcek(c, json_array_get(vceks, i), st, now, msg, msg_len);
-    }
-    /* All or nothing: an item that does not load leaves the store as it was. */
-    if (rc == ATT_OK) {
-        int count = stage_commit(c, st);
-        if (imported != NULL) {
-            *imported = count;
-        }
-    }
-    stage_free(st);
-    json_decref(root);
-    return rc;
-}
-
-att_err att_amd_collateral_offline(const struct att_amd_trust *trust, const char *json, size_t len,
-                                   bool crl_required, struct att_amd_collateral **out, char *msg,
-                                   size_t msg_len)
-{
-    struct att_amd_collateral_config cfg = {NULL, NULL, 0, 0, crl_required};
-    struct att_amd_collateral *c = NULL;
-    att_err rc = service_new(NULL, trust, &cfg, &c);
-    if (rc == ATT_OK && json != NULL) {
-        rc = att_amd_collateral_import(c, json, len, 0, NULL, msg, msg_len);
-    }
-    if (rc != ATT_OK) {
-        att_amd_collateral_free(c);
-        return rc;
-    }
-    *out = c;
-    return ATT_OK;
 }
 
 /* ---- refresh --------------------------------------------------------------------------- */
@@ -1165,8 +888,9 @@ void att_amd_collateral_refresh(struct att_amd_collateral *c, int64_t now)
             /* Ask as if it had expired: the store first, then KDS (within its backoff). */
             struct att_amd_item *got = NULL;
             char msg[256] = "";
-            if (held_current(c, true, (enum att_snp_product)p, v != 0, now,
-                             next + 1 > now ? next + 1 : now, &got, msg, sizeof(msg)) == ATT_OK) {
+            if (amdc_held_current(c, true, (enum att_snp_product)p, v != 0, now,
+                                  next + 1 > now ? next + 1 : now, &got, msg,
+                                  sizeof(msg)) == ATT_OK) {
                 att_amd_item_unref(got);
             }
         }
