@@ -207,13 +207,13 @@ static att_err kds_enter(struct att_amd_collateral *c, int64_t now, bool wait_fo
     return ATT_OK;
 }
 
-/* End the transfer (`ki` NULL: none was made); a 429 or 503 answer (a Retry-After) holds every
- * KDS request back. */
-static void kds_leave(struct att_amd_collateral *c, int64_t now, const struct att_kds_item *ki)
+/* End the transfer, once its outcome is recorded (so a waiter sees it); a 429 or 503 answer
+ * (`retry_after` > 0) holds every KDS request back. */
+static void kds_leave(struct att_amd_collateral *c, int64_t now, int64_t retry_after)
 {
     att_https_set_abort_flag(NULL);
-    if (ki != NULL && ki->retry_after > 0) {
-        int64_t wait = ki->retry_after < c->retry_after_max ? ki->retry_after : c->retry_after_max;
+    if (retry_after > 0) {
+        int64_t wait = retry_after < c->retry_after_max ? retry_after : c->retry_after_max;
         pthread_mutex_lock(&c->lock);
         c->kds_retry_at = now + wait;
         pthread_mutex_unlock(&c->lock);
@@ -426,7 +426,6 @@ att_err amdc_held_current(struct att_amd_collateral *c, bool crl, enum att_snp_p
             char detail[256] = "";
             att_kds_item_init(&ki);
             rc = (crl ? kds_crl : kds_chain)(c, product, vlek, &ki, detail, sizeof(detail));
-            kds_leave(c, now, &ki);
             if (rc == ATT_OK) {
                 rc = amdc_held_load(c, crl, product, vlek, &ki.body, &got, msg, msg_len);
             }
@@ -452,12 +451,13 @@ att_err amdc_held_current(struct att_amd_collateral *c, bool crl, enum att_snp_p
                                    detail[0] != '\0' ? detail : att_err_str(rc));
                 }
             }
+            kds_leave(c, now, ki.retry_after);
             att_amd_item_unref(got);
             att_kds_item_cleanup(&ki);
             att_amd_item_unref(it);
             it = held_get(c, h);
         } else if (rc == ATT_OK) {
-            kds_leave(c, now, NULL);
+            kds_leave(c, now, 0);
         }
     }
     /* A held (stale) item, or none for a CRL, still answers: the verifier judges it. */
@@ -635,10 +635,11 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-/* Ask KDS for the VCEK of `key` (the report's chip and TCB); the answer must be that VCEK. */
+/* Ask KDS for the VCEK of `key` (the report's chip and TCB); the answer must be that VCEK.
+ * *retry_after: the seconds of a 429/503 answer's Retry-After, else 0. */
 static att_err kds_vcek(struct att_amd_collateral *c, const struct att_snp_report *r,
                         enum att_snp_product p, struct att_amd_item *sk, const char *key,
-                        int64_t now, struct att_amd_item **out, char *msg, size_t msg_len)
+                        int64_t *retry_after, struct att_amd_item **out, char *msg, size_t msg_len)
 {
     struct att_kds_item ki;
     struct att_kds_tcb tcb;
@@ -654,7 +655,7 @@ static att_err kds_vcek(struct att_amd_collateral *c, const struct att_snp_repor
     att_kds_item_init(&ki);
     att_err rc = att_kds_fetch_vcek(&c->kds, att_amd_product_name(p), r->chip_id,
                                     p == ATT_SNP_TURIN ? 8 : 64, &tcb, &ki, detail, sizeof(detail));
-    kds_leave(c, now, &ki);
+    *retry_after = ki.retry_after;
     if (rc != ATT_OK) {
         rc = rc == ATT_ERR_NOT_FOUND ? ATT_ERR_COLLATERAL_MISSING : rc;
         att_failf(rc, msg, msg_len,
@@ -739,20 +740,20 @@ static att_err fetched_vcek(struct att_amd_collateral *c, const struct att_snp_r
         /* Fetched, or refused, while this request waited for the lock? */
         *out = leaf_get(c, hkey, &retry_at, &refusal);
         if (*out == NULL && now < retry_at) {
-            kds_leave(c, now, NULL);
+            kds_leave(c, now, 0);
             rc = att_failf(refusal, msg, msg_len,
                            "the VCEK of this chip and TCB could not be fetched from KDS (asked "
                            "again in %lld seconds)",
                            (long long)(retry_at - now));
         } else if (*out == NULL) {
-            rc = kds_vcek(c, r, p, sk, key, now, out, msg, msg_len);
-            if (rc != ATT_OK) {
-                int64_t wait =
-                    FETCH_BACKOFF < c->retry_after_max ? FETCH_BACKOFF : c->retry_after_max;
-                amdc_leaf_put(c, hkey, NULL, now + wait, rc);
-            }
+            int64_t retry_after = 0;
+            rc = kds_vcek(c, r, p, sk, key, &retry_after, out, msg, msg_len);
+            int64_t wait = FETCH_BACKOFF < c->retry_after_max ? FETCH_BACKOFF : c->retry_after_max;
+            /* The outcome is recorded before the lock goes, so no waiter asks again. */
+            amdc_leaf_put(c, hkey, rc == ATT_OK ? *out : NULL, rc == ATT_OK ? 0 : now + wait, rc);
+            kds_leave(c, now, retry_after);
         } else {
-            kds_leave(c, now, NULL);
+            kds_leave(c, now, 0);
         }
     }
     if (rc == ATT_OK) {
