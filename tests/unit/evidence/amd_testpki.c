@@ -6,6 +6,7 @@
  * docs/reference/amd-sev-snp.md (section numbers as in its README.md).
  */
 #include "amd_testpki.h"
+#include "testpki_der.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,81 +20,6 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
-
-/* ================================================================================
- * Growable byte buffer (DER writer, certificate table, PEM text). Sticky failure flag.
- * ================================================================================ */
-
-struct tbuf {
-    uint8_t *p;
-    size_t len;
-    size_t cap;
-    bool bad;
-};
-
-static void tb_put(struct tbuf *b, const void *d, size_t n)
-{
-    if (b->bad) {
-        return;
-    }
-    if (n > b->cap - b->len) {
-        size_t cap = b->cap == 0 ? 256 : b->cap;
-        while (cap - b->len < n + 1) {
-            cap *= 2;
-        }
-        uint8_t *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->bad = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n > 0) {
-        memcpy(b->p + b->len, d, n);
-    }
-    b->len += n;
-}
-
-static void tb_u8(struct tbuf *b, unsigned v)
-{
-    uint8_t x = (uint8_t)v;
-    tb_put(b, &x, 1);
-}
-
-static void tb_u32le(struct tbuf *b, uint32_t v)
-{
-    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    tb_put(b, x, 4);
-}
-
-static void tb_zero(struct tbuf *b, size_t n)
-{
-    static const uint8_t z[32];
-    while (n > 0) {
-        size_t k = n < sizeof(z) ? n : sizeof(z);
-        tb_put(b, z, k);
-        n -= k;
-    }
-}
-
-static void tb_free(struct tbuf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-/* NUL-terminate and hand over the text (NULL on failure); the buffer is emptied either way. */
-static char *tb_take_str(struct tbuf *b)
-{
-    tb_u8(b, 0);
-    char *s = b->bad ? NULL : (char *)b->p;
-    if (s == NULL) {
-        free(b->p);
-    }
-    memset(b, 0, sizeof(*b));
-    return s;
-}
 
 /* Hand over the bytes as a blob; false (and nothing to free) on failure. */
 static bool tb_take_blob(struct tbuf *b, struct amd_testpki_blob *out)
@@ -113,63 +39,6 @@ static bool tb_take_blob(struct tbuf *b, struct amd_testpki_blob *out)
  * A small DER writer (AMD's extensions, the RSASSA-PSS AlgorithmIdentifier, the signed
  * certificate and CRL) and a header reader for the DER OpenSSL writes (trusted input).
  * ================================================================================ */
-
-enum { DER_INTEGER = 0x02, DER_BIT_STRING = 0x03, DER_OCTETS = 0x04, DER_NULL = 0x05 };
-enum { DER_OID = 0x06, DER_IA5 = 0x16, DER_SEQUENCE = 0x30 };
-enum { DER_CTX0 = 0xA0, DER_CTX1 = 0xA1, DER_CTX2 = 0xA2, DER_CTX3 = 0xA3 };
-
-static void der_len(struct tbuf *b, size_t n)
-{
-    if (n < 0x80) {
-        tb_u8(b, (unsigned)n);
-    } else if (n <= 0xFF) {
-        tb_u8(b, 0x81);
-        tb_u8(b, (unsigned)n);
-    } else if (n <= 0xFFFF) {
-        tb_u8(b, 0x82);
-        tb_u8(b, (unsigned)(n >> 8));
-        tb_u8(b, (unsigned)(n & 0xFF));
-    } else {
-        b->bad = true; /* nothing here is that large */
-    }
-}
-
-static void der_tlv(struct tbuf *b, unsigned tag, const uint8_t *v, size_t n)
-{
-    tb_u8(b, tag);
-    der_len(b, n);
-    tb_put(b, v, n);
-}
-
-/* tag { content } for a content built in another buffer. */
-static void der_wrap(struct tbuf *b, unsigned tag, const struct tbuf *content)
-{
-    if (content->bad) {
-        b->bad = true;
-        return;
-    }
-    der_tlv(b, tag, content->p, content->len);
-}
-
-/* Non-negative INTEGER, minimal two's complement: 0xD9 takes two content bytes (02 02 00 d9),
- * which is how AMD encodes a ucodeSPL of 128 or more (§6.5). */
-static void der_uint(struct tbuf *b, unsigned v)
-{
-    uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    uint8_t c[5];
-    size_t n = 0;
-    size_t i = 0;
-    while (i < 3 && be[i] == 0) {
-        i++;
-    }
-    if (be[i] & 0x80) {
-        c[n++] = 0;
-    }
-    for (; i < 4; i++) {
-        c[n++] = be[i];
-    }
-    der_tlv(b, DER_INTEGER, c, n);
-}
 
 /*
  * Header of the DER TLV at p[0..n): single-byte tag, header length and content length. Our own
@@ -269,11 +138,11 @@ static void der_pss_alg(struct tbuf *b, const struct pss *pss)
     tb_free(&t);
     tb_free(&mgf);
 
-    der_uint(&t, (unsigned)pss->salt_len);
+    der_uint(&t, DER_INTEGER, (unsigned)pss->salt_len);
     der_wrap(&params, DER_CTX2, &t);
     tb_free(&t);
     if (pss->trailer) {
-        der_uint(&t, 1);
+        der_uint(&t, DER_INTEGER, 1);
         der_wrap(&params, DER_CTX3, &t);
         tb_free(&t);
     }
@@ -700,7 +569,7 @@ static int add_leaf_exts(X509 *x, const struct leaf_spec *s)
             return -1;
         }
         switch (items[i].kind) {
-        case V_INT: der_uint(&v, items[i].v); break;
+        case V_INT: der_uint(&v, DER_INTEGER, items[i].v); break;
         case V_PRODUCT: {
             /* A VCEK names the stepping (Milan-B0); a VLEK only the product (Milan). */
             const char *name = s->vlek ? PRODUCTS[s->product].name : PRODUCTS[s->product].vcek_name;

@@ -5,6 +5,7 @@
  * to docs/reference/ (section numbers as in its README.md).
  */
 #include "sgx_testpki.h"
+#include "testpki_der.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,165 +22,9 @@
 #include <openssl/x509v3.h>
 
 /* ================================================================================
- * Growable byte buffer (DER writer, quote, JSON text). Sticky failure flag.
- * ================================================================================ */
-
-struct tbuf {
-    uint8_t *p;
-    size_t len;
-    size_t cap;
-    bool bad;
-};
-
-static void tb_put(struct tbuf *b, const void *d, size_t n)
-{
-    if (b->bad) {
-        return;
-    }
-    if (n > b->cap - b->len) {
-        size_t cap = b->cap == 0 ? 256 : b->cap;
-        while (cap - b->len < n + 1) {
-            cap *= 2;
-        }
-        uint8_t *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->bad = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n > 0) {
-        memcpy(b->p + b->len, d, n);
-    }
-    b->len += n;
-}
-
-static void tb_u8(struct tbuf *b, unsigned v)
-{
-    uint8_t x = (uint8_t)v;
-    tb_put(b, &x, 1);
-}
-
-static void tb_u16le(struct tbuf *b, unsigned v)
-{
-    uint8_t x[2] = {(uint8_t)(v & 0xFF), (uint8_t)((v >> 8) & 0xFF)};
-    tb_put(b, x, 2);
-}
-
-static void tb_u32le(struct tbuf *b, uint32_t v)
-{
-    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    tb_put(b, x, 4);
-}
-
-static void tb_u64le(struct tbuf *b, uint64_t v)
-{
-    for (unsigned i = 0; i < 8; i++) {
-        tb_u8(b, (unsigned)((v >> (8 * i)) & 0xFF));
-    }
-}
-
-static void tb_zero(struct tbuf *b, size_t n)
-{
-    static const uint8_t z[64];
-    while (n > 0) {
-        size_t k = n < sizeof(z) ? n : sizeof(z);
-        tb_put(b, z, k);
-        n -= k;
-    }
-}
-
-__attribute__((format(printf, 2, 3))) static void tb_printf(struct tbuf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        b->bad = true;
-        return;
-    }
-    tb_put(b, tmp, (size_t)n);
-}
-
-static void tb_hex(struct tbuf *b, const uint8_t *d, size_t n, bool upper)
-{
-    static const char lo[] = "0123456789abcdef";
-    static const char up[] = "0123456789ABCDEF";
-    const char *digits = upper ? up : lo;
-    for (size_t i = 0; i < n; i++) {
-        char two[2] = {digits[d[i] >> 4], digits[d[i] & 0xF]};
-        tb_put(b, two, 2);
-    }
-}
-
-/* NUL-terminate and hand over the text (NULL on failure); the buffer is emptied either way. */
-static char *tb_take_str(struct tbuf *b)
-{
-    tb_u8(b, 0);
-    char *s = b->bad ? NULL : (char *)b->p;
-    if (s == NULL) {
-        free(b->p);
-    }
-    memset(b, 0, sizeof(*b));
-    return s;
-}
-
-static void tb_free(struct tbuf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-/* ================================================================================
  * DER writer for the SGX extension (docs/reference/intel-collateral.md §3.2): SEQUENCE of SEQUENCE
  * { OID, value }.
  * ================================================================================ */
-
-enum { DER_BOOLEAN = 0x01, DER_INTEGER = 0x02, DER_OCTETS = 0x04, DER_OID = 0x06 };
-enum { DER_ENUMERATED = 0x0A, DER_SEQUENCE = 0x30 };
-
-static void der_len(struct tbuf *b, size_t n)
-{
-    if (n < 0x80) {
-        tb_u8(b, (unsigned)n);
-    } else if (n <= 0xFF) {
-        tb_u8(b, 0x81);
-        tb_u8(b, (unsigned)n);
-    } else {
-        tb_u8(b, 0x82);
-        tb_u8(b, (unsigned)(n >> 8));
-        tb_u8(b, (unsigned)(n & 0xFF));
-    }
-}
-
-static void der_tlv(struct tbuf *b, unsigned tag, const uint8_t *v, size_t n)
-{
-    tb_u8(b, tag);
-    der_len(b, n);
-    tb_put(b, v, n);
-}
-
-/* Non-negative INTEGER or ENUMERATED, minimal two's complement. */
-static void der_uint(struct tbuf *b, unsigned tag, unsigned v)
-{
-    uint8_t c[5];
-    size_t n = 0;
-    uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    size_t i = 0;
-    while (i < 3 && be[i] == 0) {
-        i++;
-    }
-    if (be[i] & 0x80) {
-        c[n++] = 0;
-    }
-    for (; i < 4; i++) {
-        c[n++] = be[i];
-    }
-    der_tlv(b, tag, c, n);
-}
 
 /* 1.2.840.113741.1.13.1 */
 static const uint8_t SGX_OID[] = {0x2A, 0x86, 0x48, 0x86, 0xF8, 0x4D, 0x01, 0x0D, 0x01};
