@@ -6,8 +6,10 @@ set -euo pipefail
 packages=(
   gcc make pkg-config meson ninja-build
   libssl-dev libevent-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev
+  libtss2-dev
   openssl curl python3 python3-cryptography sqlite3
   clang libclang-rt-14-dev clang-format
+  swtpm swtpm-tools tpm2-tools
 )
 
 # `scripts/deps.sh --bench` adds the load generator and the reference server of bench/http.sh.

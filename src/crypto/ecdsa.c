@@ -99,6 +99,40 @@ out:
     return rc;
 }
 
+att_err att_pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
+{
+    att_err rc = ATT_ERR_NOMEM;
+    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    EVP_PKEY *key = NULL;
+
+    ATT_CHECK(params != NULL && ctx != NULL, ATT_ERR_NOMEM);
+    ATT_CHECK(EVP_PKEY_fromdata_init(ctx) == 1, ATT_ERR_CRYPTO);
+    /* For EC, OpenSSL decodes the point here and refuses one not on the curve. */
+    ATT_CHECK(EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1, ATT_ERR_KEY_TYPE);
+    *out = key;
+    rc = ATT_OK;
+out:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    ERR_clear_error();
+    return rc;
+}
+
+att_err att_rsa_public_key(const BIGNUM *n, const BIGNUM *e, EVP_PKEY **out)
+{
+    att_err rc = ATT_ERR_NOMEM;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    ATT_CHECK(bld != NULL, ATT_ERR_NOMEM);
+    ATT_CHECK(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) == 1 &&
+                  OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) == 1,
+              ATT_ERR_NOMEM);
+    rc = att_pkey_fromdata("RSA", bld, out);
+out:
+    OSSL_PARAM_BLD_free(bld);
+    return rc;
+}
+
 att_err att_sha256(const void *data, size_t len, uint8_t out[32])
 {
     unsigned int n = 0;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include "core/err.h"
 
@@ -33,6 +34,12 @@ att_err att_ecdsa_verify_raw(EVP_PKEY *key, const uint8_t *sig, size_t sig_len, 
 
 /* A P-256 public key from raw x || y (64 bytes). ATT_ERR_KEY_TYPE when not on the curve. */
 att_err att_p256_key_from_xy(const uint8_t xy[64], EVP_PKEY **out) ATT_WUR;
+
+/* A public key of OpenSSL type `type` ("RSA", "EC") from the parameters in `bld`.
+ * ATT_ERR_KEY_TYPE when OpenSSL refuses them (for EC, a point not on the curve). */
+att_err att_pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **out) ATT_WUR;
+/* An RSA public key (n, e); the caller has checked sizes. */
+att_err att_rsa_public_key(const BIGNUM *n, const BIGNUM *e, EVP_PKEY **out) ATT_WUR;
 
 att_err att_sha256(const void *data, size_t len, uint8_t out[32]) ATT_WUR;
 

@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 #include <string.h>
 
+#include "crypto/ecdsa.h"
 #include "core/buf.h"
 #include "core/codec.h"
 #include "core/rd.h"
@@ -324,29 +325,6 @@ static att_err pick_alg(const json_t *jwk, const enum att_jws_alg *fits, enum at
     return ATT_ERR_KEY_TYPE;
 }
 
-/* Build a public key of `type` from `bld`. */
-static att_err key_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
-{
-    att_err rc = ATT_ERR_NOMEM;
-    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
-    EVP_PKEY *key = NULL;
-
-    ATT_CHECK(params != NULL && ctx != NULL, ATT_ERR_NOMEM);
-    ATT_CHECK(EVP_PKEY_fromdata_init(ctx) == 1, ATT_ERR_CRYPTO);
-    /* For EC, OpenSSL decodes the point here and refuses one not on the curve. */
-    ATT_CHECK(EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1, ATT_ERR_KEY_TYPE);
-    *out = key;
-    key = NULL;
-    rc = ATT_OK;
-out:
-    EVP_PKEY_free(key);
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params);
-    ERR_clear_error();
-    return rc;
-}
-
 /* Borrow `b` without its leading zero octets. */
 static struct att_bytes strip_zeros(const struct att_buf *b)
 {
@@ -371,7 +349,6 @@ static att_err rsa_from_jwk(const json_t *jwk, EVP_PKEY **out)
     struct att_bytes e;
     BIGNUM *bn = NULL;
     BIGNUM *be = NULL;
-    OSSL_PARAM_BLD *bld = NULL;
 
     att_buf_init(&nb, MEMBER_MAX);
     att_buf_init(&eb, MEMBER_MAX);
@@ -393,15 +370,9 @@ static att_err rsa_from_jwk(const json_t *jwk, EVP_PKEY **out)
               ATT_ERR_KEY_TYPE);
     /* RFC 8017 §3.1: n is a product of odd primes; e is odd (coprime to even λ(n)) and > 1. */
     ATT_CHECK(BN_is_odd(bn) && BN_is_odd(be) && !BN_is_one(be), ATT_ERR_KEY_TYPE);
-    bld = OSSL_PARAM_BLD_new();
-    ATT_CHECK(bld != NULL, ATT_ERR_NOMEM);
-    ATT_CHECK(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) == 1 &&
-                  OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) == 1,
-              ATT_ERR_NOMEM);
-    ATT_GUARD(key_fromdata("RSA", bld, out));
+    ATT_GUARD(att_rsa_public_key(bn, be, out));
     rc = ATT_OK;
 out:
-    OSSL_PARAM_BLD_free(bld);
     BN_free(bn);
     BN_free(be);
     att_buf_cleanup(&nb);
@@ -462,7 +433,7 @@ static att_err ec_from_jwk(const json_t *jwk, const struct curve *c, EVP_PKEY **
                   OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data,
                                                    point.len) == 1,
               ATT_ERR_NOMEM);
-    ATT_GUARD(key_fromdata("EC", bld, &key));
+    ATT_GUARD(att_pkey_fromdata("EC", bld, &key));
     /* Belt and braces: on the curve, not the point at infinity, in the prime-order group. */
     check = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
     ATT_CHECK(check != NULL, ATT_ERR_NOMEM);

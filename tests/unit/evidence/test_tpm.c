@@ -1,0 +1,638 @@
+/*
+ * test_tpm.c - TPM 2.0 quotes and TCG event logs (src/evidence/tpm/tpm2.c, eventlog.c) on the
+ * real samples of tests/fixtures/tpm (README.md there): GCE quotes verify with their AKs, their
+ * PCR values match the quoted digests, their logs replay to them, the TDX CCEL log replays to
+ * its quote's RTMRs; then every truncation, bit flips, wrong nonces, altered PCRs and events,
+ * and AK attributes.
+ */
+#include <jansson.h>
+#include <tss2/tss2_mu.h>
+
+#include "core/codec.h"
+#include "crypto/ecdsa.h"
+#include "dcap_fixtures.h"
+#include "evidence/intel/quote.h"
+#include "evidence/tpm/eventlog.h"
+#include "evidence/tpm/tpm2.h"
+
+static struct att_bytes view(const struct att_buf *b)
+{
+    struct att_bytes v = {b->data, b->len};
+    return v;
+}
+
+static void load(const char *name, struct att_buf *b)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "tpm/%s", name);
+    fixture_load(path, b);
+}
+
+static json_t *load_json(const char *name)
+{
+    struct att_buf b;
+    json_error_t err;
+    load(name, &b);
+    json_t *j = json_loadb((const char *)b.data, b.len, 0, &err);
+    att_buf_cleanup(&b);
+    if (j == NULL) {
+        fail_msg("%s: %s", name, err.text);
+    }
+    return j;
+}
+
+/* {"<index>": "<hex>", ...} into bank `alg`. */
+static void pcrs_from_object(struct att_tpm_pcrs *p, uint16_t alg, json_t *obj)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        struct att_buf d;
+        char msg[128];
+        att_buf_init(&d, 64);
+        EXPECT_OK(att_hex_decode(json_string_value(v), json_string_length(v), &d));
+        EXPECT_OK(att_tpm_pcrs_set(p, alg, (uint32_t)atoi(key), view(&d), msg, sizeof(msg)));
+        att_buf_cleanup(&d);
+    }
+}
+
+struct sample {
+    struct att_buf attest, sig, pub;
+    struct att_tpm_quote q;
+    struct att_tpm_signature s;
+    struct att_tpm_key k;
+    struct att_tpm_pcrs pcrs;
+};
+
+/* tpm02: the SHA-1, SHA-256 or SHA-384 quote of the GCE COS 85 sample. */
+static void gce_load(struct sample *x, const char *bank)
+{
+    char name[96];
+    char msg[256] = "";
+    static const struct {
+        const char *name;
+        uint16_t alg;
+    } banks[] = {
+        {"sha1", ATT_TPM_ALG_SHA1}, {"sha256", ATT_TPM_ALG_SHA256}, {"sha384", ATT_TPM_ALG_SHA384}};
+    memset(x, 0, sizeof(*x));
+    snprintf(name, sizeof(name), "tpm02_gce_cos85_nonce9009_quote_%s.tpms_attest", bank);
+    load(name, &x->attest);
+    snprintf(name, sizeof(name), "tpm02_gce_cos85_nonce9009_quote_%s.tpmt_signature", bank);
+    load(name, &x->sig);
+    load("tpm02_gce_cos85_nonce9009_ak_pub.tpmt_public", &x->pub);
+    json_t *j = load_json("tpm02_gce_cos85_nonce9009_pcrs.json");
+    json_t *quotes = json_object_get(j, "quotes");
+    for (size_t i = 0; i < json_array_size(quotes); i++) {
+        json_t *q = json_array_get(quotes, i);
+        for (size_t b = 0; b < 3; b++) {
+            if (strcmp(json_string_value(json_object_get(q, "hash")), banks[b].name) == 0) {
+                pcrs_from_object(&x->pcrs, banks[b].alg, json_object_get(q, "pcrs"));
+            }
+        }
+    }
+    json_decref(j);
+    EXPECT_OK(att_tpm_quote_parse(view(&x->attest), &x->q, msg, sizeof(msg)));
+    EXPECT_OK(att_tpm_signature_parse(view(&x->sig), &x->s, msg, sizeof(msg)));
+    EXPECT_OK(att_tpm_key_from_public(view(&x->pub), &x->k, msg, sizeof(msg)));
+}
+
+/* tpm01: the Windows GCE quote (SHA-1 bank, SHA-1 signature, empty nonce). */
+static void windows_load(struct sample *x)
+{
+    char msg[256] = "";
+    memset(x, 0, sizeof(*x));
+    load("tpm01_gcp_windows_quote.tpms_attest", &x->attest);
+    load("tpm01_gcp_windows_quote.tpmt_signature", &x->sig);
+    load("tpm01_gcp_windows_ak_pub.tpmt_public", &x->pub);
+    json_t *j = load_json("tpm01_gcp_windows_pcrs.json");
+    pcrs_from_object(&x->pcrs, ATT_TPM_ALG_SHA1, json_object_get(j, "pcrs"));
+    json_decref(j);
+    EXPECT_OK(att_tpm_quote_parse(view(&x->attest), &x->q, msg, sizeof(msg)));
+    EXPECT_OK(att_tpm_signature_parse(view(&x->sig), &x->s, msg, sizeof(msg)));
+    EXPECT_OK(att_tpm_key_from_public(view(&x->pub), &x->k, msg, sizeof(msg)));
+}
+
+static void sample_free(struct sample *x)
+{
+    att_tpm_key_free(&x->k);
+    att_buf_cleanup(&x->attest);
+    att_buf_cleanup(&x->sig);
+    att_buf_cleanup(&x->pub);
+}
+
+static void test_gce_quotes_verify(void **state)
+{
+    (void)state;
+    static const char *const banks[] = {"sha1", "sha256", "sha384"};
+    static const uint16_t algs[] = {ATT_TPM_ALG_SHA1, ATT_TPM_ALG_SHA256, ATT_TPM_ALG_SHA384};
+    static const uint8_t nonce[] = {0x90, 0x09};
+    struct att_bytes n = {nonce, sizeof(nonce)};
+    for (size_t i = 0; i < 3; i++) {
+        struct sample x;
+        char msg[256] = "";
+        gce_load(&x, banks[i]);
+        assert_int_equal(x.q.nsel, 1);
+        assert_int_equal(x.q.sel[0].alg, algs[i]);
+        assert_int_equal(x.q.sel[0].mask, 0xFFFFFF);
+        assert_int_equal(x.s.scheme, ATT_TPM_ALG_RSASSA);
+        assert_int_equal(x.k.type, ATT_TPM_ALG_RSA);
+        assert_int_equal(x.k.attributes, 0x00050072);
+        EXPECT_OK(att_tpm_key_check_ak(&x.k, msg, sizeof(msg)));
+        EXPECT_OK(att_tpm_quote_verify(&x.q, &x.s, &x.k, msg, sizeof(msg)));
+        EXPECT_OK(att_tpm_quote_check_nonce(&x.q, n, msg, sizeof(msg)));
+        /* The digest uses the signing hash, not the bank's (a SHA-384 bank, a SHA-256 digest). */
+        assert_int_equal(x.q.pcr_digest_len, att_tpm_digest_size(x.s.hash));
+        EXPECT_OK(att_tpm_quote_check_pcrs(&x.q, x.s.hash, &x.pcrs, msg, sizeof(msg)));
+        /* qualifiedSigner is the AK's qualified name (Part 1 §16), as long as its name. */
+        assert_int_equal(x.q.signer_name_len, x.k.name_len);
+        assert_memory_equal(x.q.signer_name, x.k.name, 2);
+        sample_free(&x);
+    }
+}
+
+static void test_windows_quote_verifies(void **state)
+{
+    (void)state;
+    struct sample x;
+    char msg[256] = "";
+    struct att_bytes empty = {NULL, 0};
+    windows_load(&x);
+    assert_int_equal(x.s.hash, ATT_TPM_ALG_SHA1);
+    assert_int_equal(x.q.extra_len, 0);
+    EXPECT_OK(att_tpm_quote_verify(&x.q, &x.s, &x.k, msg, sizeof(msg)));
+    EXPECT_OK(att_tpm_quote_check_pcrs(&x.q, x.s.hash, &x.pcrs, msg, sizeof(msg)));
+    EXPECT_OK(att_tpm_quote_check_nonce(&x.q, empty, msg, sizeof(msg)));
+    static const uint8_t any[] = {1};
+    struct att_bytes one = {any, 1};
+    assert_int_equal(att_tpm_quote_check_nonce(&x.q, one, msg, sizeof(msg)), ATT_ERR_TPM_NONCE);
+    sample_free(&x);
+}
+
+/* tpm03: trustee's sample, the AK as a DER SubjectPublicKeyInfo and the quote in base64. */
+static void test_spki_ak_verifies(void **state)
+{
+    (void)state;
+    char msg[256] = "";
+    json_t *j = load_json("tpm03_trustee_tpm_evidence.json");
+    json_t *tq = json_object_get(j, "tpm_quote");
+    struct att_buf ak, attest, sig;
+    struct att_tpm_quote q;
+    struct att_tpm_signature s;
+    struct att_tpm_key k;
+    struct att_tpm_pcrs pcrs;
+    att_buf_init(&ak, 4096);
+    att_buf_init(&attest, 4096);
+    att_buf_init(&sig, 4096);
+    memset(&pcrs, 0, sizeof(pcrs));
+    const char *a = json_string_value(json_object_get(j, "ak_public"));
+    const char *m = json_string_value(json_object_get(tq, "message"));
+    const char *g = json_string_value(json_object_get(tq, "signature"));
+    EXPECT_OK(att_b64_decode(a, strlen(a), &ak));
+    EXPECT_OK(att_b64_decode(m, strlen(m), &attest));
+    EXPECT_OK(att_b64_decode(g, strlen(g), &sig));
+    json_t *pa = json_object_get(tq, "pcrs");
+    for (size_t i = 0; i < json_array_size(pa); i++) {
+        struct att_buf d;
+        json_t *v = json_array_get(pa, i);
+        att_buf_init(&d, 64);
+        EXPECT_OK(att_hex_decode(json_string_value(v), json_string_length(v), &d));
+        EXPECT_OK(
+            att_tpm_pcrs_set(&pcrs, ATT_TPM_ALG_SHA256, (uint32_t)i, view(&d), msg, sizeof(msg)));
+        att_buf_cleanup(&d);
+    }
+    const unsigned char *p = ak.data;
+    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)ak.len);
+    assert_non_null(pk);
+    EXPECT_OK(att_tpm_key_from_pkey(pk, &k, msg, sizeof(msg)));
+    EXPECT_OK(att_tpm_key_check_ak(&k, msg, sizeof(msg))); /* no public area: trusted elsewhere */
+    EXPECT_OK(att_tpm_quote_parse(view(&attest), &q, msg, sizeof(msg)));
+    EXPECT_OK(att_tpm_signature_parse(view(&sig), &s, msg, sizeof(msg)));
+    EXPECT_OK(att_tpm_quote_verify(&q, &s, &k, msg, sizeof(msg)));
+    EXPECT_OK(att_tpm_quote_check_pcrs(&q, s.hash, &pcrs, msg, sizeof(msg)));
+    char hash[45];
+    EXPECT_OK(att_tpm_key_pub_hash(&k, hash));
+    uint8_t h[32];
+    EXPECT_OK(att_sha256(ak.data, ak.len, h));
+    struct att_buf hb;
+    att_buf_init(&hb, 64);
+    EXPECT_OK(att_b64_encode(h, 32, &hb));
+    assert_string_equal(hash, att_buf_cstr(&hb));
+    att_buf_cleanup(&hb);
+    att_tpm_key_free(&k);
+    att_buf_cleanup(&ak);
+    att_buf_cleanup(&attest);
+    att_buf_cleanup(&sig);
+    json_decref(j);
+}
+
+/* Every prefix of each structure fails cleanly; so does one byte more. */
+static void test_truncations(void **state)
+{
+    (void)state;
+    struct sample x;
+    char msg[256];
+    gce_load(&x, "sha256");
+    for (size_t n = 0; n < x.attest.len; n++) {
+        struct att_bytes v = {x.attest.data, n};
+        struct att_tpm_quote q;
+        assert_int_equal(att_tpm_quote_parse(v, &q, msg, sizeof(msg)), ATT_ERR_TPM_FORMAT);
+    }
+    for (size_t n = 0; n < x.sig.len; n++) {
+        struct att_bytes v = {x.sig.data, n};
+        struct att_tpm_signature s;
+        assert_int_equal(att_tpm_signature_parse(v, &s, msg, sizeof(msg)), ATT_ERR_TPM_FORMAT);
+    }
+    for (size_t n = 0; n < x.pub.len; n++) {
+        struct att_bytes v = {x.pub.data, n};
+        struct att_tpm_key k;
+        att_err rc = att_tpm_key_from_public(v, &k, msg, sizeof(msg));
+        assert_true(rc == ATT_ERR_TPM_FORMAT || rc == ATT_ERR_KEY_TYPE);
+    }
+    struct att_bytes none = {NULL, 0};
+    assert_int_equal(att_tpm_quote_parse(none, &x.q, msg, sizeof(msg)), ATT_ERR_TPM_FORMAT);
+    assert_int_equal(att_tpm_signature_parse(none, &x.s, msg, sizeof(msg)), ATT_ERR_TPM_FORMAT);
+    EXPECT_OK(att_buf_putc(&x.attest, 0));
+    assert_int_equal(att_tpm_quote_parse(view(&x.attest), &x.q, msg, sizeof(msg)),
+                     ATT_ERR_TPM_FORMAT);
+    assert_non_null(strstr(msg, "1 trailing"));
+    sample_free(&x);
+}
+
+/* Each bit of the signed bytes matters: a flipped bit is a parse error, not a quote, or a bad
+ * signature, never a success. */
+static void test_bit_flips(void **state)
+{
+    (void)state;
+    struct sample x;
+    char msg[256];
+    gce_load(&x, "sha1");
+    for (size_t i = 0; i < x.attest.len * 8; i++) {
+        struct att_tpm_quote q;
+        x.attest.data[i / 8] ^= (uint8_t)(1u << (i % 8));
+        att_err rc = att_tpm_quote_parse(view(&x.attest), &q, msg, sizeof(msg));
+        if (rc == ATT_OK) {
+            rc = att_tpm_quote_verify(&q, &x.s, &x.k, msg, sizeof(msg));
+            assert_int_equal(rc, ATT_ERR_TPM_SIGNATURE);
+        } else {
+            assert_true(rc == ATT_ERR_TPM_FORMAT || rc == ATT_ERR_TPM_NOT_QUOTE);
+        }
+        x.attest.data[i / 8] ^= (uint8_t)(1u << (i % 8));
+    }
+    sample_free(&x);
+}
+
+static void test_quote_fields(void **state)
+{
+    (void)state;
+    struct sample x;
+    char msg[256] = "";
+    gce_load(&x, "sha256");
+    /* Another TPMS_ATTEST type (certify, 0x8017), well formed, is not a quote. */
+    TPMS_ATTEST certify;
+    uint8_t wire[sizeof(TPMS_ATTEST)];
+    size_t wire_len = 0;
+    memset(&certify, 0, sizeof(certify));
+    certify.magic = 0xFF544347;
+    certify.type = TPM2_ST_ATTEST_CERTIFY;
+    assert_int_equal(Tss2_MU_TPMS_ATTEST_Marshal(&certify, wire, sizeof(wire), &wire_len), 0);
+    struct att_bytes cv = {wire, wire_len};
+    assert_int_equal(att_tpm_quote_parse(cv, &x.q, msg, sizeof(msg)), ATT_ERR_TPM_NOT_QUOTE);
+    assert_non_null(strstr(msg, "0x8017"));
+    x.attest.data[0] = 0xFE;
+    assert_int_equal(att_tpm_quote_parse(view(&x.attest), &x.q, msg, sizeof(msg)),
+                     ATT_ERR_TPM_NOT_QUOTE);
+    assert_non_null(strstr(msg, "magic"));
+    x.attest.data[0] = 0xFF;
+    EXPECT_OK(att_tpm_quote_parse(view(&x.attest), &x.q, msg, sizeof(msg)));
+
+    /* Wrong nonces: another value, a prefix, nothing. */
+    static const uint8_t other[] = {0x90, 0x08};
+    static const uint8_t prefix[] = {0x90};
+    struct att_bytes o = {other, 2}, p = {prefix, 1}, none = {NULL, 0};
+    assert_int_equal(att_tpm_quote_check_nonce(&x.q, o, msg, sizeof(msg)), ATT_ERR_TPM_NONCE);
+    assert_int_equal(att_tpm_quote_check_nonce(&x.q, p, msg, sizeof(msg)), ATT_ERR_TPM_NONCE);
+    assert_int_equal(att_tpm_quote_check_nonce(&x.q, none, msg, sizeof(msg)), ATT_ERR_TPM_NONCE);
+
+    /* A PCR value changed, or missing. */
+    x.pcrs.bank[1].value[7][0] ^= 1;
+    assert_int_equal(att_tpm_quote_check_pcrs(&x.q, x.s.hash, &x.pcrs, msg, sizeof(msg)),
+                     ATT_ERR_TPM_PCR_DIGEST);
+    x.pcrs.bank[1].value[7][0] ^= 1;
+    x.pcrs.bank[1].have &= ~(1u << 23);
+    assert_int_equal(att_tpm_quote_check_pcrs(&x.q, x.s.hash, &x.pcrs, msg, sizeof(msg)),
+                     ATT_ERR_TPM_PCR_MISSING);
+    assert_non_null(strstr(msg, "PCR 23 of bank SHA256"));
+
+    /* A signature by another key: the Windows AK. */
+    struct sample w;
+    windows_load(&w);
+    x.k.scheme = ATT_TPM_ALG_NULL; /* let the scheme check pass to reach the signature */
+    assert_int_equal(att_tpm_quote_verify(&x.q, &w.s, &x.k, msg, sizeof(msg)),
+                     ATT_ERR_TPM_SIGNATURE);
+    w.k.scheme = ATT_TPM_ALG_NULL;
+    assert_int_equal(att_tpm_quote_verify(&x.q, &x.s, &w.k, msg, sizeof(msg)),
+                     ATT_ERR_TPM_SIGNATURE);
+    /* With their own schemes, the keys refuse each other's signatures before verifying. */
+    w.k.scheme = ATT_TPM_ALG_RSASSA;
+    assert_int_equal(att_tpm_quote_verify(&x.q, &x.s, &w.k, msg, sizeof(msg)),
+                     ATT_ERR_TPM_SIG_SCHEME);
+    sample_free(&w);
+
+    /* PCR values of the wrong size, bank or index. */
+    uint8_t v[64] = {0};
+    struct att_bytes v31 = {v, 31}, v32 = {v, 32};
+    assert_int_equal(att_tpm_pcrs_set(&x.pcrs, ATT_TPM_ALG_SHA256, 0, v31, msg, sizeof(msg)),
+                     ATT_ERR_TPM_FORMAT);
+    assert_int_equal(att_tpm_pcrs_set(&x.pcrs, ATT_TPM_ALG_SHA256, 24, v32, msg, sizeof(msg)),
+                     ATT_ERR_TPM_FORMAT);
+    assert_int_equal(att_tpm_pcrs_set(&x.pcrs, 0x0012, 0, v32, msg, sizeof(msg)),
+                     ATT_ERR_TPM_FORMAT);
+    sample_free(&x);
+}
+
+static void test_ak_attributes(void **state)
+{
+    (void)state;
+    struct sample x;
+    char msg[256] = "";
+    gce_load(&x, "sha256");
+    static const struct {
+        uint32_t flip;
+        const char *name;
+    } cases[] = {
+        {ATT_TPMA_RESTRICTED, "restricted is clear"}, {ATT_TPMA_SIGN, "sign is clear"},
+        {ATT_TPMA_FIXED_TPM, "fixedTPM is clear"},    {ATT_TPMA_FIXED_PARENT, "fixedParent"},
+        {ATT_TPMA_DECRYPT, "decrypt is set"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct att_tpm_key k = x.k;
+        k.attributes ^= cases[i].flip;
+        assert_int_equal(att_tpm_key_check_ak(&k, msg, sizeof(msg)), ATT_ERR_TPM_AK_ATTRIBUTES);
+        assert_non_null(strstr(msg, cases[i].name));
+    }
+    /* The attributes sit at offset 4 of TPMT_PUBLIC: a real area without `restricted`. */
+    struct att_tpm_key k;
+    x.pub.data[5] ^= 0x01; /* bit 16 */
+    EXPECT_OK(att_tpm_key_from_public(view(&x.pub), &k, msg, sizeof(msg)));
+    assert_int_equal(att_tpm_key_check_ak(&k, msg, sizeof(msg)), ATT_ERR_TPM_AK_ATTRIBUTES);
+    /* ... whose name changed with it. */
+    assert_memory_not_equal(k.name, x.k.name, k.name_len);
+    att_tpm_key_free(&k);
+    sample_free(&x);
+}
+
+/* ---- event logs ------------------------------------------------------------------------- */
+
+static void test_logs_parse(void **state)
+{
+    (void)state;
+    /* Event and algorithm counts from an independent reading of each file. */
+    static const struct {
+        const char *name;
+        bool agile;
+        size_t events, algs;
+    } logs[] = {
+        {"tpm01_gcp_windows_eventlog.bin", false, 21, 1},
+        {"tpm02_gce_cos85_nonce9009_eventlog.bin", true, 45, 3},
+        {"eventlog_goattest_coreos_36_shielded_vm_no_secure_boot_eventlog", true, 76, 3},
+        {"eventlog_goattest_crypto_agile_eventlog", true, 27, 1},
+        {"eventlog_goattest_sb_cert_eventlog", true, 15, 3},
+        {"eventlog_goattest_ubuntu_2104_shielded_vm_no_secure_boot_eventlog", true, 106, 3},
+        {"eventlog_gotpmtools_cos-101-amd-sev.bin", true, 49, 3},
+        {"eventlog_gotpmtools_debian-10.bin", false, 25, 1},
+        {"eventlog_gotpmtools_rhel8-uefi.bin", true, 83, 3},
+        {"eventlog_gotpmtools_ubuntu-2404-amd-sevsnp.bin", true, 117, 3},
+    };
+    for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+        struct att_buf b;
+        struct att_tcg_log log;
+        char msg[256] = "";
+        load(logs[i].name, &b);
+        att_err rc = att_tcg_log_parse(view(&b), ATT_TCG_LOG_TPM, &log, msg, sizeof(msg));
+        if (rc != ATT_OK) {
+            fail_msg("%s: %s (%s)", logs[i].name, att_err_name(rc), msg);
+        }
+        assert_int_equal(log.crypto_agile, logs[i].agile);
+        assert_int_equal(log.nevents, logs[i].events);
+        assert_int_equal(log.nalgs, logs[i].algs);
+        for (size_t e = 0; e < log.nevents; e++) {
+            assert_int_equal(log.events[e].seq, e);
+        }
+        att_tcg_log_free(&log);
+        att_buf_cleanup(&b);
+    }
+}
+
+static void test_gce_log_replays(void **state)
+{
+    (void)state;
+    static const char *const banks[] = {"sha1", "sha256", "sha384"};
+    struct att_buf b;
+    struct att_tcg_log log;
+    char msg[256] = "";
+    load("tpm02_gce_cos85_nonce9009_eventlog.bin", &b);
+    EXPECT_OK(att_tcg_log_parse(view(&b), ATT_TCG_LOG_TPM, &log, msg, sizeof(msg)));
+    for (size_t i = 0; i < 3; i++) {
+        struct sample x;
+        uint32_t verified = 0;
+        uint16_t bank = 0;
+        gce_load(&x, banks[i]);
+        att_err rc = att_tcg_log_check(&log, &x.q, &x.pcrs, &verified, &bank, msg, sizeof(msg));
+        if (rc != ATT_OK) {
+            fail_msg("%s: %s (%s)", banks[i], att_err_name(rc), msg);
+        }
+        assert_int_equal(bank, x.q.sel[0].alg);
+        assert_true((verified & 0x3FF) == 0x3FF); /* PCR 0-9 carry events */
+        /* PCR 7 changed after the log was written: the mismatch names the PCR and bank. */
+        x.pcrs.bank[att_tpm_bank_of(bank)].value[7][3] ^= 0x40;
+        assert_int_equal(att_tcg_log_check(&log, &x.q, &x.pcrs, &verified, &bank, msg, sizeof(msg)),
+                         ATT_ERR_EVENTLOG_REPLAY);
+        char want[64];
+        snprintf(want, sizeof(want), "PCR 7 (%s)", att_tpm_alg_name(x.q.sel[0].alg));
+        assert_non_null(strstr(msg, want));
+        sample_free(&x);
+    }
+    att_tcg_log_free(&log);
+    att_buf_cleanup(&b);
+}
+
+static void test_windows_log_replays(void **state)
+{
+    (void)state;
+    struct sample x;
+    struct att_buf b;
+    struct att_tcg_log log;
+    uint32_t verified = 0;
+    uint16_t bank = 0;
+    char msg[256] = "";
+    windows_load(&x);
+    load("tpm01_gcp_windows_eventlog.bin", &b);
+    EXPECT_OK(att_tcg_log_parse(view(&b), ATT_TCG_LOG_TPM, &log, msg, sizeof(msg)));
+    att_err rc = att_tcg_log_check(&log, &x.q, &x.pcrs, &verified, &bank, msg, sizeof(msg));
+    if (rc != ATT_OK) {
+        fail_msg("%s (%s)", att_err_name(rc), msg);
+    }
+    assert_int_equal(bank, ATT_TPM_ALG_SHA1);
+    assert_true((verified & (1u << 12)) != 0); /* the WBCL's PCR */
+    att_tcg_log_free(&log);
+    att_buf_cleanup(&b);
+    sample_free(&x);
+}
+
+/* An event's digest altered: replay fails on its PCR; a digest of a bank the log lacks, or a
+ * quote of a bank only, is refused by name. */
+static void test_log_altered(void **state)
+{
+    (void)state;
+    struct sample x;
+    struct att_buf b;
+    struct att_tcg_log log;
+    uint32_t verified = 0;
+    uint16_t bank = 0;
+    char msg[256] = "";
+    gce_load(&x, "sha256");
+    load("tpm02_gce_cos85_nonce9009_eventlog.bin", &b);
+    EXPECT_OK(att_tcg_log_parse(view(&b), ATT_TCG_LOG_TPM, &log, msg, sizeof(msg)));
+    const struct att_tcg_event *e = &log.events[5];
+    const struct att_tcg_digest *d = att_tcg_event_digest(e, ATT_TPM_ALG_SHA256);
+    assert_non_null(d);
+    b.data[(size_t)(d->value.ptr - b.data)] ^= 1; /* the digest, in the log's buffer */
+    assert_int_equal(att_tcg_log_check(&log, &x.q, &x.pcrs, &verified, &bank, msg, sizeof(msg)),
+                     ATT_ERR_EVENTLOG_REPLAY);
+    char want[32];
+    snprintf(want, sizeof(want), "PCR %u (SHA256)", (unsigned)e->index);
+    assert_non_null(strstr(msg, want));
+    att_tcg_log_free(&log);
+    att_buf_cleanup(&b);
+
+    /* The Windows log is SHA-1 only; the GCE quote covers only SHA-256. */
+    load("tpm01_gcp_windows_eventlog.bin", &b);
+    EXPECT_OK(att_tcg_log_parse(view(&b), ATT_TCG_LOG_TPM, &log, msg, sizeof(msg)));
+    assert_int_equal(att_tcg_log_check(&log, &x.q, &x.pcrs, &verified, &bank, msg, sizeof(msg)),
+                     ATT_ERR_EVENTLOG_REPLAY);
+    assert_non_null(strstr(msg, "no PCR bank"));
+    att_tcg_log_free(&log);
+    att_buf_cleanup(&b);
+    sample_free(&x);
+}
+
+/* Every prefix of a log either parses (a record boundary) or fails with FORMAT; single byte
+ * corruptions never crash. */
+static void test_log_truncations(void **state)
+{
+    (void)state;
+    struct att_buf b;
+    char msg[256];
+    load("eventlog_goattest_crypto_agile_eventlog", &b);
+    size_t boundaries = 0;
+    for (size_t n = 0; n < b.len; n++) {
+        struct att_bytes v = {b.data, n};
+        struct att_tcg_log log;
+        att_err rc = att_tcg_log_parse(v, ATT_TCG_LOG_TPM, &log, msg, sizeof(msg));
+        if (rc == ATT_OK) {
+            boundaries++;
+            att_tcg_log_free(&log);
+        } else {
+            assert_int_equal(rc, ATT_ERR_EVENTLOG_FORMAT);
+        }
+    }
+    assert_true(boundaries > 10);
+    for (size_t i = 0; i < 4096 && i < b.len; i++) {
+        struct att_tcg_log log;
+        b.data[i] ^= 0xA5;
+        if (att_tcg_log_parse(view(&b), ATT_TCG_LOG_TPM, &log, msg, sizeof(msg)) == ATT_OK) {
+            att_tcg_log_free(&log);
+        }
+        b.data[i] ^= 0xA5;
+    }
+    att_buf_cleanup(&b);
+}
+
+static void test_log_limits(void **state)
+{
+    (void)state;
+    char msg[256] = "";
+    struct att_tcg_log log;
+    struct att_bytes empty = {NULL, 0};
+    assert_int_equal(att_tcg_log_parse(empty, ATT_TCG_LOG_TPM, &log, msg, sizeof(msg)),
+                     ATT_ERR_EVENTLOG_FORMAT);
+    /* A legacy log of 20,000 empty PCR 0 events is over the event cap. */
+    size_t rec = 32;
+    size_t n = 20000;
+    uint8_t *big = calloc(n, rec);
+    assert_non_null(big);
+    for (size_t i = 0; i < n; i++) {
+        big[i * rec + 4] = 1; /* EV_POST_CODE, not padding */
+    }
+    struct att_bytes v = {big, n * rec};
+    assert_int_equal(att_tcg_log_parse(v, ATT_TCG_LOG_TPM, &log, msg, sizeof(msg)),
+                     ATT_ERR_TOO_LARGE);
+    /* An event naming PCR 24. */
+    big[0] = 24;
+    v.len = rec;
+    assert_int_equal(att_tcg_log_parse(v, ATT_TCG_LOG_TPM, &log, msg, sizeof(msg)),
+                     ATT_ERR_EVENTLOG_FORMAT);
+    assert_non_null(strstr(msg, "PCR index"));
+    /* An event claiming 2 GiB of data. */
+    big[0] = 0;
+    big[28] = 0x80;
+    v.len = rec;
+    assert_int_equal(att_tcg_log_parse(v, ATT_TCG_LOG_TPM, &log, msg, sizeof(msg)),
+                     ATT_ERR_EVENTLOG_FORMAT);
+    free(big);
+}
+
+/* The TDX CCEL log of go-tdx-guest replays to the RTMRs of the quote it came with. */
+static void test_ccel_replays(void **state)
+{
+    (void)state;
+    struct att_buf b;
+    struct att_buf qb;
+    struct att_tcg_log log;
+    struct att_intel_quote q;
+    uint32_t verified = 0;
+    char msg[256] = "";
+    load("tdx07_gotdx_ccel_eventlog.bin", &b);
+    fixture_load("dcap/tdx/tdx07_gotdx_cos113_quote_padded8000.bin", &qb);
+    EXPECT_OK(att_intel_quote_parse(qb.data, qb.len, ATT_INTEL_TEE_TDX, &q, msg, sizeof(msg)));
+    att_err rc = att_tcg_log_parse(view(&b), ATT_TCG_LOG_CCEL, &log, msg, sizeof(msg));
+    if (rc != ATT_OK) {
+        fail_msg("%s (%s)", att_err_name(rc), msg);
+    }
+    assert_int_equal(log.nevents, 44); /* the Spec ID event and 43 more */
+    rc =
+        att_tcg_log_check_rtmrs(&log, (const uint8_t(*)[48])q.td.rtmr, &verified, msg, sizeof(msg));
+    if (rc != ATT_OK) {
+        fail_msg("%s (%s)", att_err_name(rc), msg);
+    }
+    assert_int_equal(verified & 0x6, 0x6); /* RTMR0 and RTMR1 at least */
+    q.td.rtmr[1][0] ^= 1;
+    assert_int_equal(
+        att_tcg_log_check_rtmrs(&log, (const uint8_t(*)[48])q.td.rtmr, &verified, msg, sizeof(msg)),
+        ATT_ERR_EVENTLOG_REPLAY);
+    assert_non_null(strstr(msg, "RTMR 1 (SHA384)"));
+    att_tcg_log_free(&log);
+    /* As a TPM log it parses too (same framing) but a CCEL needs SHA-384 only. */
+    struct att_buf w;
+    load("tpm02_gce_cos85_nonce9009_eventlog.bin", &w);
+    assert_int_equal(att_tcg_log_parse(view(&w), ATT_TCG_LOG_CCEL, &log, msg, sizeof(msg)),
+                     ATT_ERR_EVENTLOG_FORMAT);
+    att_buf_cleanup(&w);
+    att_buf_cleanup(&b);
+    att_buf_cleanup(&qb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gce_quotes_verify), cmocka_unit_test(test_windows_quote_verifies),
+        cmocka_unit_test(test_spki_ak_verifies),  cmocka_unit_test(test_truncations),
+        cmocka_unit_test(test_bit_flips),         cmocka_unit_test(test_quote_fields),
+        cmocka_unit_test(test_ak_attributes),     cmocka_unit_test(test_logs_parse),
+        cmocka_unit_test(test_gce_log_replays),   cmocka_unit_test(test_windows_log_replays),
+        cmocka_unit_test(test_log_altered),       cmocka_unit_test(test_log_truncations),
+        cmocka_unit_test(test_log_limits),        cmocka_unit_test(test_ccel_replays),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
