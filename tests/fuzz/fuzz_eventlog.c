@@ -2,13 +2,15 @@
  * fuzz_eventlog.c - libFuzzer target for the TCG event-log parser and its replay
  * (src/evidence/tpm/eventlog.c). Input: arbitrary bytes, fully untrusted, read as a PC Client
  * log and as a TDX CCEL log. Oracles beyond the sanitizers: events are numbered in order, every
- * extending event names a register there is and carries a digest of each bank it replays, and
- * replay of every bank of a parsed log succeeds.
+ * extending event names a register there is, replay of every bank either succeeds or names an
+ * event without that bank's digest, and decoding the events (every PCR taken as proven) yields
+ * MAA's {"Events": [...]} or names an event whose data does not match its digest.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "evidence/tpm/eventdata.h"
 #include "evidence/tpm/eventlog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,6 +39,20 @@ static void check(const struct att_tcg_log *log)
         /* an event may lack a bank the Spec ID event lists: that is a refusal, not a crash */
         if (rc != ATT_OK && rc != ATT_ERR_EVENTLOG_FORMAT) {
             abort();
+        }
+        if (rc == ATT_OK && log->kind == ATT_TCG_LOG_TPM) {
+            json_t *events = NULL;
+            struct att_boot_facts f;
+            rc = att_tcg_events_decode(log, 0xFFFFFF, log->alg[a], &events, &f, msg, sizeof(msg));
+            if (rc == ATT_OK) {
+                if (!json_is_array(json_object_get(events, "Events"))) {
+                    abort();
+                }
+                json_decref(events);
+                att_boot_facts_free(&f);
+            } else if (rc != ATT_ERR_EVENTLOG_EVENT && rc != ATT_ERR_NOMEM) {
+                abort();
+            }
         }
     }
 }

@@ -11,7 +11,9 @@
 #include "core/codec.h"
 #include "crypto/ecdsa.h"
 #include "dcap_fixtures.h"
+#include "policy/policy.h"
 #include "evidence/intel/quote.h"
+#include "evidence/tpm/eventdata.h"
 #include "evidence/tpm/eventlog.h"
 #include "evidence/tpm/tpm2.h"
 
@@ -623,6 +625,213 @@ static void test_ccel_replays(void **state)
     att_buf_cleanup(&qb);
 }
 
+/* ---- event data ------------------------------------------------------------------------- */
+
+/* A log's events as MAA's JSON, every PCR taken as proven in bank `bank`. */
+static json_t *decode_all(const char *name, uint16_t bank, struct att_boot_facts *f)
+{
+    struct att_buf b;
+    struct att_tcg_log log;
+    json_t *events = NULL;
+    char msg[256] = "";
+    load(name, &b);
+    EXPECT_OK(att_tcg_log_parse(view(&b), ATT_TCG_LOG_TPM, &log, msg, sizeof(msg)));
+    att_err rc = att_tcg_events_decode(&log, 0xFFFFFF, bank, &events, f, msg, sizeof(msg));
+    if (rc != ATT_OK) {
+        fail_msg("%s: %s (%s)", name, att_err_name(rc), msg);
+    }
+    if (getenv("TPM_DUMP") != NULL) {
+        char *t = json_dumps(events, JSON_INDENT(1));
+        printf("%s\n", t);
+        free(t);
+        printf("facts: sb %d win %d bootdbg %d kdbg %d safe %d winpe %d vbs %d iommu %d apps %zu "
+               "cmdline %s\n",
+               f->secure_boot, f->windows, f->boot_debugging, f->kernel_debugging, f->safe_mode,
+               f->winpe, f->vbs, f->iommu, json_array_size(f->boot_apps),
+               f->kernel_cmdline ? f->kernel_cmdline : "-");
+    }
+    att_tcg_log_free(&log);
+    att_buf_cleanup(&b);
+    return events;
+}
+
+static void test_events_windows(void **state)
+{
+    (void)state;
+    struct att_boot_facts f;
+    json_t *ev = decode_all("tpm01_gcp_windows_eventlog.bin", ATT_TPM_ALG_SHA1, &f);
+    assert_int_equal(f.secure_boot, ATT_TRUE);
+    assert_true(f.windows);
+    assert_int_equal(f.boot_debugging, ATT_FALSE);
+    assert_int_equal(f.kernel_debugging, ATT_FALSE);
+    assert_int_equal(f.safe_mode, ATT_FALSE);
+    assert_int_equal(f.winpe, ATT_FALSE);
+    assert_int_equal(f.vbs, ATT_UNKNOWN); /* no VBS events: the hypervisor is off */
+    assert_int_equal(json_array_size(f.boot_apps), 1);
+    assert_null(f.kernel_cmdline);
+    /* The loader's module object, under the trust boundary of record 12 (PCR 13). */
+    json_t *e12 = json_array_get(json_object_get(ev, "Events"), 12);
+    assert_int_equal(json_integer_value(json_object_get(e12, "PcrIndex")), 13);
+    json_t *tb = json_object_get(json_object_get(e12, "ProcessedData"), "EVENT_TRUSTBOUNDARY");
+    json_t *mods = json_object_get(tb, "EVENT_LOADEDMODULE_AGGREGATION");
+    assert_true(json_is_array(mods));
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(mods, 0), "EVENT_FILEPATH")),
+        "\\Windows\\system32\\winload.efi");
+    assert_true(json_is_true(json_object_get(tb, "EVENT_CODEINTEGRITY")));
+    att_boot_facts_free(&f);
+    json_decref(ev);
+}
+
+static void test_events_linux(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *log;
+        enum att_tri secure_boot;
+        size_t boot_apps;
+        const char *cmdline; /* its start, NULL when none is logged */
+    } cases[] = {
+        {"tpm02_gce_cos85_nonce9009_eventlog.bin", ATT_TRUE, 3,
+         "/syslinux/vmlinuz.A init=/usr/lib/systemd/systemd boot=local"},
+        {"eventlog_goattest_sb_cert_eventlog", ATT_TRUE, 3, NULL},
+        {"eventlog_goattest_ubuntu_2104_shielded_vm_no_secure_boot_eventlog", ATT_FALSE, 2,
+         "/boot/vmlinuz-5.11.0-1006-gcp root=PARTUUID=6443a6ae"},
+        {"eventlog_gotpmtools_rhel8-uefi.bin", ATT_TRUE, 3,
+         "(hd0,gpt2)/boot/vmlinuz-4.18.0-240.22.1.el8_3.x86_64 root=UUID=f3948fb4"},
+        {"eventlog_gotpmtools_ubuntu-2404-amd-sevsnp.bin", ATT_FALSE, 2,
+         "/vmlinuz-6.8.0-1010-gcp root=PARTUUID=8270f3c9"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct att_boot_facts f;
+        json_t *ev = decode_all(cases[i].log, ATT_TPM_ALG_SHA256, &f);
+        assert_int_equal(f.secure_boot, cases[i].secure_boot);
+        assert_false(f.windows);
+        assert_int_equal(f.boot_debugging, ATT_UNKNOWN);
+        assert_int_equal(json_array_size(f.boot_apps), cases[i].boot_apps);
+        if (cases[i].cmdline == NULL) {
+            assert_null(f.kernel_cmdline);
+        } else {
+            assert_non_null(f.kernel_cmdline);
+            assert_memory_equal(f.kernel_cmdline, cases[i].cmdline, strlen(cases[i].cmdline));
+        }
+        att_boot_facts_free(&f);
+        json_decref(ev);
+    }
+}
+
+/* Data that must hash to its digest and does not: a flipped separator, a flipped SecureBoot
+ * variable. Events of PCRs the quote did not prove are left out. */
+static void test_events_forged(void **state)
+{
+    (void)state;
+    struct att_buf b;
+    struct att_tcg_log log;
+    struct att_boot_facts f;
+    json_t *ev = NULL;
+    char msg[256] = "";
+    load("tpm02_gce_cos85_nonce9009_eventlog.bin", &b);
+    EXPECT_OK(att_tcg_log_parse(view(&b), ATT_TCG_LOG_TPM, &log, msg, sizeof(msg)));
+    size_t sep = 0;
+    size_t sb = 0;
+    for (size_t i = 0; i < log.nevents; i++) {
+        const struct att_tcg_event *e = &log.events[i];
+        if (e->type == ATT_EV_SEPARATOR && sep == 0) {
+            sep = i;
+        }
+        if (e->type == 0x80000001 && e->index == 7 && sb == 0) {
+            sb = i;
+        }
+    }
+    assert_true(sep > 0 && sb > 0);
+    size_t at = (size_t)(log.events[sep].data.ptr - b.data);
+    b.data[at] ^= 1;
+    assert_int_equal(
+        att_tcg_events_decode(&log, 0xFFFFFF, ATT_TPM_ALG_SHA256, &ev, &f, msg, sizeof(msg)),
+        ATT_ERR_EVENTLOG_EVENT);
+    assert_non_null(strstr(msg, "EV_SEPARATOR"));
+    b.data[at] ^= 1;
+    at = (size_t)(log.events[sb].data.ptr - b.data) + log.events[sb].data.len - 1;
+    b.data[at] ^= 1;
+    assert_int_equal(
+        att_tcg_events_decode(&log, 0xFFFFFF, ATT_TPM_ALG_SHA256, &ev, &f, msg, sizeof(msg)),
+        ATT_ERR_EVENTLOG_EVENT);
+    assert_non_null(strstr(msg, "EV_EFI_VARIABLE_DRIVER_CONFIG, PCR 7"));
+    b.data[at] ^= 1;
+    /* Only PCR 4 proven: no PCR 7 facts, only PCR 4 events. */
+    EXPECT_OK(att_tcg_events_decode(&log, 1u << 4, ATT_TPM_ALG_SHA256, &ev, &f, msg, sizeof(msg)));
+    assert_int_equal(f.secure_boot, ATT_UNKNOWN);
+    json_t *list = json_object_get(ev, "Events");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(list, i), "PcrIndex")),
+                         4);
+    }
+    att_boot_facts_free(&f);
+    json_decref(ev);
+    att_tcg_log_free(&log);
+    att_buf_cleanup(&b);
+}
+
+/* MAA's documented TPM 1.2 recipes (the policy unit tests' fixtures) over the real Windows log:
+ * the events JSON attestd builds answers their queries as MAA's would. */
+static void test_maa_recipes_on_windows_log(void **state)
+{
+    (void)state;
+    /* What a GCE Shielded VM with Secure Boot and no VBS should get: claim=value, in order. */
+    static const struct {
+        const char *policy;
+        const char *claims;
+    } cases[] = {
+        {"maa_tpm_v1_2_measured_boot.policy",
+         "secureBootEnabled=true codeIntegrityEnabled=true bitlockerStatus=0 "
+         "bootDebuggingDisabled=true osKernelDebuggingDisabled=true depPolicy=1 "
+         "testSigningDisabled=true flightSigningNotEnabled=true vsmEnabled=false "
+         "vbsEnabled=false hvciEnabled=false iommuEnabled=false notSafeMode=true notWinPE=true "
+         "bootMgrSvn=1 bootRevListInfo=gKGarXBz0wEgAAAACwB23qHlStoMLnZb2zAJmlc5Zazllb2a8N2CQpw-"
+         "83gM8w "},
+        {"maa_tpm_v1_2_secure_boot.policy", "secureBootEnabled=true "},
+        {"maa_tpm_v1_2_elam.policy", "elamDriverLoaded=true "},
+    };
+    struct att_boot_facts f;
+    json_t *ev = decode_all("tpm01_gcp_windows_eventlog.bin", ATT_TPM_ALG_SHA1, &f);
+    char *text = json_dumps(ev, JSON_COMPACT);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char path[160];
+        struct att_buf pb;
+        struct att_buf got;
+        struct att_policy *p = NULL;
+        struct att_policy_result r;
+        char msg[256] = "";
+        snprintf(path, sizeof(path), "../unit/policy/fixtures/%s", cases[i].policy);
+        fixture_load(path, &pb);
+        EXPECT_OK(att_policy_parse((const char *)pb.data, pb.len, NULL, &p, msg, sizeof(msg)));
+        struct att_claim in[1] = {att_claim_string("events", text, ATT_ISSUER_ATTESTATION_SERVICE)};
+        att_err rc = att_policy_eval(p, in, 1, NULL, &r, msg, sizeof(msg));
+        if (rc != ATT_OK) {
+            fail_msg("%s: %s (%s)", cases[i].policy, att_err_name(rc), msg);
+        }
+        att_buf_init(&got, 4096);
+        for (size_t k = 0; k < r.n_outgoing; k++) {
+            const struct att_claim *c = &r.outgoing[k];
+            if (c->value_type == ATT_CLAIM_STRING) {
+                EXPECT_OK(att_buf_printf(&got, "%s=%s ", c->type, c->str));
+            } else if (c->value_type == ATT_CLAIM_INTEGER) {
+                EXPECT_OK(att_buf_printf(&got, "%s=%lld ", c->type, (long long)c->integer));
+            } else {
+                EXPECT_OK(att_buf_printf(&got, "%s=%s ", c->type, c->boolean ? "true" : "false"));
+            }
+        }
+        assert_string_equal(att_buf_cstr(&got), cases[i].claims);
+        att_buf_cleanup(&got);
+        att_policy_result_cleanup(&r);
+        att_policy_free(p);
+        att_buf_cleanup(&pb);
+    }
+    free(text);
+    att_boot_facts_free(&f);
+    json_decref(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +842,8 @@ int main(void)
         cmocka_unit_test(test_gce_log_replays),   cmocka_unit_test(test_windows_log_replays),
         cmocka_unit_test(test_log_altered),       cmocka_unit_test(test_log_truncations),
         cmocka_unit_test(test_log_limits),        cmocka_unit_test(test_ccel_replays),
+        cmocka_unit_test(test_events_windows),    cmocka_unit_test(test_events_linux),
+        cmocka_unit_test(test_events_forged),     cmocka_unit_test(test_maa_recipes_on_windows_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
