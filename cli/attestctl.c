@@ -69,7 +69,7 @@ static void usage(FILE *f)
         "                                    without --collateral: the store's collateral; snp:\n"
         "                                    --report FILE, MAA's JSON document or a raw report;\n"
         "                                    --trust: AMD ARKs; --no-crl: skip revocation)\n"
-        "  inspect sgx|oe|snp|tdx FILE       print evidence's fields and claims, UNVERIFIED\n"
+        "  inspect sgx|oe|snp|tdx|tpm FILE   print evidence's fields and claims, UNVERIFIED\n"
         "  collateral import BUNDLE          store an offline Intel or AMD collateral bundle\n"
         "  collateral list                   stored collateral, issue dates and ages\n"
         "  routes                            every route and the permission it needs\n"

@@ -334,7 +334,8 @@ int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *ar
         req.runtime.bytes.ptr = s.runtime.data;
         req.runtime.bytes.len = s.runtime.len;
     }
-    struct att_evidence_env env = {amd ? NULL : &intel, amd ? &snp : NULL, at, 0};
+    struct att_evidence_env env = {
+        .intel = amd ? NULL : &intel, .snp = amd ? &snp : NULL, .now = at, .provider = "attestctl"};
     struct att_attest_policy pol = {s.policy, hash, NULL};
     if (att_attest_run(t, &req, &env, &pol, &claims, &aerr) != ATT_OK) {
         att_admin_fail(err, err_len, "%s: %s", att_err_name(aerr.err), aerr.message);

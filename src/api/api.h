@@ -33,6 +33,7 @@ struct att_api_snapshot {
 struct att_auth;
 struct att_collateral;
 struct att_amd_collateral;
+struct att_tpm_source;
 struct att_issuers;
 struct att_policy_cache;
 struct att_keyring;
@@ -57,6 +58,7 @@ struct att_api {
     struct att_policy_cache *policy_cache; /* parsed policies in force (not owned) */
     struct att_collateral *collateral;     /* Intel collateral (not owned; NULL: none) */
     struct att_amd_collateral *amd;        /* AMD SEV-SNP collateral (not owned; NULL: none) */
+    const struct att_tpm_source *tpm;      /* TPM AK roots and challenges (not owned; NULL: none) */
     int64_t collateral_grace;              /* seconds past nextUpdate collateral may be used */
     int64_t attest_token_lifetime;         /* seconds; 0 = ATT_ATTEST_TOKEN_LIFETIME */
     int64_t test_verify_time; /* 0: verify evidence at the wall clock (test builds only) */
@@ -120,6 +122,8 @@ void att_api_roles_add(const struct att_api_call *call, struct att_http_response
 void att_api_roles_remove(const struct att_api_call *call, struct att_http_response *resp);
 /* attest.c: POST /attest/<type> for every evidence type of the registry (call->evidence) */
 void att_api_attest(const struct att_api_call *call, struct att_http_response *resp);
+/* POST /attest/TpmQuote:challenge: a sealed, single-use challenge for the provider. */
+void att_api_tpm_challenge(const struct att_api_call *call, struct att_http_response *resp);
 /* policies.c */
 void att_api_policy_get(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_policy_set(const struct att_api_call *call, struct att_http_response *resp);

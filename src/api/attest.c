@@ -12,6 +12,8 @@
  */
 #include "api/api.h"
 
+#include "evidence/tpm/tpm.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +166,7 @@ static att_err decode(const struct att_http_request *hr, const struct att_eviden
     }
     d->req.evidence.ptr = d->evidence.data;
     d->req.evidence.len = d->evidence.len;
+    d->req.body = d->doc;
     if ((v = json_object_get(d->doc, "runtimeData")) != NULL && !json_is_null(v)) {
         ATT_TRY(bound_data(v, "runtimeData", &d->runtime, &d->req.runtime, err));
     }
@@ -263,7 +266,8 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
     rc = decode(call->req, t, &d, &err);
     if (rc == ATT_OK && d.req.draft_policy == NULL) {
         rc = att_policy_cache_get(call->api->policy_cache, call->api->store, call->api->keyring,
-                                  &call->provider->rec, t->name, att_time_mono_ms(), &pol);
+                                  &call->provider->rec, att_policy_type_name(t->policy),
+                                  att_time_mono_ms(), &pol);
         if (rc != ATT_OK) {
             internal(&err, rc, "cannot read the policy");
         }
@@ -277,8 +281,12 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
                             : call->api->collateral_grace;
         struct att_intel_source intel = att_collateral_intel_source(call->api->collateral);
         struct att_snp_source snp = att_amd_collateral_source(call->api->amd);
-        struct att_evidence_env env = {call->api->collateral != NULL ? &intel : NULL,
-                                       call->api->amd != NULL ? &snp : NULL, at, grace};
+        struct att_evidence_env env = {.intel = call->api->collateral != NULL ? &intel : NULL,
+                                       .snp = call->api->amd != NULL ? &snp : NULL,
+                                       .now = at,
+                                       .grace = grace,
+                                       .tpm = call->api->tpm,
+                                       .provider = call->provider->rec.name};
         struct att_attest_policy ap = {pol != NULL ? pol->policy : NULL,
                                        pol != NULL ? pol->hash : "",
                                        pol != NULL ? pol->signer_jwk : NULL};
@@ -310,4 +318,37 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
     att_cached_policy_release(pol);
     att_buf_cleanup(&token);
     decoded_cleanup(&d);
+}
+
+void att_api_tpm_challenge(const struct att_api_call *call, struct att_http_response *resp)
+{
+    struct att_buf text;
+    struct att_buf doc;
+    uint8_t nonce[ATT_CHALLENGE_NONCE_LEN];
+    char nonce_hex[2 * ATT_CHALLENGE_NONCE_LEN + 1];
+    int64_t expires = 0;
+
+    if (call->api->tpm == NULL || call->api->tpm->challenges == NULL) {
+        att_http_error(resp, 503, "ServiceUnavailable", "this node issues no challenges");
+        return;
+    }
+    att_buf_init(&text, ATT_CHALLENGE_TEXT_MAX);
+    att_buf_init(&doc, 512);
+    att_err rc = att_challenge_issue(call->api->tpm->challenges, call->provider->rec.name,
+                                     ATT_TPM_CHALLENGE_PURPOSE, att_time_now(), ATT_CHALLENGE_TTL,
+                                     &text, nonce, &expires);
+    if (rc == ATT_OK) {
+        for (size_t i = 0; i < sizeof(nonce); i++) {
+            snprintf(nonce_hex + 2 * i, 3, "%02x", nonce[i]);
+        }
+        /* {"challenge": base64url, "nonce": hex, "expiresOn": seconds}: nothing to escape */
+        rc = att_buf_printf(&doc, "{\"challenge\":\"%s\",\"nonce\":\"%s\",\"expiresOn\":%lld}",
+                            att_buf_cstr(&text), nonce_hex, (long long)expires);
+    }
+    if (rc != ATT_OK ||
+        att_http_response_json(resp, 200, (const char *)doc.data, doc.len) != ATT_OK) {
+        att_http_error(resp, 500, "InternalServerError", "cannot issue a challenge");
+    }
+    att_buf_cleanup(&text);
+    att_buf_cleanup(&doc);
 }

@@ -21,6 +21,7 @@
 #include "evidence/sgx/sgx.h"
 #include "evidence/snp/snp.h"
 #include "evidence/tdx/tdx.h"
+#include "evidence/tpm/tpm.h"
 
 #include <openssl/evp.h>
 
@@ -84,6 +85,11 @@ static const struct route routes[] = {
      att_api_attest, HEAVY, &att_evidence_snp},
     {ATT_HTTP_POST, "/attest/TdxVm", "AttestTdxVm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
      att_api_attest, HEAVY, &att_evidence_tdx},
+    /* TPM quotes in attestd's JSON form (docs/attestation.md "TPM"), and their challenges. */
+    {ATT_HTTP_POST, "/attest/TpmQuote", "AttestTpmQuote", VERSION_IGNORED, false, ATT_PERM_ATTEST,
+     att_api_attest, HEAVY, &att_evidence_tpm_quote},
+    {ATT_HTTP_POST, "/attest/TpmQuote:challenge", "TpmQuoteChallenge", VERSION_IGNORED, false,
+     ATT_PERM_ATTEST, att_api_tpm_challenge, HEAVY, NULL},
     /* Policy management (docs/reference/maa-policy.md §4; roles §5: Reader reads, Contributor
        changes). */
     {ATT_HTTP_GET, "/policies/{type}", "GetPolicy", VERSION_REQUIRED, false, ATT_PERM_READ,

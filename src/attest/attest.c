@@ -45,7 +45,7 @@ static att_err evidence_steps(const struct att_evidence_type *t, void *state,
 {
     char msg[384] = "";
     char what[64];
-    att_err rc = t->parse(state, req->evidence, msg, sizeof(msg));
+    att_err rc = t->parse(state, req, msg, sizeof(msg));
     if (rc != ATT_OK) {
         return step_fail(err, rc, t->member, msg);
     }
@@ -94,11 +94,14 @@ att_err att_attest_run(const struct att_evidence_type *t, const struct att_evide
     if (rc == ATT_OK) {
         rc = att_claims_incoming(token, t->aliases, &incoming);
     }
+    if (rc == ATT_OK && t->incoming != NULL) {
+        rc = t->incoming(state, &incoming);
+    }
     if (rc != ATT_OK) {
         rc = att_attest_fail(err, rc, "cannot build the claims");
         goto out;
     }
-    ATT_GUARD(att_attest_appraise(pol, &incoming, t->tcb_identifier, token, err));
+    ATT_GUARD(att_attest_appraise(pol, &incoming, t, state, token, err));
     *claims = token;
     token = NULL;
 out:

@@ -63,6 +63,8 @@ struct att_claim_list {
 
 void att_claim_list_init(struct att_claim_list *l);
 void att_claim_list_cleanup(struct att_claim_list *l);
+/* Append `c`: its type is borrowed (static text), a string value copied. */
+att_err att_claim_list_add(struct att_claim_list *l, struct att_claim c) ATT_WUR;
 
 /*
  * The incoming claims of a token claim set: every member becomes a claim of issuer
@@ -75,15 +77,16 @@ att_err att_claims_incoming(json_t *token_claims, const char *const *aliases,
                             struct att_claim_list *out) ATT_WUR;
 
 /*
- * Appraise: evaluate `pol` over `in` and merge the outcome into `token_claims` - outgoing
+ * Appraise: evaluate `pol` over `in`, let type `t` check what the policy's properties ask of
+ * its evidence (t->appraised on `state`), and merge the outcome into `token_claims` - outgoing
  * claims as top-level members (repeated types become arrays; a name the service already set
- * is not overwritten), x-ms-sgx-tcbidentifier from the properties when `echo_tcb_identifier`
+ * is not overwritten), x-ms-sgx-tcbidentifier from the properties when t->tcb_identifier
  * (the SGX types: docs/reference/maa-tokens.md §2.8), x-ms-policy-hash and
- * x-ms-policy-signer. Refusals fill *err: ATT_ERR_POLICY_DENIED, ATT_ERR_POLICY_NO_PERMIT, or
- * the evaluation's error.
+ * x-ms-policy-signer. Refusals fill *err: ATT_ERR_POLICY_DENIED, ATT_ERR_POLICY_NO_PERMIT, the
+ * evaluation's error, or the type's.
  */
 att_err att_attest_appraise(const struct att_attest_policy *pol, const struct att_claim_list *in,
-                            bool echo_tcb_identifier, json_t *token_claims,
+                            const struct att_evidence_type *t, void *state, json_t *token_claims,
                             struct att_attest_error *err) ATT_WUR;
 
 /* Fill *err and return `code`. */

@@ -67,6 +67,11 @@ static att_err list_add(struct att_claim_list *l, struct att_claim c, bool copy)
     return ATT_OK;
 }
 
+att_err att_claim_list_add(struct att_claim_list *l, struct att_claim c)
+{
+    return list_add(l, c, c.value_type == ATT_CLAIM_STRING);
+}
+
 /*
  * JSON texts already written for object values: the legacy aliases share their values with
  * the current names (x-ms-sgx-collateral has two), so each object is written out once.
@@ -246,7 +251,7 @@ static att_err merge_outgoing(const struct att_policy_result *res, json_t *token
 }
 
 att_err att_attest_appraise(const struct att_attest_policy *pol, const struct att_claim_list *in,
-                            bool echo_tcb_identifier, json_t *token_claims,
+                            const struct att_evidence_type *t, void *state, json_t *token_claims,
                             struct att_attest_error *err)
 {
     struct att_policy_result res;
@@ -266,9 +271,14 @@ att_err att_attest_appraise(const struct att_attest_policy *pol, const struct at
         att_policy_result_cleanup(&res);
         return rc;
     }
+    if (t->appraised != NULL && (rc = t->appraised(state, &res, msg, sizeof(msg))) != ATT_OK) {
+        att_attest_fail(err, rc, "%s", msg[0] != '\0' ? msg : att_err_str(rc));
+        att_policy_result_cleanup(&res);
+        return rc;
+    }
     rc = merge_outgoing(&res, token_claims);
     const struct att_claim *tcbid = att_policy_result_property(&res, "x-ms-sgx-tcbidentifier");
-    if (rc == ATT_OK && tcbid != NULL && echo_tcb_identifier) {
+    if (rc == ATT_OK && tcbid != NULL && t->tcb_identifier) {
         json_t *v = claim_json(tcbid);
         rc = v != NULL && json_object_set_new(token_claims, "x-ms-sgx-tcbidentifier", v) == 0
                  ? ATT_OK

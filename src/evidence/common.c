@@ -54,3 +54,11 @@ att_err att_evidence_binding(const struct att_bound_data *d, const uint8_t field
     }
     return ATT_OK;
 }
+
+att_err att_b64url_padded(const char *s, size_t n, struct att_buf *out)
+{
+    for (int i = 0; i < 2 && n > 0 && s[n - 1] == '='; i++) {
+        n--;
+    }
+    return att_b64url_decode(s, n, out);
+}

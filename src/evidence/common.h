@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/rd.h"
 #include "evidence/evidence.h"
@@ -20,6 +21,9 @@ att_err att_claim_set(json_t *obj, const char *key, json_t *v) ATT_WUR;
 att_err att_claim_set_hex(json_t *obj, const char *key, const uint8_t *p, size_t n) ATT_WUR;
 /* base64url (unpadded) of the bytes. */
 att_err att_claim_set_b64url(json_t *obj, const char *key, struct att_bytes b) ATT_WUR;
+
+/* base64url, with '=' padding tolerated (some clients pad). */
+att_err att_b64url_padded(const char *s, size_t n, struct att_buf *out) ATT_WUR;
 
 /*
  * When `d` is present: SHA-256 of its bytes must equal the first 32 bytes of `field`

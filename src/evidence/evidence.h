@@ -8,11 +8,13 @@
  *
  * The steps of one attestation, on a state of the type's own (state_size bytes, zeroed):
  *
- *   parse       evidence bytes -> the type's parsed view (borrowing the bytes)
+ *   parse       the request's evidence -> the type's parsed view (borrowing the bytes)
  *   collateral  what verifying needs, from env (the only step that may wait on I/O)
  *   verify      pure: parsed evidence + collateral + trust anchors + time -> verdict
  *   bind        the request's runtime / init-time data against the evidence's fields
  *   claims      the token claims the evidence yields (MAA's names for the type)
+ *   incoming    (optional) claims only policies see, never the token (TPM's events and PCRs)
+ *   appraised   (optional) checks the policy's configuration properties ask for
  *   release     frees what the steps took (always called, also after a failure)
  *
  * Each step returns ATT_OK or one precise code (src/core/errors.def) and names the problem in
@@ -32,6 +34,9 @@
 
 struct att_intel_source;
 struct att_snp_source;
+struct att_tpm_source;
+struct att_claim_list;
+struct att_policy_result;
 
 /* Data the client binds to the evidence (docs/reference/maa-api.md §1.3): RuntimeData /
  * InitTimeData. */
@@ -49,6 +54,9 @@ struct att_evidence_request {
     const char *nonce;        /* NULL when absent */
     const char *draft_policy; /* draftPolicyForAttestation text, NULL when absent */
     size_t draft_len;
+    /* The whole request document, for types whose evidence spans several members (TpmQuote);
+     * NULL when the evidence came without one. */
+    const json_t *body;
 };
 
 /* What the steps get beyond the request: where collateral comes from, and the time. */
@@ -57,6 +65,8 @@ struct att_evidence_env {
     const struct att_snp_source *snp;     /* AMD SEV-SNP collateral */
     int64_t now;                          /* verification time: the wall clock in the server */
     int64_t grace; /* seconds a provider lets collateral be used past its nextUpdate */
+    const struct att_tpm_source *tpm; /* TPM AK roots and challenges (NULL: none) */
+    const char *provider;             /* the provider attested to (binds challenges) */
 };
 
 struct att_evidence_type {
@@ -75,12 +85,16 @@ struct att_evidence_type {
     bool tcb_identifier;          /* echo the policy property x-ms-sgx-tcbidentifier (§2.8) */
 
     size_t state_size;
-    att_err (*parse)(void *state, struct att_bytes evidence, char *msg, size_t msg_len);
+    att_err (*parse)(void *state, const struct att_evidence_request *req, char *msg,
+                     size_t msg_len);
     att_err (*collateral)(void *state, const struct att_evidence_env *env, char *msg,
                           size_t msg_len);
     att_err (*verify)(void *state, int64_t now, int64_t grace, char *msg, size_t msg_len);
     att_err (*bind)(void *state, const struct att_evidence_request *req, char *msg, size_t msg_len);
     att_err (*claims)(void *state, const struct att_evidence_request *req, json_t *claims);
+    att_err (*incoming)(void *state, struct att_claim_list *in);
+    att_err (*appraised)(void *state, const struct att_policy_result *res, char *msg,
+                         size_t msg_len);
     void (*release)(void *state);
 
     /* The evidence's fields and the claims they would give, parsed only: nothing is verified

@@ -160,6 +160,7 @@ static const struct key_def keys[] = {
     {"kds_ca_file", K_PATH, OFF(kds_ca_file), 0, 0},
     {"amd_trust_anchors", K_PATH, OFF(amd_trust_anchors), 0, 0},
     {"amd_crl_check", K_BOOL_ENABLED, OFF(amd_crl_check), 0, 0},
+    {"tpm_ak_roots", K_PATH, OFF(tpm_ak_roots), 0, 0},
     {"collateral_grace", K_SECONDS, OFF(collateral_grace), 0, 30 * 86400},
     {"pcs_timeout", K_SECONDS, OFF(pcs_timeout), 1, 120},
     {"collateral_refresh_interval", K_SECONDS, OFF(collateral_refresh_interval), 1, 3600},

@@ -64,11 +64,13 @@ struct att_config {
     char kds_url[512];                           /* AMD KDS base URL; "" = offline */
     char kds_ca_file[ATT_CONFIG_PATH_MAX];       /* "" = the system's trust store */
     char amd_trust_anchors[ATT_CONFIG_PATH_MAX]; /* "" = the built-in ARKs */
-    bool amd_crl_check;        /* refuse SEV-SNP evidence without a current CRL; default enabled */
-    unsigned collateral_grace; /* seconds past nextUpdate; default 0 */
-    unsigned collateral_refresh_interval; /* seconds between refresh passes; 60 */
-    unsigned pcs_timeout;                 /* seconds per upstream request; default 5 */
-    unsigned attest_token_lifetime;       /* seconds; default 28800 (MAA) */
+    bool amd_crl_check; /* refuse SEV-SNP evidence without a current CRL; default enabled */
+    /* TPM (issue 14; docs/config.md) */
+    char tpm_ak_roots[ATT_CONFIG_PATH_MAX]; /* PEM CAs of AK certificates; "" = none */
+    unsigned collateral_grace;              /* seconds past nextUpdate; default 0 */
+    unsigned collateral_refresh_interval;   /* seconds between refresh passes; 60 */
+    unsigned pcs_timeout;                   /* seconds per upstream request; default 5 */
+    unsigned attest_token_lifetime;         /* seconds; default 28800 (MAA) */
     char log_file[ATT_CONFIG_PATH_MAX];
     enum att_log_level log_level;
     unsigned log_summary_interval; /* seconds between summaries of repeated events */

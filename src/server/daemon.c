@@ -28,6 +28,7 @@
 #include "collateral/service.h"
 #include "core/file.h"
 #include "evidence/intel/intel_root.h"
+#include "evidence/tpm/tpm.h"
 #include "policymgmt/cache.h"
 #include "auth/principal.h"
 #include "core/mem.h"
@@ -41,8 +42,11 @@
 #include "seal/keyring.h"
 #include "seal/seal.h"
 #include "store/store.h"
+#include "x509/certs.h"
 
-#define POLICY_CACHE_MS 2000 /* a policy changed on another node shows within this */
+#define TPM_AK_ROOTS_MAX ((size_t)1 << 20) /* tpm_ak_roots: bytes of PEM */
+#define TPM_AK_ROOTS_COUNT 256             /* and certificates */
+#define POLICY_CACHE_MS 2000               /* a policy changed on another node shows within this */
 
 struct daemon {
     const struct att_config *cfg;
@@ -50,6 +54,7 @@ struct daemon {
     struct att_collateral *collateral;
     struct att_amd_trust *amd_trust;
     struct att_amd_collateral *amd;
+    struct att_tpm_source tpm;
     struct att_policy_cache *policy_cache;
     struct att_store *store;
     struct att_keyring *keyring;
@@ -379,6 +384,31 @@ static att_err load_amd_trust(const struct att_config *cfg, struct att_amd_trust
     return rc;
 }
 
+/* TPM: the CAs of AK certificates (tpm_ak_roots, none by default) and the node's challenges. */
+static att_err tpm_setup(const struct att_config *cfg, struct att_tpm_source *out, char *msg,
+                         size_t msg_len)
+{
+    struct att_buf pem;
+    att_err rc = att_challenges_new(&out->challenges);
+    if (rc != ATT_OK) {
+        snprintf(msg, msg_len, "cannot set up challenges: %s", att_err_str(rc));
+        return rc;
+    }
+    if (cfg->tpm_ak_roots[0] == '\0') {
+        return ATT_OK;
+    }
+    att_buf_init(&pem, TPM_AK_ROOTS_MAX);
+    rc = att_file_read(cfg->tpm_ak_roots, TPM_AK_ROOTS_MAX, &pem);
+    if (rc != ATT_OK) {
+        snprintf(msg, msg_len, "%s: %s", cfg->tpm_ak_roots, att_err_str(rc));
+    } else {
+        rc = att_pem_certs_parse(pem.data, pem.len, TPM_AK_ROOTS_COUNT, &out->ak_roots, msg,
+                                 msg_len);
+    }
+    att_buf_cleanup(&pem);
+    return rc;
+}
+
 /* Attestation: trust anchors, the collateral service, the policy cache, token lifetime. */
 static int attestation_setup(struct daemon *d)
 {
@@ -402,12 +432,16 @@ static int attestation_setup(struct daemon *d)
         att_policy_cache_new(POLICY_CACHE_MS, &d->policy_cache) != ATT_OK) {
         return startup_error("attestation", "out of memory");
     }
+    if (tpm_setup(cfg, &d->tpm, msg, sizeof(msg)) != ATT_OK) {
+        return startup_error("tpm_ak_roots", msg);
+    }
     att_collateral_refresher_also(d->collateral, att_amd_collateral_refresh_cb, d->amd);
     if (att_collateral_refresher_start(d->collateral, cfg->collateral_refresh_interval) != ATT_OK) {
         return startup_error("attestation", "cannot start the collateral refresher");
     }
     d->api.collateral = d->collateral;
     d->api.amd = d->amd;
+    d->api.tpm = &d->tpm;
     d->api.policy_cache = d->policy_cache;
     d->api.collateral_grace = cfg->collateral_grace;
     d->api.attest_token_lifetime = cfg->attest_token_lifetime;
@@ -424,7 +458,8 @@ static int attestation_setup(struct daemon *d)
             json_string(att_dcap_trust_id(d->dcap_trust)), "kds_url",
             json_string(cfg->kds_url[0] ? cfg->kds_url : "(offline)"), "amd_trust_anchors",
             json_string(att_amd_trust_id(d->amd_trust)), "amd_crl_check",
-            json_boolean(cfg->amd_crl_check), NULL);
+            json_boolean(cfg->amd_crl_check), "tpm_ak_roots",
+            json_integer(d->tpm.ak_roots != NULL ? sk_X509_num(d->tpm.ak_roots) : 0), NULL);
     return 0;
 }
 
@@ -623,6 +658,8 @@ out:
     att_collateral_free(d.collateral);
     att_amd_collateral_free(d.amd);
     att_amd_trust_free(d.amd_trust);
+    att_challenges_free(d.tpm.challenges);
+    sk_X509_pop_free(d.tpm.ak_roots, X509_free);
     att_dcap_trust_free(d.dcap_trust);
     att_policy_cache_free(d.policy_cache);
     att_auth_free(d.auth);

@@ -191,9 +191,9 @@ class AttestTdxV4Test(unittest.TestCase):
         self.assertEqual(doc["trailingZeroBytes"], 70)
         self.assertEqual(doc["pck"]["fmspc"], "b0c06f000000")
         self.assertTrue(doc["reportBody"]["mrtd"].startswith("91eb2b44"))
-        bad = self.t.d.attestctl("inspect", "tpm", path, check=False, use_config=False)
+        bad = self.t.d.attestctl("inspect", "vbs", path, check=False, use_config=False)
         self.assertEqual(bad.returncode, 1)
-        self.assertIn('unknown evidence type "tpm" (one of: sgx, oe, snp, tdx)', bad.stderr)
+        self.assertIn('unknown evidence type "vbs" (one of: sgx, oe, snp, tdx, tpm)', bad.stderr)
 
 
 class AttestTdxOutOfDateTest(unittest.TestCase):

@@ -38,16 +38,19 @@ static const char *const sgx_aliases[] = {
     NULL,
 };
 
-static att_err sgx_parse(void *state, struct att_bytes evidence, char *msg, size_t msg_len)
+static att_err sgx_parse(void *state, const struct att_evidence_request *req, char *msg,
+                         size_t msg_len)
 {
-    return att_intel_parse(state, ATT_INTEL_TEE_SGX, evidence, msg, msg_len);
+    return att_intel_parse(state, ATT_INTEL_TEE_SGX, req->evidence, msg, msg_len);
 }
 
-static att_err oe_parse(void *state, struct att_bytes evidence, char *msg, size_t msg_len)
+static att_err oe_parse(void *state, const struct att_evidence_request *req, char *msg,
+                        size_t msg_len)
 {
+    struct att_bytes evidence = req->evidence;
     struct att_bytes quote;
     ATT_TRY(att_oe_report_unwrap(evidence.ptr, evidence.len, &quote, msg, msg_len));
-    return sgx_parse(state, quote, msg, msg_len);
+    return att_intel_parse(state, ATT_INTEL_TEE_SGX, quote, msg, msg_len);
 }
 
 static att_err sgx_collateral(void *state, const struct att_evidence_env *env, char *msg,

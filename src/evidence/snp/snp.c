@@ -41,15 +41,6 @@ struct snp_state {
     struct att_snp_verdict verdict;
 };
 
-/* base64url, with '=' padding tolerated (some clients pad). */
-static att_err b64url_padded(const char *s, size_t n, struct att_buf *out)
-{
-    for (int i = 0; i < 2 && n > 0 && s[n - 1] == '='; i++) {
-        n--;
-    }
-    return att_b64url_decode(s, n, out);
-}
-
 /* PEM text (after optional whitespace), as opposed to a binary certificate table. */
 static bool starts_pem(const struct att_buf *b)
 {
@@ -105,12 +96,12 @@ static att_err document_parse(struct snp_state *s, struct att_bytes doc, char *m
         goto out;
     }
     if (report_len > REPORT_B64_MAX ||
-        b64url_padded(report, report_len, &s->report_bytes) != ATT_OK) {
+        att_b64url_padded(report, report_len, &s->report_bytes) != ATT_OK) {
         rc = att_failf(ATT_ERR_SNP_EVIDENCE_FORMAT, msg, msg_len,
                        "report.SnpReport is not base64url of at most %d bytes", REPORT_MAX);
         goto out;
     }
-    if (chain != NULL && b64url_padded(chain, chain_len, &s->carried_bytes) != ATT_OK) {
+    if (chain != NULL && att_b64url_padded(chain, chain_len, &s->carried_bytes) != ATT_OK) {
         rc = att_failf(s->carried_bytes.err == ATT_ERR_TOO_LARGE ? ATT_ERR_TOO_LARGE
                                                                  : ATT_ERR_SNP_EVIDENCE_FORMAT,
                        msg, msg_len, "report.VcekCertChain is not base64url of at most %d bytes",
@@ -149,8 +140,10 @@ static att_err evidence_parse(struct snp_state *s, struct att_bytes evidence, ch
                                 msg_len);
 }
 
-static att_err snp_parse(void *state, struct att_bytes evidence, char *msg, size_t msg_len)
+static att_err snp_parse(void *state, const struct att_evidence_request *req, char *msg,
+                         size_t msg_len)
 {
+    struct att_bytes evidence = req->evidence;
     return evidence_parse(state, evidence, msg, msg_len);
 }
 

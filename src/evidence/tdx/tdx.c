@@ -21,8 +21,10 @@
 /* MAA's EAT profile for TDX (the value of eat_profile in MAA's TDX tokens). */
 #define TDX_EAT_PROFILE "https://aka.ms/maa-eat-profile-tdxvm"
 
-static att_err tdx_parse(void *state, struct att_bytes evidence, char *msg, size_t msg_len)
+static att_err tdx_parse(void *state, const struct att_evidence_request *req, char *msg,
+                         size_t msg_len)
 {
+    struct att_bytes evidence = req->evidence;
     return att_intel_parse(state, ATT_INTEL_TEE_TDX, evidence, msg, msg_len);
 }
 

@@ -24,16 +24,16 @@
 enum att_tri { ATT_UNKNOWN = -1, ATT_FALSE = 0, ATT_TRUE = 1 };
 
 struct att_boot_facts {
-    enum att_tri secure_boot;        /* PCR 7's SecureBoot variable is 1 */
-    bool windows;                    /* Windows boot events (SIPA trust boundaries) were seen */
-    enum att_tri boot_debugging;     /* any BOOTDEBUGGING true (Windows) */
-    enum att_tri kernel_debugging;   /* any OSKERNELDEBUG true */
-    enum att_tri safe_mode;          /* any SAFEMODE true */
-    enum att_tri winpe;              /* any WINPE true */
-    enum att_tri vbs;                /* VBS_VSM_REQUIRED true */
-    enum att_tri iommu;              /* VBS_IOMMU_REQUIRED true */
-    json_t *boot_apps;               /* hex digests of PCR 4 boot applications, in order */
-    char *kernel_cmdline;            /* the last proven kernel command line, or NULL */
+    enum att_tri secure_boot;      /* PCR 7's SecureBoot variable is 1 */
+    bool windows;                  /* Windows boot events (SIPA trust boundaries) were seen */
+    enum att_tri boot_debugging;   /* any BOOTDEBUGGING true (Windows) */
+    enum att_tri kernel_debugging; /* any OSKERNELDEBUG true */
+    enum att_tri safe_mode;        /* any SAFEMODE true */
+    enum att_tri winpe;            /* any WINPE true */
+    enum att_tri vbs;              /* VBS_VSM_REQUIRED true */
+    enum att_tri iommu;            /* VBS_IOMMU_REQUIRED true */
+    json_t *boot_apps;             /* hex digests of PCR 4 boot applications, in order */
+    char *kernel_cmdline;          /* the last proven kernel command line, or NULL */
 };
 
 /*

@@ -1,0 +1,37 @@
+/*
+ * tpm.h - TPM 2.0 attestation on the evidence interface (src/evidence/evidence.h): the quote of
+ * a TPM's attestation key, the key's certificate, the PCR values and the event log that explains
+ * them (docs/attestation.md "TPM"; formats in docs/reference/tpm.md).
+ *
+ * att_evidence_tpm_quote serves POST /attest/TpmQuote, attestd's JSON form for Linux agents:
+ *
+ *   {"quote": b64url(TPMS_ATTEST), "signature": b64url(TPMT_SIGNATURE),
+ *    "akPublic": b64url(TPMT_PUBLIC or TPM2B_PUBLIC),
+ *    "akCertificate": b64url(DER)?, "akCertificateChain": [b64url(DER)]?,
+ *    "pcrs": {"sha256": {"0": hex, ...}, ...}, "eventLog": b64url(TCG log)?,
+ *    "challenge": string? | "nonce": hex?, "runtimeData": {...}?}
+ *
+ * Freshness: the quote's extraData must be the nonce of a challenge this node issued for the
+ * provider (POST /attest/TpmQuote:challenge), or the caller's own `nonce` (hex; echoed in the
+ * token for the relying party to check); with runtimeData, SHA-256(nonce || runtime data).
+ */
+#ifndef ATT_EVIDENCE_TPM_TPM_H
+#define ATT_EVIDENCE_TPM_TPM_H
+
+#include <openssl/x509.h>
+
+#include "attest/challenge.h"
+#include "evidence/evidence.h"
+
+/* What TPM attestation takes from the node. */
+struct att_tpm_source {
+    STACK_OF(X509) * ak_roots;         /* CAs whose AK certificates validate (NULL: none) */
+    struct att_challenges *challenges; /* NULL: no challenges are served */
+};
+
+/* The purpose a TpmQuote challenge is sealed for (src/attest/challenge.h). */
+#define ATT_TPM_CHALLENGE_PURPOSE "TpmQuote"
+
+extern const struct att_evidence_type att_evidence_tpm_quote;
+
+#endif

@@ -1,0 +1,245 @@
+"""TPM 2.0 attestation through POST /attest/TpmQuote against a real software TPM (swtpm, driven by
+tpm2-tools; tests/integration/swtpm.py): an EK and an AK are created, PCRs are extended with
+events the test also writes into a TCG log, the AK's certificate is issued by a test CA that the
+daemon trusts (tpm_ak_roots), and the quote answers a challenge from the daemon.
+
+Accepted: the whole chain, with the token's measurements (Secure Boot, boot application, kernel
+command line, quoted PCRs) and MAA's incoming claims seen by a policy. Refused, each with its own
+code: a wrong nonce, a challenge used twice or forged, a PCR extended after the log was written,
+an altered log event, a quote signed by another key, a signing key that is not an AK, an AK
+certificate from an untrusted CA (require_valid_aik_cert), a quote leaving out a PCR the policy
+requires (required_pcr_mask).
+"""
+import base64
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+import harness as h
+import swtpm
+
+CMDLINE = "root=/dev/vda1 ro quiet"
+BOOT_APP = hashlib.sha256(b"shimx64.efi").digest()
+# `pcrs` is read-only (docs/reference/maa-policy.md §3.4): its values steer rules, never issue.
+POLICY_JSON_CLAIMS = """version=1.2;
+configurationrules{ => issueproperty(type="require_valid_aik_cert", value=false); };
+authorizationrules{ => permit(); };
+issuancerules{
+  c:[type=="aikValidated"] => issue(type="ak-ok", value=c.value);
+  c:[type=="secureBootEnabled"] => issue(type="sb", value=c.value);
+  c:[type=="events", issuer=="AttestationService"] => issue(type="ipl-count",
+      value=JsonToClaimValue(JmesPath(c.value, "length(Events[?EventTypeString == 'EV_IPL'])")));
+  c:[type=="pcrs", issuer=="AttestationService"] => add(type="pcr8",
+      value=JmesPath(c.value, "PCRs[?Index == `8`].Digests.SHA256 | @[0] == '%s'"));
+  [type=="pcr8", value=="true"] => issue(type="pcr8-matches", value=true);
+};
+"""
+NEEDS_PCR_24 = """version=1.2;
+configurationrules{ => issueproperty(type="required_pcr_mask", value=16777215); };
+authorizationrules{ => permit(); };
+issuancerules{};
+"""
+
+
+def ca(name):
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                         False), critical=True)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def ak_cert(ca_key, ca_cert, ak_pem):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    pub = serialization.load_pem_public_key(ak_pem)
+    return (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test AK")]))
+            .issuer_name(ca_cert.subject).public_key(pub)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=10))
+            .sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+
+
+@unittest.skipUnless(swtpm.available(), "swtpm and tpm2-tools are not installed")
+class TpmQuoteTest(unittest.TestCase):
+    time_limit = 300
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="attestd-tpm-")
+        cls.tpm = swtpm.Swtpm(cls.tmp)
+        cls.ak_pub, cls.ak_pem = cls.tpm.create_ak()
+        cls.log = swtpm.EventLog(cls.tpm)
+        cls.log.secure_boot(True)
+        cls.log.boot_app(BOOT_APP)
+        cls.log.kernel_cmdline(CMDLINE)
+        ca_key, ca_cert = ca("attestd test TPM CA")
+        cls.ak_cert = ak_cert(ca_key, ca_cert, cls.ak_pem)
+        other_key, other_cert = ca("untrusted TPM CA")
+        cls.untrusted_ak_cert = ak_cert(other_key, other_cert, cls.ak_pem)
+        roots = os.path.join(cls.tmp, "ak_roots.pem")
+        with open(roots, "wb") as f:
+            f.write(ca_cert.public_bytes(serialization.Encoding.PEM))
+        cls.d = h.Daemon(config="tpm_ak_roots = %s\n" % roots)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.tpm.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def challenge(self):
+        status, _, data = self.d.request("POST", "/attest/TpmQuote:challenge")
+        self.assertEqual(status, 200, data)
+        doc = json.loads(data)
+        self.assertEqual(len(bytes.fromhex(doc["nonce"])), 32)
+        return doc["challenge"], bytes.fromhex(doc["nonce"])
+
+    def body(self, challenge, nonce, key="ak", ak_pub=None, cert=True, log=None, pcrs=range(24)):
+        msg, sig = self.tpm.quote(nonce, key=key, pcrs=pcrs)
+        doc = {"quote": h.b64url_encode(msg), "signature": h.b64url_encode(sig),
+               "akPublic": h.b64url_encode(ak_pub or self.ak_pub),
+               "pcrs": {"sha256": self.tpm.pcrs()},
+               "eventLog": h.b64url_encode(log if log is not None else self.log.data),
+               "challenge": challenge}
+        if cert:
+            doc["akCertificate"] = h.b64url_encode(cert if isinstance(cert, bytes)
+                                                   else self.ak_cert)
+        return doc
+
+    def post(self, body):
+        status, _, data = self.d.request("POST", "/attest/TpmQuote", body=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        return status, json.loads(data) if data else None
+
+    def refused(self, body, inner):
+        status, doc = self.post(body)
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc["error"]["innererror"]["code"], inner, doc)
+        return doc["error"]["message"]
+
+    def set_policy(self, text):
+        """PUT /policies/Tpm (unsigned: the provider's AAD mode); None resets it."""
+        token = h.owner_token(self.d)
+        path = "/policies/Tpm" + (":reset" if text is None else "") + "?api-version=2020-10-01"
+        status, _, body = self.d.request("POST" if text is None else "PUT", path,
+                                         body=h.unsigned_policy_jws(text).encode(),
+                                         headers={"Authorization": "Bearer " + token,
+                                                  "Content-Type": "text/plain"})
+        self.assertEqual(status, 200, body)
+
+    def test_1_accepted(self):
+        challenge, nonce = self.challenge()
+        status, doc = self.post(self.body(challenge, nonce))
+        self.assertEqual(status, 200, doc)
+        c = h.verify_jws(doc["token"], self.d.get_json("/certs")[2])[1]
+        self.assertEqual(c["x-ms-attestation-type"], "tpm")
+        self.assertIs(c["x-ms-tpm-ak-validated"], True)
+        self.assertIs(c["x-ms-tpm-secureboot"], True)
+        self.assertEqual(c["x-ms-tpm-boot-apps"], [BOOT_APP.hex()])
+        self.assertEqual(c["x-ms-tpm-kernel-cmdline"], CMDLINE)
+        self.assertEqual(c["x-ms-tpm-eventlog-pcrs"], [4, 7, 8])
+        self.assertEqual(c["x-ms-tpm-pcrs"]["SHA256"]["8"], self.tpm.pcrs()["8"])
+        self.assertEqual(len(c["x-ms-tpm-pcrs"]["SHA256"]), 24)
+        spki = h.pem_to_der(self.ak_pem.decode())
+        self.assertEqual(c["x-ms-tpm-ak-pub-hash"],
+                         base64.b64encode(hashlib.sha256(spki).digest()).decode())
+        # the policy-only claims never reach the token
+        for name in ("events", "pcrs", "aikValidated"):
+            self.assertNotIn(name, c)
+        # the same challenge again
+        msg = self.refused(self.body(challenge, nonce), "ATT_ERR_CHALLENGE_USED")
+        self.assertIn("used before", msg)
+
+    def test_2_policy_sees_maa_claims(self):
+        self.set_policy(POLICY_JSON_CLAIMS % self.tpm.pcrs()["8"])
+        self.addCleanup(self.set_policy, None)
+        challenge, nonce = self.challenge()
+        status, doc = self.post(self.body(challenge, nonce, cert=False))
+        self.assertEqual(status, 200, doc)
+        c = h.decode_jwt(doc["token"])[1]
+        self.assertIs(c["ak-ok"], False)
+        self.assertIs(c["sb"], True)
+        self.assertEqual(c["ipl-count"], 1)
+        self.assertIs(c["pcr8-matches"], True)
+
+    def test_3_freshness(self):
+        challenge, nonce = self.challenge()
+        msg = self.refused(self.body(challenge, b"\x01" * 32), "ATT_ERR_TPM_NONCE")
+        self.assertIn("extraData", msg)
+        forged = challenge[:-2] + ("A" if challenge[-2] != "A" else "B") + challenge[-1]
+        self.refused(self.body(forged, nonce), "ATT_ERR_CHALLENGE_INVALID")
+        # the caller's own nonce instead of a challenge, echoed for the relying party
+        body = self.body(None, b"\x5a" * 16)
+        del body["challenge"]
+        body["nonce"] = "5a" * 16
+        status, doc = self.post(body)
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(h.decode_jwt(doc["token"])[1]["nonce"], "5a" * 16)
+        del body["nonce"]
+        self.refused(body, "ATT_ERR_TPM_NONCE")
+
+    def test_4_log_must_replay(self):
+        challenge, nonce = self.challenge()
+        # an event altered in the log: its digest no longer replays
+        altered = bytearray(self.log.data)
+        i = altered.find(BOOT_APP)
+        altered[i] ^= 1
+        msg = self.refused(self.body(challenge, nonce, log=bytes(altered)),
+                           "ATT_ERR_EVENTLOG_REPLAY")
+        self.assertIn("PCR 4 (SHA256)", msg)
+
+    def test_5_keys(self):
+        challenge, nonce = self.challenge()
+        # a quote by another AK, presented with the first AK's public key
+        self.tpm.create_ak("ak2")
+        self.refused(self.body(challenge, nonce, key="ak2"), "ATT_ERR_TPM_SIGNATURE")
+        # a signing key that is not restricted: not an AK
+        plain = self.tpm.create_signing_key()
+        challenge, nonce = self.challenge()
+        msg = self.refused(self.body(challenge, nonce, key="plain", ak_pub=plain, cert=False),
+                           "ATT_ERR_TPM_AK_ATTRIBUTES")
+        self.assertIn("restricted is clear", msg)
+        # an AK certificate from a CA the daemon does not trust (default policy: required)
+        challenge, nonce = self.challenge()
+        msg = self.refused(self.body(challenge, nonce, cert=self.untrusted_ak_cert),
+                           "ATT_ERR_TPM_AK_UNTRUSTED")
+        self.assertIn("require_valid_aik_cert", msg)
+        # ... or none at all
+        challenge, nonce = self.challenge()
+        self.refused(self.body(challenge, nonce, cert=False), "ATT_ERR_TPM_AK_UNTRUSTED")
+
+    def test_6_required_pcrs(self):
+        self.set_policy(NEEDS_PCR_24)
+        self.addCleanup(self.set_policy, None)
+        challenge, nonce = self.challenge()
+        msg = self.refused(self.body(challenge, nonce, pcrs=range(16)), "ATT_ERR_TPM_PCR_MISSING")
+        self.assertIn("PCR 16", msg)
+
+    def test_7_pcr_extended_after_log(self):
+        # runs last: PCR 8 moves on without a log entry
+        self.tpm.extend(8, hashlib.sha256(b"unlogged").digest())
+        challenge, nonce = self.challenge()
+        msg = self.refused(self.body(challenge, nonce), "ATT_ERR_EVENTLOG_REPLAY")
+        self.assertIn("PCR 8 (SHA256)", msg)
+
+
+if __name__ == "__main__":
+    unittest.main()
