@@ -122,6 +122,8 @@ void att_api_roles_add(const struct att_api_call *call, struct att_http_response
 void att_api_roles_remove(const struct att_api_call *call, struct att_http_response *resp);
 /* attest.c: POST /attest/<type> for every evidence type of the registry (call->evidence) */
 void att_api_attest(const struct att_api_call *call, struct att_http_response *resp);
+/* POST /attest/Tpm: MAA's TPM attestation protocol (attest_tpm.c). */
+void att_api_attest_tpm(const struct att_api_call *call, struct att_http_response *resp);
 /* POST /attest/TpmQuote:challenge: a sealed, single-use challenge for the provider. */
 void att_api_tpm_challenge(const struct att_api_call *call, struct att_http_response *resp);
 /* policies.c */

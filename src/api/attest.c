@@ -10,9 +10,7 @@
  * (src/core/errors.def); the "innererror" member names attestd's precise reason (one code per
  * verification step). This is the only place attestation errors become HTTP answers.
  */
-#include "api/api.h"
-
-#include "evidence/tpm/tpm.h"
+#include "api/attest_int.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -25,6 +23,7 @@
 #include "core/json_plain.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "evidence/tpm/tpm.h"
 #include "policymgmt/cache.h"
 #include "token/claims.h"
 #include "token/json_out.h"
@@ -178,8 +177,8 @@ static att_err decode(const struct att_http_request *hr, const struct att_eviden
                            &d->req.draft_policy, &d->req.draft_len, err);
 }
 
-static void answer_error(const struct att_api_call *call, const struct att_attest_error *e,
-                         struct att_http_response *resp)
+void att_api_attest_error(const struct att_api_call *call, const struct att_attest_error *e,
+                          struct att_http_response *resp)
 {
     int status = att_err_http_status(e->err);
     const char *code =
@@ -237,12 +236,66 @@ static att_err issue(const struct att_api_call *call, json_t *claims, bool draft
     return rc;
 }
 
+att_err att_api_attest_run(const struct att_api_call *call, const struct att_evidence_type *t,
+                           const struct att_evidence_request *req, int64_t now, json_t **claims,
+                           struct att_attest_error *err)
+{
+    struct att_cached_policy *pol = NULL;
+    att_err rc = ATT_OK;
+    if (req->draft_policy == NULL) {
+        rc = att_policy_cache_get(call->api->policy_cache, call->api->store, call->api->keyring,
+                                  &call->provider->rec, att_policy_type_name(t->policy),
+                                  att_time_mono_ms(), &pol);
+        if (rc != ATT_OK) {
+            return internal(err, rc, "cannot read the policy");
+        }
+    }
+    /* Evidence is judged at the wall clock; only test builds may move that time. */
+    int64_t at = call->api->test_verify_time != 0 ? call->api->test_verify_time : now;
+    /* The provider's grace period, else the node's default (collateral_grace). */
+    int64_t grace = call->provider->rec.collateral_grace > 0 ? call->provider->rec.collateral_grace
+                                                             : call->api->collateral_grace;
+    struct att_intel_source intel = att_collateral_intel_source(call->api->collateral);
+    struct att_snp_source snp = att_amd_collateral_source(call->api->amd);
+    struct att_evidence_env env = {.intel = call->api->collateral != NULL ? &intel : NULL,
+                                   .snp = call->api->amd != NULL ? &snp : NULL,
+                                   .now = at,
+                                   .grace = grace,
+                                   .tpm = call->api->tpm,
+                                   .provider = call->provider->rec.name};
+    struct att_attest_policy ap = {pol != NULL ? pol->policy : NULL, pol != NULL ? pol->hash : "",
+                                   pol != NULL ? pol->signer_jwk : NULL};
+    rc = att_attest_run(t, req, &env, &ap, claims, err);
+    att_cached_policy_release(pol);
+    return rc;
+}
+
+att_err att_api_attest_issue(const struct att_api_call *call, json_t *claims, bool draft,
+                             int64_t now, struct att_buf *token, struct att_attest_error *err)
+{
+    att_err rc = issue(call, claims, draft, now, token);
+    return rc == ATT_OK ? ATT_OK : internal(err, rc, "cannot sign the token");
+}
+
+void att_api_attest_log(const struct att_api_call *call, const struct att_evidence_type *t,
+                        const json_t *claims, bool draft)
+{
+    if (att_log_enabled(ATT_LOG_INFO)) { /* spares building the fields when filtered out */
+        att_log(
+            ATT_LOG_INFO, "attestation", "request_id", json_string(call->req->request_id),
+            "provider", json_string(call->provider->rec.name), "type", json_string(t->name),
+            "policy_hash", json_incref(json_object_get(claims, "x-ms-policy-hash")), "tcb_status",
+            t->tcb_status_claim != NULL ? json_incref(json_object_get(claims, t->tcb_status_claim))
+                                        : NULL,
+            "draft", json_boolean(draft), "peer", json_string(call->req->peer_text), NULL);
+    }
+}
+
 void att_api_attest(const struct att_api_call *call, struct att_http_response *resp)
 {
     const struct att_evidence_type *t = call->evidence;
     struct att_attest_error err;
     struct decoded d;
-    struct att_cached_policy *pol = NULL;
     json_t *claims = NULL;
     struct att_buf token;
     int64_t now = att_time_now();
@@ -264,58 +317,19 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
     decoded_init(&d);
     att_buf_init(&token, ATT_JWS_MAX);
     rc = decode(call->req, t, &d, &err);
-    if (rc == ATT_OK && d.req.draft_policy == NULL) {
-        rc = att_policy_cache_get(call->api->policy_cache, call->api->store, call->api->keyring,
-                                  &call->provider->rec, att_policy_type_name(t->policy),
-                                  att_time_mono_ms(), &pol);
-        if (rc != ATT_OK) {
-            internal(&err, rc, "cannot read the policy");
-        }
+    if (rc == ATT_OK) {
+        rc = att_api_attest_run(call, t, &d.req, now, &claims, &err);
     }
     if (rc == ATT_OK) {
-        /* Evidence is judged at the wall clock; only test builds may move that time. */
-        int64_t at = call->api->test_verify_time != 0 ? call->api->test_verify_time : now;
-        /* The provider's grace period, else the node's default (collateral_grace). */
-        int64_t grace = call->provider->rec.collateral_grace > 0
-                            ? call->provider->rec.collateral_grace
-                            : call->api->collateral_grace;
-        struct att_intel_source intel = att_collateral_intel_source(call->api->collateral);
-        struct att_snp_source snp = att_amd_collateral_source(call->api->amd);
-        struct att_evidence_env env = {.intel = call->api->collateral != NULL ? &intel : NULL,
-                                       .snp = call->api->amd != NULL ? &snp : NULL,
-                                       .now = at,
-                                       .grace = grace,
-                                       .tpm = call->api->tpm,
-                                       .provider = call->provider->rec.name};
-        struct att_attest_policy ap = {pol != NULL ? pol->policy : NULL,
-                                       pol != NULL ? pol->hash : "",
-                                       pol != NULL ? pol->signer_jwk : NULL};
-        rc = att_attest_run(t, &d.req, &env, &ap, &claims, &err);
-    }
-    if (rc == ATT_OK) {
-        rc = issue(call, claims, d.req.draft_policy != NULL, now, &token);
-        if (rc != ATT_OK) {
-            internal(&err, rc, "cannot sign the token");
-        }
+        rc = att_api_attest_issue(call, claims, d.req.draft_policy != NULL, now, &token, &err);
     }
     if (rc != ATT_OK) {
-        answer_error(call, &err, resp);
+        att_api_attest_error(call, &err, resp);
     } else {
-        if (att_log_enabled(ATT_LOG_INFO)) { /* spares building the fields when filtered out */
-            att_log(ATT_LOG_INFO, "attestation", "request_id", json_string(call->req->request_id),
-                    "provider", json_string(call->provider->rec.name), "type", json_string(t->name),
-                    "policy_hash", json_incref(json_object_get(claims, "x-ms-policy-hash")),
-                    "tcb_status",
-                    t->tcb_status_claim != NULL
-                        ? json_incref(json_object_get(claims, t->tcb_status_claim))
-                        : NULL,
-                    "draft", json_boolean(d.req.draft_policy != NULL), "peer",
-                    json_string(call->req->peer_text), NULL);
-        }
+        att_api_attest_log(call, t, claims, d.req.draft_policy != NULL);
         answer_token(resp, &token);
     }
     json_decref(claims);
-    att_cached_policy_release(pol);
     att_buf_cleanup(&token);
     decoded_cleanup(&d);
 }

@@ -85,6 +85,9 @@ static const struct route routes[] = {
      att_api_attest, HEAVY, &att_evidence_snp},
     {ATT_HTTP_POST, "/attest/TdxVm", "AttestTdxVm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
      att_api_attest, HEAVY, &att_evidence_tdx},
+    /* MAA's TPM protocol (docs/reference/maa-tpm-protocol.md): two rounds, TpmQuote evidence. */
+    {ATT_HTTP_POST, "/attest/Tpm", "AttestTpm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
+     att_api_attest_tpm, HEAVY, &att_evidence_tpm_quote},
     /* TPM quotes in attestd's JSON form (docs/attestation.md "TPM"), and their challenges. */
     {ATT_HTTP_POST, "/attest/TpmQuote", "AttestTpmQuote", VERSION_IGNORED, false, ATT_PERM_ATTEST,
      att_api_attest, HEAVY, &att_evidence_tpm_quote},

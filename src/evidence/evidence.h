@@ -57,6 +57,9 @@ struct att_evidence_request {
     /* The whole request document, for types whose evidence spans several members (TpmQuote);
      * NULL when the evidence came without one. */
     const json_t *body;
+    /* The freshness value src/api derived for the evidence (MAA's TPM protocol binds the quote
+     * to its request key and challenge); never taken from the body. Empty: none. */
+    struct att_bytes bound_nonce;
 };
 
 /* What the steps get beyond the request: where collateral comes from, and the time. */

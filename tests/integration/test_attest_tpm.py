@@ -21,7 +21,7 @@ import unittest
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
 import harness as h
@@ -77,13 +77,13 @@ def ak_cert(ca_key, ca_cert, ak_pem):
             .sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
 
 
-@unittest.skipUnless(swtpm.available(), "swtpm and tpm2-tools are not installed")
-class TpmQuoteTest(unittest.TestCase):
-    time_limit = 300
+class TpmMachine:
+    """What both classes attest: a swtpm with an AK, a boot that extended PCRs 4, 7 and 8 as its
+    log says, the AK's certificate from a CA the daemon trusts (and one from a CA it does not)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="attestd-tpm-")
+    @staticmethod
+    def start(cls, prefix):
+        cls.tmp = tempfile.mkdtemp(prefix=prefix)
         cls.tpm = swtpm.Swtpm(cls.tmp)
         cls.ak_pub, cls.ak_pem = cls.tpm.create_ak()
         cls.log = swtpm.EventLog(cls.tpm)
@@ -99,11 +99,24 @@ class TpmQuoteTest(unittest.TestCase):
             f.write(ca_cert.public_bytes(serialization.Encoding.PEM))
         cls.d = h.Daemon(config="tpm_ak_roots = %s\n" % roots)
 
-    @classmethod
-    def tearDownClass(cls):
+    @staticmethod
+    def stop(cls):
         cls.d.cleanup()
         cls.tpm.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+@unittest.skipUnless(swtpm.available(), "swtpm and tpm2-tools are not installed")
+class TpmQuoteTest(unittest.TestCase):
+    time_limit = 300
+
+    @classmethod
+    def setUpClass(cls):
+        TpmMachine.start(cls, "attestd-tpm-")
+
+    @classmethod
+    def tearDownClass(cls):
+        TpmMachine.stop(cls)
 
     def challenge(self):
         status, _, data = self.d.request("POST", "/attest/TpmQuote:challenge")
@@ -239,6 +252,126 @@ class TpmQuoteTest(unittest.TestCase):
         challenge, nonce = self.challenge()
         msg = self.refused(self.body(challenge, nonce), "ATT_ERR_EVENTLOG_REPLAY")
         self.assertIn("PCR 8 (SHA256)", msg)
+
+
+def rsa_jwk(public_key):
+    n = public_key.public_numbers()
+    return {"kty": "RSA", "n": h.b64url_encode(n.n.to_bytes((n.n.bit_length() + 7) // 8, "big")),
+            "e": h.b64url_encode(n.e.to_bytes((n.e.bit_length() + 7) // 8, "big"))}
+
+
+def jws_ps256(key, header, payload_text):
+    signing_input = (h.b64url_encode(json.dumps(header).encode()) + "." +
+                     h.b64url_encode(payload_text.encode()))
+    sig = key.sign(signing_input.encode(),
+                   padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+                   hashes.SHA256())
+    return signing_input + "." + h.b64url_encode(sig)
+
+
+@unittest.skipUnless(swtpm.available(), "swtpm and tpm2-tools are not installed")
+class MaaTpmProtocolTest(unittest.TestCase):
+    """POST /attest/Tpm as MAA's TPM attestation protocol describes it (version 2 requests,
+    docs/reference/maa-tpm-protocol.md), spoken by a client written from that description."""
+    time_limit = 300
+    API = "?api-version=2022-08-01"
+
+    @classmethod
+    def setUpClass(cls):
+        TpmMachine.start(cls, "attestd-maa-tpm-")
+        cls.request_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    @classmethod
+    def tearDownClass(cls):
+        TpmMachine.stop(cls)
+
+    def call(self, payload):
+        data = h.b64url_encode(json.dumps({"payload": payload}).encode())
+        status, _, body = self.d.request("POST", "/attest/Tpm" + self.API,
+                                         body=json.dumps({"data": data}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        doc = json.loads(body) if body else None
+        if status == 200:
+            return status, json.loads(h.b64url_decode(doc["data"]))["payload"]
+        return status, doc
+
+    def init(self):
+        status, p = self.call({"type": "aikcert"})
+        self.assertEqual(status, 200, p)
+        return p["challenge"], p["service_context"]
+
+    def request(self, challenge, context, jwk_text=None, bound_text=None, signer=None,
+                typ="attReqV2"):
+        """The round-2 request: the quote binds SHA-256(jwk text || 0 || challenge)."""
+        jwk_text = jwk_text or json.dumps(rsa_jwk(self.request_key.public_key()))
+        nonce = hashlib.sha256((bound_text or jwk_text).encode() + b"\0" +
+                               h.b64url_decode(challenge)).digest()
+        msg, sig = self.tpm.quote(nonce)
+        pcrs = self.tpm.pcrs()
+        attestation = {
+            "logs": [{"type": "TCG", "log": h.b64url_encode(self.log.data)}],
+            "aik_cert": h.b64url_encode(self.ak_cert),
+            "aik_pub": rsa_jwk(serialization.load_pem_public_key(self.ak_pem)),
+            "pcrs": [{"algorithm": 11, "values": [
+                {"index": int(i), "digest": h.b64url_encode(bytes.fromhex(v))}
+                for i, v in pcrs.items()]}],
+            "quote": h.b64url_encode(msg), "signature": h.b64url_encode(sig)}
+        # built as text, so that the JWK's bytes are exactly those the quote binds
+        payload = ('{"att_type":"basic","att_data":{"rp_id":"https://rp.example",'
+                   '"rp_data":"AQIDBA","challenge":"%s","service_context":"%s",'
+                   '"request_key":{"jwk":%s,"info":{"tpm_quote":{"hash_alg":"sha-256"}}},'
+                   '"tpm_att_data":{"current_attestation":%s}}}' %
+                   (challenge, context, jwk_text, json.dumps(attestation)))
+        return {"request": jws_ps256(signer or self.request_key, {"alg": "PS256", "typ": typ},
+                                     payload)}
+
+    def refused(self, payload, inner):
+        status, doc = self.call(payload)
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc["error"]["innererror"]["code"], inner, doc)
+        return doc["error"]["message"]
+
+    def test_two_rounds(self):
+        challenge, context = self.init()
+        self.assertEqual(len(h.b64url_decode(challenge)), 32)
+        # the JWK written with other spacing than the client's own text: the bytes count
+        jwk_text = json.dumps(rsa_jwk(self.request_key.public_key()), indent=1)
+        status, p = self.call(self.request(challenge, context, jwk_text=jwk_text))
+        self.assertEqual(status, 200, p)
+        c = h.verify_jws(p["report"], self.d.get_json("/certs")[2])[1]
+        self.assertEqual(c["x-ms-attestation-type"], "tpm")
+        self.assertEqual(c["rp_data"], "AQIDBA")
+        self.assertEqual(c["cnf"]["jwk"], rsa_jwk(self.request_key.public_key()))
+        self.assertIs(c["x-ms-tpm-ak-validated"], True)
+        self.assertEqual(c["x-ms-tpm-kernel-cmdline"], CMDLINE)
+        # the same context again
+        self.refused(self.request(challenge, context), "ATT_ERR_CHALLENGE_USED")
+
+    def test_refusals(self):
+        challenge, context = self.init()
+        jwk = json.dumps(rsa_jwk(self.request_key.public_key()))
+        # the quote bound to other bytes of the same JWK
+        self.refused(self.request(challenge, context, jwk_text=jwk,
+                                  bound_text=json.dumps(json.loads(jwk), indent=2)),
+                     "ATT_ERR_TPM_NONCE")
+        # the JWS signed by another key than its request key
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        msg = self.refused(self.request(challenge, context, signer=other), "ATT_ERR_TPM_PROTOCOL")
+        self.assertIn("does not verify with request_key.jwk", msg)
+        # a challenge that is not the context's
+        other_challenge, _ = self.init()
+        self.refused(self.request(other_challenge, context), "ATT_ERR_CHALLENGE_INVALID")
+        # a context of another purpose (a TpmQuote challenge) does not open here
+        status, _, data = self.d.request("POST", "/attest/TpmQuote:challenge")
+        self.refused(self.request(challenge, json.loads(data)["challenge"]),
+                     "ATT_ERR_CHALLENGE_INVALID")
+        # version 1 requests and unknown messages
+        msg = self.refused(self.request(challenge, context, typ="attReq"), "ATT_ERR_TPM_PROTOCOL")
+        self.assertIn("attReqV2", msg)
+        self.refused({"type": "ekcert"}, "ATT_ERR_TPM_PROTOCOL")
+        status, _, body = self.d.request("POST", "/attest/Tpm" + self.API, body=b'{"data":"!"}',
+                                         headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 400, body)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@
 #include "evidence/tpm/eventdata.h"
 #include "evidence/tpm/eventlog.h"
 #include "evidence/tpm/tpm2.h"
+#include "token/jwk.h"
 #include "x509/certs.h"
 
 #define MEMBER_MAX ((size_t)64 << 10) /* a signature, public area or certificate */
@@ -211,6 +212,27 @@ static att_err parse_pcrs(struct tpm_state *s, const json_t *body, char *msg, si
     return ATT_OK;
 }
 
+/* The AK: its public area ("akPublic"), or a JWK ("akJwk", MAA's aik_pub: no attributes to
+ * check, so its trust rests on its certificate). */
+static att_err parse_ak(struct tpm_state *s, const json_t *body, char *msg, size_t msg_len)
+{
+    const json_t *jwk = json_object_get(body, "akJwk");
+    att_err rc = member_b64(body, "akPublic", jwk == NULL, MEMBER_MAX, &s->ak_bytes, msg, msg_len);
+    if (rc == ATT_OK) {
+        struct att_bytes ak = {s->ak_bytes.data, s->ak_bytes.len};
+        return att_tpm_key_from_public(ak, &s->ak, msg, msg_len);
+    }
+    if (rc != ATT_ERR_NOT_FOUND) {
+        return rc;
+    }
+    EVP_PKEY *key = NULL;
+    enum att_jws_alg alg;
+    if (!json_is_object(jwk) || att_jwk_to_key(jwk, &key, &alg) != ATT_OK) {
+        return att_failf(ATT_ERR_TPM_FORMAT, msg, msg_len, "akJwk is not a public JWK");
+    }
+    return att_tpm_key_from_pkey(key, &s->ak, msg, msg_len);
+}
+
 static att_err tpm_parse(void *state, const struct att_evidence_request *req, char *msg,
                          size_t msg_len)
 {
@@ -223,9 +245,7 @@ static att_err tpm_parse(void *state, const struct att_evidence_request *req, ch
     ATT_TRY(member_b64(body, "signature", true, MEMBER_MAX, &s->sig_bytes, msg, msg_len));
     struct att_bytes sig = {s->sig_bytes.data, s->sig_bytes.len};
     ATT_TRY(att_tpm_signature_parse(sig, &s->sig, msg, msg_len));
-    ATT_TRY(member_b64(body, "akPublic", true, MEMBER_MAX, &s->ak_bytes, msg, msg_len));
-    struct att_bytes ak = {s->ak_bytes.data, s->ak_bytes.len};
-    ATT_TRY(att_tpm_key_from_public(ak, &s->ak, msg, msg_len));
+    ATT_TRY(parse_ak(s, body, msg, msg_len));
     ATT_TRY(parse_certs(s, body, msg, msg_len));
     ATT_TRY(parse_pcrs(s, body, msg, msg_len));
     att_err rc = member_b64(body, "eventLog", false, LOG_MAX, &s->log_bytes, msg, msg_len);
@@ -345,7 +365,12 @@ static att_err tpm_bind(void *state, const struct att_evidence_request *req, cha
 {
     struct tpm_state *s = state;
     const json_t *challenge = json_object_get(req->body, "challenge");
-    if (challenge != NULL && !json_is_null(challenge)) {
+    if (req->bound_nonce.len > 0) {
+        /* src/api checked where it comes from (MAA's protocol: request key and challenge) */
+        ATT_ENSURE(req->bound_nonce.len <= NONCE_MAX, ATT_ERR_TPM_NONCE);
+        memcpy(s->expected, req->bound_nonce.ptr, req->bound_nonce.len);
+        s->expected_len = req->bound_nonce.len;
+    } else if (challenge != NULL && !json_is_null(challenge)) {
         if (!json_is_string(challenge)) {
             return att_failf(ATT_ERR_CHALLENGE_INVALID, msg, msg_len, "challenge is not a string");
         }

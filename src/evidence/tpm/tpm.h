@@ -6,7 +6,7 @@
  * att_evidence_tpm_quote serves POST /attest/TpmQuote, attestd's JSON form for Linux agents:
  *
  *   {"quote": b64url(TPMS_ATTEST), "signature": b64url(TPMT_SIGNATURE),
- *    "akPublic": b64url(TPMT_PUBLIC or TPM2B_PUBLIC),
+ *    "akPublic": b64url(TPMT_PUBLIC or TPM2B_PUBLIC) | "akJwk": JWK (no attributes to check),
  *    "akCertificate": b64url(DER)?, "akCertificateChain": [b64url(DER)]?,
  *    "pcrs": {"sha256": {"0": hex, ...}, ...}, "eventLog": b64url(TCG log)?,
  *    "challenge": string? | "nonce": hex?, "runtimeData": {...}?}

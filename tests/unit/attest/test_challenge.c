@@ -28,9 +28,9 @@ static int setup(void **state)
     memset(&f, 0, sizeof(f));
     assert_int_equal(att_challenges_new(&f.c), ATT_OK);
     att_buf_init(&f.text, ATT_CHALLENGE_TEXT_MAX);
-    assert_int_equal(att_challenge_issue(f.c, "default", "TpmQuote", NOW, 300, &f.text, f.nonce,
-                                         &f.expires),
-                     ATT_OK);
+    assert_int_equal(
+        att_challenge_issue(f.c, "default", "TpmQuote", NOW, 300, &f.text, f.nonce, &f.expires),
+        ATT_OK);
     *state = &f;
     return 0;
 }
