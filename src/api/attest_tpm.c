@@ -122,8 +122,8 @@ static att_err bind_challenge(const struct att_api_call *call, const struct att_
 {
     struct att_buf claimed;
     att_err rc = att_challenge_open(call->api->tpm->challenges, call->provider->rec.name, PURPOSE,
-                                    r->service_context, strlen(r->service_context),
-                                    att_time_now(), nonce, expires);
+                                    r->service_context, strlen(r->service_context), att_time_now(),
+                                    nonce, expires);
     if (rc != ATT_OK) {
         return att_attest_fail(err, rc, "service_context: %s", att_err_str(rc));
     }
@@ -190,8 +190,8 @@ static void round_request(const struct att_api_call *call, const char *jws,
     if (rc == ATT_OK) {
         /* once: a second request on the same context is refused (atomic, so of two racing
          * requests one is) */
-        rc = att_challenge_use(call->api->tpm->challenges, call->provider->rec.name, nonce,
-                               expires, now);
+        rc = att_challenge_use(call->api->tpm->challenges, call->provider->rec.name, nonce, expires,
+                               now);
         if (rc != ATT_OK) {
             att_attest_fail(&err, rc, "service_context: %s", att_err_str(rc));
         }

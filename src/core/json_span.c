@@ -96,12 +96,18 @@ static att_err value(struct att_rd *r, unsigned depth)
     case '"': return string_body(r, &ignored);
     case '{': return members(r, depth, '}', true);
     case '[': return members(r, depth, ']', false);
-    case 't': return att_rd_bytes(r, 3, &ignored) == ATT_OK &&
-                      att_bytes_eq_str(ignored, "rue") ? ATT_OK : ATT_ERR_JSON;
-    case 'f': return att_rd_bytes(r, 4, &ignored) == ATT_OK &&
-                      att_bytes_eq_str(ignored, "alse") ? ATT_OK : ATT_ERR_JSON;
-    case 'n': return att_rd_bytes(r, 3, &ignored) == ATT_OK &&
-                      att_bytes_eq_str(ignored, "ull") ? ATT_OK : ATT_ERR_JSON;
+    case 't':
+        return att_rd_bytes(r, 3, &ignored) == ATT_OK && att_bytes_eq_str(ignored, "rue")
+                   ? ATT_OK
+                   : ATT_ERR_JSON;
+    case 'f':
+        return att_rd_bytes(r, 4, &ignored) == ATT_OK && att_bytes_eq_str(ignored, "alse")
+                   ? ATT_OK
+                   : ATT_ERR_JSON;
+    case 'n':
+        return att_rd_bytes(r, 3, &ignored) == ATT_OK && att_bytes_eq_str(ignored, "ull")
+                   ? ATT_OK
+                   : ATT_ERR_JSON;
     default:
         /* a number: its characters (the grammar's order is for jansson to judge) */
         ATT_ENSURE(c == '-' || (c >= '0' && c <= '9'), ATT_ERR_JSON);

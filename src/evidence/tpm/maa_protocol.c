@@ -124,11 +124,11 @@ static att_err pcrs_body(const json_t *banks, json_t *out, char *msg, size_t msg
             char key[4];
             att_buf_init(&d, ATT_TPM_DIGEST_MAX);
             att_buf_init(&hex, 2 * ATT_TPM_DIGEST_MAX + 1);
-            att_err rc = json_is_integer(index) && json_integer_value(index) >= 0 &&
-                                 json_integer_value(index) < ATT_TPM_PCRS && json_is_string(digest)
-                             ? att_b64url_padded(json_string_value(digest),
-                                                 json_string_length(digest), &d)
-                             : ATT_ERR_ENCODING;
+            att_err rc =
+                json_is_integer(index) && json_integer_value(index) >= 0 &&
+                        json_integer_value(index) < ATT_TPM_PCRS && json_is_string(digest)
+                    ? att_b64url_padded(json_string_value(digest), json_string_length(digest), &d)
+                    : ATT_ERR_ENCODING;
             if (rc == ATT_OK) {
                 rc = att_hex_encode(d.data, d.len, &hex);
             }
@@ -139,7 +139,8 @@ static att_err pcrs_body(const json_t *banks, json_t *out, char *msg, size_t msg
                          ? ATT_OK
                          : ATT_ERR_NOMEM;
             } else {
-                rc = bad(msg, msg_len, "a pcrs value must be {\"index\": 0-23, \"digest\": base64url}");
+                rc = bad(msg, msg_len,
+                         "a pcrs value must be {\"index\": 0-23, \"digest\": base64url}");
             }
             att_buf_cleanup(&d);
             att_buf_cleanup(&hex);
@@ -190,8 +191,7 @@ static att_err attestation_body(struct att_maa_tpm_request *r, const json_t *cur
     if (aik_cert != NULL && !json_is_string(aik_cert)) {
         return bad(msg, msg_len, "current_attestation.aik_cert is not base64url");
     }
-    if (aik_cert != NULL &&
-        json_object_set(r->body, "akCertificate", aik_cert) != 0) {
+    if (aik_cert != NULL && json_object_set(r->body, "akCertificate", aik_cert) != 0) {
         return ATT_ERR_NOMEM;
     }
     if (logs != NULL && !json_is_array(logs)) {

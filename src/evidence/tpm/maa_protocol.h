@@ -38,14 +38,14 @@ att_err att_maa_tpm_envelope_seal(json_t *payload, struct att_buf *out) ATT_WUR;
 
 /* The second round's request, decoded. */
 struct att_maa_tpm_request {
-    json_t *payload;           /* the JWS payload (owned) */
+    json_t *payload; /* the JWS payload (owned) */
     struct att_buf payload_text;
     struct att_bytes jwk_text; /* att_data.request_key.jwk exactly as sent (in payload_text) */
     json_t *jwk;               /* request_key.jwk (borrowed from payload) */
     const char *challenge;     /* att_data.challenge: b64url */
     const char *service_context;
-    const char *rp_data; /* NULL when absent */
-    const char *rp_id;   /* NULL when absent */
+    const char *rp_data;  /* NULL when absent */
+    const char *rp_id;    /* NULL when absent */
     struct att_buf quote; /* current_attestation.quote, decoded */
     json_t *body;         /* the TpmQuote body of the quote (owned) */
 };

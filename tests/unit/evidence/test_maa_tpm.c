@@ -16,12 +16,12 @@
 #include "evidence/tpm/maa_protocol.h"
 
 #define REQUEST(att_type, info, extra)                                                             \
-    "{\"att_type\":\"" att_type "\",\"att_data\":{\"challenge\":\"AAAA\",\"service_context\":"    \
+    "{\"att_type\":\"" att_type "\",\"att_data\":{\"challenge\":\"AAAA\",\"service_context\":"     \
     "\"BBBB\",\"rp_data\":\"AQIDBA\",\"request_key\":{\"jwk\": {\"kty\" : \"RSA\",\"n\":\"xx\","   \
-    "\"e\":\"AQAB\"} ,\"info\":" info "},\"tpm_att_data\":{\"current_attestation\":{\"logs\":["     \
-    "{\"type\":\"IMA\",\"log\":\"AA\"},{\"type\":\"TCG\",\"log\":\"AAAA\"}],\"aik_cert\":\"MII\","  \
-    "\"aik_pub\":{\"kty\":\"RSA\",\"n\":\"yy\",\"e\":\"AQAB\"},\"pcrs\":[{\"algorithm\":11,"        \
-    "\"values\":[{\"index\":7,\"digest\":\"AQID\"}]}],\"quote\":\"_1RDR4AY\",\"signature\":"        \
+    "\"e\":\"AQAB\"} ,\"info\":" info "},\"tpm_att_data\":{\"current_attestation\":{\"logs\":["    \
+    "{\"type\":\"IMA\",\"log\":\"AA\"},{\"type\":\"TCG\",\"log\":\"AAAA\"}],\"aik_cert\":\"MII\"," \
+    "\"aik_pub\":{\"kty\":\"RSA\",\"n\":\"yy\",\"e\":\"AQAB\"},\"pcrs\":[{\"algorithm\":11,"       \
+    "\"values\":[{\"index\":7,\"digest\":\"AQID\"}]}],\"quote\":\"_1RDR4AY\",\"signature\":"       \
     "\"ABQACw\"" extra "}}}}"
 #define TPM_QUOTE_INFO "{\"tpm_quote\":{\"hash_alg\":\"sha-256\"}}"
 
@@ -46,11 +46,9 @@ static void test_request(void **state)
     assert_int_equal(r.quote.len, 6);
     assert_string_equal(json_string_value(json_object_get(r.body, "eventLog")), "AAAA");
     assert_string_equal(json_string_value(json_object_get(r.body, "akCertificate")), "MII");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(json_object_get(r.body, "pcrs"),
-                                                          "sha256"),
-                                          "7")),
-        "010203");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(r.body, "pcrs"), "sha256"), "7")),
+                        "010203");
     assert_true(json_is_object(json_object_get(r.body, "akJwk")));
     att_maa_tpm_request_free(&r);
 }
