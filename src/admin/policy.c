@@ -28,7 +28,7 @@ static int resolve(struct att_admin *a, const char *provider, const char *type,
     if (att_policy_type_parse(type, strlen(type), &t) != ATT_OK) {
         return att_admin_fail(err, n,
                               "unknown attestation type '%s' (SgxEnclave, OpenEnclave, "
-                              "SevSnpVm, TdxVm, Tpm)",
+                              "SevSnpVm, TdxVm, Tpm, AzureGuest)",
                               type);
     }
     *canonical = att_policy_type_name(t);

@@ -191,7 +191,7 @@ static int type_of(const struct att_admin_sign_args *args, const char **type, ch
     if (args->type == NULL || att_policy_type_parse(args->type, strlen(args->type), &t) != ATT_OK) {
         return att_admin_fail(err, n,
                               "unknown attestation type '%s' (SgxEnclave, OpenEnclave, SevSnpVm, "
-                              "TdxVm, Tpm)",
+                              "TdxVm, Tpm, AzureGuest)",
                               args->type != NULL ? args->type : "");
     }
     *type = att_policy_type_name(t);

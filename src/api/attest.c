@@ -124,6 +124,21 @@ static att_err optional_string(const json_t *doc, const char *key, size_t max, c
     return ATT_OK;
 }
 
+/* The members every type shares: runtimeData, initTimeData, nonce, draftPolicyForAttestation. */
+static att_err decode_common(struct decoded *d, struct att_attest_error *err)
+{
+    const json_t *v;
+    if ((v = json_object_get(d->doc, "runtimeData")) != NULL && !json_is_null(v)) {
+        ATT_TRY(bound_data(v, "runtimeData", &d->runtime, &d->req.runtime, err));
+    }
+    if ((v = json_object_get(d->doc, "initTimeData")) != NULL && !json_is_null(v)) {
+        ATT_TRY(bound_data(v, "initTimeData", &d->init_time, &d->req.init_time, err));
+    }
+    ATT_TRY(optional_string(d->doc, "nonce", MAX_NONCE, &d->req.nonce, NULL, err));
+    return optional_string(d->doc, "draftPolicyForAttestation", ATT_POLICY_DEFAULT_MAX_TEXT,
+                           &d->req.draft_policy, &d->req.draft_len, err);
+}
+
 static att_err decode(const struct att_http_request *hr, const struct att_evidence_type *t,
                       struct decoded *d, struct att_attest_error *err)
 {
@@ -138,6 +153,11 @@ static att_err decode(const struct att_http_request *hr, const struct att_eviden
     }
     if (d->doc == NULL || !json_is_object(d->doc)) {
         return att_attest_fail(err, ATT_ERR_JSON, "the request body is not a JSON object");
+    }
+    if (field == NULL) {
+        /* the type reads its members from the document (AzureGuest) */
+        d->req.body = d->doc;
+        return decode_common(d, err);
     }
     evidence = json_object_get(d->doc, field);
     /* Legacy shape (2018-09-01-preview): {"Quote", "EnclaveHeldData"} = quote + Binary data. */
@@ -166,15 +186,7 @@ static att_err decode(const struct att_http_request *hr, const struct att_eviden
     d->req.evidence.ptr = d->evidence.data;
     d->req.evidence.len = d->evidence.len;
     d->req.body = d->doc;
-    if ((v = json_object_get(d->doc, "runtimeData")) != NULL && !json_is_null(v)) {
-        ATT_TRY(bound_data(v, "runtimeData", &d->runtime, &d->req.runtime, err));
-    }
-    if ((v = json_object_get(d->doc, "initTimeData")) != NULL && !json_is_null(v)) {
-        ATT_TRY(bound_data(v, "initTimeData", &d->init_time, &d->req.init_time, err));
-    }
-    ATT_TRY(optional_string(d->doc, "nonce", MAX_NONCE, &d->req.nonce, NULL, err));
-    return optional_string(d->doc, "draftPolicyForAttestation", ATT_POLICY_DEFAULT_MAX_TEXT,
-                           &d->req.draft_policy, &d->req.draft_len, err);
+    return decode_common(d, err);
 }
 
 void att_api_attest_error(const struct att_api_call *call, const struct att_attest_error *e,

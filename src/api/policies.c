@@ -71,7 +71,7 @@ static const char *path_type(const struct att_api_call *call, struct att_http_re
     if (type == NULL) {
         att_http_error(resp, 400, "InvalidParameter",
                        "unknown attestation type; one of SgxEnclave, OpenEnclave, SevSnpVm, TdxVm, "
-                       "Tpm");
+                       "Tpm, AzureGuest");
     }
     return type;
 }

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/log_summary.h"
 #include "core/timeutil.h"
+#include "evidence/azure/azure.h"
 #include "evidence/sgx/sgx.h"
 #include "evidence/snp/snp.h"
 #include "evidence/tdx/tdx.h"
@@ -85,6 +86,10 @@ static const struct route routes[] = {
      att_api_attest, HEAVY, &att_evidence_snp},
     {ATT_HTTP_POST, "/attest/TdxVm", "AttestTdxVm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
      att_api_attest, HEAVY, &att_evidence_tdx},
+    /* Azure confidential VMs (docs/attestation.md "AzureGuest"). Microsoft's clients send
+       api-version 2020-10-01, so no version is refused. */
+    {ATT_HTTP_POST, "/attest/AzureGuest", "AttestAzureGuest", VERSION_REQUIRED, false,
+     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_azure_guest},
     /* MAA's TPM protocol (docs/reference/maa-tpm-protocol.md): two rounds, TpmQuote evidence. */
     {ATT_HTTP_POST, "/attest/Tpm", "AttestTpm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
      att_api_attest_tpm, HEAVY, &att_evidence_tpm_quote},

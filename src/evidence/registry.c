@@ -6,14 +6,20 @@
 
 #include <string.h>
 
+#include "evidence/azure/azure.h"
 #include "evidence/sgx/sgx.h"
 #include "evidence/snp/snp.h"
 #include "evidence/tdx/tdx.h"
 #include "evidence/tpm/tpm.h"
 
 const struct att_evidence_type *const att_evidence_types[] = {
-    &att_evidence_sgx, &att_evidence_open_enclave, &att_evidence_snp,
-    &att_evidence_tdx, &att_evidence_tpm_quote,    NULL,
+    &att_evidence_sgx,
+    &att_evidence_open_enclave,
+    &att_evidence_snp,
+    &att_evidence_tdx,
+    &att_evidence_tpm_quote,
+    &att_evidence_azure_guest,
+    NULL,
 };
 
 const struct att_evidence_type *att_evidence_find(const char *name)

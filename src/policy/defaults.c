@@ -90,6 +90,20 @@ static const char tdx_default[] =
  * defaults"). */
 static const char tpm_default[] = "version=1.0; authorizationrules{=> permit();}; issuancerules{};";
 
+/* Azure confidential VMs (docs/attestation.md "AzureGuest"): the verifier has checked the
+ * hardware report, its binding of the HCL runtime data and the vTPM quote; a VM whose hardware
+ * report says it is debuggable is refused, every other is permitted. */
+// clang-format off
+static const char azure_guest_default[] =
+    "version= 1.0;\n"
+    "authorizationrules{\n"
+    "\tc:[type==\"x-ms-isolation-tee-debuggable\", issuer==\"AttestationService\", value==true] => deny();\n"
+    "\tc:[type==\"x-ms-attestation-type\", issuer==\"AttestationService\"] => permit();\n"
+    "};\n"
+    "issuancerules{\n"
+    "};\n";
+// clang-format on
+
 static const struct {
     const char *name;
     const char *policy;
@@ -99,6 +113,7 @@ static const struct {
     [ATT_POLICY_SEV_SNP_VM] = {"SevSnpVm", snp_default},
     [ATT_POLICY_TDX_VM] = {"TdxVm", tdx_default},
     [ATT_POLICY_TPM] = {"Tpm", tpm_default},
+    [ATT_POLICY_AZURE_GUEST] = {"AzureGuest", azure_guest_default},
 };
 
 const char *att_policy_type_name(enum att_policy_type t)

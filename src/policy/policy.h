@@ -220,10 +220,11 @@ enum att_policy_type {
     ATT_POLICY_SEV_SNP_VM,
     ATT_POLICY_TDX_VM,
     ATT_POLICY_TPM,
+    ATT_POLICY_AZURE_GUEST,
 };
-#define ATT_POLICY_TYPE_COUNT 5
+#define ATT_POLICY_TYPE_COUNT 6
 
-/* "SgxEnclave", "OpenEnclave", "SevSnpVm", "TdxVm", "Tpm"; NULL when out of range. */
+/* "SgxEnclave", "OpenEnclave", "SevSnpVm", "TdxVm", "Tpm", "AzureGuest"; NULL when out of range. */
 const char *att_policy_type_name(enum att_policy_type t);
 
 /* Case-insensitive ("sgxenclave" works); ATT_ERR_NOT_FOUND for other names. */
@@ -232,7 +233,7 @@ att_err att_policy_type_parse(const char *s, size_t len, enum att_policy_type *o
 /*
  * The default policy text of a type (static storage, NUL-terminated); NULL when out
  * of range. SgxEnclave and OpenEnclave: MAA's v1.0 default, byte-exact
- * (docs/reference/maa-policy.md §3.7). SevSnpVm, TdxVm, Tpm: attestd's own, documented in
+ * (docs/reference/maa-policy.md §3.7). SevSnpVm, TdxVm, Tpm, AzureGuest: attestd's own, in
  * docs/internals/policy.md.
  */
 const char *att_policy_default(enum att_policy_type t);

@@ -131,6 +131,17 @@ static size_t sample(enum att_policy_type t, struct att_claim *c)
         c[n++] = att_claim_string("attester_tcb_status", "UpToDate", as);
         c[n++] = att_claim_string("x-ms-runtime", RUNTIME_JSON, as);
         break;
+    case ATT_POLICY_AZURE_GUEST:
+        c[n++] = att_claim_string("x-ms-attestation-type", "azurevm", as);
+        c[n++] = att_claim_boolean("secureboot", true, as);
+        c[n++] = att_claim_boolean("x-ms-isolation-tee-debuggable", false, as);
+        c[n++] = att_claim_string("x-ms-azurevm-ostype", "Linux", as);
+        c[n++] = att_claim_string("x-ms-azurevm-vmid", "911B0EF8-9DBA-48B0-B275-4E4DF2D39252", as);
+        c[n++] = att_claim_string("x-ms-isolation-tee", RUNTIME_JSON, as);
+        c[n++] = att_claim_string("events", tpm_events, as);
+        c[n] = att_claim_string("pcrs", tpm_pcrs, as);
+        c[n++].read_only = true;
+        break;
     case ATT_POLICY_TPM:
     default:
         c[n++] = att_claim_boolean("aikValidated", true, as);

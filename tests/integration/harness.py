@@ -390,6 +390,13 @@ def uuid4():
     return str(uuid.uuid4())
 
 
+def post_json(d, path, body):
+    """POST a JSON body to daemon `d`: (status, decoded answer or None)."""
+    status, _, data = d.request("POST", path, body=json.dumps(body).encode(),
+                                headers={"Content-Type": "application/json"})
+    return status, json.loads(data) if data else None
+
+
 def error_of(body):
     """The (code, message) of an MAA-shaped error body; asserts the exact shape."""
     doc = json.loads(body)

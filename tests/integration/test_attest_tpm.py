@@ -138,9 +138,7 @@ class TpmQuoteTest(unittest.TestCase):
         return doc
 
     def post(self, body):
-        status, _, data = self.d.request("POST", "/attest/TpmQuote", body=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        return status, json.loads(data) if data else None
+        return h.post_json(self.d, "/attest/TpmQuote", body)
 
     def refused(self, body, inner):
         status, doc = self.post(body)

@@ -65,7 +65,7 @@ ROLLBACK_PAYLOAD = ('the JWS payload must be {"policyRollback": {"provider": NAM
                     '"attestationType": TYPE, "version": N}, "iat": SECONDS} naming this '
                     'provider, type and version')
 ROLLBACK_STALE = "the rollback request's iat is missing or not within the last 10 minutes"
-UNKNOWN_TYPE = "unknown attestation type; one of SgxEnclave, OpenEnclave, SevSnpVm, TdxVm, Tpm"
+UNKNOWN_TYPE = "unknown attestation type; one of SgxEnclave, OpenEnclave, SevSnpVm, TdxVm, Tpm, AzureGuest"
 FORBIDDEN = "the caller has no role that grants this operation here"
 
 D = None  # the module's daemon

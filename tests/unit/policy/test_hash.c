@@ -78,8 +78,8 @@ static void test_stream_matches_reference(void **state)
 static void test_type_names(void **state)
 {
     (void)state;
-    static const char *const names[ATT_POLICY_TYPE_COUNT] = {"SgxEnclave", "OpenEnclave",
-                                                             "SevSnpVm", "TdxVm", "Tpm"};
+    static const char *const names[ATT_POLICY_TYPE_COUNT] = {
+        "SgxEnclave", "OpenEnclave", "SevSnpVm", "TdxVm", "Tpm", "AzureGuest"};
     for (unsigned i = 0; i < ATT_POLICY_TYPE_COUNT; i++) {
         assert_string_equal(att_policy_type_name((enum att_policy_type)i), names[i]);
         enum att_policy_type t;
@@ -192,6 +192,27 @@ static void test_defaults(void **state)
         EXP_S("tdx-mrseam", "d0"),     EXP_I("tdx-seamsvn", 3),    EXP_S("tee", "tdxvm"),
     };
     assert_claims("tdx outgoing", r.outgoing, r.n_outgoing, tdx_out, NELEM(tdx_out));
+    att_policy_result_cleanup(&r);
+    att_policy_free(p);
+
+    /* AzureGuest: a verified VM is permitted unless its hardware report is debuggable; the
+     * type claim must come from the service */
+    struct att_claim az[] = {
+        att_claim_boolean("x-ms-isolation-tee-debuggable", false, AS),
+        att_claim_string("x-ms-attestation-type", "azurevm", AS),
+    };
+    p = parse_str(att_policy_default(ATT_POLICY_AZURE_GUEST));
+    eval_ok(p, az, NELEM(az), &r);
+    assert_true(r.authorized);
+    assert_int_equal(r.n_outgoing, 0);
+    att_policy_result_cleanup(&r);
+    az[0].boolean = true;
+    eval_ok(p, az, NELEM(az), &r);
+    assert_false(r.authorized);
+    att_policy_result_cleanup(&r);
+    struct att_claim az_fake[] = {att_claim_string("x-ms-attestation-type", "azurevm", CC)};
+    eval_ok(p, az_fake, NELEM(az_fake), &r);
+    assert_false(r.authorized);
     att_policy_result_cleanup(&r);
     att_policy_free(p);
 }
