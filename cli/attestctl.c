@@ -60,16 +60,24 @@ static void usage(FILE *f)
         "                                    print a signed request (JWS) for PUT /policies,\n"
         "                                    :reset, /certificates:add|remove or a rollback;\n"
         "                                    bound to the provider, type and time unless\n"
-        "                                    --unbound (needs no store)\n"
-        "  verify sgx|oe|snp|tdx --quote FILE [--runtime-data FILE [--runtime-json]]\n"
+        "                                    --unbound (needs no store)\n");
+    /* (two strings: C99 promises string literals of 4095 characters) */
+    fputs(
+        "  verify sgx|oe|snp|tdx|tpm --quote FILE [--runtime-data FILE [--runtime-json]]\n"
         "         [--collateral BUNDLE] [--at TIME] [--policy FILE] [--trust ROOTS.pem]\n"
         "         [--no-crl]\n"
         "                                    verify evidence offline with the server's code and\n"
         "                                    print its token claims (TIME: RFC 3339 or epoch;\n"
         "                                    without --collateral: the store's collateral; snp:\n"
         "                                    --report FILE, MAA's JSON document or a raw report;\n"
-        "                                    --trust: AMD ARKs; --no-crl: skip revocation)\n"
-        "  inspect sgx|oe|snp|tdx|tpm FILE   print evidence's fields and claims, UNVERIFIED\n"
+        "                                    --trust: AMD ARKs; --no-crl: skip revocation;\n"
+        "                                    tpm: FILE is a TpmQuote body with its nonce,\n"
+        "                                    --trust: AK certificate CAs)\n"
+        "  inspect sgx|oe|snp|tdx|tpm|azure FILE\n"
+        "                                    print evidence's fields and claims, UNVERIFIED\n"
+        "                                    (tpm: a TPMS_ATTEST; azure: an HCL report)\n"
+        "  eventlog show FILE [--ccel]       a TCG event log's events, digests, decoded data and\n"
+        "                                    replayed values, UNVERIFIED (--ccel: a TDX CCEL log)\n"
         "  collateral import BUNDLE          store an offline Intel or AMD collateral bundle\n"
         "  collateral list                   stored collateral, issue dates and ages\n"
         "  routes                            every route and the permission it needs\n"
@@ -78,7 +86,8 @@ static void usage(FILE *f)
         "  version\n"
         "\n"
         "The store, keys and defaults are those of attestd with the same --config and\n"
-        "--data-dir. A running attestd picks up provider changes on SIGHUP.\n");
+        "--data-dir. A running attestd picks up provider changes on SIGHUP.\n",
+        f);
 }
 
 /* Find "--name VALUE" among args; NULL when absent. Returns -1 through *bad on a dangling flag. */
@@ -535,6 +544,7 @@ static int cmd_verify(const char *config, const char *data_dir, int argc, char *
     }
     /* The store is needed only for its collateral (SEV-SNP evidence may carry its own). */
     if (v.bundle_path == NULL && strcmp(v.type, "snp") != 0 && strcmp(v.type, "SevSnpVm") != 0 &&
+        strcmp(v.type, "tpm") != 0 && strcmp(v.type, "TpmQuote") != 0 &&
         open_admin(config, data_dir, &a) != 0) {
         return 1;
     }
@@ -609,6 +619,18 @@ int main(int argc, char **argv)
     }
     if (strcmp(args[0], "verify") == 0) {
         return cmd_verify(config, data_dir, n - 1, args + 1);
+    }
+    if ((n == 3 || (n == 4 && strcmp(args[3], "--ccel") == 0)) &&
+        strcmp(args[0], "eventlog") == 0 && strcmp(args[1], "show") == 0) {
+        char err[1024];
+        char *text = NULL;
+        if (att_admin_eventlog_show(args[2], n == 4, &text, err, sizeof(err)) != 0) {
+            fprintf(stderr, "attestctl: %s\n", err);
+            return 1;
+        }
+        fputs(text, stdout);
+        att_admin_free_string(text);
+        return 0;
     }
     if (n == 3 && strcmp(args[0], "inspect") == 0) {
         char err[1024];

@@ -157,16 +157,18 @@ int att_admin_role_revoke(struct att_admin *a, const char *id, char *err, size_t
 /* ---- evidence and collateral (src/admin/evidence.c) ---- */
 
 struct att_admin_verify_args {
-    const char *type;          /* evidence type: "sgx", "oe", "snp", "tdx" or MAA's name */
-    const char *evidence_path; /* quote or report: binary, or hex text */
+    const char *type;          /* evidence type: "sgx", "oe", "snp", "tdx", "tpm" or MAA's name */
+    const char *evidence_path; /* quote or report: binary, or hex text; tpm: the TpmQuote body
+                                  (JSON, with the quote's "nonce" in hex) */
     const char *runtime_path;  /* runtime data bound to REPORTDATA, or NULL */
     bool runtime_json;         /* the runtime data is JSON (x-ms-runtime) */
     const char *bundle_path;   /* collateral bundle (Intel's, or AMD's for snp); NULL: the
                                   store's (needs a store; snp: only what the evidence carries) */
     const char *at;            /* verification time, RFC 3339 or epoch seconds; NULL: now */
     const char *policy_path;   /* policy text; NULL: the type's default */
-    const char *trust_path;    /* trust anchors (PEM): Intel roots, or AMD ARKs for snp; NULL:
-                                  dcap_trust_anchors or Intel's root, AMD's built-in ARKs */
+    const char *trust_path;    /* trust anchors (PEM): Intel roots, AMD ARKs for snp, AK CAs for
+                                  tpm; NULL: dcap_trust_anchors or Intel's root, AMD's built-in
+                                  ARKs, no AK CA */
     bool no_crl;               /* snp: verify without an AMD CRL */
 };
 
@@ -179,6 +181,13 @@ int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *ar
 /* Parse evidence and print its fields and the claims they map to, WITHOUT verifying. */
 int att_admin_inspect(const char *type, const char *path, char **json_out, char *err,
                       size_t err_len);
+/*
+ * A TCG event log (PC Client firmware log, or a TDX CCEL log with `ccel`) as a readable listing:
+ * every event with its register, type, digests and decoded data, then the values each bank
+ * replays to. Nothing is verified.
+ */
+int att_admin_eventlog_show(const char *path, bool ccel, char **text_out, char *err,
+                            size_t err_len);
 /* Import an offline collateral bundle (dcap-qvl QuoteCollateralV3 JSON) into the store. */
 int att_admin_collateral_import(struct att_admin *a, const char *bundle_path, char **json_out,
                                 char *err, size_t err_len);

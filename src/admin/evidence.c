@@ -21,9 +21,12 @@
 #include "core/codec.h"
 #include "core/file.h"
 #include "core/timeutil.h"
+#include "evidence/common.h"
 #include "evidence/evidence.h"
 #include "evidence/intel/intel_root.h"
 #include "evidence/snp/snp.h"
+#include "evidence/tpm/tpm.h"
+#include "x509/certs.h"
 
 #define MAX_FILE ((size_t)1 << 20)
 
@@ -290,6 +293,60 @@ static int load_policy(const char *path, const struct att_evidence_type *t, stru
     return att_policy_hash(text, len, hash) == ATT_OK ? 0 : att_admin_fail(err, n, "hash failed");
 }
 
+/*
+ * TpmQuote offline: the file is the request body; the quote's qualifying data is its "nonce"
+ * (no challenge can be had offline); AK certificates validate against --trust.
+ */
+static int verify_tpm(const struct att_admin_verify_args *args, struct verify_state *s,
+                      const char *hash, int64_t at, json_t **claims, char *err, size_t n)
+{
+    json_error_t jerr;
+    struct att_buf quote;
+    struct att_buf pem;
+    struct att_attest_error aerr;
+    struct att_evidence_request req;
+    struct att_tpm_source src = {NULL, NULL};
+    int rc = 1;
+    json_t *body =
+        json_loadb((const char *)s->evidence.data, s->evidence.len, JSON_REJECT_DUPLICATES, &jerr);
+    const json_t *q = json_object_get(body, "quote");
+    char msg[256] = "";
+
+    memset(&aerr, 0, sizeof(aerr));
+    memset(&req, 0, sizeof(req));
+    att_buf_init(&quote, MAX_FILE);
+    att_buf_init(&pem, MAX_FILE);
+    if (!json_is_string(q) ||
+        att_b64url_padded(json_string_value(q), json_string_length(q), &quote) != ATT_OK) {
+        att_admin_fail(err, n, "%s: not a TpmQuote body with a base64url \"quote\"",
+                       args->evidence_path);
+        goto out;
+    }
+    if (args->trust_path != NULL &&
+        (att_file_read(args->trust_path, MAX_FILE, &pem) != ATT_OK ||
+         att_pem_certs_parse(pem.data, pem.len, 256, &src.ak_roots, msg, sizeof(msg)) != ATT_OK)) {
+        att_admin_fail(err, n, "%s: not PEM certificates %s", args->trust_path, msg);
+        goto out;
+    }
+    req.evidence.ptr = quote.data;
+    req.evidence.len = quote.len;
+    req.body = body;
+    req.nonce = json_string_value(json_object_get(body, "nonce"));
+    struct att_evidence_env env = {.now = at, .tpm = &src, .provider = "attestctl"};
+    struct att_attest_policy pol = {s->policy, hash, NULL};
+    if (att_attest_run(&att_evidence_tpm_quote, &req, &env, &pol, claims, &aerr) != ATT_OK) {
+        att_admin_fail(err, n, "%s: %s", att_err_name(aerr.err), aerr.message);
+        goto out;
+    }
+    rc = 0;
+out:
+    sk_X509_pop_free(src.ak_roots, X509_free);
+    json_decref(body);
+    att_buf_cleanup(&quote);
+    att_buf_cleanup(&pem);
+    return rc;
+}
+
 int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *args, char **json_out,
                      char *err, size_t err_len)
 {
@@ -318,6 +375,13 @@ int att_admin_verify(struct att_admin *a, const struct att_admin_verify_args *ar
          att_file_read(args->runtime_path, MAX_FILE, &s.runtime) != ATT_OK &&
          att_admin_fail(err, err_len, "%s: cannot read", args->runtime_path)) ||
         load_policy(args->policy_path, t, &s, hash, err, err_len) != 0) {
+        goto out;
+    }
+    if (t == &att_evidence_tpm_quote) {
+        if (verify_tpm(args, &s, hash, at, &claims, err, err_len) == 0) {
+            rc = att_admin_dump(claims, json_out, err, err_len);
+            claims = NULL;
+        }
         goto out;
     }
     bool amd = t == &att_evidence_snp;

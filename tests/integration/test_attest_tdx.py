@@ -193,7 +193,7 @@ class AttestTdxV4Test(unittest.TestCase):
         self.assertTrue(doc["reportBody"]["mrtd"].startswith("91eb2b44"))
         bad = self.t.d.attestctl("inspect", "vbs", path, check=False, use_config=False)
         self.assertEqual(bad.returncode, 1)
-        self.assertIn('unknown evidence type "vbs" (one of: sgx, oe, snp, tdx, tpm)', bad.stderr)
+        self.assertIn('unknown evidence type "vbs" (one of: sgx, oe, snp, tdx, tpm, azure)', bad.stderr)
 
 
 class AttestTdxOutOfDateTest(unittest.TestCase):

@@ -244,6 +244,36 @@ class TpmQuoteTest(unittest.TestCase):
         msg = self.refused(self.body(challenge, nonce, pcrs=range(16)), "ATT_ERR_TPM_PCR_MISSING")
         self.assertIn("PCR 16", msg)
 
+    def test_6b_offline(self):
+        """attestctl verify tpm (the body with its own nonce) and attestctl eventlog show."""
+        nonce = b"\x42" * 20
+        body = self.body(None, nonce)
+        del body["challenge"]
+        body["nonce"] = nonce.hex()
+        path = os.path.join(self.tmp, "body.json")
+        with open(path, "w") as f:
+            json.dump(body, f)
+        roots = os.path.join(self.tmp, "ak_roots.pem")
+        p = self.d.attestctl("verify", "tpm", "--quote", path, "--trust", roots, use_config=False)
+        c = json.loads(p.stdout)
+        self.assertIs(c["x-ms-tpm-ak-validated"], True)
+        self.assertEqual(c["x-ms-tpm-kernel-cmdline"], CMDLINE)
+        # without the CA the default policy wants: refused with the reason
+        p = self.d.attestctl("verify", "tpm", "--quote", path, check=False, use_config=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("ATT_ERR_TPM_AK_UNTRUSTED", p.stderr)
+        log = os.path.join(self.tmp, "log.bin")
+        with open(log, "wb") as f:
+            f.write(self.log.data)
+        p = self.d.attestctl("eventlog", "show", log, use_config=False)
+        self.assertIn("crypto-agile log, 5 events, digests: SHA256", p.stdout)
+        self.assertIn("EV_EFI_VARIABLE_DRIVER_CONFIG", p.stdout)
+        self.assertIn('"UnicodeName":"SecureBoot"', p.stdout)
+        self.assertIn('kernel_cmdline: ' + CMDLINE, p.stdout)
+        self.assertIn("PCR  8  " + self.tpm.pcrs()["8"], p.stdout)
+        p = self.d.attestctl("eventlog", "show", self.tmp, check=False, use_config=False)
+        self.assertEqual(p.returncode, 1)
+
     def test_7_pcr_extended_after_log(self):
         # runs last: PCR 8 moves on without a log entry
         self.tpm.extend(8, hashlib.sha256(b"unlogged").digest())

@@ -221,7 +221,8 @@ static att_err decode_maa(struct azure_state *s, struct att_buf *sig, struct att
             snprintf(key, sizeof(key), "%d", (int)json_integer_value(index));
             rc = att_hex_encode(d.data, d.len, &hex);
             if (rc == ATT_OK &&
-                json_object_set_new(bank, key, json_stringn((const char *)hex.data, hex.len)) != 0) {
+                json_object_set_new(bank, key, json_stringn((const char *)hex.data, hex.len)) !=
+                    0) {
                 rc = ATT_ERR_NOMEM;
             }
         }
@@ -275,8 +276,7 @@ static att_err decode_trustee(struct azure_state *s, struct att_buf *sig, json_t
         char key[16];
         snprintf(key, sizeof(key), "%zu", i);
         if (!json_is_string(p) || json_object_set(bank, key, p) != 0) {
-            return att_failf(ATT_ERR_HCL_FORMAT, msg, msg_len, "tpm_quote.pcrs[%zu] is not hex",
-                             i);
+            return att_failf(ATT_ERR_HCL_FORMAT, msg, msg_len, "tpm_quote.pcrs[%zu] is not hex", i);
         }
     }
     return ATT_OK;
@@ -343,8 +343,8 @@ static att_err azure_parse(void *state, const struct att_evidence_request *req, 
         }
     }
     struct att_bytes sb = {sig.data, sig.len};
-    s->tpm_body = json_pack("{s:o,s:o,s:O}", "signature", rsassa_signature(sb), "akJwk", jwk,
-                            "pcrs", pcrs);
+    s->tpm_body =
+        json_pack("{s:o,s:o,s:O}", "signature", rsassa_signature(sb), "akJwk", jwk, "pcrs", pcrs);
     ATT_CHECK(s->tpm_body != NULL, ATT_ERR_NOMEM);
     if (log.len > 0) {
         ATT_CHECK(json_object_set_new(s->tpm_body, "eventLog", b64url_json(&log)) == 0,
@@ -503,10 +503,10 @@ static att_err azure_claims(void *state, const struct att_evidence_request *req,
     if (rc == ATT_OK) {
         /* Secure Boot as the log proves it, else as the HCL configured the VM */
         json_t *sb = json_object_get(tpm, "x-ms-tpm-secureboot");
-        const json_t *conf = json_object_get(json_object_get(s->runtime_json, "vm-configuration"),
-                                             "secure-boot");
-        rc = att_claim_set(t, "secureboot", json_boolean(sb != NULL ? json_is_true(sb)
-                                                                    : json_is_true(conf)));
+        const json_t *conf =
+            json_object_get(json_object_get(s->runtime_json, "vm-configuration"), "secure-boot");
+        rc = att_claim_set(t, "secureboot",
+                           json_boolean(sb != NULL ? json_is_true(sb) : json_is_true(conf)));
     }
     if (rc == ATT_OK) {
         rc = azurevm_claims(s, t);
@@ -529,9 +529,9 @@ static att_err azure_incoming(void *state, struct att_claim_list *in)
     json_t *tee = json_object();
     att_err rc = tee != NULL ? s->inner->claims(s->inner_state, &s->inner_req, tee) : ATT_ERR_NOMEM;
     if (rc == ATT_OK) {
-        rc = att_claim_list_add(in, att_claim_boolean("x-ms-isolation-tee-debuggable",
-                                                      debuggable(tee),
-                                                      ATT_ISSUER_ATTESTATION_SERVICE));
+        rc = att_claim_list_add(in,
+                                att_claim_boolean("x-ms-isolation-tee-debuggable", debuggable(tee),
+                                                  ATT_ISSUER_ATTESTATION_SERVICE));
     }
     json_decref(tee);
     return rc == ATT_OK ? att_evidence_tpm_quote.incoming(s->tpm_state, in) : rc;
