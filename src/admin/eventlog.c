@@ -59,8 +59,7 @@ static void hex_of(struct att_bytes b, struct att_buf *out)
     }
 }
 
-int att_admin_eventlog_show(const char *path, bool ccel, char **text_out, char *err,
-                            size_t err_len)
+int att_admin_eventlog_show(const char *path, bool ccel, char **text_out, char *err, size_t err_len)
 {
     struct att_buf raw;
     struct att_buf out;
@@ -78,8 +77,8 @@ int att_admin_eventlog_show(const char *path, bool ccel, char **text_out, char *
         goto out;
     }
     struct att_bytes in = {raw.data, raw.len};
-    att_err e = att_tcg_log_parse(in, ccel ? ATT_TCG_LOG_CCEL : ATT_TCG_LOG_TPM, &log, msg,
-                                  sizeof(msg));
+    att_err e =
+        att_tcg_log_parse(in, ccel ? ATT_TCG_LOG_CCEL : ATT_TCG_LOG_TPM, &log, msg, sizeof(msg));
     if (e != ATT_OK) {
         att_admin_fail(err, err_len, "%s: %s: %s", path, att_err_name(e), msg);
         goto out;
@@ -91,15 +90,14 @@ int att_admin_eventlog_show(const char *path, bool ccel, char **text_out, char *
             bank = log.alg[i];
         }
     }
-    if (att_tcg_events_decode(&log, 0xFFFFFF, bank, &events, &facts, msg, sizeof(msg)) ==
-        ATT_OK) {
+    if (att_tcg_events_decode(&log, 0xFFFFFF, bank, &events, &facts, msg, sizeof(msg)) == ATT_OK) {
         att_boot_facts_free(&facts);
     } else {
         att_ignore_err(att_buf_printf(&out, "warning: %s\n", msg));
     }
-    att_ignore_err(att_buf_printf(&out, "%s log, %zu events, digests:",
-                                  log.crypto_agile ? "crypto-agile" : "SHA-1 (legacy)",
-                                  log.nevents));
+    att_ignore_err(att_buf_printf(
+        &out, "%s log, %zu events, digests:", log.crypto_agile ? "crypto-agile" : "SHA-1 (legacy)",
+        log.nevents));
     for (size_t i = 0; i < log.nalgs; i++) {
         att_ignore_err(att_buf_printf(&out, " %s", att_tpm_alg_name(log.alg[i])));
     }
@@ -111,7 +109,8 @@ int att_admin_eventlog_show(const char *path, bool ccel, char **text_out, char *
                                       ccel ? "MR " : "PCR", (unsigned)ev->index,
                                       type_name(ev->type, tb)));
         for (size_t d = 0; d < ev->ndigests && ev->type != ATT_EV_NO_ACTION; d++) {
-            att_ignore_err(att_buf_printf(&out, "      %-6s ", att_tpm_alg_name(ev->digest[d].alg)));
+            att_ignore_err(
+                att_buf_printf(&out, "      %-6s ", att_tpm_alg_name(ev->digest[d].alg)));
             hex_of(ev->digest[d].value, &out);
             att_ignore_err(att_buf_putc(&out, '\n'));
         }
@@ -129,7 +128,8 @@ int att_admin_eventlog_show(const char *path, bool ccel, char **text_out, char *
             att_tcg_log_replay(&log, log.alg[a], vals, &touched, msg, sizeof(msg)) != ATT_OK) {
             continue;
         }
-        att_ignore_err(att_buf_printf(&out, "\nreplayed %s values:\n", att_tpm_alg_name(log.alg[a])));
+        att_ignore_err(
+            att_buf_printf(&out, "\nreplayed %s values:\n", att_tpm_alg_name(log.alg[a])));
         for (unsigned r = 0; r < ATT_TCG_MAX_INDEX; r++) {
             if ((touched >> r & 1u) != 0) {
                 struct att_bytes v = {vals[r], size};

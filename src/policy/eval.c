@@ -60,6 +60,9 @@
 /* Decoded JSON documents one evaluation keeps, so the JmesPath calls of a measured-boot
  * policy decode their event log once, not once per call. */
 #define DOC_CACHE_SLOTS 4
+/* Compiled JmesPath queries kept by one evaluation (a policy repeats its queries for every claim
+ * a rule matches); past this many, the oldest is replaced. */
+#define QUERY_CACHE_SLOTS 64
 
 /* ======================================================================================
  * Values and evaluation state
@@ -82,6 +85,7 @@ struct val {
     bool b;            /* V_BOOLEAN */
     struct val *elems; /* V_SET */
     size_t n;
+    json_t *doc; /* V_STRING of JSON text: its decoded tree, when a claim brought one */
 };
 
 enum ctx {
@@ -134,6 +138,11 @@ struct ev {
     struct att_jmespath_limits jl;
     struct doc_slot docs[DOC_CACHE_SLOTS];
     size_t next_doc; /* the slot the next miss replaces */
+    struct att_jmespath_query *queries[QUERY_CACHE_SLOTS];
+    size_t next_query;
+    json_t **trees; /* JmesPath results as trees, kept for the values made of them */
+    size_t n_trees;
+    size_t cap_trees;
 };
 
 static const struct att_claim *claim_at(const struct ev *ev, size_t i)
@@ -255,6 +264,7 @@ static struct val claim_field(const struct att_claim *c, enum pol_field f)
     struct val v;
     memset(&v, 0, sizeof(v));
     v.read_only = c->read_only;
+    v.doc = c->value_type == ATT_CLAIM_STRING ? c->json : NULL;
     switch (c->value_type) {
     case ATT_CLAIM_INTEGER:
         v.kind = V_INTEGER;
@@ -423,6 +433,50 @@ static void docs_free(struct ev *ev)
         free(ev->docs[i].text);
         json_decref(ev->docs[i].doc);
     }
+    for (size_t i = 0; i < ev->n_trees; i++) {
+        json_decref(ev->trees[i]);
+    }
+    free(ev->trees);
+    for (size_t i = 0; i < QUERY_CACHE_SLOTS; i++) {
+        att_jmespath_query_free(ev->queries[i]);
+    }
+}
+
+/* The compiled form of query `q` (borrowed from the cache), compiled on a miss. */
+static att_err jmes_query(struct ev *ev, const struct val *q, struct att_jmespath_query **out,
+                          char *detail, size_t detail_len)
+{
+    for (size_t i = 0; i < QUERY_CACHE_SLOTS && ev->queries[i] != NULL; i++) {
+        if (att_jmespath_query_is(ev->queries[i], q->s, q->len)) {
+            *out = ev->queries[i];
+            return ATT_OK;
+        }
+    }
+    struct att_jmespath_query *c = NULL;
+    ATT_TRY(att_jmespath_compile(q->s, q->len, &ev->jl, &c, detail, detail_len));
+    size_t slot = ev->next_query;
+    ev->next_query = (ev->next_query + 1) % QUERY_CACHE_SLOTS;
+    att_jmespath_query_free(ev->queries[slot]);
+    ev->queries[slot] = c;
+    *out = c;
+    return ATT_OK;
+}
+
+/* Keep `tree` (taken) for the rest of the evaluation. */
+static att_err keep_tree(struct ev *ev, json_t *tree)
+{
+    if (ev->n_trees == ev->cap_trees) {
+        size_t cap = ev->cap_trees == 0 ? 16 : ev->cap_trees * 2;
+        json_t **t = realloc(ev->trees, cap * sizeof(*t));
+        if (t == NULL) {
+            json_decref(tree);
+            return ATT_ERR_NOMEM;
+        }
+        ev->trees = t;
+        ev->cap_trees = cap;
+    }
+    ev->trees[ev->n_trees++] = tree;
+    return ATT_OK;
 }
 
 /*
@@ -431,6 +485,10 @@ static void docs_free(struct ev *ev)
  */
 static att_err jmes_doc(struct ev *ev, const struct pol_expr *e, const struct val *v, json_t **out)
 {
+    if (v->doc != NULL) {
+        *out = v->doc; /* decoded by whoever made the claim: nothing to parse */
+        return ATT_OK;
+    }
     for (size_t i = 0; i < DOC_CACHE_SLOTS; i++) {
         struct doc_slot *d = &ev->docs[i];
         if (d->doc != NULL && d->len == v->len) {
@@ -488,8 +546,16 @@ static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct
     struct att_buf res;
     att_buf_init(&res, ev->lim->max_value);
     char detail[160] = "";
-    att_err rc = att_jmespath_eval_doc(doc, a[1].s, a[1].len, &ev->jl, &ev->budget, &res, detail,
-                                       sizeof(detail));
+    json_t *tree = NULL;
+    struct att_jmespath_query *query = NULL;
+    att_err rc = jmes_query(ev, &a[1], &query, detail, sizeof(detail));
+    if (rc == ATT_OK) {
+        rc = att_jmespath_query_eval(query, doc, &ev->jl, &ev->budget, &res, &tree, detail,
+                                     sizeof(detail));
+    }
+    if (rc == ATT_OK) {
+        rc = keep_tree(ev, tree);
+    }
     if (rc == ATT_OK) {
         rc = step_text(ev, res.len, STEPS_PER_KIB_JSON_WRITE + STEPS_PER_KIB_COPY, e->pos);
         if (rc == ATT_OK) {
@@ -497,6 +563,7 @@ static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct
             rc = copy_to_scratch(ev, att_buf_cstr(&res), res.len, e->pos, &out->s);
             out->len = res.len;
             out->read_only = a[0].read_only || a[1].read_only;
+            out->doc = tree; /* a later JmesPath or JsonToClaimValue need not parse the text */
         }
     } else if (rc == ATT_ERR_NOMEM) {
         /* passed through */
@@ -556,7 +623,8 @@ static att_err fn_json_to_claim_value(struct ev *ev, const struct pol_expr *e, c
     ATT_TRY(need_kind(ev, e, 1, &a[0], V_STRING));
     ATT_TRY(step(ev, json_decode_cost(a[0].s, a[0].len), e->pos));
     json_error_t jerr;
-    json_t *j = json_loadb(a[0].s, a[0].len, JSON_DECODE_ANY, &jerr);
+    json_t *j = a[0].doc != NULL ? json_incref(a[0].doc)
+                                 : json_loadb(a[0].s, a[0].len, JSON_DECODE_ANY, &jerr);
     if (j == NULL) {
         return fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
                     "JsonToClaimValue: argument is not JSON (at character %d)", jerr.position);
@@ -822,6 +890,7 @@ static att_err add_claim(struct ev *ev, const struct pol_action *a, const struct
     c.type_len = type->len;
     c.issuer = ATT_ISSUER_ATTESTATION_POLICY;
     c.read_only = v->read_only;
+    c.json = v->doc; /* a tree from an incoming claim lives as long as the evaluation */
     switch (v->kind) {
     case V_STRING:
         c.value_type = ATT_CLAIM_STRING;

@@ -104,7 +104,7 @@ static att_err compile(const char *query, size_t query_len, const struct att_jme
 /* Evaluate the compiled query on `doc` and append the result's JSON text to `out`. */
 static att_err run(const struct jmes_parser *p, size_t root, json_t *doc,
                    const struct att_jmespath_limits *lim, struct att_budget *budget,
-                   struct att_buf *out, char *msg, size_t msg_len)
+                   struct att_buf *out, json_t **tree, char *msg, size_t msg_len)
 {
     struct jmes_evaluator ev = {
         .nodes = p->nodes, .budget = budget, .msg = msg, .msg_len = msg_len};
@@ -119,6 +119,10 @@ static att_err run(const struct jmes_parser *p, size_t root, json_t *doc,
     }
     ATT_GUARD(att_buf_err(&text));
     ATT_GUARD(att_buf_put(out, text.len > 0 ? text.data : (const uint8_t *)"", text.len));
+    if (tree != NULL) {
+        *tree = result != NULL ? result : json_null();
+        result = NULL;
+    }
     rc = ATT_OK;
 out:
     json_decref(result);
@@ -137,31 +141,87 @@ static att_err explained(att_err rc, char *msg, size_t msg_len)
     return rc;
 }
 
-att_err att_jmespath_eval_doc(json_t *doc, const char *query, size_t query_len,
-                              const struct att_jmespath_limits *lim, struct att_budget *budget,
-                              struct att_buf *out, char *msg, size_t msg_len)
-{
-    struct att_jmespath_limits defaults;
+struct att_jmespath_query {
+    char *text; /* a copy: the tokens borrow it */
+    size_t len;
     struct jmes_lexer lx;
     struct jmes_parser p;
-    size_t root = JMES_NO_NODE;
-    att_err rc = ATT_ERR_INTERNAL;
-    memset(&lx, 0, sizeof(lx));
-    memset(&p, 0, sizeof(p));
+    size_t root;
+};
+
+void att_jmespath_query_free(struct att_jmespath_query *q)
+{
+    if (q != NULL) {
+        free(q->p.nodes);
+        jmes_lex_cleanup(&q->lx);
+        free(q->text);
+        free(q);
+    }
+}
+
+att_err att_jmespath_compile(const char *query, size_t query_len,
+                             const struct att_jmespath_limits *lim, struct att_jmespath_query **out,
+                             char *msg, size_t msg_len)
+{
+    struct att_jmespath_limits defaults;
+    att_err rc = ATT_ERR_NOMEM;
+    struct att_jmespath_query *q = calloc(1, sizeof(*q));
     jmes_set_msg(msg, msg_len, "%s", "");
     if (lim == NULL) {
         att_jmespath_limits_default(&defaults);
         lim = &defaults;
     }
-    ATT_CHECK(doc != NULL && budget != NULL && out != NULL && (query != NULL || query_len == 0),
-              ATT_ERR_ARG);
-    ATT_GUARD(compile(query, query_len, lim, &lx, &p, &root, msg, msg_len));
-    ATT_GUARD(run(&p, root, doc, lim, budget, out, msg, msg_len));
-    rc = ATT_OK;
+    ATT_CHECK(query != NULL || query_len == 0, ATT_ERR_ARG);
+    ATT_CHECK(q != NULL && (q->text = malloc(query_len + 1)) != NULL, ATT_ERR_NOMEM);
+    if (query_len > 0) {
+        memcpy(q->text, query, query_len);
+    }
+    q->len = query_len;
+    q->root = JMES_NO_NODE;
+    ATT_GUARD(compile(q->text, query_len, lim, &q->lx, &q->p, &q->root, msg, msg_len));
+    q->p.msg = NULL; /* the caller's buffer: compiling is over */
+    q->p.msg_len = 0;
+    *out = q;
+    return ATT_OK;
 out:
-    free(p.nodes);
-    jmes_lex_cleanup(&lx);
+    att_jmespath_query_free(q);
     return explained(rc, msg, msg_len);
+}
+
+bool att_jmespath_query_is(const struct att_jmespath_query *q, const char *query, size_t len)
+{
+    return q->len == len && (len == 0 || memcmp(q->text, query, len) == 0);
+}
+
+att_err att_jmespath_query_eval(const struct att_jmespath_query *q, json_t *doc,
+                                const struct att_jmespath_limits *lim, struct att_budget *budget,
+                                struct att_buf *out, json_t **tree, char *msg, size_t msg_len)
+{
+    struct att_jmespath_limits defaults;
+    att_err rc = ATT_ERR_ARG;
+    jmes_set_msg(msg, msg_len, "%s", "");
+    if (lim == NULL) {
+        att_jmespath_limits_default(&defaults);
+        lim = &defaults;
+    }
+    if (q != NULL && doc != NULL && budget != NULL && out != NULL) {
+        rc = run(&q->p, q->root, doc, lim, budget, out, tree, msg, msg_len);
+    }
+    return explained(rc, msg, msg_len);
+}
+
+att_err att_jmespath_eval_doc(json_t *doc, const char *query, size_t query_len,
+                              const struct att_jmespath_limits *lim, struct att_budget *budget,
+                              struct att_buf *out, json_t **tree, char *msg, size_t msg_len)
+{
+    struct att_jmespath_query *q = NULL;
+    if (doc == NULL || budget == NULL || out == NULL) {
+        return explained(ATT_ERR_ARG, msg, msg_len);
+    }
+    ATT_TRY(att_jmespath_compile(query, query_len, lim, &q, msg, msg_len));
+    att_err rc = att_jmespath_query_eval(q, doc, lim, budget, out, tree, msg, msg_len);
+    att_jmespath_query_free(q);
+    return rc;
 }
 
 att_err att_jmespath_eval(const char *json, size_t json_len, const char *query, size_t query_len,
@@ -190,7 +250,7 @@ att_err att_jmespath_eval(const char *json, size_t json_len, const char *query, 
     ATT_GUARD(compile(query, query_len, lim, &lx, &p, &root, msg, msg_len));
     ATT_GUARD(att_jmespath_load(json, json_len, lim, &doc, msg, msg_len));
     struct att_budget budget = {0, lim->max_steps};
-    ATT_GUARD(run(&p, root, doc, lim, &budget, out, msg, msg_len));
+    ATT_GUARD(run(&p, root, doc, lim, &budget, out, NULL, msg, msg_len));
     rc = ATT_OK;
 out:
     json_decref(doc);

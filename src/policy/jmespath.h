@@ -23,6 +23,7 @@
 #ifndef ATT_POLICY_JMESPATH_H
 #define ATT_POLICY_JMESPATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -84,15 +85,36 @@ att_err att_jmespath_eval(const char *json, size_t json_len, const char *query, 
  * Errors: ATT_ERR_TOO_LARGE, ATT_ERR_JSON (msg gives the position only), ATT_ERR_ARG.
  *
  * att_jmespath_eval_doc evaluates `query` on `doc` (borrowed, never modified) and appends
- * the result as att_jmespath_eval does. Evaluation steps are taken from `budget`, which the
- * caller may share with other work; lim->max_steps is not used. Decoding the document,
- * reading the query and writing the result are the caller's to charge (it knows their
- * sizes). Errors as att_jmespath_eval, ATT_ERR_JMESPATH_BUDGET when `budget` runs out.
+ * the result as att_jmespath_eval does; with `tree` non-NULL, *tree is the result as a tree
+ * too (a new reference: what the text decodes to, so a later query need not parse it). Evaluation
+ * steps are taken from `budget`, which the caller may share with other work; lim->max_steps is not
+ * used. Decoding the document, reading the query and writing the result are the caller's to charge
+ * (it knows their sizes). Errors as att_jmespath_eval, ATT_ERR_JMESPATH_BUDGET when `budget` runs
+ * out.
  */
+/*
+ * A compiled query, for a caller that runs one query many times (a policy evaluation caches
+ * them): att_jmespath_compile checks and parses `query` (copied; errors as att_jmespath_eval's),
+ * att_jmespath_query_eval runs it as att_jmespath_eval_doc does, att_jmespath_query_is says
+ * whether it was compiled from `query`.
+ */
+struct att_jmespath_query;
+att_err att_jmespath_compile(const char *query, size_t query_len,
+                             const struct att_jmespath_limits *lim, struct att_jmespath_query **out,
+                             char *msg, size_t msg_len) ATT_WUR;
+att_err att_jmespath_query_eval(const struct att_jmespath_query *q, json_t *doc,
+                                const struct att_jmespath_limits *lim, struct att_budget *budget,
+                                struct att_buf *out, json_t **tree, char *msg,
+                                size_t msg_len) ATT_WUR;
+bool att_jmespath_query_is(const struct att_jmespath_query *q, const char *query, size_t len);
+/* Accepts NULL. */
+void att_jmespath_query_free(struct att_jmespath_query *q);
+
 att_err att_jmespath_load(const char *json, size_t json_len, const struct att_jmespath_limits *lim,
                           json_t **out, char *msg, size_t msg_len) ATT_WUR;
 att_err att_jmespath_eval_doc(json_t *doc, const char *query, size_t query_len,
                               const struct att_jmespath_limits *lim, struct att_budget *budget,
-                              struct att_buf *out, char *msg, size_t msg_len) ATT_WUR;
+                              struct att_buf *out, json_t **tree, char *msg,
+                              size_t msg_len) ATT_WUR;
 
 #endif

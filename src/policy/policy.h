@@ -17,6 +17,7 @@
 #ifndef ATT_POLICY_POLICY_H
 #define ATT_POLICY_POLICY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +95,12 @@ struct att_claim {
      * JsonToClaimValue or NegateBool, cannot be issue()d or issueproperty()d.
      */
     bool read_only;
+    /*
+     * A string claim of JSON text may come with the same value already decoded (the TPM type
+     * builds its events JSON as a tree): JmesPath() then queries the tree without parsing the
+     * text. Borrowed, never modified, and it must equal the text; NULL: parsed when queried.
+     */
+    json_t *json;
 };
 
 /* Convenience constructors for callers and tests; the strings are borrowed (strlen). */

@@ -53,7 +53,8 @@ struct tpm_state {
     char ak_hash[45];
     uint32_t log_pcrs; /* PCRs the log's events were proven for */
     uint16_t log_bank;
-    json_t *events; /* MAA's events JSON, NULL without a log */
+    json_t *events;    /* MAA's events JSON, NULL without a log */
+    json_t *pcrs_json; /* MAA's pcrs JSON (policies query both trees without parsing) */
     struct att_boot_facts facts;
 };
 
@@ -69,6 +70,7 @@ static void tpm_release(void *state)
     sk_X509_pop_free(s->chain, X509_free);
     att_tcg_log_free(&s->log);
     json_decref(s->events);
+    json_decref(s->pcrs_json);
     att_boot_facts_free(&s->facts);
 }
 
@@ -482,6 +484,22 @@ static enum att_tri negate(enum att_tri v)
     return v == ATT_UNKNOWN ? ATT_UNKNOWN : v == ATT_TRUE ? ATT_FALSE : ATT_TRUE;
 }
 
+/* A JSON claim: its text, and the tree it was written from, which JmesPath() then queries
+ * without parsing the text (built once per attestation, shared by every query). */
+static att_err add_json(struct att_claim_list *in, const char *type, json_t *tree, bool read_only)
+{
+    char *text = tree != NULL ? json_dumps(tree, JSON_COMPACT) : NULL;
+    if (text == NULL) {
+        return ATT_ERR_NOMEM;
+    }
+    struct att_claim c = att_claim_string(type, text, ATT_ISSUER_ATTESTATION_SERVICE);
+    c.read_only = read_only;
+    c.json = tree;
+    att_err rc = att_claim_list_add(in, c);
+    free(text);
+    return rc;
+}
+
 /* The incoming claims of MAA's TPM type (docs/reference/maa-tpm-protocol.md), which policies
  * see and tokens do not carry. */
 static att_err tpm_incoming(void *state, struct att_claim_list *in)
@@ -505,24 +523,9 @@ static att_err tpm_incoming(void *state, struct att_claim_list *in)
     for (size_t i = 0; i < s->quote.nsel; i++) {
         quoted |= s->quote.sel[i].mask;
     }
-    json_t *pcrs = att_tpm_pcrs_json(&s->pcrs, quoted);
-    char *text = pcrs != NULL ? json_dumps(pcrs, JSON_COMPACT) : NULL;
-    json_decref(pcrs);
-    att_err rc = text != NULL ? ATT_OK : ATT_ERR_NOMEM;
-    if (rc == ATT_OK) {
-        struct att_claim c = att_claim_string("pcrs", text, as);
-        c.read_only = true;
-        rc = att_claim_list_add(in, c);
-    }
-    free(text);
-    ATT_TRY(rc);
-    if (s->events != NULL) {
-        text = json_dumps(s->events, JSON_COMPACT);
-        rc = text != NULL ? att_claim_list_add(in, att_claim_string("events", text, as))
-                          : ATT_ERR_NOMEM;
-        free(text);
-    }
-    return rc;
+    s->pcrs_json = att_tpm_pcrs_json(&s->pcrs, quoted);
+    ATT_TRY(add_json(in, "pcrs", s->pcrs_json, true));
+    return s->events != NULL ? add_json(in, "events", s->events, false) : ATT_OK;
 }
 
 /* MAA's configuration properties: require_valid_aik_cert (default true) and required_pcr_mask
