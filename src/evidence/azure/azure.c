@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "attest/attest.h"
 #include "core/codec.h"
@@ -27,7 +30,7 @@
 struct azure_state {
     json_t *info;  /* the decoded attestationInfo */
     bool maa_form; /* MAA's {IsolationInfo, TpmInfo, ...}; else trustee's {hcl_report, tpm_quote} */
-    enum att_hcl_tee tee;
+    enum att_hcl_tee tee_kind;
     const struct att_evidence_type *inner; /* SevSnpVm or TdxVm */
     void *inner_state;
     struct att_evidence_request inner_req;
@@ -36,6 +39,7 @@ struct azure_state {
     struct att_evidence_request tpm_req;
     json_t *tpm_body;
     json_t *runtime_json;
+    json_t *tee;     /* the hardware report's claims, once verified */
     uint32_t quoted; /* the PCRs the vTPM quote covers */
 };
 
@@ -53,6 +57,7 @@ static void azure_release(void *state)
     json_decref(s->info);
     json_decref(s->tpm_body);
     json_decref(s->runtime_json);
+    json_decref(s->tee);
     att_buf_cleanup(&s->hardware);
     att_buf_cleanup(&s->runtime);
     att_buf_cleanup(&s->hcl);
@@ -162,9 +167,9 @@ static att_err decode_maa(struct azure_state *s, struct att_buf *sig, struct att
     const json_t *tpm = json_object_get(s->info, "TpmInfo");
     const char *type = json_string_value(json_object_get(iso, "Type"));
     if (type != NULL && strcmp(type, "SevSnp") == 0) {
-        s->tee = ATT_HCL_SNP;
+        s->tee_kind = ATT_HCL_SNP;
     } else if (type != NULL && strcmp(type, "Tdx") == 0) {
-        s->tee = ATT_HCL_TDX;
+        s->tee_kind = ATT_HCL_TDX;
     } else {
         return att_failf(ATT_ERR_HCL_FORMAT, msg, msg_len,
                          "IsolationInfo.Type must be SevSnp or Tdx (Trusted Launch VMs have no "
@@ -172,7 +177,7 @@ static att_err decode_maa(struct azure_state *s, struct att_buf *sig, struct att
     }
     ATT_TRY(member_bytes(ev, "Proof", false, &s->hardware, msg, msg_len));
     ATT_TRY(member_bytes(ev, "RunTimeData", false, &s->runtime, msg, msg_len));
-    if (s->tee == ATT_HCL_SNP) {
+    if (s->tee_kind == ATT_HCL_SNP) {
         /* Proof: {"SnpReport", "VcekCertChain"} in either base64 alphabet: made uniform */
         json_error_t jerr;
         json_t *doc = json_loadb((const char *)s->hardware.data, s->hardware.len, 0, &jerr);
@@ -217,6 +222,10 @@ static att_err decode_maa(struct azure_state *s, struct att_buf *sig, struct att
                          : att_failf(ATT_ERR_HCL_FORMAT, msg, msg_len,
                                      "TpmInfo.PCRs[%zu] needs an Index 0-23 and a Digest", i);
         att_buf_init(&hex, 2 * ATT_TPM_DIGEST_MAX + 1);
+        if (rc == ATT_OK && (d.len == 0 || d.len > ATT_TPM_DIGEST_MAX)) {
+            rc = att_failf(ATT_ERR_HCL_FORMAT, msg, msg_len,
+                           "TpmInfo.PCRs[%zu].Digest has %zu bytes, not a PCR value", i, d.len);
+        }
         if (rc == ATT_OK) {
             snprintf(key, sizeof(key), "%d", (int)json_integer_value(index));
             rc = att_hex_encode(d.data, d.len, &hex);
@@ -233,6 +242,27 @@ static att_err decode_maa(struct azure_state *s, struct att_buf *sig, struct att
     return ATT_OK;
 }
 
+/* One DER certificate as PEM text, in place. ATT_ERR_HCL_FORMAT when it is not one. */
+static att_err der_to_pem(struct att_buf *b, char *msg, size_t msg_len)
+{
+    const unsigned char *p = b->data;
+    X509 *x = d2i_X509(NULL, &p, (long)b->len);
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *pem = NULL;
+    long n = 0;
+    att_err rc =
+        att_failf(ATT_ERR_HCL_FORMAT, msg, msg_len, "\"vcek\" is not a certificate (PEM, or DER)");
+    if (x != NULL && p == b->data + b->len && bio != NULL && PEM_write_bio_X509(bio, x) == 1 &&
+        (n = BIO_get_mem_data(bio, &pem)) > 0) {
+        att_buf_reset(b);
+        rc = att_buf_put(b, pem, (size_t)n);
+    }
+    X509_free(x);
+    BIO_free(bio);
+    ERR_clear_error();
+    return rc;
+}
+
 /* trustee's evidence: {"hcl_report": b64url, "tpm_quote": {"message", "signature", "pcrs"}
  * (hex), "td_quote"? (TDX), "vcek"? (SNP: PEM or DER chain)}. */
 static att_err decode_trustee(struct azure_state *s, struct att_buf *sig, json_t *pcrs, char *msg,
@@ -243,10 +273,15 @@ static att_err decode_trustee(struct azure_state *s, struct att_buf *sig, json_t
     ATT_TRY(member_bytes(s->info, "hcl_report", false, &s->hcl, msg, msg_len));
     struct att_bytes hb = {s->hcl.data, s->hcl.len};
     ATT_TRY(att_hcl_report_parse(hb, &hcl, msg, msg_len));
-    s->tee = hcl.tee;
+    if (hcl.hash_type != 1) {
+        /* the hardware reports bind SHA-256 of the runtime data (the inner types check it) */
+        return att_failf(ATT_ERR_HCL_FORMAT, msg, msg_len,
+                         "HCL report data hash type %u: only SHA-256 (1) is in use", hcl.hash_type);
+    }
+    s->tee_kind = hcl.tee;
     att_buf_init(&s->runtime, ATT_HCL_MAX_RUNTIME);
     ATT_TRY(att_buf_put(&s->runtime, hcl.runtime.ptr, hcl.runtime.len));
-    if (s->tee == ATT_HCL_TDX) {
+    if (s->tee_kind == ATT_HCL_TDX) {
         ATT_TRY(member_bytes(s->info, "td_quote", false, &s->hardware, msg, msg_len));
     } else {
         struct att_buf chain;
@@ -254,6 +289,10 @@ static att_err decode_trustee(struct azure_state *s, struct att_buf *sig, json_t
         att_buf_init(&chain, PART_MAX);
         if (json_object_get(s->info, "vcek") != NULL) {
             rc = member_bytes(s->info, "vcek", false, &chain, msg, msg_len);
+            if (rc == ATT_OK && (chain.len < 10 || memcmp(chain.data, "-----BEGIN", 10) != 0)) {
+                /* trustee sends the VCEK as DER or PEM: SevSnpVm takes PEM */
+                rc = der_to_pem(&chain, msg, msg_len);
+            }
         }
         att_buf_init(&s->hardware, PART_MAX);
         if (rc == ATT_OK) {
@@ -311,12 +350,19 @@ static att_err azure_parse(void *state, const struct att_evidence_request *req, 
                        "attestationInfo must be base64 of a JSON object");
         goto out;
     }
+    if (req->runtime.present || req->init_time.present) {
+        /* the HCL's runtime data is the one the hardware report binds; nothing else is */
+        rc = att_failf(ATT_ERR_HCL_FORMAT, msg, msg_len,
+                       "AzureGuest takes no runtimeData or initTimeData: the HCL runtime data in "
+                       "the evidence is what the hardware report binds");
+        goto out;
+    }
     s->maa_form = json_object_get(s->info, "hcl_report") == NULL;
     ATT_GUARD(s->maa_form ? decode_maa(s, &sig, &log, pcrs, msg, msg_len)
                           : decode_trustee(s, &sig, pcrs, msg, msg_len));
 
     /* the hardware report, as SevSnpVm or TdxVm evidence bound to the runtime data */
-    s->inner = s->tee == ATT_HCL_SNP ? &att_evidence_snp : &att_evidence_tdx;
+    s->inner = s->tee_kind == ATT_HCL_SNP ? &att_evidence_snp : &att_evidence_tdx;
     s->inner_state = calloc(1, s->inner->state_size);
     ATT_CHECK(s->inner_state != NULL, ATT_ERR_NOMEM);
     s->inner_req.evidence = (struct att_bytes){s->hardware.data, s->hardware.len};
@@ -341,6 +387,12 @@ static att_err azure_parse(void *state, const struct att_evidence_request *req, 
                             json_object_get(key, "e"));
             break;
         }
+    }
+    if (sig.len > 512) {
+        rc = att_failf(ATT_ERR_HCL_FORMAT, msg, msg_len,
+                       "the vTPM quote's signature has %zu bytes, more than an RSA-4096 one",
+                       sig.len);
+        goto out;
     }
     struct att_bytes sb = {sig.data, sig.len};
     s->tpm_body =
@@ -398,6 +450,18 @@ static att_err azure_verify(void *state, int64_t now, int64_t grace, char *msg, 
                          "data");
     }
     ATT_TRY(rc);
+    /* the report's claims, for the checks below and the token */
+    s->tee = json_object();
+    ATT_ENSURE(s->tee != NULL, ATT_ERR_NOMEM);
+    ATT_TRY(s->inner->claims(s->inner_state, &s->inner_req, s->tee));
+    const json_t *vmpl = json_object_get(s->tee, "x-ms-sevsnpvm-vmpl");
+    if (s->tee_kind == ATT_HCL_SNP && (!json_is_integer(vmpl) || json_integer_value(vmpl) != 0)) {
+        /* only the paravisor runs at VMPL 0: a report from above it binds data the guest chose,
+         * so its HCLAkPub would vouch for nothing */
+        return att_failf(ATT_ERR_HCL_VMPL, msg, msg_len,
+                         "the SEV-SNP report was made at VMPL %lld, not by the paravisor at VMPL 0",
+                         (long long)json_integer_value(vmpl));
+    }
     return att_evidence_tpm_quote.verify(s->tpm_state, now, grace, msg, msg_len);
 }
 
@@ -479,19 +543,24 @@ static att_err azurevm_claims(const struct azure_state *s, json_t *t)
     return ATT_OK;
 }
 
+/* Azure's compliance verdict, as MAA's default gives it: a guest its host cannot debug, without
+ * a migration agent (VMPL 0 is required of every SEV-SNP report here). */
+static bool compliant(const json_t *tee)
+{
+    return !debuggable(tee) &&
+           !json_is_true(json_object_get(tee, "x-ms-sevsnpvm-migration-allowed"));
+}
+
 static att_err azure_claims(void *state, const struct att_evidence_request *req, json_t *t)
 {
     struct azure_state *s = state;
-    json_t *tee = json_object();
+    json_t *tee = json_deep_copy(s->tee);
     json_t *tpm = json_object();
     att_err rc = tee != NULL && tpm != NULL ? ATT_OK : ATT_ERR_NOMEM;
     if (rc == ATT_OK) {
-        rc = s->inner->claims(s->inner_state, &s->inner_req, tee);
-    }
-    if (rc == ATT_OK) {
         rc = att_claim_set(tee, "x-ms-runtime", json_incref(s->runtime_json));
     }
-    if (rc == ATT_OK && !debuggable(tee)) {
+    if (rc == ATT_OK && compliant(tee)) {
         rc = att_claim_set(tee, "x-ms-compliance-status", json_string("azure-compliant-cvm"));
     }
     if (rc == ATT_OK) {
@@ -526,15 +595,19 @@ static att_err azure_claims(void *state, const struct att_evidence_request *req,
 static att_err azure_incoming(void *state, struct att_claim_list *in)
 {
     struct azure_state *s = state;
-    json_t *tee = json_object();
-    att_err rc = tee != NULL ? s->inner->claims(s->inner_state, &s->inner_req, tee) : ATT_ERR_NOMEM;
-    if (rc == ATT_OK) {
-        rc = att_claim_list_add(in,
-                                att_claim_boolean("x-ms-isolation-tee-debuggable", debuggable(tee),
-                                                  ATT_ISSUER_ATTESTATION_SERVICE));
-    }
-    json_decref(tee);
-    return rc == ATT_OK ? att_evidence_tpm_quote.incoming(s->tpm_state, in) : rc;
+    ATT_TRY(att_claim_list_add(in, att_claim_boolean("x-ms-isolation-tee-debuggable",
+                                                     debuggable(s->tee),
+                                                     ATT_ISSUER_ATTESTATION_SERVICE)));
+    return att_evidence_tpm_quote.incoming(s->tpm_state, in);
+}
+
+/* The vTPM quote's challenge is used up once the policy accepted the VM. */
+static att_err azure_appraised(void *state, const struct att_policy_result *res, char *msg,
+                               size_t msg_len)
+{
+    struct azure_state *s = state;
+    (void)res;
+    return att_tpm_quote_use_challenge(s->tpm_state, msg, msg_len);
 }
 
 static att_err azure_inspect(struct att_bytes evidence, json_t **out, char *msg, size_t msg_len)
@@ -565,7 +638,7 @@ const struct att_evidence_type att_evidence_azure_guest = {
     .bind = azure_bind,
     .claims = azure_claims,
     .incoming = azure_incoming,
-    .appraised = NULL,
+    .appraised = azure_appraised,
     .release = azure_release,
     .inspect = azure_inspect,
 };

@@ -121,29 +121,23 @@ static att_err push(struct parser *p, const struct att_tcg_event *e)
     return ATT_OK;
 }
 
-/* The rest of the log is padding: all 0xFF (the CCEL area) or all zero. */
-static bool only_padding(const struct att_rd *r)
+/* Where the log's padding starts: the run of 0xFF (the CCEL area) or zero bytes that ends it, if
+ * at least a record header long; the length when there is none. One pass from the end, so that
+ * finding it costs O(n) however many records the log has. */
+static size_t padding_start(struct att_bytes in)
 {
-    struct att_rd c = *r;
-    struct att_bytes rest;
-    att_rd_rest(&c, &rest);
-    if (rest.len < 8) {
-        return false;
+    struct att_bytes last;
+    size_t start = in.len;
+    if (in.len < 8 || att_bytes_slice(in, in.len - 1, 1, &last) != ATT_OK ||
+        (last.ptr[0] != 0x00 && last.ptr[0] != 0xFF)) {
+        return in.len;
     }
-    struct att_rd s;
-    uint8_t first = 0;
-    uint8_t b = 0;
-    att_rd_init(&s, rest.ptr, rest.len);
-    att_ignore_err(att_rd_u8(&s, &first)); /* rest.len >= 8 */
-    if (first != 0x00 && first != 0xFF) {
-        return false;
+    uint8_t pad = last.ptr[0];
+    struct att_bytes b;
+    while (start > 0 && att_bytes_slice(in, start - 1, 1, &b) == ATT_OK && b.ptr[0] == pad) {
+        start--;
     }
-    while (att_rd_u8(&s, &b) == ATT_OK) {
-        if (b != first) {
-            return false;
-        }
-    }
-    return true;
+    return in.len - start >= 8 ? start : in.len;
 }
 
 /* The event data; EV_NO_ACTION events may name any register, others must name one there is. */
@@ -313,9 +307,10 @@ att_err att_tcg_log_parse(struct att_bytes in, enum att_tcg_log_kind kind, struc
         goto out;
     }
     ATT_GUARD(push(&p, &e));
+    size_t pad = padding_start(in);
     while (att_rd_left(&p.r) > 0) {
-        if (only_padding(&p.r)) {
-            break;
+        if (att_rd_offset(&p.r) >= pad) {
+            break; /* the rest is padding */
         }
         ATT_GUARD(out->crypto_agile ? agile_event(&p, &e) : legacy_event(&p, &e));
         startup_locality(out, &e);
@@ -414,6 +409,7 @@ att_err att_tcg_log_check(const struct att_tcg_log *log, const struct att_tpm_qu
     uint8_t vals[ATT_TCG_MAX_INDEX][ATT_TPM_DIGEST_MAX];
     uint32_t touched = 0;
     size_t best = 0;
+    bool shared = false;
 
     *verified = 0;
     *bank = 0;
@@ -436,13 +432,16 @@ att_err att_tcg_log_check(const struct att_tcg_log *log, const struct att_tpm_qu
                                 pcrs->bank[b].value[pcr], msg, msg_len);
             }
         }
-        *verified |= check;
-        if (size > best) {
+        shared = true;
+        /* Event data is trusted through the digests of one bank, and only for the PCRs that
+         * bank proved: a bank that proved nothing lends its digests no weight. */
+        if (check != 0 && size > best) {
             best = size;
             *bank = alg;
+            *verified = check;
         }
     }
-    if (best == 0) {
+    if (!shared) {
         return att_failf(ATT_ERR_EVENTLOG_REPLAY, msg, msg_len,
                          "the event log carries no PCR bank the quote covers");
     }

@@ -65,10 +65,10 @@ struct att_tcg_log {
 };
 
 /*
- * Parse a log (borrowed: the log must outlive `out`). A CCEL log stops at the first record whose
- * index and type are both all ones or both zero with nothing after but that padding (the ACPI
- * log area is padded). ATT_ERR_EVENTLOG_FORMAT names the record and its offset; ATT_ERR_TOO_LARGE
- * beyond ATT_TCG_MAX_EVENTS; ATT_ERR_NOMEM. Free with att_tcg_log_free.
+ * Parse a log (borrowed: the log must outlive `out`). It ends where only padding remains: at
+ * least 8 bytes, all 0xFF or all zero, up to the end (the ACPI CCEL area is padded so).
+ * ATT_ERR_EVENTLOG_FORMAT names the record and its offset; ATT_ERR_TOO_LARGE beyond
+ * ATT_TCG_MAX_EVENTS; ATT_ERR_NOMEM. Free with att_tcg_log_free.
  */
 att_err att_tcg_log_parse(struct att_bytes in, enum att_tcg_log_kind kind, struct att_tcg_log *out,
                           char *msg, size_t msg_len) ATT_WUR;
@@ -93,7 +93,9 @@ att_err att_tcg_log_replay(const struct att_tcg_log *log, uint16_t alg,
  * Check the log against PCR values a quote vouches for: for every bank the quote selects and the
  * log carries, each register the log extends and the quote selects must replay to its value.
  * `verified` gets the PCRs whose events are thereby proven (the claims use only those events),
- * `bank` the bank that proved them (the largest digest the quote and the log share).
+ * `bank` the bank that proved them: of the banks that proved some PCR, the one with the largest
+ * digest (event data counts only through that bank's digests, and only for its PCRs; with no
+ * such bank, `verified` is empty).
  * ATT_ERR_EVENTLOG_REPLAY names the PCR and bank, or says no quoted bank is in the log.
  */
 att_err att_tcg_log_check(const struct att_tcg_log *log, const struct att_tpm_quote *q,

@@ -372,6 +372,9 @@ static att_err tpm_bind(void *state, const struct att_evidence_request *req, cha
         ATT_ENSURE(req->bound_nonce.len <= NONCE_MAX, ATT_ERR_TPM_NONCE);
         memcpy(s->expected, req->bound_nonce.ptr, req->bound_nonce.len);
         s->expected_len = req->bound_nonce.len;
+    } else if (challenge != NULL && !json_is_null(challenge) && req->nonce != NULL) {
+        /* the token would echo a nonce the quote does not carry */
+        return att_failf(ATT_ERR_TPM_NONCE, msg, msg_len, "send a challenge or a nonce, not both");
     } else if (challenge != NULL && !json_is_null(challenge)) {
         if (!json_is_string(challenge)) {
             return att_failf(ATT_ERR_CHALLENGE_INVALID, msg, msg_len, "challenge is not a string");
@@ -406,16 +409,23 @@ static att_err tpm_bind(void *state, const struct att_evidence_request *req, cha
                          "a TpmQuote request needs a challenge (POST /attest/TpmQuote:challenge) "
                          "or a nonce");
     }
-    struct att_bytes want = {s->expected, s->expected_len};
-    ATT_TRY(att_tpm_quote_check_nonce(&s->quote, want, msg, msg_len));
-    if (s->challenge) {
-        att_err rc = att_challenge_use(s->source->challenges, s->provider, s->challenge_nonce,
-                                       s->challenge_expires, att_time_now());
-        if (rc != ATT_OK) {
-            return att_failf(rc, msg, msg_len, "challenge: %s", att_err_str(rc));
-        }
+    if (req->init_time.present) {
+        return att_failf(ATT_ERR_TPM_FORMAT, msg, msg_len,
+                         "a TPM quote binds no initTimeData (bind data as runtimeData)");
     }
-    return ATT_OK;
+    struct att_bytes want = {s->expected, s->expected_len};
+    return att_tpm_quote_check_nonce(&s->quote, want, msg, msg_len);
+}
+
+att_err att_tpm_quote_use_challenge(void *state, char *msg, size_t msg_len)
+{
+    struct tpm_state *s = state;
+    if (!s->challenge) {
+        return ATT_OK;
+    }
+    att_err rc = att_challenge_use(s->source->challenges, s->provider, s->challenge_nonce,
+                                   s->challenge_expires, att_time_now());
+    return rc == ATT_OK ? ATT_OK : att_failf(rc, msg, msg_len, "challenge: %s", att_err_str(rc));
 }
 
 /* ---- claims ---------------------------------------------------------------------------------- */
@@ -466,7 +476,12 @@ static att_err tpm_claims(void *state, const struct att_evidence_request *req, j
     if (req->nonce != NULL) {
         ATT_TRY(att_claim_set(t, "nonce", json_string(req->nonce)));
     }
-    return ATT_OK;
+    /* how freshness was established: a challenge of this service, the caller's nonce (its to
+     * check against the token's `nonce`), or the binding of MAA's protocol */
+    return att_claim_set(t, "x-ms-tpm-freshness",
+                         json_string(req->bound_nonce.len > 0 ? "request-key"
+                                     : s->challenge           ? "challenge"
+                                                              : "nonce"));
 }
 
 /* A boolean incoming claim of MAA's, when the evidence settles it. */
@@ -560,7 +575,9 @@ static att_err tpm_appraised(void *state, const struct att_policy_result *res, c
                          "the quote leaves out PCR %u, which required_pcr_mask 0x%06x requires",
                          first, (unsigned)want);
     }
-    return ATT_OK;
+    /* used up only by an attestation the policy accepted: a refused one leaves it for a retry,
+     * and nobody fills the used set with requests that fail */
+    return att_tpm_quote_use_challenge(state, msg, msg_len);
 }
 
 /* ---- inspect --------------------------------------------------------------------------------- */

@@ -34,4 +34,9 @@ struct att_tpm_source {
 
 extern const struct att_evidence_type att_evidence_tpm_quote;
 
+/* Record the challenge of a TpmQuote state as used (its appraised step does this once the policy
+ * accepted; a type built on TpmQuote without that step calls it itself). ATT_ERR_CHALLENGE_USED,
+ * ATT_ERR_REPLAY_CACHE_FULL; ATT_OK when the quote answered no challenge. */
+att_err att_tpm_quote_use_challenge(void *tpm_state, char *msg, size_t msg_len) ATT_WUR;
+
 #endif

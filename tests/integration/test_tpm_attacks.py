@@ -1,0 +1,45 @@
+"""The attacks of the outside review of TPM and Azure CVM attestation (issue 14), kept as
+regression tests: each script in tests/integration/attacks starts its own daemon (and software
+or swtpm TPM), tries one attack and exits 0 only when attestd refused it as it must.
+
+t01 a legacy event log of zero records (quadratic parse before the fix); t02 AzureGuest with
+runtimeData / initTimeData no evidence binds; t03 TpmQuote's unbound initTimeData and a nonce
+beside a challenge; t04 an SEV-SNP report from VMPL 2 naming its own vTPM key; t06 a challenge
+used up by a refused request; t16 challenges across providers; t18, t19, t21 event data trusted
+through the digests of a bank that proved no PCR (software TPM, swtpm, MAA's protocol).
+"""
+import glob
+import os
+import subprocess
+import unittest
+
+import harness as h
+import swtpm
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "attacks")
+
+
+def run(name):
+    path = glob.glob(os.path.join(HERE, name + "_*.py"))[0]
+    return subprocess.run(["/usr/bin/python3", path], env=h.san_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=240)
+
+
+class TpmAttacksTest(unittest.TestCase):
+    time_limit = 300
+
+    def attack(self, name):
+        p = run(name)
+        self.assertEqual(p.returncode, 0, p.stdout[-4000:])
+
+
+for _name in ("t01", "t02", "t03", "t04", "t06", "t16", "t18", "t19", "t21"):
+    def _test(self, name=_name):
+        if name == "t19" and not swtpm.available():
+            self.skipTest("swtpm and tpm2-tools are not installed")
+        self.attack(name)
+    setattr(TpmAttacksTest, "test_" + _name, _test)
+
+
+if __name__ == "__main__":
+    unittest.main()
