@@ -47,7 +47,11 @@ static att_err evidence_steps(const struct att_evidence_type *t, void *state,
     char what[64];
     att_err rc = t->parse(state, req, msg, sizeof(msg));
     if (rc != ATT_OK) {
-        return step_fail(err, rc, t->member != NULL ? t->member : t->verified, msg);
+        return step_fail(err, rc,
+                         t->parsed != NULL   ? t->parsed
+                         : t->member != NULL ? t->member
+                                             : t->verified,
+                         msg);
     }
     rc = t->collateral(state, env, msg, sizeof(msg));
     if (rc != ATT_OK) {

@@ -80,7 +80,8 @@ struct att_evidence_type {
      * draftPolicyForAttestation}; with legacy_body also {"Quote", "EnclaveHeldData"}. */
     const char *member;
     bool legacy_body;
-    const char *verified;          /* what `verify` judges, for messages: "quote" */
+    const char *verified; /* what `verify` judges, for messages: "quote" */
+    const char *parsed;   /* what a parse failure names, when not `member` (TpmQuote's members) */
     const char *since_api_version; /* the first api-version serving the type; NULL: all */
     /* The "$" names policies also see (pairs "$alias", "claim", NULL-ended), or NULL. */
     const char *const *aliases;

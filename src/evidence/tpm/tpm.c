@@ -628,6 +628,7 @@ const struct att_evidence_type att_evidence_tpm_quote = {
     .member = "quote",
     .legacy_body = false,
     .verified = "quote",
+    .parsed = "TPM evidence",
     .aliases = NULL,
     .tcb_status_claim = NULL,
     .state_size = sizeof(struct tpm_state),
