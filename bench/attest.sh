@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SGX, TDX and SEV-SNP attestation throughput over HTTPS keep-alive, as ratios measured in the
+# SGX, TDX, SEV-SNP and TPM attestation throughput over HTTPS keep-alive, as ratios measured in the
 # same run:
 # to the crypto floor (bench_attest_floor), to OpenSSL's P-256 verify rate on the same core
 # (`openssl speed ecdsap256`: a machine-independent figure), and to the reference verifier
@@ -20,8 +20,11 @@
 # only (one chip), against its floor (one P-384 verify, the chain hash, the token signature, the
 # TLS records) and against @tinfoilsh/verifier on the same report. No AMD CRL of the present is
 # in the tree, so that daemon runs with amd_crl_check disabled (a held CRL costs one serial
-# lookup per report). Usage: bench/attest.sh BUILD_DIR (BENCH_KINDS="sgx tdx snp" by default:
-# a subset runs only those).
+# lookup per report). TPM: a swtpm quote of 24 PCRs with a 30-event log and the AK's
+# certificate (bench/tpm_evidence.py), RSA-2048 AK, ES256 tokens, against its floor (the AK
+# certificate's verify, one RSA-2048 verify of the quote, the PCR and log hashing, the token
+# signature, the TLS records). Usage: bench/attest.sh BUILD_DIR (BENCH_KINDS="sgx tdx snp tpm"
+# by default: a subset runs only those).
 set -euo pipefail
 build=${1:-build-bench}
 seconds=${BENCH_SECONDS:-5}
@@ -54,6 +57,19 @@ request = function()
 end
 LUA
 
+# start_daemon DIR: attestd on CPU 0 with DIR's config and data on a free port (sets port,
+# att_pid), once it answers /healthz.
+start_daemon() {
+  port=$(free_port)
+  "${server_cpu[@]}" "$build/attestd" --config "$1/attestd.conf" --data-dir "$1/data" \
+    --listen "127.0.0.1:$port" 2>"$1/attestd.log" &
+  att_pid=$!
+  for _ in $(seq 100); do
+    curl -sf --cacert "$1/data/tls/ca.pem" "https://127.0.0.1:$port/healthz" >/dev/null && break
+    sleep 0.1
+  done
+}
+
 load() { # name bodies url -> "rate p50 p99"
   local out
   out=$(BODIES=$2 "${client_cpu[@]}" wrk -t1 -c"$conns" -d"${seconds}s" --latency -s "$tmp/post.lua" "$3")
@@ -74,14 +90,7 @@ run() {
   ctl() { "$build/attestctl" --config "$dir/attestd.conf" --data-dir "$dir/data" "$@"; }
   ctl collateral import "$dir/pki/bundle.json" >/dev/null
   ctl provider create es --alg ES256 >/dev/null
-  port=$(free_port)
-  "${server_cpu[@]}" "$build/attestd" --config "$dir/attestd.conf" --data-dir "$dir/data" \
-    --listen "127.0.0.1:$port" 2>"$dir/attestd.log" &
-  att_pid=$!
-  for _ in $(seq 100); do
-    curl -sf --cacert "$dir/data/tls/ca.pem" "https://127.0.0.1:$port/healthz" >/dev/null && break
-    sleep 0.1
-  done
+  start_daemon "$dir"
   python3 - "$dir/pki" "$cold_quotes" "$dir" <<'PY'
 import base64, json, os, sys
 pki, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -133,14 +142,7 @@ doc = json.dumps({"SnpReport": b64(rep), "VcekCertChain": b64(chain)}).encode()
 open(os.path.join(sys.argv[1], "chain.pem"), "wb").write(chain)
 open(os.path.join(sys.argv[1], "warm.jsonl"), "w").write(json.dumps({"report": b64(doc)}) + "\n")
 PY
-  port=$(free_port)
-  "${server_cpu[@]}" "$build/attestd" --config "$dir/attestd.conf" --data-dir "$dir/data" \
-    --listen "127.0.0.1:$port" 2>"$dir/attestd.log" &
-  att_pid=$!
-  for _ in $(seq 100); do
-    curl -sf --cacert "$dir/data/tls/ca.pem" "https://127.0.0.1:$port/healthz" >/dev/null && break
-    sleep 0.1
-  done
+  start_daemon "$dir"
   base="https://127.0.0.1:$port"
   curl -sf --cacert "$dir/data/tls/ca.pem" -H 'Content-Type: application/json' \
     --data-binary @"$dir/warm.jsonl" "$base/attest/SevSnpVm?$api" >/dev/null
@@ -152,10 +154,37 @@ PY
   stop_daemon
 }
 
-kinds=${BENCH_KINDS:-sgx tdx snp}
+# run_tpm: a quote from swtpm with a 30-event log and an AK certificate (bench/tpm_evidence.py),
+# in nonce mode (the same body each time: no challenge is used up); prints "tpm bytes REQ ANS",
+# "tpm warm-es RATE P50 P99".
+run_tpm() {
+  local dir="$tmp/tpm" port base api=api-version=2022-08-01
+  mkdir -p "$dir"
+  /usr/bin/python3 bench/tpm_evidence.py "$dir" >/dev/null
+  cat "$dir/ak_cert.pem" "$dir/ak_roots.pem" > "$dir/chain.pem"
+  scripts/dev-setup.sh "$dir/data" "$build/attestctl" >/dev/null
+  printf 'threads = 1\njob_threads = 1\nlog_level = warn\ntpm_ak_roots = %s\n' \
+    "$dir/ak_roots.pem" > "$dir/attestd.conf"
+  "$build/attestctl" --config "$dir/attestd.conf" --data-dir "$dir/data" \
+    provider create es --alg ES256 >/dev/null
+  start_daemon "$dir"
+  base="https://127.0.0.1:$port/providers/es/attest/TpmQuote?$api"
+  curl -sf --cacert "$dir/data/tls/ca.pem" -o /dev/null -H 'Content-Type: application/json' \
+    --data-binary @"$dir/warm.jsonl" -w '%{size_request} %{size_header} %{size_download}\n' \
+    "$base" | awk '{print "tpm bytes", $1, $2 + $3}'
+  echo "tpm warm-es $(load tpm-warm-es256 "$dir/warm.jsonl" "$base")"
+  stop_daemon
+}
+
+kinds=${BENCH_KINDS:-sgx tdx snp tpm}
 results=$( for k in $kinds; do case $k in sgx) run sgx ;; tdx) run tdx --tdx 4 ;;
-  snp) run_snp ;; esac; done )
-floors='' snp_floors='' verify_snp=''
+  snp) run_snp ;; tpm) run_tpm ;; esac; done )
+floors='' snp_floors='' verify_snp='' tpm_floors=''
+if grep -q '^tpm bytes' <<<"$results"; then
+  read -r _ _ tpm_request_bytes tpm_answer_bytes < <(grep '^tpm bytes' <<<"$results")
+  tpm_floors=$("${server_cpu[@]}" "$build/bench/bench_attest_floor" 4 "$tmp/tpm/chain.pem" \
+    "$tpm_request_bytes" "$tpm_answer_bytes" tpm)
+fi
 if grep -q '^snp bytes' <<<"$results"; then
   read -r _ _ snp_request_bytes snp_answer_bytes < <(grep '^snp bytes' <<<"$results")
   snp_floors=$("${server_cpu[@]}" "$build/bench/bench_attest_floor" 4 "$tmp/snp/chain.pem" \
@@ -183,7 +212,7 @@ if [[ $kinds == *sgx* || $kinds == *tdx* ]] && [ -d tests/integration/js/node_mo
     tail -1 || echo '{}')
 fi
 python3 - "$results" "$floors" "$p256" "$verify_sgx" "$verify_tdx" "$peer_sgx" "$peer_tdx" \
-  "$conns" "$seconds" "$snp_floors" "$peer_snp" "$verify_snp" <<'PY'
+  "$conns" "$seconds" "$snp_floors" "$peer_snp" "$verify_snp" "$tpm_floors" <<'PY'
 import json, sys
 res = {}
 for line in sys.argv[1].splitlines():
@@ -226,6 +255,17 @@ for kind, route in (("sgx", "SgxEnclave"), ("tdx", "TdxVm")):
               f"ES256 = {warm_es / ref:.1f}x")
     else:
         print("  reference verifier: not installed (npm ci in tests/integration/js)")
+tpm_floors = {l.split()[1]: float(l.split()[2]) for l in sys.argv[13].splitlines()
+              if l.startswith("floor")}
+if ("tpm", "bytes") in res:
+    req, ans = res[("tpm", "bytes")]
+    rate, p50, p99 = res[("tpm", "warm-es")]
+    rate, floor, memo = float(rate), tpm_floors["tpm-ES256"], tpm_floors["tpm-memo-ES256"]
+    print(f"POST /attest/TpmQuote, swtpm quote + 30-event log + AK certificate, RS256 AK "
+          f"(requests {req} B, answers {ans} B):")
+    print(f"  ES256 token: {rate:8.0f}/s  p50 {p50:>8s}  p99 {p99:>8s}  floor {floor:8.0f}/s  "
+          f"ratio {rate / floor:.2f}  (floor with the AK certificate memoized {memo:.0f}/s: "
+          f"{rate / memo:.2f})")
 snp_floors = {l.split()[1]: float(l.split()[2]) for l in sys.argv[10].splitlines()
               if l.startswith("floor")}
 if ("snp", "bytes") not in res:

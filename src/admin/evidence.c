@@ -305,7 +305,7 @@ static int verify_tpm(const struct att_admin_verify_args *args, struct verify_st
     struct att_buf pem;
     struct att_attest_error aerr;
     struct att_evidence_request req;
-    struct att_tpm_source src = {NULL, NULL};
+    struct att_tpm_source src = {NULL, NULL, NULL};
     int rc = 1;
     json_t *body =
         json_loadb((const char *)s->evidence.data, s->evidence.len, JSON_REJECT_DUPLICATES, &jerr);

@@ -63,7 +63,8 @@ struct att_claim_list {
 
 void att_claim_list_init(struct att_claim_list *l);
 void att_claim_list_cleanup(struct att_claim_list *l);
-/* Append `c`: its type is borrowed (static text), a string value copied. */
+/* Append `c`: its type is borrowed (static text), a string value copied, a tree (`json`)
+ * borrowed. */
 att_err att_claim_list_add(struct att_claim_list *l, struct att_claim c) ATT_WUR;
 
 /*

@@ -69,7 +69,7 @@ static att_err list_add(struct att_claim_list *l, struct att_claim c, bool copy)
 
 att_err att_claim_list_add(struct att_claim_list *l, struct att_claim c)
 {
-    return list_add(l, c, c.value_type == ATT_CLAIM_STRING);
+    return list_add(l, c, c.value_type == ATT_CLAIM_STRING && c.str != NULL);
 }
 
 /*

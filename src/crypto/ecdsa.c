@@ -4,6 +4,7 @@
 #include "crypto/ecdsa.h"
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -133,9 +134,20 @@ out:
     return rc;
 }
 
+/* SHA-256 fetched once (OpenSSL 3 otherwise repeats the lookup on every digest). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); /* kept until exit */
+}
+
 att_err att_sha256(const void *data, size_t len, uint8_t out[32])
 {
     unsigned int n = 0;
-    ATT_ENSURE(EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32, ATT_ERR_CRYPTO);
+    pthread_once(&sha256_once, fetch_sha256);
+    ATT_ENSURE(sha256_md != NULL && EVP_Digest(data, len, out, &n, sha256_md, NULL) == 1 && n == 32,
+               ATT_ERR_CRYPTO);
     return ATT_OK;
 }

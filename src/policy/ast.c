@@ -298,6 +298,9 @@ void att_policy_free(struct att_policy *p)
     if (p == NULL) {
         return;
     }
+    for (struct pol_expr *e = p->queries; e != NULL; e = e->next_query) {
+        att_jmespath_query_free(e->query);
+    }
     pol_arena_cleanup(&p->arena);
     free(p);
 }

@@ -33,6 +33,7 @@
 #include "core/buf.h"
 #include "core/rd.h"
 #include "policy/budget.h"
+#include "policy/claim_index.h"
 #include "policy/jmespath.h"
 
 /*
@@ -143,6 +144,8 @@ struct ev {
     json_t **trees; /* JmesPath results as trees, kept for the values made of them */
     size_t n_trees;
     size_t cap_trees;
+    char **in_text; /* n_in texts of incoming claims that came as trees only (claim_text) */
+    struct pol_claim_index index; /* every claim by type (eval_condition) */
 };
 
 static const struct att_claim *claim_at(const struct ev *ev, size_t i)
@@ -249,15 +252,54 @@ static struct val string_val(const char *s, size_t len)
     return v;
 }
 
-static struct val claim_field(const struct att_claim *c, enum pol_field f)
+/* A claim that came as a tree only (att_claim.json without its text). */
+static bool claim_is_tree(const struct att_claim *c)
+{
+    return c->value_type == ATT_CLAIM_STRING && c->str == NULL && c->json != NULL;
+}
+
+/*
+ * The text of tree-only incoming claim `c`, written the first time a rule needs it (compact,
+ * as the caller would have written it) and kept for the evaluation; JmesPath(c.value, q) never
+ * needs it (eval_call). Steps as for writing JSON.
+ */
+static att_err claim_text(struct ev *ev, const struct att_claim *c, struct pol_pos at,
+                          const char **s, size_t *len)
+{
+    size_t i = 0;
+    while (i < ev->n_in && &ev->in[i] != c) {
+        i++;
+    }
+    ATT_ENSURE(i < ev->n_in, ATT_ERR_INTERNAL); /* rule-made claims always have their text */
+    if (ev->in_text == NULL) {
+        ev->in_text = calloc(ev->n_in, sizeof(*ev->in_text));
+        ATT_ENSURE(ev->in_text != NULL, ATT_ERR_NOMEM);
+    }
+    if (ev->in_text[i] == NULL) {
+        ev->in_text[i] = json_dumps(c->json, JSON_COMPACT | JSON_ENCODE_ANY);
+        ATT_ENSURE(ev->in_text[i] != NULL, ATT_ERR_NOMEM);
+        ATT_TRY(step_text(ev, strlen(ev->in_text[i]), STEPS_PER_KIB_JSON_WRITE, at));
+    }
+    *s = ev->in_text[i];
+    *len = strlen(*s);
+    return ATT_OK;
+}
+
+/* Field `f` of claim `c` as a value (a tree-only claim's text written first: claim_text). */
+static att_err claim_field(struct ev *ev, const struct att_claim *c, enum pol_field f,
+                           struct pol_pos at, struct val *out)
 {
     const char *name;
     switch (f) {
-    case PF_TYPE: return string_val(c->type, c->type_len);
-    case PF_ISSUER: name = att_claim_issuer_name(c->issuer); return string_val(name, strlen(name));
+    case PF_TYPE: *out = string_val(c->type, c->type_len); return ATT_OK;
+    case PF_ISSUER:
+        name = att_claim_issuer_name(c->issuer);
+        *out = string_val(name, strlen(name));
+        return ATT_OK;
     case PF_VALUE_TYPE:
         name = att_claim_value_type_name(c->value_type);
-        return string_val(name, strlen(name));
+        *out = string_val(name, strlen(name));
+        return ATT_OK;
     case PF_VALUE:
     default: break;
     }
@@ -279,9 +321,13 @@ static struct val claim_field(const struct att_claim *c, enum pol_field f)
         v.kind = V_STRING;
         v.s = c->str != NULL ? c->str : "";
         v.len = c->str_len;
+        if (claim_is_tree(c)) {
+            ATT_TRY(claim_text(ev, c, at, &v.s, &v.len));
+        }
         break;
     }
-    return v;
+    *out = v;
+    return ATT_OK;
 }
 
 /* Steps of comparing `a` and `b` beyond the one of the comparison itself: strings of equal
@@ -347,11 +393,63 @@ static att_err claim_matches(struct ev *ev, const struct att_claim *c, const str
     uint64_t cost = 1;
     *match = true;
     for (size_t k = 0; k < cond->nprops && *match; k++) {
-        struct val lhs = claim_field(c, cond->props[k].field);
+        struct val lhs;
+        ATT_TRY(claim_field(ev, c, cond->props[k].field, cond->pos, &lhs));
         cost += compare_cost(&lhs, &rhs[k]);
         *match = compare(&lhs, cond->props[k].op, &rhs[k]);
     }
     return step(ev, cost, cond->pos);
+}
+
+/*
+ * The first visible claim from number `from` on that matches `cond` (NONE: none), taking the
+ * steps of examining each claim up to it in order. A condition whose first property is
+ * type == "literal" examines only the claims of that type (claim_index.h) and is charged for
+ * the others what examining them would have cost: one step each, and the comparison for those
+ * whose type is as long as the literal (compare_cost). The index makes the scan faster, not
+ * cheaper: a policy's cost stays a property of the policy and the claims
+ * (docs/internals/policy.md, "Budget").
+ */
+static att_err next_match(struct ev *ev, const struct pol_cond *cond, const struct val *rhs,
+                          size_t from, size_t *found)
+{
+    bool match = false;
+    *found = NONE;
+    if (cond->nprops == 0 || cond->props[0].field != PF_TYPE || cond->props[0].op != OP_EQ ||
+        rhs[0].kind != V_STRING) {
+        for (size_t j = from; j < ev->visible && !match; j++) {
+            ATT_TRY(claim_matches(ev, claim_at(ev, j), cond, rhs, &match));
+            *found = match ? j : NONE;
+        }
+        return ATT_OK;
+    }
+    size_t n = 0;
+    const size_t *of_type = pol_claim_index_of_type(&ev->index, rhs[0].s, rhs[0].len, &n);
+    size_t i = 0;
+    while (i < n && of_type[i] < from) {
+        i++;
+    }
+    size_t examined = 0;
+    size_t end = ev->visible; /* where the scan in order would have stopped */
+    for (; i < n && of_type[i] < ev->visible && !match; i++) {
+        ATT_TRY(claim_matches(ev, claim_at(ev, of_type[i]), cond, rhs, &match));
+        examined++;
+        if (match) {
+            *found = of_type[i];
+            end = of_type[i] + 1;
+        }
+    }
+    if (end <= from) {
+        return ATT_OK;
+    }
+    uint64_t others = end - from - examined;
+    uint64_t per_compare = (uint64_t)rhs[0].len * STEPS_PER_KIB_COPY / 1024;
+    uint64_t as_long = 0; /* counted only when comparing costs a step (a literal of 16 bytes) */
+    if (per_compare > 0) {
+        as_long = pol_claim_index_count_length(&ev->index, rhs[0].len, end) -
+                  pol_claim_index_count_length(&ev->index, rhs[0].len, from) - examined;
+    }
+    return step(ev, others + as_long * per_compare, cond->pos);
 }
 
 /* ======================================================================================
@@ -366,19 +464,22 @@ static att_err field_set(struct ev *ev, const struct pol_expr *e, struct val *ou
     const struct pol_cond *cond = &ev->rule->conds[e->binding];
     const struct frame *fr = &ev->frame[e->binding];
     size_t n = 0;
-    bool match = false;
-    for (size_t j = fr->first; j < ev->visible; j++) {
-        ATT_TRY(claim_matches(ev, claim_at(ev, j), cond, fr->rhs, &match));
-        n += match ? 1 : 0;
+    size_t j = NONE;
+    ATT_TRY(next_match(ev, cond, fr->rhs, fr->first, &j));
+    while (j != NONE) {
+        n++;
+        ATT_TRY(next_match(ev, cond, fr->rhs, j + 1, &j));
     }
     struct val *elems;
     ATT_TRY(scratch_vals(ev, n, e->pos, &elems));
     size_t k = 0;
-    for (size_t j = fr->first; j < ev->visible && k < n; j++) {
-        const struct att_claim *c = claim_at(ev, j);
-        ATT_TRY(claim_matches(ev, c, cond, fr->rhs, &match));
-        if (match) {
-            elems[k++] = claim_field(c, e->field);
+    if (n > 0) {
+        ATT_TRY(next_match(ev, cond, fr->rhs, fr->first, &j));
+    }
+    while (k < n && j != NONE) { /* the scan ends with the last match */
+        ATT_TRY(claim_field(ev, claim_at(ev, j), e->field, e->pos, &elems[k++]));
+        if (k < n) {
+            ATT_TRY(next_match(ev, cond, fr->rhs, j + 1, &j));
         }
     }
     memset(out, 0, sizeof(*out));
@@ -536,9 +637,10 @@ static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct
     ATT_TRY(need_kind(ev, e, 2, &a[1], V_STRING));
     /* "The first argument must evaluate a non-empty JSON ... The second argument must
      * evaluate to a non-empty valid JmesPath query string." */
-    if (a[0].len == 0 || a[1].len == 0) {
+    bool no_json = a[0].len == 0 && a[0].doc == NULL; /* a tree-only claim has no text */
+    if (no_json || a[1].len == 0) {
         return fail(ev, ATT_ERR_POLICY_EVAL, e->pos, "JmesPath: argument %d is empty",
-                    a[0].len == 0 ? 1 : 2);
+                    no_json ? 1 : 2);
     }
     ATT_TRY(step_text(ev, a[1].len, STEPS_PER_KIB_QUERY, e->pos));
     json_t *doc = NULL;
@@ -548,7 +650,11 @@ static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct
     char detail[160] = "";
     json_t *tree = NULL;
     struct att_jmespath_query *query = NULL;
-    att_err rc = jmes_query(ev, &a[1], &query, detail, sizeof(detail));
+    att_err rc = ATT_OK;
+    query = e->query; /* compiled with the policy when the query is a literal */
+    if (query == NULL) {
+        rc = jmes_query(ev, &a[1], &query, detail, sizeof(detail));
+    }
     if (rc == ATT_OK) {
         rc = att_jmespath_query_eval(query, doc, &ev->jl, &ev->budget, &res, &tree, detail,
                                      sizeof(detail));
@@ -749,6 +855,26 @@ static att_err fn_contains_only_value(struct ev *ev, const struct pol_expr *e, c
     return ATT_OK;
 }
 
+/*
+ * JmesPath(c.value, query) on a claim that came as a tree only: the tree, without the text
+ * (a value of no text: fn_jmespath and jmes_doc use `doc`). False for any other argument.
+ */
+static bool tree_argument(const struct ev *ev, const struct pol_expr *arg, struct val *out)
+{
+    if (arg->kind != PE_FIELD || arg->field != PF_VALUE || ev->frame[arg->binding].first == NONE) {
+        return false;
+    }
+    const struct att_claim *c = claim_at(ev, ev->frame[arg->binding].first);
+    if (!claim_is_tree(c)) {
+        return false;
+    }
+    memset(out, 0, sizeof(*out));
+    out->kind = V_STRING;
+    out->read_only = c->read_only;
+    out->doc = c->json;
+    return true;
+}
+
 static att_err eval_call(struct ev *ev, const struct pol_expr *e, struct val *out)
 {
     /* Arguments "are evaluated from left to right before the evaluation of the function
@@ -759,6 +885,10 @@ static att_err eval_call(struct ev *ev, const struct pol_expr *e, struct val *ou
         enum ctx c = e->func == FN_IS_SUBSET_OF || (e->func == FN_CONTAINS_ONLY_VALUE && i == 0)
                          ? CTX_SET
                          : CTX_SCALAR;
+        if (e->func == FN_JMESPATH && i == 0 && tree_argument(ev, e->args[0], &a[0])) {
+            ATT_TRY(step(ev, 1, e->args[0]->pos));
+            continue;
+        }
         ATT_TRY(eval_expr(ev, e->args[i], c, &a[i]));
     }
     for (size_t i = 0; i < e->nargs && i < POL_MAX_ARGS; i++) {
@@ -800,8 +930,7 @@ static att_err eval_expr(struct ev *ev, const struct pol_expr *e, enum ctx ctx, 
         if (ctx == CTX_SET) {
             return field_set(ev, e, out);
         }
-        *out = claim_field(claim_at(ev, ev->frame[e->binding].first), e->field);
-        return ATT_OK;
+        return claim_field(ev, claim_at(ev, ev->frame[e->binding].first), e->field, e->pos, out);
     case PE_CALL: return eval_call(ev, e, out);
     default: return ATT_ERR_INTERNAL;
     }
@@ -821,11 +950,7 @@ static att_err eval_condition(struct ev *ev, size_t k, bool *holds)
     for (size_t p = 0; p < cond->nprops; p++) {
         ATT_TRY(eval_expr(ev, cond->props[p].rhs, CTX_SCALAR, &fr->rhs[p]));
     }
-    bool match = false;
-    for (size_t j = 0; j < ev->visible && !match; j++) {
-        ATT_TRY(claim_matches(ev, claim_at(ev, j), cond, fr->rhs, &match));
-        fr->first = match ? j : NONE;
-    }
+    ATT_TRY(next_match(ev, cond, fr->rhs, 0, &fr->first));
     if (cond->negated) {
         *holds = fr->first == NONE;
         fr->first = NONE; /* a negated condition binds nothing */
@@ -908,6 +1033,7 @@ static att_err add_claim(struct ev *ev, const struct pol_action *a, const struct
     default: return ATT_ERR_INTERNAL;
     }
     ATT_TRY(vec_push(ev, &ev->added, &c, a->pos));
+    ATT_TRY(pol_claim_index_add(&ev->index, c.type, c.type_len, ev->n_in + ev->added.n - 1));
     c.read_only = false;
     if (a->kind == PA_ISSUE) {
         ATT_TRY(vec_push(ev, &ev->out, &c, a->pos));
@@ -935,8 +1061,8 @@ static att_err exec_claim_action(struct ev *ev, const struct pol_action *a)
         /* claim=IDENT re-creates the bound claim (type, value, valueType) as a
          * rule-made claim: issuer AttestationPolicy (docs/reference/maa-policy.md §3.3). */
         const struct att_claim *c = claim_at(ev, ev->frame[a->claim_binding].first);
-        type = claim_field(c, PF_TYPE);
-        value = claim_field(c, PF_VALUE);
+        ATT_TRY(claim_field(ev, c, PF_TYPE, a->pos, &type));
+        ATT_TRY(claim_field(ev, c, PF_VALUE, a->pos, &value));
     } else {
         ATT_TRY(eval_expr(ev, a->type, CTX_SCALAR, &type));
         ATT_TRY(eval_expr(ev, a->value, CTX_SCALAR, &value));
@@ -1046,6 +1172,11 @@ static void free_state(struct ev *ev)
     free(ev->out.items);
     free(ev->props.items);
     free(ev->frame);
+    for (size_t i = 0; ev->in_text != NULL && i < ev->n_in; i++) {
+        free(ev->in_text[i]);
+    }
+    free(ev->in_text);
+    pol_claim_index_free(&ev->index);
     docs_free(ev);
     pol_arena_cleanup(&ev->scratch);
     if (ev->mem != NULL) {
@@ -1079,6 +1210,7 @@ att_err att_policy_eval(const struct att_policy *p, const struct att_claim *in, 
     ev.in = in;
     ev.n_in = n_in;
     ev.budget.max = lim->max_steps;
+    pol_claim_index_init(&ev.index);
     pol_arena_init(&ev.scratch, lim->max_memory);
     att_jmespath_limits_default(&ev.jl);
     if (ev.jl.max_output > lim->max_value) {
@@ -1091,6 +1223,9 @@ att_err att_policy_eval(const struct att_policy *p, const struct att_claim *in, 
     if (p->max_nconds > 0) {
         ev.frame = calloc(p->max_nconds, sizeof(*ev.frame));
         ATT_CHECK(ev.frame != NULL, ATT_ERR_NOMEM);
+    }
+    for (size_t i = 0; i < n_in; i++) {
+        ATT_GUARD(pol_claim_index_add(&ev.index, in[i].type, in[i].type_len, i));
     }
     ATT_GUARD(run_sections(&ev));
 

@@ -47,6 +47,16 @@ void jmes_set_msg(char *msg, size_t msg_len, const char *fmt, ...)
     if (msg == NULL || msg_len == 0) {
         return;
     }
+    if (strcmp(fmt, "%s") == 0 || fmt[0] == '\0') {
+        va_list ap;
+        va_start(ap, fmt);
+        const char *text = fmt[0] == '\0' ? "" : va_arg(ap, const char *);
+        va_end(ap);
+        if (text[0] == '\0') { /* clearing, on every call: no formatting */
+            msg[0] = '\0';
+            return;
+        }
+    }
     va_list ap;
     va_start(ap, fmt);
     (void)vsnprintf(msg, msg_len, fmt, ap);

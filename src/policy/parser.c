@@ -216,6 +216,25 @@ static bool func_lookup(struct att_bytes name, enum pol_func *out)
 
 static att_err parse_expr(struct parser *ps, size_t depth, struct pol_expr **out);
 
+/* A JmesPath() call's literal query, compiled now rather than at every evaluation. A query that
+ * does not compile is left to the evaluation, which reports it where it runs. */
+static att_err compile_query(struct parser *ps, struct pol_expr *call)
+{
+    const struct pol_expr *q = call->args[1];
+    if (call->func != FN_JMESPATH || q->kind != PE_STRING || q->str_len == 0) {
+        return ATT_OK;
+    }
+    att_err rc = att_jmespath_compile(q->str, q->str_len, NULL, &call->query, NULL, 0);
+    if (rc == ATT_ERR_NOMEM) {
+        return rc;
+    }
+    if (rc == ATT_OK) {
+        call->next_query = ps->pol->queries;
+        ps->pol->queries = call;
+    }
+    return ATT_OK;
+}
+
 static att_err parse_call(struct parser *ps, size_t depth, struct pol_expr **out)
 {
     struct pol_token name = ps->cur;
@@ -262,7 +281,7 @@ static att_err parse_call(struct parser *ps, size_t depth, struct pol_expr **out
     }
     e->nargs = count;
     *out = e;
-    return ATT_OK;
+    return compile_query(ps, e);
 }
 
 static att_err parse_field(struct parser *ps, struct pol_expr **out)

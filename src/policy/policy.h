@@ -99,6 +99,8 @@ struct att_claim {
      * A string claim of JSON text may come with the same value already decoded (the TPM type
      * builds its events JSON as a tree): JmesPath() then queries the tree without parsing the
      * text. Borrowed, never modified, and it must equal the text; NULL: parsed when queried.
+     * An incoming claim may come as the tree alone (str NULL, str_len 0): its compact text is
+     * written only if a rule uses the value otherwise than as JmesPath's first argument.
      */
     json_t *json;
 };

@@ -13,6 +13,7 @@
 
 #include "core/err.h"
 #include "core/rd.h"
+#include "policy/jmespath.h"
 #include "policy/policy.h"
 
 /* ---- arena: bump allocation, freed at once (docs/internals/style.md §4 "per-request arenas")
@@ -116,6 +117,10 @@ struct pol_expr {
     enum pol_func func;   /* PE_CALL */
     struct pol_expr *args[POL_MAX_ARGS];
     size_t nargs;
+    /* JmesPath() with a literal query: the query compiled once, when the policy is parsed
+     * (NULL when it does not compile: evaluation then reports why); listed for freeing */
+    struct att_jmespath_query *query;
+    struct pol_expr *next_query;
 };
 
 struct pol_prop {
@@ -178,6 +183,7 @@ struct att_policy {
     struct pol_section sections[POL_SECTION_COUNT];
     size_t max_nconds; /* largest nconds of any rule (evaluation frame size) */
     struct pol_arena arena;
+    struct pol_expr *queries; /* calls holding a compiled query (pol_expr.query) */
 };
 
 const char *pol_func_name(enum pol_func f);

@@ -28,6 +28,7 @@
 #include "collateral/service.h"
 #include "core/file.h"
 #include "evidence/intel/intel_root.h"
+#include "evidence/tpm/memo.h"
 #include "evidence/tpm/tpm.h"
 #include "policymgmt/cache.h"
 #include "auth/principal.h"
@@ -390,8 +391,10 @@ static att_err tpm_setup(const struct att_config *cfg, struct att_tpm_source *ou
 {
     struct att_buf pem;
     att_err rc = att_challenges_new(&out->challenges);
-    if (rc != ATT_OK) {
-        snprintf(msg, msg_len, "cannot set up challenges: %s", att_err_str(rc));
+    out->cert_memo = att_tpm_cert_memo_new();
+    if (rc != ATT_OK || out->cert_memo == NULL) {
+        rc = rc != ATT_OK ? rc : ATT_ERR_NOMEM;
+        snprintf(msg, msg_len, "cannot set up TPM attestation: %s", att_err_str(rc));
         return rc;
     }
     if (cfg->tpm_ak_roots[0] == '\0') {
@@ -659,6 +662,7 @@ out:
     att_amd_collateral_free(d.amd);
     att_amd_trust_free(d.amd_trust);
     att_challenges_free(d.tpm.challenges);
+    att_tpm_cert_memo_free(d.tpm.cert_memo);
     sk_X509_pop_free(d.tpm.ak_roots, X509_free);
     att_dcap_trust_free(d.dcap_trust);
     att_policy_cache_free(d.policy_cache);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "evidence/tpm/tpm2.h"
 
@@ -39,8 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (att_tpm_key_from_public(in, &k, msg, sizeof(msg)) == ATT_OK) {
         char hash[45];
+        /* the aikPubHash (from the memo, the second time an area comes) is the key's */
         if (k.pkey == NULL || k.name_len != 2 + att_tpm_digest_size(k.name_alg) ||
-            att_tpm_key_pub_hash(&k, hash) != ATT_OK) {
+            att_tpm_key_pub_hash(k.pkey, hash) != ATT_OK || strcmp(hash, k.pub_hash) != 0) {
             abort();
         }
         att_ignore_err(att_tpm_key_check_ak(&k, msg, sizeof(msg))); /* any verdict is fine */

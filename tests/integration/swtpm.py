@@ -6,6 +6,7 @@ tests also extend into the TPM.
 No resource manager runs, so transient objects are flushed after every command (a TPM holds only
 a few) and keys are reloaded from their context files.
 """
+import datetime
 import hashlib
 import os
 import re
@@ -14,6 +15,11 @@ import socket
 import struct
 import subprocess
 import time
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 import harness as h
 
@@ -37,6 +43,34 @@ def pair_of_ports():
         except OSError:
             continue
     raise RuntimeError("no two free ports in a row")
+
+
+def make_ak_ca(name):
+    """A P-256 CA for AK certificates (a TPM vendor's or a cloud's, in production)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                         False), critical=True)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def issue_ak_cert(ca_key, ca_cert, public_key):
+    """The DER certificate `ca_cert` issues for an AK's public key."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test AK")]))
+            .issuer_name(ca_cert.subject).public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=10))
+            .sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
 
 
 def available():
@@ -146,11 +180,13 @@ class EventLog:
         spec = (b"Spec ID Event03\0" + struct.pack("<IBBBBI", 0, 0, 2, 0, 2, 1) +
                 struct.pack("<HH", SHA256, 32) + b"\0")
         self.data = struct.pack("<II", 0, 3) + b"\0" * 20 + struct.pack("<I", len(spec)) + spec
+        self.count = 0  # events after the header
 
     def add(self, pcr, etype, data, digest=None, extend=True):
         digest = digest if digest is not None else hashlib.sha256(data).digest()
         self.data += (struct.pack("<IIIH", pcr, etype, 1, SHA256) + digest +
                       struct.pack("<I", len(data)) + data)
+        self.count += 1
         if extend:
             self.tpm.extend(pcr, digest)
         return digest

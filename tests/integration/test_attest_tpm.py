@@ -11,7 +11,6 @@ certificate from an untrusted CA (require_valid_aik_cert), a quote leaving out a
 requires (required_pcr_mask).
 """
 import base64
-import datetime
 import hashlib
 import json
 import os
@@ -19,10 +18,8 @@ import shutil
 import tempfile
 import unittest
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import harness as h
 import swtpm
@@ -50,33 +47,6 @@ issuancerules{};
 """
 
 
-def ca(name):
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
-                                         False), critical=True)
-            .sign(key, hashes.SHA256()))
-    return key, cert
-
-
-def ak_cert(ca_key, ca_cert, ak_pem):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    pub = serialization.load_pem_public_key(ak_pem)
-    return (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test AK")]))
-            .issuer_name(ca_cert.subject).public_key(pub)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=10))
-            .sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
-
-
 class TpmMachine:
     """What both classes attest: a swtpm with an AK, a boot that extended PCRs 4, 7 and 8 as its
     log says, the AK's certificate from a CA the daemon trusts (and one from a CA it does not)."""
@@ -90,10 +60,11 @@ class TpmMachine:
         cls.log.secure_boot(True)
         cls.log.boot_app(BOOT_APP)
         cls.log.kernel_cmdline(CMDLINE)
-        ca_key, ca_cert = ca("attestd test TPM CA")
-        cls.ak_cert = ak_cert(ca_key, ca_cert, cls.ak_pem)
-        other_key, other_cert = ca("untrusted TPM CA")
-        cls.untrusted_ak_cert = ak_cert(other_key, other_cert, cls.ak_pem)
+        ak_key = serialization.load_pem_public_key(cls.ak_pem)
+        ca_key, ca_cert = swtpm.make_ak_ca("attestd test TPM CA")
+        cls.ak_cert = swtpm.issue_ak_cert(ca_key, ca_cert, ak_key)
+        other_key, other_cert = swtpm.make_ak_ca("untrusted TPM CA")
+        cls.untrusted_ak_cert = swtpm.issue_ak_cert(other_key, other_cert, ak_key)
         roots = os.path.join(cls.tmp, "ak_roots.pem")
         with open(roots, "wb") as f:
             f.write(ca_cert.public_bytes(serialization.Encoding.PEM))

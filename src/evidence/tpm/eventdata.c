@@ -150,7 +150,7 @@ static bool set(json_t *obj, const char *key, json_t *v)
 
 static bool hashes_to(struct att_bytes data, const struct att_tcg_digest *d)
 {
-    const EVP_MD *md = EVP_get_digestbyname(att_tpm_alg_name(d->alg));
+    const EVP_MD *md = att_tpm_md(d->alg);
     uint8_t h[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     return md != NULL && EVP_Digest(data.ptr, data.len, h, &n, md, NULL) == 1 &&

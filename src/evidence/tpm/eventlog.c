@@ -341,7 +341,7 @@ att_err att_tcg_log_replay(const struct att_tcg_log *log, uint16_t alg,
 {
     att_err rc = ATT_ERR_CRYPTO;
     size_t size = att_tpm_digest_size(alg);
-    const EVP_MD *md = EVP_get_digestbyname(att_tpm_alg_name(alg));
+    const EVP_MD *md = att_tpm_md(alg);
     EVP_MD_CTX *ctx = NULL;
 
     *touched = 0;

@@ -18,6 +18,7 @@
 #include "evidence/common.h"
 #include "evidence/tpm/eventdata.h"
 #include "evidence/tpm/eventlog.h"
+#include "evidence/tpm/memo.h"
 #include "evidence/tpm/tpm2.h"
 #include "token/jwk.h"
 #include "x509/certs.h"
@@ -33,9 +34,14 @@ struct tpm_state {
     struct att_tpm_quote quote;
     struct att_tpm_signature sig;
     struct att_tpm_key ak;
-    struct att_buf sig_bytes, ak_bytes, cert_bytes, log_bytes;
-    X509 *ak_cert;          /* NULL when none came */
-    STACK_OF(X509) * chain; /* intermediates the request carried */
+    struct att_buf sig_bytes, ak_bytes, log_bytes;
+    /* the AK certificate and the intermediates the request carried, as DER: decoded only when
+     * the memo does not know them (check_ak_cert) */
+    bool has_cert;
+    struct att_buf cert_bytes, chain_bytes[CHAIN_MAX];
+    size_t n_chain;
+    X509 *ak_cert;
+    STACK_OF(X509) * chain;
     struct att_tpm_pcrs pcrs;
     bool has_log;
     struct att_tcg_log log;
@@ -49,8 +55,7 @@ struct tpm_state {
     const char *provider;
     /* verdict */
     bool ak_validated;
-    char ak_why[160]; /* why the AK certificate did not validate */
-    char ak_hash[45];
+    char ak_why[160];  /* why the AK certificate did not validate */
     uint32_t log_pcrs; /* PCRs the log's events were proven for */
     uint16_t log_bank;
     json_t *events;    /* MAA's events JSON, NULL without a log */
@@ -65,6 +70,9 @@ static void tpm_release(void *state)
     att_buf_cleanup(&s->sig_bytes);
     att_buf_cleanup(&s->ak_bytes);
     att_buf_cleanup(&s->cert_bytes);
+    for (size_t i = 0; i < s->n_chain; i++) {
+        att_buf_cleanup(&s->chain_bytes[i]);
+    }
     att_buf_cleanup(&s->log_bytes);
     X509_free(s->ak_cert);
     sk_X509_pop_free(s->chain, X509_free);
@@ -96,20 +104,7 @@ static att_err member_b64(const json_t *body, const char *key, bool required, si
     return ATT_OK;
 }
 
-static att_err parse_cert(struct att_bytes der, X509 **out)
-{
-    const unsigned char *p = der.ptr;
-    X509 *x = d2i_X509(NULL, &p, (long)der.len);
-    bool whole = x != NULL && p == der.ptr + der.len;
-    ERR_clear_error();
-    if (!whole) {
-        X509_free(x);
-        return ATT_ERR_CERT_PARSE;
-    }
-    *out = x;
-    return ATT_OK;
-}
-
+/* akCertificate and akCertificateChain: base64url of DER, kept as bytes. */
 static att_err parse_certs(struct tpm_state *s, const json_t *body, char *msg, size_t msg_len)
 {
     att_err rc = member_b64(body, "akCertificate", false, MEMBER_MAX, &s->cert_bytes, msg, msg_len);
@@ -117,16 +112,8 @@ static att_err parse_certs(struct tpm_state *s, const json_t *body, char *msg, s
         return ATT_OK;
     }
     ATT_TRY(rc);
-    struct att_bytes der = {s->cert_bytes.data, s->cert_bytes.len};
-    if (parse_cert(der, &s->ak_cert) != ATT_OK) {
-        return att_failf(ATT_ERR_TPM_FORMAT, msg, msg_len,
-                         "akCertificate is not a DER certificate");
-    }
+    s->has_cert = true;
     const json_t *chain = json_object_get(body, "akCertificateChain");
-    s->chain = sk_X509_new_null();
-    if (s->chain == NULL) {
-        return ATT_ERR_NOMEM;
-    }
     if (chain == NULL || json_is_null(chain)) {
         return ATT_OK;
     }
@@ -137,21 +124,13 @@ static att_err parse_certs(struct tpm_state *s, const json_t *body, char *msg, s
     }
     for (size_t i = 0; i < json_array_size(chain); i++) {
         const json_t *v = json_array_get(chain, i);
-        struct att_buf b;
-        X509 *x = NULL;
-        att_buf_init(&b, MEMBER_MAX);
-        rc = json_is_string(v) &&
-                     att_b64url_padded(json_string_value(v), json_string_length(v), &b) == ATT_OK
-                 ? parse_cert((struct att_bytes){b.data, b.len}, &x)
-                 : ATT_ERR_CERT_PARSE;
-        att_buf_cleanup(&b);
-        if (rc != ATT_OK) {
+        struct att_buf *b = &s->chain_bytes[s->n_chain++];
+        att_buf_init(b, MEMBER_MAX);
+        if (!json_is_string(v) ||
+            att_b64url_padded(json_string_value(v), json_string_length(v), b) != ATT_OK) {
             return att_failf(ATT_ERR_TPM_FORMAT, msg, msg_len,
-                             "akCertificateChain[%zu] is not base64url of a DER certificate", i);
-        }
-        if (sk_X509_push(s->chain, x) == 0) {
-            X509_free(x);
-            return ATT_ERR_NOMEM;
+                             "akCertificateChain[%zu] is not base64url of at most %zu bytes", i,
+                             MEMBER_MAX);
         }
     }
     return ATT_OK;
@@ -298,26 +277,91 @@ static att_err tpm_collateral(void *state, const struct att_evidence_env *env, c
 
 /* ---- verify ---------------------------------------------------------------------------------- */
 
-/* aikValidated: the AK certificate is for this AK and chains to a configured root at `now`. */
+static att_err parse_cert(const struct att_buf *der, X509 **out)
+{
+    const unsigned char *p = der->data;
+    X509 *x = d2i_X509(NULL, &p, (long)der->len);
+    bool whole = x != NULL && p == der->data + der->len;
+    ERR_clear_error();
+    if (!whole) {
+        X509_free(x);
+        return ATT_ERR_CERT_PARSE;
+    }
+    *out = x;
+    return ATT_OK;
+}
+
+/* The certificate and chain as OpenSSL objects. */
+static att_err decode_certs(struct tpm_state *s, char *msg, size_t msg_len)
+{
+    if (parse_cert(&s->cert_bytes, &s->ak_cert) != ATT_OK) {
+        return att_failf(ATT_ERR_TPM_FORMAT, msg, msg_len,
+                         "akCertificate is not a DER certificate");
+    }
+    s->chain = sk_X509_new_null();
+    ATT_ENSURE(s->chain != NULL, ATT_ERR_NOMEM);
+    for (size_t i = 0; i < s->n_chain; i++) {
+        X509 *x = NULL;
+        if (parse_cert(&s->chain_bytes[i], &x) != ATT_OK) {
+            return att_failf(ATT_ERR_TPM_FORMAT, msg, msg_len,
+                             "akCertificateChain[%zu] is not a DER certificate", i);
+        }
+        if (sk_X509_push(s->chain, x) == 0) {
+            X509_free(x);
+            return ATT_ERR_NOMEM;
+        }
+    }
+    return ATT_OK;
+}
+
+/* The memo's name for "these certificates certify this AK": SHA-256 over the AK's aikPubHash
+ * and each certificate's length (u32, big-endian) and bytes. */
+static att_err cert_memo_key(const struct tpm_state *s, uint8_t key[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+              EVP_DigestUpdate(md, s->ak.pub_hash, strlen(s->ak.pub_hash)) == 1;
+    for (size_t i = 0; ok && i <= s->n_chain; i++) {
+        const struct att_buf *b = i == 0 ? &s->cert_bytes : &s->chain_bytes[i - 1];
+        uint8_t len[4] = {(uint8_t)(b->len >> 24), (uint8_t)(b->len >> 16), (uint8_t)(b->len >> 8),
+                          (uint8_t)b->len};
+        ok = EVP_DigestUpdate(md, len, sizeof(len)) == 1 &&
+             EVP_DigestUpdate(md, b->data, b->len) == 1;
+    }
+    ok = ok && EVP_DigestFinal_ex(md, key, NULL) == 1;
+    EVP_MD_CTX_free(md);
+    return ok ? ATT_OK : ATT_ERR_CRYPTO;
+}
+
+/* aikValidated: the AK certificate is for this AK and chains to a configured root at `now`
+ * (remembered, with the path's window, in the source's memo). */
 static att_err check_ak_cert(struct tpm_state *s, int64_t now, char *msg, size_t msg_len)
 {
-    EVP_PKEY *cert_key = NULL;
     STACK_OF(X509) *path = NULL;
     char why[128] = "";
     int64_t from = 0;
     int64_t until = 0;
+    uint8_t key[32];
 
-    if (s->ak_cert == NULL) {
+    if (!s->has_cert) {
         snprintf(s->ak_why, sizeof(s->ak_why), "no akCertificate came with the quote");
         return ATT_OK;
     }
-    cert_key = X509_get0_pubkey(s->ak_cert);
+    bool roots =
+        s->source != NULL && s->source->ak_roots != NULL && sk_X509_num(s->source->ak_roots) > 0;
+    ATT_TRY(cert_memo_key(s, key));
+    if (roots && att_tpm_cert_memo_valid(s->source->cert_memo, key, now)) {
+        s->ak_validated = true;
+        return ATT_OK;
+    }
+    ATT_TRY(decode_certs(s, msg, msg_len));
+    EVP_PKEY *cert_key = X509_get0_pubkey(s->ak_cert);
     if (cert_key == NULL || EVP_PKEY_eq(cert_key, s->ak.pkey) != 1) {
         ERR_clear_error();
         return att_failf(ATT_ERR_TPM_AK_MISMATCH, msg, msg_len,
                          "akCertificate certifies another key than akPublic");
     }
-    if (s->source == NULL || s->source->ak_roots == NULL || sk_X509_num(s->source->ak_roots) == 0) {
+    if (!roots) {
         snprintf(s->ak_why, sizeof(s->ak_why), "no AK certificate roots are configured");
         return ATT_OK;
     }
@@ -335,7 +379,9 @@ static att_err check_ak_cert(struct tpm_state *s, int64_t now, char *msg, size_t
         return rc;
     }
     s->ak_validated = rc == ATT_OK;
-    if (rc != ATT_OK) {
+    if (rc == ATT_OK) {
+        att_tpm_cert_memo_add(s->source->cert_memo, key, from, until);
+    } else {
         snprintf(s->ak_why, sizeof(s->ak_why), "the AK certificate does not validate: %s", why);
     }
     return ATT_OK;
@@ -346,7 +392,6 @@ static att_err tpm_verify(void *state, int64_t now, int64_t grace, char *msg, si
     struct tpm_state *s = state;
     (void)grace;
     ATT_TRY(att_tpm_key_check_ak(&s->ak, msg, msg_len));
-    ATT_TRY(att_tpm_key_pub_hash(&s->ak, s->ak_hash));
     ATT_TRY(check_ak_cert(s, now, msg, msg_len));
     ATT_TRY(att_tpm_quote_verify(&s->quote, &s->sig, &s->ak, msg, msg_len));
     ATT_TRY(att_tpm_quote_check_pcrs(&s->quote, s->sig.hash, &s->pcrs, msg, msg_len));
@@ -441,7 +486,7 @@ static att_err tpm_claims(void *state, const struct att_evidence_request *req, j
     json_t *pcrs = json_object();
     ATT_TRY(att_claim_set(t, "x-ms-attestation-type", json_string("tpm")));
     ATT_TRY(att_claim_set(t, "x-ms-tpm-ak-validated", json_boolean(s->ak_validated)));
-    ATT_TRY(att_claim_set(t, "x-ms-tpm-ak-pub-hash", json_string(s->ak_hash)));
+    ATT_TRY(att_claim_set(t, "x-ms-tpm-ak-pub-hash", json_string(s->ak.pub_hash)));
     /* the quoted PCR values, per bank: what the TPM signed */
     ATT_TRY(att_claim_set(t, "x-ms-tpm-pcrs", pcrs));
     for (size_t i = 0; i < s->quote.nsel; i++) {
@@ -499,20 +544,17 @@ static enum att_tri negate(enum att_tri v)
     return v == ATT_UNKNOWN ? ATT_UNKNOWN : v == ATT_TRUE ? ATT_FALSE : ATT_TRUE;
 }
 
-/* A JSON claim: its text, and the tree it was written from, which JmesPath() then queries
- * without parsing the text (built once per attestation, shared by every query). */
+/* A JSON claim as its tree alone: JmesPath() queries it as it is, and its text is written only
+ * for a rule that uses it otherwise (struct att_claim, `json`). */
 static att_err add_json(struct att_claim_list *in, const char *type, json_t *tree, bool read_only)
 {
-    char *text = tree != NULL ? json_dumps(tree, JSON_COMPACT) : NULL;
-    if (text == NULL) {
+    if (tree == NULL) {
         return ATT_ERR_NOMEM;
     }
-    struct att_claim c = att_claim_string(type, text, ATT_ISSUER_ATTESTATION_SERVICE);
+    struct att_claim c = att_claim_string(type, NULL, ATT_ISSUER_ATTESTATION_SERVICE);
     c.read_only = read_only;
     c.json = tree;
-    att_err rc = att_claim_list_add(in, c);
-    free(text);
-    return rc;
+    return att_claim_list_add(in, c);
 }
 
 /* The incoming claims of MAA's TPM type (docs/reference/maa-tpm-protocol.md), which policies
@@ -522,7 +564,7 @@ static att_err tpm_incoming(void *state, struct att_claim_list *in)
     struct tpm_state *s = state;
     const enum att_claim_issuer as = ATT_ISSUER_ATTESTATION_SERVICE;
     ATT_TRY(att_claim_list_add(in, att_claim_boolean("aikValidated", s->ak_validated, as)));
-    ATT_TRY(att_claim_list_add(in, att_claim_string("aikPubHash", s->ak_hash, as)));
+    ATT_TRY(att_claim_list_add(in, att_claim_string("aikPubHash", s->ak.pub_hash, as)));
     ATT_TRY(att_claim_list_add(in, att_claim_integer("tpmVersion", 2, as)));
     ATT_TRY(att_claim_list_add(in, att_claim_boolean("vbsReportPresent", false, as)));
     ATT_TRY(add_bool(in, "secureBootEnabled", s->facts.secure_boot));

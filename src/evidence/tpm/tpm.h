@@ -25,8 +25,9 @@
 
 /* What TPM attestation takes from the node. */
 struct att_tpm_source {
-    STACK_OF(X509) * ak_roots;         /* CAs whose AK certificates validate (NULL: none) */
-    struct att_challenges *challenges; /* NULL: no challenges are served */
+    STACK_OF(X509) * ak_roots;           /* CAs whose AK certificates validate (NULL: none) */
+    struct att_challenges *challenges;   /* NULL: no challenges are served */
+    struct att_tpm_cert_memo *cert_memo; /* AK certificates validated (memo.h; NULL: none kept) */
 };
 
 /* The purpose a TpmQuote challenge is sealed for (src/attest/challenge.h). */

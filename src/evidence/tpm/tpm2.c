@@ -6,6 +6,7 @@
  */
 #include "evidence/tpm/tpm2.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@
 #include "core/codec.h"
 #include "core/mem.h"
 #include "crypto/ecdsa.h"
+#include "evidence/tpm/memo.h"
 
 #define TPM_GENERATED_VALUE 0xFF544347u /* Part 2 §6.2 */
 #define TPM_ST_ATTEST_QUOTE 0x8018      /* Part 2 §6.9 */
@@ -75,10 +77,23 @@ const char *att_tpm_alg_name(uint16_t alg)
     return b < 0 ? "unknown" : hashes[b].name;
 }
 
-static const EVP_MD *md_of(uint16_t alg)
+/* Digests fetched once: OpenSSL 3 otherwise looks each one up again on every use (its
+ * "implicit fetch", a locked table search), which a log of many events pays per event. */
+static EVP_MD *fetched[ATT_TPM_BANKS];
+static pthread_once_t fetched_once = PTHREAD_ONCE_INIT;
+
+static void fetch_digests(void)
+{
+    for (size_t i = 0; i < ATT_TPM_BANKS; i++) {
+        fetched[i] = EVP_MD_fetch(NULL, hashes[i].md, NULL); /* kept until exit */
+    }
+}
+
+const EVP_MD *att_tpm_md(uint16_t alg)
 {
     int b = att_tpm_bank_of(alg);
-    return b < 0 ? NULL : EVP_get_digestbyname(hashes[b].md);
+    pthread_once(&fetched_once, fetch_digests);
+    return b < 0 ? NULL : fetched[b];
 }
 
 att_err att_tpm_pcrs_set(struct att_tpm_pcrs *p, uint16_t alg, uint32_t index,
@@ -339,7 +354,7 @@ out:
 /* The key's name: nameAlg || H_nameAlg(TPMT_PUBLIC) (Part 1 §16). */
 static att_err key_name(struct att_tpm_key *k, struct att_bytes area, char *msg, size_t msg_len)
 {
-    const EVP_MD *md = md_of(k->name_alg);
+    const EVP_MD *md = att_tpm_md(k->name_alg);
     unsigned int n = 0;
     if (md == NULL) {
         return att_failf(ATT_ERR_TPM_FORMAT, msg, msg_len,
@@ -381,17 +396,27 @@ att_err att_tpm_key_from_public(struct att_bytes in, struct att_tpm_key *k, char
     if (p.type == ATT_TPM_ALG_RSA) {
         k->scheme = p.parameters.rsaDetail.scheme.scheme;
         k->scheme_hash = p.parameters.rsaDetail.scheme.details.anySig.hashAlg;
-        ATT_TRY(rsa_key(&p, &k->pkey, msg, msg_len));
     } else if (p.type == ATT_TPM_ALG_ECC) {
         k->scheme = p.parameters.eccDetail.scheme.scheme;
         k->scheme_hash = p.parameters.eccDetail.scheme.details.anySig.hashAlg;
-        ATT_TRY(ecc_key(&p, &k->pkey, msg, msg_len));
     } else {
         return att_failf(ATT_ERR_KEY_TYPE, msg, msg_len,
                          "public area type 0x%04x is not RSA or ECC", (unsigned)p.type);
     }
-    att_err err = key_name(k, area, msg, msg_len);
-    if (err != ATT_OK) {
+    ATT_TRY(key_name(k, area, msg, msg_len));
+    uint8_t area_hash[32];
+    ATT_TRY(att_sha256(area.ptr, area.len, area_hash));
+    if (att_tpm_memo_ak_get(area_hash, &k->pkey, k->pub_hash)) {
+        return ATT_OK;
+    }
+    att_err err = p.type == ATT_TPM_ALG_RSA ? rsa_key(&p, &k->pkey, msg, msg_len)
+                                            : ecc_key(&p, &k->pkey, msg, msg_len);
+    if (err == ATT_OK) {
+        err = att_tpm_key_pub_hash(k->pkey, k->pub_hash);
+    }
+    if (err == ATT_OK) {
+        att_tpm_memo_ak_put(area_hash, k->pkey, k->pub_hash);
+    } else {
         att_tpm_key_free(k);
     }
     return err;
@@ -408,8 +433,8 @@ att_err att_tpm_key_from_pkey(EVP_PKEY *pkey, struct att_tpm_key *k, char *msg, 
         if (EVP_PKEY_get_bits(pkey) < RSA_MIN_BITS || EVP_PKEY_get_bits(pkey) > RSA_MAX_BITS) {
             break;
         }
-        return ATT_OK;
-    case EVP_PKEY_EC: k->type = ATT_TPM_ALG_ECC; return ATT_OK;
+        return att_tpm_key_pub_hash(pkey, k->pub_hash);
+    case EVP_PKEY_EC: k->type = ATT_TPM_ALG_ECC; return att_tpm_key_pub_hash(pkey, k->pub_hash);
     default: break;
     }
     att_tpm_key_free(k);
@@ -450,13 +475,13 @@ att_err att_tpm_key_check_ak(const struct att_tpm_key *k, char *msg, size_t msg_
     return ATT_OK;
 }
 
-att_err att_tpm_key_pub_hash(const struct att_tpm_key *k, char out[45])
+att_err att_tpm_key_pub_hash(const EVP_PKEY *pkey, char out[45])
 {
     att_err rc = ATT_ERR_CRYPTO;
     unsigned char *der = NULL;
     uint8_t h[32];
     struct att_buf b;
-    int n = i2d_PUBKEY(k->pkey, &der);
+    int n = i2d_PUBKEY(pkey, &der);
 
     att_buf_init(&b, 64);
     ATT_CHECK(n > 0, ATT_ERR_CRYPTO);
@@ -500,7 +525,7 @@ att_err att_tpm_quote_verify(const struct att_tpm_quote *q, const struct att_tpm
     att_err rc = ATT_ERR_CRYPTO;
     EVP_MD_CTX *ctx = NULL;
     EVP_PKEY_CTX *pctx = NULL;
-    const EVP_MD *md = md_of(s->hash);
+    const EVP_MD *md = att_tpm_md(s->hash);
 
     ATT_TRY(scheme_suits(s, k, msg, msg_len));
     ATT_ENSURE(md != NULL, ATT_ERR_TPM_SIG_SCHEME);
@@ -549,7 +574,7 @@ att_err att_tpm_quote_check_pcrs(const struct att_tpm_quote *q, uint16_t hash,
                                  const struct att_tpm_pcrs *pcrs, char *msg, size_t msg_len)
 {
     att_err rc = ATT_ERR_CRYPTO;
-    const EVP_MD *md = md_of(hash);
+    const EVP_MD *md = att_tpm_md(hash);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     uint8_t d[EVP_MAX_MD_SIZE];
     unsigned int n = 0;

@@ -54,6 +54,8 @@ int att_tpm_bank_of(uint16_t alg);
 size_t att_tpm_digest_size(uint16_t alg);
 /* "SHA1", "SHA256", "SHA384", "SHA512" (MAA's bank names); "unknown" otherwise. */
 const char *att_tpm_alg_name(uint16_t alg);
+/* The OpenSSL digest of a hash algorithm (fetched once), NULL when unknown. */
+const EVP_MD *att_tpm_md(uint16_t alg);
 
 /* PCR values, per bank: the values a client claims, checked against a quote. */
 struct att_tpm_bank {
@@ -127,16 +129,19 @@ struct att_tpm_key {
     uint16_t scheme_hash;
     uint8_t name[2 + ATT_TPM_DIGEST_MAX]; /* nameAlg || H(TPMT_PUBLIC) (Part 1 §16) */
     size_t name_len;
+    char pub_hash[45]; /* MAA's aikPubHash (att_tpm_key_pub_hash) */
 };
 
 /*
  * A key from a TPMT_PUBLIC, or a TPM2B_PUBLIC (the same with a u16 size in front). RSA keys of
  * 2048 to 4096 bits, ECC keys on P-256 or P-384. ATT_ERR_TPM_FORMAT; ATT_ERR_KEY_TYPE for another
- * algorithm or size. Free with att_tpm_key_free.
+ * algorithm or size. The OpenSSL key and aikPubHash of an area seen before come from the memo
+ * (src/evidence/tpm/memo.h). Free with att_tpm_key_free.
  */
 att_err att_tpm_key_from_public(struct att_bytes in, struct att_tpm_key *k, char *msg,
                                 size_t msg_len) ATT_WUR;
-/* A key from an OpenSSL public key (taken: freed with the key); no attributes known. */
+/* A key from an OpenSSL public key (taken: freed with the key); no attributes known.
+ * ATT_ERR_KEY_TYPE. */
 att_err att_tpm_key_from_pkey(EVP_PKEY *pkey, struct att_tpm_key *k, char *msg,
                               size_t msg_len) ATT_WUR;
 void att_tpm_key_free(struct att_tpm_key *k);
@@ -148,7 +153,7 @@ void att_tpm_key_free(struct att_tpm_key *k);
 att_err att_tpm_key_check_ak(const struct att_tpm_key *k, char *msg, size_t msg_len) ATT_WUR;
 
 /* base64 of SHA-256 over the key's DER SubjectPublicKeyInfo: MAA's `aikPubHash`. */
-att_err att_tpm_key_pub_hash(const struct att_tpm_key *k, char out[45]) ATT_WUR;
+att_err att_tpm_key_pub_hash(const EVP_PKEY *pkey, char out[45]) ATT_WUR;
 
 /* The signature over q->raw by k. ATT_ERR_TPM_SIG_SCHEME (scheme does not suit the key or the
  * key's own scheme), ATT_ERR_TPM_SIGNATURE. */

@@ -11,7 +11,6 @@ Run one with /usr/bin/python3 from any directory (ATTESTD_BUILD names the build,
 harness); it exits 0 when every attack was refused, 1 on a finding.
 """
 import base64
-import datetime
 import hashlib
 import json
 import os
@@ -26,10 +25,9 @@ WT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abs
 sys.path.insert(0, os.path.join(WT, "tests", "integration"))
 
 import harness as h  # noqa: E402
-from cryptography import x509  # noqa: E402
+import swtpm  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
 
 AZURE = os.path.join(WT, "tests", "fixtures", "azure")
 FINDINGS = []
@@ -143,32 +141,6 @@ def describe(status, doc, dt):
 
 
 # ---- PKI ---------------------------------------------------------------------------------
-
-def make_ca(name="attack TPM CA"):
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
-                                         False), critical=True)
-            .sign(key, hashes.SHA256()))
-    return key, cert
-
-
-def issue_cert(ca_key, ca_cert, pub):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "AK")]))
-            .issuer_name(ca_cert.subject).public_key(pub)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=10))
-            .sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
-
 
 # ---- the software TPM ----------------------------------------------------------------------
 
@@ -318,7 +290,7 @@ class Env:
 
     def __init__(self, extra_config="", env=None, start=True):
         self.tmp = tempfile.mkdtemp(prefix="attack-tpm-")
-        self.ca_key, self.ca_cert = make_ca()
+        self.ca_key, self.ca_cert = swtpm.make_ak_ca("attack TPM CA")
         self.roots = os.path.join(self.tmp, "ak_roots.pem")
         with open(self.roots, "wb") as f:
             f.write(self.ca_cert.public_bytes(serialization.Encoding.PEM))
@@ -326,7 +298,7 @@ class Env:
             if start else None
 
     def cert_for(self, ak):
-        return issue_cert(self.ca_key, self.ca_cert, ak.key.public_key())
+        return swtpm.issue_ak_cert(self.ca_key, self.ca_cert, ak.key.public_key())
 
     def challenge(self):
         status, _, data = self.d.request("POST", "/attest/TpmQuote:challenge")

@@ -18,7 +18,7 @@ tpm = None
 try:
     tpm = swtpm.Swtpm(e.tmp)
     ak_pub, ak_pem = tpm.create_ak()
-    cert = issue_cert(e.ca_key, e.ca_cert, serialization.load_pem_public_key(ak_pem))
+    cert = swtpm.issue_ak_cert(e.ca_key, e.ca_cert, serialization.load_pem_public_key(ak_pem))
     out = tpm.tool("tpm2_pcrread", "sha1:7")
     print("  swtpm sha1 bank:", out.strip().replace("\n", " ")[:80])
     forged = AgileLog(SoftMachine(banks=(ALG_SHA1, ALG_SHA256)), algs=(ALG_SHA1, ALG_SHA256))

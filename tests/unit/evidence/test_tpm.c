@@ -15,6 +15,7 @@
 #include "evidence/intel/quote.h"
 #include "evidence/tpm/eventdata.h"
 #include "evidence/tpm/eventlog.h"
+#include "evidence/tpm/memo.h"
 #include "evidence/tpm/tpm2.h"
 
 static struct att_bytes view(const struct att_buf *b)
@@ -153,6 +154,44 @@ static void test_gce_quotes_verify(void **state)
     }
 }
 
+/* An area seen again gets the same key and aikPubHash from the memo; certificate validations
+ * count only inside their window and for their own key. */
+static void test_memo(void **state)
+{
+    (void)state;
+    struct sample a;
+    struct sample b;
+    char msg[256] = "";
+    gce_load(&a, "sha256");
+    gce_load(&b, "sha256");
+    assert_ptr_equal(a.k.pkey, b.k.pkey);
+    assert_string_equal(a.k.pub_hash, b.k.pub_hash);
+    char fresh[45];
+    EXPECT_OK(att_tpm_key_pub_hash(b.k.pkey, fresh));
+    assert_string_equal(fresh, b.k.pub_hash);
+    EXPECT_OK(att_tpm_quote_verify(&b.q, &b.s, &b.k, msg, sizeof(msg)));
+    sample_free(&a);
+    sample_free(&b);
+
+    struct att_tpm_cert_memo *m = att_tpm_cert_memo_new();
+    uint8_t key[32];
+    uint8_t other[32];
+    assert_non_null(m);
+    memset(key, 0x42, sizeof(key));
+    memcpy(other, key, sizeof(other));
+    other[31] ^= 1; /* same slot, another key */
+    assert_false(att_tpm_cert_memo_valid(m, key, 150));
+    att_tpm_cert_memo_add(m, key, 100, 200);
+    assert_true(att_tpm_cert_memo_valid(m, key, 100));
+    assert_true(att_tpm_cert_memo_valid(m, key, 200));
+    assert_false(att_tpm_cert_memo_valid(m, key, 99));
+    assert_false(att_tpm_cert_memo_valid(m, key, 201));
+    assert_false(att_tpm_cert_memo_valid(m, other, 150));
+    assert_false(att_tpm_cert_memo_valid(NULL, key, 150));
+    att_tpm_cert_memo_add(NULL, key, 100, 200); /* no memo: nothing kept, no crash */
+    att_tpm_cert_memo_free(m);
+}
+
 static void test_windows_quote_verifies(void **state)
 {
     (void)state;
@@ -212,14 +251,12 @@ static void test_spki_ak_verifies(void **state)
     EXPECT_OK(att_tpm_signature_parse(view(&sig), &s, msg, sizeof(msg)));
     EXPECT_OK(att_tpm_quote_verify(&q, &s, &k, msg, sizeof(msg)));
     EXPECT_OK(att_tpm_quote_check_pcrs(&q, s.hash, &pcrs, msg, sizeof(msg)));
-    char hash[45];
-    EXPECT_OK(att_tpm_key_pub_hash(&k, hash));
     uint8_t h[32];
     EXPECT_OK(att_sha256(ak.data, ak.len, h));
     struct att_buf hb;
     att_buf_init(&hb, 64);
     EXPECT_OK(att_b64_encode(h, 32, &hb));
-    assert_string_equal(hash, att_buf_cstr(&hb));
+    assert_string_equal(k.pub_hash, att_buf_cstr(&hb));
     att_buf_cleanup(&hb);
     att_tpm_key_free(&k);
     att_buf_cleanup(&ak);
@@ -842,15 +879,25 @@ static void test_maa_recipes_on_windows_log(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gce_quotes_verify), cmocka_unit_test(test_windows_quote_verifies),
-        cmocka_unit_test(test_spki_ak_verifies),  cmocka_unit_test(test_truncations),
-        cmocka_unit_test(test_bit_flips),         cmocka_unit_test(test_quote_fields),
-        cmocka_unit_test(test_ak_attributes),     cmocka_unit_test(test_logs_parse),
-        cmocka_unit_test(test_gce_log_replays),   cmocka_unit_test(test_windows_log_replays),
-        cmocka_unit_test(test_log_altered),       cmocka_unit_test(test_log_truncations),
-        cmocka_unit_test(test_log_limits),        cmocka_unit_test(test_ccel_replays),
-        cmocka_unit_test(test_events_windows),    cmocka_unit_test(test_events_linux),
-        cmocka_unit_test(test_events_forged),     cmocka_unit_test(test_maa_recipes_on_windows_log),
+        cmocka_unit_test(test_gce_quotes_verify),
+        cmocka_unit_test(test_memo),
+        cmocka_unit_test(test_windows_quote_verifies),
+        cmocka_unit_test(test_spki_ak_verifies),
+        cmocka_unit_test(test_truncations),
+        cmocka_unit_test(test_bit_flips),
+        cmocka_unit_test(test_quote_fields),
+        cmocka_unit_test(test_ak_attributes),
+        cmocka_unit_test(test_logs_parse),
+        cmocka_unit_test(test_gce_log_replays),
+        cmocka_unit_test(test_windows_log_replays),
+        cmocka_unit_test(test_log_altered),
+        cmocka_unit_test(test_log_truncations),
+        cmocka_unit_test(test_log_limits),
+        cmocka_unit_test(test_ccel_replays),
+        cmocka_unit_test(test_events_windows),
+        cmocka_unit_test(test_events_linux),
+        cmocka_unit_test(test_events_forged),
+        cmocka_unit_test(test_maa_recipes_on_windows_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -370,6 +370,40 @@ static void test_fn_jmespath(void **state)
             NULL, ATT_ERR_POLICY_EVAL, NULL);
 }
 
+/* An incoming claim given as a tree alone (struct att_claim `json`, no text): JmesPath queries
+ * the tree; every other use sees its compact JSON text, written once. */
+static void test_tree_only_claims(void **state)
+{
+    (void)state;
+    json_t *tree = json_pack("{s:[i,i,i], s:s}", "values", 0, 1, 2, "name", "x");
+    assert_non_null(tree);
+    struct att_claim in[] = {att_claim_string("events", NULL, AS),
+                             att_claim_string("other", "abc", AS)};
+    in[0].json = tree;
+    struct att_policy_result r;
+    run(HEAD12 "issuancerules{"
+               "c:[type==\"events\"] => issue(type=\"second\", value=JmesPath(c.value, "
+               "\"values[1]\"));"
+               "c:[type==\"events\"] => issue(type=\"text\", value=c.value);"
+               "c:[type==\"events\"] => issue(type=\"joined\", value=AppendString(c.value, "
+               "\"!\"));"
+               "[value==\"{\\\"values\\\":[0,1,2],\\\"name\\\":\\\"x\\\"}\"] => "
+               "issue(type=\"matched\", value=true);"
+               "c:[type==\"events\"] => add(type=\"copy\", value=c.value);"
+               "c:[type==\"copy\"] => issue(type=\"name\", value=JmesPath(c.value, \"name\"));};",
+        in, NELEM(in), &r);
+    static const struct exp_claim exp[] = {
+        EXP_S("second", "1"),
+        EXP_S("text", "{\"values\":[0,1,2],\"name\":\"x\"}"),
+        EXP_S("joined", "{\"values\":[0,1,2],\"name\":\"x\"}!"),
+        EXP_B("matched", true),
+        EXP_S("name", "\"x\""),
+    };
+    assert_claims("outgoing", r.outgoing, r.n_outgoing, exp, NELEM(exp));
+    att_policy_result_cleanup(&r);
+    json_decref(tree);
+}
+
 static void test_fn_json_to_claim_value(void **state)
 {
     (void)state;
@@ -1058,6 +1092,7 @@ int main(void)
         cmocka_unit_test(test_permit_and_deny),
         cmocka_unit_test(test_value_type_in_actions),
         cmocka_unit_test(test_fn_jmespath),
+        cmocka_unit_test(test_tree_only_claims),
         cmocka_unit_test(test_fn_json_to_claim_value),
         cmocka_unit_test(test_fn_sets),
         cmocka_unit_test(test_fn_strings_and_bools),
