@@ -37,8 +37,8 @@ static bool same_key(const struct pol_index_table *t, const struct pol_index_lis
 }
 
 /* The slot of key (type, len): its list, or the free slot where it would go. */
-static struct pol_index_list *slot_of(const struct pol_index_table *t, const char *type,
-                                      size_t len, uint64_t h)
+static struct pol_index_list *slot_of(const struct pol_index_table *t, const char *type, size_t len,
+                                      uint64_t h)
 {
     size_t i = (size_t)h & (t->cap - 1);
     while (t->slots[i].n != 0 && !same_key(t, &t->slots[i], type, len, h)) {

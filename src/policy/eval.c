@@ -23,140 +23,16 @@
  * written as a JMESPath result, at the rates below); and every step JMESPath takes. Also
  * by caps on added claims, on value size and on memory. docs/internals/policy.md, "Budget".
  */
-#include "policy/policy_int.h"
+#include "policy/eval_int.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
 #include "core/rd.h"
-#include "policy/budget.h"
-#include "policy/claim_index.h"
-#include "policy/jmespath.h"
 
-/*
- * Steps per KiB of text, by what is done with it. A step is calibrated to cost at most about
- * as much CPU time as the dearest plain step (bench/bench_policy_budget.c measures each kind
- * of work to exhaustion): copying or comparing bytes is cheap, decoding JSON with jansson
- * (an allocation per value) and lexing a query are dear.
- */
-#define STEPS_PER_KIB_COPY 64
-#define STEPS_PER_KIB_QUERY 3072
-#define STEPS_PER_KIB_JSON_WRITE 1024
-/* JsonToClaimValue: an array element becomes a set element (a decoded value and a copy). */
-#define STEPS_PER_SET_ELEMENT 4
-/*
- * Decoding JSON with jansson costs per byte and, far more, per value it makes (an allocation
- * each; an array a table, an object a hash table): measured, 11-16 ns a byte of strings, about
- * 200 ns an integer, 500 ns an array, 100-1400 ns an object. So the text is charged a step a
- * byte plus steps per structural character (json_decode_cost), not by size alone: text dense
- * in small values ([[],[],...]) costs what it costs.
- */
-#define STEPS_PER_JSON_ARRAY 50
-#define STEPS_PER_JSON_OBJECT 100
-#define STEPS_PER_JSON_SEPARATOR 16 /* ',' and ':': one more value, or one more member */
-
-/* Decoded JSON documents one evaluation keeps, so the JmesPath calls of a measured-boot
- * policy decode their event log once, not once per call. */
-#define DOC_CACHE_SLOTS 4
-/* Compiled JmesPath queries kept by one evaluation (a policy repeats its queries for every claim
- * a rule matches); past this many, the oldest is replaced. */
-#define QUERY_CACHE_SLOTS 64
-
-/* ======================================================================================
- * Values and evaluation state
- * ====================================================================================== */
-
-enum vkind {
-    V_EMPTY, /* JsonToClaimValue(null): adding or issuing it is a no-op */
-    V_STRING,
-    V_INTEGER,
-    V_BOOLEAN,
-    V_SET, /* scalar elements only */
-};
-
-struct val {
-    enum vkind kind;
-    bool read_only;
-    const char *s; /* V_STRING */
-    size_t len;
-    int64_t i;         /* V_INTEGER */
-    bool b;            /* V_BOOLEAN */
-    struct val *elems; /* V_SET */
-    size_t n;
-    json_t *doc; /* V_STRING of JSON text: its decoded tree, when a claim brought one */
-};
-
-enum ctx {
-    CTX_SCALAR,
-    CTX_SET, /* IDENT.prop means the property of every claim the condition matches */
-};
-
-#define NONE SIZE_MAX
-
-struct frame {
-    size_t first;    /* index of the first matching claim, NONE if none */
-    struct val *rhs; /* evaluated right-hand sides, one per property condition */
-};
-
-struct claim_vec {
-    struct att_claim *items;
-    size_t n;
-    size_t cap;
-};
-
-struct att_policy_mem {
-    struct pol_arena keep; /* strings of every rule-made claim */
-};
-
-/* A decoded JmesPath document and a copy of the text it came from (the key). */
-struct doc_slot {
-    char *text;
-    size_t len;
-    json_t *doc;
-};
-
-struct ev {
-    const struct att_policy *pol;
-    const struct att_policy_limits *lim;
-    const struct pol_diag *diag;
-    const struct att_claim *in;
-    size_t n_in;
-    struct claim_vec added; /* rule-made incoming claims, in order */
-    struct claim_vec out;
-    struct claim_vec props;
-    struct att_policy_mem *mem;
-    struct pol_arena scratch; /* values of one rule; rewound after each rule */
-    struct frame *frame;
-    size_t visible; /* claims the current rule sees (fixed while it runs) */
-    const struct pol_rule *rule;
-    struct att_budget budget;
-    bool permit;
-    bool deny;
-    struct pol_pos deny_pos;
-    struct att_jmespath_limits jl;
-    struct doc_slot docs[DOC_CACHE_SLOTS];
-    size_t next_doc; /* the slot the next miss replaces */
-    struct att_jmespath_query *queries[QUERY_CACHE_SLOTS];
-    size_t next_query;
-    json_t **trees; /* JmesPath results as trees, kept for the values made of them */
-    size_t n_trees;
-    size_t cap_trees;
-    char **in_text; /* n_in texts of incoming claims that came as trees only (claim_text) */
-    struct pol_claim_index index; /* every claim by type (eval_condition) */
-};
-
-static const struct att_claim *claim_at(const struct ev *ev, size_t i)
-{
-    return i < ev->n_in ? &ev->in[i] : &ev->added.items[i - ev->n_in];
-}
-
-static att_err fail(const struct ev *ev, att_err code, struct pol_pos at, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static att_err fail(const struct ev *ev, att_err code, struct pol_pos at, const char *fmt, ...)
+att_err pol_ev_fail(const struct ev *ev, att_err code, struct pol_pos at, const char *fmt, ...)
 {
     char detail[256];
     va_list ap;
@@ -166,34 +42,17 @@ static att_err fail(const struct ev *ev, att_err code, struct pol_pos at, const 
     return pol_fail(ev->diag, code, at.line, at.col, "%s", detail);
 }
 
-static att_err budget_spent(const struct ev *ev, struct pol_pos at)
+att_err pol_ev_budget_spent(const struct ev *ev, struct pol_pos at)
 {
-    return fail(ev, ATT_ERR_POLICY_BUDGET, at, "step budget of %llu exhausted",
-                (unsigned long long)ev->lim->max_steps);
-}
-
-static att_err step(struct ev *ev, uint64_t n, struct pol_pos at)
-{
-    return att_budget_take(&ev->budget, n) ? ATT_OK : budget_spent(ev, at);
-}
-
-/* Work on `bytes` of text at `per_kib` steps per KiB (at least one step). */
-static att_err step_text(struct ev *ev, size_t bytes, uint64_t per_kib, struct pol_pos at)
-{
-    return step(ev, 1 + (uint64_t)bytes / 1024 * per_kib + (uint64_t)bytes % 1024 * per_kib / 1024,
-                at);
-}
-
-static att_err step_bytes(struct ev *ev, size_t bytes, struct pol_pos at)
-{
-    return step_text(ev, bytes, STEPS_PER_KIB_COPY, at);
+    return pol_ev_fail(ev, ATT_ERR_POLICY_BUDGET, at, "step budget of %llu exhausted",
+                       (unsigned long long)ev->lim->max_steps);
 }
 
 /*
  * What decoding `len` bytes of JSON text costs (see STEPS_PER_JSON_*). Structural characters
  * inside strings are counted too: an overestimate, never an underestimate.
  */
-static uint64_t json_decode_cost(const char *text, size_t len)
+uint64_t pol_ev_json_decode_cost(const char *text, size_t len)
 {
     struct att_rd r;
     uint8_t c;
@@ -211,26 +70,26 @@ static uint64_t json_decode_cost(const char *text, size_t len)
     return cost;
 }
 
-static att_err scratch_alloc(struct ev *ev, size_t n, struct pol_pos at, void **out)
+att_err pol_ev_scratch_alloc(struct ev *ev, size_t n, struct pol_pos at, void **out)
 {
     att_err rc = pol_arena_alloc(&ev->scratch, n, out);
     if (rc == ATT_ERR_TOO_LARGE) {
-        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "evaluation memory over %zu bytes",
-                    ev->lim->max_memory);
+        return pol_ev_fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "evaluation memory over %zu bytes",
+                           ev->lim->max_memory);
     }
     return rc;
 }
 
-static att_err scratch_vals(struct ev *ev, size_t n, struct pol_pos at, struct val **out)
+att_err pol_ev_scratch_vals(struct ev *ev, size_t n, struct pol_pos at, struct val **out)
 {
     ATT_ENSURE(n <= SIZE_MAX / sizeof(struct val), ATT_ERR_INTERNAL);
     void *p;
-    ATT_TRY(scratch_alloc(ev, n * sizeof(struct val), at, &p));
+    ATT_TRY(pol_ev_scratch_alloc(ev, n * sizeof(struct val), at, &p));
     *out = p;
     return ATT_OK;
 }
 
-static const char *kind_name(enum vkind k)
+const char *pol_ev_kind_name(enum vkind k)
 {
     switch (k) {
     case V_EMPTY: return "an empty value (JSON null)";
@@ -240,16 +99,6 @@ static const char *kind_name(enum vkind k)
     case V_SET: return "a Set";
     default: return "?";
     }
-}
-
-static struct val string_val(const char *s, size_t len)
-{
-    struct val v;
-    memset(&v, 0, sizeof(v));
-    v.kind = V_STRING;
-    v.s = s;
-    v.len = len;
-    return v;
 }
 
 /* A claim that came as a tree only (att_claim.json without its text). */
@@ -328,27 +177,6 @@ static att_err claim_field(struct ev *ev, const struct att_claim *c, enum pol_fi
     }
     *out = v;
     return ATT_OK;
-}
-
-/* Steps of comparing `a` and `b` beyond the one of the comparison itself: strings of equal
- * length are compared byte by byte (of unequal length, not at all). */
-static uint64_t compare_cost(const struct val *a, const struct val *b)
-{
-    bool strings = a->kind == V_STRING && b->kind == V_STRING && a->len == b->len;
-    return strings ? (uint64_t)a->len * STEPS_PER_KIB_COPY / 1024 : 0;
-}
-
-static bool scalar_equal(const struct val *a, const struct val *b)
-{
-    if (a->kind != b->kind) {
-        return false;
-    }
-    switch (a->kind) {
-    case V_STRING: return a->len == b->len && (a->len == 0 || memcmp(a->s, b->s, a->len) == 0);
-    case V_INTEGER: return a->i == b->i;
-    case V_BOOLEAN: return a->b == b->b;
-    default: return false;
-    }
 }
 
 /*
@@ -471,7 +299,7 @@ static att_err field_set(struct ev *ev, const struct pol_expr *e, struct val *ou
         ATT_TRY(next_match(ev, cond, fr->rhs, j + 1, &j));
     }
     struct val *elems;
-    ATT_TRY(scratch_vals(ev, n, e->pos, &elems));
+    ATT_TRY(pol_ev_scratch_vals(ev, n, e->pos, &elems));
     size_t k = 0;
     if (n > 0) {
         ATT_TRY(next_match(ev, cond, fr->rhs, fr->first, &j));
@@ -489,369 +317,6 @@ static att_err field_set(struct ev *ev, const struct pol_expr *e, struct val *ou
     for (size_t i = 0; i < n; i++) {
         out->read_only = out->read_only || elems[i].read_only;
     }
-    return ATT_OK;
-}
-
-/* A value seen as a set: a set is itself, a scalar a one-element set, empty is {}. */
-static void as_set(const struct val *v, const struct val **elems, size_t *n)
-{
-    if (v->kind == V_SET) {
-        *elems = v->elems;
-        *n = v->n;
-    } else if (v->kind == V_EMPTY) {
-        *elems = NULL;
-        *n = 0;
-    } else {
-        *elems = v;
-        *n = 1;
-    }
-}
-
-static att_err need_kind(const struct ev *ev, const struct pol_expr *call, size_t arg,
-                         const struct val *v, enum vkind want)
-{
-    if (v->kind == want) {
-        return ATT_OK;
-    }
-    return fail(ev, ATT_ERR_POLICY_EVAL, call->pos, "%s: argument %zu must be %s, found %s",
-                pol_func_name(call->func), arg, kind_name(want), kind_name(v->kind));
-}
-
-static att_err copy_to_scratch(struct ev *ev, const char *s, size_t n, struct pol_pos at,
-                               const char **out)
-{
-    att_err rc = pol_arena_strdup(&ev->scratch, s, n, out);
-    if (rc == ATT_ERR_TOO_LARGE) {
-        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "evaluation memory over %zu bytes",
-                    ev->lim->max_memory);
-    }
-    return rc;
-}
-
-static void docs_free(struct ev *ev)
-{
-    for (size_t i = 0; i < DOC_CACHE_SLOTS; i++) {
-        free(ev->docs[i].text);
-        json_decref(ev->docs[i].doc);
-    }
-    for (size_t i = 0; i < ev->n_trees; i++) {
-        json_decref(ev->trees[i]);
-    }
-    free(ev->trees);
-    for (size_t i = 0; i < QUERY_CACHE_SLOTS; i++) {
-        att_jmespath_query_free(ev->queries[i]);
-    }
-}
-
-/* The compiled form of query `q` (borrowed from the cache), compiled on a miss. */
-static att_err jmes_query(struct ev *ev, const struct val *q, struct att_jmespath_query **out,
-                          char *detail, size_t detail_len)
-{
-    for (size_t i = 0; i < QUERY_CACHE_SLOTS && ev->queries[i] != NULL; i++) {
-        if (att_jmespath_query_is(ev->queries[i], q->s, q->len)) {
-            *out = ev->queries[i];
-            return ATT_OK;
-        }
-    }
-    struct att_jmespath_query *c = NULL;
-    ATT_TRY(att_jmespath_compile(q->s, q->len, &ev->jl, &c, detail, detail_len));
-    size_t slot = ev->next_query;
-    ev->next_query = (ev->next_query + 1) % QUERY_CACHE_SLOTS;
-    att_jmespath_query_free(ev->queries[slot]);
-    ev->queries[slot] = c;
-    *out = c;
-    return ATT_OK;
-}
-
-/* Keep `tree` (taken) for the rest of the evaluation. */
-static att_err keep_tree(struct ev *ev, json_t *tree)
-{
-    if (ev->n_trees == ev->cap_trees) {
-        size_t cap = ev->cap_trees == 0 ? 16 : ev->cap_trees * 2;
-        json_t **t = realloc(ev->trees, cap * sizeof(*t));
-        if (t == NULL) {
-            json_decref(tree);
-            return ATT_ERR_NOMEM;
-        }
-        ev->trees = t;
-        ev->cap_trees = cap;
-    }
-    ev->trees[ev->n_trees++] = tree;
-    return ATT_OK;
-}
-
-/*
- * The decoded document of JSON text `v` (borrowed from the cache): looked up by content,
- * since text a rule computes lives only as long as the rule. A miss pays for decoding.
- */
-static att_err jmes_doc(struct ev *ev, const struct pol_expr *e, const struct val *v, json_t **out)
-{
-    if (v->doc != NULL) {
-        *out = v->doc; /* decoded by whoever made the claim: nothing to parse */
-        return ATT_OK;
-    }
-    for (size_t i = 0; i < DOC_CACHE_SLOTS; i++) {
-        struct doc_slot *d = &ev->docs[i];
-        if (d->doc != NULL && d->len == v->len) {
-            ATT_TRY(step_bytes(ev, v->len, e->pos));
-            if (memcmp(d->text, v->s, v->len) == 0) {
-                *out = d->doc;
-                return ATT_OK;
-            }
-        }
-    }
-    ATT_TRY(step(ev, json_decode_cost(v->s, v->len), e->pos));
-    char detail[160] = "";
-    json_t *doc = NULL;
-    att_err rc = att_jmespath_load(v->s, v->len, &ev->jl, &doc, detail, sizeof(detail));
-    if (rc == ATT_ERR_TOO_LARGE) {
-        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, e->pos, "JmesPath: %s", detail);
-    }
-    if (rc != ATT_OK) {
-        return rc == ATT_ERR_NOMEM ? rc
-                                   : fail(ev, ATT_ERR_POLICY_EVAL, e->pos, "JmesPath: %s (%s)",
-                                          detail, att_err_name(rc));
-    }
-    char *text = malloc(v->len + 1);
-    if (text == NULL) {
-        json_decref(doc);
-        return ATT_ERR_NOMEM;
-    }
-    memcpy(text, v->s, v->len);
-    struct doc_slot *d = &ev->docs[ev->next_doc];
-    ev->next_doc = (ev->next_doc + 1) % DOC_CACHE_SLOTS;
-    free(d->text);
-    json_decref(d->doc);
-    d->text = text;
-    d->len = v->len;
-    d->doc = doc;
-    *out = doc;
-    return ATT_OK;
-}
-
-/* JmesPath(json, query): claim-rule-functions, "JmesPath function". */
-static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct val *a,
-                           struct val *out)
-{
-    ATT_TRY(need_kind(ev, e, 1, &a[0], V_STRING));
-    ATT_TRY(need_kind(ev, e, 2, &a[1], V_STRING));
-    /* "The first argument must evaluate a non-empty JSON ... The second argument must
-     * evaluate to a non-empty valid JmesPath query string." */
-    bool no_json = a[0].len == 0 && a[0].doc == NULL; /* a tree-only claim has no text */
-    if (no_json || a[1].len == 0) {
-        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos, "JmesPath: argument %d is empty",
-                    no_json ? 1 : 2);
-    }
-    ATT_TRY(step_text(ev, a[1].len, STEPS_PER_KIB_QUERY, e->pos));
-    json_t *doc = NULL;
-    ATT_TRY(jmes_doc(ev, e, &a[0], &doc));
-    struct att_buf res;
-    att_buf_init(&res, ev->lim->max_value);
-    char detail[160] = "";
-    json_t *tree = NULL;
-    struct att_jmespath_query *query = NULL;
-    att_err rc = ATT_OK;
-    query = e->query; /* compiled with the policy when the query is a literal */
-    if (query == NULL) {
-        rc = jmes_query(ev, &a[1], &query, detail, sizeof(detail));
-    }
-    if (rc == ATT_OK) {
-        rc = att_jmespath_query_eval(query, doc, &ev->jl, &ev->budget, &res, &tree, detail,
-                                     sizeof(detail));
-    }
-    if (rc == ATT_OK) {
-        rc = keep_tree(ev, tree);
-    }
-    if (rc == ATT_OK) {
-        rc = step_text(ev, res.len, STEPS_PER_KIB_JSON_WRITE + STEPS_PER_KIB_COPY, e->pos);
-        if (rc == ATT_OK) {
-            *out = string_val(NULL, 0);
-            rc = copy_to_scratch(ev, att_buf_cstr(&res), res.len, e->pos, &out->s);
-            out->len = res.len;
-            out->read_only = a[0].read_only || a[1].read_only;
-            out->doc = tree; /* a later JmesPath or JsonToClaimValue need not parse the text */
-        }
-    } else if (rc == ATT_ERR_NOMEM) {
-        /* passed through */
-    } else if (rc == ATT_ERR_JMESPATH_BUDGET) {
-        rc = budget_spent(ev, e->pos);
-    } else if (rc == ATT_ERR_TOO_LARGE) {
-        /* query or result over the JMESPath caps (result <= max_value) */
-        rc = fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, e->pos, "JmesPath: %s",
-                  detail[0] != 0 ? detail : "query or result over its size limit");
-    } else {
-        rc = fail(ev, ATT_ERR_POLICY_EVAL, e->pos, "JmesPath: %s (%s)",
-                  detail[0] != 0 ? detail : att_err_str(rc), att_err_name(rc));
-    }
-    att_buf_cleanup(&res);
-    return rc;
-}
-
-/* One JSON primitive as a claim value; objects, arrays and fractions are refused. */
-static att_err json_scalar(struct ev *ev, const struct pol_expr *e, const json_t *j, bool ro,
-                           struct val *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->read_only = ro;
-    switch (json_typeof(j)) {
-    case JSON_NULL: out->kind = V_EMPTY; return ATT_OK;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        out->kind = V_BOOLEAN;
-        out->b = json_is_true(j);
-        return ATT_OK;
-    case JSON_INTEGER:
-        out->kind = V_INTEGER;
-        out->i = (int64_t)json_integer_value(j);
-        return ATT_OK;
-    case JSON_STRING:
-        out->kind = V_STRING;
-        out->len = json_string_length(j);
-        return copy_to_scratch(ev, json_string_value(j), out->len, e->pos, &out->s);
-    case JSON_REAL:
-        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
-                    "JsonToClaimValue: fractional numbers are not claim values");
-    case JSON_OBJECT:
-        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
-                    "JsonToClaimValue: JSON objects are not claim values");
-    case JSON_ARRAY:
-    default:
-        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
-                    "JsonToClaimValue: arrays may hold only numbers, Booleans, strings and "
-                    "null");
-    }
-}
-
-/* JsonToClaimValue(json): claim-rule-functions, "JsonToClaimValue function". */
-static att_err fn_json_to_claim_value(struct ev *ev, const struct pol_expr *e, const struct val *a,
-                                      struct val *out)
-{
-    ATT_TRY(need_kind(ev, e, 1, &a[0], V_STRING));
-    ATT_TRY(step(ev, json_decode_cost(a[0].s, a[0].len), e->pos));
-    json_error_t jerr;
-    json_t *j = a[0].doc != NULL ? json_incref(a[0].doc)
-                                 : json_loadb(a[0].s, a[0].len, JSON_DECODE_ANY, &jerr);
-    if (j == NULL) {
-        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
-                    "JsonToClaimValue: argument is not JSON (at character %d)", jerr.position);
-    }
-    att_err rc = ATT_OK;
-    if (!json_is_array(j)) {
-        rc = json_scalar(ev, e, j, a[0].read_only, out);
-        json_decref(j);
-        return rc;
-    }
-    /* "Such an array is converted to a set"; null elements carry no value and are
-     * skipped, as JsonToClaimValue(null) is. */
-    size_t n = json_array_size(j);
-    struct val *elems = NULL;
-    rc = step(ev, (uint64_t)n * STEPS_PER_SET_ELEMENT, e->pos);
-    if (rc == ATT_OK) {
-        rc = scratch_vals(ev, n, e->pos, &elems);
-    }
-    size_t k = 0;
-    for (size_t i = 0; rc == ATT_OK && i < n; i++) {
-        const json_t *item = json_array_get(j, i);
-        if (json_is_array(item) || json_is_object(item)) {
-            rc = fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
-                      "JsonToClaimValue: arrays may hold only numbers, Booleans, strings and "
-                      "null");
-            break;
-        }
-        rc = json_scalar(ev, e, item, a[0].read_only, &elems[k]);
-        if (rc == ATT_OK && elems[k].kind != V_EMPTY) {
-            k++;
-        }
-    }
-    json_decref(j);
-    ATT_TRY(rc);
-    memset(out, 0, sizeof(*out));
-    out->kind = V_SET;
-    out->elems = elems;
-    out->n = k;
-    out->read_only = a[0].read_only;
-    return ATT_OK;
-}
-
-/* IsSubsetOf(a, b): every element of a equals some element of b. */
-static att_err fn_is_subset_of(struct ev *ev, const struct pol_expr *e, const struct val *a,
-                               struct val *out)
-{
-    const struct val *x;
-    const struct val *y;
-    size_t nx;
-    size_t ny;
-    as_set(&a[0], &x, &nx);
-    as_set(&a[1], &y, &ny);
-    bool subset = true;
-    for (size_t i = 0; i < nx && subset; i++) {
-        bool found = false;
-        for (size_t k = 0; k < ny && !found; k++) {
-            ATT_TRY(step(ev, 1 + compare_cost(&x[i], &y[k]), e->pos));
-            found = scalar_equal(&x[i], &y[k]);
-        }
-        subset = found;
-    }
-    memset(out, 0, sizeof(*out));
-    out->kind = V_BOOLEAN;
-    out->b = subset;
-    return ATT_OK;
-}
-
-static att_err fn_append_string(struct ev *ev, const struct pol_expr *e, const struct val *a,
-                                struct val *out)
-{
-    ATT_TRY(need_kind(ev, e, 1, &a[0], V_STRING));
-    ATT_TRY(need_kind(ev, e, 2, &a[1], V_STRING));
-    if (a[0].len > ev->lim->max_value || a[1].len > ev->lim->max_value - a[0].len) {
-        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, e->pos, "AppendString: result over %zu bytes",
-                    ev->lim->max_value);
-    }
-    size_t n = a[0].len + a[1].len;
-    ATT_TRY(step_bytes(ev, n, e->pos));
-    void *p;
-    ATT_TRY(scratch_alloc(ev, n + 1, e->pos, &p));
-    char *s = p;
-    if (a[0].len > 0) {
-        memcpy(s, a[0].s, a[0].len);
-    }
-    if (a[1].len > 0) {
-        memcpy(s + a[0].len, a[1].s, a[1].len);
-    }
-    *out = string_val(s, n);
-    out->read_only = a[0].read_only || a[1].read_only;
-    return ATT_OK;
-}
-
-static att_err fn_negate_bool(struct ev *ev, const struct pol_expr *e, const struct val *a,
-                              struct val *out)
-{
-    ATT_TRY(need_kind(ev, e, 1, &a[0], V_BOOLEAN));
-    *out = a[0];
-    out->b = !a[0].b;
-    return ATT_OK;
-}
-
-/* ContainsOnlyValue(set, v): true iff the set is non-empty and every element equals v. */
-static att_err fn_contains_only_value(struct ev *ev, const struct pol_expr *e, const struct val *a,
-                                      struct val *out)
-{
-    if (a[1].kind == V_SET || a[1].kind == V_EMPTY) {
-        return fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
-                    "ContainsOnlyValue: argument 2 must be a single value, found %s",
-                    kind_name(a[1].kind));
-    }
-    const struct val *x;
-    size_t nx;
-    as_set(&a[0], &x, &nx);
-    bool only = nx > 0;
-    for (size_t i = 0; i < nx && only; i++) {
-        ATT_TRY(step(ev, 1 + compare_cost(&x[i], &a[1]), e->pos));
-        only = scalar_equal(&x[i], &a[1]);
-    }
-    memset(out, 0, sizeof(*out));
-    out->kind = V_BOOLEAN;
-    out->b = only;
     return ATT_OK;
 }
 
@@ -894,19 +359,11 @@ static att_err eval_call(struct ev *ev, const struct pol_expr *e, struct val *ou
     for (size_t i = 0; i < e->nargs && i < POL_MAX_ARGS; i++) {
         if (a[i].kind == V_SET && e->func != FN_IS_SUBSET_OF &&
             !(e->func == FN_CONTAINS_ONLY_VALUE && i == 0)) {
-            return fail(ev, ATT_ERR_POLICY_EVAL, e->pos, "%s: argument %zu must not be a Set",
-                        pol_func_name(e->func), i + 1);
+            return pol_ev_fail(ev, ATT_ERR_POLICY_EVAL, e->pos,
+                               "%s: argument %zu must not be a Set", pol_func_name(e->func), i + 1);
         }
     }
-    switch (e->func) {
-    case FN_JMESPATH: return fn_jmespath(ev, e, a, out);
-    case FN_JSON_TO_CLAIM_VALUE: return fn_json_to_claim_value(ev, e, a, out);
-    case FN_IS_SUBSET_OF: return fn_is_subset_of(ev, e, a, out);
-    case FN_APPEND_STRING: return fn_append_string(ev, e, a, out);
-    case FN_NEGATE_BOOL: return fn_negate_bool(ev, e, a, out);
-    case FN_CONTAINS_ONLY_VALUE: return fn_contains_only_value(ev, e, a, out);
-    default: return ATT_ERR_INTERNAL;
-    }
+    return pol_ev_call_function(ev, e, a, out);
 }
 
 static att_err eval_expr(struct ev *ev, const struct pol_expr *e, enum ctx ctx, struct val *out)
@@ -945,7 +402,7 @@ static att_err eval_condition(struct ev *ev, size_t k, bool *holds)
     const struct pol_cond *cond = &ev->rule->conds[k];
     struct frame *fr = &ev->frame[k];
     fr->first = NONE;
-    ATT_TRY(scratch_vals(ev, cond->nprops, cond->pos, &fr->rhs));
+    ATT_TRY(pol_ev_scratch_vals(ev, cond->nprops, cond->pos, &fr->rhs));
     /* The right-hand sides depend only on earlier bindings: evaluate them once. */
     for (size_t p = 0; p < cond->nprops; p++) {
         ATT_TRY(eval_expr(ev, cond->props[p].rhs, CTX_SCALAR, &fr->rhs[p]));
@@ -973,8 +430,8 @@ static att_err vec_push(struct ev *ev, struct claim_vec *v, const struct att_cla
             ncap = ev->lim->max_claims;
         }
         if (ncap <= v->n) {
-            return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "more than %zu claims added",
-                        ev->lim->max_claims);
+            return pol_ev_fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "more than %zu claims added",
+                               ev->lim->max_claims);
         }
         struct att_claim *grown = realloc(v->items, ncap * sizeof(*grown));
         ATT_ENSURE(grown != NULL, ATT_ERR_NOMEM);
@@ -988,15 +445,15 @@ static att_err vec_push(struct ev *ev, struct claim_vec *v, const struct att_cla
 static att_err keep_str(struct ev *ev, const char *s, size_t n, struct pol_pos at, const char **out)
 {
     if (n > ev->lim->max_value) {
-        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "a claim string over %zu bytes",
-                    ev->lim->max_value);
+        return pol_ev_fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "a claim string over %zu bytes",
+                           ev->lim->max_value);
     }
     /* copied, into memory that grows: the bytes cost, beyond the action's own step */
     ATT_TRY(step(ev, (uint64_t)n * STEPS_PER_KIB_COPY / 1024, at));
     att_err rc = pol_arena_strdup(&ev->mem->keep, n > 0 ? s : "", n, out);
     if (rc == ATT_ERR_TOO_LARGE) {
-        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "evaluation memory over %zu bytes",
-                    ev->lim->max_memory);
+        return pol_ev_fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "evaluation memory over %zu bytes",
+                           ev->lim->max_memory);
     }
     return rc;
 }
@@ -1006,8 +463,8 @@ static att_err add_claim(struct ev *ev, const struct pol_action *a, const struct
                          const struct val *v)
 {
     if (ev->added.n >= ev->lim->max_claims) {
-        return fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, a->pos, "more than %zu claims added",
-                    ev->lim->max_claims);
+        return pol_ev_fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, a->pos, "more than %zu claims added",
+                           ev->lim->max_claims);
     }
     struct att_claim c;
     memset(&c, 0, sizeof(c));
@@ -1068,27 +525,29 @@ static att_err exec_claim_action(struct ev *ev, const struct pol_action *a)
         ATT_TRY(eval_expr(ev, a->value, CTX_SCALAR, &value));
     }
     if (type.kind != V_STRING || type.len == 0) {
-        return fail(ev, ATT_ERR_POLICY_EVAL, a->type != NULL ? a->type->pos : a->pos,
-                    "a claim type must be a non-empty String, found %s",
-                    type.kind == V_STRING ? "an empty String" : kind_name(type.kind));
+        return pol_ev_fail(ev, ATT_ERR_POLICY_EVAL, a->type != NULL ? a->type->pos : a->pos,
+                           "a claim type must be a non-empty String, found %s",
+                           type.kind == V_STRING ? "an empty String" : pol_ev_kind_name(type.kind));
     }
     if (a->kind == PA_ISSUE && att_policy_claim_reserved(type.s, type.len)) {
-        return fail(ev, ATT_ERR_POLICY_RESERVED_CLAIM, a->type != NULL ? a->type->pos : a->pos,
-                    "issue(): '%.*s' is a claim only the service sets",
-                    pol_quote_len(type.s, type.len), type.s);
+        return pol_ev_fail(ev, ATT_ERR_POLICY_RESERVED_CLAIM,
+                           a->type != NULL ? a->type->pos : a->pos,
+                           "issue(): '%.*s' is a claim only the service sets",
+                           pol_quote_len(type.s, type.len), type.s);
     }
     const struct val *elems;
     size_t n;
     as_set(&value, &elems, &n); /* empty (JSON null) and {} add nothing */
     for (size_t i = 0; i < n; i++) {
         if (a->has_value_type && elems[i].kind != kind_of(a->value_type)) {
-            return fail(ev, ATT_ERR_POLICY_EVAL, a->pos, "value is %s but valueType is \"%s\"",
-                        kind_name(elems[i].kind), att_claim_value_type_name(a->value_type));
+            return pol_ev_fail(
+                ev, ATT_ERR_POLICY_EVAL, a->pos, "value is %s but valueType is \"%s\"",
+                pol_ev_kind_name(elems[i].kind), att_claim_value_type_name(a->value_type));
         }
         if (elems[i].read_only && a->kind != PA_ADD) {
-            return fail(ev, ATT_ERR_POLICY_EVAL, a->pos,
-                        "%s(): the value comes from a read-only claim and cannot be issued",
-                        pol_action_name(a->kind));
+            return pol_ev_fail(ev, ATT_ERR_POLICY_EVAL, a->pos,
+                               "%s(): the value comes from a read-only claim and cannot be issued",
+                               pol_action_name(a->kind));
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -1177,7 +636,7 @@ static void free_state(struct ev *ev)
     }
     free(ev->in_text);
     pol_claim_index_free(&ev->index);
-    docs_free(ev);
+    pol_ev_caches_free(ev);
     pol_arena_cleanup(&ev->scratch);
     if (ev->mem != NULL) {
         pol_arena_cleanup(&ev->mem->keep);

@@ -85,8 +85,8 @@ bool att_tpm_cert_memo_valid(struct att_tpm_cert_memo *m, const uint8_t key[32],
     }
     size_t s = slot_of(key, CERT_SLOTS);
     pthread_mutex_lock(&m->lock);
-    bool hit = m->used[s] && memcmp(m->key[s], key, 32) == 0 && now >= m->from[s] &&
-               now <= m->until[s];
+    bool hit =
+        m->used[s] && memcmp(m->key[s], key, 32) == 0 && now >= m->from[s] && now <= m->until[s];
     pthread_mutex_unlock(&m->lock);
     return hit;
 }
