@@ -139,6 +139,12 @@ class AzureSnpTest(unittest.TestCase):
         self.refused({"attestationInfo": "!!"}, "ATT_ERR_HCL_FORMAT")
         self.refused({"attestationInfo": info({"IsolationInfo": {"Type": "TrustedLaunch"}})},
                      "ATT_ERR_HCL_FORMAT")
+        # a signature longer than RSA-4096's, refused before anything is held (this once
+        # leaked the key's JWK: the daemon's exit under LeakSanitizer is the check)
+        maa = snp_maa()
+        maa["TpmInfo"]["PcrSignature"] = b64(b"\1" * 65536)
+        msg = self.refused({"attestationInfo": info(maa), "nonce": NONCE}, "ATT_ERR_HCL_FORMAT")
+        self.assertIn("signature", msg)
         hcl = bytearray(read("snp05_azure_snp_vtpm_hcl_report.bin"))
         hcl[0] = 0
         ev["hcl_report"] = h.b64url_encode(bytes(hcl))

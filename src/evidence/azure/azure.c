@@ -371,7 +371,14 @@ static att_err azure_parse(void *state, const struct att_evidence_request *req, 
     s->inner_req.runtime.bytes = (struct att_bytes){s->runtime.data, s->runtime.len};
     ATT_GUARD(s->inner->parse(s->inner_state, &s->inner_req, msg, msg_len));
 
-    /* the vTPM quote, as TpmQuote evidence by the runtime data's HCLAkPub */
+    /* the vTPM quote, as TpmQuote evidence by the runtime data's HCLAkPub; its signature's size
+     * first, while nothing is held that the way out would have to release */
+    if (sig.len > 512) {
+        rc = att_failf(ATT_ERR_HCL_FORMAT, msg, msg_len,
+                       "the vTPM quote's signature has %zu bytes, more than an RSA-4096 one",
+                       sig.len);
+        goto out;
+    }
     EVP_PKEY *ak = NULL;
     struct att_bytes rt = {s->runtime.data, s->runtime.len};
     ATT_GUARD(att_hcl_runtime(rt, &s->runtime_json, &ak, msg, msg_len));
@@ -387,12 +394,6 @@ static att_err azure_parse(void *state, const struct att_evidence_request *req, 
                             json_object_get(key, "e"));
             break;
         }
-    }
-    if (sig.len > 512) {
-        rc = att_failf(ATT_ERR_HCL_FORMAT, msg, msg_len,
-                       "the vTPM quote's signature has %zu bytes, more than an RSA-4096 one",
-                       sig.len);
-        goto out;
     }
     struct att_bytes sb = {sig.data, sig.len};
     s->tpm_body =
