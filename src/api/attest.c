@@ -11,6 +11,7 @@
  * verification step). This is the only place attestation errors become HTTP answers.
  */
 #include "api/attest_int.h"
+#include "api/sealed_answer.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -334,6 +335,9 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
     }
     if (rc == ATT_OK) {
         rc = att_api_attest_issue(call, claims, d.req.draft_policy != NULL, now, &token, &err);
+    }
+    if (rc == ATT_OK && t->seals_answer && (rc = att_sealed_answer(claims, &token)) != ATT_OK) {
+        rc = internal(&err, rc, "cannot seal the answer");
     }
     if (rc != ATT_OK) {
         att_api_attest_error(call, &err, resp);

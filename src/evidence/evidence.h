@@ -60,6 +60,9 @@ struct att_evidence_request {
     /* The freshness value src/api derived for the evidence (MAA's TPM protocol binds the quote
      * to its request key and challenge); never taken from the body. Empty: none. */
     struct att_bytes bound_nonce;
+    /* The answer will be sealed to a key the quoting TPM certified (AzureGuest: only that TPM
+     * can read it, so replayed evidence gains nothing): a quote then needs no nonce. */
+    bool sealed;
 };
 
 /* What the steps get beyond the request: where collateral comes from, and the time. */
@@ -82,6 +85,9 @@ struct att_evidence_type {
     bool legacy_body;
     const char *verified; /* what `verify` judges, for messages: "quote" */
     const char *parsed;   /* what a parse failure names, when not `member` (TpmQuote's members) */
+    /* The answer is sealed to the key the token's x-ms-runtime names TpmEphemeralEncryptionKey,
+     * when it names one (AzureGuest: src/api/sealed_answer.c) */
+    bool seals_answer;
     const char *since_api_version; /* the first api-version serving the type; NULL: all */
     /* The "$" names policies also see (pairs "$alias", "claim", NULL-ended), or NULL. */
     const char *const *aliases;

@@ -115,11 +115,13 @@ static bool claim_is_tree(const struct att_claim *c)
 static att_err claim_text(struct ev *ev, const struct att_claim *c, struct pol_pos at,
                           const char **s, size_t *len)
 {
-    size_t i = 0;
-    while (i < ev->n_in && &ev->in[i] != c) {
-        i++;
-    }
-    ATT_ENSURE(i < ev->n_in, ATT_ERR_INTERNAL); /* rule-made claims always have their text */
+    /* its place among the incoming claims (rule-made claims always have their text) */
+    uintptr_t addr = (uintptr_t)c;
+    uintptr_t first = (uintptr_t)ev->in;
+    ATT_ENSURE(ev->n_in > 0 && addr >= first && addr < (uintptr_t)(ev->in + ev->n_in) &&
+                   (addr - first) % sizeof(*c) == 0,
+               ATT_ERR_INTERNAL);
+    size_t i = (addr - first) / sizeof(*c);
     if (ev->in_text == NULL) {
         ev->in_text = calloc(ev->n_in, sizeof(*ev->in_text));
         ATT_ENSURE(ev->in_text != NULL, ATT_ERR_NOMEM);
@@ -140,7 +142,10 @@ static att_err claim_field(struct ev *ev, const struct att_claim *c, enum pol_fi
 {
     const char *name;
     switch (f) {
-    case PF_TYPE: *out = string_val(c->type, c->type_len); return ATT_OK;
+    case PF_TYPE:
+        *out = string_val(c->type, c->type_len);
+        out->read_only = c->type_read_only;
+        return ATT_OK;
     case PF_ISSUER:
         name = att_claim_issuer_name(c->issuer);
         *out = string_val(name, strlen(name));
@@ -472,6 +477,7 @@ static att_err add_claim(struct ev *ev, const struct pol_action *a, const struct
     c.type_len = type->len;
     c.issuer = ATT_ISSUER_ATTESTATION_POLICY;
     c.read_only = v->read_only;
+    c.type_read_only = type->read_only;
     c.json = v->doc; /* a tree from an incoming claim lives as long as the evaluation */
     switch (v->kind) {
     case V_STRING:
@@ -492,6 +498,7 @@ static att_err add_claim(struct ev *ev, const struct pol_action *a, const struct
     ATT_TRY(vec_push(ev, &ev->added, &c, a->pos));
     ATT_TRY(pol_claim_index_add(&ev->index, c.type, c.type_len, ev->n_in + ev->added.n - 1));
     c.read_only = false;
+    c.type_read_only = false;
     if (a->kind == PA_ISSUE) {
         ATT_TRY(vec_push(ev, &ev->out, &c, a->pos));
     } else if (a->kind == PA_ISSUEPROPERTY) {
@@ -534,6 +541,11 @@ static att_err exec_claim_action(struct ev *ev, const struct pol_action *a)
                            a->type != NULL ? a->type->pos : a->pos,
                            "issue(): '%.*s' is a claim only the service sets",
                            pol_quote_len(type.s, type.len), type.s);
+    }
+    if (type.read_only && a->kind != PA_ADD) {
+        return pol_ev_fail(ev, ATT_ERR_POLICY_EVAL, a->type != NULL ? a->type->pos : a->pos,
+                           "%s(): the type comes from a read-only claim and cannot be issued",
+                           pol_action_name(a->kind));
     }
     const struct val *elems;
     size_t n;

@@ -92,9 +92,11 @@ struct att_claim {
     /*
      * Read-only claims (e.g. TPM "pcrs", docs/reference/maa-policy.md §3.4) can be queried but not
      * issued: a value taken from one, or computed from one by JmesPath, AppendString,
-     * JsonToClaimValue or NegateBool, cannot be issue()d or issueproperty()d.
+     * JsonToClaimValue or NegateBool, cannot be issue()d or issueproperty()d; nor can a claim
+     * whose type was computed from one (type_read_only: rule-made claims only).
      */
     bool read_only;
+    bool type_read_only;
     /*
      * A string claim of JSON text may come with the same value already decoded (the TPM type
      * builds its events JSON as a tree): JmesPath() then queries the tree without parsing the

@@ -137,6 +137,27 @@ static att_err put_rsa(json_t *jwk, const EVP_PKEY *key)
     return set_bn(jwk, "e", key, OSSL_PKEY_PARAM_RSA_E, 0);
 }
 
+att_err att_jwk_rsa_public(const EVP_PKEY *key, const char *kid, json_t **out)
+{
+    json_t *jwk = json_object();
+    att_err rc = jwk != NULL ? ATT_OK : ATT_ERR_NOMEM;
+    if (rc == ATT_OK) {
+        rc = set_str(jwk, "kid", kid);
+    }
+    if (rc == ATT_OK) {
+        rc = set_str(jwk, "kty", "RSA");
+    }
+    if (rc == ATT_OK) {
+        rc = put_rsa(jwk, key);
+    }
+    if (rc != ATT_OK) {
+        json_decref(jwk);
+        return rc;
+    }
+    *out = jwk;
+    return ATT_OK;
+}
+
 /* RFC 7518 §6.2.1: "crv", "x", "y". */
 static att_err put_ec(json_t *jwk, const EVP_PKEY *key)
 {

@@ -27,6 +27,9 @@
 att_err att_jwk_from_cert(const uint8_t *cert_der, size_t cert_len, const char *kid,
                           enum att_jws_alg alg, json_t **out) ATT_WUR;
 
+/* {"kid", "kty": "RSA", "n", "e"} of an RSA public key (RFC 7518 §6.3.1); a new object. */
+att_err att_jwk_rsa_public(const EVP_PKEY *key, const char *kid, json_t **out) ATT_WUR;
+
 /* Public key of a DER certificate; caller frees. */
 att_err att_jwk_cert_pubkey(const uint8_t *cert_der, size_t cert_len, EVP_PKEY **out) ATT_WUR;
 

@@ -1,9 +1,10 @@
 /*
  * fuzz_tpm_structs.c - libFuzzer target for the TPM 2.0 structure decoding
  * (src/evidence/tpm/tpm2.c: TPMS_ATTEST, TPMT_SIGNATURE, TPMT_PUBLIC / TPM2B_PUBLIC through
- * libtss2-mu). Input: arbitrary bytes, fully untrusted, given to each decoder. Oracles beyond the
- * sanitizers: a decoded quote borrows exactly the input and selects only PCRs 0-23 of known
- * banks, once each; a decoded key has a public key and a name of its nameAlg's size.
+ * libtss2-mu; TPM2_Certify attestations too). Input: arbitrary bytes, fully untrusted, given to
+ * each decoder. Oracles beyond the sanitizers: a decoded quote or certification borrows exactly
+ * the input, a quote selects only PCRs 0-23 of known banks, once each; a decoded key has a public
+ * key and a name of its nameAlg's size.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             }
         }
+    }
+    struct att_tpm_certify c;
+    if (att_tpm_certify_parse(in, &c, msg, sizeof(msg)) == ATT_OK &&
+        (c.raw.ptr != data || c.raw.len != size || c.name_len > sizeof(c.name))) {
+        abort();
     }
     if (att_tpm_signature_parse(in, &s, msg, sizeof(msg)) == ATT_OK &&
         (s.sig_len > sizeof(s.sig) || att_tpm_bank_of(s.hash) < 0)) {

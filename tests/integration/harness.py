@@ -397,6 +397,13 @@ def post_json(d, path, body):
     return status, json.loads(data) if data else None
 
 
+def refusal(test, status, doc, inner):
+    """Assert a 400 in MAA's error shape whose innererror.code is `inner`; return its message."""
+    test.assertEqual(status, 400, doc)
+    test.assertEqual(doc["error"]["innererror"]["code"], inner, doc)
+    return doc["error"]["message"]
+
+
 def error_of(body):
     """The (code, message) of an MAA-shaped error body; asserts the exact shape."""
     doc = json.loads(body)

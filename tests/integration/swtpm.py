@@ -142,13 +142,40 @@ class Swtpm:
                   self.path(name + ".pub"))
         return self.read(name + ".pub")
 
+    def create_decryption_key(self, name, attributes="fixedtpm|fixedparent|sensitivedataorigin|"
+                              "userwithauth|decrypt"):
+        """An RSA-2048 decryption key, primary in the NULL hierarchy (as Microsoft's guest
+        attestation client makes its ephemeral key): returns its TPM2B_PUBLIC."""
+        self.tool("tpm2_createprimary", "-C", "n", "-G", "rsa2048", "-a", attributes, "-c",
+                  self.path(name + ".ctx"))
+        self.tool("tpm2_readpublic", "-c", self.path(name + ".ctx"), "-f", "tss", "-o",
+                  self.path(name + ".pub"))
+        return self.read(name + ".pub")
+
+    def certify(self, name, key="ak"):
+        """TPM2_Certify of object `name` by `key`: (TPMS_ATTEST, RSA signature octets)."""
+        self.tool("tpm2_certify", "-c", self.path(name + ".ctx"), "-C", self.path(key + ".ctx"),
+                  "-g", "sha256", "-o", self.path("certify.att"), "-s", self.path("certify.sig"),
+                  "-f", "plain")
+        return self.read("certify.att"), self.read("certify.sig")
+
+    def rsa_decrypt(self, name, data):
+        """TPM2_RSA_Decrypt with RSAES-PKCS1-v1_5 by key `name`."""
+        with open(self.path("rsa.in"), "wb") as f:
+            f.write(data)
+        self.tool("tpm2_rsadecrypt", "-c", self.path(name + ".ctx"), "-s", "rsaes", "-o",
+                  self.path("rsa.out"), self.path("rsa.in"))
+        return self.read("rsa.out")
+
     def extend(self, pcr, digest):
         self.tool("tpm2_pcrextend", "%d:sha256=%s" % (pcr, digest.hex()))
 
     def quote(self, nonce, key="ak", pcrs=range(24)):
-        """TPM2_Quote of SHA-256 PCRs with extraData `nonce`: (TPMS_ATTEST, TPMT_SIGNATURE)."""
+        """TPM2_Quote of SHA-256 PCRs with extraData `nonce` (None: empty): (TPMS_ATTEST,
+        TPMT_SIGNATURE)."""
         sel = "sha256:" + ",".join(str(i) for i in pcrs)
-        self.tool("tpm2_quote", "-c", self.path(key + ".ctx"), "-l", sel, "-q", nonce.hex(),
+        extra = ["-q", nonce.hex()] if nonce is not None else []
+        self.tool("tpm2_quote", "-c", self.path(key + ".ctx"), "-l", sel, *extra,
                   "-m", self.path("quote.msg"), "-s", self.path("quote.sig"), "-g", "sha256")
         return self.read("quote.msg"), self.read("quote.sig")
 

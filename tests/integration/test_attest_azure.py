@@ -76,10 +76,7 @@ class AzureSnpTest(unittest.TestCase):
         return h.post_json(self.d, "/attest/AzureGuest" + API, body)
 
     def refused(self, body, inner):
-        status, doc = self.post(body)
-        self.assertEqual(status, 400, doc)
-        self.assertEqual(doc["error"]["innererror"]["code"], inner, doc)
-        return doc["error"]["message"]
+        return h.refusal(self, *self.post(body), inner)
 
     def test_trustee_shape(self):
         status, doc = self.post({"attestationInfo": info(snp_trustee()), "nonce": NONCE})

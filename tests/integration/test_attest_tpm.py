@@ -112,10 +112,7 @@ class TpmQuoteTest(unittest.TestCase):
         return h.post_json(self.d, "/attest/TpmQuote", body)
 
     def refused(self, body, inner):
-        status, doc = self.post(body)
-        self.assertEqual(status, 400, doc)
-        self.assertEqual(doc["error"]["innererror"]["code"], inner, doc)
-        return doc["error"]["message"]
+        return h.refusal(self, *self.post(body), inner)
 
     def set_policy(self, text):
         """PUT /policies/Tpm (unsigned: the provider's AAD mode); None resets it."""
@@ -325,10 +322,7 @@ class MaaTpmProtocolTest(unittest.TestCase):
                                      payload)}
 
     def refused(self, payload, inner):
-        status, doc = self.call(payload)
-        self.assertEqual(status, 400, doc)
-        self.assertEqual(doc["error"]["innererror"]["code"], inner, doc)
-        return doc["error"]["message"]
+        return h.refusal(self, *self.call(payload), inner)
 
     def test_two_rounds(self):
         challenge, context = self.init()

@@ -6,7 +6,11 @@ t01 a legacy event log of zero records (quadratic parse before the fix); t02 Azu
 runtimeData / initTimeData no evidence binds; t03 TpmQuote's unbound initTimeData and a nonce
 beside a challenge; t04 an SEV-SNP report from VMPL 2 naming its own vTPM key; t06 a challenge
 used up by a refused request; t16 challenges across providers; t18, t19, t21 event data trusted
-through the digests of a bank that proved no PCR (software TPM, swtpm, MAA's protocol).
+through the digests of a bank that proved no PCR (software TPM, swtpm, MAA's protocol). From the
+second review (the AK memo and tree-only policy claims): t30 AK certificates that expire after
+their validation was memoized; t31 memoized certificates sent with other AKs, attributes or
+chains; t32 the events and PCR claims as trees, and nothing derived from the read-only `pcrs`
+issued, not even as a claim's type.
 """
 import glob
 import os
@@ -33,7 +37,7 @@ class TpmAttacksTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout[-4000:])
 
 
-for _name in ("t01", "t02", "t03", "t04", "t06", "t16", "t18", "t19", "t21"):
+for _name in ("t01", "t02", "t03", "t04", "t06", "t16", "t18", "t19", "t21", "t30", "t31", "t32"):
     def _test(self, name=_name):
         if name == "t19" and not swtpm.available():
             self.skipTest("swtpm and tpm2-tools are not installed")

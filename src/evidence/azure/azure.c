@@ -23,6 +23,7 @@
 #include "evidence/tdx/tdx.h"
 #include "evidence/tpm/tpm.h"
 #include "evidence/tpm/tpm2.h"
+#include "token/jwk.h"
 
 #define INFO_MAX ((size_t)8 << 20)
 #define PART_MAX ((size_t)4 << 20)
@@ -41,6 +42,12 @@ struct azure_state {
     json_t *runtime_json;
     json_t *tee;     /* the hardware report's claims, once verified */
     uint32_t quoted; /* the PCRs the vTPM quote covers */
+    /* the key Microsoft's clients ask the answer to be sealed to (TpmInfo.EncKeyPub), its
+     * certification by the AK (EncKeyCertifyInfo, EncKeyCertifyInfoSignature) */
+    bool sealed;
+    struct att_buf enc_pub, enc_certify, enc_sig;
+    EVP_PKEY *hcl_ak; /* HCLAkPub */
+    json_t *enc_jwk;  /* EncKeyPub as a JWK, once verified */
 };
 
 static void azure_release(void *state)
@@ -58,6 +65,11 @@ static void azure_release(void *state)
     json_decref(s->tpm_body);
     json_decref(s->runtime_json);
     json_decref(s->tee);
+    json_decref(s->enc_jwk);
+    EVP_PKEY_free(s->hcl_ak);
+    att_buf_cleanup(&s->enc_pub);
+    att_buf_cleanup(&s->enc_certify);
+    att_buf_cleanup(&s->enc_sig);
     att_buf_cleanup(&s->hardware);
     att_buf_cleanup(&s->runtime);
     att_buf_cleanup(&s->hcl);
@@ -200,6 +212,13 @@ static att_err decode_maa(struct azure_state *s, struct att_buf *sig, struct att
     }
     ATT_TRY(member_bytes(tpm, "PcrQuote", false, &s->quote, msg, msg_len));
     ATT_TRY(member_bytes(tpm, "PcrSignature", false, sig, msg, msg_len));
+    if (json_object_get(tpm, "EncKeyPub") != NULL) {
+        /* all three, or none: the key alone would be a key nobody vouched for */
+        s->sealed = true;
+        ATT_TRY(member_bytes(tpm, "EncKeyPub", false, &s->enc_pub, msg, msg_len));
+        ATT_TRY(member_bytes(tpm, "EncKeyCertifyInfo", false, &s->enc_certify, msg, msg_len));
+        ATT_TRY(member_bytes(tpm, "EncKeyCertifyInfoSignature", false, &s->enc_sig, msg, msg_len));
+    }
     if (json_object_get(s->info, "TcgLogs") != NULL) {
         ATT_TRY(member_bytes(s->info, "TcgLogs", false, log, msg, msg_len));
     }
@@ -379,10 +398,8 @@ static att_err azure_parse(void *state, const struct att_evidence_request *req, 
                        sig.len);
         goto out;
     }
-    EVP_PKEY *ak = NULL;
     struct att_bytes rt = {s->runtime.data, s->runtime.len};
-    ATT_GUARD(att_hcl_runtime(rt, &s->runtime_json, &ak, msg, msg_len));
-    EVP_PKEY_free(ak); /* TpmQuote reads it again from the JWK */
+    ATT_GUARD(att_hcl_runtime(rt, &s->runtime_json, &s->hcl_ak, msg, msg_len));
     json_t *jwk = NULL;
     size_t i;
     json_t *key;
@@ -411,6 +428,7 @@ static att_err azure_parse(void *state, const struct att_evidence_request *req, 
     s->tpm_req.evidence = (struct att_bytes){s->quote.data, s->quote.len};
     s->tpm_req.body = s->tpm_body;
     s->tpm_req.nonce = req->nonce;
+    s->tpm_req.sealed = s->sealed;
     s->tpm_state = calloc(1, att_evidence_tpm_quote.state_size);
     ATT_CHECK(s->tpm_state != NULL, ATT_ERR_NOMEM);
     ATT_GUARD(att_evidence_tpm_quote.parse(s->tpm_state, &s->tpm_req, msg, msg_len));
@@ -440,6 +458,68 @@ static att_err azure_collateral(void *state, const struct att_evidence_env *env,
 
 /* The hardware report, then its binding of the runtime data (which names the vTPM's key), then
  * the vTPM quote by that key. */
+/*
+ * The key to seal the answer to (docs/reference/azure-cvm.md, "Sealed answer"): an RSA
+ * decryption key that cannot leave its TPM (fixedTPM, decrypt, not restricted), which the AK -
+ * HCLAkPub, whose TPM the hardware report vouches for - certified with TPM2_Certify (Part 3
+ * §18.2): the certification names it (nameAlg || H(TPMT_PUBLIC)) and verifies with the AK. Then
+ * only that vTPM can read the token, and replayed evidence gains its sender nothing.
+ */
+static att_err check_enc_key(struct azure_state *s, char *msg, size_t msg_len)
+{
+    struct att_tpm_key enc;
+    struct att_tpm_key ak;
+    struct att_tpm_certify c;
+    struct att_tpm_signature sig = {ATT_TPM_ALG_RSASSA, ATT_TPM_ALG_SHA256, {0}, 0};
+    struct att_bytes pub = {s->enc_pub.data, s->enc_pub.len};
+    char why[192] = "";
+    if (att_tpm_key_from_public(pub, &enc, why, sizeof(why)) != ATT_OK) {
+        return att_failf(ATT_ERR_HCL_ENC_KEY, msg, msg_len, "EncKeyPub: %s", why);
+    }
+    uint32_t need = ATT_TPMA_FIXED_TPM | ATT_TPMA_DECRYPT;
+    att_err rc = ATT_OK;
+    if (enc.type != ATT_TPM_ALG_RSA || (enc.attributes & need) != need ||
+        (enc.attributes & ATT_TPMA_RESTRICTED) != 0) {
+        rc = att_failf(ATT_ERR_HCL_ENC_KEY, msg, msg_len,
+                       "EncKeyPub (attributes 0x%08x) is not an RSA decryption key bound to its "
+                       "TPM (fixedTPM and decrypt set, restricted clear)",
+                       enc.attributes);
+    }
+    struct att_bytes cb = {s->enc_certify.data, s->enc_certify.len};
+    if (rc == ATT_OK && att_tpm_certify_parse(cb, &c, why, sizeof(why)) != ATT_OK) {
+        rc = att_failf(ATT_ERR_HCL_ENC_KEY, msg, msg_len, "EncKeyCertifyInfo: %s", why);
+    }
+    if (rc == ATT_OK && (c.name_len != enc.name_len || memcmp(c.name, enc.name, c.name_len) != 0)) {
+        rc = att_failf(ATT_ERR_HCL_ENC_KEY, msg, msg_len,
+                       "EncKeyCertifyInfo certifies another object than EncKeyPub");
+    }
+    if (rc == ATT_OK && (s->enc_sig.len == 0 || s->enc_sig.len > sizeof(sig.sig))) {
+        rc = att_failf(ATT_ERR_HCL_ENC_KEY, msg, msg_len,
+                       "EncKeyCertifyInfoSignature has %zu bytes, not an RSA signature",
+                       s->enc_sig.len);
+    }
+    if (rc == ATT_OK && EVP_PKEY_up_ref(s->hcl_ak) == 1) {
+        memcpy(sig.sig, s->enc_sig.data, s->enc_sig.len);
+        sig.sig_len = s->enc_sig.len;
+        rc = att_tpm_key_from_pkey(s->hcl_ak, &ak, msg, msg_len);
+        if (rc == ATT_OK &&
+            att_tpm_signed_verify(cb, "EncKeyCertifyInfo", &sig, &ak, why, sizeof(why)) != ATT_OK) {
+            rc = att_failf(ATT_ERR_HCL_ENC_KEY, msg, msg_len,
+                           "EncKeyCertifyInfoSignature is not HCLAkPub's signature of "
+                           "EncKeyCertifyInfo");
+        }
+        att_tpm_key_free(&ak);
+    }
+    if (rc == ATT_OK) {
+        rc = att_jwk_rsa_public(enc.pkey, "TpmEphemeralEncryptionKey", &s->enc_jwk);
+    }
+    if (rc == ATT_OK && json_object_set_new(s->enc_jwk, "key_ops", json_pack("[s]", "encrypt"))) {
+        rc = ATT_ERR_NOMEM;
+    }
+    att_tpm_key_free(&enc);
+    return rc;
+}
+
 static att_err azure_verify(void *state, int64_t now, int64_t grace, char *msg, size_t msg_len)
 {
     struct azure_state *s = state;
@@ -463,7 +543,8 @@ static att_err azure_verify(void *state, int64_t now, int64_t grace, char *msg, 
                          "the SEV-SNP report was made at VMPL %lld, not by the paravisor at VMPL 0",
                          (long long)json_integer_value(vmpl));
     }
-    return att_evidence_tpm_quote.verify(s->tpm_state, now, grace, msg, msg_len);
+    ATT_TRY(att_evidence_tpm_quote.verify(s->tpm_state, now, grace, msg, msg_len));
+    return s->sealed ? check_enc_key(s, msg, msg_len) : ATT_OK;
 }
 
 /* Freshness: the vTPM quote's qualifying data. */
@@ -537,11 +618,24 @@ static att_err azurevm_claims(const struct azure_state *s, json_t *t)
             return ATT_ERR_NOMEM;
         }
     }
-    const json_t *cp = json_object_get(s->info, "ClientPayload");
-    if (json_is_object(cp)) {
-        ATT_TRY(att_claim_set(t, "x-ms-runtime", json_pack("{s:O}", "client-payload", cp)));
+    /* MAA's x-ms-runtime: the client's payload, and the key the answer is sealed to */
+    json_t *cp = json_object_get(s->info, "ClientPayload");
+    json_t *runtime = json_object();
+    ATT_ENSURE(runtime != NULL, ATT_ERR_NOMEM);
+    if (json_is_object(cp) && json_object_set(runtime, "client-payload", cp) != 0) {
+        json_decref(runtime);
+        return ATT_ERR_NOMEM;
     }
-    return ATT_OK;
+    if (s->enc_jwk != NULL &&
+        json_object_set_new(runtime, "keys", json_pack("[O]", s->enc_jwk)) != 0) {
+        json_decref(runtime);
+        return ATT_ERR_NOMEM;
+    }
+    if (json_object_size(runtime) == 0) {
+        json_decref(runtime);
+        return ATT_OK;
+    }
+    return att_claim_set(t, "x-ms-runtime", runtime);
 }
 
 /* Azure's compliance verdict, as MAA's default gives it: a guest its host cannot debug, without
@@ -627,6 +721,7 @@ const struct att_evidence_type att_evidence_azure_guest = {
     .name = "AzureGuest",
     .cli_name = "azure",
     .policy = ATT_POLICY_AZURE_GUEST,
+    .seals_answer = true,
     .member = NULL,
     .legacy_body = false,
     .verified = "guest evidence",

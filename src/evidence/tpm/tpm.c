@@ -49,6 +49,7 @@ struct tpm_state {
     uint8_t expected[NONCE_MAX];
     size_t expected_len;
     bool challenge; /* from a challenge: recorded as used once the quote verified */
+    bool sealed;    /* no nonce: the answer is sealed to a key of this TPM (req->sealed) */
     uint8_t challenge_nonce[ATT_CHALLENGE_NONCE_LEN];
     int64_t challenge_expires;
     const struct att_tpm_source *source;
@@ -449,6 +450,9 @@ static att_err tpm_bind(void *state, const struct att_evidence_request *req, cha
         }
         att_buf_cleanup(&n);
         ATT_TRY(rc);
+    } else if (req->sealed) {
+        s->sealed = true; /* the caller seals the answer; the quote's extraData is not asked */
+        return ATT_OK;
     } else {
         return att_failf(ATT_ERR_TPM_NONCE, msg, msg_len,
                          "a TpmQuote request needs a challenge (POST /attest/TpmQuote:challenge) "
@@ -522,10 +526,12 @@ static att_err tpm_claims(void *state, const struct att_evidence_request *req, j
         ATT_TRY(att_claim_set(t, "nonce", json_string(req->nonce)));
     }
     /* how freshness was established: a challenge of this service, the caller's nonce (its to
-     * check against the token's `nonce`), or the binding of MAA's protocol */
+     * check against the token's `nonce`), the binding of MAA's protocol, or an answer only the
+     * quoting TPM can read (AzureGuest) */
     return att_claim_set(t, "x-ms-tpm-freshness",
                          json_string(req->bound_nonce.len > 0 ? "request-key"
                                      : s->challenge           ? "challenge"
+                                     : s->sealed              ? "sealed-answer"
                                                               : "nonce"));
 }
 

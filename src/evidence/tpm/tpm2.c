@@ -26,6 +26,7 @@
 
 #define TPM_GENERATED_VALUE 0xFF544347u /* Part 2 §6.2 */
 #define TPM_ST_ATTEST_QUOTE 0x8018      /* Part 2 §6.9 */
+#define TPM_ST_ATTEST_CERTIFY 0x8017    /* Part 2 §6.9 */
 #define TPM_ECC_NIST_P256 0x0003        /* Part 2 §6.4 */
 #define TPM_ECC_NIST_P384 0x0004
 #define RSA_MIN_BITS 2048
@@ -136,15 +137,21 @@ static att_err decoded(const char *what, TSS2_RC rc, size_t off, size_t len, cha
 
 /* ---- TPMS_ATTEST ------------------------------------------------------------------------ */
 
+/* A TPMS_ATTEST: exactly `in`, nothing left over. */
+static att_err attest_decode(struct att_bytes in, TPMS_ATTEST *a, char *msg, size_t msg_len)
+{
+    size_t off = 0;
+    memset(a, 0, sizeof(*a));
+    TSS2_RC rc = Tss2_MU_TPMS_ATTEST_Unmarshal(in.ptr, in.len, &off, a);
+    return decoded("TPMS_ATTEST", rc, off, in.len, msg, msg_len);
+}
+
 att_err att_tpm_quote_parse(struct att_bytes in, struct att_tpm_quote *q, char *msg, size_t msg_len)
 {
     TPMS_ATTEST a;
-    size_t off = 0;
 
     memset(q, 0, sizeof(*q));
-    memset(&a, 0, sizeof(a));
-    TSS2_RC rc = Tss2_MU_TPMS_ATTEST_Unmarshal(in.ptr, in.len, &off, &a);
-    ATT_TRY(decoded("TPMS_ATTEST", rc, off, in.len, msg, msg_len));
+    ATT_TRY(attest_decode(in, &a, msg, msg_len));
     /* Part 1 §36.3: only a TPM puts TPM_GENERATED_VALUE into what it signs. */
     if (a.magic != TPM_GENERATED_VALUE) {
         return att_failf(ATT_ERR_TPM_NOT_QUOTE, msg, msg_len,
@@ -193,6 +200,29 @@ att_err att_tpm_quote_parse(struct att_bytes in, struct att_tpm_quote *q, char *
     q->firmware_version = a.firmwareVersion;
     memcpy(q->pcr_digest, a.attested.quote.pcrDigest.buffer, a.attested.quote.pcrDigest.size);
     q->pcr_digest_len = a.attested.quote.pcrDigest.size;
+    return ATT_OK;
+}
+
+att_err att_tpm_certify_parse(struct att_bytes in, struct att_tpm_certify *c, char *msg,
+                              size_t msg_len)
+{
+    TPMS_ATTEST a;
+
+    memset(c, 0, sizeof(*c));
+    ATT_TRY(attest_decode(in, &a, msg, msg_len));
+    if (a.magic != TPM_GENERATED_VALUE || a.type != TPM_ST_ATTEST_CERTIFY) {
+        return att_failf(ATT_ERR_TPM_FORMAT, msg, msg_len,
+                         "TPMS_ATTEST of magic 0x%08x and type 0x%04x is not a TPM-generated "
+                         "certification (TPM_ST_ATTEST_CERTIFY)",
+                         a.magic, (unsigned)a.type);
+    }
+    if (a.attested.certify.name.size > sizeof(c->name)) {
+        return att_failf(ATT_ERR_TPM_FORMAT, msg, msg_len, "certified name of %u bytes",
+                         (unsigned)a.attested.certify.name.size);
+    }
+    c->raw = in;
+    memcpy(c->name, a.attested.certify.name.name, a.attested.certify.name.size);
+    c->name_len = a.attested.certify.name.size;
     return ATT_OK;
 }
 
@@ -522,6 +552,13 @@ static att_err scheme_suits(const struct att_tpm_signature *s, const struct att_
 att_err att_tpm_quote_verify(const struct att_tpm_quote *q, const struct att_tpm_signature *s,
                              const struct att_tpm_key *k, char *msg, size_t msg_len)
 {
+    return att_tpm_signed_verify(q->raw, "the quote", s, k, msg, msg_len);
+}
+
+att_err att_tpm_signed_verify(struct att_bytes data, const char *what,
+                              const struct att_tpm_signature *s, const struct att_tpm_key *k,
+                              char *msg, size_t msg_len)
+{
     att_err rc = ATT_ERR_CRYPTO;
     EVP_MD_CTX *ctx = NULL;
     EVP_PKEY_CTX *pctx = NULL;
@@ -542,13 +579,13 @@ att_err att_tpm_quote_verify(const struct att_tpm_quote *q, const struct att_tpm
     } else if (s->scheme == ATT_TPM_ALG_RSASSA) {
         ATT_CHECK(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1, ATT_ERR_CRYPTO);
     }
-    if (EVP_DigestVerify(ctx, s->sig, s->sig_len, q->raw.ptr, q->raw.len) != 1) {
+    if (EVP_DigestVerify(ctx, s->sig, s->sig_len, data.ptr, data.len) != 1) {
         rc = att_failf(ATT_ERR_TPM_SIGNATURE, msg, msg_len,
-                       "%s/%s signature over the quote does not verify with the attestation key",
+                       "%s/%s signature over %s does not verify with the attestation key",
                        s->scheme == ATT_TPM_ALG_ECDSA    ? "ECDSA"
                        : s->scheme == ATT_TPM_ALG_RSAPSS ? "RSAPSS"
                                                          : "RSASSA",
-                       att_tpm_alg_name(s->hash));
+                       att_tpm_alg_name(s->hash), what);
         goto out;
     }
     rc = ATT_OK;

@@ -160,6 +160,23 @@ att_err att_tpm_key_pub_hash(const EVP_PKEY *pkey, char out[45]) ATT_WUR;
 att_err att_tpm_quote_verify(const struct att_tpm_quote *q, const struct att_tpm_signature *s,
                              const struct att_tpm_key *k, char *msg, size_t msg_len) ATT_WUR;
 
+/* The signature over `data` (`what` it is, for the message) by k: as att_tpm_quote_verify. */
+att_err att_tpm_signed_verify(struct att_bytes data, const char *what,
+                              const struct att_tpm_signature *s, const struct att_tpm_key *k,
+                              char *msg, size_t msg_len) ATT_WUR;
+
+/* A parsed TPMS_ATTEST of type TPM_ST_ATTEST_CERTIFY (TPM2_Certify, Part 3 §18.2): the name of
+ * the object the signing key vouches for is in the same TPM. `raw` borrows the input. */
+struct att_tpm_certify {
+    struct att_bytes raw; /* the signed bytes */
+    uint8_t name[68];     /* a TPM2B_NAME's bytes: nameAlg || digest, or a handle */
+    size_t name_len;
+};
+
+/* ATT_ERR_TPM_FORMAT (malformed, trailing bytes, not a TPM-generated certification). */
+att_err att_tpm_certify_parse(struct att_bytes in, struct att_tpm_certify *c, char *msg,
+                              size_t msg_len) ATT_WUR;
+
 /* extraData equals `nonce` (constant time). ATT_ERR_TPM_NONCE. */
 att_err att_tpm_quote_check_nonce(const struct att_tpm_quote *q, struct att_bytes nonce, char *msg,
                                   size_t msg_len) ATT_WUR;

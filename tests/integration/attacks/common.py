@@ -25,6 +25,7 @@ WT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abs
 sys.path.insert(0, os.path.join(WT, "tests", "integration"))
 
 import harness as h  # noqa: E402
+from cryptography import x509  # noqa: E402
 import swtpm  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils  # noqa: E402
@@ -374,3 +375,50 @@ def azure_maa_info(pki, runtime, ak, extra, machine=None, sign_key=None):
                 "Proof": b64(json.dumps(pki.proof()).encode()), "RunTimeData": b64(runtime)}},
             "TpmInfo": {"PcrQuote": b64(q), "PcrSignature": b64(sig),
                         "PCRs": [{"Index": i, "Digest": b64(v)} for i, v in m.pcr[ALG_SHA256].items()]}}
+
+
+# ---- the memo and tree-claim attacks (t30-t32) ----------------------------------------------
+
+from cryptography.x509.oid import NameOID  # noqa: E402
+import datetime  # noqa: E402
+
+
+def cert(ca_key, ca_cert, pub, cn="test AK", nb=None, na=None, ca=False):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    b = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+         .issuer_name(ca_cert.subject).public_key(pub).serial_number(x509.random_serial_number())
+         .not_valid_before(nb or now - datetime.timedelta(hours=1))
+         .not_valid_after(na or now + datetime.timedelta(days=10)))
+    if ca:
+        b = b.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                          False), critical=True)
+    return b.sign(ca_key, hashes.SHA256())
+
+def der(c):
+    return c.public_bytes(serialization.Encoding.DER)
+
+def attest(env, ak, cert_der=None, chain=None, machine=None, log=None, nonce="ab" * 16, extra=None, **kw):
+    m = machine or SoftMachine()
+    n = bytes.fromhex(nonce) if nonce else extra
+    body = m.body(ak, extra if extra is not None else n, log=log, cert=cert_der, nonce=nonce, **kw)
+    if chain is not None:
+        body["akCertificateChain"] = chain
+    return post(env.d, "/attest/TpmQuote", body)
+
+def claims(doc):
+    return h.decode_jwt(doc["token"])[1]
+
+def put_policy(d, text, ptype="Tpm"):
+    token = h.owner_token(d)
+    status, _, body = d.request("PUT", f"/policies/{ptype}?api-version=2020-10-01",
+                                body=h.unsigned_policy_jws(text).encode(),
+                                headers={"Authorization": "Bearer " + token, "Content-Type": "text/plain"})
+    return status, body
+
+def permissive(extra_auth="", issuance="", cfg="require_valid_aik_cert=false"):
+    return f"""version=1.2;
+configurationrules{{ => issueproperty(type="require_valid_aik_cert", value=false); }};
+authorizationrules{{ {extra_auth} => permit(); }};
+issuancerules{{ {issuance} }};"""
+

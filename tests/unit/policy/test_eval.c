@@ -585,6 +585,20 @@ static void test_read_only(void **state)
                    "c:[type==\"copy\"] => issue(claim=c);};",
             in, 2, NULL, ATT_ERR_POLICY_EVAL,
             "3:21: issue(): the value comes from a read-only claim and cannot be issued");
+    /* nor can a claim type made of one (it would carry the data as a name) */
+    run_err(HEAD12 "issuancerules{\nc:[type==\"pcrs\"] => issue(type=JmesPath(c.value, "
+                   "\"PCRs[0].Index\"), value=\"v\");};",
+            in, 2, NULL, ATT_ERR_POLICY_EVAL,
+            "2:32: issue(): the type comes from a read-only claim and cannot be issued");
+    run_err(HEAD12 "issuancerules{\nc:[type==\"pcrs\"] => add(type=AppendString(\"t\", c.value), "
+                   "value=1);\nc:[type==\"t{\\\"PCRs\\\":[{\\\"Index\\\":0}]}\"] => "
+                   "issue(type=c.type, value=2);};",
+            in, 2, NULL, ATT_ERR_POLICY_EVAL,
+            "3:55: issue(): the type comes from a read-only claim and cannot be issued");
+    run_err(HEAD12 "issuancerules{\nc:[type==\"pcrs\"] => add(type=AppendString(\"t\", c.value), "
+                   "value=1);\nc:[type==\"t{\\\"PCRs\\\":[{\\\"Index\\\":0}]}\"] => "
+                   "issueproperty(claim=c);};",
+            in, 2, NULL, ATT_ERR_POLICY_EVAL, NULL);
 }
 
 /* ---- caps ----------------------------------------------------------------------------------- */
