@@ -311,6 +311,7 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
     struct decoded d;
     json_t *claims = NULL;
     struct att_buf token;
+    struct att_buf sealed; /* the token sealed to the client's vTPM key (AzureGuest) */
     int64_t now = att_time_now();
     att_err rc;
 
@@ -329,6 +330,7 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
     memset(&err, 0, sizeof(err));
     decoded_init(&d);
     att_buf_init(&token, ATT_JWS_MAX);
+    att_buf_init(&sealed, ATT_SEALED_ANSWER_MAX);
     rc = decode(call->req, t, &d, &err);
     if (rc == ATT_OK) {
         rc = att_api_attest_run(call, t, &d.req, now, &claims, &err);
@@ -336,17 +338,19 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
     if (rc == ATT_OK) {
         rc = att_api_attest_issue(call, claims, d.req.draft_policy != NULL, now, &token, &err);
     }
-    if (rc == ATT_OK && t->seals_answer && (rc = att_sealed_answer(claims, &token)) != ATT_OK) {
+    if (rc == ATT_OK && t->seals_answer &&
+        (rc = att_sealed_answer(claims, &token, &sealed)) != ATT_OK) {
         rc = internal(&err, rc, "cannot seal the answer");
     }
     if (rc != ATT_OK) {
         att_api_attest_error(call, &err, resp);
     } else {
         att_api_attest_log(call, t, claims, d.req.draft_policy != NULL);
-        answer_token(resp, &token);
+        answer_token(resp, sealed.len > 0 ? &sealed : &token);
     }
     json_decref(claims);
     att_buf_cleanup(&token);
+    att_buf_cleanup(&sealed);
     decoded_cleanup(&d);
 }
 

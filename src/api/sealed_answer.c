@@ -95,7 +95,7 @@ static json_t *b64_json(const uint8_t *p, size_t n)
     return s;
 }
 
-att_err att_sealed_answer(const json_t *claims, struct att_buf *token)
+att_err att_sealed_answer(const json_t *claims, const struct att_buf *token, struct att_buf *out)
 {
     const json_t *jwk = sealing_jwk(claims);
     if (jwk == NULL) {
@@ -139,8 +139,7 @@ att_err att_sealed_answer(const json_t *claims, struct att_buf *token)
         rc = text != NULL ? ATT_OK : ATT_ERR_NOMEM;
     }
     if (rc == ATT_OK) {
-        att_buf_reset(token);
-        rc = att_b64url_encode(text, strlen(text), token);
+        rc = att_b64url_encode(text, strlen(text), out);
     }
     free(text);
     json_decref(doc);

@@ -10,13 +10,16 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "token/jws.h"
 
 /* The kid of the key an answer is sealed to, in the token's x-ms-runtime "keys" (MAA's name). */
 #define ATT_SEALED_ANSWER_KID "TpmEphemeralEncryptionKey"
+/* The largest sealed answer: a JWS of ATT_JWS_MAX, base64 twice over, and the envelope. */
+#define ATT_SEALED_ANSWER_MAX (2 * ATT_JWS_MAX + 4096)
 
 /*
- * When `claims` (the token's) name a key of kid ATT_SEALED_ANSWER_KID in x-ms-runtime, replace
- * `token` (the JWS) by the sealed answer:
+ * When `claims` (the token's) name a key of kid ATT_SEALED_ANSWER_KID in x-ms-runtime, write into
+ * `out` (empty otherwise; at most ATT_SEALED_ANSWER_MAX) the sealed answer for `token` (the JWS):
  *
  *   base64url(JSON {"Jwt": base64(AES-256-GCM ciphertext of the JWS),
  *                   "EncryptedInnerKey": base64(the AES key, RSAES-PKCS1-v1_5 to the key),
@@ -25,10 +28,11 @@
  *                                        "Iv": base64(12 bytes)},
  *                   "AuthenticationData": base64(the 16-byte GCM tag)})
  *
- * with the ASCII text "Transport Key" as the GCM's additional data. Without such a key `token`
- * is left as it is. Only types with seals_answer set may be sealed (their x-ms-runtime is
- * attestd's, never a client's JSON). ATT_ERR_KEY_TYPE, ATT_ERR_CRYPTO, ATT_ERR_NOMEM.
+ * with the ASCII text "Transport Key" as the GCM's additional data. Only types with seals_answer
+ * set may be sealed (their x-ms-runtime is attestd's, never a client's JSON). ATT_ERR_KEY_TYPE,
+ * ATT_ERR_CRYPTO, ATT_ERR_NOMEM.
  */
-att_err att_sealed_answer(const json_t *claims, struct att_buf *token) ATT_WUR;
+att_err att_sealed_answer(const json_t *claims, const struct att_buf *token,
+                          struct att_buf *out) ATT_WUR;
 
 #endif

@@ -93,7 +93,7 @@ class SealedAnswerTest(unittest.TestCase):
         cls.tpm.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def info(self, enc=True, **tpm_info):
+    def info(self, enc=True, payload=None, **tpm_info):
         """attestationInfo as Microsoft's clients build it; `tpm_info` replaces TpmInfo members."""
         msg, sig = self.tpm.quote(None)
         tpm = {"PcrQuote": b64(msg), "PcrSignature": b64(raw_signature(sig)),
@@ -105,7 +105,8 @@ class SealedAnswerTest(unittest.TestCase):
                         "EncKeyCertifyInfoSignature": b64(self.certify_sig)})
         tpm.update(tpm_info)
         doc = {"AttestationProtocolVersion": "2.0", "OSType": b64(b"Linux"),
-               "OSDistro": b64(b"Ubuntu"), "ClientPayload": {"nonce": b64(b"client nonce")},
+               "OSDistro": b64(b"Ubuntu"),
+               "ClientPayload": payload or {"nonce": b64(b"client nonce")},
                "IsolationInfo": {"Type": "SevSnp", "Evidence": {
                    "Proof": b64url(json.dumps(self.proof).encode()),
                    "RunTimeData": b64(self.runtime)}},
@@ -150,6 +151,15 @@ class SealedAnswerTest(unittest.TestCase):
         self.assertEqual(status, 200, again)
         self.assertNotEqual(json.loads(unb64url(again["token"]))["EncryptedInnerKey"],
                             json.loads(unb64url(doc["token"]))["EncryptedInnerKey"])
+
+    def test_large_answer(self):
+        """A token near the JWS cap grows past it when sealed: still an answer, not an error."""
+        payload = {"blob": b64(os.urandom(120 * 1024))}
+        status, doc = self.post(self.info(payload=payload))
+        self.assertEqual(status, 200, str(doc)[:300])
+        self.assertGreater(len(doc["token"]), 256 * 1024)
+        c = h.decode_jwt(self.unseal(doc["token"]))[1]
+        self.assertEqual(c["x-ms-runtime"]["client-payload"], payload)
 
     def test_certification_checked(self):
         other = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -456,8 +456,6 @@ static att_err azure_collateral(void *state, const struct att_evidence_env *env,
     return att_evidence_tpm_quote.collateral(s->tpm_state, env, msg, msg_len);
 }
 
-/* The hardware report, then its binding of the runtime data (which names the vTPM's key), then
- * the vTPM quote by that key. */
 /*
  * The key to seal the answer to (docs/reference/azure-cvm.md, "Sealed answer"): an RSA
  * decryption key that cannot leave its TPM (fixedTPM, decrypt, not restricted), which the AK -
@@ -498,7 +496,10 @@ static att_err check_enc_key(struct azure_state *s, char *msg, size_t msg_len)
                        "EncKeyCertifyInfoSignature has %zu bytes, not an RSA signature",
                        s->enc_sig.len);
     }
-    if (rc == ATT_OK && EVP_PKEY_up_ref(s->hcl_ak) == 1) {
+    if (rc == ATT_OK && EVP_PKEY_up_ref(s->hcl_ak) != 1) {
+        rc = ATT_ERR_CRYPTO;
+    }
+    if (rc == ATT_OK) { /* att_tpm_key_from_pkey takes the reference */
         memcpy(sig.sig, s->enc_sig.data, s->enc_sig.len);
         sig.sig_len = s->enc_sig.len;
         rc = att_tpm_key_from_pkey(s->hcl_ak, &ak, msg, msg_len);
@@ -520,6 +521,8 @@ static att_err check_enc_key(struct azure_state *s, char *msg, size_t msg_len)
     return rc;
 }
 
+/* The hardware report, then its binding of the runtime data (which names the vTPM's key), then
+ * the vTPM quote by that key. */
 static att_err azure_verify(void *state, int64_t now, int64_t grace, char *msg, size_t msg_len)
 {
     struct azure_state *s = state;
