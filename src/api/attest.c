@@ -287,6 +287,13 @@ att_err att_api_attest_issue(const struct att_api_call *call, json_t *claims, bo
                              int64_t now, struct att_buf *token, struct att_attest_error *err)
 {
     att_err rc = issue(call, claims, draft, now, token);
+    if (rc ==
+        ATT_ERR_TOO_LARGE) { /* the client's data the token echoes (a payload, runtime data) */
+        return att_attest_fail(err, rc,
+                               "the token would be larger than %zu bytes: send less data "
+                               "for it to carry",
+                               (size_t)ATT_JWS_MAX);
+    }
     return rc == ATT_OK ? ATT_OK : internal(err, rc, "cannot sign the token");
 }
 

@@ -10,10 +10,9 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "evidence/evidence.h"
 #include "token/jws.h"
 
-/* The kid of the key an answer is sealed to, in the token's x-ms-runtime "keys" (MAA's name). */
-#define ATT_SEALED_ANSWER_KID "TpmEphemeralEncryptionKey"
 /* The largest sealed answer: a JWS of ATT_JWS_MAX, base64 twice over, and the envelope. */
 #define ATT_SEALED_ANSWER_MAX (2 * ATT_JWS_MAX + 4096)
 

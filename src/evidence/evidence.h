@@ -75,6 +75,9 @@ struct att_evidence_env {
     const char *provider;             /* the provider attested to (binds challenges) */
 };
 
+/* The kid of the key an answer is sealed to (MAA's name for it). */
+#define ATT_SEALED_ANSWER_KID "TpmEphemeralEncryptionKey"
+
 struct att_evidence_type {
     const char *name;            /* MAA's attestation type: "TdxVm" (route /attest/TdxVm) */
     const char *cli_name;        /* attestctl verify|inspect <cli_name>: "tdx" */
@@ -85,8 +88,8 @@ struct att_evidence_type {
     bool legacy_body;
     const char *verified; /* what `verify` judges, for messages: "quote" */
     const char *parsed;   /* what a parse failure names, when not `member` (TpmQuote's members) */
-    /* The answer is sealed to the key the token's x-ms-runtime names TpmEphemeralEncryptionKey,
-     * when it names one (AzureGuest: src/api/sealed_answer.c) */
+    /* The answer is sealed to the key of kid ATT_SEALED_ANSWER_KID in the token's x-ms-runtime
+     * "keys", when it names one (AzureGuest: src/api/sealed_answer.c) */
     bool seals_answer;
     const char *since_api_version; /* the first api-version serving the type; NULL: all */
     /* The "$" names policies also see (pairs "$alias", "claim", NULL-ended), or NULL. */

@@ -10,7 +10,12 @@ through the digests of a bank that proved no PCR (software TPM, swtpm, MAA's pro
 second review (the AK memo and tree-only policy claims): t30 AK certificates that expire after
 their validation was memoized; t31 memoized certificates sent with other AKs, attributes or
 chains; t32 the events and PCR claims as trees, and nothing derived from the read-only `pcrs`
-issued, not even as a claim's type.
+issued, not even as a claim's type. From the third (AzureGuest's sealed answers, a software AK
+named HCLAkPub by a test SEV-SNP report): t33 the envelope's cryptography; t34 replayed
+evidence with the attacker's own key to seal to; t35 certified names that are not EncKeyPub's;
+t36 keys that must not be sealed to (ECC, odd sizes, an even modulus, restricted, exportable);
+t37 malformed and partial members, nonces and challenges beside them; t38 only AzureGuest
+seals; t39 sizes and parallel load; t40 a token over its size cap is a 400, not a 500.
 """
 import glob
 import os
@@ -37,7 +42,8 @@ class TpmAttacksTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout[-4000:])
 
 
-for _name in ("t01", "t02", "t03", "t04", "t06", "t16", "t18", "t19", "t21", "t30", "t31", "t32"):
+for _name in ("t01", "t02", "t03", "t04", "t06", "t16", "t18", "t19", "t21", "t30", "t31", "t32",
+              "t33", "t34", "t35", "t36", "t37", "t38", "t39", "t40"):
     def _test(self, name=_name):
         if name == "t19" and not swtpm.available():
             self.skipTest("swtpm and tpm2-tools are not installed")

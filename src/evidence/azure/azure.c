@@ -212,7 +212,9 @@ static att_err decode_maa(struct azure_state *s, struct att_buf *sig, struct att
     }
     ATT_TRY(member_bytes(tpm, "PcrQuote", false, &s->quote, msg, msg_len));
     ATT_TRY(member_bytes(tpm, "PcrSignature", false, sig, msg, msg_len));
-    if (json_object_get(tpm, "EncKeyPub") != NULL) {
+    if (json_object_get(tpm, "EncKeyPub") != NULL ||
+        json_object_get(tpm, "EncKeyCertifyInfo") != NULL ||
+        json_object_get(tpm, "EncKeyCertifyInfoSignature") != NULL) {
         /* all three, or none: the key alone would be a key nobody vouched for */
         s->sealed = true;
         ATT_TRY(member_bytes(tpm, "EncKeyPub", false, &s->enc_pub, msg, msg_len));
@@ -512,8 +514,15 @@ static att_err check_enc_key(struct azure_state *s, char *msg, size_t msg_len)
         att_tpm_key_free(&ak);
     }
     if (rc == ATT_OK) {
-        rc = att_jwk_rsa_public(enc.pkey, "TpmEphemeralEncryptionKey", &s->enc_jwk);
+        rc = att_jwk_rsa_public(enc.pkey, ATT_SEALED_ANSWER_KID, &s->enc_jwk);
     }
+    EVP_PKEY *check = NULL;
+    enum att_jws_alg alg;
+    if (rc == ATT_OK && att_jwk_to_key(s->enc_jwk, &check, &alg) != ATT_OK) {
+        /* the answer is sealed to the key the token names: it must read back as one */
+        rc = att_failf(ATT_ERR_HCL_ENC_KEY, msg, msg_len, "EncKeyPub is not a usable RSA key");
+    }
+    EVP_PKEY_free(check);
     if (rc == ATT_OK && json_object_set_new(s->enc_jwk, "key_ops", json_pack("[s]", "encrypt"))) {
         rc = ATT_ERR_NOMEM;
     }

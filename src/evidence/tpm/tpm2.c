@@ -319,11 +319,12 @@ static att_err rsa_key(const TPMT_PUBLIC *p, EVP_PKEY **out, char *msg, size_t m
     BIGNUM *be = BN_new();
 
     ATT_CHECK(bn != NULL && be != NULL && BN_set_word(be, e) == 1, ATT_ERR_NOMEM);
-    if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS || BN_num_bits(bn) != bits || (e & 1u) == 0 ||
-        e == 1) {
+    /* RFC 8017 §3.1: n is a product of odd primes, e odd and above 1 */
+    if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS || BN_num_bits(bn) != bits || !BN_is_odd(bn) ||
+        (e & 1u) == 0 || e == 1) {
         rc = att_failf(ATT_ERR_KEY_TYPE, msg, msg_len,
-                       "RSA key of %u bits (modulus %d bits, exponent %u) is not supported",
-                       (unsigned)bits, BN_num_bits(bn), (unsigned)e);
+                       "RSA key of %u bits (modulus %d bits%s, exponent %u) is not supported",
+                       (unsigned)bits, BN_num_bits(bn), BN_is_odd(bn) ? "" : ", even", (unsigned)e);
         goto out;
     }
     ATT_GUARD(att_rsa_public_key(bn, be, out));
