@@ -142,6 +142,18 @@ att_err att_rd_until(struct att_rd *r, uint8_t delim, struct att_bytes *out)
     return att_rd_skip(r, 1);
 }
 
+void att_rd_while(struct att_rd *r, const bool keep[256], struct att_bytes *out)
+{
+    size_t left = att_rd_left(r);
+    size_t n = 0;
+    while (n < left && keep[r->base[r->off + n]]) {
+        n++;
+    }
+    out->ptr = left > 0 ? r->base + r->off : NULL;
+    out->len = n;
+    r->off += n;
+}
+
 /* ---- views ---- */
 
 bool att_bytes_eq_str(struct att_bytes b, const char *s)

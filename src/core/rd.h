@@ -63,6 +63,8 @@ att_err att_rd_peek_u8(const struct att_rd *r, uint8_t *out) ATT_WUR;
  * and consumes the delimiter; ATT_ERR_TRUNCATED if there is none.
  */
 att_err att_rd_until(struct att_rd *r, uint8_t delim, struct att_bytes *out) ATT_WUR;
+/* Borrow the longest run of next bytes b with keep[b] true (possibly empty). Never fails. */
+void att_rd_while(struct att_rd *r, const bool keep[256], struct att_bytes *out);
 
 /* Helpers on borrowed views (no input pointers leave these). */
 bool att_bytes_eq_str(struct att_bytes b, const char *s);

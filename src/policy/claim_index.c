@@ -16,17 +16,21 @@ struct pol_index_list {
     size_t cap;
 };
 
-/* FNV-1a (64-bit) of the type's bytes, or of its length alone. */
-static uint64_t hash_of(const struct pol_index_table *t, const char *type, size_t len)
+/* FNV-1a (64-bit) of the type's bytes. */
+uint64_t pol_claim_index_hash(const char *type, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325u;
-    if (t->by_length) {
-        return (h ^ len) * 0x100000001b3u;
-    }
     for (size_t i = 0; i < len; i++) {
         h = (h ^ (unsigned char)type[i]) * 0x100000001b3u;
     }
     return h;
+}
+
+/* The key's hash: the type's, or (by length) of its length alone. */
+static uint64_t hash_of(const struct pol_index_table *t, const char *type, size_t len)
+{
+    return t->by_length ? (0xcbf29ce484222325u ^ len) * 0x100000001b3u
+                        : pol_claim_index_hash(type, len);
 }
 
 static bool same_key(const struct pol_index_table *t, const struct pol_index_list *l,
@@ -71,7 +75,7 @@ static att_err table_add(struct pol_index_table *t, const char *type, size_t len
     uint64_t h = hash_of(t, type, len);
     struct pol_index_list *l = slot_of(t, type, len, h);
     if (l->n == l->cap) {
-        size_t cap = l->cap == 0 ? 4 : l->cap * 2;
+        size_t cap = l->cap == 0 ? 16 : l->cap * 2;
         size_t *claims = realloc(l->claims, cap * sizeof(*claims));
         ATT_ENSURE(claims != NULL, ATT_ERR_NOMEM);
         l->claims = claims;
@@ -88,12 +92,12 @@ static att_err table_add(struct pol_index_table *t, const char *type, size_t len
 }
 
 static const struct pol_index_list *table_find(const struct pol_index_table *t, const char *type,
-                                               size_t len)
+                                               size_t len, uint64_t h)
 {
     if (t->cap == 0) {
         return NULL;
     }
-    const struct pol_index_list *l = slot_of(t, type, len, hash_of(t, type, len));
+    const struct pol_index_list *l = slot_of(t, type, len, h);
     return l->n != 0 ? l : NULL;
 }
 
@@ -125,16 +129,17 @@ att_err pol_claim_index_add(struct pol_claim_index *ix, const char *type, size_t
 }
 
 const size_t *pol_claim_index_of_type(const struct pol_claim_index *ix, const char *type,
-                                      size_t len, size_t *n)
+                                      size_t len, uint64_t h, size_t *n)
 {
-    const struct pol_index_list *l = table_find(&ix->by_type, type, len);
+    const struct pol_index_list *l = table_find(&ix->by_type, type, len, h);
     *n = l != NULL ? l->n : 0;
     return l != NULL ? l->claims : NULL;
 }
 
 size_t pol_claim_index_count_length(const struct pol_claim_index *ix, size_t len, size_t end)
 {
-    const struct pol_index_list *l = table_find(&ix->by_length, "", len);
+    const struct pol_index_list *l =
+        table_find(&ix->by_length, "", len, hash_of(&ix->by_length, "", len));
     size_t lo = 0;
     size_t hi = l != NULL ? l->n : 0;
     while (lo < hi) { /* the first claim numbered end or above */

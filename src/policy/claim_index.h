@@ -36,9 +36,12 @@ void pol_claim_index_free(struct pol_claim_index *ix);
  * ATT_ERR_NOMEM. */
 att_err pol_claim_index_add(struct pol_claim_index *ix, const char *type, size_t len,
                             size_t claim) ATT_WUR;
-/* The claims of type `type` (`len` bytes), ascending; *n of them (0: none, NULL returned). */
+/* The hash the index keys a type by (computed once for a policy's literals). */
+uint64_t pol_claim_index_hash(const char *type, size_t len);
+/* The claims of type `type` (`len` bytes, hash `h`), ascending; *n of them (0: none, NULL
+ * returned). */
 const size_t *pol_claim_index_of_type(const struct pol_claim_index *ix, const char *type,
-                                      size_t len, size_t *n);
+                                      size_t len, uint64_t h, size_t *n);
 /* How many claims numbered below `end` have a type of `len` bytes. */
 size_t pol_claim_index_count_length(const struct pol_claim_index *ix, size_t len, size_t end);
 

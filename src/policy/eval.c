@@ -107,21 +107,50 @@ static bool claim_is_tree(const struct att_claim *c)
     return c->value_type == ATT_CLAIM_STRING && c->str == NULL && c->json != NULL;
 }
 
+static att_err keep_copy(struct ev *ev, const char *s, size_t n, struct pol_pos at,
+                         const char **out);
+
+/* Whether `c` is element i of `items` (n of them): by address, as integers. */
+static bool claim_in(const struct att_claim *c, const struct att_claim *items, size_t n, size_t *i)
+{
+    uintptr_t addr = (uintptr_t)c;
+    uintptr_t first = (uintptr_t)items;
+    if (n == 0 || addr < first || addr >= (uintptr_t)(items + n) ||
+        (addr - first) % sizeof(*c) != 0) {
+        return false;
+    }
+    *i = (addr - first) / sizeof(*c);
+    return true;
+}
+
 /*
- * The text of tree-only incoming claim `c`, written the first time a rule needs it (compact,
- * as the caller would have written it) and kept for the evaluation; JmesPath(c.value, q) never
- * needs it (eval_call). Steps as for writing JSON.
+ * The text of tree-only claim `c`, written the first time a rule needs it and kept for the
+ * evaluation; JmesPath(c.value, q) never needs it (eval_call). An incoming claim's is written
+ * compact, as its caller would have (steps as for writing JSON); a JmesPath result add() kept as
+ * its tree gets the text JmesPath writes (its steps were taken when it was made).
  */
 static att_err claim_text(struct ev *ev, const struct att_claim *c, struct pol_pos at,
                           const char **s, size_t *len)
 {
-    /* its place among the incoming claims (rule-made claims always have their text) */
-    uintptr_t addr = (uintptr_t)c;
-    uintptr_t first = (uintptr_t)ev->in;
-    ATT_ENSURE(ev->n_in > 0 && addr >= first && addr < (uintptr_t)(ev->in + ev->n_in) &&
-                   (addr - first) % sizeof(*c) == 0,
-               ATT_ERR_INTERNAL);
-    size_t i = (addr - first) / sizeof(*c);
+    size_t i = 0;
+    if (claim_in(c, ev->added.items, ev->added.n, &i)) {
+        /* a JmesPath result add() kept as its tree (charged when it was made): its text now,
+         * kept in the claim itself */
+        struct att_buf text;
+        struct att_claim *made = &ev->added.items[i];
+        att_buf_init(&text, ev->lim->max_value);
+        att_err rc = att_jmespath_write(made->json, &text);
+        if (rc == ATT_OK) {
+            rc = keep_copy(ev, att_buf_cstr(&text), text.len, at, &made->str);
+        }
+        made->str_len = rc == ATT_OK ? text.len : 0;
+        att_buf_cleanup(&text);
+        ATT_TRY(rc);
+        *s = made->str;
+        *len = made->str_len;
+        return ATT_OK;
+    }
+    ATT_ENSURE(claim_in(c, ev->in, ev->n_in, &i), ATT_ERR_INTERNAL);
     if (ev->in_text == NULL) {
         ev->in_text = calloc(ev->n_in, sizeof(*ev->in_text));
         ATT_ENSURE(ev->in_text != NULL, ATT_ERR_NOMEM);
@@ -220,18 +249,24 @@ static bool compare(const struct val *lhs, enum pol_op op, const struct val *rhs
  * strings it compares: a condition may compare long values (a claim a rule built) with each
  * claim it examines.
  */
-static att_err claim_matches(struct ev *ev, const struct att_claim *c, const struct pol_cond *cond,
-                             const struct val *rhs, bool *match)
+static att_err claim_matches_from(struct ev *ev, const struct att_claim *c,
+                                  const struct pol_cond *cond, const struct val *rhs, size_t first,
+                                  uint64_t cost, bool *match)
 {
-    uint64_t cost = 1;
     *match = true;
-    for (size_t k = 0; k < cond->nprops && *match; k++) {
+    for (size_t k = first; k < cond->nprops && *match; k++) {
         struct val lhs;
         ATT_TRY(claim_field(ev, c, cond->props[k].field, cond->pos, &lhs));
         cost += compare_cost(&lhs, &rhs[k]);
         *match = compare(&lhs, cond->props[k].op, &rhs[k]);
     }
     return step(ev, cost, cond->pos);
+}
+
+static att_err claim_matches(struct ev *ev, const struct att_claim *c, const struct pol_cond *cond,
+                             const struct val *rhs, bool *match)
+{
+    return claim_matches_from(ev, c, cond, rhs, 0, 1, match);
 }
 
 /*
@@ -257,7 +292,10 @@ static att_err next_match(struct ev *ev, const struct pol_cond *cond, const stru
         return ATT_OK;
     }
     size_t n = 0;
-    const size_t *of_type = pol_claim_index_of_type(&ev->index, rhs[0].s, rhs[0].len, &n);
+    /* the literal's hash, computed with the policy; a computed type's, now */
+    uint64_t h = cond->props[0].rhs->kind == PE_STRING ? cond->props[0].type_hash
+                                                       : pol_claim_index_hash(rhs[0].s, rhs[0].len);
+    const size_t *of_type = pol_claim_index_of_type(&ev->index, rhs[0].s, rhs[0].len, h, &n);
     size_t i = 0;
     while (i < n && of_type[i] < from) {
         i++;
@@ -265,7 +303,10 @@ static att_err next_match(struct ev *ev, const struct pol_cond *cond, const stru
     size_t examined = 0;
     size_t end = ev->visible; /* where the scan in order would have stopped */
     for (; i < n && of_type[i] < ev->visible && !match; i++) {
-        ATT_TRY(claim_matches(ev, claim_at(ev, of_type[i]), cond, rhs, &match));
+        /* its type is the literal (the index says so): the rest of the properties, at the
+         * steps of all (one, and the comparison of the type) */
+        ATT_TRY(claim_matches_from(ev, claim_at(ev, of_type[i]), cond, rhs, 1,
+                                   1 + (uint64_t)rhs[0].len * STEPS_PER_KIB_COPY / 1024, &match));
         examined++;
         if (match) {
             *found = of_type[i];
@@ -345,7 +386,7 @@ static bool tree_argument(const struct ev *ev, const struct pol_expr *arg, struc
     return true;
 }
 
-static att_err eval_call(struct ev *ev, const struct pol_expr *e, struct val *out)
+static att_err eval_call(struct ev *ev, const struct pol_expr *e, bool defer, struct val *out)
 {
     /* Arguments "are evaluated from left to right before the evaluation of the function
      * begins". IsSubsetOf and ContainsOnlyValue (first argument) take sets. */
@@ -368,7 +409,7 @@ static att_err eval_call(struct ev *ev, const struct pol_expr *e, struct val *ou
                                "%s: argument %zu must not be a Set", pol_func_name(e->func), i + 1);
         }
     }
-    return pol_ev_call_function(ev, e, a, out);
+    return pol_ev_call_function(ev, e, a, defer, out);
 }
 
 static att_err eval_expr(struct ev *ev, const struct pol_expr *e, enum ctx ctx, struct val *out)
@@ -393,7 +434,7 @@ static att_err eval_expr(struct ev *ev, const struct pol_expr *e, enum ctx ctx, 
             return field_set(ev, e, out);
         }
         return claim_field(ev, claim_at(ev, ev->frame[e->binding].first), e->field, e->pos, out);
-    case PE_CALL: return eval_call(ev, e, out);
+    case PE_CALL: return eval_call(ev, e, false, out);
     default: return ATT_ERR_INTERNAL;
     }
 }
@@ -447,20 +488,32 @@ static att_err vec_push(struct ev *ev, struct claim_vec *v, const struct att_cla
     return ATT_OK;
 }
 
-static att_err keep_str(struct ev *ev, const char *s, size_t n, struct pol_pos at, const char **out)
+/* A claim string of `n` bytes: within the cap, and its copy charged (beyond the action's step). */
+static att_err keep_check(struct ev *ev, size_t n, struct pol_pos at)
 {
     if (n > ev->lim->max_value) {
         return pol_ev_fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "a claim string over %zu bytes",
                            ev->lim->max_value);
     }
-    /* copied, into memory that grows: the bytes cost, beyond the action's own step */
-    ATT_TRY(step(ev, (uint64_t)n * STEPS_PER_KIB_COPY / 1024, at));
+    return step(ev, (uint64_t)n * STEPS_PER_KIB_COPY / 1024, at);
+}
+
+/* A copy of `n` bytes that lives as long as the evaluation's result. */
+static att_err keep_copy(struct ev *ev, const char *s, size_t n, struct pol_pos at,
+                         const char **out)
+{
     att_err rc = pol_arena_strdup(&ev->mem->keep, n > 0 ? s : "", n, out);
     if (rc == ATT_ERR_TOO_LARGE) {
         return pol_ev_fail(ev, ATT_ERR_POLICY_CLAIM_LIMIT, at, "evaluation memory over %zu bytes",
                            ev->lim->max_memory);
     }
     return rc;
+}
+
+static att_err keep_str(struct ev *ev, const char *s, size_t n, struct pol_pos at, const char **out)
+{
+    ATT_TRY(keep_check(ev, n, at)); /* copied, into memory that grows */
+    return keep_copy(ev, s, n, at, out);
 }
 
 /* Add one rule-made claim to the incoming set and, by action, to outgoing or properties. */
@@ -482,6 +535,10 @@ static att_err add_claim(struct ev *ev, const struct pol_action *a, const struct
     switch (v->kind) {
     case V_STRING:
         c.value_type = ATT_CLAIM_STRING;
+        if (v->s == NULL && v->doc != NULL) { /* a deferred JmesPath result: the tree alone */
+            ATT_TRY(keep_check(ev, v->len, a->pos));
+            break;
+        }
         ATT_TRY(keep_str(ev, v->s, v->len, a->pos, &c.str));
         c.str_len = v->len;
         break;
@@ -527,6 +584,13 @@ static att_err exec_claim_action(struct ev *ev, const struct pol_action *a)
         const struct att_claim *c = claim_at(ev, ev->frame[a->claim_binding].first);
         ATT_TRY(claim_field(ev, c, PF_TYPE, a->pos, &type));
         ATT_TRY(claim_field(ev, c, PF_VALUE, a->pos, &value));
+    } else if (a->kind == PA_ADD && a->value->kind == PE_CALL && a->value->func == FN_JMESPATH) {
+        /* add(value=JmesPath(...)): the result is kept as its tree, its text written only if a
+         * rule uses it otherwise than as JmesPath's document (claim_text); steps as eval_expr */
+        ATT_TRY(eval_expr(ev, a->type, CTX_SCALAR, &type));
+        ATT_TRY(step(ev, 1, a->value->pos));
+        memset(&value, 0, sizeof(value));
+        ATT_TRY(eval_call(ev, a->value, true, &value));
     } else {
         ATT_TRY(eval_expr(ev, a->type, CTX_SCALAR, &type));
         ATT_TRY(eval_expr(ev, a->value, CTX_SCALAR, &value));
@@ -536,7 +600,7 @@ static att_err exec_claim_action(struct ev *ev, const struct pol_action *a)
                            "a claim type must be a non-empty String, found %s",
                            type.kind == V_STRING ? "an empty String" : pol_ev_kind_name(type.kind));
     }
-    if (a->kind == PA_ISSUE && att_policy_claim_reserved(type.s, type.len)) {
+    if (a->kind == PA_ISSUE && !a->type_unreserved && att_policy_claim_reserved(type.s, type.len)) {
         return pol_ev_fail(ev, ATT_ERR_POLICY_RESERVED_CLAIM,
                            a->type != NULL ? a->type->pos : a->pos,
                            "issue(): '%.*s' is a claim only the service sets",

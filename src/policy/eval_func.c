@@ -135,7 +135,7 @@ static att_err jmes_doc(struct ev *ev, const struct pol_expr *e, const struct va
 }
 
 /* JmesPath(json, query): claim-rule-functions, "JmesPath function". */
-static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct val *a,
+static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct val *a, bool defer,
                            struct val *out)
 {
     ATT_TRY(need_kind(ev, e, 1, &a[0], V_STRING));
@@ -160,19 +160,25 @@ static att_err fn_jmespath(struct ev *ev, const struct pol_expr *e, const struct
     if (query == NULL) {
         rc = jmes_query(ev, &a[1], &query, detail, sizeof(detail));
     }
-    if (rc == ATT_OK) {
+    size_t len = 0;
+    if (rc == ATT_OK && defer) {
+        rc = att_jmespath_query_tree(query, doc, &ev->jl, &ev->budget, &tree, &len, detail,
+                                     sizeof(detail));
+    } else if (rc == ATT_OK) {
         rc = att_jmespath_query_eval(query, doc, &ev->jl, &ev->budget, &res, &tree, detail,
                                      sizeof(detail));
+        len = res.len;
     }
     if (rc == ATT_OK) {
         rc = keep_tree(ev, tree);
     }
     if (rc == ATT_OK) {
-        rc = step_text(ev, res.len, STEPS_PER_KIB_JSON_WRITE + STEPS_PER_KIB_COPY, e->pos);
+        /* deferred or not, the text is charged as written and copied */
+        rc = step_text(ev, len, STEPS_PER_KIB_JSON_WRITE + STEPS_PER_KIB_COPY, e->pos);
         if (rc == ATT_OK) {
             *out = string_val(NULL, 0);
-            rc = copy_to_scratch(ev, att_buf_cstr(&res), res.len, e->pos, &out->s);
-            out->len = res.len;
+            rc = defer ? ATT_OK : copy_to_scratch(ev, att_buf_cstr(&res), res.len, e->pos, &out->s);
+            out->len = len;
             out->read_only = a[0].read_only || a[1].read_only;
             out->doc = tree; /* a later JmesPath or JsonToClaimValue need not parse the text */
         }
@@ -363,10 +369,10 @@ static att_err fn_contains_only_value(struct ev *ev, const struct pol_expr *e, c
 }
 
 att_err pol_ev_call_function(struct ev *ev, const struct pol_expr *e, const struct val *a,
-                             struct val *out)
+                             bool defer, struct val *out)
 {
     switch (e->func) {
-    case FN_JMESPATH: return fn_jmespath(ev, e, a, out);
+    case FN_JMESPATH: return fn_jmespath(ev, e, a, defer, out);
     case FN_JSON_TO_CLAIM_VALUE: return fn_json_to_claim_value(ev, e, a, out);
     case FN_IS_SUBSET_OF: return fn_is_subset_of(ev, e, a, out);
     case FN_APPEND_STRING: return fn_append_string(ev, e, a, out);

@@ -208,9 +208,11 @@ static inline void as_set(const struct val *v, const struct val **elems, size_t 
 
 /* ---- eval_func.c ----------------------------------------------------------------------- */
 
-/* Call function e->func on its evaluated arguments `a`. */
+/* Call function e->func on its evaluated arguments `a`. With `defer` (JmesPath, for add()), the
+ * result is its tree alone: a String of s NULL, len the length its text would have, doc the tree
+ * (eval.c keeps it as a tree-only claim and writes the text if a rule needs it). */
 att_err pol_ev_call_function(struct ev *ev, const struct pol_expr *e, const struct val *a,
-                             struct val *out);
+                             bool defer, struct val *out);
 /* Release what the functions kept: decoded documents, compiled queries, result trees. */
 void pol_ev_caches_free(struct ev *ev);
 

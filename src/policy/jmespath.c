@@ -220,6 +220,41 @@ att_err att_jmespath_query_eval(const struct att_jmespath_query *q, json_t *doc,
     return explained(rc, msg, msg_len);
 }
 
+att_err att_jmespath_query_tree(const struct att_jmespath_query *q, json_t *doc,
+                                const struct att_jmespath_limits *lim, struct att_budget *budget,
+                                json_t **tree, size_t *text_len, char *msg, size_t msg_len)
+{
+    struct att_jmespath_limits defaults;
+    jmes_set_msg(msg, msg_len, "%s", "");
+    if (lim == NULL) {
+        att_jmespath_limits_default(&defaults);
+        lim = &defaults;
+    }
+    if (q == NULL || doc == NULL || budget == NULL || tree == NULL || text_len == NULL) {
+        return explained(ATT_ERR_ARG, msg, msg_len);
+    }
+    struct jmes_evaluator ev = {
+        .nodes = q->p.nodes, .budget = budget, .msg = msg, .msg_len = msg_len};
+    json_t *result = NULL;
+    att_err rc = jmes_eval(&ev, q->root, doc, &result);
+    if (rc == ATT_OK && !jmes_json_length(result, lim->max_output, text_len)) {
+        jmes_set_msg(msg, msg_len, "result is over the limit of %zu bytes", lim->max_output);
+        rc = ATT_ERR_TOO_LARGE;
+    }
+    if (rc != ATT_OK) {
+        json_decref(result);
+        return explained(rc, msg, msg_len);
+    }
+    *tree = result != NULL ? result : json_null();
+    return ATT_OK;
+}
+
+att_err att_jmespath_write(json_t *tree, struct att_buf *out)
+{
+    jmes_write_json(out, tree);
+    return att_buf_err(out);
+}
+
 att_err att_jmespath_eval_doc(json_t *doc, const char *query, size_t query_len,
                               const struct att_jmespath_limits *lim, struct att_budget *budget,
                               struct att_buf *out, json_t **tree, char *msg, size_t msg_len)

@@ -106,6 +106,13 @@ att_err att_jmespath_query_eval(const struct att_jmespath_query *q, json_t *doc,
                                 const struct att_jmespath_limits *lim, struct att_budget *budget,
                                 struct att_buf *out, json_t **tree, char *msg,
                                 size_t msg_len) ATT_WUR;
+/* As att_jmespath_query_eval, without writing the text: *tree is the result and *text_len the
+ * length of the text it would have written (over lim->max_output: ATT_ERR_TOO_LARGE). */
+att_err att_jmespath_query_tree(const struct att_jmespath_query *q, json_t *doc,
+                                const struct att_jmespath_limits *lim, struct att_budget *budget,
+                                json_t **tree, size_t *text_len, char *msg, size_t msg_len) ATT_WUR;
+/* The text att_jmespath_query_eval writes for a result `tree`, appended to `out`. */
+att_err att_jmespath_write(json_t *tree, struct att_buf *out) ATT_WUR;
 bool att_jmespath_query_is(const struct att_jmespath_query *q, const char *query, size_t len);
 /* Accepts NULL. */
 void att_jmespath_query_free(struct att_jmespath_query *q);

@@ -222,5 +222,8 @@ const struct jmes_func *jmes_func_find(struct att_bytes name);
 
 /* Append `v` as compact JSON to `b`; errors are sticky in `b` (att_buf_err). */
 void jmes_write_json(struct att_buf *b, json_t *v);
+/* The length jmes_write_json would write for `v`, counted without writing: false when it is
+ * over `max` (the count then stops). */
+bool jmes_json_length(json_t *v, size_t max, size_t *len);
 
 #endif

@@ -13,6 +13,7 @@
  */
 #include "policy/jmespath_int.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,52 +26,83 @@
 #include "core/rd.h"
 
 /* Bytes JSON text carries as they are: not a control character, quote or backslash. */
-static bool plain_byte(uint8_t c)
+static bool plain[256];
+static pthread_once_t plain_once = PTHREAD_ONCE_INIT;
+
+static void plain_init(void)
 {
-    return c >= 0x20 && c != '"' && c != '\\';
+    for (unsigned c = 0x20; c < 256; c++) {
+        plain[c] = c != '"' && c != '\\';
+    }
 }
 
-static void write_string(struct att_buf *b, const char *s, size_t len)
+/* Where text goes: into `b`, or (b NULL) only counted, up to `max` bytes (`over` past it). */
+struct sink {
+    struct att_buf *b;
+    size_t count;
+    size_t max;
+    bool over;
+};
+
+static void put(struct sink *k, const void *p, size_t n)
+{
+    if (k->b != NULL) {
+        att_ignore_err(att_buf_put(k->b, p, n)); /* errors are sticky; checked by the caller */
+    } else if (n > k->max - k->count) {
+        k->over = true;
+    } else {
+        k->count += n;
+    }
+}
+
+static void puts_(struct sink *k, const char *s)
+{
+    put(k, s, strlen(s));
+}
+
+static bool stopped(const struct sink *k)
+{
+    return k->b != NULL ? att_buf_err(k->b) != ATT_OK : k->over;
+}
+
+static void write_string(struct sink *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     struct att_rd r;
     struct att_bytes run;
+    pthread_once(&plain_once, plain_init);
     att_rd_init(&r, s, len);
     uint8_t c;
-    att_ignore_err(att_buf_putc(b, '"')); /* errors are sticky; checked by the caller */
+    put(b, "\"", 1);
     for (;;) {
         /* Runs of plain bytes go out in one piece. */
-        size_t n = 0;
-        struct att_rd look = r;
-        while (att_rd_u8(&look, &c) == ATT_OK && plain_byte(c)) {
-            n++;
-        }
-        if (n > 0 && att_rd_bytes(&r, n, &run) == ATT_OK) {
-            att_ignore_err(att_buf_put(b, run.ptr, run.len));
+        att_rd_while(&r, plain, &run);
+        if (run.len > 0) {
+            put(b, run.ptr, run.len);
         }
         if (att_rd_u8(&r, &c) != ATT_OK) {
             break;
         }
         switch (c) {
-        case '"': att_ignore_err(att_buf_puts(b, "\\\"")); break;
-        case '\\': att_ignore_err(att_buf_puts(b, "\\\\")); break;
-        case '\n': att_ignore_err(att_buf_puts(b, "\\n")); break;
-        case '\r': att_ignore_err(att_buf_puts(b, "\\r")); break;
-        case '\t': att_ignore_err(att_buf_puts(b, "\\t")); break;
-        case '\b': att_ignore_err(att_buf_puts(b, "\\b")); break;
-        case '\f': att_ignore_err(att_buf_puts(b, "\\f")); break;
+        case '"': puts_(b, "\\\""); break;
+        case '\\': puts_(b, "\\\\"); break;
+        case '\n': puts_(b, "\\n"); break;
+        case '\r': puts_(b, "\\r"); break;
+        case '\t': puts_(b, "\\t"); break;
+        case '\b': puts_(b, "\\b"); break;
+        case '\f': puts_(b, "\\f"); break;
         default: {
             char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            att_ignore_err(att_buf_puts(b, u));
+            puts_(b, u);
             break;
         }
         }
     }
-    att_ignore_err(att_buf_putc(b, '"'));
+    put(b, "\"", 1);
 }
 
 /* A decimal integer, without printf (values are written by the thousand). */
-static void write_integer(struct att_buf *b, json_int_t v)
+static void write_integer(struct sink *b, json_int_t v)
 {
     char digits[24];
     size_t n = sizeof(digits);
@@ -83,11 +115,11 @@ static void write_integer(struct att_buf *b, json_int_t v)
     if (v < 0) {
         digits[--n] = '-';
     }
-    att_ignore_err(att_buf_put(b, digits + n, sizeof(digits) - n));
+    put(b, digits + n, sizeof(digits) - n);
 }
 
 /* Shortest "%.*g" that reads back as the same double; a ".0" keeps integral reals real. */
-static void write_real(struct att_buf *b, double d)
+static void write_real(struct sink *b, double d)
 {
     char s[40];
     for (int prec = 1; prec <= 17; prec++) {
@@ -96,50 +128,64 @@ static void write_real(struct att_buf *b, double d)
             break;
         }
     }
-    att_ignore_err(att_buf_puts(b, s));
+    puts_(b, s);
     if (strpbrk(s, ".eEn") == NULL) {
-        att_ignore_err(att_buf_puts(b, ".0"));
+        puts_(b, ".0");
+    }
+}
+
+static void write_value(struct sink *b, json_t *v)
+{
+    if (stopped(b)) {
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_NULL: puts_(b, "null"); break;
+    case JSON_TRUE: puts_(b, "true"); break;
+    case JSON_FALSE: puts_(b, "false"); break;
+    case JSON_INTEGER: write_integer(b, json_integer_value(v)); break;
+    case JSON_REAL: write_real(b, json_real_value(v)); break;
+    case JSON_STRING: write_string(b, json_string_value(v), json_string_length(v)); break;
+    case JSON_ARRAY:
+        put(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i > 0) {
+                put(b, ",", 1);
+            }
+            write_value(b, json_array_get(v, i));
+        }
+        put(b, "]", 1);
+        break;
+    case JSON_OBJECT: {
+        bool first = true;
+        put(b, "{", 1);
+        for (void *it = json_object_iter(v); it != NULL; it = json_object_iter_next(v, it)) {
+            if (!first) {
+                put(b, ",", 1);
+            }
+            first = false;
+            const char *key = json_object_iter_key(it);
+            write_string(b, key, json_object_iter_key_len(it));
+            put(b, ":", 1);
+            write_value(b, json_object_iter_value(it));
+        }
+        put(b, "}", 1);
+        break;
+    }
+    default: break;
     }
 }
 
 void jmes_write_json(struct att_buf *b, json_t *v)
 {
-    if (att_buf_err(b) != ATT_OK) {
-        return;
-    }
-    switch (json_typeof(v)) {
-    case JSON_NULL: att_ignore_err(att_buf_puts(b, "null")); break;
-    case JSON_TRUE: att_ignore_err(att_buf_puts(b, "true")); break;
-    case JSON_FALSE: att_ignore_err(att_buf_puts(b, "false")); break;
-    case JSON_INTEGER: write_integer(b, json_integer_value(v)); break;
-    case JSON_REAL: write_real(b, json_real_value(v)); break;
-    case JSON_STRING: write_string(b, json_string_value(v), json_string_length(v)); break;
-    case JSON_ARRAY:
-        att_ignore_err(att_buf_putc(b, '['));
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            if (i > 0) {
-                att_ignore_err(att_buf_putc(b, ','));
-            }
-            jmes_write_json(b, json_array_get(v, i));
-        }
-        att_ignore_err(att_buf_putc(b, ']'));
-        break;
-    case JSON_OBJECT: {
-        bool first = true;
-        att_ignore_err(att_buf_putc(b, '{'));
-        for (void *it = json_object_iter(v); it != NULL; it = json_object_iter_next(v, it)) {
-            if (!first) {
-                att_ignore_err(att_buf_putc(b, ','));
-            }
-            first = false;
-            const char *key = json_object_iter_key(it);
-            write_string(b, key, json_object_iter_key_len(it));
-            att_ignore_err(att_buf_putc(b, ':'));
-            jmes_write_json(b, json_object_iter_value(it));
-        }
-        att_ignore_err(att_buf_putc(b, '}'));
-        break;
-    }
-    default: break;
-    }
+    struct sink k = {b, 0, 0, false};
+    write_value(&k, v);
+}
+
+bool jmes_json_length(json_t *v, size_t max, size_t *len)
+{
+    struct sink k = {NULL, 0, max, false};
+    write_value(&k, v);
+    *len = k.count;
+    return !k.over;
 }

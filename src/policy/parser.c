@@ -26,6 +26,8 @@
  */
 #include "policy/policy_int.h"
 
+#include "policy/claim_index.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -461,6 +463,9 @@ static att_err parse_prop(struct parser *ps, struct pol_prop *p)
     }
     ATT_TRY(advance(ps));
     ATT_TRY(parse_expr(ps, 0, &p->rhs));
+    if (p->field == PF_TYPE && p->rhs->kind == PE_STRING) {
+        p->type_hash = pol_claim_index_hash(p->rhs->str, p->rhs->str_len);
+    }
     return check_prop(ps, p, &op);
 }
 
@@ -623,6 +628,8 @@ static att_err parse_claim_args(struct parser *ps, struct pol_action *a)
     ATT_TRY(expect_word(ps, "type", "'type' or 'claim'"));
     ATT_TRY(expect(ps, T_ASSIGN, "'=' after 'type'"));
     ATT_TRY(parse_expr(ps, 0, &a->type));
+    a->type_unreserved =
+        a->type->kind == PE_STRING && !att_policy_claim_reserved(a->type->str, a->type->str_len);
     ATT_TRY(expect(ps, T_COMMA, "','"));
     ATT_TRY(expect_word(ps, "value", "'value'"));
     ATT_TRY(expect(ps, T_ASSIGN, "'=' after 'value'"));

@@ -128,6 +128,7 @@ struct pol_prop {
     enum pol_op op;
     struct pol_expr *rhs;
     struct pol_pos pos;
+    uint64_t type_hash; /* type == "literal": the literal's claim-index hash (claim_index.h) */
 };
 
 struct pol_cond {
@@ -152,6 +153,7 @@ struct pol_action {
     bool by_claim;        /* claim=IDENT */
     size_t claim_binding; /* by_claim: index of the binding condition */
     struct pol_expr *type;
+    bool type_unreserved; /* `type` is a literal no service claim name: issue() need not check */
     struct pol_expr *value;
     bool has_value_type;
     enum att_claim_value_type value_type;

@@ -147,6 +147,34 @@ static void test_empty_and_null_input(void **state)
     EXPECT_ERR(att_rd_until(&r, '\n', &b), ATT_ERR_TRUNCATED);
 }
 
+/* att_rd_while: the longest run of kept bytes, never past the end, possibly empty. */
+static void test_while(void **state)
+{
+    (void)state;
+    bool digit[256] = {false};
+    for (int c = '0'; c <= '9'; c++) {
+        digit[c] = true;
+    }
+    struct att_rd r;
+    struct att_bytes run;
+    att_rd_init(&r, "123ab45", 7);
+    att_rd_while(&r, digit, &run);
+    assert_int_equal(run.len, 3);
+    assert_memory_equal(run.ptr, "123", 3);
+    att_rd_while(&r, digit, &run); /* at 'a': empty, nothing consumed */
+    assert_int_equal(run.len, 0);
+    assert_int_equal(att_rd_offset(&r), 3);
+    assert_int_equal(att_rd_skip(&r, 2), ATT_OK);
+    att_rd_while(&r, digit, &run); /* to the end, not past it */
+    assert_int_equal(run.len, 2);
+    assert_int_equal(att_rd_left(&r), 0);
+    att_rd_while(&r, digit, &run);
+    assert_int_equal(run.len, 0);
+    att_rd_init(&r, NULL, 0);
+    att_rd_while(&r, digit, &run);
+    assert_int_equal(run.len, 0);
+}
+
 static void test_views(void **state)
 {
     (void)state;
@@ -192,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_until_and_rest),
         cmocka_unit_test(test_empty_and_null_input),
         cmocka_unit_test(test_views),
+        cmocka_unit_test(test_while),
     };
     return cmocka_run_group_tests_name("core_rd", tests, NULL, NULL);
 }

@@ -404,6 +404,36 @@ static void test_tree_only_claims(void **state)
     json_decref(tree);
 }
 
+/* add(value=JmesPath(...)) keeps the result as its tree: every use sees the text JmesPath writes
+ * (compact, keys in order, strings escaped as JmesPath escapes them), the same steps are taken,
+ * and a result over the value cap is refused as before. */
+static void test_deferred_jmespath_results(void **state)
+{
+    (void)state;
+    struct att_claim in[] = {att_claim_string(
+        "doc", "{\"a\": [1, 2, {\"b\": \"x\\u0001y\\\"\"}], \"r\": 1.5, \"t\": true}", AS)};
+    struct att_policy_result r;
+    run(HEAD12 "issuancerules{"
+               "c:[type==\"doc\"] => add(type=\"part\", value=JmesPath(c.value, \"a\"));"
+               "c:[type==\"doc\"] => add(type=\"all\", value=JmesPath(c.value, \"@\"));"
+               "c:[type==\"part\"] => issue(type=\"part\", value=c.value);"
+               "c:[type==\"part\"] => issue(type=\"n\", value=JmesPath(c.value, \"length(@)\"));"
+               "c:[type==\"all\"] => issue(type=\"app\", value=AppendString(c.value, \"!\"));"
+               "[type==\"part\", value==\"[1,2,{\\\"b\\\":\\\"x\\\\u0001y\\\\\\\"\\\"}]\"] => "
+               "issue(type=\"matched\", value=true);"
+               "c:[type==\"all\"] => issue(claim=c);};",
+        in, NELEM(in), &r);
+    static const struct exp_claim exp[] = {
+        EXP_S("part", "[1,2,{\"b\":\"x\\u0001y\\\"\"}]"),
+        EXP_S("n", "3"),
+        EXP_S("app", "{\"a\":[1,2,{\"b\":\"x\\u0001y\\\"\"}],\"r\":1.5,\"t\":true}!"),
+        EXP_B("matched", true),
+        EXP_S("all", "{\"a\":[1,2,{\"b\":\"x\\u0001y\\\"\"}],\"r\":1.5,\"t\":true}"),
+    };
+    assert_claims("outgoing", r.outgoing, r.n_outgoing, exp, NELEM(exp));
+    att_policy_result_cleanup(&r);
+}
+
 static void test_fn_json_to_claim_value(void **state)
 {
     (void)state;
@@ -1107,6 +1137,7 @@ int main(void)
         cmocka_unit_test(test_value_type_in_actions),
         cmocka_unit_test(test_fn_jmespath),
         cmocka_unit_test(test_tree_only_claims),
+        cmocka_unit_test(test_deferred_jmespath_results),
         cmocka_unit_test(test_fn_json_to_claim_value),
         cmocka_unit_test(test_fn_sets),
         cmocka_unit_test(test_fn_strings_and_bools),
