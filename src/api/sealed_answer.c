@@ -37,17 +37,6 @@ static const json_t *sealing_jwk(const json_t *claims)
     return NULL;
 }
 
-/* The RSA key of `jwk` (its key_ops say what the vTPM does with it, not what we may). */
-static att_err rsa_key(const json_t *jwk, EVP_PKEY **out)
-{
-    enum att_jws_alg alg;
-    json_t *plain = json_pack("{s:s,s:O,s:O}", "kty", "RSA", "n", json_object_get(jwk, "n"), "e",
-                              json_object_get(jwk, "e"));
-    att_err rc = plain != NULL ? att_jwk_to_key(plain, out, &alg) : ATT_ERR_KEY_TYPE;
-    json_decref(plain);
-    return rc;
-}
-
 /* `ct` = AES-256-GCM(key, iv, AAD) of `pt`, and its tag. */
 static att_err gcm_seal(const uint8_t key[AES_KEY_LEN], const uint8_t iv[GCM_IV_LEN],
                         const struct att_buf *pt, uint8_t *ct, uint8_t tag[GCM_TAG_LEN])
@@ -111,7 +100,7 @@ att_err att_sealed_answer(const json_t *claims, const struct att_buf *token, str
     json_t *doc = NULL;
     att_buf_init(&ct, token->len + 1);
     att_buf_init(&wrapped, 1024);
-    att_err rc = rsa_key(jwk, &key);
+    att_err rc = att_jwk_rsa_key(jwk, &key);
     if (rc == ATT_OK) {
         rc = att_id_random(aes, sizeof(aes));
     }

@@ -137,6 +137,19 @@ static att_err put_rsa(json_t *jwk, const EVP_PKEY *key)
     return set_bn(jwk, "e", key, OSSL_PKEY_PARAM_RSA_E, 0);
 }
 
+att_err att_jwk_rsa_key(const json_t *jwk, EVP_PKEY **out)
+{
+    enum att_jws_alg alg;
+    const char *kty = json_string_value(json_object_get(jwk, "kty"));
+    json_t *plain = kty != NULL && strcmp(kty, "RSA") == 0
+                        ? json_pack("{s:s,s:O,s:O}", "kty", "RSA", "n", json_object_get(jwk, "n"),
+                                    "e", json_object_get(jwk, "e"))
+                        : NULL;
+    att_err rc = plain != NULL ? att_jwk_to_key(plain, out, &alg) : ATT_ERR_KEY_TYPE;
+    json_decref(plain);
+    return rc;
+}
+
 att_err att_jwk_rsa_public(const EVP_PKEY *key, const char *kid, json_t **out)
 {
     json_t *jwk = json_object();

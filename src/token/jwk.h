@@ -27,6 +27,11 @@
 att_err att_jwk_from_cert(const uint8_t *cert_der, size_t cert_len, const char *kid,
                           enum att_jws_alg alg, json_t **out) ATT_WUR;
 
+/* The RSA public key of `jwk` from its "n" and "e" alone: its key_ops and use say what the key's
+ * holder does with it (a vTPM's "sign" or "encrypt"), not what a verifier may. As
+ * att_jwk_to_key otherwise; ATT_ERR_KEY_TYPE for a key that is not RSA. */
+att_err att_jwk_rsa_key(const json_t *jwk, EVP_PKEY **out) ATT_WUR;
+
 /* {"kid", "kty": "RSA", "n", "e"} of an RSA public key (RFC 7518 §6.3.1); a new object. */
 att_err att_jwk_rsa_public(const EVP_PKEY *key, const char *kid, json_t **out) ATT_WUR;
 

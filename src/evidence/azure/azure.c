@@ -517,9 +517,8 @@ static att_err check_enc_key(struct azure_state *s, char *msg, size_t msg_len)
         rc = att_jwk_rsa_public(enc.pkey, ATT_SEALED_ANSWER_KID, &s->enc_jwk);
     }
     EVP_PKEY *check = NULL;
-    enum att_jws_alg alg;
-    if (rc == ATT_OK && att_jwk_to_key(s->enc_jwk, &check, &alg) != ATT_OK) {
-        /* the answer is sealed to the key the token names: it must read back as one */
+    if (rc == ATT_OK && att_jwk_rsa_key(s->enc_jwk, &check) != ATT_OK) {
+        /* the answer is sealed to the key the token names, read back as the sealer reads it */
         rc = att_failf(ATT_ERR_HCL_ENC_KEY, msg, msg_len, "EncKeyPub is not a usable RSA key");
     }
     EVP_PKEY_free(check);

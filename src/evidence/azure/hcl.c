@@ -114,24 +114,9 @@ att_err att_hcl_runtime(struct att_bytes runtime, json_t **json, EVP_PKEY **ak, 
         if (kid == NULL || strcmp(kid, "HCLAkPub") != 0) {
             continue;
         }
-        /* its key_ops say what the vTPM does with it ("sign", once "encrypt"), not what a
-         * verifier may: read the key without them */
-        json_t *plain = json_deep_copy(key);
-        enum att_jws_alg alg;
-        att_err rc = ATT_ERR_NOMEM;
-        if (plain != NULL) {
-            json_object_del(plain, "key_ops");
-            json_object_del(plain, "use");
-            rc = att_jwk_to_key(plain, ak, &alg);
-        }
-        json_decref(plain);
-        if (rc == ATT_OK && EVP_PKEY_get_base_id(*ak) == EVP_PKEY_RSA) {
+        if (att_jwk_rsa_key(key, ak) == ATT_OK) { /* its key_ops are the vTPM's ("sign") */
             *json = doc;
             return ATT_OK;
-        }
-        if (rc == ATT_OK) {
-            EVP_PKEY_free(*ak);
-            *ak = NULL;
         }
         break;
     }
