@@ -30,20 +30,7 @@ build=${1:-build-bench}
 seconds=${BENCH_SECONDS:-5}
 conns=${BENCH_CONNS:-16}
 cold_quotes=${BENCH_COLD_QUOTES:-4096}
-command -v wrk >/dev/null || { echo "bench: wrk missing (scripts/deps.sh --bench)"; exit 1; }
-server_cpu=() client_cpu=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-  server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
-fi
-tmp=$(mktemp -d /tmp/attestd-bench-attest-XXXXXX)
-att_pid=
-stop_daemon() {
-  if [ -n "$att_pid" ]; then kill "$att_pid" 2>/dev/null; wait "$att_pid" 2>/dev/null || true; fi
-  att_pid=
-}
-cleanup() { stop_daemon; rm -rf "$tmp"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/lib.sh attest
 
 cat > "$tmp/post.lua" <<'LUA'
 local bodies = {}

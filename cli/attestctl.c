@@ -32,6 +32,9 @@ static void usage(FILE *f)
         "  provider set NAME --require-bound-requests on|off\n"
         "                                    signed policy changes must carry iat, aud and\n"
         "                                    attestationType (at once, no SIGHUP)\n"
+        "  provider set NAME --audit-fail-open on|off\n"
+        "                                    answer tokens even when their audit record cannot\n"
+        "                                    be written (default off: 503) (SIGHUP)\n"
         "  provider set NAME --policy-history-keep N\n"
         "                                    keep the newest N policy versions per type\n"
         "                                    (0 = all; at once, no SIGHUP)\n"
@@ -81,6 +84,12 @@ static void usage(FILE *f)
         "  collateral import BUNDLE          store an offline Intel or AMD collateral bundle\n"
         "  collateral list                   stored collateral, issue dates and ages\n"
         "  routes                            every route and the permission it needs\n"
+        "  audit verify                      check the audit trail's chain and checkpoints\n"
+        "                                    (exit 3 and the first bad record when broken)\n"
+        "  audit show [FILTERS]              audit records, one readable line each\n"
+        "  audit export [FILTERS]            audit records as JSON lines (for a SIEM)\n"
+        "         FILTERS: --since TIME --until TIME --principal ID|NAME --provider NAME\n"
+        "                  --action ACTION --category CATEGORY --after SEQ --limit N\n"
         "  token issue --provider NAME [--claims JSON] [--lifetime SECONDS]\n"
         "                                    sign a test token (marked x-attestd-test-token)\n"
         "  version\n"
@@ -189,6 +198,16 @@ static int cmd_provider(struct att_admin *a, int argc, char **argv)
         }
         if (att_admin_provider_set_require_bound_requests(a, argv[1], on, &json, err,
                                                           sizeof(err)) == 0) {
+            return print_and_free(json);
+        }
+    } else if (argc == 4 && strcmp(argv[0], "set") == 0 &&
+               strcmp(argv[2], "--audit-fail-open") == 0) {
+        bool on = strcmp(argv[3], "on") == 0;
+        if (!on && strcmp(argv[3], "off") != 0) {
+            fprintf(stderr, "attestctl: --audit-fail-open must be on or off\n");
+            return 2;
+        }
+        if (att_admin_provider_set_audit_fail_open(a, argv[1], on, &json, err, sizeof(err)) == 0) {
             return print_and_free(json);
         }
     } else if (argc == 4 && strcmp(argv[0], "set") == 0 &&
@@ -567,6 +586,130 @@ static int cmd_collateral(struct att_admin *a, int argc, char **argv)
     return 2;
 }
 
+static int print_line(const char *line, void *arg)
+{
+    (void)arg;
+    return puts(line) < 0 ? 1 : 0;
+}
+
+/* The filters of `audit show|export`: "--name value" pairs. 0, or 2 with the error printed. */
+static int audit_query(int argc, char **argv, struct att_admin_audit_query *q)
+{
+    for (int i = 1; i < argc; i += 2) {
+        const char *f = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL) {
+            fprintf(stderr, "error: %s needs a value\n", f);
+            return 2;
+        }
+        if (strcmp(f, "--since") == 0) {
+            q->since = v;
+        } else if (strcmp(f, "--until") == 0) {
+            q->until = v;
+        } else if (strcmp(f, "--principal") == 0) {
+            q->principal = v;
+        } else if (strcmp(f, "--provider") == 0) {
+            q->provider = v;
+        } else if (strcmp(f, "--action") == 0) {
+            q->action = v;
+        } else if (strcmp(f, "--category") == 0) {
+            q->category = v;
+        } else if (strcmp(f, "--after") == 0 || strcmp(f, "--limit") == 0) {
+            char *end = NULL;
+            long long num = strtoll(v, &end, 10);
+            if (end == v || *end != 0 || num < 0) {
+                fprintf(stderr, "error: %s: expected a whole number\n", f);
+                return 2;
+            }
+            if (strcmp(f, "--after") == 0) {
+                q->after = (int64_t)num;
+            } else {
+                q->limit = (int64_t)num;
+            }
+        } else {
+            fprintf(stderr, "error: audit %s: unknown filter '%s'\n", argv[0], f);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static int cmd_audit(struct att_admin *a, int argc, char **argv)
+{
+    char err[1024];
+    char *json = NULL;
+    if (argc == 1 && strcmp(argv[0], "verify") == 0) {
+        int rc = att_admin_audit_verify(a, &json, err, sizeof(err));
+        if (rc == 1) {
+            fprintf(stderr, "error: %s\n", err);
+            return 1;
+        }
+        print_and_free(json);
+        return rc;
+    }
+    if (argc < 1 || (strcmp(argv[0], "show") != 0 && strcmp(argv[0], "export") != 0)) {
+        usage(stderr);
+        return 2;
+    }
+    struct att_admin_audit_query q;
+    memset(&q, 0, sizeof(q));
+    q.text = strcmp(argv[0], "show") == 0;
+    if (audit_query(argc, argv, &q) != 0) {
+        return 2;
+    }
+    if (att_admin_audit_scan(a, &q, print_line, NULL, err, sizeof(err)) != 0) {
+        fprintf(stderr, "error: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * The audit action of a command that changes the store, or NULL for one that only reads: such
+ * commands are recorded before (nothing is changed if that fails) and after they run.
+ */
+static const char *change_action(int n, char **args)
+{
+    static const struct {
+        const char *cmd, *sub, *action;
+    } changes[] = {
+        {"provider", "create", "provider.create"},   {"provider", "set", "provider.set"},
+        {"provider", "delete", "provider.delete"},   {"kek", "rotate", "kek.rotate"},
+        {"principal", "create", "principal.create"}, {"principal", "disable", "principal.disable"},
+        {"principal", "enable", "principal.enable"}, {"principal", "delete", "principal.delete"},
+        {"principal", "secret", "principal.secret"}, {"principal", "cert", "principal.cert"},
+        {"role", "assign", "role.assign"},           {"role", "revoke", "role.revoke"},
+        {"policy", "rollback", "policy.rollback"},   {"collateral", "import", "collateral.import"},
+        {"token", "issue", "token.issue"},
+    };
+    for (size_t i = 0; n >= 2 && i < sizeof(changes) / sizeof(changes[0]); i++) {
+        if (strcmp(args[0], changes[i].cmd) == 0 && strcmp(args[1], changes[i].sub) == 0) {
+            return changes[i].action;
+        }
+    }
+    return NULL;
+}
+
+/* Run one store command, recorded in the audit trail when it changes something. */
+static int run_store_command(struct att_admin *a, int n, char **args,
+                             int (*cmd)(struct att_admin *, int, char **), int skip)
+{
+    char err[1024];
+    const char *action = change_action(n, args);
+    if (action != NULL && att_admin_audit_begin(a, action, (const char *const *)args, (size_t)n,
+                                                err, sizeof(err)) != 0) {
+        fprintf(stderr, "attestctl: %s\n", err);
+        return 1;
+    }
+    int rc = cmd(a, n - skip, args + skip);
+    if (action != NULL) {
+        char why[32];
+        snprintf(why, sizeof(why), "exit status %d", rc);
+        att_admin_audit_end(a, action, rc, rc == 0 ? NULL : why);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -637,24 +780,32 @@ int main(int argc, char **argv)
         char *json = NULL;
         return answer(att_admin_inspect(args[1], args[2], &json, err, sizeof(err)), &json, err);
     }
+    static const struct {
+        const char *name;
+        int (*cmd)(struct att_admin *, int, char **);
+    } store_commands[] = {
+        {"collateral", cmd_collateral}, {"provider", cmd_provider},
+        {"principal", cmd_principal},   {"role", cmd_role},
+        {"policy", cmd_policy},         {"token", cmd_token},
+        {"audit", cmd_audit},
+    };
     struct att_admin *a = NULL;
     int rc = 2;
-    if (strcmp(args[0], "collateral") == 0) {
-        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_collateral(a, n - 1, args + 1);
-    } else if (strcmp(args[0], "provider") == 0) {
-        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_provider(a, n - 1, args + 1);
-    } else if (n >= 2 && strcmp(args[0], "kek") == 0 && strcmp(args[1], "rotate") == 0) {
-        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_kek_rotate(a, n - 2, args + 2);
-    } else if (strcmp(args[0], "principal") == 0) {
-        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_principal(a, n - 1, args + 1);
-    } else if (strcmp(args[0], "role") == 0) {
-        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_role(a, n - 1, args + 1);
-    } else if (strcmp(args[0], "policy") == 0) {
-        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_policy(a, n - 1, args + 1);
-    } else if (strcmp(args[0], "token") == 0) {
-        rc = open_admin(config, data_dir, &a) != 0 ? 1 : cmd_token(a, n - 1, args + 1);
-    } else {
+    int (*cmd)(struct att_admin *, int, char **) = NULL;
+    int skip = 1; /* words that name the command */
+    for (size_t i = 0; i < sizeof(store_commands) / sizeof(store_commands[0]); i++) {
+        if (strcmp(args[0], store_commands[i].name) == 0) {
+            cmd = store_commands[i].cmd;
+        }
+    }
+    if (n >= 2 && strcmp(args[0], "kek") == 0 && strcmp(args[1], "rotate") == 0) {
+        cmd = cmd_kek_rotate;
+        skip = 2;
+    }
+    if (cmd == NULL) {
         usage(stderr);
+    } else {
+        rc = open_admin(config, data_dir, &a) != 0 ? 1 : run_store_command(a, n, args, cmd, skip);
     }
     att_admin_close(a);
     return rc;

@@ -10,6 +10,7 @@ packages=(
   openssl curl python3 python3-cryptography sqlite3
   clang libclang-rt-14-dev clang-format
   swtpm swtpm-tools tpm2-tools
+  prometheus
 )
 
 # `scripts/deps.sh --bench` adds the load generator and the reference server of bench/http.sh.
@@ -36,3 +37,8 @@ if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The tests start their own Prometheus (and promtool checks the exposition); the packaged
+# service would only hold port 9090 and scrape nothing.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

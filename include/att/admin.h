@@ -54,6 +54,12 @@ int att_admin_provider_set_collateral_grace(struct att_admin *a, const char *nam
  */
 int att_admin_provider_set_require_bound_requests(struct att_admin *a, const char *name, int on,
                                                   char **json_out, char *err, size_t err_len);
+/*
+ * Whether provider `name` answers tokens whose audit record cannot be written (on != 0), or
+ * holds them and answers 503 (0, the default: fail closed). At the next SIGHUP.
+ */
+int att_admin_provider_set_audit_fail_open(struct att_admin *a, const char *name, int on,
+                                           char **json_out, char *err, size_t err_len);
 /* How many policy versions per attestation type provider `name` keeps (decimal text; 0 = all). */
 int att_admin_provider_set_policy_history_keep(struct att_admin *a, const char *name,
                                                const char *count, char **json_out, char *err,
@@ -198,5 +204,41 @@ int att_admin_collateral_list(struct att_admin *a, char **json_out, char *err, s
 char *att_admin_routes(void);
 
 void att_admin_free_string(char *s);
+
+/* ---- the audit trail (docs/operations.md, "Audit trail") ---- */
+
+/*
+ * Around a command that changes the store: a durable "attempt" record (`action`, e.g.
+ * "provider.create", with the command's arguments) before it - non-zero, with err written,
+ * when it cannot be written: the command must then change nothing - and its outcome after
+ * (`result` 0 = success, else `message` says why).
+ */
+int att_admin_audit_begin(struct att_admin *a, const char *action, const char *const *args,
+                          size_t n_args, char *err, size_t err_len);
+void att_admin_audit_end(struct att_admin *a, const char *action, int result, const char *message);
+/*
+ * Check the whole trail (chain, columns, checkpoint signatures, the newest checkpoint kept in
+ * the state database); *json_out gets the verdict. 0 when sound, 3 when broken (the verdict
+ * names the first bad record), 1 when it cannot be read.
+ */
+int att_admin_audit_verify(struct att_admin *a, char **json_out, char *err, size_t err_len);
+
+/* Which records `attestctl audit show|export` prints; NULL / 0 = no condition. */
+struct att_admin_audit_query {
+    const char *since; /* RFC 3339 UTC or epoch seconds */
+    const char *until;
+    const char *principal; /* id or name */
+    const char *provider;
+    const char *action;   /* "policy.set", or "policy" for all of "policy.*" */
+    const char *category; /* "change", "authentication", "authorization", "attestation", ... */
+    int64_t after;        /* records numbered above this */
+    int64_t limit;
+    bool text; /* one readable line per record instead of its JSON */
+};
+/* Each matching record, oldest first, as one JSON line (no newline) passed to `emit`, which
+ * returns 0 to go on. */
+int att_admin_audit_scan(struct att_admin *a, const struct att_admin_audit_query *q,
+                         int (*emit)(const char *line, void *arg), void *arg, char *err,
+                         size_t err_len);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "core/codec.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -32,7 +33,24 @@ struct att_admin {
     struct att_kek kek;
     struct att_store *store;
     struct att_keyring *keyring;
+    struct att_audit *audit; /* opened on first use */
 };
+
+att_err att_admin_audit_trail(struct att_admin *a, struct att_audit **out)
+{
+    if (a->audit == NULL) {
+        struct att_audit_config ac = {.path = a->cfg.audit_database,
+                                      .busy_ms = (int)a->cfg.audit_busy_timeout};
+        ATT_TRY(att_audit_open(&ac, &a->audit));
+    }
+    *out = a->audit;
+    return ATT_OK;
+}
+
+const char *att_admin_audit_path(struct att_admin *a)
+{
+    return a->cfg.audit_database;
+}
 
 const char *att_admin_trust_path(struct att_admin *a)
 {
@@ -137,6 +155,7 @@ void att_admin_close(struct att_admin *a)
     if (a == NULL) {
         return;
     }
+    att_audit_close(a->audit);
     att_keyring_free(a->keyring);
     att_store_close(a->store);
     att_kek_wipe(&a->kek);
@@ -149,12 +168,12 @@ static json_t *provider_json(const struct att_provider_rec *p)
 {
     char created[32];
     att_time_format(p->created_at, created, sizeof(created));
-    return json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:s,s:I,s:b,s:I}", "name", p->name, "issuer",
+    return json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:s,s:I,s:b,s:I,s:b}", "name", p->name, "issuer",
                      p->issuer, "signing_alg", p->signing_alg, "default", p->is_default, "created",
                      created, "attest_requires_auth", p->attest_requires_auth, "trust_model",
                      p->trust_model, "collateral_grace", (json_int_t)p->collateral_grace,
                      "require_bound_requests", p->require_bound_requests, "policy_history_keep",
-                     (json_int_t)p->policy_history_keep);
+                     (json_int_t)p->policy_history_keep, "audit_fail_open", p->audit_fail_open);
 }
 
 static att_err collect_provider(const struct att_provider_rec *p, void *arg)
@@ -379,6 +398,12 @@ int att_admin_provider_set_policy_history_keep(struct att_admin *a, const char *
     return set_count(a, name, att_store_provider_set_policy_history_keep, count,
                      ATT_POLICY_HISTORY_KEEP_MAX, "--policy-history-keep", "a count",
                      " (0 keeps all)", json_out, err, err_len);
+}
+
+int att_admin_provider_set_audit_fail_open(struct att_admin *a, const char *name, int on,
+                                           char **json_out, char *err, size_t err_len)
+{
+    return set_flag(a, name, att_store_provider_set_audit_fail_open, on, json_out, err, err_len);
 }
 
 int att_admin_provider_set_require_bound_requests(struct att_admin *a, const char *name, int on,

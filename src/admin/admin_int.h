@@ -14,6 +14,11 @@
 
 struct att_store *att_admin_store(struct att_admin *a);
 struct att_keyring *att_admin_keyring(struct att_admin *a);
+struct att_audit;
+/* The audit trail, opened on first use (no checkpoints: the daemon makes them). */
+att_err att_admin_audit_trail(struct att_admin *a, struct att_audit **out) ATT_WUR;
+/* The configured audit database. */
+const char *att_admin_audit_path(struct att_admin *a);
 /* The configured dcap_trust_anchors file, or NULL (built-in Intel root; also when a is NULL). */
 const char *att_admin_trust_path(struct att_admin *a);
 /* The configured amd_trust_anchors file, or NULL (built-in ARKs; also when a is NULL). */

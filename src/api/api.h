@@ -37,6 +37,7 @@ struct att_tpm_source;
 struct att_issuers;
 struct att_policy_cache;
 struct att_keyring;
+struct att_audit;
 
 /* The readiness probe: a thread that asks the store once a second (health.c). */
 struct att_api_probe {
@@ -61,7 +62,10 @@ struct att_api {
     const struct att_tpm_source *tpm;      /* TPM AK roots and challenges (not owned; NULL: none) */
     int64_t collateral_grace;              /* seconds past nextUpdate collateral may be used */
     int64_t attest_token_lifetime;         /* seconds; 0 = ATT_ATTEST_TOKEN_LIFETIME */
-    int64_t test_verify_time; /* 0: verify evidence at the wall clock (test builds only) */
+    int64_t test_verify_time;     /* 0: verify evidence at the wall clock (test builds only) */
+    struct att_audit *audit;      /* the audit trail (not owned; NULL: none, unit tests) */
+    struct att_http_server *http; /* the main listeners, for their load (not owned; may be NULL) */
+    int64_t started_at;           /* Unix time the daemon started */
     struct att_api_probe probe;
 };
 
@@ -78,6 +82,9 @@ struct att_api_call {
     /* The "{...}" parts of the route's path, in order (percent-decoded, never empty). */
     struct att_bytes params[ATT_API_MAX_PARAMS];
     const struct att_evidence_type *evidence; /* on /attest/<type> routes */
+    /* On routes that change state: what the handler notes for the audit record (an object,
+     * att_api_audit_note); NULL elsewhere. */
+    json_t *audit_detail;
 };
 
 /* Takes ownership of `providers` and of one reference to `issuers`, also on failure. */
@@ -136,6 +143,38 @@ void att_api_certificates_remove(const struct att_api_call *call, struct att_htt
 void att_api_policy_versions(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_policy_version(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_policy_rollback(const struct att_api_call *call, struct att_http_response *resp);
+
+/* ---- audit (audit.c; docs/operations.md, "Audit trail") ---- */
+
+/* Add `value` (stolen) to the audit record of the change being made; no-op off change routes. */
+void att_api_audit_note(const struct att_api_call *call, const char *key, json_t *value);
+/* Before a change: its "attempt" record, durable; false (answered 503) when it cannot be. */
+bool att_api_audit_change_begin(const struct att_api_call *call, const char *action,
+                                struct att_http_response *resp);
+/* After a change: its outcome record, with the handler's notes and the status. */
+void att_api_audit_change_end(const struct att_api_call *call, const char *action,
+                              const struct att_http_response *resp);
+/*
+ * An attestation's outcome ("success", "denied" by policy, "failure"): `detail` stolen. A
+ * token of a provider that fails closed is held until the record is durable (a 503 if not).
+ */
+void att_api_audit_attestation(const struct att_api_call *call, const char *type,
+                               const char *outcome, json_t *detail, struct att_http_response *resp);
+/* A refused caller: category ATT_AUDIT_AUTHN (bad credential) or ATT_AUDIT_AUTHZ (no role). */
+void att_api_audit_refusal(struct att_api *api, const struct att_http_request *req,
+                           const char *category, const char *route, const char *scope,
+                           const struct att_identity *who, const char *reason);
+/* GET /attestd/audit: a page of records, filtered (Reader). */
+void att_api_audit_list(const struct att_api_call *call, struct att_http_response *resp);
+
+/* ---- metrics (metrics.c; docs/operations.md, "Monitoring") ---- */
+
+/* GET /metrics on the main listeners (Reader). */
+void att_api_metrics(const struct att_api_call *call, struct att_http_response *resp);
+/* The att_http_handler of the metrics listener (arg: the struct att_api): GET /metrics only,
+ * no authentication. */
+void att_api_metrics_handle(void *arg, const struct att_http_request *req,
+                            struct att_http_response *resp);
 
 /*
  * The route table as JSON: [{"name","method","path","permission","providerScoped",

@@ -201,6 +201,11 @@ void att_api_attest_error(const struct att_api_call *call, const struct att_atte
             "type", json_string(call->evidence->name), "status", json_integer(status), "code",
             json_string(code), "reason", json_string(att_err_name(e->err)), "message",
             json_string(e->message), "peer", json_string(call->req->peer_text), NULL);
+    bool denied = e->err == ATT_ERR_POLICY_DENIED || e->err == ATT_ERR_POLICY_NO_PERMIT;
+    att_api_audit_attestation(
+        call, call->evidence->name, denied ? "denied" : "failure",
+        json_pack("{s:i,s:s,s:s}", "status", status, "error", code, "reason", att_err_name(e->err)),
+        resp);
     if (status >= 500) {
         att_http_error(resp, status, code, "the attestation could not be completed");
         return;
@@ -297,9 +302,20 @@ att_err att_api_attest_issue(const struct att_api_call *call, json_t *claims, bo
     return rc == ATT_OK ? ATT_OK : internal(err, rc, "cannot sign the token");
 }
 
+/* The token's answer is set: log it, and audit it (which may hold the answer, audit.c). */
 void att_api_attest_log(const struct att_api_call *call, const struct att_evidence_type *t,
-                        const json_t *claims, bool draft)
+                        const json_t *claims, bool draft, struct att_http_response *resp)
 {
+    json_t *tcb = t->tcb_status_claim != NULL ? json_object_get(claims, t->tcb_status_claim) : NULL;
+    json_t *detail = json_pack("{s:i,s:s,s:b}", "status", 200, "verdict", "permit", "draft", draft);
+    json_t *policy_hash = json_object_get(claims, "x-ms-policy-hash");
+    if (detail != NULL && json_is_string(policy_hash)) {
+        json_object_set(detail, "policyHash", policy_hash);
+    }
+    if (detail != NULL && json_is_string(tcb)) {
+        json_object_set(detail, "tcbStatus", tcb);
+    }
+    att_api_audit_attestation(call, t->name, "success", detail, resp);
     if (att_log_enabled(ATT_LOG_INFO)) { /* spares building the fields when filtered out */
         att_log(
             ATT_LOG_INFO, "attestation", "request_id", json_string(call->req->request_id),
@@ -352,8 +368,8 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
     if (rc != ATT_OK) {
         att_api_attest_error(call, &err, resp);
     } else {
-        att_api_attest_log(call, t, claims, d.req.draft_policy != NULL);
         answer_token(resp, sealed.len > 0 ? &sealed : &token);
+        att_api_attest_log(call, t, claims, d.req.draft_policy != NULL, resp);
     }
     json_decref(claims);
     att_buf_cleanup(&token);

@@ -25,8 +25,8 @@ att_err att_api_attest_issue(const struct att_api_call *call, json_t *claims, bo
                              struct att_attest_error *err) ATT_WUR;
 /* The "attestation" log line of a success. */
 void att_api_attest_log(const struct att_api_call *call, const struct att_evidence_type *t,
-                        const json_t *claims, bool draft);
-/* MAA's error answer for a failed attestation (logged). */
+                        const json_t *claims, bool draft, struct att_http_response *resp);
+/* MAA's error answer for a failed attestation (logged and audited). */
 void att_api_attest_error(const struct att_api_call *call, const struct att_attest_error *e,
                           struct att_http_response *resp);
 

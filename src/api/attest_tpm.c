@@ -202,8 +202,8 @@ static void round_request(const struct att_api_call *call, const char *jws,
     if (rc != ATT_OK) {
         att_api_attest_error(call, &err, resp);
     } else {
-        att_api_attest_log(call, &att_evidence_tpm_quote, claims, false);
         answer(resp, json_pack("{s:s}", "report", att_buf_cstr(&token)));
+        att_api_attest_log(call, &att_evidence_tpm_quote, claims, false, resp);
     }
     json_decref(claims);
     att_buf_cleanup(&token);

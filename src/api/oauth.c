@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
+#include "metrics/metrics.h"
 #include "auth/access.h"
 #include "auth/assertion.h"
 #include "auth/backoff.h"
@@ -406,6 +408,44 @@ static bool authenticate_assertion(const struct att_api_call *call, const struct
     return rc == ATT_OK;
 }
 
+/*
+ * The audit record of a token request: issued (the principal), or refused for its credentials
+ * (the client id it claimed). Throttled and unavailable answers are not attempts: they are
+ * counted in the log's summaries instead.
+ */
+static void audit_token_request(const struct att_api_call *call, const char *client_id,
+                                const struct att_principal_rec *p, const struct attempt *how,
+                                const struct att_http_response *resp)
+{
+    struct att_audit_event ev;
+    if (call->api->audit == NULL ||
+        (resp->status != 200 && resp->status != 400 && resp->status != 401)) {
+        return;
+    }
+    bool issued = resp->status == 200;
+    if (!issued) {
+        att_metric_add(ATT_M_AUTH_FAILURES, "kind=\"token\"", 1);
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.category = ATT_AUDIT_AUTHN;
+    ev.action = "authentication.token";
+    ev.outcome = issued ? "success" : "denied";
+    ev.principal = issued ? p->id : client_id;
+    ev.principal_name = issued ? p->name : "";
+    ev.source = call->req->peer_text;
+    ev.request_id = call->req->request_id;
+    ev.detail = json_pack("{s:s,s:i}", "method", how->method != NULL ? how->method : "none",
+                          "status", resp->status);
+    if (!issued && ev.detail != NULL && resp->error_code != NULL) {
+        json_object_set_new(ev.detail, "error", json_string(resp->error_code));
+    }
+    if (call->api->audit != NULL) {
+        att_audit_submit(call->api->audit, &ev, NULL, NULL);
+    } else {
+        json_decref(ev.detail);
+    }
+}
+
 void att_api_oauth_token(const struct att_api_call *call, struct att_http_response *resp)
 {
     const struct att_http_request *req = call->req;
@@ -420,6 +460,7 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     struct attempt how = {basic ? "client_secret_basic" : NULL, ""};
     struct att_principal_rec p;
 
+    memset(&p, 0, sizeof(p));
     att_form_init(&form);
     att_buf_init_secret(&secret, SECRET_MAX);
     const struct att_bytes *ctype = att_http_header_get(req->head, "content-type");
@@ -519,6 +560,7 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     att_backoff_success(call->api->backoff, keys.pair);
     issue(call, &p, &how, now, resp);
 out:
+    audit_token_request(call, client_id, &p, &how, resp);
     att_form_cleanup(&form);
     att_buf_cleanup(&secret);
 }

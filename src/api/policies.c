@@ -93,6 +93,15 @@ static void log_change(const struct att_api_call *call, const char *what, const 
             refused == NULL && s->hash[0] != 0 ? json_string(s->hash) : NULL, "principal",
             json_string(call->who->subject), "peer", json_string(call->req->peer_text), "refused",
             refused != NULL ? json_string(refused) : NULL, NULL);
+    if (type != NULL) {
+        att_api_audit_note(call, "attestationType", json_string(type));
+    }
+    if (refused != NULL) {
+        att_api_audit_note(call, "refused", json_string(refused));
+    } else {
+        att_api_audit_note(call, "version", json_integer(s->version));
+        att_api_audit_note(call, "policyHash", s->hash[0] != 0 ? json_string(s->hash) : NULL);
+    }
 }
 
 /* Answer a refused change: 400 with MAA's code, or 500 for our own failures. */
@@ -273,6 +282,7 @@ static void change_signers(const struct att_api_call *call, bool add,
             "provider", json_string(call->provider->rec.name), "action", json_string(what),
             "thumbprint", json_string(thumb), "principal", json_string(call->who->subject), "peer",
             json_string(call->req->peer_text), NULL);
+    att_api_audit_note(call, "thumbprint", json_string(thumb));
     send_token(call,
                json_pack("{s:s,s:s}", "x-ms-certificate-thumbprint", thumb,
                          "x-ms-policycertificates-result", add ? "IsPresent" : "IsAbsent"),

@@ -196,6 +196,7 @@ void att_api_roles_add(const struct att_api_call *call, struct att_http_response
     att_log(ATT_LOG_INFO, "role assigned", "by", json_string(call->who->subject), "id",
             json_string(r.id), "subject", json_string(r.subject), "role", json_string(r.role),
             "provider", json_string(r.provider), NULL);
+    att_api_audit_note(call, "assignment", role_json(&r));
     send_json(resp, 201, role_json(&r));
 }
 
@@ -260,5 +261,6 @@ void att_api_roles_remove(const struct att_api_call *call, struct att_http_respo
     }
     att_log(ATT_LOG_INFO, "role removed", "by", json_string(call->who->subject), "id",
             json_string(id), NULL);
+    att_api_audit_note(call, "assignmentId", json_string(id));
     send_json(resp, 200, json_pack("{s:s,s:b}", "id", id, "removed", 1));
 }

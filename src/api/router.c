@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "auth/access.h"
 #include "auth/backoff.h"
 #include "auth/bearer.h"
@@ -53,72 +54,80 @@ struct route {
     void (*handler)(const struct att_api_call *call, struct att_http_response *resp);
     enum weight weight;
     const struct att_evidence_type *evidence; /* /attest/<type> routes: the type they serve */
+    const char *audit; /* routes that change state: the audit action ("policy.set") */
 };
 
 /* The one list of what attestd serves, and who may call it. */
 static const struct route routes[] = {
     {ATT_HTTP_GET, "/certs", "GetCerts", VERSION_OPTIONAL, false, ATT_PERM_PUBLIC,
-     att_api_get_certs, LIGHT, NULL},
+     att_api_get_certs, LIGHT, NULL, NULL},
     {ATT_HTTP_GET, "/.well-known/openid-configuration", "GetOpenIdMetadata", VERSION_OPTIONAL,
-     false, ATT_PERM_PUBLIC, att_api_get_openid, LIGHT, NULL},
+     false, ATT_PERM_PUBLIC, att_api_get_openid, LIGHT, NULL, NULL},
     {ATT_HTTP_GET, "/healthz", "Healthz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_healthz,
-     LIGHT, NULL},
+     LIGHT, NULL, NULL},
     /* Status for everyone; the detail for an authenticated Reader (whose token is checked). */
     {ATT_HTTP_GET, "/readyz", "Readyz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_readyz,
-     LIGHT_ANONYMOUS, NULL},
+     LIGHT_ANONYMOUS, NULL, NULL},
     {ATT_HTTP_POST, "/oauth2/token", "OAuthToken", VERSION_IGNORED, true, ATT_PERM_PUBLIC,
-     att_api_oauth_token, HEAVY, NULL},
+     att_api_oauth_token, HEAVY, NULL, NULL},
     {ATT_HTTP_GET, "/admin/whoami", "WhoAmI", VERSION_IGNORED, true, ATT_PERM_AUTHENTICATED,
-     att_api_whoami, HEAVY, NULL},
+     att_api_whoami, HEAVY, NULL, NULL},
     {ATT_HTTP_GET, "/admin/roleAssignments", "ListRoleAssignments", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_list, HEAVY, NULL},
+     ATT_PERM_ADMIN, att_api_roles_list, HEAVY, NULL, NULL},
     {ATT_HTTP_POST, "/admin/roleAssignments", "AddRoleAssignment", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_add, HEAVY, NULL},
+     ATT_PERM_ADMIN, att_api_roles_add, HEAVY, NULL, "role.add"},
     {ATT_HTTP_POST, "/admin/roleAssignments:remove", "RemoveRoleAssignment", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_remove, HEAVY, NULL},
+     ATT_PERM_ADMIN, att_api_roles_remove, HEAVY, NULL, "role.remove"},
     /* Attestation (docs/reference/maa-api.md §1.2): public unless the provider sets
        attest_requires_auth. */
     {ATT_HTTP_POST, "/attest/SgxEnclave", "AttestSgxEnclave", VERSION_REQUIRED, false,
-     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_sgx},
+     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_sgx, NULL},
     {ATT_HTTP_POST, "/attest/OpenEnclave", "AttestOpenEnclave", VERSION_REQUIRED, false,
-     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_open_enclave},
+     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_open_enclave, NULL},
     {ATT_HTTP_POST, "/attest/SevSnpVm", "AttestSevSnpVm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
-     att_api_attest, HEAVY, &att_evidence_snp},
+     att_api_attest, HEAVY, &att_evidence_snp, NULL},
     {ATT_HTTP_POST, "/attest/TdxVm", "AttestTdxVm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
-     att_api_attest, HEAVY, &att_evidence_tdx},
+     att_api_attest, HEAVY, &att_evidence_tdx, NULL},
     /* Azure confidential VMs (docs/attestation.md "AzureGuest"). Microsoft's clients send
        api-version 2020-10-01, so no version is refused. */
     {ATT_HTTP_POST, "/attest/AzureGuest", "AttestAzureGuest", VERSION_REQUIRED, false,
-     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_azure_guest},
+     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_azure_guest, NULL},
     /* MAA's TPM protocol (docs/reference/maa-tpm-protocol.md): two rounds, TpmQuote evidence. */
     {ATT_HTTP_POST, "/attest/Tpm", "AttestTpm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
-     att_api_attest_tpm, HEAVY, &att_evidence_tpm_quote},
+     att_api_attest_tpm, HEAVY, &att_evidence_tpm_quote, NULL},
     /* TPM quotes in attestd's JSON form (docs/attestation.md "TPM"), and their challenges. */
     {ATT_HTTP_POST, "/attest/TpmQuote", "AttestTpmQuote", VERSION_IGNORED, false, ATT_PERM_ATTEST,
-     att_api_attest, HEAVY, &att_evidence_tpm_quote},
+     att_api_attest, HEAVY, &att_evidence_tpm_quote, NULL},
     {ATT_HTTP_POST, "/attest/TpmQuote:challenge", "TpmQuoteChallenge", VERSION_IGNORED, false,
-     ATT_PERM_ATTEST, att_api_tpm_challenge, HEAVY, NULL},
+     ATT_PERM_ATTEST, att_api_tpm_challenge, HEAVY, NULL, NULL},
     /* Policy management (docs/reference/maa-policy.md §4; roles §5: Reader reads, Contributor
        changes). */
     {ATT_HTTP_GET, "/policies/{type}", "GetPolicy", VERSION_REQUIRED, false, ATT_PERM_READ,
-     att_api_policy_get, HEAVY, NULL},
+     att_api_policy_get, HEAVY, NULL, NULL},
     {ATT_HTTP_PUT, "/policies/{type}", "SetPolicy", VERSION_REQUIRED, false, ATT_PERM_WRITE,
-     att_api_policy_set, HEAVY, NULL},
+     att_api_policy_set, HEAVY, NULL, "policy.set"},
     {ATT_HTTP_POST, "/policies/{type}:reset", "ResetPolicy", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_policy_reset, HEAVY, NULL},
+     ATT_PERM_WRITE, att_api_policy_reset, HEAVY, NULL, "policy.reset"},
     {ATT_HTTP_GET, "/certificates", "GetPolicyCertificates", VERSION_REQUIRED, false, ATT_PERM_READ,
-     att_api_certificates_get, HEAVY, NULL},
+     att_api_certificates_get, HEAVY, NULL, NULL},
     {ATT_HTTP_POST, "/certificates:add", "AddPolicyCertificate", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_certificates_add, HEAVY, NULL},
+     ATT_PERM_WRITE, att_api_certificates_add, HEAVY, NULL, "signer.add"},
     {ATT_HTTP_POST, "/certificates:remove", "RemovePolicyCertificate", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_certificates_remove, HEAVY, NULL},
+     ATT_PERM_WRITE, att_api_certificates_remove, HEAVY, NULL, "signer.remove"},
+    /* Prometheus metrics (docs/operations.md, "Monitoring"). */
+    {ATT_HTTP_GET, "/metrics", "GetMetrics", VERSION_IGNORED, true, ATT_PERM_READ, att_api_metrics,
+     HEAVY, NULL, NULL},
+    /* The audit trail (docs/operations.md, "Audit trail"). */
+    {ATT_HTTP_GET, "/attestd/audit", "ListAuditRecords", VERSION_IGNORED, true, ATT_PERM_READ,
+     att_api_audit_list, HEAVY, NULL, NULL},
     /* Policy history (attestd's own, not MAA's). */
     {ATT_HTTP_GET, "/attestd/policies/{type}/versions", "ListPolicyVersions", VERSION_IGNORED,
-     false, ATT_PERM_READ, att_api_policy_versions, HEAVY, NULL},
+     false, ATT_PERM_READ, att_api_policy_versions, HEAVY, NULL, NULL},
     {ATT_HTTP_GET, "/attestd/policies/{type}/versions/{version}", "GetPolicyVersion",
-     VERSION_IGNORED, false, ATT_PERM_READ, att_api_policy_version, HEAVY, NULL},
+     VERSION_IGNORED, false, ATT_PERM_READ, att_api_policy_version, HEAVY, NULL, NULL},
     {ATT_HTTP_POST, "/attestd/policies/{type}/versions/{version}:rollback", "RollbackPolicy",
-     VERSION_IGNORED, false, ATT_PERM_WRITE, att_api_policy_rollback, HEAVY, NULL},
+     VERSION_IGNORED, false, ATT_PERM_WRITE, att_api_policy_rollback, HEAVY, NULL,
+     "policy.rollback"},
 };
 
 /* api-version values of MAA's published specs (docs/reference/maa-api.md §1.1). */
@@ -361,6 +370,7 @@ static void refuse(struct att_api *api, const struct att_http_request *req, cons
     snprintf(attempt, sizeof(attempt), "%s %s %s", ip_key, token_fp != NULL ? token_fp : "-",
              reason);
     log_refusal(req, rt, scope, NULL, "unauthenticated", reason, token_fp, attempt, now);
+    att_api_audit_refusal(api, req, ATT_AUDIT_AUTHN, rt->name, scope, NULL, reason);
     unauthorized(resp, error, message);
 }
 
@@ -426,6 +436,8 @@ static bool authorize(struct att_api *api, const struct att_api_snapshot *snap,
         snprintf(whom, sizeof(whom), "%s %s %s", rt->name, fp, who->subject);
         log_refusal(req, rt, scope, who, "forbidden", "no role grants the permission", fp, whom,
                     att_time_now());
+        att_api_audit_refusal(api, req, ATT_AUDIT_AUTHZ, rt->name, scope, who,
+                              "no role grants the permission");
         att_http_error(resp, 403, "Forbidden",
                        "the caller has no role that grants this operation here");
         return false;
@@ -569,8 +581,8 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
         return;
     }
     struct att_identity who;
-    struct att_api_call call = {req,  snap->providers, provider,       api,
-                                NULL, {{NULL, 0}},     match->evidence};
+    struct att_api_call call = {req,  snap->providers, provider,        api,
+                                NULL, {{NULL, 0}},     match->evidence, NULL};
     memcpy(call.params, found, sizeof(call.params));
     if (match->weight == LIGHT_ANONYMOUS && has_credentials(req)) {
         /* A public route with more to show an authenticated Reader of every provider. */
@@ -594,7 +606,18 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
         }
         call.who = &who;
     }
+    if (match->audit == NULL) {
+        match->handler(&call, resp);
+        return;
+    }
+    /* A change: nothing is changed unless its audit record is durable first. */
+    if (!att_api_audit_change_begin(&call, match->audit, resp)) {
+        return;
+    }
+    call.audit_detail = json_object();
     match->handler(&call, resp);
+    att_api_audit_change_end(&call, match->audit, resp);
+    json_decref(call.audit_detail);
 }
 
 bool att_api_is_light(void *arg, const struct att_http_request *req)

@@ -7,11 +7,13 @@
 
 #include "core/buf.h"
 #include "token/json_out.h"
+#include "metrics/metrics.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_INCOMING 1024 /* claims one token's members may turn into */
 
@@ -256,7 +258,14 @@ att_err att_attest_appraise(const struct att_attest_policy *pol, const struct at
 {
     struct att_policy_result res;
     char msg[256] = "";
+    char labels[64];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     att_err rc = att_policy_eval(pol->policy, in->items, in->n, NULL, &res, msg, sizeof(msg));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    snprintf(labels, sizeof(labels), "type=\"%s\"", t->name);
+    att_metric_observe(ATT_M_POLICY_EVAL, labels,
+                       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     if (rc == ATT_ERR_NOMEM) {
         return att_attest_fail(err, rc, "out of memory");
     }

@@ -177,6 +177,16 @@ out:
     return rc;
 }
 
+att_err att_auth_sign(const struct att_auth *a, const char *typ, const void *payload, size_t len,
+                      struct att_buf *out)
+{
+    json_t *header = json_pack("{s:s}", "typ", typ);
+    ATT_ENSURE(header != NULL, ATT_ERR_NOMEM);
+    att_err rc = att_jws_sign(a->signer, a->kid, header, payload, len, out);
+    json_decref(header);
+    return rc;
+}
+
 /* RFC 7519 §4.1.4/§4.1.5, RFC 9068 §4: time checks with leeway and a lifetime cap. */
 static att_err check_times(json_t *claims, int64_t now)
 {

@@ -42,6 +42,10 @@ const char *att_auth_issuer(const struct att_auth *a);
  */
 struct att_replay *att_auth_replay(const struct att_auth *a);
 
+/* Sign `payload` as a compact ES256 JWS with the access-token key, header {"typ": typ, "kid"}
+ * (the audit trail's checkpoints: src/audit/audit.h). */
+att_err att_auth_sign(const struct att_auth *a, const char *typ, const void *payload, size_t len,
+                      struct att_buf *out) ATT_WUR;
 /* Issue an access token for principal `p`, valid ATT_ACCESS_LIFETIME seconds from `now`. */
 att_err att_auth_issue(const struct att_auth *a, const struct att_principal_rec *p, int64_t now,
                        struct att_buf *token) ATT_WUR;

@@ -17,6 +17,7 @@
 #include "core/codec.h"
 #include "core/timeutil.h"
 #include "net/https.h"
+#include "metrics/metrics.h"
 
 /* =====================================================================
  * Items
@@ -694,6 +695,9 @@ out:
     att_buf_cleanup(&headers);
     att_buf_cleanup(&body);
     att_buf_cleanup(&key_hdr);
+    att_metric_add(
+        ATT_M_UPSTREAM_FETCHES,
+        rc == ATT_OK ? "service=\"pcs\",result=\"ok\"" : "service=\"pcs\",result=\"error\"", 1);
     return rc;
 }
 

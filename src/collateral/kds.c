@@ -19,6 +19,7 @@
 #include "core/timeutil.h"
 #include "net/https.h"
 #include "x509/der.h"
+#include "metrics/metrics.h"
 
 /* =====================================================================
  * Items and products
@@ -385,6 +386,9 @@ static att_err fetch(const struct att_kds_client *c, const char *url, enum att_k
 out:
     att_buf_cleanup(&headers);
     att_buf_cleanup(&body);
+    att_metric_add(
+        ATT_M_UPSTREAM_FETCHES,
+        rc == ATT_OK ? "service=\"kds\",result=\"ok\"" : "service=\"kds\",result=\"error\"", 1);
     return rc;
 }
 

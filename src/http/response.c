@@ -21,6 +21,25 @@ void att_http_response_cleanup(struct att_http_response *r)
     att_buf_cleanup(&r->body);
 }
 
+struct att_http_gate *att_http_response_hold(struct att_http_response *r)
+{
+    if (r->gate == NULL) {
+        return NULL;
+    }
+    atomic_fetch_add(&r->gate->holds, 1);
+    return r->gate;
+}
+
+void att_http_gate_finish(struct att_http_gate *g, const char *refusal)
+{
+    if (refusal != NULL) {
+        atomic_store(&g->refusal, refusal);
+    }
+    if (atomic_fetch_sub(&g->holds, 1) == 1) {
+        g->release(g);
+    }
+}
+
 static bool header_safe(const char *s)
 {
     return strpbrk(s, "\r\n") == NULL;

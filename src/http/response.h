@@ -10,6 +10,7 @@
 #ifndef ATT_HTTP_RESPONSE_H
 #define ATT_HTTP_RESPONSE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -17,6 +18,18 @@
 
 #define ATT_HTTP_MAX_RESP_HEADERS 16
 #define ATT_HTTP_MAX_RESP_BODY ((size_t)4 << 20)
+
+/*
+ * A gate holds an answer back until work outside the handler is done - the audit record of an
+ * attestation being committed (src/audit) - without holding a thread meanwhile. The server
+ * opens one for each request it runs on the job pool and releases the answer when its last
+ * hold is finished; a hold finished with a refusal turns the answer into a 503 saying so.
+ */
+struct att_http_gate {
+    atomic_int holds;              /* the handler's own, plus one per att_http_response_hold */
+    _Atomic(const char *) refusal; /* a constant message, or NULL */
+    void (*release)(struct att_http_gate *g); /* the server's: send the answer */
+};
 
 struct att_http_response {
     int status;
@@ -27,6 +40,7 @@ struct att_http_response {
     const char *route;
     const char *error_code;
     char provider[64];
+    struct att_http_gate *gate; /* set by the server on the job pool; NULL on an event loop */
 };
 
 void att_http_response_init(struct att_http_response *r);
@@ -52,6 +66,14 @@ void att_http_error(struct att_http_response *r, int status, const char *code, c
  */
 void att_http_error_inner(struct att_http_response *r, int status, const char *code,
                           const char *message, const char *inner);
+
+/*
+ * Hold the answer until att_http_gate_finish; NULL when it cannot be held (an event loop):
+ * the caller then waits itself or answers without.
+ */
+struct att_http_gate *att_http_response_hold(struct att_http_response *r);
+/* Finish a hold (or the handler's own); `refusal` (a constant string) NULL = no objection. */
+void att_http_gate_finish(struct att_http_gate *g, const char *refusal);
 
 /* Reason phrase for a status code ("Not Found"). */
 const char *att_http_reason(int status);

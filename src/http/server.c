@@ -53,6 +53,7 @@
 #include "core/timeutil.h"
 #include "crypto/ids.h"
 #include "http/peers.h"
+#include "metrics/metrics.h"
 
 #define MAX_LISTENERS 8
 #define MAX_WORKERS 64
@@ -85,8 +86,9 @@ struct work {
     int64_t deadline_ms;
     /* written by the pool thread, read by the loop after the hand-back */
     struct att_http_response resp;
-    bool late;              /* the deadline passed before a pool thread took it: not run */
-    _Atomic bool abandoned; /* its connection went away: not run if not started yet */
+    struct att_http_gate gate; /* holds the answer while audit records are committed */
+    bool late;                 /* the deadline passed before a pool thread took it: not run */
+    _Atomic bool abandoned;    /* its connection went away: not run if not started yet */
     struct work *next_done;
 };
 
@@ -169,6 +171,7 @@ struct att_http_server {
     att_http_light_fn light;
     void *arg;
     struct att_jobs *jobs;
+    atomic_uint out;          /* work handed to the pool and not yet back on a done list */
     struct att_peers *peers;  /* open connections per source */
     struct att_peers *queued; /* requests on the job pool per source */
     unsigned pool_size;       /* job threads + job_queue: what sources share */
@@ -366,9 +369,22 @@ static void write_response(struct conn *c, const struct att_http_response *r, co
     evbuffer_commit_space(out, &v, 1);
 }
 
+/* Count the answer by route and status, and its time since the request's first byte. */
+static void count_answer(const struct conn *c, const struct att_http_response *r)
+{
+    char labels[ATT_METRICS_LABELS_MAX];
+    const char *route = r->route != NULL ? r->route : "none"; /* our constants: no escaping */
+    snprintf(labels, sizeof(labels), "route=\"%s\",status=\"%d\"", route, r->status);
+    att_metric_add(ATT_M_HTTP_REQUESTS, labels, 1);
+    snprintf(labels, sizeof(labels), "route=\"%s\"", route);
+    att_metric_observe(ATT_M_HTTP_DURATION, labels,
+                       (double)(att_time_mono_ms() - c->start_ms) / 1000.0);
+}
+
 static void log_access(struct conn *c, const struct att_http_response *r, const char *rid)
 {
     char path[257] = "";
+    count_answer(c, r);
     if (c->head.path.ptr != NULL && c->head.path.len > 0) {
         size_t n = c->head.path.len < sizeof(path) - 1 ? c->head.path.len : sizeof(path) - 1;
         memcpy(path, c->head.path.ptr, n);
@@ -499,12 +515,13 @@ static void work_run(struct att_job *job)
     att_deadline_set(0);
 }
 
-/* Pool thread: hand the work back to its loop (one wake-up for all that came back meanwhile). */
-static void work_done(struct att_job *job, bool canceled)
+/* Hand the work back to its loop (one wake-up for all that came back meanwhile): on the pool
+ * thread, or on the thread that finished the gate's last hold. */
+static void gate_release(struct att_http_gate *g)
 {
-    struct work *wk = (struct work *)job;
+    struct work *wk = (struct work *)((char *)g - offsetof(struct work, gate));
     struct worker *w = wk->w;
-    wk->late = wk->late || canceled;
+    atomic_fetch_sub(&w->s->out, 1);
     pthread_mutex_lock(&w->done_lock);
     bool first = w->done_head == NULL;
     wk->next_done = w->done_head;
@@ -513,6 +530,14 @@ static void work_done(struct att_job *job, bool canceled)
     if (first) {
         event_active(w->done_ev, EV_READ, 0); /* thread-safe: evthread_use_pthreads */
     }
+}
+
+/* Pool thread: the handler is done; the answer goes once its gate's holds are finished too. */
+static void work_done(struct att_job *job, bool canceled)
+{
+    struct work *wk = (struct work *)job;
+    wk->late = wk->late || canceled;
+    att_http_gate_finish(&wk->gate, NULL);
 }
 
 /* Loop thread: send what came back from the pool, if its connection still waits for it. */
@@ -525,10 +550,13 @@ static void deliver(struct work *wk)
         att_http_head_cleanup(&c->head);
         c->head = wk->head;
         att_http_head_init(&wk->head);
+        const char *refusal = atomic_load(&wk->gate.refusal);
         if (wk->late) {
             warn_shed("request answered 503: its deadline passed in the job queue", c);
             att_http_error(&wk->resp, 503, "ServiceUnavailable",
                            "the request could not be started before its deadline");
+        } else if (refusal != NULL) {
+            att_http_error(&wk->resp, 503, "ServiceUnavailable", refusal);
         }
         if (c->input_ended) {
             bufferevent_enable(c->bev, EV_WRITE); /* libevent stopped writing at the EOF */
@@ -601,7 +629,13 @@ static void to_pool(struct conn *c, const char *rid)
     memcpy(wk->rid, rid, sizeof(wk->rid));
     wk->deadline_ms = c->deadline_ms;
     att_http_response_init(&wk->resp);
+    atomic_init(&wk->gate.holds, 1);
+    atomic_init(&wk->gate.refusal, NULL);
+    wk->gate.release = gate_release;
+    wk->resp.gate = &wk->gate;
+    atomic_fetch_add(&s->out, 1);
     if (att_jobs_submit(s->jobs, &wk->job) != ATT_OK) {
+        atomic_fetch_sub(&s->out, 1);
         att_http_head_cleanup(&c->head);
         c->head = wk->head;
         att_http_head_init(&wk->head);
@@ -1566,6 +1600,12 @@ att_err att_http_server_start(struct att_http_server *s)
     return ATT_OK;
 }
 
+void att_http_server_load(struct att_http_server *s, unsigned *connections, unsigned *queued)
+{
+    *connections = atomic_load(&s->open_conns);
+    *queued = s->jobs != NULL ? att_jobs_waiting(s->jobs) : 0;
+}
+
 unsigned att_http_server_drain(struct att_http_server *s, unsigned timeout_s)
 {
     unsigned cut = 0;
@@ -1620,9 +1660,14 @@ void att_http_server_free(struct att_http_server *s)
             w->started = false;
         }
     }
-    /* Work running finishes, work waiting is canceled; all of it comes back to done lists. */
+    /* Work running finishes, work waiting is canceled; all of it comes back to done lists,
+     * work whose answer a gate holds once the hold is finished (an audit commit: bounded). */
     att_jobs_free(s->jobs);
     s->jobs = NULL;
+    while (atomic_load(&s->out) > 0) {
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
     for (unsigned i = 0; i < s->n_workers; i++) {
         struct worker *w = &s->workers[i];
         drop_done(w);

@@ -91,6 +91,8 @@ att_err att_http_server_listen(struct att_http_server *s, const char *addr, bool
                                char *detail, size_t detail_len) ATT_WUR;
 /* Start the worker threads. */
 att_err att_http_server_start(struct att_http_server *s) ATT_WUR;
+/* Connections open now, and requests waiting for the job pool (metrics; any thread). */
+void att_http_server_load(struct att_http_server *s, unsigned *connections, unsigned *queued);
 /*
  * Stop accepting, close idle connections, let requests in flight finish and
  * then close their connections; after timeout_s, close whatever is left.

@@ -153,9 +153,11 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return atomic_load((atomic_bool *)arg) ? 1 : 0; /* non-zero: abort the transfer */
 }
 
-att_err att_https_get_ex(const char *url, const char *ca_file, const char *const *req_headers,
-                         size_t max, long timeout, long *status, struct att_buf *body,
-                         struct att_buf *headers, char *detail, size_t detail_len)
+/* One transfer: a GET, or a POST of `post` (post_len bytes) when post is not NULL. */
+static att_err transfer(const char *url, const char *ca_file, const char *const *req_headers,
+                        const void *post, size_t post_len, size_t max, long timeout, long *status,
+                        struct att_buf *body, struct att_buf *headers, char *detail,
+                        size_t detail_len)
 {
     say(detail, detail_len, "%s", "");
     if (url == NULL || status == NULL || body == NULL) {
@@ -214,6 +216,10 @@ att_err att_https_get_ex(const char *url, const char *ca_file, const char *const
     OPT(CURLOPT_ERRORBUFFER, curl_err);
     OPT(CURLOPT_USERAGENT, "attestd/" ATT_VERSION);
     OPT(CURLOPT_ACCEPT_ENCODING, NULL); /* no compression: the cap is on the wire bytes */
+    if (post != NULL) {
+        OPT(CURLOPT_POSTFIELDS, post);
+        OPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)post_len);
+    }
     if (hdrs != NULL) {
         /* Ours go to the server only, never to a proxy's CONNECT (they may hold an API key). */
         OPT(CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE);
@@ -262,6 +268,25 @@ att_err att_https_get_ex(const char *url, const char *ca_file, const char *const
     }
     *status = got_status;
     return ATT_OK;
+}
+
+att_err att_https_get_ex(const char *url, const char *ca_file, const char *const *req_headers,
+                         size_t max, long timeout, long *status, struct att_buf *body,
+                         struct att_buf *headers, char *detail, size_t detail_len)
+{
+    return transfer(url, ca_file, req_headers, NULL, 0, max, timeout, status, body, headers, detail,
+                    detail_len);
+}
+
+att_err att_https_post(const char *url, const char *ca_file, const char *const *req_headers,
+                       const void *post, size_t post_len, long timeout, long *status,
+                       struct att_buf *body, char *detail, size_t detail_len)
+{
+    if (post == NULL) {
+        return ATT_ERR_ARG;
+    }
+    return transfer(url, ca_file, req_headers, post, post_len, body != NULL ? body->max : 0,
+                    timeout, status, body, NULL, detail, detail_len);
 }
 
 att_err att_https_get(const char *url, const char *ca_file, size_t max, struct att_buf *out,

@@ -65,4 +65,12 @@ att_err att_https_get_ex(const char *url, const char *ca_file, const char *const
                          size_t max, long timeout, long *status, struct att_buf *body,
                          struct att_buf *headers, char *detail, size_t detail_len) ATT_WUR;
 
+/*
+ * POST `post` (post_len bytes; the caller's req_headers give its Content-Type) to `url` under
+ * the same rules as att_https_get_ex; the answer's body goes to `body` (its cap applies).
+ */
+att_err att_https_post(const char *url, const char *ca_file, const char *const *req_headers,
+                       const void *post, size_t post_len, long timeout, long *status,
+                       struct att_buf *body, char *detail, size_t detail_len) ATT_WUR;
+
 #endif

@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "policymgmt/manage.h"
 #include "x509/chain.h"
+#include "metrics/metrics.h"
 
 #define MAX_ENTRIES 1024 /* providers x types; beyond it the oldest entry goes */
 
@@ -129,6 +130,7 @@ att_err att_policy_cache_get(struct att_policy_cache *c, struct att_store *store
         }
     }
     pthread_mutex_unlock(&c->lock);
+    att_metric_cache("policy", p != NULL);
     if (p != NULL) {
         *out = p;
         return ATT_OK;

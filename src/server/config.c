@@ -48,6 +48,9 @@ void att_config_defaults(struct att_config *c)
     c->auth_block_seconds = 60;
     c->log_level = ATT_LOG_INFO;
     c->log_summary_interval = ATT_LOG_SUMMARY_DEFAULT_INTERVAL;
+    c->audit_retention_days = 365;
+    c->audit_checkpoint_interval = 60;
+    c->audit_busy_timeout = 2000;
 }
 
 /* ---- value parsers: each writes its output only on success ---- */
@@ -111,6 +114,7 @@ enum key_kind {
     K_SIZE,
     K_SECONDS,
     K_COUNT,
+    K_ADDR, /* one "ip:port" (checked when it is bound) */
     K_LEVEL
 };
 
@@ -169,6 +173,11 @@ static const struct key_def keys[] = {
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
     {"log_summary_interval", K_SECONDS, OFF(log_summary_interval), 1, 3600},
     {"core_dumps", K_BOOL_ENABLED, OFF(core_dumps), 0, 0},
+    {"metrics_listen", K_ADDR, OFF(metrics_listen), 0, 0},
+    {"audit_database", K_PATH, OFF(audit_database), 0, 0},
+    {"audit_retention_days", K_COUNT, OFF(audit_retention_days), 0, 36500},
+    {"audit_checkpoint_interval", K_SECONDS, OFF(audit_checkpoint_interval), 1, 86400},
+    {"audit_busy_timeout", K_COUNT, OFF(audit_busy_timeout), 1, 60000},
 };
 #undef OFF
 
@@ -176,6 +185,8 @@ static void mark_set(struct att_config *c, const char *key)
 {
     if (strcmp(key, "database") == 0) {
         c->set_database = true;
+    } else if (strcmp(key, "audit_database") == 0) {
+        c->set_audit_database = true;
     } else if (strcmp(key, "tls_cert") == 0) {
         c->set_tls_cert = true;
     } else if (strcmp(key, "tls_key") == 0) {
@@ -243,6 +254,7 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
         }
         snprintf(c->allowed_networks_text, sizeof(c->allowed_networks_text), "%s", value);
         return ATT_OK;
+    case K_ADDR: return set_string(field, sizeof(c->metrics_listen), value, msg, msg_len, key);
     case K_PATH:
         ATT_TRY(set_string(field, ATT_CONFIG_PATH_MAX, value, msg, msg_len, key));
         mark_set(c, key);
@@ -459,6 +471,9 @@ att_err att_config_finish(struct att_config *c, char *msg, size_t msg_len)
     }
     if (!c->set_database) {
         ATT_TRY(derive_path(c->database, c->data_dir, "attestd.db", msg, msg_len));
+    }
+    if (!c->set_audit_database) {
+        ATT_TRY(derive_path(c->audit_database, c->data_dir, "audit.db", msg, msg_len));
     }
     if (!c->set_tls_cert) {
         ATT_TRY(derive_path(c->tls_cert, c->data_dir, "tls/server.pem", msg, msg_len));

@@ -75,8 +75,16 @@ struct att_config {
     enum att_log_level log_level;
     unsigned log_summary_interval; /* seconds between summaries of repeated events */
     bool core_dumps;               /* false: not dumpable, RLIMIT_CORE 0 (daemon.c) */
+    /* An HTTPS listener serving only GET /metrics, without authentication (for a scraper on
+     * the same host); "" = none (docs/operations.md, "Monitoring") */
+    char metrics_listen[128];
+    /* The audit trail (issue 15; docs/operations.md, "Audit trail") */
+    char audit_database[ATT_CONFIG_PATH_MAX]; /* default <data_dir>/audit.db */
+    unsigned audit_retention_days;            /* 0 = kept for good; default 365 */
+    unsigned audit_checkpoint_interval;       /* seconds between signed checkpoints; 60 */
+    unsigned audit_busy_timeout;              /* ms a write waits for a lock; 2000 */
     /* which keys were set explicitly (so derived defaults know) */
-    bool set_database, set_tls_cert, set_tls_key, set_kek_file, set_public_url;
+    bool set_database, set_audit_database, set_tls_cert, set_tls_key, set_kek_file, set_public_url;
 };
 
 /* Built-in defaults (everything private: loopback only). */

@@ -40,6 +40,7 @@
 #include "http/tls.h"
 #include "net/https.h"
 #include "provider/provider.h"
+#include "audit/audit.h"
 #include "seal/keyring.h"
 #include "seal/seal.h"
 #include "store/store.h"
@@ -63,11 +64,67 @@ struct daemon {
     struct att_backoff *backoff;
     struct att_tls_holder *tls;
     struct att_http_server *http;
+    struct att_http_server *metrics_http; /* metrics_listen, or NULL */
+    struct att_audit *audit;
     struct att_api api;
     bool api_ready;
 };
 
 static int startup_error(const char *what, const char *detail);
+
+/* ---- the audit trail (src/audit/audit.h) ---- */
+
+static att_err sign_checkpoint(void *arg, const char *payload, size_t len, struct att_buf *jws)
+{
+    struct daemon *d = arg;
+    return att_auth_sign(d->auth, ATT_AUDIT_CHECKPOINT_TYP, payload, len, jws);
+}
+
+/* The newest checkpoint also goes to the state database: a trail cut at its end is then seen. */
+static void save_checkpoint(void *arg, int64_t seq, const char *hash, const char *jws)
+{
+    struct daemon *d = arg;
+    att_err rc = att_store_audit_checkpoint_put(d->store, seq, hash, jws, att_time_now());
+    if (rc != ATT_OK) {
+        att_log(ATT_LOG_ERROR, "audit: cannot keep the newest checkpoint in the state database",
+                "error", json_string(att_err_name(rc)), NULL);
+    }
+}
+
+/* A record of the service itself (start, reload, stop); logged when it cannot be written. */
+static void audit_service(struct daemon *d, const char *action, json_t *detail)
+{
+    struct att_audit_event ev = {
+        ATT_AUDIT_SYSTEM, action, "success", "", "attestd", "", "", "", detail};
+    att_err rc = att_audit_write(d->audit, &ev);
+    if (rc != ATT_OK) {
+        att_log(ATT_LOG_ERROR, "audit: cannot record a service event", "action",
+                json_string(action), "error", json_string(att_err_name(rc)), NULL);
+    }
+}
+
+static int audit_setup(struct daemon *d)
+{
+    const struct att_config *cfg = d->cfg;
+    struct att_audit_config ac = {
+        .path = cfg->audit_database,
+        .busy_ms = (int)cfg->audit_busy_timeout,
+        .retention_days = cfg->audit_retention_days,
+        .checkpoint_interval_s = cfg->audit_checkpoint_interval,
+        .sign = sign_checkpoint,
+        .sign_arg = d,
+        .checkpointed = save_checkpoint,
+        .checkpointed_arg = d,
+    };
+    att_err rc = att_audit_open(&ac, &d->audit);
+    if (rc != ATT_OK) {
+        char msg[ATT_CONFIG_PATH_MAX + 128];
+        snprintf(msg, sizeof(msg), "%s: %s", cfg->audit_database, att_err_str(rc));
+        return startup_error("audit trail", msg);
+    }
+    audit_service(d, "service.start", json_pack("{s:s}", "version", ATT_VERSION));
+    return 0;
+}
 
 static att_err count_principal(const struct att_principal_rec *p, void *arg)
 {
@@ -145,6 +202,9 @@ static int bootstrap_owner(struct daemon *d)
         return startup_error("bootstrap owner",
                              rc != ATT_OK ? att_err_str(rc) : "cannot write the credentials file");
     }
+    audit_service(d, "principal.bootstrap",
+                  json_pack("{s:s,s:s,s:s}", "principal", p.id, "name", "bootstrap-owner", "role",
+                            "Owner on all providers"));
     att_log(ATT_LOG_INFO, "created the bootstrap owner; its credentials are in the file",
             "principal", json_string("bootstrap-owner"), "client_id", json_string(p.id), "file",
             json_string(path), NULL);
@@ -260,6 +320,7 @@ static void reload(struct daemon *d)
     } else {
         att_issuers_free(issuers);
     }
+    audit_service(d, "service.reload", json_pack("{s:b}", "providers", rc == ATT_OK));
     if (rc == ATT_OK) {
         att_log(ATT_LOG_INFO, "reloaded providers", NULL);
     } else {
@@ -340,6 +401,22 @@ static int bind_listeners(struct daemon *d)
                                    sizeof(msg)) != ATT_OK) {
             return startup_error("listen", msg);
         }
+    }
+    if (cfg->metrics_listen[0] == 0) {
+        return 0;
+    }
+    /* The metrics listener: small, one loop and one pool thread, its own connection cap. */
+    hc.threads = 1;
+    hc.job_threads = 1;
+    hc.job_queue = 16;
+    hc.max_connections = 64;
+    if (att_http_server_new(&hc, d->tls, att_api_metrics_handle, NULL, &d->api, &d->metrics_http) !=
+        ATT_OK) {
+        return startup_error("metrics listener", "cannot create the server");
+    }
+    if (att_http_server_listen(d->metrics_http, cfg->metrics_listen, cfg->public_network_access,
+                               msg, sizeof(msg)) != ATT_OK) {
+        return startup_error("metrics_listen", msg);
     }
     return 0;
 }
@@ -473,6 +550,9 @@ static int serve(struct daemon *d, const sigset_t *sigs)
     if (att_http_server_start(d->http) != ATT_OK) {
         return startup_error("http", "cannot start the worker threads");
     }
+    if (d->metrics_http != NULL && att_http_server_start(d->metrics_http) != ATT_OK) {
+        return startup_error("metrics listener", "cannot start its worker threads");
+    }
     att_log(ATT_LOG_INFO, "attestd ready", "version", json_string(ATT_VERSION), "public_url",
             json_string(cfg->public_url), NULL);
     for (;;) {
@@ -492,6 +572,9 @@ static int serve(struct daemon *d, const sigset_t *sigs)
         att_log(ATT_LOG_INFO, "draining", "signal",
                 json_string(sig == SIGTERM ? "SIGTERM" : "SIGINT"), "shutdown_timeout",
                 json_integer(cfg->shutdown_timeout), NULL);
+        if (d->metrics_http != NULL) {
+            (void)att_http_server_drain(d->metrics_http, 1);
+        }
         unsigned cut = att_http_server_drain(d->http, cfg->shutdown_timeout);
         att_log_summary_flush_all(att_time_now());
         att_log(cut > 0 ? ATT_LOG_WARN : ATT_LOG_INFO, "stopped", "connections_cut",
@@ -619,7 +702,7 @@ int att_daemon_run(const struct att_config *cfg)
         code = startup_error("auth key", att_err_str(rc));
         goto out;
     }
-    if (bootstrap_owner(&d) != 0) {
+    if (audit_setup(&d) != 0 || bootstrap_owner(&d) != 0) {
         att_provider_set_free(set);
         goto out;
     }
@@ -644,6 +727,15 @@ int att_daemon_run(const struct att_config *cfg)
     d.api_ready = true;
     d.api.backoff = d.backoff;
     d.api.keyring = d.keyring;
+    d.api.audit = d.audit;
+    d.api.http = d.http;
+    d.api.started_at = att_time_now();
+#ifdef ATT_BENCH_HOOKS
+    if (getenv("ATTESTD_BENCH_NO_AUDIT") != NULL) {
+        d.api.audit = NULL; /* the baseline of bench/audit.sh */
+        att_log(ATT_LOG_WARN, "BENCHMARK BUILD: requests are not audited", NULL);
+    }
+#endif
     if (attestation_setup(&d) != 0) {
         goto out;
     }
@@ -653,7 +745,13 @@ int att_daemon_run(const struct att_config *cfg)
     }
     code = serve(&d, &sigs);
 out:
+    /* The servers first: answers they hold wait for the audit writer, which stops last. */
+    att_http_server_free(d.metrics_http);
     att_http_server_free(d.http);
+    if (d.audit != NULL) {
+        audit_service(&d, "service.stop", NULL);
+    }
+    att_audit_close(d.audit);
     att_tls_holder_free(d.tls);
     if (d.api_ready) {
         att_api_cleanup(&d.api);

@@ -258,6 +258,27 @@ att_err att_store_provider_set_policy_history_keep(struct att_store *s, const ch
     return s->ops->provider_set_policy_history_keep(s, name, keep);
 }
 
+att_err att_store_provider_set_audit_fail_open(struct att_store *s, const char *name, bool on)
+{
+    ATT_ENSURE(HAS_OP(s, provider_set_audit_fail_open) && name != NULL, ATT_ERR_ARG);
+    return s->ops->provider_set_audit_fail_open(s, name, on);
+}
+
+att_err att_store_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
+                                       const char *jws, int64_t now)
+{
+    ATT_ENSURE(HAS_OP(s, audit_checkpoint_put) && seq >= 0 && hash != NULL && strlen(hash) == 64 &&
+                   jws != NULL,
+               ATT_ERR_ARG);
+    return s->ops->audit_checkpoint_put(s, seq, hash, jws, now);
+}
+
+att_err att_store_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65])
+{
+    ATT_ENSURE(HAS_OP(s, audit_checkpoint_get) && seq != NULL && hash != NULL, ATT_ERR_ARG);
+    return s->ops->audit_checkpoint_get(s, seq, hash);
+}
+
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
     ATT_ENSURE(HAS_OP(s, key_insert) && key_ok(k), ATT_ERR_ARG);

@@ -36,6 +36,9 @@ struct att_provider_rec {
     /* Signed policy changes must carry binding claims (docs/policies.md; migration 7). */
     bool require_bound_requests;
     int64_t policy_history_keep; /* versions kept per attestation type; 0 = all (migration 7) */
+    /* Tokens are answered even when their audit record cannot be written (migration 9;
+     * default false: a token waits until its record is durable). */
+    bool audit_fail_open;
     int64_t created_at;
 };
 
@@ -227,6 +230,10 @@ struct att_store_ops {
     att_err (*provider_set_require_bound_requests)(struct att_store *s, const char *name, bool on);
     att_err (*provider_set_policy_history_keep)(struct att_store *s, const char *name,
                                                 int64_t keep);
+    att_err (*provider_set_audit_fail_open)(struct att_store *s, const char *name, bool on);
+    att_err (*audit_checkpoint_put)(struct att_store *s, int64_t seq, const char *hash,
+                                    const char *jws, int64_t now);
+    att_err (*audit_checkpoint_get)(struct att_store *s, int64_t *seq, char hash[65]);
 
     att_err (*key_insert)(struct att_store *s, const struct att_key_rec *k);
     att_err (*key_list)(struct att_store *s, const char *provider, att_store_key_cb cb, void *arg);
@@ -331,6 +338,15 @@ att_err att_store_provider_set_require_bound_requests(struct att_store *s, const
                                                       bool on) ATT_WUR;
 att_err att_store_provider_set_policy_history_keep(struct att_store *s, const char *name,
                                                    int64_t keep) ATT_WUR;
+/* Whether the provider answers tokens whose audit record cannot be written (SIGHUP). */
+att_err att_store_provider_set_audit_fail_open(struct att_store *s, const char *name,
+                                               bool on) ATT_WUR;
+
+/* The audit trail's newest checkpoint: the seq and hex hash it covers, and its JWS. */
+att_err att_store_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
+                                       const char *jws, int64_t now) ATT_WUR;
+/* ATT_ERR_NOT_FOUND before the first checkpoint. */
+att_err att_store_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65]) ATT_WUR;
 
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k) ATT_WUR;
 /* Keys of one provider, oldest first. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crypto/ecdsa.h"
+#include "metrics/metrics.h"
 
 #define QE_SLOTS 1024 /* platforms whose QE report is remembered (32 bytes each) */
 #define KEY_SLOTS 256 /* attestation keys (one per QE instance; they change rarely) */
@@ -47,6 +48,7 @@ bool att_memo_qe_report_known(const uint8_t pck_hash[32], const uint8_t *report,
     pthread_mutex_lock(&qe_memo.lock);
     bool hit = qe_memo.used[s] && memcmp(qe_memo.key[s], key_out, 32) == 0;
     pthread_mutex_unlock(&qe_memo.lock);
+    att_metric_cache("qe_report", hit);
     return hit;
 }
 
@@ -73,6 +75,7 @@ att_err att_memo_attestation_key(const uint8_t xy[64], EVP_PKEY **out)
         key = key_memo.pkey[s];
     }
     pthread_mutex_unlock(&key_memo.lock);
+    att_metric_cache("attestation_key", key != NULL);
     if (key != NULL) {
         *out = key;
         return ATT_OK;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics/metrics.h"
+
 #define AK_SLOTS 256   /* AKs: one per machine attesting */
 #define CERT_SLOTS 256 /* AK certificates (with their chains) */
 
@@ -42,6 +44,7 @@ bool att_tpm_memo_ak_get(const uint8_t area_hash[32], EVP_PKEY **pkey, char pub_
         hit = true;
     }
     pthread_mutex_unlock(&ak_memo.lock);
+    att_metric_cache("tpm_ak", hit);
     return hit;
 }
 
@@ -88,6 +91,7 @@ bool att_tpm_cert_memo_valid(struct att_tpm_cert_memo *m, const uint8_t key[32],
     bool hit =
         m->used[s] && memcmp(m->key[s], key, 32) == 0 && now >= m->from[s] && now <= m->until[s];
     pthread_mutex_unlock(&m->lock);
+    att_metric_cache("tpm_ak_cert", hit);
     return hit;
 }
 

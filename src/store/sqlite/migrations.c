@@ -16,9 +16,9 @@
  * (providers.trust_model, policy_versions, policy_signers); 5 collateral (the newest Intel
  * collateral item per kind and key); 6 providers.collateral_grace; 7 signed policy requests
  * (providers.require_bound_requests, providers.policy_history_keep, policy_requests); 8
- * collateral also holds AMD SEV-SNP items (kinds amd_chain, amd_crl, amd_vcek; source kds).
- *
- * Tables later issues will add, each in a new migration (not created yet): audit_log.
+ * collateral also holds AMD SEV-SNP items (kinds amd_chain, amd_crl, amd_vcek; source kds); 9
+ * providers.audit_fail_open and audit_checkpoint (the newest checkpoint of the audit trail,
+ * whose records live in a database of their own: store/audit_db.h).
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -213,6 +213,18 @@ static const struct migration migrations[] = {
         "  next_update, eval_num, source, stored_at FROM collateral;"
         "DROP TABLE collateral;"
         "ALTER TABLE collateral_v8 RENAME TO collateral;",
+    },
+    {
+        9,
+        "ALTER TABLE providers ADD COLUMN audit_fail_open INTEGER NOT NULL DEFAULT 0"
+        "  CHECK(audit_fail_open IN (0, 1));"
+        /* One row (id 1): the newest signed checkpoint, so a trail cut at its end is seen. */
+        "CREATE TABLE audit_checkpoint ("
+        "  id INTEGER PRIMARY KEY CHECK(id = 1),"
+        "  seq INTEGER NOT NULL,"
+        "  hash TEXT NOT NULL,"
+        "  jws TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL);",
     },
 };
 

@@ -20,7 +20,7 @@
 
 #define PROVIDER_COLS                                                                              \
     "name, issuer, signing_alg, is_default, created_at, attest_requires_auth, trust_model, "       \
-    "collateral_grace, require_bound_requests, policy_history_keep"
+    "collateral_grace, require_bound_requests, policy_history_keep, audit_fail_open"
 
 static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
 {
@@ -34,6 +34,7 @@ static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
     ATT_TRY(att_sqlite_col_i64(st, 7, &p->collateral_grace));
     ATT_TRY(att_sqlite_col_bool(st, 8, &p->require_bound_requests));
     ATT_TRY(att_sqlite_col_i64(st, 9, &p->policy_history_keep));
+    ATT_TRY(att_sqlite_col_bool(st, 10, &p->audit_fail_open));
     return ATT_OK;
 }
 
@@ -41,9 +42,10 @@ att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provide
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
-    ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s),
-        "INSERT INTO providers(" PROVIDER_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", &st));
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "INSERT INTO providers(" PROVIDER_COLS
+                                 ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                                 &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, p->name));
     ATT_GUARD(att_sqlite_bind_text(st, 2, p->issuer));
     ATT_GUARD(att_sqlite_bind_text(st, 3, p->signing_alg));
@@ -54,6 +56,7 @@ att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provide
     ATT_GUARD(att_sqlite_bind_i64(st, 8, p->collateral_grace));
     ATT_GUARD(att_sqlite_bind_i64(st, 9, p->require_bound_requests ? 1 : 0));
     ATT_GUARD(att_sqlite_bind_i64(st, 10, p->policy_history_keep));
+    ATT_GUARD(att_sqlite_bind_i64(st, 11, p->audit_fail_open ? 1 : 0));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:
@@ -165,6 +168,51 @@ att_err att_sqlite_provider_set_policy_history_keep(struct att_store *s, const c
 {
     return provider_update(s, "UPDATE providers SET policy_history_keep = ?2 WHERE name = ?1", name,
                            keep);
+}
+
+att_err att_sqlite_provider_set_audit_fail_open(struct att_store *s, const char *name, bool on)
+{
+    return provider_update(s, "UPDATE providers SET audit_fail_open = ?2 WHERE name = ?1", name,
+                           on ? 1 : 0);
+}
+
+/* ---- the audit trail's newest checkpoint ------------------------------------------------ */
+
+att_err att_sqlite_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
+                                        const char *jws, int64_t now)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "INSERT OR REPLACE INTO audit_checkpoint(id, seq, hash, jws, "
+                                 "created_at) VALUES(1, ?1, ?2, ?3, ?4)",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_i64(st, 1, seq));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, hash));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, jws));
+    ATT_GUARD(att_sqlite_bind_i64(st, 4, now));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65])
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT seq, hash FROM audit_checkpoint WHERE id = 1", &st));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(att_sqlite_col_i64(st, 0, seq));
+    ATT_GUARD(att_sqlite_col_text(st, 1, hash, 65));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* ---- signing keys ---------------------------------------------------------- */

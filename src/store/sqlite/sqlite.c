@@ -91,6 +91,9 @@ static const struct att_store_ops sqlite_ops = {
     .provider_set_collateral_grace = att_sqlite_provider_set_collateral_grace,
     .provider_set_require_bound_requests = att_sqlite_provider_set_require_bound_requests,
     .provider_set_policy_history_keep = att_sqlite_provider_set_policy_history_keep,
+    .provider_set_audit_fail_open = att_sqlite_provider_set_audit_fail_open,
+    .audit_checkpoint_put = att_sqlite_audit_checkpoint_put,
+    .audit_checkpoint_get = att_sqlite_audit_checkpoint_get,
     .key_insert = att_sqlite_key_insert,
     .key_list = att_sqlite_key_list,
     .dek_insert = att_sqlite_dek_insert,
@@ -250,14 +253,12 @@ static att_err configure(sqlite3 *db)
     return ATT_OK;
 }
 
-att_err att_store_open_sqlite(const char *path, struct att_store **out)
+att_err att_sqlite_open_file(const char *path, bool check_files, sqlite3 **out)
 {
     att_err rc = ATT_ERR_INTERNAL;
-    struct sqlite_store *ss = NULL;
     sqlite3 *db = NULL;
 
-    ATT_CHECK(path != NULL && out != NULL, ATT_ERR_ARG);
-    bool on_disk = strcmp(path, ":memory:") != 0;
+    bool on_disk = check_files && strcmp(path, ":memory:") != 0;
     if (on_disk) {
         ATT_GUARD(open_private(path));
         ATT_GUARD(check_sidecars(path));
@@ -273,6 +274,23 @@ att_err att_store_open_sqlite(const char *path, struct att_store **out)
     if (on_disk) {
         ATT_GUARD(check_sidecars(path));
     }
+    *out = db;
+    db = NULL;
+    rc = ATT_OK;
+out:
+    /* sqlite3_open_v2 may hand back a handle even when it fails. */
+    (void)sqlite3_close_v2(db);
+    return rc;
+}
+
+att_err att_store_open_sqlite(const char *path, struct att_store **out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct sqlite_store *ss = NULL;
+    sqlite3 *db = NULL;
+
+    ATT_CHECK(path != NULL && out != NULL, ATT_ERR_ARG);
+    ATT_GUARD(att_sqlite_open_file(path, true, &db));
     ATT_GUARD(att_sqlite_migrate(db));
     ss = calloc(1, sizeof(*ss));
     ATT_CHECK(ss != NULL, ATT_ERR_NOMEM);
@@ -282,7 +300,6 @@ att_err att_store_open_sqlite(const char *path, struct att_store **out)
     *out = &ss->base;
     rc = ATT_OK;
 out:
-    /* sqlite3_open_v2 may hand back a handle even when it fails. */
     (void)sqlite3_close_v2(db);
     return rc;
 }

@@ -32,6 +32,16 @@
 
 /* The connection of a store opened by att_store_open_sqlite. */
 sqlite3 *att_sqlite_db(struct att_store *s);
+/*
+ * Open (creating if needed) the database file at `path` as every attestd database is opened:
+ * the file checked private to us first (regular, ours, mode 0600, not a link; its -wal and
+ * -shm too), then WAL mode, foreign keys, defensive mode, a 5 s busy timeout. No migrations.
+ * check_files false for another connection to a file this process has open already: checking
+ * opens and closes descriptors of the file and its -shm, and closing any descriptor of a file
+ * drops every POSIX lock the process holds on it (fcntl(2)) - those of the open connection
+ * too, after which another process may delete the WAL under it.
+ */
+att_err att_sqlite_open_file(const char *path, bool check_files, sqlite3 **out) ATT_WUR;
 
 /* ---- result codes and statements (helpers.c) ------------------------------ */
 
@@ -91,6 +101,10 @@ att_err att_sqlite_provider_set_require_bound_requests(struct att_store *s, cons
                                                        bool on);
 att_err att_sqlite_provider_set_policy_history_keep(struct att_store *s, const char *name,
                                                     int64_t keep);
+att_err att_sqlite_provider_set_audit_fail_open(struct att_store *s, const char *name, bool on);
+att_err att_sqlite_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
+                                        const char *jws, int64_t now);
+att_err att_sqlite_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65]);
 
 att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k);
 att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,

@@ -160,8 +160,8 @@ static void test_fresh_db_has_collateral(void **state)
     struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 8);
-    assert_int_equal(att_store_schema_latest(), 8);
+    assert_int_equal(v, 9);
+    assert_int_equal(att_store_schema_latest(), 9);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'"
                                     " AND name = 'collateral'"),
                      1);
@@ -189,18 +189,20 @@ static void test_upgrade_from_version_4(void **state)
     EXPECT_OK(att_store_provider_insert(f->s, &p));
     att_store_close(f->s);
     f->s = NULL;
-    /* Take migrations 5 to 8 back out: what is left is exactly a version 4 database. */
-    raw_exec(f->db, "DROP TABLE collateral; ALTER TABLE providers DROP COLUMN collateral_grace;"
-                    " DROP TABLE policy_requests;"
-                    " ALTER TABLE providers DROP COLUMN require_bound_requests;"
-                    " ALTER TABLE providers DROP COLUMN policy_history_keep;"
-                    " DELETE FROM schema_migrations WHERE version >= 5;");
+    /* Take migrations 5 to 9 back out: what is left is exactly a version 4 database. */
+    raw_exec(f->db,
+             "DROP TABLE audit_checkpoint; ALTER TABLE providers DROP COLUMN audit_fail_open;"
+             " DROP TABLE collateral; ALTER TABLE providers DROP COLUMN collateral_grace;"
+             " DROP TABLE policy_requests;"
+             " ALTER TABLE providers DROP COLUMN require_bound_requests;"
+             " ALTER TABLE providers DROP COLUMN policy_history_keep;"
+             " DELETE FROM schema_migrations WHERE version >= 5;");
     assert_int_equal(raw_int(f->db, "SELECT MAX(version) FROM schema_migrations"), 4);
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 8);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 8);
+    assert_int_equal(v, 9);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 9);
     memset(&p, 0, sizeof(p));
     EXPECT_OK(att_store_provider_get(f->s, "p1", &p));
     assert_string_equal(p.trust_model, ATT_TRUST_ISOLATED);
@@ -213,7 +215,7 @@ static void test_upgrade_from_version_4(void **state)
     att_store_close(f->s);
     f->s = NULL;
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 8);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 9);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
 }
 

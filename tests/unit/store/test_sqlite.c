@@ -468,9 +468,10 @@ static void test_provider_attest_requires_auth(void **state)
     EXPECT_ERR(att_store_provider_set_attest_requires_auth(NULL, "open", true), ATT_ERR_ARG);
 
     /* A row written without the column gets the default; a tampered value is refused. */
-    raw_exec(f->db, PROVIDER_ROW
-             "VALUES('old', 'https://i', 'ES256', 0, 1);"
-             "INSERT INTO providers VALUES('bad', 'https://i', 'ES256', 0, 1, 2, 'AAD', 0, 0, 0);");
+    raw_exec(
+        f->db, PROVIDER_ROW
+        "VALUES('old', 'https://i', 'ES256', 0, 1);"
+        "INSERT INTO providers VALUES('bad', 'https://i', 'ES256', 0, 1, 2, 'AAD', 0, 0, 0, 0);");
     EXPECT_OK(att_store_provider_get(f->s, "old", &got));
     assert_false(got.attest_requires_auth);
     EXPECT_ERR(att_store_provider_get(f->s, "bad", &got), ATT_ERR_STORE);

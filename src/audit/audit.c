@@ -1,0 +1,431 @@
+/*
+ * audit.c - the audit writer: a queue, one thread, group commits (audit.h).
+ *
+ * Callers build their record's body on their own thread (att_audit_record_make) and queue it;
+ * the writer takes everything queued, numbers and chains it inside one write transaction
+ * (BEGIN IMMEDIATE, so another process appending - attestctl - is serialised with it and the
+ * head read stays true), commits with fsync, then tells each caller. One commit carries as
+ * many records as arrived during the last one, so the cost of durability is shared.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "audit/audit.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "metrics/metrics.h"
+
+/* Records in one transaction at most (bounds a commit's latency). */
+#define BATCH_MAX 2048
+/* How often retention runs. */
+#define PRUNE_EVERY_S 3600
+
+struct item {
+    struct att_audit_row row;
+    att_audit_done_fn done;
+    void *arg;
+    struct item *next;
+};
+
+struct att_audit {
+    struct att_audit_config cfg;
+    struct att_audit_db *db;
+    struct att_audit_db *reader; /* for att_audit_read (reader_lock) */
+    pthread_mutex_t reader_lock;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct item *head, *tail; /* queued, oldest first (lock) */
+    unsigned queued;          /* (lock) */
+    bool stop;                /* (lock) */
+    /* writer thread only */
+    int64_t last_checkpoint_s;
+    int64_t checkpoint_seq;
+    int64_t last_prune_s;
+    /* stats */
+    _Atomic uint64_t records, commits, failed, commit_us;
+    _Atomic int64_t failing_since;
+};
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void item_free(struct item *it)
+{
+    att_audit_row_cleanup(&it->row);
+    free(it);
+}
+
+static void finish(struct att_audit *a, struct item *it, att_err rc)
+{
+    att_metric_add(ATT_M_AUDIT_RECORDS, rc == ATT_OK ? "result=\"written\"" : "result=\"failed\"",
+                   1);
+    if (rc != ATT_OK) {
+        atomic_fetch_add(&a->failed, 1);
+    }
+    if (it->done != NULL) {
+        it->done(it->arg, rc);
+    }
+    item_free(it);
+}
+
+/* Append one row after (seq, hash): number it, chain it, insert it. */
+static att_err append_row(struct att_audit *a, struct att_audit_row *row, int64_t *seq,
+                          char hash[ATT_AUDIT_HASH_HEX + 1])
+{
+    row->seq = *seq + 1;
+    att_audit_chain_hash(hash, row->seq, &row->body, row->hash);
+    ATT_TRY(att_audit_db_insert(a->db, row));
+    *seq = row->seq;
+    memcpy(hash, row->hash, ATT_AUDIT_HASH_HEX + 1);
+    return ATT_OK;
+}
+
+/* A record of the trail itself (checkpoint, retention), appended in the open transaction. */
+static att_err append_own(struct att_audit *a, const char *action, json_t *detail, int64_t *seq,
+                          char hash[ATT_AUDIT_HASH_HEX + 1])
+{
+    struct att_audit_row row;
+    struct att_audit_event ev = {ATT_AUDIT_TRAIL, action, "success", "", "attestd", "", "", "",
+                                 detail};
+    att_audit_row_init(&row);
+    att_err rc = att_audit_record_make(&ev, now_ms(), &row);
+    if (rc == ATT_OK) {
+        rc = append_row(a, &row, seq, hash);
+    }
+    att_audit_row_cleanup(&row);
+    json_decref(detail);
+    return rc;
+}
+
+/*
+ * Sign (seq, hash) and append the checkpoint that says so. *jws gets the signature, covered
+ * the (seq, hash) it covers.
+ */
+static att_err append_checkpoint(struct att_audit *a, int64_t *seq,
+                                 char hash[ATT_AUDIT_HASH_HEX + 1], struct att_buf *jws,
+                                 char covered[ATT_AUDIT_HASH_HEX + 1])
+{
+    memcpy(covered, hash, ATT_AUDIT_HASH_HEX + 1);
+    char payload[160];
+    int n = snprintf(payload, sizeof(payload), "{\"seq\":%lld,\"hash\":\"%s\",\"iat\":%lld}",
+                     (long long)*seq, hash, (long long)att_time_now());
+    ATT_ENSURE(n > 0 && (size_t)n < sizeof(payload), ATT_ERR_INTERNAL);
+    ATT_TRY(a->cfg.sign(a->cfg.sign_arg, payload, (size_t)n, jws));
+    json_t *detail = json_pack("{s:I,s:s,s:s%}", "seq", (json_int_t)*seq, "hash", hash, "jws",
+                               (const char *)jws->data, jws->len);
+    ATT_ENSURE(detail != NULL, ATT_ERR_NOMEM);
+    return append_own(a, "audit.checkpoint", detail, seq, hash);
+}
+
+/* Retention: cut the records older than retention_days, and say so in the trail. */
+static att_err prune(struct att_audit *a, int64_t *seq, char hash[ATT_AUDIT_HASH_HEX + 1])
+{
+    int64_t cut = 0;
+    int64_t deleted = 0;
+    char cut_hash[ATT_AUDIT_HASH_HEX + 1];
+    ATT_TRY(att_audit_db_last_before(a->db, now_ms() - a->cfg.retention_days * 86400000, &cut,
+                                     cut_hash));
+    if (cut == 0 || cut >= *seq) {
+        return ATT_OK; /* nothing old enough, or it would leave no record to hang the chain on */
+    }
+    ATT_TRY(att_audit_db_prune(a->db, cut, cut_hash, &deleted));
+    json_t *detail = json_pack("{s:I,s:s,s:I,s:I}", "throughSeq", (json_int_t)cut, "throughHash",
+                               cut_hash, "deleted", (json_int_t)deleted, "retentionDays",
+                               (json_int_t)a->cfg.retention_days);
+    ATT_ENSURE(detail != NULL, ATT_ERR_NOMEM);
+    return append_own(a, "audit.pruned", detail, seq, hash);
+}
+
+/*
+ * One group commit: `batch` (may be empty), then a checkpoint and retention when due. On
+ * failure nothing of it is written and every item is failed.
+ */
+static void commit_batch(struct att_audit *a, struct item *batch, bool final)
+{
+    int64_t t0 = mono_us();
+    int64_t now = att_time_now();
+    int64_t seq = 0;
+    int64_t first = 0;
+    char hash[ATT_AUDIT_HASH_HEX + 1];
+    char covered[ATT_AUDIT_HASH_HEX + 1];
+    struct att_buf jws;
+    att_buf_init(&jws, 8192);
+    bool want_checkpoint = a->cfg.sign != NULL && a->cfg.checkpoint_interval_s > 0 &&
+                           (final || now - a->last_checkpoint_s >= a->cfg.checkpoint_interval_s);
+    bool want_prune = a->cfg.retention_days > 0 && now - a->last_prune_s >= PRUNE_EVERY_S;
+    if (batch == NULL && !want_prune && !want_checkpoint) {
+        att_buf_cleanup(&jws);
+        return;
+    }
+    att_err rc = att_audit_db_begin(a->db);
+    if (rc == ATT_OK) {
+        rc = att_audit_db_head(a->db, &seq, hash, &first);
+    }
+    size_t n = 0;
+    for (struct item *it = batch; it != NULL; it = it->next) {
+        n++;
+        if (rc == ATT_OK) {
+            rc = append_row(a, &it->row, &seq, hash);
+        }
+    }
+    if (rc == ATT_OK && want_prune) {
+        rc = prune(a, &seq, hash);
+    }
+    /* A checkpoint only when something came after the last one. */
+    bool checkpoint = rc == ATT_OK && want_checkpoint && seq > a->checkpoint_seq;
+    if (checkpoint) {
+        rc = append_checkpoint(a, &seq, hash, &jws, covered);
+    }
+    if (rc == ATT_OK) {
+        rc = att_audit_db_commit(a->db);
+    }
+    if (rc != ATT_OK) {
+        att_audit_db_rollback(a->db);
+        int64_t expected = 0;
+        if (atomic_compare_exchange_strong(&a->failing_since, &expected, now)) {
+            att_log(ATT_LOG_ERROR, "audit: cannot write the audit trail", "error",
+                    json_string(att_err_name(rc)), "records", json_integer((json_int_t)n), NULL);
+        }
+    } else {
+        if (atomic_exchange(&a->failing_since, 0) != 0) {
+            att_log(ATT_LOG_WARN, "audit: writing the audit trail again", NULL);
+        }
+        atomic_fetch_add(&a->records, n);
+        atomic_fetch_add(&a->commits, 1);
+        if (want_prune) {
+            a->last_prune_s = now;
+        }
+        if (want_checkpoint) {
+            a->last_checkpoint_s = now;
+        }
+        if (checkpoint) {
+            a->checkpoint_seq = seq;
+            if (a->cfg.checkpointed != NULL) {
+                a->cfg.checkpointed(a->cfg.checkpointed_arg, seq - 1, covered,
+                                    (const char *)jws.data);
+            }
+        }
+    }
+    int64_t took = mono_us() - t0;
+    atomic_fetch_add(&a->commit_us, (uint64_t)took);
+    att_metric_observe(ATT_M_AUDIT_COMMIT, "", (double)took / 1e6);
+    while (batch != NULL) {
+        struct item *next = batch->next;
+        finish(a, batch, rc == ATT_OK ? ATT_OK : ATT_ERR_AUDIT_UNAVAILABLE);
+        batch = next;
+    }
+    att_buf_cleanup(&jws);
+}
+
+static void *writer(void *arg)
+{
+    struct att_audit *a = arg;
+    pthread_mutex_lock(&a->lock);
+    for (;;) {
+        while (a->head == NULL && !a->stop) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += a->cfg.checkpoint_interval_s > 0 ? a->cfg.checkpoint_interval_s : 60;
+            if (pthread_cond_timedwait(&a->wake, &a->lock, &until) != 0) {
+                break; /* a checkpoint or retention may be due */
+            }
+        }
+        struct item *batch = a->head;
+        struct item *last = batch;
+        unsigned n = batch != NULL ? 1 : 0;
+        while (last != NULL && last->next != NULL && n < BATCH_MAX) {
+            last = last->next;
+            n++;
+        }
+        if (last != NULL) {
+            a->head = last->next;
+            last->next = NULL;
+            if (a->head == NULL) {
+                a->tail = NULL;
+            }
+            a->queued -= n;
+        }
+        bool stop = a->stop && a->head == NULL;
+        pthread_mutex_unlock(&a->lock);
+        commit_batch(a, batch, stop);
+        pthread_mutex_lock(&a->lock);
+        if (stop) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+att_err att_audit_open(const struct att_audit_config *cfg, struct att_audit **out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_audit *a = calloc(1, sizeof(*a));
+    ATT_ENSURE(a != NULL, ATT_ERR_NOMEM);
+    a->cfg = *cfg;
+    if (a->cfg.queue_max == 0) {
+        a->cfg.queue_max = 65536;
+    }
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_mutex_init(&a->reader_lock, NULL);
+    pthread_cond_init(&a->wake, NULL);
+    ATT_GUARD(att_audit_db_open(cfg->path, cfg->busy_ms, true, &a->db));
+    /* The reader now too: opening it later, beside the writer, must not re-check the files. */
+    ATT_GUARD(att_audit_db_open(cfg->path, cfg->busy_ms, false, &a->reader));
+    a->last_checkpoint_s = att_time_now();
+    ATT_CHECK(pthread_create(&a->thread, NULL, writer, a) == 0, ATT_ERR_INTERNAL);
+    a->started = true;
+    *out = a;
+    a = NULL;
+    rc = ATT_OK;
+out:
+    att_audit_close(a);
+    return rc;
+}
+
+void att_audit_close(struct att_audit *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    if (a->started) {
+        pthread_mutex_lock(&a->lock);
+        a->stop = true;
+        pthread_cond_signal(&a->wake);
+        pthread_mutex_unlock(&a->lock);
+        pthread_join(a->thread, NULL);
+    }
+    while (a->head != NULL) { /* only when the writer never started */
+        struct item *next = a->head->next;
+        finish(a, a->head, ATT_ERR_AUDIT_UNAVAILABLE);
+        a->head = next;
+    }
+    att_audit_db_close(a->db);
+    att_audit_db_close(a->reader);
+    pthread_mutex_destroy(&a->reader_lock);
+    pthread_cond_destroy(&a->wake);
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+}
+
+void att_audit_submit(struct att_audit *a, struct att_audit_event *ev, att_audit_done_fn done,
+                      void *arg)
+{
+    att_err rc = ATT_ERR_NOMEM;
+    struct item *it = calloc(1, sizeof(*it));
+    if (it != NULL) {
+        att_audit_row_init(&it->row);
+        it->done = done;
+        it->arg = arg;
+        rc = att_audit_record_make(ev, now_ms(), &it->row);
+    }
+    json_decref(ev->detail);
+    ev->detail = NULL;
+    if (rc == ATT_OK) {
+        pthread_mutex_lock(&a->lock);
+        if (a->queued >= a->cfg.queue_max || a->stop) {
+            rc = ATT_ERR_AUDIT_UNAVAILABLE;
+        } else {
+            if (a->tail != NULL) {
+                a->tail->next = it;
+            } else {
+                a->head = it;
+            }
+            a->tail = it;
+            a->queued++;
+            pthread_cond_signal(&a->wake);
+        }
+        pthread_mutex_unlock(&a->lock);
+    }
+    if (rc != ATT_OK) {
+        if (it != NULL) {
+            finish(a, it, ATT_ERR_AUDIT_UNAVAILABLE);
+        } else {
+            atomic_fetch_add(&a->failed, 1);
+            att_metric_add(ATT_M_AUDIT_RECORDS, "result=\"failed\"", 1);
+            if (done != NULL) {
+                done(arg, ATT_ERR_AUDIT_UNAVAILABLE);
+            }
+        }
+    }
+}
+
+struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+    att_err rc;
+};
+
+static void wake_waiter(void *arg, att_err rc)
+{
+    struct waiter *w = arg;
+    pthread_mutex_lock(&w->lock);
+    w->rc = rc;
+    w->done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+att_err att_audit_write(struct att_audit *a, struct att_audit_event *ev)
+{
+    if (a == NULL) {
+        json_decref(ev->detail);
+        ev->detail = NULL;
+        return ATT_OK;
+    }
+    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, ATT_OK};
+    att_audit_submit(a, ev, wake_waiter, &w);
+    pthread_mutex_lock(&w.lock);
+    while (!w.done) {
+        pthread_cond_wait(&w.cond, &w.lock);
+    }
+    pthread_mutex_unlock(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    pthread_mutex_destroy(&w.lock);
+    return w.rc;
+}
+
+void att_audit_stats(struct att_audit *a, struct att_audit_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (a == NULL) {
+        return;
+    }
+    out->records = atomic_load(&a->records);
+    out->commits = atomic_load(&a->commits);
+    out->failed = atomic_load(&a->failed);
+    out->commit_us = atomic_load(&a->commit_us);
+    out->failing_since = atomic_load(&a->failing_since);
+    pthread_mutex_lock(&a->lock);
+    out->queued = a->queued;
+    pthread_mutex_unlock(&a->lock);
+}
+
+att_err att_audit_read(struct att_audit *a, const struct att_audit_filter *f,
+                       att_err (*cb)(const struct att_audit_row *r, void *arg), void *arg)
+{
+    ATT_ENSURE(a != NULL, ATT_ERR_NOT_FOUND);
+    pthread_mutex_lock(&a->reader_lock);
+    att_err rc = att_audit_db_scan(a->reader, f, cb, arg);
+    pthread_mutex_unlock(&a->reader_lock);
+    return rc;
+}
