@@ -22,10 +22,13 @@
 
 /* Records in one transaction at most (bounds a commit's latency). */
 #define BATCH_MAX 2048
+/* How long a commit waits for more records than its first (microseconds). */
+#define GROUP_WAIT_US 1000
 /* How often retention runs. */
 #define PRUNE_EVERY_S 3600
 
 struct item {
+    int64_t queued_us; /* when it was queued (mono_us) */
     struct att_audit_row row;
     att_audit_done_fn done;
     void *arg;
@@ -44,7 +47,11 @@ struct att_audit {
     struct item *head, *tail; /* queued, oldest first (lock) */
     unsigned queued;          /* (lock) */
     bool stop;                /* (lock) */
+    bool idle; /* the writer waits for a first record: a submit must wake it (lock) */
     /* writer thread only */
+    bool head_known; /* head_seq and head_hash are the trail's end */
+    int64_t head_seq;
+    char head_hash[ATT_AUDIT_HASH_HEX + 1];
     int64_t last_checkpoint_s;
     int64_t checkpoint_seq;
     int64_t last_prune_s;
@@ -154,6 +161,66 @@ static att_err prune(struct att_audit *a, int64_t *seq, char hash[ATT_AUDIT_HASH
     return append_own(a, "audit.pruned", detail, seq, hash);
 }
 
+/* What one transaction wrote, for the caller to act on after the commit. */
+struct written {
+    bool pruned;
+    bool checkpoint;
+    char covered[ATT_AUDIT_HASH_HEX + 1]; /* the hash the checkpoint covers */
+};
+
+/*
+ * One transaction: `batch` after the head, then retention and a checkpoint when asked. The head
+ * is remembered between transactions; another process (attestctl) appending meanwhile makes
+ * the first insert collide (ATT_ERR_EXISTS): the head is then read again, once.
+ */
+static att_err write_batch(struct att_audit *a, struct item *batch, bool want_prune,
+                           bool want_checkpoint, struct att_buf *jws, struct written *w)
+{
+    int64_t first = 0;
+    memset(w, 0, sizeof(*w));
+    ATT_TRY(att_audit_db_begin(a->db));
+    att_err rc = ATT_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!a->head_known) {
+            rc = att_audit_db_head(a->db, &a->head_seq, a->head_hash, &first);
+            a->head_known = rc == ATT_OK;
+        }
+        int64_t seq = a->head_seq;
+        char hash[ATT_AUDIT_HASH_HEX + 1];
+        memcpy(hash, a->head_hash, sizeof(hash));
+        for (struct item *it = batch; rc == ATT_OK && it != NULL; it = it->next) {
+            rc = append_row(a, &it->row, &seq, hash);
+        }
+        if (rc == ATT_ERR_EXISTS && attempt == 0 && seq == a->head_seq) {
+            a->head_known = false; /* the first insert collided: the head moved */
+            rc = ATT_OK;
+            continue;
+        }
+        if (rc == ATT_OK && want_prune) {
+            rc = prune(a, &seq, hash);
+            w->pruned = true;
+        }
+        /* A checkpoint only when something came after the last one. */
+        if (rc == ATT_OK && want_checkpoint && seq > a->checkpoint_seq) {
+            rc = append_checkpoint(a, &seq, hash, jws, w->covered);
+            w->checkpoint = true;
+        }
+        if (rc == ATT_OK) {
+            rc = att_audit_db_commit(a->db);
+        }
+        if (rc == ATT_OK) {
+            a->head_seq = seq;
+            memcpy(a->head_hash, hash, sizeof(hash));
+        }
+        break;
+    }
+    if (rc != ATT_OK) {
+        att_audit_db_rollback(a->db);
+        a->head_known = false;
+    }
+    return rc;
+}
+
 /*
  * One group commit: `batch` (may be empty), then a checkpoint and retention when due. On
  * failure nothing of it is written and every item is failed.
@@ -162,43 +229,21 @@ static void commit_batch(struct att_audit *a, struct item *batch, bool final)
 {
     int64_t t0 = mono_us();
     int64_t now = att_time_now();
-    int64_t seq = 0;
-    int64_t first = 0;
-    char hash[ATT_AUDIT_HASH_HEX + 1];
-    char covered[ATT_AUDIT_HASH_HEX + 1];
+    struct written w;
     struct att_buf jws;
-    att_buf_init(&jws, 8192);
+    size_t n = 0;
     bool want_checkpoint = a->cfg.sign != NULL && a->cfg.checkpoint_interval_s > 0 &&
                            (final || now - a->last_checkpoint_s >= a->cfg.checkpoint_interval_s);
     bool want_prune = a->cfg.retention_days > 0 && now - a->last_prune_s >= PRUNE_EVERY_S;
     if (batch == NULL && !want_prune && !want_checkpoint) {
-        att_buf_cleanup(&jws);
         return;
     }
-    att_err rc = att_audit_db_begin(a->db);
-    if (rc == ATT_OK) {
-        rc = att_audit_db_head(a->db, &seq, hash, &first);
-    }
-    size_t n = 0;
     for (struct item *it = batch; it != NULL; it = it->next) {
         n++;
-        if (rc == ATT_OK) {
-            rc = append_row(a, &it->row, &seq, hash);
-        }
     }
-    if (rc == ATT_OK && want_prune) {
-        rc = prune(a, &seq, hash);
-    }
-    /* A checkpoint only when something came after the last one. */
-    bool checkpoint = rc == ATT_OK && want_checkpoint && seq > a->checkpoint_seq;
-    if (checkpoint) {
-        rc = append_checkpoint(a, &seq, hash, &jws, covered);
-    }
-    if (rc == ATT_OK) {
-        rc = att_audit_db_commit(a->db);
-    }
+    att_buf_init(&jws, 8192);
+    att_err rc = write_batch(a, batch, want_prune, want_checkpoint, &jws, &w);
     if (rc != ATT_OK) {
-        att_audit_db_rollback(a->db);
         int64_t expected = 0;
         if (atomic_compare_exchange_strong(&a->failing_since, &expected, now)) {
             att_log(ATT_LOG_ERROR, "audit: cannot write the audit trail", "error",
@@ -210,16 +255,16 @@ static void commit_batch(struct att_audit *a, struct item *batch, bool final)
         }
         atomic_fetch_add(&a->records, n);
         atomic_fetch_add(&a->commits, 1);
-        if (want_prune) {
+        if (w.pruned) {
             a->last_prune_s = now;
         }
         if (want_checkpoint) {
             a->last_checkpoint_s = now;
         }
-        if (checkpoint) {
-            a->checkpoint_seq = seq;
+        if (w.checkpoint) {
+            a->checkpoint_seq = a->head_seq;
             if (a->cfg.checkpointed != NULL) {
-                a->cfg.checkpointed(a->cfg.checkpointed_arg, seq - 1, covered,
+                a->cfg.checkpointed(a->cfg.checkpointed_arg, a->head_seq - 1, w.covered,
                                     (const char *)jws.data);
             }
         }
@@ -235,34 +280,66 @@ static void commit_batch(struct att_audit *a, struct item *batch, bool final)
     att_buf_cleanup(&jws);
 }
 
+/* Absolute CLOCK_REALTIME time `us` microseconds from now, for pthread_cond_timedwait. */
+static struct timespec realtime_in(int64_t us)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += us / 1000000;
+    t.tv_nsec += (long)(us % 1000000) * 1000;
+    if (t.tv_nsec >= 1000000000) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000;
+    }
+    return t;
+}
+
+/* Take up to BATCH_MAX records off the queue, oldest first (lock held). */
+static struct item *take_batch(struct att_audit *a)
+{
+    struct item *batch = a->head;
+    struct item *last = batch;
+    unsigned n = batch != NULL ? 1 : 0;
+    while (last != NULL && last->next != NULL && n < BATCH_MAX) {
+        last = last->next;
+        n++;
+    }
+    if (last != NULL) {
+        a->head = last->next;
+        last->next = NULL;
+        if (a->head == NULL) {
+            a->tail = NULL;
+        }
+        a->queued -= n;
+    }
+    return batch;
+}
+
 static void *writer(void *arg)
 {
     struct att_audit *a = arg;
     pthread_mutex_lock(&a->lock);
     for (;;) {
+        a->idle = true;
         while (a->head == NULL && !a->stop) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += a->cfg.checkpoint_interval_s > 0 ? a->cfg.checkpoint_interval_s : 60;
+            struct timespec until = realtime_in(
+                1000000 * (a->cfg.checkpoint_interval_s > 0 ? a->cfg.checkpoint_interval_s : 60));
             if (pthread_cond_timedwait(&a->wake, &a->lock, &until) != 0) {
                 break; /* a checkpoint or retention may be due */
             }
         }
-        struct item *batch = a->head;
-        struct item *last = batch;
-        unsigned n = batch != NULL ? 1 : 0;
-        while (last != NULL && last->next != NULL && n < BATCH_MAX) {
-            last = last->next;
-            n++;
-        }
-        if (last != NULL) {
-            a->head = last->next;
-            last->next = NULL;
-            if (a->head == NULL) {
-                a->tail = NULL;
+        a->idle = false;
+        /* Group commit: the first record waits GROUP_WAIT_US for others to share its fsync
+         * (submitters do not wake the writer meanwhile, unless a batch fills). */
+        while (a->head != NULL && !a->stop && a->queued < BATCH_MAX) {
+            int64_t left = a->head->queued_us + GROUP_WAIT_US - mono_us();
+            if (left <= 0) {
+                break;
             }
-            a->queued -= n;
+            struct timespec until = realtime_in(left);
+            pthread_cond_timedwait(&a->wake, &a->lock, &until);
         }
+        struct item *batch = take_batch(a);
         bool stop = a->stop && a->head == NULL;
         pthread_mutex_unlock(&a->lock);
         commit_batch(a, batch, stop);
@@ -335,6 +412,7 @@ void att_audit_submit(struct att_audit *a, struct att_audit_event *ev, att_audit
         att_audit_row_init(&it->row);
         it->done = done;
         it->arg = arg;
+        it->queued_us = mono_us();
         rc = att_audit_record_make(ev, now_ms(), &it->row);
     }
     json_decref(ev->detail);
@@ -351,7 +429,9 @@ void att_audit_submit(struct att_audit *a, struct att_audit_event *ev, att_audit
             }
             a->tail = it;
             a->queued++;
-            pthread_cond_signal(&a->wake);
+            if (a->idle || a->queued >= BATCH_MAX) {
+                pthread_cond_signal(&a->wake);
+            }
         }
         pthread_mutex_unlock(&a->lock);
     }
