@@ -10,12 +10,14 @@
  * duplicate keys refused, and every column must agree with it.
  */
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "audit/audit.h"
+#include "token/json_out.h"
 
 static const char *or_empty(const char *s)
 {
@@ -36,12 +38,79 @@ static void format_ms(int64_t ms, char out[32])
     snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, surrogates or > U+10FFFF),
+ * or 0. */
+static size_t utf8_len(const uint8_t *p)
+{
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    }
+    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        bool ok = (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 &&
+                  !(p[0] == 0xE0 && p[1] < 0xA0) && !(p[0] == 0xED && p[1] > 0x9F);
+        return ok ? 3 : 0;
+    }
+    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        bool ok = (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 &&
+                  !(p[0] == 0xF0 && p[1] < 0x90) && !(p[0] == 0xF4 && p[1] > 0x8F);
+        return ok ? 4 : 0;
+    }
+    return 0;
+}
+
+/*
+ * Copy a value into its column, a byte that is not part of valid UTF-8 made '?' (the body then
+ * says the same as the column, and parses).
+ */
 static att_err copy_field(const char *s, char *dst, size_t cap)
 {
-    size_t n = strlen(or_empty(s));
+    const uint8_t *p = (const uint8_t *)or_empty(s);
+    size_t n = strlen((const char *)p);
     ATT_ENSURE(n < cap, ATT_ERR_ARG);
-    memcpy(dst, or_empty(s), n + 1);
+    for (size_t i = 0; i < n;) {
+        size_t len = p[i] < 0x80 ? 1 : utf8_len(p + i);
+        if (len == 0) {
+            dst[i++] = '?';
+            continue;
+        }
+        memcpy(dst + i, p + i, len);
+        i += len;
+    }
+    dst[n] = 0;
     return ATT_OK;
+}
+
+/* A JSON string (RFC 8259 §7): quotes, backslashes and controls escaped, valid UTF-8 kept,
+ * any other byte written as U+FFFD. The strings are NUL-terminated, so a sequence cut by the
+ * terminator fails its continuation check. */
+static att_err put_string(struct att_buf *b, const char *s)
+{
+    const uint8_t *p = (const uint8_t *)or_empty(s);
+    ATT_TRY(att_buf_putc(b, '"'));
+    while (*p != 0) {
+        size_t n = *p < 0x80 ? 1 : utf8_len(p);
+        if (*p == '"' || *p == '\\') {
+            ATT_TRY(att_buf_putc(b, '\\'));
+            ATT_TRY(att_buf_putc(b, *p));
+        } else if (*p < 0x20) {
+            ATT_TRY(att_buf_printf(b, "\\u%04x", *p));
+        } else if (n == 0) {
+            ATT_TRY(att_buf_puts(b, "\\ufffd"));
+            n = 1;
+        } else {
+            ATT_TRY(att_buf_put(b, p, n));
+        }
+        p += n;
+    }
+    return att_buf_putc(b, '"');
+}
+
+/* "key":"value", (the comma unless last) */
+static att_err put_field(struct att_buf *b, const char *key, const char *value)
+{
+    ATT_TRY(att_buf_printf(b, "\"%s\":", key));
+    ATT_TRY(put_string(b, value));
+    return att_buf_putc(b, ',');
 }
 
 att_err att_audit_record_make(const struct att_audit_event *ev, int64_t time_ms,
@@ -57,20 +126,30 @@ att_err att_audit_record_make(const struct att_audit_event *ev, int64_t time_ms,
     ATT_TRY(copy_field(ev->principal_name, row->principal_name, sizeof(row->principal_name)));
     ATT_TRY(copy_field(ev->provider, row->provider, sizeof(row->provider)));
     ATT_TRY(copy_field(ev->request_id, row->request_id, sizeof(row->request_id)));
-    /* 'o' steals: the caller keeps its own reference to the detail. */
-    json_t *props = ev->detail != NULL ? json_incref(ev->detail) : json_object();
-    json_t *body = json_pack(
-        "{s:s,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:o}", "time", when, "category", row->category,
-        "operationName", row->action, "resultType", row->outcome, "identity", "id", row->principal,
-        "name", row->principal_name, "callerIpAddress", or_empty(ev->source), "provider",
-        row->provider, "correlationId", row->request_id, "properties", props);
-    ATT_ENSURE(body != NULL, ATT_ERR_NOMEM);
-    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-    json_decref(body);
-    ATT_ENSURE(text != NULL, ATT_ERR_NOMEM);
-    att_buf_reset(&row->body);
-    att_err rc = att_buf_puts(&row->body, text);
-    free(text);
+    /* Written directly, in a fixed order (one per request: jansson's pack and dump cost more
+     * than the rest of the record's way to disk). */
+    struct att_buf *b = &row->body;
+    att_buf_reset(b);
+    ATT_TRY(att_buf_putc(b, '{'));
+    ATT_TRY(put_field(b, "time", when));
+    ATT_TRY(put_field(b, "category", row->category));
+    ATT_TRY(put_field(b, "operationName", row->action));
+    ATT_TRY(put_field(b, "resultType", row->outcome));
+    ATT_TRY(att_buf_puts(b, "\"identity\":{"));
+    ATT_TRY(put_field(b, "id", row->principal));
+    ATT_TRY(att_buf_puts(b, "\"name\":"));
+    ATT_TRY(put_string(b, row->principal_name));
+    ATT_TRY(att_buf_puts(b, "},"));
+    ATT_TRY(put_field(b, "callerIpAddress", ev->source));
+    ATT_TRY(put_field(b, "provider", row->provider));
+    ATT_TRY(put_field(b, "correlationId", row->request_id));
+    ATT_TRY(att_buf_puts(b, "\"properties\":"));
+    if (ev->detail != NULL && json_is_object(ev->detail)) {
+        ATT_TRY(att_json_compact(ev->detail, b));
+    } else {
+        ATT_TRY(att_buf_puts(b, "{}"));
+    }
+    att_err rc = att_buf_putc(b, '}');
     return rc == ATT_OK ? ATT_OK : ATT_ERR_TOO_LARGE;
 }
 
