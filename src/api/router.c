@@ -561,6 +561,15 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
         return;
     }
     resp->route = match->name;
+    if (att_log_enabled(ATT_LOG_DEBUG)) { /* builds no fields unless asked: the hot path */
+        att_log(ATT_LOG_DEBUG, "routed", "request_id", json_string(req->request_id), "route",
+                json_string(match->name), "provider",
+                provider != NULL ? json_string(provider->rec.name) : NULL, "permission",
+                json_string(att_perm_name(match->perm)), "pool",
+                json_boolean(match->weight == HEAVY ||
+                             (match->weight == LIGHT_ANONYMOUS && has_credentials(req))),
+                NULL);
+    }
     if (!match->root_only && provider == NULL) {
         att_http_error(resp, 404, "NotFound", "no default attestation provider");
         return;

@@ -565,6 +565,8 @@ static void refresh_one(struct att_collateral *cl, int kind, const char *key, in
 
 void att_collateral_refresh(struct att_collateral *cl, int64_t now)
 {
+    size_t checked = 0;
+    size_t renewed = 0;
     for (size_t i = 0;; i++) {
         int kind = 0;
         char key[32];
@@ -572,9 +574,13 @@ void att_collateral_refresh(struct att_collateral *cl, int64_t now)
         pthread_mutex_lock(&cl->lock);
         if (i >= cl->n_entries || cl->stopping) {
             pthread_mutex_unlock(&cl->lock);
+            att_log(ATT_LOG_DEBUG, "collateral refresh pass", "items",
+                    json_integer((json_int_t)checked), "due", json_integer((json_int_t)renewed),
+                    NULL);
             return;
         }
         struct entry *e = &cl->entries[i];
+        checked++;
         if (refresh_due(e, now)) {
             due = true;
             kind = e->kind;
@@ -583,6 +589,9 @@ void att_collateral_refresh(struct att_collateral *cl, int64_t now)
         }
         pthread_mutex_unlock(&cl->lock);
         if (due) {
+            renewed++;
+            att_log(ATT_LOG_DEBUG, "collateral refresh due", "kind", json_string(kind_names[kind]),
+                    "key", json_string(key), NULL);
             refresh_one(cl, kind, key, now);
         }
     }

@@ -25,6 +25,13 @@ enum att_log_level {
 
 /* Send lines to `path` (appended, created 0600) or to stderr when path is NULL. */
 att_err att_log_open(const char *path, enum att_log_level min_level) ATT_WUR;
+/* Send lines to a syslog datagram socket (/dev/log: syslogd or the systemd journal), one per
+ * datagram, "<PRI>attestd[PID]: " then the JSON (facility daemon, severity by level). */
+att_err att_log_open_syslog(const char *socket_path, enum att_log_level min_level) ATT_WUR;
+/* Reopen the log file (after logrotate moved it; SIGHUP). No-op for stderr and syslog. */
+att_err att_log_reopen(void) ATT_WUR;
+/* Whether lines go to stderr (then nothing else may write there: one JSON stream). */
+bool att_log_to_stderr(void);
 void att_log_close(void);
 att_err att_log_level_parse(const char *s, enum att_log_level *out) ATT_WUR;
 

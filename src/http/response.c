@@ -73,6 +73,10 @@ void att_http_error_inner(struct att_http_response *r, int status, const char *c
         json_object_set_new(json_object_get(body, "error"), "innererror",
                             json_pack("{s:s}", "code", inner));
     }
+    if (body != NULL && r->request_id != NULL && r->request_id[0] != 0) {
+        json_object_set_new(json_object_get(body, "error"), "requestId",
+                            json_string(r->request_id));
+    }
     char *text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     att_buf_reset(&r->headers);
     att_buf_reset(&r->body);

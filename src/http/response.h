@@ -41,6 +41,9 @@ struct att_http_response {
     const char *error_code;
     char provider[64];
     struct att_http_gate *gate; /* set by the server on the job pool; NULL on an event loop */
+    /* The answer's x-ms-request-id (set by the server): errors repeat it as "requestId", so
+     * one failure can be found in the log and the audit trail. */
+    const char *request_id;
 };
 
 void att_http_response_init(struct att_http_response *r);
@@ -55,8 +58,9 @@ att_err att_http_response_json(struct att_http_response *r, int status, const ch
                                size_t len) ATT_WUR;
 
 /*
- * Replace whatever the response held with an MAA-shaped error. Also sets the
- * x-ms-error-code header (2025-06-01 error model). `code` is the public code
+ * Replace whatever the response held with an MAA-shaped error (with "requestId" when the
+ * server set one). Also sets the x-ms-error-code header (2025-06-01 error model). `code` is the
+ * public code
  * ("InvalidParameter", "NotFound", ...), `message` a human sentence.
  */
 void att_http_error(struct att_http_response *r, int status, const char *code, const char *message);

@@ -413,10 +413,11 @@ static void fail_conn(struct conn *c, int status, const char *message)
 {
     struct att_http_response r;
     char rid[37];
+    new_request_id(rid);
     att_http_response_init(&r);
+    r.request_id = rid;
     att_http_error(&r, status, att_http_status_code_name(status), message);
     r.route = "-";
-    new_request_id(rid);
     c->keep_alive = false;
     c->state = S_CLOSING;
     evtimer_del(c->deadline);
@@ -591,6 +592,7 @@ static void answer_busy(struct conn *c, const char *rid, bool share)
                     : "request refused: the job queue is full",
               c);
     att_http_response_init(&r);
+    r.request_id = rid;
     att_http_error(&r, 503, "ServiceUnavailable",
                    share ? "the server is busy: this client has its share of the requests "
                            "waiting; retry later"
@@ -629,6 +631,7 @@ static void to_pool(struct conn *c, const char *rid)
     memcpy(wk->rid, rid, sizeof(wk->rid));
     wk->deadline_ms = c->deadline_ms;
     att_http_response_init(&wk->resp);
+    wk->resp.request_id = wk->rid;
     atomic_init(&wk->gate.holds, 1);
     atomic_init(&wk->gate.refusal, NULL);
     wk->gate.release = gate_release;
@@ -672,6 +675,7 @@ static void dispatch(struct conn *c)
         return;
     }
     att_http_response_init(&r);
+    r.request_id = rid;
     s->handler(s->arg, &req, &r);
     answer(c, &r, rid);
     att_http_response_cleanup(&r);

@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "policymgmt/manage.h"
 #include "x509/chain.h"
+#include "core/log.h"
 #include "metrics/metrics.h"
 
 #define MAX_ENTRIES 1024 /* providers x types; beyond it the oldest entry goes */
@@ -131,6 +132,10 @@ att_err att_policy_cache_get(struct att_policy_cache *c, struct att_store *store
     }
     pthread_mutex_unlock(&c->lock);
     att_metric_cache("policy", p != NULL);
+    if (att_log_enabled(ATT_LOG_DEBUG)) {
+        att_log(ATT_LOG_DEBUG, p != NULL ? "policy cache hit" : "policy cache miss: loading",
+                "provider", json_string(provider->name), "type", json_string(type), NULL);
+    }
     if (p != NULL) {
         *out = p;
         return ATT_OK;

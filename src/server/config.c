@@ -48,6 +48,7 @@ void att_config_defaults(struct att_config *c)
     c->auth_block_seconds = 60;
     c->log_level = ATT_LOG_INFO;
     c->log_summary_interval = ATT_LOG_SUMMARY_DEFAULT_INTERVAL;
+    snprintf(c->syslog_socket, sizeof(c->syslog_socket), "%s", "/dev/log");
     c->audit_retention_days = 365;
     c->audit_checkpoint_interval = 60;
     c->audit_busy_timeout = 2000;
@@ -114,7 +115,8 @@ enum key_kind {
     K_SIZE,
     K_SECONDS,
     K_COUNT,
-    K_ADDR, /* one "ip:port" (checked when it is bound) */
+    K_ADDR,   /* one "ip:port" (checked when it is bound) */
+    K_OUTPUT, /* log_output: stderr, file or syslog */
     K_LEVEL
 };
 
@@ -171,6 +173,8 @@ static const struct key_def keys[] = {
     {"attest_token_lifetime", K_SECONDS, OFF(attest_token_lifetime), 60, 365 * 86400},
     {"log_file", K_PATH, OFF(log_file), 0, 0},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
+    {"log_output", K_OUTPUT, OFF(log_output), 0, 0},
+    {"syslog_socket", K_PATH, OFF(syslog_socket), 0, 0},
     {"log_summary_interval", K_SECONDS, OFF(log_summary_interval), 1, 3600},
     {"core_dumps", K_BOOL_ENABLED, OFF(core_dumps), 0, 0},
     {"metrics_listen", K_ADDR, OFF(metrics_listen), 0, 0},
@@ -302,6 +306,13 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
         }
         *(unsigned *)field = (unsigned)n;
         return ATT_OK;
+    case K_OUTPUT:
+        if (strcmp(value, "stderr") != 0 && strcmp(value, "file") != 0 &&
+            strcmp(value, "syslog") != 0) {
+            snprintf(msg, msg_len, "%s: expected stderr, file or syslog", key);
+            return ATT_ERR_CONFIG;
+        }
+        return set_string(field, sizeof(c->log_output), value, msg, msg_len, key);
     case K_LEVEL:
         if (att_log_level_parse(value, (enum att_log_level *)field) != ATT_OK) {
             snprintf(msg, msg_len, "%s: expected debug, info, warn or error", key);
@@ -471,6 +482,14 @@ att_err att_config_finish(struct att_config *c, char *msg, size_t msg_len)
     }
     if (!c->set_database) {
         ATT_TRY(derive_path(c->database, c->data_dir, "attestd.db", msg, msg_len));
+    }
+    if (c->log_output[0] == 0) {
+        snprintf(c->log_output, sizeof(c->log_output), "%s",
+                 c->log_file[0] != 0 ? "file" : "stderr");
+    }
+    if (strcmp(c->log_output, "file") == 0 && c->log_file[0] == 0) {
+        snprintf(msg, msg_len, "log_output = file needs log_file");
+        return ATT_ERR_CONFIG;
     }
     if (!c->set_audit_database) {
         ATT_TRY(derive_path(c->audit_database, c->data_dir, "audit.db", msg, msg_len));

@@ -72,6 +72,8 @@ struct att_config {
     unsigned pcs_timeout;                   /* seconds per upstream request; default 5 */
     unsigned attest_token_lifetime;         /* seconds; default 28800 (MAA) */
     char log_file[ATT_CONFIG_PATH_MAX];
+    char log_output[8];                      /* "stderr", "file" or "syslog"; from log_file */
+    char syslog_socket[ATT_CONFIG_PATH_MAX]; /* log_output = syslog: "/dev/log" */
     enum att_log_level log_level;
     unsigned log_summary_interval; /* seconds between summaries of repeated events */
     bool core_dumps;               /* false: not dumpable, RLIMIT_CORE 0 (daemon.c) */

@@ -208,7 +208,9 @@ static int bootstrap_owner(struct daemon *d)
     att_log(ATT_LOG_INFO, "created the bootstrap owner; its credentials are in the file",
             "principal", json_string("bootstrap-owner"), "client_id", json_string(p.id), "file",
             json_string(path), NULL);
-    fprintf(stderr, "attestd: first run: Owner credentials written to %s (mode 0600)\n", path);
+    if (!att_log_to_stderr()) { /* else the log line above said it: one JSON stream */
+        fprintf(stderr, "attestd: first run: Owner credentials written to %s (mode 0600)\n", path);
+    }
     return 0;
 }
 
@@ -216,7 +218,9 @@ static int startup_error(const char *what, const char *detail)
 {
     att_log(ATT_LOG_ERROR, "cannot start", "step", json_string(what), "detail", json_string(detail),
             NULL);
-    fprintf(stderr, "attestd: %s: %s\n", what, detail);
+    if (!att_log_to_stderr()) { /* the reason on the terminal too, when the log is elsewhere */
+        fprintf(stderr, "attestd: %s: %s\n", what, detail);
+    }
     return 1;
 }
 
@@ -295,6 +299,13 @@ static att_err load_issuers(const struct att_config *cfg, struct att_issuers **o
 
 static void reload(struct daemon *d)
 {
+    if (att_log_reopen() != ATT_OK) {
+        att_log(ATT_LOG_ERROR, "cannot reopen the log file; still writing to the old one",
+                "log_file", json_string(d->cfg->log_file), NULL);
+    } else if (strcmp(d->cfg->log_output, "file") == 0) {
+        att_log(ATT_LOG_INFO, "reopened the log file", "log_file", json_string(d->cfg->log_file),
+                NULL);
+    }
     char msg[1024];
     SSL_CTX *ctx = NULL;
     if (load_tls(d->cfg, &ctx, msg, sizeof(msg)) == ATT_OK) {
@@ -612,7 +623,14 @@ int att_daemon_run(const struct att_config *cfg)
     memset(&d, 0, sizeof(d));
     memset(&kek, 0, sizeof(kek));
     d.cfg = cfg;
-    if (att_log_open(cfg->log_file[0] != 0 ? cfg->log_file : NULL, cfg->log_level) != ATT_OK) {
+    if (strcmp(cfg->log_output, "syslog") == 0) {
+        if (att_log_open_syslog(cfg->syslog_socket, cfg->log_level) != ATT_OK) {
+            fprintf(stderr, "attestd: syslog_socket %s: cannot connect: %s\n", cfg->syslog_socket,
+                    strerror(errno));
+            return 1;
+        }
+    } else if (att_log_open(strcmp(cfg->log_output, "file") == 0 ? cfg->log_file : NULL,
+                            cfg->log_level) != ATT_OK) {
         fprintf(stderr, "attestd: log_file %s: cannot open: %s\n", cfg->log_file, strerror(errno));
         return 1;
     }

@@ -87,6 +87,27 @@ def run_attestd(args, timeout=60):
     return proc
 
 
+def startup_failure(proc):
+    """"STEP: DETAIL" of the "cannot start" line of a failed start; every line on stderr must
+    be one JSON object (the log is one JSON stream when it goes to stderr)."""
+    failure = None
+    for line in proc.stderr.splitlines():
+        if not line.strip():
+            continue
+        bad = sanitizer_problems(line)
+        if bad:
+            continue  # the sanitizer's own report; assert_clean-style checks catch it
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"a line on stderr that is not JSON: {line!r}") from None
+        if doc.get("msg") == "cannot start":
+            failure = f"{doc['step']}: {doc['detail']}"
+    if failure is None:
+        raise AssertionError(f"no 'cannot start' line:\n{proc.stderr}")
+    return failure
+
+
 class Daemon:
     """One attestd process with its own data directory.
 

@@ -298,8 +298,8 @@ class IssuersFileAtStart(unittest.TestCase):
             d.write_config(f"issuers_file = {path}\n")
             proc = h.run_attestd(["--config", d.config_path, "--data-dir", d.data])
             self.assertEqual(proc.returncode, 1, proc.stderr)
-            self.assertIn(f"attestd: issuers: {path}: issuers[0].jwks_file: "
-                          f"{d.tmp}/missing.json: input/output error", proc.stderr)
+            self.assertIn(f"issuers: {path}: issuers[0].jwks_file: "
+                          f"{d.tmp}/missing.json: input/output error", h.startup_failure(proc))
         finally:
             d.cleanup()
 

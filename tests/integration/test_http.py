@@ -77,7 +77,8 @@ class HttpDefaultsTest(HttpErrorsMixin, unittest.TestCase):
         status, headers, body = self.d.request("GET", "/no/such/route")
         self.assertEqual(status, 404)
         self.assertEqual(json.loads(body), {"error": {"code": "NotFound",
-                                                      "message": "no such route"}})
+                                                      "message": "no such route",
+                                                      "requestId": headers["x-ms-request-id"]}})
         self.assertEqual(headers["x-ms-error-code"], "NotFound")
         self.assertRegex(headers["x-ms-request-id"], h.UUID_RE)
         self.assertEqual(headers["Content-Type"], "application/json; charset=utf-8")

@@ -117,9 +117,9 @@ class CommandLineTest(unittest.TestCase):
             os.chmod(kek, 0o644)
             proc = h.run_attestd(["--data-dir", data, "--listen", f"127.0.0.1:{h.free_port()}"])
             self.assertEqual(proc.returncode, 1, proc.stderr)
-            self.assertIn(f"attestd: key-encryption key: {kek}: key file must be a regular file "
+            self.assertIn(f"key-encryption key: {kek}: key file must be a regular file "
                           "owned by this user and not accessible by group or others (chmod 600)",
-                          proc.stderr)
+                          h.startup_failure(proc))
             assert_clean(self, proc)
             self.assertFalse(os.path.exists(os.path.join(data, "attestd.db")),
                              "nothing may be created before the KEK is accepted")
@@ -235,8 +235,8 @@ class KeyStorageTest(unittest.TestCase):
         proc = h.run_attestd(["--config", conf, "--data-dir", self.d.data])
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertIn("key-encryption key", proc.stderr.splitlines()[-1])
-        self.assertIn("attestd: providers: data key is wrapped by a different key-encryption key",
-                      proc.stderr)
+        self.assertIn("providers: data key is wrapped by a different key-encryption key",
+                      h.startup_failure(proc))
         self.assertNotIn('"msg":"attestd ready"', proc.stderr)
         assert_clean(self, proc)
         # attestctl with that KEK cannot sign either.
