@@ -509,3 +509,14 @@ att_err att_audit_read(struct att_audit *a, const struct att_audit_filter *f,
     pthread_mutex_unlock(&a->reader_lock);
     return rc;
 }
+
+att_err att_audit_last_seq(struct att_audit *a, int64_t *seq)
+{
+    char hash[ATT_AUDIT_HASH_HEX + 1];
+    int64_t first = 0;
+    ATT_ENSURE(a != NULL, ATT_ERR_NOT_FOUND);
+    pthread_mutex_lock(&a->reader_lock);
+    att_err rc = att_audit_db_head(a->reader, seq, hash, &first);
+    pthread_mutex_unlock(&a->reader_lock);
+    return rc;
+}

@@ -35,6 +35,7 @@
 #define ATT_AUDIT_ATTEST "attestation"
 #define ATT_AUDIT_SYSTEM "system" /* start, stop, reload */
 #define ATT_AUDIT_TRAIL "audit"   /* the trail's own checkpoints and retention */
+#define ATT_AUDIT_ALERT "alert"   /* alerts raised (src/alert) */
 
 /* The "typ" of a checkpoint's JWS header. */
 #define ATT_AUDIT_CHECKPOINT_TYP "attestd-audit-checkpoint+jwt"
@@ -102,6 +103,8 @@ void att_audit_submit(struct att_audit *a, struct att_audit_event *ev, att_audit
 
 void att_audit_stats(struct att_audit *a, struct att_audit_stats *out);
 
+/* The number of the trail's last record (0: none) through the read handle. */
+att_err att_audit_last_seq(struct att_audit *a, int64_t *seq) ATT_WUR;
 /* Rows matching `f`, in seq order, through a read handle of its own (one reader at a time).
  * ATT_ERR_NOT_FOUND when `a` is NULL. */
 att_err att_audit_read(struct att_audit *a, const struct att_audit_filter *f,

@@ -50,6 +50,15 @@ void att_config_defaults(struct att_config *c)
     c->log_summary_interval = ATT_LOG_SUMMARY_DEFAULT_INTERVAL;
     snprintf(c->syslog_socket, sizeof(c->syslog_socket), "%s", "/dev/log");
     c->audit_retention_days = 365;
+    c->alert_queue = 256;
+    c->alert_auth_failures = 10;
+    c->alert_auth_window = 300;
+    c->alert_denials = 20;
+    c->alert_denial_window = 300;
+    c->alert_collateral_warning = 7 * 86400;
+    c->alert_certificate_warning = 30 * 86400;
+    c->alert_dedup_window = 600;
+    c->alert_check_interval = 10;
     c->audit_checkpoint_interval = 60;
     c->audit_busy_timeout = 2000;
 }
@@ -178,6 +187,19 @@ static const struct key_def keys[] = {
     {"log_summary_interval", K_SECONDS, OFF(log_summary_interval), 1, 3600},
     {"core_dumps", K_BOOL_ENABLED, OFF(core_dumps), 0, 0},
     {"metrics_listen", K_ADDR, OFF(metrics_listen), 0, 0},
+    {"alert_webhook_url", K_URL, OFF(alert_webhook_url), 0, 0},
+    {"alert_webhook_secret_file", K_PATH, OFF(alert_webhook_secret_file), 0, 0},
+    {"alert_webhook_ca_file", K_PATH, OFF(alert_webhook_ca_file), 0, 0},
+    {"alert_syslog_socket", K_PATH, OFF(alert_syslog_socket), 0, 0},
+    {"alert_queue", K_COUNT, OFF(alert_queue), 1, 100000},
+    {"alert_auth_failures", K_COUNT, OFF(alert_auth_failures), 1, 1000000},
+    {"alert_auth_window", K_SECONDS, OFF(alert_auth_window), 1, 86400},
+    {"alert_denials", K_COUNT, OFF(alert_denials), 1, 1000000},
+    {"alert_denial_window", K_SECONDS, OFF(alert_denial_window), 1, 86400},
+    {"alert_collateral_warning", K_SECONDS, OFF(alert_collateral_warning), 0, 365 * 86400},
+    {"alert_certificate_warning", K_SECONDS, OFF(alert_certificate_warning), 0, 3650 * 86400},
+    {"alert_dedup_window", K_SECONDS, OFF(alert_dedup_window), 1, 86400},
+    {"alert_check_interval", K_SECONDS, OFF(alert_check_interval), 1, 3600},
     {"audit_database", K_PATH, OFF(audit_database), 0, 0},
     {"audit_retention_days", K_COUNT, OFF(audit_retention_days), 0, 36500},
     {"audit_checkpoint_interval", K_SECONDS, OFF(audit_checkpoint_interval), 1, 86400},

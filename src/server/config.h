@@ -80,6 +80,16 @@ struct att_config {
     /* An HTTPS listener serving only GET /metrics, without authentication (for a scraper on
      * the same host); "" = none (docs/operations.md, "Monitoring") */
     char metrics_listen[128];
+    /* Alerts (issue 15; docs/operations.md, "Alerts") */
+    char alert_webhook_url[512];                         /* "" = no webhook */
+    char alert_webhook_secret_file[ATT_CONFIG_PATH_MAX]; /* HMAC key of the webhook */
+    char alert_webhook_ca_file[ATT_CONFIG_PATH_MAX];     /* "" = the system's */
+    char alert_syslog_socket[ATT_CONFIG_PATH_MAX];       /* "" = no syslog delivery */
+    unsigned alert_queue;
+    unsigned alert_auth_failures, alert_auth_window;
+    unsigned alert_denials, alert_denial_window;
+    unsigned alert_collateral_warning, alert_certificate_warning; /* seconds */
+    unsigned alert_dedup_window, alert_check_interval;
     /* The audit trail (issue 15; docs/operations.md, "Audit trail") */
     char audit_database[ATT_CONFIG_PATH_MAX]; /* default <data_dir>/audit.db */
     unsigned audit_retention_days;            /* 0 = kept for good; default 365 */

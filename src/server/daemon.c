@@ -40,6 +40,7 @@
 #include "http/tls.h"
 #include "net/https.h"
 #include "provider/provider.h"
+#include "alert/alert.h"
 #include "audit/audit.h"
 #include "seal/keyring.h"
 #include "seal/seal.h"
@@ -66,6 +67,7 @@ struct daemon {
     struct att_http_server *http;
     struct att_http_server *metrics_http; /* metrics_listen, or NULL */
     struct att_audit *audit;
+    struct att_alerts *alerts;
     struct att_api api;
     bool api_ready;
 };
@@ -123,6 +125,35 @@ static int audit_setup(struct daemon *d)
         return startup_error("audit trail", msg);
     }
     audit_service(d, "service.start", json_pack("{s:s}", "version", ATT_VERSION));
+    return 0;
+}
+
+static int alerts_setup(struct daemon *d)
+{
+    const struct att_config *cfg = d->cfg;
+    char msg[ATT_CONFIG_PATH_MAX + 256];
+    struct att_alert_config ac = {
+        .webhook_url = cfg->alert_webhook_url,
+        .webhook_secret_file = cfg->alert_webhook_secret_file,
+        .webhook_ca_file = cfg->alert_webhook_ca_file,
+        .syslog_socket = cfg->alert_syslog_socket,
+        .queue = cfg->alert_queue,
+        .auth_failures = cfg->alert_auth_failures,
+        .auth_window = cfg->alert_auth_window,
+        .denials = cfg->alert_denials,
+        .denial_window = cfg->alert_denial_window,
+        .collateral_warning = cfg->alert_collateral_warning,
+        .certificate_warning = cfg->alert_certificate_warning,
+        .dedup_window = cfg->alert_dedup_window,
+        .check_interval = cfg->alert_check_interval,
+        .tls_cert = cfg->tls_cert,
+        .host = cfg->public_url,
+    };
+    msg[0] = 0;
+    att_err rc = att_alerts_start(&ac, d->audit, d->store, &d->alerts, msg, sizeof(msg));
+    if (rc != ATT_OK) {
+        return startup_error("alerts", msg[0] != 0 ? msg : att_err_str(rc));
+    }
     return 0;
 }
 
@@ -757,6 +788,9 @@ int att_daemon_run(const struct att_config *cfg)
     if (attestation_setup(&d) != 0) {
         goto out;
     }
+    if (alerts_setup(&d) != 0) {
+        goto out;
+    }
     if (att_api_probe_start(&d.api) != ATT_OK) {
         code = startup_error("api", "cannot start the readiness probe");
         goto out;
@@ -766,6 +800,7 @@ out:
     /* The servers first: answers they hold wait for the audit writer, which stops last. */
     att_http_server_free(d.metrics_http);
     att_http_server_free(d.http);
+    att_alerts_stop(d.alerts); /* it reads the trail: before the trail closes */
     if (d.audit != NULL) {
         audit_service(&d, "service.stop", NULL);
     }

@@ -51,6 +51,7 @@ struct att_audit_filter {
     const char *action;   /* "policy.set", or "policy" for every "policy.*" */
     const char *category; /* "change", "authentication", ... */
     int64_t limit;        /* at most this many rows; 0 = all */
+    bool skip_granted;    /* leave out attestations that succeeded (the alert rules' scan) */
 };
 
 struct att_audit_db;

@@ -308,7 +308,9 @@ att_err att_audit_db_scan(struct att_audit_db *db, const struct att_audit_filter
         "AND (?3 = 0 OR time_ms < ?3) AND (?4 = '' OR principal = ?4 OR principal_name = ?4) "
         "AND (?5 = '' OR provider = ?5) "
         "AND (?6 = '' OR action = ?6 OR substr(action, 1, length(?6) + 1) = ?6 || '.') "
-        "AND (?7 = '' OR category = ?7) ORDER BY seq LIMIT ?8",
+        "AND (?7 = '' OR category = ?7) "
+        "AND NOT (?9 = 1 AND category = 'attestation' AND outcome = 'success') "
+        "ORDER BY seq LIMIT ?8",
         &st));
     ATT_GUARD(att_sqlite_bind_i64(st, 1, f->after_seq));
     ATT_GUARD(att_sqlite_bind_i64(st, 2, f->since_ms));
@@ -318,6 +320,7 @@ att_err att_audit_db_scan(struct att_audit_db *db, const struct att_audit_filter
     ATT_GUARD(att_sqlite_bind_text(st, 6, or_empty(f->action)));
     ATT_GUARD(att_sqlite_bind_text(st, 7, or_empty(f->category)));
     ATT_GUARD(att_sqlite_bind_i64(st, 8, f->limit > 0 ? f->limit : -1));
+    ATT_GUARD(att_sqlite_bind_i64(st, 9, f->skip_granted ? 1 : 0));
     for (;;) {
         bool done = false;
         ATT_GUARD(att_sqlite_step_row(st, &done));
