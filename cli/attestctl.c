@@ -86,6 +86,8 @@ static void usage(FILE *f)
         "  routes                            every route and the permission it needs\n"
         "  audit verify                      check the audit trail's chain and checkpoints\n"
         "                                    (exit 3 and the first bad record when broken)\n"
+        "  audit acknowledge-loss            after records were removed (attestd refuses to\n"
+        "                                    start), record the loss and start afresh\n"
         "  audit show [FILTERS]              audit records, one readable line each\n"
         "  audit export [FILTERS]            audit records as JSON lines (for a SIEM)\n"
         "         FILTERS: --since TIME --until TIME --principal ID|NAME --provider NAME\n"
@@ -638,6 +640,9 @@ static int cmd_audit(struct att_admin *a, int argc, char **argv)
 {
     char err[1024];
     char *json = NULL;
+    if (argc == 1 && strcmp(argv[0], "acknowledge-loss") == 0) {
+        return answer(att_admin_audit_acknowledge_loss(a, &json, err, sizeof(err)), &json, err);
+    }
     if (argc == 1 && strcmp(argv[0], "verify") == 0) {
         int rc = att_admin_audit_verify(a, &json, err, sizeof(err));
         if (rc == 1) {
@@ -680,7 +685,7 @@ static const char *change_action(int n, char **args)
         {"principal", "secret", "principal.secret"}, {"principal", "cert", "principal.cert"},
         {"role", "assign", "role.assign"},           {"role", "revoke", "role.revoke"},
         {"policy", "rollback", "policy.rollback"},   {"collateral", "import", "collateral.import"},
-        {"token", "issue", "token.issue"},
+        {"token", "issue", "token.issue"},           {"audit", "acknowledge-loss", "audit.loss"},
     };
     for (size_t i = 0; n >= 2 && i < sizeof(changes) / sizeof(changes[0]); i++) {
         if (strcmp(args[0], changes[i].cmd) == 0 && strcmp(args[1], changes[i].sub) == 0) {

@@ -223,6 +223,14 @@ void att_admin_audit_end(struct att_admin *a, const char *action, int result, co
  */
 int att_admin_audit_verify(struct att_admin *a, char **json_out, char *err, size_t err_len);
 
+/*
+ * After records were lost (attestd refuses to start: its newest checkpoint is not in the
+ * trail), record the loss in the trail and forget the checkpoint, so the daemon starts and
+ * verification passes again with the loss on record.
+ */
+int att_admin_audit_acknowledge_loss(struct att_admin *a, char **json_out, char *err,
+                                     size_t err_len);
+
 /* Which records `attestctl audit show|export` prints; NULL / 0 = no condition. */
 struct att_admin_audit_query {
     const char *since; /* RFC 3339 UTC or epoch seconds */

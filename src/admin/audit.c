@@ -8,6 +8,7 @@
  */
 #include <jansson.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,13 @@ static char *text_line(const struct att_audit_row *r)
     }
     free(props);
     json_decref(body);
+    /* One line per record, and nothing a terminal acts on: a client chooses what some columns
+     * hold (a client id it claims), so controls are shown as '?'. */
+    for (char *c = line; c != NULL && *c != 0; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            *c = '?';
+        }
+    }
     return line;
 }
 
@@ -190,6 +198,9 @@ static bool parse_time_ms(const char *text, int64_t *ms)
     }
     long long v = strtoll(text, &end, 10);
     if (end != text && *end == 0 && v >= 0) {
+        if (v > INT64_MAX / 1000) {
+            return false;
+        }
         *ms = (int64_t)v * 1000; /* epoch seconds */
         return true;
     }
@@ -228,4 +239,33 @@ int att_admin_audit_scan(struct att_admin *a, const struct att_admin_audit_query
         return att_admin_fail(err, err_len, "%s: %s", att_admin_audit_path(a), att_err_str(rc));
     }
     return 0;
+}
+
+int att_admin_audit_acknowledge_loss(struct att_admin *a, char **json_out, char *err,
+                                     size_t err_len)
+{
+    int64_t seq = 0;
+    char hash[65] = "";
+    att_err rc = att_store_audit_checkpoint_get(att_admin_store(a), &seq, hash);
+    if (rc == ATT_ERR_NOT_FOUND) {
+        return att_admin_fail(err, err_len, "no checkpoint is kept: nothing to acknowledge");
+    }
+    if (rc != ATT_OK) {
+        return att_admin_fail(err, err_len, "cannot read the newest checkpoint: %s",
+                              att_err_str(rc));
+    }
+    /* The loss itself goes into the trail before the state forgets what was lost. */
+    if (record(a, "audit.loss", "success",
+               json_pack("{s:I,s:s}", "lostCheckpointSeq", (json_int_t)seq, "lostCheckpointHash",
+                         hash),
+               err, err_len) != 0) {
+        return 1;
+    }
+    rc = att_store_audit_checkpoint_clear(att_admin_store(a));
+    if (rc != ATT_OK) {
+        return att_admin_fail(err, err_len, "cannot clear the checkpoint: %s", att_err_str(rc));
+    }
+    return att_admin_dump(
+        json_pack("{s:{s:I,s:s}}", "acknowledged", "seq", (json_int_t)seq, "hash", hash), json_out,
+        err, err_len);
 }

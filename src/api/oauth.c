@@ -186,6 +186,8 @@ static void fingerprint(struct att_bytes v, char out[17])
 struct attempt {
     const char *method;    /* "client_secret_basic", "client_secret_post", "private_key_jwt" */
     char assertion_fp[17]; /* fingerprint of the client_assertion; "" for the other methods */
+    /* private_key_jwt: the client id the assertion names (unverified), for the audit record */
+    char claimed[ATT_ASSERTION_CLIENT_ID_MAX + 1];
 };
 
 /*
@@ -354,12 +356,14 @@ static bool authenticate_assertion(const struct att_api_call *call, const struct
     att_err rc = id_ok ? att_assertion_precheck((const char *)value->ptr, value->len,
                                                 post_id != NULL ? given_id : NULL, client_id)
                        : ATT_ERR_TOKEN_SUBJECT;
+    snprintf(how->claimed, sizeof(how->claimed), "%s", client_id);
     /* Unsigned or malformed: refused before it can count against the client it names. */
     if (rc != ATT_OK) {
         if (att_assertion_claimed_client((const char *)value->ptr, value->len, client_id) !=
             ATT_OK) {
             snprintf(client_id, sizeof(client_id), "%s", given_id); /* for the log only */
         }
+        snprintf(how->claimed, sizeof(how->claimed), "%s", client_id);
         att_backoff_keys_init(&keys, req->peer, NULL);
         if (too_many(call, &keys, NULL, now, resp, bearer_used)) {
             log_decision(req, client_id, how, "throttled", rc);
@@ -430,7 +434,7 @@ static void audit_token_request(const struct att_api_call *call, const char *cli
     ev.category = ATT_AUDIT_AUTHN;
     ev.action = "authentication.token";
     ev.outcome = issued ? "success" : "denied";
-    ev.principal = issued ? p->id : client_id;
+    ev.principal = issued ? p->id : how->claimed[0] != 0 ? how->claimed : client_id;
     ev.principal_name = issued ? p->name : "";
     ev.source = call->req->peer_text;
     ev.request_id = call->req->request_id;
@@ -457,7 +461,7 @@ void att_api_oauth_token(const struct att_api_call *call, struct att_http_respon
     bool bearer_used = auth != NULL && att_bytes_slice(*auth, 0, 7, &scheme) == ATT_OK &&
                        att_bytes_eq_str_nocase(scheme, "bearer ");
     bool basic = auth != NULL && !bearer_used;
-    struct attempt how = {basic ? "client_secret_basic" : NULL, ""};
+    struct attempt how = {basic ? "client_secret_basic" : NULL, "", ""};
     struct att_principal_rec p;
 
     memset(&p, 0, sizeof(p));

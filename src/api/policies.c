@@ -96,9 +96,9 @@ static void log_change(const struct att_api_call *call, const char *what, const 
     if (type != NULL) {
         att_api_audit_note(call, "attestationType", json_string(type));
     }
-    if (refused != NULL) {
-        att_api_audit_note(call, "refused", json_string(refused));
-    } else {
+    /* A refusal's message may quote the policy's text: the record keeps its code alone (the
+     * outcome record's "error"), the log the message. */
+    if (refused == NULL) {
         att_api_audit_note(call, "version", json_integer(s->version));
         att_api_audit_note(call, "policyHash", s->hash[0] != 0 ? json_string(s->hash) : NULL);
     }

@@ -520,3 +520,38 @@ att_err att_audit_last_seq(struct att_audit *a, int64_t *seq)
     pthread_mutex_unlock(&a->reader_lock);
     return rc;
 }
+
+struct holds {
+    int64_t seq;
+    const char *hash;
+    int64_t first; /* the first row seen (0: none) */
+    bool match;
+};
+
+static att_err holds_row(const struct att_audit_row *r, void *arg)
+{
+    struct holds *h = arg;
+    if (h->first == 0) {
+        h->first = r->seq;
+    }
+    h->match = h->match || (r->seq == h->seq && strcmp(r->hash, h->hash) == 0);
+    return ATT_OK;
+}
+
+att_err att_audit_holds(struct att_audit *a, int64_t seq, const char *hash, bool *held)
+{
+    struct holds h = {seq, hash, 0, false};
+    struct att_audit_filter first;
+    struct att_audit_filter at;
+    memset(&first, 0, sizeof(first));
+    first.limit = 1;
+    memset(&at, 0, sizeof(at));
+    at.after_seq = seq > 0 ? seq - 1 : 0;
+    at.limit = 1;
+    ATT_TRY(att_audit_read(a, &first, holds_row, &h));
+    int64_t first_seq = h.first;
+    ATT_TRY(att_audit_read(a, &at, holds_row, &h));
+    /* Held, or pruned past it (the first kept record comes after it). */
+    *held = h.match || (first_seq > seq);
+    return ATT_OK;
+}

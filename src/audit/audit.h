@@ -103,6 +103,11 @@ void att_audit_submit(struct att_audit *a, struct att_audit_event *ev, att_audit
 
 void att_audit_stats(struct att_audit *a, struct att_audit_stats *out);
 
+/*
+ * Whether the trail still holds record `seq` with hash `hash` (or retention pruned past it):
+ * *held false means records were removed (the checkpoint kept in the state database is gone).
+ */
+att_err att_audit_holds(struct att_audit *a, int64_t seq, const char *hash, bool *held) ATT_WUR;
 /* The number of the trail's last record (0: none) through the read handle. */
 att_err att_audit_last_seq(struct att_audit *a, int64_t *seq) ATT_WUR;
 /* Rows matching `f`, in seq order, through a read handle of its own (one reader at a time).

@@ -49,6 +49,7 @@
 
 #define TPM_AK_ROOTS_MAX ((size_t)1 << 20) /* tpm_ak_roots: bytes of PEM */
 #define TPM_AK_ROOTS_COUNT 256             /* and certificates */
+#define METRICS_CONNECTIONS 64             /* connections the metrics listener takes at most */
 #define POLICY_CACHE_MS 2000               /* a policy changed on another node shows within this */
 
 struct daemon {
@@ -122,6 +123,27 @@ static int audit_setup(struct daemon *d)
     if (rc != ATT_OK) {
         char msg[ATT_CONFIG_PATH_MAX + 128];
         snprintf(msg, sizeof(msg), "%s: %s", cfg->audit_database, att_err_str(rc));
+        return startup_error("audit trail", msg);
+    }
+    /* The newest checkpoint the state database keeps must still be in the trail: else records
+     * were cut off or the file replaced, and writing on would hide it. */
+    int64_t cp_seq = 0;
+    char cp_hash[65];
+    bool held = true;
+    rc = att_store_audit_checkpoint_get(d->store, &cp_seq, cp_hash);
+    if (rc == ATT_OK) {
+        rc = att_audit_holds(d->audit, cp_seq, cp_hash, &held);
+    }
+    if (rc != ATT_OK && rc != ATT_ERR_NOT_FOUND) {
+        return startup_error("audit trail", att_err_str(rc));
+    }
+    if (!held) {
+        char msg[ATT_CONFIG_PATH_MAX + 512];
+        snprintf(msg, sizeof(msg),
+                 "%s does not hold record %lld, which the newest checkpoint kept in the state "
+                 "database covers: records were removed. Restore the audit database from a "
+                 "backup, or record the loss with `attestctl audit acknowledge-loss`",
+                 cfg->audit_database, (long long)cp_seq);
         return startup_error("audit trail", msg);
     }
     audit_service(d, "service.start", json_pack("{s:s}", "version", ATT_VERSION));
@@ -382,7 +404,12 @@ static void reload(struct daemon *d)
 static unsigned usable_connections(const struct att_config *cfg)
 {
     const unsigned wanted = cfg->max_connections;
-    const unsigned reserve = 64 + att_http_spare_descriptors(cfg->threads, (unsigned)cfg->n_listen);
+    /* The metrics listener's connections and its loop's own descriptors come out of it too;
+     * the audit trail's two connections (three files each) fit in the 64. */
+    const unsigned metrics =
+        cfg->metrics_listen[0] != 0 ? METRICS_CONNECTIONS + att_http_spare_descriptors(1, 1) : 0;
+    const unsigned reserve =
+        64 + metrics + att_http_spare_descriptors(cfg->threads, (unsigned)cfg->n_listen);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
         return wanted;
@@ -447,11 +474,14 @@ static int bind_listeners(struct daemon *d)
     if (cfg->metrics_listen[0] == 0) {
         return 0;
     }
-    /* The metrics listener: small, one loop and one pool thread, its own connection cap. */
+    /* The metrics listener: small, one loop and one pool thread, its own connection cap (its
+     * descriptors are reserved by usable_connections), few per source so that one client
+     * cannot keep a scraper out. */
     hc.threads = 1;
     hc.job_threads = 1;
     hc.job_queue = 16;
-    hc.max_connections = 64;
+    hc.max_connections = METRICS_CONNECTIONS;
+    hc.max_connections_per_address = 8;
     if (att_http_server_new(&hc, d->tls, att_api_metrics_handle, NULL, &d->api, &d->metrics_http) !=
         ATT_OK) {
         return startup_error("metrics listener", "cannot create the server");

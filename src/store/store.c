@@ -273,6 +273,12 @@ att_err att_store_audit_checkpoint_put(struct att_store *s, int64_t seq, const c
     return s->ops->audit_checkpoint_put(s, seq, hash, jws, now);
 }
 
+att_err att_store_audit_checkpoint_clear(struct att_store *s)
+{
+    ATT_ENSURE(HAS_OP(s, audit_checkpoint_clear), ATT_ERR_ARG);
+    return s->ops->audit_checkpoint_clear(s);
+}
+
 att_err att_store_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65])
 {
     ATT_ENSURE(HAS_OP(s, audit_checkpoint_get) && seq != NULL && hash != NULL, ATT_ERR_ARG);

@@ -234,6 +234,7 @@ struct att_store_ops {
     att_err (*audit_checkpoint_put)(struct att_store *s, int64_t seq, const char *hash,
                                     const char *jws, int64_t now);
     att_err (*audit_checkpoint_get)(struct att_store *s, int64_t *seq, char hash[65]);
+    att_err (*audit_checkpoint_clear)(struct att_store *s);
 
     att_err (*key_insert)(struct att_store *s, const struct att_key_rec *k);
     att_err (*key_list)(struct att_store *s, const char *provider, att_store_key_cb cb, void *arg);
@@ -347,6 +348,8 @@ att_err att_store_audit_checkpoint_put(struct att_store *s, int64_t seq, const c
                                        const char *jws, int64_t now) ATT_WUR;
 /* ATT_ERR_NOT_FOUND before the first checkpoint. */
 att_err att_store_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65]) ATT_WUR;
+/* Forget the newest checkpoint (attestctl audit acknowledge-loss, after records were lost). */
+att_err att_store_audit_checkpoint_clear(struct att_store *s) ATT_WUR;
 
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k) ATT_WUR;
 /* Keys of one provider, oldest first. */

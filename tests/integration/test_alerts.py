@@ -231,7 +231,8 @@ audit_busy_timeout = 300
                     if line.startswith("attestd_collateral_expiry_seconds{")]
         self.assertEqual(len(expiries), 4)
 
-    def test_audit_trail_failing(self):
+    def test_zy_audit_trail_failing(self):
+        """Last but one: while the trail is locked, other tests' records would be lost."""
         conn = sqlite3.connect(os.path.join(self.d.data, "audit.db"), timeout=5,
                                isolation_level=None)
         try:

@@ -15,7 +15,12 @@ named HCLAkPub by a test SEV-SNP report): t33 the envelope's cryptography; t34 r
 evidence with the attacker's own key to seal to; t35 certified names that are not EncKeyPub's;
 t36 keys that must not be sealed to (ECC, odd sizes, an even modulus, restricted, exportable);
 t37 malformed and partial members, nonces and challenges beside them; t38 only AzureGuest
-seals; t39 sizes and parallel load; t40 a token over its size cap is a 400, not a 500.
+seals; t39 sizes and parallel load; t40 a token over its size cap is a 400, not a 500. From
+the fourth (the audit trail and metrics of issue 15): t41 a trail cut or deleted, then the
+daemon restarted (it must refuse to start); t42 control characters a client chooses reaching
+`attestctl audit show`; t43 the metrics listener's descriptors in the open-file reserve; t44 one
+source holding every metrics-listener slot; t45 a private_key_jwt refusal recorded with the
+client id it claimed; t46 an epoch time that overflows in `attestctl audit show --since`.
 """
 import glob
 import os
@@ -43,7 +48,8 @@ class TpmAttacksTest(unittest.TestCase):
 
 
 for _name in ("t01", "t02", "t03", "t04", "t06", "t16", "t18", "t19", "t21", "t30", "t31", "t32",
-              "t33", "t34", "t35", "t36", "t37", "t38", "t39", "t40"):
+              "t33", "t34", "t35", "t36", "t37", "t38", "t39", "t40", "t41", "t42", "t43", "t44",
+              "t45", "t46"):
     def _test(self, name=_name):
         if name == "t19" and not swtpm.available():
             self.skipTest("swtpm and tpm2-tools are not installed")

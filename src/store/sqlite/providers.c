@@ -198,6 +198,11 @@ out:
     return rc;
 }
 
+att_err att_sqlite_audit_checkpoint_clear(struct att_store *s)
+{
+    return att_sqlite_exec(att_sqlite_db(s), "DELETE FROM audit_checkpoint");
+}
+
 att_err att_sqlite_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65])
 {
     att_err rc = ATT_ERR_INTERNAL;

@@ -94,6 +94,7 @@ static const struct att_store_ops sqlite_ops = {
     .provider_set_audit_fail_open = att_sqlite_provider_set_audit_fail_open,
     .audit_checkpoint_put = att_sqlite_audit_checkpoint_put,
     .audit_checkpoint_get = att_sqlite_audit_checkpoint_get,
+    .audit_checkpoint_clear = att_sqlite_audit_checkpoint_clear,
     .key_insert = att_sqlite_key_insert,
     .key_list = att_sqlite_key_list,
     .dek_insert = att_sqlite_dek_insert,
