@@ -254,6 +254,21 @@ int att_admin_audit_acknowledge_loss(struct att_admin *a, char **json_out, char 
         return att_admin_fail(err, err_len, "cannot read the newest checkpoint: %s",
                               att_err_str(rc));
     }
+    struct att_audit *trail = NULL;
+    bool held = false;
+    rc = att_admin_audit_trail(a, &trail);
+    if (rc == ATT_OK) {
+        rc = att_audit_holds(trail, seq, hash, &held);
+    }
+    if (rc != ATT_OK) {
+        return att_admin_fail(err, err_len, "%s: %s", att_admin_audit_path(a), att_err_str(rc));
+    }
+    if (held) {
+        return att_admin_fail(err, err_len,
+                              "the trail holds record %lld, which the newest checkpoint covers: "
+                              "nothing was lost, nothing to acknowledge",
+                              (long long)seq);
+    }
     /* The loss itself goes into the trail before the state forgets what was lost. */
     if (record(a, "audit.loss", "success",
                json_pack("{s:I,s:s}", "lostCheckpointSeq", (json_int_t)seq, "lostCheckpointHash",

@@ -87,6 +87,14 @@ static att_err sign_checkpoint(void *arg, const char *payload, size_t len, struc
 static void save_checkpoint(void *arg, int64_t seq, const char *hash, const char *jws)
 {
     struct daemon *d = arg;
+    int64_t kept = 0;
+    char kept_hash[65];
+    /* Never backwards: a trail that restarted lower must not erase what the old one covered. */
+    if (att_store_audit_checkpoint_get(d->store, &kept, kept_hash) == ATT_OK && seq < kept) {
+        att_log(ATT_LOG_ERROR, "audit: the trail is behind its newest kept checkpoint",
+                "checkpoint_seq", json_integer(kept), "trail_seq", json_integer(seq), NULL);
+        return;
+    }
     att_err rc = att_store_audit_checkpoint_put(d->store, seq, hash, jws, att_time_now());
     if (rc != ATT_OK) {
         att_log(ATT_LOG_ERROR, "audit: cannot keep the newest checkpoint in the state database",
@@ -138,6 +146,9 @@ static int audit_setup(struct daemon *d)
         return startup_error("audit trail", att_err_str(rc));
     }
     if (!held) {
+        /* Closed unused: no stop record, no checkpoint over the stranger trail. */
+        att_audit_close(d->audit);
+        d->audit = NULL;
         char msg[ATT_CONFIG_PATH_MAX + 512];
         snprintf(msg, sizeof(msg),
                  "%s does not hold record %lld, which the newest checkpoint kept in the state "

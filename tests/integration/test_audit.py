@@ -489,6 +489,7 @@ class LossTest(unittest.TestCase):
             self.assertEqual([(r["resultType"], r["properties"].get("lostCheckpointSeq"))
                               for r in recs],
                              [("attempt", None), ("success", lost), ("success", None)])
+            # Nothing lost now (whether or not a new checkpoint was kept meanwhile): refused.
             p = d.attestctl("audit", "acknowledge-loss", check=False)
             self.assertEqual(p.returncode, 1)
             self.assertIn("nothing to acknowledge", p.stderr)

@@ -196,6 +196,37 @@ scrape_configs:
                               + f.read()[-3000:])
             up = self.prom_query(port, 'up{job="attestd"}')
             self.assertEqual(up, 1.0)
+            # The three events, as Prometheus reads them: a policy change, a burst of
+            # failed logins, collateral and its time to expiry.
+            status, _, _ = self.d.request(
+                "PUT", "/policies/SgxEnclave" + API,
+                body=h.unsigned_policy_jws("version=1.0;authorizationrules{=> permit();};"
+                                           "issuancerules{};").encode(),
+                headers={"Authorization": "Bearer " + self.token, "Content-Type": "text/plain"})
+            self.assertEqual(status, 200)
+            for _ in range(3):
+                status, _, _ = self.d.request(
+                    "POST", "/oauth2/token",
+                    body=b"grant_type=client_credentials&client_id=00000000-0000-4000-8000-"
+                         b"0000000000bb&client_secret=wrong",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+                self.assertEqual(status, 401)
+            wait = time.time() + 30
+            while time.time() < wait:
+                changes = self.prom_query(
+                    port, 'sum(attestd_http_requests_total{route="SetPolicy",status="200"})')
+                failures = self.prom_query(
+                    port, 'sum(attestd_authentication_failures_total{kind="token"})')
+                if changes and failures and changes >= 1 and failures >= 3:
+                    break
+                time.sleep(0.5)
+            else:
+                self.fail(f"Prometheus did not see the change and the failed logins: "
+                          f"{changes} {failures}")
+            items = self.prom_query(port, "count(attestd_collateral_expiry_seconds)")
+            self.assertEqual(items, 4.0)
+            soonest = self.prom_query(port, "min(attestd_collateral_expiry_seconds)")
+            self.assertGreater(soonest, 0)
         finally:
             proc.terminate()
             try:
