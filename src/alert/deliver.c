@@ -1,10 +1,13 @@
 /*
  * deliver.c - alert delivery: the log, a syslog socket, an HTTPS webhook (alert.h).
  *
- * One thread takes alerts off a bounded queue and hands each to every channel. A webhook that
- * fails (no connection, TLS, a status other than 2xx) is retried after 1, 2, 4 and 8 seconds;
- * meanwhile new alerts wait in the queue, and when it is full they are dropped and counted
- * (the engine raises an alert about that once there is room).
+ * The log and syslog take an alert at once, on the engine's thread (neither blocks: a syslog
+ * receiver that is not reading loses the datagram, counted). The webhook has a thread of its
+ * own and a bounded queue: a receiver that fails (no connection, TLS, a status other than 2xx)
+ * is retried after 1, 2, 4 and 8 seconds; while it keeps failing, each later alert gets one
+ * attempt until one succeeds, so a dead receiver delays the queue by one timeout per alert, not
+ * five. What does not fit in the queue is dropped for the webhook and counted (the engine
+ * raises an alert about that, which has a slot of its own so that it is not dropped too).
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -15,9 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "core/buf.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/syslog_sock.h"
 #include "core/timeutil.h"
 #include "metrics/metrics.h"
 #include "net/https.h"
@@ -39,9 +41,12 @@ struct queued {
 
 struct att_alert_sink {
     char webhook_url[512];
+    char webhook_origin[512]; /* "https://host:port": what the log names (paths may be secret) */
     char webhook_ca[4096];
     struct att_buf secret; /* HMAC key (secret buffer: wiped when freed) */
-    int syslog_fd;         /* -1: none */
+    bool syslog;
+    struct att_syslog_sock syslog_sock;
+    bool webhook_down; /* the last alert failed every attempt (webhook thread only) */
     unsigned cap;
     pthread_t thread;
     bool started;
@@ -50,6 +55,7 @@ struct att_alert_sink {
     struct queued *head, *tail;
     unsigned n;
     bool stop;
+    atomic_bool stopping; /* ends a transfer in flight (att_https_set_abort_flag) */
     _Atomic uint64_t dropped;
 };
 
@@ -91,41 +97,17 @@ static att_err load_secret(const char *path, struct att_buf *out, char *msg, siz
     return ATT_OK;
 }
 
-static int connect_syslog(const char *path)
-{
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        return -1;
-    }
-    memcpy(sa.sun_path, path, strlen(path));
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
-
 /* RFC 3164 §4.1 as /dev/log takes it; facility daemon; warning (4) or critical (2). */
-static void to_syslog(struct att_alert_sink *s, const char *rule, bool critical, const char *body)
+static void to_syslog(struct att_alert_sink *s, const char *rule, bool critical, char *body)
 {
     char head[64];
-    if (s->syslog_fd < 0) {
+    if (!s->syslog) {
         return;
     }
     int h = snprintf(head, sizeof(head), "<%d>attestd[%ld]: alert ", 3 * 8 + (critical ? 2 : 4),
                      (long)getpid());
-    size_t n = strlen(body);
-    char *dgram = malloc((size_t)h + n);
-    bool ok = false;
-    if (dgram != NULL) {
-        memcpy(dgram, head, (size_t)h);
-        memcpy(dgram + h, body, n);
-        ok = send(s->syslog_fd, dgram, (size_t)h + n, MSG_DONTWAIT) == (ssize_t)((size_t)h + n);
-        free(dgram);
-    }
+    struct iovec iov[2] = {{head, (size_t)h}, {body, strlen(body)}};
+    bool ok = att_syslog_sock_send(&s->syslog_sock, iov, 2);
     count(rule, "syslog", ok ? "delivered" : "failed");
 }
 
@@ -171,12 +153,20 @@ static bool pause_unless_stopping(struct att_alert_sink *s, int seconds)
     return stop;
 }
 
+/* The transfer's failure without the URL it starts with (a path or query may be a secret). */
+static const char *without_url(const struct att_alert_sink *s, const char *detail)
+{
+    size_t n = strlen(s->webhook_url);
+    if (strncmp(detail, s->webhook_url, n) == 0 && strncmp(detail + n, ": ", 2) == 0) {
+        return detail + n + 2;
+    }
+    return detail;
+}
+
 static void to_webhook(struct att_alert_sink *s, const char *rule, const char *id, const char *body)
 {
-    if (s->webhook_url[0] == 0) {
-        return;
-    }
-    for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    int attempts = s->webhook_down ? 1 : ATTEMPTS;
+    for (int attempt = 1; attempt <= attempts; attempt++) {
         char ts[24], sig[65], h_sig[96], h_ts[64], h_id[96], h_attempt[48];
         snprintf(ts, sizeof(ts), "%lld", (long long)att_time_now());
         if (!sign_body(&s->secret, ts, body, sig)) {
@@ -197,40 +187,41 @@ static void to_webhook(struct att_alert_sink *s, const char *rule, const char *i
                            body, strlen(body), 10, &status, &answer, detail, sizeof(detail));
         att_buf_cleanup(&answer);
         if (rc == ATT_OK && status >= 200 && status < 300) {
+            s->webhook_down = false;
             count(rule, "webhook", "delivered");
             return;
         }
-        att_log(ATT_LOG_WARN, "alert webhook failed", "rule", json_string(rule), "attempt",
-                json_integer(attempt), "status", rc == ATT_OK ? json_integer(status) : NULL,
-                "detail", detail[0] != 0 ? json_string(detail) : NULL, NULL);
-        if (attempt < ATTEMPTS && pause_unless_stopping(s, 1 << (attempt - 1))) {
+        att_log(ATT_LOG_WARN, "alert webhook failed", "rule", json_string(rule), "webhook",
+                json_string(s->webhook_origin), "attempt", json_integer(attempt), "status",
+                rc == ATT_OK ? json_integer(status) : NULL, "detail",
+                detail[0] != 0 ? json_string(without_url(s, detail)) : NULL, NULL);
+        if (attempt < attempts && pause_unless_stopping(s, 1 << (attempt - 1))) {
             break;
         }
     }
+    s->webhook_down = true;
     count(rule, "webhook", "failed");
 }
 
-/* Every channel; when stopping, the log alone (a slow webhook must not hold the exit up). */
+/* Webhook thread: one queued alert; when stopping, none (a slow webhook must not hold the
+ * exit up; the log and syslog had it already). */
 static void deliver(struct att_alert_sink *s, json_t *alert, bool stopping)
 {
     const char *rule = json_string_value(json_object_get(alert, "rule"));
     const char *id = json_string_value(json_object_get(alert, "id"));
-    bool critical = strcmp(json_string_value(json_object_get(alert, "severity")), "critical") == 0;
     char *body = json_dumps(alert, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    att_log(critical ? ATT_LOG_ERROR : ATT_LOG_WARN, "alert", "alert", json_incref(alert), NULL);
-    count(rule, "log", "delivered");
-    if (body != NULL) {
-        to_syslog(s, rule, critical, body);
-        if (!stopping) {
-            to_webhook(s, rule, id, body);
-        }
-        free(body);
+    if (body != NULL && !stopping) {
+        to_webhook(s, rule, id, body);
+    } else {
+        count(rule, "webhook", "dropped");
     }
+    free(body);
 }
 
 static void *run(void *arg)
 {
     struct att_alert_sink *s = arg;
+    att_https_set_abort_flag(&s->stopping); /* a stuck receiver does not hold the exit up */
     pthread_mutex_lock(&s->lock);
     for (;;) {
         while (s->head == NULL && !s->stop) {
@@ -253,6 +244,7 @@ static void *run(void *arg)
         pthread_mutex_lock(&s->lock);
     }
     pthread_mutex_unlock(&s->lock);
+    att_https_set_abort_flag(NULL);
     return NULL;
 }
 
@@ -262,7 +254,6 @@ att_err att_alert_sink_new(const struct att_alert_config *cfg, struct att_alert_
     att_err rc = ATT_ERR_CONFIG;
     struct att_alert_sink *s = calloc(1, sizeof(*s));
     ATT_ENSURE(s != NULL, ATT_ERR_NOMEM);
-    s->syslog_fd = -1;
     s->cap = cfg->queue > 0 ? cfg->queue : 256;
     att_buf_init_secret(&s->secret, SECRET_MAX);
     pthread_mutex_init(&s->lock, NULL);
@@ -279,20 +270,33 @@ att_err att_alert_sink_new(const struct att_alert_config *cfg, struct att_alert_
             goto out;
         }
         ATT_GUARD(load_secret(cfg->webhook_secret_file, &s->secret, msg, msg_len));
-        snprintf(s->webhook_url, sizeof(s->webhook_url), "%s", cfg->webhook_url);
-        snprintf(s->webhook_ca, sizeof(s->webhook_ca), "%s",
-                 cfg->webhook_ca_file != NULL ? cfg->webhook_ca_file : "");
-    }
-    if (cfg->syslog_socket != NULL && cfg->syslog_socket[0] != 0) {
-        s->syslog_fd = connect_syslog(cfg->syslog_socket);
-        if (s->syslog_fd < 0) {
-            snprintf(msg, msg_len, "alert_syslog_socket %s: cannot connect: %s", cfg->syslog_socket,
-                     strerror(errno));
+        const char *ca = cfg->webhook_ca_file != NULL ? cfg->webhook_ca_file : "";
+        if (ca[0] != 0 && access(ca, R_OK) != 0) {
+            snprintf(msg, msg_len, "alert_webhook_ca_file %s: %s", ca, strerror(errno));
+            rc = ATT_ERR_CONFIG;
             goto out;
         }
+        snprintf(s->webhook_url, sizeof(s->webhook_url), "%s", cfg->webhook_url);
+        snprintf(s->webhook_origin, sizeof(s->webhook_origin), "%.*s",
+                 (int)(8 + strcspn(cfg->webhook_url + 8, "/?#")), cfg->webhook_url);
+        snprintf(s->webhook_ca, sizeof(s->webhook_ca), "%s", ca);
     }
-    ATT_CHECK(pthread_create(&s->thread, NULL, run, s) == 0, ATT_ERR_INTERNAL);
-    s->started = true;
+    if (cfg->syslog_socket != NULL && cfg->syslog_socket[0] != 0) {
+        att_err sr = att_syslog_sock_open(&s->syslog_sock, cfg->syslog_socket);
+        if (sr != ATT_OK) {
+            snprintf(msg, msg_len, "alert_syslog_socket %s: %s%s", cfg->syslog_socket,
+                     sr == ATT_ERR_TOO_LARGE ? "longer than a Unix socket path (107 bytes)"
+                                             : "cannot connect: ",
+                     sr == ATT_ERR_TOO_LARGE ? "" : strerror(errno));
+            rc = ATT_ERR_CONFIG;
+            goto out;
+        }
+        s->syslog = true;
+    }
+    if (s->webhook_url[0] != 0) {
+        ATT_CHECK(pthread_create(&s->thread, NULL, run, s) == 0, ATT_ERR_INTERNAL);
+        s->started = true;
+    }
     *out = s;
     s = NULL;
     rc = ATT_OK;
@@ -309,12 +313,13 @@ void att_alert_sink_free(struct att_alert_sink *s)
     if (s->started) {
         pthread_mutex_lock(&s->lock);
         s->stop = true;
+        atomic_store(&s->stopping, true);
         pthread_cond_broadcast(&s->wake);
         pthread_mutex_unlock(&s->lock);
         pthread_join(s->thread, NULL);
     }
-    if (s->syslog_fd >= 0) {
-        close(s->syslog_fd);
+    if (s->syslog) {
+        att_syslog_sock_close(&s->syslog_sock);
     }
     att_buf_cleanup(&s->secret);
     pthread_cond_destroy(&s->wake);
@@ -324,10 +329,27 @@ void att_alert_sink_free(struct att_alert_sink *s)
 
 bool att_alert_sink_send(struct att_alert_sink *s, json_t *alert)
 {
+    const char *rule = json_string_value(json_object_get(alert, "rule"));
+    bool critical = strcmp(json_string_value(json_object_get(alert, "severity")), "critical") == 0;
+    att_log(critical ? ATT_LOG_ERROR : ATT_LOG_WARN, "alert", "alert", json_incref(alert), NULL);
+    count(rule, "log", "delivered");
+    if (s->syslog) {
+        char *body = json_dumps(alert, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (body != NULL) {
+            to_syslog(s, rule, critical, body);
+        }
+        free(body);
+    }
+    if (!s->started) {
+        json_decref(alert); /* no webhook */
+        return true;
+    }
+    /* The overflow alert may take one slot past the cap: the report of a loss is not lost. */
+    unsigned cap = strcmp(rule, "alert_queue_overflow") == 0 ? s->cap + 1 : s->cap;
     struct queued *q = calloc(1, sizeof(*q));
     bool queued = false;
     pthread_mutex_lock(&s->lock);
-    if (q != NULL && s->n < s->cap && !s->stop) {
+    if (q != NULL && s->n < cap && !s->stop) {
         q->alert = alert;
         if (s->tail != NULL) {
             s->tail->next = q;
@@ -341,6 +363,7 @@ bool att_alert_sink_send(struct att_alert_sink *s, json_t *alert)
     }
     pthread_mutex_unlock(&s->lock);
     if (!queued) {
+        count(rule, "webhook", "dropped");
         free(q);
         json_decref(alert);
         atomic_fetch_add(&s->dropped, 1);

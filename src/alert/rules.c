@@ -3,10 +3,13 @@
  *
  * Rules (docs/operations.md, "Alerts"):
  *   security_change      a change to policies, signers, roles, principals, providers, keys or
- *                        collateral succeeded (from the audit trail: REST and attestctl alike)
- *   auth_failure_burst   auth_failures refused callers from one source, or naming one
- *                        principal, within auth_window seconds (each one past the threshold
- *                        is an occurrence of the incident: counted, delivered once)
+ *                        collateral succeeded (from the audit trail: REST and attestctl alike;
+ *                        each change is an alert: a harmless first change must not cover a
+ *                        second one)
+ *   auth_failure_burst   auth_failures refused callers from one source (an IPv6 source is its
+ *                        /64, as for the brute-force backoff), or naming one principal, within
+ *                        auth_window seconds (each one past the threshold is an occurrence of
+ *                        the incident: counted, delivered once)
  *   attestation_denials  denials failures of one provider's attestations within denial_window
  *   collateral_expiry    a collateral item past, or within collateral_warning of, its end
  *   certificate_expiry   the TLS certificate or a provider's signing certificate likewise
@@ -30,7 +33,8 @@
 
 #define INCIDENTS_MAX 512 /* incidents counted at once; the oldest goes first */
 #define COUNTERS_MAX 1024 /* sources, principals and providers counted at once */
-#define SCAN_LIMIT 5000   /* audit records read per evaluation */
+#define SCAN_LIMIT 5000   /* audit records read per page */
+#define SCAN_PAGES 40     /* pages per evaluation at most (the rest waits for the next) */
 
 struct incident {
     char key[160]; /* rule + " " + subject; "" = free */
@@ -38,13 +42,6 @@ struct incident {
     uint64_t total;   /* occurrences since first_seen */
     uint64_t pending; /* counted since the last delivery */
     json_t *last;     /* the last occurrence's alert, for the summary */
-};
-
-/* A fixed window count per key ("source 10.1.2.3", "principal x", "provider p"). */
-struct counter {
-    char key[160];
-    int64_t window_start;
-    unsigned n;
 };
 
 struct att_alerts {
@@ -59,7 +56,7 @@ struct att_alerts {
     bool stop;
     int64_t after_seq; /* audit records up to here are evaluated */
     struct incident incidents[INCIDENTS_MAX];
-    struct counter counters[COUNTERS_MAX];
+    struct att_alert_counter counters[COUNTERS_MAX];
 };
 
 /* ---- incidents ---- */
@@ -121,6 +118,28 @@ static void deliver(struct att_alerts *a, struct incident *inc, int64_t now, uin
  * An occurrence of `rule` about `subject`: delivered at once when its incident is new or its
  * dedup window has passed, else counted. `details` is stolen.
  */
+static json_t *alert_body(struct att_alerts *a, const char *rule, const char *severity,
+                          const char *subject, const char *summary, json_t *details)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "service", "attestd", "host",
+                     a->cfg.host != NULL ? a->cfg.host : "", "rule", rule, "severity", severity,
+                     "subject", subject, "summary", summary, "details",
+                     details != NULL ? details : json_object());
+}
+
+/* An occurrence that is an incident of its own: delivered at once, never counted. */
+static void raise_single(struct att_alerts *a, const char *rule, const char *severity,
+                         const char *subject, const char *summary, json_t *details, int64_t now)
+{
+    struct incident one;
+    memset(&one, 0, sizeof(one));
+    one.first_seen = one.last_seen = now;
+    one.total = 1;
+    one.last = alert_body(a, rule, severity, subject, summary, details);
+    deliver(a, &one, now, 1);
+    json_decref(one.last);
+}
+
 static void raise_alert(struct att_alerts *a, const char *rule, const char *severity,
                         const char *subject, const char *summary, json_t *details, int64_t now)
 {
@@ -145,10 +164,7 @@ static void raise_alert(struct att_alerts *a, const char *rule, const char *seve
         inc->first_seen = now;
     }
     json_decref(inc->last);
-    inc->last = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "service", "attestd", "host",
-                          a->cfg.host != NULL ? a->cfg.host : "", "rule", rule, "severity",
-                          severity, "subject", subject, "summary", summary, "details",
-                          details != NULL ? details : json_object());
+    inc->last = alert_body(a, rule, severity, subject, summary, details);
     inc->last_seen = now;
     inc->total++;
     inc->pending++;
@@ -168,36 +184,6 @@ static void flush_incidents(struct att_alerts *a, int64_t now)
     }
 }
 
-/* ---- counting ---- */
-
-/* Count one event for `key` in a window of `window` seconds; true when it reaches `limit`. */
-static bool count_reaches(struct att_alerts *a, const char *key, unsigned window, unsigned limit,
-                          int64_t now, unsigned *n)
-{
-    struct counter *c = NULL;
-    struct counter *stale = &a->counters[0];
-    for (size_t i = 0; i < COUNTERS_MAX && c == NULL; i++) {
-        struct counter *e = &a->counters[i];
-        if (e->key[0] != 0 && strcmp(e->key, key) == 0) {
-            c = e;
-        } else if (e->window_start < stale->window_start) {
-            stale = e;
-        }
-    }
-    if (c == NULL) {
-        c = stale;
-        memset(c, 0, sizeof(*c));
-        snprintf(c->key, sizeof(c->key), "%s", key);
-    }
-    if (now - c->window_start >= (int64_t)window) {
-        c->window_start = now;
-        c->n = 0;
-    }
-    c->n++;
-    *n = c->n;
-    return limit > 0 && c->n >= limit;
-}
-
 /* ---- what the audit trail says ---- */
 
 static bool security_relevant(const char *action)
@@ -215,17 +201,40 @@ static bool security_relevant(const char *action)
 struct scan {
     struct att_alerts *a;
     int64_t now;
+    int64_t rows; /* read in this page */
 };
 
-static void refused(struct att_alerts *a, const struct att_audit_row *r, const char *source,
+/*
+ * att_alert_count on the engine's table; when a live count had to go to make room, refused
+ * callers come from more sources and principals than the table holds within the window - a
+ * distributed burst, which could otherwise hide a real one by pushing its count out.
+ */
+static bool counted(struct att_alerts *a, const char *key, unsigned window, unsigned limit,
+                    int64_t now, unsigned *n)
+{
+    bool evicted = false;
+    bool reached = att_alert_count(a->counters, COUNTERS_MAX, key, window, limit, now, n, &evicted);
+    if (evicted) {
+        char summary[200];
+        snprintf(summary, sizeof(summary),
+                 "refused callers from more sources and principals than the %d counted at once "
+                 "within %u s: a distributed burst",
+                 COUNTERS_MAX, window);
+        raise_alert(a, "auth_failure_burst", "warning", "more than counted", summary,
+                    json_pack("{s:i,s:i}", "counted", COUNTERS_MAX, "window", window), now);
+    }
+    return reached;
+}
+
+static void refused(struct att_alerts *a, const struct att_audit_row *r, const char *address,
                     int64_t now)
 {
-    char key[160], summary[256];
+    char key[160], summary[256], source[96];
     unsigned n = 0;
     const char *who = r->principal_name[0] != 0 ? r->principal_name : r->principal;
+    att_alert_source_subject(address, source, sizeof(source));
     snprintf(key, sizeof(key), "source %s", source);
-    if (source[0] != 0 &&
-        count_reaches(a, key, a->cfg.auth_window, a->cfg.auth_failures, now, &n)) {
+    if (source[0] != 0 && counted(a, key, a->cfg.auth_window, a->cfg.auth_failures, now, &n)) {
         snprintf(summary, sizeof(summary), "%u refused callers from %s within %u s", n, source,
                  a->cfg.auth_window);
         raise_alert(a, "auth_failure_burst", "warning", key, summary,
@@ -234,7 +243,7 @@ static void refused(struct att_alerts *a, const struct att_audit_row *r, const c
                     now);
     }
     snprintf(key, sizeof(key), "principal %s", who);
-    if (who[0] != 0 && count_reaches(a, key, a->cfg.auth_window, a->cfg.auth_failures, now, &n)) {
+    if (who[0] != 0 && counted(a, key, a->cfg.auth_window, a->cfg.auth_failures, now, &n)) {
         snprintf(summary, sizeof(summary), "%u refused requests naming %s within %u s", n, who,
                  a->cfg.auth_window);
         raise_alert(a, "auth_failure_burst", "warning", key, summary,
@@ -251,6 +260,7 @@ static att_err evaluate(const struct att_audit_row *r, void *arg)
     char key[160], summary[256];
     unsigned n = 0;
     a->after_seq = r->seq;
+    sc->rows++;
     json_t *body = json_loadb((const char *)r->body.data, r->body.len, 0, NULL);
     const char *source = json_string_value(json_object_get(body, "callerIpAddress"));
     source = source != NULL ? source : "";
@@ -260,22 +270,22 @@ static att_err evaluate(const struct att_audit_row *r, void *arg)
         snprintf(key, sizeof(key), "%s by %s", r->action, who);
         snprintf(summary, sizeof(summary), "%s by %s from %s%s%s", r->action, who, source,
                  r->provider[0] != 0 ? " on provider " : "", r->provider);
-        raise_alert(a, "security_change", "warning", key, summary,
-                    json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:O}", "action", r->action, "principal",
-                              r->principal, "principalName", r->principal_name, "provider",
-                              r->provider, "correlationId", r->request_id, "auditSeq",
-                              (json_int_t)r->seq, "properties",
-                              json_object_get(body, "properties") != NULL
-                                  ? json_object_get(body, "properties")
-                                  : json_null()),
-                    sc->now);
+        raise_single(a, "security_change", "warning", key, summary,
+                     json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:O}", "action", r->action, "principal",
+                               r->principal, "principalName", r->principal_name, "provider",
+                               r->provider, "correlationId", r->request_id, "auditSeq",
+                               (json_int_t)r->seq, "properties",
+                               json_object_get(body, "properties") != NULL
+                                   ? json_object_get(body, "properties")
+                                   : json_null()),
+                     sc->now);
     } else if ((strcmp(r->category, ATT_AUDIT_AUTHN) == 0 ||
                 strcmp(r->category, ATT_AUDIT_AUTHZ) == 0) &&
                strcmp(r->outcome, "denied") == 0) {
         refused(a, r, source, sc->now);
     } else if (strcmp(r->category, ATT_AUDIT_ATTEST) == 0) {
         snprintf(key, sizeof(key), "provider %s", r->provider);
-        if (count_reaches(a, key, a->cfg.denial_window, a->cfg.denials, sc->now, &n)) {
+        if (counted(a, key, a->cfg.denial_window, a->cfg.denials, sc->now, &n)) {
             snprintf(summary, sizeof(summary), "%u refused attestations on provider %s within %u s",
                      n, r->provider, a->cfg.denial_window);
             raise_alert(a, "attestation_denials", "warning", key, summary,
@@ -372,13 +382,25 @@ static void check_tls_cert(struct att_alerts *a, int64_t now)
 static void evaluate_all(struct att_alerts *a)
 {
     int64_t now = att_time_now();
-    struct scan sc = {a, now};
+    struct scan sc = {a, now, 0};
     struct att_audit_filter f;
     memset(&f, 0, sizeof(f));
-    f.after_seq = a->after_seq;
     f.limit = SCAN_LIMIT;
     f.skip_granted = true;
-    att_err rc = att_audit_read(a->audit, &f, evaluate, &sc);
+    /* Page by page until caught up (a full page means there may be more); then every record
+     * up to the end seen before the scan has been read, granted attestations included, and
+     * the next scan starts past them rather than skipping them again. */
+    int64_t end = 0;
+    att_err rc = att_audit_last_seq(a->audit, &end);
+    for (int page = 0; page < SCAN_PAGES && rc == ATT_OK; page++) {
+        f.after_seq = a->after_seq;
+        sc.rows = 0;
+        rc = att_audit_read(a->audit, &f, evaluate, &sc);
+        if (rc == ATT_OK && sc.rows < SCAN_LIMIT) {
+            a->after_seq = a->after_seq > end ? a->after_seq : end;
+            break;
+        }
+    }
     if (rc != ATT_OK) {
         att_log(ATT_LOG_WARN, "alerts: cannot read the audit trail", "error",
                 json_string(att_err_name(rc)), NULL);

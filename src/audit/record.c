@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "audit/audit.h"
+#include "crypto/ecdsa.h"
 #include "token/json_out.h"
 
 static const char *or_empty(const char *s)
@@ -88,6 +89,16 @@ static att_err put_string(struct att_buf *b, const char *s)
     const uint8_t *p = (const uint8_t *)or_empty(s);
     ATT_TRY(att_buf_putc(b, '"'));
     while (*p != 0) {
+        /* A run of printable ASCII needs no escaping: copied at once (one per field). */
+        size_t run = 0;
+        while (p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') {
+            run++;
+        }
+        if (run > 0) {
+            ATT_TRY(att_buf_put(b, p, run));
+            p += run;
+            continue;
+        }
         size_t n = *p < 0x80 ? 1 : utf8_len(p);
         if (*p == '"' || *p == '\\') {
             ATT_TRY(att_buf_putc(b, '\\'));
@@ -108,7 +119,9 @@ static att_err put_string(struct att_buf *b, const char *s)
 /* "key":"value", (the comma unless last) */
 static att_err put_field(struct att_buf *b, const char *key, const char *value)
 {
-    ATT_TRY(att_buf_printf(b, "\"%s\":", key));
+    ATT_TRY(att_buf_putc(b, '"'));
+    ATT_TRY(att_buf_puts(b, key));
+    ATT_TRY(att_buf_puts(b, "\":"));
     ATT_TRY(put_string(b, value));
     return att_buf_putc(b, ',');
 }
@@ -130,6 +143,7 @@ att_err att_audit_record_make(const struct att_audit_event *ev, int64_t time_ms,
      * than the rest of the record's way to disk). */
     struct att_buf *b = &row->body;
     att_buf_reset(b);
+    att_buf_presize(b, 640); /* an attestation's record, grown once rather than four times */
     ATT_TRY(att_buf_putc(b, '{'));
     ATT_TRY(put_field(b, "time", when));
     ATT_TRY(put_field(b, "category", row->category));
@@ -163,7 +177,8 @@ void att_audit_chain_hash(const char prev[ATT_AUDIT_HASH_HEX + 1], int64_t seq,
     unsigned dlen = 0;
     int n = snprintf(num, sizeof(num), "%lld", (long long)seq);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+    const EVP_MD *md = att_sha256_md();
+    bool ok = ctx != NULL && md != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
               EVP_DigestUpdate(ctx, tag, sizeof(tag)) == 1 && /* with its NUL */
               EVP_DigestUpdate(ctx, prev, ATT_AUDIT_HASH_HEX + 1) == 1 &&
               EVP_DigestUpdate(ctx, num, (size_t)n + 1) == 1 &&

@@ -15,16 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <unistd.h>
+
+#include "core/syslog_sock.h"
 
 static int log_fd = STDERR_FILENO;
 static _Atomic int log_min = ATT_LOG_INFO;
 static char log_path[4096]; /* the file, for att_log_reopen ("" = not a file) */
-static bool log_syslog;     /* log_fd is a datagram socket to syslog */
-static char syslog_tag[32]; /* "attestd[PID]: " */
+static bool log_syslog;     /* lines go to syslog_sock, not log_fd */
+static struct att_syslog_sock syslog_sock;
+static char syslog_tag[32];             /* "attestd[PID]: " */
+static _Atomic uint64_t syslog_dropped; /* lines the receiver did not take, not yet told */
 
 static const char *level_names[] = {"debug", "info", "warn", "error"};
 
@@ -39,6 +42,35 @@ att_err att_log_level_parse(const char *s, enum att_log_level *out)
     return ATT_ERR_ARG;
 }
 
+/*
+ * The log file, opened for appending: a regular file, not a link (a link planted in the log
+ * directory would redirect the lines) and not a FIFO or device (opening one can block, or
+ * writing to it: O_NONBLOCK for the open, then cleared). errno says why it failed (ELOOP: a
+ * link; EINVAL: not a regular file).
+ */
+static int open_log_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    struct stat st;
+    if (fd < 0) {
+        if (errno == ENXIO) {
+            errno = EINVAL; /* a FIFO nobody reads */
+        }
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 att_err att_log_open(const char *path, enum att_log_level min_level)
 {
     int fd = STDERR_FILENO;
@@ -46,7 +78,7 @@ att_err att_log_open(const char *path, enum att_log_level min_level)
         if (strlen(path) >= sizeof(log_path)) {
             return ATT_ERR_ARG;
         }
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        fd = open_log_file(path);
         if (fd < 0) {
             return ATT_ERR_IO;
         }
@@ -60,23 +92,10 @@ att_err att_log_open(const char *path, enum att_log_level min_level)
 
 att_err att_log_open_syslog(const char *socket_path, enum att_log_level min_level)
 {
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    if (strlen(socket_path) >= sizeof(sa.sun_path)) {
-        return ATT_ERR_ARG;
-    }
-    memcpy(sa.sun_path, socket_path, strlen(socket_path));
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return ATT_ERR_IO;
-    }
-    if (connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return ATT_ERR_IO;
-    }
+    struct att_syslog_sock sock;
+    ATT_TRY(att_syslog_sock_open(&sock, socket_path));
     att_log_close();
-    log_fd = fd;
+    syslog_sock = sock;
     log_syslog = true;
     snprintf(syslog_tag, sizeof(syslog_tag), "attestd[%ld]: ", (long)getpid());
     atomic_store(&log_min, (int)min_level);
@@ -88,7 +107,7 @@ att_err att_log_reopen(void)
     if (log_path[0] == 0) {
         return ATT_OK; /* stderr or syslog: nothing to reopen */
     }
-    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open_log_file(log_path);
     if (fd < 0) {
         return ATT_ERR_IO;
     }
@@ -101,13 +120,16 @@ att_err att_log_reopen(void)
 
 bool att_log_to_stderr(void)
 {
-    return log_fd == STDERR_FILENO;
+    return !log_syslog && log_fd == STDERR_FILENO;
 }
 
 void att_log_close(void)
 {
     if (log_fd != STDERR_FILENO) {
         close(log_fd);
+    }
+    if (log_syslog) {
+        att_syslog_sock_close(&syslog_sock);
     }
     log_fd = STDERR_FILENO;
     log_path[0] = 0;
@@ -119,6 +141,31 @@ static int syslog_pri(enum att_log_level level)
 {
     static const int severity[] = {7, 6, 4, 3}; /* debug, info, warning, err */
     return 3 * 8 + severity[level];
+}
+
+/* One line to syslog; after lines were dropped, the next delivered line is preceded by one
+ * that says how many. */
+static void to_syslog(enum att_log_level level, char *line, size_t n)
+{
+    char head[64], note[160];
+    int h = snprintf(head, sizeof(head), "<%d>%s", syslog_pri(level), syslog_tag);
+    struct iovec iov[2] = {{head, (size_t)h}, {line, n}};
+    if (!att_syslog_sock_send(&syslog_sock, iov, 2)) {
+        atomic_fetch_add(&syslog_dropped, 1);
+        return;
+    }
+    uint64_t lost = atomic_exchange(&syslog_dropped, 0);
+    if (lost > 0) {
+        h = snprintf(head, sizeof(head), "<%d>%s", syslog_pri(ATT_LOG_WARN), syslog_tag);
+        int k = snprintf(note, sizeof(note),
+                         "{\"level\":\"warn\",\"msg\":\"log lines dropped: the syslog "
+                         "receiver did not take them\",\"dropped\":%llu}",
+                         (unsigned long long)lost);
+        struct iovec again[2] = {{head, (size_t)h}, {note, (size_t)k}};
+        if (!att_syslog_sock_send(&syslog_sock, again, 2)) {
+            atomic_fetch_add(&syslog_dropped, lost); /* told next time */
+        }
+    }
 }
 
 static void put_time(json_t *o)
@@ -182,12 +229,7 @@ void att_log(enum att_log_level level, const char *msg, ...)
     if (log_syslog) {
         /* One datagram per line: "<PRI>attestd[PID]: {...}" (RFC 3164 §4.1, as /dev/log
          * takes it; the receiver adds its time and host). */
-        char head[64];
-        int h = snprintf(head, sizeof(head), "<%d>%s", syslog_pri(level), syslog_tag);
-        struct iovec iov[2] = {{head, (size_t)h}, {line, n}};
-        do {
-            w = writev(log_fd, iov, 2);
-        } while (w < 0 && errno == EINTR);
+        to_syslog(level, line, n);
         free(line);
         return;
     }

@@ -33,6 +33,7 @@ att_err att_log_reopen(void) ATT_WUR;
 /* Whether lines go to stderr (then nothing else may write there: one JSON stream). */
 bool att_log_to_stderr(void);
 void att_log_close(void);
+
 att_err att_log_level_parse(const char *s, enum att_log_level *out) ATT_WUR;
 
 /* Whether lines of `level` are written (to skip building fields nobody reads). */

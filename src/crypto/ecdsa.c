@@ -143,11 +143,17 @@ static void fetch_sha256(void)
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); /* kept until exit */
 }
 
+const EVP_MD *att_sha256_md(void)
+{
+    pthread_once(&sha256_once, fetch_sha256);
+    return sha256_md;
+}
+
 att_err att_sha256(const void *data, size_t len, uint8_t out[32])
 {
     unsigned int n = 0;
-    pthread_once(&sha256_once, fetch_sha256);
-    ATT_ENSURE(sha256_md != NULL && EVP_Digest(data, len, out, &n, sha256_md, NULL) == 1 && n == 32,
+    const EVP_MD *md = att_sha256_md();
+    ATT_ENSURE(md != NULL && EVP_Digest(data, len, out, &n, md, NULL) == 1 && n == 32,
                ATT_ERR_CRYPTO);
     return ATT_OK;
 }

@@ -42,5 +42,8 @@ att_err att_pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
 att_err att_rsa_public_key(const BIGNUM *n, const BIGNUM *e, EVP_PKEY **out) ATT_WUR;
 
 att_err att_sha256(const void *data, size_t len, uint8_t out[32]) ATT_WUR;
+/* SHA-256, fetched once (for a digest in parts: EVP_DigestInit_ex(ctx, att_sha256_md(), NULL));
+ * NULL if the provider has none. */
+const EVP_MD *att_sha256_md(void);
 
 #endif

@@ -28,12 +28,18 @@ struct sink {
     size_t max;
     size_t got;
     bool too_large;
+    bool keep_head; /* past max: keep the first max bytes, drop the rest (not an error) */
 };
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     struct sink *s = arg;
     size_t n = size * nmemb; /* curl guarantees size == 1 */
+    if (n > s->max - s->got && s->keep_head) {
+        size_t keep = s->max - s->got; /* the head is kept, the rest read and dropped */
+        s->got = s->max;
+        return keep == 0 || att_buf_put(s->out, ptr, keep) == ATT_OK ? n : 0;
+    }
     if (n > s->max - s->got) {
         s->too_large = true;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -155,8 +161,8 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 
 /* One transfer: a GET, or a POST of `post` (post_len bytes) when post is not NULL. */
 static att_err transfer(const char *url, const char *ca_file, const char *const *req_headers,
-                        const void *post, size_t post_len, size_t max, long timeout, long *status,
-                        struct att_buf *body, struct att_buf *headers, char *detail,
+                        const void *post, size_t post_len, size_t max, bool keep_head, long timeout,
+                        long *status, struct att_buf *body, struct att_buf *headers, char *detail,
                         size_t detail_len)
 {
     say(detail, detail_len, "%s", "");
@@ -185,7 +191,7 @@ static att_err transfer(const char *url, const char *ca_file, const char *const 
         curl_slist_free_all(hdrs);
         return ATT_ERR_NOMEM;
     }
-    struct sink s = {body, max, 0, false};
+    struct sink s = {body, max, 0, false, keep_head};
     struct head_sink hs = {.got = 0, .too_large = false};
     att_buf_init(&hs.block, ATT_HTTPS_MAX_HEADERS);
     char curl_err[CURL_ERROR_SIZE] = "";
@@ -208,7 +214,7 @@ static att_err transfer(const char *url, const char *ca_file, const char *const 
                                        ? total_ms
                                        : 1000L * ATT_HTTPS_CONNECT_TIMEOUT);
     OPT(CURLOPT_TIMEOUT_MS, total_ms);
-    OPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+    OPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(keep_head ? 0 : max)); /* 0: no limit */
     OPT(CURLOPT_WRITEFUNCTION, on_data);
     OPT(CURLOPT_WRITEDATA, &s);
     OPT(CURLOPT_HEADERFUNCTION, on_header);
@@ -274,8 +280,8 @@ att_err att_https_get_ex(const char *url, const char *ca_file, const char *const
                          size_t max, long timeout, long *status, struct att_buf *body,
                          struct att_buf *headers, char *detail, size_t detail_len)
 {
-    return transfer(url, ca_file, req_headers, NULL, 0, max, timeout, status, body, headers, detail,
-                    detail_len);
+    return transfer(url, ca_file, req_headers, NULL, 0, max, false, timeout, status, body, headers,
+                    detail, detail_len);
 }
 
 att_err att_https_post(const char *url, const char *ca_file, const char *const *req_headers,
@@ -285,7 +291,7 @@ att_err att_https_post(const char *url, const char *ca_file, const char *const *
     if (post == NULL) {
         return ATT_ERR_ARG;
     }
-    return transfer(url, ca_file, req_headers, post, post_len, body != NULL ? body->max : 0,
+    return transfer(url, ca_file, req_headers, post, post_len, body != NULL ? body->max : 0, true,
                     timeout, status, body, NULL, detail, detail_len);
 }
 

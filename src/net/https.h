@@ -67,7 +67,9 @@ att_err att_https_get_ex(const char *url, const char *ca_file, const char *const
 
 /*
  * POST `post` (post_len bytes; the caller's req_headers give its Content-Type) to `url` under
- * the same rules as att_https_get_ex; the answer's body goes to `body` (its cap applies).
+ * the same rules as att_https_get_ex; the answer's body goes to `body` up to its cap, and what
+ * is past the cap is read and dropped (an answer is not refused for its size: the status is
+ * what a POST's caller needs).
  */
 att_err att_https_post(const char *url, const char *ca_file, const char *const *req_headers,
                        const void *post, size_t post_len, long timeout, long *status,

@@ -113,6 +113,28 @@ static att_err set_string(char *dst, size_t cap, const char *v, char *msg, size_
     return ATT_OK;
 }
 
+/*
+ * A webhook URL: https, a host, any path and query (receivers route on them), but no userinfo
+ * (credentials in a URL end up in logs: the body is authenticated by its HMAC instead) and no
+ * fragment (never sent).
+ */
+static bool webhook_url_ok(const char *v)
+{
+    if (strncmp(v, "https://", 8) != 0) {
+        return false;
+    }
+    size_t host_len = strcspn(v + 8, "/?#");
+    if (host_len == 0 || memchr(v + 8, '@', host_len) != NULL || strchr(v, '#') != NULL) {
+        return false;
+    }
+    for (const unsigned char *p = (const unsigned char *)v; *p != 0; p++) {
+        if (*p <= 0x20 || *p == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
 enum key_kind {
     K_LISTEN,
     K_BOOL_ENABLED,
@@ -120,6 +142,7 @@ enum key_kind {
     K_PATH,
     K_NAME,
     K_URL,
+    K_WEBHOOK, /* an https URL that may have a path and query, but no user:password@ */
     K_ALG,
     K_SIZE,
     K_SECONDS,
@@ -187,7 +210,7 @@ static const struct key_def keys[] = {
     {"log_summary_interval", K_SECONDS, OFF(log_summary_interval), 1, 3600},
     {"core_dumps", K_BOOL_ENABLED, OFF(core_dumps), 0, 0},
     {"metrics_listen", K_ADDR, OFF(metrics_listen), 0, 0},
-    {"alert_webhook_url", K_URL, OFF(alert_webhook_url), 0, 0},
+    {"alert_webhook_url", K_WEBHOOK, OFF(alert_webhook_url), 0, 0},
     {"alert_webhook_secret_file", K_PATH, OFF(alert_webhook_secret_file), 0, 0},
     {"alert_webhook_ca_file", K_PATH, OFF(alert_webhook_ca_file), 0, 0},
     {"alert_syslog_socket", K_PATH, OFF(alert_syslog_socket), 0, 0},
@@ -300,6 +323,17 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
             return ATT_ERR_CONFIG;
         }
         ATT_TRY(set_string(field, sizeof(c->public_url), value, msg, msg_len, key));
+        mark_set(c, key);
+        return ATT_OK;
+    case K_WEBHOOK:
+        if (!webhook_url_ok(value)) {
+            snprintf(msg, msg_len,
+                     "%s: expected an https:// URL with a host, without user:password@, a "
+                     "fragment, spaces or control characters",
+                     key);
+            return ATT_ERR_CONFIG;
+        }
+        ATT_TRY(set_string(field, sizeof(c->alert_webhook_url), value, msg, msg_len, key));
         mark_set(c, key);
         return ATT_OK;
     case K_ALG: {

@@ -364,8 +364,11 @@ static att_err load_issuers(const struct att_config *cfg, struct att_issuers **o
 static void reload(struct daemon *d)
 {
     if (att_log_reopen() != ATT_OK) {
+        const char *why = errno == ELOOP    ? "a symbolic link"
+                          : errno == EINVAL ? "not a regular file"
+                                            : strerror(errno);
         att_log(ATT_LOG_ERROR, "cannot reopen the log file; still writing to the old one",
-                "log_file", json_string(d->cfg->log_file), NULL);
+                "log_file", json_string(d->cfg->log_file), "error", json_string(why), NULL);
     } else if (strcmp(d->cfg->log_output, "file") == 0) {
         att_log(ATT_LOG_INFO, "reopened the log file", "log_file", json_string(d->cfg->log_file),
                 NULL);
@@ -696,14 +699,20 @@ int att_daemon_run(const struct att_config *cfg)
     memset(&kek, 0, sizeof(kek));
     d.cfg = cfg;
     if (strcmp(cfg->log_output, "syslog") == 0) {
-        if (att_log_open_syslog(cfg->syslog_socket, cfg->log_level) != ATT_OK) {
-            fprintf(stderr, "attestd: syslog_socket %s: cannot connect: %s\n", cfg->syslog_socket,
-                    strerror(errno));
+        att_err rc = att_log_open_syslog(cfg->syslog_socket, cfg->log_level);
+        if (rc != ATT_OK) {
+            fprintf(stderr, "attestd: syslog_socket %s: %s%s\n", cfg->syslog_socket,
+                    rc == ATT_ERR_TOO_LARGE ? "longer than a Unix socket path (107 bytes)"
+                                            : "cannot connect: ",
+                    rc == ATT_ERR_TOO_LARGE ? "" : strerror(errno));
             return 1;
         }
     } else if (att_log_open(strcmp(cfg->log_output, "file") == 0 ? cfg->log_file : NULL,
                             cfg->log_level) != ATT_OK) {
-        fprintf(stderr, "attestd: log_file %s: cannot open: %s\n", cfg->log_file, strerror(errno));
+        fprintf(stderr, "attestd: log_file %s: cannot open: %s\n", cfg->log_file,
+                errno == ELOOP    ? "a symbolic link (name the file itself)"
+                : errno == EINVAL ? "not a regular file"
+                                  : strerror(errno));
         return 1;
     }
     att_log_summary_set_interval(cfg->log_summary_interval);

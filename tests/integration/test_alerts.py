@@ -41,6 +41,7 @@ class Webhook:
                         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
                         "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
         self.received = []  # (headers, alert)
+        self.attempts = []  # (path, X-Attestd-Delivery, X-Attestd-Attempt) of every POST
         self.bad = []       # deliveries whose signature or timestamp was wrong
         self.fail_next = 0  # answer this many requests with 500
         hook = self
@@ -48,6 +49,8 @@ class Webhook:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                hook.attempts.append((self.path, self.headers["X-Attestd-Delivery"],
+                                      self.headers["X-Attestd-Attempt"]))
                 if hook.fail_next > 0:
                     hook.fail_next -= 1
                     self.send_response(500)
@@ -63,8 +66,12 @@ class Webhook:
                     self.end_headers()
                     return
                 hook.received.append((dict(self.headers), json.loads(body)))
-                self.send_response(204)
+                # A long answer is still a delivery (attack 15 F7: over 4 KiB it was retried).
+                answer = b"x" * 65536
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
             def log_message(self, *args):
                 pass
@@ -140,7 +147,7 @@ class AlertsTest(unittest.TestCase):
         quote, bundle, root = make_evidence(os.path.join(cls.tmp, "pki"), "--report-data",
                                             report_data_for(b"x"))
         cls.d = start_daemon(root, bundle, f"""
-alert_webhook_url = https://127.0.0.1:{cls.hook.port}/hook
+alert_webhook_url = https://127.0.0.1:{cls.hook.port}/hook/s3cr3t-path/?token=s3cr3t-query
 alert_webhook_ca_file = {cls.hook.cert}
 alert_webhook_secret_file = {secret}
 alert_syslog_socket = {cls.syslog.path}
@@ -188,6 +195,22 @@ audit_busy_timeout = 300
                                        if x[1]["id"] == alert["id"]], what="syslog")[0]
         self.assertEqual(head, f"<28>attestd[{self.d.proc.pid}]")
         self.assertEqual(same, alert)
+
+    def test_each_change_is_an_alert(self):
+        """Attack 15 F10: a harmless change must not cover the next one by the same principal
+        for the dedup window: each change is delivered at once."""
+        rids = []
+        for text in (POLICY, POLICY.replace("permit()", "deny()")):
+            status, headers, _ = self.d.request(
+                "PUT", "/policies/SgxEnclave?api-version=2020-10-01",
+                body=h.unsigned_policy_jws(text).encode(),
+                headers={"Authorization": "Bearer " + self.token, "Content-Type": "text/plain"})
+            self.assertEqual(status, 200)
+            rids.append(headers["x-ms-request-id"])
+        alerts = wait_for(lambda: (lambda got: got if len(got) == 2 else None)(
+            [a for a in self.hooked("security_change") if a["details"]["correlationId"] in rids]),
+            what="two alerts")
+        self.assertEqual([a["count"] for a in alerts], [1, 1])
 
     def test_failed_login_burst_is_one_alert(self):
         def bad_login():
@@ -259,6 +282,16 @@ audit_busy_timeout = 300
         headers = [hd for hd, a in self.hook.received if a["id"] == alert[0]["id"]][0]
         self.assertEqual(headers["X-Attestd-Attempt"], "2")
         self.assertEqual(headers["X-Attestd-Delivery"], alert[0]["id"])
+        self.assertEqual([(p, a) for p, i, a in self.hook.attempts if i == alert[0]["id"]],
+                         [("/hook/s3cr3t-path/?token=s3cr3t-query", "1"),
+                          ("/hook/s3cr3t-path/?token=s3cr3t-query", "2")])
+        # The failure is logged with the receiver's origin, not its path or query (attack 15
+        # F6: a secret in the URL was logged with every failed attempt).
+        failed = [e for e in self.d.log_events() if e["msg"] == "alert webhook failed"]
+        self.assertEqual(len(failed), 1, failed)
+        self.assertEqual((failed[0]["webhook"], failed[0]["status"]),
+                         (f"https://127.0.0.1:{self.hook.port}", 500))
+        self.assertNotIn("s3cr3t", self.d.logs())
 
     def test_zz_metrics_count_deliveries(self):
         status, _, body = self.d.request("GET", "/metrics",
@@ -269,6 +302,104 @@ audit_busy_timeout = 300
                       'result="delivered"}', text)
         self.assertIn('attestd_alerts_total{rule="security_change",channel="syslog",'
                       'result="delivered"}', text)
+
+
+class AlertConfigTest(unittest.TestCase):
+    """Delivery settings that cannot work are refused at start (attack 15 F9), not found out
+    at the first alert."""
+
+    def setUp(self):
+        self.tmp, self.data = h.new_data_dir()
+        self.secret = os.path.join(self.tmp, "hook.secret")
+        with open(os.open(self.secret, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+            f.write(SECRET)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def failure(self, config):
+        conf = os.path.join(self.tmp, "attestd.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(config)
+        proc = h.run_attestd(["--config", conf, "--data-dir", self.data, "--listen",
+                              f"127.0.0.1:{h.free_port()}"])
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        return h.startup_failure(proc)
+
+    def test_missing_ca_file(self):
+        ca = os.path.join(self.tmp, "missing-ca.pem")
+        self.assertEqual(self.failure(f"alert_webhook_url = https://127.0.0.1:9/hook\n"
+                                      f"alert_webhook_secret_file = {self.secret}\n"
+                                      f"alert_webhook_ca_file = {ca}\n"),
+                         f"alerts: alert_webhook_ca_file {ca}: No such file or directory")
+
+    def test_syslog_path_too_long(self):
+        path = "/tmp/" + "s" * 120
+        self.assertEqual(self.failure(f"alert_syslog_socket = {path}\n"),
+                         f"alerts: alert_syslog_socket {path}: longer than a Unix socket path "
+                         "(107 bytes)")
+
+
+class WebhookDownTest(unittest.TestCase):
+    """Attack 15 F2: a webhook that accepts connections and never answers. The log and syslog
+    get every alert at once all the same; what the webhook's queue cannot hold is dropped,
+    counted and reported (the report itself reaches the log and syslog); and the receiver does
+    not hold the daemon's exit up."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="attestd-alerts-down-")
+        self.hole = socket.socket()
+        self.hole.bind(("127.0.0.1", 0))
+        self.hole.listen(64)  # connections are accepted by the kernel and never served
+        self.syslog = Syslog(os.path.join(self.tmp, "log.sock"))
+        secret = os.path.join(self.tmp, "hook.secret")
+        with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+            f.write(SECRET)
+        self.d = h.Daemon(config=f"""
+alert_webhook_url = https://127.0.0.1:{self.hole.getsockname()[1]}/hook
+alert_webhook_secret_file = {secret}
+alert_syslog_socket = {self.syslog.path}
+alert_queue = 2
+alert_check_interval = 1
+""")
+
+    def tearDown(self):
+        self.d.cleanup()
+        self.syslog.close()
+        self.hole.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def logged_alerts(self, rule):
+        return [e["alert"] for e in self.d.log_events()
+                if e["msg"] == "alert" and e["alert"]["rule"] == rule]
+
+    def test_log_and_syslog_do_not_wait(self):
+        names = [f"down-{i}" for i in range(6)]
+        for name in names:
+            self.d.attestctl("provider", "create", name)
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        want = {f"provider.create by {me}"}
+        logged = wait_for(lambda: (lambda got: got if len(got) == 6 else None)(
+            self.logged_alerts("security_change")), timeout=15, what="six alerts in the log")
+        self.assertEqual({a["subject"] for a in logged}, want)
+        wait_for(lambda: len([a for _, a in self.syslog.alerts()
+                              if a["rule"] == "security_change"]) == 6,
+                 timeout=15, what="six alerts on syslog")
+        overflow = wait_for(lambda: self.logged_alerts("alert_queue_overflow"), timeout=15,
+                            what="the overflow alert")[0]
+        self.assertEqual(overflow["severity"], "critical")
+        self.assertGreaterEqual(overflow["details"]["dropped"], 1)
+        wait_for(lambda: [a for _, a in self.syslog.alerts()
+                          if a["rule"] == "alert_queue_overflow"], what="overflow on syslog")
+        token = h.owner_token(self.d)
+        status, _, body = self.d.request("GET", "/metrics",
+                                         headers={"Authorization": "Bearer " + token})
+        self.assertEqual(status, 200)
+        self.assertIn('attestd_alerts_total{rule="security_change",channel="webhook",'
+                      'result="dropped"}', body.decode())
+        started = time.monotonic()
+        self.d.stop()
+        self.assertLess(time.monotonic() - started, 5)
 
 
 if __name__ == "__main__":

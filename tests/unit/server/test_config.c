@@ -114,6 +114,19 @@ static const struct bad_case bad[] = {
      "1: public_url: expected an https:// URL without a trailing slash, query or fragment"},
     {"public_url = https://x/\n",
      "1: public_url: expected an https:// URL without a trailing slash, query or fragment"},
+    /* attack 15 F6: credentials in a webhook URL would be logged with its failures */
+    {"alert_webhook_url = https://user:pass@hooks.example.com/x\n",
+     "1: alert_webhook_url: expected an https:// URL with a host, without user:password@, a "
+     "fragment, spaces or control characters"},
+    {"alert_webhook_url = http://hooks.example.com/x\n",
+     "1: alert_webhook_url: expected an https:// URL with a host, without user:password@, a "
+     "fragment, spaces or control characters"},
+    {"alert_webhook_url = https:///path\n",
+     "1: alert_webhook_url: expected an https:// URL with a host, without user:password@, a "
+     "fragment, spaces or control characters"},
+    {"alert_webhook_url = https://hooks.example.com/x#frag\n",
+     "1: alert_webhook_url: expected an https:// URL with a host, without user:password@, a "
+     "fragment, spaces or control characters"},
     {"default_signing_alg = HS256\n", "1: default_signing_alg: expected RS256 or ES256"},
     {"default_signing_alg = none\n", "1: default_signing_alg: expected RS256 or ES256"},
     {"default_signing_alg = PS256\n", "1: default_signing_alg: expected RS256 or ES256"},
@@ -145,6 +158,18 @@ static void test_bad_files(void **state)
     }
 }
 
+/* A webhook URL may carry a path, a query and a trailing slash (receivers route on them). */
+static void test_webhook_url_with_query(void **state)
+{
+    (void)state;
+    struct att_config c;
+    char msg[512];
+    assert_int_equal(load_text("alert_webhook_url = https://hooks.example.com:8443/in/?team=sec\n",
+                               &c, msg, sizeof(msg)),
+                     ATT_OK);
+    assert_string_equal(c.alert_webhook_url, "https://hooks.example.com:8443/in/?team=sec");
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -170,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_defaults_are_private),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_webhook_url_with_query),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_failed_load_changes_nothing),
     };
