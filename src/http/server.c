@@ -1090,6 +1090,8 @@ static enum handed hand_off(struct worker *from, evutil_socket_t fd, const struc
                             socklen_t salen, struct chain chain);
 static bool defer_until_closed(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa,
                                socklen_t salen, struct chain chain);
+static bool park(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen,
+                 struct chain chain);
 static void pause_accepting(struct worker *w);
 
 static void accept_conn(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa,
@@ -1124,6 +1126,12 @@ static void accept_conn(struct worker *w, evutil_socket_t fd, const struct socka
             /* on the lists' cap, the best here: the longest idle, whatever its age */
             handed = hand_off(w, fd, sa, salen, chain);
             placed = handed != HANDED_OFF && reclaim_idle(w, 0);
+            /* Nothing to close here and the other loops' lists full (a burst that the
+             * kernel put on this loop while the connections are on another): wait for them
+             * to take their lists rather than refuse. */
+            if (!placed && handed == LISTS_FULL && park(w, fd, sa, salen, chain)) {
+                return;
+            }
         }
     }
     if (!placed) {
@@ -1285,21 +1293,30 @@ static bool defer_until_closed(struct worker *w, evutil_socket_t fd, const struc
                                socklen_t salen, struct chain chain)
 {
     if (!queue_handoff(w, fd, sa, salen, chain)) {
-        /*
-         * The lists are full: keep it as this loop's one parked socket (the one socket per
-         * loop att_http_spare_descriptors counts as being accepted), as accepting pauses.
-         */
-        struct handoff *h =
-            w->parked == NULL && salen <= sizeof(h->peer) ? calloc(1, sizeof(*h)) : NULL;
-        if (h == NULL) {
-            return false;
-        }
-        h->fd = fd;
-        memcpy(&h->peer, sa, salen);
-        h->peer_len = salen;
-        h->chain = chain;
-        w->parked = h;
+        return park(w, fd, sa, salen, chain); /* the lists are full */
     }
+    pause_accepting(w);
+    return true;
+}
+
+/*
+ * Keep `fd` as this loop's one parked socket (the one socket per loop
+ * att_http_spare_descriptors counts as being accepted) and pause accepting: on_resume_accept
+ * places it first. False when one is parked already.
+ */
+static bool park(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen,
+                 struct chain chain)
+{
+    struct handoff *h =
+        w->parked == NULL && salen <= sizeof(h->peer) ? calloc(1, sizeof(*h)) : NULL;
+    if (h == NULL) {
+        return false;
+    }
+    h->fd = fd;
+    memcpy(&h->peer, sa, salen);
+    h->peer_len = salen;
+    h->chain = chain;
+    w->parked = h;
     pause_accepting(w);
     return true;
 }
@@ -1683,6 +1700,10 @@ void att_http_server_free(struct att_http_server *s)
         if (w->parked != NULL) {
             evutil_closesocket(w->parked->fd);
             free(w->parked);
+            w->parked = NULL;
+        }
+        if (w->resume_ev != NULL) {
+            evtimer_del(w->resume_ev); /* nothing is left to resume (it would run below) */
         }
         /*
          * Connections use deferred callbacks: a bufferevent freed (or closed by its peer)
