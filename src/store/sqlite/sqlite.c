@@ -144,11 +144,10 @@ static const struct att_store_ops sqlite_ops = {
  * older release or a careless copy: it is set to 0600 with a warning, so
  * upgrades heal instead of failing to start.
  */
-static att_err check_private_fd(int fd, const char *path)
+static att_err check_private(const struct stat *stp, int fd, const char *path)
 {
-    struct stat st;
+    struct stat st = *stp;
 
-    ATT_ENSURE(fstat(fd, &st) == 0, ATT_ERR_IO);
     ATT_ENSURE(S_ISREG(st.st_mode), ATT_ERR_PERM);
     ATT_ENSURE(st.st_uid == geteuid(), ATT_ERR_PERM);
     if ((st.st_mode & 077) != 0) {
@@ -160,9 +159,16 @@ static att_err check_private_fd(int fd, const char *path)
     /* Also when only owner bits differ: a umask may have stripped some from a
      * file we just created, and SQLite gives -wal and -shm this file's mode. */
     if ((st.st_mode & 07777) != 0600) {
-        ATT_ENSURE(fchmod(fd, 0600) == 0, ATT_ERR_IO);
+        ATT_ENSURE((fd >= 0 ? fchmod(fd, 0600) : chmod(path, 0600)) == 0, ATT_ERR_IO);
     }
     return ATT_OK;
+}
+
+static att_err check_private_fd(int fd, const char *path)
+{
+    struct stat st;
+    ATT_ENSURE(fstat(fd, &st) == 0, ATT_ERR_IO);
+    return check_private(&st, fd, path);
 }
 
 static att_err close_checked(int fd, att_err rc)
@@ -195,8 +201,15 @@ static att_err open_private(const char *path)
  * under an older release may be loose. Called before SQLite opens the
  * database (it must not write into a loose file) and again once WAL mode is
  * on. A missing file is fine: SQLite creates it from the main file's mode.
+ *
+ * Once SQLite has them open (`sqlite_has_them`), they are checked by name (lstat)
+ * and never opened: closing any descriptor of a file drops every POSIX lock this
+ * process holds on it, SQLite's included - the -shm file's lock that tells other
+ * processes this one uses the database among them. Without it, an attestctl run
+ * took itself for the only user, truncated the -shm file, and the daemon's next
+ * commit died of SIGBUS in its mapping of it.
  */
-static att_err check_sidecars(const char *path)
+static att_err check_sidecars(const char *path, bool sqlite_has_them)
 {
     static const char *const suffixes[] = {"-wal", "-shm"};
     char name[PATH_MAX];
@@ -204,6 +217,15 @@ static att_err check_sidecars(const char *path)
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
         int n = snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
         ATT_ENSURE(n > 0 && (size_t)n < sizeof(name), ATT_ERR_ARG);
+        if (sqlite_has_them) {
+            struct stat st;
+            if (lstat(name, &st) != 0) {
+                ATT_ENSURE(errno == ENOENT, ATT_ERR_IO);
+                continue;
+            }
+            ATT_TRY(check_private(&st, -1, name));
+            continue;
+        }
         int fd = open(name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0 && errno == ENOENT) {
             continue;
@@ -262,7 +284,7 @@ att_err att_sqlite_open_file(const char *path, bool check_files, sqlite3 **out)
     bool on_disk = check_files && strcmp(path, ":memory:") != 0;
     if (on_disk) {
         ATT_GUARD(open_private(path));
-        ATT_GUARD(check_sidecars(path));
+        ATT_GUARD(check_sidecars(path, false));
     }
     /*
      * The file itself was checked above (regular, ours, 0600, not a link). Directories on
@@ -273,7 +295,7 @@ att_err att_sqlite_open_file(const char *path, bool check_files, sqlite3 **out)
     ATT_CHECK(src == SQLITE_OK, att_sqlite_err(src));
     ATT_GUARD(configure(db));
     if (on_disk) {
-        ATT_GUARD(check_sidecars(path));
+        ATT_GUARD(check_sidecars(path, true));
     }
     *out = db;
     db = NULL;
