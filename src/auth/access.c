@@ -14,7 +14,6 @@
 #include <strings.h>
 
 #include "auth/assertion.h"
-#include "core/codec.h"
 #include "seal/keyring.h"
 #include "signer/signer.h"
 #include "token/claims.h"
@@ -32,39 +31,19 @@ struct att_auth {
     struct att_replay *replay; /* used private_key_jwt assertion ids */
 };
 
-static att_err kid_of(const struct att_buf *cert, char kid[ATT_KID_MAX + 1])
-{
-    uint8_t digest[32];
-    struct att_buf b;
-    ATT_ENSURE(EVP_Digest(cert->data, cert->len, digest, NULL, EVP_sha256(), NULL) == 1,
-               ATT_ERR_CRYPTO);
-    att_buf_init(&b, ATT_KID_MAX);
-    att_err rc = att_b64url_encode(digest, sizeof(digest), &b);
-    if (rc == ATT_OK) {
-        memcpy(kid, b.data, b.len + 1);
-    }
-    att_buf_cleanup(&b);
-    return rc;
-}
-
 static att_err create_key(struct att_store *store, struct att_keyring *kr, const char *issuer,
                           int64_t now)
 {
     att_err rc = ATT_ERR_INTERNAL;
-    struct att_buf pkcs8;
     struct att_key_rec k;
-    att_buf_init_secret(&pkcs8, 16384);
     att_key_rec_init(&k);
-    ATT_GUARD(
-        att_signer_create_key(ATT_JWS_ES256, issuer, now, AUTH_CERT_DAYS, &pkcs8, &k.cert_der));
-    ATT_GUARD(kid_of(&k.cert_der, k.kid));
+    ATT_GUARD(att_signer_create_sealed(ATT_JWS_ES256, issuer, now, AUTH_CERT_DAYS, kr, AUTH_TABLE,
+                                       k.kid, &k.cert_der, &k.sealed_key));
     snprintf(k.alg, sizeof(k.alg), "%s", "ES256");
     k.created_at = now;
-    ATT_GUARD(att_keyring_seal(kr, AUTH_TABLE, k.kid, pkcs8.data, pkcs8.len, &k.sealed_key));
     ATT_GUARD(att_store_auth_key_insert(store, &k));
     rc = ATT_OK;
 out:
-    att_buf_cleanup(&pkcs8);
     att_key_rec_cleanup(&k);
     return rc;
 }
@@ -79,26 +58,20 @@ static att_err load_key(const struct att_key_rec *k, void *arg)
 {
     struct load_ctx *ctx = arg;
     struct att_auth *a = ctx->a;
-    struct att_buf pkcs8;
-    char kid[ATT_KID_MAX + 1];
     att_err rc = ATT_ERR_INTERNAL;
-    att_buf_init_secret(&pkcs8, 16384);
-    ATT_GUARD(kid_of(&k->cert_der, kid));
-    ATT_CHECK(strcmp(kid, k->kid) == 0, ATT_ERR_KEY_MISMATCH);
-    ATT_GUARD(att_keyring_open(ctx->kr, AUTH_TABLE, k->kid, k->sealed_key.data, k->sealed_key.len,
-                               &pkcs8));
     att_signer_free(a->signer);
     a->signer = NULL;
     ATT_GUARD(att_signer_new(&a->signer));
-    ATT_GUARD(att_signer_add_pkcs8(a->signer, k->kid, ATT_JWS_ES256, pkcs8.data, pkcs8.len,
-                                   k->cert_der.data, k->cert_der.len));
+    /* The signer checks that the certificate is the sealed key's (ATT_ERR_KEY_MISMATCH). */
+    ATT_GUARD(att_signer_add_sealed(a->signer, ctx->kr, AUTH_TABLE, k->kid, ATT_JWS_ES256,
+                                    k->sealed_key.data, k->sealed_key.len, k->cert_der.data,
+                                    k->cert_der.len));
     EVP_PKEY_free(a->pub);
     a->pub = NULL;
     ATT_GUARD(att_jwk_cert_pubkey(k->cert_der.data, k->cert_der.len, &a->pub));
-    memcpy(a->kid, kid, sizeof(kid));
+    snprintf(a->kid, sizeof(a->kid), "%s", k->kid); /* the certificate's: checked above */
     rc = ATT_OK;
 out:
-    att_buf_cleanup(&pkcs8);
     return rc;
 }
 

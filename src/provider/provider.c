@@ -8,12 +8,9 @@
 
 #include "policymgmt/manage.h"
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/codec.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "token/json_out.h"
@@ -48,23 +45,6 @@ att_err att_provider_issuer_check(const char *issuer)
     return ATT_OK;
 }
 
-/* kid = base64url(SHA-256(certificate DER)): opaque to clients, as MAA's
- * (docs/reference/maa-tokens.md §2.1). */
-static att_err make_kid(const struct att_buf *cert, char kid[ATT_KID_MAX + 1])
-{
-    uint8_t digest[SHA256_DIGEST_LENGTH];
-    struct att_buf b;
-    ATT_ENSURE(EVP_Digest(cert->data, cert->len, digest, NULL, EVP_sha256(), NULL) == 1,
-               ATT_ERR_CRYPTO);
-    att_buf_init(&b, ATT_KID_MAX);
-    att_err rc = att_b64url_encode(digest, sizeof(digest), &b);
-    if (rc == ATT_OK) {
-        memcpy(kid, b.data, b.len + 1);
-    }
-    att_buf_cleanup(&b);
-    return rc;
-}
-
 static att_err copy_str(char *dst, size_t cap, const char *src)
 {
     size_t n = strlen(src);
@@ -85,12 +65,10 @@ att_err att_provider_create_isolated(struct att_store *store, struct att_keyring
                                      size_t n_signers)
 {
     att_err rc = ATT_ERR_INTERNAL;
-    struct att_buf pkcs8;
     struct att_provider_rec p;
     struct att_key_rec k;
     bool in_tx = false;
 
-    att_buf_init_secret(&pkcs8, 16384);
     att_key_rec_init(&k);
     memset(&p, 0, sizeof(p));
     ATT_GUARD(att_provider_name_check(name));
@@ -110,12 +88,11 @@ att_err att_provider_create_isolated(struct att_store *store, struct att_keyring
 
     /* The certificate's subject names the issuer URL, as MAA's do (docs/reference/maa-api.md §1.4).
      */
-    ATT_GUARD(att_signer_create_key(alg, issuer, now, ATT_CERT_DAYS, &pkcs8, &k.cert_der));
-    ATT_GUARD(make_kid(&k.cert_der, k.kid));
+    ATT_GUARD(att_signer_create_sealed(alg, issuer, now, ATT_CERT_DAYS, kr, KEYS_TABLE, k.kid,
+                                       &k.cert_der, &k.sealed_key));
     ATT_GUARD(copy_str(k.provider, sizeof(k.provider), name));
     ATT_GUARD(copy_str(k.alg, sizeof(k.alg), att_jws_alg_name(alg)));
     k.created_at = now;
-    ATT_GUARD(att_keyring_seal(kr, KEYS_TABLE, k.kid, pkcs8.data, pkcs8.len, &k.sealed_key));
 
     ATT_GUARD(att_store_begin(store));
     in_tx = true;
@@ -131,7 +108,6 @@ out:
     if (in_tx) {
         att_store_rollback(store);
     }
-    att_buf_cleanup(&pkcs8);
     att_key_rec_cleanup(&k);
     return rc;
 }
@@ -188,25 +164,15 @@ struct load_ctx {
 static att_err load_key(const struct att_key_rec *k, void *arg)
 {
     struct load_ctx *ctx = arg;
-    struct att_buf pkcs8;
     json_t *jwk = NULL;
     enum att_jws_alg alg;
-    char kid[ATT_KID_MAX + 1];
     att_err rc = ATT_ERR_INTERNAL;
 
-    att_buf_init_secret(&pkcs8, 16384);
     ATT_GUARD(att_jws_alg_parse(k->alg, &alg));
-    /*
-     * The certificate is stored in clear: bind it to the sealed key. The kid is the hash of
-     * the certificate and the sealed key's AAD names the kid, so a swapped certificate fails
-     * here or in the signer's public-key check (ATT_ERR_KEY_MISMATCH).
-     */
-    ATT_GUARD(make_kid(&k->cert_der, kid));
-    ATT_CHECK(strcmp(kid, k->kid) == 0, ATT_ERR_KEY_MISMATCH);
-    ATT_GUARD(att_keyring_open(ctx->kr, KEYS_TABLE, k->kid, k->sealed_key.data, k->sealed_key.len,
-                               &pkcs8));
-    ATT_GUARD(att_signer_add_pkcs8(ctx->set->signer, k->kid, alg, pkcs8.data, pkcs8.len,
-                                   k->cert_der.data, k->cert_der.len));
+    /* The signer checks that the certificate is the sealed key's (ATT_ERR_KEY_MISMATCH). */
+    ATT_GUARD(att_signer_add_sealed(ctx->set->signer, ctx->kr, KEYS_TABLE, k->kid, alg,
+                                    k->sealed_key.data, k->sealed_key.len, k->cert_der.data,
+                                    k->cert_der.len));
     ATT_GUARD(att_jwk_from_cert(k->cert_der.data, k->cert_der.len, k->kid, alg, &jwk));
     ATT_CHECK(json_array_append_new(ctx->jwks_keys, jwk) == 0, ATT_ERR_NOMEM);
     jwk = NULL;
@@ -215,7 +181,6 @@ static att_err load_key(const struct att_key_rec *k, void *arg)
     rc = ATT_OK;
 out:
     json_decref(jwk);
-    att_buf_cleanup(&pkcs8);
     return rc;
 }
 

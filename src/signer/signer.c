@@ -23,7 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/codec.h"
 #include "core/mem.h"
+#include "crypto/ecdsa.h"
+#include "seal/keyring.h"
 #include "x509/selfsigned.h"
 
 struct signer_key {
@@ -324,5 +327,68 @@ out:
     EVP_PKEY_free(key);
     X509_free(cert);
     ERR_clear_error();
+    return rc;
+}
+
+/* =====================================================================
+ * Sealed keys: what the service uses (the key is in clear only in here)
+ * ===================================================================== */
+
+att_err att_signer_cert_kid(const uint8_t *cert_der, size_t cert_len, char kid[ATT_KID_MAX + 1])
+{
+    uint8_t digest[32];
+    struct att_buf b;
+    ATT_TRY(att_sha256(cert_der, cert_len, digest));
+    att_buf_init(&b, ATT_KID_MAX);
+    att_err rc = att_b64url_encode(digest, sizeof(digest), &b);
+    if (rc == ATT_OK) {
+        memcpy(kid, b.data, b.len + 1);
+    }
+    att_buf_cleanup(&b);
+    return rc;
+}
+
+att_err att_signer_create_sealed(enum att_jws_alg alg, const char *subject_cn, int64_t not_before,
+                                 int days, struct att_keyring *kr, const char *table,
+                                 char kid[ATT_KID_MAX + 1], struct att_buf *cert_der,
+                                 struct att_buf *sealed)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_buf pkcs8;
+    size_t cert_len = cert_der->len;
+    att_buf_init_secret(&pkcs8, 16384);
+    ATT_GUARD(att_signer_create_key(alg, subject_cn, not_before, days, &pkcs8, cert_der));
+    ATT_GUARD(att_signer_cert_kid(cert_der->data + cert_len, cert_der->len - cert_len, kid));
+    /* The seal's additional data names the kid: the sealed key opens only as this record. */
+    ATT_GUARD(att_keyring_seal(kr, table, kid, pkcs8.data, pkcs8.len, sealed));
+    rc = ATT_OK;
+out:
+    if (rc != ATT_OK) {
+        cert_der->len = cert_len;
+    }
+    att_buf_cleanup(&pkcs8);
+    return rc;
+}
+
+att_err att_signer_add_sealed(struct att_signer *s, struct att_keyring *kr, const char *table,
+                              const char *kid, enum att_jws_alg alg, const uint8_t *sealed,
+                              size_t sealed_len, const uint8_t *cert_der, size_t cert_len)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_buf pkcs8;
+    char want[ATT_KID_MAX + 1];
+    att_buf_init_secret(&pkcs8, 16384);
+    /*
+     * The certificate is stored in clear: bind it to the sealed key. The kid is the hash of
+     * the certificate and the sealed key's additional data names the kid, so a swapped
+     * certificate fails here or in the public-key check of att_signer_add_pkcs8.
+     */
+    ATT_GUARD(att_signer_cert_kid(cert_der, cert_len, want));
+    ATT_CHECK(strcmp(want, kid) == 0, ATT_ERR_KEY_MISMATCH);
+    ATT_GUARD(att_keyring_open(kr, table, kid, sealed, sealed_len, &pkcs8));
+    ATT_GUARD(att_signer_add_pkcs8(s, kid, alg, pkcs8.data, pkcs8.len, cert_der, cert_len));
+    rc = ATT_OK;
+out:
+    att_buf_cleanup(&pkcs8);
     return rc;
 }

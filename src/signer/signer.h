@@ -31,11 +31,38 @@ att_err att_signer_new(struct att_signer **out) ATT_WUR;
 /* Frees every key (OpenSSL wipes private key material). Accepts NULL. */
 void att_signer_free(struct att_signer *s);
 
+struct att_keyring;
+
+/* kid = base64url(SHA-256(certificate DER)): opaque to clients, as MAA's
+ * (docs/reference/maa-tokens.md §2.1). */
+att_err att_signer_cert_kid(const uint8_t *cert_der, size_t cert_len,
+                            char kid[ATT_KID_MAX + 1]) ATT_WUR;
+
+/*
+ * What the service uses: create a signing key for `alg` (as att_signer_create_key) and seal it
+ * at once under `kr` as record `kid` of `table` (the seal's additional data names both), so
+ * that the key is in clear only inside this module. Appends the certificate to `cert_der` and
+ * the sealed key to `sealed`; `kid` is the certificate's.
+ */
+att_err att_signer_create_sealed(enum att_jws_alg alg, const char *subject_cn, int64_t not_before,
+                                 int days, struct att_keyring *kr, const char *table,
+                                 char kid[ATT_KID_MAX + 1], struct att_buf *cert_der,
+                                 struct att_buf *sealed) ATT_WUR;
+
+/*
+ * Open a key sealed by att_signer_create_sealed and add it (as att_signer_add_pkcs8), after
+ * checking that `kid` is the certificate's: ATT_ERR_KEY_MISMATCH for a certificate that is not
+ * the key's, the keyring's error for a sealed key that does not open as this record.
+ */
+att_err att_signer_add_sealed(struct att_signer *s, struct att_keyring *kr, const char *table,
+                              const char *kid, enum att_jws_alg alg, const uint8_t *sealed,
+                              size_t sealed_len, const uint8_t *cert_der, size_t cert_len) ATT_WUR;
+
 /*
  * Create a signing key for `alg` (RSA-2048 for RS256, P-256 for ES256) and its self-signed
  * certificate (subject CN = `subject_cn`, valid from `not_before` for `days` days). The key
- * leaves this module only as PKCS#8 DER in `pkcs8`, which must be a secret buffer and is
- * meant to be sealed at once; the certificate DER is appended to `cert_der`.
+ * leaves this module as PKCS#8 DER in `pkcs8`, which must be a secret buffer. For tests and
+ * the sealed functions above; the service seals at once (att_signer_create_sealed).
  */
 att_err att_signer_create_key(enum att_jws_alg alg, const char *subject_cn, int64_t not_before,
                               int days, struct att_buf *pkcs8, struct att_buf *cert_der) ATT_WUR;

@@ -15,7 +15,10 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "seal/keyring.h"
+#include "seal/seal.h"
 #include "signer/signer.h"
+#include "store/store.h"
 
 static const char msg[] = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJqb2UifQ";
 
@@ -352,6 +355,79 @@ static void test_add_pkcs8_certificate_mismatch(void **state)
     att_buf_cleanup(&c2);
 }
 
+/*
+ * Sealed keys, as the service creates and loads them: the key opens only as its own record of
+ * its own table, under its own certificate; the kid is the certificate's.
+ */
+static void test_sealed_keys(void **state)
+{
+    (void)state;
+    char dir[64], db[128];
+    struct att_store *store = NULL;
+    struct att_keyring *kr = NULL;
+    struct att_kek kek;
+    struct att_signer *s = NULL;
+    char kid1[ATT_KID_MAX + 1], kid2[ATT_KID_MAX + 1], want[ATT_KID_MAX + 1];
+    struct att_buf c1, c2, s1, s2, sig;
+    att_test_mkdtemp("signer", dir, sizeof(dir));
+    snprintf(db, sizeof(db), "%s/attestd.db", dir);
+    EXPECT_OK(att_store_open_sqlite(db, &store));
+    assert_int_equal(setenv("ATT_TEST_SIGNER_KEK",
+                            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 1),
+                     0);
+    EXPECT_OK(att_kek_load_env("ATT_TEST_SIGNER_KEK", &kek));
+    EXPECT_OK(att_keyring_new(store, &kek, &kr));
+    att_kek_wipe(&kek);
+    att_buf_init(&c1, 1 << 14);
+    att_buf_init(&c2, 1 << 14);
+    att_buf_init(&s1, 1 << 14);
+    att_buf_init(&s2, 1 << 14);
+    att_buf_init(&sig, 1024);
+    EXPECT_OK(att_signer_create_sealed(ATT_JWS_ES256, "https://a.example", 1795000000, 30, kr,
+                                       "signing_keys", kid1, &c1, &s1));
+    EXPECT_OK(att_signer_create_sealed(ATT_JWS_RS256, "https://a.example", 1795000000, 30, kr,
+                                       "signing_keys", kid2, &c2, &s2));
+    EXPECT_OK(att_signer_cert_kid(c1.data, c1.len, want));
+    assert_string_equal(kid1, want);
+    assert_int_equal(strlen(kid1), 43);
+    EXPECT_OK(att_signer_new(&s));
+    /* Its own record, table and certificate: added and signing. */
+    EXPECT_OK(att_signer_add_sealed(s, kr, "signing_keys", kid1, ATT_JWS_ES256, s1.data, s1.len,
+                                    c1.data, c1.len));
+    EXPECT_OK(att_signer_sign(s, kid1, msg, strlen(msg), &sig));
+    const unsigned char *p = c1.data;
+    X509 *x = d2i_X509(NULL, &p, (long)c1.len);
+    assert_non_null(x);
+    assert_int_equal(openssl_verify(X509_get0_pubkey(x), true, sig.data, sig.len), 1);
+    X509_free(x);
+    /* Another key's certificate under this kid: refused before anything opens. */
+    EXPECT_ERR(att_signer_add_sealed(s, kr, "signing_keys", kid1, ATT_JWS_ES256, s1.data, s1.len,
+                                     c2.data, c2.len),
+               ATT_ERR_KEY_MISMATCH);
+    /* This key's sealed bytes as the other key's record (its kid and certificate), or as a
+     * record of another table: the seal does not open. */
+    assert_int_not_equal(att_signer_add_sealed(s, kr, "signing_keys", kid2, ATT_JWS_RS256, s1.data,
+                                               s1.len, c2.data, c2.len),
+                         ATT_OK);
+    assert_int_not_equal(att_signer_add_sealed(s, kr, "auth_keys", kid1, ATT_JWS_ES256, s1.data,
+                                               s1.len, c1.data, c1.len),
+                         ATT_OK);
+    /* A bit flipped in the sealed key. */
+    s2.data[s2.len / 2] ^= 1;
+    assert_int_not_equal(att_signer_add_sealed(s, kr, "signing_keys", kid2, ATT_JWS_RS256, s2.data,
+                                               s2.len, c2.data, c2.len),
+                         ATT_OK);
+    att_signer_free(s);
+    att_buf_cleanup(&c1);
+    att_buf_cleanup(&c2);
+    att_buf_cleanup(&s1);
+    att_buf_cleanup(&s2);
+    att_buf_cleanup(&sig);
+    att_keyring_free(kr);
+    att_store_close(store);
+    att_test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_create_key_and_add_pkcs8),
         cmocka_unit_test(test_add_pkcs8_certificate_mismatch),
+        cmocka_unit_test(test_sealed_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
