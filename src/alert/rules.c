@@ -114,10 +114,7 @@ static void deliver(struct att_alerts *a, struct incident *inc, int64_t now, uin
     inc->pending = 0;
 }
 
-/*
- * An occurrence of `rule` about `subject`: delivered at once when its incident is new or its
- * dedup window has passed, else counted. `details` is stolen.
- */
+/* The alert's fields (its id and counts are added when delivered). `details` is stolen. */
 static json_t *alert_body(struct att_alerts *a, const char *rule, const char *severity,
                           const char *subject, const char *summary, json_t *details)
 {
@@ -140,6 +137,10 @@ static void raise_single(struct att_alerts *a, const char *rule, const char *sev
     json_decref(one.last);
 }
 
+/*
+ * An occurrence of `rule` about `subject`: delivered at once when its incident is new or its
+ * dedup window has passed, else counted. `details` is stolen.
+ */
 static void raise_alert(struct att_alerts *a, const char *rule, const char *severity,
                         const char *subject, const char *summary, json_t *details, int64_t now)
 {
