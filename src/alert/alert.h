@@ -70,6 +70,7 @@ void att_alerts_stop(struct att_alerts *a);
 struct att_alert_counter {
     char key[160]; /* "" = free */
     int64_t window_start;
+    unsigned window; /* seconds: the rule's window this key is counted in */
     unsigned n;
 };
 

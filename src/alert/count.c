@@ -9,10 +9,11 @@
 #include "alert/alert.h"
 #include "auth/backoff.h"
 
-/* A counter's count now: 0 once its window has passed. */
-static unsigned live_count(const struct att_alert_counter *c, unsigned window, int64_t now)
+/* A counter's count now: 0 once its own window has passed (keys of different rules share the
+ * table with different windows). */
+static unsigned live_count(const struct att_alert_counter *c, int64_t now)
 {
-    return c->key[0] != 0 && now - c->window_start < (int64_t)window ? c->n : 0;
+    return c->key[0] != 0 && now - c->window_start < (int64_t)c->window ? c->n : 0;
 }
 
 bool att_alert_count(struct att_alert_counter *table, size_t size, const char *key, unsigned window,
@@ -26,7 +27,7 @@ bool att_alert_count(struct att_alert_counter *table, size_t size, const char *k
             c = e;
             continue;
         }
-        unsigned en = live_count(e, window, now), sn = live_count(spare, window, now);
+        unsigned en = live_count(e, now), sn = live_count(spare, now);
         if (en < sn || (en == sn && e->window_start < spare->window_start)) {
             spare = e;
         }
@@ -34,7 +35,7 @@ bool att_alert_count(struct att_alert_counter *table, size_t size, const char *k
     *evicted = false;
     if (c == NULL) {
         c = spare;
-        *evicted = live_count(c, window, now) > 0;
+        *evicted = live_count(c, now) > 0;
         memset(c, 0, sizeof(*c));
         snprintf(c->key, sizeof(c->key), "%s", key);
     }
@@ -42,6 +43,7 @@ bool att_alert_count(struct att_alert_counter *table, size_t size, const char *k
         c->window_start = now;
         c->n = 0;
     }
+    c->window = window;
     c->n++;
     *n = c->n;
     return limit > 0 && c->n >= limit;

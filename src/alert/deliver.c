@@ -153,14 +153,15 @@ static bool pause_unless_stopping(struct att_alert_sink *s, int seconds)
     return stop;
 }
 
-/* The transfer's failure without the URL it starts with (a path or query may be a secret). */
+/* The transfer's failure without the URL it starts with (a path or query may be a secret);
+ * withheld when it does not start with the whole URL (cut short inside it). */
 static const char *without_url(const struct att_alert_sink *s, const char *detail)
 {
     size_t n = strlen(s->webhook_url);
     if (strncmp(detail, s->webhook_url, n) == 0 && strncmp(detail + n, ": ", 2) == 0) {
         return detail + n + 2;
     }
-    return detail;
+    return "(withheld: it names the URL)";
 }
 
 static void to_webhook(struct att_alert_sink *s, const char *rule, const char *id, const char *body)
@@ -179,7 +180,7 @@ static void to_webhook(struct att_alert_sink *s, const char *rule, const char *i
         const char *headers[] = {
             "Content-Type: application/json", h_sig, h_ts, h_id, h_attempt, NULL};
         struct att_buf answer;
-        char detail[256] = "";
+        char detail[sizeof(s->webhook_url) + 512] = ""; /* the URL and libcurl's message */
         long status = 0;
         att_buf_init(&answer, 4096);
         att_err rc =

@@ -218,8 +218,8 @@ static bool counted(struct att_alerts *a, const char *key, unsigned window, unsi
     if (evicted) {
         char summary[200];
         snprintf(summary, sizeof(summary),
-                 "refused callers from more sources and principals than the %d counted at once "
-                 "within %u s: a distributed burst",
+                 "refusals from more sources, principals and providers than the %d counted at "
+                 "once within %u s: a distributed burst",
                  COUNTERS_MAX, window);
         raise_alert(a, "auth_failure_burst", "warning", "more than counted", summary,
                     json_pack("{s:i,s:i}", "counted", COUNTERS_MAX, "window", window), now);

@@ -31,8 +31,11 @@ struct att_syslog_sock {
  * address holds (107 bytes); ATT_ERR_IO: no receiver there (errno says why).
  */
 att_err att_syslog_sock_open(struct att_syslog_sock *s, const char *path) ATT_WUR;
-/* One datagram of `n` parts; false when it was not delivered (dropped). Thread-safe. */
+/* One datagram of `n` parts; false when it was not delivered (dropped). Thread-safe among
+ * senders (a reconnection swaps the socket under the same descriptor number). */
 bool att_syslog_sock_send(struct att_syslog_sock *s, struct iovec *iov, int n);
+/* Only once every sender has stopped: a reconnection racing with it could dup2 onto a number
+ * the close has freed and someone else reused. */
 void att_syslog_sock_close(struct att_syslog_sock *s);
 
 #endif

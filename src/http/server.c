@@ -1126,17 +1126,17 @@ static void accept_conn(struct worker *w, evutil_socket_t fd, const struct socka
             /* on the lists' cap, the best here: the longest idle, whatever its age */
             handed = hand_off(w, fd, sa, salen, chain);
             placed = handed != HANDED_OFF && reclaim_idle(w, 0);
-            /* Nothing to close here and the other loops' lists full (a burst that the
-             * kernel put on this loop while the connections are on another): wait for them
-             * to take their lists rather than refuse. */
-            if (!placed && handed == LISTS_FULL && park(w, fd, sa, salen, chain)) {
-                return;
-            }
         }
     }
     if (!placed) {
         att_peers_release(s->peers, sa); /* taken again where the socket is placed */
         if (handed == HANDED_OFF) {
+            return;
+        }
+        /* Nothing to close here and the other loops' lists full (a burst that the kernel put
+         * on this loop while the connections are on another): wait for them to take their
+         * lists rather than refuse, if this loop's one parked slot is free. */
+        if (handed == LISTS_FULL && park(w, fd, sa, salen, chain)) {
             return;
         }
         if (handed == LISTS_FULL) {

@@ -82,6 +82,26 @@ static void test_windows_and_stale_first(void **state)
     assert_int_equal(n, 1); /* c's own window passed too: it counts from one */
 }
 
+/* Keys of rules with different windows share the table: each is judged by its own window
+ * (review: a provider's 300 s count was taken for dead by a source's 60 s call). */
+static void test_each_key_its_own_window(void **state)
+{
+    (void)state;
+    struct att_alert_counter table[2];
+    unsigned n = 0;
+    bool ev = false;
+    memset(table, 0, sizeof(table));
+    for (int i = 0; i < 4; i++) {
+        att_alert_count(table, 2, "provider p", 300, 0, 100, &n, &ev);
+    }
+    att_alert_count(table, 2, "source a", 60, 0, 100, &n, &ev);
+    /* 100 s later a new source: "source a" (its 60 s passed) goes, not the provider. */
+    att_alert_count(table, 2, "source b", 60, 0, 200, &n, &ev);
+    assert_false(ev);
+    att_alert_count(table, 2, "provider p", 300, 0, 200, &n, &ev);
+    assert_int_equal(n, 5);
+}
+
 /* IPv6 sources are their /64, as for the brute-force backoff (attack 15 F4). */
 static void test_source_subjects(void **state)
 {
@@ -109,6 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flood_and_burst),
         cmocka_unit_test(test_windows_and_stale_first),
+        cmocka_unit_test(test_each_key_its_own_window),
         cmocka_unit_test(test_source_subjects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
