@@ -161,7 +161,8 @@ struct worker {
     pthread_mutex_t handoff_lock;
     struct handoff *handoffs;
     struct event *handoff_ev;
-    struct handoff *parked; /* one socket kept while accepting is paused (defer_until_closed) */
+    struct handoff *parked; /* sockets kept while accepting is paused, oldest first (park) */
+    unsigned n_parked;      /* at most ATT_HTTP_PARKED */
 };
 
 struct att_http_server {
@@ -1135,7 +1136,7 @@ static void accept_conn(struct worker *w, evutil_socket_t fd, const struct socka
         }
         /* Nothing to close here and the other loops' lists full (a burst that the kernel put
          * on this loop while the connections are on another): wait for them to take their
-         * lists rather than refuse, if this loop's one parked slot is free. */
+         * lists rather than refuse, while this loop has a parking slot free. */
         if (handed == LISTS_FULL && park(w, fd, sa, salen, chain)) {
             return;
         }
@@ -1300,15 +1301,15 @@ static bool defer_until_closed(struct worker *w, evutil_socket_t fd, const struc
 }
 
 /*
- * Keep `fd` as this loop's one parked socket (the one socket per loop
- * att_http_spare_descriptors counts as being accepted) and pause accepting: on_resume_accept
- * places it first. False when one is parked already.
+ * Keep `fd` among this loop's parked sockets (ATT_HTTP_PARKED, counted in
+ * att_http_spare_descriptors) and pause accepting: on_resume_accept places them first, oldest
+ * first. False when every slot is taken.
  */
 static bool park(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen,
                  struct chain chain)
 {
     struct handoff *h =
-        w->parked == NULL && salen <= sizeof(h->peer) ? calloc(1, sizeof(*h)) : NULL;
+        w->n_parked < ATT_HTTP_PARKED && salen <= sizeof(h->peer) ? calloc(1, sizeof(*h)) : NULL;
     if (h == NULL) {
         return false;
     }
@@ -1316,7 +1317,12 @@ static bool park(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa
     memcpy(&h->peer, sa, salen);
     h->peer_len = salen;
     h->chain = chain;
-    w->parked = h;
+    struct handoff **end = &w->parked;
+    while (*end != NULL) {
+        end = &(*end)->next;
+    }
+    *end = h;
+    w->n_parked++;
     pause_accepting(w);
     return true;
 }
@@ -1357,9 +1363,10 @@ unsigned att_http_spare_descriptors(unsigned threads, unsigned listeners)
 {
     unsigned loops = one_per_core(threads);
     loops = loops < MAX_WORKERS ? loops : MAX_WORKERS;
-    /* epoll, a wake-up pipe (two ends at worst), the listeners, the socket being refused */
+    /* epoll, a wake-up pipe (two ends at worst), the listeners, the parked sockets and the
+     * socket being refused */
     return ATT_HTTP_HANDOFFS + ATT_HTTP_CLOSING +
-           loops * (4 + (listeners < MAX_LISTENERS ? listeners : MAX_LISTENERS));
+           loops * (4 + ATT_HTTP_PARKED + (listeners < MAX_LISTENERS ? listeners : MAX_LISTENERS));
 }
 
 static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
@@ -1367,10 +1374,13 @@ static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     struct handoff *parked = w->parked;
     w->parked = NULL;
-    if (parked != NULL) { /* sockets deferred until others were closed go first */
+    w->n_parked = 0;
+    while (parked != NULL) { /* sockets deferred until others were closed go first */
+        struct handoff *next = parked->next;
         accept_conn(w, parked->fd, (const struct sockaddr *)&parked->peer, parked->peer_len,
                     parked->chain);
         free(parked);
+        parked = next;
     }
     on_handoff(fd, what, w);
     if (evtimer_pending(w->resume_ev, NULL)) {
@@ -1697,11 +1707,13 @@ void att_http_server_free(struct att_http_server *s)
             evutil_closesocket(h->fd);
             free(h);
         }
-        if (w->parked != NULL) {
-            evutil_closesocket(w->parked->fd);
-            free(w->parked);
-            w->parked = NULL;
+        for (struct handoff *h = w->parked, *next; h != NULL; h = next) {
+            next = h->next;
+            evutil_closesocket(h->fd);
+            free(h);
         }
+        w->parked = NULL;
+        w->n_parked = 0;
         if (w->resume_ev != NULL) {
             evtimer_del(w->resume_ev); /* nothing is left to resume (it would run below) */
         }

@@ -71,6 +71,9 @@ struct att_http_server;
 #define ATT_HTTP_HANDOFFS 16
 /* Sockets of freed connections that may wait at once for libevent to close them. */
 #define ATT_HTTP_CLOSING 16
+/* Sockets one loop may keep accepted while it waits for room (closing sockets gone, the other
+ * loops' hand-off lists taken): a burst waits rather than being refused. */
+#define ATT_HTTP_PARKED 4
 /*
  * Descriptors the server holds beyond max_connections with `threads` event loops (0: one per
  * core) and `listeners` listen addresses: each loop's epoll and wake-up descriptors, its copy
