@@ -38,6 +38,11 @@ static void usage(FILE *f)
         "  provider set NAME --policy-history-keep N\n"
         "                                    keep the newest N policy versions per type\n"
         "                                    (0 = all; at once, no SIGHUP)\n"
+        "  provider rotate-key NAME [--lead SECONDS]\n"
+        "                                    a new token signing key: in /certs at once, signing\n"
+        "                                    after SECONDS (default: signing_key_lead_time); the\n"
+        "                                    old key stays in /certs until its tokens expire\n"
+        "                                    (attestd sees the new key within 10 s, no SIGHUP)\n"
         "  provider delete NAME\n"
         "  kek generate FILE                 write a new key-encryption key (mode 0600)\n"
         "  kek rotate --new-kek-file FILE    rewrap every data key under FILE's key\n"
@@ -175,6 +180,12 @@ static int cmd_provider(struct att_admin *a, int argc, char **argv)
         if (att_admin_provider_show(a, argv[1], &json, err, sizeof(err)) == 0) {
             return print_and_free(json);
         }
+    } else if ((argc == 2 || (argc == 4 && strcmp(argv[2], "--lead") == 0)) &&
+               strcmp(argv[0], "rotate-key") == 0) {
+        if (att_admin_provider_rotate_key(a, argv[1], argc == 4 ? argv[3] : NULL, &json, err,
+                                          sizeof(err)) == 0) {
+            return print_and_free(json);
+        }
     } else if (argc == 2 && strcmp(argv[0], "delete") == 0) {
         if (att_admin_provider_delete(a, argv[1], err, sizeof(err)) == 0) {
             printf("deleted provider %s\n", argv[1]);
@@ -284,6 +295,12 @@ static int cmd_principal(struct att_admin *a, int argc, char **argv)
     } else if (argc == 2 && (strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0)) {
         rc = att_admin_principal_set_disabled(a, argv[1], strcmp(argv[0], "disable") == 0, err,
                                               sizeof(err));
+    } else if ((argc == 2 || (argc == 4 && strcmp(argv[2], "--lead") == 0)) &&
+               strcmp(argv[0], "rotate-key") == 0) {
+        if (att_admin_provider_rotate_key(a, argv[1], argc == 4 ? argv[3] : NULL, &json, err,
+                                          sizeof(err)) == 0) {
+            return print_and_free(json);
+        }
     } else if (argc == 2 && strcmp(argv[0], "delete") == 0) {
         rc = att_admin_principal_delete(a, argv[1], err, sizeof(err));
     } else if (argc == 3 && strcmp(argv[0], "cert") == 0) {
@@ -678,14 +695,23 @@ static const char *change_action(int n, char **args)
     static const struct {
         const char *cmd, *sub, *action;
     } changes[] = {
-        {"provider", "create", "provider.create"},   {"provider", "set", "provider.set"},
-        {"provider", "delete", "provider.delete"},   {"kek", "rotate", "kek.rotate"},
-        {"principal", "create", "principal.create"}, {"principal", "disable", "principal.disable"},
-        {"principal", "enable", "principal.enable"}, {"principal", "delete", "principal.delete"},
-        {"principal", "secret", "principal.secret"}, {"principal", "cert", "principal.cert"},
-        {"role", "assign", "role.assign"},           {"role", "revoke", "role.revoke"},
-        {"policy", "rollback", "policy.rollback"},   {"collateral", "import", "collateral.import"},
-        {"token", "issue", "token.issue"},           {"audit", "acknowledge-loss", "audit.loss"},
+        {"provider", "create", "provider.create"},
+        {"provider", "set", "provider.set"},
+        {"provider", "delete", "provider.delete"},
+        {"kek", "rotate", "kek.rotate"},
+        {"provider", "rotate-key", "provider.key.rotate"},
+        {"principal", "create", "principal.create"},
+        {"principal", "disable", "principal.disable"},
+        {"principal", "enable", "principal.enable"},
+        {"principal", "delete", "principal.delete"},
+        {"principal", "secret", "principal.secret"},
+        {"principal", "cert", "principal.cert"},
+        {"role", "assign", "role.assign"},
+        {"role", "revoke", "role.revoke"},
+        {"policy", "rollback", "policy.rollback"},
+        {"collateral", "import", "collateral.import"},
+        {"token", "issue", "token.issue"},
+        {"audit", "acknowledge-loss", "audit.loss"},
     };
     for (size_t i = 0; n >= 2 && i < sizeof(changes) / sizeof(changes[0]); i++) {
         if (strcmp(args[0], changes[i].cmd) == 0 && strcmp(args[1], changes[i].sub) == 0) {

@@ -33,6 +33,13 @@ int att_admin_provider_create(struct att_admin *a, const char *name, const char 
                               const char *alg, const char *const *signers, size_t n_signers,
                               char **json_out, char *err, size_t err_len);
 int att_admin_provider_list(struct att_admin *a, char **json_out, char *err, size_t err_len);
+/*
+ * Make a new signing key for provider `name`, published at once and signing after `lead_text`
+ * seconds (NULL: signing_key_lead_time); the current key signs until then and stays published
+ * until its tokens have expired. JSON {provider, kid, activates}.
+ */
+int att_admin_provider_rotate_key(struct att_admin *a, const char *name, const char *lead_text,
+                                  char **json_out, char *err, size_t err_len);
 int att_admin_provider_show(struct att_admin *a, const char *name, char **json_out, char *err,
                             size_t err_len);
 int att_admin_provider_delete(struct att_admin *a, const char *name, char *err, size_t err_len);

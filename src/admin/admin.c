@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,10 +184,19 @@ static att_err collect_provider(const struct att_provider_rec *p, void *arg)
     return ATT_OK;
 }
 
+/* A provider's keys for `provider show`: their JSON and their schedule times, in store order. */
+struct key_list {
+    json_t *items;
+    struct att_key_times times[ATT_PROVIDER_KEYS_MAX];
+    size_t n;
+};
+
 static att_err collect_key(const struct att_key_rec *k, void *arg)
 {
+    struct key_list *l = arg;
     uint8_t digest[32];
     char created[32];
+    char activates[32];
     char not_after[32] = "";
     struct att_buf fp;
     const unsigned char *p = k->cert_der.data;
@@ -198,18 +208,46 @@ static att_err collect_key(const struct att_key_rec *k, void *arg)
         }
         X509_free(cert);
     }
+    ATT_ENSURE(l->n < ATT_PROVIDER_KEYS_MAX, ATT_ERR_TOO_LARGE);
     ATT_ENSURE(EVP_Digest(k->cert_der.data, k->cert_der.len, digest, NULL, EVP_sha256(), NULL) == 1,
                ATT_ERR_CRYPTO);
     att_buf_init(&fp, 128);
     att_err rc = att_hex_encode(digest, sizeof(digest), &fp);
     att_time_format(k->created_at, created, sizeof(created));
+    att_time_format(k->activate_at, activates, sizeof(activates));
     json_t *item =
-        json_pack("{s:s,s:s,s:s,s:s,s:s}", "kid", k->kid, "alg", k->alg, "created", created,
-                  "certificate_not_after", not_after, "certificate_sha256", att_buf_cstr(&fp));
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "kid", k->kid, "alg", k->alg, "created", created,
+                  "activates", activates, "certificate_not_after", not_after, "certificate_sha256",
+                  att_buf_cstr(&fp), "token_lifetime", (json_int_t)k->token_lifetime);
     att_buf_cleanup(&fp);
     ATT_TRY(rc);
-    ATT_ENSURE(item != NULL && json_array_append_new(arg, item) == 0, ATT_ERR_NOMEM);
+    ATT_ENSURE(item != NULL && json_array_append_new(l->items, item) == 0, ATT_ERR_NOMEM);
+    l->times[l->n].activate_at = k->activate_at;
+    l->times[l->n].token_lifetime = k->token_lifetime;
+    l->n++;
     return ATT_OK;
+}
+
+/* Each key's state at `now`: "signing", "waiting" or "retired" (with when it goes). */
+static void add_key_states(struct key_list *l, int64_t now, int64_t leeway)
+{
+    static const char *names[] = {"waiting", "signing", "retired"};
+    struct att_key_phase phase[ATT_PROVIDER_KEYS_MAX];
+    if (l->n == 0) {
+        return;
+    }
+    att_key_phases(l->times, l->n, now, leeway, phase);
+    for (size_t i = 0; i < l->n; i++) {
+        json_t *item = json_array_get(l->items, i);
+        json_object_set_new(item, "state", json_string(names[phase[i].state]));
+        if (phase[i].state == ATT_KEY_RETIRED) {
+            char t[32];
+            att_time_format(phase[i].stop_at, t, sizeof(t));
+            json_object_set_new(item, "stopped_signing", json_string(t));
+            att_time_format(phase[i].destroy_at, t, sizeof(t));
+            json_object_set_new(item, "destroyed_after", json_string(t));
+        }
+    }
 }
 
 int att_admin_provider_show(struct att_admin *a, const char *name, char **json_out, char *err,
@@ -224,15 +262,16 @@ int att_admin_provider_show(struct att_admin *a, const char *name, char **json_o
         return att_admin_fail(err, err_len, "provider '%s': %s", name, att_err_str(e));
     }
     json_t *doc = provider_json(&p);
-    json_t *keys = json_array();
-    e = doc != NULL && keys != NULL ? att_store_key_list(a->store, name, collect_key, keys)
-                                    : ATT_ERR_NOMEM;
+    struct key_list keys = {.items = json_array(), .n = 0};
+    e = doc != NULL && keys.items != NULL ? att_store_key_list(a->store, name, collect_key, &keys)
+                                          : ATT_ERR_NOMEM;
     if (e != ATT_OK) {
         json_decref(doc);
-        json_decref(keys);
+        json_decref(keys.items);
         return att_admin_fail(err, err_len, "provider '%s' keys: %s", name, att_err_str(e));
     }
-    json_object_set_new(doc, "keys", keys);
+    add_key_states(&keys, att_time_now(), a->cfg.signing_key_retire_leeway);
+    json_object_set_new(doc, "keys", keys.items);
     return att_admin_dump(doc, json_out, err, err_len);
 }
 
@@ -322,6 +361,49 @@ int att_admin_provider_list(struct att_admin *a, char **json_out, char *err, siz
         return att_admin_fail(err, err_len, "cannot list providers: %s", att_err_str(e));
     }
     return att_admin_dump(arr, json_out, err, err_len);
+}
+
+int att_admin_provider_rotate_key(struct att_admin *a, const char *name, const char *lead_text,
+                                  char **json_out, char *err, size_t err_len)
+{
+    int64_t lead = a->cfg.signing_key_lead_time;
+    if (att_provider_name_check(name) != ATT_OK) {
+        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
+    }
+    if (lead_text != NULL) {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(lead_text, &end, 10);
+        if (errno != 0 || end == lead_text || *end != 0 || v < 0 || v > 30 * 86400) {
+            return att_admin_fail(err, err_len, "--lead must be 0 to 2592000 seconds");
+        }
+        lead = v;
+    }
+    char kid[ATT_KID_MAX + 1];
+    int64_t activate_at = 0;
+    att_err e = att_provider_rotate_key(a->store, a->keyring, name, att_time_now(), lead, 0, kid,
+                                        &activate_at);
+    switch (e) {
+    case ATT_OK: break;
+    case ATT_ERR_NOT_FOUND: return att_admin_fail(err, err_len, "no provider named '%s'", name);
+    case ATT_ERR_STATE:
+        return att_admin_fail(err, err_len,
+                              "provider '%s' already has a key waiting to sign; rotate again "
+                              "once it signs",
+                              name);
+    case ATT_ERR_TOO_LARGE:
+        return att_admin_fail(err, err_len,
+                              "provider '%s' has %d keys; retired keys are destroyed once "
+                              "their tokens have expired (see provider show)",
+                              name, ATT_PROVIDER_KEYS_MAX);
+    default:
+        return att_admin_fail(err, err_len, "cannot rotate the key of '%s': %s", name,
+                              att_err_str(e));
+    }
+    char at[32];
+    att_time_format(activate_at, at, sizeof(at));
+    json_t *doc = json_pack("{s:s,s:s,s:s}", "provider", name, "kid", kid, "activates", at);
+    return att_admin_dump(doc, json_out, err, err_len);
 }
 
 int att_admin_provider_delete(struct att_admin *a, const char *name, char *err, size_t err_len)
@@ -473,7 +555,11 @@ int att_admin_token_issue(struct att_admin *a, const char *provider, const char 
         claims = json_object();
     }
     json_object_set_new(claims, "x-attestd-test-token", json_true());
-    att_err e = att_provider_set_load(a->store, a->keyring, &set);
+    /* Its key must stay published until this token expires (docs/operations.md). */
+    att_err e = att_store_key_raise_lifetime(a->store, lifetime);
+    if (e == ATT_OK) {
+        e = att_provider_set_load(a->store, a->keyring, &set);
+    }
     if (e != ATT_OK) {
         att_admin_fail(err, err_len, "cannot load providers: %s", att_err_str(e));
         goto out;

@@ -70,6 +70,12 @@ struct att_api {
 };
 
 #define ATT_API_MAX_PARAMS 2
+/*
+ * Seconds a policy-management answer's token (PolicyResult) lives at most: the caller reads it
+ * at once. Never longer than attestation tokens, so that those bound how long a retired
+ * signing key stays published.
+ */
+#define ATT_API_RESULT_TOKEN_LIFETIME 3600
 
 /* What a handler gets. */
 struct att_api_call {

@@ -101,7 +101,7 @@ void att_api_readyz(const struct att_api_call *call, struct att_http_response *r
                                       : att_store_ping(call->api->store) == ATT_OK;
     size_t with_keys = 0;
     for (size_t i = 0; i < call->providers->n; i++) {
-        if (call->providers->items[i].kid[0] != 0) {
+        if (call->providers->items[i].n_keys > 0) {
             with_keys++;
         }
     }

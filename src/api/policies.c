@@ -25,11 +25,10 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "policy/policy.h"
+#include "attest/attest.h"
 #include "policymgmt/cache.h"
 #include "policymgmt/manage.h"
 #include "x509/chain.h"
-
-#define RESULT_LIFETIME 3600 /* seconds; PolicyResult tokens are read at once by the caller */
 
 static void send_json(struct att_http_response *resp, int status, json_t *doc)
 {
@@ -47,8 +46,13 @@ static void send_token(const struct att_api_call *call, json_t *claims,
 {
     struct att_buf token;
     att_buf_init(&token, ATT_JWS_MAX);
+    int64_t lifetime = call->api->attest_token_lifetime > 0 ? call->api->attest_token_lifetime
+                                                            : ATT_ATTEST_TOKEN_LIFETIME;
+    if (lifetime > ATT_API_RESULT_TOKEN_LIFETIME) {
+        lifetime = ATT_API_RESULT_TOKEN_LIFETIME;
+    }
     att_err rc = claims != NULL ? att_provider_issue_token(call->providers, call->provider, claims,
-                                                           att_time_now(), RESULT_LIFETIME, &token)
+                                                           att_time_now(), lifetime, &token)
                                 : ATT_ERR_NOMEM;
     json_decref(claims);
     if (rc != ATT_OK) {

@@ -7,6 +7,7 @@
 #include "provider/provider.h"
 
 #include "policymgmt/manage.h"
+#include "provider/provider_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,7 @@ att_err att_provider_create_isolated(struct att_store *store, struct att_keyring
     ATT_GUARD(copy_str(k.provider, sizeof(k.provider), name));
     ATT_GUARD(copy_str(k.alg, sizeof(k.alg), att_jws_alg_name(alg)));
     k.created_at = now;
+    k.activate_at = now;
 
     ATT_GUARD(att_store_begin(store));
     in_tx = true;
@@ -103,6 +105,51 @@ att_err att_provider_create_isolated(struct att_store *store, struct att_keyring
     }
     ATT_GUARD(att_store_commit(store));
     in_tx = false;
+    rc = ATT_OK;
+out:
+    if (in_tx) {
+        att_store_rollback(store);
+    }
+    att_key_rec_cleanup(&k);
+    return rc;
+}
+
+att_err att_provider_rotate_key(struct att_store *store, struct att_keyring *kr, const char *name,
+                                int64_t now, int64_t lead, int64_t token_lifetime,
+                                char kid[ATT_KID_MAX + 1], int64_t *activate_at)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_provider_rec p;
+    struct att_key_rec k;
+    struct att_stored_keys have = {.n = 0};
+    enum att_jws_alg alg;
+    bool in_tx = false;
+
+    att_key_rec_init(&k);
+    ATT_GUARD(att_provider_name_check(name));
+    ATT_CHECK(now > 0 && lead >= 0 && lead <= INT32_MAX && token_lifetime >= 0, ATT_ERR_ARG);
+    ATT_GUARD(att_store_provider_get(store, name, &p));
+    ATT_GUARD(att_jws_alg_parse(p.signing_alg, &alg));
+    /* The key is made before the write lock is taken (an RSA key takes a while). */
+    ATT_GUARD(att_signer_create_sealed(alg, p.issuer, now, ATT_CERT_DAYS, kr, KEYS_TABLE, k.kid,
+                                       &k.cert_der, &k.sealed_key));
+    ATT_GUARD(copy_str(k.provider, sizeof(k.provider), name));
+    ATT_GUARD(copy_str(k.alg, sizeof(k.alg), p.signing_alg));
+    k.created_at = now;
+    k.activate_at = now + lead;
+    k.token_lifetime = token_lifetime;
+
+    ATT_GUARD(att_store_begin(store));
+    in_tx = true;
+    ATT_GUARD(att_store_key_list(store, name, att_stored_keys_add, &have));
+    ATT_CHECK(have.n > 0, ATT_ERR_NOT_FOUND); /* deleted meanwhile */
+    ATT_CHECK(!have.too_many && have.n < ATT_PROVIDER_KEYS_MAX, ATT_ERR_TOO_LARGE);
+    ATT_CHECK(att_key_signing_index(have.times, have.n, now) + 1 == have.n, ATT_ERR_STATE);
+    ATT_GUARD(att_store_key_insert(store, &k));
+    ATT_GUARD(att_store_commit(store));
+    in_tx = false;
+    memcpy(kid, k.kid, ATT_KID_MAX + 1);
+    *activate_at = k.activate_at;
     rc = ATT_OK;
 out:
     if (in_tx) {
@@ -160,15 +207,18 @@ struct load_ctx {
     json_t *jwks_keys;        /* its JWKS "keys" array */
 };
 
-/* Every key of a provider is published in /certs; the newest one signs. */
+/* Every key of a provider is published in /certs; one of them signs at a time (schedule.h). */
 static att_err load_key(const struct att_key_rec *k, void *arg)
 {
     struct load_ctx *ctx = arg;
+    struct att_provider *p = ctx->cur;
     json_t *jwk = NULL;
     enum att_jws_alg alg;
     att_err rc = ATT_ERR_INTERNAL;
 
+    ATT_ENSURE(p->n_keys < ATT_PROVIDER_KEYS_MAX, ATT_ERR_TOO_LARGE);
     ATT_GUARD(att_jws_alg_parse(k->alg, &alg));
+    ATT_CHECK(alg == p->alg, ATT_ERR_KEY_TYPE); /* the provider's tokens all have its alg */
     /* The signer checks that the certificate is the sealed key's (ATT_ERR_KEY_MISMATCH). */
     ATT_GUARD(att_signer_add_sealed(ctx->set->signer, ctx->kr, KEYS_TABLE, k->kid, alg,
                                     k->sealed_key.data, k->sealed_key.len, k->cert_der.data,
@@ -176,8 +226,11 @@ static att_err load_key(const struct att_key_rec *k, void *arg)
     ATT_GUARD(att_jwk_from_cert(k->cert_der.data, k->cert_der.len, k->kid, alg, &jwk));
     ATT_CHECK(json_array_append_new(ctx->jwks_keys, jwk) == 0, ATT_ERR_NOMEM);
     jwk = NULL;
-    ATT_GUARD(copy_str(ctx->cur->kid, sizeof(ctx->cur->kid), k->kid));
-    ctx->cur->alg = alg;
+    struct att_provider_key *key = &p->keys[p->n_keys++];
+    att_buf_init(&key->token_header.b64, 0);
+    ATT_GUARD(copy_str(key->kid, sizeof(key->kid), k->kid));
+    key->times.activate_at = k->activate_at;
+    key->times.token_lifetime = k->token_lifetime;
     rc = ATT_OK;
 out:
     json_decref(jwk);
@@ -236,17 +289,17 @@ static att_err render_openid(struct att_provider *p)
 }
 
 /*
- * The protected header of the provider's tokens (docs/reference/maa-tokens.md §2.1: "jku" names its
- * /certs, "kid" its current key), encoded once instead of per token.
+ * The protected header of the tokens a key signs (docs/reference/maa-tokens.md §2.1: "jku" names
+ * the provider's /certs, "kid" the key), encoded once instead of per token.
  */
-static att_err encode_token_header(struct att_signer *signer, struct att_provider *p)
+static att_err encode_token_header(struct att_signer *signer, const struct att_provider *p,
+                                   struct att_provider_key *key)
 {
     char jku[ATT_URL_MAX + 16];
     snprintf(jku, sizeof(jku), "%s/certs", p->rec.issuer);
     json_t *extra = json_pack("{s:s,s:s}", "jku", jku, "typ", "JWT");
     ATT_ENSURE(extra != NULL, ATT_ERR_NOMEM);
-    att_jws_header_cleanup(&p->token_header);
-    att_err rc = att_jws_header_encode(signer, p->kid, extra, &p->token_header);
+    att_err rc = att_jws_header_encode(signer, key->kid, extra, &key->token_header);
     json_decref(extra);
     return rc;
 }
@@ -259,12 +312,14 @@ static att_err load_provider(const struct att_provider_rec *rec, void *arg)
     p->rec = *rec;
     att_buf_init(&p->jwks, 0);
     att_buf_init(&p->openid, 0);
-    att_buf_init(&p->token_header.b64, 0);
     ctx->cur = p;
     ctx->jwks_keys = json_array();
     ATT_ENSURE(ctx->jwks_keys != NULL, ATT_ERR_NOMEM);
-    att_err rc = att_store_key_list(ctx->store, rec->name, load_key, ctx);
-    if (rc == ATT_OK && p->kid[0] == 0) {
+    att_err rc = att_jws_alg_parse(rec->signing_alg, &p->alg);
+    if (rc == ATT_OK) {
+        rc = att_store_key_list(ctx->store, rec->name, load_key, ctx);
+    }
+    if (rc == ATT_OK && p->n_keys == 0) {
         rc = ATT_ERR_NOT_FOUND; /* a provider without a key cannot sign */
     }
     json_t *jwks = json_pack("{s:o}", "keys", ctx->jwks_keys); /* steals the array */
@@ -276,8 +331,8 @@ static att_err load_provider(const struct att_provider_rec *rec, void *arg)
     if (rc == ATT_OK) {
         rc = render_openid(p);
     }
-    if (rc == ATT_OK) {
-        rc = encode_token_header(ctx->set->signer, p);
+    for (size_t i = 0; rc == ATT_OK && i < p->n_keys; i++) {
+        rc = encode_token_header(ctx->set->signer, p, &p->keys[i]);
     }
     if (rc != ATT_OK) {
         att_log(ATT_LOG_ERROR, "cannot load provider", "provider", json_string(rec->name), "error",
@@ -313,7 +368,9 @@ void att_provider_set_free(struct att_provider_set *set)
     for (size_t i = 0; set->items != NULL && i < set->n; i++) {
         att_buf_cleanup(&set->items[i].jwks);
         att_buf_cleanup(&set->items[i].openid);
-        att_jws_header_cleanup(&set->items[i].token_header);
+        for (size_t k = 0; k < set->items[i].n_keys; k++) {
+            att_jws_header_cleanup(&set->items[i].keys[k].token_header);
+        }
     }
     free(set->items);
     att_signer_free(set->signer);
@@ -342,17 +399,28 @@ const struct att_provider *att_provider_set_default(const struct att_provider_se
     return NULL;
 }
 
+const struct att_provider_key *att_provider_signing_key(const struct att_provider *p, int64_t now)
+{
+    struct att_key_times times[ATT_PROVIDER_KEYS_MAX];
+    for (size_t i = 0; i < p->n_keys; i++) {
+        times[i] = p->keys[i].times;
+    }
+    return &p->keys[att_key_signing_index(times, p->n_keys, now)];
+}
+
 att_err att_provider_issue_token(const struct att_provider_set *set, const struct att_provider *p,
                                  json_t *claims, int64_t now, int64_t lifetime, struct att_buf *out)
 {
+    ATT_ENSURE(p->n_keys > 0, ATT_ERR_STATE);
+    const struct att_provider_key *key = att_provider_signing_key(p, now);
     ATT_TRY(att_claims_set_registered(claims, p->rec.issuer, now, lifetime));
     struct att_buf payload;
     att_buf_init(&payload, ATT_JWS_MAX);
     att_buf_presize(&payload, 4096); /* an SGX token's claims take about 2.3 KiB */
     att_err rc = att_json_compact(claims, &payload);
     if (rc == ATT_OK) {
-        rc = att_jws_sign_encoded(set->signer, p->kid, &p->token_header, payload.data, payload.len,
-                                  out);
+        rc = att_jws_sign_encoded(set->signer, key->kid, &key->token_header, payload.data,
+                                  payload.len, out);
     }
     att_buf_cleanup(&payload);
     return rc;

@@ -22,6 +22,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "provider/schedule.h"
 #include "signer/signer.h"
 #include "store/store.h"
 #include "token/jws.h"
@@ -32,13 +33,20 @@
 
 struct att_keyring;
 
+/* One published key of a provider. */
+struct att_provider_key {
+    char kid[ATT_KID_MAX + 1];
+    struct att_key_times times;
+    struct att_jws_header token_header; /* {"alg","kid","jku","typ"} of its tokens, encoded */
+};
+
 struct att_provider {
     struct att_provider_rec rec;
-    char kid[ATT_KID_MAX + 1];
     enum att_jws_alg alg;
-    struct att_buf jwks;                /* {"keys":[...]} */
-    struct att_buf openid;              /* OpenID provider metadata */
-    struct att_jws_header token_header; /* {"alg","kid","jku","typ"} of its tokens, encoded */
+    struct att_provider_key keys[ATT_PROVIDER_KEYS_MAX]; /* the store's order (schedule.h) */
+    size_t n_keys;
+    struct att_buf jwks;   /* {"keys":[...]}: every key of keys[] */
+    struct att_buf openid; /* OpenID provider metadata */
 };
 
 struct att_provider_set {
@@ -78,7 +86,49 @@ att_err att_provider_ensure_default(struct att_store *store, struct att_keyring 
 /* Delete a provider and its keys. The default provider cannot be deleted (ATT_ERR_STATE). */
 att_err att_provider_delete(struct att_store *store, const char *name) ATT_WUR;
 
-/* Load every provider and open its key. */
+/*
+ * Make a new signing key for provider `name` that signs from now + `lead` (seconds): it is
+ * published at once (after the daemon's next look at the store, within ATT_KEY_CHECK_INTERVAL)
+ * and the current key keeps signing until then. ATT_ERR_NOT_FOUND for no such provider,
+ * ATT_ERR_STATE when a key is already waiting, ATT_ERR_TOO_LARGE when the provider has
+ * ATT_PROVIDER_KEYS_MAX keys (retired keys go when their tokens have expired). `token_lifetime`
+ * is the new key's initial token_lifetime (0: raised by the first signer).
+ */
+att_err att_provider_rotate_key(struct att_store *store, struct att_keyring *kr, const char *name,
+                                int64_t now, int64_t lead, int64_t token_lifetime,
+                                char kid[ATT_KID_MAX + 1], int64_t *activate_at) ATT_WUR;
+
+/* What att_provider_keys_upkeep did, reported one change at a time (for the audit trail). */
+struct att_key_event {
+    enum { ATT_KEY_EVENT_MADE, ATT_KEY_EVENT_DESTROYED } kind;
+    const char *provider;
+    char kid[ATT_KID_MAX + 1];
+    int64_t at; /* MADE: when it starts signing; DESTROYED: when it became due */
+};
+typedef void (*att_key_event_cb)(const struct att_key_event *e, void *arg);
+
+/* The daemon's key settings (docs/config.md), in seconds. */
+struct att_key_upkeep {
+    int64_t rotation;       /* a key's signing period; 0 = rotation by hand only */
+    int64_t lead;           /* a new key is published this long before it signs */
+    int64_t leeway;         /* kept published this long past its last token's expiry */
+    int64_t token_lifetime; /* of the daemon's tokens: a key it makes starts with it */
+};
+
+/*
+ * One look at the store's keys (the daemon, every ATT_KEY_CHECK_INTERVAL): make the new keys
+ * whose scheduled rotation is due, destroy the retired keys whose tokens have all expired
+ * (schedule.h), and set *changed when the store's providers or keys now differ from `set`'s, so
+ * that the caller reloads (keys made or rotated by attestctl are seen this way, without
+ * SIGHUP). Each change is reported to `cb`. A provider that fails is logged and the others are
+ * still looked after; the first error is returned.
+ */
+att_err att_provider_keys_upkeep(struct att_store *store, struct att_keyring *kr,
+                                 const struct att_provider_set *set,
+                                 const struct att_key_upkeep *cfg, int64_t now, att_key_event_cb cb,
+                                 void *arg, bool *changed) ATT_WUR;
+
+/* Load every provider and open its keys. */
 att_err att_provider_set_load(struct att_store *store, struct att_keyring *kr,
                               struct att_provider_set **out) ATT_WUR;
 void att_provider_set_free(struct att_provider_set *set);
@@ -86,10 +136,14 @@ const struct att_provider *att_provider_set_find(const struct att_provider_set *
                                                  const char *name, size_t len);
 const struct att_provider *att_provider_set_default(const struct att_provider_set *set);
 
+/* The key of `p` that signs at `now` (schedule.h). */
+const struct att_provider_key *att_provider_signing_key(const struct att_provider *p, int64_t now);
+
 /*
- * Sign `claims` as a JWT of provider `p`: header {"alg","kid","jku","typ":"JWT"}
- * (docs/reference/maa-tokens.md §2.1), registered claims set by att_claims_set_registered.
- * `claims` is modified (registered claims added).
+ * Sign `claims` as a JWT of provider `p` with its key of the moment: header
+ * {"alg","kid","jku","typ":"JWT"} (docs/reference/maa-tokens.md §2.1), registered claims set by
+ * att_claims_set_registered. `claims` is modified (registered claims added). The caller has
+ * raised the keys' token_lifetime to at least `lifetime` (att_store_key_raise_lifetime).
  */
 att_err att_provider_issue_token(const struct att_provider_set *set, const struct att_provider *p,
                                  json_t *claims, int64_t now, int64_t lifetime,

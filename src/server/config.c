@@ -35,6 +35,8 @@ void att_config_defaults(struct att_config *c)
     c->request_timeout = 30;
     c->shutdown_timeout = 30;
     c->attest_token_lifetime = 28800; /* docs/reference/maa-tokens.md §2.2 */
+    c->signing_key_lead_time = 86400;
+    c->signing_key_retire_leeway = 300;
     c->pcs_timeout = 5;
     c->amd_crl_check = true;
     c->collateral_refresh_interval = 60;
@@ -203,6 +205,9 @@ static const struct key_def keys[] = {
     {"pcs_timeout", K_SECONDS, OFF(pcs_timeout), 1, 120},
     {"collateral_refresh_interval", K_SECONDS, OFF(collateral_refresh_interval), 1, 3600},
     {"attest_token_lifetime", K_SECONDS, OFF(attest_token_lifetime), 60, 365 * 86400},
+    {"signing_key_rotation", K_SECONDS, OFF(signing_key_rotation), 0, 3650 * 86400},
+    {"signing_key_lead_time", K_SECONDS, OFF(signing_key_lead_time), 0, 30 * 86400},
+    {"signing_key_retire_leeway", K_SECONDS, OFF(signing_key_retire_leeway), 0, 86400},
     {"log_file", K_PATH, OFF(log_file), 0, 0},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
     {"log_output", K_OUTPUT, OFF(log_output), 0, 0},
@@ -545,6 +550,16 @@ att_err att_config_finish(struct att_config *c, char *msg, size_t msg_len)
     }
     if (strcmp(c->log_output, "file") == 0 && c->log_file[0] == 0) {
         snprintf(msg, msg_len, "log_output = file needs log_file");
+        return ATT_ERR_CONFIG;
+    }
+    /* A key must be published for its lead time before it signs: a shorter period would have
+     * two keys waiting at once. */
+    if (c->signing_key_rotation != 0 &&
+        c->signing_key_rotation <= c->signing_key_lead_time + ATT_KEY_CHECK_INTERVAL) {
+        snprintf(msg, msg_len,
+                 "signing_key_rotation must be 0 (off) or longer than signing_key_lead_time "
+                 "plus %d seconds",
+                 ATT_KEY_CHECK_INTERVAL);
         return ATT_ERR_CONFIG;
     }
     if (!c->set_audit_database) {

@@ -71,6 +71,10 @@ struct att_config {
     unsigned collateral_refresh_interval;   /* seconds between refresh passes; 60 */
     unsigned pcs_timeout;                   /* seconds per upstream request; default 5 */
     unsigned attest_token_lifetime;         /* seconds; default 28800 (MAA) */
+    /* Signing-key rotation (docs/operations.md "Signing-key rotation"), seconds: */
+    unsigned signing_key_rotation;      /* a provider key's signing period; 0 = by hand only */
+    unsigned signing_key_lead_time;     /* published this long before it signs; 86400 */
+    unsigned signing_key_retire_leeway; /* kept this long past its last token's expiry; 300 */
     char log_file[ATT_CONFIG_PATH_MAX];
     char log_output[8];                      /* "stderr", "file" or "syslog"; from log_file */
     char syslog_socket[ATT_CONFIG_PATH_MAX]; /* log_output = syslog: "/dev/log" */

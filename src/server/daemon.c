@@ -71,6 +71,9 @@ struct daemon {
     struct att_alerts *alerts;
     struct att_api api;
     bool api_ready;
+    /* The provider set last installed in `api` (owned there; replaced only by this thread). */
+    const struct att_provider_set *providers;
+    int64_t next_key_check; /* att_time_mono_ms() of the next look at the signing keys */
 };
 
 static int startup_error(const char *what, const char *detail);
@@ -361,6 +364,94 @@ static att_err load_issuers(const struct att_config *cfg, struct att_issuers **o
     return att_issuers_load(cfg->issuers_file, cfg->public_url, out, msg, n);
 }
 
+/* ---- signing keys (docs/operations.md "Signing-key rotation") ---- */
+
+/*
+ * The longest lifetime of a token this daemon signs (policy-management answers live no longer
+ * than attestation tokens): a retired key stays published that long.
+ */
+static int64_t token_lifetime_bound(const struct att_config *cfg)
+{
+    return cfg->attest_token_lifetime;
+}
+
+/* Load the providers, after telling the store how long the tokens their keys sign live. */
+static att_err load_providers(struct daemon *d, struct att_provider_set **out)
+{
+    ATT_TRY(att_store_key_raise_lifetime(d->store, token_lifetime_bound(d->cfg)));
+    return att_provider_set_load(d->store, d->keyring, out);
+}
+
+/* Load and install the providers (and `issuers`, unless NULL); the old set stays on failure. */
+static att_err install_providers(struct daemon *d, struct att_issuers *issuers)
+{
+    struct att_provider_set *set = NULL;
+    att_err rc = load_providers(d, &set);
+    if (rc != ATT_OK) {
+        att_issuers_free(issuers);
+        return rc;
+    }
+    rc = att_api_swap(&d->api, set, issuers); /* NULL issuers: keep the current ones */
+    if (rc == ATT_OK) {
+        d->providers = set;
+    }
+    return rc;
+}
+
+static void key_event(const struct att_key_event *e, void *arg)
+{
+    struct daemon *d = arg;
+    char at[32];
+    att_time_format(e->at, at, sizeof(at));
+    bool made = e->kind == ATT_KEY_EVENT_MADE;
+    att_log(ATT_LOG_INFO,
+            made ? "made a new signing key (scheduled rotation)"
+                 : "destroyed a retired signing key (its tokens have all expired)",
+            "provider", json_string(e->provider), "kid", json_string(e->kid),
+            made ? "activate_at" : "due_at", json_string(at), NULL);
+    audit_service(d, made ? "provider.key.rotate" : "provider.key.destroy",
+                  json_pack("{s:s,s:s,s:s}", "provider", e->provider, "kid", e->kid,
+                            made ? "activateAt" : "dueAt", at));
+}
+
+/*
+ * Every ATT_KEY_CHECK_INTERVAL: rotate and retire keys as due, and reload the providers when
+ * the store's keys are not the ones loaded (attestctl made or rotated some, or this look did).
+ */
+static void keys_check(struct daemon *d)
+{
+    int64_t now_ms = att_time_mono_ms();
+    if (now_ms < d->next_key_check) {
+        return;
+    }
+    d->next_key_check = now_ms + ATT_KEY_CHECK_INTERVAL * 1000;
+    const struct att_key_upkeep cfg = {
+        .rotation = d->cfg->signing_key_rotation,
+        .lead = d->cfg->signing_key_lead_time,
+        .leeway = d->cfg->signing_key_retire_leeway,
+        .token_lifetime = token_lifetime_bound(d->cfg),
+    };
+    bool changed = false;
+    /* A provider that fails is logged there; the others are still looked after. */
+    att_err upkeep = att_provider_keys_upkeep(d->store, d->keyring, d->providers, &cfg,
+                                              att_time_now(), key_event, d, &changed);
+    if (upkeep != ATT_OK) {
+        att_log(ATT_LOG_WARN, "the look at the signing keys failed; trying again", "error",
+                json_string(att_err_name(upkeep)), "retry_in_s",
+                json_integer(ATT_KEY_CHECK_INTERVAL), NULL);
+    }
+    if (!changed) {
+        return;
+    }
+    att_err rc = install_providers(d, NULL);
+    if (rc == ATT_OK) {
+        att_log(ATT_LOG_INFO, "loaded the providers' new signing keys", NULL);
+    } else {
+        att_log(ATT_LOG_ERROR, "cannot load the providers' new signing keys; keeping the old ones",
+                "error", json_string(att_err_name(rc)), NULL);
+    }
+}
+
 static void reload(struct daemon *d)
 {
     if (att_log_reopen() != ATT_OK) {
@@ -391,13 +482,7 @@ static void reload(struct daemon *d)
         att_log(ATT_LOG_ERROR, "issuers reload failed; keeping the old ones", "detail",
                 json_string(msg), NULL);
     }
-    struct att_provider_set *set = NULL;
-    att_err rc = att_provider_set_load(d->store, d->keyring, &set);
-    if (rc == ATT_OK) {
-        rc = att_api_swap(&d->api, set, issuers); /* NULL issuers: keep the current ones */
-    } else {
-        att_issuers_free(issuers);
-    }
+    att_err rc = install_providers(d, issuers);
     audit_service(d, "service.reload", json_pack("{s:b}", "providers", rc == ATT_OK));
     if (rc == ATT_OK) {
         att_log(ATT_LOG_INFO, "reloaded providers", NULL);
@@ -646,6 +731,7 @@ static int serve(struct daemon *d, const sigset_t *sigs)
         int sig = sigtimedwait(sigs, NULL, &second);
         if (sig < 0) {
             att_log_summary_flush(att_time_now());
+            keys_check(d);
             continue;
         }
         if (sig == SIGHUP) {
@@ -777,7 +863,7 @@ int att_daemon_run(const struct att_config *cfg)
                 json_string(att_jws_alg_name(cfg->default_signing_alg)), NULL);
     }
     struct att_provider_set *set = NULL;
-    rc = att_provider_set_load(d.store, d.keyring, &set);
+    rc = load_providers(&d, &set);
     const struct att_provider *def = rc == ATT_OK ? att_provider_set_default(set) : NULL;
     if (def != NULL && strcmp(def->rec.issuer, cfg->public_url) != 0) {
         /* The issuer is fixed when the provider is created (it is in its certificate). */
@@ -824,6 +910,7 @@ int att_daemon_run(const struct att_config *cfg)
         goto out;
     }
     d.api_ready = true;
+    d.providers = set;
     d.api.backoff = d.backoff;
     d.api.keyring = d.keyring;
     d.api.audit = d.audit;

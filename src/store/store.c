@@ -98,10 +98,13 @@ static bool provider_ok(const struct att_provider_rec *p)
             strcmp(p->trust_model, ATT_TRUST_ISOLATED) == 0);
 }
 
+#define KEY_LIFETIME_MAX ((int64_t)10 * 366 * 86400)
+
 static bool key_ok(const struct att_key_rec *k)
 {
     return k != NULL && FIELD_OK(k->kid) && FIELD_OK(k->provider) && FIELD_OK(k->alg) &&
-           k->kid[0] != '\0' && blob_ok(&k->cert_der) && blob_ok(&k->sealed_key);
+           k->kid[0] != '\0' && blob_ok(&k->cert_der) && blob_ok(&k->sealed_key) &&
+           k->activate_at >= 0 && k->token_lifetime >= 0 && k->token_lifetime <= KEY_LIFETIME_MAX;
 }
 
 static bool dek_ok(const struct att_dek_rec *d)
@@ -296,6 +299,19 @@ att_err att_store_key_list(struct att_store *s, const char *provider, att_store_
 {
     ATT_ENSURE(HAS_OP(s, key_list) && provider != NULL && cb != NULL, ATT_ERR_ARG);
     return s->ops->key_list(s, provider, cb, arg);
+}
+
+att_err att_store_key_delete(struct att_store *s, const char *provider, const char *kid)
+{
+    ATT_ENSURE(HAS_OP(s, key_delete) && provider != NULL && kid != NULL, ATT_ERR_ARG);
+    return s->ops->key_delete(s, provider, kid);
+}
+
+att_err att_store_key_raise_lifetime(struct att_store *s, int64_t lifetime)
+{
+    ATT_ENSURE(HAS_OP(s, key_raise_lifetime) && lifetime >= 1 && lifetime <= KEY_LIFETIME_MAX,
+               ATT_ERR_ARG);
+    return s->ops->key_raise_lifetime(s, lifetime);
 }
 
 att_err att_store_dek_insert(struct att_store *s, const struct att_dek_rec *d)

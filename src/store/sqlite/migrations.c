@@ -18,7 +18,8 @@
  * (providers.require_bound_requests, providers.policy_history_keep, policy_requests); 8
  * collateral also holds AMD SEV-SNP items (kinds amd_chain, amd_crl, amd_vcek; source kds); 9
  * providers.audit_fail_open and audit_checkpoint (the newest checkpoint of the audit trail,
- * whose records live in a database of their own: store/audit_db.h).
+ * whose records live in a database of their own: store/audit_db.h); 10 signing_keys.activate_at
+ * and signing_keys.token_lifetime (signing-key rotation).
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -225,6 +226,16 @@ static const struct migration migrations[] = {
         "  hash TEXT NOT NULL,"
         "  jws TEXT NOT NULL,"
         "  created_at INTEGER NOT NULL);",
+    },
+    {
+        10,
+        /* Signing-key rotation (docs/operations.md "Signing-key rotation"): a key signs from
+         * activate_at (existing keys: since they were made) until the next key of its provider
+         * activates; token_lifetime bounds the tokens it signed, so it can be destroyed once the
+         * last of them has expired. */
+        "ALTER TABLE signing_keys ADD COLUMN activate_at INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE signing_keys SET activate_at = created_at;"
+        "ALTER TABLE signing_keys ADD COLUMN token_lifetime INTEGER NOT NULL DEFAULT 0;",
     },
 };
 

@@ -222,7 +222,7 @@ out:
 
 /* ---- signing keys ---------------------------------------------------------- */
 
-#define KEY_COLS "kid, provider, alg, cert_der, sealed_key, created_at"
+#define KEY_COLS "kid, provider, alg, cert_der, sealed_key, created_at, activate_at, token_lifetime"
 
 static att_err read_key(sqlite3_stmt *st, struct att_key_rec *k)
 {
@@ -232,6 +232,8 @@ static att_err read_key(sqlite3_stmt *st, struct att_key_rec *k)
     ATT_TRY(att_sqlite_col_blob(st, 3, &k->cert_der));
     ATT_TRY(att_sqlite_col_blob(st, 4, &k->sealed_key));
     ATT_TRY(att_sqlite_col_i64(st, 5, &k->created_at));
+    ATT_TRY(att_sqlite_col_i64(st, 6, &k->activate_at));
+    ATT_TRY(att_sqlite_col_i64(st, 7, &k->token_lifetime));
     return ATT_OK;
 }
 
@@ -240,13 +242,47 @@ att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k)
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "INSERT INTO signing_keys(" KEY_COLS ") VALUES(?1,?2,?3,?4,?5,?6)", &st));
+        att_sqlite_db(s), "INSERT INTO signing_keys(" KEY_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+        &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, k->kid));
     ATT_GUARD(att_sqlite_bind_text(st, 2, k->provider));
     ATT_GUARD(att_sqlite_bind_text(st, 3, k->alg));
     ATT_GUARD(att_sqlite_bind_blob(st, 4, k->cert_der.data, k->cert_der.len));
     ATT_GUARD(att_sqlite_bind_blob(st, 5, k->sealed_key.data, k->sealed_key.len));
     ATT_GUARD(att_sqlite_bind_i64(st, 6, k->created_at));
+    ATT_GUARD(att_sqlite_bind_i64(st, 7, k->activate_at));
+    ATT_GUARD(att_sqlite_bind_i64(st, 8, k->token_lifetime));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_key_delete(struct att_store *s, const char *provider, const char *kid)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    int changes = 0;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "DELETE FROM signing_keys WHERE provider = ?1 AND kid = ?2", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, kid));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
+    rc = changes == 1 ? ATT_OK : ATT_ERR_NOT_FOUND;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_key_raise_lifetime(struct att_store *s, int64_t lifetime)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "UPDATE signing_keys SET token_lifetime = ?1 WHERE token_lifetime < ?1",
+        &st));
+    ATT_GUARD(att_sqlite_bind_i64(st, 1, lifetime));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:
@@ -265,7 +301,7 @@ att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store
     att_key_rec_init(&k);
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
                                  "SELECT " KEY_COLS " FROM signing_keys WHERE provider = ?1"
-                                 " ORDER BY created_at, rowid",
+                                 " ORDER BY activate_at, created_at, rowid",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
     for (;;) {

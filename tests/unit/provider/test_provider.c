@@ -81,7 +81,7 @@ static void test_load_and_metadata(void **state)
     assert_string_equal(def->rec.name, "default");
     assert_string_equal(def->rec.issuer, "https://attest.example");
     assert_int_equal(def->alg, ATT_JWS_RS256);
-    assert_int_equal(strlen(def->kid), 43); /* base64url of a SHA-256 */
+    assert_int_equal(strlen(def->keys[0].kid), 43); /* base64url of a SHA-256 */
     const struct att_provider *es = att_provider_set_find(set, "tenant-es", 9);
     assert_non_null(es);
     assert_null(att_provider_set_find(set, "tenant", 6));
@@ -91,7 +91,7 @@ static void test_load_and_metadata(void **state)
     json_t *jwks = json_loads(att_buf_cstr(&es->jwks), JSON_REJECT_DUPLICATES, &err);
     assert_non_null(jwks);
     json_t *key = json_array_get(json_object_get(jwks, "keys"), 0);
-    assert_string_equal(json_string_value(json_object_get(key, "kid")), es->kid);
+    assert_string_equal(json_string_value(json_object_get(key, "kid")), es->keys[0].kid);
     assert_string_equal(json_string_value(json_object_get(key, "kty")), "EC");
     assert_string_equal(json_string_value(json_object_get(key, "alg")), "ES256");
     assert_string_equal(json_string_value(json_object_get(key, "crv")), "P-256");
@@ -137,7 +137,7 @@ static void test_token_verifies_from_published_cert(void **state)
         char jku[600];
         snprintf(jku, sizeof(jku), "%s/certs", p->rec.issuer);
         assert_string_equal(json_string_value(json_object_get(jws.header, "jku")), jku);
-        assert_string_equal(json_string_value(json_object_get(jws.header, "kid")), p->kid);
+        assert_string_equal(json_string_value(json_object_get(jws.header, "kid")), p->keys[0].kid);
         json_decref(body);
         att_jws_cleanup(&jws);
         EVP_PKEY_free(pub);

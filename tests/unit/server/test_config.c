@@ -170,6 +170,33 @@ static void test_webhook_url_with_query(void **state)
     assert_string_equal(c.alert_webhook_url, "https://hooks.example.com:8443/in/?team=sec");
 }
 
+/* Signing-key rotation: a period must outlast the lead time plus one look at the keys. */
+static void test_signing_key_rotation(void **state)
+{
+    (void)state;
+    struct att_config c;
+    char msg[512];
+    EXPECT_OK(load_text("", &c, msg, sizeof(msg)));
+    EXPECT_OK(att_config_finish(&c, msg, sizeof(msg)));
+    assert_int_equal(c.signing_key_rotation, 0);
+    assert_int_equal(c.signing_key_lead_time, 86400);
+    assert_int_equal(c.signing_key_retire_leeway, 300);
+    EXPECT_OK(
+        load_text("signing_key_rotation = 16\nsigning_key_lead_time = 5\n", &c, msg, sizeof(msg)));
+    EXPECT_OK(att_config_finish(&c, msg, sizeof(msg)));
+    EXPECT_OK(
+        load_text("signing_key_rotation = 15\nsigning_key_lead_time = 5\n", &c, msg, sizeof(msg)));
+    EXPECT_ERR(att_config_finish(&c, msg, sizeof(msg)), ATT_ERR_CONFIG);
+    assert_string_equal(msg, "signing_key_rotation must be 0 (off) or longer than "
+                             "signing_key_lead_time plus 10 seconds");
+    EXPECT_OK(load_text("signing_key_rotation = 7776000\n", &c, msg, sizeof(msg)));
+    EXPECT_OK(att_config_finish(&c, msg, sizeof(msg)));
+    EXPECT_ERR(load_text("signing_key_lead_time = 2592001\n", &c, msg, sizeof(msg)),
+               ATT_ERR_CONFIG);
+    EXPECT_ERR(load_text("signing_key_retire_leeway = 86401\n", &c, msg, sizeof(msg)),
+               ATT_ERR_CONFIG);
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -196,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_webhook_url_with_query),
+        cmocka_unit_test(test_signing_key_rotation),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_failed_load_changes_nothing),
     };

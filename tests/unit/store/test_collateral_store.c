@@ -160,8 +160,8 @@ static void test_fresh_db_has_collateral(void **state)
     struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 9);
-    assert_int_equal(att_store_schema_latest(), 9);
+    assert_int_equal(v, 10);
+    assert_int_equal(att_store_schema_latest(), 10);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'"
                                     " AND name = 'collateral'"),
                      1);
@@ -189,9 +189,11 @@ static void test_upgrade_from_version_4(void **state)
     EXPECT_OK(att_store_provider_insert(f->s, &p));
     att_store_close(f->s);
     f->s = NULL;
-    /* Take migrations 5 to 9 back out: what is left is exactly a version 4 database. */
+    /* Take migrations 5 to 10 back out: what is left is exactly a version 4 database. */
     raw_exec(f->db,
-             "DROP TABLE audit_checkpoint; ALTER TABLE providers DROP COLUMN audit_fail_open;"
+             "ALTER TABLE signing_keys DROP COLUMN activate_at;"
+             " ALTER TABLE signing_keys DROP COLUMN token_lifetime;"
+             " DROP TABLE audit_checkpoint; ALTER TABLE providers DROP COLUMN audit_fail_open;"
              " DROP TABLE collateral; ALTER TABLE providers DROP COLUMN collateral_grace;"
              " DROP TABLE policy_requests;"
              " ALTER TABLE providers DROP COLUMN require_bound_requests;"
@@ -201,8 +203,8 @@ static void test_upgrade_from_version_4(void **state)
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 9);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 9);
+    assert_int_equal(v, 10);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 10);
     memset(&p, 0, sizeof(p));
     EXPECT_OK(att_store_provider_get(f->s, "p1", &p));
     assert_string_equal(p.trust_model, ATT_TRUST_ISOLATED);
@@ -215,7 +217,7 @@ static void test_upgrade_from_version_4(void **state)
     att_store_close(f->s);
     f->s = NULL;
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 9);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 10);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
 }
 
