@@ -98,6 +98,15 @@ static void usage(FILE *f)
         "         FILTERS: --since TIME --until TIME --principal ID|NAME --provider NAME\n"
         "                  --action ACTION --category CATEGORY --after SEQ --limit N\n"
         "  token issue --provider NAME [--claims JSON] [--lifetime SECONDS]\n"
+        "  backup create FILE (--passphrase-file F | --key-file F)\n"
+        "                                    an encrypted, signed snapshot of the state, taken\n"
+        "                                    while attestd runs (keys stay sealed by the KEK)\n"
+        "  backup verify FILE [--passphrase-file F | --key-file F]\n"
+        "                                    check the signature, and with the secret the\n"
+        "                                    contents, without restoring\n"
+        "  restore FILE --data-dir DIR --kek-file KEK (--passphrase-file F | --key-file F)\n"
+        "                                    into a new or empty DIR, only when every check\n"
+        "                                    passes (the KEK must open every key)\n"
         "                                    sign a test token (marked x-attestd-test-token)\n"
         "  version\n"
         "\n"
@@ -686,6 +695,84 @@ static int cmd_audit(struct att_admin *a, int argc, char **argv)
     return 0;
 }
 
+/* The flags of backup and restore, from argv[0..argc): 0, or 2 after a usage message. */
+struct backup_args {
+    struct att_admin_backup_secret sec;
+    const char *data_dir;
+    const char *kek_file;
+};
+
+static int backup_flags(int argc, char **argv, bool restore, struct backup_args *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < argc; i++) {
+        const char **dst = NULL;
+        if (strcmp(argv[i], "--passphrase-file") == 0) {
+            dst = &out->sec.passphrase_file;
+        } else if (strcmp(argv[i], "--key-file") == 0) {
+            dst = &out->sec.key_file;
+        } else if (restore && strcmp(argv[i], "--data-dir") == 0) {
+            dst = &out->data_dir;
+        } else if (restore && strcmp(argv[i], "--kek-file") == 0) {
+            dst = &out->kek_file;
+        }
+        if (dst == NULL || *dst != NULL || i + 1 >= argc) {
+            usage(stderr);
+            return 2;
+        }
+        *dst = argv[++i];
+    }
+    if (out->sec.passphrase_file != NULL && out->sec.key_file != NULL) {
+        fprintf(stderr, "attestctl: give either --passphrase-file or --key-file\n");
+        return 2;
+    }
+    if (restore && (out->data_dir == NULL || out->kek_file == NULL)) {
+        fprintf(stderr, "attestctl: restore needs --data-dir DIR and --kek-file KEK\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* backup create FILE ... (a store command) */
+static int cmd_backup(struct att_admin *a, int argc, char **argv)
+{
+    struct backup_args b;
+    if (argc < 2 || strcmp(argv[0], "create") != 0) {
+        usage(stderr);
+        return 2;
+    }
+    int bad = backup_flags(argc - 2, argv + 2, false, &b);
+    if (bad != 0) {
+        return bad;
+    }
+    char err[1024];
+    char *json = NULL;
+    return answer(att_admin_backup_create(a, argv[1], &b.sec, &json, err, sizeof(err)), &json, err);
+}
+
+/* backup verify FILE ... and restore FILE ...: no store of ours is opened. */
+static int cmd_archive(int n, char **args)
+{
+    struct backup_args b;
+    bool restore = strcmp(args[0], "restore") == 0;
+    int skip = restore ? 2 : 3;
+    if (n < skip) {
+        usage(stderr);
+        return 2;
+    }
+    int bad = backup_flags(n - skip, args + skip, restore, &b);
+    if (bad != 0) {
+        return bad;
+    }
+    char err[1024];
+    char *json = NULL;
+    const char *file = args[skip - 1];
+    int rc = restore
+                 ? att_admin_restore(file, b.data_dir, &b.sec, b.kek_file, &json, err, sizeof(err))
+                 : att_admin_backup_verify(file, &b.sec, &json, err, sizeof(err));
+    return answer(rc, &json, err);
+}
+
 /*
  * The audit action of a command that changes the store, or NULL for one that only reads: such
  * commands are recorded before (nothing is changed if that fails) and after they run.
@@ -794,6 +881,10 @@ int main(int argc, char **argv)
     if (strcmp(args[0], "verify") == 0) {
         return cmd_verify(config, data_dir, n - 1, args + 1);
     }
+    if (strcmp(args[0], "restore") == 0 ||
+        (n >= 2 && strcmp(args[0], "backup") == 0 && strcmp(args[1], "verify") == 0)) {
+        return cmd_archive(n, args);
+    }
     if ((n == 3 || (n == 4 && strcmp(args[3], "--ccel") == 0)) &&
         strcmp(args[0], "eventlog") == 0 && strcmp(args[1], "show") == 0) {
         char err[1024];
@@ -818,7 +909,7 @@ int main(int argc, char **argv)
         {"collateral", cmd_collateral}, {"provider", cmd_provider},
         {"principal", cmd_principal},   {"role", cmd_role},
         {"policy", cmd_policy},         {"token", cmd_token},
-        {"audit", cmd_audit},
+        {"audit", cmd_audit},           {"backup", cmd_backup},
     };
     struct att_admin *a = NULL;
     int rc = 2;

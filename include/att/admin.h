@@ -256,4 +256,36 @@ int att_admin_audit_scan(struct att_admin *a, const struct att_admin_audit_query
                          int (*emit)(const char *line, void *arg), void *arg, char *err,
                          size_t err_len);
 
+/* ---- backup and restore (docs/operations.md "Backup and restore") ---- */
+
+/* The secret of a backup: exactly one of a passphrase file (its first line, 8 to 1024 bytes)
+ * and a key file (64 hex characters, as `kek generate` writes); both private to the user. */
+struct att_admin_backup_secret {
+    const char *passphrase_file;
+    const char *key_file;
+};
+
+/*
+ * Write an encrypted, signed archive of the state database to the new file `path` (refused
+ * when it exists), consistent while attestd runs. JSON: the manifest, file, bytes, signer_kid.
+ */
+int att_admin_backup_create(struct att_admin *a, const char *path,
+                            const struct att_admin_backup_secret *sec, char **json_out, char *err,
+                            size_t err_len);
+/*
+ * Check an archive without restoring it: structure and signature, and with a secret its
+ * contents too (decrypted into a private directory next to it, checked, removed).
+ */
+int att_admin_backup_verify(const char *path, const struct att_admin_backup_secret *sec,
+                            char **json_out, char *err, size_t err_len);
+/*
+ * Restore an archive into `data_dir`, which must be absent or empty: checked in full first
+ * (signature, contents, schema, the KEK in `kek_file` opening every key), built in a private
+ * directory next to it and renamed into place, with a new audit trail whose first record names
+ * the archive. Nothing is written to `data_dir` when any check fails.
+ */
+int att_admin_restore(const char *path, const char *data_dir,
+                      const struct att_admin_backup_secret *sec, const char *kek_file,
+                      char **json_out, char *err, size_t err_len);
+
 #endif

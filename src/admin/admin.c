@@ -88,6 +88,11 @@ struct att_store *att_admin_store(struct att_admin *a)
     return a->store;
 }
 
+const struct att_config *att_admin_config(struct att_admin *a)
+{
+    return &a->cfg;
+}
+
 struct att_keyring *att_admin_keyring(struct att_admin *a)
 {
     return a->keyring;

@@ -13,6 +13,8 @@
 #include "store/store.h"
 
 struct att_store *att_admin_store(struct att_admin *a);
+struct att_config;
+const struct att_config *att_admin_config(struct att_admin *a);
 struct att_keyring *att_admin_keyring(struct att_admin *a);
 struct att_audit;
 /* The audit trail, opened on first use (no checkpoints: the daemon makes them). */

@@ -17,15 +17,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "core/buf.h"
 #include "core/codec.h"
 #include "core/mem.h"
 #include "core/rd.h"
+#include "crypto/scrypt.h"
 
 #define SECRET_RAW_LEN 32
 #define SALT_LEN 16
@@ -50,12 +48,8 @@
  */
 #define NR_MAX ((uint64_t)1 << 21)
 #define NRP_MAX ((uint64_t)1 << 22)
-/* Headroom over the KDF's own estimate of its memory, for its bookkeeping. */
-#define MAXMEM_MARGIN ((uint64_t)1 << 20)
 
 #define PHC_ID "scrypt"
-/* Longest presented secret we hash (plus its NUL); ours are ATT_SECRET_TEXT_LEN. */
-#define SECRET_INPUT_MAX 1025
 
 /* Length of padded base64 for n bytes; the codec reserves this much when encoding. */
 #define B64_GROUPS_LEN(n) (((n) + 2) / 3 * 4)
@@ -68,63 +62,14 @@ struct scrypt_params {
     uint64_t p;
 };
 
-/* ---- scrypt through EVP_KDF ---- */
+/* ---- scrypt (src/crypto/scrypt.h) ---- */
 
-/*
- * RFC 7914 §6 (scryptROMix) keeps V, N blocks of 128 * r bytes, and §5 keeps B, p blocks of
- * 128 * r bytes; OpenSSL refuses when (N + 2) * 128 * r + p * 128 * r exceeds maxmem.
- */
-static uint64_t scrypt_maxmem(const struct scrypt_params *sp)
-{
-    uint64_t n = (uint64_t)1 << sp->ln;
-    return 128 * sp->r * (n + 2) + 128 * sp->r * sp->p + MAXMEM_MARGIN;
-}
-
-/*
- * OSSL_PARAM wants mutable pointers, so the password and salt are copied: the password into
- * a buffer wiped on release. Longer passwords than SECRET_INPUT_MAX are refused with
- * ATT_ERR_TOO_LARGE (ours are 43 characters).
- */
+/* Secrets longer than ATT_SCRYPT_SECRET_MAX are refused with ATT_ERR_TOO_LARGE (ours are 43). */
 static att_err derive(const char *secret, size_t len, const uint8_t salt[SALT_LEN],
                       const struct scrypt_params *sp, uint8_t out[HASH_LEN])
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    EVP_KDF *kdf = NULL;
-    EVP_KDF_CTX *ctx = NULL;
-    struct att_buf pw;
-    struct att_rd salt_rd;
-    uint8_t salt_copy[SALT_LEN];
-    uint64_t n = (uint64_t)1 << sp->ln;
-    uint32_t r = (uint32_t)sp->r;
-    uint32_t p = (uint32_t)sp->p;
-    uint64_t maxmem = scrypt_maxmem(sp);
-    OSSL_PARAM params[7];
-
-    att_buf_init_secret(&pw, SECRET_INPUT_MAX);
-    /* A terminating NUL is always there after a put, so even "" gives a valid pointer. */
-    ATT_GUARD(att_buf_put(&pw, secret, len));
-    ATT_GUARD(att_buf_putc(&pw, 0));
-    att_rd_init(&salt_rd, salt, SALT_LEN);
-    ATT_GUARD(att_rd_copy(&salt_rd, salt_copy, SALT_LEN));
-    params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, pw.data, len);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt_copy, SALT_LEN);
-    params[2] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
-    params[3] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r);
-    params[4] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p);
-    params[5] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem);
-    params[6] = OSSL_PARAM_construct_end();
-
-    kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
-    ATT_CHECK(kdf != NULL, ATT_ERR_CRYPTO);
-    ctx = EVP_KDF_CTX_new(kdf);
-    ATT_CHECK(ctx != NULL, ATT_ERR_CRYPTO);
-    ATT_CHECK(EVP_KDF_derive(ctx, out, HASH_LEN, params) == 1, ATT_ERR_CRYPTO);
-    rc = ATT_OK;
-out:
-    EVP_KDF_CTX_free(ctx);
-    EVP_KDF_free(kdf);
-    att_buf_cleanup(&pw);
-    return rc;
+    return att_scrypt(secret, len, salt, SALT_LEN, (unsigned)sp->ln, (uint32_t)sp->r,
+                      (uint32_t)sp->p, out, HASH_LEN);
 }
 
 /* ---- base64 without padding (PHC), through core/codec ---- */

@@ -103,17 +103,14 @@ static att_err read_all(int fd, char *buf, size_t cap, size_t *got)
     return ATT_OK;
 }
 
-att_err att_kek_load_file(const char *path, struct att_kek *out)
+att_err att_secret_file_read(const char *path, char *buf, size_t cap, size_t *len)
 {
     att_err rc = ATT_ERR_INTERNAL;
-    /* One byte more than the longest valid file, to notice longer files. */
-    char text[KEK_HEX_LEN + 2];
-    size_t len = 0;
     struct stat st;
     int fd = -1;
 
-    ATT_CHECK(path != NULL && out != NULL, ATT_ERR_ARG);
-    /* O_NONBLOCK: a FIFO in place of the key file must not hang startup.
+    ATT_CHECK(path != NULL && buf != NULL && cap > 0, ATT_ERR_ARG);
+    /* O_NONBLOCK: a FIFO in place of the file must not hang us.
      * Any failure to open (missing, unreadable) is ATT_ERR_IO; ATT_ERR_PERM
      * means only "owned by someone else or mode too open". */
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -122,7 +119,24 @@ att_err att_kek_load_file(const char *path, struct att_kek *out)
     ATT_CHECK(S_ISREG(st.st_mode), ATT_ERR_IO);
     ATT_CHECK(st.st_uid == geteuid(), ATT_ERR_PERM);
     ATT_CHECK((st.st_mode & 077) == 0, ATT_ERR_PERM);
-    ATT_GUARD(read_all(fd, text, sizeof(text), &len));
+    ATT_GUARD(read_all(fd, buf, cap, len));
+    rc = ATT_OK;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    return rc;
+}
+
+att_err att_kek_load_file(const char *path, struct att_kek *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    /* One byte more than the longest valid file, to notice longer files. */
+    char text[KEK_HEX_LEN + 2];
+    size_t len = 0;
+
+    ATT_CHECK(out != NULL, ATT_ERR_ARG);
+    ATT_GUARD(att_secret_file_read(path, text, sizeof(text), &len));
     if (len == KEK_HEX_LEN + 1 && text[KEK_HEX_LEN] == '\n') {
         len = KEK_HEX_LEN;
     }
@@ -130,9 +144,6 @@ att_err att_kek_load_file(const char *path, struct att_kek *out)
     rc = ATT_OK;
 out:
     att_wipe(text, sizeof(text));
-    if (fd >= 0) {
-        close(fd);
-    }
     return rc;
 }
 

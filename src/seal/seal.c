@@ -157,6 +157,51 @@ static bool dek_id_str_ok(const char *id)
     return dek_id_ok(b);
 }
 
+/* ---- whole messages (backups) ---------------------------------------------- */
+
+att_err att_aead_seal(const uint8_t key[ATT_AEAD_KEY_LEN], const void *aad, size_t aad_len,
+                      const uint8_t *pt, size_t len, struct att_buf *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_buf a;
+    uint8_t nonce[GCM_NONCE_LEN];
+    att_buf_init(&a, AAD_MAX);
+    ATT_GUARD(att_buf_put(&a, aad, aad_len));
+    ATT_GUARD(random_nonce(nonce));
+    ATT_GUARD(att_buf_put(out, nonce, sizeof(nonce)));
+    ATT_GUARD(gcm_seal(key, nonce, &a, pt, len, out));
+    rc = ATT_OK;
+out:
+    att_buf_cleanup(&a);
+    return rc;
+}
+
+att_err att_aead_open(const uint8_t key[ATT_AEAD_KEY_LEN], const void *aad, size_t aad_len,
+                      const uint8_t *blob, size_t len, struct att_buf *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_buf a;
+    struct att_rd r;
+    struct att_bytes ct;
+    uint8_t nonce[GCM_NONCE_LEN];
+    uint8_t tag[GCM_TAG_LEN];
+    att_buf_init(&a, AAD_MAX);
+    att_rd_init(&r, blob, len);
+    ATT_CHECK(len >= ATT_AEAD_OVERHEAD, ATT_ERR_SEAL_AUTH);
+    ATT_GUARD(att_buf_put(&a, aad, aad_len));
+    ATT_GUARD(att_rd_copy(&r, nonce, sizeof(nonce)));
+    ATT_GUARD(att_rd_bytes(&r, len - ATT_AEAD_OVERHEAD, &ct));
+    ATT_GUARD(att_rd_copy(&r, tag, sizeof(tag)));
+    ATT_GUARD(att_buf_reserve(out, ct.len));
+    ATT_GUARD(gcm_open(key, nonce, &a, ct, tag, out->data + out->len));
+    out->len += ct.len;
+    out->data[out->len] = 0;
+    rc = ATT_OK;
+out:
+    att_buf_cleanup(&a);
+    return rc;
+}
+
 /* ---- data-key wrapping --------------------------------------------------- */
 
 static att_err dek_aad(const char *dek_id, struct att_buf *aad)

@@ -50,6 +50,12 @@ att_err att_kek_load_file(const char *path, struct att_kek *out) ATT_WUR;
  * thread-safe (getenv/unsetenv): call before starting threads.
  */
 att_err att_kek_load_env(const char *name, struct att_kek *out) ATT_WUR;
+/*
+ * Read up to `cap` bytes of a private file (a key or passphrase file) into `buf`, *len bytes
+ * read: the same checks as att_kek_load_file (ATT_ERR_PERM, ATT_ERR_IO). A file longer than
+ * `cap` gives exactly `cap` bytes: ask for one more than the longest valid content.
+ */
+att_err att_secret_file_read(const char *path, char *buf, size_t cap, size_t *len) ATT_WUR;
 /* Create a new random KEK file with mode 0600; fails if the file exists. */
 att_err att_kek_generate_file(const char *path) ATT_WUR;
 void att_kek_wipe(struct att_kek *k);
@@ -67,5 +73,19 @@ att_err att_seal(const uint8_t dek[ATT_DEK_LEN], const char *dek_id, const char 
 att_err att_seal_dek_id(const uint8_t *blob, size_t len, char out[ATT_DEK_ID_LEN + 1]) ATT_WUR;
 att_err att_open(const uint8_t dek[ATT_DEK_LEN], const char *table, const char *record_id,
                  const uint8_t *blob, size_t len, struct att_buf *out) ATT_WUR;
+
+/*
+ * A whole message under a 32-byte key with AES-256-GCM and a random nonce, bound to `aad`
+ * (at most 4 KiB): out gets nonce (12) | ciphertext | tag (16). For backups
+ * (docs/internals/backup.md). att_aead_open appends the plaintext to `out` (a secret
+ * buffer) only when the tag is right: ATT_ERR_SEAL_AUTH otherwise (also for a blob too short
+ * to hold nonce and tag).
+ */
+#define ATT_AEAD_KEY_LEN 32
+#define ATT_AEAD_OVERHEAD 28
+att_err att_aead_seal(const uint8_t key[ATT_AEAD_KEY_LEN], const void *aad, size_t aad_len,
+                      const uint8_t *pt, size_t len, struct att_buf *out) ATT_WUR;
+att_err att_aead_open(const uint8_t key[ATT_AEAD_KEY_LEN], const void *aad, size_t aad_len,
+                      const uint8_t *blob, size_t len, struct att_buf *out) ATT_WUR;
 
 #endif

@@ -188,6 +188,18 @@ att_err att_store_schema_version(struct att_store *s, int *out)
     return s->ops->schema_version(s, out);
 }
 
+att_err att_store_snapshot(struct att_store *s, const char *path)
+{
+    ATT_ENSURE(HAS_OP(s, snapshot) && path != NULL && path[0] != 0, ATT_ERR_ARG);
+    return s->ops->snapshot(s, path);
+}
+
+att_err att_store_check(struct att_store *s)
+{
+    ATT_ENSURE(HAS_OP(s, check), ATT_ERR_ARG);
+    return s->ops->check(s);
+}
+
 att_err att_store_begin(struct att_store *s)
 {
     ATT_ENSURE(HAS_OP(s, begin), ATT_ERR_ARG);

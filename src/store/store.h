@@ -222,6 +222,8 @@ struct att_store_ops {
     void (*close)(struct att_store *s);
     att_err (*ping)(struct att_store *s);
     att_err (*schema_version)(struct att_store *s, int *out);
+    att_err (*snapshot)(struct att_store *s, const char *path);
+    att_err (*check)(struct att_store *s);
     att_err (*begin)(struct att_store *s);
     att_err (*commit)(struct att_store *s);
     att_err (*rollback)(struct att_store *s);
@@ -317,6 +319,13 @@ att_err att_store_ping(struct att_store *s) ATT_WUR;
 att_err att_store_schema_version(struct att_store *s, int *out) ATT_WUR;
 /* The newest schema version this binary knows. */
 int att_store_schema_latest(void);
+/*
+ * Write a consistent copy of the whole store to the new file `path` (which must not exist)
+ * while others keep using it: a backup's snapshot. The copy's mode is left to the caller.
+ */
+att_err att_store_snapshot(struct att_store *s, const char *path) ATT_WUR;
+/* Check the store's integrity (pages, indexes, foreign keys): ATT_ERR_STORE when damaged. */
+att_err att_store_check(struct att_store *s) ATT_WUR;
 att_err att_store_begin(struct att_store *s) ATT_WUR;
 att_err att_store_commit(struct att_store *s) ATT_WUR;
 att_err att_store_rollback(struct att_store *s);

@@ -58,6 +58,45 @@ static att_err sq_schema_version(struct att_store *s, int *out)
     return att_sqlite_schema_version(att_sqlite_db(s), out);
 }
 
+/* VACUUM INTO writes a consistent, compacted copy inside one read transaction (SQLite 3.27+). */
+static att_err sq_snapshot(struct att_store *s, const char *path)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), "VACUUM INTO ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, path));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* integrity_check answers one row "ok" when sound; foreign_key_check answers no row. */
+static att_err sq_check(struct att_store *s)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    char verdict[8];
+    bool done = false;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), "PRAGMA integrity_check(1)", &st));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_STORE);
+    ATT_CHECK(sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+                  att_sqlite_col_text(st, 0, verdict, sizeof(verdict)) == ATT_OK &&
+                  strcmp(verdict, "ok") == 0,
+              ATT_ERR_STORE);
+    sqlite3_finalize(st);
+    st = NULL;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), "PRAGMA foreign_key_check", &st));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(done, ATT_ERR_STORE);
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* IMMEDIATE: take the write lock at BEGIN rather than fail to upgrade later. */
 static att_err sq_begin(struct att_store *s)
 {
@@ -80,6 +119,8 @@ static const struct att_store_ops sqlite_ops = {
     .close = sq_close,
     .ping = sq_ping,
     .schema_version = sq_schema_version,
+    .snapshot = sq_snapshot,
+    .check = sq_check,
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
