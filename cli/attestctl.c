@@ -45,7 +45,10 @@ static void usage(FILE *f)
         "                                    (attestd sees the new key within 10 s, no SIGHUP)\n"
         "  provider delete NAME\n"
         "  kek generate FILE                 write a new key-encryption key (mode 0600)\n"
-        "  kek rotate --new-kek-file FILE    rewrap every data key under FILE's key\n"
+        "  kek generate --pkcs11 URI         make it in a PKCS#11 token instead (RFC 7512 URI\n"
+        "                                    with object=LABEL, module-path, pin-source)\n"
+        "  kek rotate (--new-kek-file FILE | --new-kek-pkcs11 URI)\n"
+        "                                    rewrap every data key under the new key\n"
         "  principal create NAME [--secret-days N]   prints client_id and client_secret once\n"
         "  principal list | show NAME | disable NAME | enable NAME | delete NAME\n"
         "  principal secret add NAME [--secret-days N]\n"
@@ -104,7 +107,8 @@ static void usage(FILE *f)
         "  backup verify FILE [--passphrase-file F | --key-file F]\n"
         "                                    check the signature, and with the secret the\n"
         "                                    contents, without restoring\n"
-        "  restore FILE --data-dir DIR --kek-file KEK (--passphrase-file F | --key-file F)\n"
+        "  restore FILE --data-dir DIR (--kek-file KEK | --kek-pkcs11 URI)\n"
+        "          (--passphrase-file F | --key-file F)\n"
         "                                    into a new or empty DIR, only when every check\n"
         "                                    passes (the KEK must open every key)\n"
         "                                    sign a test token (marked x-attestd-test-token)\n"
@@ -367,18 +371,20 @@ static int cmd_kek_rotate(struct att_admin *a, int argc, char **argv)
     char err[1024];
     int bad = 0;
     size_t count = 0;
-    const char *next = flag(argc, argv, "--new-kek-file", &bad);
-    if (next == NULL) {
-        fprintf(stderr, "attestctl: kek rotate needs --new-kek-file FILE\n");
+    const char *file = flag(argc, argv, "--new-kek-file", &bad);
+    const char *uri = flag(argc, argv, "--new-kek-pkcs11", &bad);
+    if (bad || (file == NULL) == (uri == NULL)) {
+        fprintf(stderr,
+                "attestctl: kek rotate needs --new-kek-file FILE or --new-kek-pkcs11 URI\n");
         return 2;
     }
-    if (att_admin_kek_rotate(a, next, &count, err, sizeof(err)) != 0) {
+    if (att_admin_kek_rotate(a, file, uri, &count, err, sizeof(err)) != 0) {
         fprintf(stderr, "attestctl: %s\n", err);
         return 1;
     }
     printf("rewrapped %zu data key(s) under %s\n"
-           "now point kek_file at it (or replace the old key file with it) and restart attestd\n",
-           count, next);
+           "now point %s at it and restart attestd\n",
+           count, file != NULL ? file : uri, file != NULL ? "kek_file" : "kek_pkcs11");
     return 0;
 }
 
@@ -700,6 +706,7 @@ struct backup_args {
     struct att_admin_backup_secret sec;
     const char *data_dir;
     const char *kek_file;
+    const char *kek_uri;
 };
 
 static int backup_flags(int argc, char **argv, bool restore, struct backup_args *out)
@@ -715,6 +722,8 @@ static int backup_flags(int argc, char **argv, bool restore, struct backup_args 
             dst = &out->data_dir;
         } else if (restore && strcmp(argv[i], "--kek-file") == 0) {
             dst = &out->kek_file;
+        } else if (restore && strcmp(argv[i], "--kek-pkcs11") == 0) {
+            dst = &out->kek_uri;
         }
         if (dst == NULL || *dst != NULL || i + 1 >= argc) {
             usage(stderr);
@@ -726,8 +735,9 @@ static int backup_flags(int argc, char **argv, bool restore, struct backup_args 
         fprintf(stderr, "attestctl: give either --passphrase-file or --key-file\n");
         return 2;
     }
-    if (restore && (out->data_dir == NULL || out->kek_file == NULL)) {
-        fprintf(stderr, "attestctl: restore needs --data-dir DIR and --kek-file KEK\n");
+    if (restore && (out->data_dir == NULL || (out->kek_file == NULL) == (out->kek_uri == NULL))) {
+        fprintf(stderr, "attestctl: restore needs --data-dir DIR and --kek-file KEK (or "
+                        "--kek-pkcs11 URI)\n");
         return 2;
     }
     return 0;
@@ -767,9 +777,9 @@ static int cmd_archive(int n, char **args)
     char err[1024];
     char *json = NULL;
     const char *file = args[skip - 1];
-    int rc = restore
-                 ? att_admin_restore(file, b.data_dir, &b.sec, b.kek_file, &json, err, sizeof(err))
-                 : att_admin_backup_verify(file, &b.sec, &json, err, sizeof(err));
+    int rc = restore ? att_admin_restore(file, b.data_dir, &b.sec, b.kek_file, b.kek_uri, &json,
+                                         err, sizeof(err))
+                     : att_admin_backup_verify(file, &b.sec, &json, err, sizeof(err));
     return answer(rc, &json, err);
 }
 
@@ -864,6 +874,19 @@ int main(int argc, char **argv)
     }
     if (strcmp(args[0], "version") == 0) {
         printf("attestctl %s\n", ATT_VERSION);
+        return 0;
+    }
+    if (n == 4 && strcmp(args[0], "kek") == 0 && strcmp(args[1], "generate") == 0 &&
+        strcmp(args[2], "--pkcs11") == 0) {
+        char err[1024];
+        char id[17];
+        if (att_admin_kek_generate_pkcs11(args[3], id, err, sizeof(err)) != 0) {
+            fprintf(stderr, "attestctl: %s\n", err);
+            return 1;
+        }
+        printf("made a new key-encryption key in the token (kek id %s); set kek_pkcs11 to its "
+               "URI\n",
+               id);
         return 0;
     }
     if (n == 3 && strcmp(args[0], "kek") == 0 && strcmp(args[1], "generate") == 0) {

@@ -6,10 +6,10 @@ set -euo pipefail
 packages=(
   gcc make pkg-config meson ninja-build
   libssl-dev libevent-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev
-  libtss2-dev
+  libtss2-dev libp11-kit-dev
   openssl curl python3 python3-cryptography sqlite3
   clang libclang-rt-14-dev clang-format
-  swtpm swtpm-tools tpm2-tools
+  swtpm swtpm-tools tpm2-tools softhsm2
   prometheus
 )
 

@@ -74,9 +74,15 @@ int att_admin_provider_set_policy_history_keep(struct att_admin *a, const char *
 
 /* Write a new random key-encryption key file (mode 0600). Needs no open admin. */
 int att_admin_kek_generate(const char *path, char *err, size_t err_len);
-/* Rewrap every data key from the configured KEK to the one in new_kek_file. */
-int att_admin_kek_rotate(struct att_admin *a, const char *new_kek_file, size_t *count, char *err,
-                         size_t err_len);
+/*
+ * Make the KEK as an AES-256 key in the PKCS#11 token `uri` names (object=LABEL; sensitive,
+ * never extractable; refused when a key matches already). `id` gets its KEK id.
+ */
+int att_admin_kek_generate_pkcs11(const char *uri, char id[17], char *err, size_t err_len);
+/* Rewrap every data key from the configured KEK to the one in new_kek_file, or in the PKCS#11
+ * token new_kek_uri names (exactly one). */
+int att_admin_kek_rotate(struct att_admin *a, const char *new_kek_file, const char *new_kek_uri,
+                         size_t *count, char *err, size_t err_len);
 
 /*
  * Sign a test token with a provider's key: `claims_json` (an object, may be
@@ -280,12 +286,13 @@ int att_admin_backup_verify(const char *path, const struct att_admin_backup_secr
                             char **json_out, char *err, size_t err_len);
 /*
  * Restore an archive into `data_dir`, which must be absent or empty: checked in full first
- * (signature, contents, schema, the KEK in `kek_file` opening every key), built in a private
+ * (signature, contents, schema, the KEK - in `kek_file`, or the PKCS#11 token `kek_uri` names -
+ * opening every key), built in a private
  * directory next to it and renamed into place, with a new audit trail whose first record names
  * the archive. Nothing is written to `data_dir` when any check fails.
  */
 int att_admin_restore(const char *path, const char *data_dir,
                       const struct att_admin_backup_secret *sec, const char *kek_file,
-                      char **json_out, char *err, size_t err_len);
+                      const char *kek_uri, char **json_out, char *err, size_t err_len);
 
 #endif

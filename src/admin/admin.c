@@ -129,8 +129,17 @@ int att_admin_open(const char *config_path, const char *data_dir, struct att_adm
         att_admin_fail(err, err_len, "%s", msg);
         goto out;
     }
-    att_err e = getenv(a->cfg.kek_env) != NULL ? att_kek_load_env(a->cfg.kek_env, &a->kek)
-                                               : att_kek_load_file(a->cfg.kek_file, &a->kek);
+    att_err e;
+    if (a->cfg.kek_pkcs11[0] != 0) {
+        e = att_kek_load_pkcs11(a->cfg.kek_pkcs11, false, &a->kek, msg, sizeof(msg));
+        if (e != ATT_OK) {
+            att_admin_fail(err, err_len, "key-encryption key (kek_pkcs11): %s", msg);
+            goto out;
+        }
+    } else {
+        e = getenv(a->cfg.kek_env) != NULL ? att_kek_load_env(a->cfg.kek_env, &a->kek)
+                                           : att_kek_load_file(a->cfg.kek_file, &a->kek);
+    }
     if (e != ATT_OK) {
         att_admin_fail(
             err, err_len, "key-encryption key (%s or $%s): %s", a->cfg.kek_file, a->cfg.kek_env,
@@ -520,17 +529,48 @@ int att_admin_kek_generate(const char *path, char *err, size_t err_len)
     return 0;
 }
 
-int att_admin_kek_rotate(struct att_admin *a, const char *new_kek_file, size_t *count, char *err,
-                         size_t err_len)
+int att_admin_kek_generate_pkcs11(const char *uri, char id[17], char *err, size_t err_len)
+{
+    struct att_kek kek;
+    char msg[512];
+    att_err e = att_kek_load_pkcs11(uri, true, &kek, msg, sizeof(msg));
+    if (e != ATT_OK) {
+        return att_admin_fail(err, err_len, "%s: %s", uri, msg);
+    }
+    memcpy(id, kek.id, 17);
+    att_kek_wipe(&kek);
+    return 0;
+}
+
+int att_admin_kek_load(const char *file, const char *pkcs11_uri, struct att_kek *out, char *err,
+                       size_t err_len)
+{
+    if ((file == NULL) == (pkcs11_uri == NULL)) {
+        return att_admin_fail(err, err_len, "name the key by a file or a pkcs11: URI");
+    }
+    char msg[512];
+    att_err e = file != NULL ? att_kek_load_file(file, out)
+                             : att_kek_load_pkcs11(pkcs11_uri, false, out, msg, sizeof(msg));
+    if (e == ATT_OK) {
+        return 0;
+    }
+    if (pkcs11_uri != NULL) {
+        return att_admin_fail(err, err_len, "%s: %s", pkcs11_uri, msg);
+    }
+    return att_admin_fail(err, err_len, "%s: %s", file,
+                          e == ATT_ERR_PERM
+                              ? "must be a regular file owned by this user with mode 0600 or 0400"
+                              : att_err_str(e));
+}
+
+int att_admin_kek_rotate(struct att_admin *a, const char *new_kek_file, const char *new_kek_uri,
+                         size_t *count, char *err, size_t err_len)
 {
     struct att_kek next;
-    att_err e = att_kek_load_file(new_kek_file, &next);
-    if (e != ATT_OK) {
-        return att_admin_fail(
-            err, err_len, "%s: %s", new_kek_file,
-            e == ATT_ERR_PERM ? "must be a regular file owned by this user with mode 0600 or 0400"
-                              : att_err_str(e));
+    if (att_admin_kek_load(new_kek_file, new_kek_uri, &next, err, err_len) != 0) {
+        return 1;
     }
+    att_err e;
     e = att_keyring_rotate_kek(a->store, &a->kek, &next, count);
     att_kek_wipe(&next);
     if (e != ATT_OK) {

@@ -25,6 +25,10 @@ const char *att_admin_audit_path(struct att_admin *a);
 const char *att_admin_trust_path(struct att_admin *a);
 /* The configured amd_trust_anchors file, or NULL (built-in ARKs; also when a is NULL). */
 const char *att_admin_amd_trust_path(struct att_admin *a);
+struct att_kek;
+/* Load a KEK from `file` or from the PKCS#11 token `pkcs11_uri` (exactly one); 0 or 1 with err. */
+int att_admin_kek_load(const char *file, const char *pkcs11_uri, struct att_kek *out, char *err,
+                       size_t err_len);
 /* Write a message into err and return 1 (the CLI's failure value). */
 int att_admin_fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /*

@@ -562,20 +562,17 @@ static int target_ok(const char *dir, bool *exists, char *err, size_t err_len)
  * Prove the KEK opens what the archive holds (every provider key, the access-token key) and
  * make the restored store start a new audit trail: the kept checkpoint named the old trail.
  */
-static int check_keys(struct att_store *store, const char *kek_file, char *err, size_t err_len)
+static int check_keys(struct att_store *store, const char *kek_file, const char *kek_uri, char *err,
+                      size_t err_len)
 {
     struct att_kek kek;
     struct att_keyring *kr = NULL;
     struct att_provider_set *set = NULL;
     struct att_auth *auth = NULL;
-    att_err e = att_kek_load_file(kek_file, &kek);
-    if (e != ATT_OK) {
-        return att_admin_fail(err, err_len, "--kek-file %s: %s", kek_file,
-                              e == ATT_ERR_PERM ? "must be a regular file of this user with "
-                                                  "mode 0600 or 0400"
-                                                : att_err_str(e));
+    if (att_admin_kek_load(kek_file, kek_uri, &kek, err, err_len) != 0) {
+        return 1;
     }
-    e = att_keyring_new(store, &kek, &kr);
+    att_err e = att_keyring_new(store, &kek, &kr);
     att_kek_wipe(&kek);
     if (e == ATT_OK) {
         e = att_provider_set_load(store, kr, &set);
@@ -650,7 +647,7 @@ static void sync_dir(const char *dir)
 
 int att_admin_restore(const char *path, const char *data_dir,
                       const struct att_admin_backup_secret *sec, const char *kek_file,
-                      char **json_out, char *err, size_t err_len)
+                      const char *kek_uri, char **json_out, char *err, size_t err_len)
 {
     struct opened o;
     struct att_store *store = NULL;
@@ -664,7 +661,7 @@ int att_admin_restore(const char *path, const char *data_dir,
         goto out;
     }
     if (open_snapshot(&o, work, &store, err, err_len) != 0 ||
-        check_keys(store, kek_file, err, err_len) != 0) {
+        check_keys(store, kek_file, kek_uri, err, err_len) != 0) {
         goto out;
     }
     att_store_close(store); /* checkpoints the WAL into the file */

@@ -22,6 +22,7 @@
 
 #include "core/codec.h"
 #include "core/mem.h"
+#include "seal/pkcs11.h"
 
 #define KEK_HEX_LEN (2 * ATT_KEK_LEN)
 
@@ -30,8 +31,26 @@ static const char kek_id_label[] = "attestd/kek-id/v1";
 void att_kek_wipe(struct att_kek *k)
 {
     if (k != NULL) {
+        att_p11_release(k->token);
         att_wipe(k, sizeof(*k));
     }
+}
+
+void att_kek_copy(struct att_kek *dst, const struct att_kek *src)
+{
+    *dst = *src;
+    if (dst->token != NULL) {
+        att_p11_ref(dst->token);
+    }
+}
+
+att_err att_kek_load_pkcs11(const char *uri, bool generate, struct att_kek *out, char *msg,
+                            size_t n)
+{
+    memset(out, 0, sizeof(*out));
+    ATT_TRY(att_p11_open(uri, generate, &out->token, msg, n));
+    att_p11_key_id(out->token, out->id);
+    return ATT_OK;
 }
 
 /* id = lowercase hex of SHA-256("attestd/kek-id/v1" || key)[0..8): public, names the key. */
@@ -66,6 +85,7 @@ static att_err kek_from_hex(const char *hex, size_t len, struct att_kek *out)
     struct att_buf raw;
     struct att_kek k;
 
+    memset(&k, 0, sizeof(k));
     att_buf_init_secret(&raw, ATT_KEK_LEN);
     ATT_CHECK(len == KEK_HEX_LEN, ATT_ERR_ENCODING);
     ATT_GUARD(att_hex_decode(hex, len, &raw));
@@ -136,6 +156,7 @@ att_err att_kek_load_file(const char *path, struct att_kek *out)
     size_t len = 0;
 
     ATT_CHECK(out != NULL, ATT_ERR_ARG);
+    memset(out, 0, sizeof(*out));
     ATT_GUARD(att_secret_file_read(path, text, sizeof(text), &len));
     if (len == KEK_HEX_LEN + 1 && text[KEK_HEX_LEN] == '\n') {
         len = KEK_HEX_LEN;
@@ -160,6 +181,7 @@ att_err att_kek_load_env(const char *name, struct att_kek *out)
     /* A name unsetenv would refuse is refused first, so removal cannot fail. */
     ATT_ENSURE(name != NULL && name[0] != '\0' && strchr(name, '=') == NULL && out != NULL,
                ATT_ERR_ARG);
+    memset(out, 0, sizeof(*out));
     char *v = getenv(name);
     ATT_ENSURE(v != NULL, ATT_ERR_NOT_FOUND);
     att_err rc = kek_from_hex(v, strnlen(v, KEK_HEX_LEN + 1), out);

@@ -61,7 +61,7 @@ att_err att_keyring_new(struct att_store *store, const struct att_kek *kek,
         return ATT_ERR_INTERNAL;
     }
     kr->store = store;
-    kr->kek = *kek;
+    att_kek_copy(&kr->kek, kek);
     *out = kr;
     return ATT_OK;
 }
@@ -72,6 +72,7 @@ void att_keyring_free(struct att_keyring *kr)
         return;
     }
     (void)pthread_mutex_destroy(&kr->mu);
+    att_kek_wipe(&kr->kek);
     att_key_memory_free(kr, sizeof(*kr));
 }
 

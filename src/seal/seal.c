@@ -19,6 +19,8 @@
  */
 #include "seal/seal.h"
 
+#include "seal/pkcs11.h"
+
 #include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -224,7 +226,11 @@ att_err att_dek_wrap(const struct att_kek *kek, const char *dek_id, const uint8_
     ATT_GUARD(random_nonce(nonce));
     ATT_GUARD(dek_aad(dek_id, &aad));
     ATT_GUARD(att_buf_put(out, nonce, sizeof(nonce)));
-    ATT_GUARD(gcm_seal(kek->key, nonce, &aad, dek, ATT_DEK_LEN, out));
+    if (kek->token != NULL) {
+        ATT_GUARD(att_p11_gcm_seal(kek->token, nonce, aad.data, aad.len, dek, ATT_DEK_LEN, out));
+    } else {
+        ATT_GUARD(gcm_seal(kek->key, nonce, &aad, dek, ATT_DEK_LEN, out));
+    }
     rc = ATT_OK;
 out:
     if (rc != ATT_OK && out->data != NULL) {
@@ -232,6 +238,28 @@ out:
         out->data[before] = 0;
     }
     att_buf_cleanup(&aad);
+    return rc;
+}
+
+/* The token takes ciphertext | tag as one input: the wrapped blob after its nonce. */
+static att_err unwrap_in_token(struct att_p11 *token, const uint8_t nonce[GCM_NONCE_LEN],
+                               const struct att_buf *aad, const uint8_t *wrapped, size_t len,
+                               uint8_t dek[ATT_DEK_LEN])
+{
+    struct att_rd r;
+    struct att_bytes ct_tag;
+    struct att_buf pt;
+    att_rd_init(&r, wrapped, len);
+    ATT_TRY(att_rd_skip(&r, GCM_NONCE_LEN));
+    att_rd_rest(&r, &ct_tag);
+    att_buf_init_secret(&pt, 4 * ATT_DEK_LEN); /* room for ciphertext and tag (pkcs11.c) */
+    att_err rc = att_p11_gcm_open(token, nonce, aad->data, aad->len, ct_tag.ptr, ct_tag.len, &pt);
+    if (rc == ATT_OK && pt.len == ATT_DEK_LEN) {
+        memcpy(dek, pt.data, ATT_DEK_LEN);
+    } else if (rc == ATT_OK) {
+        rc = ATT_ERR_SEAL_AUTH;
+    }
+    att_buf_cleanup(&pt);
     return rc;
 }
 
@@ -254,7 +282,11 @@ att_err att_dek_unwrap(const struct att_kek *kek, const char *dek_id, const uint
     ATT_GUARD(att_rd_copy(&r, tag, sizeof(tag)));
     ATT_GUARD(att_rd_end(&r));
     ATT_GUARD(dek_aad(dek_id, &aad));
-    ATT_GUARD(gcm_open(kek->key, nonce, &aad, ct, tag, tmp));
+    if (kek->token != NULL) {
+        ATT_GUARD(unwrap_in_token(kek->token, nonce, &aad, wrapped, len, tmp));
+    } else {
+        ATT_GUARD(gcm_open(kek->key, nonce, &aad, ct, tag, tmp));
+    }
     for (size_t i = 0; i < ATT_DEK_LEN; i++) {
         dek[i] = tmp[i];
     }

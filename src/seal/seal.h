@@ -29,12 +29,19 @@
 #define ATT_KEK_ID_LEN 16 /* hex characters */
 #define ATT_DEK_ID_LEN 32 /* hex characters */
 
+struct att_p11;
+
 struct att_kek {
-    uint8_t key[ATT_KEK_LEN];
+    uint8_t key[ATT_KEK_LEN];    /* unused (zeros) when the key is in a token */
     char id[ATT_KEK_ID_LEN + 1]; /* hex of SHA-256("attestd/kek-id/v1" || key)[0..8) */
+    /* A PKCS#11 token holding the key instead (src/seal/pkcs11.h; its own id), or NULL.
+     * Copies of the struct share it: att_kek_copy takes a reference, att_kek_wipe drops one. */
+    struct att_p11 *token;
 };
 
 /*
+ * The loaders below zero *out first, so that att_kek_wipe is safe after any of them fails.
+ *
  * Load a KEK from a file holding 64 hex characters (an optional trailing
  * newline is allowed). Refuses a file owned by another user than the
  * effective uid or whose mode grants any group or other permission
@@ -56,8 +63,18 @@ att_err att_kek_load_env(const char *name, struct att_kek *out) ATT_WUR;
  * `cap` gives exactly `cap` bytes: ask for one more than the longest valid content.
  */
 att_err att_secret_file_read(const char *path, char *buf, size_t cap, size_t *len) ATT_WUR;
+/*
+ * Use the AES-256 key in the PKCS#11 token that `uri` names as the KEK (src/seal/pkcs11.h);
+ * with `generate`, make that key in the token first (refused when one matches already).
+ * Failures write what went wrong into `msg`.
+ */
+att_err att_kek_load_pkcs11(const char *uri, bool generate, struct att_kek *out, char *msg,
+                            size_t n) ATT_WUR;
+/* *dst = *src, sharing src's token (a reference more). */
+void att_kek_copy(struct att_kek *dst, const struct att_kek *src);
 /* Create a new random KEK file with mode 0600; fails if the file exists. */
 att_err att_kek_generate_file(const char *path) ATT_WUR;
+/* Wipe the key and drop the token reference. Accepts NULL. */
 void att_kek_wipe(struct att_kek *k);
 
 /* Wrap / unwrap a data key under a KEK. */

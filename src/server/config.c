@@ -151,7 +151,8 @@ enum key_kind {
     K_COUNT,
     K_ADDR,   /* one "ip:port" (checked when it is bound) */
     K_OUTPUT, /* log_output: stderr, file or syslog */
-    K_LEVEL
+    K_LEVEL,
+    K_PKCS11 /* an RFC 7512 "pkcs11:" URI */
 };
 
 struct key_def {
@@ -173,6 +174,7 @@ static const struct key_def keys[] = {
     {"tls_client_ca", K_PATH, OFF(tls_client_ca), 0, 0},
     {"issuers_file", K_PATH, OFF(issuers_file), 0, 0},
     {"kek_file", K_PATH, OFF(kek_file), 0, 0},
+    {"kek_pkcs11", K_PKCS11, OFF(kek_pkcs11), 0, 0},
     {"kek_env", K_NAME, OFF(kek_env), 0, 0},
     {"public_url", K_URL, OFF(public_url), 0, 0},
     {"default_signing_alg", K_ALG, OFF(default_signing_alg), 0, 0},
@@ -313,6 +315,12 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
         ATT_TRY(set_string(field, ATT_CONFIG_PATH_MAX, value, msg, msg_len, key));
         mark_set(c, key);
         return ATT_OK;
+    case K_PKCS11:
+        if (strncmp(value, "pkcs11:", 7) != 0) {
+            snprintf(msg, msg_len, "%s: expected a PKCS#11 URI (RFC 7512), pkcs11:...", key);
+            return ATT_ERR_CONFIG;
+        }
+        return set_string(field, sizeof(c->kek_pkcs11), value, msg, msg_len, key);
     case K_NAME:
         if (!valid_env_name(value) || strlen(value) >= sizeof(c->kek_env)) {
             snprintf(msg, msg_len, "%s: expected an environment variable name", key);

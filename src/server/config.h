@@ -37,6 +37,9 @@ struct att_config {
     char issuers_file[ATT_CONFIG_PATH_MAX];  /* "" = no external token issuers */
     char kek_file[ATT_CONFIG_PATH_MAX];
     char kek_env[128];
+    /* The KEK in a PKCS#11 token (src/seal/pkcs11.h); when set, kek_file and kek_env are not
+     * used. */
+    char kek_pkcs11[ATT_CONFIG_PATH_MAX];
     char public_url[512];
     enum att_jws_alg default_signing_alg;
     size_t max_body_size;

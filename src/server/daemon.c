@@ -314,10 +314,17 @@ static int keep_keys_out_of_core_dumps(const struct att_config *cfg)
     return 0;
 }
 
-/* The KEK comes from the environment when set there, else from kek_file. */
+/* The KEK is kek_pkcs11's token key when set, else from the environment when set there, else
+ * from kek_file. */
 static att_err load_kek(const struct att_config *cfg, struct att_kek *kek, char *msg, size_t n)
 {
     att_err rc;
+    if (cfg->kek_pkcs11[0] != 0) {
+        char why[512];
+        rc = att_kek_load_pkcs11(cfg->kek_pkcs11, false, kek, why, sizeof(why));
+        snprintf(msg, n, "kek_pkcs11: %s", rc == ATT_OK ? "" : why);
+        return rc;
+    }
     if (getenv(cfg->kek_env) != NULL) {
         rc = att_kek_load_env(cfg->kek_env, kek);
         snprintf(msg, n, "environment variable %s: %s (expected 64 hex characters)", cfg->kek_env,

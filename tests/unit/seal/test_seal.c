@@ -283,6 +283,7 @@ static void test_bad_arguments(void **state)
 
 static void make_kek(struct att_kek *k, uint8_t seed, const char *id)
 {
+    memset(k, 0, sizeof(*k)); /* no token */
     fill_key(k->key, seed);
     assert_true(strlen(id) == ATT_KEK_ID_LEN);
     memcpy(k->id, id, ATT_KEK_ID_LEN + 1);

@@ -1,0 +1,424 @@
+/*
+ * pkcs11.c - the KEK in a PKCS#11 token (see pkcs11.h).
+ *
+ * Input trust: the URI and PIN file are the operator's (the PIN file checked private like a
+ * key file); what the module answers is bounded where we copy it (slot count, attribute sizes,
+ * output lengths). Mechanism and attributes follow PKCS#11 v2.40 (OASIS): CKM_AES_KEY_GEN
+ * (§2.10.4), CKM_AES_GCM with CK_GCM_PARAMS (§2.12.3).
+ */
+#include "seal/pkcs11.h"
+
+#include <p11-kit/p11-kit.h>
+#include <p11-kit/uri.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "core/codec.h"
+#include "core/mem.h"
+#include "seal/seal.h"
+
+#define SLOTS_MAX 64
+#define PIN_MAX 256
+#define ATTR_MAX 256
+#define TEMPLATE_MAX 16
+
+static const char key_id_label[] = "attestd/kek-id/pkcs11/v1";
+
+struct att_p11 {
+    CK_FUNCTION_LIST *m;
+    CK_SESSION_HANDLE session;
+    bool session_open;
+    CK_OBJECT_HANDLE key;
+    char id[17];
+    pthread_mutex_t lock;
+    atomic_uint refs;
+};
+
+static att_err fail(char *msg, size_t n, att_err rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static att_err fail(char *msg, size_t n, att_err rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, n, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* ---- module ---- */
+
+static CK_FUNCTION_LIST *load_by_name(const char *name)
+{
+    CK_FUNCTION_LIST **all = p11_kit_modules_load(NULL, 0);
+    CK_FUNCTION_LIST *found = NULL;
+    for (size_t i = 0; all != NULL && all[i] != NULL; i++) {
+        char *n = p11_kit_module_get_name(all[i]);
+        if (found == NULL && n != NULL && strcmp(n, name) == 0) {
+            found = all[i];
+        } else {
+            p11_kit_module_release(all[i]);
+        }
+        free(n);
+    }
+    free(all);
+    return found;
+}
+
+static att_err load_module(P11KitUri *uri, struct att_p11 *p, char *msg, size_t n)
+{
+    const char *path = p11_kit_uri_get_module_path(uri);
+    const char *name = p11_kit_uri_get_module_name(uri);
+    if (path == NULL && name == NULL) {
+        return fail(msg, n, ATT_ERR_ARG, "the URI names no module (module-path or module-name)");
+    }
+    p->m = path != NULL ? p11_kit_module_load(path, 0) : load_by_name(name);
+    if (p->m == NULL) {
+        return fail(msg, n, ATT_ERR_IO, "cannot load the PKCS#11 module %s: %s",
+                    path != NULL ? path : name, p11_kit_message() ? p11_kit_message() : "");
+    }
+    CK_RV rv = p11_kit_module_initialize(p->m);
+    if (rv != CKR_OK) {
+        p11_kit_module_release(p->m);
+        p->m = NULL;
+        return fail(msg, n, ATT_ERR_IO, "C_Initialize failed (0x%lx)", (unsigned long)rv);
+    }
+    return ATT_OK;
+}
+
+/* The first slot whose token matches the URI; its serial number for the key id. */
+static att_err find_token(P11KitUri *uri, struct att_p11 *p, CK_SLOT_ID *slot, char serial[17],
+                          char *msg, size_t n)
+{
+    CK_SLOT_ID slots[SLOTS_MAX];
+    CK_ULONG count = SLOTS_MAX;
+    CK_RV rv = p->m->C_GetSlotList(CK_TRUE, slots, &count);
+    if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL) {
+        return fail(msg, n, ATT_ERR_IO, "C_GetSlotList failed (0x%lx)", (unsigned long)rv);
+    }
+    count = count > SLOTS_MAX ? SLOTS_MAX : count;
+    for (CK_ULONG i = 0; i < count; i++) {
+        CK_TOKEN_INFO info;
+        if (p->m->C_GetTokenInfo(slots[i], &info) == CKR_OK &&
+            p11_kit_uri_match_token_info(uri, &info) == 1) {
+            *slot = slots[i];
+            memcpy(serial, info.serialNumber, 16);
+            serial[16] = 0;
+            return ATT_OK;
+        }
+    }
+    return fail(msg, n, ATT_ERR_NOT_FOUND, "no token matches the URI");
+}
+
+/* pin-value, or pin-source naming a private file ("file:" prefix optional). */
+static att_err login(P11KitUri *uri, struct att_p11 *p, char *msg, size_t n)
+{
+    char pin[PIN_MAX + 1];
+    size_t len = 0;
+    const char *value = p11_kit_uri_get_pin_value(uri);
+    const char *source = p11_kit_uri_get_pin_source(uri);
+    att_err rc = ATT_OK;
+    if (value != NULL) {
+        len = strlen(value);
+        if (len > PIN_MAX) {
+            return fail(msg, n, ATT_ERR_ARG, "pin-value is longer than %d bytes", PIN_MAX);
+        }
+        memcpy(pin, value, len);
+    } else if (source != NULL) {
+        const char *path = strncmp(source, "file:", 5) == 0 ? source + 5 : source;
+        rc = att_secret_file_read(path, pin, sizeof(pin), &len);
+        if (rc == ATT_OK && len > 0 && pin[len - 1] == '\n') {
+            len--;
+        }
+        if (rc != ATT_OK || len > PIN_MAX) {
+            att_wipe(pin, sizeof(pin));
+            return fail(msg, n, rc != ATT_OK ? rc : ATT_ERR_ARG, "pin-source %s: %s", path,
+                        rc == ATT_ERR_PERM ? "must be a regular file of this user with mode 0600 "
+                                             "or 0400"
+                        : rc != ATT_OK     ? "cannot read it"
+                                           : "longer than 256 bytes");
+        }
+    } else {
+        return fail(msg, n, ATT_ERR_ARG, "the URI gives no PIN (pin-source or pin-value)");
+    }
+    CK_RV rv = p->m->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)len);
+    att_wipe(pin, sizeof(pin));
+    if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+        return fail(msg, n, ATT_ERR_CREDENTIALS, "C_Login failed (0x%lx)%s", (unsigned long)rv,
+                    rv == CKR_PIN_INCORRECT ? ": wrong PIN" : "");
+    }
+    return ATT_OK;
+}
+
+/* ---- the key ---- */
+
+/* The URI's object attributes (label, id) and class secret key: the search template. */
+static size_t key_template(P11KitUri *uri, CK_ATTRIBUTE *t, CK_OBJECT_CLASS *cls)
+{
+    size_t k = 0;
+    CK_ULONG n_attrs = 0;
+    CK_ATTRIBUTE *attrs = p11_kit_uri_get_attributes(uri, &n_attrs);
+    for (CK_ULONG i = 0; i < n_attrs && k < TEMPLATE_MAX - 1; i++) {
+        if (attrs[i].type == CKA_LABEL || attrs[i].type == CKA_ID) {
+            t[k++] = attrs[i];
+        }
+    }
+    t[k++] = (CK_ATTRIBUTE){CKA_CLASS, cls, sizeof(*cls)};
+    return k;
+}
+
+static bool has_attr(const CK_ATTRIBUTE *t, size_t n, CK_ATTRIBUTE_TYPE type)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].type == type) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static att_err find_key(P11KitUri *uri, struct att_p11 *p, size_t *found, char *msg, size_t n)
+{
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_ATTRIBUTE t[TEMPLATE_MAX];
+    size_t k = key_template(uri, t, &cls);
+    if (!has_attr(t, k, CKA_LABEL) && !has_attr(t, k, CKA_ID)) {
+        return fail(msg, n, ATT_ERR_ARG, "the URI names no key (object=LABEL or id=...)");
+    }
+    CK_OBJECT_HANDLE h[2];
+    CK_ULONG got = 0;
+    CK_RV rv = p->m->C_FindObjectsInit(p->session, t, (CK_ULONG)k);
+    if (rv == CKR_OK) {
+        rv = p->m->C_FindObjects(p->session, h, 2, &got);
+        (void)p->m->C_FindObjectsFinal(p->session);
+    }
+    if (rv != CKR_OK) {
+        return fail(msg, n, ATT_ERR_IO, "C_FindObjects failed (0x%lx)", (unsigned long)rv);
+    }
+    *found = got;
+    if (got == 1) {
+        p->key = h[0];
+    }
+    return ATT_OK;
+}
+
+static att_err generate_key(P11KitUri *uri, struct att_p11 *p, char *msg, size_t n)
+{
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE type = CKK_AES;
+    CK_ULONG len = 32;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE t[TEMPLATE_MAX];
+    size_t k = key_template(uri, t, &cls);
+    if (!has_attr(t, k, CKA_LABEL)) {
+        return fail(msg, n, ATT_ERR_ARG, "name the new key with object=LABEL in the URI");
+    }
+    const CK_ATTRIBUTE more[] = {
+        {CKA_KEY_TYPE, &type, sizeof(type)}, {CKA_VALUE_LEN, &len, sizeof(len)},
+        {CKA_TOKEN, &yes, sizeof(yes)},      {CKA_PRIVATE, &yes, sizeof(yes)},
+        {CKA_SENSITIVE, &yes, sizeof(yes)},  {CKA_EXTRACTABLE, &no, sizeof(no)},
+        {CKA_ENCRYPT, &yes, sizeof(yes)},    {CKA_DECRYPT, &yes, sizeof(yes)},
+    };
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]) && k < TEMPLATE_MAX; i++) {
+        t[k++] = more[i];
+    }
+    CK_MECHANISM mech = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_RV rv = p->m->C_GenerateKey(p->session, &mech, t, (CK_ULONG)k, &p->key);
+    if (rv != CKR_OK) {
+        return fail(msg, n, ATT_ERR_IO, "C_GenerateKey failed (0x%lx)", (unsigned long)rv);
+    }
+    return ATT_OK;
+}
+
+/* Read one attribute of the key (at most ATTR_MAX bytes) into `out`, *len its length. */
+static void key_attr(struct att_p11 *p, CK_ATTRIBUTE_TYPE type, uint8_t out[ATTR_MAX],
+                     CK_ULONG *len)
+{
+    CK_ATTRIBUTE a = {type, NULL, 0};
+    *len = 0;
+    if (p->m->C_GetAttributeValue(p->session, p->key, &a, 1) == CKR_OK &&
+        a.ulValueLen != CK_UNAVAILABLE_INFORMATION && a.ulValueLen <= ATTR_MAX) {
+        a.pValue = out;
+        if (p->m->C_GetAttributeValue(p->session, p->key, &a, 1) == CKR_OK) {
+            *len = a.ulValueLen;
+        }
+    }
+}
+
+static att_err compute_id(struct att_p11 *p, const char serial[17])
+{
+    uint8_t id[ATTR_MAX], label[ATTR_MAX], digest[32];
+    CK_ULONG id_len, label_len;
+    key_attr(p, CKA_ID, id, &id_len);
+    key_attr(p, CKA_LABEL, label, &label_len);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t lens[2] = {(uint8_t)id_len, (uint8_t)label_len};
+    bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+              EVP_DigestUpdate(ctx, key_id_label, sizeof(key_id_label)) == 1 &&
+              EVP_DigestUpdate(ctx, serial, 16) == 1 && EVP_DigestUpdate(ctx, lens, 2) == 1 &&
+              EVP_DigestUpdate(ctx, id, id_len) == 1 &&
+              EVP_DigestUpdate(ctx, label, label_len) == 1 &&
+              EVP_DigestFinal_ex(ctx, digest, NULL) == 1;
+    EVP_MD_CTX_free(ctx);
+    ATT_ENSURE(ok, ATT_ERR_CRYPTO);
+    struct att_buf hex;
+    att_buf_init(&hex, 64);
+    att_err rc = att_hex_encode(digest, 8, &hex);
+    if (rc == ATT_OK) {
+        memcpy(p->id, hex.data, 16);
+        p->id[16] = 0;
+    }
+    att_buf_cleanup(&hex);
+    return rc;
+}
+
+static void close_all(struct att_p11 *p)
+{
+    if (p->session_open) {
+        (void)p->m->C_Logout(p->session);
+        (void)p->m->C_CloseSession(p->session);
+    }
+    if (p->m != NULL) {
+        (void)p11_kit_module_finalize(p->m);
+        p11_kit_module_release(p->m);
+    }
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+static att_err open_steps(P11KitUri *uri, bool generate, struct att_p11 *p, char *msg, size_t n)
+{
+    CK_SLOT_ID slot = 0;
+    char serial[17];
+    size_t found = 0;
+    ATT_TRY(load_module(uri, p, msg, n));
+    ATT_TRY(find_token(uri, p, &slot, serial, msg, n));
+    CK_RV rv =
+        p->m->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &p->session);
+    if (rv != CKR_OK) {
+        return fail(msg, n, ATT_ERR_IO, "C_OpenSession failed (0x%lx)", (unsigned long)rv);
+    }
+    p->session_open = true;
+    ATT_TRY(login(uri, p, msg, n));
+    ATT_TRY(find_key(uri, p, &found, msg, n));
+    if (generate && found > 0) {
+        return fail(msg, n, ATT_ERR_EXISTS, "the token has a key matching the URI already");
+    }
+    if (generate) {
+        ATT_TRY(generate_key(uri, p, msg, n));
+    } else if (found != 1) {
+        return fail(msg, n, found == 0 ? ATT_ERR_NOT_FOUND : ATT_ERR_ARG,
+                    found == 0 ? "no secret key in the token matches the URI"
+                               : "more than one secret key matches the URI");
+    }
+    return compute_id(p, serial);
+}
+
+att_err att_p11_open(const char *uri_text, bool generate, struct att_p11 **out, char *msg, size_t n)
+{
+    ATT_ENSURE(uri_text != NULL && strlen(uri_text) <= ATT_P11_URI_MAX, ATT_ERR_ARG);
+    P11KitUri *uri = p11_kit_uri_new();
+    struct att_p11 *p = calloc(1, sizeof(*p));
+    if (uri == NULL || p == NULL) {
+        p11_kit_uri_free(uri);
+        free(p);
+        return ATT_ERR_NOMEM;
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    atomic_init(&p->refs, 1);
+    att_err rc;
+    int prc = p11_kit_uri_parse(uri_text, P11_KIT_URI_FOR_ANY, uri);
+    if (prc != P11_KIT_URI_OK) {
+        rc =
+            fail(msg, n, ATT_ERR_ARG, "not a PKCS#11 URI (RFC 7512): %s", p11_kit_uri_message(prc));
+    } else {
+        rc = open_steps(uri, generate, p, msg, n);
+    }
+    p11_kit_uri_free(uri); /* frees the PIN value with it */
+    if (rc != ATT_OK) {
+        close_all(p);
+        return rc;
+    }
+    *out = p;
+    return ATT_OK;
+}
+
+void att_p11_ref(struct att_p11 *p)
+{
+    atomic_fetch_add(&p->refs, 1);
+}
+
+void att_p11_release(struct att_p11 *p)
+{
+    if (p != NULL && atomic_fetch_sub(&p->refs, 1) == 1) {
+        close_all(p);
+    }
+}
+
+void att_p11_key_id(const struct att_p11 *p, char id[17])
+{
+    memcpy(id, p->id, 17);
+}
+
+/* ---- AES-256-GCM in the token ---- */
+
+static att_err gcm(struct att_p11 *p, bool seal, const uint8_t nonce[12], const uint8_t *aad,
+                   size_t aad_len, const uint8_t *in, size_t len, struct att_buf *out)
+{
+    ATT_ENSURE(seal || len >= 16, ATT_ERR_SEAL_AUTH);
+    size_t want = seal ? len + 16 : len - 16;
+    /* Room for the whole input plus a tag: some tokens (SoftHSM) ask for as much room when
+     * decrypting as the ciphertext and tag take, before they know the tag is good. */
+    size_t room = len + 16;
+    ATT_TRY(att_buf_reserve(out, room));
+    uint8_t iv[12];
+    memcpy(iv, nonce, sizeof(iv));
+    CK_GCM_PARAMS params = {
+        .iv_ptr = iv,
+        .iv_len = sizeof(iv),
+        .iv_bits = 8 * sizeof(iv),
+        .aad_ptr = (CK_BYTE_PTR)(uintptr_t)aad,
+        .aad_len = (CK_ULONG)aad_len,
+        .tag_bits = 128,
+    };
+    CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof(params)};
+    CK_ULONG got = (CK_ULONG)room;
+    uint8_t *dst = out->data + out->len;
+    pthread_mutex_lock(&p->lock);
+    CK_RV rv = seal ? p->m->C_EncryptInit(p->session, &mech, p->key)
+                    : p->m->C_DecryptInit(p->session, &mech, p->key);
+    bool init_ok = rv == CKR_OK;
+    if (init_ok) {
+        rv =
+            seal
+                ? p->m->C_Encrypt(p->session, (CK_BYTE_PTR)(uintptr_t)in, (CK_ULONG)len, dst, &got)
+                : p->m->C_Decrypt(p->session, (CK_BYTE_PTR)(uintptr_t)in, (CK_ULONG)len, dst, &got);
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (rv != CKR_OK || got != want) {
+        att_wipe(dst, room);
+        /* Once the operation started, a failed decryption is a tag that does not verify. */
+        return !seal && init_ok ? ATT_ERR_SEAL_AUTH : ATT_ERR_CRYPTO;
+    }
+    out->len += want;
+    out->data[out->len] = 0;
+    return ATT_OK;
+}
+
+att_err att_p11_gcm_seal(struct att_p11 *p, const uint8_t nonce[12], const uint8_t *aad,
+                         size_t aad_len, const uint8_t *pt, size_t len, struct att_buf *out)
+{
+    return gcm(p, true, nonce, aad, aad_len, pt, len, out);
+}
+
+att_err att_p11_gcm_open(struct att_p11 *p, const uint8_t nonce[12], const uint8_t *aad,
+                         size_t aad_len, const uint8_t *ct_tag, size_t len, struct att_buf *out)
+{
+    return gcm(p, false, nonce, aad, aad_len, ct_tag, len, out);
+}

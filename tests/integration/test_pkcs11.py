@@ -1,0 +1,153 @@
+"""The key-encryption key in a PKCS#11 token, black-box, against SoftHSM 2 (Debian softhsm2):
+initialise a token, make the KEK in it with `attestctl kek generate --pkcs11`, rotate a running
+service's KEK from its file into the token, run attestd with `kek_pkcs11` and no key file,
+attest and verify the tokens with /certs, then rotate back out of the token into a new file.
+Refusals name their cause: a wrong PIN, no such token, no such key, a key that exists already,
+a PIN file others can read.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import harness as h
+import test_attest_testpki as tp
+
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+API = "?api-version=2020-10-01"
+
+
+class SoftHsm:
+    """A SoftHSM configuration of its own (SOFTHSM2_CONF) with one initialised token."""
+
+    def __init__(self, tmp, label="attestd", pin="1234"):
+        self.dir = os.path.join(tmp, "softhsm")
+        os.makedirs(os.path.join(self.dir, "tokens"))
+        self.conf = os.path.join(self.dir, "softhsm2.conf")
+        with open(self.conf, "w", encoding="ascii") as f:
+            f.write(f"directories.tokendir = {self.dir}/tokens\nobjectstore.backend = file\n"
+                    "log.level = ERROR\n")
+        os.environ["SOFTHSM2_CONF"] = self.conf  # attestd and attestctl inherit it
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label,
+                        "--pin", pin, "--so-pin", "87654321"], check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.pin_file = os.path.join(self.dir, "pin")
+        fd = os.open(self.pin_file, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(pin + "\n")
+
+    def uri(self, token="attestd", obj="attestd-kek", pin_file=None):
+        return (f"pkcs11:token={token};object={obj};type=secret-key"
+                f"?module-path={SOFTHSM_MODULE}&pin-source=file:{pin_file or self.pin_file}")
+
+
+class KekInTokenTest(unittest.TestCase):
+    time_limit = 240
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="attestd-pkcs11-")
+        cls.saved_conf = os.environ.get("SOFTHSM2_CONF")
+        cls.hsm = SoftHsm(cls.tmp)
+        cls.quote, bundle, root = tp.make_evidence(
+            os.path.join(cls.tmp, "ev"), "--report-data", tp.report_data_for(tp.RUNTIME_JSON))
+        cls.base_config = f"dcap_trust_anchors = {root}\n"
+        cls.d = tp.start_daemon(root, bundle)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        if cls.saved_conf is None:
+            os.environ.pop("SOFTHSM2_CONF", None)
+        else:
+            os.environ["SOFTHSM2_CONF"] = cls.saved_conf
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def attest_and_verify(self):
+        status, _, data = self.d.request(
+            "POST", "/attest/SgxEnclave" + API,
+            body=json.dumps({"quote": h.b64url_encode(self.quote),
+                             "runtimeData": {"data": h.b64url_encode(tp.RUNTIME_JSON),
+                                             "dataType": "Binary"}}).encode(),
+            headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 200, data)
+        jwks = self.d.get_json("/certs")[2]
+        return h.verify_jws(json.loads(data)["token"], jwks)[1]
+
+    def test_rotate_into_and_out_of_the_token(self):
+        d, hsm = self.d, self.hsm
+        uri = hsm.uri()
+        out = d.attestctl("kek", "generate", "--pkcs11", uri).stdout
+        self.assertRegex(out, r"kek id [0-9a-f]{16}")
+        kids = [k["kid"] for k in d.get_json("/certs")[2]["keys"]]
+        before = self.attest_and_verify()
+
+        # Into the token: rewrap, switch the configuration, take the key file away.
+        d.stop()
+        d.attestctl("kek", "rotate", "--new-kek-pkcs11", uri)
+        os.rename(os.path.join(d.data, "kek.key"), os.path.join(self.tmp, "old.kek"))
+        d.write_config(self.base_config + f"kek_pkcs11 = {uri}\n")
+        d.start()
+        self.assertEqual([k["kid"] for k in d.get_json("/certs")[2]["keys"]], kids)
+        claims = self.attest_and_verify()
+        self.assertEqual(claims["x-ms-sgx-mrenclave"], before["x-ms-sgx-mrenclave"])
+        d.attestctl("provider", "create", "in-token", "--alg", "ES256")  # seals under the token
+        d.reload()
+        self.assertEqual(d.get_json("/providers/in-token/certs")[0], 200)
+        # The old key file no longer opens anything.
+        d.stop()
+        d.write_config(self.base_config + f"kek_file = {self.tmp}/old.kek\n")
+        p = h.run_attestd(["--config", d.config_path, "--data-dir", d.data])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("key-encryption key", h.startup_failure(p))
+
+        # Out of the token into a new file.
+        d.write_config(self.base_config + f"kek_pkcs11 = {uri}\n")
+        new_file = os.path.join(self.tmp, "new.kek")
+        d.attestctl("kek", "generate", new_file)
+        out = d.attestctl("kek", "rotate", "--new-kek-file", new_file).stdout
+        self.assertIn("now point kek_file at it", out)
+        d.write_config(self.base_config + f"kek_file = {new_file}\n")
+        d.start()
+        self.attest_and_verify()
+        self.assertEqual(d.get_json("/providers/in-token/certs")[0], 200)
+
+    def test_refusals(self):
+        d, hsm = self.d, self.hsm
+        hsm_uri = hsm.uri(obj="refusal-kek")
+        d.attestctl("kek", "generate", "--pkcs11", hsm_uri)
+        wrong_pin = os.path.join(self.tmp, "wrong-pin")
+        fd = os.open(wrong_pin, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("0000\n")
+        open_pin = os.path.join(self.tmp, "open-pin")
+        with open(open_pin, "w") as f:
+            f.write("1234\n")
+        os.chmod(open_pin, 0o644)
+        for uri, words in (
+                (hsm_uri, "the token has a key matching the URI already"),
+                (hsm.uri(obj="refusal-kek", pin_file=wrong_pin), "C_Login failed (0xa0): wrong PIN"),
+                (hsm.uri(token="nope", obj="x"), "no token matches the URI"),
+                (hsm.uri(obj="refusal-kek", pin_file=open_pin),
+                 "must be a regular file of this user with mode 0600 or 0400"),
+                ("pkcs11:token=attestd;object=x", "the URI names no module"),
+                ("pkcs11:token=attestd?module-path=" + SOFTHSM_MODULE + "&pin-source=file:" +
+                 hsm.pin_file, "the URI names no key (object=LABEL or id=...)")):
+            with self.subTest(uri=uri):
+                p = d.attestctl("kek", "generate", "--pkcs11", uri, check=False)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(words, p.stderr)
+        # A daemon pointed at a key the token does not have does not start, and says why.
+        cfg = os.path.join(self.tmp, "missing.conf")
+        with open(cfg, "w") as f:
+            f.write(self.base_config + f"kek_pkcs11 = {hsm.uri(obj='missing')}\n"
+                    f"listen = 127.0.0.1:{h.free_port()}\n")
+        p = h.run_attestd(["--config", cfg, "--data-dir", d.data])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no secret key in the token matches the URI", h.startup_failure(p))
+
+
+if __name__ == "__main__":
+    unittest.main()
