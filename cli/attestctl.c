@@ -809,6 +809,7 @@ static const char *change_action(int n, char **args)
         {"collateral", "import", "collateral.import"},
         {"token", "issue", "token.issue"},
         {"audit", "acknowledge-loss", "audit.loss"},
+        {"backup", "create", "backup.create"},
     };
     for (size_t i = 0; n >= 2 && i < sizeof(changes) / sizeof(changes[0]); i++) {
         if (strcmp(args[0], changes[i].cmd) == 0 && strcmp(args[1], changes[i].sub) == 0) {

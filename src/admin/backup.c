@@ -78,9 +78,11 @@ static int backup_key(const struct att_admin_backup_secret *sec, const struct at
     size_t len = 0;
     att_err e = att_secret_file_read(sec->passphrase_file, pass, sizeof(pass), &len);
     if (e == ATT_OK && len > 0 && pass[len - 1] == '\n') {
-        len--; /* one line, as `echo` or an editor writes it */
+        len--; /* one line, as `echo` or an editor writes it (CRLF too) */
+        len -= len > 0 && pass[len - 1] == '\r' ? 1 : 0;
     }
-    if (e == ATT_OK && (len < 8 || len > PASS_FILE_MAX || memchr(pass, '\n', len) != NULL)) {
+    if (e == ATT_OK && (len < 8 || len > PASS_FILE_MAX || memchr(pass, '\n', len) != NULL ||
+                        memchr(pass, '\r', len) != NULL || memchr(pass, 0, len) != NULL)) {
         e = ATT_ERR_ARG;
     }
     if (e == ATT_OK) {
@@ -93,7 +95,8 @@ static int backup_key(const struct att_admin_backup_secret *sec, const struct at
     return att_admin_fail(err, err_len, "%s: %s", sec->passphrase_file,
                           e == ATT_ERR_PERM  ? "must be a regular file of this user with mode "
                                                "0600 or 0400"
-                          : e == ATT_ERR_ARG ? "the passphrase must be one line of 8 to 1024 bytes"
+                          : e == ATT_ERR_ARG ? "the passphrase must be one line of 8 to 1024 bytes "
+                                               "(no NUL)"
                           : e == ATT_ERR_BACKUP_FORMAT
                               ? "the archive asks for a passphrase cost out of bounds"
                               : att_err_str(e));
@@ -114,47 +117,21 @@ static att_err sign_with_auth(void *arg, const char *digest_hex, size_t len, str
     return att_auth_sign(arg, ATT_BACKUP_JWS_TYP, digest_hex, len, jws);
 }
 
-static att_err count_item(const void *item, void *arg)
-{
-    (void)item;
-    (*(json_int_t *)arg)++;
-    return ATT_OK;
-}
-
-static att_err count_provider(const struct att_provider_rec *p, void *arg)
-{
-    return count_item(p, arg);
-}
-static att_err count_principal(const struct att_principal_rec *p, void *arg)
-{
-    return count_item(p, arg);
-}
-static att_err count_role(const struct att_role_rec *r, void *arg)
-{
-    return count_item(r, arg);
-}
-
-/* What the archive holds, for `backup verify` and the restore's report. */
-static json_t *manifest(struct att_admin *a, int schema, int64_t now, char *err, size_t err_len)
+/*
+ * What the archive holds, for `backup verify` and the restore's report: counted in the
+ * snapshot itself (`img`), so they are the archive's even while others keep writing.
+ */
+static json_t *manifest(struct att_admin *a, const struct att_store_image *img, int64_t now,
+                        char *err, size_t err_len)
 {
     struct att_store *store = att_admin_store(a);
-    json_int_t providers = 0, principals = 0, roles = 0;
     int64_t head_seq = 0, first_seq = 0, kept_seq = 0;
     char head_hash[ATT_AUDIT_HASH_HEX + 1] = "";
     char kept_hash[65] = "";
     char created[32];
     struct att_audit_db *db = NULL;
-    att_err e = att_store_provider_list(store, count_provider, &providers);
-    if (e == ATT_OK) {
-        e = att_store_principal_list(store, count_principal, &principals);
-    }
-    if (e == ATT_OK) {
-        e = att_store_role_list(store, count_role, &roles);
-    }
     /* The trail is open already (the attempt record): a second handle, unchecked. */
-    if (e == ATT_OK) {
-        e = att_audit_db_open(att_admin_audit_path(a), 2000, false, &db);
-    }
+    att_err e = att_audit_db_open(att_admin_audit_path(a), 2000, false, &db);
     if (e == ATT_OK) {
         e = att_audit_db_head(db, &head_seq, head_hash, &first_seq);
     }
@@ -163,16 +140,67 @@ static json_t *manifest(struct att_admin *a, int schema, int64_t now, char *err,
         kept_seq = 0; /* no checkpoint yet */
     }
     if (e != ATT_OK) {
-        att_admin_fail(err, err_len, "cannot read the state to back up: %s", att_err_str(e));
+        att_admin_fail(err, err_len, "cannot read the audit trail's head: %s", att_err_str(e));
         return NULL;
     }
     att_time_format(now, created, sizeof(created));
-    return json_pack("{s:i,s:s,s:i,s:s,s:{s:I,s:I,s:I},s:{s:I,s:s,s:I,s:s}}", "format",
-                     ATT_BACKUP_FORMAT, "created", created, "schema", schema, "public_url",
-                     att_admin_config(a)->public_url, "counts", "providers", providers,
-                     "principals", principals, "role_assignments", roles, "audit", "head_seq",
-                     (json_int_t)head_seq, "head_hash", head_hash, "checkpoint_seq",
-                     (json_int_t)kept_seq, "checkpoint_hash", kept_seq > 0 ? kept_hash : "");
+    return json_pack("{s:i,s:s,s:i,s:s,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:s,s:I,s:s}}", "format",
+                     ATT_BACKUP_FORMAT, "created", created, "schema", img->schema, "public_url",
+                     att_admin_config(a)->public_url, "counts", "providers",
+                     (json_int_t)img->providers, "signing_keys", (json_int_t)img->signing_keys,
+                     "policy_versions", (json_int_t)img->policy_versions, "principals",
+                     (json_int_t)img->principals, "role_assignments",
+                     (json_int_t)img->role_assignments, "audit", "head_seq", (json_int_t)head_seq,
+                     "head_hash", head_hash, "checkpoint_seq", (json_int_t)kept_seq,
+                     "checkpoint_hash", kept_seq > 0 ? kept_hash : "");
+}
+
+/* Remove a private work directory and what we put in it (never anything else). */
+static void remove_work_dir(const char *dir)
+{
+    static const char *names[] = {DB_ENTRY,   DB_ENTRY "-wal", DB_ENTRY "-shm",
+                                  "audit.db", "audit.db-wal",  "audit.db-shm"};
+    char file[1300];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
+        (void)unlink(file);
+    }
+    (void)rmdir(dir);
+}
+
+/*
+ * Remove work directories an interrupted run left next to `path` (path.TAG-XXXXXX, ours,
+ * holding only what we put there): a crash must not leave a copy of the state lying around.
+ */
+static void sweep_leftovers(const char *path, const char *tag)
+{
+    char dirname_buf[1200], prefix[256], full[1300];
+    snprintf(dirname_buf, sizeof(dirname_buf), "%s", path);
+    char *slash = strrchr(dirname_buf, '/');
+    const char *base = slash != NULL ? slash + 1 : dirname_buf;
+    int w = snprintf(prefix, sizeof(prefix), "%s.%s-", base, tag);
+    if (w < 0 || (size_t)w >= sizeof(prefix)) {
+        return;
+    }
+    if (slash != NULL) {
+        *slash = 0;
+    }
+    DIR *d = opendir(slash != NULL ? (dirname_buf[0] != 0 ? dirname_buf : "/") : ".");
+    struct dirent *ent;
+    while (d != NULL && (ent = readdir(d)) != NULL) {
+        struct stat st;
+        if (strncmp(ent->d_name, prefix, (size_t)w) != 0 || strlen(ent->d_name) != (size_t)w + 6) {
+            continue;
+        }
+        snprintf(full, sizeof(full), "%s/%s", slash != NULL ? dirname_buf : ".", ent->d_name);
+        if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid()) {
+            fprintf(stderr, "attestctl: removing %s, left by an interrupted run\n", full);
+            remove_work_dir(full);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
 }
 
 /* A private directory next to `path` (same file system): path.TAG-XXXXXX, mode 0700. */
@@ -192,6 +220,7 @@ static int snapshot(struct att_admin *a, struct att_buf *db_bytes, char *err, si
 {
     char dir[1200];
     char file[1300];
+    sweep_leftovers(att_admin_config(a)->database, "backup");
     if (private_dir_near(att_admin_config(a)->database, "backup", dir, sizeof(dir), err, err_len) !=
         0) {
         return 1;
@@ -199,7 +228,10 @@ static int snapshot(struct att_admin *a, struct att_buf *db_bytes, char *err, si
     snprintf(file, sizeof(file), "%s/%s", dir, DB_ENTRY);
     att_err e = att_store_snapshot(att_admin_store(a), file);
     if (e == ATT_OK) {
-        e = att_file_read(file, ATT_BACKUP_MAX, db_bytes);
+        e = chmod(file, 0600) == 0 ? ATT_OK : ATT_ERR_IO; /* SQLite made it 0644 */
+    }
+    if (e == ATT_OK) {
+        e = att_file_read_regular(file, ATT_BACKUP_MAX, db_bytes);
     }
     (void)unlink(file);
     (void)rmdir(dir);
@@ -237,30 +269,33 @@ static int write_new_file(const char *path, const uint8_t *data, size_t len, cha
     return 0;
 }
 
-/* The payload of a new archive: the manifest and the snapshot. */
+/* The payload of a new archive: the manifest and the snapshot (checked as a restore will). */
 static int build_payload(struct att_admin *a, int64_t now, struct att_buf *payload,
                          json_t **man_out, char *err, size_t err_len)
 {
-    int schema = 0;
     struct att_buf db;
+    struct att_store_image img;
     att_buf_init(&db, ATT_BACKUP_MAX);
-    if (att_store_schema_version(att_admin_store(a), &schema) != ATT_OK) {
-        return att_admin_fail(err, err_len, "cannot read the schema version");
+    int rc = snapshot(a, &db, err, err_len);
+    if (rc == 0) {
+        att_err e = att_store_sqlite_check_image(db.data, db.len, &img);
+        rc = e == ATT_OK
+                 ? 0
+                 : att_admin_fail(err, err_len, "the snapshot does not check: %s", att_err_str(e));
     }
-    json_t *man = manifest(a, schema, now, err, err_len);
-    int rc = man != NULL ? snapshot(a, &db, err, err_len) : 1;
-    char *text = rc == 0 ? json_dumps(man, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    if (rc == 0 && (text == NULL ||
-                    att_backup_entry_put(payload, MANIFEST_ENTRY, (const uint8_t *)text,
-                                         strlen(text)) != ATT_OK ||
-                    att_backup_entry_put(payload, DB_ENTRY, db.data, db.len) != ATT_OK)) {
+    json_t *man = rc == 0 ? manifest(a, &img, now, err, err_len) : NULL;
+    char *text = man != NULL ? json_dumps(man, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (man != NULL && (text == NULL ||
+                        att_backup_entry_put(payload, MANIFEST_ENTRY, (const uint8_t *)text,
+                                             strlen(text)) != ATT_OK ||
+                        att_backup_entry_put(payload, DB_ENTRY, db.data, db.len) != ATT_OK)) {
         rc = att_admin_fail(err, err_len, "the store is too large to back up (over 1 GiB)");
     }
     free(text);
     att_buf_cleanup(&db);
-    if (rc != 0) {
+    if (rc != 0 || man == NULL) {
         json_decref(man);
-        return rc;
+        return 1;
     }
     *man_out = man;
     return 0;
@@ -372,10 +407,12 @@ static void opened_cleanup(struct opened *o)
 static int open_archive(const char *path, const struct att_admin_backup_secret *sec,
                         struct opened *o, char *err, size_t err_len)
 {
-    att_err e = att_file_read(path, ARCHIVE_READ_MAX, &o->file);
+    att_err e = att_file_read_regular(path, ARCHIVE_READ_MAX, &o->file);
     if (e != ATT_OK) {
         return att_admin_fail(err, err_len, "%s: %s", path,
-                              e == ATT_ERR_TOO_LARGE ? "larger than any backup" : strerror(errno));
+                              e == ATT_ERR_TOO_LARGE ? "larger than any backup"
+                              : errno == EINVAL      ? "not a regular file"
+                                                     : strerror(errno));
     }
     if (att_backup_parse(o->file.data, o->file.len, &o->view) != ATT_OK) {
         return att_admin_fail(
@@ -418,23 +455,34 @@ static int open_archive(const char *path, const struct att_admin_backup_secret *
     return 0;
 }
 
-/* Whether the store has an access-token key of this kid (the archive's signer). */
-struct find_kid {
-    const char *kid;
-    bool found;
-};
-
-static att_err match_kid(const struct att_key_rec *k, void *arg)
+/*
+ * Vet the archive's database in memory (store.h, att_store_sqlite_check_image: attestd's
+ * schema and nothing else, sound pages) and check it holds the key that signed the archive.
+ * Nothing is written anywhere.
+ */
+static int check_snapshot(const struct opened *o, char *err, size_t err_len)
 {
-    struct find_kid *f = arg;
-    f->found = f->found || strcmp(k->kid, f->kid) == 0;
-    return ATT_OK;
+    struct att_store_image img;
+    att_err e = att_store_sqlite_check_image(o->db.ptr, o->db.len, &img);
+    if (e != ATT_OK) {
+        return att_admin_fail(
+            err, err_len, "the database in the archive %s",
+            e == ATT_ERR_STORE_SCHEMA && img.schema > att_store_schema_latest()
+                ? "has a schema newer than this program's: use a newer attestctl"
+            : e == ATT_ERR_STORE_SCHEMA
+                ? "does not have attestd's schema (unknown tables, indexes, triggers or views)"
+                : "is damaged");
+    }
+    for (size_t i = 0; i < img.n_auth; i++) {
+        if (strcmp(img.auth_kid[i], o->kid) == 0) {
+            return 0;
+        }
+    }
+    return att_admin_fail(err, err_len,
+                          "the archive was signed by a key its own service does not have");
 }
 
-/*
- * Write the snapshot as `dir`/attestd.db and open it as a store (migrating it to this
- * program's schema), then check it: sound, and holding the key that signed the archive.
- */
+/* Write the vetted snapshot as `dir`/attestd.db and open it as a store (migrating it). */
 static int open_snapshot(const struct opened *o, const char *dir, struct att_store **store,
                          char *err, size_t err_len)
 {
@@ -444,44 +492,25 @@ static int open_snapshot(const struct opened *o, const char *dir, struct att_sto
         return 1;
     }
     att_err e = att_store_open_sqlite(file, store);
-    if (e == ATT_OK) {
-        e = att_store_check(*store);
-    }
-    struct find_kid f = {o->kid, false};
-    if (e == ATT_OK) {
-        e = att_store_auth_key_list(*store, match_kid, &f);
-    }
-    if (e != ATT_OK) {
-        return att_admin_fail(err, err_len, "the database in the archive is not sound: %s",
-                              e == ATT_ERR_STORE_SCHEMA ? "its schema is newer than this program"
-                                                        : att_err_str(e));
-    }
-    if (!f.found) {
-        return att_admin_fail(err, err_len,
-                              "the archive was signed by a key its own service does not have");
-    }
-    return 0;
+    return e == ATT_OK ? 0
+                       : att_admin_fail(err, err_len, "cannot open the restored database: %s",
+                                        att_err_str(e));
 }
 
-/* Remove a private work directory and what we put in it (never anything else). */
-static void remove_work_dir(const char *dir)
-{
-    static const char *names[] = {DB_ENTRY,   DB_ENTRY "-wal", DB_ENTRY "-shm",
-                                  "audit.db", "audit.db-wal",  "audit.db-shm"};
-    char file[1300];
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
-        (void)unlink(file);
-    }
-    (void)rmdir(dir);
-}
-
-static json_t *report(const struct opened *o)
+/*
+ * The manifest and the signer. Without the secret the signature is only known to be good for
+ * the certificate the archive carries: the operator compares signer_kid with the service's.
+ */
+static json_t *report(const struct opened *o, bool contents_checked)
 {
     json_t *doc = o->manifest != NULL ? json_deep_copy(o->manifest) : json_object();
     if (doc != NULL) {
         json_object_set_new(doc, "signer_kid", json_string(o->kid));
-        json_object_set_new(doc, "signature", json_string("ok"));
+        json_object_set_new(doc, "signature",
+                            json_string(contents_checked
+                                            ? "ok"
+                                            : "ok for the certificate in the archive: compare "
+                                              "signer_kid with your service's access-token key"));
     }
     return doc;
 }
@@ -490,15 +519,14 @@ int att_admin_backup_verify(const char *path, const struct att_admin_backup_secr
                             char **json_out, char *err, size_t err_len)
 {
     struct opened o;
-    struct att_store *store = NULL;
-    char dir[1200];
     bool have_secret = sec->passphrase_file != NULL || sec->key_file != NULL;
     int rc = 1;
     opened_init(&o);
-    if (open_archive(path, have_secret ? sec : NULL, &o, err, err_len) != 0) {
+    if (open_archive(path, have_secret ? sec : NULL, &o, err, err_len) != 0 ||
+        (have_secret && check_snapshot(&o, err, err_len) != 0)) {
         goto out;
     }
-    json_t *doc = report(&o);
+    json_t *doc = report(&o, have_secret);
     if (!have_secret) {
         char created[32];
         att_time_format(o.view.h.created_at, created, sizeof(created));
@@ -507,21 +535,10 @@ int att_admin_backup_verify(const char *path, const struct att_admin_backup_secr
         json_object_set_new(doc, "contents",
                             json_string("not checked: give --passphrase-file "
                                         "or --key-file to decrypt them"));
-        rc = att_admin_dump(doc, json_out, err, err_len);
-        goto out;
-    }
-    if (private_dir_near(path, "verify", dir, sizeof(dir), err, err_len) != 0) {
-        json_decref(doc);
-        goto out;
-    }
-    if (open_snapshot(&o, dir, &store, err, err_len) == 0) {
+    } else {
         json_object_set_new(doc, "contents", json_string("ok"));
-        rc = att_admin_dump(doc, json_out, err, err_len);
-        doc = NULL;
     }
-    json_decref(doc);
-    att_store_close(store);
-    remove_work_dir(dir);
+    rc = att_admin_dump(doc, json_out, err, err_len);
 out:
     opened_cleanup(&o);
     return rc;
@@ -529,16 +546,26 @@ out:
 
 /* ---- restore ---- */
 
-/* `dir` must be absent (its parent present) or an empty directory. */
-static int target_ok(const char *dir, bool *exists, char *err, size_t err_len)
+/*
+ * `dir` must be absent (its parent present) or an empty directory that is not a mount point
+ * (the restore renames a directory into place). *existing gets the one there, if any.
+ */
+static int target_ok(const char *dir, struct stat *existing, bool *exists, char *err,
+                     size_t err_len)
 {
-    struct stat st;
-    *exists = lstat(dir, &st) == 0;
+    struct stat parent;
+    char up[1200];
+    *exists = lstat(dir, existing) == 0;
     if (!*exists) {
         return errno == ENOENT ? 0 : att_admin_fail(err, err_len, "%s: %s", dir, strerror(errno));
     }
-    if (!S_ISDIR(st.st_mode)) {
+    if (!S_ISDIR(existing->st_mode)) {
         return att_admin_fail(err, err_len, "%s: not a directory", dir);
+    }
+    snprintf(up, sizeof(up), "%s/..", dir);
+    if (stat(up, &parent) == 0 && parent.st_dev != existing->st_dev) {
+        return att_admin_fail(err, err_len,
+                              "%s is a mount point: restore into a directory inside it", dir);
     }
     DIR *d = opendir(dir);
     if (d == NULL) {
@@ -635,6 +662,19 @@ static int start_trail(const char *dir, const char *path, const struct opened *o
                : att_admin_fail(err, err_len, "cannot start the audit trail: %s", att_err_str(e));
 }
 
+/* chown a restored directory and what the restore put in it. */
+static int give_to(const char *dir, uid_t uid, gid_t gid)
+{
+    static const char *names[] = {DB_ENTRY, "audit.db"};
+    char file[1300];
+    int rc = chown(dir, uid, gid);
+    for (size_t i = 0; rc == 0 && i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(file, sizeof(file), "%s/%s", dir, names[i]);
+        rc = chown(file, uid, gid);
+    }
+    return rc;
+}
+
 /* fsync a directory, so a rename into it survives a crash. */
 static void sync_dir(const char *dir)
 {
@@ -645,19 +685,36 @@ static void sync_dir(const char *dir)
     }
 }
 
-int att_admin_restore(const char *path, const char *data_dir,
+int att_admin_restore(const char *path, const char *data_dir_arg,
                       const struct att_admin_backup_secret *sec, const char *kek_file,
                       const char *kek_uri, char **json_out, char *err, size_t err_len)
 {
     struct opened o;
     struct att_store *store = NULL;
+    struct stat existing;
+    char data_dir[1024];
     char work[1200] = "";
     bool exists = false;
     int rc = 1;
     opened_init(&o);
-    if (target_ok(data_dir, &exists, err, err_len) != 0 ||
-        open_archive(path, sec, &o, err, err_len) != 0 ||
-        private_dir_near(data_dir, "restore", work, sizeof(work), err, err_len) != 0) {
+    /* "DIR/" names DIR: the work directory goes beside it, not in it. */
+    size_t n = strlen(data_dir_arg);
+    while (n > 1 && data_dir_arg[n - 1] == '/') {
+        n--;
+    }
+    if (n == 0 || n >= sizeof(data_dir)) {
+        att_admin_fail(err, err_len, "--data-dir: empty or too long");
+        goto out;
+    }
+    memcpy(data_dir, data_dir_arg, n);
+    data_dir[n] = 0;
+    if (target_ok(data_dir, &existing, &exists, err, err_len) != 0 ||
+        open_archive(path, sec, &o, err, err_len) != 0 || check_snapshot(&o, err, err_len) != 0) {
+        goto out;
+    }
+    sweep_leftovers(data_dir, "restore");
+    if (private_dir_near(data_dir, "restore", work, sizeof(work), err, err_len) != 0) {
+        work[0] = 0;
         goto out;
     }
     if (open_snapshot(&o, work, &store, err, err_len) != 0 ||
@@ -670,18 +727,25 @@ int att_admin_restore(const char *path, const char *data_dir,
         goto out;
     }
     /* Into place: an empty target goes first (rename cannot replace a directory that is
-     * not empty, and one that became non-empty meanwhile makes rmdir fail). */
+     * not empty, and one that became non-empty meanwhile makes rmdir fail), and the new one
+     * keeps its owner and mode (the service's user must still reach it). */
     if ((exists && rmdir(data_dir) != 0) || rename(work, data_dir) != 0) {
         att_admin_fail(err, err_len, "cannot move the restored state to %s: %s", data_dir,
                        strerror(errno));
         goto out;
     }
     work[0] = 0;
+    if (exists && (chmod(data_dir, existing.st_mode & 07777) != 0 ||
+                   (existing.st_uid != geteuid() &&
+                    give_to(data_dir, existing.st_uid, existing.st_gid) != 0))) {
+        fprintf(stderr, "attestctl: warning: %s: cannot give it back its owner and mode: %s\n",
+                data_dir, strerror(errno));
+    }
     char parent[1200];
     snprintf(parent, sizeof(parent), "%s/..", data_dir);
     sync_dir(data_dir);
     sync_dir(parent);
-    json_t *doc = report(&o);
+    json_t *doc = report(&o, true);
     json_object_set_new(doc, "restored", json_string(data_dir));
     rc = att_admin_dump(doc, json_out, err, err_len);
 out:

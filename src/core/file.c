@@ -4,7 +4,10 @@
 #include "core/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 att_err att_file_read(const char *path, size_t max, struct att_buf *out)
 {
@@ -23,6 +26,41 @@ att_err att_file_read(const char *path, size_t max, struct att_buf *out)
     }
     int saved = errno;
     fclose(f);
+    errno = saved;
+    return rc;
+}
+
+att_err att_file_read_regular(const char *path, size_t max, struct att_buf *out)
+{
+    att_err rc = ATT_OK;
+    struct stat st;
+    /* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    ATT_ENSURE(fd >= 0, ATT_ERR_IO);
+    if (fstat(fd, &st) != 0) {
+        rc = ATT_ERR_IO;
+    } else if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        rc = ATT_ERR_IO;
+    } else if ((uint64_t)st.st_size > max) {
+        rc = ATT_ERR_TOO_LARGE;
+    }
+    char chunk[65536];
+    size_t total = 0;
+    while (rc == ATT_OK) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            rc = n == 0 ? ATT_OK : ATT_ERR_IO;
+            break;
+        }
+        total += (size_t)n;
+        rc = total > max ? ATT_ERR_TOO_LARGE : att_buf_put(out, chunk, (size_t)n);
+    }
+    int saved = errno;
+    close(fd);
     errno = saved;
     return rc;
 }

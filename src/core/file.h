@@ -15,4 +15,10 @@
  */
 att_err att_file_read(const char *path, size_t max, struct att_buf *out) ATT_WUR;
 
+/*
+ * The same for a file that must be a regular file (a FIFO, device or directory is ATT_ERR_IO
+ * with errno EINVAL, without blocking), whose size is checked before any byte is read.
+ */
+att_err att_file_read_regular(const char *path, size_t max, struct att_buf *out) ATT_WUR;
+
 #endif

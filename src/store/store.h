@@ -310,6 +310,25 @@ struct att_store {
     const struct att_store_ops *ops;
 };
 
+/* What att_store_sqlite_check_image found in a database image. */
+#define ATT_STORE_IMAGE_AUTH_MAX 64
+struct att_store_image {
+    int schema; /* its schema version (also set when it is newer than this program's) */
+    int64_t providers, signing_keys, principals, role_assignments, policy_versions;
+    char auth_kid[ATT_STORE_IMAGE_AUTH_MAX][65]; /* its access-token keys, oldest first */
+    size_t n_auth;
+};
+
+/*
+ * Vet an SQLite database image from outside (a backup's snapshot) in memory, read-only,
+ * before it is written anywhere or opened as a store: ATT_ERR_STORE_SCHEMA when it is not an
+ * attestd database of a schema this program knows (out->schema says when it is newer) or its
+ * schema holds anything our migrations do not make (a trigger or view above all), ATT_ERR_STORE
+ * when its pages or foreign keys are damaged. On success *out has its counts and auth kids.
+ */
+att_err att_store_sqlite_check_image(const uint8_t *image, size_t len,
+                                     struct att_store_image *out) ATT_WUR;
+
 /* Open (creating if needed) the SQLite store at `path` and run pending migrations. */
 att_err att_store_open_sqlite(const char *path, struct att_store **out) ATT_WUR;
 /* Accepts NULL. */

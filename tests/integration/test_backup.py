@@ -8,12 +8,17 @@ before the wipe still verify and that attestation works. Then the refusals: a no
 directory, a tampered or truncated archive, the wrong passphrase or key-encryption key - each
 refused with its own message, writing nothing.
 """
+import hashlib
 import json
 import os
 import shutil
-import subprocess
+import sqlite3
+import struct
 import tempfile
+import time
 import unittest
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 import harness as h
 import test_attest_testpki as tp
@@ -23,6 +28,49 @@ V1 = "version=1.0;\nauthorizationrules{\n=> permit();\n};\nissuancerules{};\n"
 V2 = ("version=1.0;\nauthorizationrules{\n=> permit();\n};\nissuancerules{\n"
       "=> issue(type=\"tier\", value=2);\n};\n")
 ISO = "iso"
+
+
+def read_archive(path, key):
+    """The payload entries of an archive made with key file `key` (docs/internals/backup.md)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    header = data[:60]
+    (payload_len,) = struct.unpack(">Q", header[52:60])
+    body = data[60:60 + 12 + payload_len + 16]
+    payload = AESGCM(key).decrypt(body[:12], body[12:], header)
+    entries, i = {}, 0
+    while i < len(payload):
+        n = payload[i]
+        name = payload[i + 1:i + 1 + n].decode()
+        (size,) = struct.unpack(">Q", payload[i + 1 + n:i + 9 + n])
+        entries[name] = payload[i + 9 + n:i + 9 + n + size]
+        i += 9 + n + size
+    return entries
+
+
+def write_archive(path, key, entries, schema, signer):
+    """An archive as attestctl writes one, signed by `signer` (make_cert's key, PEM, DER)."""
+    payload = b"".join(bytes([len(n)]) + n.encode() + struct.pack(">Q", len(d)) + d
+                       for n, d in entries.items())
+    key_id = hashlib.sha256(b"attestd/backup-key/v1\0" + key).digest()[:8]
+    header = (b"ATTBKUP\0" + struct.pack(">H", 1) + bytes([2, 0, 0, 0, 0, 0]) +
+              struct.pack(">IQ", schema, int(time.time())) + b"\0" * 16 + key_id +
+              struct.pack(">Q", len(payload)))
+    nonce = os.urandom(12)
+    body = nonce + AESGCM(key).encrypt(nonce, payload, header)
+    cert = signer[2]
+    digest = hashlib.sha256(header + body + cert).hexdigest().encode()
+    kid = h.b64url_encode(hashlib.sha256(cert).digest())
+    jws = h.sign_jws(signer[0], {"alg": "ES256", "typ": "attestd-backup", "kid": kid},
+                     digest).encode()
+    with open(path, "wb") as f:
+        f.write(header + body + struct.pack(">H", len(cert)) + cert +
+                struct.pack(">H", len(jws)) + jws)
+
+
+def key_bytes(path):
+    with open(path, encoding="ascii") as f:
+        return bytes.fromhex(f.read().strip())
 
 
 def private_file(path, text):
@@ -245,8 +293,103 @@ class RestoreDrillTest(unittest.TestCase):
         self.assertIn("made with another passphrase or key file", p.stderr)
         # Without a secret only the signature is checked, and it says so.
         out = json.loads(self.ctl("backup", "verify", archive).stdout)
-        self.assertEqual(out["signature"], "ok")
+        self.assertTrue(out["signature"].startswith("ok for the certificate in the archive"))
         self.assertIn("not checked", out["contents"])
+        # Verifying with the secret writes nothing anywhere near the archive.
+        listing = sorted(os.listdir(self.tmp))
+        self.ctl("backup", "verify", archive, "--key-file", key)
+        self.assertEqual(sorted(os.listdir(self.tmp)), listing)
+
+    # ---- attacks on backup and restore (kept from the outside review) ----
+
+    def test_hostile_database_in_a_signed_archive(self):
+        """An archive built with the backup secret but holding a database that is not
+        attestd's (a trigger that would fire during the migration, a view, an extra table) or
+        not signed by its own service: refused before anything is written, in moments."""
+        key_file = os.path.join(self.tmp, "hostile.key")
+        self.ctl("kek", "generate", key_file)
+        key = key_bytes(key_file)
+        real = os.path.join(self.tmp, "real.backup")
+        self.ctl("backup", "create", real, "--key-file", key_file)
+        entries = read_archive(real, key)
+        signer = h.make_cert(self.tmp, "hostile-signer", "p256")
+        for name, sql, words in (
+                ("trigger", "CREATE VIEW loop AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+                 "SELECT x + 1 FROM c) SELECT x FROM c; CREATE TRIGGER t BEFORE UPDATE ON "
+                 "signing_keys BEGIN SELECT count(*) FROM loop; END;",
+                 "does not have attestd's schema"),
+                ("view", "CREATE VIEW v AS SELECT 1", "does not have attestd's schema"),
+                ("table", "CREATE TABLE extra(x)", "does not have attestd's schema"),
+                ("newer", "INSERT INTO schema_migrations VALUES(99, 0)",
+                 "has a schema newer than this program's"),
+                ("signer", "", "signed by a key its own service does not have")):
+            with self.subTest(name=name):
+                db_path = os.path.join(self.tmp, f"hostile-{name}.db")
+                with open(db_path, "wb") as f:
+                    f.write(entries["attestd.db"])
+                if sql:
+                    with sqlite3.connect(db_path) as conn:
+                        conn.executescript(sql)
+                with open(db_path, "rb") as f:
+                    db = f.read()
+                archive = os.path.join(self.tmp, f"hostile-{name}.backup")
+                write_archive(archive, key, {"manifest.json": entries["manifest.json"],
+                                             "attestd.db": db}, 10, signer)
+                t0 = time.monotonic()
+                self.refuse(archive, words, secret=["--key-file", key_file])
+                p = self.ctl("backup", "verify", archive, "--key-file", key_file, check=False)
+                self.assertEqual(p.returncode, 1)
+                self.assertIn(words, p.stderr)
+                self.assertLess(time.monotonic() - t0, 30)
+
+    def test_archive_must_be_a_regular_file(self):
+        fifo = os.path.join(self.tmp, "fifo.backup")
+        os.mkfifo(fifo)
+        t0 = time.monotonic()
+        p = self.ctl("backup", "verify", fifo, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not a regular file", p.stderr)
+        self.refuse(fifo, "not a regular file")
+        self.assertLess(time.monotonic() - t0, 30)
+
+    def test_backup_create_is_audited(self):
+        archive = os.path.join(self.tmp, "audited.backup")
+        self.ctl("backup", "create", archive, "--passphrase-file", self.pass_file)
+        recs = [json.loads(line) for line in
+                self.ctl("audit", "export", "--action", "backup.create").stdout.splitlines()]
+        self.assertEqual([r["resultType"] for r in recs][-2:], ["attempt", "success"])
+
+    def test_crlf_passphrase_and_leftovers(self):
+        crlf = private_file(os.path.join(self.tmp, "crlf-pass"), "correct horse staple\r\n")
+        # A work directory an interrupted run left next to the database is removed.
+        leftover = os.path.join(self.d.data, "attestd.db.backup-AbC123")
+        os.makedirs(leftover, mode=0o700)
+        with open(os.path.join(leftover, "attestd.db"), "wb") as f:
+            f.write(b"a copy of the state")
+        archive = os.path.join(self.tmp, "crlf.backup")
+        p = self.ctl("backup", "create", archive, "--passphrase-file", crlf)
+        self.assertFalse(os.path.exists(leftover))
+        self.assertIn("left by an interrupted run", p.stderr)
+        # The same passphrase typed with LF opens it.
+        out = json.loads(self.ctl("backup", "verify", archive,
+                                  "--passphrase-file", self.pass_file).stdout)
+        self.assertEqual(out["contents"], "ok")
+
+    def test_restore_target_forms(self):
+        archive = os.path.join(self.tmp, "forms.backup")
+        self.ctl("backup", "create", archive, "--passphrase-file", self.pass_file)
+        kek = os.path.join(self.saved, "kek.key")
+        # "DIR/" restores into DIR; an existing empty DIR keeps its mode.
+        for target, mode in ((os.path.join(self.tmp, "slash") + "/", None),
+                             (os.path.join(self.tmp, "kept"), 0o750)):
+            if mode is not None:
+                os.makedirs(target)
+                os.chmod(target, mode)
+            self.ctl("restore", archive, "--data-dir", target, "--kek-file", kek,
+                     "--passphrase-file", self.pass_file)
+            self.assertTrue(os.path.isfile(os.path.join(target, "attestd.db")))
+            if mode is not None:
+                self.assertEqual(os.stat(target).st_mode & 0o777, mode)
 
 
 if __name__ == "__main__":

@@ -57,17 +57,7 @@ void att_audit_row_cleanup(struct att_audit_row *r)
 
 static att_err user_version(sqlite3 *db, int64_t *out)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    bool done = false;
-    ATT_GUARD(att_sqlite_prepare(db, "PRAGMA user_version", &st));
-    ATT_GUARD(att_sqlite_step_row(st, &done));
-    ATT_CHECK(!done, ATT_ERR_STORE);
-    ATT_GUARD(att_sqlite_col_i64(st, 0, out));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return att_sqlite_query_i64(db, "PRAGMA user_version", out);
 }
 
 /* Create the schema once; the version is re-read under the write lock (two openers at once). */

@@ -159,3 +159,18 @@ att_err att_sqlite_step_row(sqlite3_stmt *st, bool *done)
     *done = true;
     return ATT_OK;
 }
+
+att_err att_sqlite_query_i64(sqlite3 *db, const char *sql, int64_t *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    ATT_GUARD(att_sqlite_prepare(db, sql, &st));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_STORE);
+    ATT_GUARD(att_sqlite_col_i64(st, 0, out));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}

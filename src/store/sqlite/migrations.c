@@ -315,6 +315,11 @@ out:
 
 att_err att_sqlite_migrate(sqlite3 *db)
 {
+    return att_sqlite_migrate_to(db, att_store_schema_latest());
+}
+
+att_err att_sqlite_migrate_to(sqlite3 *db, int version)
+{
     int cur = 0;
 
     ATT_TRY(att_sqlite_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -327,7 +332,7 @@ att_err att_sqlite_migrate(sqlite3 *db)
         return ATT_ERR_STORE_SCHEMA;
     }
     for (size_t i = 0; i < N_MIGRATIONS; i++) {
-        if (migrations[i].version > cur) {
+        if (migrations[i].version > cur && migrations[i].version <= version) {
             ATT_TRY(apply(db, &migrations[i]));
         }
     }

@@ -72,14 +72,19 @@ out:
     return rc;
 }
 
-/* integrity_check answers one row "ok" when sound; foreign_key_check answers no row. */
 static att_err sq_check(struct att_store *s)
+{
+    return att_sqlite_check_db(att_sqlite_db(s));
+}
+
+/* integrity_check answers one row "ok" when sound; foreign_key_check answers no row. */
+att_err att_sqlite_check_db(sqlite3 *db)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     char verdict[8];
     bool done = false;
-    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), "PRAGMA integrity_check(1)", &st));
+    ATT_GUARD(att_sqlite_prepare(db, "PRAGMA integrity_check(1)", &st));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_STORE);
     ATT_CHECK(sqlite3_column_type(st, 0) == SQLITE_TEXT &&
@@ -88,7 +93,7 @@ static att_err sq_check(struct att_store *s)
               ATT_ERR_STORE);
     sqlite3_finalize(st);
     st = NULL;
-    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), "PRAGMA foreign_key_check", &st));
+    ATT_GUARD(att_sqlite_prepare(db, "PRAGMA foreign_key_check", &st));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(done, ATT_ERR_STORE);
     rc = ATT_OK;

@@ -64,6 +64,8 @@ att_err att_sqlite_bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t n
 att_err att_sqlite_bind_i64(sqlite3_stmt *st, int i, int64_t v) ATT_WUR;
 /* Run a statement that returns no rows; *changes (if not NULL) gets the rows it changed. */
 att_err att_sqlite_step_done(sqlite3 *db, sqlite3_stmt *st, int *changes) ATT_WUR;
+/* Run constant SQL that answers one row with an integer first column, into *out. */
+att_err att_sqlite_query_i64(sqlite3 *db, const char *sql, int64_t *out) ATT_WUR;
 /* Step a query: ATT_OK with *done = false at a row, *done = true at the end. */
 att_err att_sqlite_step_row(sqlite3_stmt *st, bool *done) ATT_WUR;
 
@@ -85,6 +87,10 @@ att_err att_sqlite_col_bool(sqlite3_stmt *st, int i, bool *out) ATT_WUR;
 att_err att_sqlite_schema_version(sqlite3 *db, int *out) ATT_WUR;
 /* Create schema_migrations if needed and apply every pending migration. */
 att_err att_sqlite_migrate(sqlite3 *db) ATT_WUR;
+/* The same, up to and including `version` only (a reference schema to compare with). */
+att_err att_sqlite_migrate_to(sqlite3 *db, int version) ATT_WUR;
+/* integrity_check and foreign_key_check: ATT_ERR_STORE unless both find nothing wrong. */
+att_err att_sqlite_check_db(sqlite3 *db) ATT_WUR;
 
 /* ---- providers, signing keys, data keys (providers.c) --------------------- */
 
