@@ -157,6 +157,12 @@ int att_admin_open(const char *config_path, const char *data_dir, struct att_adm
         att_admin_fail(err, err_len, "keyring: %s", att_err_str(e));
         goto out;
     }
+    if (a->cfg.signing_keys_pkcs11[0] != 0 &&
+        att_keyring_use_signing_token(a->keyring, a->cfg.signing_keys_pkcs11, msg, sizeof(msg)) !=
+            ATT_OK) {
+        att_admin_fail(err, err_len, "signing_keys_pkcs11: %s", msg);
+        goto out;
+    }
     *out = a;
     a = NULL;
     rc = 0;

@@ -19,7 +19,7 @@
 #include "token/claims.h"
 #include "token/jwk.h"
 
-#define KEYS_TABLE "signing_keys"
+#define KEYS_TABLE ATT_PROVIDER_KEYS_TABLE
 
 att_err att_provider_name_check(const char *name)
 {

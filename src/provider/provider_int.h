@@ -9,6 +9,9 @@
 
 #include "provider/provider.h"
 
+/* The table of provider keys: the sealed keys' additional data names it. */
+#define ATT_PROVIDER_KEYS_TABLE "signing_keys"
+
 struct att_stored_keys {
     char kid[ATT_PROVIDER_KEYS_MAX][ATT_KID_MAX + 1];
     struct att_key_times times[ATT_PROVIDER_KEYS_MAX];

@@ -59,6 +59,45 @@ static bool same_keys(const struct att_provider *p, const struct att_stored_keys
     return true;
 }
 
+/* A retired key's record, to destroy what it names outside the store (a token key pair). */
+struct find_sealed {
+    const char *kid;
+    struct att_key_rec *rec;
+    bool found;
+};
+
+static att_err copy_if_kid(const struct att_key_rec *k, void *arg)
+{
+    struct find_sealed *f = arg;
+    if (!f->found && strcmp(k->kid, f->kid) == 0) {
+        f->found = true;
+        return att_buf_put(&f->rec->sealed_key, k->sealed_key.data, k->sealed_key.len);
+    }
+    return ATT_OK;
+}
+
+/* Destroy a retired key: its key pair in the token, if it has one, then its record. */
+static att_err destroy_key(struct att_store *store, struct att_keyring *kr, const char *provider,
+                           const char *kid)
+{
+    struct att_key_rec rec;
+    att_key_rec_init(&rec);
+    struct find_sealed f = {kid, &rec, false};
+    att_err rc = att_store_key_list(store, provider, copy_if_kid, &f);
+    if (rc == ATT_OK && !f.found) {
+        rc = ATT_ERR_NOT_FOUND;
+    }
+    if (rc == ATT_OK) {
+        rc = att_signer_destroy_sealed(kr, ATT_PROVIDER_KEYS_TABLE, kid, rec.sealed_key.data,
+                                       rec.sealed_key.len);
+    }
+    if (rc == ATT_OK) {
+        rc = att_store_key_delete(store, provider, kid);
+    }
+    att_key_rec_cleanup(&rec);
+    return rc;
+}
+
 static void log_failure(const char *what, const char *provider, att_err rc)
 {
     att_log(ATT_LOG_ERROR, what, "provider", json_string(provider), "error",
@@ -92,7 +131,7 @@ static att_err upkeep_one(struct att_store *store, struct att_keyring *kr, const
         struct att_key_event e = {.kind = ATT_KEY_EVENT_DESTROYED, .provider = name};
         memcpy(e.kid, have->kid[i], sizeof(e.kid));
         e.at = phase[i].destroy_at;
-        att_err rc = att_store_key_delete(store, name, e.kid);
+        att_err rc = destroy_key(store, kr, name, e.kid);
         if (rc == ATT_OK) {
             *touched = true;
             cb(&e, arg);

@@ -48,7 +48,7 @@ att_err att_kek_load_pkcs11(const char *uri, bool generate, struct att_kek *out,
                             size_t n)
 {
     memset(out, 0, sizeof(*out));
-    ATT_TRY(att_p11_open(uri, generate, &out->token, msg, n));
+    ATT_TRY(att_p11_open(uri, generate ? ATT_P11_NEW_KEK : ATT_P11_KEK, &out->token, msg, n));
     att_p11_key_id(out->token, out->id);
     return ATT_OK;
 }

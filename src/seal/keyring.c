@@ -16,6 +16,8 @@
  */
 #include "seal/keyring.h"
 
+#include "seal/pkcs11.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <openssl/rand.h>
@@ -44,6 +46,7 @@ struct cached_dek {
 struct att_keyring {
     struct att_store *store; /* borrowed: must outlive the keyring */
     struct att_kek kek;
+    struct att_p11 *signing_token; /* where new signing keys are made (pkcs11.h), or NULL */
     pthread_mutex_t mu;
     char active_id[ATT_DEK_ID_LEN + 1]; /* "" until the first seal */
     size_t n;
@@ -73,7 +76,31 @@ void att_keyring_free(struct att_keyring *kr)
     }
     (void)pthread_mutex_destroy(&kr->mu);
     att_kek_wipe(&kr->kek);
+    att_p11_release(kr->signing_token);
     att_key_memory_free(kr, sizeof(*kr));
+}
+
+void att_keyring_set_signing_token(struct att_keyring *kr, struct att_p11 *token)
+{
+    if (token != NULL) {
+        att_p11_ref(token);
+    }
+    att_p11_release(kr->signing_token);
+    kr->signing_token = token;
+}
+
+att_err att_keyring_use_signing_token(struct att_keyring *kr, const char *uri, char *msg, size_t n)
+{
+    struct att_p11 *token = NULL;
+    ATT_TRY(att_p11_open(uri, ATT_P11_SESSION, &token, msg, n));
+    att_keyring_set_signing_token(kr, token);
+    att_p11_release(token); /* the keyring holds its own reference */
+    return ATT_OK;
+}
+
+struct att_p11 *att_keyring_signing_token(const struct att_keyring *kr)
+{
+    return kr->signing_token;
 }
 
 /* ---- cache (caller holds kr->mu) ----------------------------------------- */

@@ -26,6 +26,18 @@ att_err att_keyring_new(struct att_store *store, const struct att_kek *kek,
 /* Wipes every key. Accepts NULL. */
 void att_keyring_free(struct att_keyring *kr);
 
+/*
+ * The PKCS#11 token in which new token signing keys are made and looked up (signing_keys_pkcs11;
+ * src/signer/signer.c), or NULL: keys are then software keys sealed under the data keys. The
+ * keyring takes a reference. Set before the keyring is shared.
+ */
+struct att_p11;
+void att_keyring_set_signing_token(struct att_keyring *kr, struct att_p11 *token);
+/* Open the token `uri` names (a session, no key) and set it; `msg` says why when it fails. */
+att_err att_keyring_use_signing_token(struct att_keyring *kr, const char *uri, char *msg,
+                                      size_t n) ATT_WUR;
+struct att_p11 *att_keyring_signing_token(const struct att_keyring *kr);
+
 att_err att_keyring_seal(struct att_keyring *kr, const char *table, const char *record_id,
                          const void *pt, size_t len, struct att_buf *out) ATT_WUR;
 /* `out` should be initialised with att_buf_init_secret. */

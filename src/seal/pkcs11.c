@@ -18,10 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include "core/codec.h"
 #include "core/mem.h"
+#include "crypto/ecdsa.h"
 #include "seal/seal.h"
 
 #define SLOTS_MAX 64
@@ -292,8 +296,10 @@ static void close_all(struct att_p11 *p)
     free(p);
 }
 
-static att_err open_steps(P11KitUri *uri, bool generate, struct att_p11 *p, char *msg, size_t n)
+static att_err open_steps(P11KitUri *uri, enum att_p11_mode mode, struct att_p11 *p, char *msg,
+                          size_t n)
 {
+    bool generate = mode == ATT_P11_NEW_KEK;
     CK_SLOT_ID slot = 0;
     char serial[17];
     size_t found = 0;
@@ -306,6 +312,9 @@ static att_err open_steps(P11KitUri *uri, bool generate, struct att_p11 *p, char
     }
     p->session_open = true;
     ATT_TRY(login(uri, p, msg, n));
+    if (mode == ATT_P11_SESSION) {
+        return ATT_OK; /* a token for signing keys: no KEK to find */
+    }
     ATT_TRY(find_key(uri, p, &found, msg, n));
     if (generate && found > 0) {
         return fail(msg, n, ATT_ERR_EXISTS, "the token has a key matching the URI already");
@@ -320,7 +329,8 @@ static att_err open_steps(P11KitUri *uri, bool generate, struct att_p11 *p, char
     return compute_id(p, serial);
 }
 
-att_err att_p11_open(const char *uri_text, bool generate, struct att_p11 **out, char *msg, size_t n)
+att_err att_p11_open(const char *uri_text, enum att_p11_mode mode, struct att_p11 **out, char *msg,
+                     size_t n)
 {
     ATT_ENSURE(uri_text != NULL && strlen(uri_text) <= ATT_P11_URI_MAX, ATT_ERR_ARG);
     P11KitUri *uri = p11_kit_uri_new();
@@ -338,7 +348,7 @@ att_err att_p11_open(const char *uri_text, bool generate, struct att_p11 **out, 
         rc =
             fail(msg, n, ATT_ERR_ARG, "not a PKCS#11 URI (RFC 7512): %s", p11_kit_uri_message(prc));
     } else {
-        rc = open_steps(uri, generate, p, msg, n);
+        rc = open_steps(uri, mode, p, msg, n);
     }
     p11_kit_uri_free(uri); /* frees the PIN value with it */
     if (rc != ATT_OK) {
@@ -421,4 +431,187 @@ att_err att_p11_gcm_open(struct att_p11 *p, const uint8_t nonce[12], const uint8
                          size_t aad_len, const uint8_t *ct_tag, size_t len, struct att_buf *out)
 {
     return gcm(p, false, nonce, aad, aad_len, ct_tag, len, out);
+}
+
+/* ---- signing key pairs (pkcs11.h) ---- */
+
+/* DER of the OID prime256v1 (1.2.840.10045.3.1.7), CKA_EC_PARAMS of a P-256 key. */
+static const uint8_t p256_oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+
+/* One attribute of `obj` into `out` (at most `cap` bytes); *len its length. */
+static att_err object_attr(struct att_p11 *p, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+                           uint8_t *out, size_t cap, size_t *len)
+{
+    CK_ATTRIBUTE a = {type, NULL, 0};
+    ATT_ENSURE(p->m->C_GetAttributeValue(p->session, obj, &a, 1) == CKR_OK &&
+                   a.ulValueLen != CK_UNAVAILABLE_INFORMATION && a.ulValueLen <= cap,
+               ATT_ERR_CRYPTO);
+    a.pValue = out;
+    ATT_ENSURE(p->m->C_GetAttributeValue(p->session, obj, &a, 1) == CKR_OK, ATT_ERR_CRYPTO);
+    *len = a.ulValueLen;
+    return ATT_OK;
+}
+
+/* The public key of a token public-key object, as an EVP_PKEY. */
+static att_err public_key(struct att_p11 *p, CK_OBJECT_HANDLE pub, bool ec, EVP_PKEY **out)
+{
+    uint8_t a[600], b[16];
+    size_t a_len = 0, b_len = 0;
+    att_err rc = ATT_ERR_CRYPTO;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    BIGNUM *nb = NULL, *eb = NULL;
+    ATT_CHECK(bld != NULL, ATT_ERR_NOMEM);
+    if (ec) {
+        /* CKA_EC_POINT is a DER OCTET STRING around the uncompressed point 04 | x | y. */
+        ATT_GUARD(object_attr(p, pub, CKA_EC_POINT, a, sizeof(a), &a_len));
+        ATT_CHECK(a_len == 67 && a[0] == 0x04 && a[1] == 65 && a[2] == 0x04, ATT_ERR_CRYPTO);
+        ATT_CHECK(
+            OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ==
+                    1 &&
+                OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, a + 2, 65) == 1,
+            ATT_ERR_CRYPTO);
+    } else {
+        ATT_GUARD(object_attr(p, pub, CKA_MODULUS, a, sizeof(a), &a_len));
+        ATT_GUARD(object_attr(p, pub, CKA_PUBLIC_EXPONENT, b, sizeof(b), &b_len));
+        nb = BN_bin2bn(a, (int)a_len, NULL);
+        eb = BN_bin2bn(b, (int)b_len, NULL);
+        ATT_CHECK(nb != NULL && eb != NULL &&
+                      OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, nb) == 1 &&
+                      OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, eb) == 1,
+                  ATT_ERR_CRYPTO);
+    }
+    params = OSSL_PARAM_BLD_to_param(bld);
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, ec ? "EC" : "RSA", NULL);
+    ATT_CHECK(params != NULL && ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
+                  EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1,
+              ATT_ERR_CRYPTO);
+    rc = ATT_OK;
+out:
+    BN_free(nb);
+    BN_free(eb);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    return rc;
+}
+
+att_err att_p11_keypair_generate(struct att_p11 *p, bool ec, const uint8_t id[ATT_P11_ID_LEN],
+                                 EVP_PKEY **pub_out)
+{
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ULONG bits = 2048;
+    uint8_t e65537[] = {0x01, 0x00, 0x01};
+    CK_BYTE_PTR idp = (CK_BYTE_PTR)(uintptr_t)id;
+    CK_ATTRIBUTE pub_t[4] = {{CKA_TOKEN, &yes, sizeof(yes)},
+                             {CKA_VERIFY, &yes, sizeof(yes)},
+                             {CKA_ID, idp, ATT_P11_ID_LEN}};
+    CK_ULONG n_pub = 3;
+    if (ec) {
+        pub_t[n_pub++] =
+            (CK_ATTRIBUTE){CKA_EC_PARAMS, (CK_BYTE_PTR)(uintptr_t)p256_oid, sizeof(p256_oid)};
+    } else {
+        pub_t[n_pub++] = (CK_ATTRIBUTE){CKA_MODULUS_BITS, &bits, sizeof(bits)};
+    }
+    CK_ATTRIBUTE pub_rsa_e = {CKA_PUBLIC_EXPONENT, e65537, sizeof(e65537)};
+    CK_ATTRIBUTE pub_all[5];
+    memcpy(pub_all, pub_t, sizeof(CK_ATTRIBUTE) * n_pub);
+    if (!ec) {
+        pub_all[n_pub++] = pub_rsa_e;
+    }
+    CK_ATTRIBUTE priv_t[] = {
+        {CKA_TOKEN, &yes, sizeof(yes)},     {CKA_PRIVATE, &yes, sizeof(yes)},
+        {CKA_SENSITIVE, &yes, sizeof(yes)}, {CKA_EXTRACTABLE, &no, sizeof(no)},
+        {CKA_SIGN, &yes, sizeof(yes)},      {CKA_ID, idp, ATT_P11_ID_LEN},
+    };
+    CK_MECHANISM mech = {ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+    CK_OBJECT_HANDLE pub = 0, priv = 0;
+    pthread_mutex_lock(&p->lock);
+    CK_RV rv = p->m->C_GenerateKeyPair(p->session, &mech, pub_all, n_pub, priv_t,
+                                       sizeof(priv_t) / sizeof(priv_t[0]), &pub, &priv);
+    att_err rc = rv == CKR_OK ? public_key(p, pub, ec, pub_out) : ATT_ERR_CRYPTO;
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+/* The one object of class `cls` with CKA_ID `id`. */
+static att_err find_by_id(struct att_p11 *p, CK_OBJECT_CLASS cls, const uint8_t *id,
+                          CK_OBJECT_HANDLE *out)
+{
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                        {CKA_ID, (CK_BYTE_PTR)(uintptr_t)id, ATT_P11_ID_LEN}};
+    CK_OBJECT_HANDLE h[2];
+    CK_ULONG got = 0;
+    CK_RV rv = p->m->C_FindObjectsInit(p->session, t, 2);
+    if (rv == CKR_OK) {
+        rv = p->m->C_FindObjects(p->session, h, 2, &got);
+        (void)p->m->C_FindObjectsFinal(p->session);
+    }
+    ATT_ENSURE(rv == CKR_OK, ATT_ERR_IO);
+    ATT_ENSURE(got == 1, ATT_ERR_NOT_FOUND);
+    *out = h[0];
+    return ATT_OK;
+}
+
+att_err att_p11_keypair_find(struct att_p11 *p, bool ec, const uint8_t id[ATT_P11_ID_LEN],
+                             unsigned long *priv_out, EVP_PKEY **pub_out)
+{
+    CK_OBJECT_HANDLE pub = 0, priv = 0;
+    pthread_mutex_lock(&p->lock);
+    att_err rc = find_by_id(p, CKO_PRIVATE_KEY, id, &priv);
+    if (rc == ATT_OK) {
+        rc = find_by_id(p, CKO_PUBLIC_KEY, id, &pub);
+    }
+    if (rc == ATT_OK) {
+        rc = public_key(p, pub, ec, pub_out);
+    }
+    pthread_mutex_unlock(&p->lock);
+    *priv_out = priv;
+    return rc;
+}
+
+att_err att_p11_keypair_destroy(struct att_p11 *p, const uint8_t id[ATT_P11_ID_LEN])
+{
+    static const CK_OBJECT_CLASS classes[] = {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY};
+    att_err rc = ATT_OK;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < 2; i++) {
+        CK_OBJECT_HANDLE h = 0;
+        att_err found = find_by_id(p, classes[i], id, &h);
+        if (found == ATT_OK && p->m->C_DestroyObject(p->session, h) != CKR_OK) {
+            rc = ATT_ERR_IO;
+        } else if (found != ATT_OK && found != ATT_ERR_NOT_FOUND) {
+            rc = found;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+att_err att_p11_sign(struct att_p11 *p, unsigned long priv, bool ec, const void *msg, size_t len,
+                     struct att_buf *sig)
+{
+    uint8_t digest[32];
+    uint8_t out[512];
+    CK_ULONG out_len = sizeof(out);
+    /* ES256: ECDSA over our SHA-256 digest, r | s (PKCS#11 v2.40 §2.3.6), the JOSE form;
+     * RS256: the token hashes and pads (CKM_SHA256_RSA_PKCS, RSASSA-PKCS1-v1_5). */
+    const uint8_t *input = msg;
+    size_t input_len = len;
+    if (ec) {
+        ATT_TRY(att_sha256(msg, len, digest));
+        input = digest;
+        input_len = sizeof(digest);
+    }
+    CK_MECHANISM mech = {ec ? CKM_ECDSA : CKM_SHA256_RSA_PKCS, NULL, 0};
+    pthread_mutex_lock(&p->lock);
+    CK_RV rv = p->m->C_SignInit(p->session, &mech, (CK_OBJECT_HANDLE)priv);
+    if (rv == CKR_OK) {
+        rv = p->m->C_Sign(p->session, (CK_BYTE_PTR)(uintptr_t)input, (CK_ULONG)input_len, out,
+                          &out_len);
+    }
+    pthread_mutex_unlock(&p->lock);
+    ATT_ENSURE(rv == CKR_OK && (!ec || out_len == 64), ATT_ERR_CRYPTO);
+    return att_buf_put(sig, out, out_len);
 }

@@ -24,18 +24,28 @@
 #include "core/buf.h"
 #include "core/err.h"
 
+#include <openssl/evp.h>
+#include <stdbool.h>
+
 #define ATT_P11_URI_MAX 1024
+#define ATT_P11_ID_LEN 16 /* CKA_ID of the signing key pairs we make: random */
 
 struct att_p11;
 
+enum att_p11_mode {
+    ATT_P11_KEK,     /* find the one secret key the URI names */
+    ATT_P11_NEW_KEK, /* make it (refused when one matches) */
+    ATT_P11_SESSION, /* only the token: for signing key pairs */
+};
+
 /*
- * Load the module the URI names, open a session on the first token that matches, log in with
- * the URI's PIN and, unless `generate`, find exactly one secret key matching the URI's object
- * attributes. With `generate`, make that key (AES-256, on the token, sensitive, never
- * extractable) and refuse when one matching exists already. Failures write a message naming
- * the step and the PKCS#11 return value into `msg`.
+ * Load the module the URI names, open a session on the first token that matches and log in
+ * with the URI's PIN; then, as `mode` says, find exactly one secret key matching the URI's
+ * object attributes, or make that key (AES-256, on the token, sensitive, never extractable;
+ * refused when one matches already), or nothing more. Failures write a message naming the
+ * step and the PKCS#11 return value into `msg`.
  */
-att_err att_p11_open(const char *uri, bool generate, struct att_p11 **out, char *msg,
+att_err att_p11_open(const char *uri, enum att_p11_mode mode, struct att_p11 **out, char *msg,
                      size_t n) ATT_WUR;
 void att_p11_ref(struct att_p11 *p);
 /* Drop a reference; the last one logs out and unloads the module. Accepts NULL. */
@@ -57,5 +67,20 @@ att_err att_p11_gcm_seal(struct att_p11 *p, const uint8_t nonce[12], const uint8
 att_err att_p11_gcm_open(struct att_p11 *p, const uint8_t nonce[12], const uint8_t *aad,
                          size_t aad_len, const uint8_t *ct_tag, size_t len,
                          struct att_buf *out) ATT_WUR;
+
+/*
+ * Token signing keys (ATT_P11_SESSION handles): a P-256 (`ec`) or RSA-2048 key pair made in
+ * the token with CKA_ID `id`, its private half sensitive and never extractable; *pub_out gets
+ * the public key. find: the private key's handle and the public key of the pair `id`
+ * (ATT_ERR_NOT_FOUND when the token has not got it). sign: ES256 (r | s over SHA-256) or RS256
+ * (RSASSA-PKCS1-v1_5 with SHA-256) inside the token, appended to `sig`.
+ */
+att_err att_p11_keypair_generate(struct att_p11 *p, bool ec, const uint8_t id[ATT_P11_ID_LEN],
+                                 EVP_PKEY **pub_out) ATT_WUR;
+att_err att_p11_keypair_find(struct att_p11 *p, bool ec, const uint8_t id[ATT_P11_ID_LEN],
+                             unsigned long *priv_out, EVP_PKEY **pub_out) ATT_WUR;
+att_err att_p11_keypair_destroy(struct att_p11 *p, const uint8_t id[ATT_P11_ID_LEN]) ATT_WUR;
+att_err att_p11_sign(struct att_p11 *p, unsigned long priv, bool ec, const void *msg, size_t len,
+                     struct att_buf *sig) ATT_WUR;
 
 #endif

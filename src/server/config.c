@@ -175,6 +175,7 @@ static const struct key_def keys[] = {
     {"issuers_file", K_PATH, OFF(issuers_file), 0, 0},
     {"kek_file", K_PATH, OFF(kek_file), 0, 0},
     {"kek_pkcs11", K_PKCS11, OFF(kek_pkcs11), 0, 0},
+    {"signing_keys_pkcs11", K_PKCS11, OFF(signing_keys_pkcs11), 0, 0},
     {"kek_env", K_NAME, OFF(kek_env), 0, 0},
     {"public_url", K_URL, OFF(public_url), 0, 0},
     {"default_signing_alg", K_ALG, OFF(default_signing_alg), 0, 0},
@@ -320,7 +321,7 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
             snprintf(msg, msg_len, "%s: expected a PKCS#11 URI (RFC 7512), pkcs11:...", key);
             return ATT_ERR_CONFIG;
         }
-        return set_string(field, sizeof(c->kek_pkcs11), value, msg, msg_len, key);
+        return set_string(field, ATT_CONFIG_PATH_MAX, value, msg, msg_len, key);
     case K_NAME:
         if (!valid_env_name(value) || strlen(value) >= sizeof(c->kek_env)) {
             snprintf(msg, msg_len, "%s: expected an environment variable name", key);

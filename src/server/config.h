@@ -40,6 +40,8 @@ struct att_config {
     /* The KEK in a PKCS#11 token (src/seal/pkcs11.h); when set, kek_file and kek_env are not
      * used. */
     char kek_pkcs11[ATT_CONFIG_PATH_MAX];
+    /* The PKCS#11 token in which new token signing keys are made (src/seal/pkcs11.h). */
+    char signing_keys_pkcs11[ATT_CONFIG_PATH_MAX];
     char public_url[512];
     enum att_jws_alg default_signing_alg;
     size_t max_body_size;

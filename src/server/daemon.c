@@ -857,6 +857,12 @@ int att_daemon_run(const struct att_config *cfg)
         code = startup_error("keyring", att_err_str(rc));
         goto out;
     }
+    if (cfg->signing_keys_pkcs11[0] != 0 &&
+        att_keyring_use_signing_token(d.keyring, cfg->signing_keys_pkcs11, msg, sizeof(msg)) !=
+            ATT_OK) {
+        code = startup_error("signing_keys_pkcs11", msg);
+        goto out;
+    }
     bool created = false;
     rc = att_provider_ensure_default(d.store, d.keyring, cfg->public_url, cfg->default_signing_alg,
                                      att_time_now(), &created);

@@ -16,6 +16,7 @@
 #include <openssl/encoder.h>
 #include <openssl/x509.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <pthread.h>
 #include <limits.h>
@@ -27,12 +28,15 @@
 #include "core/mem.h"
 #include "crypto/ecdsa.h"
 #include "seal/keyring.h"
+#include "seal/pkcs11.h"
 #include "x509/selfsigned.h"
 
 struct signer_key {
     char kid[ATT_KID_MAX + 1];
     enum att_jws_alg alg;
-    EVP_PKEY *key;
+    EVP_PKEY *key;         /* a software key, or NULL for one in a token: */
+    struct att_p11 *token; /* a reference; the key never leaves it */
+    unsigned long handle;  /* its private-key object */
 };
 
 struct att_signer {
@@ -61,6 +65,7 @@ void att_signer_free(struct att_signer *s)
     }
     for (size_t i = 0; i < s->n; i++) {
         EVP_PKEY_free(s->keys[i].key); /* OpenSSL clears private key material */
+        att_p11_release(s->keys[i].token);
     }
     pthread_mutex_destroy(&s->lock);
     att_freezero(s, sizeof(*s));
@@ -143,15 +148,14 @@ out:
  * Look up `kid`. The returned key pointer stays valid until att_signer_free:
  * entries are never removed or moved.
  */
-static att_err lookup(struct att_signer *s, const char *kid, enum att_jws_alg *alg, EVP_PKEY **key)
+static att_err lookup(struct att_signer *s, const char *kid, struct signer_key *out)
 {
     ATT_ENSURE(s != NULL && kid_ok(kid), ATT_ERR_ARG);
     ATT_ENSURE(pthread_mutex_lock(&s->lock) == 0, ATT_ERR_INTERNAL);
     size_t i = find(s, kid);
     att_err rc = ATT_ERR_NOT_FOUND;
     if (i < s->n) {
-        *alg = s->keys[i].alg;
-        *key = s->keys[i].key;
+        *out = s->keys[i];
         rc = ATT_OK;
     }
     pthread_mutex_unlock(&s->lock);
@@ -161,10 +165,9 @@ static att_err lookup(struct att_signer *s, const char *kid, enum att_jws_alg *a
 att_err att_signer_alg(struct att_signer *s, const char *kid, enum att_jws_alg *out)
 {
     ATT_ENSURE(out != NULL, ATT_ERR_ARG);
-    enum att_jws_alg alg = ATT_JWS_NONE;
-    EVP_PKEY *key = NULL;
-    ATT_TRY(lookup(s, kid, &alg, &key));
-    *out = alg;
+    struct signer_key k;
+    ATT_TRY(lookup(s, kid, &k));
+    *out = k.alg;
     return ATT_OK;
 }
 
@@ -239,15 +242,20 @@ att_err att_signer_sign(struct att_signer *s, const char *kid, const void *msg, 
 {
     att_err rc = ATT_ERR_INTERNAL;
     struct att_buf raw;
-    enum att_jws_alg alg = ATT_JWS_NONE;
-    EVP_PKEY *key = NULL;
+    struct signer_key k;
     uint8_t rs[ATT_ES256_SIG_LEN];
 
     att_buf_init(&raw, 16 * 1024);
     ATT_CHECK(sig != NULL && (msg != NULL || len == 0), ATT_ERR_ARG);
-    ATT_GUARD(lookup(s, kid, &alg, &key));
-    ATT_GUARD(digest_sign(key, alg, msg != NULL ? msg : "", len, &raw));
-    switch (alg) {
+    ATT_GUARD(lookup(s, kid, &k));
+    if (k.token != NULL) { /* the token gives the JOSE form itself (r | s for ES256) */
+        ATT_GUARD(att_p11_sign(k.token, k.handle, k.alg == ATT_JWS_ES256, msg != NULL ? msg : "",
+                               len, sig));
+        rc = ATT_OK;
+        goto out;
+    }
+    ATT_GUARD(digest_sign(k.key, k.alg, msg != NULL ? msg : "", len, &raw));
+    switch (k.alg) {
     case ATT_JWS_RS256: ATT_GUARD(att_buf_put(sig, raw.data, raw.len)); break;
     case ATT_JWS_ES256:
         ATT_GUARD(ecdsa_der_to_raw(raw.data, raw.len, rs));
@@ -348,6 +356,151 @@ att_err att_signer_cert_kid(const uint8_t *cert_der, size_t cert_len, char kid[A
     return rc;
 }
 
+/* ---- keys in a PKCS#11 token (signing_keys_pkcs11) ---- */
+
+/*
+ * What the sealed record of a token key holds instead of PKCS#8: this prefix and the hex
+ * CKA_ID of its key pair. PKCS#8 DER starts with 0x30 (a SEQUENCE), so the two never mix.
+ */
+static const char token_ref_prefix[] = "attestd-pkcs11-key/v1:";
+#define TOKEN_REF_LEN (sizeof(token_ref_prefix) - 1 + 2 * ATT_P11_ID_LEN)
+
+struct token_key {
+    struct att_p11 *token;
+    unsigned long handle;
+    bool ec;
+};
+
+/* The certificate's signature by the token key, in X.509's form (DER ECDSA-Sig-Value). */
+static att_err token_sign_x509(void *arg, const uint8_t *tbs, size_t len, struct att_buf *sig)
+{
+    const struct token_key *t = arg;
+    struct att_buf raw;
+    att_buf_init(&raw, 1024);
+    att_err rc = att_p11_sign(t->token, t->handle, t->ec, tbs, len, &raw);
+    if (rc == ATT_OK && !t->ec) {
+        rc = att_buf_put(sig, raw.data, raw.len);
+    } else if (rc == ATT_OK) {
+        ECDSA_SIG *es = ECDSA_SIG_new();
+        BIGNUM *r = BN_bin2bn(raw.data, ATT_ES256_COORD, NULL);
+        BIGNUM *sv = BN_bin2bn(raw.data + ATT_ES256_COORD, ATT_ES256_COORD, NULL);
+        unsigned char *der = NULL;
+        int der_len = -1;
+        if (es != NULL && r != NULL && sv != NULL && ECDSA_SIG_set0(es, r, sv) == 1) {
+            r = sv = NULL; /* owned by es now */
+            der_len = i2d_ECDSA_SIG(es, &der);
+        }
+        rc = der_len > 0 ? att_buf_put(sig, der, (size_t)der_len) : ATT_ERR_CRYPTO;
+        OPENSSL_free(der);
+        BN_free(r);
+        BN_free(sv);
+        ECDSA_SIG_free(es);
+    }
+    att_buf_cleanup(&raw);
+    return rc;
+}
+
+/* A new key pair in the token, its certificate, and the reference to seal. */
+static att_err create_in_token(struct att_p11 *token, enum att_jws_alg alg, const char *subject_cn,
+                               int64_t not_before, int days, struct att_buf *cert_der,
+                               struct att_buf *ref)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    uint8_t id[ATT_P11_ID_LEN];
+    EVP_PKEY *pub = NULL, *again = NULL;
+    struct token_key t = {token, 0, alg == ATT_JWS_ES256};
+    ATT_CHECK(alg == ATT_JWS_ES256 || alg == ATT_JWS_RS256, ATT_ERR_ALG_UNSUPPORTED);
+    ATT_CHECK(RAND_bytes(id, sizeof(id)) == 1, ATT_ERR_CRYPTO);
+    ATT_GUARD(att_p11_keypair_generate(token, t.ec, id, &pub));
+    ATT_GUARD(att_p11_keypair_find(token, t.ec, id, &t.handle, &again));
+    ATT_GUARD(
+        att_x509_self_signed_by(pub, subject_cn, not_before, days, token_sign_x509, &t, cert_der));
+    ATT_GUARD(att_buf_puts(ref, token_ref_prefix));
+    ATT_GUARD(att_hex_encode(id, sizeof(id), ref));
+    rc = ATT_OK;
+out:
+    if (rc != ATT_OK && pub != NULL) {
+        att_ignore_err(att_p11_keypair_destroy(token, id));
+    }
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(again);
+    return rc;
+}
+
+/* The CKA_ID a sealed record names, when it is a token key's reference. */
+static bool token_ref_id(const struct att_buf *opened, uint8_t id[ATT_P11_ID_LEN])
+{
+    size_t plen = sizeof(token_ref_prefix) - 1;
+    struct att_buf raw;
+    if (opened->len != TOKEN_REF_LEN || !att_ct_equal(opened->data, token_ref_prefix, plen)) {
+        return false;
+    }
+    att_buf_init(&raw, 64);
+    bool ok =
+        att_hex_decode((const char *)opened->data + plen, 2 * ATT_P11_ID_LEN, &raw) == ATT_OK &&
+        raw.len == ATT_P11_ID_LEN;
+    if (ok) {
+        memcpy(id, raw.data, ATT_P11_ID_LEN);
+    }
+    att_buf_cleanup(&raw);
+    return ok;
+}
+
+/* Add the token key `id` under `kid`, after checking the certificate publishes its key. */
+static att_err add_token_key(struct att_signer *s, struct att_p11 *token, const char *kid,
+                             enum att_jws_alg alg, const uint8_t id[ATT_P11_ID_LEN],
+                             const uint8_t *cert_der, size_t cert_len)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    EVP_PKEY *pub = NULL;
+    X509 *cert = NULL;
+    unsigned long handle = 0;
+    const unsigned char *c = cert_der;
+    bool locked = false;
+    ATT_CHECK(token != NULL, ATT_ERR_NOT_FOUND); /* signing_keys_pkcs11 is not set */
+    ATT_CHECK(alg == ATT_JWS_ES256 || alg == ATT_JWS_RS256, ATT_ERR_ALG_UNSUPPORTED);
+    ATT_GUARD(att_p11_keypair_find(token, alg == ATT_JWS_ES256, id, &handle, &pub));
+    cert = d2i_X509(NULL, &c, (long)cert_len);
+    ATT_CHECK(cert != NULL && c == cert_der + cert_len, ATT_ERR_PARSE);
+    ATT_CHECK(EVP_PKEY_eq(X509_get0_pubkey(cert), pub) == 1, ATT_ERR_KEY_MISMATCH);
+    ATT_CHECK(pthread_mutex_lock(&s->lock) == 0, ATT_ERR_INTERNAL);
+    locked = true;
+    ATT_CHECK(find(s, kid) == s->n, ATT_ERR_EXISTS);
+    ATT_CHECK(s->n < ATT_SIGNER_MAX_KEYS, ATT_ERR_TOO_LARGE);
+    struct signer_key *k = &s->keys[s->n];
+    memset(k, 0, sizeof(*k));
+    (void)snprintf(k->kid, sizeof(k->kid), "%s", kid);
+    k->alg = alg;
+    att_p11_ref(token);
+    k->token = token;
+    k->handle = handle;
+    s->n++;
+    rc = ATT_OK;
+out:
+    if (locked) {
+        pthread_mutex_unlock(&s->lock);
+    }
+    EVP_PKEY_free(pub);
+    X509_free(cert);
+    ERR_clear_error();
+    return rc;
+}
+
+att_err att_signer_destroy_sealed(struct att_keyring *kr, const char *table, const char *kid,
+                                  const uint8_t *sealed, size_t sealed_len)
+{
+    struct att_buf opened;
+    uint8_t id[ATT_P11_ID_LEN];
+    att_buf_init_secret(&opened, 16384);
+    att_err rc = att_keyring_open(kr, table, kid, sealed, sealed_len, &opened);
+    if (rc == ATT_OK && token_ref_id(&opened, id)) {
+        struct att_p11 *token = att_keyring_signing_token(kr);
+        rc = token != NULL ? att_p11_keypair_destroy(token, id) : ATT_ERR_NOT_FOUND;
+    }
+    att_buf_cleanup(&opened); /* a software key goes with its record */
+    return rc;
+}
+
 att_err att_signer_create_sealed(enum att_jws_alg alg, const char *subject_cn, int64_t not_before,
                                  int days, struct att_keyring *kr, const char *table,
                                  char kid[ATT_KID_MAX + 1], struct att_buf *cert_der,
@@ -357,7 +510,13 @@ att_err att_signer_create_sealed(enum att_jws_alg alg, const char *subject_cn, i
     struct att_buf pkcs8;
     size_t cert_len = cert_der->len;
     att_buf_init_secret(&pkcs8, 16384);
-    ATT_GUARD(att_signer_create_key(alg, subject_cn, not_before, days, &pkcs8, cert_der));
+    struct att_p11 *token = kr != NULL ? att_keyring_signing_token(kr) : NULL;
+    if (token != NULL) {
+        /* The record then holds the key pair's reference, sealed like a key. */
+        ATT_GUARD(create_in_token(token, alg, subject_cn, not_before, days, cert_der, &pkcs8));
+    } else {
+        ATT_GUARD(att_signer_create_key(alg, subject_cn, not_before, days, &pkcs8, cert_der));
+    }
     ATT_GUARD(att_signer_cert_kid(cert_der->data + cert_len, cert_der->len - cert_len, kid));
     /* The seal's additional data names the kid: the sealed key opens only as this record. */
     ATT_GUARD(att_keyring_seal(kr, table, kid, pkcs8.data, pkcs8.len, sealed));
@@ -386,7 +545,13 @@ att_err att_signer_add_sealed(struct att_signer *s, struct att_keyring *kr, cons
     ATT_GUARD(att_signer_cert_kid(cert_der, cert_len, want));
     ATT_CHECK(strcmp(want, kid) == 0, ATT_ERR_KEY_MISMATCH);
     ATT_GUARD(att_keyring_open(kr, table, kid, sealed, sealed_len, &pkcs8));
-    ATT_GUARD(att_signer_add_pkcs8(s, kid, alg, pkcs8.data, pkcs8.len, cert_der, cert_len));
+    uint8_t id[ATT_P11_ID_LEN];
+    if (token_ref_id(&pkcs8, id)) {
+        ATT_GUARD(
+            add_token_key(s, att_keyring_signing_token(kr), kid, alg, id, cert_der, cert_len));
+    } else {
+        ATT_GUARD(att_signer_add_pkcs8(s, kid, alg, pkcs8.data, pkcs8.len, cert_der, cert_len));
+    }
     rc = ATT_OK;
 out:
     att_buf_cleanup(&pkcs8);

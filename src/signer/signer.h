@@ -41,8 +41,10 @@ att_err att_signer_cert_kid(const uint8_t *cert_der, size_t cert_len,
 /*
  * What the service uses: create a signing key for `alg` (as att_signer_create_key) and seal it
  * at once under `kr` as record `kid` of `table` (the seal's additional data names both), so
- * that the key is in clear only inside this module. Appends the certificate to `cert_der` and
- * the sealed key to `sealed`; `kid` is the certificate's.
+ * that the key is in clear only inside this module. When the keyring has a signing token
+ * (att_keyring_signing_token), the key pair is made in the token instead, never leaves it, and
+ * the record seals a reference to it; att_signer_add_sealed then signs through the token. Appends
+ * the certificate to `cert_der` and the sealed key to `sealed`; `kid` is the certificate's.
  */
 att_err att_signer_create_sealed(enum att_jws_alg alg, const char *subject_cn, int64_t not_before,
                                  int days, struct att_keyring *kr, const char *table,
@@ -57,6 +59,13 @@ att_err att_signer_create_sealed(enum att_jws_alg alg, const char *subject_cn, i
 att_err att_signer_add_sealed(struct att_signer *s, struct att_keyring *kr, const char *table,
                               const char *kid, enum att_jws_alg alg, const uint8_t *sealed,
                               size_t sealed_len, const uint8_t *cert_der, size_t cert_len) ATT_WUR;
+
+/*
+ * Destroy what a sealed key names outside the store: with signing_keys_pkcs11, the key pair in
+ * the token (a software key goes with its record). For retired keys (src/provider/upkeep.c).
+ */
+att_err att_signer_destroy_sealed(struct att_keyring *kr, const char *table, const char *kid,
+                                  const uint8_t *sealed, size_t sealed_len) ATT_WUR;
 
 /*
  * Create a signing key for `alg` (RSA-2048 for RS256, P-256 for ES256) and its self-signed

@@ -177,16 +177,13 @@ out:
     return rc;
 }
 
-att_err att_x509_self_signed(EVP_PKEY *key, const char *subject_cn, int64_t not_before, int days,
-                             struct att_buf *der)
+/* The certificate's fields for `pub` (everything but the signature). */
+static att_err build(EVP_PKEY *pub, const char *subject_cn, int64_t not_before, int days,
+                     X509 **out)
 {
     att_err rc = ATT_ERR_INTERNAL;
-    X509 *x = NULL;
-    unsigned char *enc = NULL;
     size_t cn_len = 0;
-    int enc_len = 0;
-
-    ATT_CHECK(key != NULL && der != NULL, ATT_ERR_ARG);
+    X509 *x = NULL;
     ATT_GUARD(check_subject(subject_cn, &cn_len));
     x = X509_new();
     ATT_CHECK(x != NULL, ATT_ERR_NOMEM);
@@ -195,13 +192,31 @@ att_err att_x509_self_signed(EVP_PKEY *key, const char *subject_cn, int64_t not_
     ATT_GUARD(set_serial(x));
     ATT_GUARD(set_names(x, subject_cn, cn_len));
     ATT_GUARD(set_validity(x, not_before, days));
-    ATT_CHECK(X509_set_pubkey(x, key) == 1, ATT_ERR_KEY_TYPE);
+    ATT_CHECK(X509_set_pubkey(x, pub) == 1, ATT_ERR_KEY_TYPE);
     ATT_GUARD(add_basic_constraints(x));
     ATT_GUARD(add_key_usage(x));
     ATT_GUARD(add_subject_key_id(x));
     if (looks_like_url(subject_cn)) {
         ATT_GUARD(add_san_uri(x, subject_cn, cn_len));
     }
+    *out = x;
+    x = NULL;
+    rc = ATT_OK;
+out:
+    X509_free(x);
+    return rc;
+}
+
+att_err att_x509_self_signed(EVP_PKEY *key, const char *subject_cn, int64_t not_before, int days,
+                             struct att_buf *der)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    X509 *x = NULL;
+    unsigned char *enc = NULL;
+    int enc_len = 0;
+
+    ATT_CHECK(key != NULL && der != NULL, ATT_ERR_ARG);
+    ATT_GUARD(build(key, subject_cn, not_before, days, &x));
     /* sha256WithRSAEncryption or ecdsa-with-SHA256 (RFC 4055 §5, RFC 5758 §3.2). */
     ATT_CHECK(X509_sign(x, key, EVP_sha256()) > 0, ATT_ERR_CRYPTO);
     enc_len = i2d_X509(x, &enc);
@@ -211,6 +226,89 @@ att_err att_x509_self_signed(EVP_PKEY *key, const char *subject_cn, int64_t not_
 out:
     OPENSSL_free(enc);
     X509_free(x);
+    if (rc != ATT_OK) {
+        ERR_clear_error();
+    }
+    return rc;
+}
+
+/* A DER tag and length (X.690 §8.1.2-8.1.3: definite form, lengths below 2^24). */
+static att_err put_tl(struct att_buf *b, uint8_t tag, size_t len)
+{
+    uint8_t h[5] = {tag};
+    size_t n = 1;
+    if (len < 0x80) {
+        h[n++] = (uint8_t)len;
+    } else if (len < 0x100) {
+        h[n++] = 0x81;
+        h[n++] = (uint8_t)len;
+    } else if (len < 0x10000) {
+        h[n++] = 0x82;
+        h[n++] = (uint8_t)(len >> 8);
+        h[n++] = (uint8_t)len;
+    } else {
+        ATT_ENSURE(len < 0x1000000, ATT_ERR_TOO_LARGE);
+        h[n++] = 0x83;
+        h[n++] = (uint8_t)(len >> 16);
+        h[n++] = (uint8_t)(len >> 8);
+        h[n++] = (uint8_t)len;
+    }
+    return att_buf_put(b, h, n);
+}
+
+att_err att_x509_self_signed_by(EVP_PKEY *pub, const char *subject_cn, int64_t not_before, int days,
+                                att_x509_sign_fn sign, void *arg, struct att_buf *der)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    X509 *x = NULL;
+    X509 *check = NULL;
+    EVP_PKEY *stand_in = NULL;
+    unsigned char *tbs = NULL;
+    unsigned char *alg = NULL;
+    struct att_buf sig, body, cert;
+    att_buf_init(&sig, 4096);
+    att_buf_init(&body, 1 << 16);
+    att_buf_init(&cert, 1 << 16);
+    ATT_CHECK(pub != NULL && sign != NULL && der != NULL, ATT_ERR_ARG);
+    ATT_GUARD(build(pub, subject_cn, not_before, days, &x));
+    /*
+     * OpenSSL writes the signature algorithm (into the TBS and the outer field) only while it
+     * signs, so a stand-in key of the same type signs once; then the TBS is signed by the
+     * real key and the certificate put together: SEQUENCE { tbs, algorithm, BIT STRING }
+     * (RFC 5280 §4.1).
+     */
+    stand_in = EVP_PKEY_is_a(pub, "EC") ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                                        : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    ATT_CHECK(stand_in != NULL && X509_sign(x, stand_in, EVP_sha256()) > 0, ATT_ERR_CRYPTO);
+    int tbs_len = i2d_re_X509_tbs(x, &tbs);
+    const X509_ALGOR *algor = NULL;
+    X509_get0_signature(NULL, &algor, x);
+    int alg_len = algor != NULL ? i2d_X509_ALGOR(algor, &alg) : -1;
+    ATT_CHECK(tbs_len > 0 && alg_len > 0, ATT_ERR_CRYPTO);
+    ATT_GUARD(sign(arg, tbs, (size_t)tbs_len, &sig));
+    ATT_GUARD(att_buf_put(&body, tbs, (size_t)tbs_len));
+    ATT_GUARD(att_buf_put(&body, alg, (size_t)alg_len));
+    ATT_GUARD(put_tl(&body, 0x03, sig.len + 1)); /* BIT STRING, no unused bits */
+    ATT_GUARD(att_buf_putc(&body, 0));
+    ATT_GUARD(att_buf_put(&body, sig.data, sig.len));
+    ATT_GUARD(put_tl(&cert, 0x30, body.len));
+    ATT_GUARD(att_buf_put(&cert, body.data, body.len));
+    /* What was put together must parse whole and verify with the key it names. */
+    const unsigned char *p = cert.data;
+    check = d2i_X509(NULL, &p, (long)cert.len);
+    ATT_CHECK(check != NULL && p == cert.data + cert.len && X509_verify(check, pub) == 1,
+              ATT_ERR_CRYPTO);
+    ATT_GUARD(att_buf_put(der, cert.data, cert.len));
+    rc = ATT_OK;
+out:
+    OPENSSL_free(tbs);
+    OPENSSL_free(alg);
+    X509_free(x);
+    X509_free(check);
+    EVP_PKEY_free(stand_in);
+    att_buf_cleanup(&sig);
+    att_buf_cleanup(&body);
+    att_buf_cleanup(&cert);
     if (rc != ATT_OK) {
         ERR_clear_error();
     }

@@ -27,4 +27,15 @@
 att_err att_x509_self_signed(EVP_PKEY *key, const char *subject_cn, int64_t not_before, int days,
                              struct att_buf *der) ATT_WUR;
 
+/* Signs `tbs` (SHA-256 inside) and appends the signature as X.509 carries it: the DER
+ * ECDSA-Sig-Value for ECDSA, the RSASSA-PKCS1-v1_5 bytes for RSA. */
+typedef att_err (*att_x509_sign_fn)(void *arg, const uint8_t *tbs, size_t len, struct att_buf *sig);
+
+/*
+ * The same certificate for public key `pub`, signed by `sign` with the private half held
+ * elsewhere (a PKCS#11 token). The result is checked: it parses and verifies with `pub`.
+ */
+att_err att_x509_self_signed_by(EVP_PKEY *pub, const char *subject_cn, int64_t not_before, int days,
+                                att_x509_sign_fn sign, void *arg, struct att_buf *der) ATT_WUR;
+
 #endif

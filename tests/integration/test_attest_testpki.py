@@ -46,6 +46,19 @@ def oe_report(quote):
     return struct.pack("<IIQ", 1, 2, len(quote)) + quote
 
 
+def attest_token(d, quote, prefix=""):
+    """POST prefix/attest/SgxEnclave with `quote` and RUNTIME_JSON as binary runtime data:
+    the token of a 200 answer (AssertionError otherwise)."""
+    status, _, data = d.request(
+        "POST", prefix + "/attest/SgxEnclave" + API,
+        body=json.dumps({"quote": h.b64url_encode(quote),
+                         "runtimeData": {"data": h.b64url_encode(RUNTIME_JSON),
+                                         "dataType": "Binary"}}).encode(),
+        headers={"Content-Type": "application/json"})
+    assert status == 200, data
+    return json.loads(data)["token"]
+
+
 def start_daemon(root, bundle, config=""):
     d = h.Daemon(config=f"dcap_trust_anchors = {root}\n" + config)
     try:

@@ -125,14 +125,7 @@ class RestoreDrillTest(unittest.TestCase):
         return path
 
     def attest(self, prefix=""):
-        status, _, data = self.d.request(
-            "POST", prefix + "/attest/SgxEnclave" + API,
-            body=json.dumps({"quote": h.b64url_encode(self.quote),
-                             "runtimeData": {"data": h.b64url_encode(tp.RUNTIME_JSON),
-                                             "dataType": "Binary"}}).encode(),
-            headers={"Content-Type": "application/json"})
-        self.assertEqual(status, 200, data)
-        return json.loads(data)["token"]
+        return tp.attest_token(self.d, self.quote, prefix)
 
     def state(self):
         """What must survive: published keys, policies, signers, roles, principals."""

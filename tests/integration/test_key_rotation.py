@@ -236,14 +236,7 @@ class ScheduledRotationTest(EvidenceDaemonTest):
     CONFIG = "signing_key_rotation = 16\nsigning_key_lead_time = 5\n"
 
     def attest_kid(self):
-        status, _, data = self.d.request(
-            "POST", "/attest/SgxEnclave" + API,
-            body=json.dumps({"quote": h.b64url_encode(self.ev.quote),
-                             "runtimeData": {"data": h.b64url_encode(tp.RUNTIME_JSON),
-                                             "dataType": "Binary"}}).encode(),
-            headers={"Content-Type": "application/json"})
-        self.assertEqual(status, 200, data)
-        return header_kid(json.loads(data)["token"])
+        return header_kid(tp.attest_token(self.d, self.ev.quote))
 
     def test_scheduled_rotation(self):
         d = self.d

@@ -16,7 +16,6 @@ import harness as h
 import test_attest_testpki as tp
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
-API = "?api-version=2020-10-01"
 
 
 class SoftHsm:
@@ -43,18 +42,24 @@ class SoftHsm:
                 f"?module-path={SOFTHSM_MODULE}&pin-source=file:{pin_file or self.pin_file}")
 
 
-class KekInTokenTest(unittest.TestCase):
+class SoftHsmDaemonTest(unittest.TestCase):
+    """A SoftHSM token (TOKEN) and a daemon with test-PKI evidence and CONFIG (which may use
+    {uri}, the token's URI without an object)."""
     time_limit = 240
+    TOKEN = "attestd"
+    CONFIG = ""
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="attestd-pkcs11-")
         cls.saved_conf = os.environ.get("SOFTHSM2_CONF")
-        cls.hsm = SoftHsm(cls.tmp)
+        cls.hsm = SoftHsm(cls.tmp, label=cls.TOKEN)
+        cls.uri = (f"pkcs11:token={cls.TOKEN}?module-path={SOFTHSM_MODULE}"
+                   f"&pin-source=file:{cls.hsm.pin_file}")
         cls.quote, bundle, root = tp.make_evidence(
             os.path.join(cls.tmp, "ev"), "--report-data", tp.report_data_for(tp.RUNTIME_JSON))
         cls.base_config = f"dcap_trust_anchors = {root}\n"
-        cls.d = tp.start_daemon(root, bundle)
+        cls.d = tp.start_daemon(root, bundle, cls.CONFIG.format(uri=cls.uri))
 
     @classmethod
     def tearDownClass(cls):
@@ -65,16 +70,15 @@ class KekInTokenTest(unittest.TestCase):
             os.environ["SOFTHSM2_CONF"] = cls.saved_conf
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def attest(self, prefix=""):
+        """A token of an attestation and its verified claims, with /certs of that moment."""
+        token = tp.attest_token(self.d, self.quote, prefix)
+        return token, h.verify_jws(token, self.d.get_json(prefix + "/certs")[2])[1]
+
+
+class KekInTokenTest(SoftHsmDaemonTest):
     def attest_and_verify(self):
-        status, _, data = self.d.request(
-            "POST", "/attest/SgxEnclave" + API,
-            body=json.dumps({"quote": h.b64url_encode(self.quote),
-                             "runtimeData": {"data": h.b64url_encode(tp.RUNTIME_JSON),
-                                             "dataType": "Binary"}}).encode(),
-            headers={"Content-Type": "application/json"})
-        self.assertEqual(status, 200, data)
-        jwks = self.d.get_json("/certs")[2]
-        return h.verify_jws(json.loads(data)["token"], jwks)[1]
+        return self.attest()[1]
 
     def test_rotate_into_and_out_of_the_token(self):
         d, hsm = self.d, self.hsm
@@ -151,3 +155,49 @@ class KekInTokenTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TokenSigningKeysTest(SoftHsmDaemonTest):
+    """signing_keys_pkcs11: the provider keys attestd makes (the default provider's RS256 key
+    at first start, an ES256 provider's by attestctl, a rotation's) are key pairs in the token;
+    tokens they sign verify with /certs; without the token nothing can sign with them."""
+    TOKEN = "signing"
+    CONFIG = "signing_keys_pkcs11 = {uri}\n"
+
+    def test_keys_in_the_token_sign(self):
+        d = self.d
+        token, _ = self.attest()
+        self.assertEqual(h.split_jws(token)[0]["alg"], "RS256")
+        d.attestctl("provider", "create", "tok-es", "--alg", "ES256")
+        d.reload()
+        token, _ = self.attest("/providers/tok-es")
+        self.assertEqual(h.split_jws(token)[0]["alg"], "ES256")
+        test_token = d.attestctl("token", "issue", "--provider", "tok-es").stdout.strip()
+        h.verify_jws(test_token, d.get_json("/providers/tok-es/certs")[2])
+        # A rotation makes the next key in the token too; it signs after its lead time.
+        new = json.loads(d.attestctl("provider", "rotate-key", "tok-es", "--lead", "0").stdout)
+        d.reload()
+        token, _ = self.attest("/providers/tok-es")
+        self.assertEqual(h.split_jws(token)[0]["kid"], new["kid"])
+        # The store holds only references: without the token the keys cannot be loaded.
+        p = h.run_attestd(["--config", self.no_token_config(), "--data-dir", d.data])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("providers", h.startup_failure(p))
+
+    def no_token_config(self):
+        path = os.path.join(self.tmp, "no-token.conf")
+        with open(self.d.config_path, encoding="utf-8") as f:
+            lines = [line for line in f if not line.startswith("signing_keys_pkcs11")
+                     and not line.startswith("listen")]
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(lines + [f"listen = 127.0.0.1:{h.free_port()}\n"])
+        return path
+
+    def test_wrong_token_refused_at_start(self):
+        cfg = os.path.join(self.tmp, "wrong-token.conf")
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(f"signing_keys_pkcs11 = pkcs11:token=absent?module-path={SOFTHSM_MODULE}"
+                    f"&pin-source=file:{self.hsm.pin_file}\nlisten = 127.0.0.1:{h.free_port()}\n")
+        p = h.run_attestd(["--config", cfg, "--data-dir", self.d.data])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(h.startup_failure(p), "signing_keys_pkcs11: no token matches the URI")
