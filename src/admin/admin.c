@@ -242,8 +242,7 @@ static att_err collect_key(const struct att_key_rec *k, void *arg)
     att_buf_cleanup(&fp);
     ATT_TRY(rc);
     ATT_ENSURE(item != NULL && json_array_append_new(l->items, item) == 0, ATT_ERR_NOMEM);
-    l->times[l->n].activate_at = k->activate_at;
-    l->times[l->n].token_lifetime = k->token_lifetime;
+    l->times[l->n] = att_provider_key_times(k);
     l->n++;
     return ATT_OK;
 }
@@ -401,15 +400,16 @@ int att_admin_provider_rotate_key(struct att_admin *a, const char *name, const c
     }
     char kid[ATT_KID_MAX + 1];
     int64_t activate_at = 0;
+    bool was_waiting = false;
     att_err e = att_provider_rotate_key(a->store, a->keyring, name, att_time_now(), lead, 0, kid,
-                                        &activate_at);
+                                        &activate_at, &was_waiting);
     switch (e) {
     case ATT_OK: break;
     case ATT_ERR_NOT_FOUND: return att_admin_fail(err, err_len, "no provider named '%s'", name);
     case ATT_ERR_STATE:
         return att_admin_fail(err, err_len,
                               "provider '%s' already has a key waiting to sign; rotate again "
-                              "once it signs",
+                              "once it signs, or with --lead 0 to make it sign now",
                               name);
     case ATT_ERR_TOO_LARGE:
         return att_admin_fail(err, err_len,
@@ -422,7 +422,9 @@ int att_admin_provider_rotate_key(struct att_admin *a, const char *name, const c
     }
     char at[32];
     att_time_format(activate_at, at, sizeof(at));
-    json_t *doc = json_pack("{s:s,s:s,s:s}", "provider", name, "kid", kid, "activates", at);
+    /* was_waiting: --lead 0 made the waiting key (published already) sign now. */
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:b}", "provider", name, "kid", kid, "activates", at,
+                            "was_waiting", was_waiting);
     return att_admin_dump(doc, json_out, err, err_len);
 }
 
@@ -606,11 +608,7 @@ int att_admin_token_issue(struct att_admin *a, const char *provider, const char 
         claims = json_object();
     }
     json_object_set_new(claims, "x-attestd-test-token", json_true());
-    /* Its key must stay published until this token expires (docs/operations.md). */
-    att_err e = att_store_key_raise_lifetime(a->store, lifetime);
-    if (e == ATT_OK) {
-        e = att_provider_set_load(a->store, a->keyring, &set);
-    }
+    att_err e = att_provider_set_load(a->store, a->keyring, &set);
     if (e != ATT_OK) {
         att_admin_fail(err, err_len, "cannot load providers: %s", att_err_str(e));
         goto out;
@@ -620,7 +618,14 @@ int att_admin_token_issue(struct att_admin *a, const char *provider, const char 
         att_admin_fail(err, err_len, "no provider named '%s'", provider);
         goto out;
     }
-    e = att_provider_issue_token(set, p, claims, att_time_now(), lifetime, &token);
+    /* A key attestd has had a look to publish, noted as used for this token's lifetime, so it
+     * stays published until the token expires (docs/operations.md "Signing-key rotation"). */
+    int64_t now = att_time_now();
+    const struct att_provider_key *key = att_provider_published_key(p, now);
+    e = att_store_key_note_use(a->store, provider, key->kid, now, lifetime);
+    if (e == ATT_OK) {
+        e = att_provider_issue_token_with(set, p, key, claims, now, lifetime, &token);
+    }
     if (e != ATT_OK) {
         att_admin_fail(err, err_len, "cannot sign: %s", att_err_str(e));
         goto out;

@@ -9,6 +9,7 @@
 #include "policymgmt/manage.h"
 #include "provider/provider_int.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,9 +115,36 @@ out:
     return rc;
 }
 
+/*
+ * `--lead 0` while a key waits: that key (published already) signs from now instead of a new
+ * one, in one transaction that checks it still waits.
+ */
+static att_err activate_waiting(struct att_store *store, const char *name, int64_t now,
+                                char kid[ATT_KID_MAX + 1])
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_stored_keys have = {.n = 0};
+    bool in_tx = false;
+    ATT_GUARD(att_store_begin(store));
+    in_tx = true;
+    ATT_GUARD(att_store_key_list(store, name, att_stored_keys_add, &have));
+    size_t signing = att_key_signing_index(have.times, have.n, now);
+    ATT_CHECK(have.n > 0 && signing + 1 < have.n, ATT_ERR_STATE); /* none waits any more */
+    ATT_GUARD(att_store_key_set_activate(store, name, have.kid[signing + 1], now));
+    ATT_GUARD(att_store_commit(store));
+    in_tx = false;
+    memcpy(kid, have.kid[signing + 1], ATT_KID_MAX + 1);
+    rc = ATT_OK;
+out:
+    if (in_tx) {
+        att_store_rollback(store);
+    }
+    return rc;
+}
+
 att_err att_provider_rotate_key(struct att_store *store, struct att_keyring *kr, const char *name,
                                 int64_t now, int64_t lead, int64_t token_lifetime,
-                                char kid[ATT_KID_MAX + 1], int64_t *activate_at)
+                                char kid[ATT_KID_MAX + 1], int64_t *activate_at, bool *was_waiting)
 {
     att_err rc = ATT_ERR_INTERNAL;
     struct att_provider_rec p;
@@ -126,10 +154,24 @@ att_err att_provider_rotate_key(struct att_store *store, struct att_keyring *kr,
     bool in_tx = false;
 
     att_key_rec_init(&k);
+    if (was_waiting != NULL) {
+        *was_waiting = false;
+    }
     ATT_GUARD(att_provider_name_check(name));
     ATT_CHECK(now > 0 && lead >= 0 && lead <= INT32_MAX && token_lifetime >= 0, ATT_ERR_ARG);
     ATT_GUARD(att_store_provider_get(store, name, &p));
     ATT_GUARD(att_jws_alg_parse(p.signing_alg, &alg));
+    ATT_GUARD(att_store_key_list(store, name, att_stored_keys_add, &have));
+    if (have.n > 0 && att_key_signing_index(have.times, have.n, now) + 1 < have.n) {
+        ATT_CHECK(lead == 0, ATT_ERR_STATE); /* a key waits already */
+        ATT_GUARD(activate_waiting(store, name, now, kid));
+        *activate_at = now;
+        if (was_waiting != NULL) {
+            *was_waiting = true;
+        }
+        rc = ATT_OK;
+        goto out;
+    }
     /* The key is made before the write lock is taken (an RSA key takes a while). */
     ATT_GUARD(att_signer_create_sealed(alg, p.issuer, now, ATT_CERT_DAYS, kr, KEYS_TABLE, k.kid,
                                        &k.cert_der, &k.sealed_key));
@@ -141,6 +183,8 @@ att_err att_provider_rotate_key(struct att_store *store, struct att_keyring *kr,
 
     ATT_GUARD(att_store_begin(store));
     in_tx = true;
+    have.n = 0;
+    have.too_many = false;
     ATT_GUARD(att_store_key_list(store, name, att_stored_keys_add, &have));
     ATT_CHECK(have.n > 0, ATT_ERR_NOT_FOUND); /* deleted meanwhile */
     ATT_CHECK(!have.too_many && have.n < ATT_PROVIDER_KEYS_MAX, ATT_ERR_TOO_LARGE);
@@ -154,6 +198,10 @@ att_err att_provider_rotate_key(struct att_store *store, struct att_keyring *kr,
 out:
     if (in_tx) {
         att_store_rollback(store);
+    }
+    if (rc != ATT_OK && k.sealed_key.len > 0) { /* a key pair made in a token goes too */
+        att_ignore_err(
+            att_signer_destroy_sealed(kr, KEYS_TABLE, k.kid, k.sealed_key.data, k.sealed_key.len));
     }
     att_key_rec_cleanup(&k);
     return rc;
@@ -229,8 +277,7 @@ static att_err load_key(const struct att_key_rec *k, void *arg)
     struct att_provider_key *key = &p->keys[p->n_keys++];
     att_buf_init(&key->token_header.b64, 0);
     ATT_GUARD(copy_str(key->kid, sizeof(key->kid), k->kid));
-    key->times.activate_at = k->activate_at;
-    key->times.token_lifetime = k->token_lifetime;
+    key->times = att_provider_key_times(k);
     rc = ATT_OK;
 out:
     json_decref(jwk);
@@ -308,7 +355,9 @@ static att_err load_provider(const struct att_provider_rec *rec, void *arg)
 {
     struct load_ctx *ctx = arg;
     ATT_ENSURE(ctx->set->n < ATT_PROVIDERS_MAX, ATT_ERR_TOO_LARGE);
-    struct att_provider *p = &ctx->set->items[ctx->set->n++];
+    struct att_provider *p = &ctx->set->items[ctx->set->n];
+    p->floor = &ctx->set->floors[ctx->set->n];
+    ctx->set->n++;
     p->rec = *rec;
     att_buf_init(&p->jwks, 0);
     att_buf_init(&p->openid, 0);
@@ -348,7 +397,8 @@ att_err att_provider_set_load(struct att_store *store, struct att_keyring *kr,
     struct att_provider_set *set = calloc(1, sizeof(*set));
     ATT_ENSURE(set != NULL, ATT_ERR_NOMEM);
     set->items = calloc(ATT_PROVIDERS_MAX, sizeof(*set->items));
-    ATT_CHECK(set->items != NULL, ATT_ERR_NOMEM);
+    set->floors = calloc(ATT_PROVIDERS_MAX, sizeof(*set->floors));
+    ATT_CHECK(set->items != NULL && set->floors != NULL, ATT_ERR_NOMEM);
     ATT_GUARD(att_signer_new(&set->signer));
     struct load_ctx ctx = {set, kr, store, NULL, NULL};
     ATT_GUARD(att_store_provider_list(store, load_provider, &ctx));
@@ -373,6 +423,7 @@ void att_provider_set_free(struct att_provider_set *set)
         }
     }
     free(set->items);
+    free(set->floors);
     att_signer_free(set->signer);
     free(set);
 }
@@ -399,20 +450,77 @@ const struct att_provider *att_provider_set_default(const struct att_provider_se
     return NULL;
 }
 
-const struct att_provider_key *att_provider_signing_key(const struct att_provider *p, int64_t now)
+struct att_key_times att_provider_key_times(const struct att_key_rec *k)
 {
-    struct att_key_times times[ATT_PROVIDER_KEYS_MAX];
+    struct att_key_times t = {k->created_at, k->activate_at, k->token_lifetime, k->used_until};
+    return t;
+}
+
+static size_t times_of(const struct att_provider *p, struct att_key_times *times)
+{
     for (size_t i = 0; i < p->n_keys; i++) {
         times[i] = p->keys[i].times;
     }
-    return &p->keys[att_key_signing_index(times, p->n_keys, now)];
+    return p->n_keys;
+}
+
+/* The signing key's index at `now`, never below one this set has signed with already. */
+static size_t signing_index(const struct att_provider *p, int64_t now)
+{
+    struct att_key_times times[ATT_PROVIDER_KEYS_MAX];
+    size_t idx = att_key_signing_index(times, times_of(p, times), now);
+    size_t floor = atomic_load(p->floor);
+    while (idx > floor && !atomic_compare_exchange_weak(p->floor, &floor, idx)) {
+    }
+    return idx > floor ? idx : floor; /* a clock set back does not bring a retired key back */
+}
+
+const struct att_provider_key *att_provider_signing_key(const struct att_provider *p, int64_t now)
+{
+    return &p->keys[signing_index(p, now)];
+}
+
+const struct att_provider_key *att_provider_published_key(const struct att_provider *p, int64_t now)
+{
+    struct att_key_times times[ATT_PROVIDER_KEYS_MAX];
+    return &p->keys[att_key_published_index(times, times_of(p, times), now)];
+}
+
+att_err att_provider_note_signing_keys(struct att_store *store, const struct att_provider_set *set,
+                                       int64_t now, int64_t lifetime)
+{
+    /* Until the next look (two, for a late one) the key of the moment may sign, and so may
+     * any key that activates before then. */
+    int64_t until = now + 2 * ATT_KEY_CHECK_INTERVAL;
+    for (size_t i = 0; i < set->n; i++) {
+        const struct att_provider *p = &set->items[i];
+        for (size_t k = signing_index(p, now); k < p->n_keys; k++) {
+            if (p->keys[k].times.activate_at > until) {
+                continue;
+            }
+            att_err rc =
+                att_store_key_note_use(store, p->rec.name, p->keys[k].kid, until, lifetime);
+            if (rc != ATT_OK && rc != ATT_ERR_NOT_FOUND) { /* gone: nothing left to keep */
+                return rc;
+            }
+        }
+    }
+    return ATT_OK;
 }
 
 att_err att_provider_issue_token(const struct att_provider_set *set, const struct att_provider *p,
                                  json_t *claims, int64_t now, int64_t lifetime, struct att_buf *out)
 {
     ATT_ENSURE(p->n_keys > 0, ATT_ERR_STATE);
-    const struct att_provider_key *key = att_provider_signing_key(p, now);
+    return att_provider_issue_token_with(set, p, att_provider_signing_key(p, now), claims, now,
+                                         lifetime, out);
+}
+
+att_err att_provider_issue_token_with(const struct att_provider_set *set,
+                                      const struct att_provider *p,
+                                      const struct att_provider_key *key, json_t *claims,
+                                      int64_t now, int64_t lifetime, struct att_buf *out)
+{
     ATT_TRY(att_claims_set_registered(claims, p->rec.issuer, now, lifetime));
     struct att_buf payload;
     att_buf_init(&payload, ATT_JWS_MAX);

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <openssl/x509.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,10 +48,14 @@ struct att_provider {
     size_t n_keys;
     struct att_buf jwks;   /* {"keys":[...]}: every key of keys[] */
     struct att_buf openid; /* OpenID provider metadata */
+    /* The highest index of keys[] this set has signed with: a clock set back never brings a
+     * retired key back (in the set's own array; the only thing in a set that changes). */
+    _Atomic size_t *floor;
 };
 
 struct att_provider_set {
     struct att_provider *items;
+    _Atomic size_t *floors; /* one per item (att_provider.floor) */
     size_t n;
     struct att_signer *signer;
 };
@@ -92,11 +97,14 @@ att_err att_provider_delete(struct att_store *store, const char *name) ATT_WUR;
  * and the current key keeps signing until then. ATT_ERR_NOT_FOUND for no such provider,
  * ATT_ERR_STATE when a key is already waiting, ATT_ERR_TOO_LARGE when the provider has
  * ATT_PROVIDER_KEYS_MAX keys (retired keys go when their tokens have expired). `token_lifetime`
- * is the new key's initial token_lifetime (0: raised by the first signer).
+ * is the new key's initial token_lifetime (0: raised by the first signer). With `lead` 0 while a
+ * key waits, that key (published already) signs from now instead, and *was_waiting (may be
+ * NULL) says so: the emergency rotation of a key no longer trusted.
  */
 att_err att_provider_rotate_key(struct att_store *store, struct att_keyring *kr, const char *name,
                                 int64_t now, int64_t lead, int64_t token_lifetime,
-                                char kid[ATT_KID_MAX + 1], int64_t *activate_at) ATT_WUR;
+                                char kid[ATT_KID_MAX + 1], int64_t *activate_at,
+                                bool *was_waiting) ATT_WUR;
 
 /* What att_provider_keys_upkeep did, reported one change at a time (for the audit trail). */
 struct att_key_event {
@@ -116,12 +124,14 @@ struct att_key_upkeep {
 };
 
 /*
- * One look at the store's keys (the daemon, every ATT_KEY_CHECK_INTERVAL): make the new keys
- * whose scheduled rotation is due, destroy the retired keys whose tokens have all expired
- * (schedule.h), and set *changed when the store's providers or keys now differ from `set`'s, so
- * that the caller reloads (keys made or rotated by attestctl are seen this way, without
+ * One look at the store's keys (the daemon, every ATT_KEY_CHECK_INTERVAL): note the use of
+ * `set`'s signing keys (att_provider_note_signing_keys; nothing else is done when that fails),
+ * make the new keys whose scheduled rotation is due, destroy the retired keys whose tokens have all
+ * expired (schedule.h), and set *changed when the store's providers or keys now differ from
+ * `set`'s, so that the caller reloads (keys made or rotated by attestctl are seen this way, without
  * SIGHUP). Each change is reported to `cb`. A provider that fails is logged and the others are
- * still looked after; the first error is returned.
+ * still looked after, unless the store is locked (the look ends); the first error is
+ * returned.
  */
 att_err att_provider_keys_upkeep(struct att_store *store, struct att_keyring *kr,
                                  const struct att_provider_set *set,
@@ -136,17 +146,36 @@ const struct att_provider *att_provider_set_find(const struct att_provider_set *
                                                  const char *name, size_t len);
 const struct att_provider *att_provider_set_default(const struct att_provider_set *set);
 
-/* The key of `p` that signs at `now` (schedule.h). */
+/* The schedule times of a stored key. */
+struct att_key_times att_provider_key_times(const struct att_key_rec *k);
+
+/* The key of `p` that signs at `now` (schedule.h), never one retired before in this set. */
 const struct att_provider_key *att_provider_signing_key(const struct att_provider *p, int64_t now);
+/* The key a process that cannot know what attestd has published signs with (attestctl). */
+const struct att_provider_key *att_provider_published_key(const struct att_provider *p,
+                                                          int64_t now);
+/*
+ * Note in the store that the keys of `set` that sign at `now`, or will before the look after
+ * next, may sign tokens of `lifetime` seconds until then (att_store_key_note_use). attestd does
+ * this before it uses a set and at every look: a key is never destroyed while its tokens live,
+ * even when the daemon could not load its successor for a while.
+ */
+att_err att_provider_note_signing_keys(struct att_store *store, const struct att_provider_set *set,
+                                       int64_t now, int64_t lifetime) ATT_WUR;
 
 /*
  * Sign `claims` as a JWT of provider `p` with its key of the moment: header
  * {"alg","kid","jku","typ":"JWT"} (docs/reference/maa-tokens.md §2.1), registered claims set by
  * att_claims_set_registered. `claims` is modified (registered claims added). The caller has
- * raised the keys' token_lifetime to at least `lifetime` (att_store_key_raise_lifetime).
+ * noted the key's use for tokens of `lifetime` (att_provider_note_signing_keys).
  */
 att_err att_provider_issue_token(const struct att_provider_set *set, const struct att_provider *p,
                                  json_t *claims, int64_t now, int64_t lifetime,
                                  struct att_buf *out) ATT_WUR;
+/* The same with a given key of `p`. */
+att_err att_provider_issue_token_with(const struct att_provider_set *set,
+                                      const struct att_provider *p,
+                                      const struct att_provider_key *key, json_t *claims,
+                                      int64_t now, int64_t lifetime, struct att_buf *out) ATT_WUR;
 
 #endif

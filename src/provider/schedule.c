@@ -17,6 +17,17 @@ size_t att_key_signing_index(const struct att_key_times *keys, size_t n, int64_t
     return at;
 }
 
+size_t att_key_published_index(const struct att_key_times *keys, size_t n, int64_t now)
+{
+    size_t at = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (keys[i].activate_at <= now && keys[i].created_at + ATT_KEY_CHECK_INTERVAL <= now) {
+            at = i;
+        }
+    }
+    return at;
+}
+
 void att_key_phases(const struct att_key_times *keys, size_t n, int64_t now, int64_t leeway,
                     struct att_key_phase *out)
 {
@@ -31,8 +42,9 @@ void att_key_phases(const struct att_key_times *keys, size_t n, int64_t now, int
         } else {
             out[i].state = ATT_KEY_RETIRED;
             out[i].stop_at = keys[i + 1].activate_at;
-            out[i].destroy_at =
-                out[i].stop_at + keys[i].token_lifetime + leeway + ATT_KEY_CHECK_INTERVAL;
+            int64_t last =
+                keys[i].used_until > out[i].stop_at ? keys[i].used_until : out[i].stop_at;
+            out[i].destroy_at = last + keys[i].token_lifetime + leeway;
         }
     }
 }

@@ -5,10 +5,11 @@
  * A provider's keys form a schedule ordered by activate_at (the store's order): each key signs
  * from its activate_at until the next key activates, so exactly one key signs at any time. A
  * key is published in /certs from the moment it exists, which is its lead time before it
- * signs, and until every token it signed has expired: its stop time, plus the longest
- * lifetime of a token it may have signed, plus the leeway relying parties' clocks may lag,
- * plus one ATT_KEY_CHECK_INTERVAL (a daemon may sign with it that much past its stop time
- * before it has seen the next key). Then it is destroyed.
+ * signs, and until every token it signed has expired: the later of its stop time and the last
+ * time a signer noted it might sign with it (used_until: each attestd notes its signing keys
+ * at every look, before it signs, so a daemon that could not load the next key keeps the old
+ * one alive), plus the longest lifetime of a token it may have signed, plus the leeway
+ * relying parties' clocks may lag. Then it is destroyed.
  *
  * Pure functions of the keys' times and `now`: no clock, no store.
  */
@@ -25,8 +26,10 @@
 #define ATT_PROVIDER_KEYS_MAX 8
 
 struct att_key_times {
+    int64_t created_at;
     int64_t activate_at;
     int64_t token_lifetime; /* longest lifetime of a token it may have signed */
+    int64_t used_until;     /* latest time a signer may have signed with it */
 };
 
 enum att_key_state {
@@ -46,6 +49,13 @@ struct att_key_phase {
  * none has (a clock set back must not leave a provider without a key). n must be > 0.
  */
 size_t att_key_signing_index(const struct att_key_times *keys, size_t n, int64_t now);
+
+/*
+ * The key a process that does not know what attestd has loaded may sign with at `now`
+ * (attestctl's test tokens): as att_key_signing_index, among the keys attestd has had one look
+ * to publish (created at least ATT_KEY_CHECK_INTERVAL ago); the first key when none has.
+ */
+size_t att_key_published_index(const struct att_key_times *keys, size_t n, int64_t now);
 
 /* The phase of each of the n (> 0) keys at `now`, into out[0..n). */
 void att_key_phases(const struct att_key_times *keys, size_t n, int64_t now, int64_t leeway,

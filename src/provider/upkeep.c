@@ -25,8 +25,7 @@ att_err att_stored_keys_add(const struct att_key_rec *k, void *arg)
         return ATT_OK;
     }
     memcpy(l->kid[l->n], k->kid, sizeof(k->kid));
-    l->times[l->n].activate_at = k->activate_at;
-    l->times[l->n].token_lifetime = k->token_lifetime;
+    l->times[l->n] = att_provider_key_times(k);
     l->n++;
     return ATT_OK;
 }
@@ -113,13 +112,16 @@ static att_err upkeep_one(struct att_store *store, struct att_keyring *kr, const
     if (att_key_rotation_due(have->times, have->n, now, cfg->rotation, cfg->lead)) {
         struct att_key_event e = {.kind = ATT_KEY_EVENT_MADE, .provider = name};
         att_err rc = att_provider_rotate_key(store, kr, name, now, cfg->lead, cfg->token_lifetime,
-                                             e.kid, &e.at);
+                                             e.kid, &e.at, NULL);
         if (rc == ATT_OK) {
             *touched = true;
             cb(&e, arg);
         } else if (rc != ATT_ERR_STATE) { /* STATE: another process made one meanwhile */
             log_failure("scheduled signing-key rotation failed", name, rc);
             first = rc;
+        }
+        if (rc == ATT_ERR_STORE_BUSY) {
+            return rc; /* the store is locked: the next look tries again */
         }
     }
     struct att_key_phase phase[ATT_PROVIDER_KEYS_MAX];
@@ -139,6 +141,9 @@ static att_err upkeep_one(struct att_store *store, struct att_keyring *kr, const
             log_failure("cannot destroy a retired signing key", name, rc);
             first = first != ATT_OK ? first : rc;
         }
+        if (rc == ATT_ERR_STORE_BUSY) {
+            return rc;
+        }
     }
     return first;
 }
@@ -148,10 +153,13 @@ att_err att_provider_keys_upkeep(struct att_store *store, struct att_keyring *kr
                                  const struct att_key_upkeep *cfg, int64_t now, att_key_event_cb cb,
                                  void *arg, bool *changed)
 {
+    *changed = false;
+    /* First the keys this daemon signs with: until that is durable nothing may be retired
+     * (a key the daemon still uses, because it could not load the next, stays alive). */
+    ATT_TRY(att_provider_note_signing_keys(store, set, now, cfg->token_lifetime));
     char(*name)[ATT_PROVIDER_NAME_MAX + 1] = calloc(ATT_PROVIDERS_MAX, sizeof(*name));
     struct names names = {name, 0};
     att_err first = ATT_OK;
-    *changed = false;
     ATT_ENSURE(name != NULL, ATT_ERR_NOMEM);
     att_err rc = att_store_provider_list(store, collect_name, &names);
     if (rc != ATT_OK) {
@@ -169,6 +177,10 @@ att_err att_provider_keys_upkeep(struct att_store *store, struct att_keyring *kr
             log_failure("cannot read a provider's signing keys", name[i], rc);
         }
         first = first != ATT_OK ? first : rc;
+        if (rc == ATT_ERR_STORE_BUSY) {
+            *changed = *changed || touched;
+            break; /* a locked store: no use holding the main thread for every provider */
+        }
         const struct att_provider *p = att_provider_set_find(set, name[i], strlen(name[i]));
         if (touched || !same_keys(p, &have)) {
             *changed = true;

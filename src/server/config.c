@@ -561,14 +561,21 @@ att_err att_config_finish(struct att_config *c, char *msg, size_t msg_len)
         snprintf(msg, msg_len, "log_output = file needs log_file");
         return ATT_ERR_CONFIG;
     }
-    /* A key must be published for its lead time before it signs: a shorter period would have
-     * two keys waiting at once. */
+    /*
+     * A key must be published for its lead time before it signs (a shorter period would have
+     * two keys waiting at once), and a retired key must be gone before the next-but-one
+     * rotation, or retired keys pile up to ATT_PROVIDER_KEYS_MAX and rotation stops.
+     */
+    uint64_t retire = (uint64_t)c->attest_token_lifetime + c->signing_key_retire_leeway +
+                      2 * ATT_KEY_CHECK_INTERVAL;
     if (c->signing_key_rotation != 0 &&
-        c->signing_key_rotation <= c->signing_key_lead_time + ATT_KEY_CHECK_INTERVAL) {
+        (c->signing_key_rotation <= c->signing_key_lead_time + ATT_KEY_CHECK_INTERVAL ||
+         c->signing_key_rotation < retire)) {
         snprintf(msg, msg_len,
-                 "signing_key_rotation must be 0 (off) or longer than signing_key_lead_time "
-                 "plus %d seconds",
-                 ATT_KEY_CHECK_INTERVAL);
+                 "signing_key_rotation must be 0 (off), longer than signing_key_lead_time plus "
+                 "%d seconds, and at least attest_token_lifetime plus "
+                 "signing_key_retire_leeway plus %d seconds (here %llu)",
+                 ATT_KEY_CHECK_INTERVAL, 2 * ATT_KEY_CHECK_INTERVAL, (unsigned long long)retire);
         return ATT_ERR_CONFIG;
     }
     if (!c->set_audit_database) {

@@ -382,11 +382,22 @@ static int64_t token_lifetime_bound(const struct att_config *cfg)
     return cfg->attest_token_lifetime;
 }
 
-/* Load the providers, after telling the store how long the tokens their keys sign live. */
+/*
+ * Load the providers and note in the store the keys this set will sign with (and for how long
+ * their tokens live) before it is used: a set whose use cannot be noted is not used.
+ */
 static att_err load_providers(struct daemon *d, struct att_provider_set **out)
 {
-    ATT_TRY(att_store_key_raise_lifetime(d->store, token_lifetime_bound(d->cfg)));
-    return att_provider_set_load(d->store, d->keyring, out);
+    struct att_provider_set *set = NULL;
+    ATT_TRY(att_provider_set_load(d->store, d->keyring, &set));
+    att_err rc =
+        att_provider_note_signing_keys(d->store, set, att_time_now(), token_lifetime_bound(d->cfg));
+    if (rc != ATT_OK) {
+        att_provider_set_free(set);
+        return rc;
+    }
+    *out = set;
+    return ATT_OK;
 }
 
 /* Load and install the providers (and `issuers`, unless NULL); the old set stays on failure. */
@@ -743,6 +754,7 @@ static int serve(struct daemon *d, const sigset_t *sigs)
         }
         if (sig == SIGHUP) {
             reload(d);
+            keys_check(d); /* due or not: a stream of signals must not starve the looks */
             continue;
         }
         /* A refresh waiting on the upstream must not hold the exit up (it ends meanwhile). */

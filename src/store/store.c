@@ -104,7 +104,8 @@ static bool key_ok(const struct att_key_rec *k)
 {
     return k != NULL && FIELD_OK(k->kid) && FIELD_OK(k->provider) && FIELD_OK(k->alg) &&
            k->kid[0] != '\0' && blob_ok(&k->cert_der) && blob_ok(&k->sealed_key) &&
-           k->activate_at >= 0 && k->token_lifetime >= 0 && k->token_lifetime <= KEY_LIFETIME_MAX;
+           k->activate_at >= 0 && k->token_lifetime >= 0 && k->token_lifetime <= KEY_LIFETIME_MAX &&
+           k->used_until >= 0;
 }
 
 static bool dek_ok(const struct att_dek_rec *d)
@@ -319,11 +320,21 @@ att_err att_store_key_delete(struct att_store *s, const char *provider, const ch
     return s->ops->key_delete(s, provider, kid);
 }
 
-att_err att_store_key_raise_lifetime(struct att_store *s, int64_t lifetime)
+att_err att_store_key_note_use(struct att_store *s, const char *provider, const char *kid,
+                               int64_t until, int64_t lifetime)
 {
-    ATT_ENSURE(HAS_OP(s, key_raise_lifetime) && lifetime >= 1 && lifetime <= KEY_LIFETIME_MAX,
+    ATT_ENSURE(HAS_OP(s, key_note_use) && provider != NULL && kid != NULL && until >= 0 &&
+                   lifetime >= 1 && lifetime <= KEY_LIFETIME_MAX,
                ATT_ERR_ARG);
-    return s->ops->key_raise_lifetime(s, lifetime);
+    return s->ops->key_note_use(s, provider, kid, until, lifetime);
+}
+
+att_err att_store_key_set_activate(struct att_store *s, const char *provider, const char *kid,
+                                   int64_t at)
+{
+    ATT_ENSURE(HAS_OP(s, key_set_activate) && provider != NULL && kid != NULL && at >= 0,
+               ATT_ERR_ARG);
+    return s->ops->key_set_activate(s, provider, kid, at);
 }
 
 att_err att_store_dek_insert(struct att_store *s, const struct att_dek_rec *d)

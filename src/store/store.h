@@ -97,12 +97,13 @@ struct att_key_rec {
     struct att_buf cert_der;   /* public certificate, DER */
     struct att_buf sealed_key; /* PKCS#8 DER private key, sealed (table "signing_keys", id = kid) */
     int64_t created_at;
-    /* Provider keys only (migration 10; 0 in auth keys): the key signs from activate_at until
-     * the next key of its provider activates; token_lifetime is the longest lifetime of a token
-     * it may have signed (raised by every signer before it signs: att_store_key_raise_lifetime).
-     */
+    /* Provider keys only (migrations 10 and 11; 0 in auth keys): the key signs from activate_at
+     * until the next key of its provider activates; used_until is the latest time a signer may
+     * have signed with it and token_lifetime the longest lifetime of a token it may have signed
+     * (both raised by every signer before it signs: att_store_key_note_use). */
     int64_t activate_at;
     int64_t token_lifetime;
+    int64_t used_until;
 };
 
 struct att_dek_rec {
@@ -247,7 +248,10 @@ struct att_store_ops {
     att_err (*key_insert)(struct att_store *s, const struct att_key_rec *k);
     att_err (*key_list)(struct att_store *s, const char *provider, att_store_key_cb cb, void *arg);
     att_err (*key_delete)(struct att_store *s, const char *provider, const char *kid);
-    att_err (*key_raise_lifetime)(struct att_store *s, int64_t lifetime);
+    att_err (*key_note_use)(struct att_store *s, const char *provider, const char *kid,
+                            int64_t until, int64_t lifetime);
+    att_err (*key_set_activate)(struct att_store *s, const char *provider, const char *kid,
+                                int64_t at);
 
     att_err (*dek_insert)(struct att_store *s, const struct att_dek_rec *d);
     att_err (*dek_get)(struct att_store *s, const char *id, struct att_dek_rec *out);
@@ -394,11 +398,16 @@ att_err att_store_key_list(struct att_store *s, const char *provider, att_store_
 /* Destroy a provider's key (its sealed private key with it). ATT_ERR_NOT_FOUND when absent. */
 att_err att_store_key_delete(struct att_store *s, const char *provider, const char *kid) ATT_WUR;
 /*
- * Raise every provider key's token_lifetime to at least `lifetime` (1 .. 10 years): a signer
- * about to issue tokens that live this long says so first, so a retired key is kept published
- * until the last of them has expired (docs/operations.md "Signing-key rotation").
+ * A signer is about to sign, until `until`, with key `kid` of `provider` tokens that live up to
+ * `lifetime` seconds (1 .. 10 years): raise the key's used_until and token_lifetime to at least
+ * those, so that it stays published until the last of those tokens has expired
+ * (docs/operations.md "Signing-key rotation"). ATT_ERR_NOT_FOUND when the key is gone.
  */
-att_err att_store_key_raise_lifetime(struct att_store *s, int64_t lifetime) ATT_WUR;
+att_err att_store_key_note_use(struct att_store *s, const char *provider, const char *kid,
+                               int64_t until, int64_t lifetime) ATT_WUR;
+/* Make a provider's key sign from `at` (a waiting key activated at once). */
+att_err att_store_key_set_activate(struct att_store *s, const char *provider, const char *kid,
+                                   int64_t at) ATT_WUR;
 
 att_err att_store_dek_insert(struct att_store *s, const struct att_dek_rec *d) ATT_WUR;
 att_err att_store_dek_get(struct att_store *s, const char *id, struct att_dek_rec *out) ATT_WUR;

@@ -170,7 +170,7 @@ class RestoreDrillTest(unittest.TestCase):
         made = json.loads(self.ctl("backup", "create", archive,
                                    "--passphrase-file", self.pass_file).stdout)
         self.assertEqual(made["counts"]["providers"], 2)
-        self.assertEqual(made["schema"], 10)
+        self.assertEqual(made["schema"], 11)
         self.assertEqual(os.stat(archive).st_mode & 0o777, 0o600)
         checked = json.loads(self.ctl("backup", "verify", archive,
                                       "--passphrase-file", self.pass_file).stdout)
@@ -327,7 +327,7 @@ class RestoreDrillTest(unittest.TestCase):
                     db = f.read()
                 archive = os.path.join(self.tmp, f"hostile-{name}.backup")
                 write_archive(archive, key, {"manifest.json": entries["manifest.json"],
-                                             "attestd.db": db}, 10, signer)
+                                             "attestd.db": db}, 11, signer)
                 t0 = time.monotonic()
                 self.refuse(archive, words, secret=["--key-file", key_file])
                 p = self.ctl("backup", "verify", archive, "--key-file", key_file, check=False)

@@ -19,7 +19,7 @@
  * collateral also holds AMD SEV-SNP items (kinds amd_chain, amd_crl, amd_vcek; source kds); 9
  * providers.audit_fail_open and audit_checkpoint (the newest checkpoint of the audit trail,
  * whose records live in a database of their own: store/audit_db.h); 10 signing_keys.activate_at
- * and signing_keys.token_lifetime (signing-key rotation).
+ * and signing_keys.token_lifetime (signing-key rotation); 11 signing_keys.used_until.
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -236,6 +236,14 @@ static const struct migration migrations[] = {
         "ALTER TABLE signing_keys ADD COLUMN activate_at INTEGER NOT NULL DEFAULT 0;"
         "UPDATE signing_keys SET activate_at = created_at;"
         "ALTER TABLE signing_keys ADD COLUMN token_lifetime INTEGER NOT NULL DEFAULT 0;",
+    },
+    {
+        11,
+        /* The latest time a signer may have signed with the key (each attestd notes its
+         * signing keys every look, attestctl the key of a test token): a retired key goes
+         * only once the last of its tokens has expired, even when a daemon could not load
+         * the next key for a while. */
+        "ALTER TABLE signing_keys ADD COLUMN used_until INTEGER NOT NULL DEFAULT 0;",
     },
 };
 

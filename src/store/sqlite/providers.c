@@ -222,7 +222,9 @@ out:
 
 /* ---- signing keys ---------------------------------------------------------- */
 
-#define KEY_COLS "kid, provider, alg, cert_der, sealed_key, created_at, activate_at, token_lifetime"
+#define KEY_COLS                                                                                   \
+    "kid, provider, alg, cert_der, sealed_key, created_at, activate_at, token_lifetime, "          \
+    "used_until"
 
 static att_err read_key(sqlite3_stmt *st, struct att_key_rec *k)
 {
@@ -234,6 +236,7 @@ static att_err read_key(sqlite3_stmt *st, struct att_key_rec *k)
     ATT_TRY(att_sqlite_col_i64(st, 5, &k->created_at));
     ATT_TRY(att_sqlite_col_i64(st, 6, &k->activate_at));
     ATT_TRY(att_sqlite_col_i64(st, 7, &k->token_lifetime));
+    ATT_TRY(att_sqlite_col_i64(st, 8, &k->used_until));
     return ATT_OK;
 }
 
@@ -242,8 +245,8 @@ att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k)
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "INSERT INTO signing_keys(" KEY_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-        &st));
+        att_sqlite_db(s),
+        "INSERT INTO signing_keys(" KEY_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, k->kid));
     ATT_GUARD(att_sqlite_bind_text(st, 2, k->provider));
     ATT_GUARD(att_sqlite_bind_text(st, 3, k->alg));
@@ -252,6 +255,7 @@ att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k)
     ATT_GUARD(att_sqlite_bind_i64(st, 6, k->created_at));
     ATT_GUARD(att_sqlite_bind_i64(st, 7, k->activate_at));
     ATT_GUARD(att_sqlite_bind_i64(st, 8, k->token_lifetime));
+    ATT_GUARD(att_sqlite_bind_i64(st, 9, k->used_until));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:
@@ -275,16 +279,43 @@ out:
     return rc;
 }
 
-att_err att_sqlite_key_raise_lifetime(struct att_store *s, int64_t lifetime)
+att_err att_sqlite_key_note_use(struct att_store *s, const char *provider, const char *kid,
+                                int64_t until, int64_t lifetime)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
-    ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "UPDATE signing_keys SET token_lifetime = ?1 WHERE token_lifetime < ?1",
-        &st));
-    ATT_GUARD(att_sqlite_bind_i64(st, 1, lifetime));
-    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
-    rc = ATT_OK;
+    int changes = 0;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "UPDATE signing_keys SET used_until = MAX(used_until, ?3),"
+                                 " token_lifetime = MAX(token_lifetime, ?4)"
+                                 " WHERE provider = ?1 AND kid = ?2",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, kid));
+    ATT_GUARD(att_sqlite_bind_i64(st, 3, until));
+    ATT_GUARD(att_sqlite_bind_i64(st, 4, lifetime));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
+    rc = changes == 1 ? ATT_OK : ATT_ERR_NOT_FOUND;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_key_set_activate(struct att_store *s, const char *provider, const char *kid,
+                                    int64_t at)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    int changes = 0;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "UPDATE signing_keys SET activate_at = ?3"
+                                 " WHERE provider = ?1 AND kid = ?2",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, kid));
+    ATT_GUARD(att_sqlite_bind_i64(st, 3, at));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
+    rc = changes == 1 ? ATT_OK : ATT_ERR_NOT_FOUND;
 out:
     sqlite3_finalize(st);
     return rc;

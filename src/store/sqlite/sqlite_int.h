@@ -117,7 +117,10 @@ att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k);
 att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,
                             void *arg);
 att_err att_sqlite_key_delete(struct att_store *s, const char *provider, const char *kid);
-att_err att_sqlite_key_raise_lifetime(struct att_store *s, int64_t lifetime);
+att_err att_sqlite_key_note_use(struct att_store *s, const char *provider, const char *kid,
+                                int64_t until, int64_t lifetime);
+att_err att_sqlite_key_set_activate(struct att_store *s, const char *provider, const char *kid,
+                                    int64_t at);
 
 att_err att_sqlite_dek_insert(struct att_store *s, const struct att_dek_rec *d);
 att_err att_sqlite_dek_get(struct att_store *s, const char *id, struct att_dek_rec *out);

@@ -19,7 +19,7 @@
 static void test_signing_index(void **state)
 {
     (void)state;
-    struct att_key_times k[3] = {{100, 0}, {200, 0}, {300, 0}};
+    struct att_key_times k[3] = {{.activate_at = 100}, {.activate_at = 200}, {.activate_at = 300}};
     assert_int_equal(att_key_signing_index(k, 3, 99), 0); /* a clock set back: the first */
     assert_int_equal(att_key_signing_index(k, 3, 100), 0);
     assert_int_equal(att_key_signing_index(k, 3, 199), 0);
@@ -27,42 +27,61 @@ static void test_signing_index(void **state)
     assert_int_equal(att_key_signing_index(k, 3, 300), 2);
     assert_int_equal(att_key_signing_index(k, 1, 5), 0);
     /* Two keys activating in the same second: the later one in the store's order signs. */
-    struct att_key_times same[2] = {{100, 0}, {100, 0}};
+    struct att_key_times same[2] = {{.activate_at = 100}, {.activate_at = 100}};
     assert_int_equal(att_key_signing_index(same, 2, 100), 1);
 }
 
 static void test_phases(void **state)
 {
     (void)state;
-    struct att_key_times k[3] = {{100, 3600}, {200, 60}, {300, 0}};
+    struct att_key_times k[3] = {{.activate_at = 100, .token_lifetime = 3600},
+                                 {.activate_at = 200, .token_lifetime = 60},
+                                 {.activate_at = 300}};
     struct att_key_phase ph[3];
     att_key_phases(k, 3, 250, 300, ph);
     assert_int_equal(ph[0].state, ATT_KEY_RETIRED);
     assert_int_equal(ph[0].stop_at, 200);
-    /* stop + its longest token + the leeway + one look at the store */
-    assert_int_equal(ph[0].destroy_at, 200 + 3600 + 300 + ATT_KEY_CHECK_INTERVAL);
+    /* stop + its longest token + the leeway */
+    assert_int_equal(ph[0].destroy_at, 200 + 3600 + 300);
+    /* A signer noted it may sign with it past its stop (it had not loaded the next key yet):
+     * the key lives until that, plus its tokens' lifetime. */
+    k[0].used_until = 900;
+    att_key_phases(k, 3, 250, 300, ph);
+    assert_int_equal(ph[0].destroy_at, 900 + 3600 + 300);
     assert_int_equal(ph[1].state, ATT_KEY_SIGNING);
     assert_int_equal(ph[1].destroy_at, 0);
     assert_int_equal(ph[2].state, ATT_KEY_WAITING);
     att_key_phases(k, 3, 300, 0, ph);
     assert_int_equal(ph[1].state, ATT_KEY_RETIRED);
     assert_int_equal(ph[1].stop_at, 300);
-    assert_int_equal(ph[1].destroy_at, 300 + 60 + ATT_KEY_CHECK_INTERVAL);
+    assert_int_equal(ph[1].destroy_at, 300 + 60);
     assert_int_equal(ph[2].state, ATT_KEY_SIGNING);
 }
 
 static void test_rotation_due(void **state)
 {
     (void)state;
-    struct att_key_times one[1] = {{1000, 0}};
+    struct att_key_times one[1] = {{.activate_at = 1000}};
     assert_false(att_key_rotation_due(one, 1, 5000, 0, 100));   /* off */
     assert_false(att_key_rotation_due(one, 0, 5000, 1000, 10)); /* no key */
     assert_false(att_key_rotation_due(one, 1, 1899, 1000, 100));
     assert_true(att_key_rotation_due(one, 1, 1900, 1000, 100)); /* period ends within lead */
     assert_true(att_key_rotation_due(one, 1, 99999, 1000, 100));
-    struct att_key_times waiting[2] = {{1000, 0}, {2000, 0}};
+    struct att_key_times waiting[2] = {{.activate_at = 1000}, {.activate_at = 2000}};
     assert_false(att_key_rotation_due(waiting, 2, 1950, 1000, 100)); /* one already waits */
     assert_true(att_key_rotation_due(waiting, 2, 2900, 1000, 100));  /* the second's turn */
+}
+
+/* attestctl signs with a key attestd has had a look to publish. */
+static void test_published_index(void **state)
+{
+    (void)state;
+    struct att_key_times k[2] = {{.created_at = 100, .activate_at = 100},
+                                 {.created_at = 500, .activate_at = 500}};
+    assert_int_equal(att_key_signing_index(k, 2, 500), 1);
+    assert_int_equal(att_key_published_index(k, 2, 500), 0);
+    assert_int_equal(att_key_published_index(k, 2, 500 + ATT_KEY_CHECK_INTERVAL - 1), 0);
+    assert_int_equal(att_key_published_index(k, 2, 500 + ATT_KEY_CHECK_INTERVAL), 1);
 }
 
 /* ---- keys in a store ---- */
@@ -157,8 +176,8 @@ static void test_rotate_publishes_then_signs(void **state)
 
     char kid[ATT_KID_MAX + 1];
     int64_t activate_at = 0;
-    EXPECT_OK(
-        att_provider_rotate_key(f->store, f->kr, "tenant", NOW + 10, 100, 0, kid, &activate_at));
+    EXPECT_OK(att_provider_rotate_key(f->store, f->kr, "tenant", NOW + 10, 100, 0, kid,
+                                      &activate_at, NULL));
     assert_int_equal(activate_at, NOW + 110);
     assert_string_not_equal(kid, old_kid);
 
@@ -170,6 +189,8 @@ static void test_rotate_publishes_then_signs(void **state)
     assert_signs_with(set, p, NOW + 10, old_kid);
     assert_signs_with(set, p, NOW + 109, old_kid);
     assert_signs_with(set, p, NOW + 110, kid);
+    /* A clock set back afterwards does not bring the old key back in this set. */
+    assert_signs_with(set, p, NOW + 50, kid);
     json_t *h = token_header_at(set, p, NOW + 110);
     assert_string_equal(json_string_value(json_object_get(h, "alg")), "ES256");
     assert_string_equal(json_string_value(json_object_get(h, "jku")),
@@ -183,22 +204,39 @@ static void test_rotate_refusals(void **state)
     struct fx *f = *state;
     char kid[ATT_KID_MAX + 1];
     int64_t at = 0;
-    EXPECT_ERR(att_provider_rotate_key(f->store, f->kr, "nobody", NOW, 0, 0, kid, &at),
+    bool was_waiting = true;
+    EXPECT_ERR(att_provider_rotate_key(f->store, f->kr, "nobody", NOW, 0, 0, kid, &at, NULL),
                ATT_ERR_NOT_FOUND);
-    EXPECT_ERR(att_provider_rotate_key(f->store, f->kr, "Bad", NOW, 0, 0, kid, &at), ATT_ERR_ARG);
-    EXPECT_ERR(att_provider_rotate_key(f->store, f->kr, "tenant", NOW, -1, 0, kid, &at),
+    EXPECT_ERR(att_provider_rotate_key(f->store, f->kr, "Bad", NOW, 0, 0, kid, &at, NULL),
                ATT_ERR_ARG);
-    EXPECT_OK(att_provider_rotate_key(f->store, f->kr, "tenant", NOW, 50, 0, kid, &at));
-    /* A key is already waiting: a second rotation is refused until it signs. */
-    EXPECT_ERR(att_provider_rotate_key(f->store, f->kr, "tenant", NOW + 49, 50, 0, kid, &at),
+    EXPECT_ERR(att_provider_rotate_key(f->store, f->kr, "tenant", NOW, -1, 0, kid, &at, NULL),
+               ATT_ERR_ARG);
+    EXPECT_OK(
+        att_provider_rotate_key(f->store, f->kr, "tenant", NOW, 50, 0, kid, &at, &was_waiting));
+    assert_false(was_waiting);
+    char waiting_kid[ATT_KID_MAX + 1];
+    memcpy(waiting_kid, kid, sizeof(kid));
+    /* A key is already waiting: a second rotation is refused until it signs... */
+    EXPECT_ERR(att_provider_rotate_key(f->store, f->kr, "tenant", NOW + 20, 50, 0, kid, &at, NULL),
                ATT_ERR_STATE);
+    /* ...unless it is an emergency (lead 0): then the waiting key, published already, signs
+     * at once, and no other key is made. */
+    EXPECT_OK(
+        att_provider_rotate_key(f->store, f->kr, "tenant", NOW + 20, 0, 0, kid, &at, &was_waiting));
+    assert_true(was_waiting);
+    assert_string_equal(kid, waiting_kid);
+    assert_int_equal(at, NOW + 20);
+    struct att_provider_set *set0 = load(f);
+    assert_int_equal(set0->items[0].n_keys, 2);
+    assert_signs_with(set0, &set0->items[0], NOW + 20, waiting_kid);
+    att_provider_set_free(set0);
     /* Keys up to the cap, then refused (retired keys still published count). */
     int64_t t = NOW + 50;
     for (size_t n = 2; n < ATT_PROVIDER_KEYS_MAX; n++) {
-        EXPECT_OK(att_provider_rotate_key(f->store, f->kr, "tenant", t, 0, 0, kid, &at));
+        EXPECT_OK(att_provider_rotate_key(f->store, f->kr, "tenant", t, 0, 0, kid, &at, NULL));
         t++;
     }
-    EXPECT_ERR(att_provider_rotate_key(f->store, f->kr, "tenant", t, 0, 0, kid, &at),
+    EXPECT_ERR(att_provider_rotate_key(f->store, f->kr, "tenant", t, 0, 0, kid, &at, NULL),
                ATT_ERR_TOO_LARGE);
     struct att_provider_set *set = load(f);
     assert_int_equal(set->items[0].n_keys, ATT_PROVIDER_KEYS_MAX);
@@ -261,9 +299,9 @@ static void test_upkeep(void **state)
     assert_false(changed); /* one waits: no second rotation */
     assert_int_equal(ev.made, 1);
 
-    /* The first key's tokens (600 s, raised by its signer) live until NOW + 1600. */
-    EXPECT_OK(att_store_key_raise_lifetime(f->store, 600));
-    int64_t gone = NOW + 1000 + 600 + 30 + ATT_KEY_CHECK_INTERVAL;
+    /* The first key signed until NOW + 1000 (its successor's activation; the looks noted it
+     * only up to NOW + 970) and its tokens live 600 s: gone after that and the leeway. */
+    int64_t gone = NOW + 1000 + 600 + 30;
     EXPECT_OK(
         att_provider_keys_upkeep(f->store, f->kr, set, &cfg, gone - 1, note_event, &ev, &changed));
     assert_int_equal(ev.destroyed, 0);
@@ -299,7 +337,7 @@ static void test_upkeep_sees_other_processes(void **state)
     assert_false(changed);
     char kid[ATT_KID_MAX + 1];
     int64_t at = 0;
-    EXPECT_OK(att_provider_rotate_key(f->store, f->kr, "other", NOW, 100, 0, kid, &at));
+    EXPECT_OK(att_provider_rotate_key(f->store, f->kr, "other", NOW, 100, 0, kid, &at, NULL));
     EXPECT_OK(att_provider_keys_upkeep(f->store, f->kr, set, &cfg, NOW, note_event, &ev, &changed));
     assert_true(changed);
     EXPECT_OK(att_provider_delete(f->store, "other"));
@@ -309,17 +347,31 @@ static void test_upkeep_sees_other_processes(void **state)
     att_provider_set_free(set);
 }
 
-/* token_lifetime only grows. */
-static void test_raise_lifetime(void **state)
+/* Noting a key's use only raises its times, and only that key's. */
+static void test_note_use(void **state)
 {
     struct fx *f = *state;
-    EXPECT_OK(att_store_key_raise_lifetime(f->store, 3600));
-    EXPECT_OK(att_store_key_raise_lifetime(f->store, 60));
     struct att_provider_set *set = load(f);
-    assert_int_equal(set->items[0].keys[0].times.token_lifetime, 3600);
+    char kid[ATT_KID_MAX + 1];
+    snprintf(kid, sizeof(kid), "%s", set->items[0].keys[0].kid);
     att_provider_set_free(set);
-    EXPECT_ERR(att_store_key_raise_lifetime(f->store, 0), ATT_ERR_ARG);
-    EXPECT_ERR(att_store_key_raise_lifetime(f->store, (int64_t)11 * 366 * 86400), ATT_ERR_ARG);
+    EXPECT_OK(att_store_key_note_use(f->store, "tenant", kid, NOW + 500, 3600));
+    EXPECT_OK(att_store_key_note_use(f->store, "tenant", kid, NOW + 100, 60));
+    set = load(f);
+    assert_int_equal(set->items[0].keys[0].times.token_lifetime, 3600);
+    assert_int_equal(set->items[0].keys[0].times.used_until, NOW + 500);
+    /* att_provider_note_signing_keys notes the signing key until the look after next. */
+    EXPECT_OK(att_provider_note_signing_keys(f->store, set, NOW + 1000, 60));
+    att_provider_set_free(set);
+    set = load(f);
+    assert_int_equal(set->items[0].keys[0].times.used_until,
+                     NOW + 1000 + 2 * ATT_KEY_CHECK_INTERVAL);
+    att_provider_set_free(set);
+    EXPECT_ERR(att_store_key_note_use(f->store, "tenant", kid, NOW, 0), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_key_note_use(f->store, "tenant", kid, NOW, (int64_t)11 * 366 * 86400),
+               ATT_ERR_ARG);
+    EXPECT_ERR(att_store_key_note_use(f->store, "tenant", "no-such-kid", NOW, 60),
+               ATT_ERR_NOT_FOUND);
     EXPECT_ERR(att_store_key_delete(f->store, "tenant", "no-such-kid"), ATT_ERR_NOT_FOUND);
 }
 
@@ -329,11 +381,12 @@ int main(void)
         cmocka_unit_test(test_signing_index),
         cmocka_unit_test(test_phases),
         cmocka_unit_test(test_rotation_due),
+        cmocka_unit_test(test_published_index),
         cmocka_unit_test_setup_teardown(test_rotate_publishes_then_signs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upkeep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upkeep_sees_other_processes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_raise_lifetime, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_note_use, setup, teardown),
     };
     return cmocka_run_group_tests_name("rotation", tests, NULL, NULL);
 }

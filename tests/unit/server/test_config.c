@@ -181,14 +181,26 @@ static void test_signing_key_rotation(void **state)
     assert_int_equal(c.signing_key_rotation, 0);
     assert_int_equal(c.signing_key_lead_time, 86400);
     assert_int_equal(c.signing_key_retire_leeway, 300);
-    EXPECT_OK(
-        load_text("signing_key_rotation = 16\nsigning_key_lead_time = 5\n", &c, msg, sizeof(msg)));
+    /* Short lifetimes allow short periods: 80 = 60 + 0 + 2 looks, and 80 > 5 + 1 look. */
+    static const char short_life[] = "attest_token_lifetime = 60\nsigning_key_retire_leeway = 0\n"
+                                     "signing_key_lead_time = 5\n";
+    char text[256];
+    snprintf(text, sizeof(text), "%ssigning_key_rotation = 80\n", short_life);
+    EXPECT_OK(load_text(text, &c, msg, sizeof(msg)));
     EXPECT_OK(att_config_finish(&c, msg, sizeof(msg)));
-    EXPECT_OK(
-        load_text("signing_key_rotation = 15\nsigning_key_lead_time = 5\n", &c, msg, sizeof(msg)));
+    /* A retired key must be gone before the next-but-one rotation (8-key cap). */
+    snprintf(text, sizeof(text), "%ssigning_key_rotation = 79\n", short_life);
+    EXPECT_OK(load_text(text, &c, msg, sizeof(msg)));
     EXPECT_ERR(att_config_finish(&c, msg, sizeof(msg)), ATT_ERR_CONFIG);
-    assert_string_equal(msg, "signing_key_rotation must be 0 (off) or longer than "
-                             "signing_key_lead_time plus 10 seconds");
+    assert_string_equal(msg, "signing_key_rotation must be 0 (off), longer than "
+                             "signing_key_lead_time plus 10 seconds, and at least "
+                             "attest_token_lifetime plus signing_key_retire_leeway plus 20 "
+                             "seconds (here 80)");
+    /* ...and a key must wait no longer than a period. */
+    EXPECT_OK(load_text("attest_token_lifetime = 60\nsigning_key_retire_leeway = 0\n"
+                        "signing_key_lead_time = 90\nsigning_key_rotation = 100\n",
+                        &c, msg, sizeof(msg)));
+    EXPECT_ERR(att_config_finish(&c, msg, sizeof(msg)), ATT_ERR_CONFIG);
     EXPECT_OK(load_text("signing_key_rotation = 7776000\n", &c, msg, sizeof(msg)));
     EXPECT_OK(att_config_finish(&c, msg, sizeof(msg)));
     EXPECT_ERR(load_text("signing_key_lead_time = 2592001\n", &c, msg, sizeof(msg)),

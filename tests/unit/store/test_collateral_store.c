@@ -160,8 +160,8 @@ static void test_fresh_db_has_collateral(void **state)
     struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 10);
-    assert_int_equal(att_store_schema_latest(), 10);
+    assert_int_equal(v, 11);
+    assert_int_equal(att_store_schema_latest(), 11);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'"
                                     " AND name = 'collateral'"),
                      1);
@@ -189,9 +189,10 @@ static void test_upgrade_from_version_4(void **state)
     EXPECT_OK(att_store_provider_insert(f->s, &p));
     att_store_close(f->s);
     f->s = NULL;
-    /* Take migrations 5 to 10 back out: what is left is exactly a version 4 database. */
+    /* Take migrations 5 to 11 back out: what is left is exactly a version 4 database. */
     raw_exec(f->db,
-             "ALTER TABLE signing_keys DROP COLUMN activate_at;"
+             "ALTER TABLE signing_keys DROP COLUMN used_until;"
+             " ALTER TABLE signing_keys DROP COLUMN activate_at;"
              " ALTER TABLE signing_keys DROP COLUMN token_lifetime;"
              " DROP TABLE audit_checkpoint; ALTER TABLE providers DROP COLUMN audit_fail_open;"
              " DROP TABLE collateral; ALTER TABLE providers DROP COLUMN collateral_grace;"
@@ -203,8 +204,8 @@ static void test_upgrade_from_version_4(void **state)
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 10);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 10);
+    assert_int_equal(v, 11);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 11);
     memset(&p, 0, sizeof(p));
     EXPECT_OK(att_store_provider_get(f->s, "p1", &p));
     assert_string_equal(p.trust_model, ATT_TRUST_ISOLATED);
@@ -217,7 +218,7 @@ static void test_upgrade_from_version_4(void **state)
     att_store_close(f->s);
     f->s = NULL;
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 10);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 11);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
 }
 
