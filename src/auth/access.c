@@ -119,6 +119,11 @@ void att_auth_free(struct att_auth *a)
     free(a);
 }
 
+struct att_signer *att_auth_signer(const struct att_auth *a)
+{
+    return a->signer;
+}
+
 const char *att_auth_issuer(const struct att_auth *a)
 {
     return a->issuer;

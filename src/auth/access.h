@@ -33,6 +33,9 @@ att_err att_auth_new(struct att_store *store, struct att_keyring *kr, const char
                      int64_t now, struct att_auth **out) ATT_WUR;
 void att_auth_free(struct att_auth *a);
 
+/* The signer holding the access-token key (the key process signs with it: src/keyd). */
+struct att_signer *att_auth_signer(const struct att_auth *a);
+
 /* The issuer of attestd's access tokens (its public URL). */
 const char *att_auth_issuer(const struct att_auth *a);
 

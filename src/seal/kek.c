@@ -176,6 +176,15 @@ out:
  * getenv points into environ, writable memory unless a string literal was
  * putenv()ed, which attestd never does.
  */
+void att_kek_forget_env(const char *name)
+{
+    char *v = getenv(name);
+    if (v != NULL) {
+        att_wipe(v, strlen(v));
+        (void)unsetenv(name);
+    }
+}
+
 att_err att_kek_load_env(const char *name, struct att_kek *out)
 {
     /* A name unsetenv would refuse is refused first, so removal cannot fail. */

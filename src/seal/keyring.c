@@ -47,6 +47,8 @@ struct att_keyring {
     struct att_store *store; /* borrowed: must outlive the keyring */
     struct att_kek kek;
     struct att_p11 *signing_token; /* where new signing keys are made (pkcs11.h), or NULL */
+    bool is_remote;
+    struct att_keyring_remote remote; /* when is_remote: no KEK, no data key here */
     pthread_mutex_t mu;
     char active_id[ATT_DEK_ID_LEN + 1]; /* "" until the first seal */
     size_t n;
@@ -67,6 +69,26 @@ att_err att_keyring_new(struct att_store *store, const struct att_kek *kek,
     att_kek_copy(&kr->kek, kek);
     *out = kr;
     return ATT_OK;
+}
+
+att_err att_keyring_new_remote(const struct att_keyring_remote *ops, struct att_keyring **out)
+{
+    ATT_ENSURE(ops != NULL && out != NULL, ATT_ERR_ARG);
+    struct att_keyring *kr = att_key_memory_new(sizeof(*kr));
+    ATT_ENSURE(kr != NULL, ATT_ERR_NOMEM);
+    if (pthread_mutex_init(&kr->mu, NULL) != 0) {
+        att_key_memory_free(kr, sizeof(*kr));
+        return ATT_ERR_INTERNAL;
+    }
+    kr->is_remote = true;
+    kr->remote = *ops;
+    *out = kr;
+    return ATT_OK;
+}
+
+const struct att_keyring_remote *att_keyring_remote_ops(const struct att_keyring *kr)
+{
+    return kr != NULL && kr->is_remote ? &kr->remote : NULL;
 }
 
 void att_keyring_free(struct att_keyring *kr)
@@ -234,10 +256,17 @@ out:
 
 /* ---- public -------------------------------------------------------------- */
 
+/* What a remote keyring may seal and open: policy texts (keyd.h). */
+#define REMOTE_TABLE "policy_versions"
+
 att_err att_keyring_seal(struct att_keyring *kr, const char *table, const char *record_id,
                          const void *pt, size_t len, struct att_buf *out)
 {
     ATT_ENSURE(kr != NULL && out != NULL, ATT_ERR_ARG);
+    if (kr->is_remote) {
+        ATT_ENSURE(strcmp(table, REMOTE_TABLE) == 0, ATT_ERR_STATE);
+        return kr->remote.seal(kr->remote.arg, record_id, pt, len, out);
+    }
     char id[ATT_DEK_ID_LEN + 1];
     struct dek_key key;
 
@@ -255,6 +284,10 @@ att_err att_keyring_open(struct att_keyring *kr, const char *table, const char *
                          const uint8_t *blob, size_t len, struct att_buf *out)
 {
     ATT_ENSURE(kr != NULL && out != NULL, ATT_ERR_ARG);
+    if (kr->is_remote) {
+        ATT_ENSURE(strcmp(table, REMOTE_TABLE) == 0, ATT_ERR_STATE);
+        return kr->remote.open(kr->remote.arg, record_id, blob, len, out);
+    }
     char id[ATT_DEK_ID_LEN + 1];
     struct dek_key key;
 

@@ -27,6 +27,25 @@ att_err att_keyring_new(struct att_store *store, const struct att_kek *kek,
 void att_keyring_free(struct att_keyring *kr);
 
 /*
+ * A keyring that holds no key (the network process with a key process, src/keyd): sealing
+ * and opening go to `ops` for table policy_versions only (ATT_ERR_STATE for any other table),
+ * and att_signer_add_sealed registers keys that `ops->sign` signs with.
+ */
+struct att_buf;
+struct att_keyring_remote {
+    att_err (*seal)(void *arg, const char *record_id, const void *pt, size_t len,
+                    struct att_buf *out);
+    att_err (*open)(void *arg, const char *record_id, const void *blob, size_t len,
+                    struct att_buf *out);
+    att_err (*sign)(void *arg, const char *kid, const void *msg, size_t len, struct att_buf *sig);
+    void *arg;
+};
+att_err att_keyring_new_remote(const struct att_keyring_remote *ops,
+                               struct att_keyring **out) ATT_WUR;
+/* The remote operations, or NULL for a keyring that holds its keys. */
+const struct att_keyring_remote *att_keyring_remote_ops(const struct att_keyring *kr);
+
+/*
  * The PKCS#11 token in which new token signing keys are made and looked up (signing_keys_pkcs11;
  * src/signer/signer.c), or NULL: keys are then software keys sealed under the data keys. The
  * keyring takes a reference. Set before the keyring is shared.

@@ -72,6 +72,9 @@ att_err att_kek_load_pkcs11(const char *uri, bool generate, struct att_kek *out,
                             size_t n) ATT_WUR;
 /* *dst = *src, sharing src's token (a reference more). */
 void att_kek_copy(struct att_kek *dst, const struct att_kek *src);
+/* Wipe environment variable `name` without reading it as a key, and remove it (not
+ * thread-safe, like att_kek_load_env). */
+void att_kek_forget_env(const char *name);
 /* Create a new random KEK file with mode 0600; fails if the file exists. */
 att_err att_kek_generate_file(const char *path) ATT_WUR;
 /* Wipe the key and drop the token reference. Accepts NULL. */

@@ -176,6 +176,7 @@ static const struct key_def keys[] = {
     {"kek_file", K_PATH, OFF(kek_file), 0, 0},
     {"kek_pkcs11", K_PKCS11, OFF(kek_pkcs11), 0, 0},
     {"signing_keys_pkcs11", K_PKCS11, OFF(signing_keys_pkcs11), 0, 0},
+    {"key_process", K_BOOL_ENABLED, OFF(key_process), 0, 0},
     {"kek_env", K_NAME, OFF(kek_env), 0, 0},
     {"public_url", K_URL, OFF(public_url), 0, 0},
     {"default_signing_alg", K_ALG, OFF(default_signing_alg), 0, 0},

@@ -42,6 +42,7 @@ struct att_config {
     char kek_pkcs11[ATT_CONFIG_PATH_MAX];
     /* The PKCS#11 token in which new token signing keys are made (src/seal/pkcs11.h). */
     char signing_keys_pkcs11[ATT_CONFIG_PATH_MAX];
+    bool key_process; /* keys in a process of their own (src/keyd); default off for now */
     char public_url[512];
     enum att_jws_alg default_signing_alg;
     size_t max_body_size;

@@ -8,6 +8,8 @@
  */
 #include "server/daemon.h"
 
+#include "keyd/keyd.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -74,6 +76,7 @@ struct daemon {
     /* The provider set last installed in `api` (owned there; replaced only by this thread). */
     const struct att_provider_set *providers;
     int64_t next_key_check; /* att_time_mono_ms() of the next look at the signing keys */
+    struct att_keyd *keyd;  /* the key process (key_process = enabled), or NULL */
 };
 
 static int startup_error(const char *what, const char *detail);
@@ -316,7 +319,7 @@ static int keep_keys_out_of_core_dumps(const struct att_config *cfg)
 
 /* The KEK is kek_pkcs11's token key when set, else from the environment when set there, else
  * from kek_file. */
-static att_err load_kek(const struct att_config *cfg, struct att_kek *kek, char *msg, size_t n)
+att_err att_daemon_load_kek(const struct att_config *cfg, struct att_kek *kek, char *msg, size_t n)
 {
     att_err rc;
     if (cfg->kek_pkcs11[0] != 0) {
@@ -369,6 +372,44 @@ static att_err load_issuers(const struct att_config *cfg, struct att_issuers **o
         return att_issuers_empty(out);
     }
     return att_issuers_load(cfg->issuers_file, cfg->public_url, out, msg, n);
+}
+
+/* ---- the key process (src/keyd/keyd.h) ---- */
+
+static att_err keyd_seal(void *arg, const char *id, const void *pt, size_t len, struct att_buf *out)
+{
+    return att_keyd_seal(arg, id, pt, len, out);
+}
+
+static att_err keyd_open(void *arg, const char *id, const void *blob, size_t len,
+                         struct att_buf *out)
+{
+    return att_keyd_open(arg, id, blob, len, out);
+}
+
+static att_err keyd_sign(void *arg, const char *kid, const void *msg, size_t len,
+                         struct att_buf *sig)
+{
+    return att_keyd_sign(arg, kid, msg, len, sig);
+}
+
+/*
+ * Start the key process before any thread exists. The network process never reads the KEK:
+ * a KEK in the environment goes to the key process alone and is wiped here, so a key process
+ * that dies cannot be started again (kek_file or kek_pkcs11 can).
+ */
+static int start_key_process(struct daemon *d, char *const *argv)
+{
+    char msg[1024];
+    if (att_keyd_start(argv, &d->keyd, msg, sizeof(msg)) != ATT_OK) {
+        return startup_error("key process", msg);
+    }
+    if (d->cfg->kek_pkcs11[0] == 0 && getenv(d->cfg->kek_env) != NULL) {
+        att_kek_forget_env(d->cfg->kek_env);
+        att_keyd_set_restartable(d->keyd, false);
+    }
+    att_log(ATT_LOG_INFO, "key process started", "pid", json_integer(att_keyd_pid(d->keyd)), NULL);
+    return 0;
 }
 
 /* ---- signing keys (docs/operations.md "Signing-key rotation") ---- */
@@ -438,6 +479,9 @@ static void key_event(const struct att_key_event *e, void *arg)
  */
 static void keys_check(struct daemon *d)
 {
+    if (d->keyd != NULL) {
+        att_keyd_tick(d->keyd); /* a key process that died is started again */
+    }
     int64_t now_ms = att_time_mono_ms();
     if (now_ms < d->next_key_check) {
         return;
@@ -450,9 +494,12 @@ static void keys_check(struct daemon *d)
         .token_lifetime = token_lifetime_bound(d->cfg),
     };
     bool changed = false;
-    /* A provider that fails is logged there; the others are still looked after. */
-    att_err upkeep = att_provider_keys_upkeep(d->store, d->keyring, d->providers, &cfg,
-                                              att_time_now(), key_event, d, &changed);
+    /* A provider that fails is logged there; the others are still looked after. With a key
+     * process, the look happens there (it holds the keys that make and destroy keys). */
+    att_err upkeep = d->keyd != NULL
+                         ? att_keyd_upkeep(d->keyd, att_time_now(), &cfg, key_event, d, &changed)
+                         : att_provider_keys_upkeep(d->store, d->keyring, d->providers, &cfg,
+                                                    att_time_now(), key_event, d, &changed);
     if (upkeep != ATT_OK) {
         att_log(ATT_LOG_WARN, "the look at the signing keys failed; trying again", "error",
                 json_string(att_err_name(upkeep)), "retry_in_s",
@@ -792,7 +839,7 @@ static size_t test_backoff_slots(void)
     return 0;
 }
 
-int att_daemon_run(const struct att_config *cfg)
+int att_daemon_run(const struct att_config *cfg, char *const *argv)
 {
     struct daemon d;
     struct att_kek kek;
@@ -824,6 +871,9 @@ int att_daemon_run(const struct att_config *cfg)
     if (keep_keys_out_of_core_dumps(cfg) != 0) {
         goto out;
     }
+    if (cfg->key_process && start_key_process(&d, argv) != 0) {
+        goto out;
+    }
     /* Signals are taken by sigtimedwait in this thread only; workers never see them. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -853,7 +903,7 @@ int att_daemon_run(const struct att_config *cfg)
     if (bind_listeners(&d) != 0) {
         goto out;
     }
-    if (load_kek(cfg, &kek, msg, sizeof(msg)) != ATT_OK) {
+    if (d.keyd == NULL && att_daemon_load_kek(cfg, &kek, msg, sizeof(msg)) != ATT_OK) {
         code = startup_error("key-encryption key", msg);
         goto out;
     }
@@ -863,13 +913,18 @@ int att_daemon_run(const struct att_config *cfg)
         code = startup_error("store", msg);
         goto out;
     }
-    rc = att_keyring_new(d.store, &kek, &d.keyring);
+    if (d.keyd != NULL) { /* no key here: sealing and signing go to the key process */
+        const struct att_keyring_remote ops = {keyd_seal, keyd_open, keyd_sign, d.keyd};
+        rc = att_keyring_new_remote(&ops, &d.keyring);
+    } else {
+        rc = att_keyring_new(d.store, &kek, &d.keyring);
+    }
     att_kek_wipe(&kek);
     if (rc != ATT_OK) {
         code = startup_error("keyring", att_err_str(rc));
         goto out;
     }
-    if (cfg->signing_keys_pkcs11[0] != 0 &&
+    if (d.keyd == NULL && cfg->signing_keys_pkcs11[0] != 0 &&
         att_keyring_use_signing_token(d.keyring, cfg->signing_keys_pkcs11, msg, sizeof(msg)) !=
             ATT_OK) {
         code = startup_error("signing_keys_pkcs11", msg);
@@ -982,6 +1037,7 @@ out:
     att_auth_free(d.auth);
     att_backoff_free(d.backoff);
     att_keyring_free(d.keyring);
+    att_keyd_stop(d.keyd); /* after the trail's last checkpoint, which it signed */
     att_store_close(d.store);
     att_kek_wipe(&kek);
     att_https_global_cleanup();

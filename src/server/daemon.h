@@ -9,6 +9,15 @@
 #include "server/config.h"
 
 /* Run the service; returns the process exit code (0 after a clean drain). */
-int att_daemon_run(const struct att_config *cfg);
+/*
+ * Run the service. `argv` is attestd's own command line: with key_process = enabled it starts
+ * the key process with the same arguments (src/keyd/keyd.h).
+ */
+int att_daemon_run(const struct att_config *cfg, char *const *argv);
+
+/* The KEK as the configuration names it (kek_pkcs11, kek_env or kek_file); `msg` says why not. */
+struct att_kek;
+att_err att_daemon_load_kek(const struct att_config *cfg, struct att_kek *kek, char *msg,
+                            size_t n) ATT_WUR;
 
 #endif

@@ -6,10 +6,12 @@
  * Precedence: built-in defaults < config file < flags.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "server/config.h"
+#include "keyd/keyd.h"
 #include "server/daemon.h"
 
 static void usage(FILE *f)
@@ -29,14 +31,19 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},   {"listen", required_argument, NULL, 'l'},
-        {"data-dir", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"key-process", no_argument, NULL, 'K'},
+        {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
     const char *data_dir = NULL;
     const char *listen[ATT_CONFIG_MAX_LISTEN];
     size_t n_listen = 0;
+    bool key_process = false; /* started by attestd itself as its key process (src/keyd) */
     int ch;
 
     while ((ch = getopt_long(argc, argv, "c:l:d:hV", opts, NULL)) != -1) {
@@ -52,6 +59,7 @@ int main(int argc, char **argv)
         case 'd': data_dir = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("attestd %s\n", ATT_VERSION); return 0;
+        case 'K': key_process = true; break;
         default: usage(stderr); return 2;
         }
     }
@@ -87,5 +95,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "attestd: %s\n", msg);
         return 2;
     }
-    return att_daemon_run(&cfg);
+    if (key_process) {
+        return att_keyd_main(&cfg, ATT_KEYD_FD);
+    }
+    return att_daemon_run(&cfg, argv);
 }

@@ -37,6 +37,8 @@ struct signer_key {
     EVP_PKEY *key;         /* a software key, or NULL for one in a token: */
     struct att_p11 *token; /* a reference; the key never leaves it */
     unsigned long handle;  /* its private-key object */
+    /* Or in the key process (src/keyd): signed through the remote keyring's operations. */
+    const struct att_keyring_remote *remote;
 };
 
 struct att_signer {
@@ -248,6 +250,11 @@ att_err att_signer_sign(struct att_signer *s, const char *kid, const void *msg, 
     att_buf_init(&raw, 16 * 1024);
     ATT_CHECK(sig != NULL && (msg != NULL || len == 0), ATT_ERR_ARG);
     ATT_GUARD(lookup(s, kid, &k));
+    if (k.remote != NULL) { /* the key process gives the JOSE form */
+        ATT_GUARD(k.remote->sign(k.remote->arg, kid, msg != NULL ? msg : "", len, sig));
+        rc = ATT_OK;
+        goto out;
+    }
     if (k.token != NULL) { /* the token gives the JOSE form itself (r | s for ES256) */
         ATT_GUARD(att_p11_sign(k.token, k.handle, k.alg == ATT_JWS_ES256, msg != NULL ? msg : "",
                                len, sig));
@@ -486,12 +493,36 @@ out:
     return rc;
 }
 
+/* A key the key process holds: only its kid and algorithm are known here. */
+static att_err add_remote_key(struct att_signer *s, const struct att_keyring_remote *remote,
+                              const char *kid, enum att_jws_alg alg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    ATT_ENSURE(alg == ATT_JWS_ES256 || alg == ATT_JWS_RS256, ATT_ERR_ALG_UNSUPPORTED);
+    ATT_ENSURE(pthread_mutex_lock(&s->lock) == 0, ATT_ERR_INTERNAL);
+    if (find(s, kid) != s->n) {
+        rc = ATT_ERR_EXISTS;
+    } else if (s->n == ATT_SIGNER_MAX_KEYS) {
+        rc = ATT_ERR_TOO_LARGE;
+    } else {
+        struct signer_key *k = &s->keys[s->n++];
+        memset(k, 0, sizeof(*k));
+        (void)snprintf(k->kid, sizeof(k->kid), "%s", kid);
+        k->alg = alg;
+        k->remote = remote;
+        rc = ATT_OK;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 att_err att_signer_destroy_sealed(struct att_keyring *kr, const char *table, const char *kid,
                                   const uint8_t *sealed, size_t sealed_len)
 {
     struct att_buf opened;
     uint8_t id[ATT_P11_ID_LEN];
     att_buf_init_secret(&opened, 16384);
+    ATT_ENSURE(att_keyring_remote_ops(kr) == NULL, ATT_ERR_STATE); /* destroyed in keyd */
     att_err rc = att_keyring_open(kr, table, kid, sealed, sealed_len, &opened);
     if (rc == ATT_OK && token_ref_id(&opened, id)) {
         struct att_p11 *token = att_keyring_signing_token(kr);
@@ -511,6 +542,7 @@ att_err att_signer_create_sealed(enum att_jws_alg alg, const char *subject_cn, i
     size_t cert_len = cert_der->len;
     att_buf_init_secret(&pkcs8, 16384);
     struct att_p11 *token = kr != NULL ? att_keyring_signing_token(kr) : NULL;
+    ATT_CHECK(att_keyring_remote_ops(kr) == NULL, ATT_ERR_STATE); /* keys are made in keyd */
     if (token != NULL) {
         /* The record then holds the key pair's reference, sealed like a key. */
         ATT_GUARD(create_in_token(token, alg, subject_cn, not_before, days, cert_der, &pkcs8));
@@ -544,6 +576,11 @@ att_err att_signer_add_sealed(struct att_signer *s, struct att_keyring *kr, cons
      */
     ATT_GUARD(att_signer_cert_kid(cert_der, cert_len, want));
     ATT_CHECK(strcmp(want, kid) == 0, ATT_ERR_KEY_MISMATCH);
+    if (att_keyring_remote_ops(kr) != NULL) { /* the key process holds it, checked there */
+        ATT_GUARD(add_remote_key(s, att_keyring_remote_ops(kr), kid, alg));
+        rc = ATT_OK;
+        goto out;
+    }
     ATT_GUARD(att_keyring_open(kr, table, kid, sealed, sealed_len, &pkcs8));
     uint8_t id[ATT_P11_ID_LEN];
     if (token_ref_id(&pkcs8, id)) {

@@ -337,6 +337,58 @@ static void test_keys_left_out_of_core_dumps(void **state)
     att_keyring_free(kr);
 }
 
+/* A remote keyring (the network process with a key process) seals and opens policy texts only,
+ * through its operations, and keeps no key. */
+struct remote_calls {
+    int seal, open;
+};
+
+static att_err remote_seal(void *arg, const char *id, const void *pt, size_t len,
+                           struct att_buf *out)
+{
+    ((struct remote_calls *)arg)->seal++;
+    (void)id;
+    return att_buf_put(out, pt, len);
+}
+
+static att_err remote_open(void *arg, const char *id, const void *blob, size_t len,
+                           struct att_buf *out)
+{
+    ((struct remote_calls *)arg)->open++;
+    (void)id;
+    return att_buf_put(out, blob, len);
+}
+
+static att_err remote_sign(void *arg, const char *kid, const void *msg, size_t len,
+                           struct att_buf *sig)
+{
+    (void)arg, (void)kid, (void)msg, (void)len, (void)sig;
+    return ATT_ERR_INTERNAL;
+}
+
+static void test_remote_keyring(void **state)
+{
+    (void)state;
+    struct remote_calls calls = {0, 0};
+    const struct att_keyring_remote ops = {remote_seal, remote_open, remote_sign, &calls};
+    struct att_keyring *kr = NULL;
+    struct att_buf out;
+    att_buf_init(&out, 1024);
+    EXPECT_OK(att_keyring_new_remote(&ops, &kr));
+    assert_ptr_equal(att_keyring_remote_ops(kr)->arg, &calls);
+    EXPECT_OK(att_keyring_seal(kr, "policy_versions", "id1", "text", 4, &out));
+    EXPECT_OK(att_keyring_open(kr, "policy_versions", "id1", out.data, out.len, &out));
+    assert_int_equal(calls.seal, 1);
+    assert_int_equal(calls.open, 1);
+    /* A key's table is never sealed or opened through it. */
+    EXPECT_ERR(att_keyring_seal(kr, "signing_keys", "kid", "k", 1, &out), ATT_ERR_STATE);
+    EXPECT_ERR(att_keyring_open(kr, "auth_keys", "kid", out.data, out.len, &out), ATT_ERR_STATE);
+    assert_int_equal(calls.seal + calls.open, 2);
+    assert_null(att_keyring_signing_token(kr));
+    att_buf_cleanup(&out);
+    att_keyring_free(kr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +401,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys_left_out_of_core_dumps, setup, teardown),
+        cmocka_unit_test(test_remote_keyring),
     };
     return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
 }

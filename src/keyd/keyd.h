@@ -1,0 +1,82 @@
+/*
+ * keyd.h - the key process: the only process of attestd that holds the key-encryption key,
+ * the data keys and the private signing keys (docs/internals/key-process.md).
+ *
+ * With key_process = enabled, attestd (the network process) starts its own binary again as the
+ * key process, connected by a socketpair, before it starts any thread and without ever reading
+ * the KEK. The key process opens the store with the KEK, makes the default provider and the
+ * access-token key when missing, loads every signing key, and then answers a narrow table of
+ * requests; the network process sees signatures, sealed policy texts and public keys only.
+ *
+ *   SIGN    kid, JWS signing input  -> the JOSE signature. Refused unless the protected header
+ *           names this kid and its algorithm, and a "typ" its kind of key may sign ("JWT" for
+ *           a provider's key; access tokens, audit checkpoints for the access-token key).
+ *   SEAL    record id, policy text  -> the sealed blob (table policy_versions only)
+ *   OPEN    record id, sealed blob  -> the policy text (table policy_versions only)
+ *   UPKEEP  time and key settings   -> rotations and destructions done, whether keys changed
+ *
+ * Messages are SOCK_SEQPACKET datagrams read with the bounded reader (proto.c): a request is
+ * u32 id | u8 op | body, an answer u32 id | u16 error | body, big-endian, at most
+ * ATT_KEYD_MSG_MAX bytes.
+ */
+#ifndef ATT_KEYD_KEYD_H
+#define ATT_KEYD_KEYD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "provider/provider.h"
+
+#define ATT_KEYD_MSG_MAX ((size_t)1 << 20) /* a policy text with its framing */
+#define ATT_KEYD_FD 3                      /* the key process's end of the socketpair */
+#define ATT_KEYD_TIMEOUT_MS 5000           /* an answer takes at most this long */
+#define ATT_KEYD_EVENTS_MAX 64
+
+enum att_keyd_op {
+    ATT_KEYD_READY = 0, /* the key process's first message: 0 = ready, else why not */
+    ATT_KEYD_SIGN = 1,
+    ATT_KEYD_SEAL = 2,
+    ATT_KEYD_OPEN = 3,
+    ATT_KEYD_UPKEEP = 4,
+};
+
+struct att_config;
+
+/* The key process: serve requests on fd until the network process closes its end. */
+int att_keyd_main(const struct att_config *cfg, int fd);
+
+/* ---- the network process's side (client.c) ---- */
+
+struct att_keyd;
+
+/*
+ * Start the key process: `argv` is attestd's own command line (the key process reads the same
+ * configuration) run as /proc/self/exe with --key-process added. Waits for its READY message:
+ * an error (with its message in `msg`) when it could not start.
+ */
+att_err att_keyd_start(char *const *argv, struct att_keyd **out, char *msg, size_t n) ATT_WUR;
+/* Close the socket (the key process exits) and reap it. Accepts NULL. */
+void att_keyd_stop(struct att_keyd *k);
+/*
+ * The main thread's tick: when the key process died, start a new one (unless `restartable`
+ * was false at start: a KEK from the environment cannot be read twice). Requests meanwhile
+ * wait up to a second for it, then fail with ATT_ERR_KEYD_UNAVAILABLE.
+ */
+void att_keyd_tick(struct att_keyd *k);
+pid_t att_keyd_pid(const struct att_keyd *k);
+void att_keyd_set_restartable(struct att_keyd *k, bool on);
+
+att_err att_keyd_sign(struct att_keyd *k, const char *kid, const void *msg, size_t len,
+                      struct att_buf *sig) ATT_WUR;
+att_err att_keyd_seal(struct att_keyd *k, const char *record_id, const void *pt, size_t len,
+                      struct att_buf *out) ATT_WUR;
+att_err att_keyd_open(struct att_keyd *k, const char *record_id, const void *blob, size_t len,
+                      struct att_buf *out) ATT_WUR;
+att_err att_keyd_upkeep(struct att_keyd *k, int64_t now, const struct att_key_upkeep *cfg,
+                        att_key_event_cb cb, void *arg, bool *changed) ATT_WUR;
+
+#endif

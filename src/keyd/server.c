@@ -1,0 +1,289 @@
+/*
+ * server.c - the key process (keyd.h): set up with the KEK, then answer requests one at a
+ * time until the network process goes away.
+ *
+ * Input trust: every request comes from the network-facing process, which an attacker may
+ * control; requests are read with the bounded reader (proto.c), each is checked against the
+ * narrow table in keyd.h, and nothing else is served: in particular no key, KEK or data key
+ * ever leaves, a signature is given only for a signing input whose header is a token of that
+ * key's kind, and only policy texts are sealed or opened.
+ */
+#include "keyd/keyd.h"
+
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "auth/access.h"
+#include "core/codec.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "keyd/proto.h"
+#include "seal/keyring.h"
+#include "seal/seal.h"
+#include "server/config.h"
+#include "server/daemon.h"
+
+#define POLICY_TABLE "policy_versions"
+#define HEADER_MAX 4096
+#define SIGN_INPUT_MAX ((size_t)256 << 10)
+
+struct keyd {
+    const struct att_config *cfg;
+    struct att_store *store;
+    struct att_keyring *kr;
+    struct att_provider_set *set;
+    struct att_auth *auth;
+};
+
+static att_err setup(struct keyd *k, char *msg, size_t n)
+{
+    struct att_kek kek;
+    bool created = false;
+    att_err rc = att_daemon_load_kek(k->cfg, &kek, msg, n);
+    if (rc == ATT_OK) {
+        rc = att_store_open_sqlite(k->cfg->database, &k->store);
+        snprintf(msg, n, "store %s: %s", k->cfg->database, att_err_str(rc));
+    }
+    if (rc == ATT_OK) {
+        rc = att_keyring_new(k->store, &kek, &k->kr);
+        snprintf(msg, n, "keyring: %s", att_err_str(rc));
+    }
+    att_kek_wipe(&kek);
+    if (rc == ATT_OK && k->cfg->signing_keys_pkcs11[0] != 0) {
+        rc = att_keyring_use_signing_token(k->kr, k->cfg->signing_keys_pkcs11, msg, n);
+    }
+    if (rc == ATT_OK) {
+        rc = att_provider_ensure_default(k->store, k->kr, k->cfg->public_url,
+                                         k->cfg->default_signing_alg, att_time_now(), &created);
+        snprintf(msg, n, "default provider: %s", att_err_str(rc));
+    }
+    if (rc == ATT_OK) {
+        rc = att_auth_new(k->store, k->kr, k->cfg->public_url, att_time_now(), &k->auth);
+        snprintf(msg, n, "access-token key: %s", att_err_str(rc));
+    }
+    if (rc == ATT_OK) {
+        rc = att_provider_set_load(k->store, k->kr, &k->set);
+        snprintf(msg, n, "providers: %s", att_err_str(rc));
+    }
+    return rc;
+}
+
+/* ---- SIGN: the header must be a token of this key's kind ---- */
+
+static bool typ_allowed(const char *typ, bool provider_key)
+{
+    if (provider_key) {
+        return strcmp(typ, "JWT") == 0;
+    }
+    return strcmp(typ, "at+jwt") == 0 || strcmp(typ, ATT_AUDIT_CHECKPOINT_TYP) == 0;
+}
+
+static att_err check_header(struct att_bytes input, const char *kid, enum att_jws_alg alg,
+                            bool provider_key)
+{
+    struct att_rd r;
+    struct att_bytes head;
+    struct att_buf raw;
+    att_rd_init(&r, input.ptr, input.len);
+    ATT_TRY(att_rd_until(&r, '.', &head));
+    ATT_ENSURE(head.len > 0 && head.len <= HEADER_MAX, ATT_ERR_JWS_FORMAT);
+    att_buf_init(&raw, HEADER_MAX);
+    att_err rc = att_b64url_decode((const char *)head.ptr, head.len, &raw);
+    json_t *h = rc == ATT_OK
+                    ? json_loadb((const char *)raw.data, raw.len, JSON_REJECT_DUPLICATES, NULL)
+                    : NULL;
+    att_buf_cleanup(&raw);
+    const char *h_alg = json_string_value(json_object_get(h, "alg"));
+    const char *h_kid = json_string_value(json_object_get(h, "kid"));
+    const char *h_typ = json_string_value(json_object_get(h, "typ"));
+    bool ok = h_alg != NULL && strcmp(h_alg, att_jws_alg_name(alg)) == 0 && h_kid != NULL &&
+              strcmp(h_kid, kid) == 0 && h_typ != NULL && typ_allowed(h_typ, provider_key);
+    json_decref(h);
+    return ok ? ATT_OK : ATT_ERR_KEYD_REFUSED;
+}
+
+static att_err handle_sign(struct keyd *k, struct att_rd *body, struct att_buf *out)
+{
+    char kid[ATT_KID_MAX + 1];
+    struct att_bytes input;
+    enum att_jws_alg alg;
+    ATT_TRY(att_keyd_get_str8(body, kid, sizeof(kid)));
+    ATT_TRY(att_keyd_get_bytes32(body, SIGN_INPUT_MAX, &input));
+    ATT_TRY(att_rd_end(body));
+    struct att_signer *s = k->set->signer;
+    bool provider_key = att_signer_alg(s, kid, &alg) == ATT_OK;
+    if (!provider_key) {
+        s = att_auth_signer(k->auth);
+        ATT_TRY(att_signer_alg(s, kid, &alg));
+    }
+    ATT_TRY(check_header(input, kid, alg, provider_key));
+    struct att_buf sig;
+    att_buf_init(&sig, 4096);
+    att_err rc = att_signer_sign(s, kid, input.ptr, input.len, &sig);
+    if (rc == ATT_OK) {
+        rc = att_keyd_put_bytes32(out, sig.data, sig.len);
+    }
+    att_buf_cleanup(&sig);
+    return rc;
+}
+
+/* ---- SEAL / OPEN: policy texts only ---- */
+
+static att_err handle_seal(struct keyd *k, struct att_rd *body, bool seal, struct att_buf *out)
+{
+    char id[65];
+    struct att_bytes data;
+    struct att_buf result;
+    ATT_TRY(att_keyd_get_str8(body, id, sizeof(id)));
+    ATT_TRY(att_keyd_get_bytes32(body, ATT_KEYD_MSG_MAX - 128, &data));
+    ATT_TRY(att_rd_end(body));
+    att_buf_init_secret(&result, ATT_KEYD_MSG_MAX);
+    att_err rc = seal ? att_keyring_seal(k->kr, POLICY_TABLE, id, data.ptr, data.len, &result)
+                      : att_keyring_open(k->kr, POLICY_TABLE, id, data.ptr, data.len, &result);
+    if (rc == ATT_OK) {
+        rc = att_keyd_put_bytes32(out, result.data, result.len);
+    }
+    att_buf_cleanup(&result);
+    return rc;
+}
+
+/* ---- UPKEEP ---- */
+
+struct events {
+    struct att_buf *out;
+    uint16_t n;
+    att_err rc;
+};
+
+static void put_event(const struct att_key_event *e, void *arg)
+{
+    struct events *ev = arg;
+    if (ev->rc != ATT_OK || ev->n == ATT_KEYD_EVENTS_MAX) {
+        return;
+    }
+    ev->rc = att_keyd_put_u8(ev->out, (uint8_t)e->kind);
+    if (ev->rc == ATT_OK) {
+        ev->rc = att_keyd_put_str8(ev->out, e->provider);
+    }
+    if (ev->rc == ATT_OK) {
+        ev->rc = att_keyd_put_str8(ev->out, e->kid);
+    }
+    if (ev->rc == ATT_OK) {
+        ev->rc = att_keyd_put_i64(ev->out, e->at);
+    }
+    ev->n++;
+}
+
+static att_err handle_upkeep(struct keyd *k, struct att_rd *body, struct att_buf *out)
+{
+    int64_t now;
+    struct att_key_upkeep cfg;
+    ATT_TRY(att_keyd_get_i64(body, &now));
+    ATT_TRY(att_keyd_get_i64(body, &cfg.rotation));
+    ATT_TRY(att_keyd_get_i64(body, &cfg.lead));
+    ATT_TRY(att_keyd_get_i64(body, &cfg.leeway));
+    ATT_TRY(att_keyd_get_i64(body, &cfg.token_lifetime));
+    ATT_TRY(att_rd_end(body));
+    ATT_ENSURE(cfg.rotation >= 0 && cfg.lead >= 0 && cfg.leeway >= 0 && cfg.token_lifetime > 0 &&
+                   cfg.token_lifetime <= (int64_t)10 * 366 * 86400,
+               ATT_ERR_ARG);
+    struct att_buf events;
+    att_buf_init(&events, 1 << 16);
+    struct events ev = {&events, 0, ATT_OK};
+    bool changed = false;
+    att_err rc =
+        att_provider_keys_upkeep(k->store, k->kr, k->set, &cfg, now, put_event, &ev, &changed);
+    if (changed) { /* the keys this process holds follow the store */
+        struct att_provider_set *set = NULL;
+        if (att_provider_set_load(k->store, k->kr, &set) == ATT_OK) {
+            att_provider_set_free(k->set);
+            k->set = set;
+        }
+    }
+    if (ev.rc == ATT_OK) {
+        ev.rc = att_keyd_put_u8(out, changed ? 1 : 0);
+    }
+    if (ev.rc == ATT_OK) {
+        ev.rc = att_keyd_put_u16(out, ev.n);
+    }
+    if (ev.rc == ATT_OK) {
+        ev.rc = att_buf_put(out, events.data, events.len);
+    }
+    att_buf_cleanup(&events);
+    return rc != ATT_OK ? rc : ev.rc;
+}
+
+/* ---- the loop ---- */
+
+static void serve(struct keyd *k, int fd)
+{
+    struct att_buf in, out;
+    att_buf_init(&in, ATT_KEYD_MSG_MAX);
+    att_buf_init_secret(&out, ATT_KEYD_MSG_MAX + 64);
+    for (;;) {
+        uint32_t id;
+        uint16_t op;
+        struct att_rd body;
+        if (att_keyd_recv(fd, -1, &in) != ATT_OK ||
+            att_keyd_split(&in, &id, &op, &body) != ATT_OK) {
+            break; /* the network process is gone, or speaks nonsense: end */
+        }
+        att_err rc = att_keyd_msg_begin(&out, id, ATT_OK);
+        size_t head = out.len;
+        if (rc == ATT_OK) {
+            switch (op) {
+            case ATT_KEYD_SIGN: rc = handle_sign(k, &body, &out); break;
+            case ATT_KEYD_SEAL: rc = handle_seal(k, &body, true, &out); break;
+            case ATT_KEYD_OPEN: rc = handle_seal(k, &body, false, &out); break;
+            case ATT_KEYD_UPKEEP: rc = handle_upkeep(k, &body, &out); break;
+            default: rc = ATT_ERR_KEYD_REFUSED; break;
+            }
+        }
+        if (rc != ATT_OK) { /* an answer with the error and no body */
+            out.len = head;
+            out.data[head - 2] = (uint8_t)((unsigned)rc >> 8);
+            out.data[head - 1] = (uint8_t)rc;
+        }
+        if (att_keyd_send(fd, &out) != ATT_OK) {
+            break;
+        }
+    }
+    att_buf_cleanup(&in);
+    att_buf_cleanup(&out);
+}
+
+int att_keyd_main(const struct att_config *cfg, int fd)
+{
+    struct keyd k = {.cfg = cfg};
+    char msg[1024] = "";
+    struct att_buf ready;
+    struct rlimit none = {0, 0};
+    /* Die with the network process; keep the keys out of core dumps. */
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() == 1) {
+        return 1; /* the parent died before the line above */
+    }
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    (void)setrlimit(RLIMIT_CORE, &none);
+    att_buf_init(&ready, 4096);
+    att_err rc = setup(&k, msg, sizeof(msg));
+    if (att_keyd_msg_begin(&ready, 0, (uint16_t)rc) == ATT_OK &&
+        (rc == ATT_OK || att_keyd_put_str8(&ready, msg[0] != 0 ? msg : "failed") == ATT_OK)) {
+        att_ignore_err(att_keyd_send(fd, &ready)); /* a parent gone sees EOF instead */
+    }
+    att_buf_cleanup(&ready);
+    if (rc == ATT_OK) {
+        att_log(ATT_LOG_INFO, "key process ready", "pid", json_integer(getpid()), NULL);
+        serve(&k, fd);
+    }
+    att_provider_set_free(k.set);
+    att_auth_free(k.auth);
+    att_keyring_free(k.kr);
+    att_store_close(k.store);
+    close(fd);
+    return rc == ATT_OK ? 0 : 1;
+}

@@ -1,0 +1,165 @@
+"""The key process (key_process = enabled; docs/internals/key-process.md), black-box.
+
+- No key in the network process: with the KEK and the store, the test opens every data key
+  and private signing key itself (docs/internals/sealing.md), then reads the whole memory of
+  the network-facing attestd through /proc/PID/mem and finds none of them - neither the KEK,
+  nor a data key, nor a private scalar or prime in either byte order - while the same scan of
+  the key process finds them (the scan works).
+- Everything still works through it: attestation tokens verify with /certs, access tokens,
+  policy set and get (sealed and opened there).
+- A key process that dies is started again; a request meanwhile waits for it, or gets 503.
+"""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+import unittest
+
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+import harness as h
+import test_attest_testpki as tp
+
+API = "?api-version=2020-10-01"
+REGION_MAX = 1 << 30  # sanitizer shadow reservations are terabytes of nothing
+
+
+def key_process_pid(d):
+    out = subprocess.run(["pgrep", "-P", str(d.proc.pid)], stdout=subprocess.PIPE, text=True,
+                         check=False).stdout.split()
+    assert len(out) == 1, out
+    return int(out[0])
+
+
+def secrets_of(data_dir):
+    """The KEK, every data key and every private key number of the store, as bytes."""
+    with open(os.path.join(data_dir, "kek.key"), encoding="ascii") as f:
+        kek = bytes.fromhex(f.read().strip())
+    db = sqlite3.connect(os.path.join(data_dir, "attestd.db"))
+    deks = {}
+    for dek_id, wrapped in db.execute("SELECT id, wrapped FROM data_keys"):
+        aad = b"attestd/dek/v1\0" + dek_id.encode()
+        deks[dek_id] = AESGCM(kek).decrypt(wrapped[:12], wrapped[12:], aad)
+    numbers = []
+    rows = [("signing_keys", kid, blob) for kid, blob in
+            db.execute("SELECT kid, sealed_key FROM signing_keys")]
+    rows += [("auth_keys", kid, blob) for kid, blob in
+             db.execute("SELECT kid, sealed_key FROM auth_keys")]
+    for table, kid, blob in rows:
+        version, n = blob[0], blob[1]
+        dek_id = blob[2:2 + n]
+        nonce = blob[2 + n:14 + n]
+        aad = (b"attestd/record/v1\0" + table.encode() + b"\0" + kid.encode() + b"\0" +
+               bytes([version, n]) + dek_id)
+        der = AESGCM(deks[dek_id.decode()]).decrypt(nonce, blob[14 + n:], aad)
+        key = load_der_private_key(der, password=None)
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            numbers.append(key.private_numbers().private_value.to_bytes(32, "big"))
+        elif isinstance(key, rsa.RSAPrivateKey):
+            p = key.private_numbers().p
+            numbers.append(p.to_bytes((p.bit_length() + 7) // 8, "big"))
+    db.close()
+    return {"kek": [kek], "dek": list(deks.values()), "private": numbers}
+
+
+def memory_of(pid):
+    """Every readable mapping of process `pid` (each at most REGION_MAX bytes)."""
+    chunks = []
+    with open(f"/proc/{pid}/maps", encoding="ascii") as maps, \
+            open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            parts = line.split()
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            if parts[1][0] != "r" or hi - lo > REGION_MAX or (len(parts) > 5 and
+                                                              parts[5] == "[vvar]"):
+                continue
+            try:
+                mem.seek(lo)
+                chunks.append(mem.read(hi - lo))
+            except OSError:
+                continue
+    return b"".join(chunks)
+
+
+def found_in(memory, secrets):
+    """Which kinds of secret appear in `memory`, in either byte order (OpenSSL keeps numbers
+    as little-endian words)."""
+    hits = set()
+    for kind, values in secrets.items():
+        for v in values:
+            if v in memory or v[::-1] in memory:
+                hits.add(kind)
+    return hits
+
+
+class KeyProcessTest(unittest.TestCase):
+    time_limit = 240
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="attestd-keyd-")
+        cls.quote, bundle, root = tp.make_evidence(
+            os.path.join(cls.tmp, "ev"), "--report-data", tp.report_data_for(tp.RUNTIME_JSON))
+        cls.d = tp.start_daemon(root, bundle, "key_process = enabled\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_1_everything_works_through_it(self):
+        d = self.d
+        d.attestctl("provider", "create", "kp-es", "--alg", "ES256")
+        d.reload()
+        for prefix in ("", "/providers/kp-es"):
+            token = tp.attest_token(d, self.quote, prefix)
+            h.verify_jws(token, d.get_json(prefix + "/certs")[2])
+        owner = {"Authorization": "Bearer " + h.owner_token(d)}
+        text = "version=1.0;\nauthorizationrules{\n=> permit();\n};\nissuancerules{};\n"
+        status, _, body = d.request("PUT", "/policies/SgxEnclave" + API,
+                                    body=h.unsigned_policy_jws(text).encode(),
+                                    headers={**owner, "Content-Type": "text/plain"})
+        self.assertEqual(status, 200, body)
+        status, _, body = d.request("GET", "/policies/SgxEnclave" + API, headers=owner)
+        self.assertEqual(status, 200, body)
+        claims = h.verify_jws(json.loads(body)["token"], d.get_json("/certs")[2])[1]
+        stored = json.loads(h.b64url_decode(claims["x-ms-policy"].split(".")[1]))
+        self.assertEqual(h.b64url_decode(stored["AttestationPolicy"]).decode(), text)
+
+    def test_2_no_key_in_the_network_process(self):
+        d = self.d
+        tp.attest_token(d, self.quote)  # both processes have done their work once
+        secrets = secrets_of(d.data)
+        self.assertTrue(secrets["private"] and secrets["dek"])
+        keyd = key_process_pid(d)
+        self.assertEqual(found_in(memory_of(keyd), secrets), {"kek", "dek", "private"},
+                         "the scan finds the keys where they are")
+        self.assertEqual(found_in(memory_of(d.proc.pid), secrets), set(),
+                         "the network process holds no KEK, data key or private key")
+
+    def test_3_restart(self):
+        d = self.d
+        old = key_process_pid(d)
+        os.kill(old, signal.SIGKILL)
+        # A request at once waits for the new key process, or is told to come back (503).
+        status, _, body = d.request(
+            "POST", "/attest/SgxEnclave" + API,
+            body=json.dumps({"quote": h.b64url_encode(self.quote),
+                             "runtimeData": {"data": h.b64url_encode(tp.RUNTIME_JSON),
+                                             "dataType": "Binary"}}).encode(),
+            headers={"Content-Type": "application/json"})
+        self.assertIn(status, (200, 503), body)
+        d.wait_log("restarted the key process", timeout=15)
+        self.assertNotEqual(key_process_pid(d), old)
+        token = tp.attest_token(d, self.quote)
+        h.verify_jws(token, d.get_json("/certs")[2])
+
+
+if __name__ == "__main__":
+    unittest.main()
