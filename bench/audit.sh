@@ -21,7 +21,7 @@ rounds=${ROUNDS:-5}
 conns=${BENCH_CONNS:-64}
 . bench/lib.sh audit
 
-"$build/tests/tools/sgx_testpki" --out "$tmp/pki" >/dev/null
+warm_sgx_post "$build"
 scripts/dev-setup.sh "$tmp/data" "$build/attestctl" >/dev/null
 printf 'threads = 1\njob_threads = 1\nlog_level = warn\ndcap_trust_anchors = %s\n' \
   "$tmp/pki/root.pem" > "$tmp/attestd.conf"
@@ -30,20 +30,6 @@ ctl collateral import "$tmp/pki/bundle.json"
 ctl provider create closed --alg ES256
 ctl provider create open --alg ES256
 ctl provider set open --audit-fail-open on
-python3 - "$tmp" <<'PY'
-import base64, json, os, sys
-d = sys.argv[1]
-q = base64.urlsafe_b64encode(open(os.path.join(d, "pki", "quote.bin"), "rb").read())
-with open(os.path.join(d, "warm.json"), "w") as f:
-    f.write(json.dumps({"quote": q.rstrip(b"=").decode()}))
-PY
-cat > "$tmp/post.lua" <<LUA
-local f = io.open("$tmp/warm.json")
-wrk.body = f:read("*a")
-f:close()
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-LUA
 
 # start [ENV=VALUE]: attestd on CPU 0, once it answers /healthz.
 start() {

@@ -17,3 +17,23 @@ stop_daemon() {
 cleanup() { stop_daemon; rm -rf "$tmp"; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# warm_sgx_post BUILD_DIR: a fresh test-PKI SGX quote in $tmp/pki (root, collateral bundle) and
+# $tmp/post.lua, a wrk script POSTing it as an attestation request ($tmp/warm.json).
+warm_sgx_post() {
+  "$1/tests/tools/sgx_testpki" --out "$tmp/pki" >/dev/null
+  python3 - "$tmp" <<'PY'
+import base64, json, os, sys
+d = sys.argv[1]
+q = base64.urlsafe_b64encode(open(os.path.join(d, "pki", "quote.bin"), "rb").read())
+with open(os.path.join(d, "warm.json"), "w") as f:
+    f.write(json.dumps({"quote": q.rstrip(b"=").decode()}))
+PY
+  cat > "$tmp/post.lua" <<LUA
+local f = io.open("$tmp/warm.json")
+wrk.body = f:read("*a")
+f:close()
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+LUA
+}

@@ -108,7 +108,7 @@ static void usage(FILE *f)
         "                                    check the signature, and with the secret the\n"
         "                                    contents, without restoring\n"
         "  restore FILE --data-dir DIR (--kek-file KEK | --kek-pkcs11 URI)\n"
-        "          (--passphrase-file F | --key-file F)\n"
+        "          (--passphrase-file F | --key-file F) [--signing-keys-pkcs11 URI]\n"
         "                                    into a new or empty DIR, only when every check\n"
         "                                    passes (the KEK must open every key)\n"
         "                                    sign a test token (marked x-attestd-test-token)\n"
@@ -384,7 +384,8 @@ static int cmd_kek_rotate(struct att_admin *a, int argc, char **argv)
     }
     printf("rewrapped %zu data key(s) under %s\n"
            "now point %s at it and restart attestd\n",
-           count, file != NULL ? file : uri, file != NULL ? "kek_file" : "kek_pkcs11");
+           count, file != NULL ? file : "the key in the PKCS#11 token",
+           file != NULL ? "kek_file" : "kek_pkcs11");
     return 0;
 }
 
@@ -707,6 +708,7 @@ struct backup_args {
     const char *data_dir;
     const char *kek_file;
     const char *kek_uri;
+    const char *signing_uri;
 };
 
 static int backup_flags(int argc, char **argv, bool restore, struct backup_args *out)
@@ -724,6 +726,8 @@ static int backup_flags(int argc, char **argv, bool restore, struct backup_args 
             dst = &out->kek_file;
         } else if (restore && strcmp(argv[i], "--kek-pkcs11") == 0) {
             dst = &out->kek_uri;
+        } else if (restore && strcmp(argv[i], "--signing-keys-pkcs11") == 0) {
+            dst = &out->signing_uri;
         }
         if (dst == NULL || *dst != NULL || i + 1 >= argc) {
             usage(stderr);
@@ -777,8 +781,8 @@ static int cmd_archive(int n, char **args)
     char err[1024];
     char *json = NULL;
     const char *file = args[skip - 1];
-    int rc = restore ? att_admin_restore(file, b.data_dir, &b.sec, b.kek_file, b.kek_uri, &json,
-                                         err, sizeof(err))
+    int rc = restore ? att_admin_restore(file, b.data_dir, &b.sec, b.kek_file, b.kek_uri,
+                                         b.signing_uri, &json, err, sizeof(err))
                      : att_admin_backup_verify(file, &b.sec, &json, err, sizeof(err));
     return answer(rc, &json, err);
 }

@@ -287,12 +287,14 @@ int att_admin_backup_verify(const char *path, const struct att_admin_backup_secr
 /*
  * Restore an archive into `data_dir`, which must be absent or empty: checked in full first
  * (signature, contents, schema, the KEK - in `kek_file`, or the PKCS#11 token `kek_uri` names -
- * opening every key), built in a private
+ * opening every key, with the token `signing_keys_uri` names when signing keys live in one),
+ * built in a private
  * directory next to it and renamed into place, with a new audit trail whose first record names
  * the archive. Nothing is written to `data_dir` when any check fails.
  */
 int att_admin_restore(const char *path, const char *data_dir,
                       const struct att_admin_backup_secret *sec, const char *kek_file,
-                      const char *kek_uri, char **json_out, char *err, size_t err_len);
+                      const char *kek_uri, const char *signing_keys_uri, char **json_out, char *err,
+                      size_t err_len);
 
 #endif

@@ -430,7 +430,7 @@ int att_admin_provider_rotate_key(struct att_admin *a, const char *name, const c
 
 int att_admin_provider_delete(struct att_admin *a, const char *name, char *err, size_t err_len)
 {
-    att_err e = att_provider_delete(a->store, name);
+    att_err e = att_provider_delete(a->store, a->keyring, name);
     if (e == ATT_ERR_STATE) {
         return att_admin_fail(err, err_len, "the default provider cannot be deleted");
     }
@@ -537,13 +537,23 @@ int att_admin_kek_generate(const char *path, char *err, size_t err_len)
     return 0;
 }
 
+/* A PKCS#11 URI as messages show it: without its query (which may hold pin-value). */
+static const char *uri_shown(const char *uri, char *buf, size_t n)
+{
+    const char *q = strchr(uri, '?');
+    size_t len = q != NULL ? (size_t)(q - uri) : strlen(uri);
+    snprintf(buf, n, "%.*s%s", (int)(len < 512 ? len : 512), uri, q != NULL ? "?..." : "");
+    return buf;
+}
+
 int att_admin_kek_generate_pkcs11(const char *uri, char id[17], char *err, size_t err_len)
 {
     struct att_kek kek;
     char msg[512];
+    char shown[600];
     att_err e = att_kek_load_pkcs11(uri, true, &kek, msg, sizeof(msg));
     if (e != ATT_OK) {
-        return att_admin_fail(err, err_len, "%s: %s", uri, msg);
+        return att_admin_fail(err, err_len, "%s: %s", uri_shown(uri, shown, sizeof(shown)), msg);
     }
     memcpy(id, kek.id, 17);
     att_kek_wipe(&kek);
@@ -563,7 +573,9 @@ int att_admin_kek_load(const char *file, const char *pkcs11_uri, struct att_kek 
         return 0;
     }
     if (pkcs11_uri != NULL) {
-        return att_admin_fail(err, err_len, "%s: %s", pkcs11_uri, msg);
+        char shown[600];
+        return att_admin_fail(err, err_len, "%s: %s", uri_shown(pkcs11_uri, shown, sizeof(shown)),
+                              msg);
     }
     return att_admin_fail(err, err_len, "%s: %s", file,
                           e == ATT_ERR_PERM

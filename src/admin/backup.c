@@ -589,8 +589,8 @@ static int target_ok(const char *dir, struct stat *existing, bool *exists, char 
  * Prove the KEK opens what the archive holds (every provider key, the access-token key) and
  * make the restored store start a new audit trail: the kept checkpoint named the old trail.
  */
-static int check_keys(struct att_store *store, const char *kek_file, const char *kek_uri, char *err,
-                      size_t err_len)
+static int check_keys(struct att_store *store, const char *kek_file, const char *kek_uri,
+                      const char *signing_uri, char *err, size_t err_len)
 {
     struct att_kek kek;
     struct att_keyring *kr = NULL;
@@ -601,6 +601,14 @@ static int check_keys(struct att_store *store, const char *kek_file, const char 
     }
     att_err e = att_keyring_new(store, &kek, &kr);
     att_kek_wipe(&kek);
+    char msg[512] = "";
+    if (e == ATT_OK && signing_uri != NULL) {
+        e = att_keyring_use_signing_token(kr, signing_uri, msg, sizeof(msg));
+        if (e != ATT_OK) {
+            att_keyring_free(kr);
+            return att_admin_fail(err, err_len, "--signing-keys-pkcs11: %s", msg);
+        }
+    }
     if (e == ATT_OK) {
         e = att_provider_set_load(store, kr, &set);
     }
@@ -610,6 +618,11 @@ static int check_keys(struct att_store *store, const char *kek_file, const char 
     att_auth_free(auth);
     att_provider_set_free(set);
     att_keyring_free(kr);
+    if (e == ATT_ERR_NOT_FOUND && signing_uri == NULL) {
+        return att_admin_fail(err, err_len,
+                              "a signing key of the archive is in a PKCS#11 token: give "
+                              "--signing-keys-pkcs11 URI (the same token)");
+    }
     if (e != ATT_OK) {
         return att_admin_fail(err, err_len,
                               "the key-encryption key does not open the archive's "
@@ -687,7 +700,8 @@ static void sync_dir(const char *dir)
 
 int att_admin_restore(const char *path, const char *data_dir_arg,
                       const struct att_admin_backup_secret *sec, const char *kek_file,
-                      const char *kek_uri, char **json_out, char *err, size_t err_len)
+                      const char *kek_uri, const char *signing_uri, char **json_out, char *err,
+                      size_t err_len)
 {
     struct opened o;
     struct att_store *store = NULL;
@@ -718,7 +732,7 @@ int att_admin_restore(const char *path, const char *data_dir_arg,
         goto out;
     }
     if (open_snapshot(&o, work, &store, err, err_len) != 0 ||
-        check_keys(store, kek_file, kek_uri, err, err_len) != 0) {
+        check_keys(store, kek_file, kek_uri, signing_uri, err, err_len) != 0) {
         goto out;
     }
     att_store_close(store); /* checkpoints the WAL into the file */

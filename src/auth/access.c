@@ -44,6 +44,10 @@ static att_err create_key(struct att_store *store, struct att_keyring *kr, const
     ATT_GUARD(att_store_auth_key_insert(store, &k));
     rc = ATT_OK;
 out:
+    if (rc != ATT_OK && k.sealed_key.len > 0) { /* a key pair made in a token goes too */
+        att_ignore_err(
+            att_signer_destroy_sealed(kr, AUTH_TABLE, k.kid, k.sealed_key.data, k.sealed_key.len));
+    }
     att_key_rec_cleanup(&k);
     return rc;
 }

@@ -111,6 +111,10 @@ out:
     if (in_tx) {
         att_store_rollback(store);
     }
+    if (rc != ATT_OK && k.sealed_key.len > 0) { /* a key pair made in a token goes too */
+        att_ignore_err(
+            att_signer_destroy_sealed(kr, KEYS_TABLE, k.kid, k.sealed_key.data, k.sealed_key.len));
+    }
     att_key_rec_cleanup(&k);
     return rc;
 }
@@ -235,13 +239,51 @@ att_err att_provider_ensure_default(struct att_store *store, struct att_keyring 
     return ATT_OK;
 }
 
-att_err att_provider_delete(struct att_store *store, const char *name)
+/* Destroy what a provider's key names outside the store (its pair in a token), best effort. */
+struct destroy_ctx {
+    struct att_keyring *kr;
+};
+
+static att_err destroy_outside(const struct att_key_rec *k, void *arg)
+{
+    const struct destroy_ctx *c = arg;
+    att_err rc =
+        att_signer_destroy_sealed(c->kr, KEYS_TABLE, k->kid, k->sealed_key.data, k->sealed_key.len);
+    if (rc != ATT_OK) {
+        att_log(ATT_LOG_WARN, "cannot destroy a deleted provider's key pair in its token", "kid",
+                json_string(k->kid), "error", json_string(att_err_name(rc)), NULL);
+    }
+    return ATT_OK;
+}
+
+att_err att_provider_delete(struct att_store *store, struct att_keyring *kr, const char *name)
 {
     struct att_provider_rec p;
     ATT_TRY(att_provider_name_check(name));
     ATT_TRY(att_store_provider_get(store, name, &p));
     ATT_ENSURE(!p.is_default, ATT_ERR_STATE);
+    struct destroy_ctx c = {kr};
+    ATT_TRY(att_store_key_list(store, name, destroy_outside, &c));
     return att_store_provider_delete(store, name);
+}
+
+void att_provider_set_carry_floors(struct att_provider_set *next,
+                                   const struct att_provider_set *prev)
+{
+    for (size_t i = 0; prev != NULL && i < next->n; i++) {
+        struct att_provider *p = &next->items[i];
+        const struct att_provider *q =
+            att_provider_set_find(prev, p->rec.name, strlen(p->rec.name));
+        if (q == NULL || q->n_keys == 0) {
+            continue;
+        }
+        const char *kid = q->keys[atomic_load(q->floor)].kid;
+        for (size_t k = 0; k < p->n_keys; k++) {
+            if (strcmp(p->keys[k].kid, kid) == 0) {
+                atomic_store(p->floor, k);
+            }
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------ */

@@ -88,8 +88,18 @@ att_err att_provider_ensure_default(struct att_store *store, struct att_keyring 
                                     const char *issuer, enum att_jws_alg alg, int64_t now,
                                     bool *created) ATT_WUR;
 
-/* Delete a provider and its keys. The default provider cannot be deleted (ATT_ERR_STATE). */
-att_err att_provider_delete(struct att_store *store, const char *name) ATT_WUR;
+/*
+ * Delete a provider and its keys (their pairs in a token too, best effort). The default
+ * provider cannot be deleted (ATT_ERR_STATE).
+ */
+att_err att_provider_delete(struct att_store *store, struct att_keyring *kr,
+                            const char *name) ATT_WUR;
+/*
+ * Carry each provider's signing floor from the set it replaces (by kid), so that a reload does
+ * not let a clock set back bring a retired key back.
+ */
+void att_provider_set_carry_floors(struct att_provider_set *next,
+                                   const struct att_provider_set *prev);
 
 /*
  * Make a new signing key for provider `name` that signs from now + `lead` (seconds): it is

@@ -24,6 +24,7 @@
 #include <openssl/param_build.h>
 
 #include "core/codec.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "crypto/ecdsa.h"
 #include "seal/seal.h"
@@ -138,7 +139,8 @@ static att_err login(P11KitUri *uri, struct att_p11 *p, char *msg, size_t n)
         const char *path = strncmp(source, "file:", 5) == 0 ? source + 5 : source;
         rc = att_secret_file_read(path, pin, sizeof(pin), &len);
         if (rc == ATT_OK && len > 0 && pin[len - 1] == '\n') {
-            len--;
+            len--; /* one line (CRLF too) */
+            len -= len > 0 && pin[len - 1] == '\r' ? 1 : 0;
         }
         if (rc != ATT_OK || len > PIN_MAX) {
             att_wipe(pin, sizeof(pin));
@@ -208,6 +210,21 @@ static att_err find_key(P11KitUri *uri, struct att_p11 *p, size_t *found, char *
     *found = got;
     if (got == 1) {
         p->key = h[0];
+        /* AES-256 and kept in the token, as att_p11_open promises (an AES-128 key or one
+         * that can be read out is not a KEK attestd uses). */
+        CK_KEY_TYPE type = 0;
+        CK_ULONG len = 0;
+        CK_BBOOL sensitive = CK_FALSE, extractable = CK_TRUE;
+        CK_ATTRIBUTE a[] = {{CKA_KEY_TYPE, &type, sizeof(type)},
+                            {CKA_VALUE_LEN, &len, sizeof(len)},
+                            {CKA_SENSITIVE, &sensitive, sizeof(sensitive)},
+                            {CKA_EXTRACTABLE, &extractable, sizeof(extractable)}};
+        rv = p->m->C_GetAttributeValue(p->session, p->key, a, 4);
+        if (rv != CKR_OK || type != CKK_AES || len != 32 || !sensitive || extractable) {
+            return fail(msg, n, ATT_ERR_KEY_TYPE,
+                        "the key the URI names is not an AES-256 key that stays in the token "
+                        "(sensitive, not extractable)");
+        }
     }
     return ATT_OK;
 }
@@ -414,7 +431,12 @@ static att_err gcm(struct att_p11 *p, bool seal, const uint8_t nonce[12], const 
     if (rv != CKR_OK || got != want) {
         att_wipe(dst, room);
         /* Once the operation started, a failed decryption is a tag that does not verify. */
-        return !seal && init_ok ? ATT_ERR_SEAL_AUTH : ATT_ERR_CRYPTO;
+        if (!seal && init_ok && rv != CKR_SESSION_HANDLE_INVALID && rv != CKR_DEVICE_REMOVED &&
+            rv != CKR_TOKEN_NOT_PRESENT && rv != CKR_DEVICE_ERROR) {
+            return ATT_ERR_SEAL_AUTH;
+        }
+        att_log(ATT_LOG_ERROR, "PKCS#11 AES-GCM failed", "rv", json_integer((json_int_t)rv), NULL);
+        return ATT_ERR_TOKEN_UNAVAILABLE;
     }
     out->len += want;
     out->data[out->len] = 0;
@@ -612,6 +634,10 @@ att_err att_p11_sign(struct att_p11 *p, unsigned long priv, bool ec, const void 
                           &out_len);
     }
     pthread_mutex_unlock(&p->lock);
-    ATT_ENSURE(rv == CKR_OK && (!ec || out_len == 64), ATT_ERR_CRYPTO);
+    if (rv != CKR_OK || (ec && out_len != 64)) {
+        att_log(ATT_LOG_ERROR, "PKCS#11 signature failed", "rv", json_integer((json_int_t)rv),
+                NULL);
+        return ATT_ERR_TOKEN_UNAVAILABLE;
+    }
     return att_buf_put(sig, out, out_len);
 }

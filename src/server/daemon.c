@@ -450,6 +450,7 @@ static att_err install_providers(struct daemon *d, struct att_issuers *issuers)
         att_issuers_free(issuers);
         return rc;
     }
+    att_provider_set_carry_floors(set, d->providers);
     rc = att_api_swap(&d->api, set, issuers); /* NULL issuers: keep the current ones */
     if (rc == ATT_OK) {
         d->providers = set;

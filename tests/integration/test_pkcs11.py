@@ -143,6 +143,29 @@ class KekInTokenTest(SoftHsmDaemonTest):
                 p = d.attestctl("kek", "generate", "--pkcs11", uri, check=False)
                 self.assertEqual(p.returncode, 1, p.stderr)
                 self.assertIn(words, p.stderr)
+        # A PIN in the URI never appears in a message.
+        p = d.attestctl("kek", "generate", "--pkcs11",
+                        f"pkcs11:token=attestd;object=pin-test?module-path={SOFTHSM_MODULE}"
+                        "&pin-value=SECRETPIN99", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("C_Login failed", p.stderr)
+        self.assertNotIn("SECRETPIN99", p.stderr + p.stdout)
+        # A PIN file written with CRLF works.
+        crlf = os.path.join(self.tmp, "crlf-pin")
+        fd = os.open(crlf, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("1234\r\n")
+        d.attestctl("kek", "generate", "--pkcs11", hsm.uri(obj="crlf-kek", pin_file=crlf))
+        # An AES-128 key in the token is not taken as the KEK.
+        key128 = os.path.join(self.tmp, "aes128.key")
+        with open(key128, "wb") as f:
+            f.write(bytes(range(16)))  # 16 bytes: AES-128
+        subprocess.run(["softhsm2-util", "--import", key128, "--aes", "--token", "attestd",
+                        "--label", "aes128", "--id", "a128", "--pin", "1234"], check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        p = d.attestctl("kek", "rotate", "--new-kek-pkcs11", hsm.uri(obj="aes128"), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not an AES-256 key that stays in the token", p.stderr)
         # A daemon pointed at a key the token does not have does not start, and says why.
         cfg = os.path.join(self.tmp, "missing.conf")
         with open(cfg, "w") as f:
@@ -152,9 +175,6 @@ class KekInTokenTest(SoftHsmDaemonTest):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("no secret key in the token matches the URI", h.startup_failure(p))
 
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 class TokenSigningKeysTest(SoftHsmDaemonTest):
@@ -184,6 +204,39 @@ class TokenSigningKeysTest(SoftHsmDaemonTest):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("providers", h.startup_failure(p))
 
+    def token_objects(self):
+        return sum(len([f for f in files if f.endswith(".object")])
+                   for _, _, files in os.walk(os.path.join(self.hsm.dir, "tokens")))
+
+    def test_deleted_provider_leaves_no_key_pair(self):
+        d = self.d
+        before = self.token_objects()
+        d.attestctl("provider", "create", "tok-gone", "--alg", "ES256")
+        self.assertEqual(self.token_objects(), before + 2)  # a private and a public object
+        p = d.attestctl("provider", "delete", "tok-gone")
+        self.assertEqual(self.token_objects(), before, p.stderr)
+        # A refused create (the name is taken) leaves none either.
+        p = d.attestctl("provider", "create", "default", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(self.token_objects(), before)
+
+    def test_restore_with_token_keys(self):
+        d = self.d
+        key = os.path.join(self.tmp, "backup.key")
+        d.attestctl("kek", "generate", key)
+        archive = os.path.join(self.tmp, "token.backup")
+        d.attestctl("backup", "create", archive, "--key-file", key)
+        kek = os.path.join(d.data, "kek.key")
+        target = os.path.join(self.tmp, "restored")
+        p = d.attestctl("restore", archive, "--data-dir", target, "--kek-file", kek,
+                        "--key-file", key, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("give --signing-keys-pkcs11 URI", p.stderr)
+        self.assertFalse(os.path.exists(target))
+        d.attestctl("restore", archive, "--data-dir", target, "--kek-file", kek, "--key-file",
+                    key, "--signing-keys-pkcs11", self.uri)
+        self.assertTrue(os.path.isfile(os.path.join(target, "attestd.db")))
+
     def no_token_config(self):
         path = os.path.join(self.tmp, "no-token.conf")
         with open(self.d.config_path, encoding="utf-8") as f:
@@ -201,3 +254,7 @@ class TokenSigningKeysTest(SoftHsmDaemonTest):
         p = h.run_attestd(["--config", cfg, "--data-dir", self.d.data])
         self.assertNotEqual(p.returncode, 0)
         self.assertEqual(h.startup_failure(p), "signing_keys_pkcs11: no token matches the URI")
+
+
+if __name__ == "__main__":
+    unittest.main()

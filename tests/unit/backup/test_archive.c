@@ -294,7 +294,8 @@ static void test_restore_refuses_newer_schema(void **state)
     assert_int_equal(att_admin_kek_generate(key, err, sizeof(err)), 0);
     struct att_admin_backup_secret sec = {.key_file = key};
     char *json = NULL;
-    assert_int_equal(att_admin_restore(file, target, &sec, key, NULL, &json, err, sizeof(err)), 1);
+    assert_int_equal(
+        att_admin_restore(file, target, &sec, key, NULL, NULL, &json, err, sizeof(err)), 1);
     assert_non_null(strstr(err, "made with database schema 999, newer than this attestctl"));
     struct stat st;
     assert_int_equal(stat(target, &st), -1);

@@ -263,14 +263,14 @@ static void test_refusals(void **state)
     EXPECT_ERR(att_provider_create(f->store, f->kr, "tenant-es", "https://x.example", ATT_JWS_ES256,
                                    false, NOW),
                ATT_ERR_EXISTS);
-    EXPECT_ERR(att_provider_delete(f->store, "default"), ATT_ERR_STATE);
-    EXPECT_ERR(att_provider_delete(f->store, "nobody"), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_provider_delete(f->store, f->kr, "default"), ATT_ERR_STATE);
+    EXPECT_ERR(att_provider_delete(f->store, f->kr, "nobody"), ATT_ERR_NOT_FOUND);
     /* Nothing above left a trace. */
     struct att_provider_set *set = NULL;
     EXPECT_OK(att_provider_set_load(f->store, f->kr, &set));
     assert_int_equal(set->n, 2);
     att_provider_set_free(set);
-    EXPECT_OK(att_provider_delete(f->store, "tenant-es"));
+    EXPECT_OK(att_provider_delete(f->store, f->kr, "tenant-es"));
     EXPECT_OK(att_provider_set_load(f->store, f->kr, &set));
     assert_int_equal(set->n, 1);
     att_provider_set_free(set);

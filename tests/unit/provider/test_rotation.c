@@ -340,11 +340,35 @@ static void test_upkeep_sees_other_processes(void **state)
     EXPECT_OK(att_provider_rotate_key(f->store, f->kr, "other", NOW, 100, 0, kid, &at, NULL));
     EXPECT_OK(att_provider_keys_upkeep(f->store, f->kr, set, &cfg, NOW, note_event, &ev, &changed));
     assert_true(changed);
-    EXPECT_OK(att_provider_delete(f->store, "other"));
+    EXPECT_OK(att_provider_delete(f->store, f->kr, "other"));
     EXPECT_OK(att_provider_keys_upkeep(f->store, f->kr, set, &cfg, NOW, note_event, &ev, &changed));
     assert_true(changed);
     assert_int_equal(ev.made + ev.destroyed, 0); /* none of those were the upkeep's */
     att_provider_set_free(set);
+}
+
+/* A reload keeps the floor: a clock set back does not bring a retired key back in a new set. */
+static void test_floor_carried_over_reloads(void **state)
+{
+    struct fx *f = *state;
+    struct att_provider_set *set1 = load(f);
+    char old_kid[ATT_KID_MAX + 1];
+    snprintf(old_kid, sizeof(old_kid), "%s", set1->items[0].keys[0].kid);
+    char kid[ATT_KID_MAX + 1];
+    int64_t at = 0;
+    EXPECT_OK(att_provider_rotate_key(f->store, f->kr, "tenant", NOW + 10, 0, 0, kid, &at, NULL));
+    struct att_provider_set *set2 = load(f);
+    att_provider_set_carry_floors(set2, set1);
+    assert_signs_with(set2, &set2->items[0], NOW + 20, kid);
+    struct att_provider_set *set3 = load(f);
+    att_provider_set_carry_floors(set3, set2);
+    assert_signs_with(set3, &set3->items[0], NOW + 5, kid); /* the clock went back */
+    struct att_provider_set *fresh = load(f);
+    assert_signs_with(fresh, &fresh->items[0], NOW + 5, old_kid); /* without the carry */
+    att_provider_set_free(set1);
+    att_provider_set_free(set2);
+    att_provider_set_free(set3);
+    att_provider_set_free(fresh);
 }
 
 /* Noting a key's use only raises its times, and only that key's. */
@@ -387,6 +411,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upkeep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upkeep_sees_other_processes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_floor_carried_over_reloads, setup, teardown),
     };
     return cmocka_run_group_tests_name("rotation", tests, NULL, NULL);
 }
