@@ -40,7 +40,7 @@ start() {
 # CPU ticks of attestd and its key process (if any).
 cpu_ticks() {
   local t=0 p
-  for p in $att_pid $(pgrep -P "$att_pid" || true); do
+  for p in $att_pid $(cat /proc/"$att_pid"/task/*/children 2>/dev/null); do
     t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done
   echo "$t"

@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import sqlite3
-import subprocess
 import tempfile
 import time
 import unittest
@@ -31,10 +30,21 @@ REGION_MAX = 1 << 30  # sanitizer shadow reservations are terabytes of nothing
 
 
 def key_process_pid(d):
-    out = subprocess.run(["pgrep", "-P", str(d.proc.pid)], stdout=subprocess.PIPE, text=True,
-                         check=False).stdout.split()
-    assert len(out) == 1, out
-    return int(out[0])
+    """The one child of attestd (read from /proc: a fresh Debian has no pgrep)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == d.proc.pid:
+            kids.append(int(entry))
+    assert len(kids) == 1, kids
+    return kids[0]
 
 
 def secrets_of(data_dir):
