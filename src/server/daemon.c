@@ -8,7 +8,7 @@
  */
 #include "server/daemon.h"
 
-#include "keyd/keyd.h"
+#include "server/daemon_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,33 +54,6 @@
 #define METRICS_CONNECTIONS 64             /* connections the metrics listener takes at most */
 #define POLICY_CACHE_MS 2000               /* a policy changed on another node shows within this */
 
-struct daemon {
-    const struct att_config *cfg;
-    struct att_dcap_trust *dcap_trust;
-    struct att_collateral *collateral;
-    struct att_amd_trust *amd_trust;
-    struct att_amd_collateral *amd;
-    struct att_tpm_source tpm;
-    struct att_policy_cache *policy_cache;
-    struct att_store *store;
-    struct att_keyring *keyring;
-    struct att_auth *auth;
-    struct att_backoff *backoff;
-    struct att_tls_holder *tls;
-    struct att_http_server *http;
-    struct att_http_server *metrics_http; /* metrics_listen, or NULL */
-    struct att_audit *audit;
-    struct att_alerts *alerts;
-    struct att_api api;
-    bool api_ready;
-    /* The provider set last installed in `api` (owned there; replaced only by this thread). */
-    const struct att_provider_set *providers;
-    int64_t next_key_check; /* att_time_mono_ms() of the next look at the signing keys */
-    struct att_keyd *keyd;  /* the key process (key_process = enabled), or NULL */
-};
-
-static int startup_error(const char *what, const char *detail);
-
 /* ---- the audit trail (src/audit/audit.h) ---- */
 
 static att_err sign_checkpoint(void *arg, const char *payload, size_t len, struct att_buf *jws)
@@ -109,7 +82,7 @@ static void save_checkpoint(void *arg, int64_t seq, const char *hash, const char
 }
 
 /* A record of the service itself (start, reload, stop); logged when it cannot be written. */
-static void audit_service(struct daemon *d, const char *action, json_t *detail)
+void att_daemon_audit_service(struct daemon *d, const char *action, json_t *detail)
 {
     struct att_audit_event ev = {
         ATT_AUDIT_SYSTEM, action, "success", "", "attestd", "", "", "", detail};
@@ -137,7 +110,7 @@ static int audit_setup(struct daemon *d)
     if (rc != ATT_OK) {
         char msg[ATT_CONFIG_PATH_MAX + 128];
         snprintf(msg, sizeof(msg), "%s: %s", cfg->audit_database, att_err_str(rc));
-        return startup_error("audit trail", msg);
+        return att_daemon_startup_error("audit trail", msg);
     }
     /* The newest checkpoint the state database keeps must still be in the trail: else records
      * were cut off or the file replaced, and writing on would hide it. */
@@ -149,7 +122,7 @@ static int audit_setup(struct daemon *d)
         rc = att_audit_holds(d->audit, cp_seq, cp_hash, &held);
     }
     if (rc != ATT_OK && rc != ATT_ERR_NOT_FOUND) {
-        return startup_error("audit trail", att_err_str(rc));
+        return att_daemon_startup_error("audit trail", att_err_str(rc));
     }
     if (!held) {
         /* Closed unused: no stop record, no checkpoint over the stranger trail. */
@@ -161,9 +134,9 @@ static int audit_setup(struct daemon *d)
                  "database covers: records were removed. Restore the audit database from a "
                  "backup, or record the loss with `attestctl audit acknowledge-loss`",
                  cfg->audit_database, (long long)cp_seq);
-        return startup_error("audit trail", msg);
+        return att_daemon_startup_error("audit trail", msg);
     }
-    audit_service(d, "service.start", json_pack("{s:s}", "version", ATT_VERSION));
+    att_daemon_audit_service(d, "service.start", json_pack("{s:s}", "version", ATT_VERSION));
     return 0;
 }
 
@@ -191,7 +164,7 @@ static int alerts_setup(struct daemon *d)
     msg[0] = 0;
     att_err rc = att_alerts_start(&ac, d->audit, d->store, &d->alerts, msg, sizeof(msg));
     if (rc != ATT_OK) {
-        return startup_error("alerts", msg[0] != 0 ? msg : att_err_str(rc));
+        return att_daemon_startup_error("alerts", msg[0] != 0 ? msg : att_err_str(rc));
     }
     return 0;
 }
@@ -214,7 +187,7 @@ static int bootstrap_owner(struct daemon *d)
     size_t n = 0;
     char path[ATT_CONFIG_PATH_MAX + 32];
     if (att_store_principal_list(d->store, count_principal, &n) != ATT_OK) {
-        return startup_error("bootstrap owner", "cannot list principals");
+        return att_daemon_startup_error("bootstrap owner", "cannot list principals");
     }
     if (n > 0) {
         return 0;
@@ -225,7 +198,7 @@ static int bootstrap_owner(struct daemon *d)
         char msg[ATT_CONFIG_PATH_MAX + 128];
         snprintf(msg, sizeof(msg), "%s: %s (remove it to create a new bootstrap owner)", path,
                  strerror(errno));
-        return startup_error("bootstrap owner", msg);
+        return att_daemon_startup_error("bootstrap owner", msg);
     }
     struct att_principal_rec p;
     struct att_new_secret sec;
@@ -269,12 +242,13 @@ static int bootstrap_owner(struct daemon *d)
             att_ignore_err(att_store_principal_delete(d->store, p.id)); /* its roles go with it */
         }
         unlink(path);
-        return startup_error("bootstrap owner",
-                             rc != ATT_OK ? att_err_str(rc) : "cannot write the credentials file");
+        return att_daemon_startup_error("bootstrap owner",
+                                        rc != ATT_OK ? att_err_str(rc)
+                                                     : "cannot write the credentials file");
     }
-    audit_service(d, "principal.bootstrap",
-                  json_pack("{s:s,s:s,s:s}", "principal", p.id, "name", "bootstrap-owner", "role",
-                            "Owner on all providers"));
+    att_daemon_audit_service(d, "principal.bootstrap",
+                             json_pack("{s:s,s:s,s:s}", "principal", p.id, "name",
+                                       "bootstrap-owner", "role", "Owner on all providers"));
     att_log(ATT_LOG_INFO, "created the bootstrap owner; its credentials are in the file",
             "principal", json_string("bootstrap-owner"), "client_id", json_string(p.id), "file",
             json_string(path), NULL);
@@ -284,7 +258,7 @@ static int bootstrap_owner(struct daemon *d)
     return 0;
 }
 
-static int startup_error(const char *what, const char *detail)
+int att_daemon_startup_error(const char *what, const char *detail)
 {
     att_log(ATT_LOG_ERROR, "cannot start", "step", json_string(what), "detail", json_string(detail),
             NULL);
@@ -310,45 +284,11 @@ static int keep_keys_out_of_core_dumps(const struct att_config *cfg)
     }
     struct rlimit none = {0, 0};
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0) {
-        return startup_error("core dumps", strerror(errno));
+        return att_daemon_startup_error("core dumps", strerror(errno));
     }
     att_log(ATT_LOG_INFO, "core dumps disabled", "dumpable",
             json_integer(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)), NULL);
     return 0;
-}
-
-/* The KEK is kek_pkcs11's token key when set, else from the environment when set there, else
- * from kek_file. */
-att_err att_daemon_load_kek(const struct att_config *cfg, struct att_kek *kek, char *msg, size_t n)
-{
-    att_err rc;
-    if (cfg->kek_pkcs11[0] != 0) {
-        char why[512];
-        rc = att_kek_load_pkcs11(cfg->kek_pkcs11, false, kek, why, sizeof(why));
-        snprintf(msg, n, "kek_pkcs11: %s", rc == ATT_OK ? "" : why);
-        return rc;
-    }
-    if (getenv(cfg->kek_env) != NULL) {
-        rc = att_kek_load_env(cfg->kek_env, kek);
-        snprintf(msg, n, "environment variable %s: %s (expected 64 hex characters)", cfg->kek_env,
-                 att_err_str(rc));
-        return rc;
-    }
-    rc = att_kek_load_file(cfg->kek_file, kek);
-    if (rc == ATT_ERR_PERM) {
-        snprintf(msg, n,
-                 "%s: key file must be a regular file owned by this user and not accessible by "
-                 "group or others (chmod 600)",
-                 cfg->kek_file);
-    } else if (rc == ATT_ERR_IO) {
-        snprintf(msg, n,
-                 "%s: cannot read the key-encryption key (create one with "
-                 "'attestctl kek generate %s', or set %s)",
-                 cfg->kek_file, cfg->kek_file, cfg->kek_env);
-    } else {
-        snprintf(msg, n, "%s: %s (expected 64 hex characters)", cfg->kek_file, att_err_str(rc));
-    }
-    return rc;
 }
 
 static att_err load_tls(const struct att_config *cfg, SSL_CTX **ctx, char *msg, size_t n)
@@ -372,150 +312,6 @@ static att_err load_issuers(const struct att_config *cfg, struct att_issuers **o
         return att_issuers_empty(out);
     }
     return att_issuers_load(cfg->issuers_file, cfg->public_url, out, msg, n);
-}
-
-/* ---- the key process (src/keyd/keyd.h) ---- */
-
-static att_err keyd_seal(void *arg, const char *id, const void *pt, size_t len, struct att_buf *out)
-{
-    return att_keyd_seal(arg, id, pt, len, out);
-}
-
-static att_err keyd_open(void *arg, const char *id, const void *blob, size_t len,
-                         struct att_buf *out)
-{
-    return att_keyd_open(arg, id, blob, len, out);
-}
-
-static att_err keyd_sign(void *arg, const char *kid, const void *msg, size_t len,
-                         struct att_buf *sig)
-{
-    return att_keyd_sign(arg, kid, msg, len, sig);
-}
-
-/*
- * Start the key process before any thread exists. The network process never reads the KEK:
- * a KEK in the environment goes to the key process alone and is wiped here, so a key process
- * that dies cannot be started again (kek_file or kek_pkcs11 can).
- */
-static int start_key_process(struct daemon *d, char *const *argv)
-{
-    char msg[1024];
-    if (att_keyd_start(argv, &d->keyd, msg, sizeof(msg)) != ATT_OK) {
-        return startup_error("key process", msg);
-    }
-    if (d->cfg->kek_pkcs11[0] == 0 && getenv(d->cfg->kek_env) != NULL) {
-        att_kek_forget_env(d->cfg->kek_env);
-        att_keyd_set_restartable(d->keyd, false);
-    }
-    att_log(ATT_LOG_INFO, "key process started", "pid", json_integer(att_keyd_pid(d->keyd)), NULL);
-    return 0;
-}
-
-/* ---- signing keys (docs/operations.md "Signing-key rotation") ---- */
-
-/*
- * The longest lifetime of a token this daemon signs (policy-management answers live no longer
- * than attestation tokens): a retired key stays published that long.
- */
-static int64_t token_lifetime_bound(const struct att_config *cfg)
-{
-    return cfg->attest_token_lifetime;
-}
-
-/*
- * Load the providers and note in the store the keys this set will sign with (and for how long
- * their tokens live) before it is used: a set whose use cannot be noted is not used.
- */
-static att_err load_providers(struct daemon *d, struct att_provider_set **out)
-{
-    struct att_provider_set *set = NULL;
-    ATT_TRY(att_provider_set_load(d->store, d->keyring, &set));
-    att_err rc =
-        att_provider_note_signing_keys(d->store, set, att_time_now(), token_lifetime_bound(d->cfg));
-    if (rc != ATT_OK) {
-        att_provider_set_free(set);
-        return rc;
-    }
-    *out = set;
-    return ATT_OK;
-}
-
-/* Load and install the providers (and `issuers`, unless NULL); the old set stays on failure. */
-static att_err install_providers(struct daemon *d, struct att_issuers *issuers)
-{
-    struct att_provider_set *set = NULL;
-    att_err rc = load_providers(d, &set);
-    if (rc != ATT_OK) {
-        att_issuers_free(issuers);
-        return rc;
-    }
-    att_provider_set_carry_floors(set, d->providers);
-    rc = att_api_swap(&d->api, set, issuers); /* NULL issuers: keep the current ones */
-    if (rc == ATT_OK) {
-        d->providers = set;
-    }
-    return rc;
-}
-
-static void key_event(const struct att_key_event *e, void *arg)
-{
-    struct daemon *d = arg;
-    char at[32];
-    att_time_format(e->at, at, sizeof(at));
-    bool made = e->kind == ATT_KEY_EVENT_MADE;
-    att_log(ATT_LOG_INFO,
-            made ? "made a new signing key (scheduled rotation)"
-                 : "destroyed a retired signing key (its tokens have all expired)",
-            "provider", json_string(e->provider), "kid", json_string(e->kid),
-            made ? "activate_at" : "due_at", json_string(at), NULL);
-    audit_service(d, made ? "provider.key.rotate" : "provider.key.destroy",
-                  json_pack("{s:s,s:s,s:s}", "provider", e->provider, "kid", e->kid,
-                            made ? "activateAt" : "dueAt", at));
-}
-
-/*
- * Every ATT_KEY_CHECK_INTERVAL: rotate and retire keys as due, and reload the providers when
- * the store's keys are not the ones loaded (attestctl made or rotated some, or this look did).
- */
-static void keys_check(struct daemon *d)
-{
-    if (d->keyd != NULL) {
-        att_keyd_tick(d->keyd); /* a key process that died is started again */
-    }
-    int64_t now_ms = att_time_mono_ms();
-    if (now_ms < d->next_key_check) {
-        return;
-    }
-    d->next_key_check = now_ms + ATT_KEY_CHECK_INTERVAL * 1000;
-    const struct att_key_upkeep cfg = {
-        .rotation = d->cfg->signing_key_rotation,
-        .lead = d->cfg->signing_key_lead_time,
-        .leeway = d->cfg->signing_key_retire_leeway,
-        .token_lifetime = token_lifetime_bound(d->cfg),
-    };
-    bool changed = false;
-    /* A provider that fails is logged there; the others are still looked after. With a key
-     * process, the look happens there (it holds the keys that make and destroy keys). */
-    att_err upkeep = d->keyd != NULL
-                         ? att_keyd_upkeep(d->keyd, att_time_now(), &cfg, key_event, d, &changed)
-                         : att_provider_keys_upkeep(d->store, d->keyring, d->providers, &cfg,
-                                                    att_time_now(), key_event, d, &changed);
-    if (upkeep != ATT_OK) {
-        att_log(ATT_LOG_WARN, "the look at the signing keys failed; trying again", "error",
-                json_string(att_err_name(upkeep)), "retry_in_s",
-                json_integer(ATT_KEY_CHECK_INTERVAL), NULL);
-    }
-    if (!changed) {
-        return;
-    }
-    att_err rc = install_providers(d, NULL);
-    if (rc == ATT_OK) {
-        att_log(ATT_LOG_INFO, "loaded the providers' new signing keys", NULL);
-    } else {
-        att_log(ATT_LOG_ERROR, "cannot load the providers' new signing keys; keeping the old ones",
-                "error", json_string(att_err_name(rc)), NULL);
-    }
 }
 
 static void reload(struct daemon *d)
@@ -548,8 +344,8 @@ static void reload(struct daemon *d)
         att_log(ATT_LOG_ERROR, "issuers reload failed; keeping the old ones", "detail",
                 json_string(msg), NULL);
     }
-    att_err rc = install_providers(d, issuers);
-    audit_service(d, "service.reload", json_pack("{s:b}", "providers", rc == ATT_OK));
+    att_err rc = att_daemon_install_providers(d, issuers);
+    att_daemon_audit_service(d, "service.reload", json_pack("{s:b}", "providers", rc == ATT_OK));
     if (rc == ATT_OK) {
         att_log(ATT_LOG_INFO, "reloaded providers", NULL);
     } else {
@@ -628,12 +424,12 @@ static int bind_listeners(struct daemon *d)
     char msg[512];
     if (att_http_server_new(&hc, d->tls, att_api_handle, att_api_is_light, &d->api, &d->http) !=
         ATT_OK) {
-        return startup_error("http", "cannot create the server");
+        return att_daemon_startup_error("http", "cannot create the server");
     }
     for (size_t i = 0; i < cfg->n_listen; i++) {
         if (att_http_server_listen(d->http, cfg->listen[i], cfg->public_network_access, msg,
                                    sizeof(msg)) != ATT_OK) {
-            return startup_error("listen", msg);
+            return att_daemon_startup_error("listen", msg);
         }
     }
     if (cfg->metrics_listen[0] == 0) {
@@ -649,11 +445,11 @@ static int bind_listeners(struct daemon *d)
     hc.max_connections_per_address = 8;
     if (att_http_server_new(&hc, d->tls, att_api_metrics_handle, NULL, &d->api, &d->metrics_http) !=
         ATT_OK) {
-        return startup_error("metrics listener", "cannot create the server");
+        return att_daemon_startup_error("metrics listener", "cannot create the server");
     }
     if (att_http_server_listen(d->metrics_http, cfg->metrics_listen, cfg->public_network_access,
                                msg, sizeof(msg)) != ATT_OK) {
-        return startup_error("metrics_listen", msg);
+        return att_daemon_startup_error("metrics_listen", msg);
     }
     return 0;
 }
@@ -732,14 +528,14 @@ static int attestation_setup(struct daemon *d)
     const struct att_config *cfg = d->cfg;
     char msg[512] = "";
     if (load_dcap_trust(cfg, &d->dcap_trust, msg, sizeof(msg)) != ATT_OK) {
-        return startup_error("dcap_trust_anchors", msg);
+        return att_daemon_startup_error("dcap_trust_anchors", msg);
     }
     struct att_collateral_config cc = {
         cfg->pcs_url, cfg->pcs_ca_file[0] ? cfg->pcs_ca_file : NULL,
         NULL,         cfg->pcs_root_crl_url[0] ? cfg->pcs_root_crl_url : NULL,
         3600,         (long)cfg->pcs_timeout};
     if (load_amd_trust(cfg, &d->amd_trust, msg, sizeof(msg)) != ATT_OK) {
-        return startup_error("amd_trust_anchors", msg);
+        return att_daemon_startup_error("amd_trust_anchors", msg);
     }
     struct att_amd_collateral_config ac = {cfg->kds_url,
                                            cfg->kds_ca_file[0] ? cfg->kds_ca_file : NULL,
@@ -747,14 +543,14 @@ static int attestation_setup(struct daemon *d)
     if (att_collateral_new(d->store, d->dcap_trust, &cc, &d->collateral) != ATT_OK ||
         att_amd_collateral_new(d->store, d->amd_trust, &ac, &d->amd) != ATT_OK ||
         att_policy_cache_new(POLICY_CACHE_MS, &d->policy_cache) != ATT_OK) {
-        return startup_error("attestation", "out of memory");
+        return att_daemon_startup_error("attestation", "out of memory");
     }
     if (tpm_setup(cfg, &d->tpm, msg, sizeof(msg)) != ATT_OK) {
-        return startup_error("tpm_ak_roots", msg);
+        return att_daemon_startup_error("tpm_ak_roots", msg);
     }
     att_collateral_refresher_also(d->collateral, att_amd_collateral_refresh_cb, d->amd);
     if (att_collateral_refresher_start(d->collateral, cfg->collateral_refresh_interval) != ATT_OK) {
-        return startup_error("attestation", "cannot start the collateral refresher");
+        return att_daemon_startup_error("attestation", "cannot start the collateral refresher");
     }
     d->api.collateral = d->collateral;
     d->api.amd = d->amd;
@@ -785,10 +581,10 @@ static int serve(struct daemon *d, const sigset_t *sigs)
     const struct att_config *cfg = d->cfg;
     const struct timespec second = {1, 0};
     if (att_http_server_start(d->http) != ATT_OK) {
-        return startup_error("http", "cannot start the worker threads");
+        return att_daemon_startup_error("http", "cannot start the worker threads");
     }
     if (d->metrics_http != NULL && att_http_server_start(d->metrics_http) != ATT_OK) {
-        return startup_error("metrics listener", "cannot start its worker threads");
+        return att_daemon_startup_error("metrics listener", "cannot start its worker threads");
     }
     att_log(ATT_LOG_INFO, "attestd ready", "version", json_string(ATT_VERSION), "public_url",
             json_string(cfg->public_url), NULL);
@@ -797,12 +593,13 @@ static int serve(struct daemon *d, const sigset_t *sigs)
         int sig = sigtimedwait(sigs, NULL, &second);
         if (sig < 0) {
             att_log_summary_flush(att_time_now());
-            keys_check(d);
+            att_daemon_keys_check(d);
             continue;
         }
         if (sig == SIGHUP) {
             reload(d);
-            keys_check(d); /* due or not: a stream of signals must not starve the looks */
+            att_daemon_keys_check(
+                d); /* due or not: a stream of signals must not starve the looks */
             continue;
         }
         /* A refresh waiting on the upstream must not hold the exit up (it ends meanwhile). */
@@ -872,7 +669,7 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
     if (keep_keys_out_of_core_dumps(cfg) != 0) {
         goto out;
     }
-    if (cfg->key_process && start_key_process(&d, argv) != 0) {
+    if (cfg->key_process && att_daemon_start_key_process(&d, argv) != 0) {
         goto out;
     }
     /* Signals are taken by sigtimedwait in this thread only; workers never see them. */
@@ -884,58 +681,57 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (att_https_global_init() != ATT_OK) { /* before any thread: libcurl's rule */
-        code = startup_error("https client", "cannot initialise libcurl");
+        code = att_daemon_startup_error("https client", "cannot initialise libcurl");
         goto out;
     }
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(msg, sizeof(msg), "%s: %s", cfg->data_dir, strerror(errno));
-        code = startup_error("data_dir", msg);
+        code = att_daemon_startup_error("data_dir", msg);
         goto out;
     }
     SSL_CTX *ctx = NULL;
     if (load_tls(cfg, &ctx, msg, sizeof(msg)) != ATT_OK) {
-        code = startup_error("tls", msg);
+        code = att_daemon_startup_error("tls", msg);
         goto out;
     }
     if (att_tls_holder_new(ctx, &d.tls) != ATT_OK) {
-        code = startup_error("tls", "out of memory");
+        code = att_daemon_startup_error("tls", "out of memory");
         goto out;
     }
     if (bind_listeners(&d) != 0) {
         goto out;
     }
     if (d.keyd == NULL && att_daemon_load_kek(cfg, &kek, msg, sizeof(msg)) != ATT_OK) {
-        code = startup_error("key-encryption key", msg);
+        code = att_daemon_startup_error("key-encryption key", msg);
         goto out;
     }
     att_err rc = att_store_open_sqlite(cfg->database, &d.store);
     if (rc != ATT_OK) {
         snprintf(msg, sizeof(msg), "%s: %s", cfg->database, att_err_str(rc));
-        code = startup_error("store", msg);
+        code = att_daemon_startup_error("store", msg);
         goto out;
     }
     if (d.keyd != NULL) { /* no key here: sealing and signing go to the key process */
-        const struct att_keyring_remote ops = {keyd_seal, keyd_open, keyd_sign, d.keyd};
-        rc = att_keyring_new_remote(&ops, &d.keyring);
+        rc = att_daemon_remote_keyring(&d, &d.keyring);
     } else {
         rc = att_keyring_new(d.store, &kek, &d.keyring);
     }
     att_kek_wipe(&kek);
     if (rc != ATT_OK) {
-        code = startup_error("keyring", att_err_str(rc));
+        code = att_daemon_startup_error("keyring", att_err_str(rc));
         goto out;
     }
     if (d.keyd == NULL && cfg->signing_keys_pkcs11[0] != 0 &&
         att_keyring_use_signing_token(d.keyring, cfg->signing_keys_pkcs11, msg, sizeof(msg)) !=
             ATT_OK) {
-        code = startup_error("signing_keys_pkcs11", msg);
+        code = att_daemon_startup_error("signing_keys_pkcs11", msg);
         goto out;
     }
     bool created = false;
     rc = att_provider_ensure_default(d.store, d.keyring, cfg->public_url, cfg->default_signing_alg,
                                      att_time_now(), &created);
     if (rc != ATT_OK) {
-        code = startup_error("default provider", att_err_str(rc));
+        code = att_daemon_startup_error("default provider", att_err_str(rc));
         goto out;
     }
     if (created) {
@@ -944,7 +740,7 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
                 json_string(att_jws_alg_name(cfg->default_signing_alg)), NULL);
     }
     struct att_provider_set *set = NULL;
-    rc = load_providers(&d, &set);
+    rc = att_daemon_load_providers(&d, &set);
     const struct att_provider *def = rc == ATT_OK ? att_provider_set_default(set) : NULL;
     if (def != NULL && strcmp(def->rec.issuer, cfg->public_url) != 0) {
         /* The issuer is fixed when the provider is created (it is in its certificate). */
@@ -959,13 +755,13 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
                  rc == ATT_ERR_KEK_MISMATCH || rc == ATT_ERR_SEAL_AUTH
                      ? " (is this the key-encryption key the data was sealed with?)"
                      : "");
-        code = startup_error("providers", msg);
+        code = att_daemon_startup_error("providers", msg);
         goto out;
     }
     rc = att_auth_new(d.store, d.keyring, cfg->public_url, att_time_now(), &d.auth);
     if (rc != ATT_OK) {
         att_provider_set_free(set);
-        code = startup_error("auth key", att_err_str(rc));
+        code = att_daemon_startup_error("auth key", att_err_str(rc));
         goto out;
     }
     if (audit_setup(&d) != 0 || bootstrap_owner(&d) != 0) {
@@ -977,17 +773,17 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
     rc = att_backoff_new(&bc, &d.backoff);
     if (rc != ATT_OK) {
         att_provider_set_free(set);
-        code = startup_error("backoff", att_err_str(rc));
+        code = att_daemon_startup_error("backoff", att_err_str(rc));
         goto out;
     }
     struct att_issuers *issuers = NULL;
     if (load_issuers(cfg, &issuers, msg, sizeof(msg)) != ATT_OK) {
         att_provider_set_free(set);
-        code = startup_error("issuers", msg);
+        code = att_daemon_startup_error("issuers", msg);
         goto out;
     }
     if (att_api_init(&d.api, d.store, d.auth, set, issuers) != ATT_OK) {
-        code = startup_error("api", "out of memory");
+        code = att_daemon_startup_error("api", "out of memory");
         goto out;
     }
     d.api_ready = true;
@@ -1010,7 +806,7 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
         goto out;
     }
     if (att_api_probe_start(&d.api) != ATT_OK) {
-        code = startup_error("api", "cannot start the readiness probe");
+        code = att_daemon_startup_error("api", "cannot start the readiness probe");
         goto out;
     }
     code = serve(&d, &sigs);
@@ -1020,7 +816,7 @@ out:
     att_http_server_free(d.http);
     att_alerts_stop(d.alerts); /* it reads the trail: before the trail closes */
     if (d.audit != NULL) {
-        audit_service(&d, "service.stop", NULL);
+        att_daemon_audit_service(&d, "service.stop", NULL);
     }
     att_audit_close(d.audit);
     att_tls_holder_free(d.tls);

@@ -263,62 +263,49 @@ out:
     return rc;
 }
 
-att_err att_sqlite_key_delete(struct att_store *s, const char *provider, const char *kid)
+/* A change of one key (?1 provider, ?2 kid) with `n` integers ?3, ?4...: NOT_FOUND if none. */
+static att_err update_key(struct att_store *s, const char *sql, const char *provider,
+                          const char *kid, const int64_t *v, int n)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     int changes = 0;
-    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "DELETE FROM signing_keys WHERE provider = ?1 AND kid = ?2", &st));
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), sql, &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
     ATT_GUARD(att_sqlite_bind_text(st, 2, kid));
+    for (int i = 0; i < n; i++) {
+        ATT_GUARD(att_sqlite_bind_i64(st, 3 + i, v[i]));
+    }
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
     rc = changes == 1 ? ATT_OK : ATT_ERR_NOT_FOUND;
 out:
     sqlite3_finalize(st);
     return rc;
+}
+
+att_err att_sqlite_key_delete(struct att_store *s, const char *provider, const char *kid)
+{
+    return update_key(s, "DELETE FROM signing_keys WHERE provider = ?1 AND kid = ?2", provider, kid,
+                      NULL, 0);
 }
 
 att_err att_sqlite_key_note_use(struct att_store *s, const char *provider, const char *kid,
                                 int64_t until, int64_t lifetime)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    int changes = 0;
-    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "UPDATE signing_keys SET used_until = MAX(used_until, ?3),"
-                                 " token_lifetime = MAX(token_lifetime, ?4)"
-                                 " WHERE provider = ?1 AND kid = ?2",
-                                 &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, kid));
-    ATT_GUARD(att_sqlite_bind_i64(st, 3, until));
-    ATT_GUARD(att_sqlite_bind_i64(st, 4, lifetime));
-    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
-    rc = changes == 1 ? ATT_OK : ATT_ERR_NOT_FOUND;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    const int64_t v[2] = {until, lifetime};
+    return update_key(s,
+                      "UPDATE signing_keys SET used_until = MAX(used_until, ?3),"
+                      " token_lifetime = MAX(token_lifetime, ?4)"
+                      " WHERE provider = ?1 AND kid = ?2",
+                      provider, kid, v, 2);
 }
 
 att_err att_sqlite_key_set_activate(struct att_store *s, const char *provider, const char *kid,
                                     int64_t at)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    int changes = 0;
-    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "UPDATE signing_keys SET activate_at = ?3"
-                                 " WHERE provider = ?1 AND kid = ?2",
-                                 &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, kid));
-    ATT_GUARD(att_sqlite_bind_i64(st, 3, at));
-    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
-    rc = changes == 1 ? ATT_OK : ATT_ERR_NOT_FOUND;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return update_key(s,
+                      "UPDATE signing_keys SET activate_at = ?3 WHERE provider = ?1 AND kid = ?2",
+                      provider, kid, &at, 1);
 }
 
 att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,
