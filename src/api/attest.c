@@ -26,6 +26,7 @@
 #include "core/timeutil.h"
 #include "evidence/tpm/tpm.h"
 #include "policymgmt/cache.h"
+#include "seal/keyring.h"
 #include "token/claims.h"
 #include "token/json_out.h"
 
@@ -230,13 +231,18 @@ static void answer_token(struct att_http_response *resp, const struct att_buf *t
     }
 }
 
+static int64_t token_lifetime(const struct att_api_call *call)
+{
+    return call->api->attest_token_lifetime > 0 ? call->api->attest_token_lifetime
+                                                : ATT_ATTEST_TOKEN_LIFETIME;
+}
+
 /* Sign the claims (or, for a draft policy, leave them unsigned: docs/reference/maa-policy.md §4.5).
  */
 static att_err issue(const struct att_api_call *call, json_t *claims, bool draft, int64_t now,
                      struct att_buf *token)
 {
-    int64_t lifetime = call->api->attest_token_lifetime > 0 ? call->api->attest_token_lifetime
-                                                            : ATT_ATTEST_TOKEN_LIFETIME;
+    int64_t lifetime = token_lifetime(call);
     if (!draft) {
         return att_provider_issue_token(call->providers, call->provider, claims, now, lifetime,
                                         token);
@@ -288,10 +294,9 @@ att_err att_api_attest_run(const struct att_api_call *call, const struct att_evi
     return rc;
 }
 
-att_err att_api_attest_issue(const struct att_api_call *call, json_t *claims, bool draft,
-                             int64_t now, struct att_buf *token, struct att_attest_error *err)
+/* The outcome of making a token, as the client sees it. */
+static att_err issue_outcome(att_err rc, struct att_attest_error *err)
 {
-    att_err rc = issue(call, claims, draft, now, token);
     if (rc ==
         ATT_ERR_TOO_LARGE) { /* the client's data the token echoes (a payload, runtime data) */
         return att_attest_fail(err, rc,
@@ -300,6 +305,62 @@ att_err att_api_attest_issue(const struct att_api_call *call, json_t *claims, bo
                                (size_t)ATT_JWS_MAX);
     }
     return rc == ATT_OK ? ATT_OK : internal(err, rc, "cannot sign the token");
+}
+
+att_err att_api_attest_issue(const struct att_api_call *call, json_t *claims, bool draft,
+                             int64_t now, struct att_buf *token, struct att_attest_error *err)
+{
+    return issue_outcome(issue(call, claims, draft, now, token), err);
+}
+
+/* The signature of a held answer came (issue_held): the token and the answer are complete. */
+static void token_signed(void *arg, att_err rc, const uint8_t *sig, size_t len)
+{
+    struct att_http_response *resp = arg;
+    if (rc == ATT_OK) {
+        rc = att_jws_append_signature(&resp->body, sig, len);
+    }
+    if (rc == ATT_OK) {
+        rc = att_buf_puts(&resp->body, "\"}");
+    }
+    if (rc != ATT_OK) {
+        att_log(ATT_LOG_ERROR, "the token could not be signed", "request_id",
+                json_string(resp->request_id), "error", json_string(att_err_name(rc)), NULL);
+    }
+    att_http_gate_finish(resp->gate, rc == ATT_OK ? NULL
+                                     : rc == ATT_ERR_KEYD_UNAVAILABLE
+                                         ? "the token could not be signed: the key process did "
+                                           "not answer; retry"
+                                         : "the token could not be signed");
+}
+
+/*
+ * The answer {"token": JWT} with the signature still to come: the answer is held while the key
+ * process signs (it signs in batches, src/keyd/client.c), and the thread goes on to the next
+ * request. After this, resp's body is not this thread's.
+ */
+static att_err issue_held(const struct att_api_call *call, const struct att_evidence_type *t,
+                          json_t *claims, int64_t now, struct att_http_response *resp,
+                          struct att_attest_error *err)
+{
+    const char *kid = NULL;
+    struct att_buf input;
+    att_buf_init(&input, ATT_JWS_MAX);
+    att_err rc = att_provider_token_input(call->providers, call->provider, claims, now,
+                                          token_lifetime(call), &input, &kid);
+    if (rc == ATT_OK) {
+        att_buf_presize(&resp->body, input.len + 1024); /* room for the signature */
+        rc = att_http_response_json(resp, 200, "{\"token\":\"", 10);
+        rc = rc == ATT_OK ? att_buf_put(&resp->body, input.data, input.len) : rc;
+    }
+    if (rc == ATT_OK) {
+        (void)att_http_response_hold(resp); /* on the job pool: finished by token_signed */
+        att_api_attest_log(call, t, claims, false, resp);
+        att_signer_sign_async(call->providers->signer, kid, input.data, input.len, token_signed,
+                              resp);
+    }
+    att_buf_cleanup(&input);
+    return issue_outcome(rc, err);
 }
 
 /* The token's answer is set: log it, and audit it (which may hold the answer, audit.c). */
@@ -358,6 +419,15 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
     if (rc == ATT_OK) {
         rc = att_api_attest_run(call, t, &d.req, now, &claims, &err);
     }
+    /* With a key process, a plain token is signed while its answer is held (on the job pool). */
+    bool held = resp->gate != NULL && !t->seals_answer && d.req.draft_policy == NULL &&
+                att_keyring_remote_ops(call->api->keyring) != NULL;
+    if (rc == ATT_OK && held) {
+        rc = issue_held(call, t, claims, now, resp, &err);
+        if (rc == ATT_OK) {
+            goto done;
+        }
+    }
     if (rc == ATT_OK) {
         rc = att_api_attest_issue(call, claims, d.req.draft_policy != NULL, now, &token, &err);
     }
@@ -371,6 +441,7 @@ void att_api_attest(const struct att_api_call *call, struct att_http_response *r
         answer_token(resp, sealed.len > 0 ? &sealed : &token);
         att_api_attest_log(call, t, claims, d.req.draft_policy != NULL, resp);
     }
+done:
     json_decref(claims);
     att_buf_cleanup(&token);
     att_buf_cleanup(&sealed);

@@ -1,23 +1,29 @@
 /*
  * client.c - the network process's side of the key process (keyd.h).
  *
- * One request at a time on the socket (a mutex): the key process answers in order, and a
- * signature takes tens of microseconds. When the key process is gone a request waits up to a
- * second for the main thread's tick to start a new one, then fails with
- * ATT_ERR_KEYD_UNAVAILABLE (503).
+ * Requests are queued, and one pipeline thread sends them: whatever was queued while the
+ * previous batch was out goes in one write, and its answers come back in one read (the key
+ * process answers in order). A thread that signs a token does not wait for the key process
+ * (att_keyd_sign_async), and under load one round trip - two switches between the processes -
+ * serves many requests. The synchronous calls queue the same way and wait for their answer.
+ *
+ * When the key process is gone, a batch waits up to a second for the main thread's tick to
+ * start a new one, is sent again once (every request is safe to repeat), and otherwise fails
+ * with ATT_ERR_KEYD_UNAVAILABLE (503).
  *
  * Input trust: answers are read with the bounded reader (proto.c) and checked against the
- * request they answer (id, shape, caps).
+ * requests they answer (ids in order, shape, caps).
  */
 #include "keyd/keyd.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,16 +34,45 @@
 #define START_TIMEOUT_MS 120000 /* the first start may make RSA keys under sanitizers */
 #define WAIT_FOR_RESTART_MS 1000
 #define ARGV_MAX 64
+#define BATCH_MAX 64
+/* A batch fits in the socket's buffer: the key process answers once it has read all of it,
+ * so a larger one could leave both sides writing. A larger request goes alone. */
+#define BATCH_BYTES ((size_t)64 << 10)
+
+/* Called on the pipeline thread with the answer's error and body (empty on an error). */
+typedef void (*answer_cb)(void *arg, att_err rc, struct att_rd *body);
+
+struct request {
+    struct request *next;
+    uint32_t id;
+    struct att_buf msg; /* framed */
+    answer_cb done;
+    void *arg;
+};
 
 struct att_keyd {
     pthread_mutex_t lock;
-    int fd;    /* -1 while down */
-    pid_t pid; /* 0 when none */
+    pthread_cond_t work; /* something queued, or stopping */
+    struct request *head, **tail;
     uint32_t next_id;
+    bool stopping;
+    bool started; /* the pipeline thread runs */
+    pthread_t thread;
+    int fd;    /* -1 while down: set by the tick, given up by the pipeline thread */
+    pid_t pid; /* 0 when none */
+    bool busy; /* the pipeline thread is using fd */
     bool restartable;
     char *argv[ARGV_MAX + 2];
-    struct att_buf in, out;
+    struct att_keyd_reader in; /* the pipeline thread's */
+    struct att_buf out;        /* the pipeline thread's */
 };
+
+static void set_timeout(int fd, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
 
 /* fork and exec /proc/self/exe with fd on ATT_KEYD_FD; only async-signal-safe calls in the
  * child (the parent may have threads). */
@@ -62,36 +97,291 @@ static att_err spawn(struct att_keyd *k, int *fd_out, pid_t *pid_out)
     return ATT_OK;
 }
 
-/* Wait for the READY message: ATT_OK, or the key process's error with its reason in msg. */
-static att_err await_ready(struct att_keyd *k, int fd, char *msg, size_t n)
+/*
+ * Start a key process and wait for its READY message: ATT_OK with its socket and pid, or its
+ * error with the reason in msg (and nothing left running).
+ */
+static att_err bring_up(struct att_keyd *k, int *fd_out, pid_t *pid_out, char *msg, size_t n)
 {
+    int fd = -1;
+    pid_t pid = 0;
+    if (spawn(k, &fd, &pid) != ATT_OK) {
+        snprintf(msg, n, "cannot start the key process: %s", strerror(errno));
+        return ATT_ERR_KEYD_UNAVAILABLE;
+    }
+    struct att_keyd_reader in;
+    struct att_bytes ready;
     uint32_t id;
     uint16_t code;
     struct att_rd body;
-    att_err rc = att_keyd_recv(fd, START_TIMEOUT_MS, &k->in);
+    att_keyd_reader_init(&in);
+    set_timeout(fd, START_TIMEOUT_MS);
+    att_err rc = att_keyd_reader_next(&in, fd, &ready);
     if (rc == ATT_OK) {
-        rc = att_keyd_split(&k->in, &id, &code, &body);
+        rc = att_keyd_split(ready, &id, &code, &body);
     }
     if (rc != ATT_OK) {
         snprintf(msg, n, "the key process did not start (it exited or did not answer)");
-        return ATT_ERR_KEYD_UNAVAILABLE;
-    }
-    if (code != ATT_OK) {
+        rc = ATT_ERR_KEYD_UNAVAILABLE;
+    } else if (code != ATT_OK) {
         char why[256] = "failed";
         att_ignore_err(att_keyd_get_str8(&body, why, sizeof(why)));
         snprintf(msg, n, "%s", why);
-        return (att_err)code;
+        rc = (att_err)code;
     }
+    att_keyd_reader_cleanup(&in);
+    if (rc != ATT_OK) {
+        close(fd);
+        (void)kill(pid, SIGKILL); /* one that did not answer may hang */
+        (void)waitpid(pid, NULL, 0);
+        return rc;
+    }
+    set_timeout(fd, ATT_KEYD_TIMEOUT_MS);
+    *fd_out = fd;
+    *pid_out = pid;
     return ATT_OK;
 }
+
+/* ---- the pipeline thread ---- */
+
+static void finish(struct request *r, att_err rc, struct att_rd *body)
+{
+    struct att_rd empty;
+    if (body == NULL) {
+        att_rd_init(&empty, "", 0);
+        body = &empty;
+    }
+    r->done(r->arg, rc, body);
+    att_buf_cleanup(&r->msg);
+    free(r);
+}
+
+/* The queue's first requests, as many as go in one batch. Lock held; the queue is not empty. */
+static struct request *take_batch(struct att_keyd *k)
+{
+    struct request *first = k->head;
+    struct request *last = first;
+    size_t n = 1;
+    size_t bytes = first->msg.len;
+    while (last->next != NULL && n < BATCH_MAX && bytes + last->next->msg.len <= BATCH_BYTES) {
+        last = last->next;
+        bytes += last->msg.len;
+        n++;
+    }
+    k->head = last->next;
+    if (k->head == NULL) {
+        k->tail = &k->head;
+    }
+    last->next = NULL;
+    return first;
+}
+
+/* The key process's socket, marked busy; -1 when none came before `give_up`. */
+static int take_fd(struct att_keyd *k, int64_t give_up)
+{
+    pthread_mutex_lock(&k->lock);
+    while (k->fd < 0 && att_time_mono_ms() < give_up) { /* the tick starts a new one */
+        pthread_mutex_unlock(&k->lock);
+        usleep(20000);
+        pthread_mutex_lock(&k->lock);
+    }
+    int fd = k->fd;
+    k->busy = fd >= 0;
+    pthread_mutex_unlock(&k->lock);
+    return fd;
+}
+
+/* Done with fd; `failed`: the stream is out of step or gone, so it is dropped. */
+static void give_back_fd(struct att_keyd *k, int fd, bool failed)
+{
+    pthread_mutex_lock(&k->lock);
+    if (failed && k->fd == fd) {
+        close(fd);
+        k->fd = -1; /* the tick makes sure the key process is gone and starts another */
+    }
+    k->busy = false;
+    pthread_mutex_unlock(&k->lock);
+    if (failed) {
+        att_keyd_reader_reset(&k->in);
+    }
+}
+
+/* Send a batch and hand each answer to its request. */
+static void run_batch(struct att_keyd *k, struct request *batch)
+{
+    int64_t give_up = att_time_mono_ms() + WAIT_FOR_RESTART_MS;
+    for (int attempt = 0; attempt < 2 && batch != NULL; attempt++) {
+        int fd = take_fd(k, give_up);
+        if (fd < 0) {
+            break;
+        }
+        att_err rc = ATT_OK;
+        k->out.len = 0;
+        for (const struct request *r = batch; r != NULL && rc == ATT_OK; r = r->next) {
+            rc = att_buf_put(&k->out, r->msg.data, r->msg.len);
+        }
+        if (rc == ATT_OK) {
+            rc = att_keyd_send(fd, &k->out);
+        }
+        while (rc == ATT_OK && batch != NULL) {
+            struct att_bytes msg;
+            uint32_t id;
+            uint16_t code;
+            struct att_rd body;
+            rc = att_keyd_reader_next(&k->in, fd, &msg);
+            if (rc == ATT_OK) {
+                rc = att_keyd_split(msg, &id, &code, &body);
+            }
+            if (rc == ATT_OK && id != batch->id) {
+                rc = ATT_ERR_KEYD_UNAVAILABLE; /* out of step */
+            }
+            if (rc == ATT_OK) {
+                struct request *r = batch;
+                batch = r->next;
+                finish(r, (att_err)code, code == ATT_OK ? &body : NULL);
+            }
+        }
+        /* A transport failure leaves the stream out of step: drop it and ask again what is
+         * unanswered, once the tick has started a new key process. */
+        give_back_fd(k, fd, rc != ATT_OK);
+    }
+    while (batch != NULL) {
+        struct request *r = batch;
+        batch = r->next;
+        finish(r, ATT_ERR_KEYD_UNAVAILABLE, NULL);
+    }
+}
+
+static void *pipeline(void *arg)
+{
+    struct att_keyd *k = arg;
+    struct sched_param none = {0};
+    (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &none);
+    pthread_mutex_lock(&k->lock);
+    for (;;) {
+        while (k->head == NULL && !k->stopping) {
+            pthread_cond_wait(&k->work, &k->lock);
+        }
+        if (k->head == NULL) {
+            break; /* stopping, and all answered */
+        }
+        struct request *batch = take_batch(k);
+        pthread_mutex_unlock(&k->lock);
+        run_batch(k, batch);
+        pthread_mutex_lock(&k->lock);
+    }
+    pthread_mutex_unlock(&k->lock);
+    return NULL;
+}
+
+/*
+ * Queue a request: `build` puts its body; `done` gets the answer on the pipeline thread (or at
+ * once, with an error, when the request cannot be queued).
+ */
+static void submit(struct att_keyd *k, uint16_t op,
+                   att_err (*build)(struct att_buf *b, const void *arg), const void *barg,
+                   answer_cb done, void *arg)
+{
+    struct att_rd empty;
+    att_rd_init(&empty, "", 0);
+    struct request *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        done(arg, ATT_ERR_NOMEM, &empty);
+        return;
+    }
+    size_t start;
+    r->done = done;
+    r->arg = arg;
+    att_buf_init(&r->msg, ATT_KEYD_MSG_MAX + 16);
+    att_err rc = att_keyd_msg_begin(&r->msg, 0, op, &start);
+    if (rc == ATT_OK) {
+        rc = build(&r->msg, barg);
+    }
+    if (rc == ATT_OK) {
+        rc = att_keyd_msg_end(&r->msg, start);
+    }
+    pthread_mutex_lock(&k->lock);
+    if (rc == ATT_OK && k->stopping) {
+        rc = ATT_ERR_KEYD_UNAVAILABLE;
+    }
+    if (rc == ATT_OK) {
+        r->id = ++k->next_id; /* in queue order: the answers come in this order */
+        r->msg.data[4] = (uint8_t)(r->id >> 24);
+        r->msg.data[5] = (uint8_t)(r->id >> 16);
+        r->msg.data[6] = (uint8_t)(r->id >> 8);
+        r->msg.data[7] = (uint8_t)r->id;
+        *k->tail = r;
+        k->tail = &r->next;
+        pthread_cond_signal(&k->work); /* no system call unless the thread waits */
+    }
+    pthread_mutex_unlock(&k->lock);
+    if (rc != ATT_OK) {
+        finish(r, rc, NULL);
+    }
+}
+
+/* A synchronous request: its answer's body is copied for the caller, who reads it. */
+struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool answered;
+    att_err rc;
+    struct att_buf body;
+};
+
+static void wake_waiter(void *arg, att_err rc, struct att_rd *body)
+{
+    struct waiter *w = arg;
+    struct att_bytes rest;
+    att_rd_rest(body, &rest);
+    if (rc == ATT_OK) {
+        rc = att_buf_put(&w->body, rest.ptr, rest.len);
+    }
+    pthread_mutex_lock(&w->lock);
+    w->rc = rc;
+    w->answered = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* One request and its answer, read by `read` on the calling thread. */
+static att_err call(struct att_keyd *k, uint16_t op,
+                    att_err (*build)(struct att_buf *b, const void *arg), const void *barg,
+                    att_err (*read)(struct att_rd *body, void *arg), void *rarg)
+{
+    struct waiter w = {.answered = false, .rc = ATT_OK};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    att_buf_init(&w.body, ATT_KEYD_MSG_MAX);
+    submit(k, op, build, barg, wake_waiter, &w);
+    pthread_mutex_lock(&w.lock);
+    while (!w.answered) {
+        pthread_cond_wait(&w.cond, &w.lock);
+    }
+    pthread_mutex_unlock(&w.lock);
+    att_err rc = w.rc;
+    if (rc == ATT_OK) {
+        struct att_rd body;
+        att_rd_init(&body, w.body.data, w.body.len);
+        rc = read(&body, rarg);
+    }
+    att_buf_cleanup(&w.body);
+    pthread_cond_destroy(&w.cond);
+    pthread_mutex_destroy(&w.lock);
+    return rc;
+}
+
+/* ---- starting, stopping, restarting ---- */
 
 att_err att_keyd_start(char *const *argv, struct att_keyd **out, char *msg, size_t n)
 {
     struct att_keyd *k = calloc(1, sizeof(*k));
     ATT_ENSURE(k != NULL, ATT_ERR_NOMEM);
     pthread_mutex_init(&k->lock, NULL);
-    att_buf_init(&k->in, ATT_KEYD_MSG_MAX);
-    att_buf_init(&k->out, ATT_KEYD_MSG_MAX + 64);
+    pthread_cond_init(&k->work, NULL);
+    k->tail = &k->head;
+    att_keyd_reader_init(&k->in);
+    att_buf_init(&k->out, ATT_KEYD_MSG_MAX + BATCH_BYTES);
     k->fd = -1;
     k->restartable = true;
     size_t i = 0;
@@ -101,12 +391,12 @@ att_err att_keyd_start(char *const *argv, struct att_keyd **out, char *msg, size
     static char flag[] = "--key-process";
     k->argv[i++] = flag;
     k->argv[i] = NULL;
-    att_err rc = spawn(k, &k->fd, &k->pid);
-    if (rc == ATT_OK) {
-        rc = await_ready(k, k->fd, msg, n);
-    } else {
-        snprintf(msg, n, "cannot start the key process: %s", strerror(errno));
+    att_err rc = bring_up(k, &k->fd, &k->pid, msg, n);
+    if (rc == ATT_OK && pthread_create(&k->thread, NULL, pipeline, k) != 0) {
+        snprintf(msg, n, "cannot start the key process's pipeline thread");
+        rc = ATT_ERR_INTERNAL;
     }
+    k->started = rc == ATT_OK;
     if (rc != ATT_OK) {
         att_keyd_stop(k);
         return rc;
@@ -120,14 +410,22 @@ void att_keyd_stop(struct att_keyd *k)
     if (k == NULL) {
         return;
     }
+    if (k->started) { /* what is queued is answered first */
+        pthread_mutex_lock(&k->lock);
+        k->stopping = true;
+        pthread_cond_signal(&k->work);
+        pthread_mutex_unlock(&k->lock);
+        pthread_join(k->thread, NULL);
+    }
     if (k->fd >= 0) {
         close(k->fd); /* the key process reads EOF and exits */
     }
     if (k->pid > 0) {
         (void)waitpid(k->pid, NULL, 0);
     }
-    att_buf_cleanup(&k->in);
+    att_keyd_reader_cleanup(&k->in);
     att_buf_cleanup(&k->out);
+    pthread_cond_destroy(&k->work);
     pthread_mutex_destroy(&k->lock);
     free(k);
 }
@@ -145,38 +443,39 @@ void att_keyd_set_restartable(struct att_keyd *k, bool on)
 void att_keyd_tick(struct att_keyd *k)
 {
     pthread_mutex_lock(&k->lock);
+    if (k->fd >= 0 && k->pid > 0 && waitpid(k->pid, NULL, WNOHANG) == k->pid) {
+        att_log(ATT_LOG_ERROR, "the key process exited", "pid", json_integer(k->pid), NULL);
+        k->pid = 0;
+        if (k->busy) {
+            (void)shutdown(k->fd, SHUT_RDWR); /* the pipeline thread sees it and drops it */
+        } else {
+            close(k->fd);
+            k->fd = -1;
+        }
+    }
     bool down = k->fd < 0;
     pid_t old = k->pid;
-    if (!down && old > 0 && waitpid(old, NULL, WNOHANG) == old) {
-        close(k->fd); /* it died between requests */
-        k->fd = -1;
-        k->pid = 0;
-        down = true;
-        att_log(ATT_LOG_ERROR, "the key process exited", "pid", json_integer(old), NULL);
-    }
     pthread_mutex_unlock(&k->lock);
-    if (!down || !k->restartable) {
+    if (!down) {
         return;
     }
-    if (old > 0) {
-        (void)waitpid(old, NULL, WNOHANG);
+    if (old > 0) { /* given up as out of step or too slow: make sure it is gone */
+        (void)kill(old, SIGKILL);
+        (void)waitpid(old, NULL, 0);
+        pthread_mutex_lock(&k->lock);
+        k->pid = 0;
+        pthread_mutex_unlock(&k->lock);
+    }
+    if (!k->restartable) {
+        return;
     }
     int fd = -1;
     pid_t pid = 0;
     char msg[512];
-    att_err rc = spawn(k, &fd, &pid);
-    if (rc == ATT_OK) {
-        rc = await_ready(k, fd, msg, sizeof(msg));
-    }
+    att_err rc = bring_up(k, &fd, &pid, msg, sizeof(msg));
     if (rc != ATT_OK) {
         att_log(ATT_LOG_ERROR, "cannot restart the key process", "error",
-                json_string(att_err_name(rc)), NULL);
-        if (fd >= 0) {
-            close(fd);
-        }
-        if (pid > 0) {
-            (void)waitpid(pid, NULL, 0);
-        }
+                json_string(att_err_name(rc)), "reason", json_string(msg), NULL);
         return;
     }
     pthread_mutex_lock(&k->lock);
@@ -184,58 +483,6 @@ void att_keyd_tick(struct att_keyd *k)
     k->pid = pid;
     pthread_mutex_unlock(&k->lock);
     att_log(ATT_LOG_INFO, "restarted the key process", "pid", json_integer(pid), NULL);
-}
-
-/*
- * One request: `build` appends the body to k->out; the answer's body is handed to `read`.
- * Called with k->lock held.
- */
-static att_err exchange(struct att_keyd *k, uint16_t op,
-                        att_err (*build)(struct att_buf *b, const void *arg), const void *barg,
-                        att_err (*read)(struct att_rd *body, void *arg), void *rarg)
-{
-    int64_t give_up = att_time_mono_ms() + WAIT_FOR_RESTART_MS;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        while (k->fd < 0) { /* down: the main thread's tick starts a new one */
-            ATT_ENSURE(att_time_mono_ms() < give_up, ATT_ERR_KEYD_UNAVAILABLE);
-            pthread_mutex_unlock(&k->lock);
-            usleep(20000);
-            pthread_mutex_lock(&k->lock);
-        }
-        uint32_t id = ++k->next_id;
-        uint32_t got_id;
-        uint16_t code;
-        struct att_rd body;
-        ATT_TRY(att_keyd_msg_begin(&k->out, id, op));
-        ATT_TRY(build(&k->out, barg));
-        att_err rc = att_keyd_send(k->fd, &k->out);
-        if (rc == ATT_OK) {
-            rc = att_keyd_recv(k->fd, ATT_KEYD_TIMEOUT_MS, &k->in);
-        }
-        if (rc == ATT_OK) {
-            rc = att_keyd_split(&k->in, &got_id, &code, &body);
-        }
-        if (rc == ATT_OK && got_id == id) {
-            ATT_ENSURE(code == ATT_OK, (att_err)code);
-            return read(&body, rarg);
-        }
-        /* A transport failure leaves the stream out of step: drop it and, once the tick has
-         * started a new key process, ask again (every request is safe to repeat). */
-        close(k->fd);
-        k->fd = -1;
-    }
-    return ATT_ERR_KEYD_UNAVAILABLE;
-}
-
-/* One request under the lock. */
-static att_err call(struct att_keyd *k, uint16_t op,
-                    att_err (*build)(struct att_buf *b, const void *arg), const void *barg,
-                    att_err (*read)(struct att_rd *body, void *arg), void *rarg)
-{
-    pthread_mutex_lock(&k->lock);
-    att_err rc = exchange(k, op, build, barg, read, rarg);
-    pthread_mutex_unlock(&k->lock);
-    return rc;
 }
 
 /* ---- the requests ---- */
@@ -267,6 +514,39 @@ att_err att_keyd_sign(struct att_keyd *k, const char *kid, const void *msg, size
 {
     struct sign_req r = {kid, msg, len};
     return call(k, ATT_KEYD_SIGN, build_sign, &r, read_bytes, sig);
+}
+
+struct signing {
+    att_signed_cb done;
+    void *arg;
+};
+
+static void signed_answer(void *arg, att_err rc, struct att_rd *body)
+{
+    struct signing *s = arg;
+    struct att_bytes sig = {(const uint8_t *)"", 0};
+    if (rc == ATT_OK) {
+        rc = att_keyd_get_bytes32(body, ATT_KEYD_SIG_MAX, &sig);
+    }
+    if (rc == ATT_OK) {
+        rc = att_rd_end(body);
+    }
+    s->done(s->arg, rc, rc == ATT_OK ? sig.ptr : NULL, rc == ATT_OK ? sig.len : 0);
+    free(s);
+}
+
+void att_keyd_sign_async(struct att_keyd *k, const char *kid, const void *msg, size_t len,
+                         att_signed_cb done, void *arg)
+{
+    struct sign_req r = {kid, msg, len};
+    struct signing *s = malloc(sizeof(*s));
+    if (s == NULL) {
+        done(arg, ATT_ERR_NOMEM, NULL, 0);
+        return;
+    }
+    s->done = done;
+    s->arg = arg;
+    submit(k, ATT_KEYD_SIGN, build_sign, &r, signed_answer, s);
 }
 
 att_err att_keyd_seal(struct att_keyd *k, const char *record_id, const void *pt, size_t len,

@@ -15,9 +15,10 @@
  *   OPEN    record id, sealed blob  -> the policy text (table policy_versions only)
  *   UPKEEP  time and key settings   -> rotations and destructions done, whether keys changed
  *
- * Messages are SOCK_SEQPACKET datagrams read with the bounded reader (proto.c): a request is
- * u32 id | u8 op | body, an answer u32 id | u16 error | body, big-endian, at most
- * ATT_KEYD_MSG_MAX bytes.
+ * Messages on a stream socket are framed u32 length | u32 id | u16 code | body, big-endian, at
+ * most ATT_KEYD_MSG_MAX bytes after the length, and read with the bounded reader (proto.c); the
+ * code is a request's op or an answer's error. The network process sends requests in batches
+ * (client.c); the key process answers each in order, a batch's answers in one write.
  */
 #ifndef ATT_KEYD_KEYD_H
 #define ATT_KEYD_KEYD_H
@@ -35,6 +36,7 @@
 #define ATT_KEYD_FD 3                      /* the key process's end of the socketpair */
 #define ATT_KEYD_TIMEOUT_MS 5000           /* an answer takes at most this long */
 #define ATT_KEYD_EVENTS_MAX 64
+#define ATT_KEYD_SIG_MAX 1024 /* a JOSE signature: 64 bytes for ES256, 256 for RS256 */
 
 enum att_keyd_op {
     ATT_KEYD_READY = 0, /* the key process's first message: 0 = ready, else why not */
@@ -72,6 +74,13 @@ void att_keyd_set_restartable(struct att_keyd *k, bool on);
 
 att_err att_keyd_sign(struct att_keyd *k, const char *kid, const void *msg, size_t len,
                       struct att_buf *sig) ATT_WUR;
+/*
+ * The same, without waiting: `done` gets the signature (or the error, with NULL) exactly once,
+ * on the pipeline thread - or at once on this one when the request cannot be queued. It must
+ * not call into the key process. `kid` and `msg` are copied.
+ */
+void att_keyd_sign_async(struct att_keyd *k, const char *kid, const void *msg, size_t len,
+                         att_signed_cb done, void *arg);
 att_err att_keyd_seal(struct att_keyd *k, const char *record_id, const void *pt, size_t len,
                       struct att_buf *out) ATT_WUR;
 att_err att_keyd_open(struct att_keyd *k, const char *record_id, const void *blob, size_t len,

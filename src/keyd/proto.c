@@ -8,22 +8,33 @@
 #include "keyd/proto.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/timeutil.h"
 #include "keyd/keyd.h"
 
 #define FRAME_HEAD 4
 
-att_err att_keyd_msg_begin(struct att_buf *b, uint32_t id, uint16_t code)
+att_err att_keyd_msg_begin(struct att_buf *b, uint32_t id, uint16_t code, size_t *start)
 {
-    b->len = 0;
-    ATT_TRY(att_keyd_put_u32(b, 0)); /* the length, set when sent */
+    *start = b->len;
+    ATT_TRY(att_keyd_put_u32(b, 0)); /* the length, set by att_keyd_msg_end */
     ATT_TRY(att_keyd_put_u32(b, id));
     return att_keyd_put_u16(b, code);
+}
+
+att_err att_keyd_msg_end(struct att_buf *b, size_t start)
+{
+    ATT_ENSURE(start <= b->len && b->len - start >= FRAME_HEAD + 6, ATT_ERR_ARG);
+    size_t n = b->len - start - FRAME_HEAD;
+    ATT_ENSURE(n <= ATT_KEYD_MSG_MAX, ATT_ERR_TOO_LARGE);
+    uint8_t *at = b->data + start;
+    at[0] = (uint8_t)(n >> 24);
+    at[1] = (uint8_t)(n >> 16);
+    at[2] = (uint8_t)(n >> 8);
+    at[3] = (uint8_t)n;
+    return ATT_OK;
 }
 
 att_err att_keyd_put_u8(struct att_buf *b, uint8_t v)
@@ -94,15 +105,11 @@ att_err att_keyd_get_bytes32(struct att_rd *r, size_t max, struct att_bytes *out
     return att_rd_bytes(r, n, out);
 }
 
-att_err att_keyd_send(int fd, struct att_buf *msg)
+att_err att_keyd_send(int fd, const struct att_buf *b)
 {
-    ATT_ENSURE(msg->len >= FRAME_HEAD && msg->len - FRAME_HEAD <= ATT_KEYD_MSG_MAX, ATT_ERR_ARG);
-    uint32_t n = (uint32_t)(msg->len - FRAME_HEAD);
-    uint8_t head[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-    memcpy(msg->data, head, sizeof(head));
     size_t done = 0;
-    while (done < msg->len) {
-        ssize_t w = send(fd, msg->data + done, msg->len - done, MSG_NOSIGNAL);
+    while (done < b->len) {
+        ssize_t w = send(fd, b->data + done, b->len - done, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR) {
             continue;
         }
@@ -112,50 +119,76 @@ att_err att_keyd_send(int fd, struct att_buf *msg)
     return ATT_OK;
 }
 
-/* Read exactly n bytes into dst before `deadline` (att_time_mono_ms). */
-static att_err read_exact(int fd, uint8_t *dst, size_t n, int64_t deadline)
+/* A read takes up to READ_CHUNK; the buffer holds the largest message and one read more. */
+#define READ_CHUNK ((size_t)64 << 10)
+#define READER_MAX (FRAME_HEAD + ATT_KEYD_MSG_MAX + READ_CHUNK)
+
+void att_keyd_reader_init(struct att_keyd_reader *r)
 {
-    size_t got = 0;
-    while (got < n) {
-        int64_t left = deadline - att_time_mono_ms();
-        ATT_ENSURE(left > 0, ATT_ERR_KEYD_UNAVAILABLE);
-        struct pollfd p = {fd, POLLIN, 0};
-        int pr = poll(&p, 1, (int)(left > 1000000 ? 1000000 : left));
-        if (pr < 0 && errno == EINTR) {
-            continue;
-        }
-        ATT_ENSURE(pr > 0, ATT_ERR_KEYD_UNAVAILABLE);
-        ssize_t r = recv(fd, dst + got, n - got, 0);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
-            continue;
-        }
-        ATT_ENSURE(r > 0, ATT_ERR_KEYD_UNAVAILABLE); /* 0: the other side is gone */
-        got += (size_t)r;
+    att_buf_init(&r->buf, READER_MAX);
+    r->used = 0;
+}
+
+void att_keyd_reader_cleanup(struct att_keyd_reader *r)
+{
+    att_buf_cleanup(&r->buf);
+}
+
+void att_keyd_reader_reset(struct att_keyd_reader *r)
+{
+    r->buf.len = 0;
+    r->used = 0;
+}
+
+/* The length of the buffered message that starts at r->used, or 0 when its length is not in. */
+static size_t buffered_len(const struct att_keyd_reader *r)
+{
+    struct att_rd rd;
+    uint32_t n = 0;
+    att_rd_init(&rd, r->buf.data + r->used, r->buf.len - r->used);
+    return att_rd_u32be(&rd, &n) == ATT_OK ? n : 0;
+}
+
+bool att_keyd_reader_ready(const struct att_keyd_reader *r)
+{
+    size_t left = r->buf.len - r->used;
+    return left >= FRAME_HEAD && left - FRAME_HEAD >= buffered_len(r);
+}
+
+att_err att_keyd_reader_next(struct att_keyd_reader *r, int fd, struct att_bytes *msg)
+{
+    if (r->used > 0) { /* what was handed out before is done with */
+        memmove(r->buf.data, r->buf.data + r->used, r->buf.len - r->used);
+        r->buf.len -= r->used;
+        r->used = 0;
     }
-    return ATT_OK;
+    for (;;) {
+        size_t left = r->buf.len;
+        if (left >= FRAME_HEAD) {
+            size_t n = buffered_len(r);
+            ATT_ENSURE(n >= 6 && n <= ATT_KEYD_MSG_MAX, ATT_ERR_TOO_LARGE);
+            if (left - FRAME_HEAD >= n) {
+                msg->ptr = r->buf.data + FRAME_HEAD;
+                msg->len = n;
+                r->used = FRAME_HEAD + n;
+                return ATT_OK;
+            }
+        }
+        ATT_TRY(att_buf_reserve(&r->buf, READ_CHUNK));
+        ssize_t got = recv(fd, r->buf.data + r->buf.len, READ_CHUNK, 0);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        ATT_ENSURE(got > 0, ATT_ERR_KEYD_UNAVAILABLE); /* 0: gone; EAGAIN: SO_RCVTIMEO ran out */
+        r->buf.len += (size_t)got;
+    }
 }
 
-att_err att_keyd_recv(int fd, int timeout_ms, struct att_buf *in)
-{
-    uint8_t head[FRAME_HEAD];
-    int64_t deadline = att_time_mono_ms() + (timeout_ms < 0 ? 100000000 : timeout_ms);
-    ATT_TRY(read_exact(fd, head, sizeof(head), deadline));
-    uint32_t n = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 | (uint32_t)head[2] << 8 |
-                 (uint32_t)head[3];
-    ATT_ENSURE(n >= 6 && n <= ATT_KEYD_MSG_MAX, ATT_ERR_TOO_LARGE);
-    in->len = 0;
-    ATT_TRY(att_buf_reserve(in, n));
-    ATT_TRY(read_exact(fd, in->data, n, deadline));
-    in->len = n;
-    in->data[n] = 0;
-    return ATT_OK;
-}
-
-att_err att_keyd_split(const struct att_buf *in, uint32_t *id, uint16_t *code, struct att_rd *body)
+att_err att_keyd_split(struct att_bytes msg, uint32_t *id, uint16_t *code, struct att_rd *body)
 {
     struct att_rd r;
     struct att_bytes rest;
-    att_rd_init(&r, in->data, in->len);
+    att_rd_init(&r, msg.ptr, msg.len);
     ATT_TRY(att_rd_u32be(&r, id));
     ATT_TRY(att_rd_u16be(&r, code));
     att_rd_rest(&r, &rest);

@@ -9,6 +9,7 @@
 #ifndef ATT_KEYD_PROTO_H
 #define ATT_KEYD_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,8 +17,13 @@
 #include "core/err.h"
 #include "core/rd.h"
 
-/* Start a message in `b` (emptied); att_keyd_send fills in its length. */
-att_err att_keyd_msg_begin(struct att_buf *b, uint32_t id, uint16_t code) ATT_WUR;
+/*
+ * Append a message to `b` (which may hold earlier ones, sent together): its start, to give
+ * att_keyd_msg_end once its body is put, goes to `start`.
+ */
+att_err att_keyd_msg_begin(struct att_buf *b, uint32_t id, uint16_t code, size_t *start) ATT_WUR;
+/* Set the length of the message that starts at `start` (all of `b` after it). */
+att_err att_keyd_msg_end(struct att_buf *b, size_t start) ATT_WUR;
 att_err att_keyd_put_u8(struct att_buf *b, uint8_t v) ATT_WUR;
 att_err att_keyd_put_u16(struct att_buf *b, uint16_t v) ATT_WUR;
 att_err att_keyd_put_u32(struct att_buf *b, uint32_t v) ATT_WUR;
@@ -32,17 +38,34 @@ att_err att_keyd_get_i64(struct att_rd *r, int64_t *out) ATT_WUR;
 att_err att_keyd_get_str8(struct att_rd *r, char *out, size_t cap) ATT_WUR;
 att_err att_keyd_get_bytes32(struct att_rd *r, size_t max, struct att_bytes *out) ATT_WUR;
 
+/* Send all of `b` (one or more finished messages). ATT_ERR_KEYD_UNAVAILABLE: the other side
+ * is gone, or (a socket with SO_SNDTIMEO) too slow. */
+att_err att_keyd_send(int fd, const struct att_buf *b) ATT_WUR;
+
 /*
- * Send one message (the buffer as built after att_keyd_msg_begin) / receive one into `in`
- * (at most ATT_KEYD_MSG_MAX bytes), waiting at most `timeout_ms` for it to start and to end.
- * ATT_ERR_KEYD_UNAVAILABLE when the other side is gone or too slow; ATT_ERR_TOO_LARGE for a
- * frame over the cap.
+ * Receiving: what came in is kept, so that one read takes every message the other side sent
+ * together (a batch of requests, or their answers).
  */
-att_err att_keyd_send(int fd, struct att_buf *msg) ATT_WUR;
-att_err att_keyd_recv(int fd, int timeout_ms, struct att_buf *in) ATT_WUR;
+struct att_keyd_reader {
+    struct att_buf buf;
+    size_t used; /* bytes of buf already handed out */
+};
+void att_keyd_reader_init(struct att_keyd_reader *r);
+void att_keyd_reader_cleanup(struct att_keyd_reader *r);
+/* Forget what was buffered (the stream is given up). */
+void att_keyd_reader_reset(struct att_keyd_reader *r);
+/*
+ * The next message (after its length) into `msg`, valid until the next call: from the buffer,
+ * else read from fd, blocking (a socket's SO_RCVTIMEO bounds each read).
+ * ATT_ERR_KEYD_UNAVAILABLE when the other side is gone or too slow; ATT_ERR_TOO_LARGE for a
+ * length over ATT_KEYD_MSG_MAX or under the id and code.
+ */
+att_err att_keyd_reader_next(struct att_keyd_reader *r, int fd, struct att_bytes *msg) ATT_WUR;
+/* Whether a whole message is buffered (att_keyd_reader_next would not read). */
+bool att_keyd_reader_ready(const struct att_keyd_reader *r);
 
 /* Split a received message: the id, the op (or, in an answer, the error), and the body. */
-att_err att_keyd_split(const struct att_buf *in, uint32_t *id, uint16_t *code,
+att_err att_keyd_split(struct att_bytes msg, uint32_t *id, uint16_t *code,
                        struct att_rd *body) ATT_WUR;
 
 #endif

@@ -10,6 +10,7 @@
  */
 #include "keyd/keyd.h"
 
+#include <sched.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -20,6 +21,7 @@
 #include "auth/access.h"
 #include "core/codec.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/timeutil.h"
 #include "keyd/proto.h"
 #include "seal/keyring.h"
@@ -219,40 +221,56 @@ static att_err handle_upkeep(struct keyd *k, struct att_rd *body, struct att_buf
 
 /* ---- the loop ---- */
 
+/* Append the answer to one request to `out`. */
+static att_err answer(struct keyd *k, struct att_bytes msg, struct att_buf *out)
+{
+    uint32_t id;
+    uint16_t op;
+    struct att_rd body;
+    size_t start;
+    ATT_TRY(att_keyd_split(msg, &id, &op, &body));
+    ATT_TRY(att_keyd_msg_begin(out, id, ATT_OK, &start));
+    size_t head = out->len;
+    att_err rc;
+    switch (op) {
+    case ATT_KEYD_SIGN: rc = handle_sign(k, &body, out); break;
+    case ATT_KEYD_SEAL: rc = handle_seal(k, &body, true, out); break;
+    case ATT_KEYD_OPEN: rc = handle_seal(k, &body, false, out); break;
+    case ATT_KEYD_UPKEEP: rc = handle_upkeep(k, &body, out); break;
+    default: rc = ATT_ERR_KEYD_REFUSED; break;
+    }
+    if (rc != ATT_OK) { /* an answer with the error and no body */
+        out->len = head;
+        out->data[head - 2] = (uint8_t)((unsigned)rc >> 8);
+        out->data[head - 1] = (uint8_t)rc;
+    }
+    return att_keyd_msg_end(out, start);
+}
+
+/* The answers to requests sent together go back together: one write for the batch. */
+#define FLUSH_AT ((size_t)256 << 10)
+
 static void serve(struct keyd *k, int fd)
 {
-    struct att_buf in, out;
-    att_buf_init(&in, ATT_KEYD_MSG_MAX);
-    att_buf_init_secret(&out, ATT_KEYD_MSG_MAX + 64);
+    struct att_keyd_reader in;
+    struct att_buf out;
+    att_keyd_reader_init(&in);
+    att_buf_init_secret(&out, 2 * ATT_KEYD_MSG_MAX + FLUSH_AT);
     for (;;) {
-        uint32_t id;
-        uint16_t op;
-        struct att_rd body;
-        if (att_keyd_recv(fd, -1, &in) != ATT_OK ||
-            att_keyd_split(&in, &id, &op, &body) != ATT_OK) {
+        struct att_bytes msg;
+        if (att_keyd_reader_next(&in, fd, &msg) != ATT_OK || answer(k, msg, &out) != ATT_OK) {
             break; /* the network process is gone, or speaks nonsense: end */
         }
-        att_err rc = att_keyd_msg_begin(&out, id, ATT_OK);
-        size_t head = out.len;
-        if (rc == ATT_OK) {
-            switch (op) {
-            case ATT_KEYD_SIGN: rc = handle_sign(k, &body, &out); break;
-            case ATT_KEYD_SEAL: rc = handle_seal(k, &body, true, &out); break;
-            case ATT_KEYD_OPEN: rc = handle_seal(k, &body, false, &out); break;
-            case ATT_KEYD_UPKEEP: rc = handle_upkeep(k, &body, &out); break;
-            default: rc = ATT_ERR_KEYD_REFUSED; break;
-            }
-        }
-        if (rc != ATT_OK) { /* an answer with the error and no body */
-            out.len = head;
-            out.data[head - 2] = (uint8_t)((unsigned)rc >> 8);
-            out.data[head - 1] = (uint8_t)rc;
+        if (att_keyd_reader_ready(&in) && out.len < FLUSH_AT) {
+            continue;
         }
         if (att_keyd_send(fd, &out) != ATT_OK) {
             break;
         }
+        att_wipe(out.data, out.len); /* what was sent, not the whole capacity */
+        out.len = 0;
     }
-    att_buf_cleanup(&in);
+    att_keyd_reader_cleanup(&in);
     att_buf_cleanup(&out);
 }
 
@@ -268,11 +286,15 @@ int att_keyd_main(const struct att_config *cfg, int fd)
         return 1; /* the parent died before the line above */
     }
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    struct sched_param batch = {0};
+    (void)sched_setscheduler(0, SCHED_BATCH, &batch);
     (void)setrlimit(RLIMIT_CORE, &none);
+    size_t start;
     att_buf_init(&ready, 4096);
     att_err rc = setup(&k, msg, sizeof(msg));
-    if (att_keyd_msg_begin(&ready, 0, (uint16_t)rc) == ATT_OK &&
-        (rc == ATT_OK || att_keyd_put_str8(&ready, msg[0] != 0 ? msg : "failed") == ATT_OK)) {
+    if (att_keyd_msg_begin(&ready, 0, (uint16_t)rc, &start) == ATT_OK &&
+        (rc == ATT_OK || att_keyd_put_str8(&ready, msg[0] != 0 ? msg : "failed") == ATT_OK) &&
+        att_keyd_msg_end(&ready, start) == ATT_OK) {
         att_ignore_err(att_keyd_send(fd, &ready)); /* a parent gone sees EOF instead */
     }
     att_buf_cleanup(&ready);

@@ -558,10 +558,10 @@ att_err att_provider_issue_token(const struct att_provider_set *set, const struc
                                          lifetime, out);
 }
 
-att_err att_provider_issue_token_with(const struct att_provider_set *set,
-                                      const struct att_provider *p,
-                                      const struct att_provider_key *key, json_t *claims,
-                                      int64_t now, int64_t lifetime, struct att_buf *out)
+/* The token of `claims` by `key`: signed into `out`, or only its signing input (`sign`). */
+static att_err token_of(const struct att_provider_set *set, const struct att_provider *p,
+                        const struct att_provider_key *key, json_t *claims, int64_t now,
+                        int64_t lifetime, bool sign, struct att_buf *out)
 {
     ATT_TRY(att_claims_set_registered(claims, p->rec.issuer, now, lifetime));
     struct att_buf payload;
@@ -569,9 +569,29 @@ att_err att_provider_issue_token_with(const struct att_provider_set *set,
     att_buf_presize(&payload, 4096); /* an SGX token's claims take about 2.3 KiB */
     att_err rc = att_json_compact(claims, &payload);
     if (rc == ATT_OK) {
-        rc = att_jws_sign_encoded(set->signer, key->kid, &key->token_header, payload.data,
-                                  payload.len, out);
+        rc = sign ? att_jws_sign_encoded(set->signer, key->kid, &key->token_header, payload.data,
+                                         payload.len, out)
+                  : att_jws_signing_input(set->signer, key->kid, &key->token_header, payload.data,
+                                          payload.len, out);
     }
     att_buf_cleanup(&payload);
     return rc;
+}
+
+att_err att_provider_issue_token_with(const struct att_provider_set *set,
+                                      const struct att_provider *p,
+                                      const struct att_provider_key *key, json_t *claims,
+                                      int64_t now, int64_t lifetime, struct att_buf *out)
+{
+    return token_of(set, p, key, claims, now, lifetime, true, out);
+}
+
+att_err att_provider_token_input(const struct att_provider_set *set, const struct att_provider *p,
+                                 json_t *claims, int64_t now, int64_t lifetime,
+                                 struct att_buf *input, const char **kid)
+{
+    ATT_ENSURE(p->n_keys > 0, ATT_ERR_STATE);
+    const struct att_provider_key *key = att_provider_signing_key(p, now);
+    *kid = key->kid;
+    return token_of(set, p, key, claims, now, lifetime, false, input);
 }

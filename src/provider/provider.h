@@ -187,5 +187,13 @@ att_err att_provider_issue_token_with(const struct att_provider_set *set,
                                       const struct att_provider *p,
                                       const struct att_provider_key *key, json_t *claims,
                                       int64_t now, int64_t lifetime, struct att_buf *out) ATT_WUR;
+/*
+ * att_provider_issue_token without the signature, for signing it asynchronously: the JWS
+ * signing input (att_jws_signing_input) into `input`, and the kid to sign it with (owned by
+ * `p`: copy it while `set` is in use).
+ */
+att_err att_provider_token_input(const struct att_provider_set *set, const struct att_provider *p,
+                                 json_t *claims, int64_t now, int64_t lifetime,
+                                 struct att_buf *input, const char **kid) ATT_WUR;
 
 #endif

@@ -32,12 +32,16 @@ void att_keyring_free(struct att_keyring *kr);
  * and att_signer_add_sealed registers keys that `ops->sign` signs with.
  */
 struct att_buf;
+/* A signature given later (att_signer_sign_async): `sig` is NULL when `rc` is an error. */
+typedef void (*att_signed_cb)(void *arg, att_err rc, const uint8_t *sig, size_t len);
 struct att_keyring_remote {
     att_err (*seal)(void *arg, const char *record_id, const void *pt, size_t len,
                     struct att_buf *out);
     att_err (*open)(void *arg, const char *record_id, const void *blob, size_t len,
                     struct att_buf *out);
     att_err (*sign)(void *arg, const char *kid, const void *msg, size_t len, struct att_buf *sig);
+    void (*sign_async)(void *arg, const char *kid, const void *msg, size_t len, att_signed_cb done,
+                       void *done_arg);
     void *arg;
 };
 att_err att_keyring_new_remote(const struct att_keyring_remote *ops,

@@ -69,9 +69,16 @@ static att_err keyd_sign(void *arg, const char *kid, const void *msg, size_t len
     return att_keyd_sign(arg, kid, msg, len, sig);
 }
 
+static void keyd_sign_async(void *arg, const char *kid, const void *msg, size_t len,
+                            att_signed_cb done, void *done_arg)
+{
+    att_keyd_sign_async(arg, kid, msg, len, done, done_arg);
+}
+
 att_err att_daemon_remote_keyring(struct daemon *d, struct att_keyring **out)
 {
-    const struct att_keyring_remote ops = {keyd_seal, keyd_open, keyd_sign, d->keyd};
+    const struct att_keyring_remote ops = {keyd_seal, keyd_open, keyd_sign, keyd_sign_async,
+                                           d->keyd};
     return att_keyring_new_remote(&ops, out);
 }
 

@@ -277,6 +277,21 @@ out:
     return rc;
 }
 
+void att_signer_sign_async(struct att_signer *s, const char *kid, const void *msg, size_t len,
+                           att_signed_cb done, void *arg)
+{
+    struct signer_key k;
+    if (lookup(s, kid, &k) == ATT_OK && k.remote != NULL && k.remote->sign_async != NULL) {
+        k.remote->sign_async(k.remote->arg, kid, msg != NULL ? msg : "", len, done, arg);
+        return;
+    }
+    struct att_buf sig;
+    att_buf_init(&sig, 4096);
+    att_err rc = att_signer_sign(s, kid, msg, len, &sig);
+    done(arg, rc, rc == ATT_OK ? sig.data : NULL, rc == ATT_OK ? sig.len : 0);
+    att_buf_cleanup(&sig);
+}
+
 /* =====================================================================
  * Keys at rest: PKCS#8 out (to be sealed by the caller) and back in
  * ===================================================================== */

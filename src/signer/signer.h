@@ -20,6 +20,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "seal/keyring.h"
 #include "token/jws.h"
 
 #define ATT_SIGNER_MAX_KEYS 1024
@@ -106,5 +107,13 @@ att_err att_signer_alg(struct att_signer *s, const char *kid, enum att_jws_alg *
  */
 att_err att_signer_sign(struct att_signer *s, const char *kid, const void *msg, size_t len,
                         struct att_buf *sig) ATT_WUR;
+/*
+ * The same, for a caller that need not wait: `done` gets the signature exactly once - at once
+ * on this thread for a key held here or in a PKCS#11 token, later on the key process's
+ * pipeline thread for a key in the key process (src/keyd/client.c; `done` must then not sign).
+ * `kid` and `msg` are copied.
+ */
+void att_signer_sign_async(struct att_signer *s, const char *kid, const void *msg, size_t len,
+                           att_signed_cb done, void *arg);
 
 #endif

@@ -217,6 +217,44 @@ void att_jws_header_cleanup(struct att_jws_header *h)
     att_buf_cleanup(&h->b64);
 }
 
+/* The longest JOSE signature of `alg` (RSA keys up to 4096 bits). */
+static size_t sig_max(enum att_jws_alg alg)
+{
+    return alg == ATT_JWS_ES256 ? ATT_ES256_SIG_LEN : 512;
+}
+
+att_err att_jws_signing_input(struct att_signer *signer, const char *kid,
+                              const struct att_jws_header *header, const void *payload,
+                              size_t payload_len, struct att_buf *input)
+{
+    enum att_jws_alg alg = ATT_JWS_NONE;
+    ATT_ENSURE(signer != NULL && kid != NULL && input != NULL && header != NULL, ATT_ERR_ARG);
+    ATT_ENSURE(payload != NULL && payload_len > 0 && header->b64.len > 0, ATT_ERR_ARG);
+    ATT_TRY(att_signer_alg(signer, kid, &alg));
+    ATT_ENSURE(alg == header->alg, ATT_ERR_ARG);
+    /* header '.' payload '.' signature, each part base64url */
+    size_t payload_b64 = (payload_len + 2) / 3 * 4;
+    size_t sig_b64 = (sig_max(alg) + 2) / 3 * 4;
+    ATT_ENSURE(payload_len <= ATT_JWS_MAX && header->b64.len <= ATT_JWS_MAX &&
+                   header->b64.len + payload_b64 + sig_b64 + 2 <= ATT_JWS_MAX,
+               ATT_ERR_TOO_LARGE);
+    att_buf_presize(input, header->b64.len + payload_b64 + sig_b64 + 2);
+    /*
+     * RFC 7515 §5.1 steps 2-6: the JWS Signing Input is
+     * ASCII(BASE64URL(UTF8(JWS Protected Header)) || '.' || BASE64URL(JWS Payload)).
+     */
+    ATT_TRY(att_buf_put(input, header->b64.data, header->b64.len));
+    ATT_TRY(att_buf_putc(input, '.'));
+    return att_b64url_encode(payload, payload_len, input);
+}
+
+att_err att_jws_append_signature(struct att_buf *token, const uint8_t *sig, size_t len)
+{
+    /* RFC 7515 §7.1: ... || '.' || BASE64URL(JWS Signature) */
+    ATT_TRY(att_buf_putc(token, '.'));
+    return att_b64url_encode(sig, len, token);
+}
+
 att_err att_jws_sign_encoded(struct att_signer *signer, const char *kid,
                              const struct att_jws_header *header, const void *payload,
                              size_t payload_len, struct att_buf *out)
@@ -224,27 +262,13 @@ att_err att_jws_sign_encoded(struct att_signer *signer, const char *kid,
     att_err rc = ATT_ERR_INTERNAL;
     struct att_buf tok;
     struct att_buf sig;
-    enum att_jws_alg alg = ATT_JWS_NONE;
 
     att_buf_init(&tok, ATT_JWS_MAX);
     att_buf_init(&sig, SIG_MAX);
-    ATT_CHECK(signer != NULL && kid != NULL && out != NULL && header != NULL, ATT_ERR_ARG);
-    ATT_CHECK(payload != NULL && payload_len > 0 && header->b64.len > 0, ATT_ERR_ARG);
-    ATT_GUARD(att_signer_alg(signer, kid, &alg));
-    ATT_CHECK(alg == header->alg, ATT_ERR_ARG);
-    /* header '.' payload '.' signature: base64url of at most SIG_MAX bytes. */
-    att_buf_presize(&tok, header->b64.len + (payload_len + 2) / 3 * 4 + (SIG_MAX + 2) / 3 * 4 + 2);
-    /*
-     * RFC 7515 §5.1 steps 2-6: the JWS Signing Input is
-     * ASCII(BASE64URL(UTF8(JWS Protected Header)) || '.' || BASE64URL(JWS Payload)).
-     */
-    ATT_GUARD(att_buf_put(&tok, header->b64.data, header->b64.len));
-    ATT_GUARD(att_buf_putc(&tok, '.'));
-    ATT_GUARD(att_b64url_encode(payload, payload_len, &tok));
+    ATT_CHECK(out != NULL, ATT_ERR_ARG);
+    ATT_GUARD(att_jws_signing_input(signer, kid, header, payload, payload_len, &tok));
     ATT_GUARD(att_signer_sign(signer, kid, tok.data, tok.len, &sig));
-    /* RFC 7515 §7.1: ... || '.' || BASE64URL(JWS Signature) */
-    ATT_GUARD(att_buf_putc(&tok, '.'));
-    ATT_GUARD(att_b64url_encode(sig.data, sig.len, &tok));
+    ATT_GUARD(att_jws_append_signature(&tok, sig.data, sig.len));
     ATT_GUARD(att_buf_put(out, tok.data, tok.len));
     rc = ATT_OK;
 out:

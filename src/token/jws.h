@@ -103,6 +103,17 @@ att_err att_jws_sign_encoded(struct att_signer *signer, const char *kid,
                              size_t payload_len, struct att_buf *out) ATT_WUR;
 
 /*
+ * att_jws_sign_encoded in two steps, for a signature made later (att_signer_sign_async): the JWS
+ * Signing Input (RFC 7515 §5.1: BASE64URL(header) '.' BASE64URL(payload)) appended to `input`
+ * (ATT_ERR_TOO_LARGE when the token, with a signature of the header's algorithm, would be over
+ * ATT_JWS_MAX); then '.' BASE64URL(signature) appended to it to make the token.
+ */
+att_err att_jws_signing_input(struct att_signer *signer, const char *kid,
+                              const struct att_jws_header *header, const void *payload,
+                              size_t payload_len, struct att_buf *input) ATT_WUR;
+att_err att_jws_append_signature(struct att_buf *token, const uint8_t *sig, size_t len) ATT_WUR;
+
+/*
  * Unsecured JWS (alg "none", empty signature), RFC 7515 appendix A.5.
  * `header` may be NULL and may not hold "alg"; the rest as att_jws_sign.
  */

@@ -3,20 +3,26 @@
  * the key process from a network process that may be hostile, and by the network process
  * from the key process.
  *
- * Input: one message after its length (u32 id | u16 code | body), as att_keyd_recv hands it.
- * The body is read in each shape a request or answer has: SIGN/SEAL/OPEN (str8 | bytes32),
- * UPKEEP (five i64), an answer's bytes32, an UPKEEP answer (u8 | u16 | events).
- * Oracles beyond the sanitizers: a str8 read is NUL-terminated, shorter than its buffer and
- * holds no NUL; a bytes32 lies inside the input.
+ * Input: the bytes of the stream (u32 length | u32 id | u16 code | body, repeated), sent through
+ * a socket pair and read back with the reader, as the key process and the pipeline thread read
+ * them (inputs over 60 KiB are cut: the socket would not take them in one write).
+ * Each message's body is read in each shape a request or answer has: SIGN/SEAL/OPEN (str8 |
+ * bytes32), UPKEEP (five i64), an answer's bytes32, an UPKEEP answer (u8 | u16 | events). Oracles
+ * beyond the sanitizers: a message lies inside the input; a str8 read is NUL-terminated, shorter
+ * than its buffer and holds no NUL; a bytes32 lies inside the input.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "keyd/keyd.h"
 #include "keyd/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define INPUT_MAX ((size_t)60 << 10)
 
 static void check_str8(struct att_rd *r)
 {
@@ -26,17 +32,17 @@ static void check_str8(struct att_rd *r)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The shapes of one message's body. */
+static void read_message(struct att_bytes msg, size_t size)
 {
-    struct att_buf in;
     uint32_t id;
     uint16_t code;
     struct att_rd body, again;
-    att_buf_init(&in, ATT_KEYD_MSG_MAX);
-    if (att_buf_put(&in, data, size) != ATT_OK ||
-        att_keyd_split(&in, &id, &code, &body) != ATT_OK) {
-        att_buf_cleanup(&in);
-        return 0;
+    if (msg.len > size || att_keyd_split(msg, &id, &code, &body) != ATT_OK) {
+        if (msg.len > size) {
+            __builtin_trap();
+        }
+        return;
     }
     again = body; /* SIGN, SEAL, OPEN */
     check_str8(&again);
@@ -69,6 +75,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
     }
-    att_buf_cleanup(&in);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int sv[2];
+    if (size > INPUT_MAX || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+        return 0;
+    }
+    if (size > 0 && send(sv[0], data, size, 0) != (ssize_t)size) {
+        __builtin_trap();
+    }
+    close(sv[0]); /* the reader sees the end after the input */
+    struct att_keyd_reader in;
+    struct att_bytes msg;
+    att_keyd_reader_init(&in);
+    while (att_keyd_reader_next(&in, sv[1], &msg) == ATT_OK) {
+        read_message(msg, size);
+    }
+    att_keyd_reader_cleanup(&in);
+    close(sv[1]);
     return 0;
 }

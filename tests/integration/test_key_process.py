@@ -8,7 +8,11 @@
 - Everything still works through it: attestation tokens verify with /certs, access tokens,
   policy set and get (sealed and opened there).
 - A key process that dies is started again; a request meanwhile waits for it, or gets 503.
+- Tokens are signed in batches (src/keyd/client.c): many clients at once each get a token
+  that verifies and carries their own runtime data; a key process killed under that load
+  costs some requests a 503 that says why, never a wrong or hung answer.
 """
+import concurrent.futures
 import json
 import os
 import shutil
@@ -169,6 +173,92 @@ class KeyProcessTest(unittest.TestCase):
         self.assertNotEqual(key_process_pid(d), old)
         token = tp.attest_token(d, self.quote)
         h.verify_jws(token, d.get_json("/certs")[2])
+
+    def attest_many(self, n, workers):
+        """n attestations from `workers` clients at once, each with a nonce of its own:
+        [(status, body, nonce)]."""
+        def one(i):
+            nonce = f"client-{i}"
+            status, _, body = self.d.request(
+                "POST", "/attest/SgxEnclave" + API,
+                body=json.dumps({"quote": h.b64url_encode(self.quote),
+                                 "runtimeData": {"data": h.b64url_encode(tp.RUNTIME_JSON),
+                                                 "dataType": "Binary"},
+                                 "nonce": nonce}).encode(),
+                headers={"Content-Type": "application/json"})
+            return status, body, nonce
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(one, range(n)))
+
+    def check_token(self, body, nonce, jwks):
+        claims = h.verify_jws(json.loads(body)["token"], jwks)[1]
+        self.assertEqual(claims["nonce"], nonce, "each answer carries its own request's token")
+
+    def test_4_batched_signing_under_load(self):
+        jwks = self.d.get_json("/certs")[2]
+        results = self.attest_many(160, 16)
+        for status, body, nonce in results:
+            self.assertEqual(status, 200, body)
+            self.check_token(body, nonce, jwks)
+
+    def test_5_killed_under_load(self):
+        d = self.d
+        jwks = d.get_json("/certs")[2]
+        old = key_process_pid(d)
+        killer = concurrent.futures.ThreadPoolExecutor(1)
+        killer.submit(lambda: (time.sleep(0.3), os.kill(old, signal.SIGKILL)))
+        results = self.attest_many(200, 16)
+        killer.shutdown()
+        statuses = [status for status, _, _ in results]
+        self.assertEqual(set(statuses) - {200, 503}, set(), statuses)
+        for status, body, nonce in results:
+            if status == 200:
+                self.check_token(body, nonce, jwks)
+            else:
+                error = json.loads(body)["error"]
+                self.assertEqual(error["code"], "ServiceUnavailable", body)
+                self.assertIn("key process", error["message"], body)
+        d.wait_log("restarted the key process", timeout=15)
+        self.assertNotEqual(key_process_pid(d), old)
+        for status, body, nonce in self.attest_many(32, 8):
+            self.assertEqual(status, 200, body)
+            self.check_token(body, nonce, jwks)
+
+
+class NotRestartableTest(unittest.TestCase):
+    """With the KEK from the environment (wiped in the network process), a key process that
+    dies cannot come back: tokens get a prompt 503 that says why, metadata is still served."""
+    time_limit = 120
+
+    def test_dead_key_process(self):
+        tmp = tempfile.mkdtemp(prefix="attestd-keyd-env-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        quote, bundle, root = tp.make_evidence(
+            os.path.join(tmp, "ev"), "--report-data", tp.report_data_for(tp.RUNTIME_JSON))
+        d = h.Daemon(config=f"dcap_trust_anchors = {root}\nkey_process = enabled\n",
+                     start=False)
+        self.addCleanup(d.cleanup)
+        with open(os.path.join(d.data, "kek.key"), encoding="ascii") as f:
+            d.env = {"ATTESTD_KEK": f.read().strip()}
+        d.attestctl("collateral", "import", bundle)
+        d.start()
+        h.verify_jws(tp.attest_token(d, quote), d.get_json("/certs")[2])
+        os.kill(key_process_pid(d), signal.SIGKILL)
+        d.wait_log("the key process exited", timeout=15)
+        started = time.monotonic()
+        status, _, body = d.request(
+            "POST", "/attest/SgxEnclave" + API,
+            body=json.dumps({"quote": h.b64url_encode(quote),
+                             "runtimeData": {"data": h.b64url_encode(tp.RUNTIME_JSON),
+                                             "dataType": "Binary"}}).encode(),
+            headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 503, body)
+        error = json.loads(body)["error"]
+        self.assertEqual(error["code"], "ServiceUnavailable", body)
+        self.assertIn("key process", error["message"], body)
+        self.assertLess(time.monotonic() - started, 10, "the wait for a key process is bounded")
+        self.assertEqual(d.get_json("/certs")[0], 200)
+        self.assertTrue(d.running())
 
 
 if __name__ == "__main__":

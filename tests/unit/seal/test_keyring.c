@@ -370,7 +370,7 @@ static void test_remote_keyring(void **state)
 {
     (void)state;
     struct remote_calls calls = {0, 0};
-    const struct att_keyring_remote ops = {remote_seal, remote_open, remote_sign, &calls};
+    const struct att_keyring_remote ops = {remote_seal, remote_open, remote_sign, NULL, &calls};
     struct att_keyring *kr = NULL;
     struct att_buf out;
     att_buf_init(&out, 1024);
