@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# What the key process costs warm attestation (key_process = enabled; docs/internals/
+# What the key process costs warm attestation (key_process, on by default; docs/internals/
 # key-process.md): SGX quotes from the test PKI, ES256 tokens, HTTPS keep-alive, attestd on
 # CPU 0 (its key process too: it inherits the affinity) and wrk on CPU 1, as in bench/audit.sh.
 # Two daemons on the same data, each run with a daemon of its own, alternated in rounds:
-#   inproc: the keys in attestd (the default);
-#   keyd:   key_process = enabled: every token signed in the key process (one round trip).
+#   inproc: key_process = disabled: the keys in attestd;
+#   keyd:   key_process = enabled (the default): tokens signed in the key worker, in batches.
 # Prints each round (rate, and CPU time per answer of attestd and its key process), then the
 # medians over the rounds of keyd/inproc (target for the rate: at least 0.90).
 # Usage: bench/keyd.sh BUILD_DIR (a build with -Dbench=true; ROUNDS=5, BENCH_SECONDS=8).
@@ -20,6 +20,7 @@ scripts/dev-setup.sh "$tmp/data" "$build/attestctl" >/dev/null
 printf 'threads = 1\njob_threads = 1\nlog_level = warn\ndcap_trust_anchors = %s\n' \
   "$tmp/pki/root.pem" > "$tmp/inproc.conf"
 cp "$tmp/inproc.conf" "$tmp/keyd.conf"
+echo "key_process = disabled" >> "$tmp/inproc.conf"
 echo "key_process = enabled" >> "$tmp/keyd.conf"
 ctl() { "$build/attestctl" --config "$tmp/inproc.conf" --data-dir "$tmp/data" "$@" >/dev/null; }
 ctl collateral import "$tmp/pki/bundle.json"
@@ -37,10 +38,16 @@ start() {
   done
 }
 
-# CPU ticks of attestd and its key process (if any).
+# Processes under PID (its children, theirs, ...).
+descendants() {
+  local c
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do echo "$c"; descendants "$c"; done
+}
+
+# CPU ticks of attestd and its key supervisor and worker (if any).
 cpu_ticks() {
   local t=0 p
-  for p in $att_pid $(cat /proc/"$att_pid"/task/*/children 2>/dev/null); do
+  for p in $att_pid $(descendants "$att_pid"); do
     t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done
   echo "$t"

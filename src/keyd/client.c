@@ -7,9 +7,10 @@
  * (att_keyd_sign_async), and under load one round trip - two switches between the processes -
  * serves many requests. The synchronous calls queue the same way and wait for their answer.
  *
- * When the key process is gone, a batch waits up to a second for the main thread's tick to
- * start a new one, is sent again once (every request is safe to repeat), and otherwise fails
- * with ATT_ERR_KEYD_UNAVAILABLE (503).
+ * The key process is a supervisor that holds no key and a key worker it forks for each session
+ * (supervisor.c). When the worker is gone, a batch waits up to a second for the main thread's
+ * tick to get a new one from the supervisor, is sent again once (every request is safe to
+ * repeat), and otherwise fails with ATT_ERR_KEYD_UNAVAILABLE (503).
  *
  * Input trust: answers are read with the bounded reader (proto.c) and checked against the
  * requests they answer (ids in order, shape, caps).
@@ -17,6 +18,7 @@
 #include "keyd/keyd.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -58,9 +60,11 @@ struct att_keyd {
     bool stopping;
     bool started; /* the pipeline thread runs */
     pthread_t thread;
-    int fd;    /* -1 while down: set by the tick, given up by the pipeline thread */
-    pid_t pid; /* 0 when none */
+    int fd;    /* the session with a key worker; -1 while down: set by the tick, given up by the
+                  pipeline thread */
     bool busy; /* the pipeline thread is using fd */
+    int ctl;   /* the supervisor's control socket; -1 while it is down */
+    pid_t pid; /* the supervisor; 0 when none */
     bool restartable;
     char *argv[ARGV_MAX + 2];
     struct att_keyd_reader in; /* the pipeline thread's */
@@ -74,12 +78,15 @@ static void set_timeout(int fd, int ms)
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* fork and exec /proc/self/exe with fd on ATT_KEYD_FD; only async-signal-safe calls in the
- * child (the parent may have threads). */
-static att_err spawn(struct att_keyd *k, int *fd_out, pid_t *pid_out)
+/* Start the supervisor: fork and exec /proc/self/exe with its control socket on ATT_KEYD_FD;
+ * only async-signal-safe calls in the child (the parent may have threads). */
+static att_err spawn(struct att_keyd *k, char *msg, size_t n)
 {
     int sv[2];
-    ATT_ENSURE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, ATT_ERR_IO);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        snprintf(msg, n, "key process: cannot start it: %s", strerror(errno));
+        return ATT_ERR_KEYD_UNAVAILABLE;
+    }
     pid_t pid = fork();
     if (pid == 0) {
         if (dup2(sv[1], ATT_KEYD_FD) == ATT_KEYD_FD) { /* dup2 clears close-on-exec */
@@ -89,24 +96,31 @@ static att_err spawn(struct att_keyd *k, int *fd_out, pid_t *pid_out)
     }
     close(sv[1]);
     if (pid < 0) {
+        snprintf(msg, n, "key process: cannot start it: %s", strerror(errno));
         close(sv[0]);
-        return ATT_ERR_IO;
+        return ATT_ERR_KEYD_UNAVAILABLE;
     }
-    *fd_out = sv[0];
-    *pid_out = pid;
+    set_timeout(sv[0], ATT_KEYD_TIMEOUT_MS);
+    k->ctl = sv[0];
+    k->pid = pid;
     return ATT_OK;
 }
 
 /*
- * Start a key process and wait for its READY message: ATT_OK with its socket and pid, or its
- * error with the reason in msg (and nothing left running).
+ * Ask the supervisor for a key worker and wait for its READY message: ATT_OK with the
+ * session's socket, or the worker's error with the reason in msg.
  */
-static att_err bring_up(struct att_keyd *k, int *fd_out, pid_t *pid_out, char *msg, size_t n)
+static att_err new_session(struct att_keyd *k, int *fd_out, char *msg, size_t n)
 {
+    uint8_t req = ATT_KEYD_NEW_SESSION;
+    uint8_t started = 1;
     int fd = -1;
-    pid_t pid = 0;
-    if (spawn(k, &fd, &pid) != ATT_OK) {
-        snprintf(msg, n, "cannot start the key process: %s", strerror(errno));
+    if (send(k->ctl, &req, 1, MSG_NOSIGNAL) != 1 ||
+        att_keyd_recv_fd(k->ctl, &started, &fd) != ATT_OK || started != 0 || fd < 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        snprintf(msg, n, "key process: the supervisor did not start a key worker");
         return ATT_ERR_KEYD_UNAVAILABLE;
     }
     struct att_keyd_reader in;
@@ -121,24 +135,21 @@ static att_err bring_up(struct att_keyd *k, int *fd_out, pid_t *pid_out, char *m
         rc = att_keyd_split(ready, &id, &code, &body);
     }
     if (rc != ATT_OK) {
-        snprintf(msg, n, "the key process did not start (it exited or did not answer)");
+        snprintf(msg, n, "key process: the key worker did not start (it exited or did not answer)");
         rc = ATT_ERR_KEYD_UNAVAILABLE;
     } else if (code != ATT_OK) {
-        char why[256] = "failed";
-        att_ignore_err(att_keyd_get_str8(&body, why, sizeof(why)));
-        snprintf(msg, n, "%s", why);
+        struct att_bytes why = {(const uint8_t *)"key process: failed", 19};
+        att_ignore_err(att_keyd_get_bytes32(&body, 1024, &why));
+        snprintf(msg, n, "%.*s", (int)why.len, (const char *)why.ptr);
         rc = (att_err)code;
     }
     att_keyd_reader_cleanup(&in);
     if (rc != ATT_OK) {
-        close(fd);
-        (void)kill(pid, SIGKILL); /* one that did not answer may hang */
-        (void)waitpid(pid, NULL, 0);
+        close(fd); /* the supervisor ends the worker at the next request, or with us */
         return rc;
     }
     set_timeout(fd, ATT_KEYD_TIMEOUT_MS);
     *fd_out = fd;
-    *pid_out = pid;
     return ATT_OK;
 }
 
@@ -197,7 +208,7 @@ static void give_back_fd(struct att_keyd *k, int fd, bool failed)
     pthread_mutex_lock(&k->lock);
     if (failed && k->fd == fd) {
         close(fd);
-        k->fd = -1; /* the tick makes sure the key process is gone and starts another */
+        k->fd = -1; /* the tick asks the supervisor for another worker (it ends this one) */
     }
     k->busy = false;
     pthread_mutex_unlock(&k->lock);
@@ -383,6 +394,7 @@ att_err att_keyd_start(char *const *argv, struct att_keyd **out, char *msg, size
     att_keyd_reader_init(&k->in);
     att_buf_init(&k->out, ATT_KEYD_MSG_MAX + BATCH_BYTES);
     k->fd = -1;
+    k->ctl = -1;
     k->restartable = true;
     size_t i = 0;
     for (; argv[i] != NULL && i < ARGV_MAX; i++) {
@@ -391,10 +403,20 @@ att_err att_keyd_start(char *const *argv, struct att_keyd **out, char *msg, size
     static char flag[] = "--key-process";
     k->argv[i++] = flag;
     k->argv[i] = NULL;
-    att_err rc = bring_up(k, &k->fd, &k->pid, msg, n);
-    if (rc == ATT_OK && pthread_create(&k->thread, NULL, pipeline, k) != 0) {
-        snprintf(msg, n, "cannot start the key process's pipeline thread");
-        rc = ATT_ERR_INTERNAL;
+    att_err rc = spawn(k, msg, n);
+    if (rc == ATT_OK) {
+        rc = new_session(k, &k->fd, msg, n);
+    }
+    if (rc == ATT_OK) {
+        /* The pipeline thread takes no signal: attestd's main thread waits for them. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        if (pthread_create(&k->thread, NULL, pipeline, k) != 0) {
+            snprintf(msg, n, "key process: cannot start the pipeline thread");
+            rc = ATT_ERR_INTERNAL;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     k->started = rc == ATT_OK;
     if (rc != ATT_OK) {
@@ -418,7 +440,10 @@ void att_keyd_stop(struct att_keyd *k)
         pthread_join(k->thread, NULL);
     }
     if (k->fd >= 0) {
-        close(k->fd); /* the key process reads EOF and exits */
+        close(k->fd); /* the worker reads EOF and exits */
+    }
+    if (k->ctl >= 0) {
+        close(k->ctl); /* so does the supervisor, ending the worker first */
     }
     if (k->pid > 0) {
         (void)waitpid(k->pid, NULL, 0);
@@ -440,49 +465,56 @@ void att_keyd_set_restartable(struct att_keyd *k, bool on)
     k->restartable = on;
 }
 
+/* Whether the worker at the other end of fd is gone (its end closed), without reading. */
+static bool hung_up(int fd)
+{
+    struct pollfd p = {fd, POLLRDHUP, 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0;
+}
+
+/* The supervisor is gone: reap it and, when allowed, start another. */
+static void respawn_supervisor(struct att_keyd *k)
+{
+    att_log(ATT_LOG_ERROR, "the key supervisor exited", "pid", json_integer(k->pid), NULL);
+    close(k->ctl);
+    k->ctl = -1;
+    k->pid = 0;
+    char msg[512];
+    if (k->restartable && spawn(k, msg, sizeof(msg)) != ATT_OK) {
+        att_log(ATT_LOG_ERROR, "cannot restart the key supervisor", "reason", json_string(msg),
+                NULL);
+    }
+}
+
 void att_keyd_tick(struct att_keyd *k)
 {
+    /* The supervisor and ctl are this thread's alone. */
+    if (k->pid > 0 && waitpid(k->pid, NULL, WNOHANG) == k->pid) {
+        respawn_supervisor(k);
+    }
     pthread_mutex_lock(&k->lock);
-    if (k->fd >= 0 && k->pid > 0 && waitpid(k->pid, NULL, WNOHANG) == k->pid) {
-        att_log(ATT_LOG_ERROR, "the key process exited", "pid", json_integer(k->pid), NULL);
-        k->pid = 0;
-        if (k->busy) {
-            (void)shutdown(k->fd, SHUT_RDWR); /* the pipeline thread sees it and drops it */
-        } else {
-            close(k->fd);
-            k->fd = -1;
-        }
+    if (k->fd >= 0 && !k->busy && hung_up(k->fd)) {
+        att_log(ATT_LOG_ERROR, "the key worker exited", NULL);
+        close(k->fd);
+        k->fd = -1;
     }
     bool down = k->fd < 0;
-    pid_t old = k->pid;
     pthread_mutex_unlock(&k->lock);
-    if (!down) {
-        return;
-    }
-    if (old > 0) { /* given up as out of step or too slow: make sure it is gone */
-        (void)kill(old, SIGKILL);
-        (void)waitpid(old, NULL, 0);
-        pthread_mutex_lock(&k->lock);
-        k->pid = 0;
-        pthread_mutex_unlock(&k->lock);
-    }
-    if (!k->restartable) {
+    if (!down || k->ctl < 0) {
         return;
     }
     int fd = -1;
-    pid_t pid = 0;
     char msg[512];
-    att_err rc = bring_up(k, &fd, &pid, msg, sizeof(msg));
+    att_err rc = new_session(k, &fd, msg, sizeof(msg));
     if (rc != ATT_OK) {
-        att_log(ATT_LOG_ERROR, "cannot restart the key process", "error",
+        att_log(ATT_LOG_ERROR, "cannot restart the key worker", "error",
                 json_string(att_err_name(rc)), "reason", json_string(msg), NULL);
         return;
     }
     pthread_mutex_lock(&k->lock);
     k->fd = fd;
-    k->pid = pid;
     pthread_mutex_unlock(&k->lock);
-    att_log(ATT_LOG_INFO, "restarted the key process", "pid", json_integer(pid), NULL);
+    att_log(ATT_LOG_INFO, "restarted the key worker", NULL);
 }
 
 /* ---- the requests ---- */

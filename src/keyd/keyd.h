@@ -2,11 +2,14 @@
  * keyd.h - the key process: the only process of attestd that holds the key-encryption key,
  * the data keys and the private signing keys (docs/internals/key-process.md).
  *
- * With key_process = enabled, attestd (the network process) starts its own binary again as the
- * key process, connected by a socketpair, before it starts any thread and without ever reading
- * the KEK. The key process opens the store with the KEK, makes the default provider and the
- * access-token key when missing, loads every signing key, and then answers a narrow table of
- * requests; the network process sees signatures, sealed policy texts and public keys only.
+ * With key_process = enabled (the default), attestd (the network process) starts its own binary
+ * again, before it starts any thread and without ever reading the KEK, as the key supervisor
+ * (supervisor.c): it holds no key, keeps the rights to read the KEK, and forks a key worker
+ * (server.c) for each session the network process asks for. The worker reads the KEK, gives up
+ * root, opens the store, makes the default provider and the access-token key when missing,
+ * loads every signing key, sends READY (or, with error code, "step: why" as a bytes32), and
+ * then answers a narrow table of requests; the network process sees signatures, sealed policy
+ * texts and public keys only.
  *
  *   SIGN    kid, JWS signing input  -> the JOSE signature. Refused unless the protected header
  *           names this kid and its algorithm, and a "typ" its kind of key may sign ("JWT" for
@@ -38,6 +41,8 @@
 #define ATT_KEYD_EVENTS_MAX 64
 #define ATT_KEYD_SIG_MAX 1024 /* a JOSE signature: 64 bytes for ES256, 256 for RS256 */
 
+#define ATT_KEYD_NEW_SESSION 'N' /* the one request on the supervisor's control socket */
+
 enum att_keyd_op {
     ATT_KEYD_READY = 0, /* the key process's first message: 0 = ready, else why not */
     ATT_KEYD_SIGN = 1,
@@ -48,8 +53,14 @@ enum att_keyd_op {
 
 struct att_config;
 
-/* The key process: serve requests on fd until the network process closes its end. */
-int att_keyd_main(const struct att_config *cfg, int fd);
+/* The key supervisor (attestd --key-process; supervisor.c): start a key worker for each
+ * session the network process asks for on the control socket `ctl`, until it closes it. */
+int att_keyd_main(const struct att_config *cfg, int ctl);
+/* A key worker (server.c): read the KEK, give up root, load the keys, serve requests on fd until
+ * the network process closes its end. Returns the exit status. */
+int att_keyd_worker_main(const struct att_config *cfg, int fd);
+/* Not dumpable, no core dumps, killed with its parent; false when the parent is already gone. */
+bool att_keyd_harden(void);
 
 /* ---- the network process's side (client.c) ---- */
 

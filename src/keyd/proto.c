@@ -184,6 +184,66 @@ att_err att_keyd_reader_next(struct att_keyd_reader *r, int fd, struct att_bytes
     }
 }
 
+att_err att_keyd_send_fd(int ctl, uint8_t byte, int fd)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {&byte, 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    memset(&control, 0, sizeof(control));
+    if (fd >= 0) {
+        m.msg_control = control.buf;
+        m.msg_controllen = sizeof(control.buf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    ssize_t w;
+    do {
+        w = sendmsg(ctl, &m, MSG_NOSIGNAL);
+    } while (w < 0 && errno == EINTR);
+    return w == 1 ? ATT_OK : ATT_ERR_KEYD_UNAVAILABLE;
+}
+
+att_err att_keyd_recv_fd(int ctl, uint8_t *byte, int *fd)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {byte, 1};
+    struct msghdr m = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = control.buf,
+                       .msg_controllen = sizeof(control.buf)};
+    ssize_t r;
+    *fd = -1;
+    do {
+        r = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC);
+    } while (r < 0 && errno == EINTR);
+    ATT_ENSURE(r == 1, ATT_ERR_KEYD_UNAVAILABLE);
+    /* Only our one descriptor: anything else in the control data is closed and refused. */
+    bool extra = (m.msg_flags & MSG_CTRUNC) != 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+            c->cmsg_len == CMSG_LEN(sizeof(int)) && *fd < 0) {
+            memcpy(fd, CMSG_DATA(c), sizeof(int));
+        } else {
+            extra = true;
+        }
+    }
+    if (extra && *fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    ATT_ENSURE(!extra, ATT_ERR_KEYD_UNAVAILABLE);
+    return ATT_OK;
+}
+
 att_err att_keyd_split(struct att_bytes msg, uint32_t *id, uint16_t *code, struct att_rd *body)
 {
     struct att_rd r;

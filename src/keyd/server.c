@@ -1,6 +1,7 @@
 /*
- * server.c - the key process (keyd.h): set up with the KEK, then answer requests one at a
- * time until the network process goes away.
+ * server.c - a key worker (keyd.h), forked by the supervisor for one session: read the KEK,
+ * give up root, load the keys, then answer requests - in order, a batch's answers in one
+ * write - until the network process goes away.
  *
  * Input trust: every request comes from the network-facing process, which an attacker may
  * control; requests are read with the bounded reader (proto.c), each is checked against the
@@ -12,9 +13,6 @@
 
 #include <sched.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -28,6 +26,7 @@
 #include "seal/seal.h"
 #include "server/config.h"
 #include "server/daemon.h"
+#include "server/privdrop.h"
 
 #define POLICY_TABLE "policy_versions"
 #define HEADER_MAX 4096
@@ -41,37 +40,64 @@ struct keyd {
     struct att_auth *auth;
 };
 
+/*
+ * Read the KEK, give up root, and load the keys: the steps and messages of attestd's own
+ * start-up (server/daemon.c), as "step: detail" in msg, so a failure reads the same either way.
+ */
 static att_err setup(struct keyd *k, char *msg, size_t n)
 {
+    const struct att_config *cfg = k->cfg;
     struct att_kek kek;
+    char why[768] = "";
     bool created = false;
-    att_err rc = att_daemon_load_kek(k->cfg, &kek, msg, n);
+    att_err rc = att_daemon_load_kek(cfg, &kek, why, sizeof(why));
+    snprintf(msg, n, "key-encryption key: %s", why);
+    /* Root is given up before anything is opened or made: files stay the service user's. */
     if (rc == ATT_OK) {
-        rc = att_store_open_sqlite(k->cfg->database, &k->store);
-        snprintf(msg, n, "store %s: %s", k->cfg->database, att_err_str(rc));
+        rc = att_privdrop(cfg->user, false, why, sizeof(why));
+        snprintf(msg, n, "user: %s", why);
+    }
+    if (rc == ATT_OK) {
+        rc = att_store_open_sqlite(cfg->database, &k->store);
+        snprintf(msg, n, "store: %s: %s", cfg->database, att_err_str(rc));
     }
     if (rc == ATT_OK) {
         rc = att_keyring_new(k->store, &kek, &k->kr);
         snprintf(msg, n, "keyring: %s", att_err_str(rc));
     }
     att_kek_wipe(&kek);
-    if (rc == ATT_OK && k->cfg->signing_keys_pkcs11[0] != 0) {
-        rc = att_keyring_use_signing_token(k->kr, k->cfg->signing_keys_pkcs11, msg, n);
+    if (rc == ATT_OK && cfg->signing_keys_pkcs11[0] != 0) {
+        rc = att_keyring_use_signing_token(k->kr, cfg->signing_keys_pkcs11, why, sizeof(why));
+        snprintf(msg, n, "signing_keys_pkcs11: %s", why);
     }
     if (rc == ATT_OK) {
-        rc = att_provider_ensure_default(k->store, k->kr, k->cfg->public_url,
-                                         k->cfg->default_signing_alg, att_time_now(), &created);
+        rc = att_provider_ensure_default(k->store, k->kr, cfg->public_url, cfg->default_signing_alg,
+                                         att_time_now(), &created);
         snprintf(msg, n, "default provider: %s", att_err_str(rc));
     }
     if (rc == ATT_OK) {
-        rc = att_auth_new(k->store, k->kr, k->cfg->public_url, att_time_now(), &k->auth);
-        snprintf(msg, n, "access-token key: %s", att_err_str(rc));
+        rc = att_provider_set_load(k->store, k->kr, &k->set);
+        snprintf(msg, n, "providers: %s%s", att_err_str(rc),
+                 rc == ATT_ERR_KEK_MISMATCH || rc == ATT_ERR_SEAL_AUTH
+                     ? " (is this the key-encryption key the data was sealed with?)"
+                     : "");
     }
     if (rc == ATT_OK) {
-        rc = att_provider_set_load(k->store, k->kr, &k->set);
-        snprintf(msg, n, "providers: %s", att_err_str(rc));
+        rc = att_auth_new(k->store, k->kr, cfg->public_url, att_time_now(), &k->auth);
+        snprintf(msg, n, "auth key: %s", att_err_str(rc));
     }
     return rc;
+}
+
+/* The providers' keys as the store has them now (after attestctl made or rotated some). */
+static att_err reload_providers(struct keyd *k)
+{
+    struct att_provider_set *set = NULL;
+    ATT_TRY(att_provider_set_load(k->store, k->kr, &set));
+    att_provider_set_carry_floors(set, k->set);
+    att_provider_set_free(k->set);
+    k->set = set;
+    return ATT_OK;
 }
 
 /* ---- SIGN: the header must be a token of this key's kind ---- */
@@ -116,12 +142,14 @@ static att_err handle_sign(struct keyd *k, struct att_rd *body, struct att_buf *
     ATT_TRY(att_keyd_get_str8(body, kid, sizeof(kid)));
     ATT_TRY(att_keyd_get_bytes32(body, SIGN_INPUT_MAX, &input));
     ATT_TRY(att_rd_end(body));
-    struct att_signer *s = k->set->signer;
-    bool provider_key = att_signer_alg(s, kid, &alg) == ATT_OK;
-    if (!provider_key) {
-        s = att_auth_signer(k->auth);
-        ATT_TRY(att_signer_alg(s, kid, &alg));
+    bool provider_key = att_signer_alg(k->set->signer, kid, &alg) == ATT_OK;
+    if (!provider_key && att_signer_alg(att_auth_signer(k->auth), kid, &alg) != ATT_OK) {
+        /* A key made since this worker loaded them, which the network process has loaded. */
+        ATT_TRY(reload_providers(k));
+        provider_key = att_signer_alg(k->set->signer, kid, &alg) == ATT_OK;
+        ATT_ENSURE(provider_key, ATT_ERR_NOT_FOUND);
     }
+    struct att_signer *s = provider_key ? k->set->signer : att_auth_signer(k->auth);
     ATT_TRY(check_header(input, kid, alg, provider_key));
     struct att_buf sig;
     att_buf_init(&sig, 4096);
@@ -199,12 +227,8 @@ static att_err handle_upkeep(struct keyd *k, struct att_rd *body, struct att_buf
     bool changed = false;
     att_err rc =
         att_provider_keys_upkeep(k->store, k->kr, k->set, &cfg, now, put_event, &ev, &changed);
-    if (changed) { /* the keys this process holds follow the store */
-        struct att_provider_set *set = NULL;
-        if (att_provider_set_load(k->store, k->kr, &set) == ATT_OK) {
-            att_provider_set_free(k->set);
-            k->set = set;
-        }
+    if (changed) {                           /* the keys this process holds follow the store */
+        att_ignore_err(reload_providers(k)); /* else at the first SIGN of a new key */
     }
     if (ev.rc == ATT_OK) {
         ev.rc = att_keyd_put_u8(out, changed ? 1 : 0);
@@ -274,32 +298,29 @@ static void serve(struct keyd *k, int fd)
     att_buf_cleanup(&out);
 }
 
-int att_keyd_main(const struct att_config *cfg, int fd)
+int att_keyd_worker_main(const struct att_config *cfg, int fd)
 {
     struct keyd k = {.cfg = cfg};
-    char msg[1024] = "";
+    char msg[1024] = "key process: failed";
     struct att_buf ready;
-    struct rlimit none = {0, 0};
-    /* Die with the network process; keep the keys out of core dumps. */
-    (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (getppid() == 1) {
-        return 1; /* the parent died before the line above */
+    /* Die with the supervisor; keep the keys out of core dumps. */
+    if (!att_keyd_harden()) {
+        return 1;
     }
-    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* On a shared core, let the network process's workers fill a batch before answering it. */
     struct sched_param batch = {0};
     (void)sched_setscheduler(0, SCHED_BATCH, &batch);
-    (void)setrlimit(RLIMIT_CORE, &none);
     size_t start;
     att_buf_init(&ready, 4096);
     att_err rc = setup(&k, msg, sizeof(msg));
     if (att_keyd_msg_begin(&ready, 0, (uint16_t)rc, &start) == ATT_OK &&
-        (rc == ATT_OK || att_keyd_put_str8(&ready, msg[0] != 0 ? msg : "failed") == ATT_OK) &&
+        (rc == ATT_OK || att_keyd_put_bytes32(&ready, msg, strlen(msg)) == ATT_OK) &&
         att_keyd_msg_end(&ready, start) == ATT_OK) {
         att_ignore_err(att_keyd_send(fd, &ready)); /* a parent gone sees EOF instead */
     }
     att_buf_cleanup(&ready);
     if (rc == ATT_OK) {
-        att_log(ATT_LOG_INFO, "key process ready", "pid", json_integer(getpid()), NULL);
+        att_log(ATT_LOG_INFO, "key worker ready", "pid", json_integer(getpid()), NULL);
         serve(&k, fd);
     }
     att_provider_set_free(k.set);

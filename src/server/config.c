@@ -39,6 +39,7 @@ void att_config_defaults(struct att_config *c)
     c->signing_key_retire_leeway = 300;
     c->pcs_timeout = 5;
     c->amd_crl_check = true;
+    c->key_process = true;
     c->collateral_refresh_interval = 60;
     c->max_connections = 1024;
     c->max_connections_per_address = 128;
@@ -143,6 +144,7 @@ enum key_kind {
     K_NETS,
     K_PATH,
     K_NAME,
+    K_USER,
     K_URL,
     K_WEBHOOK, /* an https URL that may have a path and query, but no user:password@ */
     K_ALG,
@@ -178,6 +180,7 @@ static const struct key_def keys[] = {
     {"signing_keys_pkcs11", K_PKCS11, OFF(signing_keys_pkcs11), 0, 0},
     {"key_process", K_BOOL_ENABLED, OFF(key_process), 0, 0},
     {"kek_env", K_NAME, OFF(kek_env), 0, 0},
+    {"user", K_USER, OFF(user), 0, 0},
     {"public_url", K_URL, OFF(public_url), 0, 0},
     {"default_signing_alg", K_ALG, OFF(default_signing_alg), 0, 0},
     {"max_body_size", K_SIZE, OFF(max_body_size), 1024, 64ULL << 20},
@@ -256,6 +259,21 @@ static void mark_set(struct att_config *c, const char *key)
     }
 }
 
+/* A user name as useradd takes it: [a-z_][a-z0-9_-]*, up to 32 characters. */
+static bool valid_user_name(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > 32 || !((v[0] >= 'a' && v[0] <= 'z') || v[0] == '_')) {
+        return false;
+    }
+    for (const char *p = v; *p != 0; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool valid_env_name(const char *v)
 {
     if (v[0] == 0 || (v[0] >= '0' && v[0] <= '9')) {
@@ -329,6 +347,12 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
             return ATT_ERR_CONFIG;
         }
         return set_string(field, sizeof(c->kek_env), value, msg, msg_len, key);
+    case K_USER:
+        if (!valid_user_name(value)) {
+            snprintf(msg, msg_len, "%s: expected a user name ([a-z_][a-z0-9_-]*, at most 32)", key);
+            return ATT_ERR_CONFIG;
+        }
+        return set_string(field, sizeof(c->user), value, msg, msg_len, key);
     case K_URL:
         if (att_provider_issuer_check(value) != ATT_OK) {
             snprintf(msg, msg_len,

@@ -42,7 +42,10 @@ struct att_config {
     char kek_pkcs11[ATT_CONFIG_PATH_MAX];
     /* The PKCS#11 token in which new token signing keys are made (src/seal/pkcs11.h). */
     char signing_keys_pkcs11[ATT_CONFIG_PATH_MAX];
-    bool key_process; /* keys in a process of their own (src/keyd); default off for now */
+    bool key_process; /* keys in a process of their own (src/keyd) */
+    /* Started as root, attestd and its key worker become this user (server/privdrop.h);
+     * "" = stay who started it. */
+    char user[33];
     char public_url[512];
     enum att_jws_alg default_signing_alg;
     size_t max_body_size;

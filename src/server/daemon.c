@@ -9,6 +9,7 @@
 #include "server/daemon.h"
 
 #include "server/daemon_int.h"
+#include "server/privdrop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -288,6 +289,36 @@ static int keep_keys_out_of_core_dumps(const struct att_config *cfg)
     }
     att_log(ATT_LOG_INFO, "core dumps disabled", "dumpable",
             json_integer(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)), NULL);
+    return 0;
+}
+
+/*
+ * Give up root (server/privdrop.h) once the listeners are bound and the TLS key is read; the
+ * data directory must then belong to the service user.
+ */
+static int drop_privileges(const struct att_config *cfg)
+{
+    char msg[512];
+    if (geteuid() == 0 && cfg->user[0] == 0) {
+        att_log(ATT_LOG_WARN,
+                "attestd runs as root: set user = NAME (a service user) to give root up once "
+                "started",
+                NULL);
+    }
+    if (att_privdrop(cfg->user, cfg->core_dumps, msg, sizeof(msg)) != ATT_OK) {
+        return att_daemon_startup_error("user", msg);
+    }
+    if (cfg->user[0] != 0) {
+        att_log(ATT_LOG_INFO, "running as the service user", "user", json_string(cfg->user), "uid",
+                json_integer(getuid()), NULL);
+        if (access(cfg->data_dir, R_OK | W_OK | X_OK) != 0 && errno != ENOENT) {
+            snprintf(msg, sizeof(msg),
+                     "%s: %s for user %s (chown -R %s it; the KEK file may stay "
+                     "root's)",
+                     cfg->data_dir, strerror(errno), cfg->user, cfg->user);
+            return att_daemon_startup_error("data_dir", msg);
+        }
+    }
     return 0;
 }
 
@@ -637,17 +668,8 @@ static size_t test_backoff_slots(void)
     return 0;
 }
 
-int att_daemon_run(const struct att_config *cfg, char *const *argv)
+int att_daemon_open_log(const struct att_config *cfg)
 {
-    struct daemon d;
-    struct att_kek kek;
-    char msg[2048];
-    int code = 1;
-    sigset_t sigs;
-
-    memset(&d, 0, sizeof(d));
-    memset(&kek, 0, sizeof(kek));
-    d.cfg = cfg;
     if (strcmp(cfg->log_output, "syslog") == 0) {
         att_err rc = att_log_open_syslog(cfg->syslog_socket, cfg->log_level);
         if (rc != ATT_OK) {
@@ -666,6 +688,23 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
         return 1;
     }
     att_log_summary_set_interval(cfg->log_summary_interval);
+    return 0;
+}
+
+int att_daemon_run(const struct att_config *cfg, char *const *argv)
+{
+    struct daemon d;
+    struct att_kek kek;
+    char msg[2048];
+    int code = 1;
+    sigset_t sigs;
+
+    memset(&d, 0, sizeof(d));
+    memset(&kek, 0, sizeof(kek));
+    d.cfg = cfg;
+    if (att_daemon_open_log(cfg) != 0) {
+        return 1;
+    }
     if (keep_keys_out_of_core_dumps(cfg) != 0) {
         goto out;
     }
@@ -684,11 +723,6 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
         code = att_daemon_startup_error("https client", "cannot initialise libcurl");
         goto out;
     }
-    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(msg, sizeof(msg), "%s: %s", cfg->data_dir, strerror(errno));
-        code = att_daemon_startup_error("data_dir", msg);
-        goto out;
-    }
     SSL_CTX *ctx = NULL;
     if (load_tls(cfg, &ctx, msg, sizeof(msg)) != ATT_OK) {
         code = att_daemon_startup_error("tls", msg);
@@ -703,6 +737,14 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
     }
     if (d.keyd == NULL && att_daemon_load_kek(cfg, &kek, msg, sizeof(msg)) != ATT_OK) {
         code = att_daemon_startup_error("key-encryption key", msg);
+        goto out;
+    }
+    if (drop_privileges(cfg) != 0) { /* all that needs root is done */
+        goto out;
+    }
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(msg, sizeof(msg), "%s: %s", cfg->data_dir, strerror(errno));
+        code = att_daemon_startup_error("data_dir", msg);
         goto out;
     }
     att_err rc = att_store_open_sqlite(cfg->database, &d.store);

@@ -8,12 +8,15 @@
 
 #include "server/config.h"
 
-/* Run the service; returns the process exit code (0 after a clean drain). */
 /*
- * Run the service. `argv` is attestd's own command line: with key_process = enabled it starts
- * the key process with the same arguments (src/keyd/keyd.h).
+ * Run the service; returns the process exit code (0 after a clean drain). `argv` is attestd's
+ * own command line: with key_process = enabled it starts the key process with the same
+ * arguments (src/keyd/keyd.h).
  */
 int att_daemon_run(const struct att_config *cfg, char *const *argv);
+
+/* Log where the configuration says (log_output); 1 with the reason on stderr when it cannot. */
+int att_daemon_open_log(const struct att_config *cfg);
 
 /* The KEK as the configuration names it (kek_pkcs11, kek_env or kek_file); `msg` says why not. */
 struct att_kek;

@@ -91,7 +91,13 @@ int att_daemon_start_key_process(struct daemon *d, char *const *argv)
 {
     char msg[1024];
     if (att_keyd_start(argv, &d->keyd, msg, sizeof(msg)) != ATT_OK) {
-        return att_daemon_startup_error("key process", msg);
+        /* "step: detail", the step one of attestd's own (the worker's start-up mirrors it) */
+        char *detail = strstr(msg, ": ");
+        if (detail == NULL) {
+            return att_daemon_startup_error("key process", msg);
+        }
+        *detail = 0;
+        return att_daemon_startup_error(msg, detail + 2);
     }
     if (d->cfg->kek_pkcs11[0] == 0 && getenv(d->cfg->kek_env) != NULL) {
         att_kek_forget_env(d->cfg->kek_env);

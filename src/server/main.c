@@ -95,8 +95,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "attestd: %s\n", msg);
         return 2;
     }
-    if (key_process) {
-        return att_keyd_main(&cfg, ATT_KEYD_FD);
+    if (key_process) { /* it logs where attestd does */
+        return att_daemon_open_log(&cfg) != 0 ? 1 : att_keyd_main(&cfg, ATT_KEYD_FD);
     }
     return att_daemon_run(&cfg, argv);
 }

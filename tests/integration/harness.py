@@ -845,3 +845,26 @@ def client_token(d, client_id, secret):
     if status != 200:
         raise AssertionError(f"token request for {client_id} failed: {status} {data!r}")
     return json.loads(data)["access_token"]
+
+
+def children_of(pid):
+    """The children of `pid`, read from /proc (a fresh Debian has no pgrep)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def only_child(pid):
+    kids = children_of(pid)
+    assert len(kids) == 1, kids
+    return kids[0]

@@ -178,10 +178,13 @@ class SyslogTest(unittest.TestCase):
         rid = headers["x-ms-request-id"]
         wait_for(lambda: any(e.get("request_id") == rid and e["msg"] == "request"
                              for e in self.events()), what="the request's line")
+        # attestd's own lines, and its key supervisor's and worker's, each with its own pid
+        supervisor = h.only_child(self.d.proc.pid)
+        ours = {self.d.proc.pid, supervisor, *h.children_of(supervisor)}
         for d in list(self.datagrams):
             m = SYSLOG_LINE.match(d)
             self.assertIsNotNone(m, d)
-            self.assertEqual(int(m.group(2)), self.d.proc.pid)
+            self.assertIn(int(m.group(2)), ours, d)
             level = json.loads(m.group(3))["level"]
             # facility daemon (3): debug 31, info 30, warn 28, error 27
             self.assertEqual(int(m.group(1)), {"debug": 31, "info": 30, "warn": 28,

@@ -1,0 +1,87 @@
+/*
+ * supervisor.c - the key supervisor: the process attestd starts as its key process (keyd.h).
+ *
+ * It holds no key. It stays whoever started attestd (root, for a service that drops
+ * privileges), single-threaded, and does one thing: when the network process asks for a
+ * session on the control socket, it ends the previous key worker, forks a new one on a new
+ * socket pair and passes the network process its end. The worker reads the KEK - which is why
+ * the supervisor keeps root: a worker that died is replaced without the network process ever
+ * having the rights to read the KEK - and then gives up root itself (server.c).
+ *
+ * Input trust: the control socket carries one byte per request from the network process,
+ * which may be hostile: anything but ATT_KEYD_NEW_SESSION ends the supervisor (and with it
+ * the worker); descriptors it might send are discarded by recv(2).
+ */
+#include "keyd/keyd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "keyd/proto.h"
+
+/* Not dumpable, no core, and gone with its parent: true unless the parent is already gone. */
+bool att_keyd_harden(void)
+{
+    struct rlimit none = {0, 0};
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    (void)setrlimit(RLIMIT_CORE, &none);
+    return getppid() != 1; /* a parent that died before PDEATHSIG was set */
+}
+
+static void end_worker(pid_t *worker)
+{
+    if (*worker > 0) {
+        (void)kill(*worker, SIGKILL);
+        (void)waitpid(*worker, NULL, 0);
+        *worker = 0;
+    }
+}
+
+/* A new worker on a new socket pair: its end passed to the network process. */
+static void new_session(const struct att_config *cfg, int ctl, pid_t *worker)
+{
+    int sv[2];
+    end_worker(worker);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        att_ignore_err(att_keyd_send_fd(ctl, 1, -1));
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) { /* single-threaded: the child may run on */
+        close(ctl);
+        close(sv[0]);
+        _exit(att_keyd_worker_main(cfg, sv[1]));
+    }
+    close(sv[1]);
+    *worker = pid > 0 ? pid : 0;
+    att_ignore_err(att_keyd_send_fd(ctl, pid > 0 ? 0 : 1, sv[0]));
+    close(sv[0]);
+}
+
+int att_keyd_main(const struct att_config *cfg, int ctl)
+{
+    pid_t worker = 0;
+    if (!att_keyd_harden()) {
+        return 1;
+    }
+    for (;;) {
+        uint8_t req;
+        ssize_t n = recv(ctl, &req, 1, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n != 1 || req != ATT_KEYD_NEW_SESSION) {
+            break; /* the network process is gone, or speaks nonsense */
+        }
+        new_session(cfg, ctl, &worker);
+    }
+    end_worker(&worker);
+    close(ctl);
+    return 0;
+}
