@@ -331,6 +331,9 @@ static void token_signed(void *arg, att_err rc, const uint8_t *sig, size_t len)
                                      : rc == ATT_ERR_KEYD_UNAVAILABLE
                                          ? "the token could not be signed: the key process did "
                                            "not answer; retry"
+                                     : rc == ATT_ERR_TOKEN_UNAVAILABLE
+                                         ? "the token could not be signed: the PKCS#11 token "
+                                           "did not answer; retry"
                                          : "the token could not be signed");
 }
 

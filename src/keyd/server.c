@@ -38,6 +38,9 @@ struct keyd {
     struct att_keyring *kr;
     struct att_provider_set *set;
     struct att_auth *auth;
+    /* A PKCS#11 token stopped answering: this worker ends after answering, and the next one
+     * opens a new session (a module keeps no session across processes). */
+    bool token_failed;
 };
 
 /*
@@ -263,6 +266,7 @@ static att_err answer(struct keyd *k, struct att_bytes msg, struct att_buf *out)
     case ATT_KEYD_UPKEEP: rc = handle_upkeep(k, &body, out); break;
     default: rc = ATT_ERR_KEYD_REFUSED; break;
     }
+    k->token_failed = k->token_failed || rc == ATT_ERR_TOKEN_UNAVAILABLE;
     if (rc != ATT_OK) { /* an answer with the error and no body */
         out->len = head;
         out->data[head - 2] = (uint8_t)((unsigned)rc >> 8);
@@ -285,10 +289,17 @@ static void serve(struct keyd *k, int fd)
         if (att_keyd_reader_next(&in, fd, &msg) != ATT_OK || answer(k, msg, &out) != ATT_OK) {
             break; /* the network process is gone, or speaks nonsense: end */
         }
-        if (att_keyd_reader_ready(&in) && out.len < FLUSH_AT) {
+        if (att_keyd_reader_ready(&in) && out.len < FLUSH_AT && !k->token_failed) {
             continue;
         }
         if (att_keyd_send(fd, &out) != ATT_OK) {
+            break;
+        }
+        if (k->token_failed) { /* what is unanswered is asked again of the next worker */
+            att_log(ATT_LOG_ERROR,
+                    "the PKCS#11 token failed; this key worker ends so that the next one opens "
+                    "the token again",
+                    NULL);
             break;
         }
         att_wipe(out.data, out.len); /* what was sent, not the whole capacity */

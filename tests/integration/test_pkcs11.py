@@ -3,7 +3,8 @@ initialise a token, make the KEK in it with `attestctl kek generate --pkcs11`, r
 service's KEK from its file into the token, run attestd with `kek_pkcs11` and no key file,
 attest and verify the tokens with /certs, then rotate back out of the token into a new file.
 Refusals name their cause: a wrong PIN, no such token, no such key, a key that exists already,
-a PIN file others can read.
+a PIN file others can read. Token signing keys (signing_keys_pkcs11) sign in the token; a token
+that stops answering gives 503s until it is back, then a new key worker opens it again.
 """
 import json
 import os
@@ -16,6 +17,8 @@ import harness as h
 import test_attest_testpki as tp
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+API = "?api-version=2020-10-01"
 
 
 class SoftHsm:
@@ -203,6 +206,37 @@ class TokenSigningKeysTest(SoftHsmDaemonTest):
         p = h.run_attestd(["--config", self.no_token_config(), "--data-dir", d.data])
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("providers", h.startup_failure(p))
+
+    def test_token_outage_then_back(self):
+        """A token that stops answering (its storage gone): the worker says so, ends, and a
+        new one is started once the token is back - a new process, a new session - while
+        tokens get a 503 that names the token or the key process, and /certs is served."""
+        d = self.d
+        restarts = len([e for e in d.log_events() if e.get("msg") == "restarted the key worker"])
+        self.attest()
+        tokens = os.path.join(self.hsm.dir, "tokens")
+        os.rename(tokens, tokens + ".away")
+        try:
+            status, _, body = self.attest_raw()
+            self.assertEqual(status, 503, body)
+            self.assertIn("the PKCS#11 token did not answer", json.loads(body)["error"]["message"])
+            d.wait_log("cannot restart the key worker")
+            status, _, body = self.attest_raw()
+            self.assertEqual(status, 503, body)
+            self.assertIn("did not answer; retry", json.loads(body)["error"]["message"])
+            self.assertEqual(d.get_json("/certs")[0], 200)
+        finally:
+            os.rename(tokens + ".away", tokens)
+        d.wait_log("restarted the key worker", count=restarts + 1)
+        self.attest()
+
+    def attest_raw(self):
+        return self.d.request(
+            "POST", "/attest/SgxEnclave" + API,
+            body=json.dumps({"quote": h.b64url_encode(self.quote),
+                             "runtimeData": {"data": h.b64url_encode(tp.RUNTIME_JSON),
+                                             "dataType": "Binary"}}).encode(),
+            headers={"Content-Type": "application/json"})
 
     def token_objects(self):
         return sum(len([f for f in files if f.endswith(".object")])
