@@ -89,6 +89,12 @@ static att_err setup(struct keyd *k, char *msg, size_t n)
         rc = att_auth_new(k->store, k->kr, cfg->public_url, att_time_now(), &k->auth);
         snprintf(msg, n, "auth key: %s", att_err_str(rc));
     }
+    /* The looks (UPKEEP) write the store; signatures queued behind one must not wait out a
+     * lock held elsewhere: a look that cannot write tries again at the next. */
+    if (rc == ATT_OK) {
+        rc = att_store_set_lock_wait(k->store, ATT_KEY_LOOK_LOCK_WAIT_MS);
+        snprintf(msg, n, "store: %s", att_err_str(rc));
+    }
     return rc;
 }
 

@@ -22,6 +22,9 @@
 
 /* Seconds between a daemon's looks at the store's keys (new keys, rotations due, retirements). */
 #define ATT_KEY_CHECK_INTERVAL 10
+/* How long a look waits for a store another process has locked: the look tries again later,
+ * and what is queued behind it (the key worker's signatures) must not wait 5 s meanwhile. */
+#define ATT_KEY_LOOK_LOCK_WAIT_MS 250
 /* Keys a provider may have at once (signing, waiting and retired but still published). */
 #define ATT_PROVIDER_KEYS_MAX 8
 

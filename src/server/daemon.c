@@ -748,6 +748,10 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
         goto out;
     }
     att_err rc = att_store_open_sqlite(cfg->database, &d.store);
+    if (rc == ATT_OK && d.keyd == NULL) { /* with a key process, the looks happen there */
+        rc = att_store_open_sqlite(cfg->database, &d.look_store);
+        rc = rc == ATT_OK ? att_store_set_lock_wait(d.look_store, ATT_KEY_LOOK_LOCK_WAIT_MS) : rc;
+    }
     if (rc != ATT_OK) {
         snprintf(msg, sizeof(msg), "%s: %s", cfg->database, att_err_str(rc));
         code = att_daemon_startup_error("store", msg);
@@ -877,6 +881,7 @@ out:
     att_backoff_free(d.backoff);
     att_keyring_free(d.keyring);
     att_keyd_stop(d.keyd); /* after the trail's last checkpoint, which it signed */
+    att_store_close(d.look_store);
     att_store_close(d.store);
     att_kek_wipe(&kek);
     att_https_global_cleanup();

@@ -24,6 +24,9 @@ struct daemon {
     struct att_tpm_source tpm;
     struct att_policy_cache *policy_cache;
     struct att_store *store;
+    /* The key look's own connection, with a short lock wait (ATT_KEY_LOOK_LOCK_WAIT_MS): on the
+     * shared one, its wait for a lock would hold up every thread using the store. */
+    struct att_store *look_store;
     struct att_keyring *keyring;
     struct att_auth *auth;
     struct att_backoff *backoff;
@@ -37,6 +40,7 @@ struct daemon {
     /* The provider set last installed in `api` (owned there; replaced only by this thread). */
     const struct att_provider_set *providers;
     int64_t next_key_check; /* att_time_mono_ms() of the next look at the signing keys */
+    bool providers_stale;   /* the last look's new keys could not be loaded */
     struct att_keyd *keyd;  /* the key process (key_process = enabled), or NULL */
 };
 

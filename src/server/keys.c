@@ -194,17 +194,18 @@ void att_daemon_keys_check(struct daemon *d)
      * process, the look happens there (it holds the keys that make and destroy keys). */
     att_err upkeep = d->keyd != NULL
                          ? att_keyd_upkeep(d->keyd, att_time_now(), &cfg, key_event, d, &changed)
-                         : att_provider_keys_upkeep(d->store, d->keyring, d->providers, &cfg,
+                         : att_provider_keys_upkeep(d->look_store, d->keyring, d->providers, &cfg,
                                                     att_time_now(), key_event, d, &changed);
     if (upkeep != ATT_OK) {
         att_log(ATT_LOG_WARN, "the look at the signing keys failed; trying again", "error",
                 json_string(att_err_name(upkeep)), "retry_in_s",
                 json_integer(ATT_KEY_CHECK_INTERVAL), NULL);
     }
-    if (!changed) {
+    if (!changed && !d->providers_stale) {
         return;
     }
     att_err rc = att_daemon_install_providers(d, NULL);
+    d->providers_stale = rc != ATT_OK; /* tried again at the next look, changes or not */
     if (rc == ATT_OK) {
         att_log(ATT_LOG_INFO, "loaded the providers' new signing keys", NULL);
     } else {

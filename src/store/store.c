@@ -183,6 +183,12 @@ att_err att_store_ping(struct att_store *s)
     return s->ops->ping(s);
 }
 
+att_err att_store_set_lock_wait(struct att_store *s, int ms)
+{
+    ATT_ENSURE(HAS_OP(s, set_lock_wait) && ms >= 0 && ms <= 60000, ATT_ERR_ARG);
+    return s->ops->set_lock_wait(s, ms);
+}
+
 att_err att_store_schema_version(struct att_store *s, int *out)
 {
     ATT_ENSURE(HAS_OP(s, schema_version) && out != NULL, ATT_ERR_ARG);

@@ -225,6 +225,7 @@ struct att_store_ops {
     att_err (*schema_version)(struct att_store *s, int *out);
     att_err (*snapshot)(struct att_store *s, const char *path);
     att_err (*check)(struct att_store *s);
+    att_err (*set_lock_wait)(struct att_store *s, int ms);
     att_err (*begin)(struct att_store *s);
     att_err (*commit)(struct att_store *s);
     att_err (*rollback)(struct att_store *s);
@@ -339,6 +340,13 @@ att_err att_store_open_sqlite(const char *path, struct att_store **out) ATT_WUR;
 void att_store_close(struct att_store *s);
 
 att_err att_store_ping(struct att_store *s) ATT_WUR;
+/*
+ * How long an operation of this handle waits for a lock another process holds (5 s when
+ * opened) before it fails with ATT_ERR_STORE_BUSY. Work that may simply try again later (the
+ * key look) sets it short, so that a long write elsewhere does not hold it - and everything
+ * queued behind it - up.
+ */
+att_err att_store_set_lock_wait(struct att_store *s, int ms) ATT_WUR;
 att_err att_store_schema_version(struct att_store *s, int *out) ATT_WUR;
 /* The newest schema version this binary knows. */
 int att_store_schema_latest(void);

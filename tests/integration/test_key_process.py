@@ -186,6 +186,27 @@ class KeyProcessTest(unittest.TestCase):
         self.assertTrue(d.running(), d.logs()[-2000:])
         self.assertEqual(d.request("GET", "/healthz")[0], 200)
 
+    def test_7_a_locked_store_does_not_stall_signing(self):
+        """While another process holds the store's write lock, the worker's look (which writes)
+        gives up within a quarter second and tries again at the next, instead of keeping the
+        signatures queued behind it waiting for the 5 s lock timeout."""
+        d = self.d
+        db = sqlite3.connect(os.path.join(d.data, "attestd.db"), isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        slowest = 0
+        try:
+            until = time.monotonic() + 12  # longer than the 10 s between looks
+            while time.monotonic() < until:
+                started = time.monotonic()
+                tp.attest_token(d, self.quote)
+                slowest = max(slowest, time.monotonic() - started)
+                time.sleep(0.25)
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        self.assertLess(slowest, 2, "an attestation waited for the look's lock")
+        d.wait_log("the look at the signing keys failed; trying again")
+
     def attest_many(self, n, workers):
         """n attestations from `workers` clients at once, each with a nonce of its own:
         [(status, body, nonce)]."""

@@ -53,6 +53,12 @@ static att_err sq_ping(struct att_store *s)
     return att_sqlite_exec(att_sqlite_db(s), "SELECT 1");
 }
 
+static att_err sq_set_lock_wait(struct att_store *s, int ms)
+{
+    int rc = sqlite3_busy_timeout(att_sqlite_db(s), ms);
+    return rc == SQLITE_OK ? ATT_OK : att_sqlite_err(rc);
+}
+
 static att_err sq_schema_version(struct att_store *s, int *out)
 {
     return att_sqlite_schema_version(att_sqlite_db(s), out);
@@ -126,6 +132,7 @@ static const struct att_store_ops sqlite_ops = {
     .schema_version = sq_schema_version,
     .snapshot = sq_snapshot,
     .check = sq_check,
+    .set_lock_wait = sq_set_lock_wait,
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
