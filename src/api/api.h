@@ -53,9 +53,13 @@ struct att_api {
     pthread_mutex_t lock;
     struct att_api_snapshot *current;
     struct att_store *store;
-    struct att_auth *auth;                 /* attestd's access tokens (not owned) */
-    struct att_backoff *backoff;           /* brute-force backoff (not owned; NULL = off) */
-    struct att_keyring *keyring;           /* seals policy versions (not owned) */
+    struct att_auth *auth;       /* attestd's access tokens (not owned) */
+    struct att_backoff *backoff; /* brute-force backoff (not owned; NULL = off) */
+    struct att_keyring *keyring; /* seals policy versions (not owned) */
+    /* Whether tokens can be signed now (the key process has a worker), for /readyz; NULL:
+     * always (the keys are in this process). */
+    bool (*signing_ok)(void *arg);
+    void *signing_arg;
     struct att_policy_cache *policy_cache; /* parsed policies in force (not owned) */
     struct att_collateral *collateral;     /* Intel collateral (not owned; NULL: none) */
     struct att_amd_collateral *amd;        /* AMD SEV-SNP collateral (not owned; NULL: none) */
@@ -125,6 +129,13 @@ bool att_api_is_light(void *arg, const struct att_http_request *req);
 
 /* ---- handlers (metadata.c, health.c) ---- */
 void att_api_get_certs(const struct att_api_call *call, struct att_http_response *resp);
+
+/*
+ * Answer a failure of ours: 503 "ServiceUnavailable" ("WHAT: the reason") when `rc` is a
+ * passing outage (the key process restarting, a locked store, a token that does not answer),
+ * else 500 "InternalServerError" with WHAT.
+ */
+void att_api_fail(struct att_http_response *resp, att_err rc, const char *what);
 void att_api_get_openid(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_healthz(const struct att_api_call *call, struct att_http_response *resp);
 void att_api_readyz(const struct att_api_call *call, struct att_http_response *resp);

@@ -1,7 +1,7 @@
 /*
  * health.c - GET /healthz (the process answers) and GET /readyz (the store
- * answers and every provider has a loaded signing key), and the readiness probe
- * that asks the store off the event loops.
+ * answers, every provider has a loaded signing key, and tokens can be signed: the key
+ * process has a worker), and the readiness probe that asks the store off the event loops.
  */
 #include "api/api.h"
 
@@ -87,10 +87,10 @@ void att_api_healthz(const struct att_api_call *call, struct att_http_response *
 }
 
 /*
- * Ready: the store answers, every provider has a loaded signing key and there is a default
- * provider. Everyone gets the status; an authenticated Reader of every provider also gets the
- * checks, the provider count and each collateral item's dates (what an anonymous caller need
- * not learn about the deployment).
+ * Ready: the store answers, every provider has a loaded signing key, there is a default
+ * provider, and the key process (if any) has a worker to sign with. Everyone gets the status; an
+ * authenticated Reader of every provider also gets the checks, the provider count and each
+ * collateral item's dates (what an anonymous caller need not learn about the deployment).
  */
 void att_api_readyz(const struct att_api_call *call, struct att_http_response *resp)
 {
@@ -107,16 +107,18 @@ void att_api_readyz(const struct att_api_call *call, struct att_http_response *r
     }
     bool keys_ok = call->providers->n > 0 && with_keys == call->providers->n &&
                    att_provider_set_default(call->providers) != NULL;
-    bool ready = store_ok && keys_ok;
+    const struct att_api *api = call->api;
+    bool signing_ok = api->signing_ok == NULL || api->signing_ok(api->signing_arg);
+    bool ready = store_ok && keys_ok && signing_ok;
     if (call->who == NULL) {
         send_doc(resp, ready ? 200 : 503,
                  json_pack("{s:s}", "status", ready ? "ready" : "not ready"));
         return;
     }
-    json_t *doc =
-        json_pack("{s:s,s:{s:s,s:{s:s,s:I}}}", "status", ready ? "ready" : "not ready", "checks",
-                  "store", store_ok ? "ok" : "unreachable", "keys", "status",
-                  keys_ok ? "ok" : "missing", "providers", (json_int_t)call->providers->n);
+    json_t *doc = json_pack(
+        "{s:s,s:{s:s,s:{s:s,s:I},s:s}}", "status", ready ? "ready" : "not ready", "checks", "store",
+        store_ok ? "ok" : "unreachable", "keys", "status", keys_ok ? "ok" : "missing", "providers",
+        (json_int_t)call->providers->n, "signing", signing_ok ? "ok" : "key process unavailable");
     /* Each collateral item's issue date, nextUpdate and age (detail, not a readiness check:
      * a node without collateral still serves everything else). */
     if (doc != NULL && store_ok && call->api->collateral != NULL) {

@@ -258,7 +258,7 @@ static void issue(const struct att_api_call *call, const struct att_principal_re
                       : NULL;
     char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (text == NULL || att_http_response_json(resp, 200, text, strlen(text)) != ATT_OK) {
-        att_http_error(resp, 500, "InternalServerError", "cannot issue the token");
+        att_api_fail(resp, rc, "cannot issue the token");
     } else {
         /* RFC 6749 §5.1: tokens must not be cached. */
         att_ignore_err(att_http_response_header(resp, "Cache-Control", "no-store"));

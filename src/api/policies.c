@@ -57,7 +57,7 @@ static void send_token(const struct att_api_call *call, json_t *claims,
     json_decref(claims);
     if (rc != ATT_OK) {
         att_buf_cleanup(&token);
-        att_http_error(resp, 500, "InternalServerError", "cannot sign the result token");
+        att_api_fail(resp, rc, "cannot sign the result token");
         return;
     }
     send_json(resp, 200, json_pack("{s:s}", "token", att_buf_cstr(&token)));
@@ -118,7 +118,7 @@ static void refused(const struct att_api_call *call, const char *what, const cha
         return;
     }
     log_change(call, what, type, NULL, att_err_name(rc));
-    att_http_error(resp, 500, "InternalServerError", "cannot store the policy change");
+    att_api_fail(resp, rc, "cannot store the policy change");
 }
 
 /* Attestations on this node use the new policy at once (others within the cache's lifetime). */
@@ -152,7 +152,7 @@ void att_api_policy_get(const struct att_api_call *call, struct att_http_respons
         att_policy_get(call->api->store, call->api->keyring, &call->provider->rec, type, 0, &s);
     if (rc != ATT_OK) {
         att_policy_state_cleanup(&s);
-        att_http_error(resp, 500, "InternalServerError", "cannot read the policy");
+        att_api_fail(resp, rc, "cannot read the policy");
         return;
     }
     json_t *claims = json_pack("{s:s%}", "x-ms-policy", (const char *)s.jws.data, s.jws.len);

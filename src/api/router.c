@@ -629,6 +629,17 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
     json_decref(call.audit_detail);
 }
 
+void att_api_fail(struct att_http_response *resp, att_err rc, const char *what)
+{
+    if (att_err_http_status(rc) != 503) {
+        att_http_error(resp, 500, "InternalServerError", what);
+        return;
+    }
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s: %s", what, att_err_str(rc));
+    att_http_error(resp, 503, "ServiceUnavailable", msg);
+}
+
 bool att_api_is_light(void *arg, const struct att_http_request *req)
 {
     (void)arg;

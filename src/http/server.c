@@ -24,6 +24,7 @@
 #include "http/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -1612,7 +1613,7 @@ att_err att_http_server_start(struct att_http_server *s)
                        w->handoff_ev != NULL,
                    ATT_ERR_INTERNAL);
         for (size_t j = 0; j < s->n_fds; j++) {
-            int fd = dup(s->fds[j]);
+            int fd = fcntl(s->fds[j], F_DUPFD_CLOEXEC, 0);
             ATT_ENSURE(fd >= 0, ATT_ERR_NET);
             w->listeners[j] = evconnlistener_new(
                 w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);

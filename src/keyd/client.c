@@ -33,8 +33,12 @@
 #include "core/timeutil.h"
 #include "keyd/proto.h"
 
-#define START_TIMEOUT_MS 120000 /* the first start may make RSA keys under sanitizers */
-#define WAIT_FOR_RESTART_MS 1000
+#define START_TIMEOUT_MS 120000  /* the first start may make RSA keys under sanitizers */
+#define RESTART_TIMEOUT_MS 10000 /* later ones load keys: the main thread waits that long */
+#define CTL_TIMEOUT_MS 5000      /* the supervisor answers at once, unless it is stuck */
+/* A request waits this long from the start of an outage for a new worker (the tick, once a
+ * second, asks for one), then fails at once until one is there. */
+#define WAIT_FOR_RESTART_MS 2000
 #define ARGV_MAX 64
 #define BATCH_MAX 64
 /* A batch fits in the socket's buffer: the key process answers once it has read all of it,
@@ -63,8 +67,11 @@ struct att_keyd {
     int fd;    /* the session with a key worker; -1 while down: set by the tick, given up by the
                   pipeline thread */
     bool busy; /* the pipeline thread is using fd */
-    int ctl;   /* the supervisor's control socket; -1 while it is down */
-    pid_t pid; /* the supervisor; 0 when none */
+    int64_t down_since; /* att_time_mono_ms() when fd went -1 */
+    int ctl;            /* the supervisor's control socket; -1 while it is down */
+    pid_t pid;          /* the supervisor; 0 when none */
+    uint32_t ctl_seq;   /* the last request on ctl; answered unless ctl_waiting */
+    bool ctl_waiting;   /* the tick's thread only, like ctl and pid */
     bool restartable;
     char *argv[ARGV_MAX + 2];
     struct att_keyd_reader in; /* the pipeline thread's */
@@ -107,19 +114,60 @@ static att_err spawn(struct att_keyd *k, char *msg, size_t n)
 }
 
 /*
- * Ask the supervisor for a key worker and wait for its READY message: ATT_OK with the
- * session's socket, or the worker's error with the reason in msg.
+ * The supervisor's answer to the request on ctl, waiting at most `ms`: a session socket, or -1.
+ * Answers to earlier requests (given up on, then answered late) are closed and skipped; a
+ * request not answered in time stays the one waited for, and no other is sent meanwhile, so a
+ * supervisor that was stuck cannot leave answers queued that end the workers it hands out.
  */
-static att_err new_session(struct att_keyd *k, int *fd_out, char *msg, size_t n)
+static int supervisor_answer(struct att_keyd *k, int ms)
 {
-    uint8_t req = ATT_KEYD_NEW_SESSION;
-    uint8_t started = 1;
-    int fd = -1;
-    if (send(k->ctl, &req, 1, MSG_NOSIGNAL) != 1 ||
-        att_keyd_recv_fd(k->ctl, &started, &fd) != ATT_OK || started != 0 || fd < 0) {
-        if (fd >= 0) {
-            close(fd);
+    if (!k->ctl_waiting) {
+        uint8_t req[ATT_KEYD_CTL_LEN] = {ATT_KEYD_NEW_SESSION};
+        k->ctl_seq++;
+        req[1] = (uint8_t)(k->ctl_seq >> 24);
+        req[2] = (uint8_t)(k->ctl_seq >> 16);
+        req[3] = (uint8_t)(k->ctl_seq >> 8);
+        req[4] = (uint8_t)k->ctl_seq;
+        if (send(k->ctl, req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req)) {
+            return -1;
         }
+        k->ctl_waiting = true;
+    }
+    int64_t until = att_time_mono_ms() + ms;
+    for (;;) {
+        struct pollfd p = {k->ctl, POLLIN, 0};
+        int64_t left = until - att_time_mono_ms();
+        if (poll(&p, 1, left > 0 ? (int)left : 0) != 1) {
+            return -1; /* still waiting: asked for again at the next tick */
+        }
+        uint8_t started = 1;
+        uint32_t seq = 0;
+        int fd = -1;
+        if (att_keyd_recv_fd(k->ctl, &started, &seq, &fd) != ATT_OK) {
+            return -1;
+        }
+        if (seq == k->ctl_seq) {
+            k->ctl_waiting = false;
+            if (started != 0 && fd >= 0) {
+                close(fd);
+                fd = -1;
+            }
+            return fd;
+        }
+        if (fd >= 0) {
+            close(fd); /* a late answer to a request given up on */
+        }
+    }
+}
+
+/*
+ * Ask the supervisor for a key worker and wait for its READY message (at most `ready_ms`):
+ * ATT_OK with the session's socket, or the worker's error with the reason in msg.
+ */
+static att_err new_session(struct att_keyd *k, int ready_ms, int *fd_out, char *msg, size_t n)
+{
+    int fd = supervisor_answer(k, CTL_TIMEOUT_MS);
+    if (fd < 0) {
         snprintf(msg, n, "key process: the supervisor did not start a key worker");
         return ATT_ERR_KEYD_UNAVAILABLE;
     }
@@ -129,7 +177,7 @@ static att_err new_session(struct att_keyd *k, int *fd_out, char *msg, size_t n)
     uint16_t code;
     struct att_rd body;
     att_keyd_reader_init(&in);
-    set_timeout(fd, START_TIMEOUT_MS);
+    set_timeout(fd, ready_ms);
     att_err rc = att_keyd_reader_next(&in, fd, &ready);
     if (rc == ATT_OK) {
         rc = att_keyd_split(ready, &id, &code, &body);
@@ -187,12 +235,13 @@ static struct request *take_batch(struct att_keyd *k)
     return first;
 }
 
-/* The key process's socket, marked busy; -1 when none came before `give_up`. */
-static int take_fd(struct att_keyd *k, int64_t give_up)
+/* The worker's socket, marked busy; -1 when none came within WAIT_FOR_RESTART_MS of the
+ * start of the outage. */
+static int take_fd(struct att_keyd *k)
 {
     pthread_mutex_lock(&k->lock);
-    while (k->fd < 0 && att_time_mono_ms() < give_up) { /* the tick starts a new one */
-        pthread_mutex_unlock(&k->lock);
+    while (k->fd < 0 && att_time_mono_ms() < k->down_since + WAIT_FOR_RESTART_MS) {
+        pthread_mutex_unlock(&k->lock); /* the tick asks the supervisor for a new one */
         usleep(20000);
         pthread_mutex_lock(&k->lock);
     }
@@ -209,6 +258,7 @@ static void give_back_fd(struct att_keyd *k, int fd, bool failed)
     if (failed && k->fd == fd) {
         close(fd);
         k->fd = -1; /* the tick asks the supervisor for another worker (it ends this one) */
+        k->down_since = att_time_mono_ms();
     }
     k->busy = false;
     pthread_mutex_unlock(&k->lock);
@@ -220,9 +270,8 @@ static void give_back_fd(struct att_keyd *k, int fd, bool failed)
 /* Send a batch and hand each answer to its request. */
 static void run_batch(struct att_keyd *k, struct request *batch)
 {
-    int64_t give_up = att_time_mono_ms() + WAIT_FOR_RESTART_MS;
     for (int attempt = 0; attempt < 2 && batch != NULL; attempt++) {
-        int fd = take_fd(k, give_up);
+        int fd = take_fd(k);
         if (fd < 0) {
             break;
         }
@@ -405,7 +454,7 @@ att_err att_keyd_start(char *const *argv, struct att_keyd **out, char *msg, size
     k->argv[i] = NULL;
     att_err rc = spawn(k, msg, n);
     if (rc == ATT_OK) {
-        rc = new_session(k, &k->fd, msg, n);
+        rc = new_session(k, START_TIMEOUT_MS, &k->fd, msg, n);
     }
     if (rc == ATT_OK) {
         /* The pipeline thread takes no signal: attestd's main thread waits for them. */
@@ -445,8 +494,16 @@ void att_keyd_stop(struct att_keyd *k)
     if (k->ctl >= 0) {
         close(k->ctl); /* so does the supervisor, ending the worker first */
     }
-    if (k->pid > 0) {
-        (void)waitpid(k->pid, NULL, 0);
+    if (k->pid > 0) { /* it ends at the EOF; one that is stuck is ended */
+        int64_t until = att_time_mono_ms() + 2000;
+        while (waitpid(k->pid, NULL, WNOHANG) == 0) {
+            if (att_time_mono_ms() >= until) {
+                (void)kill(k->pid, SIGKILL);
+                (void)waitpid(k->pid, NULL, 0);
+                break;
+            }
+            usleep(10000);
+        }
     }
     att_keyd_reader_cleanup(&k->in);
     att_buf_cleanup(&k->out);
@@ -458,6 +515,15 @@ void att_keyd_stop(struct att_keyd *k)
 pid_t att_keyd_pid(const struct att_keyd *k)
 {
     return k->pid;
+}
+
+bool att_keyd_ready(void *arg)
+{
+    struct att_keyd *k = arg;
+    pthread_mutex_lock(&k->lock);
+    bool ready = k->fd >= 0;
+    pthread_mutex_unlock(&k->lock);
+    return ready;
 }
 
 void att_keyd_set_restartable(struct att_keyd *k, bool on)
@@ -479,6 +545,7 @@ static void respawn_supervisor(struct att_keyd *k)
     close(k->ctl);
     k->ctl = -1;
     k->pid = 0;
+    k->ctl_waiting = false;
     char msg[512];
     if (k->restartable && spawn(k, msg, sizeof(msg)) != ATT_OK) {
         att_log(ATT_LOG_ERROR, "cannot restart the key supervisor", "reason", json_string(msg),
@@ -497,6 +564,7 @@ void att_keyd_tick(struct att_keyd *k)
         att_log(ATT_LOG_ERROR, "the key worker exited", NULL);
         close(k->fd);
         k->fd = -1;
+        k->down_since = att_time_mono_ms();
     }
     bool down = k->fd < 0;
     pthread_mutex_unlock(&k->lock);
@@ -505,7 +573,7 @@ void att_keyd_tick(struct att_keyd *k)
     }
     int fd = -1;
     char msg[512];
-    att_err rc = new_session(k, &fd, msg, sizeof(msg));
+    att_err rc = new_session(k, RESTART_TIMEOUT_MS, &fd, msg, sizeof(msg));
     if (rc != ATT_OK) {
         att_log(ATT_LOG_ERROR, "cannot restart the key worker", "error",
                 json_string(att_err_name(rc)), "reason", json_string(msg), NULL);
@@ -595,19 +663,12 @@ att_err att_keyd_open(struct att_keyd *k, const char *record_id, const void *blo
     return call(k, ATT_KEYD_OPEN, build_sign, &r, read_bytes, out);
 }
 
-struct upkeep_req {
-    int64_t now;
-    const struct att_key_upkeep *cfg;
-};
-
-static att_err build_upkeep(struct att_buf *b, const void *arg)
+/* UPKEEP has no body: the worker looks with its own clock and configuration. */
+static att_err build_nothing(struct att_buf *b, const void *arg)
 {
-    const struct upkeep_req *r = arg;
-    ATT_TRY(att_keyd_put_i64(b, r->now));
-    ATT_TRY(att_keyd_put_i64(b, r->cfg->rotation));
-    ATT_TRY(att_keyd_put_i64(b, r->cfg->lead));
-    ATT_TRY(att_keyd_put_i64(b, r->cfg->leeway));
-    return att_keyd_put_i64(b, r->cfg->token_lifetime);
+    (void)b;
+    (void)arg;
+    return ATT_OK;
 }
 
 struct upkeep_ans {
@@ -641,12 +702,10 @@ static att_err read_upkeep(struct att_rd *body, void *arg)
     return att_rd_end(body);
 }
 
-att_err att_keyd_upkeep(struct att_keyd *k, int64_t now, const struct att_key_upkeep *cfg,
-                        att_key_event_cb cb, void *arg, bool *changed)
+att_err att_keyd_upkeep(struct att_keyd *k, att_key_event_cb cb, void *arg, bool *changed)
 {
-    struct upkeep_req r = {now, cfg};
     struct upkeep_ans a = {cb, arg, false};
-    att_err rc = call(k, ATT_KEYD_UPKEEP, build_upkeep, &r, read_upkeep, &a);
+    att_err rc = call(k, ATT_KEYD_UPKEEP, build_nothing, NULL, read_upkeep, &a);
     *changed = a.changed;
     return rc;
 }

@@ -16,7 +16,7 @@
  *           a provider's key; access tokens, audit checkpoints for the access-token key).
  *   SEAL    record id, policy text  -> the sealed blob (table policy_versions only)
  *   OPEN    record id, sealed blob  -> the policy text (table policy_versions only)
- *   UPKEEP  time and key settings   -> rotations and destructions done, whether keys changed
+ *   UPKEEP  (nothing)               -> rotations and destructions done, whether keys changed
  *
  * Messages on a stream socket are framed u32 length | u32 id | u16 code | body, big-endian, at
  * most ATT_KEYD_MSG_MAX bytes after the length, and read with the bounded reader (proto.c); the
@@ -81,6 +81,8 @@ void att_keyd_stop(struct att_keyd *k);
  */
 void att_keyd_tick(struct att_keyd *k);
 pid_t att_keyd_pid(const struct att_keyd *k);
+/* Whether a worker is there to answer (for /readyz; `arg` is the struct att_keyd). */
+bool att_keyd_ready(void *arg);
 void att_keyd_set_restartable(struct att_keyd *k, bool on);
 
 att_err att_keyd_sign(struct att_keyd *k, const char *kid, const void *msg, size_t len,
@@ -96,7 +98,8 @@ att_err att_keyd_seal(struct att_keyd *k, const char *record_id, const void *pt,
                       struct att_buf *out) ATT_WUR;
 att_err att_keyd_open(struct att_keyd *k, const char *record_id, const void *blob, size_t len,
                       struct att_buf *out) ATT_WUR;
-att_err att_keyd_upkeep(struct att_keyd *k, int64_t now, const struct att_key_upkeep *cfg,
-                        att_key_event_cb cb, void *arg, bool *changed) ATT_WUR;
+/* One look at the signing keys, done by the worker with its own clock and configuration (a
+ * network process cannot make it think the time is later or the settings other). */
+att_err att_keyd_upkeep(struct att_keyd *k, att_key_event_cb cb, void *arg, bool *changed) ATT_WUR;
 
 #endif

@@ -184,13 +184,15 @@ att_err att_keyd_reader_next(struct att_keyd_reader *r, int fd, struct att_bytes
     }
 }
 
-att_err att_keyd_send_fd(int ctl, uint8_t byte, int fd)
+att_err att_keyd_send_fd(int ctl, uint8_t status, uint32_t seq, int fd)
 {
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } control;
-    struct iovec iov = {&byte, 1};
+    uint8_t msg[ATT_KEYD_CTL_LEN] = {status, (uint8_t)(seq >> 24), (uint8_t)(seq >> 16),
+                                     (uint8_t)(seq >> 8), (uint8_t)seq};
+    struct iovec iov = {msg, sizeof(msg)};
     struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
     memset(&control, 0, sizeof(control));
     if (fd >= 0) {
@@ -206,16 +208,17 @@ att_err att_keyd_send_fd(int ctl, uint8_t byte, int fd)
     do {
         w = sendmsg(ctl, &m, MSG_NOSIGNAL);
     } while (w < 0 && errno == EINTR);
-    return w == 1 ? ATT_OK : ATT_ERR_KEYD_UNAVAILABLE;
+    return w == (ssize_t)sizeof(msg) ? ATT_OK : ATT_ERR_KEYD_UNAVAILABLE;
 }
 
-att_err att_keyd_recv_fd(int ctl, uint8_t *byte, int *fd)
+att_err att_keyd_recv_fd(int ctl, uint8_t *status, uint32_t *seq, int *fd)
 {
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } control;
-    struct iovec iov = {byte, 1};
+    uint8_t msg[ATT_KEYD_CTL_LEN];
+    struct iovec iov = {msg, sizeof(msg)};
     struct msghdr m = {.msg_iov = &iov,
                        .msg_iovlen = 1,
                        .msg_control = control.buf,
@@ -223,9 +226,8 @@ att_err att_keyd_recv_fd(int ctl, uint8_t *byte, int *fd)
     ssize_t r;
     *fd = -1;
     do {
-        r = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC);
+        r = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC | MSG_WAITALL);
     } while (r < 0 && errno == EINTR);
-    ATT_ENSURE(r == 1, ATT_ERR_KEYD_UNAVAILABLE);
     /* Only our one descriptor: anything else in the control data is closed and refused. */
     bool extra = (m.msg_flags & MSG_CTRUNC) != 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
@@ -236,11 +238,13 @@ att_err att_keyd_recv_fd(int ctl, uint8_t *byte, int *fd)
             extra = true;
         }
     }
-    if (extra && *fd >= 0) {
+    if ((extra || r != (ssize_t)sizeof(msg)) && *fd >= 0) {
         close(*fd);
         *fd = -1;
     }
-    ATT_ENSURE(!extra, ATT_ERR_KEYD_UNAVAILABLE);
+    ATT_ENSURE(!extra && r == (ssize_t)sizeof(msg), ATT_ERR_KEYD_UNAVAILABLE);
+    *status = msg[0];
+    *seq = (uint32_t)msg[1] << 24 | (uint32_t)msg[2] << 16 | (uint32_t)msg[3] << 8 | msg[4];
     return ATT_OK;
 }
 

@@ -65,12 +65,13 @@ att_err att_keyd_reader_next(struct att_keyd_reader *r, int fd, struct att_bytes
 bool att_keyd_reader_ready(const struct att_keyd_reader *r);
 
 /*
- * The supervisor's control socket (supervisor.c): one byte each way, the answer (0: started,
- * 1: could not) carrying the new session's socket (SCM_RIGHTS, unix(7)). att_keyd_recv_fd gives
- * -1 when no descriptor came.
+ * The supervisor's control socket (supervisor.c): a request is 'N' | u32 sequence number, its
+ * answer status (0: started, 1: could not) | the same u32, carrying the new session's socket
+ * (SCM_RIGHTS, unix(7)). att_keyd_recv_fd gives -1 when no descriptor came.
  */
-att_err att_keyd_send_fd(int ctl, uint8_t byte, int fd) ATT_WUR;
-att_err att_keyd_recv_fd(int ctl, uint8_t *byte, int *fd) ATT_WUR;
+#define ATT_KEYD_CTL_LEN 5
+att_err att_keyd_send_fd(int ctl, uint8_t status, uint32_t seq, int fd) ATT_WUR;
+att_err att_keyd_recv_fd(int ctl, uint8_t *status, uint32_t *seq, int *fd) ATT_WUR;
 
 /* Split a received message: the id, the op (or, in an answer, the error), and the body. */
 att_err att_keyd_split(struct att_bytes msg, uint32_t *id, uint16_t *code,

@@ -61,6 +61,15 @@ static att_err setup(struct keyd *k, char *msg, size_t n)
         snprintf(msg, n, "user: %s", why);
     }
     if (rc == ATT_OK) {
+        rc = att_daemon_check_data_dir(cfg, why, sizeof(why));
+        snprintf(msg, n, "data_dir: %s", why);
+    }
+    /* A change of user clears the parent-death signal (prctl(2)): set it again. */
+    if (rc == ATT_OK && !att_keyd_harden()) {
+        rc = ATT_ERR_KEYD_UNAVAILABLE;
+        snprintf(msg, n, "key process: the supervisor is gone");
+    }
+    if (rc == ATT_OK) {
         rc = att_store_open_sqlite(cfg->database, &k->store);
         snprintf(msg, n, "store: %s: %s", cfg->database, att_err_str(rc));
     }
@@ -219,17 +228,11 @@ static void put_event(const struct att_key_event *e, void *arg)
 
 static att_err handle_upkeep(struct keyd *k, struct att_rd *body, struct att_buf *out)
 {
-    int64_t now;
-    struct att_key_upkeep cfg;
-    ATT_TRY(att_keyd_get_i64(body, &now));
-    ATT_TRY(att_keyd_get_i64(body, &cfg.rotation));
-    ATT_TRY(att_keyd_get_i64(body, &cfg.lead));
-    ATT_TRY(att_keyd_get_i64(body, &cfg.leeway));
-    ATT_TRY(att_keyd_get_i64(body, &cfg.token_lifetime));
+    /* The time and the settings are this process's own: a hostile network process could
+     * otherwise jump the clock years ahead and have the key of today retired and destroyed. */
+    const struct att_key_upkeep cfg = att_daemon_key_upkeep_config(k->cfg);
+    int64_t now = att_time_now();
     ATT_TRY(att_rd_end(body));
-    ATT_ENSURE(cfg.rotation >= 0 && cfg.lead >= 0 && cfg.leeway >= 0 && cfg.token_lifetime > 0 &&
-                   cfg.token_lifetime <= (int64_t)10 * 366 * 86400,
-               ATT_ERR_ARG);
     struct att_buf events;
     att_buf_init(&events, 1 << 16);
     struct events ev = {&events, 0, ATT_OK};

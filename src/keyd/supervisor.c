@@ -8,9 +8,9 @@
  * the supervisor keeps root: a worker that died is replaced without the network process ever
  * having the rights to read the KEK - and then gives up root itself (server.c).
  *
- * Input trust: the control socket carries one byte per request from the network process,
- * which may be hostile: anything but ATT_KEYD_NEW_SESSION ends the supervisor (and with it
- * the worker); descriptors it might send are discarded by recv(2).
+ * Input trust: the control socket carries five bytes per request from the network process,
+ * which may be hostile: anything but ATT_KEYD_NEW_SESSION and a sequence number ends the
+ * supervisor (and with it the worker); descriptors it might send are discarded by recv(2).
  */
 #include "keyd/keyd.h"
 
@@ -44,12 +44,12 @@ static void end_worker(pid_t *worker)
 }
 
 /* A new worker on a new socket pair: its end passed to the network process. */
-static void new_session(const struct att_config *cfg, int ctl, pid_t *worker)
+static void new_session(const struct att_config *cfg, int ctl, uint32_t seq, pid_t *worker)
 {
     int sv[2];
     end_worker(worker);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-        att_ignore_err(att_keyd_send_fd(ctl, 1, -1));
+        att_ignore_err(att_keyd_send_fd(ctl, 1, seq, -1));
         return;
     }
     pid_t pid = fork();
@@ -60,7 +60,7 @@ static void new_session(const struct att_config *cfg, int ctl, pid_t *worker)
     }
     close(sv[1]);
     *worker = pid > 0 ? pid : 0;
-    att_ignore_err(att_keyd_send_fd(ctl, pid > 0 ? 0 : 1, sv[0]));
+    att_ignore_err(att_keyd_send_fd(ctl, pid > 0 ? 0 : 1, seq, sv[0]));
     close(sv[0]);
 }
 
@@ -71,15 +71,17 @@ int att_keyd_main(const struct att_config *cfg, int ctl)
         return 1;
     }
     for (;;) {
-        uint8_t req;
-        ssize_t n = recv(ctl, &req, 1, 0);
+        uint8_t req[ATT_KEYD_CTL_LEN];
+        ssize_t n = recv(ctl, req, sizeof(req), MSG_WAITALL);
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        if (n != 1 || req != ATT_KEYD_NEW_SESSION) {
+        if (n != (ssize_t)sizeof(req) || req[0] != ATT_KEYD_NEW_SESSION) {
             break; /* the network process is gone, or speaks nonsense */
         }
-        new_session(cfg, ctl, &worker);
+        uint32_t seq =
+            (uint32_t)req[1] << 24 | (uint32_t)req[2] << 16 | (uint32_t)req[3] << 8 | req[4];
+        new_session(cfg, ctl, seq, &worker);
     }
     end_worker(&worker);
     close(ctl);

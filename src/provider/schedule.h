@@ -25,6 +25,8 @@
 /* How long a look waits for a store another process has locked: the look tries again later,
  * and what is queued behind it (the key worker's signatures) must not wait 5 s meanwhile. */
 #define ATT_KEY_LOOK_LOCK_WAIT_MS 250
+/* Keys one look makes at most (scheduled rotations; src/provider/upkeep.c). */
+#define ATT_KEY_ROTATIONS_PER_LOOK 2
 /* Keys a provider may have at once (signing, waiting and retired but still published). */
 #define ATT_PROVIDER_KEYS_MAX 8
 

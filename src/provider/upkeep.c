@@ -103,13 +103,20 @@ static void log_failure(const char *what, const char *provider, att_err rc)
             json_string(att_err_name(rc)), NULL);
 }
 
-/* Rotate and retire one provider's keys as due; *touched when the store changed. */
+/*
+ * Rotate and retire one provider's keys as due; *touched when the store changed. At most
+ * ATT_KEY_ROTATIONS_PER_LOOK keys are made per look (*made counts them): making an RSA key takes
+ * tens of milliseconds, and the key worker signs nothing meanwhile. The others wait for the
+ * next looks; their old keys sign until then.
+ */
 static att_err upkeep_one(struct att_store *store, struct att_keyring *kr, const char *name,
                           const struct att_key_upkeep *cfg, int64_t now, att_key_event_cb cb,
-                          void *arg, struct att_stored_keys *have, bool *touched)
+                          void *arg, struct att_stored_keys *have, bool *touched, size_t *made)
 {
     att_err first = ATT_OK;
-    if (att_key_rotation_due(have->times, have->n, now, cfg->rotation, cfg->lead)) {
+    if (*made < ATT_KEY_ROTATIONS_PER_LOOK &&
+        att_key_rotation_due(have->times, have->n, now, cfg->rotation, cfg->lead)) {
+        (*made)++;
         struct att_key_event e = {.kind = ATT_KEY_EVENT_MADE, .provider = name};
         att_err rc = att_provider_rotate_key(store, kr, name, now, cfg->lead, cfg->token_lifetime,
                                              e.kid, &e.at, NULL);
@@ -167,12 +174,13 @@ att_err att_provider_keys_upkeep(struct att_store *store, struct att_keyring *kr
         return rc;
     }
     *changed = names.n != set->n;
+    size_t made = 0;
     for (size_t i = 0; i < names.n; i++) {
         struct att_stored_keys have = {.n = 0};
         bool touched = false;
         rc = att_store_key_list(store, name[i], att_stored_keys_add, &have);
         if (rc == ATT_OK) {
-            rc = upkeep_one(store, kr, name[i], cfg, now, cb, arg, &have, &touched);
+            rc = upkeep_one(store, kr, name[i], cfg, now, cb, arg, &have, &touched, &made);
         } else {
             log_failure("cannot read a provider's signing keys", name[i], rc);
         }

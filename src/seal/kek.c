@@ -123,6 +123,26 @@ static att_err read_all(int fd, char *buf, size_t cap, size_t *got)
     return ATT_OK;
 }
 
+/*
+ * Whether a link at `path` may be followed: only when its directory belongs to root or to us
+ * and no one else may write it. Root reading a KEK out of the service user's data directory
+ * must not open whatever a link planted there names (a device, another secret).
+ */
+static bool link_may_be_followed(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash == NULL ? 1 : (slash == path ? 1 : (size_t)(slash - path));
+    if (n >= sizeof(dir)) {
+        return false;
+    }
+    memcpy(dir, slash == NULL ? "." : path, n);
+    dir[n] = 0;
+    struct stat st;
+    return stat(dir, &st) == 0 && (st.st_uid == 0 || st.st_uid == geteuid()) &&
+           (st.st_mode & 022) == 0;
+}
+
 att_err att_secret_file_read(const char *path, char *buf, size_t cap, size_t *len)
 {
     att_err rc = ATT_ERR_INTERNAL;
@@ -131,9 +151,10 @@ att_err att_secret_file_read(const char *path, char *buf, size_t cap, size_t *le
 
     ATT_CHECK(path != NULL && buf != NULL && cap > 0, ATT_ERR_ARG);
     /* O_NONBLOCK: a FIFO in place of the file must not hang us.
-     * Any failure to open (missing, unreadable) is ATT_ERR_IO; ATT_ERR_PERM
-     * means only "owned by someone else or mode too open". */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+     * Any failure to open (missing, unreadable, a link where links are not followed) is
+     * ATT_ERR_IO; ATT_ERR_PERM means only "owned by someone else or mode too open". */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                        (link_may_be_followed(path) ? 0 : O_NOFOLLOW));
     ATT_CHECK(fd >= 0, ATT_ERR_IO);
     ATT_CHECK(fstat(fd, &st) == 0, ATT_ERR_IO);
     ATT_CHECK(S_ISREG(st.st_mode), ATT_ERR_IO);

@@ -296,28 +296,42 @@ static int keep_keys_out_of_core_dumps(const struct att_config *cfg)
  * Give up root (server/privdrop.h) once the listeners are bound and the TLS key is read; the
  * data directory must then belong to the service user.
  */
+att_err att_daemon_check_data_dir(const struct att_config *cfg, char *msg, size_t n)
+{
+    if (cfg->user[0] == 0 || access(cfg->data_dir, R_OK | W_OK | X_OK) == 0 || errno == ENOENT) {
+        return ATT_OK;
+    }
+    snprintf(msg, n, "%s: %s for user %s (chown -R %s it; the KEK file may stay root's)",
+             cfg->data_dir, strerror(errno), cfg->user, cfg->user);
+    return ATT_ERR_PERM;
+}
+
 static int drop_privileges(const struct att_config *cfg)
 {
     char msg[512];
-    if (geteuid() == 0 && cfg->user[0] == 0) {
-        att_log(ATT_LOG_WARN,
-                "attestd runs as root: set user = NAME (a service user) to give root up once "
-                "started",
-                NULL);
+    uid_t uid;
+    gid_t gid;
+    /* The log file root made stays writable, and reopenable on SIGHUP, by the service user. */
+    if (geteuid() == 0 && cfg->user[0] != 0 && strcmp(cfg->log_output, "file") == 0 &&
+        att_privdrop_ids(cfg->user, &uid, &gid, msg, sizeof(msg)) == ATT_OK &&
+        chown(cfg->log_file, uid, gid) != 0) {
+        att_log(ATT_LOG_WARN, "cannot give the log file to the service user", "log_file",
+                json_string(cfg->log_file), "error", json_string(strerror(errno)), NULL);
     }
     if (att_privdrop(cfg->user, cfg->core_dumps, msg, sizeof(msg)) != ATT_OK) {
         return att_daemon_startup_error("user", msg);
     }
-    if (cfg->user[0] != 0) {
+    if (geteuid() == 0) {
+        att_log(ATT_LOG_WARN,
+                "attestd runs as root: set user = NAME (a service user, not root) to give root "
+                "up once started",
+                NULL);
+    } else if (cfg->user[0] != 0) {
         att_log(ATT_LOG_INFO, "running as the service user", "user", json_string(cfg->user), "uid",
                 json_integer(getuid()), NULL);
-        if (access(cfg->data_dir, R_OK | W_OK | X_OK) != 0 && errno != ENOENT) {
-            snprintf(msg, sizeof(msg),
-                     "%s: %s for user %s (chown -R %s it; the KEK file may stay "
-                     "root's)",
-                     cfg->data_dir, strerror(errno), cfg->user, cfg->user);
-            return att_daemon_startup_error("data_dir", msg);
-        }
+    }
+    if (att_daemon_check_data_dir(cfg, msg, sizeof(msg)) != ATT_OK) {
+        return att_daemon_startup_error("data_dir", msg);
     }
     return 0;
 }
@@ -836,6 +850,10 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
     d.providers = set;
     d.api.backoff = d.backoff;
     d.api.keyring = d.keyring;
+    if (d.keyd != NULL) {
+        d.api.signing_ok = att_keyd_ready;
+        d.api.signing_arg = d.keyd;
+    }
     d.api.audit = d.audit;
     d.api.http = d.http;
     d.api.started_at = att_time_now();

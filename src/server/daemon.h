@@ -6,6 +6,7 @@
 #ifndef ATT_SERVER_DAEMON_H
 #define ATT_SERVER_DAEMON_H
 
+#include "provider/provider.h"
 #include "server/config.h"
 
 /*
@@ -17,6 +18,12 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv);
 
 /* Log where the configuration says (log_output); 1 with the reason on stderr when it cannot. */
 int att_daemon_open_log(const struct att_config *cfg);
+
+/* The settings of the look at the signing keys (signing_key_rotation and the rest). */
+struct att_key_upkeep att_daemon_key_upkeep_config(const struct att_config *cfg);
+
+/* With `user`: the data directory must be the service user's (run as that user). */
+att_err att_daemon_check_data_dir(const struct att_config *cfg, char *msg, size_t n) ATT_WUR;
 
 /* The KEK as the configuration names it (kek_pkcs11, kek_env or kek_file); `msg` says why not. */
 struct att_kek;

@@ -118,6 +118,17 @@ static int64_t token_lifetime_bound(const struct att_config *cfg)
     return cfg->attest_token_lifetime;
 }
 
+struct att_key_upkeep att_daemon_key_upkeep_config(const struct att_config *cfg)
+{
+    const struct att_key_upkeep up = {
+        .rotation = cfg->signing_key_rotation,
+        .lead = cfg->signing_key_lead_time,
+        .leeway = cfg->signing_key_retire_leeway,
+        .token_lifetime = token_lifetime_bound(cfg),
+    };
+    return up;
+}
+
 /*
  * Load the providers and note in the store the keys this set will sign with (and for how long
  * their tokens live) before it is used: a set whose use cannot be noted is not used.
@@ -183,17 +194,12 @@ void att_daemon_keys_check(struct daemon *d)
         return;
     }
     d->next_key_check = now_ms + ATT_KEY_CHECK_INTERVAL * 1000;
-    const struct att_key_upkeep cfg = {
-        .rotation = d->cfg->signing_key_rotation,
-        .lead = d->cfg->signing_key_lead_time,
-        .leeway = d->cfg->signing_key_retire_leeway,
-        .token_lifetime = token_lifetime_bound(d->cfg),
-    };
+    const struct att_key_upkeep cfg = att_daemon_key_upkeep_config(d->cfg);
     bool changed = false;
     /* A provider that fails is logged there; the others are still looked after. With a key
      * process, the look happens there (it holds the keys that make and destroy keys). */
     att_err upkeep = d->keyd != NULL
-                         ? att_keyd_upkeep(d->keyd, att_time_now(), &cfg, key_event, d, &changed)
+                         ? att_keyd_upkeep(d->keyd, key_event, d, &changed)
                          : att_provider_keys_upkeep(d->look_store, d->keyring, d->providers, &cfg,
                                                     att_time_now(), key_event, d, &changed);
     if (upkeep != ATT_OK) {

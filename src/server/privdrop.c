@@ -15,8 +15,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-/* The user's ids, or a message saying there is no such user. */
-static att_err look_up(const char *user, uid_t *uid, gid_t *gid, char *msg, size_t n)
+att_err att_privdrop_ids(const char *user, uid_t *uid, gid_t *gid, char *msg, size_t n)
 {
     struct passwd pw;
     struct passwd *found = NULL;
@@ -51,7 +50,7 @@ att_err att_privdrop(const char *user, bool dumpable, char *msg, size_t n)
     if (user[0] != 0) {
         uid_t uid;
         gid_t gid;
-        ATT_TRY(look_up(user, &uid, &gid, msg, n));
+        ATT_TRY(att_privdrop_ids(user, &uid, &gid, msg, n));
         if (geteuid() == 0) {
             ATT_TRY(become(user, uid, gid, msg, n));
         } else if (geteuid() != uid) {

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "core/err.h"
 
@@ -22,5 +23,7 @@
  * user turns off.
  */
 att_err att_privdrop(const char *user, bool dumpable, char *msg, size_t n) ATT_WUR;
+/* The user's ids (msg: why not). */
+att_err att_privdrop_ids(const char *user, uid_t *uid, gid_t *gid, char *msg, size_t n) ATT_WUR;
 
 #endif

@@ -299,6 +299,7 @@ class WorkerRestartTest(unittest.TestCase):
 
     def test_kek_file_gone_for_a_while(self):
         d = self.start(env_kek=False)
+        owner = {"Authorization": "Bearer " + h.owner_token(d)}  # signed while it can be
         kek = os.path.join(d.data, "kek.key")
         os.rename(kek, kek + ".away")
         os.kill(key_process_pid(d), signal.SIGKILL)
@@ -311,10 +312,35 @@ class WorkerRestartTest(unittest.TestCase):
         self.assertIn("key process", error["message"], body)
         self.assertLess(time.monotonic() - started, 10, "the wait for a key worker is bounded")
         self.assertEqual(d.get_json("/certs")[0], 200)
+        self.assertEqual(d.get_json("/readyz")[0], 503, "a node that cannot sign is not ready")
+        status, _, body = d.request("GET", "/policies/SgxEnclave" + API, headers=owner)
+        self.assertEqual(status, 503, body)  # a passing outage, not a server error
+        self.assertIn("key process", json.loads(body)["error"]["message"])
         os.rename(kek + ".away", kek)
         d.wait_log("restarted the key worker", timeout=15)
         status, _, body = self.attest(d)
         self.assertEqual(status, 200, body)
+        self.assertEqual(d.get_json("/readyz")[0], 200)
+
+    def test_supervisor_stuck_for_a_while(self):
+        """A supervisor that does not answer for longer than the control socket's timeout:
+        the request stays the one waited for (no others pile up to be answered late and end
+        the workers handed out), and signing comes back once it runs again."""
+        d = self.start(env_kek=False)
+        sup = supervisor_pid(d)
+        os.kill(sup, signal.SIGSTOP)
+        try:
+            os.kill(key_process_pid(d), signal.SIGKILL)
+            time.sleep(12)
+        finally:
+            os.kill(sup, signal.SIGCONT)
+        d.wait_log("restarted the key worker", timeout=20)
+        time.sleep(3)  # a few ticks: the worker handed out must stay
+        for _ in range(3):
+            status, _, body = self.attest(d)
+            self.assertEqual(status, 200, body)
+        self.assertEqual(len([e for e in d.log_events()
+                              if e.get("msg") == "restarted the key worker"]), 1)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 import harness as h
@@ -142,6 +143,21 @@ class PrivilegeDropTest(unittest.TestCase):
         self.assertEqual(status_of(new)["Uid"].split()[0], str(NOBODY))
         self.assertEqual(status_of(d.proc.pid)["Uid"].split()[0], str(NOBODY))
         self.attest()
+
+    def test_5_worker_dies_with_the_supervisor(self):
+        """The change of user clears the parent-death signal; the worker sets it again, so a
+        supervisor killed takes its worker (and every key) with it. (Last: signing is gone
+        for good then - a new supervisor runs as nobody and cannot read the KEK.)"""
+        d = self.d
+        worker = key_process_pid(d)
+        os.kill(supervisor_pid(d), signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while os.path.exists(f"/proc/{worker}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(os.path.exists(f"/proc/{worker}"), "the worker outlived its supervisor")
+        d.wait_log("cannot restart the key worker", timeout=15)
+        self.assertEqual(d.get_json("/readyz")[0], 503)
+        self.assertEqual(d.get_json("/certs")[0], 200)
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root to give it up")
