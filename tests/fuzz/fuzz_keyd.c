@@ -7,9 +7,10 @@
  * a socket pair and read back with the reader, as the key process and the pipeline thread read
  * them (inputs over 60 KiB are cut: the socket would not take them in one write).
  * Each message's body is read in each shape a request or answer has: SIGN/SEAL/OPEN (str8 |
- * bytes32), UPKEEP (five i64), an answer's bytes32, an UPKEEP answer (u8 | u16 | events). Oracles
- * beyond the sanitizers: a message lies inside the input; a str8 read is NUL-terminated, shorter
- * than its buffer and holds no NUL; a bytes32 lies inside the input.
+ * bytes32), eight-byte integers (as UPKEEP took before it took no body), an answer's bytes32, an
+ * UPKEEP answer (u8 | u16 | events). Oracles beyond the sanitizers: a message lies inside the
+ * input; a str8 read is NUL-terminated, shorter than its buffer and holds no NUL; a bytes32 lies
+ * inside the input.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -51,7 +52,7 @@ static void read_message(struct att_bytes msg, size_t size)
         __builtin_trap();
     }
     att_ignore_err(att_rd_end(&again));
-    again = body; /* UPKEEP */
+    again = body; /* i64s */
     for (int i = 0; i < 5; i++) {
         int64_t v;
         if (att_keyd_get_i64(&again, &v) != ATT_OK) {

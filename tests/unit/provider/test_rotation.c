@@ -347,6 +347,40 @@ static void test_upkeep_sees_other_processes(void **state)
     att_provider_set_free(set);
 }
 
+static void count_made(const struct att_key_event *e, void *arg)
+{
+    *(int *)arg += e->kind == ATT_KEY_EVENT_MADE;
+}
+
+/* Many providers due at once: a look makes ATT_KEY_ROTATIONS_PER_LOOK keys (the key worker
+ * signs nothing while it makes them), the next looks the rest. */
+static void test_upkeep_rotations_per_look(void **state)
+{
+    struct fx *f = *state;
+    const struct att_key_upkeep cfg = {
+        .rotation = 1000, .lead = 100, .leeway = 30, .token_lifetime = 600};
+    const char *names[] = {"p1", "p2", "p3"};
+    for (size_t i = 0; i < 3; i++) {
+        EXPECT_OK(att_provider_create(f->store, f->kr, names[i], "https://attest.example/p",
+                                      ATT_JWS_ES256, false, NOW));
+    }
+    struct att_provider_set *set = load(f);
+    int made = 0;
+    bool changed = false;
+    EXPECT_OK(att_provider_keys_upkeep(f->store, f->kr, set, &cfg, NOW + 900, count_made, &made,
+                                       &changed));
+    assert_int_equal(made, ATT_KEY_ROTATIONS_PER_LOOK);
+    EXPECT_OK(att_provider_keys_upkeep(f->store, f->kr, set, &cfg, NOW + 910, count_made, &made,
+                                       &changed));
+    EXPECT_OK(att_provider_keys_upkeep(f->store, f->kr, set, &cfg, NOW + 920, count_made, &made,
+                                       &changed));
+    assert_int_equal(made, 4); /* the default provider ("tenant") and p1..p3, each once */
+    EXPECT_OK(att_provider_keys_upkeep(f->store, f->kr, set, &cfg, NOW + 930, count_made, &made,
+                                       &changed));
+    assert_int_equal(made, 4);
+    att_provider_set_free(set);
+}
+
 /* A reload keeps the floor: a clock set back does not bring a retired key back in a new set. */
 static void test_floor_carried_over_reloads(void **state)
 {
@@ -410,6 +444,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotate_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upkeep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upkeep_sees_other_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upkeep_rotations_per_look, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_floor_carried_over_reloads, setup, teardown),
     };
