@@ -38,6 +38,12 @@ struct keyd {
     struct att_keyring *kr;
     struct att_provider_set *set;
     struct att_auth *auth;
+    /* The last protected header found acceptable, with the key and kind it was checked for:
+     * a provider's tokens all carry the same one, so it is parsed once, not per token. */
+    char approved[HEADER_MAX];
+    size_t approved_len;
+    char approved_kid[ATT_KID_MAX + 1];
+    bool approved_provider_key;
     /* A PKCS#11 token stopped answering: this worker ends after answering, and the next one
      * opens a new session (a module keeps no session across processes). */
     bool token_failed;
@@ -128,8 +134,8 @@ static bool typ_allowed(const char *typ, bool provider_key)
     return strcmp(typ, "at+jwt") == 0 || strcmp(typ, ATT_AUDIT_CHECKPOINT_TYP) == 0;
 }
 
-static att_err check_header(struct att_bytes input, const char *kid, enum att_jws_alg alg,
-                            bool provider_key)
+static att_err check_header(struct keyd *k, struct att_bytes input, const char *kid,
+                            enum att_jws_alg alg, bool provider_key)
 {
     struct att_rd r;
     struct att_bytes head;
@@ -137,6 +143,10 @@ static att_err check_header(struct att_bytes input, const char *kid, enum att_jw
     att_rd_init(&r, input.ptr, input.len);
     ATT_TRY(att_rd_until(&r, '.', &head));
     ATT_ENSURE(head.len > 0 && head.len <= HEADER_MAX, ATT_ERR_JWS_FORMAT);
+    if (head.len == k->approved_len && memcmp(head.ptr, k->approved, head.len) == 0 &&
+        strcmp(kid, k->approved_kid) == 0 && provider_key == k->approved_provider_key) {
+        return ATT_OK; /* the very bytes checked before, for the same key and kind */
+    }
     att_buf_init(&raw, HEADER_MAX);
     att_err rc = att_b64url_decode((const char *)head.ptr, head.len, &raw);
     json_t *h = rc == ATT_OK
@@ -149,6 +159,12 @@ static att_err check_header(struct att_bytes input, const char *kid, enum att_jw
     bool ok = h_alg != NULL && strcmp(h_alg, att_jws_alg_name(alg)) == 0 && h_kid != NULL &&
               strcmp(h_kid, kid) == 0 && h_typ != NULL && typ_allowed(h_typ, provider_key);
     json_decref(h);
+    if (ok) {
+        memcpy(k->approved, head.ptr, head.len);
+        k->approved_len = head.len;
+        snprintf(k->approved_kid, sizeof(k->approved_kid), "%s", kid);
+        k->approved_provider_key = provider_key;
+    }
     return ok ? ATT_OK : ATT_ERR_KEYD_REFUSED;
 }
 
@@ -168,7 +184,7 @@ static att_err handle_sign(struct keyd *k, struct att_rd *body, struct att_buf *
         ATT_ENSURE(provider_key, ATT_ERR_NOT_FOUND);
     }
     struct att_signer *s = provider_key ? k->set->signer : att_auth_signer(k->auth);
-    ATT_TRY(check_header(input, kid, alg, provider_key));
+    ATT_TRY(check_header(k, input, kid, alg, provider_key));
     struct att_buf sig;
     att_buf_init(&sig, 4096);
     att_err rc = att_signer_sign(s, kid, input.ptr, input.len, &sig);
