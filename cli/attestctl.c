@@ -112,7 +112,7 @@ static void usage(FILE *f)
         "                                    into a new or empty DIR, only when every check\n"
         "                                    passes (the KEK must open every key)\n"
         "                                    sign a test token (marked x-attestd-test-token)\n"
-        "  version\n"
+        "  version                           (also --version)\n"
         "\n"
         "The store, keys and defaults are those of attestd with the same --config and\n"
         "--data-dir. A running attestd picks up provider changes on SIGHUP.\n",
@@ -849,17 +849,19 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"data-dir", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL;
     const char *data_dir = NULL;
     int ch;
     /* '+': stop at the first non-option, so subcommand flags are left to the subcommand. */
-    while ((ch = getopt_long(argc, argv, "+c:d:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+c:d:hV", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': config = optarg; break;
         case 'd': data_dir = optarg; break;
         case 'h': usage(stdout); return 0;
+        case 'V': printf("attestctl %s\n", ATT_VERSION); return 0;
         default: usage(stderr); return 2;
         }
     }

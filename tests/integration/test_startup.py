@@ -45,6 +45,15 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(proc.stdout, f"attestd {h.project_version()}\n")
         self.assertEqual(proc.stderr, "")
 
+    def test_attestctl_version(self):
+        """attestctl --version (issue 17: it was refused) and its version command agree."""
+        for args in (["--version"], ["-V"], ["version"]):
+            proc = subprocess.run([h.ATTESTCTL] + args, env=h.san_env(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, timeout=60)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(proc.stdout, f"attestctl {h.project_version()}\n", args)
+            self.assertEqual(proc.stderr, "")
+
     def test_unknown_flag_is_a_usage_error(self):
         proc = h.run_attestd(["--no-such-flag"])
         self.assertEqual(proc.returncode, 2)
