@@ -868,3 +868,11 @@ def only_child(pid):
     kids = children_of(pid)
     assert len(kids) == 1, kids
     return kids[0]
+
+
+def put_policy(d, text, headers, policy_type="SgxEnclave"):
+    """PUT an unsigned policy of `text` (a provider in AAD mode): (status, body)."""
+    status, _, body = d.request("PUT", f"/policies/{policy_type}?api-version=2020-10-01",
+                                body=unsigned_policy_jws(text).encode(),
+                                headers={**headers, "Content-Type": "text/plain"})
+    return status, body

@@ -134,9 +134,7 @@ class KeyProcessTest(unittest.TestCase):
             h.verify_jws(token, d.get_json(prefix + "/certs")[2])
         owner = {"Authorization": "Bearer " + h.owner_token(d)}
         text = "version=1.0;\nauthorizationrules{\n=> permit();\n};\nissuancerules{};\n"
-        status, _, body = d.request("PUT", "/policies/SgxEnclave" + API,
-                                    body=h.unsigned_policy_jws(text).encode(),
-                                    headers={**owner, "Content-Type": "text/plain"})
+        status, body = h.put_policy(d, text, owner)
         self.assertEqual(status, 200, body)
         status, _, body = d.request("GET", "/policies/SgxEnclave" + API, headers=owner)
         self.assertEqual(status, 200, body)

@@ -27,7 +27,6 @@ import harness as h
 import test_attest_testpki as tp
 from test_key_process import key_process_pid, supervisor_pid
 
-API = "?api-version=2020-10-01"
 NOBODY = 65534
 
 
@@ -134,9 +133,7 @@ class PrivilegeDropTest(unittest.TestCase):
         self.attest()
         owner = {"Authorization": "Bearer " + h.owner_token(d)}
         text = "version=1.0;\nauthorizationrules{\n=> permit();\n};\nissuancerules{};\n"
-        status, _, body = d.request("PUT", "/policies/SgxEnclave" + API,
-                                    body=h.unsigned_policy_jws(text).encode(),
-                                    headers={**owner, "Content-Type": "text/plain"})
+        status, body = h.put_policy(d, text, owner)
         self.assertEqual(status, 200, body)
         self.attest()
         for top, dirs, files in os.walk(d.data):
