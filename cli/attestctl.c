@@ -89,7 +89,9 @@ static void usage(FILE *f)
         "                                    (tpm: a TPMS_ATTEST; azure: an HCL report)\n"
         "  eventlog show FILE [--ccel]       a TCG event log's events, digests, decoded data and\n"
         "                                    replayed values, UNVERIFIED (--ccel: a TDX CCEL log)\n"
-        "  collateral import BUNDLE          store an offline Intel or AMD collateral bundle\n"
+        "  collateral import BUNDLE [--allow-expired]\n"
+        "                                    store an offline Intel or AMD collateral bundle\n"
+        "                                    (one past its nextUpdate only with --allow-expired)\n"
         "  collateral list                   stored collateral, issue dates and ages\n"
         "  routes                            every route and the permission it needs\n"
         "  audit verify                      check the audit trail's chain and checkpoints\n"
@@ -611,8 +613,11 @@ static int cmd_collateral(struct att_admin *a, int argc, char **argv)
 {
     char err[1024];
     char *json = NULL;
-    if (argc == 2 && strcmp(argv[0], "import") == 0) {
-        return answer(att_admin_collateral_import(a, argv[1], &json, err, sizeof(err)), &json, err);
+    bool allow_expired = argc == 3 && strcmp(argv[2], "--allow-expired") == 0;
+    if ((argc == 2 || allow_expired) && strcmp(argv[0], "import") == 0) {
+        return answer(
+            att_admin_collateral_import(a, argv[1], allow_expired, &json, err, sizeof(err)), &json,
+            err);
     }
     if (argc == 1 && strcmp(argv[0], "list") == 0) {
         return answer(att_admin_collateral_list(a, &json, err, sizeof(err)), &json, err);

@@ -207,9 +207,12 @@ int att_admin_inspect(const char *type, const char *path, char **json_out, char 
  */
 int att_admin_eventlog_show(const char *path, bool ccel, char **text_out, char *err,
                             size_t err_len);
-/* Import an offline collateral bundle (dcap-qvl QuoteCollateralV3 JSON) into the store. */
-int att_admin_collateral_import(struct att_admin *a, const char *bundle_path, char **json_out,
-                                char *err, size_t err_len);
+/*
+ * Import an offline collateral bundle (dcap-qvl QuoteCollateralV3 JSON, or an AMD bundle) into
+ * the store; one with an item past its nextUpdate only when allow_expired.
+ */
+int att_admin_collateral_import(struct att_admin *a, const char *bundle_path, bool allow_expired,
+                                char **json_out, char *err, size_t err_len);
 /* The stored collateral with issue dates, nextUpdate and ages. */
 int att_admin_collateral_list(struct att_admin *a, char **json_out, char *err, size_t err_len);
 

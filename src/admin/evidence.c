@@ -444,12 +444,20 @@ out:
 
 /* ---- collateral ------------------------------------------------------------------------- */
 
-static int intel_import(struct att_admin *a, const char *bundle_path, char **json_out, char *err,
-                        size_t err_len);
+static int intel_import(struct att_admin *a, const char *bundle_path, bool allow_expired,
+                        char **json_out, char *err, size_t err_len);
+
+static void import_failed(const char *path, att_err e, const char *msg, char *err, size_t err_len)
+{
+    att_admin_fail(err, err_len, "%s: %s: %s%s", path, att_err_name(e), msg,
+                   e == ATT_ERR_COLLATERAL_EXPIRED
+                       ? " (it can verify no evidence today; --allow-expired imports it anyway)"
+                       : "");
+}
 
 /* An AMD bundle is a JSON object with an "amd" member (collateral/amd.h). */
 static int amd_import(struct att_admin *a, const char *path, const struct att_buf *text,
-                      char **json_out, char *err, size_t err_len)
+                      bool allow_expired, char **json_out, char *err, size_t err_len)
 {
     struct att_amd_trust *trust = NULL;
     struct att_amd_collateral *c = NULL;
@@ -468,9 +476,9 @@ static int amd_import(struct att_admin *a, const char *path, const struct att_bu
         goto out;
     }
     att_err e = att_amd_collateral_import(c, (const char *)text->data, text->len, att_time_now(),
-                                          &imported, msg, sizeof(msg));
+                                          allow_expired, &imported, msg, sizeof(msg));
     if (e != ATT_OK) {
-        att_admin_fail(err, err_len, "%s: %s: %s", path, att_err_name(e), msg);
+        import_failed(path, e, msg, err, err_len);
         goto out;
     }
     /* The store's list, as `collateral list` shows it. */
@@ -496,22 +504,22 @@ static bool is_amd_bundle(const struct att_buf *text)
     return amd;
 }
 
-int att_admin_collateral_import(struct att_admin *a, const char *bundle_path, char **json_out,
-                                char *err, size_t err_len)
+int att_admin_collateral_import(struct att_admin *a, const char *bundle_path, bool allow_expired,
+                                char **json_out, char *err, size_t err_len)
 {
     struct att_buf text;
     att_buf_init(&text, 8 * MAX_FILE);
     if (att_file_read(bundle_path, 8 * MAX_FILE, &text) == ATT_OK && is_amd_bundle(&text)) {
-        int rc = amd_import(a, bundle_path, &text, json_out, err, err_len);
+        int rc = amd_import(a, bundle_path, &text, allow_expired, json_out, err, err_len);
         att_buf_cleanup(&text);
         return rc;
     }
     att_buf_cleanup(&text);
-    return intel_import(a, bundle_path, json_out, err, err_len);
+    return intel_import(a, bundle_path, allow_expired, json_out, err, err_len);
 }
 
-static int intel_import(struct att_admin *a, const char *bundle_path, char **json_out, char *err,
-                        size_t err_len)
+static int intel_import(struct att_admin *a, const char *bundle_path, bool allow_expired,
+                        char **json_out, char *err, size_t err_len)
 {
     struct att_dcap_bundle b;
     struct att_dcap_trust *trust = NULL;
@@ -529,9 +537,10 @@ static int intel_import(struct att_admin *a, const char *bundle_path, char **jso
         att_admin_fail(err, err_len, "out of memory");
         goto out;
     }
-    att_err e = att_collateral_import(cl, &b, att_time_now(), &imported, msg, sizeof(msg));
+    att_err e =
+        att_collateral_import(cl, &b, att_time_now(), allow_expired, &imported, msg, sizeof(msg));
     if (e != ATT_OK) {
-        att_admin_fail(err, err_len, "%s: %s: %s", bundle_path, att_err_name(e), msg);
+        import_failed(bundle_path, e, msg, err, err_len);
         goto out;
     }
     rc = att_admin_dump(json_pack("{s:i,s:o}", "imported", imported, "collateral",

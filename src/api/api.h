@@ -46,7 +46,9 @@ struct att_api_probe {
     bool stop;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    _Atomic int64_t store_ok_ms; /* att_time_mono_ms() of the store's last answer; 0: none */
+    _Atomic int64_t store_ok_ms;    /* att_time_mono_ms() of the store's last answer; 0: none */
+    _Atomic int expired_collateral; /* stored collateral items past their nextUpdate */
+    unsigned ticks;                 /* the probe's passes, to count collateral every few */
 };
 
 struct att_api {

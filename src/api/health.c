@@ -1,12 +1,14 @@
 /*
  * health.c - GET /healthz (the process answers) and GET /readyz (the store
  * answers, every provider has a loaded signing key, and tokens can be signed: the key
- * process has a worker), and the readiness probe that asks the store off the event loops.
+ * process has a worker; "degraded" when stored collateral has passed its nextUpdate), and the
+ * readiness probe that asks the store off the event loops.
  */
 #include "api/api.h"
 
 #include "collateral/service.h"
 #include "core/timeutil.h"
+#include "store/store.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
@@ -27,10 +29,38 @@ static void send_doc(struct att_http_response *resp, int status, json_t *doc)
 /* The store counts as answering while its last answer to the probe is this recent. */
 #define PROBE_FRESH_MS 3000
 
+/* Collateral is counted every this many passes of the probe (a scan of a small table). */
+#define PROBE_COLLATERAL_EVERY 5
+
+struct expired_count {
+    int64_t now;
+    int n;
+};
+
+static att_err count_expired(const struct att_collateral_rec *r, void *arg)
+{
+    struct expired_count *c = arg;
+    c->n += c->now > r->next_update;
+    return ATT_OK;
+}
+
+/* Stored collateral items past their nextUpdate now; -1 when the store does not answer. */
+static int expired_collateral(struct att_store *store)
+{
+    struct expired_count c = {att_time_now(), 0};
+    return att_store_collateral_list(store, count_expired, &c) == ATT_OK ? c.n : -1;
+}
+
 static void probe_once(struct att_api *api)
 {
     if (att_store_ping(api->store) == ATT_OK) {
         atomic_store(&api->probe.store_ok_ms, att_time_mono_ms());
+    }
+    if (api->probe.ticks++ % PROBE_COLLATERAL_EVERY == 0) {
+        int expired = expired_collateral(api->store);
+        if (expired >= 0) {
+            atomic_store(&api->probe.expired_collateral, expired);
+        }
     }
 }
 
@@ -59,6 +89,7 @@ att_err att_api_probe_start(struct att_api *api)
     pthread_mutex_init(&api->probe.lock, NULL);
     pthread_cond_init(&api->probe.wake, NULL);
     api->probe.stop = false;
+    api->probe.ticks = 0;
     probe_once(api);
     ATT_ENSURE(pthread_create(&api->probe.thread, NULL, probe_main, api) == 0, ATT_ERR_INTERNAL);
     api->probe.running = true;
@@ -88,9 +119,12 @@ void att_api_healthz(const struct att_api_call *call, struct att_http_response *
 
 /*
  * Ready: the store answers, every provider has a loaded signing key, there is a default
- * provider, and the key process (if any) has a worker to sign with. Everyone gets the status; an
- * authenticated Reader of every provider also gets the checks, the provider count and each
- * collateral item's dates (what an anonymous caller need not learn about the deployment).
+ * provider, and the key process (if any) has a worker to sign with. Degraded (still 200: the
+ * node serves every other kind of evidence, and evidence the collateral's grace covers): ready,
+ * but some stored collateral has passed its nextUpdate, so evidence that needs it is refused
+ * until newer collateral is fetched or imported. Everyone gets the status; an authenticated
+ * Reader of every provider also gets the checks, the provider count and each collateral item's
+ * dates (what an anonymous caller need not learn about the deployment).
  */
 void att_api_readyz(const struct att_api_call *call, struct att_http_response *resp)
 {
@@ -110,15 +144,24 @@ void att_api_readyz(const struct att_api_call *call, struct att_http_response *r
     const struct att_api *api = call->api;
     bool signing_ok = api->signing_ok == NULL || api->signing_ok(api->signing_arg);
     bool ready = store_ok && keys_ok && signing_ok;
+    /* (a Reader is on the job pool: counted now) */
+    int expired = call->who == NULL ? atomic_load(&api->probe.expired_collateral)
+                                    : expired_collateral(api->store);
+    const char *status = !ready ? "not ready" : expired > 0 ? "degraded" : "ready";
     if (call->who == NULL) {
-        send_doc(resp, ready ? 200 : 503,
-                 json_pack("{s:s}", "status", ready ? "ready" : "not ready"));
+        send_doc(resp, ready ? 200 : 503, json_pack("{s:s}", "status", status));
         return;
     }
-    json_t *doc = json_pack(
-        "{s:s,s:{s:s,s:{s:s,s:I},s:s}}", "status", ready ? "ready" : "not ready", "checks", "store",
-        store_ok ? "ok" : "unreachable", "keys", "status", keys_ok ? "ok" : "missing", "providers",
-        (json_int_t)call->providers->n, "signing", signing_ok ? "ok" : "key process unavailable");
+    char collateral[64] = "ok";
+    if (expired > 0) {
+        snprintf(collateral, sizeof(collateral), "%d item%s past nextUpdate", expired,
+                 expired == 1 ? "" : "s");
+    }
+    json_t *doc =
+        json_pack("{s:s,s:{s:s,s:{s:s,s:I},s:s,s:s}}", "status", status, "checks", "store",
+                  store_ok ? "ok" : "unreachable", "keys", "status", keys_ok ? "ok" : "missing",
+                  "providers", (json_int_t)call->providers->n, "signing",
+                  signing_ok ? "ok" : "key process unavailable", "collateral", collateral);
     /* Each collateral item's issue date, nextUpdate and age (detail, not a readiness check:
      * a node without collateral still serves everything else). */
     if (doc != NULL && store_ok && call->api->collateral != NULL) {

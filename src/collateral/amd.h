@@ -52,12 +52,14 @@ struct att_snp_source att_amd_collateral_source(struct att_amd_collateral *c);
  * object {"amd": [{"product": "Milan", "chain": "vcek"|"vlek", "cert_chain": PEM (ASK or ASVK,
  * then the ARK), "crl": hex DER (optional)}...], "vceks": [hex DER...] (optional)}. Every item
  * is loaded (verified against the anchors) before anything is held or stored: a bundle with one
- * bad item changes nothing. Newer items replace older ones, never the reverse. *imported (may
- * be NULL) counts the rows that changed. Errors:
+ * bad item changes nothing. Newer items replace older ones, never the reverse. Unless
+ * allow_expired, a bundle with an item past its notAfter or nextUpdate at `now` is refused
+ * (ATT_ERR_COLLATERAL_EXPIRED). *imported (may be NULL) counts the rows that changed. Errors:
  * ATT_ERR_COLLATERAL_FORMAT (msg names the member), ATT_ERR_TOO_LARGE, the loaders' (amd.h).
  */
 att_err att_amd_collateral_import(struct att_amd_collateral *c, const char *json, size_t len,
-                                  int64_t now, int *imported, char *msg, size_t msg_len) ATT_WUR;
+                                  int64_t now, bool allow_expired, int *imported, char *msg,
+                                  size_t msg_len) ATT_WUR;
 
 /* Renew every held CRL within a quarter of its validity (at most a day) of its nextUpdate,
  * from the store or KDS, each at most once every 10 minutes (the collateral refresher calls

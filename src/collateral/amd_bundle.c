@@ -8,6 +8,7 @@
 #include "collateral/amd_int.h"
 #include "core/buf.h"
 #include "core/codec.h"
+#include "core/timeutil.h"
 #include "crypto/ecdsa.h"
 
 #define MAX_BUNDLE ((size_t)4 << 20)
@@ -183,8 +184,23 @@ static int stage_commit(struct att_amd_collateral *c, const struct stage *st)
     return count;
 }
 
+/* The first staged item past its notAfter (nextUpdate for a CRL) at `now`, named in msg. */
+static att_err stage_first_expired(const struct stage *st, int64_t now, char *msg, size_t msg_len)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        if (st->v[i].item->not_after < now) {
+            char at[32];
+            att_time_format(st->v[i].item->not_after, at, sizeof(at));
+            return att_failf(ATT_ERR_COLLATERAL_EXPIRED, msg, msg_len, "%s %s expired (%s)",
+                             st->v[i].kind, st->v[i].key, at);
+        }
+    }
+    return ATT_OK;
+}
+
 att_err att_amd_collateral_import(struct att_amd_collateral *c, const char *json, size_t len,
-                                  int64_t now, int *imported, char *msg, size_t msg_len)
+                                  int64_t now, bool allow_expired, int *imported, char *msg,
+                                  size_t msg_len)
 {
     json_error_t jerr;
     json_t *root = NULL;
@@ -221,6 +237,9 @@ att_err att_amd_collateral_import(struct att_amd_collateral *c, const char *json
     for (size_t i = 0; rc == ATT_OK && vceks != NULL && i < json_array_size(vceks); i++) {
         rc = bundle_vcek(c, json_array_get(vceks, i), st, now, msg, msg_len);
     }
+    if (rc == ATT_OK && !allow_expired) {
+        rc = stage_first_expired(st, now, msg, msg_len);
+    }
     /* All or nothing: an item that does not load leaves the store as it was. */
     if (rc == ATT_OK) {
         int count = stage_commit(c, st);
@@ -241,7 +260,7 @@ att_err att_amd_collateral_offline(const struct att_amd_trust *trust, const char
     struct att_amd_collateral *c = NULL;
     att_err rc = amdc_service_new(NULL, trust, &cfg, &c);
     if (rc == ATT_OK && json != NULL) {
-        rc = att_amd_collateral_import(c, json, len, 0, NULL, msg, msg_len);
+        rc = att_amd_collateral_import(c, json, len, 0, true, NULL, msg, msg_len);
     }
     if (rc != ATT_OK) {
         att_amd_collateral_free(c);

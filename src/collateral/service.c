@@ -778,8 +778,30 @@ static att_err import_one(struct att_collateral *cl, struct att_dcap_item *it,
     return rc;
 }
 
+/* The first of the bundle's items past its nextUpdate at `now`, named in msg; ATT_OK if none. */
+static att_err first_expired(const struct att_intel_inputs *in, int64_t now, char *msg,
+                             size_t msg_len)
+{
+    const struct att_dcap_item *items[4] = {in->root_crl, in->pck_crl, in->tcb_info,
+                                            in->qe_identity};
+    for (size_t i = 0; i < 4; i++) {
+        if (items[i]->next_update < now) {
+            int kind = 0;
+            char key[32];
+            char at[32];
+            item_key(items[i], &kind, key);
+            att_time_format(items[i]->next_update, at, sizeof(at));
+            return att_failf(ATT_ERR_COLLATERAL_EXPIRED, msg, msg_len,
+                             "%s%s%s passed its nextUpdate (%s)", kind_names[kind],
+                             key[0] != '\0' ? " " : "", key, at);
+        }
+    }
+    return ATT_OK;
+}
+
 att_err att_collateral_import(struct att_collateral *cl, const struct att_dcap_bundle *b,
-                              int64_t now, int *imported, char *msg, size_t msg_len)
+                              int64_t now, bool allow_expired, int *imported, char *msg,
+                              size_t msg_len)
 {
     struct att_intel_inputs in;
     static const struct att_buf no_chain;
@@ -788,7 +810,12 @@ att_err att_collateral_import(struct att_collateral *cl, const struct att_dcap_b
     if (rc != ATT_OK) {
         return rc;
     }
-    rc = import_one(cl, in.root_crl, &b->root_ca_crl, NULL, &no_chain, now, &is_new[0]);
+    if (!allow_expired) {
+        rc = first_expired(&in, now, msg, msg_len);
+    }
+    if (rc == ATT_OK) {
+        rc = import_one(cl, in.root_crl, &b->root_ca_crl, NULL, &no_chain, now, &is_new[0]);
+    }
     if (rc == ATT_OK) {
         rc = import_one(cl, in.pck_crl, &b->pck_crl, NULL, &b->pck_crl_issuer_chain, now,
                         &is_new[1]);

@@ -61,10 +61,13 @@ struct att_intel_source att_collateral_intel_source(struct att_collateral *cl);
 /*
  * Import an offline bundle: load (verify) all four items at no particular time, store them
  * (replacing older items of the same kind and key, never newer ones) and refresh the cache.
+ * Unless allow_expired, a bundle with an item past its nextUpdate at `now` is refused whole
+ * (ATT_ERR_COLLATERAL_EXPIRED, msg naming the item): it could verify nothing today.
  * Errors: the loaders'. *imported (may be NULL) counts the items that were new.
  */
 att_err att_collateral_import(struct att_collateral *cl, const struct att_dcap_bundle *b,
-                              int64_t now, int *imported, char *msg, size_t msg_len) ATT_WUR;
+                              int64_t now, bool allow_expired, int *imported, char *msg,
+                              size_t msg_len) ATT_WUR;
 
 /*
  * Load a bundle's items without storing them (the offline verifier). Each out item holds a

@@ -9,6 +9,7 @@ offline bundle imported with `attestctl collateral import`. Fresh evidence from 
 import hashlib
 import json
 import os
+import time
 import unittest
 
 import harness as h
@@ -37,7 +38,13 @@ class AttestSgxRealSamplesTest(unittest.TestCase):
     def setUpClass(cls):
         cls.d = h.Daemon(env={"ATTESTD_TEST_VERIFY_TIME": str(SGX01_VERIFY_AT)})
         try:
-            out = json.loads(cls.d.attestctl("collateral", "import", SGX01_BUNDLE).stdout)
+            # The sample's collateral expired in 2025: refused unless --allow-expired.
+            refused = cls.d.attestctl("collateral", "import", SGX01_BUNDLE, check=False)
+            assert refused.returncode == 1, refused
+            cls.refused_stderr = refused.stderr
+            cls.listed_after_refusal = json.loads(cls.d.attestctl("collateral", "list").stdout)
+            out = json.loads(cls.d.attestctl("collateral", "import", SGX01_BUNDLE,
+                                              "--allow-expired").stdout)
             assert out["imported"] == 4, out
             cls.jwks = cls.d.get_json("/certs")[2]
         except BaseException:
@@ -48,6 +55,13 @@ class AttestSgxRealSamplesTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.d.cleanup()
+
+    def test_expired_import_refused(self):
+        """Importing collateral past its nextUpdate fails, names the item and stores nothing."""
+        self.assertIn(f"{SGX01_BUNDLE}: ATT_ERR_COLLATERAL_EXPIRED: root_crl passed its "
+                      "nextUpdate (", self.refused_stderr)
+        self.assertIn("--allow-expired imports it anyway", self.refused_stderr)
+        self.assertEqual(self.listed_after_refusal, [])
 
     def attest(self, body, path="/attest/SgxEnclave"):
         status, headers, data = self.d.request(
@@ -242,12 +256,25 @@ class AttestSgxRealSamplesTest(unittest.TestCase):
         status, _, doc = self.d.get_json(
             "/readyz", headers={"Authorization": "Bearer " + h.owner_token(self.d)})
         self.assertEqual(status, 200, doc)
+        # The stored collateral has expired (by the wall clock): degraded, with the reason.
+        self.assertEqual(doc["status"], "degraded")
+        self.assertEqual(doc["checks"]["collateral"], "4 items past nextUpdate")
         kinds = {(c["kind"], c["key"]) for c in doc["collateral"]}
         self.assertEqual(kinds, {("root_crl", ""), ("pck_crl", "processor"),
                                  ("tcb_info", "sgx:00A067110000"), ("qe_identity", "sgx")})
         for c in doc["collateral"]:
             self.assertIs(c["expired"], True)  # by the wall clock: long expired
             self.assertGreater(c["ageSeconds"], 0)
+
+    def test_readyz_degraded_for_everyone(self):
+        # Anonymous callers learn the status (the probe counts collateral every few seconds).
+        deadline = time.monotonic() + 15
+        while True:
+            status, _, doc = self.d.get_json("/readyz")
+            if doc != {"status": "ready"} or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual((status, doc), (200, {"status": "degraded"}))
 
     def test_attestctl_verify_matches_the_server(self):
         out = self.d.attestctl("verify", "sgx", "--quote", SGX01_QUOTE, "--collateral",

@@ -38,8 +38,8 @@ class TdxDaemon:
     def __init__(self, when, bundle):
         self.d = h.Daemon(env={"ATTESTD_TEST_VERIFY_TIME": str(at(when))})
         try:
-            out = json.loads(self.d.attestctl("collateral", "import",
-                                              os.path.join(TDX, bundle)).stdout)
+            out = json.loads(self.d.attestctl("collateral", "import", os.path.join(TDX, bundle),
+                                              "--allow-expired").stdout)
             assert out["imported"] == 4, out
             self.jwks = self.d.get_json("/certs")[2]
         except BaseException:

@@ -59,10 +59,10 @@ def attest_token(d, quote, prefix=""):
     return json.loads(data)["token"]
 
 
-def start_daemon(root, bundle, config=""):
+def start_daemon(root, bundle, config="", import_flags=()):
     d = h.Daemon(config=f"dcap_trust_anchors = {root}\n" + config)
     try:
-        out = json.loads(d.attestctl("collateral", "import", bundle).stdout)
+        out = json.loads(d.attestctl("collateral", "import", bundle, *import_flags).stdout)
         assert out["imported"] == 4, out
     except BaseException:
         d.cleanup()
@@ -343,7 +343,7 @@ class AttestTestPkiRefusalsTest(unittest.TestCase):
         tmp = tempfile.mkdtemp(prefix="attestd-testpki-")
         self.addCleanup(shutil.rmtree, tmp, True)
         quote, bundle, root = make_evidence(tmp, "--tcb-info-shift", str(-40 * 86400))
-        d = start_daemon(root, bundle)
+        d = start_daemon(root, bundle, import_flags=["--allow-expired"])
         self.addCleanup(d.cleanup)
         d.attestctl("provider", "create", "lenient")
         shown = json.loads(d.attestctl("provider", "set", "lenient", "--collateral-grace",

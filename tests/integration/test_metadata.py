@@ -199,6 +199,7 @@ class MetadataTest(unittest.TestCase):
         self.assertEqual(doc["checks"]["store"], "ok")
         self.assertEqual(doc["checks"]["keys"]["status"], "ok")
         self.assertEqual(doc["checks"]["keys"]["providers"], 3)
+        self.assertEqual(doc["checks"]["collateral"], "ok")
         # a bad token is refused as anywhere else
         status, _, body = self.d.request("GET", "/readyz",
                                          headers={"Authorization": "Bearer x.y.z"})

@@ -83,7 +83,7 @@ static att_err count_rows(const struct att_collateral_rec *r, void *arg)
 static att_err import(struct att_amd_collateral *c, const char *text, int *n, char *msg,
                       size_t msg_len)
 {
-    return att_amd_collateral_import(c, text, strlen(text), NOW, n, msg, msg_len);
+    return att_amd_collateral_import(c, text, strlen(text), NOW, false, n, msg, msg_len);
 }
 
 /* get() for the PKI's report, carrying nothing (a bare report): the VCEK from cache or store. */
@@ -220,6 +220,33 @@ static void test_bundle_all_or_nothing(void **state)
     amd_testpki_free(&p);
 }
 
+/* A bundle whose CRL has passed its nextUpdate is refused whole (issue 17: importing expired
+ * collateral used to succeed), unless allow_expired. */
+static void test_bundle_expired(void **state)
+{
+    struct store_fx *f = *state;
+    struct amd_testpki p;
+    char msg[256] = "";
+    int rows = 0;
+    int n = 0;
+    milan_pki(&p);
+    struct att_amd_trust *t = trust_of(&p);
+    struct att_amd_collateral *c = service(f->s, t);
+    char *text = bundle(&p, &p.crl_vcek_der, true);
+    int64_t after = NOW + 30 * AMD_TESTPKI_DAY; /* the CRL's nextUpdate is NOW + 29 days */
+    EXPECT_ERR(att_amd_collateral_import(c, text, strlen(text), after, false, &n, msg, sizeof(msg)),
+               ATT_ERR_COLLATERAL_EXPIRED);
+    assert_non_null(strstr(msg, "amd_crl vcek:Milan expired (2026-01-30T00:00:00Z)"));
+    EXPECT_OK(att_store_collateral_list(f->s, count_rows, &rows));
+    assert_int_equal(rows, 0);
+    EXPECT_OK(att_amd_collateral_import(c, text, strlen(text), after, true, &n, msg, sizeof(msg)));
+    assert_int_equal(n, 3);
+    free(text);
+    att_amd_collateral_free(c);
+    att_amd_trust_free(t);
+    amd_testpki_free(&p);
+}
+
 /* A CRL within a day of its nextUpdate is renewed from the store, where another node put a
  * later one. */
 static void test_refresh_from_store(void **state)
@@ -265,10 +292,8 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_vcek_bundles),
-        T(test_bundle_refusals),
-        T(test_bundle_all_or_nothing),
-        T(test_refresh_from_store),
+        T(test_vcek_bundles),   T(test_bundle_refusals),    T(test_bundle_all_or_nothing),
+        T(test_bundle_expired), T(test_refresh_from_store),
     };
     return cmocka_run_group_tests_name("collateral_amd", tests, NULL, NULL);
 }
