@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct att_admin;
 
@@ -68,6 +69,12 @@ int att_admin_provider_set_require_bound_requests(struct att_admin *a, const cha
 int att_admin_provider_set_audit_fail_open(struct att_admin *a, const char *name, int on,
                                            char **json_out, char *err, size_t err_len);
 /* How many policy versions per attestation type provider `name` keeps (decimal text; 0 = all). */
+/*
+ * Provider `name`'s issuer URL (its tokens' "iss"; the OpenID metadata's jwks_uri and the
+ * tokens' "jku" follow it). Tokens already issued keep the old one.
+ */
+int att_admin_provider_set_issuer(struct att_admin *a, const char *name, const char *issuer,
+                                  char **json_out, char *err, size_t err_len);
 int att_admin_provider_set_policy_history_keep(struct att_admin *a, const char *name,
                                                const char *count, char **json_out, char *err,
                                                size_t err_len);
@@ -299,5 +306,54 @@ int att_admin_restore(const char *path, const char *data_dir,
                       const struct att_admin_backup_secret *sec, const char *kek_file,
                       const char *kek_uri, const char *signing_keys_uri, char **json_out, char *err,
                       size_t err_len);
+
+/* ---- command lines: attestctl's, run by attestctl or by attestd's admin socket ---- */
+
+struct att_admin_cli {
+    FILE *out;
+    FILE *err;
+    bool table; /* answers as tables for people (attestctl: on a terminal); else JSON */
+    /* Opens the store for a command that needs it (attestctl: att_admin_open with its
+     * --config and --data-dir); called after the command line parsed. NULL: none to open. */
+    int (*open)(void *arg, struct att_admin **out, char *err, size_t err_len);
+    void *open_arg;
+};
+
+enum att_admin_cli_kind {
+    ATT_ADMIN_CLI_NONE,  /* no command: running it prints why */
+    ATT_ADMIN_CLI_LOCAL, /* runs where it is typed: no store, or only to read collateral */
+    ATT_ADMIN_CLI_STORE, /* reads or changes the state: in attestd, through its admin socket */
+};
+enum att_admin_cli_kind att_admin_cli_kind(int argc, char **argv);
+/* Whether argv names a command that changes the state (and is recorded in the audit trail). */
+bool att_admin_cli_changes(int argc, char **argv);
+
+/*
+ * Run a command line (argv holds the command's words, then its arguments; "help ..." too).
+ * `a` is the open store, or NULL to have io->open open one when the command needs it. Returns
+ * the exit status: 0 done, 1 failed, 2 usage error, 3 audit trail broken.
+ */
+int att_admin_cli_run(struct att_admin *a, const struct att_admin_cli *io, int argc, char **argv);
+
+/*
+ * For each argument of a store command line, whether it names a file the command reads ('@')
+ * or writes ('>'), else 0, into marks[0..argc) - what the admin socket must carry. -1 when
+ * argv names no command.
+ */
+int att_admin_cli_file_args(int argc, char **argv, char *marks);
+
+/*
+ * Run a store command line in the running attestd, through its admin socket: `socket_path`,
+ * else the configuration's admin_socket (read from config_path and data_dir as attestd reads
+ * them). Files the command reads are sent, files it writes are written here; its output is
+ * printed here. Returns its exit status, or ATT_ADMIN_CLIENT_NO_DAEMON when no attestd listens
+ * on the socket (the caller then opens the store itself).
+ */
+#define ATT_ADMIN_CLIENT_NO_DAEMON (-1)
+int att_admin_client_run(const char *config_path, const char *data_dir, const char *socket_path,
+                         bool table, int argc, char **argv);
+
+/* The list of commands and what they do, as `attestctl help` prints it. */
+void att_admin_cli_help(FILE *f);
 
 #endif

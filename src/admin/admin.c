@@ -27,6 +27,7 @@
 #include "seal/keyring.h"
 #include "seal/seal.h"
 #include "server/config.h"
+#include "server/daemon.h"
 #include "store/store.h"
 
 struct att_admin {
@@ -35,7 +36,31 @@ struct att_admin {
     struct att_store *store;
     struct att_keyring *keyring;
     struct att_audit *audit; /* opened on first use */
+    struct att_admin_actor actor;
+    FILE *warnings; /* NULL: stderr */
 };
+
+FILE *att_admin_warnings(struct att_admin *a)
+{
+    return a->warnings != NULL ? a->warnings : stderr;
+}
+
+void att_admin_set_warnings(struct att_admin *a, FILE *f)
+{
+    a->warnings = f;
+}
+
+const struct att_admin_actor *att_admin_actor(struct att_admin *a)
+{
+    return &a->actor;
+}
+
+void att_admin_set_actor(struct att_admin *a, uid_t uid, const char *via)
+{
+    a->actor.uid = uid;
+    a->actor.set = true;
+    snprintf(a->actor.via, sizeof(a->actor.via), "%s", via);
+}
 
 att_err att_admin_audit_trail(struct att_admin *a, struct att_audit **out)
 {
@@ -72,6 +97,44 @@ int att_admin_fail(char *err, size_t n, const char *fmt, ...)
     return 1;
 }
 
+/* A PEM object from path by `read` (PEM_read_X509, PEM_read_PrivateKey), or NULL with err
+ * saying why: the file's absence or the system's word, else "not a PEM <what>". */
+static void *read_pem(const char *path, void *(*read)(FILE *f), const char *what, char *err,
+                      size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        att_admin_fail(err, n, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    void *obj = read(f);
+    fclose(f);
+    if (obj == NULL) {
+        att_admin_fail(err, n, "%s: not a PEM %s", path, what);
+    }
+    return obj;
+}
+
+static void *pem_cert(FILE *f)
+{
+    return PEM_read_X509(f, NULL, NULL, NULL);
+}
+
+static void *pem_key(FILE *f)
+{
+    return PEM_read_PrivateKey(f, NULL, NULL, NULL);
+}
+
+X509 *att_admin_read_cert(const char *path, char *err, size_t n)
+{
+    return read_pem(path, pem_cert, "certificate", err, n);
+}
+
+EVP_PKEY *att_admin_read_key(const char *path, char *err, size_t n)
+{
+    return read_pem(path, pem_key, "private key", err, n);
+}
+
 int att_admin_dump(json_t *doc, char **out, char *err, size_t n)
 {
     char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -103,6 +166,49 @@ void att_admin_free_string(char *s)
     free(s);
 }
 
+/* The store and keyring of a->cfg, with a->kek loaded: 0, or 1 with err written. */
+static int open_state(struct att_admin *a, char *err, size_t err_len)
+{
+    char msg[1024];
+    att_err e;
+    e = att_store_open_sqlite(a->cfg.database, &a->store);
+    if (e != ATT_OK) {
+        att_admin_fail(err, err_len, "%s: %s", a->cfg.database, att_err_str(e));
+        return 1;
+    }
+    e = att_keyring_new(a->store, &a->kek, &a->keyring);
+    if (e != ATT_OK) {
+        att_admin_fail(err, err_len, "keyring: %s", att_err_str(e));
+        return 1;
+    }
+    if (a->cfg.signing_keys_pkcs11[0] != 0 &&
+        att_keyring_use_signing_token(a->keyring, a->cfg.signing_keys_pkcs11, msg, sizeof(msg)) !=
+            ATT_OK) {
+        att_admin_fail(err, err_len, "signing_keys_pkcs11: %s", msg);
+        return 1;
+    }
+    return 0;
+}
+
+int att_admin_open_service(const struct att_config *cfg, struct att_kek *kek,
+                           struct att_admin **out, char *err, size_t err_len)
+{
+    struct att_admin *a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        att_kek_wipe(kek);
+        return att_admin_fail(err, err_len, "out of memory");
+    }
+    a->cfg = *cfg;
+    att_kek_copy(&a->kek, kek);
+    att_kek_wipe(kek);
+    if (open_state(a, err, err_len) != 0) {
+        att_admin_close(a);
+        return 1;
+    }
+    *out = a;
+    return 0;
+}
+
 int att_admin_open(const char *config_path, const char *data_dir, struct att_admin **out, char *err,
                    size_t err_len)
 {
@@ -129,38 +235,13 @@ int att_admin_open(const char *config_path, const char *data_dir, struct att_adm
         att_admin_fail(err, err_len, "%s", msg);
         goto out;
     }
-    att_err e;
-    if (a->cfg.kek_pkcs11[0] != 0) {
-        e = att_kek_load_pkcs11(a->cfg.kek_pkcs11, false, &a->kek, msg, sizeof(msg));
-        if (e != ATT_OK) {
-            att_admin_fail(err, err_len, "key-encryption key (kek_pkcs11): %s", msg);
-            goto out;
-        }
-    } else {
-        e = getenv(a->cfg.kek_env) != NULL ? att_kek_load_env(a->cfg.kek_env, &a->kek)
-                                           : att_kek_load_file(a->cfg.kek_file, &a->kek);
-    }
-    if (e != ATT_OK) {
-        att_admin_fail(
-            err, err_len, "key-encryption key (%s or $%s): %s", a->cfg.kek_file, a->cfg.kek_env,
-            e == ATT_ERR_PERM ? "must be a regular file owned by this user with mode 0600 or 0400"
-                              : att_err_str(e));
+    /* The KEK as attestd reads it, with its messages (a missing file names the command that
+     * makes one). */
+    if (att_daemon_load_kek(&a->cfg, &a->kek, msg, sizeof(msg)) != ATT_OK) {
+        att_admin_fail(err, err_len, "key-encryption key: %s", msg);
         goto out;
     }
-    e = att_store_open_sqlite(a->cfg.database, &a->store);
-    if (e != ATT_OK) {
-        att_admin_fail(err, err_len, "%s: %s", a->cfg.database, att_err_str(e));
-        goto out;
-    }
-    e = att_keyring_new(a->store, &a->kek, &a->keyring);
-    if (e != ATT_OK) {
-        att_admin_fail(err, err_len, "keyring: %s", att_err_str(e));
-        goto out;
-    }
-    if (a->cfg.signing_keys_pkcs11[0] != 0 &&
-        att_keyring_use_signing_token(a->keyring, a->cfg.signing_keys_pkcs11, msg, sizeof(msg)) !=
-            ATT_OK) {
-        att_admin_fail(err, err_len, "signing_keys_pkcs11: %s", msg);
+    if (open_state(a, err, err_len) != 0) {
         goto out;
     }
     *out = a;
@@ -522,6 +603,21 @@ int att_admin_provider_set_attest_requires_auth(struct att_admin *a, const char 
 {
     return set_flag(a, name, att_store_provider_set_attest_requires_auth, on, json_out, err,
                     err_len);
+}
+
+int att_admin_provider_set_issuer(struct att_admin *a, const char *name, const char *issuer,
+                                  char **json_out, char *err, size_t err_len)
+{
+    if (att_provider_name_check(name) != ATT_OK) {
+        return att_admin_fail(err, err_len, "'%s' is not a valid provider name", name);
+    }
+    if (att_provider_issuer_check(issuer) != ATT_OK) {
+        return att_admin_fail(err, err_len,
+                              "--issuer: expected an https URL without a query, fragment or "
+                              "trailing slash, as relying parties will see it");
+    }
+    att_err e = att_store_provider_set_issuer(a->store, name, issuer);
+    return provider_changed(a, name, e, json_out, err, err_len);
 }
 
 /* ---- keys ---- */

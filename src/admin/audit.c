@@ -4,7 +4,7 @@
  * attestctl changes the store directly, so it writes its own audit records, in the same trail
  * and chain as the daemon (the write lock of the audit database serialises the two): a durable
  * "attempt" before the change - none is made when that fails - and the outcome after. The
- * caller is the operating-system user who ran it.
+ * caller is the operating-system user who ran it (through the admin socket: its peer).
  */
 #include <jansson.h>
 #include <pwd.h>
@@ -20,12 +20,13 @@
 #include "store/store.h"
 #include "token/jwk.h"
 
-static void who_runs(char id[32], char name[64])
+static void who_runs(struct att_admin *a, char id[32], char name[64])
 {
     struct passwd pw;
     struct passwd *found = NULL;
     char buf[1024];
-    uid_t uid = geteuid();
+    const struct att_admin_actor *actor = att_admin_actor(a);
+    uid_t uid = actor->set ? actor->uid : geteuid();
     snprintf(id, 32, "uid:%u", (unsigned)uid);
     if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found != NULL) {
         snprintf(name, 64, "%s", found->pw_name);
@@ -40,11 +41,14 @@ static int record(struct att_admin *a, const char *action, const char *outcome, 
     char id[32];
     char name[64];
     struct att_audit *trail = NULL;
-    who_runs(id, name);
+    char source[48];
+    who_runs(a, id, name);
+    snprintf(source, sizeof(source), "local:%s",
+             att_admin_actor(a)->set ? att_admin_actor(a)->via : "attestctl");
     att_err rc = att_admin_audit_trail(a, &trail);
     if (rc == ATT_OK) {
-        struct att_audit_event ev = {ATT_AUDIT_CHANGE,  action, outcome, id,    name,
-                                     "local:attestctl", "",     "",      detail};
+        struct att_audit_event ev = {ATT_AUDIT_CHANGE, action, outcome, id,    name,
+                                     source,           "",     "",      detail};
         return att_audit_write(trail, &ev) == ATT_OK
                    ? 0
                    : att_admin_fail(err, err_len,
@@ -72,7 +76,8 @@ void att_admin_audit_end(struct att_admin *a, const char *action, int result, co
     json_t *detail =
         result == 0 ? json_object() : json_pack("{s:s}", "error", message != NULL ? message : "");
     if (record(a, action, result == 0 ? "success" : "failure", detail, err, sizeof(err)) != 0) {
-        fprintf(stderr, "attestctl: warning: the outcome was not recorded: %s\n", err);
+        fprintf(att_admin_warnings(a), "attestctl: warning: the outcome was not recorded: %s\n",
+                err);
     }
 }
 

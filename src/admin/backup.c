@@ -172,7 +172,7 @@ static void remove_work_dir(const char *dir)
  * Remove work directories an interrupted run left next to `path` (path.TAG-XXXXXX, ours,
  * holding only what we put there): a crash must not leave a copy of the state lying around.
  */
-static void sweep_leftovers(const char *path, const char *tag)
+static void sweep_leftovers(const char *path, const char *tag, FILE *warn)
 {
     char dirname_buf[1200], prefix[256], full[1300];
     snprintf(dirname_buf, sizeof(dirname_buf), "%s", path);
@@ -194,7 +194,7 @@ static void sweep_leftovers(const char *path, const char *tag)
         }
         snprintf(full, sizeof(full), "%s/%s", slash != NULL ? dirname_buf : ".", ent->d_name);
         if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid()) {
-            fprintf(stderr, "attestctl: removing %s, left by an interrupted run\n", full);
+            fprintf(warn, "attestctl: removing %s, left by an interrupted run\n", full);
             remove_work_dir(full);
         }
     }
@@ -220,7 +220,7 @@ static int snapshot(struct att_admin *a, struct att_buf *db_bytes, char *err, si
 {
     char dir[1200];
     char file[1300];
-    sweep_leftovers(att_admin_config(a)->database, "backup");
+    sweep_leftovers(att_admin_config(a)->database, "backup", att_admin_warnings(a));
     if (private_dir_near(att_admin_config(a)->database, "backup", dir, sizeof(dir), err, err_len) !=
         0) {
         return 1;
@@ -726,7 +726,7 @@ int att_admin_restore(const char *path, const char *data_dir_arg,
         open_archive(path, sec, &o, err, err_len) != 0 || check_snapshot(&o, err, err_len) != 0) {
         goto out;
     }
-    sweep_leftovers(data_dir, "restore");
+    sweep_leftovers(data_dir, "restore", stderr);
     if (private_dir_near(data_dir, "restore", work, sizeof(work), err, err_len) != 0) {
         work[0] = 0;
         goto out;

@@ -244,17 +244,16 @@ int att_admin_principal_set_cert(struct att_admin *a, const char *name, const ch
         return 1;
     }
     if (cert_pem != NULL) {
-        FILE *f = fopen(cert_pem, "r");
-        X509 *cert = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-        if (f != NULL) {
-            fclose(f);
+        X509 *cert = att_admin_read_cert(cert_pem, err, err_len);
+        if (cert == NULL) {
+            return 1;
         }
         /* The DER as read: OpenSSL keeps the received encoding, so its hash is the mTLS one. */
-        der_len = cert != NULL ? i2d_X509(cert, &der) : 0;
+        der_len = i2d_X509(cert, &der);
         X509_free(cert);
         if (der_len <= 0) {
             OPENSSL_free(der);
-            return att_admin_fail(err, err_len, "%s: not a PEM certificate", cert_pem);
+            return att_admin_fail(err, err_len, "%s: cannot encode the certificate", cert_pem);
         }
     }
     /* Both the SHA-256 (mutual TLS) and the DER (private_key_jwt), or neither (--clear). */

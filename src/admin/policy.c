@@ -6,6 +6,7 @@
  */
 #include "admin/admin_int.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,7 +246,7 @@ int att_admin_read_file(const char *path, struct att_buf *out, size_t max, bool 
     char chunk[4096];
     size_t n;
     if (f == NULL) {
-        return att_admin_fail(err, err_len, "%s: cannot open", path);
+        return att_admin_fail(err, err_len, "%s: %s", path, strerror(errno));
     }
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && out->len + n <= max) {
         att_ignore_err(att_buf_put(out, chunk, n)); /* sticky; checked below */

@@ -26,34 +26,13 @@
 
 #define INPUT_MAX ATT_POLICY_DEFAULT_MAX_TEXT
 
-static X509 *read_cert(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    X509 *cert = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-    if (f != NULL) {
-        fclose(f);
-    }
-    return cert;
-}
-
-static EVP_PKEY *read_key(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    EVP_PKEY *key = f != NULL ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-    if (f != NULL) {
-        fclose(f);
-    }
-    return key;
-}
-
 /* {"kty", "x5c": [cert]} of a signer change (docs/reference/maa-policy.md §4.4). */
 static json_t *certificate_payload(const char *path, char *err, size_t n)
 {
-    X509 *cert = read_cert(path);
+    X509 *cert = att_admin_read_cert(path, err, n);
     struct att_buf b64;
     att_buf_init(&b64, 64 * 1024);
     if (cert == NULL) {
-        att_admin_fail(err, n, "%s: not a PEM certificate", path);
         att_buf_cleanup(&b64);
         return NULL;
     }
@@ -216,13 +195,12 @@ int att_admin_policy_sign(const struct att_admin_sign_args *args, int64_t now, c
                               "--audience must be the provider's issuer URL (https://..., as its "
                               "/.well-known/openid-configuration shows), or give --unbound");
     }
-    EVP_PKEY *key = read_key(args->key_path);
-    X509 *cert = read_cert(args->cert_path);
+    char why[512] = "";
+    EVP_PKEY *key = att_admin_read_key(args->key_path, why, sizeof(why));
+    X509 *cert = key != NULL ? att_admin_read_cert(args->cert_path, why, sizeof(why)) : NULL;
     att_buf_init(&jws, ATT_ENVELOPE_MAX);
     if (key == NULL || cert == NULL) {
-        rc = att_admin_fail(err, err_len, "%s",
-                            key == NULL ? "--key: not a PEM private key"
-                                        : "--cert: not a PEM certificate");
+        rc = att_admin_fail(err, err_len, "%s: %s", key == NULL ? "--key" : "--cert", why);
     } else if (X509_check_private_key(cert, key) != 1) {
         rc = att_admin_fail(err, err_len, "%s", "--cert does not certify the --key key");
     } else if (att_jws_alg_for_key(key, &alg) != ATT_OK || !att_jws_alg_can_sign(alg)) {

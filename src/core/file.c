@@ -16,7 +16,7 @@ att_err att_file_read(const char *path, size_t max, struct att_buf *out)
     size_t n;
     size_t total = 0;
     att_err rc = ATT_OK;
-    ATT_ENSURE(f != NULL, ATT_ERR_IO);
+    ATT_ENSURE(f != NULL, errno == ENOENT ? ATT_ERR_NOT_FOUND : ATT_ERR_IO);
     while (rc == ATT_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         total += n;
         rc = total > max ? ATT_ERR_TOO_LARGE : att_buf_put(out, chunk, n);
@@ -36,7 +36,7 @@ att_err att_file_read_regular(const char *path, size_t max, struct att_buf *out)
     struct stat st;
     /* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    ATT_ENSURE(fd >= 0, ATT_ERR_IO);
+    ATT_ENSURE(fd >= 0, errno == ENOENT ? ATT_ERR_NOT_FOUND : ATT_ERR_IO);
     if (fstat(fd, &st) != 0) {
         rc = ATT_ERR_IO;
     } else if (!S_ISREG(st.st_mode)) {

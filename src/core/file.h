@@ -10,8 +10,9 @@
 #include "core/err.h"
 
 /*
- * Append the file at `path` to `out`. Errors: ATT_ERR_IO (cannot open or read; errno is
- * kept), ATT_ERR_TOO_LARGE (more than `max` bytes, or over out's own cap).
+ * Append the file at `path` to `out`. Errors: ATT_ERR_NOT_FOUND (no such file), ATT_ERR_IO
+ * (cannot open or read; errno is kept), ATT_ERR_TOO_LARGE (more than `max` bytes, or over
+ * out's own cap).
  */
 att_err att_file_read(const char *path, size_t max, struct att_buf *out) ATT_WUR;
 

@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admin/serve.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "keyd/proto.h"
@@ -73,6 +74,7 @@ struct att_keyd {
     uint32_t ctl_seq;   /* the last request on ctl; answered unless ctl_waiting */
     bool ctl_waiting;   /* the tick's thread only, like ctl and pid */
     bool restartable;
+    int admin_fd; /* the admin socket, passed to each supervisor (admin/serve.h), or -1 */
     char *argv[ARGV_MAX + 2];
     struct att_keyd_reader in; /* the pipeline thread's */
     struct att_buf out;        /* the pipeline thread's */
@@ -96,7 +98,9 @@ static att_err spawn(struct att_keyd *k, char *msg, size_t n)
     }
     pid_t pid = fork();
     if (pid == 0) {
-        if (dup2(sv[1], ATT_KEYD_FD) == ATT_KEYD_FD) { /* dup2 clears close-on-exec */
+        /* dup2 clears close-on-exec; the admin socket's descriptor is above both */
+        if (dup2(sv[1], ATT_KEYD_FD) == ATT_KEYD_FD &&
+            (k->admin_fd < 0 || dup2(k->admin_fd, ATT_ADMIN_SOCKET_FD) == ATT_ADMIN_SOCKET_FD)) {
             execv("/proc/self/exe", k->argv);
         }
         _exit(127);
@@ -433,7 +437,7 @@ static att_err call(struct att_keyd *k, uint16_t op,
 
 /* ---- starting, stopping, restarting ---- */
 
-att_err att_keyd_start(char *const *argv, struct att_keyd **out, char *msg, size_t n)
+att_err att_keyd_start(char *const *argv, int admin_fd, struct att_keyd **out, char *msg, size_t n)
 {
     struct att_keyd *k = calloc(1, sizeof(*k));
     ATT_ENSURE(k != NULL, ATT_ERR_NOMEM);
@@ -445,6 +449,7 @@ att_err att_keyd_start(char *const *argv, struct att_keyd **out, char *msg, size
     k->fd = -1;
     k->ctl = -1;
     k->restartable = true;
+    k->admin_fd = admin_fd;
     size_t i = 0;
     for (; argv[i] != NULL && i < ARGV_MAX; i++) {
         k->argv[i] = argv[i];

@@ -69,9 +69,11 @@ struct att_keyd;
 /*
  * Start the key process: `argv` is attestd's own command line (the key process reads the same
  * configuration) run as /proc/self/exe with --key-process added. Waits for its READY message:
- * an error (with its message in `msg`) when it could not start.
+ * an error (with its message in `msg`) when it could not start. `admin_fd` (or -1): the admin
+ * socket the supervisor serves (admin/serve.h); the caller keeps it open for restarts.
  */
-att_err att_keyd_start(char *const *argv, struct att_keyd **out, char *msg, size_t n) ATT_WUR;
+att_err att_keyd_start(char *const *argv, int admin_fd, struct att_keyd **out, char *msg,
+                       size_t n) ATT_WUR;
 /* Close the socket (the key process exits) and reap it. Accepts NULL. */
 void att_keyd_stop(struct att_keyd *k);
 /*

@@ -8,6 +8,9 @@
  * the supervisor keeps root: a worker that died is replaced without the network process ever
  * having the rights to read the KEK - and then gives up root itself (server.c).
  *
+ * It also serves the admin socket (admin/serve.h), for the same reason: each connection gets a
+ * child that reads the KEK, gives up root and runs one attestctl command.
+ *
  * Input trust: the control socket carries five bytes per request from the network process,
  * which may be hostile: anything but ATT_KEYD_NEW_SESSION and a sequence number ends the
  * supervisor (and with it the worker); descriptors it might send are discarded by recv(2).
@@ -15,6 +18,7 @@
 #include "keyd/keyd.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -22,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admin/serve.h"
 #include "keyd/proto.h"
 
 /* Not dumpable, no core, and gone with its parent: true unless the parent is already gone. */
@@ -64,13 +69,40 @@ static void new_session(const struct att_config *cfg, int ctl, uint32_t seq, pid
     close(sv[0]);
 }
 
+/* Reap the children that exited: admin children are counted down; the worker is forgotten. */
+static void reap(pid_t *worker, unsigned *admin_children)
+{
+    pid_t pid;
+    while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+        if (pid == *worker) {
+            *worker = 0;
+        } else if (*admin_children > 0) {
+            (*admin_children)--;
+        }
+    }
+}
+
 int att_keyd_main(const struct att_config *cfg, int ctl)
 {
     pid_t worker = 0;
+    pid_t net_pid = getppid();
+    int admin = att_admin_socket_inherited();
+    unsigned admin_children = 0;
     if (!att_keyd_harden()) {
         return 1;
     }
     for (;;) {
+        struct pollfd fds[2] = {{ctl, POLLIN, 0}, {admin, POLLIN, 0}};
+        if (poll(fds, admin >= 0 ? 2 : 1, 1000) < 0 && errno != EINTR) {
+            break;
+        }
+        reap(&worker, &admin_children); /* before counting them for a new connection */
+        if (admin >= 0 && (fds[1].revents & POLLIN) != 0) {
+            att_admin_socket_accept(cfg, admin, net_pid, &admin_children);
+        }
+        if (fds[0].revents == 0) {
+            continue;
+        }
         uint8_t req[ATT_KEYD_CTL_LEN];
         ssize_t n = recv(ctl, req, sizeof(req), MSG_WAITALL);
         if (n < 0 && errno == EINTR) {

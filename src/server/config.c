@@ -145,6 +145,7 @@ enum key_kind {
     K_PATH,
     K_NAME,
     K_USER,
+    K_SOCKET, /* a Unix socket path (sun_path: under 108 bytes), or "none" */
     K_URL,
     K_WEBHOOK, /* an https URL that may have a path and query, but no user:password@ */
     K_ALG,
@@ -181,6 +182,8 @@ static const struct key_def keys[] = {
     {"key_process", K_BOOL_ENABLED, OFF(key_process), 0, 0},
     {"kek_env", K_NAME, OFF(kek_env), 0, 0},
     {"user", K_USER, OFF(user), 0, 0},
+    {"admin_socket", K_SOCKET, OFF(admin_socket), 0, 0},
+    {"admin_group", K_USER, OFF(admin_group), 0, 0},
     {"public_url", K_URL, OFF(public_url), 0, 0},
     {"default_signing_alg", K_ALG, OFF(default_signing_alg), 0, 0},
     {"max_body_size", K_SIZE, OFF(max_body_size), 1024, 64ULL << 20},
@@ -256,6 +259,8 @@ static void mark_set(struct att_config *c, const char *key)
         c->set_kek_file = true;
     } else if (strcmp(key, "public_url") == 0) {
         c->set_public_url = true;
+    } else if (strcmp(key, "admin_socket") == 0) {
+        c->set_admin_socket = true;
     }
 }
 
@@ -333,6 +338,10 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
     case K_ADDR: return set_string(field, sizeof(c->metrics_listen), value, msg, msg_len, key);
     case K_PATH:
         ATT_TRY(set_string(field, ATT_CONFIG_PATH_MAX, value, msg, msg_len, key));
+        mark_set(c, key);
+        return ATT_OK;
+    case K_SOCKET:
+        ATT_TRY(set_string(field, sizeof(c->admin_socket), value, msg, msg_len, key));
         mark_set(c, key);
         return ATT_OK;
     case K_PKCS11:
@@ -614,6 +623,13 @@ att_err att_config_finish(struct att_config *c, char *msg, size_t msg_len)
     }
     if (!c->set_kek_file) {
         ATT_TRY(derive_path(c->kek_file, c->data_dir, "kek.key", msg, msg_len));
+    }
+    if (!c->set_admin_socket) {
+        /* (a Unix socket path is at most 107 bytes: a longer data_dir has none by default) */
+        char path[ATT_CONFIG_PATH_MAX + 16];
+        snprintf(path, sizeof(path), "%s/admin.sock", c->data_dir);
+        snprintf(c->admin_socket, sizeof(c->admin_socket), "%s",
+                 strlen(path) < sizeof(c->admin_socket) ? path : "none");
     }
     if (!c->set_public_url) {
         /* The first listen address, as clients on this machine reach it. */

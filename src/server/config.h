@@ -46,6 +46,11 @@ struct att_config {
     /* Started as root, attestd and its key worker become this user (server/privdrop.h);
      * "" = stay who started it. */
     char user[33];
+    /* The admin socket attestctl administers the running daemon through (src/admin/serve.c);
+     * "none": no socket. Default <data_dir>/admin.sock. */
+    char admin_socket[108];
+    /* Members of this group act as Owner on the admin socket, besides root and `user`. */
+    char admin_group[33];
     char public_url[512];
     enum att_jws_alg default_signing_alg;
     size_t max_body_size;
@@ -109,7 +114,8 @@ struct att_config {
     unsigned audit_checkpoint_interval;       /* seconds between signed checkpoints; 60 */
     unsigned audit_busy_timeout;              /* ms a write waits for a lock; 2000 */
     /* which keys were set explicitly (so derived defaults know) */
-    bool set_database, set_audit_database, set_tls_cert, set_tls_key, set_kek_file, set_public_url;
+    bool set_database, set_audit_database, set_tls_cert, set_tls_key, set_kek_file, set_public_url,
+        set_admin_socket;
 };
 
 /* Built-in defaults (everything private: loopback only). */

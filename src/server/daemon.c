@@ -400,6 +400,25 @@ static void reload(struct daemon *d)
 }
 
 /*
+ * A command on the admin socket changed the store (admin/serve.h): load the providers and keys
+ * again, then tell the sender - the command's process, which waits to answer its peer until
+ * the change is in force. Anyone allowed to signal attestd could ask; it costs a reload.
+ */
+static void apply_change(struct daemon *d, const siginfo_t *info)
+{
+    att_err rc = att_daemon_install_providers(d, NULL);
+    if (rc == ATT_OK) {
+        att_log(ATT_LOG_INFO, "applied an admin change", "pid", json_integer(info->si_pid), NULL);
+        if (info->si_code == SI_USER && info->si_pid > 0) {
+            (void)kill(info->si_pid, SIGUSR2);
+        }
+    } else {
+        att_log(ATT_LOG_ERROR, "cannot apply an admin change; keeping the old providers", "error",
+                json_string(att_err_name(rc)), NULL);
+    }
+}
+
+/*
  * Each connection holds a descriptor: raise the soft limit to the hard one, and keep
  * max_connections below it with a reserve for the store, the log and upstream fetches (64),
  * and for what the server holds beyond its connections (att_http_spare_descriptors: the event
@@ -635,10 +654,15 @@ static int serve(struct daemon *d, const sigset_t *sigs)
             json_string(cfg->public_url), NULL);
     for (;;) {
         /* Once a second, the counts of repeated events whose interval ended are logged. */
-        int sig = sigtimedwait(sigs, NULL, &second);
+        siginfo_t info;
+        int sig = sigtimedwait(sigs, &info, &second);
         if (sig < 0) {
             att_log_summary_flush(att_time_now());
             att_daemon_keys_check(d);
+            continue;
+        }
+        if (sig == SIGUSR1) {
+            apply_change(d, &info);
             continue;
         }
         if (sig == SIGHUP) {
@@ -716,6 +740,7 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
     memset(&d, 0, sizeof(d));
     memset(&kek, 0, sizeof(kek));
     d.cfg = cfg;
+    d.admin_fd = -1;
     if (att_daemon_open_log(cfg) != 0) {
         return 1;
     }
@@ -730,6 +755,7 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1); /* the admin socket's: apply a change (apply_change) */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -899,6 +925,10 @@ out:
     att_backoff_free(d.backoff);
     att_keyring_free(d.keyring);
     att_keyd_stop(d.keyd); /* after the trail's last checkpoint, which it signed */
+    if (d.admin_fd >= 0) {
+        close(d.admin_fd);
+        (void)unlink(cfg->admin_socket);
+    }
     att_store_close(d.look_store);
     att_store_close(d.store);
     att_kek_wipe(&kek);

@@ -42,6 +42,7 @@ struct daemon {
     int64_t next_key_check; /* att_time_mono_ms() of the next look at the signing keys */
     bool providers_stale;   /* the last look's new keys could not be loaded */
     struct att_keyd *keyd;  /* the key process (key_process = enabled), or NULL */
+    int admin_fd;           /* the admin socket its supervisor serves (admin/serve.h), or -1 */
 };
 
 /* Log "cannot start" for `what` and return the exit code. */

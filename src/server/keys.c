@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "admin/serve.h"
+#include "server/privdrop.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "auth/issuers.h"
@@ -90,7 +94,20 @@ att_err att_daemon_remote_keyring(struct daemon *d, struct att_keyring **out)
 int att_daemon_start_key_process(struct daemon *d, char *const *argv)
 {
     char msg[1024];
-    if (att_keyd_start(argv, &d->keyd, msg, sizeof(msg)) != ATT_OK) {
+    /* The supervisor serves the admin socket: bound here, while attestd may still be root, in
+     * the data directory (made now, the service user's, when it is new) by default. */
+    if (mkdir(d->cfg->data_dir, 0700) == 0 && d->cfg->user[0] != '\0' && geteuid() == 0) {
+        uid_t uid = 0;
+        gid_t gid = 0;
+        if (att_privdrop_ids(d->cfg->user, &uid, &gid, msg, sizeof(msg)) != ATT_OK ||
+            chown(d->cfg->data_dir, uid, gid) != 0) {
+            return att_daemon_startup_error("data_dir", msg);
+        }
+    }
+    if (att_admin_socket_bind(d->cfg, &d->admin_fd, msg, sizeof(msg)) != ATT_OK) {
+        return att_daemon_startup_error("admin_socket", msg);
+    }
+    if (att_keyd_start(argv, d->admin_fd, &d->keyd, msg, sizeof(msg)) != ATT_OK) {
         /* "step: detail", the step one of attestd's own (the worker's start-up mirrors it) */
         char *detail = strstr(msg, ": ");
         if (detail == NULL) {
@@ -103,7 +120,8 @@ int att_daemon_start_key_process(struct daemon *d, char *const *argv)
         att_kek_forget_env(d->cfg->kek_env);
         att_keyd_set_restartable(d->keyd, false);
     }
-    att_log(ATT_LOG_INFO, "key process started", "pid", json_integer(att_keyd_pid(d->keyd)), NULL);
+    att_log(ATT_LOG_INFO, "key process started", "pid", json_integer(att_keyd_pid(d->keyd)),
+            "admin_socket", json_string(d->cfg->admin_socket), NULL);
     return 0;
 }
 

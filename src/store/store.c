@@ -286,6 +286,14 @@ att_err att_store_provider_set_audit_fail_open(struct att_store *s, const char *
     return s->ops->provider_set_audit_fail_open(s, name, on);
 }
 
+att_err att_store_provider_set_issuer(struct att_store *s, const char *name, const char *issuer)
+{
+    ATT_ENSURE(HAS_OP(s, provider_set_issuer) && name != NULL && fits(issuer, ATT_URL_MAX + 1) &&
+                   issuer[0] != '\0',
+               ATT_ERR_ARG);
+    return s->ops->provider_set_issuer(s, name, issuer);
+}
+
 att_err att_store_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
                                        const char *jws, int64_t now)
 {

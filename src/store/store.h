@@ -241,6 +241,7 @@ struct att_store_ops {
     att_err (*provider_set_policy_history_keep)(struct att_store *s, const char *name,
                                                 int64_t keep);
     att_err (*provider_set_audit_fail_open)(struct att_store *s, const char *name, bool on);
+    att_err (*provider_set_issuer)(struct att_store *s, const char *name, const char *issuer);
     att_err (*audit_checkpoint_put)(struct att_store *s, int64_t seq, const char *hash,
                                     const char *jws, int64_t now);
     att_err (*audit_checkpoint_get)(struct att_store *s, int64_t *seq, char hash[65]);
@@ -390,6 +391,10 @@ att_err att_store_provider_set_policy_history_keep(struct att_store *s, const ch
 /* Whether the provider answers tokens whose audit record cannot be written (SIGHUP). */
 att_err att_store_provider_set_audit_fail_open(struct att_store *s, const char *name,
                                                bool on) ATT_WUR;
+/* The issuer URL of provider `name` (its tokens' "iss"; /certs and the OpenID metadata follow
+ * it), checked by the caller (att_provider_issuer_check). */
+att_err att_store_provider_set_issuer(struct att_store *s, const char *name,
+                                      const char *issuer) ATT_WUR;
 
 /* The audit trail's newest checkpoint: the seq and hex hash it covers, and its JWS. */
 att_err att_store_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,

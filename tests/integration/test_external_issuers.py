@@ -299,7 +299,7 @@ class IssuersFileAtStart(unittest.TestCase):
             proc = h.run_attestd(["--config", d.config_path, "--data-dir", d.data])
             self.assertEqual(proc.returncode, 1, proc.stderr)
             self.assertIn(f"issuers: {path}: issuers[0].jwks_file: "
-                          f"{d.tmp}/missing.json: input/output error", h.startup_failure(proc))
+                          f"{d.tmp}/missing.json: not found", h.startup_failure(proc))
         finally:
             d.cleanup()
 

@@ -162,16 +162,22 @@ class MetadataTest(unittest.TestCase):
                 self.assertRegex(headers["x-ms-request-id"], h.UUID_RE)
 
     def test_deleted_provider_disappears_on_reload(self):
-        self.d.attestctl("provider", "create", "temp", "--alg", "ES256")
+        # Written behind attestd's back (--direct): served from the loaded set until SIGHUP.
+        self.d.attestctl("--direct", "provider", "create", "temp", "--alg", "ES256")
         self.d.reload()
         self.assertEqual(self.d.request("GET", "/providers/temp/certs")[0], 200)
-        self.d.attestctl("provider", "delete", "temp")
+        self.d.attestctl("--direct", "provider", "delete", "temp")
         self.assertEqual(self.d.request("GET", "/providers/temp/certs")[0], 200,
                          "served from the loaded set until SIGHUP")
         self.d.reload()
         status, _, body = self.d.request("GET", "/providers/temp/certs")
         self.assertEqual(status, 404)
         self.assertEqual(h.error_of(body)[0], "NotFound")
+        # Through the admin socket, both take effect before attestctl returns.
+        self.d.attestctl("provider", "create", "temp2")
+        self.assertEqual(self.d.request("GET", "/providers/temp2/certs")[0], 200)
+        self.d.attestctl("provider", "delete", "temp2")
+        self.assertEqual(self.d.request("GET", "/providers/temp2/certs")[0], 404)
         # The default provider cannot be deleted.
         proc = self.d.attestctl("provider", "delete", "default", check=False)
         self.assertEqual(proc.returncode, 1)

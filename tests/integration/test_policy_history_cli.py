@@ -183,7 +183,7 @@ class PolicyHistoryCli(unittest.TestCase):
                 (("set", "SgxEnclave", policy, "--audience", issuer + "/"),
                  "--audience must be the provider's issuer URL"),
                 (("set", "Nope", policy, "--unbound"), "unknown attestation type 'Nope'"),
-                (("set", "SgxEnclave", "/nonexistent", "--unbound"), "/nonexistent: cannot open")]:
+                (("set", "SgxEnclave", "/nonexistent", "--unbound"), "/nonexistent: No such file or directory")]:
             with self.subTest(args=args):
                 proc = sign(*args, check=False)
                 self.assertEqual(proc.returncode, 1, proc.stderr)

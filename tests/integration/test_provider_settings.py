@@ -73,6 +73,30 @@ class AttestRequiresAuthTest(unittest.TestCase):
                 self.assertIn(words, proc.stderr)
         self.assertIs(self.show("tenant-a")["attest_requires_auth"], False)
 
+    def test_issuer(self):
+        """provider set --issuer: the metadata, /certs' address and new tokens follow at once
+        (the admin socket); URLs a relying party could not use are refused."""
+        new = "https://attest.example.com:9443/tenant-a"
+        out = json.loads(self.d.attestctl("provider", "set", "tenant-a", "--issuer", new).stdout)
+        self.assertEqual(out["issuer"], new)
+        status, _, meta = self.d.get_json("/providers/tenant-a/.well-known/openid-configuration")
+        self.assertEqual(status, 200)
+        self.assertEqual((meta["issuer"], meta["jwks_uri"]), (new, new + "/certs"))
+        token = self.d.attestctl("token", "issue", "--provider", "tenant-a").stdout.strip()
+        header, claims = h.decode_jwt(token)[:2]
+        self.assertEqual(claims["iss"], new)
+        self.assertEqual(header["jku"], new + "/certs")
+        for bad in ("http://attest.example.com", "https://attest.example.com/",
+                    "https://a.example/x?y=1", "attest.example.com"):
+            with self.subTest(issuer=bad):
+                p = self.d.attestctl("provider", "set", "tenant-a", "--issuer", bad, check=False)
+                self.assertEqual(p.returncode, 1)
+                self.assertIn("--issuer: expected an https URL", p.stderr)
+        self.assertEqual(self.show("tenant-a")["issuer"], new)
+        # back, so the other tests see the issuer they expect
+        self.d.attestctl("provider", "set", "tenant-a", "--issuer",
+                         self.d.base_url + "/providers/tenant-a")
+
 
 if __name__ == "__main__":
     unittest.main()

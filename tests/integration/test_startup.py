@@ -248,9 +248,9 @@ class KeyStorageTest(unittest.TestCase):
                       h.startup_failure(proc))
         self.assertNotIn('"msg":"attestd ready"', proc.stderr)
         assert_clean(self, proc)
-        # attestctl with that KEK cannot sign either.
+        # attestctl with that KEK, on the store itself (--direct), cannot sign either.
         ctl = subprocess.run([h.ATTESTCTL, "--config", conf, "--data-dir", self.d.data,
-                              "token", "issue", "--provider", "default"], env=h.san_env(),
+                              "--direct", "token", "issue", "--provider", "default"], env=h.san_env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              timeout=60)
         self.assertEqual(ctl.returncode, 1, ctl.stderr)

@@ -123,9 +123,9 @@ out:
     return rc;
 }
 
-/* UPDATE one column of one provider; `sql` binds ?1 = name, ?2 = value. */
+/* UPDATE one column of one provider; `sql` binds ?1 = name, ?2 = text (when not NULL) or value. */
 static att_err provider_update(struct att_store *s, const char *sql, const char *name,
-                               int64_t value)
+                               const char *text, int64_t value)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
@@ -133,7 +133,11 @@ static att_err provider_update(struct att_store *s, const char *sql, const char 
 
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), sql, &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, name));
-    ATT_GUARD(att_sqlite_bind_i64(st, 2, value));
+    if (text != NULL) {
+        ATT_GUARD(att_sqlite_bind_text(st, 2, text));
+    } else {
+        ATT_GUARD(att_sqlite_bind_i64(st, 2, value));
+    }
     /* SQLite counts every row the WHERE matched, also when the value was already set. */
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
     ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
@@ -146,34 +150,39 @@ out:
 att_err att_sqlite_provider_set_attest_requires_auth(struct att_store *s, const char *name, bool on)
 {
     return provider_update(s, "UPDATE providers SET attest_requires_auth = ?2 WHERE name = ?1",
-                           name, on ? 1 : 0);
+                           name, NULL, on ? 1 : 0);
 }
 
 att_err att_sqlite_provider_set_collateral_grace(struct att_store *s, const char *name,
                                                  int64_t seconds)
 {
     return provider_update(s, "UPDATE providers SET collateral_grace = ?2 WHERE name = ?1", name,
-                           seconds);
+                           NULL, seconds);
 }
 
 att_err att_sqlite_provider_set_require_bound_requests(struct att_store *s, const char *name,
                                                        bool on)
 {
     return provider_update(s, "UPDATE providers SET require_bound_requests = ?2 WHERE name = ?1",
-                           name, on ? 1 : 0);
+                           name, NULL, on ? 1 : 0);
 }
 
 att_err att_sqlite_provider_set_policy_history_keep(struct att_store *s, const char *name,
                                                     int64_t keep)
 {
     return provider_update(s, "UPDATE providers SET policy_history_keep = ?2 WHERE name = ?1", name,
-                           keep);
+                           NULL, keep);
 }
 
 att_err att_sqlite_provider_set_audit_fail_open(struct att_store *s, const char *name, bool on)
 {
     return provider_update(s, "UPDATE providers SET audit_fail_open = ?2 WHERE name = ?1", name,
-                           on ? 1 : 0);
+                           NULL, on ? 1 : 0);
+}
+
+att_err att_sqlite_provider_set_issuer(struct att_store *s, const char *name, const char *issuer)
+{
+    return provider_update(s, "UPDATE providers SET issuer = ?2 WHERE name = ?1", name, issuer, 0);
 }
 
 /* ---- the audit trail's newest checkpoint ------------------------------------------------ */

@@ -145,6 +145,7 @@ static const struct att_store_ops sqlite_ops = {
     .provider_set_require_bound_requests = att_sqlite_provider_set_require_bound_requests,
     .provider_set_policy_history_keep = att_sqlite_provider_set_policy_history_keep,
     .provider_set_audit_fail_open = att_sqlite_provider_set_audit_fail_open,
+    .provider_set_issuer = att_sqlite_provider_set_issuer,
     .audit_checkpoint_put = att_sqlite_audit_checkpoint_put,
     .audit_checkpoint_get = att_sqlite_audit_checkpoint_get,
     .audit_checkpoint_clear = att_sqlite_audit_checkpoint_clear,

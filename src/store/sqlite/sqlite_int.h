@@ -108,6 +108,7 @@ att_err att_sqlite_provider_set_require_bound_requests(struct att_store *s, cons
 att_err att_sqlite_provider_set_policy_history_keep(struct att_store *s, const char *name,
                                                     int64_t keep);
 att_err att_sqlite_provider_set_audit_fail_open(struct att_store *s, const char *name, bool on);
+att_err att_sqlite_provider_set_issuer(struct att_store *s, const char *name, const char *issuer);
 att_err att_sqlite_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
                                         const char *jws, int64_t now);
 att_err att_sqlite_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65]);

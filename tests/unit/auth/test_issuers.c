@@ -381,8 +381,8 @@ static void test_load_errors(void **state)
     snprintf(path, sizeof(path), "%s/bad.json", f->dir);
     write_file(path, "{\"issuers\": [{\"name\": \"a\", \"issuer\": \"k8s\", \"audiences\": "
                      "[\"x\"], \"jwks_file\": \"missing.json\"}]}");
-    EXPECT_ERR(att_issuers_load(path, NULL, &is, msg, sizeof(msg)), ATT_ERR_IO);
-    assert_non_null(strstr(msg, "missing.json"));
+    EXPECT_ERR(att_issuers_load(path, NULL, &is, msg, sizeof(msg)), ATT_ERR_NOT_FOUND);
+    assert_non_null(strstr(msg, "missing.json: not found"));
     char keys[192];
     snprintf(keys, sizeof(keys), "%s/private.json", f->dir);
     write_file(keys, "{\"keys\": [{\"kty\": \"oct\", \"k\": \"c2VjcmV0\"}]}");
@@ -391,7 +391,7 @@ static void test_load_errors(void **state)
     EXPECT_ERR(att_issuers_load(path, NULL, &is, msg, sizeof(msg)), ATT_ERR_VALIDATE);
     assert_non_null(strstr(msg, "the JWK Set is invalid"));
     EXPECT_ERR(att_issuers_load("/nonexistent/issuers.json", NULL, &is, msg, sizeof(msg)),
-               ATT_ERR_IO);
+               ATT_ERR_NOT_FOUND);
     /* An https source that cannot be reached: the load succeeds, its tokens are refused. */
     write_file(path, "{\"issuers\": [{\"name\": \"a\", \"issuer\": \"https://127.0.0.1:1\","
                      " \"audiences\": [\"x\"], \"discovery\": true}]}");

@@ -1,0 +1,524 @@
+/*
+ * serve.c - attestd's admin socket (serve.h): binding it, checking each peer, and the child
+ * that runs one command line for it.
+ *
+ * Input trust: the peer is a local process the kernel names (SO_PEERCRED); only root, attestd's
+ * own user and members of admin_group get a child. Their request is still read with a deadline
+ * and parsed with the bounded reader (remote.c), and the command line is parsed as attestctl's
+ * own (cli.c): what an Owner may do through REST and attestctl, and nothing more.
+ */
+#include "admin/serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "admin/admin_int.h"
+#include "admin/remote.h"
+#include "core/file.h"
+#include "core/log.h"
+#include "keyd/keyd.h"
+#include "seal/seal.h"
+#include "server/daemon.h"
+#include "server/privdrop.h"
+
+#define ANSWER_DEADLINE_S 30 /* to take the answer */
+#define APPLY_WAIT_S 5       /* for the network process to apply a change */
+
+/* ---- binding ---- */
+
+static att_err group_id(const char *name, gid_t *gid)
+{
+    struct group gr;
+    struct group *found = NULL;
+    char text[4096];
+    ATT_ENSURE(getgrnam_r(name, &gr, text, sizeof(text), &found) == 0 && found != NULL,
+               ATT_ERR_NOT_FOUND);
+    *gid = gr.gr_gid;
+    return ATT_OK;
+}
+
+/* Whether something answers on the socket at `sa` (another attestd). */
+static bool answered(const struct sockaddr_un *sa)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool yes = fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return yes;
+}
+
+att_err att_admin_socket_bind(const struct att_config *cfg, int *fd, char *msg, size_t n)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct stat st;
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    *fd = -1;
+    if (strcmp(cfg->admin_socket, "none") == 0) {
+        return ATT_OK;
+    }
+    memcpy(sa.sun_path, cfg->admin_socket, strlen(cfg->admin_socket) + 1);
+    if (cfg->user[0] != '\0' && att_privdrop_ids(cfg->user, &uid, &gid, msg, n) != ATT_OK) {
+        return ATT_ERR_CONFIG;
+    }
+    if (cfg->admin_group[0] != '\0' && group_id(cfg->admin_group, &gid) != ATT_OK) {
+        snprintf(msg, n, "admin_group %s: no such group", cfg->admin_group);
+        return ATT_ERR_CONFIG;
+    }
+    if (lstat(sa.sun_path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(msg, n, "%s: exists and is not a socket", sa.sun_path);
+            return ATT_ERR_EXISTS;
+        }
+        if (answered(&sa)) { /* its own, to the attestd that has it: this one serves none */
+            att_log(ATT_LOG_WARN,
+                    "another attestd answers on the admin socket; this one serves "
+                    "none (give each its own admin_socket)",
+                    "admin_socket", json_string(sa.sun_path), NULL);
+            return ATT_OK;
+        }
+        (void)unlink(sa.sun_path); /* left by an attestd that is gone */
+    }
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    mode_t old = umask(0117); /* created 0660: no moment at which others may connect */
+    int rc = s < 0 ? -1 : bind(s, (const struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc != 0 || listen(s, 16) != 0 || (geteuid() == 0 && chown(sa.sun_path, uid, gid) != 0)) {
+        snprintf(msg, n, "%s: %s", sa.sun_path, strerror(errno));
+        if (s >= 0) {
+            close(s);
+        }
+        return ATT_ERR_IO;
+    }
+    *fd = fcntl(s, F_DUPFD_CLOEXEC, 10); /* clear of the descriptors the key process is given */
+    close(s);
+    if (*fd < 0) {
+        snprintf(msg, n, "%s: %s", sa.sun_path, strerror(errno));
+        return ATT_ERR_IO;
+    }
+    return ATT_OK;
+}
+
+int att_admin_socket_inherited(void)
+{
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (fcntl(ATT_ADMIN_SOCKET_FD, F_GETFD) < 0 ||
+        getsockopt(ATT_ADMIN_SOCKET_FD, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+        !listening) {
+        return -1;
+    }
+    (void)fcntl(ATT_ADMIN_SOCKET_FD, F_SETFD, FD_CLOEXEC);
+    (void)fcntl(ATT_ADMIN_SOCKET_FD, F_SETFL, O_NONBLOCK);
+    return ATT_ADMIN_SOCKET_FD;
+}
+
+/* ---- answers ---- */
+
+/* An answer of status, standard output and error, and the files in `files`. */
+static att_err answer(int fd, int status, const char *out, size_t out_len, const char *err,
+                      size_t err_len, const struct att_remote_file *files, size_t n_files)
+{
+    struct att_buf msg;
+    att_buf_init(&msg, ATT_REMOTE_MAX_ANSWER);
+    att_err rc = att_buf_put(&msg, "ATTA", 4);
+    rc = rc == ATT_OK ? att_remote_put_u32(&msg, (uint32_t)status) : rc;
+    rc = rc == ATT_OK ? att_remote_put_blob(&msg, out, out_len) : rc;
+    rc = rc == ATT_OK ? att_remote_put_blob(&msg, err, err_len) : rc;
+    rc = rc == ATT_OK ? att_remote_put_u32(&msg, (uint32_t)n_files) : rc;
+    for (size_t i = 0; rc == ATT_OK && i < n_files; i++) {
+        rc = att_remote_put_u32(&msg, files[i].arg);
+        rc = rc == ATT_OK ? att_remote_put_blob(&msg, files[i].data.ptr, files[i].data.len) : rc;
+    }
+    rc = rc == ATT_OK ? att_remote_write(fd, &msg) : rc;
+    att_buf_cleanup(&msg);
+    return rc;
+}
+
+static void greet(int fd)
+{
+    (void)send(fd, ATT_REMOTE_HELLO, 4, MSG_NOSIGNAL);
+}
+
+static void refuse(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(int fd, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    att_ignore_err(answer(fd, 1, "", 0, text, len < 0 ? 0 : strlen(text), NULL, 0));
+}
+
+/* ---- the peer ---- */
+
+static bool in_group(int fd, gid_t primary, gid_t want)
+{
+    gid_t groups[256];
+    socklen_t len = sizeof(groups);
+    if (primary == want) {
+        return true;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < len / sizeof(gid_t); i++) {
+        if (groups[i] == want) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Root, attestd's user, or a member of admin_group: they act as Owner. */
+static bool peer_allowed(const struct att_config *cfg, int fd, uid_t *peer)
+{
+    struct ucred cr;
+    socklen_t len = sizeof(cr);
+    uid_t service = geteuid();
+    gid_t gid = 0;
+    char msg[256];
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+        return false;
+    }
+    *peer = cr.uid;
+    if (cfg->user[0] != '\0' &&
+        att_privdrop_ids(cfg->user, &service, &gid, msg, sizeof(msg)) != ATT_OK) {
+        service = 0;
+    }
+    return cr.uid == 0 || cr.uid == service ||
+           (cfg->admin_group[0] != '\0' && group_id(cfg->admin_group, &gid) == ATT_OK &&
+            in_group(fd, cr.gid, gid));
+}
+
+/* ---- the child ---- */
+
+/* The command's files, as files of the service user in a directory of its own. */
+struct workdir {
+    char dir[ATT_CONFIG_PATH_MAX + 32];
+    char path[ATT_REMOTE_MAX_ARGS][ATT_CONFIG_PATH_MAX + 48];
+    char *given[ATT_REMOTE_MAX_ARGS]; /* the names the peer gave */
+    char marks[ATT_REMOTE_MAX_ARGS];
+};
+
+static att_err write_file(const char *path, const struct att_remote_file *f)
+{
+    /* A file the peer keeps private stays so; another is open to others, as the peer's is, so
+     * that the checks a secret file must pass fail here as they would there. */
+    mode_t mode = (f->flags & ATT_REMOTE_FILE_PRIVATE) != 0 ? 0600 : 0644;
+    struct att_bytes data = f->data;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    ATT_ENSURE(fd >= 0, ATT_ERR_IO);
+    const uint8_t *p = data.ptr;
+    size_t left = data.len;
+    if (fchmod(fd, mode) != 0) { /* past the umask */
+        close(fd);
+        return ATT_ERR_IO;
+    }
+    while (left > 0) {
+        ssize_t put = write(fd, p, left);
+        if (put < 0 && errno == EINTR) {
+            continue;
+        }
+        if (put <= 0) {
+            close(fd);
+            return ATT_ERR_IO;
+        }
+        p += put;
+        left -= (size_t)put;
+    }
+    return close(fd) == 0 ? ATT_OK : ATT_ERR_IO;
+}
+
+/* Put each file the request carries where the command line names it; names point there. */
+static int prepare_files(const struct att_config *cfg, struct att_remote_request *req,
+                         struct workdir *w, char *why, size_t n)
+{
+    if (att_admin_cli_file_args(req->argc, req->argv, w->marks) != 0) {
+        return 0; /* no command: running it says so */
+    }
+    snprintf(w->dir, sizeof(w->dir), "%s/.admin-XXXXXX", cfg->data_dir);
+    if (mkdtemp(w->dir) == NULL) {
+        snprintf(why, n, "cannot make a directory in %s: %s", cfg->data_dir, strerror(errno));
+        w->dir[0] = '\0';
+        return 1;
+    }
+    size_t carried = 0;
+    for (int i = 0; i < req->argc; i++) {
+        if (w->marks[i] == 0) {
+            continue;
+        }
+        snprintf(w->path[i], sizeof(w->path[i]), "%s/%s%d", w->dir,
+                 w->marks[i] == '@' ? "in" : "out", i);
+        const struct att_remote_file *f = NULL;
+        for (size_t k = 0; k < req->n_files; k++) {
+            f = req->files[k].arg == (uint32_t)i ? &req->files[k] : f;
+        }
+        /* (a file the peer could not read is not carried: the command finds none there) */
+        if (f != NULL && w->marks[i] != '@') {
+            snprintf(why, n, "the request carries a file the command does not read");
+            return 1;
+        }
+        if (f != NULL && write_file(w->path[i], f) != ATT_OK) {
+            snprintf(why, n, "cannot write %s: %s", w->path[i], strerror(errno));
+            return 1;
+        }
+        carried += f != NULL;
+        w->given[i] = req->argv[i];
+        req->argv[i] = w->path[i];
+    }
+    if (carried != req->n_files) {
+        snprintf(why, n, "the request carries a file the command does not read");
+        return 1;
+    }
+    return 0;
+}
+
+static void remove_files(struct att_remote_request *req, struct workdir *w)
+{
+    for (int i = 0; w->dir[0] != '\0' && i < req->argc; i++) {
+        if (w->given[i] != NULL) {
+            (void)unlink(w->path[i]);
+            req->argv[i] = w->given[i];
+            w->given[i] = NULL;
+        }
+    }
+    if (w->dir[0] != '\0') {
+        (void)rmdir(w->dir);
+    }
+}
+
+/* text with each of the work directory's names replaced by the name the peer gave. */
+static att_err restore_names(const char *text, size_t len, const struct workdir *w, int argc,
+                             struct att_buf *out)
+{
+    size_t i = 0;
+    while (i < len) {
+        bool replaced = false;
+        for (int k = 0; k < argc && !replaced; k++) {
+            size_t plen = w->given[k] != NULL ? strlen(w->path[k]) : 0;
+            if (plen > 0 && len - i >= plen && memcmp(text + i, w->path[k], plen) == 0) {
+                ATT_TRY(att_buf_puts(out, w->given[k]));
+                i += plen;
+                replaced = true;
+            }
+        }
+        if (!replaced) {
+            ATT_TRY(att_buf_putc(out, (uint8_t)text[i++]));
+        }
+    }
+    return ATT_OK;
+}
+
+/* Have the network process apply a change (SIGUSR1), and wait for its SIGUSR2. */
+static bool apply_change(pid_t net_pid)
+{
+    sigset_t usr2;
+    siginfo_t info;
+    struct timespec wait = {APPLY_WAIT_S, 0};
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    if (kill(net_pid, SIGUSR1) != 0) {
+        return false;
+    }
+    for (;;) {
+        int sig = sigtimedwait(&usr2, &info, &wait);
+        if (sig == SIGUSR2 && info.si_pid == net_pid) {
+            return true;
+        }
+        if (sig < 0 && errno != EINTR) {
+            return false;
+        }
+    }
+}
+
+/* Read the KEK, give up root, open the store: attestd's own steps, named as it names them. */
+static int open_store(const struct att_config *cfg, struct att_admin **a, char *why, size_t n)
+{
+    struct att_kek kek;
+    char msg[768] = "";
+    if (att_daemon_load_kek(cfg, &kek, msg, sizeof(msg)) != ATT_OK) {
+        snprintf(why, n, "key-encryption key: %s", msg);
+        return 1;
+    }
+    if (att_privdrop(cfg->user, false, msg, sizeof(msg)) != ATT_OK) {
+        att_kek_wipe(&kek);
+        snprintf(why, n, "user: %s", msg);
+        return 1;
+    }
+    if (!att_keyd_harden()) { /* the change of user cleared the parent-death signal */
+        att_kek_wipe(&kek);
+        snprintf(why, n, "the supervisor is gone");
+        return 1;
+    }
+    return att_admin_open_service(cfg, &kek, a, why, n);
+}
+
+/* Run the command; the answer's output, error and files. */
+static int run(const struct att_config *cfg, struct att_remote_request *req, uid_t peer,
+               pid_t net_pid, int fd)
+{
+    struct workdir *w = calloc(1, sizeof(*w));
+    struct att_admin *a = NULL;
+    char why[1024] = "";
+    char *out = NULL;
+    char *err = NULL;
+    size_t out_len = 0;
+    size_t err_len = 0;
+    int status = 1;
+    if (w == NULL || open_store(cfg, &a, why, sizeof(why)) != 0 ||
+        prepare_files(cfg, req, w, why, sizeof(why)) != 0) {
+        refuse(fd, "attestctl: attestd cannot run the command: %s\n",
+               w == NULL ? "out of memory" : why);
+        goto done;
+    }
+    att_admin_set_actor(a, peer, "admin-socket");
+    FILE *o = open_memstream(&out, &out_len);
+    FILE *e = open_memstream(&err, &err_len);
+    if (o == NULL || e == NULL) {
+        refuse(fd, "attestctl: attestd cannot run the command: out of memory\n");
+        goto done;
+    }
+    struct att_admin_cli io = {o, e, req->table, NULL, NULL};
+    status = att_admin_cli_run(a, &io, req->argc, req->argv);
+    if (status == 0 && att_admin_cli_changes(req->argc, req->argv) && !apply_change(net_pid)) {
+        fputs("attestctl: warning: attestd did not confirm it applied the change (its log says "
+              "why); it will at its next reload\n",
+              e);
+    }
+    fclose(o);
+    fclose(e);
+    struct att_buf o2, e2;
+    struct att_remote_file files[ATT_REMOTE_MAX_FILES];
+    struct att_buf data[ATT_REMOTE_MAX_FILES];
+    size_t n_files = 0;
+    att_buf_init(&o2, ATT_REMOTE_MAX_ANSWER);
+    att_buf_init(&e2, ATT_REMOTE_MAX_ANSWER);
+    att_err rc = restore_names(out, out_len, w, req->argc, &o2);
+    rc = rc == ATT_OK ? restore_names(err, err_len, w, req->argc, &e2) : rc;
+    for (int i = 0; rc == ATT_OK && status == 0 && i < req->argc; i++) {
+        if (w->marks[i] == '>' && n_files < ATT_REMOTE_MAX_FILES) {
+            att_buf_init(&data[n_files], ATT_REMOTE_MAX_ANSWER);
+            rc = att_file_read(w->path[i], ATT_REMOTE_MAX_ANSWER, &data[n_files]);
+            files[n_files].arg = (uint32_t)i;
+            files[n_files].data.ptr = data[n_files].data;
+            files[n_files].data.len = data[n_files].len;
+            n_files++;
+        }
+    }
+    if (rc == ATT_OK) {
+        rc = answer(fd, status, (const char *)o2.data, o2.len, (const char *)e2.data, e2.len, files,
+                    n_files);
+    } else {
+        refuse(fd, "attestctl: attestd cannot send the answer: %s\n", att_err_str(rc));
+    }
+    for (size_t i = 0; i < n_files; i++) {
+        att_buf_cleanup(&data[i]);
+    }
+    att_buf_cleanup(&o2);
+    att_buf_cleanup(&e2);
+done:
+    if (w != NULL) {
+        remove_files(req, w);
+    }
+    free(out);
+    free(err);
+    free(w);
+    att_admin_close(a);
+    return status;
+}
+
+/* After the answer: read what the peer still sends (for a second, 16 MiB at most), so that
+ * closing with unread input does not reset the connection before the peer reads the answer. */
+static void drain(int fd)
+{
+    struct timeval second = {1, 0};
+    char sink[65536];
+    size_t total = 0;
+    (void)shutdown(fd, SHUT_WR);
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &second, sizeof(second));
+    for (ssize_t n = 1; n > 0 && total < (16u << 20); total += (size_t)n) {
+        n = read(fd, sink, sizeof(sink));
+    }
+}
+
+static int child_main(const struct att_config *cfg, int fd, bool allowed, uid_t peer, pid_t net_pid)
+{
+    struct timeval rd = {ATT_REMOTE_REQUEST_WAIT_S, 0};
+    struct timeval wr = {ANSWER_DEADLINE_S, 0};
+    sigset_t usr2;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &usr2, NULL); /* taken by sigtimedwait alone */
+    signal(SIGPIPE, SIG_IGN);
+    alarm(ATT_REMOTE_COMMAND_LIMIT_S); /* then SIGALRM ends the child */
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rd, sizeof(rd));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wr, sizeof(wr));
+    if (!att_keyd_harden()) {
+        return 1;
+    }
+    greet(fd);
+    struct att_buf msg;
+    struct att_remote_request req;
+    memset(&req, 0, sizeof(req));
+    att_buf_init(&msg, ATT_REMOTE_MAX_REQUEST);
+    att_err rc = att_remote_read(fd, ATT_REMOTE_MAX_REQUEST, &msg);
+    rc = rc == ATT_OK ? att_remote_request_parse(&msg, &req) : rc;
+    int status = 1;
+    if (!allowed) {
+        att_log(ATT_LOG_WARN, "admin socket: refused a peer", "uid", json_integer(peer), NULL);
+        refuse(fd,
+               "attestctl: uid %u may not administer attestd (root, its user and members of "
+               "admin_group may)\n",
+               (unsigned)peer);
+    } else if (rc != ATT_OK) {
+        att_log(ATT_LOG_WARN, "admin socket: a bad request", "uid", json_integer(peer), "error",
+                json_string(att_err_name(rc)), NULL);
+        refuse(fd, "attestctl: attestd could not read the request (%s)\n", att_err_str(rc));
+    } else {
+        att_log(ATT_LOG_INFO, "admin socket: command", "uid", json_integer(peer), "command",
+                json_string(req.argc > 0 ? req.argv[0] : ""), NULL);
+        status = run(cfg, &req, peer, net_pid, fd);
+    }
+    drain(fd);
+    att_remote_request_cleanup(&req);
+    att_buf_cleanup(&msg);
+    return status;
+}
+
+void att_admin_socket_accept(const struct att_config *cfg, int listen_fd, pid_t net_pid,
+                             unsigned *children)
+{
+    uid_t peer = 0;
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0) {
+        return;
+    }
+    /* The supervisor reads nothing from a peer: a child does, refusals too. */
+    if (*children >= ATT_ADMIN_MAX_CHILDREN) {
+        att_log(ATT_LOG_WARN, "admin socket: closed a connection: as many commands run as it takes",
+                "max", json_integer(ATT_ADMIN_MAX_CHILDREN), NULL);
+    } else {
+        bool allowed = peer_allowed(cfg, fd, &peer);
+        pid_t pid = fork();
+        if (pid == 0) { /* the supervisor is single-threaded: the child may run on */
+            close(listen_fd);
+            close(ATT_KEYD_FD);
+            _exit(child_main(cfg, fd, allowed, peer, net_pid));
+        }
+        *children += pid > 0;
+    }
+    close(fd);
+}
