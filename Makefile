@@ -1,5 +1,6 @@
 # attestd - a thin front for meson + ninja. See README.md.
-#   make run    set up, build, run attestd on https://127.0.0.1:8443 (state in ./var)
+#   make run    set up, build, run attestd on https://127.0.0.1:8443 (state in ./var);
+#               ADDR=... PORT=... listen elsewhere
 #   make test   set up, build with ASan + UBSan (and TSan for the daemon), run every test
 #   make build  release build into build/ (build/attestd, build/attestctl)
 #   make fuzz   libFuzzer targets into build-fuzz/ (clang), short run of each
@@ -10,6 +11,8 @@ TEST_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 DATA_DIR   ?= var
+ADDR       ?= 127.0.0.1
+PORT       ?= 8443
 
 .PHONY: all deps build run test fuzz bench format clean
 
@@ -26,16 +29,18 @@ build: deps $(BUILD)/build.ninja
 	@ninja -C $(BUILD)
 
 run: build
-	@scripts/run.sh $(BUILD) $(DATA_DIR)
+	@scripts/run.sh $(BUILD) $(DATA_DIR) $(ADDR) $(PORT)
 
-test: deps
+test:
+	@scripts/deps.sh --test
 	@scripts/test.sh $(TEST_BUILD) $(TSAN_BUILD)
 
-fuzz: deps
+fuzz:
+	@scripts/deps.sh --test
 	@scripts/fuzz.sh $(FUZZ_BUILD)
 
 bench:
-	@scripts/deps.sh --bench
+	@scripts/deps.sh --test --bench
 	@scripts/bench.sh
 
 format:

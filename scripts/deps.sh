@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# Install the Debian packages that building and testing attestd need, when missing.
+# Install the Debian packages attestd needs, when missing: those that build and run it
+# (make build, make run); with --test, those of the tests too (make test, make fuzz); with
+# --bench, the load generator and the reference server of bench/http.sh.
 # Machines run as root (CI too); elsewhere sudo is used when available.
 set -euo pipefail
 
 packages=(
   gcc make pkg-config meson ninja-build
-  libssl-dev libevent-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev
+  libssl-dev libevent-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
   libtss2-dev libp11-kit-dev
-  openssl curl python3 python3-cryptography sqlite3
-  clang libclang-rt-14-dev clang-format
-  swtpm swtpm-tools tpm2-tools softhsm2
-  prometheus
+  openssl curl python3
 )
-
-# `scripts/deps.sh --bench` adds the load generator and the reference server of bench/http.sh.
-if [ "${1:-}" = "--bench" ]; then packages+=(wrk nginx-light); fi
+test=false
+for arg in "$@"; do
+  case "$arg" in
+    --test)
+      test=true
+      packages+=(libcmocka-dev python3-cryptography sqlite3
+                 clang libclang-rt-14-dev clang-format
+                 swtpm swtpm-tools tpm2-tools softhsm2 prometheus)
+      ;;
+    --bench) packages+=(wrk nginx-light) ;;
+    *) echo "usage: scripts/deps.sh [--test] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,8 +34,8 @@ done
 # Node.js + npm run the JavaScript peers of the black-box tests (jose, the official MAA client,
 # an OpenID provider). The tests run /usr/bin/node and scripts/test.sh /usr/bin/npm (Debian's
 # nodejs and npm), whatever else the PATH holds; a node elsewhere does not count.
-if [ ! -x /usr/bin/node ]; then missing+=(nodejs); fi
-if [ ! -x /usr/bin/npm ]; then missing+=(npm); fi
+if $test && [ ! -x /usr/bin/node ]; then missing+=(nodejs); fi
+if $test && [ ! -x /usr/bin/npm ]; then missing+=(npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
