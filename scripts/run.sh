@@ -27,12 +27,12 @@ scripts/dev-setup.sh "$data_dir" "$build/attestctl" "${name:-}" "$addr"
 url="https://$host:$port"
 cat <<MSG
 
-attestd $("$build/attestd" --version | cut -d' ' -f2) on $url   (state in ./$data_dir, embedded SQLite)
-  development CA:  ./$data_dir/tls/ca.pem
+attestd $("$build/attestd" --version | cut -d' ' -f2) on $url   (state in $data_dir, embedded SQLite)
+  development CA:  $data_dir/tls/ca.pem
   try:             curl --cacert $data_dir/tls/ca.pem $url/.well-known/openid-configuration
                    curl --cacert $data_dir/tls/ca.pem $url/certs
                    curl --cacert $data_dir/tls/ca.pem $url/readyz
-  admin:           first start writes Owner credentials to ./$data_dir/bootstrap-owner.json;
+  admin:           first start writes Owner credentials to $data_dir/bootstrap-owner.json;
                    docs/quickstart.md gets a token with curl and calls an admin route
   providers:       $build/attestctl --config $config --data-dir $data_dir provider list
   stop:            Ctrl-C (drains requests in flight)
