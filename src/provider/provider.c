@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "attest/attest.h"
 #include "core/mem.h"
 #include "token/json_out.h"
 #include "seal/keyring.h"
@@ -340,34 +341,13 @@ static att_err dump_json(const json_t *doc, struct att_buf *out)
  * listed. */
 static att_err render_openid(struct att_provider *p)
 {
-    static const char *claims[] = {
-        "iss",
-        "iat",
-        "nbf",
-        "exp",
-        "jti",
-        "nonce",
-        "x-ms-ver",
-        "x-ms-attestation-type",
-        "x-ms-policy-hash",
-        "x-ms-policy-signer",
-        "x-ms-runtime",
-        "x-ms-inittime",
-        "x-ms-sgx-is-debuggable",
-        "x-ms-sgx-mrenclave",
-        "x-ms-sgx-mrsigner",
-        "x-ms-sgx-product-id",
-        "x-ms-sgx-svn",
-        "x-ms-sgx-ehd",
-        "x-ms-sgx-collateral",
-    };
     char jwks_uri[ATT_URL_MAX + 16];
     snprintf(jwks_uri, sizeof(jwks_uri), "%s/certs", p->rec.issuer);
-    json_t *claims_arr = json_array();
-    for (size_t i = 0; claims_arr != NULL && i < sizeof(claims) / sizeof(claims[0]); i++) {
-        json_array_append_new(claims_arr, json_string(claims[i]));
-    }
-    json_t *doc = json_pack("{s:s,s:s,s:[s,s],s:[s],s:o*}", "issuer", p->rec.issuer, "jwks_uri",
+    /* Every claim the service or a default policy may put in a token, for every evidence type
+     * (OpenID Connect Discovery 1.0 §3: the claims the provider "MAY be able to supply"). */
+    json_t *claims_arr = att_attest_claims_supported();
+    ATT_ENSURE(claims_arr != NULL, ATT_ERR_NOMEM);
+    json_t *doc = json_pack("{s:s,s:s,s:[s,s],s:[s],s:o}", "issuer", p->rec.issuer, "jwks_uri",
                             jwks_uri, "response_types_supported", "token", "none",
                             "id_token_signing_alg_values_supported", att_jws_alg_name(p->alg),
                             "claims_supported", claims_arr);
