@@ -198,7 +198,9 @@ void att_api_metrics_handle(void *arg, const struct att_http_request *req,
 /*
  * The route table as JSON: [{"name","method","path","permission","providerScoped",
  * "apiVersion": "ignored"|"optional"|"required"}...] (paths are templates: "{type}"), for
- * `attestctl routes` and the role x route test matrix. Caller frees with free().
+ * `attestctl routes`, the role x route test matrix and the OpenAPI test. A deprecated alias is
+ * an entry of its own after its route's, with the same name and "successor": the route's path.
+ * Caller frees with free().
  */
 char *att_api_routes_json(void);
 

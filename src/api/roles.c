@@ -1,10 +1,12 @@
 /*
  * roles.c - Owner-only REST routes for role assignments, and "who am I".
  *
- *   GET  /admin/whoami                   any authenticated caller: identity and its roles
- *   GET  /admin/roleAssignments          list
- *   POST /admin/roleAssignments          {"subjectKind","subject","issuer"?,"role","provider"}
- *   POST /admin/roleAssignments:remove   {"id"}
+ *   GET  /attestd/whoami                   any authenticated caller: identity and its roles
+ *   GET  /attestd/roleAssignments          list
+ *   POST /attestd/roleAssignments          {"subjectKind","subject","issuer"?,"role","provider"}
+ *   POST /attestd/roleAssignments:remove   {"id"}
+ *
+ * (and, deprecated until the next release, the same under /admin/: src/api/router.c)
  *
  * Input: JSON bodies from authenticated Owners (still validated field by field).
  */

@@ -55,79 +55,86 @@ struct route {
     enum weight weight;
     const struct att_evidence_type *evidence; /* /attest/<type> routes: the type they serve */
     const char *audit; /* routes that change state: the audit action ("policy.set") */
+    /* An older path that still serves this route until the next release, a literal path at the
+     * root: the same handler, permission and audit action, its answers marked deprecated and
+     * naming `path` as the successor (docs/identity.md, "Deprecated paths"). */
+    const char *alias;
 };
 
 /* The one list of what attestd serves, and who may call it. */
 static const struct route routes[] = {
     {ATT_HTTP_GET, "/certs", "GetCerts", VERSION_OPTIONAL, false, ATT_PERM_PUBLIC,
-     att_api_get_certs, LIGHT, NULL, NULL},
+     att_api_get_certs, LIGHT, NULL, NULL, NULL},
     {ATT_HTTP_GET, "/.well-known/openid-configuration", "GetOpenIdMetadata", VERSION_OPTIONAL,
-     false, ATT_PERM_PUBLIC, att_api_get_openid, LIGHT, NULL, NULL},
+     false, ATT_PERM_PUBLIC, att_api_get_openid, LIGHT, NULL, NULL, NULL},
     {ATT_HTTP_GET, "/healthz", "Healthz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_healthz,
-     LIGHT, NULL, NULL},
+     LIGHT, NULL, NULL, NULL},
     /* Status for everyone; the detail for an authenticated Reader (whose token is checked). */
     {ATT_HTTP_GET, "/readyz", "Readyz", VERSION_IGNORED, true, ATT_PERM_PUBLIC, att_api_readyz,
-     LIGHT_ANONYMOUS, NULL, NULL},
+     LIGHT_ANONYMOUS, NULL, NULL, NULL},
     {ATT_HTTP_POST, "/oauth2/token", "OAuthToken", VERSION_IGNORED, true, ATT_PERM_PUBLIC,
-     att_api_oauth_token, HEAVY, NULL, NULL},
-    {ATT_HTTP_GET, "/admin/whoami", "WhoAmI", VERSION_IGNORED, true, ATT_PERM_AUTHENTICATED,
-     att_api_whoami, HEAVY, NULL, NULL},
-    {ATT_HTTP_GET, "/admin/roleAssignments", "ListRoleAssignments", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_list, HEAVY, NULL, NULL},
-    {ATT_HTTP_POST, "/admin/roleAssignments", "AddRoleAssignment", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_add, HEAVY, NULL, "role.add"},
-    {ATT_HTTP_POST, "/admin/roleAssignments:remove", "RemoveRoleAssignment", VERSION_IGNORED, true,
-     ATT_PERM_ADMIN, att_api_roles_remove, HEAVY, NULL, "role.remove"},
+     att_api_oauth_token, HEAVY, NULL, NULL, NULL},
+    /* attestd's own routes are under /attestd/; identity and roles were under /admin/, which
+       stays as an alias until the next release (docs/identity.md, "Deprecated paths"). */
+    {ATT_HTTP_GET, "/attestd/whoami", "WhoAmI", VERSION_IGNORED, true, ATT_PERM_AUTHENTICATED,
+     att_api_whoami, HEAVY, NULL, NULL, "/admin/whoami"},
+    {ATT_HTTP_GET, "/attestd/roleAssignments", "ListRoleAssignments", VERSION_IGNORED, true,
+     ATT_PERM_ADMIN, att_api_roles_list, HEAVY, NULL, NULL, "/admin/roleAssignments"},
+    {ATT_HTTP_POST, "/attestd/roleAssignments", "AddRoleAssignment", VERSION_IGNORED, true,
+     ATT_PERM_ADMIN, att_api_roles_add, HEAVY, NULL, "role.add", "/admin/roleAssignments"},
+    {ATT_HTTP_POST, "/attestd/roleAssignments:remove", "RemoveRoleAssignment", VERSION_IGNORED,
+     true, ATT_PERM_ADMIN, att_api_roles_remove, HEAVY, NULL, "role.remove",
+     "/admin/roleAssignments:remove"},
     /* Attestation (docs/reference/maa-api.md §1.2): public unless the provider sets
        attest_requires_auth. */
     {ATT_HTTP_POST, "/attest/SgxEnclave", "AttestSgxEnclave", VERSION_REQUIRED, false,
-     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_sgx, NULL},
+     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_sgx, NULL, NULL},
     {ATT_HTTP_POST, "/attest/OpenEnclave", "AttestOpenEnclave", VERSION_REQUIRED, false,
-     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_open_enclave, NULL},
+     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_open_enclave, NULL, NULL},
     {ATT_HTTP_POST, "/attest/SevSnpVm", "AttestSevSnpVm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
-     att_api_attest, HEAVY, &att_evidence_snp, NULL},
+     att_api_attest, HEAVY, &att_evidence_snp, NULL, NULL},
     {ATT_HTTP_POST, "/attest/TdxVm", "AttestTdxVm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
-     att_api_attest, HEAVY, &att_evidence_tdx, NULL},
+     att_api_attest, HEAVY, &att_evidence_tdx, NULL, NULL},
     /* Azure confidential VMs (docs/attestation.md "AzureGuest"). Microsoft's clients send
        api-version 2020-10-01, so no version is refused. */
     {ATT_HTTP_POST, "/attest/AzureGuest", "AttestAzureGuest", VERSION_REQUIRED, false,
-     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_azure_guest, NULL},
+     ATT_PERM_ATTEST, att_api_attest, HEAVY, &att_evidence_azure_guest, NULL, NULL},
     /* MAA's TPM protocol (docs/reference/maa-tpm-protocol.md): two rounds, TpmQuote evidence. */
     {ATT_HTTP_POST, "/attest/Tpm", "AttestTpm", VERSION_REQUIRED, false, ATT_PERM_ATTEST,
-     att_api_attest_tpm, HEAVY, &att_evidence_tpm_quote, NULL},
+     att_api_attest_tpm, HEAVY, &att_evidence_tpm_quote, NULL, NULL},
     /* TPM quotes in attestd's JSON form (docs/attestation.md "TPM"), and their challenges. */
     {ATT_HTTP_POST, "/attest/TpmQuote", "AttestTpmQuote", VERSION_IGNORED, false, ATT_PERM_ATTEST,
-     att_api_attest, HEAVY, &att_evidence_tpm_quote, NULL},
+     att_api_attest, HEAVY, &att_evidence_tpm_quote, NULL, NULL},
     {ATT_HTTP_POST, "/attest/TpmQuote:challenge", "TpmQuoteChallenge", VERSION_IGNORED, false,
-     ATT_PERM_ATTEST, att_api_tpm_challenge, HEAVY, NULL, NULL},
+     ATT_PERM_ATTEST, att_api_tpm_challenge, HEAVY, NULL, NULL, NULL},
     /* Policy management (docs/reference/maa-policy.md §4; roles §5: Reader reads, Contributor
        changes). */
     {ATT_HTTP_GET, "/policies/{type}", "GetPolicy", VERSION_REQUIRED, false, ATT_PERM_READ,
-     att_api_policy_get, HEAVY, NULL, NULL},
+     att_api_policy_get, HEAVY, NULL, NULL, NULL},
     {ATT_HTTP_PUT, "/policies/{type}", "SetPolicy", VERSION_REQUIRED, false, ATT_PERM_WRITE,
-     att_api_policy_set, HEAVY, NULL, "policy.set"},
+     att_api_policy_set, HEAVY, NULL, "policy.set", NULL},
     {ATT_HTTP_POST, "/policies/{type}:reset", "ResetPolicy", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_policy_reset, HEAVY, NULL, "policy.reset"},
+     ATT_PERM_WRITE, att_api_policy_reset, HEAVY, NULL, "policy.reset", NULL},
     {ATT_HTTP_GET, "/certificates", "GetPolicyCertificates", VERSION_REQUIRED, false, ATT_PERM_READ,
-     att_api_certificates_get, HEAVY, NULL, NULL},
+     att_api_certificates_get, HEAVY, NULL, NULL, NULL},
     {ATT_HTTP_POST, "/certificates:add", "AddPolicyCertificate", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_certificates_add, HEAVY, NULL, "signer.add"},
+     ATT_PERM_WRITE, att_api_certificates_add, HEAVY, NULL, "signer.add", NULL},
     {ATT_HTTP_POST, "/certificates:remove", "RemovePolicyCertificate", VERSION_REQUIRED, false,
-     ATT_PERM_WRITE, att_api_certificates_remove, HEAVY, NULL, "signer.remove"},
+     ATT_PERM_WRITE, att_api_certificates_remove, HEAVY, NULL, "signer.remove", NULL},
     /* Prometheus metrics (docs/operations.md, "Monitoring"). */
     {ATT_HTTP_GET, "/metrics", "GetMetrics", VERSION_IGNORED, true, ATT_PERM_READ, att_api_metrics,
-     HEAVY, NULL, NULL},
+     HEAVY, NULL, NULL, NULL},
     /* The audit trail (docs/operations.md, "Audit trail"). */
     {ATT_HTTP_GET, "/attestd/audit", "ListAuditRecords", VERSION_IGNORED, true, ATT_PERM_READ,
-     att_api_audit_list, HEAVY, NULL, NULL},
+     att_api_audit_list, HEAVY, NULL, NULL, NULL},
     /* Policy history (attestd's own, not MAA's). */
     {ATT_HTTP_GET, "/attestd/policies/{type}/versions", "ListPolicyVersions", VERSION_IGNORED,
-     false, ATT_PERM_READ, att_api_policy_versions, HEAVY, NULL, NULL},
+     false, ATT_PERM_READ, att_api_policy_versions, HEAVY, NULL, NULL, NULL},
     {ATT_HTTP_GET, "/attestd/policies/{type}/versions/{version}", "GetPolicyVersion",
-     VERSION_IGNORED, false, ATT_PERM_READ, att_api_policy_version, HEAVY, NULL, NULL},
+     VERSION_IGNORED, false, ATT_PERM_READ, att_api_policy_version, HEAVY, NULL, NULL, NULL},
     {ATT_HTTP_POST, "/attestd/policies/{type}/versions/{version}:rollback", "RollbackPolicy",
      VERSION_IGNORED, false, ATT_PERM_WRITE, att_api_policy_rollback, HEAVY, NULL,
-     "policy.rollback"},
+     "policy.rollback", NULL},
 };
 
 /* api-version values of MAA's published specs (docs/reference/maa-api.md §1.1). */
@@ -452,16 +459,28 @@ static bool has_credentials(const struct att_http_request *req)
            (req->client_cert_sha256 != NULL && req->client_cert_sha256[0] != 0);
 }
 
+/* One entry of att_api_routes_json: the route, or (`alias`) its alias naming the successor. */
+static json_t *route_json(const struct route *rt, bool alias)
+{
+    static const char *const version_rules[] = {"ignored", "optional", "required"};
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "name", rt->name, "method",
+                          att_http_method_name(rt->method), "path", alias ? rt->alias : rt->path,
+                          "permission", att_perm_name(rt->perm), "providerScoped",
+                          !rt->root_only && !alias, "apiVersion", version_rules[rt->version]);
+    if (o != NULL && alias) {
+        json_object_set_new(o, "successor", json_string(rt->path));
+    }
+    return o;
+}
+
 char *att_api_routes_json(void)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < sizeof(routes) / sizeof(routes[0]); i++) {
-        static const char *const version_rules[] = {"ignored", "optional", "required"};
-        json_array_append_new(
-            arr, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "name", routes[i].name, "method",
-                           att_http_method_name(routes[i].method), "path", routes[i].path,
-                           "permission", att_perm_name(routes[i].perm), "providerScoped",
-                           !routes[i].root_only, "apiVersion", version_rules[routes[i].version]));
+        json_array_append_new(arr, route_json(&routes[i], false));
+        if (routes[i].alias != NULL) {
+            json_array_append_new(arr, route_json(&routes[i], true));
+        }
     }
     char *text = arr != NULL ? json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(arr);
@@ -503,6 +522,24 @@ static bool match_template(const char *tmpl, struct att_bytes path,
     return att_rd_left(&r) == 0;
 }
 
+/*
+ * Does `rt` serve `rest` here, and through its alias? A root-only route is not under a provider,
+ * and an alias is a path at the root only. Captures go to params.
+ */
+static bool route_match(const struct route *rt, struct att_bytes rest, bool under_provider,
+                        struct att_bytes params[ATT_API_MAX_PARAMS], bool *via_alias)
+{
+    *via_alias = false;
+    if (rt->root_only && under_provider) {
+        return false;
+    }
+    if (match_template(rt->path, rest, params)) {
+        return true;
+    }
+    *via_alias = rt->alias != NULL && !under_provider && match_template(rt->alias, rest, params);
+    return *via_alias;
+}
+
 static void not_found(struct att_http_response *resp)
 {
     att_http_error(resp, 404, "NotFound", "no such route");
@@ -532,18 +569,21 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
 
     enum att_http_method m = h->method == ATT_HTTP_HEAD ? ATT_HTTP_GET : h->method;
     const struct route *match = NULL;
+    bool match_alias = false;
     struct att_bytes params[ATT_API_MAX_PARAMS];
     struct att_bytes found[ATT_API_MAX_PARAMS];
     char allow[64] = "";
     memset(found, 0, sizeof(found));
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const struct route *rt = &routes[i];
+        bool via_alias = false;
         memset(params, 0, sizeof(params));
-        if (!match_template(rt->path, rest, params) || (rt->root_only && under_provider)) {
+        if (!route_match(rt, rest, under_provider, params, &via_alias)) {
             continue;
         }
         if (rt->method == m) {
             match = rt;
+            match_alias = via_alias;
             memcpy(found, params, sizeof(found));
         } else {
             size_t used = strlen(allow);
@@ -561,6 +601,9 @@ static void route_request(struct att_api *api, const struct att_api_snapshot *sn
         return;
     }
     resp->route = match->name;
+    if (match_alias) {
+        resp->successor = match->path; /* every answer through the alias, refusals too */
+    }
     if (att_log_enabled(ATT_LOG_DEBUG)) { /* builds no fields unless asked: the hot path */
         att_log(ATT_LOG_DEBUG, "routed", "request_id", json_string(req->request_id), "route",
                 json_string(match->name), "provider",
@@ -651,8 +694,8 @@ bool att_api_is_light(void *arg, const struct att_http_request *req)
     enum att_http_method m = h->method == ATT_HTTP_HEAD ? ATT_HTTP_GET : h->method;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const struct route *rt = &routes[i];
-        if (rt->method == m && match_template(rt->path, rest, params) &&
-            !(rt->root_only && under_provider)) {
+        bool via_alias = false;
+        if (rt->method == m && route_match(rt, rest, under_provider, params, &via_alias)) {
             return rt->weight == LIGHT || (rt->weight == LIGHT_ANONYMOUS && !has_credentials(req));
         }
     }

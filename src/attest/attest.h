@@ -50,6 +50,14 @@ att_err att_attest_run(const struct att_evidence_type *t, const struct att_evide
                        const struct att_evidence_env *env, const struct att_attest_policy *pol,
                        json_t **claims, struct att_attest_error *err) ATT_WUR;
 
+/*
+ * The names of the claims attestd's attestation tokens may carry at their top level, each once:
+ * the registered claims (src/token/claims.h), those the shared steps set (claims.c), each
+ * evidence type's (claim_names) and those the types' default policies issue. For the OpenID
+ * metadata's claims_supported (src/provider/provider.c). A new array; NULL when out of memory.
+ */
+json_t *att_attest_claims_supported(void);
+
 /* ---- shared steps (claims.c) --------------------------------------------------------- */
 
 /* A growable list of incoming claims (see att_claims_incoming for what it borrows). */

@@ -6,6 +6,7 @@
 #include "attest/attest.h"
 
 #include "core/buf.h"
+#include "token/claims.h"
 #include "token/json_out.h"
 #include "metrics/metrics.h"
 
@@ -331,4 +332,91 @@ att_err att_claims_bound_data(json_t *token_claims, const struct att_bound_data 
         return att_attest_fail(err, ATT_ERR_NOMEM, "out of memory");
     }
     return ATT_OK;
+}
+
+/* ---- the names tokens may carry (att_attest_claims_supported) ------------------------ */
+
+/* What the steps above set for every type: att_claims_bound_data (from att_attest_run) and
+ * att_attest_appraise (x-ms-sgx-tcbidentifier only for types with tcb_identifier). */
+static const char *const shared_claim_names[] = {
+    "x-ms-runtime", "x-ms-inittime", "x-ms-policy-hash", "x-ms-policy-signer", NULL,
+};
+static const char *const tcb_identifier_claim_names[] = {"x-ms-sgx-tcbidentifier", NULL};
+
+/* Append `name` to the array `names` unless it is there (`seen` holds what it has). */
+static att_err add_name(json_t *names, json_t *seen, const char *name, size_t len)
+{
+    json_t *s = json_stringn(name, len);
+    ATT_ENSURE(s != NULL, ATT_ERR_NOMEM);
+    if (json_object_get(seen, json_string_value(s)) != NULL) {
+        json_decref(s);
+        return ATT_OK;
+    }
+    ATT_ENSURE(json_object_set_new(seen, json_string_value(s), json_true()) == 0 &&
+                   json_array_append_new(names, s) == 0,
+               ATT_ERR_NOMEM);
+    return ATT_OK;
+}
+
+static att_err add_names(json_t *names, json_t *seen, const char *const *list)
+{
+    for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
+        ATT_TRY(add_name(names, seen, list[i], strlen(list[i])));
+    }
+    return ATT_OK;
+}
+
+struct issued_names {
+    json_t *names;
+    json_t *seen;
+};
+
+static att_err add_issued(const char *type, size_t len, void *arg)
+{
+    struct issued_names *in = arg;
+    return add_name(in->names, in->seen, type, len);
+}
+
+/* The claims a type's default policy issues (policy/defaults.c): a fresh provider's tokens
+ * carry them. */
+static att_err add_default_policy(json_t *names, json_t *seen, enum att_policy_type type)
+{
+    struct att_policy *p = NULL;
+    struct issued_names in = {names, seen};
+    const char *text = att_policy_default(type);
+    char msg[128];
+    ATT_ENSURE(text != NULL, ATT_ERR_INTERNAL);
+    ATT_TRY(att_policy_parse(text, strlen(text), NULL, &p, msg, sizeof(msg)));
+    att_err rc = att_policy_issued_claims(p, add_issued, &in);
+    att_policy_free(p);
+    return rc;
+}
+
+static att_err claims_supported(json_t *names, json_t *seen)
+{
+    for (size_t i = 0; i < ATT_CLAIMS_REGISTERED; i++) {
+        ATT_TRY(add_name(names, seen, att_claims_registered[i], strlen(att_claims_registered[i])));
+    }
+    ATT_TRY(add_names(names, seen, shared_claim_names));
+    for (size_t i = 0; att_evidence_types[i] != NULL; i++) {
+        const struct att_evidence_type *t = att_evidence_types[i];
+        ATT_TRY(add_names(names, seen, t->claim_names));
+        ATT_TRY(add_names(names, seen, t->tcb_identifier ? tcb_identifier_claim_names : NULL));
+    }
+    for (size_t i = 0; att_evidence_types[i] != NULL; i++) {
+        ATT_TRY(add_default_policy(names, seen, att_evidence_types[i]->policy));
+    }
+    return ATT_OK;
+}
+
+json_t *att_attest_claims_supported(void)
+{
+    json_t *names = json_array();
+    json_t *seen = json_object();
+    if (names == NULL || seen == NULL || claims_supported(names, seen) != ATT_OK) {
+        json_decref(names);
+        names = NULL;
+    }
+    json_decref(seen);
+    return names;
 }

@@ -95,7 +95,11 @@ struct att_evidence_type {
     /* The "$" names policies also see (pairs "$alias", "claim", NULL-ended), or NULL. */
     const char *const *aliases;
     const char *tcb_status_claim; /* the claim logged as the attestation's TCB status */
-    bool tcb_identifier;          /* echo the policy property x-ms-sgx-tcbidentifier (§2.8) */
+    /* Every name `claims` may set at the top of the token (and the route adds: /attest/Tpm's
+     * cnf and rp_data), NULL-ended, declared next to `claims`: the OpenID metadata lists them
+     * (att_attest_claims_supported), and the black-box tests check real tokens against it. */
+    const char *const *claim_names;
+    bool tcb_identifier; /* echo the policy property x-ms-sgx-tcbidentifier (§2.8) */
 
     size_t state_size;
     att_err (*parse)(void *state, const struct att_evidence_request *req, char *msg,

@@ -40,6 +40,9 @@ struct att_http_response {
     const char *route;
     const char *error_code;
     char provider[64];
+    /* Answered through a deprecated path: the path that replaces it (a constant), which the
+     * answer names, whatever its status (src/http/server.c). NULL otherwise. */
+    const char *successor;
     struct att_http_gate *gate; /* set by the server on the job pool; NULL on an event loop */
     /* The answer's x-ms-request-id (set by the server): errors repeat it as "requestId", so
      * one failure can be found in the log and the audit trail. */

@@ -340,6 +340,14 @@ static void write_response(struct conn *c, const struct att_http_response *r, co
     head_puts(&h, "Content-Length: ");
     head_putu(&h, r->body.len);
     head_puts(&h, "\r\n");
+    if (r->successor != NULL) {
+        /* A deprecated path: the Deprecation header in the boolean form of the IETF httpapi
+         * drafts (RFC 9745 later gave it a date), and the successor-version link relation
+         * (RFC 5829) in a Link header (RFC 8288 §3). */
+        head_puts(&h, "Deprecation: true\r\nLink: <");
+        head_puts(&h, r->successor);
+        head_puts(&h, ">; rel=\"successor-version\"\r\n");
+    }
     if (!c->keep_alive) {
         head_puts(&h, "Connection: close\r\n");
     } else if (c->head.version_minor == 0) {

@@ -267,6 +267,15 @@ bool att_policy_claim_reserved(const char *type, size_t len);
 att_err att_policy_check_reserved(const struct att_policy *p, char *msg, size_t msg_len) ATT_WUR;
 
 /*
+ * Call fn(type, len, arg) for each claim name a rule of `p` issue()s as a literal, in rule
+ * order (a name may come twice; names computed at run time are not known here). The first
+ * error fn returns ends the walk and is returned. `type` is borrowed from `p`.
+ */
+att_err att_policy_issued_claims(const struct att_policy *p,
+                                 att_err (*fn)(const char *type, size_t len, void *arg),
+                                 void *arg) ATT_WUR;
+
+/*
  * For a policy being set for attestation type `t`: evaluate it against a representative
  * claim set of that type (src/policy/samples.c). ATT_ERR_POLICY_BUDGET or
  * ATT_ERR_POLICY_CLAIM_LIMIT when that already exceeds the default evaluation limits, with

@@ -75,24 +75,56 @@ int pol_quote_len(const char *s, size_t len)
     return (int)n;
 }
 
-att_err att_policy_check_reserved(const struct att_policy *p, char *msg, size_t msg_len)
+/* The type of each issue() whose type is a literal, in rule order; stops at the first refusal. */
+static att_err each_literal_issue(const struct att_policy *p,
+                                  att_err (*fn)(const struct pol_expr *type, void *arg), void *arg)
 {
-    struct pol_diag diag = {msg, msg_len};
-    ATT_ENSURE(p != NULL, ATT_ERR_ARG);
     for (size_t s = 0; s < POL_SECTION_COUNT; s++) {
         const struct pol_section *sec = &p->sections[s];
         for (size_t i = 0; i < sec->nrules; i++) {
             const struct pol_action *a = &sec->rules[i].action;
-            const struct pol_expr *type = a->type;
-            /* claim=IDENT and computed types are checked when the rule runs. */
-            if (a->kind != PA_ISSUE || a->by_claim || type == NULL || type->kind != PE_STRING ||
-                !att_policy_claim_reserved(type->str, type->str_len)) {
-                continue;
+            /* claim=IDENT and computed types are known only when the rule runs. */
+            if (a->kind == PA_ISSUE && !a->by_claim && a->type != NULL &&
+                a->type->kind == PE_STRING) {
+                ATT_TRY(fn(a->type, arg));
             }
-            return pol_fail(&diag, ATT_ERR_POLICY_RESERVED_CLAIM, type->pos.line, type->pos.col,
-                            "issue(): '%.*s' is a claim only the service sets",
-                            pol_quote_len(type->str, type->str_len), type->str);
         }
     }
     return ATT_OK;
+}
+
+static att_err refuse_reserved(const struct pol_expr *type, void *arg)
+{
+    if (!att_policy_claim_reserved(type->str, type->str_len)) {
+        return ATT_OK;
+    }
+    return pol_fail(arg, ATT_ERR_POLICY_RESERVED_CLAIM, type->pos.line, type->pos.col,
+                    "issue(): '%.*s' is a claim only the service sets",
+                    pol_quote_len(type->str, type->str_len), type->str);
+}
+
+att_err att_policy_check_reserved(const struct att_policy *p, char *msg, size_t msg_len)
+{
+    struct pol_diag diag = {msg, msg_len};
+    ATT_ENSURE(p != NULL, ATT_ERR_ARG);
+    return each_literal_issue(p, refuse_reserved, &diag);
+}
+
+struct issued {
+    att_err (*fn)(const char *type, size_t len, void *arg);
+    void *arg;
+};
+
+static att_err pass_issued(const struct pol_expr *type, void *arg)
+{
+    const struct issued *is = arg;
+    return is->fn(type->str, type->str_len, is->arg);
+}
+
+att_err att_policy_issued_claims(const struct att_policy *p,
+                                 att_err (*fn)(const char *type, size_t len, void *arg), void *arg)
+{
+    struct issued is = {fn, arg};
+    ATT_ENSURE(p != NULL && fn != NULL, ATT_ERR_ARG);
+    return each_literal_issue(p, pass_issued, &is);
 }

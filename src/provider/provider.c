@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "attest/attest.h"
 #include "core/mem.h"
 #include "token/json_out.h"
 #include "seal/keyring.h"
@@ -295,6 +296,7 @@ struct load_ctx {
     struct att_store *store;
     struct att_provider *cur; /* provider whose keys are being loaded */
     json_t *jwks_keys;        /* its JWKS "keys" array */
+    json_t *claims_supported; /* the same for every provider: made once per load */
 };
 
 /* Every key of a provider is published in /certs; one of them signs at a time (schedule.h). */
@@ -338,39 +340,14 @@ static att_err dump_json(const json_t *doc, struct att_buf *out)
 
 /* OpenID provider metadata (docs/reference/maa-api.md §1.4). Only endpoints attestd serves are
  * listed. */
-static att_err render_openid(struct att_provider *p)
+static att_err render_openid(struct att_provider *p, json_t *claims_supported)
 {
-    static const char *claims[] = {
-        "iss",
-        "iat",
-        "nbf",
-        "exp",
-        "jti",
-        "nonce",
-        "x-ms-ver",
-        "x-ms-attestation-type",
-        "x-ms-policy-hash",
-        "x-ms-policy-signer",
-        "x-ms-runtime",
-        "x-ms-inittime",
-        "x-ms-sgx-is-debuggable",
-        "x-ms-sgx-mrenclave",
-        "x-ms-sgx-mrsigner",
-        "x-ms-sgx-product-id",
-        "x-ms-sgx-svn",
-        "x-ms-sgx-ehd",
-        "x-ms-sgx-collateral",
-    };
     char jwks_uri[ATT_URL_MAX + 16];
     snprintf(jwks_uri, sizeof(jwks_uri), "%s/certs", p->rec.issuer);
-    json_t *claims_arr = json_array();
-    for (size_t i = 0; claims_arr != NULL && i < sizeof(claims) / sizeof(claims[0]); i++) {
-        json_array_append_new(claims_arr, json_string(claims[i]));
-    }
-    json_t *doc = json_pack("{s:s,s:s,s:[s,s],s:[s],s:o*}", "issuer", p->rec.issuer, "jwks_uri",
+    json_t *doc = json_pack("{s:s,s:s,s:[s,s],s:[s],s:O}", "issuer", p->rec.issuer, "jwks_uri",
                             jwks_uri, "response_types_supported", "token", "none",
                             "id_token_signing_alg_values_supported", att_jws_alg_name(p->alg),
-                            "claims_supported", claims_arr);
+                            "claims_supported", claims_supported);
     ATT_ENSURE(doc != NULL, ATT_ERR_NOMEM);
     att_err rc = dump_json(doc, &p->openid);
     json_decref(doc);
@@ -420,7 +397,7 @@ static att_err load_provider(const struct att_provider_rec *rec, void *arg)
     }
     json_decref(jwks);
     if (rc == ATT_OK) {
-        rc = render_openid(p);
+        rc = render_openid(p, ctx->claims_supported);
     }
     for (size_t i = 0; rc == ATT_OK && i < p->n_keys; i++) {
         rc = encode_token_header(ctx->set->signer, p, &p->keys[i]);
@@ -436,18 +413,22 @@ att_err att_provider_set_load(struct att_store *store, struct att_keyring *kr,
                               struct att_provider_set **out)
 {
     att_err rc = ATT_ERR_INTERNAL;
+    /* Every claim the service or a default policy may put in a token, for every evidence type
+     * (OpenID Connect Discovery 1.0 §3: the claims the provider "MAY be able to supply"). */
+    struct load_ctx ctx = {NULL, kr, store, NULL, NULL, att_attest_claims_supported()};
     struct att_provider_set *set = calloc(1, sizeof(*set));
-    ATT_ENSURE(set != NULL, ATT_ERR_NOMEM);
+    ATT_CHECK(set != NULL && ctx.claims_supported != NULL, ATT_ERR_NOMEM);
     set->items = calloc(ATT_PROVIDERS_MAX, sizeof(*set->items));
     set->floors = calloc(ATT_PROVIDERS_MAX, sizeof(*set->floors));
     ATT_CHECK(set->items != NULL && set->floors != NULL, ATT_ERR_NOMEM);
     ATT_GUARD(att_signer_new(&set->signer));
-    struct load_ctx ctx = {set, kr, store, NULL, NULL};
+    ctx.set = set;
     ATT_GUARD(att_store_provider_list(store, load_provider, &ctx));
     *out = set;
     set = NULL;
     rc = ATT_OK;
 out:
+    json_decref(ctx.claims_supported);
     att_provider_set_free(set);
     return rc;
 }

@@ -24,16 +24,18 @@ static att_err new_jti(json_t **out)
     return *out != NULL ? ATT_OK : ATT_ERR_NOMEM;
 }
 
+const char *const att_claims_registered[ATT_CLAIMS_REGISTERED] = {
+    "iss", /* RFC 7519 §4.1.1 */
+    "iat", /* §4.1.6 */
+    "nbf", /* §4.1.5 */
+    "exp", /* §4.1.4 */
+    "jti", /* §4.1.7 */
+};
+
 att_err att_claims_set_registered(json_t *claims, const char *issuer, int64_t now, int64_t lifetime)
 {
-    static const char *const names[] = {
-        "iss", /* RFC 7519 §4.1.1 */
-        "iat", /* §4.1.6 */
-        "nbf", /* §4.1.5 */
-        "exp", /* §4.1.4 */
-        "jti", /* §4.1.7 */
-    };
-    json_t *v[5] = {NULL, NULL, NULL, NULL, NULL};
+    const char *const *names = att_claims_registered;
+    json_t *v[ATT_CLAIMS_REGISTERED] = {NULL, NULL, NULL, NULL, NULL};
     att_err rc = ATT_ERR_NOMEM;
     size_t ilen = 0;
     size_t set = 0;
@@ -58,10 +60,10 @@ att_err att_claims_set_registered(json_t *claims, const char *issuer, int64_t no
     v[2] = json_integer(now);
     v[3] = json_integer(now + lifetime);
     rc = new_jti(&v[4]);
-    for (size_t i = 0; rc == ATT_OK && i < 5; i++) {
+    for (size_t i = 0; rc == ATT_OK && i < ATT_CLAIMS_REGISTERED; i++) {
         rc = v[i] != NULL ? ATT_OK : ATT_ERR_NOMEM;
     }
-    while (rc == ATT_OK && set < 5) {
+    while (rc == ATT_OK && set < ATT_CLAIMS_REGISTERED) {
         rc = json_object_set_nocheck(claims, names[set], v[set]) == 0 ? ATT_OK : ATT_ERR_NOMEM;
         set += rc == ATT_OK;
     }
@@ -70,7 +72,7 @@ att_err att_claims_set_registered(json_t *claims, const char *issuer, int64_t no
             json_object_del(claims, names[i]);
         }
     }
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < ATT_CLAIMS_REGISTERED; i++) {
         json_decref(v[i]);
     }
     return rc;

@@ -9,6 +9,10 @@
 
 #include "core/err.h"
 
+/* The registered claims att_claims_set_registered sets, in its order. */
+#define ATT_CLAIMS_REGISTERED 5
+extern const char *const att_claims_registered[ATT_CLAIMS_REGISTERED];
+
 /*
  * Set "iss" (no trailing slash, as MAA), "iat" = "nbf" = now,
  * "exp" = now + lifetime, and "jti" = 64 lowercase hex characters from

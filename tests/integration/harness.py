@@ -814,6 +814,15 @@ def sign_jws(key_path, header, payload, key_alg=None):
 NONE_HEADER = "eyJhbGciOiJub25lIn0"  # b64url('{"alg":"none"}')
 
 
+def assert_claims_supported(test, d, claims, prefix=""):
+    """Every top-level claim of a token's `claims` (the service's, and a default policy's) is
+    named in claims_supported of the provider's OpenID metadata."""
+    status, _, doc = d.get_json(prefix + "/.well-known/openid-configuration")
+    test.assertEqual(status, 200, doc)
+    test.assertEqual(sorted(set(claims) - set(doc["claims_supported"])), [],
+                     "claims of a token that claims_supported does not list")
+
+
 def policy_hash(text):
     """x-ms-policy-hash: b64url(SHA-256(ASCII(b64url(UTF-8 text)))) (docs/reference/maa-tokens.md §2.3)."""
     import hashlib

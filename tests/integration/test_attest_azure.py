@@ -92,6 +92,9 @@ class AzureSnpTest(unittest.TestCase):
         self.assertEqual(c["x-ms-azurevm-attested-pcrs"], list(range(24)))
         self.assertIs(c["secureboot"], True)
         self.assertEqual(c["nonce"], NONCE)
+        # the hardware report's claims, inside x-ms-isolation-tee, are listed as well
+        h.assert_claims_supported(self, self.d, c)
+        h.assert_claims_supported(self, self.d, tee)
 
     def test_microsoft_shape(self):
         body = {"AttestationInfo": info(snp_maa(), std=True), "nonce": NONCE}
@@ -105,6 +108,7 @@ class AzureSnpTest(unittest.TestCase):
         self.assertEqual(c["x-ms-azurevm-attestation-protocol-ver"], "2.0")
         self.assertEqual(c["x-ms-runtime"], {"client-payload": {"nonce": b64(b"client")}})
         self.assertEqual(c["x-ms-isolation-tee"]["x-ms-attestation-type"], "sevsnpvm")
+        h.assert_claims_supported(self, self.d, c)
 
     def test_refusals(self):
         ev = snp_trustee()
@@ -173,6 +177,8 @@ class AzureTdxTest(unittest.TestCase):
         self.assertEqual(tee["tdx_report_data"][64:], "00" * 32)
         self.assertTrue(tee["tdx_report_data"].startswith("9734504f"))
         self.assertEqual(c["x-ms-azurevm-vmid"], "6332533D-5649-4D02-8AA7-8F64B7C3EE21")
+        h.assert_claims_supported(self, self.t.d, c)
+        h.assert_claims_supported(self, self.t.d, tee)
 
 
 if __name__ == "__main__":

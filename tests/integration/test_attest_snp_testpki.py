@@ -125,6 +125,7 @@ class MilanTest(SnpTestPkiCase):
         self.assertEqual(c["x-ms-compliance-status"], "azure-compliant-cvm")
         self.assertEqual(c["nonce"], "n-1")
         self.assertEqual(c["x-ms-sevsnpvm-chipid"], pki.summary["chip_id"])
+        h.assert_claims_supported(self, d, c)
         # the certificate table carries the same certificates
         status, doc = post(d, {"report": pki.document("certtable.bin")})
         self.assertEqual(status, 200, doc)
@@ -183,6 +184,7 @@ class TurinVlekTest(SnpTestPkiCase):
         self.assertEqual(c["x-ms-sevsnpvm-launch-mit-vector"], "0000000000000011")
         self.assertEqual(c["x-ms-sevsnpvm-current-mit-vector"], "0000000000000013")
         self.assertEqual(c["x-ms-sevsnpvm-csp-id"], "CN=cc-us-east-2.amazonaws.com")
+        h.assert_claims_supported(self, d, c)
 
 
 def vcek_path(rep):

@@ -97,6 +97,7 @@ class TdxTestPkiOverHttpsTest(unittest.TestCase):
         self.assertEqual(c["tdx_seamsvn"], 0x0105)  # module SVN 5, major version 1
         self.assertEqual(c["x-ms-tdx-fmspc"], summary["fmspc"])
         self.assertEqual(c["tee"], "tdxvm")
+        h.assert_claims_supported(self, self.d, c)
 
     def test_binding_mismatches(self):
         quote = h.b64url_encode(self.v4[0])
@@ -131,6 +132,7 @@ class TdxTestPkiOverHttpsTest(unittest.TestCase):
         c = h.verify_jws(doc["token"], d.get_json("/certs")[2])[1]
         self.assertEqual(c["tdx_mrservicetd"], "ab" * 48)
         self.assertEqual(c["tdx_tee_tcb_svn2"], summary["tee_tcb_svn"])
+        h.assert_claims_supported(self, d, c)
 
     def test_debug_td_refused_by_the_default_policy(self):
         tmp = os.path.join(self.tmp, "debug")

@@ -260,6 +260,25 @@ class AttestTestPkiTest(unittest.TestCase):
         self.assertEqual(c["x-ms-sgx-collateral"]["quotehash"],
                          hashlib.sha256(self.quote_json).hexdigest())
 
+    def test_claims_supported_names_every_claim(self):
+        """claims_supported of the OpenID metadata names every claim of real tokens, the
+        service's and the default policy's: SGX with Binary and with JSON runtime data,
+        init-time data and a nonce, and Open Enclave."""
+        for path, member, evidence, data_type in (
+                ("/attest/SgxEnclave", "quote", self.quote_json, "Binary"),
+                ("/attest/SgxEnclave", "quote", self.quote_json, "JSON"),
+                ("/attest/OpenEnclave", "report", oe_report(self.quote_json), "Binary")):
+            with self.subTest(path=path, data_type=data_type):
+                c = self.claims({member: h.b64url_encode(evidence),
+                                 "runtimeData": {"data": h.b64url_encode(RUNTIME_JSON),
+                                                 "dataType": data_type},
+                                 "initTimeData": {"data": h.b64url_encode(INIT_DATA),
+                                                  "dataType": "Binary"},
+                                 "nonce": "n-42"}, path=path)
+                self.assertEqual(c["nonce"], "n-42")
+                self.assertIn("tee", c)  # and the default policy's
+                h.assert_claims_supported(self, self.d, c)
+
     def official_client(self, ops):
         env = dict(os.environ, NODE_EXTRA_CA_CERTS=self.d.ca)
         proc = subprocess.run([h.NODE, os.path.join(h.JS_DIR, "attest_client.mjs"),

@@ -143,6 +143,7 @@ class TpmQuoteTest(unittest.TestCase):
         # the policy-only claims never reach the token
         for name in ("events", "pcrs", "aikValidated"):
             self.assertNotIn(name, c)
+        h.assert_claims_supported(self, self.d, c)
         # the same challenge again
         msg = self.refused(self.body(challenge, nonce), "ATT_ERR_CHALLENGE_USED")
         self.assertIn("used before", msg)
@@ -337,6 +338,7 @@ class MaaTpmProtocolTest(unittest.TestCase):
         self.assertEqual(c["cnf"]["jwk"], rsa_jwk(self.request_key.public_key()))
         self.assertIs(c["x-ms-tpm-ak-validated"], True)
         self.assertEqual(c["x-ms-tpm-kernel-cmdline"], CMDLINE)
+        h.assert_claims_supported(self, self.d, c)
         # the same context again
         self.refused(self.request(challenge, context), "ATT_ERR_CHALLENGE_USED")
 

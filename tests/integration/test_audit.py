@@ -142,6 +142,40 @@ class AuditTest(unittest.TestCase):
             self.assertNotIn("issuancerules", json.dumps(r))
             self.assertNotIn(self.token[:40], json.dumps(r))
 
+    def test_role_changes_through_the_new_path_and_its_alias_are_recorded_alike(self):
+        """POST /attestd/roleAssignments and its deprecated alias /admin/roleAssignments are
+        one route: the same audit action (role.add, role.remove) and the same details."""
+        name = "audit-alias-" + h.uuid4()[:8]
+        subject = json.loads(self.d.attestctl("principal", "create", name).stdout)["client_id"]
+        seen = {}
+        for prefix in ("/attestd", "/admin"):
+            with self.subTest(prefix=prefix):
+                role = "Attester" if prefix == "/attestd" else "AttestationReader"
+                status, headers, body = self.d.request(
+                    "POST", prefix + "/roleAssignments",
+                    body=json.dumps({"subjectKind": "principal", "subject": subject,
+                                     "role": role, "provider": "default"}).encode(),
+                    headers={**self.auth(), "Content-Type": "application/json"})
+                self.assertEqual(status, 201, body)
+                created = json.loads(body)
+                added = self.by_request(headers["x-ms-request-id"])
+                status, headers, body = self.d.request(
+                    "POST", prefix + "/roleAssignments:remove",
+                    body=json.dumps({"id": created["id"]}).encode(),
+                    headers={**self.auth(), "Content-Type": "application/json"})
+                self.assertEqual(status, 200, body)
+                removed = self.by_request(headers["x-ms-request-id"])
+                got = [(r["category"], r["operationName"], r["resultType"]) for r in
+                       added + removed]
+                self.assertEqual(got, [("change", "role.add", "attempt"),
+                                       ("change", "role.add", "success"),
+                                       ("change", "role.remove", "attempt"),
+                                       ("change", "role.remove", "success")])
+                self.assertEqual(added[1]["properties"]["assignment"], created)
+                self.assertEqual(removed[1]["properties"]["assignmentId"], created["id"])
+                seen[prefix] = [sorted(r["properties"]) for r in added + removed]
+        self.assertEqual(seen["/attestd"], seen["/admin"])
+
     def test_refused_change_is_recorded_as_failure(self):
         status, headers, body = self.put_policy("version=1.0; nonsense")
         self.assertEqual(status, 400, body)
@@ -152,7 +186,7 @@ class AuditTest(unittest.TestCase):
         self.assertNotIn("nonsense", json.dumps(recs[1]))  # the policy's text is not recorded
 
     def test_bad_bearer_token_is_an_authentication_record(self):
-        status, headers, _ = self.d.request("GET", "/admin/roleAssignments",
+        status, headers, _ = self.d.request("GET", "/attestd/roleAssignments",
                                             headers={"Authorization": "Bearer not.a.token"})
         self.assertEqual(status, 401)
         recs = self.by_request(headers["x-ms-request-id"], 1)

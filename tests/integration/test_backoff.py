@@ -75,7 +75,7 @@ def junk_bearer(d, source, n, same=False):
     their statuses."""
     conn = conn_from(d, source)
     try:
-        return [d.request("GET", "/admin/whoami", conn=conn,
+        return [d.request("GET", "/attestd/whoami", conn=conn,
                           headers={"Authorization": f"Bearer junk{0 if same else i}"})[0]
                 for i in range(n)]
     finally:
@@ -330,20 +330,20 @@ class BackoffTest(unittest.TestCase):
         for _ in range(MAX):
             self.token_request(self.cred["client_id"], "wrong")
         self.assertEqual(self.token_request(self.cred["client_id"], "wrong")[0], 429)
-        status, _, _ = self.d.request("GET", "/admin/whoami",
+        status, _, _ = self.d.request("GET", "/attestd/whoami",
                                       headers={"Authorization": "Bearer " + token})
         self.assertEqual(status, 200)
         # A bad token from the blocked address is throttled.
-        status, _, _ = self.d.request("GET", "/admin/whoami",
+        status, _, _ = self.d.request("GET", "/attestd/whoami",
                                       headers={"Authorization": "Bearer x.y.z"})
         self.assertEqual(status, 429)
 
     def test_bearer_failures_429(self):
         for i in range(MAX):
-            status, headers, _ = self.d.request("GET", "/admin/whoami",
+            status, headers, _ = self.d.request("GET", "/attestd/whoami",
                                                 headers={"Authorization": "Bearer x.y.z"})
             self.assertEqual(status, 401, f"attempt {i + 1}")
-        status, headers, body = self.d.request("GET", "/admin/whoami",
+        status, headers, body = self.d.request("GET", "/attestd/whoami",
                                                headers={"Authorization": "Bearer x.y.z"})
         self.assertEqual(status, 429)
         self.assertEqual(h.error_of(body)[0], "TooManyRequests")
@@ -383,7 +383,7 @@ class BackoffTest(unittest.TestCase):
 
     def test_throttled_bearer_failures_logged_as_counts(self):
         for _ in range(MAX + 30):
-            self.d.request("GET", "/admin/whoami", headers={"Authorization": "Bearer x.y.z"})
+            self.d.request("GET", "/attestd/whoami", headers={"Authorization": "Bearer x.y.z"})
         throttled = [e for e in self.d.log_events()
                      if e.get("msg") == "authorization" and e.get("result") == "throttled"]
         self.assertEqual(len(throttled), 1, throttled)
@@ -398,7 +398,7 @@ class BackoffTest(unittest.TestCase):
         conn = self.d.connection()
         try:
             for _ in range(60):
-                status, _, _ = self.d.request("GET", "/admin/roleAssignments", conn=conn,
+                status, _, _ = self.d.request("GET", "/attestd/roleAssignments", conn=conn,
                                               headers={"Authorization": "Bearer " + token})
                 self.assertEqual(status, 403)
         finally:
@@ -502,7 +502,7 @@ class BackoffTableTest(unittest.TestCase):
         self.d.attestctl("role", "assign", "--principal", "victim", "--role", "Owner")
         conn = conn_from(self.d, sources[-1])
         try:
-            status, _, body = self.d.request("GET", "/admin/whoami", conn=conn,
+            status, _, body = self.d.request("GET", "/attestd/whoami", conn=conn,
                                              headers={"Authorization": "Bearer " + token})
         finally:
             conn.close()

@@ -112,12 +112,12 @@ class ExternalIssuers(unittest.TestCase):
     # ---- assertions ----
 
     def whoami(self, token):
-        status, _, body = self.d.request("GET", "/admin/whoami", headers=bearer(token))
+        status, _, body = self.d.request("GET", "/attestd/whoami", headers=bearer(token))
         self.assertEqual(status, 200, body)
         return json.loads(body)
 
     def assert_refused(self, token, description):
-        status, headers, body = self.d.request("GET", "/admin/whoami", headers=bearer(token))
+        status, headers, body = self.d.request("GET", "/attestd/whoami", headers=bearer(token))
         self.assertEqual(status, 401, body)
         code, message = h.error_of(body)
         self.assertEqual(code, "Unauthorized")
@@ -127,7 +127,7 @@ class ExternalIssuers(unittest.TestCase):
                           f'error_description="{description}"'])
 
     def roles_status(self, token):
-        return self.d.request("GET", "/admin/roleAssignments", headers=bearer(token))[0]
+        return self.d.request("GET", "/attestd/roleAssignments", headers=bearer(token))[0]
 
     # ---- tests ----
 
@@ -180,7 +180,7 @@ class ExternalIssuers(unittest.TestCase):
         owner = self.owner_token()
         doc = {"subjectKind": "group", "subject": "g-ops", "issuer": CORP_ISS, "role": "Owner",
                "provider": "*"}
-        status, _, body = self.d.request("POST", "/admin/roleAssignments",
+        status, _, body = self.d.request("POST", "/attestd/roleAssignments",
                                          body=json.dumps(doc).encode(),
                                          headers={**bearer(owner),
                                                   "Content-Type": "application/json"})
@@ -190,7 +190,7 @@ class ExternalIssuers(unittest.TestCase):
             self.assertEqual(self.roles_status(self.corp_token(groups=["g-dev"])), 403)
         finally:
             status, _, body = self.d.request(
-                "POST", "/admin/roleAssignments:remove",
+                "POST", "/attestd/roleAssignments:remove",
                 body=json.dumps({"id": json.loads(body)["id"]}).encode(),
                 headers={**bearer(owner), "Content-Type": "application/json"})
             self.assertEqual(status, 200, body)
@@ -244,11 +244,11 @@ class ExternalIssuers(unittest.TestCase):
     def test_truncated_and_garbage_never_500(self):
         token = self.svid()
         for cut in range(0, len(token), max(1, len(token) // 40)):
-            status, _, body = self.d.request("GET", "/admin/whoami",
+            status, _, body = self.d.request("GET", "/attestd/whoami",
                                              headers=bearer(token[:cut] or "x"))
             self.assertEqual(status, 401, (cut, body))
         big = "a" * 20000
-        status, _, body = self.d.request("GET", "/admin/whoami", headers=bearer(big))
+        status, _, body = self.d.request("GET", "/attestd/whoami", headers=bearer(big))
         self.assertIn(status, (401, 431), body)
 
     def test_zz_rotation_by_reload_and_bad_file_kept_out(self):
@@ -317,7 +317,7 @@ class IssuersFileAtStart(unittest.TestCase):
             self.assertEqual(event["error"], "ATT_ERR_FETCH")
             token = h.b64url_encode_json({"alg": "ES256", "kid": "k"}) + "." + \
                 h.b64url_encode_json({"iss": "https://127.0.0.1:1"}) + ".AAAA"
-            status, _, body = d.request("GET", "/admin/whoami", headers=bearer(token))
+            status, _, body = d.request("GET", "/attestd/whoami", headers=bearer(token))
             self.assertEqual(status, 401, body)
         finally:
             d.cleanup()

@@ -168,7 +168,7 @@ class IdentityCase(unittest.TestCase):
         self.assertIsNone(headers.get("WWW-Authenticate"))
 
     def whoami(self, token):
-        return self.d.request("GET", "/admin/whoami", headers=bearer(token))
+        return self.d.request("GET", "/attestd/whoami", headers=bearer(token))
 
 
 class QuickstartTest(IdentityCase):
@@ -255,7 +255,7 @@ class QuickstartTest(IdentityCase):
             "kind": "principal", "subject": self.owner["client_id"], "name": "bootstrap-owner",
             "roles": [{"role": "Owner", "provider": "*"}]})
         # ... and an admin route answers.
-        status, _, body = self.d.request("GET", "/admin/roleAssignments",
+        status, _, body = self.d.request("GET", "/attestd/roleAssignments",
                                          headers=bearer(self.owner_token))
         self.assertEqual(status, 200, body)
         listed = json.loads(body)["roleAssignments"]
@@ -308,6 +308,8 @@ class RouteMatrixTest(IdentityCase):
         self.assertTrue(self.routes)
         names = set()
         for rt in self.routes:
+            if "successor" in rt:
+                continue  # a deprecated alias: test_aliases
             with self.subTest(route=rt.get("name")):
                 self.assertEqual(set(rt), {"name", "method", "path", "permission",
                                            "providerScoped", "apiVersion"})
@@ -323,10 +325,10 @@ class RouteMatrixTest(IdentityCase):
                 names.add(rt["name"])
         # The routes this increment adds are in the table with the permission they need.
         want = {"OAuthToken": ("POST", "/oauth2/token", "public", False),
-                "WhoAmI": ("GET", "/admin/whoami", "authenticated", False),
-                "ListRoleAssignments": ("GET", "/admin/roleAssignments", "admin", False),
-                "AddRoleAssignment": ("POST", "/admin/roleAssignments", "admin", False),
-                "RemoveRoleAssignment": ("POST", "/admin/roleAssignments:remove", "admin",
+                "WhoAmI": ("GET", "/attestd/whoami", "authenticated", False),
+                "ListRoleAssignments": ("GET", "/attestd/roleAssignments", "admin", False),
+                "AddRoleAssignment": ("POST", "/attestd/roleAssignments", "admin", False),
+                "RemoveRoleAssignment": ("POST", "/attestd/roleAssignments:remove", "admin",
                                          False),
                 # docs/reference/maa-policy.md §5: Reader reads policies and signers, Contributor changes them.
                 "GetPolicy": ("GET", "/policies/{type}", "read", True),
@@ -342,8 +344,40 @@ class RouteMatrixTest(IdentityCase):
                                    "/attestd/policies/{type}/versions/{version}:rollback",
                                    "write", True)}
         got = {rt["name"]: (rt["method"], rt["path"], rt["permission"], rt["providerScoped"])
-               for rt in self.routes if rt["name"] in want}
+               for rt in self.routes if rt["name"] in want and "successor" not in rt}
         self.assertEqual(got, want)
+        # attestd's own routes (not MAA's) are all under /attestd/.
+        maa = ("/certs", "/.well-known/", "/attest/", "/policies/", "/certificates")
+        ours = sorted(rt["path"] for rt in self.routes if "successor" not in rt and
+                      not rt["path"].startswith(maa) and
+                      rt["path"] not in ("/healthz", "/readyz", "/metrics", "/oauth2/token"))
+        self.assertTrue(ours)
+        self.assertEqual([p for p in ours if not p.startswith("/attestd/")], [])
+
+    def test_aliases(self):
+        """The deprecated /admin/ paths: each an entry after its route's, with the route's name,
+        method, permission and api-version rule, naming the route's path as its successor;
+        literal paths at the root only (the answers' Link header names the successor as is)."""
+        routes = {(rt["method"], rt["path"]): rt for rt in self.routes if "successor" not in rt}
+        aliases = [rt for rt in self.routes if "successor" in rt]
+        self.assertEqual(sorted((rt["method"], rt["path"], rt["successor"]) for rt in aliases), [
+            ("GET", "/admin/roleAssignments", "/attestd/roleAssignments"),
+            ("GET", "/admin/whoami", "/attestd/whoami"),
+            ("POST", "/admin/roleAssignments", "/attestd/roleAssignments"),
+            ("POST", "/admin/roleAssignments:remove", "/attestd/roleAssignments:remove")])
+        for rt in aliases:
+            with self.subTest(alias=rt["path"], method=rt["method"]):
+                self.assertEqual(set(rt), {"name", "method", "path", "permission",
+                                           "providerScoped", "apiVersion", "successor"})
+                successor = routes[(rt["method"], rt["successor"])]
+                self.assertEqual({**rt, "path": rt["successor"], "providerScoped":
+                                  successor["providerScoped"]},
+                                 {**successor, "successor": rt["successor"]})
+                self.assertIs(rt["providerScoped"], False)
+                self.assertNotIn("{", rt["path"])
+                self.assertNotIn("{", rt["successor"])
+                i = self.routes.index(rt)
+                self.assertEqual(self.routes[i - 1], successor)
 
     @classmethod
     def seed_policy_version(cls):
@@ -535,7 +569,7 @@ class NegativeTokenTest(IdentityCase):
         # Over max_header_size (16 KiB by default): the HTTP layer refuses the head.
         huge = "A" * 20000
         with self.d.tls_socket() as s:
-            s.sendall(b"GET /admin/whoami HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+            s.sendall(b"GET /attestd/whoami HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
                       b"Authorization: Bearer " + huge.encode() + b"\r\n\r\n")
             resps = h.parse_responses(h.read_until_eof(s))
         self.assertEqual(len(resps), 1)
@@ -570,10 +604,10 @@ class NegativeTokenTest(IdentityCase):
         for value in ("Basic xyz", basic(self.owner["client_id"], self.owner["client_secret"]),
                       "Token " + self.owner_token, "Bearer", self.owner_token):
             with self.subTest(value=value[:20]):
-                self.assert_no_token_401(self.d.request("GET", "/admin/whoami",
+                self.assert_no_token_401(self.d.request("GET", "/attestd/whoami",
                                                         headers={"Authorization": value}))
         # The scheme name is case-insensitive (RFC 7235 §2.1).
-        status, _, body = self.d.request("GET", "/admin/whoami",
+        status, _, body = self.d.request("GET", "/attestd/whoami",
                                          headers={"Authorization": "bearer " + self.owner_token})
         self.assertEqual(status, 200, body)
 
@@ -788,7 +822,7 @@ class RoleAssignmentTest(IdentityCase):
                                            **{"Content-Type": "application/json"}))
 
     def list_assignments(self):
-        status, _, body = self.d.request("GET", "/admin/roleAssignments",
+        status, _, body = self.d.request("GET", "/attestd/roleAssignments",
                                          headers=bearer(self.owner_token))
         self.assertEqual(status, 200, body)
         doc = json.loads(body)
@@ -802,7 +836,7 @@ class RoleAssignmentTest(IdentityCase):
     def test_add_list_remove(self):
         want = {"subjectKind": "principal", "subject": self.target["client_id"],
                 "role": "AttestationReader", "provider": "default"}
-        status, headers, body = self.post("/admin/roleAssignments", want)
+        status, headers, body = self.post("/attestd/roleAssignments", want)
         self.assertEqual(status, 201, body)
         created = json.loads(body)
         self.assertEqual(set(created), {"id", "subjectKind", "subject", "issuer", "role",
@@ -812,7 +846,7 @@ class RoleAssignmentTest(IdentityCase):
         self.assertEqual(created["issuer"], "")
         self.assertEqual({k: created[k] for k in want}, want)
         # Duplicate: 409.
-        self.assert_error(self.post("/admin/roleAssignments", want), 409, "Conflict")
+        self.assert_error(self.post("/attestd/roleAssignments", want), 409, "Conflict")
         # Listed, and the same as attestctl sees.
         listed = self.list_assignments()
         self.assertIn(created, listed)
@@ -824,54 +858,113 @@ class RoleAssignmentTest(IdentityCase):
         self.assertEqual(json.loads(body)["roles"],
                          [{"role": "AttestationReader", "provider": "default"}])
         # A Reader on one provider still may not call the admin routes.
-        self.assert_forbidden(self.d.request("GET", "/admin/roleAssignments",
+        self.assert_forbidden(self.d.request("GET", "/attestd/roleAssignments",
                                              headers=bearer(token)))
         # Remove: 200, then 404.
-        status, _, body = self.post("/admin/roleAssignments:remove", {"id": created["id"]})
+        status, _, body = self.post("/attestd/roleAssignments:remove", {"id": created["id"]})
         self.assertEqual(status, 200, body)
         self.assertEqual(json.loads(body), {"id": created["id"], "removed": True})
         self.assertNotIn(created["id"], [r["id"] for r in self.list_assignments()])
-        self.assert_error(self.post("/admin/roleAssignments:remove", {"id": created["id"]}),
+        self.assert_error(self.post("/attestd/roleAssignments:remove", {"id": created["id"]}),
                           404, "NotFound")
         self.assertEqual(json.loads(self.whoami(token)[2])["roles"], [])
+
+    def test_deprecated_admin_paths(self):
+        """/admin/whoami, /admin/roleAssignments and /admin/roleAssignments:remove are aliases
+        of the /attestd/ routes until the next release: the same answers, each (refusals too)
+        with Deprecation: true and a Link to the successor; the new paths carry neither."""
+        def deprecated(headers, successor):
+            self.assertEqual(headers.get_all("Deprecation"), ["true"])
+            self.assertEqual(headers.get_all("Link"), [f'<{successor}>; rel="successor-version"'])
+
+        def current(headers):
+            self.assertIsNone(headers["Deprecation"])
+            self.assertIsNone(headers["Link"])
+
+        owner = bearer(self.owner_token)
+        status, headers, new = self.d.request("GET", "/attestd/whoami", headers=owner)
+        self.assertEqual(status, 200, new)
+        current(headers)
+        status, headers, old = self.d.request("GET", "/admin/whoami", headers=owner)
+        self.assertEqual(status, 200, old)
+        deprecated(headers, "/attestd/whoami")
+        self.assertEqual(json.loads(old), json.loads(new))
+        status, headers, _ = self.d.request("HEAD", "/admin/whoami", headers=owner)
+        self.assertEqual(status, 200)
+        deprecated(headers, "/attestd/whoami")
+        # A refusal through the alias is marked as well.
+        resp = self.d.request("GET", "/admin/whoami")
+        self.assert_no_token_401(resp)
+        deprecated(resp[1], "/attestd/whoami")
+        resp = self.d.request("GET", "/attestd/whoami")
+        self.assert_no_token_401(resp)
+        current(resp[1])
+        # List, add and remove through the aliases.
+        status, headers, body = self.d.request("GET", "/admin/roleAssignments", headers=owner)
+        self.assertEqual(status, 200, body)
+        deprecated(headers, "/attestd/roleAssignments")
+        self.assertEqual(json.loads(body), {"roleAssignments": self.list_assignments()})
+        want = {"subjectKind": "principal", "subject": self.target["client_id"],
+                "role": "Attester", "provider": "default"}
+        status, headers, body = self.post("/admin/roleAssignments", want)
+        self.assertEqual(status, 201, body)
+        deprecated(headers, "/attestd/roleAssignments")
+        created = json.loads(body)
+        self.assertIn(created, self.list_assignments())
+        resp = self.post("/admin/roleAssignments", want)
+        self.assert_error(resp, 409, "Conflict")
+        deprecated(resp[1], "/attestd/roleAssignments")
+        status, headers, body = self.post("/admin/roleAssignments:remove", {"id": created["id"]})
+        self.assertEqual(status, 200, body)
+        deprecated(headers, "/attestd/roleAssignments:remove")
+        self.assertEqual(json.loads(body), {"id": created["id"], "removed": True})
+        self.assertNotIn(created["id"], [r["id"] for r in self.list_assignments()])
+        # Not under a provider, and no other method.
+        status, headers, body = self.d.request("GET", "/providers/default/admin/whoami",
+                                               headers=owner)
+        self.assertEqual(status, 404, body)
+        current(headers)
+        status, headers, body = self.d.request("DELETE", "/admin/whoami", headers=owner)
+        self.assertEqual(status, 405, body)
+        self.assertEqual(headers["Allow"], "GET")
 
     def test_add_refusals(self):
         base = {"subjectKind": "principal", "subject": self.target["client_id"],
                 "role": "Attester", "provider": "*"}
-        self.assert_error(self.post("/admin/roleAssignments", dict(base, provider="nope")),
+        self.assert_error(self.post("/attestd/roleAssignments", dict(base, provider="nope")),
                           404, "NotFound")
-        self.assert_error(self.post("/admin/roleAssignments",
+        self.assert_error(self.post("/attestd/roleAssignments",
                                     dict(base, subject=str(uuid.uuid4()))), 404, "NotFound")
-        self.assert_error(self.post("/admin/roleAssignments",
+        self.assert_error(self.post("/attestd/roleAssignments",
                                     dict(base, subject="ra-target")), 404, "NotFound")
         for role in ("Admin", "owner", "Reader", ""):
             with self.subTest(role=role):
-                self.assert_error(self.post("/admin/roleAssignments", dict(base, role=role)),
+                self.assert_error(self.post("/attestd/roleAssignments", dict(base, role=role)),
                                   400, "InvalidParameter")
         for kind in ("subject", "group"):
             with self.subTest(kind=kind):
-                self.assert_error(self.post("/admin/roleAssignments",
+                self.assert_error(self.post("/attestd/roleAssignments",
                                             dict(base, subjectKind=kind, subject="abc")),
                                   400, "InvalidParameter")
-        self.assert_error(self.post("/admin/roleAssignments",
+        self.assert_error(self.post("/attestd/roleAssignments",
                                     dict(base, issuer="https://idp.example.test")),
                           400, "InvalidParameter")
-        self.assert_error(self.post("/admin/roleAssignments", dict(base, subjectKind="user")),
+        self.assert_error(self.post("/attestd/roleAssignments", dict(base, subjectKind="user")),
                           400, "InvalidParameter")
         for missing in base:
             with self.subTest(missing=missing):
                 doc = {k: v for k, v in base.items() if k != missing}
-                self.assert_error(self.post("/admin/roleAssignments", doc), 400,
+                self.assert_error(self.post("/attestd/roleAssignments", doc), 400,
                                   "InvalidParameter")
-        self.assert_error(self.post("/admin/roleAssignments", dict(base, role=1)), 400,
+        self.assert_error(self.post("/attestd/roleAssignments", dict(base, role=1)), 400,
                           "InvalidParameter")
         for raw in (b"", b"[]", b"not json", b'{"a":1,"a":2}'):
             with self.subTest(body=raw):
-                self.assert_error(self.post("/admin/roleAssignments", None, raw=raw), 400,
+                self.assert_error(self.post("/attestd/roleAssignments", None, raw=raw), 400,
                                   "InvalidParameter")
-        self.assert_error(self.post("/admin/roleAssignments:remove", {}), 400,
+        self.assert_error(self.post("/attestd/roleAssignments:remove", {}), 400,
                           "InvalidParameter")
-        self.assert_error(self.post("/admin/roleAssignments:remove", {"id": "0" * 32}), 404,
+        self.assert_error(self.post("/attestd/roleAssignments:remove", {"id": "0" * 32}), 404,
                           "NotFound")
         # Nothing was added by any of these.
         self.assertEqual([r["subject"] for r in self.list_assignments()],
@@ -881,11 +974,11 @@ class RoleAssignmentTest(IdentityCase):
         doc = {"subjectKind": "group", "subject": "attestation-admins",
                "issuer": "https://idp.example.test", "role": "AttestationContributor",
                "provider": "*"}
-        status, _, body = self.post("/admin/roleAssignments", doc)
+        status, _, body = self.post("/attestd/roleAssignments", doc)
         self.assertEqual(status, 201, body)
         created = json.loads(body)
         self.assertEqual({k: created[k] for k in doc}, doc)
-        status, _, body = self.post("/admin/roleAssignments:remove", {"id": created["id"]})
+        status, _, body = self.post("/attestd/roleAssignments:remove", {"id": created["id"]})
         self.assertEqual(status, 200, body)
 
     def test_last_global_owner_cannot_be_removed(self):
@@ -893,26 +986,26 @@ class RoleAssignmentTest(IdentityCase):
                   if r["role"] == "Owner" and r["provider"] == "*"]
         self.assertEqual(len(owners), 1)
         boot = owners[0]
-        self.assert_error(self.post("/admin/roleAssignments:remove", {"id": boot["id"]}), 409,
+        self.assert_error(self.post("/attestd/roleAssignments:remove", {"id": boot["id"]}), 409,
                           "Conflict")
         # An Owner on one provider does not count.
-        status, _, body = self.post("/admin/roleAssignments", {
+        status, _, body = self.post("/attestd/roleAssignments", {
             "subjectKind": "principal", "subject": self.target["client_id"], "role": "Owner",
             "provider": "default"})
         self.assertEqual(status, 201, body)
         scoped = json.loads(body)
-        self.assert_error(self.post("/admin/roleAssignments:remove", {"id": boot["id"]}), 409,
+        self.assert_error(self.post("/attestd/roleAssignments:remove", {"id": boot["id"]}), 409,
                           "Conflict")
         # With a second Owner on *, the second one can be removed again.
-        status, _, body = self.post("/admin/roleAssignments", {
+        status, _, body = self.post("/attestd/roleAssignments", {
             "subjectKind": "principal", "subject": self.target["client_id"], "role": "Owner",
             "provider": "*"})
         self.assertEqual(status, 201, body)
         second = json.loads(body)
         for rid in (second["id"], scoped["id"]):
-            status, _, body = self.post("/admin/roleAssignments:remove", {"id": rid})
+            status, _, body = self.post("/attestd/roleAssignments:remove", {"id": rid})
             self.assertEqual(status, 200, body)
-        self.assert_error(self.post("/admin/roleAssignments:remove", {"id": boot["id"]}), 409,
+        self.assert_error(self.post("/attestd/roleAssignments:remove", {"id": boot["id"]}), 409,
                           "Conflict")
         self.assertIn(boot, self.list_assignments())
 
@@ -923,7 +1016,7 @@ class LockoutGuardTest(IdentityCase):
     count when the last usable one would go."""
 
     def owner_rows(self):
-        status, _, body = self.d.request("GET", "/admin/roleAssignments",
+        status, _, body = self.d.request("GET", "/attestd/roleAssignments",
                                          headers={"Authorization": "Bearer " + self.owner_token})
         self.assertEqual(status, 200)
         return json.loads(body)["roleAssignments"]
@@ -932,14 +1025,14 @@ class LockoutGuardTest(IdentityCase):
         auth = {"Authorization": "Bearer " + self.owner_token, "Content-Type": "application/json"}
         ext = {"subjectKind": "subject", "subject": "nobody", "issuer": "https://nowhere.invalid",
                "role": "Owner", "provider": "*"}
-        self.assertEqual(self.d.request("POST", "/admin/roleAssignments",
+        self.assertEqual(self.d.request("POST", "/attestd/roleAssignments",
                                         body=json.dumps(ext).encode(), headers=auth)[0], 201)
         self.d.attestctl("principal", "create", "sleeper")
         self.d.attestctl("role", "assign", "--principal", "sleeper", "--role", "Owner")
         self.d.attestctl("principal", "disable", "sleeper")
         mine = [r for r in self.owner_rows() if r["subject"] == self.owner["client_id"]][0]
         status, _, body = self.d.request(
-            "POST", "/admin/roleAssignments:remove", body=json.dumps({"id": mine["id"]}).encode(),
+            "POST", "/attestd/roleAssignments:remove", body=json.dumps({"id": mine["id"]}).encode(),
             headers=auth)
         self.assertEqual(status, 409, body)
         # The CLI guards the same way, for revoke and for disabling the last usable Owner.
@@ -952,7 +1045,7 @@ class LockoutGuardTest(IdentityCase):
         # With a second usable Owner, the first can go.
         self.d.attestctl("principal", "enable", "sleeper")
         status, _, body = self.d.request(
-            "POST", "/admin/roleAssignments:remove", body=json.dumps({"id": mine["id"]}).encode(),
+            "POST", "/attestd/roleAssignments:remove", body=json.dumps({"id": mine["id"]}).encode(),
             headers=auth)
         self.assertEqual(status, 200, body)
 
@@ -974,13 +1067,13 @@ class LoggingTest(IdentityCase):
 
     def test_decisions_logged_without_secrets(self):
         # Allowed (Owner), forbidden (Reader), unauthenticated (no token, bad token).
-        self.assertEqual(self.d.request("GET", "/admin/roleAssignments",
+        self.assertEqual(self.d.request("GET", "/attestd/roleAssignments",
                                         headers=bearer(self.owner_token))[0], 200)
-        self.assertEqual(self.d.request("GET", "/admin/roleAssignments",
+        self.assertEqual(self.d.request("GET", "/attestd/roleAssignments",
                                         headers=bearer(self.reader_token))[0], 403)
-        self.assertEqual(self.d.request("GET", "/admin/roleAssignments")[0], 401)
+        self.assertEqual(self.d.request("GET", "/attestd/roleAssignments")[0], 401)
         bad = h.flip_payload_char(self.reader_token)
-        self.assertEqual(self.d.request("GET", "/admin/roleAssignments",
+        self.assertEqual(self.d.request("GET", "/attestd/roleAssignments",
                                         headers=bearer(bad))[0], 401)
 
         allowed = self.decisions(route="ListRoleAssignments", result="allowed")

@@ -9,6 +9,67 @@ import harness as h
 
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 API_VERSIONS = (None, "2020-10-01", "2025-06-01")
+# claims_supported of the OpenID metadata, exactly and in order (src/attest/claims.c,
+# att_attest_claims_supported): the claims attestd itself sets for every evidence type, then those
+# the default policies issue. The attestation tests check real tokens against it
+# (harness.assert_claims_supported).
+CLAIMS_SUPPORTED = [
+    # the registered claims (RFC 7519 §4.1)
+    "iss", "iat", "nbf", "exp", "jti",
+    # those the steps every type shares set
+    "x-ms-runtime", "x-ms-inittime", "x-ms-policy-hash", "x-ms-policy-signer",
+    # SgxEnclave and OpenEnclave (and x-ms-sgx-tcbidentifier, from the policy's property)
+    "x-ms-attestation-type", "x-ms-ver", "x-ms-sgx-is-debuggable", "x-ms-sgx-mrenclave",
+    "x-ms-sgx-mrsigner", "x-ms-sgx-product-id", "x-ms-sgx-svn", "x-ms-sgx-report-data",
+    "x-ms-sgx-config-id", "x-ms-sgx-config-svn", "x-ms-sgx-isv-extended-product-id",
+    "x-ms-sgx-isv-family-id", "x-ms-sgx-tcb-status", "x-ms-sgx-advisory-ids",
+    "x-ms-sgx-tcb-evaluation-data-number", "x-ms-sgx-fmspc", "x-ms-sgx-collateral",
+    "maa-attestationcollateral", "x-ms-sgx-ehd", "maa-ehd", "aas-ehd", "nonce",
+    "x-ms-sgx-tcbidentifier",
+    # SevSnpVm
+    "x-ms-sevsnpvm-authorkeydigest", "x-ms-sevsnpvm-familyId", "x-ms-sevsnpvm-hostdata",
+    "x-ms-sevsnpvm-idkeydigest", "x-ms-sevsnpvm-imageId", "x-ms-sevsnpvm-launchmeasurement",
+    "x-ms-sevsnpvm-reportdata", "x-ms-sevsnpvm-reportid", "x-ms-sevsnpvm-chipid",
+    "x-ms-sevsnpvm-is-debuggable", "x-ms-sevsnpvm-migration-allowed", "x-ms-sevsnpvm-smt-allowed",
+    "x-ms-sevsnpvm-single-socket", "x-ms-sevsnpvm-guestsvn", "x-ms-sevsnpvm-vmpl",
+    "x-ms-sevsnpvm-abi-major", "x-ms-sevsnpvm-abi-minor", "x-ms-sevsnpvm-report-version",
+    "x-ms-sevsnpvm-launch-mit-vector", "x-ms-sevsnpvm-current-mit-vector",
+    "x-ms-sevsnpvm-bootloader-svn", "x-ms-sevsnpvm-tee-svn", "x-ms-sevsnpvm-snpfw-svn",
+    "x-ms-sevsnpvm-microcode-svn", "x-ms-sevsnpvm-fmc-svn",
+    "x-ms-sevsnpvm-currenttcb-bootloader-svn", "x-ms-sevsnpvm-currenttcb-tee-svn",
+    "x-ms-sevsnpvm-currenttcb-snpfw-svn", "x-ms-sevsnpvm-currenttcb-microcode-svn",
+    "x-ms-sevsnpvm-currenttcb-fmc-svn", "x-ms-sevsnpvm-committedtcb-bootloader-svn",
+    "x-ms-sevsnpvm-committedtcb-tee-svn", "x-ms-sevsnpvm-committedtcb-snpfw-svn",
+    "x-ms-sevsnpvm-committedtcb-microcode-svn", "x-ms-sevsnpvm-committedtcb-fmc-svn",
+    "x-ms-sevsnpvm-launchtcb-bootloader-svn", "x-ms-sevsnpvm-launchtcb-tee-svn",
+    "x-ms-sevsnpvm-launchtcb-snpfw-svn", "x-ms-sevsnpvm-launchtcb-microcode-svn",
+    "x-ms-sevsnpvm-launchtcb-fmc-svn", "x-ms-sevsnpvm-product", "x-ms-sevsnpvm-signing-key",
+    "x-ms-sevsnpvm-csp-id",
+    # TdxVm
+    "eat_profile", "dbgstat", "intuse", "tdx_mrsignerseam", "tdx_mrseam", "tdx_mrtd", "tdx_rtmr0",
+    "tdx_rtmr1", "tdx_rtmr2", "tdx_rtmr3", "tdx_mrconfigid", "tdx_mrowner", "tdx_mrownerconfig",
+    "tdx_report_data", "tdx_seam_attributes", "tdx_tee_tcb_svn", "tdx_xfam", "tdx_td_attributes",
+    "tdx_seamsvn", "tdx_td_attributes_debug", "tdx_td_attributes_key_locker",
+    "tdx_td_attributes_perfmon", "tdx_td_attributes_protection_keys",
+    "tdx_td_attributes_septve_disable", "tdx_tee_tcb_svn2", "tdx_mrservicetd",
+    "attester_tcb_status", "attester_advisory_ids", "x-ms-tdx-tcb-evaluation-data-number",
+    "x-ms-tdx-fmspc",
+    # TpmQuote, and cnf and rp_data of /attest/Tpm
+    "x-ms-tpm-ak-validated", "x-ms-tpm-ak-pub-hash", "x-ms-tpm-pcrs", "x-ms-tpm-eventlog-pcrs",
+    "x-ms-tpm-secureboot", "x-ms-tpm-boot-apps", "x-ms-tpm-kernel-cmdline", "x-ms-tpm-freshness",
+    "cnf", "rp_data",
+    # AzureGuest
+    "secureboot", "x-ms-azurevm-ostype", "x-ms-azurevm-osdistro", "x-ms-azurevm-osbuild",
+    "x-ms-azurevm-is-windows", "x-ms-azurevm-osversion-major", "x-ms-azurevm-osversion-minor",
+    "x-ms-azurevm-attestation-protocol-ver", "x-ms-azurevm-vmid", "x-ms-azurevm-attested-pcrs",
+    "x-ms-isolation-tee",
+    # what the default policies issue (SgxEnclave, SevSnpVm, TdxVm)
+    "is-debuggable", "sgx-mrsigner", "sgx-mrenclave", "product-id", "svn", "tee",
+    "x-ms-compliance-status", "sevsnpvm-launchmeasurement", "sevsnpvm-hostdata",
+    "sevsnpvm-idkeydigest", "sevsnpvm-authorkeydigest", "sevsnpvm-familyId", "sevsnpvm-imageId",
+    "sevsnpvm-guestsvn", "sevsnpvm-vmpl", "tdx-mrtd", "tdx-rtmr0", "tdx-rtmr1", "tdx-rtmr2",
+    "tdx-rtmr3", "tdx-mrconfigid", "tdx-mrowner", "tdx-mrownerconfig", "tdx-mrseam", "tdx-seamsvn",
+]
 
 
 def with_version(path, version):
@@ -138,8 +199,7 @@ class MetadataTest(unittest.TestCase):
                     self.assertEqual(doc["jwks_uri"], issuer + "/certs")
                     self.assertIn(alg, doc["id_token_signing_alg_values_supported"])
                     self.assertIsInstance(doc["response_types_supported"], list)
-                    self.assertIsInstance(doc["claims_supported"], list)
-                    self.assertIn("iss", doc["claims_supported"])
+                    self.assertEqual(doc["claims_supported"], CLAIMS_SUPPORTED)
 
     def test_unknown_api_version(self):
         for path in ("/certs", "/.well-known/openid-configuration", "/providers/ectest/certs",

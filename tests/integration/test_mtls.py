@@ -72,39 +72,39 @@ class MutualTlsTest(unittest.TestCase):
             conn.close()
 
     def test_registered_certificate_authenticates(self):
-        status, _, body = self.get("/admin/whoami", self.admin)
+        status, _, body = self.get("/attestd/whoami", self.admin)
         self.assertEqual(status, 200, body)
         who = json.loads(body)
         self.assertEqual(who["name"], "admin-tool")
         self.assertEqual(who["roles"], [{"role": "Owner", "provider": "*"}])
-        self.assertEqual(self.get("/admin/roleAssignments", self.admin)[0], 200)
+        self.assertEqual(self.get("/attestd/roleAssignments", self.admin)[0], 200)
         decision = [e for e in self.d.log_events()
                     if e.get("msg") == "authorization" and e.get("principal_name") == "admin-tool"]
         self.assertEqual(decision[-1]["result"], "allowed")
         self.assertEqual(decision[-1]["token"], "mtls")
 
     def test_no_certificate_needs_a_token(self):
-        status, headers, _ = self.get("/admin/whoami")
+        status, headers, _ = self.get("/attestd/whoami")
         self.assertEqual(status, 401)
         self.assertEqual(headers["WWW-Authenticate"], 'Bearer realm="attestd"')
         self.assertEqual(self.get("/certs")[0], 200)  # public routes need nothing
 
     def test_untrusted_certificate_fails_the_handshake(self):
         with self.assertRaises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
-            self.get("/admin/whoami", self.foreign)
+            self.get("/attestd/whoami", self.foreign)
 
     def test_trusted_but_unregistered_certificate_401(self):
-        status, _, body = self.get("/admin/whoami", self.stranger)
+        status, _, body = self.get("/attestd/whoami", self.stranger)
         self.assertEqual(status, 401)
         self.assertIn("not registered", h.error_of(body)[1])
 
     def test_disabled_principal_401_then_enabled_again(self):
         self.d.attestctl("principal", "disable", "admin-tool")
         try:
-            self.assertEqual(self.get("/admin/whoami", self.admin)[0], 401)
+            self.assertEqual(self.get("/attestd/whoami", self.admin)[0], 401)
         finally:
             self.d.attestctl("principal", "enable", "admin-tool")
-        self.assertEqual(self.get("/admin/whoami", self.admin)[0], 200)
+        self.assertEqual(self.get("/attestd/whoami", self.admin)[0], 200)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ Covers (docs/identity.md, "External issuers"): attestd trusting the npm package 
 private CA (`ca_file`), and accepting its client-credentials JWT access tokens (RS256, typ
 "at+jwt", "aud" a string):
   1. a client whose `roles` claim maps to Owner (role_map) is that subject of that issuer in
-     /admin/whoami and may list role assignments;
+     /attestd/whoami and may list role assignments;
   2. a client whose `roles` claim maps to AttestationReader is refused the Owner route (403)
      until an Owner assigns Owner to its group ("groups" claim) on that issuer, through the
      REST API, and again after the revocation; the same with `attestctl role assign --subject`;
@@ -264,7 +264,7 @@ class OidcProviderIssuer(unittest.TestCase):
         return t
 
     def whoami(self, token):
-        status, _, body = self.d.request("GET", "/admin/whoami", headers=bearer(token))
+        status, _, body = self.d.request("GET", "/attestd/whoami", headers=bearer(token))
         self.assertEqual(status, 200, f"attestd refused the oidc-provider token: {body!r}\n"
                                       f"{self.d.logs()[-3000:]}")
         return json.loads(body)
@@ -278,7 +278,7 @@ class OidcProviderIssuer(unittest.TestCase):
         self.assertEqual({k: who.get(k) for k in expected}, expected, who)
 
     def roles_status(self, token):
-        status, _, body = self.d.request("GET", "/admin/roleAssignments", headers=bearer(token))
+        status, _, body = self.d.request("GET", "/attestd/roleAssignments", headers=bearer(token))
         if status == 403:
             self.assertEqual(h.error_of(body)[0], "Forbidden")
         return status
@@ -286,7 +286,7 @@ class OidcProviderIssuer(unittest.TestCase):
     def assert_invalid_token(self, token):
         """401, MAA's error body and the RFC 6750 challenge with error="invalid_token";
         returns the error message."""
-        status, headers, body = self.d.request("GET", "/admin/whoami", headers=bearer(token))
+        status, headers, body = self.d.request("GET", "/attestd/whoami", headers=bearer(token))
         self.assertEqual(status, 401, body)
         code, message = h.error_of(body)
         self.assertEqual(code, "Unauthorized")
@@ -344,7 +344,7 @@ class OidcProviderIssuer(unittest.TestCase):
         token = self.token(CLIENT_A)
         who = self.whoami(token)
         self.assert_caller(who, CLIENT_A, groups=[], token_roles=[OWNER_ALL], roles=[])
-        status, _, body = self.d.request("GET", "/admin/roleAssignments", headers=bearer(token))
+        status, _, body = self.d.request("GET", "/attestd/roleAssignments", headers=bearer(token))
         self.assertEqual(status, 200, body)
         self.assertIsInstance(json.loads(body)["roleAssignments"], list)
 
@@ -356,7 +356,7 @@ class OidcProviderIssuer(unittest.TestCase):
         # An Owner gives group "ops" of this issuer the Owner role, through the REST API.
         owner = self.owner_token()
         status, _, body = self.admin_post(
-            "/admin/roleAssignments",
+            "/attestd/roleAssignments",
             {"subjectKind": "group", "subject": "ops", "issuer": self.iss, "role": "Owner",
              "provider": "*"}, owner)
         self.assertEqual(status, 201, body)
@@ -367,7 +367,7 @@ class OidcProviderIssuer(unittest.TestCase):
             # Group "ops" of this issuer, not anyone's: client A (no groups) gains nothing.
             self.assertEqual(self.whoami(self.token(CLIENT_A))["roles"], [])
         finally:
-            status, _, body = self.admin_post("/admin/roleAssignments:remove",
+            status, _, body = self.admin_post("/attestd/roleAssignments:remove",
                                               {"id": assignment}, owner)
             self.assertEqual(status, 200, body)
         self.assertEqual(self.roles_status(token), 403)
@@ -387,7 +387,7 @@ class OidcProviderIssuer(unittest.TestCase):
         self.assertEqual(h.decode_jwt(token)[1]["aud"], OTHER_AUDIENCE)
         message = self.assert_invalid_token(token)
         self.assertIn("audience", message)
-        status, _, body = self.d.request("GET", "/admin/roleAssignments",
+        status, _, body = self.d.request("GET", "/attestd/roleAssignments",
                                          headers=bearer(token))
         self.assertEqual(status, 401, body)
         self.assertEqual(h.error_of(body)[0], "Unauthorized")
@@ -409,7 +409,7 @@ class OidcProviderIssuer(unittest.TestCase):
         # The unknown kid makes attestd refetch (at most once per refresh_min_interval).
         deadline = time.monotonic() + REFRESH_MIN_INTERVAL + 4
         while True:
-            status, _, body = self.d.request("GET", "/admin/whoami", headers=bearer(new))
+            status, _, body = self.d.request("GET", "/attestd/whoami", headers=bearer(new))
             if status == 200 or time.monotonic() > deadline:
                 break
             time.sleep(0.2)

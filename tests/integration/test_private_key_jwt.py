@@ -1,7 +1,7 @@
 """private_key_jwt client authentication at POST /oauth2/token (RFC 7523 §2.2, OpenID Connect
 Core §9), black-box: principals with a registered EC P-256, P-384 or RSA certificate sign JWT
 client assertions with the `openssl` CLI (harness.sign_jwt) and get attestd access tokens that
-work at /admin/whoami; replayed, expired, mis-addressed, mis-signed and otherwise wrong
+work at /attestd/whoami; replayed, expired, mis-addressed, mis-signed and otherwise wrong
 assertions are refused with 401 invalid_client and a description naming the problem; mixing
 an assertion with a secret is refused as a request error (RFC 6749 §2.3, §5.2); nothing is a
 500 and no assertion reaches the log.
@@ -134,7 +134,7 @@ class PrivateKeyJwtTest(unittest.TestCase):
         return doc
 
     def whoami(self, token):
-        status, _, body = self.d.request("GET", "/admin/whoami",
+        status, _, body = self.d.request("GET", "/attestd/whoami",
                                          headers={"Authorization": "Bearer " + token})
         self.assertEqual(status, 200, body)
         return json.loads(body)

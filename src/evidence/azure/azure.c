@@ -657,6 +657,26 @@ static bool compliant(const json_t *tee)
            !json_is_true(json_object_get(tee, "x-ms-sevsnpvm-migration-allowed"));
 }
 
+/* The names azure_claims may set (evidence.h: claim_names), those of azurevm_claims among them;
+ * the hardware report's claims are inside x-ms-isolation-tee. */
+static const char *const azure_claim_names[] = {
+    "x-ms-attestation-type",
+    "secureboot",
+    "x-ms-azurevm-ostype",
+    "x-ms-azurevm-osdistro",
+    "x-ms-azurevm-osbuild",
+    "x-ms-azurevm-is-windows",
+    "x-ms-azurevm-osversion-major",
+    "x-ms-azurevm-osversion-minor",
+    "x-ms-azurevm-attestation-protocol-ver",
+    "x-ms-azurevm-vmid",
+    "x-ms-azurevm-attested-pcrs",
+    "x-ms-runtime",
+    "nonce",
+    "x-ms-isolation-tee",
+    NULL,
+};
+
 static att_err azure_claims(void *state, const struct att_evidence_request *req, json_t *t)
 {
     struct azure_state *s = state;
@@ -736,6 +756,7 @@ const struct att_evidence_type att_evidence_azure_guest = {
     .member = NULL,
     .legacy_body = false,
     .verified = "guest evidence",
+    .claim_names = azure_claim_names,
     .aliases = NULL,
     .tcb_status_claim = NULL,
     .state_size = sizeof(struct azure_state),

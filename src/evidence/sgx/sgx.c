@@ -70,6 +70,33 @@ static att_err sgx_bind(void *state, const struct att_evidence_request *req, cha
                                 msg, msg_len);
 }
 
+/* The names sgx_claims may set (evidence.h: claim_names). */
+static const char *const sgx_claim_names[] = {
+    "x-ms-attestation-type",
+    "x-ms-ver",
+    "x-ms-sgx-is-debuggable",
+    "x-ms-sgx-mrenclave",
+    "x-ms-sgx-mrsigner",
+    "x-ms-sgx-product-id",
+    "x-ms-sgx-svn",
+    "x-ms-sgx-report-data",
+    "x-ms-sgx-config-id",
+    "x-ms-sgx-config-svn",
+    "x-ms-sgx-isv-extended-product-id",
+    "x-ms-sgx-isv-family-id",
+    "x-ms-sgx-tcb-status",
+    "x-ms-sgx-advisory-ids",
+    "x-ms-sgx-tcb-evaluation-data-number",
+    "x-ms-sgx-fmspc",
+    "x-ms-sgx-collateral",
+    "maa-attestationcollateral",
+    "x-ms-sgx-ehd",
+    "maa-ehd",
+    "aas-ehd",
+    "nonce",
+    NULL,
+};
+
 /* The token claims MAA derives from the evidence (docs/reference/maa-tokens.md §2.3, §2.4, §7.2).
  */
 static att_err sgx_claims(void *state, const struct att_evidence_request *req, json_t *t)
@@ -132,6 +159,7 @@ const struct att_evidence_type att_evidence_sgx = {
     .verified = "quote",
     .aliases = sgx_aliases,
     .tcb_status_claim = "x-ms-sgx-tcb-status",
+    .claim_names = sgx_claim_names,
     .tcb_identifier = true,
     .state_size = sizeof(struct att_intel_state),
     .parse = sgx_parse,
@@ -152,6 +180,7 @@ const struct att_evidence_type att_evidence_open_enclave = {
     .verified = "quote",
     .aliases = sgx_aliases,
     .tcb_status_claim = "x-ms-sgx-tcb-status",
+    .claim_names = sgx_claim_names,
     .tcb_identifier = true,
     .state_size = sizeof(struct att_intel_state),
     .parse = oe_parse,

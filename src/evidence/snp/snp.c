@@ -262,6 +262,58 @@ static att_err report_claims(const struct att_snp_report *r, enum att_snp_produc
     return tcb_claims(t, "launchtcb-", &launch, turin);
 }
 
+/* The names snp_claims may set (evidence.h: claim_names), those of report_claims and
+ * tcb_claims among them (fmc-svn: Turin only; the mitigation vectors: reports from version 5). */
+static const char *const snp_claim_names[] = {
+    "x-ms-attestation-type",
+    "x-ms-ver",
+    "x-ms-sevsnpvm-authorkeydigest",
+    "x-ms-sevsnpvm-familyId",
+    "x-ms-sevsnpvm-hostdata",
+    "x-ms-sevsnpvm-idkeydigest",
+    "x-ms-sevsnpvm-imageId",
+    "x-ms-sevsnpvm-launchmeasurement",
+    "x-ms-sevsnpvm-reportdata",
+    "x-ms-sevsnpvm-reportid",
+    "x-ms-sevsnpvm-chipid",
+    "x-ms-sevsnpvm-is-debuggable",
+    "x-ms-sevsnpvm-migration-allowed",
+    "x-ms-sevsnpvm-smt-allowed",
+    "x-ms-sevsnpvm-single-socket",
+    "x-ms-sevsnpvm-guestsvn",
+    "x-ms-sevsnpvm-vmpl",
+    "x-ms-sevsnpvm-abi-major",
+    "x-ms-sevsnpvm-abi-minor",
+    "x-ms-sevsnpvm-report-version",
+    "x-ms-sevsnpvm-launch-mit-vector",
+    "x-ms-sevsnpvm-current-mit-vector",
+    "x-ms-sevsnpvm-bootloader-svn",
+    "x-ms-sevsnpvm-tee-svn",
+    "x-ms-sevsnpvm-snpfw-svn",
+    "x-ms-sevsnpvm-microcode-svn",
+    "x-ms-sevsnpvm-fmc-svn",
+    "x-ms-sevsnpvm-currenttcb-bootloader-svn",
+    "x-ms-sevsnpvm-currenttcb-tee-svn",
+    "x-ms-sevsnpvm-currenttcb-snpfw-svn",
+    "x-ms-sevsnpvm-currenttcb-microcode-svn",
+    "x-ms-sevsnpvm-currenttcb-fmc-svn",
+    "x-ms-sevsnpvm-committedtcb-bootloader-svn",
+    "x-ms-sevsnpvm-committedtcb-tee-svn",
+    "x-ms-sevsnpvm-committedtcb-snpfw-svn",
+    "x-ms-sevsnpvm-committedtcb-microcode-svn",
+    "x-ms-sevsnpvm-committedtcb-fmc-svn",
+    "x-ms-sevsnpvm-launchtcb-bootloader-svn",
+    "x-ms-sevsnpvm-launchtcb-tee-svn",
+    "x-ms-sevsnpvm-launchtcb-snpfw-svn",
+    "x-ms-sevsnpvm-launchtcb-microcode-svn",
+    "x-ms-sevsnpvm-launchtcb-fmc-svn",
+    "x-ms-sevsnpvm-product",
+    "x-ms-sevsnpvm-signing-key",
+    "x-ms-sevsnpvm-csp-id",
+    "nonce",
+    NULL,
+};
+
 static att_err snp_claims(void *state, const struct att_evidence_request *req, json_t *t)
 {
     const struct snp_state *s = state;
@@ -334,6 +386,7 @@ const struct att_evidence_type att_evidence_snp = {
     .legacy_body = false,
     .verified = "report",
     .since_api_version = "2022-08-01",
+    .claim_names = snp_claim_names,
     .aliases = NULL,
     .tcb_status_claim = NULL,
     .state_size = sizeof(struct snp_state),

@@ -99,6 +99,45 @@ static att_err attribute_claims(const struct att_td_report *td, json_t *t)
     return ATT_OK;
 }
 
+/* The names tdx_claims may set (evidence.h: claim_names), those of hex_claims and
+ * attribute_claims among them. */
+static const char *const tdx_claim_names[] = {
+    "x-ms-attestation-type",
+    "x-ms-ver",
+    "eat_profile",
+    "dbgstat",
+    "intuse",
+    "tdx_mrsignerseam",
+    "tdx_mrseam",
+    "tdx_mrtd",
+    "tdx_rtmr0",
+    "tdx_rtmr1",
+    "tdx_rtmr2",
+    "tdx_rtmr3",
+    "tdx_mrconfigid",
+    "tdx_mrowner",
+    "tdx_mrownerconfig",
+    "tdx_report_data",
+    "tdx_seam_attributes",
+    "tdx_tee_tcb_svn",
+    "tdx_xfam",
+    "tdx_td_attributes",
+    "tdx_seamsvn",
+    "tdx_td_attributes_debug",
+    "tdx_td_attributes_key_locker",
+    "tdx_td_attributes_perfmon",
+    "tdx_td_attributes_protection_keys",
+    "tdx_td_attributes_septve_disable",
+    "tdx_tee_tcb_svn2",
+    "tdx_mrservicetd",
+    "attester_tcb_status",
+    "attester_advisory_ids",
+    "x-ms-tdx-tcb-evaluation-data-number",
+    "x-ms-tdx-fmspc",
+    "nonce",
+    NULL,
+};
+
 static att_err tdx_claims(void *state, const struct att_evidence_request *req, json_t *t)
 {
     static const struct att_intel_verdict_names names = {
@@ -144,6 +183,7 @@ const struct att_evidence_type att_evidence_tdx = {
     .verified = "quote",
     .aliases = NULL,
     .tcb_status_claim = "attester_tcb_status",
+    .claim_names = tdx_claim_names,
     .state_size = sizeof(struct att_intel_state),
     .parse = tdx_parse,
     .collateral = tdx_collateral,

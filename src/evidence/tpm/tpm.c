@@ -484,6 +484,24 @@ static att_err tri_claim(json_t *t, const char *key, enum att_tri v)
     return v == ATT_UNKNOWN ? ATT_OK : att_claim_set(t, key, json_boolean(v == ATT_TRUE));
 }
 
+/* The names tpm_claims may set (evidence.h: claim_names), and the two MAA's TPM protocol adds
+ * to the token of /attest/Tpm (src/api/attest_tpm.c; docs/reference/maa-tpm-protocol.md). */
+static const char *const tpm_claim_names[] = {
+    "x-ms-attestation-type",
+    "x-ms-tpm-ak-validated",
+    "x-ms-tpm-ak-pub-hash",
+    "x-ms-tpm-pcrs",
+    "x-ms-tpm-eventlog-pcrs",
+    "x-ms-tpm-secureboot",
+    "x-ms-tpm-boot-apps",
+    "x-ms-tpm-kernel-cmdline",
+    "nonce",
+    "x-ms-tpm-freshness",
+    "cnf",
+    "rp_data",
+    NULL,
+};
+
 static att_err tpm_claims(void *state, const struct att_evidence_request *req, json_t *t)
 {
     struct tpm_state *s = state;
@@ -677,6 +695,7 @@ const struct att_evidence_type att_evidence_tpm_quote = {
     .legacy_body = false,
     .verified = "quote",
     .parsed = "TPM evidence",
+    .claim_names = tpm_claim_names,
     .aliases = NULL,
     .tcb_status_claim = NULL,
     .state_size = sizeof(struct tpm_state),

@@ -1014,6 +1014,40 @@ static void test_reserved_claims(void **state)
             "1:92: issue(): 'x-ms-sgx-mrsigner' is a claim only the service sets");
 }
 
+static att_err collect_issued(const char *type, size_t len, void *arg)
+{
+    char *out = arg;
+    size_t used = strlen(out);
+    snprintf(out + used, 256 - used, "%s%.*s", used > 0 ? " " : "", (int)len, type);
+    return strcmp(out, "stop") == 0 ? ATT_ERR_INTERNAL : ATT_OK;
+}
+
+/* The names a policy issue()s as literals, in rule order (for claims_supported); computed names,
+ * claim=IDENT, issueproperty() and add() are not among them. */
+static void test_issued_claims(void **state)
+{
+    (void)state;
+    char got[256] = "";
+    struct att_policy *p = parse_str(
+        "version=1.2;configurationrules{=> issueproperty(type=\"x-ms-sgx-tcbidentifier\", "
+        "value=\"azuredefault\");};authorizationrules{=> add(type=\"a\", value=1); => permit();};"
+        "issuancerules{c:[type==\"x\"] => issue(type=\"tee\", value=c.value);"
+        " => issue(type=AppendString(\"com\", \"puted\"), value=1);"
+        " c:[type==\"y\"] => issue(claim=c); => issue(type=\"svn\", value=2);"
+        " => issue(type=\"tee\", value=3);};");
+    EXPECT_OK(att_policy_issued_claims(p, collect_issued, got));
+    assert_string_equal(got, "tee svn tee");
+    /* the callback's error ends the walk */
+    snprintf(got, sizeof(got), "%s", "");
+    att_policy_free(p);
+    p = parse_str(HEAD12 "issuancerules{=> issue(type=\"stop\", value=1);"
+                         " => issue(type=\"never\", value=1);};");
+    EXPECT_ERR(att_policy_issued_claims(p, collect_issued, got), ATT_ERR_INTERNAL);
+    assert_string_equal(got, "stop");
+    att_policy_free(p);
+    EXPECT_ERR(att_policy_issued_claims(NULL, collect_issued, got), ATT_ERR_ARG);
+}
+
 static void test_claim_and_value_caps(void **state)
 {
     (void)state;
@@ -1148,6 +1182,7 @@ int main(void)
         cmocka_unit_test(test_reserved_claims),
         cmocka_unit_test(test_check_cost),
         cmocka_unit_test(test_costs_grow_with_the_data),
+        cmocka_unit_test(test_issued_claims),
         cmocka_unit_test(test_claim_and_value_caps),
         cmocka_unit_test(test_incoming_validation),
         cmocka_unit_test(test_result_is_self_contained),
