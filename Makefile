@@ -2,6 +2,7 @@
 #   make run    set up, build, run attestd on https://127.0.0.1:8443 (state in ./var)
 #   make test   set up, build with ASan + UBSan (and TSan for the daemon), run every test
 #   make build  release build into build/ (build/attestd, build/attestctl)
+#   make demo   release build, then attest end to end with a demo provider (scripts/demo.sh)
 #   make fuzz   libFuzzer targets into build-fuzz/ (clang), short run of each
 #   make bench  benchmarks (never part of make test)
 
@@ -11,7 +12,7 @@ TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 DATA_DIR   ?= var
 
-.PHONY: all deps build run test fuzz bench format clean
+.PHONY: all deps build run demo test fuzz bench format clean
 
 all: build
 
@@ -27,6 +28,9 @@ build: deps $(BUILD)/build.ninja
 
 run: build
 	@scripts/run.sh $(BUILD) $(DATA_DIR)
+
+demo: build
+	@scripts/demo.sh $(BUILD)
 
 test: deps
 	@scripts/test.sh $(TEST_BUILD) $(TSAN_BUILD)

@@ -44,6 +44,10 @@ static void usage(FILE *f)
         "                                    old key stays in /certs until its tokens expire\n"
         "                                    (attestd sees the new key within 10 s, no SIGHUP)\n"
         "  provider delete NAME\n"
+        "  demo DIR [--name NAME] [--runtime-data FILE] [--alg RS256|ES256]\n"
+        "                                    a DEMO provider trusting a root made here, and an\n"
+        "                                    SGX quote and collateral for it in DIR (refused\n"
+        "                                    with public network access; tokens are marked)\n"
         "  kek generate FILE                 write a new key-encryption key (mode 0600)\n"
         "  kek generate --pkcs11 URI         make it in a PKCS#11 token instead (RFC 7512 URI\n"
         "                                    with object=LABEL, module-path, pin-source)\n"
@@ -254,6 +258,40 @@ static int cmd_provider(struct att_admin *a, int argc, char **argv)
     }
     fprintf(stderr, "attestctl: %s\n", err);
     return 1;
+}
+
+/* demo DIR [--name NAME] [--runtime-data FILE] [--alg ALG] (src/admin/demo.c) */
+static int cmd_demo(struct att_admin *a, int argc, char **argv)
+{
+    struct att_admin_demo_args args = {NULL, NULL, NULL, NULL};
+    char err[1024];
+    char *text = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char **dst = strcmp(argv[i], "--name") == 0           ? &args.name
+                           : strcmp(argv[i], "--runtime-data") == 0 ? &args.runtime_path
+                           : strcmp(argv[i], "--alg") == 0          ? &args.alg
+                                                                    : NULL;
+        if (dst != NULL && i + 1 < argc) {
+            *dst = argv[++i];
+        } else if (dst == NULL && argv[i][0] != '-' && args.out_dir == NULL) {
+            args.out_dir = argv[i];
+        } else {
+            fprintf(stderr, "attestctl: demo DIR [--name NAME] [--runtime-data FILE] "
+                            "[--alg RS256|ES256]\n");
+            return 2;
+        }
+    }
+    if (args.out_dir == NULL) {
+        fprintf(stderr, "attestctl: demo needs DIR, where the evidence goes\n");
+        return 2;
+    }
+    if (att_admin_demo(a, &args, &text, err, sizeof(err)) != 0) {
+        fprintf(stderr, "attestctl: %s\n", err);
+        return 1;
+    }
+    fputs(text, stdout);
+    att_admin_free_string(text);
+    return 0;
 }
 
 /* Print the JSON answer (or "ok"), or the error; the command's exit code. */
@@ -796,6 +834,7 @@ static const char *change_action(int n, char **args)
     static const struct {
         const char *cmd, *sub, *action;
     } changes[] = {
+        {"demo", NULL, "provider.create"}, /* any arguments */
         {"provider", "create", "provider.create"},
         {"provider", "set", "provider.set"},
         {"provider", "delete", "provider.delete"},
@@ -815,8 +854,9 @@ static const char *change_action(int n, char **args)
         {"audit", "acknowledge-loss", "audit.loss"},
         {"backup", "create", "backup.create"},
     };
-    for (size_t i = 0; n >= 2 && i < sizeof(changes) / sizeof(changes[0]); i++) {
-        if (strcmp(args[0], changes[i].cmd) == 0 && strcmp(args[1], changes[i].sub) == 0) {
+    for (size_t i = 0; n >= 1 && i < sizeof(changes) / sizeof(changes[0]); i++) {
+        if (strcmp(args[0], changes[i].cmd) == 0 &&
+            (changes[i].sub == NULL || (n >= 2 && strcmp(args[1], changes[i].sub) == 0))) {
             return changes[i].action;
         }
     }
@@ -936,10 +976,15 @@ int main(int argc, char **argv)
         const char *name;
         int (*cmd)(struct att_admin *, int, char **);
     } store_commands[] = {
-        {"collateral", cmd_collateral}, {"provider", cmd_provider},
-        {"principal", cmd_principal},   {"role", cmd_role},
-        {"policy", cmd_policy},         {"token", cmd_token},
-        {"audit", cmd_audit},           {"backup", cmd_backup},
+        {"collateral", cmd_collateral},
+        {"provider", cmd_provider},
+        {"principal", cmd_principal},
+        {"role", cmd_role},
+        {"policy", cmd_policy},
+        {"token", cmd_token},
+        {"audit", cmd_audit},
+        {"backup", cmd_backup},
+        {"demo", cmd_demo},
     };
     struct att_admin *a = NULL;
     int rc = 2;
