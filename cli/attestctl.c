@@ -44,7 +44,7 @@ static void usage(FILE *f)
         "                                    old key stays in /certs until its tokens expire\n"
         "                                    (attestd sees the new key within 10 s, no SIGHUP)\n"
         "  provider delete NAME\n"
-        "  demo DIR [--name NAME] [--runtime-data FILE] [--alg RS256|ES256]\n"
+        "  demo DIR [--name NAME] [--runtime-data FILE] [--alg RS256|ES256] [--fmspc HEX]\n"
         "                                    a DEMO provider trusting a root made here, and an\n"
         "                                    SGX quote and collateral for it in DIR (refused\n"
         "                                    with public network access; tokens are marked)\n"
@@ -260,16 +260,17 @@ static int cmd_provider(struct att_admin *a, int argc, char **argv)
     return 1;
 }
 
-/* demo DIR [--name NAME] [--runtime-data FILE] [--alg ALG] (src/admin/demo.c) */
+/* demo DIR [--name NAME] [--runtime-data FILE] [--alg ALG] [--fmspc HEX] (src/admin/demo.c) */
 static int cmd_demo(struct att_admin *a, int argc, char **argv)
 {
-    struct att_admin_demo_args args = {NULL, NULL, NULL, NULL};
+    struct att_admin_demo_args args = {NULL, NULL, NULL, NULL, NULL};
     char err[1024];
     char *text = NULL;
     for (int i = 0; i < argc; i++) {
         const char **dst = strcmp(argv[i], "--name") == 0           ? &args.name
                            : strcmp(argv[i], "--runtime-data") == 0 ? &args.runtime_path
                            : strcmp(argv[i], "--alg") == 0          ? &args.alg
+                           : strcmp(argv[i], "--fmspc") == 0        ? &args.fmspc
                                                                     : NULL;
         if (dst != NULL && i + 1 < argc) {
             *dst = argv[++i];
@@ -277,7 +278,7 @@ static int cmd_demo(struct att_admin *a, int argc, char **argv)
             args.out_dir = argv[i];
         } else {
             fprintf(stderr, "attestctl: demo DIR [--name NAME] [--runtime-data FILE] "
-                            "[--alg RS256|ES256]\n");
+                            "[--alg RS256|ES256] [--fmspc HEX]\n");
             return 2;
         }
     }

@@ -220,6 +220,7 @@ struct att_admin_demo_args {
     const char *name;         /* the provider's name; NULL: "demo" */
     const char *runtime_path; /* the runtime data the quote binds; NULL: a JSON object made here */
     const char *alg;          /* the provider's token algorithm, RS256 or ES256; NULL: RS256 */
+    const char *fmspc;        /* the demo platform's FMSPC, 12 hex digits; NULL: 00906ED50000 */
 };
 
 /*

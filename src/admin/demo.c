@@ -215,6 +215,21 @@ static int create_provider(struct att_admin *a, const char *name, const char *is
 
 /* ---- the command --------------------------------------------------------------------------- */
 
+/* --fmspc: exactly 12 hex digits (6 bytes, docs/reference/intel-collateral.md §3.2). */
+static int parse_fmspc(const char *text, uint8_t fmspc[6], char *err, size_t err_len)
+{
+    struct att_buf b;
+    att_buf_init(&b, 6);
+    int rc = strlen(text) == 12 && att_hex_decode(text, 12, &b) == ATT_OK && b.len == 6
+                 ? 0
+                 : att_admin_fail(err, err_len, "--fmspc must be 12 hex digits, not '%s'", text);
+    if (rc == 0) {
+        memcpy(fmspc, b.data, 6);
+    }
+    att_buf_cleanup(&b);
+    return rc;
+}
+
 static int write_outputs(const struct att_admin_demo_args *args, const struct att_testpki *pki,
                          const struct att_buf *runtime, bool json, json_t *summary, char *err,
                          size_t err_len)
@@ -317,6 +332,10 @@ int att_admin_demo(struct att_admin *a, const struct att_admin_demo_args *args, 
         att_admin_fail(err, err_len, "issuer URL too long");
         goto out;
     }
+    uint8_t fmspc[6];
+    if (args->fmspc != NULL && parse_fmspc(args->fmspc, fmspc, err, err_len) != 0) {
+        goto out;
+    }
     if (att_store_provider_get(att_admin_store(a), name, &existing) == ATT_OK) {
         att_admin_fail(err, err_len,
                        "provider '%s' already exists: delete it first (attestctl provider "
@@ -343,6 +362,7 @@ int att_admin_demo(struct att_admin *a, const struct att_admin_demo_args *args, 
     memset(&opts, 0, sizeof(opts));
     opts.now = now;
     opts.report_data = report_data;
+    opts.fmspc = args->fmspc != NULL ? fmspc : NULL;
     if (att_testpki_build(&opts, &pki) != 0) {
         att_admin_fail(err, err_len, "cannot make the demo PKI (OpenSSL failed; see above)");
         goto out;
