@@ -6,6 +6,7 @@
  * (section numbers as in its README.md).
  */
 #include "demo/testpki.h"
+#include "demo/pkix.h"
 #include "demo/wbuf.h"
 
 #include <stdarg.h>
@@ -144,17 +145,11 @@ static void sgx_ext_der(struct att_wbuf *out, const struct pck_tcb *tcb, const u
  * Keys, signatures, certificates, CRLs (OpenSSL 3 EVP / X509).
  * ================================================================================ */
 
-static void ossl_fail(const char *what)
-{
-    fprintf(stderr, "testpki: %s failed\n", what);
-    ERR_print_errors_fp(stderr);
-}
-
 static EVP_PKEY *gen_p256(void)
 {
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     if (k == NULL) {
-        ossl_fail("P-256 key generation");
+        att_pkix_fail("P-256 key generation");
     }
     return k;
 }
@@ -171,13 +166,13 @@ static int sign_rs(EVP_PKEY *key, const void *msg, size_t n, uint8_t out[64])
     const BIGNUM *s = NULL;
     if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) != 1 ||
         EVP_DigestSign(ctx, der, &der_len, msg, n) != 1) {
-        ossl_fail("ECDSA sign");
+        att_pkix_fail("ECDSA sign");
         goto out;
     }
     const unsigned char *p = der;
     sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
     if (sig == NULL) {
-        ossl_fail("d2i_ECDSA_SIG");
+        att_pkix_fail("d2i_ECDSA_SIG");
         goto out;
     }
     ECDSA_SIG_get0(sig, &r, &s);
@@ -202,7 +197,7 @@ static int pub_xy(EVP_PKEY *key, uint8_t out[64])
         BN_bn2binpad(x, out, 32) == 32 && BN_bn2binpad(y, out + 32, 32) == 32) {
         rc = 0;
     } else {
-        ossl_fail("public key export");
+        att_pkix_fail("public key export");
     }
     BN_free(x);
     BN_free(y);
@@ -211,37 +206,9 @@ static int pub_xy(EVP_PKEY *key, uint8_t out[64])
 
 static X509_NAME *make_name(const char *cn)
 {
-    X509_NAME *n = X509_NAME_new();
     static const char *const keys[] = {"CN", "O", "L", "ST", "C"};
-    const char *vals[] = {cn, "Attestd Test PKI", "Santa Clara", "CA", "US"};
-    if (n == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < 5; i++) {
-        if (X509_NAME_add_entry_by_txt(n, keys[i], MBSTRING_UTF8, (const unsigned char *)vals[i],
-                                       -1, -1, 0) != 1) {
-            X509_NAME_free(n);
-            return NULL;
-        }
-    }
-    return n;
-}
-
-static int set_time(ASN1_TIME *t, int64_t when)
-{
-    return ASN1_TIME_set(t, (time_t)when) != NULL ? 0 : -1;
-}
-
-static int add_ext_conf(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
-{
-    X509_EXTENSION *ex = X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
-    if (ex == NULL) {
-        ossl_fail(value);
-        return -1;
-    }
-    int ok = X509_add_ext(x, ex, -1);
-    X509_EXTENSION_free(ex);
-    return ok == 1 ? 0 : -1;
+    const char *const vals[] = {cn, "Attestd Test PKI", "Santa Clara", "CA", "US"};
+    return att_pkix_name(keys, vals, 5);
 }
 
 enum cert_kind { CERT_ROOT, CERT_CA, CERT_PCK, CERT_SIGNER };
@@ -288,40 +255,42 @@ static X509 *make_cert(const struct cert_spec *s)
         X509_set_serialNumber(x, serial) != 1 || X509_set_subject_name(x, subject) != 1 ||
         X509_set_issuer_name(x, s->issuer != NULL ? X509_get_subject_name(s->issuer) : subject) !=
             1 ||
-        set_time(X509_getm_notBefore(x), s->not_before) != 0 ||
-        set_time(X509_getm_notAfter(x), s->not_after) != 0 || X509_set_pubkey(x, s->key) != 1) {
+        att_pkix_set_time(X509_getm_notBefore(x), s->not_before) != 0 ||
+        att_pkix_set_time(X509_getm_notAfter(x), s->not_after) != 0 ||
+        X509_set_pubkey(x, s->key) != 1) {
         goto out;
     }
     X509V3_set_ctx(&ctx, s->issuer != NULL ? s->issuer : x, x, NULL, NULL, 0);
     /* Order as in Intel's certificates: AKI, CRL DP, SKI, key usage, basic constraints. */
     if (s->kind == CERT_ROOT) {
         /* A self-signed AKI needs the subject's own SKI first. */
-        if (add_ext_conf(x, &ctx, NID_subject_key_identifier, "hash") != 0) {
+        if (att_pkix_add_ext(x, &ctx, NID_subject_key_identifier, "hash") != 0) {
             goto out;
         }
         X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
     }
-    if (add_ext_conf(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0 ||
-        add_ext_conf(x, &ctx, NID_crl_distribution_points, s->crl_url) != 0) {
+    if (att_pkix_add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0 ||
+        att_pkix_add_ext(x, &ctx, NID_crl_distribution_points, s->crl_url) != 0) {
         goto out;
     }
-    if (s->kind != CERT_ROOT && add_ext_conf(x, &ctx, NID_subject_key_identifier, "hash") != 0) {
+    if (s->kind != CERT_ROOT &&
+        att_pkix_add_ext(x, &ctx, NID_subject_key_identifier, "hash") != 0) {
         goto out;
     }
     switch (s->kind) {
     case CERT_ROOT:
-        ok = add_ext_conf(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
-             add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:1") == 0;
+        ok = att_pkix_add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:1") == 0;
         break;
     case CERT_CA:
-        ok = add_ext_conf(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
-             add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") == 0;
+        ok = att_pkix_add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") == 0;
         break;
     case CERT_PCK:
     case CERT_SIGNER:
-        ok =
-            add_ext_conf(x, &ctx, NID_key_usage, "critical,digitalSignature,nonRepudiation") == 0 &&
-            add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") == 0;
+        ok = att_pkix_add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature,nonRepudiation") ==
+                 0 &&
+             att_pkix_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") == 0;
         break;
     default: ok = false; break;
     }
@@ -348,7 +317,7 @@ static X509 *make_cert(const struct cert_spec *s)
     ok = true;
 out:
     if (!ok) {
-        ossl_fail(s->cn);
+        att_pkix_fail(s->cn);
         X509_free(x);
         x = NULL;
     }
@@ -361,80 +330,19 @@ out:
     return x;
 }
 
-/* A v2 CRL by `issuer` with AKI and CRL number, listing `revoked` (may be NULL). */
+/* A v2 CRL by `issuer` with AKI and CRL number, listing `revoked` (may be NULL), signed by
+ * `key` with ECDSA P-256 / SHA-256, as Intel's. */
 static X509_CRL *make_crl(X509 *issuer, EVP_PKEY *key, int64_t this_update, int64_t next_update,
                           X509 *const *revoked, size_t n_revoked, int64_t revoked_at)
 {
-    X509_CRL *crl = X509_CRL_new();
-    ASN1_TIME *t = ASN1_TIME_new();
-    ASN1_INTEGER *num = ASN1_INTEGER_new();
-    X509_EXTENSION *ex = NULL;
-    X509V3_CTX ctx;
-    bool ok = false;
-
-    if (crl == NULL || t == NULL || num == NULL ||
-        X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
-        X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) != 1 ||
-        set_time(t, this_update) != 0 || X509_CRL_set1_lastUpdate(crl, t) != 1 ||
-        set_time(t, next_update) != 0 || X509_CRL_set1_nextUpdate(crl, t) != 1) {
-        goto out;
-    }
-    for (size_t i = 0; i < n_revoked; i++) {
-        X509_REVOKED *rev = X509_REVOKED_new();
-        if (rev == NULL ||
-            X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(revoked[i])) != 1 ||
-            set_time(t, revoked_at) != 0 || X509_REVOKED_set_revocationDate(rev, t) != 1 ||
-            X509_CRL_add0_revoked(crl, rev) != 1) {
-            X509_REVOKED_free(rev);
-            goto out;
-        }
-    }
-    if (n_revoked > 0 && X509_CRL_sort(crl) != 1) {
-        goto out;
-    }
-    X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
-    ex = X509V3_EXT_nconf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
-    if (ex == NULL || X509_CRL_add_ext(crl, ex, -1) != 1 || ASN1_INTEGER_set(num, 1) != 1 ||
-        X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1 ||
-        X509_CRL_sign(crl, key, EVP_sha256()) <= 0) {
-        goto out;
-    }
-    ok = true;
-out:
-    if (!ok) {
-        ossl_fail("CRL");
+    X509_CRL *crl =
+        att_pkix_crl_new(issuer, this_update, next_update, revoked, n_revoked, revoked_at);
+    if (crl != NULL && X509_CRL_sign(crl, key, EVP_sha256()) <= 0) {
+        att_pkix_fail("CRL signature");
         X509_CRL_free(crl);
         crl = NULL;
     }
-    X509_EXTENSION_free(ex);
-    ASN1_INTEGER_free(num);
-    ASN1_TIME_free(t);
     return crl;
-}
-
-static bool pem_append(struct att_wbuf *b, X509 *x)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    bool ok = bio != NULL && PEM_write_bio_X509(bio, x) == 1;
-    long n = ok ? BIO_get_mem_data(bio, &data) : 0;
-    if (ok && n > 0) {
-        att_wbuf_put(b, data, (size_t)n);
-    } else {
-        ok = false;
-        b->bad = true;
-    }
-    BIO_free(bio);
-    return ok;
-}
-
-static char *pem_of(X509 *const *certs, size_t n)
-{
-    struct att_wbuf b = {0};
-    for (size_t i = 0; i < n; i++) {
-        pem_append(&b, certs[i]);
-    }
-    return att_wbuf_take_str(&b);
 }
 
 static char *crl_hex(X509_CRL *crl)
@@ -1239,7 +1147,7 @@ static int build_quote(struct build *b)
     X509 *leaf_first[3] = {p->pck_leaf, p->pck_ca, p->root};
     X509 *root_first[3] = {p->root, p->pck_ca, p->pck_leaf};
     for (size_t i = 0; i < 3; i++) {
-        pem_append(&chain, o->chain_root_first ? root_first[i] : leaf_first[i]);
+        att_pkix_pem_append(&chain, o->chain_root_first ? root_first[i] : leaf_first[i]);
     }
     if (chain.bad) {
         goto out;
@@ -1446,10 +1354,11 @@ static int build_bundle(struct build *b)
     json_t *bundle = NULL;
     int rc = -1;
 
-    p->root_pem = pem_of(&p->root, 1);
-    p->pck_crl_issuer_pem = pem_of(ca_chain, 2);
-    p->tcb_issuer_pem = pem_of(o->tcb_info_untrusted_signer ? rogue_chain : tcb_chain, 2);
-    p->qe_id_issuer_pem = pem_of(o->qe_identity_untrusted_signer ? rogue_chain : tcb_chain, 2);
+    p->root_pem = att_pkix_pem_of(&p->root, 1);
+    p->pck_crl_issuer_pem = att_pkix_pem_of(ca_chain, 2);
+    p->tcb_issuer_pem = att_pkix_pem_of(o->tcb_info_untrusted_signer ? rogue_chain : tcb_chain, 2);
+    p->qe_id_issuer_pem =
+        att_pkix_pem_of(o->qe_identity_untrusted_signer ? rogue_chain : tcb_chain, 2);
     char *root_crl = crl_hex(p->root_crl);
     char *pck_crl = crl_hex(p->pck_crl);
     att_wbuf_hex(&tsig, p->tcb_info_sig, 64, false);

@@ -6,6 +6,7 @@
  * docs/reference/amd-sev-snp.md (section numbers as in its README.md).
  */
 #include "amd_testpki.h"
+#include "demo/pkix.h"
 #include "demo/wbuf.h"
 
 #include <stdio.h>
@@ -155,12 +156,6 @@ static void der_pss_alg(struct att_wbuf *b, const struct pss *pss)
     att_wbuf_free(&params);
 }
 
-static void ossl_fail(const char *what)
-{
-    fprintf(stderr, "amd_testpki: %s failed\n", what);
-    ERR_print_errors_fp(stderr);
-}
-
 /* RSASSA-PSS signature over msg (RFC 8017 §8.1) with the parameters of `pss`, into the empty
  * buffer `sig`. */
 static int sign_pss(EVP_PKEY *key, const struct pss *pss, const uint8_t *msg, size_t n,
@@ -175,12 +170,12 @@ static int sign_pss(EVP_PKEY *key, const struct pss *pss, const uint8_t *msg, si
         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, pss->salt_len) != 1 ||
         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, pss->md) != 1 ||
         EVP_DigestSign(ctx, NULL, &len, msg, n) != 1) {
-        ossl_fail("RSASSA-PSS setup");
+        att_pkix_fail("RSASSA-PSS setup");
         goto out;
     }
     att_wbuf_zero(sig, len);
     if (sig->bad || EVP_DigestSign(ctx, sig->p, &len, msg, n) != 1) {
-        ossl_fail("RSASSA-PSS sign");
+        att_pkix_fail("RSASSA-PSS sign");
         goto out;
     }
     sig->len = len;
@@ -261,7 +256,7 @@ static X509 *sign_cert(X509 *x, EVP_PKEY *key, const struct pss *pss)
     struct att_wbuf der = {0};
     X509 *out = NULL;
     if (X509_sign(x, key, EVP_sha384()) <= 0) { /* the placeholder, see above */
-        ossl_fail("placeholder certificate signature");
+        att_pkix_fail("placeholder certificate signature");
         return NULL;
     }
     int n = i2d_re_X509_tbs(x, &tbs);
@@ -269,7 +264,7 @@ static X509 *sign_cert(X509 *x, EVP_PKEY *key, const struct pss *pss)
         const unsigned char *p = der.p;
         out = d2i_X509(NULL, &p, (long)der.len);
         if (out == NULL || p != der.p + der.len) {
-            ossl_fail("d2i_X509 of the re-signed certificate");
+            att_pkix_fail("d2i_X509 of the re-signed certificate");
             X509_free(out);
             out = NULL;
         }
@@ -285,7 +280,7 @@ static X509_CRL *sign_crl(X509_CRL *crl, EVP_PKEY *key, const struct pss *pss)
     struct att_wbuf der = {0};
     X509_CRL *out = NULL;
     if (X509_CRL_sign(crl, key, EVP_sha384()) <= 0) {
-        ossl_fail("placeholder CRL signature");
+        att_pkix_fail("placeholder CRL signature");
         return NULL;
     }
     int n = i2d_re_X509_CRL_tbs(crl, &tbs);
@@ -293,7 +288,7 @@ static X509_CRL *sign_crl(X509_CRL *crl, EVP_PKEY *key, const struct pss *pss)
         const unsigned char *p = der.p;
         out = d2i_X509_CRL(NULL, &p, (long)der.len);
         if (out == NULL || p != der.p + der.len) {
-            ossl_fail("d2i_X509_CRL of the re-signed CRL");
+            att_pkix_fail("d2i_X509_CRL of the re-signed CRL");
             X509_CRL_free(out);
             out = NULL;
         }
@@ -359,36 +354,9 @@ void amd_testpki_tcb_bytes(const struct amd_testpki_tcb *tcb, enum amd_testpki_p
 static X509_NAME *amd_name(const char *cn)
 {
     static const char *const keys[] = {"OU", "C", "L", "ST", "O", "CN"};
-    const char *vals[] = {"Engineering", "US", "Santa Clara", "CA", "Advanced Micro Devices", cn};
-    X509_NAME *n = X509_NAME_new();
-    if (n == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (X509_NAME_add_entry_by_txt(n, keys[i], MBSTRING_UTF8, (const unsigned char *)vals[i],
-                                       -1, -1, 0) != 1) {
-            X509_NAME_free(n);
-            return NULL;
-        }
-    }
-    return n;
-}
-
-static int set_time(ASN1_TIME *t, int64_t when)
-{
-    return ASN1_TIME_set(t, (time_t)when) != NULL ? 0 : -1;
-}
-
-static int add_ext_conf(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
-{
-    X509_EXTENSION *ex = X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
-    if (ex == NULL) {
-        ossl_fail(value);
-        return -1;
-    }
-    int ok = X509_add_ext(x, ex, -1);
-    X509_EXTENSION_free(ex);
-    return ok == 1 ? 0 : -1;
+    const char *const vals[] = {
+        "Engineering", "US", "Santa Clara", "CA", "Advanced Micro Devices", cn};
+    return att_pkix_name(keys, vals, 6);
 }
 
 /* A non-critical extension whose extnValue octets are exactly `v` (AMD's hwID is bare bytes,
@@ -406,7 +374,7 @@ static int add_ext_raw(X509 *x, const char *oid, const uint8_t *v, size_t n)
         }
     }
     if (rc != 0) {
-        ossl_fail(oid);
+        att_pkix_fail(oid);
     }
     X509_EXTENSION_free(ex);
     ASN1_OCTET_STRING_free(os);
@@ -435,9 +403,9 @@ static X509 *cert_base(long serial, const char *cn, X509 *issuer, EVP_PKEY *key,
         ASN1_INTEGER_set(X509_get_serialNumber(x), serial) != 1 ||
         X509_set_subject_name(x, subject) != 1 ||
         X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : subject) != 1 ||
-        set_time(X509_getm_notBefore(x), not_before) != 0 ||
-        set_time(X509_getm_notAfter(x), not_after) != 0 || X509_set_pubkey(x, key) != 1) {
-        ossl_fail(cn);
+        att_pkix_set_time(X509_getm_notBefore(x), not_before) != 0 ||
+        att_pkix_set_time(X509_getm_notAfter(x), not_after) != 0 || X509_set_pubkey(x, key) != 1) {
+        att_pkix_fail(cn);
         X509_free(x);
         x = NULL;
     }
@@ -473,16 +441,16 @@ static X509 *make_ca(enum ca_kind kind, size_t product, EVP_PKEY *key, X509 *ark
     X509V3_set_ctx(&ctx, kind == CA_ARK ? x : ark, x, NULL, NULL, 0);
     bool ok;
     if (kind == CA_ARK) {
-        ok = add_ext_conf(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
-             add_ext_conf(x, &ctx, NID_subject_key_identifier, "hash") == 0 &&
-             add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:TRUE") == 0;
+        ok = att_pkix_add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_subject_key_identifier, "hash") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE") == 0;
     } else {
-        ok = add_ext_conf(x, &ctx, NID_subject_key_identifier, "hash") == 0 &&
-             add_ext_conf(x, &ctx, NID_authority_key_identifier, "keyid:always") == 0 &&
-             add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") == 0 &&
-             add_ext_conf(x, &ctx, NID_key_usage, "critical,keyCertSign") == 0;
+        ok = att_pkix_add_ext(x, &ctx, NID_subject_key_identifier, "hash") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign") == 0;
     }
-    if (ok && add_ext_conf(x, &ctx, NID_crl_distribution_points, url) == 0) {
+    if (ok && att_pkix_add_ext(x, &ctx, NID_crl_distribution_points, url) == 0) {
         signed_x = sign_cert(x, kind == CA_ARK ? key : ark_key, pss);
     }
     X509_free(x);
@@ -621,46 +589,12 @@ static X509 *make_leaf(const struct leaf_spec *s, EVP_PKEY *key, X509 *issuer, E
 static X509_CRL *make_crl(X509 *ark, EVP_PKEY *ark_key, int64_t now, X509 *revoked,
                           const struct pss *pss)
 {
-    X509_CRL *crl = X509_CRL_new();
-    X509_CRL *signed_crl = NULL;
-    ASN1_TIME *t = ASN1_TIME_new();
-    ASN1_INTEGER *num = ASN1_INTEGER_new();
-    X509_EXTENSION *ex = NULL;
-    X509V3_CTX ctx;
-    bool ok = false;
-
-    if (crl == NULL || t == NULL || num == NULL ||
-        X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
-        X509_CRL_set_issuer_name(crl, X509_get_subject_name(ark)) != 1 ||
-        set_time(t, now - AMD_TESTPKI_DAY) != 0 || X509_CRL_set1_lastUpdate(crl, t) != 1 ||
-        set_time(t, now + 29 * AMD_TESTPKI_DAY) != 0 || X509_CRL_set1_nextUpdate(crl, t) != 1) {
-        goto out;
+    X509_CRL *crl = att_pkix_crl_new(ark, now - AMD_TESTPKI_DAY, now + 29 * AMD_TESTPKI_DAY,
+                                     &revoked, revoked != NULL ? 1 : 0, now - 2 * AMD_TESTPKI_DAY);
+    X509_CRL *signed_crl = crl != NULL ? sign_crl(crl, ark_key, pss) : NULL;
+    if (crl != NULL && signed_crl == NULL) {
+        att_pkix_fail("CRL signature");
     }
-    if (revoked != NULL) {
-        X509_REVOKED *rev = X509_REVOKED_new();
-        if (rev == NULL ||
-            X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(revoked)) != 1 ||
-            set_time(t, now - 2 * AMD_TESTPKI_DAY) != 0 ||
-            X509_REVOKED_set_revocationDate(rev, t) != 1 || X509_CRL_add0_revoked(crl, rev) != 1) {
-            X509_REVOKED_free(rev);
-            goto out;
-        }
-    }
-    X509V3_set_ctx(&ctx, ark, NULL, NULL, crl, 0);
-    ex = X509V3_EXT_nconf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
-    if (ex == NULL || X509_CRL_add_ext(crl, ex, -1) != 1 || ASN1_INTEGER_set(num, 1) != 1 ||
-        X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1) {
-        goto out;
-    }
-    signed_crl = sign_crl(crl, ark_key, pss);
-    ok = signed_crl != NULL;
-out:
-    if (!ok) {
-        ossl_fail("CRL");
-    }
-    X509_EXTENSION_free(ex);
-    ASN1_INTEGER_free(num);
-    ASN1_TIME_free(t);
     X509_CRL_free(crl);
     return signed_crl;
 }
@@ -702,7 +636,7 @@ static int sign_report(EVP_PKEY *key, uint8_t report[AMD_TESTPKI_REPORT_LEN])
     int rc = -1;
     if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, EVP_sha384(), NULL, key) != 1 ||
         EVP_DigestSign(ctx, der, &der_len, report, AMD_TESTPKI_SIGNED_LEN) != 1) {
-        ossl_fail("report signature");
+        att_pkix_fail("report signature");
         goto out;
     }
     const unsigned char *p = der;
@@ -712,7 +646,7 @@ static int sign_report(EVP_PKEY *key, uint8_t report[AMD_TESTPKI_REPORT_LEN])
                        AMD_TESTPKI_SIG_COMPONENT_LEN) != AMD_TESTPKI_SIG_COMPONENT_LEN ||
         BN_bn2lebinpad(ECDSA_SIG_get0_s(sig), report + AMD_TESTPKI_OFF_SIG_S,
                        AMD_TESTPKI_SIG_COMPONENT_LEN) != AMD_TESTPKI_SIG_COMPONENT_LEN) {
-        ossl_fail("report signature encoding");
+        att_pkix_fail("report signature encoding");
         goto out;
     }
     rc = 0;
@@ -780,31 +714,6 @@ static void fill_report(const struct amd_testpki_opts *o, const struct amd_testp
 /* ================================================================================
  * Encodings of the outputs: PEM, DER, the certificate table, the MAA document.
  * ================================================================================ */
-
-static bool pem_append(struct att_wbuf *b, X509 *x)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    bool ok = bio != NULL && PEM_write_bio_X509(bio, x) == 1;
-    long n = ok ? BIO_get_mem_data(bio, &data) : 0;
-    if (ok && n > 0) {
-        att_wbuf_put(b, data, (size_t)n);
-    } else {
-        ok = false;
-        b->bad = true;
-    }
-    BIO_free(bio);
-    return ok;
-}
-
-static char *pem_of(X509 *const *certs, size_t n)
-{
-    struct att_wbuf b = {0};
-    for (size_t i = 0; i < n; i++) {
-        pem_append(&b, certs[i]);
-    }
-    return att_wbuf_take_str(&b);
-}
 
 static bool der_of_cert(X509 *x, struct amd_testpki_blob *out)
 {
@@ -927,7 +836,7 @@ static EVP_PKEY *gen_rsa(int bits)
 {
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
     if (k == NULL) {
-        ossl_fail("RSA key generation");
+        att_pkix_fail("RSA key generation");
     }
     return k;
 }
@@ -936,7 +845,7 @@ static EVP_PKEY *gen_p384(void)
 {
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
     if (k == NULL) {
-        ossl_fail("P-384 key generation");
+        att_pkix_fail("P-384 key generation");
     }
     return k;
 }
@@ -1205,12 +1114,12 @@ int amd_testpki_build(const struct amd_testpki_opts *opts, struct amd_testpki *o
     /* ---- Encodings ---- */
     X509 *chain[3] = {pki.leaf, pki.leaf_issuer, pki.leaf_root};
     X509 *kds[2] = {o->vlek ? pki.asvk : pki.ask, pki.ark};
-    pki.ark_pem = pem_of(&pki.ark, 1);
-    pki.ask_pem = pem_of(&pki.ask, 1);
-    pki.asvk_pem = pem_of(&pki.asvk, 1);
-    pki.leaf_pem = pem_of(&pki.leaf, 1);
-    pki.chain_pem = pem_of(chain, 3);
-    pki.kds_chain_pem = pem_of(kds, 2);
+    pki.ark_pem = att_pkix_pem_of(&pki.ark, 1);
+    pki.ask_pem = att_pkix_pem_of(&pki.ask, 1);
+    pki.asvk_pem = att_pkix_pem_of(&pki.asvk, 1);
+    pki.leaf_pem = att_pkix_pem_of(&pki.leaf, 1);
+    pki.chain_pem = att_pkix_pem_of(chain, 3);
+    pki.kds_chain_pem = att_pkix_pem_of(kds, 2);
     if (pki.ark_pem == NULL || pki.ask_pem == NULL || pki.asvk_pem == NULL ||
         pki.leaf_pem == NULL || pki.chain_pem == NULL || pki.kds_chain_pem == NULL ||
         !der_of_cert(pki.ark, &pki.ark_der) || !der_of_cert(pki.ask, &pki.ask_der) ||
