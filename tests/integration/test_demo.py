@@ -23,6 +23,7 @@ SGX01_BUNDLE = os.path.join(FIX, "sgx01_dcapqvl_collateral.json")
 SGX01_FMSPC = "00A067110000"  # the real sample's platform: the demo takes the same on purpose
 SGX01_VERIFY_AT = 1750334171 + 3600  # 2025-06-19T11:56:11Z, inside sgx01's collateral window
 API = "?api-version=2022-08-01"
+PROMTOOL = "/usr/bin/promtool"
 PUBLIC_REFUSAL = ("attestctl: demo providers are refused while public_network_access is "
                   "enabled: a demo provider trusts a root made on this machine, and its tokens "
                   "prove nothing (docs/internals/demo.md)\n")
@@ -182,6 +183,26 @@ class DemoProviderTest(unittest.TestCase):
                                         str(SGX01_VERIFY_AT)).stdout)
         self.assertEqual(c["x-ms-sgx-tcb-status"], "ConfigurationAndSWHardeningNeeded")
         self.assertNotIn("x-attestd-demo", c)
+
+
+    def test_metrics_keep_the_scopes_apart(self):
+        # Both Root CA CRLs have kind root_crl and key "": one series each, told by the scope.
+        scope = json.loads(self.d.attestctl("provider", "show", "demo").stdout)["dcap_trust_scope"]
+        status, _, body = self.d.request("GET", "/metrics",
+                                         headers={"Authorization": "Bearer " +
+                                                  h.owner_token(self.d)})
+        self.assertEqual(status, 200)
+        lines = [line.rsplit(" ", 1)[0] for line in body.decode().splitlines()
+                 if line.startswith("attestd_collateral_expiry_seconds{")]
+        self.assertEqual(len(lines), len(set(lines)), lines)
+        self.assertIn('attestd_collateral_expiry_seconds{kind="root_crl",key=""}', lines)
+        self.assertIn('attestd_collateral_expiry_seconds{kind="root_crl",key="",scope="%s"}'
+                      % scope, lines)
+        self.assertEqual(len(lines), 8)
+        if os.access(PROMTOOL, os.X_OK):
+            p = subprocess.run([PROMTOOL, "check", "metrics"], input=body.decode(),
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
 
 class DemoScopeInTheDaemonTest(unittest.TestCase):
