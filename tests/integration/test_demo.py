@@ -251,6 +251,39 @@ class DemoScopeInTheDaemonTest(unittest.TestCase):
         self.assertEqual(sorted({r.get("scope", "") for r in rows}), ["", scope_b])
         self.assertEqual(len(rows), 8)
 
+    def test_binary_runtime_data(self):
+        # Runtime data that is not a JSON object goes as Binary and comes back as
+        # x-ms-sgx-ehd; the quote binds exactly those bytes.
+        data = b"\x00demo runtime data\xff"
+        path = os.path.join(self.tmp, "rd.bin")
+        with open(path, "wb") as f:
+            f.write(data)
+        d = h.Daemon()
+        self.addCleanup(d.cleanup)
+        out = os.path.join(self.tmp, "bin")
+        _, summary = make_demo(d, out, "--runtime-data", path, "--name", "bin", "--alg", "ES256")
+        self.assertIs(summary["runtime_json"], False)
+        self.assertEqual(summary["runtime_data"], "runtime-data.bin")
+        with open(os.path.join(out, "runtime-data.bin"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        with open(os.path.join(out, "request.json"), encoding="utf-8") as f:
+            request = json.load(f)
+        self.assertEqual(request["runtimeData"], {"data": h.b64url_encode(data),
+                                                  "dataType": "Binary"})
+        d.reload()
+        status, _, doc = attest(d, "/providers/bin/attest/SgxEnclave", request)
+        self.assertEqual(status, 200, doc)
+        header, c = h.verify_jws(doc["token"], d.get_json("/providers/bin/certs")[2])
+        self.assertEqual(header["alg"], "ES256")
+        self.assertEqual(c["x-ms-sgx-ehd"], h.b64url_encode(data))
+        self.assertIs(c["x-attestd-demo"], True)
+        # The same quote with other data is refused: the report data binds these bytes.
+        status, _, doc = attest(d, "/providers/bin/attest/SgxEnclave",
+                                dict(request, runtimeData={"data": h.b64url_encode(b"other"),
+                                                           "dataType": "Binary"}))
+        self.assertEqual(status, 400, doc)
+        self.assertEqual(doc["error"]["innererror"]["code"], "ATT_ERR_RUNTIME_DATA_BINDING", doc)
+
     def test_refusals(self):
         d = h.Daemon(start=False)
         self.addCleanup(d.cleanup)
