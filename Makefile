@@ -3,6 +3,7 @@
 #               ADDR=... PORT=... listen elsewhere
 #   make test   set up, build with ASan + UBSan (and TSan for the daemon), run every test
 #   make build  release build into build/ (build/attestd, build/attestctl)
+#   make demo   release build, then attest end to end with a demo provider (scripts/demo.sh)
 #   make fuzz   libFuzzer targets into build-fuzz/ (clang), short run of each
 #   make bench  benchmarks (never part of make test)
 
@@ -14,7 +15,7 @@ DATA_DIR   ?= var
 ADDR       ?= 127.0.0.1
 PORT       ?= 8443
 
-.PHONY: all deps build run test fuzz bench format clean
+.PHONY: all deps build run demo test fuzz bench format clean
 
 all: build
 
@@ -30,6 +31,10 @@ build: deps $(BUILD)/build.ninja
 
 run: build
 	@scripts/run.sh $(BUILD) $(DATA_DIR) $(ADDR) $(PORT)
+
+demo: build
+	@scripts/deps.sh --demo
+	@scripts/demo.sh $(BUILD)
 
 test:
 	@scripts/deps.sh --test

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages attestd needs, when missing: those that build and run it
-# (make build, make run); with --test, those of the tests too (make test, make fuzz); with
-# --bench, the load generator and the reference server of bench/http.sh.
+# (make build, make run); with --demo, Node.js and npm for the official client (make demo);
+# with --test, those of the tests too (make test, make fuzz); with --bench, the load generator
+# and the reference server of bench/http.sh.
 # Machines run as root (CI too); elsewhere sudo is used when available.
 set -euo pipefail
 
@@ -11,17 +12,18 @@ packages=(
   libtss2-dev libp11-kit-dev
   openssl curl python3
 )
-test=false
+node=false
 for arg in "$@"; do
   case "$arg" in
+    --demo) node=true ;;
     --test)
-      test=true
+      node=true
       packages+=(libcmocka-dev python3-cryptography sqlite3
                  clang libclang-rt-14-dev clang-format
                  swtpm swtpm-tools tpm2-tools softhsm2 prometheus)
       ;;
     --bench) packages+=(wrk nginx-light) ;;
-    *) echo "usage: scripts/deps.sh [--test] [--bench]" >&2; exit 2 ;;
+    *) echo "usage: scripts/deps.sh [--demo] [--test] [--bench]" >&2; exit 2 ;;
   esac
 done
 
@@ -34,8 +36,8 @@ done
 # Node.js + npm run the JavaScript peers of the black-box tests (jose, the official MAA client,
 # an OpenID provider). The tests run /usr/bin/node and scripts/test.sh /usr/bin/npm (Debian's
 # nodejs and npm), whatever else the PATH holds; a node elsewhere does not count.
-if $test && [ ! -x /usr/bin/node ]; then missing+=(nodejs); fi
-if $test && [ ! -x /usr/bin/npm ]; then missing+=(npm); fi
+if $node && [ ! -x /usr/bin/node ]; then missing+=(nodejs); fi
+if $node && [ ! -x /usr/bin/npm ]; then missing+=(npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -223,6 +223,28 @@ int att_admin_collateral_import(struct att_admin *a, const char *bundle_path, bo
 /* The stored collateral with issue dates, nextUpdate and ages. */
 int att_admin_collateral_list(struct att_admin *a, char **json_out, char *err, size_t err_len);
 
+/* ---- the demo (src/admin/demo.c; docs/internals/demo.md) ---- */
+
+struct att_admin_demo_args {
+    const char *out_dir;      /* where the evidence goes (made if missing; files replaced) */
+    const char *name;         /* the provider's name; NULL: "demo" */
+    const char *runtime_path; /* the runtime data the quote binds; NULL: a JSON object made here */
+    const char *alg;          /* the provider's token algorithm, RS256 or ES256; NULL: RS256 */
+    const char *fmspc;        /* the demo platform's FMSPC, 12 hex digits; NULL: 00906ED50000 */
+};
+
+/*
+ * Make a demo provider: a new test root CA on this machine (its key is never kept), a provider
+ * that trusts only it and marks every token ("x-attestd-demo": true), its collateral imported
+ * under the root's scope, and in out_dir quote.bin (an SGX quote binding the runtime data),
+ * collateral.json, root.pem, runtime-data.json (or .bin when it is not a JSON object),
+ * request.json (MAA's SgxEnclave body) and demo.json (the provider's URLs and those names).
+ * *text_out says what to do next. Refused while public_network_access is enabled, and when the
+ * provider exists. Nothing is left behind on failure.
+ */
+int att_admin_demo(struct att_admin *a, const struct att_admin_demo_args *args, char **text_out,
+                   char *err, size_t err_len);
+
 /* The route table with each route's permission, as JSON (no store needed). */
 char *att_admin_routes(void);
 
@@ -336,9 +358,9 @@ bool att_admin_cli_changes(int argc, char **argv);
 int att_admin_cli_run(struct att_admin *a, const struct att_admin_cli *io, int argc, char **argv);
 
 /*
- * For each argument of a store command line, whether it names a file the command reads ('@')
- * or writes ('>'), else 0, into marks[0..argc) - what the admin socket must carry. -1 when
- * argv names no command.
+ * For each argument of a store command line, whether it names a file the command reads ('@'),
+ * a file it writes ('>') or a directory it writes files into ('/'), else 0, into
+ * marks[0..argc) - what the admin socket must carry. -1 when argv names no command.
  */
 int att_admin_cli_file_args(int argc, char **argv, char *marks);
 

@@ -269,13 +269,25 @@ void att_admin_close(struct att_admin *a)
 static json_t *provider_json(const struct att_provider_rec *p)
 {
     char created[32];
+    char scope[ATT_COLLATERAL_SCOPE_LEN + 1] = "";
+    char msg[128];
     att_time_format(p->created_at, created, sizeof(created));
-    return json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:s,s:I,s:b,s:I,s:b}", "name", p->name, "issuer",
-                     p->issuer, "signing_alg", p->signing_alg, "default", p->is_default, "created",
-                     created, "attest_requires_auth", p->attest_requires_auth, "trust_model",
-                     p->trust_model, "collateral_grace", (json_int_t)p->collateral_grace,
-                     "require_bound_requests", p->require_bound_requests, "policy_history_keep",
-                     (json_int_t)p->policy_history_keep, "audit_fail_open", p->audit_fail_open);
+    json_t *doc =
+        json_pack("{s:s,s:s,s:s,s:b,s:s,s:b,s:s,s:I,s:b,s:I,s:b}", "name", p->name, "issuer",
+                  p->issuer, "signing_alg", p->signing_alg, "default", p->is_default, "created",
+                  created, "attest_requires_auth", p->attest_requires_auth, "trust_model",
+                  p->trust_model, "collateral_grace", (json_int_t)p->collateral_grace,
+                  "require_bound_requests", p->require_bound_requests, "policy_history_keep",
+                  (json_int_t)p->policy_history_keep, "audit_fail_open", p->audit_fail_open);
+    /* Trust anchors of its own (docs/internals/demo.md): their collateral scope, and the mark. */
+    if (doc != NULL && p->dcap_trust_anchors[0] != '\0') {
+        if (att_provider_trust_scope(p->dcap_trust_anchors, scope, msg, sizeof(msg)) != ATT_OK) {
+            snprintf(scope, sizeof(scope), "unreadable");
+        }
+        json_object_set_new(doc, "dcap_trust_scope", json_string(scope));
+        json_object_set_new(doc, "demo", json_boolean(p->demo));
+    }
+    return doc;
 }
 
 static att_err collect_provider(const struct att_provider_rec *p, void *arg)

@@ -248,18 +248,7 @@ static int write_new_file(const char *path, const uint8_t *data, size_t len, cha
     if (fd < 0) {
         return att_admin_fail(err, err_len, "%s: %s", path, strerror(errno));
     }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            break;
-        }
-        done += (size_t)w;
-    }
-    bool ok = done == len && fsync(fd) == 0;
+    bool ok = att_file_write_all(fd, data, len) == ATT_OK && fsync(fd) == 0;
     int saved = errno;
     ok = close(fd) == 0 && ok;
     if (!ok) {

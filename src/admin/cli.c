@@ -174,11 +174,16 @@ static bool spec_repeats(const char *spec, size_t len)
     return spec[len - 1] == '*';
 }
 
-/* The file mark ('@', '>' or 0) of option value or positional spec word at s. */
+static bool is_mark(char ch)
+{
+    return ch == '@' || ch == '>' || ch == '/';
+}
+
+/* The file mark ('@', '>', '/' or 0) of an option's value in its spec. */
 static char value_mark(const char *spec, size_t len)
 {
     const char *sp = memchr(spec, ' ', len);
-    return sp != NULL && (sp[1] == '@' || sp[1] == '>') ? sp[1] : 0;
+    return sp != NULL && is_mark(sp[1]) ? sp[1] : 0;
 }
 
 /*
@@ -255,7 +260,7 @@ static void pos_name(const struct cli_cmd *cmd, size_t i, char *out, size_t out_
     size_t len = 0;
     const char *s = pos_spec(cmd, i, &len);
     size_t skip = 0;
-    while (skip < len && (s[skip] == '[' || s[skip] == '@' || s[skip] == '>')) {
+    while (skip < len && (s[skip] == '[' || is_mark(s[skip]))) {
         skip++;
     }
     size_t end = len;
@@ -345,7 +350,7 @@ int att_admin_cli_file_args(int argc, char **argv, char *marks)
         const char *spec = pos_spec(cmd, pos++, &len);
         if (spec != NULL) {
             const char *w = spec[0] == '[' ? spec + 1 : spec;
-            marks[i] = *w == '@' || *w == '>' ? *w : 0;
+            marks[i] = is_mark(*w) ? *w : 0;
         }
     }
     return 0;

@@ -588,6 +588,21 @@ static int restore(struct cli_call *c)
     return cli_json(c, rc, json);
 }
 
+/* ---- the demo (src/admin/demo.c) ---- */
+
+static int demo(struct cli_call *c)
+{
+    struct att_admin_demo_args args = {cli_pos(c, 0), cli_opt(c, "--name"),
+                                       cli_opt(c, "--runtime-data"), cli_opt(c, "--alg"),
+                                       cli_opt(c, "--fmspc")};
+    char *text = NULL;
+    if (cli_store(c) == NULL) {
+        return cli_fail(c, c->err);
+    }
+    int rc = att_admin_demo(c->a, &args, &text, c->err, sizeof(c->err));
+    return cli_text(c, rc, text);
+}
+
 /* ---- about attestd ---- */
 
 static int routes(struct cli_call *c)
@@ -662,6 +677,15 @@ const struct cli_cmd att_cli_commands[] = {
      "NAME", "--lead SECONDS", "provider.key.rotate", true, provider_rotate_key},
     {"provider delete", "NAME", "delete a provider (not the default one)", NULL, "NAME", NULL,
      "provider.delete", true, provider_delete},
+    {"demo", "DIR [--name NAME] [--runtime-data FILE] [--alg RS256|ES256] [--fmspc HEX]",
+     "a DEMO provider trusting a root made here, and evidence for it in DIR",
+     "Makes a test root CA on this machine (its key is not kept), a provider (default \"demo\")\n"
+     "that trusts only it and marks every token \"x-attestd-demo\": true, its collateral, and in\n"
+     "DIR an SGX quote binding the runtime data, collateral.json, root.pem, request.json and\n"
+     "demo.json; then says how to attest. Refused while public_network_access is enabled.\n"
+     "docs/internals/demo.md.",
+     "/DIR", "--name NAME|--runtime-data @FILE|--alg RS256/ES256|--fmspc HEX", "provider.create",
+     true, demo},
     {"kek generate", "(FILE | --pkcs11 URI)", "make a new key-encryption key",
      "FILE is written with mode 0600 and must not exist. --pkcs11 makes the key in a PKCS#11\n"
      "token instead (RFC 7512 URI with object=LABEL, module-path and pin-source).",

@@ -27,7 +27,8 @@ struct cli_cmd {
     const char *help;     /* more (NULL: the summary says it all) */
     /*
      * Positional arguments, space separated: NAME (required), [NAME] (optional); a leading '@'
-     * marks a file the command reads, '>' one it writes (the admin socket carries their bytes).
+     * marks a file the command reads, '>' one it writes, '/' a directory it writes files into
+     * (the admin socket carries their bytes).
      */
     const char *pos;
     /* Options, '|' separated: "--flag" (a switch) or "--flag VALUE" ('@' and '>' as above;

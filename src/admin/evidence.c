@@ -263,7 +263,7 @@ static int intel_source(struct att_admin *a, const struct att_admin_verify_args 
         *intel = att_intel_fixed_source(fixed);
         return 0;
     }
-    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0};
+    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0, NULL};
     if (a == NULL || att_collateral_new(att_admin_store(a), s->trust, &cc, &s->service) != ATT_OK) {
         return att_admin_fail(err, n, "no --collateral and no store to read collateral from");
     }
@@ -463,7 +463,7 @@ static int amd_import(struct att_admin *a, const char *path, const struct att_bu
     struct att_amd_collateral *c = NULL;
     struct att_amd_collateral_config cfg = {NULL, NULL, 0, 0, true};
     struct att_collateral *cl = NULL;
-    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0};
+    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0, NULL};
     struct att_dcap_trust *dcap = NULL;
     char msg[256] = "";
     int imported = 0;
@@ -524,7 +524,7 @@ static int intel_import(struct att_admin *a, const char *bundle_path, bool allow
     struct att_dcap_bundle b;
     struct att_dcap_trust *trust = NULL;
     struct att_collateral *cl = NULL;
-    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0};
+    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0, NULL};
     char msg[256] = "";
     int imported = 0;
     int rc = 1;
@@ -557,7 +557,7 @@ int att_admin_collateral_list(struct att_admin *a, char **json_out, char *err, s
 {
     struct att_dcap_trust *trust = NULL;
     struct att_collateral *cl = NULL;
-    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0};
+    struct att_collateral_config cc = {NULL, NULL, NULL, NULL, 0, 0, NULL};
     int rc = 1;
     if (load_trust(att_admin_trust_path(a), &trust, err, err_len) == 0) {
         if (att_collateral_new(att_admin_store(a), trust, &cc, &cl) == ATT_OK) {

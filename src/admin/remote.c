@@ -229,19 +229,51 @@ static int build_request(bool table, int argc, char **argv, const char *marks, s
 }
 
 /* Write a file the command made (mode 0600, not over an existing file). */
-static int write_output(const char *path, struct att_bytes data)
+/*
+ * Write a file the command made: one named for writing is new, mode 0600 (a backup); one in
+ * a directory named for writing replaces what is there, mode 0644 (the demo's evidence), the
+ * directory made if missing. Never through a symbolic link.
+ */
+static int write_output(const char *path, const char *name, struct att_bytes data)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    char full[4096];
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+    if (name[0] == '\0') {
+        snprintf(full, sizeof(full), "%s", path);
+        flags |= O_EXCL;
+    } else {
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "attestctl: %s: %s\n", path, strerror(errno));
+            return 1;
+        }
+        snprintf(full, sizeof(full), "%s/%s", path, name);
+        flags |= O_TRUNC;
+    }
+    int fd = open(full, flags, name[0] == '\0' ? 0600 : 0644);
     if (fd < 0) {
-        fprintf(stderr, "attestctl: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "attestctl: %s: %s\n", full, strerror(errno));
         return 1;
     }
     att_err rc = write_all(fd, data.ptr, data.len, false);
     if (close(fd) != 0 || rc != ATT_OK) {
-        fprintf(stderr, "attestctl: %s: cannot write it\n", path);
+        fprintf(stderr, "attestctl: %s: cannot write it\n", full);
         return 1;
     }
     return 0;
+}
+
+/* A name a directory entry may have: no '/', not "." or "..", nothing but printable ASCII. */
+static bool plain_name(struct att_bytes b)
+{
+    if (b.len == 0 || b.len > 255 || (b.len <= 2 && b.ptr[0] == '.' && b.ptr[b.len - 1] == '.')) {
+        return false;
+    }
+    for (size_t i = 0; i < b.len; i++) {
+        if (b.ptr[i] <= ' ' || b.ptr[i] > '~' || b.ptr[i] == '/') {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Print the answer and write its files; the command's exit status (1 for a bad answer). */
@@ -250,27 +282,32 @@ static int take_answer(const struct att_buf *msg, int argc, char **argv, const c
     struct att_rd r;
     struct att_bytes magic, out, err;
     uint32_t status = 1;
-    uint32_t n_files = 0;
+    uint32_t n = 0;
     att_rd_init(&r, msg->data, msg->len);
     if (att_rd_bytes(&r, 4, &magic) != ATT_OK || !att_bytes_eq_str(magic, "ATTA") ||
-        att_rd_u32be(&r, &status) != ATT_OK || att_rd_u32be(&r, &n_files) != ATT_OK ||
-        att_rd_bytes(&r, n_files, &out) != ATT_OK || att_rd_u32be(&r, &n_files) != ATT_OK ||
-        att_rd_bytes(&r, n_files, &err) != ATT_OK || att_rd_u32be(&r, &n_files) != ATT_OK) {
+        att_rd_u32be(&r, &status) != ATT_OK || att_rd_u32be(&r, &n) != ATT_OK ||
+        att_rd_bytes(&r, n, &out) != ATT_OK || att_rd_u32be(&r, &n) != ATT_OK ||
+        att_rd_bytes(&r, n, &err) != ATT_OK || att_rd_u32be(&r, &n) != ATT_OK) {
         fputs("attestctl: a malformed answer from the admin socket\n", stderr);
         return 1;
     }
     fwrite(out.ptr, 1, out.len, stdout);
     fwrite(err.ptr, 1, err.len, stderr);
-    for (uint32_t i = 0; i < n_files; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         uint32_t arg = 0;
         uint32_t len = 0;
-        struct att_bytes data;
-        if (att_rd_u32be(&r, &arg) != ATT_OK || arg >= (uint32_t)argc || marks[arg] != '>' ||
-            att_rd_u32be(&r, &len) != ATT_OK || att_rd_bytes(&r, len, &data) != ATT_OK) {
+        struct att_bytes name, data;
+        char text[256];
+        if (att_rd_u32be(&r, &arg) != ATT_OK || arg >= (uint32_t)argc ||
+            att_rd_u32be(&r, &len) != ATT_OK || att_rd_bytes(&r, len, &name) != ATT_OK ||
+            att_rd_u32be(&r, &len) != ATT_OK || att_rd_bytes(&r, len, &data) != ATT_OK ||
+            (marks[arg] == '>' && name.len != 0) || (marks[arg] == '/' && !plain_name(name)) ||
+            (marks[arg] != '>' && marks[arg] != '/')) {
             fputs("attestctl: a malformed answer from the admin socket\n", stderr);
             return 1;
         }
-        if (status == 0 && write_output(argv[arg], data) != 0) {
+        snprintf(text, sizeof(text), "%.*s", (int)name.len, (const char *)name.ptr);
+        if (status == 0 && write_output(argv[arg], text, data) != 0) {
             return 1;
         }
     }

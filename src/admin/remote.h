@@ -3,11 +3,17 @@
  * process attestd starts for each connection (serve.c). docs/internals/admin-socket.md.
  *
  * attestd greets each connection it takes with ATT_REMOTE_HELLO. Then one request and one
- * answer, each a 32-bit big-endian length and that many bytes. Request: "ATTQ", u32 version (1),
- * u32 flags (bit 0: tables), u32 argc, argc x (u32 len, bytes), u32 n_files, n_files x (u32 argv
- * index, u32 len, bytes): the contents of the files the command line names for reading. Answer:
- * "ATTA", u32 exit status, u32 len + standard output, u32 len + standard error, u32 n_files x (u32
- * argv index, u32 len, bytes): the files it names for writing.
+ * answer, each a 32-bit big-endian length and that many bytes.
+ *
+ * Request: "ATTQ", u32 version (1), u32 flags (bit 0: tables), u32 argc, argc x (u32 len,
+ * bytes), u32 n_files, n_files x (u32 argv index, u32 flags, u32 len, bytes): the files the
+ * command line names for reading, ATT_REMOTE_FILE_PRIVATE when the file is the caller's own and
+ * closed to others (as a passphrase file must be).
+ *
+ * Answer: "ATTA", u32 exit status, u32 len + standard output, u32 len + standard error, u32
+ * n_files, n_files x (u32 argv index, u32 name len, name, u32 len, bytes): the files the
+ * command wrote - one named for writing with an empty name, one in a directory named for
+ * writing with its name there (no '/').
  */
 #ifndef ATT_ADMIN_REMOTE_H
 #define ATT_ADMIN_REMOTE_H
@@ -26,7 +32,8 @@
 #define ATT_REMOTE_COMMAND_LIMIT_S 3600 /* a backup of a large store, say */
 #define ATT_REMOTE_MAX_ARGS 64
 #define ATT_REMOTE_MAX_ARG 4096
-#define ATT_REMOTE_MAX_FILES 8
+#define ATT_REMOTE_MAX_FILES 8              /* in a request */
+#define ATT_REMOTE_MAX_OUTPUTS 32           /* in an answer */
 #define ATT_REMOTE_MAX_REQUEST (96u << 20)  /* collateral bundles are the largest inputs */
 #define ATT_REMOTE_MAX_ANSWER (1024u << 20) /* a backup archive, or an audit export */
 
@@ -35,6 +42,7 @@
 struct att_remote_file {
     uint32_t arg; /* the argv index of its name */
     uint32_t flags;
+    const char *name; /* in an answer: its name in a directory, "" for a file */
     struct att_bytes data;
 };
 

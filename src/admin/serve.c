@@ -9,6 +9,7 @@
  */
 #include "admin/serve.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -139,6 +140,7 @@ static att_err answer(int fd, int status, const char *out, size_t out_len, const
     rc = rc == ATT_OK ? att_remote_put_u32(&msg, (uint32_t)n_files) : rc;
     for (size_t i = 0; rc == ATT_OK && i < n_files; i++) {
         rc = att_remote_put_u32(&msg, files[i].arg);
+        rc = rc == ATT_OK ? att_remote_put_blob(&msg, files[i].name, strlen(files[i].name)) : rc;
         rc = rc == ATT_OK ? att_remote_put_blob(&msg, files[i].data.ptr, files[i].data.len) : rc;
     }
     rc = rc == ATT_OK ? att_remote_write(fd, &msg) : rc;
@@ -261,7 +263,10 @@ static int prepare_files(const struct att_config *cfg, struct att_remote_request
             continue;
         }
         snprintf(w->path[i], sizeof(w->path[i]), "%s/%s%d", w->dir,
-                 w->marks[i] == '@' ? "in" : "out", i);
+                 w->marks[i] == '@'   ? "in"
+                 : w->marks[i] == '>' ? "out"
+                                      : "dir",
+                 i);
         const struct att_remote_file *f = NULL;
         for (size_t k = 0; k < req->n_files; k++) {
             f = req->files[k].arg == (uint32_t)i ? &req->files[k] : f;
@@ -286,9 +291,28 @@ static int prepare_files(const struct att_config *cfg, struct att_remote_request
     return 0;
 }
 
+/* Unlink the files of directory `path` (the command's output directory), then the directory. */
+static void remove_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.') {
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    (void)rmdir(path);
+}
+
 static void remove_files(struct att_remote_request *req, struct workdir *w)
 {
     for (int i = 0; w->dir[0] != '\0' && i < req->argc; i++) {
+        if (w->given[i] != NULL && w->marks[i] == '/') {
+            remove_dir(w->path[i]);
+        }
         if (w->given[i] != NULL) {
             (void)unlink(w->path[i]);
             req->argv[i] = w->given[i];
@@ -318,6 +342,58 @@ static att_err restore_names(const char *text, size_t len, const struct workdir 
         if (!replaced) {
             ATT_TRY(att_buf_putc(out, (uint8_t)text[i++]));
         }
+    }
+    return ATT_OK;
+}
+
+/* What the command wrote, for the answer: each file named for writing, and each regular file
+ * in a directory named for writing. */
+struct outputs {
+    struct att_remote_file files[ATT_REMOTE_MAX_OUTPUTS];
+    struct att_buf data[ATT_REMOTE_MAX_OUTPUTS];
+    char names[ATT_REMOTE_MAX_OUTPUTS][256];
+    size_t n;
+};
+
+static att_err add_output(struct outputs *o, uint32_t arg, const char *path, const char *name)
+{
+    ATT_ENSURE(o->n < ATT_REMOTE_MAX_OUTPUTS, ATT_ERR_TOO_LARGE);
+    size_t k = o->n;
+    att_buf_init(&o->data[k], ATT_REMOTE_MAX_ANSWER);
+    o->n++;
+    snprintf(o->names[k], sizeof(o->names[k]), "%s", name);
+    ATT_TRY(att_file_read_regular(path, ATT_REMOTE_MAX_ANSWER, &o->data[k]));
+    o->files[k].arg = arg;
+    o->files[k].name = o->names[k];
+    o->files[k].data.ptr = o->data[k].data;
+    o->files[k].data.len = o->data[k].len;
+    return ATT_OK;
+}
+
+static att_err collect_outputs(const struct workdir *w, int argc, struct outputs *o)
+{
+    for (int i = 0; i < argc; i++) {
+        if (w->marks[i] == '>') {
+            ATT_TRY(add_output(o, (uint32_t)i, w->path[i], ""));
+        }
+        if (w->marks[i] != '/') {
+            continue;
+        }
+        DIR *d = opendir(w->path[i]);
+        struct dirent *e;
+        att_err rc = ATT_OK;
+        while (rc == ATT_OK && d != NULL && (e = readdir(d)) != NULL) {
+            char path[sizeof(w->path[i]) + 256];
+            if (e->d_name[0] == '.' || strlen(e->d_name) >= 256) {
+                continue;
+            }
+            snprintf(path, sizeof(path), "%s/%s", w->path[i], e->d_name);
+            rc = add_output(o, (uint32_t)i, path, e->d_name);
+        }
+        if (d != NULL) {
+            closedir(d);
+        }
+        ATT_TRY(rc);
     }
     return ATT_OK;
 }
@@ -401,32 +477,24 @@ static int run(const struct att_config *cfg, struct att_remote_request *req, uid
     fclose(o);
     fclose(e);
     struct att_buf o2, e2;
-    struct att_remote_file files[ATT_REMOTE_MAX_FILES];
-    struct att_buf data[ATT_REMOTE_MAX_FILES];
-    size_t n_files = 0;
+    struct outputs *outs = calloc(1, sizeof(*outs));
     att_buf_init(&o2, ATT_REMOTE_MAX_ANSWER);
     att_buf_init(&e2, ATT_REMOTE_MAX_ANSWER);
-    att_err rc = restore_names(out, out_len, w, req->argc, &o2);
+    att_err rc = outs != NULL ? restore_names(out, out_len, w, req->argc, &o2) : ATT_ERR_NOMEM;
     rc = rc == ATT_OK ? restore_names(err, err_len, w, req->argc, &e2) : rc;
-    for (int i = 0; rc == ATT_OK && status == 0 && i < req->argc; i++) {
-        if (w->marks[i] == '>' && n_files < ATT_REMOTE_MAX_FILES) {
-            att_buf_init(&data[n_files], ATT_REMOTE_MAX_ANSWER);
-            rc = att_file_read(w->path[i], ATT_REMOTE_MAX_ANSWER, &data[n_files]);
-            files[n_files].arg = (uint32_t)i;
-            files[n_files].data.ptr = data[n_files].data;
-            files[n_files].data.len = data[n_files].len;
-            n_files++;
-        }
+    if (rc == ATT_OK && status == 0) {
+        rc = collect_outputs(w, req->argc, outs);
     }
     if (rc == ATT_OK) {
-        rc = answer(fd, status, (const char *)o2.data, o2.len, (const char *)e2.data, e2.len, files,
-                    n_files);
+        rc = answer(fd, status, (const char *)o2.data, o2.len, (const char *)e2.data, e2.len,
+                    outs->files, outs->n);
     } else {
         refuse(fd, "attestctl: attestd cannot send the answer: %s\n", att_err_str(rc));
     }
-    for (size_t i = 0; i < n_files; i++) {
-        att_buf_cleanup(&data[i]);
+    for (size_t k = 0; outs != NULL && k < outs->n; k++) {
+        att_buf_cleanup(&outs->data[k]);
     }
+    free(outs);
     att_buf_cleanup(&o2);
     att_buf_cleanup(&e2);
 done:

@@ -325,7 +325,9 @@ static att_err collateral_item(const struct att_collateral_rec *r, void *arg)
 {
     struct expiry_scan *e = arg;
     char subject[200];
-    snprintf(subject, sizeof(subject), "collateral %s %s", r->kind, r->key);
+    /* Items of a provider's own trust anchors (a demo's) are named apart from the daemon's. */
+    snprintf(subject, sizeof(subject), "collateral %s %s%s%.16s", r->kind, r->key,
+             r->scope[0] != '\0' ? " of scope " : "", r->scope);
     expiring(e->a, "collateral_expiry", subject, r->next_update, e->a->cfg.collateral_warning,
              e->now);
     return ATT_OK;

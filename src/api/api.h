@@ -32,6 +32,7 @@ struct att_api_snapshot {
 
 struct att_auth;
 struct att_collateral;
+struct att_collateral_scopes;
 struct att_amd_collateral;
 struct att_tpm_source;
 struct att_issuers;
@@ -64,12 +65,17 @@ struct att_api {
     void *signing_arg;
     struct att_policy_cache *policy_cache; /* parsed policies in force (not owned) */
     struct att_collateral *collateral;     /* Intel collateral (not owned; NULL: none) */
-    struct att_amd_collateral *amd;        /* AMD SEV-SNP collateral (not owned; NULL: none) */
-    const struct att_tpm_source *tpm;      /* TPM AK roots and challenges (not owned; NULL: none) */
-    int64_t collateral_grace;              /* seconds past nextUpdate collateral may be used */
-    int64_t attest_token_lifetime;         /* seconds; 0 = ATT_ATTEST_TOKEN_LIFETIME */
-    int64_t test_verify_time;     /* 0: verify evidence at the wall clock (test builds only) */
-    struct att_audit *audit;      /* the audit trail (not owned; NULL: none, unit tests) */
+    /* Intel collateral of providers with trust anchors of their own (not owned; NULL: none,
+     * and such providers cannot attest Intel evidence) */
+    struct att_collateral_scopes *collateral_scopes;
+    /* public_network_access: demo providers refuse to attest (docs/internals/demo.md) */
+    bool public_network_access;
+    struct att_amd_collateral *amd;   /* AMD SEV-SNP collateral (not owned; NULL: none) */
+    const struct att_tpm_source *tpm; /* TPM AK roots and challenges (not owned; NULL: none) */
+    int64_t collateral_grace;         /* seconds past nextUpdate collateral may be used */
+    int64_t attest_token_lifetime;    /* seconds; 0 = ATT_ATTEST_TOKEN_LIFETIME */
+    int64_t test_verify_time;         /* 0: verify evidence at the wall clock (test builds only) */
+    struct att_audit *audit;          /* the audit trail (not owned; NULL: none, unit tests) */
     struct att_http_server *http; /* the main listeners, for their load (not owned; may be NULL) */
     int64_t started_at;           /* Unix time the daemon started */
     struct att_api_probe probe;

@@ -19,6 +19,7 @@
 
 #include "attest/attest.h"
 #include "collateral/amd.h"
+#include "collateral/scopes.h"
 #include "collateral/service.h"
 #include "core/codec.h"
 #include "core/json_plain.h"
@@ -247,6 +248,7 @@ static att_err issue(const struct att_api_call *call, json_t *claims, bool draft
         return att_provider_issue_token(call->providers, call->provider, claims, now, lifetime,
                                         token);
     }
+    ATT_TRY(att_provider_mark_claims(call->provider, claims));
     ATT_TRY(att_claims_set_registered(claims, call->provider->rec.issuer, now, lifetime));
     json_t *header = json_pack("{s:s}", "typ", "JWT");
     struct att_buf payload;
@@ -260,12 +262,51 @@ static att_err issue(const struct att_api_call *call, json_t *claims, bool draft
     return rc;
 }
 
+/*
+ * The Intel collateral of the provider: the daemon's, or that of its own trust anchors
+ * (docs/internals/demo.md). A demo provider is refused first while public network access is
+ * on: its root was made on this machine, so anyone who can reach the service could be given
+ * tokens for evidence made with that root's key.
+ */
+static att_err provider_collateral(const struct att_api_call *call, struct att_collateral **out,
+                                   struct att_attest_error *err)
+{
+    const struct att_provider_rec *p = &call->provider->rec;
+    if (p->demo && call->api->public_network_access) {
+        return att_attest_fail(err, ATT_ERR_DEMO_PUBLIC_NETWORK,
+                               "provider '%s' is a demo provider, which attests nothing while "
+                               "public_network_access is enabled (docs/internals/demo.md)",
+                               p->name);
+    }
+    if (p->dcap_trust_anchors[0] == '\0') {
+        *out = call->api->collateral;
+        return ATT_OK;
+    }
+    char msg[256] = "";
+    att_err rc =
+        call->api->collateral_scopes == NULL
+            ? ATT_ERR_STATE
+            : att_collateral_scopes_get(call->api->collateral_scopes, p->dcap_trust_anchors,
+                                        strlen(p->dcap_trust_anchors), out, msg, sizeof(msg));
+    if (rc != ATT_OK) {
+        att_log(ATT_LOG_ERROR, "cannot load a provider's trust anchors", "provider",
+                json_string(p->name), "error", json_string(att_err_name(rc)), "detail",
+                json_string(msg), NULL);
+        return internal(err, rc, "cannot load the provider's trust anchors");
+    }
+    return ATT_OK;
+}
+
 att_err att_api_attest_run(const struct att_api_call *call, const struct att_evidence_type *t,
                            const struct att_evidence_request *req, int64_t now, json_t **claims,
                            struct att_attest_error *err)
 {
     struct att_cached_policy *pol = NULL;
-    att_err rc = ATT_OK;
+    struct att_collateral *collateral = NULL;
+    att_err rc = provider_collateral(call, &collateral, err);
+    if (rc != ATT_OK) {
+        return rc;
+    }
     if (req->draft_policy == NULL) {
         rc = att_policy_cache_get(call->api->policy_cache, call->api->store, call->api->keyring,
                                   &call->provider->rec, att_policy_type_name(t->policy),
@@ -279,9 +320,9 @@ att_err att_api_attest_run(const struct att_api_call *call, const struct att_evi
     /* The provider's grace period, else the node's default (collateral_grace). */
     int64_t grace = call->provider->rec.collateral_grace > 0 ? call->provider->rec.collateral_grace
                                                              : call->api->collateral_grace;
-    struct att_intel_source intel = att_collateral_intel_source(call->api->collateral);
+    struct att_intel_source intel = att_collateral_intel_source(collateral);
     struct att_snp_source snp = att_amd_collateral_source(call->api->amd);
-    struct att_evidence_env env = {.intel = call->api->collateral != NULL ? &intel : NULL,
+    struct att_evidence_env env = {.intel = collateral != NULL ? &intel : NULL,
                                    .snp = call->api->amd != NULL ? &snp : NULL,
                                    .now = at,
                                    .grace = grace,

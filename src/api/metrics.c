@@ -29,7 +29,10 @@ static att_err collateral_item(const struct att_collateral_rec *r, void *arg)
     char key[200];
     char labels[ATT_METRICS_LABELS_MAX];
     att_metric_escape(r->key, key, sizeof(key));
-    snprintf(labels, sizeof(labels), "kind=\"%s\",key=\"%s\"", r->kind, key);
+    /* A provider's own trust anchors file items of the same kind and key apart (scope, 64 hex
+     * digits: nothing to escape); the label keeps their series apart too. */
+    snprintf(labels, sizeof(labels), "kind=\"%s\",key=\"%s\"%s%s%s", r->kind, key,
+             r->scope[0] != '\0' ? ",scope=\"" : "", r->scope, r->scope[0] != '\0' ? "\"" : "");
     g->rc = att_metrics_gauge(
         g->out, g->age ? "attestd_collateral_age_seconds" : "attestd_collateral_expiry_seconds",
         NULL, labels, (double)(g->age ? g->now - r->issued : r->next_update - g->now));

@@ -51,6 +51,7 @@ struct pck_slot {
 struct att_collateral {
     struct att_store *store;
     const struct att_dcap_trust *trust;
+    char scope[ATT_COLLATERAL_SCOPE_LEN + 1]; /* the store scope of every item (service.h) */
     struct att_pcs_client pcs;
     bool has_pcs;
     int64_t retry_after_max;
@@ -87,7 +88,9 @@ att_err att_collateral_new(struct att_store *store, const struct att_dcap_trust 
                            const struct att_collateral_config *cfg, struct att_collateral **out)
 {
     struct att_collateral *cl;
-    if (store == NULL || trust == NULL || cfg == NULL || out == NULL) {
+    if (store == NULL || trust == NULL || cfg == NULL || out == NULL ||
+        (cfg->scope != NULL && cfg->scope[0] != '\0' &&
+         strcmp(cfg->scope, att_dcap_trust_id(trust)) != 0)) {
         return ATT_ERR_ARG;
     }
     cl = calloc(1, sizeof(*cl));
@@ -96,6 +99,8 @@ att_err att_collateral_new(struct att_store *store, const struct att_dcap_trust 
     }
     cl->store = store;
     cl->trust = trust;
+    /* Only a provider's anchors have a scope of their own; the id is 64 hex digits. */
+    snprintf(cl->scope, sizeof(cl->scope), "%s", cfg->scope != NULL ? cfg->scope : "");
     cl->strings[0] = dup_or_null(cfg->pcs_url);
     cl->strings[1] = dup_or_null(cfg->pcs_ca_file);
     cl->strings[2] = dup_or_null(cfg->pcs_api_key);
@@ -318,7 +323,7 @@ static att_err from_store(struct att_collateral *cl, int kind, const char *key, 
     struct att_dcap_item *have = cached(cl, kind, key, now, true);
     att_err rc;
     att_collateral_rec_init(&rec);
-    rc = att_store_collateral_get(cl->store, kind_names[kind], key, &rec);
+    rc = att_store_collateral_get_scoped(cl->store, cl->scope, kind_names[kind], key, &rec);
     if (rc == ATT_OK && have != NULL) {
         char hex[65];
         struct att_buf h;
@@ -422,6 +427,7 @@ static att_err from_upstream(struct att_collateral *cl, int kind, const char *ke
         goto out;
     }
     /* Store it for the other nodes and for restarts; an older row never replaces a newer. */
+    snprintf(rec.scope, sizeof(rec.scope), "%s", cl->scope);
     snprintf(rec.kind, sizeof(rec.kind), "%s", kind_names[kind]);
     snprintf(rec.key, sizeof(rec.key), "%s", key);
     snprintf(rec.source, sizeof(rec.source), "pcs");
@@ -758,6 +764,7 @@ static att_err import_one(struct att_collateral *cl, struct att_dcap_item *it,
     att_err rc;
     item_key(it, &kind, key);
     att_collateral_rec_init(&rec);
+    snprintf(rec.scope, sizeof(rec.scope), "%s", cl->scope);
     snprintf(rec.kind, sizeof(rec.kind), "%s", kind_names[kind]);
     snprintf(rec.key, sizeof(rec.key), "%s", key);
     snprintf(rec.source, sizeof(rec.source), "import");
@@ -853,7 +860,12 @@ static att_err status_row(const struct att_collateral_rec *r, void *arg)
         json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:s}", "kind", r->kind, "key", r->key, "issued", issued,
                   "nextUpdate", next, "ageSeconds", (json_int_t)(a->now - r->issued), "expired",
                   a->now > r->next_update, "source", r->source);
-    ATT_ENSURE(o != NULL && json_array_append_new(a->list, o) == 0, ATT_ERR_NOMEM);
+    ATT_ENSURE(o != NULL, ATT_ERR_NOMEM);
+    if (r->scope[0] != '\0' && json_object_set_new(o, "scope", json_string(r->scope)) != 0) {
+        json_decref(o);
+        return ATT_ERR_NOMEM;
+    }
+    ATT_ENSURE(json_array_append_new(a->list, o) == 0, ATT_ERR_NOMEM);
     return ATT_OK;
 }
 

@@ -30,13 +30,17 @@ struct att_collateral_config {
     const char *pcs_root_crl_url; /* NULL: Intel's IntelSGXRootCA.der */
     int64_t retry_after_max;      /* cap on an upstream's Retry-After, seconds */
     long timeout;                 /* seconds per upstream request; 0: the default (5) */
+    /* The store scope of the items (store.h, struct att_collateral_rec): NULL or "" for the
+     * daemon's dcap_trust_anchors, else att_dcap_trust_id of `trust` (a provider's own
+     * anchors; docs/internals/demo.md). Items are read from and written to this scope only. */
+    const char *scope;
 };
 
 struct att_collateral;
 
 /*
- * `store` and `trust` are borrowed and must outlive the service. Errors: ATT_ERR_ARG,
- * ATT_ERR_NOMEM.
+ * `store` and `trust` are borrowed and must outlive the service. Errors: ATT_ERR_ARG (also a
+ * scope that is neither "" nor `trust`'s id), ATT_ERR_NOMEM.
  */
 att_err att_collateral_new(struct att_store *store, const struct att_dcap_trust *trust,
                            const struct att_collateral_config *cfg,
@@ -106,9 +110,10 @@ void att_collateral_refresher_signal_stop(struct att_collateral *cl);
 void att_collateral_refresher_stop(struct att_collateral *cl);
 
 /*
- * Every cached and stored item with its kind, key, issue date, nextUpdate and age at `now`,
- * for /readyz detail and `attestctl collateral list`: [{"kind","key","issued","nextUpdate",
- * "ageSeconds","expired"}...]. New reference.
+ * Every stored item (of every scope) with its kind, key, issue date, nextUpdate and age at
+ * `now`, for /readyz detail and `attestctl collateral list`: [{"kind","key","issued",
+ * "nextUpdate","ageSeconds","expired","source"}...], plus "scope" for an item of a provider's
+ * own trust anchors. New reference.
  */
 json_t *att_collateral_status(struct att_collateral *cl, int64_t now);
 

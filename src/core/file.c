@@ -1,5 +1,5 @@
 /*
- * file.c - whole-file reads (file.h).
+ * file.c - whole-file reads and whole-buffer writes (file.h).
  */
 #include "core/file.h"
 
@@ -63,4 +63,22 @@ att_err att_file_read_regular(const char *path, size_t max, struct att_buf *out)
     close(fd);
     errno = saved;
     return rc;
+}
+
+att_err att_file_write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, b + done, n - done);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            errno = w == 0 ? EIO : errno;
+            return ATT_ERR_IO;
+        }
+        done += (size_t)w;
+    }
+    return ATT_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * file.h - read a whole (small) file into a buffer, with a cap.
+ * file.h - read a whole (small) file into a buffer, with a cap; write a whole buffer.
  */
 #ifndef ATT_CORE_FILE_H
 #define ATT_CORE_FILE_H
@@ -21,5 +21,11 @@ att_err att_file_read(const char *path, size_t max, struct att_buf *out) ATT_WUR
  * with errno EINVAL, without blocking), whose size is checked before any byte is read.
  */
 att_err att_file_read_regular(const char *path, size_t max, struct att_buf *out) ATT_WUR;
+
+/*
+ * Write all `n` bytes of `p` to `fd`, again after EINTR and short writes. ATT_ERR_IO (errno
+ * says why) when a write fails or writes nothing.
+ */
+att_err att_file_write_all(int fd, const void *p, size_t n) ATT_WUR;
 
 #endif

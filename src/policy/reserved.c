@@ -24,17 +24,37 @@ static const char *const reserved_prefixes[] = {
 
 static const char *const reserved_names[] = {
     /* RFC 7519 §4.1: registered claims */
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
     /* bound by the client and echoed by the service (docs/reference/maa-tokens.md §2.2, §2.7) */
-    "nonce", "cnf", "rp_data",
+    "nonce",
+    "cnf",
+    "rp_data",
     /* legacy aliases of service claims (§2.3, §2.4). Two stay the policy's, because MAA's own
      * published policies issue them: "tee" (the default SGX policy, from $tee) and "aas-ehd"
      * (the VBS samples, from the client's custom claim); where the service sets them itself,
      * a policy still cannot overwrite them. */
-    "ver", "policy_hash", "maa-policyHash", "policy_signer", "maa-ehd", "maa-attestationcollateral",
+    "ver",
+    "policy_hash",
+    "maa-policyHash",
+    "policy_signer",
+    "maa-ehd",
+    "maa-attestationcollateral",
     /* TdxVm: the EAT profile's claims (§2.6) */
-    "eat_profile", "dbgstat", "intuse", "attester_tcb_status",
+    "eat_profile",
+    "dbgstat",
+    "intuse",
+    "attester_tcb_status",
     "attester_advisory_ids", /* attestd's companion of attester_tcb_status (docs/attestation.md) */
+    /* attestd's marks of tokens that are not attestations: a demo provider's (docs/internals/
+     * demo.md) and `attestctl token issue`'s; a policy must not fake or hide them */
+    "x-attestd-demo",
+    "x-attestd-test-token",
 };
 
 /* Policy verdicts under the service's prefix: MAA's default SevSnpVm policy issues

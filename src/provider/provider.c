@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "attest/attest.h"
 #include "core/mem.h"
+#include "evidence/intel/dcap.h"
 #include "token/json_out.h"
 #include "seal/keyring.h"
 #include "token/claims.h"
@@ -67,10 +68,38 @@ att_err att_provider_create_isolated(struct att_store *store, struct att_keyring
                                      bool is_default, int64_t now, X509 *const *signers,
                                      size_t n_signers)
 {
+    struct att_provider_extra extra = {signers, n_signers, NULL, false};
+    return att_provider_create_ex(store, kr, name, issuer, alg, is_default, now, &extra);
+}
+
+att_err att_provider_trust_scope(const char *pem, char scope[ATT_COLLATERAL_SCOPE_LEN + 1],
+                                 char *msg, size_t msg_len)
+{
+    struct att_dcap_trust *t = NULL;
+    ATT_ENSURE(pem != NULL && pem[0] != '\0', ATT_ERR_ARG);
+    size_t n = strlen(pem);
+    if (n > ATT_PROVIDER_TRUST_PEM_MAX) {
+        return att_failf(ATT_ERR_TOO_LARGE, msg, msg_len,
+                         "a provider's trust anchors take at most %d bytes of PEM",
+                         ATT_PROVIDER_TRUST_PEM_MAX);
+    }
+    ATT_TRY(att_dcap_trust_from_pem(pem, n, &t, msg, msg_len));
+    snprintf(scope, ATT_COLLATERAL_SCOPE_LEN + 1, "%s", att_dcap_trust_id(t));
+    att_dcap_trust_free(t);
+    return ATT_OK;
+}
+
+att_err att_provider_create_ex(struct att_store *store, struct att_keyring *kr, const char *name,
+                               const char *issuer, enum att_jws_alg alg, bool is_default,
+                               int64_t now, const struct att_provider_extra *extra)
+{
     att_err rc = ATT_ERR_INTERNAL;
     struct att_provider_rec p;
     struct att_key_rec k;
     bool in_tx = false;
+    X509 *const *signers = extra != NULL ? extra->signers : NULL;
+    size_t n_signers = extra != NULL ? extra->n_signers : 0;
+    const char *trust_pem = extra != NULL ? extra->dcap_trust_pem : NULL;
 
     att_key_rec_init(&k);
     memset(&p, 0, sizeof(p));
@@ -83,6 +112,17 @@ att_err att_provider_create_isolated(struct att_store *store, struct att_keyring
     ATT_GUARD(copy_str(p.signing_alg, sizeof(p.signing_alg), att_jws_alg_name(alg)));
     p.is_default = is_default;
     p.created_at = now;
+    /* docs/internals/demo.md: anchors of its own must parse as such (the daemon loads them on
+     * first use), and a demo provider has them: it never judges with the daemon's roots. */
+    if (trust_pem != NULL && trust_pem[0] != '\0') {
+        char scope[ATT_COLLATERAL_SCOPE_LEN + 1];
+        char msg[128];
+        ATT_GUARD(att_provider_trust_scope(trust_pem, scope, msg, sizeof(msg)));
+        ATT_GUARD(copy_str(p.dcap_trust_anchors, sizeof(p.dcap_trust_anchors), trust_pem));
+    }
+    p.demo = extra != NULL && extra->demo;
+    ATT_CHECK(!p.demo || p.dcap_trust_anchors[0] != '\0', ATT_ERR_ARG);
+    ATT_CHECK(!p.demo || !is_default, ATT_ERR_ARG);
     /* docs/reference/maa-policy.md §4.1: an Isolated provider is born with its trusted policy
      * signers. */
     ATT_GUARD(copy_str(p.trust_model, sizeof(p.trust_model),
@@ -257,6 +297,51 @@ static att_err destroy_outside(const struct att_key_rec *k, void *arg)
     return ATT_OK;
 }
 
+/* Whether another provider than `name` trusts anchors of `scope`. */
+struct scope_user {
+    const char *name;
+    const char *scope;
+    bool used;
+};
+
+static att_err note_scope_user(const struct att_provider_rec *p, void *arg)
+{
+    struct scope_user *u = arg;
+    char scope[ATT_COLLATERAL_SCOPE_LEN + 1];
+    char msg[128];
+    if (strcmp(p->name, u->name) != 0 && p->dcap_trust_anchors[0] != '\0' &&
+        att_provider_trust_scope(p->dcap_trust_anchors, scope, msg, sizeof(msg)) == ATT_OK &&
+        strcmp(scope, u->scope) == 0) {
+        u->used = true;
+    }
+    return ATT_OK;
+}
+
+/*
+ * The collateral of a deleted provider's own anchors goes with it, unless another provider
+ * trusts the same anchors: nothing else can use it (docs/internals/demo.md). Best effort.
+ */
+static void forget_scope(struct att_store *store, const struct att_provider_rec *p)
+{
+    char scope[ATT_COLLATERAL_SCOPE_LEN + 1];
+    char msg[128];
+    int deleted = 0;
+    if (p->dcap_trust_anchors[0] == '\0' ||
+        att_provider_trust_scope(p->dcap_trust_anchors, scope, msg, sizeof(msg)) != ATT_OK) {
+        return;
+    }
+    struct scope_user u = {p->name, scope, false};
+    att_err rc = att_store_provider_list(store, note_scope_user, &u);
+    if (rc == ATT_OK && !u.used) {
+        rc = att_store_collateral_delete_scope(store, scope, &deleted);
+    }
+    if (rc != ATT_OK) {
+        att_log(ATT_LOG_WARN, "cannot delete a deleted provider's collateral", "provider",
+                json_string(p->name), "scope", json_string(scope), "error",
+                json_string(att_err_name(rc)), NULL);
+    }
+}
+
 att_err att_provider_delete(struct att_store *store, struct att_keyring *kr, const char *name)
 {
     struct att_provider_rec p;
@@ -265,7 +350,9 @@ att_err att_provider_delete(struct att_store *store, struct att_keyring *kr, con
     ATT_ENSURE(!p.is_default, ATT_ERR_STATE);
     struct destroy_ctx c = {kr};
     ATT_TRY(att_store_key_list(store, name, destroy_outside, &c));
-    return att_store_provider_delete(store, name);
+    ATT_TRY(att_store_provider_delete(store, name));
+    forget_scope(store, &p);
+    return ATT_OK;
 }
 
 void att_provider_set_carry_floors(struct att_provider_set *next,
@@ -344,11 +431,25 @@ static att_err render_openid(struct att_provider *p, json_t *claims_supported)
 {
     char jwks_uri[ATT_URL_MAX + 16];
     snprintf(jwks_uri, sizeof(jwks_uri), "%s/certs", p->rec.issuer);
-    json_t *doc = json_pack("{s:s,s:s,s:[s,s],s:[s],s:O}", "issuer", p->rec.issuer, "jwks_uri",
+    /* a demo provider's tokens also carry its mark */
+    json_t *claims = p->rec.demo ? json_copy(claims_supported) : json_incref(claims_supported);
+    if (claims != NULL && p->rec.demo &&
+        json_array_append_new(claims, json_string(ATT_DEMO_CLAIM)) != 0) {
+        json_decref(claims);
+        claims = NULL;
+    }
+    json_t *doc = json_pack("{s:s,s:s,s:[s,s],s:[s],s:o*}", "issuer", p->rec.issuer, "jwks_uri",
                             jwks_uri, "response_types_supported", "token", "none",
                             "id_token_signing_alg_values_supported", att_jws_alg_name(p->alg),
-                            "claims_supported", claims_supported);
+                            "claims_supported", claims);
     ATT_ENSURE(doc != NULL, ATT_ERR_NOMEM);
+    /* A demo provider says so where a relying party configures it (docs/internals/demo.md). */
+    if (p->rec.demo &&
+        (json_object_set_new(doc, ATT_DEMO_CLAIM, json_true()) != 0 ||
+         json_object_set_new(doc, "x-attestd-notice", json_string(ATT_DEMO_NOTICE)) != 0)) {
+        json_decref(doc);
+        return ATT_ERR_NOMEM;
+    }
     att_err rc = dump_json(doc, &p->openid);
     json_decref(doc);
     return rc;
@@ -531,6 +632,14 @@ att_err att_provider_note_signing_keys(struct att_store *store, const struct att
     return ATT_OK;
 }
 
+att_err att_provider_mark_claims(const struct att_provider *p, json_t *claims)
+{
+    if (p->rec.demo) {
+        ATT_ENSURE(json_object_set_new(claims, ATT_DEMO_CLAIM, json_true()) == 0, ATT_ERR_NOMEM);
+    }
+    return ATT_OK;
+}
+
 att_err att_provider_issue_token(const struct att_provider_set *set, const struct att_provider *p,
                                  json_t *claims, int64_t now, int64_t lifetime, struct att_buf *out)
 {
@@ -544,6 +653,7 @@ static att_err token_of(const struct att_provider_set *set, const struct att_pro
                         const struct att_provider_key *key, json_t *claims, int64_t now,
                         int64_t lifetime, bool sign, struct att_buf *out)
 {
+    ATT_TRY(att_provider_mark_claims(p, claims));
     ATT_TRY(att_claims_set_registered(claims, p->rec.issuer, now, lifetime));
     struct att_buf payload;
     att_buf_init(&payload, ATT_JWS_MAX);

@@ -83,13 +83,54 @@ att_err att_provider_create_isolated(struct att_store *store, struct att_keyring
                                      bool is_default, int64_t now, X509 *const *signers,
                                      size_t n_signers) ATT_WUR;
 
+/* What a provider may have beyond a name, an issuer and a key (att_provider_create_ex). */
+struct att_provider_extra {
+    X509 *const *signers; /* an Isolated provider's policy signers (see above), or NULL */
+    size_t n_signers;
+    /* PEM text of DCAP trust anchors of its own (at most ATT_PROVIDER_TRUST_PEM_MAX bytes, up
+     * to ATT_DCAP_MAX_ANCHORS self-signed CAs), or NULL for the daemon's dcap_trust_anchors.
+     * Its quotes are then judged only under these, with collateral of their scope
+     * (src/collateral/scopes.h; docs/internals/demo.md). */
+    const char *dcap_trust_pem;
+    /* A demo provider (`attestctl demo`): needs dcap_trust_pem, is never the default, refuses
+     * to attest while public network access is on, and marks every token (ATT_DEMO_CLAIM). */
+    bool demo;
+};
+
+/*
+ * att_provider_create_isolated with `extra` (may be NULL). Errors beyond its own: the anchors'
+ * parse errors (att_dcap_trust_from_pem), ATT_ERR_TOO_LARGE (anchors over
+ * ATT_PROVIDER_TRUST_PEM_MAX bytes), ATT_ERR_ARG (a demo without anchors, or the default).
+ */
+att_err att_provider_create_ex(struct att_store *store, struct att_keyring *kr, const char *name,
+                               const char *issuer, enum att_jws_alg alg, bool is_default,
+                               int64_t now, const struct att_provider_extra *extra) ATT_WUR;
+
+/*
+ * The collateral scope of trust anchors `pem` (their att_dcap_trust_id, 64 hex digits), as the
+ * store files their items. Errors: ATT_ERR_ARG (empty), ATT_ERR_TOO_LARGE, the parse errors of
+ * att_dcap_trust_from_pem (`msg` says which).
+ */
+att_err att_provider_trust_scope(const char *pem, char scope[ATT_COLLATERAL_SCOPE_LEN + 1],
+                                 char *msg, size_t msg_len) ATT_WUR;
+
+/* The claim every token of a demo provider carries (true), and the notice of its metadata. */
+#define ATT_DEMO_CLAIM "x-attestd-demo"
+#define ATT_DEMO_NOTICE                                                                            \
+    "DEMO provider: it trusts a test root made on this machine, so its tokens prove nothing "      \
+    "about real hardware. Never rely on them."
+
+/* Add the claims every token of `p` carries whatever signs it (ATT_DEMO_CLAIM for a demo). */
+att_err att_provider_mark_claims(const struct att_provider *p, json_t *claims) ATT_WUR;
+
 /* Create the default provider when the store has none. *created says whether it did. */
 att_err att_provider_ensure_default(struct att_store *store, struct att_keyring *kr,
                                     const char *issuer, enum att_jws_alg alg, int64_t now,
                                     bool *created) ATT_WUR;
 
 /*
- * Delete a provider and its keys (their pairs in a token too, best effort). The default
+ * Delete a provider and its keys (their pairs in a token too, best effort), and the collateral
+ * of its own trust anchors unless another provider trusts them too (best effort). The default
  * provider cannot be deleted (ATT_ERR_STATE).
  */
 att_err att_provider_delete(struct att_store *store, struct att_keyring *kr,

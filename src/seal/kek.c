@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/codec.h"
+#include "core/file.h"
 #include "core/mem.h"
 #include "seal/pkcs11.h"
 
@@ -220,22 +221,6 @@ att_err att_kek_load_env(const char *name, struct att_kek *out)
     return rc;
 }
 
-static att_err write_all(int fd, const char *p, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, p + done, n - done);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return ATT_ERR_IO;
-        }
-        done += (size_t)w;
-    }
-    return ATT_OK;
-}
-
 att_err att_kek_generate_file(const char *path)
 {
     att_err rc = ATT_ERR_INTERNAL;
@@ -252,7 +237,7 @@ att_err att_kek_generate_file(const char *path)
     ATT_CHECK(RAND_bytes(key, sizeof(key)) == 1, ATT_ERR_CRYPTO);
     ATT_GUARD(att_hex_encode(key, sizeof(key), &text));
     ATT_GUARD(att_buf_putc(&text, '\n'));
-    ATT_GUARD(write_all(fd, (const char *)text.data, text.len));
+    ATT_GUARD(att_file_write_all(fd, text.data, text.len));
     ATT_CHECK(fsync(fd) == 0, ATT_ERR_IO);
     rc = ATT_OK;
 out:

@@ -28,6 +28,7 @@
 #include "auth/backoff.h"
 #include "auth/issuers.h"
 #include "collateral/amd.h"
+#include "collateral/scopes.h"
 #include "collateral/service.h"
 #include "core/file.h"
 #include "evidence/intel/intel_root.h"
@@ -597,7 +598,8 @@ static int attestation_setup(struct daemon *d)
     struct att_collateral_config cc = {
         cfg->pcs_url, cfg->pcs_ca_file[0] ? cfg->pcs_ca_file : NULL,
         NULL,         cfg->pcs_root_crl_url[0] ? cfg->pcs_root_crl_url : NULL,
-        3600,         (long)cfg->pcs_timeout};
+        3600,         (long)cfg->pcs_timeout,
+        NULL}; /* the daemon's own scope ("") */
     if (load_amd_trust(cfg, &d->amd_trust, msg, sizeof(msg)) != ATT_OK) {
         return att_daemon_startup_error("amd_trust_anchors", msg);
     }
@@ -605,6 +607,7 @@ static int attestation_setup(struct daemon *d)
                                            cfg->kds_ca_file[0] ? cfg->kds_ca_file : NULL,
                                            (long)cfg->pcs_timeout, 3600, cfg->amd_crl_check};
     if (att_collateral_new(d->store, d->dcap_trust, &cc, &d->collateral) != ATT_OK ||
+        att_collateral_scopes_new(d->store, &d->collateral_scopes) != ATT_OK ||
         att_amd_collateral_new(d->store, d->amd_trust, &ac, &d->amd) != ATT_OK ||
         att_policy_cache_new(POLICY_CACHE_MS, &d->policy_cache) != ATT_OK) {
         return att_daemon_startup_error("attestation", "out of memory");
@@ -617,6 +620,8 @@ static int attestation_setup(struct daemon *d)
         return att_daemon_startup_error("attestation", "cannot start the collateral refresher");
     }
     d->api.collateral = d->collateral;
+    d->api.collateral_scopes = d->collateral_scopes;
+    d->api.public_network_access = cfg->public_network_access;
     d->api.amd = d->amd;
     d->api.tpm = &d->tpm;
     d->api.policy_cache = d->policy_cache;
@@ -914,6 +919,7 @@ out:
         att_api_cleanup(&d.api);
     }
     att_collateral_free(d.collateral);
+    att_collateral_scopes_free(d.collateral_scopes);
     att_amd_collateral_free(d.amd);
     att_amd_trust_free(d.amd_trust);
     att_challenges_free(d.tpm.challenges);

@@ -19,6 +19,7 @@ struct daemon {
     const struct att_config *cfg;
     struct att_dcap_trust *dcap_trust;
     struct att_collateral *collateral;
+    struct att_collateral_scopes *collateral_scopes; /* providers' own trust anchors */
     struct att_amd_trust *amd_trust;
     struct att_amd_collateral *amd;
     struct att_tpm_source tpm;

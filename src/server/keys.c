@@ -161,6 +161,14 @@ att_err att_daemon_load_providers(struct daemon *d, struct att_provider_set **ou
         att_provider_set_free(set);
         return rc;
     }
+    for (size_t i = 0; d->cfg->public_network_access && i < set->n; i++) {
+        if (set->items[i].rec.demo) { /* docs/internals/demo.md */
+            att_log(ATT_LOG_WARN,
+                    "a demo provider refuses every attestation while public_network_access is "
+                    "enabled",
+                    "provider", json_string(set->items[i].rec.name), NULL);
+        }
+    }
     *out = set;
     return ATT_OK;
 }

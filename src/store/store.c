@@ -93,7 +93,8 @@ static bool blob_ok(const struct att_buf *b)
 static bool provider_ok(const struct att_provider_rec *p)
 {
     return p != NULL && FIELD_OK(p->name) && FIELD_OK(p->issuer) && FIELD_OK(p->signing_alg) &&
-           p->name[0] != '\0' &&
+           FIELD_OK(p->dcap_trust_anchors) && p->name[0] != '\0' &&
+           (!p->demo || p->dcap_trust_anchors[0] != '\0') && /* a demo trusts its own root */
            (strcmp(p->trust_model, ATT_TRUST_AAD) == 0 ||
             strcmp(p->trust_model, ATT_TRUST_ISOLATED) == 0);
 }
@@ -676,11 +677,22 @@ static bool collateral_hash_ok(const struct att_collateral_rec *r)
     return true;
 }
 
+/* "" (the daemon's trust anchors) or 64 lower-case hex digits (a provider's). */
+static bool scope_ok(const char *scope)
+{
+    return scope[0] == '\0' ||
+           (hex_run(scope, ATT_COLLATERAL_SCOPE_LEN) && scope[ATT_COLLATERAL_SCOPE_LEN] == '\0');
+}
+
 static bool collateral_ok(const struct att_collateral_rec *r)
 {
     bool document = false;
-    if (r == NULL || !FIELD_OK(r->kind) || !FIELD_OK(r->key) || !FIELD_OK(r->sha256) ||
-        !FIELD_OK(r->source)) {
+    if (r == NULL || !FIELD_OK(r->scope) || !FIELD_OK(r->kind) || !FIELD_OK(r->key) ||
+        !FIELD_OK(r->sha256) || !FIELD_OK(r->source) || !scope_ok(r->scope)) {
+        return false;
+    }
+    /* AMD items chain to the ARKs (amd_trust_anchors): they have no provider scope. */
+    if (r->scope[0] != '\0' && strncmp(r->kind, "amd_", 4) == 0) {
         return false;
     }
     if (!collateral_kind_key_ok(r->kind, r->key, &document)) {
@@ -716,9 +728,29 @@ att_err att_store_collateral_put(struct att_store *s, const struct att_collatera
 att_err att_store_collateral_get(struct att_store *s, const char *kind, const char *key,
                                  struct att_collateral_rec *out)
 {
-    ATT_ENSURE(HAS_OP(s, collateral_get) && kind != NULL && key != NULL && out != NULL,
+    return att_store_collateral_get_scoped(s, "", kind, key, out);
+}
+
+att_err att_store_collateral_get_scoped(struct att_store *s, const char *scope, const char *kind,
+                                        const char *key, struct att_collateral_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, collateral_get) && scope != NULL && kind != NULL && key != NULL &&
+                   out != NULL && scope_ok(scope),
                ATT_ERR_ARG);
-    return s->ops->collateral_get(s, kind, key, out);
+    return s->ops->collateral_get(s, scope, kind, key, out);
+}
+
+att_err att_store_collateral_delete_scope(struct att_store *s, const char *scope, int *deleted)
+{
+    ATT_ENSURE(HAS_OP(s, collateral_delete_scope) && scope != NULL && scope[0] != '\0' &&
+                   scope_ok(scope),
+               ATT_ERR_ARG);
+    int n = 0;
+    ATT_TRY(s->ops->collateral_delete_scope(s, scope, &n));
+    if (deleted != NULL) {
+        *deleted = n;
+    }
+    return ATT_OK;
 }
 
 att_err att_store_collateral_list(struct att_store *s, att_store_collateral_cb cb, void *arg)

@@ -24,6 +24,10 @@
 #define ATT_PROVIDER_NAME_MAX 63
 #define ATT_URL_MAX 511
 #define ATT_STORE_BLOB_MAX ((size_t)1 << 20)
+/* A provider's own DCAP trust anchors, PEM text: room for a few roots (one is about 0.9 KiB). */
+#define ATT_PROVIDER_TRUST_PEM_MAX 4095
+/* A collateral scope: "" (the daemon's dcap_trust_anchors) or 64 lower-case hex digits. */
+#define ATT_COLLATERAL_SCOPE_LEN 64
 
 struct att_provider_rec {
     char name[ATT_PROVIDER_NAME_MAX + 1]; /* [a-z0-9][a-z0-9-]{0,62} */
@@ -39,6 +43,13 @@ struct att_provider_rec {
     /* Tokens are answered even when their audit record cannot be written (migration 9;
      * default false: a token waits until its record is durable). */
     bool audit_fail_open;
+    /* The provider's own DCAP trust anchors (PEM text), "" for the daemon's
+     * dcap_trust_anchors (migration 12; docs/internals/demo.md). */
+    char dcap_trust_anchors[ATT_PROVIDER_TRUST_PEM_MAX + 1];
+    /* A demo provider (`attestctl demo`): its anchors are a root made on the operator's
+     * machine; it refuses to attest while public network access is on and marks every token
+     * it issues (migration 12). */
+    bool demo;
     int64_t created_at;
 };
 
@@ -169,6 +180,10 @@ struct att_role_rec {
 #define ATT_STORE_COLLATERAL_CHAIN_MAX ((size_t)64 << 10) /* issuer chain PEM */
 #define ATT_STORE_COLLATERAL_SIG_LEN 64                   /* ECDSA P-256 r || s */
 struct att_collateral_rec {
+    /* Whose trust anchors the item chains to (migration 12): "" for the daemon's
+     * dcap_trust_anchors (and every AMD item), else the hex SHA-256 of a provider's own anchors'
+     * keys (att_dcap_trust_id). Items of two scopes never replace each other. */
+    char scope[ATT_COLLATERAL_SCOPE_LEN + 1];
     /* Intel: "root_crl", "pck_crl", "tcb_info" or "qe_identity"; AMD SEV-SNP (migration 8):
      * "amd_chain" (ASK or ASVK PEM, then the ARK), "amd_crl" (DER), "amd_vcek" (DER) */
     char kind[16];
@@ -306,9 +321,10 @@ struct att_store_ops {
 
     att_err (*collateral_put)(struct att_store *s, const struct att_collateral_rec *r,
                               bool *replaced);
-    att_err (*collateral_get)(struct att_store *s, const char *kind, const char *key,
-                              struct att_collateral_rec *out);
+    att_err (*collateral_get)(struct att_store *s, const char *scope, const char *kind,
+                              const char *key, struct att_collateral_rec *out);
     att_err (*collateral_list)(struct att_store *s, att_store_collateral_cb cb, void *arg);
+    att_err (*collateral_delete_scope)(struct att_store *s, const char *scope, int *deleted);
 };
 
 /* Every backend's struct starts with this. */
@@ -536,13 +552,24 @@ att_err att_store_signer_list(struct att_store *s, const char *provider, att_sto
 att_err att_store_collateral_put(struct att_store *s, const struct att_collateral_rec *r,
                                  bool *replaced) ATT_WUR;
 /*
- * The item of (kind, key) into `out` (initialised by the caller; its previous content is
- * released). ATT_ERR_NOT_FOUND when absent; `out` is written only on success.
+ * The item of (kind, key) of the daemon's scope ("") into `out` (initialised by the caller; its
+ * previous content is released). ATT_ERR_NOT_FOUND when absent; `out` is written only on
+ * success.
  */
 att_err att_store_collateral_get(struct att_store *s, const char *kind, const char *key,
                                  struct att_collateral_rec *out) ATT_WUR;
-/* Every item, ordered by kind, then key. */
+/* The same for the item of (kind, key) in `scope` ("" or 64 lower-case hex digits; else
+ * ATT_ERR_ARG). */
+att_err att_store_collateral_get_scoped(struct att_store *s, const char *scope, const char *kind,
+                                        const char *key, struct att_collateral_rec *out) ATT_WUR;
+/* Every item, ordered by scope ("" first), then kind, then key. */
 att_err att_store_collateral_list(struct att_store *s, att_store_collateral_cb cb,
                                   void *arg) ATT_WUR;
+/*
+ * Delete every item of `scope` (64 lower-case hex digits: the daemon's own scope "" cannot be
+ * deleted this way, ATT_ERR_ARG). *deleted (may be NULL) counts them; none is ATT_OK.
+ */
+att_err att_store_collateral_delete_scope(struct att_store *s, const char *scope,
+                                          int *deleted) ATT_WUR;
 
 #endif

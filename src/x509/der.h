@@ -19,6 +19,13 @@
 #define ATT_DER_BOOLEAN 0x01
 #define ATT_DER_IA5STRING 0x16
 #define ATT_DER_SEQUENCE 0x30
+/* Written by the test PKIs (src/demo/wbuf.h), never read here. */
+#define ATT_DER_BIT_STRING 0x03
+#define ATT_DER_NULL 0x05
+#define ATT_DER_CTX0 0xA0
+#define ATT_DER_CTX1 0xA1
+#define ATT_DER_CTX2 0xA2
+#define ATT_DER_CTX3 0xA3
 
 /*
  * Read one element: its tag and a child reader over exactly its contents.

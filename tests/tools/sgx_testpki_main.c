@@ -1,8 +1,9 @@
 /*
  * sgx_testpki_main.c - command-line front of the test SGX DCAP PKI
- * (tests/unit/evidence/sgx_testpki.h), for black-box tests that need fresh, non-expired
- * evidence: writes DIR/quote.bin, DIR/bundle.json and DIR/root.pem and prints a one-line JSON
- * summary. Test-only; built with -Dtests=true, never installed. Input: the test's arguments.
+ * (src/demo/testpki.h, shared with `attestctl demo`), for black-box tests that need fresh,
+ * non-expired evidence: writes DIR/quote.bin, DIR/bundle.json and DIR/root.pem and prints a
+ * one-line JSON summary. Test-only; built with -Dtests=true, never installed. Input: the test's
+ * arguments.
  *
  *   sgx_testpki --out DIR [--now EPOCH] [--status NAME|below] [--debug] [--report-data HEX] ...
  *   sgx_testpki --out DIR --tdx 4|5 [--tdx-status NAME|below] [--tdx-module-status NAME|below]
@@ -13,9 +14,9 @@
  * platform of its own (a fresh PCK certificate under the same PCK CA), for the cold-cache
  * benchmark (bench/attest.sh).
  *
- * Run with --help for every option; each maps to one field of struct sgx_testpki_opts.
+ * Run with --help for every option; each maps to one field of struct att_testpki_opts.
  */
-#include "sgx_testpki.h"
+#include "demo/testpki.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -34,56 +35,56 @@ static const struct {
     size_t off;
     const char *help;
 } FLAGS[] = {
-    {"--platform-ca", offsetof(struct sgx_testpki_opts, pck_ca_platform),
+    {"--platform-ca", offsetof(struct att_testpki_opts, pck_ca_platform),
      "PCK Platform CA instead of Processor CA"},
-    {"--debug", offsetof(struct sgx_testpki_opts, debug),
+    {"--debug", offsetof(struct att_testpki_opts, debug),
      "enclave ATTRIBUTES.DEBUG (TDX: TDATTRIBUTES.DEBUG) set"},
-    {"--revoke-pck", offsetof(struct sgx_testpki_opts, revoke_pck), "PCK CRL lists the leaf"},
-    {"--revoke-pck-ca", offsetof(struct sgx_testpki_opts, revoke_pck_ca),
+    {"--revoke-pck", offsetof(struct att_testpki_opts, revoke_pck), "PCK CRL lists the leaf"},
+    {"--revoke-pck-ca", offsetof(struct att_testpki_opts, revoke_pck_ca),
      "Root CA CRL lists the PCK CA"},
-    {"--revoke-tcb-signer", offsetof(struct sgx_testpki_opts, revoke_tcb_signer),
+    {"--revoke-tcb-signer", offsetof(struct att_testpki_opts, revoke_tcb_signer),
      "Root CA CRL lists the TCB signing cert"},
-    {"--pceid-mismatch", offsetof(struct sgx_testpki_opts, pceid_mismatch), "TCB info pceId 0001"},
-    {"--tcb-info-fmspc-lowercase", offsetof(struct sgx_testpki_opts, tcb_info_fmspc_lowercase),
+    {"--pceid-mismatch", offsetof(struct att_testpki_opts, pceid_mismatch), "TCB info pceId 0001"},
+    {"--tcb-info-fmspc-lowercase", offsetof(struct att_testpki_opts, tcb_info_fmspc_lowercase),
      "TCB info fmspc in lower case"},
-    {"--qe-mrsigner-wrong", offsetof(struct sgx_testpki_opts, qe_identity_mrsigner_wrong),
+    {"--qe-mrsigner-wrong", offsetof(struct att_testpki_opts, qe_identity_mrsigner_wrong),
      "QE identity mrsigner differs"},
-    {"--qe-isvprodid-wrong", offsetof(struct sgx_testpki_opts, qe_isvprodid_wrong),
+    {"--qe-isvprodid-wrong", offsetof(struct att_testpki_opts, qe_isvprodid_wrong),
      "QE report ISVPRODID 2 (TDX: 1)"},
-    {"--qe-attributes-mismatch", offsetof(struct sgx_testpki_opts, qe_attributes_mismatch),
+    {"--qe-attributes-mismatch", offsetof(struct att_testpki_opts, qe_attributes_mismatch),
      "QE report DEBUG attribute set"},
-    {"--corrupt-qe-report-data", offsetof(struct sgx_testpki_opts, corrupt_qe_report_data),
+    {"--corrupt-qe-report-data", offsetof(struct att_testpki_opts, corrupt_qe_report_data),
      "QE report data binding broken"},
-    {"--corrupt-qe-report-sig", offsetof(struct sgx_testpki_opts, corrupt_qe_report_sig),
+    {"--corrupt-qe-report-sig", offsetof(struct att_testpki_opts, corrupt_qe_report_sig),
      "QE report signature broken"},
-    {"--corrupt-quote-sig", offsetof(struct sgx_testpki_opts, corrupt_quote_sig),
+    {"--corrupt-quote-sig", offsetof(struct att_testpki_opts, corrupt_quote_sig),
      "quote signature broken"},
-    {"--corrupt-tcb-info-sig", offsetof(struct sgx_testpki_opts, corrupt_tcb_info_sig),
+    {"--corrupt-tcb-info-sig", offsetof(struct att_testpki_opts, corrupt_tcb_info_sig),
      "TCB info signature broken"},
-    {"--corrupt-qe-identity-sig", offsetof(struct sgx_testpki_opts, corrupt_qe_identity_sig),
+    {"--corrupt-qe-identity-sig", offsetof(struct att_testpki_opts, corrupt_qe_identity_sig),
      "QE identity signature broken"},
-    {"--tcb-info-untrusted-signer", offsetof(struct sgx_testpki_opts, tcb_info_untrusted_signer),
+    {"--tcb-info-untrusted-signer", offsetof(struct att_testpki_opts, tcb_info_untrusted_signer),
      "TCB info signed under another root"},
     {"--qe-identity-untrusted-signer",
-     offsetof(struct sgx_testpki_opts, qe_identity_untrusted_signer),
+     offsetof(struct att_testpki_opts, qe_identity_untrusted_signer),
      "QE identity signed under another root"},
-    {"--chain-root-first", offsetof(struct sgx_testpki_opts, chain_root_first),
+    {"--chain-root-first", offsetof(struct att_testpki_opts, chain_root_first),
      "PEM chain root, CA, leaf"},
-    {"--no-trailing-nul", offsetof(struct sgx_testpki_opts, no_trailing_nul),
+    {"--no-trailing-nul", offsetof(struct att_testpki_opts, no_trailing_nul),
      "no NUL after the PEM chain"},
-    {"--tcb-info-other-tee", offsetof(struct sgx_testpki_opts, tcb_info_other_tee),
+    {"--tcb-info-other-tee", offsetof(struct att_testpki_opts, tcb_info_other_tee),
      "TCB info of the other TEE (SGX for --tdx, TDX otherwise)"},
-    {"--qe-identity-other-tee", offsetof(struct sgx_testpki_opts, qe_identity_other_tee),
+    {"--qe-identity-other-tee", offsetof(struct att_testpki_opts, qe_identity_other_tee),
      "QE identity of the other TEE (QE for --tdx, TD_QE otherwise)"},
-    {"--tdx-body-size-mismatch", offsetof(struct sgx_testpki_opts, tdx_body_size_mismatch),
+    {"--tdx-body-size-mismatch", offsetof(struct att_testpki_opts, tdx_body_size_mismatch),
      "v5 body size (and body) of the other TD report"},
     {"--tdx-module-identity-missing",
-     offsetof(struct sgx_testpki_opts, tdx_module_identity_missing),
+     offsetof(struct att_testpki_opts, tdx_module_identity_missing),
      "no tdxModuleIdentities entry for TEE_TCB_SVN[1]"},
     {"--tdx-module-identity-mrsigner-wrong",
-     offsetof(struct sgx_testpki_opts, tdx_module_identity_mrsigner_wrong),
+     offsetof(struct att_testpki_opts, tdx_module_identity_mrsigner_wrong),
      "that identity's mrsigner differs"},
-    {"--tdx-module-mrsigner-wrong", offsetof(struct sgx_testpki_opts, tdx_module_mrsigner_wrong),
+    {"--tdx-module-mrsigner-wrong", offsetof(struct att_testpki_opts, tdx_module_mrsigner_wrong),
      "tdxModule.mrsigner differs (counts only with major 0)"},
 };
 
@@ -257,7 +258,7 @@ static int sign_raw(EVP_PKEY *key, const uint8_t *msg, size_t n, uint8_t out[64]
  * and serial) under the same PCK CA signs the same QE report; the certification data is the
  * new chain. The quote signature and the QE binding are unchanged (same attestation key).
  */
-static int requote(const struct sgx_testpki *pki, long serial, uint8_t **out, size_t *out_len)
+static int requote(const struct att_testpki *pki, long serial, uint8_t **out, size_t *out_len)
 {
     X509 *leaf = X509_dup(pki->pck_leaf);
     EVP_PKEY *key = EVP_EC_gen("P-256");
@@ -272,7 +273,7 @@ static int requote(const struct sgx_testpki *pki, long serial, uint8_t **out, si
         goto out;
     }
     long n = BIO_get_mem_data(bio, &pem);
-    const struct sgx_testpki_offsets *off = &pki->off;
+    const struct att_testpki_offsets *off = &pki->off;
     size_t total = off->pck_cert_data + (size_t)n;
     uint8_t *q = malloc(total);
     if (q == NULL) {
@@ -285,7 +286,7 @@ static int requote(const struct sgx_testpki *pki, long serial, uint8_t **out, si
         put_u32le(q + off->cert_len, total - (off->cert_len + 4)); /* type 6 around it */
     }
     put_u32le(q + off->sig_len, total - (off->sig_len + 4));
-    if (sign_raw(key, q + off->qe_report, SGX_TESTPKI_BODY_LEN, q + off->qe_report_sig) != 0) {
+    if (sign_raw(key, q + off->qe_report, ATT_TESTPKI_BODY_LEN, q + off->qe_report_sig) != 0) {
         free(q);
         goto out;
     }
@@ -299,7 +300,7 @@ out:
     return rc;
 }
 
-static int other_platforms(const struct sgx_testpki *pki, const char *dir, long long count)
+static int other_platforms(const struct att_testpki *pki, const char *dir, long long count)
 {
     char sub[4096];
     if (count == 0) {
@@ -332,7 +333,7 @@ static void set_hex(json_t *obj, const char *key, const uint8_t *d, size_t n)
 }
 
 /* The TDX members of the summary: what the quote carries and what the levels give. */
-static int tdx_summary(json_t *s, const struct sgx_testpki *pki, const struct sgx_testpki_opts *o,
+static int tdx_summary(json_t *s, const struct att_testpki *pki, const struct att_testpki_opts *o,
                        const char *tdx_status, const char *module_status)
 {
     const uint8_t *q = pki->quote;
@@ -340,7 +341,7 @@ static int tdx_summary(json_t *s, const struct sgx_testpki *pki, const struct sg
     size_t len = pki->off.body_len;
     json_object_set_new(s, "tdx", json_integer(pki->quote_version));
     if (pki->quote_version == 5) {
-        json_object_set_new(s, "body_type", json_integer(q[SGX_TESTPKI_V5_OFF_BODY_TYPE]));
+        json_object_set_new(s, "body_type", json_integer(q[ATT_TESTPKI_V5_OFF_BODY_TYPE]));
     }
     json_object_set_new(s, "body_len", json_integer((json_int_t)len));
     json_object_set_new(s, "tdx_status",
@@ -349,7 +350,7 @@ static int tdx_summary(json_t *s, const struct sgx_testpki *pki, const struct sg
                         json_string(o->tee_tcb_svn != NULL ? "custom" : module_status));
     json_object_set_new(s, "expected_status", json_string(pki->expected_status));
     set_hex(s, "tee_tcb_svn", pki->tee_tcb_svn, 16);
-    if (len == SGX_TESTPKI_BODY_LEN) {
+    if (len == ATT_TESTPKI_BODY_LEN) {
         return 0; /* v5 body type 1: an SGX report body, summarised as for SGX */
     }
     static const struct {
@@ -357,22 +358,22 @@ static int tdx_summary(json_t *s, const struct sgx_testpki *pki, const struct sg
         size_t off;
         size_t len;
     } F[] = {
-        {"mrseam", SGX_TESTPKI_T_MRSEAM, 48},
-        {"mrsignerseam", SGX_TESTPKI_T_MRSIGNERSEAM, 48},
-        {"seam_attributes", SGX_TESTPKI_T_SEAMATTRIBUTES, 8},
-        {"td_attributes", SGX_TESTPKI_T_TDATTRIBUTES, 8},
-        {"xfam", SGX_TESTPKI_T_XFAM, 8},
-        {"mrtd", SGX_TESTPKI_T_MRTD, 48},
-        {"mrconfigid", SGX_TESTPKI_T_MRCONFIGID, 48},
-        {"mrowner", SGX_TESTPKI_T_MROWNER, 48},
-        {"mrownerconfig", SGX_TESTPKI_T_MROWNERCONFIG, 48},
-        {"rtmr0", SGX_TESTPKI_T_RTMR(0), 48},
-        {"rtmr1", SGX_TESTPKI_T_RTMR(1), 48},
-        {"rtmr2", SGX_TESTPKI_T_RTMR(2), 48},
-        {"rtmr3", SGX_TESTPKI_T_RTMR(3), 48},
-        {"report_data", SGX_TESTPKI_T_REPORTDATA, 64},
-        {"tee_tcb_svn2", SGX_TESTPKI_T_TEE_TCB_SVN2, 16},
-        {"mrservicetd", SGX_TESTPKI_T_MRSERVICETD, 48},
+        {"mrseam", ATT_TESTPKI_T_MRSEAM, 48},
+        {"mrsignerseam", ATT_TESTPKI_T_MRSIGNERSEAM, 48},
+        {"seam_attributes", ATT_TESTPKI_T_SEAMATTRIBUTES, 8},
+        {"td_attributes", ATT_TESTPKI_T_TDATTRIBUTES, 8},
+        {"xfam", ATT_TESTPKI_T_XFAM, 8},
+        {"mrtd", ATT_TESTPKI_T_MRTD, 48},
+        {"mrconfigid", ATT_TESTPKI_T_MRCONFIGID, 48},
+        {"mrowner", ATT_TESTPKI_T_MROWNER, 48},
+        {"mrownerconfig", ATT_TESTPKI_T_MROWNERCONFIG, 48},
+        {"rtmr0", ATT_TESTPKI_T_RTMR(0), 48},
+        {"rtmr1", ATT_TESTPKI_T_RTMR(1), 48},
+        {"rtmr2", ATT_TESTPKI_T_RTMR(2), 48},
+        {"rtmr3", ATT_TESTPKI_T_RTMR(3), 48},
+        {"report_data", ATT_TESTPKI_T_REPORTDATA, 64},
+        {"tee_tcb_svn2", ATT_TESTPKI_T_TEE_TCB_SVN2, 16},
+        {"mrservicetd", ATT_TESTPKI_T_MRSERVICETD, 48},
     };
     for (size_t i = 0; i < sizeof(F) / sizeof(F[0]); i++) {
         if (F[i].off + F[i].len <= len) {
@@ -381,13 +382,13 @@ static int tdx_summary(json_t *s, const struct sgx_testpki *pki, const struct sg
     }
     char h6[13];
     json_object_set_new(s, "fmspc", json_string(hex_of(pki->fmspc, 6, h6)));
-    json_object_set_new(s, "debug", json_boolean((t[SGX_TESTPKI_T_TDATTRIBUTES] & 1) != 0));
+    json_object_set_new(s, "debug", json_boolean((t[ATT_TESTPKI_T_TDATTRIBUTES] & 1) != 0));
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    struct sgx_testpki_opts o;
+    struct att_testpki_opts o;
     memset(&o, 0, sizeof(o));
     const char *out_dir = NULL;
     const char *status = "UpToDate";
@@ -490,7 +491,7 @@ int main(int argc, char **argv)
             o.now = v;
         } else if (strcmp(a, "--status") == 0) {
             status = val;
-            if (sgx_testpki_status_svn(status) < 0) {
+            if (att_testpki_status_svn(status) < 0) {
                 fprintf(stderr, "sgx_testpki: unknown status %s\n", status);
                 rc = -1;
             }
@@ -577,13 +578,13 @@ int main(int argc, char **argv)
             o.tdx_body_type = (int)v;
         } else if (strcmp(a, "--tdx-status") == 0) {
             tdx_status = val;
-            if (sgx_testpki_status_svn(tdx_status) < 0) {
+            if (att_testpki_status_svn(tdx_status) < 0) {
                 fprintf(stderr, "sgx_testpki: unknown TDX status %s\n", tdx_status);
                 rc = -1;
             }
         } else if (strcmp(a, "--tdx-module-status") == 0) {
             module_status = val;
-            if (sgx_testpki_module_status_svn(module_status) < 0) {
+            if (att_testpki_module_status_svn(module_status) < 0) {
                 fprintf(stderr, "sgx_testpki: unknown module status %s\n", module_status);
                 rc = -1;
             }
@@ -612,13 +613,13 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!comp_set) {
-        o.comp_svn = sgx_testpki_status_svn(status);
+        o.comp_svn = att_testpki_status_svn(status);
     }
     if (!tdx_svn_set) {
-        o.tdx_tcb_svn = sgx_testpki_status_svn(tdx_status);
+        o.tdx_tcb_svn = att_testpki_status_svn(tdx_status);
     }
     if (!module_svn_set) {
-        o.tdx_module_svn = sgx_testpki_module_status_svn(module_status);
+        o.tdx_module_svn = att_testpki_module_status_svn(module_status);
     }
     if (o.tdx == 0 && (o.tdx_body_type != 0 || o.tdx_module_major != 0)) {
         fprintf(stderr, "sgx_testpki: TDX options need --tdx 4|5\n");
@@ -629,8 +630,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct sgx_testpki pki;
-    if (sgx_testpki_build(&o, &pki) != 0) {
+    struct att_testpki pki;
+    if (att_testpki_build(&o, &pki) != 0) {
         return 1;
     }
     int rc = 1;
@@ -658,15 +659,15 @@ int main(int argc, char **argv)
                                   module_svn_set ? "custom" : module_status) != 0) {
         goto out;
     }
-    if (o.tdx != 0 && pki.off.body_len != SGX_TESTPKI_BODY_LEN) {
+    if (o.tdx != 0 && pki.off.body_len != ATT_TESTPKI_BODY_LEN) {
         goto print; /* the TD's fields are in; no enclave fields */
     }
     json_object_set_new(summary, "mrenclave",
-                        json_string(hex_of(body + SGX_TESTPKI_B_MRENCLAVE, 32, h32)));
+                        json_string(hex_of(body + ATT_TESTPKI_B_MRENCLAVE, 32, h32)));
     json_object_set_new(summary, "mrsigner",
-                        json_string(hex_of(body + SGX_TESTPKI_B_MRSIGNER, 32, h32)));
+                        json_string(hex_of(body + ATT_TESTPKI_B_MRSIGNER, 32, h32)));
     json_object_set_new(summary, "report_data",
-                        json_string(hex_of(body + SGX_TESTPKI_B_REPORTDATA, 64, h64)));
+                        json_string(hex_of(body + ATT_TESTPKI_B_REPORTDATA, 64, h64)));
     json_object_set_new(summary, "fmspc", json_string(hex_of(pki.fmspc, 6, h6)));
     json_object_set_new(summary, "debug", json_boolean(o.debug));
 print:
@@ -679,6 +680,6 @@ print:
 out:
     free(text);
     json_decref(summary);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
     return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * collateral.c - Intel collateral items in the SQLite backend (table collateral; migration 5):
- * the newest item per (kind, key).
+ * the newest item per (scope, kind, key) (the scope since migration 12).
  *
  * Input trust: records come from our callers (checked in store.c: shapes, caps, sha256 of the
  * body); rows come from a database file someone else may have edited, so every column is
@@ -15,22 +15,23 @@
 #include "store/store.h"
 
 #define COLLATERAL_COLS                                                                            \
-    "kind, key, sha256, body, signature, issuer_chain, issued, next_update, eval_num, source,"     \
-    " stored_at"
+    "scope, kind, key, sha256, body, signature, issuer_chain, issued, next_update, eval_num,"      \
+    " source, stored_at"
 
 static att_err read_rec(sqlite3_stmt *st, struct att_collateral_rec *r)
 {
-    ATT_TRY(att_sqlite_col_text(st, 0, r->kind, sizeof(r->kind)));
-    ATT_TRY(att_sqlite_col_text(st, 1, r->key, sizeof(r->key)));
-    ATT_TRY(att_sqlite_col_text(st, 2, r->sha256, sizeof(r->sha256)));
-    ATT_TRY(att_sqlite_col_blob(st, 3, &r->body));
-    ATT_TRY(att_sqlite_col_blob(st, 4, &r->signature));
-    ATT_TRY(att_sqlite_col_blob(st, 5, &r->issuer_chain));
-    ATT_TRY(att_sqlite_col_i64(st, 6, &r->issued));
-    ATT_TRY(att_sqlite_col_i64(st, 7, &r->next_update));
-    ATT_TRY(att_sqlite_col_i64(st, 8, &r->eval_num));
-    ATT_TRY(att_sqlite_col_text(st, 9, r->source, sizeof(r->source)));
-    ATT_TRY(att_sqlite_col_i64(st, 10, &r->stored_at));
+    ATT_TRY(att_sqlite_col_text(st, 0, r->scope, sizeof(r->scope)));
+    ATT_TRY(att_sqlite_col_text(st, 1, r->kind, sizeof(r->kind)));
+    ATT_TRY(att_sqlite_col_text(st, 2, r->key, sizeof(r->key)));
+    ATT_TRY(att_sqlite_col_text(st, 3, r->sha256, sizeof(r->sha256)));
+    ATT_TRY(att_sqlite_col_blob(st, 4, &r->body));
+    ATT_TRY(att_sqlite_col_blob(st, 5, &r->signature));
+    ATT_TRY(att_sqlite_col_blob(st, 6, &r->issuer_chain));
+    ATT_TRY(att_sqlite_col_i64(st, 7, &r->issued));
+    ATT_TRY(att_sqlite_col_i64(st, 8, &r->next_update));
+    ATT_TRY(att_sqlite_col_i64(st, 9, &r->eval_num));
+    ATT_TRY(att_sqlite_col_text(st, 10, r->source, sizeof(r->source)));
+    ATT_TRY(att_sqlite_col_i64(st, 11, &r->stored_at));
     return ATT_OK;
 }
 
@@ -45,8 +46,8 @@ static att_err upsert(sqlite3 *db, const struct att_collateral_rec *r, int *chan
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
         db,
-        "INSERT INTO collateral(" COLLATERAL_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
-        " ON CONFLICT(kind, key) DO UPDATE SET"
+        "INSERT INTO collateral(" COLLATERAL_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+        " ON CONFLICT(scope, kind, key) DO UPDATE SET"
         "  sha256 = excluded.sha256, body = excluded.body, signature = excluded.signature,"
         "  issuer_chain = excluded.issuer_chain, issued = excluded.issued,"
         "  next_update = excluded.next_update, eval_num = excluded.eval_num,"
@@ -56,17 +57,18 @@ static att_err upsert(sqlite3 *db, const struct att_collateral_rec *r, int *chan
         "       OR (excluded.issued = collateral.issued"
         "           AND excluded.eval_num > collateral.eval_num))",
         &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, r->kind));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, r->key));
-    ATT_GUARD(att_sqlite_bind_text(st, 3, r->sha256));
-    ATT_GUARD(att_sqlite_bind_blob(st, 4, r->body.data, r->body.len));
-    ATT_GUARD(att_sqlite_bind_blob(st, 5, r->signature.data, r->signature.len));
-    ATT_GUARD(att_sqlite_bind_blob(st, 6, r->issuer_chain.data, r->issuer_chain.len));
-    ATT_GUARD(att_sqlite_bind_i64(st, 7, r->issued));
-    ATT_GUARD(att_sqlite_bind_i64(st, 8, r->next_update));
-    ATT_GUARD(att_sqlite_bind_i64(st, 9, r->eval_num));
-    ATT_GUARD(att_sqlite_bind_text(st, 10, r->source));
-    ATT_GUARD(att_sqlite_bind_i64(st, 11, r->stored_at));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, r->scope));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, r->kind));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, r->key));
+    ATT_GUARD(att_sqlite_bind_text(st, 4, r->sha256));
+    ATT_GUARD(att_sqlite_bind_blob(st, 5, r->body.data, r->body.len));
+    ATT_GUARD(att_sqlite_bind_blob(st, 6, r->signature.data, r->signature.len));
+    ATT_GUARD(att_sqlite_bind_blob(st, 7, r->issuer_chain.data, r->issuer_chain.len));
+    ATT_GUARD(att_sqlite_bind_i64(st, 8, r->issued));
+    ATT_GUARD(att_sqlite_bind_i64(st, 9, r->next_update));
+    ATT_GUARD(att_sqlite_bind_i64(st, 10, r->eval_num));
+    ATT_GUARD(att_sqlite_bind_text(st, 11, r->source));
+    ATT_GUARD(att_sqlite_bind_i64(st, 12, r->stored_at));
     ATT_GUARD(att_sqlite_step_done(db, st, changes));
     rc = ATT_OK;
 out:
@@ -74,17 +76,18 @@ out:
     return rc;
 }
 
-/* Whether the stored item of (kind, key) has this sha256. */
+/* Whether the stored item of (scope, kind, key) has this sha256. */
 static att_err stored_is(sqlite3 *db, const struct att_collateral_rec *r, bool *same)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     bool done = false;
     char sha[65];
-    ATT_GUARD(
-        att_sqlite_prepare(db, "SELECT sha256 FROM collateral WHERE kind = ?1 AND key = ?2", &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, r->kind));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, r->key));
+    ATT_GUARD(att_sqlite_prepare(
+        db, "SELECT sha256 FROM collateral WHERE scope = ?1 AND kind = ?2 AND key = ?3", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, r->scope));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, r->kind));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, r->key));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_STORE); /* the upsert kept a row that is not there */
     ATT_GUARD(att_sqlite_col_text(st, 0, sha, sizeof(sha)));
@@ -123,19 +126,21 @@ att_err att_sqlite_collateral_put(struct att_store *s, const struct att_collater
     return rc;
 }
 
-att_err att_sqlite_collateral_get(struct att_store *s, const char *kind, const char *key,
-                                  struct att_collateral_rec *out)
+att_err att_sqlite_collateral_get(struct att_store *s, const char *scope, const char *kind,
+                                  const char *key, struct att_collateral_rec *out)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     bool done = false;
     struct att_collateral_rec r;
     att_collateral_rec_init(&r);
-    ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "SELECT " COLLATERAL_COLS " FROM collateral WHERE kind = ?1 AND key = ?2",
-        &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, kind));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, key));
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " COLLATERAL_COLS
+                                 " FROM collateral WHERE scope = ?1 AND kind = ?2 AND key = ?3",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, scope));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, kind));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, key));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
     ATT_GUARD(read_rec(st, &r));
@@ -158,7 +163,8 @@ att_err att_sqlite_collateral_list(struct att_store *s, att_store_collateral_cb 
     struct att_collateral_rec r;
     att_collateral_rec_init(&r);
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "SELECT " COLLATERAL_COLS " FROM collateral ORDER BY kind, key", &st));
+        att_sqlite_db(s), "SELECT " COLLATERAL_COLS " FROM collateral ORDER BY scope, kind, key",
+        &st));
     for (;;) {
         ATT_GUARD(att_sqlite_step_row(st, &done));
         if (done) {
@@ -170,6 +176,19 @@ att_err att_sqlite_collateral_list(struct att_store *s, att_store_collateral_cb 
     rc = ATT_OK;
 out:
     att_collateral_rec_cleanup(&r);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_collateral_delete_scope(struct att_store *s, const char *scope, int *deleted)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), "DELETE FROM collateral WHERE scope = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, scope));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, deleted));
+    rc = ATT_OK;
+out:
     sqlite3_finalize(st);
     return rc;
 }

@@ -19,7 +19,9 @@
  * collateral also holds AMD SEV-SNP items (kinds amd_chain, amd_crl, amd_vcek; source kds); 9
  * providers.audit_fail_open and audit_checkpoint (the newest checkpoint of the audit trail,
  * whose records live in a database of their own: store/audit_db.h); 10 signing_keys.activate_at
- * and signing_keys.token_lifetime (signing-key rotation); 11 signing_keys.used_until.
+ * and signing_keys.token_lifetime (signing-key rotation); 11 signing_keys.used_until; 12
+ * providers.dcap_trust_anchors and providers.demo, collateral.scope (provider-scoped trust
+ * anchors and their collateral).
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -244,6 +246,37 @@ static const struct migration migrations[] = {
          * only once the last of its tokens has expired, even when a daemon could not load
          * the next key for a while. */
         "ALTER TABLE signing_keys ADD COLUMN used_until INTEGER NOT NULL DEFAULT 0;",
+    },
+    {
+        12,
+        /* Provider-scoped DCAP trust anchors (docs/internals/demo.md): a provider may trust its
+         * own roots (PEM; '' = the daemon's dcap_trust_anchors), and a demo provider is marked
+         * (its tokens say so). Collateral is filed by the scope of the anchors it chains to:
+         * '' for the daemon's, else the hex SHA-256 of the scoped anchors' keys, so a demo
+         * root's TCB info for an FMSPC never replaces the real one. SQLite cannot change a
+         * primary key, so the table is copied, every existing item into scope ''. */
+        "ALTER TABLE providers ADD COLUMN dcap_trust_anchors TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE providers ADD COLUMN demo INTEGER NOT NULL DEFAULT 0 CHECK(demo IN (0, 1));"
+        "CREATE TABLE collateral_v12 ("
+        "  scope TEXT NOT NULL DEFAULT '',"
+        "  kind TEXT NOT NULL"
+        "    CHECK(kind IN ('root_crl','pck_crl','tcb_info','qe_identity',"
+        "                   'amd_chain','amd_crl','amd_vcek')),"
+        "  key TEXT NOT NULL,"
+        "  sha256 TEXT NOT NULL,"
+        "  body BLOB NOT NULL,"
+        "  signature BLOB NOT NULL,"
+        "  issuer_chain BLOB NOT NULL,"
+        "  issued INTEGER NOT NULL,"
+        "  next_update INTEGER NOT NULL,"
+        "  eval_num INTEGER NOT NULL DEFAULT 0,"
+        "  source TEXT NOT NULL CHECK(source IN ('pcs','import','kds')),"
+        "  stored_at INTEGER NOT NULL,"
+        "  PRIMARY KEY(scope, kind, key));"
+        "INSERT INTO collateral_v12 SELECT '', kind, key, sha256, body, signature, issuer_chain,"
+        "  issued, next_update, eval_num, source, stored_at FROM collateral;"
+        "DROP TABLE collateral;"
+        "ALTER TABLE collateral_v12 RENAME TO collateral;",
     },
 };
 

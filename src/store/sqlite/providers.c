@@ -1,6 +1,7 @@
 /*
  * providers.c - providers, their signing keys and data keys in the SQLite
- * backend (tables providers, signing_keys, data_keys; migrations 1 and 3).
+ * backend (tables providers, signing_keys, data_keys; migrations 1 and 3; their own DCAP trust
+ * anchors and the demo mark, 12).
  *
  * Input trust: records come from our callers (checked in store.c); rows come
  * from a database file that someone else may have edited, so every column is
@@ -20,7 +21,8 @@
 
 #define PROVIDER_COLS                                                                              \
     "name, issuer, signing_alg, is_default, created_at, attest_requires_auth, trust_model, "       \
-    "collateral_grace, require_bound_requests, policy_history_keep, audit_fail_open"
+    "collateral_grace, require_bound_requests, policy_history_keep, audit_fail_open, "             \
+    "dcap_trust_anchors, demo"
 
 static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
 {
@@ -35,6 +37,8 @@ static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
     ATT_TRY(att_sqlite_col_bool(st, 8, &p->require_bound_requests));
     ATT_TRY(att_sqlite_col_i64(st, 9, &p->policy_history_keep));
     ATT_TRY(att_sqlite_col_bool(st, 10, &p->audit_fail_open));
+    ATT_TRY(att_sqlite_col_text(st, 11, p->dcap_trust_anchors, sizeof(p->dcap_trust_anchors)));
+    ATT_TRY(att_sqlite_col_bool(st, 12, &p->demo));
     return ATT_OK;
 }
 
@@ -44,7 +48,7 @@ att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provide
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
                                  "INSERT INTO providers(" PROVIDER_COLS
-                                 ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                                 ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, p->name));
     ATT_GUARD(att_sqlite_bind_text(st, 2, p->issuer));
@@ -57,6 +61,8 @@ att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provide
     ATT_GUARD(att_sqlite_bind_i64(st, 9, p->require_bound_requests ? 1 : 0));
     ATT_GUARD(att_sqlite_bind_i64(st, 10, p->policy_history_keep));
     ATT_GUARD(att_sqlite_bind_i64(st, 11, p->audit_fail_open ? 1 : 0));
+    ATT_GUARD(att_sqlite_bind_text(st, 12, p->dcap_trust_anchors));
+    ATT_GUARD(att_sqlite_bind_i64(st, 13, p->demo ? 1 : 0));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:

@@ -186,6 +186,7 @@ static const struct att_store_ops sqlite_ops = {
     .signer_list = att_sqlite_signer_list,
     .collateral_put = att_sqlite_collateral_put,
     .collateral_get = att_sqlite_collateral_get,
+    .collateral_delete_scope = att_sqlite_collateral_delete_scope,
     .collateral_list = att_sqlite_collateral_list,
 };
 

@@ -181,8 +181,9 @@ att_err att_sqlite_signer_list(struct att_store *s, const char *provider, att_st
 
 att_err att_sqlite_collateral_put(struct att_store *s, const struct att_collateral_rec *r,
                                   bool *replaced);
-att_err att_sqlite_collateral_get(struct att_store *s, const char *kind, const char *key,
-                                  struct att_collateral_rec *out);
+att_err att_sqlite_collateral_get(struct att_store *s, const char *scope, const char *kind,
+                                  const char *key, struct att_collateral_rec *out);
 att_err att_sqlite_collateral_list(struct att_store *s, att_store_collateral_cb cb, void *arg);
+att_err att_sqlite_collateral_delete_scope(struct att_store *s, const char *scope, int *deleted);
 
 #endif

@@ -6,7 +6,8 @@
  * docs/reference/amd-sev-snp.md (section numbers as in its README.md).
  */
 #include "amd_testpki.h"
-#include "testpki_der.h"
+#include "demo/pkix.h"
+#include "demo/wbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 #include <openssl/x509v3.h>
 
 /* Hand over the bytes as a blob; false (and nothing to free) on failure. */
-static bool tb_take_blob(struct tbuf *b, struct amd_testpki_blob *out)
+static bool take_blob(struct att_wbuf *b, struct amd_testpki_blob *out)
 {
     bool ok = !b->bad && b->len > 0;
     if (ok) {
@@ -106,14 +107,14 @@ static const uint8_t OID_SHA384[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0
 static const uint8_t OID_SHA256[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
 
 /* SEQUENCE { hash OID, NULL }: AMD writes the NULL parameters. */
-static void der_hash_alg(struct tbuf *b, const EVP_MD *md)
+static void der_hash_alg(struct att_wbuf *b, const EVP_MD *md)
 {
-    struct tbuf c = {0};
+    struct att_wbuf c = {0};
     bool sha256 = EVP_MD_get_type(md) == NID_sha256;
-    der_tlv(&c, DER_OID, sha256 ? OID_SHA256 : OID_SHA384, sizeof(OID_SHA384));
-    der_tlv(&c, DER_NULL, NULL, 0);
-    der_wrap(b, DER_SEQUENCE, &c);
-    tb_free(&c);
+    att_wbuf_der_tlv(&c, ATT_DER_OID, sha256 ? OID_SHA256 : OID_SHA384, sizeof(OID_SHA384));
+    att_wbuf_der_tlv(&c, ATT_DER_NULL, NULL, 0);
+    att_wbuf_der_wrap(b, ATT_DER_SEQUENCE, &c);
+    att_wbuf_free(&c);
 }
 
 /*
@@ -122,49 +123,43 @@ static void der_hash_alg(struct tbuf *b, const EVP_MD *md)
  * is byte for byte the 70-byte AlgorithmIdentifier of AMD's ARK and ASK certificates; without
  * it the 65-byte one of current VCEKs and VLEKs.
  */
-static void der_pss_alg(struct tbuf *b, const struct pss *pss)
+static void der_pss_alg(struct att_wbuf *b, const struct pss *pss)
 {
-    struct tbuf params = {0};
-    struct tbuf t = {0};
+    struct att_wbuf params = {0};
+    struct att_wbuf t = {0};
     der_hash_alg(&t, pss->md);
-    der_wrap(&params, DER_CTX0, &t);
-    tb_free(&t);
+    att_wbuf_der_wrap(&params, ATT_DER_CTX0, &t);
+    att_wbuf_free(&t);
 
-    struct tbuf mgf = {0};
-    der_tlv(&mgf, DER_OID, OID_MGF1, sizeof(OID_MGF1));
+    struct att_wbuf mgf = {0};
+    att_wbuf_der_tlv(&mgf, ATT_DER_OID, OID_MGF1, sizeof(OID_MGF1));
     der_hash_alg(&mgf, pss->md);
-    der_wrap(&t, DER_SEQUENCE, &mgf);
-    der_wrap(&params, DER_CTX1, &t);
-    tb_free(&t);
-    tb_free(&mgf);
+    att_wbuf_der_wrap(&t, ATT_DER_SEQUENCE, &mgf);
+    att_wbuf_der_wrap(&params, ATT_DER_CTX1, &t);
+    att_wbuf_free(&t);
+    att_wbuf_free(&mgf);
 
-    der_uint(&t, DER_INTEGER, (unsigned)pss->salt_len);
-    der_wrap(&params, DER_CTX2, &t);
-    tb_free(&t);
+    att_wbuf_der_uint(&t, ATT_DER_INTEGER, (unsigned)pss->salt_len);
+    att_wbuf_der_wrap(&params, ATT_DER_CTX2, &t);
+    att_wbuf_free(&t);
     if (pss->trailer) {
-        der_uint(&t, DER_INTEGER, 1);
-        der_wrap(&params, DER_CTX3, &t);
-        tb_free(&t);
+        att_wbuf_der_uint(&t, ATT_DER_INTEGER, 1);
+        att_wbuf_der_wrap(&params, ATT_DER_CTX3, &t);
+        att_wbuf_free(&t);
     }
 
-    struct tbuf alg = {0};
-    der_tlv(&alg, DER_OID, OID_RSASSA_PSS, sizeof(OID_RSASSA_PSS));
-    der_wrap(&alg, DER_SEQUENCE, &params);
-    der_wrap(b, DER_SEQUENCE, &alg);
-    tb_free(&alg);
-    tb_free(&params);
-}
-
-static void ossl_fail(const char *what)
-{
-    fprintf(stderr, "amd_testpki: %s failed\n", what);
-    ERR_print_errors_fp(stderr);
+    struct att_wbuf alg = {0};
+    att_wbuf_der_tlv(&alg, ATT_DER_OID, OID_RSASSA_PSS, sizeof(OID_RSASSA_PSS));
+    att_wbuf_der_wrap(&alg, ATT_DER_SEQUENCE, &params);
+    att_wbuf_der_wrap(b, ATT_DER_SEQUENCE, &alg);
+    att_wbuf_free(&alg);
+    att_wbuf_free(&params);
 }
 
 /* RSASSA-PSS signature over msg (RFC 8017 §8.1) with the parameters of `pss`, into the empty
  * buffer `sig`. */
 static int sign_pss(EVP_PKEY *key, const struct pss *pss, const uint8_t *msg, size_t n,
-                    struct tbuf *sig)
+                    struct att_wbuf *sig)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
@@ -175,12 +170,12 @@ static int sign_pss(EVP_PKEY *key, const struct pss *pss, const uint8_t *msg, si
         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, pss->salt_len) != 1 ||
         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, pss->md) != 1 ||
         EVP_DigestSign(ctx, NULL, &len, msg, n) != 1) {
-        ossl_fail("RSASSA-PSS setup");
+        att_pkix_fail("RSASSA-PSS setup");
         goto out;
     }
-    tb_zero(sig, len);
+    att_wbuf_zero(sig, len);
     if (sig->bad || EVP_DigestSign(ctx, sig->p, &len, msg, n) != 1) {
-        ossl_fail("RSASSA-PSS sign");
+        att_pkix_fail("RSASSA-PSS sign");
         goto out;
     }
     sig->len = len;
@@ -197,20 +192,20 @@ out:
  * signature of tbs' by `key`.
  */
 static int resign(const uint8_t *tbs, size_t n, EVP_PKEY *key, const struct pss *pss,
-                  struct tbuf *out)
+                  struct att_wbuf *out)
 {
-    struct tbuf alg = {0};
-    struct tbuf body = {0};
-    struct tbuf tbs2 = {0};
-    struct tbuf sig = {0};
-    struct tbuf cert = {0};
+    struct att_wbuf alg = {0};
+    struct att_wbuf body = {0};
+    struct att_wbuf tbs2 = {0};
+    struct att_wbuf sig = {0};
+    struct att_wbuf cert = {0};
     unsigned tag;
     size_t hdr;
     size_t len;
     int rc = -1;
 
     der_pss_alg(&alg, pss);
-    if (der_head(tbs, n, &tag, &hdr, &len) != 0 || tag != DER_SEQUENCE || hdr + len != n) {
+    if (der_head(tbs, n, &tag, &hdr, &len) != 0 || tag != ATT_DER_SEQUENCE || hdr + len != n) {
         goto out;
     }
     size_t off = hdr;
@@ -221,35 +216,35 @@ static int resign(const uint8_t *tbs, size_t n, EVP_PKEY *key, const struct pss 
         if (der_head(tbs + off, n - off, &tag, &chdr, &clen) != 0) {
             goto out;
         }
-        if (!replaced && tag == DER_SEQUENCE) {
-            tb_put(&body, alg.p, alg.len);
+        if (!replaced && tag == ATT_DER_SEQUENCE) {
+            att_wbuf_put(&body, alg.p, alg.len);
             replaced = true;
         } else {
-            tb_put(&body, tbs + off, chdr + clen);
+            att_wbuf_put(&body, tbs + off, chdr + clen);
         }
         off += chdr + clen;
     }
-    der_wrap(&tbs2, DER_SEQUENCE, &body);
+    att_wbuf_der_wrap(&tbs2, ATT_DER_SEQUENCE, &body);
     if (!replaced || alg.bad || tbs2.bad || sign_pss(key, pss, tbs2.p, tbs2.len, &sig) != 0) {
         goto out;
     }
-    tb_put(&cert, tbs2.p, tbs2.len);
-    tb_put(&cert, alg.p, alg.len);
-    tb_u8(&cert, DER_BIT_STRING);
-    der_len(&cert, sig.len + 1);
-    tb_u8(&cert, 0); /* no unused bits */
-    tb_put(&cert, sig.p, sig.len);
-    der_wrap(out, DER_SEQUENCE, &cert);
+    att_wbuf_put(&cert, tbs2.p, tbs2.len);
+    att_wbuf_put(&cert, alg.p, alg.len);
+    att_wbuf_u8(&cert, ATT_DER_BIT_STRING);
+    att_wbuf_der_len(&cert, sig.len + 1);
+    att_wbuf_u8(&cert, 0); /* no unused bits */
+    att_wbuf_put(&cert, sig.p, sig.len);
+    att_wbuf_der_wrap(out, ATT_DER_SEQUENCE, &cert);
     rc = out->bad ? -1 : 0;
 out:
     if (rc != 0) {
         fprintf(stderr, "amd_testpki: re-signing a TBS failed\n");
     }
-    tb_free(&cert);
-    tb_free(&sig);
-    tb_free(&tbs2);
-    tb_free(&body);
-    tb_free(&alg);
+    att_wbuf_free(&cert);
+    att_wbuf_free(&sig);
+    att_wbuf_free(&tbs2);
+    att_wbuf_free(&body);
+    att_wbuf_free(&alg);
     return rc;
 }
 
@@ -258,10 +253,10 @@ out:
 static X509 *sign_cert(X509 *x, EVP_PKEY *key, const struct pss *pss)
 {
     unsigned char *tbs = NULL;
-    struct tbuf der = {0};
+    struct att_wbuf der = {0};
     X509 *out = NULL;
     if (X509_sign(x, key, EVP_sha384()) <= 0) { /* the placeholder, see above */
-        ossl_fail("placeholder certificate signature");
+        att_pkix_fail("placeholder certificate signature");
         return NULL;
     }
     int n = i2d_re_X509_tbs(x, &tbs);
@@ -269,23 +264,23 @@ static X509 *sign_cert(X509 *x, EVP_PKEY *key, const struct pss *pss)
         const unsigned char *p = der.p;
         out = d2i_X509(NULL, &p, (long)der.len);
         if (out == NULL || p != der.p + der.len) {
-            ossl_fail("d2i_X509 of the re-signed certificate");
+            att_pkix_fail("d2i_X509 of the re-signed certificate");
             X509_free(out);
             out = NULL;
         }
     }
     OPENSSL_free(tbs);
-    tb_free(&der);
+    att_wbuf_free(&der);
     return out;
 }
 
 static X509_CRL *sign_crl(X509_CRL *crl, EVP_PKEY *key, const struct pss *pss)
 {
     unsigned char *tbs = NULL;
-    struct tbuf der = {0};
+    struct att_wbuf der = {0};
     X509_CRL *out = NULL;
     if (X509_CRL_sign(crl, key, EVP_sha384()) <= 0) {
-        ossl_fail("placeholder CRL signature");
+        att_pkix_fail("placeholder CRL signature");
         return NULL;
     }
     int n = i2d_re_X509_CRL_tbs(crl, &tbs);
@@ -293,13 +288,13 @@ static X509_CRL *sign_crl(X509_CRL *crl, EVP_PKEY *key, const struct pss *pss)
         const unsigned char *p = der.p;
         out = d2i_X509_CRL(NULL, &p, (long)der.len);
         if (out == NULL || p != der.p + der.len) {
-            ossl_fail("d2i_X509_CRL of the re-signed CRL");
+            att_pkix_fail("d2i_X509_CRL of the re-signed CRL");
             X509_CRL_free(out);
             out = NULL;
         }
     }
     OPENSSL_free(tbs);
-    tb_free(&der);
+    att_wbuf_free(&der);
     return out;
 }
 
@@ -359,36 +354,9 @@ void amd_testpki_tcb_bytes(const struct amd_testpki_tcb *tcb, enum amd_testpki_p
 static X509_NAME *amd_name(const char *cn)
 {
     static const char *const keys[] = {"OU", "C", "L", "ST", "O", "CN"};
-    const char *vals[] = {"Engineering", "US", "Santa Clara", "CA", "Advanced Micro Devices", cn};
-    X509_NAME *n = X509_NAME_new();
-    if (n == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (X509_NAME_add_entry_by_txt(n, keys[i], MBSTRING_UTF8, (const unsigned char *)vals[i],
-                                       -1, -1, 0) != 1) {
-            X509_NAME_free(n);
-            return NULL;
-        }
-    }
-    return n;
-}
-
-static int set_time(ASN1_TIME *t, int64_t when)
-{
-    return ASN1_TIME_set(t, (time_t)when) != NULL ? 0 : -1;
-}
-
-static int add_ext_conf(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
-{
-    X509_EXTENSION *ex = X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
-    if (ex == NULL) {
-        ossl_fail(value);
-        return -1;
-    }
-    int ok = X509_add_ext(x, ex, -1);
-    X509_EXTENSION_free(ex);
-    return ok == 1 ? 0 : -1;
+    const char *const vals[] = {
+        "Engineering", "US", "Santa Clara", "CA", "Advanced Micro Devices", cn};
+    return att_pkix_name(keys, vals, 6);
 }
 
 /* A non-critical extension whose extnValue octets are exactly `v` (AMD's hwID is bare bytes,
@@ -406,7 +374,7 @@ static int add_ext_raw(X509 *x, const char *oid, const uint8_t *v, size_t n)
         }
     }
     if (rc != 0) {
-        ossl_fail(oid);
+        att_pkix_fail(oid);
     }
     X509_EXTENSION_free(ex);
     ASN1_OCTET_STRING_free(os);
@@ -435,9 +403,9 @@ static X509 *cert_base(long serial, const char *cn, X509 *issuer, EVP_PKEY *key,
         ASN1_INTEGER_set(X509_get_serialNumber(x), serial) != 1 ||
         X509_set_subject_name(x, subject) != 1 ||
         X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : subject) != 1 ||
-        set_time(X509_getm_notBefore(x), not_before) != 0 ||
-        set_time(X509_getm_notAfter(x), not_after) != 0 || X509_set_pubkey(x, key) != 1) {
-        ossl_fail(cn);
+        att_pkix_set_time(X509_getm_notBefore(x), not_before) != 0 ||
+        att_pkix_set_time(X509_getm_notAfter(x), not_after) != 0 || X509_set_pubkey(x, key) != 1) {
+        att_pkix_fail(cn);
         X509_free(x);
         x = NULL;
     }
@@ -473,16 +441,16 @@ static X509 *make_ca(enum ca_kind kind, size_t product, EVP_PKEY *key, X509 *ark
     X509V3_set_ctx(&ctx, kind == CA_ARK ? x : ark, x, NULL, NULL, 0);
     bool ok;
     if (kind == CA_ARK) {
-        ok = add_ext_conf(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
-             add_ext_conf(x, &ctx, NID_subject_key_identifier, "hash") == 0 &&
-             add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:TRUE") == 0;
+        ok = att_pkix_add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_subject_key_identifier, "hash") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE") == 0;
     } else {
-        ok = add_ext_conf(x, &ctx, NID_subject_key_identifier, "hash") == 0 &&
-             add_ext_conf(x, &ctx, NID_authority_key_identifier, "keyid:always") == 0 &&
-             add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") == 0 &&
-             add_ext_conf(x, &ctx, NID_key_usage, "critical,keyCertSign") == 0;
+        ok = att_pkix_add_ext(x, &ctx, NID_subject_key_identifier, "hash") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign") == 0;
     }
-    if (ok && add_ext_conf(x, &ctx, NID_crl_distribution_points, url) == 0) {
+    if (ok && att_pkix_add_ext(x, &ctx, NID_crl_distribution_points, url) == 0) {
         signed_x = sign_cert(x, kind == CA_ARK ? key : ark_key, pss);
     }
     X509_free(x);
@@ -563,31 +531,33 @@ static int add_leaf_exts(X509 *x, const struct leaf_spec *s)
             continue;
         }
         char oid[48];
-        struct tbuf v = {0};
+        struct att_wbuf v = {0};
         int k = snprintf(oid, sizeof(oid), "1.3.6.1.4.1.3704.1.%s", items[i].arc);
         if (k <= 0 || (size_t)k >= sizeof(oid)) {
             return -1;
         }
         switch (items[i].kind) {
-        case V_INT: der_uint(&v, DER_INTEGER, items[i].v); break;
+        case V_INT: att_wbuf_der_uint(&v, ATT_DER_INTEGER, items[i].v); break;
         case V_PRODUCT: {
             /* A VCEK names the stepping (Milan-B0); a VLEK only the product (Milan). */
             const char *name = s->vlek ? PRODUCTS[s->product].name : PRODUCTS[s->product].vcek_name;
-            der_tlv(&v, DER_IA5, (const uint8_t *)name, strlen(name));
+            att_wbuf_der_tlv(&v, ATT_DER_IA5STRING, (const uint8_t *)name, strlen(name));
             break;
         }
-        case V_CSP: der_tlv(&v, DER_IA5, (const uint8_t *)s->csp_id, strlen(s->csp_id)); break;
+        case V_CSP:
+            att_wbuf_der_tlv(&v, ATT_DER_IA5STRING, (const uint8_t *)s->csp_id, strlen(s->csp_id));
+            break;
         case V_HWID:
             if (s->hwid_der_wrapped) {
-                der_tlv(&v, DER_OCTETS, s->hwid, s->hwid_len);
+                att_wbuf_der_tlv(&v, ATT_DER_OCTET_STRING, s->hwid, s->hwid_len);
             } else {
-                tb_put(&v, s->hwid, s->hwid_len); /* bare bytes, as AMD's (§6.5) */
+                att_wbuf_put(&v, s->hwid, s->hwid_len); /* bare bytes, as AMD's (§6.5) */
             }
             break;
         default: v.bad = true; break;
         }
         int rc = v.bad ? -1 : add_ext_raw(x, oid, v.p, v.len);
-        tb_free(&v);
+        att_wbuf_free(&v);
         if (rc != 0) {
             return -1;
         }
@@ -619,46 +589,12 @@ static X509 *make_leaf(const struct leaf_spec *s, EVP_PKEY *key, X509 *issuer, E
 static X509_CRL *make_crl(X509 *ark, EVP_PKEY *ark_key, int64_t now, X509 *revoked,
                           const struct pss *pss)
 {
-    X509_CRL *crl = X509_CRL_new();
-    X509_CRL *signed_crl = NULL;
-    ASN1_TIME *t = ASN1_TIME_new();
-    ASN1_INTEGER *num = ASN1_INTEGER_new();
-    X509_EXTENSION *ex = NULL;
-    X509V3_CTX ctx;
-    bool ok = false;
-
-    if (crl == NULL || t == NULL || num == NULL ||
-        X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
-        X509_CRL_set_issuer_name(crl, X509_get_subject_name(ark)) != 1 ||
-        set_time(t, now - AMD_TESTPKI_DAY) != 0 || X509_CRL_set1_lastUpdate(crl, t) != 1 ||
-        set_time(t, now + 29 * AMD_TESTPKI_DAY) != 0 || X509_CRL_set1_nextUpdate(crl, t) != 1) {
-        goto out;
+    X509_CRL *crl = att_pkix_crl_new(ark, now - AMD_TESTPKI_DAY, now + 29 * AMD_TESTPKI_DAY,
+                                     &revoked, revoked != NULL ? 1 : 0, now - 2 * AMD_TESTPKI_DAY);
+    X509_CRL *signed_crl = crl != NULL ? sign_crl(crl, ark_key, pss) : NULL;
+    if (crl != NULL && signed_crl == NULL) {
+        att_pkix_fail("CRL signature");
     }
-    if (revoked != NULL) {
-        X509_REVOKED *rev = X509_REVOKED_new();
-        if (rev == NULL ||
-            X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(revoked)) != 1 ||
-            set_time(t, now - 2 * AMD_TESTPKI_DAY) != 0 ||
-            X509_REVOKED_set_revocationDate(rev, t) != 1 || X509_CRL_add0_revoked(crl, rev) != 1) {
-            X509_REVOKED_free(rev);
-            goto out;
-        }
-    }
-    X509V3_set_ctx(&ctx, ark, NULL, NULL, crl, 0);
-    ex = X509V3_EXT_nconf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
-    if (ex == NULL || X509_CRL_add_ext(crl, ex, -1) != 1 || ASN1_INTEGER_set(num, 1) != 1 ||
-        X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1) {
-        goto out;
-    }
-    signed_crl = sign_crl(crl, ark_key, pss);
-    ok = signed_crl != NULL;
-out:
-    if (!ok) {
-        ossl_fail("CRL");
-    }
-    X509_EXTENSION_free(ex);
-    ASN1_INTEGER_free(num);
-    ASN1_TIME_free(t);
     X509_CRL_free(crl);
     return signed_crl;
 }
@@ -700,7 +636,7 @@ static int sign_report(EVP_PKEY *key, uint8_t report[AMD_TESTPKI_REPORT_LEN])
     int rc = -1;
     if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, EVP_sha384(), NULL, key) != 1 ||
         EVP_DigestSign(ctx, der, &der_len, report, AMD_TESTPKI_SIGNED_LEN) != 1) {
-        ossl_fail("report signature");
+        att_pkix_fail("report signature");
         goto out;
     }
     const unsigned char *p = der;
@@ -710,7 +646,7 @@ static int sign_report(EVP_PKEY *key, uint8_t report[AMD_TESTPKI_REPORT_LEN])
                        AMD_TESTPKI_SIG_COMPONENT_LEN) != AMD_TESTPKI_SIG_COMPONENT_LEN ||
         BN_bn2lebinpad(ECDSA_SIG_get0_s(sig), report + AMD_TESTPKI_OFF_SIG_S,
                        AMD_TESTPKI_SIG_COMPONENT_LEN) != AMD_TESTPKI_SIG_COMPONENT_LEN) {
-        ossl_fail("report signature encoding");
+        att_pkix_fail("report signature encoding");
         goto out;
     }
     rc = 0;
@@ -779,53 +715,28 @@ static void fill_report(const struct amd_testpki_opts *o, const struct amd_testp
  * Encodings of the outputs: PEM, DER, the certificate table, the MAA document.
  * ================================================================================ */
 
-static bool pem_append(struct tbuf *b, X509 *x)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    bool ok = bio != NULL && PEM_write_bio_X509(bio, x) == 1;
-    long n = ok ? BIO_get_mem_data(bio, &data) : 0;
-    if (ok && n > 0) {
-        tb_put(b, data, (size_t)n);
-    } else {
-        ok = false;
-        b->bad = true;
-    }
-    BIO_free(bio);
-    return ok;
-}
-
-static char *pem_of(X509 *const *certs, size_t n)
-{
-    struct tbuf b = {0};
-    for (size_t i = 0; i < n; i++) {
-        pem_append(&b, certs[i]);
-    }
-    return tb_take_str(&b);
-}
-
 static bool der_of_cert(X509 *x, struct amd_testpki_blob *out)
 {
     unsigned char *der = NULL;
     int n = i2d_X509(x, &der);
-    struct tbuf b = {0};
+    struct att_wbuf b = {0};
     if (n > 0) {
-        tb_put(&b, der, (size_t)n);
+        att_wbuf_put(&b, der, (size_t)n);
     }
     OPENSSL_free(der);
-    return tb_take_blob(&b, out);
+    return take_blob(&b, out);
 }
 
 static bool der_of_crl(X509_CRL *crl, struct amd_testpki_blob *out)
 {
     unsigned char *der = NULL;
     int n = i2d_X509_CRL(crl, &der);
-    struct tbuf b = {0};
+    struct att_wbuf b = {0};
     if (n > 0) {
-        tb_put(&b, der, (size_t)n);
+        att_wbuf_put(&b, der, (size_t)n);
     }
     OPENSSL_free(der);
-    return tb_take_blob(&b, out);
+    return take_blob(&b, out);
 }
 
 /*
@@ -853,21 +764,21 @@ static bool cert_table(const struct amd_testpki *pki, struct amd_testpki_blob *o
     X509 *certs[3] = {pki->leaf, pki->leaf_issuer, pki->leaf_root};
     const uint8_t *guids[3] = {pki->vlek ? GUID_VLEK : GUID_VCEK, GUID_ASK, GUID_ARK};
     struct amd_testpki_blob der[3] = {{0}};
-    struct tbuf b = {0};
+    struct att_wbuf b = {0};
     bool ok = true;
     size_t off = 4 * AMD_TESTPKI_CERT_TABLE_ENTRY_LEN;
     for (size_t i = 0; i < 3; i++) {
         ok = ok && der_of_cert(certs[i], &der[i]);
     }
     for (size_t i = 0; ok && i < 3; i++) {
-        tb_put(&b, guids[i], 16);
-        tb_u32le(&b, (uint32_t)off);
-        tb_u32le(&b, (uint32_t)der[i].len);
+        att_wbuf_put(&b, guids[i], 16);
+        att_wbuf_u32le(&b, (uint32_t)off);
+        att_wbuf_u32le(&b, (uint32_t)der[i].len);
         off += der[i].len;
     }
-    tb_zero(&b, AMD_TESTPKI_CERT_TABLE_ENTRY_LEN);
+    att_wbuf_zero(&b, AMD_TESTPKI_CERT_TABLE_ENTRY_LEN);
     for (size_t i = 0; ok && i < 3; i++) {
-        tb_put(&b, der[i].p, der[i].len);
+        att_wbuf_put(&b, der[i].p, der[i].len);
     }
     for (size_t i = 0; i < 3; i++) {
         free(der[i].p);
@@ -875,14 +786,14 @@ static bool cert_table(const struct amd_testpki *pki, struct amd_testpki_blob *o
     if (!ok) {
         b.bad = true;
     }
-    return tb_take_blob(&b, out);
+    return take_blob(&b, out);
 }
 
 /* base64url without padding (RFC 4648 §5), NUL-terminated; NULL on failure. */
 static char *b64url(const uint8_t *d, size_t n)
 {
     static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    struct tbuf b = {0};
+    struct att_wbuf b = {0};
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)d[i] << 16;
         size_t left = n - i;
@@ -893,9 +804,9 @@ static char *b64url(const uint8_t *d, size_t n)
             v |= d[i + 2];
         }
         char c[4] = {a[(v >> 18) & 63], a[(v >> 12) & 63], a[(v >> 6) & 63], a[v & 63]};
-        tb_put(&b, c, left > 2 ? 4 : left + 1);
+        att_wbuf_put(&b, c, left > 2 ? 4 : left + 1);
     }
-    return tb_take_str(&b);
+    return att_wbuf_take_str(&b);
 }
 
 /* {"SnpReport": b64url(report), "VcekCertChain": b64url(chain PEM)} (maa-api.md §1.3). */
@@ -925,7 +836,7 @@ static EVP_PKEY *gen_rsa(int bits)
 {
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
     if (k == NULL) {
-        ossl_fail("RSA key generation");
+        att_pkix_fail("RSA key generation");
     }
     return k;
 }
@@ -934,7 +845,7 @@ static EVP_PKEY *gen_p384(void)
 {
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
     if (k == NULL) {
-        ossl_fail("P-384 key generation");
+        att_pkix_fail("P-384 key generation");
     }
     return k;
 }
@@ -1203,12 +1114,12 @@ int amd_testpki_build(const struct amd_testpki_opts *opts, struct amd_testpki *o
     /* ---- Encodings ---- */
     X509 *chain[3] = {pki.leaf, pki.leaf_issuer, pki.leaf_root};
     X509 *kds[2] = {o->vlek ? pki.asvk : pki.ask, pki.ark};
-    pki.ark_pem = pem_of(&pki.ark, 1);
-    pki.ask_pem = pem_of(&pki.ask, 1);
-    pki.asvk_pem = pem_of(&pki.asvk, 1);
-    pki.leaf_pem = pem_of(&pki.leaf, 1);
-    pki.chain_pem = pem_of(chain, 3);
-    pki.kds_chain_pem = pem_of(kds, 2);
+    pki.ark_pem = att_pkix_pem_of(&pki.ark, 1);
+    pki.ask_pem = att_pkix_pem_of(&pki.ask, 1);
+    pki.asvk_pem = att_pkix_pem_of(&pki.asvk, 1);
+    pki.leaf_pem = att_pkix_pem_of(&pki.leaf, 1);
+    pki.chain_pem = att_pkix_pem_of(chain, 3);
+    pki.kds_chain_pem = att_pkix_pem_of(kds, 2);
     if (pki.ark_pem == NULL || pki.ask_pem == NULL || pki.asvk_pem == NULL ||
         pki.leaf_pem == NULL || pki.chain_pem == NULL || pki.kds_chain_pem == NULL ||
         !der_of_cert(pki.ark, &pki.ark_der) || !der_of_cert(pki.ask, &pki.ask_der) ||

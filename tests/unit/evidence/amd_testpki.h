@@ -6,8 +6,9 @@
  * base time of the caller's choice, so tests need no real AMD samples, which expire or cannot
  * be re-signed.
  *
- * Test code only: never linked into attestd. It depends on OpenSSL 3 and jansson, not on
- * libattest, so the CLI in tests/tools/ can use it on its own. Layouts follow
+ * Test code only: never linked into attestd. It uses OpenSSL 3, jansson and the writer of
+ * src/demo/wbuf.h, no verifier code, so a verifier bug cannot hide in the evidence it checks.
+ * Layouts follow
  * docs/reference/amd-sev-snp.md: the report §6.1 (AMD pub. 56860, ATTESTATION_REPORT
  * Structure), POLICY §6.2, the certificate table of an extended report §6.3 (AMD pub. 56421),
  * TCB_VERSION §6.4, the VCEK/VLEK extensions §6.5 (AMD pub. 57230) and the chain §6.6. The

@@ -1,6 +1,6 @@
 /*
  * test_sgx_branches.c - every verification branch the real samples cannot reach, driven by
- * the test PKI (sgx_testpki.h): each TCB status, QE levels and their combination
+ * the test PKI (src/demo/testpki.h): each TCB status, QE levels and their combination
  * (docs/reference/dcap-verification.md §5.1, §5.4), revocation, expired and not-yet-valid
  * collateral, grace, FMSPC / PCE-ID mismatch, QE identity mismatch, and every corrupted signature
  * or binding. Each case asserts the exact error code (one per verification step) or the exact
@@ -12,15 +12,15 @@
 #include "collateral/service.h"
 #include "dcap_fixtures.h"
 #include "evidence/intel/verify.h"
-#include "sgx_testpki.h"
+#include "demo/testpki.h"
 
-#define DAY SGX_TESTPKI_DAY
+#define DAY ATT_TESTPKI_DAY
 
 /* Build a PKI with `o`, load its collateral and quote as attestd does, verify at `at`. */
-static att_err run_at(const struct sgx_testpki_opts *o, int64_t at_offset, int64_t grace,
+static att_err run_at(const struct att_testpki_opts *o, int64_t at_offset, int64_t grace,
                       struct att_intel_verdict *v, char *msg, size_t msg_len)
 {
-    struct sgx_testpki pki;
+    struct att_testpki pki;
     struct att_dcap_trust *trust = NULL;
     struct att_dcap_bundle b;
     struct att_intel_inputs in;
@@ -28,7 +28,7 @@ static att_err run_at(const struct sgx_testpki_opts *o, int64_t at_offset, int64
     struct att_dcap_item *pck = NULL;
     att_err rc;
 
-    assert_int_equal(sgx_testpki_build(o, &pki), 0);
+    assert_int_equal(att_testpki_build(o, &pki), 0);
     memset(&b, 0, sizeof(b));
     memset(&in, 0, sizeof(in));
     EXPECT_OK(att_dcap_trust_from_pem(pki.root_pem, strlen(pki.root_pem), &trust, msg, msg_len));
@@ -49,17 +49,17 @@ static att_err run_at(const struct sgx_testpki_opts *o, int64_t at_offset, int64
     att_intel_inputs_release(&in);
     att_dcap_bundle_cleanup(&b);
     att_dcap_trust_free(trust);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
     return rc;
 }
 
-static att_err run(const struct sgx_testpki_opts *o, struct att_intel_verdict *v, char *msg,
+static att_err run(const struct att_testpki_opts *o, struct att_intel_verdict *v, char *msg,
                    size_t msg_len)
 {
     return run_at(o, 0, 0, v, msg, msg_len);
 }
 
-static void expect_code(const struct sgx_testpki_opts *o, att_err want, const char *msg_part)
+static void expect_code(const struct att_testpki_opts *o, att_err want, const char *msg_part)
 {
     struct att_intel_verdict v;
     char msg[256] = "";
@@ -72,7 +72,7 @@ static void expect_code(const struct sgx_testpki_opts *o, att_err want, const ch
     }
 }
 
-static void expect_verdict(const struct sgx_testpki_opts *o, enum att_tcb_status status,
+static void expect_verdict(const struct att_testpki_opts *o, enum att_tcb_status status,
                            const char *advisories)
 {
     struct att_intel_verdict v;
@@ -95,7 +95,7 @@ static void expect_verdict(const struct sgx_testpki_opts *o, enum att_tcb_status
 static void test_up_to_date(void **state)
 {
     (void)state;
-    struct sgx_testpki_opts o = {0};
+    struct att_testpki_opts o = {0};
     expect_verdict(&o, ATT_TCB_UP_TO_DATE, "");
     o.pck_ca_platform = true; /* the Platform CA and its CRL */
     expect_verdict(&o, ATT_TCB_UP_TO_DATE, "");
@@ -124,14 +124,14 @@ static void test_each_platform_status(void **state)
         {"OutOfDateConfigurationNeeded", ATT_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED, ""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct sgx_testpki_opts o = {0};
-        o.comp_svn = sgx_testpki_status_svn(cases[i].name);
+        struct att_testpki_opts o = {0};
+        o.comp_svn = att_testpki_status_svn(cases[i].name);
         expect_verdict(&o, cases[i].status, cases[i].advisories);
     }
-    struct sgx_testpki_opts o = {0};
-    o.comp_svn = sgx_testpki_status_svn("Revoked");
+    struct att_testpki_opts o = {0};
+    o.comp_svn = att_testpki_status_svn("Revoked");
     expect_code(&o, ATT_ERR_TCB_REVOKED, "Revoked level");
-    o.comp_svn = sgx_testpki_status_svn("below");
+    o.comp_svn = att_testpki_status_svn("below");
     expect_code(&o, ATT_ERR_TCB_NOT_SUPPORTED, "below every TCB level");
 }
 
@@ -139,7 +139,7 @@ static void test_each_platform_status(void **state)
 static void test_components_compared_one_by_one(void **state)
 {
     (void)state;
-    struct sgx_testpki_opts o = {0};
+    struct att_testpki_opts o = {0};
     o.comp_override_index = 3;
     o.comp_override_svn = 7; /* the others 10: the first level all reach is svn 7 */
     expect_verdict(&o, ATT_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED,
@@ -158,14 +158,14 @@ static void test_components_compared_one_by_one(void **state)
 static void test_qe_levels(void **state)
 {
     (void)state;
-    struct sgx_testpki_opts o = {0};
+    struct att_testpki_opts o = {0};
     o.qe_isvsvn = 7; /* at or above 6: the OutOfDate QE level */
     expect_verdict(&o, ATT_TCB_OUT_OF_DATE, "INTEL-SA-00615");
-    o.comp_svn = sgx_testpki_status_svn("SWHardeningNeeded");
+    o.comp_svn = att_testpki_status_svn("SWHardeningNeeded");
     expect_verdict(&o, ATT_TCB_OUT_OF_DATE, "INTEL-SA-00615");
-    o.comp_svn = sgx_testpki_status_svn("ConfigurationNeeded");
+    o.comp_svn = att_testpki_status_svn("ConfigurationNeeded");
     expect_verdict(&o, ATT_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED, "INTEL-SA-00615");
-    o.comp_svn = sgx_testpki_status_svn("ConfigurationAndSWHardeningNeeded");
+    o.comp_svn = att_testpki_status_svn("ConfigurationAndSWHardeningNeeded");
     expect_verdict(&o, ATT_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED, "INTEL-SA-00289,INTEL-SA-00615");
     o.comp_svn = 0;
     o.qe_isvsvn = 2;
@@ -177,7 +177,7 @@ static void test_qe_levels(void **state)
 static void test_revocation(void **state)
 {
     (void)state;
-    struct sgx_testpki_opts o = {0};
+    struct att_testpki_opts o = {0};
     o.revoke_pck = true;
     expect_code(&o, ATT_ERR_PCK_REVOKED, "PCK CRL");
     o.pck_ca_platform = true;
@@ -198,15 +198,15 @@ static void test_dates(void **state)
         size_t field;
         const char *name;
     } items[] = {
-        {offsetof(struct sgx_testpki_opts, tcb_info_date_shift), "TCB info"},
-        {offsetof(struct sgx_testpki_opts, qe_identity_date_shift), "QE identity"},
-        {offsetof(struct sgx_testpki_opts, root_crl_date_shift), "Root CA CRL"},
-        {offsetof(struct sgx_testpki_opts, pck_crl_date_shift), "PCK CRL"},
+        {offsetof(struct att_testpki_opts, tcb_info_date_shift), "TCB info"},
+        {offsetof(struct att_testpki_opts, qe_identity_date_shift), "QE identity"},
+        {offsetof(struct att_testpki_opts, root_crl_date_shift), "Root CA CRL"},
+        {offsetof(struct att_testpki_opts, pck_crl_date_shift), "PCK CRL"},
     };
     struct att_intel_verdict v;
     char msg[256];
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
-        struct sgx_testpki_opts o = {0};
+        struct att_testpki_opts o = {0};
         int64_t *shift = (int64_t *)((char *)&o + items[i].field);
         *shift = -40 * DAY; /* window now-41d .. now-11d: expired */
         expect_code(&o, ATT_ERR_COLLATERAL_EXPIRED, items[i].name);
@@ -217,7 +217,7 @@ static void test_dates(void **state)
         EXPECT_ERR(run_at(&o, 0, 100 * DAY, &v, msg, sizeof(msg)),
                    ATT_ERR_COLLATERAL_NOT_YET_VALID);
     }
-    struct sgx_testpki_opts o = {0};
+    struct att_testpki_opts o = {0};
     o.pck_cert_date_shift = -400 * DAY;
     expect_code(&o, ATT_ERR_CERT_EXPIRED, "PCK certificate chain");
     EXPECT_ERR(run_at(&o, 0, 365 * DAY, &v, msg, sizeof(msg)), ATT_ERR_CERT_EXPIRED);
@@ -229,7 +229,7 @@ static void test_tcb_info_must_fit(void **state)
 {
     (void)state;
     static const uint8_t other[6] = {0x00, 0x60, 0x6A, 0x00, 0x00, 0x00};
-    struct sgx_testpki_opts o = {0};
+    struct att_testpki_opts o = {0};
     o.tcb_info_fmspc = other;
     expect_code(&o, ATT_ERR_FMSPC_MISMATCH,
                 "PCK FMSPC 00906ED50000 differs from the TCB info FMSPC 00606A000000");
@@ -241,7 +241,7 @@ static void test_tcb_info_must_fit(void **state)
 static void test_qe_identity_mismatch(void **state)
 {
     (void)state;
-    struct sgx_testpki_opts o = {0};
+    struct att_testpki_opts o = {0};
     o.qe_identity_mrsigner_wrong = true;
     expect_code(&o, ATT_ERR_QE_IDENTITY_MISMATCH, "MRSIGNER");
     o.qe_identity_mrsigner_wrong = false;
@@ -255,25 +255,25 @@ static void test_qe_identity_mismatch(void **state)
 static void test_signatures_and_bindings(void **state)
 {
     (void)state;
-    struct sgx_testpki_opts o = {0};
+    struct att_testpki_opts o = {0};
     o.corrupt_qe_report_data = true;
     expect_code(&o, ATT_ERR_QE_REPORT_DATA, "SHA-256(attestation key || QE auth data)");
-    o = (struct sgx_testpki_opts){0};
+    o = (struct att_testpki_opts){0};
     o.corrupt_qe_report_sig = true;
     expect_code(&o, ATT_ERR_QE_REPORT_SIGNATURE, "PCK certificate's key");
-    o = (struct sgx_testpki_opts){0};
+    o = (struct att_testpki_opts){0};
     o.corrupt_quote_sig = true;
     expect_code(&o, ATT_ERR_QUOTE_SIGNATURE, "attestation key");
-    o = (struct sgx_testpki_opts){0};
+    o = (struct att_testpki_opts){0};
     o.corrupt_tcb_info_sig = true;
     expect_code(&o, ATT_ERR_TCB_INFO_SIGNATURE, "TCB info signature");
-    o = (struct sgx_testpki_opts){0};
+    o = (struct att_testpki_opts){0};
     o.corrupt_qe_identity_sig = true;
     expect_code(&o, ATT_ERR_QE_IDENTITY_SIGNATURE, "QE identity signature");
-    o = (struct sgx_testpki_opts){0};
+    o = (struct att_testpki_opts){0};
     o.tcb_info_untrusted_signer = true;
     expect_code(&o, ATT_ERR_ROOT_UNTRUSTED, "TCB info certificates");
-    o = (struct sgx_testpki_opts){0};
+    o = (struct att_testpki_opts){0};
     o.qe_identity_untrusted_signer = true;
     expect_code(&o, ATT_ERR_ROOT_UNTRUSTED, "QE identity certificates");
 }

@@ -1,5 +1,5 @@
 /*
- * test_sgx_testpki.c - the test PKI (sgx_testpki.c) checked with OpenSSL and jansson directly,
+ * test_sgx_testpki.c - the test PKI (src/demo/testpki.c) checked with OpenSSL and jansson directly,
  * never with attestd's verifier: every default artefact verifies, and each knob breaks exactly
  * the check it names. The checks read only what a verifier sees (quote bytes, bundle JSON,
  * root PEM). Also: the PCK leaf's SGX extension has the DER shape of the real PCKs in sgx01
@@ -26,10 +26,10 @@
 
 #include "collateral/bundle.h"
 #include "evidence/intel/quote.h"
-#include "sgx_testpki.h"
+#include "demo/testpki.h"
 
 #define NOW ((int64_t)1767225600) /* 2026-01-01T00:00:00Z */
-#define DAY SGX_TESTPKI_DAY
+#define DAY ATT_TESTPKI_DAY
 
 /* ================================================================================
  * Small helpers
@@ -400,7 +400,7 @@ static const uint8_t INTEL_VENDOR[16] = {0x93, 0x9A, 0x72, 0x33, 0xF7, 0x9C, 0x4
 
 /* TDX quote v4/v5 (docs/reference/intel-quotes.md §2.1, §2.4, §2.5): every declared size consumed
  * exactly, type 6 wrapping type 5; the offsets found are the ones the PKI reports. */
-static void view_open_tdx(const struct sgx_testpki *pki, struct view *v)
+static void view_open_tdx(const struct att_testpki *pki, struct view *v)
 {
     const uint8_t *q = v->q;
     assert_int_equal(rd16(q + 2), 2);
@@ -408,18 +408,18 @@ static void view_open_tdx(const struct sgx_testpki *pki, struct view *v)
     assert_int_equal(rd32(q + 8), 0); /* reserved in sgx_quote4_header_t */
     assert_memory_equal(q + 12, INTEL_VENDOR, 16);
     v->tdx = true;
-    size_t body_off = SGX_TESTPKI_V4_OFF_BODY;
+    size_t body_off = ATT_TESTPKI_V4_OFF_BODY;
     if (v->version == 4) {
         v->body_type = 2;
-        v->body_len = SGX_TESTPKI_TD10_BODY_LEN;
+        v->body_len = ATT_TESTPKI_TD10_BODY_LEN;
         v->body_framing_ok = true;
     } else {
         assert_int_equal(v->version, 5);
-        v->body_type = rd16(q + SGX_TESTPKI_V5_OFF_BODY_TYPE);
-        v->body_len = rd32(q + SGX_TESTPKI_V5_OFF_BODY_SIZE);
-        body_off = SGX_TESTPKI_V5_OFF_BODY;
-        v->body_framing_ok = (v->body_type == 2 && v->body_len == SGX_TESTPKI_TD10_BODY_LEN) ||
-                             (v->body_type == 3 && v->body_len == SGX_TESTPKI_TD15_BODY_LEN);
+        v->body_type = rd16(q + ATT_TESTPKI_V5_OFF_BODY_TYPE);
+        v->body_len = rd32(q + ATT_TESTPKI_V5_OFF_BODY_SIZE);
+        body_off = ATT_TESTPKI_V5_OFF_BODY;
+        v->body_framing_ok = (v->body_type == 2 && v->body_len == ATT_TESTPKI_TD10_BODY_LEN) ||
+                             (v->body_type == 3 && v->body_len == ATT_TESTPKI_TD15_BODY_LEN);
     }
     v->body = q + body_off;
     v->signed_len = body_off + v->body_len;
@@ -437,7 +437,7 @@ static void view_open_tdx(const struct sgx_testpki *pki, struct view *v)
     v->qe_report = c;
     v->qe_sig = c + 384;
     v->auth_len = rd16(c + 448);
-    assert_int_equal(v->auth_len, SGX_TESTPKI_QE_AUTH_LEN);
+    assert_int_equal(v->auth_len, ATT_TESTPKI_QE_AUTH_LEN);
     v->auth = c + 450;
     size_t inner = 450 + v->auth_len;
     assert_int_equal(rd16(c + inner), 5);
@@ -445,7 +445,7 @@ static void view_open_tdx(const struct sgx_testpki *pki, struct view *v)
     assert_int_equal(inner + 6 + v->cert_len, m); /* the inner structure ends exactly at M */
     v->cert = (const char *)c + inner + 6;
     /* The layout the PKI reports is the one parsed. */
-    const struct sgx_testpki_offsets *o = &pki->off;
+    const struct att_testpki_offsets *o = &pki->off;
     assert_int_equal(o->body, body_off);
     assert_int_equal(o->body_len, v->body_len);
     assert_int_equal(o->signed_len, v->signed_len);
@@ -462,13 +462,13 @@ static void view_open_tdx(const struct sgx_testpki *pki, struct view *v)
     assert_int_equal(o->pck_cert_data, s0 + 0x86 + inner + 6);
 }
 
-static void view_open(const struct sgx_testpki *pki, struct view *v)
+static void view_open(const struct att_testpki *pki, struct view *v)
 {
     memset(v, 0, sizeof(*v));
     const uint8_t *q = pki->quote;
     v->q = q;
     v->q_len = pki->quote_len;
-    assert_true(v->q_len > SGX_TESTPKI_OFF_CERT_DATA);
+    assert_true(v->q_len > ATT_TESTPKI_OFF_CERT_DATA);
     v->version = rd16(q);
     assert_int_equal(v->version, pki->quote_version);
     if (v->version != 3) {
@@ -479,39 +479,39 @@ static void view_open(const struct sgx_testpki *pki, struct view *v)
         assert_int_equal(rd32(q + 4), 0);
         assert_memory_equal(q + 12, INTEL_VENDOR, 16);
         v->body_type = 1;
-        v->body_len = SGX_TESTPKI_BODY_LEN;
+        v->body_len = ATT_TESTPKI_BODY_LEN;
         v->body_framing_ok = true;
-        v->signed_len = SGX_TESTPKI_SIGNED_LEN;
-        v->body = q + SGX_TESTPKI_OFF_BODY;
+        v->signed_len = ATT_TESTPKI_SIGNED_LEN;
+        v->body = q + ATT_TESTPKI_OFF_BODY;
         /* Signature data (§1.3), declared lengths consumed exactly. */
-        uint32_t sig_len = rd32(q + SGX_TESTPKI_OFF_SIG_LEN);
-        assert_int_equal((size_t)sig_len + SGX_TESTPKI_OFF_QUOTE_SIG, v->q_len);
-        v->quote_sig = q + SGX_TESTPKI_OFF_QUOTE_SIG;
-        v->att_key = q + SGX_TESTPKI_OFF_ATT_KEY;
-        v->qe_report = q + SGX_TESTPKI_OFF_QE_REPORT;
-        v->qe_sig = q + SGX_TESTPKI_OFF_QE_REPORT_SIG;
-        v->auth_len = rd16(q + SGX_TESTPKI_OFF_QE_AUTH_LEN);
-        assert_int_equal(v->auth_len, SGX_TESTPKI_QE_AUTH_LEN);
-        v->auth = q + SGX_TESTPKI_OFF_QE_AUTH_LEN + 2;
-        assert_int_equal(rd16(q + SGX_TESTPKI_OFF_CERT_TYPE), 5);
-        v->cert_len = rd32(q + SGX_TESTPKI_OFF_CERT_LEN);
-        assert_int_equal(SGX_TESTPKI_OFF_CERT_DATA + v->cert_len, v->q_len);
-        v->cert = (const char *)q + SGX_TESTPKI_OFF_CERT_DATA;
-        const struct sgx_testpki_offsets *o = &pki->off;
-        assert_int_equal(o->body, SGX_TESTPKI_OFF_BODY);
-        assert_int_equal(o->body_len, SGX_TESTPKI_BODY_LEN);
-        assert_int_equal(o->signed_len, SGX_TESTPKI_SIGNED_LEN);
-        assert_int_equal(o->sig_len, SGX_TESTPKI_OFF_SIG_LEN);
-        assert_int_equal(o->quote_sig, SGX_TESTPKI_OFF_QUOTE_SIG);
-        assert_int_equal(o->att_key, SGX_TESTPKI_OFF_ATT_KEY);
-        assert_int_equal(o->qe_report, SGX_TESTPKI_OFF_QE_REPORT);
-        assert_int_equal(o->qe_report_sig, SGX_TESTPKI_OFF_QE_REPORT_SIG);
-        assert_int_equal(o->qe_auth_len, SGX_TESTPKI_OFF_QE_AUTH_LEN);
-        assert_int_equal(o->cert_type, SGX_TESTPKI_OFF_CERT_TYPE);
-        assert_int_equal(o->pck_cert_type, SGX_TESTPKI_OFF_CERT_TYPE);
-        assert_int_equal(o->cert_len, SGX_TESTPKI_OFF_CERT_LEN);
-        assert_int_equal(o->pck_cert_len, SGX_TESTPKI_OFF_CERT_LEN);
-        assert_int_equal(o->pck_cert_data, SGX_TESTPKI_OFF_CERT_DATA);
+        uint32_t sig_len = rd32(q + ATT_TESTPKI_OFF_SIG_LEN);
+        assert_int_equal((size_t)sig_len + ATT_TESTPKI_OFF_QUOTE_SIG, v->q_len);
+        v->quote_sig = q + ATT_TESTPKI_OFF_QUOTE_SIG;
+        v->att_key = q + ATT_TESTPKI_OFF_ATT_KEY;
+        v->qe_report = q + ATT_TESTPKI_OFF_QE_REPORT;
+        v->qe_sig = q + ATT_TESTPKI_OFF_QE_REPORT_SIG;
+        v->auth_len = rd16(q + ATT_TESTPKI_OFF_QE_AUTH_LEN);
+        assert_int_equal(v->auth_len, ATT_TESTPKI_QE_AUTH_LEN);
+        v->auth = q + ATT_TESTPKI_OFF_QE_AUTH_LEN + 2;
+        assert_int_equal(rd16(q + ATT_TESTPKI_OFF_CERT_TYPE), 5);
+        v->cert_len = rd32(q + ATT_TESTPKI_OFF_CERT_LEN);
+        assert_int_equal(ATT_TESTPKI_OFF_CERT_DATA + v->cert_len, v->q_len);
+        v->cert = (const char *)q + ATT_TESTPKI_OFF_CERT_DATA;
+        const struct att_testpki_offsets *o = &pki->off;
+        assert_int_equal(o->body, ATT_TESTPKI_OFF_BODY);
+        assert_int_equal(o->body_len, ATT_TESTPKI_BODY_LEN);
+        assert_int_equal(o->signed_len, ATT_TESTPKI_SIGNED_LEN);
+        assert_int_equal(o->sig_len, ATT_TESTPKI_OFF_SIG_LEN);
+        assert_int_equal(o->quote_sig, ATT_TESTPKI_OFF_QUOTE_SIG);
+        assert_int_equal(o->att_key, ATT_TESTPKI_OFF_ATT_KEY);
+        assert_int_equal(o->qe_report, ATT_TESTPKI_OFF_QE_REPORT);
+        assert_int_equal(o->qe_report_sig, ATT_TESTPKI_OFF_QE_REPORT_SIG);
+        assert_int_equal(o->qe_auth_len, ATT_TESTPKI_OFF_QE_AUTH_LEN);
+        assert_int_equal(o->cert_type, ATT_TESTPKI_OFF_CERT_TYPE);
+        assert_int_equal(o->pck_cert_type, ATT_TESTPKI_OFF_CERT_TYPE);
+        assert_int_equal(o->cert_len, ATT_TESTPKI_OFF_CERT_LEN);
+        assert_int_equal(o->pck_cert_len, ATT_TESTPKI_OFF_CERT_LEN);
+        assert_int_equal(o->pck_cert_data, ATT_TESTPKI_OFF_CERT_DATA);
     }
     size_t pem_len = v->cert_len;
     if (pem_len > 0 && v->cert[pem_len - 1] == '\0') {
@@ -752,7 +752,7 @@ static bool masked_equal(const uint8_t *report, const char *mask_hex, const char
  */
 static unsigned check_module(const json_t *tcb_info, const uint8_t *td, char *module_level)
 {
-    const uint8_t *svn = td + SGX_TESTPKI_T_TEE_TCB_SVN;
+    const uint8_t *svn = td + ATT_TESTPKI_T_TEE_TCB_SVN;
     const json_t *m = json_object_get(tcb_info, "tdxModule");
     unsigned mask = 0;
     snprintf(module_level, 48, "%s", "n/a");
@@ -766,13 +766,13 @@ static unsigned check_module(const json_t *tcb_info, const uint8_t *td, char *mo
     assert_non_null(m);
     uint8_t mrsigner[48];
     assert_true(unhex(jstr(m, "mrsigner"), mrsigner, 48));
-    if (memcmp(mrsigner, td + SGX_TESTPKI_T_MRSIGNERSEAM, 48) != 0) {
+    if (memcmp(mrsigner, td + ATT_TESTPKI_T_MRSIGNERSEAM, 48) != 0) {
         mask |= F_MODULE_MRSIGNER;
     }
     static const uint8_t zero[8];
-    if (!masked_equal(td + SGX_TESTPKI_T_SEAMATTRIBUTES, jstr(m, "attributesMask"),
+    if (!masked_equal(td + ATT_TESTPKI_T_SEAMATTRIBUTES, jstr(m, "attributesMask"),
                       jstr(m, "attributes"), 8) ||
-        memcmp(td + SGX_TESTPKI_T_SEAMATTRIBUTES, zero, 8) != 0) {
+        memcmp(td + ATT_TESTPKI_T_SEAMATTRIBUTES, zero, 8) != 0) {
         mask |= F_MODULE_ATTR;
     }
     if (svn[1] != 0) {
@@ -788,7 +788,7 @@ static unsigned check_module(const json_t *tcb_info, const uint8_t *td, char *mo
 /* Run every check at `now`; the mask of failures. status/qe_level/module_level (>= 48 bytes,
  * module_level may be NULL) get the platform, QE and TDX module level names ("none" below
  * every level; module "n/a" for SGX or TEE_TCB_SVN[1] == 0, "mismatch" without identity). */
-static unsigned check_all_ex(const struct sgx_testpki *pki, int64_t now, char *status,
+static unsigned check_all_ex(const struct att_testpki *pki, int64_t now, char *status,
                              char *qe_level, char *module_level)
 {
     struct view v;
@@ -807,17 +807,17 @@ static unsigned check_all_ex(const struct sgx_testpki *pki, int64_t now, char *s
     }
     EVP_PKEY_free(att);
     /* QE report signature with the PCK leaf key. */
-    if (!verify_rs(X509_get0_pubkey(v.leaf), v.qe_report, SGX_TESTPKI_BODY_LEN, v.qe_sig)) {
+    if (!verify_rs(X509_get0_pubkey(v.leaf), v.qe_report, ATT_TESTPKI_BODY_LEN, v.qe_sig)) {
         mask |= F_QE_SIG;
     }
     /* QE REPORTDATA binding. */
-    uint8_t in[64 + SGX_TESTPKI_QE_AUTH_LEN];
+    uint8_t in[64 + ATT_TESTPKI_QE_AUTH_LEN];
     uint8_t want[64] = {0};
     unsigned int md_len = 0;
     memcpy(in, v.att_key, 64);
     memcpy(in + 64, v.auth, v.auth_len);
     assert_int_equal(EVP_Digest(in, sizeof(in), want, &md_len, EVP_sha256(), NULL), 1);
-    if (memcmp(v.qe_report + SGX_TESTPKI_B_REPORTDATA, want, 64) != 0) {
+    if (memcmp(v.qe_report + ATT_TESTPKI_B_REPORTDATA, want, 64) != 0) {
         mask |= F_QE_BINDING;
     }
     /* CRL signatures. */
@@ -884,7 +884,7 @@ static unsigned check_all_ex(const struct sgx_testpki *pki, int64_t now, char *s
         mask |= F_PCEID;
     }
     const char *st = td_body && tcb_id_ok
-                         ? tdx_tcb_status(tcb_info, &pv, v.body + SGX_TESTPKI_T_TEE_TCB_SVN)
+                         ? tdx_tcb_status(tcb_info, &pv, v.body + ATT_TESTPKI_T_TEE_TCB_SVN)
                          : tcb_status(tcb_info, &pv);
     snprintf(status, 48, "%s", st);
     if (td_body && tcb_id_ok) {
@@ -895,29 +895,29 @@ static unsigned check_all_ex(const struct sgx_testpki *pki, int64_t now, char *s
     }
     /* QE report against the QE identity (§5 step 10). */
     const uint8_t *qr = v.qe_report;
-    if (!masked_equal(qr + SGX_TESTPKI_B_MISCSELECT, jstr(qe_id, "miscselectMask"),
+    if (!masked_equal(qr + ATT_TESTPKI_B_MISCSELECT, jstr(qe_id, "miscselectMask"),
                       jstr(qe_id, "miscselect"), 4)) {
         mask |= F_QEID_MISC;
     }
-    if (!masked_equal(qr + SGX_TESTPKI_B_ATTRIBUTES, jstr(qe_id, "attributesMask"),
+    if (!masked_equal(qr + ATT_TESTPKI_B_ATTRIBUTES, jstr(qe_id, "attributesMask"),
                       jstr(qe_id, "attributes"), 16)) {
         mask |= F_QEID_ATTR;
     }
     uint8_t mrsigner[32];
     assert_true(unhex(jstr(qe_id, "mrsigner"), mrsigner, 32));
-    if (memcmp(mrsigner, qr + SGX_TESTPKI_B_MRSIGNER, 32) != 0) {
+    if (memcmp(mrsigner, qr + ATT_TESTPKI_B_MRSIGNER, 32) != 0) {
         mask |= F_QEID_MRSIGNER;
     }
-    if (jint(qe_id, "isvprodid") != rd16(qr + SGX_TESTPKI_B_ISVPRODID)) {
+    if (jint(qe_id, "isvprodid") != rd16(qr + ATT_TESTPKI_B_ISVPRODID)) {
         mask |= F_QEID_PRODID;
     }
-    const char *qst = qe_status(qe_id, rd16(qr + SGX_TESTPKI_B_ISVSVN));
+    const char *qst = qe_status(qe_id, rd16(qr + ATT_TESTPKI_B_ISVSVN));
     snprintf(qe_level, 48, "%s", qst);
     if (strcmp(qst, "UpToDate") != 0) {
         mask |= F_QE_LEVEL;
     }
-    if (td_body ? (rd64(v.body + SGX_TESTPKI_T_TDATTRIBUTES) & 0x1) != 0
-                : !v.tdx && (rd64(v.body + SGX_TESTPKI_B_ATTRIBUTES) & 0x2) != 0) {
+    if (td_body ? (rd64(v.body + ATT_TESTPKI_T_TDATTRIBUTES) & 0x1) != 0
+                : !v.tdx && (rd64(v.body + ATT_TESTPKI_B_ATTRIBUTES) & 0x2) != 0) {
         mask |= F_DEBUG;
     }
     json_decref(tcb_info);
@@ -926,19 +926,19 @@ static unsigned check_all_ex(const struct sgx_testpki *pki, int64_t now, char *s
     return mask;
 }
 
-static unsigned check_all(const struct sgx_testpki *pki, int64_t now, char *status, char *qe_level)
+static unsigned check_all(const struct att_testpki *pki, int64_t now, char *status, char *qe_level)
 {
     return check_all_ex(pki, now, status, qe_level, NULL);
 }
 
-static void build(const struct sgx_testpki_opts *o, struct sgx_testpki *pki)
+static void build(const struct att_testpki_opts *o, struct att_testpki *pki)
 {
-    if (sgx_testpki_build(o, pki) != 0) {
-        fail_msg("sgx_testpki_build failed");
+    if (att_testpki_build(o, pki) != 0) {
+        fail_msg("att_testpki_build failed");
     }
 }
 
-static void expect_mask(const struct sgx_testpki *pki, int64_t now, unsigned want, const char *what)
+static void expect_mask(const struct att_testpki *pki, int64_t now, unsigned want, const char *what)
 {
     char status[48];
     char qe_level[48];
@@ -959,8 +959,8 @@ static void expect_mask(const struct sgx_testpki *pki, int64_t now, unsigned wan
 static void test_default_is_valid(void **state)
 {
     (void)state;
-    struct sgx_testpki_opts o = {.now = NOW};
-    struct sgx_testpki pki;
+    struct att_testpki_opts o = {.now = NOW};
+    struct att_testpki pki;
     build(&o, &pki);
     char status[48];
     char qe_level[48];
@@ -974,21 +974,21 @@ static void test_default_is_valid(void **state)
     expect_mask(&pki, NOW + 30 * DAY,
                 F_TCB_DATES | F_QEID_DATES | F_PCK_CHAIN | F_TCB_CHAIN | F_QEID_CHAIN,
                 "after nextUpdate");
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 }
 
 static void test_default_contents(void **state)
 {
     (void)state;
-    struct sgx_testpki_opts o = {.now = NOW};
-    struct sgx_testpki pki;
+    struct att_testpki_opts o = {.now = NOW};
+    struct att_testpki pki;
     build(&o, &pki);
     struct view v;
     view_open(&pki, &v);
     const uint8_t *q = pki.quote;
     /* Header: QE and PCE SVNs, QE-ID in user_data then 4 zero bytes. */
-    assert_int_equal(rd16(q + 8), SGX_TESTPKI_QE_ISVSVN);
-    assert_int_equal(rd16(q + 10), SGX_TESTPKI_PCESVN);
+    assert_int_equal(rd16(q + 8), ATT_TESTPKI_QE_ISVSVN);
+    assert_int_equal(rd16(q + 10), ATT_TESTPKI_PCESVN);
     static const uint8_t zero[64];
     assert_memory_equal(q + 0x2C, zero, 4);
     /* Body defaults. */
@@ -996,18 +996,18 @@ static void test_default_contents(void **state)
     uint8_t s51[32];
     memset(e1, 0xE1, 32);
     memset(s51, 0x51, 32);
-    assert_memory_equal(v.body + SGX_TESTPKI_B_MRENCLAVE, e1, 32);
-    assert_memory_equal(v.body + SGX_TESTPKI_B_MRSIGNER, s51, 32);
-    assert_memory_equal(v.body + SGX_TESTPKI_B_REPORTDATA, zero, 64);
-    assert_memory_equal(v.body + SGX_TESTPKI_B_CONFIGID, zero, 64);
-    assert_int_equal(rd64(v.body + SGX_TESTPKI_B_ATTRIBUTES), SGX_TESTPKI_ATTR_FLAGS);
-    assert_int_equal(rd64(v.body + SGX_TESTPKI_B_ATTRIBUTES + 8), SGX_TESTPKI_ATTR_XFRM);
+    assert_memory_equal(v.body + ATT_TESTPKI_B_MRENCLAVE, e1, 32);
+    assert_memory_equal(v.body + ATT_TESTPKI_B_MRSIGNER, s51, 32);
+    assert_memory_equal(v.body + ATT_TESTPKI_B_REPORTDATA, zero, 64);
+    assert_memory_equal(v.body + ATT_TESTPKI_B_CONFIGID, zero, 64);
+    assert_int_equal(rd64(v.body + ATT_TESTPKI_B_ATTRIBUTES), ATT_TESTPKI_ATTR_FLAGS);
+    assert_int_equal(rd64(v.body + ATT_TESTPKI_B_ATTRIBUTES + 8), ATT_TESTPKI_ATTR_XFRM);
     /* QE report: prodid 1, isvsvn 8, flags 0x15. */
-    assert_int_equal(rd16(v.qe_report + SGX_TESTPKI_B_ISVPRODID), 1);
-    assert_int_equal(rd16(v.qe_report + SGX_TESTPKI_B_ISVSVN), 8);
-    assert_int_equal(rd64(v.qe_report + SGX_TESTPKI_B_ATTRIBUTES), 0x15);
-    assert_memory_equal(v.qe_report + SGX_TESTPKI_B_MRSIGNER, pki.qe_mrsigner, 32);
-    assert_memory_equal(v.qe_report + SGX_TESTPKI_B_REPORTDATA + 32, zero, 32);
+    assert_int_equal(rd16(v.qe_report + ATT_TESTPKI_B_ISVPRODID), 1);
+    assert_int_equal(rd16(v.qe_report + ATT_TESTPKI_B_ISVSVN), 8);
+    assert_int_equal(rd64(v.qe_report + ATT_TESTPKI_B_ATTRIBUTES), 0x15);
+    assert_memory_equal(v.qe_report + ATT_TESTPKI_B_MRSIGNER, pki.qe_mrsigner, 32);
+    assert_memory_equal(v.qe_report + ATT_TESTPKI_B_REPORTDATA + 32, zero, 32);
     /* The attestation key in the quote is attest_key. */
     EVP_PKEY *att = key_from_xy(v.att_key);
     assert_int_equal(EVP_PKEY_eq(att, pki.attest_key), 1);
@@ -1045,7 +1045,7 @@ static void test_default_contents(void **state)
     assert_memory_equal(pki.fmspc, fmspc, 6);
     assert_memory_equal(pv.pceid, zero, 2);
     assert_int_equal(pv.sgx_type, 0);
-    assert_memory_equal(v.body + SGX_TESTPKI_B_CPUSVN, pv.cpusvn, 16);
+    assert_memory_equal(v.body + ATT_TESTPKI_B_CPUSVN, pv.cpusvn, 16);
     /* CRLs: empty, issuers by name, thisUpdate now-1d, nextUpdate now+29d. */
     assert_int_equal(n_revoked(v.root_crl), 0);
     assert_int_equal(n_revoked(v.pck_crl), 0);
@@ -1082,16 +1082,16 @@ static void test_default_contents(void **state)
     assert_non_null(ti);
     assert_int_equal(jint(ti, "tcbType"), 0);
     const json_t *levels = json_object_get(ti, "tcbLevels");
-    assert_int_equal(json_array_size(levels), SGX_TESTPKI_LEVELS);
-    for (size_t i = 0; i < SGX_TESTPKI_LEVELS; i++) {
+    assert_int_equal(json_array_size(levels), ATT_TESTPKI_LEVELS);
+    for (size_t i = 0; i < ATT_TESTPKI_LEVELS; i++) {
         const json_t *lv = json_array_get(levels, i);
         const char *st = jstr(lv, "tcbStatus");
-        assert_string_equal(st, sgx_testpki_level_status(i));
+        assert_string_equal(st, att_testpki_level_status(i));
         const json_t *tcb = json_object_get(lv, "tcb");
         assert_int_equal(jint(tcb, "pcesvn"), 13);
         const json_t *comps = json_object_get(tcb, "sgxtcbcomponents");
         for (size_t c = 0; c < 16; c++) {
-            assert_int_equal(jint(json_array_get(comps, c), "svn"), sgx_testpki_status_svn(st));
+            assert_int_equal(jint(json_array_get(comps, c), "svn"), att_testpki_status_svn(st));
         }
         parse_date(jstr(lv, "tcbDate"));
         const json_t *adv = json_object_get(lv, "advisoryIDs");
@@ -1123,20 +1123,20 @@ static void test_default_contents(void **state)
     assert_string_equal(qe_status(qi, 1), "none");
     json_decref(qi);
     view_close(&v);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 }
 
 /* attestd's own framing parsers (not its verifier) accept what the PKI writes. */
 static void test_attestd_parsers_accept(void **state)
 {
     (void)state;
-    static const struct sgx_testpki_opts variants[] = {
+    static const struct att_testpki_opts variants[] = {
         {.now = NOW},
         {.now = NOW, .chain_root_first = true, .pck_ca_platform = true},
         {.now = NOW, .no_trailing_nul = true},
     };
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
-        struct sgx_testpki pki;
+        struct att_testpki pki;
         build(&variants[i], &pki);
         char msg[256] = "";
         struct att_intel_quote quote;
@@ -1156,7 +1156,7 @@ static void test_attestd_parsers_accept(void **state)
         assert_memory_equal(b.tcb_info_signature, pki.tcb_info_sig, 64);
         assert_memory_equal(b.qe_identity_signature, pki.qe_identity_sig, 64);
         att_dcap_bundle_cleanup(&b);
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
 }
 
@@ -1164,7 +1164,7 @@ static const uint8_t OTHER_FMSPC[6] = {0x00, 0xA0, 0x67, 0x11, 0x00, 0x00};
 
 struct knob_case {
     const char *name;
-    struct sgx_testpki_opts opts;
+    struct att_testpki_opts opts;
     unsigned expect;
 };
 
@@ -1225,12 +1225,12 @@ static void test_knobs_break_exactly_their_check(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(KNOBS) / sizeof(KNOBS[0]); i++) {
-        struct sgx_testpki_opts o = KNOBS[i].opts;
+        struct att_testpki_opts o = KNOBS[i].opts;
         o.now = NOW;
-        struct sgx_testpki pki;
+        struct att_testpki pki;
         build(&o, &pki);
         expect_mask(&pki, NOW, KNOBS[i].expect, KNOBS[i].name);
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
 }
 
@@ -1247,16 +1247,16 @@ static const char *const level_names[] = {"UpToDate",
 static void test_status_levels(void **state)
 {
     (void)state;
-    assert_int_equal(sgx_testpki_status_svn("UpToDate"), 10);
-    assert_int_equal(sgx_testpki_status_svn("Revoked"), 4);
-    assert_int_equal(sgx_testpki_status_svn("below"), 3);
-    assert_int_equal(sgx_testpki_status_svn("Unknown"), -1);
-    assert_int_equal(sgx_testpki_status_svn(NULL), -1);
-    assert_null(sgx_testpki_level_status(SGX_TESTPKI_LEVELS));
+    assert_int_equal(att_testpki_status_svn("UpToDate"), 10);
+    assert_int_equal(att_testpki_status_svn("Revoked"), 4);
+    assert_int_equal(att_testpki_status_svn("below"), 3);
+    assert_int_equal(att_testpki_status_svn("Unknown"), -1);
+    assert_int_equal(att_testpki_status_svn(NULL), -1);
+    assert_null(att_testpki_level_status(ATT_TESTPKI_LEVELS));
     for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-        struct sgx_testpki_opts o = {.now = NOW,
-                                     .comp_svn = sgx_testpki_status_svn(level_names[i])};
-        struct sgx_testpki pki;
+        struct att_testpki_opts o = {.now = NOW,
+                                     .comp_svn = att_testpki_status_svn(level_names[i])};
+        struct att_testpki pki;
         build(&o, &pki);
         char status[48];
         char qe_level[48];
@@ -1264,30 +1264,30 @@ static void test_status_levels(void **state)
         assert_int_equal(mask, i == 0 ? 0 : F_TCB_LEVEL);
         assert_string_equal(status, i == 7 ? "none" : level_names[i]);
         assert_string_equal(qe_level, "UpToDate");
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
     /* pcesvn alone can drop below every level. */
-    struct sgx_testpki_opts o = {.now = NOW, .pcesvn = 12};
-    struct sgx_testpki pki;
+    struct att_testpki_opts o = {.now = NOW, .pcesvn = 12};
+    struct att_testpki pki;
     build(&o, &pki);
     char status[48];
     char qe_level[48];
     check_all(&pki, NOW, status, qe_level);
     assert_string_equal(status, "none");
     assert_int_equal(rd16(pki.quote + 10), 12);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
     /* QE levels. */
     static const struct {
         int svn;
         const char *level;
     } qe[] = {{8, "UpToDate"}, {6, "OutOfDate"}, {5, "Revoked"}, {1, "none"}};
     for (size_t i = 0; i < sizeof(qe) / sizeof(qe[0]); i++) {
-        struct sgx_testpki_opts oq = {.now = NOW, .qe_isvsvn = qe[i].svn};
+        struct att_testpki_opts oq = {.now = NOW, .qe_isvsvn = qe[i].svn};
         build(&oq, &pki);
         check_all(&pki, NOW, status, qe_level);
         assert_string_equal(qe_level, qe[i].level);
         assert_int_equal(rd16(pki.quote + 8), qe[i].svn);
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
 }
 
@@ -1295,34 +1295,34 @@ static void test_status_levels(void **state)
 static void test_corruptions_in_detail(void **state)
 {
     (void)state;
-    struct sgx_testpki pki;
+    struct att_testpki pki;
     struct view v;
     /* The QE report data is flipped and then signed: the signature still verifies. */
-    struct sgx_testpki_opts o = {.now = NOW, .corrupt_qe_report_data = true};
+    struct att_testpki_opts o = {.now = NOW, .corrupt_qe_report_data = true};
     build(&o, &pki);
     view_open(&pki, &v);
     assert_true(verify_rs(X509_get0_pubkey(v.leaf), v.qe_report, 384, v.qe_sig));
     view_close(&v);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
     /* A corrupted quote signature: flipping the bit back makes it verify. */
-    o = (struct sgx_testpki_opts){.now = NOW, .corrupt_quote_sig = true};
+    o = (struct att_testpki_opts){.now = NOW, .corrupt_quote_sig = true};
     build(&o, &pki);
-    pki.quote[SGX_TESTPKI_OFF_QUOTE_SIG + 63] ^= 1;
+    pki.quote[ATT_TESTPKI_OFF_QUOTE_SIG + 63] ^= 1;
     expect_mask(&pki, NOW, 0, "quote signature bit restored");
-    sgx_testpki_free(&pki);
-    o = (struct sgx_testpki_opts){.now = NOW, .corrupt_qe_report_sig = true};
+    att_testpki_free(&pki);
+    o = (struct att_testpki_opts){.now = NOW, .corrupt_qe_report_sig = true};
     build(&o, &pki);
-    pki.quote[SGX_TESTPKI_OFF_QE_REPORT_SIG + 63] ^= 1;
+    pki.quote[ATT_TESTPKI_OFF_QE_REPORT_SIG + 63] ^= 1;
     expect_mask(&pki, NOW, 0, "QE report signature bit restored");
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
     /* A valid quote breaks when a signed byte changes (MRENCLAVE, as a black-box test does). */
-    o = (struct sgx_testpki_opts){.now = NOW};
+    o = (struct att_testpki_opts){.now = NOW};
     build(&o, &pki);
     pki.quote[0x70] ^= 1;
     expect_mask(&pki, NOW, F_QUOTE_SIG, "MRENCLAVE flipped");
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
     /* The untrusted signer shares the root's name but not its key. */
-    o = (struct sgx_testpki_opts){.now = NOW, .tcb_info_untrusted_signer = true};
+    o = (struct att_testpki_opts){.now = NOW, .tcb_info_untrusted_signer = true};
     build(&o, &pki);
     STACK_OF(X509) *chain = pem_certs(pki.tcb_issuer_pem, strlen(pki.tcb_issuer_pem));
     assert_int_equal(sk_X509_num(chain), 2);
@@ -1339,7 +1339,7 @@ static void test_corruptions_in_detail(void **state)
     assert_int_equal(X509_cmp(sk_X509_value(chain, 0), pki.tcb_signer), 0);
     assert_int_equal(X509_cmp(sk_X509_value(chain, 1), pki.root), 0);
     sk_X509_pop_free(chain, X509_free);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 }
 
 static bool crl_lists(X509_CRL *crl, X509 *cert)
@@ -1351,11 +1351,11 @@ static bool crl_lists(X509_CRL *crl, X509 *cert)
 static void test_revocation(void **state)
 {
     (void)state;
-    struct sgx_testpki pki;
+    struct att_testpki pki;
     struct view v;
     X509_CRL *crls[2];
 
-    struct sgx_testpki_opts o = {.now = NOW, .revoke_pck = true};
+    struct att_testpki_opts o = {.now = NOW, .revoke_pck = true};
     build(&o, &pki);
     view_open(&pki, &v);
     assert_int_equal(n_revoked(v.pck_crl), 1);
@@ -1365,9 +1365,9 @@ static void test_revocation(void **state)
     crls[1] = v.pck_crl;
     assert_int_equal(verify_chain(v.root, v.leaf, v.chain, crls, 2, NOW), X509_V_ERR_CERT_REVOKED);
     view_close(&v);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 
-    o = (struct sgx_testpki_opts){.now = NOW, .revoke_pck_ca = true};
+    o = (struct att_testpki_opts){.now = NOW, .revoke_pck_ca = true};
     build(&o, &pki);
     view_open(&pki, &v);
     assert_int_equal(n_revoked(v.root_crl), 1);
@@ -1377,25 +1377,25 @@ static void test_revocation(void **state)
     crls[1] = v.pck_crl;
     assert_int_equal(verify_chain(v.root, v.leaf, v.chain, crls, 2, NOW), X509_V_ERR_CERT_REVOKED);
     view_close(&v);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 
-    o = (struct sgx_testpki_opts){.now = NOW, .revoke_pck_ca = true, .revoke_tcb_signer = true};
+    o = (struct att_testpki_opts){.now = NOW, .revoke_pck_ca = true, .revoke_tcb_signer = true};
     build(&o, &pki);
     assert_int_equal(n_revoked(pki.root_crl), 2);
     assert_true(crl_lists(pki.root_crl, pki.pck_ca));
     assert_true(crl_lists(pki.root_crl, pki.tcb_signer));
     assert_int_equal(X509_CRL_verify(pki.root_crl, X509_get0_pubkey(pki.root)), 1);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 }
 
 static void test_dates(void **state)
 {
     (void)state;
-    struct sgx_testpki_opts o = {.now = NOW,
+    struct att_testpki_opts o = {.now = NOW,
                                  .tcb_info_date_shift = -40 * DAY,
                                  .qe_identity_date_shift = 3600,
                                  .pck_crl_date_shift = -40 * DAY};
-    struct sgx_testpki pki;
+    struct att_testpki pki;
     build(&o, &pki);
     json_t *ti = json_loads(pki.tcb_info, 0, NULL);
     json_t *qi = json_loads(pki.qe_identity, 0, NULL);
@@ -1421,7 +1421,7 @@ static void test_dates(void **state)
     assert_int_equal(verify_chain(pki.root, pki.pck_leaf, un, crls, 2, NOW),
                      X509_V_ERR_CRL_HAS_EXPIRED);
     sk_X509_free(un);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 }
 
 static void test_enclave_fields(void **state)
@@ -1443,7 +1443,7 @@ static void test_enclave_fields(void **state)
             cpu[i] = (uint8_t)(0xC0 + i);
         }
     }
-    struct sgx_testpki_opts o = {.now = NOW,
+    struct att_testpki_opts o = {.now = NOW,
                                  .mr_enclave = mre,
                                  .mr_signer = mrs,
                                  .report_data = rd,
@@ -1453,18 +1453,18 @@ static void test_enclave_fields(void **state)
                                  .isv_svn = 0x0102,
                                  .config_svn = 9,
                                  .debug = true};
-    struct sgx_testpki pki;
+    struct att_testpki pki;
     build(&o, &pki);
-    const uint8_t *b = pki.quote + SGX_TESTPKI_OFF_BODY;
-    assert_memory_equal(b + SGX_TESTPKI_B_MRENCLAVE, mre, 32);
-    assert_memory_equal(b + SGX_TESTPKI_B_MRSIGNER, mrs, 32);
-    assert_memory_equal(b + SGX_TESTPKI_B_REPORTDATA, rd, 64);
-    assert_memory_equal(b + SGX_TESTPKI_B_CONFIGID, cid, 64);
-    assert_memory_equal(b + SGX_TESTPKI_B_CPUSVN, cpu, 16);
-    assert_int_equal(rd16(b + SGX_TESTPKI_B_ISVPRODID), 0x1234);
-    assert_int_equal(rd16(b + SGX_TESTPKI_B_ISVSVN), 0x0102);
-    assert_int_equal(rd16(b + SGX_TESTPKI_B_CONFIGSVN), 9);
-    assert_int_equal(rd64(b + SGX_TESTPKI_B_ATTRIBUTES), 0x7);
+    const uint8_t *b = pki.quote + ATT_TESTPKI_OFF_BODY;
+    assert_memory_equal(b + ATT_TESTPKI_B_MRENCLAVE, mre, 32);
+    assert_memory_equal(b + ATT_TESTPKI_B_MRSIGNER, mrs, 32);
+    assert_memory_equal(b + ATT_TESTPKI_B_REPORTDATA, rd, 64);
+    assert_memory_equal(b + ATT_TESTPKI_B_CONFIGID, cid, 64);
+    assert_memory_equal(b + ATT_TESTPKI_B_CPUSVN, cpu, 16);
+    assert_int_equal(rd16(b + ATT_TESTPKI_B_ISVPRODID), 0x1234);
+    assert_int_equal(rd16(b + ATT_TESTPKI_B_ISVSVN), 0x0102);
+    assert_int_equal(rd16(b + ATT_TESTPKI_B_CONFIGSVN), 9);
+    assert_int_equal(rd64(b + ATT_TESTPKI_B_ATTRIBUTES), 0x7);
     /* MRENCLAVE sits at Q+0x70 (docs/reference/intel-quotes.md §1.2), REPORTDATA at Q+0x170. */
     assert_memory_equal(pki.quote + 0x70, mre, 32);
     assert_memory_equal(pki.quote + 0x170, rd, 64);
@@ -1475,13 +1475,13 @@ static void test_enclave_fields(void **state)
         assert_int_equal(pv.comp[i], 10);
     }
     expect_mask(&pki, NOW, F_DEBUG, "enclave fields");
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 }
 
 static void test_pck_knobs(void **state)
 {
     (void)state;
-    struct sgx_testpki_opts o = {.now = NOW,
+    struct att_testpki_opts o = {.now = NOW,
                                  .comp_svn = 200,
                                  .comp_override_index = 5,
                                  .comp_override_svn = 255,
@@ -1489,7 +1489,7 @@ static void test_pck_knobs(void **state)
                                  .fmspc = OTHER_FMSPC,
                                  .tcb_info_fmspc_lowercase = true,
                                  .sgx_type = 2};
-    struct sgx_testpki pki;
+    struct att_testpki pki;
     build(&o, &pki);
     struct pck_values pv;
     pck_values(pki.pck_leaf, &pv);
@@ -1501,9 +1501,9 @@ static void test_pck_knobs(void **state)
     assert_memory_equal(pv.fmspc, OTHER_FMSPC, 6);
     assert_non_null(strstr(pki.tcb_info, "\"fmspc\":\"00a067110000\""));
     assert_int_equal(rd16(pki.quote + 10), 300);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
     /* Out of range knobs fail cleanly. */
-    static const struct sgx_testpki_opts bad[] = {
+    static const struct att_testpki_opts bad[] = {
         {.comp_override_index = 17},
         {.comp_svn = 256},
         {.comp_override_index = 1, .comp_override_svn = -1},
@@ -1512,18 +1512,18 @@ static void test_pck_knobs(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memset(&pki, 0xA5, sizeof(pki));
-        assert_int_equal(sgx_testpki_build(&bad[i], &pki), -1);
+        assert_int_equal(att_testpki_build(&bad[i], &pki), -1);
         assert_null(pki.quote);
         assert_null(pki.root);
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
 }
 
 static void test_certification_data_variants(void **state)
 {
     (void)state;
-    struct sgx_testpki_opts o = {.now = NOW, .chain_root_first = true, .no_trailing_nul = true};
-    struct sgx_testpki pki;
+    struct att_testpki_opts o = {.now = NOW, .chain_root_first = true, .no_trailing_nul = true};
+    struct att_testpki pki;
     build(&o, &pki);
     struct view v;
     view_open(&pki, &v);
@@ -1535,9 +1535,9 @@ static void test_certification_data_variants(void **state)
     assert_int_equal(v.cert_len, strlen(pki.pck_chain_pem));
     assert_true(strncmp(v.cert + v.cert_len - 26, "-----END CERTIFICATE-----\n", 26) == 0);
     view_close(&v);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 
-    o = (struct sgx_testpki_opts){.now = NOW, .pck_ca_platform = true};
+    o = (struct att_testpki_opts){.now = NOW, .pck_ca_platform = true};
     build(&o, &pki);
     view_open(&pki, &v);
     cn_of(X509_get_subject_name(sk_X509_value(v.chain, 1)), cn, sizeof(cn));
@@ -1545,7 +1545,7 @@ static void test_certification_data_variants(void **state)
     cn_of(X509_CRL_get_issuer(v.pck_crl), cn, sizeof(cn));
     assert_string_equal(cn, "Test SGX PCK Platform CA");
     view_close(&v);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 }
 
 /* The leaf of a real quote's PEM chain. */
@@ -1553,8 +1553,8 @@ static X509 *real_leaf(const char *fixture)
 {
     struct att_buf q;
     fixture_load(fixture, &q);
-    size_t auth = rd16(q.data + SGX_TESTPKI_OFF_QE_AUTH_LEN);
-    size_t off = SGX_TESTPKI_OFF_QE_AUTH_LEN + 2 + auth;
+    size_t auth = rd16(q.data + ATT_TESTPKI_OFF_QE_AUTH_LEN);
+    size_t off = ATT_TESTPKI_OFF_QE_AUTH_LEN + 2 + auth;
     assert_int_equal(rd16(q.data + off), 5);
     size_t len = rd32(q.data + off + 2);
     assert_true(off + 6 + len <= q.len);
@@ -1590,8 +1590,8 @@ static void test_extension_matches_real_pck(void **state)
 {
     (void)state;
     X509 *real = real_leaf("dcap/sgx/sgx01_dcapqvl_quote.bin");
-    struct sgx_testpki_opts o = {.now = NOW};
-    struct sgx_testpki pki;
+    struct att_testpki_opts o = {.now = NOW};
+    struct att_testpki pki;
     build(&o, &pki);
     expect_same_shape(real, pki.pck_leaf);
     struct ext_items e;
@@ -1608,32 +1608,32 @@ static void test_extension_matches_real_pck(void **state)
         assert_int_equal(X509_EXTENSION_get_critical(X509_get_ext(real, i)),
                          X509_EXTENSION_get_critical(X509_get_ext(pki.pck_leaf, i)));
     }
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
     X509_free(real);
 
     /* Platform CA leaves carry .6 and .7 as well (sgx02). */
     real = real_leaf("dcap/sgx/sgx02_automata_debug_quote.hex");
-    o = (struct sgx_testpki_opts){.now = NOW, .pck_ca_platform = true, .sgx_type = 1};
+    o = (struct att_testpki_opts){.now = NOW, .pck_ca_platform = true, .sgx_type = 1};
     build(&o, &pki);
     expect_same_shape(real, pki.pck_leaf);
     sgx_ext_items(pki.pck_leaf, &e);
     assert_int_equal(e.n, 1 + 1 + 18 + 3 + 1 + 1 + 3);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
     X509_free(real);
 }
 
 static void test_wall_clock_default(void **state)
 {
     (void)state;
-    struct sgx_testpki pki;
+    struct att_testpki pki;
     int64_t before = (int64_t)time(NULL);
     build(NULL, &pki);
     int64_t after = (int64_t)time(NULL);
     assert_true(pki.now >= before && pki.now <= after);
     expect_mask(&pki, pki.now, 0, "wall clock defaults");
-    sgx_testpki_free(&pki);
-    sgx_testpki_free(NULL);
-    sgx_testpki_free(&pki); /* zeroed: a no-op */
+    att_testpki_free(&pki);
+    att_testpki_free(NULL);
+    att_testpki_free(&pki); /* zeroed: a no-op */
 }
 
 /* ================================================================================
@@ -1641,9 +1641,9 @@ static void test_wall_clock_default(void **state)
  * §4.2, §4.3, docs/reference/dcap-verification.md §5.2, §5.3, §5.6
  * ================================================================================ */
 
-static void tdx_build(int version, const struct sgx_testpki_opts *base, struct sgx_testpki *pki)
+static void tdx_build(int version, const struct att_testpki_opts *base, struct att_testpki *pki)
 {
-    struct sgx_testpki_opts o;
+    struct att_testpki_opts o;
     if (base != NULL) {
         o = *base;
     } else {
@@ -1654,7 +1654,7 @@ static void tdx_build(int version, const struct sgx_testpki_opts *base, struct s
     build(&o, pki);
 }
 
-/* The fixed layouts of sgx_testpki.h, as the tests flip bytes at them. */
+/* The fixed layouts of src/demo/testpki.h, as the tests flip bytes at them. */
 struct tdx_layout {
     const char *name;
     int version;
@@ -1664,34 +1664,34 @@ struct tdx_layout {
 };
 
 static const struct tdx_layout TDX_LAYOUTS[] = {
-    {"v4", 4, 0, SGX_TESTPKI_V4_OFF_BODY, SGX_TESTPKI_TD10_BODY_LEN, SGX_TESTPKI_V4_SIGNED_LEN,
-     SGX_TESTPKI_V4_OFF_SIG_LEN, SGX_TESTPKI_V4_OFF_QUOTE_SIG, SGX_TESTPKI_V4_OFF_ATT_KEY,
-     SGX_TESTPKI_V4_OFF_CERT_TYPE, SGX_TESTPKI_V4_OFF_CERT_LEN, SGX_TESTPKI_V4_OFF_QE_REPORT,
-     SGX_TESTPKI_V4_OFF_QE_REPORT_SIG, SGX_TESTPKI_V4_OFF_QE_AUTH_LEN,
-     SGX_TESTPKI_V4_OFF_PCK_CERT_TYPE, SGX_TESTPKI_V4_OFF_PCK_CERT_LEN,
-     SGX_TESTPKI_V4_OFF_PCK_CERT_DATA},
-    {"v5", 5, 0, SGX_TESTPKI_V5_OFF_BODY, SGX_TESTPKI_TD15_BODY_LEN, SGX_TESTPKI_V5_SIGNED_LEN,
-     SGX_TESTPKI_V5_OFF_SIG_LEN, SGX_TESTPKI_V5_OFF_QUOTE_SIG, SGX_TESTPKI_V5_OFF_ATT_KEY,
-     SGX_TESTPKI_V5_OFF_CERT_TYPE, SGX_TESTPKI_V5_OFF_CERT_LEN, SGX_TESTPKI_V5_OFF_QE_REPORT,
-     SGX_TESTPKI_V5_OFF_QE_REPORT_SIG, SGX_TESTPKI_V5_OFF_QE_AUTH_LEN,
-     SGX_TESTPKI_V5_OFF_PCK_CERT_TYPE, SGX_TESTPKI_V5_OFF_PCK_CERT_LEN,
-     SGX_TESTPKI_V5_OFF_PCK_CERT_DATA},
+    {"v4", 4, 0, ATT_TESTPKI_V4_OFF_BODY, ATT_TESTPKI_TD10_BODY_LEN, ATT_TESTPKI_V4_SIGNED_LEN,
+     ATT_TESTPKI_V4_OFF_SIG_LEN, ATT_TESTPKI_V4_OFF_QUOTE_SIG, ATT_TESTPKI_V4_OFF_ATT_KEY,
+     ATT_TESTPKI_V4_OFF_CERT_TYPE, ATT_TESTPKI_V4_OFF_CERT_LEN, ATT_TESTPKI_V4_OFF_QE_REPORT,
+     ATT_TESTPKI_V4_OFF_QE_REPORT_SIG, ATT_TESTPKI_V4_OFF_QE_AUTH_LEN,
+     ATT_TESTPKI_V4_OFF_PCK_CERT_TYPE, ATT_TESTPKI_V4_OFF_PCK_CERT_LEN,
+     ATT_TESTPKI_V4_OFF_PCK_CERT_DATA},
+    {"v5", 5, 0, ATT_TESTPKI_V5_OFF_BODY, ATT_TESTPKI_TD15_BODY_LEN, ATT_TESTPKI_V5_SIGNED_LEN,
+     ATT_TESTPKI_V5_OFF_SIG_LEN, ATT_TESTPKI_V5_OFF_QUOTE_SIG, ATT_TESTPKI_V5_OFF_ATT_KEY,
+     ATT_TESTPKI_V5_OFF_CERT_TYPE, ATT_TESTPKI_V5_OFF_CERT_LEN, ATT_TESTPKI_V5_OFF_QE_REPORT,
+     ATT_TESTPKI_V5_OFF_QE_REPORT_SIG, ATT_TESTPKI_V5_OFF_QE_AUTH_LEN,
+     ATT_TESTPKI_V5_OFF_PCK_CERT_TYPE, ATT_TESTPKI_V5_OFF_PCK_CERT_LEN,
+     ATT_TESTPKI_V5_OFF_PCK_CERT_DATA},
     /* v5 with TD report 1.0: v4's signature data, 6 bytes later. */
-    {"v5 TD 1.0", 5, 2, SGX_TESTPKI_V5_OFF_BODY, SGX_TESTPKI_TD10_BODY_LEN,
-     SGX_TESTPKI_V5_TD10_OFF_SIG_LEN, SGX_TESTPKI_V5_TD10_OFF_SIG_LEN,
-     SGX_TESTPKI_V4_OFF_QUOTE_SIG + 6, SGX_TESTPKI_V4_OFF_ATT_KEY + 6,
-     SGX_TESTPKI_V4_OFF_CERT_TYPE + 6, SGX_TESTPKI_V4_OFF_CERT_LEN + 6,
-     SGX_TESTPKI_V4_OFF_QE_REPORT + 6, SGX_TESTPKI_V4_OFF_QE_REPORT_SIG + 6,
-     SGX_TESTPKI_V4_OFF_QE_AUTH_LEN + 6, SGX_TESTPKI_V4_OFF_PCK_CERT_TYPE + 6,
-     SGX_TESTPKI_V4_OFF_PCK_CERT_LEN + 6, SGX_TESTPKI_V4_OFF_PCK_CERT_DATA + 6},
+    {"v5 TD 1.0", 5, 2, ATT_TESTPKI_V5_OFF_BODY, ATT_TESTPKI_TD10_BODY_LEN,
+     ATT_TESTPKI_V5_TD10_OFF_SIG_LEN, ATT_TESTPKI_V5_TD10_OFF_SIG_LEN,
+     ATT_TESTPKI_V4_OFF_QUOTE_SIG + 6, ATT_TESTPKI_V4_OFF_ATT_KEY + 6,
+     ATT_TESTPKI_V4_OFF_CERT_TYPE + 6, ATT_TESTPKI_V4_OFF_CERT_LEN + 6,
+     ATT_TESTPKI_V4_OFF_QE_REPORT + 6, ATT_TESTPKI_V4_OFF_QE_REPORT_SIG + 6,
+     ATT_TESTPKI_V4_OFF_QE_AUTH_LEN + 6, ATT_TESTPKI_V4_OFF_PCK_CERT_TYPE + 6,
+     ATT_TESTPKI_V4_OFF_PCK_CERT_LEN + 6, ATT_TESTPKI_V4_OFF_PCK_CERT_DATA + 6},
 };
 
 static void test_tdx_default_is_valid(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(TDX_LAYOUTS) / sizeof(TDX_LAYOUTS[0]); i++) {
-        struct sgx_testpki_opts o = {.tdx_body_type = TDX_LAYOUTS[i].body_type};
-        struct sgx_testpki pki;
+        struct att_testpki_opts o = {.tdx_body_type = TDX_LAYOUTS[i].body_type};
+        struct att_testpki pki;
         tdx_build(TDX_LAYOUTS[i].version, &o, &pki);
         char status[48];
         char qe_level[48];
@@ -1711,23 +1711,23 @@ static void test_tdx_default_is_valid(void **state)
         expect_mask(&pki, NOW + 30 * DAY,
                     F_TCB_DATES | F_QEID_DATES | F_PCK_CHAIN | F_TCB_CHAIN | F_QEID_CHAIN,
                     "TDX after nextUpdate");
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
 }
 
-/* The quote, proved piece by piece with OpenSSL at the fixed offsets of sgx_testpki.h. */
+/* The quote, proved piece by piece with OpenSSL at the fixed offsets of src/demo/testpki.h. */
 static void test_tdx_quote_layout(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(TDX_LAYOUTS) / sizeof(TDX_LAYOUTS[0]); i++) {
         const struct tdx_layout *l = &TDX_LAYOUTS[i];
-        struct sgx_testpki_opts o = {.tdx_body_type = l->body_type};
-        struct sgx_testpki pki;
+        struct att_testpki_opts o = {.tdx_body_type = l->body_type};
+        struct att_testpki pki;
         tdx_build(l->version, &o, &pki);
         const uint8_t *q = pki.quote;
         size_t n = pki.quote_len;
         /* The reported layout is the fixed one. */
-        const struct sgx_testpki_offsets *off = &pki.off;
+        const struct att_testpki_offsets *off = &pki.off;
         const size_t want[14] = {
             l->body,        l->body_len,      l->signed_len,   l->sig_len,      l->quote_sig,
             l->att_key,     l->cert_type,     l->cert_len,     l->qe_report,    l->qe_report_sig,
@@ -1749,8 +1749,8 @@ static void test_tdx_quote_layout(void **state)
         assert_int_equal(rd32(q + 8), 0);
         assert_memory_equal(q + 12, INTEL_VENDOR, 16);
         if (l->version == 5) {
-            assert_int_equal(rd16(q + SGX_TESTPKI_V5_OFF_BODY_TYPE), l->body_type ? 2 : 3);
-            assert_int_equal(rd32(q + SGX_TESTPKI_V5_OFF_BODY_SIZE), l->body_len);
+            assert_int_equal(rd16(q + ATT_TESTPKI_V5_OFF_BODY_TYPE), l->body_type ? 2 : 3);
+            assert_int_equal(rd32(q + ATT_TESTPKI_V5_OFF_BODY_SIZE), l->body_len);
             assert_int_equal(l->body + l->body_len, l->signed_len);
         }
         /* Signature data (§2.5): sizes end exactly. */
@@ -1758,8 +1758,8 @@ static void test_tdx_quote_layout(void **state)
         assert_int_equal(l->quote_sig + rd32(q + l->sig_len), n);
         assert_int_equal(rd16(q + l->cert_type), 6);
         assert_int_equal(l->qe_report + rd32(q + l->cert_len), n);
-        assert_int_equal(rd16(q + l->qe_auth_len), SGX_TESTPKI_QE_AUTH_LEN);
-        assert_int_equal(l->qe_auth_len + 2 + SGX_TESTPKI_QE_AUTH_LEN, l->pck_cert_type);
+        assert_int_equal(rd16(q + l->qe_auth_len), ATT_TESTPKI_QE_AUTH_LEN);
+        assert_int_equal(l->qe_auth_len + 2 + ATT_TESTPKI_QE_AUTH_LEN, l->pck_cert_type);
         assert_int_equal(rd16(q + l->pck_cert_type), 5);
         assert_int_equal(l->pck_cert_data + rd32(q + l->pck_cert_len), n);
         assert_int_equal(q[n - 1], '\0');
@@ -1785,13 +1785,13 @@ static void test_tdx_quote_layout(void **state)
         assert_true(
             verify_rs(X509_get0_pubkey(pki.pck_leaf), q + l->qe_report, 384, q + l->qe_report_sig));
         /* QE REPORTDATA = SHA-256(attestation key || auth data) || 32 zero bytes. */
-        uint8_t in[64 + SGX_TESTPKI_QE_AUTH_LEN];
+        uint8_t in[64 + ATT_TESTPKI_QE_AUTH_LEN];
         uint8_t rd[64] = {0};
         unsigned int md_len = 0;
         memcpy(in, q + l->att_key, 64);
-        memcpy(in + 64, q + l->qe_auth_len + 2, SGX_TESTPKI_QE_AUTH_LEN);
+        memcpy(in + 64, q + l->qe_auth_len + 2, ATT_TESTPKI_QE_AUTH_LEN);
         assert_int_equal(EVP_Digest(in, sizeof(in), rd, &md_len, EVP_sha256(), NULL), 1);
-        assert_memory_equal(q + l->qe_report + SGX_TESTPKI_B_REPORTDATA, rd, 64);
+        assert_memory_equal(q + l->qe_report + ATT_TESTPKI_B_REPORTDATA, rd, 64);
         /* TCB info and QE identity: signed by the TCB signing key, the TDX ones. */
         EVP_PKEY *signer = X509_get0_pubkey(pki.tcb_signer);
         assert_true(verify_rs(signer, pki.tcb_info, strlen(pki.tcb_info), pki.tcb_info_sig));
@@ -1804,10 +1804,10 @@ static void test_tdx_quote_layout(void **state)
         assert_string_equal(jstr(ti, "id"), "TDX");
         assert_string_equal(jstr(qi, "id"), "TD_QE");
         assert_int_equal(jint(qi, "isvprodid"), 2);
-        assert_int_equal(rd16(q + l->qe_report + SGX_TESTPKI_B_ISVPRODID), 2);
+        assert_int_equal(rd16(q + l->qe_report + ATT_TESTPKI_B_ISVPRODID), 2);
         json_decref(ti);
         json_decref(qi);
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
 }
 
@@ -1884,10 +1884,10 @@ static void expect_same_components(const json_t *real_tcb, const json_t *mine_tc
 static void test_tdx_default_contents(void **state)
 {
     (void)state;
-    struct sgx_testpki pki;
-    struct sgx_testpki sgx;
+    struct att_testpki pki;
+    struct att_testpki sgx;
     static const uint8_t zero[64];
-    build(&(struct sgx_testpki_opts){.now = NOW}, &sgx);
+    build(&(struct att_testpki_opts){.now = NOW}, &sgx);
     for (int version = 4; version <= 5; version++) {
         tdx_build(version, NULL, &pki);
         struct view v;
@@ -1895,40 +1895,40 @@ static void test_tdx_default_contents(void **state)
         const uint8_t *t = v.body;
         /* TEE_TCB_SVN {5, 1, 10, 0...}. */
         static const uint8_t svn[16] = {5, 1, 10};
-        assert_memory_equal(t + SGX_TESTPKI_T_TEE_TCB_SVN, svn, 16);
+        assert_memory_equal(t + ATT_TESTPKI_T_TEE_TCB_SVN, svn, 16);
         assert_memory_equal(pki.tee_tcb_svn, svn, 16);
         uint8_t fill[48];
         memset(fill, 0x5E, sizeof(fill));
-        assert_memory_equal(t + SGX_TESTPKI_T_MRSEAM, fill, 48);
-        assert_memory_equal(t + SGX_TESTPKI_T_MRSIGNERSEAM, zero, 48);
-        assert_memory_equal(t + SGX_TESTPKI_T_SEAMATTRIBUTES, zero, 8);
-        assert_int_equal(rd64(t + SGX_TESTPKI_T_TDATTRIBUTES), SGX_TESTPKI_TD_ATTRIBUTES);
-        assert_int_equal(rd64(t + SGX_TESTPKI_T_XFAM), SGX_TESTPKI_TD_XFAM);
+        assert_memory_equal(t + ATT_TESTPKI_T_MRSEAM, fill, 48);
+        assert_memory_equal(t + ATT_TESTPKI_T_MRSIGNERSEAM, zero, 48);
+        assert_memory_equal(t + ATT_TESTPKI_T_SEAMATTRIBUTES, zero, 8);
+        assert_int_equal(rd64(t + ATT_TESTPKI_T_TDATTRIBUTES), ATT_TESTPKI_TD_ATTRIBUTES);
+        assert_int_equal(rd64(t + ATT_TESTPKI_T_XFAM), ATT_TESTPKI_TD_XFAM);
         memset(fill, 0x7D, sizeof(fill));
-        assert_memory_equal(t + SGX_TESTPKI_T_MRTD, fill, 48);
-        assert_memory_equal(t + SGX_TESTPKI_T_MRCONFIGID, zero, 48);
-        assert_memory_equal(t + SGX_TESTPKI_T_MROWNER, zero, 48);
-        assert_memory_equal(t + SGX_TESTPKI_T_MROWNERCONFIG, zero, 48);
+        assert_memory_equal(t + ATT_TESTPKI_T_MRTD, fill, 48);
+        assert_memory_equal(t + ATT_TESTPKI_T_MRCONFIGID, zero, 48);
+        assert_memory_equal(t + ATT_TESTPKI_T_MROWNER, zero, 48);
+        assert_memory_equal(t + ATT_TESTPKI_T_MROWNERCONFIG, zero, 48);
         for (int r = 0; r < 4; r++) {
             memset(fill, 0xA0 + r, sizeof(fill));
-            assert_memory_equal(t + SGX_TESTPKI_T_RTMR(r), fill, 48);
+            assert_memory_equal(t + ATT_TESTPKI_T_RTMR(r), fill, 48);
         }
-        assert_memory_equal(t + SGX_TESTPKI_T_REPORTDATA, zero, 64);
+        assert_memory_equal(t + ATT_TESTPKI_T_REPORTDATA, zero, 64);
         if (version == 5) {
-            assert_int_equal(v.body_len, SGX_TESTPKI_TD15_BODY_LEN);
-            assert_memory_equal(t + SGX_TESTPKI_T_TEE_TCB_SVN2, svn, 16);
-            assert_memory_equal(t + SGX_TESTPKI_T_MRSERVICETD, zero, 48);
+            assert_int_equal(v.body_len, ATT_TESTPKI_TD15_BODY_LEN);
+            assert_memory_equal(t + ATT_TESTPKI_T_TEE_TCB_SVN2, svn, 16);
+            assert_memory_equal(t + ATT_TESTPKI_T_MRSERVICETD, zero, 48);
         } else {
-            assert_int_equal(v.body_len, SGX_TESTPKI_TD10_BODY_LEN);
+            assert_int_equal(v.body_len, ATT_TESTPKI_TD10_BODY_LEN);
         }
         /* QE-ID in user_data, then 4 zero bytes. */
         assert_memory_not_equal(v.q + 0x1C, zero, 16);
         assert_memory_equal(v.q + 0x2C, zero, 4);
         /* The TD QE: prodid 2, isvsvn 8, another signer than the SGX QE. */
-        assert_int_equal(rd16(v.qe_report + SGX_TESTPKI_B_ISVPRODID), 2);
-        assert_int_equal(rd16(v.qe_report + SGX_TESTPKI_B_ISVSVN), SGX_TESTPKI_QE_ISVSVN);
-        assert_int_equal(rd64(v.qe_report + SGX_TESTPKI_B_ATTRIBUTES), 0x15);
-        assert_memory_equal(v.qe_report + SGX_TESTPKI_B_MRSIGNER, pki.qe_mrsigner, 32);
+        assert_int_equal(rd16(v.qe_report + ATT_TESTPKI_B_ISVPRODID), 2);
+        assert_int_equal(rd16(v.qe_report + ATT_TESTPKI_B_ISVSVN), ATT_TESTPKI_QE_ISVSVN);
+        assert_int_equal(rd64(v.qe_report + ATT_TESTPKI_B_ATTRIBUTES), 0x15);
+        assert_memory_equal(v.qe_report + ATT_TESTPKI_B_MRSIGNER, pki.qe_mrsigner, 32);
         assert_memory_not_equal(pki.qe_mrsigner, sgx.qe_mrsigner, 32);
         /* The PCK: the SGX components and pcesvn of the UpToDate level, a TDX FMSPC. */
         struct pck_values pv;
@@ -1937,9 +1937,9 @@ static void test_tdx_default_contents(void **state)
         assert_memory_equal(pv.fmspc, fmspc, 6);
         assert_memory_equal(pki.fmspc, fmspc, 6);
         for (int c = 0; c < 16; c++) {
-            assert_int_equal(pv.comp[c], SGX_TESTPKI_COMP_SVN);
+            assert_int_equal(pv.comp[c], ATT_TESTPKI_COMP_SVN);
         }
-        assert_memory_equal(v.qe_report + SGX_TESTPKI_B_CPUSVN, pv.cpusvn, 16);
+        assert_memory_equal(v.qe_report + ATT_TESTPKI_B_CPUSVN, pv.cpusvn, 16);
         view_close(&v);
 
         /* TCB info: compact (spaces only inside "type" strings), Intel's members in order. */
@@ -1980,12 +1980,12 @@ static void test_tdx_default_contents(void **state)
             assert_string_equal(jstr(id, "attributes"), "0000000000000000");
             assert_string_equal(jstr(id, "attributesMask"), "FFFFFFFFFFFFFFFF");
             const json_t *lv = json_object_get(id, "tcbLevels");
-            assert_int_equal(json_array_size(lv), SGX_TESTPKI_MODULE_LEVELS);
-            for (size_t m = 0; m < SGX_TESTPKI_MODULE_LEVELS; m++) {
+            assert_int_equal(json_array_size(lv), ATT_TESTPKI_MODULE_LEVELS);
+            for (size_t m = 0; m < ATT_TESTPKI_MODULE_LEVELS; m++) {
                 const json_t *e = json_array_get(lv, m);
                 assert_string_equal(jstr(e, "tcbStatus"), mod_st[m]);
                 assert_int_equal(jint(json_object_get(e, "tcb"), "isvsvn"),
-                                 sgx_testpki_module_status_svn(mod_st[m]));
+                                 att_testpki_module_status_svn(mod_st[m]));
                 parse_date(jstr(e, "tcbDate"));
                 const json_t *real_e =
                     json_array_get(json_object_get(json_array_get(real_ids, 1), "tcbLevels"), 0);
@@ -2003,23 +2003,23 @@ static void test_tdx_default_contents(void **state)
         /* Platform levels: seven, with SGX and TDX components shaped as Intel's. */
         const json_t *levels = json_object_get(ti, "tcbLevels");
         const json_t *real_levels = json_object_get(real, "tcbLevels");
-        assert_int_equal(json_array_size(levels), SGX_TESTPKI_LEVELS);
-        for (size_t k = 0; k < SGX_TESTPKI_LEVELS; k++) {
+        assert_int_equal(json_array_size(levels), ATT_TESTPKI_LEVELS);
+        for (size_t k = 0; k < ATT_TESTPKI_LEVELS; k++) {
             const json_t *lv = json_array_get(levels, k);
             const char *st = jstr(lv, "tcbStatus");
-            assert_string_equal(st, sgx_testpki_level_status(k));
+            assert_string_equal(st, att_testpki_level_status(k));
             const json_t *tcb = json_object_get(lv, "tcb");
             const json_t *rtcb = json_object_get(json_array_get(real_levels, 0), "tcb");
             expect_same_keys(rtcb, tcb, "level tcb");
             expect_same_components(rtcb, tcb, "sgxtcbcomponents");
             expect_same_components(rtcb, tcb, "tdxtcbcomponents");
-            assert_int_equal(jint(tcb, "pcesvn"), SGX_TESTPKI_PCESVN);
+            assert_int_equal(jint(tcb, "pcesvn"), ATT_TESTPKI_PCESVN);
             const json_t *sc = json_object_get(tcb, "sgxtcbcomponents");
             const json_t *tc = json_object_get(tcb, "tdxtcbcomponents");
             for (size_t c = 0; c < 16; c++) {
-                assert_int_equal(jint(json_array_get(sc, c), "svn"), sgx_testpki_status_svn(st));
-                int64_t want = c == 0   ? SGX_TESTPKI_TDX_LEVEL_MODULE_SVN
-                               : c == 2 ? sgx_testpki_status_svn(st)
+                assert_int_equal(jint(json_array_get(sc, c), "svn"), att_testpki_status_svn(st));
+                int64_t want = c == 0   ? ATT_TESTPKI_TDX_LEVEL_MODULE_SVN
+                               : c == 2 ? att_testpki_status_svn(st)
                                         : 0;
                 assert_int_equal(jint(json_array_get(tc, c), "svn"), want);
             }
@@ -2049,9 +2049,9 @@ static void test_tdx_default_contents(void **state)
         assert_string_equal(qe_status(qi, 2), "Revoked");
         json_decref(real);
         json_decref(qi);
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
-    sgx_testpki_free(&sgx);
+    att_testpki_free(&sgx);
 }
 
 static const uint8_t ONES8[8] = {1, 0, 0, 0, 0, 0, 0, 0};
@@ -2063,7 +2063,7 @@ static const uint8_t SVN_5_1_10_LATE3[16] = {5, 1, 10, 1};
 
 struct tdx_knob_case {
     const char *name;
-    struct sgx_testpki_opts opts;
+    struct att_testpki_opts opts;
     unsigned expect;
     bool v5_only;
 };
@@ -2179,18 +2179,18 @@ static void test_tdx_knobs_break_exactly_their_check(void **state)
             if (TDX_KNOBS[i].v5_only && version == 4) {
                 continue;
             }
-            struct sgx_testpki pki;
+            struct att_testpki pki;
             char what[160];
             snprintf(what, sizeof(what), "v%d %s", version, TDX_KNOBS[i].name);
             tdx_build(version, &TDX_KNOBS[i].opts, &pki);
             expect_mask(&pki, NOW, TDX_KNOBS[i].expect, what);
-            sgx_testpki_free(&pki);
+            att_testpki_free(&pki);
         }
     }
 }
 
 /* The status the matched levels give (docs/reference/dcap-verification.md §5.3, §5.4), from what
- * check_all_ex found in the documents: an independent oracle for sgx_testpki.expected_status (no TD
+ * check_all_ex found in the documents: an independent oracle for att_testpki.expected_status (no TD
  * relaunch). */
 static const char *combine_status(const char *platform, const char *module, const char *qe)
 {
@@ -2221,10 +2221,10 @@ static const char *combine_status(const char *platform, const char *module, cons
     return st;
 }
 
-static void expect_status(int version, const struct sgx_testpki_opts *o, const char *platform,
+static void expect_status(int version, const struct att_testpki_opts *o, const char *platform,
                           const char *module, const char *want, const char *what)
 {
-    struct sgx_testpki pki;
+    struct att_testpki pki;
     char st[48];
     char qe[48];
     char mod[48];
@@ -2239,31 +2239,31 @@ static void expect_status(int version, const struct sgx_testpki_opts *o, const c
     if (strcmp(pki.expected_status, want) != 0) {
         fail_msg("%s: expected_status %s, expected %s", what, pki.expected_status, want);
     }
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 }
 
 static void test_tdx_status_levels(void **state)
 {
     (void)state;
     static const char *const module_names[] = {"UpToDate", "OutOfDate", "Revoked", "below"};
-    assert_int_equal(sgx_testpki_module_status_svn("UpToDate"), 5);
-    assert_int_equal(sgx_testpki_module_status_svn("OutOfDate"), 3);
-    assert_int_equal(sgx_testpki_module_status_svn("Revoked"), 2);
-    assert_int_equal(sgx_testpki_module_status_svn("below"), 1);
-    assert_int_equal(sgx_testpki_module_status_svn("SWHardeningNeeded"), -1);
-    assert_int_equal(sgx_testpki_module_status_svn(NULL), -1);
+    assert_int_equal(att_testpki_module_status_svn("UpToDate"), 5);
+    assert_int_equal(att_testpki_module_status_svn("OutOfDate"), 3);
+    assert_int_equal(att_testpki_module_status_svn("Revoked"), 2);
+    assert_int_equal(att_testpki_module_status_svn("below"), 1);
+    assert_int_equal(att_testpki_module_status_svn("SWHardeningNeeded"), -1);
+    assert_int_equal(att_testpki_module_status_svn(NULL), -1);
     /* TEE_TCB_SVN[2] picks the TDX level; TEE_TCB_SVN[0] the module level; both (and the
      * SGX level and the QE level) fold into expected_status as the documents say. */
     for (size_t i = 0; i < 8; i++) {
         for (size_t m = 0; m < 4; m++) {
             static const int qe_svns[4] = {8, 6, 5, 1}; /* UpToDate, OutOfDate, Revoked, none */
             for (size_t k = 0; k < 4; k++) {
-                struct sgx_testpki_opts o = {
-                    .tdx_tcb_svn = sgx_testpki_status_svn(level_names[i]),
-                    .tdx_module_svn = sgx_testpki_module_status_svn(module_names[m]),
+                struct att_testpki_opts o = {
+                    .tdx_tcb_svn = att_testpki_status_svn(level_names[i]),
+                    .tdx_module_svn = att_testpki_module_status_svn(module_names[m]),
                     .qe_isvsvn = qe_svns[k],
                 };
-                struct sgx_testpki pki;
+                struct att_testpki pki;
                 char st[48];
                 char qe[48];
                 char mod[48];
@@ -2276,31 +2276,31 @@ static void test_tdx_status_levels(void **state)
                     fail_msg("tdx %s, module %s, qe %s: expected_status %s, documents say %s",
                              level_names[i], module_names[m], qe, pki.expected_status, want);
                 }
-                sgx_testpki_free(&pki);
+                att_testpki_free(&pki);
             }
         }
     }
     /* The SGX components still count: the lower of the two levels. */
-    struct sgx_testpki_opts o = {.comp_svn = 8, .tdx_tcb_svn = 9};
+    struct att_testpki_opts o = {.comp_svn = 8, .tdx_tcb_svn = 9};
     expect_status(4, &o, "ConfigurationNeeded", "UpToDate", "ConfigurationNeeded", "SGX lower");
-    o = (struct sgx_testpki_opts){.comp_svn = 9, .tdx_tcb_svn = 5};
+    o = (struct att_testpki_opts){.comp_svn = 9, .tdx_tcb_svn = 5};
     expect_status(4, &o, "OutOfDateConfigurationNeeded", "UpToDate", "OutOfDateConfigurationNeeded",
                   "TDX lower");
-    o = (struct sgx_testpki_opts){.comp_svn = 8, .tdx_module_svn = 3};
+    o = (struct att_testpki_opts){.comp_svn = 8, .tdx_module_svn = 3};
     expect_status(4, &o, "ConfigurationNeeded", "OutOfDate", "OutOfDateConfigurationNeeded",
                   "module OutOfDate on ConfigurationNeeded");
-    o = (struct sgx_testpki_opts){.pcesvn = 12};
+    o = (struct att_testpki_opts){.pcesvn = 12};
     expect_status(4, &o, "none", "UpToDate", "NotSupported", "pcesvn below");
     /* Major version 0: no module level; bytes 0 and 1 are compared with the levels. */
-    o = (struct sgx_testpki_opts){.tdx_module_major = -1, .tdx_module_svn = 3};
+    o = (struct att_testpki_opts){.tdx_module_major = -1, .tdx_module_svn = 3};
     expect_status(4, &o, "UpToDate", "n/a", "UpToDate", "major 0, svn 3");
-    o = (struct sgx_testpki_opts){.tdx_module_major = -1, .tdx_module_svn = 2};
+    o = (struct att_testpki_opts){.tdx_module_major = -1, .tdx_module_svn = 2};
     expect_status(4, &o, "none", "n/a", "NotSupported", "major 0, svn 2");
-    o = (struct sgx_testpki_opts){.tdx_module_major = 3, .tdx_module_svn = 3};
+    o = (struct att_testpki_opts){.tdx_module_major = 3, .tdx_module_svn = 3};
     expect_status(4, &o, "UpToDate", "OutOfDate", "OutOfDate", "TDX_03 OutOfDate");
-    o = (struct sgx_testpki_opts){.tdx_module_identity_missing = true};
+    o = (struct att_testpki_opts){.tdx_module_identity_missing = true};
     expect_status(4, &o, "UpToDate", "mismatch", "TdxModuleMismatch", "identity missing");
-    o = (struct sgx_testpki_opts){.tdx_module_major = 0x42};
+    o = (struct att_testpki_opts){.tdx_module_major = 0x42};
     expect_status(5, &o, "UpToDate", "mismatch", "TdxModuleMismatch", "TDX_42");
     /* TD relaunch (§5.6): v5 TD report 1.5, module OutOfDate, TEE_TCB_SVN2 at the newest. */
     static const uint8_t svn2_new[16] = {5, 1, 10};
@@ -2308,40 +2308,40 @@ static void test_tdx_status_levels(void **state)
     static const uint8_t svn2_old_late[16] = {5, 1, 9};
     static const uint8_t svn2_major2[16] = {5, 2, 10};
     static const uint8_t svn2_major0[16] = {3, 0, 10};
-    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new};
+    o = (struct att_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new};
     expect_status(5, &o, "UpToDate", "OutOfDate", "TDRelaunchAdvised", "relaunch");
     expect_status(4, &o, "UpToDate", "OutOfDate", "OutOfDate", "relaunch needs v5");
     o.tdx_body_type = 2;
     expect_status(5, &o, "UpToDate", "OutOfDate", "OutOfDate", "relaunch needs TD 1.5");
-    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .comp_svn = 8};
+    o = (struct att_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .comp_svn = 8};
     expect_status(5, &o, "ConfigurationNeeded", "OutOfDate", "TDRelaunchAdvisedConfigurationNeeded",
                   "relaunch, configuration");
-    o = (struct sgx_testpki_opts){
+    o = (struct att_testpki_opts){
         .tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .tdx_tcb_svn = 6, .comp_svn = 8};
     expect_status(5, &o, "OutOfDate", "OutOfDate", "TDRelaunchAdvisedConfigurationNeeded",
                   "relaunch, SGX level ConfigurationNeeded, TDX level OutOfDate");
-    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .tdx_tcb_svn = 6};
+    o = (struct att_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .tdx_tcb_svn = 6};
     expect_status(5, &o, "OutOfDate", "OutOfDate", "TDRelaunchAdvised", "relaunch, TDX OutOfDate");
-    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_old_module};
+    o = (struct att_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_old_module};
     expect_status(5, &o, "UpToDate", "OutOfDate", "OutOfDate", "SVN2 module not newest");
-    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_old_late};
+    o = (struct att_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_old_late};
     expect_status(5, &o, "UpToDate", "OutOfDate", "OutOfDate", "SVN2 microcode not newest");
-    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .qe_isvsvn = 6};
+    o = (struct att_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .qe_isvsvn = 6};
     expect_status(5, &o, "UpToDate", "OutOfDate", "OutOfDate", "QE OutOfDate: no relaunch");
-    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .comp_svn = 6};
+    o = (struct att_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_new, .comp_svn = 6};
     expect_status(5, &o, "OutOfDate", "OutOfDate", "OutOfDate", "SGX OutOfDate: no relaunch");
-    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_major2};
+    o = (struct att_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_major2};
     expect_status(5, &o, "UpToDate", "OutOfDate", "TdxModuleMismatch", "SVN2 of TDX_02");
-    o = (struct sgx_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_major0};
+    o = (struct att_testpki_opts){.tdx_module_svn = 3, .tee_tcb_svn2 = svn2_major0};
     expect_status(5, &o, "UpToDate", "OutOfDate", "TDRelaunchAdvised", "SVN2 without major");
-    o = (struct sgx_testpki_opts){.tdx_module_svn = 2, .tee_tcb_svn2 = svn2_new};
+    o = (struct att_testpki_opts){.tdx_module_svn = 2, .tee_tcb_svn2 = svn2_new};
     expect_status(5, &o, "UpToDate", "Revoked", "Revoked", "module Revoked: no relaunch");
     /* An SGX quote's expected status ignores the TDX knobs. */
-    struct sgx_testpki pki;
-    build(&(struct sgx_testpki_opts){.now = NOW, .comp_svn = 7, .qe_isvsvn = 6}, &pki);
+    struct att_testpki pki;
+    build(&(struct att_testpki_opts){.now = NOW, .comp_svn = 7, .qe_isvsvn = 6}, &pki);
     assert_string_equal(pki.expected_status, "OutOfDateConfigurationNeeded");
     assert_int_equal(pki.quote_version, 3);
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 }
 
 static void test_tdx_fields(void **state)
@@ -2361,7 +2361,7 @@ static void test_tdx_fields(void **state)
     for (size_t k = 0; k < 64; k++) {
         rd[k] = (uint8_t)(0x80 + k);
     }
-    struct sgx_testpki_opts o = {
+    struct att_testpki_opts o = {
         .mr_seam = m[0],
         .mr_td = m[1],
         .mr_config_id = m[2],
@@ -2377,23 +2377,23 @@ static void test_tdx_fields(void **state)
         .debug = true,
     };
     for (int version = 4; version <= 5; version++) {
-        struct sgx_testpki pki;
+        struct att_testpki pki;
         tdx_build(version, &o, &pki);
         const uint8_t *t =
-            pki.quote + (version == 4 ? SGX_TESTPKI_V4_OFF_BODY : SGX_TESTPKI_V5_OFF_BODY);
-        assert_memory_equal(t + SGX_TESTPKI_T_TEE_TCB_SVN, svn, 16);
+            pki.quote + (version == 4 ? ATT_TESTPKI_V4_OFF_BODY : ATT_TESTPKI_V5_OFF_BODY);
+        assert_memory_equal(t + ATT_TESTPKI_T_TEE_TCB_SVN, svn, 16);
         assert_memory_equal(pki.tee_tcb_svn, svn, 16);
-        assert_memory_equal(t + SGX_TESTPKI_T_MRSEAM, m[0], 48);
-        assert_memory_equal(t + SGX_TESTPKI_T_MRTD, m[1], 48);
-        assert_memory_equal(t + SGX_TESTPKI_T_MRCONFIGID, m[2], 48);
-        assert_memory_equal(t + SGX_TESTPKI_T_MROWNER, m[3], 48);
-        assert_memory_equal(t + SGX_TESTPKI_T_MROWNERCONFIG, m[4], 48);
+        assert_memory_equal(t + ATT_TESTPKI_T_MRSEAM, m[0], 48);
+        assert_memory_equal(t + ATT_TESTPKI_T_MRTD, m[1], 48);
+        assert_memory_equal(t + ATT_TESTPKI_T_MRCONFIGID, m[2], 48);
+        assert_memory_equal(t + ATT_TESTPKI_T_MROWNER, m[3], 48);
+        assert_memory_equal(t + ATT_TESTPKI_T_MROWNERCONFIG, m[4], 48);
         for (int r = 0; r < 4; r++) {
-            assert_memory_equal(t + SGX_TESTPKI_T_RTMR(r), m[5 + r], 48);
+            assert_memory_equal(t + ATT_TESTPKI_T_RTMR(r), m[5 + r], 48);
         }
-        assert_memory_equal(t + SGX_TESTPKI_T_REPORTDATA, rd, 64);
-        assert_int_equal(rd64(t + SGX_TESTPKI_T_TDATTRIBUTES), 0x50000001); /* + DEBUG */
-        assert_memory_equal(t + SGX_TESTPKI_T_XFAM, xfam, 8);
+        assert_memory_equal(t + ATT_TESTPKI_T_REPORTDATA, rd, 64);
+        assert_int_equal(rd64(t + ATT_TESTPKI_T_TDATTRIBUTES), 0x50000001); /* + DEBUG */
+        assert_memory_equal(t + ATT_TESTPKI_T_XFAM, xfam, 8);
         /* docs/reference/intel-quotes.md §2.2 absolute offsets of v4. */
         if (version == 4) {
             assert_memory_equal(pki.quote + 0xB8, m[1], 48);  /* MRTD */
@@ -2405,7 +2405,7 @@ static void test_tdx_fields(void **state)
         }
         /* TDX_03 at module svn 7, TEE_TCB_SVN[2] 12: UpToDate; only DEBUG fails. */
         expect_mask(&pki, NOW, F_DEBUG, "TD fields");
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
 }
 
@@ -2413,46 +2413,46 @@ static void test_tdx_corruptions_in_detail(void **state)
 {
     (void)state;
     for (int version = 4; version <= 5; version++) {
-        struct sgx_testpki pki;
-        struct sgx_testpki_opts o = {.corrupt_quote_sig = true};
+        struct att_testpki pki;
+        struct att_testpki_opts o = {.corrupt_quote_sig = true};
         tdx_build(version, &o, &pki);
         pki.quote[pki.off.quote_sig + 63] ^= 1;
         expect_mask(&pki, NOW, 0, "TDX quote signature bit restored");
-        sgx_testpki_free(&pki);
-        o = (struct sgx_testpki_opts){.corrupt_qe_report_sig = true};
+        att_testpki_free(&pki);
+        o = (struct att_testpki_opts){.corrupt_qe_report_sig = true};
         tdx_build(version, &o, &pki);
         pki.quote[pki.off.qe_report_sig + 63] ^= 1;
         expect_mask(&pki, NOW, 0, "TDX QE report signature bit restored");
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
         /* A valid quote breaks when a signed byte changes: MRTD, RTMR3, REPORTDATA. */
-        static const size_t flips[3] = {SGX_TESTPKI_T_MRTD, SGX_TESTPKI_T_RTMR(3) + 47,
-                                        SGX_TESTPKI_T_REPORTDATA};
+        static const size_t flips[3] = {ATT_TESTPKI_T_MRTD, ATT_TESTPKI_T_RTMR(3) + 47,
+                                        ATT_TESTPKI_T_REPORTDATA};
         for (size_t i = 0; i < 3; i++) {
             tdx_build(version, NULL, &pki);
             pki.quote[pki.off.body + flips[i]] ^= 1;
             expect_mask(&pki, NOW, F_QUOTE_SIG, "TD field flipped");
-            sgx_testpki_free(&pki);
+            att_testpki_free(&pki);
         }
     }
     /* v5: the body descriptor is signed. Type 3 -> 2 breaks the framing and the signature. */
-    struct sgx_testpki pki;
+    struct att_testpki pki;
     tdx_build(5, NULL, &pki);
-    pki.quote[SGX_TESTPKI_V5_OFF_BODY_TYPE] = 2;
+    pki.quote[ATT_TESTPKI_V5_OFF_BODY_TYPE] = 2;
     expect_mask(&pki, NOW, F_BODY | F_QUOTE_SIG, "v5 body type flipped");
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
     /* The SGX quote v3 is still what it was: no TDX member set. */
-    build(&(struct sgx_testpki_opts){.now = NOW}, &pki);
+    build(&(struct att_testpki_opts){.now = NOW}, &pki);
     static const uint8_t zero[16];
     assert_memory_equal(pki.tee_tcb_svn, zero, 16);
     assert_int_equal(pki.quote_version, 3);
     assert_string_equal(pki.expected_status, "UpToDate");
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 }
 
 static void test_tdx_bad_knobs(void **state)
 {
     (void)state;
-    static const struct sgx_testpki_opts bad[] = {
+    static const struct att_testpki_opts bad[] = {
         {.tdx = 3},
         {.tdx = 6},
         {.tdx = -1},
@@ -2468,29 +2468,29 @@ static void test_tdx_bad_knobs(void **state)
         {.tdx = 4, .tdx_module_svn = -1},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct sgx_testpki pki;
+        struct att_testpki pki;
         memset(&pki, 0xA5, sizeof(pki));
-        if (sgx_testpki_build(&bad[i], &pki) != -1) {
+        if (att_testpki_build(&bad[i], &pki) != -1) {
             fail_msg("bad TDX knobs %zu accepted", i);
         }
         assert_null(pki.quote);
         assert_null(pki.root);
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
     /* Knobs of the other TEE are harmless on an SGX quote. */
-    struct sgx_testpki pki;
-    build(&(struct sgx_testpki_opts){.now = NOW, .tdx_tcb_svn = 3, .tdx_module_major = 7}, &pki);
+    struct att_testpki pki;
+    build(&(struct att_testpki_opts){.now = NOW, .tdx_tcb_svn = 3, .tdx_module_major = 7}, &pki);
     expect_mask(&pki, NOW, 0, "TDX knobs on an SGX quote");
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
     /* The other TEE's documents for an SGX quote: the TDX TCB info, the TD_QE identity. */
-    build(&(struct sgx_testpki_opts){.now = NOW, .tcb_info_other_tee = true}, &pki);
+    build(&(struct att_testpki_opts){.now = NOW, .tcb_info_other_tee = true}, &pki);
     expect_mask(&pki, NOW, F_TCB_ID, "SGX quote, TDX TCB info");
     assert_true(strncmp(pki.tcb_info, "{\"id\":\"TDX\"", 11) == 0);
-    sgx_testpki_free(&pki);
-    build(&(struct sgx_testpki_opts){.now = NOW, .qe_identity_other_tee = true}, &pki);
+    att_testpki_free(&pki);
+    build(&(struct att_testpki_opts){.now = NOW, .qe_identity_other_tee = true}, &pki);
     expect_mask(&pki, NOW, F_QEID_ID | F_QEID_MRSIGNER | F_QEID_PRODID,
                 "SGX quote, TD_QE identity");
-    sgx_testpki_free(&pki);
+    att_testpki_free(&pki);
 }
 
 /* attestd's framing parsers (not its verifier) take the TDX evidence, and refuse the two
@@ -2499,8 +2499,8 @@ static void test_attestd_parsers_accept_tdx(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(TDX_LAYOUTS) / sizeof(TDX_LAYOUTS[0]); i++) {
-        struct sgx_testpki_opts o = {.tdx_body_type = TDX_LAYOUTS[i].body_type};
-        struct sgx_testpki pki;
+        struct att_testpki_opts o = {.tdx_body_type = TDX_LAYOUTS[i].body_type};
+        struct att_testpki pki;
         tdx_build(TDX_LAYOUTS[i].version, &o, &pki);
         char msg[256] = "";
         struct att_intel_quote quote;
@@ -2520,15 +2520,15 @@ static void test_attestd_parsers_accept_tdx(void **state)
         }
         assert_memory_equal(b.tcb_info.data, pki.tcb_info, b.tcb_info.len);
         att_dcap_bundle_cleanup(&b);
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
-    static const struct sgx_testpki_opts refused[] = {
+    static const struct att_testpki_opts refused[] = {
         {.tdx_body_type = 1},
         {.tdx_body_size_mismatch = true},
         {.tdx_body_type = 2, .tdx_body_size_mismatch = true},
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        struct sgx_testpki pki;
+        struct att_testpki pki;
         tdx_build(5, &refused[i], &pki);
         char msg[256] = "";
         struct att_intel_quote quote;
@@ -2537,7 +2537,7 @@ static void test_attestd_parsers_accept_tdx(void **state)
         if (rc != ATT_ERR_QUOTE_BODY_TYPE) {
             fail_msg("refused %zu: %s (%s)", i, att_err_name(rc), msg);
         }
-        sgx_testpki_free(&pki);
+        att_testpki_free(&pki);
     }
 }
 

@@ -966,13 +966,16 @@ static void test_reserved_claims(void **state)
                                            "maa-attestationcollateral",
                                            "tdx_mrtd",
                                            "eat_profile",
-                                           "ver"};
+                                           "ver",
+                                           "x-attestd-demo",
+                                           "x-attestd-test-token"};
     /* case does not matter: a relying party's lookup may ignore it */
-    static const char *const cased[] = {"X-MS-Policy-Signer", "NONCE", "Iss", "TDX_MRTD",
-                                        "Maa-PolicyHash"};
-    static const char *const allowed[] = {"tee",          "aas-ehd",  "is-debuggable",
-                                          "sgx-mrsigner", "x-ms",     "x-m-s-a",
-                                          "nonce2",       "tdx-mrtd", "TEE"};
+    static const char *const cased[] = {"X-MS-Policy-Signer", "NONCE",          "Iss",
+                                        "TDX_MRTD",           "Maa-PolicyHash", "X-Attestd-Demo"};
+    /* attestd's own marks are whole names: other x-attestd- claims stay the policy's */
+    static const char *const allowed[] = {
+        "tee",    "aas-ehd",  "is-debuggable", "sgx-mrsigner",         "x-ms",           "x-m-s-a",
+        "nonce2", "tdx-mrtd", "TEE",           "x-attestd-log-marker", "x-attestd-demo2"};
     for (size_t i = 0; i < sizeof(cased) / sizeof(cased[0]); i++) {
         assert_true(att_policy_claim_reserved(cased[i], strlen(cased[i])));
     }

@@ -11,6 +11,9 @@
 #include <sqlite3.h>
 
 #include "core/codec.h"
+#include "crypto/ecdsa.h"
+#include "evidence/intel/dcap.h"
+#include "evidence/intel/intel_root.h"
 #include "provider/provider.h"
 #include "seal/keyring.h"
 #include "token/jwk.h"
@@ -341,6 +344,140 @@ static void test_swapped_certificate_refused(void **state)
     assert_null(set);
 }
 
+/* The claims of a token `p` signs. */
+static json_t *token_claims(const struct att_provider_set *set, const struct att_provider *p)
+{
+    struct att_buf token;
+    struct att_buf payload;
+    json_t *claims = json_object();
+    att_buf_init(&token, ATT_JWS_MAX);
+    att_buf_init(&payload, ATT_JWS_MAX);
+    EXPECT_OK(att_provider_issue_token(set, p, claims, NOW, 600, &token));
+    json_decref(claims);
+    const char *t = att_buf_cstr(&token);
+    const char *dot = strchr(t, '.');
+    assert_non_null(dot);
+    const char *end = strchr(dot + 1, '.');
+    assert_non_null(end);
+    EXPECT_OK(att_b64url_decode(dot + 1, (size_t)(end - dot - 1), &payload));
+    json_t *out = json_loadb((const char *)payload.data, payload.len, 0, NULL);
+    assert_non_null(out);
+    att_buf_cleanup(&token);
+    att_buf_cleanup(&payload);
+    return out;
+}
+
+/* docs/internals/demo.md: a provider's own trust anchors, the demo mark in its tokens and
+ * metadata, and the refusals. */
+static void test_demo_provider(void **state)
+{
+    struct fx *f = *state;
+    const char *pem = att_intel_sgx_root_ca_pem;
+    char scope[ATT_COLLATERAL_SCOPE_LEN + 1];
+    char msg[128];
+    struct att_dcap_trust *t = NULL;
+    struct att_provider_extra demo = {NULL, 0, pem, true};
+    struct att_provider_extra no_anchors = {NULL, 0, NULL, true};
+    struct att_provider_extra not_pem = {NULL, 0, "not a certificate", false};
+    char big[ATT_PROVIDER_TRUST_PEM_MAX + 2];
+    memset(big, 'A', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    struct att_provider_extra too_big = {NULL, 0, big, false};
+
+    EXPECT_ERR(att_provider_create_ex(f->store, f->kr, "d", "https://x.example/providers/d",
+                                      ATT_JWS_RS256, false, NOW, &no_anchors),
+               ATT_ERR_ARG);
+    EXPECT_ERR(att_provider_create_ex(f->store, f->kr, "d", "https://x.example/providers/d",
+                                      ATT_JWS_RS256, true, NOW, &demo),
+               ATT_ERR_ARG); /* never the default */
+    EXPECT_ERR(att_provider_create_ex(f->store, f->kr, "d", "https://x.example/providers/d",
+                                      ATT_JWS_RS256, false, NOW, &not_pem),
+               ATT_ERR_CERT_PARSE);
+    EXPECT_ERR(att_provider_create_ex(f->store, f->kr, "d", "https://x.example/providers/d",
+                                      ATT_JWS_RS256, false, NOW, &too_big),
+               ATT_ERR_TOO_LARGE);
+    EXPECT_ERR(att_provider_trust_scope("", scope, msg, sizeof(msg)), ATT_ERR_ARG);
+
+    /* The scope is the anchors' trust id. */
+    EXPECT_OK(att_provider_trust_scope(pem, scope, msg, sizeof(msg)));
+    EXPECT_OK(att_dcap_trust_from_pem(pem, strlen(pem), &t, msg, sizeof(msg)));
+    assert_string_equal(scope, att_dcap_trust_id(t));
+    att_dcap_trust_free(t);
+
+    EXPECT_OK(att_provider_create_ex(f->store, f->kr, "d", "https://x.example/providers/d",
+                                     ATT_JWS_ES256, false, NOW, &demo));
+    struct att_provider_set *set = NULL;
+    EXPECT_OK(att_provider_set_load(f->store, f->kr, &set));
+    assert_int_equal(set->n, 3);
+    const struct att_provider *d = att_provider_set_find(set, "d", 1);
+    const struct att_provider *es = att_provider_set_find(set, "tenant-es", 9);
+    assert_true(d->rec.demo);
+    assert_string_equal(d->rec.dcap_trust_anchors, pem);
+    assert_false(es->rec.demo);
+    assert_string_equal(es->rec.dcap_trust_anchors, "");
+
+    json_t *c = token_claims(set, d);
+    assert_true(json_is_true(json_object_get(c, ATT_DEMO_CLAIM)));
+    json_decref(c);
+    c = token_claims(set, es);
+    assert_null(json_object_get(c, ATT_DEMO_CLAIM));
+    json_decref(c);
+
+    json_t *oid = json_loads(att_buf_cstr(&d->openid), JSON_REJECT_DUPLICATES, NULL);
+    assert_true(json_is_true(json_object_get(oid, ATT_DEMO_CLAIM)));
+    assert_string_equal(json_string_value(json_object_get(oid, "x-attestd-notice")),
+                        ATT_DEMO_NOTICE);
+    json_t *names = json_object_get(oid, "claims_supported");
+    assert_string_equal(json_string_value(json_array_get(names, json_array_size(names) - 1)),
+                        ATT_DEMO_CLAIM);
+    json_decref(oid);
+    oid = json_loads(att_buf_cstr(&es->openid), JSON_REJECT_DUPLICATES, NULL);
+    assert_null(json_object_get(oid, ATT_DEMO_CLAIM));
+    assert_null(json_object_get(oid, "x-attestd-notice"));
+    json_decref(oid);
+    att_provider_set_free(set);
+}
+
+/* Deleting a provider drops the collateral of its anchors, once no other provider trusts them. */
+static void test_delete_drops_the_scope(void **state)
+{
+    struct fx *f = *state;
+    const char *pem = att_intel_sgx_root_ca_pem;
+    char scope[ATT_COLLATERAL_SCOPE_LEN + 1];
+    char msg[128];
+    struct att_provider_extra own = {NULL, 0, pem, false};
+    struct att_collateral_rec r;
+    struct att_collateral_rec got;
+
+    EXPECT_OK(att_provider_trust_scope(pem, scope, msg, sizeof(msg)));
+    EXPECT_OK(att_provider_create_ex(f->store, f->kr, "one", "https://x.example/providers/one",
+                                     ATT_JWS_ES256, false, NOW, &own));
+    EXPECT_OK(att_provider_create_ex(f->store, f->kr, "two", "https://x.example/providers/two",
+                                     ATT_JWS_ES256, false, NOW, &own));
+    att_collateral_rec_init(&r);
+    att_collateral_rec_init(&got);
+    snprintf(r.scope, sizeof(r.scope), "%s", scope);
+    snprintf(r.kind, sizeof(r.kind), "root_crl");
+    snprintf(r.source, sizeof(r.source), "import");
+    EXPECT_OK(att_buf_puts(&r.body, "crl"));
+    uint8_t md[32];
+    EXPECT_OK(att_sha256("crl", 3, md));
+    for (size_t i = 0; i < 32; i++) {
+        snprintf(r.sha256 + 2 * i, 3, "%02x", md[i]);
+    }
+    r.issued = NOW;
+    r.next_update = NOW + 86400;
+    EXPECT_OK(att_store_collateral_put(f->store, &r, NULL));
+
+    EXPECT_OK(att_provider_delete(f->store, f->kr, "one")); /* "two" still trusts the root */
+    EXPECT_OK(att_store_collateral_get_scoped(f->store, scope, "root_crl", "", &got));
+    EXPECT_OK(att_provider_delete(f->store, f->kr, "two"));
+    EXPECT_ERR(att_store_collateral_get_scoped(f->store, scope, "root_crl", "", &got),
+               ATT_ERR_NOT_FOUND);
+    att_collateral_rec_cleanup(&r);
+    att_collateral_rec_cleanup(&got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +489,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_kek_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_swapped_sealed_keys_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_swapped_certificate_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demo_provider, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_drops_the_scope, setup, teardown),
     };
     return cmocka_run_group_tests_name("provider", tests, NULL, NULL);
 }

@@ -160,15 +160,17 @@ static void test_fresh_db_has_collateral(void **state)
     struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 11);
-    assert_int_equal(att_store_schema_latest(), 11);
+    assert_int_equal(v, 12);
+    assert_int_equal(att_store_schema_latest(), 12);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'"
                                     " AND name = 'collateral'"),
                      1);
     /* The schema itself refuses kinds and sources the store does not know. */
-    raw_exec_fails(f->db, "INSERT INTO collateral VALUES('pck_cert', '', '', X'01', X'', X'',"
+    raw_exec(f->db, "INSERT INTO collateral VALUES('', 'root_crl', '', '', X'01', X'', X'',"
+                    " 1, 2, 0, 'pcs', 3); DELETE FROM collateral");
+    raw_exec_fails(f->db, "INSERT INTO collateral VALUES('', 'pck_cert', '', '', X'01', X'', X'',"
                           " 1, 2, 0, 'pcs', 3)");
-    raw_exec_fails(f->db, "INSERT INTO collateral VALUES('root_crl', '', '', X'01', X'', X'',"
+    raw_exec_fails(f->db, "INSERT INTO collateral VALUES('', 'root_crl', '', '', X'01', X'', X'',"
                           " 1, 2, 0, 'web', 3)");
 }
 
@@ -189,9 +191,11 @@ static void test_upgrade_from_version_4(void **state)
     EXPECT_OK(att_store_provider_insert(f->s, &p));
     att_store_close(f->s);
     f->s = NULL;
-    /* Take migrations 5 to 11 back out: what is left is exactly a version 4 database. */
+    /* Take migrations 5 to 12 back out: what is left is exactly a version 4 database. */
     raw_exec(f->db,
-             "ALTER TABLE signing_keys DROP COLUMN used_until;"
+             "ALTER TABLE providers DROP COLUMN demo;"
+             " ALTER TABLE providers DROP COLUMN dcap_trust_anchors;"
+             " ALTER TABLE signing_keys DROP COLUMN used_until;"
              " ALTER TABLE signing_keys DROP COLUMN activate_at;"
              " ALTER TABLE signing_keys DROP COLUMN token_lifetime;"
              " DROP TABLE audit_checkpoint; ALTER TABLE providers DROP COLUMN audit_fail_open;"
@@ -204,8 +208,8 @@ static void test_upgrade_from_version_4(void **state)
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 11);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 11);
+    assert_int_equal(v, 12);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 12);
     memset(&p, 0, sizeof(p));
     EXPECT_OK(att_store_provider_get(f->s, "p1", &p));
     assert_string_equal(p.trust_model, ATT_TRUST_ISOLATED);
@@ -218,7 +222,7 @@ static void test_upgrade_from_version_4(void **state)
     att_store_close(f->s);
     f->s = NULL;
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 11);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 12);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
 }
 
@@ -628,6 +632,159 @@ static void test_tampered_rows(void **state)
     att_collateral_rec_cleanup(&r);
 }
 
+/* ---- scopes (migration 12; docs/internals/demo.md) ------------------------------------------ */
+
+#define SCOPE_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SCOPE_B "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* The body of (scope, kind, key), as a string in `out`. */
+static void scoped_body(struct att_store *s, const char *scope, const char *kind, const char *key,
+                        char *out, size_t n)
+{
+    struct att_collateral_rec got;
+    att_collateral_rec_init(&got);
+    EXPECT_OK(att_store_collateral_get_scoped(s, scope, kind, key, &got));
+    assert_string_equal(got.scope, scope);
+    snprintf(out, n, "%s", att_buf_cstr(&got.body));
+    att_collateral_rec_cleanup(&got);
+}
+
+/* A provider's scope never replaces the daemon's item of the same kind and key, whatever its
+ * dates, and each scope reads only its own. */
+static void test_scopes_do_not_shadow(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_collateral_rec real, demo, demo_b;
+    char body[64];
+    bool replaced = false;
+    struct seen c = {0};
+
+    make_rec(&real, "tcb_info", "sgx:00906ED50000", "real", 1000, 17);
+    make_rec(&demo, "tcb_info", "sgx:00906ED50000", "demo", 5000, 99); /* newer, higher */
+    snprintf(demo.scope, sizeof(demo.scope), "%s", SCOPE_A);
+    make_rec(&demo_b, "qe_identity", "sgx", "demo b", 5000, 17);
+    snprintf(demo_b.scope, sizeof(demo_b.scope), "%s", SCOPE_B);
+    EXPECT_OK(att_store_collateral_put(f->s, &real, &replaced));
+    assert_true(replaced);
+    EXPECT_OK(att_store_collateral_put(f->s, &demo, &replaced));
+    assert_true(replaced); /* a row of its own */
+    EXPECT_OK(att_store_collateral_put(f->s, &demo_b, NULL));
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 3);
+
+    stored_body(f->s, "tcb_info", "sgx:00906ED50000", body, sizeof(body));
+    assert_string_equal(body, "real");
+    scoped_body(f->s, "", "tcb_info", "sgx:00906ED50000", body, sizeof(body));
+    assert_string_equal(body, "real");
+    scoped_body(f->s, SCOPE_A, "tcb_info", "sgx:00906ED50000", body, sizeof(body));
+    assert_string_equal(body, "demo");
+    struct att_collateral_rec got;
+    att_collateral_rec_init(&got);
+    EXPECT_ERR(att_store_collateral_get_scoped(f->s, SCOPE_B, "tcb_info", "sgx:00906ED50000", &got),
+               ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_collateral_get(f->s, "qe_identity", "sgx", &got), ATT_ERR_NOT_FOUND);
+    att_collateral_rec_cleanup(&got);
+
+    /* Listed by scope ("" first), then kind and key. */
+    EXPECT_OK(att_store_collateral_list(f->s, collect, &c));
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.v[0], "tcb_info/sgx:00906ED50000");
+    assert_string_equal(c.v[1], "qe_identity/sgx");
+    assert_string_equal(c.v[2], "tcb_info/sgx:00906ED50000");
+
+    /* A scope goes as a whole; the daemon's cannot be deleted so. */
+    int deleted = -1;
+    EXPECT_OK(att_store_collateral_delete_scope(f->s, SCOPE_A, &deleted));
+    assert_int_equal(deleted, 1);
+    EXPECT_OK(att_store_collateral_delete_scope(f->s, SCOPE_A, &deleted));
+    assert_int_equal(deleted, 0);
+    EXPECT_ERR(att_store_collateral_delete_scope(f->s, "", &deleted), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_collateral_delete_scope(f->s, NULL, &deleted), ATT_ERR_ARG);
+    stored_body(f->s, "tcb_info", "sgx:00906ED50000", body, sizeof(body));
+    assert_string_equal(body, "real");
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 2);
+
+    att_collateral_rec_cleanup(&real);
+    att_collateral_rec_cleanup(&demo);
+    att_collateral_rec_cleanup(&demo_b);
+}
+
+/* A scope is "" or 64 lower-case hex digits; AMD items have none. */
+static void test_scope_shapes(void **state)
+{
+    struct store_fx *f = *state;
+    static const char *const bad[] = {
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* upper case */
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",  /* 63 digits */
+        "gaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* not hex */
+        "demo",
+    };
+    struct att_collateral_rec r, got;
+    att_collateral_rec_init(&got);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        make_rec(&r, "root_crl", "", "crl", 1000, 0);
+        snprintf(r.scope, sizeof(r.scope), "%s", bad[i]);
+        EXPECT_ERR(att_store_collateral_put(f->s, &r, NULL), ATT_ERR_ARG);
+        EXPECT_ERR(att_store_collateral_get_scoped(f->s, bad[i], "root_crl", "", &got),
+                   ATT_ERR_ARG);
+        EXPECT_ERR(att_store_collateral_delete_scope(f->s, bad[i], NULL), ATT_ERR_ARG);
+        att_collateral_rec_cleanup(&r);
+    }
+    EXPECT_ERR(att_store_collateral_get_scoped(f->s, NULL, "root_crl", "", &got), ATT_ERR_ARG);
+    make_rec(&r, "amd_crl", "vcek:Milan", "crl", 1000, 0);
+    snprintf(r.source, sizeof(r.source), "kds");
+    snprintf(r.scope, sizeof(r.scope), "%s", SCOPE_A);
+    EXPECT_ERR(att_store_collateral_put(f->s, &r, NULL), ATT_ERR_ARG);
+    r.scope[0] = '\0';
+    EXPECT_OK(att_store_collateral_put(f->s, &r, NULL));
+    att_collateral_rec_cleanup(&r);
+    att_collateral_rec_cleanup(&got);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
+}
+
+/* A version 11 database keeps its items, in the daemon's scope, and providers get no anchors. */
+static void test_upgrade_from_version_11(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_collateral_rec r;
+    struct att_provider_rec p;
+    char body[64];
+
+    memset(&p, 0, sizeof(p));
+    snprintf(p.name, sizeof(p.name), "p1");
+    snprintf(p.issuer, sizeof(p.issuer), "https://p1.example");
+    snprintf(p.signing_alg, sizeof(p.signing_alg), "ES256");
+    snprintf(p.trust_model, sizeof(p.trust_model), "%s", ATT_TRUST_AAD);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    make_rec(&r, "tcb_info", "sgx:00906ED50000", "kept", 1000, 17);
+    EXPECT_OK(att_store_collateral_put(f->s, &r, NULL));
+    att_collateral_rec_cleanup(&r);
+    att_store_close(f->s);
+    f->s = NULL;
+    /* Migration 12 taken back out: the version 11 table, its rows, no provider columns. */
+    raw_exec(f->db,
+             "CREATE TABLE c11 (kind TEXT NOT NULL CHECK(kind IN ('root_crl','pck_crl',"
+             "  'tcb_info','qe_identity','amd_chain','amd_crl','amd_vcek')),"
+             "  key TEXT NOT NULL, sha256 TEXT NOT NULL, body BLOB NOT NULL,"
+             "  signature BLOB NOT NULL, issuer_chain BLOB NOT NULL, issued INTEGER NOT NULL,"
+             "  next_update INTEGER NOT NULL, eval_num INTEGER NOT NULL DEFAULT 0,"
+             "  source TEXT NOT NULL CHECK(source IN ('pcs','import','kds')),"
+             "  stored_at INTEGER NOT NULL, PRIMARY KEY(kind, key));"
+             "INSERT INTO c11 SELECT kind, key, sha256, body, signature, issuer_chain, issued,"
+             "  next_update, eval_num, source, stored_at FROM collateral;"
+             "DROP TABLE collateral; ALTER TABLE c11 RENAME TO collateral;"
+             "ALTER TABLE providers DROP COLUMN demo;"
+             "ALTER TABLE providers DROP COLUMN dcap_trust_anchors;"
+             "DELETE FROM schema_migrations WHERE version = 12;");
+    EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 12);
+    scoped_body(f->s, "", "tcb_info", "sgx:00906ED50000", body, sizeof(body));
+    assert_string_equal(body, "kept");
+    memset(&p, 0xff, sizeof(p));
+    EXPECT_OK(att_store_provider_get(f->s, "p1", &p));
+    assert_string_equal(p.dcap_trust_anchors, "");
+    assert_false(p.demo);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -643,6 +800,9 @@ int main(void)
         T(test_caps),
         T(test_amd_kinds),
         T(test_tampered_rows),
+        T(test_scopes_do_not_shadow),
+        T(test_scope_shapes),
+        T(test_upgrade_from_version_11),
     };
 #undef T
     return cmocka_run_group_tests_name("store_collateral", tests, NULL, NULL);

@@ -468,10 +468,10 @@ static void test_provider_attest_requires_auth(void **state)
     EXPECT_ERR(att_store_provider_set_attest_requires_auth(NULL, "open", true), ATT_ERR_ARG);
 
     /* A row written without the column gets the default; a tampered value is refused. */
-    raw_exec(
-        f->db, PROVIDER_ROW
-        "VALUES('old', 'https://i', 'ES256', 0, 1);"
-        "INSERT INTO providers VALUES('bad', 'https://i', 'ES256', 0, 1, 2, 'AAD', 0, 0, 0, 0);");
+    raw_exec(f->db, PROVIDER_ROW
+             "VALUES('old', 'https://i', 'ES256', 0, 1);"
+             "INSERT INTO providers VALUES('bad', 'https://i', 'ES256', 0, 1, 2, 'AAD', 0, 0, 0, 0,"
+             " '', 0);");
     EXPECT_OK(att_store_provider_get(f->s, "old", &got));
     assert_false(got.attest_requires_auth);
     EXPECT_ERR(att_store_provider_get(f->s, "bad", &got), ATT_ERR_STORE);
@@ -821,6 +821,36 @@ static void test_policy_requests_and_retention(void **state)
     att_policy_version_rec_cleanup(&v);
 }
 
+/* A provider's own trust anchors and the demo mark round-trip (migration 12); a demo without
+ * anchors is refused, and tampered anchors are an error, never cut short. */
+static void test_provider_trust_anchors(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_provider_rec p;
+    struct att_provider_rec got;
+    static const char pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+    make_provider(&p, "demo", false);
+    p.demo = true;
+    EXPECT_ERR(att_store_provider_insert(f->s, &p), ATT_ERR_ARG); /* no anchors */
+    snprintf(p.dcap_trust_anchors, sizeof(p.dcap_trust_anchors), "%s", pem);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    make_provider(&p, "plain", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+
+    EXPECT_OK(att_store_provider_get(f->s, "demo", &got));
+    assert_true(got.demo);
+    assert_string_equal(got.dcap_trust_anchors, pem);
+    EXPECT_OK(att_store_provider_get(f->s, "plain", &got));
+    assert_false(got.demo);
+    assert_string_equal(got.dcap_trust_anchors, "");
+
+    /* Anchors longer than the record holds (a tampered file) are not cut short. */
+    raw_exec(f->db, "UPDATE providers SET dcap_trust_anchors = printf('%.5000c', 'x')"
+                    " WHERE name = 'plain'");
+    EXPECT_ERR(att_store_provider_get(f->s, "plain", &got), ATT_ERR_STORE);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -850,6 +880,7 @@ int main(void)
         T(test_deks),
         T(test_transactions),
         T(test_busy_maps),
+        T(test_provider_trust_anchors),
     };
 #undef T
     return cmocka_run_group_tests_name("store_sqlite", tests, NULL, NULL);

@@ -1,11 +1,13 @@
 /*
- * sgx_testpki.c - a test SGX DCAP PKI, collateral and quote built in code (see sgx_testpki.h).
+ * testpki.c - a test SGX DCAP PKI, collateral and quote built in code (see testpki.h).
  *
- * Test-only: trusted input (the caller's knobs), fresh keys per build. Layout references are
- * to docs/reference/ (section numbers as in its README.md).
+ * Trusted input (the caller's knobs), fresh keys per build; failures are reported on stderr
+ * (the callers are command-line tools and tests). Layout references are to docs/reference/
+ * (section numbers as in its README.md).
  */
-#include "sgx_testpki.h"
-#include "testpki_der.h"
+#include "demo/testpki.h"
+#include "demo/pkix.h"
+#include "demo/wbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,50 +32,51 @@
 static const uint8_t SGX_OID[] = {0x2A, 0x86, 0x48, 0x86, 0xF8, 0x4D, 0x01, 0x0D, 0x01};
 
 /* SEQUENCE { OID 1.2.840.113741.1.13.1.<arcs>, <value TLV> } appended to b. */
-static void der_pair(struct tbuf *b, const uint8_t *arcs, size_t n_arcs, const struct tbuf *value)
+static void der_pair(struct att_wbuf *b, const uint8_t *arcs, size_t n_arcs,
+                     const struct att_wbuf *value)
 {
-    struct tbuf in = {0};
+    struct att_wbuf in = {0};
     uint8_t oid[sizeof(SGX_OID) + 4];
     memcpy(oid, SGX_OID, sizeof(SGX_OID));
     memcpy(oid + sizeof(SGX_OID), arcs, n_arcs);
-    der_tlv(&in, DER_OID, oid, sizeof(SGX_OID) + n_arcs);
-    tb_put(&in, value->p, value->len);
+    att_wbuf_der_tlv(&in, ATT_DER_OID, oid, sizeof(SGX_OID) + n_arcs);
+    att_wbuf_put(&in, value->p, value->len);
     if (in.bad || value->bad) {
         b->bad = true;
     } else {
-        der_tlv(b, DER_SEQUENCE, in.p, in.len);
+        att_wbuf_der_tlv(b, ATT_DER_SEQUENCE, in.p, in.len);
     }
-    tb_free(&in);
+    att_wbuf_free(&in);
 }
 
-static void der_pair_uint(struct tbuf *b, const uint8_t *arcs, size_t n_arcs, unsigned tag,
+static void der_pair_uint(struct att_wbuf *b, const uint8_t *arcs, size_t n_arcs, unsigned tag,
                           unsigned v)
 {
-    struct tbuf val = {0};
-    der_uint(&val, tag, v);
+    struct att_wbuf val = {0};
+    att_wbuf_der_uint(&val, tag, v);
     der_pair(b, arcs, n_arcs, &val);
-    tb_free(&val);
+    att_wbuf_free(&val);
 }
 
-static void der_pair_octets(struct tbuf *b, const uint8_t *arcs, size_t n_arcs, const uint8_t *d,
-                            size_t n)
+static void der_pair_octets(struct att_wbuf *b, const uint8_t *arcs, size_t n_arcs,
+                            const uint8_t *d, size_t n)
 {
-    struct tbuf val = {0};
-    der_tlv(&val, DER_OCTETS, d, n);
+    struct att_wbuf val = {0};
+    att_wbuf_der_tlv(&val, ATT_DER_OCTET_STRING, d, n);
     der_pair(b, arcs, n_arcs, &val);
-    tb_free(&val);
+    att_wbuf_free(&val);
 }
 
-static void der_pair_seq(struct tbuf *b, const uint8_t *arcs, size_t n_arcs,
-                         const struct tbuf *content)
+static void der_pair_seq(struct att_wbuf *b, const uint8_t *arcs, size_t n_arcs,
+                         const struct att_wbuf *content)
 {
-    struct tbuf val = {0};
+    struct att_wbuf val = {0};
     if (content->bad) {
         b->bad = true;
     }
-    der_tlv(&val, DER_SEQUENCE, content->p, content->len);
+    att_wbuf_der_tlv(&val, ATT_DER_SEQUENCE, content->p, content->len);
     der_pair(b, arcs, n_arcs, &val);
-    tb_free(&val);
+    att_wbuf_free(&val);
 }
 
 struct pck_tcb {
@@ -89,19 +92,19 @@ static const uint8_t PLATFORM_INSTANCE_ID[16] = {0x1A, 0x57, 0xA7, 0xCE, 0x5E, 0
                                                  0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A};
 
 /* The extension value, in the order and shape of a real PCK (sgx01; sgx02 for Platform CA). */
-static void sgx_ext_der(struct tbuf *out, const struct pck_tcb *tcb, const uint8_t fmspc[6],
+static void sgx_ext_der(struct att_wbuf *out, const struct pck_tcb *tcb, const uint8_t fmspc[6],
                         unsigned sgx_type, bool platform)
 {
-    struct tbuf top = {0};
-    struct tbuf t = {0};
+    struct att_wbuf top = {0};
+    struct att_wbuf t = {0};
     uint8_t a1[] = {1};
     der_pair_octets(&top, a1, 1, PPID, sizeof(PPID));
     for (uint8_t i = 1; i <= 16; i++) {
         uint8_t arcs[] = {2, i};
-        der_pair_uint(&t, arcs, 2, DER_INTEGER, tcb->comp[i - 1]);
+        der_pair_uint(&t, arcs, 2, ATT_DER_INTEGER, tcb->comp[i - 1]);
     }
     uint8_t a217[] = {2, 17};
-    der_pair_uint(&t, a217, 2, DER_INTEGER, tcb->pcesvn);
+    der_pair_uint(&t, a217, 2, ATT_DER_INTEGER, tcb->pcesvn);
     uint8_t a218[] = {2, 18};
     der_pair_octets(&t, a218, 2, tcb->cpusvn, 16);
     uint8_t a2[] = {2};
@@ -111,48 +114,42 @@ static void sgx_ext_der(struct tbuf *out, const struct pck_tcb *tcb, const uint8
     uint8_t a4[] = {4};
     der_pair_octets(&top, a4, 1, fmspc, 6);
     uint8_t a5[] = {5};
-    der_pair_uint(&top, a5, 1, DER_ENUMERATED, sgx_type);
+    der_pair_uint(&top, a5, 1, ATT_DER_ENUMERATED, sgx_type);
     if (platform) {
         /* .6 platform instance ID, .7 configuration {dynamicPlatform, cachedKeys,
          * SMTEnabled} BOOLEANs, as in the Platform-CA leaf of sgx02. */
         uint8_t a6[] = {6};
         der_pair_octets(&top, a6, 1, PLATFORM_INSTANCE_ID, sizeof(PLATFORM_INSTANCE_ID));
-        struct tbuf cfg = {0};
+        struct att_wbuf cfg = {0};
         static const uint8_t vals[3] = {0xFF, 0x00, 0x00};
         for (uint8_t i = 1; i <= 3; i++) {
             uint8_t arcs[] = {7, i};
-            struct tbuf v = {0};
-            der_tlv(&v, DER_BOOLEAN, &vals[i - 1], 1);
+            struct att_wbuf v = {0};
+            att_wbuf_der_tlv(&v, ATT_DER_BOOLEAN, &vals[i - 1], 1);
             der_pair(&cfg, arcs, 2, &v);
-            tb_free(&v);
+            att_wbuf_free(&v);
         }
         uint8_t a7[] = {7};
         der_pair_seq(&top, a7, 1, &cfg);
-        tb_free(&cfg);
+        att_wbuf_free(&cfg);
     }
     if (top.bad) {
         out->bad = true;
     }
-    der_tlv(out, DER_SEQUENCE, top.p, top.len);
-    tb_free(&t);
-    tb_free(&top);
+    att_wbuf_der_tlv(out, ATT_DER_SEQUENCE, top.p, top.len);
+    att_wbuf_free(&t);
+    att_wbuf_free(&top);
 }
 
 /* ================================================================================
  * Keys, signatures, certificates, CRLs (OpenSSL 3 EVP / X509).
  * ================================================================================ */
 
-static void ossl_fail(const char *what)
-{
-    fprintf(stderr, "sgx_testpki: %s failed\n", what);
-    ERR_print_errors_fp(stderr);
-}
-
 static EVP_PKEY *gen_p256(void)
 {
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     if (k == NULL) {
-        ossl_fail("P-256 key generation");
+        att_pkix_fail("P-256 key generation");
     }
     return k;
 }
@@ -169,13 +166,13 @@ static int sign_rs(EVP_PKEY *key, const void *msg, size_t n, uint8_t out[64])
     const BIGNUM *s = NULL;
     if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) != 1 ||
         EVP_DigestSign(ctx, der, &der_len, msg, n) != 1) {
-        ossl_fail("ECDSA sign");
+        att_pkix_fail("ECDSA sign");
         goto out;
     }
     const unsigned char *p = der;
     sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
     if (sig == NULL) {
-        ossl_fail("d2i_ECDSA_SIG");
+        att_pkix_fail("d2i_ECDSA_SIG");
         goto out;
     }
     ECDSA_SIG_get0(sig, &r, &s);
@@ -200,7 +197,7 @@ static int pub_xy(EVP_PKEY *key, uint8_t out[64])
         BN_bn2binpad(x, out, 32) == 32 && BN_bn2binpad(y, out + 32, 32) == 32) {
         rc = 0;
     } else {
-        ossl_fail("public key export");
+        att_pkix_fail("public key export");
     }
     BN_free(x);
     BN_free(y);
@@ -209,37 +206,9 @@ static int pub_xy(EVP_PKEY *key, uint8_t out[64])
 
 static X509_NAME *make_name(const char *cn)
 {
-    X509_NAME *n = X509_NAME_new();
     static const char *const keys[] = {"CN", "O", "L", "ST", "C"};
-    const char *vals[] = {cn, "Attestd Test PKI", "Santa Clara", "CA", "US"};
-    if (n == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < 5; i++) {
-        if (X509_NAME_add_entry_by_txt(n, keys[i], MBSTRING_UTF8, (const unsigned char *)vals[i],
-                                       -1, -1, 0) != 1) {
-            X509_NAME_free(n);
-            return NULL;
-        }
-    }
-    return n;
-}
-
-static int set_time(ASN1_TIME *t, int64_t when)
-{
-    return ASN1_TIME_set(t, (time_t)when) != NULL ? 0 : -1;
-}
-
-static int add_ext_conf(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
-{
-    X509_EXTENSION *ex = X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
-    if (ex == NULL) {
-        ossl_fail(value);
-        return -1;
-    }
-    int ok = X509_add_ext(x, ex, -1);
-    X509_EXTENSION_free(ex);
-    return ok == 1 ? 0 : -1;
+    const char *const vals[] = {cn, "Attestd Test PKI", "Santa Clara", "CA", "US"};
+    return att_pkix_name(keys, vals, 5);
 }
 
 enum cert_kind { CERT_ROOT, CERT_CA, CERT_PCK, CERT_SIGNER };
@@ -252,8 +221,8 @@ struct cert_spec {
     EVP_PKEY *issuer_key; /* == key when self-signed */
     int64_t not_before;
     int64_t not_after;
-    const char *crl_url;        /* CRL distribution point */
-    const struct tbuf *sgx_ext; /* PCK only */
+    const char *crl_url;            /* CRL distribution point */
+    const struct att_wbuf *sgx_ext; /* PCK only */
 };
 
 static const char ROOT_CRL_URL[] = "URI:https://certificates.test.invalid/TestSGXRootCA.der";
@@ -286,40 +255,42 @@ static X509 *make_cert(const struct cert_spec *s)
         X509_set_serialNumber(x, serial) != 1 || X509_set_subject_name(x, subject) != 1 ||
         X509_set_issuer_name(x, s->issuer != NULL ? X509_get_subject_name(s->issuer) : subject) !=
             1 ||
-        set_time(X509_getm_notBefore(x), s->not_before) != 0 ||
-        set_time(X509_getm_notAfter(x), s->not_after) != 0 || X509_set_pubkey(x, s->key) != 1) {
+        att_pkix_set_time(X509_getm_notBefore(x), s->not_before) != 0 ||
+        att_pkix_set_time(X509_getm_notAfter(x), s->not_after) != 0 ||
+        X509_set_pubkey(x, s->key) != 1) {
         goto out;
     }
     X509V3_set_ctx(&ctx, s->issuer != NULL ? s->issuer : x, x, NULL, NULL, 0);
     /* Order as in Intel's certificates: AKI, CRL DP, SKI, key usage, basic constraints. */
     if (s->kind == CERT_ROOT) {
         /* A self-signed AKI needs the subject's own SKI first. */
-        if (add_ext_conf(x, &ctx, NID_subject_key_identifier, "hash") != 0) {
+        if (att_pkix_add_ext(x, &ctx, NID_subject_key_identifier, "hash") != 0) {
             goto out;
         }
         X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
     }
-    if (add_ext_conf(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0 ||
-        add_ext_conf(x, &ctx, NID_crl_distribution_points, s->crl_url) != 0) {
+    if (att_pkix_add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0 ||
+        att_pkix_add_ext(x, &ctx, NID_crl_distribution_points, s->crl_url) != 0) {
         goto out;
     }
-    if (s->kind != CERT_ROOT && add_ext_conf(x, &ctx, NID_subject_key_identifier, "hash") != 0) {
+    if (s->kind != CERT_ROOT &&
+        att_pkix_add_ext(x, &ctx, NID_subject_key_identifier, "hash") != 0) {
         goto out;
     }
     switch (s->kind) {
     case CERT_ROOT:
-        ok = add_ext_conf(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
-             add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:1") == 0;
+        ok = att_pkix_add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:1") == 0;
         break;
     case CERT_CA:
-        ok = add_ext_conf(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
-             add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") == 0;
+        ok = att_pkix_add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
+             att_pkix_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") == 0;
         break;
     case CERT_PCK:
     case CERT_SIGNER:
-        ok =
-            add_ext_conf(x, &ctx, NID_key_usage, "critical,digitalSignature,nonRepudiation") == 0 &&
-            add_ext_conf(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") == 0;
+        ok = att_pkix_add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature,nonRepudiation") ==
+                 0 &&
+             att_pkix_add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") == 0;
         break;
     default: ok = false; break;
     }
@@ -346,7 +317,7 @@ static X509 *make_cert(const struct cert_spec *s)
     ok = true;
 out:
     if (!ok) {
-        ossl_fail(s->cn);
+        att_pkix_fail(s->cn);
         X509_free(x);
         x = NULL;
     }
@@ -359,93 +330,32 @@ out:
     return x;
 }
 
-/* A v2 CRL by `issuer` with AKI and CRL number, listing `revoked` (may be NULL). */
+/* A v2 CRL by `issuer` with AKI and CRL number, listing `revoked` (may be NULL), signed by
+ * `key` with ECDSA P-256 / SHA-256, as Intel's. */
 static X509_CRL *make_crl(X509 *issuer, EVP_PKEY *key, int64_t this_update, int64_t next_update,
                           X509 *const *revoked, size_t n_revoked, int64_t revoked_at)
 {
-    X509_CRL *crl = X509_CRL_new();
-    ASN1_TIME *t = ASN1_TIME_new();
-    ASN1_INTEGER *num = ASN1_INTEGER_new();
-    X509_EXTENSION *ex = NULL;
-    X509V3_CTX ctx;
-    bool ok = false;
-
-    if (crl == NULL || t == NULL || num == NULL ||
-        X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
-        X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) != 1 ||
-        set_time(t, this_update) != 0 || X509_CRL_set1_lastUpdate(crl, t) != 1 ||
-        set_time(t, next_update) != 0 || X509_CRL_set1_nextUpdate(crl, t) != 1) {
-        goto out;
-    }
-    for (size_t i = 0; i < n_revoked; i++) {
-        X509_REVOKED *rev = X509_REVOKED_new();
-        if (rev == NULL ||
-            X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(revoked[i])) != 1 ||
-            set_time(t, revoked_at) != 0 || X509_REVOKED_set_revocationDate(rev, t) != 1 ||
-            X509_CRL_add0_revoked(crl, rev) != 1) {
-            X509_REVOKED_free(rev);
-            goto out;
-        }
-    }
-    if (n_revoked > 0 && X509_CRL_sort(crl) != 1) {
-        goto out;
-    }
-    X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
-    ex = X509V3_EXT_nconf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
-    if (ex == NULL || X509_CRL_add_ext(crl, ex, -1) != 1 || ASN1_INTEGER_set(num, 1) != 1 ||
-        X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1 ||
-        X509_CRL_sign(crl, key, EVP_sha256()) <= 0) {
-        goto out;
-    }
-    ok = true;
-out:
-    if (!ok) {
-        ossl_fail("CRL");
+    X509_CRL *crl =
+        att_pkix_crl_new(issuer, this_update, next_update, revoked, n_revoked, revoked_at);
+    if (crl != NULL && X509_CRL_sign(crl, key, EVP_sha256()) <= 0) {
+        att_pkix_fail("CRL signature");
         X509_CRL_free(crl);
         crl = NULL;
     }
-    X509_EXTENSION_free(ex);
-    ASN1_INTEGER_free(num);
-    ASN1_TIME_free(t);
     return crl;
-}
-
-static bool pem_append(struct tbuf *b, X509 *x)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    bool ok = bio != NULL && PEM_write_bio_X509(bio, x) == 1;
-    long n = ok ? BIO_get_mem_data(bio, &data) : 0;
-    if (ok && n > 0) {
-        tb_put(b, data, (size_t)n);
-    } else {
-        ok = false;
-        b->bad = true;
-    }
-    BIO_free(bio);
-    return ok;
-}
-
-static char *pem_of(X509 *const *certs, size_t n)
-{
-    struct tbuf b = {0};
-    for (size_t i = 0; i < n; i++) {
-        pem_append(&b, certs[i]);
-    }
-    return tb_take_str(&b);
 }
 
 static char *crl_hex(X509_CRL *crl)
 {
     unsigned char *der = NULL;
     int n = i2d_X509_CRL(crl, &der);
-    struct tbuf b = {0};
+    struct att_wbuf b = {0};
     if (n <= 0) {
         return NULL;
     }
-    tb_hex(&b, der, (size_t)n, false);
+    att_wbuf_hex(&b, der, (size_t)n, false);
     OPENSSL_free(der);
-    return tb_take_str(&b);
+    return att_wbuf_take_str(&b);
 }
 
 /* ================================================================================
@@ -458,7 +368,7 @@ static const struct {
     int svn;
     const char *date;
     const char *advisories; /* JSON array body or NULL */
-} LEVELS[SGX_TESTPKI_LEVELS] = {
+} LEVELS[ATT_TESTPKI_LEVELS] = {
     {"UpToDate", 10, "2024-03-13T00:00:00Z", NULL},
     {"SWHardeningNeeded", 9, "2023-08-09T00:00:00Z", "\"INTEL-SA-00615\""},
     {"ConfigurationNeeded", 8, "2023-02-15T00:00:00Z", NULL},
@@ -469,20 +379,20 @@ static const struct {
     {"Revoked", 4, "2019-11-13T00:00:00Z", NULL},
 };
 
-const char *sgx_testpki_level_status(size_t i)
+const char *att_testpki_level_status(size_t i)
 {
-    return i < SGX_TESTPKI_LEVELS ? LEVELS[i].status : NULL;
+    return i < ATT_TESTPKI_LEVELS ? LEVELS[i].status : NULL;
 }
 
-int sgx_testpki_status_svn(const char *status)
+int att_testpki_status_svn(const char *status)
 {
     if (status == NULL) {
         return -1;
     }
     if (strcmp(status, "below") == 0) {
-        return SGX_TESTPKI_BELOW_SVN;
+        return ATT_TESTPKI_BELOW_SVN;
     }
-    for (size_t i = 0; i < SGX_TESTPKI_LEVELS; i++) {
+    for (size_t i = 0; i < ATT_TESTPKI_LEVELS; i++) {
         if (strcmp(status, LEVELS[i].status) == 0) {
             return LEVELS[i].svn;
         }
@@ -490,7 +400,7 @@ int sgx_testpki_status_svn(const char *status)
     return -1;
 }
 
-static void json_date(struct tbuf *b, const char *key, int64_t when)
+static void json_date(struct att_wbuf *b, const char *key, int64_t when)
 {
     time_t t = (time_t)when;
     struct tm tm;
@@ -499,7 +409,7 @@ static void json_date(struct tbuf *b, const char *key, int64_t when)
         b->bad = true;
         return;
     }
-    tb_printf(b, "\"%s\":\"%s\",", key, s);
+    att_wbuf_printf(b, "\"%s\":\"%s\",", key, s);
 }
 
 /* The TDX module identity levels (docs/reference/dcap-verification.md §5.3), highest first. */
@@ -508,21 +418,21 @@ static const struct {
     int svn;
     const char *date;
     const char *advisories;
-} MODULE_LEVELS[SGX_TESTPKI_MODULE_LEVELS] = {
+} MODULE_LEVELS[ATT_TESTPKI_MODULE_LEVELS] = {
     {"UpToDate", 5, "2024-03-13T00:00:00Z", NULL},
     {"OutOfDate", 3, "2023-08-09T00:00:00Z", "\"INTEL-SA-00960\""},
     {"Revoked", 2, "2021-11-10T00:00:00Z", NULL},
 };
 
-int sgx_testpki_module_status_svn(const char *status)
+int att_testpki_module_status_svn(const char *status)
 {
     if (status == NULL) {
         return -1;
     }
     if (strcmp(status, "below") == 0) {
-        return SGX_TESTPKI_MODULE_BELOW_SVN;
+        return ATT_TESTPKI_MODULE_BELOW_SVN;
     }
-    for (size_t i = 0; i < SGX_TESTPKI_MODULE_LEVELS; i++) {
+    for (size_t i = 0; i < ATT_TESTPKI_MODULE_LEVELS; i++) {
         if (strcmp(status, MODULE_LEVELS[i].status) == 0) {
             return MODULE_LEVELS[i].svn;
         }
@@ -545,11 +455,11 @@ static const struct {
     {"OS/VMM", "SEAMLDR ACM"},
 };
 
-/* tdxtcbcomponents[k] of level i (see sgx_testpki.h). */
+/* tdxtcbcomponents[k] of level i (see testpki.h). */
 static int tdx_level_comp(size_t i, size_t k)
 {
     switch (k) {
-    case 0: return SGX_TESTPKI_TDX_LEVEL_MODULE_SVN;
+    case 0: return ATT_TESTPKI_TDX_LEVEL_MODULE_SVN;
     case 2: return LEVELS[i].svn;
     default: return 0;
     }
@@ -558,22 +468,23 @@ static int tdx_level_comp(size_t i, size_t k)
 static const char *const TDX_COMP_TYPE[3] = {"TDX Module", "TDX Module",
                                              "TDX Late Microcode Update"};
 
-static void comp_json(struct tbuf *b, bool first, int svn, const char *category, const char *type)
+static void comp_json(struct att_wbuf *b, bool first, int svn, const char *category,
+                      const char *type)
 {
-    tb_printf(b, "%s{\"svn\":%d", first ? "" : ",", svn);
+    att_wbuf_printf(b, "%s{\"svn\":%d", first ? "" : ",", svn);
     if (category != NULL) {
-        tb_printf(b, ",\"category\":\"%s\"", category);
+        att_wbuf_printf(b, ",\"category\":\"%s\"", category);
     }
     if (type != NULL) {
-        tb_printf(b, ",\"type\":\"%s\"", type);
+        att_wbuf_printf(b, ",\"type\":\"%s\"", type);
     }
-    tb_printf(b, "}");
+    att_wbuf_printf(b, "}");
 }
 
-static void advisories_json(struct tbuf *b, const char *advisories)
+static void advisories_json(struct att_wbuf *b, const char *advisories)
 {
     if (advisories != NULL) {
-        tb_printf(b, ",\"advisoryIDs\":[%s]", advisories);
+        att_wbuf_printf(b, ",\"advisoryIDs\":[%s]", advisories);
     }
 }
 
@@ -594,101 +505,104 @@ struct tcb_doc {
 };
 
 /* mrsigner, attributes, attributesMask of tdxModule or an identity. */
-static void module_json(struct tbuf *b, bool mrsigner_wrong)
+static void module_json(struct att_wbuf *b, bool mrsigner_wrong)
 {
     uint8_t mrsigner[48] = {0};
     if (mrsigner_wrong) {
         mrsigner[47] ^= 0x01;
     }
-    tb_printf(b, "\"mrsigner\":\"");
-    tb_hex(b, mrsigner, sizeof(mrsigner), true);
-    tb_printf(b, "\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"");
+    att_wbuf_printf(b, "\"mrsigner\":\"");
+    att_wbuf_hex(b, mrsigner, sizeof(mrsigner), true);
+    att_wbuf_printf(
+        b, "\",\"attributes\":\"0000000000000000\",\"attributesMask\":\"FFFFFFFFFFFFFFFF\"");
 }
 
 static char *tcb_info_text(const struct tcb_doc *d)
 {
-    struct tbuf b = {0};
-    tb_printf(&b, "{\"id\":\"%s\",\"version\":3,", d->tdx ? "TDX" : "SGX");
+    struct att_wbuf b = {0};
+    att_wbuf_printf(&b, "{\"id\":\"%s\",\"version\":3,", d->tdx ? "TDX" : "SGX");
     json_date(&b, "issueDate", d->issue);
     json_date(&b, "nextUpdate", d->next);
-    tb_printf(&b, "\"fmspc\":\"");
-    tb_hex(&b, d->fmspc, 6, !d->lower);
-    tb_printf(&b, "\",\"pceId\":\"%s\",\"tcbType\":0,\"tcbEvaluationDataNumber\":%d,", d->pceid,
-              d->eval_num);
+    att_wbuf_printf(&b, "\"fmspc\":\"");
+    att_wbuf_hex(&b, d->fmspc, 6, !d->lower);
+    att_wbuf_printf(&b, "\",\"pceId\":\"%s\",\"tcbType\":0,\"tcbEvaluationDataNumber\":%d,",
+                    d->pceid, d->eval_num);
     if (d->tdx) {
-        tb_printf(&b, "\"tdxModule\":{");
+        att_wbuf_printf(&b, "\"tdxModule\":{");
         module_json(&b, d->module_mrsigner_wrong);
-        tb_printf(&b, "},\"tdxModuleIdentities\":[");
+        att_wbuf_printf(&b, "},\"tdxModuleIdentities\":[");
         static const int majors[2] = {3, 1}; /* Intel's order: TDX_03, TDX_01 */
         bool first = true;
         for (size_t m = 0; m < 2; m++) {
             if (majors[m] == d->missing_major) {
                 continue;
             }
-            tb_printf(&b, "%s{\"id\":\"TDX_%02X\",", first ? "" : ",", (unsigned)majors[m]);
+            att_wbuf_printf(&b, "%s{\"id\":\"TDX_%02X\",", first ? "" : ",", (unsigned)majors[m]);
             first = false;
             module_json(&b, d->identity_mrsigner_wrong && majors[m] == d->identity_major);
-            tb_printf(&b, ",\"tcbLevels\":[");
-            for (size_t i = 0; i < SGX_TESTPKI_MODULE_LEVELS; i++) {
-                tb_printf(&b, "%s{\"tcb\":{\"isvsvn\":%d},\"tcbDate\":\"%s\",\"tcbStatus\":\"%s\"",
-                          i == 0 ? "" : ",", MODULE_LEVELS[i].svn, MODULE_LEVELS[i].date,
-                          MODULE_LEVELS[i].status);
+            att_wbuf_printf(&b, ",\"tcbLevels\":[");
+            for (size_t i = 0; i < ATT_TESTPKI_MODULE_LEVELS; i++) {
+                att_wbuf_printf(
+                    &b, "%s{\"tcb\":{\"isvsvn\":%d},\"tcbDate\":\"%s\",\"tcbStatus\":\"%s\"",
+                    i == 0 ? "" : ",", MODULE_LEVELS[i].svn, MODULE_LEVELS[i].date,
+                    MODULE_LEVELS[i].status);
                 advisories_json(&b, MODULE_LEVELS[i].advisories);
-                tb_printf(&b, "}");
+                att_wbuf_printf(&b, "}");
             }
-            tb_printf(&b, "]}");
+            att_wbuf_printf(&b, "]}");
         }
-        tb_printf(&b, "],");
+        att_wbuf_printf(&b, "],");
     }
-    tb_printf(&b, "\"tcbLevels\":[");
-    for (size_t i = 0; i < SGX_TESTPKI_LEVELS; i++) {
-        tb_printf(&b, "%s{\"tcb\":{\"sgxtcbcomponents\":[", i == 0 ? "" : ",");
+    att_wbuf_printf(&b, "\"tcbLevels\":[");
+    for (size_t i = 0; i < ATT_TESTPKI_LEVELS; i++) {
+        att_wbuf_printf(&b, "%s{\"tcb\":{\"sgxtcbcomponents\":[", i == 0 ? "" : ",");
         for (size_t c = 0; c < 16; c++) {
             comp_json(&b, c == 0, LEVELS[i].svn, d->tdx ? SGX_COMP_KIND[c].category : NULL,
                       d->tdx ? SGX_COMP_KIND[c].type : NULL);
         }
-        tb_printf(&b, "],\"pcesvn\":%d", SGX_TESTPKI_PCESVN);
+        att_wbuf_printf(&b, "],\"pcesvn\":%d", ATT_TESTPKI_PCESVN);
         if (d->tdx) {
-            tb_printf(&b, ",\"tdxtcbcomponents\":[");
+            att_wbuf_printf(&b, ",\"tdxtcbcomponents\":[");
             for (size_t k = 0; k < 16; k++) {
                 comp_json(&b, k == 0, tdx_level_comp(i, k), k < 3 ? "OS/VMM" : NULL,
                           k < 3 ? TDX_COMP_TYPE[k] : NULL);
             }
-            tb_printf(&b, "]");
+            att_wbuf_printf(&b, "]");
         }
-        tb_printf(&b, "},\"tcbDate\":\"%s\",\"tcbStatus\":\"%s\"", LEVELS[i].date,
-                  LEVELS[i].status);
+        att_wbuf_printf(&b, "},\"tcbDate\":\"%s\",\"tcbStatus\":\"%s\"", LEVELS[i].date,
+                        LEVELS[i].status);
         advisories_json(&b, LEVELS[i].advisories);
-        tb_printf(&b, "}");
+        att_wbuf_printf(&b, "}");
     }
-    tb_printf(&b, "]}");
-    return tb_take_str(&b);
+    att_wbuf_printf(&b, "]}");
+    return att_wbuf_take_str(&b);
 }
 
 /* The SGX QE identity ("QE", isvprodid 1) or the TD QE's ("TD_QE", isvprodid 2). */
 static char *qe_identity_text(int64_t issue, int64_t next, int eval_num, const uint8_t mrsigner[32],
                               bool td_qe)
 {
-    struct tbuf b = {0};
-    tb_printf(&b, "{\"id\":\"%s\",\"version\":2,", td_qe ? "TD_QE" : "QE");
+    struct att_wbuf b = {0};
+    att_wbuf_printf(&b, "{\"id\":\"%s\",\"version\":2,", td_qe ? "TD_QE" : "QE");
     json_date(&b, "issueDate", issue);
     json_date(&b, "nextUpdate", next);
-    tb_printf(&b,
-              "\"tcbEvaluationDataNumber\":%d,\"miscselect\":\"00000000\","
-              "\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\","
-              "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"",
-              eval_num);
-    tb_hex(&b, mrsigner, 32, true);
-    tb_printf(&b,
-              "\",\"isvprodid\":%d,\"tcbLevels\":["
-              "{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-03-13T00:00:00Z\","
-              "\"tcbStatus\":\"UpToDate\"},"
-              "{\"tcb\":{\"isvsvn\":6},\"tcbDate\":\"2021-11-10T00:00:00Z\","
-              "\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-00615\"]},"
-              "{\"tcb\":{\"isvsvn\":2},\"tcbDate\":\"2019-05-15T00:00:00Z\","
-              "\"tcbStatus\":\"Revoked\"}]}",
-              td_qe ? 2 : 1);
-    return tb_take_str(&b);
+    att_wbuf_printf(
+        &b,
+        "\"tcbEvaluationDataNumber\":%d,\"miscselect\":\"00000000\","
+        "\"miscselectMask\":\"FFFFFFFF\",\"attributes\":\"11000000000000000000000000000000\","
+        "\"attributesMask\":\"FBFFFFFFFFFFFFFF0000000000000000\",\"mrsigner\":\"",
+        eval_num);
+    att_wbuf_hex(&b, mrsigner, 32, true);
+    att_wbuf_printf(&b,
+                    "\",\"isvprodid\":%d,\"tcbLevels\":["
+                    "{\"tcb\":{\"isvsvn\":8},\"tcbDate\":\"2024-03-13T00:00:00Z\","
+                    "\"tcbStatus\":\"UpToDate\"},"
+                    "{\"tcb\":{\"isvsvn\":6},\"tcbDate\":\"2021-11-10T00:00:00Z\","
+                    "\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-00615\"]},"
+                    "{\"tcb\":{\"isvsvn\":2},\"tcbDate\":\"2019-05-15T00:00:00Z\","
+                    "\"tcbStatus\":\"Revoked\"}]}",
+                    td_qe ? 2 : 1);
+    return att_wbuf_take_str(&b);
 }
 
 /* ================================================================================
@@ -715,48 +629,48 @@ struct body_fields {
 };
 
 /* sgx_report_body_t, 384 bytes (docs/reference/intel-quotes.md §1.2). */
-static void report_body(struct tbuf *b, const struct body_fields *f)
+static void report_body(struct att_wbuf *b, const struct body_fields *f)
 {
     size_t start = b->len;
-    tb_put(b, f->cpusvn, 16);
-    tb_u32le(b, f->miscselect);
-    tb_zero(b, 12); /* reserved */
-    tb_zero(b, 16); /* ISVEXTPRODID */
-    tb_u64le(b, f->flags);
-    tb_u64le(b, f->xfrm);
-    tb_put(b, f->mrenclave, 32);
-    tb_zero(b, 32);
-    tb_put(b, f->mrsigner, 32);
-    tb_zero(b, 32);
+    att_wbuf_put(b, f->cpusvn, 16);
+    att_wbuf_u32le(b, f->miscselect);
+    att_wbuf_zero(b, 12); /* reserved */
+    att_wbuf_zero(b, 16); /* ISVEXTPRODID */
+    att_wbuf_u64le(b, f->flags);
+    att_wbuf_u64le(b, f->xfrm);
+    att_wbuf_put(b, f->mrenclave, 32);
+    att_wbuf_zero(b, 32);
+    att_wbuf_put(b, f->mrsigner, 32);
+    att_wbuf_zero(b, 32);
     if (f->configid != NULL) {
-        tb_put(b, f->configid, 64);
+        att_wbuf_put(b, f->configid, 64);
     } else {
-        tb_zero(b, 64);
+        att_wbuf_zero(b, 64);
     }
-    tb_u16le(b, f->isvprodid);
-    tb_u16le(b, f->isvsvn);
-    tb_u16le(b, f->configsvn);
-    tb_zero(b, 42); /* reserved */
-    tb_zero(b, 16); /* ISVFAMILYID */
+    att_wbuf_u16le(b, f->isvprodid);
+    att_wbuf_u16le(b, f->isvsvn);
+    att_wbuf_u16le(b, f->configsvn);
+    att_wbuf_zero(b, 42); /* reserved */
+    att_wbuf_zero(b, 16); /* ISVFAMILYID */
     if (f->reportdata != NULL) {
-        tb_put(b, f->reportdata, 64);
+        att_wbuf_put(b, f->reportdata, 64);
     } else {
-        tb_zero(b, 64);
+        att_wbuf_zero(b, 64);
     }
-    if (!b->bad && b->len - start != SGX_TESTPKI_BODY_LEN) {
+    if (!b->bad && b->len - start != ATT_TESTPKI_BODY_LEN) {
         b->bad = true;
     }
 }
 
-static void tb_put_or(struct tbuf *b, const uint8_t *d, size_t n, unsigned fill)
+static void put_or(struct att_wbuf *b, const uint8_t *d, size_t n, unsigned fill)
 {
     if (d != NULL) {
-        tb_put(b, d, n);
+        att_wbuf_put(b, d, n);
         return;
     }
     uint8_t f[64];
     memset(f, (int)fill, sizeof(f));
-    tb_put(b, f, n);
+    att_wbuf_put(b, f, n);
 }
 
 /* The fields of a TD report (docs/reference/intel-quotes.md §2.2, §2.4); NULL: zero (or the default
@@ -779,28 +693,28 @@ struct td_fields {
 };
 
 /* TD report 1.0 (584 bytes) or 1.5 (648 bytes). */
-static void td_report_body(struct tbuf *b, const struct td_fields *f, bool v15)
+static void td_report_body(struct att_wbuf *b, const struct td_fields *f, bool v15)
 {
     size_t start = b->len;
-    tb_put(b, f->tee_tcb_svn, 16);
-    tb_put_or(b, f->mrseam, 48, 0x5E);
-    tb_put_or(b, f->mrsignerseam, 48, 0);
-    tb_put_or(b, f->seam_attributes, 8, 0);
-    tb_put(b, f->td_attributes, 8);
-    tb_put(b, f->xfam, 8);
-    tb_put_or(b, f->mrtd, 48, 0x7D);
-    tb_put_or(b, f->mrconfigid, 48, 0);
-    tb_put_or(b, f->mrowner, 48, 0);
-    tb_put_or(b, f->mrownerconfig, 48, 0);
+    att_wbuf_put(b, f->tee_tcb_svn, 16);
+    put_or(b, f->mrseam, 48, 0x5E);
+    put_or(b, f->mrsignerseam, 48, 0);
+    put_or(b, f->seam_attributes, 8, 0);
+    att_wbuf_put(b, f->td_attributes, 8);
+    att_wbuf_put(b, f->xfam, 8);
+    put_or(b, f->mrtd, 48, 0x7D);
+    put_or(b, f->mrconfigid, 48, 0);
+    put_or(b, f->mrowner, 48, 0);
+    put_or(b, f->mrownerconfig, 48, 0);
     for (unsigned i = 0; i < 4; i++) {
-        tb_put_or(b, f->rtmr[i], 48, 0xA0 + i);
+        put_or(b, f->rtmr[i], 48, 0xA0 + i);
     }
-    tb_put_or(b, f->reportdata, 64, 0);
+    put_or(b, f->reportdata, 64, 0);
     if (v15) {
-        tb_put_or(b, f->tee_tcb_svn2 != NULL ? f->tee_tcb_svn2 : f->tee_tcb_svn, 16, 0);
-        tb_put_or(b, f->mrservicetd, 48, 0);
+        put_or(b, f->tee_tcb_svn2 != NULL ? f->tee_tcb_svn2 : f->tee_tcb_svn, 16, 0);
+        put_or(b, f->mrservicetd, 48, 0);
     }
-    size_t want = v15 ? SGX_TESTPKI_TD15_BODY_LEN : SGX_TESTPKI_TD10_BODY_LEN;
+    size_t want = v15 ? ATT_TESTPKI_TD15_BODY_LEN : ATT_TESTPKI_TD10_BODY_LEN;
     if (!b->bad && b->len - start != want) {
         b->bad = true;
     }
@@ -829,7 +743,7 @@ static const uint8_t TD_QE_MRSIGNER[32] = {
 static bool in_range(int v, int lo, int hi, const char *name)
 {
     if (v < lo || v > hi) {
-        fprintf(stderr, "sgx_testpki: %s %d out of range %d..%d\n", name, v, lo, hi);
+        fprintf(stderr, "testpki: %s %d out of range %d..%d\n", name, v, lo, hi);
         return false;
     }
     return true;
@@ -840,8 +754,8 @@ enum body_kind { BODY_SGX, BODY_TD10, BODY_TD15 };
 
 /* Everything one build works on; p is handed to the caller on success. */
 struct build {
-    const struct sgx_testpki_opts *o;
-    struct sgx_testpki p;
+    const struct att_testpki_opts *o;
+    struct att_testpki p;
     int64_t now;
     struct pck_tcb tcb;
     int qe_isvsvn;
@@ -860,7 +774,7 @@ struct build {
 };
 
 /* ---- The status the levels give (docs/reference/dcap-verification.md §5.1-§5.6):
- * sgx_testpki.expected_status ---- */
+ * att_testpki.expected_status ---- */
 
 enum { L_UPTODATE = 0, L_SWHN = 1, L_CN = 2, L_CSWHN = 3, L_OOD = 4, L_OODCN = 5, L_REVOKED = 6 };
 
@@ -871,7 +785,7 @@ static bool sgx_level_ok(const struct build *b, size_t i)
             return false;
         }
     }
-    return b->tcb.pcesvn >= SGX_TESTPKI_PCESVN;
+    return b->tcb.pcesvn >= ATT_TESTPKI_PCESVN;
 }
 
 static bool tdx_level_ok(const uint8_t svn[16], size_t i)
@@ -887,7 +801,7 @@ static bool tdx_level_ok(const uint8_t svn[16], size_t i)
 /* Module level index (0 UpToDate, 1 OutOfDate, 2 Revoked) for a module svn; -1 below. */
 static int module_level(unsigned svn)
 {
-    for (int i = 0; i < SGX_TESTPKI_MODULE_LEVELS; i++) {
+    for (int i = 0; i < ATT_TESTPKI_MODULE_LEVELS; i++) {
         if (svn >= (unsigned)MODULE_LEVELS[i].svn) {
             return i;
         }
@@ -943,7 +857,7 @@ static const char *expected_status(const struct build *b)
     /* §5.1, §5.2: the SGX level, and the first level passing both. */
     int sgx = -1;
     int plat = -1;
-    for (size_t i = 0; i < SGX_TESTPKI_LEVELS && plat < 0; i++) {
+    for (size_t i = 0; i < ATT_TESTPKI_LEVELS && plat < 0; i++) {
         if (sgx_level_ok(b, i)) {
             sgx = sgx < 0 ? (int)i : sgx;
             if (!b->tdx || tdx_level_ok(svn, i)) {
@@ -968,7 +882,7 @@ static const char *expected_status(const struct build *b)
         const uint8_t *svn2 = b->tee_tcb_svn2;
         if (b->body_kind == BODY_TD15 && b->body_type == 3 && qe == L_UPTODATE && sgx <= L_CSWHN &&
             (plat == L_OOD || plat == L_OODCN) && mod == 1) {
-            int need = svn2[1] == 0 ? SGX_TESTPKI_TDX_LEVEL_MODULE_SVN : MODULE_LEVELS[0].svn;
+            int need = svn2[1] == 0 ? ATT_TESTPKI_TDX_LEVEL_MODULE_SVN : MODULE_LEVELS[0].svn;
             if (svn2[1] != 0 && !has_identity(b, svn2[1])) {
                 return "TdxModuleMismatch";
             }
@@ -988,16 +902,16 @@ static const char *expected_status(const struct build *b)
 /* Defaults for zero knobs, range checks, and the PCK's TCB. */
 static int resolve_knobs(struct build *b)
 {
-    const struct sgx_testpki_opts *o = b->o;
-    int comp_svn = o->comp_svn != 0 ? o->comp_svn : SGX_TESTPKI_COMP_SVN;
-    int pcesvn = o->pcesvn != 0 ? o->pcesvn : SGX_TESTPKI_PCESVN;
-    int tdx_tcb_svn = o->tdx_tcb_svn != 0 ? o->tdx_tcb_svn : SGX_TESTPKI_TDX_TCB_SVN;
-    int module_svn = o->tdx_module_svn != 0 ? o->tdx_module_svn : SGX_TESTPKI_TDX_MODULE_SVN;
-    int major = o->tdx_module_major == 0    ? SGX_TESTPKI_TDX_MODULE_MAJOR
+    const struct att_testpki_opts *o = b->o;
+    int comp_svn = o->comp_svn != 0 ? o->comp_svn : ATT_TESTPKI_COMP_SVN;
+    int pcesvn = o->pcesvn != 0 ? o->pcesvn : ATT_TESTPKI_PCESVN;
+    int tdx_tcb_svn = o->tdx_tcb_svn != 0 ? o->tdx_tcb_svn : ATT_TESTPKI_TDX_TCB_SVN;
+    int module_svn = o->tdx_module_svn != 0 ? o->tdx_module_svn : ATT_TESTPKI_TDX_MODULE_SVN;
+    int major = o->tdx_module_major == 0    ? ATT_TESTPKI_TDX_MODULE_MAJOR
                 : o->tdx_module_major == -1 ? 0
                                             : o->tdx_module_major;
-    b->qe_isvsvn = o->qe_isvsvn != 0 ? o->qe_isvsvn : SGX_TESTPKI_QE_ISVSVN;
-    b->eval_num = o->tcb_eval_num != 0 ? o->tcb_eval_num : SGX_TESTPKI_TCB_EVAL_NUM;
+    b->qe_isvsvn = o->qe_isvsvn != 0 ? o->qe_isvsvn : ATT_TESTPKI_QE_ISVSVN;
+    b->eval_num = o->tcb_eval_num != 0 ? o->tcb_eval_num : ATT_TESTPKI_TCB_EVAL_NUM;
     if (!in_range(comp_svn, 0, 255, "comp_svn") || !in_range(pcesvn, 0, 65535, "pcesvn") ||
         !in_range(b->qe_isvsvn, 0, 65535, "qe_isvsvn") ||
         !in_range(o->comp_override_index, 0, 16, "comp_override_index") ||
@@ -1013,7 +927,7 @@ static int resolve_knobs(struct build *b)
         !in_range(module_svn, 0, 255, "tdx_module_svn") ||
         !in_range(o->tdx_module_major, -1, 255, "tdx_module_major")) {
         fprintf(stderr,
-                "sgx_testpki: bad TDX knobs (tdx %d: 0, 4 or 5; body type and size "
+                "testpki: bad TDX knobs (tdx %d: 0, 4 or 5; body type and size "
                 "mismatch for v5 only)\n",
                 o->tdx);
         return -1;
@@ -1059,11 +973,11 @@ static int resolve_knobs(struct build *b)
  * asked for. */
 static int build_certs(struct build *b)
 {
-    const struct sgx_testpki_opts *o = b->o;
-    struct sgx_testpki *p = &b->p;
+    const struct att_testpki_opts *o = b->o;
+    struct att_testpki *p = &b->p;
     const int64_t now = b->now;
-    const int64_t day = SGX_TESTPKI_DAY;
-    struct tbuf ext = {0};
+    const int64_t day = ATT_TESTPKI_DAY;
+    struct att_wbuf ext = {0};
     int rc = -1;
 
     p->root_key = gen_p256();
@@ -1141,17 +1055,17 @@ static int build_certs(struct build *b)
     }
     rc = 0;
 out:
-    tb_free(&ext);
+    att_wbuf_free(&ext);
     return rc;
 }
 
 /* Root CA CRL (by the root) and PCK CRL (by the PCK CA). */
 static int build_crls(struct build *b)
 {
-    const struct sgx_testpki_opts *o = b->o;
-    struct sgx_testpki *p = &b->p;
+    const struct att_testpki_opts *o = b->o;
+    struct att_testpki *p = &b->p;
     const int64_t now = b->now;
-    const int64_t day = SGX_TESTPKI_DAY;
+    const int64_t day = ATT_TESTPKI_DAY;
     X509 *root_revoked[2];
     size_t n_root = 0;
     if (o->revoke_pck_ca) {
@@ -1173,10 +1087,10 @@ static int build_crls(struct build *b)
  */
 static int build_documents(struct build *b)
 {
-    const struct sgx_testpki_opts *o = b->o;
-    struct sgx_testpki *p = &b->p;
+    const struct att_testpki_opts *o = b->o;
+    struct att_testpki *p = &b->p;
     const int64_t now = b->now;
-    const int64_t day = SGX_TESTPKI_DAY;
+    const int64_t day = ATT_TESTPKI_DAY;
     /* The documents of the quote's TEE, or of the other one when asked. */
     bool td_doc = b->tdx != o->tcb_info_other_tee;
     bool td_qe = b->tdx != o->qe_identity_other_tee;
@@ -1221,19 +1135,19 @@ static int build_documents(struct build *b)
 /* The SGX ECDSA quote v3 (docs/reference/intel-quotes.md §1), or a TDX quote v4/v5 (§2). */
 static int build_quote(struct build *b)
 {
-    const struct sgx_testpki_opts *o = b->o;
-    struct sgx_testpki *p = &b->p;
-    struct sgx_testpki_offsets *off = &p->off;
-    struct tbuf q = {0};
-    struct tbuf chain = {0};
-    struct tbuf qe_report = {0};
+    const struct att_testpki_opts *o = b->o;
+    struct att_testpki *p = &b->p;
+    struct att_testpki_offsets *off = &p->off;
+    struct att_wbuf q = {0};
+    struct att_wbuf chain = {0};
+    struct att_wbuf qe_report = {0};
     int rc = -1;
 
     /* Certification data: type 5, PEM chain leaf, CA, root (+ NUL), §1.4. */
     X509 *leaf_first[3] = {p->pck_leaf, p->pck_ca, p->root};
     X509 *root_first[3] = {p->root, p->pck_ca, p->pck_leaf};
     for (size_t i = 0; i < 3; i++) {
-        pem_append(&chain, o->chain_root_first ? root_first[i] : leaf_first[i]);
+        att_pkix_pem_append(&chain, o->chain_root_first ? root_first[i] : leaf_first[i]);
     }
     if (chain.bad) {
         goto out;
@@ -1245,21 +1159,21 @@ static int build_quote(struct build *b)
     uint8_t default_mrsigner[32];
     memset(default_mrenclave, 0xE1, sizeof(default_mrenclave));
     memset(default_mrsigner, 0x51, sizeof(default_mrsigner));
-    tb_u16le(&q, (unsigned)p->quote_version);           /* version */
-    tb_u16le(&q, 2);                                    /* ECDSA-256 with P-256 */
-    tb_u32le(&q, b->tdx ? 0x81u : 0u);                  /* tee_type */
-    tb_u16le(&q, b->tdx ? 0u : (unsigned)b->qe_isvsvn); /* qe_svn */
-    tb_u16le(&q, b->tdx ? 0u : b->tcb.pcesvn);          /* pce_svn */
-    tb_put(&q, INTEL_QE_VENDOR, 16);
-    tb_put(&q, QE_ID, 16); /* user_data: QE-ID, then 4 zero bytes */
-    tb_zero(&q, 4);
+    att_wbuf_u16le(&q, (unsigned)p->quote_version);           /* version */
+    att_wbuf_u16le(&q, 2);                                    /* ECDSA-256 with P-256 */
+    att_wbuf_u32le(&q, b->tdx ? 0x81u : 0u);                  /* tee_type */
+    att_wbuf_u16le(&q, b->tdx ? 0u : (unsigned)b->qe_isvsvn); /* qe_svn */
+    att_wbuf_u16le(&q, b->tdx ? 0u : b->tcb.pcesvn);          /* pce_svn */
+    att_wbuf_put(&q, INTEL_QE_VENDOR, 16);
+    att_wbuf_put(&q, QE_ID, 16); /* user_data: QE-ID, then 4 zero bytes */
+    att_wbuf_zero(&q, 4);
     /* The body: ISV enclave report (384 bytes, §1.2) or TD report (§2.2, §2.4); v5 puts the
      * body type and size first. */
     struct body_fields isv = {
         .cpusvn = b->tcb.cpusvn,
         .miscselect = 0,
-        .flags = SGX_TESTPKI_ATTR_FLAGS | (o->debug ? 0x2u : 0u),
-        .xfrm = SGX_TESTPKI_ATTR_XFRM,
+        .flags = ATT_TESTPKI_ATTR_FLAGS | (o->debug ? 0x2u : 0u),
+        .xfrm = ATT_TESTPKI_ATTR_XFRM,
         .mrenclave = o->mr_enclave != NULL ? o->mr_enclave : default_mrenclave,
         .mrsigner = o->mr_signer != NULL ? o->mr_signer : default_mrsigner,
         .configid = o->config_id,
@@ -1299,12 +1213,12 @@ static int build_quote(struct build *b)
         off->body = q.len;
         report_body(&q, &isv);
     } else {
-        size_t body_len = b->body_kind == BODY_SGX    ? SGX_TESTPKI_BODY_LEN
-                          : b->body_kind == BODY_TD10 ? SGX_TESTPKI_TD10_BODY_LEN
-                                                      : SGX_TESTPKI_TD15_BODY_LEN;
+        size_t body_len = b->body_kind == BODY_SGX    ? ATT_TESTPKI_BODY_LEN
+                          : b->body_kind == BODY_TD10 ? ATT_TESTPKI_TD10_BODY_LEN
+                                                      : ATT_TESTPKI_TD15_BODY_LEN;
         if (p->quote_version == 5) {
-            tb_u16le(&q, (unsigned)b->body_type);
-            tb_u32le(&q, (uint32_t)body_len);
+            att_wbuf_u16le(&q, (unsigned)b->body_type);
+            att_wbuf_u32le(&q, (uint32_t)body_len);
         }
         off->body = q.len;
         if (b->body_kind == BODY_SGX) {
@@ -1323,7 +1237,7 @@ static int build_quote(struct build *b)
      * span (header || body; v5: header || type || size || body). */
     uint8_t quote_sig[64];
     uint8_t att_pub[64];
-    uint8_t auth[SGX_TESTPKI_QE_AUTH_LEN];
+    uint8_t auth[ATT_TESTPKI_QE_AUTH_LEN];
     for (size_t i = 0; i < sizeof(auth); i++) {
         auth[i] = (uint8_t)i;
     }
@@ -1357,7 +1271,7 @@ static int build_quote(struct build *b)
         .cpusvn = b->tcb.cpusvn,
         .miscselect = 0,
         .flags = 0x15u | (o->qe_attributes_mismatch ? 0x2u : 0u), /* INIT|MODE64BIT|PROVKEY */
-        .xfrm = SGX_TESTPKI_ATTR_XFRM,
+        .xfrm = ATT_TESTPKI_ATTR_XFRM,
         .mrenclave = b->tdx ? TD_QE_MRENCLAVE : QE_MRENCLAVE,
         .mrsigner = p->qe_mrsigner,
         .isvprodid = (uint16_t)prodid,
@@ -1373,46 +1287,46 @@ static int build_quote(struct build *b)
         qe_sig[63] ^= 0x01;
     }
     /* QE part: QE report, its signature, auth data, then type 5 and the chain. */
-    size_t qe_part_len = SGX_TESTPKI_BODY_LEN + 64 + 2 + sizeof(auth) + 2 + 4 + cert_len;
+    size_t qe_part_len = ATT_TESTPKI_BODY_LEN + 64 + 2 + sizeof(auth) + 2 + 4 + cert_len;
     size_t sig_len = 64 + 64 + (b->tdx ? 2 + 4 : 0) + qe_part_len;
     off->sig_len = q.len;
-    tb_u32le(&q, (uint32_t)sig_len);
+    att_wbuf_u32le(&q, (uint32_t)sig_len);
     off->quote_sig = q.len;
-    tb_put(&q, quote_sig, 64);
+    att_wbuf_put(&q, quote_sig, 64);
     off->att_key = q.len;
-    tb_put(&q, att_pub, 64);
+    att_wbuf_put(&q, att_pub, 64);
     if (b->tdx) {
         /* Type 6: QE report certification data wrapping type 5 (§2.5). */
         off->cert_type = q.len;
-        tb_u16le(&q, 6);
+        att_wbuf_u16le(&q, 6);
         off->cert_len = q.len;
-        tb_u32le(&q, (uint32_t)qe_part_len);
+        att_wbuf_u32le(&q, (uint32_t)qe_part_len);
     }
     off->qe_report = q.len;
-    tb_put(&q, qe_report.p, qe_report.len);
+    att_wbuf_put(&q, qe_report.p, qe_report.len);
     off->qe_report_sig = q.len;
-    tb_put(&q, qe_sig, 64);
+    att_wbuf_put(&q, qe_sig, 64);
     off->qe_auth_len = q.len;
-    tb_u16le(&q, (unsigned)sizeof(auth));
-    tb_put(&q, auth, sizeof(auth));
+    att_wbuf_u16le(&q, (unsigned)sizeof(auth));
+    att_wbuf_put(&q, auth, sizeof(auth));
     off->pck_cert_type = q.len;
-    tb_u16le(&q, 5); /* PCK_CERT_CHAIN */
+    att_wbuf_u16le(&q, 5); /* PCK_CERT_CHAIN */
     off->pck_cert_len = q.len;
-    tb_u32le(&q, (uint32_t)cert_len);
+    att_wbuf_u32le(&q, (uint32_t)cert_len);
     off->pck_cert_data = q.len;
-    tb_put(&q, chain.p, chain.len);
+    att_wbuf_put(&q, chain.p, chain.len);
     if (!o->no_trailing_nul) {
-        tb_u8(&q, 0);
+        att_wbuf_u8(&q, 0);
     }
     if (!b->tdx) {
         off->cert_type = off->pck_cert_type;
         off->cert_len = off->pck_cert_len;
     }
     if (q.bad || q.len != off->signed_len + 4 + sig_len ||
-        (!b->tdx && q.len != SGX_TESTPKI_SIGNED_LEN + 4 + sig_len)) {
+        (!b->tdx && q.len != ATT_TESTPKI_SIGNED_LEN + 4 + sig_len)) {
         goto out;
     }
-    p->pck_chain_pem = tb_take_str(&chain);
+    p->pck_chain_pem = att_wbuf_take_str(&chain);
     if (p->pck_chain_pem == NULL) {
         goto out;
     }
@@ -1421,35 +1335,36 @@ static int build_quote(struct build *b)
     memset(&q, 0, sizeof(q));
     rc = 0;
 out:
-    tb_free(&qe_report);
-    tb_free(&chain);
-    tb_free(&q);
+    att_wbuf_free(&qe_report);
+    att_wbuf_free(&chain);
+    att_wbuf_free(&q);
     return rc;
 }
 
 /* The bundle: dcap-qvl QuoteCollateralV3 layout (MANIFEST.md "Conventions"). */
 static int build_bundle(struct build *b)
 {
-    const struct sgx_testpki_opts *o = b->o;
-    struct sgx_testpki *p = &b->p;
+    const struct att_testpki_opts *o = b->o;
+    struct att_testpki *p = &b->p;
     X509 *ca_chain[2] = {p->pck_ca, p->root};
     X509 *tcb_chain[2] = {p->tcb_signer, p->root};
     X509 *rogue_chain[2] = {b->rogue, b->rogue_root};
-    struct tbuf tsig = {0};
-    struct tbuf qsig = {0};
+    struct att_wbuf tsig = {0};
+    struct att_wbuf qsig = {0};
     json_t *bundle = NULL;
     int rc = -1;
 
-    p->root_pem = pem_of(&p->root, 1);
-    p->pck_crl_issuer_pem = pem_of(ca_chain, 2);
-    p->tcb_issuer_pem = pem_of(o->tcb_info_untrusted_signer ? rogue_chain : tcb_chain, 2);
-    p->qe_id_issuer_pem = pem_of(o->qe_identity_untrusted_signer ? rogue_chain : tcb_chain, 2);
+    p->root_pem = att_pkix_pem_of(&p->root, 1);
+    p->pck_crl_issuer_pem = att_pkix_pem_of(ca_chain, 2);
+    p->tcb_issuer_pem = att_pkix_pem_of(o->tcb_info_untrusted_signer ? rogue_chain : tcb_chain, 2);
+    p->qe_id_issuer_pem =
+        att_pkix_pem_of(o->qe_identity_untrusted_signer ? rogue_chain : tcb_chain, 2);
     char *root_crl = crl_hex(p->root_crl);
     char *pck_crl = crl_hex(p->pck_crl);
-    tb_hex(&tsig, p->tcb_info_sig, 64, false);
-    tb_hex(&qsig, p->qe_identity_sig, 64, false);
-    char *tsig_s = tb_take_str(&tsig);
-    char *qsig_s = tb_take_str(&qsig);
+    att_wbuf_hex(&tsig, p->tcb_info_sig, 64, false);
+    att_wbuf_hex(&qsig, p->qe_identity_sig, 64, false);
+    char *tsig_s = att_wbuf_take_str(&tsig);
+    char *qsig_s = att_wbuf_take_str(&qsig);
     if (p->root_pem == NULL || p->pck_crl_issuer_pem == NULL || p->tcb_issuer_pem == NULL ||
         p->qe_id_issuer_pem == NULL || root_crl == NULL || pck_crl == NULL || tsig_s == NULL ||
         qsig_s == NULL) {
@@ -1482,9 +1397,9 @@ out:
     return rc;
 }
 
-int sgx_testpki_build(const struct sgx_testpki_opts *opts, struct sgx_testpki *out)
+int att_testpki_build(const struct att_testpki_opts *opts, struct att_testpki *out)
 {
-    static const struct sgx_testpki_opts defaults;
+    static const struct att_testpki_opts defaults;
     struct build b;
     memset(&b, 0, sizeof(b));
     memset(out, 0, sizeof(*out));
@@ -1511,15 +1426,15 @@ int sgx_testpki_build(const struct sgx_testpki_opts *opts, struct sgx_testpki *o
     EVP_PKEY_free(b.rogue_root_key);
     EVP_PKEY_free(b.rogue_key);
     if (rc != 0) {
-        fprintf(stderr, "sgx_testpki: build failed\n");
-        sgx_testpki_free(&b.p);
+        fprintf(stderr, "testpki: build failed\n");
+        att_testpki_free(&b.p);
         return -1;
     }
     *out = b.p;
     return 0;
 }
 
-void sgx_testpki_free(struct sgx_testpki *pki)
+void att_testpki_free(struct att_testpki *pki)
 {
     if (pki == NULL) {
         return;

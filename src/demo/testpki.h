@@ -1,5 +1,5 @@
 /*
- * sgx_testpki.h - a test-only Intel SGX DCAP PKI built in code: a fresh root CA, PCK CA, PCK
+ * testpki.h - a test Intel SGX DCAP PKI built in code: a fresh root CA, PCK CA, PCK
  * leaf and TCB signing certificate (all ECDSA P-256), both CRLs, signed TCB info v3 and QE
  * identity v2, and an SGX ECDSA quote v3 whose QE report is signed by the PCK leaf. Everything
  * is valid around a base time of the caller's choice, so tests need no expired Intel samples.
@@ -7,20 +7,24 @@
  * (TEE type 0x81, TD report 1.0 or 1.5, certification data type 6 wrapping type 5), a TDX TCB
  * info (id "TDX": tdxtcbcomponents, tdxModule, tdxModuleIdentities) and a TD_QE identity.
  *
- * Test code only: never linked into attestd. It depends on OpenSSL 3 and jansson, not on
- * libattest, so the CLI in tests/tools/ can use it on its own. Layouts follow
+ * Two users share this one builder: `attestctl demo` (src/admin/demo.c), which makes a root on
+ * the operator's machine for a demo provider and evidence that verifies under it
+ * (docs/internals/demo.md), and the tests (tests/tools/sgx_testpki, the unit tests), which use
+ * every knob. It verifies nothing and uses no verifier code: only OpenSSL 3, jansson and the
+ * writer in wbuf.h, so a verifier bug cannot hide in the evidence it checks. Input: the
+ * caller's knobs, trusted. Layouts follow
  * docs/reference/intel-quotes.md §1 (quote v3), §2 (TDX quotes v4/v5),
  * docs/reference/intel-collateral.md §3.2 (SGX extension, same DER shape as a real PCK), §4
  * (Intel collateral) and the dcap-qvl QuoteCollateralV3 "bundle" JSON of
  * tests/fixtures/dcap/README.md.
  *
- * Every knob of struct sgx_testpki_opts breaks one verification step (or changes one value);
+ * Every knob of struct att_testpki_opts breaks one verification step (or changes one value);
  * a zero-initialised struct gives a fully valid quote whose platform and QE are UpToDate.
  * Nothing here checks anything: tests/unit/evidence/test_sgx_testpki.c proves with OpenSSL that
  * each knob breaks exactly what it names.
  */
-#ifndef ATT_TEST_SGX_TESTPKI_H
-#define ATT_TEST_SGX_TESTPKI_H
+#ifndef ATT_DEMO_TESTPKI_H
+#define ATT_DEMO_TESTPKI_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,100 +34,100 @@
 #include <openssl/x509.h>
 
 /* Quote v3 offsets (docs/reference/intel-quotes.md §1), for tests that read or flip fields. */
-#define SGX_TESTPKI_HEADER_LEN 48
-#define SGX_TESTPKI_BODY_LEN 384
-#define SGX_TESTPKI_SIGNED_LEN 432    /* header || ISV report body */
-#define SGX_TESTPKI_OFF_BODY 0x30     /* ISV report body */
-#define SGX_TESTPKI_OFF_SIG_LEN 0x1B0 /* u32 signature data length */
-#define SGX_TESTPKI_OFF_QUOTE_SIG 0x1B4
-#define SGX_TESTPKI_OFF_ATT_KEY 0x1F4
-#define SGX_TESTPKI_OFF_QE_REPORT 0x234
-#define SGX_TESTPKI_OFF_QE_REPORT_SIG 0x3B4
-#define SGX_TESTPKI_OFF_QE_AUTH_LEN 0x3F4
-#define SGX_TESTPKI_QE_AUTH_LEN 32
-#define SGX_TESTPKI_OFF_CERT_TYPE 0x416 /* with 32 bytes of QE auth data */
-#define SGX_TESTPKI_OFF_CERT_LEN 0x418
-#define SGX_TESTPKI_OFF_CERT_DATA 0x41C
+#define ATT_TESTPKI_HEADER_LEN 48
+#define ATT_TESTPKI_BODY_LEN 384
+#define ATT_TESTPKI_SIGNED_LEN 432    /* header || ISV report body */
+#define ATT_TESTPKI_OFF_BODY 0x30     /* ISV report body */
+#define ATT_TESTPKI_OFF_SIG_LEN 0x1B0 /* u32 signature data length */
+#define ATT_TESTPKI_OFF_QUOTE_SIG 0x1B4
+#define ATT_TESTPKI_OFF_ATT_KEY 0x1F4
+#define ATT_TESTPKI_OFF_QE_REPORT 0x234
+#define ATT_TESTPKI_OFF_QE_REPORT_SIG 0x3B4
+#define ATT_TESTPKI_OFF_QE_AUTH_LEN 0x3F4
+#define ATT_TESTPKI_QE_AUTH_LEN 32
+#define ATT_TESTPKI_OFF_CERT_TYPE 0x416 /* with 32 bytes of QE auth data */
+#define ATT_TESTPKI_OFF_CERT_LEN 0x418
+#define ATT_TESTPKI_OFF_CERT_DATA 0x41C
 /* Inside a report body (B+). */
-#define SGX_TESTPKI_B_CPUSVN 0x000
-#define SGX_TESTPKI_B_MISCSELECT 0x010
-#define SGX_TESTPKI_B_ATTRIBUTES 0x030 /* flags u64 LE, then xfrm u64 LE */
-#define SGX_TESTPKI_B_MRENCLAVE 0x040
-#define SGX_TESTPKI_B_MRSIGNER 0x080
-#define SGX_TESTPKI_B_CONFIGID 0x0C0
-#define SGX_TESTPKI_B_ISVPRODID 0x100
-#define SGX_TESTPKI_B_ISVSVN 0x102
-#define SGX_TESTPKI_B_CONFIGSVN 0x104
-#define SGX_TESTPKI_B_REPORTDATA 0x140
+#define ATT_TESTPKI_B_CPUSVN 0x000
+#define ATT_TESTPKI_B_MISCSELECT 0x010
+#define ATT_TESTPKI_B_ATTRIBUTES 0x030 /* flags u64 LE, then xfrm u64 LE */
+#define ATT_TESTPKI_B_MRENCLAVE 0x040
+#define ATT_TESTPKI_B_MRSIGNER 0x080
+#define ATT_TESTPKI_B_CONFIGID 0x0C0
+#define ATT_TESTPKI_B_ISVPRODID 0x100
+#define ATT_TESTPKI_B_ISVSVN 0x102
+#define ATT_TESTPKI_B_CONFIGSVN 0x104
+#define ATT_TESTPKI_B_REPORTDATA 0x140
 
 /* TDX quote v4 (docs/reference/intel-quotes.md §2.2, §2.5): header, TD report 1.0 at Q+0x30,
  * signature data. */
-#define SGX_TESTPKI_TD10_BODY_LEN 584
-#define SGX_TESTPKI_TD15_BODY_LEN 648
-#define SGX_TESTPKI_V4_OFF_BODY 0x030
-#define SGX_TESTPKI_V4_SIGNED_LEN 0x278  /* header || TD report 1.0 (632) */
-#define SGX_TESTPKI_V4_OFF_SIG_LEN 0x278 /* u32 signature data length */
-#define SGX_TESTPKI_V4_OFF_QUOTE_SIG 0x27C
-#define SGX_TESTPKI_V4_OFF_ATT_KEY 0x2BC
-#define SGX_TESTPKI_V4_OFF_CERT_TYPE 0x2FC /* u16 6: QE report certification data */
-#define SGX_TESTPKI_V4_OFF_CERT_LEN 0x2FE  /* u32 M: the rest of the signature data */
-#define SGX_TESTPKI_V4_OFF_QE_REPORT 0x302
-#define SGX_TESTPKI_V4_OFF_QE_REPORT_SIG 0x482
-#define SGX_TESTPKI_V4_OFF_QE_AUTH_LEN 0x4C2
-#define SGX_TESTPKI_V4_OFF_PCK_CERT_TYPE 0x4E4 /* u16 5, with 32 bytes of QE auth data */
-#define SGX_TESTPKI_V4_OFF_PCK_CERT_LEN 0x4E6
-#define SGX_TESTPKI_V4_OFF_PCK_CERT_DATA 0x4EA
+#define ATT_TESTPKI_TD10_BODY_LEN 584
+#define ATT_TESTPKI_TD15_BODY_LEN 648
+#define ATT_TESTPKI_V4_OFF_BODY 0x030
+#define ATT_TESTPKI_V4_SIGNED_LEN 0x278  /* header || TD report 1.0 (632) */
+#define ATT_TESTPKI_V4_OFF_SIG_LEN 0x278 /* u32 signature data length */
+#define ATT_TESTPKI_V4_OFF_QUOTE_SIG 0x27C
+#define ATT_TESTPKI_V4_OFF_ATT_KEY 0x2BC
+#define ATT_TESTPKI_V4_OFF_CERT_TYPE 0x2FC /* u16 6: QE report certification data */
+#define ATT_TESTPKI_V4_OFF_CERT_LEN 0x2FE  /* u32 M: the rest of the signature data */
+#define ATT_TESTPKI_V4_OFF_QE_REPORT 0x302
+#define ATT_TESTPKI_V4_OFF_QE_REPORT_SIG 0x482
+#define ATT_TESTPKI_V4_OFF_QE_AUTH_LEN 0x4C2
+#define ATT_TESTPKI_V4_OFF_PCK_CERT_TYPE 0x4E4 /* u16 5, with 32 bytes of QE auth data */
+#define ATT_TESTPKI_V4_OFF_PCK_CERT_LEN 0x4E6
+#define ATT_TESTPKI_V4_OFF_PCK_CERT_DATA 0x4EA
 /* TDX quote v5 with a TD report 1.5 body (the v5 default): a 6-byte body descriptor after the
  * header and 64 more body bytes move everything after the body by 0x46 from v4. */
-#define SGX_TESTPKI_V5_OFF_BODY_TYPE 0x030 /* u16: 1 SGX, 2 TD report 1.0, 3 TD report 1.5 */
-#define SGX_TESTPKI_V5_OFF_BODY_SIZE 0x032 /* u32 */
-#define SGX_TESTPKI_V5_OFF_BODY 0x036
-#define SGX_TESTPKI_V5_SIGNED_LEN 0x2BE /* header || type || size || TD report 1.5 (702) */
-#define SGX_TESTPKI_V5_OFF_SIG_LEN 0x2BE
-#define SGX_TESTPKI_V5_OFF_QUOTE_SIG 0x2C2
-#define SGX_TESTPKI_V5_OFF_ATT_KEY 0x302
-#define SGX_TESTPKI_V5_OFF_CERT_TYPE 0x342
-#define SGX_TESTPKI_V5_OFF_CERT_LEN 0x344
-#define SGX_TESTPKI_V5_OFF_QE_REPORT 0x348
-#define SGX_TESTPKI_V5_OFF_QE_REPORT_SIG 0x4C8
-#define SGX_TESTPKI_V5_OFF_QE_AUTH_LEN 0x508
-#define SGX_TESTPKI_V5_OFF_PCK_CERT_TYPE 0x52A
-#define SGX_TESTPKI_V5_OFF_PCK_CERT_LEN 0x52C
-#define SGX_TESTPKI_V5_OFF_PCK_CERT_DATA 0x530
-#define SGX_TESTPKI_V5_TD10_OFF_SIG_LEN 0x27E /* v5 with a TD report 1.0 body (type 2) */
+#define ATT_TESTPKI_V5_OFF_BODY_TYPE 0x030 /* u16: 1 SGX, 2 TD report 1.0, 3 TD report 1.5 */
+#define ATT_TESTPKI_V5_OFF_BODY_SIZE 0x032 /* u32 */
+#define ATT_TESTPKI_V5_OFF_BODY 0x036
+#define ATT_TESTPKI_V5_SIGNED_LEN 0x2BE /* header || type || size || TD report 1.5 (702) */
+#define ATT_TESTPKI_V5_OFF_SIG_LEN 0x2BE
+#define ATT_TESTPKI_V5_OFF_QUOTE_SIG 0x2C2
+#define ATT_TESTPKI_V5_OFF_ATT_KEY 0x302
+#define ATT_TESTPKI_V5_OFF_CERT_TYPE 0x342
+#define ATT_TESTPKI_V5_OFF_CERT_LEN 0x344
+#define ATT_TESTPKI_V5_OFF_QE_REPORT 0x348
+#define ATT_TESTPKI_V5_OFF_QE_REPORT_SIG 0x4C8
+#define ATT_TESTPKI_V5_OFF_QE_AUTH_LEN 0x508
+#define ATT_TESTPKI_V5_OFF_PCK_CERT_TYPE 0x52A
+#define ATT_TESTPKI_V5_OFF_PCK_CERT_LEN 0x52C
+#define ATT_TESTPKI_V5_OFF_PCK_CERT_DATA 0x530
+#define ATT_TESTPKI_V5_TD10_OFF_SIG_LEN 0x27E /* v5 with a TD report 1.0 body (type 2) */
 /* Inside a TD report body (T+, docs/reference/intel-quotes.md §2.2, §2.4). */
-#define SGX_TESTPKI_T_TEE_TCB_SVN 0x000
-#define SGX_TESTPKI_T_MRSEAM 0x010
-#define SGX_TESTPKI_T_MRSIGNERSEAM 0x040
-#define SGX_TESTPKI_T_SEAMATTRIBUTES 0x070
-#define SGX_TESTPKI_T_TDATTRIBUTES 0x078 /* u64 LE */
-#define SGX_TESTPKI_T_XFAM 0x080
-#define SGX_TESTPKI_T_MRTD 0x088
-#define SGX_TESTPKI_T_MRCONFIGID 0x0B8
-#define SGX_TESTPKI_T_MROWNER 0x0E8
-#define SGX_TESTPKI_T_MROWNERCONFIG 0x118
-#define SGX_TESTPKI_T_RTMR(i) (0x148 + 0x30 * (i)) /* i = 0..3 */
-#define SGX_TESTPKI_T_REPORTDATA 0x208
-#define SGX_TESTPKI_T_TEE_TCB_SVN2 0x248 /* TD report 1.5 only */
-#define SGX_TESTPKI_T_MRSERVICETD 0x258  /* TD report 1.5 only */
+#define ATT_TESTPKI_T_TEE_TCB_SVN 0x000
+#define ATT_TESTPKI_T_MRSEAM 0x010
+#define ATT_TESTPKI_T_MRSIGNERSEAM 0x040
+#define ATT_TESTPKI_T_SEAMATTRIBUTES 0x070
+#define ATT_TESTPKI_T_TDATTRIBUTES 0x078 /* u64 LE */
+#define ATT_TESTPKI_T_XFAM 0x080
+#define ATT_TESTPKI_T_MRTD 0x088
+#define ATT_TESTPKI_T_MRCONFIGID 0x0B8
+#define ATT_TESTPKI_T_MROWNER 0x0E8
+#define ATT_TESTPKI_T_MROWNERCONFIG 0x118
+#define ATT_TESTPKI_T_RTMR(i) (0x148 + 0x30 * (i)) /* i = 0..3 */
+#define ATT_TESTPKI_T_REPORTDATA 0x208
+#define ATT_TESTPKI_T_TEE_TCB_SVN2 0x248 /* TD report 1.5 only */
+#define ATT_TESTPKI_T_MRSERVICETD 0x258  /* TD report 1.5 only */
 
 /* Defaults (what a zero knob means). */
-#define SGX_TESTPKI_COMP_SVN 10 /* all 16 components: the UpToDate level */
-#define SGX_TESTPKI_PCESVN 13   /* pcesvn of every TCB level */
-#define SGX_TESTPKI_QE_ISVSVN 8 /* the QE identity's UpToDate level */
-#define SGX_TESTPKI_TCB_EVAL_NUM 17
-#define SGX_TESTPKI_ATTR_FLAGS 0x5 /* INIT | MODE64BIT */
-#define SGX_TESTPKI_ATTR_XFRM 0xE7
-#define SGX_TESTPKI_DAY 86400
+#define ATT_TESTPKI_COMP_SVN 10 /* all 16 components: the UpToDate level */
+#define ATT_TESTPKI_PCESVN 13   /* pcesvn of every TCB level */
+#define ATT_TESTPKI_QE_ISVSVN 8 /* the QE identity's UpToDate level */
+#define ATT_TESTPKI_TCB_EVAL_NUM 17
+#define ATT_TESTPKI_ATTR_FLAGS 0x5 /* INIT | MODE64BIT */
+#define ATT_TESTPKI_ATTR_XFRM 0xE7
+#define ATT_TESTPKI_DAY 86400
 /* TDX defaults: TEE_TCB_SVN = {5, 1, 10, 0...}: module SVN 5 (module identity UpToDate), major
  * version 1 ("TDX_01"), TDX late microcode 10 (the UpToDate TDX level). */
-#define SGX_TESTPKI_TDX_MODULE_SVN 5
-#define SGX_TESTPKI_TDX_MODULE_MAJOR 1
-#define SGX_TESTPKI_TDX_TCB_SVN 10
-#define SGX_TESTPKI_TDX_LEVEL_MODULE_SVN 3    /* tdxtcbcomponents[0] of every level */
-#define SGX_TESTPKI_TD_ATTRIBUTES 0x10000000u /* SEPT_VE_DISABLE */
-#define SGX_TESTPKI_TD_XFAM 0x00000000000602E7u
-#define SGX_TESTPKI_TDX_FMSPC "00806F050000" /* the TDX default FMSPC (a real TDX one) */
+#define ATT_TESTPKI_TDX_MODULE_SVN 5
+#define ATT_TESTPKI_TDX_MODULE_MAJOR 1
+#define ATT_TESTPKI_TDX_TCB_SVN 10
+#define ATT_TESTPKI_TDX_LEVEL_MODULE_SVN 3    /* tdxtcbcomponents[0] of every level */
+#define ATT_TESTPKI_TD_ATTRIBUTES 0x10000000u /* SEPT_VE_DISABLE */
+#define ATT_TESTPKI_TD_XFAM 0x00000000000602E7u
+#define ATT_TESTPKI_TDX_FMSPC "00806F050000" /* the TDX default FMSPC (a real TDX one) */
 
 /*
  * TCB info levels, highest first, one per Intel status: all 16 components equal `svn`, pcesvn
@@ -137,19 +141,19 @@
  * QE identity levels: isvsvn 8 UpToDate, 6 OutOfDate [INTEL-SA-00615], 2 Revoked (isvsvn 0
  * or 1: below every level).
  */
-#define SGX_TESTPKI_LEVELS 7
-#define SGX_TESTPKI_BELOW_SVN 3
+#define ATT_TESTPKI_LEVELS 7
+#define ATT_TESTPKI_BELOW_SVN 3
 /* Name of level i (0..6), NULL past the end. */
-const char *sgx_testpki_level_status(size_t i);
+const char *att_testpki_level_status(size_t i);
 /* Component svn of the level named `status`; "below" gives 3; -1 for an unknown name. */
-int sgx_testpki_status_svn(const char *status);
+int att_testpki_status_svn(const char *status);
 
 /*
  * TDX TCB info (opts.tdx != 0): the same seven levels, dates and advisories, each with the
  * SGX components above (every component `svn`, pcesvn 13, with Intel's category/type strings)
  * and tdxtcbcomponents {3 "TDX Module", 0 "TDX Module", `svn` "TDX Late Microcode Update",
  * 13 x 0}. So TEE_TCB_SVN[2] picks the TDX level with the same numbers as the components pick
- * the SGX one (sgx_testpki_status_svn: 10 UpToDate ... 4 Revoked, 3 below every level), and the
+ * the SGX one (att_testpki_status_svn: 10 UpToDate ... 4 Revoked, 3 below every level), and the
  * platform status is the lower of the two (docs/reference/dcap-verification.md §5.2). Bytes 0 and 1
  * count only when TEE_TCB_SVN[1] is 0 (module SVN 3 or more passes every level).
  *
@@ -162,13 +166,13 @@ int sgx_testpki_status_svn(const char *status);
  * TD_QE identity: id "TD_QE", isvprodid 2, the TD QE's mrsigner, the SGX QE identity's
  * miscselect/attributes/masks and isvsvn levels (8 UpToDate, 6 OutOfDate, 2 Revoked).
  */
-#define SGX_TESTPKI_MODULE_LEVELS 3
-#define SGX_TESTPKI_MODULE_BELOW_SVN 1
+#define ATT_TESTPKI_MODULE_LEVELS 3
+#define ATT_TESTPKI_MODULE_BELOW_SVN 1
 /* Module svn (TEE_TCB_SVN[0]) of the module level named `status` (UpToDate 5, OutOfDate 3,
  * Revoked 2); "below" gives 1; -1 for an unknown name. */
-int sgx_testpki_module_status_svn(const char *status);
+int att_testpki_module_status_svn(const char *status);
 
-struct sgx_testpki_opts {
+struct att_testpki_opts {
     /* Base time, seconds since the epoch; 0 = time(NULL). Certificates are valid from
      * now-30 days to now+365 days; CRLs, TCB info and QE identity from now-1 day to now+29
      * days (before the shifts below). */
@@ -179,7 +183,7 @@ struct sgx_testpki_opts {
     bool pck_ca_platform;
 
     /* ---- Platform TCB in the PCK leaf's SGX extension ---- */
-    /* svn of all 16 components; 0 = 10 (UpToDate). Use sgx_testpki_status_svn() to pick a
+    /* svn of all 16 components; 0 = 10 (UpToDate). Use att_testpki_status_svn() to pick a
      * status (9 SWHardeningNeeded ... 4 Revoked, 3 below every level). */
     int comp_svn;
     /* 1..16 sets component comp_override_index to comp_override_svn (0..255, 0 allowed);
@@ -201,7 +205,7 @@ struct sgx_testpki_opts {
     bool revoke_tcb_signer; /* the Root CA CRL lists the TCB signing certificate's serial */
 
     /* ---- Validity (seconds added to both ends of a window; negative = expired, positive =
-     * not yet valid; e.g. -40 * SGX_TESTPKI_DAY or +2 * SGX_TESTPKI_DAY) ---- */
+     * not yet valid; e.g. -40 * ATT_TESTPKI_DAY or +2 * ATT_TESTPKI_DAY) ---- */
     int64_t tcb_info_date_shift;    /* issueDate / nextUpdate */
     int64_t qe_identity_date_shift; /* issueDate / nextUpdate */
     int64_t root_crl_date_shift;    /* thisUpdate / nextUpdate of the Root CA CRL */
@@ -268,9 +272,9 @@ struct sgx_testpki_opts {
     bool tdx_body_size_mismatch;
     /* TEE_TCB_SVN, byte by byte (§2.2). */
     int tdx_tcb_svn;      /* [2] TDX late microcode: 0 = 10 (the UpToDate TDX level); names via
-                             sgx_testpki_status_svn (9 SWHardeningNeeded ... 4 Revoked, 3 below) */
+                             att_testpki_status_svn (9 SWHardeningNeeded ... 4 Revoked, 3 below) */
     int tdx_module_svn;   /* [0] module SVN: 0 = 5 (module UpToDate); names via
-                             sgx_testpki_module_status_svn (3 OutOfDate, 2 Revoked, 1 below) */
+                             att_testpki_module_status_svn (3 OutOfDate, 2 Revoked, 1 below) */
     int tdx_module_major; /* [1] module major version: 0 = 1 ("TDX_01"); 3 = "TDX_03"; other
                              values have no identity; -1 = 0 (no major version: tdxModule
                              alone, no module status, bytes 0 and 1 compared with the levels) */
@@ -296,9 +300,9 @@ struct sgx_testpki_opts {
     const uint8_t *mr_service_td;   /* 48 bytes (TD report 1.5); NULL = zero */
 };
 
-/* Where the parts of `quote` are (any version; equal to the SGX_TESTPKI_OFF_*, _V4_ and _V5_
+/* Where the parts of `quote` are (any version; equal to the ATT_TESTPKI_OFF_*, _V4_ and _V5_
  * values for the default layouts). For a v3 quote cert_* and pck_cert_* are the same field. */
-struct sgx_testpki_offsets {
+struct att_testpki_offsets {
     size_t body;       /* report body */
     size_t body_len;   /* 384, 584 or 648 (or what tdx_body_* chose) */
     size_t signed_len; /* header (|| v5 body type and size) || body */
@@ -315,7 +319,7 @@ struct sgx_testpki_offsets {
     size_t pck_cert_data;
 };
 
-struct sgx_testpki {
+struct att_testpki {
     int64_t now; /* the base time used */
 
     uint8_t *quote; /* SGX ECDSA quote v3 */
@@ -350,7 +354,7 @@ struct sgx_testpki {
     uint8_t qe_mrsigner[32]; /* in the QE report */
 
     int quote_version;              /* 3, 4 or 5 */
-    struct sgx_testpki_offsets off; /* the quote's layout */
+    struct att_testpki_offsets off; /* the quote's layout */
     uint8_t tee_tcb_svn[16];        /* TDX: the quote's TEE_TCB_SVN (zero for SGX) */
     /* The TCB status a QVL-conformant verifier derives from the levels alone (platform §5.1,
      * §5.2; module §5.3; QE §5.4; TD relaunch §5.6), whatever the other knobs broke:
@@ -365,10 +369,10 @@ struct sgx_testpki {
  * Returns 0, or -1 on an OpenSSL/allocation failure or an out-of-range knob (reason on
  * stderr); on failure `out` holds nothing to free. Fresh keys each call.
  */
-int sgx_testpki_build(const struct sgx_testpki_opts *opts, struct sgx_testpki *out)
+int att_testpki_build(const struct att_testpki_opts *opts, struct att_testpki *out)
     __attribute__((warn_unused_result));
 
 /* Release everything in `pki` and zero it. Accepts NULL and a zeroed struct. */
-void sgx_testpki_free(struct sgx_testpki *pki);
+void att_testpki_free(struct att_testpki *pki);
 
 #endif
