@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "audit/audit.h"
 #include "core/codec.h"
@@ -716,6 +717,9 @@ int att_admin_token_issue(struct att_admin *a, const char *provider, const char 
     json_t *claims = NULL;
     struct att_buf token;
     int rc = 1;
+    if (provider == NULL) {
+        return att_admin_fail(err, err_len, "a test token needs a provider");
+    }
     att_buf_init(&token, 1 << 20);
     if (claims_json != NULL) {
         json_error_t jerr;
@@ -726,6 +730,18 @@ int att_admin_token_issue(struct att_admin *a, const char *provider, const char 
         }
     } else {
         claims = json_object();
+    }
+    /* attestd's marks (x-attestd-test-token, x-attestd-demo) are its own: a caller neither
+     * fakes nor shadows them, in any case of letters. */
+    const char *name;
+    json_t *value;
+    json_object_foreach(claims, name, value)
+    {
+        if (strncasecmp(name, "x-attestd-", 10) == 0) {
+            att_admin_fail(err, err_len, "--claims: '%s' is attestd's mark, not the caller's",
+                           name);
+            goto out;
+        }
     }
     json_object_set_new(claims, "x-attestd-test-token", json_true());
     att_err e = att_provider_set_load(a->store, a->keyring, &set);

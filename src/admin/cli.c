@@ -11,6 +11,7 @@
 
 #include "admin/admin_int.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -594,8 +595,10 @@ int cli_number(struct cli_call *c, const char *what, const char *text, long long
                long long *out)
 {
     char *end = NULL;
+    errno = 0;
     long long v = strtoll(text, &end, 10);
-    if (end == text || *end != '\0' || v < min || v > max) {
+    /* digits only: no sign, no space, nothing strtoll would clamp */
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE || v < min || v > max) {
         return cli_usage(c, "%s must be a whole number from %lld to %lld, not '%s'", what, min, max,
                          text);
     }

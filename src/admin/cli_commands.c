@@ -4,6 +4,7 @@
  */
 #include "admin/cli_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -296,8 +297,10 @@ static int version_arg(struct cli_call *c, size_t i, bool zero_ok, int64_t *out)
 {
     const char *text = cli_pos(c, i);
     char *end = NULL;
+    errno = 0;
     long long v = strtoll(text, &end, 10);
-    if (end == text || *end != '\0' || v < (zero_ok ? 0 : 1)) {
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE ||
+        v < (zero_ok ? 0 : 1)) {
         return cli_usage(c, "'%s' is not a policy version (%s)", text,
                          zero_ok ? "1 and up, or 0 for the one in force" : "1 and up");
     }
@@ -523,6 +526,9 @@ static int token_issue(struct cli_call *c)
 {
     long long lifetime = 3600;
     const char *text = cli_opt(c, "--lifetime");
+    if (cli_opt(c, "--provider") == NULL) {
+        return cli_usage(c, "needs --provider NAME");
+    }
     if (text != NULL && cli_number(c, "--lifetime", text, 1, 31536000, &lifetime) != 0) {
         return 2;
     }
@@ -691,8 +697,11 @@ const struct cli_cmd att_cli_commands[] = {
      "token instead (RFC 7512 URI with object=LABEL, module-path and pin-source).",
      "[FILE]", "--pkcs11 URI", NULL, false, kek_generate},
     {"kek rotate", "(--new-kek-file FILE | --new-kek-pkcs11 URI)",
-     "rewrap every data key under a new key-encryption key", NULL, "",
-     "--new-kek-file @FILE|--new-kek-pkcs11 URI", "kek.rotate", true, kek_rotate},
+     "rewrap every data key under a new key-encryption key",
+     "Runs here, on the store itself, never through the admin socket: it needs the old\n"
+     "key-encryption key and the new one. Then point kek_file (or kek_pkcs11) at the new one\n"
+     "and restart attestd.",
+     "", "--new-kek-file @FILE|--new-kek-pkcs11 URI", "kek.rotate", false, kek_rotate},
     {"principal create", "NAME [--secret-days N]",
      "a service principal; prints its client_id and client_secret once",
      "Secrets expire after N days (default 180; 0: never).", "NAME", "--secret-days N",

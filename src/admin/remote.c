@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 #include "admin/serve.h"
 #include "att/admin.h"
 #include "core/file.h"
+#include "core/timeutil.h"
 #include "server/config.h"
 
 /* ---- messages ---- */
@@ -37,10 +39,19 @@ att_err att_remote_put_blob(struct att_buf *b, const void *p, size_t len)
     return att_buf_put(b, p, len);
 }
 
-static att_err read_all(int fd, void *p, size_t n)
+/*
+ * Read n bytes into p; with deadline (att_time_mono_ms(), 0: none) the whole read ends then,
+ * however slowly the peer sends (a timeout per read would restart at every byte).
+ */
+static att_err read_all_by(int fd, void *p, size_t n, int64_t deadline)
 {
     uint8_t *at = p;
     while (n > 0) {
+        if (deadline != 0) {
+            int64_t left = deadline - att_time_mono_ms();
+            struct pollfd pfd = {fd, POLLIN, 0};
+            ATT_ENSURE(left > 0 && poll(&pfd, 1, (int)left) > 0, ATT_ERR_TIMEOUT);
+        }
         ssize_t got = read(fd, at, n);
         if (got < 0 && errno == EINTR) {
             continue;
@@ -50,6 +61,11 @@ static att_err read_all(int fd, void *p, size_t n)
         n -= (size_t)got;
     }
     return ATT_OK;
+}
+
+static att_err read_all(int fd, void *p, size_t n)
+{
+    return read_all_by(fd, p, n, 0);
 }
 
 /* Write all of p to fd: a socket (send: no SIGPIPE) or a file. */
@@ -68,16 +84,21 @@ static att_err write_all(int fd, const void *p, size_t n, bool sock)
     return ATT_OK;
 }
 
-att_err att_remote_read(int fd, size_t max, struct att_buf *msg)
+att_err att_remote_read(int fd, size_t max, int64_t deadline, struct att_buf *msg)
 {
     uint8_t be[4];
+    uint8_t chunk[65536];
     att_buf_reset(msg);
-    ATT_TRY(read_all(fd, be, 4));
+    ATT_TRY(read_all_by(fd, be, 4, deadline));
     uint32_t len = (uint32_t)be[0] << 24 | (uint32_t)be[1] << 16 | (uint32_t)be[2] << 8 | be[3];
     ATT_ENSURE(len <= max, ATT_ERR_TOO_LARGE);
-    ATT_TRY(att_buf_reserve(msg, len));
-    ATT_TRY(read_all(fd, msg->data, len));
-    msg->len = len;
+    /* grown as bytes come, not reserved for what the peer announced */
+    for (size_t left = len; left > 0;) {
+        size_t n = left < sizeof(chunk) ? left : sizeof(chunk);
+        ATT_TRY(read_all_by(fd, chunk, n, deadline));
+        ATT_TRY(att_buf_put(msg, chunk, n));
+        left -= n;
+    }
     return ATT_OK;
 }
 
@@ -346,7 +367,7 @@ static int exchange(int fd, const char *path, struct att_buf *msg)
     bool sent = att_remote_write(fd, msg) == ATT_OK;
     int send_errno = errno;
     set_timeouts(fd, ATT_REMOTE_COMMAND_LIMIT_S + 60);
-    if (att_remote_read(fd, ATT_REMOTE_MAX_ANSWER, msg) != ATT_OK) {
+    if (att_remote_read(fd, ATT_REMOTE_MAX_ANSWER, 0, msg) != ATT_OK) {
         if (!sent) {
             fprintf(stderr, "attestctl: admin socket %s: cannot send the command: %s\n", path,
                     strerror(send_errno));
@@ -400,6 +421,9 @@ int att_admin_client_run(const char *config_path, const char *data_dir, const ch
     }
     if (rc == 0) {
         rc = take_answer(&msg, argc, argv, marks);
+    }
+    if (rc == ATT_REMOTE_STATUS_DIRECT) {
+        rc = ATT_ADMIN_CLIENT_NO_DAEMON; /* attestd's own user: the store, directly */
     }
     att_buf_cleanup(&msg);
     close(fd);

@@ -38,6 +38,9 @@
 #define ATT_REMOTE_MAX_ANSWER (1024u << 20) /* a backup archive, or an audit export */
 
 #define ATT_REMOTE_FILE_PRIVATE 1u
+/* An answer's exit status that tells attestctl to open the store itself: it runs as attestd's
+ * own user, which is no administrator on the socket (serve.c). */
+#define ATT_REMOTE_STATUS_DIRECT 125
 
 struct att_remote_file {
     uint32_t arg; /* the argv index of its name */
@@ -62,8 +65,9 @@ void att_remote_request_cleanup(struct att_remote_request *r);
 att_err att_remote_put_blob(struct att_buf *b, const void *p, size_t len) ATT_WUR;
 att_err att_remote_put_u32(struct att_buf *b, uint32_t v) ATT_WUR;
 
-/* Read one length-prefixed message of at most max bytes from fd into msg (which it resets). */
-att_err att_remote_read(int fd, size_t max, struct att_buf *msg) ATT_WUR;
+/* Read one length-prefixed message of at most max bytes from fd into msg (which it resets),
+ * all of it by `deadline` (att_time_mono_ms(); 0: no deadline): ATT_ERR_TIMEOUT past it. */
+att_err att_remote_read(int fd, size_t max, int64_t deadline, struct att_buf *msg) ATT_WUR;
 /* Write msg as one length-prefixed message. */
 att_err att_remote_write(int fd, const struct att_buf *msg) ATT_WUR;
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "admin/remote.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "keyd/keyd.h"
 #include "seal/seal.h"
 #include "server/daemon.h"
@@ -184,8 +186,14 @@ static bool in_group(int fd, gid_t primary, gid_t want)
     return false;
 }
 
-/* Root, attestd's user, or a member of admin_group: they act as Owner. */
-static bool peer_allowed(const struct att_config *cfg, int fd, uid_t *peer)
+enum peer {
+    PEER_ADMIN,    /* root, or a member of admin_group: acts as Owner */
+    PEER_SERVICE,  /* attestd's own user (not root): told to open the store itself */
+    PEER_STRANGER, /* anyone else: refused */
+};
+
+/* Who the kernel says the peer is (SO_PEERCRED: uid and primary group; SO_PEERGROUPS). */
+static enum peer classify_peer(const struct att_config *cfg, int fd, uid_t *peer)
 {
     struct ucred cr;
     socklen_t len = sizeof(cr);
@@ -193,42 +201,50 @@ static bool peer_allowed(const struct att_config *cfg, int fd, uid_t *peer)
     gid_t gid = 0;
     char msg[256];
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
-        return false;
+        return PEER_STRANGER;
     }
     *peer = cr.uid;
     if (cfg->user[0] != '\0' &&
         att_privdrop_ids(cfg->user, &service, &gid, msg, sizeof(msg)) != ATT_OK) {
         service = 0;
     }
-    return cr.uid == 0 || cr.uid == service ||
-           (cfg->admin_group[0] != '\0' && group_id(cfg->admin_group, &gid) == ATT_OK &&
-            in_group(fd, cr.gid, gid));
+    if (cr.uid == 0) {
+        return PEER_ADMIN;
+    }
+    if (cr.uid == service) {
+        return PEER_SERVICE;
+    }
+    return cfg->admin_group[0] != '\0' && group_id(cfg->admin_group, &gid) == ATT_OK &&
+                   in_group(fd, cr.gid, gid)
+               ? PEER_ADMIN
+               : PEER_STRANGER;
 }
 
 /* ---- the child ---- */
 
 /* The command's files, as files of the service user in a directory of its own. */
 struct workdir {
-    char dir[ATT_CONFIG_PATH_MAX + 32];
+    char dir[ATT_CONFIG_PATH_MAX + 32]; /* for what the command writes; "" until made */
     char path[ATT_REMOTE_MAX_ARGS][ATT_CONFIG_PATH_MAX + 48];
     char *given[ATT_REMOTE_MAX_ARGS]; /* the names the peer gave */
     char marks[ATT_REMOTE_MAX_ARGS];
+    int fd[ATT_REMOTE_MAX_ARGS]; /* a file carried in: a memfd, never on a disk; else -1 */
 };
 
-static att_err write_file(const char *path, const struct att_remote_file *f)
+/*
+ * A carried file as a memory file (memfd_create(2)): it is never on a disk, so no copy of a
+ * passphrase outlives the command, whatever ends it. Its mode is the peer's file's: one the peer
+ * keeps private stays so; another is open to others, so that the checks a secret file must pass
+ * fail here as they would there. The command opens it by its /proc/self/fd name.
+ */
+static int memory_file(const struct att_remote_file *f)
 {
-    /* A file the peer keeps private stays so; another is open to others, as the peer's is, so
-     * that the checks a secret file must pass fail here as they would there. */
-    mode_t mode = (f->flags & ATT_REMOTE_FILE_PRIVATE) != 0 ? 0600 : 0644;
-    struct att_bytes data = f->data;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-    ATT_ENSURE(fd >= 0, ATT_ERR_IO);
-    const uint8_t *p = data.ptr;
-    size_t left = data.len;
-    if (fchmod(fd, mode) != 0) { /* past the umask */
-        close(fd);
-        return ATT_ERR_IO;
+    int fd = memfd_create("attestctl-input", MFD_CLOEXEC);
+    if (fd < 0) {
+        return -1;
     }
+    const uint8_t *p = f->data.ptr;
+    size_t left = f->data.len;
     while (left > 0) {
         ssize_t put = write(fd, p, left);
         if (put < 0 && errno == EINTR) {
@@ -236,51 +252,64 @@ static att_err write_file(const char *path, const struct att_remote_file *f)
         }
         if (put <= 0) {
             close(fd);
-            return ATT_ERR_IO;
+            return -1;
         }
         p += put;
         left -= (size_t)put;
     }
-    return close(fd) == 0 ? ATT_OK : ATT_ERR_IO;
+    mode_t mode = (f->flags & ATT_REMOTE_FILE_PRIVATE) != 0 ? 0600 : 0644;
+    if (fchmod(fd, mode) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
-/* Put each file the request carries where the command line names it; names point there. */
+/* Put each file the request carries in memory, and make a directory of the service user's for
+ * what the command writes; the command line names them there. */
 static int prepare_files(const struct att_config *cfg, struct att_remote_request *req,
                          struct workdir *w, char *why, size_t n)
 {
     if (att_admin_cli_file_args(req->argc, req->argv, w->marks) != 0) {
         return 0; /* no command: running it says so */
     }
-    snprintf(w->dir, sizeof(w->dir), "%s/.admin-XXXXXX", cfg->data_dir);
-    if (mkdtemp(w->dir) == NULL) {
-        snprintf(why, n, "cannot make a directory in %s: %s", cfg->data_dir, strerror(errno));
-        w->dir[0] = '\0';
-        return 1;
-    }
     size_t carried = 0;
     for (int i = 0; i < req->argc; i++) {
-        if (w->marks[i] == 0) {
-            continue;
-        }
-        snprintf(w->path[i], sizeof(w->path[i]), "%s/%s%d", w->dir,
-                 w->marks[i] == '@'   ? "in"
-                 : w->marks[i] == '>' ? "out"
-                                      : "dir",
-                 i);
         const struct att_remote_file *f = NULL;
         for (size_t k = 0; k < req->n_files; k++) {
             f = req->files[k].arg == (uint32_t)i ? &req->files[k] : f;
         }
-        /* (a file the peer could not read is not carried: the command finds none there) */
+        if (w->marks[i] == 0) {
+            continue;
+        }
         if (f != NULL && w->marks[i] != '@') {
             snprintf(why, n, "the request carries a file the command does not read");
             return 1;
         }
-        if (f != NULL && write_file(w->path[i], f) != ATT_OK) {
-            snprintf(why, n, "cannot write %s: %s", w->path[i], strerror(errno));
-            return 1;
+        if (w->marks[i] == '@' && f != NULL) {
+            w->fd[i] = memory_file(f);
+            if (w->fd[i] < 0) {
+                snprintf(why, n, "cannot hold %s: %s", req->argv[i], strerror(errno));
+                return 1;
+            }
+            snprintf(w->path[i], sizeof(w->path[i]), "/proc/self/fd/%d", w->fd[i]);
+            carried++;
+        } else if (w->marks[i] == '@') {
+            /* (a file the peer could not read is not carried: the command finds none) */
+            snprintf(w->path[i], sizeof(w->path[i]), "/proc/self/fd/-%d", i);
+        } else {
+            if (w->dir[0] == '\0') {
+                snprintf(w->dir, sizeof(w->dir), "%s/.admin-XXXXXX", cfg->data_dir);
+                if (mkdtemp(w->dir) == NULL) {
+                    snprintf(why, n, "cannot make a directory in %s: %s", cfg->data_dir,
+                             strerror(errno));
+                    w->dir[0] = '\0';
+                    return 1;
+                }
+            }
+            snprintf(w->path[i], sizeof(w->path[i]), "%s/%s%d", w->dir,
+                     w->marks[i] == '>' ? "out" : "dir", i);
         }
-        carried += f != NULL;
         w->given[i] = req->argv[i];
         req->argv[i] = w->path[i];
     }
@@ -309,12 +338,18 @@ static void remove_dir(const char *path)
 
 static void remove_files(struct att_remote_request *req, struct workdir *w)
 {
-    for (int i = 0; w->dir[0] != '\0' && i < req->argc; i++) {
+    for (int i = 0; i < req->argc; i++) {
+        if (w->fd[i] >= 0) {
+            close(w->fd[i]);
+            w->fd[i] = -1;
+        }
         if (w->given[i] != NULL && w->marks[i] == '/') {
             remove_dir(w->path[i]);
         }
-        if (w->given[i] != NULL) {
+        if (w->given[i] != NULL && (w->marks[i] == '>' || w->marks[i] == '/')) {
             (void)unlink(w->path[i]);
+        }
+        if (w->given[i] != NULL) {
             req->argv[i] = w->given[i];
             w->given[i] = NULL;
         }
@@ -330,16 +365,19 @@ static att_err restore_names(const char *text, size_t len, const struct workdir 
 {
     size_t i = 0;
     while (i < len) {
-        bool replaced = false;
-        for (int k = 0; k < argc && !replaced; k++) {
+        int best = -1; /* the longest name here: /proc/self/fd/1 is a prefix of .../fd/12 */
+        size_t best_len = 0;
+        for (int k = 0; k < argc; k++) {
             size_t plen = w->given[k] != NULL ? strlen(w->path[k]) : 0;
-            if (plen > 0 && len - i >= plen && memcmp(text + i, w->path[k], plen) == 0) {
-                ATT_TRY(att_buf_puts(out, w->given[k]));
-                i += plen;
-                replaced = true;
+            if (plen > best_len && len - i >= plen && memcmp(text + i, w->path[k], plen) == 0) {
+                best = k;
+                best_len = plen;
             }
         }
-        if (!replaced) {
+        if (best >= 0) {
+            ATT_TRY(att_buf_puts(out, w->given[best]));
+            i += best_len;
+        } else {
             ATT_TRY(att_buf_putc(out, (uint8_t)text[i++]));
         }
     }
@@ -447,6 +485,7 @@ static int run(const struct att_config *cfg, struct att_remote_request *req, uid
                pid_t net_pid, int fd)
 {
     struct workdir *w = calloc(1, sizeof(*w));
+    struct outputs *outs = calloc(1, sizeof(*outs));
     struct att_admin *a = NULL;
     char why[1024] = "";
     char *out = NULL;
@@ -454,16 +493,40 @@ static int run(const struct att_config *cfg, struct att_remote_request *req, uid
     size_t out_len = 0;
     size_t err_len = 0;
     int status = 1;
-    if (w == NULL || open_store(cfg, &a, why, sizeof(why)) != 0 ||
+    struct att_buf o2, e2;
+    att_buf_init(&o2, ATT_REMOTE_MAX_ANSWER);
+    att_buf_init(&e2, ATT_REMOTE_MAX_ANSWER);
+    for (size_t i = 0; w != NULL && i < ATT_REMOTE_MAX_ARGS; i++) {
+        w->fd[i] = -1;
+    }
+    if (w == NULL || outs == NULL) {
+        refuse(fd, "attestctl: attestd cannot run the command: out of memory\n");
+        goto done;
+    }
+    /* Only commands on attestd's state: the others run where they are typed, on files there
+     * (docs/operations.md); here they would act with attestd's rights. */
+    if (att_admin_cli_kind(req->argc, req->argv) != ATT_ADMIN_CLI_STORE) {
+        refuse(fd,
+               "attestctl: the admin socket runs only commands on attestd's state; '%s' runs "
+               "where it is typed\n",
+               req->argc > 0 ? req->argv[0] : "");
+        goto done;
+    }
+    if (open_store(cfg, &a, why, sizeof(why)) != 0 ||
         prepare_files(cfg, req, w, why, sizeof(why)) != 0) {
-        refuse(fd, "attestctl: attestd cannot run the command: %s\n",
-               w == NULL ? "out of memory" : why);
+        refuse(fd, "attestctl: attestd cannot run the command: %s\n", why);
         goto done;
     }
     att_admin_set_actor(a, peer, "admin-socket");
     FILE *o = open_memstream(&out, &out_len);
     FILE *e = open_memstream(&err, &err_len);
     if (o == NULL || e == NULL) {
+        if (o != NULL) {
+            fclose(o);
+        }
+        if (e != NULL) {
+            fclose(e);
+        }
         refuse(fd, "attestctl: attestd cannot run the command: out of memory\n");
         goto done;
     }
@@ -476,31 +539,28 @@ static int run(const struct att_config *cfg, struct att_remote_request *req, uid
     }
     fclose(o);
     fclose(e);
-    struct att_buf o2, e2;
-    struct outputs *outs = calloc(1, sizeof(*outs));
-    att_buf_init(&o2, ATT_REMOTE_MAX_ANSWER);
-    att_buf_init(&e2, ATT_REMOTE_MAX_ANSWER);
-    att_err rc = outs != NULL ? restore_names(out, out_len, w, req->argc, &o2) : ATT_ERR_NOMEM;
+    att_err rc = restore_names(out, out_len, w, req->argc, &o2);
     rc = rc == ATT_OK ? restore_names(err, err_len, w, req->argc, &e2) : rc;
     if (rc == ATT_OK && status == 0) {
         rc = collect_outputs(w, req->argc, outs);
     }
+    remove_files(req, w); /* before the answer: a peer that does not read it keeps nothing */
     if (rc == ATT_OK) {
         rc = answer(fd, status, (const char *)o2.data, o2.len, (const char *)e2.data, e2.len,
                     outs->files, outs->n);
     } else {
         refuse(fd, "attestctl: attestd cannot send the answer: %s\n", att_err_str(rc));
     }
-    for (size_t k = 0; outs != NULL && k < outs->n; k++) {
-        att_buf_cleanup(&outs->data[k]);
-    }
-    free(outs);
-    att_buf_cleanup(&o2);
-    att_buf_cleanup(&e2);
 done:
     if (w != NULL) {
         remove_files(req, w);
     }
+    for (size_t k = 0; outs != NULL && k < outs->n; k++) {
+        att_buf_cleanup(&outs->data[k]);
+    }
+    att_buf_cleanup(&o2);
+    att_buf_cleanup(&e2);
+    free(outs);
     free(out);
     free(err);
     free(w);
@@ -522,9 +582,9 @@ static void drain(int fd)
     }
 }
 
-static int child_main(const struct att_config *cfg, int fd, bool allowed, uid_t peer, pid_t net_pid)
+static int child_main(const struct att_config *cfg, int fd, enum peer kind, uid_t peer,
+                      pid_t net_pid)
 {
-    struct timeval rd = {ATT_REMOTE_REQUEST_WAIT_S, 0};
     struct timeval wr = {ANSWER_DEADLINE_S, 0};
     sigset_t usr2;
     sigemptyset(&usr2);
@@ -532,26 +592,37 @@ static int child_main(const struct att_config *cfg, int fd, bool allowed, uid_t 
     sigprocmask(SIG_BLOCK, &usr2, NULL); /* taken by sigtimedwait alone */
     signal(SIGPIPE, SIG_IGN);
     alarm(ATT_REMOTE_COMMAND_LIMIT_S); /* then SIGALRM ends the child */
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rd, sizeof(rd));
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wr, sizeof(wr));
     if (!att_keyd_harden()) {
         return 1;
     }
     greet(fd);
+    int status = 1;
+    if (kind == PEER_STRANGER) { /* told so, and nothing of theirs is read */
+        att_log(ATT_LOG_WARN, "admin socket: refused a peer", "uid", json_integer(peer), NULL);
+        refuse(fd,
+               "attestctl: uid %u may not administer attestd (root and members of admin_group "
+               "may)\n",
+               (unsigned)peer);
+        drain(fd);
+        return 1;
+    }
+    if (kind == PEER_SERVICE) {
+        /* attestd's own user - the network process's - is no administrator: a process taken
+         * over must not become one. attestctl run as that user opens the store itself. */
+        att_ignore_err(answer(fd, ATT_REMOTE_STATUS_DIRECT, "", 0, "", 0, NULL, 0));
+        drain(fd);
+        return 1;
+    }
     struct att_buf msg;
     struct att_remote_request req;
     memset(&req, 0, sizeof(req));
     att_buf_init(&msg, ATT_REMOTE_MAX_REQUEST);
-    att_err rc = att_remote_read(fd, ATT_REMOTE_MAX_REQUEST, &msg);
+    /* the whole request within the deadline, however slowly it comes */
+    att_err rc = att_remote_read(fd, ATT_REMOTE_MAX_REQUEST,
+                                 att_time_mono_ms() + 1000 * ATT_REMOTE_REQUEST_WAIT_S, &msg);
     rc = rc == ATT_OK ? att_remote_request_parse(&msg, &req) : rc;
-    int status = 1;
-    if (!allowed) {
-        att_log(ATT_LOG_WARN, "admin socket: refused a peer", "uid", json_integer(peer), NULL);
-        refuse(fd,
-               "attestctl: uid %u may not administer attestd (root, its user and members of "
-               "admin_group may)\n",
-               (unsigned)peer);
-    } else if (rc != ATT_OK) {
+    if (rc != ATT_OK) {
         att_log(ATT_LOG_WARN, "admin socket: a bad request", "uid", json_integer(peer), "error",
                 json_string(att_err_name(rc)), NULL);
         refuse(fd, "attestctl: attestd could not read the request (%s)\n", att_err_str(rc));
@@ -579,14 +650,53 @@ void att_admin_socket_accept(const struct att_config *cfg, int listen_fd, pid_t 
         att_log(ATT_LOG_WARN, "admin socket: closed a connection: as many commands run as it takes",
                 "max", json_integer(ATT_ADMIN_MAX_CHILDREN), NULL);
     } else {
-        bool allowed = peer_allowed(cfg, fd, &peer);
+        enum peer kind = classify_peer(cfg, fd, &peer);
         pid_t pid = fork();
         if (pid == 0) { /* the supervisor is single-threaded: the child may run on */
             close(listen_fd);
             close(ATT_KEYD_FD);
-            _exit(child_main(cfg, fd, allowed, peer, net_pid));
+            _exit(child_main(cfg, fd, kind, peer, net_pid));
         }
         *children += pid > 0;
     }
     close(fd);
+}
+
+/* Directories of commands a crash or the time limit ended before they removed them. */
+void att_admin_socket_sweep(const struct att_config *cfg)
+{
+    DIR *d = opendir(cfg->data_dir);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        struct stat st;
+        char path[ATT_CONFIG_PATH_MAX + 300];
+        if (strncmp(e->d_name, ".admin-", 7) != 0) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, e->d_name);
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            /* (one level: a command's directory holds its output files and directories) */
+            DIR *sub = opendir(path);
+            struct dirent *f;
+            while (sub != NULL && (f = readdir(sub)) != NULL) {
+                char inner[sizeof(path) + 300];
+                if (f->d_name[0] == '.') {
+                    continue;
+                }
+                snprintf(inner, sizeof(inner), "%s/%s", path, f->d_name);
+                if (lstat(inner, &st) == 0 && S_ISDIR(st.st_mode)) {
+                    remove_dir(inner);
+                } else {
+                    (void)unlink(inner);
+                }
+            }
+            if (sub != NULL) {
+                closedir(sub);
+            }
+            (void)rmdir(path);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
 }

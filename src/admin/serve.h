@@ -3,10 +3,11 @@
  * commands, run inside the service, for local peers the kernel vouches for.
  *
  * The network process binds the socket while it is still root and hands it to the key
- * supervisor, which stays root: for each connection from root, attestd's user or a member of
- * admin_group (SO_PEERCRED, SO_PEERGROUPS), it forks a child that reads the request, reads the
- * KEK, gives up root, runs the command on the store (src/admin/cli.c), answers, and - after a
- * change - has the network process apply it (SIGUSR1, confirmed by SIGUSR2) before it answers.
+ * supervisor, which stays root: for each connection from root or a member of admin_group
+ * (SO_PEERCRED, SO_PEERGROUPS; not attestd's own user), it forks a child that reads the request,
+ * reads the KEK, gives up root, runs the command on the store (src/admin/cli.c), answers, and -
+ * after a change - has the network process apply it (SIGUSR1, confirmed by SIGUSR2) before it
+ * answers.
  */
 #ifndef ATT_ADMIN_SERVE_H
 #define ATT_ADMIN_SERVE_H
@@ -42,5 +43,9 @@ int att_admin_socket_inherited(void);
  */
 void att_admin_socket_accept(const struct att_config *cfg, int listen_fd, pid_t net_pid,
                              unsigned *children);
+
+/* Remove what commands left in <data_dir>/.admin-* (a crash, the time limit): the supervisor,
+ * at its start. */
+void att_admin_socket_sweep(const struct att_config *cfg);
 
 #endif

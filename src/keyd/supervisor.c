@@ -91,6 +91,9 @@ int att_keyd_main(const struct att_config *cfg, int ctl)
     if (!att_keyd_harden()) {
         return 1;
     }
+    if (admin >= 0) {
+        att_admin_socket_sweep(cfg);
+    }
     for (;;) {
         struct pollfd fds[2] = {{ctl, POLLIN, 0}, {admin, POLLIN, 0}};
         if (poll(fds, admin >= 0 ? 2 : 1, 1000) < 0 && errno != EINTR) {

@@ -184,6 +184,7 @@ static const struct key_def keys[] = {
     {"user", K_USER, OFF(user), 0, 0},
     {"admin_socket", K_SOCKET, OFF(admin_socket), 0, 0},
     {"admin_group", K_USER, OFF(admin_group), 0, 0},
+    {"pid_file", K_PATH, OFF(pid_file), 0, 0},
     {"public_url", K_URL, OFF(public_url), 0, 0},
     {"default_signing_alg", K_ALG, OFF(default_signing_alg), 0, 0},
     {"max_body_size", K_SIZE, OFF(max_body_size), 1024, 64ULL << 20},

@@ -51,6 +51,8 @@ struct att_config {
     char admin_socket[108];
     /* Members of this group act as Owner on the admin socket, besides root and `user`. */
     char admin_group[33];
+    /* attestd's process id is written here once it serves, removed when it stops; "" none. */
+    char pid_file[ATT_CONFIG_PATH_MAX];
     char public_url[512];
     enum att_jws_alg default_signing_alg;
     size_t max_body_size;

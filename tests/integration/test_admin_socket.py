@@ -192,6 +192,62 @@ class AdminSocketTest(unittest.TestCase):
         self.assertEqual(json.loads(self.d.attestctl("provider", "show", "default").stdout)
                          ["name"], "default")
 
+    def test_local_commands_do_not_run_in_attestd(self):
+        # Attack: kek generate, restore, verify... sent raw would act with attestd's rights on
+        # paths of the peer's choosing (and kek rotate would load a PKCS#11 module it names).
+        tmp = tempfile.mkdtemp(prefix="attestd-local-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        target = os.path.join(tmp, "x.key")
+        for args in (("kek", "generate", target), ("help",), ("version",),
+                     ("verify", "sgx", "--quote", target),
+                     ("kek", "rotate", "--new-kek-pkcs11",
+                      "pkcs11:object=x?module-path=" + os.path.join(tmp, "evil.so")),
+                     ("restore", target, "--data-dir", tmp, "--kek-file", target)):
+            with self.subTest(args=args):
+                s = self.connect()
+                s.sendall(request(*args))
+                status, out, err = read_answer(s)
+                s.close()  # (its child ends at once, not after its second of draining)
+                self.assertEqual((status, out), (1, ""))
+                self.assertEqual(err, "attestctl: the admin socket runs only commands on "
+                                      f"attestd's state; '{args[0]}' runs where it is typed\n")
+        self.assertEqual(os.listdir(tmp), [])
+
+    def test_no_leftovers(self):
+        # Attack: a peer that never reads the answer kept the child - and a copy of the
+        # carried passphrase in the data directory - alive. Carried files live in memory now,
+        # and what the command writes is gone before the answer is sent.
+        secret = b"a passphrase that must never touch the disk\n"
+        s = self.connect()
+        s.sendall(request("backup", "create", "b.bin", "--passphrase-file", "p",
+                          files=[(4, secret)]))
+        self.assertEqual(s.recv(4), b"ATT1")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            left = [n for n in os.listdir(self.d.data) if n.startswith(".admin-")]
+            if not left:
+                break
+            time.sleep(0.2)
+        self.assertEqual(left, [])
+        s.close()
+        # what a crash left behind is removed when attestd starts again
+        stale = os.path.join(self.d.data, ".admin-stale1")
+        os.makedirs(os.path.join(stale, "dir2"))
+        with open(os.path.join(stale, "dir2", "quote.bin"), "wb") as f:
+            f.write(b"x")
+        with open(os.path.join(stale, "out3"), "wb") as f:
+            f.write(b"x")
+        self.d.stop()
+        self.d.start()
+        self.assertFalse(os.path.exists(stale))
+
+    def test_outside_sigusr1_is_ignored(self):
+        # Attack: attestd answered any SIGUSR1 with SIGUSR2, which ends a shell that sent it.
+        p = subprocess.run(["bash", "-c", f"kill -USR1 {self.d.proc.pid}; sleep 2; echo alive"],
+                           stdout=subprocess.PIPE, text=True, timeout=30)
+        self.assertEqual((p.returncode, p.stdout), (0, "alive\n"))
+        self.d.wait_log("ignored a SIGUSR1 that came from no admin command")
+
     def test_idle_peers_are_dropped(self):
         # Four idle peers take every child; a fifth is closed at once (attestctl says why), and
         # once the idle ones time out (10 s) commands run again. First the children of earlier
@@ -221,6 +277,34 @@ class AdminSocketTest(unittest.TestCase):
             status, _, err = read_answer(s, greeted=True)
             self.assertEqual(status, 1)
             self.assertTrue(err.startswith("attestctl: attestd could not read the request"), err)
+
+
+class AdminSocketSlowPeerTest(unittest.TestCase):
+    def test_request_deadline_is_absolute(self):
+        # Attack: one byte every few seconds kept a child (of 4) for ever, the timeout being
+        # per read. The whole request must come within 10 s.
+        d = h.Daemon()
+        self.addCleanup(d.cleanup)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(os.path.join(d.data, "admin.sock"))
+        self.addCleanup(s.close)
+        self.assertEqual(s.recv(4), b"ATT1")
+        raw = request("provider", "list")
+        t0 = time.monotonic()
+        try:
+            for i in range(len(raw)):
+                s.send(raw[i:i + 1])
+                time.sleep(2)
+                if time.monotonic() - t0 > 30:
+                    break
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        status, _, err = read_answer(s, greeted=True)
+        self.assertLess(time.monotonic() - t0, 20)
+        self.assertEqual(status, 1)
+        self.assertTrue(err.startswith("attestctl: attestd could not read the request "
+                                       "(the input did not arrive in time)"), err)
 
 
 class AdminSocketPeersTest(unittest.TestCase):
@@ -262,8 +346,28 @@ class AdminSocketPeersTest(unittest.TestCase):
         p = self.as_nobody(d, "provider", "list")
         self.assertEqual(p.returncode, 1)
         uid = int(subprocess.check_output(["id", "-u", "nobody"], text=True))
-        self.assertEqual(p.stderr, f"attestctl: uid {uid} may not administer attestd (root, its "
-                                   "user and members of admin_group may)\n")
+        self.assertEqual(p.stderr, f"attestctl: uid {uid} may not administer attestd (root and "
+                                   "members of admin_group may)\n")
+        # told at once: nothing of a stranger's is read (a slow stranger holds no child long)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        self.addCleanup(s.close)
+        pid = os.fork()
+        if pid == 0:  # connect as nobody, keep the socket open without sending anything
+            try:
+                os.setgid(65534)
+                os.setuid(uid)
+                s.connect(self.sock)
+                data = b""
+                while len(data) < 8:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                os._exit(0 if data[:4] == b"ATT1" and len(data) >= 8 else 1)
+            except BaseException:
+                os._exit(2)
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
 
     def test_stopped_supervisor_is_reported(self):
         d = h.Daemon(config=f"admin_socket = {self.sock}\n")

@@ -75,6 +75,20 @@ class HelpTest(unittest.TestCase):
              "usage: attestctl kek generate (FILE | --pkcs11 URI)"),
             (["verify", "sgx"], "attestctl verify: needs --quote FILE (or --report FILE)",
              "usage: attestctl verify sgx|oe|snp|tdx|tpm --quote FILE"),
+            # numbers: digits only, nothing strtoll would clamp (attack: a version the user
+            # never typed was looked up)
+            (["policy", "show", "SgxEnclave", "99999999999999999999"],
+             "attestctl policy show: '99999999999999999999' is not a policy version (1 and up, "
+             "or 0 for the one in force)", "usage: attestctl policy show TYPE [VERSION]"),
+            (["audit", "show", "--limit", "+5"],
+             "attestctl audit show: --limit must be a whole number from 0 to "
+             "9223372036854775807, not '+5'", "usage: attestctl audit show"),
+            (["audit", "show", "--after", " 1"],
+             "attestctl audit show: --after must be a whole number from 0 to "
+             "9223372036854775807, not ' 1'", "usage: attestctl audit show"),
+            # attack: token issue without --provider crashed (strlen(NULL))
+            (["token", "issue"], "attestctl token issue: needs --provider NAME",
+             "usage: attestctl token issue --provider NAME"),
         ]
         for args, first, usage in cases:
             with self.subTest(args=args):
@@ -114,6 +128,18 @@ class OutputTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.d.cleanup()
+
+    def test_test_tokens_keep_attestd_marks(self):
+        # Attack: --claims put x-attestd-demo on a normal provider's test token, or a false
+        # one beside the real mark.
+        for claims in ('{"x-attestd-demo": true}', '{"X-Attestd-Test-Token": false}'):
+            with self.subTest(claims=claims):
+                p = self.d.attestctl("token", "issue", "--provider", "default", "--claims",
+                                     claims, check=False)
+                self.assertEqual((p.returncode, p.stdout), (1, ""))
+                name = list(json.loads(claims))[0]
+                self.assertEqual(p.stderr, f"attestctl token issue: --claims: '{name}' is "
+                                           "attestd's mark, not the caller's\n")
 
     def test_json_for_scripts_tables_for_people(self):
         as_json = json.loads(self.d.attestctl("provider", "list").stdout)  # not a terminal

@@ -97,6 +97,21 @@ class PrivilegeDropTest(unittest.TestCase):
             cls.d.cleanup()
             raise
 
+    def test_0_service_user_is_no_administrator(self):
+        # Attack: the network process's own user administered attestd through the admin
+        # socket (and could rewrap the keys under a KEK of its own). Sent to open the store
+        # itself, it cannot: the KEK is root's.
+        p = subprocess.run([h.ATTESTCTL, "--config", self.d.config_path, "--data-dir",
+                            self.d.data, "provider", "list"], preexec_fn=become_nobody,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=h.san_env(), timeout=60)
+        self.assertEqual((p.returncode, p.stdout), (1, ""))
+        self.assertIn("key-encryption key", p.stderr)
+        self.assertNotIn("may not administer", p.stderr)
+        # root, through the socket, still administers it
+        self.assertEqual(json.loads(self.d.attestctl("provider", "show", "default").stdout)
+                         ["name"], "default")
+
     @classmethod
     def tearDownClass(cls):
         cls.d.cleanup()
