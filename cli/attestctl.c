@@ -43,7 +43,8 @@ int main(int argc, char **argv)
     struct where w = {NULL, NULL};
     const char *socket_path = NULL;
     bool direct = false;
-    struct att_admin_cli io = {stdout, stderr, isatty(STDOUT_FILENO) == 1, open_store, &w};
+    struct att_admin_cli io = {stdout, stderr, isatty(STDOUT_FILENO) == 1, open_store, &w,
+                               NULL,   NULL};
     int ch;
     /* '+': stop at the first non-option, so a command's options are left to the command. */
     while ((ch = getopt_long(argc, argv, "+c:d:hV", opts, NULL)) != -1) {
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
         default: fputs("attestctl help lists the commands and options\n", stderr); return 2;
         }
     }
+    io.config_path = w.config;
+    io.data_dir = w.data_dir;
     int n = argc - optind;
     char **args = argv + optind;
     if (!direct && att_admin_cli_kind(n, args) == ATT_ADMIN_CLI_STORE) {

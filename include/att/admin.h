@@ -245,6 +245,31 @@ struct att_admin_demo_args {
 int att_admin_demo(struct att_admin *a, const struct att_admin_demo_args *args, char **text_out,
                    char *err, size_t err_len);
 
+/* ---- preparing a data directory (src/admin/init.c; docs/operations.md, "Preparing a data
+ * directory") ---- */
+
+#define ATT_ADMIN_INIT_MAX_NAMES 32 /* names in all, public_url's host included */
+
+struct att_admin_init_args {
+    const char *config_path; /* attestd's configuration file; NULL: the built-in defaults */
+    const char *data_dir;    /* instead of the configuration's, as attestd --data-dir; or NULL */
+    bool self_signed;        /* a self-signed certificate at tls_cert; else a CSR at tls_cert.csr */
+    const char *const *names; /* DNS names and IP addresses besides public_url's host */
+    size_t n_names;
+};
+
+/*
+ * Make what the configuration names and is missing, never replacing a file: the data
+ * directory (0700), the KEK at kek_file (0600; none with kek_pkcs11), and at tls_key a P-256
+ * key (0600) with either a self-signed certificate at tls_cert (397 days) or a certificate
+ * signing request at tls_cert.csr, for public_url's host and `names` (serverAuth, SHA-256). A
+ * TLS key that exists is used. Run as root with `user` set: a data directory made here is the
+ * user's, the KEK stays root's, the TLS key is root's with the user's group (0640). Everything
+ * is checked before anything is written. *text_out: what was made, what was kept, what next.
+ */
+int att_admin_init(const struct att_admin_init_args *args, char **text_out, char *err,
+                   size_t err_len);
+
 /* The route table with each route's permission, as JSON (no store needed). */
 char *att_admin_routes(void);
 
@@ -339,6 +364,10 @@ struct att_admin_cli {
      * --config and --data-dir); called after the command line parsed. NULL: none to open. */
     int (*open)(void *arg, struct att_admin **out, char *err, size_t err_len);
     void *open_arg;
+    /* attestctl's --config and --data-dir (NULL when not given), for the commands that read
+     * the configuration without the store (init). */
+    const char *config_path;
+    const char *data_dir;
 };
 
 enum att_admin_cli_kind {

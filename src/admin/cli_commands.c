@@ -609,6 +609,22 @@ static int demo(struct cli_call *c)
     return cli_text(c, rc, text);
 }
 
+/* ---- preparing a data directory (src/admin/init.c) ---- */
+
+static int init(struct cli_call *c)
+{
+    const char *names[ATT_ADMIN_INIT_MAX_NAMES + 1];
+    struct att_admin_init_args args = {c->io->config_path, c->io->data_dir,
+                                       cli_opt(c, "--self-signed") != NULL, names,
+                                       cli_opts(c, "--name", names, ATT_ADMIN_INIT_MAX_NAMES + 1)};
+    if (c->a != NULL) { /* the admin socket runs it with attestd's store: not there */
+        return cli_fail(c, "runs only where it is typed");
+    }
+    char *text = NULL;
+    int rc = att_admin_init(&args, &text, c->err, sizeof(c->err));
+    return cli_text(c, rc, text);
+}
+
 /* ---- about attestd ---- */
 
 static int routes(struct cli_call *c)
@@ -692,6 +708,16 @@ const struct cli_cmd att_cli_commands[] = {
      "docs/internals/demo.md.",
      "/DIR", "--name NAME|--runtime-data @FILE|--alg RS256/ES256|--fmspc HEX", "provider.create",
      true, demo},
+    {"init", "[--self-signed] [--name HOST ...]",
+     "prepare a data directory: the KEK, a TLS key and a CSR or self-signed certificate",
+     "Reads the configuration (attestctl --config FILE [--data-dir DIR] init) and makes what\n"
+     "is missing, never replacing a file: the data directory, the key-encryption key at\n"
+     "kek_file (0600), and at tls_key a P-256 key (0600) with a certificate signing request at\n"
+     "tls_cert.csr, or with --self-signed a certificate at tls_cert valid 397 days, for the\n"
+     "host of public_url and each --name HOST (a DNS name or an IP address). A TLS key that\n"
+     "exists is used. As root with user set, the data directory made is the user's and the\n"
+     "TLS key readable by its group (0640); the KEK stays root's. Then says what to do next.",
+     "", "--self-signed|--name HOST*", NULL, false, init},
     {"kek generate", "(FILE | --pkcs11 URI)", "make a new key-encryption key",
      "FILE is written with mode 0600 and must not exist. --pkcs11 makes the key in a PKCS#11\n"
      "token instead (RFC 7512 URI with object=LABEL, module-path and pin-source).",

@@ -530,7 +530,7 @@ static int run(const struct att_config *cfg, struct att_remote_request *req, uid
         refuse(fd, "attestctl: attestd cannot run the command: out of memory\n");
         goto done;
     }
-    struct att_admin_cli io = {o, e, req->table, NULL, NULL};
+    struct att_admin_cli io = {o, e, req->table, NULL, NULL, NULL, NULL};
     status = att_admin_cli_run(a, &io, req->argc, req->argv);
     if (status == 0 && att_admin_cli_changes(req->argc, req->argv) && !apply_change(net_pid)) {
         fputs("attestctl: warning: attestd did not confirm it applied the change (its log says "
