@@ -18,7 +18,7 @@ for arg in "$@"; do
     --demo) node=true ;;
     --test)
       node=true
-      packages+=(libcmocka-dev python3-cryptography sqlite3
+      packages+=(libcmocka-dev python3-cryptography sqlite3 groff-base
                  clang libclang-rt-14-dev clang-format
                  swtpm swtpm-tools tpm2-tools softhsm2 prometheus)
       ;;

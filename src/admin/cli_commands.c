@@ -709,7 +709,7 @@ const struct cli_cmd att_cli_commands[] = {
      "/DIR", "--name NAME|--runtime-data @FILE|--alg RS256/ES256|--fmspc HEX", "provider.create",
      true, demo},
     {"init", "[--self-signed] [--name HOST ...]",
-     "prepare a data directory: the KEK, a TLS key and a CSR or self-signed certificate",
+     "prepare a data directory: KEK, TLS key, and a CSR or a self-signed certificate",
      "Reads the configuration (attestctl --config FILE [--data-dir DIR] init) and makes what\n"
      "is missing, never replacing a file: the data directory, the key-encryption key at\n"
      "kek_file (0600), and at tls_key a P-256 key (0600) with a certificate signing request at\n"
