@@ -41,9 +41,9 @@
 #include "x509/selfsigned.h"
 
 /*
- * A self-signed certificate's lifetime: a day under the 398 days the CA/Browser Forum's
- * Baseline Requirements (§6.3.2) allow a server certificate, which some clients hold every
- * certificate to.
+ * A self-signed certificate's lifetime: the most the CA/Browser Forum's Baseline Requirements
+ * (§6.3.2) recommend for a server certificate (398 days at most), which some clients hold
+ * every certificate to.
  */
 #define INIT_CERT_DAYS 397
 #define INIT_DATA_DIR_MODE 0700 /* as attestd makes it (docs/config.md, data_dir) */
