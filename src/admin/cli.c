@@ -118,10 +118,11 @@ void att_admin_cli_help(FILE *f)
           "attestctl help COMMAND (or COMMAND --help) tells more of one.\n"
           "\n"
           "Commands that change or read attestd's state run inside the running attestd through\n"
-          "its admin socket (admin_socket; root, the service user and members of admin_group\n"
-          "may use it), and take effect at once. With --direct, or when no attestd answers on\n"
-          "the socket, they open the store itself, with the key-encryption key, as attestd\n"
-          "does. Answers are tables on a terminal and JSON otherwise (--json, --table choose).\n"
+          "its admin socket (admin_socket; root and members of admin_group may use it), and\n"
+          "take effect at once. With --direct, when no attestd answers on the socket, or run\n"
+          "as attestd's own user, they open the store itself, with the key-encryption key, as\n"
+          "attestd does. Answers are tables on a terminal and JSON otherwise (--json, --table\n"
+          "choose).\n"
           "Exit status: 0 done, 1 failed, 2 usage error, 3 audit trail broken.\n",
           f);
 }
