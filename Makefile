@@ -4,6 +4,7 @@
 #   make test   set up, build with ASan + UBSan (and TSan for the daemon), run every test
 #   make build  release build into build/ (build/attestd, build/attestctl)
 #   make demo   release build, then attest end to end with a demo provider (scripts/demo.sh)
+#   make deb    the Debian package into build-deb/ (scripts/deb.sh; docs/install.md)
 #   make fuzz   libFuzzer targets into build-fuzz/ (clang), short run of each
 #   make bench  benchmarks (never part of make test)
 
@@ -15,7 +16,7 @@ DATA_DIR   ?= var
 ADDR       ?= 127.0.0.1
 PORT       ?= 8443
 
-.PHONY: all deps build run demo test fuzz bench format clean
+.PHONY: all deps build run demo deb test fuzz bench format clean
 
 all: build
 
@@ -36,6 +37,10 @@ demo: build
 	@scripts/deps.sh --demo
 	@scripts/demo.sh $(BUILD)
 
+deb:
+	@scripts/deps.sh --deb
+	@scripts/deb.sh build-deb
+
 test:
 	@scripts/deps.sh --test
 	@scripts/test.sh $(TEST_BUILD) $(TSAN_BUILD)
@@ -52,4 +57,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-bench
+	rm -rf $(BUILD) $(TEST_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-bench build-deb

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages attestd needs, when missing: those that build and run it
 # (make build, make run); with --demo, Node.js and npm for the official client (make demo);
+# with --deb, the Debian packaging tools (make deb);
 # with --test, those of the tests too (make test, make fuzz); with --bench, the load generator
 # and the reference server of bench/http.sh.
 # Machines run as root (CI too); elsewhere sudo is used when available.
@@ -16,14 +17,16 @@ node=false
 for arg in "$@"; do
   case "$arg" in
     --demo) node=true ;;
+    --deb) packages+=(dpkg-dev debhelper fakeroot lintian) ;;
     --test)
       node=true
       packages+=(libcmocka-dev python3-cryptography sqlite3 groff-base
                  clang libclang-rt-14-dev clang-format
-                 swtpm swtpm-tools tpm2-tools softhsm2 prometheus)
+                 swtpm swtpm-tools tpm2-tools softhsm2 prometheus
+                 dpkg-dev debhelper fakeroot lintian debootstrap)
       ;;
     --bench) packages+=(wrk nginx-light) ;;
-    *) echo "usage: scripts/deps.sh [--demo] [--test] [--bench]" >&2; exit 2 ;;
+    *) echo "usage: scripts/deps.sh [--demo] [--deb] [--test] [--bench]" >&2; exit 2 ;;
   esac
 done
 

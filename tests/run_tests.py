@@ -8,6 +8,8 @@
 - black-box tests: tests/integration/test_*.py (unittest), each test method counts; they start
   the real daemon from BUILD and speak HTTPS to it; with a second build dir (ThreadSanitizer)
   they run again against that daemon, in a second pass alongside the first.
+- package: tests/package/test_*.py, the Debian package built, checked and installed into a
+  fresh Debian root, after everything else (PACKAGE_LIMIT for the module).
 Sanitizers: ASan + UBSan abort on the first report, so a report is a failure.
 
 Time limits, so that a hang fails with its name and the run goes on:
@@ -39,6 +41,7 @@ SAN_ENV = {
 }
 BINARY_LIMIT = 300
 MODULE_LIMIT = 300
+PACKAGE_LIMIT = 1800  # the package test: a release build, lintian, a debootstrap
 
 
 class Tally:
@@ -169,14 +172,14 @@ def run_module(path, build, limit=MODULE_LIMIT, log=None):
     return tally
 
 
-def run_modules(pattern, build, label, print_lock=None):
+def run_modules(pattern, build, label, print_lock=None, limit=MODULE_LIMIT):
     """Run the modules one after another. With print_lock (passes running side by side), each
     module's output is kept in a file and printed whole when the module ends."""
     tally = Tally()
     for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
         t0 = time.monotonic()
         with tempfile.TemporaryFile("w+") as log:
-            t = run_module(path, build, log=log if print_lock else None)
+            t = run_module(path, build, limit=limit, log=log if print_lock else None)
             line = (f"{label}: {os.path.basename(path)}: {t.passed} passed, {t.failed} failed "
                     f"in {time.monotonic() - t0:.0f} s (slowest: {t.slowest[1]}, "
                     f"{t.slowest[0]} s)")
@@ -230,6 +233,9 @@ def main():
               "build (worker threads, reloads)")
         passes.append(("black-box (TSan)", tsan_build))
     stages += run_side_by_side(passes)
+    # Last and alone: it builds, downloads and installs (tests/package/test_package.py).
+    stages.append(("package", run_modules("tests/package/test_*.py", build, "package",
+                                          limit=PACKAGE_LIMIT)))
     total = Tally()
     for name, tally in stages:
         total.add(tally)
