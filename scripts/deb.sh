@@ -8,8 +8,10 @@ root=$(pwd)
 work=$(mktemp -d /tmp/attestd-deb-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/attestd"
-git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c \
-  'test -e "{}" && cp --parents -a "{}" "$0"' "$work/attestd"
+# (names go to cp as arguments, never through a shell; deleted but tracked files are skipped)
+git ls-files -z --cached --others --exclude-standard |
+  while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+  xargs -0 -r cp --parents -a -t "$work/attestd" --
 (cd "$work/attestd" && dpkg-buildpackage -b -us -uc -j"$(nproc)" >"$work/build.log" 2>&1) || {
   tail -40 "$work/build.log"; echo "deb: dpkg-buildpackage failed" >&2; exit 1; }
 mkdir -p "$root/$out"

@@ -161,7 +161,23 @@ static int collect_names(struct init_run *r, char *err, size_t n)
 static int service_user(struct init_run *r, char *err, size_t n)
 {
     char msg[512];
+    struct stat st;
     r->give = geteuid() == 0 && r->cfg.user[0] != '\0';
+    /* Root without `user`, on a data directory another user owns (the packaged unit runs
+     * attestd as that user): root's files there would be of no use to attestd. */
+    if (geteuid() == 0 && r->cfg.user[0] == '\0' && stat(r->cfg.data_dir, &st) == 0 &&
+        st.st_uid != 0) {
+        struct passwd pw;
+        struct passwd *found = NULL;
+        char text[1024];
+        bool named = getpwuid_r(st.st_uid, &pw, text, sizeof(text), &found) == 0 && found;
+        return att_admin_fail(err, n,
+                              "%s belongs to %s, whom attestd runs as: run attestctl init as "
+                              "that user (sudo -u %s attestctl ...), or set user = %s to start "
+                              "attestd as root and keep the key-encryption key root's",
+                              r->cfg.data_dir, named ? pw.pw_name : "another user",
+                              named ? pw.pw_name : "USER", named ? pw.pw_name : "USER");
+    }
     if (!r->give) {
         return 0;
     }

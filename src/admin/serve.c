@@ -2,10 +2,10 @@
  * serve.c - attestd's admin socket (serve.h): binding it, checking each peer, and the child
  * that runs one command line for it.
  *
- * Input trust: the peer is a local process the kernel names (SO_PEERCRED); only root, attestd's
- * own user and members of admin_group get a child. Their request is still read with a deadline
- * and parsed with the bounded reader (remote.c), and the command line is parsed as attestctl's
- * own (cli.c): what an Owner may do through REST and attestctl, and nothing more.
+ * Input trust: the peer is a local process the kernel names (SO_PEERCRED). Only the requests of
+ * root and members of admin_group are read: with an absolute deadline, through the bounded
+ * reader (remote.c); their command line is parsed as attestctl's own (cli.c) and must be a
+ * store command: what an Owner may do through REST and attestctl, and nothing more.
  */
 #include "admin/serve.h"
 
@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -204,12 +205,12 @@ static enum peer classify_peer(const struct att_config *cfg, int fd, uid_t *peer
         return PEER_STRANGER;
     }
     *peer = cr.uid;
-    if (cfg->user[0] != '\0' &&
-        att_privdrop_ids(cfg->user, &service, &gid, msg, sizeof(msg)) != ATT_OK) {
-        service = 0;
-    }
     if (cr.uid == 0) {
         return PEER_ADMIN;
+    }
+    if (cfg->user[0] != '\0' &&
+        att_privdrop_ids(cfg->user, &service, &gid, msg, sizeof(msg)) != ATT_OK) {
+        return PEER_STRANGER; /* who the service user is cannot be told: no one but root */
     }
     if (cr.uid == service) {
         return PEER_SERVICE;
@@ -572,13 +573,14 @@ done:
  * closing with unread input does not reset the connection before the peer reads the answer. */
 static void drain(int fd)
 {
-    struct timeval second = {1, 0};
     char sink[65536];
     size_t total = 0;
+    int64_t deadline = att_time_mono_ms() + 1000; /* a second in all, however it trickles */
     (void)shutdown(fd, SHUT_WR);
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &second, sizeof(second));
     for (ssize_t n = 1; n > 0 && total < (16u << 20); total += (size_t)n) {
-        n = read(fd, sink, sizeof(sink));
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int64_t left = deadline - att_time_mono_ms();
+        n = left > 0 && poll(&pfd, 1, (int)left) > 0 ? read(fd, sink, sizeof(sink)) : 0;
     }
 }
 
@@ -640,17 +642,19 @@ static int child_main(const struct att_config *cfg, int fd, enum peer kind, uid_
 void att_admin_socket_accept(const struct att_config *cfg, int listen_fd, pid_t net_pid,
                              unsigned *children)
 {
-    uid_t peer = 0;
+    uid_t peer = (uid_t)-1; /* (no one, until the kernel says) */
     int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {
         return;
     }
-    /* The supervisor reads nothing from a peer: a child does, refusals too. */
-    if (*children >= ATT_ADMIN_MAX_CHILDREN) {
+    /* The supervisor reads nothing from a peer: a child does, refusals too. The last child is
+     * root's: other peers, refused ones above all, cannot take every one. */
+    enum peer kind = classify_peer(cfg, fd, &peer);
+    if (*children >= ATT_ADMIN_MAX_CHILDREN ||
+        (*children + 1 >= ATT_ADMIN_MAX_CHILDREN && peer != 0)) {
         att_log(ATT_LOG_WARN, "admin socket: closed a connection: as many commands run as it takes",
-                "max", json_integer(ATT_ADMIN_MAX_CHILDREN), NULL);
+                "max", json_integer(ATT_ADMIN_MAX_CHILDREN), "uid", json_integer(peer), NULL);
     } else {
-        enum peer kind = classify_peer(cfg, fd, &peer);
         pid_t pid = fork();
         if (pid == 0) { /* the supervisor is single-threaded: the child may run on */
             close(listen_fd);
@@ -662,41 +666,57 @@ void att_admin_socket_accept(const struct att_config *cfg, int listen_fd, pid_t 
     close(fd);
 }
 
+/*
+ * Remove directory `name` in `parent` and what it holds, one level of directories deep (a
+ * command's directory holds its output files and its output directories), never following a
+ * link: the supervisor is root, and the service user owns the data directory, so names there
+ * may be swapped for links at any moment (openat with O_NOFOLLOW, unlinkat).
+ */
+static void remove_tree_at(int parent, const char *name, int depth)
+{
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    if (d == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        } else if (errno == ELOOP || errno == ENOTDIR) {
+            (void)unlinkat(parent, name, 0); /* a link or a file in its place: itself */
+        }
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        if (depth > 0 && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISDIR(st.st_mode)) {
+            remove_tree_at(dirfd(d), e->d_name, depth - 1);
+        } else {
+            (void)unlinkat(dirfd(d), e->d_name, 0); /* a link is removed, not followed */
+        }
+    }
+    closedir(d);
+    (void)unlinkat(parent, name, AT_REMOVEDIR);
+}
+
 /* Directories of commands a crash or the time limit ended before they removed them. */
 void att_admin_socket_sweep(const struct att_config *cfg)
 {
-    DIR *d = opendir(cfg->data_dir);
+    int dfd = open(cfg->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
     struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        struct stat st;
-        char path[ATT_CONFIG_PATH_MAX + 300];
-        if (strncmp(e->d_name, ".admin-", 7) != 0) {
-            continue;
+    if (d == NULL) {
+        if (dfd >= 0) {
+            close(dfd);
         }
-        snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, e->d_name);
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            /* (one level: a command's directory holds its output files and directories) */
-            DIR *sub = opendir(path);
-            struct dirent *f;
-            while (sub != NULL && (f = readdir(sub)) != NULL) {
-                char inner[sizeof(path) + 300];
-                if (f->d_name[0] == '.') {
-                    continue;
-                }
-                snprintf(inner, sizeof(inner), "%s/%s", path, f->d_name);
-                if (lstat(inner, &st) == 0 && S_ISDIR(st.st_mode)) {
-                    remove_dir(inner);
-                } else {
-                    (void)unlink(inner);
-                }
-            }
-            if (sub != NULL) {
-                closedir(sub);
-            }
-            (void)rmdir(path);
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, ".admin-", 7) == 0) {
+            remove_tree_at(dirfd(d), e->d_name, 1);
         }
     }
-    if (d != NULL) {
-        closedir(d);
-    }
+    closedir(d);
 }

@@ -7,6 +7,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+#include <limits.h>
 #include <unistd.h>
 
 att_err att_file_read(const char *path, size_t max, struct att_buf *out)
@@ -28,6 +31,38 @@ att_err att_file_read(const char *path, size_t max, struct att_buf *out)
     fclose(f);
     errno = saved;
     return rc;
+}
+
+bool att_path_links_root_only(const char *path)
+{
+    char at[4096]; /* the directory reached so far, links resolved */
+    char next[8192];
+    if (path[0] == '/') {
+        snprintf(at, sizeof(at), "/");
+    } else if (getcwd(at, sizeof(at)) == NULL) {
+        return false;
+    }
+    for (const char *p = path; *p != '\0';) {
+        size_t len = strcspn(p, "/");
+        if (len > 0 && !(len == 1 && p[0] == '.')) {
+            struct stat st;
+            snprintf(next, sizeof(next), "%s/%.*s", strcmp(at, "/") == 0 ? "" : at, (int)len, p);
+            if (lstat(next, &st) != 0) {
+                return false;
+            }
+            if (S_ISLNK(st.st_mode) &&
+                (stat(at, &st) != 0 || st.st_uid != 0 || (st.st_mode & 022) != 0)) {
+                return false;
+            }
+            /* where it leads ("..", links) */
+            if (realpath(next, at) == NULL) {
+                return false;
+            }
+        }
+        p += len;
+        p += *p == '/';
+    }
+    return true;
 }
 
 att_err att_file_read_regular(const char *path, size_t max, struct att_buf *out)

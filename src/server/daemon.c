@@ -341,6 +341,19 @@ static int drop_privileges(const struct att_config *cfg)
 static att_err load_tls(const struct att_config *cfg, SSL_CTX **ctx, char *msg, size_t n)
 {
     const char *detail = NULL;
+    /* Root reads these before it becomes `user`, in directories that user may own: a link
+     * planted there would make root load another file (another service's key). */
+    const char *paths[3] = {cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca};
+    for (size_t i = 0; geteuid() == 0 && cfg->user[0] != '\0' && i < 3; i++) {
+        if (paths[i][0] != '\0' && !att_path_links_root_only(paths[i])) {
+            snprintf(msg, n,
+                     "%s: a symbolic link on the way lies in a directory others than root may "
+                     "change, or the file is missing; attestd reads it as root: name the file "
+                     "itself",
+                     paths[i]);
+            return ATT_ERR_PERM;
+        }
+    }
     att_err rc =
         att_tls_ctx_new(cfg->tls_cert, cfg->tls_key,
                         cfg->tls_client_ca[0] != 0 ? cfg->tls_client_ca : NULL, ctx, &detail);

@@ -237,9 +237,21 @@ class AdminSocketTest(unittest.TestCase):
             f.write(b"x")
         with open(os.path.join(stale, "out3"), "wb") as f:
             f.write(b"x")
+        # attack: the sweep runs as root; links planted in the service user's data directory
+        # must be removed, never followed (a root-owned victim stays whole)
+        victim = tempfile.mkdtemp(prefix="attestd-victim-")
+        self.addCleanup(shutil.rmtree, victim, True)
+        with open(os.path.join(victim, "precious"), "w") as f:
+            f.write("keep me")
+        os.symlink(victim, os.path.join(self.d.data, ".admin-link"))
+        os.makedirs(os.path.join(self.d.data, ".admin-inner"))
+        os.symlink(victim, os.path.join(self.d.data, ".admin-inner", "dir1"))
         self.d.stop()
         self.d.start()
         self.assertFalse(os.path.exists(stale))
+        self.assertFalse(os.path.lexists(os.path.join(self.d.data, ".admin-link")))
+        self.assertFalse(os.path.exists(os.path.join(self.d.data, ".admin-inner")))
+        self.assertEqual(os.listdir(victim), ["precious"])
 
     def test_outside_sigusr1_is_ignored(self):
         # Attack: attestd answered any SIGUSR1 with SIGUSR2, which ends a shell that sent it.

@@ -295,6 +295,26 @@ class InitAsRootTest(InitCase):
         self.d.wait_log("reloaded TLS certificate")
         self.assertNotIn("TLS reload failed", self.d.logs())
 
+    def test_root_refuses_a_data_directory_of_another_user(self):
+        # Review: `sudo attestctl init` on the packaged configuration (no `user`; the data
+        # directory attestd's) made root-only files the service could not read.
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        d = h.Daemon(config="public_url = https://attest.test", start=False)
+        self.addCleanup(d.cleanup)
+        data = os.path.join(d.tmp, "owned")
+        os.mkdir(data, 0o700)
+        os.chown(data, 65534, 65534)
+        p = subprocess.run([h.ATTESTCTL, "--config", d.config_path, "--data-dir", data, "init",
+                            "--self-signed"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env=h.san_env(), timeout=60)
+        self.assertEqual((p.returncode, p.stdout), (1, ""))
+        self.assertEqual(p.stderr, f"attestctl init: {data} belongs to nobody, whom attestd runs "
+                                   "as: run attestctl init as that user (sudo -u nobody "
+                                   "attestctl ...), or set user = nobody to start attestd as "
+                                   "root and keep the key-encryption key root's\n")
+        self.assertEqual(os.listdir(data), [])
+
     def test_existing_data_directory_is_kept_and_named(self):
         os.chmod(self.d.tmp, 0o755)
         os.mkdir(self.data, 0o700)  # root's

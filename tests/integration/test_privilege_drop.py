@@ -188,6 +188,27 @@ class PrivilegeDropTest(unittest.TestCase):
 class RefusalTest(unittest.TestCase):
     time_limit = 60
 
+    def test_tls_key_through_a_planted_link(self):
+        # Review: root read tls_key through a link the service user planted in its data
+        # directory, and served another service's root-only key.
+        d = h.Daemon(config="user = nobody\n", start=False)
+        self.addCleanup(d.cleanup)
+        give_to_nobody(d)
+        secret = tempfile.mkdtemp(prefix="attestd-other-")  # root's, 0700
+        self.addCleanup(shutil.rmtree, secret, True)
+        other = os.path.join(secret, "other.key")
+        shutil.copy(os.path.join(d.data, "tls", "server.key"), other)
+        key = os.path.join(d.data, "tls", "server.key")
+        os.rename(key, key + ".orig")
+        os.symlink(other, key)
+        os.lchown(key, NOBODY, NOBODY)
+        proc = h.run_attestd(["--config", d.config_path, "--data-dir", d.data])
+        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(h.startup_failure(proc),
+                         f"tls: {key}: a symbolic link on the way lies in a directory others "
+                         "than root may change, or the file is missing; attestd reads it as "
+                         "root: name the file itself")
+
     def test_unknown_user(self):
         d = h.Daemon(config="user = no-such-user-here\n", start=False)
         self.addCleanup(d.cleanup)
