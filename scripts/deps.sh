@@ -17,13 +17,13 @@ node=false
 for arg in "$@"; do
   case "$arg" in
     --demo) node=true ;;
-    --deb) packages+=(dpkg-dev debhelper fakeroot lintian) ;;
+    --deb) packages+=(build-essential dpkg-dev debhelper fakeroot lintian) ;;
     --test)
       node=true
       packages+=(libcmocka-dev python3-cryptography sqlite3 groff-base
                  clang libclang-rt-14-dev clang-format
                  swtpm swtpm-tools tpm2-tools softhsm2 prometheus
-                 dpkg-dev debhelper fakeroot lintian debootstrap)
+                 build-essential dpkg-dev debhelper fakeroot lintian debootstrap)
       ;;
     --bench) packages+=(wrk nginx-light) ;;
     *) echo "usage: scripts/deps.sh [--demo] [--deb] [--test] [--bench]" >&2; exit 2 ;;

@@ -873,6 +873,18 @@ def children_of(pid):
     return kids
 
 
+def nobody_cannot_run_here():
+    """Why tests that run a program as nobody cannot run here, or None: they need root, and a
+    root directory others may search (a chroot made by mktemp -d has mode 0700: nobody reaches
+    no file, not even the sanitizers' libraries)."""
+    if os.geteuid() != 0:
+        return "needs root to become nobody"
+    if not os.stat("/").st_mode & 0o001:
+        return ("nobody reaches no file here: the root directory is not searchable by others "
+                f"(mode {os.stat('/').st_mode & 0o777:o})")
+    return None
+
+
 def only_child(pid):
     kids = children_of(pid)
     assert len(kids) == 1, kids

@@ -319,12 +319,13 @@ class AdminSocketSlowPeerTest(unittest.TestCase):
                                        "(the input did not arrive in time)"), err)
 
 
+@unittest.skipIf(h.nobody_cannot_run_here(), h.nobody_cannot_run_here())
 class AdminSocketPeersTest(unittest.TestCase):
     """Peers other than root: the kernel's word for who they are decides."""
 
     def setUp(self):
-        if os.geteuid() != 0 or shutil.which("setpriv") is None:
-            self.skipTest("needs root and setpriv to connect as another user")
+        if shutil.which("setpriv") is None:
+            self.skipTest("needs setpriv to connect as another user")
         self.tmp = tempfile.mkdtemp(prefix="attestd-peers-")
         os.chmod(self.tmp, 0o755)
         self.addCleanup(shutil.rmtree, self.tmp, True)

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 import unittest
 
 import harness as h
@@ -28,10 +29,14 @@ def check_document(source, document=None):
     """Run openapi_check.mjs on the file `source`, or on `document` (a dict) given as JSON:
     {"valid", "errors", "version", "document"}."""
     h.require_node("@seriousme/openapi-schema-validator", "yaml")
-    args = [h.NODE, os.path.join(h.JS_DIR, "openapi_check.mjs"), source]
-    proc = subprocess.run(args, cwd=h.JS_DIR, input=None if document is None else
-                          json.dumps(document), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, timeout=60)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        if document is not None:  # (a file: node's read of a piped stdin can fail with EAGAIN)
+            json.dump(document, f)
+            f.flush()
+            source = f.name
+        args = [h.NODE, os.path.join(h.JS_DIR, "openapi_check.mjs"), source]
+        proc = subprocess.run(args, cwd=h.JS_DIR, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
     if proc.returncode != 0:
         raise AssertionError(f"openapi_check.mjs exited {proc.returncode}: {proc.stderr}")
     return json.loads(proc.stdout)

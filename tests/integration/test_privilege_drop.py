@@ -64,14 +64,7 @@ def give_to_nobody(d):
 
 
 def cannot_drop_here():
-    """Why this host cannot run these tests, or None: they need root, and a root directory
-    others may search (a chroot made by mktemp -d has mode 0700: nobody reaches no file)."""
-    if os.geteuid() != 0:
-        return "needs root to give it up"
-    if not os.stat("/").st_mode & 0o001:
-        return ("nobody reaches no file here: the root directory is not searchable by others "
-                f"(mode {os.stat('/').st_mode & 0o777:o})")
-    return None
+    return h.nobody_cannot_run_here()
 
 
 @unittest.skipIf(cannot_drop_here(), cannot_drop_here())
