@@ -321,22 +321,42 @@ static int prepare_files(const struct att_config *cfg, struct att_remote_request
     return 0;
 }
 
-/* Unlink the files of directory `path` (the command's output directory), then the directory. */
-static void remove_dir(const char *path)
+/*
+ * Remove directory `name` in `parent` and what it holds, one level of directories deep (a
+ * command's directory holds its output files and its output directories), never following a
+ * link: the supervisor is root, and the service user owns the data directory, so names there
+ * may be swapped for links at any moment (openat with O_NOFOLLOW, unlinkat).
+ */
+static void remove_tree_at(int parent, const char *name, int depth)
 {
-    DIR *d = opendir(path);
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] != '.') {
-            (void)unlinkat(dirfd(d), e->d_name, 0);
+    if (d == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        } else if (errno == ELOOP || errno == ENOTDIR) {
+            (void)unlinkat(parent, name, 0); /* a link or a file in its place: itself */
+        }
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        if (depth > 0 && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISDIR(st.st_mode)) {
+            remove_tree_at(dirfd(d), e->d_name, depth - 1);
+        } else {
+            (void)unlinkat(dirfd(d), e->d_name, 0); /* a link is removed, not followed */
         }
     }
-    if (d != NULL) {
-        closedir(d);
-    }
-    (void)rmdir(path);
+    closedir(d);
+    (void)unlinkat(parent, name, AT_REMOVEDIR);
 }
 
+/* Drop the carried files, remove what the command wrote, give argv its names back. */
 static void remove_files(struct att_remote_request *req, struct workdir *w)
 {
     for (int i = 0; i < req->argc; i++) {
@@ -344,19 +364,14 @@ static void remove_files(struct att_remote_request *req, struct workdir *w)
             close(w->fd[i]);
             w->fd[i] = -1;
         }
-        if (w->given[i] != NULL && w->marks[i] == '/') {
-            remove_dir(w->path[i]);
-        }
-        if (w->given[i] != NULL && (w->marks[i] == '>' || w->marks[i] == '/')) {
-            (void)unlink(w->path[i]);
-        }
         if (w->given[i] != NULL) {
             req->argv[i] = w->given[i];
             w->given[i] = NULL;
         }
     }
     if (w->dir[0] != '\0') {
-        (void)rmdir(w->dir);
+        remove_tree_at(AT_FDCWD, w->dir, 1);
+        w->dir[0] = '\0';
     }
 }
 
@@ -664,41 +679,6 @@ void att_admin_socket_accept(const struct att_config *cfg, int listen_fd, pid_t 
         *children += pid > 0;
     }
     close(fd);
-}
-
-/*
- * Remove directory `name` in `parent` and what it holds, one level of directories deep (a
- * command's directory holds its output files and its output directories), never following a
- * link: the supervisor is root, and the service user owns the data directory, so names there
- * may be swapped for links at any moment (openat with O_NOFOLLOW, unlinkat).
- */
-static void remove_tree_at(int parent, const char *name, int depth)
-{
-    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    struct dirent *e;
-    if (d == NULL) {
-        if (fd >= 0) {
-            close(fd);
-        } else if (errno == ELOOP || errno == ENOTDIR) {
-            (void)unlinkat(parent, name, 0); /* a link or a file in its place: itself */
-        }
-        return;
-    }
-    while ((e = readdir(d)) != NULL) {
-        struct stat st;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-            continue;
-        }
-        if (depth > 0 && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISDIR(st.st_mode)) {
-            remove_tree_at(dirfd(d), e->d_name, depth - 1);
-        } else {
-            (void)unlinkat(dirfd(d), e->d_name, 0); /* a link is removed, not followed */
-        }
-    }
-    closedir(d);
-    (void)unlinkat(parent, name, AT_REMOVEDIR);
 }
 
 /* Directories of commands a crash or the time limit ended before they removed them. */
