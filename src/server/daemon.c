@@ -414,48 +414,6 @@ static void reload(struct daemon *d)
     }
 }
 
-/* Whether `pid` is a child of the key supervisor: an admin socket command (admin/serve.h). */
-static bool from_admin_command(const struct daemon *d, pid_t pid)
-{
-    char path[64];
-    char stat[512];
-    snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f != NULL ? fread(stat, 1, sizeof(stat) - 1, f) : 0;
-    if (f != NULL) {
-        fclose(f);
-    }
-    stat[n] = '\0';
-    /* "pid (comm) state ppid ...": comm may hold anything, so read after its last ')' */
-    const char *end = strrchr(stat, ')');
-    long long ppid = 0;
-    return d->keyd != NULL && end != NULL && sscanf(end + 1, " %*c %lld", &ppid) == 1 &&
-           ppid == (long long)att_keyd_pid(d->keyd);
-}
-
-/*
- * A command on the admin socket changed the store (admin/serve.h): load the providers and keys
- * again, then tell the sender - the command's process, which waits to answer its peer until
- * the change is in force. Only a command's process is heeded and answered: SIGUSR2 ends a
- * process that does not expect it (a shell that sent SIGUSR1 by hand, say).
- */
-static void apply_change(struct daemon *d, const siginfo_t *info)
-{
-    if (info->si_code != SI_USER || !from_admin_command(d, info->si_pid)) {
-        att_log(ATT_LOG_WARN, "ignored a SIGUSR1 that came from no admin command", "pid",
-                json_integer(info->si_pid), NULL);
-        return;
-    }
-    att_err rc = att_daemon_install_providers(d, NULL);
-    if (rc == ATT_OK) {
-        att_log(ATT_LOG_INFO, "applied an admin change", "pid", json_integer(info->si_pid), NULL);
-        (void)kill(info->si_pid, SIGUSR2);
-    } else {
-        att_log(ATT_LOG_ERROR, "cannot apply an admin change; keeping the old providers", "error",
-                json_string(att_err_name(rc)), NULL);
-    }
-}
-
 /*
  * Each connection holds a descriptor: raise the soft limit to the hard one, and keep
  * max_connections below it with a reserve for the store, the log and upstream fetches (64),
@@ -682,27 +640,6 @@ static int attestation_setup(struct daemon *d)
     return 0;
 }
 
-/* pid_file: this process's id, for signals (`kill -HUP $(cat FILE)`); 1 when it cannot. */
-static bool pid_file_written;
-
-static int write_pid_file(const struct att_config *cfg)
-{
-    char text[32];
-    if (cfg->pid_file[0] == '\0') {
-        return 0;
-    }
-    int n = snprintf(text, sizeof(text), "%lld\n", (long long)getpid());
-    int fd = open(cfg->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    att_err rc = fd >= 0 ? att_file_write_all(fd, text, (size_t)n) : ATT_ERR_IO;
-    if ((fd >= 0 && close(fd) != 0) || rc != ATT_OK) {
-        char msg[1200];
-        snprintf(msg, sizeof(msg), "%s: %s", cfg->pid_file, strerror(errno));
-        return att_daemon_startup_error("pid_file", msg);
-    }
-    pid_file_written = true;
-    return 0;
-}
-
 static int serve(struct daemon *d, const sigset_t *sigs)
 {
     const struct att_config *cfg = d->cfg;
@@ -713,7 +650,7 @@ static int serve(struct daemon *d, const sigset_t *sigs)
     if (d->metrics_http != NULL && att_http_server_start(d->metrics_http) != ATT_OK) {
         return att_daemon_startup_error("metrics listener", "cannot start its worker threads");
     }
-    if (write_pid_file(cfg) != 0) {
+    if (att_daemon_write_pid_file(cfg) != 0) {
         return 1;
     }
     att_log(ATT_LOG_INFO, "attestd ready", "version", json_string(ATT_VERSION), "public_url",
@@ -733,7 +670,7 @@ static int serve(struct daemon *d, const sigset_t *sigs)
             continue;
         }
         if (sig == SIGUSR1) {
-            apply_change(d, &info);
+            att_daemon_apply_change(d, &info);
             continue;
         }
         if (sig == SIGHUP) {
@@ -1005,9 +942,7 @@ out:
         close(d.admin_fd);
         (void)unlink(cfg->admin_socket);
     }
-    if (pid_file_written) {
-        (void)unlink(cfg->pid_file);
-    }
+    att_daemon_remove_pid_file(cfg);
     att_store_close(d.look_store);
     att_store_close(d.store);
     att_kek_wipe(&kek);

@@ -1,8 +1,10 @@
 /*
- * daemon_int.h - what daemon.c and keys.c share (not used elsewhere).
+ * daemon_int.h - what daemon.c, keys.c and service.c share (not used elsewhere).
  */
 #ifndef ATT_SERVER_DAEMON_INT_H
 #define ATT_SERVER_DAEMON_INT_H
+
+#include <signal.h>
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -45,6 +47,12 @@ struct daemon {
     struct att_keyd *keyd;  /* the key process (key_process = enabled), or NULL */
     int admin_fd;           /* the admin socket its supervisor serves (admin/serve.h), or -1 */
 };
+
+/* service.c: pid_file written once serving (1: cannot; logged), and removed at the end. */
+int att_daemon_write_pid_file(const struct att_config *cfg);
+void att_daemon_remove_pid_file(const struct att_config *cfg);
+/* service.c: SIGUSR1 received: an admin socket command's change, applied and confirmed. */
+void att_daemon_apply_change(struct daemon *d, const siginfo_t *info);
 
 /* Log "cannot start" for `what` and return the exit code. */
 int att_daemon_startup_error(const char *what, const char *detail);
