@@ -9,7 +9,7 @@ set -euo pipefail
 
 packages=(
   gcc make pkg-config meson ninja-build
-  libssl-dev libevent-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
+  libssl-dev libevent-dev libjansson-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev
   libtss2-dev libp11-kit-dev
   openssl curl python3
 )
@@ -22,7 +22,7 @@ for arg in "$@"; do
       node=true
       packages+=(libcmocka-dev python3-cryptography sqlite3 groff-base
                  clang libclang-rt-14-dev clang-format
-                 swtpm swtpm-tools tpm2-tools softhsm2 prometheus
+                 swtpm swtpm-tools tpm2-tools softhsm2 prometheus postgresql haproxy
                  build-essential dpkg-dev debhelper fakeroot lintian debootstrap)
       ;;
     --bench) packages+=(wrk nginx-light) ;;
@@ -51,8 +51,13 @@ if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The tests start their own Prometheus (and promtool checks the exposition); the packaged
-# service would only hold port 9090 and scrape nothing.
-if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
-  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+# The tests start their own Prometheus (and promtool checks the exposition), PostgreSQL
+# servers (tests/pg_server.py: initdb and pg_ctl in a temporary directory) and HAProxy; the
+# packaged services would only hold their ports.
+if [ -d /run/systemd/system ]; then
+  for service in prometheus postgresql haproxy; do
+    if [[ " ${missing[*]} " == *" $service "* ]]; then
+      $sudo systemctl disable --now "$service" >/dev/null 2>&1 || true
+    fi
+  done
 fi

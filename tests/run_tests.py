@@ -33,6 +33,8 @@ import tempfile
 import threading
 import time
 
+import pg_server
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_MODULE = os.path.join(ROOT, "tests", "run_module.py")
 SAN_ENV = {
@@ -104,12 +106,13 @@ def run_meson_suite(build, suite):
         if rc is None:
             tally.fail(name, f"ran past its time limit of {BINARY_LIMIT} s")
         elif suite == "unit":
-            ok = re.search(r"\[  PASSED  \] (\d+) test", out)
-            bad = re.search(r"\[  FAILED  \] (\d+) test", out)
-            tally.passed += int(ok.group(1)) if ok else 0
+            # One summary per cmocka group (the store tests run a group per backend).
+            ok = re.findall(r"\[  PASSED  \] (\d+) test", out)
+            bad = re.findall(r"\[  FAILED  \] (\d+) test", out)
+            tally.passed += sum(int(n) for n in ok)
             if bad:
                 cases = dict.fromkeys(re.findall(r"^\[  FAILED  \] (\w+)$", out, re.M))
-                tally.fail(name, "failed: " + " ".join(cases), count=int(bad.group(1)))
+                tally.fail(name, "failed: " + " ".join(cases), count=sum(int(n) for n in bad))
             elif rc != 0:  # crashed or sanitizer report before cmocka's summary
                 tally.fail(name, f"exited with {rc}")
         elif rc == 0:
@@ -223,7 +226,30 @@ def main():
     tsan_build = sys.argv[2] if len(sys.argv) > 2 else None
     os.chdir(ROOT)
     sys.stdout.reconfigure(line_buffering=True)
-    stages = [("lint", run_lint()),
+    # One PostgreSQL server for the whole run (tests/pg_server.py): the store's unit tests run
+    # on it as on SQLite, and black-box tests may use it; it goes when the run ends.
+    pg_tally = Tally()
+    try:
+        pg, pg_skip = pg_server.start_for_run()
+    except (OSError, subprocess.SubprocessError, RuntimeError) as e:
+        pg, pg_skip = None, None
+        detail = getattr(e, "output", None) or str(e)
+        pg_tally.fail("postgresql test server", f"cannot start: {detail}")
+    if pg is not None:
+        os.environ["ATTESTD_TEST_PG"] = pg.url
+        print(f"postgresql: test server on {pg.url}")
+    elif pg_skip:
+        print(f"postgresql: no test server ({pg_skip}); its tests are skipped")
+    try:
+        run_all(build, tsan_build, pg_tally)
+    finally:
+        if pg is not None:
+            pg.destroy()
+
+
+def run_all(build, tsan_build, pg_tally):
+    stages = [("postgresql", pg_tally),
+              ("lint", run_lint()),
               ("unit", run_meson_suite(build, "unit")),
               ("fuzz replay", run_meson_suite(build, "fuzz")),
               ("runner self-test", run_modules("tests/runner/test_*.py", build, "runner"))]

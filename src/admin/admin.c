@@ -172,9 +172,9 @@ static int open_state(struct att_admin *a, char *err, size_t err_len)
 {
     char msg[1024];
     att_err e;
-    e = att_store_open_sqlite(a->cfg.database, &a->store);
+    e = att_store_open(att_config_store_where(&a->cfg), &a->store);
     if (e != ATT_OK) {
-        att_admin_fail(err, err_len, "%s: %s", a->cfg.database, att_err_str(e));
+        att_admin_fail(err, err_len, "%s: %s", att_config_store_label(&a->cfg), att_err_str(e));
         return 1;
     }
     e = att_keyring_new(a->store, &a->kek, &a->keyring);

@@ -211,7 +211,7 @@ att_err att_principal_create(struct att_store *store, const char *name, int64_t 
     struct att_principal_rec p;
     struct att_secret_rec rec;
     struct att_new_secret ns;
-    bool in_tx = false;
+    struct att_store *tx = NULL;
 
     memset(&p, 0, sizeof(p));
     memset(&ns, 0, sizeof(ns));
@@ -224,19 +224,19 @@ att_err att_principal_create(struct att_store *store, const char *name, int64_t 
     ATT_GUARD(make_secret(p.id, now, lifetime, &rec, &ns));
 
     /* The principal and its first secret stand or fall together. */
-    ATT_GUARD(att_store_begin(store));
-    in_tx = true;
-    ATT_GUARD(att_store_principal_insert(store, &p));
-    ATT_GUARD(att_store_secret_insert(store, &rec));
-    ATT_GUARD(att_store_commit(store));
-    in_tx = false;
+    ATT_GUARD(att_store_begin(store, &tx));
+    ATT_GUARD(att_store_principal_insert(tx, &p));
+    ATT_GUARD(att_store_secret_insert(tx, &rec));
+    rc = att_store_commit(tx);
+    tx = NULL; /* ended either way */
+    ATT_GUARD(rc);
     *out = p;
     *secret = ns;
     rc = ATT_OK;
 out:
-    if (in_tx) {
+    if (tx != NULL) {
         /* The first error is the one reported; a failed rollback ends the transaction too. */
-        att_ignore_err(att_store_rollback(store));
+        att_ignore_err(att_store_rollback(tx));
     }
     att_new_secret_wipe(&ns);
     return rc;

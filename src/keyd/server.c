@@ -76,8 +76,8 @@ static att_err setup(struct keyd *k, char *msg, size_t n)
         snprintf(msg, n, "key process: the supervisor is gone");
     }
     if (rc == ATT_OK) {
-        rc = att_store_open_sqlite(cfg->database, &k->store);
-        snprintf(msg, n, "store: %s: %s", cfg->database, att_err_str(rc));
+        rc = att_store_open(att_config_store_where(cfg), &k->store);
+        snprintf(msg, n, "store: %s: %s", att_config_store_label(cfg), att_err_str(rc));
     }
     if (rc == ATT_OK) {
         rc = att_keyring_new(k->store, &kek, &k->kr);

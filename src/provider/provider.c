@@ -96,7 +96,7 @@ att_err att_provider_create_ex(struct att_store *store, struct att_keyring *kr, 
     att_err rc = ATT_ERR_INTERNAL;
     struct att_provider_rec p;
     struct att_key_rec k;
-    bool in_tx = false;
+    struct att_store *tx = NULL;
     X509 *const *signers = extra != NULL ? extra->signers : NULL;
     size_t n_signers = extra != NULL ? extra->n_signers : 0;
     const char *trust_pem = extra != NULL ? extra->dcap_trust_pem : NULL;
@@ -138,19 +138,19 @@ att_err att_provider_create_ex(struct att_store *store, struct att_keyring *kr, 
     k.created_at = now;
     k.activate_at = now;
 
-    ATT_GUARD(att_store_begin(store));
-    in_tx = true;
-    ATT_GUARD(att_store_provider_insert(store, &p));
-    ATT_GUARD(att_store_key_insert(store, &k));
+    ATT_GUARD(att_store_begin(store, &tx));
+    ATT_GUARD(att_store_provider_insert(tx, &p));
+    ATT_GUARD(att_store_key_insert(tx, &k));
     for (size_t i = 0; i < n_signers; i++) {
-        ATT_GUARD(att_signers_add_cert(store, name, signers[i], now));
+        ATT_GUARD(att_signers_add_cert(tx, name, signers[i], now));
     }
-    ATT_GUARD(att_store_commit(store));
-    in_tx = false;
+    rc = att_store_commit(tx);
+    tx = NULL; /* ended either way */
+    ATT_GUARD(rc);
     rc = ATT_OK;
 out:
-    if (in_tx) {
-        att_store_rollback(store);
+    if (tx != NULL) {
+        att_ignore_err(att_store_rollback(tx));
     }
     if (rc != ATT_OK && k.sealed_key.len > 0) { /* a key pair made in a token goes too */
         att_ignore_err(
@@ -169,20 +169,20 @@ static att_err activate_waiting(struct att_store *store, const char *name, int64
 {
     att_err rc = ATT_ERR_INTERNAL;
     struct att_stored_keys have = {.n = 0};
-    bool in_tx = false;
-    ATT_GUARD(att_store_begin(store));
-    in_tx = true;
-    ATT_GUARD(att_store_key_list(store, name, att_stored_keys_add, &have));
+    struct att_store *tx = NULL;
+    ATT_GUARD(att_store_begin(store, &tx));
+    ATT_GUARD(att_store_key_list(tx, name, att_stored_keys_add, &have));
     size_t signing = att_key_signing_index(have.times, have.n, now);
     ATT_CHECK(have.n > 0 && signing + 1 < have.n, ATT_ERR_STATE); /* none waits any more */
-    ATT_GUARD(att_store_key_set_activate(store, name, have.kid[signing + 1], now));
-    ATT_GUARD(att_store_commit(store));
-    in_tx = false;
+    ATT_GUARD(att_store_key_set_activate(tx, name, have.kid[signing + 1], now));
+    rc = att_store_commit(tx);
+    tx = NULL; /* ended either way */
+    ATT_GUARD(rc);
     memcpy(kid, have.kid[signing + 1], ATT_KID_MAX + 1);
     rc = ATT_OK;
 out:
-    if (in_tx) {
-        att_store_rollback(store);
+    if (tx != NULL) {
+        att_ignore_err(att_store_rollback(tx));
     }
     return rc;
 }
@@ -196,7 +196,7 @@ att_err att_provider_rotate_key(struct att_store *store, struct att_keyring *kr,
     struct att_key_rec k;
     struct att_stored_keys have = {.n = 0};
     enum att_jws_alg alg;
-    bool in_tx = false;
+    struct att_store *tx = NULL;
 
     att_key_rec_init(&k);
     if (was_waiting != NULL) {
@@ -226,23 +226,23 @@ att_err att_provider_rotate_key(struct att_store *store, struct att_keyring *kr,
     k.activate_at = now + lead;
     k.token_lifetime = token_lifetime;
 
-    ATT_GUARD(att_store_begin(store));
-    in_tx = true;
+    ATT_GUARD(att_store_begin(store, &tx));
     have.n = 0;
     have.too_many = false;
-    ATT_GUARD(att_store_key_list(store, name, att_stored_keys_add, &have));
+    ATT_GUARD(att_store_key_list(tx, name, att_stored_keys_add, &have));
     ATT_CHECK(have.n > 0, ATT_ERR_NOT_FOUND); /* deleted meanwhile */
     ATT_CHECK(!have.too_many && have.n < ATT_PROVIDER_KEYS_MAX, ATT_ERR_TOO_LARGE);
     ATT_CHECK(att_key_signing_index(have.times, have.n, now) + 1 == have.n, ATT_ERR_STATE);
-    ATT_GUARD(att_store_key_insert(store, &k));
-    ATT_GUARD(att_store_commit(store));
-    in_tx = false;
+    ATT_GUARD(att_store_key_insert(tx, &k));
+    rc = att_store_commit(tx);
+    tx = NULL; /* ended either way */
+    ATT_GUARD(rc);
     memcpy(kid, k.kid, ATT_KID_MAX + 1);
     *activate_at = k.activate_at;
     rc = ATT_OK;
 out:
-    if (in_tx) {
-        att_store_rollback(store);
+    if (tx != NULL) {
+        att_ignore_err(att_store_rollback(tx));
     }
     if (rc != ATT_OK && k.sealed_key.len > 0) { /* a key pair made in a token goes too */
         att_ignore_err(

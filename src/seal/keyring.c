@@ -355,22 +355,22 @@ att_err att_keyring_rotate_kek(struct att_store *store, const struct att_kek *ol
 {
     att_err rc = ATT_ERR_INTERNAL;
     struct dek_list l = {NULL, 0, 0};
-    bool in_tx = false;
+    struct att_store *tx = NULL;
 
     ATT_CHECK(store != NULL && old_kek != NULL && new_kek != NULL && count != NULL, ATT_ERR_ARG);
-    ATT_GUARD(att_store_begin(store));
-    in_tx = true;
-    ATT_GUARD(att_store_dek_list(store, collect_dek, &l));
+    ATT_GUARD(att_store_begin(store, &tx));
+    ATT_GUARD(att_store_dek_list(tx, collect_dek, &l));
     for (size_t i = 0; i < l.n; i++) {
-        ATT_GUARD(rewrap_one(store, old_kek, new_kek, &l.v[i]));
+        ATT_GUARD(rewrap_one(tx, old_kek, new_kek, &l.v[i]));
     }
-    ATT_GUARD(att_store_commit(store));
-    in_tx = false;
+    rc = att_store_commit(tx);
+    tx = NULL; /* ended either way */
+    ATT_GUARD(rc);
     *count = l.n;
     rc = ATT_OK;
 out:
-    if (in_tx) {
-        (void)att_store_rollback(store);
+    if (tx != NULL) {
+        att_ignore_err(att_store_rollback(tx));
     }
     for (size_t i = 0; i < l.n; i++) {
         att_dek_rec_cleanup(&l.v[i]);

@@ -19,6 +19,7 @@
 #include "core/log_summary.h"
 #include "core/rd.h"
 #include "provider/provider.h"
+#include "store/store.h"
 
 void att_config_defaults(struct att_config *c)
 {
@@ -155,7 +156,8 @@ enum key_kind {
     K_ADDR,   /* one "ip:port" (checked when it is bound) */
     K_OUTPUT, /* log_output: stderr, file or syslog */
     K_LEVEL,
-    K_PKCS11 /* an RFC 7512 "pkcs11:" URI */
+    K_PKCS11, /* an RFC 7512 "pkcs11:" URI */
+    K_STORE   /* "sqlite" or a postgresql:// URL without a password (att_store_url_check) */
 };
 
 struct key_def {
@@ -172,6 +174,7 @@ static const struct key_def keys[] = {
     {"allowed_networks", K_NETS, OFF(allowed_networks), 0, 0},
     {"data_dir", K_PATH, OFF(data_dir), 0, 0},
     {"database", K_PATH, OFF(database), 0, 0},
+    {"store", K_STORE, OFF(store), 0, 0},
     {"tls_cert", K_PATH, OFF(tls_cert), 0, 0},
     {"tls_key", K_PATH, OFF(tls_key), 0, 0},
     {"tls_client_ca", K_PATH, OFF(tls_client_ca), 0, 0},
@@ -374,6 +377,15 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
         ATT_TRY(set_string(field, sizeof(c->public_url), value, msg, msg_len, key));
         mark_set(c, key);
         return ATT_OK;
+    case K_STORE:
+        if (strcmp(value, "sqlite") == 0) {
+            ((char *)field)[0] = '\0';
+            return ATT_OK;
+        }
+        if (att_store_url_check(value, msg, msg_len) != ATT_OK) {
+            return ATT_ERR_CONFIG;
+        }
+        return set_string(field, sizeof(c->store), value, msg, msg_len, key);
     case K_WEBHOOK:
         if (!webhook_url_ok(value)) {
             snprintf(msg, msg_len,
@@ -641,4 +653,14 @@ att_err att_config_finish(struct att_config *c, char *msg, size_t msg_len)
         }
     }
     return ATT_OK;
+}
+
+const char *att_config_store_where(const struct att_config *c)
+{
+    return c->store[0] != '\0' ? c->store : c->database;
+}
+
+const char *att_config_store_label(const struct att_config *c)
+{
+    return c->store[0] != '\0' ? "postgresql" : c->database;
 }

@@ -31,6 +31,9 @@ struct att_config {
     struct att_acl allowed_networks;
     char data_dir[ATT_CONFIG_PATH_MAX];
     char database[ATT_CONFIG_PATH_MAX];
+    /* `store`: "" (SQLite at `database`, the default) or a PostgreSQL URL shared by every node
+     * (docs/operations.md "Scale-out"); att_config_store_where says which. */
+    char store[ATT_CONFIG_PATH_MAX];
     char tls_cert[ATT_CONFIG_PATH_MAX];
     char tls_key[ATT_CONFIG_PATH_MAX];
     char tls_client_ca[ATT_CONFIG_PATH_MAX]; /* "" = no mutual TLS */
@@ -145,5 +148,10 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
  * first listen address) and check the whole: e.g. listen addresses given.
  */
 att_err att_config_finish(struct att_config *c, char *msg, size_t msg_len) ATT_WUR;
+
+/* Where the store is: the PostgreSQL URL of `store`, else the SQLite file of `database`. */
+const char *att_config_store_where(const struct att_config *c);
+/* How messages name it: the SQLite path, or "postgresql" (the URL is never shown). */
+const char *att_config_store_label(const struct att_config *c);
 
 #endif

@@ -799,13 +799,13 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
         code = att_daemon_startup_error("data_dir", msg);
         goto out;
     }
-    att_err rc = att_store_open_sqlite(cfg->database, &d.store);
+    att_err rc = att_store_open(att_config_store_where(cfg), &d.store);
     if (rc == ATT_OK && d.keyd == NULL) { /* with a key process, the looks happen there */
-        rc = att_store_open_sqlite(cfg->database, &d.look_store);
+        rc = att_store_open(att_config_store_where(cfg), &d.look_store);
         rc = rc == ATT_OK ? att_store_set_lock_wait(d.look_store, ATT_KEY_LOOK_LOCK_WAIT_MS) : rc;
     }
     if (rc != ATT_OK) {
-        snprintf(msg, sizeof(msg), "%s: %s", cfg->database, att_err_str(rc));
+        snprintf(msg, sizeof(msg), "%s: %s", att_config_store_label(cfg), att_err_str(rc));
         code = att_daemon_startup_error("store", msg);
         goto out;
     }

@@ -208,22 +208,34 @@ att_err att_store_check(struct att_store *s)
     return s->ops->check(s);
 }
 
-att_err att_store_begin(struct att_store *s)
+att_err att_store_begin(struct att_store *s, struct att_store **tx)
 {
-    ATT_ENSURE(HAS_OP(s, begin), ATT_ERR_ARG);
-    return s->ops->begin(s);
+    ATT_ENSURE(HAS_OP(s, begin) && tx != NULL, ATT_ERR_ARG);
+    return s->ops->begin(s, tx);
 }
 
-att_err att_store_commit(struct att_store *s)
+att_err att_store_commit(struct att_store *tx)
 {
-    ATT_ENSURE(HAS_OP(s, commit), ATT_ERR_ARG);
-    return s->ops->commit(s);
+    ATT_ENSURE(HAS_OP(tx, commit), ATT_ERR_ARG);
+    return tx->ops->commit(tx);
 }
 
-att_err att_store_rollback(struct att_store *s)
+att_err att_store_rollback(struct att_store *tx)
 {
-    ATT_ENSURE(HAS_OP(s, rollback), ATT_ERR_ARG);
-    return s->ops->rollback(s);
+    ATT_ENSURE(HAS_OP(tx, rollback), ATT_ERR_ARG);
+    return tx->ops->rollback(tx);
+}
+
+att_err att_store_open(const char *where, struct att_store **out)
+{
+    ATT_ENSURE(where != NULL && out != NULL, ATT_ERR_ARG);
+    return att_store_is_postgresql_url(where) ? att_store_open_postgresql(where, out)
+                                              : att_store_open_sqlite(where, out);
+}
+
+const char *att_store_backend(const struct att_store *s)
+{
+    return s != NULL && s->ops != NULL ? s->ops->name : "";
 }
 
 att_err att_store_provider_insert(struct att_store *s, const struct att_provider_rec *p)

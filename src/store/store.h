@@ -2,8 +2,8 @@
  * store.h - the durable store interface.
  *
  * A store is a table of operations (struct att_store_ops) with one backend
- * per file: sqlite/ now, postgres/ later. Callers use the att_store_* wrappers
- * and never see SQL. Everything durable goes through here.
+ * per folder: sqlite/ (one node, the default) and postgres/ (many nodes sharing one database).
+ * Callers use the att_store_* wrappers and never see SQL. Everything durable goes through here.
  *
  * Secrets never reach a store in clear: callers seal values (src/seal) and
  * the store keeps the opaque blobs.
@@ -241,7 +241,7 @@ struct att_store_ops {
     att_err (*snapshot)(struct att_store *s, const char *path);
     att_err (*check)(struct att_store *s);
     att_err (*set_lock_wait)(struct att_store *s, int ms);
-    att_err (*begin)(struct att_store *s);
+    att_err (*begin)(struct att_store *s, struct att_store **tx);
     att_err (*commit)(struct att_store *s);
     att_err (*rollback)(struct att_store *s);
 
@@ -353,6 +353,24 @@ att_err att_store_sqlite_check_image(const uint8_t *image, size_t len,
 
 /* Open (creating if needed) the SQLite store at `path` and run pending migrations. */
 att_err att_store_open_sqlite(const char *path, struct att_store **out) ATT_WUR;
+/*
+ * Open the PostgreSQL store at `url` (postgresql://... or postgres://..., libpq's URI form,
+ * TLS settings included) and run pending migrations. The URL is never logged. Connections are
+ * opened as needed, at most a few per store; ATT_ERR_STORE_UNAVAILABLE when the server cannot
+ * be reached, ATT_ERR_ARG for a malformed URL.
+ */
+att_err att_store_open_postgresql(const char *url, struct att_store **out) ATT_WUR;
+bool att_store_is_postgresql_url(const char *url);
+/*
+ * Check a PostgreSQL URL from configuration before use: libpq's URI syntax, and no password
+ * in it (a password belongs in a passfile: the URL is in a configuration file and in the
+ * process's memory for its whole life). ATT_ERR_CONFIG with a message naming the problem.
+ */
+att_err att_store_url_check(const char *url, char *msg, size_t msg_len) ATT_WUR;
+/* The store `where` names: a PostgreSQL URL, else the path of an SQLite file. */
+att_err att_store_open(const char *where, struct att_store **out) ATT_WUR;
+/* "sqlite" or "postgresql". */
+const char *att_store_backend(const struct att_store *s);
 /* Accepts NULL. */
 void att_store_close(struct att_store *s);
 
@@ -374,9 +392,16 @@ int att_store_schema_latest(void);
 att_err att_store_snapshot(struct att_store *s, const char *path) ATT_WUR;
 /* Check the store's integrity (pages, indexes, foreign keys): ATT_ERR_STORE when damaged. */
 att_err att_store_check(struct att_store *s) ATT_WUR;
-att_err att_store_begin(struct att_store *s) ATT_WUR;
-att_err att_store_commit(struct att_store *s) ATT_WUR;
-att_err att_store_rollback(struct att_store *s);
+/*
+ * Transactions are handles: att_store_begin gives *tx, a store whose operations all run in one
+ * transaction, until att_store_commit or att_store_rollback ends it and frees the handle (also
+ * when they fail). Safe with threads: other threads keep using `s` meanwhile (on SQLite they
+ * wait for the transaction to end; on PostgreSQL they use other connections). Rules that span
+ * rows hold inside one: read, check and write through *tx. No nesting (ATT_ERR_STATE).
+ */
+att_err att_store_begin(struct att_store *s, struct att_store **tx) ATT_WUR;
+att_err att_store_commit(struct att_store *tx) ATT_WUR;
+att_err att_store_rollback(struct att_store *tx);
 
 /* ATT_ERR_EXISTS when the name is taken. */
 att_err att_store_provider_insert(struct att_store *s, const struct att_provider_rec *p) ATT_WUR;

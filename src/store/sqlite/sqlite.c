@@ -8,12 +8,11 @@
  * ours (checked before SQLite sees it).
  *
  * Threads: the connection is opened with SQLITE_OPEN_FULLMUTEX and shared by
- * all threads. Single statements are therefore safe, but a BEGIN/COMMIT span
- * would take in other threads' statements on the same connection: begin,
- * commit and rollback are only used by the CLI and at startup, when no other
- * thread is using the store. An operation that needs several statements to
- * stand or fall together (principal delete, identity.c) uses a SAVEPOINT and
- * holds the connection's mutex for its whole span instead.
+ * all threads. Single statements are therefore safe; a transaction is a handle
+ * that holds the connection's mutex for its whole span (sq_begin), so other
+ * threads' statements wait rather than join it. An operation that needs several
+ * statements to stand or fall together (principal delete, identity.c) uses a
+ * SAVEPOINT and holds the mutex the same way.
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -32,6 +31,7 @@
 struct sqlite_store {
     struct att_store base; /* first, so a struct att_store * converts back */
     sqlite3 *db;
+    bool in_tx; /* a transaction's handle (sq_begin): shares db, holds its mutex */
 };
 
 sqlite3 *att_sqlite_db(struct att_store *s)
@@ -39,11 +39,17 @@ sqlite3 *att_sqlite_db(struct att_store *s)
     return ((struct sqlite_store *)s)->db;
 }
 
+static att_err sq_rollback(struct att_store *s);
+
 /* ---- connection ---------------------------------------------------------- */
 
 static void sq_close(struct att_store *s)
 {
     struct sqlite_store *ss = (struct sqlite_store *)s;
+    if (ss->in_tx) { /* a transaction closed without an end: roll it back */
+        att_ignore_err(sq_rollback(s));
+        return;
+    }
     (void)sqlite3_close_v2(ss->db);
     free(ss);
 }
@@ -108,21 +114,55 @@ out:
     return rc;
 }
 
-/* IMMEDIATE: take the write lock at BEGIN rather than fail to upgrade later. */
-static att_err sq_begin(struct att_store *s)
+/*
+ * A transaction is a handle of its own over the same connection (store.h): it holds the
+ * connection's mutex, which is recursive, from BEGIN to COMMIT or ROLLBACK, so the thread that
+ * began it runs its statements inside it and every other thread's statements wait until it
+ * ends instead of slipping in. IMMEDIATE takes the write lock at BEGIN rather than failing to
+ * upgrade later.
+ */
+static att_err sq_begin(struct att_store *s, struct att_store **out)
 {
-    return att_sqlite_exec(att_sqlite_db(s), "BEGIN IMMEDIATE");
+    struct sqlite_store *ss = (struct sqlite_store *)s;
+    ATT_ENSURE(!ss->in_tx, ATT_ERR_STATE);
+    struct sqlite_store *tx = calloc(1, sizeof(*tx));
+    ATT_ENSURE(tx != NULL, ATT_ERR_NOMEM);
+    sqlite3_mutex_enter(sqlite3_db_mutex(ss->db));
+    att_err rc = att_sqlite_exec(ss->db, "BEGIN IMMEDIATE");
+    if (rc != ATT_OK) {
+        sqlite3_mutex_leave(sqlite3_db_mutex(ss->db));
+        free(tx);
+        return rc;
+    }
+    *tx = *ss;
+    tx->in_tx = true;
+    *out = &tx->base;
+    return ATT_OK;
+}
+
+static att_err tx_end(struct att_store *s, const char *sql)
+{
+    struct sqlite_store *tx = (struct sqlite_store *)s;
+    ATT_ENSURE(tx->in_tx, ATT_ERR_STATE);
+    att_err rc = att_sqlite_exec(tx->db, sql);
+    if (rc != ATT_OK && sqlite3_get_autocommit(tx->db) == 0) {
+        att_ignore_err(att_sqlite_exec(tx->db, "ROLLBACK")); /* never leave it open */
+    }
+    sqlite3_mutex_leave(sqlite3_db_mutex(tx->db));
+    free(tx);
+    return rc;
 }
 
 static att_err sq_commit(struct att_store *s)
 {
-    return att_sqlite_exec(att_sqlite_db(s), "COMMIT");
+    return tx_end(s, "COMMIT");
 }
 
 static att_err sq_rollback(struct att_store *s)
 {
-    return att_sqlite_exec(att_sqlite_db(s), "ROLLBACK");
+    return tx_end(s, "ROLLBACK");
 }
+
 /* ---- the operation table ---------------------------------------------------- */
 
 static const struct att_store_ops sqlite_ops = {

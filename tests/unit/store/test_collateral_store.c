@@ -22,6 +22,11 @@ static int setup(void **state)
     return store_fx_setup(state, "coll", true);
 }
 
+static int setup_pg(void **state)
+{
+    return store_fx_setup_pg(state, "coll", true);
+}
+
 static int teardown(void **state)
 {
     return store_fx_teardown(state);
@@ -325,7 +330,7 @@ static void test_newer_replaces(void **state)
     EXPECT_OK(att_store_collateral_get(f->s, "tcb_info", "sgx:00606A000000", &got));
     assert_same_rec(&got, &newer);
     att_collateral_rec_cleanup(&got);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM collateral"), 1);
 
     /* A later issue date wins even with a lower evaluation number (issued decides first). */
     att_collateral_rec_cleanup(&old);
@@ -391,8 +396,9 @@ static void test_equal_issued(void **state)
     EXPECT_OK(att_store_collateral_put(f->s, &again, &replaced));
     assert_false(replaced);
     EXPECT_OK(att_store_collateral_put(f->s, &again, NULL));
-    assert_int_equal(raw_int(f->db, "SELECT stored_at FROM collateral WHERE kind = 'qe_identity'"),
-                     cur.stored_at);
+    assert_int_equal(
+        store_fx_raw_i64(f, "SELECT stored_at FROM collateral WHERE kind = 'qe_identity'"),
+        cur.stored_at);
 
     /* Same issue date, other content: refused unless its evaluation number is higher. */
     make_rec(&other, "qe_identity", "tdx", "qe eval 17 bis", 1000, 17);
@@ -536,7 +542,7 @@ static void test_bad_arguments(void **state)
     expect_bad(f->s, &r);
 
     /* Nothing was stored. */
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 0);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM collateral"), 0);
 }
 
 /* The largest body and chain fit. */
@@ -602,10 +608,11 @@ static void test_tampered_rows(void **state)
     struct store_fx *f = *state;
     struct att_collateral_rec r, got;
     struct seen c = {0};
-    static const struct {
+    struct tamper {
         const char *sql;
         bool same_key; /* the row is still found by its key */
-    } tamper[] = {
+    };
+    static const struct tamper tamper_sqlite[] = {
         {"UPDATE collateral SET signature = zeroblob(65)", true}, /* over the record's cap */
         {"UPDATE collateral SET sha256 = sha256 || 'ff'", true},  /* over its field */
         {"UPDATE collateral SET body = 'text'", true},            /* text where a blob belongs */
@@ -613,12 +620,21 @@ static void test_tampered_rows(void **state)
         {"UPDATE collateral SET next_update = 1.5", true},
         {"UPDATE collateral SET key = 'sgx:00606A000000' || printf('%.200c', 'x')", false},
     };
+    /* PostgreSQL's columns are typed: only sizes can be wrong. */
+    static const struct tamper tamper_pg[] = {
+        {"UPDATE collateral SET signature = decode(repeat('00', 65), 'hex')", true},
+        {"UPDATE collateral SET sha256 = sha256 || 'ff'", true},
+        {"UPDATE collateral SET key = 'sgx:00606A000000' || repeat('x', 200)", false},
+    };
+    const struct tamper *tamper = store_fx_is_pg(f) ? tamper_pg : tamper_sqlite;
+    size_t n_tamper = store_fx_is_pg(f) ? sizeof(tamper_pg) / sizeof(tamper_pg[0])
+                                        : sizeof(tamper_sqlite) / sizeof(tamper_sqlite[0]);
 
     make_rec(&r, "tcb_info", "sgx:00606A000000", "doc", 1, 1);
-    for (size_t i = 0; i < sizeof(tamper) / sizeof(tamper[0]); i++) {
-        raw_exec(f->db, "DELETE FROM collateral");
+    for (size_t i = 0; i < n_tamper; i++) {
+        store_fx_raw_exec(f, "DELETE FROM collateral");
         EXPECT_OK(att_store_collateral_put(f->s, &r, NULL));
-        raw_exec(f->db, tamper[i].sql);
+        store_fx_raw_exec(f, tamper[i].sql);
         if (tamper[i].same_key) {
             att_collateral_rec_init(&got);
             EXPECT_ERR(att_store_collateral_get(f->s, "tcb_info", "sgx:00606A000000", &got),
@@ -669,7 +685,7 @@ static void test_scopes_do_not_shadow(void **state)
     EXPECT_OK(att_store_collateral_put(f->s, &demo, &replaced));
     assert_true(replaced); /* a row of its own */
     EXPECT_OK(att_store_collateral_put(f->s, &demo_b, NULL));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 3);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM collateral"), 3);
 
     stored_body(f->s, "tcb_info", "sgx:00906ED50000", body, sizeof(body));
     assert_string_equal(body, "real");
@@ -701,7 +717,7 @@ static void test_scopes_do_not_shadow(void **state)
     EXPECT_ERR(att_store_collateral_delete_scope(f->s, NULL, &deleted), ATT_ERR_ARG);
     stored_body(f->s, "tcb_info", "sgx:00906ED50000", body, sizeof(body));
     assert_string_equal(body, "real");
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 2);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM collateral"), 2);
 
     att_collateral_rec_cleanup(&real);
     att_collateral_rec_cleanup(&demo);
@@ -738,7 +754,7 @@ static void test_scope_shapes(void **state)
     EXPECT_OK(att_store_collateral_put(f->s, &r, NULL));
     att_collateral_rec_cleanup(&r);
     att_collateral_rec_cleanup(&got);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM collateral"), 1);
 }
 
 /* A version 11 database keeps its items, in the daemon's scope, and providers get no anchors. */
@@ -788,22 +804,20 @@ static void test_upgrade_from_version_11(void **state)
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define P(fn) cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
+#define BOTH(X)                                                                                    \
+    X(test_put_get_list), X(test_get_not_found), X(test_newer_replaces), X(test_older_refused),    \
+        X(test_equal_issued), X(test_bad_arguments), X(test_caps), X(test_amd_kinds),              \
+        X(test_tampered_rows), X(test_scopes_do_not_shadow), X(test_scope_shapes)
     const struct CMUnitTest tests[] = {
         T(test_fresh_db_has_collateral),
         T(test_upgrade_from_version_4),
-        T(test_put_get_list),
-        T(test_get_not_found),
-        T(test_newer_replaces),
-        T(test_older_refused),
-        T(test_equal_issued),
-        T(test_bad_arguments),
-        T(test_caps),
-        T(test_amd_kinds),
-        T(test_tampered_rows),
-        T(test_scopes_do_not_shadow),
-        T(test_scope_shapes),
+        BOTH(T),
         T(test_upgrade_from_version_11),
     };
+    const struct CMUnitTest tests_pg[] = {BOTH(P)};
 #undef T
-    return cmocka_run_group_tests_name("store_collateral", tests, NULL, NULL);
+#undef P
+#undef BOTH
+    return STORE_FX_RUN_BOTH("store_collateral", tests, tests_pg);
 }

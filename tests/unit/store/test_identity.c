@@ -1,9 +1,9 @@
 /*
- * Unit tests for the identity part of the store (src/store/sqlite/identity.c,
- * migrations 2 and 3 in migrations.c, the identity wrappers in store.c) against
- * real database files in a temp directory: the upgrades from schemas 1 and 2,
- * every operation and its error codes, the cascade on principal delete,
- * registered client certificates, and rows a tampered database may hold.
+ * Unit tests for the identity part of the store (src/store/sqlite/identity.c and
+ * src/store/postgres/identity.c, migrations 2 and 3, the identity wrappers in store.c) on a
+ * real SQLite file and again on a real PostgreSQL database (store_fixture.h): every operation
+ * and its error codes, the cascade on principal delete, registered client certificates, and
+ * rows a tampered database may hold; the upgrades from SQLite schemas 1 and 2.
  */
 #include "att_test.h"
 #include "store_fixture.h"
@@ -28,6 +28,11 @@ static int setup(void **state)
 static int setup_empty(void **state)
 {
     return store_fx_setup(state, "ident", false);
+}
+
+static int setup_pg(void **state)
+{
+    return store_fx_setup_pg(state, "ident", true);
 }
 
 static int teardown(void **state)
@@ -354,7 +359,7 @@ static void test_auth_keys(void **state)
     assert_string_equal(c.v[2], "kid-new-2");
 
     /* Signing keys and auth keys are separate tables. */
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM signing_keys"), 0);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM signing_keys"), 0);
 
     struct ids stop = {.stop_at = 2};
     EXPECT_ERR(att_store_auth_key_list(f->s, collect_key, &stop), ATT_ERR_STATE);
@@ -369,9 +374,9 @@ static void test_auth_key_round_trip(void **state)
     make_auth_key(&k, "kid-rt", 42);
     EXPECT_OK(att_store_auth_key_insert(f->s, &k));
     att_key_rec_cleanup(&k);
-    assert_int_equal(raw_int(f->db, "SELECT length(cert_der) FROM auth_keys"), 4);
-    assert_int_equal(raw_int(f->db, "SELECT length(sealed_key) FROM auth_keys"), 8);
-    assert_int_equal(raw_int(f->db, "SELECT created_at FROM auth_keys"), 42);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT length(cert_der) FROM auth_keys"), 4);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT length(sealed_key) FROM auth_keys"), 8);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT created_at FROM auth_keys"), 42);
 }
 
 /* ---- principals ------------------------------------------------------------ */
@@ -508,8 +513,8 @@ static void test_secrets(void **state)
     EXPECT_ERR(att_store_secret_revoke(f->s, "s2", 600), ATT_ERR_NOT_FOUND);
     EXPECT_ERR(att_store_secret_revoke(f->s, "nope", 600), ATT_ERR_NOT_FOUND);
     /* The first revocation time stays. */
-    assert_int_equal(raw_int(f->db, "SELECT revoked_at FROM principal_secrets WHERE id = 's2'"),
-                     500);
+    assert_int_equal(
+        store_fx_raw_i64(f, "SELECT revoked_at FROM principal_secrets WHERE id = 's2'"), 500);
     /* Revoked secrets are still listed. */
     c.n = 0;
     EXPECT_OK(att_store_secret_list(f->s, ID_A, collect_secret, &c));
@@ -622,6 +627,16 @@ static void test_roles(void **state)
 static void test_role_kind_checked_by_schema(void **state)
 {
     struct store_fx *f = *state;
+    if (store_fx_is_pg(f)) {
+        PGconn *c = PQconnectdb(f->url);
+        PGresult *r = PQexec(c, "INSERT INTO role_assignments(id, subject_kind, subject, issuer,"
+                                " role, provider, created_at) VALUES('r', 'user', 's', '',"
+                                " 'Owner', '*', 1)");
+        assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23514"); /* check_violation */
+        PQclear(r);
+        PQfinish(c);
+        return;
+    }
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
@@ -674,15 +689,18 @@ static void test_principal_delete_cascades(void **state)
     assert_int_equal(c.n, 2);
     assert_string_equal(c.v[0], "rb1");
     assert_string_equal(c.v[1], "rs1");
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM principal_secrets"), 1);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM principal_secrets"), 1);
 
     /* A miss deletes nothing, not even roles that name the id. */
     make_role(&r, "rx", "principal", ID_C, "Owner", "*");
     EXPECT_OK(att_store_role_insert(f->s, &r));
     EXPECT_ERR(att_store_principal_delete(f->s, ID_C), ATT_ERR_NOT_FOUND);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM role_assignments WHERE id = 'rx'"), 1);
-    /* No transaction is left open after either outcome. */
-    EXPECT_ERR(att_store_commit(f->s), ATT_ERR_STORE);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM role_assignments WHERE id = 'rx'"),
+                     1);
+    /* No transaction is left open after either outcome: a new one begins. */
+    struct att_store *tx = NULL;
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    EXPECT_OK(att_store_rollback(tx));
 }
 
 /* Inside a caller's transaction the delete joins it and goes with its rollback. */
@@ -697,18 +715,21 @@ static void test_principal_delete_in_transaction(void **state)
     make_role(&r, "ra1", "principal", ID_A, "Owner", "*");
     EXPECT_OK(att_store_role_insert(f->s, &r));
 
-    EXPECT_OK(att_store_begin(f->s));
-    EXPECT_OK(att_store_principal_delete(f->s, ID_A));
-    EXPECT_ERR(att_store_principal_get(f->s, ID_A, &got), ATT_ERR_NOT_FOUND);
-    EXPECT_ERR(att_store_principal_delete(f->s, ID_B), ATT_ERR_NOT_FOUND);
-    EXPECT_OK(att_store_rollback(f->s));
+    struct att_store *tx = NULL;
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    EXPECT_OK(att_store_principal_delete(tx, ID_A));
+    EXPECT_ERR(att_store_principal_get(tx, ID_A, &got), ATT_ERR_NOT_FOUND);
+    /* A failed delete undoes only itself: the transaction goes on. */
+    EXPECT_ERR(att_store_principal_delete(tx, ID_B), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_principal_get(tx, ID_A, &got), ATT_ERR_NOT_FOUND);
+    EXPECT_OK(att_store_rollback(tx));
     EXPECT_OK(att_store_principal_get(f->s, ID_A, &got));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM role_assignments"), 1);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM role_assignments"), 1);
 
-    EXPECT_OK(att_store_begin(f->s));
-    EXPECT_OK(att_store_principal_delete(f->s, ID_A));
-    EXPECT_OK(att_store_commit(f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM role_assignments"), 0);
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    EXPECT_OK(att_store_principal_delete(tx, ID_A));
+    EXPECT_OK(att_store_commit(tx));
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM role_assignments"), 0);
 }
 
 /* ---- client certificates (migration 3) ------------------------------------------ */
@@ -744,7 +765,9 @@ static void test_principal_cert(void **state)
     EXPECT_OK(att_store_principal_insert(f->s, &p));
     EXPECT_OK(att_store_principal_get(f->s, ID_A, &got));
     assert_int_equal(got.cert_der_len, 0);
-    assert_int_equal(raw_int(f->db, "SELECT cert_der IS NULL FROM principals"), 1);
+    assert_int_equal(
+        store_fx_raw_i64(f, "SELECT CASE WHEN cert_der IS NULL THEN 1 ELSE 0 END FROM principals"),
+        1);
 
     /* Hash and DER together; the largest DER that fits comes back byte for byte. */
     EXPECT_OK(att_store_principal_set_cert(f->s, ID_A, SHA_A, der, ATT_PRINCIPAL_CERT_MAX));
@@ -763,7 +786,9 @@ static void test_principal_cert(void **state)
     EXPECT_OK(att_store_principal_get(f->s, ID_A, &got));
     assert_string_equal(got.cert_sha256, "");
     assert_int_equal(got.cert_der_len, 0);
-    assert_int_equal(raw_int(f->db, "SELECT cert_der IS NULL FROM principals"), 1);
+    assert_int_equal(
+        store_fx_raw_i64(f, "SELECT CASE WHEN cert_der IS NULL THEN 1 ELSE 0 END FROM principals"),
+        1);
 
     /* Never one without the other, never malformed, never too large. */
     EXPECT_ERR(att_store_principal_set_cert(f->s, ID_A, SHA_A, NULL, 0), ATT_ERR_ARG);
@@ -782,7 +807,9 @@ static void test_principal_cert(void **state)
     EXPECT_ERR(att_store_principal_set_cert(f->s, ID_A, NULL, NULL, 0), ATT_ERR_ARG);
     EXPECT_ERR(att_store_principal_set_cert(f->s, ID_B, SHA_A, der, 10), ATT_ERR_NOT_FOUND);
     EXPECT_ERR(att_store_principal_set_cert(f->s, ID_B, "", NULL, 0), ATT_ERR_NOT_FOUND);
-    assert_int_equal(raw_int(f->db, "SELECT cert_der IS NULL FROM principals"), 1);
+    assert_int_equal(
+        store_fx_raw_i64(f, "SELECT CASE WHEN cert_der IS NULL THEN 1 ELSE 0 END FROM principals"),
+        1);
 
     /* Insert carries the certificate too, under the same rules. */
     make_principal(&p, ID_B, "beta", 2);
@@ -808,17 +835,22 @@ static void test_principal_cert_tampered(void **state)
     struct att_principal_rec got;
     struct ids c = {0};
 
-    raw_exec(f->db, "INSERT INTO principals(id, name, cert_sha256, created_at, cert_der)"
-                    "  VALUES('t1', 'a', '" SHA_A "', 1, 'text not blob');"
-                    "INSERT INTO principals(id, name, cert_sha256, created_at, cert_der)"
-                    "  VALUES('t2', 'b', '" SHA_A "', 1, zeroblob(8193));"
-                    "INSERT INTO principals(id, name, cert_sha256, created_at, cert_der)"
-                    "  VALUES('t3', 'c', '', 1, X'3082');"
-                    "INSERT INTO principals(id, name, cert_sha256, created_at, cert_der)"
-                    "  VALUES('t4', 'd', '" SHA_A "', 1, zeroblob(8192));"
-                    "INSERT INTO principals(id, name, cert_sha256, created_at, cert_der)"
-                    "  VALUES('t5', 'e', '', 1, X'');");
-    EXPECT_ERR(att_store_principal_get(f->s, "t1", &got), ATT_ERR_STORE);
+#define TAMPERED_CERT(id, name, sha, der)                                                          \
+    "INSERT INTO principals(id, name, cert_sha256, created_at, cert_der)"                          \
+    "  VALUES('" id "', '" name "', '" sha "', 1, " der ");"
+    if (store_fx_is_pg(f)) { /* typed columns: no text where bytes belong */
+        store_fx_raw_exec(f, TAMPERED_CERT("t2", "b", SHA_A, "decode(repeat('00', 8193), 'hex')")
+                                 TAMPERED_CERT("t3", "c", "", "'\\x3082'::bytea") TAMPERED_CERT(
+                                     "t4", "d", SHA_A, "decode(repeat('00', 8192), 'hex')")
+                                     TAMPERED_CERT("t5", "e", "", "''::bytea"));
+    } else {
+        store_fx_raw_exec(f, TAMPERED_CERT("t1", "a", SHA_A, "'text not blob'")
+                                 TAMPERED_CERT("t2", "b", SHA_A, "zeroblob(8193)")
+                                     TAMPERED_CERT("t3", "c", "", "X'3082'")
+                                         TAMPERED_CERT("t4", "d", SHA_A, "zeroblob(8192)")
+                                             TAMPERED_CERT("t5", "e", "", "X''"));
+        EXPECT_ERR(att_store_principal_get(f->s, "t1", &got), ATT_ERR_STORE);
+    }
     EXPECT_ERR(att_store_principal_get(f->s, "t2", &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_principal_get(f->s, "t3", &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_principal_list(f->s, collect_principal, &c), ATT_ERR_STORE);
@@ -894,10 +926,10 @@ static void test_identity_bad_arguments(void **state)
     att_key_rec_cleanup(&k);
 
     /* Nothing was written. */
-    assert_int_equal(raw_int(f->db, "SELECT (SELECT COUNT(*) FROM principals) +"
-                                    " (SELECT COUNT(*) FROM principal_secrets) +"
-                                    " (SELECT COUNT(*) FROM role_assignments) +"
-                                    " (SELECT COUNT(*) FROM auth_keys)"),
+    assert_int_equal(store_fx_raw_i64(f, "SELECT (SELECT COUNT(*) FROM principals) +"
+                                         " (SELECT COUNT(*) FROM principal_secrets) +"
+                                         " (SELECT COUNT(*) FROM role_assignments) +"
+                                         " (SELECT COUNT(*) FROM auth_keys)"),
                      0);
 }
 
@@ -914,7 +946,7 @@ static void test_identity_tampered_rows(void **state)
     longname[sizeof(longname) - 1] = '\0';
     snprintf(sql, sizeof(sql), "INSERT INTO principals(id, name, created_at) VALUES('p1', '%s', 1)",
              longname);
-    raw_exec(f->db, sql);
+    store_fx_raw_exec(f, sql);
     EXPECT_ERR(att_store_principal_get(f->s, "p1", &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_principal_get_by_name(f->s, longname, &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_principal_list(f->s, collect_principal, &c), ATT_ERR_STORE);
@@ -922,19 +954,26 @@ static void test_identity_tampered_rows(void **state)
     /* Exactly the maximum still fits. */
     longname[ATT_PRINCIPAL_NAME_MAX] = '\0';
     snprintf(sql, sizeof(sql), "UPDATE principals SET name = '%s' WHERE id = 'p1'", longname);
-    raw_exec(f->db, sql);
+    store_fx_raw_exec(f, sql);
     EXPECT_OK(att_store_principal_get(f->s, "p1", &got));
     assert_string_equal(got.name, longname);
 
-    raw_exec(f->db,
-             "INSERT INTO principals(id, name, disabled, created_at) VALUES('p2', 'b', 2, 1);"
-             "INSERT INTO principals(id, name, created_at) VALUES('p3', 'c', 'noon');"
-             "INSERT INTO principals(id, name, created_at, last_used_from)"
-             "  VALUES('p4', 'd', 1, X'31');"
-             "INSERT INTO principal_secrets(id, principal_id, hash, created_at)"
-             "  VALUES('s1', 'p1', 'h', 1.5);"
-             "INSERT INTO role_assignments VALUES('r1', 'group', 'g', '', 'Owner', X'37', 1);"
-             "INSERT INTO auth_keys VALUES('k1', 'ES256', 'text not blob', X'00', 1);");
+    if (store_fx_is_pg(f)) { /* typed columns: only a value out of range can be planted */
+        store_fx_raw_exec(
+            f, "INSERT INTO principals(id, name, disabled, created_at) VALUES('p2', 'b', 2, 1)");
+        EXPECT_ERR(att_store_principal_get(f->s, "p2", &got), ATT_ERR_STORE);
+        EXPECT_ERR(att_store_principal_list(f->s, collect_principal, &c), ATT_ERR_STORE);
+        return;
+    }
+    store_fx_raw_exec(
+        f, "INSERT INTO principals(id, name, disabled, created_at) VALUES('p2', 'b', 2, 1);"
+           "INSERT INTO principals(id, name, created_at) VALUES('p3', 'c', 'noon');"
+           "INSERT INTO principals(id, name, created_at, last_used_from)"
+           "  VALUES('p4', 'd', 1, X'31');"
+           "INSERT INTO principal_secrets(id, principal_id, hash, created_at)"
+           "  VALUES('s1', 'p1', 'h', 1.5);"
+           "INSERT INTO role_assignments VALUES('r1', 'group', 'g', '', 'Owner', X'37', 1);"
+           "INSERT INTO auth_keys VALUES('k1', 'ES256', 'text not blob', X'00', 1);");
     EXPECT_ERR(att_store_principal_get(f->s, "p2", &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_principal_get(f->s, "p3", &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_principal_get(f->s, "p4", &got), ATT_ERR_STORE);
@@ -947,25 +986,23 @@ static void test_identity_tampered_rows(void **state)
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define P(fn) cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
+#define BOTH(X)                                                                                    \
+    X(test_auth_keys), X(test_auth_key_round_trip), X(test_principal_crud),                        \
+        X(test_principal_touch_limits), X(test_principal_cert), X(test_principal_cert_tampered),   \
+        X(test_secrets), X(test_secret_round_trip), X(test_roles),                                 \
+        X(test_role_kind_checked_by_schema), X(test_principal_delete_cascades),                    \
+        X(test_principal_delete_in_transaction), X(test_identity_bad_arguments),                   \
+        X(test_identity_tampered_rows)
     const struct CMUnitTest tests[] = {
         T(test_fresh_db_at_latest),
         cmocka_unit_test_setup_teardown(test_upgrade_from_version_1, setup_empty, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_version_2, setup_empty, teardown),
-        T(test_auth_keys),
-        T(test_auth_key_round_trip),
-        T(test_principal_crud),
-        T(test_principal_touch_limits),
-        T(test_principal_cert),
-        T(test_principal_cert_tampered),
-        T(test_secrets),
-        T(test_secret_round_trip),
-        T(test_roles),
-        T(test_role_kind_checked_by_schema),
-        T(test_principal_delete_cascades),
-        T(test_principal_delete_in_transaction),
-        T(test_identity_bad_arguments),
-        T(test_identity_tampered_rows),
+        BOTH(T),
     };
+    const struct CMUnitTest tests_pg[] = {BOTH(P)};
 #undef T
-    return cmocka_run_group_tests_name("store_identity", tests, NULL, NULL);
+#undef P
+#undef BOTH
+    return STORE_FX_RUN_BOTH("store_identity", tests, tests_pg);
 }

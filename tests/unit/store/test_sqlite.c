@@ -1,8 +1,8 @@
 /*
- * Unit tests for src/store/store.c and src/store/sqlite/ (sqlite.c,
- * migrations.c) against real database files in a temp directory:
- * migrations, connection settings, file mode, every record operation and
- * its error codes, and rows a tampered database may hold.
+ * Unit tests for src/store/store.c, src/store/sqlite/ and src/store/postgres/: migrations,
+ * connection settings, every record operation and its error codes, and rows a tampered
+ * database may hold - on a real SQLite file in a temp directory and again on a real
+ * PostgreSQL database (store_fixture.h); the file checks (modes, links, owners) on SQLite only.
  */
 #include "att_test.h"
 #include "store_fixture.h"
@@ -23,23 +23,14 @@ static int setup(void **state)
     return store_fx_setup(state, "store", true);
 }
 
+static int setup_pg(void **state)
+{
+    return store_fx_setup_pg(state, "store", true);
+}
+
 static int teardown(void **state)
 {
     return store_fx_teardown(state);
-}
-
-/* Run SQL on a second, raw connection (as an attacker with the file would). */
-static void raw_exec(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    char *err = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-    if (rc != SQLITE_OK) {
-        fail_msg("raw_exec: %s", err != NULL ? err : "?");
-    }
-    sqlite3_free(err);
-    sqlite3_close(db);
 }
 
 /* A provider row as migration 1 shaped it; later columns take their defaults. */
@@ -88,7 +79,7 @@ static void test_fresh_db_migrated(void **state)
     EXPECT_OK(att_store_schema_version(f->s, &v));
     assert_int_equal(v, att_store_schema_latest());
     assert_true(att_store_schema_latest() >= 1);
-    assert_string_equal(f->s->ops->name, "sqlite");
+    assert_string_equal(att_store_backend(f->s), store_fx_is_pg(f) ? "postgresql" : "sqlite");
 }
 
 static void test_reopen_is_idempotent(void **state)
@@ -101,21 +92,14 @@ static void test_reopen_is_idempotent(void **state)
     for (int i = 0; i < 3; i++) {
         att_store_close(f->s);
         f->s = NULL;
-        EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
+        EXPECT_OK(store_fx_open(f, &f->s));
     }
     EXPECT_OK(att_store_schema_version(f->s, &v));
     assert_int_equal(v, att_store_schema_latest());
     EXPECT_OK(att_store_provider_get(f->s, "p1", &got));
     /* Each migration is recorded once. */
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM schema_migrations", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), att_store_schema_latest());
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM schema_migrations"),
+                     att_store_schema_latest());
 }
 
 static void test_newer_schema_refused(void **state)
@@ -125,8 +109,8 @@ static void test_newer_schema_refused(void **state)
     struct att_store *s2 = NULL;
     snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations VALUES(%d, 0)",
              att_store_schema_latest() + 1);
-    raw_exec(f->db, sql);
-    EXPECT_ERR(att_store_open_sqlite(f->db, &s2), ATT_ERR_STORE_SCHEMA);
+    store_fx_raw_exec(f, sql);
+    EXPECT_ERR(store_fx_open(f, &s2), ATT_ERR_STORE_SCHEMA);
     assert_null(s2);
 }
 
@@ -468,10 +452,11 @@ static void test_provider_attest_requires_auth(void **state)
     EXPECT_ERR(att_store_provider_set_attest_requires_auth(NULL, "open", true), ATT_ERR_ARG);
 
     /* A row written without the column gets the default; a tampered value is refused. */
-    raw_exec(f->db, PROVIDER_ROW
-             "VALUES('old', 'https://i', 'ES256', 0, 1);"
-             "INSERT INTO providers VALUES('bad', 'https://i', 'ES256', 0, 1, 2, 'AAD', 0, 0, 0, 0,"
-             " '', 0);");
+    store_fx_raw_exec(
+        f, PROVIDER_ROW
+        "VALUES('old', 'https://i', 'ES256', 0, 1);"
+        "INSERT INTO providers VALUES('bad', 'https://i', 'ES256', 0, 1, 2, 'AAD', 0, 0, 0, 0,"
+        " '', 0);");
     EXPECT_OK(att_store_provider_get(f->s, "old", &got));
     assert_false(got.attest_requires_auth);
     EXPECT_ERR(att_store_provider_get(f->s, "bad", &got), ATT_ERR_STORE);
@@ -488,15 +473,15 @@ static void test_oversized_column_refused(void **state)
     memset(longname, 'n', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     snprintf(sql, sizeof(sql), PROVIDER_ROW "VALUES('%s', 'https://i', 'ES256', 0, 1)", longname);
-    raw_exec(f->db, sql);
+    store_fx_raw_exec(f, sql);
     EXPECT_ERR(att_store_provider_get(f->s, longname, &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_provider_list(f->s, collect_provider, &n), ATT_ERR_STORE);
     assert_int_equal(n.n, 0);
     /* Exactly the maximum still fits. */
     longname[ATT_PROVIDER_NAME_MAX] = '\0';
-    raw_exec(f->db, "DELETE FROM providers");
+    store_fx_raw_exec(f, "DELETE FROM providers");
     snprintf(sql, sizeof(sql), PROVIDER_ROW "VALUES('%s', 'https://i', 'ES256', 0, 1)", longname);
-    raw_exec(f->db, sql);
+    store_fx_raw_exec(f, sql);
     EXPECT_OK(att_store_provider_get(f->s, longname, &got));
     assert_string_equal(got.name, longname);
 }
@@ -506,11 +491,12 @@ static void test_wrong_column_types_refused(void **state)
     struct store_fx *f = *state;
     struct att_provider_rec got;
     struct att_dek_rec d;
-    raw_exec(f->db, PROVIDER_ROW "VALUES('p', 'https://i', 'ES256', 5, 1);" PROVIDER_ROW
-                                 "VALUES('q', 'https://i', 'ES256', 0, 'noon');" PROVIDER_ROW
-                                 "VALUES('r', X'68747470', 'ES256', 0, 1);"
-                                 "INSERT INTO data_keys VALUES('d1', 'k', 'text not blob', 1, 1);"
-                                 "INSERT INTO data_keys VALUES('d2', 'k', X'00', 1, 1);");
+    store_fx_raw_exec(f,
+                      PROVIDER_ROW "VALUES('p', 'https://i', 'ES256', 5, 1);" PROVIDER_ROW
+                                   "VALUES('q', 'https://i', 'ES256', 0, 'noon');" PROVIDER_ROW
+                                   "VALUES('r', X'68747470', 'ES256', 0, 1);"
+                                   "INSERT INTO data_keys VALUES('d1', 'k', 'text not blob', 1, 1);"
+                                   "INSERT INTO data_keys VALUES('d2', 'k', X'00', 1, 1);");
     EXPECT_ERR(att_store_provider_get(f->s, "p", &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_provider_get(f->s, "q", &got), ATT_ERR_STORE);
     EXPECT_ERR(att_store_provider_get(f->s, "r", &got), ATT_ERR_STORE);
@@ -647,16 +633,27 @@ static void test_transactions(void **state)
 
     att_dek_rec_init(&got);
     make_dek(&d, "dek-tx", "kek-1", true, 1);
-    EXPECT_OK(att_store_begin(f->s));
-    EXPECT_OK(att_store_dek_insert(f->s, &d));
-    EXPECT_OK(att_store_rollback(f->s));
+    struct att_store *tx = NULL;
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    EXPECT_OK(att_store_dek_insert(tx, &d));
+    EXPECT_OK(att_store_dek_get(tx, "dek-tx", &got)); /* seen inside */
+    EXPECT_OK(att_store_rollback(tx));
     EXPECT_ERR(att_store_dek_get(f->s, "dek-tx", &got), ATT_ERR_NOT_FOUND);
-    EXPECT_OK(att_store_begin(f->s));
-    EXPECT_OK(att_store_dek_insert(f->s, &d));
-    EXPECT_OK(att_store_commit(f->s));
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    EXPECT_OK(att_store_dek_insert(tx, &d));
+    EXPECT_OK(att_store_commit(tx));
     EXPECT_OK(att_store_dek_get(f->s, "dek-tx", &got));
-    /* COMMIT without BEGIN is an error, not a silent success. */
-    EXPECT_ERR(att_store_commit(f->s), ATT_ERR_STORE);
+    /* A store is not a transaction: COMMIT or ROLLBACK on it is an error, not a silent
+     * success, and a transaction does not nest. */
+    EXPECT_ERR(att_store_commit(f->s), ATT_ERR_STATE);
+    EXPECT_ERR(att_store_rollback(f->s), ATT_ERR_STATE);
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    struct att_store *inner = NULL;
+    EXPECT_ERR(att_store_begin(tx, &inner), ATT_ERR_STATE);
+    /* A failed statement inside does not end the transaction for the caller to end. */
+    EXPECT_ERR(att_store_dek_insert(tx, &d), ATT_ERR_EXISTS);
+    EXPECT_OK(att_store_rollback(tx));
+    EXPECT_OK(att_store_dek_get(f->s, "dek-tx", &got));
     att_dek_rec_cleanup(&d);
     att_dek_rec_cleanup(&got);
 }
@@ -674,6 +671,28 @@ static void test_busy_maps(void **state)
     EXPECT_ERR(att_store_dek_insert(f->s, &d), ATT_ERR_STORE_BUSY);
     assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
+    EXPECT_OK(att_store_dek_insert(f->s, &d));
+    att_dek_rec_cleanup(&d);
+}
+
+/*
+ * The same on PostgreSQL: another session holding a lock makes ours give up after the lock
+ * wait (lock_timeout) with BUSY; a short wait is set so the test is quick.
+ */
+static void test_busy_maps_pg(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_dek_rec d;
+    PGconn *other = PQconnectdb(f->url);
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    PGresult *r = PQexec(other, "BEGIN; LOCK TABLE data_keys IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    EXPECT_OK(att_store_set_lock_wait(f->s, 200));
+    make_dek(&d, "dek-busy", "kek-1", true, 1);
+    EXPECT_ERR(att_store_dek_insert(f->s, &d), ATT_ERR_STORE_BUSY);
+    PQclear(PQexec(other, "ROLLBACK"));
+    PQfinish(other);
     EXPECT_OK(att_store_dek_insert(f->s, &d));
     att_dek_rec_cleanup(&d);
 }
@@ -702,7 +721,7 @@ static void test_provider_policy_settings(void **state)
         att_store_provider_set_policy_history_keep(f->s, "pol", ATT_POLICY_HISTORY_KEEP_MAX + 1),
         ATT_ERR_ARG);
     /* A tampered flag is refused, not read as true. */
-    raw_exec(f->db, "UPDATE providers SET require_bound_requests = 2 WHERE name = 'pol'");
+    store_fx_raw_exec(f, "UPDATE providers SET require_bound_requests = 2 WHERE name = 'pol'");
     EXPECT_ERR(att_store_provider_get(f->s, "pol", &got), ATT_ERR_STORE);
 }
 
@@ -846,14 +865,18 @@ static void test_provider_trust_anchors(void **state)
     assert_string_equal(got.dcap_trust_anchors, "");
 
     /* Anchors longer than the record holds (a tampered file) are not cut short. */
-    raw_exec(f->db, "UPDATE providers SET dcap_trust_anchors = printf('%.5000c', 'x')"
-                    " WHERE name = 'plain'");
+    store_fx_raw_exec(f, store_fx_is_pg(f)
+                             ? "UPDATE providers SET dcap_trust_anchors = repeat('x', 5000)"
+                               " WHERE name = 'plain'"
+                             : "UPDATE providers SET dcap_trust_anchors = printf('%.5000c', 'x')"
+                               " WHERE name = 'plain'");
     EXPECT_ERR(att_store_provider_get(f->s, "plain", &got), ATT_ERR_STORE);
 }
 
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define P(fn) cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
     const struct CMUnitTest tests[] = {
         T(test_fresh_db_migrated),
         T(test_reopen_is_idempotent),
@@ -875,13 +898,32 @@ int main(void)
         T(test_provider_policy_settings),
         T(test_policy_requests_and_retention),
         T(test_oversized_column_refused),
-        T(test_wrong_column_types_refused),
+        T(test_wrong_column_types_refused), /* PostgreSQL's columns are typed */
         T(test_keys_and_cascade),
         T(test_deks),
         T(test_transactions),
         T(test_busy_maps),
         T(test_provider_trust_anchors),
     };
+    const struct CMUnitTest tests_pg[] = {
+        P(test_fresh_db_migrated),
+        P(test_reopen_is_idempotent),
+        P(test_newer_schema_refused),
+        P(test_foreign_keys_enforced),
+        P(test_provider_crud),
+        P(test_only_one_default_provider),
+        P(test_provider_bad_arguments),
+        P(test_provider_attest_requires_auth),
+        P(test_provider_policy_settings),
+        P(test_policy_requests_and_retention),
+        P(test_oversized_column_refused),
+        P(test_keys_and_cascade),
+        P(test_deks),
+        P(test_transactions),
+        P(test_busy_maps_pg),
+        P(test_provider_trust_anchors),
+    };
 #undef T
-    return cmocka_run_group_tests_name("store_sqlite", tests, NULL, NULL);
+#undef P
+    return STORE_FX_RUN_BOTH("store", tests, tests_pg);
 }

@@ -1,0 +1,388 @@
+/*
+ * identity.c - who may call attestd, in the PostgreSQL backend: service principals, their
+ * client secrets (slow hashes only), role assignments and the keys of attestd's own access
+ * tokens (tables principals, principal_secrets, role_assignments, auth_keys; migrations 2
+ * and 3). The port of store/sqlite/identity.c: same statements, same answers.
+ *
+ * Input trust: records come from our callers (checked in store.c); rows come from a database
+ * others may write to, so every column is read through att_pg_col_* / att_pg_row, which check
+ * its type and that it fits its record field exactly (a value that does not fit is
+ * ATT_ERR_STORE, never silently truncated).
+ *
+ * Differences from SQLite, kept out of the answers:
+ *   - PostgreSQL has no rowid, so lists "oldest first" break ties of created_at by the row's
+ *     key instead of by insertion order.
+ *   - Text is ordered with COLLATE "C" (bytes, as SQLite's BINARY), not the database's
+ *     locale, which may ignore the '.', '-' and '_' of names.
+ *   - A list's rows are all fetched before its first callback, so a callback may use the store.
+ */
+#include "store/postgres/pg_int.h"
+
+#include <stdbool.h>
+
+#include "core/rd.h"
+#include "store/store.h"
+
+/* ---- auth keys --------------------------------------------------------------- */
+
+#define AUTH_KEY_COLS "kid, alg, cert_der, sealed_key, created_at"
+
+/* The record's provider stays "" (att_key_rec_init): auth keys belong to attestd. */
+static const struct att_pg_col auth_key_cols[] = {
+    PG_TEXT(struct att_key_rec, kid),       PG_TEXT(struct att_key_rec, alg),
+    PG_BUF(struct att_key_rec, cert_der),   PG_BUF(struct att_key_rec, sealed_key),
+    PG_I64(struct att_key_rec, created_at),
+};
+
+att_err att_pg_auth_key_insert(struct att_store *s, const struct att_key_rec *k)
+{
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, k->kid);
+    att_pg_text(&a, k->alg);
+    att_pg_blob(&a, k->cert_der.data, k->cert_der.len);
+    att_pg_blob(&a, k->sealed_key.data, k->sealed_key.len);
+    att_pg_i64(&a, k->created_at);
+    return att_pg_run(s, "INSERT INTO auth_keys(" AUTH_KEY_COLS ") VALUES($1,$2,$3,$4,$5)", &a,
+                      NULL);
+}
+
+att_err att_pg_auth_key_list(struct att_store *s, att_store_key_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+    struct att_key_rec k;
+
+    att_key_rec_init(&k);
+    ATT_GUARD(att_pg_query(s,
+                           "SELECT " AUTH_KEY_COLS " FROM auth_keys"
+                           " ORDER BY created_at, row_id",
+                           NULL, &res));
+    for (int i = 0; i < PQntuples(res); i++) {
+        ATT_GUARD(att_pg_row(res, i, PG_COLS(auth_key_cols), &k));
+        ATT_GUARD(cb(&k, arg));
+    }
+    rc = ATT_OK;
+out:
+    att_key_rec_cleanup(&k);
+    PQclear(res);
+    return rc;
+}
+
+/* ---- principals ---------------------------------------------------------------- */
+
+#define PRINCIPAL_COLS                                                                             \
+    "id, name, disabled, cert_sha256, created_at, last_used_at, last_used_from, cert_der"
+/* The same columns, with a NULL cert_der (no certificate, as in every row older than
+ * migration 3) read as an empty one, which means the same (read_cert_der). */
+#define PRINCIPAL_SELECT                                                                           \
+    "SELECT id, name, disabled, cert_sha256, created_at, last_used_at, last_used_from,"            \
+    " COALESCE(cert_der, ''::bytea) FROM principals"
+
+/* Every column of PRINCIPAL_SELECT but the last, cert_der, which goes to a fixed array. */
+static const struct att_pg_col principal_cols[] = {
+    PG_TEXT(struct att_principal_rec, id),
+    PG_TEXT(struct att_principal_rec, name),
+    PG_BOOL(struct att_principal_rec, disabled),
+    PG_TEXT(struct att_principal_rec, cert_sha256),
+    PG_I64(struct att_principal_rec, created_at),
+    PG_I64(struct att_principal_rec, last_used_at),
+    PG_TEXT(struct att_principal_rec, last_used_from),
+};
+#define PRINCIPAL_CERT_COL 7
+
+/*
+ * cert_der: empty (none) or a value that fits the record's array; a certificate without its
+ * hash in cert_sha256 is a tampered row. Read through a capped buffer, so a value over
+ * ATT_PRINCIPAL_CERT_MAX is ATT_ERR_STORE.
+ */
+static att_err read_cert_der(const PGresult *r, int row, struct att_principal_rec *p)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    struct att_buf b;
+    struct att_rd rd;
+
+    att_buf_init(&b, sizeof(p->cert_der));
+    p->cert_der_len = 0;
+    ATT_GUARD(att_pg_col_blob(r, row, PRINCIPAL_CERT_COL, &b));
+    if (b.len > 0) {
+        ATT_CHECK(p->cert_sha256[0] != '\0', ATT_ERR_STORE);
+        att_rd_init(&rd, b.data, b.len);
+        ATT_GUARD(att_rd_copy(&rd, p->cert_der, b.len));
+        p->cert_der_len = b.len;
+    }
+    rc = ATT_OK;
+out:
+    att_buf_cleanup(&b);
+    return rc;
+}
+
+static att_err read_principal(const PGresult *r, int row, struct att_principal_rec *p)
+{
+    ATT_TRY(att_pg_row(r, row, PG_COLS(principal_cols), p));
+    return read_cert_der(r, row, p);
+}
+
+/* Look a principal up by one unique text column; `sql` has one parameter. *out only on
+ * success. */
+static att_err principal_get_by(struct att_store *s, const char *sql, const char *key,
+                                struct att_principal_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+    struct att_principal_rec p;
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, key);
+    ATT_GUARD(att_pg_query(s, sql, &a, &res));
+    ATT_CHECK(PQntuples(res) > 0, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(read_principal(res, 0, &p));
+    *out = p;
+    rc = ATT_OK;
+out:
+    PQclear(res);
+    return rc;
+}
+
+/* The certificate DER, or SQL NULL when there is none (NULLIF in the statement), as SQLite
+ * stores it. */
+#define CERT_DER_PARAM(n) "NULLIF($" #n ", ''::bytea)"
+
+att_err att_pg_principal_insert(struct att_store *s, const struct att_principal_rec *p)
+{
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, p->id);
+    att_pg_text(&a, p->name);
+    att_pg_bool(&a, p->disabled);
+    att_pg_text(&a, p->cert_sha256);
+    att_pg_i64(&a, p->created_at);
+    att_pg_i64(&a, p->last_used_at);
+    att_pg_text(&a, p->last_used_from);
+    att_pg_blob(&a, p->cert_der, p->cert_der_len);
+    /* Both the primary key (id) and UNIQUE(name) map to ATT_ERR_EXISTS. */
+    return att_pg_run(s,
+                      "INSERT INTO principals(" PRINCIPAL_COLS
+                      ") VALUES($1,$2,$3,$4,$5,$6,$7," CERT_DER_PARAM(8) ")",
+                      &a, NULL);
+}
+
+att_err att_pg_principal_get(struct att_store *s, const char *id, struct att_principal_rec *out)
+{
+    return principal_get_by(s, PRINCIPAL_SELECT " WHERE id = $1", id, out);
+}
+
+att_err att_pg_principal_get_by_name(struct att_store *s, const char *name,
+                                     struct att_principal_rec *out)
+{
+    return principal_get_by(s, PRINCIPAL_SELECT " WHERE name = $1", name, out);
+}
+
+att_err att_pg_principal_list(struct att_store *s, att_store_principal_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+
+    ATT_GUARD(att_pg_query(s, PRINCIPAL_SELECT " ORDER BY name COLLATE \"C\"", NULL, &res));
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct att_principal_rec p;
+        ATT_GUARD(read_principal(res, i, &p));
+        ATT_GUARD(cb(&p, arg));
+    }
+    rc = ATT_OK;
+out:
+    PQclear(res);
+    return rc;
+}
+
+/* Run an UPDATE or DELETE of one row named by the caller; ATT_ERR_NOT_FOUND when none
+ * changed. */
+static att_err run_one(struct att_store *s, const char *sql, const struct att_pg_args *a)
+{
+    int64_t changes = 0;
+
+    ATT_TRY(att_pg_run(s, sql, a, &changes));
+    ATT_ENSURE(changes > 0, ATT_ERR_NOT_FOUND);
+    return ATT_OK;
+}
+
+att_err att_pg_principal_set_disabled(struct att_store *s, const char *id, bool disabled)
+{
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, id);
+    att_pg_bool(&a, disabled);
+    /* PostgreSQL counts every row the WHERE matched, also when the value was already set (as
+     * SQLite does), so setting it twice is not ATT_ERR_NOT_FOUND. */
+    return run_one(s, "UPDATE principals SET disabled = $2 WHERE id = $1", &a);
+}
+
+att_err att_pg_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256,
+                                  const uint8_t *cert_der, size_t cert_der_len)
+{
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, id);
+    att_pg_text(&a, cert_sha256);
+    att_pg_blob(&a, cert_der, cert_der_len);
+    /* One statement: the hash and the DER never disagree, not even for a moment. */
+    return run_one(
+        s, "UPDATE principals SET cert_sha256 = $2, cert_der = " CERT_DER_PARAM(3) " WHERE id = $1",
+        &a);
+}
+
+att_err att_pg_principal_touch(struct att_store *s, const char *id, int64_t at, const char *from)
+{
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, id);
+    att_pg_i64(&a, at);
+    att_pg_text(&a, from);
+    return run_one(s, "UPDATE principals SET last_used_at = $2, last_used_from = $3 WHERE id = $1",
+                   &a);
+}
+
+/* The two deletes of att_pg_principal_delete, on its transaction; `arg` holds the id. */
+struct principal_delete {
+    const char *id;
+};
+
+static att_err principal_delete_rows(struct att_store *tx, void *arg)
+{
+    const struct principal_delete *d = arg;
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, d->id);
+    ATT_TRY(att_pg_run(tx,
+                       "DELETE FROM role_assignments"
+                       " WHERE subject_kind = 'principal' AND subject = $1",
+                       &a, NULL));
+    /* principal_secrets go by ON DELETE CASCADE (not counted in changes). */
+    return run_one(tx, "DELETE FROM principals WHERE id = $1", &a);
+}
+
+/*
+ * Two statements that must stand or fall together: an absent principal rolls back the
+ * (then empty) delete of role assignments too. att_pg_atomic opens a transaction alone, or a
+ * savepoint inside a caller's (CLI), on one connection no other thread uses meanwhile.
+ */
+att_err att_pg_principal_delete(struct att_store *s, const char *id)
+{
+    struct principal_delete d = {id};
+    return att_pg_atomic(s, principal_delete_rows, &d);
+}
+
+/* ---- client secrets ---------------------------------------------------------------- */
+
+#define SECRET_COLS "id, principal_id, hash, created_at, expires_at, revoked_at"
+
+static const struct att_pg_col secret_cols[] = {
+    PG_TEXT(struct att_secret_rec, id),        PG_TEXT(struct att_secret_rec, principal_id),
+    PG_TEXT(struct att_secret_rec, hash),      PG_I64(struct att_secret_rec, created_at),
+    PG_I64(struct att_secret_rec, expires_at), PG_I64(struct att_secret_rec, revoked_at),
+};
+
+att_err att_pg_secret_insert(struct att_store *s, const struct att_secret_rec *sec)
+{
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, sec->id);
+    att_pg_text(&a, sec->principal_id);
+    att_pg_text(&a, sec->hash);
+    att_pg_i64(&a, sec->created_at);
+    att_pg_i64(&a, sec->expires_at);
+    att_pg_i64(&a, sec->revoked_at);
+    /* An unknown principal_id fails the foreign key (SQLSTATE 23503): ATT_ERR_STORE_CONSTRAINT. */
+    return att_pg_run(s, "INSERT INTO principal_secrets(" SECRET_COLS ") VALUES($1,$2,$3,$4,$5,$6)",
+                      &a, NULL);
+}
+
+att_err att_pg_secret_list(struct att_store *s, const char *principal_id, att_store_secret_cb cb,
+                           void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, principal_id);
+    ATT_GUARD(att_pg_query(s,
+                           "SELECT " SECRET_COLS " FROM principal_secrets"
+                           " WHERE principal_id = $1 ORDER BY created_at, row_id",
+                           &a, &res));
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct att_secret_rec sec;
+        ATT_GUARD(att_pg_row(res, i, PG_COLS(secret_cols), &sec));
+        ATT_GUARD(cb(&sec, arg));
+    }
+    rc = ATT_OK;
+out:
+    PQclear(res);
+    return rc;
+}
+
+att_err att_pg_secret_revoke(struct att_store *s, const char *id, int64_t at)
+{
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, id);
+    att_pg_i64(&a, at);
+    /* revoked_at = 0 in the WHERE: a revocation time, once set, is never moved. */
+    return run_one(
+        s, "UPDATE principal_secrets SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0", &a);
+}
+
+/* ---- role assignments ------------------------------------------------------------ */
+
+#define ROLE_COLS "id, subject_kind, subject, issuer, role, provider, created_at"
+
+static const struct att_pg_col role_cols[] = {
+    PG_TEXT(struct att_role_rec, id),        PG_TEXT(struct att_role_rec, subject_kind),
+    PG_TEXT(struct att_role_rec, subject),   PG_TEXT(struct att_role_rec, issuer),
+    PG_TEXT(struct att_role_rec, role),      PG_TEXT(struct att_role_rec, provider),
+    PG_I64(struct att_role_rec, created_at),
+};
+
+att_err att_pg_role_insert(struct att_store *s, const struct att_role_rec *r)
+{
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, r->id);
+    att_pg_text(&a, r->subject_kind);
+    att_pg_text(&a, r->subject);
+    att_pg_text(&a, r->issuer);
+    att_pg_text(&a, r->role);
+    att_pg_text(&a, r->provider);
+    att_pg_i64(&a, r->created_at);
+    /* The id and the UNIQUE(kind, subject, issuer, role, provider) both map to ATT_ERR_EXISTS;
+     * the CHECK on subject_kind (SQLSTATE 23514) to ATT_ERR_STORE_CONSTRAINT. */
+    return att_pg_run(s, "INSERT INTO role_assignments(" ROLE_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7)",
+                      &a, NULL);
+}
+
+att_err att_pg_role_list(struct att_store *s, att_store_role_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+
+    ATT_GUARD(att_pg_query(s,
+                           "SELECT " ROLE_COLS " FROM role_assignments"
+                           " ORDER BY created_at, row_id",
+                           NULL, &res));
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct att_role_rec r;
+        ATT_GUARD(att_pg_row(res, i, PG_COLS(role_cols), &r));
+        ATT_GUARD(cb(&r, arg));
+    }
+    rc = ATT_OK;
+out:
+    PQclear(res);
+    return rc;
+}
+
+att_err att_pg_role_delete(struct att_store *s, const char *id)
+{
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, id);
+    return run_one(s, "DELETE FROM role_assignments WHERE id = $1", &a);
+}

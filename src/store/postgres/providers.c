@@ -1,0 +1,365 @@
+/*
+ * providers.c - providers, their signing keys, data keys and the audit trail's newest
+ * checkpoint in the PostgreSQL backend (the tables of store/sqlite/providers.c).
+ *
+ * Input trust: records come from our callers (checked in store.c); rows come from a shared
+ * database, read only through the row mapper (pg_int.h), which checks every column's type and
+ * that every string fits its field exactly.
+ */
+#include "store/postgres/pg_int.h"
+
+#include <stdbool.h>
+
+#include "store/store.h"
+
+/* ---- providers ------------------------------------------------------------ */
+
+#define PROVIDER_COLS                                                                              \
+    "name, issuer, signing_alg, is_default, created_at, attest_requires_auth, trust_model, "       \
+    "collateral_grace, require_bound_requests, policy_history_keep, audit_fail_open, "             \
+    "dcap_trust_anchors, demo"
+
+typedef struct att_provider_rec provider_t;
+static const struct att_pg_col provider_cols[] = {
+    PG_TEXT(provider_t, name),
+    PG_TEXT(provider_t, issuer),
+    PG_TEXT(provider_t, signing_alg),
+    PG_BOOL(provider_t, is_default),
+    PG_I64(provider_t, created_at),
+    PG_BOOL(provider_t, attest_requires_auth),
+    PG_TEXT(provider_t, trust_model),
+    PG_I64(provider_t, collateral_grace),
+    PG_BOOL(provider_t, require_bound_requests),
+    PG_I64(provider_t, policy_history_keep),
+    PG_BOOL(provider_t, audit_fail_open),
+    PG_TEXT(provider_t, dcap_trust_anchors),
+    PG_BOOL(provider_t, demo),
+};
+
+att_err att_pg_provider_insert(struct att_store *s, const struct att_provider_rec *p)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, p->name);
+    att_pg_text(&a, p->issuer);
+    att_pg_text(&a, p->signing_alg);
+    att_pg_bool(&a, p->is_default);
+    att_pg_i64(&a, p->created_at);
+    att_pg_bool(&a, p->attest_requires_auth);
+    att_pg_text(&a, p->trust_model);
+    att_pg_i64(&a, p->collateral_grace);
+    att_pg_bool(&a, p->require_bound_requests);
+    att_pg_i64(&a, p->policy_history_keep);
+    att_pg_bool(&a, p->audit_fail_open);
+    att_pg_text(&a, p->dcap_trust_anchors);
+    att_pg_bool(&a, p->demo);
+    return att_pg_run(s,
+                      "INSERT INTO providers(" PROVIDER_COLS
+                      ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+                      &a, NULL);
+}
+
+att_err att_pg_provider_get(struct att_store *s, const char *name, struct att_provider_rec *out)
+{
+    PGresult *res = NULL;
+    struct att_provider_rec p;
+    struct att_pg_args a = {0};
+    att_pg_text(&a, name);
+    att_err rc = att_pg_query(s, "SELECT " PROVIDER_COLS " FROM providers WHERE name = $1", &a,
+                              &res);
+    if (rc == ATT_OK) {
+        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_row(res, 0, PG_COLS(provider_cols), &p);
+    }
+    if (rc == ATT_OK) {
+        *out = p;
+    }
+    PQclear(res);
+    return rc;
+}
+
+att_err att_pg_provider_list(struct att_store *s, att_store_provider_cb cb, void *arg)
+{
+    PGresult *res = NULL;
+    att_err rc = att_pg_query(s, "SELECT " PROVIDER_COLS " FROM providers ORDER BY name COLLATE \"C\"", NULL,
+                              &res);
+    for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
+        struct att_provider_rec p;
+        rc = att_pg_row(res, i, PG_COLS(provider_cols), &p);
+        rc = rc == ATT_OK ? cb(&p, arg) : rc;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* A statement that must change exactly one provider, else ATT_ERR_NOT_FOUND. */
+static att_err one_row(struct att_store *s, const char *sql, const struct att_pg_args *a)
+{
+    int64_t changes = 0;
+    ATT_TRY(att_pg_run(s, sql, a, &changes));
+    return changes > 0 ? ATT_OK : ATT_ERR_NOT_FOUND;
+}
+
+att_err att_pg_provider_delete(struct att_store *s, const char *name)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, name);
+    return one_row(s, "DELETE FROM providers WHERE name = $1", &a);
+}
+
+/* UPDATE one column of one provider: $1 = name, $2 = the value. */
+static att_err provider_update_i64(struct att_store *s, const char *sql, const char *name,
+                                   int64_t value)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, name);
+    att_pg_i64(&a, value);
+    return one_row(s, sql, &a);
+}
+
+att_err att_pg_provider_set_attest_requires_auth(struct att_store *s, const char *name, bool on)
+{
+    return provider_update_i64(
+        s, "UPDATE providers SET attest_requires_auth = $2 WHERE name = $1", name, on ? 1 : 0);
+}
+
+att_err att_pg_provider_set_collateral_grace(struct att_store *s, const char *name,
+                                             int64_t seconds)
+{
+    return provider_update_i64(s, "UPDATE providers SET collateral_grace = $2 WHERE name = $1",
+                               name, seconds);
+}
+
+att_err att_pg_provider_set_require_bound_requests(struct att_store *s, const char *name, bool on)
+{
+    return provider_update_i64(
+        s, "UPDATE providers SET require_bound_requests = $2 WHERE name = $1", name, on ? 1 : 0);
+}
+
+att_err att_pg_provider_set_policy_history_keep(struct att_store *s, const char *name,
+                                                int64_t keep)
+{
+    return provider_update_i64(s, "UPDATE providers SET policy_history_keep = $2 WHERE name = $1",
+                               name, keep);
+}
+
+att_err att_pg_provider_set_audit_fail_open(struct att_store *s, const char *name, bool on)
+{
+    return provider_update_i64(s, "UPDATE providers SET audit_fail_open = $2 WHERE name = $1",
+                               name, on ? 1 : 0);
+}
+
+att_err att_pg_provider_set_issuer(struct att_store *s, const char *name, const char *issuer)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, name);
+    att_pg_text(&a, issuer);
+    return one_row(s, "UPDATE providers SET issuer = $2 WHERE name = $1", &a);
+}
+
+/* ---- the audit trail's newest checkpoint ------------------------------------------------ */
+
+att_err att_pg_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
+                                    const char *jws, int64_t now)
+{
+    struct att_pg_args a = {0};
+    att_pg_i64(&a, seq);
+    att_pg_text(&a, hash);
+    att_pg_text(&a, jws);
+    att_pg_i64(&a, now);
+    return att_pg_run(s,
+                      "INSERT INTO audit_checkpoint(id, seq, hash, jws, created_at)"
+                      " VALUES(1, $1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET"
+                      " seq = EXCLUDED.seq, hash = EXCLUDED.hash, jws = EXCLUDED.jws,"
+                      " created_at = EXCLUDED.created_at",
+                      &a, NULL);
+}
+
+att_err att_pg_audit_checkpoint_clear(struct att_store *s)
+{
+    return att_pg_run(s, "DELETE FROM audit_checkpoint", NULL, NULL);
+}
+
+att_err att_pg_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65])
+{
+    PGresult *res = NULL;
+    att_err rc = att_pg_query(s, "SELECT seq, hash FROM audit_checkpoint WHERE id = 1", NULL, &res);
+    if (rc == ATT_OK) {
+        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_col_i64(res, 0, 0, seq);
+    }
+    rc = rc == ATT_OK ? att_pg_col_text(res, 0, 1, hash, 65) : rc;
+    PQclear(res);
+    return rc;
+}
+
+/* ---- signing keys ---------------------------------------------------------- */
+
+#define KEY_COLS                                                                                   \
+    "kid, provider, alg, cert_der, sealed_key, created_at, activate_at, token_lifetime, "          \
+    "used_until"
+
+typedef struct att_key_rec key_t_;
+static const struct att_pg_col key_cols[] = {
+    PG_TEXT(key_t_, kid),         PG_TEXT(key_t_, provider),      PG_TEXT(key_t_, alg),
+    PG_BUF(key_t_, cert_der),     PG_BUF(key_t_, sealed_key),     PG_I64(key_t_, created_at),
+    PG_I64(key_t_, activate_at),  PG_I64(key_t_, token_lifetime), PG_I64(key_t_, used_until),
+};
+
+att_err att_pg_key_insert(struct att_store *s, const struct att_key_rec *k)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, k->kid);
+    att_pg_text(&a, k->provider);
+    att_pg_text(&a, k->alg);
+    att_pg_blob(&a, k->cert_der.data, k->cert_der.len);
+    att_pg_blob(&a, k->sealed_key.data, k->sealed_key.len);
+    att_pg_i64(&a, k->created_at);
+    att_pg_i64(&a, k->activate_at);
+    att_pg_i64(&a, k->token_lifetime);
+    att_pg_i64(&a, k->used_until);
+    return att_pg_run(s,
+                      "INSERT INTO signing_keys(" KEY_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                      &a, NULL);
+}
+
+/* A change of one key ($1 provider, $2 kid, then the integers in `v`): NOT_FOUND if none. */
+static att_err update_key(struct att_store *s, const char *sql, const char *provider,
+                          const char *kid, const int64_t *v, int n)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, provider);
+    att_pg_text(&a, kid);
+    for (int i = 0; i < n; i++) {
+        att_pg_i64(&a, v[i]);
+    }
+    return one_row(s, sql, &a);
+}
+
+att_err att_pg_key_delete(struct att_store *s, const char *provider, const char *kid)
+{
+    return update_key(s, "DELETE FROM signing_keys WHERE provider = $1 AND kid = $2", provider, kid,
+                      NULL, 0);
+}
+
+att_err att_pg_key_note_use(struct att_store *s, const char *provider, const char *kid,
+                            int64_t until, int64_t lifetime)
+{
+    const int64_t v[2] = {until, lifetime};
+    return update_key(s,
+                      "UPDATE signing_keys SET used_until = GREATEST(used_until, $3),"
+                      " token_lifetime = GREATEST(token_lifetime, $4)"
+                      " WHERE provider = $1 AND kid = $2",
+                      provider, kid, v, 2);
+}
+
+att_err att_pg_key_set_activate(struct att_store *s, const char *provider, const char *kid,
+                                int64_t at)
+{
+    return update_key(s,
+                      "UPDATE signing_keys SET activate_at = $3 WHERE provider = $1 AND kid = $2",
+                      provider, kid, &at, 1);
+}
+
+att_err att_pg_key_list(struct att_store *s, const char *provider, att_store_key_cb cb, void *arg)
+{
+    PGresult *res = NULL;
+    struct att_key_rec k;
+    struct att_pg_args a = {0};
+    att_pg_text(&a, provider);
+    att_key_rec_init(&k);
+    att_err rc = att_pg_query(s,
+                              "SELECT " KEY_COLS " FROM signing_keys WHERE provider = $1"
+                              " ORDER BY activate_at, created_at, row_id",
+                              &a, &res);
+    for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
+        rc = att_pg_row(res, i, PG_COLS(key_cols), &k);
+        rc = rc == ATT_OK ? cb(&k, arg) : rc;
+    }
+    att_key_rec_cleanup(&k);
+    PQclear(res);
+    return rc;
+}
+
+/* ---- data keys ------------------------------------------------------------- */
+
+#define DEK_COLS "id, kek_id, wrapped, active, created_at"
+
+typedef struct att_dek_rec dek_t;
+static const struct att_pg_col dek_cols[] = {
+    PG_TEXT(dek_t, id), PG_TEXT(dek_t, kek_id), PG_BUF(dek_t, wrapped),
+    PG_BOOL(dek_t, active), PG_I64(dek_t, created_at),
+};
+
+/*
+ * Run a query that yields at most one data key, read into a local record and moved into *out
+ * only on success; *out must have been initialised (att_dek_rec_init), its old buffer released.
+ */
+static att_err dek_query_one(struct att_store *s, const char *sql, const struct att_pg_args *a,
+                             struct att_dek_rec *out)
+{
+    PGresult *res = NULL;
+    struct att_dek_rec d;
+    att_dek_rec_init(&d);
+    att_err rc = att_pg_query(s, sql, a, &res);
+    if (rc == ATT_OK) {
+        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_row(res, 0, PG_COLS(dek_cols), &d);
+    }
+    if (rc == ATT_OK) {
+        att_dek_rec_cleanup(out);
+        *out = d;
+        att_dek_rec_init(&d); /* ownership moved */
+    }
+    att_dek_rec_cleanup(&d);
+    PQclear(res);
+    return rc;
+}
+
+att_err att_pg_dek_insert(struct att_store *s, const struct att_dek_rec *d)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, d->id);
+    att_pg_text(&a, d->kek_id);
+    att_pg_blob(&a, d->wrapped.data, d->wrapped.len);
+    att_pg_bool(&a, d->active);
+    att_pg_i64(&a, d->created_at);
+    return att_pg_run(s, "INSERT INTO data_keys(" DEK_COLS ") VALUES($1,$2,$3,$4,$5)", &a, NULL);
+}
+
+att_err att_pg_dek_get(struct att_store *s, const char *id, struct att_dek_rec *out)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, id);
+    return dek_query_one(s, "SELECT " DEK_COLS " FROM data_keys WHERE id = $1", &a, out);
+}
+
+att_err att_pg_dek_get_active(struct att_store *s, struct att_dek_rec *out)
+{
+    return dek_query_one(s,
+                         "SELECT " DEK_COLS " FROM data_keys WHERE active = 1"
+                         " ORDER BY created_at DESC, row_id DESC LIMIT 1",
+                         NULL, out);
+}
+
+att_err att_pg_dek_list(struct att_store *s, att_store_dek_cb cb, void *arg)
+{
+    PGresult *res = NULL;
+    struct att_dek_rec d;
+    att_dek_rec_init(&d);
+    att_err rc = att_pg_query(
+        s, "SELECT " DEK_COLS " FROM data_keys ORDER BY created_at, row_id", NULL, &res);
+    for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
+        rc = att_pg_row(res, i, PG_COLS(dek_cols), &d);
+        rc = rc == ATT_OK ? cb(&d, arg) : rc;
+    }
+    att_dek_rec_cleanup(&d);
+    PQclear(res);
+    return rc;
+}
+
+att_err att_pg_dek_rewrap(struct att_store *s, const char *id, const char *kek_id,
+                          const uint8_t *wrapped, size_t len)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, id);
+    att_pg_text(&a, kek_id);
+    att_pg_blob(&a, wrapped, len);
+    return one_row(s, "UPDATE data_keys SET kek_id = $2, wrapped = $3 WHERE id = $1", &a);
+}
