@@ -16,6 +16,7 @@
 
 #include "admin/admin_int.h"
 #include "audit/audit.h"
+#include "server/config.h"
 #include "core/timeutil.h"
 #include "store/store.h"
 #include "token/jwk.h"
@@ -121,7 +122,8 @@ int att_admin_audit_verify(struct att_admin *a, char **json_out, char *err, size
     struct keys ks = {att_admin_store(a), NULL, NULL};
     int64_t head_seq = 0;
     char head_hash[65] = "";
-    att_err rc = att_store_audit_checkpoint_get(att_admin_store(a), &head_seq, head_hash);
+    att_err rc = att_store_audit_checkpoint_get(att_admin_store(a), att_admin_config(a)->node_name,
+                                                &head_seq, head_hash);
     if (rc != ATT_OK && rc != ATT_ERR_NOT_FOUND) {
         return att_admin_fail(err, err_len, "cannot read the newest checkpoint: %s",
                               att_err_str(rc));
@@ -251,7 +253,8 @@ int att_admin_audit_acknowledge_loss(struct att_admin *a, char **json_out, char 
 {
     int64_t seq = 0;
     char hash[65] = "";
-    att_err rc = att_store_audit_checkpoint_get(att_admin_store(a), &seq, hash);
+    att_err rc = att_store_audit_checkpoint_get(att_admin_store(a), att_admin_config(a)->node_name,
+                                                &seq, hash);
     if (rc == ATT_ERR_NOT_FOUND) {
         return att_admin_fail(err, err_len, "no checkpoint is kept: nothing to acknowledge");
     }
@@ -281,7 +284,7 @@ int att_admin_audit_acknowledge_loss(struct att_admin *a, char **json_out, char 
                err, err_len) != 0) {
         return 1;
     }
-    rc = att_store_audit_checkpoint_clear(att_admin_store(a));
+    rc = att_store_audit_checkpoint_clear(att_admin_store(a), att_admin_config(a)->node_name);
     if (rc != ATT_OK) {
         return att_admin_fail(err, err_len, "cannot clear the checkpoint: %s", att_err_str(rc));
     }

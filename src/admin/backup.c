@@ -136,7 +136,8 @@ static json_t *manifest(struct att_admin *a, const struct att_store_image *img, 
         e = att_audit_db_head(db, &head_seq, head_hash, &first_seq);
     }
     att_audit_db_close(db);
-    if (e == ATT_OK && att_store_audit_checkpoint_get(store, &kept_seq, kept_hash) != ATT_OK) {
+    if (e == ATT_OK && att_store_audit_checkpoint_get(store, att_admin_config(a)->node_name,
+                                                      &kept_seq, kept_hash) != ATT_OK) {
         kept_seq = 0; /* no checkpoint yet */
     }
     if (e != ATT_OK) {
@@ -578,8 +579,8 @@ static int target_ok(const char *dir, struct stat *existing, bool *exists, char 
  * Prove the KEK opens what the archive holds (every provider key, the access-token key) and
  * make the restored store start a new audit trail: the kept checkpoint named the old trail.
  */
-static int check_keys(struct att_store *store, const char *kek_file, const char *kek_uri,
-                      const char *signing_uri, char *err, size_t err_len)
+static int check_keys(struct att_store *store, const char *node, const char *kek_file,
+                      const char *kek_uri, const char *signing_uri, char *err, size_t err_len)
 {
     struct att_kek kek;
     struct att_keyring *kr = NULL;
@@ -618,7 +619,7 @@ static int check_keys(struct att_store *store, const char *kek_file, const char 
                               "keys: %s",
                               att_err_str(e));
     }
-    if (att_store_audit_checkpoint_clear(store) != ATT_OK) {
+    if (att_store_audit_checkpoint_clear(store, node) != ATT_OK) {
         return att_admin_fail(err, err_len, "cannot reset the audit checkpoint");
     }
     return 0;
@@ -721,7 +722,8 @@ int att_admin_restore(const char *path, const char *data_dir_arg,
         goto out;
     }
     if (open_snapshot(&o, work, &store, err, err_len) != 0 ||
-        check_keys(store, kek_file, kek_uri, signing_uri, err, err_len) != 0) {
+        check_keys(store, "" /* an SQLite store: one node */, kek_file, kek_uri, signing_uri, err,
+                   err_len) != 0) {
         goto out;
     }
     att_store_close(store); /* checkpoints the WAL into the file */

@@ -109,3 +109,14 @@ att_err att_collateral_scopes_get(struct att_collateral_scopes *s, const char *p
     }
     return rc;
 }
+
+void att_collateral_scopes_store_changed(struct att_collateral_scopes *s, int64_t now)
+{
+    /* Services are never freed before the registry, so each may be used unlocked. */
+    pthread_mutex_lock(&s->lock);
+    size_t n = s->n;
+    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < n; i++) {
+        att_collateral_store_changed(s->items[i].cl, now);
+    }
+}

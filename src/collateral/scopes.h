@@ -43,5 +43,7 @@ void att_collateral_scopes_free(struct att_collateral_scopes *s);
  */
 att_err att_collateral_scopes_get(struct att_collateral_scopes *s, const char *pem, size_t len,
                                   struct att_collateral **out, char *msg, size_t msg_len) ATT_WUR;
+/* att_collateral_store_changed on every service made so far. */
+void att_collateral_scopes_store_changed(struct att_collateral_scopes *s, int64_t now);
 
 #endif

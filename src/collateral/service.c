@@ -72,6 +72,9 @@ struct att_collateral {
         abort_fetch; /* ends the refresher's transfer in flight (att_https_set_abort_flag) */
     pthread_cond_t wake;
     int64_t refresh_interval;
+    /* Whether the background refresh may ask the upstream (att_collateral_set_upstream): on a
+     * node that does not lead a cluster it renews from the store only. */
+    atomic_bool upstream_refresh;
     /* other collateral renewed by the same thread (att_collateral_refresher_also) */
     void (*also)(void *ctx, int64_t now);
     void *also_ctx;
@@ -94,6 +97,9 @@ att_err att_collateral_new(struct att_store *store, const struct att_dcap_trust 
         return ATT_ERR_ARG;
     }
     cl = calloc(1, sizeof(*cl));
+    if (cl != NULL) {
+        atomic_init(&cl->upstream_refresh, true);
+    }
     if (cl == NULL) {
         return ATT_ERR_NOMEM;
     }
@@ -557,7 +563,8 @@ static void refresh_one(struct att_collateral *cl, int kind, const char *key, in
         it = NULL;
     }
     it = better(it, have);
-    if (it == NULL && cl->has_pcs && !refresher_stopping(cl) &&
+    if (it == NULL && cl->has_pcs && atomic_load(&cl->upstream_refresh) &&
+        !refresher_stopping(cl) &&
         from_upstream(cl, kind, key, now, &it, msg, sizeof(msg)) == ATT_OK) {
         it = better(it, have);
     }
@@ -601,6 +608,49 @@ void att_collateral_refresh(struct att_collateral *cl, int64_t now)
             refresh_one(cl, kind, key, now);
         }
     }
+}
+
+void att_collateral_set_upstream(struct att_collateral *cl, bool on)
+{
+    atomic_store(&cl->upstream_refresh, on);
+}
+
+void att_collateral_store_changed(struct att_collateral *cl, int64_t now)
+{
+    size_t renewed = 0;
+    for (size_t i = 0;; i++) {
+        int kind = 0;
+        char key[32];
+        pthread_mutex_lock(&cl->lock);
+        bool more = i < cl->n_entries && cl->entries[i].item != NULL;
+        bool end = i >= cl->n_entries;
+        if (more) {
+            kind = cl->entries[i].kind;
+            memcpy(key, cl->entries[i].key, sizeof(key));
+        }
+        pthread_mutex_unlock(&cl->lock);
+        if (end) {
+            break;
+        }
+        if (!more) {
+            continue; /* nothing held: the next request reads the store anyway */
+        }
+        char msg[256] = "";
+        struct att_dcap_item *have = cached(cl, kind, key, now, true);
+        struct att_dcap_item *it = NULL;
+        if (have != NULL && from_store(cl, kind, key, now, &it, msg, sizeof(msg)) == ATT_OK) {
+            it = better(it, have); /* the same item again is not better: dropped */
+            if (it != NULL) {
+                install(cl, it);
+                log_item("collateral refreshed", it, key, "store changed", now);
+                renewed++;
+            }
+        }
+        att_dcap_item_unref(it);
+        att_dcap_item_unref(have);
+    }
+    att_log(ATT_LOG_DEBUG, "collateral: store changed", "renewed",
+            json_integer((json_int_t)renewed), NULL);
 }
 
 static void *refresher_main(void *arg)

@@ -107,6 +107,18 @@ att_err att_collateral_refresher_start(struct att_collateral *cl, int64_t interv
 void att_collateral_refresher_also(struct att_collateral *cl, void (*fn)(void *ctx, int64_t now),
                                    void *ctx);
 void att_collateral_refresher_signal_stop(struct att_collateral *cl);
+/*
+ * Whether the background refresh may fetch from the upstream (default: yes). Nodes sharing a
+ * store let one of them, the leader, fetch; the others renew from the store what it stored.
+ * Requests that find an item missing still fetch it on any node.
+ */
+void att_collateral_set_upstream(struct att_collateral *cl, bool on);
+/*
+ * Another node changed the store's collateral: every item held is read from the store again
+ * and replaces the one held when it is later (and of the same trust anchor), so an import on
+ * one node is in force on all at once, not when the held item nears its nextUpdate.
+ */
+void att_collateral_store_changed(struct att_collateral *cl, int64_t now);
 void att_collateral_refresher_stop(struct att_collateral *cl);
 
 /*

@@ -47,6 +47,8 @@ struct keyd {
     /* A PKCS#11 token stopped answering: this worker ends after answering, and the next one
      * opens a new session (a module keeps no session across processes). */
     bool token_failed;
+    /* ATT_LOCK_KEYS while this node's key process leads the rotation of signing keys. */
+    struct att_store *keys_lock;
 };
 
 /*
@@ -88,6 +90,12 @@ static att_err setup(struct keyd *k, char *msg, size_t n)
         rc = att_keyring_use_signing_token(k->kr, cfg->signing_keys_pkcs11, why, sizeof(why));
         snprintf(msg, n, "signing_keys_pkcs11: %s", why);
     }
+    /* Nodes starting together make the first provider and keys one at a time (daemon.h). */
+    struct att_store *bootstrap = NULL;
+    if (rc == ATT_OK) {
+        rc = att_daemon_bootstrap_lock(k->store, &bootstrap);
+        snprintf(msg, n, "store: %s", att_err_str(rc));
+    }
     if (rc == ATT_OK) {
         rc = att_provider_ensure_default(k->store, k->kr, cfg->public_url, cfg->default_signing_alg,
                                          att_time_now(), &created);
@@ -104,6 +112,7 @@ static att_err setup(struct keyd *k, char *msg, size_t n)
         rc = att_auth_new(k->store, k->kr, cfg->public_url, att_time_now(), &k->auth);
         snprintf(msg, n, "auth key: %s", att_err_str(rc));
     }
+    att_store_unlock(bootstrap);
     /* The looks (UPKEEP) write the store; signatures queued behind one must not wait out a
      * lock held elsewhere: a look that cannot write tries again at the next. */
     if (rc == ATT_OK) {
@@ -246,7 +255,9 @@ static att_err handle_upkeep(struct keyd *k, struct att_rd *body, struct att_buf
 {
     /* The time and the settings are this process's own: a hostile network process could
      * otherwise jump the clock years ahead and have the key of today retired and destroyed. */
-    const struct att_key_upkeep cfg = att_daemon_key_upkeep_config(k->cfg);
+    struct att_key_upkeep cfg = att_daemon_key_upkeep_config(k->cfg);
+    cfg.follower = !att_daemon_cluster_lead(k->store, ATT_LOCK_KEYS, &k->keys_lock,
+                                            "signing-key rotation", k->cfg->node_name);
     int64_t now = att_time_now();
     ATT_TRY(att_rd_end(body));
     struct att_buf events;
@@ -362,6 +373,7 @@ int att_keyd_worker_main(const struct att_config *cfg, int fd)
     att_provider_set_free(k.set);
     att_auth_free(k.auth);
     att_keyring_free(k.kr);
+    att_store_unlock(k.keys_lock);
     att_store_close(k.store);
     close(fd);
     return rc == ATT_OK ? 0 : 1;

@@ -172,6 +172,9 @@ struct att_key_upkeep {
     int64_t lead;           /* a new key is published this long before it signs */
     int64_t leeway;         /* kept published this long past its last token's expiry */
     int64_t token_lifetime; /* of the daemon's tokens: a key it makes starts with it */
+    /* Among nodes on one store only the one leading the job (ATT_LOCK_KEYS) makes and destroys
+     * keys; on the others (follower) the look only notes the keys they sign with. */
+    bool follower;
 };
 
 /*

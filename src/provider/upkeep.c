@@ -179,7 +179,7 @@ att_err att_provider_keys_upkeep(struct att_store *store, struct att_keyring *kr
         struct att_stored_keys have = {.n = 0};
         bool touched = false;
         rc = att_store_key_list(store, name[i], att_stored_keys_add, &have);
-        if (rc == ATT_OK) {
+        if (rc == ATT_OK && !cfg->follower) {
             rc = upkeep_one(store, kr, name[i], cfg, now, cb, arg, &have, &touched, &made);
         } else {
             log_failure("cannot read a provider's signing keys", name[i], rc);

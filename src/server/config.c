@@ -157,7 +157,8 @@ enum key_kind {
     K_OUTPUT, /* log_output: stderr, file or syslog */
     K_LEVEL,
     K_PKCS11, /* an RFC 7512 "pkcs11:" URI */
-    K_STORE   /* "sqlite" or a postgresql:// URL without a password (att_store_url_check) */
+    K_STORE,  /* "sqlite" or a postgresql:// URL without a password (att_store_url_check) */
+    K_NODE    /* 1..255 printable ASCII characters, no spaces */
 };
 
 struct key_def {
@@ -175,6 +176,7 @@ static const struct key_def keys[] = {
     {"data_dir", K_PATH, OFF(data_dir), 0, 0},
     {"database", K_PATH, OFF(database), 0, 0},
     {"store", K_STORE, OFF(store), 0, 0},
+    {"node_name", K_NODE, OFF(node_name), 0, 0},
     {"tls_cert", K_PATH, OFF(tls_cert), 0, 0},
     {"tls_key", K_PATH, OFF(tls_key), 0, 0},
     {"tls_client_ca", K_PATH, OFF(tls_client_ca), 0, 0},
@@ -249,10 +251,23 @@ static const struct key_def keys[] = {
 };
 #undef OFF
 
+static bool node_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] <= ' ' || s[i] > '~') {
+            return false;
+        }
+    }
+    return n >= 1 && n <= 255;
+}
+
 static void mark_set(struct att_config *c, const char *key)
 {
     if (strcmp(key, "database") == 0) {
         c->set_database = true;
+    } else if (strcmp(key, "node_name") == 0) {
+        c->set_node_name = true;
     } else if (strcmp(key, "audit_database") == 0) {
         c->set_audit_database = true;
     } else if (strcmp(key, "tls_cert") == 0) {
@@ -386,6 +401,14 @@ att_err att_config_set(struct att_config *c, const char *key, const char *value,
             return ATT_ERR_CONFIG;
         }
         return set_string(field, sizeof(c->store), value, msg, msg_len, key);
+    case K_NODE:
+        if (!node_name_ok(value)) {
+            snprintf(msg, msg_len, "%s: expected 1 to 255 printable ASCII characters, no spaces",
+                     key);
+            return ATT_ERR_CONFIG;
+        }
+        mark_set(c, key);
+        return set_string(field, sizeof(c->node_name), value, msg, msg_len, key);
     case K_WEBHOOK:
         if (!webhook_url_ok(value)) {
             snprintf(msg, msg_len,
@@ -599,6 +622,15 @@ att_err att_config_finish(struct att_config *c, char *msg, size_t msg_len)
     }
     if (!c->set_database) {
         ATT_TRY(derive_path(c->database, c->data_dir, "attestd.db", msg, msg_len));
+    }
+    if (!c->set_node_name && c->store[0] != '\0') { /* nodes share the store: tell them apart */
+        char host[256] = "";
+        (void)gethostname(host, sizeof(host) - 1);
+        int n = snprintf(c->node_name, sizeof(c->node_name), "%s:%s", host, c->data_dir);
+        if (n < 0 || (size_t)n >= sizeof(c->node_name) || !node_name_ok(c->node_name)) {
+            snprintf(msg, msg_len, "node_name: set it (the host name and data_dir make no name)");
+            return ATT_ERR_CONFIG;
+        }
     }
     if (c->log_output[0] == 0) {
         snprintf(c->log_output, sizeof(c->log_output), "%s",

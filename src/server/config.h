@@ -34,6 +34,9 @@ struct att_config {
     /* `store`: "" (SQLite at `database`, the default) or a PostgreSQL URL shared by every node
      * (docs/operations.md "Scale-out"); att_config_store_where says which. */
     char store[ATT_CONFIG_PATH_MAX];
+    /* `node_name`: this node among those sharing a store (its audit checkpoint's key, its
+     * metrics' label). Default: "" on SQLite (one node), "<hostname>:<data_dir>" on PostgreSQL. */
+    char node_name[256];
     char tls_cert[ATT_CONFIG_PATH_MAX];
     char tls_key[ATT_CONFIG_PATH_MAX];
     char tls_client_ca[ATT_CONFIG_PATH_MAX]; /* "" = no mutual TLS */
@@ -119,8 +122,8 @@ struct att_config {
     unsigned audit_checkpoint_interval;       /* seconds between signed checkpoints; 60 */
     unsigned audit_busy_timeout;              /* ms a write waits for a lock; 2000 */
     /* which keys were set explicitly (so derived defaults know) */
-    bool set_database, set_audit_database, set_tls_cert, set_tls_key, set_kek_file, set_public_url,
-        set_admin_socket;
+    bool set_database, set_node_name, set_audit_database, set_tls_cert, set_tls_key, set_kek_file,
+        set_public_url, set_admin_socket;
 };
 
 /* Built-in defaults (everything private: loopback only). */

@@ -72,12 +72,14 @@ static void save_checkpoint(void *arg, int64_t seq, const char *hash, const char
     int64_t kept = 0;
     char kept_hash[65];
     /* Never backwards: a trail that restarted lower must not erase what the old one covered. */
-    if (att_store_audit_checkpoint_get(d->store, &kept, kept_hash) == ATT_OK && seq < kept) {
+    if (att_store_audit_checkpoint_get(d->store, d->cfg->node_name, &kept, kept_hash) == ATT_OK &&
+        seq < kept) {
         att_log(ATT_LOG_ERROR, "audit: the trail is behind its newest kept checkpoint",
                 "checkpoint_seq", json_integer(kept), "trail_seq", json_integer(seq), NULL);
         return;
     }
-    att_err rc = att_store_audit_checkpoint_put(d->store, seq, hash, jws, att_time_now());
+    att_err rc =
+        att_store_audit_checkpoint_put(d->store, d->cfg->node_name, seq, hash, jws, att_time_now());
     if (rc != ATT_OK) {
         att_log(ATT_LOG_ERROR, "audit: cannot keep the newest checkpoint in the state database",
                 "error", json_string(att_err_name(rc)), NULL);
@@ -120,7 +122,7 @@ static int audit_setup(struct daemon *d)
     int64_t cp_seq = 0;
     char cp_hash[65];
     bool held = true;
-    rc = att_store_audit_checkpoint_get(d->store, &cp_seq, cp_hash);
+    rc = att_store_audit_checkpoint_get(d->store, d->cfg->node_name, &cp_seq, cp_hash);
     if (rc == ATT_OK) {
         rc = att_audit_holds(d->audit, cp_seq, cp_hash, &held);
     }
@@ -673,6 +675,10 @@ static int serve(struct daemon *d, const sigset_t *sigs)
             att_daemon_apply_change(d, &info);
             continue;
         }
+        if (sig == SIGUSR2) {
+            att_daemon_cluster_apply(d);
+            continue;
+        }
         if (sig == SIGHUP) {
             att_notify_reloading();
             reload(d);
@@ -747,6 +753,7 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
     char msg[2048];
     int code = 1;
     sigset_t sigs;
+    struct att_store *bootstrap = NULL; /* ATT_LOCK_BOOTSTRAP while the first things are made */
 
     memset(&d, 0, sizeof(d));
     memset(&kek, 0, sizeof(kek));
@@ -768,6 +775,7 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
     sigaddset(&sigs, SIGUSR1); /* the admin socket's: apply a change (apply_change) */
+    sigaddset(&sigs, SIGUSR2); /* the cluster watcher's: another node changed the store */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -807,6 +815,13 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
     if (rc != ATT_OK) {
         snprintf(msg, sizeof(msg), "%s: %s", att_config_store_label(cfg), att_err_str(rc));
         code = att_daemon_startup_error("store", msg);
+        goto out;
+    }
+    /* Nodes starting together on a new shared store make its first provider, keys and owner
+     * one at a time, so they all end up with the same ones (released once they are made). */
+    rc = att_daemon_bootstrap_lock(d.store, &bootstrap);
+    if (rc != ATT_OK) {
+        code = att_daemon_startup_error("store", att_err_str(rc));
         goto out;
     }
     if (d.keyd != NULL) { /* no key here: sealing and signing go to the key process */
@@ -866,6 +881,8 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
         att_provider_set_free(set);
         goto out;
     }
+    att_store_unlock(bootstrap);
+    bootstrap = NULL;
     struct att_backoff_config bc = {cfg->auth_max_failures, cfg->auth_failure_window,
                                     cfg->auth_block_seconds, test_backoff_slots()};
     rc = att_backoff_new(&bc, &d.backoff);
@@ -911,8 +928,12 @@ int att_daemon_run(const struct att_config *cfg, char *const *argv)
         code = att_daemon_startup_error("api", "cannot start the readiness probe");
         goto out;
     }
+    if (att_daemon_cluster_start(&d) != 0) {
+        goto out;
+    }
     code = serve(&d, &sigs);
 out:
+    att_daemon_cluster_stop(&d); /* before what its changes load goes away */
     /* The servers first: answers they hold wait for the audit writer, which stops last. */
     att_http_server_free(d.metrics_http);
     att_http_server_free(d.http);
@@ -943,6 +964,7 @@ out:
         (void)unlink(cfg->admin_socket);
     }
     att_daemon_remove_pid_file(cfg);
+    att_store_unlock(bootstrap);
     att_store_close(d.look_store);
     att_store_close(d.store);
     att_kek_wipe(&kek);

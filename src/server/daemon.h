@@ -30,4 +30,14 @@ struct att_kek;
 att_err att_daemon_load_kek(const struct att_config *cfg, struct att_kek *kek, char *msg,
                             size_t n) ATT_WUR;
 
+/* cluster.c: hold or take a cluster job's lock (att_store_lead), logging when that changes
+ * (the network process and the key process both lead jobs). */
+bool att_daemon_cluster_lead(struct att_store *store, int64_t key, struct att_store **held,
+                             const char *job, const char *node);
+
+/* cluster.c: ATT_LOCK_BOOTSTRAP, waited for up to a minute (another node's first start, making
+ * RSA keys, takes seconds): nodes starting together on a new store make its first provider,
+ * keys and owner one at a time, so all end up with the same ones. */
+att_err att_daemon_bootstrap_lock(struct att_store *store, struct att_store **lock) ATT_WUR;
+
 #endif

@@ -1,10 +1,12 @@
 /*
- * daemon_int.h - what daemon.c, keys.c and service.c share (not used elsewhere).
+ * daemon_int.h - what daemon.c, keys.c, service.c and cluster.c share (not used elsewhere).
  */
 #ifndef ATT_SERVER_DAEMON_INT_H
 #define ATT_SERVER_DAEMON_INT_H
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -46,6 +48,16 @@ struct daemon {
     bool providers_stale;   /* the last look's new keys could not be loaded */
     struct att_keyd *keyd;  /* the key process (key_process = enabled), or NULL */
     int admin_fd;           /* the admin socket its supervisor serves (admin/serve.h), or -1 */
+    struct {                /* among nodes on one store (cluster.c) */
+        pthread_t main_thread;
+        pthread_t watcher;
+        bool watching;
+        atomic_uint pending; /* topics changed and not yet loaded (bits of att_store_topic) */
+        atomic_bool stop;
+        struct att_store_changes seen;
+        struct att_store *keys;       /* ATT_LOCK_KEYS while held here (no key process) */
+        struct att_store *collateral; /* ATT_LOCK_COLLATERAL while held here */
+    } cluster;
 };
 
 /* service.c: pid_file written once serving (1: cannot; logged), and removed at the end. */
@@ -58,6 +70,17 @@ void att_daemon_apply_change(struct daemon *d, const siginfo_t *info);
 int att_daemon_startup_error(const char *what, const char *detail);
 /* A record of the service itself (start, reload, stop); logged when it cannot be written. */
 void att_daemon_audit_service(struct daemon *d, const char *action, json_t *detail);
+
+/* ---- cluster.c ---- */
+
+/* Start watching a shared store for other nodes' changes (none on SQLite): 0, or the exit code
+ * after logging. From the main thread, which att_daemon_cluster_apply then runs on. */
+int att_daemon_cluster_start(struct daemon *d);
+void att_daemon_cluster_stop(struct daemon *d);
+/* SIGUSR2: load again what other nodes changed (on the main thread). */
+void att_daemon_cluster_apply(struct daemon *d);
+/* Whether this node fetches collateral upstream in the background (the lock's holder). */
+void att_daemon_cluster_collateral_look(struct daemon *d);
 
 /* ---- keys.c ---- */
 

@@ -220,8 +220,13 @@ void att_daemon_keys_check(struct daemon *d)
         return;
     }
     d->next_key_check = now_ms + ATT_KEY_CHECK_INTERVAL * 1000;
-    const struct att_key_upkeep cfg = att_daemon_key_upkeep_config(d->cfg);
+    struct att_key_upkeep cfg = att_daemon_key_upkeep_config(d->cfg);
     bool changed = false;
+    if (d->keyd == NULL) { /* with a key process, that process leads or follows */
+        cfg.follower = !att_daemon_cluster_lead(d->look_store, ATT_LOCK_KEYS, &d->cluster.keys,
+                                                "signing-key rotation", d->cfg->node_name);
+    }
+    att_daemon_cluster_collateral_look(d);
     /* A provider that fails is logged there; the others are still looked after. With a key
      * process, the look happens there (it holds the keys that make and destroy keys). */
     att_err upkeep = d->keyd != NULL

@@ -307,25 +307,28 @@ att_err att_store_provider_set_issuer(struct att_store *s, const char *name, con
     return s->ops->provider_set_issuer(s, name, issuer);
 }
 
-att_err att_store_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
-                                       const char *jws, int64_t now)
+att_err att_store_audit_checkpoint_put(struct att_store *s, const char *node, int64_t seq,
+                                       const char *hash, const char *jws, int64_t now)
 {
-    ATT_ENSURE(HAS_OP(s, audit_checkpoint_put) && seq >= 0 && hash != NULL && strlen(hash) == 64 &&
-                   jws != NULL,
+    ATT_ENSURE(HAS_OP(s, audit_checkpoint_put) && fits(node, ATT_NODE_NAME_MAX + 1) && seq >= 0 &&
+                   hash != NULL && strlen(hash) == 64 && jws != NULL,
                ATT_ERR_ARG);
-    return s->ops->audit_checkpoint_put(s, seq, hash, jws, now);
+    return s->ops->audit_checkpoint_put(s, node, seq, hash, jws, now);
 }
 
-att_err att_store_audit_checkpoint_clear(struct att_store *s)
+att_err att_store_audit_checkpoint_clear(struct att_store *s, const char *node)
 {
-    ATT_ENSURE(HAS_OP(s, audit_checkpoint_clear), ATT_ERR_ARG);
-    return s->ops->audit_checkpoint_clear(s);
+    ATT_ENSURE(HAS_OP(s, audit_checkpoint_clear) && fits(node, ATT_NODE_NAME_MAX + 1), ATT_ERR_ARG);
+    return s->ops->audit_checkpoint_clear(s, node);
 }
 
-att_err att_store_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65])
+att_err att_store_audit_checkpoint_get(struct att_store *s, const char *node, int64_t *seq,
+                                       char hash[65])
 {
-    ATT_ENSURE(HAS_OP(s, audit_checkpoint_get) && seq != NULL && hash != NULL, ATT_ERR_ARG);
-    return s->ops->audit_checkpoint_get(s, seq, hash);
+    ATT_ENSURE(HAS_OP(s, audit_checkpoint_get) && fits(node, ATT_NODE_NAME_MAX + 1) &&
+                   seq != NULL && hash != NULL,
+               ATT_ERR_ARG);
+    return s->ops->audit_checkpoint_get(s, node, seq, hash);
 }
 
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k)
@@ -769,4 +772,43 @@ att_err att_store_collateral_list(struct att_store *s, att_store_collateral_cb c
 {
     ATT_ENSURE(HAS_OP(s, collateral_list) && cb != NULL, ATT_ERR_ARG);
     return s->ops->collateral_list(s, cb, arg);
+}
+
+/* ---- many nodes ---------------------------------------------------------- */
+
+att_err att_store_changes_get(struct att_store *s, struct att_store_changes *out)
+{
+    ATT_ENSURE(HAS_OP(s, changes_get) && out != NULL, ATT_ERR_ARG);
+    return s->ops->changes_get(s, out);
+}
+
+att_err att_store_changes_wait(struct att_store *s, int timeout_ms)
+{
+    ATT_ENSURE(HAS_OP(s, changes_wait) && timeout_ms >= 0 && timeout_ms <= 60000, ATT_ERR_ARG);
+    return s->ops->changes_wait(s, timeout_ms);
+}
+
+att_err att_store_lock(struct att_store *s, int64_t key, bool wait, struct att_store **lock)
+{
+    ATT_ENSURE(HAS_OP(s, lock) && lock != NULL, ATT_ERR_ARG);
+    return s->ops->lock(s, key, wait, lock);
+}
+
+void att_store_unlock(struct att_store *lock)
+{
+    if (HAS_OP(lock, unlock)) {
+        lock->ops->unlock(lock);
+    }
+}
+
+bool att_store_lead(struct att_store *s, int64_t key, struct att_store **held)
+{
+    if (*held != NULL && att_store_ping(*held) != ATT_OK) {
+        att_store_unlock(*held); /* its connection broke: the database let it go */
+        *held = NULL;
+    }
+    if (*held == NULL && att_store_lock(s, key, false, held) != ATT_OK) {
+        *held = NULL;
+    }
+    return *held != NULL;
 }

@@ -205,6 +205,16 @@ struct att_collateral_rec {
     int64_t stored_at;
 };
 
+/* What a node caches, by topic of the change feed (att_store_changes_get). */
+enum att_store_topic {
+    ATT_TOPIC_PROVIDERS,  /* providers, their signing keys, policies and policy signers */
+    ATT_TOPIC_COLLATERAL, /* collateral items of every scope */
+    ATT_TOPIC_COUNT
+};
+struct att_store_changes {
+    int64_t seq[ATT_TOPIC_COUNT]; /* grows with every committed change of the topic */
+};
+
 typedef att_err (*att_store_principal_cb)(const struct att_principal_rec *p, void *arg);
 typedef att_err (*att_store_secret_cb)(const struct att_secret_rec *s, void *arg);
 typedef att_err (*att_store_role_cb)(const struct att_role_rec *r, void *arg);
@@ -257,10 +267,11 @@ struct att_store_ops {
                                                 int64_t keep);
     att_err (*provider_set_audit_fail_open)(struct att_store *s, const char *name, bool on);
     att_err (*provider_set_issuer)(struct att_store *s, const char *name, const char *issuer);
-    att_err (*audit_checkpoint_put)(struct att_store *s, int64_t seq, const char *hash,
-                                    const char *jws, int64_t now);
-    att_err (*audit_checkpoint_get)(struct att_store *s, int64_t *seq, char hash[65]);
-    att_err (*audit_checkpoint_clear)(struct att_store *s);
+    att_err (*audit_checkpoint_put)(struct att_store *s, const char *node, int64_t seq,
+                                    const char *hash, const char *jws, int64_t now);
+    att_err (*audit_checkpoint_get)(struct att_store *s, const char *node, int64_t *seq,
+                                    char hash[65]);
+    att_err (*audit_checkpoint_clear)(struct att_store *s, const char *node);
 
     att_err (*key_insert)(struct att_store *s, const struct att_key_rec *k);
     att_err (*key_list)(struct att_store *s, const char *provider, att_store_key_cb cb, void *arg);
@@ -325,6 +336,11 @@ struct att_store_ops {
                               const char *key, struct att_collateral_rec *out);
     att_err (*collateral_list)(struct att_store *s, att_store_collateral_cb cb, void *arg);
     att_err (*collateral_delete_scope)(struct att_store *s, const char *scope, int *deleted);
+
+    att_err (*changes_get)(struct att_store *s, struct att_store_changes *out);
+    att_err (*changes_wait)(struct att_store *s, int timeout_ms);
+    att_err (*lock)(struct att_store *s, int64_t key, bool wait, struct att_store **out);
+    void (*unlock)(struct att_store *lock);
 };
 
 /* Every backend's struct starts with this. */
@@ -437,13 +453,20 @@ att_err att_store_provider_set_audit_fail_open(struct att_store *s, const char *
 att_err att_store_provider_set_issuer(struct att_store *s, const char *name,
                                       const char *issuer) ATT_WUR;
 
-/* The audit trail's newest checkpoint: the seq and hex hash it covers, and its JWS. */
-att_err att_store_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
-                                       const char *jws, int64_t now) ATT_WUR;
-/* ATT_ERR_NOT_FOUND before the first checkpoint. */
-att_err att_store_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65]) ATT_WUR;
-/* Forget the newest checkpoint (attestctl audit acknowledge-loss, after records were lost). */
-att_err att_store_audit_checkpoint_clear(struct att_store *s) ATT_WUR;
+/*
+ * The newest checkpoint of node `node`'s audit trail (each node keeps a trail of its own, in
+ * its own audit database; `node` is its node_name, at most ATT_NODE_NAME_MAX bytes): the seq
+ * and hex hash it covers, and its JWS (migration 13 keyed it by node).
+ */
+#define ATT_NODE_NAME_MAX 255
+att_err att_store_audit_checkpoint_put(struct att_store *s, const char *node, int64_t seq,
+                                       const char *hash, const char *jws, int64_t now) ATT_WUR;
+/* ATT_ERR_NOT_FOUND before the node's first checkpoint. */
+att_err att_store_audit_checkpoint_get(struct att_store *s, const char *node, int64_t *seq,
+                                       char hash[65]) ATT_WUR;
+/* Forget the node's newest checkpoint (attestctl audit acknowledge-loss, after records were
+ * lost). */
+att_err att_store_audit_checkpoint_clear(struct att_store *s, const char *node) ATT_WUR;
 
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k) ATT_WUR;
 /* Keys of one provider in the order they sign: by activate_at, then oldest first. */
@@ -596,5 +619,44 @@ att_err att_store_collateral_list(struct att_store *s, att_store_collateral_cb c
  */
 att_err att_store_collateral_delete_scope(struct att_store *s, const char *scope,
                                           int *deleted) ATT_WUR;
+
+/* ---- many nodes on one store: the change feed and cluster-wide locks ---- */
+
+/*
+ * The change counters (store_changes, migration 13): on PostgreSQL every committed change of
+ * a topic raises its counter (triggers), so a node that compares them with those it last saw
+ * knows what to load again. On SQLite (one node) they never move.
+ */
+att_err att_store_changes_get(struct att_store *s, struct att_store_changes *out) ATT_WUR;
+/*
+ * Wait up to `timeout_ms` for a change to be committed by anyone: ATT_OK when one was
+ * (PostgreSQL's NOTIFY, on a connection of its own, LISTENing), ATT_ERR_TIMEOUT when the time
+ * passed without one, ATT_ERR_STORE_UNAVAILABLE (after waiting out the time) while the server
+ * cannot be reached. One thread at a time. On SQLite it only waits. Callers read the counters
+ * afterwards either way, so a notification lost with a connection costs at most one period.
+ */
+att_err att_store_changes_wait(struct att_store *s, int timeout_ms) ATT_WUR;
+/*
+ * A cluster-wide lock named by `key` (PostgreSQL's session advisory locks), held until
+ * att_store_unlock or until the connection holding it breaks - when the database forgets it,
+ * so its holder must check (att_store_ping(*lock)) before acting on it. wait false: ATT_ERR_BUSY
+ * at once when another node holds it. On SQLite, where one node runs, it is always granted.
+ */
+att_err att_store_lock(struct att_store *s, int64_t key, bool wait,
+                       struct att_store **lock) ATT_WUR;
+/* Accepts NULL. */
+void att_store_unlock(struct att_store *lock);
+
+/*
+ * Lead a cluster-wide job: keep holding the lock `key` (*held, NULL when not held), or try to
+ * take it when not held. True while this node holds it: a held lock whose connection broke is
+ * let go first (another node may hold it now). For jobs one node runs at a time.
+ */
+bool att_store_lead(struct att_store *s, int64_t key, struct att_store **held);
+
+/* Lock keys (att_store_lock): one per cluster-wide job. */
+#define ATT_LOCK_KEYS ((int64_t)0x6174746573746401)       /* scheduled signing-key rotation */
+#define ATT_LOCK_BOOTSTRAP ((int64_t)0x6174746573746402)  /* first start of an empty store */
+#define ATT_LOCK_COLLATERAL ((int64_t)0x6174746573746403) /* upstream collateral refresh */
 
 #endif

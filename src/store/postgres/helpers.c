@@ -81,8 +81,8 @@ static att_err map_sqlstate(const char *state)
     if (strncmp(state, "23", 2) == 0) {
         return ATT_ERR_STORE_CONSTRAINT;
     }
-    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-        strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0) {
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0 ||
+        strcmp(state, "57014") == 0) {
         return ATT_ERR_STORE_BUSY; /* serialization, deadlock, lock timeout, statement timeout */
     }
     if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
@@ -181,7 +181,7 @@ att_err att_pg_query_i64(struct att_store *s, const char *sql, const struct att_
     PGresult *res = NULL;
     att_err rc = att_pg_query(s, sql, a, &res);
     if (rc == ATT_OK) {
-        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND
+        rc = PQntuples(res) == 0  ? ATT_ERR_NOT_FOUND
              : PQntuples(res) > 1 ? ATT_ERR_STORE
                                   : att_pg_col_i64(res, 0, 0, out);
     }

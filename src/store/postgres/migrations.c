@@ -165,12 +165,44 @@ static const struct migration migrations[] = {
          "ALTER TABLE collateral ADD COLUMN scope TEXT NOT NULL DEFAULT '';"
          "ALTER TABLE collateral DROP CONSTRAINT collateral_pkey;"
          "ALTER TABLE collateral ADD CONSTRAINT collateral_pkey PRIMARY KEY(scope, kind, key);"},
+    /* The change feed of the nodes sharing this database (store.h, att_store_changes): every
+     * statement that changes what a node caches bumps its topic's counter and notifies the
+     * channel attestd_changes, in the writer's transaction, so the bump and the notification
+     * happen exactly when the change commits. Writes no node caches are left out: a
+     * principal's last use, a key's used_until and token_lifetime (noted on every key look). */
+    {13, "CREATE TABLE store_changes ("
+         "  topic TEXT PRIMARY KEY,"
+         "  seq BIGINT NOT NULL);"
+         "INSERT INTO store_changes VALUES('providers', 0), ('collateral', 0);"
+         "CREATE FUNCTION attestd_note_change() RETURNS trigger LANGUAGE plpgsql AS $$"
+         " BEGIN"
+         "  UPDATE store_changes SET seq = seq + 1 WHERE topic = TG_ARGV[0];"
+         "  PERFORM pg_notify('attestd_changes', TG_ARGV[0]);"
+         "  RETURN NULL;"
+         " END $$;"
+         "CREATE TRIGGER providers_changed AFTER INSERT OR UPDATE OR DELETE ON providers"
+         "  FOR EACH STATEMENT EXECUTE FUNCTION attestd_note_change('providers');"
+         "CREATE TRIGGER signing_keys_changed"
+         "  AFTER INSERT OR DELETE OR UPDATE OF activate_at ON signing_keys"
+         "  FOR EACH STATEMENT EXECUTE FUNCTION attestd_note_change('providers');"
+         "CREATE TRIGGER policy_versions_changed AFTER INSERT OR UPDATE OR DELETE"
+         "  ON policy_versions"
+         "  FOR EACH STATEMENT EXECUTE FUNCTION attestd_note_change('providers');"
+         "CREATE TRIGGER policy_signers_changed AFTER INSERT OR UPDATE OR DELETE ON policy_signers"
+         "  FOR EACH STATEMENT EXECUTE FUNCTION attestd_note_change('providers');"
+         "CREATE TRIGGER collateral_changed AFTER INSERT OR UPDATE OR DELETE ON collateral"
+         "  FOR EACH STATEMENT EXECUTE FUNCTION attestd_note_change('collateral');"
+         /* The audit checkpoint per node (store/sqlite/migrations.c, 13). */
+         "ALTER TABLE audit_checkpoint ADD COLUMN node TEXT NOT NULL DEFAULT '';"
+         "ALTER TABLE audit_checkpoint DROP CONSTRAINT audit_checkpoint_pkey;"
+         "ALTER TABLE audit_checkpoint DROP COLUMN id;"
+         "ALTER TABLE audit_checkpoint ADD PRIMARY KEY (node);"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 /* Both dialects must know the same versions (store/sqlite/migrations.c). */
-_Static_assert(N_MIGRATIONS == 12, "a migration was added to one dialect only?");
+_Static_assert(N_MIGRATIONS == 13, "a migration was added to one dialect only?");
 
 att_err att_pg_schema_version(struct att_store *s, int *out)
 {
@@ -225,8 +257,8 @@ att_err att_pg_migrate(struct att_store *s)
             att_err rc = att_pg_atomic(s, apply_one, &m);
             if (rc != ATT_OK) {
                 att_log(ATT_LOG_ERROR, "store: migration failed", "version",
-                        json_integer(migrations[i].version), "error",
-                        json_string(att_err_name(rc)), NULL);
+                        json_integer(migrations[i].version), "error", json_string(att_err_name(rc)),
+                        NULL);
                 return rc == ATT_ERR_STORE_BUSY || rc == ATT_ERR_STORE_UNAVAILABLE
                            ? rc
                            : ATT_ERR_STORE_SCHEMA;

@@ -19,6 +19,8 @@
  */
 #include "store/postgres/pg_int.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,8 @@ struct pg_pool {
     pthread_mutex_t mu;
     pthread_cond_t freed;
     char *conninfo;
+    PGconn *listener;       /* LISTENs to attestd_changes (att_store_changes_wait); its thread's */
+    int64_t next_listen_ms; /* no new listener connection before this */
     int lock_wait_ms;
     int64_t next_connect_ms; /* no new connection before this (after a failed one) */
     struct att_pg_lease conns[POOL_MAX];
@@ -57,11 +61,16 @@ struct pg_pool {
 struct pg_store {
     struct att_store base; /* first, so a struct att_store * converts back */
     struct pg_pool *pool;
-    struct att_pg_lease *tx; /* the transaction's connection; NULL for the store itself */
-    int savepoints;          /* nesting of att_pg_atomic inside the transaction */
+    /* The connection all statements go to: a transaction's, or a cluster lock's (which holds
+     * it for as long as the lock is held); NULL for the store itself (one per statement). */
+    struct att_pg_lease *tx;
+    int savepoints;   /* nesting of att_pg_atomic inside the transaction */
+    bool is_lock;     /* a lock's handle (pg_lock), not a transaction's */
+    int64_t lock_key; /* its key */
 };
 
 static const struct att_store_ops pg_ops;
+static void pg_unlock(struct att_store *lock);
 
 static int64_t now_ms(void)
 {
@@ -88,9 +97,9 @@ static att_err exec_plain(struct att_pg_lease *l, const char *sql)
     att_err rc = ATT_OK;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        rc = PQstatus(l->conn) != CONNECTION_OK ? ATT_ERR_STORE_UNAVAILABLE
+        rc = PQstatus(l->conn) != CONNECTION_OK             ? ATT_ERR_STORE_UNAVAILABLE
              : state != NULL && strcmp(state, "55P03") == 0 ? ATT_ERR_STORE_BUSY
-                                                             : ATT_ERR_STORE;
+                                                            : ATT_ERR_STORE;
         att_log(ATT_LOG_WARN, "store: postgresql command failed", "sqlstate",
                 json_string(state != NULL ? state : "none"), NULL);
     }
@@ -109,8 +118,12 @@ static void ignore_notice(void *arg, const char *message)
 static att_err connect_slot(struct pg_pool *p, struct att_pg_lease *l)
 {
     /* Our defaults first: keywords of the URL (expanded from dbname) override them. */
-    static const char *const keys[] = {"connect_timeout", "application_name", "keepalives_idle",
-                                       "keepalives_interval", "keepalives_count", "dbname",
+    static const char *const keys[] = {"connect_timeout",
+                                       "application_name",
+                                       "keepalives_idle",
+                                       "keepalives_interval",
+                                       "keepalives_count",
+                                       "dbname",
                                        NULL};
     const char *vals[] = {"5", "attestd", "30", "10", "3", p->conninfo, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
@@ -275,7 +288,7 @@ static att_err pg_begin(struct att_store *s, struct att_store **out)
 static att_err tx_end(struct att_store *s, const char *sql)
 {
     struct pg_store *ps = (struct pg_store *)s;
-    ATT_ENSURE(ps->tx != NULL, ATT_ERR_STATE);
+    ATT_ENSURE(ps->tx != NULL && !ps->is_lock, ATT_ERR_STATE);
     struct att_pg_lease *l = ps->tx;
     att_err rc = l->conn != NULL ? exec_plain(l, sql) : ATT_ERR_STORE_UNAVAILABLE;
     l->in_tx = false;
@@ -315,9 +328,8 @@ att_err att_pg_atomic(struct att_store *s, att_err (*fn)(struct att_store *tx, v
     att_err rc = exec_plain(ps->tx, sql);
     if (rc == ATT_OK) {
         rc = fn(s, arg);
-        snprintf(sql, sizeof(sql), rc == ATT_OK ? "RELEASE SAVEPOINT att_%d"
-                                                : "ROLLBACK TO SAVEPOINT att_%d",
-                 depth);
+        snprintf(sql, sizeof(sql),
+                 rc == ATT_OK ? "RELEASE SAVEPOINT att_%d" : "ROLLBACK TO SAVEPOINT att_%d", depth);
         att_err end = ps->tx->conn != NULL ? exec_plain(ps->tx, sql) : ATT_ERR_STORE_UNAVAILABLE;
         rc = rc == ATT_OK ? end : rc;
     }
@@ -325,11 +337,154 @@ att_err att_pg_atomic(struct att_store *s, att_err (*fn)(struct att_store *tx, v
     return rc;
 }
 
+/* ---- many nodes ------------------------------------------------------------ */
+
+static att_err pg_changes_get(struct att_store *s, struct att_store_changes *out)
+{
+    static const char *const sql[ATT_TOPIC_COUNT] = {
+        "SELECT seq FROM store_changes WHERE topic = 'providers'",
+        "SELECT seq FROM store_changes WHERE topic = 'collateral'",
+    };
+    for (size_t i = 0; i < ATT_TOPIC_COUNT; i++) {
+        ATT_TRY(att_pg_query_i64(s, sql[i], NULL, &out->seq[i]));
+    }
+    return ATT_OK;
+}
+
+/* The listener connection, opened (and LISTENing) when there is none; NULL when it cannot be. */
+static PGconn *listener(struct pg_pool *p)
+{
+    if (p->listener != NULL && PQstatus(p->listener) == CONNECTION_OK) {
+        return p->listener;
+    }
+    PQfinish(p->listener);
+    p->listener = NULL;
+    if (now_ms() < p->next_listen_ms) {
+        return NULL;
+    }
+    p->next_listen_ms = now_ms() + RECONNECT_PAUSE_MS;
+    struct att_pg_lease l = {.pool = p, .lock_wait_ms = -1};
+    if (connect_slot(p, &l) != ATT_OK) {
+        return NULL;
+    }
+    if (exec_plain(&l, "LISTEN attestd_changes") != ATT_OK) {
+        lease_close(&l);
+        return NULL;
+    }
+    p->listener = l.conn;
+    return p->listener;
+}
+
+/* Drain the notifications received; whether there was one. */
+static bool drain_notifications(PGconn *c)
+{
+    bool any = false;
+    PGnotify *n;
+    while ((n = PQnotifies(c)) != NULL) {
+        any = true;
+        PQfreemem(n);
+    }
+    return any;
+}
+
+static att_err pg_changes_wait(struct att_store *s, int timeout_ms)
+{
+    struct pg_pool *p = ((struct pg_store *)s)->pool;
+    int64_t until = now_ms() + timeout_ms;
+    PGconn *c = listener(p);
+    if (c == NULL) {
+        struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0) {
+        }
+        return ATT_ERR_STORE_UNAVAILABLE;
+    }
+    for (;;) {
+        if (PQconsumeInput(c) == 0) { /* the connection broke: a new one next time */
+            PQfinish(p->listener);
+            p->listener = NULL;
+            return ATT_ERR_STORE_UNAVAILABLE;
+        }
+        if (drain_notifications(c)) {
+            return ATT_OK;
+        }
+        int64_t left = until - now_ms();
+        if (left <= 0) {
+            return ATT_ERR_TIMEOUT;
+        }
+        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+        if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+            return ATT_ERR_IO;
+        }
+    }
+}
+
+static att_err pg_lock(struct att_store *s, int64_t key, bool wait, struct att_store **out)
+{
+    struct pg_store *ps = (struct pg_store *)s;
+    ATT_ENSURE(ps->tx == NULL, ATT_ERR_STATE);
+    struct pg_store *lk = calloc(1, sizeof(*lk));
+    ATT_ENSURE(lk != NULL, ATT_ERR_NOMEM);
+    struct att_pg_lease *l = NULL;
+    att_err rc = att_pg_lease_take(s, &l);
+    if (rc != ATT_OK) {
+        free(lk);
+        return rc;
+    }
+    l->in_tx = true; /* held by the lock's handle until unlock */
+    lk->base.ops = &pg_ops;
+    lk->pool = ps->pool;
+    lk->tx = l;
+    lk->is_lock = true;
+    lk->lock_key = key;
+    struct att_pg_args a = {0};
+    att_pg_i64(&a, key);
+    int64_t got = 0;
+    rc = att_pg_query_i64(&lk->base,
+                          wait ? "SELECT 1::int8 FROM (SELECT pg_advisory_lock($1)) AS t"
+                               : "SELECT pg_try_advisory_lock($1)::int::int8",
+                          &a, &got);
+    rc = rc == ATT_OK && got != 1 ? ATT_ERR_BUSY : rc;
+    if (rc != ATT_OK) {
+        l->in_tx = false;
+        att_pg_lease_give(l, false);
+        free(lk);
+        return rc;
+    }
+    *out = &lk->base;
+    return ATT_OK;
+}
+
+static void pg_unlock(struct att_store *lock)
+{
+    struct pg_store *lk = (struct pg_store *)lock;
+    if (!lk->is_lock) {
+        return;
+    }
+    struct att_pg_lease *l = lk->tx;
+    bool broken = l->conn == NULL;
+    if (!broken) {
+        struct att_pg_args a = {0};
+        int64_t ok = 0;
+        att_pg_i64(&a, lk->lock_key);
+        /* Should it fail, the connection is closed instead, which releases the lock too. */
+        broken =
+            att_pg_query_i64(lock, "SELECT pg_advisory_unlock($1)::int::int8", &a, &ok) != ATT_OK ||
+            ok != 1;
+    }
+    l->in_tx = false;
+    att_pg_lease_give(l, broken);
+    free(lk);
+}
+
 /* ---- the store ----------------------------------------------------------- */
 
 static void pg_close(struct att_store *s)
 {
     struct pg_store *ps = (struct pg_store *)s;
+    if (ps->is_lock) {
+        pg_unlock(s);
+        return;
+    }
     if (ps->tx != NULL) { /* a transaction closed without an end: roll it back */
         att_ignore_err(pg_rollback(s));
         return;
@@ -338,6 +493,7 @@ static void pg_close(struct att_store *s)
     for (size_t i = 0; i < POOL_MAX; i++) {
         lease_close(&p->conns[i]);
     }
+    PQfinish(p->listener);
     pthread_cond_destroy(&p->freed);
     pthread_mutex_destroy(&p->mu);
     att_freezero(p->conninfo, strlen(p->conninfo) + 1); /* it may hold a password */
@@ -452,6 +608,10 @@ static const struct att_store_ops pg_ops = {
     .collateral_get = att_pg_collateral_get,
     .collateral_list = att_pg_collateral_list,
     .collateral_delete_scope = att_pg_collateral_delete_scope,
+    .changes_get = pg_changes_get,
+    .changes_wait = pg_changes_wait,
+    .lock = pg_lock,
+    .unlock = pg_unlock,
 };
 
 bool att_store_is_postgresql_url(const char *url)
@@ -480,9 +640,10 @@ att_err att_store_url_check(const char *url, char *msg, size_t msg_len)
     }
     PQconninfoFree(opts);
     if (password) {
-        snprintf(msg, msg_len, "store: the URL holds a password; put it in a passfile "
-                               "(passfile=PATH in the URL, or PGPASSFILE) or use a client "
-                               "certificate (sslcert, sslkey)");
+        snprintf(msg, msg_len,
+                 "store: the URL holds a password; put it in a passfile "
+                 "(passfile=PATH in the URL, or PGPASSFILE) or use a client "
+                 "certificate (sslcert, sslkey)");
         return ATT_ERR_CONFIG;
     }
     return ATT_OK;

@@ -88,10 +88,22 @@ struct att_pg_col {
     size_t off;
     size_t cap;
 };
-#define PG_TEXT(T, f) {'t', offsetof(T, f), sizeof(((T *)0)->f)}
-#define PG_I64(T, f) {'i', offsetof(T, f), 0}
-#define PG_BOOL(T, f) {'b', offsetof(T, f), 0}
-#define PG_BUF(T, f) {'B', offsetof(T, f), 0}
+#define PG_TEXT(T, f)                                                                              \
+    {                                                                                              \
+        't', offsetof(T, f), sizeof(((T *)0)->f)                                                   \
+    }
+#define PG_I64(T, f)                                                                               \
+    {                                                                                              \
+        'i', offsetof(T, f), 0                                                                     \
+    }
+#define PG_BOOL(T, f)                                                                              \
+    {                                                                                              \
+        'b', offsetof(T, f), 0                                                                     \
+    }
+#define PG_BUF(T, f)                                                                               \
+    {                                                                                              \
+        'B', offsetof(T, f), 0                                                                     \
+    }
 #define PG_COLS(cols) (cols), (sizeof(cols) / sizeof((cols)[0]))
 att_err att_pg_row(const PGresult *r, int row, const struct att_pg_col *cols, size_t n,
                    void *rec) ATT_WUR;
@@ -141,10 +153,11 @@ att_err att_pg_provider_set_policy_history_keep(struct att_store *s, const char 
                                                 int64_t keep);
 att_err att_pg_provider_set_audit_fail_open(struct att_store *s, const char *name, bool on);
 att_err att_pg_provider_set_issuer(struct att_store *s, const char *name, const char *issuer);
-att_err att_pg_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
-                                    const char *jws, int64_t now);
-att_err att_pg_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65]);
-att_err att_pg_audit_checkpoint_clear(struct att_store *s);
+att_err att_pg_audit_checkpoint_put(struct att_store *s, const char *node, int64_t seq,
+                                    const char *hash, const char *jws, int64_t now);
+att_err att_pg_audit_checkpoint_get(struct att_store *s, const char *node, int64_t *seq,
+                                    char hash[65]);
+att_err att_pg_audit_checkpoint_clear(struct att_store *s, const char *node);
 
 att_err att_pg_key_insert(struct att_store *s, const struct att_key_rec *k);
 att_err att_pg_key_list(struct att_store *s, const char *provider, att_store_key_cb cb, void *arg);

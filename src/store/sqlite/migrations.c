@@ -21,7 +21,8 @@
  * whose records live in a database of their own: store/audit_db.h); 10 signing_keys.activate_at
  * and signing_keys.token_lifetime (signing-key rotation); 11 signing_keys.used_until; 12
  * providers.dcap_trust_anchors and providers.demo, collateral.scope (provider-scoped trust
- * anchors and their collateral).
+ * anchors and their collateral); 13 store_changes (a change counter per topic; bumped by
+ * PostgreSQL's triggers, where many nodes share the store; on SQLite, one node, it stays).
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -277,6 +278,29 @@ static const struct migration migrations[] = {
         "  issued, next_update, eval_num, source, stored_at FROM collateral;"
         "DROP TABLE collateral;"
         "ALTER TABLE collateral_v12 RENAME TO collateral;",
+    },
+    {
+        13,
+        /* What changed, per topic, for the nodes that share a PostgreSQL store (its triggers
+         * bump these; store.h, att_store_changes). An SQLite store has one node, whose own
+         * changes reach it through the admin socket or SIGHUP, so here the rows only exist. */
+        "CREATE TABLE store_changes ("
+        "  topic TEXT PRIMARY KEY,"
+        "  seq INTEGER NOT NULL);"
+        "INSERT INTO store_changes VALUES('providers', 0), ('collateral', 0);"
+        /* The audit checkpoint per node: each node keeps an audit trail of its own, so one
+         * row for all would make every node's trail look cut at another's end. The existing
+         * checkpoint becomes node '' (att_config: node_name's value before it existed). */
+        "CREATE TABLE audit_checkpoint_v13 ("
+        "  node TEXT PRIMARY KEY,"
+        "  seq INTEGER NOT NULL,"
+        "  hash TEXT NOT NULL,"
+        "  jws TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL);"
+        "INSERT INTO audit_checkpoint_v13 SELECT '', seq, hash, jws, created_at"
+        "  FROM audit_checkpoint;"
+        "DROP TABLE audit_checkpoint;"
+        "ALTER TABLE audit_checkpoint_v13 RENAME TO audit_checkpoint;",
     },
 };
 

@@ -193,19 +193,20 @@ att_err att_sqlite_provider_set_issuer(struct att_store *s, const char *name, co
 
 /* ---- the audit trail's newest checkpoint ------------------------------------------------ */
 
-att_err att_sqlite_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
-                                        const char *jws, int64_t now)
+att_err att_sqlite_audit_checkpoint_put(struct att_store *s, const char *node, int64_t seq,
+                                        const char *hash, const char *jws, int64_t now)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "INSERT OR REPLACE INTO audit_checkpoint(id, seq, hash, jws, "
-                                 "created_at) VALUES(1, ?1, ?2, ?3, ?4)",
+                                 "INSERT OR REPLACE INTO audit_checkpoint(node, seq, hash, jws, "
+                                 "created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
                                  &st));
-    ATT_GUARD(att_sqlite_bind_i64(st, 1, seq));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, hash));
-    ATT_GUARD(att_sqlite_bind_text(st, 3, jws));
-    ATT_GUARD(att_sqlite_bind_i64(st, 4, now));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, node));
+    ATT_GUARD(att_sqlite_bind_i64(st, 2, seq));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, hash));
+    ATT_GUARD(att_sqlite_bind_text(st, 4, jws));
+    ATT_GUARD(att_sqlite_bind_i64(st, 5, now));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:
@@ -213,18 +214,29 @@ out:
     return rc;
 }
 
-att_err att_sqlite_audit_checkpoint_clear(struct att_store *s)
+att_err att_sqlite_audit_checkpoint_clear(struct att_store *s, const char *node)
 {
-    return att_sqlite_exec(att_sqlite_db(s), "DELETE FROM audit_checkpoint");
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(
+        att_sqlite_prepare(att_sqlite_db(s), "DELETE FROM audit_checkpoint WHERE node = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, node));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
 }
 
-att_err att_sqlite_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65])
+att_err att_sqlite_audit_checkpoint_get(struct att_store *s, const char *node, int64_t *seq,
+                                        char hash[65])
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     bool done = false;
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT seq, hash FROM audit_checkpoint WHERE id = 1", &st));
+                                 "SELECT seq, hash FROM audit_checkpoint WHERE node = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, node));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
     ATT_GUARD(att_sqlite_col_i64(st, 0, seq));

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -31,7 +32,8 @@
 struct sqlite_store {
     struct att_store base; /* first, so a struct att_store * converts back */
     sqlite3 *db;
-    bool in_tx; /* a transaction's handle (sq_begin): shares db, holds its mutex */
+    bool in_tx;   /* a transaction's handle (sq_begin): shares db, holds its mutex */
+    bool is_lock; /* a cluster lock's handle (sq_lock): shares db */
 };
 
 sqlite3 *att_sqlite_db(struct att_store *s)
@@ -48,6 +50,10 @@ static void sq_close(struct att_store *s)
     struct sqlite_store *ss = (struct sqlite_store *)s;
     if (ss->in_tx) { /* a transaction closed without an end: roll it back */
         att_ignore_err(sq_rollback(s));
+        return;
+    }
+    if (ss->is_lock) {
+        free(ss);
         return;
     }
     (void)sqlite3_close_v2(ss->db);
@@ -163,6 +169,53 @@ static att_err sq_rollback(struct att_store *s)
     return tx_end(s, "ROLLBACK");
 }
 
+/* ---- many nodes: there is one ------------------------------------------------ */
+
+static att_err sq_changes_get(struct att_store *s, struct att_store_changes *out)
+{
+    static const char *const sql[ATT_TOPIC_COUNT] = {
+        "SELECT seq FROM store_changes WHERE topic = 'providers'",
+        "SELECT seq FROM store_changes WHERE topic = 'collateral'",
+    };
+    for (size_t i = 0; i < ATT_TOPIC_COUNT; i++) {
+        ATT_TRY(att_sqlite_query_i64(att_sqlite_db(s), sql[i], &out->seq[i]));
+    }
+    return ATT_OK;
+}
+
+/* No other node writes: nothing to be told, only the time to wait. */
+static att_err sq_changes_wait(struct att_store *s, int timeout_ms)
+{
+    (void)s;
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return ATT_ERR_TIMEOUT;
+}
+
+/* One node holds every cluster lock: a handle over the same connection, freed on unlock. */
+static att_err sq_lock(struct att_store *s, int64_t key, bool wait, struct att_store **out)
+{
+    (void)key;
+    (void)wait;
+    struct sqlite_store *ss = (struct sqlite_store *)s;
+    ATT_ENSURE(!ss->in_tx && !ss->is_lock, ATT_ERR_STATE);
+    struct sqlite_store *l = calloc(1, sizeof(*l));
+    ATT_ENSURE(l != NULL, ATT_ERR_NOMEM);
+    *l = *ss;
+    l->is_lock = true;
+    *out = &l->base;
+    return ATT_OK;
+}
+
+static void sq_unlock(struct att_store *lock)
+{
+    struct sqlite_store *l = (struct sqlite_store *)lock;
+    if (l->is_lock) {
+        free(l);
+    }
+}
+
 /* ---- the operation table ---------------------------------------------------- */
 
 static const struct att_store_ops sqlite_ops = {
@@ -227,6 +280,10 @@ static const struct att_store_ops sqlite_ops = {
     .collateral_put = att_sqlite_collateral_put,
     .collateral_get = att_sqlite_collateral_get,
     .collateral_delete_scope = att_sqlite_collateral_delete_scope,
+    .changes_get = sq_changes_get,
+    .changes_wait = sq_changes_wait,
+    .lock = sq_lock,
+    .unlock = sq_unlock,
     .collateral_list = att_sqlite_collateral_list,
 };
 

@@ -109,10 +109,11 @@ att_err att_sqlite_provider_set_policy_history_keep(struct att_store *s, const c
                                                     int64_t keep);
 att_err att_sqlite_provider_set_audit_fail_open(struct att_store *s, const char *name, bool on);
 att_err att_sqlite_provider_set_issuer(struct att_store *s, const char *name, const char *issuer);
-att_err att_sqlite_audit_checkpoint_put(struct att_store *s, int64_t seq, const char *hash,
-                                        const char *jws, int64_t now);
-att_err att_sqlite_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash[65]);
-att_err att_sqlite_audit_checkpoint_clear(struct att_store *s);
+att_err att_sqlite_audit_checkpoint_put(struct att_store *s, const char *node, int64_t seq,
+                                        const char *hash, const char *jws, int64_t now);
+att_err att_sqlite_audit_checkpoint_get(struct att_store *s, const char *node, int64_t *seq,
+                                        char hash[65]);
+att_err att_sqlite_audit_checkpoint_clear(struct att_store *s, const char *node);
 
 att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k);
 att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,

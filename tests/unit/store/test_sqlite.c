@@ -9,11 +9,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -697,6 +699,154 @@ static void test_busy_maps_pg(void **state)
     att_dek_rec_cleanup(&d);
 }
 
+/* ---- many nodes: the change feed and cluster locks (migration 13) -------------------- */
+
+/*
+ * On PostgreSQL every committed change of what nodes cache raises its topic's counter, and
+ * nothing else does (a principal's last use, a key's noted use); on SQLite they stay at 0.
+ */
+#define SHA256_OF_CRL                                                                              \
+    "861aaa0731bdaea1fa598d1750466ef6210c4a1cc1e39d3ea4f3ee4f1bc9e5a2" /* SHA-256 of "crl" */
+
+static void test_change_counters(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_store_changes c0, c1;
+    struct att_provider_rec p;
+    struct att_key_rec k;
+    struct att_collateral_rec r;
+    bool replaced = false;
+    EXPECT_OK(att_store_changes_get(f->s, &c0));
+    make_provider(&p, "feed", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    make_key(&k, "kid-feed", "feed", 5);
+    EXPECT_OK(att_store_key_insert(f->s, &k));
+    EXPECT_OK(att_store_changes_get(f->s, &c1));
+    int64_t step = store_fx_is_pg(f) ? 1 : 0;
+    assert_int_equal(c1.seq[ATT_TOPIC_PROVIDERS], c0.seq[ATT_TOPIC_PROVIDERS] + 2 * step);
+    assert_int_equal(c1.seq[ATT_TOPIC_COLLATERAL], c0.seq[ATT_TOPIC_COLLATERAL]);
+    /* Noted use changes nothing any node caches; activation does. */
+    EXPECT_OK(att_store_key_note_use(f->s, "feed", "kid-feed", 100, 60));
+    EXPECT_OK(att_store_changes_get(f->s, &c0));
+    assert_int_equal(c0.seq[ATT_TOPIC_PROVIDERS], c1.seq[ATT_TOPIC_PROVIDERS]);
+    EXPECT_OK(att_store_key_set_activate(f->s, "feed", "kid-feed", 7));
+    EXPECT_OK(att_store_changes_get(f->s, &c1));
+    assert_int_equal(c1.seq[ATT_TOPIC_PROVIDERS], c0.seq[ATT_TOPIC_PROVIDERS] + step);
+    /* A rolled-back change raises nothing. */
+    struct att_store *tx = NULL;
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    EXPECT_OK(att_store_provider_set_collateral_grace(tx, "feed", 60));
+    EXPECT_OK(att_store_rollback(tx));
+    EXPECT_OK(att_store_changes_get(f->s, &c0));
+    assert_int_equal(c0.seq[ATT_TOPIC_PROVIDERS], c1.seq[ATT_TOPIC_PROVIDERS]);
+    att_collateral_rec_init(&r);
+    snprintf(r.kind, sizeof(r.kind), "root_crl");
+    snprintf(r.source, sizeof(r.source), "import");
+    EXPECT_OK(att_buf_puts(&r.body, "crl"));
+    snprintf(r.sha256, sizeof(r.sha256), "%s", SHA256_OF_CRL);
+    r.issued = 1;
+    r.next_update = 2;
+    EXPECT_OK(att_store_collateral_put(f->s, &r, &replaced));
+    EXPECT_OK(att_store_changes_get(f->s, &c1));
+    /* An upsert fires both the insert and the update triggers: it grows, by one or two. */
+    assert_true(c1.seq[ATT_TOPIC_COLLATERAL] >= c0.seq[ATT_TOPIC_COLLATERAL] + step &&
+                c1.seq[ATT_TOPIC_COLLATERAL] <= c0.seq[ATT_TOPIC_COLLATERAL] + 2 * step);
+    att_collateral_rec_cleanup(&r);
+    att_key_rec_cleanup(&k);
+}
+
+struct waiter {
+    struct att_store *s;
+    att_err rc;
+};
+
+static void *wait_for_change(void *arg)
+{
+    struct waiter *w = arg;
+    w->rc = att_store_changes_wait(w->s, 10000);
+    return NULL;
+}
+
+/* A change committed elsewhere wakes a waiter at once (NOTIFY); no change is a timeout. */
+static void test_change_wait(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_provider_rec p;
+    EXPECT_ERR(att_store_changes_wait(f->s, 50), ATT_ERR_TIMEOUT);
+    if (!store_fx_is_pg(f)) {
+        return; /* SQLite: one node, nobody to be told about */
+    }
+    struct waiter w = {f->s, ATT_ERR_INTERNAL};
+    pthread_t t;
+    EXPECT_ERR(att_store_changes_wait(f->s, 50), ATT_ERR_TIMEOUT); /* it listens now */
+    assert_int_equal(pthread_create(&t, NULL, wait_for_change, &w), 0);
+    struct att_store *other = NULL;
+    EXPECT_OK(store_fx_open(f, &other)); /* another node */
+    make_provider(&p, "woken", false);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    EXPECT_OK(att_store_provider_insert(other, &p));
+    assert_int_equal(pthread_join(t, NULL), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    EXPECT_OK(w.rc);
+    assert_true(t1.tv_sec - t0.tv_sec < 5);
+    att_store_close(other);
+}
+
+/* A cluster lock is held by one node at a time, and lost with its connection. */
+static void test_cluster_lock(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_store *a = NULL, *b = NULL, *other = NULL;
+    EXPECT_OK(att_store_lock(f->s, ATT_LOCK_KEYS, false, &a));
+    EXPECT_OK(att_store_ping(a));
+    if (!store_fx_is_pg(f)) {
+        att_store_unlock(a);
+        return; /* one node holds every lock */
+    }
+    EXPECT_OK(store_fx_open(f, &other));
+    EXPECT_ERR(att_store_lock(other, ATT_LOCK_KEYS, false, &b), ATT_ERR_BUSY);
+    EXPECT_OK(att_store_lock(other, ATT_LOCK_BOOTSTRAP, false, &b)); /* another key */
+    att_store_unlock(b);
+    att_store_unlock(a);
+    EXPECT_OK(att_store_lock(other, ATT_LOCK_KEYS, false, &b));
+    EXPECT_ERR(att_store_lock(f->s, ATT_LOCK_KEYS, false, &a), ATT_ERR_BUSY);
+    /* The holder's connection ends (a node dies, a network cut): the lock is free again and
+     * the old holder finds out before acting on it. */
+    store_fx_raw_exec(f, "SELECT pg_terminate_backend(pid) FROM pg_locks"
+                         " WHERE locktype = 'advisory' AND granted");
+    assert_true(att_store_ping(b) != ATT_OK);
+    EXPECT_OK(att_store_lock(f->s, ATT_LOCK_KEYS, false, &a));
+    att_store_unlock(b);
+    att_store_unlock(a);
+    att_store_close(other);
+}
+
+/* Each node keeps its own audit trail, so each has its own newest checkpoint (migration 13). */
+static void test_checkpoints_per_node(void **state)
+{
+    struct store_fx *f = *state;
+    int64_t seq = 0;
+    char hash[65];
+    EXPECT_ERR(att_store_audit_checkpoint_get(f->s, "a", &seq, hash), ATT_ERR_NOT_FOUND);
+    EXPECT_OK(att_store_audit_checkpoint_put(f->s, "a", 10, SHA256_OF_CRL, "jws-a", 1));
+    EXPECT_OK(att_store_audit_checkpoint_put(f->s, "b", 3, SHA256_OF_CRL, "jws-b", 1));
+    EXPECT_OK(att_store_audit_checkpoint_put(f->s, "a", 11, SHA256_OF_CRL, "jws-a2", 2));
+    EXPECT_OK(att_store_audit_checkpoint_get(f->s, "a", &seq, hash));
+    assert_int_equal(seq, 11);
+    EXPECT_OK(att_store_audit_checkpoint_get(f->s, "b", &seq, hash));
+    assert_int_equal(seq, 3);
+    EXPECT_OK(att_store_audit_checkpoint_clear(f->s, "a"));
+    EXPECT_ERR(att_store_audit_checkpoint_get(f->s, "a", &seq, hash), ATT_ERR_NOT_FOUND);
+    EXPECT_OK(att_store_audit_checkpoint_get(f->s, "b", &seq, hash));
+    char longname[ATT_NODE_NAME_MAX + 2];
+    memset(longname, 'n', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    EXPECT_ERR(att_store_audit_checkpoint_put(f->s, longname, 1, SHA256_OF_CRL, "j", 1),
+               ATT_ERR_ARG);
+    EXPECT_ERR(att_store_audit_checkpoint_get(f->s, NULL, &seq, hash), ATT_ERR_ARG);
+}
+
 /* ---- policy settings, versions and requests (migration 7) ---------------------------- */
 
 static void test_provider_policy_settings(void **state)
@@ -904,6 +1054,10 @@ int main(void)
         T(test_transactions),
         T(test_busy_maps),
         T(test_provider_trust_anchors),
+        T(test_change_counters),
+        T(test_change_wait),
+        T(test_cluster_lock),
+        T(test_checkpoints_per_node),
     };
     const struct CMUnitTest tests_pg[] = {
         P(test_fresh_db_migrated),
@@ -922,6 +1076,10 @@ int main(void)
         P(test_transactions),
         P(test_busy_maps_pg),
         P(test_provider_trust_anchors),
+        P(test_change_counters),
+        P(test_change_wait),
+        P(test_cluster_lock),
+        P(test_checkpoints_per_node),
     };
 #undef T
 #undef P
