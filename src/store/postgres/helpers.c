@@ -81,8 +81,8 @@ static att_err map_sqlstate(const char *state)
     if (strncmp(state, "23", 2) == 0) {
         return ATT_ERR_STORE_CONSTRAINT;
     }
-    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-        strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0) {
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0 ||
+        strcmp(state, "57014") == 0) {
         return ATT_ERR_STORE_BUSY; /* serialization, deadlock, lock timeout, statement timeout */
     }
     if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
@@ -181,7 +181,7 @@ att_err att_pg_query_i64(struct att_store *s, const char *sql, const struct att_
     PGresult *res = NULL;
     att_err rc = att_pg_query(s, sql, a, &res);
     if (rc == ATT_OK) {
-        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND
+        rc = PQntuples(res) == 0  ? ATT_ERR_NOT_FOUND
              : PQntuples(res) > 1 ? ATT_ERR_STORE
                                   : att_pg_col_i64(res, 0, 0, out);
     }
@@ -240,6 +240,17 @@ att_err att_pg_col_blob(const PGresult *r, int row, int col, struct att_buf *b)
     int len = 0;
     const char *v = cell(r, row, col, OID_BYTEA, &len);
     ATT_ENSURE(v != NULL && len >= 0 && (size_t)len <= b->max, ATT_ERR_STORE);
+    att_buf_reset(b);
+    ATT_ENSURE(att_buf_put(b, v, (size_t)len) == ATT_OK, ATT_ERR_STORE);
+    return ATT_OK;
+}
+
+att_err att_pg_col_text_buf(const PGresult *r, int row, int col, struct att_buf *b)
+{
+    int len = 0;
+    const char *v = cell(r, row, col, OID_TEXT, &len);
+    ATT_ENSURE(v != NULL && len >= 0 && (size_t)len <= b->max, ATT_ERR_STORE);
+    ATT_ENSURE(memchr(v, 0, (size_t)len) == NULL, ATT_ERR_STORE);
     att_buf_reset(b);
     ATT_ENSURE(att_buf_put(b, v, (size_t)len) == ATT_OK, ATT_ERR_STORE);
     return ATT_OK;

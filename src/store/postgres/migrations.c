@@ -225,8 +225,8 @@ att_err att_pg_migrate(struct att_store *s)
             att_err rc = att_pg_atomic(s, apply_one, &m);
             if (rc != ATT_OK) {
                 att_log(ATT_LOG_ERROR, "store: migration failed", "version",
-                        json_integer(migrations[i].version), "error",
-                        json_string(att_err_name(rc)), NULL);
+                        json_integer(migrations[i].version), "error", json_string(att_err_name(rc)),
+                        NULL);
                 return rc == ATT_ERR_STORE_BUSY || rc == ATT_ERR_STORE_UNAVAILABLE
                            ? rc
                            : ATT_ERR_STORE_SCHEMA;

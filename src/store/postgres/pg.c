@@ -88,9 +88,9 @@ static att_err exec_plain(struct att_pg_lease *l, const char *sql)
     att_err rc = ATT_OK;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        rc = PQstatus(l->conn) != CONNECTION_OK ? ATT_ERR_STORE_UNAVAILABLE
+        rc = PQstatus(l->conn) != CONNECTION_OK             ? ATT_ERR_STORE_UNAVAILABLE
              : state != NULL && strcmp(state, "55P03") == 0 ? ATT_ERR_STORE_BUSY
-                                                             : ATT_ERR_STORE;
+                                                            : ATT_ERR_STORE;
         att_log(ATT_LOG_WARN, "store: postgresql command failed", "sqlstate",
                 json_string(state != NULL ? state : "none"), NULL);
     }
@@ -109,8 +109,12 @@ static void ignore_notice(void *arg, const char *message)
 static att_err connect_slot(struct pg_pool *p, struct att_pg_lease *l)
 {
     /* Our defaults first: keywords of the URL (expanded from dbname) override them. */
-    static const char *const keys[] = {"connect_timeout", "application_name", "keepalives_idle",
-                                       "keepalives_interval", "keepalives_count", "dbname",
+    static const char *const keys[] = {"connect_timeout",
+                                       "application_name",
+                                       "keepalives_idle",
+                                       "keepalives_interval",
+                                       "keepalives_count",
+                                       "dbname",
                                        NULL};
     const char *vals[] = {"5", "attestd", "30", "10", "3", p->conninfo, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
@@ -315,9 +319,8 @@ att_err att_pg_atomic(struct att_store *s, att_err (*fn)(struct att_store *tx, v
     att_err rc = exec_plain(ps->tx, sql);
     if (rc == ATT_OK) {
         rc = fn(s, arg);
-        snprintf(sql, sizeof(sql), rc == ATT_OK ? "RELEASE SAVEPOINT att_%d"
-                                                : "ROLLBACK TO SAVEPOINT att_%d",
-                 depth);
+        snprintf(sql, sizeof(sql),
+                 rc == ATT_OK ? "RELEASE SAVEPOINT att_%d" : "ROLLBACK TO SAVEPOINT att_%d", depth);
         att_err end = ps->tx->conn != NULL ? exec_plain(ps->tx, sql) : ATT_ERR_STORE_UNAVAILABLE;
         rc = rc == ATT_OK ? end : rc;
     }
@@ -383,6 +386,32 @@ static att_err pg_check(struct att_store *s)
     return ATT_OK;
 }
 
+/* In enum att_store_table's order, one statement: one snapshot sees every count. */
+_Static_assert(ATT_STORE_TABLES == 12, "a table was added: count it here and in sqlite/sqlite.c");
+
+static att_err pg_count(struct att_store *s, struct att_store_counts *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+    ATT_GUARD(att_pg_query(s,
+                           "SELECT (SELECT COUNT(*) FROM providers), (SELECT COUNT(*) FROM"
+                           " signing_keys), (SELECT COUNT(*) FROM data_keys), (SELECT COUNT(*)"
+                           " FROM auth_keys), (SELECT COUNT(*) FROM principals), (SELECT COUNT(*)"
+                           " FROM principal_secrets), (SELECT COUNT(*) FROM role_assignments),"
+                           " (SELECT COUNT(*) FROM policy_versions), (SELECT COUNT(*) FROM"
+                           " policy_requests), (SELECT COUNT(*) FROM policy_signers), (SELECT"
+                           " COUNT(*) FROM collateral), (SELECT COUNT(*) FROM audit_checkpoint)",
+                           NULL, &res));
+    ATT_CHECK(PQntuples(res) == 1, ATT_ERR_STORE);
+    for (int i = 0; i < ATT_STORE_TABLES; i++) {
+        ATT_GUARD(att_pg_col_i64(res, 0, i, &out->rows[i]));
+    }
+    rc = ATT_OK;
+out:
+    PQclear(res);
+    return rc;
+}
+
 static const struct att_store_ops pg_ops = {
     .name = "postgresql",
     .close = pg_close,
@@ -394,6 +423,7 @@ static const struct att_store_ops pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .count = pg_count,
 
     .provider_insert = att_pg_provider_insert,
     .provider_get = att_pg_provider_get,
@@ -408,6 +438,7 @@ static const struct att_store_ops pg_ops = {
     .audit_checkpoint_put = att_pg_audit_checkpoint_put,
     .audit_checkpoint_get = att_pg_audit_checkpoint_get,
     .audit_checkpoint_clear = att_pg_audit_checkpoint_clear,
+    .audit_checkpoint_read = att_pg_audit_checkpoint_read,
 
     .key_insert = att_pg_key_insert,
     .key_list = att_pg_key_list,
@@ -441,9 +472,13 @@ static const struct att_store_ops pg_ops = {
     .policy_version_append = att_pg_policy_version_append,
     .policy_version_get = att_pg_policy_version_get,
     .policy_version_list = att_pg_policy_version_list,
+    .policy_version_insert = att_pg_policy_version_insert,
+    .policy_version_scan = att_pg_policy_version_scan,
     .policy_request_claim = att_pg_policy_request_claim,
     .policy_request_get = att_pg_policy_request_get,
     .policy_request_forget = att_pg_policy_request_forget,
+    .policy_request_insert = att_pg_policy_request_insert,
+    .policy_request_list = att_pg_policy_request_list,
     .signer_insert = att_pg_signer_insert,
     .signer_delete = att_pg_signer_delete,
     .signer_list = att_pg_signer_list,
@@ -480,9 +515,10 @@ att_err att_store_url_check(const char *url, char *msg, size_t msg_len)
     }
     PQconninfoFree(opts);
     if (password) {
-        snprintf(msg, msg_len, "store: the URL holds a password; put it in a passfile "
-                               "(passfile=PATH in the URL, or PGPASSFILE) or use a client "
-                               "certificate (sslcert, sslkey)");
+        snprintf(msg, msg_len,
+                 "store: the URL holds a password; put it in a passfile "
+                 "(passfile=PATH in the URL, or PGPASSFILE) or use a client "
+                 "certificate (sslcert, sslkey)");
         return ATT_ERR_CONFIG;
     }
     return ATT_OK;
