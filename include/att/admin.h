@@ -354,6 +354,26 @@ int att_admin_restore(const char *path, const char *data_dir,
                       const char *kek_uri, const char *signing_keys_uri, char **json_out, char *err,
                       size_t err_len);
 
+/* ---- moving to PostgreSQL (docs/operations.md "Moving to PostgreSQL") ---- */
+
+/*
+ * Check store migrate's arguments before anything is opened: `from` is sqlite:PATH naming an
+ * existing regular file, `to` a postgresql:// URL without a password. 0; 2 with err naming a
+ * malformed argument (a usage error); 1 with err naming a missing or unusable source file.
+ */
+int att_admin_store_migrate_check(const char *from, const char *to, char *err, size_t err_len);
+/*
+ * Copy every record of the SQLite store `from` (sqlite:PATH) into the PostgreSQL database `to`,
+ * which must be empty: read inside one transaction on the source (a consistent snapshot; the
+ * source is never written) and written inside one on the target, so a failure leaves the
+ * target empty. Keys and data keys are copied sealed, as they are: attestd on the target needs
+ * the same key-encryption key. After the commit the target's rows are counted again and
+ * compared with the source's. The source is `a`'s own store when it is the same file. JSON:
+ * from, to, schema, rows, verified, kek_ids (of the data keys) and tables [{table, rows}].
+ */
+int att_admin_store_migrate(struct att_admin *a, const char *from, const char *to, char **json_out,
+                            char *err, size_t err_len);
+
 /* ---- command lines: attestctl's, run by attestctl or by attestd's admin socket ---- */
 
 struct att_admin_cli {

@@ -594,6 +594,29 @@ static int restore(struct cli_call *c)
     return cli_json(c, rc, json);
 }
 
+/* ---- moving the store (src/admin/migrate.c) ---- */
+
+/* The arguments are checked before the store is opened: a usage error records nothing, and a
+ * URL that holds a password never reaches the audit trail. */
+static int store_migrate(struct cli_call *c)
+{
+    const char *from = cli_opt(c, "--from");
+    const char *to = cli_opt(c, "--to");
+    if (from == NULL || to == NULL) {
+        return cli_usage(c, "needs --from sqlite:PATH and --to postgresql://...");
+    }
+    int rc = att_admin_store_migrate_check(from, to, c->err, sizeof(c->err));
+    if (rc == 2) {
+        return cli_usage(c, "%s", c->err);
+    }
+    if (rc != 0 || cli_store(c) == NULL) {
+        return cli_fail(c, c->err);
+    }
+    char *json = NULL;
+    rc = att_admin_store_migrate(c->a, from, to, &json, c->err, sizeof(c->err));
+    return cli_json(c, rc, json);
+}
+
 /* ---- the demo (src/admin/demo.c) ---- */
 
 static int demo(struct cli_call *c)
@@ -728,6 +751,16 @@ const struct cli_cmd att_cli_commands[] = {
      "key-encryption key and the new one. Then point kek_file (or kek_pkcs11) at the new one\n"
      "and restart attestd.",
      "", "--new-kek-file @FILE|--new-kek-pkcs11 URI", "kek.rotate", false, kek_rotate},
+    {"store migrate", "--from sqlite:PATH --to postgresql://USER@HOST/DB",
+     "copy an SQLite store's whole state into a new, empty PostgreSQL database",
+     "Stop attestd first: the copy is one consistent snapshot, and what attestd changes after\n"
+     "it is not copied. Every record is copied as it is (policy versions keep their numbers;\n"
+     "keys stay sealed), so attestd on the database needs the same key-encryption key and\n"
+     "data directory (its audit trail). One transaction: a failure leaves the database empty,\n"
+     "and one that is not empty is refused. The rows of every table are counted in both\n"
+     "afterwards. Then set store = URL in attestd.conf and start attestd. No password in the\n"
+     "URL: use a passfile (passfile=PATH in the URL, or PGPASSFILE).",
+     "", "--from SOURCE|--to URL", "store.migrate", false, store_migrate},
     {"principal create", "NAME [--secret-days N]",
      "a service principal; prints its client_id and client_secret once",
      "Secrets expire after N days (default 180; 0: never).", "NAME", "--secret-days N",

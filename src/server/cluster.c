@@ -53,8 +53,8 @@ static void *watch_main(void *arg)
         }
         if (rc != ATT_OK) {
             if (!reported) { /* once per outage: it is retried every period */
-                att_log(ATT_LOG_WARN, "cluster: cannot read the store's changes; retrying",
-                        "error", json_string(att_err_name(rc)), NULL);
+                att_log(ATT_LOG_WARN, "cluster: cannot read the store's changes; retrying", "error",
+                        json_string(att_err_name(rc)), NULL);
                 reported = true;
             }
             continue;
@@ -144,7 +144,8 @@ bool att_daemon_cluster_lead(struct att_store *store, int64_t key, struct att_st
     bool now = att_store_lead(store, key, held);
     if (now != before && strcmp(att_store_backend(store), "postgresql") == 0) {
         att_log(now ? ATT_LOG_INFO : ATT_LOG_WARN,
-                now ? "cluster: this node now leads a job" : "cluster: this node no longer leads a job",
+                now ? "cluster: this node now leads a job"
+                    : "cluster: this node no longer leads a job",
                 "job", json_string(job), "node", json_string(node), NULL);
     }
     return now;

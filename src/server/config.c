@@ -624,10 +624,10 @@ att_err att_config_finish(struct att_config *c, char *msg, size_t msg_len)
         ATT_TRY(derive_path(c->database, c->data_dir, "attestd.db", msg, msg_len));
     }
     if (!c->set_node_name && c->store[0] != '\0') { /* nodes share the store: tell them apart */
-        char host[256] = "";
-        (void)gethostname(host, sizeof(host) - 1);
-        int n = snprintf(c->node_name, sizeof(c->node_name), "%s:%s", host, c->data_dir);
-        if (n < 0 || (size_t)n >= sizeof(c->node_name) || !node_name_ok(c->node_name)) {
+        char name[sizeof(c->node_name)];
+        att_config_cluster_node_name(c, name, sizeof(name));
+        memcpy(c->node_name, name, sizeof(name));
+        if (!node_name_ok(c->node_name)) {
             snprintf(msg, msg_len, "node_name: set it (the host name and data_dir make no name)");
             return ATT_ERR_CONFIG;
         }
@@ -695,4 +695,18 @@ const char *att_config_store_where(const struct att_config *c)
 const char *att_config_store_label(const struct att_config *c)
 {
     return c->store[0] != '\0' ? "postgresql" : c->database;
+}
+
+void att_config_cluster_node_name(const struct att_config *c, char *out, size_t n)
+{
+    if (c->set_node_name) {
+        snprintf(out, n, "%s", c->node_name);
+        return;
+    }
+    char host[256] = "";
+    (void)gethostname(host, sizeof(host) - 1);
+    int len = snprintf(out, n, "%s:%s", host, c->data_dir);
+    if (len < 0 || (size_t)len >= n) {
+        out[0] = '\0';
+    }
 }

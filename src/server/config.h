@@ -154,6 +154,9 @@ att_err att_config_finish(struct att_config *c, char *msg, size_t msg_len) ATT_W
 
 /* Where the store is: the PostgreSQL URL of `store`, else the SQLite file of `database`. */
 const char *att_config_store_where(const struct att_config *c);
+/* This node's name among nodes sharing a store: node_name, else "<hostname>:<data_dir>" (what
+ * a node on PostgreSQL uses when node_name is not set). "" when that does not fit `n`. */
+void att_config_cluster_node_name(const struct att_config *c, char *out, size_t n);
 /* How messages name it: the SQLite path, or "postgresql" (the URL is never shown). */
 const char *att_config_store_label(const struct att_config *c);
 

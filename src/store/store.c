@@ -81,6 +81,33 @@ void att_collateral_rec_cleanup(struct att_collateral_rec *r)
     }
 }
 
+void att_audit_checkpoint_rec_init(struct att_audit_checkpoint_rec *r)
+{
+    memset(r, 0, sizeof(*r));
+    att_buf_init(&r->jws, ATT_STORE_CHECKPOINT_JWS_MAX);
+}
+
+void att_audit_checkpoint_rec_cleanup(struct att_audit_checkpoint_rec *r)
+{
+    if (r != NULL) {
+        att_buf_cleanup(&r->jws);
+    }
+}
+
+/* ---- tables ---------------------------------------------------------------- */
+
+/* In enum att_store_table's order: the names both backends count by (and the schema has). */
+static const char *const table_names[ATT_STORE_TABLES] = {
+    "providers",       "signing_keys",      "data_keys",        "auth_keys",
+    "principals",      "principal_secrets", "role_assignments", "policy_versions",
+    "policy_requests", "policy_signers",    "collateral",       "audit_checkpoint",
+};
+
+const char *att_store_table_name(enum att_store_table t)
+{
+    return (int)t >= 0 && t < ATT_STORE_TABLES ? table_names[t] : "";
+}
+
 /* ---- argument checks ----------------------------------------------------- */
 
 #define FIELD_OK(arr) (strnlen((arr), sizeof(arr)) < sizeof(arr))
@@ -226,6 +253,16 @@ att_err att_store_rollback(struct att_store *tx)
     return tx->ops->rollback(tx);
 }
 
+att_err att_store_count(struct att_store *s, struct att_store_counts *out)
+{
+    ATT_ENSURE(HAS_OP(s, count) && out != NULL, ATT_ERR_ARG);
+    struct att_store_counts n;
+    memset(&n, 0, sizeof(n));
+    ATT_TRY(s->ops->count(s, &n));
+    *out = n;
+    return ATT_OK;
+}
+
 att_err att_store_open(const char *where, struct att_store **out)
 {
     ATT_ENSURE(where != NULL && out != NULL, ATT_ERR_ARG);
@@ -329,6 +366,14 @@ att_err att_store_audit_checkpoint_get(struct att_store *s, const char *node, in
                    seq != NULL && hash != NULL,
                ATT_ERR_ARG);
     return s->ops->audit_checkpoint_get(s, node, seq, hash);
+}
+
+att_err att_store_audit_checkpoint_read(struct att_store *s, const char *node,
+                                        struct att_audit_checkpoint_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, audit_checkpoint_read) && fits(node, ATT_NODE_NAME_MAX + 1) && out != NULL,
+               ATT_ERR_ARG);
+    return s->ops->audit_checkpoint_read(s, node, out);
 }
 
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k)
@@ -555,6 +600,22 @@ att_err att_store_policy_version_list(struct att_store *s, const char *provider,
     return s->ops->policy_version_list(s, provider, type, after, limit, cb, arg);
 }
 
+/* A copied version keeps its number, which counts from 1 (store.h). */
+att_err att_store_policy_version_insert(struct att_store *s, const struct att_policy_version_rec *v)
+{
+    ATT_ENSURE(HAS_OP(s, policy_version_insert) && version_ok(v) && v->version >= 1 &&
+                   v->rollback_of >= 0,
+               ATT_ERR_ARG);
+    return s->ops->policy_version_insert(s, v);
+}
+
+att_err att_store_policy_version_scan(struct att_store *s, att_store_policy_version_cb cb,
+                                      void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, policy_version_scan) && cb != NULL, ATT_ERR_ARG);
+    return s->ops->policy_version_scan(s, cb, arg);
+}
+
 att_err att_store_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
                                        int64_t now)
 {
@@ -578,6 +639,19 @@ att_err att_store_policy_request_forget(struct att_store *s, const char *provide
                    digest != NULL,
                ATT_ERR_ARG);
     return s->ops->policy_request_forget(s, provider, scope, digest);
+}
+
+att_err att_store_policy_request_insert(struct att_store *s, const struct att_policy_request_rec *r)
+{
+    ATT_ENSURE(HAS_OP(s, policy_request_insert) && request_ok(r) && r->version >= 0, ATT_ERR_ARG);
+    return s->ops->policy_request_insert(s, r);
+}
+
+att_err att_store_policy_request_list(struct att_store *s, att_store_policy_request_cb cb,
+                                      void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, policy_request_list) && cb != NULL, ATT_ERR_ARG);
+    return s->ops->policy_request_list(s, cb, arg);
 }
 
 att_err att_store_signer_insert(struct att_store *s, const struct att_signer_rec *r)

@@ -215,12 +215,48 @@ struct att_store_changes {
     int64_t seq[ATT_TOPIC_COUNT]; /* grows with every committed change of the topic */
 };
 
+/* A node's newest audit checkpoint as stored (migration 9, by node since 13). */
+#define ATT_STORE_CHECKPOINT_JWS_MAX ((size_t)64 << 10)
+struct att_audit_checkpoint_rec {
+    int64_t seq;
+    char hash[65];      /* hex SHA-256 of the record it covers */
+    struct att_buf jws; /* the signed checkpoint, compact JWS text (no NUL) */
+    int64_t created_at;
+};
+
+/*
+ * The tables of the schema, each holding one kind of record; att_store_count counts the rows
+ * of each. Every table the migrations make is here (a unit test compares them with the schema),
+ * so a copy between stores that copies each of these copies everything.
+ */
+enum att_store_table {
+    ATT_TABLE_PROVIDERS,
+    ATT_TABLE_SIGNING_KEYS,
+    ATT_TABLE_DATA_KEYS,
+    ATT_TABLE_AUTH_KEYS,
+    ATT_TABLE_PRINCIPALS,
+    ATT_TABLE_PRINCIPAL_SECRETS,
+    ATT_TABLE_ROLE_ASSIGNMENTS,
+    ATT_TABLE_POLICY_VERSIONS,
+    ATT_TABLE_POLICY_REQUESTS,
+    ATT_TABLE_POLICY_SIGNERS,
+    ATT_TABLE_COLLATERAL,
+    ATT_TABLE_AUDIT_CHECKPOINT,
+    ATT_STORE_TABLES /* how many */
+};
+struct att_store_counts {
+    int64_t rows[ATT_STORE_TABLES]; /* indexed by enum att_store_table */
+};
+/* The table's name in the schema ("providers", ...); "" for a value out of range. */
+const char *att_store_table_name(enum att_store_table t);
+
 typedef att_err (*att_store_principal_cb)(const struct att_principal_rec *p, void *arg);
 typedef att_err (*att_store_secret_cb)(const struct att_secret_rec *s, void *arg);
 typedef att_err (*att_store_role_cb)(const struct att_role_rec *r, void *arg);
 typedef att_err (*att_store_policy_version_cb)(const struct att_policy_version_rec *v, void *arg);
 typedef att_err (*att_store_signer_cb)(const struct att_signer_rec *r, void *arg);
 typedef att_err (*att_store_collateral_cb)(const struct att_collateral_rec *r, void *arg);
+typedef att_err (*att_store_policy_request_cb)(const struct att_policy_request_rec *r, void *arg);
 
 void att_policy_version_rec_init(struct att_policy_version_rec *v);
 void att_policy_version_rec_cleanup(struct att_policy_version_rec *v);
@@ -235,6 +271,10 @@ void att_dek_rec_cleanup(struct att_dek_rec *d);
 void att_collateral_rec_init(struct att_collateral_rec *r);
 /* Accepts NULL. */
 void att_collateral_rec_cleanup(struct att_collateral_rec *r);
+/* The JWS buffer capped at ATT_STORE_CHECKPOINT_JWS_MAX. */
+void att_audit_checkpoint_rec_init(struct att_audit_checkpoint_rec *r);
+/* Accepts NULL. */
+void att_audit_checkpoint_rec_cleanup(struct att_audit_checkpoint_rec *r);
 
 /* Iteration callbacks: return ATT_OK to go on, anything else stops and is returned. */
 typedef att_err (*att_store_provider_cb)(const struct att_provider_rec *p, void *arg);
@@ -254,6 +294,7 @@ struct att_store_ops {
     att_err (*begin)(struct att_store *s, struct att_store **tx);
     att_err (*commit)(struct att_store *s);
     att_err (*rollback)(struct att_store *s);
+    att_err (*count)(struct att_store *s, struct att_store_counts *out);
 
     att_err (*provider_insert)(struct att_store *s, const struct att_provider_rec *p);
     att_err (*provider_get)(struct att_store *s, const char *name, struct att_provider_rec *out);
@@ -272,6 +313,8 @@ struct att_store_ops {
     att_err (*audit_checkpoint_get)(struct att_store *s, const char *node, int64_t *seq,
                                     char hash[65]);
     att_err (*audit_checkpoint_clear)(struct att_store *s, const char *node);
+    att_err (*audit_checkpoint_read)(struct att_store *s, const char *node,
+                                     struct att_audit_checkpoint_rec *out);
 
     att_err (*key_insert)(struct att_store *s, const struct att_key_rec *k);
     att_err (*key_list)(struct att_store *s, const char *provider, att_store_key_cb cb, void *arg);
@@ -319,12 +362,16 @@ struct att_store_ops {
     att_err (*policy_version_list)(struct att_store *s, const char *provider, const char *type,
                                    int64_t after, int64_t limit, att_store_policy_version_cb cb,
                                    void *arg);
+    att_err (*policy_version_insert)(struct att_store *s, const struct att_policy_version_rec *v);
+    att_err (*policy_version_scan)(struct att_store *s, att_store_policy_version_cb cb, void *arg);
     att_err (*policy_request_claim)(struct att_store *s, const struct att_policy_request_rec *r,
                                     int64_t now);
     att_err (*policy_request_get)(struct att_store *s, const char *provider, const char *scope,
                                   const char *digest, struct att_policy_request_rec *out);
     att_err (*policy_request_forget)(struct att_store *s, const char *provider, const char *scope,
                                      const char *digest);
+    att_err (*policy_request_insert)(struct att_store *s, const struct att_policy_request_rec *r);
+    att_err (*policy_request_list)(struct att_store *s, att_store_policy_request_cb cb, void *arg);
     att_err (*signer_insert)(struct att_store *s, const struct att_signer_rec *r);
     att_err (*signer_delete)(struct att_store *s, const char *provider, const char *sha256);
     att_err (*signer_list)(struct att_store *s, const char *provider, att_store_signer_cb cb,
@@ -369,6 +416,16 @@ att_err att_store_sqlite_check_image(const uint8_t *image, size_t len,
 
 /* Open (creating if needed) the SQLite store at `path` and run pending migrations. */
 att_err att_store_open_sqlite(const char *path, struct att_store **out) ATT_WUR;
+/*
+ * Open the SQLite store at `path` to read it (the source of a copy to another store): the file
+ * must exist (ATT_ERR_NOT_FOUND; never created) and is checked private to us as
+ * att_store_open_sqlite checks it, but no migration runs: ATT_ERR_STORE_SCHEMA unless its
+ * schema is this program's (*schema, which may be NULL, gets its version whenever it could be
+ * read; 0 for an SQLite file that is no attestd store), ATT_ERR_STORE for a file that is not
+ * an SQLite database.
+ */
+att_err att_store_open_sqlite_existing(const char *path, struct att_store **out,
+                                       int *schema) ATT_WUR;
 /*
  * Open the PostgreSQL store at `url` (postgresql://... or postgres://..., libpq's URI form,
  * TLS settings included) and run pending migrations. The URL is never logged. Connections are
@@ -418,6 +475,11 @@ att_err att_store_check(struct att_store *s) ATT_WUR;
 att_err att_store_begin(struct att_store *s, struct att_store **tx) ATT_WUR;
 att_err att_store_commit(struct att_store *tx) ATT_WUR;
 att_err att_store_rollback(struct att_store *tx);
+/*
+ * The rows of every table (enum att_store_table) into *out, read by one statement, so inside a
+ * transaction they are the transaction's and outside it one moment's.
+ */
+att_err att_store_count(struct att_store *s, struct att_store_counts *out) ATT_WUR;
 
 /* ATT_ERR_EXISTS when the name is taken. */
 att_err att_store_provider_insert(struct att_store *s, const struct att_provider_rec *p) ATT_WUR;
@@ -467,6 +529,13 @@ att_err att_store_audit_checkpoint_get(struct att_store *s, const char *node, in
 /* Forget the node's newest checkpoint (attestctl audit acknowledge-loss, after records were
  * lost). */
 att_err att_store_audit_checkpoint_clear(struct att_store *s, const char *node) ATT_WUR;
+/*
+ * The node's newest checkpoint whole, its JWS and time included, into `out` (initialised by
+ * the caller; written only on success): what att_store_audit_checkpoint_put needs to keep the
+ * same checkpoint in another store. ATT_ERR_NOT_FOUND before the node's first checkpoint.
+ */
+att_err att_store_audit_checkpoint_read(struct att_store *s, const char *node,
+                                        struct att_audit_checkpoint_rec *out) ATT_WUR;
 
 att_err att_store_key_insert(struct att_store *s, const struct att_key_rec *k) ATT_WUR;
 /* Keys of one provider in the order they sign: by activate_at, then oldest first. */
@@ -564,6 +633,18 @@ att_err att_store_policy_version_list(struct att_store *s, const char *provider,
                                       int64_t after, int64_t limit, att_store_policy_version_cb cb,
                                       void *arg) ATT_WUR;
 /*
+ * Store version `v` exactly as given, its number and id included, with no retention pruning:
+ * copying a history into another store (store migrate), where numbers must stay the ones
+ * tokens, audit records and rollback_of name. Not for policy changes (they append).
+ * ATT_ERR_EXISTS when v->id or (provider, type, version) is taken; ATT_ERR_STORE_CONSTRAINT
+ * when the provider is absent; ATT_ERR_ARG for a version below 1.
+ */
+att_err att_store_policy_version_insert(struct att_store *s,
+                                        const struct att_policy_version_rec *v) ATT_WUR;
+/* Every version of every provider and type: by provider, then type, then version. */
+att_err att_store_policy_version_scan(struct att_store *s, att_store_policy_version_cb cb,
+                                      void *arg) ATT_WUR;
+/*
  * Record a bound request that changes no policy version (a signer change): ATT_ERR_TOKEN_REPLAY
  * when it was recorded before. Records whose expires_at passed `now` are pruned first.
  */
@@ -576,6 +657,16 @@ att_err att_store_policy_request_get(struct att_store *s, const char *provider, 
 /* Drop a record (a claimed request whose change then failed). ATT_ERR_NOT_FOUND when none. */
 att_err att_store_policy_request_forget(struct att_store *s, const char *provider,
                                         const char *scope, const char *digest) ATT_WUR;
+/*
+ * Store record `r` exactly as given (expired or not, bound or not, its version as it is),
+ * pruning nothing: copying the records into another store. ATT_ERR_EXISTS when (provider,
+ * scope, digest) is recorded already; ATT_ERR_STORE_CONSTRAINT when the provider is absent.
+ */
+att_err att_store_policy_request_insert(struct att_store *s,
+                                        const struct att_policy_request_rec *r) ATT_WUR;
+/* Every record: by provider, then scope, then digest. */
+att_err att_store_policy_request_list(struct att_store *s, att_store_policy_request_cb cb,
+                                      void *arg) ATT_WUR;
 /* ATT_ERR_EXISTS when the provider has this certificate already. */
 att_err att_store_signer_insert(struct att_store *s, const struct att_signer_rec *r) ATT_WUR;
 /* ATT_ERR_NOT_FOUND when absent; ATT_ERR_STATE when it is the provider's last signer. */

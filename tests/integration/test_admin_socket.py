@@ -202,7 +202,10 @@ class AdminSocketTest(unittest.TestCase):
                      ("verify", "sgx", "--quote", target),
                      ("kek", "rotate", "--new-kek-pkcs11",
                       "pkcs11:object=x?module-path=" + os.path.join(tmp, "evil.so")),
-                     ("restore", target, "--data-dir", tmp, "--kek-file", target)):
+                     ("restore", target, "--data-dir", tmp, "--kek-file", target),
+                     # it would read a file and reach a database with attestd's rights
+                     ("store", "migrate", "--from", "sqlite:" + target, "--to",
+                      "postgresql://attestd@127.0.0.1/x")):
             with self.subTest(args=args):
                 s = self.connect()
                 s.sendall(request(*args))

@@ -245,6 +245,17 @@ att_err att_pg_col_blob(const PGresult *r, int row, int col, struct att_buf *b)
     return ATT_OK;
 }
 
+att_err att_pg_col_text_buf(const PGresult *r, int row, int col, struct att_buf *b)
+{
+    int len = 0;
+    const char *v = cell(r, row, col, OID_TEXT, &len);
+    ATT_ENSURE(v != NULL && len >= 0 && (size_t)len <= b->max, ATT_ERR_STORE);
+    ATT_ENSURE(memchr(v, 0, (size_t)len) == NULL, ATT_ERR_STORE);
+    att_buf_reset(b);
+    ATT_ENSURE(att_buf_put(b, v, (size_t)len) == ATT_OK, ATT_ERR_STORE);
+    return ATT_OK;
+}
+
 att_err att_pg_row(const PGresult *r, int row, const struct att_pg_col *cols, size_t n, void *rec)
 {
     unsigned char *base = rec;

@@ -539,6 +539,32 @@ static att_err pg_check(struct att_store *s)
     return ATT_OK;
 }
 
+/* In enum att_store_table's order, one statement: one snapshot sees every count. */
+_Static_assert(ATT_STORE_TABLES == 12, "a table was added: count it here and in sqlite/sqlite.c");
+
+static att_err pg_count(struct att_store *s, struct att_store_counts *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+    ATT_GUARD(att_pg_query(s,
+                           "SELECT (SELECT COUNT(*) FROM providers), (SELECT COUNT(*) FROM"
+                           " signing_keys), (SELECT COUNT(*) FROM data_keys), (SELECT COUNT(*)"
+                           " FROM auth_keys), (SELECT COUNT(*) FROM principals), (SELECT COUNT(*)"
+                           " FROM principal_secrets), (SELECT COUNT(*) FROM role_assignments),"
+                           " (SELECT COUNT(*) FROM policy_versions), (SELECT COUNT(*) FROM"
+                           " policy_requests), (SELECT COUNT(*) FROM policy_signers), (SELECT"
+                           " COUNT(*) FROM collateral), (SELECT COUNT(*) FROM audit_checkpoint)",
+                           NULL, &res));
+    ATT_CHECK(PQntuples(res) == 1, ATT_ERR_STORE);
+    for (int i = 0; i < ATT_STORE_TABLES; i++) {
+        ATT_GUARD(att_pg_col_i64(res, 0, i, &out->rows[i]));
+    }
+    rc = ATT_OK;
+out:
+    PQclear(res);
+    return rc;
+}
+
 static const struct att_store_ops pg_ops = {
     .name = "postgresql",
     .close = pg_close,
@@ -550,6 +576,7 @@ static const struct att_store_ops pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .count = pg_count,
 
     .provider_insert = att_pg_provider_insert,
     .provider_get = att_pg_provider_get,
@@ -564,6 +591,7 @@ static const struct att_store_ops pg_ops = {
     .audit_checkpoint_put = att_pg_audit_checkpoint_put,
     .audit_checkpoint_get = att_pg_audit_checkpoint_get,
     .audit_checkpoint_clear = att_pg_audit_checkpoint_clear,
+    .audit_checkpoint_read = att_pg_audit_checkpoint_read,
 
     .key_insert = att_pg_key_insert,
     .key_list = att_pg_key_list,
@@ -597,9 +625,13 @@ static const struct att_store_ops pg_ops = {
     .policy_version_append = att_pg_policy_version_append,
     .policy_version_get = att_pg_policy_version_get,
     .policy_version_list = att_pg_policy_version_list,
+    .policy_version_insert = att_pg_policy_version_insert,
+    .policy_version_scan = att_pg_policy_version_scan,
     .policy_request_claim = att_pg_policy_request_claim,
     .policy_request_get = att_pg_policy_request_get,
     .policy_request_forget = att_pg_policy_request_forget,
+    .policy_request_insert = att_pg_policy_request_insert,
+    .policy_request_list = att_pg_policy_request_list,
     .signer_insert = att_pg_signer_insert,
     .signer_delete = att_pg_signer_delete,
     .signer_list = att_pg_signer_list,

@@ -77,6 +77,9 @@ att_err att_pg_col_i64(const PGresult *r, int row, int col, int64_t *out) ATT_WU
 att_err att_pg_col_bool(const PGresult *r, int row, int col, bool *out) ATT_WUR; /* 0 or 1 */
 /* Replaces b's content (over b's cap is ATT_ERR_STORE). */
 att_err att_pg_col_blob(const PGresult *r, int row, int col, struct att_buf *b) ATT_WUR;
+/* A text column into b (its content replaced; without a NUL): over b's cap, or holding a NUL,
+ * is ATT_ERR_STORE. */
+att_err att_pg_col_text_buf(const PGresult *r, int row, int col, struct att_buf *b) ATT_WUR;
 
 /*
  * The row mapper: a record type's columns described once, in SELECT order, read into a record
@@ -158,6 +161,8 @@ att_err att_pg_audit_checkpoint_put(struct att_store *s, const char *node, int64
 att_err att_pg_audit_checkpoint_get(struct att_store *s, const char *node, int64_t *seq,
                                     char hash[65]);
 att_err att_pg_audit_checkpoint_clear(struct att_store *s, const char *node);
+att_err att_pg_audit_checkpoint_read(struct att_store *s, const char *node,
+                                     struct att_audit_checkpoint_rec *out);
 
 att_err att_pg_key_insert(struct att_store *s, const struct att_key_rec *k);
 att_err att_pg_key_list(struct att_store *s, const char *provider, att_store_key_cb cb, void *arg);
@@ -204,6 +209,10 @@ att_err att_pg_policy_version_get(struct att_store *s, const char *provider, con
 att_err att_pg_policy_version_list(struct att_store *s, const char *provider, const char *type,
                                    int64_t after, int64_t limit, att_store_policy_version_cb cb,
                                    void *arg);
+att_err att_pg_policy_version_insert(struct att_store *s, const struct att_policy_version_rec *v);
+att_err att_pg_policy_version_scan(struct att_store *s, att_store_policy_version_cb cb, void *arg);
+att_err att_pg_policy_request_insert(struct att_store *s, const struct att_policy_request_rec *r);
+att_err att_pg_policy_request_list(struct att_store *s, att_store_policy_request_cb cb, void *arg);
 att_err att_pg_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
                                     int64_t now);
 att_err att_pg_policy_request_get(struct att_store *s, const char *provider, const char *scope,

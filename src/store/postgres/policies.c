@@ -244,6 +244,55 @@ out:
     return rc;
 }
 
+/*
+ * A version as given, its number included (store.h: copies between stores). No advisory lock:
+ * the number is not taken from the others, and UNIQUE(provider, type, version) refuses a
+ * duplicate.
+ */
+att_err att_pg_policy_version_insert(struct att_store *s, const struct att_policy_version_rec *v)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, v->id);
+    att_pg_text(&a, v->provider);
+    att_pg_text(&a, v->type);
+    att_pg_i64(&a, v->version);
+    att_pg_text(&a, v->action);
+    att_pg_blob(&a, v->sealed_jws.data, v->sealed_jws.len);
+    att_pg_text(&a, v->policy_hash);
+    att_pg_text(&a, v->signer_sha256);
+    att_pg_text(&a, v->principal);
+    att_pg_text(&a, v->principal_name);
+    att_pg_text(&a, v->source);
+    att_pg_i64(&a, v->created_at);
+    att_pg_i64(&a, v->rollback_of);
+    return att_pg_run(s,
+                      "INSERT INTO policy_versions(" VERSION_COLS ")"
+                      " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                      &a, NULL);
+}
+
+/* Names sort byte-wise (COLLATE "C"), as SQLite's BINARY collation does. */
+att_err att_pg_policy_version_scan(struct att_store *s, att_store_policy_version_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+    struct att_policy_version_rec v;
+    att_policy_version_rec_init(&v);
+    ATT_GUARD(att_pg_query(s,
+                           "SELECT " VERSION_COLS " FROM policy_versions"
+                           " ORDER BY provider COLLATE \"C\", type COLLATE \"C\", version",
+                           NULL, &res));
+    for (int i = 0; i < PQntuples(res); i++) {
+        ATT_GUARD(att_pg_row(res, i, PG_COLS(version_cols), &v));
+        ATT_GUARD(cb(&v, arg));
+    }
+    rc = ATT_OK;
+out:
+    att_policy_version_rec_cleanup(&v);
+    PQclear(res);
+    return rc;
+}
+
 /* ---- policy requests (migration 7) ----------------------------------------------------- */
 
 /*
@@ -303,6 +352,43 @@ att_err att_pg_policy_request_forget(struct att_store *s, const char *provider, 
         &changes));
     ATT_ENSURE(changes > 0, ATT_ERR_NOT_FOUND);
     return ATT_OK;
+}
+
+/* A record as given: no pruning, and a conflict is an error whatever the kind (store.h). */
+att_err att_pg_policy_request_insert(struct att_store *s, const struct att_policy_request_rec *r)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, r->provider);
+    att_pg_text(&a, r->scope);
+    att_pg_text(&a, r->digest);
+    att_pg_i64(&a, r->expires_at);
+    att_pg_i64(&a, r->version);
+    return att_pg_run(s,
+                      "INSERT INTO policy_requests(provider, scope, digest, expires_at, version)"
+                      " VALUES($1, $2, $3, $4, $5)",
+                      &a, NULL);
+}
+
+att_err att_pg_policy_request_list(struct att_store *s, att_store_policy_request_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+    ATT_GUARD(att_pg_query(s,
+                           "SELECT provider, scope, digest, expires_at, version"
+                           " FROM policy_requests"
+                           " ORDER BY provider COLLATE \"C\", scope COLLATE \"C\","
+                           " digest COLLATE \"C\"",
+                           NULL, &res));
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct att_policy_request_rec r;
+        memset(&r, 0, sizeof(r));
+        ATT_GUARD(att_pg_row(res, i, PG_COLS(request_cols), &r));
+        ATT_GUARD(cb(&r, arg));
+    }
+    rc = ATT_OK;
+out:
+    PQclear(res);
+    return rc;
 }
 
 /* ---- policy signers --------------------------------------------------------------------- */

@@ -196,6 +196,33 @@ att_err att_pg_audit_checkpoint_get(struct att_store *s, const char *node, int64
     return rc;
 }
 
+/* Read into a record of our own and moved into *out only when whole (its old buffer released). */
+att_err att_pg_audit_checkpoint_read(struct att_store *s, const char *node,
+                                     struct att_audit_checkpoint_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+    struct att_audit_checkpoint_rec r;
+    struct att_pg_args a = {0};
+    att_pg_text(&a, node);
+    att_audit_checkpoint_rec_init(&r);
+    ATT_GUARD(att_pg_query(
+        s, "SELECT seq, hash, jws, created_at FROM audit_checkpoint WHERE node = $1", &a, &res));
+    ATT_CHECK(PQntuples(res) > 0, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(att_pg_col_i64(res, 0, 0, &r.seq));
+    ATT_GUARD(att_pg_col_text(res, 0, 1, r.hash, sizeof(r.hash)));
+    ATT_GUARD(att_pg_col_text_buf(res, 0, 2, &r.jws));
+    ATT_GUARD(att_pg_col_i64(res, 0, 3, &r.created_at));
+    att_audit_checkpoint_rec_cleanup(out);
+    *out = r;
+    att_audit_checkpoint_rec_init(&r); /* ownership moved */
+    rc = ATT_OK;
+out:
+    att_audit_checkpoint_rec_cleanup(&r);
+    PQclear(res);
+    return rc;
+}
+
 /* ---- signing keys ---------------------------------------------------------- */
 
 #define KEY_COLS                                                                                   \

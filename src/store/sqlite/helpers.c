@@ -128,6 +128,18 @@ att_err att_sqlite_col_blob(sqlite3_stmt *st, int i, struct att_buf *b)
     return ATT_OK;
 }
 
+att_err att_sqlite_col_text_buf(sqlite3_stmt *st, int i, struct att_buf *b)
+{
+    ATT_ENSURE(sqlite3_column_type(st, i) == SQLITE_TEXT, ATT_ERR_STORE);
+    const unsigned char *p = sqlite3_column_text(st, i); /* before _bytes, as documented */
+    int n = sqlite3_column_bytes(st, i);
+    ATT_ENSURE(p != NULL && n >= 0 && (size_t)n <= b->max, ATT_ERR_STORE);
+    ATT_ENSURE(memchr(p, 0, (size_t)n) == NULL, ATT_ERR_STORE);
+    att_buf_reset(b);
+    ATT_ENSURE(att_buf_put(b, p, (size_t)n) == ATT_OK, ATT_ERR_STORE);
+    return ATT_OK;
+}
+
 att_err att_sqlite_col_i64(sqlite3_stmt *st, int i, int64_t *out)
 {
     ATT_ENSURE(sqlite3_column_type(st, i) == SQLITE_INTEGER, ATT_ERR_STORE);

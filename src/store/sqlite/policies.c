@@ -247,7 +247,77 @@ out:
     return rc;
 }
 
+/* A version as given, its number included (store.h: copies between stores). */
+att_err att_sqlite_policy_version_insert(struct att_store *s,
+                                         const struct att_policy_version_rec *v)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = att_sqlite_db(s);
+    ATT_GUARD(att_sqlite_prepare(db,
+                                 "INSERT INTO policy_versions(" VERSION_COLS ")"
+                                 " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, v->id));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, v->provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, v->type));
+    ATT_GUARD(att_sqlite_bind_i64(st, 4, v->version));
+    ATT_GUARD(att_sqlite_bind_text(st, 5, v->action));
+    ATT_GUARD(att_sqlite_bind_blob(st, 6, v->sealed_jws.data, v->sealed_jws.len));
+    ATT_GUARD(att_sqlite_bind_text(st, 7, v->policy_hash));
+    ATT_GUARD(att_sqlite_bind_text(st, 8, v->signer_sha256));
+    ATT_GUARD(att_sqlite_bind_text(st, 9, v->principal));
+    ATT_GUARD(att_sqlite_bind_text(st, 10, v->principal_name));
+    ATT_GUARD(att_sqlite_bind_text(st, 11, v->source));
+    ATT_GUARD(att_sqlite_bind_i64(st, 12, v->created_at));
+    ATT_GUARD(att_sqlite_bind_i64(st, 13, v->rollback_of));
+    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_policy_version_scan(struct att_store *s, att_store_policy_version_cb cb,
+                                       void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    struct att_policy_version_rec v;
+    att_policy_version_rec_init(&v);
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " VERSION_COLS " FROM policy_versions"
+                                 " ORDER BY provider, type, version",
+                                 &st));
+    for (;;) {
+        ATT_GUARD(att_sqlite_step_row(st, &done));
+        if (done) {
+            break;
+        }
+        ATT_GUARD(read_version(st, &v));
+        ATT_GUARD(cb(&v, arg));
+    }
+    rc = ATT_OK;
+out:
+    att_policy_version_rec_cleanup(&v);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* ---- policy requests (migration 7) ----------------------------------------------------- */
+
+#define REQUEST_COLS "provider, scope, digest, expires_at, version"
+
+static att_err read_request(sqlite3_stmt *st, struct att_policy_request_rec *r)
+{
+    ATT_TRY(att_sqlite_col_text(st, 0, r->provider, sizeof(r->provider)));
+    ATT_TRY(att_sqlite_col_text(st, 1, r->scope, sizeof(r->scope)));
+    ATT_TRY(att_sqlite_col_text(st, 2, r->digest, sizeof(r->digest)));
+    ATT_TRY(att_sqlite_col_i64(st, 3, &r->expires_at));
+    ATT_TRY(att_sqlite_col_i64(st, 4, &r->version));
+    return ATT_OK;
+}
 
 att_err att_sqlite_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
                                         int64_t now)
@@ -266,8 +336,7 @@ att_err att_sqlite_policy_request_get(struct att_store *s, const char *provider,
     struct att_policy_request_rec r;
     memset(&r, 0, sizeof(r));
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT provider, scope, digest, expires_at, version"
-                                 " FROM policy_requests"
+                                 "SELECT " REQUEST_COLS " FROM policy_requests"
                                  " WHERE provider = ?1 AND scope = ?2 AND digest = ?3",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
@@ -275,11 +344,7 @@ att_err att_sqlite_policy_request_get(struct att_store *s, const char *provider,
     ATT_GUARD(att_sqlite_bind_text(st, 3, digest));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(att_sqlite_col_text(st, 0, r.provider, sizeof(r.provider)));
-    ATT_GUARD(att_sqlite_col_text(st, 1, r.scope, sizeof(r.scope)));
-    ATT_GUARD(att_sqlite_col_text(st, 2, r.digest, sizeof(r.digest)));
-    ATT_GUARD(att_sqlite_col_i64(st, 3, &r.expires_at));
-    ATT_GUARD(att_sqlite_col_i64(st, 4, &r.version));
+    ATT_GUARD(read_request(st, &r));
     *out = r;
     rc = ATT_OK;
 out:
@@ -301,6 +366,53 @@ att_err att_sqlite_policy_request_forget(struct att_store *s, const char *provid
     ATT_GUARD(att_sqlite_bind_text(st, 3, digest));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
     ATT_CHECK(changes > 0, ATT_ERR_NOT_FOUND);
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A record as given: no pruning, and a conflict is an error whatever the kind (store.h). */
+att_err att_sqlite_policy_request_insert(struct att_store *s,
+                                         const struct att_policy_request_rec *r)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = att_sqlite_db(s);
+    ATT_GUARD(att_sqlite_prepare(
+        db, "INSERT INTO policy_requests(" REQUEST_COLS ") VALUES(?1, ?2, ?3, ?4, ?5)", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, r->provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, r->scope));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, r->digest));
+    ATT_GUARD(att_sqlite_bind_i64(st, 4, r->expires_at));
+    ATT_GUARD(att_sqlite_bind_i64(st, 5, r->version));
+    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_policy_request_list(struct att_store *s, att_store_policy_request_cb cb,
+                                       void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " REQUEST_COLS " FROM policy_requests"
+                                 " ORDER BY provider, scope, digest",
+                                 &st));
+    for (;;) {
+        struct att_policy_request_rec r;
+        memset(&r, 0, sizeof(r));
+        ATT_GUARD(att_sqlite_step_row(st, &done));
+        if (done) {
+            break;
+        }
+        ATT_GUARD(read_request(st, &r));
+        ATT_GUARD(cb(&r, arg));
+    }
     rc = ATT_OK;
 out:
     sqlite3_finalize(st);

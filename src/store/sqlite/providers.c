@@ -247,6 +247,36 @@ out:
     return rc;
 }
 
+/* Read into a record of our own and moved into *out only when whole (its old buffer released). */
+att_err att_sqlite_audit_checkpoint_read(struct att_store *s, const char *node,
+                                         struct att_audit_checkpoint_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    struct att_audit_checkpoint_rec r;
+    att_audit_checkpoint_rec_init(&r);
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT seq, hash, jws, created_at FROM audit_checkpoint"
+                                 " WHERE node = ?1",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, node));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(att_sqlite_col_i64(st, 0, &r.seq));
+    ATT_GUARD(att_sqlite_col_text(st, 1, r.hash, sizeof(r.hash)));
+    ATT_GUARD(att_sqlite_col_text_buf(st, 2, &r.jws));
+    ATT_GUARD(att_sqlite_col_i64(st, 3, &r.created_at));
+    att_audit_checkpoint_rec_cleanup(out);
+    *out = r;
+    att_audit_checkpoint_rec_init(&r); /* ownership moved */
+    rc = ATT_OK;
+out:
+    att_audit_checkpoint_rec_cleanup(&r);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* ---- signing keys ---------------------------------------------------------- */
 
 #define KEY_COLS                                                                                   \

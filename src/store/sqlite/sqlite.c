@@ -120,6 +120,33 @@ out:
     return rc;
 }
 
+/* In enum att_store_table's order, one statement: one read transaction sees every count. */
+_Static_assert(ATT_STORE_TABLES == 12, "a table was added: count it here and in postgres/pg.c");
+static const char count_sql[] =
+    "SELECT (SELECT COUNT(*) FROM providers), (SELECT COUNT(*) FROM signing_keys),"
+    " (SELECT COUNT(*) FROM data_keys), (SELECT COUNT(*) FROM auth_keys),"
+    " (SELECT COUNT(*) FROM principals), (SELECT COUNT(*) FROM principal_secrets),"
+    " (SELECT COUNT(*) FROM role_assignments), (SELECT COUNT(*) FROM policy_versions),"
+    " (SELECT COUNT(*) FROM policy_requests), (SELECT COUNT(*) FROM policy_signers),"
+    " (SELECT COUNT(*) FROM collateral), (SELECT COUNT(*) FROM audit_checkpoint)";
+
+att_err att_sqlite_count(struct att_store *s, struct att_store_counts *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s), count_sql, &st));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_STORE);
+    for (int i = 0; i < ATT_STORE_TABLES; i++) {
+        ATT_GUARD(att_sqlite_col_i64(st, i, &out->rows[i]));
+    }
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /*
  * A transaction is a handle of its own over the same connection (store.h): it holds the
  * connection's mutex, which is recursive, from BEGIN to COMMIT or ROLLBACK, so the thread that
@@ -229,6 +256,7 @@ static const struct att_store_ops sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .count = att_sqlite_count,
     .provider_insert = att_sqlite_provider_insert,
     .provider_get = att_sqlite_provider_get,
     .provider_list = att_sqlite_provider_list,
@@ -242,6 +270,7 @@ static const struct att_store_ops sqlite_ops = {
     .audit_checkpoint_put = att_sqlite_audit_checkpoint_put,
     .audit_checkpoint_get = att_sqlite_audit_checkpoint_get,
     .audit_checkpoint_clear = att_sqlite_audit_checkpoint_clear,
+    .audit_checkpoint_read = att_sqlite_audit_checkpoint_read,
     .key_insert = att_sqlite_key_insert,
     .key_list = att_sqlite_key_list,
     .key_delete = att_sqlite_key_delete,
@@ -271,9 +300,13 @@ static const struct att_store_ops sqlite_ops = {
     .policy_version_append = att_sqlite_policy_version_append,
     .policy_version_get = att_sqlite_policy_version_get,
     .policy_version_list = att_sqlite_policy_version_list,
+    .policy_version_insert = att_sqlite_policy_version_insert,
+    .policy_version_scan = att_sqlite_policy_version_scan,
     .policy_request_claim = att_sqlite_policy_request_claim,
     .policy_request_get = att_sqlite_policy_request_get,
     .policy_request_forget = att_sqlite_policy_request_forget,
+    .policy_request_insert = att_sqlite_policy_request_insert,
+    .policy_request_list = att_sqlite_policy_request_list,
     .signer_insert = att_sqlite_signer_insert,
     .signer_delete = att_sqlite_signer_delete,
     .signer_list = att_sqlite_signer_list,
@@ -341,11 +374,16 @@ static att_err close_checked(int fd, att_err rc)
  * the target world-readable); ELOOP is that case. O_NONBLOCK: a FIFO or
  * device at the path must not hang startup (no effect on a regular file).
  */
-static att_err open_private(const char *path)
+static att_err open_private(const char *path, bool create)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    int fd =
+        open(path, O_RDWR | (create ? O_CREAT : 0) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+             0600);
     if (fd < 0) {
-        return errno == ELOOP || errno == EISDIR ? ATT_ERR_PERM : ATT_ERR_IO;
+        /* A missing directory on the way is an I/O error for a file we would create. */
+        return errno == ENOENT && !create          ? ATT_ERR_NOT_FOUND
+               : errno == ELOOP || errno == EISDIR ? ATT_ERR_PERM
+                                                   : ATT_ERR_IO;
     }
     return close_checked(fd, check_private_fd(fd, path));
 }
@@ -431,14 +469,15 @@ static att_err configure(sqlite3 *db)
     return ATT_OK;
 }
 
-att_err att_sqlite_open_file(const char *path, bool check_files, sqlite3 **out)
+/* att_sqlite_open_file, or with create false an existing file only (ATT_ERR_NOT_FOUND). */
+static att_err open_file(const char *path, bool check_files, bool create, sqlite3 **out)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3 *db = NULL;
 
     bool on_disk = check_files && strcmp(path, ":memory:") != 0;
     if (on_disk) {
-        ATT_GUARD(open_private(path));
+        ATT_GUARD(open_private(path, create));
         ATT_GUARD(check_sidecars(path, false));
     }
     /*
@@ -446,7 +485,8 @@ att_err att_sqlite_open_file(const char *path, bool check_files, sqlite3 **out)
      * the way may be links: operators commonly point /var/lib/attestd at a data volume.
      */
     int src = sqlite3_open_v2(
-        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+        path, &db,
+        SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX, NULL);
     ATT_CHECK(src == SQLITE_OK, att_sqlite_err(src));
     ATT_GUARD(configure(db));
     if (on_disk) {
@@ -461,21 +501,71 @@ out:
     return rc;
 }
 
+att_err att_sqlite_open_file(const char *path, bool check_files, sqlite3 **out)
+{
+    return open_file(path, check_files, true, out);
+}
+
+static att_err store_new(sqlite3 *db, struct att_store **out)
+{
+    struct sqlite_store *ss = calloc(1, sizeof(*ss));
+    ATT_ENSURE(ss != NULL, ATT_ERR_NOMEM);
+    ss->base.ops = &sqlite_ops;
+    ss->db = db;
+    *out = &ss->base;
+    return ATT_OK;
+}
+
+/*
+ * The schema version of a database that may be no attestd store at all: 0 when it has no
+ * schema_migrations table (asking that table's version would fail as an SQL error instead).
+ */
+static att_err existing_schema(sqlite3 *db, int *out)
+{
+    int64_t tables = 0;
+    ATT_TRY(att_sqlite_query_i64(db,
+                                 "SELECT COUNT(*) FROM sqlite_master"
+                                 " WHERE type = 'table' AND name = 'schema_migrations'",
+                                 &tables));
+    if (tables == 0) {
+        *out = 0;
+        return ATT_OK;
+    }
+    return att_sqlite_schema_version(db, out);
+}
+
+att_err att_store_open_sqlite_existing(const char *path, struct att_store **out, int *schema)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3 *db = NULL;
+    int version = 0;
+
+    ATT_CHECK(path != NULL && out != NULL && strcmp(path, ":memory:") != 0, ATT_ERR_ARG);
+    ATT_GUARD(open_file(path, true, false, &db));
+    ATT_GUARD(existing_schema(db, &version));
+    if (schema != NULL) {
+        *schema = version;
+    }
+    /* A reader never migrates: the file stays as the program that wrote it left it. */
+    ATT_CHECK(version == att_store_schema_latest(), ATT_ERR_STORE_SCHEMA);
+    ATT_GUARD(store_new(db, out));
+    db = NULL;
+    rc = ATT_OK;
+out:
+    (void)sqlite3_close_v2(db);
+    return rc;
+}
+
 att_err att_store_open_sqlite(const char *path, struct att_store **out)
 {
     att_err rc = ATT_ERR_INTERNAL;
-    struct sqlite_store *ss = NULL;
     sqlite3 *db = NULL;
 
     ATT_CHECK(path != NULL && out != NULL, ATT_ERR_ARG);
     ATT_GUARD(att_sqlite_open_file(path, true, &db));
     ATT_GUARD(att_sqlite_migrate(db));
-    ss = calloc(1, sizeof(*ss));
-    ATT_CHECK(ss != NULL, ATT_ERR_NOMEM);
-    ss->base.ops = &sqlite_ops;
-    ss->db = db;
+    ATT_GUARD(store_new(db, out));
     db = NULL;
-    *out = &ss->base;
     rc = ATT_OK;
 out:
     (void)sqlite3_close_v2(db);

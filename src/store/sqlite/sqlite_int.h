@@ -80,6 +80,9 @@ att_err att_sqlite_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap) ATT_
 att_err att_sqlite_col_blob(sqlite3_stmt *st, int i, struct att_buf *b) ATT_WUR;
 att_err att_sqlite_col_i64(sqlite3_stmt *st, int i, int64_t *out) ATT_WUR;
 att_err att_sqlite_col_bool(sqlite3_stmt *st, int i, bool *out) ATT_WUR;
+/* A TEXT column into b (its content replaced; without the NUL): over b's cap, or holding a
+ * NUL, is ATT_ERR_STORE. */
+att_err att_sqlite_col_text_buf(sqlite3_stmt *st, int i, struct att_buf *b) ATT_WUR;
 
 /* ---- schema (migrations.c) ------------------------------------------------ */
 
@@ -89,6 +92,8 @@ att_err att_sqlite_schema_version(sqlite3 *db, int *out) ATT_WUR;
 att_err att_sqlite_migrate(sqlite3 *db) ATT_WUR;
 /* The same, up to and including `version` only (a reference schema to compare with). */
 att_err att_sqlite_migrate_to(sqlite3 *db, int version) ATT_WUR;
+/* The rows of every table (store.h, att_store_count), by one statement. */
+att_err att_sqlite_count(struct att_store *s, struct att_store_counts *out);
 /* integrity_check and foreign_key_check: ATT_ERR_STORE unless both find nothing wrong. */
 att_err att_sqlite_check_db(sqlite3 *db) ATT_WUR;
 
@@ -114,6 +119,8 @@ att_err att_sqlite_audit_checkpoint_put(struct att_store *s, const char *node, i
 att_err att_sqlite_audit_checkpoint_get(struct att_store *s, const char *node, int64_t *seq,
                                         char hash[65]);
 att_err att_sqlite_audit_checkpoint_clear(struct att_store *s, const char *node);
+att_err att_sqlite_audit_checkpoint_read(struct att_store *s, const char *node,
+                                         struct att_audit_checkpoint_rec *out);
 
 att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k);
 att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store_key_cb cb,
@@ -166,6 +173,14 @@ att_err att_sqlite_policy_version_get(struct att_store *s, const char *provider,
                                       int64_t version, struct att_policy_version_rec *out);
 att_err att_sqlite_policy_version_list(struct att_store *s, const char *provider, const char *type,
                                        int64_t after, int64_t limit, att_store_policy_version_cb cb,
+                                       void *arg);
+att_err att_sqlite_policy_version_insert(struct att_store *s,
+                                         const struct att_policy_version_rec *v);
+att_err att_sqlite_policy_version_scan(struct att_store *s, att_store_policy_version_cb cb,
+                                       void *arg);
+att_err att_sqlite_policy_request_insert(struct att_store *s,
+                                         const struct att_policy_request_rec *r);
+att_err att_sqlite_policy_request_list(struct att_store *s, att_store_policy_request_cb cb,
                                        void *arg);
 att_err att_sqlite_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
                                         int64_t now);
