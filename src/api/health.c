@@ -143,11 +143,16 @@ void att_api_readyz(const struct att_api_call *call, struct att_http_response *r
                    att_provider_set_default(call->providers) != NULL;
     const struct att_api *api = call->api;
     bool signing_ok = api->signing_ok == NULL || api->signing_ok(api->signing_arg);
-    bool ready = store_ok && keys_ok && signing_ok;
+    /* A store all nodes share (PostgreSQL) that cannot be reached is every node's at once: the
+     * nodes keep attesting from what they hold, and a load balancer must not take them all out
+     * for it, so it is "degraded" (200), changes failing with 503 meanwhile. A node's own SQLite
+     * file that does not answer is that node's fault: not ready. */
+    bool shared = strcmp(att_store_backend(api->store), "postgresql") == 0;
+    bool ready = (store_ok || shared) && keys_ok && signing_ok;
     /* (a Reader is on the job pool: counted now) */
     int expired = call->who == NULL ? atomic_load(&api->probe.expired_collateral)
                                     : expired_collateral(api->store);
-    const char *status = !ready ? "not ready" : expired > 0 ? "degraded" : "ready";
+    const char *status = !ready ? "not ready" : expired > 0 || !store_ok ? "degraded" : "ready";
     if (call->who == NULL) {
         send_doc(resp, ready ? 200 : 503, json_pack("{s:s}", "status", status));
         return;

@@ -381,6 +381,21 @@ static void refuse(struct att_api *api, const struct att_http_request *req, cons
     unauthorized(resp, error, message);
 }
 
+/*
+ * A credential that could not be checked because the store failed (the database away, busy):
+ * the server's fault, not the caller's, so 503 or 500, never counted as a failed attempt.
+ */
+static bool store_failed(att_err rc, struct att_http_response *resp)
+{
+    if (att_err_kind(rc) != ATT_KIND_STORE) {
+        return false;
+    }
+    int status = att_err_http_status(rc);
+    att_http_error(resp, status, status == 503 ? "ServiceUnavailable" : "InternalServerError",
+                   att_err_str(rc));
+    return true;
+}
+
 /* Who is calling: a bearer token (RFC 6750 §2.1), else a registered client certificate. */
 static bool authenticate(struct att_api *api, const struct att_api_snapshot *snap,
                          const struct att_http_request *req, const struct route *rt,
@@ -393,6 +408,9 @@ static bool authenticate(struct att_api *api, const struct att_api_snapshot *sna
     if (h == NULL && req->client_cert_sha256 != NULL && req->client_cert_sha256[0] != 0) {
         snprintf(fp, 17, "mtls");
         att_err rc = identify_by_cert(api, req->client_cert_sha256, who);
+        if (rc != ATT_OK && store_failed(rc, resp)) {
+            return false;
+        }
         if (rc != ATT_OK) {
             refuse(api, req, rt, scope, att_err_name(rc), fp, NULL,
                    "the client certificate is not registered to an enabled principal", resp);
@@ -411,6 +429,9 @@ static bool authenticate(struct att_api *api, const struct att_api_snapshot *sna
     fingerprint(token.ptr, token.len, fp);
     att_err rc = att_bearer_verify(api->auth, snap->issuers, api->store, (const char *)token.ptr,
                                    token.len, att_time_now(), who);
+    if (rc != ATT_OK && store_failed(rc, resp)) {
+        return false;
+    }
     if (rc != ATT_OK) {
         refuse(api, req, rt, scope, att_err_name(rc), fp, "invalid_token", att_err_str(rc), resp);
         return false;
@@ -434,7 +455,9 @@ static bool authorize(struct att_api *api, const struct att_api_snapshot *snap,
     att_err rc = att_rbac_check(api->store, who, scope, rt->perm, &allowed);
     if (rc != ATT_OK) {
         log_decision(req, rt, scope, who, "error", att_err_name(rc), fp);
-        att_http_error(resp, 500, "InternalServerError", "cannot read role assignments");
+        if (!store_failed(rc, resp)) {
+            att_http_error(resp, 500, "InternalServerError", "cannot read role assignments");
+        }
         return false;
     }
     if (!allowed) {

@@ -12,6 +12,8 @@
 #include "policymgmt/manage.h"
 #include "x509/chain.h"
 #include "core/log.h"
+#include "core/log_summary.h"
+#include "core/timeutil.h"
 #include "metrics/metrics.h"
 
 #define MAX_ENTRIES 1024 /* providers x types; beyond it the oldest entry goes */
@@ -120,13 +122,18 @@ att_err att_policy_cache_get(struct att_policy_cache *c, struct att_store *store
                              const char *type, int64_t now_ms, struct att_cached_policy **out)
 {
     struct att_cached_policy *p = NULL;
+    struct att_cached_policy *stale = NULL;
     size_t slot = 0;
     pthread_mutex_lock(&c->lock);
     for (size_t i = 0; i < MAX_ENTRIES; i++) {
         struct att_cached_policy *e = c->entries[i];
-        if (same(e, provider->name, type) && now_ms - e->loaded_ms < c->ttl_ms) {
-            p = e;
-            __atomic_fetch_add(&p->refs, 1, __ATOMIC_RELAXED);
+        if (same(e, provider->name, type)) {
+            if (now_ms - e->loaded_ms < c->ttl_ms) {
+                p = e;
+            } else {
+                stale = e;
+            }
+            __atomic_fetch_add(&e->refs, 1, __ATOMIC_RELAXED);
             break;
         }
     }
@@ -140,7 +147,20 @@ att_err att_policy_cache_get(struct att_policy_cache *c, struct att_store *store
         *out = p;
         return ATT_OK;
     }
-    ATT_TRY(load(store, kr, provider, type, &p));
+    att_err rc = load(store, kr, provider, type, &p);
+    if (rc != ATT_OK && stale != NULL && att_err_kind(rc) == ATT_KIND_STORE) {
+        /* The store is away (a shared database down, or busy): the policy held is still the
+         * one in force as far as this node can know; the next request asks the store again. */
+        static const char msg[] = "policy cache: the store does not answer; using the policy held";
+        if (att_log_summary_admit(ATT_LOG_WARN, msg, provider->name, att_time_now())) {
+            att_log(ATT_LOG_WARN, msg, "provider", json_string(provider->name), "error",
+                    json_string(att_err_name(rc)), NULL);
+        }
+        *out = stale;
+        return ATT_OK;
+    }
+    att_cached_policy_release(stale);
+    ATT_TRY(rc);
     p->loaded_ms = now_ms;
     pthread_mutex_lock(&c->lock);
     /* Replace this key's entry, else take a free slot, else the oldest entry's. */
@@ -160,6 +180,16 @@ att_err att_policy_cache_get(struct att_policy_cache *c, struct att_store *store
     pthread_mutex_unlock(&c->lock);
     *out = p;
     return ATT_OK;
+}
+
+void att_policy_cache_clear(struct att_policy_cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < MAX_ENTRIES; i++) {
+        att_cached_policy_release(c->entries[i]);
+        c->entries[i] = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
 }
 
 void att_policy_cache_invalidate(struct att_policy_cache *c, const char *provider, const char *type)

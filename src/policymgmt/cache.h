@@ -4,9 +4,12 @@
  *
  * Reading a policy from the store means unsealing, decoding the JWS and parsing the text;
  * an attestation must not pay that each time. An entry lives `ttl_ms` at most (so a change
- * made through another node shows within that time) and is dropped at once when this node
- * changes the policy (att_policy_cache_invalidate). Entries are reference counted: a request
- * keeps the one it started with even if a change replaces it meanwhile. Thread-safe.
+ * made through another node, or attestctl, shows within that time) and is dropped at once when
+ * this node changes the policy (att_policy_cache_invalidate) or the change feed says another
+ * node did (att_policy_cache_clear). When the store does not answer, an expired entry is used
+ * rather than failing: attestation goes on through a database outage. Entries are reference
+ * counted: a request keeps the one it started with even if a change replaces it meanwhile.
+ * Thread-safe.
  */
 #ifndef ATT_POLICYMGMT_CACHE_H
 #define ATT_POLICYMGMT_CACHE_H
@@ -45,6 +48,8 @@ att_err att_policy_cache_get(struct att_policy_cache *c, struct att_store *store
 void att_cached_policy_release(struct att_cached_policy *p);
 
 /* Forget (provider, type); type NULL forgets every type of the provider. */
+/* Drop every entry (another node changed policies: the change feed, server/cluster.c). */
+void att_policy_cache_clear(struct att_policy_cache *c);
 void att_policy_cache_invalidate(struct att_policy_cache *c, const char *provider,
                                  const char *type);
 

@@ -179,10 +179,10 @@ att_err att_provider_keys_upkeep(struct att_store *store, struct att_keyring *kr
         struct att_stored_keys have = {.n = 0};
         bool touched = false;
         rc = att_store_key_list(store, name[i], att_stored_keys_add, &have);
-        if (rc == ATT_OK && !cfg->follower) {
-            rc = upkeep_one(store, kr, name[i], cfg, now, cb, arg, &have, &touched, &made);
-        } else {
+        if (rc != ATT_OK) {
             log_failure("cannot read a provider's signing keys", name[i], rc);
+        } else if (!cfg->follower) {
+            rc = upkeep_one(store, kr, name[i], cfg, now, cb, arg, &have, &touched, &made);
         }
         first = first != ATT_OK ? first : rc;
         if (rc == ATT_ERR_STORE_BUSY) {

@@ -30,6 +30,7 @@
 #include "collateral/scopes.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "policymgmt/cache.h"
 
 #define WATCH_PERIOD_MS 1000
 
@@ -115,6 +116,9 @@ void att_daemon_cluster_apply(struct daemon *d)
 {
     unsigned topics = atomic_exchange(&d->cluster.pending, 0u);
     if (topics & (1u << ATT_TOPIC_PROVIDERS)) {
+        if (d->policy_cache != NULL) {
+            att_policy_cache_clear(d->policy_cache);
+        }
         att_err rc = att_daemon_install_providers(d, NULL);
         d->providers_stale = rc != ATT_OK; /* then the next key look tries again */
         att_log(rc == ATT_OK ? ATT_LOG_INFO : ATT_LOG_ERROR,

@@ -75,6 +75,12 @@ def claims(answer):
     return h.decode_jwt(answer["token"])[1]
 
 
+def policy(value):
+    """An unsigned AAD policy that permits and issues x-scaleout = value."""
+    return ("version=1.0;\nauthorizationrules{\n=> permit();\n};\nissuancerules{\n"
+            + ISSUE_CLAIM.format(value) + "\n};\n")
+
+
 def quote():
     with open(SGX01_QUOTE, "rb") as f:
         return f.read()
@@ -119,9 +125,7 @@ class TwoNodesTest(unittest.TestCase):
     def test_policy_change_reaches_the_other_node_within_a_second(self):
         """A policy set through node A is in force on node B within a second."""
         value = f"v{time.monotonic_ns()}"
-        text = ("version=1.0;\nauthorizationrules{\n=> permit();\n};\nissuancerules{\n"
-                + ISSUE_CLAIM.format(value) + "\n};\n")
-        status, body = h.put_policy(self.a, text, self.owner)
+        status, body = h.put_policy(self.a, policy(value), self.owner)
         self.assertEqual(status, 200, body)
         changed_at = time.monotonic()
         seen = None
