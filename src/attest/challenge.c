@@ -5,6 +5,7 @@
  */
 #include "attest/challenge.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,9 @@
 #include "core/codec.h"
 #include "core/mem.h"
 #include "core/rd.h"
+#include "core/timeutil.h"
+#include "seal/keyring.h"
+#include "store/store.h"
 
 #define VERSION 1
 #define KEY_LEN 32
@@ -25,9 +29,18 @@
 #define SEALED_LEN (1 + IV_LEN + PLAIN_LEN + TAG_LEN)
 
 struct att_challenges {
-    uint8_t *key; /* KEY_LEN bytes of att_key_memory_new */
-    struct att_replay *used;
+    uint8_t *key;            /* KEY_LEN bytes of att_key_memory_new */
+    struct att_replay *used; /* one node: uses in memory */
+    struct att_store *store; /* shared: uses in the store (NULL for one node) */
 };
+
+/*
+ * The shared key in the store: sealed in the one context a key process seals for
+ * (seal/keyring.c, REMOTE_TABLE), so nodes with and without one open it alike; its record id,
+ * which no policy version has (theirs are 32 hex digits), keeps it apart from policies.
+ */
+#define SHARED_KEY_NAME "challenge-key-v1"
+#define SHARED_KEY_TABLE "policy_versions"
 
 att_err att_challenges_new(struct att_challenges **out)
 {
@@ -47,6 +60,61 @@ att_err att_challenges_new(struct att_challenges **out)
 out:
     att_challenges_free(c);
     return rc;
+}
+
+/* The store's key into c->key: the one kept, else a new one (the first node's wins). */
+static att_err shared_key(struct att_challenges *c, struct att_keyring *kr)
+{
+    struct att_buf sealed, plain;
+    att_buf_init(&sealed, ATT_STORE_BLOB_MAX);
+    att_buf_init_secret(&plain, KEY_LEN);
+    att_err rc = att_store_secret_get(c->store, SHARED_KEY_NAME, &sealed);
+    if (rc == ATT_ERR_NOT_FOUND) {
+        uint8_t fresh[KEY_LEN];
+        rc = RAND_priv_bytes(fresh, KEY_LEN) == 1 ? ATT_OK : ATT_ERR_CRYPTO;
+        if (rc == ATT_OK) {
+            rc = att_keyring_seal(kr, SHARED_KEY_TABLE, SHARED_KEY_NAME, fresh, KEY_LEN, &sealed);
+        }
+        att_wipe(fresh, sizeof(fresh));
+        if (rc == ATT_OK) {
+            rc = att_store_secret_put_new(c->store, SHARED_KEY_NAME, sealed.data, sealed.len,
+                                          att_time_now());
+        }
+        att_buf_reset(&sealed);
+        if (rc == ATT_OK) { /* another node's may have been first: read what is kept */
+            rc = att_store_secret_get(c->store, SHARED_KEY_NAME, &sealed);
+        }
+    }
+    if (rc == ATT_OK) {
+        rc = att_keyring_open(kr, SHARED_KEY_TABLE, SHARED_KEY_NAME, sealed.data, sealed.len,
+                              &plain);
+    }
+    if (rc == ATT_OK) {
+        rc = plain.len == KEY_LEN ? ATT_OK : ATT_ERR_SEAL_AUTH;
+    }
+    if (rc == ATT_OK) {
+        memcpy(c->key, plain.data, KEY_LEN);
+    }
+    att_buf_cleanup(&plain);
+    att_buf_cleanup(&sealed);
+    return rc;
+}
+
+att_err att_challenges_new_shared(struct att_store *store, struct att_keyring *kr,
+                                  struct att_challenges **out)
+{
+    ATT_ENSURE(store != NULL && kr != NULL && out != NULL, ATT_ERR_ARG);
+    struct att_challenges *c = calloc(1, sizeof(*c));
+    ATT_ENSURE(c != NULL, ATT_ERR_NOMEM);
+    c->store = store;
+    c->key = att_key_memory_new(KEY_LEN);
+    att_err rc = c->key != NULL ? shared_key(c, kr) : ATT_ERR_NOMEM;
+    if (rc != ATT_OK) {
+        att_challenges_free(c);
+        return rc;
+    }
+    *out = c;
+    return ATT_OK;
 }
 
 void att_challenges_free(struct att_challenges *c)
@@ -164,6 +232,15 @@ att_err att_challenge_use(struct att_challenges *c, const char *provider,
                           const uint8_t nonce[ATT_CHALLENGE_NONCE_LEN], int64_t expires,
                           int64_t now)
 {
-    att_err rc = att_replay_use(c->used, provider, nonce, ATT_CHALLENGE_NONCE_LEN, expires, now);
+    att_err rc;
+    if (c->store != NULL) {
+        char hex[2 * ATT_CHALLENGE_NONCE_LEN + 1];
+        for (size_t i = 0; i < ATT_CHALLENGE_NONCE_LEN; i++) {
+            snprintf(hex + 2 * i, 3, "%02x", nonce[i]);
+        }
+        rc = att_store_challenge_claim(c->store, provider, hex, expires, now);
+    } else {
+        rc = att_replay_use(c->used, provider, nonce, ATT_CHALLENGE_NONCE_LEN, expires, now);
+    }
     return rc == ATT_ERR_TOKEN_REPLAY ? ATT_ERR_CHALLENGE_USED : rc;
 }

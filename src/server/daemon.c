@@ -557,12 +557,16 @@ static att_err load_amd_trust(const struct att_config *cfg, struct att_amd_trust
     return rc;
 }
 
-/* TPM: the CAs of AK certificates (tpm_ak_roots, none by default) and the node's challenges. */
-static att_err tpm_setup(const struct att_config *cfg, struct att_tpm_source *out, char *msg,
+/* TPM: the CAs of AK certificates (tpm_ak_roots, none by default) and the challenges: the
+ * node's own, or on a shared store the store's, which every node issues and accepts. */
+static att_err tpm_setup(const struct daemon *d, struct att_tpm_source *out, char *msg,
                          size_t msg_len)
 {
+    const struct att_config *cfg = d->cfg;
     struct att_buf pem;
-    att_err rc = att_challenges_new(&out->challenges);
+    att_err rc = strcmp(att_store_backend(d->store), "postgresql") == 0
+                     ? att_challenges_new_shared(d->store, d->keyring, &out->challenges)
+                     : att_challenges_new(&out->challenges);
     out->cert_memo = att_tpm_cert_memo_new();
     if (rc != ATT_OK || out->cert_memo == NULL) {
         rc = rc != ATT_OK ? rc : ATT_ERR_NOMEM;
@@ -609,7 +613,7 @@ static int attestation_setup(struct daemon *d)
         att_policy_cache_new(POLICY_CACHE_MS, &d->policy_cache) != ATT_OK) {
         return att_daemon_startup_error("attestation", "out of memory");
     }
-    if (tpm_setup(cfg, &d->tpm, msg, sizeof(msg)) != ATT_OK) {
+    if (tpm_setup(d, &d->tpm, msg, sizeof(msg)) != ATT_OK) {
         return att_daemon_startup_error("tpm_ak_roots", msg);
     }
     att_collateral_refresher_also(d->collateral, att_amd_collateral_refresh_cb, d->amd);

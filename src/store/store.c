@@ -886,3 +886,30 @@ bool att_store_lead(struct att_store *s, int64_t key, struct att_store **held)
     }
     return *held != NULL;
 }
+
+/* ---- secrets and challenges nodes share ---------------------------------- */
+
+att_err att_store_secret_put_new(struct att_store *s, const char *name, const uint8_t *sealed,
+                                 size_t len, int64_t now)
+{
+    ATT_ENSURE(HAS_OP(s, secret_put_new) && fits(name, ATT_CLUSTER_SECRET_NAME_MAX + 1) &&
+                   name[0] != '\0' && sealed != NULL && len > 0 && len <= ATT_STORE_BLOB_MAX,
+               ATT_ERR_ARG);
+    return s->ops->secret_put_new(s, name, sealed, len, now);
+}
+
+att_err att_store_secret_get(struct att_store *s, const char *name, struct att_buf *out)
+{
+    ATT_ENSURE(HAS_OP(s, secret_get) && fits(name, ATT_CLUSTER_SECRET_NAME_MAX + 1) && out != NULL,
+               ATT_ERR_ARG);
+    return s->ops->secret_get(s, name, out);
+}
+
+att_err att_store_challenge_claim(struct att_store *s, const char *provider, const char *nonce,
+                                  int64_t expires, int64_t now)
+{
+    ATT_ENSURE(HAS_OP(s, challenge_claim) && fits(provider, ATT_PROVIDER_NAME_MAX + 1) &&
+                   provider[0] != '\0' && nonce != NULL && sha256_hex_ok(nonce) && expires >= now,
+               ATT_ERR_ARG);
+    return s->ops->challenge_claim(s, provider, nonce, expires, now);
+}

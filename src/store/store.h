@@ -384,6 +384,11 @@ struct att_store_ops {
     att_err (*collateral_list)(struct att_store *s, att_store_collateral_cb cb, void *arg);
     att_err (*collateral_delete_scope)(struct att_store *s, const char *scope, int *deleted);
 
+    att_err (*secret_put_new)(struct att_store *s, const char *name, const uint8_t *sealed,
+                              size_t len, int64_t now);
+    att_err (*secret_get)(struct att_store *s, const char *name, struct att_buf *out);
+    att_err (*challenge_claim)(struct att_store *s, const char *provider, const char *nonce,
+                               int64_t expires, int64_t now);
     att_err (*changes_get)(struct att_store *s, struct att_store_changes *out);
     att_err (*changes_wait)(struct att_store *s, int timeout_ms);
     att_err (*lock)(struct att_store *s, int64_t key, bool wait, struct att_store **out);
@@ -749,5 +754,25 @@ bool att_store_lead(struct att_store *s, int64_t key, struct att_store **held);
 #define ATT_LOCK_KEYS ((int64_t)0x6174746573746401)       /* scheduled signing-key rotation */
 #define ATT_LOCK_BOOTSTRAP ((int64_t)0x6174746573746402)  /* first start of an empty store */
 #define ATT_LOCK_COLLATERAL ((int64_t)0x6174746573746403) /* upstream collateral refresh */
+
+/* ---- secrets and challenges nodes share (migration 14) ---- */
+
+#define ATT_CLUSTER_SECRET_NAME_MAX 63
+/*
+ * Keep `sealed` (1..ATT_STORE_BLOB_MAX bytes, sealed by the caller) as the secret `name`
+ * unless one is kept already, which then stays: nodes making a secret at once end up sharing
+ * the first one (read it back with att_store_secret_get).
+ */
+att_err att_store_secret_put_new(struct att_store *s, const char *name, const uint8_t *sealed,
+                                 size_t len, int64_t now) ATT_WUR;
+/* The sealed secret `name` into `out`. ATT_ERR_NOT_FOUND when none is kept. */
+att_err att_store_secret_get(struct att_store *s, const char *name, struct att_buf *out) ATT_WUR;
+/*
+ * Record the use of challenge `nonce` (64 lower-case hex digits) of `provider`, remembered
+ * until `expires`: ATT_ERR_TOKEN_REPLAY when it was used before, by any node. Uses expired at
+ * `now` are forgotten first.
+ */
+att_err att_store_challenge_claim(struct att_store *s, const char *provider, const char *nonce,
+                                  int64_t expires, int64_t now) ATT_WUR;
 
 #endif

@@ -197,12 +197,23 @@ static const struct migration migrations[] = {
          "ALTER TABLE audit_checkpoint DROP CONSTRAINT audit_checkpoint_pkey;"
          "ALTER TABLE audit_checkpoint DROP COLUMN id;"
          "ALTER TABLE audit_checkpoint ADD PRIMARY KEY (node);"},
+    /* Challenges any node issues and accepts once (store/sqlite/migrations.c, 14). */
+    {14, "CREATE TABLE cluster_secrets ("
+         "  name TEXT PRIMARY KEY,"
+         "  sealed BYTEA NOT NULL,"
+         "  created_at BIGINT NOT NULL);"
+         "CREATE TABLE used_challenges ("
+         "  provider TEXT NOT NULL,"
+         "  nonce TEXT NOT NULL,"
+         "  expires_at BIGINT NOT NULL,"
+         "  PRIMARY KEY(provider, nonce));"
+         "CREATE INDEX used_challenges_expiry ON used_challenges(expires_at);"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 /* Both dialects must know the same versions (store/sqlite/migrations.c). */
-_Static_assert(N_MIGRATIONS == 13, "a migration was added to one dialect only?");
+_Static_assert(N_MIGRATIONS == 14, "a migration was added to one dialect only?");
 
 att_err att_pg_schema_version(struct att_store *s, int *out)
 {

@@ -351,6 +351,51 @@ static att_err pg_changes_get(struct att_store *s, struct att_store_changes *out
     return ATT_OK;
 }
 
+static att_err pg_secret_put_new(struct att_store *s, const char *name, const uint8_t *sealed,
+                                 size_t len, int64_t now)
+{
+    struct att_pg_args a = {0};
+    att_pg_text(&a, name);
+    att_pg_blob(&a, sealed, len);
+    att_pg_i64(&a, now);
+    return att_pg_run(s,
+                      "INSERT INTO cluster_secrets(name, sealed, created_at) VALUES($1, $2, $3)"
+                      " ON CONFLICT (name) DO NOTHING",
+                      &a, NULL);
+}
+
+static att_err pg_secret_get(struct att_store *s, const char *name, struct att_buf *out)
+{
+    PGresult *res = NULL;
+    struct att_pg_args a = {0};
+    att_pg_text(&a, name);
+    att_err rc = att_pg_query(s, "SELECT sealed FROM cluster_secrets WHERE name = $1", &a, &res);
+    if (rc == ATT_OK) {
+        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_col_blob(res, 0, 0, out);
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* Nodes race only on the primary key: the insert that changes no row is the replay. */
+static att_err pg_challenge_claim(struct att_store *s, const char *provider, const char *nonce,
+                                  int64_t expires, int64_t now)
+{
+    struct att_pg_args p = {0};
+    att_pg_i64(&p, now);
+    ATT_TRY(att_pg_run(s, "DELETE FROM used_challenges WHERE expires_at < $1", &p, NULL));
+    struct att_pg_args a = {0};
+    int64_t changes = 0;
+    att_pg_text(&a, provider);
+    att_pg_text(&a, nonce);
+    att_pg_i64(&a, expires);
+    ATT_TRY(att_pg_run(s,
+                       "INSERT INTO used_challenges(provider, nonce, expires_at)"
+                       " VALUES($1, $2, $3) ON CONFLICT DO NOTHING",
+                       &a, &changes));
+    return changes == 1 ? ATT_OK : ATT_ERR_TOKEN_REPLAY;
+}
+
 /* The listener connection, opened (and LISTENing) when there is none; NULL when it cannot be. */
 static PGconn *listener(struct pg_pool *p)
 {
@@ -640,6 +685,9 @@ static const struct att_store_ops pg_ops = {
     .collateral_get = att_pg_collateral_get,
     .collateral_list = att_pg_collateral_list,
     .collateral_delete_scope = att_pg_collateral_delete_scope,
+    .secret_put_new = pg_secret_put_new,
+    .secret_get = pg_secret_get,
+    .challenge_claim = pg_challenge_claim,
     .changes_get = pg_changes_get,
     .changes_wait = pg_changes_wait,
     .lock = pg_lock,

@@ -22,7 +22,9 @@
  * and signing_keys.token_lifetime (signing-key rotation); 11 signing_keys.used_until; 12
  * providers.dcap_trust_anchors and providers.demo, collateral.scope (provider-scoped trust
  * anchors and their collateral); 13 store_changes (a change counter per topic; bumped by
- * PostgreSQL's triggers, where many nodes share the store; on SQLite, one node, it stays).
+ * PostgreSQL's triggers, where many nodes share the store; on SQLite, one node, it stays) and the
+ * audit checkpoint per node; 14 cluster_secrets and used_challenges (challenges any node of a
+ * shared store accepts once).
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -301,6 +303,22 @@ static const struct migration migrations[] = {
         "  FROM audit_checkpoint;"
         "DROP TABLE audit_checkpoint;"
         "ALTER TABLE audit_checkpoint_v13 RENAME TO audit_checkpoint;",
+    },
+    {
+        14,
+        /* Challenges that any node of a shared store issues and accepts once (attest/challenge.h):
+         * the key they are sealed under, itself sealed (cluster_secrets), and the challenges
+         * used, until they expire. A node on SQLite is alone and keeps both in memory. */
+        "CREATE TABLE cluster_secrets ("
+        "  name TEXT PRIMARY KEY,"
+        "  sealed BLOB NOT NULL,"
+        "  created_at INTEGER NOT NULL);"
+        "CREATE TABLE used_challenges ("
+        "  provider TEXT NOT NULL,"
+        "  nonce TEXT NOT NULL,"
+        "  expires_at INTEGER NOT NULL,"
+        "  PRIMARY KEY(provider, nonce));"
+        "CREATE INDEX used_challenges_expiry ON used_challenges(expires_at);",
     },
 };
 

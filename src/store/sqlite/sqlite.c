@@ -210,6 +210,69 @@ static att_err sq_changes_get(struct att_store *s, struct att_store_changes *out
     return ATT_OK;
 }
 
+static att_err sq_secret_put_new(struct att_store *s, const char *name, const uint8_t *sealed,
+                                 size_t len, int64_t now)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "INSERT INTO cluster_secrets(name, sealed, created_at)"
+                                 " VALUES(?1, ?2, ?3) ON CONFLICT(name) DO NOTHING",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, name));
+    ATT_GUARD(att_sqlite_bind_blob(st, 2, sealed, len));
+    ATT_GUARD(att_sqlite_bind_i64(st, 3, now));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static att_err sq_secret_get(struct att_store *s, const char *name, struct att_buf *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT sealed FROM cluster_secrets WHERE name = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, name));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(att_sqlite_col_blob(st, 0, out));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The uses expired at `now` go first; then the use is new or a replay (the primary key). */
+static att_err sq_challenge_claim(struct att_store *s, const char *provider, const char *nonce,
+                                  int64_t expires, int64_t now)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    int changes = 0;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "DELETE FROM used_challenges WHERE expires_at < ?1", &st));
+    ATT_GUARD(att_sqlite_bind_i64(st, 1, now));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
+    sqlite3_finalize(st);
+    st = NULL;
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "INSERT INTO used_challenges(provider, nonce, expires_at)"
+                                 " VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, nonce));
+    ATT_GUARD(att_sqlite_bind_i64(st, 3, expires));
+    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, &changes));
+    rc = changes == 1 ? ATT_OK : ATT_ERR_TOKEN_REPLAY;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* No other node writes: nothing to be told, only the time to wait. */
 static att_err sq_changes_wait(struct att_store *s, int timeout_ms)
 {
@@ -313,6 +376,9 @@ static const struct att_store_ops sqlite_ops = {
     .collateral_put = att_sqlite_collateral_put,
     .collateral_get = att_sqlite_collateral_get,
     .collateral_delete_scope = att_sqlite_collateral_delete_scope,
+    .secret_put_new = sq_secret_put_new,
+    .secret_get = sq_secret_get,
+    .challenge_claim = sq_challenge_claim,
     .changes_get = sq_changes_get,
     .changes_wait = sq_changes_wait,
     .lock = sq_lock,

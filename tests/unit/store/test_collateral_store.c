@@ -165,8 +165,8 @@ static void test_fresh_db_has_collateral(void **state)
     struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 13);
-    assert_int_equal(att_store_schema_latest(), 13);
+    assert_int_equal(v, 14);
+    assert_int_equal(att_store_schema_latest(), 14);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'"
                                     " AND name = 'collateral'"),
                      1);
@@ -208,14 +208,14 @@ static void test_upgrade_from_version_4(void **state)
              " DROP TABLE policy_requests;"
              " ALTER TABLE providers DROP COLUMN require_bound_requests;"
              " ALTER TABLE providers DROP COLUMN policy_history_keep;"
-             " DROP TABLE store_changes;"
+             " DROP TABLE store_changes; DROP TABLE cluster_secrets; DROP TABLE used_challenges;"
              " DELETE FROM schema_migrations WHERE version >= 5;");
     assert_int_equal(raw_int(f->db, "SELECT MAX(version) FROM schema_migrations"), 4);
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 13);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 13);
+    assert_int_equal(v, 14);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 14);
     memset(&p, 0, sizeof(p));
     EXPECT_OK(att_store_provider_get(f->s, "p1", &p));
     assert_string_equal(p.trust_model, ATT_TRUST_ISOLATED);
@@ -228,7 +228,7 @@ static void test_upgrade_from_version_4(void **state)
     att_store_close(f->s);
     f->s = NULL;
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 13);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 14);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM collateral"), 1);
 }
 
@@ -793,13 +793,14 @@ static void test_upgrade_from_version_11(void **state)
              "ALTER TABLE providers DROP COLUMN dcap_trust_anchors;"
              /* and migration 13: no change feed, the one checkpoint row of migration 9 */
              "DROP TABLE store_changes; DROP TABLE audit_checkpoint;"
+             "DROP TABLE cluster_secrets; DROP TABLE used_challenges;"
              "CREATE TABLE audit_checkpoint (id INTEGER PRIMARY KEY CHECK(id = 1),"
              "  seq INTEGER NOT NULL, hash TEXT NOT NULL, jws TEXT NOT NULL,"
              "  created_at INTEGER NOT NULL);"
              "INSERT INTO audit_checkpoint VALUES(1, 42, '" SCOPE_A "', 'jws', 7);"
              "DELETE FROM schema_migrations WHERE version >= 12;");
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 13);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 14);
     scoped_body(f->s, "", "tcb_info", "sgx:00906ED50000", body, sizeof(body));
     assert_string_equal(body, "kept");
     /* The checkpoint of the one node there was is node ""'s (migration 13). */

@@ -154,8 +154,8 @@ static void test_fresh_db_at_latest(void **state)
     struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 13);
-    assert_int_equal(att_store_schema_latest(), 13);
+    assert_int_equal(v, 14);
+    assert_int_equal(att_store_schema_latest(), 14);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND"
                                     " name IN ('auth_keys', 'principals', 'principal_secrets',"
                                     " 'role_assignments')"),
@@ -226,8 +226,8 @@ static void test_upgrade_from_version_1(void **state)
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 13);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 13);
+    assert_int_equal(v, 14);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 14);
     assert_int_equal(raw_int(f->db, "SELECT applied_at FROM schema_migrations WHERE version = 1"),
                      1690000000);
 
@@ -255,7 +255,7 @@ static void test_upgrade_from_version_1(void **state)
     att_store_close(f->s);
     f->s = NULL;
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 13);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 14);
 }
 
 /* Migration 2 exactly as released, with its row and data, on top of v1_schema. */
@@ -313,7 +313,7 @@ static void test_upgrade_from_version_2(void **state)
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 13);
+    assert_int_equal(v, 14);
     assert_int_equal(raw_int(f->db, "SELECT applied_at FROM schema_migrations WHERE version = 2"),
                      1690000100);
     EXPECT_OK(att_store_principal_get(f->s, "aaaaaaaa-0000-4000-8000-000000000001", &got));
