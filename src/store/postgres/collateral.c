@@ -20,10 +20,10 @@
 
 typedef struct att_collateral_rec coll_t;
 static const struct att_pg_col coll_cols[] = {
-    PG_TEXT(coll_t, scope),        PG_TEXT(coll_t, kind),     PG_TEXT(coll_t, key),
-    PG_TEXT(coll_t, sha256),       PG_BUF(coll_t, body),      PG_BUF(coll_t, signature),
-    PG_BUF(coll_t, issuer_chain),  PG_I64(coll_t, issued),    PG_I64(coll_t, next_update),
-    PG_I64(coll_t, eval_num),      PG_TEXT(coll_t, source),   PG_I64(coll_t, stored_at),
+    PG_TEXT(coll_t, scope),       PG_TEXT(coll_t, kind),   PG_TEXT(coll_t, key),
+    PG_TEXT(coll_t, sha256),      PG_BUF(coll_t, body),    PG_BUF(coll_t, signature),
+    PG_BUF(coll_t, issuer_chain), PG_I64(coll_t, issued),  PG_I64(coll_t, next_update),
+    PG_I64(coll_t, eval_num),     PG_TEXT(coll_t, source), PG_I64(coll_t, stored_at),
 };
 
 /*
@@ -94,10 +94,9 @@ att_err att_pg_collateral_get(struct att_store *s, const char *scope, const char
     att_pg_text(&a, kind);
     att_pg_text(&a, key);
     att_collateral_rec_init(&r);
-    att_err rc = att_pg_query(s,
-                              "SELECT " COLLATERAL_COLS
-                              " FROM collateral WHERE scope = $1 AND kind = $2 AND key = $3",
-                              &a, &res);
+    att_err rc = att_pg_query(
+        s, "SELECT " COLLATERAL_COLS " FROM collateral WHERE scope = $1 AND kind = $2 AND key = $3",
+        &a, &res);
     if (rc == ATT_OK) {
         rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_row(res, 0, PG_COLS(coll_cols), &r);
     }
@@ -117,10 +116,11 @@ att_err att_pg_collateral_list(struct att_store *s, att_store_collateral_cb cb, 
     struct att_collateral_rec r;
     att_collateral_rec_init(&r);
     /* COLLATE "C": byte order, as SQLite sorts, whatever the database's locale. */
-    att_err rc = att_pg_query(s,
-                              "SELECT " COLLATERAL_COLS " FROM collateral"
-                              " ORDER BY scope COLLATE \"C\", kind COLLATE \"C\", key COLLATE \"C\"",
-                              NULL, &res);
+    att_err rc =
+        att_pg_query(s,
+                     "SELECT " COLLATERAL_COLS " FROM collateral"
+                     " ORDER BY scope COLLATE \"C\", kind COLLATE \"C\", key COLLATE \"C\"",
+                     NULL, &res);
     for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
         rc = att_pg_row(res, i, PG_COLS(coll_cols), &r);
         rc = rc == ATT_OK ? cb(&r, arg) : rc;

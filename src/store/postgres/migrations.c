@@ -165,12 +165,14 @@ static const struct migration migrations[] = {
          "ALTER TABLE collateral ADD COLUMN scope TEXT NOT NULL DEFAULT '';"
          "ALTER TABLE collateral DROP CONSTRAINT collateral_pkey;"
          "ALTER TABLE collateral ADD CONSTRAINT collateral_pkey PRIMARY KEY(scope, kind, key);"},
+    {13, "CREATE INDEX principals_cert_sha256 ON principals(cert_sha256)"
+         "  WHERE cert_sha256 <> '';"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 /* Both dialects must know the same versions (store/sqlite/migrations.c). */
-_Static_assert(N_MIGRATIONS == 12, "a migration was added to one dialect only?");
+_Static_assert(N_MIGRATIONS == 13, "a migration was added to one dialect only?");
 
 att_err att_pg_schema_version(struct att_store *s, int *out)
 {
@@ -225,8 +227,8 @@ att_err att_pg_migrate(struct att_store *s)
             att_err rc = att_pg_atomic(s, apply_one, &m);
             if (rc != ATT_OK) {
                 att_log(ATT_LOG_ERROR, "store: migration failed", "version",
-                        json_integer(migrations[i].version), "error",
-                        json_string(att_err_name(rc)), NULL);
+                        json_integer(migrations[i].version), "error", json_string(att_err_name(rc)),
+                        NULL);
                 return rc == ATT_ERR_STORE_BUSY || rc == ATT_ERR_STORE_UNAVAILABLE
                            ? rc
                            : ATT_ERR_STORE_SCHEMA;

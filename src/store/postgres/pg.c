@@ -88,9 +88,9 @@ static att_err exec_plain(struct att_pg_lease *l, const char *sql)
     att_err rc = ATT_OK;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        rc = PQstatus(l->conn) != CONNECTION_OK ? ATT_ERR_STORE_UNAVAILABLE
+        rc = PQstatus(l->conn) != CONNECTION_OK             ? ATT_ERR_STORE_UNAVAILABLE
              : state != NULL && strcmp(state, "55P03") == 0 ? ATT_ERR_STORE_BUSY
-                                                             : ATT_ERR_STORE;
+                                                            : ATT_ERR_STORE;
         att_log(ATT_LOG_WARN, "store: postgresql command failed", "sqlstate",
                 json_string(state != NULL ? state : "none"), NULL);
     }
@@ -109,8 +109,12 @@ static void ignore_notice(void *arg, const char *message)
 static att_err connect_slot(struct pg_pool *p, struct att_pg_lease *l)
 {
     /* Our defaults first: keywords of the URL (expanded from dbname) override them. */
-    static const char *const keys[] = {"connect_timeout", "application_name", "keepalives_idle",
-                                       "keepalives_interval", "keepalives_count", "dbname",
+    static const char *const keys[] = {"connect_timeout",
+                                       "application_name",
+                                       "keepalives_idle",
+                                       "keepalives_interval",
+                                       "keepalives_count",
+                                       "dbname",
                                        NULL};
     const char *vals[] = {"5", "attestd", "30", "10", "3", p->conninfo, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
@@ -315,14 +319,25 @@ att_err att_pg_atomic(struct att_store *s, att_err (*fn)(struct att_store *tx, v
     att_err rc = exec_plain(ps->tx, sql);
     if (rc == ATT_OK) {
         rc = fn(s, arg);
-        snprintf(sql, sizeof(sql), rc == ATT_OK ? "RELEASE SAVEPOINT att_%d"
-                                                : "ROLLBACK TO SAVEPOINT att_%d",
-                 depth);
+        snprintf(sql, sizeof(sql),
+                 rc == ATT_OK ? "RELEASE SAVEPOINT att_%d" : "ROLLBACK TO SAVEPOINT att_%d", depth);
         att_err end = ps->tx->conn != NULL ? exec_plain(ps->tx, sql) : ATT_ERR_STORE_UNAVAILABLE;
         rc = rc == ATT_OK ? end : rc;
     }
     ps->savepoints--;
     return rc;
+}
+
+/*
+ * The identity lock (store.h): a transaction-level advisory lock, released by the server when
+ * the transaction ends however it ends (a dropped connection included). Its key is attestd's
+ * migration key plus one (migrations.c). A wait counts against lock_timeout, so a stuck
+ * holder makes this ATT_ERR_STORE_BUSY rather than a hang.
+ */
+static att_err pg_identity_lock(struct att_store *s)
+{
+    ATT_ENSURE(((struct pg_store *)s)->tx != NULL, ATT_ERR_STATE);
+    return att_pg_run(s, "SELECT pg_advisory_xact_lock(61747465737465)", NULL, NULL);
 }
 
 /* ---- the store ----------------------------------------------------------- */
@@ -426,6 +441,7 @@ static const struct att_store_ops pg_ops = {
     .principal_insert = att_pg_principal_insert,
     .principal_get = att_pg_principal_get,
     .principal_get_by_name = att_pg_principal_get_by_name,
+    .principal_get_by_cert = att_pg_principal_get_by_cert,
     .principal_list = att_pg_principal_list,
     .principal_set_disabled = att_pg_principal_set_disabled,
     .principal_set_cert = att_pg_principal_set_cert,
@@ -435,8 +451,12 @@ static const struct att_store_ops pg_ops = {
     .secret_list = att_pg_secret_list,
     .secret_revoke = att_pg_secret_revoke,
     .role_insert = att_pg_role_insert,
+    .role_get = att_pg_role_get,
     .role_list = att_pg_role_list,
+    .role_list_for = att_pg_role_list_for,
+    .role_count_enabled = att_pg_role_count_enabled,
     .role_delete = att_pg_role_delete,
+    .identity_lock = pg_identity_lock,
 
     .policy_version_append = att_pg_policy_version_append,
     .policy_version_get = att_pg_policy_version_get,
@@ -446,6 +466,7 @@ static const struct att_store_ops pg_ops = {
     .policy_request_forget = att_pg_policy_request_forget,
     .signer_insert = att_pg_signer_insert,
     .signer_delete = att_pg_signer_delete,
+    .signer_get = att_pg_signer_get,
     .signer_list = att_pg_signer_list,
 
     .collateral_put = att_pg_collateral_put,
@@ -480,9 +501,10 @@ att_err att_store_url_check(const char *url, char *msg, size_t msg_len)
     }
     PQconninfoFree(opts);
     if (password) {
-        snprintf(msg, msg_len, "store: the URL holds a password; put it in a passfile "
-                               "(passfile=PATH in the URL, or PGPASSFILE) or use a client "
-                               "certificate (sslcert, sslkey)");
+        snprintf(msg, msg_len,
+                 "store: the URL holds a password; put it in a passfile "
+                 "(passfile=PATH in the URL, or PGPASSFILE) or use a client "
+                 "certificate (sslcert, sslkey)");
         return ATT_ERR_CONFIG;
     }
     return ATT_OK;

@@ -64,10 +64,11 @@ att_err att_pg_provider_get(struct att_store *s, const char *name, struct att_pr
     struct att_provider_rec p;
     struct att_pg_args a = {0};
     att_pg_text(&a, name);
-    att_err rc = att_pg_query(s, "SELECT " PROVIDER_COLS " FROM providers WHERE name = $1", &a,
-                              &res);
+    att_err rc =
+        att_pg_query(s, "SELECT " PROVIDER_COLS " FROM providers WHERE name = $1", &a, &res);
     if (rc == ATT_OK) {
-        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_row(res, 0, PG_COLS(provider_cols), &p);
+        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND
+                                 : att_pg_row(res, 0, PG_COLS(provider_cols), &p);
     }
     if (rc == ATT_OK) {
         *out = p;
@@ -79,8 +80,8 @@ att_err att_pg_provider_get(struct att_store *s, const char *name, struct att_pr
 att_err att_pg_provider_list(struct att_store *s, att_store_provider_cb cb, void *arg)
 {
     PGresult *res = NULL;
-    att_err rc = att_pg_query(s, "SELECT " PROVIDER_COLS " FROM providers ORDER BY name COLLATE \"C\"", NULL,
-                              &res);
+    att_err rc = att_pg_query(
+        s, "SELECT " PROVIDER_COLS " FROM providers ORDER BY name COLLATE \"C\"", NULL, &res);
     for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
         struct att_provider_rec p;
         rc = att_pg_row(res, i, PG_COLS(provider_cols), &p);
@@ -117,12 +118,11 @@ static att_err provider_update_i64(struct att_store *s, const char *sql, const c
 
 att_err att_pg_provider_set_attest_requires_auth(struct att_store *s, const char *name, bool on)
 {
-    return provider_update_i64(
-        s, "UPDATE providers SET attest_requires_auth = $2 WHERE name = $1", name, on ? 1 : 0);
+    return provider_update_i64(s, "UPDATE providers SET attest_requires_auth = $2 WHERE name = $1",
+                               name, on ? 1 : 0);
 }
 
-att_err att_pg_provider_set_collateral_grace(struct att_store *s, const char *name,
-                                             int64_t seconds)
+att_err att_pg_provider_set_collateral_grace(struct att_store *s, const char *name, int64_t seconds)
 {
     return provider_update_i64(s, "UPDATE providers SET collateral_grace = $2 WHERE name = $1",
                                name, seconds);
@@ -134,8 +134,7 @@ att_err att_pg_provider_set_require_bound_requests(struct att_store *s, const ch
         s, "UPDATE providers SET require_bound_requests = $2 WHERE name = $1", name, on ? 1 : 0);
 }
 
-att_err att_pg_provider_set_policy_history_keep(struct att_store *s, const char *name,
-                                                int64_t keep)
+att_err att_pg_provider_set_policy_history_keep(struct att_store *s, const char *name, int64_t keep)
 {
     return provider_update_i64(s, "UPDATE providers SET policy_history_keep = $2 WHERE name = $1",
                                name, keep);
@@ -143,8 +142,8 @@ att_err att_pg_provider_set_policy_history_keep(struct att_store *s, const char 
 
 att_err att_pg_provider_set_audit_fail_open(struct att_store *s, const char *name, bool on)
 {
-    return provider_update_i64(s, "UPDATE providers SET audit_fail_open = $2 WHERE name = $1",
-                               name, on ? 1 : 0);
+    return provider_update_i64(s, "UPDATE providers SET audit_fail_open = $2 WHERE name = $1", name,
+                               on ? 1 : 0);
 }
 
 att_err att_pg_provider_set_issuer(struct att_store *s, const char *name, const char *issuer)
@@ -198,9 +197,9 @@ att_err att_pg_audit_checkpoint_get(struct att_store *s, int64_t *seq, char hash
 
 typedef struct att_key_rec key_t_;
 static const struct att_pg_col key_cols[] = {
-    PG_TEXT(key_t_, kid),         PG_TEXT(key_t_, provider),      PG_TEXT(key_t_, alg),
-    PG_BUF(key_t_, cert_der),     PG_BUF(key_t_, sealed_key),     PG_I64(key_t_, created_at),
-    PG_I64(key_t_, activate_at),  PG_I64(key_t_, token_lifetime), PG_I64(key_t_, used_until),
+    PG_TEXT(key_t_, kid),        PG_TEXT(key_t_, provider),      PG_TEXT(key_t_, alg),
+    PG_BUF(key_t_, cert_der),    PG_BUF(key_t_, sealed_key),     PG_I64(key_t_, created_at),
+    PG_I64(key_t_, activate_at), PG_I64(key_t_, token_lifetime), PG_I64(key_t_, used_until),
 };
 
 att_err att_pg_key_insert(struct att_store *s, const struct att_key_rec *k)
@@ -215,9 +214,8 @@ att_err att_pg_key_insert(struct att_store *s, const struct att_key_rec *k)
     att_pg_i64(&a, k->activate_at);
     att_pg_i64(&a, k->token_lifetime);
     att_pg_i64(&a, k->used_until);
-    return att_pg_run(s,
-                      "INSERT INTO signing_keys(" KEY_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-                      &a, NULL);
+    return att_pg_run(
+        s, "INSERT INTO signing_keys(" KEY_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)", &a, NULL);
 }
 
 /* A change of one key ($1 provider, $2 kid, then the integers in `v`): NOT_FOUND if none. */
@@ -284,7 +282,7 @@ att_err att_pg_key_list(struct att_store *s, const char *provider, att_store_key
 
 typedef struct att_dek_rec dek_t;
 static const struct att_pg_col dek_cols[] = {
-    PG_TEXT(dek_t, id), PG_TEXT(dek_t, kek_id), PG_BUF(dek_t, wrapped),
+    PG_TEXT(dek_t, id),     PG_TEXT(dek_t, kek_id),    PG_BUF(dek_t, wrapped),
     PG_BOOL(dek_t, active), PG_I64(dek_t, created_at),
 };
 
@@ -343,8 +341,8 @@ att_err att_pg_dek_list(struct att_store *s, att_store_dek_cb cb, void *arg)
     PGresult *res = NULL;
     struct att_dek_rec d;
     att_dek_rec_init(&d);
-    att_err rc = att_pg_query(
-        s, "SELECT " DEK_COLS " FROM data_keys ORDER BY created_at, row_id", NULL, &res);
+    att_err rc = att_pg_query(s, "SELECT " DEK_COLS " FROM data_keys ORDER BY created_at, row_id",
+                              NULL, &res);
     for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
         rc = att_pg_row(res, i, PG_COLS(dek_cols), &d);
         rc = rc == ATT_OK ? cb(&d, arg) : rc;

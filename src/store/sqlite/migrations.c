@@ -21,7 +21,8 @@
  * whose records live in a database of their own: store/audit_db.h); 10 signing_keys.activate_at
  * and signing_keys.token_lifetime (signing-key rotation); 11 signing_keys.used_until; 12
  * providers.dcap_trust_anchors and providers.demo, collateral.scope (provider-scoped trust
- * anchors and their collateral).
+ * anchors and their collateral); 13 an index of principals by client certificate (mutual TLS
+ * finds the caller without reading every principal).
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -277,6 +278,15 @@ static const struct migration migrations[] = {
         "  issued, next_update, eval_num, source, stored_at FROM collateral;"
         "DROP TABLE collateral;"
         "ALTER TABLE collateral_v12 RENAME TO collateral;",
+    },
+    {
+        13,
+        /* Mutual TLS looks the caller up by the SHA-256 of its client certificate on every
+         * request (att_store_principal_get_by_cert). Partial: most principals have none (''),
+         * and the lookup's own statement repeats the condition so that the index serves it.
+         * Not UNIQUE: databases may hold one certificate registered twice already. */
+        "CREATE INDEX principals_cert_sha256 ON principals(cert_sha256)"
+        "  WHERE cert_sha256 <> '';",
     },
 };
 
