@@ -131,7 +131,6 @@ static att_err collect_secret(const struct att_secret_rec *s, void *arg)
 
 struct roles_ctx {
     json_t *arr;
-    const char *principal_id; /* NULL: all */
 };
 
 static json_t *role_json(const struct att_role_rec *r)
@@ -146,10 +145,6 @@ static json_t *role_json(const struct att_role_rec *r)
 static att_err collect_role(const struct att_role_rec *r, void *arg)
 {
     struct roles_ctx *c = arg;
-    if (c->principal_id != NULL &&
-        (strcmp(r->subject_kind, "principal") != 0 || strcmp(r->subject, c->principal_id) != 0)) {
-        return ATT_OK;
-    }
     json_t *item = role_json(r);
     ATT_ENSURE(item != NULL && json_array_append_new(c->arr, item) == 0, ATT_ERR_NOMEM);
     return ATT_OK;
@@ -163,13 +158,14 @@ int att_admin_principal_show(struct att_admin *a, const char *name, char **json_
         return 1;
     }
     struct secrets_ctx sc = {json_array(), att_time_now()};
-    struct roles_ctx rc = {json_array(), p.id};
+    struct roles_ctx rc = {json_array()};
+    struct att_role_query q = {.kind = "principal", .subject = p.id};
     json_t *doc = principal_json(&p);
     att_err e = sc.arr != NULL && rc.arr != NULL && doc != NULL
                     ? att_store_secret_list(att_admin_store(a), p.id, collect_secret, &sc)
                     : ATT_ERR_NOMEM;
     if (e == ATT_OK) {
-        e = att_store_role_list(att_admin_store(a), collect_role, &rc);
+        e = att_store_role_list_for(att_admin_store(a), &q, collect_role, &rc);
     }
     if (e != ATT_OK) {
         json_decref(sc.arr);
@@ -182,21 +178,6 @@ int att_admin_principal_show(struct att_admin *a, const char *name, char **json_
     return att_admin_dump(doc, json_out, err, err_len);
 }
 
-/*
- * Would this change leave no usable Owner on all providers (while there is one now)? Then
- * nobody could administer attestd over REST again. Unsure (store error) counts as yes.
- */
-static bool removes_last_owner(struct att_admin *a, const char *principal_id, const char *role_id)
-{
-    size_t before = 0;
-    size_t after = 0;
-    if (att_rbac_usable_owners(att_admin_store(a), NULL, NULL, &before) != ATT_OK ||
-        att_rbac_usable_owners(att_admin_store(a), role_id, principal_id, &after) != ATT_OK) {
-        return true;
-    }
-    return before > 0 && after == 0;
-}
-
 int att_admin_principal_set_disabled(struct att_admin *a, const char *name, int disabled, char *err,
                                      size_t err_len)
 {
@@ -204,13 +185,17 @@ int att_admin_principal_set_disabled(struct att_admin *a, const char *name, int 
     if (find_principal(a, name, &p, err, err_len) != 0) {
         return 1;
     }
-    if (disabled != 0 && removes_last_owner(a, p.id, NULL)) {
+    /* Disabling may take away the last usable Owner: checked in the change's own transaction
+     * (att_rbac_change_guarded), so a daemon on another node cannot race it. Enabling cannot. */
+    att_err e = disabled != 0
+                    ? att_rbac_change_guarded(att_admin_store(a), ATT_OWNER_PRINCIPAL_DISABLE, p.id)
+                    : att_store_principal_set_disabled(att_admin_store(a), p.id, false);
+    if (e == ATT_ERR_STATE) {
         return att_admin_fail(err, err_len,
                               "'%s' holds the last usable Owner role on all providers; assign "
                               "Owner to another principal first",
                               name);
     }
-    att_err e = att_store_principal_set_disabled(att_admin_store(a), p.id, disabled != 0);
     return e == ATT_OK
                ? 0
                : att_admin_fail(err, err_len, "cannot change '%s': %s", name, att_err_str(e));
@@ -222,13 +207,13 @@ int att_admin_principal_delete(struct att_admin *a, const char *name, char *err,
     if (find_principal(a, name, &p, err, err_len) != 0) {
         return 1;
     }
-    if (removes_last_owner(a, p.id, NULL)) {
+    att_err e = att_rbac_change_guarded(att_admin_store(a), ATT_OWNER_PRINCIPAL_DELETE, p.id);
+    if (e == ATT_ERR_STATE) {
         return att_admin_fail(err, err_len,
                               "'%s' holds the last Owner role on all providers; assign Owner "
                               "to another principal first",
                               name);
     }
-    att_err e = att_store_principal_delete(att_admin_store(a), p.id);
     return e == ATT_OK
                ? 0
                : att_admin_fail(err, err_len, "cannot delete '%s': %s", name, att_err_str(e));
@@ -367,7 +352,7 @@ int att_admin_role_assign(struct att_admin *a, const char *principal, const char
 
 int att_admin_role_list(struct att_admin *a, char **json_out, char *err, size_t err_len)
 {
-    struct roles_ctx c = {json_array(), NULL};
+    struct roles_ctx c = {json_array()};
     att_err e =
         c.arr != NULL ? att_store_role_list(att_admin_store(a), collect_role, &c) : ATT_ERR_NOMEM;
     if (e != ATT_OK) {
@@ -379,12 +364,12 @@ int att_admin_role_list(struct att_admin *a, char **json_out, char *err, size_t 
 
 int att_admin_role_revoke(struct att_admin *a, const char *id, char *err, size_t err_len)
 {
-    if (removes_last_owner(a, NULL, id)) {
+    att_err e = att_rbac_change_guarded(att_admin_store(a), ATT_OWNER_ROLE_DELETE, id);
+    if (e == ATT_ERR_STATE) {
         return att_admin_fail(err, err_len,
                               "this is the last Owner assignment on all providers; assign "
                               "another Owner first");
     }
-    att_err e = att_store_role_delete(att_admin_store(a), id);
     if (e == ATT_ERR_NOT_FOUND) {
         return att_admin_fail(err, err_len, "no role assignment with id '%s'", id);
     }

@@ -13,7 +13,6 @@
 #include "api/api.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,25 +41,24 @@ static json_t *role_json(const struct att_role_rec *r)
 
 struct collect {
     json_t *arr;
-    const struct att_identity *who; /* NULL: all */
+    bool brief; /* whoami: role and provider only */
 };
 
 static att_err collect_role(const struct att_role_rec *r, void *arg)
 {
     struct collect *c = arg;
-    if (c->who != NULL && !att_rbac_names(r, c->who)) {
-        return ATT_OK;
-    }
-    json_t *item = c->who != NULL ? json_pack("{s:s,s:s}", "role", r->role, "provider", r->provider)
-                                  : role_json(r);
+    json_t *item =
+        c->brief ? json_pack("{s:s,s:s}", "role", r->role, "provider", r->provider) : role_json(r);
     ATT_ENSURE(item != NULL && json_array_append_new(c->arr, item) == 0, ATT_ERR_NOMEM);
     return ATT_OK;
 }
 
 void att_api_whoami(const struct att_api_call *call, struct att_http_response *resp)
 {
-    struct collect c = {json_array(), call->who};
-    if (c.arr == NULL || att_store_role_list(call->api->store, collect_role, &c) != ATT_OK) {
+    struct collect c = {json_array(), true};
+    /* Only the caller's own assignments are read (by principal id, or subject and groups). */
+    if (c.arr == NULL ||
+        att_rbac_assignments(call->api->store, call->who, collect_role, &c) != ATT_OK) {
         json_decref(c.arr);
         att_http_error(resp, 500, "InternalServerError", "cannot read role assignments");
         return;
@@ -89,7 +87,7 @@ void att_api_whoami(const struct att_api_call *call, struct att_http_response *r
 
 void att_api_roles_list(const struct att_api_call *call, struct att_http_response *resp)
 {
-    struct collect c = {json_array(), NULL};
+    struct collect c = {json_array(), false};
     if (c.arr == NULL || att_store_role_list(call->api->store, collect_role, &c) != ATT_OK) {
         json_decref(c.arr);
         att_http_error(resp, 500, "InternalServerError", "cannot read role assignments");
@@ -202,23 +200,6 @@ void att_api_roles_add(const struct att_api_call *call, struct att_http_response
     send_json(resp, 201, role_json(&r));
 }
 
-struct find_ctx {
-    const char *id;
-    bool hit;
-};
-
-static att_err find_role(const struct att_role_rec *r, void *arg)
-{
-    struct find_ctx *f = arg;
-    if (strcmp(r->id, f->id) == 0) {
-        f->hit = true;
-    }
-    return ATT_OK;
-}
-
-/* Check-then-delete must not interleave with another removal (handlers run on many threads). */
-static pthread_mutex_t remove_lock = PTHREAD_MUTEX_INITIALIZER;
-
 void att_api_roles_remove(const struct att_api_call *call, struct att_http_response *resp)
 {
     char id[33];
@@ -231,34 +212,21 @@ void att_api_roles_remove(const struct att_api_call *call, struct att_http_respo
     if (!ok) {
         return;
     }
-    struct find_ctx f = {id, false};
-    size_t before = 0;
-    size_t after = 0;
-    pthread_mutex_lock(&remove_lock);
-    att_err rc = att_store_role_list(call->api->store, find_role, &f);
-    if (rc == ATT_OK && f.hit) {
-        rc = att_rbac_usable_owners(call->api->store, NULL, NULL, &before);
-    }
-    if (rc == ATT_OK && f.hit) {
-        rc = att_rbac_usable_owners(call->api->store, id, NULL, &after);
-    }
-    /* Never lock everyone out: one usable Owner on all providers must remain. */
-    bool last_owner = rc == ATT_OK && f.hit && before > 0 && after == 0;
-    if (rc == ATT_OK && f.hit && !last_owner) {
-        rc = att_store_role_delete(call->api->store, id);
-    }
-    pthread_mutex_unlock(&remove_lock);
-    if (rc != ATT_OK) {
-        att_http_error(resp, 500, "InternalServerError", "cannot remove the role assignment");
-        return;
-    }
-    if (!f.hit) {
+    /* Never lock everyone out: one usable Owner on all providers must remain. Checked and
+     * removed in one transaction under the identity lock, so that this holds across threads,
+     * processes and nodes sharing the database (att_rbac_change_guarded). */
+    att_err rc = att_rbac_change_guarded(call->api->store, ATT_OWNER_ROLE_DELETE, id);
+    if (rc == ATT_ERR_NOT_FOUND) {
         att_http_error(resp, 404, "NotFound", "no role assignment with this id");
         return;
     }
-    if (last_owner) {
+    if (rc == ATT_ERR_STATE) {
         att_http_error(resp, 409, "Conflict",
                        "the last usable Owner assignment on all providers cannot be removed");
+        return;
+    }
+    if (rc != ATT_OK) {
+        att_http_error(resp, 500, "InternalServerError", "cannot remove the role assignment");
         return;
     }
     att_log(ATT_LOG_INFO, "role removed", "by", json_string(call->who->subject), "id",

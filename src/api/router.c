@@ -295,38 +295,23 @@ static void log_decision(const struct att_http_request *req, const struct route 
             token_fp != NULL ? json_string(token_fp) : NULL, NULL);
 }
 
-struct cert_match {
-    const char *sha256;
-    struct att_principal_rec found;
-    bool hit;
-};
-
-static att_err match_cert(const struct att_principal_rec *p, void *arg)
-{
-    struct cert_match *m = arg;
-    if (!m->hit && p->cert_sha256[0] != 0 && strcmp(p->cert_sha256, m->sha256) == 0) {
-        m->found = *p;
-        m->hit = true;
-    }
-    return ATT_OK;
-}
-
 /*
  * Mutual TLS: a verified client certificate registered to a principal identifies it
- * (for admin tooling that holds a certificate instead of a secret).
+ * (for admin tooling that holds a certificate instead of a secret). One indexed lookup by the
+ * certificate's SHA-256 (att_store_principal_get_by_cert), never a walk over all principals.
  */
 static att_err identify_by_cert(struct att_api *api, const char *sha256, struct att_identity *who)
 {
-    struct cert_match m;
-    memset(&m, 0, sizeof(m));
-    m.sha256 = sha256;
-    ATT_TRY(att_store_principal_list(api->store, match_cert, &m));
-    ATT_ENSURE(m.hit, ATT_ERR_CREDENTIALS);
-    ATT_ENSURE(!m.found.disabled, ATT_ERR_PRINCIPAL_DISABLED);
+    struct att_principal_rec p;
+    att_err rc = att_store_principal_get_by_cert(api->store, sha256, &p);
+    /* Not registered (or not a hash the store could hold): the certificate names nobody. */
+    ATT_ENSURE(rc != ATT_ERR_NOT_FOUND && rc != ATT_ERR_ARG, ATT_ERR_CREDENTIALS);
+    ATT_TRY(rc);
+    ATT_ENSURE(!p.disabled, ATT_ERR_PRINCIPAL_DISABLED);
     memset(who, 0, sizeof(*who));
     snprintf(who->kind, sizeof(who->kind), "%s", "principal");
-    snprintf(who->subject, sizeof(who->subject), "%s", m.found.id);
-    snprintf(who->name, sizeof(who->name), "%s", m.found.name);
+    snprintf(who->subject, sizeof(who->subject), "%s", p.id);
+    snprintf(who->name, sizeof(who->name), "%s", p.name);
     return ATT_OK;
 }
 

@@ -104,6 +104,8 @@ static att_err consider(const struct att_role_rec *r, void *arg)
     if (c->allowed || att_role_parse(r->role, &role) != ATT_OK) {
         return ATT_OK; /* an unknown role name in the store grants nothing */
     }
+    /* The query named `who` already; att_rbac_names checks the row again, for nothing else
+     * than that a row the store answered by mistake grants nothing. */
     bool scope = strcmp(r->provider, "*") == 0 || strcmp(r->provider, c->provider) == 0;
     if (scope && att_rbac_names(r, c->who) && grants(role, c->perm)) {
         c->allowed = true;
@@ -111,37 +113,82 @@ static att_err consider(const struct att_role_rec *r, void *arg)
     return ATT_OK;
 }
 
-struct owners {
-    struct att_store *store;
-    const char *except_role;
-    const char *except_principal;
-    size_t count;
-};
-
-static att_err count_owner(const struct att_role_rec *r, void *arg)
+att_err att_rbac_assignments(struct att_store *store, const struct att_identity *who,
+                             att_store_role_cb cb, void *arg)
 {
-    struct owners *o = arg;
-    struct att_principal_rec p;
-    if (strcmp(r->role, "Owner") != 0 || strcmp(r->provider, "*") != 0 ||
-        strcmp(r->subject_kind, "principal") != 0 ||
-        (o->except_role != NULL && strcmp(r->id, o->except_role) == 0) ||
-        (o->except_principal != NULL && strcmp(r->subject, o->except_principal) == 0)) {
-        return ATT_OK;
+    struct att_role_query q;
+    bool principal = strcmp(who->kind, "principal") == 0;
+    memset(&q, 0, sizeof(q));
+    q.kind = principal ? "principal" : "subject"; /* as att_rbac_names reads the kind */
+    q.subject = who->subject;
+    q.issuer = who->issuer;
+    if (!principal) {
+        q.n_groups =
+            who->n_groups < ATT_IDENTITY_MAX_GROUPS ? who->n_groups : ATT_IDENTITY_MAX_GROUPS;
+        for (size_t i = 0; i < q.n_groups; i++) {
+            q.groups[i] = who->groups[i];
+        }
     }
-    att_err rc = att_store_principal_get(o->store, r->subject, &p);
-    if (rc == ATT_OK && !p.disabled) {
-        o->count++;
-    }
-    return rc == ATT_ERR_NOT_FOUND ? ATT_OK : rc;
+    return att_store_role_list_for(store, &q, cb, arg);
 }
 
 att_err att_rbac_usable_owners(struct att_store *store, const char *except_role,
                                const char *except_principal, size_t *count)
 {
-    struct owners o = {store, except_role, except_principal, 0};
-    ATT_TRY(att_store_role_list(store, count_owner, &o));
-    *count = o.count;
+    int64_t n = 0;
+    ATT_TRY(att_store_role_count_enabled(store, role_names[ATT_ROLE_OWNER], "*", except_role,
+                                         except_principal, &n));
+    ATT_ENSURE(n >= 0, ATT_ERR_STORE);
+    *count = (size_t)n;
     return ATT_OK;
+}
+
+/* Whether deleting assignment `r` can change the count of usable Owners at all. */
+static bool counts_as_owner(const struct att_role_rec *r)
+{
+    return strcmp(r->subject_kind, "principal") == 0 &&
+           strcmp(r->role, role_names[ATT_ROLE_OWNER]) == 0 && strcmp(r->provider, "*") == 0;
+}
+
+/* att_rbac_change_guarded's work, on its transaction. */
+static att_err change_locked(struct att_store *tx, enum att_owner_change change, const char *id)
+{
+    struct att_role_rec r;
+    size_t before = 0;
+    size_t after = 0;
+    bool role = change == ATT_OWNER_ROLE_DELETE;
+
+    /* The lock first: every count below then sees what changes before this one committed. */
+    ATT_TRY(att_store_identity_lock(tx));
+    if (role) {
+        ATT_TRY(att_store_role_get(tx, id, &r));
+    }
+    if (!role || counts_as_owner(&r)) {
+        ATT_TRY(att_rbac_usable_owners(tx, NULL, NULL, &before));
+        ATT_TRY(att_rbac_usable_owners(tx, role ? id : NULL, role ? NULL : id, &after));
+        /* Never lock everyone out: one usable Owner on all providers must remain. */
+        ATT_ENSURE(before == 0 || after > 0, ATT_ERR_STATE);
+    }
+    switch (change) {
+    case ATT_OWNER_ROLE_DELETE: return att_store_role_delete(tx, id);
+    case ATT_OWNER_PRINCIPAL_DISABLE: return att_store_principal_set_disabled(tx, id, true);
+    case ATT_OWNER_PRINCIPAL_DELETE: return att_store_principal_delete(tx, id);
+    default: return ATT_ERR_ARG;
+    }
+}
+
+att_err att_rbac_change_guarded(struct att_store *store, enum att_owner_change change,
+                                const char *id)
+{
+    struct att_store *tx = NULL;
+    ATT_ENSURE(store != NULL && id != NULL, ATT_ERR_ARG);
+    ATT_TRY(att_store_begin(store, &tx));
+    att_err rc = change_locked(tx, change, id);
+    if (rc != ATT_OK) {
+        att_ignore_err(att_store_rollback(tx)); /* the first error is the one to report */
+        return rc;
+    }
+    return att_store_commit(tx);
 }
 
 att_err att_rbac_check(struct att_store *store, const struct att_identity *who,
@@ -160,7 +207,7 @@ att_err att_rbac_check(struct att_store *store, const struct att_identity *who,
             return ATT_OK;
         }
     }
-    ATT_TRY(att_store_role_list(store, consider, &c));
+    ATT_TRY(att_rbac_assignments(store, who, consider, &c));
     *allowed = c.allowed;
     return ATT_OK;
 }

@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "collateral/items.h"
 #include "collateral/kds.h"
 #include "core/buf.h"
 #include "core/codec.h"
@@ -258,7 +259,7 @@ bool amdc_store_put(struct att_amd_collateral *c, const char *kind, const char *
         rc = att_buf_put(&rec.body, body, len);
     }
     if (rc == ATT_OK) {
-        rc = att_store_collateral_put(c->store, &rec, &changed);
+        rc = att_collateral_item_put(c->store, &rec, &changed);
     }
     /* An older item than the one stored (another node got a newer one) is no failure. */
     if (rc != ATT_OK && rc != ATT_ERR_EXISTS) {

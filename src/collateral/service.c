@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "collateral/fetch.h"
+#include "collateral/items.h"
 #include "core/codec.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -439,7 +440,7 @@ static att_err from_upstream(struct att_collateral *cl, int kind, const char *ke
     snprintf(rec.source, sizeof(rec.source), "pcs");
     rc = rec_fill(&rec, it, &got.body, got.signature, got.has_signature, &got.issuer_chain, now);
     if (rc == ATT_OK) {
-        att_err put = att_store_collateral_put(cl->store, &rec, NULL);
+        att_err put = att_collateral_item_put(cl->store, &rec, NULL);
         if (put != ATT_OK && put != ATT_ERR_EXISTS) {
             att_log(ATT_LOG_WARN, "collateral not stored", "kind", json_string(kind_names[kind]),
                     "error", json_string(att_err_name(put)), NULL);
@@ -820,7 +821,7 @@ static att_err import_one(struct att_collateral *cl, struct att_dcap_item *it,
     snprintf(rec.source, sizeof(rec.source), "import");
     rc = rec_fill(&rec, it, body, sig, sig != NULL, chain, now);
     if (rc == ATT_OK) {
-        rc = att_store_collateral_put(cl->store, &rec, is_new);
+        rc = att_collateral_item_put(cl->store, &rec, is_new);
         if (rc == ATT_ERR_EXISTS) { /* the store holds a newer one: keep it */
             *is_new = false;
             rc = ATT_OK;

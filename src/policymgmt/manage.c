@@ -612,13 +612,17 @@ static att_err match_signer(const struct att_signer_rec *r, void *arg)
     return ATT_OK;
 }
 
+/* One row by its key (att_store_signer_get), not the provider's whole list of certificates. */
 static att_err is_trusted(struct att_store *store, const char *provider, X509 *cert, bool *yes)
 {
     char sha[65];
+    struct att_signer_rec r;
     ATT_TRY(att_cert_sha256_hex(cert, sha));
-    struct trust_ctx t = {sha, false, 0};
-    ATT_TRY(att_store_signer_list(store, provider, match_signer, &t));
-    *yes = t.hit;
+    att_signer_rec_init(&r);
+    att_err rc = att_store_signer_get(store, provider, sha, &r);
+    att_signer_rec_cleanup(&r);
+    ATT_ENSURE(rc == ATT_OK || rc == ATT_ERR_NOT_FOUND, rc);
+    *yes = rc == ATT_OK;
     return ATT_OK;
 }
 

@@ -5,7 +5,9 @@
  * Input trust: records come from our own callers. The wrappers check what
  * every backend would otherwise have to: a store and its operation exist,
  * string arguments are present, and fixed-size string fields are
- * NUL-terminated inside their arrays (so backends may use them as C strings).
+ * NUL-terminated inside their arrays (so backends may use them as C strings). They check
+ * shapes (presence, lengths, hex digests, caps), never formats: which collateral kinds and
+ * keys exist is src/collateral/items.c's, what a role grants src/auth/rbac.c's.
  */
 #include "store/store.h"
 
@@ -478,6 +480,15 @@ att_err att_store_principal_get_by_name(struct att_store *s, const char *name,
     return s->ops->principal_get_by_name(s, name, out);
 }
 
+att_err att_store_principal_get_by_cert(struct att_store *s, const char *cert_sha256,
+                                        struct att_principal_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, principal_get_by_cert) && cert_sha256 != NULL &&
+                   sha256_hex_ok(cert_sha256) && out != NULL,
+               ATT_ERR_ARG);
+    return s->ops->principal_get_by_cert(s, cert_sha256, out);
+}
+
 att_err att_store_principal_list(struct att_store *s, att_store_principal_cb cb, void *arg)
 {
     ATT_ENSURE(HAS_OP(s, principal_list) && cb != NULL, ATT_ERR_ARG);
@@ -543,16 +554,74 @@ att_err att_store_role_insert(struct att_store *s, const struct att_role_rec *r)
     return s->ops->role_insert(s, r);
 }
 
+att_err att_store_role_get(struct att_store *s, const char *id, struct att_role_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, role_get) && id != NULL && out != NULL, ATT_ERR_ARG);
+    return s->ops->role_get(s, id, out);
+}
+
 att_err att_store_role_list(struct att_store *s, att_store_role_cb cb, void *arg)
 {
     ATT_ENSURE(HAS_OP(s, role_list) && cb != NULL, ATT_ERR_ARG);
     return s->ops->role_list(s, cb, arg);
 }
 
+/*
+ * A caller's query: its strings fit the columns they are compared with (a longer value could
+ * name no row anyway), a principal has no groups, and the groups fit the statement's slots.
+ */
+static bool role_query_ok(const struct att_role_query *q)
+{
+    if (q == NULL || q->kind == NULL || !fits(q->subject, ATT_ROLE_SUBJECT_MAX + 1) ||
+        q->n_groups > ATT_STORE_ROLE_GROUPS_MAX) {
+        return false;
+    }
+    if (strcmp(q->kind, "principal") == 0) {
+        return q->n_groups == 0;
+    }
+    if (strcmp(q->kind, "subject") != 0 || !fits(q->issuer, ATT_URL_MAX + 1)) {
+        return false;
+    }
+    for (size_t i = 0; i < q->n_groups; i++) {
+        if (!fits(q->groups[i], ATT_ROLE_SUBJECT_MAX + 1)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+att_err att_store_role_list_for(struct att_store *s, const struct att_role_query *q,
+                                att_store_role_cb cb, void *arg)
+{
+    ATT_ENSURE(HAS_OP(s, role_list_for) && role_query_ok(q) && cb != NULL, ATT_ERR_ARG);
+    return s->ops->role_list_for(s, q, cb, arg);
+}
+
+/* The backends get "" for "none": ids are never empty (role_ok, principal_ok). */
+att_err att_store_role_count_enabled(struct att_store *s, const char *role, const char *provider,
+                                     const char *except_role, const char *except_principal,
+                                     int64_t *count)
+{
+    ATT_ENSURE(HAS_OP(s, role_count_enabled) && role != NULL && role[0] != '\0' &&
+                   provider != NULL && provider[0] != '\0' && count != NULL,
+               ATT_ERR_ARG);
+    int64_t n = 0;
+    ATT_TRY(s->ops->role_count_enabled(s, role, provider, except_role != NULL ? except_role : "",
+                                       except_principal != NULL ? except_principal : "", &n));
+    *count = n;
+    return ATT_OK;
+}
+
 att_err att_store_role_delete(struct att_store *s, const char *id)
 {
     ATT_ENSURE(HAS_OP(s, role_delete) && id != NULL, ATT_ERR_ARG);
     return s->ops->role_delete(s, id);
+}
+
+att_err att_store_identity_lock(struct att_store *tx)
+{
+    ATT_ENSURE(HAS_OP(tx, identity_lock), ATT_ERR_ARG);
+    return tx->ops->identity_lock(tx);
 }
 
 /* ---- policies ---- */
@@ -669,6 +738,14 @@ att_err att_store_signer_delete(struct att_store *s, const char *provider, const
     return s->ops->signer_delete(s, provider, sha256);
 }
 
+att_err att_store_signer_get(struct att_store *s, const char *provider, const char *sha256,
+                             struct att_signer_rec *out)
+{
+    ATT_ENSURE(HAS_OP(s, signer_get) && provider != NULL && sha256 != NULL && out != NULL,
+               ATT_ERR_ARG);
+    return s->ops->signer_get(s, provider, sha256, out);
+}
+
 att_err att_store_signer_list(struct att_store *s, const char *provider, att_store_signer_cb cb,
                               void *arg)
 {
@@ -677,19 +754,6 @@ att_err att_store_signer_list(struct att_store *s, const char *provider, att_sto
 }
 
 /* ---- collateral ---- */
-
-static bool upper_hex(const char *s, size_t n)
-{
-    if (strnlen(s, n + 1) != n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F'))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /* The first n characters are lower-case hex digits. */
 static bool hex_run(const char *s, size_t n)
@@ -700,53 +764,6 @@ static bool hex_run(const char *s, size_t n)
         }
     }
     return true;
-}
-
-static bool amd_product(const char *s)
-{
-    return strncmp(s, "Milan", 5) == 0 || strncmp(s, "Genoa", 5) == 0 ||
-           strncmp(s, "Turin", 5) == 0;
-}
-
-/* "vcek:<Product>" or "vlek:<Product>" */
-static bool amd_chain_key_ok(const char *key)
-{
-    return (strncmp(key, "vcek:", 5) == 0 || strncmp(key, "vlek:", 5) == 0) &&
-           amd_product(key + 5) && key[10] == '\0';
-}
-
-/* "<Product>:<hwid hex, 16 digits on Turin, else 128>:<16 hex digits>" */
-static bool amd_vcek_key_ok(const char *key)
-{
-    size_t hwid = strncmp(key, "Turin", 5) == 0 ? 16 : 128;
-    return amd_product(key) && key[5] == ':' && hex_run(key + 6, hwid) && key[6 + hwid] == ':' &&
-           hex_run(key + 7 + hwid, 16) && key[7 + hwid + 16] == '\0';
-}
-
-/* The key shapes of each kind (store.h); Intel documents are signed, CRLs and AMD items are
- * not. */
-static bool collateral_kind_key_ok(const char *kind, const char *key, bool *document)
-{
-    *document = false;
-    if (strcmp(kind, "root_crl") == 0) {
-        return key[0] == '\0';
-    }
-    if (strcmp(kind, "pck_crl") == 0) {
-        return strcmp(key, "processor") == 0 || strcmp(key, "platform") == 0;
-    }
-    *document = true;
-    if (strcmp(kind, "tcb_info") == 0) {
-        return (strncmp(key, "sgx:", 4) == 0 || strncmp(key, "tdx:", 4) == 0) &&
-               upper_hex(key + 4, 12);
-    }
-    if (strcmp(kind, "qe_identity") == 0) {
-        return strcmp(key, "sgx") == 0 || strcmp(key, "tdx") == 0;
-    }
-    *document = false;
-    if (strcmp(kind, "amd_chain") == 0 || strcmp(kind, "amd_crl") == 0) {
-        return amd_chain_key_ok(key);
-    }
-    return strcmp(kind, "amd_vcek") == 0 && amd_vcek_key_ok(key);
 }
 
 /* r->sha256 must name r->body: the store compares items by it. */
@@ -773,33 +790,22 @@ static bool scope_ok(const char *scope)
            (hex_run(scope, ATT_COLLATERAL_SCOPE_LEN) && scope[ATT_COLLATERAL_SCOPE_LEN] == '\0');
 }
 
+/*
+ * The shape of an item, whatever its format: fields that fit, a scope of the right form, a
+ * kind and a source, a non-empty body named by its sha256, blobs within their caps. Which
+ * kinds, keys and signatures make an item of Intel or AMD collateral is src/collateral's
+ * (att_collateral_item_check); the schema knows the kinds and sources.
+ */
 static bool collateral_ok(const struct att_collateral_rec *r)
 {
-    bool document = false;
-    if (r == NULL || !FIELD_OK(r->scope) || !FIELD_OK(r->kind) || !FIELD_OK(r->key) ||
-        !FIELD_OK(r->sha256) || !FIELD_OK(r->source) || !scope_ok(r->scope)) {
-        return false;
-    }
-    /* AMD items chain to the ARKs (amd_trust_anchors): they have no provider scope. */
-    if (r->scope[0] != '\0' && strncmp(r->kind, "amd_", 4) == 0) {
-        return false;
-    }
-    if (!collateral_kind_key_ok(r->kind, r->key, &document)) {
-        return false;
-    }
-    if (strcmp(r->source, "pcs") != 0 && strcmp(r->source, "import") != 0 &&
-        strcmp(r->source, "kds") != 0) {
-        return false;
-    }
-    if (!blob_ok(&r->body) || !blob_ok(&r->signature) || !blob_ok(&r->issuer_chain) ||
-        r->body.len == 0 || r->body.len > ATT_STORE_COLLATERAL_BODY_MAX ||
-        r->issuer_chain.len > ATT_STORE_COLLATERAL_CHAIN_MAX) {
-        return false;
-    }
-    if (r->signature.len != (document ? (size_t)ATT_STORE_COLLATERAL_SIG_LEN : 0)) {
-        return false;
-    }
-    return sha256_hex_ok(r->sha256) && collateral_hash_ok(r);
+    return r != NULL && FIELD_OK(r->scope) && FIELD_OK(r->kind) && FIELD_OK(r->key) &&
+           FIELD_OK(r->sha256) && FIELD_OK(r->source) && scope_ok(r->scope) && r->kind[0] != '\0' &&
+           r->source[0] != '\0' && blob_ok(&r->body) && blob_ok(&r->signature) &&
+           blob_ok(&r->issuer_chain) && r->body.len > 0 &&
+           r->body.len <= ATT_STORE_COLLATERAL_BODY_MAX &&
+           r->issuer_chain.len <= ATT_STORE_COLLATERAL_CHAIN_MAX &&
+           r->signature.len <= ATT_STORE_COLLATERAL_SIG_LEN && sha256_hex_ok(r->sha256) &&
+           collateral_hash_ok(r);
 }
 
 att_err att_store_collateral_put(struct att_store *s, const struct att_collateral_rec *r,

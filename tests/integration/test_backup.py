@@ -170,7 +170,7 @@ class RestoreDrillTest(unittest.TestCase):
         made = json.loads(self.ctl("backup", "create", archive,
                                    "--passphrase-file", self.pass_file).stdout)
         self.assertEqual(made["counts"]["providers"], 2)
-        self.assertEqual(made["schema"], 14)
+        self.assertEqual(made["schema"], 15)
         self.assertEqual(os.stat(archive).st_mode & 0o777, 0o600)
         checked = json.loads(self.ctl("backup", "verify", archive,
                                       "--passphrase-file", self.pass_file).stdout)

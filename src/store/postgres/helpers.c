@@ -24,6 +24,7 @@ static int next_arg(struct att_pg_args *a)
         a->overflow = true;
         return -1;
     }
+    a->format[a->n] = 1;
     return a->n++;
 }
 
@@ -33,6 +34,16 @@ void att_pg_text(struct att_pg_args *a, const char *s)
     if (i >= 0) {
         a->val[i] = s;
         a->len[i] = (int)strlen(s);
+        a->type[i] = OID_TEXT;
+    }
+}
+
+void att_pg_null_text(struct att_pg_args *a)
+{
+    int i = next_arg(a);
+    if (i >= 0) {
+        a->val[i] = NULL;
+        a->len[i] = 0;
         a->type[i] = OID_TEXT;
     }
 }
@@ -112,9 +123,6 @@ static att_err result_err(PGconn *c, const PGresult *res, bool *broken)
 
 /* ---- statements ---------------------------------------------------------- */
 
-/* Binary format for every parameter: an array of ones. */
-static const int all_binary[ATT_PG_ARGS_MAX] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-
 static att_err exec_on(struct att_pg_lease *l, const char *sql, const struct att_pg_args *a,
                        PGresult **out, bool *broken)
 {
@@ -132,7 +140,7 @@ static att_err exec_on(struct att_pg_lease *l, const char *sql, const struct att
         att_pg_lease_note_prepared(l, sql);
     }
     PGresult *res = PQexecPrepared(c, name, a != NULL ? a->n : 0, a != NULL ? a->val : NULL,
-                                   a != NULL ? a->len : NULL, all_binary, 1);
+                                   a != NULL ? a->len : NULL, a != NULL ? a->format : NULL, 1);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         att_err rc = result_err(c, res, broken);

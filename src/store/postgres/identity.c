@@ -1,8 +1,8 @@
 /*
  * identity.c - who may call attestd, in the PostgreSQL backend: service principals, their
  * client secrets (slow hashes only), role assignments and the keys of attestd's own access
- * tokens (tables principals, principal_secrets, role_assignments, auth_keys; migrations 2
- * and 3). The port of store/sqlite/identity.c: same statements, same answers.
+ * tokens (tables principals, principal_secrets, role_assignments, auth_keys; migrations 2,
+ * 3 and 13). The port of store/sqlite/identity.c: same statements, same answers.
  *
  * Input trust: records come from our callers (checked in store.c); rows come from a database
  * others may write to, so every column is read through att_pg_col_* / att_pg_row, which check
@@ -176,6 +176,16 @@ att_err att_pg_principal_get_by_name(struct att_store *s, const char *name,
                                      struct att_principal_rec *out)
 {
     return principal_get_by(s, PRINCIPAL_SELECT " WHERE name = $1", name, out);
+}
+
+/* Through the partial index of migration 13, whose condition the statement repeats. */
+att_err att_pg_principal_get_by_cert(struct att_store *s, const char *cert_sha256,
+                                     struct att_principal_rec *out)
+{
+    return principal_get_by(s,
+                            PRINCIPAL_SELECT " WHERE cert_sha256 = $1 AND cert_sha256 <> ''"
+                                             " ORDER BY name COLLATE \"C\" LIMIT 1",
+                            cert_sha256, out);
 }
 
 att_err att_pg_principal_list(struct att_store *s, att_store_principal_cb cb, void *arg)
@@ -359,15 +369,33 @@ att_err att_pg_role_insert(struct att_store *s, const struct att_role_rec *r)
                       &a, NULL);
 }
 
-att_err att_pg_role_list(struct att_store *s, att_store_role_cb cb, void *arg)
+att_err att_pg_role_get(struct att_store *s, const char *id, struct att_role_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+    struct att_role_rec r;
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, id);
+    ATT_GUARD(
+        att_pg_query(s, "SELECT " ROLE_COLS " FROM role_assignments WHERE id = $1", &a, &res));
+    ATT_CHECK(PQntuples(res) > 0, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(att_pg_row(res, 0, PG_COLS(role_cols), &r));
+    *out = r;
+    rc = ATT_OK;
+out:
+    PQclear(res);
+    return rc;
+}
+
+/* Run a query of ROLE_COLS, then one callback per row (all fetched first). */
+static att_err role_rows(struct att_store *s, const char *sql, const struct att_pg_args *a,
+                         att_store_role_cb cb, void *arg)
 {
     att_err rc = ATT_ERR_INTERNAL;
     PGresult *res = NULL;
 
-    ATT_GUARD(att_pg_query(s,
-                           "SELECT " ROLE_COLS " FROM role_assignments"
-                           " ORDER BY created_at, row_id",
-                           NULL, &res));
+    ATT_GUARD(att_pg_query(s, sql, a, &res));
     for (int i = 0; i < PQntuples(res); i++) {
         struct att_role_rec r;
         ATT_GUARD(att_pg_row(res, i, PG_COLS(role_cols), &r));
@@ -377,6 +405,66 @@ att_err att_pg_role_list(struct att_store *s, att_store_role_cb cb, void *arg)
 out:
     PQclear(res);
     return rc;
+}
+
+att_err att_pg_role_list(struct att_store *s, att_store_role_cb cb, void *arg)
+{
+    return role_rows(s, "SELECT " ROLE_COLS " FROM role_assignments ORDER BY created_at, row_id",
+                     NULL, cb, arg);
+}
+
+/*
+ * One statement for a caller and all its groups, as in SQLite: $4 .. $35 are the group slots
+ * (ATT_STORE_ROLE_GROUPS_MAX), the unused ones NULL, which equals nothing.
+ */
+#define ROLE_GROUP_SLOTS                                                                           \
+    "$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,"   \
+    "$28,$29,$30,$31,$32,$33,$34,$35"
+_Static_assert(ATT_STORE_ROLE_GROUPS_MAX == 32, "ROLE_GROUP_SLOTS has one slot per group");
+_Static_assert(3 + ATT_STORE_ROLE_GROUPS_MAX <= ATT_PG_ARGS_MAX, "room for every group slot");
+
+att_err att_pg_role_list_for(struct att_store *s, const struct att_role_query *q,
+                             att_store_role_cb cb, void *arg)
+{
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, q->kind);
+    att_pg_text(&a, q->subject);
+    att_pg_text(&a, q->issuer != NULL ? q->issuer : "");
+    for (size_t i = 0; i < ATT_STORE_ROLE_GROUPS_MAX; i++) {
+        if (i < q->n_groups) {
+            att_pg_text(&a, q->groups[i]);
+        } else {
+            att_pg_null_text(&a);
+        }
+    }
+    return role_rows(s,
+                     "SELECT " ROLE_COLS " FROM role_assignments"
+                     " WHERE (subject_kind = $1 AND subject = $2"
+                     "        AND (subject_kind = 'principal' OR issuer = $3))"
+                     "    OR (subject_kind = 'group' AND issuer = $3"
+                     "        AND subject IN (" ROLE_GROUP_SLOTS "))"
+                     " ORDER BY created_at, row_id",
+                     &a, cb, arg);
+}
+
+att_err att_pg_role_count_enabled(struct att_store *s, const char *role, const char *provider,
+                                  const char *except_role, const char *except_principal,
+                                  int64_t *count)
+{
+    struct att_pg_args a = {0};
+
+    att_pg_text(&a, role);
+    att_pg_text(&a, provider);
+    att_pg_text(&a, except_role);
+    att_pg_text(&a, except_principal);
+    return att_pg_query_i64(s,
+                            "SELECT COUNT(*)::int8 FROM role_assignments r"
+                            " JOIN principals p ON p.id = r.subject"
+                            " WHERE r.subject_kind = 'principal' AND r.role = $1"
+                            "   AND r.provider = $2 AND p.disabled = 0"
+                            "   AND r.id <> $3 AND p.id <> $4",
+                            &a, count);
 }
 
 att_err att_pg_role_delete(struct att_store *s, const char *id)

@@ -208,12 +208,16 @@ static const struct migration migrations[] = {
          "  expires_at BIGINT NOT NULL,"
          "  PRIMARY KEY(provider, nonce));"
          "CREATE INDEX used_challenges_expiry ON used_challenges(expires_at);"},
+    /* An index of principals by client certificate: mutual TLS finds its caller with one
+     * lookup (store/sqlite/migrations.c, 15). */
+    {15, "CREATE INDEX principals_cert_sha256 ON principals(cert_sha256)"
+         "  WHERE cert_sha256 <> '';"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 /* Both dialects must know the same versions (store/sqlite/migrations.c). */
-_Static_assert(N_MIGRATIONS == 14, "a migration was added to one dialect only?");
+_Static_assert(N_MIGRATIONS == 15, "a migration was added to one dialect only?");
 
 att_err att_pg_schema_version(struct att_store *s, int *out)
 {

@@ -521,6 +521,18 @@ static void pg_unlock(struct att_store *lock)
     free(lk);
 }
 
+/*
+ * The identity lock (store.h): a transaction-level advisory lock, released by the server when
+ * the transaction ends however it ends (a dropped connection included). Its key is attestd's
+ * migration key plus one (migrations.c). A wait counts against lock_timeout, so a stuck
+ * holder makes this ATT_ERR_STORE_BUSY rather than a hang.
+ */
+static att_err pg_identity_lock(struct att_store *s)
+{
+    ATT_ENSURE(((struct pg_store *)s)->tx != NULL, ATT_ERR_STATE);
+    return att_pg_run(s, "SELECT pg_advisory_xact_lock(61747465737465)", NULL, NULL);
+}
+
 /* ---- the store ----------------------------------------------------------- */
 
 static void pg_close(struct att_store *s)
@@ -655,6 +667,7 @@ static const struct att_store_ops pg_ops = {
     .principal_insert = att_pg_principal_insert,
     .principal_get = att_pg_principal_get,
     .principal_get_by_name = att_pg_principal_get_by_name,
+    .principal_get_by_cert = att_pg_principal_get_by_cert,
     .principal_list = att_pg_principal_list,
     .principal_set_disabled = att_pg_principal_set_disabled,
     .principal_set_cert = att_pg_principal_set_cert,
@@ -664,8 +677,12 @@ static const struct att_store_ops pg_ops = {
     .secret_list = att_pg_secret_list,
     .secret_revoke = att_pg_secret_revoke,
     .role_insert = att_pg_role_insert,
+    .role_get = att_pg_role_get,
     .role_list = att_pg_role_list,
+    .role_list_for = att_pg_role_list_for,
+    .role_count_enabled = att_pg_role_count_enabled,
     .role_delete = att_pg_role_delete,
+    .identity_lock = pg_identity_lock,
 
     .policy_version_append = att_pg_policy_version_append,
     .policy_version_get = att_pg_policy_version_get,
@@ -679,6 +696,7 @@ static const struct att_store_ops pg_ops = {
     .policy_request_list = att_pg_policy_request_list,
     .signer_insert = att_pg_signer_insert,
     .signer_delete = att_pg_signer_delete,
+    .signer_get = att_pg_signer_get,
     .signer_list = att_pg_signer_list,
 
     .collateral_put = att_pg_collateral_put,

@@ -34,13 +34,15 @@
 
 /* ---- statements and arguments (helpers.c) --------------------------------- */
 
-#define ATT_PG_ARGS_MAX 16
+/* Room for the largest statement: a role lookup's 3 parameters and its 32 group slots. */
+#define ATT_PG_ARGS_MAX 40
 
 /* The parameters of one statement, in order ($1, $2, ...), all binary. */
 struct att_pg_args {
     int n;
-    const char *val[ATT_PG_ARGS_MAX];
+    const char *val[ATT_PG_ARGS_MAX]; /* NULL: SQL NULL */
     int len[ATT_PG_ARGS_MAX];
+    int format[ATT_PG_ARGS_MAX]; /* 1 (binary) for each */
     Oid type[ATT_PG_ARGS_MAX];
     unsigned char i64[ATT_PG_ARGS_MAX][8]; /* storage of int8 values, big-endian */
     bool overflow;                         /* more than ATT_PG_ARGS_MAX were added */
@@ -48,6 +50,8 @@ struct att_pg_args {
 
 /* Not copied: `s` (and a blob's bytes) must outlive the statement. */
 void att_pg_text(struct att_pg_args *a, const char *s);
+/* A text parameter that is SQL NULL (equal to nothing: an unused slot of a list). */
+void att_pg_null_text(struct att_pg_args *a);
 void att_pg_i64(struct att_pg_args *a, int64_t v);
 void att_pg_bool(struct att_pg_args *a, bool v); /* stored as int8 0 or 1, as in SQLite */
 void att_pg_blob(struct att_pg_args *a, const uint8_t *p, size_t n);
@@ -186,6 +190,8 @@ att_err att_pg_principal_insert(struct att_store *s, const struct att_principal_
 att_err att_pg_principal_get(struct att_store *s, const char *id, struct att_principal_rec *out);
 att_err att_pg_principal_get_by_name(struct att_store *s, const char *name,
                                      struct att_principal_rec *out);
+att_err att_pg_principal_get_by_cert(struct att_store *s, const char *cert_sha256,
+                                     struct att_principal_rec *out);
 att_err att_pg_principal_list(struct att_store *s, att_store_principal_cb cb, void *arg);
 att_err att_pg_principal_set_disabled(struct att_store *s, const char *id, bool disabled);
 att_err att_pg_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256,
@@ -199,7 +205,13 @@ att_err att_pg_secret_list(struct att_store *s, const char *principal_id, att_st
 att_err att_pg_secret_revoke(struct att_store *s, const char *id, int64_t at);
 
 att_err att_pg_role_insert(struct att_store *s, const struct att_role_rec *r);
+att_err att_pg_role_get(struct att_store *s, const char *id, struct att_role_rec *out);
 att_err att_pg_role_list(struct att_store *s, att_store_role_cb cb, void *arg);
+att_err att_pg_role_list_for(struct att_store *s, const struct att_role_query *q,
+                             att_store_role_cb cb, void *arg);
+att_err att_pg_role_count_enabled(struct att_store *s, const char *role, const char *provider,
+                                  const char *except_role, const char *except_principal,
+                                  int64_t *count);
 att_err att_pg_role_delete(struct att_store *s, const char *id);
 
 att_err att_pg_policy_version_append(struct att_store *s, struct att_policy_version_rec *v,
@@ -221,6 +233,8 @@ att_err att_pg_policy_request_forget(struct att_store *s, const char *provider, 
                                      const char *digest);
 att_err att_pg_signer_insert(struct att_store *s, const struct att_signer_rec *r);
 att_err att_pg_signer_delete(struct att_store *s, const char *provider, const char *sha256);
+att_err att_pg_signer_get(struct att_store *s, const char *provider, const char *sha256,
+                          struct att_signer_rec *out);
 att_err att_pg_signer_list(struct att_store *s, const char *provider, att_store_signer_cb cb,
                            void *arg);
 

@@ -458,6 +458,34 @@ att_err att_pg_signer_delete(struct att_store *s, const char *provider, const ch
     return att_pg_atomic(s, delete_signer, &k);
 }
 
+/* By the primary key (provider, sha256): one row, never the provider's whole list. */
+att_err att_pg_signer_get(struct att_store *s, const char *provider, const char *sha256,
+                          struct att_signer_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    PGresult *res = NULL;
+    struct att_pg_args a = {0};
+    struct att_signer_rec r;
+    att_signer_rec_init(&r);
+    att_pg_text(&a, provider);
+    att_pg_text(&a, sha256);
+    ATT_GUARD(att_pg_query(s,
+                           "SELECT " SIGNER_COLS " FROM policy_signers"
+                           " WHERE provider = $1 AND sha256 = $2",
+                           &a, &res));
+    ATT_CHECK(PQntuples(res) > 0, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(att_pg_row(res, 0, PG_COLS(signer_cols), &r));
+    /* Written only now: hand the buffer over and release out's old one. */
+    att_signer_rec_cleanup(out);
+    *out = r;
+    att_signer_rec_init(&r);
+    rc = ATT_OK;
+out:
+    att_signer_rec_cleanup(&r);
+    PQclear(res);
+    return rc;
+}
+
 /*
  * In the order they were added. sha256 breaks ties byte-wise (COLLATE "C"), as SQLite's BINARY
  * collation does, whatever the database's default collation.

@@ -2,7 +2,7 @@
  * identity.c - who may call attestd, in the SQLite backend: service
  * principals, their client secrets (slow hashes only), role assignments and
  * the keys of attestd's own access tokens (tables principals,
- * principal_secrets, role_assignments, auth_keys; migrations 2 and 3).
+ * principal_secrets, role_assignments, auth_keys; migrations 2, 3 and 13).
  *
  * Input trust: records come from our callers (checked in store.c); rows come
  * from a database file that someone else may have edited, so every column is
@@ -198,6 +198,18 @@ att_err att_sqlite_principal_get_by_name(struct att_store *s, const char *name,
 {
     return principal_get_by(s, "SELECT " PRINCIPAL_COLS " FROM principals WHERE name = ?1", name,
                             out);
+}
+
+/* Through the partial index of migration 13: the statement repeats its condition, which is
+ * how SQLite knows the index covers every row the query can match. */
+att_err att_sqlite_principal_get_by_cert(struct att_store *s, const char *cert_sha256,
+                                         struct att_principal_rec *out)
+{
+    return principal_get_by(s,
+                            "SELECT " PRINCIPAL_COLS " FROM principals"
+                            " WHERE cert_sha256 = ?1 AND cert_sha256 <> ''"
+                            " ORDER BY name LIMIT 1",
+                            cert_sha256, out);
 }
 
 att_err att_sqlite_principal_list(struct att_store *s, att_store_principal_cb cb, void *arg)
@@ -467,25 +479,117 @@ out:
     return rc;
 }
 
+att_err att_sqlite_role_get(struct att_store *s, const char *id, struct att_role_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    struct att_role_rec r;
+    bool done = false;
+
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " ROLE_COLS " FROM role_assignments WHERE id = ?1", &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, id));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(read_role(st, &r));
+    *out = r;
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Step a prepared query of ROLE_COLS to its end, one callback per row. */
+static att_err role_rows(sqlite3_stmt *st, att_store_role_cb cb, void *arg)
+{
+    bool done = false;
+
+    for (;;) {
+        struct att_role_rec r;
+        ATT_TRY(att_sqlite_step_row(st, &done));
+        if (done) {
+            return ATT_OK;
+        }
+        ATT_TRY(read_role(st, &r));
+        ATT_TRY(cb(&r, arg));
+    }
+}
+
 att_err att_sqlite_role_list(struct att_store *s, att_store_role_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " ROLE_COLS " FROM role_assignments"
+                                 " ORDER BY created_at, rowid",
+                                 &st));
+    ATT_GUARD(role_rows(st, cb, arg));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * One statement for a caller and all its groups: ?4 .. ?35 are the group slots
+ * (ATT_STORE_ROLE_GROUPS_MAX); slots left unbound are NULL, which equals nothing. Both terms
+ * of the OR are served by the UNIQUE(subject_kind, subject, ...) index of migration 2.
+ */
+#define ROLE_GROUP_SLOTS                                                                           \
+    "?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,"   \
+    "?28,?29,?30,?31,?32,?33,?34,?35"
+_Static_assert(ATT_STORE_ROLE_GROUPS_MAX == 32, "ROLE_GROUP_SLOTS has one slot per group");
+
+att_err att_sqlite_role_list_for(struct att_store *s, const struct att_role_query *q,
+                                 att_store_role_cb cb, void *arg)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " ROLE_COLS " FROM role_assignments"
+                                 " WHERE (subject_kind = ?1 AND subject = ?2"
+                                 "        AND (subject_kind = 'principal' OR issuer = ?3))"
+                                 "    OR (subject_kind = 'group' AND issuer = ?3"
+                                 "        AND subject IN (" ROLE_GROUP_SLOTS "))"
+                                 " ORDER BY created_at, rowid",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, q->kind));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, q->subject));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, q->issuer != NULL ? q->issuer : ""));
+    for (size_t i = 0; i < q->n_groups; i++) {
+        ATT_GUARD(att_sqlite_bind_text(st, 4 + (int)i, q->groups[i]));
+    }
+    ATT_GUARD(role_rows(st, cb, arg));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+att_err att_sqlite_role_count_enabled(struct att_store *s, const char *role, const char *provider,
+                                      const char *except_role, const char *except_principal,
+                                      int64_t *count)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     bool done = false;
 
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " ROLE_COLS " FROM role_assignments"
-                                 " ORDER BY created_at, rowid",
+                                 "SELECT COUNT(*) FROM role_assignments r"
+                                 " JOIN principals p ON p.id = r.subject"
+                                 " WHERE r.subject_kind = 'principal' AND r.role = ?1"
+                                 "   AND r.provider = ?2 AND p.disabled = 0"
+                                 "   AND r.id <> ?3 AND p.id <> ?4",
                                  &st));
-    for (;;) {
-        struct att_role_rec r;
-        ATT_GUARD(att_sqlite_step_row(st, &done));
-        if (done) {
-            break;
-        }
-        ATT_GUARD(read_role(st, &r));
-        ATT_GUARD(cb(&r, arg));
-    }
+    ATT_GUARD(att_sqlite_bind_text(st, 1, role));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 3, except_role));
+    ATT_GUARD(att_sqlite_bind_text(st, 4, except_principal));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_STORE);
+    ATT_GUARD(att_sqlite_col_i64(st, 0, count));
     rc = ATT_OK;
 out:
     sqlite3_finalize(st);

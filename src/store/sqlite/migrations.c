@@ -24,7 +24,8 @@
  * anchors and their collateral); 13 store_changes (a change counter per topic; bumped by
  * PostgreSQL's triggers, where many nodes share the store; on SQLite, one node, it stays) and the
  * audit checkpoint per node; 14 cluster_secrets and used_challenges (challenges any node of a
- * shared store accepts once).
+ * shared store accepts once); 15 an index of principals by client certificate (mutual TLS
+ * finds the caller without reading every principal).
  */
 #include "store/sqlite/sqlite_int.h"
 
@@ -319,6 +320,15 @@ static const struct migration migrations[] = {
         "  expires_at INTEGER NOT NULL,"
         "  PRIMARY KEY(provider, nonce));"
         "CREATE INDEX used_challenges_expiry ON used_challenges(expires_at);",
+    },
+    {
+        15,
+        /* Mutual TLS looks the caller up by the SHA-256 of its client certificate on every
+         * request (att_store_principal_get_by_cert). Partial: most principals have none (''),
+         * and the lookup's own statement repeats the condition so that the index serves it.
+         * Not UNIQUE: databases may hold one certificate registered twice already. */
+        "CREATE INDEX principals_cert_sha256 ON principals(cert_sha256)"
+        "  WHERE cert_sha256 <> '';",
     },
 };
 

@@ -477,6 +477,45 @@ out:
     return rc;
 }
 
+static att_err read_signer(sqlite3_stmt *st, struct att_signer_rec *r)
+{
+    ATT_TRY(att_sqlite_col_text(st, 0, r->provider, sizeof(r->provider)));
+    ATT_TRY(att_sqlite_col_text(st, 1, r->sha256, sizeof(r->sha256)));
+    ATT_TRY(att_sqlite_col_text(st, 2, r->sha1, sizeof(r->sha1)));
+    ATT_TRY(att_sqlite_col_blob(st, 3, &r->cert_der));
+    ATT_TRY(att_sqlite_col_i64(st, 4, &r->created_at));
+    return ATT_OK;
+}
+
+/* By the primary key (provider, sha256): one row, never the provider's whole list. */
+att_err att_sqlite_signer_get(struct att_store *s, const char *provider, const char *sha256,
+                              struct att_signer_rec *out)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    bool done = false;
+    struct att_signer_rec r;
+    att_signer_rec_init(&r);
+    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+                                 "SELECT " SIGNER_COLS " FROM policy_signers"
+                                 " WHERE provider = ?1 AND sha256 = ?2",
+                                 &st));
+    ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
+    ATT_GUARD(att_sqlite_bind_text(st, 2, sha256));
+    ATT_GUARD(att_sqlite_step_row(st, &done));
+    ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
+    ATT_GUARD(read_signer(st, &r));
+    /* Written only now: hand the buffer over and release out's old one. */
+    att_signer_rec_cleanup(out);
+    *out = r;
+    att_signer_rec_init(&r);
+    rc = ATT_OK;
+out:
+    att_signer_rec_cleanup(&r);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 att_err att_sqlite_signer_list(struct att_store *s, const char *provider, att_store_signer_cb cb,
                                void *arg)
 {
@@ -495,11 +534,7 @@ att_err att_sqlite_signer_list(struct att_store *s, const char *provider, att_st
         if (done) {
             break;
         }
-        ATT_GUARD(att_sqlite_col_text(st, 0, r.provider, sizeof(r.provider)));
-        ATT_GUARD(att_sqlite_col_text(st, 1, r.sha256, sizeof(r.sha256)));
-        ATT_GUARD(att_sqlite_col_text(st, 2, r.sha1, sizeof(r.sha1)));
-        ATT_GUARD(att_sqlite_col_blob(st, 3, &r.cert_der));
-        ATT_GUARD(att_sqlite_col_i64(st, 4, &r.created_at));
+        ATT_GUARD(read_signer(st, &r));
         ATT_GUARD(cb(&r, arg));
     }
     rc = ATT_OK;

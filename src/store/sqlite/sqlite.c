@@ -306,6 +306,17 @@ static void sq_unlock(struct att_store *lock)
     }
 }
 
+/*
+ * The identity lock (store.h): a transaction here began with BEGIN IMMEDIATE and holds the
+ * database's write lock until it ends, which already keeps every other writer - other
+ * threads' transactions, other processes - out. Only a transaction's handle holds it.
+ */
+static att_err sq_identity_lock(struct att_store *s)
+{
+    ATT_ENSURE(((struct sqlite_store *)s)->in_tx, ATT_ERR_STATE);
+    return ATT_OK;
+}
+
 /* ---- the operation table ---------------------------------------------------- */
 
 static const struct att_store_ops sqlite_ops = {
@@ -349,6 +360,7 @@ static const struct att_store_ops sqlite_ops = {
     .principal_insert = att_sqlite_principal_insert,
     .principal_get = att_sqlite_principal_get,
     .principal_get_by_name = att_sqlite_principal_get_by_name,
+    .principal_get_by_cert = att_sqlite_principal_get_by_cert,
     .principal_list = att_sqlite_principal_list,
     .principal_set_disabled = att_sqlite_principal_set_disabled,
     .principal_set_cert = att_sqlite_principal_set_cert,
@@ -358,8 +370,12 @@ static const struct att_store_ops sqlite_ops = {
     .secret_list = att_sqlite_secret_list,
     .secret_revoke = att_sqlite_secret_revoke,
     .role_insert = att_sqlite_role_insert,
+    .role_get = att_sqlite_role_get,
     .role_list = att_sqlite_role_list,
+    .role_list_for = att_sqlite_role_list_for,
+    .role_count_enabled = att_sqlite_role_count_enabled,
     .role_delete = att_sqlite_role_delete,
+    .identity_lock = sq_identity_lock,
     .policy_version_append = att_sqlite_policy_version_append,
     .policy_version_get = att_sqlite_policy_version_get,
     .policy_version_list = att_sqlite_policy_version_list,
@@ -372,6 +388,7 @@ static const struct att_store_ops sqlite_ops = {
     .policy_request_list = att_sqlite_policy_request_list,
     .signer_insert = att_sqlite_signer_insert,
     .signer_delete = att_sqlite_signer_delete,
+    .signer_get = att_sqlite_signer_get,
     .signer_list = att_sqlite_signer_list,
     .collateral_put = att_sqlite_collateral_put,
     .collateral_get = att_sqlite_collateral_get,

@@ -148,6 +148,8 @@ att_err att_sqlite_principal_get(struct att_store *s, const char *id,
                                  struct att_principal_rec *out);
 att_err att_sqlite_principal_get_by_name(struct att_store *s, const char *name,
                                          struct att_principal_rec *out);
+att_err att_sqlite_principal_get_by_cert(struct att_store *s, const char *cert_sha256,
+                                         struct att_principal_rec *out);
 att_err att_sqlite_principal_list(struct att_store *s, att_store_principal_cb cb, void *arg);
 att_err att_sqlite_principal_set_disabled(struct att_store *s, const char *id, bool disabled);
 att_err att_sqlite_principal_set_cert(struct att_store *s, const char *id, const char *cert_sha256,
@@ -162,7 +164,13 @@ att_err att_sqlite_secret_list(struct att_store *s, const char *principal_id,
 att_err att_sqlite_secret_revoke(struct att_store *s, const char *id, int64_t at);
 
 att_err att_sqlite_role_insert(struct att_store *s, const struct att_role_rec *r);
+att_err att_sqlite_role_get(struct att_store *s, const char *id, struct att_role_rec *out);
 att_err att_sqlite_role_list(struct att_store *s, att_store_role_cb cb, void *arg);
+att_err att_sqlite_role_list_for(struct att_store *s, const struct att_role_query *q,
+                                 att_store_role_cb cb, void *arg);
+att_err att_sqlite_role_count_enabled(struct att_store *s, const char *role, const char *provider,
+                                      const char *except_role, const char *except_principal,
+                                      int64_t *count);
 att_err att_sqlite_role_delete(struct att_store *s, const char *id);
 
 /* ---- policy versions and signers (policies.c) ------------------------------ */
@@ -190,6 +198,8 @@ att_err att_sqlite_policy_request_forget(struct att_store *s, const char *provid
                                          const char *scope, const char *digest);
 att_err att_sqlite_signer_insert(struct att_store *s, const struct att_signer_rec *r);
 att_err att_sqlite_signer_delete(struct att_store *s, const char *provider, const char *sha256);
+att_err att_sqlite_signer_get(struct att_store *s, const char *provider, const char *sha256,
+                              struct att_signer_rec *out);
 att_err att_sqlite_signer_list(struct att_store *s, const char *provider, att_store_signer_cb cb,
                                void *arg);
 

@@ -9,6 +9,8 @@
 #include "store_fixture.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -154,8 +156,8 @@ static void test_fresh_db_at_latest(void **state)
     struct store_fx *f = *state;
     int v = -1;
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 14);
-    assert_int_equal(att_store_schema_latest(), 14);
+    assert_int_equal(v, 15);
+    assert_int_equal(att_store_schema_latest(), 15);
     assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND"
                                     " name IN ('auth_keys', 'principals', 'principal_secrets',"
                                     " 'role_assignments')"),
@@ -226,8 +228,8 @@ static void test_upgrade_from_version_1(void **state)
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 14);
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 14);
+    assert_int_equal(v, 15);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 15);
     assert_int_equal(raw_int(f->db, "SELECT applied_at FROM schema_migrations WHERE version = 1"),
                      1690000000);
 
@@ -255,7 +257,7 @@ static void test_upgrade_from_version_1(void **state)
     att_store_close(f->s);
     f->s = NULL;
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
-    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 14);
+    assert_int_equal(raw_int(f->db, "SELECT COUNT(*) FROM schema_migrations"), 15);
 }
 
 /* Migration 2 exactly as released, with its row and data, on top of v1_schema. */
@@ -313,7 +315,7 @@ static void test_upgrade_from_version_2(void **state)
 
     EXPECT_OK(att_store_open_sqlite(f->db, &f->s));
     EXPECT_OK(att_store_schema_version(f->s, &v));
-    assert_int_equal(v, 14);
+    assert_int_equal(v, 15);
     assert_int_equal(raw_int(f->db, "SELECT applied_at FROM schema_migrations WHERE version = 2"),
                      1690000100);
     EXPECT_OK(att_store_principal_get(f->s, "aaaaaaaa-0000-4000-8000-000000000001", &got));
@@ -860,6 +862,575 @@ static void test_principal_cert_tampered(void **state)
     assert_int_equal(got.cert_der_len, 0);
 }
 
+/* ---- targeted lookups (issue 18) ------------------------------------------------- */
+
+#define SHA_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+/* The plan of the mutual TLS lookup names migration 13's index (PostgreSQL: with sequential
+ * scans off, as a table of a few rows would otherwise be read whole). */
+static bool cert_lookup_uses_index(const struct store_fx *f)
+{
+    char plan[2048] = "";
+    size_t used = 0;
+    if (store_fx_is_pg(f)) {
+        PGconn *c = PQconnectdb(f->url);
+        PQclear(PQexec(c, "SET enable_seqscan = off"));
+        PGresult *r = PQexec(c, "EXPLAIN SELECT id FROM principals WHERE cert_sha256 = '" SHA_A
+                                "' AND cert_sha256 <> '' ORDER BY name COLLATE \"C\" LIMIT 1");
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        for (int i = 0; i < PQntuples(r) && used < sizeof(plan) - 1; i++) {
+            used += (size_t)snprintf(plan + used, sizeof(plan) - used, "%s\n", PQgetvalue(r, i, 0));
+        }
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "EXPLAIN QUERY PLAN SELECT id FROM principals"
+                                            " WHERE cert_sha256 = ?1 AND cert_sha256 <> ''"
+                                            " ORDER BY name LIMIT 1",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW && used < sizeof(plan) - 1) {
+            used += (size_t)snprintf(plan + used, sizeof(plan) - used, "%s\n",
+                                     (const char *)sqlite3_column_text(st, 3));
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    return strstr(plan, "principals_cert_sha256") != NULL;
+}
+
+/* The plan of a caller's role lookup reads the table through its UNIQUE index, never whole
+ * (the statement as the backends run it, with values in place of the group slots). */
+static bool role_lookup_uses_index(const struct store_fx *f)
+{
+    char sql[2048];
+    char plan[4096] = "";
+    size_t used = 0;
+    int n = snprintf(sql, sizeof(sql),
+                     "SELECT id FROM role_assignments"
+                     " WHERE (subject_kind = 'subject' AND subject = 's'"
+                     "        AND (subject_kind = 'principal' OR issuer = 'i'))"
+                     "    OR (subject_kind = 'group' AND issuer = 'i' AND subject IN ('g0'");
+    for (int i = 1; i < ATT_STORE_ROLE_GROUPS_MAX; i++) {
+        n += snprintf(sql + n, sizeof(sql) - (size_t)n, ", 'g%d'", i);
+    }
+    snprintf(sql + n, sizeof(sql) - (size_t)n, "))");
+    if (store_fx_is_pg(f)) {
+        char explain[2100];
+        snprintf(explain, sizeof(explain), "EXPLAIN %s ORDER BY created_at, row_id", sql);
+        PGconn *c = PQconnectdb(f->url);
+        PQclear(PQexec(c, "SET enable_seqscan = off"));
+        PGresult *r = PQexec(c, explain);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        for (int i = 0; i < PQntuples(r) && used < sizeof(plan) - 1; i++) {
+            used += (size_t)snprintf(plan + used, sizeof(plan) - used, "%s\n", PQgetvalue(r, i, 0));
+        }
+        PQclear(r);
+        PQfinish(c);
+        return strstr(plan, "Seq Scan") == NULL && strstr(plan, "Index") != NULL;
+    }
+    char explain[2100];
+    snprintf(explain, sizeof(explain), "EXPLAIN QUERY PLAN %s ORDER BY created_at, rowid", sql);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, explain, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && used < sizeof(plan) - 1) {
+        used += (size_t)snprintf(plan + used, sizeof(plan) - used, "%s\n",
+                                 (const char *)sqlite3_column_text(st, 3));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return strstr(plan, "SCAN role_assignments") == NULL && strstr(plan, "USING INDEX") != NULL;
+}
+
+static void test_principal_get_by_cert(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_principal_rec p, got;
+    uint8_t der[16] = {0x30, 0x0e};
+
+    /* Migration 13's index, partial: principals without a certificate are not in it. */
+    assert_int_equal(store_fx_raw_i64(f, store_fx_is_pg(f)
+                                             ? "SELECT COUNT(*) FROM pg_indexes"
+                                               " WHERE indexname = 'principals_cert_sha256'"
+                                             : "SELECT COUNT(*) FROM sqlite_schema WHERE"
+                                               " type = 'index' AND name = 'principals_cert_sha256'"
+                                               " AND sql LIKE '%WHERE%'"),
+                     1);
+    assert_true(cert_lookup_uses_index(f));
+
+    EXPECT_ERR(att_store_principal_get_by_cert(f->s, SHA_A, &got), ATT_ERR_NOT_FOUND);
+    make_principal(&p, ID_A, "alpha", 1);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    make_principal(&p, ID_B, "beta", 2);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    EXPECT_ERR(att_store_principal_get_by_cert(f->s, SHA_A, &got), ATT_ERR_NOT_FOUND);
+
+    EXPECT_OK(att_store_principal_set_cert(f->s, ID_B, SHA_A, der, sizeof(der)));
+    memset(&got, 0x5a, sizeof(got));
+    EXPECT_OK(att_store_principal_get_by_cert(f->s, SHA_A, &got));
+    assert_string_equal(got.id, ID_B);
+    assert_string_equal(got.name, "beta");
+    assert_string_equal(got.cert_sha256, SHA_A);
+    assert_int_equal(got.cert_der_len, sizeof(der));
+    assert_memory_equal(got.cert_der, der, sizeof(der));
+    EXPECT_ERR(att_store_principal_get_by_cert(f->s, SHA_B, &got), ATT_ERR_NOT_FOUND);
+    assert_string_equal(got.id, ID_B); /* untouched by a miss */
+
+    /* A disabled holder is answered; the caller refuses it. */
+    EXPECT_OK(att_store_principal_set_disabled(f->s, ID_B, true));
+    EXPECT_OK(att_store_principal_get_by_cert(f->s, SHA_A, &got));
+    assert_true(got.disabled);
+
+    /* One certificate registered twice (allowed before, so not UNIQUE): the first by name. */
+    EXPECT_OK(att_store_principal_set_cert(f->s, ID_A, SHA_A, der, sizeof(der)));
+    EXPECT_OK(att_store_principal_get_by_cert(f->s, SHA_A, &got));
+    assert_string_equal(got.name, "alpha");
+
+    /* Cleared: found no more; inside a transaction the lookup sees the transaction's rows. */
+    EXPECT_OK(att_store_principal_set_cert(f->s, ID_A, "", NULL, 0));
+    EXPECT_OK(att_store_principal_get_by_cert(f->s, SHA_A, &got));
+    assert_string_equal(got.name, "beta");
+    struct att_store *tx = NULL;
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    EXPECT_OK(att_store_principal_set_cert(tx, ID_B, SHA_B, der, sizeof(der)));
+    EXPECT_ERR(att_store_principal_get_by_cert(tx, SHA_A, &got), ATT_ERR_NOT_FOUND);
+    EXPECT_OK(att_store_principal_get_by_cert(tx, SHA_B, &got));
+    EXPECT_OK(att_store_rollback(tx));
+    EXPECT_OK(att_store_principal_get_by_cert(f->s, SHA_A, &got));
+    assert_string_equal(got.name, "beta");
+
+    /* Only a hash of the form mutual TLS computes: 64 lower-case hex digits. */
+    EXPECT_ERR(att_store_principal_get_by_cert(f->s, "", &got), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_get_by_cert(f->s, "0123", &got), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_get_by_cert(
+                   f->s, "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", &got),
+               ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_get_by_cert(f->s, SHA_A "0", &got), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_get_by_cert(f->s, NULL, &got), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_get_by_cert(f->s, SHA_A, NULL), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_principal_get_by_cert(NULL, SHA_A, &got), ATT_ERR_ARG);
+
+    /* A tampered row is an error, not a caller. */
+    store_fx_raw_exec(f, store_fx_is_pg(f)
+                             ? "UPDATE principals SET name = repeat('n', 64) WHERE id = '" ID_B "'"
+                             : "UPDATE principals SET name = printf('%.64c', 'n')"
+                               " WHERE id = '" ID_B "'");
+    EXPECT_ERR(att_store_principal_get_by_cert(f->s, SHA_A, &got), ATT_ERR_STORE);
+}
+
+static void test_role_get(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_role_rec r, got;
+
+    EXPECT_ERR(att_store_role_get(f->s, "r1", &got), ATT_ERR_NOT_FOUND);
+    make_role(&r, "r1", "group", "admins", "AttestationReader", "p1");
+    snprintf(r.issuer, sizeof(r.issuer), "https://login.example");
+    r.created_at = 1700000123;
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "r2", "principal", ID_A, "Owner", "*");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+
+    memset(&got, 0x5a, sizeof(got));
+    EXPECT_OK(att_store_role_get(f->s, "r1", &got));
+    assert_string_equal(got.id, "r1");
+    assert_string_equal(got.subject_kind, "group");
+    assert_string_equal(got.subject, "admins");
+    assert_string_equal(got.issuer, "https://login.example");
+    assert_string_equal(got.role, "AttestationReader");
+    assert_string_equal(got.provider, "p1");
+    assert_int_equal(got.created_at, 1700000123);
+    EXPECT_OK(att_store_role_get(f->s, "r2", &got));
+    assert_string_equal(got.subject, ID_A);
+    assert_string_equal(got.issuer, "");
+    EXPECT_ERR(att_store_role_get(f->s, "r", &got), ATT_ERR_NOT_FOUND);
+    assert_string_equal(got.id, "r2"); /* untouched by a miss */
+
+    EXPECT_OK(att_store_role_delete(f->s, "r1"));
+    EXPECT_ERR(att_store_role_get(f->s, "r1", &got), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_role_get(f->s, NULL, &got), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_get(f->s, "r2", NULL), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_get(NULL, "r2", &got), ATT_ERR_ARG);
+
+    store_fx_raw_exec(f, store_fx_is_pg(f)
+                             ? "UPDATE role_assignments SET role = repeat('R', 32) WHERE id = 'r2'"
+                             : "UPDATE role_assignments SET role = printf('%.32c', 'R')"
+                               " WHERE id = 'r2'");
+    EXPECT_ERR(att_store_role_get(f->s, "r2", &got), ATT_ERR_STORE);
+}
+
+/* A caller's query, with `n` groups from `groups`. */
+static struct att_role_query role_query(const char *kind, const char *subject, const char *issuer,
+                                        const char *const *groups, size_t n)
+{
+    struct att_role_query q;
+    memset(&q, 0, sizeof(q));
+    q.kind = kind;
+    q.subject = subject;
+    q.issuer = issuer;
+    for (size_t i = 0; i < n && i < ATT_STORE_ROLE_GROUPS_MAX; i++) {
+        q.groups[i] = groups[i];
+    }
+    q.n_groups = n;
+    return q;
+}
+
+#define IDP "https://login.example"
+
+static void test_role_list_for(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_role_rec r;
+    struct ids c = {0};
+    static const char *const groups[] = {"admins", "readers"};
+
+    /* Inserted newest first, so "oldest first" is not insertion order. */
+    make_role(&r, "p-owner", "principal", ID_A, "Owner", "*");
+    r.created_at = 9;
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "p-reader", "principal", ID_A, "AttestationReader", "p1");
+    r.created_at = 8;
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "p-other", "principal", ID_B, "Owner", "*");
+    r.created_at = 7;
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    /* The same string as an external subject, and as a group: not the principal. */
+    make_role(&r, "s-same", "subject", ID_A, "Owner", "*");
+    snprintf(r.issuer, sizeof(r.issuer), IDP);
+    r.created_at = 6;
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "s-user", "subject", "user@example", "AttestationContributor", "p1");
+    snprintf(r.issuer, sizeof(r.issuer), IDP);
+    r.created_at = 5;
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "s-elsewhere", "subject", "user@example", "Owner", "*");
+    snprintf(r.issuer, sizeof(r.issuer), "https://other.example");
+    r.created_at = 4;
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "g-admins", "group", "admins", "Owner", "*");
+    snprintf(r.issuer, sizeof(r.issuer), IDP);
+    r.created_at = 3;
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "g-admins-elsewhere", "group", "admins", "Owner", "*");
+    snprintf(r.issuer, sizeof(r.issuer), "https://other.example");
+    r.created_at = 2;
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "g-user", "group", "user@example", "Attester", "*");
+    snprintf(r.issuer, sizeof(r.issuer), IDP);
+    r.created_at = 1;
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+
+    /* A principal: by its id alone, whatever issuer is given. */
+    struct att_role_query q = role_query("principal", ID_A, NULL, NULL, 0);
+    EXPECT_OK(att_store_role_list_for(f->s, &q, collect_role, &c));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.v[0], "p-reader");
+    assert_string_equal(c.v[1], "p-owner");
+    q.issuer = IDP;
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(att_store_role_list_for(f->s, &q, collect_role, &c));
+    assert_int_equal(c.n, 2);
+
+    /* An external subject of one issuer: its own assignments and its groups' on that issuer;
+     * a group named like the subject is not the subject. */
+    q = role_query("subject", "user@example", IDP, groups, 2);
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(att_store_role_list_for(f->s, &q, collect_role, &c));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.v[0], "g-admins");
+    assert_string_equal(c.v[1], "s-user");
+    q = role_query("subject", "user@example", "https://other.example", groups, 1);
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(att_store_role_list_for(f->s, &q, collect_role, &c));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.v[0], "g-admins-elsewhere");
+    assert_string_equal(c.v[1], "s-elsewhere");
+    q = role_query("subject", ID_A, IDP, NULL, 0);
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(att_store_role_list_for(f->s, &q, collect_role, &c));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.v[0], "s-same");
+    /* Nobody: no row, no error. */
+    q = role_query("subject", "nobody", IDP, NULL, 0);
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(att_store_role_list_for(f->s, &q, collect_role, &c));
+    assert_int_equal(c.n, 0);
+    q = role_query("principal", ID_C, NULL, NULL, 0);
+    EXPECT_OK(att_store_role_list_for(f->s, &q, collect_role, &c));
+    assert_int_equal(c.n, 0);
+
+    /* A callback's error stops the list and is returned. */
+    q = role_query("subject", "user@example", IDP, groups, 2);
+    struct ids stop = {.stop_at = 2};
+    EXPECT_ERR(att_store_role_list_for(f->s, &q, collect_role, &stop), ATT_ERR_STATE);
+    assert_int_equal(stop.n, 1);
+
+    /* Inside a transaction the query sees the transaction's own rows. */
+    struct att_store *tx = NULL;
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    EXPECT_OK(att_store_role_delete(tx, "g-admins"));
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(att_store_role_list_for(tx, &q, collect_role, &c));
+    assert_int_equal(c.n, 1);
+    EXPECT_OK(att_store_rollback(tx));
+}
+
+struct role_names {
+    char v[40][64];
+    size_t n;
+};
+
+static att_err collect_role_subject(const struct att_role_rec *r, void *arg)
+{
+    struct role_names *c = arg;
+    if (c->n < 40) {
+        snprintf(c->v[c->n], sizeof(c->v[0]), "%s", r->subject);
+    }
+    c->n++;
+    return ATT_OK;
+}
+
+/* Every one of the ATT_STORE_ROLE_GROUPS_MAX slots of the one statement is used; more groups,
+ * and malformed queries, are refused before any SQL runs. */
+static void test_role_list_for_groups(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_role_rec r;
+    char names[ATT_STORE_ROLE_GROUPS_MAX + 1][ATT_ROLE_SUBJECT_MAX + 2];
+    const char *groups[ATT_STORE_ROLE_GROUPS_MAX + 1];
+    struct role_names c;
+
+    for (size_t i = 0; i <= ATT_STORE_ROLE_GROUPS_MAX; i++) {
+        snprintf(names[i], sizeof(names[i]), "group-%02zu", i);
+        groups[i] = names[i];
+        char id[16];
+        snprintf(id, sizeof(id), "g%02zu", i);
+        make_role(&r, id, "group", names[i], "AttestationReader", "*");
+        snprintf(r.issuer, sizeof(r.issuer), IDP);
+        r.created_at = 1000 + (int64_t)i;
+        EXPECT_OK(att_store_role_insert(f->s, &r));
+    }
+    struct att_role_query q =
+        role_query("subject", "user@example", IDP, groups, ATT_STORE_ROLE_GROUPS_MAX);
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(att_store_role_list_for(f->s, &q, collect_role_subject, &c));
+    assert_int_equal(c.n, ATT_STORE_ROLE_GROUPS_MAX);
+    for (size_t i = 0; i < ATT_STORE_ROLE_GROUPS_MAX; i++) {
+        assert_string_equal(c.v[i], names[i]);
+    }
+    /* Only the last slot: the others unused (NULL) match nothing. */
+    q = role_query("subject", "user@example", IDP, NULL, 0);
+    q.groups[0] = names[ATT_STORE_ROLE_GROUPS_MAX - 1];
+    q.n_groups = 1;
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(att_store_role_list_for(f->s, &q, collect_role_subject, &c));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.v[0], names[ATT_STORE_ROLE_GROUPS_MAX - 1]);
+    /* A group given twice answers its assignment once. */
+    q.groups[1] = q.groups[0];
+    q.n_groups = 2;
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(att_store_role_list_for(f->s, &q, collect_role_subject, &c));
+    assert_int_equal(c.n, 1);
+
+    assert_true(role_lookup_uses_index(f));
+
+    /* Refused: one group too many, groups of a principal, another kind, a missing or too long
+     * string, no query or callback. */
+    q = role_query("subject", "user@example", IDP, groups, ATT_STORE_ROLE_GROUPS_MAX);
+    q.n_groups = ATT_STORE_ROLE_GROUPS_MAX + 1;
+    EXPECT_ERR(att_store_role_list_for(f->s, &q, collect_role_subject, &c), ATT_ERR_ARG);
+    q = role_query("principal", ID_A, NULL, groups, 1);
+    EXPECT_ERR(att_store_role_list_for(f->s, &q, collect_role_subject, &c), ATT_ERR_ARG);
+    q = role_query("group", "admins", IDP, NULL, 0);
+    EXPECT_ERR(att_store_role_list_for(f->s, &q, collect_role_subject, &c), ATT_ERR_ARG);
+    q = role_query(NULL, "admins", IDP, NULL, 0);
+    EXPECT_ERR(att_store_role_list_for(f->s, &q, collect_role_subject, &c), ATT_ERR_ARG);
+    q = role_query("subject", NULL, IDP, NULL, 0);
+    EXPECT_ERR(att_store_role_list_for(f->s, &q, collect_role_subject, &c), ATT_ERR_ARG);
+    q = role_query("subject", "user@example", NULL, NULL, 0);
+    EXPECT_ERR(att_store_role_list_for(f->s, &q, collect_role_subject, &c), ATT_ERR_ARG);
+    memset(names[0], 'g', ATT_ROLE_SUBJECT_MAX + 1);
+    names[0][ATT_ROLE_SUBJECT_MAX + 1] = '\0';
+    q = role_query("subject", "user@example", IDP, groups, 1);
+    EXPECT_ERR(att_store_role_list_for(f->s, &q, collect_role_subject, &c), ATT_ERR_ARG);
+    q = role_query("subject", names[0], IDP, NULL, 0);
+    EXPECT_ERR(att_store_role_list_for(f->s, &q, collect_role_subject, &c), ATT_ERR_ARG);
+    q = role_query("subject", "user@example", IDP, NULL, 0);
+    EXPECT_ERR(att_store_role_list_for(f->s, &q, NULL, &c), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_list_for(f->s, NULL, collect_role_subject, &c), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_list_for(NULL, &q, collect_role_subject, &c), ATT_ERR_ARG);
+    /* The longest group that fits is fine. */
+    names[0][ATT_ROLE_SUBJECT_MAX] = '\0';
+    q = role_query("subject", "user@example", IDP, groups, 1);
+    memset(&c, 0, sizeof(c));
+    EXPECT_OK(att_store_role_list_for(f->s, &q, collect_role_subject, &c));
+    assert_int_equal(c.n, 0);
+
+    /* A tampered row named by the query is an error, not a grant. */
+    store_fx_raw_exec(f, store_fx_is_pg(f)
+                             ? "UPDATE role_assignments SET provider = repeat('p', 64)"
+                               " WHERE id = 'g01'"
+                             : "UPDATE role_assignments SET"
+                               " provider = printf('%.64c', 'p') WHERE id = 'g01'");
+    q = role_query("subject", "user@example", IDP, groups + 1, 1);
+    EXPECT_ERR(att_store_role_list_for(f->s, &q, collect_role_subject, &c), ATT_ERR_STORE);
+}
+
+static void test_role_count_enabled(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_principal_rec p;
+    struct att_role_rec r;
+    int64_t n = -1;
+
+    make_principal(&p, ID_A, "alpha", 1);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    make_principal(&p, ID_B, "beta", 1);
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    make_principal(&p, ID_C, "gamma", 1);
+    p.disabled = true;
+    EXPECT_OK(att_store_principal_insert(f->s, &p));
+    make_role(&r, "ra", "principal", ID_A, "Owner", "*");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "rb", "principal", ID_B, "Owner", "*");
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "rb1", "principal", ID_B, "Owner", "p1"); /* another provider */
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "rb2", "principal", ID_B, "AttestationReader", "*"); /* another role */
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "rc", "principal", ID_C, "Owner", "*"); /* disabled */
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "rd", "principal", "dddddddd-0000-4000-8000-000000000004", "Owner", "*");
+    EXPECT_OK(att_store_role_insert(f->s, &r));         /* no such principal */
+    make_role(&r, "rs", "subject", ID_A, "Owner", "*"); /* external subject */
+    snprintf(r.issuer, sizeof(r.issuer), IDP);
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+    make_role(&r, "rg", "group", "admins", "Owner", "*");
+    snprintf(r.issuer, sizeof(r.issuer), IDP);
+    EXPECT_OK(att_store_role_insert(f->s, &r));
+
+    EXPECT_OK(att_store_role_count_enabled(f->s, "Owner", "*", NULL, NULL, &n));
+    assert_int_equal(n, 2);
+    EXPECT_OK(att_store_role_count_enabled(f->s, "Owner", "*", "ra", NULL, &n));
+    assert_int_equal(n, 1);
+    EXPECT_OK(att_store_role_count_enabled(f->s, "Owner", "*", "rc", NULL, &n));
+    assert_int_equal(n, 2);
+    EXPECT_OK(att_store_role_count_enabled(f->s, "Owner", "*", NULL, ID_B, &n));
+    assert_int_equal(n, 1);
+    EXPECT_OK(att_store_role_count_enabled(f->s, "Owner", "*", "ra", ID_B, &n));
+    assert_int_equal(n, 0);
+    EXPECT_OK(att_store_role_count_enabled(f->s, "Owner", "*", "nothing", "nobody", &n));
+    assert_int_equal(n, 2);
+    EXPECT_OK(att_store_role_count_enabled(f->s, "Owner", "p1", NULL, NULL, &n));
+    assert_int_equal(n, 1);
+    EXPECT_OK(att_store_role_count_enabled(f->s, "AttestationReader", "*", NULL, NULL, &n));
+    assert_int_equal(n, 1);
+    EXPECT_OK(att_store_role_count_enabled(f->s, "Attester", "*", NULL, NULL, &n));
+    assert_int_equal(n, 0);
+
+    /* Enabling, disabling and deleting principals move the count at once. */
+    EXPECT_OK(att_store_principal_set_disabled(f->s, ID_C, false));
+    EXPECT_OK(att_store_role_count_enabled(f->s, "Owner", "*", NULL, NULL, &n));
+    assert_int_equal(n, 3);
+    EXPECT_OK(att_store_principal_set_disabled(f->s, ID_A, true));
+    EXPECT_OK(att_store_principal_delete(f->s, ID_B));
+    EXPECT_OK(att_store_role_count_enabled(f->s, "Owner", "*", NULL, NULL, &n));
+    assert_int_equal(n, 1);
+
+    n = -1;
+    EXPECT_ERR(att_store_role_count_enabled(f->s, NULL, "*", NULL, NULL, &n), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_count_enabled(f->s, "", "*", NULL, NULL, &n), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_count_enabled(f->s, "Owner", NULL, NULL, NULL, &n), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_count_enabled(f->s, "Owner", "", NULL, NULL, &n), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_count_enabled(f->s, "Owner", "*", NULL, NULL, NULL), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_role_count_enabled(NULL, "Owner", "*", NULL, NULL, &n), ATT_ERR_ARG);
+    assert_int_equal(n, -1);
+}
+
+/* The identity lock: only inside a transaction; taken twice by one, it is held still. */
+static void test_identity_lock_needs_transaction(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_store *tx = NULL;
+
+    EXPECT_ERR(att_store_identity_lock(f->s), ATT_ERR_STATE);
+    EXPECT_ERR(att_store_identity_lock(NULL), ATT_ERR_ARG);
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    EXPECT_OK(att_store_identity_lock(tx));
+    EXPECT_OK(att_store_identity_lock(tx));
+    EXPECT_OK(att_store_commit(tx));
+    /* Released with the transaction: the next one takes it at once. */
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    EXPECT_OK(att_store_identity_lock(tx));
+    EXPECT_OK(att_store_rollback(tx));
+    EXPECT_ERR(att_store_identity_lock(f->s), ATT_ERR_STATE);
+}
+
+/* A "node": a second store handle on the same database, holding the lock while it writes. */
+struct lock_holder {
+    struct att_store *s;
+    sem_t locked;
+    att_err rc;
+};
+
+static void *hold_lock_then_write(void *arg)
+{
+    struct lock_holder *h = arg;
+    struct att_store *tx = NULL;
+    struct att_role_rec r;
+    att_err rc = att_store_begin(h->s, &tx);
+    if (rc == ATT_OK) {
+        rc = att_store_identity_lock(tx);
+        sem_post(&h->locked);
+        if (rc == ATT_OK) {
+            usleep(300 * 1000); /* the other side is waiting meanwhile */
+            make_role(&r, "late", "principal", ID_A, "Owner", "*");
+            rc = att_store_role_insert(tx, &r);
+        }
+        att_err end = rc == ATT_OK ? att_store_commit(tx) : att_store_rollback(tx);
+        rc = rc == ATT_OK ? end : rc;
+    } else {
+        sem_post(&h->locked);
+    }
+    h->rc = rc;
+    return NULL;
+}
+
+/*
+ * Whoever takes the lock after another transaction held it sees that transaction's writes:
+ * on PostgreSQL the lock, not the BEGIN, is where the wait happens, and READ COMMITTED reads
+ * after it see what the holder committed.
+ */
+static void test_identity_lock_serialises_handles(void **state)
+{
+    struct store_fx *f = *state;
+    struct lock_holder h;
+    struct att_role_rec got;
+    struct att_store *tx = NULL;
+    pthread_t th;
+
+    memset(&h, 0, sizeof(h));
+    EXPECT_OK(store_fx_open(f, &h.s));
+    assert_int_equal(sem_init(&h.locked, 0, 0), 0);
+    assert_int_equal(pthread_create(&th, NULL, hold_lock_then_write, &h), 0);
+    assert_int_equal(sem_wait(&h.locked), 0);
+    EXPECT_OK(att_store_begin(f->s, &tx));
+    EXPECT_OK(att_store_identity_lock(tx));
+    EXPECT_OK(att_store_role_get(tx, "late", &got));
+    EXPECT_OK(att_store_commit(tx));
+    assert_int_equal(pthread_join(th, NULL), 0);
+    EXPECT_OK(h.rc);
+    sem_destroy(&h.locked);
+    att_store_close(h.s);
+}
+
 /* ---- arguments and tampered rows ------------------------------------------------ */
 
 static void test_identity_bad_arguments(void **state)
@@ -993,7 +1564,9 @@ int main(void)
         X(test_secrets), X(test_secret_round_trip), X(test_roles),                                 \
         X(test_role_kind_checked_by_schema), X(test_principal_delete_cascades),                    \
         X(test_principal_delete_in_transaction), X(test_identity_bad_arguments),                   \
-        X(test_identity_tampered_rows)
+        X(test_identity_tampered_rows), X(test_principal_get_by_cert), X(test_role_get),           \
+        X(test_role_list_for), X(test_role_list_for_groups), X(test_role_count_enabled),           \
+        X(test_identity_lock_needs_transaction), X(test_identity_lock_serialises_handles)
     const struct CMUnitTest tests[] = {
         T(test_fresh_db_at_latest),
         cmocka_unit_test_setup_teardown(test_upgrade_from_version_1, setup_empty, teardown),

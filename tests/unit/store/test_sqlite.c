@@ -1023,6 +1023,70 @@ static void test_provider_trust_anchors(void **state)
     EXPECT_ERR(att_store_provider_get(f->s, "plain", &got), ATT_ERR_STORE);
 }
 
+/* ---- policy signers by key (issue 18) ------------------------------------------------ */
+
+#define SIGNER_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SIGNER_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static void make_signer(struct att_signer_rec *r, const char *provider, const char *sha256,
+                        uint8_t first, int64_t at)
+{
+    att_signer_rec_init(r);
+    snprintf(r->provider, sizeof(r->provider), "%s", provider);
+    snprintf(r->sha256, sizeof(r->sha256), "%s", sha256);
+    memset(r->sha1, 'A', sizeof(r->sha1) - 1);
+    uint8_t der[4] = {first, 0x82, 0x01, 0x00};
+    EXPECT_OK(att_buf_put(&r->cert_der, der, sizeof(der)));
+    r->created_at = at;
+}
+
+/* One signer by (provider, sha256): the trust check of each signed policy change. */
+static void test_signer_get(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_provider_rec p;
+    struct att_signer_rec r, got;
+
+    make_provider(&p, "iso", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    make_provider(&p, "other", false);
+    EXPECT_OK(att_store_provider_insert(f->s, &p));
+    make_signer(&r, "iso", SIGNER_A, 0x30, 10);
+    EXPECT_OK(att_store_signer_insert(f->s, &r));
+    att_signer_rec_cleanup(&r);
+    make_signer(&r, "other", SIGNER_B, 0x31, 11);
+    EXPECT_OK(att_store_signer_insert(f->s, &r));
+    att_signer_rec_cleanup(&r);
+
+    att_signer_rec_init(&got);
+    EXPECT_OK(att_buf_puts(&got.cert_der, "old content"));
+    EXPECT_OK(att_store_signer_get(f->s, "iso", SIGNER_A, &got));
+    assert_string_equal(got.provider, "iso");
+    assert_string_equal(got.sha256, SIGNER_A);
+    assert_int_equal(strlen(got.sha1), 40);
+    assert_int_equal(got.cert_der.len, 4);
+    assert_int_equal(got.cert_der.data[0], 0x30);
+    assert_int_equal(got.created_at, 10);
+    /* Another provider's signer is not this provider's; a miss leaves `out` as it was. */
+    EXPECT_ERR(att_store_signer_get(f->s, "iso", SIGNER_B, &got), ATT_ERR_NOT_FOUND);
+    EXPECT_ERR(att_store_signer_get(f->s, "nobody", SIGNER_A, &got), ATT_ERR_NOT_FOUND);
+    assert_string_equal(got.sha256, SIGNER_A);
+    assert_int_equal(got.cert_der.data[0], 0x30);
+    EXPECT_OK(att_store_signer_get(f->s, "other", SIGNER_B, &got));
+    assert_int_equal(got.cert_der.data[0], 0x31);
+
+    EXPECT_ERR(att_store_signer_get(f->s, NULL, SIGNER_A, &got), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_signer_get(f->s, "iso", NULL, &got), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_signer_get(f->s, "iso", SIGNER_A, NULL), ATT_ERR_ARG);
+    EXPECT_ERR(att_store_signer_get(NULL, "iso", SIGNER_A, &got), ATT_ERR_ARG);
+
+    /* A tampered row is an error, and leaves `out` alone. */
+    store_fx_raw_exec(f, "UPDATE policy_signers SET sha1 = sha1 || 'AA' WHERE provider = 'iso'");
+    EXPECT_ERR(att_store_signer_get(f->s, "iso", SIGNER_A, &got), ATT_ERR_STORE);
+    assert_string_equal(got.provider, "other");
+    att_signer_rec_cleanup(&got);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1058,6 +1122,7 @@ int main(void)
         T(test_change_wait),
         T(test_cluster_lock),
         T(test_checkpoints_per_node),
+        T(test_signer_get),
     };
     const struct CMUnitTest tests_pg[] = {
         P(test_fresh_db_migrated),
@@ -1080,6 +1145,7 @@ int main(void)
         P(test_change_wait),
         P(test_cluster_lock),
         P(test_checkpoints_per_node),
+        P(test_signer_get),
     };
 #undef T
 #undef P
