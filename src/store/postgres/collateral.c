@@ -9,22 +9,13 @@
  */
 #include "store/postgres/pg_int.h"
 
+#include "store/columns.h"
+
 #include <stdbool.h>
 #include <string.h>
 
 #include "store/store.h"
 
-#define COLLATERAL_COLS                                                                            \
-    "scope, kind, key, sha256, body, signature, issuer_chain, issued, next_update, eval_num,"      \
-    " source, stored_at"
-
-typedef struct att_collateral_rec coll_t;
-static const struct att_pg_col coll_cols[] = {
-    PG_TEXT(coll_t, scope),       PG_TEXT(coll_t, kind),   PG_TEXT(coll_t, key),
-    PG_TEXT(coll_t, sha256),      PG_BUF(coll_t, body),    PG_BUF(coll_t, signature),
-    PG_BUF(coll_t, issuer_chain), PG_I64(coll_t, issued),  PG_I64(coll_t, next_update),
-    PG_I64(coll_t, eval_num),     PG_TEXT(coll_t, source), PG_I64(coll_t, stored_at),
-};
 
 /*
  * Insert, or replace the stored item when the new one is newer (store.h). The rule is the
@@ -52,7 +43,7 @@ att_err att_pg_collateral_put(struct att_store *s, const struct att_collateral_r
     int64_t changes = 0;
     ATT_TRY(att_pg_run(
         s,
-        "INSERT INTO collateral(" COLLATERAL_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
+        "INSERT INTO collateral(" ATT_COLLATERAL_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
         " ON CONFLICT(scope, kind, key) DO UPDATE SET"
         "  sha256 = excluded.sha256, body = excluded.body, signature = excluded.signature,"
         "  issuer_chain = excluded.issuer_chain, issued = excluded.issued,"
@@ -95,10 +86,10 @@ att_err att_pg_collateral_get(struct att_store *s, const char *scope, const char
     att_pg_text(&a, key);
     att_collateral_rec_init(&r);
     att_err rc = att_pg_query(
-        s, "SELECT " COLLATERAL_COLS " FROM collateral WHERE scope = $1 AND kind = $2 AND key = $3",
+        s, "SELECT " ATT_COLLATERAL_COLUMNS " FROM collateral WHERE scope = $1 AND kind = $2 AND key = $3",
         &a, &res);
     if (rc == ATT_OK) {
-        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_row(res, 0, PG_COLS(coll_cols), &r);
+        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_row(res, 0, &att_collateral_row, &r);
     }
     if (rc == ATT_OK) { /* written only now: hand the buffers over, release out's old ones */
         att_collateral_rec_cleanup(out);
@@ -118,11 +109,11 @@ att_err att_pg_collateral_list(struct att_store *s, att_store_collateral_cb cb, 
     /* COLLATE "C": byte order, as SQLite sorts, whatever the database's locale. */
     att_err rc =
         att_pg_query(s,
-                     "SELECT " COLLATERAL_COLS " FROM collateral"
+                     "SELECT " ATT_COLLATERAL_COLUMNS " FROM collateral"
                      " ORDER BY scope COLLATE \"C\", kind COLLATE \"C\", key COLLATE \"C\"",
                      NULL, &res);
     for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
-        rc = att_pg_row(res, i, PG_COLS(coll_cols), &r);
+        rc = att_pg_row(res, i, &att_collateral_row, &r);
         rc = rc == ATT_OK ? cb(&r, arg) : rc;
     }
     att_collateral_rec_cleanup(&r);

@@ -264,14 +264,15 @@ att_err att_pg_col_text_buf(const PGresult *r, int row, int col, struct att_buf 
     return ATT_OK;
 }
 
-att_err att_pg_row(const PGresult *r, int row, const struct att_pg_col *cols, size_t n, void *rec)
+att_err att_pg_row(const PGresult *r, int row, const struct att_store_row *cols, void *rec)
 {
     unsigned char *base = rec;
-    for (size_t i = 0; i < n; i++) {
-        void *field = base + cols[i].off;
+    for (size_t i = 0; i < cols->n; i++) {
+        const struct att_store_col *c = &cols->cols[i];
+        void *field = base + c->off;
         int col = (int)i;
-        switch (cols[i].kind) {
-        case 't': ATT_TRY(att_pg_col_text(r, row, col, field, cols[i].cap)); break;
+        switch (c->kind) {
+        case 't': ATT_TRY(att_pg_col_text(r, row, col, field, c->cap)); break;
         case 'i': ATT_TRY(att_pg_col_i64(r, row, col, field)); break;
         case 'b': ATT_TRY(att_pg_col_bool(r, row, col, field)); break;
         case 'B': ATT_TRY(att_pg_col_blob(r, row, col, field)); break;

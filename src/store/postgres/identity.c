@@ -18,6 +18,8 @@
  */
 #include "store/postgres/pg_int.h"
 
+#include "store/columns.h"
+
 #include <stdbool.h>
 
 #include "core/rd.h"
@@ -25,15 +27,8 @@
 
 /* ---- auth keys --------------------------------------------------------------- */
 
-#define AUTH_KEY_COLS "kid, alg, cert_der, sealed_key, created_at"
 
 /* The record's provider stays "" (att_key_rec_init): auth keys belong to attestd. */
-static const struct att_pg_col auth_key_cols[] = {
-    PG_TEXT(struct att_key_rec, kid),       PG_TEXT(struct att_key_rec, alg),
-    PG_BUF(struct att_key_rec, cert_der),   PG_BUF(struct att_key_rec, sealed_key),
-    PG_I64(struct att_key_rec, created_at),
-};
-
 att_err att_pg_auth_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
     struct att_pg_args a = {0};
@@ -43,7 +38,7 @@ att_err att_pg_auth_key_insert(struct att_store *s, const struct att_key_rec *k)
     att_pg_blob(&a, k->cert_der.data, k->cert_der.len);
     att_pg_blob(&a, k->sealed_key.data, k->sealed_key.len);
     att_pg_i64(&a, k->created_at);
-    return att_pg_run(s, "INSERT INTO auth_keys(" AUTH_KEY_COLS ") VALUES($1,$2,$3,$4,$5)", &a,
+    return att_pg_run(s, "INSERT INTO auth_keys(" ATT_AUTH_KEY_COLUMNS ") VALUES($1,$2,$3,$4,$5)", &a,
                       NULL);
 }
 
@@ -55,11 +50,11 @@ att_err att_pg_auth_key_list(struct att_store *s, att_store_key_cb cb, void *arg
 
     att_key_rec_init(&k);
     ATT_GUARD(att_pg_query(s,
-                           "SELECT " AUTH_KEY_COLS " FROM auth_keys"
+                           "SELECT " ATT_AUTH_KEY_COLUMNS " FROM auth_keys"
                            " ORDER BY created_at, row_id",
                            NULL, &res));
     for (int i = 0; i < PQntuples(res); i++) {
-        ATT_GUARD(att_pg_row(res, i, PG_COLS(auth_key_cols), &k));
+        ATT_GUARD(att_pg_row(res, i, &att_auth_key_row, &k));
         ATT_GUARD(cb(&k, arg));
     }
     rc = ATT_OK;
@@ -80,15 +75,6 @@ out:
     " COALESCE(cert_der, ''::bytea) FROM principals"
 
 /* Every column of PRINCIPAL_SELECT but the last, cert_der, which goes to a fixed array. */
-static const struct att_pg_col principal_cols[] = {
-    PG_TEXT(struct att_principal_rec, id),
-    PG_TEXT(struct att_principal_rec, name),
-    PG_BOOL(struct att_principal_rec, disabled),
-    PG_TEXT(struct att_principal_rec, cert_sha256),
-    PG_I64(struct att_principal_rec, created_at),
-    PG_I64(struct att_principal_rec, last_used_at),
-    PG_TEXT(struct att_principal_rec, last_used_from),
-};
 #define PRINCIPAL_CERT_COL 7
 
 /*
@@ -119,7 +105,7 @@ out:
 
 static att_err read_principal(const PGresult *r, int row, struct att_principal_rec *p)
 {
-    ATT_TRY(att_pg_row(r, row, PG_COLS(principal_cols), p));
+    ATT_TRY(att_pg_row(r, row, &att_principal_row, p));
     return read_cert_der(r, row, p);
 }
 
@@ -284,13 +270,6 @@ att_err att_pg_principal_delete(struct att_store *s, const char *id)
 
 /* ---- client secrets ---------------------------------------------------------------- */
 
-#define SECRET_COLS "id, principal_id, hash, created_at, expires_at, revoked_at"
-
-static const struct att_pg_col secret_cols[] = {
-    PG_TEXT(struct att_secret_rec, id),        PG_TEXT(struct att_secret_rec, principal_id),
-    PG_TEXT(struct att_secret_rec, hash),      PG_I64(struct att_secret_rec, created_at),
-    PG_I64(struct att_secret_rec, expires_at), PG_I64(struct att_secret_rec, revoked_at),
-};
 
 att_err att_pg_secret_insert(struct att_store *s, const struct att_secret_rec *sec)
 {
@@ -303,7 +282,7 @@ att_err att_pg_secret_insert(struct att_store *s, const struct att_secret_rec *s
     att_pg_i64(&a, sec->expires_at);
     att_pg_i64(&a, sec->revoked_at);
     /* An unknown principal_id fails the foreign key (SQLSTATE 23503): ATT_ERR_STORE_CONSTRAINT. */
-    return att_pg_run(s, "INSERT INTO principal_secrets(" SECRET_COLS ") VALUES($1,$2,$3,$4,$5,$6)",
+    return att_pg_run(s, "INSERT INTO principal_secrets(" ATT_SECRET_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6)",
                       &a, NULL);
 }
 
@@ -316,12 +295,12 @@ att_err att_pg_secret_list(struct att_store *s, const char *principal_id, att_st
 
     att_pg_text(&a, principal_id);
     ATT_GUARD(att_pg_query(s,
-                           "SELECT " SECRET_COLS " FROM principal_secrets"
+                           "SELECT " ATT_SECRET_COLUMNS " FROM principal_secrets"
                            " WHERE principal_id = $1 ORDER BY created_at, row_id",
                            &a, &res));
     for (int i = 0; i < PQntuples(res); i++) {
         struct att_secret_rec sec;
-        ATT_GUARD(att_pg_row(res, i, PG_COLS(secret_cols), &sec));
+        ATT_GUARD(att_pg_row(res, i, &att_secret_row, &sec));
         ATT_GUARD(cb(&sec, arg));
     }
     rc = ATT_OK;
@@ -343,14 +322,6 @@ att_err att_pg_secret_revoke(struct att_store *s, const char *id, int64_t at)
 
 /* ---- role assignments ------------------------------------------------------------ */
 
-#define ROLE_COLS "id, subject_kind, subject, issuer, role, provider, created_at"
-
-static const struct att_pg_col role_cols[] = {
-    PG_TEXT(struct att_role_rec, id),        PG_TEXT(struct att_role_rec, subject_kind),
-    PG_TEXT(struct att_role_rec, subject),   PG_TEXT(struct att_role_rec, issuer),
-    PG_TEXT(struct att_role_rec, role),      PG_TEXT(struct att_role_rec, provider),
-    PG_I64(struct att_role_rec, created_at),
-};
 
 att_err att_pg_role_insert(struct att_store *s, const struct att_role_rec *r)
 {
@@ -365,7 +336,7 @@ att_err att_pg_role_insert(struct att_store *s, const struct att_role_rec *r)
     att_pg_i64(&a, r->created_at);
     /* The id and the UNIQUE(kind, subject, issuer, role, provider) both map to ATT_ERR_EXISTS;
      * the CHECK on subject_kind (SQLSTATE 23514) to ATT_ERR_STORE_CONSTRAINT. */
-    return att_pg_run(s, "INSERT INTO role_assignments(" ROLE_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7)",
+    return att_pg_run(s, "INSERT INTO role_assignments(" ATT_ROLE_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7)",
                       &a, NULL);
 }
 
@@ -378,9 +349,9 @@ att_err att_pg_role_get(struct att_store *s, const char *id, struct att_role_rec
 
     att_pg_text(&a, id);
     ATT_GUARD(
-        att_pg_query(s, "SELECT " ROLE_COLS " FROM role_assignments WHERE id = $1", &a, &res));
+        att_pg_query(s, "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments WHERE id = $1", &a, &res));
     ATT_CHECK(PQntuples(res) > 0, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(att_pg_row(res, 0, PG_COLS(role_cols), &r));
+    ATT_GUARD(att_pg_row(res, 0, &att_role_row, &r));
     *out = r;
     rc = ATT_OK;
 out:
@@ -388,7 +359,7 @@ out:
     return rc;
 }
 
-/* Run a query of ROLE_COLS, then one callback per row (all fetched first). */
+/* Run a query of ATT_ROLE_COLUMNS, then one callback per row (all fetched first). */
 static att_err role_rows(struct att_store *s, const char *sql, const struct att_pg_args *a,
                          att_store_role_cb cb, void *arg)
 {
@@ -398,7 +369,7 @@ static att_err role_rows(struct att_store *s, const char *sql, const struct att_
     ATT_GUARD(att_pg_query(s, sql, a, &res));
     for (int i = 0; i < PQntuples(res); i++) {
         struct att_role_rec r;
-        ATT_GUARD(att_pg_row(res, i, PG_COLS(role_cols), &r));
+        ATT_GUARD(att_pg_row(res, i, &att_role_row, &r));
         ATT_GUARD(cb(&r, arg));
     }
     rc = ATT_OK;
@@ -409,7 +380,7 @@ out:
 
 att_err att_pg_role_list(struct att_store *s, att_store_role_cb cb, void *arg)
 {
-    return role_rows(s, "SELECT " ROLE_COLS " FROM role_assignments ORDER BY created_at, row_id",
+    return role_rows(s, "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments ORDER BY created_at, row_id",
                      NULL, cb, arg);
 }
 
@@ -439,7 +410,7 @@ att_err att_pg_role_list_for(struct att_store *s, const struct att_role_query *q
         }
     }
     return role_rows(s,
-                     "SELECT " ROLE_COLS " FROM role_assignments"
+                     "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments"
                      " WHERE (subject_kind = $1 AND subject = $2"
                      "        AND (subject_kind = 'principal' OR issuer = $3))"
                      "    OR (subject_kind = 'group' AND issuer = $3"

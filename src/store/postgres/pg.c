@@ -137,8 +137,10 @@ static att_err connect_slot(struct pg_pool *p, struct att_pg_lease *l)
     l->conn = c;
     l->n_prepared = 0;
     l->lock_wait_ms = -1;
-    /* A transaction left idle (a stuck client) must not hold locks for ever. */
-    att_err rc = exec_plain(l, "SET idle_in_transaction_session_timeout = 60000");
+    /* A transaction left idle (a stuck client) must not hold locks for ever, and no statement
+     * may hold a worker for ever (a server that stopped answering, a runaway plan). */
+    att_err rc = exec_plain(l, "SET idle_in_transaction_session_timeout = 60000;"
+                               " SET statement_timeout = 30000");
     if (rc != ATT_OK) {
         lease_close(l);
     }

@@ -30,6 +30,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "store/columns.h"
 #include "store/store.h"
 
 /* ---- statements and arguments (helpers.c) --------------------------------- */
@@ -85,34 +86,9 @@ att_err att_pg_col_blob(const PGresult *r, int row, int col, struct att_buf *b) 
  * is ATT_ERR_STORE. */
 att_err att_pg_col_text_buf(const PGresult *r, int row, int col, struct att_buf *b) ATT_WUR;
 
-/*
- * The row mapper: a record type's columns described once, in SELECT order, read into a record
- * by one call. PG_TEXT fields are fixed char arrays, PG_BUF fields att_bufs the caller has
- * initialised.
- */
-struct att_pg_col {
-    char kind; /* 't' text, 'i' int8, 'b' bool, 'B' att_buf */
-    size_t off;
-    size_t cap;
-};
-#define PG_TEXT(T, f)                                                                              \
-    {                                                                                              \
-        't', offsetof(T, f), sizeof(((T *)0)->f)                                                   \
-    }
-#define PG_I64(T, f)                                                                               \
-    {                                                                                              \
-        'i', offsetof(T, f), 0                                                                     \
-    }
-#define PG_BOOL(T, f)                                                                              \
-    {                                                                                              \
-        'b', offsetof(T, f), 0                                                                     \
-    }
-#define PG_BUF(T, f)                                                                               \
-    {                                                                                              \
-        'B', offsetof(T, f), 0                                                                     \
-    }
-#define PG_COLS(cols) (cols), (sizeof(cols) / sizeof((cols)[0]))
-att_err att_pg_row(const PGresult *r, int row, const struct att_pg_col *cols, size_t n,
+/* Read row `row` of a binary result into `rec` by the record's column description
+ * (store/columns.h). */
+att_err att_pg_row(const PGresult *r, int row, const struct att_store_row *cols,
                    void *rec) ATT_WUR;
 
 /* ---- connections and transactions (pg.c) ---------------------------------- */

@@ -25,6 +25,8 @@
  */
 #include "store/postgres/pg_int.h"
 
+#include "store/columns.h"
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -32,27 +34,8 @@
 
 /* ---- policy versions -------------------------------------------------------------------- */
 
-#define VERSION_COLS                                                                               \
-    "id, provider, type, version, action, sealed_jws, policy_hash, signer_sha256, principal,"      \
-    " principal_name, source, created_at, rollback_of"
 
-/* The columns of VERSION_COLS, in order. */
-static const struct att_pg_col version_cols[] = {
-    PG_TEXT(struct att_policy_version_rec, id),
-    PG_TEXT(struct att_policy_version_rec, provider),
-    PG_TEXT(struct att_policy_version_rec, type),
-    PG_I64(struct att_policy_version_rec, version),
-    PG_TEXT(struct att_policy_version_rec, action),
-    PG_BUF(struct att_policy_version_rec, sealed_jws),
-    PG_TEXT(struct att_policy_version_rec, policy_hash),
-    PG_TEXT(struct att_policy_version_rec, signer_sha256),
-    PG_TEXT(struct att_policy_version_rec, principal),
-    PG_TEXT(struct att_policy_version_rec, principal_name),
-    PG_TEXT(struct att_policy_version_rec, source),
-    PG_I64(struct att_policy_version_rec, created_at),
-    PG_I64(struct att_policy_version_rec, rollback_of),
-};
-
+/* The columns of ATT_VERSION_COLUMNS, in order. */
 /* What one append works with inside its transaction. */
 struct append_ctx {
     const struct att_policy_version_rec *v;
@@ -100,7 +83,7 @@ static att_err insert_version(struct att_store *tx, const struct att_policy_vers
     att_pg_i64(&a, v->rollback_of);
     return att_pg_query_i64(
         tx,
-        "INSERT INTO policy_versions(" VERSION_COLS ")"
+        "INSERT INTO policy_versions(" ATT_VERSION_COLUMNS ")"
         " SELECT $1, $2, $3, COALESCE(MAX(version), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $11, $12"
         " FROM policy_versions WHERE provider = $2 AND type = $3"
         " RETURNING version",
@@ -200,14 +183,14 @@ att_err att_pg_policy_version_get(struct att_store *s, const char *provider, con
         att_pg_i64(&a, version);
     }
     ATT_GUARD(att_pg_query(s,
-                           version == 0 ? "SELECT " VERSION_COLS " FROM policy_versions"
+                           version == 0 ? "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
                                           " WHERE provider = $1 AND type = $2"
                                           " ORDER BY version DESC LIMIT 1"
-                                        : "SELECT " VERSION_COLS " FROM policy_versions"
+                                        : "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
                                           " WHERE provider = $1 AND type = $2 AND version = $3",
                            &a, &res));
     ATT_CHECK(PQntuples(res) > 0, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(att_pg_row(res, 0, PG_COLS(version_cols), out));
+    ATT_GUARD(att_pg_row(res, 0, &att_version_row, out));
     rc = ATT_OK;
 out:
     PQclear(res);
@@ -229,12 +212,12 @@ att_err att_pg_policy_version_list(struct att_store *s, const char *provider, co
     att_pg_i64(&a, after);
     att_pg_i64(&a, limit);
     ATT_GUARD(att_pg_query(s,
-                           "SELECT " VERSION_COLS " FROM policy_versions"
+                           "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
                            " WHERE provider = $1 AND type = $2 AND version > $3"
                            " ORDER BY version LIMIT NULLIF($4, 0)",
                            &a, &res));
     for (int i = 0; i < PQntuples(res); i++) {
-        ATT_GUARD(att_pg_row(res, i, PG_COLS(version_cols), &v));
+        ATT_GUARD(att_pg_row(res, i, &att_version_row, &v));
         ATT_GUARD(cb(&v, arg));
     }
     rc = ATT_OK;
@@ -266,7 +249,7 @@ att_err att_pg_policy_version_insert(struct att_store *s, const struct att_polic
     att_pg_i64(&a, v->created_at);
     att_pg_i64(&a, v->rollback_of);
     return att_pg_run(s,
-                      "INSERT INTO policy_versions(" VERSION_COLS ")"
+                      "INSERT INTO policy_versions(" ATT_VERSION_COLUMNS ")"
                       " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                       &a, NULL);
 }
@@ -279,11 +262,11 @@ att_err att_pg_policy_version_scan(struct att_store *s, att_store_policy_version
     struct att_policy_version_rec v;
     att_policy_version_rec_init(&v);
     ATT_GUARD(att_pg_query(s,
-                           "SELECT " VERSION_COLS " FROM policy_versions"
+                           "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
                            " ORDER BY provider COLLATE \"C\", type COLLATE \"C\", version",
                            NULL, &res));
     for (int i = 0; i < PQntuples(res); i++) {
-        ATT_GUARD(att_pg_row(res, i, PG_COLS(version_cols), &v));
+        ATT_GUARD(att_pg_row(res, i, &att_version_row, &v));
         ATT_GUARD(cb(&v, arg));
     }
     rc = ATT_OK;
@@ -306,14 +289,6 @@ att_err att_pg_policy_request_claim(struct att_store *s, const struct att_policy
     return insert_request(s, r);
 }
 
-static const struct att_pg_col request_cols[] = {
-    PG_TEXT(struct att_policy_request_rec, provider),
-    PG_TEXT(struct att_policy_request_rec, scope),
-    PG_TEXT(struct att_policy_request_rec, digest),
-    PG_I64(struct att_policy_request_rec, expires_at),
-    PG_I64(struct att_policy_request_rec, version),
-};
-
 att_err att_pg_policy_request_get(struct att_store *s, const char *provider, const char *scope,
                                   const char *digest, struct att_policy_request_rec *out)
 {
@@ -331,7 +306,7 @@ att_err att_pg_policy_request_get(struct att_store *s, const char *provider, con
                            " WHERE provider = $1 AND scope = $2 AND digest = $3",
                            &a, &res));
     ATT_CHECK(PQntuples(res) > 0, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(att_pg_row(res, 0, PG_COLS(request_cols), &r));
+    ATT_GUARD(att_pg_row(res, 0, &att_request_row, &r));
     *out = r;
     rc = ATT_OK;
 out:
@@ -382,7 +357,7 @@ att_err att_pg_policy_request_list(struct att_store *s, att_store_policy_request
     for (int i = 0; i < PQntuples(res); i++) {
         struct att_policy_request_rec r;
         memset(&r, 0, sizeof(r));
-        ATT_GUARD(att_pg_row(res, i, PG_COLS(request_cols), &r));
+        ATT_GUARD(att_pg_row(res, i, &att_request_row, &r));
         ATT_GUARD(cb(&r, arg));
     }
     rc = ATT_OK;
@@ -393,13 +368,6 @@ out:
 
 /* ---- policy signers --------------------------------------------------------------------- */
 
-#define SIGNER_COLS "provider, sha256, sha1, cert_der, created_at"
-
-static const struct att_pg_col signer_cols[] = {
-    PG_TEXT(struct att_signer_rec, provider),  PG_TEXT(struct att_signer_rec, sha256),
-    PG_TEXT(struct att_signer_rec, sha1),      PG_BUF(struct att_signer_rec, cert_der),
-    PG_I64(struct att_signer_rec, created_at),
-};
 
 att_err att_pg_signer_insert(struct att_store *s, const struct att_signer_rec *r)
 {
@@ -409,7 +377,7 @@ att_err att_pg_signer_insert(struct att_store *s, const struct att_signer_rec *r
     att_pg_text(&a, r->sha1);
     att_pg_blob(&a, r->cert_der.data, r->cert_der.len);
     att_pg_i64(&a, r->created_at);
-    return att_pg_run(s, "INSERT INTO policy_signers(" SIGNER_COLS ") VALUES($1, $2, $3, $4, $5)",
+    return att_pg_run(s, "INSERT INTO policy_signers(" ATT_SIGNER_COLUMNS ") VALUES($1, $2, $3, $4, $5)",
                       &a, NULL);
 }
 
@@ -470,11 +438,11 @@ att_err att_pg_signer_get(struct att_store *s, const char *provider, const char 
     att_pg_text(&a, provider);
     att_pg_text(&a, sha256);
     ATT_GUARD(att_pg_query(s,
-                           "SELECT " SIGNER_COLS " FROM policy_signers"
+                           "SELECT " ATT_SIGNER_COLUMNS " FROM policy_signers"
                            " WHERE provider = $1 AND sha256 = $2",
                            &a, &res));
     ATT_CHECK(PQntuples(res) > 0, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(att_pg_row(res, 0, PG_COLS(signer_cols), &r));
+    ATT_GUARD(att_pg_row(res, 0, &att_signer_row, &r));
     /* Written only now: hand the buffer over and release out's old one. */
     att_signer_rec_cleanup(out);
     *out = r;
@@ -500,11 +468,11 @@ att_err att_pg_signer_list(struct att_store *s, const char *provider, att_store_
     att_signer_rec_init(&r);
     att_pg_text(&a, provider);
     ATT_GUARD(att_pg_query(s,
-                           "SELECT " SIGNER_COLS " FROM policy_signers WHERE provider = $1"
+                           "SELECT " ATT_SIGNER_COLUMNS " FROM policy_signers WHERE provider = $1"
                            " ORDER BY created_at, sha256 COLLATE \"C\"",
                            &a, &res));
     for (int i = 0; i < PQntuples(res); i++) {
-        ATT_GUARD(att_pg_row(res, i, PG_COLS(signer_cols), &r));
+        ATT_GUARD(att_pg_row(res, i, &att_signer_row, &r));
         ATT_GUARD(cb(&r, arg));
     }
     rc = ATT_OK;

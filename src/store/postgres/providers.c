@@ -8,33 +8,14 @@
  */
 #include "store/postgres/pg_int.h"
 
+#include "store/columns.h"
+
 #include <stdbool.h>
 
 #include "store/store.h"
 
 /* ---- providers ------------------------------------------------------------ */
 
-#define PROVIDER_COLS                                                                              \
-    "name, issuer, signing_alg, is_default, created_at, attest_requires_auth, trust_model, "       \
-    "collateral_grace, require_bound_requests, policy_history_keep, audit_fail_open, "             \
-    "dcap_trust_anchors, demo"
-
-typedef struct att_provider_rec provider_t;
-static const struct att_pg_col provider_cols[] = {
-    PG_TEXT(provider_t, name),
-    PG_TEXT(provider_t, issuer),
-    PG_TEXT(provider_t, signing_alg),
-    PG_BOOL(provider_t, is_default),
-    PG_I64(provider_t, created_at),
-    PG_BOOL(provider_t, attest_requires_auth),
-    PG_TEXT(provider_t, trust_model),
-    PG_I64(provider_t, collateral_grace),
-    PG_BOOL(provider_t, require_bound_requests),
-    PG_I64(provider_t, policy_history_keep),
-    PG_BOOL(provider_t, audit_fail_open),
-    PG_TEXT(provider_t, dcap_trust_anchors),
-    PG_BOOL(provider_t, demo),
-};
 
 att_err att_pg_provider_insert(struct att_store *s, const struct att_provider_rec *p)
 {
@@ -53,7 +34,7 @@ att_err att_pg_provider_insert(struct att_store *s, const struct att_provider_re
     att_pg_text(&a, p->dcap_trust_anchors);
     att_pg_bool(&a, p->demo);
     return att_pg_run(s,
-                      "INSERT INTO providers(" PROVIDER_COLS
+                      "INSERT INTO providers(" ATT_PROVIDER_COLUMNS
                       ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
                       &a, NULL);
 }
@@ -65,10 +46,10 @@ att_err att_pg_provider_get(struct att_store *s, const char *name, struct att_pr
     struct att_pg_args a = {0};
     att_pg_text(&a, name);
     att_err rc =
-        att_pg_query(s, "SELECT " PROVIDER_COLS " FROM providers WHERE name = $1", &a, &res);
+        att_pg_query(s, "SELECT " ATT_PROVIDER_COLUMNS " FROM providers WHERE name = $1", &a, &res);
     if (rc == ATT_OK) {
         rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND
-                                 : att_pg_row(res, 0, PG_COLS(provider_cols), &p);
+                                 : att_pg_row(res, 0, &att_provider_row, &p);
     }
     if (rc == ATT_OK) {
         *out = p;
@@ -81,10 +62,10 @@ att_err att_pg_provider_list(struct att_store *s, att_store_provider_cb cb, void
 {
     PGresult *res = NULL;
     att_err rc = att_pg_query(
-        s, "SELECT " PROVIDER_COLS " FROM providers ORDER BY name COLLATE \"C\"", NULL, &res);
+        s, "SELECT " ATT_PROVIDER_COLUMNS " FROM providers ORDER BY name COLLATE \"C\"", NULL, &res);
     for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
         struct att_provider_rec p;
-        rc = att_pg_row(res, i, PG_COLS(provider_cols), &p);
+        rc = att_pg_row(res, i, &att_provider_row, &p);
         rc = rc == ATT_OK ? cb(&p, arg) : rc;
     }
     PQclear(res);
@@ -225,16 +206,6 @@ out:
 
 /* ---- signing keys ---------------------------------------------------------- */
 
-#define KEY_COLS                                                                                   \
-    "kid, provider, alg, cert_der, sealed_key, created_at, activate_at, token_lifetime, "          \
-    "used_until"
-
-typedef struct att_key_rec key_t_;
-static const struct att_pg_col key_cols[] = {
-    PG_TEXT(key_t_, kid),        PG_TEXT(key_t_, provider),      PG_TEXT(key_t_, alg),
-    PG_BUF(key_t_, cert_der),    PG_BUF(key_t_, sealed_key),     PG_I64(key_t_, created_at),
-    PG_I64(key_t_, activate_at), PG_I64(key_t_, token_lifetime), PG_I64(key_t_, used_until),
-};
 
 att_err att_pg_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
@@ -249,7 +220,7 @@ att_err att_pg_key_insert(struct att_store *s, const struct att_key_rec *k)
     att_pg_i64(&a, k->token_lifetime);
     att_pg_i64(&a, k->used_until);
     return att_pg_run(
-        s, "INSERT INTO signing_keys(" KEY_COLS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)", &a, NULL);
+        s, "INSERT INTO signing_keys(" ATT_KEY_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)", &a, NULL);
 }
 
 /* A change of one key ($1 provider, $2 kid, then the integers in `v`): NOT_FOUND if none. */
@@ -298,11 +269,11 @@ att_err att_pg_key_list(struct att_store *s, const char *provider, att_store_key
     att_pg_text(&a, provider);
     att_key_rec_init(&k);
     att_err rc = att_pg_query(s,
-                              "SELECT " KEY_COLS " FROM signing_keys WHERE provider = $1"
+                              "SELECT " ATT_KEY_COLUMNS " FROM signing_keys WHERE provider = $1"
                               " ORDER BY activate_at, created_at, row_id",
                               &a, &res);
     for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
-        rc = att_pg_row(res, i, PG_COLS(key_cols), &k);
+        rc = att_pg_row(res, i, &att_key_row, &k);
         rc = rc == ATT_OK ? cb(&k, arg) : rc;
     }
     att_key_rec_cleanup(&k);
@@ -312,13 +283,6 @@ att_err att_pg_key_list(struct att_store *s, const char *provider, att_store_key
 
 /* ---- data keys ------------------------------------------------------------- */
 
-#define DEK_COLS "id, kek_id, wrapped, active, created_at"
-
-typedef struct att_dek_rec dek_t;
-static const struct att_pg_col dek_cols[] = {
-    PG_TEXT(dek_t, id),     PG_TEXT(dek_t, kek_id),    PG_BUF(dek_t, wrapped),
-    PG_BOOL(dek_t, active), PG_I64(dek_t, created_at),
-};
 
 /*
  * Run a query that yields at most one data key, read into a local record and moved into *out
@@ -332,7 +296,7 @@ static att_err dek_query_one(struct att_store *s, const char *sql, const struct 
     att_dek_rec_init(&d);
     att_err rc = att_pg_query(s, sql, a, &res);
     if (rc == ATT_OK) {
-        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_row(res, 0, PG_COLS(dek_cols), &d);
+        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_row(res, 0, &att_dek_row, &d);
     }
     if (rc == ATT_OK) {
         att_dek_rec_cleanup(out);
@@ -352,20 +316,20 @@ att_err att_pg_dek_insert(struct att_store *s, const struct att_dek_rec *d)
     att_pg_blob(&a, d->wrapped.data, d->wrapped.len);
     att_pg_bool(&a, d->active);
     att_pg_i64(&a, d->created_at);
-    return att_pg_run(s, "INSERT INTO data_keys(" DEK_COLS ") VALUES($1,$2,$3,$4,$5)", &a, NULL);
+    return att_pg_run(s, "INSERT INTO data_keys(" ATT_DEK_COLUMNS ") VALUES($1,$2,$3,$4,$5)", &a, NULL);
 }
 
 att_err att_pg_dek_get(struct att_store *s, const char *id, struct att_dek_rec *out)
 {
     struct att_pg_args a = {0};
     att_pg_text(&a, id);
-    return dek_query_one(s, "SELECT " DEK_COLS " FROM data_keys WHERE id = $1", &a, out);
+    return dek_query_one(s, "SELECT " ATT_DEK_COLUMNS " FROM data_keys WHERE id = $1", &a, out);
 }
 
 att_err att_pg_dek_get_active(struct att_store *s, struct att_dek_rec *out)
 {
     return dek_query_one(s,
-                         "SELECT " DEK_COLS " FROM data_keys WHERE active = 1"
+                         "SELECT " ATT_DEK_COLUMNS " FROM data_keys WHERE active = 1"
                          " ORDER BY created_at DESC, row_id DESC LIMIT 1",
                          NULL, out);
 }
@@ -375,10 +339,10 @@ att_err att_pg_dek_list(struct att_store *s, att_store_dek_cb cb, void *arg)
     PGresult *res = NULL;
     struct att_dek_rec d;
     att_dek_rec_init(&d);
-    att_err rc = att_pg_query(s, "SELECT " DEK_COLS " FROM data_keys ORDER BY created_at, row_id",
+    att_err rc = att_pg_query(s, "SELECT " ATT_DEK_COLUMNS " FROM data_keys ORDER BY created_at, row_id",
                               NULL, &res);
     for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
-        rc = att_pg_row(res, i, PG_COLS(dek_cols), &d);
+        rc = att_pg_row(res, i, &att_dek_row, &d);
         rc = rc == ATT_OK ? cb(&d, arg) : rc;
     }
     att_dek_rec_cleanup(&d);

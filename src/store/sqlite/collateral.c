@@ -9,31 +9,13 @@
  */
 #include "store/sqlite/sqlite_int.h"
 
+#include "store/columns.h"
+
 #include <stdbool.h>
 #include <string.h>
 
 #include "store/store.h"
 
-#define COLLATERAL_COLS                                                                            \
-    "scope, kind, key, sha256, body, signature, issuer_chain, issued, next_update, eval_num,"      \
-    " source, stored_at"
-
-static att_err read_rec(sqlite3_stmt *st, struct att_collateral_rec *r)
-{
-    ATT_TRY(att_sqlite_col_text(st, 0, r->scope, sizeof(r->scope)));
-    ATT_TRY(att_sqlite_col_text(st, 1, r->kind, sizeof(r->kind)));
-    ATT_TRY(att_sqlite_col_text(st, 2, r->key, sizeof(r->key)));
-    ATT_TRY(att_sqlite_col_text(st, 3, r->sha256, sizeof(r->sha256)));
-    ATT_TRY(att_sqlite_col_blob(st, 4, &r->body));
-    ATT_TRY(att_sqlite_col_blob(st, 5, &r->signature));
-    ATT_TRY(att_sqlite_col_blob(st, 6, &r->issuer_chain));
-    ATT_TRY(att_sqlite_col_i64(st, 7, &r->issued));
-    ATT_TRY(att_sqlite_col_i64(st, 8, &r->next_update));
-    ATT_TRY(att_sqlite_col_i64(st, 9, &r->eval_num));
-    ATT_TRY(att_sqlite_col_text(st, 10, r->source, sizeof(r->source)));
-    ATT_TRY(att_sqlite_col_i64(st, 11, &r->stored_at));
-    return ATT_OK;
-}
 
 /*
  * Insert, or replace the stored item when the new one is newer (store.h): the rule is the
@@ -46,7 +28,7 @@ static att_err upsert(sqlite3 *db, const struct att_collateral_rec *r, int *chan
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
         db,
-        "INSERT INTO collateral(" COLLATERAL_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+        "INSERT INTO collateral(" ATT_COLLATERAL_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
         " ON CONFLICT(scope, kind, key) DO UPDATE SET"
         "  sha256 = excluded.sha256, body = excluded.body, signature = excluded.signature,"
         "  issuer_chain = excluded.issuer_chain, issued = excluded.issued,"
@@ -135,7 +117,7 @@ att_err att_sqlite_collateral_get(struct att_store *s, const char *scope, const 
     struct att_collateral_rec r;
     att_collateral_rec_init(&r);
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " COLLATERAL_COLS
+                                 "SELECT " ATT_COLLATERAL_COLUMNS
                                  " FROM collateral WHERE scope = ?1 AND kind = ?2 AND key = ?3",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, scope));
@@ -143,7 +125,7 @@ att_err att_sqlite_collateral_get(struct att_store *s, const char *scope, const 
     ATT_GUARD(att_sqlite_bind_text(st, 3, key));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(read_rec(st, &r));
+    ATT_GUARD(att_sqlite_row(st, &att_collateral_row, &r));
     /* Written only now: hand the buffers over and release out's old ones. */
     att_collateral_rec_cleanup(out);
     *out = r;
@@ -163,14 +145,14 @@ att_err att_sqlite_collateral_list(struct att_store *s, att_store_collateral_cb 
     struct att_collateral_rec r;
     att_collateral_rec_init(&r);
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "SELECT " COLLATERAL_COLS " FROM collateral ORDER BY scope, kind, key",
+        att_sqlite_db(s), "SELECT " ATT_COLLATERAL_COLUMNS " FROM collateral ORDER BY scope, kind, key",
         &st));
     for (;;) {
         ATT_GUARD(att_sqlite_step_row(st, &done));
         if (done) {
             break;
         }
-        ATT_GUARD(read_rec(st, &r));
+        ATT_GUARD(att_sqlite_row(st, &att_collateral_row, &r));
         ATT_GUARD(cb(&r, arg));
     }
     rc = ATT_OK;

@@ -186,3 +186,21 @@ out:
     sqlite3_finalize(st);
     return rc;
 }
+
+att_err att_sqlite_row(sqlite3_stmt *st, const struct att_store_row *cols, void *rec)
+{
+    unsigned char *base = rec;
+    for (size_t i = 0; i < cols->n; i++) {
+        const struct att_store_col *c = &cols->cols[i];
+        void *field = base + c->off;
+        int col = (int)i;
+        switch (c->kind) {
+        case 't': ATT_TRY(att_sqlite_col_text(st, col, field, c->cap)); break;
+        case 'i': ATT_TRY(att_sqlite_col_i64(st, col, field)); break;
+        case 'b': ATT_TRY(att_sqlite_col_bool(st, col, field)); break;
+        case 'B': ATT_TRY(att_sqlite_col_blob(st, col, field)); break;
+        default: return ATT_ERR_INTERNAL;
+        }
+    }
+    return ATT_OK;
+}

@@ -14,6 +14,8 @@
  */
 #include "store/sqlite/sqlite_int.h"
 
+#include "store/columns.h"
+
 #include <stdbool.h>
 
 #include "core/rd.h"
@@ -21,20 +23,8 @@
 
 /* ---- auth keys --------------------------------------------------------------- */
 
-#define AUTH_KEY_COLS "kid, alg, cert_der, sealed_key, created_at"
 
 /* The record's provider stays "": auth keys belong to attestd, not to a provider. */
-static att_err read_auth_key(sqlite3_stmt *st, struct att_key_rec *k)
-{
-    ATT_TRY(att_sqlite_col_text(st, 0, k->kid, sizeof(k->kid)));
-    k->provider[0] = '\0';
-    ATT_TRY(att_sqlite_col_text(st, 1, k->alg, sizeof(k->alg)));
-    ATT_TRY(att_sqlite_col_blob(st, 2, &k->cert_der));
-    ATT_TRY(att_sqlite_col_blob(st, 3, &k->sealed_key));
-    ATT_TRY(att_sqlite_col_i64(st, 4, &k->created_at));
-    return ATT_OK;
-}
-
 att_err att_sqlite_auth_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
     att_err rc = ATT_ERR_INTERNAL;
@@ -42,7 +32,7 @@ att_err att_sqlite_auth_key_insert(struct att_store *s, const struct att_key_rec
     sqlite3 *db = att_sqlite_db(s);
 
     ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO auth_keys(" AUTH_KEY_COLS ") VALUES(?1,?2,?3,?4,?5)", &st));
+        db, "INSERT INTO auth_keys(" ATT_AUTH_KEY_COLUMNS ") VALUES(?1,?2,?3,?4,?5)", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, k->kid));
     ATT_GUARD(att_sqlite_bind_text(st, 2, k->alg));
     ATT_GUARD(att_sqlite_bind_blob(st, 3, k->cert_der.data, k->cert_der.len));
@@ -64,14 +54,14 @@ att_err att_sqlite_auth_key_list(struct att_store *s, att_store_key_cb cb, void 
 
     att_key_rec_init(&k);
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "SELECT " AUTH_KEY_COLS " FROM auth_keys ORDER BY created_at, rowid",
+        att_sqlite_db(s), "SELECT " ATT_AUTH_KEY_COLUMNS " FROM auth_keys ORDER BY created_at, rowid",
         &st));
     for (;;) {
         ATT_GUARD(att_sqlite_step_row(st, &done));
         if (done) {
             break;
         }
-        ATT_GUARD(read_auth_key(st, &k));
+        ATT_GUARD(att_sqlite_row(st, &att_auth_key_row, &k));
         ATT_GUARD(cb(&k, arg));
     }
     rc = ATT_OK;
@@ -113,13 +103,7 @@ static att_err read_cert_der(sqlite3_stmt *st, int i, struct att_principal_rec *
 
 static att_err read_principal(sqlite3_stmt *st, struct att_principal_rec *p)
 {
-    ATT_TRY(att_sqlite_col_text(st, 0, p->id, sizeof(p->id)));
-    ATT_TRY(att_sqlite_col_text(st, 1, p->name, sizeof(p->name)));
-    ATT_TRY(att_sqlite_col_bool(st, 2, &p->disabled));
-    ATT_TRY(att_sqlite_col_text(st, 3, p->cert_sha256, sizeof(p->cert_sha256)));
-    ATT_TRY(att_sqlite_col_i64(st, 4, &p->created_at));
-    ATT_TRY(att_sqlite_col_i64(st, 5, &p->last_used_at));
-    ATT_TRY(att_sqlite_col_text(st, 6, p->last_used_from, sizeof(p->last_used_from)));
+    ATT_TRY(att_sqlite_row(st, &att_principal_row, p));
     ATT_TRY(read_cert_der(st, 7, p));
     return ATT_OK;
 }
@@ -358,18 +342,6 @@ att_err att_sqlite_principal_delete(struct att_store *s, const char *id)
 
 /* ---- client secrets ---------------------------------------------------------------- */
 
-#define SECRET_COLS "id, principal_id, hash, created_at, expires_at, revoked_at"
-
-static att_err read_secret(sqlite3_stmt *st, struct att_secret_rec *sec)
-{
-    ATT_TRY(att_sqlite_col_text(st, 0, sec->id, sizeof(sec->id)));
-    ATT_TRY(att_sqlite_col_text(st, 1, sec->principal_id, sizeof(sec->principal_id)));
-    ATT_TRY(att_sqlite_col_text(st, 2, sec->hash, sizeof(sec->hash)));
-    ATT_TRY(att_sqlite_col_i64(st, 3, &sec->created_at));
-    ATT_TRY(att_sqlite_col_i64(st, 4, &sec->expires_at));
-    ATT_TRY(att_sqlite_col_i64(st, 5, &sec->revoked_at));
-    return ATT_OK;
-}
 
 att_err att_sqlite_secret_insert(struct att_store *s, const struct att_secret_rec *sec)
 {
@@ -378,7 +350,7 @@ att_err att_sqlite_secret_insert(struct att_store *s, const struct att_secret_re
     sqlite3 *db = att_sqlite_db(s);
 
     ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO principal_secrets(" SECRET_COLS ") VALUES(?1,?2,?3,?4,?5,?6)", &st));
+        db, "INSERT INTO principal_secrets(" ATT_SECRET_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6)", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, sec->id));
     ATT_GUARD(att_sqlite_bind_text(st, 2, sec->principal_id));
     ATT_GUARD(att_sqlite_bind_text(st, 3, sec->hash));
@@ -401,7 +373,7 @@ att_err att_sqlite_secret_list(struct att_store *s, const char *principal_id,
     bool done = false;
 
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " SECRET_COLS " FROM principal_secrets"
+                                 "SELECT " ATT_SECRET_COLUMNS " FROM principal_secrets"
                                  " WHERE principal_id = ?1 ORDER BY created_at, rowid",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, principal_id));
@@ -411,7 +383,7 @@ att_err att_sqlite_secret_list(struct att_store *s, const char *principal_id,
         if (done) {
             break;
         }
-        ATT_GUARD(read_secret(st, &sec));
+        ATT_GUARD(att_sqlite_row(st, &att_secret_row, &sec));
         ATT_GUARD(cb(&sec, arg));
     }
     rc = ATT_OK;
@@ -442,19 +414,6 @@ out:
 
 /* ---- role assignments ------------------------------------------------------------ */
 
-#define ROLE_COLS "id, subject_kind, subject, issuer, role, provider, created_at"
-
-static att_err read_role(sqlite3_stmt *st, struct att_role_rec *r)
-{
-    ATT_TRY(att_sqlite_col_text(st, 0, r->id, sizeof(r->id)));
-    ATT_TRY(att_sqlite_col_text(st, 1, r->subject_kind, sizeof(r->subject_kind)));
-    ATT_TRY(att_sqlite_col_text(st, 2, r->subject, sizeof(r->subject)));
-    ATT_TRY(att_sqlite_col_text(st, 3, r->issuer, sizeof(r->issuer)));
-    ATT_TRY(att_sqlite_col_text(st, 4, r->role, sizeof(r->role)));
-    ATT_TRY(att_sqlite_col_text(st, 5, r->provider, sizeof(r->provider)));
-    ATT_TRY(att_sqlite_col_i64(st, 6, &r->created_at));
-    return ATT_OK;
-}
 
 att_err att_sqlite_role_insert(struct att_store *s, const struct att_role_rec *r)
 {
@@ -463,7 +422,7 @@ att_err att_sqlite_role_insert(struct att_store *s, const struct att_role_rec *r
     sqlite3 *db = att_sqlite_db(s);
 
     ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO role_assignments(" ROLE_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7)", &st));
+        db, "INSERT INTO role_assignments(" ATT_ROLE_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7)", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, r->id));
     ATT_GUARD(att_sqlite_bind_text(st, 2, r->subject_kind));
     ATT_GUARD(att_sqlite_bind_text(st, 3, r->subject));
@@ -487,11 +446,11 @@ att_err att_sqlite_role_get(struct att_store *s, const char *id, struct att_role
     bool done = false;
 
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " ROLE_COLS " FROM role_assignments WHERE id = ?1", &st));
+                                 "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments WHERE id = ?1", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, id));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(read_role(st, &r));
+    ATT_GUARD(att_sqlite_row(st, &att_role_row, &r));
     *out = r;
     rc = ATT_OK;
 out:
@@ -499,7 +458,7 @@ out:
     return rc;
 }
 
-/* Step a prepared query of ROLE_COLS to its end, one callback per row. */
+/* Step a prepared query of ATT_ROLE_COLUMNS to its end, one callback per row. */
 static att_err role_rows(sqlite3_stmt *st, att_store_role_cb cb, void *arg)
 {
     bool done = false;
@@ -510,7 +469,7 @@ static att_err role_rows(sqlite3_stmt *st, att_store_role_cb cb, void *arg)
         if (done) {
             return ATT_OK;
         }
-        ATT_TRY(read_role(st, &r));
+        ATT_TRY(att_sqlite_row(st, &att_role_row, &r));
         ATT_TRY(cb(&r, arg));
     }
 }
@@ -521,7 +480,7 @@ att_err att_sqlite_role_list(struct att_store *s, att_store_role_cb cb, void *ar
     sqlite3_stmt *st = NULL;
 
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " ROLE_COLS " FROM role_assignments"
+                                 "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments"
                                  " ORDER BY created_at, rowid",
                                  &st));
     ATT_GUARD(role_rows(st, cb, arg));
@@ -548,7 +507,7 @@ att_err att_sqlite_role_list_for(struct att_store *s, const struct att_role_quer
     sqlite3_stmt *st = NULL;
 
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " ROLE_COLS " FROM role_assignments"
+                                 "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments"
                                  " WHERE (subject_kind = ?1 AND subject = ?2"
                                  "        AND (subject_kind = 'principal' OR issuer = ?3))"
                                  "    OR (subject_kind = 'group' AND issuer = ?3"

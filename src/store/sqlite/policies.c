@@ -8,6 +8,8 @@
  */
 #include "store/sqlite/sqlite_int.h"
 
+#include "store/columns.h"
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -15,27 +17,6 @@
 
 /* ---- policy versions -------------------------------------------------------------------- */
 
-#define VERSION_COLS                                                                               \
-    "id, provider, type, version, action, sealed_jws, policy_hash, signer_sha256, principal,"      \
-    " principal_name, source, created_at, rollback_of"
-
-static att_err read_version(sqlite3_stmt *st, struct att_policy_version_rec *v)
-{
-    ATT_TRY(att_sqlite_col_text(st, 0, v->id, sizeof(v->id)));
-    ATT_TRY(att_sqlite_col_text(st, 1, v->provider, sizeof(v->provider)));
-    ATT_TRY(att_sqlite_col_text(st, 2, v->type, sizeof(v->type)));
-    ATT_TRY(att_sqlite_col_i64(st, 3, &v->version));
-    ATT_TRY(att_sqlite_col_text(st, 4, v->action, sizeof(v->action)));
-    ATT_TRY(att_sqlite_col_blob(st, 5, &v->sealed_jws));
-    ATT_TRY(att_sqlite_col_text(st, 6, v->policy_hash, sizeof(v->policy_hash)));
-    ATT_TRY(att_sqlite_col_text(st, 7, v->signer_sha256, sizeof(v->signer_sha256)));
-    ATT_TRY(att_sqlite_col_text(st, 8, v->principal, sizeof(v->principal)));
-    ATT_TRY(att_sqlite_col_text(st, 9, v->principal_name, sizeof(v->principal_name)));
-    ATT_TRY(att_sqlite_col_text(st, 10, v->source, sizeof(v->source)));
-    ATT_TRY(att_sqlite_col_i64(st, 11, &v->created_at));
-    ATT_TRY(att_sqlite_col_i64(st, 12, &v->rollback_of));
-    return ATT_OK;
-}
 
 /*
  * One statement takes the next version number and inserts the row, so two writers can never
@@ -48,7 +29,7 @@ static att_err insert_version(sqlite3 *db, struct att_policy_version_rec *v)
     bool done = false;
     ATT_GUARD(att_sqlite_prepare(
         db,
-        "INSERT INTO policy_versions(" VERSION_COLS ")"
+        "INSERT INTO policy_versions(" ATT_VERSION_COLUMNS ")"
         " SELECT ?1, ?2, ?3, COALESCE(MAX(version), 0) + 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12"
         " FROM policy_versions WHERE provider = ?2 AND type = ?3",
         &st));
@@ -192,10 +173,10 @@ att_err att_sqlite_policy_version_get(struct att_store *s, const char *provider,
     sqlite3_stmt *st = NULL;
     bool done = false;
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 version == 0 ? "SELECT " VERSION_COLS " FROM policy_versions"
+                                 version == 0 ? "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
                                                 " WHERE provider = ?1 AND type = ?2"
                                                 " ORDER BY version DESC LIMIT 1"
-                                              : "SELECT " VERSION_COLS " FROM policy_versions"
+                                              : "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
                                                 " WHERE provider = ?1 AND type = ?2"
                                                 " AND version = ?3",
                                  &st));
@@ -206,7 +187,7 @@ att_err att_sqlite_policy_version_get(struct att_store *s, const char *provider,
     }
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(read_version(st, out));
+    ATT_GUARD(att_sqlite_row(st, &att_version_row, out));
     rc = ATT_OK;
 out:
     sqlite3_finalize(st);
@@ -224,7 +205,7 @@ att_err att_sqlite_policy_version_list(struct att_store *s, const char *provider
     struct att_policy_version_rec v;
     att_policy_version_rec_init(&v);
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " VERSION_COLS " FROM policy_versions"
+                                 "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
                                  " WHERE provider = ?1 AND type = ?2 AND version > ?3"
                                  " ORDER BY version LIMIT ?4",
                                  &st));
@@ -237,7 +218,7 @@ att_err att_sqlite_policy_version_list(struct att_store *s, const char *provider
         if (done) {
             break;
         }
-        ATT_GUARD(read_version(st, &v));
+        ATT_GUARD(att_sqlite_row(st, &att_version_row, &v));
         ATT_GUARD(cb(&v, arg));
     }
     rc = ATT_OK;
@@ -255,7 +236,7 @@ att_err att_sqlite_policy_version_insert(struct att_store *s,
     sqlite3_stmt *st = NULL;
     sqlite3 *db = att_sqlite_db(s);
     ATT_GUARD(att_sqlite_prepare(db,
-                                 "INSERT INTO policy_versions(" VERSION_COLS ")"
+                                 "INSERT INTO policy_versions(" ATT_VERSION_COLUMNS ")"
                                  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, v->id));
@@ -287,7 +268,7 @@ att_err att_sqlite_policy_version_scan(struct att_store *s, att_store_policy_ver
     struct att_policy_version_rec v;
     att_policy_version_rec_init(&v);
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " VERSION_COLS " FROM policy_versions"
+                                 "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
                                  " ORDER BY provider, type, version",
                                  &st));
     for (;;) {
@@ -295,7 +276,7 @@ att_err att_sqlite_policy_version_scan(struct att_store *s, att_store_policy_ver
         if (done) {
             break;
         }
-        ATT_GUARD(read_version(st, &v));
+        ATT_GUARD(att_sqlite_row(st, &att_version_row, &v));
         ATT_GUARD(cb(&v, arg));
     }
     rc = ATT_OK;
@@ -307,17 +288,6 @@ out:
 
 /* ---- policy requests (migration 7) ----------------------------------------------------- */
 
-#define REQUEST_COLS "provider, scope, digest, expires_at, version"
-
-static att_err read_request(sqlite3_stmt *st, struct att_policy_request_rec *r)
-{
-    ATT_TRY(att_sqlite_col_text(st, 0, r->provider, sizeof(r->provider)));
-    ATT_TRY(att_sqlite_col_text(st, 1, r->scope, sizeof(r->scope)));
-    ATT_TRY(att_sqlite_col_text(st, 2, r->digest, sizeof(r->digest)));
-    ATT_TRY(att_sqlite_col_i64(st, 3, &r->expires_at));
-    ATT_TRY(att_sqlite_col_i64(st, 4, &r->version));
-    return ATT_OK;
-}
 
 att_err att_sqlite_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
                                         int64_t now)
@@ -336,7 +306,7 @@ att_err att_sqlite_policy_request_get(struct att_store *s, const char *provider,
     struct att_policy_request_rec r;
     memset(&r, 0, sizeof(r));
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " REQUEST_COLS " FROM policy_requests"
+                                 "SELECT " ATT_REQUEST_COLUMNS " FROM policy_requests"
                                  " WHERE provider = ?1 AND scope = ?2 AND digest = ?3",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
@@ -344,7 +314,7 @@ att_err att_sqlite_policy_request_get(struct att_store *s, const char *provider,
     ATT_GUARD(att_sqlite_bind_text(st, 3, digest));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(read_request(st, &r));
+    ATT_GUARD(att_sqlite_row(st, &att_request_row, &r));
     *out = r;
     rc = ATT_OK;
 out:
@@ -380,7 +350,7 @@ att_err att_sqlite_policy_request_insert(struct att_store *s,
     sqlite3_stmt *st = NULL;
     sqlite3 *db = att_sqlite_db(s);
     ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO policy_requests(" REQUEST_COLS ") VALUES(?1, ?2, ?3, ?4, ?5)", &st));
+        db, "INSERT INTO policy_requests(" ATT_REQUEST_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5)", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, r->provider));
     ATT_GUARD(att_sqlite_bind_text(st, 2, r->scope));
     ATT_GUARD(att_sqlite_bind_text(st, 3, r->digest));
@@ -400,7 +370,7 @@ att_err att_sqlite_policy_request_list(struct att_store *s, att_store_policy_req
     sqlite3_stmt *st = NULL;
     bool done = false;
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " REQUEST_COLS " FROM policy_requests"
+                                 "SELECT " ATT_REQUEST_COLUMNS " FROM policy_requests"
                                  " ORDER BY provider, scope, digest",
                                  &st));
     for (;;) {
@@ -410,7 +380,7 @@ att_err att_sqlite_policy_request_list(struct att_store *s, att_store_policy_req
         if (done) {
             break;
         }
-        ATT_GUARD(read_request(st, &r));
+        ATT_GUARD(att_sqlite_row(st, &att_request_row, &r));
         ATT_GUARD(cb(&r, arg));
     }
     rc = ATT_OK;
@@ -421,14 +391,13 @@ out:
 
 /* ---- policy signers --------------------------------------------------------------------- */
 
-#define SIGNER_COLS "provider, sha256, sha1, cert_der, created_at"
 
 att_err att_sqlite_signer_insert(struct att_store *s, const struct att_signer_rec *r)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "INSERT INTO policy_signers(" SIGNER_COLS ") VALUES(?1,?2,?3,?4,?5)",
+        att_sqlite_db(s), "INSERT INTO policy_signers(" ATT_SIGNER_COLUMNS ") VALUES(?1,?2,?3,?4,?5)",
         &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, r->provider));
     ATT_GUARD(att_sqlite_bind_text(st, 2, r->sha256));
@@ -477,16 +446,6 @@ out:
     return rc;
 }
 
-static att_err read_signer(sqlite3_stmt *st, struct att_signer_rec *r)
-{
-    ATT_TRY(att_sqlite_col_text(st, 0, r->provider, sizeof(r->provider)));
-    ATT_TRY(att_sqlite_col_text(st, 1, r->sha256, sizeof(r->sha256)));
-    ATT_TRY(att_sqlite_col_text(st, 2, r->sha1, sizeof(r->sha1)));
-    ATT_TRY(att_sqlite_col_blob(st, 3, &r->cert_der));
-    ATT_TRY(att_sqlite_col_i64(st, 4, &r->created_at));
-    return ATT_OK;
-}
-
 /* By the primary key (provider, sha256): one row, never the provider's whole list. */
 att_err att_sqlite_signer_get(struct att_store *s, const char *provider, const char *sha256,
                               struct att_signer_rec *out)
@@ -497,14 +456,14 @@ att_err att_sqlite_signer_get(struct att_store *s, const char *provider, const c
     struct att_signer_rec r;
     att_signer_rec_init(&r);
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " SIGNER_COLS " FROM policy_signers"
+                                 "SELECT " ATT_SIGNER_COLUMNS " FROM policy_signers"
                                  " WHERE provider = ?1 AND sha256 = ?2",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
     ATT_GUARD(att_sqlite_bind_text(st, 2, sha256));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(read_signer(st, &r));
+    ATT_GUARD(att_sqlite_row(st, &att_signer_row, &r));
     /* Written only now: hand the buffer over and release out's old one. */
     att_signer_rec_cleanup(out);
     *out = r;
@@ -525,7 +484,7 @@ att_err att_sqlite_signer_list(struct att_store *s, const char *provider, att_st
     struct att_signer_rec r;
     att_signer_rec_init(&r);
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " SIGNER_COLS " FROM policy_signers WHERE provider = ?1"
+                                 "SELECT " ATT_SIGNER_COLUMNS " FROM policy_signers WHERE provider = ?1"
                                  " ORDER BY created_at, sha256",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
@@ -534,7 +493,7 @@ att_err att_sqlite_signer_list(struct att_store *s, const char *provider, att_st
         if (done) {
             break;
         }
-        ATT_GUARD(read_signer(st, &r));
+        ATT_GUARD(att_sqlite_row(st, &att_signer_row, &r));
         ATT_GUARD(cb(&r, arg));
     }
     rc = ATT_OK;

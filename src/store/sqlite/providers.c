@@ -13,41 +13,21 @@
  */
 #include "store/sqlite/sqlite_int.h"
 
+#include "store/columns.h"
+
 #include <stdbool.h>
 
 #include "store/store.h"
 
 /* ---- providers ------------------------------------------------------------ */
 
-#define PROVIDER_COLS                                                                              \
-    "name, issuer, signing_alg, is_default, created_at, attest_requires_auth, trust_model, "       \
-    "collateral_grace, require_bound_requests, policy_history_keep, audit_fail_open, "             \
-    "dcap_trust_anchors, demo"
-
-static att_err read_provider(sqlite3_stmt *st, struct att_provider_rec *p)
-{
-    ATT_TRY(att_sqlite_col_text(st, 0, p->name, sizeof(p->name)));
-    ATT_TRY(att_sqlite_col_text(st, 1, p->issuer, sizeof(p->issuer)));
-    ATT_TRY(att_sqlite_col_text(st, 2, p->signing_alg, sizeof(p->signing_alg)));
-    ATT_TRY(att_sqlite_col_bool(st, 3, &p->is_default));
-    ATT_TRY(att_sqlite_col_i64(st, 4, &p->created_at));
-    ATT_TRY(att_sqlite_col_bool(st, 5, &p->attest_requires_auth));
-    ATT_TRY(att_sqlite_col_text(st, 6, p->trust_model, sizeof(p->trust_model)));
-    ATT_TRY(att_sqlite_col_i64(st, 7, &p->collateral_grace));
-    ATT_TRY(att_sqlite_col_bool(st, 8, &p->require_bound_requests));
-    ATT_TRY(att_sqlite_col_i64(st, 9, &p->policy_history_keep));
-    ATT_TRY(att_sqlite_col_bool(st, 10, &p->audit_fail_open));
-    ATT_TRY(att_sqlite_col_text(st, 11, p->dcap_trust_anchors, sizeof(p->dcap_trust_anchors)));
-    ATT_TRY(att_sqlite_col_bool(st, 12, &p->demo));
-    return ATT_OK;
-}
 
 att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provider_rec *p)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "INSERT INTO providers(" PROVIDER_COLS
+                                 "INSERT INTO providers(" ATT_PROVIDER_COLUMNS
                                  ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, p->name));
@@ -78,11 +58,11 @@ att_err att_sqlite_provider_get(struct att_store *s, const char *name, struct at
     bool done = false;
 
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " PROVIDER_COLS " FROM providers WHERE name = ?1", &st));
+                                 "SELECT " ATT_PROVIDER_COLUMNS " FROM providers WHERE name = ?1", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, name));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(read_provider(st, &p));
+    ATT_GUARD(att_sqlite_row(st, &att_provider_row, &p));
     *out = p;
     rc = ATT_OK;
 out:
@@ -97,14 +77,14 @@ att_err att_sqlite_provider_list(struct att_store *s, att_store_provider_cb cb, 
     bool done = false;
 
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " PROVIDER_COLS " FROM providers ORDER BY name", &st));
+                                 "SELECT " ATT_PROVIDER_COLUMNS " FROM providers ORDER BY name", &st));
     for (;;) {
         struct att_provider_rec p;
         ATT_GUARD(att_sqlite_step_row(st, &done));
         if (done) {
             break;
         }
-        ATT_GUARD(read_provider(st, &p));
+        ATT_GUARD(att_sqlite_row(st, &att_provider_row, &p));
         ATT_GUARD(cb(&p, arg));
     }
     rc = ATT_OK;
@@ -279,23 +259,6 @@ out:
 
 /* ---- signing keys ---------------------------------------------------------- */
 
-#define KEY_COLS                                                                                   \
-    "kid, provider, alg, cert_der, sealed_key, created_at, activate_at, token_lifetime, "          \
-    "used_until"
-
-static att_err read_key(sqlite3_stmt *st, struct att_key_rec *k)
-{
-    ATT_TRY(att_sqlite_col_text(st, 0, k->kid, sizeof(k->kid)));
-    ATT_TRY(att_sqlite_col_text(st, 1, k->provider, sizeof(k->provider)));
-    ATT_TRY(att_sqlite_col_text(st, 2, k->alg, sizeof(k->alg)));
-    ATT_TRY(att_sqlite_col_blob(st, 3, &k->cert_der));
-    ATT_TRY(att_sqlite_col_blob(st, 4, &k->sealed_key));
-    ATT_TRY(att_sqlite_col_i64(st, 5, &k->created_at));
-    ATT_TRY(att_sqlite_col_i64(st, 6, &k->activate_at));
-    ATT_TRY(att_sqlite_col_i64(st, 7, &k->token_lifetime));
-    ATT_TRY(att_sqlite_col_i64(st, 8, &k->used_until));
-    return ATT_OK;
-}
 
 att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
@@ -303,7 +266,7 @@ att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k)
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
         att_sqlite_db(s),
-        "INSERT INTO signing_keys(" KEY_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st));
+        "INSERT INTO signing_keys(" ATT_KEY_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, k->kid));
     ATT_GUARD(att_sqlite_bind_text(st, 2, k->provider));
     ATT_GUARD(att_sqlite_bind_text(st, 3, k->alg));
@@ -375,7 +338,7 @@ att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store
 
     att_key_rec_init(&k);
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " KEY_COLS " FROM signing_keys WHERE provider = ?1"
+                                 "SELECT " ATT_KEY_COLUMNS " FROM signing_keys WHERE provider = ?1"
                                  " ORDER BY activate_at, created_at, rowid",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
@@ -384,7 +347,7 @@ att_err att_sqlite_key_list(struct att_store *s, const char *provider, att_store
         if (done) {
             break;
         }
-        ATT_GUARD(read_key(st, &k));
+        ATT_GUARD(att_sqlite_row(st, &att_key_row, &k));
         ATT_GUARD(cb(&k, arg));
     }
     rc = ATT_OK;
@@ -396,17 +359,6 @@ out:
 
 /* ---- data keys ------------------------------------------------------------- */
 
-#define DEK_COLS "id, kek_id, wrapped, active, created_at"
-
-static att_err read_dek(sqlite3_stmt *st, struct att_dek_rec *d)
-{
-    ATT_TRY(att_sqlite_col_text(st, 0, d->id, sizeof(d->id)));
-    ATT_TRY(att_sqlite_col_text(st, 1, d->kek_id, sizeof(d->kek_id)));
-    ATT_TRY(att_sqlite_col_blob(st, 2, &d->wrapped));
-    ATT_TRY(att_sqlite_col_bool(st, 3, &d->active));
-    ATT_TRY(att_sqlite_col_i64(st, 4, &d->created_at));
-    return ATT_OK;
-}
 
 /*
  * Run a query that yields at most one data key. The row is read into a
@@ -422,7 +374,7 @@ static att_err dek_query_one(sqlite3_stmt *st, struct att_dek_rec *out)
     att_dek_rec_init(&d);
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
-    ATT_GUARD(read_dek(st, &d));
+    ATT_GUARD(att_sqlite_row(st, &att_dek_row, &d));
     att_dek_rec_cleanup(out);
     *out = d;
     att_dek_rec_init(&d); /* ownership moved */
@@ -437,7 +389,7 @@ att_err att_sqlite_dek_insert(struct att_store *s, const struct att_dek_rec *d)
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "INSERT INTO data_keys(" DEK_COLS ") VALUES(?1,?2,?3,?4,?5)", &st));
+        att_sqlite_db(s), "INSERT INTO data_keys(" ATT_DEK_COLUMNS ") VALUES(?1,?2,?3,?4,?5)", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, d->id));
     ATT_GUARD(att_sqlite_bind_text(st, 2, d->kek_id));
     ATT_GUARD(att_sqlite_bind_blob(st, 3, d->wrapped.data, d->wrapped.len));
@@ -455,7 +407,7 @@ att_err att_sqlite_dek_get(struct att_store *s, const char *id, struct att_dek_r
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " DEK_COLS " FROM data_keys WHERE id = ?1", &st));
+                                 "SELECT " ATT_DEK_COLUMNS " FROM data_keys WHERE id = ?1", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, id));
     ATT_GUARD(dek_query_one(st, out));
     rc = ATT_OK;
@@ -469,7 +421,7 @@ att_err att_sqlite_dek_get_active(struct att_store *s, struct att_dek_rec *out)
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " DEK_COLS " FROM data_keys WHERE active = 1"
+                                 "SELECT " ATT_DEK_COLUMNS " FROM data_keys WHERE active = 1"
                                  " ORDER BY created_at DESC, rowid DESC LIMIT 1",
                                  &st));
     ATT_GUARD(dek_query_one(st, out));
@@ -488,13 +440,13 @@ att_err att_sqlite_dek_list(struct att_store *s, att_store_dek_cb cb, void *arg)
 
     att_dek_rec_init(&d);
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "SELECT " DEK_COLS " FROM data_keys ORDER BY created_at, rowid", &st));
+        att_sqlite_db(s), "SELECT " ATT_DEK_COLUMNS " FROM data_keys ORDER BY created_at, rowid", &st));
     for (;;) {
         ATT_GUARD(att_sqlite_step_row(st, &done));
         if (done) {
             break;
         }
-        ATT_GUARD(read_dek(st, &d));
+        ATT_GUARD(att_sqlite_row(st, &att_dek_row, &d));
         ATT_GUARD(cb(&d, arg));
     }
     rc = ATT_OK;

@@ -26,6 +26,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "store/columns.h"
 #include "store/store.h"
 
 /* ---- connection (sqlite.c) ------------------------------------------------ */
@@ -80,6 +81,8 @@ att_err att_sqlite_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap) ATT_
 att_err att_sqlite_col_blob(sqlite3_stmt *st, int i, struct att_buf *b) ATT_WUR;
 att_err att_sqlite_col_i64(sqlite3_stmt *st, int i, int64_t *out) ATT_WUR;
 att_err att_sqlite_col_bool(sqlite3_stmt *st, int i, bool *out) ATT_WUR;
+/* The current row into `rec` by the record's column description (store/columns.h). */
+att_err att_sqlite_row(sqlite3_stmt *st, const struct att_store_row *cols, void *rec) ATT_WUR;
 /* A TEXT column into b (its content replaced; without the NUL): over b's cap, or holding a
  * NUL, is ATT_ERR_STORE. */
 att_err att_sqlite_col_text_buf(sqlite3_stmt *st, int i, struct att_buf *b) ATT_WUR;

@@ -1,7 +1,9 @@
 /*
  * test_challenge.c - sealed single-use challenges (src/attest/challenge.c): a challenge opens
  * for its provider and purpose until it expires, once; forged, altered, truncated, foreign and
- * expired ones are refused with their own codes; another node's key opens nothing.
+ * expired ones are refused with their own codes; another node's key opens nothing. Shared
+ * challenges (att_challenges_new_shared), on SQLite and on PostgreSQL: two nodes on one store
+ * share the key, so a challenge one issues opens on the other, and is used once among them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +13,12 @@
 
 #include <cmocka.h>
 
+#include "att_test.h"
+#include "store_fixture.h"
+
 #include "attest/challenge.h"
+#include "seal/keyring.h"
+#include "seal/seal.h"
 
 #define NOW 1800000000
 
@@ -110,12 +117,90 @@ static void test_distinct(void **state)
     att_buf_cleanup(&t2);
 }
 
+/* ---- shared by nodes on one store ------------------------------------------------------ */
+
+#define KEK_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+static struct att_keyring *keyring(struct att_store *s)
+{
+    struct att_kek kek;
+    struct att_keyring *kr = NULL;
+    assert_int_equal(setenv("ATT_TEST_CHALLENGE_KEK", KEK_HEX, 1), 0);
+    EXPECT_OK(att_kek_load_env("ATT_TEST_CHALLENGE_KEK", &kek));
+    EXPECT_OK(att_keyring_new(s, &kek, &kr));
+    att_kek_wipe(&kek);
+    return kr;
+}
+
+static void test_shared_across_nodes(void **state)
+{
+    struct store_fx *f = *state;
+    struct att_store *other = NULL;
+    EXPECT_OK(store_fx_open(f, &other)); /* the second node's own connection */
+    struct att_keyring *ka = keyring(f->s);
+    struct att_keyring *kb = keyring(other);
+    struct att_challenges *a = NULL, *b = NULL;
+    EXPECT_OK(att_challenges_new_shared(f->s, ka, &a));
+    EXPECT_OK(att_challenges_new_shared(other, kb, &b));
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM cluster_secrets"), 1);
+
+    struct att_buf text;
+    uint8_t nonce[32], got[32];
+    int64_t exp = 0, exp2 = 0;
+    att_buf_init(&text, ATT_CHALLENGE_TEXT_MAX);
+    EXPECT_OK(att_challenge_issue(a, "default", "TpmQuote", NOW, 300, &text, nonce, &exp));
+    EXPECT_OK(att_challenge_open(b, "default", "TpmQuote", att_buf_cstr(&text), text.len, NOW,
+                                 got, &exp2));
+    assert_memory_equal(nonce, got, 32);
+    assert_int_equal(exp, exp2);
+    EXPECT_OK(att_challenge_use(b, "default", got, exp2, NOW));
+    EXPECT_ERR(att_challenge_use(a, "default", nonce, exp, NOW), ATT_ERR_CHALLENGE_USED);
+    EXPECT_ERR(att_challenge_use(b, "default", nonce, exp, NOW), ATT_ERR_CHALLENGE_USED);
+    /* Another provider's use of the same nonce is its own (the provider binds it anyway). */
+    EXPECT_OK(att_challenge_use(a, "other", nonce, exp, NOW));
+    /* Expired uses are forgotten at the next use. */
+    uint8_t n2[32];
+    memset(n2, 7, sizeof(n2));
+    EXPECT_OK(att_challenge_use(a, "default", n2, NOW + 500, NOW + 400));
+    assert_int_equal(store_fx_raw_i64(f, "SELECT COUNT(*) FROM used_challenges"), 1);
+
+    /* A node's own challenges are not the store's: they do not open elsewhere. */
+    struct att_challenges *lone = NULL;
+    EXPECT_OK(att_challenges_new(&lone));
+    EXPECT_ERR(att_challenge_open(lone, "default", "TpmQuote", att_buf_cstr(&text), text.len, NOW,
+                                  got, &exp2),
+               ATT_ERR_CHALLENGE_INVALID);
+    att_challenges_free(lone);
+    att_buf_cleanup(&text);
+    att_challenges_free(a);
+    att_challenges_free(b);
+    att_keyring_free(ka);
+    att_keyring_free(kb);
+    att_store_close(other);
+}
+
+static int shared_setup(void **state)
+{
+    return store_fx_setup(state, "chal", true);
+}
+
+static int shared_setup_pg(void **state)
+{
+    return store_fx_setup_pg(state, "chal", true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_opens_once),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_distinct),
+        cmocka_unit_test_setup_teardown(test_opens_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_distinct, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_across_nodes, shared_setup,
+                                        store_fx_teardown),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest tests_pg[] = {
+        cmocka_unit_test_setup_teardown(test_shared_across_nodes, shared_setup_pg,
+                                        store_fx_teardown),
+    };
+    return STORE_FX_RUN_BOTH("attest_challenge", tests, tests_pg);
 }
