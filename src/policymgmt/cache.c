@@ -148,7 +148,8 @@ att_err att_policy_cache_get(struct att_policy_cache *c, struct att_store *store
         return ATT_OK;
     }
     att_err rc = load(store, kr, provider, type, &p);
-    if (rc != ATT_OK && stale != NULL && att_err_kind(rc) == ATT_KIND_STORE) {
+    if (rc != ATT_OK && stale != NULL && att_err_kind(rc) == ATT_KIND_STORE &&
+        now_ms - stale->loaded_ms <= ATT_POLICY_HELD_MAX_MS) {
         /* The store is away (a shared database down, or busy): the policy held is still the
          * one in force as far as this node can know; the next request asks the store again. */
         static const char msg[] = "policy cache: the store does not answer; using the policy held";

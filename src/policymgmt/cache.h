@@ -22,6 +22,13 @@
 #include "policy/policy.h"
 #include "store/store.h"
 
+/*
+ * How long a node cut off from its store may keep using the policy it holds: a policy
+ * tightened meanwhile through another node is not enforced here until the store answers again,
+ * so past this time attestation fails (503) rather than judge by a policy that old.
+ */
+#define ATT_POLICY_HELD_MAX_MS ((int64_t)300 * 1000)
+
 struct att_keyring;
 struct att_policy_cache;
 

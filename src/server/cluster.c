@@ -166,6 +166,15 @@ void att_daemon_cluster_collateral_look(struct daemon *d)
 
 att_err att_daemon_bootstrap_lock(struct att_store *store, struct att_store **lock)
 {
+    /* A store that has its first provider, data and access-token keys and a principal needs
+     * no lock: a node stuck while starting must not hold every other node's start up. */
+    struct att_store_counts n;
+    *lock = NULL;
+    if (att_store_count(store, &n) == ATT_OK && n.rows[ATT_TABLE_PROVIDERS] > 0 &&
+        n.rows[ATT_TABLE_DATA_KEYS] > 0 && n.rows[ATT_TABLE_AUTH_KEYS] > 0 &&
+        n.rows[ATT_TABLE_PRINCIPALS] > 0) {
+        return ATT_OK;
+    }
     int64_t give_up = att_time_mono_ms() + 60000;
     att_err rc;
     do { /* each try waits out the store's lock wait (5 s) */

@@ -37,7 +37,8 @@ bool att_daemon_cluster_lead(struct att_store *store, int64_t key, struct att_st
 
 /* cluster.c: ATT_LOCK_BOOTSTRAP, waited for up to a minute (another node's first start, making
  * RSA keys, takes seconds): nodes starting together on a new store make its first provider,
- * keys and owner one at a time, so all end up with the same ones. */
+ * keys and owner one at a time, so all end up with the same ones. *lock NULL (nothing to
+ * unlock) when the store has them all already. */
 att_err att_daemon_bootstrap_lock(struct att_store *store, struct att_store **lock) ATT_WUR;
 
 #endif

@@ -23,11 +23,26 @@ struct att_store_row {
     size_t n;
 };
 
-#define ATT_COL_TEXT(T, f) {'t', offsetof(T, f), sizeof(((T *)0)->f)}
-#define ATT_COL_I64(T, f) {'i', offsetof(T, f), 0}
-#define ATT_COL_BOOL(T, f) {'b', offsetof(T, f), 0}
-#define ATT_COL_BUF(T, f) {'B', offsetof(T, f), 0}
-#define ATT_STORE_ROW(cols) {(cols), sizeof(cols) / sizeof((cols)[0])}
+#define ATT_COL_TEXT(T, f)                                                                         \
+    {                                                                                              \
+        't', offsetof(T, f), sizeof(((T *)0)->f)                                                   \
+    }
+#define ATT_COL_I64(T, f)                                                                          \
+    {                                                                                              \
+        'i', offsetof(T, f), 0                                                                     \
+    }
+#define ATT_COL_BOOL(T, f)                                                                         \
+    {                                                                                              \
+        'b', offsetof(T, f), 0                                                                     \
+    }
+#define ATT_COL_BUF(T, f)                                                                          \
+    {                                                                                              \
+        'B', offsetof(T, f), 0                                                                     \
+    }
+#define ATT_STORE_ROW(cols)                                                                        \
+    {                                                                                              \
+        (cols), sizeof(cols) / sizeof((cols)[0])                                                   \
+    }
 
 #define ATT_PROVIDER_COLUMNS                                                                       \
     "name, issuer, signing_alg, is_default, created_at, attest_requires_auth, trust_model, "       \
@@ -49,14 +64,14 @@ struct att_store_row {
     "scope, kind, key, sha256, body, signature, issuer_chain, issued, next_update, eval_num,"      \
     " source, stored_at"
 
-extern const struct att_store_row att_provider_row;   /* struct att_provider_rec */
-extern const struct att_store_row att_key_row;        /* struct att_key_rec */
-extern const struct att_store_row att_dek_row;        /* struct att_dek_rec */
-extern const struct att_store_row att_auth_key_row;   /* struct att_key_rec, provider "" */
-extern const struct att_store_row att_secret_row;     /* struct att_secret_rec */
+extern const struct att_store_row att_provider_row; /* struct att_provider_rec */
+extern const struct att_store_row att_key_row;      /* struct att_key_rec */
+extern const struct att_store_row att_dek_row;      /* struct att_dek_rec */
+extern const struct att_store_row att_auth_key_row; /* struct att_key_rec, provider "" */
+extern const struct att_store_row att_secret_row;   /* struct att_secret_rec */
 /* The first seven columns of a principal (id ... last_used_from); its certificate, which each
  * backend reads its own way (a column that may be NULL), follows them. */
-extern const struct att_store_row att_principal_row; /* struct att_principal_rec */
+extern const struct att_store_row att_principal_row;  /* struct att_principal_rec */
 extern const struct att_store_row att_role_row;       /* struct att_role_rec */
 extern const struct att_store_row att_version_row;    /* struct att_policy_version_rec */
 extern const struct att_store_row att_request_row;    /* struct att_policy_request_rec */

@@ -917,5 +917,7 @@ att_err att_store_challenge_claim(struct att_store *s, const char *provider, con
     ATT_ENSURE(HAS_OP(s, challenge_claim) && fits(provider, ATT_PROVIDER_NAME_MAX + 1) &&
                    provider[0] != '\0' && nonce != NULL && sha256_hex_ok(nonce) && expires >= now,
                ATT_ERR_ARG);
-    return s->ops->challenge_claim(s, provider, nonce, expires, now);
+    /* Uses are forgotten only an hour past their expiry: nodes' clocks differ, and a node
+     * whose clock runs ahead must not forget a use another node still counts as unexpired. */
+    return s->ops->challenge_claim(s, provider, nonce, expires, now - ATT_CLOCK_SKEW_MAX);
 }

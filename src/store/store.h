@@ -334,6 +334,8 @@ bool att_store_lead(struct att_store *s, int64_t key, struct att_store **held);
 /* ---- secrets and challenges nodes share (migration 14) ---- */
 
 #define ATT_CLUSTER_SECRET_NAME_MAX 63
+/* The difference between nodes' clocks that shared records allow for, seconds. */
+#define ATT_CLOCK_SKEW_MAX 3600
 /*
  * Keep `sealed` (1..ATT_STORE_BLOB_MAX bytes, sealed by the caller) as the secret `name`
  * unless one is kept already, which then stays: nodes making a secret at once end up sharing
@@ -345,8 +347,8 @@ att_err att_store_secret_put_new(struct att_store *s, const char *name, const ui
 att_err att_store_secret_get(struct att_store *s, const char *name, struct att_buf *out) ATT_WUR;
 /*
  * Record the use of challenge `nonce` (64 lower-case hex digits) of `provider`, remembered
- * until `expires`: ATT_ERR_TOKEN_REPLAY when it was used before, by any node. Uses expired at
- * `now` are forgotten first.
+ * until `expires`: ATT_ERR_TOKEN_REPLAY when it was used before, by any node. Uses expired
+ * ATT_CLOCK_SKEW_MAX before `now` are forgotten first.
  */
 att_err att_store_challenge_claim(struct att_store *s, const char *provider, const char *nonce,
                                   int64_t expires, int64_t now) ATT_WUR;

@@ -13,6 +13,7 @@ The PostgreSQL server is this module's own (tests/pg_server.py), since it is sto
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -249,6 +250,34 @@ class FailoverTest(unittest.TestCase):
             seen = sc.claims(answer).get("x-scaleout") if status == 200 else None
             time.sleep(0.05)
         self.assertEqual(seen, "after-outage")
+
+    def test_3_database_frozen(self):
+        """PostgreSQL stops answering without closing anything (its processes paused: a dead
+        host, a dropped network path, a storage stall): attestation goes on, the key process
+        included, since no statement waits longer than its deadline."""
+        pids = [int(p) for p in subprocess.run(
+            ["pgrep", "-f", f"postgres.*{self.pg.dir}"], stdout=subprocess.PIPE, text=True,
+            check=False).stdout.split()]
+        pids += [int(p) for p in subprocess.run(
+            ["pgrep", "-P", ",".join(str(p) for p in pids) or "0"], stdout=subprocess.PIPE,
+            text=True, check=False).stdout.split()]
+        self.assertTrue(pids)
+        with self.load() as load:
+            time.sleep(1.0)
+            frozen_at = time.monotonic()
+            for p in pids:
+                os.kill(p, signal.SIGSTOP)
+            try:
+                time.sleep(15.0)  # a key look (every 10 s) meets the frozen database
+            finally:
+                for p in pids:
+                    os.kill(p, signal.SIGCONT)
+            thawed_at = time.monotonic()
+            time.sleep(1.0)
+        during = load.between(frozen_at, thawed_at)
+        self.assertGreater(len(during), 10)
+        self.assertEqual([r for r in during if not r[2]], [],
+                         "attestation failed while the database did not answer")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -29,6 +30,7 @@ FIX = os.path.join(h.ROOT, "tests", "fixtures", "dcap", "sgx")
 SGX01_QUOTE = os.path.join(FIX, "sgx01_dcapqvl_quote.bin")
 SGX01_BUNDLE = os.path.join(FIX, "sgx01_dcapqvl_collateral.json")
 PUBLIC_URL = "https://attest.cluster.example"
+BOOTSTRAP_LOCK = 0x6174746573746402  # ATT_LOCK_BOOTSTRAP (src/store/store.h)
 ISSUE_CLAIM = '=> issue(type="x-scaleout", value="{}");'
 
 
@@ -212,6 +214,58 @@ class LeaderTest(unittest.TestCase):
             b.cleanup()
             a.kill()
             shutil.rmtree(a.tmp, ignore_errors=True)
+
+
+class StoreUrlTest(unittest.TestCase):
+    def test_password_never_echoed(self):
+        """A store URL that holds a password, or that libpq cannot parse around one, is refused
+        without its text in the message (libpq's parse errors quote the URL)."""
+        tmp = tempfile.mkdtemp(prefix="attestd-url-")
+        try:
+            for url in ["postgresql://u:hunter2@[::1/x", "postgresql://u:hunter2%zz@h/db",
+                        "postgresql://h/db?password=hunter2%G1",
+                        "postgresql://u:hunter2@h/db", "postgresql://h/db?sslpassword=hunter2"]:
+                with self.subTest(url=url):
+                    conf = os.path.join(tmp, "attestd.conf")
+                    with open(conf, "w") as f:
+                        f.write(f"store = {url}\n")
+                    proc = h.run_attestd(["--config", conf, "--data-dir",
+                                          os.path.join(tmp, "data")])
+                    self.assertNotEqual(proc.returncode, 0)
+                    self.assertNotIn("hunter2", proc.stderr + proc.stdout)
+                    self.assertIn("store:", h.startup_failure(proc) if "cannot start" in
+                                  proc.stderr else proc.stderr)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@unittest.skipUnless(SERVER, "no PostgreSQL test server (ATTESTD_TEST_PG): see tests/pg_server.py")
+class StuckStartTest(unittest.TestCase):
+    def test_a_stuck_start_does_not_block_the_others(self):
+        """A node that hangs while holding the bootstrap lock (a paused VM, a stuck HSM) does
+        not keep another node from starting on a store that has its first provider, keys and
+        owner already: the lock is taken only when something is still to be made."""
+        url = create_database("stuck")
+        a = node(url, "stuck-a")
+        try:
+            holder = subprocess.Popen(
+                ["psql", "-X", "-q", "-d", url, "-c",
+                 f"SELECT pg_advisory_lock({BOOTSTRAP_LOCK}); SELECT pg_sleep(120)"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.monotonic() + 10
+                while psql(url, "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                " AND granted") == "0" and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                started = time.monotonic()
+                b = node(url, "stuck-b", kek_from=a)
+                self.assertLess(time.monotonic() - started, 50)
+                b.cleanup()
+            finally:
+                holder.kill()
+                holder.wait()
+        finally:
+            a.cleanup()
 
 
 if __name__ == "__main__":

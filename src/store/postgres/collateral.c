@@ -16,7 +16,6 @@
 
 #include "store/store.h"
 
-
 /*
  * Insert, or replace the stored item when the new one is newer (store.h). The rule is the
  * WHERE of the upsert, so PostgreSQL decides it on the row it has locked: a node can never
@@ -43,7 +42,8 @@ att_err att_pg_collateral_put(struct att_store *s, const struct att_collateral_r
     int64_t changes = 0;
     ATT_TRY(att_pg_run(
         s,
-        "INSERT INTO collateral(" ATT_COLLATERAL_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
+        "INSERT INTO collateral(" ATT_COLLATERAL_COLUMNS
+        ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
         " ON CONFLICT(scope, kind, key) DO UPDATE SET"
         "  sha256 = excluded.sha256, body = excluded.body, signature = excluded.signature,"
         "  issuer_chain = excluded.issuer_chain, issued = excluded.issued,"
@@ -85,9 +85,10 @@ att_err att_pg_collateral_get(struct att_store *s, const char *scope, const char
     att_pg_text(&a, kind);
     att_pg_text(&a, key);
     att_collateral_rec_init(&r);
-    att_err rc = att_pg_query(
-        s, "SELECT " ATT_COLLATERAL_COLUMNS " FROM collateral WHERE scope = $1 AND kind = $2 AND key = $3",
-        &a, &res);
+    att_err rc = att_pg_query(s,
+                              "SELECT " ATT_COLLATERAL_COLUMNS
+                              " FROM collateral WHERE scope = $1 AND kind = $2 AND key = $3",
+                              &a, &res);
     if (rc == ATT_OK) {
         rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_row(res, 0, &att_collateral_row, &r);
     }

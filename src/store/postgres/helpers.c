@@ -130,7 +130,13 @@ static att_err exec_on(struct att_pg_lease *l, const char *sql, const struct att
     char name[24];
     *broken = false;
     if (!att_pg_lease_prepared(l, sql, name)) {
-        PGresult *prep = PQprepare(c, name, sql, a != NULL ? a->n : 0, a != NULL ? a->type : NULL);
+        PGresult *prep = NULL;
+        if (PQsendPrepare(c, name, sql, a != NULL ? a->n : 0, a != NULL ? a->type : NULL) != 1 ||
+            att_pg_lease_wait(l, &prep) != ATT_OK) {
+            PQclear(prep);
+            *broken = true;
+            return ATT_ERR_STORE_UNAVAILABLE;
+        }
         bool ok = PQresultStatus(prep) == PGRES_COMMAND_OK;
         att_err rc = ok ? ATT_OK : result_err(c, prep, broken);
         PQclear(prep);
@@ -139,8 +145,14 @@ static att_err exec_on(struct att_pg_lease *l, const char *sql, const struct att
         }
         att_pg_lease_note_prepared(l, sql);
     }
-    PGresult *res = PQexecPrepared(c, name, a != NULL ? a->n : 0, a != NULL ? a->val : NULL,
-                                   a != NULL ? a->len : NULL, a != NULL ? a->format : NULL, 1);
+    PGresult *res = NULL;
+    if (PQsendQueryPrepared(c, name, a != NULL ? a->n : 0, a != NULL ? a->val : NULL,
+                            a != NULL ? a->len : NULL, a != NULL ? a->format : NULL, 1) != 1 ||
+        att_pg_lease_wait(l, &res) != ATT_OK) {
+        PQclear(res);
+        *broken = true;
+        return ATT_ERR_STORE_UNAVAILABLE;
+    }
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         att_err rc = result_err(c, res, broken);
@@ -151,13 +163,16 @@ static att_err exec_on(struct att_pg_lease *l, const char *sql, const struct att
     return ATT_OK;
 }
 
+/* *sent: the statement reached the connection (a failure after that may follow its effect). */
 static att_err exec_stmt(struct att_store *s, const char *sql, const struct att_pg_args *a,
-                         PGresult **out)
+                         PGresult **out, bool *sent)
 {
     ATT_ENSURE(a == NULL || !a->overflow, ATT_ERR_INTERNAL);
     struct att_pg_lease *l = NULL;
+    *sent = false;
     ATT_TRY(att_pg_lease_take(s, &l));
     bool broken = false;
+    *sent = true;
     att_err rc = exec_on(l, sql, a, out, &broken);
     att_pg_lease_give(l, broken);
     return rc;
@@ -167,7 +182,14 @@ att_err att_pg_run(struct att_store *s, const char *sql, const struct att_pg_arg
                    int64_t *changes)
 {
     PGresult *res = NULL;
-    ATT_TRY(exec_stmt(s, sql, a, &res));
+    bool sent = false;
+    att_err rc = exec_stmt(s, sql, a, &res, &sent);
+    /* A write of its own (no transaction around it) commits as it runs: lost on the way back,
+     * its answer says nothing of whether it happened. Inside a transaction, the COMMIT says. */
+    if (rc == ATT_ERR_STORE_UNAVAILABLE && sent && !att_pg_in_transaction(s)) {
+        rc = ATT_ERR_STORE_OUTCOME_UNKNOWN;
+    }
+    ATT_TRY(rc);
     if (changes != NULL) {
         const char *n = PQcmdTuples(res);
         *changes = n[0] != '\0' ? strtoll(n, NULL, 10) : 0;
@@ -179,8 +201,9 @@ att_err att_pg_run(struct att_store *s, const char *sql, const struct att_pg_arg
 att_err att_pg_query(struct att_store *s, const char *sql, const struct att_pg_args *a,
                      PGresult **out)
 {
+    bool sent = false;
     *out = NULL;
-    return exec_stmt(s, sql, a, out);
+    return exec_stmt(s, sql, a, out, &sent);
 }
 
 att_err att_pg_query_i64(struct att_store *s, const char *sql, const struct att_pg_args *a,

@@ -27,7 +27,6 @@
 
 /* ---- auth keys --------------------------------------------------------------- */
 
-
 /* The record's provider stays "" (att_key_rec_init): auth keys belong to attestd. */
 att_err att_pg_auth_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
@@ -38,8 +37,8 @@ att_err att_pg_auth_key_insert(struct att_store *s, const struct att_key_rec *k)
     att_pg_blob(&a, k->cert_der.data, k->cert_der.len);
     att_pg_blob(&a, k->sealed_key.data, k->sealed_key.len);
     att_pg_i64(&a, k->created_at);
-    return att_pg_run(s, "INSERT INTO auth_keys(" ATT_AUTH_KEY_COLUMNS ") VALUES($1,$2,$3,$4,$5)", &a,
-                      NULL);
+    return att_pg_run(s, "INSERT INTO auth_keys(" ATT_AUTH_KEY_COLUMNS ") VALUES($1,$2,$3,$4,$5)",
+                      &a, NULL);
 }
 
 att_err att_pg_auth_key_list(struct att_store *s, att_store_key_cb cb, void *arg)
@@ -270,7 +269,6 @@ att_err att_pg_principal_delete(struct att_store *s, const char *id)
 
 /* ---- client secrets ---------------------------------------------------------------- */
 
-
 att_err att_pg_secret_insert(struct att_store *s, const struct att_secret_rec *sec)
 {
     struct att_pg_args a = {0};
@@ -282,8 +280,9 @@ att_err att_pg_secret_insert(struct att_store *s, const struct att_secret_rec *s
     att_pg_i64(&a, sec->expires_at);
     att_pg_i64(&a, sec->revoked_at);
     /* An unknown principal_id fails the foreign key (SQLSTATE 23503): ATT_ERR_STORE_CONSTRAINT. */
-    return att_pg_run(s, "INSERT INTO principal_secrets(" ATT_SECRET_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6)",
-                      &a, NULL);
+    return att_pg_run(
+        s, "INSERT INTO principal_secrets(" ATT_SECRET_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6)", &a,
+        NULL);
 }
 
 att_err att_pg_secret_list(struct att_store *s, const char *principal_id, att_store_secret_cb cb,
@@ -322,7 +321,6 @@ att_err att_pg_secret_revoke(struct att_store *s, const char *id, int64_t at)
 
 /* ---- role assignments ------------------------------------------------------------ */
 
-
 att_err att_pg_role_insert(struct att_store *s, const struct att_role_rec *r)
 {
     struct att_pg_args a = {0};
@@ -336,8 +334,9 @@ att_err att_pg_role_insert(struct att_store *s, const struct att_role_rec *r)
     att_pg_i64(&a, r->created_at);
     /* The id and the UNIQUE(kind, subject, issuer, role, provider) both map to ATT_ERR_EXISTS;
      * the CHECK on subject_kind (SQLSTATE 23514) to ATT_ERR_STORE_CONSTRAINT. */
-    return att_pg_run(s, "INSERT INTO role_assignments(" ATT_ROLE_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7)",
-                      &a, NULL);
+    return att_pg_run(
+        s, "INSERT INTO role_assignments(" ATT_ROLE_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7)", &a,
+        NULL);
 }
 
 att_err att_pg_role_get(struct att_store *s, const char *id, struct att_role_rec *out)
@@ -348,8 +347,8 @@ att_err att_pg_role_get(struct att_store *s, const char *id, struct att_role_rec
     struct att_pg_args a = {0};
 
     att_pg_text(&a, id);
-    ATT_GUARD(
-        att_pg_query(s, "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments WHERE id = $1", &a, &res));
+    ATT_GUARD(att_pg_query(s, "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments WHERE id = $1", &a,
+                           &res));
     ATT_CHECK(PQntuples(res) > 0, ATT_ERR_NOT_FOUND);
     ATT_GUARD(att_pg_row(res, 0, &att_role_row, &r));
     *out = r;
@@ -380,8 +379,9 @@ out:
 
 att_err att_pg_role_list(struct att_store *s, att_store_role_cb cb, void *arg)
 {
-    return role_rows(s, "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments ORDER BY created_at, row_id",
-                     NULL, cb, arg);
+    return role_rows(
+        s, "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments ORDER BY created_at, row_id", NULL,
+        cb, arg);
 }
 
 /*

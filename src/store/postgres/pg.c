@@ -35,6 +35,8 @@
 #define RECONNECT_PAUSE_MS 1000
 #define PREPARED_MAX 256
 #define LOCK_WAIT_DEFAULT_MS 5000
+/* How much longer than the lock wait a statement may take before the server counts as gone. */
+#define ANSWER_GRACE_MS 3000
 
 /* One connection of the pool: a lease while taken. */
 struct att_pg_lease {
@@ -89,10 +91,44 @@ static void lease_close(struct att_pg_lease *l)
     l->lock_wait_ms = -1;
 }
 
+att_err att_pg_lease_wait(struct att_pg_lease *l, PGresult **out)
+{
+    int64_t budget = (l->lock_wait_ms > 0 ? l->lock_wait_ms : 0) + ANSWER_GRACE_MS;
+    int64_t deadline = now_ms() + budget;
+    PGresult *last = NULL;
+    *out = NULL;
+    for (;;) {
+        while (PQisBusy(l->conn)) {
+            int64_t left = deadline - now_ms();
+            struct pollfd pfd = {.fd = PQsocket(l->conn), .events = POLLIN};
+            int n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+            if ((n < 0 && errno != EINTR) || n == 0 || PQconsumeInput(l->conn) != 1) {
+                PQclear(last);
+                att_log(ATT_LOG_WARN, "store: postgresql did not answer in time", "wait_ms",
+                        json_integer(budget), NULL);
+                return ATT_ERR_STORE_UNAVAILABLE;
+            }
+        }
+        PGresult *res = PQgetResult(l->conn);
+        if (res == NULL) {
+            break;
+        }
+        PQclear(last);
+        last = res;
+    }
+    *out = last;
+    return last != NULL ? ATT_OK : ATT_ERR_STORE_UNAVAILABLE;
+}
+
 /* Run constant SQL with no parameters (SET, BEGIN, COMMIT ...) on a connection. */
 static att_err exec_plain(struct att_pg_lease *l, const char *sql)
 {
-    PGresult *res = PQexec(l->conn, sql);
+    PGresult *res = NULL;
+    if (PQsendQuery(l->conn, sql) != 1 || att_pg_lease_wait(l, &res) != ATT_OK) {
+        PQclear(res);
+        lease_close(l); /* no answer in time: the connection cannot be trusted any more */
+        return ATT_ERR_STORE_UNAVAILABLE;
+    }
     ExecStatusType st = PQresultStatus(res);
     att_err rc = ATT_OK;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -125,7 +161,8 @@ static att_err connect_slot(struct pg_pool *p, struct att_pg_lease *l)
                                        "keepalives_count",
                                        "dbname",
                                        NULL};
-    const char *vals[] = {"5", "attestd", "30", "10", "3", p->conninfo, NULL};
+    /* 2 s (libpq's least): the key process's look must give up well within its 5 s. */
+    const char *vals[] = {"2", "attestd", "30", "10", "3", p->conninfo, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (c == NULL || PQstatus(c) != CONNECTION_OK) {
         att_log(ATT_LOG_WARN, "store: cannot connect to postgresql", "error",
@@ -220,6 +257,12 @@ att_err att_pg_exec_script(struct att_store *s, const char *sql)
     return rc;
 }
 
+bool att_pg_in_transaction(struct att_store *s)
+{
+    const struct pg_store *ps = (const struct pg_store *)s;
+    return ps->tx != NULL && !ps->is_lock;
+}
+
 PGconn *att_pg_lease_conn(struct att_pg_lease *l)
 {
     return l->conn;
@@ -292,7 +335,13 @@ static att_err tx_end(struct att_store *s, const char *sql)
     struct pg_store *ps = (struct pg_store *)s;
     ATT_ENSURE(ps->tx != NULL && !ps->is_lock, ATT_ERR_STATE);
     struct att_pg_lease *l = ps->tx;
-    att_err rc = l->conn != NULL ? exec_plain(l, sql) : ATT_ERR_STORE_UNAVAILABLE;
+    bool sent = l->conn != NULL;
+    att_err rc = sent ? exec_plain(l, sql) : ATT_ERR_STORE_UNAVAILABLE;
+    /* A COMMIT sent and then lost with its connection may have committed: say so, rather than
+     * that nothing was changed (a ROLLBACK lost this way changed nothing either way). */
+    if (rc == ATT_ERR_STORE_UNAVAILABLE && sent && strcmp(sql, "COMMIT") == 0) {
+        rc = ATT_ERR_STORE_OUTCOME_UNKNOWN;
+    }
     l->in_tx = false;
     att_pg_lease_give(l, rc != ATT_OK); /* a failed COMMIT or ROLLBACK: start afresh */
     free(ps);
@@ -728,15 +777,21 @@ att_err att_store_url_check(const char *url, char *msg, size_t msg_len)
     }
     char *why = NULL;
     PQconninfoOption *opts = PQconninfoParse(url, &why);
-    if (opts == NULL) { /* libpq's message names the problem, not the URL's values */
-        snprintf(msg, msg_len, "store: not a valid PostgreSQL URL: %s",
-                 why != NULL ? why : "out of memory");
+    if (opts == NULL) {
+        /* Not libpq's message: it quotes the part of the URL it stumbled on, which may be the
+         * password itself. */
         PQfreemem(why);
+        snprintf(msg, msg_len,
+                 "store: not a valid PostgreSQL URL (libpq's URI syntax: "
+                 "postgresql://USER@HOST:PORT/DATABASE?PARAMETER=VALUE)");
         return ATT_ERR_CONFIG;
     }
     bool password = false;
     for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-        password = password || (strcmp(o->keyword, "password") == 0 && o->val != NULL);
+        password =
+            password ||
+            ((strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "sslpassword") == 0) &&
+             o->val != NULL);
     }
     PQconninfoFree(opts);
     if (password) {

@@ -88,8 +88,7 @@ att_err att_pg_col_text_buf(const PGresult *r, int row, int col, struct att_buf 
 
 /* Read row `row` of a binary result into `rec` by the record's column description
  * (store/columns.h). */
-att_err att_pg_row(const PGresult *r, int row, const struct att_store_row *cols,
-                   void *rec) ATT_WUR;
+att_err att_pg_row(const PGresult *r, int row, const struct att_store_row *cols, void *rec) ATT_WUR;
 
 /* ---- connections and transactions (pg.c) ---------------------------------- */
 
@@ -100,6 +99,17 @@ PGconn *att_pg_lease_conn(struct att_pg_lease *l);
 /* Whether `sql` is prepared on the lease's connection yet, and note that it now is. */
 bool att_pg_lease_prepared(struct att_pg_lease *l, const char *sql, char name[24]);
 void att_pg_lease_note_prepared(struct att_pg_lease *l, const char *sql);
+/*
+ * Wait for the result of the query just sent on the lease's connection: *out gets the last
+ * result (the caller's to PQclear). Not past a deadline (the store's lock wait plus
+ * ANSWER_GRACE_MS): a server that stopped answering - frozen, or cut off without a reset -
+ * would otherwise hold this thread, and every thread queued behind it, for as long as TCP takes
+ * to give up. ATT_ERR_STORE_UNAVAILABLE then, or when the connection failed: the caller
+ * gives the lease back broken, which closes it.
+ */
+att_err att_pg_lease_wait(struct att_pg_lease *l, PGresult **out) ATT_WUR;
+/* Whether the handle is a transaction's (its statements commit with it, not one by one). */
+bool att_pg_in_transaction(struct att_store *s);
 /* broken: the connection failed, so it is closed rather than reused. */
 void att_pg_lease_give(struct att_pg_lease *l, bool broken);
 

@@ -34,7 +34,6 @@
 
 /* ---- policy versions -------------------------------------------------------------------- */
 
-
 /* The columns of ATT_VERSION_COLUMNS, in order. */
 /* What one append works with inside its transaction. */
 struct append_ctx {
@@ -368,7 +367,6 @@ out:
 
 /* ---- policy signers --------------------------------------------------------------------- */
 
-
 att_err att_pg_signer_insert(struct att_store *s, const struct att_signer_rec *r)
 {
     struct att_pg_args a = {0};
@@ -377,8 +375,9 @@ att_err att_pg_signer_insert(struct att_store *s, const struct att_signer_rec *r
     att_pg_text(&a, r->sha1);
     att_pg_blob(&a, r->cert_der.data, r->cert_der.len);
     att_pg_i64(&a, r->created_at);
-    return att_pg_run(s, "INSERT INTO policy_signers(" ATT_SIGNER_COLUMNS ") VALUES($1, $2, $3, $4, $5)",
-                      &a, NULL);
+    return att_pg_run(
+        s, "INSERT INTO policy_signers(" ATT_SIGNER_COLUMNS ") VALUES($1, $2, $3, $4, $5)", &a,
+        NULL);
 }
 
 struct signer_key {

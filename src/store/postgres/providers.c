@@ -16,7 +16,6 @@
 
 /* ---- providers ------------------------------------------------------------ */
 
-
 att_err att_pg_provider_insert(struct att_store *s, const struct att_provider_rec *p)
 {
     struct att_pg_args a = {0};
@@ -48,8 +47,7 @@ att_err att_pg_provider_get(struct att_store *s, const char *name, struct att_pr
     att_err rc =
         att_pg_query(s, "SELECT " ATT_PROVIDER_COLUMNS " FROM providers WHERE name = $1", &a, &res);
     if (rc == ATT_OK) {
-        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND
-                                 : att_pg_row(res, 0, &att_provider_row, &p);
+        rc = PQntuples(res) == 0 ? ATT_ERR_NOT_FOUND : att_pg_row(res, 0, &att_provider_row, &p);
     }
     if (rc == ATT_OK) {
         *out = p;
@@ -62,7 +60,8 @@ att_err att_pg_provider_list(struct att_store *s, att_store_provider_cb cb, void
 {
     PGresult *res = NULL;
     att_err rc = att_pg_query(
-        s, "SELECT " ATT_PROVIDER_COLUMNS " FROM providers ORDER BY name COLLATE \"C\"", NULL, &res);
+        s, "SELECT " ATT_PROVIDER_COLUMNS " FROM providers ORDER BY name COLLATE \"C\"", NULL,
+        &res);
     for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
         struct att_provider_rec p;
         rc = att_pg_row(res, i, &att_provider_row, &p);
@@ -206,7 +205,6 @@ out:
 
 /* ---- signing keys ---------------------------------------------------------- */
 
-
 att_err att_pg_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
     struct att_pg_args a = {0};
@@ -220,7 +218,8 @@ att_err att_pg_key_insert(struct att_store *s, const struct att_key_rec *k)
     att_pg_i64(&a, k->token_lifetime);
     att_pg_i64(&a, k->used_until);
     return att_pg_run(
-        s, "INSERT INTO signing_keys(" ATT_KEY_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)", &a, NULL);
+        s, "INSERT INTO signing_keys(" ATT_KEY_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)", &a,
+        NULL);
 }
 
 /* A change of one key ($1 provider, $2 kid, then the integers in `v`): NOT_FOUND if none. */
@@ -283,7 +282,6 @@ att_err att_pg_key_list(struct att_store *s, const char *provider, att_store_key
 
 /* ---- data keys ------------------------------------------------------------- */
 
-
 /*
  * Run a query that yields at most one data key, read into a local record and moved into *out
  * only on success; *out must have been initialised (att_dek_rec_init), its old buffer released.
@@ -316,7 +314,8 @@ att_err att_pg_dek_insert(struct att_store *s, const struct att_dek_rec *d)
     att_pg_blob(&a, d->wrapped.data, d->wrapped.len);
     att_pg_bool(&a, d->active);
     att_pg_i64(&a, d->created_at);
-    return att_pg_run(s, "INSERT INTO data_keys(" ATT_DEK_COLUMNS ") VALUES($1,$2,$3,$4,$5)", &a, NULL);
+    return att_pg_run(s, "INSERT INTO data_keys(" ATT_DEK_COLUMNS ") VALUES($1,$2,$3,$4,$5)", &a,
+                      NULL);
 }
 
 att_err att_pg_dek_get(struct att_store *s, const char *id, struct att_dek_rec *out)
@@ -339,8 +338,8 @@ att_err att_pg_dek_list(struct att_store *s, att_store_dek_cb cb, void *arg)
     PGresult *res = NULL;
     struct att_dek_rec d;
     att_dek_rec_init(&d);
-    att_err rc = att_pg_query(s, "SELECT " ATT_DEK_COLUMNS " FROM data_keys ORDER BY created_at, row_id",
-                              NULL, &res);
+    att_err rc = att_pg_query(
+        s, "SELECT " ATT_DEK_COLUMNS " FROM data_keys ORDER BY created_at, row_id", NULL, &res);
     for (int i = 0; rc == ATT_OK && i < PQntuples(res); i++) {
         rc = att_pg_row(res, i, &att_dek_row, &d);
         rc = rc == ATT_OK ? cb(&d, arg) : rc;

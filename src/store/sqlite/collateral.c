@@ -16,7 +16,6 @@
 
 #include "store/store.h"
 
-
 /*
  * Insert, or replace the stored item when the new one is newer (store.h): the rule is the
  * WHERE of the upsert, so it is decided inside SQLite's write lock, also against other
@@ -28,7 +27,8 @@ static att_err upsert(sqlite3 *db, const struct att_collateral_rec *r, int *chan
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
         db,
-        "INSERT INTO collateral(" ATT_COLLATERAL_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+        "INSERT INTO collateral(" ATT_COLLATERAL_COLUMNS
+        ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
         " ON CONFLICT(scope, kind, key) DO UPDATE SET"
         "  sha256 = excluded.sha256, body = excluded.body, signature = excluded.signature,"
         "  issuer_chain = excluded.issuer_chain, issued = excluded.issued,"
@@ -145,8 +145,8 @@ att_err att_sqlite_collateral_list(struct att_store *s, att_store_collateral_cb 
     struct att_collateral_rec r;
     att_collateral_rec_init(&r);
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "SELECT " ATT_COLLATERAL_COLUMNS " FROM collateral ORDER BY scope, kind, key",
-        &st));
+        att_sqlite_db(s),
+        "SELECT " ATT_COLLATERAL_COLUMNS " FROM collateral ORDER BY scope, kind, key", &st));
     for (;;) {
         ATT_GUARD(att_sqlite_step_row(st, &done));
         if (done) {

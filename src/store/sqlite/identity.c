@@ -23,7 +23,6 @@
 
 /* ---- auth keys --------------------------------------------------------------- */
 
-
 /* The record's provider stays "": auth keys belong to attestd, not to a provider. */
 att_err att_sqlite_auth_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
@@ -54,8 +53,8 @@ att_err att_sqlite_auth_key_list(struct att_store *s, att_store_key_cb cb, void 
 
     att_key_rec_init(&k);
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "SELECT " ATT_AUTH_KEY_COLUMNS " FROM auth_keys ORDER BY created_at, rowid",
-        &st));
+        att_sqlite_db(s),
+        "SELECT " ATT_AUTH_KEY_COLUMNS " FROM auth_keys ORDER BY created_at, rowid", &st));
     for (;;) {
         ATT_GUARD(att_sqlite_step_row(st, &done));
         if (done) {
@@ -342,7 +341,6 @@ att_err att_sqlite_principal_delete(struct att_store *s, const char *id)
 
 /* ---- client secrets ---------------------------------------------------------------- */
 
-
 att_err att_sqlite_secret_insert(struct att_store *s, const struct att_secret_rec *sec)
 {
     att_err rc = ATT_ERR_INTERNAL;
@@ -350,7 +348,8 @@ att_err att_sqlite_secret_insert(struct att_store *s, const struct att_secret_re
     sqlite3 *db = att_sqlite_db(s);
 
     ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO principal_secrets(" ATT_SECRET_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6)", &st));
+        db, "INSERT INTO principal_secrets(" ATT_SECRET_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6)",
+        &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, sec->id));
     ATT_GUARD(att_sqlite_bind_text(st, 2, sec->principal_id));
     ATT_GUARD(att_sqlite_bind_text(st, 3, sec->hash));
@@ -414,7 +413,6 @@ out:
 
 /* ---- role assignments ------------------------------------------------------------ */
 
-
 att_err att_sqlite_role_insert(struct att_store *s, const struct att_role_rec *r)
 {
     att_err rc = ATT_ERR_INTERNAL;
@@ -422,7 +420,8 @@ att_err att_sqlite_role_insert(struct att_store *s, const struct att_role_rec *r
     sqlite3 *db = att_sqlite_db(s);
 
     ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO role_assignments(" ATT_ROLE_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7)", &st));
+        db, "INSERT INTO role_assignments(" ATT_ROLE_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
+        &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, r->id));
     ATT_GUARD(att_sqlite_bind_text(st, 2, r->subject_kind));
     ATT_GUARD(att_sqlite_bind_text(st, 3, r->subject));
@@ -445,8 +444,8 @@ att_err att_sqlite_role_get(struct att_store *s, const char *id, struct att_role
     struct att_role_rec r;
     bool done = false;
 
-    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments WHERE id = ?1", &st));
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "SELECT " ATT_ROLE_COLUMNS " FROM role_assignments WHERE id = ?1", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, id));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);

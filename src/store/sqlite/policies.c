@@ -17,7 +17,6 @@
 
 /* ---- policy versions -------------------------------------------------------------------- */
 
-
 /*
  * One statement takes the next version number and inserts the row, so two writers can never
  * get the same number (the UNIQUE index would refuse the second anyway).
@@ -173,12 +172,13 @@ att_err att_sqlite_policy_version_get(struct att_store *s, const char *provider,
     sqlite3_stmt *st = NULL;
     bool done = false;
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 version == 0 ? "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
-                                                " WHERE provider = ?1 AND type = ?2"
-                                                " ORDER BY version DESC LIMIT 1"
-                                              : "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
-                                                " WHERE provider = ?1 AND type = ?2"
-                                                " AND version = ?3",
+                                 version == 0
+                                     ? "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
+                                       " WHERE provider = ?1 AND type = ?2"
+                                       " ORDER BY version DESC LIMIT 1"
+                                     : "SELECT " ATT_VERSION_COLUMNS " FROM policy_versions"
+                                       " WHERE provider = ?1 AND type = ?2"
+                                       " AND version = ?3",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, provider));
     ATT_GUARD(att_sqlite_bind_text(st, 2, type));
@@ -288,7 +288,6 @@ out:
 
 /* ---- policy requests (migration 7) ----------------------------------------------------- */
 
-
 att_err att_sqlite_policy_request_claim(struct att_store *s, const struct att_policy_request_rec *r,
                                         int64_t now)
 {
@@ -350,7 +349,8 @@ att_err att_sqlite_policy_request_insert(struct att_store *s,
     sqlite3_stmt *st = NULL;
     sqlite3 *db = att_sqlite_db(s);
     ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO policy_requests(" ATT_REQUEST_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5)", &st));
+        db, "INSERT INTO policy_requests(" ATT_REQUEST_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5)",
+        &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, r->provider));
     ATT_GUARD(att_sqlite_bind_text(st, 2, r->scope));
     ATT_GUARD(att_sqlite_bind_text(st, 3, r->digest));
@@ -391,14 +391,13 @@ out:
 
 /* ---- policy signers --------------------------------------------------------------------- */
 
-
 att_err att_sqlite_signer_insert(struct att_store *s, const struct att_signer_rec *r)
 {
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "INSERT INTO policy_signers(" ATT_SIGNER_COLUMNS ") VALUES(?1,?2,?3,?4,?5)",
-        &st));
+        att_sqlite_db(s),
+        "INSERT INTO policy_signers(" ATT_SIGNER_COLUMNS ") VALUES(?1,?2,?3,?4,?5)", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, r->provider));
     ATT_GUARD(att_sqlite_bind_text(st, 2, r->sha256));
     ATT_GUARD(att_sqlite_bind_text(st, 3, r->sha1));
@@ -484,7 +483,8 @@ att_err att_sqlite_signer_list(struct att_store *s, const char *provider, att_st
     struct att_signer_rec r;
     att_signer_rec_init(&r);
     ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " ATT_SIGNER_COLUMNS " FROM policy_signers WHERE provider = ?1"
+                                 "SELECT " ATT_SIGNER_COLUMNS
+                                 " FROM policy_signers WHERE provider = ?1"
                                  " ORDER BY created_at, sha256",
                                  &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, provider));

@@ -21,7 +21,6 @@
 
 /* ---- providers ------------------------------------------------------------ */
 
-
 att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provider_rec *p)
 {
     att_err rc = ATT_ERR_INTERNAL;
@@ -57,8 +56,8 @@ att_err att_sqlite_provider_get(struct att_store *s, const char *name, struct at
     struct att_provider_rec p;
     bool done = false;
 
-    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " ATT_PROVIDER_COLUMNS " FROM providers WHERE name = ?1", &st));
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "SELECT " ATT_PROVIDER_COLUMNS " FROM providers WHERE name = ?1", &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, name));
     ATT_GUARD(att_sqlite_step_row(st, &done));
     ATT_CHECK(!done, ATT_ERR_NOT_FOUND);
@@ -76,8 +75,8 @@ att_err att_sqlite_provider_list(struct att_store *s, att_store_provider_cb cb, 
     sqlite3_stmt *st = NULL;
     bool done = false;
 
-    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
-                                 "SELECT " ATT_PROVIDER_COLUMNS " FROM providers ORDER BY name", &st));
+    ATT_GUARD(att_sqlite_prepare(
+        att_sqlite_db(s), "SELECT " ATT_PROVIDER_COLUMNS " FROM providers ORDER BY name", &st));
     for (;;) {
         struct att_provider_rec p;
         ATT_GUARD(att_sqlite_step_row(st, &done));
@@ -259,7 +258,6 @@ out:
 
 /* ---- signing keys ---------------------------------------------------------- */
 
-
 att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
     att_err rc = ATT_ERR_INTERNAL;
@@ -359,7 +357,6 @@ out:
 
 /* ---- data keys ------------------------------------------------------------- */
 
-
 /*
  * Run a query that yields at most one data key. The row is read into a
  * local record and moved into *out only on success; *out must have been
@@ -389,7 +386,8 @@ att_err att_sqlite_dek_insert(struct att_store *s, const struct att_dek_rec *d)
     att_err rc = ATT_ERR_INTERNAL;
     sqlite3_stmt *st = NULL;
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "INSERT INTO data_keys(" ATT_DEK_COLUMNS ") VALUES(?1,?2,?3,?4,?5)", &st));
+        att_sqlite_db(s), "INSERT INTO data_keys(" ATT_DEK_COLUMNS ") VALUES(?1,?2,?3,?4,?5)",
+        &st));
     ATT_GUARD(att_sqlite_bind_text(st, 1, d->id));
     ATT_GUARD(att_sqlite_bind_text(st, 2, d->kek_id));
     ATT_GUARD(att_sqlite_bind_blob(st, 3, d->wrapped.data, d->wrapped.len));
@@ -440,7 +438,8 @@ att_err att_sqlite_dek_list(struct att_store *s, att_store_dek_cb cb, void *arg)
 
     att_dek_rec_init(&d);
     ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s), "SELECT " ATT_DEK_COLUMNS " FROM data_keys ORDER BY created_at, rowid", &st));
+        att_sqlite_db(s), "SELECT " ATT_DEK_COLUMNS " FROM data_keys ORDER BY created_at, rowid",
+        &st));
     for (;;) {
         ATT_GUARD(att_sqlite_step_row(st, &done));
         if (done) {
