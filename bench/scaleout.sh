@@ -27,8 +27,14 @@ propagations=${PROPAGATIONS:-20}
 . bench/lib.sh scaleout
 
 warm_sgx_post "$build"
-pg_url=$(python3 tests/pg_server.py start "$tmp/pg")
-pg_stop() { python3 tests/pg_server.py stop "$tmp/pg" >/dev/null 2>&1 || true; }
+# A directory of its own in /tmp (not under $tmp, which is root's alone): PostgreSQL runs as
+# the postgres user when this runs as root.
+pg_dir=$(mktemp -d /tmp/attestd-bench-pg-XXXXXX)
+pg_url=$(/usr/bin/python3 tests/pg_server.py start "$pg_dir")
+pg_stop() {
+  /usr/bin/python3 tests/pg_server.py stop "$pg_dir" >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
+}
 trap 'stop_all; pg_stop; cleanup' EXIT
 psql -X -q -d "$pg_url/postgres" -c 'CREATE DATABASE bench' >/dev/null
 public_url=https://attest.bench.example
@@ -92,8 +98,9 @@ measure() {
       warm "${ports[0]}"
       warm "${ports[1]}"
       wrk_rate "${ports[0]}" $((conns / 2)) > "$tmp/r0" &
+      local other=$!
       wrk_rate "${ports[1]}" $((conns / 2)) > "$tmp/r1"
-      wait
+      wait "$other" # that one only: the nodes are this shell's children too
       awk '{s += $1} END {print s}' "$tmp/r0" "$tmp/r1"
       ;;
   esac
@@ -129,7 +136,7 @@ printf '%s\n' "${ratios[@]}" | awk '
 # Propagation: A and B on their own CPUs, changes through A, attestations on B.
 start a 0
 start b 1
-python3 - "$tmp" "${ports[0]}" "${ports[1]}" "$propagations" <<'PY'
+/usr/bin/python3 - "$tmp" "${ports[0]}" "${ports[1]}" "$propagations" <<'PY'
 import http.client, json, ssl, sys, time, base64
 tmp, pa, pb, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 ctx = ssl.create_default_context()
