@@ -108,6 +108,32 @@ class Server:
                     "shared_buffers = 32MB\n")
         return self
 
+    def enable_tls(self):
+        """TLS on, with a certificate for 127.0.0.1 from a CA of its own (self.ca: its PEM),
+        for clients that verify the server (sslmode=verify-full). Before start()."""
+        self.ca = os.path.join(self.dir, "ca.pem")
+        ca_key = os.path.join(self.dir, "ca.key")
+        key, csr = os.path.join(self.data, "server.key"), os.path.join(self.dir, "server.csr")
+        crt = os.path.join(self.data, "server.crt")
+        run = lambda *a: subprocess.run(["openssl", *a], check=True, timeout=60,  # noqa: E731
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", ca_key, "-out", self.ca, "-days", "2", "-subj", "/CN=pg test CA")
+        run("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
+        ext = os.path.join(self.dir, "san.ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName = IP:127.0.0.1\n")
+        run("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", ca_key, "-CAcreateserial",
+            "-out", crt, "-days", "2", "-extfile", ext)
+        os.chmod(key, 0o600)
+        if self.ids is not None:
+            for p in (key, crt):
+                os.chown(p, *self.ids)
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            f.write("ssl = on\n")
+        return self
+
     def start(self):
         self._run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-l", self.log, "-w",
                    "-t", "60", "start"], timeout=90)

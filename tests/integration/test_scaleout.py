@@ -216,6 +216,50 @@ class LeaderTest(unittest.TestCase):
             shutil.rmtree(a.tmp, ignore_errors=True)
 
 
+@unittest.skipIf(pg_server.unavailable_reason(), pg_server.unavailable_reason() or "")
+class TlsStoreTest(unittest.TestCase):
+    def test_tls_to_the_database(self):
+        """store = postgresql://...?sslmode=verify-full&sslrootcert=CA: every connection of the
+        node (pool, listener, key process) is TLS to a server it verified; a server whose
+        certificate does not chain to that CA is refused at start."""
+        pg = pg_server.Server().init().enable_tls().start()
+        try:
+            url = pg.create_database("tls")
+            d = node(url + f"?sslmode=verify-full&sslrootcert={pg.ca}", "tls-a")
+            try:
+                status, answer = attest_after_import(d)
+                self.assertEqual(status, 200, answer)
+                out = pg.psql("SELECT COUNT(*), COUNT(*) FILTER (WHERE s.ssl) FROM pg_stat_ssl s"
+                              " JOIN pg_stat_activity a USING (pid)"
+                              " WHERE a.application_name = 'attestd'", "tls")
+                total, tls = out.split("|")
+                self.assertGreater(int(total), 0)
+                self.assertEqual(total, tls)
+            finally:
+                d.cleanup()
+            other = os.path.join(pg.dir, "other-ca.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                            os.path.join(pg.dir, "other.key"), "-out", other, "-days", "1",
+                            "-subj", "/CN=other"], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60)
+            bad = node(url + f"?sslmode=verify-full&sslrootcert={other}", "tls-b", start=False)
+            try:
+                with self.assertRaises(RuntimeError) as failed:
+                    bad.start()
+                self.assertIn("database cannot be reached", str(failed.exception))
+            finally:
+                bad.kill()
+                shutil.rmtree(bad.tmp, ignore_errors=True)
+        finally:
+            pg.destroy()
+
+
+def attest_after_import(d):
+    d.attestctl("collateral", "import", SGX01_BUNDLE, "--allow-expired")
+    return attest(d, quote())
+
+
 class StoreUrlTest(unittest.TestCase):
     def test_password_never_echoed(self):
         """A store URL that holds a password, or that libpq cannot parse around one, is refused
