@@ -3,7 +3,8 @@
  * a SELECT lists (the same in SQLite's and PostgreSQL's dialect) and, in the same order, the
  * record field each column fills. A backend's row reader (att_sqlite_row, att_pg_row) reads a
  * result row into a record by this description, checking each column's type and that it fits
- * its field; so a record's columns are written down here and nowhere else.
+ * its field, and its binder (att_sqlite_bind_row, att_pg_args_row) gives an INSERT of the same
+ * column list its values; so a record's columns are written down here and nowhere else.
  */
 #ifndef ATT_STORE_COLUMNS_H
 #define ATT_STORE_COLUMNS_H

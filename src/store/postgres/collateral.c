@@ -27,18 +27,7 @@ att_err att_pg_collateral_put(struct att_store *s, const struct att_collateral_r
                               bool *replaced)
 {
     struct att_pg_args a = {0};
-    att_pg_text(&a, r->scope);
-    att_pg_text(&a, r->kind);
-    att_pg_text(&a, r->key);
-    att_pg_text(&a, r->sha256);
-    att_pg_blob(&a, r->body.data, r->body.len);
-    att_pg_blob(&a, r->signature.data, r->signature.len);
-    att_pg_blob(&a, r->issuer_chain.data, r->issuer_chain.len);
-    att_pg_i64(&a, r->issued);
-    att_pg_i64(&a, r->next_update);
-    att_pg_i64(&a, r->eval_num);
-    att_pg_text(&a, r->source);
-    att_pg_i64(&a, r->stored_at);
+    att_pg_args_row(&a, &att_collateral_row, r);
     int64_t changes = 0;
     ATT_TRY(att_pg_run(
         s,

@@ -78,6 +78,24 @@ void att_pg_blob(struct att_pg_args *a, const uint8_t *p, size_t n)
     }
 }
 
+void att_pg_args_row(struct att_pg_args *a, const struct att_store_row *cols, const void *rec)
+{
+    const unsigned char *base = rec;
+    for (size_t i = 0; i < cols->n; i++) {
+        const struct att_store_col *c = &cols->cols[i];
+        const void *field = base + c->off;
+        switch (c->kind) {
+        case 't': att_pg_text(a, field); break;
+        case 'i': att_pg_i64(a, *(const int64_t *)field); break;
+        case 'b': att_pg_bool(a, *(const bool *)field); break;
+        default: {
+            const struct att_buf *b = field;
+            att_pg_blob(a, b->data, b->len);
+        }
+        }
+    }
+}
+
 /* ---- errors -------------------------------------------------------------- */
 
 /* SQLSTATE classes (PostgreSQL manual, appendix A "Error Codes"). */

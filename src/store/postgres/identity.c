@@ -32,11 +32,7 @@ att_err att_pg_auth_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
     struct att_pg_args a = {0};
 
-    att_pg_text(&a, k->kid);
-    att_pg_text(&a, k->alg);
-    att_pg_blob(&a, k->cert_der.data, k->cert_der.len);
-    att_pg_blob(&a, k->sealed_key.data, k->sealed_key.len);
-    att_pg_i64(&a, k->created_at);
+    att_pg_args_row(&a, &att_auth_key_row, k);
     return att_pg_run(s, "INSERT INTO auth_keys(" ATT_AUTH_KEY_COLUMNS ") VALUES($1,$2,$3,$4,$5)",
                       &a, NULL);
 }
@@ -273,12 +269,7 @@ att_err att_pg_secret_insert(struct att_store *s, const struct att_secret_rec *s
 {
     struct att_pg_args a = {0};
 
-    att_pg_text(&a, sec->id);
-    att_pg_text(&a, sec->principal_id);
-    att_pg_text(&a, sec->hash);
-    att_pg_i64(&a, sec->created_at);
-    att_pg_i64(&a, sec->expires_at);
-    att_pg_i64(&a, sec->revoked_at);
+    att_pg_args_row(&a, &att_secret_row, sec);
     /* An unknown principal_id fails the foreign key (SQLSTATE 23503): ATT_ERR_STORE_CONSTRAINT. */
     return att_pg_run(
         s, "INSERT INTO principal_secrets(" ATT_SECRET_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6)", &a,
@@ -325,13 +316,7 @@ att_err att_pg_role_insert(struct att_store *s, const struct att_role_rec *r)
 {
     struct att_pg_args a = {0};
 
-    att_pg_text(&a, r->id);
-    att_pg_text(&a, r->subject_kind);
-    att_pg_text(&a, r->subject);
-    att_pg_text(&a, r->issuer);
-    att_pg_text(&a, r->role);
-    att_pg_text(&a, r->provider);
-    att_pg_i64(&a, r->created_at);
+    att_pg_args_row(&a, &att_role_row, r);
     /* The id and the UNIQUE(kind, subject, issuer, role, provider) both map to ATT_ERR_EXISTS;
      * the CHECK on subject_kind (SQLSTATE 23514) to ATT_ERR_STORE_CONSTRAINT. */
     return att_pg_run(

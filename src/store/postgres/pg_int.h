@@ -56,6 +56,8 @@ void att_pg_null_text(struct att_pg_args *a);
 void att_pg_i64(struct att_pg_args *a, int64_t v);
 void att_pg_bool(struct att_pg_args *a, bool v); /* stored as int8 0 or 1, as in SQLite */
 void att_pg_blob(struct att_pg_args *a, const uint8_t *p, size_t n);
+/* Every column of a record (store/columns.h), in order: the values of an INSERT's list. */
+void att_pg_args_row(struct att_pg_args *a, const struct att_store_row *cols, const void *rec);
 
 /*
  * Run `sql` (a string literal: statements are prepared once per connection and known by their

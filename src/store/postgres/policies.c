@@ -108,11 +108,7 @@ static att_err insert_request(struct att_store *s, const struct att_policy_reque
 {
     struct att_pg_args a = {0};
     int64_t changes = 0;
-    att_pg_text(&a, r->provider);
-    att_pg_text(&a, r->scope);
-    att_pg_text(&a, r->digest);
-    att_pg_i64(&a, r->expires_at);
-    att_pg_i64(&a, r->version);
+    att_pg_args_row(&a, &att_request_row, r);
     ATT_TRY(att_pg_run(s,
                        "INSERT INTO policy_requests(provider, scope, digest, expires_at, version)"
                        " VALUES($1, $2, $3, $4, $5)"
@@ -234,19 +230,7 @@ out:
 att_err att_pg_policy_version_insert(struct att_store *s, const struct att_policy_version_rec *v)
 {
     struct att_pg_args a = {0};
-    att_pg_text(&a, v->id);
-    att_pg_text(&a, v->provider);
-    att_pg_text(&a, v->type);
-    att_pg_i64(&a, v->version);
-    att_pg_text(&a, v->action);
-    att_pg_blob(&a, v->sealed_jws.data, v->sealed_jws.len);
-    att_pg_text(&a, v->policy_hash);
-    att_pg_text(&a, v->signer_sha256);
-    att_pg_text(&a, v->principal);
-    att_pg_text(&a, v->principal_name);
-    att_pg_text(&a, v->source);
-    att_pg_i64(&a, v->created_at);
-    att_pg_i64(&a, v->rollback_of);
+    att_pg_args_row(&a, &att_version_row, v);
     return att_pg_run(s,
                       "INSERT INTO policy_versions(" ATT_VERSION_COLUMNS ")"
                       " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -332,11 +316,7 @@ att_err att_pg_policy_request_forget(struct att_store *s, const char *provider, 
 att_err att_pg_policy_request_insert(struct att_store *s, const struct att_policy_request_rec *r)
 {
     struct att_pg_args a = {0};
-    att_pg_text(&a, r->provider);
-    att_pg_text(&a, r->scope);
-    att_pg_text(&a, r->digest);
-    att_pg_i64(&a, r->expires_at);
-    att_pg_i64(&a, r->version);
+    att_pg_args_row(&a, &att_request_row, r);
     return att_pg_run(s,
                       "INSERT INTO policy_requests(provider, scope, digest, expires_at, version)"
                       " VALUES($1, $2, $3, $4, $5)",
@@ -370,11 +350,7 @@ out:
 att_err att_pg_signer_insert(struct att_store *s, const struct att_signer_rec *r)
 {
     struct att_pg_args a = {0};
-    att_pg_text(&a, r->provider);
-    att_pg_text(&a, r->sha256);
-    att_pg_text(&a, r->sha1);
-    att_pg_blob(&a, r->cert_der.data, r->cert_der.len);
-    att_pg_i64(&a, r->created_at);
+    att_pg_args_row(&a, &att_signer_row, r);
     return att_pg_run(
         s, "INSERT INTO policy_signers(" ATT_SIGNER_COLUMNS ") VALUES($1, $2, $3, $4, $5)", &a,
         NULL);

@@ -19,19 +19,7 @@
 att_err att_pg_provider_insert(struct att_store *s, const struct att_provider_rec *p)
 {
     struct att_pg_args a = {0};
-    att_pg_text(&a, p->name);
-    att_pg_text(&a, p->issuer);
-    att_pg_text(&a, p->signing_alg);
-    att_pg_bool(&a, p->is_default);
-    att_pg_i64(&a, p->created_at);
-    att_pg_bool(&a, p->attest_requires_auth);
-    att_pg_text(&a, p->trust_model);
-    att_pg_i64(&a, p->collateral_grace);
-    att_pg_bool(&a, p->require_bound_requests);
-    att_pg_i64(&a, p->policy_history_keep);
-    att_pg_bool(&a, p->audit_fail_open);
-    att_pg_text(&a, p->dcap_trust_anchors);
-    att_pg_bool(&a, p->demo);
+    att_pg_args_row(&a, &att_provider_row, p);
     return att_pg_run(s,
                       "INSERT INTO providers(" ATT_PROVIDER_COLUMNS
                       ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
@@ -208,15 +196,7 @@ out:
 att_err att_pg_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
     struct att_pg_args a = {0};
-    att_pg_text(&a, k->kid);
-    att_pg_text(&a, k->provider);
-    att_pg_text(&a, k->alg);
-    att_pg_blob(&a, k->cert_der.data, k->cert_der.len);
-    att_pg_blob(&a, k->sealed_key.data, k->sealed_key.len);
-    att_pg_i64(&a, k->created_at);
-    att_pg_i64(&a, k->activate_at);
-    att_pg_i64(&a, k->token_lifetime);
-    att_pg_i64(&a, k->used_until);
+    att_pg_args_row(&a, &att_key_row, k);
     return att_pg_run(
         s, "INSERT INTO signing_keys(" ATT_KEY_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)", &a,
         NULL);
@@ -309,11 +289,7 @@ static att_err dek_query_one(struct att_store *s, const char *sql, const struct 
 att_err att_pg_dek_insert(struct att_store *s, const struct att_dek_rec *d)
 {
     struct att_pg_args a = {0};
-    att_pg_text(&a, d->id);
-    att_pg_text(&a, d->kek_id);
-    att_pg_blob(&a, d->wrapped.data, d->wrapped.len);
-    att_pg_bool(&a, d->active);
-    att_pg_i64(&a, d->created_at);
+    att_pg_args_row(&a, &att_dek_row, d);
     return att_pg_run(s, "INSERT INTO data_keys(" ATT_DEK_COLUMNS ") VALUES($1,$2,$3,$4,$5)", &a,
                       NULL);
 }

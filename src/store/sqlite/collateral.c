@@ -39,18 +39,7 @@ static att_err upsert(sqlite3 *db, const struct att_collateral_rec *r, int *chan
         "       OR (excluded.issued = collateral.issued"
         "           AND excluded.eval_num > collateral.eval_num))",
         &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, r->scope));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, r->kind));
-    ATT_GUARD(att_sqlite_bind_text(st, 3, r->key));
-    ATT_GUARD(att_sqlite_bind_text(st, 4, r->sha256));
-    ATT_GUARD(att_sqlite_bind_blob(st, 5, r->body.data, r->body.len));
-    ATT_GUARD(att_sqlite_bind_blob(st, 6, r->signature.data, r->signature.len));
-    ATT_GUARD(att_sqlite_bind_blob(st, 7, r->issuer_chain.data, r->issuer_chain.len));
-    ATT_GUARD(att_sqlite_bind_i64(st, 8, r->issued));
-    ATT_GUARD(att_sqlite_bind_i64(st, 9, r->next_update));
-    ATT_GUARD(att_sqlite_bind_i64(st, 10, r->eval_num));
-    ATT_GUARD(att_sqlite_bind_text(st, 11, r->source));
-    ATT_GUARD(att_sqlite_bind_i64(st, 12, r->stored_at));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_collateral_row, r));
     ATT_GUARD(att_sqlite_step_done(db, st, changes));
     rc = ATT_OK;
 out:

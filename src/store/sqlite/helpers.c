@@ -204,3 +204,25 @@ att_err att_sqlite_row(sqlite3_stmt *st, const struct att_store_row *cols, void 
     }
     return ATT_OK;
 }
+
+att_err att_sqlite_bind_row(sqlite3_stmt *st, const struct att_store_row *cols, const void *rec)
+{
+    const unsigned char *base = rec;
+    for (size_t i = 0; i < cols->n; i++) {
+        const struct att_store_col *c = &cols->cols[i];
+        const void *field = base + c->off;
+        int at = (int)i + 1;
+        switch (c->kind) {
+        case 't': ATT_TRY(att_sqlite_bind_text(st, at, field)); break;
+        case 'i': ATT_TRY(att_sqlite_bind_i64(st, at, *(const int64_t *)field)); break;
+        case 'b': ATT_TRY(att_sqlite_bind_i64(st, at, *(const bool *)field ? 1 : 0)); break;
+        case 'B': {
+            const struct att_buf *b = field;
+            ATT_TRY(att_sqlite_bind_blob(st, at, b->data, b->len));
+            break;
+        }
+        default: return ATT_ERR_INTERNAL;
+        }
+    }
+    return ATT_OK;
+}

@@ -32,11 +32,7 @@ att_err att_sqlite_auth_key_insert(struct att_store *s, const struct att_key_rec
 
     ATT_GUARD(att_sqlite_prepare(
         db, "INSERT INTO auth_keys(" ATT_AUTH_KEY_COLUMNS ") VALUES(?1,?2,?3,?4,?5)", &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, k->kid));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, k->alg));
-    ATT_GUARD(att_sqlite_bind_blob(st, 3, k->cert_der.data, k->cert_der.len));
-    ATT_GUARD(att_sqlite_bind_blob(st, 4, k->sealed_key.data, k->sealed_key.len));
-    ATT_GUARD(att_sqlite_bind_i64(st, 5, k->created_at));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_auth_key_row, k));
     ATT_GUARD(att_sqlite_step_done(db, st, NULL));
     rc = ATT_OK;
 out:
@@ -155,13 +151,7 @@ att_err att_sqlite_principal_insert(struct att_store *s, const struct att_princi
 
     ATT_GUARD(att_sqlite_prepare(
         db, "INSERT INTO principals(" PRINCIPAL_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, p->id));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, p->name));
-    ATT_GUARD(att_sqlite_bind_i64(st, 3, p->disabled ? 1 : 0));
-    ATT_GUARD(att_sqlite_bind_text(st, 4, p->cert_sha256));
-    ATT_GUARD(att_sqlite_bind_i64(st, 5, p->created_at));
-    ATT_GUARD(att_sqlite_bind_i64(st, 6, p->last_used_at));
-    ATT_GUARD(att_sqlite_bind_text(st, 7, p->last_used_from));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_principal_row, p));
     ATT_GUARD(bind_cert_der(st, 8, p->cert_der, p->cert_der_len));
     /* Both the primary key (id) and UNIQUE(name) map to ATT_ERR_EXISTS. */
     ATT_GUARD(att_sqlite_step_done(db, st, NULL));
@@ -350,12 +340,7 @@ att_err att_sqlite_secret_insert(struct att_store *s, const struct att_secret_re
     ATT_GUARD(att_sqlite_prepare(
         db, "INSERT INTO principal_secrets(" ATT_SECRET_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6)",
         &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, sec->id));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, sec->principal_id));
-    ATT_GUARD(att_sqlite_bind_text(st, 3, sec->hash));
-    ATT_GUARD(att_sqlite_bind_i64(st, 4, sec->created_at));
-    ATT_GUARD(att_sqlite_bind_i64(st, 5, sec->expires_at));
-    ATT_GUARD(att_sqlite_bind_i64(st, 6, sec->revoked_at));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_secret_row, sec));
     /* An unknown principal_id fails the foreign key: ATT_ERR_STORE_CONSTRAINT. */
     ATT_GUARD(att_sqlite_step_done(db, st, NULL));
     rc = ATT_OK;
@@ -422,13 +407,7 @@ att_err att_sqlite_role_insert(struct att_store *s, const struct att_role_rec *r
     ATT_GUARD(att_sqlite_prepare(
         db, "INSERT INTO role_assignments(" ATT_ROLE_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
         &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, r->id));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, r->subject_kind));
-    ATT_GUARD(att_sqlite_bind_text(st, 3, r->subject));
-    ATT_GUARD(att_sqlite_bind_text(st, 4, r->issuer));
-    ATT_GUARD(att_sqlite_bind_text(st, 5, r->role));
-    ATT_GUARD(att_sqlite_bind_text(st, 6, r->provider));
-    ATT_GUARD(att_sqlite_bind_i64(st, 7, r->created_at));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_role_row, r));
     /* The id and the UNIQUE(kind, subject, issuer, role, provider) both map to ATT_ERR_EXISTS. */
     ATT_GUARD(att_sqlite_step_done(db, st, NULL));
     rc = ATT_OK;

@@ -88,11 +88,7 @@ static att_err insert_request(sqlite3 *db, const struct att_policy_request_rec *
                                       : "INSERT OR IGNORE INTO policy_requests(provider, scope,"
                                         " digest, expires_at, version) VALUES(?1, ?2, ?3, ?4, ?5)",
                                  &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, r->provider));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, r->scope));
-    ATT_GUARD(att_sqlite_bind_text(st, 3, r->digest));
-    ATT_GUARD(att_sqlite_bind_i64(st, 4, r->expires_at));
-    ATT_GUARD(att_sqlite_bind_i64(st, 5, r->version));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_request_row, r));
     rc = att_sqlite_step_done(db, st, NULL);
     if (rc == ATT_ERR_EXISTS) {
         rc = ATT_ERR_TOKEN_REPLAY;
@@ -239,19 +235,7 @@ att_err att_sqlite_policy_version_insert(struct att_store *s,
                                  "INSERT INTO policy_versions(" ATT_VERSION_COLUMNS ")"
                                  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
                                  &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, v->id));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, v->provider));
-    ATT_GUARD(att_sqlite_bind_text(st, 3, v->type));
-    ATT_GUARD(att_sqlite_bind_i64(st, 4, v->version));
-    ATT_GUARD(att_sqlite_bind_text(st, 5, v->action));
-    ATT_GUARD(att_sqlite_bind_blob(st, 6, v->sealed_jws.data, v->sealed_jws.len));
-    ATT_GUARD(att_sqlite_bind_text(st, 7, v->policy_hash));
-    ATT_GUARD(att_sqlite_bind_text(st, 8, v->signer_sha256));
-    ATT_GUARD(att_sqlite_bind_text(st, 9, v->principal));
-    ATT_GUARD(att_sqlite_bind_text(st, 10, v->principal_name));
-    ATT_GUARD(att_sqlite_bind_text(st, 11, v->source));
-    ATT_GUARD(att_sqlite_bind_i64(st, 12, v->created_at));
-    ATT_GUARD(att_sqlite_bind_i64(st, 13, v->rollback_of));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_version_row, v));
     ATT_GUARD(att_sqlite_step_done(db, st, NULL));
     rc = ATT_OK;
 out:
@@ -351,11 +335,7 @@ att_err att_sqlite_policy_request_insert(struct att_store *s,
     ATT_GUARD(att_sqlite_prepare(
         db, "INSERT INTO policy_requests(" ATT_REQUEST_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5)",
         &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, r->provider));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, r->scope));
-    ATT_GUARD(att_sqlite_bind_text(st, 3, r->digest));
-    ATT_GUARD(att_sqlite_bind_i64(st, 4, r->expires_at));
-    ATT_GUARD(att_sqlite_bind_i64(st, 5, r->version));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_request_row, r));
     ATT_GUARD(att_sqlite_step_done(db, st, NULL));
     rc = ATT_OK;
 out:
@@ -398,11 +378,7 @@ att_err att_sqlite_signer_insert(struct att_store *s, const struct att_signer_re
     ATT_GUARD(att_sqlite_prepare(
         att_sqlite_db(s),
         "INSERT INTO policy_signers(" ATT_SIGNER_COLUMNS ") VALUES(?1,?2,?3,?4,?5)", &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, r->provider));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, r->sha256));
-    ATT_GUARD(att_sqlite_bind_text(st, 3, r->sha1));
-    ATT_GUARD(att_sqlite_bind_blob(st, 4, r->cert_der.data, r->cert_der.len));
-    ATT_GUARD(att_sqlite_bind_i64(st, 5, r->created_at));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_signer_row, r));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:

@@ -29,19 +29,7 @@ att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provide
                                  "INSERT INTO providers(" ATT_PROVIDER_COLUMNS
                                  ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
                                  &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, p->name));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, p->issuer));
-    ATT_GUARD(att_sqlite_bind_text(st, 3, p->signing_alg));
-    ATT_GUARD(att_sqlite_bind_i64(st, 4, p->is_default ? 1 : 0));
-    ATT_GUARD(att_sqlite_bind_i64(st, 5, p->created_at));
-    ATT_GUARD(att_sqlite_bind_i64(st, 6, p->attest_requires_auth ? 1 : 0));
-    ATT_GUARD(att_sqlite_bind_text(st, 7, p->trust_model));
-    ATT_GUARD(att_sqlite_bind_i64(st, 8, p->collateral_grace));
-    ATT_GUARD(att_sqlite_bind_i64(st, 9, p->require_bound_requests ? 1 : 0));
-    ATT_GUARD(att_sqlite_bind_i64(st, 10, p->policy_history_keep));
-    ATT_GUARD(att_sqlite_bind_i64(st, 11, p->audit_fail_open ? 1 : 0));
-    ATT_GUARD(att_sqlite_bind_text(st, 12, p->dcap_trust_anchors));
-    ATT_GUARD(att_sqlite_bind_i64(st, 13, p->demo ? 1 : 0));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_provider_row, p));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:
@@ -265,15 +253,7 @@ att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k)
     ATT_GUARD(att_sqlite_prepare(
         att_sqlite_db(s),
         "INSERT INTO signing_keys(" ATT_KEY_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, k->kid));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, k->provider));
-    ATT_GUARD(att_sqlite_bind_text(st, 3, k->alg));
-    ATT_GUARD(att_sqlite_bind_blob(st, 4, k->cert_der.data, k->cert_der.len));
-    ATT_GUARD(att_sqlite_bind_blob(st, 5, k->sealed_key.data, k->sealed_key.len));
-    ATT_GUARD(att_sqlite_bind_i64(st, 6, k->created_at));
-    ATT_GUARD(att_sqlite_bind_i64(st, 7, k->activate_at));
-    ATT_GUARD(att_sqlite_bind_i64(st, 8, k->token_lifetime));
-    ATT_GUARD(att_sqlite_bind_i64(st, 9, k->used_until));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_key_row, k));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:
@@ -388,11 +368,7 @@ att_err att_sqlite_dek_insert(struct att_store *s, const struct att_dek_rec *d)
     ATT_GUARD(att_sqlite_prepare(
         att_sqlite_db(s), "INSERT INTO data_keys(" ATT_DEK_COLUMNS ") VALUES(?1,?2,?3,?4,?5)",
         &st));
-    ATT_GUARD(att_sqlite_bind_text(st, 1, d->id));
-    ATT_GUARD(att_sqlite_bind_text(st, 2, d->kek_id));
-    ATT_GUARD(att_sqlite_bind_blob(st, 3, d->wrapped.data, d->wrapped.len));
-    ATT_GUARD(att_sqlite_bind_i64(st, 4, d->active ? 1 : 0));
-    ATT_GUARD(att_sqlite_bind_i64(st, 5, d->created_at));
+    ATT_GUARD(att_sqlite_bind_row(st, &att_dek_row, d));
     ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
     rc = ATT_OK;
 out:

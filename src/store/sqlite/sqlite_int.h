@@ -81,6 +81,10 @@ att_err att_sqlite_col_text(sqlite3_stmt *st, int i, char *dst, size_t cap) ATT_
 att_err att_sqlite_col_blob(sqlite3_stmt *st, int i, struct att_buf *b) ATT_WUR;
 att_err att_sqlite_col_i64(sqlite3_stmt *st, int i, int64_t *out) ATT_WUR;
 att_err att_sqlite_col_bool(sqlite3_stmt *st, int i, bool *out) ATT_WUR;
+/* Bind every column of `rec` (store/columns.h), in order, to ?1, ?2, ...: an INSERT's values.
+ * Text and blobs are bound without copying: `rec` must outlive the statement's last step. */
+att_err att_sqlite_bind_row(sqlite3_stmt *st, const struct att_store_row *cols,
+                            const void *rec) ATT_WUR;
 /* The current row into `rec` by the record's column description (store/columns.h). */
 att_err att_sqlite_row(sqlite3_stmt *st, const struct att_store_row *cols, void *rec) ATT_WUR;
 /* A TEXT column into b (its content replaced; without the NUL): over b's cap, or holding a
