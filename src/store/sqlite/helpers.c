@@ -226,3 +226,17 @@ att_err att_sqlite_bind_row(sqlite3_stmt *st, const struct att_store_row *cols, 
     }
     return ATT_OK;
 }
+
+att_err att_sqlite_insert_row(sqlite3 *db, const char *sql, const struct att_store_row *cols,
+                              const void *rec)
+{
+    att_err rc = ATT_ERR_INTERNAL;
+    sqlite3_stmt *st = NULL;
+    ATT_GUARD(att_sqlite_prepare(db, sql, &st));
+    ATT_GUARD(att_sqlite_bind_row(st, cols, rec));
+    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
+    rc = ATT_OK;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -26,18 +26,9 @@
 /* The record's provider stays "": auth keys belong to attestd, not to a provider. */
 att_err att_sqlite_auth_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    sqlite3 *db = att_sqlite_db(s);
-
-    ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO auth_keys(" ATT_AUTH_KEY_COLUMNS ") VALUES(?1,?2,?3,?4,?5)", &st));
-    ATT_GUARD(att_sqlite_bind_row(st, &att_auth_key_row, k));
-    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return att_sqlite_insert_row(
+        att_sqlite_db(s), "INSERT INTO auth_keys(" ATT_AUTH_KEY_COLUMNS ") VALUES(?1,?2,?3,?4,?5)",
+        &att_auth_key_row, k);
 }
 
 att_err att_sqlite_auth_key_list(struct att_store *s, att_store_key_cb cb, void *arg)
@@ -333,20 +324,11 @@ att_err att_sqlite_principal_delete(struct att_store *s, const char *id)
 
 att_err att_sqlite_secret_insert(struct att_store *s, const struct att_secret_rec *sec)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    sqlite3 *db = att_sqlite_db(s);
-
-    ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO principal_secrets(" ATT_SECRET_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6)",
-        &st));
-    ATT_GUARD(att_sqlite_bind_row(st, &att_secret_row, sec));
     /* An unknown principal_id fails the foreign key: ATT_ERR_STORE_CONSTRAINT. */
-    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return att_sqlite_insert_row(att_sqlite_db(s),
+                                 "INSERT INTO principal_secrets(" ATT_SECRET_COLUMNS
+                                 ") VALUES(?1,?2,?3,?4,?5,?6)",
+                                 &att_secret_row, sec);
 }
 
 att_err att_sqlite_secret_list(struct att_store *s, const char *principal_id,
@@ -400,20 +382,11 @@ out:
 
 att_err att_sqlite_role_insert(struct att_store *s, const struct att_role_rec *r)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    sqlite3 *db = att_sqlite_db(s);
-
-    ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO role_assignments(" ATT_ROLE_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
-        &st));
-    ATT_GUARD(att_sqlite_bind_row(st, &att_role_row, r));
     /* The id and the UNIQUE(kind, subject, issuer, role, provider) both map to ATT_ERR_EXISTS. */
-    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return att_sqlite_insert_row(att_sqlite_db(s),
+                                 "INSERT INTO role_assignments(" ATT_ROLE_COLUMNS
+                                 ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
+                                 &att_role_row, r);
 }
 
 att_err att_sqlite_role_get(struct att_store *s, const char *id, struct att_role_rec *out)

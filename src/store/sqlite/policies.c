@@ -228,19 +228,10 @@ out:
 att_err att_sqlite_policy_version_insert(struct att_store *s,
                                          const struct att_policy_version_rec *v)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    sqlite3 *db = att_sqlite_db(s);
-    ATT_GUARD(att_sqlite_prepare(db,
-                                 "INSERT INTO policy_versions(" ATT_VERSION_COLUMNS ")"
-                                 " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
-                                 &st));
-    ATT_GUARD(att_sqlite_bind_row(st, &att_version_row, v));
-    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return att_sqlite_insert_row(att_sqlite_db(s),
+                                 "INSERT INTO policy_versions(" ATT_VERSION_COLUMNS
+                                 ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+                                 &att_version_row, v);
 }
 
 att_err att_sqlite_policy_version_scan(struct att_store *s, att_store_policy_version_cb cb,
@@ -329,18 +320,10 @@ out:
 att_err att_sqlite_policy_request_insert(struct att_store *s,
                                          const struct att_policy_request_rec *r)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    sqlite3 *db = att_sqlite_db(s);
-    ATT_GUARD(att_sqlite_prepare(
-        db, "INSERT INTO policy_requests(" ATT_REQUEST_COLUMNS ") VALUES(?1, ?2, ?3, ?4, ?5)",
-        &st));
-    ATT_GUARD(att_sqlite_bind_row(st, &att_request_row, r));
-    ATT_GUARD(att_sqlite_step_done(db, st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return att_sqlite_insert_row(att_sqlite_db(s),
+                                 "INSERT INTO policy_requests(" ATT_REQUEST_COLUMNS
+                                 ") VALUES(?1, ?2, ?3, ?4, ?5)",
+                                 &att_request_row, r);
 }
 
 att_err att_sqlite_policy_request_list(struct att_store *s, att_store_policy_request_cb cb,
@@ -373,17 +356,10 @@ out:
 
 att_err att_sqlite_signer_insert(struct att_store *s, const struct att_signer_rec *r)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s),
-        "INSERT INTO policy_signers(" ATT_SIGNER_COLUMNS ") VALUES(?1,?2,?3,?4,?5)", &st));
-    ATT_GUARD(att_sqlite_bind_row(st, &att_signer_row, r));
-    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return att_sqlite_insert_row(att_sqlite_db(s),
+                                 "INSERT INTO policy_signers(" ATT_SIGNER_COLUMNS
+                                 ") VALUES(?1,?2,?3,?4,?5)",
+                                 &att_signer_row, r);
 }
 
 /*

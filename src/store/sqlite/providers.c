@@ -23,18 +23,10 @@
 
 att_err att_sqlite_provider_insert(struct att_store *s, const struct att_provider_rec *p)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    ATT_GUARD(att_sqlite_prepare(att_sqlite_db(s),
+    return att_sqlite_insert_row(att_sqlite_db(s),
                                  "INSERT INTO providers(" ATT_PROVIDER_COLUMNS
                                  ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
-                                 &st));
-    ATT_GUARD(att_sqlite_bind_row(st, &att_provider_row, p));
-    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
+                                 &att_provider_row, p);
 }
 
 att_err att_sqlite_provider_get(struct att_store *s, const char *name, struct att_provider_rec *out)
@@ -248,17 +240,10 @@ out:
 
 att_err att_sqlite_key_insert(struct att_store *s, const struct att_key_rec *k)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    ATT_GUARD(att_sqlite_prepare(
-        att_sqlite_db(s),
-        "INSERT INTO signing_keys(" ATT_KEY_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st));
-    ATT_GUARD(att_sqlite_bind_row(st, &att_key_row, k));
-    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return att_sqlite_insert_row(att_sqlite_db(s),
+                                 "INSERT INTO signing_keys(" ATT_KEY_COLUMNS
+                                 ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                                 &att_key_row, k);
 }
 
 /* A change of one key (?1 provider, ?2 kid) with `n` integers ?3, ?4...: NOT_FOUND if none. */
@@ -363,17 +348,9 @@ out:
 
 att_err att_sqlite_dek_insert(struct att_store *s, const struct att_dek_rec *d)
 {
-    att_err rc = ATT_ERR_INTERNAL;
-    sqlite3_stmt *st = NULL;
-    ATT_GUARD(att_sqlite_prepare(
+    return att_sqlite_insert_row(
         att_sqlite_db(s), "INSERT INTO data_keys(" ATT_DEK_COLUMNS ") VALUES(?1,?2,?3,?4,?5)",
-        &st));
-    ATT_GUARD(att_sqlite_bind_row(st, &att_dek_row, d));
-    ATT_GUARD(att_sqlite_step_done(att_sqlite_db(s), st, NULL));
-    rc = ATT_OK;
-out:
-    sqlite3_finalize(st);
-    return rc;
+        &att_dek_row, d);
 }
 
 att_err att_sqlite_dek_get(struct att_store *s, const char *id, struct att_dek_rec *out)

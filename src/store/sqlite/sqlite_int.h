@@ -85,6 +85,9 @@ att_err att_sqlite_col_bool(sqlite3_stmt *st, int i, bool *out) ATT_WUR;
  * Text and blobs are bound without copying: `rec` must outlive the statement's last step. */
 att_err att_sqlite_bind_row(sqlite3_stmt *st, const struct att_store_row *cols,
                             const void *rec) ATT_WUR;
+/* Run `sql`, an INSERT of a record's column list, with `rec`'s values (att_sqlite_bind_row). */
+att_err att_sqlite_insert_row(sqlite3 *db, const char *sql, const struct att_store_row *cols,
+                              const void *rec) ATT_WUR;
 /* The current row into `rec` by the record's column description (store/columns.h). */
 att_err att_sqlite_row(sqlite3_stmt *st, const struct att_store_row *cols, void *rec) ATT_WUR;
 /* A TEXT column into b (its content replaced; without the NUL): over b's cap, or holding a
